@@ -1,0 +1,66 @@
+/**
+ * Errors the core raises, each with a code callers branch on and a message a person can read.
+ * "Retry later" (transient) is kept apart from "gone" (permanent) so job runners know what to do.
+ */
+export type AccessErrorCode =
+  | 'not_found'
+  | 'not_eligible'
+  | 'self_approval'
+  | 'already_decided_step'
+  | 'not_an_approver'
+  | 'approver_inactive'
+  | 'stale_decision'
+  | 'not_requester'
+  | 'not_holder'
+  | 'not_admin'
+  | 'not_assignee'
+  | 'invalid_duration'
+  | 'justification_required'
+  | 'already_pending'
+  | 'already_held'
+  | 'extension_not_allowed'
+  | 'extension_exceeds_limit'
+  | 'reason_required'
+  | 'identity_conflict'
+  | 'identity_ambiguous'
+  | 'identity_unknown'
+  | 'identity_mismatch'
+  | 'person_inactive'
+  | 'invalid_state'
+  | 'unknown_role'
+  | 'unsatisfiable_chain'
+  | 'directory_unavailable'
+  | 'provisioning_failed'
+  | 'permanent_failure'
+  | 'transient_failure';
+
+export class AccessError extends Error {
+  constructor(
+    readonly code: AccessErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'AccessError';
+  }
+}
+
+/** A failure worth retrying later: a timeout, a 5xx, a 429, a network error. */
+export class TransientError extends Error {
+  constructor(message: string, readonly retryAfterMs?: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransientError';
+  }
+}
+
+/** A failure that retrying cannot fix: a 404 group, a 4xx from a webhook, a bad configuration. */
+export class PermanentError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentError';
+  }
+}
+
+export function isAccessError(error: unknown, code?: AccessErrorCode): error is AccessError {
+  return error instanceof AccessError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,94 @@
+/**
+ * Access policies as the core sees them: already parsed, validated and normalised (durations in
+ * seconds, camelCase keys). The YAML shape and its validation live in `policy-schema.ts`; loading
+ * files is an adapter's job (`adapters/policies/`).
+ */
+
+export type ApprovalStep =
+  | { kind: 'manager' }
+  | { kind: 'user'; user: string }
+  | { kind: 'group'; group: string; minApprovals: number; notify?: string };
+
+export type Provision =
+  | { method: 'okta_group'; group: string }
+  | { method: 'webhook'; url: string; secretEnv: string; timeoutSeconds: number }
+  | { method: 'manual'; assigneeGroup: string };
+
+export interface AutoApproveRule {
+  /** The requester must be in at least one of these groups. */
+  requesterGroups?: string[];
+  /** The requested duration must be at most this long. */
+  maxDurationSeconds?: number;
+}
+
+export interface ExtensionRule {
+  /** The grant's whole lifetime, from activation to the extended expiry, may not exceed this. */
+  maxTotalSeconds: number;
+  approval: 'same' | 'auto';
+}
+
+export interface Role {
+  id: string;
+  name: string;
+  /** The policy name recorded on every request this role governs; unique across all files. */
+  policy: string;
+  sensitive: boolean;
+  eligibleGroups: string[];
+  duration: { defaultSeconds: number; maxSeconds: number };
+  justification: 'required' | 'optional';
+  approval: 'auto' | ApprovalStep[];
+  autoApprove?: AutoApproveRule;
+  /** null: `extension: none` (or no extension key): holders must request again. */
+  extension: ExtensionRule | null;
+  provision: Provision;
+}
+
+export interface AppPolicy {
+  app: string;
+  name: string;
+  description?: string;
+  roles: Role[];
+}
+
+/** Where a policy came from, for messages that name the file. */
+export interface PolicySource {
+  file: string;
+}
+
+export interface LoadedPolicy extends AppPolicy {
+  source: PolicySource;
+}
+
+export interface Settings {
+  adminGroup: string;
+  securityChannel: string;
+  alertsChannel: string;
+  timezone: string;
+  sweepSchedule: string;
+  digestSchedule: string;
+  reconcileSchedule: string;
+  approvalTimeoutSeconds: number;
+  /** Lead times before expiry, longest first. */
+  remindersSeconds: number[];
+  managerAttribute: string;
+}
+
+/** A role together with its application, and the version of its policy. */
+export interface PolicyRef {
+  app: AppPolicy;
+  role: Role;
+  version: string;
+}
+
+/** Every group a role names, with what it is used for. */
+export function groupsNamedBy(role: Role): { group: string; use: 'eligibility' | 'approval' | 'auto_approve' | 'provision' | 'assignee' }[] {
+  const out: { group: string; use: 'eligibility' | 'approval' | 'auto_approve' | 'provision' | 'assignee' }[] = [];
+  for (const group of role.eligibleGroups) out.push({ group, use: 'eligibility' });
+  if (role.approval !== 'auto') {
+    for (const step of role.approval) if (step.kind === 'group') out.push({ group: step.group, use: 'approval' });
+  }
+  for (const group of role.autoApprove?.requesterGroups ?? []) out.push({ group, use: 'auto_approve' });
+  if (role.provision.method === 'okta_group') out.push({ group: role.provision.group, use: 'provision' });
+  if (role.provision.method === 'manual') out.push({ group: role.provision.assigneeGroup, use: 'assignee' });
+  return out;
+}
