@@ -263,29 +263,37 @@ export function resolveChain(role: Role, facts: DirectoryFacts): { steps: Resolv
   if (unsatisfied) {
     return { steps, satisfiable: false, reason: `step ${unsatisfied.index + 1} (${unsatisfied.label}) needs ${unsatisfied.required} approver(s) but only ${unsatisfied.approvers.length} can decide` };
   }
-  if (!distinctAssignmentExists(steps)) {
+  // At run time a step whose own people already decided earlier steps falls back to the admins,
+  // so each step may be filled from its own approvers or the admin group.
+  const admins = exclude(facts.groupMembers[facts.adminGroup] ?? [], facts.requester.id, new Set()).kept;
+  const withFallback = steps.map((s) => ({ required: s.required, approvers: s.fallback ? s.approvers : [...s.approvers, ...admins.filter((a) => !s.approvers.some((p) => p.id === a.id))] }));
+  if (!distinctAssignmentExists(withFallback)) {
     return { steps, satisfiable: false, reason: 'there are not enough distinct approvers for every step (one person approves at most one step)' };
   }
   return { steps, satisfiable: true };
 }
 
-/** Can each step get `required` distinct people, nobody used twice? (Greedy on the tightest step first.) */
+/**
+ * Can each step get `required` distinct people, nobody used twice? An exact answer: a bipartite
+ * matching of step seats to people by augmenting paths (a greedy pick can use up someone another
+ * step needs: seats {a,b,c}x2, {a,b}x1, {c,d}x1 is satisfiable, but not if the first step takes a and b).
+ */
 export function distinctAssignmentExists(steps: Pick<ResolvedStep, 'required' | 'approvers'>[]): boolean {
-  const used = new Set<string>();
-  const order = [...steps].sort((a, b) => a.approvers.length - a.required - (b.approvers.length - b.required));
-  for (const step of order) {
-    // Prefer people who appear in the fewest other steps, so scarce people are kept for where they are needed.
-    const free = step.approvers
-      .filter((p) => !used.has(p.id))
-      .sort((a, b) => countIn(steps, a.id) - countIn(steps, b.id));
-    if (free.length < step.required) return false;
-    for (const p of free.slice(0, step.required)) used.add(p.id);
-  }
-  return true;
-}
-
-function countIn(steps: Pick<ResolvedStep, 'approvers'>[], id: string): number {
-  return steps.reduce((n, s) => n + (s.approvers.some((p) => p.id === id) ? 1 : 0), 0);
+  const seats = steps.flatMap((step) => Array.from({ length: step.required }, () => step.approvers.map((p) => p.id)));
+  const seatOf = new Map<string, number>();
+  const tryAssign = (seat: number, visited: Set<string>): boolean => {
+    for (const id of seats[seat] ?? []) {
+      if (visited.has(id)) continue;
+      visited.add(id);
+      const holder = seatOf.get(id);
+      if (holder === undefined || tryAssign(holder, visited)) {
+        seatOf.set(id, seat);
+        return true;
+      }
+    }
+    return false;
+  };
+  return seats.every((_, seat) => tryAssign(seat, new Set()));
 }
 
 /** Evaluates a request against a role's policy. Never throws for policy reasons: the outcome says. */

@@ -1,0 +1,162 @@
+/**
+ * The start-up check of the policies against the directory: every group they name exists, groups the
+ * bot provisions can be changed through the API, named approvers exist, and every chain can be
+ * satisfied for a requester who approves nothing themselves, counting the admin fallback.
+ *
+ * Only a definite answer is a problem. When the directory is unreachable (TransientError), the
+ * check stops and says so, and the caller starts anyway and retries later.
+ */
+import { AccessError, TransientError } from '../../domain/errors.js';
+import { resolveChain, type DirectoryFacts } from '../../domain/evaluate.js';
+import type { Person } from '../../domain/person.js';
+import type { Directory, DirectoryGroup } from '../../operations/ports.js';
+import type { LoadedPolicies } from './load-policies.js';
+import { sortProblems, type PolicyProblem } from './policy-problem.js';
+import { formatKeyPath, type KeyPath } from './yaml-source.js';
+
+type GroupUse = 'eligibility' | 'approval' | 'auto_approve' | 'provision' | 'assignee' | 'admin';
+
+interface GroupReference {
+  file: string;
+  path: KeyPath;
+  group: string;
+  use: GroupUse;
+}
+
+class DirectoryUnreachable extends Error {}
+
+/** The requester the chain check imagines: active, in no group, with no manager, approving nothing. */
+const CHECK_REQUESTER: Person = {
+  id: '__check__',
+  email: '__check__@policy-check.invalid',
+  login: '__check__',
+  name: 'policy check',
+  status: 'active',
+  active: true,
+};
+
+export async function checkPoliciesAgainstDirectory(loaded: LoadedPolicies, directory: Directory): Promise<{ problems: PolicyProblem[]; unreachable?: string }> {
+  const problems: PolicyProblem[] = [];
+  const problem = (file: string, path: KeyPath, message: string) => {
+    problems.push({ file, ...loaded.locate(file, [...path]), path: formatKeyPath(path), message });
+  };
+
+  const groups = new Map<string, Promise<DirectoryGroup | null>>();
+  const members = new Map<string, Promise<Person[]>>();
+  const people = new Map<string, Promise<Person | null>>();
+  const findGroup = (name: string) => cached(groups, name, () => guard(() => directory.findGroup(name)));
+  const membersOf = (name: string) => cached(members, name, () => guard(() => directory.membersOf(name)));
+  const findPerson = (email: string) => cached(people, email.toLowerCase(), () => guard(() => directory.findPerson(email)));
+
+  try {
+    // 1. Groups.
+    for (const ref of groupReferences(loaded)) {
+      const group = await findGroup(ref.group);
+      if (!group) {
+        problem(ref.file, ref.path, `group '${ref.group}' does not exist in the directory (${directory.kind})`);
+      } else if (ref.use === 'provision' && !group.manageable) {
+        problem(ref.file, ref.path, `group '${ref.group}' is a ${group.type} group: Okta's API cannot change an app-sourced group; only OKTA_GROUP groups can be provisioned`);
+      }
+    }
+
+    // 2. Named approvers.
+    const users = new Map<string, Person | null>();
+    for (const policy of loaded.policies) {
+      for (const [roleIndex, role] of policy.roles.entries()) {
+        if (role.approval === 'auto') continue;
+        for (const [stepIndex, step] of role.approval.entries()) {
+          if (step.kind !== 'user') continue;
+          const path = ['roles', roleIndex, 'approval', stepIndex, 'user'];
+          try {
+            const person = await findPerson(step.user);
+            users.set(step.user.toLowerCase(), person);
+            if (!person) problem(policy.source.file, path, `approver ${step.user} is not in the directory (${directory.kind})`);
+          } catch (error) {
+            if (!(error instanceof AccessError)) throw error;
+            users.set(step.user.toLowerCase(), null);
+            problem(policy.source.file, path, `approver ${step.user}: ${error.message}`);
+          }
+        }
+      }
+    }
+
+    // 3. Chains, for a requester who is nobody's approver and has no manager (manager steps fall back to admins).
+    const adminGroup = loaded.settings.adminGroup;
+    // Without the admin group every fallback is empty, and each chain would repeat that one
+    // problem (already reported at admin_group); check the chains once it exists.
+    if (!(await findGroup(adminGroup))) return { problems: sortProblems(problems) };
+    const knownMembers = async (name: string): Promise<Person[] | undefined> => ((await findGroup(name)) ? membersOf(name) : undefined);
+    for (const policy of loaded.policies) {
+      for (const [roleIndex, role] of policy.roles.entries()) {
+        if (role.approval === 'auto') continue;
+        const groupMembers: Record<string, Person[]> = {};
+        for (const name of new Set([adminGroup, ...role.approval.flatMap((s) => (s.kind === 'group' ? [s.group] : []))])) {
+          const list = await knownMembers(name);
+          if (list) groupMembers[name] = list;
+        }
+        const facts: DirectoryFacts = {
+          requester: CHECK_REQUESTER,
+          requesterGroups: [],
+          manager: null,
+          groupMembers,
+          users: Object.fromEntries(users),
+          adminGroup,
+        };
+        const chain = resolveChain(role, facts);
+        if (!chain.satisfiable) {
+          const file = policy.source.file;
+          const path = ['roles', roleIndex, 'approval'];
+          problems.push({
+            file,
+            ...loaded.locate(file, path, 'key'),
+            path: formatKeyPath(path),
+            message: `the approval chain of ${policy.app}/${role.id} cannot be satisfied even with the admin fallback: ${chain.reason ?? 'not enough approvers'}`,
+          });
+        }
+      }
+    }
+  } catch (error) {
+    if (error instanceof DirectoryUnreachable) return { problems: sortProblems(problems), unreachable: error.message };
+    throw error;
+  }
+  return { problems: sortProblems(problems) };
+}
+
+/** Every group the policies and settings name, in file order, with the key that names it. */
+function groupReferences(loaded: LoadedPolicies): GroupReference[] {
+  const refs: GroupReference[] = [{ file: loaded.settingsFile, path: ['admin_group'], group: loaded.settings.adminGroup, use: 'admin' }];
+  for (const policy of loaded.policies) {
+    const file = policy.source.file;
+    for (const [r, role] of policy.roles.entries()) {
+      const at = (use: GroupUse, group: string, ...rest: (string | number)[]) => refs.push({ file, path: ['roles', r, ...rest], group, use });
+      role.eligibleGroups.forEach((g, i) => at('eligibility', g, 'eligible_groups', i));
+      if (role.approval !== 'auto') {
+        role.approval.forEach((step, i) => {
+          if (step.kind === 'group') at('approval', step.group, 'approval', i, 'group');
+        });
+      }
+      role.autoApprove?.requesterGroups?.forEach((g, i) => at('auto_approve', g, 'auto_approve', 'when', 'requester_groups', i));
+      if (role.provision.method === 'okta_group') at('provision', role.provision.group, 'provision', 'okta_group');
+      if (role.provision.method === 'manual') at('assignee', role.provision.assigneeGroup, 'provision', 'manual', 'assignee_group');
+    }
+  }
+  return refs;
+}
+
+function cached<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  let hit = cache.get(key);
+  if (!hit) {
+    hit = load();
+    cache.set(key, hit);
+  }
+  return hit;
+}
+
+async function guard<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof TransientError) throw new DirectoryUnreachable(error.message);
+    throw error;
+  }
+}

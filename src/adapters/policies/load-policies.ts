@@ -1,0 +1,239 @@
+/**
+ * Reads the policy folder at start-up: every `*.yml`/`*.yaml` except `settings.yml` is one
+ * application's policy, `settings.yml` holds the global settings. Every problem of every file is
+ * collected and reported at once, each naming the file, line, column and key, so a policy author
+ * fixes them in one pass rather than one restart per typo.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { validateDetailed } from 'node-cron';
+import type { z } from 'zod';
+import { Catalog } from '../../domain/catalog.js';
+import type { LoadedPolicy, Settings } from '../../domain/policy.js';
+import { describeIssue, ENV_NAME_PATTERN, PolicyFileSchema, SCHEDULE_KEYS, SettingsFileSchema } from '../../domain/policy-schema.js';
+import { formatKeyPath, parseYamlSource, type KeyPath, type YamlSource } from './yaml-source.js';
+
+import { formatProblem, sortProblems, type PolicyProblem } from './policy-problem.js';
+
+export { checkPoliciesAgainstDirectory } from './check-against-directory.js';
+export { formatProblem, sortProblems, type PolicyProblem } from './policy-problem.js';
+
+export class PolicyLoadError extends Error {
+  readonly problems: PolicyProblem[];
+
+  constructor(problems: PolicyProblem[]) {
+    const sorted = sortProblems(problems);
+    super(sorted.map(formatProblem).join('\n'));
+    this.name = 'PolicyLoadError';
+    this.problems = sorted;
+  }
+}
+
+export interface LoadedPolicies {
+  dir: string;
+  settings: Settings;
+  settingsFile: string;
+  policies: LoadedPolicy[];
+  catalog: Catalog;
+  /**
+   * Where a key of a loaded file is written (`file` as in `policy.source.file` or `settingsFile`).
+   * Points at the value, or with `target: 'key'` at the key holding it. For a path that does not
+   * exist, the nearest enclosing mapping or list; line 1 column 1 for an unknown file.
+   */
+  locate(file: string, path: (string | number)[], target?: 'key' | 'value'): { line: number; column: number };
+}
+
+export const SETTINGS_FILE = 'settings.yml';
+
+const FILE_LEVEL = '(file)';
+
+export async function loadPolicies(dir: string, options: { env?: Record<string, string | undefined> } = {}): Promise<LoadedPolicies> {
+  const env = options.env ?? process.env;
+  const problems: PolicyProblem[] = [];
+  const sources = new Map<string, YamlSource>();
+  const settingsFile = join(dir, SETTINGS_FILE);
+
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true }))
+      .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+  } catch (error) {
+    throw new PolicyLoadError([{ file: dir, line: 1, column: 1, path: FILE_LEVEL, message: `cannot read the policy folder: ${describeFsError(error)}` }]);
+  }
+
+  // Settings.
+  let settings: Settings | null = null;
+  if (!names.includes(SETTINGS_FILE)) {
+    const hint = names.includes('settings.yaml') ? ' (found settings.yaml: rename it to settings.yml)' : '';
+    problems.push({ file: settingsFile, line: 1, column: 1, path: FILE_LEVEL, message: `the settings file ${settingsFile} is missing${hint}; it needs at least admin_group and security_channel` });
+  } else {
+    const source = await readSource(settingsFile, problems);
+    if (source) {
+      sources.set(settingsFile, source);
+      settings = validateSettings(source, problems);
+    }
+  }
+
+  // Policies.
+  const policyNames = names.filter((name) => name !== SETTINGS_FILE && name !== 'settings.yaml');
+  if (policyNames.length === 0) {
+    problems.push({ file: dir, line: 1, column: 1, path: FILE_LEVEL, message: 'no policy files (*.yml) in the policy folder' });
+  }
+  const policies: LoadedPolicy[] = [];
+  const raw: { source: YamlSource; value: unknown }[] = [];
+  for (const name of policyNames) {
+    const file = join(dir, name);
+    const source = await readSource(file, problems);
+    if (!source) continue;
+    sources.set(file, source);
+    if (source.syntaxErrors.length > 0) continue;
+    raw.push({ source, value: source.value });
+    if (source.value === null || source.value === undefined) {
+      problems.push({ file, line: 1, column: 1, path: FILE_LEVEL, message: 'the file is empty; a policy needs app, name and roles' });
+      continue;
+    }
+    const parsed = PolicyFileSchema.safeParse(source.value);
+    if (parsed.success) policies.push({ ...parsed.data, source: { file } });
+    else problems.push(...issuesToProblems(source, parsed.error.issues));
+  }
+
+  problems.push(...crossFileProblems(raw, env));
+
+  if (problems.length > 0 || !settings) throw new PolicyLoadError(problems);
+
+  return {
+    dir,
+    settings,
+    settingsFile,
+    policies,
+    catalog: new Catalog(policies),
+    locate(file, path, target = 'value') {
+      const source = sources.get(file) ?? [...sources.values()].find((s) => s.file === join(dir, file) || s.file.endsWith(`/${file}`));
+      return source ? source.locate(path, target) : { line: 1, column: 1 };
+    },
+  };
+}
+
+async function readSource(file: string, problems: PolicyProblem[]): Promise<YamlSource | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    problems.push({ file, line: 1, column: 1, path: FILE_LEVEL, message: `cannot read the file: ${describeFsError(error)}` });
+    return null;
+  }
+  const source = parseYamlSource(file, text);
+  for (const e of source.syntaxErrors) problems.push({ file, line: e.line, column: e.column, path: FILE_LEVEL, message: e.message });
+  return source;
+}
+
+function validateSettings(source: YamlSource, problems: PolicyProblem[]): Settings | null {
+  if (source.syntaxErrors.length > 0) return null;
+  const { file, value } = source;
+  if (value === null || value === undefined) {
+    problems.push({ file, line: 1, column: 1, path: FILE_LEVEL, message: 'the settings file is empty; it needs at least admin_group and security_channel' });
+    return null;
+  }
+  const before = problems.length;
+  const parsed = SettingsFileSchema.safeParse(value);
+  if (!parsed.success) problems.push(...issuesToProblems(source, parsed.error.issues));
+  // Cron expressions are checked here rather than in the schema: the domain does not import node-cron.
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    for (const key of SCHEDULE_KEYS) {
+      const expression = (value as Record<string, unknown>)[key];
+      if (typeof expression !== 'string' || expression.trim() === '') continue;
+      const check = validateDetailed(expression.trim());
+      if (!check.valid) {
+        const why = check.errors.map((e) => e.message).join('; ');
+        problems.push(problemAt(source, [key], `must be a cron expression (minute hour day-of-month month day-of-week, optionally a leading seconds field), got '${expression}': ${why}`));
+      }
+    }
+  }
+  return parsed.success && problems.length === before ? parsed.data : null;
+}
+
+export function problemAt(source: YamlSource, path: KeyPath, message: string, target: 'key' | 'value' = 'value'): PolicyProblem {
+  return { file: source.file, ...source.locate(path, target), path: formatKeyPath(path), message };
+}
+
+function issuesToProblems(source: YamlSource, issues: readonly z.core.$ZodIssue[]): PolicyProblem[] {
+  const out: PolicyProblem[] = [];
+  for (const issue of issues) {
+    const path = issue.path.map((segment) => (typeof segment === 'number' ? segment : String(segment)));
+    if (issue.code === 'unrecognized_keys') {
+      // One problem per unknown key, at the key itself: that is the line to fix.
+      for (const key of issue.keys) out.push(problemAt(source, [...path, key], `unknown key '${key}'`, 'key'));
+    } else {
+      out.push(problemAt(source, path, describeIssue(issue, source.value)));
+    }
+  }
+  return out;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+/**
+ * Checks that span roles and files: duplicate apps, role ids and policy names, and webhook secrets
+ * missing from the environment. They read the raw values, so a file with schema errors still gets
+ * its duplicates reported in the same run.
+ */
+function crossFileProblems(files: { source: YamlSource; value: unknown }[], env: Record<string, string | undefined>): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  const apps = new Map<string, { source: YamlSource }>();
+  const policyNames = new Map<string, { source: YamlSource; path: KeyPath; label: string }>();
+  const where = (source: YamlSource, path: KeyPath) => {
+    const at = source.locate(path);
+    return `${source.file}:${at.line}:${at.column}`;
+  };
+
+  for (const { source, value } of files) {
+    const policy = asRecord(value);
+    if (!policy) continue;
+    const app = typeof policy.app === 'string' ? policy.app : null;
+    if (app !== null) {
+      const first = apps.get(app);
+      if (first) problems.push(problemAt(source, ['app'], `app '${app}' is already defined in ${where(first.source, ['app'])}; each app has one policy file`));
+      else apps.set(app, { source });
+    }
+    const roles = Array.isArray(policy.roles) ? policy.roles : [];
+    const roleIds = new Map<string, number>();
+    roles.forEach((item, index) => {
+      const role = asRecord(item);
+      if (!role) return;
+      if (typeof role.id === 'string') {
+        const firstIndex = roleIds.get(role.id);
+        if (firstIndex !== undefined) {
+          problems.push(problemAt(source, ['roles', index, 'id'], `role id '${role.id}' is already used by roles[${firstIndex}] (line ${source.locate(['roles', firstIndex, 'id']).line})`));
+        } else roleIds.set(role.id, index);
+      }
+      if (typeof role.policy === 'string') {
+        const label = `${app ?? '?'}/${typeof role.id === 'string' ? role.id : index}`;
+        const first = policyNames.get(role.policy);
+        if (first) {
+          problems.push(problemAt(source, ['roles', index, 'policy'], `policy name '${role.policy}' is already used by ${first.label} at ${where(first.source, first.path)}; policy names are unique`));
+        } else policyNames.set(role.policy, { source, path: ['roles', index, 'policy'], label });
+      }
+      const webhook = asRecord(asRecord(role.provision)?.webhook);
+      const secretEnv = webhook?.secret_env;
+      if (typeof secretEnv === 'string' && ENV_NAME_PATTERN.test(secretEnv) && !env[secretEnv]) {
+        problems.push(problemAt(source, ['roles', index, 'provision', 'webhook', 'secret_env'], `the environment variable ${secretEnv} is not set (it must hold the webhook's HMAC key)`));
+      }
+    });
+  }
+  return problems;
+}
+
+function describeFsError(error: unknown): string {
+  if (error && typeof error === 'object' && 'code' in error) {
+    const code = String((error as { code: unknown }).code);
+    if (code === 'ENOENT') return 'it does not exist';
+    if (code === 'ENOTDIR') return 'it is not a folder';
+    if (code === 'EACCES') return 'permission denied';
+    return code;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

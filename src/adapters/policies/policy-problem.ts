@@ -1,0 +1,19 @@
+/** One problem in a policy file, located so an author can jump to it. */
+export interface PolicyProblem {
+  file: string;
+  line: number;
+  column: number;
+  /** The key, as `roles[0].duration.default`; `(file)` for a problem with the file itself. */
+  path: string;
+  message: string;
+}
+
+/** `file:line:col path: message`, the form editors and CI logs link to. */
+export function formatProblem(problem: PolicyProblem): string {
+  return `${problem.file}:${problem.line}:${problem.column} ${problem.path}: ${problem.message}`;
+}
+
+/** By file, then line, then column. */
+export function sortProblems(problems: readonly PolicyProblem[]): PolicyProblem[] {
+  return [...problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
+}

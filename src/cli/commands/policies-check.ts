@@ -1,0 +1,61 @@
+import { checkPoliciesAgainstDirectory } from '../../adapters/policies/load-policies.js';
+import type { Role } from '../../domain/policy.js';
+import { EXIT, println, type Command } from '../command.js';
+import { openDirectory, readConfig, readPolicies } from '../context.js';
+import { parseCommandArgs } from '../parse-args.js';
+
+export const policiesCheck: Command = {
+  name: 'policies check',
+  summary: 'Validate the policy folder and check every group and person it names against the directory',
+  usage: `Usage: access-bot policies check [DIR] [--directory FILE]
+
+Loads every policy in DIR (default: POLICIES_DIR, else ./policies) and its settings.yml, exactly as
+the bot does at start-up, then checks the groups and people they name against the directory
+(the YAML directory in DIRECTORY_FILE; Okta is not supported by the CLI yet).
+
+Prints each problem as "file:line:col path: message", or a summary of the apps and roles with each
+role's policy version.
+
+Options:
+  --directory FILE   use this YAML directory file instead of DIRECTORY_FILE
+  -h, --help         show this help
+
+Exit codes: 0 no problems; 1 problems found (policies or directory file invalid);
+            2 usage or configuration error.`,
+
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(args, { directory: { type: 'string' } }, true);
+    if (values.help) {
+      println(io.stdout, this.usage);
+      return EXIT.ok;
+    }
+    if (positionals.length > 1) {
+      println(io.stderr, `expected at most one folder, got ${positionals.length}`);
+      return EXIT.usage;
+    }
+    const config = readConfig(io);
+    const dir = positionals[0] ?? config.policiesDir;
+    const loaded = await readPolicies(dir, io);
+    const directory = await openDirectory(config, values.directory === undefined ? {} : { file: values.directory });
+    const { problems, unreachable } = await checkPoliciesAgainstDirectory(loaded, directory);
+
+    for (const p of problems) println(io.stderr, `${p.file}:${p.line}:${p.column} ${p.path}: ${p.message}`);
+    if (unreachable) println(io.stderr, `the directory could not be reached, so groups and people were not checked: ${unreachable}`);
+    if (problems.length > 0 || unreachable) {
+      if (problems.length > 0) println(io.stderr, `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${dir}`);
+      return EXIT.problem;
+    }
+
+    const entries = loaded.catalog.entries();
+    println(io.stdout, `OK: ${loaded.policies.length} app${loaded.policies.length === 1 ? '' : 's'}, ${entries.length} role${entries.length === 1 ? '' : 's'} in ${dir} (settings: ${loaded.settingsFile}; directory: ${directory.kind})`);
+    const rows = entries.map((e) => [`${e.app.app}/${e.role.id}`, e.role.policy, e.version.slice(0, 12), describeRole(e.role)]);
+    const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
+    for (const row of rows) println(io.stdout, `  ${row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}`.trimEnd());
+    return EXIT.ok;
+  },
+};
+
+function describeRole(role: Role): string {
+  const approval = role.approval === 'auto' ? 'auto-approved' : `${role.approval.length}-step chain${role.autoApprove ? ' (auto_approve.when)' : ''}`;
+  return [role.sensitive ? 'sensitive' : '', approval, `provision: ${role.provision.method}`].filter(Boolean).join(', ');
+}

@@ -1,0 +1,37 @@
+import { sweep } from '../../operations/sweep.js';
+import { recordPolicyVersions } from '../../operations/record-policy-versions.js';
+import { EXIT, println, type Command } from '../command.js';
+import { parseCommandArgs } from '../parse-args.js';
+import { withRuntime } from '../runtime-context.js';
+
+export const sweepCommand: Command = {
+  name: 'sweep',
+  summary: 'Run one pass of due expiries, approval timeouts, reminders and provisioning jobs',
+  usage: `Usage: access-bot sweep
+
+One pass of what the running bot does every minute: pending requests past the approval timeout
+expire, expired grants are revoked (through their stored provisioning snapshot), reminders are
+queued, and due provisioning and revocation jobs run (with their retries). Messages owed to people
+are left for the running bot to send through Slack.
+
+Exit codes: 0 the pass ran (failed jobs are retried later and reported); 2 configuration error.`,
+
+  async run(args, io) {
+    const { values } = parseCommandArgs(args, {});
+    if (values.help) {
+      println(io.stdout, this.usage);
+      return EXIT.ok;
+    }
+    return withRuntime(io, async ({ deps }) => {
+      recordPolicyVersions(deps);
+      const summary = await sweep(deps, { worker: `cli-${process.pid}`, kinds: ['provision', 'revoke'] });
+      const pendingMessages = deps.store.listJobs({ status: ['pending'], limit: 100_000 }).filter((j) => j.payload.kind === 'notify').length;
+      println(io.stdout, `expired requests: ${summary.expiredRequests}`);
+      println(io.stdout, `expired grants (revocation started): ${summary.expiredGrants}`);
+      println(io.stdout, `reminders queued: ${summary.reminders}`);
+      println(io.stdout, `jobs: ${summary.jobs.done} done, ${summary.jobs.retried} to retry, ${summary.jobs.dead} given up`);
+      println(io.stdout, `messages waiting for the bot to send: ${pendingMessages}`);
+      return EXIT.ok;
+    });
+  },
+};

@@ -1,0 +1,42 @@
+/** What several commands need: the configuration, the policies and the directory, with failures turned into exit codes. */
+import { loadPolicies, PolicyLoadError, type LoadedPolicies } from '../adapters/policies/load-policies.js';
+import { DirectoryFileError, YamlDirectory } from '../adapters/directory/yaml-directory.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import type { Directory } from '../operations/ports.js';
+import { CommandFailure, EXIT, type CommandIo } from './command.js';
+
+export function readConfig(io: CommandIo): Config {
+  try {
+    return loadConfig(io.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CommandFailure(`configuration error: ${error.message}`, EXIT.usage);
+    throw error;
+  }
+}
+
+/** Loads and validates the policy folder; every problem is printed as `file:line:col path: message`. */
+export async function readPolicies(dir: string, io: CommandIo): Promise<LoadedPolicies> {
+  try {
+    return await loadPolicies(dir, { env: io.env });
+  } catch (error) {
+    if (error instanceof PolicyLoadError) {
+      const n = error.problems.length;
+      throw new CommandFailure(`${error.message}\n${n} problem${n === 1 ? '' : 's'} in ${dir}`, EXIT.problem);
+    }
+    throw error;
+  }
+}
+
+/** The directory the bot would use. Only the YAML directory for now; Okta comes with the Okta adapter. */
+export async function openDirectory(config: Config, options: { file?: string } = {}): Promise<Directory> {
+  if (config.okta && !options.file) {
+    throw new CommandFailure('Okta is configured (OKTA_ORG_URL), but the CLI cannot read the Okta directory yet; unset it to use the YAML directory (DIRECTORY_FILE), or pass --directory FILE', EXIT.usage);
+  }
+  const file = options.file ?? config.directoryFile;
+  try {
+    return await YamlDirectory.load(file);
+  } catch (error) {
+    if (error instanceof DirectoryFileError) throw new CommandFailure(`${error.message}\nthe directory file ${file} is invalid`, EXIT.problem);
+    throw error;
+  }
+}

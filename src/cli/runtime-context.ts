@@ -1,0 +1,35 @@
+/** Opening the bot's runtime (database, directory, policies) for a command, with failures as exit codes. */
+import { jsonLogger } from '../adapters/log/json-logger.js';
+import { PolicyLoadError } from '../adapters/policies/load-policies.js';
+import { DirectoryFileError } from '../adapters/directory/yaml-directory.js';
+import { createRuntime, type Runtime } from '../runtime.js';
+import { CommandFailure, EXIT, type CommandIo } from './command.js';
+import { readConfig } from './context.js';
+
+export async function openRuntime(io: CommandIo): Promise<Runtime> {
+  const config = readConfig(io);
+  try {
+    return await createRuntime(config, { logger: jsonLogger({ level: config.logLevel === 'debug' ? 'debug' : 'warn', write: (line) => io.stderr.write(line + '\n') }) });
+  } catch (error) {
+    if (error instanceof PolicyLoadError) throw new CommandFailure(`${error.message}\nthe policies in ${config.policiesDir} are invalid`, EXIT.problem);
+    if (error instanceof DirectoryFileError) throw new CommandFailure(`${error.message}\nthe directory file ${config.directoryFile} is invalid`, EXIT.problem);
+    throw error;
+  }
+}
+
+/** Runs `fn` with an open runtime and always closes the database. */
+export async function withRuntime<T>(io: CommandIo, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime(io);
+  try {
+    return await fn(runtime);
+  } finally {
+    runtime.close();
+  }
+}
+
+/** A fixed-width table for terminal output. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

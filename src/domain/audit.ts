@@ -1,0 +1,151 @@
+/**
+ * The audit trail: append-only events, each hashed together with the previous event's hash, so a
+ * changed, removed or reordered row breaks the chain at a point `verifyChain` can name.
+ */
+import { canonicalJson, sha256Hex } from './canonical.js';
+
+/** Every action the log knows, named `entity.pastTenseVerb`. */
+export const AUDIT_ACTIONS = [
+  'request.submitted',
+  'request.autoApproved',
+  'request.approved',
+  'request.denied',
+  'request.cancelled',
+  'request.expired',
+  'request.refused',
+  'step.started',
+  'step.fallbackUsed',
+  'step.approved',
+  'step.denied',
+  'grant.provisioningStarted',
+  'grant.provisioned',
+  'grant.activated',
+  'grant.provisioningFailed',
+  'grant.extended',
+  'grant.revocationStarted',
+  'grant.membershipKept',
+  'grant.revoked',
+  'grant.revocationFailed',
+  'grant.reminded',
+  'task.created',
+  'task.completed',
+  'identity.bound',
+  'identity.unbound',
+  'identity.conflicted',
+  'policy.added',
+  'policy.changed',
+  'policy.retired',
+  'export.created',
+  'job.failed',
+  'job.abandoned',
+] as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export type Actor =
+  | { kind: 'person'; directoryId: string; email: string; slackId?: string }
+  | { kind: 'system'; component: string };
+
+export interface AuditEventInput {
+  at: string;
+  actor: Actor;
+  action: AuditAction;
+  requestId?: string | null;
+  grantId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  actor: Actor;
+  action: AuditAction;
+  requestId: string | null;
+  grantId: string | null;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export const systemActor = (component: string): Actor => ({ kind: 'system', component });
+
+/** The hash of an event: SHA-256 over the previous hash and the canonical JSON of its content. */
+export function hashEvent(prevHash: string, event: Omit<AuditEvent, 'hash' | 'prevHash'>): string {
+  const content = canonicalJson({
+    seq: event.seq,
+    at: event.at,
+    actor: event.actor,
+    action: event.action,
+    requestId: event.requestId,
+    grantId: event.grantId,
+    details: event.details,
+  });
+  return sha256Hex(`${prevHash}\n${content}`);
+}
+
+export function actorLabel(actor: Actor): string {
+  return actor.kind === 'system' ? `system:${actor.component}` : actor.email;
+}
+
+export type ChainProblem =
+  | { kind: 'changed'; seq: number; message: string }
+  | { kind: 'removed'; seq: number; message: string }
+  | { kind: 'reordered'; seq: number; message: string }
+  | { kind: 'head_mismatch'; seq: number; message: string };
+
+export interface ChainVerification {
+  ok: boolean;
+  count: number;
+  head: string;
+  problem?: ChainProblem;
+}
+
+/**
+ * Walks the events in stored (insertion) order and names the first one that was changed, removed
+ * or reordered. Streaming: one pass, constant memory. `expectHead` catches a truncated log: a head
+ * printed earlier (in an export or a digest) must still be in the chain.
+ */
+export function verifyChain(events: Iterable<AuditEvent>, expectHead?: string): ChainVerification {
+  let prevHash = GENESIS_HASH;
+  let expectedSeq = 1;
+  let count = 0;
+  let sawExpected = expectHead === undefined || expectHead === GENESIS_HASH;
+  // A gap is only known to be a removal once the missing events never turn up further on.
+  let gap: { from: number; to: number } | undefined;
+  const removed = (g: { from: number; to: number }): ChainProblem => ({
+    kind: 'removed',
+    seq: g.from,
+    message: `${g.to - g.from === 0 ? `event ${g.from}` : `events ${g.from}-${g.to}`} removed: event ${g.to + 1} links to a hash the log no longer has`,
+  });
+  for (const event of events) {
+    count++;
+    if (event.seq < expectedSeq) {
+      const seq = gap ? gap.from : event.seq;
+      return fail(count, prevHash, { kind: 'reordered', seq, message: `event ${event.seq} is stored after event ${expectedSeq - 1}: the log was reordered` });
+    }
+    if (hashEvent(event.prevHash, event) !== event.hash) {
+      if (gap) return fail(count, prevHash, removed(gap));
+      return fail(count, prevHash, { kind: 'changed', seq: event.seq, message: `event ${event.seq} (${event.action}) was changed: its content no longer matches its hash` });
+    }
+    if (event.seq > expectedSeq) {
+      gap ??= { from: expectedSeq, to: event.seq - 1 };
+    } else if (event.prevHash !== prevHash) {
+      if (gap) return fail(count, prevHash, removed(gap));
+      return fail(count, prevHash, { kind: 'changed', seq: event.seq - 1, message: `event ${event.seq - 1} was rewritten: event ${event.seq} no longer links to it` });
+    }
+    prevHash = event.hash;
+    expectedSeq = event.seq + 1;
+    if (!sawExpected && event.hash === expectHead) sawExpected = true;
+  }
+  if (gap) return fail(count, prevHash, removed(gap));
+  if (!sawExpected) {
+    return fail(count, prevHash, { kind: 'head_mismatch', seq: expectedSeq - 1, message: `the expected head ${expectHead} is not in the chain: the log was truncated or rewritten after it was recorded` });
+  }
+  return { ok: true, count, head: prevHash };
+}
+
+function fail(count: number, head: string, problem: ChainProblem): ChainVerification {
+  return { ok: false, count, head, problem };
+}

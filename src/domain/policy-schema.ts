@@ -1,0 +1,372 @@
+/**
+ * The YAML shape of a policy file and of `policies/settings.yml`, as zod schemas that validate the
+ * parsed YAML and transform it into the domain types of `policy.ts` (durations in seconds,
+ * camelCase keys). Every object is strict: an unknown key is an error, because a misspelt key
+ * (`min_aprovals`) silently ignored would weaken a rule.
+ *
+ * Pure: cron expressions are only checked to be non-empty here; the adapter that loads the files
+ * checks them with node-cron (the domain must not import it).
+ */
+import { z } from 'zod';
+import { formatDuration, parseDuration } from './duration.js';
+import type { AppPolicy, ApprovalStep, AutoApproveRule, ExtensionRule, Provision, Role, Settings } from './policy.js';
+
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+/** Policy names are recorded on every request and exported to CSV: keep them to one plain token. */
+export const POLICY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Slack channel ids: public (C...) or legacy private (G...). Names change; ids do not. */
+export const CHANNEL_ID_PATTERN = /^[CG][A-Z0-9]{2,}$/;
+export const ENV_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
+
+export const DURATION_FORM = 'an integer and a unit s, m, h, d or w (for example 30m, 4h, 7d)';
+
+export const DEFAULT_SETTINGS = {
+  timezone: 'UTC',
+  sweepSchedule: '* * * * *',
+  digestSchedule: '0 9 * * 1',
+  reconcileSchedule: '0 * * * *',
+  approvalTimeoutSeconds: 72 * 3600,
+  remindersSeconds: [86_400, 3600],
+  managerAttribute: 'managerId',
+} as const;
+
+export const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
+
+/** How a value reads in a message: strings quoted, the rest by kind. */
+export function showValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'an empty value';
+  if (typeof value === 'string') return `'${value.length > 60 ? `${value.slice(0, 57)}...` : value}'`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'a list';
+  return 'a mapping';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Runs `schema` on `value` inside a transform, re-raising its issues at the current path. */
+function delegate<T>(schema: z.ZodType<T>, value: unknown, ctx: z.RefinementCtx): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER;
+}
+
+const MISSING = 'required key is missing';
+
+/** A zod error message: "required key is missing" when absent, else what was expected and what was found. */
+function expected(text: string) {
+  return (issue: { input?: unknown }) => (issue.input === undefined ? MISSING : `${text}, got ${showValue(issue.input)}`);
+}
+
+const nonEmptyText = z.string().trim().min(1, 'must not be empty');
+
+const Slug = z.string().regex(SLUG_PATTERN, {
+  error: expected('must be a slug (lower-case letters, digits and dashes, starting with a letter or digit)'),
+});
+
+const GroupName = nonEmptyText;
+
+const ChannelId = z.string().regex(CHANNEL_ID_PATTERN, {
+  error: expected('must be a Slack channel id such as C0123ABCD (not a #name)'),
+});
+
+/** A duration such as `4h`, in seconds. */
+export const DurationSchema = z.unknown().transform((value, ctx): number => {
+  if (value === undefined) {
+    ctx.addIssue({ code: 'custom', message: MISSING });
+    return z.NEVER;
+  }
+  const seconds = typeof value === 'string' ? parseDuration(value) : null;
+  if (seconds === null) {
+    ctx.addIssue({ code: 'custom', message: `must be a duration, ${DURATION_FORM}; got ${showValue(value)}` });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+const UserStepSchema = z
+  .strictObject({
+    user: z.email({ error: expected("must be the approver's email address") }),
+  })
+  .transform((s): ApprovalStep => ({ kind: 'user', user: s.user }));
+
+const GroupStepSchema = z
+  .strictObject({
+    group: GroupName,
+    min_approvals: z.int({ error: expected('must be a whole number of approvals') }).min(1, {
+      error: expected('must be at least 1'),
+    }).default(1),
+    notify: ChannelId.optional(),
+  })
+  .transform((s): ApprovalStep => {
+    const step: ApprovalStep = { kind: 'group', group: s.group, minApprovals: s.min_approvals };
+    if (s.notify !== undefined) step.notify = s.notify;
+    return step;
+  });
+
+const STEP_FORMS = "'manager', {user: email} or {group: name}";
+
+/** One approval step: `manager`, `{user: email}` or `{group: name, min_approvals?, notify?}`. */
+export const ApprovalStepSchema = z.unknown().transform((value, ctx): ApprovalStep => {
+  if (value === 'manager') return { kind: 'manager' };
+  if (isRecord(value)) {
+    const hasUser = 'user' in value;
+    const hasGroup = 'group' in value;
+    if (hasUser && hasGroup) {
+      ctx.addIssue({ code: 'custom', message: 'a step names either a user or a group, not both' });
+      return z.NEVER;
+    }
+    if (hasUser) return delegate(UserStepSchema, value, ctx);
+    if (hasGroup) return delegate(GroupStepSchema, value, ctx);
+  }
+  ctx.addIssue({ code: 'custom', message: `an approval step must be ${STEP_FORMS}; got ${showValue(value)}` });
+  return z.NEVER;
+});
+
+/** `auto`, or a non-empty list of sequential steps. */
+export const ApprovalSchema = z.unknown().transform((value, ctx): 'auto' | ApprovalStep[] => {
+  if (value === 'auto') return 'auto';
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
+      ctx.addIssue({ code: 'custom', message: "must list at least one approval step (or be 'auto')" });
+      return z.NEVER;
+    }
+    return delegate(z.array(ApprovalStepSchema), value, ctx);
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message: value === undefined ? `${MISSING} ('auto' or a list of steps)` : `must be 'auto' or a list of steps (${STEP_FORMS}); got ${showValue(value)}`,
+  });
+  return z.NEVER;
+});
+
+export const AutoApproveSchema = z
+  .strictObject({
+    when: z
+      .strictObject({
+        requester_groups: z.array(GroupName).min(1, 'must list at least one group (or leave the key out)').optional(),
+        max_duration: DurationSchema.optional(),
+      })
+      .refine((w) => w.requester_groups !== undefined || w.max_duration !== undefined, {
+        message: 'needs at least one condition: requester_groups or max_duration',
+      }),
+  })
+  .transform((a): AutoApproveRule => {
+    const rule: AutoApproveRule = {};
+    if (a.when.requester_groups !== undefined) rule.requesterGroups = a.when.requester_groups;
+    if (a.when.max_duration !== undefined) rule.maxDurationSeconds = a.when.max_duration;
+    return rule;
+  });
+
+const ExtensionObjectSchema = z
+  .strictObject({
+    max_total: DurationSchema,
+    approval: z.enum(['same', 'auto'], { error: expected("must be 'same' or 'auto'") }),
+  })
+  .transform((e): ExtensionRule => ({ maxTotalSeconds: e.max_total, approval: e.approval }));
+
+/** `none`, or `{max_total, approval: same|auto}`. */
+export const ExtensionSchema = z.unknown().transform((value, ctx): ExtensionRule | null => {
+  if (value === 'none') return null;
+  if (isRecord(value)) return delegate(ExtensionObjectSchema, value, ctx);
+  ctx.addIssue({ code: 'custom', message: `must be 'none' or {max_total: duration, approval: same|auto}; got ${showValue(value)}` });
+  return z.NEVER;
+});
+
+const WebhookSchema = z.strictObject({
+  url: z.string().refine(
+    (text) => {
+      try {
+        return new URL(text).protocol === 'https:';
+      } catch {
+        return false;
+      }
+    },
+    { error: expected('must be an https:// URL') },
+  ),
+  secret_env: z.string().regex(ENV_NAME_PATTERN, {
+    error: expected('must be the NAME of an environment variable holding the HMAC key (like BILLING_HOOK_SECRET)'),
+  }),
+  timeout: DurationSchema.optional(),
+});
+
+const ManualSchema = z.strictObject({ assignee_group: GroupName });
+
+const PROVISION_METHODS = ['okta_group', 'webhook', 'manual'] as const;
+
+export const ProvisionSchema = z
+  .strictObject({
+    okta_group: GroupName.optional(),
+    webhook: WebhookSchema.optional(),
+    manual: ManualSchema.optional(),
+  })
+  .superRefine((p, ctx) => {
+    const present = PROVISION_METHODS.filter((m) => p[m] !== undefined);
+    if (present.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'needs one provisioning method: okta_group, webhook or manual' });
+    } else if (present.length > 1) {
+      ctx.addIssue({ code: 'custom', message: `has ${present.join(' and ')}; choose exactly one of okta_group, webhook or manual` });
+    }
+  })
+  .transform((p): Provision => {
+    if (p.webhook) {
+      return {
+        method: 'webhook',
+        url: p.webhook.url,
+        secretEnv: p.webhook.secret_env,
+        timeoutSeconds: p.webhook.timeout ?? DEFAULT_WEBHOOK_TIMEOUT_SECONDS,
+      };
+    }
+    if (p.manual) return { method: 'manual', assigneeGroup: p.manual.assignee_group };
+    return { method: 'okta_group', group: p.okta_group ?? '' };
+  });
+
+export const RoleSchema = z
+  .strictObject({
+    id: Slug,
+    name: nonEmptyText,
+    policy: z.string().regex(POLICY_NAME_PATTERN, {
+      error: expected("must be a policy name (letters, digits, '.', '_' and '-')"),
+    }),
+    sensitive: z.boolean().default(false),
+    eligible_groups: z.array(GroupName).min(1, 'must list at least one group'),
+    duration: z.strictObject({ default: DurationSchema, max: DurationSchema }),
+    justification: z.enum(['required', 'optional'], { error: expected("must be 'required' or 'optional'") }).default('optional'),
+    approval: ApprovalSchema,
+    auto_approve: AutoApproveSchema.optional(),
+    extension: ExtensionSchema.optional(),
+    provision: ProvisionSchema,
+  })
+  .superRefine((r, ctx) => {
+    if (r.duration.default > r.duration.max) {
+      ctx.addIssue({ code: 'custom', path: ['duration', 'default'], message: `duration.default (${formatDuration(r.duration.default)}) is longer than duration.max (${formatDuration(r.duration.max)})` });
+    }
+    // max_total is the grant's whole lifetime: below the maximum, a grant taken at the maximum
+    // could never be extended and the two limits would contradict each other.
+    if (r.extension && r.extension.maxTotalSeconds < r.duration.max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['extension', 'max_total'],
+        message: `extension.max_total (${formatDuration(r.extension.maxTotalSeconds)}, the grant's whole lifetime) is shorter than duration.max (${formatDuration(r.duration.max)})`,
+      });
+    }
+  })
+  .transform((r): Role => {
+    const role: Role = {
+      id: r.id,
+      name: r.name,
+      policy: r.policy,
+      sensitive: r.sensitive,
+      eligibleGroups: r.eligible_groups,
+      duration: { defaultSeconds: r.duration.default, maxSeconds: r.duration.max },
+      justification: r.justification,
+      approval: r.approval,
+      extension: r.extension ?? null,
+      provision: r.provision,
+    };
+    if (r.auto_approve !== undefined) role.autoApprove = r.auto_approve;
+    return role;
+  });
+
+export const PolicyFileSchema = z
+  .strictObject({
+    app: Slug,
+    name: nonEmptyText,
+    description: z.string().optional(),
+    roles: z.array(RoleSchema).min(1, 'must list at least one role'),
+  })
+  .transform((p): AppPolicy => {
+    const policy: AppPolicy = { app: p.app, name: p.name, roles: p.roles };
+    if (p.description !== undefined) policy.description = p.description;
+    return policy;
+  });
+
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const CronText = z.string().trim().min(1, 'must be a cron expression');
+
+export const SettingsFileSchema = z
+  .strictObject({
+    admin_group: GroupName,
+    security_channel: ChannelId,
+    alerts_channel: ChannelId.optional(),
+    timezone: z
+      .string()
+      .refine(isValidTimeZone, { error: expected('must be an IANA time zone such as Europe/Berlin or UTC') })
+      .default(DEFAULT_SETTINGS.timezone),
+    sweep_schedule: CronText.default(DEFAULT_SETTINGS.sweepSchedule),
+    digest_schedule: CronText.default(DEFAULT_SETTINGS.digestSchedule),
+    reconcile_schedule: CronText.default(DEFAULT_SETTINGS.reconcileSchedule),
+    approval_timeout: DurationSchema.optional(),
+    reminders: z.array(DurationSchema).optional(),
+    manager_attribute: nonEmptyText.default(DEFAULT_SETTINGS.managerAttribute),
+  })
+  .transform(
+    (s): Settings => ({
+      adminGroup: s.admin_group,
+      securityChannel: s.security_channel,
+      alertsChannel: s.alerts_channel ?? s.security_channel,
+      timezone: s.timezone,
+      sweepSchedule: s.sweep_schedule,
+      digestSchedule: s.digest_schedule,
+      reconcileSchedule: s.reconcile_schedule,
+      approvalTimeoutSeconds: s.approval_timeout ?? DEFAULT_SETTINGS.approvalTimeoutSeconds,
+      remindersSeconds: [...new Set(s.reminders ?? DEFAULT_SETTINGS.remindersSeconds)].sort((a, b) => b - a),
+      managerAttribute: s.manager_attribute,
+    }),
+  );
+
+/** The keys a cron check applies to (done by the loading adapter). */
+export const SCHEDULE_KEYS = ['sweep_schedule', 'digest_schedule', 'reconcile_schedule'] as const;
+
+export type PolicyFile = z.input<typeof PolicyFileSchema>;
+export type SettingsFile = z.input<typeof SettingsFileSchema>;
+
+const KIND_NAMES: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false' };
+
+/** Reads the raw value at a path, to word a message ("got 'abc'") or tell a missing key from a bad one. */
+export function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean; value: unknown } {
+  let node: unknown = root;
+  for (const segment of path) {
+    if (Array.isArray(node) && typeof segment === 'number' && segment < node.length) node = node[segment];
+    else if (isRecord(node) && typeof segment === 'string' && Object.hasOwn(node, segment)) node = node[segment];
+    else return { found: false, value: undefined };
+  }
+  return { found: true, value: node };
+}
+
+/**
+ * A zod issue in words a policy author reads. `unrecognized_keys` issues are split per key by the
+ * caller (each key is its own problem, pointing at the key); this handles the rest.
+ */
+export function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
+  const at = valueAt(root, issue.path);
+  const missing = !at.found || at.value === undefined;
+  // Our schemas word their own messages; only zod's generic defaults are rephrased here.
+  if (!ZOD_DEFAULT_MESSAGE.test(issue.message)) return issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return missing ? MISSING : `must be ${KIND_NAMES[issue.expected] ?? issue.expected}, got ${showValue(at.value)}`;
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    case 'invalid_value':
+      return missing ? MISSING : `must be one of ${issue.values.map((v) => `'${String(v)}'`).join(', ')}; got ${showValue(at.value)}`;
+    case 'too_small':
+      if (issue.origin === 'array' || issue.origin === 'string') return Number(issue.minimum) <= 1 ? 'must not be empty' : `must have at least ${String(issue.minimum)} items`;
+      return `must be at least ${String(issue.minimum)}, got ${showValue(at.value)}`;
+    default:
+      return issue.message;
+  }
+}
+
+const ZOD_DEFAULT_MESSAGE = /^(Invalid input|Invalid option|Too small|Too big|Unrecognized key|Invalid )/;

@@ -1,0 +1,211 @@
+/**
+ * The lifecycle's records as the core reads and writes them. Storage maps them to tables; Slack
+ * message ids and timestamps never appear here (the Slack adapter keeps its own table).
+ *
+ * pending_approval -> approved -> (grant) provisioning -> active -> revoking -> revoked,
+ * with the side exits denied, cancelled, approval_expired and provisioning_failed.
+ */
+import type { ApprovalStep, Provision } from './policy.js';
+
+export type RequestStatus = 'pending_approval' | 'approved' | 'denied' | 'cancelled' | 'approval_expired';
+export type GrantStatus = 'provisioning' | 'active' | 'revoking' | 'revoked' | 'provisioning_failed';
+export type RevocationReason = 'expired' | 'relinquished' | 'revoked' | 'offboarded' | 'removed_externally';
+export type StepStatus = 'waiting' | 'open' | 'approved' | 'denied' | 'closed';
+
+/** A person as recorded on a request or decision: ids and the name and email at the time. */
+export interface PersonRef {
+  directoryId: string;
+  email: string;
+  name: string;
+  slackId?: string | null;
+}
+
+export interface AccessRequest {
+  id: string;
+  /** `access` asks for a new grant; `extension` asks to extend `grantId`. */
+  kind: 'access' | 'extension';
+  grantId: string | null;
+  requester: PersonRef;
+  app: string;
+  role: string;
+  policyName: string;
+  policyVersion: string;
+  justification: string;
+  requestedSeconds: number;
+  /** The approved duration (approvers may shorten it); null until approved. */
+  grantedSeconds: number | null;
+  status: RequestStatus;
+  /** `approval: auto` or `auto_approve.when` when the chain was skipped. */
+  autoApproveRule: string | null;
+  /** Index of the open step; -1 when none is open. */
+  currentStep: number;
+  stepCount: number;
+  createdAt: string;
+  /** Pending requests expire at this time (approval_timeout). */
+  approvalDeadline: string;
+  decidedAt: string | null;
+  decisionReason: string | null;
+}
+
+export interface StepRecord {
+  requestId: string;
+  index: number;
+  step: ApprovalStep;
+  label: string;
+  required: number;
+  status: StepStatus;
+  /** The people who may decide, resolved when the step started; empty while waiting. */
+  approvers: PersonRef[];
+  fallbackReason: string | null;
+  notifyChannel: string | null;
+  startedAt: string | null;
+  decidedAt: string | null;
+}
+
+export interface DecisionRecord {
+  requestId: string;
+  stepIndex: number;
+  approver: PersonRef;
+  decision: 'approve' | 'deny';
+  reason: string | null;
+  /** Set when the approver shortened the duration. */
+  shortenedToSeconds: number | null;
+  at: string;
+}
+
+/** What a grant was provisioned with, kept so revocation never depends on the current policy. */
+export interface ProvisionSnapshot {
+  provision: Provision;
+  policyName: string;
+  policyVersion: string;
+}
+
+export interface Grant {
+  id: string;
+  requestId: string;
+  holder: PersonRef;
+  app: string;
+  role: string;
+  policyName: string;
+  policyVersion: string;
+  sensitive: boolean;
+  snapshot: ProvisionSnapshot;
+  /** For okta_group: whether the holder was already in the group before this grant (then it is kept). */
+  alreadyMember: boolean | null;
+  status: GrantStatus;
+  durationSeconds: number;
+  /** The lifetime cap (extension max_total) fixed at approval; null when extension is none. */
+  maxTotalSeconds: number | null;
+  extensionApproval: 'same' | 'auto' | null;
+  createdAt: string;
+  activatedAt: string | null;
+  expiresAt: string | null;
+  revocationReason: RevocationReason | null;
+  revocationNote: string | null;
+  revokedBy: string | null;
+  revocationStartedAt: string | null;
+  revokedAt: string | null;
+  /** Lead times (seconds) whose reminder was already sent for the current expiry. */
+  remindersSent: number[];
+  /** Attempts at the current provisioning or revocation that failed. */
+  failures: number;
+  lastError: string | null;
+}
+
+export interface ExtensionRecord {
+  id: string;
+  grantId: string;
+  requestId: string;
+  addedSeconds: number;
+  previousExpiresAt: string;
+  newExpiresAt: string;
+  at: string;
+}
+
+export interface TaskRecord {
+  id: string;
+  grantId: string;
+  action: 'grant' | 'revoke';
+  assigneeGroup: string;
+  status: 'open' | 'done';
+  createdAt: string;
+  completedBy: PersonRef | null;
+  completedAt: string | null;
+}
+
+export interface IdentityBinding {
+  slackUserId: string;
+  directoryId: string;
+  email: string;
+  boundAt: string;
+}
+
+export interface PolicyVersionRecord {
+  policyName: string;
+  version: string;
+  app: string;
+  role: string;
+  definition: Record<string, unknown>;
+  firstSeenAt: string;
+  lastSeenAt: string;
+}
+
+/** Every effect outside the database is a job, written in the transaction that causes it. */
+export type JobPayload =
+  | { kind: 'provision'; grantId: string }
+  | { kind: 'revoke'; grantId: string }
+  | { kind: 'notify'; notification: Notification };
+
+export type JobStatus = 'pending' | 'running' | 'done' | 'dead';
+
+export interface JobRecord {
+  id: number;
+  key: string;
+  payload: JobPayload;
+  status: JobStatus;
+  attempts: number;
+  runAt: string;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Where a message goes: a person (by directory id; the Slack adapter finds their DM) or a channel. */
+export type Recipient = { kind: 'person'; directoryId: string } | { kind: 'channel'; channel: string } | { kind: 'group'; group: string };
+
+/**
+ * A message the bot owes someone. Only ids and the kind: the adapter renders it from current state,
+ * so a retried message shows the truth at the time it is sent.
+ */
+export interface Notification {
+  type:
+    | 'request.submitted'
+    | 'request.pointer'
+    | 'approval.requested'
+    | 'approval.outcome'
+    | 'step.approved'
+    | 'request.approved'
+    | 'request.denied'
+    | 'request.cancelled'
+    | 'request.expired'
+    | 'grant.active'
+    | 'grant.extended'
+    | 'grant.reminder'
+    | 'grant.revoked'
+    | 'grant.provisioningFailed'
+    | 'grant.revocationFailed'
+    | 'task.assigned'
+    | 'task.completed'
+    | 'alert';
+  recipient: Recipient;
+  requestId?: string;
+  grantId?: string;
+  taskId?: string;
+  stepIndex?: number;
+  /** Lead time of a reminder, in seconds. */
+  leadSeconds?: number;
+  /** Free text for alerts. */
+  text?: string;
+}
+
+export const OPEN_GRANT_STATUSES: readonly GrantStatus[] = ['provisioning', 'active', 'revoking'];

@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { EXIT, type Command } from '../../src/cli/command.js';
+import { commands } from '../../src/cli/registry.js';
+import { findCommand, runCli } from '../../src/cli/run.js';
+import { EXAMPLE_ENV, cli } from './helpers.js';
+
+const run = promisify(execFile);
+
+/** Runs the real entry point as a child process; resolves with the exit code instead of throwing. */
+async function child(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
+  try {
+    const { stdout, stderr } = await run(process.execPath, args, { env: childEnv });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('access-bot', () => {
+  it('lists every command with its summary under --help', async () => {
+    const { code, stdout } = await cli(['--help']);
+    expect(code).toBe(EXIT.ok);
+    for (const command of commands) expect(stdout).toContain(`${command.name}  `);
+    expect(stdout).toContain('policies check');
+    expect(stdout).toContain('policies explain');
+  });
+
+  it('prints the help and exits 2 when run with no command', async () => {
+    const { code, stderr } = await cli([]);
+    expect(code).toBe(EXIT.usage);
+    expect(stderr).toContain('Usage: access-bot <command>');
+  });
+
+  it('exits 2 for an unknown command and suggests the ones that start the same way', async () => {
+    const unknown = await cli(['frobnicate']);
+    expect(unknown.code).toBe(EXIT.usage);
+    expect(unknown.stderr).toContain('unknown command: frobnicate');
+    const partial = await cli(['policies']);
+    expect(partial.code).toBe(EXIT.usage);
+    expect(partial.stderr).toContain('did you mean: policies check, policies explain?');
+  });
+
+  it('shows a command\'s usage with "help <command>" and with --help', async () => {
+    const viaHelp = await cli(['help', 'policies', 'explain']);
+    const viaFlag = await cli(['policies', 'explain', '--help']);
+    expect(viaHelp.code).toBe(EXIT.ok);
+    expect(viaFlag.code).toBe(EXIT.ok);
+    expect(viaFlag.stdout).toBe(viaHelp.stdout);
+    expect(viaFlag.stdout).toContain('Exit codes:');
+  });
+
+  it('dispatches to the command with the longest matching name', async () => {
+    const seen: string[] = [];
+    const fake = (name: string): Command => ({ name, summary: name, usage: name, run: async (args) => (seen.push(`${name}:${args.join(',')}`), 0) });
+    const registry = [fake('audit'), fake('audit verify')];
+    expect(findCommand(['audit', 'verify', '--expect-head', 'x'], registry)?.command.name).toBe('audit verify');
+    await runCli(['audit', 'verify', '--expect-head', 'x'], { stdout: { write: () => true }, stderr: { write: () => true }, env: {} }, registry);
+    await runCli(['audit', 'export'], { stdout: { write: () => true }, stderr: { write: () => true }, env: {} }, registry);
+    expect(seen).toEqual(['audit verify:--expect-head,x', 'audit:export']);
+  });
+
+  it('exits 2 on an unknown option, naming it', async () => {
+    const { code, stderr } = await cli(['policies', 'check', '--frobnicate']);
+    expect(code).toBe(EXIT.usage);
+    expect(stderr).toContain('--frobnicate');
+    expect(stderr).toContain('access-bot policies check --help');
+  });
+
+  it('exits 2 on a configuration error, naming the variable', async () => {
+    const { code, stderr } = await cli(['policies', 'check'], { ...EXAMPLE_ENV, LOG_LEVEL: 'loud' });
+    expect(code).toBe(EXIT.usage);
+    expect(stderr).toContain('LOG_LEVEL');
+  });
+
+  it('refuses the Okta directory for now, with exit 2', async () => {
+    const { code, stderr } = await cli(['policies', 'check'], { ...EXAMPLE_ENV, OKTA_ORG_URL: 'https://example.okta.com', OKTA_API_TOKEN: 'token' });
+    expect(code).toBe(EXIT.usage);
+    expect(stderr).toContain('cannot read the Okta directory yet');
+  });
+});
+
+describe('access-bot as a child process', () => {
+  it('runs policies check on the example policies through npm run cli\'s command line and exits 0', async () => {
+    const { code, stdout } = await child(['--import', 'tsx', 'src/cli/main.ts', 'policies', 'check'], EXAMPLE_ENV);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^OK: 4 apps, 7 roles in policies/);
+  });
+
+  it('exits 1 through bin/access-bot.js when the policies have problems', async () => {
+    const { code, stdout, stderr } = await child(['bin/access-bot.js', 'policies', 'check', 'test/cli/fixtures/bad-policies'], EXAMPLE_ENV);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/test\/cli\/fixtures\/bad-policies\/github\.yml:\d+:\d+ /);
+  });
+
+  it('exits 2 through bin/access-bot.js on a usage error', async () => {
+    const { code } = await child(['bin/access-bot.js', 'policies', 'explain', '--app', 'github'], EXAMPLE_ENV);
+    expect(code).toBe(2);
+  });
+});

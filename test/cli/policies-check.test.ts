@@ -1,0 +1,74 @@
+import { mkdtemp, rm, writeFile, cp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_ENV, cli } from './helpers.js';
+
+const BAD = 'test/cli/fixtures/bad-policies';
+
+describe('policies check', () => {
+  const temp: string[] = [];
+  afterAll(async () => {
+    await Promise.all(temp.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('passes the example policies against the example directory and lists every role with its version', async () => {
+    const { code, stdout, stderr } = await cli(['policies', 'check']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toBe('OK: 4 apps, 7 roles in policies (settings: policies/settings.yml; directory: yaml)');
+    expect(lines).toHaveLength(8);
+    expect(stdout).toMatch(/github\/owner\s+github-owner-jit\s+[0-9a-f]{12}\s+sensitive, 3-step chain \(auto_approve\.when\), provision: okta_group/);
+    expect(stdout).toMatch(/billing\/viewer\s+billing-viewer\s+[0-9a-f]{12}\s+1-step chain, provision: webhook/);
+    expect(stdout).toMatch(/laptop-admin\/admin\s+.*provision: manual/);
+    expect(stdout).toMatch(/github\/member\s+.*auto-approved/);
+  });
+
+  it('takes the folder as an argument, and the directory file from --directory', async () => {
+    const { code } = await cli(['policies', 'check', 'policies', '--directory', 'directory.example.yml'], { BILLING_HOOK_SECRET: 'x', DIRECTORY_FILE: 'nowhere.yml' });
+    expect(code).toBe(0);
+  });
+
+  it('names the webhook secret the example policies need when it is not set', async () => {
+    const { code, stderr } = await cli(['policies', 'check'], { ...EXAMPLE_ENV, BILLING_HOOK_SECRET: undefined });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^policies\/billing\.yml:\d+:\d+ roles\[0\]\.provision\.webhook\.secret_env: .*BILLING_HOOK_SECRET/m);
+  });
+
+  it('prints every problem of a bad folder as file:line:col and exits 1', async () => {
+    const { code, stdout, stderr } = await cli(['policies', 'check', BAD]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(new RegExp(`^${BAD}/github\\.yml:14:5 roles\\[0\\]\\.colour: unknown key 'colour'`, 'm'));
+    expect(stderr).toMatch(new RegExp(`^${BAD}/github\\.yml:8:\\d+ roles\\[0\\]\\.duration`, 'm'));
+    expect(stderr).toMatch(/problems? in test\/cli\/fixtures\/bad-policies/);
+  });
+
+  it('reports groups the directory does not have, and groups it cannot provision, at their line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'policies-check-'));
+    temp.push(dir);
+    await writeFile(join(dir, 'settings.yml'), 'admin_group: access-admins\nsecurity_channel: C0SECURITY\n');
+    await cp(join(BAD, 'salesforce.yml'), join(dir, 'salesforce.yml'));
+    const { code, stderr } = await cli(['policies', 'check', dir]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${dir}/salesforce.yml:7:23 roles[0].eligible_groups[0]: group 'sales-team' does not exist`);
+    expect(stderr).toMatch(new RegExp(`${dir}/salesforce\\.yml:11:\\d+ roles\\[0\\]\\.provision\\.okta_group: group 'salesforce-users' is a APP_GROUP`));
+    expect(stderr).toContain('2 problems in');
+  });
+
+  it('exits 1 when the directory file is invalid, naming its line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'policies-check-'));
+    temp.push(dir);
+    await writeFile(join(dir, 'directory.yml'), 'people:\n  - email: ada@example.com\n    name: Ada\n    status: retired\n');
+    const { code, stderr } = await cli(['policies', 'check', '--directory', join(dir, 'directory.yml')]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${dir}/directory.yml:4:13 people.0.status:`);
+  });
+
+  it('exits 1 for a folder that does not exist', async () => {
+    const { code, stderr } = await cli(['policies', 'check', 'no/such/folder']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('no/such/folder');
+  });
+});

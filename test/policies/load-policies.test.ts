@@ -1,0 +1,254 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadPolicies, PolicyLoadError, type PolicyProblem } from '../../src/adapters/policies/load-policies.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const file = (dir: string, name: string) => join(fixture(dir), name);
+
+async function problemsOf(dir: string, env: Record<string, string | undefined> = {}): Promise<PolicyProblem[]> {
+  try {
+    await loadPolicies(fixture(dir), { env });
+  } catch (error) {
+    if (error instanceof PolicyLoadError) return error.problems;
+    throw error;
+  }
+  throw new Error(`expected ${dir} to fail`);
+}
+
+/** The one problem a fixture has, checked for file, line, column, key path and wording. */
+async function expectOnlyProblem(dir: string, expected: { file: string; line: number; column?: number; path: string; message: string | RegExp }) {
+  const problems = await problemsOf(dir);
+  expect(problems).toHaveLength(1);
+  const [problem] = problems;
+  expect(problem?.file).toBe(file(dir, expected.file));
+  expect(problem?.line).toBe(expected.line);
+  if (expected.column !== undefined) expect(problem?.column).toBe(expected.column);
+  expect(problem?.path).toBe(expected.path);
+  if (typeof expected.message === 'string') expect(problem?.message).toContain(expected.message);
+  else expect(problem?.message).toMatch(expected.message);
+}
+
+describe('loadPolicies on a valid folder', () => {
+  it('transforms every file into domain policies: seconds, camelCase, defaults applied', async () => {
+    const loaded = await loadPolicies(fixture('valid'), { env: { BILLING_HOOK_SECRET: 'k' } });
+    expect(loaded.policies.map((p) => [p.app, p.source.file])).toEqual([
+      ['billing', file('valid', 'billing.yaml')],
+      ['github', file('valid', 'github.yml')],
+    ]);
+    const github = loaded.catalog.app('github');
+    expect(github?.description).toBe('Source code hosting');
+    expect(github?.roles[0]).toEqual({
+      id: 'owner',
+      name: 'Organization owner',
+      policy: 'github-owner-jit',
+      sensitive: true,
+      eligibleGroups: ['platform-team'],
+      duration: { defaultSeconds: 3600, maxSeconds: 14_400 },
+      justification: 'required',
+      approval: [
+        { kind: 'manager' },
+        { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' },
+        { kind: 'user', user: 'ciso@example.com' },
+      ],
+      autoApprove: { requesterGroups: ['sre-oncall'], maxDurationSeconds: 3600 },
+      extension: { maxTotalSeconds: 28_800, approval: 'same' },
+      provision: { method: 'okta_group', group: 'github-owners' },
+    });
+    expect(github?.roles[1]).toMatchObject({ sensitive: false, approval: 'auto', extension: null, duration: { defaultSeconds: 2_592_000, maxSeconds: 7_776_000 } });
+
+    const billing = loaded.catalog.find('billing', 'admin')?.role;
+    expect(billing?.provision).toEqual({ method: 'webhook', url: 'https://billing.internal.example.com/access-hooks', secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 10 });
+    expect(billing?.justification).toBe('optional');
+    expect(billing?.extension).toBeNull();
+    expect(billing?.approval).toEqual([{ kind: 'group', group: 'finance-leads', minApprovals: 1 }]);
+    expect(loaded.catalog.findByPolicyName('billing-viewer')?.role.provision).toEqual({ method: 'manual', assigneeGroup: 'it-helpdesk' });
+    expect(loaded.catalog.find('github', 'owner')?.version).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('reads settings.yml with reminders longest first and the durations in seconds', async () => {
+    const loaded = await loadPolicies(fixture('valid'), { env: { BILLING_HOOK_SECRET: 'k' } });
+    expect(loaded.settingsFile).toBe(file('valid', 'settings.yml'));
+    expect(loaded.settings).toEqual({
+      adminGroup: 'access-admins',
+      securityChannel: 'C0SECURITY',
+      alertsChannel: 'C0ACCESSOPS',
+      timezone: 'Europe/Berlin',
+      sweepSchedule: '*/30 * * * * *',
+      digestSchedule: '0 9 * * 1',
+      reconcileSchedule: '0 * * * *',
+      approvalTimeoutSeconds: 172_800,
+      remindersSeconds: [86_400, 3600, 900],
+      managerAttribute: 'manager',
+    });
+  });
+
+  it('fills every settings default from a minimal settings.yml', async () => {
+    const loaded = await loadPolicies(fixture('valid-minimal'), { env: {} });
+    expect(loaded.settings).toEqual({
+      adminGroup: 'access-admins',
+      securityChannel: 'C0SECURITY',
+      alertsChannel: 'C0SECURITY',
+      timezone: 'UTC',
+      sweepSchedule: '* * * * *',
+      digestSchedule: '0 9 * * 1',
+      reconcileSchedule: '0 * * * *',
+      approvalTimeoutSeconds: 259_200,
+      remindersSeconds: [86_400, 3600],
+      managerAttribute: 'managerId',
+    });
+  });
+
+  it('locates any key of a loaded file, for later checks that name a line', async () => {
+    const loaded = await loadPolicies(fixture('valid'), { env: { BILLING_HOOK_SECRET: 'k' } });
+    const github = file('valid', 'github.yml');
+    expect(loaded.locate(github, ['roles', 0, 'provision', 'okta_group'])).toEqual({ line: 22, column: 19 });
+    expect(loaded.locate(github, ['roles', 1, 'eligible_groups', 0])).toEqual({ line: 26, column: 23 });
+    expect(loaded.locate(github, ['roles', 0, 'approval'], 'key')).toEqual({ line: 12, column: 5 });
+    expect(loaded.locate('github.yml', ['app'])).toEqual({ line: 1, column: 6 });
+    expect(loaded.locate(loaded.settingsFile, ['admin_group'])).toEqual({ line: 1, column: 14 });
+  });
+});
+
+describe('loadPolicies reports malformed files with file, line, column and key', () => {
+  it('an unknown top-level key, at the key', () =>
+    expectOnlyProblem('unknown-key-top', { file: 'wiki.yml', line: 3, column: 1, path: 'owner', message: "unknown key 'owner'" }));
+
+  it('an unknown key inside a role, at the key', () =>
+    expectOnlyProblem('unknown-key-role', { file: 'wiki.yml', line: 7, column: 5, path: 'roles[0].sensitiv', message: "unknown key 'sensitiv'" }));
+
+  it('a bad duration, saying which form is accepted', () =>
+    expectOnlyProblem('bad-duration', {
+      file: 'wiki.yml', line: 8, column: 35, path: 'roles[0].duration.max',
+      message: "must be a duration, an integer and a unit s, m, h, d or w (for example 30m, 4h, 7d); got '4 hours'",
+    }));
+
+  it('a default longer than the maximum', () =>
+    expectOnlyProblem('default-over-max', { file: 'wiki.yml', line: 8, column: 26, path: 'roles[0].duration.default', message: 'duration.default (8h) is longer than duration.max (4h)' }));
+
+  it('an extension lifetime shorter than the maximum duration', () =>
+    expectOnlyProblem('extension-too-short', { file: 'wiki.yml', line: 10, column: 29, path: 'roles[0].extension.max_total', message: 'is shorter than duration.max (4h)' }));
+
+  it('the same app in two files, naming both', async () => {
+    await expectOnlyProblem('duplicate-app', { file: 'b.yml', line: 1, column: 6, path: 'app', message: `app 'wiki' is already defined in ${file('duplicate-app', 'a.yml')}:1:6` });
+  });
+
+  it('the same role id twice in one app', () =>
+    expectOnlyProblem('duplicate-role', { file: 'wiki.yml', line: 11, column: 9, path: 'roles[1].id', message: "role id 'editor' is already used by roles[0] (line 4)" }));
+
+  it('the same policy name in two files', () =>
+    expectOnlyProblem('duplicate-policy', {
+      file: 'b.yml', line: 6, column: 13, path: 'roles[0].policy',
+      message: `policy name 'wiki-editor' is already used by wiki/editor at ${file('duplicate-policy', 'a.yml')}:6:13`,
+    }));
+
+  it('min_approvals of 0', () =>
+    expectOnlyProblem('min-approvals-zero', { file: 'wiki.yml', line: 11, column: 24, path: 'roles[0].approval[0].min_approvals', message: 'must be at least 1, got 0' }));
+
+  it('a webhook over plain http', async () => {
+    const problems = await problemsOf('webhook-http', { WIKI_HOOK_SECRET: 'set' });
+    expect(problems).toEqual([
+      { file: file('webhook-http', 'wiki.yml'), line: 12, column: 14, path: 'roles[0].provision.webhook.url', message: "must be an https:// URL, got 'http://wiki.example.com/hooks'" },
+    ]);
+  });
+
+  it('a webhook secret whose environment variable is not set, naming the variable', () =>
+    expectOnlyProblem('secret-env-unset', {
+      file: 'wiki.yml', line: 13, column: 21, path: 'roles[0].provision.webhook.secret_env',
+      message: 'the environment variable WIKI_HOOK_SECRET is not set',
+    }));
+
+  it('accepts the webhook once its secret is in the environment', async () => {
+    const loaded = await loadPolicies(fixture('secret-env-unset'), { env: { WIKI_HOOK_SECRET: 's3cret' } });
+    expect(loaded.policies[0]?.roles[0]?.provision).toMatchObject({ method: 'webhook', timeoutSeconds: 30 });
+  });
+
+  it('a YAML syntax error, with its position', () =>
+    expectOnlyProblem('yaml-syntax', { file: 'wiki.yml', line: 10, column: 5, path: '(file)', message: /^YAML syntax error: Flow sequence .* end with a \]$/ }));
+
+  it('an empty approval list', () =>
+    expectOnlyProblem('approval-empty', { file: 'wiki.yml', line: 9, column: 15, path: 'roles[0].approval', message: "must list at least one approval step (or be 'auto')" }));
+
+  it('two provisioning methods at once', () =>
+    expectOnlyProblem('two-provision-methods', { file: 'wiki.yml', line: 11, column: 7, path: 'roles[0].provision', message: 'has okta_group and manual; choose exactly one of okta_group, webhook or manual' }));
+
+  it('a missing required key, at the mapping it belongs in', () =>
+    expectOnlyProblem('missing-key', { file: 'wiki.yml', line: 4, column: 5, path: 'roles[0].policy', message: 'required key is missing' }));
+
+  it('auto_approve without any condition', () =>
+    expectOnlyProblem('auto-approve-empty', { file: 'wiki.yml', line: 11, column: 13, path: 'roles[0].auto_approve.when', message: 'needs at least one condition: requester_groups or max_duration' }));
+
+  it('approval steps that are neither manager, user nor group, and a user that is not an email', async () => {
+    const problems = await problemsOf('bad-step');
+    expect(problems.map((p) => [p.line, p.column, p.path, p.message])).toEqual([
+      [11, 9, 'roles[0].approval[1]', "an approval step must be 'manager', {user: email} or {group: name}; got 'managers'"],
+      [12, 15, 'roles[0].approval[2].user', "must be the approver's email address, got 'not-an-email'"],
+    ]);
+  });
+
+  it('app and role ids that are not slugs', async () => {
+    const problems = await problemsOf('bad-slug');
+    expect(problems.map((p) => [p.line, p.column, p.path])).toEqual([[1, 6, 'app'], [4, 9, 'roles[0].id']]);
+    expect(problems[0]?.message).toContain("must be a slug (lower-case letters, digits and dashes, starting with a letter or digit), got 'Wiki_App'");
+  });
+
+  it('an empty policy file', () =>
+    expectOnlyProblem('empty-file', { file: 'wiki.yml', line: 1, column: 1, path: '(file)', message: 'the file is empty' }));
+
+  it('an unknown settings key', () =>
+    expectOnlyProblem('bad-settings-key', { file: 'settings.yml', line: 3, column: 1, path: 'security_chanel', message: "unknown key 'security_chanel'" }));
+
+  it('a bad cron expression in settings', () =>
+    expectOnlyProblem('bad-cron', { file: 'settings.yml', line: 3, column: 18, path: 'digest_schedule', message: "got '0 25 * * 1': 25 is a invalid expression for hour" }));
+
+  it('an unknown time zone in settings', () =>
+    expectOnlyProblem('bad-timezone', { file: 'settings.yml', line: 3, column: 11, path: 'timezone', message: "must be an IANA time zone such as Europe/Berlin or UTC, got 'Mars/Olympus_Mons'" }));
+
+  it('a missing settings.yml, naming the path', () =>
+    expectOnlyProblem('no-settings', { file: 'settings.yml', line: 1, path: '(file)', message: `the settings file ${file('no-settings', 'settings.yml')} is missing` }));
+
+  it('a policy folder that does not exist', async () => {
+    await expect(loadPolicies(fixture('no-such-folder'), { env: {} })).rejects.toThrow(/no-such-folder:1:1 \(file\): cannot read the policy folder: it does not exist/);
+  });
+
+  it('every problem of every file at once, sorted by file then line', async () => {
+    const error = await loadPolicies(fixture('two-bad-files'), { env: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PolicyLoadError);
+    const problems = (error as PolicyLoadError).problems;
+    expect(problems.map((p) => [p.file, p.line, p.path])).toEqual([
+      [file('two-bad-files', 'a.yml'), 3, 'owner'],
+      [file('two-bad-files', 'b.yml'), 8, 'roles[0].duration.max'],
+      [file('two-bad-files', 'settings.yml'), 2, 'security_channel'],
+    ]);
+    expect((error as Error).message.split('\n')).toEqual([
+      `${file('two-bad-files', 'a.yml')}:3:1 owner: unknown key 'owner'`,
+      `${file('two-bad-files', 'b.yml')}:8:35 roles[0].duration.max: must be a duration, an integer and a unit s, m, h, d or w (for example 30m, 4h, 7d); got '4x'`,
+      `${file('two-bad-files', 'settings.yml')}:2:19 security_channel: must be a Slack channel id such as C0123ABCD (not a #name), got 'general'`,
+    ]);
+  });
+
+  it('words each kind of mistake for a policy author, all in one run', async () => {
+    const lines = (await problemsOf('many-problems')).map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
+    expect(lines).toEqual([
+      '3:14 description: must be text, got 42',
+      "7:13 roles[0].policy: must be a policy name (letters, digits, '.', '_' and '-'), got 'wiki editor'",
+      "8:16 roles[0].sensitive: must be true or false, got 'yes'",
+      "9:22 roles[0].eligible_groups: must be a list, got 'everyone'",
+      "11:20 roles[0].justification: must be 'required' or 'optional', got 'maybe'",
+      "14:9 roles[0].approval[0].min_aproval: unknown key 'min_aproval'",
+      '15:9 roles[0].approval[1]: a step names either a user or a group, not both',
+      '17:24 roles[0].approval[2].min_approvals: must be a whole number of approvals, got 1.5',
+      "18:17 roles[0].approval[2].notify: must be a Slack channel id such as C0123ABCD (not a #name), got '#sec'",
+      "19:16 roles[0].extension: must be 'none' or {max_total: duration, approval: same|auto}; got 'sometimes'",
+      '20:16 roles[0].provision: needs one provisioning method: okta_group, webhook or manual',
+      '22:5 roles[1].name: must be text, got an empty value',
+      '24:22 roles[1].eligible_groups: must list at least one group',
+      '25:26 roles[1].duration.default: must be a duration, an integer and a unit s, m, h, d or w (for example 30m, 4h, 7d); got 60',
+      "25:39 roles[1].duration.min: unknown key 'min'",
+      '27:47 roles[1].auto_approve.when.requester_groups: must list at least one group (or leave the key out)',
+      '28:16 roles[1].extension.approval: required key is missing',
+      "29:71 roles[1].provision.webhook.secret_env: must be the NAME of an environment variable holding the HMAC key (like BILLING_HOOK_SECRET), got 'lower_case'",
+      "29:92 roles[1].provision.webhook.timeout: must be a duration, an integer and a unit s, m, h, d or w (for example 30m, 4h, 7d); got '0s'",
+    ]);
+  });
+});
