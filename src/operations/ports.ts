@@ -57,3 +57,125 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Storage
+
+import type { AuditEvent, AuditEventInput } from '../domain/audit.js';
+import type {
+  AccessRequest,
+  DecisionRecord,
+  ExtensionRecord,
+  Grant,
+  GrantStatus,
+  IdentityBinding,
+  JobPayload,
+  JobRecord,
+  PolicyVersionRecord,
+  RequestStatus,
+  StepRecord,
+  StepStatus,
+  TaskRecord,
+} from '../domain/records.js';
+
+export interface RequestFilter {
+  status?: RequestStatus[];
+  requesterId?: string;
+  app?: string;
+  role?: string;
+  limit?: number;
+}
+
+export interface GrantFilter {
+  status?: GrantStatus[];
+  holderId?: string;
+  app?: string;
+  role?: string;
+  limit?: number;
+}
+
+/** Reads, usable inside and outside a transaction. */
+export interface StoreReads {
+  getRequest(id: string): AccessRequest | undefined;
+  getSteps(requestId: string): StepRecord[];
+  getDecisions(requestId: string): DecisionRecord[];
+  findPendingRequest(requesterId: string, app: string, role: string): AccessRequest | undefined;
+  listRequests(filter: RequestFilter): AccessRequest[];
+  /** Pending requests whose approval deadline has passed. */
+  overdueRequests(now: string, limit: number): AccessRequest[];
+  /** Pending requests with an open step this person may decide. */
+  requestsAwaiting(approverId: string): AccessRequest[];
+
+  getGrant(id: string): Grant | undefined;
+  grantForRequest(requestId: string): Grant | undefined;
+  /** A grant of this role the person holds or is being given (provisioning, active, revoking). */
+  findOpenGrant(holderId: string, app: string, role: string): Grant | undefined;
+  listGrants(filter: GrantFilter): Grant[];
+  /** Active grants whose expiry has passed. */
+  expiredGrants(now: string, limit: number): Grant[];
+  /** Active grants expiring before `until` (for reminders). */
+  grantsExpiringBefore(until: string, limit: number): Grant[];
+  /** Other grants that keep the person in the same group (provisioning, active, or revoking but not yet removed). */
+  otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Grant[];
+  getExtensions(grantId: string): ExtensionRecord[];
+  getTask(id: string): TaskRecord | undefined;
+  getTaskFor(grantId: string, action: 'grant' | 'revoke'): TaskRecord | undefined;
+
+  bindingForSlackUser(slackUserId: string): IdentityBinding | undefined;
+  bindingForPerson(directoryId: string): IdentityBinding | undefined;
+
+  latestPolicyVersions(): PolicyVersionRecord[];
+  getPolicyVersion(policyName: string, version: string): PolicyVersionRecord | undefined;
+
+  auditHead(): { seq: number; hash: string };
+  auditEvents(options?: { afterId?: number; limit?: number }): (AuditEvent & { id: number })[];
+  auditEventsFor(filter: { requestId?: string; grantId?: string }): AuditEvent[];
+
+  getJob(id: number): JobRecord | undefined;
+  getJobByKey(key: string): JobRecord | undefined;
+  listJobs(filter: { status?: JobRecord['status'][]; limit?: number }): JobRecord[];
+
+  getMeta(key: string): string | undefined;
+}
+
+/** Writes, only inside `Store.transaction`, so each state change commits with its audit event and jobs. */
+export interface StoreTx extends StoreReads {
+  insertRequest(request: AccessRequest): void;
+  /** Conditional update: applies only while the request is in one of `from`. Returns whether it did. */
+  updateRequest(id: string, from: RequestStatus[], patch: Partial<AccessRequest>): boolean;
+  insertSteps(steps: StepRecord[]): void;
+  updateStep(requestId: string, index: number, from: StepStatus[], patch: Partial<StepRecord>): boolean;
+  /** Throws `AccessError('already_decided_step')` when this person already decided a step of the request. */
+  insertDecision(decision: DecisionRecord): void;
+
+  insertGrant(grant: Grant): void;
+  updateGrant(id: string, from: GrantStatus[], patch: Partial<Grant>): boolean;
+  insertExtension(extension: ExtensionRecord): void;
+  insertTask(task: TaskRecord): void;
+  updateTask(id: string, from: TaskRecord['status'][], patch: Partial<TaskRecord>): boolean;
+
+  bindIdentity(binding: IdentityBinding): void;
+  unbindIdentity(slackUserId: string): boolean;
+
+  upsertPolicyVersion(record: PolicyVersionRecord): void;
+
+  /** Appends to the hash chain; the write lock taken at BEGIN keeps the chain from forking. */
+  appendAudit(event: AuditEventInput): AuditEvent;
+
+  /** Records an effect to perform after commit. A key already used is ignored (idempotent intent). */
+  enqueueJob(key: string, payload: JobPayload, runAt: string): void;
+  /** Claims a due job for this worker until `lockedUntil`; false when someone else has it. */
+  claimJob(id: number, worker: string, now: string, lockedUntil: string): boolean;
+  finishJob(id: number, worker: string, now: string): boolean;
+  failJob(id: number, worker: string, now: string, error: string, retryAt: string | null): boolean;
+  /** Jobs due now: pending and due, or running with an expired lock (a dead worker's). */
+  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][]): JobRecord[];
+
+  setMeta(key: string, value: string, now: string): void;
+}
+
+export interface Store extends StoreReads {
+  /** Runs `fn` in one write transaction that takes the write lock at its start (BEGIN IMMEDIATE). */
+  transaction<T>(fn: (tx: StoreTx) => T): T;
+  close(): void;
+}

@@ -47,7 +47,16 @@ export const SETTINGS_FILE = 'settings.yml';
 
 const FILE_LEVEL = '(file)';
 
-export async function loadPolicies(dir: string, options: { env?: Record<string, string | undefined> } = {}): Promise<LoadedPolicies> {
+export interface LoadOptions {
+  env?: Record<string, string | undefined>;
+  /**
+   * The local sandbox only: a webhook secret that is not set is reported here instead of being a
+   * problem, so `npm start` works on a fresh clone. Production start-up never passes this.
+   */
+  onMissingSecret?: (name: string, where: string) => void;
+}
+
+export async function loadPolicies(dir: string, options: LoadOptions = {}): Promise<LoadedPolicies> {
   const env = options.env ?? process.env;
   const problems: PolicyProblem[] = [];
   const sources = new Map<string, YamlSource>();
@@ -99,7 +108,7 @@ export async function loadPolicies(dir: string, options: { env?: Record<string, 
     else problems.push(...issuesToProblems(source, parsed.error.issues));
   }
 
-  problems.push(...crossFileProblems(raw, env));
+  problems.push(...crossFileProblems(raw, env, options.onMissingSecret));
 
   if (problems.length > 0 || !settings) throw new PolicyLoadError(problems);
 
@@ -181,7 +190,7 @@ function asRecord(value: unknown): Record<string, unknown> | null {
  * missing from the environment. They read the raw values, so a file with schema errors still gets
  * its duplicates reported in the same run.
  */
-function crossFileProblems(files: { source: YamlSource; value: unknown }[], env: Record<string, string | undefined>): PolicyProblem[] {
+function crossFileProblems(files: { source: YamlSource; value: unknown }[], env: Record<string, string | undefined>, onMissingSecret?: LoadOptions['onMissingSecret']): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   const apps = new Map<string, { source: YamlSource }>();
   const policyNames = new Map<string, { source: YamlSource; path: KeyPath; label: string }>();
@@ -220,6 +229,11 @@ function crossFileProblems(files: { source: YamlSource; value: unknown }[], env:
       const webhook = asRecord(asRecord(role.provision)?.webhook);
       const secretEnv = webhook?.secret_env;
       if (typeof secretEnv === 'string' && ENV_NAME_PATTERN.test(secretEnv) && !env[secretEnv]) {
+        if (onMissingSecret) {
+          const at = problemAt(source, ['roles', index, 'provision', 'webhook', 'secret_env'], '');
+          onMissingSecret(secretEnv, `${at.file}:${at.line}`);
+          return;
+        }
         problems.push(problemAt(source, ['roles', index, 'provision', 'webhook', 'secret_env'], `the environment variable ${secretEnv} is not set (it must hold the webhook's HMAC key)`));
       }
     });

@@ -1,0 +1,46 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import * as schema from './schema.js';
+
+export type Db = BetterSQLite3Database<typeof schema>;
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle', import.meta.url));
+
+/**
+ * Opens the SQLite file with the settings several processes need to share it safely, and applies
+ * pending migrations. WAL lets readers run during a write; the busy timeout makes a second writer
+ * wait for the lock instead of failing with SQLITE_BUSY.
+ */
+export function openDatabase(path: string, options: { busyTimeoutMs?: number } = {}): { sqlite: Database.Database; db: Db } {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new Database(path, { timeout: options.busyTimeoutMs ?? 15_000 });
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  const db = drizzle({ client: sqlite, schema });
+  migrateWithRetry(db);
+  return { sqlite, db };
+}
+
+/**
+ * drizzle's migrator opens a deferred transaction of its own. When two processes start together,
+ * the second one's upgrade to a write lock fails at once (SQLITE_BUSY, which the busy timeout does
+ * not cover for a read-then-write transaction in WAL mode); run it again and it finds the
+ * migrations applied.
+ */
+function migrateWithRetry(db: Db, attempts = 5): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (attempt >= attempts || !code.startsWith('SQLITE_BUSY')) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50 * attempt);
+    }
+  }
+}

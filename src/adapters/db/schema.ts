@@ -1,0 +1,224 @@
+/**
+ * SQLite tables (drizzle). Times are ISO 8601 UTC text, which sorts correctly and reads well in
+ * exports. Migrations in drizzle/ are generated from this file by drizzle-kit; never edit them.
+ */
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { Actor } from '../../domain/audit.js';
+import type { ApprovalStep } from '../../domain/policy.js';
+import type { JobPayload, PersonRef, ProvisionSnapshot } from '../../domain/records.js';
+
+export const requests = sqliteTable(
+  'requests',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['access', 'extension'] }).notNull(),
+    grantId: text('grant_id'),
+    requesterId: text('requester_id').notNull(),
+    requesterEmail: text('requester_email').notNull(),
+    requesterName: text('requester_name').notNull(),
+    requesterSlackId: text('requester_slack_id'),
+    app: text('app').notNull(),
+    role: text('role').notNull(),
+    policyName: text('policy_name').notNull(),
+    policyVersion: text('policy_version').notNull(),
+    justification: text('justification').notNull(),
+    requestedSeconds: integer('requested_seconds').notNull(),
+    grantedSeconds: integer('granted_seconds'),
+    status: text('status', { enum: ['pending_approval', 'approved', 'denied', 'cancelled', 'approval_expired'] }).notNull(),
+    autoApproveRule: text('auto_approve_rule'),
+    currentStep: integer('current_step').notNull(),
+    stepCount: integer('step_count').notNull(),
+    createdAt: text('created_at').notNull(),
+    approvalDeadline: text('approval_deadline').notNull(),
+    decidedAt: text('decided_at'),
+    decisionReason: text('decision_reason'),
+  },
+  (t) => [
+    index('requests_requester').on(t.requesterId, t.status),
+    index('requests_status_deadline').on(t.status, t.approvalDeadline),
+    index('requests_created').on(t.createdAt),
+    // One pending request per person and role: a second one points to the first.
+    uniqueIndex('requests_one_pending').on(t.requesterId, t.app, t.role).where(sql`status = 'pending_approval'`),
+  ],
+);
+
+export const approvalSteps = sqliteTable(
+  'approval_steps',
+  {
+    requestId: text('request_id').notNull().references(() => requests.id),
+    index: integer('idx').notNull(),
+    step: text('step', { mode: 'json' }).$type<ApprovalStep>().notNull(),
+    label: text('label').notNull(),
+    required: integer('required').notNull(),
+    status: text('status', { enum: ['waiting', 'open', 'approved', 'denied', 'closed'] }).notNull(),
+    approvers: text('approvers', { mode: 'json' }).$type<PersonRef[]>().notNull(),
+    fallbackReason: text('fallback_reason'),
+    notifyChannel: text('notify_channel'),
+    startedAt: text('started_at'),
+    decidedAt: text('decided_at'),
+  },
+  (t) => [primaryKey({ columns: [t.requestId, t.index] })],
+);
+
+export const decisions = sqliteTable(
+  'decisions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    requestId: text('request_id').notNull().references(() => requests.id),
+    stepIndex: integer('step_index').notNull(),
+    approverId: text('approver_id').notNull(),
+    approverEmail: text('approver_email').notNull(),
+    approverName: text('approver_name').notNull(),
+    approverSlackId: text('approver_slack_id'),
+    decision: text('decision', { enum: ['approve', 'deny'] }).notNull(),
+    reason: text('reason'),
+    shortenedToSeconds: integer('shortened_to_seconds'),
+    at: text('at').notNull(),
+  },
+  // One person decides at most one step of a request, once: the database enforces it too.
+  (t) => [uniqueIndex('decisions_one_per_person').on(t.requestId, t.approverId)],
+);
+
+export const grants = sqliteTable(
+  'grants',
+  {
+    id: text('id').primaryKey(),
+    requestId: text('request_id').notNull().references(() => requests.id),
+    holderId: text('holder_id').notNull(),
+    holderEmail: text('holder_email').notNull(),
+    holderName: text('holder_name').notNull(),
+    holderSlackId: text('holder_slack_id'),
+    app: text('app').notNull(),
+    role: text('role').notNull(),
+    policyName: text('policy_name').notNull(),
+    policyVersion: text('policy_version').notNull(),
+    sensitive: integer('sensitive', { mode: 'boolean' }).notNull(),
+    snapshot: text('snapshot', { mode: 'json' }).$type<ProvisionSnapshot>().notNull(),
+    /** The target Okta group, denormalised from the snapshot for the "another grant through this group" check. */
+    provisionGroup: text('provision_group'),
+    alreadyMember: integer('already_member', { mode: 'boolean' }),
+    status: text('status', { enum: ['provisioning', 'active', 'revoking', 'revoked', 'provisioning_failed'] }).notNull(),
+    durationSeconds: integer('duration_seconds').notNull(),
+    maxTotalSeconds: integer('max_total_seconds'),
+    extensionApproval: text('extension_approval', { enum: ['same', 'auto'] }),
+    createdAt: text('created_at').notNull(),
+    activatedAt: text('activated_at'),
+    expiresAt: text('expires_at'),
+    revocationReason: text('revocation_reason', { enum: ['expired', 'relinquished', 'revoked', 'offboarded', 'removed_externally'] }),
+    revocationNote: text('revocation_note'),
+    revokedBy: text('revoked_by'),
+    revocationStartedAt: text('revocation_started_at'),
+    revokedAt: text('revoked_at'),
+    remindersSent: text('reminders_sent', { mode: 'json' }).$type<number[]>().notNull(),
+    failures: integer('failures').notNull(),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    index('grants_status_expires').on(t.status, t.expiresAt),
+    index('grants_holder').on(t.holderId, t.status),
+    index('grants_group').on(t.provisionGroup, t.status),
+    index('grants_request').on(t.requestId),
+  ],
+);
+
+export const extensions = sqliteTable(
+  'extensions',
+  {
+    id: text('id').primaryKey(),
+    grantId: text('grant_id').notNull().references(() => grants.id),
+    requestId: text('request_id').notNull().references(() => requests.id),
+    addedSeconds: integer('added_seconds').notNull(),
+    previousExpiresAt: text('previous_expires_at').notNull(),
+    newExpiresAt: text('new_expires_at').notNull(),
+    at: text('at').notNull(),
+  },
+  (t) => [index('extensions_grant').on(t.grantId)],
+);
+
+export const tasks = sqliteTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    grantId: text('grant_id').notNull().references(() => grants.id),
+    action: text('action', { enum: ['grant', 'revoke'] }).notNull(),
+    assigneeGroup: text('assignee_group').notNull(),
+    status: text('status', { enum: ['open', 'done'] }).notNull(),
+    createdAt: text('created_at').notNull(),
+    completedById: text('completed_by_id'),
+    completedByEmail: text('completed_by_email'),
+    completedByName: text('completed_by_name'),
+    completedAt: text('completed_at'),
+  },
+  (t) => [uniqueIndex('tasks_one_per_action').on(t.grantId, t.action)],
+);
+
+export const policyVersions = sqliteTable(
+  'policy_versions',
+  {
+    policyName: text('policy_name').notNull(),
+    version: text('version').notNull(),
+    app: text('app').notNull(),
+    role: text('role').notNull(),
+    definition: text('definition', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    firstSeenAt: text('first_seen_at').notNull(),
+    lastSeenAt: text('last_seen_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.policyName, t.version] })],
+);
+
+export const identityBindings = sqliteTable(
+  'identity_bindings',
+  {
+    slackUserId: text('slack_user_id').primaryKey(),
+    directoryId: text('directory_id').notNull(),
+    email: text('email').notNull(),
+    boundAt: text('bound_at').notNull(),
+  },
+  (t) => [uniqueIndex('identity_one_slack_user_per_person').on(t.directoryId)],
+);
+
+export const jobs = sqliteTable(
+  'jobs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    key: text('key').notNull(),
+    kind: text('kind').notNull(),
+    payload: text('payload', { mode: 'json' }).$type<JobPayload>().notNull(),
+    status: text('status', { enum: ['pending', 'running', 'done', 'dead'] }).notNull(),
+    attempts: integer('attempts').notNull(),
+    runAt: text('run_at').notNull(),
+    lockedUntil: text('locked_until'),
+    lockedBy: text('locked_by'),
+    lastError: text('last_error'),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('jobs_key').on(t.key), index('jobs_due').on(t.status, t.runAt)],
+);
+
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    // Insertion order (rowid) is kept apart from seq so that a reordered log can be told apart.
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    seq: integer('seq').notNull(),
+    at: text('at').notNull(),
+    actor: text('actor', { mode: 'json' }).$type<Actor>().notNull(),
+    actorLabel: text('actor_label').notNull(),
+    action: text('action').notNull(),
+    requestId: text('request_id'),
+    grantId: text('grant_id'),
+    details: text('details', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [uniqueIndex('audit_seq').on(t.seq), index('audit_at').on(t.at), index('audit_request').on(t.requestId), index('audit_grant').on(t.grantId)],
+);
+
+/** Small named values: cursors (Okta System Log), schedule leases. */
+export const meta = sqliteTable('meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: text('updated_at').notNull(),
+});

@@ -1,0 +1,166 @@
+/**
+ * Transaction-side building blocks shared by the verbs: each writes a state change, its audit
+ * event and the jobs it causes, inside the caller's transaction. No I/O happens here.
+ */
+import type { Actor } from '../domain/audit.js';
+import type { CatalogEntry } from '../domain/catalog.js';
+import type { ResolvedStep } from '../domain/evaluate.js';
+import type { AccessRequest, Grant, Notification, Recipient, RevocationReason, StepRecord } from '../domain/records.js';
+import { refOf } from './acting-person.js';
+import { addSeconds, newId, type Deps } from './context.js';
+import type { StoreTx } from './ports.js';
+
+export function notify(tx: StoreTx, now: string, key: string, notification: Notification): void {
+  tx.enqueueJob(`notify:${key}`, { kind: 'notify', notification }, now);
+}
+
+export function requesterRecipient(request: AccessRequest): Recipient {
+  return { kind: 'person', directoryId: request.requester.directoryId };
+}
+
+/** Opens a step with the approvers resolved for it now, logs the fallback if used, and asks them. */
+export function openStep(tx: StoreTx, now: string, request: AccessRequest, resolved: ResolvedStep, actor: Actor): void {
+  const approvers = resolved.approvers.map((p) => refOf(p));
+  const opened = tx.updateStep(request.id, resolved.index, ['waiting'], {
+    status: 'open',
+    approvers,
+    label: resolved.label,
+    fallbackReason: resolved.fallback?.reason ?? null,
+    notifyChannel: resolved.notifyChannel ?? null,
+    startedAt: now,
+  });
+  if (!opened) return;
+  tx.appendAudit({
+    at: now,
+    actor,
+    action: 'step.started',
+    requestId: request.id,
+    details: { step: resolved.index + 1, of: request.stepCount, label: resolved.label, required: resolved.required, approvers: approvers.map((a) => a.email) },
+  });
+  if (resolved.fallback) {
+    tx.appendAudit({ at: now, actor, action: 'step.fallbackUsed', requestId: request.id, details: { step: resolved.index + 1, reason: resolved.fallback.reason } });
+  }
+  askApprovers(tx, now, request.id, resolved.index, resolved.notifyChannel ?? null, approvers.map((a) => a.directoryId));
+}
+
+function askApprovers(tx: StoreTx, now: string, requestId: string, stepIndex: number, channel: string | null, approverIds: string[]): void {
+  if (channel) {
+    notify(tx, now, `approval:${requestId}:${stepIndex}:channel`, { type: 'approval.requested', recipient: { kind: 'channel', channel }, requestId, stepIndex });
+    return;
+  }
+  for (const directoryId of approverIds) {
+    notify(tx, now, `approval:${requestId}:${stepIndex}:${directoryId}`, { type: 'approval.requested', recipient: { kind: 'person', directoryId }, requestId, stepIndex });
+  }
+}
+
+/** Every copy of a step's approval message shows the outcome (the adapter updates what it posted). */
+export function settleApprovalMessages(tx: StoreTx, now: string, request: AccessRequest, step: StepRecord, outcome: string): void {
+  const recipients: Recipient[] = step.notifyChannel
+    ? [{ kind: 'channel', channel: step.notifyChannel }]
+    : step.approvers.map((a) => ({ kind: 'person', directoryId: a.directoryId }) as Recipient);
+  for (const recipient of recipients) {
+    const who = recipient.kind === 'channel' ? recipient.channel : recipient.kind === 'person' ? recipient.directoryId : recipient.group;
+    notify(tx, now, `outcome:${request.id}:${step.index}:${outcome}:${who}`, { type: 'approval.outcome', recipient, requestId: request.id, stepIndex: step.index });
+  }
+}
+
+/** Creates the grant of an approved request and asks for it to be provisioned. */
+export function createGrant(deps: Deps, tx: StoreTx, now: string, request: AccessRequest, entry: CatalogEntry, seconds: number, actor: Actor): Grant {
+  const grant: Grant = {
+    id: newId(deps, 'grt'),
+    requestId: request.id,
+    holder: request.requester,
+    app: request.app,
+    role: request.role,
+    policyName: request.policyName,
+    policyVersion: request.policyVersion,
+    sensitive: entry.role.sensitive,
+    snapshot: { provision: entry.role.provision, policyName: request.policyName, policyVersion: request.policyVersion },
+    alreadyMember: null,
+    status: 'provisioning',
+    durationSeconds: seconds,
+    maxTotalSeconds: entry.role.extension?.maxTotalSeconds ?? null,
+    extensionApproval: entry.role.extension?.approval ?? null,
+    createdAt: now,
+    activatedAt: null,
+    expiresAt: null,
+    revocationReason: null,
+    revocationNote: null,
+    revokedBy: null,
+    revocationStartedAt: null,
+    revokedAt: null,
+    remindersSent: [],
+    failures: 0,
+    lastError: null,
+  };
+  tx.insertGrant(grant);
+  tx.updateRequest(request.id, ['approved'], { grantId: grant.id });
+  tx.appendAudit({
+    at: now,
+    actor,
+    action: 'grant.provisioningStarted',
+    requestId: request.id,
+    grantId: grant.id,
+    details: { method: grant.snapshot.provision.method, provision: grant.snapshot.provision, durationSeconds: seconds },
+  });
+  tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now);
+  return grant;
+}
+
+/** Marks a grant active from now for its duration and tells the holder. */
+export function activateGrant(tx: StoreTx, now: string, grant: Grant, actor: Actor, details: Record<string, unknown>): boolean {
+  const expiresAt = addSeconds(now, grant.durationSeconds);
+  const ok = tx.updateGrant(grant.id, ['provisioning'], { status: 'active', activatedAt: now, expiresAt, failures: 0, lastError: null });
+  if (!ok) return false;
+  tx.appendAudit({ at: now, actor, action: 'grant.activated', requestId: grant.requestId, grantId: grant.id, details: { expiresAt, durationSeconds: grant.durationSeconds, ...details } });
+  notify(tx, now, `active:${grant.id}`, { type: 'grant.active', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
+  return true;
+}
+
+/**
+ * Starts taking a grant away: the one path for expiry, relinquishing, admin revocation,
+ * offboarding. The effect runs as a job from the stored provisioning snapshot.
+ */
+export function startRevocation(
+  tx: StoreTx,
+  now: string,
+  grant: Grant,
+  reason: RevocationReason,
+  actor: Actor,
+  note: string | null,
+): boolean {
+  const by = actor.kind === 'person' ? actor.email : `system:${actor.component}`;
+  const ok = tx.updateGrant(grant.id, ['active', 'provisioning', 'provisioning_failed'], {
+    status: 'revoking',
+    revocationReason: reason,
+    revocationNote: note,
+    revokedBy: by,
+    revocationStartedAt: now,
+    failures: 0,
+    lastError: null,
+  });
+  if (!ok) return false;
+  tx.appendAudit({ at: now, actor, action: 'grant.revocationStarted', requestId: grant.requestId, grantId: grant.id, details: { reason, note, method: grant.snapshot.provision.method } });
+  tx.enqueueJob(`revoke:${grant.id}`, { kind: 'revoke', grantId: grant.id }, now);
+  return true;
+}
+
+/** Records a finished revocation and tells the holder why (with Re-request, in Slack). */
+export function completeRevocation(tx: StoreTx, now: string, grant: Grant, actor: Actor, details: Record<string, unknown>): boolean {
+  const ok = tx.updateGrant(grant.id, ['revoking'], { status: 'revoked', revokedAt: now, lastError: null });
+  if (!ok) return false;
+  tx.appendAudit({
+    at: now,
+    actor,
+    action: 'grant.revoked',
+    requestId: grant.requestId,
+    grantId: grant.id,
+    details: { reason: grant.revocationReason, note: grant.revocationNote, by: grant.revokedBy, method: grant.snapshot.provision.method, ...details },
+  });
+  notify(tx, now, `revoked:${grant.id}`, { type: 'grant.revoked', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
+  return true;
+}
+
+export function alert(tx: StoreTx, now: string, alertsChannel: string, key: string, text: string, ids: { grantId?: string; requestId?: string } = {}): void {
+  notify(tx, now, `alert:${key}`, { type: 'alert', recipient: { kind: 'channel', channel: alertsChannel }, text, ...ids });
+}

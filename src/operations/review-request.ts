@@ -1,0 +1,198 @@
+/**
+ * An approver decides the open step of a request. Authorisation comes from stored state and live
+ * directory data, never from the button: the step must be the open one, the person one of its
+ * approvers, active, not the requester, and not someone who decided an earlier step. Deny beats
+ * allow; the step is approved once `required` distinct people approve; the last step approves the
+ * request. Two approvers racing: the write lock serialises them and the loser is told it is stale.
+ */
+import { checkEligibility, resolveStep, type ResolvedStep } from '../domain/evaluate.js';
+import { AccessError } from '../domain/errors.js';
+import { describeDuration } from '../domain/duration.js';
+import type { Person } from '../domain/person.js';
+import type { AccessRequest, DecisionRecord, StepRecord } from '../domain/records.js';
+import { actorOf, personRef, type ActingPerson } from './acting-person.js';
+import { nowIso, type Deps } from './context.js';
+import { gatherDirectoryFacts } from './directory-facts.js';
+import { applyExtension } from './extend-grant.js';
+import { createGrant, notify, openStep, requesterRecipient, settleApprovalMessages } from './lifecycle.js';
+import { findEntry } from './policy-lookup.js';
+import type { StoreTx } from './ports.js';
+
+export interface ReviewInput {
+  actor: ActingPerson;
+  requestId: string;
+  /** The step the button was for; a click on an earlier step's message is stale. */
+  stepIndex?: number;
+  decision: 'approve' | 'deny';
+  reason?: string;
+  /** Approvers may shorten the duration, never lengthen it. */
+  shortenToSeconds?: number;
+}
+
+export type ReviewResult =
+  | { kind: 'step_approved'; request: AccessRequest; step: StepRecord; approvals: number; required: number }
+  | { kind: 'request_approved'; request: AccessRequest; grantId: string | null }
+  | { kind: 'denied'; request: AccessRequest }
+  | { kind: 'no_longer_eligible'; request: AccessRequest; reason: string };
+
+export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<ReviewResult> {
+  const request = deps.store.getRequest(input.requestId);
+  if (!request) throw new AccessError('not_found', 'This request no longer exists.');
+  const step = assertCanDecide(deps, request, input);
+  const reason = (input.reason ?? '').trim();
+  if (input.decision === 'deny' && !reason) throw new AccessError('reason_required', 'Please give a reason for the denial; the requester will see it.');
+  const current = request.grantedSeconds ?? request.requestedSeconds;
+  if (input.shortenToSeconds !== undefined && (input.shortenToSeconds <= 0 || input.shortenToSeconds > current || !Number.isInteger(input.shortenToSeconds))) {
+    throw new AccessError('invalid_duration', `An approver may shorten the duration, never lengthen it: choose at most ${describeDuration(current)}.`);
+  }
+
+  // Live checks: the approver must still be active; the requester must still be eligible.
+  const [approverNow, requesterNow] = await Promise.all([deps.directory.getPerson(input.actor.person.id), deps.directory.getPerson(request.requester.directoryId)]);
+  if (!approverNow?.active) throw new AccessError('approver_inactive', 'Your directory account is not active, so you cannot decide requests.');
+  const entry = findEntry(deps, request.app, request.role);
+  const eligibility = requesterNow
+    ? checkEligibility(entry.role, requesterNow, await deps.directory.groupsOf(requesterNow.id))
+    : { eligible: false, reason: `${request.requester.email} is no longer in the directory` };
+
+  // The next step's approvers are resolved from live data when it starts, which may be now.
+  const nextStep = input.decision === 'approve' && eligibility.eligible && requesterNow && request.currentStep + 1 < request.stepCount
+    ? await resolveNext(deps, request, requesterNow, input.actor.person.id)
+    : undefined;
+
+  const now = nowIso(deps);
+  const actor = actorOf(input.actor);
+  return deps.store.transaction((tx): ReviewResult => {
+    // Re-read under the write lock: whoever got here first decided; everyone else is stale.
+    const fresh = tx.getRequest(request.id)!;
+    const freshStep = assertCanDecide({ ...deps, store: tx }, fresh, { ...input, stepIndex: step.index });
+
+    if (!eligibility.eligible) {
+      tx.updateRequest(fresh.id, ['pending_approval'], { status: 'denied', decidedAt: now, decisionReason: `requester no longer eligible: ${eligibility.reason}`, currentStep: -1 });
+      tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'closed', decidedAt: now });
+      tx.appendAudit({ at: now, actor: { kind: 'system', component: 'policy' }, action: 'request.denied', requestId: fresh.id, details: { reason: 'requester no longer eligible', eligibility: eligibility.reason } });
+      settleApprovalMessages(tx, now, fresh, freshStep, 'ineligible');
+      notify(tx, now, `denied:${fresh.id}`, { type: 'request.denied', recipient: requesterRecipient(fresh), requestId: fresh.id });
+      return { kind: 'no_longer_eligible', request: tx.getRequest(fresh.id)!, reason: eligibility.reason };
+    }
+
+    const decision: DecisionRecord = {
+      requestId: fresh.id,
+      stepIndex: freshStep.index,
+      approver: personRef(input.actor),
+      decision: input.decision,
+      reason: reason || null,
+      shortenedToSeconds: input.shortenToSeconds ?? null,
+      at: now,
+    };
+    tx.insertDecision(decision);
+
+    if (input.decision === 'deny') {
+      tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'denied', decidedAt: now });
+      tx.updateRequest(fresh.id, ['pending_approval'], { status: 'denied', decidedAt: now, decisionReason: reason, currentStep: -1 });
+      tx.appendAudit({ at: now, actor, action: 'step.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason } });
+      tx.appendAudit({ at: now, actor, action: 'request.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason } });
+      settleApprovalMessages(tx, now, fresh, freshStep, 'denied');
+      notify(tx, now, `denied:${fresh.id}`, { type: 'request.denied', recipient: requesterRecipient(fresh), requestId: fresh.id });
+      return { kind: 'denied', request: tx.getRequest(fresh.id)! };
+    }
+
+    const granted = Math.min(fresh.grantedSeconds ?? fresh.requestedSeconds, input.shortenToSeconds ?? Infinity);
+    if (granted !== (fresh.grantedSeconds ?? fresh.requestedSeconds)) tx.updateRequest(fresh.id, ['pending_approval'], { grantedSeconds: granted });
+    const approvals = tx.getDecisions(fresh.id).filter((d) => d.stepIndex === freshStep.index && d.decision === 'approve').length;
+    tx.appendAudit({
+      at: now,
+      actor,
+      action: 'step.approved',
+      requestId: fresh.id,
+      details: { step: freshStep.index + 1, approvals, required: freshStep.required, shortenedToSeconds: input.shortenToSeconds ?? null },
+    });
+    if (approvals < freshStep.required) {
+      // A quorum step in progress: the shared message shows "1 of 2 approvals".
+      settleApprovalMessages(tx, now, fresh, freshStep, `progress-${approvals}`);
+      return { kind: 'step_approved', request: tx.getRequest(fresh.id)!, step: freshStep, approvals, required: freshStep.required };
+    }
+
+    tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'approved', decidedAt: now });
+    settleApprovalMessages(tx, now, fresh, freshStep, 'approved');
+    if (nextStep) {
+      tx.updateRequest(fresh.id, ['pending_approval'], { currentStep: nextStep.index });
+      const advanced = tx.getRequest(fresh.id)!;
+      openStep(tx, now, advanced, nextStep, { kind: 'system', component: 'chain' });
+      notify(tx, now, `step-approved:${fresh.id}:${freshStep.index}`, { type: 'step.approved', recipient: requesterRecipient(fresh), requestId: fresh.id, stepIndex: freshStep.index });
+      return { kind: 'step_approved', request: advanced, step: freshStep, approvals, required: freshStep.required };
+    }
+    return approveRequest(deps, tx, now, fresh.id, granted);
+  });
+}
+
+function approveRequest(deps: Deps, tx: StoreTx, now: string, requestId: string, seconds: number): ReviewResult {
+  tx.updateRequest(requestId, ['pending_approval'], { status: 'approved', grantedSeconds: seconds, decidedAt: now, currentStep: -1 });
+  const approved = tx.getRequest(requestId)!;
+  tx.appendAudit({
+    at: now,
+    actor: { kind: 'system', component: 'chain' },
+    action: 'request.approved',
+    requestId,
+    details: { grantedSeconds: seconds, approvers: tx.getDecisions(requestId).map((d) => `${d.approver.email} (step ${d.stepIndex + 1})`) },
+  });
+  notify(tx, now, `approved:${requestId}`, { type: 'request.approved', recipient: requesterRecipient(approved), requestId });
+  if (approved.kind === 'extension' && approved.grantId) {
+    applyExtension(tx, now, approved.grantId, approved, seconds);
+    return { kind: 'request_approved', request: approved, grantId: approved.grantId };
+  }
+  const grant = createGrant(deps, tx, now, approved, findEntry(deps, approved.app, approved.role), seconds, { kind: 'system', component: 'chain' });
+  return { kind: 'request_approved', request: tx.getRequest(requestId)!, grantId: grant.id };
+}
+
+/**
+ * The rules for deciding, once: the request is pending, the step is the open one, the person may
+ * decide it, is not the requester, and has not decided a step of this request already.
+ */
+function assertCanDecide(deps: Pick<Deps, 'store'> | { store: StoreTx }, request: AccessRequest, input: ReviewInput): StepRecord {
+  if (request.status !== 'pending_approval') {
+    throw new AccessError('stale_decision', `This request was already ${describeStatus(request.status)}; your click changed nothing.`, { status: request.status });
+  }
+  if (input.stepIndex !== undefined && input.stepIndex !== request.currentStep) {
+    throw new AccessError('stale_decision', `Step ${input.stepIndex + 1} of this request was already decided; it is now at step ${request.currentStep + 1}.`);
+  }
+  if (input.actor.person.id === request.requester.directoryId) throw new AccessError('self_approval', 'You cannot decide your own request.');
+  const step = deps.store.getSteps(request.id).find((s) => s.index === request.currentStep);
+  if (!step || step.status !== 'open') throw new AccessError('stale_decision', 'This step is no longer open.');
+  const decisions = deps.store.getDecisions(request.id);
+  if (decisions.some((d) => d.approver.directoryId === input.actor.person.id)) {
+    throw new AccessError('already_decided_step', 'You already decided a step of this request; one person decides at most one step.');
+  }
+  if (!step.approvers.some((a) => a.directoryId === input.actor.person.id)) {
+    throw new AccessError('not_an_approver', `You are not an approver of step ${step.index + 1} (${step.label}) of this request.`);
+  }
+  return step;
+}
+
+async function resolveNext(deps: Deps, request: AccessRequest, requester: Person, deciderId: string): Promise<ResolvedStep> {
+  const entry = findEntry(deps, request.app, request.role);
+  if (entry.role.approval === 'auto') throw new AccessError('invalid_state', 'This role no longer has an approval chain.');
+  const index = request.currentStep + 1;
+  // Steps come from the request's own policy version as stored, not a policy edited since.
+  const stored = deps.store.getSteps(request.id).find((s) => s.index === index);
+  const step = stored?.step ?? entry.role.approval[index];
+  if (!step) throw new AccessError('invalid_state', 'The approval chain has no further step.');
+  const facts = await gatherDirectoryFacts(deps.directory, requester, { ...entry.role, approval: [step] }, deps.settings.adminGroup);
+  const decided = new Set(deps.store.getDecisions(request.id).map((d) => d.approver.directoryId));
+  decided.add(deciderId);
+  return resolveStep(step, index, facts, decided);
+}
+
+function describeStatus(status: AccessRequest['status']): string {
+  switch (status) {
+    case 'approved':
+      return 'approved';
+    case 'denied':
+      return 'denied';
+    case 'cancelled':
+      return 'cancelled by the requester';
+    case 'approval_expired':
+      return 'expired without a decision';
+    default:
+      return status;
+  }
+}

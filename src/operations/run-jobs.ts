@@ -1,0 +1,104 @@
+/**
+ * The job runner: every external effect (provisioning, revocation, messages) was recorded as a
+ * job in the transaction that caused it; this runs the due ones, marks them done, or schedules a
+ * retry with exponential backoff and jitter. A job claimed by a process that died is picked up
+ * again when its lock expires, so a crash between intent and effect loses nothing.
+ */
+import { TransientError } from '../domain/errors.js';
+import type { JobRecord } from '../domain/records.js';
+import { addSeconds, nowIso, type Deps } from './context.js';
+import { executeRevocation, provisionGrant, recordEffectFailure } from './provision-grant.js';
+
+export interface JobRunnerOptions {
+  /** Identifies this process in job locks. */
+  worker: string;
+  /** How long a claimed job stays locked before another worker may take it over. */
+  lockSeconds?: number;
+  /** Attempts before a provisioning job or a message is given up (revocations never are). */
+  maxAttempts?: number;
+  baseDelaySeconds?: number;
+  maxDelaySeconds?: number;
+  batch?: number;
+  random?: () => number;
+  /** Run only these kinds of job (the CLI leaves messages to the running bot). */
+  kinds?: JobRecord['payload']['kind'][];
+}
+
+export interface JobRunSummary {
+  ran: number;
+  done: number;
+  retried: number;
+  dead: number;
+  skipped: number;
+}
+
+export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise<JobRunSummary> {
+  const summary: JobRunSummary = { ran: 0, done: 0, retried: 0, dead: 0, skipped: 0 };
+  const batch = options.batch ?? 100;
+  const seen = new Set<number>();
+  for (;;) {
+    const now = nowIso(deps);
+    const due = deps.store.transaction((tx) => tx.dueJobs(now, batch, options.kinds)).filter((j) => !seen.has(j.id));
+    if (due.length === 0) return summary;
+    for (const job of due) {
+      seen.add(job.id);
+      await runJob(deps, job, options, summary);
+    }
+  }
+}
+
+export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<void> {
+  const now = nowIso(deps);
+  const lockedUntil = addSeconds(now, options.lockSeconds ?? 300);
+  if (!deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, lockedUntil))) {
+    summary.skipped++;
+    return;
+  }
+  summary.ran++;
+  const attempts = job.attempts + 1;
+  try {
+    await perform(deps, job);
+    deps.store.transaction((tx) => tx.finishJob(job.id, options.worker, nowIso(deps)));
+    summary.done++;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const maxAttempts = options.maxAttempts ?? 8;
+    let retry: boolean;
+    if (job.payload.kind === 'provision' || job.payload.kind === 'revoke') {
+      retry = recordEffectFailure(deps, job.payload.kind, job.payload.grantId, error, attempts, maxAttempts);
+    } else {
+      retry = attempts < maxAttempts && !(error instanceof Error && error.name === 'PermanentError');
+    }
+    const at = nowIso(deps);
+    const retryAt = retry ? addSeconds(at, backoffSeconds(attempts, error, options)) : null;
+    deps.store.transaction((tx) => {
+      tx.failJob(job.id, options.worker, at, message, retryAt);
+      if (!retryAt) tx.appendAudit({ at, actor: { kind: 'system', component: 'jobs' }, action: 'job.abandoned', details: { job: job.key, attempts, error: message } });
+    });
+    deps.logger[retry ? 'warn' : 'error'](retry ? 'job failed; will retry' : 'job failed; given up', { job: job.key, attempts, error: message, retryAt });
+    if (retry) summary.retried++;
+    else summary.dead++;
+  }
+}
+
+async function perform(deps: Deps, job: JobRecord): Promise<void> {
+  const payload = job.payload;
+  switch (payload.kind) {
+    case 'provision':
+      return provisionGrant(deps, payload.grantId);
+    case 'revoke':
+      return executeRevocation(deps, payload.grantId);
+    case 'notify':
+      return deps.notifier.deliver(payload.notification, job.key);
+  }
+}
+
+/** base * 2^(attempt-1), capped, with full jitter on the upper half; a server's Retry-After wins when longer. */
+export function backoffSeconds(attempt: number, error: unknown, options: Pick<JobRunnerOptions, 'baseDelaySeconds' | 'maxDelaySeconds' | 'random'>): number {
+  const base = options.baseDelaySeconds ?? 5;
+  const cap = options.maxDelaySeconds ?? 3600;
+  const exp = Math.min(cap, base * 2 ** Math.max(0, attempt - 1));
+  const jittered = exp / 2 + (options.random ?? Math.random)() * (exp / 2);
+  const retryAfter = error instanceof TransientError && error.retryAfterMs ? error.retryAfterMs / 1000 : 0;
+  return Math.max(1, Math.ceil(Math.max(jittered, retryAfter)));
+}

@@ -1,0 +1,152 @@
+/**
+ * A person asks for a role. The policy is evaluated against live directory data; the request,
+ * its first step (with approvers resolved now), the audit events and the messages owed are one
+ * transaction.
+ */
+import { AccessError } from '../domain/errors.js';
+import { evaluate, type Evaluation } from '../domain/evaluate.js';
+import type { AccessRequest, Grant, StepRecord } from '../domain/records.js';
+import { actorOf, personRef, type ActingPerson } from './acting-person.js';
+import { addSeconds, newId, nowIso, type Deps } from './context.js';
+import { gatherDirectoryFacts } from './directory-facts.js';
+import { extensionOffer, type ExtensionOffer } from './extend-grant.js';
+import { createGrant, notify, openStep, requesterRecipient } from './lifecycle.js';
+import { findEntry } from './policy-lookup.js';
+
+export interface SubmitInput {
+  requester: ActingPerson;
+  app: string;
+  role: string;
+  durationSeconds?: number;
+  justification?: string;
+}
+
+export type SubmitResult =
+  | { kind: 'submitted'; request: AccessRequest; evaluation: Evaluation; grant?: Grant }
+  | { kind: 'already_pending'; request: AccessRequest }
+  | { kind: 'extension_offer'; offer: ExtensionOffer };
+
+export async function submitRequest(deps: Deps, input: SubmitInput): Promise<SubmitResult> {
+  const entry = findEntry(deps, input.app, input.role);
+  const requester = input.requester.person;
+
+  // A role already held becomes an extension offer; a pending request is pointed to, not repeated.
+  const held = deps.store.findOpenGrant(requester.id, input.app, input.role);
+  if (held) return { kind: 'extension_offer', offer: extensionOffer(deps, held) };
+  const pending = deps.store.findPendingRequest(requester.id, input.app, input.role);
+  if (pending) return { kind: 'already_pending', request: pending };
+
+  const facts = await gatherDirectoryFacts(deps.directory, requester, entry.role, deps.settings.adminGroup);
+  const now = nowIso(deps);
+  const evaluation = evaluate(entry.app, entry.role, entry.version, facts, { durationSeconds: input.durationSeconds, justification: input.justification }, new Date(now));
+  const actor = actorOf(input.requester);
+
+  if (evaluation.outcome !== 'needs_approval' && evaluation.outcome !== 'auto_approved') {
+    const error = refusal(evaluation);
+    deps.store.transaction((tx) =>
+      tx.appendAudit({
+        at: now,
+        actor,
+        action: 'request.refused',
+        details: { app: input.app, role: input.role, policy: entry.role.policy, version: entry.version, outcome: evaluation.outcome, reason: evaluation.summary },
+      }),
+    );
+    throw error;
+  }
+
+  const seconds = evaluation.duration.requested.seconds;
+  const steps = evaluation.outcome === 'auto_approved' ? [] : evaluation.chain;
+  const request: AccessRequest = {
+    id: newId(deps, 'req'),
+    kind: 'access',
+    grantId: null,
+    requester: personRef(input.requester),
+    app: entry.app.app,
+    role: entry.role.id,
+    policyName: entry.role.policy,
+    policyVersion: entry.version,
+    justification: (input.justification ?? '').trim(),
+    requestedSeconds: seconds,
+    grantedSeconds: null,
+    status: 'pending_approval',
+    autoApproveRule: null,
+    currentStep: steps.length ? 0 : -1,
+    stepCount: steps.length,
+    createdAt: now,
+    approvalDeadline: addSeconds(now, deps.settings.approvalTimeoutSeconds),
+    decidedAt: null,
+    decisionReason: null,
+  };
+
+  return deps.store.transaction((tx) => {
+    // Re-checked under the write lock: a concurrent submit may have won (the unique index agrees).
+    const raced = tx.findPendingRequest(requester.id, request.app, request.role);
+    if (raced) return { kind: 'already_pending' as const, request: raced };
+    const heldNow = tx.findOpenGrant(requester.id, request.app, request.role);
+    if (heldNow) return { kind: 'extension_offer' as const, offer: extensionOffer(deps, heldNow) };
+
+    tx.insertRequest(request);
+    tx.appendAudit({
+      at: now,
+      actor,
+      action: 'request.submitted',
+      requestId: request.id,
+      details: {
+        app: request.app,
+        role: request.role,
+        policy: request.policyName,
+        version: request.policyVersion,
+        requestedSeconds: seconds,
+        justification: request.justification,
+        eligibility: evaluation.eligibility.reason,
+        chain: steps.map((s) => s.label),
+      },
+    });
+
+    if (evaluation.outcome === 'auto_approved') {
+      const rule = evaluation.autoApprove.rule ?? 'approval: auto';
+      tx.updateRequest(request.id, ['pending_approval'], { status: 'approved', grantedSeconds: seconds, decidedAt: now, autoApproveRule: rule, decisionReason: evaluation.autoApprove.reason });
+      tx.appendAudit({
+        at: now,
+        actor: { kind: 'system', component: 'policy' },
+        action: 'request.autoApproved',
+        requestId: request.id,
+        details: { rule, reason: evaluation.autoApprove.reason, conditions: evaluation.autoApprove.conditions },
+      });
+      const approved = { ...request, status: 'approved' as const, grantedSeconds: seconds, autoApproveRule: rule, decidedAt: now };
+      const grant = createGrant(deps, tx, now, approved, entry, seconds, { kind: 'system', component: 'policy' });
+      notify(tx, now, `approved:${request.id}`, { type: 'request.approved', recipient: requesterRecipient(request), requestId: request.id });
+      return { kind: 'submitted' as const, request: { ...approved, grantId: grant.id }, evaluation, grant };
+    }
+
+    const records: StepRecord[] = steps.map((s) => ({
+      requestId: request.id,
+      index: s.index,
+      step: s.step,
+      label: s.label,
+      required: s.required,
+      status: 'waiting',
+      approvers: [],
+      fallbackReason: null,
+      notifyChannel: null,
+      startedAt: null,
+      decidedAt: null,
+    }));
+    tx.insertSteps(records);
+    openStep(tx, now, request, steps[0]!, { kind: 'system', component: 'chain' });
+    notify(tx, now, `submitted:${request.id}`, { type: 'request.submitted', recipient: requesterRecipient(request), requestId: request.id });
+    return { kind: 'submitted' as const, request, evaluation };
+  });
+}
+
+function refusal(evaluation: Evaluation): AccessError {
+  switch (evaluation.outcome) {
+    case 'not_eligible':
+      return new AccessError('not_eligible', `You are not eligible for ${evaluation.appName} ${evaluation.roleName}: ${evaluation.eligibility.reason}.`, { evaluation });
+    case 'unsatisfiable':
+      return new AccessError('unsatisfiable_chain', evaluation.summary, { evaluation });
+    default:
+      if (!evaluation.duration.requested.ok) return new AccessError('invalid_duration', `Duration: ${evaluation.duration.requested.reason}.`, { evaluation });
+      return new AccessError('justification_required', `${evaluation.appName} ${evaluation.roleName} requires a justification.`, { evaluation });
+  }
+}
