@@ -222,3 +222,14 @@ export const meta = sqliteTable('meta', {
   value: text('value').notNull(),
   updatedAt: text('updated_at').notNull(),
 });
+
+/**
+ * Schedule leases: one row per schedule (sweep, reconcile, digest). A process runs a schedule only
+ * while it holds the lease; a lease whose holder died expires at `expiresAt` and can be taken over.
+ */
+export const leases = sqliteTable('leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  acquiredAt: text('acquired_at').notNull(),
+  expiresAt: text('expires_at').notNull(),
+});
