@@ -21,6 +21,7 @@ export function openDatabase(path: string, options: { busyTimeoutMs?: number } =
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
+  cacheStatements(sqlite);
   const db = drizzle({ client: sqlite, schema });
   migrateWithRetry(db);
   return { sqlite, db };
@@ -43,4 +44,25 @@ function migrateWithRetry(db: Db, attempts = 5): void {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50 * attempt);
     }
   }
+}
+
+/**
+ * drizzle prepares a statement for every query it runs; preparing costs more than running most of
+ * ours. Reuse one prepared statement per SQL text, unless it is busy (an open iterator), in which
+ * case a fresh one is prepared.
+ */
+function cacheStatements(sqlite: Database.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, Database.Statement>();
+  sqlite.prepare = ((source: string) => {
+    const cached = cache.get(source);
+    if (cached && !cached.busy) {
+      // Modes are sticky on a statement: hand it back as a fresh prepare would be.
+      if (cached.reader) cached.raw(false).pluck(false).expand(false);
+      return cached;
+    }
+    const statement = prepare(source);
+    if (!cached && cache.size < 500) cache.set(source, statement);
+    return statement;
+  }) as typeof sqlite.prepare;
 }

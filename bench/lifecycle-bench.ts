@@ -1,0 +1,171 @@
+/**
+ * 10,000 requests through submit -> approve -> provision -> expire -> revoke on a SQLite file, in one
+ * process; then 10,000 expired grants swept by two processes on the same file at once (no double
+ * revocation, no SQLITE_BUSY, an unbroken audit chain).
+ *
+ *   node --import tsx bench/lifecycle-bench.ts [--requests 10000]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
+import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
+import { silentLogger } from '../src/adapters/log/json-logger.js';
+import { Catalog } from '../src/domain/catalog.js';
+import { verifyChain } from '../src/domain/audit.js';
+import type { LoadedPolicy } from '../src/domain/policy.js';
+import type { Deps } from '../src/operations/context.js';
+import { reviewRequest } from '../src/operations/review-request.js';
+import { runDueJobs } from '../src/operations/run-jobs.js';
+import { submitRequest } from '../src/operations/submit-request.js';
+import { sweep } from '../src/operations/sweep.js';
+import { FakeClock } from '../test/support/fakes.js';
+import { SETTINGS } from '../test/support/lifecycle-harness.js';
+
+const { values } = parseArgs({ options: { requests: { type: 'string', default: '10000' }, child: { type: 'string' }, db: { type: 'string' }, at: { type: 'string' } } });
+const N = Number(values.requests);
+
+const policies: LoadedPolicy[] = [
+  {
+    app: 'aws',
+    name: 'AWS',
+    source: { file: 'bench' },
+    roles: [
+      {
+        id: 'admin',
+        name: 'Administrator',
+        policy: 'aws-admin',
+        sensitive: true,
+        eligibleGroups: ['engineering'],
+        duration: { defaultSeconds: 3600, maxSeconds: 8 * 3600 },
+        justification: 'optional',
+        approval: [{ kind: 'manager' }],
+        extension: null,
+        provision: { method: 'okta_group', group: 'aws-admins' },
+      },
+    ],
+  },
+];
+
+function company(n: number, everyoneInGroup: boolean) {
+  const people = [{ id: 'm0', email: 'manager@example.com', name: 'Manager' }, { id: 'a0', email: 'admin@example.com', name: 'Admin' }];
+  const members: string[] = [];
+  for (let i = 0; i < n; i++) {
+    people.push({ id: `u${i}`, email: `user${i}@example.com`, name: `User ${i}`, manager: 'm0' } as (typeof people)[number]);
+    members.push(`u${i}`);
+  }
+  return YamlDirectory.fromData({
+    people,
+    groups: { engineering: { members }, 'aws-admins': { members: everyoneInGroup ? members : [] }, 'access-admins': { members: ['a0'] } },
+  });
+}
+
+function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock): Deps {
+  return {
+    store: SqliteStore.open(dbPath),
+    directory,
+    catalog: new Catalog(policies),
+    settings: { ...SETTINGS, remindersSeconds: [] },
+    clock,
+    logger: silentLogger,
+    webhook: { call: async () => ({ status: 200 }) },
+    notifier: { deliver: async () => {} },
+  };
+}
+
+const jobs = { worker: `bench-${process.pid}`, batch: 500 };
+
+if (values.child === 'sweeper') {
+  // One of two processes sweeping the same file: count what this one removed.
+  const directory = company(N, true);
+  let removals = 0;
+  const remove = directory.removeFromGroup.bind(directory);
+  directory.removeFromGroup = async (p, g) => {
+    removals++;
+    return remove(p, g);
+  };
+  const clock = new FakeClock(values.at);
+  const deps = depsFor(values.db!, directory, clock);
+  let busy = 0;
+  const started = performance.now();
+  for (let pass = 0; pass < 50; pass++) {
+    try {
+      const s = await sweep(deps, jobs);
+      if (s.expiredGrants === 0 && s.jobs.ran === 0 && pass > 0) break;
+    } catch (error) {
+      if (String((error as { code?: string }).code).startsWith('SQLITE_BUSY')) busy++;
+      else throw error;
+    }
+  }
+  process.stdout.write(JSON.stringify({ removals, busy, ms: performance.now() - started }) + '\n');
+  deps.store.close();
+  process.exit(0);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'access-bot-bench-'));
+try {
+  // ---- one process: the whole lifecycle ------------------------------------------------------
+  const dbPath = join(dir, 'one.db');
+  const clock = new FakeClock('2026-03-02T09:00:00.000Z');
+  const deps = depsFor(dbPath, company(N, false), clock);
+  const manager = { person: (await deps.directory.getPerson('m0'))! };
+  const t0 = performance.now();
+  const BATCH = 1000;
+  for (let start = 0; start < N; start += BATCH) {
+    for (let i = start; i < Math.min(N, start + BATCH); i++) {
+      const requester = { person: (await deps.directory.getPerson(`u${i}`))! };
+      const result = await submitRequest(deps, { requester, app: 'aws', role: 'admin' });
+      if (result.kind !== 'submitted') throw new Error(result.kind);
+      await reviewRequest(deps, { actor: manager, requestId: result.request.id, decision: 'approve' });
+    }
+    await runDueJobs(deps, jobs); // provision + messages
+  }
+  const tProvisioned = performance.now();
+  clock.advance(3600);
+  await sweep(deps, jobs); // expire -> revoke
+  const t1 = performance.now();
+  const events = deps.store.auditEvents({ limit: 10_000_000 });
+  const revoked = deps.store.listGrants({ status: ['revoked'], limit: 10_000_000 }).length;
+  const chain = verifyChain(events);
+  deps.store.close();
+  const seconds = (t1 - t0) / 1000;
+  console.log(`one process, ${N} requests: ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)} requests/s end to end; provisioning phase ${((tProvisioned - t0) / 1000).toFixed(1)} s)`);
+  console.log(`  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`);
+  console.log(`  database: ${(statSync(dbPath).size / 1e6).toFixed(1)} MB (+ WAL ${(statSync(dbPath + '-wal', { throwIfNoEntry: false })?.size ?? 0) / 1e6} MB)`);
+
+  // ---- two processes sweeping one file ---------------------------------------------------------
+  const sharedPath = join(dir, 'two.db');
+  const seedClock = new FakeClock('2026-03-02T09:00:00.000Z');
+  const seed = depsFor(sharedPath, company(N, true), seedClock);
+  seed.store.transaction((tx) => {
+    for (let i = 0; i < N; i++) {
+      const id = `req_seed${i}`;
+      tx.insertRequest({ id, kind: 'access', grantId: null, requester: { directoryId: `u${i}`, email: `user${i}@example.com`, name: `User ${i}` }, app: 'aws', role: 'admin', policyName: 'aws-admin', policyVersion: 'v', justification: '', requestedSeconds: 3600, grantedSeconds: 3600, status: 'approved', autoApproveRule: null, currentStep: -1, stepCount: 1, createdAt: '2026-03-02T08:00:00.000Z', approvalDeadline: '2026-03-05T08:00:00.000Z', decidedAt: '2026-03-02T08:00:00.000Z', decisionReason: null });
+      tx.insertGrant({ id: `grt_seed${i}`, requestId: id, holder: { directoryId: `u${i}`, email: `user${i}@example.com`, name: `User ${i}` }, app: 'aws', role: 'admin', policyName: 'aws-admin', policyVersion: 'v', sensitive: true, snapshot: { provision: { method: 'okta_group', group: 'aws-admins' }, policyName: 'aws-admin', policyVersion: 'v' }, alreadyMember: false, status: 'active', durationSeconds: 3600, maxTotalSeconds: null, extensionApproval: null, createdAt: '2026-03-02T08:00:00.000Z', activatedAt: '2026-03-02T08:00:00.000Z', expiresAt: '2026-03-02T09:00:00.000Z', revocationReason: null, revocationNote: null, revokedBy: null, revocationStartedAt: null, revokedAt: null, remindersSent: [], failures: 0, lastError: null });
+    }
+  });
+  seed.store.close();
+  const run = () => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lifecycle-bench.ts'), '--child', 'sweeper', '--db', sharedPath, '--requests', String(N), '--at', '2026-03-02T09:30:00.000Z'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    return once(proc, 'exit').then(() => JSON.parse(out) as { removals: number; busy: number; ms: number });
+  };
+  const t2 = performance.now();
+  const [a, b] = await Promise.all([run(), run()]);
+  const t3 = performance.now();
+  const check = SqliteStore.open(sharedPath);
+  const all = check.auditEvents({ limit: 10_000_000 });
+  const revokedEvents = all.filter((e) => e.action === 'grant.revoked').length;
+  const perGrant = new Map<string, number>();
+  for (const e of all) if (e.action === 'grant.revoked') perGrant.set(e.grantId!, (perGrant.get(e.grantId!) ?? 0) + 1);
+  console.log(`two processes sweeping ${N} expired grants: ${((t3 - t2) / 1000).toFixed(1)} s`);
+  console.log(`  removals: ${a.removals} + ${b.removals} = ${a.removals + b.removals}; grant.revoked events: ${revokedEvents}; any grant revoked twice: ${[...perGrant.values()].some((n) => n > 1)}`);
+  console.log(`  SQLITE_BUSY errors: ${a.busy + b.busy}; chain ok: ${verifyChain(all).ok}`);
+  check.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

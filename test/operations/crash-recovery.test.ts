@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
+import { verifyChain } from '../../src/domain/audit.js';
+
+const CHILD = join(import.meta.dirname, '..', 'support', 'crash-child.ts');
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'access-bot-crash-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function child(phase: string, at: string) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, phase, join(dir, 'access.db'), join(dir, 'log.jsonl'), at], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = once(proc, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as string | null, stderr }));
+  return { proc, exited };
+}
+
+function logEntries(): Record<string, unknown>[] {
+  const file = join(dir, 'log.jsonl');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+}
+
+describe('a process killed between job intent and completion', () => {
+  it('resumes at the next start: the grant is provisioned exactly once, with one notification', async () => {
+    // 1. The request and its grant commit with their jobs; the process is killed before running any.
+    const first = child('intent', '2026-03-02T09:00:00.000Z');
+    await new Promise<void>((resolve, reject) => {
+      first.proc.stdout.on('data', (d: Buffer) => d.toString().includes('committed') && resolve());
+      void first.exited.then((e) => reject(new Error(`child exited early: ${e.stderr}`)));
+    });
+    first.proc.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+
+    // 2. Restarted, it claims the provisioning job, adds the person to the group, and dies before recording it.
+    const second = await child('effect-crash', '2026-03-02T09:01:00.000Z').exited;
+    expect(second.signal).toBe('SIGKILL');
+    let store = SqliteStore.open(join(dir, 'access.db'));
+    const grant = store.listGrants({})[0]!;
+    expect(grant.status).toBe('provisioning');
+    expect(store.getJobByKey(`provision:${grant.id}`)!.status).toBe('running'); // claimed by the dead worker
+    store.close();
+
+    // 3. Restarted after the dead worker's lock expired, it takes the job over and finishes.
+    const third = await child('resume', '2026-03-02T09:10:00.000Z').exited;
+    expect(third.code, third.stderr).toBe(0);
+
+    store = SqliteStore.open(join(dir, 'access.db'));
+    expect(store.getGrant(grant.id)!.status).toBe('active');
+    expect(store.getGrant(grant.id)!.alreadyMember).toBe(false); // recorded before the first add, not re-read after it
+    const events = store.auditEvents({ limit: 1000 });
+    expect(events.filter((e) => e.action === 'grant.activated')).toHaveLength(1);
+    expect(events.filter((e) => e.action === 'grant.provisioned')).toHaveLength(1);
+    expect(verifyChain(events).ok).toBe(true);
+    expect(store.listJobs({ status: ['pending', 'running', 'dead'] })).toEqual([]);
+    store.close();
+
+    const entries = logEntries();
+    // The provisioner call was repeated (safe: the add is idempotent), the state change recorded once...
+    expect(entries.filter((e) => e.event === 'add').map((e) => e.phase)).toEqual(['effect-crash', 'resume']);
+    // ...and every message went out exactly once, none from the killed processes.
+    const notes = entries.filter((e) => e.event === 'notify');
+    expect(notes.map((e) => e.type).sort()).toEqual(['grant.active', 'request.approved']);
+    expect(new Set(notes.map((e) => e.key)).size).toBe(notes.length);
+  });
+});
