@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/adapters/log/json-logger.js';
+import { loadConfig } from '../../src/config.js';
+import { identifySlackUser } from '../../src/operations/identify-person.js';
+import { identifyByEmail } from '../../src/operations/identify-person.js';
+import { submitRequest } from '../../src/operations/submit-request.js';
+import { createRuntime } from '../../src/runtime.js';
+import { cli, EXAMPLE_ENV } from './helpers.js';
+
+let dir: string;
+let env: Record<string, string>;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'access-bot-cli-'));
+  env = { ...EXAMPLE_ENV, DATABASE_PATH: join(dir, 'access.db') };
+  // Some history through the real runtime and operations: an auto-approved grant and a pending request.
+  const runtime = await createRuntime(loadConfig(env), { logger: silentLogger });
+  const { deps } = runtime;
+  await submitRequest(deps, { requester: await identifyByEmail(deps, 'ada@example.com'), app: 'github', role: 'member' });
+  await submitRequest(deps, { requester: await identifyByEmail(deps, 'ada@example.com'), app: 'aws-prod', role: 'admin', justification: 'INC-7 database failover' });
+  await identifySlackUser(deps, { slackUserId: 'U0ADA', email: 'ada@example.com' });
+  runtime.close();
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('lifecycle commands', () => {
+  it('sweep runs the due provisioning jobs and leaves messages to the bot', async () => {
+    const result = await cli(['sweep'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('jobs: 1 done, 0 to retry, 0 given up');
+    expect(result.stdout).toMatch(/messages waiting for the bot to send: [1-9]/);
+    const grants = await cli(['grants', 'list', '--active'], env);
+    expect(grants.stdout).toMatch(/ada@example.com\s+github\/member\s+active/);
+  });
+
+  it('lists requests with their status, step and policy version, filtered by status and user', async () => {
+    const pending = await cli(['requests', 'list', '--status', 'pending_approval'], env);
+    expect(pending.code).toBe(0);
+    expect(pending.stdout).toMatch(/ada@example.com\s+aws-prod\/admin\s+1 hour\s+pending_approval\s+1\/2\s+aws-prod-admin@[0-9a-f]{12}/);
+    expect(pending.stdout).not.toContain('github/member');
+    const json = await cli(['requests', 'list', '--user', 'ADA@example.com', '--json'], env);
+    expect(json.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { app: string }).app).sort()).toEqual(['aws-prod', 'github']);
+    expect((await cli(['requests', 'list', '--status', 'bogus'], env)).code).toBe(2);
+    expect((await cli(['requests', 'list', '--user', 'nobody@example.com'], env)).code).toBe(1);
+  });
+
+  it('audit verify confirms the chain, and names a tampered event with exit 1', async () => {
+    const ok = await cli(['audit', 'verify'], env);
+    expect(ok.code).toBe(0);
+    const head = /head ([0-9a-f]{64})/.exec(ok.stdout)![1]!;
+    expect((await cli(['audit', 'verify', '--expect-head', head], env)).code).toBe(0);
+
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(env.DATABASE_PATH!);
+    db.prepare(`update audit_events set details = json_set(details, '$.justification', 'routine') where action = 'request.submitted' and request_id like 'req_%' and json_extract(details, '$.app') = 'aws-prod'`).run();
+    const seq = (db.prepare(`select seq from audit_events where action = 'request.submitted' and json_extract(details, '$.app') = 'aws-prod'`).get() as { seq: number }).seq;
+    db.close();
+    const broken = await cli(['audit', 'verify'], env);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain(`event ${seq} (request.submitted) was changed`);
+    expect((await cli(['audit', 'verify', '--expect-head', 'nothex'], env)).code).toBe(2);
+  });
+
+  it('identity unbind needs an admin and a reason, and is audited', async () => {
+    const refused = await cli(['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'ada@example.com', '--reason', 'x'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Only members of access-admins');
+    expect((await cli(['identity', 'unbind', '--slack-user', 'U0ADA'], env)).code).toBe(2);
+    const done = await cli(['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'jordan@example.com', '--reason', 'new Slack account'], env);
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain('unbound U0ADA');
+  });
+});

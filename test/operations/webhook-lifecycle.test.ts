@@ -1,0 +1,54 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebhookProvisioner } from '../../src/adapters/provisioners/webhook-provisioner.js';
+import { relinquishGrant } from '../../src/operations/revoke-grant.js';
+import { submitRequest } from '../../src/operations/submit-request.js';
+import { createHarness, examplePolicies, type Harness } from '../support/lifecycle-harness.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+
+const SECRET = 'billing-test-secret';
+let h: Harness;
+let receiver: WebhookReceiver;
+
+beforeEach(async () => {
+  receiver = await startWebhookReceiver({ secret: SECRET });
+  const policies = examplePolicies();
+  const billing = policies.find((p) => p.app === 'billing')!;
+  billing.roles = [{ ...billing.roles[0]!, provision: { method: 'webhook', url: receiver.url, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 5 } }];
+  h = createHarness({ policies });
+  // The real provisioner, over real HTTP; plain http is allowed only because the receiver is on loopback.
+  h.deps.webhook = new WebhookProvisioner({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true });
+});
+afterEach(async () => {
+  h.close();
+  await receiver.close();
+});
+
+describe('webhook provisioning through the lifecycle', () => {
+  it('grants and revokes with signed calls the receiver verifies, each applied once despite a retry', async () => {
+    receiver.answerWith(503, { times: 1 });
+    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'billing', role: 'viewer' });
+    if (result.kind !== 'submitted') throw new Error(result.kind);
+    await h.runJobs();
+    const grant = h.store.grantForRequest(result.request.id)!;
+    expect(grant.status).toBe('provisioning'); // the 503 is retried later, not lost
+    h.clock.advance(60);
+    await h.runJobs();
+    expect(h.store.getGrant(grant.id)!.status).toBe('active');
+
+    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
+    await h.runJobs();
+    expect(h.store.getGrant(grant.id)!.status).toBe('revoked');
+
+    expect(receiver.requests.every((r) => r.signatureValid)).toBe(true);
+    expect(receiver.requests.map((r) => [r.idempotencyKey, r.status])).toEqual([
+      [`${grant.id}:grant`, 503],
+      [`${grant.id}:grant`, 200],
+      [`${grant.id}:revoke`, 200],
+    ]);
+    expect(receiver.applied.map((a) => [a.call.action, a.call.user.email, a.call.grant_id])).toEqual([
+      ['grant', 'ada@example.com', grant.id],
+      ['revoke', 'ada@example.com', grant.id],
+    ]);
+    expect(receiver.applied[0]!.call.expires_at).not.toBeNull();
+  });
+});
