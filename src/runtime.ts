@@ -5,10 +5,12 @@
  */
 import { SqliteStore } from './adapters/db/sqlite-store.js';
 import { YamlDirectory } from './adapters/directory/yaml-directory.js';
+import { OktaDirectory } from './adapters/okta/okta-directory.js';
 import { LogNotifier } from './adapters/notify/log-notifier.js';
 import { checkPoliciesAgainstDirectory, loadPolicies, PolicyLoadError, type LoadedPolicies } from './adapters/policies/load-policies.js';
 import { WebhookProvisioner } from './adapters/provisioners/webhook-provisioner.js';
 import type { Config } from './config.js';
+import type { Settings } from './domain/policy.js';
 import type { Deps, Notifier } from './operations/context.js';
 import { systemClock, type Clock, type Directory, type Logger } from './operations/ports.js';
 
@@ -29,11 +31,9 @@ export interface RuntimeOptions {
   directory?: Directory;
 }
 
-export async function openDirectoryFor(config: Config): Promise<Directory> {
-  if (config.okta) {
-    // TODO(okta issue): wire OktaDirectory here once its start-up checks land.
-    throw new Error('OKTA_ORG_URL is set, but this build cannot use Okta yet; unset it to use the YAML directory (DIRECTORY_FILE).');
-  }
+/** Okta when OKTA_ORG_URL is set, else the YAML directory file. */
+export async function openDirectoryFor(config: Config, settings: Settings, logger: Logger): Promise<Directory> {
+  if (config.okta) return new OktaDirectory({ orgUrl: config.okta.orgUrl, auth: config.okta.auth, managerAttribute: settings.managerAttribute, logger });
   return YamlDirectory.load(config.directoryFile);
 }
 
@@ -45,7 +45,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     onMissingSecret: config.mode === 'sandbox' ? (name, where) => missingSecrets.push(`${name} (${where})`) : undefined,
   });
   if (missingSecrets.length) options.logger.warn('local run: webhook secrets are not set; those webhook calls will fail until they are', { missing: missingSecrets });
-  const directory = options.directory ?? (await openDirectoryFor(config));
+  const directory = options.directory ?? (await openDirectoryFor(config, loaded.settings, options.logger));
   const check = await checkPoliciesAgainstDirectory(loaded, directory);
   if (check.problems.length > 0) throw new PolicyLoadError(check.problems);
   if (check.unreachable) options.logger.warn('directory unreachable at start; starting anyway and checking again later', { reason: check.unreachable });

@@ -54,7 +54,7 @@ describe('checkPoliciesAgainstDirectory', () => {
     expect(problems).toEqual([
       {
         file: github, line: 22, column: 19, path: 'roles[0].provision.okta_group',
-        message: "group 'github-owners' is a APP_GROUP group: Okta's API cannot change an app-sourced group; only OKTA_GROUP groups can be provisioned",
+        message: "group 'github-owners' is an APP_GROUP group, not OKTA_GROUP: Okta's API cannot change an app-sourced group; only OKTA_GROUP groups can be provisioned",
       },
     ]);
   });

@@ -12,6 +12,7 @@ import { Catalog } from '../../src/domain/catalog.js';
 import type { LoadedPolicy, Role, Settings } from '../../src/domain/policy.js';
 import type { ActingPerson } from '../../src/operations/acting-person.js';
 import type { Deps } from '../../src/operations/context.js';
+import type { Directory } from '../../src/operations/ports.js';
 import { identifyByEmail } from '../../src/operations/identify-person.js';
 import { runDueJobs } from '../../src/operations/run-jobs.js';
 import { ControllableDirectory } from './controllable-directory.js';
@@ -138,7 +139,8 @@ export interface Harness {
   deps: Deps;
   store: SqliteStore;
   directory: ControllableDirectory;
-  yaml: YamlDirectory;
+  /** The directory underneath, for changes made outside the bot (an admin editing Okta by hand). */
+  yaml: Directory;
   clock: FakeClock;
   notifier: RecordingNotifier;
   webhook: FakeWebhook;
@@ -148,7 +150,7 @@ export interface Harness {
   close(): void;
 }
 
-export function createHarness(options: { policies?: LoadedPolicy[]; dbPath?: string; directory?: YamlDirectory } = {}): Harness {
+export function createHarness(options: { policies?: LoadedPolicy[]; dbPath?: string; directory?: Directory } = {}): Harness {
   const dir = options.dbPath ? undefined : mkdtempSync(join(tmpdir(), 'access-bot-'));
   const dbPath = options.dbPath ?? join(dir!, 'access.db');
   const store = SqliteStore.open(dbPath);

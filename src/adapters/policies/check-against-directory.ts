@@ -55,7 +55,7 @@ export async function checkPoliciesAgainstDirectory(loaded: LoadedPolicies, dire
       if (!group) {
         problem(ref.file, ref.path, `group '${ref.group}' does not exist in the directory (${directory.kind})`);
       } else if (ref.use === 'provision' && !group.manageable) {
-        problem(ref.file, ref.path, `group '${ref.group}' is a ${group.type} group: Okta's API cannot change an app-sourced group; only OKTA_GROUP groups can be provisioned`);
+        problem(ref.file, ref.path, `group '${ref.group}' is an ${group.type} group, not OKTA_GROUP: Okta's API cannot change an app-sourced group; only OKTA_GROUP groups can be provisioned`);
       }
     }
 

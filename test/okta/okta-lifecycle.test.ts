@@ -1,0 +1,112 @@
+/**
+ * The foundation lifecycle with OktaDirectory in place of the YAML directory: the same
+ * operations, against the Okta stand-in over real HTTP through the real SDK.
+ */
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { checkStatuses } from '../../src/adapters/okta/system-log-offboarding.js';
+import type { OktaDirectory } from '../../src/adapters/okta/okta-directory.js';
+import { reviewRequest } from '../../src/operations/review-request.js';
+import { offboardPerson, relinquishGrant } from '../../src/operations/revoke-grant.js';
+import { submitRequest } from '../../src/operations/submit-request.js';
+import { sweep } from '../../src/operations/sweep.js';
+import { COMPANY, createHarness, type Harness } from '../support/lifecycle-harness.js';
+import { directoryFor } from './fixtures.js';
+import { OktaStandIn } from './okta-stand-in.js';
+
+let okta: OktaStandIn;
+let url: string;
+let directory: OktaDirectory;
+let h: Harness;
+const groupId = (name: string) => `00g-${name}`;
+
+beforeAll(async () => {
+  okta = new OktaStandIn();
+  url = (await okta.start()).url;
+});
+afterAll(() => okta.stop());
+
+beforeEach(() => {
+  // The harness's example company, as an Okta org.
+  for (const person of COMPANY.people) {
+    const [firstName, ...rest] = person.name.split(' ');
+    okta.addUser({ id: person.id, email: person.email, firstName, lastName: rest.join(' '), title: person.title, status: (person as { status?: string }).status === 'deprovisioned' ? 'DEPROVISIONED' : 'ACTIVE', profile: { managerId: (person as { manager?: string }).manager ?? null } });
+  }
+  for (const [name, group] of Object.entries(COMPANY.groups)) {
+    okta.addGroup({ id: groupId(name), name });
+    for (const email of group.members) okta.addMember(groupId(name), COMPANY.people.find((p) => p.email === email)!.id);
+  }
+  directory = directoryFor(url);
+  h = createHarness({ directory });
+});
+afterEach(() => {
+  h.close();
+  for (const person of COMPANY.people) okta.removeUser(person.id);
+  for (const name of Object.keys(COMPANY.groups)) okta.removeGroup(groupId(name));
+});
+
+const sweepNow = () => sweep(h.deps, { worker: 'test', baseDelaySeconds: 1, random: () => 0.999999 });
+
+describe('the lifecycle on Okta', () => {
+  it('walks the chain with managers and groups read from Okta, provisions into the Okta group, and revokes on expiry', async () => {
+    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'owner', durationSeconds: 3600, justification: 'rotate keys' });
+    if (result.kind !== 'submitted') throw new Error(result.kind);
+    expect(h.store.getSteps(result.request.id)[0]!.approvers.map((a) => a.email)).toEqual(['marcus@example.com']); // managerId from the Okta profile
+    for (const email of ['marcus@example.com', 'sam@example.com', 'kim@example.com', 'ciso@example.com']) {
+      await reviewRequest(h.deps, { actor: await h.as(email), requestId: result.request.id, decision: 'approve' });
+    }
+    await h.runJobs();
+    const grant = h.store.grantForRequest(result.request.id)!;
+    expect(grant.status).toBe('active');
+    expect(okta.isMember(groupId('github-owners'), 'u-ada')).toBe(true);
+
+    h.clock.advance(3600);
+    await sweepNow();
+    expect(h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
+    expect(okta.isMember(groupId('github-owners'), 'u-ada')).toBe(false);
+    // Each membership change was read back from Okta before it was recorded.
+    expect(okta.count(/\/api\/v1\/users\/u-ada\/groups/, 'GET')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps a membership the person had in Okta before the grant', async () => {
+    const result = await submitRequest(h.deps, { requester: await h.as('alan@example.com'), app: 'github', role: 'member' });
+    if (result.kind !== 'submitted') throw new Error(result.kind);
+    await h.runJobs();
+    const grant = h.store.grantForRequest(result.request.id)!;
+    expect(grant.alreadyMember).toBe(true);
+    relinquishGrant(h.deps, { actor: await h.as('alan@example.com'), grantId: grant.id });
+    await h.runJobs();
+    expect(h.store.getGrant(grant.id)!.status).toBe('revoked');
+    expect(okta.isMember(groupId('github-members'), 'u-alan')).toBe(true);
+    expect(okta.count(/\/api\/v1\/groups\/[^/]+\/users\/u-alan/, 'DELETE')).toBe(0);
+  });
+
+  it('offboards a person Okta reports as deactivated, found by the status check', async () => {
+    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member' });
+    if (result.kind !== 'submitted') throw new Error(result.kind);
+    await h.runJobs();
+    okta.setStatus('u-ada', 'DEPROVISIONED');
+    const holders = [...new Set(h.store.listGrants({ status: ['active'] }).map((g) => g.holder.directoryId))];
+    const gone = await checkStatuses(directory, holders);
+    expect(gone).toEqual([{ id: 'u-ada', status: 'deprovisioned' }]);
+    for (const person of gone) offboardPerson(h.deps, { directoryId: person.id, source: 'okta status check', status: person.status });
+    await h.runJobs();
+    expect(h.store.grantForRequest(result.request.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
+    expect(okta.isMember(groupId('github-members'), 'u-ada')).toBe(false);
+  });
+
+  it('retries a revocation while Okta answers 503, and records it only once Okta confirms', async () => {
+    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member' });
+    if (result.kind !== 'submitted') throw new Error(result.kind);
+    await h.runJobs();
+    const grant = h.store.grantForRequest(result.request.id)!;
+    okta.failNext(/\/api\/v1\/groups\/[^/]+\/users\/u-ada/, 6, 503, { method: 'DELETE' }); // 4 attempts in the gate, then the job's retry
+    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
+    await h.runJobs();
+    expect(h.store.getGrant(grant.id)!.status).toBe('revoking');
+    expect(okta.isMember(groupId('github-members'), 'u-ada')).toBe(true);
+    h.clock.advance(3600);
+    await h.runJobs();
+    expect(h.store.getGrant(grant.id)!.status).toBe('revoked');
+    expect(okta.isMember(groupId('github-members'), 'u-ada')).toBe(false);
+  });
+});
