@@ -3,6 +3,7 @@ import { jsonLogger } from '../adapters/log/json-logger.js';
 import { PolicyLoadError } from '../adapters/policies/load-policies.js';
 import { DirectoryFileError } from '../adapters/directory/yaml-directory.js';
 import { createRuntime, type Runtime } from '../runtime.js';
+import type { Directory } from '../operations/ports.js';
 import { CommandFailure, EXIT, type CommandIo } from './command.js';
 import { readConfig } from './context.js';
 
@@ -32,4 +33,12 @@ export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** The directory id of the person named on the command line, or a clear failure. */
+export async function personIdFor(directory: Directory, email: string | undefined): Promise<string | undefined> {
+  if (email === undefined) return undefined;
+  const person = await directory.findPerson(email);
+  if (!person) throw new CommandFailure(`${email} is not in the directory`);
+  return person.id;
 }

@@ -5,12 +5,12 @@
 import { checkEligibility } from '../domain/evaluate.js';
 import { AccessError } from '../domain/errors.js';
 import { DURATION_PRESETS_SECONDS, describeDuration } from '../domain/duration.js';
-import type { AccessRequest, Grant, StepRecord } from '../domain/records.js';
+import type { AccessRequest, Grant } from '../domain/records.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
 import { addSeconds, newId, nowIso, type Deps } from './context.js';
 import { gatherDirectoryFacts } from './directory-facts.js';
 import { resolveChain } from '../domain/evaluate.js';
-import { notify, openStep, requesterRecipient } from './lifecycle.js';
+import { notify, startChain } from './lifecycle.js';
 import { findEntry } from './policy-lookup.js';
 import type { StoreTx } from './ports.js';
 
@@ -107,22 +107,7 @@ export async function extendGrant(deps: Deps, input: ExtendInput): Promise<Exten
     request.stepCount = chain.steps.length;
     tx.insertRequest(request);
     tx.appendAudit({ at: now, actor, action: 'request.submitted', requestId: request.id, grantId: grant.id, details: { kind: 'extension', addSeconds: input.addSeconds, justification: request.justification, chain: chain.steps.map((s) => s.label) } });
-    const steps: StepRecord[] = chain.steps.map((s) => ({
-      requestId: request.id,
-      index: s.index,
-      step: s.step,
-      label: s.label,
-      required: s.required,
-      status: 'waiting',
-      approvers: [],
-      fallbackReason: null,
-      notifyChannel: null,
-      startedAt: null,
-      decidedAt: null,
-    }));
-    tx.insertSteps(steps);
-    openStep(tx, now, request, chain.steps[0]!, { kind: 'system', component: 'chain' });
-    notify(tx, now, `submitted:${request.id}`, { type: 'request.submitted', recipient: requesterRecipient(request), requestId: request.id });
+    startChain(tx, now, request, chain.steps);
     return { kind: 'pending_approval' as const, request };
   });
 }

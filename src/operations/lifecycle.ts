@@ -18,6 +18,30 @@ export function requesterRecipient(request: AccessRequest): Recipient {
   return { kind: 'person', directoryId: request.requester.directoryId };
 }
 
+/**
+ * Writes a new request's chain: every step waiting, the first opened with its approvers resolved
+ * now, and the requester told what lies ahead.
+ */
+export function startChain(tx: StoreTx, now: string, request: AccessRequest, chain: ResolvedStep[]): void {
+  tx.insertSteps(
+    chain.map((s) => ({
+      requestId: request.id,
+      index: s.index,
+      step: s.step,
+      label: s.label,
+      required: s.required,
+      status: 'waiting' as const,
+      approvers: [],
+      fallbackReason: null,
+      notifyChannel: null,
+      startedAt: null,
+      decidedAt: null,
+    })),
+  );
+  openStep(tx, now, request, chain[0]!, { kind: 'system', component: 'chain' });
+  notify(tx, now, `submitted:${request.id}`, { type: 'request.submitted', recipient: requesterRecipient(request), requestId: request.id });
+}
+
 /** Opens a step with the approvers resolved for it now, logs the fallback if used, and asks them. */
 export function openStep(tx: StoreTx, now: string, request: AccessRequest, resolved: ResolvedStep, actor: Actor): void {
   const approvers = resolved.approvers.map((p) => refOf(p));

@@ -5,12 +5,12 @@
  */
 import { AccessError } from '../domain/errors.js';
 import { evaluate, type Evaluation } from '../domain/evaluate.js';
-import type { AccessRequest, Grant, StepRecord } from '../domain/records.js';
+import type { AccessRequest, Grant } from '../domain/records.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
 import { addSeconds, newId, nowIso, type Deps } from './context.js';
 import { gatherDirectoryFacts } from './directory-facts.js';
 import { extensionOffer, type ExtensionOffer } from './extend-grant.js';
-import { createGrant, notify, openStep, requesterRecipient } from './lifecycle.js';
+import { createGrant, notify, requesterRecipient, startChain } from './lifecycle.js';
 import { findEntry } from './policy-lookup.js';
 
 export interface SubmitInput {
@@ -119,22 +119,7 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
       return { kind: 'submitted' as const, request: { ...approved, grantId: grant.id }, evaluation, grant };
     }
 
-    const records: StepRecord[] = steps.map((s) => ({
-      requestId: request.id,
-      index: s.index,
-      step: s.step,
-      label: s.label,
-      required: s.required,
-      status: 'waiting',
-      approvers: [],
-      fallbackReason: null,
-      notifyChannel: null,
-      startedAt: null,
-      decidedAt: null,
-    }));
-    tx.insertSteps(records);
-    openStep(tx, now, request, steps[0]!, { kind: 'system', component: 'chain' });
-    notify(tx, now, `submitted:${request.id}`, { type: 'request.submitted', recipient: requesterRecipient(request), requestId: request.id });
+    startChain(tx, now, request, steps);
     return { kind: 'submitted' as const, request, evaluation };
   });
 }

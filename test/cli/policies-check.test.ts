@@ -53,7 +53,7 @@ describe('policies check', () => {
     const { code, stderr } = await cli(['policies', 'check', dir]);
     expect(code).toBe(1);
     expect(stderr).toContain(`${dir}/salesforce.yml:7:23 roles[0].eligible_groups[0]: group 'sales-team' does not exist`);
-    expect(stderr).toMatch(new RegExp(`${dir}/salesforce\\.yml:11:\\d+ roles\\[0\\]\\.provision\\.okta_group: group 'salesforce-users' is a APP_GROUP`));
+    expect(stderr).toMatch(new RegExp(`${dir}/salesforce\\.yml:11:\\d+ roles\\[0\\]\\.provision\\.okta_group: group 'salesforce-users' is an APP_GROUP group, not OKTA_GROUP`));
     expect(stderr).toContain('2 problems in');
   });
 

@@ -1,6 +1,6 @@
-import { CommandFailure, EXIT, println, type Command } from '../command.js';
+import { EXIT, println, type Command } from '../command.js';
 import { parseCommandArgs } from '../parse-args.js';
-import { table, withRuntime } from '../runtime-context.js';
+import { personIdFor, table, withRuntime } from '../runtime-context.js';
 
 export const grantsList: Command = {
   name: 'grants list',
@@ -23,12 +23,7 @@ Exit codes: 0 listed; 1 unknown user; 2 usage or configuration error.`,
     }
     const limit = Number(values.limit ?? 100);
     return withRuntime(io, async ({ deps }) => {
-      let holderId: string | undefined;
-      if (values.user) {
-        const person = await deps.directory.findPerson(values.user);
-        if (!person) throw new CommandFailure(`${values.user} is not in the directory`);
-        holderId = person.id;
-      }
+      const holderId = await personIdFor(deps.directory, values.user);
       const grants = deps.store.listGrants({ status: values.active ? ['provisioning', 'active', 'revoking'] : undefined, holderId, limit });
       if (values.json) {
         for (const g of grants) println(io.stdout, JSON.stringify(g));

@@ -1,8 +1,8 @@
 import type { RequestStatus } from '../../domain/records.js';
 import { describeDuration } from '../../domain/duration.js';
-import { CommandFailure, EXIT, UsageError, println, type Command } from '../command.js';
+import { EXIT, UsageError, println, type Command } from '../command.js';
 import { parseCommandArgs } from '../parse-args.js';
-import { table, withRuntime } from '../runtime-context.js';
+import { personIdFor, table, withRuntime } from '../runtime-context.js';
 
 const STATUSES: RequestStatus[] = ['pending_approval', 'approved', 'denied', 'cancelled', 'approval_expired'];
 
@@ -29,12 +29,7 @@ Exit codes: 0 listed; 1 unknown user; 2 usage or configuration error.`,
     const limit = Number(values.limit ?? 100);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
     return withRuntime(io, async ({ deps }) => {
-      let requesterId: string | undefined;
-      if (values.user) {
-        const person = await deps.directory.findPerson(values.user);
-        if (!person) throw new CommandFailure(`${values.user} is not in the directory`);
-        requesterId = person.id;
-      }
+      const requesterId = await personIdFor(deps.directory, values.user);
       const requests = deps.store.listRequests({ status: values.status ? [values.status as RequestStatus] : undefined, requesterId, limit });
       if (values.json) {
         for (const r of requests) println(io.stdout, JSON.stringify(r));
