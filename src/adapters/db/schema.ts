@@ -233,3 +233,25 @@ export const leases = sqliteTable('leases', {
   acquiredAt: text('acquired_at').notNull(),
   expiresAt: text('expires_at').notNull(),
 });
+
+/**
+ * Slack adapter: every message the bot posted, so a retried job updates instead of posting again
+ * and a decision updates every copy of a step's message. `slot` names what the message is about:
+ * `approval:<request>:<step>:<recipient>` for approval messages (one per approver or channel),
+ * `job:<job key>` for everything else. Slack ids never reach the domain records.
+ */
+export const slackMessages = sqliteTable(
+  'slack_messages',
+  {
+    slot: text('slot').primaryKey(),
+    channel: text('channel').notNull(),
+    ts: text('ts').notNull(),
+    requestId: text('request_id'),
+    stepIndex: integer('step_index'),
+    recipient: text('recipient').notNull(),
+    notificationType: text('notification_type').notNull(),
+    postedAt: text('posted_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [index('slack_messages_request').on(t.requestId, t.stepIndex)],
+);

@@ -1,0 +1,154 @@
+/**
+ * The message an approver sees for one step of a request: a DM per approver, or one message in a
+ * `notify:` channel. While the step is open it carries Approve, Approve for less and Deny; once the
+ * step is decided (or the request ended) every copy shows the outcome and who decided, and no
+ * buttons.
+ */
+import type { ActionsBlock, KnownBlock, PlainTextOption } from '@slack/web-api';
+import { DURATION_PRESETS_SECONDS } from '../src/domain/duration.js';
+import { escapeMrkdwn, mention } from './escape.js';
+import {
+  approvals, decidedStepLine, duration, effectiveSeconds, names, progressLine, shortVersion, slackDate, stepTitle, who,
+} from './format.js';
+import { ACTION, BLOCK, encodeShorterOption, encodeStepRef } from './ids.js';
+import { LIMITS, capList, truncate, truncateMrkdwn } from './limits.js';
+import type { ApprovalAudience, RequestCard, StepView } from './view-models.js';
+
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+/** Room left in a section for the justification after its label. */
+const JUSTIFICATION_ROOM = LIMITS.sectionText - 40;
+/** Earlier steps listed one per line; a long chain is summarised. */
+const EARLIER_STEPS_SHOWN = 10;
+
+export function approvalMessage(card: RequestCard, stepIndex: number, audience: ApprovalAudience): SlackMessage {
+  const step = card.steps.find((s) => s.index === stepIndex);
+  if (!step) throw new Error(`request ${card.id} has no step ${stepIndex}`);
+  const total = card.steps.length;
+  const open = card.status === 'pending_approval' && step.status === 'open' && card.currentStep === step.index;
+  const mine = audience.kind === 'person' ? step.decisions.find((d) => d.person.directoryId === audience.directoryId) : undefined;
+
+  const blocks: KnownBlock[] = [];
+  blocks.push({ type: 'header', text: { type: 'plain_text', text: truncate(`Access request: ${card.appName} · ${card.roleName}`, LIMITS.headerText) } });
+  const kind = card.kind === 'extension' ? 'an extension of' : '';
+  blocks.push({
+    type: 'section',
+    text: {
+      type: 'mrkdwn',
+      text: truncateMrkdwn(`${mention(card.requester)} (${escapeMrkdwn(card.requester.email)}) asks for ${kind ? `${kind} ` : ''}*${escapeMrkdwn(card.appName)} ${escapeMrkdwn(card.roleName)}* for *${duration(card.requestedSeconds)}*.`, LIMITS.sectionText),
+    },
+  });
+  const shortened = card.grantedSeconds !== null && card.grantedSeconds !== card.requestedSeconds ? ` (shortened to ${duration(card.grantedSeconds)})` : '';
+  blocks.push({
+    type: 'section',
+    fields: [
+      { type: 'mrkdwn', text: truncateMrkdwn(`*Duration*\n${duration(card.requestedSeconds)}${shortened}`, LIMITS.fieldText) },
+      { type: 'mrkdwn', text: truncateMrkdwn(`*Policy*\n\`${escapeMrkdwn(card.policyName)}\` version \`${shortVersion(card.policyVersion)}\``, LIMITS.fieldText) },
+      { type: 'mrkdwn', text: truncateMrkdwn(`*Step*\n${stepTitle(step, total)}`, LIMITS.fieldText) },
+      { type: 'mrkdwn', text: truncateMrkdwn(`*Asked*\n${slackDate(card.createdAt, card.timezone)}`, LIMITS.fieldText) },
+    ],
+  });
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: justificationText(card.justification) } });
+
+  const earlier = card.steps.filter((s) => s.index < step.index && (s.status === 'approved' || s.status === 'denied'));
+  if (earlier.length) {
+    const lines = capList(earlier.map(decidedStepLine), EARLIER_STEPS_SHOWN, (n) => `…and ${n} more step${n === 1 ? '' : 's'}`);
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Earlier steps:\n${lines.join('\n')}`, LIMITS.contextText) }] });
+  }
+  if (step.fallbackReason) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Admin fallback: ${escapeMrkdwn(step.fallbackReason)}`, LIMITS.contextText) }] });
+  }
+  // Progress matters while the quorum fills and once it is met; a denied or closed step shows its outcome instead.
+  if (step.required > 1 && (step.status === 'open' || step.status === 'approved')) {
+    blocks.push({ type: 'section', block_id: 'progress', text: { type: 'mrkdwn', text: truncateMrkdwn(progressLine(step), LIMITS.sectionText) } });
+  }
+
+  if (open && !mine) {
+    blocks.push(approvalActions(card, step));
+  } else {
+    blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: truncateMrkdwn(open && mine ? yourDecision(mine.decision) : outcomeLine(card, step), LIMITS.sectionText) } });
+  }
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\`` }] });
+
+  // The fallback text is parsed for mentions too (notifications, screen readers): escaped as well.
+  const text = open
+    ? `${card.requester.name} asks for ${card.appName} ${card.roleName} for ${duration(card.requestedSeconds)} (step ${step.index + 1} of ${total})`
+    : `${card.appName} ${card.roleName} for ${card.requester.name}: ${plainOutcome(card, step)}`;
+  return { text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText), blocks: blocks.slice(0, LIMITS.messageBlocks) };
+}
+
+function justificationText(justification: string): string {
+  if (!justification.trim()) return '*Justification*\n_none given_';
+  // Escape first, then cut without splitting an entity, then quote (the quote marks are ours).
+  const escaped = truncateMrkdwn(escapeMrkdwn(justification), JUSTIFICATION_ROOM);
+  const quoted = escaped.split('\n').map((line) => `>${line}`).join('\n');
+  return truncateMrkdwn(`*Justification*\n${quoted}`, LIMITS.sectionText);
+}
+
+function approvalActions(card: RequestCard, step: StepView): ActionsBlock {
+  const ref = { requestId: card.id, stepIndex: step.index };
+  const current = effectiveSeconds(card);
+  const shorter = DURATION_PRESETS_SECONDS.filter((s) => s < current).slice(-LIMITS.selectOptions);
+  const elements: ActionsBlock['elements'] = [
+    { type: 'button', action_id: ACTION.approve, style: 'primary', text: { type: 'plain_text', text: truncate(`Approve ${duration(current)}`, LIMITS.buttonText) }, value: encodeStepRef(ref) },
+  ];
+  if (shorter.length) {
+    elements.push({
+      type: 'static_select',
+      action_id: ACTION.approveShorter,
+      placeholder: { type: 'plain_text', text: 'Approve for less…' },
+      options: shorter.map((s): PlainTextOption => ({ text: { type: 'plain_text', text: truncate(duration(s), LIMITS.optionText) }, value: encodeShorterOption(ref, s) })),
+      confirm: {
+        title: { type: 'plain_text', text: 'Approve a shorter duration?' },
+        text: { type: 'plain_text', text: truncate(`${card.requester.name} asked for ${duration(current)}; they get only what you pick.`, LIMITS.confirmText) },
+        confirm: { type: 'plain_text', text: 'Approve' },
+        deny: { type: 'plain_text', text: 'Back' },
+      },
+    });
+  }
+  elements.push({ type: 'button', action_id: ACTION.deny, style: 'danger', text: { type: 'plain_text', text: 'Deny…' }, value: encodeStepRef(ref) });
+  return { type: 'actions', block_id: BLOCK.approvalActions, elements };
+}
+
+function yourDecision(decision: 'approve' | 'deny'): string {
+  return decision === 'approve' ? '✅ You approved. Waiting for the other approvals.' : '⛔ You denied this request.';
+}
+
+/** The outcome line every copy of a decided step shows. */
+export function outcomeLine(card: RequestCard, step: StepView): string {
+  const denied = step.decisions.find((d) => d.decision === 'deny');
+  if (step.status === 'approved') {
+    const yes = approvals(step);
+    const shortenedBy = yes.filter((d) => d.shortenedToSeconds !== null).map((d) => `${who(d.person)} shortened it to ${duration(d.shortenedToSeconds!)}`);
+    return `✅ *Approved* by ${names(yes.map((d) => d.person))}${shortenedBy.length ? ` (${shortenedBy.join('; ')})` : ''}.`;
+  }
+  if (denied) return `⛔ *Denied* by ${who(denied.person)}: ${quoteInline(denied.reason ?? '')}`;
+  switch (card.status) {
+    case 'cancelled':
+      return '🚫 *Cancelled* by the requester. Nothing to decide.';
+    case 'approval_expired':
+      return `⌛ *Expired*: nobody decided before ${slackDate(card.approvalDeadline, card.timezone)}.`;
+    case 'denied':
+      return `⛔ *Closed*: ${escapeMrkdwn(card.decisionReason ?? 'the request was denied')}.`;
+    case 'approved':
+      return '✅ *Approved*.';
+    default:
+      return step.status === 'waiting' ? 'Waiting for earlier steps.' : 'This step is closed.';
+  }
+}
+
+function quoteInline(text: string): string {
+  return `“${truncateMrkdwn(escapeMrkdwn(text.replaceAll('\n', ' ')), 1500)}”`;
+}
+
+function plainOutcome(card: RequestCard, step: StepView): string {
+  const denied = step.decisions.find((d) => d.decision === 'deny');
+  if (step.status === 'approved') return `approved by ${approvals(step).map((d) => d.person.name).join(', ')}`;
+  if (denied) return `denied by ${denied.person.name}`;
+  if (step.status === 'open') return `${approvals(step).length} of ${step.required} approvals`;
+  return card.status.replaceAll('_', ' ');
+}
+

@@ -1,0 +1,63 @@
+/**
+ * Slack's documented Block Kit limits (TECH-NOTES §5), named so every builder truncates against the
+ * same numbers. A message over them is rejected by Slack (`invalid_blocks`); builders cut instead.
+ */
+export const LIMITS = {
+  messageBlocks: 50,
+  viewBlocks: 100,
+  sectionText: 3000,
+  fieldText: 2000,
+  contextText: 3000,
+  headerText: 150,
+  buttonText: 75,
+  modalTitle: 24,
+  modalButton: 24,
+  blockId: 255,
+  actionId: 255,
+  selectOptions: 100,
+  optionText: 75,
+  /** @slack/types says 75, current docs say 150: 75 is safe everywhere. */
+  optionValue: 75,
+  optionDescription: 75,
+  privateMetadata: 3000,
+  callbackId: 255,
+  plainTextInput: 3000,
+  inputLabel: 2000,
+  /** chat.postMessage `text` (the notification fallback): Slack truncates beyond 40,000. */
+  messageText: 40_000,
+  confirmTitle: 100,
+  confirmText: 300,
+  confirmButton: 30,
+} as const;
+
+const ELLIPSIS = '…';
+
+/** Cuts `text` to at most `max` characters, marking the cut with an ellipsis. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  if (max <= 0) return '';
+  // Do not split a surrogate pair: an orphaned half renders as a broken glyph.
+  let cut = max - ELLIPSIS.length;
+  const code = text.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
+  return text.slice(0, Math.max(0, cut)) + ELLIPSIS;
+}
+
+/**
+ * Cuts already-escaped mrkdwn without splitting an entity (`&amp;`, `&lt;`, `&gt;`): a half entity
+ * would show as text like `&am`.
+ */
+export function truncateMrkdwn(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = truncate(text, max).slice(0, -ELLIPSIS.length);
+  const amp = cut.lastIndexOf('&');
+  if (amp >= 0 && !cut.slice(amp).includes(';')) cut = cut.slice(0, amp);
+  return cut + ELLIPSIS;
+}
+
+/** Keeps at most `max` items; when some are dropped, the last kept one says how many. */
+export function capList<T>(items: readonly T[], max: number, more: (dropped: number) => T): T[] {
+  if (items.length <= max) return [...items];
+  const kept = items.slice(0, max - 1);
+  return [...kept, more(items.length - kept.length)];
+}

@@ -1,0 +1,209 @@
+/**
+ * The modals: the request form (application, role, duration, justification), the extension offer
+ * that replaces it when the role is already held, the Deny reason form, and a plain notice.
+ */
+import type { InputBlock, KnownBlock, ModalView, PlainTextOption } from '@slack/web-api';
+import { outcomeLine } from './approval-message.js';
+import { escapeMrkdwn } from './escape.js';
+import { duration, effectiveSeconds, shortVersion, slackDate, stepTitle } from './format.js';
+import { ACTION, BLOCK, CALLBACK, durationBlockId } from './ids.js';
+import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
+import type { ExtensionOfferModel, RequestCard, RequestModalModel } from './view-models.js';
+
+function title(text: string): { type: 'plain_text'; text: string } {
+  return { type: 'plain_text', text: truncate(text, LIMITS.modalTitle) };
+}
+
+function plain(text: string, max: number): { type: 'plain_text'; text: string } {
+  return { type: 'plain_text', text: truncate(text, max) };
+}
+
+function option(text: string, value: string, description?: string): PlainTextOption {
+  const o: PlainTextOption = { text: plain(text, LIMITS.optionText), value: value.slice(0, LIMITS.optionValue) };
+  if (description) o.description = plain(description, LIMITS.optionDescription);
+  return o;
+}
+
+function metadata(text: string): string {
+  // Ids only; a metadata that would not fit is a bug, not something to cut silently.
+  if (text.length > LIMITS.privateMetadata) throw new Error('private_metadata over 3000 characters');
+  return text;
+}
+
+function section(text: string, blockId?: string): KnownBlock {
+  return { type: 'section', ...(blockId ? { block_id: blockId } : {}), text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
+}
+
+/** Options capped at Slack's 100; the last slot says how many did not fit. */
+function capOptions(options: PlainTextOption[]): PlainTextOption[] {
+  return options.slice(0, LIMITS.selectOptions);
+}
+
+export function requestModal(model: RequestModalModel): ModalView {
+  const blocks: KnownBlock[] = [];
+  const appElement = model.appsExternal
+    ? { type: 'external_select' as const, action_id: ACTION.app, min_query_length: 0, placeholder: plain('Search applications', 150), ...(model.selectedApp ? { initial_option: option(model.selectedApp.name, model.selectedApp.app) } : {}) }
+    : {
+      type: 'static_select' as const,
+      action_id: ACTION.app,
+      placeholder: plain('Choose an application', 150),
+      options: capOptions(model.apps.map((a) => option(a.name, a.app))),
+      ...(model.selectedApp ? { initial_option: option(model.selectedApp.name, model.selectedApp.app) } : {}),
+    };
+  const appBlock: InputBlock = { type: 'input', block_id: BLOCK.app, dispatch_action: true, label: plain('Application', LIMITS.inputLabel), element: appElement };
+  blocks.push(appBlock);
+
+  if (model.selectedApp) {
+    if (model.roles === null) {
+      blocks.push(section('_Checking which roles you may request…_', BLOCK.role));
+    } else if (model.roles.length === 0) {
+      blocks.push(section(`:no_entry: ${escapeMrkdwn(model.noRolesReason ?? `You may not request any ${model.selectedApp.name} role.`)}`, BLOCK.role));
+    } else {
+      const roleOptions = capOptions(model.roles.map((r) => option(r.name, r.role, r.summary)));
+      const selected = model.selectedRole ? roleOptions.find((o) => o.value === model.selectedRole!.role) : undefined;
+      blocks.push({
+        type: 'input',
+        block_id: BLOCK.role,
+        dispatch_action: true,
+        label: plain('Role', LIMITS.inputLabel),
+        element: { type: 'static_select', action_id: ACTION.role, placeholder: plain('Choose a role', 150), options: roleOptions, ...(selected ? { initial_option: selected } : {}) },
+      });
+    }
+  }
+
+  const role = model.selectedRole;
+  if (role) {
+    blocks.push({ type: 'context', block_id: BLOCK.policySummary, elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Policy \`${escapeMrkdwn(role.policyName)}\` (\`${shortVersion(role.policyVersion)}\`): ${escapeMrkdwn(role.approvalSummary)}`, LIMITS.contextText) }] });
+    const choices = capOptions(role.durationChoices.map((s) => option(s === role.defaultSeconds ? `${duration(s)} (default)` : duration(s), String(s))));
+    const initial = choices.find((o) => o.value === String(role.defaultSeconds));
+    blocks.push({
+      type: 'input',
+      block_id: durationBlockId(role.app, role.role),
+      label: plain('Duration', LIMITS.inputLabel),
+      hint: plain(`At most ${duration(role.maxSeconds)}.`, 2000),
+      element: { type: 'static_select', action_id: ACTION.duration, options: choices, ...(initial ? { initial_option: initial } : {}) },
+    });
+    blocks.push({
+      type: 'input',
+      block_id: BLOCK.justification,
+      optional: !role.justificationRequired,
+      label: plain('Justification', LIMITS.inputLabel),
+      hint: plain(role.justificationRequired ? 'Required by this policy; approvers and the audit log see it.' : 'Approvers and the audit log see it.', 2000),
+      element: { type: 'plain_text_input', action_id: ACTION.justification, multiline: true, max_length: LIMITS.plainTextInput, placeholder: plain('What do you need it for? A ticket number helps.', 150) },
+    });
+  }
+
+  return {
+    type: 'modal',
+    callback_id: CALLBACK.request,
+    title: title('Request access'),
+    // Slack requires a submit button on any modal with an input; without a role, submitting says what is missing.
+    submit: plain('Request', LIMITS.modalButton),
+    close: plain('Cancel', LIMITS.modalButton),
+    private_metadata: metadata(model.privateMetadata),
+    blocks: blocks.slice(0, LIMITS.viewBlocks),
+  };
+}
+
+export function extensionOfferModal(model: ExtensionOfferModel): ModalView {
+  const what = `${escapeMrkdwn(model.appName)} ${escapeMrkdwn(model.roleName)}`;
+  const until = model.expiresAt ? ` until ${slackDate(model.expiresAt, model.timezone)}` : '';
+  if (model.refusal || model.maxAddSeconds <= 0) {
+    return infoModal('Already held', model.refusal ? escapeMrkdwn(model.refusal) : `You hold *${what}*${until}; it cannot be extended now.`, model.privateMetadata);
+  }
+  const approval = model.approval === 'auto' ? 'The extension is applied at once.' : 'The extension goes through the same approvals as a new request.';
+  const blocks: KnownBlock[] = [
+    section(`You hold *${what}*${until}. Extend by up to *${duration(model.maxAddSeconds)}*?`),
+    { type: 'context', elements: [{ type: 'mrkdwn', text: approval }] },
+    {
+      type: 'input',
+      block_id: BLOCK.extendBy,
+      label: plain('Extend by', LIMITS.inputLabel),
+      element: {
+        type: 'static_select',
+        action_id: ACTION.extendBy,
+        options: capOptions(model.choices.map((s) => option(duration(s), String(s)))),
+        initial_option: option(duration(model.choices[0]!), String(model.choices[0]!)),
+      },
+    },
+  ];
+  if (model.approval !== 'auto') {
+    blocks.push({
+      type: 'input',
+      block_id: BLOCK.justification,
+      optional: !model.justificationRequired,
+      label: plain('Justification', LIMITS.inputLabel),
+      element: { type: 'plain_text_input', action_id: ACTION.justification, multiline: true, max_length: LIMITS.plainTextInput },
+    });
+  }
+  return {
+    type: 'modal',
+    callback_id: CALLBACK.extend,
+    title: title('Extend access'),
+    submit: plain('Extend', LIMITS.modalButton),
+    close: plain('Cancel', LIMITS.modalButton),
+    private_metadata: metadata(model.privateMetadata),
+    blocks,
+  };
+}
+
+/** A modal that only informs: a pointer to a pending request, a refusal, a problem. */
+export function infoModal(heading: string, mrkdwn: string, privateMetadata = ''): ModalView {
+  return {
+    type: 'modal',
+    callback_id: CALLBACK.info,
+    title: title(heading),
+    close: plain('Close', LIMITS.modalButton),
+    private_metadata: metadata(privateMetadata),
+    blocks: [section(mrkdwn)],
+  };
+}
+
+/** A second request while one is pending points to the first. */
+export function pendingPointerModal(card: RequestCard): ModalView {
+  const step = card.steps.find((s) => s.index === card.currentStep);
+  const lines = [
+    `You already have a pending request for *${escapeMrkdwn(card.appName)} ${escapeMrkdwn(card.roleName)}* (\`${card.id}\`), asked ${slackDate(card.createdAt, card.timezone)} for ${duration(effectiveSeconds(card))}.`,
+  ];
+  if (step) lines.push(`It is at ${stepTitle(step, card.steps.length)}.`);
+  lines.push('Your DM with the bot has its status and a *Cancel request* button.');
+  return infoModal('Already requested', lines.join('\n'));
+}
+
+/** The form a Deny click opens: the reason the requester will read. */
+export function denyReasonModal(card: RequestCard, stepIndex: number, privateMetadata: string): ModalView {
+  const step = card.steps.find((s) => s.index === stepIndex);
+  if (!step || card.status !== 'pending_approval' || card.currentStep !== stepIndex) {
+    // Showing the form for a decided step would invite a click that can only be refused.
+    return infoModal('Already decided', step ? `Nothing left to decide here. ${outcomeLine(card, step)}` : `This request is ${card.status.replaceAll('_', ' ')}.`);
+  }
+  const header = `Deny *${escapeMrkdwn(card.appName)} ${escapeMrkdwn(card.roleName)}* for ${escapeMrkdwn(card.requester.name)}${step ? ` (${stepTitle(step, card.steps.length)})` : ''}?`;
+  return {
+    type: 'modal',
+    callback_id: CALLBACK.denyReason,
+    title: title('Deny request'),
+    submit: plain('Deny', LIMITS.modalButton),
+    close: plain('Back', LIMITS.modalButton),
+    private_metadata: metadata(privateMetadata),
+    blocks: [
+      section(header),
+      {
+        type: 'input',
+        block_id: BLOCK.reason,
+        label: plain('Reason', LIMITS.inputLabel),
+        hint: plain('The requester sees this, and it is kept in the audit log.', 2000),
+        element: { type: 'plain_text_input', action_id: ACTION.reason, multiline: true, max_length: LIMITS.plainTextInput },
+      },
+    ],
+  };
+}
+
+/** A plain message: alerts, tasks, anything without its own layout yet. */
+export function noticeMessage(text: string, context?: string): { text: string; blocks: KnownBlock[] } {
+  const escaped = escapeMrkdwn(text);
+  const blocks: KnownBlock[] = [section(escaped)];
+  if (context) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(escapeMrkdwn(context), LIMITS.contextText) }] });
+  return { text: truncateMrkdwn(escaped, LIMITS.messageText), blocks };
+}
+
+

@@ -1,0 +1,148 @@
+/**
+ * The Bolt app over the HTTP receiver (`POST /slack/events`), wired to the operations.
+ *
+ * - Start-up: `deferInitialization` + `app.init()` inside try/catch, so a bad token or an
+ *   unreachable Slack gives a clear SlackStartupError instead of Node's crash on the unhandled
+ *   rejection Bolt's constructor would leave (TECH-NOTES §1).
+ * - The WebClient never retries (`retries: 0`, 429s rejected): the job runner is the one place
+ *   that retries, with backoff, and logs.
+ * - Acks: `processBeforeResponse` stays false; listeners call the operation first (the decision is
+ *   committed) and ack after, with a timer that acks at the budget if the directory is slow.
+ * - Requests from another workspace (team id ≠ auth.test's) are refused before any listener runs.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Deps } from '../../operations/context.js';
+import type { Logger } from '../../operations/ports.js';
+import type { JobRunnerOptions } from '../../operations/run-jobs.js';
+import type { Db } from '../db/open-database.js';
+import type { SlackContext } from './context.js';
+import { JobPump } from './job-pump.js';
+import * as accessCommand from './listeners/commands/access.js';
+import * as approveAction from './listeners/actions/approve.js';
+import * as cancelAction from './listeners/actions/cancel.js';
+import * as denyAction from './listeners/actions/deny.js';
+import * as requestFormActions from './listeners/actions/request-form.js';
+import * as appOptions from './listeners/options/apps.js';
+import * as denyReasonView from './listeners/views/deny-reason.js';
+import * as extendView from './listeners/views/extend.js';
+import * as requestView from './listeners/views/request-submitted.js';
+import { teamOf } from './payloads.js';
+import { SlackMessageStore } from './slack-message-store.js';
+import { SlackNotifier } from './slack-notifier.js';
+
+export class SlackStartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SlackStartupError';
+  }
+}
+
+export interface SlackBotOptions {
+  deps: Deps;
+  /** The database the Slack adapter keeps its message table in. */
+  db: Db;
+  token: string;
+  signingSecret: string;
+  apiUrl: string;
+  logger: Logger;
+  /** The job runner settings the pump uses after each interaction. */
+  jobs: JobRunnerOptions;
+  /** Default 2500 ms: Slack waits 3 s for an ack. */
+  ackBudgetMs?: number;
+  /** WebClient request timeout; default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface SlackBot {
+  app: App;
+  client: WebClient;
+  teamId: string;
+  jobs: JobPump;
+  /** Starts the HTTP receiver; returns the port (pass 0 for any free port). */
+  start(port: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot> {
+  const { deps, logger } = options;
+  const app = new App({
+    token: options.token,
+    signingSecret: options.signingSecret,
+    deferInitialization: true,
+    processBeforeResponse: false,
+    logger: boltLogger(logger),
+    clientOptions: { slackApiUrl: options.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: options.timeoutMs ?? 10_000 },
+  });
+  let teamId: string;
+  try {
+    await app.init();
+    const auth = await app.client.auth.test();
+    if (!auth.team_id) throw new Error('auth.test answered without a team_id');
+    teamId = auth.team_id;
+    logger.info('connected to Slack', { team: auth.team, teamId, botUserId: auth.user_id, apiUrl: options.apiUrl });
+  } catch (error) {
+    const code = (error as { data?: { error?: string } }).data?.error;
+    const why = code ? `Slack answered "${code}"` : error instanceof Error ? error.message : String(error);
+    throw new SlackStartupError(
+      `Could not connect to Slack at ${options.apiUrl}: ${why}. Check SLACK_BOT_TOKEN (an xoxb- token of an installed app) and SLACK_API_URL.`,
+      { cause: error },
+    );
+  }
+
+  deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db));
+  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500 };
+
+  // Another workspace's request never reaches a listener: nothing is looked up or recorded.
+  app.use(async (args) => {
+    const team = teamOf(args.body);
+    if (team === undefined || team === teamId) return args.next();
+    logger.warn('refused a request from another workspace', { team, expected: teamId });
+    const ack = (args as { ack?: (body?: unknown) => Promise<void> }).ack;
+    if (!ack) return;
+    const text = 'This access bot serves another Slack workspace; requests from here are refused.';
+    if ((args.body as { command?: unknown }).command !== undefined) await ack({ response_type: 'ephemeral', text });
+    else await ack();
+  });
+  app.error(async (error) => {
+    logger.error('slack listener failed', { error: error.message, code: (error as { code?: string }).code });
+  });
+
+  for (const listener of [accessCommand, requestFormActions, approveAction, denyAction, cancelAction, requestView, denyReasonView, extendView, appOptions]) {
+    listener.register(app, ctx);
+  }
+
+  return {
+    app,
+    client: app.client,
+    teamId,
+    jobs: ctx.jobs,
+    async start(port) {
+      const server = (await app.start(port)) as Server;
+      return (server.address() as AddressInfo).port;
+    },
+    async stop() {
+      await app.stop();
+      await ctx.jobs.idle();
+    },
+  };
+}
+
+/** Bolt logs through our structured logger. */
+function boltLogger(logger: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  const text = (msgs: unknown[]) => msgs.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...msgs) => logger.debug(text(msgs), { source: 'bolt' }),
+    info: (...msgs) => logger.info(text(msgs), { source: 'bolt' }),
+    warn: (...msgs) => logger.warn(text(msgs), { source: 'bolt' }),
+    error: (...msgs) => logger.error(text(msgs), { source: 'bolt' }),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}

@@ -1,0 +1,28 @@
+/** The requester's Cancel button: committed before the ack; anyone else is told why not. */
+import type { App } from '@slack/bolt';
+import { ACTION, isRequestId } from '../../../../../blocks/ids.js';
+import { cancelRequest } from '../../../../operations/cancel-request.js';
+import { Acker, explain, identify, tellEphemeral, type SlackContext } from '../../context.js';
+import { BlockActionSchema } from '../../payloads.js';
+
+export function register(app: App, ctx: SlackContext): void {
+  app.action(ACTION.cancel, async ({ ack, body, client }) => {
+    const acker = Acker.of(ack, ctx.ackBudgetMs);
+    const payload = BlockActionSchema.safeParse(body);
+    const requestId = payload.success ? payload.data.actions[0]?.value ?? '' : '';
+    if (!payload.success || !isRequestId(requestId)) {
+      await acker.ack();
+      return;
+    }
+    const where = { channel: payload.data.container?.channel_id ?? payload.data.channel?.id, user: payload.data.user.id };
+    let refusal: string | undefined;
+    try {
+      cancelRequest(ctx.deps, { actor: await identify(ctx, client, where.user), requestId });
+    } catch (error) {
+      refusal = explain(ctx, error, `cancel ${requestId}`);
+    }
+    await acker.ack();
+    if (refusal) await tellEphemeral(ctx, client, where, refusal);
+    ctx.jobs.kick();
+  });
+}

@@ -1,0 +1,23 @@
+/** Deny opens the reason modal; the decision itself is the modal's submission. */
+import type { App } from '@slack/bolt';
+import { ACTION, decodeStepRef } from '../../../../../blocks/ids.js';
+import { denyReasonModal } from '../../../../../blocks/modals.js';
+import { tellEphemeral, type SlackContext } from '../../context.js';
+import { BlockActionSchema } from '../../payloads.js';
+import { requestCard } from '../../request-card.js';
+
+export function register(app: App, ctx: SlackContext): void {
+  app.action(ACTION.deny, async ({ ack, body, client }) => {
+    await ack();
+    const payload = BlockActionSchema.safeParse(body);
+    const ref = payload.success ? decodeStepRef(payload.data.actions[0]?.value ?? '') : null;
+    if (!payload.success || !ref || !payload.data.trigger_id) return;
+    const card = requestCard(ctx.deps, ref.requestId);
+    if (!card) {
+      await tellEphemeral(ctx, client, { channel: payload.data.container?.channel_id, user: payload.data.user.id }, 'This request no longer exists.');
+      return;
+    }
+    // The modal shows the request as stored now; who may deny is decided when it is submitted.
+    await client.views.open({ trigger_id: payload.data.trigger_id, view: denyReasonModal(card, ref.stepIndex, JSON.stringify({ r: ref.requestId, s: ref.stepIndex })) });
+  });
+}

@@ -1,0 +1,63 @@
+/** Assembles the builders' view model of a request from stored state (never from a payload). */
+import type { RequestCard } from '../../../blocks/view-models.js';
+import type { AccessRequest } from '../../domain/records.js';
+import type { Deps } from '../../operations/context.js';
+
+export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, requestOrId: AccessRequest | string): RequestCard | undefined {
+  const request = typeof requestOrId === 'string' ? deps.store.getRequest(requestOrId) : requestOrId;
+  if (!request) return undefined;
+  const entry = deps.catalog.find(request.app, request.role);
+  const decisions = deps.store.getDecisions(request.id);
+  const grant = request.grantId ? deps.store.getGrant(request.grantId) : deps.store.grantForRequest(request.id);
+  return {
+    id: request.id,
+    kind: request.kind,
+    requester: { name: request.requester.name, email: request.requester.email, slackId: request.requester.slackId ?? null, directoryId: request.requester.directoryId },
+    appName: entry?.app.name ?? request.app,
+    roleName: entry?.role.name ?? request.role,
+    policyName: request.policyName,
+    policyVersion: request.policyVersion,
+    justification: request.justification,
+    requestedSeconds: request.requestedSeconds,
+    grantedSeconds: request.grantedSeconds,
+    status: request.status,
+    decisionReason: request.decisionReason,
+    decidedAt: request.decidedAt,
+    autoApproveRule: request.autoApproveRule,
+    currentStep: request.currentStep,
+    steps: deps.store.getSteps(request.id).map((s) => ({
+      index: s.index,
+      label: s.label,
+      required: s.required,
+      status: s.status,
+      approverCount: s.approvers.length,
+      approverNames: s.approvers.map((a) => a.name),
+      notifyChannel: s.notifyChannel,
+      fallbackReason: s.fallbackReason,
+      decisions: decisions
+        .filter((d) => d.stepIndex === s.index)
+        .map((d) => ({
+          person: { name: d.approver.name, email: d.approver.email, slackId: d.approver.slackId ?? null, directoryId: d.approver.directoryId },
+          decision: d.decision,
+          reason: d.reason,
+          shortenedToSeconds: d.shortenedToSeconds,
+          at: d.at,
+        })),
+    })),
+    createdAt: request.createdAt,
+    approvalDeadline: request.approvalDeadline,
+    grant: grant
+      ? {
+        id: grant.id,
+        status: grant.status,
+        activatedAt: grant.activatedAt,
+        expiresAt: grant.expiresAt,
+        revocationReason: grant.revocationReason,
+        revocationNote: grant.revocationNote,
+        revokedBy: grant.revokedBy,
+        lastError: grant.lastError,
+      }
+      : null,
+    timezone: deps.settings.timezone,
+  };
+}

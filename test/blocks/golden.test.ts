@@ -1,0 +1,94 @@
+/**
+ * Golden Block Kit per state: the JSON the bot sends is reviewed as a file. Run with
+ * UPDATE_GOLDEN=1 to rewrite the files after an intended change, and read the diff.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { approvalMessage } from '../../blocks/approval-message.js';
+import { denyReasonModal, extensionOfferModal, pendingPointerModal, requestModal } from '../../blocks/modals.js';
+import { requesterMessage, type RequesterEvent } from '../../blocks/requester-message.js';
+import { checkMessageBlocks, checkView } from '../../src/sandbox/slack-api/block-kit-limits.js';
+import { approvedCard, cancelledCard, deniedCard, expiredCard, pendingCard, step2Card } from './cards.js';
+
+const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
+
+function golden(name: string, value: unknown): void {
+  const file = join(GOLDEN, `${name}.json`);
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  if (process.env.UPDATE_GOLDEN === '1') {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+  if (!existsSync(file)) throw new Error(`golden file ${name}.json is missing: run with UPDATE_GOLDEN=1 and review it`);
+  expect(text).toBe(readFileSync(file, 'utf8'));
+}
+
+const approval = {
+  'approval-pending-dm': () => approvalMessage(pendingCard(), 0, { kind: 'person', directoryId: 'u-marcus' }),
+  'approval-step-2-of-3-channel': () => approvalMessage(step2Card(), 1, { kind: 'channel' }),
+  'approval-step-2-of-3-dm-already-approved': () => approvalMessage(step2Card(), 1, { kind: 'person', directoryId: 'u-sam' }),
+  'approval-approved-dm': () => approvalMessage(approvedCard(), 2, { kind: 'person', directoryId: 'u-grace' }),
+  'approval-denied-channel': () => approvalMessage(deniedCard(), 1, { kind: 'channel' }),
+  'approval-expired-dm': () => approvalMessage(expiredCard(), 0, { kind: 'person', directoryId: 'u-marcus' }),
+  'approval-cancelled-dm': () => approvalMessage(cancelledCard(), 0, { kind: 'person', directoryId: 'u-marcus' }),
+};
+
+const requester: Record<string, () => ReturnType<typeof requesterMessage>> = {
+  'requester-submitted': () => requesterMessage(pendingCard(), { type: 'request.submitted' }),
+  'requester-step-approved': () => requesterMessage(step2Card(), { type: 'step.approved', stepIndex: 0 }),
+  'requester-approved': () => requesterMessage(approvedCard(), { type: 'request.approved' }),
+  'requester-active': () => requesterMessage(approvedCard(), { type: 'grant.active' }),
+  'requester-denied': () => requesterMessage(deniedCard(), { type: 'request.denied' }),
+  'requester-expired': () => requesterMessage(expiredCard(), { type: 'request.expired' }),
+  'requester-cancelled': () => requesterMessage(cancelledCard(), { type: 'request.cancelled' }),
+  'requester-reminder': () => requesterMessage(approvedCard(), { type: 'grant.reminder', leadSeconds: 3600 } satisfies RequesterEvent),
+};
+
+describe('approval messages', () => {
+  for (const [name, build] of Object.entries(approval)) {
+    it(`${name} matches its golden file and Slack's limits`, () => {
+      const message = build();
+      expect(checkMessageBlocks(message.blocks)).toEqual([]);
+      golden(name, message);
+    });
+  }
+});
+
+describe('requester messages', () => {
+  for (const [name, build] of Object.entries(requester)) {
+    it(`${name} matches its golden file and Slack's limits`, () => {
+      const message = build();
+      expect(checkMessageBlocks(message.blocks)).toEqual([]);
+      golden(name, message);
+    });
+  }
+});
+
+describe('modals', () => {
+  const views = {
+    'modal-request-choose-app': () => requestModal({ apps: [{ app: 'github', name: 'GitHub' }, { app: 'aws', name: 'AWS' }], appsExternal: false, selectedApp: null, roles: null, selectedRole: null, privateMetadata: '' }),
+    'modal-request-role-chosen': () => requestModal({
+      apps: [{ app: 'github', name: 'GitHub' }],
+      appsExternal: false,
+      selectedApp: { app: 'github', name: 'GitHub' },
+      roles: [{ app: 'github', role: 'owner', name: 'Organization owner', summary: '3 approval steps (or automatic) · up to 4 hours' }, { app: 'github', role: 'member', name: 'Member', summary: 'approved automatically · up to 90 days' }],
+      selectedRole: { app: 'github', role: 'owner', name: 'Organization owner', summary: '3 approval steps (or automatic) · up to 4 hours', durationChoices: [3600, 900, 14400], defaultSeconds: 3600, maxSeconds: 14400, justificationRequired: true, policyName: 'github-owner-jit', policyVersion: 'cee04e1e1a13d0c4', approvalSummary: 'manager → security-team (2) → ciso@example.com · up to 4 hours' },
+      privateMetadata: '',
+    }),
+    'modal-request-no-roles': () => requestModal({ apps: [{ app: 'github', name: 'GitHub' }], appsExternal: false, selectedApp: { app: 'github', name: 'GitHub' }, roles: [], noRolesReason: 'You are not in a group that may request a GitHub role.', selectedRole: null, privateMetadata: '' }),
+    'modal-extension-offer': () => extensionOfferModal({ grantId: 'grt_0example0001', appName: 'GitHub', roleName: 'Organization owner', expiresAt: '2026-03-02T14:00:00.000Z', maxAddSeconds: 10800, choices: [900, 3600, 10800], approval: 'same', justificationRequired: true, timezone: 'Europe/Berlin', privateMetadata: '{"g":"grt_0example0001"}' }),
+    'modal-extension-refused': () => extensionOfferModal({ grantId: 'grt_0example0001', appName: 'AWS', roleName: 'Administrator', expiresAt: '2026-03-02T14:00:00.000Z', maxAddSeconds: 0, choices: [], approval: null, justificationRequired: true, refusal: 'You already hold AWS Administrator until 2026-03-02T14:00:00.000Z. This role cannot be extended; request it again after it expires.', timezone: 'Europe/Berlin', privateMetadata: '' }),
+    'modal-pending-pointer': () => pendingPointerModal(step2Card()),
+    'modal-deny-reason': () => denyReasonModal(pendingCard(), 0, '{"r":"req_0example0001","s":0}'),
+    'modal-deny-already-decided': () => denyReasonModal(approvedCard(), 0, '{"r":"req_0example0001","s":0}'),
+  };
+  for (const [name, build] of Object.entries(views)) {
+    it(`${name} matches its golden file and Slack's limits`, () => {
+      const view = build();
+      expect(checkView(view, 'modal')).toEqual([]);
+      golden(name, view);
+    });
+  }
+});
