@@ -5,7 +5,6 @@
  */
 import { SqliteStore } from './adapters/db/sqlite-store.js';
 import { YamlDirectory } from './adapters/directory/yaml-directory.js';
-import { OktaDirectory } from './adapters/okta/okta-directory.js';
 import { LogNotifier } from './adapters/notify/log-notifier.js';
 import { checkPoliciesAgainstDirectory, loadPolicies, PolicyLoadError, type LoadedPolicies } from './adapters/policies/load-policies.js';
 import { WebhookProvisioner } from './adapters/provisioners/webhook-provisioner.js';
@@ -33,7 +32,12 @@ export interface RuntimeOptions {
 
 /** Okta when OKTA_ORG_URL is set, else the YAML directory file. */
 export async function openDirectoryFor(config: Config, settings: Settings, logger: Logger): Promise<Directory> {
-  if (config.okta) return new OktaDirectory({ orgUrl: config.okta.orgUrl, auth: config.okta.auth, managerAttribute: settings.managerAttribute, logger });
+  if (config.okta) {
+    // Loaded only when used: the Okta SDK costs about a second and 90 MB to import, which every
+    // CLI command would otherwise pay.
+    const { OktaDirectory } = await import('./adapters/okta/okta-directory.js');
+    return new OktaDirectory({ orgUrl: config.okta.orgUrl, auth: config.okta.auth, managerAttribute: settings.managerAttribute, logger });
+  }
   return YamlDirectory.load(config.directoryFile);
 }
 
