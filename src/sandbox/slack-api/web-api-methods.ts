@@ -195,7 +195,7 @@ function exchangeTrigger(ws: SlackWorkspace, args: Args): string {
   return trigger.userId;
 }
 
-function newView(ws: SlackWorkspace, definition: Record<string, unknown>, init: {
+export function newView(ws: SlackWorkspace, definition: Record<string, unknown>, init: {
   userId: string; type: ViewType; rootViewId?: string; previousViewId?: string | null; id?: string;
 }): StoredView {
   const id = init.id ?? ws.newViewId();
@@ -227,7 +227,7 @@ function assertExternalIdFree(ws: SlackWorkspace, definition: Record<string, unk
 }
 
 /** A new definition replaces the old; typed state is kept for inputs whose block still exists. */
-function redefine(ws: SlackWorkspace, view: StoredView, definition: Record<string, unknown>): void {
+export function redefine(ws: SlackWorkspace, view: StoredView, definition: Record<string, unknown>): void {
   const blockIds = new Set((Array.isArray(definition.blocks) ? definition.blocks : [])
     .map((b: unknown) => (typeof b === 'object' && b !== null ? (b as Record<string, unknown>).block_id : undefined))
     .filter((id): id is string => typeof id === 'string'));
