@@ -40,7 +40,7 @@ export async function revokeGrantAsAdmin(deps: Deps, input: { actor: ActingPerso
   });
 }
 
-export async function assertAdmin(deps: Deps, actor: ActingPerson): Promise<void> {
+export async function assertAdmin(deps: Pick<Deps, 'directory' | 'settings'>, actor: ActingPerson): Promise<void> {
   const [person, admin] = await Promise.all([deps.directory.getPerson(actor.person.id), deps.directory.isMember(actor.person.id, deps.settings.adminGroup)]);
   if (!person?.active || !admin) throw new AccessError('not_admin', `Only members of ${deps.settings.adminGroup} can do this.`);
 }
