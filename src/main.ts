@@ -1,16 +1,16 @@
 /**
  * The composition root: configuration -> database -> directory -> policies -> operations, then the
- * sweep loop. `npm start` runs this file.
+ * schedules (sweep, reconcile, digest). `npm start` runs this file.
  */
+import { createBotScheduler } from './adapters/cron/bot-schedules.js';
 import { jsonLogger } from './adapters/log/json-logger.js';
+import type { SlackBot } from './adapters/slack/create-slack-app.js';
+import { startSlack } from './adapters/slack/start-slack.js';
 import { formatProblem, PolicyLoadError } from './adapters/policies/load-policies.js';
 import { ConfigError, loadConfig } from './config.js';
 import { describeDuration } from './domain/duration.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
-import { sweep } from './operations/sweep.js';
 import { createRuntime, type Runtime } from './runtime.js';
-
-const SWEEP_INTERVAL_MS = 60_000;
 
 async function main(): Promise<number> {
   let config;
@@ -45,38 +45,50 @@ async function main(): Promise<number> {
   }
   const { deps } = runtime;
   const versions = recordPolicyVersions(deps);
-  printSummary(runtime, versions);
 
-  const worker = `main-${process.pid}`;
-  let running: Promise<unknown> = Promise.resolve();
-  const pass = () => {
-    running = sweep(deps, { worker })
-      .then((s) => {
-        if (s.expiredGrants || s.expiredRequests || s.reminders || s.jobs.ran) logger.info('sweep', { ...s });
-      })
-      .catch((error: unknown) => logger.error('sweep failed', { error }));
-    return running;
-  };
-  // Jobs left by a previous process (a crash between intent and effect) resume now.
-  await pass();
-  const timer = setInterval(() => void running.then(pass), SWEEP_INTERVAL_MS);
+  // Mode 'slack': messages go to Slack and /slack/events is served (the sandbox mode keeps the log notifier for now).
+  let slack: SlackBot | undefined;
+  if (config.mode === 'slack') {
+    try {
+      slack = (await startSlack(runtime, config, logger, `slack-${process.pid}`)).bot;
+    } catch (error) {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      runtime.close();
+      return 1;
+    }
+  }
+  printSummary(runtime, versions, slack ? `Slack: workspace ${slack.teamId}, serving /slack/events on port ${config.port}.` : 'Slack is not connected yet: messages are written to the log.');
 
-  await new Promise<void>((resolve) => {
+  // The sweep, reconcile and digest schedules; a lease in the database keeps two processes on
+  // one file from running the same schedule at once.
+  const scheduler = createBotScheduler(deps);
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       logger.info('stopping', { signal });
-      clearInterval(timer);
-      void running.finally(() => {
-        runtime.close();
-        resolve();
-      });
+      // Waits for the running passes (the job in flight finishes), then lets the leases go.
+      void scheduler
+        .stop()
+        .then(() => slack?.stop())
+        .catch((error: unknown) => logger.error('stopping failed', { error: error instanceof Error ? error.message : String(error) }))
+        .finally(() => {
+          runtime.close();
+          resolve();
+        });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  // Jobs left by a previous process (a crash between intent and effect) resume now.
+  await scheduler.runNow('sweep');
+  if (!stopping) scheduler.start();
+  await stopped;
   return 0;
 }
 
-function printSummary(runtime: Runtime, versions: ReturnType<typeof recordPolicyVersions>): void {
+function printSummary(runtime: Runtime, versions: ReturnType<typeof recordPolicyVersions>, messages: string): void {
   const { loaded, deps } = runtime;
   const lines = [`access-bot: ${loaded.policies.length} application(s), ${loaded.catalog.entries().length} role(s) from ${loaded.dir}; directory: ${deps.directory.kind}`];
   for (const entry of loaded.catalog.entries()) {
@@ -87,7 +99,7 @@ function printSummary(runtime: Runtime, versions: ReturnType<typeof recordPolicy
   }
   if (versions.added.length || versions.changed.length) lines.push(`  policy versions recorded: ${versions.added.length} new, ${versions.changed.length} changed`);
   if (runtime.directoryUnreachable) lines.push(`  directory unreachable at start (${runtime.directoryUnreachable}); checks are repeated later`);
-  lines.push(`  database: ${runtime.store.sqlite.name}; sweeping every minute. Slack is not connected yet: messages are written to the log.`);
+  lines.push(`  database: ${runtime.store.sqlite.name}; schedules (${deps.settings.timezone}): sweep '${deps.settings.sweepSchedule}', reconcile '${deps.settings.reconcileSchedule}', digest '${deps.settings.digestSchedule}'. ${messages}`);
   process.stdout.write(lines.join('\n') + '\n');
 }
 

@@ -10,5 +10,7 @@ import { grantsList } from './commands/grants-list.js';
 import { identityUnbind } from './commands/identity-unbind.js';
 import { requestsList } from './commands/requests-list.js';
 import { sweepCommand } from './commands/sweep.js';
+import { digestCommand } from './commands/digest.js';
+import { exportCommand } from './commands/export.js';
 
-export const commands: readonly Command[] = [policiesCheck, policiesExplain, auditVerify, sweepCommand, requestsList, grantsList, identityUnbind];
+export const commands: readonly Command[] = [policiesCheck, policiesExplain, auditVerify, sweepCommand, requestsList, grantsList, identityUnbind, exportCommand, digestCommand];

@@ -36,6 +36,9 @@ export const AUDIT_ACTIONS = [
   'policy.changed',
   'policy.retired',
   'export.created',
+  'drift.detected',
+  'drift.resolved',
+  'digest.posted',
   'job.failed',
   'job.abandoned',
 ] as const;

@@ -61,7 +61,7 @@ export interface Logger {
 // ---------------------------------------------------------------------------------------------
 // Storage
 
-import type { AuditEvent, AuditEventInput } from '../domain/audit.js';
+import type { AuditAction, AuditEvent, AuditEventInput } from '../domain/audit.js';
 import type {
   AccessRequest,
   DecisionRecord,
@@ -86,8 +86,18 @@ export interface RequestFilter {
   limit?: number;
 }
 
+/** A schedule lease: who runs a schedule now, and until when (see the scheduler). */
+export interface LeaseRecord {
+  name: string;
+  holder: string;
+  acquiredAt: string;
+  expiresAt: string;
+}
+
 export interface GrantFilter {
   status?: GrantStatus[];
+  /** Only grants of sensitive roles (true) or of the others (false). */
+  sensitive?: boolean;
   holderId?: string;
   app?: string;
   role?: string;
@@ -99,6 +109,8 @@ export interface StoreReads {
   getRequest(id: string): AccessRequest | undefined;
   getSteps(requestId: string): StepRecord[];
   getDecisions(requestId: string): DecisionRecord[];
+  /** The decisions of many requests in one read, by request id. */
+  decisionsFor(requestIds: readonly string[]): Map<string, DecisionRecord[]>;
   findPendingRequest(requesterId: string, app: string, role: string): AccessRequest | undefined;
   listRequests(filter: RequestFilter): AccessRequest[];
   /** Pending requests whose approval deadline has passed. */
@@ -115,8 +127,22 @@ export interface StoreReads {
   expiredGrants(now: string, limit: number): Grant[];
   /** Active grants expiring before `until` (for reminders). */
   grantsExpiringBefore(until: string, limit: number): Grant[];
+  /**
+   * Active grants owed a reminder now: some lead time shorter than the grant has been reached
+   * (`expiresAt - lead <= now < expiresAt`) and its reminder is not in `remindersSent`. Only those,
+   * so grants already reminded never crowd out the ones still owed one.
+   */
+  grantsDueForReminder(now: string, leadSeconds: readonly number[], limit: number): Grant[];
   /** Other grants that keep the person in the same group (provisioning, active, or revoking but not yet removed). */
   otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Grant[];
+  /** Grants by id, in one read (missing ids are left out). */
+  getGrants(ids: readonly string[]): Grant[];
+  /** Grants provisioned through this directory group (from their snapshot), optionally of one holder or some statuses. */
+  grantsThroughGroup(group: string, filter?: { holderId?: string; status?: GrantStatus[] }): Grant[];
+  /** The distinct groups that grants in these statuses were provisioned through. */
+  provisionGroupsOf(status: GrantStatus[]): string[];
+  /** The distinct people holding grants in these statuses. */
+  holdersOf(status: GrantStatus[]): string[];
   getExtensions(grantId: string): ExtensionRecord[];
   getTask(id: string): TaskRecord | undefined;
   getTaskFor(grantId: string, action: 'grant' | 'revoke'): TaskRecord | undefined;
@@ -130,12 +156,18 @@ export interface StoreReads {
   auditHead(): { seq: number; hash: string };
   auditEvents(options?: { afterId?: number; limit?: number }): (AuditEvent & { id: number })[];
   auditEventsFor(filter: { requestId?: string; grantId?: string }): AuditEvent[];
+  /** Events with `from <= at < to`, optionally of some actions only, in log order. */
+  auditEventsBetween(from: string, to: string, actions?: readonly AuditAction[]): AuditEvent[];
 
   getJob(id: number): JobRecord | undefined;
   getJobByKey(key: string): JobRecord | undefined;
   listJobs(filter: { status?: JobRecord['status'][]; limit?: number }): JobRecord[];
 
   getMeta(key: string): string | undefined;
+  /** Every meta entry whose key starts with `prefix`. */
+  metaWithPrefix(prefix: string): { key: string; value: string; updatedAt: string }[];
+
+  getLease(name: string): LeaseRecord | undefined;
 }
 
 /** Writes, only inside `Store.transaction`, so each state change commits with its audit event and jobs. */
@@ -172,6 +204,18 @@ export interface StoreTx extends StoreReads {
   dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][]): JobRecord[];
 
   setMeta(key: string, value: string, now: string): void;
+  deleteMeta(key: string): boolean;
+
+  /**
+   * Takes the named lease for `holder` until `expiresAt`: succeeds when nobody holds it, when this
+   * holder already does, or when the previous holder's lease expired (`expiresAt <= now`: a dead
+   * process). A conditional write, so of two processes racing for it exactly one wins.
+   */
+  acquireLease(name: string, holder: string, now: string, expiresAt: string): boolean;
+  /** Extends a lease this holder still holds; false when it was lost (expired and taken over). */
+  renewLease(name: string, holder: string, now: string, expiresAt: string): boolean;
+  /** Gives the lease up so another process need not wait for it to expire; false when not held. */
+  releaseLease(name: string, holder: string): boolean;
 }
 
 export interface Store extends StoreReads {

@@ -22,6 +22,8 @@ export interface JobRunnerOptions {
   random?: () => number;
   /** Run only these kinds of job (the CLI leaves messages to the running bot). */
   kinds?: JobRecord['payload']['kind'][];
+  /** Stops the run between jobs (a shutdown): the job in flight finishes, the rest wait for the next pass. */
+  signal?: AbortSignal;
 }
 
 export interface JobRunSummary {
@@ -37,10 +39,12 @@ export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise
   const batch = options.batch ?? 100;
   const seen = new Set<number>();
   for (;;) {
+    if (options.signal?.aborted) return summary;
     const now = nowIso(deps);
     const due = deps.store.transaction((tx) => tx.dueJobs(now, batch, options.kinds)).filter((j) => !seen.has(j.id));
     if (due.length === 0) return summary;
     for (const job of due) {
+      if (options.signal?.aborted) return summary;
       seen.add(job.id);
       await runJob(deps, job, options, summary);
     }

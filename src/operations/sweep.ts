@@ -3,9 +3,11 @@
  * jobs waiting to run. It re-derives what is due from the database every time and calls the same
  * operations a person would, so a missed or repeated pass does no harm.
  */
+import { describeDuration } from '../domain/duration.js';
+import { revocationOverdue } from '../domain/revocation-overdue.js';
 import { nowIso, type Deps } from './context.js';
 import { expireUnapprovedRequests } from './expire-requests.js';
-import { notify } from './lifecycle.js';
+import { alert, notify } from './lifecycle.js';
 import { expireGrants } from './revoke-grant.js';
 import { runDueJobs, type JobRunnerOptions, type JobRunSummary } from './run-jobs.js';
 
@@ -14,6 +16,10 @@ export interface SweepSummary {
   expiredGrants: number;
   reminders: number;
   jobs: JobRunSummary;
+  /** Grants whose revocation is overdue after this pass (still `revoking`; the runner keeps retrying them). */
+  overdueRevocations: number;
+  /** Overdue alerts queued by this pass (the first one, then one a day). */
+  overdueAlerts: number;
 }
 
 export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSummary> {
@@ -21,7 +27,42 @@ export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSu
   const expiredGrants = expireGrants(deps);
   const reminders = sendReminders(deps);
   const jobSummary = await runDueJobs(deps, jobs);
-  return { expiredRequests, expiredGrants, reminders, jobs: jobSummary };
+  // After the jobs: a revocation that succeeded in this pass is not reported as overdue.
+  const overdue = alertOverdueRevocations(deps);
+  return { expiredRequests, expiredGrants, reminders, jobs: jobSummary, overdueRevocations: overdue.overdue, overdueAlerts: overdue.alerted };
+}
+
+const DAY_SECONDS = 86_400;
+
+/**
+ * Tells the alerts channel about every overdue revocation (see `revocationOverdue`): once when it
+ * becomes overdue, then once for each further day it stays so, counted from when the revocation
+ * started. The job key carries the day, so repeated passes (or two processes) queue each alert
+ * once. Day 0 uses the key the job runner's "keeps failing" alert uses, so a revocation that
+ * crosses the failure threshold is announced once, by whichever writes first.
+ */
+export function alertOverdueRevocations(deps: Deps, limit = 10_000): { overdue: number; alerted: number } {
+  const now = nowIso(deps);
+  let overdue = 0;
+  let alerted = 0;
+  for (const grant of deps.store.listGrants({ status: ['revoking'], limit })) {
+    const state = revocationOverdue(grant, now);
+    if (!state.overdue) continue;
+    overdue++;
+    const day = Math.floor((state.ageSeconds ?? 0) / DAY_SECONDS);
+    const key = day === 0 ? `revoke-failing:${grant.id}` : `revoke-failing:${grant.id}:day-${day}`;
+    if (deps.store.getJobByKey(`notify:alert:${key}`)) continue;
+    const since = describeDuration(Math.floor(state.ageSeconds ?? 0));
+    const text =
+      `Revocation overdue: ${grant.app} ${grant.role} for ${grant.holder.email} (${grant.revocationReason ?? 'revocation'}) started ${since} ago and is not confirmed: ` +
+      `${state.why}${grant.lastError ? `; last error: ${grant.lastError}` : ''}. The access is still in place; the bot keeps trying${day > 0 ? ` (day ${day + 1})` : ''}.`;
+    deps.store.transaction((tx) => {
+      alert(tx, now, deps.settings.alertsChannel, key, text, { grantId: grant.id, requestId: grant.requestId });
+    });
+    alerted++;
+  }
+  if (alerted) deps.logger.warn('revocations overdue', { overdue, alerted });
+  return { overdue, alerted };
 }
 
 /**
@@ -33,26 +74,31 @@ export function sendReminders(deps: Deps, batch = 1000): number {
   if (leads.length === 0) return 0;
   const now = nowIso(deps);
   const nowMs = Date.parse(now);
-  const longest = Math.max(...leads);
-  const candidates = deps.store.grantsExpiringBefore(new Date(nowMs + longest * 1000).toISOString(), batch);
   let sent = 0;
-  for (const grant of candidates) {
-    const left = (Date.parse(grant.expiresAt!) - nowMs) / 1000;
-    if (left <= 0) continue;
-    // The shortest lead time already reached is the one to send; longer ones passed unsent are skipped.
-    const due = leads.filter((lead) => lead < grant.durationSeconds && left <= lead && !grant.remindersSent.includes(lead));
-    if (due.length === 0) continue;
-    const lead = Math.min(...due);
-    const ok = deps.store.transaction((tx) => {
-      const fresh = tx.getGrant(grant.id);
-      if (!fresh || fresh.status !== 'active' || fresh.expiresAt !== grant.expiresAt) return false;
-      const marked = [...new Set([...fresh.remindersSent, ...due])];
-      if (!tx.updateGrant(grant.id, ['active'], { remindersSent: marked })) return false;
-      tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'grant.reminded', requestId: grant.requestId, grantId: grant.id, details: { leadSeconds: lead, expiresAt: grant.expiresAt } });
-      notify(tx, now, `reminder:${grant.id}:${grant.expiresAt}:${lead}`, { type: 'grant.reminder', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, leadSeconds: lead });
-      return true;
+  for (;;) {
+    // Only grants still owed a reminder come back, so each page moves on: the ones handled here drop out.
+    const candidates = deps.store.grantsDueForReminder(now, leads, batch);
+    // One transaction per page: each grant is re-read and updated conditionally inside it.
+    const progressed = deps.store.transaction((tx) => {
+      let handled = 0;
+      for (const grant of candidates) {
+        const left = (Date.parse(grant.expiresAt!) - nowMs) / 1000;
+        if (left <= 0) continue;
+        // The shortest lead time already reached is the one to send; longer ones passed unsent are skipped.
+        const due = leads.filter((lead) => lead < grant.durationSeconds && left <= lead && !grant.remindersSent.includes(lead));
+        if (due.length === 0) continue;
+        handled++;
+        const lead = Math.min(...due);
+        const fresh = tx.getGrant(grant.id);
+        if (!fresh || fresh.status !== 'active' || fresh.expiresAt !== grant.expiresAt) continue;
+        const marked = [...new Set([...fresh.remindersSent, ...due])];
+        if (!tx.updateGrant(grant.id, ['active'], { remindersSent: marked })) continue;
+        tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'grant.reminded', requestId: grant.requestId, grantId: grant.id, details: { leadSeconds: lead, expiresAt: grant.expiresAt } });
+        notify(tx, now, `reminder:${grant.id}:${grant.expiresAt}:${lead}`, { type: 'grant.reminder', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, leadSeconds: lead });
+        sent++;
+      }
+      return handled;
     });
-    if (ok) sent++;
+    if (candidates.length < batch || progressed === 0) return sent;
   }
-  return sent;
 }

@@ -3,7 +3,7 @@
  * operations see records and conditional updates only.
  */
 import type Database from 'better-sqlite3';
-import { and, asc, desc, eq, gt, inArray, isNotNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNotNull, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { AccessError } from '../../domain/errors.js';
 import { actorLabel, GENESIS_HASH, hashEvent, type AuditAction, type AuditEvent, type AuditEventInput } from '../../domain/audit.js';
 import type {
@@ -21,7 +21,7 @@ import type {
   StepStatus,
   TaskRecord,
 } from '../../domain/records.js';
-import type { GrantFilter, RequestFilter, Store, StoreTx } from '../../operations/ports.js';
+import type { GrantFilter, LeaseRecord, RequestFilter, Store, StoreTx } from '../../operations/ports.js';
 import { openDatabase, type Db } from './open-database.js';
 import * as t from './schema.js';
 
@@ -33,11 +33,30 @@ type TaskRow = typeof t.tasks.$inferSelect;
 type JobRow = typeof t.jobs.$inferSelect;
 type AuditRow = typeof t.auditEvents.$inferSelect;
 
+/** Ids per `IN (...)` list. */
+const CHUNK = 500;
+
 export class SqliteStore implements Store, StoreTx {
   private constructor(
     readonly sqlite: Database.Database,
     readonly db: Db,
   ) {}
+
+  /**
+   * Prepared statements for the queries every sweep runs thousands of times. Building a drizzle
+   * query costs far more than SQLite running it (bench/sweep-bench.ts), so the hot ones are built
+   * once per connection, with placeholders, and reused.
+   */
+  private readonly prepared = new Map<string, unknown>();
+
+  private stmt<T>(key: string, build: () => T): T {
+    let statement = this.prepared.get(key) as T | undefined;
+    if (statement === undefined) {
+      statement = build();
+      this.prepared.set(key, statement);
+    }
+    return statement;
+  }
 
   static open(path: string, options: { busyTimeoutMs?: number } = {}): SqliteStore {
     const { sqlite, db } = openDatabase(path, options);
@@ -168,6 +187,19 @@ export class SqliteStore implements Store, StoreTx {
     return this.db.select().from(t.decisions).where(eq(t.decisions.requestId, requestId)).orderBy(asc(t.decisions.id)).all().map(toDecision);
   }
 
+  decisionsFor(requestIds: readonly string[]): Map<string, DecisionRecord[]> {
+    const out = new Map<string, DecisionRecord[]>();
+    for (let i = 0; i < requestIds.length; i += CHUNK) {
+      const rows = this.db.select().from(t.decisions).where(inArray(t.decisions.requestId, requestIds.slice(i, i + CHUNK))).orderBy(asc(t.decisions.id)).all();
+      for (const row of rows) {
+        const list = out.get(row.requestId) ?? [];
+        list.push(toDecision(row));
+        out.set(row.requestId, list);
+      }
+    }
+    return out;
+  }
+
   insertDecision(decision: DecisionRecord): void {
     try {
       this.db
@@ -194,7 +226,7 @@ export class SqliteStore implements Store, StoreTx {
   // ---- grants -------------------------------------------------------------------------------
 
   getGrant(id: string): Grant | undefined {
-    const row = this.db.select().from(t.grants).where(eq(t.grants.id, id)).get();
+    const row = this.stmt('getGrant', () => this.db.select().from(t.grants).where(eq(t.grants.id, sql.placeholder('id'))).prepare()).get({ id });
     return row && toGrant(row);
   }
 
@@ -216,6 +248,7 @@ export class SqliteStore implements Store, StoreTx {
   listGrants(filter: GrantFilter): Grant[] {
     const where: SQL[] = [];
     if (filter.status?.length) where.push(inArray(t.grants.status, filter.status));
+    if (filter.sensitive !== undefined) where.push(eq(t.grants.sensitive, filter.sensitive));
     if (filter.holderId) where.push(eq(t.grants.holderId, filter.holderId));
     if (filter.app) where.push(eq(t.grants.app, filter.app));
     if (filter.role) where.push(eq(t.grants.role, filter.role));
@@ -251,19 +284,42 @@ export class SqliteStore implements Store, StoreTx {
       .map(toGrant);
   }
 
-  otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Grant[] {
+  grantsDueForReminder(now: string, leadSeconds: readonly number[], limit: number): Grant[] {
+    const leads = leadSeconds.filter((l) => Number.isInteger(l) && l > 0);
+    if (leads.length === 0) return [];
+    const plus = (seconds: number) => new Date(Date.parse(now) + seconds * 1000).toISOString();
+    const owed = or(
+      ...leads.map(
+        (lead) =>
+          sql`(${t.grants.durationSeconds} > ${lead} and ${t.grants.expiresAt} <= ${plus(lead)} and not exists (select 1 from json_each(${t.grants.remindersSent}) where value = ${lead}))`,
+      ),
+    );
     return this.db
       .select()
       .from(t.grants)
-      .where(
-        and(
-          eq(t.grants.holderId, holderId),
-          eq(t.grants.provisionGroup, group),
-          ne(t.grants.id, exceptGrantId),
-          or(inArray(t.grants.status, ['provisioning', 'active']), and(eq(t.grants.status, 'revoking'), eq(t.grants.alreadyMember, true))),
-        ),
-      )
+      .where(and(eq(t.grants.status, 'active'), isNotNull(t.grants.expiresAt), gt(t.grants.expiresAt, now), lte(t.grants.expiresAt, plus(Math.max(...leads))), owed))
+      .orderBy(asc(t.grants.expiresAt), asc(t.grants.id))
+      .limit(limit)
       .all()
+      .map(toGrant);
+  }
+
+  otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Grant[] {
+    return this.stmt('otherGrantsThroughGroup', () =>
+      this.db
+        .select()
+        .from(t.grants)
+        .where(
+          and(
+            eq(t.grants.holderId, sql.placeholder('holderId')),
+            eq(t.grants.provisionGroup, sql.placeholder('group')),
+            ne(t.grants.id, sql.placeholder('exceptGrantId')),
+            or(inArray(t.grants.status, ['provisioning', 'active']), and(eq(t.grants.status, 'revoking'), eq(t.grants.alreadyMember, true))),
+          ),
+        )
+        .prepare(),
+    )
+      .all({ holderId, group, exceptGrantId })
       .map(toGrant);
   }
 
@@ -273,13 +329,62 @@ export class SqliteStore implements Store, StoreTx {
 
   updateGrant(id: string, from: GrantStatus[], patch: Partial<Grant>): boolean {
     const values = fromGrantPatch(patch);
-    if (Object.keys(values).length === 0) return false;
-    const result = this.db
-      .update(t.grants)
-      .set(values)
-      .where(and(eq(t.grants.id, id), inArray(t.grants.status, from)))
-      .run();
-    return result.changes === 1;
+    const keys = Object.keys(values) as (keyof GrantRow)[];
+    if (keys.length === 0) return false;
+    // One statement per shape (columns set, statuses allowed): the code has a handful of them.
+    const statement = this.stmt(`updateGrant:${keys.join(',')}:${from.join(',')}`, () =>
+      this.db
+        .update(t.grants)
+        .set(Object.fromEntries(keys.map((k) => [k, sql.placeholder(k)])))
+        .where(and(eq(t.grants.id, sql.placeholder('__id')), inArray(t.grants.status, from)))
+        .prepare(),
+    );
+    return statement.run({ ...values, __id: id }).changes === 1;
+  }
+
+  getGrants(ids: readonly string[]): Grant[] {
+    const out: Grant[] = [];
+    // SQLite caps bound parameters (32,766 by default); chunks keep any list under it.
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      out.push(...this.db.select().from(t.grants).where(inArray(t.grants.id, ids.slice(i, i + CHUNK))).all().map(toGrant));
+    }
+    return out;
+  }
+
+  grantsThroughGroup(group: string, filter: { holderId?: string; status?: GrantStatus[] } = {}): Grant[] {
+    return this.db
+      .select()
+      .from(t.grants)
+      .where(
+        and(
+          eq(t.grants.provisionGroup, group),
+          filter.holderId ? eq(t.grants.holderId, filter.holderId) : undefined,
+          filter.status?.length ? inArray(t.grants.status, filter.status) : undefined,
+        ),
+      )
+      .orderBy(asc(t.grants.createdAt), asc(t.grants.id))
+      .all()
+      .map(toGrant);
+  }
+
+  provisionGroupsOf(status: GrantStatus[]): string[] {
+    return this.db
+      .selectDistinct({ group: t.grants.provisionGroup })
+      .from(t.grants)
+      .where(and(inArray(t.grants.status, status), isNotNull(t.grants.provisionGroup)))
+      .all()
+      .map((r) => r.group!)
+      .sort();
+  }
+
+  holdersOf(status: GrantStatus[]): string[] {
+    return this.db
+      .selectDistinct({ holderId: t.grants.holderId })
+      .from(t.grants)
+      .where(inArray(t.grants.status, status))
+      .all()
+      .map((r) => r.holderId)
+      .sort();
   }
 
   getExtensions(grantId: string): ExtensionRecord[] {
@@ -374,7 +479,7 @@ export class SqliteStore implements Store, StoreTx {
   // ---- audit ----------------------------------------------------------------------------------
 
   auditHead(): { seq: number; hash: string } {
-    const row = this.db.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.id)).limit(1).get();
+    const row = this.stmt('auditHead', () => this.db.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.id)).limit(1).prepare()).get();
     return row ?? { seq: 0, hash: GENESIS_HASH };
   }
 
@@ -390,10 +495,13 @@ export class SqliteStore implements Store, StoreTx {
       details: input.details ?? {},
     };
     const event: AuditEvent = { ...body, prevHash: head.hash, hash: hashEvent(head.hash, body) };
-    this.db
-      .insert(t.auditEvents)
-      .values({ ...event, actorLabel: actorLabel(event.actor) })
-      .run();
+    const columns = ['seq', 'at', 'actor', 'actorLabel', 'action', 'requestId', 'grantId', 'details', 'prevHash', 'hash'] as const;
+    this.stmt('appendAudit', () =>
+      this.db
+        .insert(t.auditEvents)
+        .values(Object.fromEntries(columns.map((c) => [c, sql.placeholder(c)])) as unknown as typeof t.auditEvents.$inferInsert)
+        .prepare(),
+    ).run({ ...event, actorLabel: actorLabel(event.actor) });
     return event;
   }
 
@@ -415,6 +523,16 @@ export class SqliteStore implements Store, StoreTx {
     return this.db.select().from(t.auditEvents).where(or(...where)).orderBy(asc(t.auditEvents.id)).all().map(toAudit);
   }
 
+  auditEventsBetween(from: string, to: string, actions?: readonly AuditAction[]): AuditEvent[] {
+    return this.db
+      .select()
+      .from(t.auditEvents)
+      .where(and(gte(t.auditEvents.at, from), lt(t.auditEvents.at, to), actions?.length ? inArray(t.auditEvents.action, [...actions]) : undefined))
+      .orderBy(asc(t.auditEvents.id))
+      .all()
+      .map(toAudit);
+  }
+
   // ---- jobs -----------------------------------------------------------------------------------
 
   getJob(id: number): JobRecord | undefined {
@@ -423,7 +541,7 @@ export class SqliteStore implements Store, StoreTx {
   }
 
   getJobByKey(key: string): JobRecord | undefined {
-    const row = this.db.select().from(t.jobs).where(eq(t.jobs.key, key)).get();
+    const row = this.stmt('getJobByKey', () => this.db.select().from(t.jobs).where(eq(t.jobs.key, sql.placeholder('key'))).prepare()).get({ key });
     return row && toJob(row);
   }
 
@@ -439,11 +557,13 @@ export class SqliteStore implements Store, StoreTx {
   }
 
   enqueueJob(key: string, payload: JobPayload, runAt: string): void {
-    this.db
-      .insert(t.jobs)
-      .values({ key, kind: payload.kind, payload, status: 'pending', attempts: 0, runAt, createdAt: runAt, updatedAt: runAt })
-      .onConflictDoNothing({ target: t.jobs.key })
-      .run();
+    this.stmt('enqueueJob', () =>
+      this.db
+        .insert(t.jobs)
+        .values({ key: sql.placeholder('key'), kind: sql.placeholder('kind'), payload: sql.placeholder('payload'), status: 'pending', attempts: 0, runAt: sql.placeholder('runAt'), createdAt: sql.placeholder('runAt'), updatedAt: sql.placeholder('runAt') })
+        .onConflictDoNothing({ target: t.jobs.key })
+        .prepare(),
+    ).run({ key, kind: payload.kind, payload, runAt });
   }
 
   dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][]): JobRecord[] {
@@ -463,22 +583,27 @@ export class SqliteStore implements Store, StoreTx {
   }
 
   claimJob(id: number, worker: string, now: string, lockedUntil: string): boolean {
+    const now_ = sql`${sql.placeholder('now')}`;
     return (
-      this.db
-        .update(t.jobs)
-        .set({ status: 'running', lockedBy: worker, lockedUntil, updatedAt: now, attempts: sql`${t.jobs.attempts} + 1` })
-        .where(and(eq(t.jobs.id, id), or(and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now)), and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now)))))
-        .run().changes === 1
+      this.stmt('claimJob', () =>
+        this.db
+          .update(t.jobs)
+          .set({ status: 'running', lockedBy: sql`${sql.placeholder('worker')}`, lockedUntil: sql`${sql.placeholder('lockedUntil')}`, updatedAt: now_, attempts: sql`${t.jobs.attempts} + 1` })
+          .where(and(eq(t.jobs.id, sql.placeholder('id')), or(and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now_)), and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_)))))
+          .prepare(),
+      ).run({ id, worker, now, lockedUntil }).changes === 1
     );
   }
 
   finishJob(id: number, worker: string, now: string): boolean {
     return (
-      this.db
-        .update(t.jobs)
-        .set({ status: 'done', lockedBy: null, lockedUntil: null, updatedAt: now, lastError: null })
-        .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
-        .run().changes === 1
+      this.stmt('finishJob', () =>
+        this.db
+          .update(t.jobs)
+          .set({ status: 'done', lockedBy: null, lockedUntil: null, updatedAt: sql`${sql.placeholder('now')}`, lastError: null })
+          .where(and(eq(t.jobs.id, sql.placeholder('id')), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, sql.placeholder('worker'))))
+          .prepare(),
+      ).run({ id, worker, now }).changes === 1
     );
   }
 
@@ -501,6 +626,58 @@ export class SqliteStore implements Store, StoreTx {
   setMeta(key: string, value: string, now: string): void {
     this.db.insert(t.meta).values({ key, value, updatedAt: now }).onConflictDoUpdate({ target: t.meta.key, set: { value, updatedAt: now } }).run();
   }
+
+  metaWithPrefix(prefix: string): { key: string; value: string; updatedAt: string }[] {
+    // A range on the primary key instead of LIKE, whose wildcards (`_`, `%`) could appear in keys.
+    return this.db
+      .select()
+      .from(t.meta)
+      .where(and(gte(t.meta.key, prefix), lt(t.meta.key, prefix + '\uffff')))
+      .orderBy(asc(t.meta.key))
+      .all();
+  }
+
+  deleteMeta(key: string): boolean {
+    return this.db.delete(t.meta).where(eq(t.meta.key, key)).run().changes === 1;
+  }
+
+  // ---- schedule leases ------------------------------------------------------------------------
+
+  getLease(name: string): LeaseRecord | undefined {
+    return this.db.select().from(t.leases).where(eq(t.leases.name, name)).get();
+  }
+
+  acquireLease(name: string, holder: string, now: string, expiresAt: string): boolean {
+    // One statement: insert the row, or take it over only when it is ours or has expired. SQLite
+    // reports no change when the upsert's WHERE fails, so `changes` says who won.
+    return (
+      this.db
+        .insert(t.leases)
+        .values({ name, holder, acquiredAt: now, expiresAt })
+        .onConflictDoUpdate({
+          target: t.leases.name,
+          set: { holder, acquiredAt: sql`case when ${t.leases.holder} = ${holder} then ${t.leases.acquiredAt} else ${now} end`, expiresAt },
+          setWhere: or(eq(t.leases.holder, holder), lte(t.leases.expiresAt, now)),
+        })
+        .run().changes === 1
+    );
+  }
+
+  renewLease(name: string, holder: string, now: string, expiresAt: string): boolean {
+    // A lease that already expired is not renewed even if nobody took it yet: the holder stalled
+    // past its lease, so another process may have started the same work and must be able to win.
+    return (
+      this.db
+        .update(t.leases)
+        .set({ expiresAt })
+        .where(and(eq(t.leases.name, name), eq(t.leases.holder, holder), gt(t.leases.expiresAt, now)))
+        .run().changes === 1
+    );
+  }
+
+  releaseLease(name: string, holder: string): boolean {
+    return this.db.delete(t.leases).where(and(eq(t.leases.name, name), eq(t.leases.holder, holder))).run().changes === 1;
+  }
 }
 
 // ---- row mapping --------------------------------------------------------------------------------
@@ -510,7 +687,7 @@ function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-function toRequest(row: RequestRow): AccessRequest {
+export function toRequest(row: RequestRow): AccessRequest {
   return {
     id: row.id,
     kind: row.kind,
@@ -573,7 +750,7 @@ function fromRequestPatch(patch: Partial<AccessRequest>): Partial<RequestRow> {
   return out;
 }
 
-function toStep(row: StepRow): StepRecord {
+export function toStep(row: StepRow): StepRecord {
   return {
     requestId: row.requestId,
     index: row.index,
@@ -593,7 +770,7 @@ function fromStep(s: StepRecord): StepRow {
   return { ...s };
 }
 
-function toDecision(row: DecisionRow): DecisionRecord {
+export function toDecision(row: DecisionRow): DecisionRecord {
   return {
     requestId: row.requestId,
     stepIndex: row.stepIndex,
@@ -605,7 +782,7 @@ function toDecision(row: DecisionRow): DecisionRecord {
   };
 }
 
-function toGrant(row: GrantRow): Grant {
+export function toGrant(row: GrantRow): Grant {
   return {
     id: row.id,
     requestId: row.requestId,

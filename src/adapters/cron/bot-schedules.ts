@@ -1,0 +1,63 @@
+/**
+ * The bot's three schedules from `policies/settings.yml`, wired to their operations:
+ * - `sweep` (sweep_schedule): approval timeouts, expiries, reminders, due jobs, overdue revocations;
+ * - `reconcile` (reconcile_schedule): offboarding, then drift against each provisioned group;
+ * - `digest` (digest_schedule): the weekly security digest, handed to `postDigest`.
+ */
+import { digestBlocks, type DigestMessage } from '../../../blocks/digest.js';
+import type { Digest } from '../../domain/digest.js';
+import { buildDigest } from '../../operations/build-digest.js';
+import type { Deps } from '../../operations/context.js';
+import { reconcile, type OffboardingSource } from '../../operations/reconcile.js';
+import type { JobRunnerOptions } from '../../operations/run-jobs.js';
+import { sweep } from '../../operations/sweep.js';
+import { CronScheduler, type PassContext, type Schedule, type SchedulerOptions } from './scheduler.js';
+
+export interface BotScheduleHooks {
+  /** Job runner settings for the sweep; the worker id defaults to the scheduler's lease holder. */
+  jobs?: Omit<JobRunnerOptions, 'worker' | 'signal'> & { worker?: string };
+  /** More offboarding sources for reconcile (Okta's System Log reader). */
+  offboardingSources?: readonly OffboardingSource[];
+  /**
+   * Posts the digest to `settings.securityChannel` (the Slack adapter, with the week's requests CSV
+   * attached). Runs once per digest slot across processes. Default: the digest is written to the log.
+   */
+  postDigest?: (digest: Digest, message: DigestMessage, pass: PassContext) => Promise<void>;
+}
+
+export const SCHEDULE_NAMES = ['sweep', 'reconcile', 'digest'] as const;
+
+export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule[] {
+  return [
+    {
+      name: 'sweep',
+      expression: deps.settings.sweepSchedule,
+      async run(pass) {
+        const summary = await sweep(deps, { worker: pass.holder, ...hooks.jobs, signal: pass.signal });
+        if (summary.expiredGrants || summary.expiredRequests || summary.reminders || summary.jobs.ran || summary.overdueRevocations) deps.logger.info('sweep', { ...summary });
+        return summary;
+      },
+    },
+    {
+      name: 'reconcile',
+      expression: deps.settings.reconcileSchedule,
+      run: (pass) => reconcile(deps, { offboardingSources: hooks.offboardingSources, signal: pass.signal }),
+    },
+    {
+      name: 'digest',
+      expression: deps.settings.digestSchedule,
+      async run(pass) {
+        const digest = buildDigest(deps, deps.clock.now());
+        const message = digestBlocks(digest);
+        if (hooks.postDigest) await hooks.postDigest(digest, message, pass);
+        else deps.logger.info('weekly digest (not posted: Slack is not connected)', { channel: deps.settings.securityChannel, text: message.text });
+        return { sensitive: digest.sensitiveHolders.length, auditHead: digest.auditHead };
+      },
+    },
+  ];
+}
+
+/** The scheduler for the bot's schedules, its leases in the bot's database, in `settings.timezone`. */
+export function createBotScheduler(deps: Deps, hooks: BotScheduleHooks = {}, options: Partial<SchedulerOptions> = {}): CronScheduler {
+  return new CronScheduler(botSchedules(deps, hooks), { store: deps.store, clock: deps.clock, logger: deps.logger, timezone: deps.settings.timezone, ...options });
+}

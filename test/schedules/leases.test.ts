@@ -1,0 +1,200 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CronScheduler, cronLogger, timezoneFor, type PassOutcome, type Schedule } from '../../src/adapters/cron/scheduler.js';
+import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
+import { silentLogger } from '../../src/adapters/log/json-logger.js';
+import type { Logger } from '../../src/operations/ports.js';
+import { FakeClock } from '../support/fakes.js';
+
+let dir: string;
+let a: SqliteStore;
+let b: SqliteStore;
+const T0 = '2026-03-02T09:00:00.000Z';
+const plus = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'access-bot-lease-'));
+  a = SqliteStore.open(join(dir, 'access.db'));
+  b = SqliteStore.open(join(dir, 'access.db'));
+});
+afterEach(() => {
+  a.close();
+  b.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('schedule leases in SQLite', () => {
+  it('lets one of two processes hold a lease, and the holder take it again', () => {
+    expect(a.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-a', T0, plus(120)))).toBe(true);
+    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', plus(1), plus(121)))).toBe(false);
+    expect(a.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-a', plus(2), plus(122)))).toBe(true);
+    expect(b.getLease('schedule:sweep')).toEqual({ name: 'schedule:sweep', holder: 'proc-a', acquiredAt: T0, expiresAt: plus(122) });
+    // Another schedule is another lease.
+    expect(b.transaction((tx) => tx.acquireLease('schedule:digest', 'proc-b', plus(1), plus(121)))).toBe(true);
+  });
+
+  it('lets another process take over a lease its dead holder left to expire', () => {
+    a.transaction((tx) => tx.acquireLease('schedule:sweep', 'dead-proc', T0, plus(120)));
+    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', plus(119), plus(239)))).toBe(false);
+    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', plus(120), plus(240)))).toBe(true);
+    expect(a.getLease('schedule:sweep')).toMatchObject({ holder: 'proc-b', acquiredAt: plus(120) });
+    // The dead holder, back from a long stall, can neither renew nor release what it lost.
+    expect(a.transaction((tx) => tx.renewLease('schedule:sweep', 'dead-proc', plus(121), plus(241)))).toBe(false);
+    expect(a.transaction((tx) => tx.releaseLease('schedule:sweep', 'dead-proc'))).toBe(false);
+    expect(b.getLease('schedule:sweep')!.holder).toBe('proc-b');
+  });
+
+  it('renews only a live lease of the same holder, and a release frees it at once', () => {
+    a.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-a', T0, plus(120)));
+    expect(a.transaction((tx) => tx.renewLease('schedule:sweep', 'proc-a', plus(60), plus(180)))).toBe(true);
+    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', plus(150), plus(270)))).toBe(false);
+    expect(a.transaction((tx) => tx.releaseLease('schedule:sweep', 'proc-a'))).toBe(true);
+    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', plus(151), plus(271)))).toBe(true);
+  });
+});
+
+function recordingLogger(): Logger & { lines: { level: string; msg: string }[] } {
+  const lines: { level: string; msg: string }[] = [];
+  const at = (level: string) => (msg: string) => void lines.push({ level, msg });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** A schedule whose passes wait until the test lets them finish. */
+function gatedSchedule(name: string) {
+  let release!: () => void;
+  let gate = new Promise<void>((r) => (release = r));
+  const runs: string[] = [];
+  const schedule: Schedule = {
+    name,
+    expression: '0 0 1 1 *', // never fires during a test; passes are started with runNow
+    async run(pass) {
+      runs.push(pass.holder);
+      await gate;
+      return 'done';
+    },
+  };
+  return {
+    schedule,
+    runs,
+    open() {
+      release();
+      gate = new Promise<void>((r) => (release = r));
+    },
+  };
+}
+
+describe('the scheduler', () => {
+  it('runs a schedule in one of two processes sharing a database; the other skips', async () => {
+    const clock = new FakeClock(T0);
+    const s1 = gatedSchedule('sweep');
+    const s2 = gatedSchedule('sweep');
+    const one = new CronScheduler([s1.schedule], { store: a, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-a' });
+    const two = new CronScheduler([s2.schedule], { store: b, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-b' });
+    const first = one.runNow('sweep');
+    const second = await two.runNow('sweep');
+    expect(second).toMatchObject({ status: 'skipped', reason: 'lease_held', holder: 'proc-a' });
+    // And the same process does not start a second pass of a schedule still running.
+    expect(await one.runNow('sweep')).toMatchObject({ status: 'skipped', reason: 'running' });
+    s1.open();
+    expect(await first).toMatchObject({ status: 'ran', result: 'done' });
+    // Released at the end of the pass: the other process may run the next one.
+    const next = two.runNow('sweep');
+    s2.open();
+    expect(await next).toMatchObject({ status: 'ran' });
+    expect([...s1.runs, ...s2.runs]).toEqual(['proc-a', 'proc-b']);
+  });
+
+  it('takes over the lease of a process that died mid-pass once it expires', async () => {
+    const clock = new FakeClock(T0);
+    // The dead process took the lease and never let go.
+    a.transaction((tx) => tx.acquireLease('schedule:sweep', 'dead-proc', T0, plus(120)));
+    const s = gatedSchedule('sweep');
+    const scheduler = new CronScheduler([s.schedule], { store: b, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-b', leaseSeconds: 120 });
+    clock.advance(60);
+    expect(await scheduler.runNow('sweep')).toMatchObject({ status: 'skipped', reason: 'lease_held', holder: 'dead-proc' });
+    clock.advance(60);
+    const pass = scheduler.runNow('sweep');
+    expect(a.getLease('schedule:sweep')).toMatchObject({ holder: 'proc-b', expiresAt: plus(240) });
+    s.open();
+    expect(await pass).toMatchObject({ status: 'ran' });
+    expect(a.getLease('schedule:sweep')).toBeUndefined();
+  });
+
+  it('renews its lease while a long pass runs', async () => {
+    const clock = new FakeClock(T0);
+    const s = gatedSchedule('sweep');
+    const scheduler = new CronScheduler([s.schedule], { store: a, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-a', leaseSeconds: 120, renewEverySeconds: 0.02 });
+    const pass = scheduler.runNow('sweep');
+    clock.advance(100);
+    await waitFor(() => a.getLease('schedule:sweep')?.expiresAt === plus(220));
+    clock.advance(100); // past the first expiry: only the renewal keeps it
+    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', clock.now().toISOString(), plus(400)))).toBe(false);
+    s.open();
+    await pass;
+  });
+
+  it('stop() waits for the running pass, aborts its signal and lets the lease go', async () => {
+    const clock = new FakeClock(T0);
+    let aborted = false;
+    let finish!: () => void;
+    const schedule: Schedule = {
+      name: 'sweep',
+      expression: '* * * * *',
+      run: (pass) =>
+        new Promise((resolve) => {
+          pass.signal.addEventListener('abort', () => {
+            aborted = true;
+            finish = () => resolve('stopped early');
+          });
+        }),
+    };
+    const scheduler = new CronScheduler([schedule], { store: a, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-a' });
+    scheduler.start();
+    const outcomes: PassOutcome[] = [];
+    scheduler.onPass((o) => outcomes.push(o));
+    const pass = scheduler.runNow('sweep');
+    let stopped = false;
+    const stopping = scheduler.stop().then(() => (stopped = true));
+    await waitFor(() => aborted);
+    expect(stopped).toBe(false); // still waiting for the pass
+    expect(a.getLease('schedule:sweep')!.holder).toBe('proc-a');
+    finish();
+    await stopping;
+    expect((await pass).status).toBe('ran');
+    expect(a.getLease('schedule:sweep')).toBeUndefined();
+    expect(await scheduler.runNow('sweep')).toMatchObject({ status: 'skipped', reason: 'stopped' });
+    expect(outcomes.map((o) => o.status)).toEqual(['ran', 'skipped']);
+  });
+
+  it('refuses an invalid cron expression when it is built', () => {
+    expect(() => new CronScheduler([{ name: 'sweep', expression: '61 * * * *', run: async () => 0 }], { store: a, clock: new FakeClock(), logger: silentLogger, timezone: 'UTC' })).toThrow(/not a valid cron expression/);
+  });
+
+  it('fires intervals in UTC (no pause when clocks go back) and times of day in the settings zone', () => {
+    expect(timezoneFor('* * * * *', 'Europe/Berlin')).toBe('UTC');
+    expect(timezoneFor('*/10 * * * * *', 'Europe/Berlin')).toBe('UTC');
+    expect(timezoneFor('0 * * * *', 'America/New_York')).toBe('UTC');
+    expect(timezoneFor('0 9 * * 1', 'Europe/Berlin')).toBe('Europe/Berlin');
+    // A half-hour zone: "minute 0" means :00 local, which is not :00 UTC.
+    expect(timezoneFor('0 * * * *', 'Asia/Kolkata')).toBe('Asia/Kolkata');
+  });
+
+  it("routes node-cron's overlap warning to debug and its errors to our logger", () => {
+    const logger = recordingLogger();
+    const cron = cronLogger(logger);
+    cron.warn('task still running, new execution blocked by overlap prevention!');
+    cron.warn('missed execution at ...');
+    cron.error(new Error('boom'));
+    expect(logger.lines.map((l) => l.level)).toEqual(['debug', 'warn', 'error']);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
