@@ -10,7 +10,7 @@ import { formatProblem, PolicyLoadError } from './adapters/policies/load-policie
 import { ConfigError, loadConfig } from './config.js';
 import { describeDuration } from './domain/duration.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
-import { createRuntime, type Runtime } from './runtime.js';
+import { createRuntime, recheckDirectoryUntilReachable, type Runtime } from './runtime.js';
 
 async function main(): Promise<number> {
   let config;
@@ -61,13 +61,15 @@ async function main(): Promise<number> {
 
   // The sweep, reconcile and digest schedules; a lease in the database keeps two processes on
   // one file from running the same schedule at once.
-  const scheduler = createBotScheduler(deps);
+  const scheduler = createBotScheduler(deps, { statusCheck: runtime.offboarding.statusCheck, offboardingSources: runtime.offboarding.sources });
+  const stopRecheck = recheckDirectoryUntilReachable(runtime);
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info('stopping', { signal });
+      stopRecheck();
       // Waits for the running passes (the job in flight finishes), then lets the leases go.
       void scheduler
         .stop()

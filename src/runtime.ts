@@ -6,15 +6,19 @@
 import { SqliteStore } from './adapters/db/sqlite-store.js';
 import { YamlDirectory } from './adapters/directory/yaml-directory.js';
 import { LogNotifier } from './adapters/notify/log-notifier.js';
-import { checkPoliciesAgainstDirectory, loadPolicies, PolicyLoadError, type LoadedPolicies } from './adapters/policies/load-policies.js';
+import { checkPoliciesAgainstDirectory, formatProblem, loadPolicies, PolicyLoadError, type LoadedPolicies } from './adapters/policies/load-policies.js';
 import { WebhookProvisioner } from './adapters/provisioners/webhook-provisioner.js';
 import type { Config } from './config.js';
 import type { Settings } from './domain/policy.js';
 import type { Deps, Notifier } from './operations/context.js';
+import { alert } from './operations/lifecycle.js';
+import type { OffboardingSource } from './operations/reconcile.js';
 import { systemClock, type Clock, type Directory, type Logger } from './operations/ports.js';
 
 export interface Runtime {
   deps: Deps;
+  /** Okta's cheaper offboarding checks for the reconcile schedule; empty with the YAML directory. */
+  offboarding: { statusCheck?: OffboardingSource; sources: OffboardingSource[] };
   loaded: LoadedPolicies;
   store: SqliteStore;
   /** Set when the directory could not be reached at start; the check is repeated later. */
@@ -65,5 +69,43 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     webhook: new WebhookProvisioner({ env: config.env }),
     notifier: options.notifier ?? new LogNotifier(options.logger),
   };
-  return { deps, loaded, store, directoryUnreachable: check.unreachable, close: () => store.close() };
+  return { deps, loaded, store, offboarding: await offboardingFor(directory), directoryUnreachable: check.unreachable, close: () => store.close() };
+}
+
+async function offboardingFor(directory: Directory): Promise<Runtime['offboarding']> {
+  if (directory.kind !== 'okta') return { sources: [] };
+  const { OktaDirectory } = await import('./adapters/okta/okta-directory.js');
+  if (!(directory instanceof OktaDirectory)) return { sources: [] };
+  const { oktaStatusCheck, oktaSystemLogSource } = await import('./adapters/okta/okta-offboarding.js');
+  return { statusCheck: oktaStatusCheck(directory), sources: [oktaSystemLogSource(directory)] };
+}
+
+/**
+ * When the directory could not be reached at start, the policies' groups are checked again every
+ * `intervalMs` until it answers: a definite problem found then is logged and sent to the alerts
+ * channel (the bot is already serving, so it keeps running).
+ */
+export function recheckDirectoryUntilReachable(runtime: Runtime, intervalMs = 60_000): () => void {
+  if (!runtime.directoryUnreachable) return () => {};
+  const { deps, loaded } = runtime;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void checkPoliciesAgainstDirectory(loaded, deps.directory)
+      .then((check) => {
+        if (check.unreachable) return deps.logger.warn('directory still unreachable; policies not yet checked against it', { reason: check.unreachable });
+        clearInterval(timer);
+        runtime.directoryUnreachable = undefined;
+        if (check.problems.length === 0) return deps.logger.info('directory reachable again; the policies check out');
+        const text = `The policies name groups or people the directory does not have:\n${check.problems.map(formatProblem).join('\n')}`;
+        deps.logger.error('policies do not match the directory', { problems: check.problems.map(formatProblem) });
+        const now = deps.clock.now().toISOString();
+        deps.store.transaction((tx) => alert(tx, now, deps.settings.alertsChannel, `policy-check:${now}`, text));
+      })
+      .catch((error: unknown) => deps.logger.error('directory re-check failed', { error }))
+      .finally(() => (busy = false));
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -9,6 +9,8 @@ import { reviewRequest } from '../../src/operations/review-request.js';
 import { offboardPerson, relinquishGrant } from '../../src/operations/revoke-grant.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { sweep } from '../../src/operations/sweep.js';
+import { reconcile } from '../../src/operations/reconcile.js';
+import { oktaSystemLogSource, oktaStatusCheck, SYSTEM_LOG_CURSOR_KEY } from '../../src/adapters/okta/okta-offboarding.js';
 import { COMPANY, createHarness, type Harness } from '../support/lifecycle-harness.js';
 import { directoryFor } from './fixtures.js';
 import { OktaStandIn } from './okta-stand-in.js';
@@ -108,5 +110,41 @@ describe('the lifecycle on Okta', () => {
     await h.runJobs();
     expect(h.store.getGrant(grant.id)!.status).toBe('revoked');
     expect(okta.isMember(groupId('github-members'), 'u-ada')).toBe(false);
+  });
+
+  it('offboards through the System Log on the reconcile schedule, keeping its cursor', async () => {
+    // Okta refuses a `since` more than 180 days old, so this test runs at today's date.
+    const now = Date.now();
+    h.clock.set(new Date(now).toISOString());
+    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member' });
+    if (result.kind !== 'submitted') throw new Error(result.kind);
+    await h.runJobs();
+    okta.setStatus('u-ada', 'DEPROVISIONED');
+    okta.appendLogEvent({ published: new Date(now - 30 * 60_000).toISOString(), eventType: 'user.lifecycle.deactivate', target: [{ id: 'u-ada', type: 'User', alternateId: 'ada@example.com' }] });
+    // Only the log: the status check is switched off to prove the log alone finds her.
+    const noStatusCheck = { name: 'none', live: true, collect: async () => [] };
+    const summary = await reconcile(h.deps, { statusCheck: noStatusCheck, offboardingSources: [oktaSystemLogSource(directory)] });
+    expect(summary.offboarding.offboarded).toBe(1);
+    await h.runJobs();
+    expect(h.store.grantForRequest(result.request.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
+    const cursor = h.store.getMeta(SYSTEM_LOG_CURSOR_KEY);
+    expect(cursor).toBeTruthy();
+    // Every System Log request was bounded (since and until): never an endless polling query.
+    expect(okta.matching('/api/v1/logs').every((r) => r.query.since !== undefined && r.query.until !== undefined)).toBe(true);
+    h.clock.advance(3600);
+    await reconcile(h.deps, { statusCheck: noStatusCheck, offboardingSources: [oktaSystemLogSource(directory)] });
+    expect(h.store.getMeta(SYSTEM_LOG_CURSOR_KEY)).not.toBe(cursor);
+  });
+
+  it('checks holders\' status in batches, one search per batch', async () => {
+    for (const email of ['ada@example.com', 'alan@example.com', 'sam@example.com']) {
+      await submitRequest(h.deps, { requester: await h.as(email), app: 'github', role: 'member' });
+    }
+    await h.runJobs();
+    okta.setStatus('u-sam', 'SUSPENDED');
+    okta.clearRequests();
+    const summary = await reconcile(h.deps, { statusCheck: oktaStatusCheck(directory, { batchSize: 20 }) });
+    expect(summary.offboarding.offboarded).toBe(1);
+    expect(okta.count(/^\/api\/v1\/users$/, 'GET')).toBe(1); // one search for all three holders
   });
 });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
 import { PolicyLoadError } from '../../src/adapters/policies/load-policies.js';
 import { loadConfig } from '../../src/config.js';
-import { createRuntime } from '../../src/runtime.js';
+import { createRuntime, recheckDirectoryUntilReachable } from '../../src/runtime.js';
 import { OktaStandIn } from './okta-stand-in.js';
 
 let okta: OktaStandIn;
@@ -64,6 +64,32 @@ describe('start-up against Okta', () => {
     try {
       expect(runtime.directoryUnreachable).toBeTruthy();
       expect(runtime.deps.directory.kind).toBe('okta');
+    } finally {
+      runtime.close();
+    }
+  });
+
+  it('checks again once Okta is back, and alerts on a definite problem found then', async () => {
+    okta.addGroup({ id: '00gghowners', name: 'github-owners', type: 'APP_GROUP' });
+    await okta.goDown();
+    const runtime = await createRuntime(loadConfig(env), { logger: silentLogger });
+    try {
+      expect(runtime.directoryUnreachable).toBeTruthy();
+      await okta.comeBackUp();
+      const stop = recheckDirectoryUntilReachable(runtime, 50);
+      const alertJob = await new Promise<string>((resolve) => {
+        const poll = setInterval(() => {
+          const job = runtime.store.listJobs({}).find((j) => j.key.startsWith('notify:alert:policy-check:'));
+          if (job) {
+            clearInterval(poll);
+            resolve(JSON.stringify(job.payload));
+          }
+        }, 20);
+      });
+      stop();
+      expect(runtime.directoryUnreachable).toBeUndefined();
+      expect(alertJob).toContain('github-owners');
+      expect(alertJob).toContain('C0SECURITY'); // the alerts channel defaults to the security channel
     } finally {
       runtime.close();
     }

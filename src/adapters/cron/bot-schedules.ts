@@ -18,6 +18,8 @@ export interface BotScheduleHooks {
   jobs?: Omit<JobRunnerOptions, 'worker' | 'signal'> & { worker?: string };
   /** More offboarding sources for reconcile (Okta's System Log reader). */
   offboardingSources?: readonly OffboardingSource[];
+  /** A cheaper complete status check to use instead of one directory read per holder. */
+  statusCheck?: OffboardingSource;
   /**
    * Posts the digest to `settings.securityChannel` (the Slack adapter, with the week's requests CSV
    * attached). Runs once per digest slot across processes. Default: the digest is written to the log.
@@ -41,7 +43,7 @@ export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule
     {
       name: 'reconcile',
       expression: deps.settings.reconcileSchedule,
-      run: (pass) => reconcile(deps, { offboardingSources: hooks.offboardingSources, signal: pass.signal }),
+      run: (pass) => reconcile(deps, { offboardingSources: hooks.offboardingSources, statusCheck: hooks.statusCheck, signal: pass.signal }),
     },
     {
       name: 'digest',
