@@ -57,7 +57,15 @@ async function main(): Promise<number> {
       return 1;
     }
   }
-  printSummary(runtime, versions, slack ? `Slack: workspace ${slack.teamId}, serving /slack/events on port ${config.port}.` : 'Slack is not connected yet: messages are written to the log.');
+  printSummary(
+    runtime,
+    versions,
+    !slack
+      ? 'Slack is not connected yet: messages are written to the log.'
+      : slack.mode === 'socket'
+        ? `Slack: workspace ${slack.teamId} over Socket Mode; /healthz on port ${config.port}.`
+        : `Slack: workspace ${slack.teamId}, serving /slack/events and /healthz on port ${config.port}.`,
+  );
 
   // The sweep, reconcile and digest schedules; a lease in the database keeps two processes on
   // one file from running the same schedule at once.

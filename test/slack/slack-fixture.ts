@@ -76,6 +76,7 @@ export async function startSlackFixture(options: { policies?: LoadedPolicy[] } =
       db: h.store.db,
       token: TOKEN,
       signingSecret: SECRET,
+      port: 0,
       apiUrl: slack.url,
       // DEBUG_SLACK=1 shows the bot's log while a test is being written.
       logger: process.env.DEBUG_SLACK ? jsonLogger({ level: 'debug' }) : silentLogger,
@@ -87,7 +88,7 @@ export async function startSlackFixture(options: { policies?: LoadedPolicy[] } =
     await slack.stop();
     throw error;
   }
-  const port = await bot.start(0);
+  const port = await bot.start();
   const url = `http://127.0.0.1:${port}`;
   const ws = slack.workspace;
   const payloadOf = (view: StoredView) => apiView(view, ws) as SlackViewPayload;

@@ -9,8 +9,10 @@
  * - Acks: `processBeforeResponse` stays false; listeners call the operation first (the decision is
  *   committed) and ack after, with a timer that acks at the budget if the directory is slow.
  * - Requests from another workspace (team id ≠ auth.test's) are refused before any listener runs.
+ * - Socket Mode when an app-level token is given: the same listeners over an outbound WebSocket,
+ *   with `/healthz` still served over HTTP on the given port.
  */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
@@ -45,7 +47,14 @@ export interface SlackBotOptions {
   /** The database the Slack adapter keeps its message table in. */
   db: Db;
   token: string;
-  signingSecret: string;
+  /** Verifies HTTP requests; not used in Socket Mode. */
+  signingSecret?: string;
+  /** An app-level token (xapp-): Socket Mode instead of the HTTP receiver. */
+  appToken?: string;
+  /** The HTTP port: /slack/events (HTTP mode) and /healthz (both modes). 0 for any free port. */
+  port?: number;
+  /** Answers GET /healthz. */
+  health?: () => Promise<{ status: number; body: unknown }>;
   apiUrl: string;
   logger: Logger;
   /** The job runner settings the pump uses after each interaction. */
@@ -61,16 +70,22 @@ export interface SlackBot {
   client: WebClient;
   teamId: string;
   jobs: JobPump;
-  /** Starts the HTTP receiver; returns the port (pass 0 for any free port). */
-  start(port: number): Promise<number>;
+  mode: 'http' | 'socket';
+  /** Starts receiving (HTTP server, or the WebSocket plus the health server); returns the HTTP port. */
+  start(): Promise<number>;
   stop(): Promise<void>;
 }
 
 export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot> {
   const { deps, logger } = options;
+  const port = options.port ?? 3000;
+  const customRoutes = options.health ? [healthRoute(options.health)] : [];
+  const receiving = options.appToken
+    ? { appToken: options.appToken, socketMode: true, installerOptions: { port }, customRoutes }
+    : { signingSecret: options.signingSecret, customRoutes };
   const app = new App({
     token: options.token,
-    signingSecret: options.signingSecret,
+    ...receiving,
     deferInitialization: true,
     processBeforeResponse: false,
     logger: boltLogger(logger),
@@ -119,13 +134,40 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
     client: app.client,
     teamId,
     jobs: ctx.jobs,
-    async start(port) {
+    mode: options.appToken ? 'socket' : 'http',
+    async start() {
+      if (options.appToken) {
+        await app.start();
+        // The socket receiver's own HTTP server serves the custom routes (/healthz).
+        const server = (app as unknown as { receiver: { httpServer?: Server } }).receiver.httpServer;
+        if (!server) return port;
+        if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
+        return (server.address() as AddressInfo).port;
+      }
       const server = (await app.start(port)) as Server;
       return (server.address() as AddressInfo).port;
     },
     async stop() {
       await app.stop();
       await ctx.jobs.idle();
+    },
+  };
+}
+
+function healthRoute(health: () => Promise<{ status: number; body: unknown }>) {
+  return {
+    path: '/healthz',
+    method: ['GET'],
+    handler: (_req: unknown, res: ServerResponse) => {
+      void health()
+        .then(({ status, body }) => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(body));
+        })
+        .catch((error: unknown) => {
+          res.writeHead(503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ status: 'failing', error: error instanceof Error ? error.message : String(error) }));
+        });
     },
   };
 }
