@@ -11,6 +11,8 @@ import { ConfigError, loadConfig } from './config.js';
 import { describeDuration } from './domain/duration.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
 import { createRuntime, recheckDirectoryUntilReachable, type Runtime } from './runtime.js';
+import { OffsetClock, startSandbox, type Sandbox } from './sandbox/start-sandbox.js';
+import { YamlDirectory } from './adapters/directory/yaml-directory.js';
 
 async function main(): Promise<number> {
   let config;
@@ -29,9 +31,11 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  // In the sandbox the page's time control moves the bot's clock forward.
+  const sandboxClock = config.mode === 'sandbox' ? new OffsetClock() : undefined;
   let runtime: Runtime;
   try {
-    runtime = await createRuntime(config, { logger });
+    runtime = await createRuntime(config, { logger, ...(sandboxClock ? { clock: sandboxClock } : {}) });
   } catch (error) {
     if (error instanceof PolicyLoadError) {
       process.stderr.write(`The policies in ${config.policiesDir} are invalid:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
@@ -46,31 +50,44 @@ async function main(): Promise<number> {
   const { deps } = runtime;
   const versions = recordPolicyVersions(deps);
 
-  // Mode 'slack': messages go to Slack and /slack/events is served (the sandbox mode keeps the log notifier for now).
-  let slack: SlackBot | undefined;
-  if (config.mode === 'slack') {
-    try {
-      slack = (await startSlack(runtime, config, logger, `slack-${process.pid}`)).bot;
-    } catch (error) {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      runtime.close();
-      return 1;
-    }
-  }
-  printSummary(
-    runtime,
-    versions,
-    !slack
-      ? 'Slack is not connected yet: messages are written to the log.'
-      : slack.mode === 'socket'
-        ? `Slack: workspace ${slack.teamId} over Socket Mode; /healthz on port ${config.port}.`
-        : `Slack: workspace ${slack.teamId}, serving /slack/events and /healthz on port ${config.port}.`,
-  );
-
   // The sweep, reconcile and digest schedules; a lease in the database keeps two processes on
   // one file from running the same schedule at once.
   const scheduler = createBotScheduler(deps, { statusCheck: runtime.offboarding.statusCheck, offboardingSources: runtime.offboarding.sources });
   const stopRecheck = recheckDirectoryUntilReachable(runtime);
+
+  // Slack: the real workspace (mode 'slack'), or the embedded stand-in and the local page (mode 'sandbox').
+  let slack: SlackBot | undefined;
+  let sandbox: Sandbox | undefined;
+  try {
+    if (config.mode === 'slack') {
+      slack = (await startSlack(runtime, config, logger, `slack-${process.pid}`)).bot;
+    } else if (sandboxClock && deps.directory instanceof YamlDirectory) {
+      sandbox = await startSandbox(runtime, config, {
+        logger,
+        clock: sandboxClock,
+        people: deps.directory,
+        worker: `sandbox-${process.pid}`,
+        afterAdvance: () => scheduler.runNow('sweep'),
+      });
+      slack = sandbox.bot;
+    }
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    runtime.close();
+    return 1;
+  }
+  printSummary(
+    runtime,
+    versions,
+    sandbox
+      ? `Sandbox: open ${sandbox.url} (pick who you are, then type /access request). Nothing leaves this machine.`
+      : !slack
+        ? 'Slack is not connected: messages are written to the log.'
+        : slack.mode === 'socket'
+          ? `Slack: workspace ${slack.teamId} over Socket Mode; /healthz on port ${config.port}.`
+          : `Slack: workspace ${slack.teamId}, serving /slack/events and /healthz on port ${config.port}.`,
+  );
+
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -81,7 +98,7 @@ async function main(): Promise<number> {
       // Waits for the running passes (the job in flight finishes), then lets the leases go.
       void scheduler
         .stop()
-        .then(() => slack?.stop())
+        .then(() => (sandbox ? sandbox.stop() : slack?.stop()))
         .catch((error: unknown) => logger.error('stopping failed', { error: error instanceof Error ? error.message : String(error) }))
         .finally(() => {
           runtime.close();

@@ -53,6 +53,8 @@ export interface SlackBotOptions {
   appToken?: string;
   /** The HTTP port: /slack/events (HTTP mode) and /healthz (both modes). 0 for any free port. */
   port?: number;
+  /** The interface to listen on in HTTP mode (the sandbox keeps the bot on 127.0.0.1). Default: all. */
+  host?: string;
   /** Answers GET /healthz. */
   health?: () => Promise<{ status: number; body: unknown }>;
   apiUrl: string;
@@ -144,7 +146,7 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
         if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
         return (server.address() as AddressInfo).port;
       }
-      const server = (await app.start(port)) as Server;
+      const server = (await (options.host ? app.start({ port, host: options.host }) : app.start(port))) as Server;
       return (server.address() as AddressInfo).port;
     },
     async stop() {
