@@ -5,6 +5,14 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
 
+/**
+ * The same value with object keys in sorted order (undefined members dropped), so that
+ * `JSON.stringify` of it is its canonical JSON.
+ */
+export function canonicalize<T>(value: T): T {
+  return sortKeys(value) as T;
+}
+
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {

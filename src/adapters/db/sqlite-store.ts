@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, gt, gte, inArray, isNotNull, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { AccessError } from '../../domain/errors.js';
+import { canonicalize } from '../../domain/canonical.js';
 import { actorLabel, GENESIS_HASH, hashEvent, type AuditAction, type AuditEvent, type AuditEventInput } from '../../domain/audit.js';
 import type {
   AccessRequest,
@@ -488,11 +489,13 @@ export class SqliteStore implements Store, StoreTx {
     const body = {
       seq: head.seq + 1,
       at: input.at,
-      actor: input.actor,
+      // Stored in canonical form (sorted keys), so the stored JSON text is exactly what the hash
+      // covers and exports can pass it through without parsing and re-sorting each row.
+      actor: canonicalize(input.actor),
       action: input.action,
       requestId: input.requestId ?? null,
       grantId: input.grantId ?? null,
-      details: input.details ?? {},
+      details: canonicalize(input.details ?? {}),
     };
     const event: AuditEvent = { ...body, prevHash: head.hash, hash: hashEvent(head.hash, body) };
     const columns = ['seq', 'at', 'actor', 'actorLabel', 'action', 'requestId', 'grantId', 'details', 'prevHash', 'hash'] as const;
