@@ -13,6 +13,10 @@ export const CALLBACK = {
   denyReason: 'access_deny_reason',
   /** A modal that only informs (a pointer to a pending request, a refusal). */
   info: 'access_info',
+  /** An admin revokes someone's grant (`/access revoke`). */
+  revoke: 'access_revoke',
+  /** An admin exports evidence as CSV (`/access export`). */
+  export: 'access_export',
 } as const;
 
 export const ACTION = {
@@ -26,6 +30,31 @@ export const ACTION = {
   cancel: 'access_cancel',
   reason: 'access_reason',
   extendBy: 'access_extend_by',
+  /** Extend on a reminder, the list or the App Home: opens the extension offer. Value: grant id. */
+  extendGrant: 'access_extend_grant',
+  /** "I'm done": gives a grant back early (with a confirm dialog). Value: grant id. */
+  relinquish: 'access_relinquish',
+  /** Re-request on the "access ended" message: the request modal prefilled. Value: grant id. */
+  rerequest: 'access_rerequest',
+  /** Request on the App Home catalog: the request modal prefilled. Value: `app|role`. */
+  requestRole: 'access_request_role',
+  /** Done on a manual provisioning task. Value: task id. */
+  taskDone: 'access_task_done',
+  /** The App Home's admin buttons. */
+  openExport: 'access_open_export',
+  openRevoke: 'access_open_revoke',
+  /** The revoke form: whose grant, which grant, why. */
+  revokePerson: 'access_revoke_person',
+  revokeGrant: 'access_revoke_grant',
+  revokeReason: 'access_revoke_reason',
+  /** The export form. */
+  exportKind: 'access_export_kind',
+  exportPeriod: 'access_export_period',
+  exportFrom: 'access_export_from',
+  exportTo: 'access_export_to',
+  exportApp: 'access_export_app',
+  exportRole: 'access_export_role',
+  exportPerson: 'access_export_person',
 } as const;
 
 export const BLOCK = {
@@ -39,6 +68,18 @@ export const BLOCK = {
   approvalActions: 'approval_actions',
   requestActions: 'request_actions',
   policySummary: 'policy_summary',
+  grantActions: 'grant_actions',
+  taskActions: 'task_actions',
+  revokePerson: 'revoke_person',
+  revokeGrant: 'revoke_grant',
+  revokeReason: 'revoke_reason',
+  exportKind: 'export_kind',
+  exportPeriod: 'export_period',
+  exportFrom: 'export_from',
+  exportTo: 'export_to',
+  exportApp: 'export_app',
+  exportRole: 'export_role',
+  exportPerson: 'export_person',
 } as const;
 
 /** `duration:<app>:<role>`: a new block id per role makes Slack drop the previous pick. */
@@ -83,4 +124,18 @@ export function isRequestId(value: string): boolean {
 
 export function isGrantId(value: string): boolean {
   return ID_PATTERN.test(value) && value.startsWith('grt_');
+}
+
+export function isTaskId(value: string): boolean {
+  return ID_PATTERN.test(value) && value.startsWith('tsk_');
+}
+
+/** A role in the catalog: `github|owner` (slugs only; looked up again in the catalog). */
+export function encodeRoleRef(app: string, role: string): string {
+  return `${app}|${role}`;
+}
+
+export function decodeRoleRef(value: string): { app: string; role: string } | null {
+  const match = /^([a-z0-9][a-z0-9_-]{0,63})\|([a-z0-9][a-z0-9_-]{0,63})$/i.exec(value);
+  return match ? { app: match[1]!, role: match[2]! } : null;
 }

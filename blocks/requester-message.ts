@@ -2,14 +2,15 @@
  * The requester's DM, one message per event: submitted (with the chain ahead), a step approved,
  * approved, active until when, denied and why, cancelled, expired, extended, ended.
  */
-import type { KnownBlock } from '@slack/web-api';
+import type { ActionsBlockElement, KnownBlock } from '@slack/web-api';
 import type { Notification } from '../src/domain/records.js';
 import { escapeMrkdwn } from './escape.js';
+import { activeGrantButtons, rerequestButton } from './grant-buttons.js';
 import { approvals, duration, effectiveSeconds, names, plainDate, slackDate, who } from './format.js';
 import { ACTION, BLOCK } from './ids.js';
 import { LIMITS, capList, truncate, truncateMrkdwn } from './limits.js';
 import type { SlackMessage } from './approval-message.js';
-import type { RequestCard, StepView } from './view-models.js';
+import type { GrantView, RequestCard, StepView } from './view-models.js';
 
 export type RequesterEvent =
   | { type: 'request.submitted' }
@@ -44,6 +45,8 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
   let plain: string;
   const details: string[] = [];
   let cancellable = false;
+  /** The expiry loop's buttons, for the reminder and the "ended" message. */
+  let grantButtons: ActionsBlockElement[] = [];
 
   switch (event.type) {
     case 'request.submitted': {
@@ -113,14 +116,25 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
       const until = card.grant?.expiresAt;
       headline = `⏰ Your ${whatMd} access ends in ${duration(event.leadSeconds)}${until ? `, ${slackDate(until, tz)}` : ''}.`;
       plain = `Your ${what} access ends in ${duration(event.leadSeconds)}`;
-      details.push('To keep it, run `/access request` for the same role: you will be offered an extension.');
+      if (card.grant?.status === 'active') {
+        const extendable = card.grant.extendable !== false;
+        details.push(extendable ? '*Extend…* asks for more time (within the policy); *I\'m done* gives it back now.' : 'This role cannot be extended; *I\'m done* gives it back now. Request it again after it ends if you still need it.');
+        grantButtons = activeGrantButtons({ grantId: card.grant.id, extendable }, what);
+      } else if (card.grant) {
+        details.push(`_Now ${escapeMrkdwn(card.grant.status.replaceAll('_', ' '))}._`);
+      }
       break;
     }
     case 'grant.revoked': {
-      const reason = card.grant?.revocationReason ?? 'expired';
-      headline = `🔒 Your ${whatMd} access ended (${escapeMrkdwn(reason.replaceAll('_', ' '))}).`;
-      plain = `Your ${what} access ended`;
-      if (card.grant?.revocationNote) details.push(`*Note*\n${quoted(card.grant.revocationNote)}`);
+      const grant = card.grant;
+      headline = `🔒 ${endedHeadline(whatMd, grant, tz)}`;
+      plain = `Your ${what} access ended (${(grant?.revocationReason ?? 'expired').replaceAll('_', ' ')})`;
+      const why = endedDetail(grant);
+      if (why) details.push(why);
+      if (grant) {
+        details.push('*Request again…* opens the request form with this application and role chosen.');
+        grantButtons = [rerequestButton(grant.id)];
+      }
       break;
     }
     case 'grant.provisioningFailed':
@@ -153,6 +167,7 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
       }],
     });
   }
+  if (grantButtons.length) blocks.push({ type: 'actions', block_id: BLOCK.grantActions, elements: grantButtons });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\` · policy \`${escapeMrkdwn(card.policyName)}\`` }] });
   return { text: truncateMrkdwn(escapeMrkdwn(plain), LIMITS.messageText), blocks: blocks.slice(0, LIMITS.messageBlocks) };
 }
@@ -172,4 +187,36 @@ function quoted(text: string): string {
 
 function statusWord(card: RequestCard): string {
   return card.status.replaceAll('_', ' ');
+}
+
+/** Why the access ended, in the holder's words: the revocation reason said plainly. */
+function endedHeadline(whatMd: string, grant: GrantView | null, tz: string): string {
+  const at = grant?.revokedAt ?? grant?.expiresAt;
+  const when = at ? ` (${slackDate(at, tz)})` : '';
+  switch (grant?.revocationReason ?? 'expired') {
+    case 'expired':
+      return `Your ${whatMd} access expired and was removed${when}.`;
+    case 'relinquished':
+      return `You gave back your ${whatMd} access${when}. Thanks for tidying up.`;
+    case 'revoked':
+      return `Your ${whatMd} access was revoked by an admin${grant?.revokedBy ? ` (${escapeMrkdwn(grant.revokedBy)})` : ''}${when}.`;
+    case 'offboarded':
+      return `Your ${whatMd} access was removed because your directory account is no longer active${when}.`;
+    case 'removed_externally':
+      return `Your ${whatMd} access was removed outside the bot (by hand in the directory), so the bot ended the grant${when}.`;
+  }
+}
+
+function endedDetail(grant: GrantView | null): string | undefined {
+  const note = grant?.revocationNote;
+  if (!note) return undefined;
+  switch (grant.revocationReason) {
+    case 'revoked':
+      return `*Reason*\n${quoted(note)}`;
+    case 'removed_externally':
+    case 'offboarded':
+      return `*Detail*\n${quoted(note)}`;
+    default:
+      return `*Note*\n${quoted(note)}`;
+  }
 }

@@ -42,6 +42,10 @@ export interface GrantView {
   revocationNote: string | null;
   revokedBy: string | null;
   lastError: string | null;
+  /** When the revocation was confirmed (for the "ended" message). */
+  revokedAt?: string | null;
+  /** Whether the role's current policy allows extending (Extend is shown only then). */
+  extendable?: boolean;
 }
 
 export interface RequestCard {
@@ -119,4 +123,125 @@ export interface ExtensionOfferModel {
   refusal?: string;
   timezone: string;
   privateMetadata: string;
+}
+
+// ---- Slack 2 of 2: lists, the App Home, tasks, the admin forms ----------------------------------
+
+/** One grant as its holder sees it in a list. */
+export interface GrantLine {
+  grantId: string;
+  app: string;
+  role: string;
+  appName: string;
+  roleName: string;
+  status: GrantStatus;
+  activatedAt: string | null;
+  expiresAt: string | null;
+  /** Whether the role allows extending at all (the offer itself is computed when Extend is pressed). */
+  extendable: boolean;
+}
+
+/** One of my requests still waiting for approvals. */
+export interface RequestLine {
+  requestId: string;
+  kind: 'access' | 'extension';
+  appName: string;
+  roleName: string;
+  requestedSeconds: number;
+  createdAt: string;
+  /** "Step 2 of 3 · group security-team", or null when no step is open. */
+  stepTitle: string | null;
+}
+
+/** One approval waiting for the person looking. */
+export interface ApprovalLine {
+  requestId: string;
+  stepIndex: number;
+  kind: 'access' | 'extension';
+  requester: PersonLabel;
+  appName: string;
+  roleName: string;
+  /** What an Approve click approves (the request as shortened by earlier steps). */
+  seconds: number;
+  stepTitle: string;
+  createdAt: string;
+}
+
+/** A role the person may request, for the App Home catalog. */
+export interface CatalogRoleLine {
+  app: string;
+  role: string;
+  appName: string;
+  roleName: string;
+  /** "2 approval steps · up to 4 hours". */
+  summary: string;
+  /** Already held (Request would become an extension offer) or already asked for. */
+  held: boolean;
+  pending: boolean;
+}
+
+export interface HomeModel {
+  person: PersonLabel;
+  grants: GrantLine[];
+  requests: RequestLine[];
+  approvals: ApprovalLine[];
+  catalog: CatalogRoleLine[];
+  admin: boolean;
+  /** Why something could not be shown (the directory did not answer); shown at the top. */
+  problem?: string;
+  timezone: string;
+}
+
+/** A manual provisioning task, as every member of the assignee group sees it. */
+export interface TaskView {
+  taskId: string;
+  action: 'grant' | 'revoke';
+  status: 'open' | 'done';
+  assigneeGroup: string;
+  holder: PersonLabel;
+  appName: string;
+  roleName: string;
+  grantId: string;
+  requestId: string;
+  durationSeconds: number;
+  revocationReason: RevocationReason | null;
+  createdAt: string;
+  completedBy: PersonLabel | null;
+  completedAt: string | null;
+  timezone: string;
+}
+
+/** The admin's revoke form: whose access, which of their grants. */
+export interface RevokeFormModel {
+  /** The person picked (Slack id), once picked. */
+  personSlackId: string | null;
+  personName: string | null;
+  /** Their open grants; null until a person is picked. */
+  grants: GrantLine[] | null;
+  /** Why no grants are listed (nobody matched, nothing held). */
+  note?: string;
+  timezone: string;
+}
+
+export type ExportPeriodPreset = 'last_7_days' | 'last_30_days' | 'this_quarter' | 'last_quarter' | 'this_year' | 'custom';
+
+export interface ExportFormModel {
+  apps: AppChoice[];
+  defaultPeriod: ExportPeriodPreset;
+  timezone: string;
+}
+
+/** What the admin reads next to the uploaded file. */
+export interface ExportSummaryView {
+  kind: string;
+  rows: number;
+  bytes: number;
+  from: string | null;
+  to: string | null;
+  periodLabel: string;
+  filters: Record<string, string>;
+  sha256: string;
+  auditHead: string;
+  auditHeadSeq: number;
+  timezone: string;
 }

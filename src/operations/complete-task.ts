@@ -6,7 +6,7 @@ import { AccessError } from '../domain/errors.js';
 import type { TaskRecord } from '../domain/records.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
 import { nowIso, type Deps } from './context.js';
-import { activateGrant, completeRevocation } from './lifecycle.js';
+import { activateGrant, completeRevocation, notify } from './lifecycle.js';
 
 export async function completeTask(deps: Deps, input: { actor: ActingPerson; taskId: string }): Promise<TaskRecord> {
   const task = deps.store.getTask(input.taskId);
@@ -24,6 +24,8 @@ export async function completeTask(deps: Deps, input: { actor: ActingPerson; tas
       throw new AccessError('stale_decision', 'This task was already marked done.');
     }
     tx.appendAudit({ at: now, actor, action: 'task.completed', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action: task.action } });
+    // Every copy of the task message (one per group member) shows who did it.
+    notify(tx, now, `task-done:${task.id}`, { type: 'task.completed', recipient: { kind: 'group', group: task.assigneeGroup }, taskId: task.id, grantId: grant.id });
     const fresh = tx.getGrant(grant.id)!;
     if (task.action === 'grant') activateGrant(tx, now, fresh, actor, { method: 'manual', taskId: task.id });
     else completeRevocation(tx, now, fresh, actor, { method: 'manual', taskId: task.id });

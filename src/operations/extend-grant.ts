@@ -46,6 +46,17 @@ export function extensionOffer(deps: Deps, grant: Grant): ExtensionOffer {
   return { ...base, maxAddSeconds, choices, approval: rule.approval };
 }
 
+/**
+ * The offer, for the person pressing Extend: only the holder may see or take it (a forged or
+ * forwarded button is refused with `not_holder`, like the extension itself).
+ */
+export function extensionOfferFor(deps: Deps, input: { actor: ActingPerson; grantId: string }): ExtensionOffer {
+  const grant = deps.store.getGrant(input.grantId);
+  if (!grant) throw new AccessError('not_found', 'This grant no longer exists.');
+  if (grant.holder.directoryId !== input.actor.person.id) throw new AccessError('not_holder', 'Only the person who holds this access can extend it.');
+  return extensionOffer(deps, grant);
+}
+
 export interface ExtendInput {
   actor: ActingPerson;
   grantId: string;

@@ -26,11 +26,18 @@ import * as accessCommand from './listeners/commands/access.js';
 import * as approveAction from './listeners/actions/approve.js';
 import * as cancelAction from './listeners/actions/cancel.js';
 import * as denyAction from './listeners/actions/deny.js';
+import * as grantButtons from './listeners/actions/grant-buttons.js';
+import * as homeActions from './listeners/actions/home.js';
 import * as requestFormActions from './listeners/actions/request-form.js';
+import * as revokeFormActions from './listeners/actions/revoke-form.js';
+import * as taskDoneAction from './listeners/actions/task-done.js';
+import * as appHomeEvent from './listeners/events/app-home.js';
 import * as appOptions from './listeners/options/apps.js';
 import * as denyReasonView from './listeners/views/deny-reason.js';
+import * as exportView from './listeners/views/export.js';
 import * as extendView from './listeners/views/extend.js';
 import * as requestView from './listeners/views/request-submitted.js';
+import * as revokeView from './listeners/views/revoke.js';
 import { teamOf } from './payloads.js';
 import { SlackMessageStore } from './slack-message-store.js';
 import { SlackNotifier } from './slack-notifier.js';
@@ -127,7 +134,10 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
     logger.error('slack listener failed', { error: error.message, code: (error as { code?: string }).code });
   });
 
-  for (const listener of [accessCommand, requestFormActions, approveAction, denyAction, cancelAction, requestView, denyReasonView, extendView, appOptions]) {
+  for (const listener of [
+    accessCommand, requestFormActions, approveAction, denyAction, cancelAction, requestView, denyReasonView, extendView, appOptions,
+    grantButtons, taskDoneAction, homeActions, revokeFormActions, revokeView, exportView, appHomeEvent,
+  ]) {
     listener.register(app, ctx);
   }
 

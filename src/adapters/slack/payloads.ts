@@ -68,6 +68,17 @@ export function selected(state: ViewState, blockId: string, actionId: string): s
   return undefined;
 }
 
+/** A users_select's picked Slack user id, a datepicker's `YYYY-MM-DD`. */
+export function pickedUser(state: ViewState, blockId: string, actionId: string): string | undefined {
+  const value = state.values[blockId]?.[actionId]?.selected_user;
+  return typeof value === 'string' && value ? value : undefined;
+}
+
+export function pickedDate(state: ViewState, blockId: string, actionId: string): string | undefined {
+  const value = state.values[blockId]?.[actionId]?.selected_date;
+  return typeof value === 'string' && value ? value : undefined;
+}
+
 export function typed(state: ViewState, blockId: string, actionId: string): string {
   return state.values[blockId]?.[actionId]?.value ?? '';
 }

@@ -56,6 +56,8 @@ export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
         revocationNote: grant.revocationNote,
         revokedBy: grant.revokedBy,
         lastError: grant.lastError,
+        revokedAt: grant.revokedAt,
+        extendable: (deps.catalog.find(grant.app, grant.role)?.role.extension ?? null) !== null,
       }
       : null,
     timezone: deps.settings.timezone,

@@ -2,7 +2,7 @@
  * What the bot posted to Slack, kept in the adapter's own table (`slack_messages`): one row per
  * message slot with its channel and ts, so a retried job updates the message it already posted.
  */
-import { eq } from 'drizzle-orm';
+import { eq, like } from 'drizzle-orm';
 import type { Db } from '../db/open-database.js';
 import { slackMessages } from '../db/schema.js';
 
@@ -27,6 +27,12 @@ export class SlackMessageStore {
 
   forRequest(requestId: string): PostedMessage[] {
     return this.db.select().from(slackMessages).where(eq(slackMessages.requestId, requestId)).all();
+  }
+
+  /** Every message whose slot starts with `prefix` (all copies of one task message). */
+  withSlotPrefix(prefix: string): PostedMessage[] {
+    // `_` and `%` are LIKE wildcards (ids contain `_`): the exact check is startsWith.
+    return this.db.select().from(slackMessages).where(like(slackMessages.slot, `${prefix}%`)).all().filter((m) => m.slot.startsWith(prefix));
   }
 
   /** Records a posted message; a second post for the same slot replaces the first (it was re-posted). */

@@ -6,12 +6,15 @@
  * message. Failures throw TransientError/PermanentError for the job runner to retry or give up.
  */
 import type { WebClient } from '@slack/web-api';
+import { alertMessage } from '../../../blocks/alert-message.js';
 import { approvalMessage, type SlackMessage } from '../../../blocks/approval-message.js';
 import { noticeMessage } from '../../../blocks/modals.js';
+import { taskMessage } from '../../../blocks/task-message.js';
 import { REQUESTER_EVENTS, requesterMessage, type RequesterEvent } from '../../../blocks/requester-message.js';
 import { PermanentError } from '../../domain/errors.js';
 import type { Notification, Recipient } from '../../domain/records.js';
 import type { Deps, Notifier } from '../../operations/context.js';
+import { taskView } from './overview.js';
 import { requestCard } from './request-card.js';
 import { classifySlackError, platformError } from './slack-errors.js';
 import type { SlackMessageStore } from './slack-message-store.js';
@@ -43,6 +46,9 @@ export class SlackNotifier implements Notifier {
       return this.deliverApproval(notification);
     }
     if (REQUESTER_EVENTS.has(notification.type)) return this.deliverToRequester(notification, key);
+    if (notification.type === 'task.assigned') return this.deliverTask(notification);
+    if (notification.type === 'task.completed') return this.settleTask(notification);
+    if (notification.type === 'alert') return this.deliverAlert(notification, key);
     return this.deliverNotice(notification, key);
   }
 
@@ -94,7 +100,60 @@ export class SlackNotifier implements Notifier {
     }
   }
 
-  // ---- everything else: alerts, tasks --------------------------------------------------------------
+  // ---- manual tasks: one copy per member of the assignee group, one slot per task and member ---------
+
+  private async deliverTask(n: Notification): Promise<void> {
+    if (!n.taskId) throw new PermanentError('task.assigned without a task');
+    const view = taskView(this.deps, n.taskId);
+    if (!view) throw new PermanentError(`task ${n.taskId} does not exist`);
+    const targets = n.recipient.kind === 'group' ? await this.groupTargets(n.recipient.group) : [toTarget(n.recipient)];
+    const message = taskMessage(view);
+    for (const target of targets) {
+      // Nobody is asked to set up their own access (the core would refuse their Done anyway).
+      if (target.kind === 'person' && target.directoryId === view.holder.directoryId) continue;
+      const recipient = targetKey(target);
+      const slot = `task:${view.taskId}:${recipient}`;
+      // A task done before its message went out needs nobody asked (a retried job that lost the race).
+      if (view.status === 'done' && !this.messages.get(slot)) continue;
+      await this.postOrUpdate(slot, target, message, { requestId: view.requestId, stepIndex: null, recipient, type: 'task.assigned' });
+    }
+  }
+
+  /** Done: every copy of the task message shows who completed it, and loses its button. */
+  private async settleTask(n: Notification): Promise<void> {
+    if (!n.taskId) throw new PermanentError('task.completed without a task');
+    const view = taskView(this.deps, n.taskId);
+    if (!view) throw new PermanentError(`task ${n.taskId} does not exist`);
+    const message = taskMessage(view);
+    for (const posted of this.messages.withSlotPrefix(`task:${view.taskId}:`)) {
+      try {
+        await this.update(posted.channel, posted.ts, message);
+        this.messages.touch(posted.slot, this.now());
+      } catch (error) {
+        // A deleted copy has nothing to show; anything else is retried with the job.
+        if (platformError(error) !== 'message_not_found') throw classifySlackError(error, `chat.update ${posted.slot}`);
+      }
+    }
+  }
+
+  // ---- alerts: the alerts channel, one message per job key --------------------------------------
+
+  private async deliverAlert(n: Notification, key: string): Promise<void> {
+    if (n.recipient.kind === 'group') throw new PermanentError('an alert cannot go to a group');
+    const grant = n.grantId ? this.deps.store.getGrant(n.grantId) : undefined;
+    const entry = grant ? this.deps.catalog.find(grant.app, grant.role) : undefined;
+    const message = alertMessage({
+      text: n.text ?? 'Something needs the access team\'s attention.',
+      at: this.now(),
+      timezone: this.deps.settings.timezone,
+      grant: grant && { id: grant.id, appName: entry?.app.name ?? grant.app, roleName: entry?.role.name ?? grant.role, holderName: grant.holder.name, holderEmail: grant.holder.email, status: grant.status },
+      requestId: n.requestId ?? grant?.requestId,
+    });
+    const target = toTarget(n.recipient);
+    await this.postOrUpdate(`job:${key}`, target, message, { requestId: n.requestId ?? grant?.requestId ?? null, stepIndex: null, recipient: targetKey(target), type: n.type });
+  }
+
+  // ---- everything else --------------------------------------------------------------
 
   private async deliverNotice(n: Notification, key: string): Promise<void> {
     const text = n.text ?? describeNotice(n);

@@ -5,6 +5,7 @@
  */
 import type { App } from '@slack/bolt';
 import { ACTION, decodeShorterOption, decodeStepRef } from '../../../../../blocks/ids.js';
+import { refreshHomeAfter } from '../../app-home.js';
 import { Acker, tellEphemeral, type SlackContext } from '../../context.js';
 import { decide } from '../../decide.js';
 import { BlockActionSchema } from '../../payloads.js';
@@ -28,6 +29,7 @@ export function register(app: App, ctx: SlackContext): void {
       if (!outcome.ok) await tellEphemeral(ctx, client, where, outcome.message);
       else if (acker.late) await tellEphemeral(ctx, client, where, 'Your approval is recorded.');
       ctx.jobs.kick();
+      await refreshHomeAfter(ctx, client, payload.data);
     });
   }
 }

@@ -2,6 +2,7 @@
 import type { App } from '@slack/bolt';
 import { ACTION, isRequestId } from '../../../../../blocks/ids.js';
 import { cancelRequest } from '../../../../operations/cancel-request.js';
+import { refreshHomeAfter } from '../../app-home.js';
 import { Acker, explain, identify, tellEphemeral, type SlackContext } from '../../context.js';
 import { BlockActionSchema } from '../../payloads.js';
 
@@ -24,5 +25,6 @@ export function register(app: App, ctx: SlackContext): void {
     await acker.ack();
     if (refusal) await tellEphemeral(ctx, client, where, refusal);
     ctx.jobs.kick();
+    await refreshHomeAfter(ctx, client, payload.data);
   });
 }

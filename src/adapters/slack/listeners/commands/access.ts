@@ -1,35 +1,90 @@
-/** `/access request [app] [role]`: opens the request modal at once; `/access help` explains. */
-import type { App } from '@slack/bolt';
+/**
+ * `/access <subcommand>`. `request`, `revoke` and `export` open a modal at once (a trigger id is
+ * good for 3 s); the others answer with one ephemeral message, in the ack when it is ready within
+ * the budget, else through the response URL. Unknown subcommands get the help.
+ */
+import type { App, RespondFn } from '@slack/bolt';
+import type { SlackMessage } from '../../../../../blocks/approval-message.js';
+import { helpMessage } from '../../../../../blocks/command-replies.js';
 import { escapeMrkdwn } from '../../../../../blocks/escape.js';
-import type { SlackContext } from '../../context.js';
+import { answer, digestCommand, explainCommand, listCommand, pendingCommand, whoamiCommand } from '../../access-commands.js';
+import { openExportForm, openRevokeForm } from '../../admin-forms.js';
+import { Acker, tellEphemeral, type SlackContext } from '../../context.js';
 import { openRequestModal } from '../../request-flow.js';
 
-export const USAGE = [
-  '*/access request* — open the request form',
-  '*/access request* `<app>` `[role]` — open it with the application (and role) chosen, e.g. `/access request github owner`',
-  '*/access help* — this help',
-].join('\n');
+export type AccessCommand =
+  | { kind: 'request'; app?: string; role?: string }
+  | { kind: 'explain'; app?: string; role?: string }
+  | { kind: 'help' | 'list' | 'pending' | 'revoke' | 'export' | 'whoami' | 'digest' }
+  | { kind: 'unknown'; word: string };
 
-export type AccessCommand = { kind: 'request'; app?: string; role?: string } | { kind: 'help' } | { kind: 'unknown'; word: string };
+const SIMPLE = new Set(['help', 'list', 'pending', 'revoke', 'export', 'whoami', 'digest'] as const);
 
 export function parseAccessCommand(text: string): AccessCommand {
-  const [verb = 'request', app, role] = text.trim().split(/\s+/).filter(Boolean).map((w) => w.toLowerCase());
-  if (verb === 'request') return { kind: 'request', ...(app ? { app } : {}), ...(role ? { role } : {}) };
-  if (verb === 'help') return { kind: 'help' };
+  const [verb = 'help', app, role] = text.trim().split(/\s+/).filter(Boolean).map((w) => w.toLowerCase());
+  if (verb === 'request' || verb === 'explain') return { kind: verb, ...(app ? { app } : {}), ...(role ? { role } : {}) };
+  if ((SIMPLE as Set<string>).has(verb)) return { kind: verb as 'help' };
   return { kind: 'unknown', word: verb };
 }
 
 export function register(app: App, ctx: SlackContext): void {
-  app.command('/access', async ({ ack, command, client }) => {
+  app.command('/access', async ({ ack, command, client, respond }) => {
     const parsed = parseAccessCommand(command.text ?? '');
-    if (parsed.kind === 'help') return ack({ response_type: 'ephemeral', text: USAGE });
-    if (parsed.kind === 'unknown') return ack({ response_type: 'ephemeral', text: `Unknown command \`${escapeMrkdwn(parsed.word)}\`.\n${USAGE}` });
-    if (parsed.app && !ctx.deps.catalog.app(parsed.app)) {
-      const known = ctx.deps.catalog.policies.map((p) => `\`${p.app}\``).join(', ');
-      return ack({ response_type: 'ephemeral', text: `There is no application \`${escapeMrkdwn(parsed.app)}\`. Known: ${known}.` });
+    const opening = { triggerId: command.trigger_id, userId: command.user_id };
+    switch (parsed.kind) {
+      case 'help':
+        return ack(ephemeral(helpMessage()));
+      case 'unknown':
+        return ack(ephemeral(helpMessage(`Unknown command \`${escapeMrkdwn(parsed.word)}\`.`)));
+      case 'request': {
+        if (parsed.app && !ctx.deps.catalog.app(parsed.app)) {
+          const known = ctx.deps.catalog.policies.map((p) => `\`${p.app}\``).join(', ');
+          return ack({ response_type: 'ephemeral', text: `There is no application \`${escapeMrkdwn(parsed.app)}\`. Known: ${known}.` });
+        }
+        // Ack first, then open: nothing slow stands between the command and the modal.
+        await ack();
+        return openRequestModal(ctx, client, { ...opening, app: parsed.app, role: parsed.role });
+      }
+      case 'revoke':
+        await ack();
+        return openRevokeForm(ctx, client, opening);
+      case 'export':
+        await ack();
+        return openExportForm(ctx, client, opening);
+      default: {
+        const acker = Acker.of(ack, ctx.ackBudgetMs);
+        const user = command.user_id;
+        const message = await answer(ctx, `/access ${parsed.kind}`, () => {
+          switch (parsed.kind) {
+            case 'list':
+              return listCommand(ctx, client, user);
+            case 'pending':
+              return pendingCommand(ctx, client, user);
+            case 'explain':
+              return explainCommand(ctx, client, user, parsed.app, parsed.role);
+            case 'whoami':
+              return whoamiCommand(ctx, client, user);
+            default:
+              return digestCommand(ctx, client, user);
+          }
+        });
+        if (await acker.ack(ephemeral(message))) return;
+        await lateReply(ctx, respond, { channel: command.channel_id, user }, message, client);
+      }
     }
-    // Ack first, then open: nothing slow stands between the command and the modal.
-    await ack();
-    await openRequestModal(ctx, client, { triggerId: command.trigger_id, userId: command.user_id, app: parsed.app, role: parsed.role });
   });
+}
+
+function ephemeral(message: SlackMessage): { response_type: 'ephemeral'; text: string; blocks: SlackMessage['blocks'] } {
+  return { response_type: 'ephemeral', text: message.text, blocks: message.blocks };
+}
+
+/** The answer came after the ack budget: the response URL takes it (it works in any channel). */
+async function lateReply(ctx: SlackContext, respond: RespondFn, where: { channel: string; user: string }, message: SlackMessage, client: Parameters<typeof tellEphemeral>[1]): Promise<void> {
+  try {
+    await respond(ephemeral(message));
+  } catch (error) {
+    ctx.deps.logger.warn('response_url failed; answering by DM', { error: error instanceof Error ? error.message : String(error) });
+    await tellEphemeral(ctx, client, where, message.text);
+  }
 }

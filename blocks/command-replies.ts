@@ -1,0 +1,160 @@
+/**
+ * The `/access` command's ephemeral replies: help, `list` (my access and my pending requests, with
+ * their buttons), `pending` (the approval messages waiting for me, as approvers see them in DMs)
+ * and `whoami`. Each fits one message: lists are cut with "and N more" before Slack's 50 blocks.
+ */
+import type { KnownBlock } from '@slack/web-api';
+import { approvalMessage, type SlackMessage } from './approval-message.js';
+import { escapeMrkdwn } from './escape.js';
+import { duration, slackDate } from './format.js';
+import { activeGrantButtons } from './grant-buttons.js';
+import { ACTION } from './ids.js';
+import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
+import type { GrantLine, RequestCard, RequestLine } from './view-models.js';
+
+export const HELP_LINES = [
+  '*/access request* `[app]` `[role]` — ask for access (the form opens with the app and role chosen), e.g. `/access request github owner`',
+  '*/access list* — your access and your pending requests, with Extend, I\'m done and Cancel',
+  '*/access pending* — approvals waiting for you, with Approve and Deny',
+  '*/access explain* `<app>` `<role>` — how a request of yours would be decided, and who would be asked',
+  '*/access whoami* — the directory account your Slack user is matched to',
+  '*/access revoke* — admins: take someone\'s access away, with a reason',
+  '*/access export* — admins: the audit evidence as a CSV file in your DM',
+  '*/access digest* — admins: post the security digest to the security channel now',
+  '*/access help* — this help',
+];
+
+export function helpMessage(prefix?: string): SlackMessage {
+  const text = [prefix, ...HELP_LINES].filter(Boolean).join('\n');
+  return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [section(text)] };
+}
+
+function section(text: string): KnownBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
+}
+
+function context(text: string): KnownBlock {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.contextText) }] };
+}
+
+/**
+ * Appends groups of blocks while they fit under `limit` (keeping `reserve` blocks free for what
+ * follows); the rest become one "…and N more" line.
+ */
+export function appendCapped(blocks: KnownBlock[], groups: KnownBlock[][], limit: number, reserve: number, more: (n: number) => string): void {
+  let shown = 0;
+  for (const group of groups) {
+    // One block kept for the "and N more" line itself, unless this is the last group.
+    const needs = group.length + (shown + 1 < groups.length ? 1 : 0);
+    if (blocks.length + needs + reserve > limit) break;
+    blocks.push(...group);
+    shown++;
+  }
+  if (shown < groups.length) blocks.push(context(more(groups.length - shown)));
+}
+
+export function grantStatusLine(grant: GrantLine, timezone: string): string {
+  const what = `*${escapeMrkdwn(grant.appName)} ${escapeMrkdwn(grant.roleName)}*`;
+  switch (grant.status) {
+    case 'active':
+      return `🔓 ${what} until ${grant.expiresAt ? slackDate(grant.expiresAt, timezone) : 'revoked'}`;
+    case 'provisioning':
+      return `⏳ ${what}: being set up`;
+    case 'revoking':
+      return `🔒 ${what}: being removed`;
+    case 'provisioning_failed':
+      return `⚠️ ${what}: setting it up failed; the access team was alerted`;
+    case 'revoked':
+      return `${what}: ended`;
+  }
+}
+
+/** One grant: its line, and Extend / I'm done while it is active. */
+export function grantBlocks(grant: GrantLine, timezone: string): KnownBlock[] {
+  const blocks: KnownBlock[] = [section(grantStatusLine(grant, timezone))];
+  if (grant.status === 'active') blocks.push({ type: 'actions', elements: activeGrantButtons(grant, `${grant.appName} ${grant.roleName}`) });
+  return blocks;
+}
+
+export function requestLineText(request: RequestLine, timezone: string): string {
+  const ext = request.kind === 'extension' ? 'extension of ' : '';
+  return `📨 ${ext}*${escapeMrkdwn(request.appName)} ${escapeMrkdwn(request.roleName)}* for ${duration(request.requestedSeconds)}, asked ${slackDate(request.createdAt, timezone)}${request.stepTitle ? `\n${request.stepTitle}` : ''}`;
+}
+
+/** One pending request: its line with a Cancel button (confirmed first). */
+export function requestBlock(request: RequestLine, timezone: string): KnownBlock {
+  return {
+    type: 'section',
+    text: { type: 'mrkdwn', text: truncateMrkdwn(requestLineText(request, timezone), LIMITS.sectionText) },
+    accessory: {
+      type: 'button',
+      action_id: ACTION.cancel,
+      text: { type: 'plain_text', text: 'Cancel request' },
+      value: request.requestId,
+      confirm: {
+        title: { type: 'plain_text', text: 'Cancel this request?' },
+        text: { type: 'plain_text', text: truncate(`Your request for ${request.appName} ${request.roleName} will be withdrawn.`, LIMITS.confirmText) },
+        confirm: { type: 'plain_text', text: 'Cancel request' },
+        deny: { type: 'plain_text', text: 'Keep it' },
+      },
+    },
+  };
+}
+
+export function listMessage(model: { grants: GrantLine[]; requests: RequestLine[]; timezone: string }): SlackMessage {
+  const tz = model.timezone;
+  const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'Your access' } }];
+  if (model.grants.length === 0) blocks.push(section('You hold no access through the bot. `/access request` asks for some.'));
+  // Room for the requests header, one request and the closing line.
+  appendCapped(blocks, model.grants.map((g) => grantBlocks(g, tz)), LIMITS.messageBlocks, 4, (n) => `…and ${n} more: the bot's App Home lists them all.`);
+  blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Your pending requests' } });
+  if (model.requests.length === 0) blocks.push(section('None waiting for approval.'));
+  appendCapped(blocks, model.requests.map((r) => [requestBlock(r, tz)]), LIMITS.messageBlocks, 1, (n) => `…and ${n} more: the bot's App Home lists them all.`);
+  blocks.push(context('Buttons act on what is stored now: a grant that already ended or a request already decided is refused with the reason.'));
+  const text = `You hold ${model.grants.length} grant${model.grants.length === 1 ? '' : 's'} and have ${model.requests.length} pending request${model.requests.length === 1 ? '' : 's'}.`;
+  return { text, blocks: blocks.slice(0, LIMITS.messageBlocks) };
+}
+
+/** The approval messages waiting for one approver, each as it looks in their DM, buttons included. */
+export function pendingMessage(asks: { card: RequestCard; stepIndex: number }[], approverId: string): SlackMessage {
+  const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'Approvals waiting for you' } }];
+  if (asks.length === 0) {
+    blocks.push(section('Nothing is waiting for your decision.'));
+    return { text: 'Nothing is waiting for your decision.', blocks };
+  }
+  const groups = asks.map(({ card, stepIndex }, i) => {
+    // Block ids must be unique in a message: each ask's get its position appended.
+    const own = approvalMessage(card, stepIndex, { kind: 'person', directoryId: approverId }).blocks.map((b) => (b.block_id ? { ...b, block_id: `${b.block_id}:${i}` } : b));
+    return i === 0 ? own : [{ type: 'divider' } as KnownBlock, ...own];
+  });
+  appendCapped(blocks, groups, LIMITS.messageBlocks, 0, (n) => `…and ${n} more waiting: each is also in your DM with the bot, and in its App Home.`);
+  return { text: `${asks.length} approval${asks.length === 1 ? '' : 's'} waiting for you`, blocks: blocks.slice(0, LIMITS.messageBlocks) };
+}
+
+export interface WhoamiView {
+  slackUserId: string;
+  directoryId: string;
+  email: string;
+  name: string;
+  boundAt: string;
+  directoryStatus: string;
+  timezone: string;
+}
+
+export function whoamiMessage(me: WhoamiView): SlackMessage {
+  const blocks: KnownBlock[] = [
+    section(`You are matched to *${escapeMrkdwn(me.name)}* in the directory.`),
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Slack user id*\n\`${escapeMrkdwn(me.slackUserId)}\`` },
+        { type: 'mrkdwn', text: truncateMrkdwn(`*Directory id*\n\`${escapeMrkdwn(me.directoryId)}\``, LIMITS.fieldText) },
+        { type: 'mrkdwn', text: truncateMrkdwn(`*Email*\n${escapeMrkdwn(me.email)}`, LIMITS.fieldText) },
+        { type: 'mrkdwn', text: `*Bound since*\n${slackDate(me.boundAt, me.timezone)}` },
+        { type: 'mrkdwn', text: truncateMrkdwn(`*Directory status*\n${escapeMrkdwn(me.directoryStatus)}`, LIMITS.fieldText) },
+      ],
+    },
+    context('The pair of ids is recorded on every decision you make. If your email changes, an admin re-matches you with `access-bot identity unbind`.'),
+  ];
+  return { text: escapeMrkdwn(`You are ${me.email} (${me.directoryId}) in the directory`), blocks };
+}

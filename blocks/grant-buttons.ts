@@ -1,0 +1,37 @@
+/**
+ * The buttons of the expiry loop, shared by the reminder DM, `/access list` and the App Home:
+ * Extend (opens the extension offer), I'm done (gives the access back, after a confirm dialog) and
+ * Re-request (the request form prefilled). Values carry the grant id only; who may press them is
+ * decided by the core when the click arrives.
+ */
+import type { ActionsBlockElement, Button } from '@slack/web-api';
+import { ACTION } from './ids.js';
+import { LIMITS, truncate } from './limits.js';
+
+export function extendButton(grantId: string): Button {
+  return { type: 'button', action_id: ACTION.extendGrant, text: { type: 'plain_text', text: 'Extend…' }, value: grantId };
+}
+
+export function relinquishButton(grantId: string, what: string): Button {
+  return {
+    type: 'button',
+    action_id: ACTION.relinquish,
+    text: { type: 'plain_text', text: "I'm done" },
+    value: grantId,
+    confirm: {
+      title: { type: 'plain_text', text: 'Give this access back?' },
+      text: { type: 'plain_text', text: truncate(`Your ${what} access is removed now. You can request it again later.`, LIMITS.confirmText) },
+      confirm: { type: 'plain_text', text: "I'm done" },
+      deny: { type: 'plain_text', text: 'Keep it' },
+    },
+  };
+}
+
+export function rerequestButton(grantId: string): Button {
+  return { type: 'button', action_id: ACTION.rerequest, text: { type: 'plain_text', text: 'Request again…' }, value: grantId };
+}
+
+/** Extend (when the role allows it) and I'm done, for an active grant. */
+export function activeGrantButtons(grant: { grantId: string; extendable: boolean }, what: string): ActionsBlockElement[] {
+  return [...(grant.extendable ? [extendButton(grant.grantId)] : []), relinquishButton(grant.grantId, what)];
+}

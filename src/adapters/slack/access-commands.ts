@@ -1,0 +1,99 @@
+/**
+ * The `/access` subcommands that answer with one ephemeral message: list, pending, explain,
+ * whoami, digest. Each identifies the person, calls one operation or read, and renders it with a
+ * block builder; a refusal becomes the reply text. Reads only, except `digest`, which posts the
+ * digest to the security channel.
+ */
+import type { KnownBlock, WebClient } from '@slack/web-api';
+import type { SlackMessage } from '../../../blocks/approval-message.js';
+import { helpMessage, listMessage, pendingMessage, whoamiMessage } from '../../../blocks/command-replies.js';
+import { digestBlocks } from '../../../blocks/digest.js';
+import { channelLink, escapeMrkdwn } from '../../../blocks/escape.js';
+import { explainMessage } from '../../../blocks/explain-message.js';
+import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
+import { AccessError } from '../../domain/errors.js';
+import { evaluate } from '../../domain/evaluate.js';
+import { buildDigest } from '../../operations/build-digest.js';
+import { gatherDirectoryFacts } from '../../operations/directory-facts.js';
+import { assertAdmin } from '../../operations/revoke-grant.js';
+import { explain, identify, type SlackContext } from './context.js';
+import { approvalsAwaiting, myGrants, myRequests } from './overview.js';
+import { lookUpSlackUser } from './people.js';
+import { classifySlackError } from './slack-errors.js';
+
+export function textMessage(text: string): SlackMessage {
+  return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } } as KnownBlock] };
+}
+
+/** Runs a subcommand; a refusal or failure becomes a readable reply instead of an exception. */
+export async function answer(ctx: SlackContext, where: string, run: () => Promise<SlackMessage>): Promise<SlackMessage> {
+  try {
+    return await run();
+  } catch (error) {
+    return textMessage(escapeMrkdwn(explain(ctx, error, where)));
+  }
+}
+
+export async function listCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
+  const me = await identify(ctx, client, slackUserId);
+  return listMessage({ grants: myGrants(ctx.deps, me.person.id), requests: myRequests(ctx.deps, me.person.id), timezone: ctx.deps.settings.timezone });
+}
+
+export async function pendingCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
+  const me = await identify(ctx, client, slackUserId);
+  return pendingMessage(approvalsAwaiting(ctx.deps, me.person.id), me.person.id);
+}
+
+/**
+ * The policy trace for the person asking, against the live directory. Records nothing: the person
+ * is looked up without binding, and the evaluation is the pure `evaluate()`.
+ */
+export async function explainCommand(ctx: SlackContext, client: WebClient, slackUserId: string, app: string | undefined, role: string | undefined): Promise<SlackMessage> {
+  const { catalog } = ctx.deps;
+  if (!app) return helpMessage('Usage: `/access explain <app> <role>`, e.g. `/access explain github owner`.');
+  const policy = catalog.app(app);
+  if (!policy) return textMessage(`There is no application \`${escapeMrkdwn(app)}\`. Known: ${catalog.policies.map((p) => `\`${p.app}\``).join(', ')}.`);
+  const entry = role ? catalog.find(policy.app, role) : undefined;
+  if (!entry) {
+    return textMessage(`${role ? `${escapeMrkdwn(policy.name)} has no role \`${escapeMrkdwn(role)}\`. ` : 'Name a role: '}Its roles: ${policy.roles.map((r) => `\`${r.id}\` (${escapeMrkdwn(r.name)})`).join(', ')}.`);
+  }
+  const { person } = await lookUpSlackUser(ctx, client, slackUserId);
+  if (!person) throw new AccessError('identity_unknown', 'Your Slack email is not in the directory, so there is nothing to evaluate.');
+  const facts = await gatherDirectoryFacts(ctx.deps.directory, person, entry.role, ctx.deps.settings.adminGroup);
+  // The justification is asked for in the form; a placeholder keeps the trace about eligibility and the chain.
+  const evaluation = evaluate(entry.app, entry.role, entry.version, facts, { justification: 'explain' }, ctx.deps.clock.now());
+  return explainMessage(evaluation);
+}
+
+export async function whoamiCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
+  const me = await identify(ctx, client, slackUserId);
+  const binding = ctx.deps.store.bindingForSlackUser(slackUserId);
+  if (!binding) throw new AccessError('identity_unknown', 'You are not matched to anyone in the directory yet.');
+  return whoamiMessage({
+    slackUserId: binding.slackUserId,
+    directoryId: binding.directoryId,
+    email: binding.email,
+    name: me.person.name,
+    boundAt: binding.boundAt,
+    directoryStatus: me.person.status,
+    timezone: ctx.deps.settings.timezone,
+  });
+}
+
+/** Admins: the weekly digest, now, to the security channel. */
+export async function digestCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
+  const me = await identify(ctx, client, slackUserId);
+  await assertAdmin(ctx.deps, me);
+  const digest = buildDigest(ctx.deps, ctx.deps.clock.now());
+  const message = digestBlocks(digest);
+  const channel = ctx.deps.settings.securityChannel;
+  try {
+    await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
+  } catch (error) {
+    const e = classifySlackError(error, `chat.postMessage ${channel}`);
+    ctx.deps.logger.warn('posting the digest on demand failed', { channel, error: e.message });
+    return textMessage(`The digest could not be posted to ${channelLink(channel)}: ${escapeMrkdwn(e.message)}. Is the bot invited to the channel?`);
+  }
+  ctx.deps.logger.info('digest posted on demand', { channel, by: me.person.email, auditHead: digest.auditHead.hash });
+  return textMessage(`Posted the digest to ${channelLink(channel)} (audit log head \`${digest.auditHead.hash.slice(0, 16)}…\`).`);
+}

@@ -1,0 +1,119 @@
+/**
+ * Golden Block Kit for the second half of the Slack surface, per state: the expiry loop's DMs, the
+ * manual task, alerts, the `/access` replies, the App Home and the admin forms. UPDATE_GOLDEN=1
+ * rewrites the files after an intended change; read the diff.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { exportModal, exportSummaryText, revokeModal } from '../../blocks/admin-modals.js';
+import { alertMessage } from '../../blocks/alert-message.js';
+import { helpMessage, listMessage, pendingMessage, whoamiMessage } from '../../blocks/command-replies.js';
+import { explainMessage } from '../../blocks/explain-message.js';
+import { homeView } from '../../blocks/home.js';
+import { LIMITS } from '../../blocks/limits.js';
+import { requesterMessage } from '../../blocks/requester-message.js';
+import { taskMessage } from '../../blocks/task-message.js';
+import { checkMessageBlocks, checkView } from '../../src/sandbox/slack-api/block-kit-limits.js';
+import { approvedCard, pendingCard, step2Card } from './cards.js';
+import { crowdedHome, endedCard, explainEvaluation, grants, home, requests, task } from './views.js';
+
+const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
+
+function golden(name: string, value: unknown): void {
+  const file = join(GOLDEN, `${name}.json`);
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  if (process.env.UPDATE_GOLDEN === '1') {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+  if (!existsSync(file)) throw new Error(`golden file ${name}.json is missing: run with UPDATE_GOLDEN=1 and review it`);
+  expect(text).toBe(readFileSync(file, 'utf8'));
+}
+
+const tz = 'Europe/Berlin';
+
+const messages = {
+  'requester-reminder-extendable': () => requesterMessage({ ...approvedCard(), grant: { ...approvedCard().grant!, extendable: true } }, { type: 'grant.reminder', leadSeconds: 3600 }),
+  'requester-reminder-not-extendable': () => requesterMessage({ ...approvedCard(), grant: { ...approvedCard().grant!, extendable: false } }, { type: 'grant.reminder', leadSeconds: 86400 }),
+  'requester-ended-expired': () => requesterMessage(endedCard('expired'), { type: 'grant.revoked' }),
+  'requester-ended-relinquished': () => requesterMessage(endedCard('relinquished'), { type: 'grant.revoked' }),
+  'requester-ended-revoked-by-admin': () => requesterMessage(endedCard('revoked'), { type: 'grant.revoked' }),
+  'requester-ended-offboarded': () => requesterMessage(endedCard('offboarded'), { type: 'grant.revoked' }),
+  'requester-ended-removed-externally': () => requesterMessage(endedCard('removed_externally'), { type: 'grant.revoked' }),
+  'task-grant-open': () => taskMessage(task('grant', 'open')),
+  'task-grant-done': () => taskMessage(task('grant', 'done')),
+  'task-revoke-open': () => taskMessage(task('revoke', 'open')),
+  'alert-with-grant': () => alertMessage({ text: 'Provisioning GitHub owner for ada@example.com failed after 5 attempt(s): <!channel> 500', at: '2026-03-02T09:00:00.000Z', timezone: tz, grant: { id: 'grt_0example0001', appName: 'GitHub', roleName: 'Organization owner', holderName: 'Ada Lovelace', holderEmail: 'ada@example.com', status: 'provisioning_failed' }, requestId: 'req_0example0001' }),
+  'alert-plain': () => alertMessage({ text: 'Revocation overdue', at: '2026-03-02T09:00:00.000Z', timezone: tz }),
+  'reply-help': () => helpMessage(),
+  'reply-list': () => listMessage({ grants: grants(), requests: requests(), timezone: tz }),
+  'reply-list-empty': () => listMessage({ grants: [], requests: [], timezone: tz }),
+  'reply-pending': () => pendingMessage([{ card: pendingCard(), stepIndex: 0 }, { card: step2Card(), stepIndex: 1 }], 'u-jordan'),
+  'reply-pending-none': () => pendingMessage([], 'u-jordan'),
+  'reply-explain-needs-approval': () => explainMessage(explainEvaluation('needs_approval')),
+  'reply-explain-not-eligible': () => explainMessage(explainEvaluation('not_eligible')),
+  'reply-explain-auto-approved': () => explainMessage(explainEvaluation('auto_approved')),
+  'reply-whoami': () => whoamiMessage({ slackUserId: 'U0ADA', directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada Lovelace', boundAt: '2026-03-01T08:00:00.000Z', directoryStatus: 'active', timezone: tz }),
+};
+
+describe('Slack 2 messages', () => {
+  for (const [name, build] of Object.entries(messages)) {
+    it(`${name} matches its golden file and Slack's limits`, () => {
+      const message = build();
+      expect(checkMessageBlocks(message.blocks)).toEqual([]);
+      golden(name, message);
+    });
+  }
+
+  it('never lets typed text mention anyone or forge a link', () => {
+    for (const build of Object.values(messages)) {
+      const json = JSON.stringify(build());
+      expect(json).not.toContain('<!channel>');
+      expect(json).not.toContain('<!here>');
+    }
+  });
+
+  it('keeps a long list within one message, saying how many more there are', () => {
+    const many = Array.from({ length: 80 }, (_, i) => ({ ...grants()[0]!, grantId: `grt_0many${String(i).padStart(4, '0')}` }));
+    const message = listMessage({ grants: many, requests: Array.from({ length: 30 }, () => requests()[0]!), timezone: tz });
+    expect(message.blocks.length).toBeLessThanOrEqual(LIMITS.messageBlocks);
+    expect(checkMessageBlocks(message.blocks)).toEqual([]);
+    expect(JSON.stringify(message.blocks)).toMatch(/and \d+ more/);
+  });
+});
+
+describe('App Home and admin forms', () => {
+  const views = {
+    'home-employee': () => homeView(home('employee')),
+    'home-approver': () => homeView(home('approver')),
+    'home-admin': () => homeView(home('admin')),
+    'modal-revoke-empty': () => revokeModal({ personSlackId: null, personName: null, grants: null, timezone: tz }),
+    'modal-revoke-person-picked': () => revokeModal({ personSlackId: 'U0ADA', personName: 'Ada Lovelace', grants: grants(), timezone: tz }),
+    'modal-revoke-no-grants': () => revokeModal({ personSlackId: 'U0ALAN', personName: 'Alan Turing', grants: [], timezone: tz }),
+    'modal-export': () => exportModal({ apps: [{ app: 'aws', name: 'AWS' }, { app: 'github', name: 'GitHub' }], defaultPeriod: 'last_30_days', timezone: tz }),
+  };
+  for (const [name, build] of Object.entries(views)) {
+    it(`${name} matches its golden file and Slack's limits`, () => {
+      const view = build();
+      expect(checkView(view, name.startsWith('home') ? 'home' : 'modal')).toEqual([]);
+      golden(name, view);
+    });
+  }
+
+  it('keeps a crowded App Home within 100 blocks, every section present, with "and N more"', () => {
+    const view = homeView(crowdedHome());
+    expect(view.blocks.length).toBeLessThanOrEqual(LIMITS.viewBlocks);
+    expect(checkView(view, 'home')).toEqual([]);
+    const json = JSON.stringify(view.blocks);
+    for (const heading of ['Your access', 'Your pending requests', 'Waiting for your approval', 'Request access', 'Admin']) expect(json).toContain(heading);
+    expect(json).toContain('and 28 more grants');
+    expect(json.match(/and \d+ more/g)!.length).toBe(4);
+  });
+
+  it('summarises an export with its period, hash and audit head', () => {
+    const text = exportSummaryText({ kind: 'requests', rows: 14, bytes: 9807, from: '2026-01-01T00:00:00.000Z', to: '2026-04-01T00:00:00.000Z', periodLabel: 'last quarter (Q1 2026)', filters: { app: 'github' }, sha256: 'a'.repeat(64), auditHead: 'b'.repeat(64), auditHeadSeq: 93, timezone: 'UTC' });
+    golden('export-summary', { text });
+  });
+});

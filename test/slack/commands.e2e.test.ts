@@ -1,0 +1,110 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ACTION } from '../../blocks/ids.js';
+import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture } from './slack-fixture.js';
+import { ephemeralAnswer, holdActive, textOfAnswer } from './slack2-helpers.js';
+
+let fx: SlackFixture;
+beforeEach(async () => {
+  fx = await startSlackFixture();
+});
+afterEach(async () => {
+  await fx.close();
+});
+
+async function adaAsksForAwsAdmin(): Promise<string> {
+  const res = await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'Debug the <!channel> lambda' });
+  expect(res.json).toMatchObject({ response_action: 'update' });
+  await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve));
+  return fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, app: 'aws' })[0]!.id;
+}
+
+describe('/access subcommands', () => {
+  it('answers help, a bare /access and unknown subcommands with every subcommand listed', async () => {
+    for (const text of ['help', '', 'frobnicate <!here>']) {
+      const res = await fx.command('ada', text);
+      expect(res.status).toBe(200);
+      const body = textOfAnswer(res);
+      for (const sub of ['request', 'list', 'pending', 'explain', 'whoami', 'revoke', 'export', 'digest']) expect(body).toContain(`/access ${sub}`);
+      expect(body).not.toContain('<!here>');
+    }
+    expect(textOfAnswer(await fx.command('ada', 'frobnicate'))).toContain('Unknown command');
+  });
+
+  it('lists my grants with Extend and I\'m done, my pending requests with Cancel, and Cancel works from the list', async () => {
+    await holdActive(fx, 'ada', 'github', 'member');
+    const requestId = await adaAsksForAwsAdmin();
+    const res = await fx.command('ada', 'list');
+    const list = ephemeralAnswer(res);
+    const text = textOf(list);
+    expect(text).toContain('GitHub Member');
+    expect(text).toContain('AWS Administrator');
+    expect(hasAction(list, ACTION.extendGrant)).toBe(true);
+    expect(hasAction(list, ACTION.relinquish)).toBe(true);
+    expect(hasAction(list, ACTION.cancel)).toBe(true);
+
+    await fx.click('ada', list, ACTION.cancel);
+    expect(fx.h.store.getRequest(requestId)!.status).toBe('cancelled');
+    expect(textOf(ephemeralAnswer(await fx.command('ada', 'list')))).toContain('None waiting for approval');
+  });
+
+  it('shows the approvals waiting for me with their buttons, and Approve from there decides', async () => {
+    const requestId = await adaAsksForAwsAdmin();
+    expect(textOfAnswer(await fx.command('alan', 'pending'))).toContain('Nothing is waiting for your decision');
+    const pending = ephemeralAnswer(await fx.command('marcus', 'pending'));
+    expect(textOf(pending)).toContain('Ada Lovelace');
+    expect(textOf(pending)).toContain('&lt;!channel&gt;');
+    expect(hasAction(pending, ACTION.approve)).toBe(true);
+    expect(hasAction(pending, ACTION.deny)).toBe(true);
+    await fx.click('marcus', pending, ACTION.approve);
+    expect(fx.h.store.getRequest(requestId)!.status).toBe('approved');
+  });
+
+  it('explains a role as a policy trace (eligibility, chain, who is asked, how many notified, policy version) and records nothing', async () => {
+    const before = fx.h.store.auditEvents().length;
+    const res = await fx.command('ada', 'explain github owner');
+    const text = textOfAnswer(res);
+    expect(text).toContain('Eligibility');
+    expect(text).toContain('member of eligible group platform-team');
+    expect(text).toContain('Step 1 of 3: manager');
+    expect(text).toContain('Marcus Chen');
+    expect(text).toContain('Step 2 of 3: group security-team');
+    expect(text).toContain('posts one message in <#C0SECURITY>');
+    expect(text).toContain('it would notify 2 people by DM and 1 channel message');
+    expect(text).toContain('github-owner-jit');
+    expect(text).toContain(fx.h.deps.catalog.find('github', 'owner')!.version.slice(0, 12));
+    // Not even the identity binding: explain is a read.
+    expect(fx.h.store.auditEvents()).toHaveLength(before);
+    expect(fx.h.store.bindingForSlackUser(USERS.ada.id)).toBeUndefined();
+    expect(fx.slack.workspace.calls('chat.postMessage')).toHaveLength(0);
+
+    expect(textOfAnswer(await fx.command('ian', 'explain aws admin'))).toContain('not a member of any eligible group');
+    expect(textOfAnswer(await fx.command('ian', 'explain nope'))).toContain('There is no application');
+    expect(textOfAnswer(await fx.command('ian', 'explain github'))).toContain('Its roles');
+  });
+
+  it('shows my identity binding', async () => {
+    const text = textOfAnswer(await fx.command('ada', 'whoami'));
+    const binding = fx.h.store.bindingForSlackUser(USERS.ada.id)!;
+    expect(text).toContain(USERS.ada.id);
+    expect(text).toContain('u-ada');
+    expect(text).toContain('ada@example.com');
+    expect(text).toContain(String(Math.floor(Date.parse(binding.boundAt) / 1000)));
+  });
+
+  it('posts the digest to the security channel for an admin, and refuses anyone else', async () => {
+    expect(textOfAnswer(await fx.command('ada', 'digest'))).toContain('Only members of access-admins');
+    expect(fx.channel('C0SECURITY')).toHaveLength(0);
+    const res = await fx.command('priya', 'digest');
+    expect(textOfAnswer(res)).toContain('Posted the digest');
+    const posted = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY');
+    expect(textOf(posted)).toContain('Weekly access digest');
+    expect(textOf(posted)).toContain(fx.h.store.auditHead().hash);
+  });
+
+  it('tells a person it cannot match why, rather than failing silently', async () => {
+    fx.slack.addUser({ id: 'U0NOBODY', email: 'nobody@example.com', name: 'nobody', realName: 'No Body', tz: 'UTC' });
+    const { sendSlashCommand } = await import('../support/slack-signing.js');
+    const res = await sendSlashCommand(fx.url, 'e2e-signing-secret', { userId: 'U0NOBODY', text: 'list' });
+    expect(JSON.stringify(res.json)).toContain('nobody@example.com is in the directory');
+  });
+});

@@ -1,0 +1,119 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ACTION, BLOCK } from '../../blocks/ids.js';
+import { sweep } from '../../src/operations/sweep.js';
+import type { StoredMessage } from '../../src/sandbox/slack-api/slack-workspace.js';
+import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture } from './slack-fixture.js';
+import { holdActive, waitTold } from './slack2-helpers.js';
+
+let fx: SlackFixture;
+beforeEach(async () => {
+  fx = await startSlackFixture();
+});
+afterEach(async () => {
+  await fx.close();
+});
+
+const JOBS = { worker: 'expiry-e2e', baseDelaySeconds: 1, random: () => 0.999999 };
+
+function reminders(): StoredMessage[] {
+  return fx.dms('ada').filter((m) => m.text.includes('access ends in'));
+}
+
+/** Moves the runtime's clock to `seconds` before the grant's expiry, then sweeps twice (a repeated pass changes nothing). */
+async function sweepAt(grantId: string, secondsBefore: number): Promise<void> {
+  const expiresAt = fx.h.store.getGrant(grantId)!.expiresAt!;
+  fx.h.clock.set(new Date(Date.parse(expiresAt) - secondsBefore * 1000).toISOString());
+  await sweep(fx.h.deps, JOBS);
+  await sweep(fx.h.deps, JOBS);
+  await fx.settle();
+}
+
+describe('the expiry loop in Slack', () => {
+  it('reminds once per lead time, each reminder with Extend and I\'m done', async () => {
+    const grantId = await holdActive(fx, 'ada', 'github', 'member');
+    await sweepAt(grantId, 2 * 86400);
+    expect(reminders()).toHaveLength(0);
+
+    await sweepAt(grantId, 86400 - 60);
+    expect(reminders()).toHaveLength(1);
+    expect(reminders()[0]!.text).toContain('ends in 1 day');
+    await sweepAt(grantId, 86400 - 120);
+    expect(reminders()).toHaveLength(1);
+
+    await sweepAt(grantId, 3600 - 60);
+    expect(reminders()).toHaveLength(2);
+    expect(reminders()[1]!.text).toContain('ends in 1 hour');
+    await sweepAt(grantId, 60);
+    expect(reminders()).toHaveLength(2);
+    for (const reminder of reminders()) {
+      expect(hasAction(reminder, ACTION.extendGrant)).toBe(true);
+      expect(hasAction(reminder, ACTION.relinquish)).toBe(true);
+    }
+    expect(fx.h.store.auditEventsFor({ grantId }).filter((e) => e.action === 'grant.reminded')).toHaveLength(2);
+  });
+
+  it('Extend opens the extension offer for the holder only; the offer extends the grant', async () => {
+    const grantId = await holdActive(fx, 'ada', 'github', 'member');
+    await sweepAt(grantId, 3600);
+    const reminder = reminders()[0]!;
+    const before = fx.h.store.getGrant(grantId)!.expiresAt!;
+
+    // A forged click: Alan presses Ada's Extend from his own conversation.
+    await fx.click('alan', { ...reminder, channel: fx.dm('alan') }, ACTION.extendGrant);
+    await waitTold(fx, 'alan', 'Only the person who holds this access');
+    expect(fx.slack.workspace.currentModal(USERS.alan.id)).toBeUndefined();
+
+    await fx.click('ada', reminder, ACTION.extendGrant);
+    const offer = await fx.waitModal('ada', (v) => v.callbackId === 'access_extend');
+    expect(JSON.stringify(offer.blocks)).toContain('Extend by up to');
+    const res = await fx.submit('ada', { [BLOCK.extendBy]: { [ACTION.extendBy]: { type: 'static_select', selected_option: { value: String(7 * 86400) } } } }, { view: offer });
+    expect(res.json).toMatchObject({ response_action: 'update', view: { title: { text: 'Extended' } } });
+    expect(Date.parse(fx.h.store.getGrant(grantId)!.expiresAt!) - Date.parse(before)).toBe(7 * 86400 * 1000);
+  });
+
+  it('I\'m done relinquishes for the holder only; the ended message says why and Re-request opens the form prefilled', async () => {
+    const grantId = await holdActive(fx, 'ada', 'github', 'member');
+    await sweepAt(grantId, 3600);
+    const reminder = reminders()[0]!;
+
+    await fx.click('alan', { ...reminder, channel: fx.dm('alan') }, ACTION.relinquish);
+    await waitTold(fx, 'alan', 'Only the person who holds this access');
+    expect(fx.h.store.getGrant(grantId)!.status).toBe('active');
+
+    await fx.click('ada', reminder, ACTION.relinquish);
+    expect(fx.h.store.getGrant(grantId)).toMatchObject({ revocationReason: 'relinquished' });
+    await fx.settle();
+    expect(fx.h.store.getGrant(grantId)!.status).toBe('revoked');
+    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended'));
+    expect(textOf(ended)).toContain('You gave back your *GitHub Member* access');
+    expect(hasAction(ended, ACTION.rerequest)).toBe(true);
+
+    await fx.click('ada', ended, ACTION.rerequest);
+    const form = await fx.waitModal('ada', (v) => v.callbackId === 'access_request' && JSON.stringify(v.definition.blocks).includes(ACTION.duration));
+    expect(JSON.stringify(form.blocks)).toContain('"value":"github"');
+    expect(JSON.stringify(form.blocks)).toContain('"value":"member"');
+  });
+
+  it('says the grant expired when it did', async () => {
+    const grantId = await holdActive(fx, 'ada', 'github', 'member');
+    await sweepAt(grantId, -60);
+    expect(fx.h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
+    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended'));
+    expect(textOf(ended)).toContain('access expired and was removed');
+    expect(hasAction(ended, ACTION.rerequest)).toBe(true);
+  });
+
+  it('alerts the alerts channel and tells the holder when access is removed outside the bot', async () => {
+    const grantId = await holdActive(fx, 'ada', 'github', 'member');
+    const { recordExternalRemoval } = await import('../../src/operations/revoke-grant.js');
+    expect(recordExternalRemoval(fx.h.deps, { grantId, detail: 'not in <!channel> github-members any more' })).toBe(true);
+    await fx.settle();
+    const alert = await fx.slack.waitFor('message', (m) => m.channel === 'C0ACCESSOPS');
+    expect(textOf(alert)).toContain('Access alert');
+    expect(textOf(alert)).toContain('Ada Lovelace (ada@example.com)');
+    expect(textOf(alert)).toContain(grantId);
+    expect(textOf(alert)).not.toContain('<!channel>');
+    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended'));
+    expect(textOf(ended)).toContain('removed outside the bot');
+  });
+});
