@@ -9,6 +9,7 @@ import { startSlack } from './adapters/slack/start-slack.js';
 import { formatProblem, PolicyLoadError } from './adapters/policies/load-policies.js';
 import { ConfigError, loadConfig } from './config.js';
 import { describeDuration } from './domain/duration.js';
+import { queueDigest } from './operations/queue-digest.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
 import { createRuntime, recheckDirectoryUntilReachable, type Runtime } from './runtime.js';
 import { OffsetClock, startSandbox, type Sandbox } from './sandbox/start-sandbox.js';
@@ -52,7 +53,14 @@ async function main(): Promise<number> {
 
   // The sweep, reconcile and digest schedules; a lease in the database keeps two processes on
   // one file from running the same schedule at once.
-  const scheduler = createBotScheduler(deps, { statusCheck: runtime.offboarding.statusCheck, offboardingSources: runtime.offboarding.sources });
+  const scheduler = createBotScheduler(deps, {
+    statusCheck: runtime.offboarding.statusCheck,
+    offboardingSources: runtime.offboarding.sources,
+    // The digest is a job keyed by its slot: posted once, retried if Slack fails, with its CSV.
+    postDigest: async (digest, _message, pass) => {
+      queueDigest(deps, { at: digest.periodEnd, key: pass.slot ? pass.slot.toISOString() : `run:${digest.periodEnd}` });
+    },
+  });
   const stopRecheck = recheckDirectoryUntilReachable(runtime);
 
   // Slack: the real workspace (mode 'slack'), or the embedded stand-in and the local page (mode 'sandbox').

@@ -196,7 +196,8 @@ export interface Notification {
     | 'grant.revocationFailed'
     | 'task.assigned'
     | 'task.completed'
-    | 'alert';
+    | 'alert'
+    | 'digest';
   recipient: Recipient;
   requestId?: string;
   grantId?: string;
@@ -206,6 +207,8 @@ export interface Notification {
   leadSeconds?: number;
   /** Free text for alerts. */
   text?: string;
+  /** The digest: the moment it describes (its week ends here). */
+  at?: string;
 }
 
 export const OPEN_GRANT_STATUSES: readonly GrantStatus[] = ['provisioning', 'active', 'revoking'];

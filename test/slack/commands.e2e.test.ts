@@ -91,14 +91,24 @@ describe('/access subcommands', () => {
     expect(text).toContain(String(Math.floor(Date.parse(binding.boundAt) / 1000)));
   });
 
-  it('posts the digest to the security channel for an admin, and refuses anyone else', async () => {
+  it('posts the digest to the security channel for an admin, with the week\'s requests CSV in its thread, and refuses anyone else', async () => {
     expect(textOfAnswer(await fx.command('ada', 'digest'))).toContain('Only members of access-admins');
     expect(fx.channel('C0SECURITY')).toHaveLength(0);
     const res = await fx.command('priya', 'digest');
-    expect(textOfAnswer(res)).toContain('Posted the digest');
+    expect(textOfAnswer(res)).toContain('Posting the digest');
     const posted = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY');
     expect(textOf(posted)).toContain('Weekly access digest');
-    expect(textOf(posted)).toContain(fx.h.store.auditHead().hash);
+    const file = await fx.slack.waitFor('file', (f) => f.channel === 'C0SECURITY' && f.completed);
+    expect(file.threadTs).toBe(posted.ts);
+    expect(file.bytes!.toString('utf8')).toContain('request_id,');
+    await fx.settle();
+    const events = fx.h.store.auditEvents({ limit: 100_000 });
+    const digestEvent = events.find((e) => e.action === 'digest.posted')!;
+    // The head the digest printed is the log's head when it was built, before its own CSV export.
+    expect(textOf(posted)).toContain(digestEvent.details.auditHead as string);
+    const exportEvent = events.find((e) => e.action === 'export.created')!;
+    expect(exportEvent.actor).toEqual({ kind: 'system', component: 'digest' });
+    expect((digestEvent.details.csv as { sha256: string }).sha256).toBe(exportEvent.details.sha256);
   });
 
   it('tells a person it cannot match why, rather than failing silently', async () => {

@@ -7,19 +7,17 @@
 import type { KnownBlock, WebClient } from '@slack/web-api';
 import type { SlackMessage } from '../../../blocks/approval-message.js';
 import { helpMessage, listMessage, pendingMessage, whoamiMessage } from '../../../blocks/command-replies.js';
-import { digestBlocks } from '../../../blocks/digest.js';
 import { channelLink, escapeMrkdwn } from '../../../blocks/escape.js';
 import { explainMessage } from '../../../blocks/explain-message.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import { AccessError } from '../../domain/errors.js';
 import { evaluate } from '../../domain/evaluate.js';
-import { buildDigest } from '../../operations/build-digest.js';
+import { queueDigest } from '../../operations/queue-digest.js';
 import { gatherDirectoryFacts } from '../../operations/directory-facts.js';
 import { assertAdmin } from '../../operations/revoke-grant.js';
 import { explain, identify, type SlackContext } from './context.js';
 import { approvalsAwaiting, myGrants, myRequests } from './overview.js';
 import { lookUpSlackUser } from './people.js';
-import { classifySlackError } from './slack-errors.js';
 
 export function textMessage(text: string): SlackMessage {
   return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } } as KnownBlock] };
@@ -80,20 +78,16 @@ export async function whoamiCommand(ctx: SlackContext, client: WebClient, slackU
   });
 }
 
-/** Admins: the weekly digest, now, to the security channel. */
+/**
+ * Admins: the weekly digest, now, to the security channel: queued as the same job the schedule
+ * queues (so it is retried if Slack fails, and carries the week's CSV), then sent at once.
+ */
 export async function digestCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
   const me = await identify(ctx, client, slackUserId);
   await assertAdmin(ctx.deps, me);
-  const digest = buildDigest(ctx.deps, ctx.deps.clock.now());
-  const message = digestBlocks(digest);
-  const channel = ctx.deps.settings.securityChannel;
-  try {
-    await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
-  } catch (error) {
-    const e = classifySlackError(error, `chat.postMessage ${channel}`);
-    ctx.deps.logger.warn('posting the digest on demand failed', { channel, error: e.message });
-    return textMessage(`The digest could not be posted to ${channelLink(channel)}: ${escapeMrkdwn(e.message)}. Is the bot invited to the channel?`);
-  }
-  ctx.deps.logger.info('digest posted on demand', { channel, by: me.person.email, auditHead: digest.auditHead.hash });
-  return textMessage(`Posted the digest to ${channelLink(channel)} (audit log head \`${digest.auditHead.hash.slice(0, 16)}…\`).`);
+  const at = ctx.deps.clock.now().toISOString();
+  queueDigest(ctx.deps, { at, key: `on-demand:${at}:${me.person.id}` });
+  ctx.jobs.kick();
+  ctx.deps.logger.info('digest requested on demand', { channel: ctx.deps.settings.securityChannel, by: me.person.email });
+  return textMessage(`Posting the digest for the week ending now to ${channelLink(ctx.deps.settings.securityChannel)}, with the week's requests CSV in its thread.`);
 }

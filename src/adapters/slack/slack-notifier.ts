@@ -11,7 +11,13 @@ import { approvalMessage, type SlackMessage } from '../../../blocks/approval-mes
 import { noticeMessage } from '../../../blocks/modals.js';
 import { taskMessage } from '../../../blocks/task-message.js';
 import { REQUESTER_EVENTS, requesterMessage, type RequesterEvent } from '../../../blocks/requester-message.js';
+import { digestBlocks } from '../../../blocks/digest.js';
 import { PermanentError } from '../../domain/errors.js';
+import { buildDigest } from '../../operations/build-digest.js';
+import { parseExportFilters } from '../../operations/exports/export-filters.js';
+import { exportCsvToBuffer } from '../csv/export-csv.js';
+import { SqliteExportSource } from '../db/export-reader.js';
+import { SqliteStore } from '../db/sqlite-store.js';
 import type { Notification, Recipient } from '../../domain/records.js';
 import type { Deps, Notifier } from '../../operations/context.js';
 import { taskView } from './overview.js';
@@ -49,6 +55,7 @@ export class SlackNotifier implements Notifier {
     if (notification.type === 'task.assigned') return this.deliverTask(notification);
     if (notification.type === 'task.completed') return this.settleTask(notification);
     if (notification.type === 'alert') return this.deliverAlert(notification, key);
+    if (notification.type === 'digest') return this.deliverDigest(notification, key);
     return this.deliverNotice(notification, key);
   }
 
@@ -151,6 +158,50 @@ export class SlackNotifier implements Notifier {
     });
     const target = toTarget(n.recipient);
     await this.postOrUpdate(`job:${key}`, target, message, { requestId: n.requestId ?? grant?.requestId ?? null, stepIndex: null, recipient: targetKey(target), type: n.type });
+  }
+
+  // ---- the weekly digest: the message, then the week's requests CSV in its thread -------------------
+
+  private async deliverDigest(n: Notification, key: string): Promise<void> {
+    if (n.recipient.kind !== 'channel' || !n.at) throw new PermanentError('a digest goes to a channel and names its week');
+    const digest = buildDigest(this.deps, new Date(n.at));
+    const slot = `job:${key}`;
+    await this.postOrUpdate(slot, toTarget(n.recipient), digestBlocks(digest), { requestId: null, stepIndex: null, recipient: n.recipient.channel, type: n.type });
+    const posted = this.messages.get(slot)!;
+    // The full detail: the week's requests export, once per digest (a retry after a failed upload
+    // uploads it; one after a successful upload does not).
+    const csvSlot = `${slot}:csv`;
+    if (this.messages.get(csvSlot)) return;
+    if (!(this.deps.store instanceof SqliteStore)) throw new PermanentError('the digest CSV needs the SQLite store');
+    const { buffer, summary } = await exportCsvToBuffer(this.deps, SqliteExportSource.forStore(this.deps.store), {
+      kind: 'requests',
+      filters: parseExportFilters('requests', { from: digest.periodStart, to: digest.periodEnd }),
+      requestedBy: { kind: 'system', component: 'digest' },
+      destination: 'slack',
+    });
+    const day = digest.periodEnd.slice(0, 10);
+    try {
+      await this.client.filesUploadV2({
+        channel_id: posted.channel,
+        thread_ts: posted.ts,
+        file: buffer,
+        filename: `access-requests-week-${day}.csv`,
+        title: `Access requests, week ending ${day}`,
+        initial_comment: `The week's requests in full: ${summary.rows} rows, SHA-256 \`${summary.sha256}\`, audit log head \`${summary.auditHead}\`.`,
+      });
+    } catch (error) {
+      throw classifySlackError(error, `files upload ${csvSlot}`);
+    }
+    const now = this.now();
+    this.messages.save({ slot: csvSlot, channel: posted.channel, ts: posted.ts, requestId: null, stepIndex: null, recipient: n.recipient.channel, notificationType: n.type, postedAt: now, updatedAt: now });
+    this.deps.store.transaction((tx) =>
+      tx.appendAudit({
+        at: now,
+        actor: { kind: 'system', component: 'digest' },
+        action: 'digest.posted',
+        details: { channel: posted.channel, periodStart: digest.periodStart, periodEnd: digest.periodEnd, auditHead: digest.auditHead.hash, sensitiveHolders: digest.sensitiveHolders.length, csv: { rows: summary.rows, sha256: summary.sha256 } },
+      }),
+    );
   }
 
   // ---- everything else --------------------------------------------------------------
