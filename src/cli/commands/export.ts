@@ -23,7 +23,7 @@ Writes one export of the audit trail (DATABASE_PATH) as CSV (RFC 4180, UTF-8, ti
 UTC, formula-injection safe) to stdout or to FILE, then prints a summary on stderr: the row count,
 the file's SHA-256 and the audit head hash the export was read at (the same hash "audit verify"
 prints; check it later with "audit verify --expect-head HASH"). The export is itself logged as an
-"export.created" audit event, written once the file is complete. Columns: docs/exports.md.
+"export.created" audit event, written once the file is complete. Columns: README.md, "Audit evidence exports".
 
 Exports:
   requests  one row per request, each approval step in columns, with its grant's outcome

@@ -1,6 +1,6 @@
 /**
  * The columns of each export and how a record becomes a row. Pure: records in, cells out. Every
- * column is documented in docs/exports.md; a change here is a change to the evidence format.
+ * column is documented in README.md ("Audit evidence exports"); a change here is a change to the evidence format.
  *
  * Times are the stored ISO 8601 UTC strings; durations and counts are numbers; text is passed as
  * typed and neutralised by the sink (CSV formula injection), never here.
