@@ -2,28 +2,14 @@
  * Golden Block Kit per state: the JSON the bot sends is reviewed as a file. Run with
  * UPDATE_GOLDEN=1 to rewrite the files after an intended change, and read the diff.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { approvalMessage } from '../../blocks/approval-message.js';
 import { denyReasonModal, extensionOfferModal, pendingPointerModal, requestModal } from '../../blocks/modals.js';
 import { requesterMessage, type RequesterEvent } from '../../blocks/requester-message.js';
+import { golden } from './golden-file.js';
 import { checkMessageBlocks, checkView } from '../../src/sandbox/slack-api/block-kit-limits.js';
 import { approvedCard, cancelledCard, deniedCard, expiredCard, pendingCard, step2Card } from './cards.js';
 
-const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
-
-function golden(name: string, value: unknown): void {
-  const file = join(GOLDEN, `${name}.json`);
-  const text = `${JSON.stringify(value, null, 2)}\n`;
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, text);
-  }
-  if (!existsSync(file)) throw new Error(`golden file ${name}.json is missing: run with UPDATE_GOLDEN=1 and review it`);
-  expect(text).toBe(readFileSync(file, 'utf8'));
-}
 
 const approval = {
   'approval-pending-dm': () => approvalMessage(pendingCard(), 0, { kind: 'person', directoryId: 'u-marcus' }),

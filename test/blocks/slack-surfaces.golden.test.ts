@@ -3,9 +3,6 @@
  * manual task, alerts, the `/access` replies, the App Home and the admin forms. UPDATE_GOLDEN=1
  * rewrites the files after an intended change; read the diff.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { exportModal, exportSummaryText, revokeModal } from '../../blocks/admin-modals.js';
 import { alertMessage } from '../../blocks/alert-message.js';
@@ -15,22 +12,11 @@ import { homeView } from '../../blocks/home.js';
 import { LIMITS } from '../../blocks/limits.js';
 import { requesterMessage } from '../../blocks/requester-message.js';
 import { taskMessage } from '../../blocks/task-message.js';
+import { golden } from './golden-file.js';
 import { checkMessageBlocks, checkView } from '../../src/sandbox/slack-api/block-kit-limits.js';
 import { approvedCard, pendingCard, step2Card } from './cards.js';
 import { crowdedHome, endedCard, explainEvaluation, grants, home, requests, task } from './views.js';
 
-const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
-
-function golden(name: string, value: unknown): void {
-  const file = join(GOLDEN, `${name}.json`);
-  const text = `${JSON.stringify(value, null, 2)}\n`;
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, text);
-  }
-  if (!existsSync(file)) throw new Error(`golden file ${name}.json is missing: run with UPDATE_GOLDEN=1 and review it`);
-  expect(text).toBe(readFileSync(file, 'utf8'));
-}
 
 const tz = 'Europe/Berlin';
 

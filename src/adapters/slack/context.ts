@@ -24,15 +24,19 @@ export interface SlackContext {
  * decides access is cached); the core matches it to the stored binding or binds on first contact.
  */
 export async function identify(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<ActingPerson> {
-  let email: string | null;
+  const email = await slackEmailOf(ctx, client, slackUserId, 'Slack did not tell us who you are just now; please try again in a moment.');
+  return identifySlackUser(ctx.deps, { slackUserId, email });
+}
+
+/** The email on a Slack user's profile (users.info), or null when it has none; `failure` is said when Slack does not answer. */
+export async function slackEmailOf(ctx: SlackContext, client: WebClient, slackUserId: string, failure: string): Promise<string | null> {
   try {
     const info = await client.users.info({ user: slackUserId });
-    email = info.user?.profile?.email ?? null;
+    return info.user?.profile?.email ?? null;
   } catch (error) {
     ctx.deps.logger.warn('users.info failed', { slackUserId, error: error instanceof Error ? error.message : String(error) });
-    throw new AccessError('transient_failure', 'Slack did not tell us who you are just now; please try again in a moment.');
+    throw new AccessError('transient_failure', failure);
   }
-  return identifySlackUser(ctx.deps, { slackUserId, email });
 }
 
 /** A refusal a person can read: the core's message for its own errors, a generic one otherwise. */

@@ -4,9 +4,9 @@
  * binding is made only when a person acts themselves.
  */
 import type { WebClient } from '@slack/web-api';
-import { AccessError } from '../../domain/errors.js';
+
 import type { Person } from '../../domain/person.js';
-import type { SlackContext } from './context.js';
+import { slackEmailOf, type SlackContext } from './context.js';
 
 export interface LookedUp {
   person: Person | null;
@@ -18,13 +18,6 @@ export interface LookedUp {
 export async function lookUpSlackUser(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<LookedUp> {
   const binding = ctx.deps.store.bindingForSlackUser(slackUserId);
   if (binding) return { person: await ctx.deps.directory.getPerson(binding.directoryId), email: binding.email, boundTo: binding.directoryId };
-  let email: string | null;
-  try {
-    const info = await client.users.info({ user: slackUserId });
-    email = info.user?.profile?.email ?? null;
-  } catch (error) {
-    ctx.deps.logger.warn('users.info failed', { slackUserId, error: error instanceof Error ? error.message : String(error) });
-    throw new AccessError('transient_failure', 'Slack did not say who that is just now; please try again in a moment.');
-  }
+  const email = await slackEmailOf(ctx, client, slackUserId, 'Slack did not say who that is just now; please try again in a moment.');
   return { person: email ? await ctx.deps.directory.findPerson(email) : null, email, boundTo: null };
 }
