@@ -32,7 +32,13 @@ export function extensionOffer(deps: Deps, grant: Grant): ExtensionOffer {
   const base = { grant, expiresAt: grant.expiresAt, choices: [] as number[] };
   const until = grant.expiresAt ? ` until ${grant.expiresAt}` : '';
   if (grant.status !== 'active' || !grant.expiresAt || !grant.activatedAt) {
-    return { ...base, maxAddSeconds: 0, approval: null, refusal: `Your ${grant.app} ${grant.role} access is ${grant.status}; it can be extended once it is active.` };
+    // An ended grant never becomes active again (Extend… pressed on a reminder after the expiry).
+    const ended = grant.status === 'revoking' || grant.status === 'revoked' || grant.status === 'provisioning_failed';
+    const what = `${entry?.app.name ?? grant.app} ${entry?.role.name ?? grant.role}`;
+    const refusal = ended
+      ? `Your ${what} access has ended; it can no longer be extended. Request it again instead.`
+      : `Your ${what} access is ${grant.status}; it can be extended once it is active.`;
+    return { ...base, maxAddSeconds: 0, approval: null, refusal };
   }
   if (!entry || !rule) {
     return { ...base, maxAddSeconds: 0, approval: null, refusal: `You already hold ${entry?.app.name ?? grant.app} ${entry?.role.name ?? grant.role}${until}. This role cannot be extended; request it again after it expires.` };
