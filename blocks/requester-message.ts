@@ -191,17 +191,17 @@ function statusWord(card: RequestCard): string {
 
 /** Why the access ended, in the holder's words: the revocation reason said plainly. */
 function endedHeadline(whatMd: string, grant: GrantView | null, tz: string): string {
-  const at = grant?.revokedAt ?? grant?.expiresAt;
-  const when = at ? ` (${slackDate(at, tz)})` : '';
+  const removedAt = grant?.revokedAt ?? grant?.expiresAt;
+  const when = removedAt ? ` on ${slackDate(removedAt, tz)}` : '';
   switch (grant?.revocationReason ?? 'expired') {
     case 'expired':
-      return `Your ${whatMd} access expired and was removed${when}.`;
+      return `Your ${whatMd} access expired${grant?.expiresAt ? ` at ${slackDate(grant.expiresAt, tz)}` : ''} and was removed.`;
     case 'relinquished':
       return `You gave back your ${whatMd} access${when}. Thanks for tidying up.`;
     case 'revoked':
       return `Your ${whatMd} access was revoked by an admin${grant?.revokedBy ? ` (${escapeMrkdwn(grant.revokedBy)})` : ''}${when}.`;
     case 'offboarded':
-      return `Your ${whatMd} access was removed because your directory account is no longer active${when}.`;
+      return `Your ${whatMd} access was removed${when} because your directory account is no longer active.`;
     case 'removed_externally':
       return `Your ${whatMd} access was removed outside the bot (by hand in the directory), so the bot ended the grant${when}.`;
   }

@@ -99,7 +99,7 @@ describe('the expiry loop in Slack', () => {
     await sweepAt(grantId, -60);
     expect(fx.h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
     const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended'));
-    expect(textOf(ended)).toContain('access expired and was removed');
+    expect(textOf(ended)).toMatch(/access expired at .* and was removed\./);
     expect(hasAction(ended, ACTION.rerequest)).toBe(true);
   });
 
