@@ -82,11 +82,16 @@ export class SqliteStore implements Store, StoreTx {
   }
 
   findPendingRequest(requesterId: string, app: string, role: string): AccessRequest | undefined {
-    const row = this.db
-      .select()
-      .from(t.requests)
-      .where(and(eq(t.requests.requesterId, requesterId), eq(t.requests.app, app), eq(t.requests.role, role), eq(t.requests.status, 'pending_approval')))
-      .get();
+    // Prepared: every `/access request <app> <role>` runs this before the modal is updated. The
+    // status is a literal, as in the partial index requests_one_pending: a bound parameter there
+    // makes SQLite re-prepare the statement on every run.
+    const row = this.stmt('findPendingRequest', () =>
+      this.db
+        .select()
+        .from(t.requests)
+        .where(and(eq(t.requests.requesterId, sql.placeholder('requesterId')), eq(t.requests.app, sql.placeholder('app')), eq(t.requests.role, sql.placeholder('role')), sql`${t.requests.status} = 'pending_approval'`))
+        .prepare(),
+    ).get({ requesterId, app, role });
     return row && toRequest(row);
   }
 
@@ -237,12 +242,15 @@ export class SqliteStore implements Store, StoreTx {
   }
 
   findOpenGrant(holderId: string, app: string, role: string): Grant | undefined {
-    const row = this.db
-      .select()
-      .from(t.grants)
-      .where(and(eq(t.grants.holderId, holderId), eq(t.grants.app, app), eq(t.grants.role, role), inArray(t.grants.status, ['provisioning', 'active', 'revoking'])))
-      .orderBy(desc(t.grants.createdAt))
-      .get();
+    // Prepared: every `/access request <app> <role>` runs this before the modal is updated.
+    const row = this.stmt('findOpenGrant', () =>
+      this.db
+        .select()
+        .from(t.grants)
+        .where(and(eq(t.grants.holderId, sql.placeholder('holderId')), eq(t.grants.app, sql.placeholder('app')), eq(t.grants.role, sql.placeholder('role')), inArray(t.grants.status, ['provisioning', 'active', 'revoking'])))
+        .orderBy(desc(t.grants.createdAt))
+        .prepare(),
+    ).get({ holderId, app, role });
     return row && toGrant(row);
   }
 
@@ -431,7 +439,10 @@ export class SqliteStore implements Store, StoreTx {
   // ---- identity -------------------------------------------------------------------------------
 
   bindingForSlackUser(slackUserId: string): IdentityBinding | undefined {
-    return this.db.select().from(t.identityBindings).where(eq(t.identityBindings.slackUserId, slackUserId)).get();
+    // Prepared: every Slack interaction that identifies the person runs this.
+    return this.stmt('bindingForSlackUser', () =>
+      this.db.select().from(t.identityBindings).where(eq(t.identityBindings.slackUserId, sql.placeholder('slackUserId'))).prepare(),
+    ).get({ slackUserId });
   }
 
   bindingForPerson(directoryId: string): IdentityBinding | undefined {
