@@ -11,7 +11,7 @@
  * (acks, then views.open with a trivial modal). Warm-up rounds (3 per app by default) are not
  * counted; then the apps alternate which goes first in each round.
  *
- *   node --import tsx bench/slack-ack-bench.ts [--concurrency 50] [--rounds 10] [--warmup 3] [--text "request github member"]
+ *   node --import tsx bench/slack-ack-bench.ts [--concurrency 50] [--rounds 10] [--warmup 3] [--text "request github member"] [--slack-process]
  *
  * `--text request` measures the bare `/access request` (the app picker only, no identity look-up);
  * the default also names an app and role, so the bot then identifies the person (users.info, the
@@ -25,6 +25,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { fork } from 'node:child_process';
 import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ACTION } from '../blocks/ids.js';
@@ -47,6 +48,8 @@ const { values } = parseArgs({
     text: { type: 'string', default: 'request github member' },
     warmup: { type: 'string', default: '3' },
     'timeout-ms': { type: 'string', default: '5000' },
+    // Run the Slack stand-in in a process of its own, as real Slack would be (default: in this process).
+    'slack-process': { type: 'boolean', default: false },
   },
 });
 const CONCURRENCY = Number(values.concurrency);
@@ -132,10 +135,7 @@ async function startWorld() {
 }
 
 async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<void>) {
-  const slack = new SlackApiStandIn({ botTokens: [TOKEN] });
-  for (const u of benchUsers) slack.addUser({ id: u.slackId, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
-  for (const [id, name] of [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']] as const) slack.addChannel({ id, name });
-  await slack.start();
+  const slack = values['slack-process'] ? await remoteSlack() : await localSlack();
   cleanups.push(() => slack.stop());
 
   const loaded = await loadPolicies(join(ROOT, 'policies'), { env: {}, onMissingSecret: () => {} });
@@ -206,6 +206,71 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
   };
 }
 
+// ---- the Slack stand-in, here or in its own process ---------------------------------------------
+
+const CHANNELS = [{ id: 'C0SECURITY', name: 'security' }, { id: 'C0ACCESSOPS', name: 'access-ops' }, { id: 'C0GENERAL', name: 'general' }];
+
+interface BenchSlack {
+  url: string;
+  /** Trigger ids for these users, minted (as Slack does) before the payloads are sent. */
+  mint(users: string[]): Promise<string[]>;
+  /** API calls as the stand-in saw them; `at` in this process's performance.now() terms. */
+  onCall(listener: (call: ApiCall, at: number) => void): () => void;
+  stop(): Promise<void>;
+}
+
+async function localSlack(): Promise<BenchSlack> {
+  const slack = new SlackApiStandIn({ botTokens: [TOKEN] });
+  for (const u of benchUsers) slack.addUser({ id: u.slackId, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
+  for (const c of CHANNELS) slack.addChannel(c);
+  const { url } = await slack.start();
+  return {
+    url,
+    mint: async (users) => users.map((u) => slack.issueTriggerId(u)),
+    onCall: (listener) => slack.on('call', (call) => listener(call, performance.now())),
+    stop: () => slack.stop(),
+  };
+}
+
+async function remoteSlack(): Promise<BenchSlack> {
+  const setup = { token: TOKEN, users: benchUsers.map((u) => ({ id: u.slackId, email: u.email, name: u.email.split('@')[0]!, realName: u.name })), channels: CHANNELS };
+  const child = fork(join(ROOT, 'bench', 'slack-stand-in-process.ts'), [JSON.stringify(setup)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const listeners = new Set<(call: ApiCall, at: number) => void>();
+  const minting = new Map<number, (triggers: string[]) => void>();
+  let nextId = 0;
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the Slack stand-in process exited (${code})`)));
+    child.on('message', (m: { type: string; url?: string; id?: number; triggers?: string[]; at?: number; call?: ApiCall }) => {
+      if (m.type === 'ready') resolve(m.url!);
+      else if (m.type === 'minted') minting.get(m.id!)?.(m.triggers!);
+      // Both processes' timeOrigin + now() are epoch milliseconds: convert to this process's clock.
+      else if (m.type === 'call') for (const l of listeners) l(m.call!, m.at! - performance.timeOrigin);
+    });
+  });
+  return {
+    url,
+    mint: (users) =>
+      new Promise((resolve) => {
+        const id = nextId++;
+        minting.set(id, (triggers) => {
+          minting.delete(id);
+          resolve(triggers);
+        });
+        child.send({ type: 'mint', id, users });
+      }),
+    onCall: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    stop: async () => {
+      child.removeAllListeners('exit');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send({ type: 'stop' });
+      await exited;
+    },
+  };
+}
+
 // ---- one round ---------------------------------------------------------------------------------
 
 type World = Awaited<ReturnType<typeof startWorld>>;
@@ -234,8 +299,7 @@ function settle(p: Pending): void {
   if (p.openSeen && (!p.expectUpdate || p.updateSeen || p.sample.viewsOpenError)) p.done();
 }
 
-function onCall(call: ApiCall): void {
-  const now = performance.now();
+function onCall(call: ApiCall, now: number): void {
   if (call.method === 'views.open') {
     const p = byTrigger.get(String(call.args.trigger_id));
     if (!p || p.openSeen) return;
@@ -269,8 +333,9 @@ async function runRound(world: World, app: AppName, round: number): Promise<Samp
   const users = benchUsers.slice(0, CONCURRENCY);
   const nowSec = Math.floor(Date.now() / 1000);
   // Trigger ids are minted first (as Slack does before it sends the payload), all within the 3 s.
-  const work = users.map((u) => {
-    const triggerId = world.slack.issueTriggerId(u.slackId);
+  const triggers = await world.slack.mint(users.map((u) => u.slackId));
+  const work = users.map((u, i) => {
+    const triggerId = triggers[i]!;
     const sample: Sample = { app, round, user: u.slackId, triggerId };
     let done!: () => void;
     const finished = new Promise<void>((resolve) => (done = resolve));
@@ -363,12 +428,12 @@ const loads = () => loadavg().map((l) => Math.round(l * 100) / 100);
 async function main(): Promise<void> {
   const loadBefore = loads();
   const world = await startWorld();
-  const unsubscribe = world.slack.on('call', onCall);
+  const unsubscribe = world.slack.onCall(onCall);
   const startedAt = new Date().toISOString();
   const samples: Sample[] = [];
   const perRound: { round: number; app: AppName; order: number; ack: Dist; viewsOpen: Dist; errors: number }[] = [];
   try {
-    console.log(`slack-ack-bench: ${CONCURRENCY} concurrent signed "/access ${TEXT}", ${ROUNDS} rounds per app after a warm-up; ${cpus().length} CPUs, load ${loadBefore.join(' ')}`);
+    console.log(`slack-ack-bench: ${CONCURRENCY} concurrent signed "/access ${TEXT}", ${ROUNDS} rounds per app after a warm-up; Slack stand-in ${values['slack-process'] ? 'in its own process' : 'in this process'}; ${cpus().length} CPUs, load ${loadBefore.join(' ')}`);
     // Warm-up: connections, JIT, the identity bindings (first contact binds; later rounds find them).
     for (let w = 1; w <= WARMUP; w++) {
       for (const app of ['bot', 'bare'] as const) {
@@ -444,6 +509,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify({
     bench: 'slack-ack-bench',
+    slackInOwnProcess: values['slack-process'],
     startedAt,
     node: process.version,
     cpus: cpus().length,
