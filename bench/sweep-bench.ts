@@ -31,6 +31,7 @@ import { reconcile } from '../src/operations/reconcile.js';
 import { expireGrants } from '../src/operations/revoke-grant.js';
 import { runDueJobs } from '../src/operations/run-jobs.js';
 import { sendReminders, sweep } from '../src/operations/sweep.js';
+import { SETTINGS } from '../test/support/lifecycle-harness.js';
 
 const { values } = parseArgs({ options: { grants: { type: 'string', default: '100000' }, due: { type: 'string', default: '5000' }, groups: { type: 'string', default: '20' }, keep: { type: 'boolean' } } });
 const GRANTS = Number(values.grants);
@@ -80,18 +81,7 @@ const policies: LoadedPolicy[] = Array.from({ length: GROUPS }, (_, i) => ({
     },
   ],
 }));
-const settings: Settings = {
-  adminGroup: 'access-admins',
-  securityChannel: 'C0SECURITY',
-  alertsChannel: 'C0ACCESSOPS',
-  timezone: 'Europe/Berlin',
-  sweepSchedule: '* * * * *',
-  digestSchedule: '0 9 * * 1',
-  reconcileSchedule: '0 * * * *',
-  approvalTimeoutSeconds: 72 * 3600,
-  remindersSeconds: [86400, 3600],
-  managerAttribute: 'managerId',
-};
+const settings: Settings = SETTINGS;
 
 function seed(store: SqliteStore, directory: InstantDirectory): void {
   const db = store.sqlite;

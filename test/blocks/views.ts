@@ -4,6 +4,7 @@ import { evaluate, type DirectoryFacts } from '../../src/domain/evaluate.js';
 import type { Person } from '../../src/domain/person.js';
 import type { AppPolicy, Role } from '../../src/domain/policy.js';
 import { approvedCard } from './cards.js';
+import { EXAMPLE_ROLES } from '../support/lifecycle-harness.js';
 
 const tz = 'Europe/Berlin';
 const ada = { name: 'Ada Lovelace', email: 'ada@example.com', slackId: 'U0ADA', directoryId: 'u-ada' };
@@ -86,19 +87,7 @@ export function endedCard(reason: 'expired' | 'relinquished' | 'revoked' | 'offb
 
 const person = (id: string, name: string, email: string, active = true): Person => ({ id, email, login: email, name, status: active ? 'active' : 'deprovisioned', active });
 
-const owner: Role = {
-  id: 'owner',
-  name: 'Organization owner',
-  policy: 'github-owner-jit',
-  sensitive: true,
-  eligibleGroups: ['platform-team'],
-  duration: { defaultSeconds: 3600, maxSeconds: 4 * 3600 },
-  justification: 'required',
-  approval: [{ kind: 'manager' }, { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' }, { kind: 'user', user: 'ciso@example.com' }],
-  autoApprove: { requesterGroups: ['sre-oncall'], maxDurationSeconds: 3600 },
-  extension: { maxTotalSeconds: 8 * 3600, approval: 'same' },
-  provision: { method: 'okta_group', group: 'github-owners' },
-};
+const owner: Role = EXAMPLE_ROLES.owner;
 const github: AppPolicy = { app: 'github', name: 'GitHub', roles: [owner] };
 
 export function explainEvaluation(kind: 'needs_approval' | 'not_eligible' | 'auto_approved') {

@@ -113,6 +113,9 @@ const laptop: Role = {
   provision: { method: 'manual', assigneeGroup: 'it-helpdesk' },
 };
 
+/** The example roles, for tests that need one without a whole catalog. */
+export const EXAMPLE_ROLES = { owner, member, triage, awsAdmin, billing, laptop };
+
 export function examplePolicies(overrides: { owner?: Partial<Role> } = {}): LoadedPolicy[] {
   return [
     { app: 'github', name: 'GitHub', roles: [{ ...owner, ...overrides.owner }, member, triage], source: { file: 'github.yml' } },
