@@ -59,6 +59,10 @@ describe('real cron schedules', () => {
         });
       }
     });
+    // Reconcile fires every 2 s: wait for one pass of it too, rather than assume the test took that long.
+    const reconciled = new Promise<void>((resolve) => {
+      for (const scheduler of [a, b]) scheduler.onPass((o) => o.name === 'reconcile' && o.status === 'ran' && resolve());
+    });
     a.start();
     b.start();
     // Let a few passes run with nothing due, then move past the expiry.
@@ -73,6 +77,7 @@ describe('real cron schedules', () => {
     expect(h.store.getGrant(grant.id)!.status).toBe('active');
     clock.offsetMs = 3600_000;
     const pass = await revoked;
+    await reconciled;
 
     expect(pass.status).toBe('ran');
     expect(h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });

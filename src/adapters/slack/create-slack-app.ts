@@ -22,6 +22,7 @@ import type { JobRunnerOptions } from '../../operations/run-jobs.js';
 import type { Db } from '../db/open-database.js';
 import type { SlackContext } from './context.js';
 import { JobPump } from './job-pump.js';
+import { ListenerRouter } from './listener-router.js';
 import * as accessCommand from './listeners/commands/access.js';
 import * as approveAction from './listeners/actions/approve.js';
 import * as cancelAction from './listeners/actions/cancel.js';
@@ -134,12 +135,15 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
     logger.error('slack listener failed', { error: error.message, code: (error as { code?: string }).code });
   });
 
+  // One Bolt listener per kind, routing by id: Bolt runs every request through every listener.
+  const router = new ListenerRouter();
   for (const listener of [
     accessCommand, requestFormActions, approveAction, denyAction, cancelAction, requestView, denyReasonView, extendView, appOptions,
     grantButtons, taskDoneAction, homeActions, revokeFormActions, revokeView, exportView, appHomeEvent,
   ]) {
-    listener.register(app, ctx);
+    listener.register(router.registry() as App, ctx);
   }
+  router.mount(app);
 
   return {
     app,
