@@ -52,7 +52,7 @@ export interface ExportOptions {
 
 // Small enough that a batch's rows and text stay in the young generation; large enough that a
 // batch costs a few statements, not a few thousand.
-const DEFAULT_BATCH = { requests: 500, access: 1000, events: 1000, policies: 500 } as const satisfies Record<ExportKind, number>;
+const DEFAULT_BATCH = { requests: 500, access: 1000, events: 250, policies: 500 } as const satisfies Record<ExportKind, number>;
 
 /**
  * What an export uses. The directory and settings are needed only to check an admin; the command
