@@ -3,6 +3,9 @@ import { loadPolicies, PolicyLoadError, type LoadedPolicies } from '../adapters/
 import { DirectoryFileError, YamlDirectory } from '../adapters/directory/yaml-directory.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import type { Directory } from '../operations/ports.js';
+import type { Settings } from '../domain/policy.js';
+import { silentLogger } from '../adapters/log/json-logger.js';
+import { openDirectoryFor } from '../runtime.js';
 import { CommandFailure, EXIT, type CommandIo } from './command.js';
 
 export function readConfig(io: CommandIo): Config {
@@ -27,11 +30,9 @@ export async function readPolicies(dir: string, io: CommandIo): Promise<LoadedPo
   }
 }
 
-/** The directory the bot would use. Only the YAML directory for now; Okta comes with the Okta adapter. */
-export async function openDirectory(config: Config, options: { file?: string } = {}): Promise<Directory> {
-  if (config.okta && !options.file) {
-    throw new CommandFailure('Okta is configured (OKTA_ORG_URL), but the CLI cannot read the Okta directory yet; unset it to use the YAML directory (DIRECTORY_FILE), or pass --directory FILE', EXIT.usage);
-  }
+/** The directory the bot would use: Okta when OKTA_ORG_URL is set, else the YAML file (or `--directory FILE`). */
+export async function openDirectory(config: Config, settings: Settings, options: { file?: string } = {}): Promise<Directory> {
+  if (config.okta && !options.file) return openDirectoryFor(config, settings, silentLogger);
   const file = options.file ?? config.directoryFile;
   try {
     return await YamlDirectory.load(file);

@@ -5,6 +5,7 @@ import { EXIT, type Command } from '../../src/cli/command.js';
 import { commands } from '../../src/cli/registry.js';
 import { findCommand, runCli } from '../../src/cli/run.js';
 import { EXAMPLE_ENV, cli } from './helpers.js';
+import { OktaStandIn } from '../okta/okta-stand-in.js';
 
 const run = promisify(execFile);
 
@@ -76,10 +77,18 @@ describe('access-bot', () => {
     expect(stderr).toContain('LOG_LEVEL');
   });
 
-  it('refuses the Okta directory for now, with exit 2', async () => {
-    const { code, stderr } = await cli(['policies', 'check'], { ...EXAMPLE_ENV, OKTA_ORG_URL: 'https://example.okta.com', OKTA_API_TOKEN: 'token' });
-    expect(code).toBe(EXIT.usage);
-    expect(stderr).toContain('cannot read the Okta directory yet');
+  it('checks the policies against Okta when OKTA_ORG_URL is set, naming each group Okta does not have', async () => {
+    const okta = new OktaStandIn();
+    const { url } = await okta.start();
+    try {
+      okta.addGroup({ id: '00gadmins', name: 'access-admins' }).addGroup({ id: '00geveryone', name: 'everyone' });
+      const { code, stderr } = await cli(['policies', 'check'], { ...EXAMPLE_ENV, OKTA_ORG_URL: url, OKTA_API_TOKEN: 'test-token', SLACK_BOT_TOKEN: 'xoxb-x', SLACK_SIGNING_SECRET: 's' });
+      expect(code).toBe(EXIT.problem);
+      expect(stderr).toMatch(/policies\/github\.yml:\d+:\d+ roles\[0\]\.provision\.okta_group: .*github-owners/);
+      expect(okta.count('/api/v1/groups', 'GET')).toBeGreaterThan(0);
+    } finally {
+      await okta.stop();
+    }
   });
 });
 

@@ -11,7 +11,7 @@ export const policiesCheck: Command = {
 
 Loads every policy in DIR (default: POLICIES_DIR, else ./policies) and its settings.yml, exactly as
 the bot does at start-up, then checks the groups and people they name against the directory
-(the YAML directory in DIRECTORY_FILE; Okta is not supported by the CLI yet).
+(Okta when OKTA_ORG_URL is set, else the YAML directory in DIRECTORY_FILE).
 
 Prints each problem as "file:line:col path: message", or a summary of the apps and roles with each
 role's policy version.
@@ -36,7 +36,7 @@ Exit codes: 0 no problems; 1 problems found (policies or directory file invalid)
     const config = readConfig(io);
     const dir = positionals[0] ?? config.policiesDir;
     const loaded = await readPolicies(dir, io);
-    const directory = await openDirectory(config, values.directory === undefined ? {} : { file: values.directory });
+    const directory = await openDirectory(config, loaded.settings, values.directory === undefined ? {} : { file: values.directory });
     const { problems, unreachable } = await checkPoliciesAgainstDirectory(loaded, directory);
 
     for (const p of problems) println(io.stderr, `${p.file}:${p.line}:${p.column} ${p.path}: ${p.message}`);

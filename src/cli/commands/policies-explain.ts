@@ -67,7 +67,7 @@ Exit codes: 0 the explanation was printed, whatever the outcome (not eligible an
     const entry = loaded.catalog.find(app.app, values.role!);
     if (!entry) throw new CommandFailure(`${app.app} has no role ${values.role}; its roles: ${app.roles.map((r) => r.id).join(', ')}`);
 
-    const directory = await openDirectory(config, values.directory === undefined ? {} : { file: values.directory });
+    const directory = await openDirectory(config, loaded.settings, values.directory === undefined ? {} : { file: values.directory });
     let requester;
     try {
       requester = await directory.findPerson(values.user!);
