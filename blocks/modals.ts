@@ -109,7 +109,7 @@ export function extensionOfferModal(model: ExtensionOfferModel): ModalView {
   const what = `${escapeMrkdwn(model.appName)} ${escapeMrkdwn(model.roleName)}`;
   const until = model.expiresAt ? ` until ${slackDate(model.expiresAt, model.timezone)}` : '';
   if (model.refusal || model.maxAddSeconds <= 0) {
-    return infoModal('Already held', model.refusal ? escapeMrkdwn(model.refusal) : `You hold *${what}*${until}; it cannot be extended now.`, model.privateMetadata);
+    return infoModal('Cannot extend', model.refusal ? escapeMrkdwn(model.refusal) : `You hold *${what}*${until}; it cannot be extended now.`, model.privateMetadata);
   }
   const approval = model.approval === 'auto' ? 'The extension is applied at once.' : 'The extension goes through the same approvals as a new request.';
   const blocks: KnownBlock[] = [
