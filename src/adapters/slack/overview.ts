@@ -9,7 +9,7 @@ import { checkEligibility } from '../../domain/evaluate.js';
 import type { Person } from '../../domain/person.js';
 import type { Grant } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
-import { requestCard } from './request-card.js';
+import { personLabel, requestCard } from './request-card.js';
 
 type Reads = Pick<Deps, 'store' | 'catalog' | 'settings'>;
 
@@ -127,7 +127,7 @@ export function taskView(deps: Reads, taskId: string): TaskView | undefined {
     action: task.action,
     status: task.status,
     assigneeGroup: task.assigneeGroup,
-    holder: { name: grant.holder.name, email: grant.holder.email, slackId: grant.holder.slackId ?? null, directoryId: grant.holder.directoryId },
+    holder: personLabel(grant.holder),
     appName: entry?.app.name ?? grant.app,
     roleName: entry?.role.name ?? grant.role,
     grantId: grant.id,
@@ -135,7 +135,7 @@ export function taskView(deps: Reads, taskId: string): TaskView | undefined {
     durationSeconds: grant.durationSeconds,
     revocationReason: grant.revocationReason,
     createdAt: task.createdAt,
-    completedBy: task.completedBy ? { name: task.completedBy.name, email: task.completedBy.email, slackId: task.completedBy.slackId ?? null, directoryId: task.completedBy.directoryId } : null,
+    completedBy: task.completedBy ? personLabel(task.completedBy) : null,
     completedAt: task.completedAt,
     timezone: deps.settings.timezone,
   };

@@ -1,6 +1,6 @@
 /** Assembles the builders' view model of a request from stored state (never from a payload). */
-import type { RequestCard } from '../../../blocks/view-models.js';
-import type { AccessRequest } from '../../domain/records.js';
+import type { PersonLabel, RequestCard } from '../../../blocks/view-models.js';
+import type { AccessRequest, PersonRef } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
 
 export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, requestOrId: AccessRequest | string): RequestCard | undefined {
@@ -12,7 +12,7 @@ export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
   return {
     id: request.id,
     kind: request.kind,
-    requester: { name: request.requester.name, email: request.requester.email, slackId: request.requester.slackId ?? null, directoryId: request.requester.directoryId },
+    requester: personLabel(request.requester),
     appName: entry?.app.name ?? request.app,
     roleName: entry?.role.name ?? request.role,
     policyName: request.policyName,
@@ -37,7 +37,7 @@ export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
       decisions: decisions
         .filter((d) => d.stepIndex === s.index)
         .map((d) => ({
-          person: { name: d.approver.name, email: d.approver.email, slackId: d.approver.slackId ?? null, directoryId: d.approver.directoryId },
+          person: personLabel(d.approver),
           decision: d.decision,
           reason: d.reason,
           shortenedToSeconds: d.shortenedToSeconds,
@@ -62,4 +62,9 @@ export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
       : null,
     timezone: deps.settings.timezone,
   };
+}
+
+/** A person as recorded on a request, grant or task, as the block builders label them. */
+export function personLabel(person: PersonRef): PersonLabel {
+  return { name: person.name, email: person.email, slackId: person.slackId ?? null, directoryId: person.directoryId };
 }
