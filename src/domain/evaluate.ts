@@ -345,8 +345,3 @@ export function evaluate(app: AppPolicy, role: Role, policyVersion: string, fact
     summary,
   };
 }
-
-/** The number of people a step's start will notify (one channel message counts as the channel). */
-export function notifiedCount(step: ResolvedStep): number {
-  return step.approvers.length;
-}

@@ -79,16 +79,3 @@ export interface PolicyRef {
   role: Role;
   version: string;
 }
-
-/** Every group a role names, with what it is used for. */
-export function groupsNamedBy(role: Role): { group: string; use: 'eligibility' | 'approval' | 'auto_approve' | 'provision' | 'assignee' }[] {
-  const out: { group: string; use: 'eligibility' | 'approval' | 'auto_approve' | 'provision' | 'assignee' }[] = [];
-  for (const group of role.eligibleGroups) out.push({ group, use: 'eligibility' });
-  if (role.approval !== 'auto') {
-    for (const step of role.approval) if (step.kind === 'group') out.push({ group: step.group, use: 'approval' });
-  }
-  for (const group of role.autoApprove?.requesterGroups ?? []) out.push({ group, use: 'auto_approve' });
-  if (role.provision.method === 'okta_group') out.push({ group: role.provision.group, use: 'provision' });
-  if (role.provision.method === 'manual') out.push({ group: role.provision.assigneeGroup, use: 'assignee' });
-  return out;
-}
