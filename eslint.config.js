@@ -13,6 +13,17 @@ export default tseslint.config(
     },
   },
   {
+    // Promises the code forgets are bugs the SQLite store hides (its methods run synchronously) and
+    // another store would not: a write not awaited inside a transaction would escape it.
+    files: ['src/**/*.ts', 'blocks/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+    },
+  },
+  {
     // The domain core is pure: no adapters, no Slack, no Okta, no database, no I/O.
     files: ['src/domain/**/*.ts'],
     rules: {

@@ -3,7 +3,6 @@
  * approved, active until when, denied and why, cancelled, expired, extended, ended.
  */
 import type { ActionsBlockElement, KnownBlock } from '@slack/web-api';
-import type { Notification } from '../src/domain/records.js';
 import { escapeMrkdwn } from './escape.js';
 import { activeGrantButtons, rerequestButton } from './grant-buttons.js';
 import { approvals, duration, effectiveSeconds, names, plainDate, slackDate, who } from './format.js';
@@ -20,20 +19,12 @@ export type RequesterEvent =
   | { type: 'request.denied' }
   | { type: 'request.cancelled' }
   | { type: 'request.expired' }
-  | { type: 'request.pointer' }
   | { type: 'grant.extended' }
   | { type: 'grant.reminder'; leadSeconds: number }
   | { type: 'grant.revoked' }
-  | { type: 'grant.provisioningFailed' }
-  | { type: 'grant.revocationFailed' };
+  | { type: 'grant.provisioningFailed' };
 
 export type RequesterEventType = RequesterEvent['type'];
-
-export const REQUESTER_EVENTS: ReadonlySet<Notification['type']> = new Set<RequesterEventType>([
-  'request.submitted', 'step.approved', 'request.approved', 'grant.active', 'request.denied', 'request.cancelled',
-  'request.expired', 'request.pointer', 'grant.extended', 'grant.reminder', 'grant.revoked', 'grant.provisioningFailed',
-  'grant.revocationFailed',
-]);
 
 const CHAIN_STEPS_SHOWN = 10;
 
@@ -101,11 +92,6 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
       plain = `Your request for ${what} expired`;
       details.push('Ask again with `/access request` if you still need it.');
       break;
-    case 'request.pointer':
-      headline = `You already have a pending request for ${whatMd} (\`${card.id}\`).`;
-      plain = `You already have a pending request for ${what}`;
-      cancellable = card.status === 'pending_approval';
-      break;
     case 'grant.extended': {
       const until = card.grant?.expiresAt;
       headline = `⏩ Your ${whatMd} access was extended${until ? ` until ${slackDate(until, tz)}` : ''}.`;
@@ -140,10 +126,6 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
     case 'grant.provisioningFailed':
       headline = `⚠️ Setting up ${whatMd} failed. The access team has been alerted.`;
       plain = `Setting up ${what} failed`;
-      break;
-    case 'grant.revocationFailed':
-      headline = `⚠️ Removing ${whatMd} did not finish yet; it is being retried.`;
-      plain = `Removing ${what} did not finish yet`;
       break;
   }
 

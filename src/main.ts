@@ -3,17 +3,18 @@
  * schedules (sweep, reconcile, digest). `npm start` runs this file.
  */
 import { createBotScheduler } from './adapters/cron/bot-schedules.js';
+import { DirectoryFileError } from './adapters/directory/yaml-directory.js';
 import { jsonLogger } from './adapters/log/json-logger.js';
-import type { SlackBot } from './adapters/slack/create-slack-app.js';
-import { startSlack } from './adapters/slack/start-slack.js';
-import { formatProblem, PolicyLoadError } from './adapters/policies/load-policies.js';
+import { LogNotifier } from './adapters/notify/log-notifier.js';
+import { formatProblem, PolicyLoadError } from './adapters/policies/policy-problem.js';
+import { createSlackBot, SlackStartupError, slackNotifier, type SlackBot } from './adapters/slack/create-slack-app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { describeDuration } from './domain/duration.js';
-import { queueDigest } from './operations/queue-digest.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
 import { createRuntime, recheckDirectoryUntilReachable, type Runtime } from './runtime.js';
-import { OffsetClock, startSandbox, type Sandbox } from './sandbox/start-sandbox.js';
-import { YamlDirectory } from './adapters/directory/yaml-directory.js';
+import type { SandboxServer } from './sandbox/sandbox-server.js';
+import { OffsetClock, startSandboxPage } from './sandbox/start-sandbox.js';
+import { connectSlackFor, type SlackSide } from './start-slack.js';
 
 async function main(): Promise<number> {
   let config;
@@ -34,66 +35,76 @@ async function main(): Promise<number> {
 
   // In the sandbox the page's time control moves the bot's clock forward.
   const sandboxClock = config.mode === 'sandbox' ? new OffsetClock() : undefined;
+  // Slack: the real workspace (mode 'slack'), or the embedded stand-in and the local page (mode
+  // 'sandbox'), connected while the runtime is built so its notifier is the Slack one from the start.
+  let slack: SlackSide | undefined;
   let runtime: Runtime;
   try {
-    runtime = await createRuntime(config, { logger, ...(sandboxClock ? { clock: sandboxClock } : {}) });
+    runtime = await createRuntime(config, {
+      logger,
+      ...(sandboxClock ? { clock: sandboxClock } : {}),
+      notifier: async (parts) => {
+        slack = await connectSlackFor(config, parts, logger);
+        return slack ? slackNotifier(slack.connection, parts) : new LogNotifier(logger);
+      },
+    });
   } catch (error) {
+    await slack?.workspace?.stop();
     if (error instanceof PolicyLoadError) {
       process.stderr.write(`The policies in ${config.policiesDir} are invalid:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
       return 1;
     }
-    if (error instanceof Error && error.name === 'DirectoryFileError') {
+    if (error instanceof DirectoryFileError || error instanceof SlackStartupError) {
       process.stderr.write(`${error.message}\n`);
       return 1;
     }
     throw error;
   }
   const { deps } = runtime;
-  const versions = recordPolicyVersions(deps);
+  const versions = await recordPolicyVersions(deps);
 
   // The sweep, reconcile and digest schedules; a lease in the database keeps two processes on
   // one file from running the same schedule at once.
-  const scheduler = createBotScheduler(deps, {
-    statusCheck: runtime.offboarding.statusCheck,
-    offboardingSources: runtime.offboarding.sources,
-    // The digest is a job keyed by its slot: posted once, retried if Slack fails, with its CSV.
-    postDigest: async (digest, _message, pass) => {
-      queueDigest(deps, { at: digest.periodEnd, key: pass.slot ? pass.slot.toISOString() : `run:${digest.periodEnd}` });
-    },
-  });
+  const scheduler = createBotScheduler(deps, { statusCheck: runtime.offboarding.statusCheck, offboardingSources: runtime.offboarding.sources });
   const stopRecheck = recheckDirectoryUntilReachable(runtime);
 
-  // Slack: the real workspace (mode 'slack'), or the embedded stand-in and the local page (mode 'sandbox').
-  let slack: SlackBot | undefined;
-  let sandbox: Sandbox | undefined;
+  let bot: SlackBot | undefined;
+  let page: SandboxServer | undefined;
   try {
-    if (config.mode === 'slack') {
-      slack = (await startSlack(runtime, config, logger, `slack-${process.pid}`)).bot;
-    } else if (sandboxClock && deps.directory instanceof YamlDirectory) {
-      sandbox = await startSandbox(runtime, config, {
-        logger,
-        clock: sandboxClock,
-        people: deps.directory,
-        worker: `sandbox-${process.pid}`,
-        afterAdvance: () => scheduler.runNow('sweep'),
-      });
-      slack = sandbox.bot;
+    if (slack) {
+      bot = createSlackBot(slack.connection, { deps, jobs: { worker: `${slack.workspace ? 'sandbox' : 'slack'}-${process.pid}` } });
+      const port = await bot.start();
+      if (slack.workspace && sandboxClock) {
+        page = await startSandboxPage(slack.workspace, {
+          botEventsUrl: `http://127.0.0.1:${port}/slack/events`,
+          port: config.port,
+          clock: sandboxClock,
+          logger,
+          afterAdvance: () => scheduler.runNow('sweep'),
+        });
+      } else if (bot.mode === 'socket') {
+        logger.info('connected to Slack over Socket Mode', { healthz: `http://0.0.0.0:${port}/healthz` });
+      } else {
+        logger.info('listening for Slack', { port, path: '/slack/events', healthz: '/healthz' });
+      }
     }
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    runtime.close();
+    await bot?.stop();
+    await slack?.workspace?.stop();
+    await runtime.close();
     return 1;
   }
   printSummary(
     runtime,
     versions,
-    sandbox
-      ? `Sandbox: open ${sandbox.url} (pick who you are, then type /access request). Nothing leaves this machine.`
-      : !slack
+    page
+      ? `Sandbox: open ${page.url} (pick who you are, then type /access request). Nothing leaves this machine.`
+      : !bot
         ? 'Slack is not connected: messages are written to the log.'
-        : slack.mode === 'socket'
-          ? `Slack: workspace ${slack.teamId} over Socket Mode; /healthz on port ${config.port}.`
-          : `Slack: workspace ${slack.teamId}, serving /slack/events and /healthz on port ${config.port}.`,
+        : bot.mode === 'socket'
+          ? `Slack: workspace ${bot.teamId} over Socket Mode; /healthz on port ${config.port}.`
+          : `Slack: workspace ${bot.teamId}, serving /slack/events and /healthz on port ${config.port}.`,
   );
 
   let stopping = false;
@@ -106,11 +117,14 @@ async function main(): Promise<number> {
       // Waits for the running passes (the job in flight finishes), then lets the leases go.
       void scheduler
         .stop()
-        .then(() => (sandbox ? sandbox.stop() : slack?.stop()))
+        .then(async () => {
+          await page?.close();
+          await bot?.stop();
+          await slack?.workspace?.stop();
+        })
         .catch((error: unknown) => logger.error('stopping failed', { error: error instanceof Error ? error.message : String(error) }))
         .finally(() => {
-          runtime.close();
-          resolve();
+          void runtime.close().finally(resolve);
         });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -123,7 +137,7 @@ async function main(): Promise<number> {
   return 0;
 }
 
-function printSummary(runtime: Runtime, versions: ReturnType<typeof recordPolicyVersions>, messages: string): void {
+function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof recordPolicyVersions>>, messages: string): void {
   const { loaded, deps } = runtime;
   const lines = [`access-bot: ${loaded.policies.length} application(s), ${loaded.catalog.entries().length} role(s) from ${loaded.dir}; directory: ${deps.directory.kind}`];
   for (const entry of loaded.catalog.entries()) {
@@ -134,7 +148,7 @@ function printSummary(runtime: Runtime, versions: ReturnType<typeof recordPolicy
   }
   if (versions.added.length || versions.changed.length) lines.push(`  policy versions recorded: ${versions.added.length} new, ${versions.changed.length} changed`);
   if (runtime.directoryUnreachable) lines.push(`  directory unreachable at start (${runtime.directoryUnreachable}); checks are repeated later`);
-  lines.push(`  database: ${runtime.store.sqlite.name}; schedules (${deps.settings.timezone}): sweep '${deps.settings.sweepSchedule}', reconcile '${deps.settings.reconcileSchedule}', digest '${deps.settings.digestSchedule}'. ${messages}`);
+  lines.push(`  database: ${deps.store.kind} ${deps.store.location}; schedules (${deps.settings.timezone}): sweep '${deps.settings.sweepSchedule}', reconcile '${deps.settings.reconcileSchedule}', digest '${deps.settings.digestSchedule}'. ${messages}`);
   process.stdout.write(lines.join('\n') + '\n');
 }
 

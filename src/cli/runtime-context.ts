@@ -1,6 +1,6 @@
 /** Opening the bot's runtime (database, directory, policies) for a command, with failures as exit codes. */
 import { jsonLogger } from '../adapters/log/json-logger.js';
-import { PolicyLoadError } from '../adapters/policies/load-policies.js';
+import { PolicyLoadError } from '../adapters/policies/policy-problem.js';
 import { DirectoryFileError } from '../adapters/directory/yaml-directory.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import type { Directory } from '../operations/ports.js';
@@ -24,7 +24,7 @@ export async function withRuntime<T>(io: CommandIo, fn: (runtime: Runtime) => Pr
   try {
     return await fn(runtime);
   } finally {
-    runtime.close();
+    await runtime.close();
   }
 }
 

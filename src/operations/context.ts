@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../domain/catalog.js';
 import type { Settings } from '../domain/policy.js';
-import type { Notification } from '../domain/records.js';
-import type { Clock, Directory, Logger, Store } from './ports.js';
+import type { ExportFiles } from './exports/export-ports.js';
+import type { Clock, Directory, Logger, Notifier, Store } from './ports.js';
 
 /** A webhook provisioner: one signed POST per call; throws TransientError or PermanentError. */
 export interface WebhookPort {
@@ -10,11 +10,6 @@ export interface WebhookPort {
     target: { url: string; secretEnv: string; timeoutSeconds: number },
     call: { action: 'grant' | 'revoke'; requestId: string; grantId: string; app: string; role: string; user: { email: string; oktaId: string }; expiresAt: string | null },
   ): Promise<{ status: number }>;
-}
-
-/** Delivers a message the bot owes someone. `key` is the job's idempotency key: the same key is one message. */
-export interface Notifier {
-  deliver(notification: Notification, key: string): Promise<void>;
 }
 
 /** Everything an operation may use. Built once in the composition root (main.ts) or a test. */
@@ -27,6 +22,8 @@ export interface Deps {
   logger: Logger;
   webhook: WebhookPort;
   notifier: Notifier;
+  /** Export files in memory, for uploads (the CSV adapter). */
+  exportFiles: ExportFiles;
   ids?: IdSource;
 }
 

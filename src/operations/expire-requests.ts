@@ -2,22 +2,22 @@
 import { nowIso, type Deps } from './context.js';
 import { notify, requesterRecipient, settleApprovalMessages } from './lifecycle.js';
 
-export function expireUnapprovedRequests(deps: Deps, batch = 200): number {
+export async function expireUnapprovedRequests(deps: Deps, batch = 200): Promise<number> {
   const now = nowIso(deps);
   let expired = 0;
   for (;;) {
-    const due = deps.store.overdueRequests(now, batch);
+    const due = await deps.store.overdueRequests(now, batch);
     if (due.length === 0) return expired;
     for (const request of due) {
-      const done = deps.store.transaction((tx) => {
-        if (!tx.updateRequest(request.id, ['pending_approval'], { status: 'approval_expired', decidedAt: now, decisionReason: 'no decision within the approval timeout', currentStep: -1 })) return false;
-        const open = tx.getSteps(request.id).find((s) => s.status === 'open');
+      const done = await deps.store.transaction(async (tx) => {
+        if (!await tx.updateRequest(request.id, ['pending_approval'], { status: 'approval_expired', decidedAt: now, decisionReason: 'no decision within the approval timeout', currentStep: -1 })) return false;
+        const open = (await tx.getSteps(request.id)).find((s) => s.status === 'open');
         if (open) {
-          tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
-          settleApprovalMessages(tx, now, request, open, 'expired');
+          await tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
+          await settleApprovalMessages(tx, now, request, open, 'expired');
         }
-        tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'request.expired', requestId: request.id, details: { deadline: request.approvalDeadline, step: open ? open.index + 1 : null } });
-        notify(tx, now, `expired:${request.id}`, { type: 'request.expired', recipient: requesterRecipient(request), requestId: request.id });
+        await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'request.expired', requestId: request.id, details: { deadline: request.approvalDeadline, step: open ? open.index + 1 : null } });
+        await notify(tx, now, `expired:${request.id}`, { type: 'request.expired', recipient: requesterRecipient(request), requestId: request.id });
         return true;
       });
       if (done) expired++;

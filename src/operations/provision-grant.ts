@@ -12,7 +12,7 @@ import { activateGrant, alert, completeRevocation, notify } from './lifecycle.js
 const provisioner = systemActor('provisioner');
 
 export async function provisionGrant(deps: Deps, grantId: string): Promise<void> {
-  const grant = deps.store.getGrant(grantId);
+  const grant = await deps.store.getGrant(grantId);
   if (!grant || grant.status !== 'provisioning') return; // decided elsewhere (revoked, already active)
   const provision = grant.snapshot.provision;
 
@@ -22,19 +22,19 @@ export async function provisionGrant(deps: Deps, grantId: string): Promise<void>
       // Recorded before the add, so a retry after a successful add cannot mistake our own
       // membership for one the person had before. Membership through another of our grants is ours.
       const member = await deps.directory.isMember(grant.holder.directoryId, provision.group);
-      const ours = deps.store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id).length > 0;
+      const ours = (await deps.store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id)).length > 0;
       alreadyMember = member && !ours;
-      deps.store.transaction((tx) => tx.updateGrant(grant.id, ['provisioning'], { alreadyMember }));
+      await deps.store.transaction((tx) => tx.updateGrant(grant.id, ['provisioning'], { alreadyMember }));
     }
     await deps.directory.addToGroup(grant.holder.directoryId, provision.group);
     if (!(await deps.directory.isMember(grant.holder.directoryId, provision.group))) {
       throw new TransientError(`${grant.holder.email} is not in ${provision.group} after the add; will retry`);
     }
     const now = nowIso(deps);
-    deps.store.transaction((tx) => {
-      const fresh = tx.getGrant(grant.id)!;
-      tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details: { method: 'okta_group', group: provision.group, alreadyMember, confirmed: true } });
-      activateGrant(tx, now, fresh, provisioner, { method: 'okta_group' });
+    await deps.store.transaction(async (tx) => {
+      const fresh = (await tx.getGrant(grant.id))!;
+      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details: { method: 'okta_group', group: provision.group, alreadyMember, confirmed: true } });
+      await activateGrant(tx, now, fresh, provisioner, { method: 'okta_group' });
     });
     return;
   }
@@ -43,24 +43,24 @@ export async function provisionGrant(deps: Deps, grantId: string): Promise<void>
     const expiresAt = new Date(deps.clock.now().getTime() + grant.durationSeconds * 1000).toISOString();
     const { status } = await deps.webhook.call(provision, webhookCall(grant, 'grant', expiresAt));
     const now = nowIso(deps);
-    deps.store.transaction((tx) => {
-      const fresh = tx.getGrant(grant.id)!;
-      tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details: { method: 'webhook', url: provision.url, status } });
-      activateGrant(tx, now, fresh, provisioner, { method: 'webhook' });
+    await deps.store.transaction(async (tx) => {
+      const fresh = (await tx.getGrant(grant.id))!;
+      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details: { method: 'webhook', url: provision.url, status } });
+      await activateGrant(tx, now, fresh, provisioner, { method: 'webhook' });
     });
     return;
   }
 
-  createTask(deps, grant, 'grant', provision.assigneeGroup);
+  await createTask(deps, grant, 'grant', provision.assigneeGroup);
 }
 
 export async function executeRevocation(deps: Deps, grantId: string): Promise<void> {
-  const grant = deps.store.getGrant(grantId);
+  const grant = await deps.store.getGrant(grantId);
   if (!grant || grant.status !== 'revoking') return;
   const provision = grant.snapshot.provision; // the snapshot, never the current policy
 
   if (provision.method === 'okta_group') {
-    const others = deps.store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id).filter((g) => g.status === 'active' || g.status === 'provisioning');
+    const others = (await deps.store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id)).filter((g) => g.status === 'active' || g.status === 'provisioning');
     const keep = grant.alreadyMember
       ? `${grant.holder.email} was already a member of ${provision.group} before this grant`
       : others.length > 0
@@ -74,10 +74,10 @@ export async function executeRevocation(deps: Deps, grantId: string): Promise<vo
       }
     }
     const now = nowIso(deps);
-    deps.store.transaction((tx) => {
-      const fresh = tx.getGrant(grant.id)!;
-      if (keep) tx.appendAudit({ at: now, actor: provisioner, action: 'grant.membershipKept', requestId: grant.requestId, grantId: grant.id, details: { group: provision.group, why: keep } });
-      completeRevocation(tx, now, fresh, provisioner, { group: provision.group, removed: !keep, confirmed: !keep });
+    await deps.store.transaction(async (tx) => {
+      const fresh = (await tx.getGrant(grant.id))!;
+      if (keep) await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.membershipKept', requestId: grant.requestId, grantId: grant.id, details: { group: provision.group, why: keep } });
+      await completeRevocation(tx, now, fresh, provisioner, { group: provision.group, removed: !keep, confirmed: !keep });
     });
     return;
   }
@@ -85,11 +85,11 @@ export async function executeRevocation(deps: Deps, grantId: string): Promise<vo
   if (provision.method === 'webhook') {
     const { status } = await deps.webhook.call(provision, webhookCall(grant, 'revoke', grant.expiresAt));
     const now = nowIso(deps);
-    deps.store.transaction((tx) => completeRevocation(tx, now, tx.getGrant(grant.id)!, provisioner, { url: provision.url, status }));
+    await deps.store.transaction(async (tx) => completeRevocation(tx, now, (await tx.getGrant(grant.id))!, provisioner, { url: provision.url, status }));
     return;
   }
 
-  createTask(deps, grant, 'revoke', provision.assigneeGroup);
+  await createTask(deps, grant, 'revoke', provision.assigneeGroup);
 }
 
 function webhookCall(grant: Grant, action: 'grant' | 'revoke', expiresAt: string | null) {
@@ -104,40 +104,40 @@ function webhookCall(grant: Grant, action: 'grant' | 'revoke', expiresAt: string
   };
 }
 
-function createTask(deps: Deps, grant: Grant, action: 'grant' | 'revoke', assigneeGroup: string): void {
+async function createTask(deps: Deps, grant: Grant, action: 'grant' | 'revoke', assigneeGroup: string): Promise<void> {
   const now = nowIso(deps);
-  deps.store.transaction((tx) => {
-    if (tx.getTaskFor(grant.id, action)) return;
+  await deps.store.transaction(async (tx) => {
+    if (await tx.getTaskFor(grant.id, action)) return;
     const task: TaskRecord = { id: newId(deps, 'tsk'), grantId: grant.id, action, assigneeGroup, status: 'open', createdAt: now, completedBy: null, completedAt: null };
-    tx.insertTask(task);
-    tx.appendAudit({ at: now, actor: provisioner, action: 'task.created', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action, assigneeGroup } });
-    notify(tx, now, `task:${task.id}`, { type: 'task.assigned', recipient: { kind: 'group', group: assigneeGroup }, taskId: task.id, grantId: grant.id });
+    await tx.insertTask(task);
+    await tx.appendAudit({ at: now, actor: provisioner, action: 'task.created', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action, assigneeGroup } });
+    await notify(tx, now, `task:${task.id}`, { type: 'task.assigned', recipient: { kind: 'group', group: assigneeGroup }, taskId: task.id, grantId: grant.id });
   });
 }
 
 /** Called by the job runner when an attempt fails. Returns whether to keep retrying. */
-export function recordEffectFailure(deps: Deps, kind: 'provision' | 'revoke', grantId: string, error: unknown, attempts: number, maxAttempts: number): boolean {
+export async function recordEffectFailure(deps: Deps, kind: 'provision' | 'revoke', grantId: string, error: unknown, attempts: number, maxAttempts: number): Promise<boolean> {
   const message = error instanceof Error ? error.message : String(error);
   const permanent = error instanceof PermanentError;
   const now = nowIso(deps);
-  return deps.store.transaction((tx) => {
-    const grant = tx.getGrant(grantId);
+  return await deps.store.transaction(async (tx) => {
+    const grant = await tx.getGrant(grantId);
     if (!grant) return false;
     const status = kind === 'provision' ? 'provisioning' : 'revoking';
-    tx.updateGrant(grant.id, [status], { failures: grant.failures + 1, lastError: message.slice(0, 1000) });
+    await tx.updateGrant(grant.id, [status], { failures: grant.failures + 1, lastError: message.slice(0, 1000) });
     if (kind === 'provision' && (permanent || attempts >= maxAttempts)) {
-      tx.updateGrant(grant.id, ['provisioning'], { status: 'provisioning_failed' });
-      tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioningFailed', requestId: grant.requestId, grantId: grant.id, details: { attempts, error: message, permanent } });
-      alert(tx, now, deps.settings.alertsChannel, `provision-failed:${grant.id}`, `Provisioning ${grant.app} ${grant.role} for ${grant.holder.email} failed after ${attempts} attempt(s): ${message}`, { grantId: grant.id, requestId: grant.requestId });
-      notify(tx, now, `provision-failed:${grant.id}`, { type: 'grant.provisioningFailed', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
+      await tx.updateGrant(grant.id, ['provisioning'], { status: 'provisioning_failed' });
+      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioningFailed', requestId: grant.requestId, grantId: grant.id, details: { attempts, error: message, permanent } });
+      await alert(tx, now, deps.settings.alertsChannel, `provision-failed:${grant.id}`, `Provisioning ${grant.app} ${grant.role} for ${grant.holder.email} failed after ${attempts} attempt(s): ${message}`, { grantId: grant.id, requestId: grant.requestId });
+      await notify(tx, now, `provision-failed:${grant.id}`, { type: 'grant.provisioningFailed', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
       return false;
     }
     if (kind === 'revoke') {
       // A revocation is never given up: it is retried until the provider confirms it, and the
       // alerts channel hears about it once it keeps failing.
-      tx.appendAudit({ at: now, actor: provisioner, action: 'grant.revocationFailed', requestId: grant.requestId, grantId: grant.id, details: { attempt: attempts, error: message, permanent } });
+      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.revocationFailed', requestId: grant.requestId, grantId: grant.id, details: { attempt: attempts, error: message, permanent } });
       if (grant.failures + 1 === REVOCATION_ALERT_AFTER) {
-        alert(tx, now, deps.settings.alertsChannel, `revoke-failing:${grant.id}`, `Revoking ${grant.app} ${grant.role} from ${grant.holder.email} keeps failing (${attempts} attempts): ${message}. The bot keeps trying.`, { grantId: grant.id, requestId: grant.requestId });
+        await alert(tx, now, deps.settings.alertsChannel, `revoke-failing:${grant.id}`, `Revoking ${grant.app} ${grant.role} from ${grant.holder.email} keeps failing (${attempts} attempts): ${message}. The bot keeps trying.`, { grantId: grant.id, requestId: grant.requestId });
       }
     }
     return true;

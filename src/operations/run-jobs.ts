@@ -4,10 +4,11 @@
  * retry with exponential backoff and jitter. A job claimed by a process that died is picked up
  * again when its lock expires, so a crash between intent and effect loses nothing.
  */
-import { TransientError } from '../domain/errors.js';
+import { PermanentError, TransientError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/records.js';
 import { addSeconds, nowIso, type Deps } from './context.js';
 import { executeRevocation, provisionGrant, recordEffectFailure } from './provision-grant.js';
+import { publishDigest } from './publish-digest.js';
 
 export interface JobRunnerOptions {
   /** Identifies this process in job locks. */
@@ -41,7 +42,7 @@ export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise
   for (;;) {
     if (options.signal?.aborted) return summary;
     const now = nowIso(deps);
-    const due = deps.store.transaction((tx) => tx.dueJobs(now, batch, options.kinds)).filter((j) => !seen.has(j.id));
+    const due = (await deps.store.dueJobs(now, batch, options.kinds)).filter((j) => !seen.has(j.id));
     if (due.length === 0) return summary;
     for (const job of due) {
       if (options.signal?.aborted) return summary;
@@ -54,7 +55,7 @@ export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise
 export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<void> {
   const now = nowIso(deps);
   const lockedUntil = addSeconds(now, options.lockSeconds ?? 300);
-  if (!deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, lockedUntil))) {
+  if (!await deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, lockedUntil))) {
     summary.skipped++;
     return;
   }
@@ -62,22 +63,22 @@ export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptio
   const attempts = job.attempts + 1;
   try {
     await perform(deps, job);
-    deps.store.transaction((tx) => tx.finishJob(job.id, options.worker, nowIso(deps)));
+    await deps.store.transaction((tx) => tx.finishJob(job.id, options.worker, nowIso(deps)));
     summary.done++;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const maxAttempts = options.maxAttempts ?? 8;
     let retry: boolean;
     if (job.payload.kind === 'provision' || job.payload.kind === 'revoke') {
-      retry = recordEffectFailure(deps, job.payload.kind, job.payload.grantId, error, attempts, maxAttempts);
+      retry = await recordEffectFailure(deps, job.payload.kind, job.payload.grantId, error, attempts, maxAttempts);
     } else {
-      retry = attempts < maxAttempts && !(error instanceof Error && error.name === 'PermanentError');
+      retry = attempts < maxAttempts && !(error instanceof PermanentError);
     }
     const at = nowIso(deps);
     const retryAt = retry ? addSeconds(at, backoffSeconds(attempts, error, options)) : null;
-    deps.store.transaction((tx) => {
-      tx.failJob(job.id, options.worker, at, message, retryAt);
-      if (!retryAt) tx.appendAudit({ at, actor: { kind: 'system', component: 'jobs' }, action: 'job.abandoned', details: { job: job.key, attempts, error: message } });
+    await deps.store.transaction(async (tx) => {
+      await tx.failJob(job.id, options.worker, at, message, retryAt);
+      if (!retryAt) await tx.appendAudit({ at, actor: { kind: 'system', component: 'jobs' }, action: 'job.abandoned', details: { job: job.key, attempts, error: message } });
     });
     deps.logger[retry ? 'warn' : 'error'](retry ? 'job failed; will retry' : 'job failed; given up', { job: job.key, attempts, error: message, retryAt });
     if (retry) summary.retried++;
@@ -93,6 +94,8 @@ async function perform(deps: Deps, job: JobRecord): Promise<void> {
     case 'revoke':
       return executeRevocation(deps, payload.grantId);
     case 'notify':
+      // The digest is more than a message: it carries an export and its own audit event.
+      if (payload.notification.type === 'digest') return publishDigest(deps, payload.notification, job.key);
       return deps.notifier.deliver(payload.notification, job.key);
   }
 }

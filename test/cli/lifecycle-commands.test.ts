@@ -21,7 +21,7 @@ beforeEach(async () => {
   await submitRequest(deps, { requester: await identifyByEmail(deps, 'ada@example.com'), app: 'github', role: 'member' });
   await submitRequest(deps, { requester: await identifyByEmail(deps, 'ada@example.com'), app: 'aws-prod', role: 'admin', justification: 'INC-7 database failover' });
   await identifySlackUser(deps, { slackUserId: 'U0ADA', email: 'ada@example.com' });
-  runtime.close();
+  await runtime.close();
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -19,7 +19,7 @@ beforeEach(async () => {
   h.deps.webhook = new WebhookProvisioner({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true });
 });
 afterEach(async () => {
-  h.close();
+  await h.close();
   await receiver.close();
 });
 
@@ -29,15 +29,15 @@ describe('webhook provisioning through the lifecycle', () => {
     const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'billing', role: 'viewer' });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await h.runJobs();
-    const grant = h.store.grantForRequest(result.request.id)!;
+    const grant = (await h.store.grantForRequest(result.request.id))!;
     expect(grant.status).toBe('provisioning'); // the 503 is retried later, not lost
     h.clock.advance(60);
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)!.status).toBe('active');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('active');
 
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)!.status).toBe('revoked');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('revoked');
 
     expect(receiver.requests.every((r) => r.signatureValid)).toBe(true);
     expect(receiver.requests.map((r) => [r.idempotencyKey, r.status])).toEqual([

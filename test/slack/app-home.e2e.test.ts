@@ -41,17 +41,17 @@ describe('the App Home', () => {
     expect(JSON.stringify(form.blocks)).toContain('"value":"local-admin"');
 
     // Cancel on the Home cancels and republishes the tab without the request.
-    const requestId = fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, app: 'aws' })[0]!.id;
+    const requestId = (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, app: 'aws' }))[0]!.id;
     const cursor = fx.slack.workspace.cursor();
     await clickInView(fx, 'ada', home, ACTION.cancel);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('cancelled');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('cancelled');
     const refreshed = await fx.slack.waitFor('home', (v) => v.userId === USERS.ada.id, { after: cursor });
     expect(textOfView(refreshed)).toContain('None waiting for approval');
   });
 
   it('shows an approver what waits for them, and Approve on the tab decides and refreshes it', async () => {
     await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'on call' });
-    const requestId = fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, app: 'aws' })[0]!.id;
+    const requestId = (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, app: 'aws' }))[0]!.id;
     await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve));
     const home = await openHome(fx, 'marcus');
     expect(textOfView(home)).toContain('Waiting for your approval');
@@ -61,7 +61,7 @@ describe('the App Home', () => {
 
     const cursor = fx.slack.workspace.cursor();
     await clickInView(fx, 'marcus', home, ACTION.approve);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('approved');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('approved');
     const refreshed = await fx.slack.waitFor('home', (v) => v.userId === USERS.marcus.id, { after: cursor });
     expect(textOfView(refreshed)).toContain('Nothing is waiting for your decision');
   });

@@ -16,7 +16,7 @@ afterEach(async () => {
 async function adaAsksForAwsAdmin(input: { seconds?: number; justification?: string } = {}): Promise<{ requestId: string; ask: StoredMessage }> {
   const res = await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'Debug the billing lambda', ...input });
   expect(res.json).toMatchObject({ response_action: 'update', view: { title: { text: 'Request sent' } } });
-  const requestId = fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })[0]!.id;
+  const requestId = (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!.id;
   const ask = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve));
   return { requestId, ask };
 }
@@ -33,19 +33,19 @@ describe('deciding in Slack', () => {
 
     const empty = await fx.submit('marcus', { [BLOCK.reason]: { [ACTION.reason]: { type: 'plain_text_input', value: '   ' } } }, { view: form });
     expect(empty.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.reason]: expect.stringContaining('reason') } });
-    expect(fx.h.store.getDecisions(requestId)).toHaveLength(0);
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
 
     const denied = await fx.submit('marcus', { [BLOCK.reason]: { [ACTION.reason]: { type: 'plain_text_input', value: 'Not during the <!here> freeze' } } }, { view: form });
     expect(denied.status).toBe(200);
     expect(denied.body).toBe(''); // closes the modal
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('denied');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('denied');
 
     const settled = await fx.slack.waitFor('update', (m) => m.ts === ask.ts && !hasAction(m, ACTION.approve));
     expect(textOf(settled)).toContain('Denied* by Marcus Chen');
     expect(textOf(settled)).toContain('Not during the &lt;!here&gt; freeze');
     const told = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('denied'));
     expect(textOf(told)).toContain('>Not during the &lt;!here&gt; freeze');
-    expect(fx.h.store.auditEventsFor({ requestId }).map((e) => e.action)).toContain('request.denied');
+    expect((await fx.h.store.auditEventsFor({ requestId })).map((e) => e.action)).toContain('request.denied');
   });
 
   it('approves a shorter duration than asked for', async () => {
@@ -54,13 +54,13 @@ describe('deciding in Slack', () => {
     const option = `${requestId}|0|3600`;
     const res = await fx.click('marcus', ask, ACTION.approveShorter, { type: 'static_select', selected_option: { text: { type: 'plain_text', text: '1 hour' }, value: option } });
     expect(res.status).toBe(200);
-    expect(fx.h.store.getRequest(requestId)).toMatchObject({ status: 'approved', requestedSeconds: 4 * 3600, grantedSeconds: 3600 });
+    expect(await fx.h.store.getRequest(requestId)).toMatchObject({ status: 'approved', requestedSeconds: 4 * 3600, grantedSeconds: 3600 });
     const settled = await fx.slack.waitFor('update', (m) => m.ts === ask.ts && !hasAction(m, ACTION.approve));
     expect(textOf(settled)).toContain('shortened it to 1 hour');
     const active = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('You now have'));
     expect(active.text).toContain('AWS Administrator');
     await fx.settle();
-    expect(fx.h.store.grantForRequest(requestId)!.durationSeconds).toBe(3600);
+    expect((await fx.h.store.grantForRequest(requestId))!.durationSeconds).toBe(3600);
   });
 
   it('lets the requester cancel, updates the approver message, and refuses anyone else', async () => {
@@ -70,10 +70,10 @@ describe('deciding in Slack', () => {
     // A forged payload: the Cancel button's value clicked from Marcus's own conversation.
     await fx.click('marcus', { ...submitted, channel: fx.dm('marcus') }, ACTION.cancel);
     await ephemeralFor('marcus', 'Only the person who asked');
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('pending_approval');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('pending_approval');
 
     await fx.click('ada', submitted, ACTION.cancel);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('cancelled');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('cancelled');
     const settled = await fx.slack.waitFor('update', (m) => m.ts === ask.ts && !hasAction(m, ACTION.approve));
     expect(textOf(settled)).toContain('Cancelled* by the requester');
     await fx.slack.waitFor('update', (m) => m.ts === submitted.ts && !hasAction(m, ACTION.cancel));
@@ -82,7 +82,7 @@ describe('deciding in Slack', () => {
 
   it('refuses forged Approve clicks by a non-approver and by the requester, recording nothing', async () => {
     const { requestId, ask } = await adaAsksForAwsAdmin();
-    const before = fx.h.store.auditEvents().length;
+    const before = (await fx.h.store.auditEvents()).length;
 
     // Forged payloads: the Approve button's value, clicked from each person's own conversation.
     await fx.click('alan', { ...ask, channel: fx.dm('alan') }, ACTION.approve);
@@ -90,19 +90,19 @@ describe('deciding in Slack', () => {
     await fx.click('ada', { ...ask, channel: fx.dm('ada') }, ACTION.approve);
     await ephemeralFor('ada', 'own request');
 
-    expect(fx.h.store.getDecisions(requestId)).toHaveLength(0);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('pending_approval');
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('pending_approval');
     // Identity binding of the forger is the only new row (first contact), never a decision.
-    expect(fx.h.store.auditEvents().slice(before).map((e) => e.action)).toEqual(['identity.bound']);
+    expect((await fx.h.store.auditEvents()).slice(before).map((e) => e.action)).toEqual(['identity.bound']);
   });
 
   it('records one decision for a double click, and explains the second', async () => {
     const { requestId, ask } = await adaAsksForAwsAdmin();
     const [a, b] = await Promise.all([fx.click('marcus', ask, ACTION.approve), fx.click('marcus', ask, ACTION.approve)]);
     expect([a.status, b.status]).toEqual([200, 200]);
-    expect(fx.h.store.getDecisions(requestId)).toHaveLength(1);
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(1);
     await ephemeralFor('marcus', 'already');
-    expect(fx.h.store.auditEventsFor({ requestId }).filter((e) => e.action === 'step.approved')).toHaveLength(1);
+    expect((await fx.h.store.auditEventsFor({ requestId })).filter((e) => e.action === 'step.approved')).toHaveLength(1);
   });
 
   it('changes nothing on a stale click after the decision, and says why', async () => {
@@ -110,23 +110,23 @@ describe('deciding in Slack', () => {
     // The stand-in updates messages in place; keep the copy Marcus still has on screen.
     const ask = structuredClone(live);
     await fx.click('marcus', ask, ACTION.approve);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('approved');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('approved');
     await fx.settle(); // provisioning finishes, so the count below sees only what the clicks do
-    const events = fx.h.store.auditEvents().length;
+    const events = (await fx.h.store.auditEvents()).length;
     // The old copy of the message (with buttons) clicked again, by the approver and by a stranger.
     await fx.click('marcus', ask, ACTION.approve);
     await ephemeralFor('marcus', 'already approved');
     await fx.click('marcus', ask, ACTION.deny);
     const view = await fx.waitModal('marcus', (v) => v.callbackId === 'access_info');
     expect(JSON.stringify(view.blocks)).toContain('Nothing left to decide');
-    expect(fx.h.store.auditEvents()).toHaveLength(events);
+    expect(await fx.h.store.auditEvents()).toHaveLength(events);
   });
 
   it('escapes and truncates a 3,000-character justification with <!channel> and a link', async () => {
     const justification = ('<!channel> see <https://evil.example/login|the wiki> & more ').repeat(60).slice(0, 3000);
     expect(justification).toHaveLength(3000);
     const { requestId, ask } = await adaAsksForAwsAdmin({ justification });
-    expect(fx.h.store.getRequest(requestId)!.justification).toBe(justification.trim());
+    expect((await fx.h.store.getRequest(requestId))!.justification).toBe(justification.trim());
     const all = [ask, ...fx.dms('ada')];
     for (const message of all) {
       const json = textOf(message);
@@ -148,13 +148,13 @@ describe('deciding in Slack', () => {
     expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('another Slack workspace') });
     expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
     expect(fx.slack.workspace.calls('users.info')).toHaveLength(0);
-    expect(fx.h.store.auditEvents()).toHaveLength(0);
+    expect(await fx.h.store.auditEvents()).toHaveLength(0);
 
     const { requestId, ask } = await adaAsksForAwsAdmin();
     const calls = fx.slack.workspace.calls('users.info').length;
     const click = await fx.click('marcus', ask, ACTION.approve, {}, { teamId: 'T0OTHER' });
     expect(click.status).toBe(200);
     expect(fx.slack.workspace.calls('users.info')).toHaveLength(calls);
-    expect(fx.h.store.getDecisions(requestId)).toHaveLength(0);
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
   });
 });

@@ -23,8 +23,8 @@ describe('manual provisioning tasks in Slack', () => {
     expect(res.json).toMatchObject({ response_action: 'update' });
     fx.slack.workspace.closeModals(USERS.ada.id);
     await fx.settle();
-    const grant = fx.h.store.listGrants({ holderId: USERS.ada.directoryId, app: 'laptop' })[0]!;
-    const task = fx.h.store.getTaskFor(grant.id, 'grant')!;
+    const grant = (await fx.h.store.listGrants({ holderId: USERS.ada.directoryId, app: 'laptop' }))[0]!;
+    const task = (await fx.h.store.getTaskFor(grant.id, 'grant'))!;
     expect(grant.status).toBe('provisioning');
 
     const ians = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ian') && hasAction(m, ACTION.taskDone));
@@ -38,13 +38,13 @@ describe('manual provisioning tasks in Slack', () => {
     // Someone outside the group is refused too.
     await fx.click('alan', { ...ians, channel: fx.dm('alan') }, ACTION.taskDone);
     await waitTold(fx, 'alan', 'Only members of it-helpdesk');
-    expect(fx.h.store.getTask(task.id)!.status).toBe('open');
-    expect(fx.h.store.getGrant(grant.id)!.status).toBe('provisioning');
+    expect((await fx.h.store.getTask(task.id))!.status).toBe('open');
+    expect((await fx.h.store.getGrant(grant.id))!.status).toBe('provisioning');
 
     // The stand-in updates messages in place: keep the copy with the button Priya still has on screen.
     const stale = structuredClone(ians);
     await fx.click('ian', ians, ACTION.taskDone);
-    expect(fx.h.store.getGrant(grant.id)!.status).toBe('active');
+    expect((await fx.h.store.getGrant(grant.id))!.status).toBe('active');
     await fx.settle();
     for (const who of ['ian', 'priya'] as const) {
       const [copy] = taskMessages(who, task.id);
@@ -59,14 +59,14 @@ describe('manual provisioning tasks in Slack', () => {
 
     // Ending the grant makes a revoke task the same way; the grant is revoked once it is done.
     const { relinquishGrant } = await import('../../src/operations/revoke-grant.js');
-    relinquishGrant(fx.h.deps, { actor: await fx.h.as('ada@example.com'), grantId: grant.id });
+    await relinquishGrant(fx.h.deps, { actor: await fx.h.as('ada@example.com'), grantId: grant.id });
     await fx.settle();
-    const revokeTask = fx.h.store.getTaskFor(grant.id, 'revoke')!;
+    const revokeTask = (await fx.h.store.getTaskFor(grant.id, 'revoke'))!;
     const priyas = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('priya') && textOf(m).includes(revokeTask.id) && hasAction(m, ACTION.taskDone));
     expect(textOf(priyas)).toContain('Please remove *Laptop Local administrator* from Ada Lovelace');
-    expect(fx.h.store.getGrant(grant.id)!.status).toBe('revoking');
+    expect((await fx.h.store.getGrant(grant.id))!.status).toBe('revoking');
     await fx.click('priya', priyas, ACTION.taskDone);
-    expect(fx.h.store.getGrant(grant.id)!.status).toBe('revoked');
+    expect((await fx.h.store.getGrant(grant.id))!.status).toBe('revoked');
     await fx.settle();
     expect(textOf(taskMessages('ian', revokeTask.id)[0]!)).toContain('*Done* by Priya Patel');
     await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended'));

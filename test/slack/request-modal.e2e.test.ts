@@ -39,8 +39,8 @@ describe('the request modal', () => {
       [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'please' } },
     }, { view });
     expect(res.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.role]: expect.stringContaining('not eligible') } });
-    expect(fx.h.store.listRequests({})).toHaveLength(0);
-    expect(fx.h.store.auditEvents().map((e) => e.action)).toContain('request.refused');
+    expect(await fx.h.store.listRequests({})).toHaveLength(0);
+    expect((await fx.h.store.auditEvents()).map((e) => e.action)).toContain('request.refused');
   });
 
   it('shows inline errors for a missing justification and a duration over the maximum', async () => {
@@ -52,7 +52,7 @@ describe('the request modal', () => {
       [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'INC-7' } },
     }, { view });
     expect(tooLong.json).toMatchObject({ response_action: 'errors', errors: { [durationBlockId('github', 'owner')]: expect.stringContaining('longer than the maximum of 4 hours') } });
-    expect(fx.h.store.listRequests({})).toHaveLength(0);
+    expect(await fx.h.store.listRequests({})).toHaveLength(0);
   });
 
   it('points a second request to the pending one, and offers an extension for a role already held', async () => {
@@ -62,7 +62,7 @@ describe('the request modal', () => {
     expect(again.status).toBe(200);
     const pointer = await fx.waitModal('ada', (v) => JSON.stringify(v.definition).includes('Already requested')).catch(() => fx.modal('ada'));
     expect(JSON.stringify(pointer)).toContain('already have a pending request');
-    expect(fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toHaveLength(1);
+    expect(await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toHaveLength(1);
 
     const member = await fx.requestViaModal('alan', 'github', 'member', {});
     expect(member.json).toMatchObject({ response_action: 'update', view: { title: { text: 'Request sent' } } });

@@ -4,7 +4,7 @@
  * Tests drive it with signed requests and wait on the stand-in's events, never on sleeps.
  */
 import { ACTION, BLOCK, durationBlockId } from '../../blocks/ids.js';
-import { createSlackBot, type SlackBot } from '../../src/adapters/slack/create-slack-app.js';
+import { connectSlack, createSlackBot, slackNotifier, type SlackBot } from '../../src/adapters/slack/create-slack-app.js';
 import { jsonLogger, silentLogger } from '../../src/adapters/log/json-logger.js';
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
 import type { StoredMessage, StoredView } from '../../src/sandbox/slack-api/slack-workspace.js';
@@ -68,26 +68,24 @@ export async function startSlackFixture(options: { policies?: LoadedPolicy[] } =
   slack.addChannel({ id: 'C0ACCESSOPS', name: 'access-ops' });
   slack.addChannel({ id: 'C0GENERAL', name: 'general' });
   await slack.start();
-  const h = createHarness(options.policies ? { policies: options.policies } : {});
-  let bot: SlackBot;
+  let connection;
   try {
-    bot = await createSlackBot({
-      deps: h.deps,
-      db: h.store.db,
+    connection = await connectSlack({
       token: TOKEN,
       signingSecret: SECRET,
       port: 0,
       apiUrl: slack.url,
       // DEBUG_SLACK=1 shows the bot's log while a test is being written.
       logger: process.env.DEBUG_SLACK ? jsonLogger({ level: 'debug' }) : silentLogger,
-      jobs: { worker: 'slack-e2e', baseDelaySeconds: 1, random: () => 0.999999 },
       timeoutMs: 5000,
     });
   } catch (error) {
-    h.close();
     await slack.stop();
     throw error;
   }
+  const connected = connection;
+  const h = createHarness({ ...(options.policies ? { policies: options.policies } : {}), notifier: (parts) => slackNotifier(connected, parts) });
+  const bot: SlackBot = createSlackBot(connection, { deps: h.deps, jobs: { worker: 'slack-e2e', baseDelaySeconds: 1, random: () => 0.999999 } });
   const port = await bot.start();
   const url = `http://127.0.0.1:${port}`;
   const ws = slack.workspace;
@@ -171,7 +169,7 @@ export async function startSlackFixture(options: { policies?: LoadedPolicy[] } =
     close: async () => {
       await bot.stop();
       await slack.stop();
-      h.close();
+      await h.close();
     },
   };
   return fixture;

@@ -1,8 +1,9 @@
 /** Hand-written fakes for the operations' ports: they record calls and can be told to fail. */
 import { TransientError } from '../../src/domain/errors.js';
-import type { Notification } from '../../src/domain/records.js';
-import type { Notifier, WebhookPort } from '../../src/operations/context.js';
-import type { Clock } from '../../src/operations/ports.js';
+import type { Digest } from '../../src/domain/digest.js';
+import type { Notification, NotificationOf, NotificationType } from '../../src/domain/records.js';
+import type { WebhookPort } from '../../src/operations/context.js';
+import type { Clock, ExportAttachment, Notifier } from '../../src/operations/ports.js';
 
 export class FakeClock implements Clock {
   private ms: number;
@@ -21,7 +22,10 @@ export class FakeClock implements Clock {
 }
 
 export class RecordingNotifier implements Notifier {
+  readonly destination = 'test';
   readonly delivered: { notification: Notification; key: string }[] = [];
+  /** Digests published, with the attachment (made when asked: the first time for a key). */
+  readonly digests: { digest: Digest; channel: string; key: string; attachment: ExportAttachment | null }[] = [];
   private failures = 0;
 
   async deliver(notification: Notification, key: string): Promise<void> {
@@ -32,16 +36,31 @@ export class RecordingNotifier implements Notifier {
     this.delivered.push({ notification, key });
   }
 
+  async publishDigest(input: { digest: Digest; channel: string; key: string; attachment: () => Promise<ExportAttachment> }): Promise<{ attached: boolean }> {
+    const first = !this.digests.some((d) => d.key === input.key && d.attachment);
+    this.digests.push({ digest: input.digest, channel: input.channel, key: input.key, attachment: first ? await input.attachment() : null });
+    return { attached: first };
+  }
+
   failNext(n = 1): void {
     this.failures = n;
   }
 
   /** Messages of one type, optionally to one person. */
-  of(type: Notification['type'], directoryId?: string): Notification[] {
+  of<T extends NotificationType>(type: T, directoryId?: string): NotificationOf<T>[] {
     return this.delivered
       .map((d) => d.notification)
-      .filter((n) => n.type === type && (directoryId === undefined || (n.recipient.kind === 'person' && n.recipient.directoryId === directoryId)));
+      .filter((n): n is NotificationOf<T> => n.type === type && (directoryId === undefined || (n.recipient.kind === 'person' && n.recipient.directoryId === directoryId)));
   }
+}
+
+/** A notifier that hands every message to `onDeliver` (the child processes log them to a file). */
+export function callbackNotifier(onDeliver: (notification: Notification, key: string) => void): Notifier {
+  return {
+    destination: 'test',
+    deliver: async (notification, key) => onDeliver(notification, key),
+    publishDigest: async () => ({ attached: false }),
+  };
 }
 
 export class FakeWebhook implements WebhookPort {

@@ -10,7 +10,7 @@ import { AccessError, TransientError } from '../../domain/errors.js';
 import { resolveChain, type DirectoryFacts } from '../../domain/evaluate.js';
 import type { Person } from '../../domain/person.js';
 import type { Directory, DirectoryGroup } from '../../operations/ports.js';
-import type { LoadedPolicies } from './load-policies.js';
+import type { LoadedPolicies } from './loaded-policies.js';
 import { sortProblems, type PolicyProblem } from './policy-problem.js';
 import { formatKeyPath, type KeyPath } from './yaml-source.js';
 

@@ -13,35 +13,8 @@ import type { LoadedPolicy, Settings } from '../../domain/policy.js';
 import { describeIssue, ENV_NAME_PATTERN, PolicyFileSchema, SCHEDULE_KEYS, SettingsFileSchema } from '../../domain/policy-schema.js';
 import { formatKeyPath, parseYamlSource, type KeyPath, type YamlSource } from './yaml-source.js';
 
-import { formatProblem, sortProblems, type PolicyProblem } from './policy-problem.js';
-
-export { checkPoliciesAgainstDirectory } from './check-against-directory.js';
-export { formatProblem, sortProblems, type PolicyProblem } from './policy-problem.js';
-
-export class PolicyLoadError extends Error {
-  readonly problems: PolicyProblem[];
-
-  constructor(problems: PolicyProblem[]) {
-    const sorted = sortProblems(problems);
-    super(sorted.map(formatProblem).join('\n'));
-    this.name = 'PolicyLoadError';
-    this.problems = sorted;
-  }
-}
-
-export interface LoadedPolicies {
-  dir: string;
-  settings: Settings;
-  settingsFile: string;
-  policies: LoadedPolicy[];
-  catalog: Catalog;
-  /**
-   * Where a key of a loaded file is written (`file` as in `policy.source.file` or `settingsFile`).
-   * Points at the value, or with `target: 'key'` at the key holding it. For a path that does not
-   * exist, the nearest enclosing mapping or list; line 1 column 1 for an unknown file.
-   */
-  locate(file: string, path: (string | number)[], target?: 'key' | 'value'): { line: number; column: number };
-}
+import type { LoadedPolicies } from './loaded-policies.js';
+import { PolicyLoadError, type PolicyProblem } from './policy-problem.js';
 
 export const SETTINGS_FILE = 'settings.yml';
 

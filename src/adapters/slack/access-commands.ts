@@ -34,12 +34,12 @@ export async function answer(ctx: SlackContext, where: string, run: () => Promis
 
 export async function listCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
   const me = await identify(ctx, client, slackUserId);
-  return listMessage({ grants: myGrants(ctx.deps, me.person.id), requests: myRequests(ctx.deps, me.person.id), timezone: ctx.deps.settings.timezone });
+  return listMessage({ grants: await myGrants(ctx.deps, me.person.id), requests: await myRequests(ctx.deps, me.person.id), timezone: ctx.deps.settings.timezone });
 }
 
 export async function pendingCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
   const me = await identify(ctx, client, slackUserId);
-  return pendingMessage(approvalsAwaiting(ctx.deps, me.person.id), me.person.id);
+  return pendingMessage(await approvalsAwaiting(ctx.deps, me.person.id), me.person.id);
 }
 
 /**
@@ -65,7 +65,7 @@ export async function explainCommand(ctx: SlackContext, client: WebClient, slack
 
 export async function whoamiCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
   const me = await identify(ctx, client, slackUserId);
-  const binding = ctx.deps.store.bindingForSlackUser(slackUserId);
+  const binding = await ctx.deps.store.bindingForSlackUser(slackUserId);
   if (!binding) throw new AccessError('identity_unknown', 'You are not matched to anyone in the directory yet.');
   return whoamiMessage({
     slackUserId: binding.slackUserId,
@@ -86,7 +86,7 @@ export async function digestCommand(ctx: SlackContext, client: WebClient, slackU
   const me = await identify(ctx, client, slackUserId);
   await assertAdmin(ctx.deps, me);
   const at = ctx.deps.clock.now().toISOString();
-  queueDigest(ctx.deps, { at, key: `on-demand:${at}:${me.person.id}` });
+  await queueDigest(ctx.deps, { at, key: `on-demand:${at}:${me.person.id}` });
   ctx.jobs.kick();
   ctx.deps.logger.info('digest requested on demand', { channel: ctx.deps.settings.securityChannel, by: me.person.email });
   return textMessage(`Posting the digest for the week ending now to ${channelLink(ctx.deps.settings.securityChannel)}, with the week's requests CSV in its thread.`);

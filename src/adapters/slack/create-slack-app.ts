@@ -19,7 +19,6 @@ import type { WebClient } from '@slack/web-api';
 import type { Deps } from '../../operations/context.js';
 import type { Logger } from '../../operations/ports.js';
 import type { JobRunnerOptions } from '../../operations/run-jobs.js';
-import type { Db } from '../db/open-database.js';
 import type { SlackContext } from './context.js';
 import { JobPump } from './job-pump.js';
 import { ListenerRouter } from './listener-router.js';
@@ -40,7 +39,6 @@ import * as extendView from './listeners/views/extend.js';
 import * as requestView from './listeners/views/request-submitted.js';
 import * as revokeView from './listeners/views/revoke.js';
 import { teamOf } from './payloads.js';
-import { SlackMessageStore } from './slack-message-store.js';
 import { SlackNotifier } from './slack-notifier.js';
 
 export class SlackStartupError extends Error {
@@ -50,10 +48,7 @@ export class SlackStartupError extends Error {
   }
 }
 
-export interface SlackBotOptions {
-  deps: Deps;
-  /** The database the Slack adapter keeps its message table in. */
-  db: Db;
+export interface SlackConnectionOptions {
   token: string;
   /** Verifies HTTP requests; not used in Socket Mode. */
   signingSecret?: string;
@@ -67,12 +62,28 @@ export interface SlackBotOptions {
   health?: () => Promise<{ status: number; body: unknown }>;
   apiUrl: string;
   logger: Logger;
+  /** WebClient request timeout; default 10 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * The Bolt app, connected: the token checked (auth.test) and the workspace known. Nothing listens
+ * yet; the notifier can be built on `client`, and `createSlackBot` adds the listeners.
+ */
+export interface SlackConnection {
+  app: App;
+  client: WebClient;
+  teamId: string;
+  mode: 'http' | 'socket';
+  readonly options: SlackConnectionOptions;
+}
+
+export interface SlackBotOptions {
+  deps: Deps;
   /** The job runner settings the pump uses after each interaction. */
   jobs: JobRunnerOptions;
   /** Default 2500 ms: Slack waits 3 s for an ack. */
   ackBudgetMs?: number;
-  /** WebClient request timeout; default 10 s. */
-  timeoutMs?: number;
 }
 
 export interface SlackBot {
@@ -86,8 +97,8 @@ export interface SlackBot {
   stop(): Promise<void>;
 }
 
-export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot> {
-  const { deps, logger } = options;
+export async function connectSlack(options: SlackConnectionOptions): Promise<SlackConnection> {
+  const { logger } = options;
   const port = options.port ?? 3000;
   const customRoutes = options.health ? [healthRoute(options.health)] : [];
   const receiving = options.appToken
@@ -116,8 +127,20 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
       { cause: error },
     );
   }
+  return { app, client: app.client, teamId, mode: options.appToken ? 'socket' : 'http', options };
+}
 
-  deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db));
+/** The notifier on this workspace: the messages the bot owes people, posted with the connection's client. */
+export function slackNotifier(connection: SlackConnection, deps: ConstructorParameters<typeof SlackNotifier>[0]): SlackNotifier {
+  return new SlackNotifier(deps, connection.client);
+}
+
+/** The listeners on a connection, wired to the operations through `deps`. */
+export function createSlackBot(connection: SlackConnection, options: SlackBotOptions): SlackBot {
+  const { deps } = options;
+  const { app, teamId, options: connected } = connection;
+  const { logger } = connected;
+  const port = connected.port ?? 3000;
   const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500 };
 
   // Another workspace's request never reaches a listener: nothing is looked up or recorded.
@@ -150,9 +173,9 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
     client: app.client,
     teamId,
     jobs: ctx.jobs,
-    mode: options.appToken ? 'socket' : 'http',
+    mode: connection.mode,
     async start() {
-      if (options.appToken) {
+      if (connected.appToken) {
         await app.start();
         // The socket receiver's own HTTP server serves the custom routes (/healthz).
         const server = (app as unknown as { receiver: { httpServer?: Server } }).receiver.httpServer;
@@ -160,7 +183,7 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
         if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
         return (server.address() as AddressInfo).port;
       }
-      const server = (await (options.host ? app.start({ port, host: options.host }) : app.start(port))) as Server;
+      const server = (await (connected.host ? app.start({ port, host: connected.host }) : app.start(port))) as Server;
       return (server.address() as AddressInfo).port;
     },
     async stop() {

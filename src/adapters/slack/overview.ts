@@ -31,17 +31,18 @@ export function grantLine(deps: Pick<Deps, 'catalog'>, grant: Grant): GrantLine 
   };
 }
 
-export function myGrants(deps: Reads, holderId: string): GrantLine[] {
-  return deps.store
-    .listGrants({ holderId, status: [...MY_GRANT_STATUSES] })
+export async function myGrants(deps: Reads, holderId: string): Promise<GrantLine[]> {
+  return (await deps.store.listGrants({ holderId, status: [...MY_GRANT_STATUSES] }))
     // Soonest expiry first: that is the one to act on.
     .sort((a, b) => (a.expiresAt ?? '9999').localeCompare(b.expiresAt ?? '9999'))
     .map((g) => grantLine(deps, g));
 }
 
-export function myRequests(deps: Reads, requesterId: string): RequestLine[] {
-  return deps.store.listRequests({ requesterId, status: ['pending_approval'] }).map((r) => {
-    const card = requestCard(deps, r)!;
+export async function myRequests(deps: Reads, requesterId: string): Promise<RequestLine[]> {
+  const requests = await deps.store.listRequests({ requesterId, status: ['pending_approval'] });
+  const cards = await Promise.all(requests.map((r) => requestCard(deps, r)));
+  return requests.map((r, i) => {
+    const card = cards[i]!;
     const step = card.steps.find((s) => s.index === card.currentStep);
     return {
       requestId: r.id,
@@ -56,10 +57,9 @@ export function myRequests(deps: Reads, requesterId: string): RequestLine[] {
 }
 
 /** Pending requests whose open step this person may decide and has not decided yet, as cards. */
-export function approvalsAwaiting(deps: Reads, approverId: string): { card: RequestCard; stepIndex: number }[] {
-  return deps.store
-    .requestsAwaiting(approverId)
-    .map((r) => requestCard(deps, r))
+export async function approvalsAwaiting(deps: Reads, approverId: string): Promise<{ card: RequestCard; stepIndex: number }[]> {
+  const requests = await deps.store.requestsAwaiting(approverId);
+  return (await Promise.all(requests.map((r) => requestCard(deps, r))))
     .filter((card): card is RequestCard => card !== undefined)
     .map((card) => ({ card, stepIndex: card.currentStep }));
 }
@@ -103,23 +103,23 @@ export function requestableRoles(deps: Reads, person: Person, groups: string[], 
 
 /** The App Home's model. Directory reads (groups, admin membership) are live. */
 export async function homeModel(deps: Deps, person: Person, slackId: string | null): Promise<HomeModel> {
-  const grants = myGrants(deps, person.id);
-  const pendingRequests = deps.store.listRequests({ requesterId: person.id, status: ['pending_approval'] });
+  const grants = await myGrants(deps, person.id);
+  const pendingRequests = await deps.store.listRequests({ requesterId: person.id, status: ['pending_approval'] });
   const [groups, admin] = await Promise.all([deps.directory.groupsOf(person.id), deps.directory.isMember(person.id, deps.settings.adminGroup)]);
   return {
     person: { name: person.name, email: person.email, slackId, directoryId: person.id },
     grants,
-    requests: myRequests(deps, person.id),
-    approvals: approvalLines(approvalsAwaiting(deps, person.id)),
+    requests: await myRequests(deps, person.id),
+    approvals: approvalLines(await approvalsAwaiting(deps, person.id)),
     catalog: requestableRoles(deps, person, groups, grants, pendingRequests),
     admin: admin && person.active,
     timezone: deps.settings.timezone,
   };
 }
 
-export function taskView(deps: Reads, taskId: string): TaskView | undefined {
-  const task = deps.store.getTask(taskId);
-  const grant = task ? deps.store.getGrant(task.grantId) : undefined;
+export async function taskView(deps: Reads, taskId: string): Promise<TaskView | undefined> {
+  const task = await deps.store.getTask(taskId);
+  const grant = task ? await deps.store.getGrant(task.grantId) : undefined;
   if (!task || !grant) return undefined;
   const entry = deps.catalog.find(grant.app, grant.role);
   return {

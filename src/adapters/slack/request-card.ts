@@ -3,12 +3,12 @@ import type { PersonLabel, RequestCard } from '../../../blocks/view-models.js';
 import type { AccessRequest, PersonRef } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
 
-export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, requestOrId: AccessRequest | string): RequestCard | undefined {
-  const request = typeof requestOrId === 'string' ? deps.store.getRequest(requestOrId) : requestOrId;
+export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, requestOrId: AccessRequest | string): Promise<RequestCard | undefined> {
+  const request = typeof requestOrId === 'string' ? await deps.store.getRequest(requestOrId) : requestOrId;
   if (!request) return undefined;
   const entry = deps.catalog.find(request.app, request.role);
-  const decisions = deps.store.getDecisions(request.id);
-  const grant = request.grantId ? deps.store.getGrant(request.grantId) : deps.store.grantForRequest(request.id);
+  const decisions = await deps.store.getDecisions(request.id);
+  const grant = request.grantId ? await deps.store.getGrant(request.grantId) : await deps.store.grantForRequest(request.id);
   return {
     id: request.id,
     kind: request.kind,
@@ -25,7 +25,7 @@ export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
     decidedAt: request.decidedAt,
     autoApproveRule: request.autoApproveRule,
     currentStep: request.currentStep,
-    steps: deps.store.getSteps(request.id).map((s) => ({
+    steps: (await deps.store.getSteps(request.id)).map((s) => ({
       index: s.index,
       label: s.label,
       required: s.required,

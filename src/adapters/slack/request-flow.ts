@@ -31,7 +31,7 @@ export async function refreshRequestModal(ctx: SlackContext, client: WebClient, 
   let view: ModalView;
   try {
     const acting = await identify(ctx, client, input.userId);
-    view = (input.state.app && input.state.role && alreadyAsked(ctx, acting, input.state.app, input.state.role)) || requestModal(await requestFormModel(ctx.deps, acting.person, input.state));
+    view = (input.state.app && input.state.role && (await alreadyAsked(ctx, acting, input.state.app, input.state.role))) || requestModal(await requestFormModel(ctx.deps, acting.person, input.state));
   } catch (error) {
     view = infoModal('Request access', escapeMrkdwn(explain(ctx, error, 'request modal')));
   }
@@ -45,11 +45,11 @@ export async function refreshRequestModal(ctx: SlackContext, client: WebClient, 
 }
 
 /** The extension offer for a held role, or a pointer to a pending request; undefined when neither. */
-function alreadyAsked(ctx: SlackContext, acting: ActingPerson, app: string, role: string): ModalView | undefined {
-  const held = ctx.deps.store.findOpenGrant(acting.person.id, app, role);
+async function alreadyAsked(ctx: SlackContext, acting: ActingPerson, app: string, role: string): Promise<ModalView | undefined> {
+  const held = await ctx.deps.store.findOpenGrant(acting.person.id, app, role);
   if (held) return offerView(ctx, held);
-  const pending = ctx.deps.store.findPendingRequest(acting.person.id, app, role);
-  const card = pending ? requestCard(ctx.deps, pending) : undefined;
+  const pending = await ctx.deps.store.findPendingRequest(acting.person.id, app, role);
+  const card = pending ? await requestCard(ctx.deps, pending) : undefined;
   return card ? pendingPointerModal(card) : undefined;
 }
 
@@ -98,10 +98,10 @@ export function submissionError(ctx: SlackContext, error: unknown, blocks: { dur
   return { response_action: 'update', view: infoModal('Not submitted', escapeMrkdwn(explain(ctx, error, where))) };
 }
 
-export function submittedReply(ctx: SlackContext, result: SubmitResult): SubmissionReply {
+export async function submittedReply(ctx: SlackContext, result: SubmitResult): Promise<SubmissionReply> {
   switch (result.kind) {
     case 'already_pending': {
-      const card = requestCard(ctx.deps, result.request);
+      const card = await requestCard(ctx.deps, result.request);
       return card ? { response_action: 'update', view: pendingPointerModal(card) } : undefined;
     }
     case 'extension_offer':

@@ -8,22 +8,17 @@
 import type { WebClient } from '@slack/web-api';
 import { alertMessage } from '../../../blocks/alert-message.js';
 import { approvalMessage, type SlackMessage } from '../../../blocks/approval-message.js';
-import { noticeMessage } from '../../../blocks/modals.js';
 import { taskMessage } from '../../../blocks/task-message.js';
-import { REQUESTER_EVENTS, requesterMessage, type RequesterEvent } from '../../../blocks/requester-message.js';
+import { requesterMessage, type RequesterEvent } from '../../../blocks/requester-message.js';
 import { digestBlocks } from '../../../blocks/digest.js';
+import type { Digest } from '../../domain/digest.js';
 import { PermanentError } from '../../domain/errors.js';
-import { buildDigest } from '../../operations/build-digest.js';
-import { parseExportFilters } from '../../operations/exports/export-filters.js';
-import { exportCsvToBuffer } from '../csv/export-csv.js';
-import { SqliteExportSource } from '../db/export-reader.js';
-import { SqliteStore } from '../db/sqlite-store.js';
-import type { Notification, Recipient } from '../../domain/records.js';
-import type { Deps, Notifier } from '../../operations/context.js';
+import { assertNever, type Notification, type NotificationOf, type Recipient } from '../../domain/records.js';
+import type { Deps } from '../../operations/context.js';
+import type { ExportAttachment, Notifier, PostedMessages } from '../../operations/ports.js';
 import { taskView } from './overview.js';
 import { requestCard } from './request-card.js';
 import { classifySlackError, platformError } from './slack-errors.js';
-import type { SlackMessageStore } from './slack-message-store.js';
 
 type NotifierDeps = Pick<Deps, 'store' | 'catalog' | 'settings' | 'directory' | 'clock' | 'logger'>;
 
@@ -37,68 +32,91 @@ interface Meta {
   type: Notification['type'];
 }
 
+/** The notices that go to the requester's DM, one message per job key. */
+type RequesterNotice = Extract<Notification, { type: RequesterEvent['type'] }>;
+
 /** Terminal requester events also refresh the "submitted" DM, so its Cancel button goes away. */
 const CLOSES_REQUEST = new Set<Notification['type']>(['request.approved', 'request.denied', 'request.cancelled', 'request.expired']);
 
 export class SlackNotifier implements Notifier {
+  readonly destination = 'slack';
+  private readonly messages: PostedMessages;
+
   constructor(
     private readonly deps: NotifierDeps,
     private readonly client: WebClient,
-    private readonly messages: SlackMessageStore,
-  ) {}
+  ) {
+    this.messages = deps.store.messages;
+  }
 
-  async deliver(notification: Notification, key: string): Promise<void> {
-    if (notification.type === 'approval.requested' || notification.type === 'approval.outcome') {
-      return this.deliverApproval(notification);
+  async deliver(notification: Exclude<Notification, { type: 'digest' }>, key: string): Promise<void> {
+    switch (notification.type) {
+      case 'approval.requested':
+      case 'approval.outcome':
+        return this.deliverApproval(notification);
+      case 'request.submitted':
+      case 'step.approved':
+      case 'request.approved':
+      case 'request.denied':
+      case 'request.cancelled':
+      case 'request.expired':
+      case 'grant.active':
+      case 'grant.extended':
+      case 'grant.reminder':
+      case 'grant.revoked':
+      case 'grant.provisioningFailed':
+        return this.deliverToRequester(notification, key);
+      case 'task.assigned':
+        return this.deliverTask(notification);
+      case 'task.completed':
+        return this.settleTask(notification);
+      case 'alert':
+        return this.deliverAlert(notification, key);
+      default:
+        return assertNever(notification, 'notification');
     }
-    if (REQUESTER_EVENTS.has(notification.type)) return this.deliverToRequester(notification, key);
-    if (notification.type === 'task.assigned') return this.deliverTask(notification);
-    if (notification.type === 'task.completed') return this.settleTask(notification);
-    if (notification.type === 'alert') return this.deliverAlert(notification, key);
-    if (notification.type === 'digest') return this.deliverDigest(notification, key);
-    return this.deliverNotice(notification, key);
   }
 
   // ---- approval messages: one slot per request, step and recipient ----------------------------
 
-  private async deliverApproval(n: Notification): Promise<void> {
-    if (!n.requestId || n.stepIndex === undefined) throw new PermanentError(`${n.type} without a request and step`);
-    const card = requestCard(this.deps, n.requestId);
+  private async deliverApproval(n: NotificationOf<'approval.requested' | 'approval.outcome'>): Promise<void> {
+    const card = await requestCard(this.deps, n.requestId);
     if (!card) throw new PermanentError(`request ${n.requestId} does not exist`);
     const step = card.steps.find((s) => s.index === n.stepIndex);
     if (!step) throw new PermanentError(`request ${n.requestId} has no step ${n.stepIndex}`);
-    const targets = n.recipient.kind === 'group' ? await this.groupTargets(n.recipient.group) : [toTarget(n.recipient)];
-    for (const target of targets) {
-      const recipient = targetKey(target);
-      const slot = `approval:${card.id}:${step.index}:${recipient}`;
-      const posted = this.messages.get(slot);
-      if (!posted) {
-        // Nothing to update; and a step no longer open needs nobody asked (a retried ask that lost the race).
-        if (n.type === 'approval.outcome') continue;
-        if (step.status !== 'open' || card.status !== 'pending_approval') continue;
-      }
-      const audience = target.kind === 'person' ? { kind: 'person' as const, directoryId: target.directoryId } : { kind: 'channel' as const };
-      await this.postOrUpdate(slot, target, approvalMessage(card, step.index, audience), { requestId: card.id, stepIndex: step.index, recipient, type: n.type });
+    const target = toTarget(n.recipient);
+    const recipient = targetKey(target);
+    const slot = `approval:${card.id}:${step.index}:${recipient}`;
+    if (!(await this.messages.get(slot))) {
+      // Nothing to update; and a step no longer open needs nobody asked (a retried ask that lost the race).
+      if (n.type === 'approval.outcome') return;
+      if (step.status !== 'open' || card.status !== 'pending_approval') return;
     }
+    const audience = target.kind === 'person' ? { kind: 'person' as const, directoryId: target.directoryId } : { kind: 'channel' as const };
+    await this.postOrUpdate(slot, target, approvalMessage(card, step.index, audience), { requestId: card.id, stepIndex: step.index, recipient, type: n.type });
   }
 
   // ---- the requester's DM: one message per job key --------------------------------------------------
 
-  private async deliverToRequester(n: Notification, key: string): Promise<void> {
-    const requestId = n.requestId ?? (n.grantId ? this.deps.store.getGrant(n.grantId)?.requestId : undefined);
-    const card = requestId ? requestCard(this.deps, requestId) : undefined;
-    if (!card) throw new PermanentError(`${n.type}: no request for ${n.requestId ?? n.grantId ?? 'nothing'}`);
-    const event = { type: n.type, stepIndex: n.stepIndex ?? 0, leadSeconds: n.leadSeconds ?? 0 } as RequesterEvent;
-    const target = n.recipient.kind === 'group' ? undefined : toTarget(n.recipient);
-    if (!target) throw new PermanentError(`${n.type} cannot go to a group`);
-    await this.postOrUpdate(`job:${key}`, target, requesterMessage(card, event), { requestId: card.id, stepIndex: n.stepIndex ?? null, recipient: targetKey(target), type: n.type });
+  private async deliverToRequester(n: RequesterNotice, key: string): Promise<void> {
+    const requestId = 'requestId' in n ? n.requestId : (await this.deps.store.getGrant(n.grantId))?.requestId;
+    const card = requestId ? await requestCard(this.deps, requestId) : undefined;
+    if (!card) throw new PermanentError(`${n.type}: no request for ${'requestId' in n ? n.requestId : n.grantId}`);
+    const event: RequesterEvent = n.type === 'step.approved'
+      ? { type: n.type, stepIndex: n.stepIndex }
+      : n.type === 'grant.reminder'
+        ? { type: n.type, leadSeconds: n.leadSeconds }
+        : { type: n.type };
+    const target = toTarget(n.recipient);
+    const stepIndex = n.type === 'step.approved' ? n.stepIndex : null;
+    await this.postOrUpdate(`job:${key}`, target, requesterMessage(card, event), { requestId: card.id, stepIndex, recipient: targetKey(target), type: n.type });
 
     if (CLOSES_REQUEST.has(n.type)) {
-      const submitted = this.messages.get(`job:notify:submitted:${card.id}`);
+      const submitted = await this.messages.get(`job:notify:submitted:${card.id}`);
       if (submitted) {
         try {
           await this.update(submitted.channel, submitted.ts, requesterMessage(card, { type: 'request.submitted' }));
-          this.messages.touch(submitted.slot, this.now());
+          await this.messages.touch(submitted.slot, this.now());
         } catch (error) {
           // Only a stale Cancel button is left behind; its click is refused and explained.
           this.deps.logger.warn('could not refresh the submitted message', { requestId: card.id, error: error instanceof Error ? error.message : String(error) });
@@ -109,11 +127,10 @@ export class SlackNotifier implements Notifier {
 
   // ---- manual tasks: one copy per member of the assignee group, one slot per task and member ---------
 
-  private async deliverTask(n: Notification): Promise<void> {
-    if (!n.taskId) throw new PermanentError('task.assigned without a task');
-    const view = taskView(this.deps, n.taskId);
+  private async deliverTask(n: NotificationOf<'task.assigned'>): Promise<void> {
+    const view = await taskView(this.deps, n.taskId);
     if (!view) throw new PermanentError(`task ${n.taskId} does not exist`);
-    const targets = n.recipient.kind === 'group' ? await this.groupTargets(n.recipient.group) : [toTarget(n.recipient)];
+    const targets = await this.groupTargets(n.recipient.group);
     const message = taskMessage(view);
     for (const target of targets) {
       // Nobody is asked to set up their own access (the core would refuse their Done anyway).
@@ -121,21 +138,20 @@ export class SlackNotifier implements Notifier {
       const recipient = targetKey(target);
       const slot = `task:${view.taskId}:${recipient}`;
       // A task done before its message went out needs nobody asked (a retried job that lost the race).
-      if (view.status === 'done' && !this.messages.get(slot)) continue;
+      if (view.status === 'done' && !(await this.messages.get(slot))) continue;
       await this.postOrUpdate(slot, target, message, { requestId: view.requestId, stepIndex: null, recipient, type: 'task.assigned' });
     }
   }
 
   /** Done: every copy of the task message shows who completed it, and loses its button. */
-  private async settleTask(n: Notification): Promise<void> {
-    if (!n.taskId) throw new PermanentError('task.completed without a task');
-    const view = taskView(this.deps, n.taskId);
+  private async settleTask(n: NotificationOf<'task.completed'>): Promise<void> {
+    const view = await taskView(this.deps, n.taskId);
     if (!view) throw new PermanentError(`task ${n.taskId} does not exist`);
     const message = taskMessage(view);
-    for (const posted of this.messages.withSlotPrefix(`task:${view.taskId}:`)) {
+    for (const posted of await this.messages.withSlotPrefix(`task:${view.taskId}:`)) {
       try {
         await this.update(posted.channel, posted.ts, message);
-        this.messages.touch(posted.slot, this.now());
+        await this.messages.touch(posted.slot, this.now());
       } catch (error) {
         // A deleted copy has nothing to show; anything else is retried with the job.
         if (platformError(error) !== 'message_not_found') throw classifySlackError(error, `chat.update ${posted.slot}`);
@@ -145,12 +161,11 @@ export class SlackNotifier implements Notifier {
 
   // ---- alerts: the alerts channel, one message per job key --------------------------------------
 
-  private async deliverAlert(n: Notification, key: string): Promise<void> {
-    if (n.recipient.kind === 'group') throw new PermanentError('an alert cannot go to a group');
-    const grant = n.grantId ? this.deps.store.getGrant(n.grantId) : undefined;
+  private async deliverAlert(n: NotificationOf<'alert'>, key: string): Promise<void> {
+    const grant = n.grantId ? await this.deps.store.getGrant(n.grantId) : undefined;
     const entry = grant ? this.deps.catalog.find(grant.app, grant.role) : undefined;
     const message = alertMessage({
-      text: n.text ?? 'Something needs the access team\'s attention.',
+      text: n.text,
       at: this.now(),
       timezone: this.deps.settings.timezone,
       grant: grant && { id: grant.id, appName: entry?.app.name ?? grant.app, roleName: entry?.role.name ?? grant.role, holderName: grant.holder.name, holderEmail: grant.holder.email, status: grant.status },
@@ -162,69 +177,42 @@ export class SlackNotifier implements Notifier {
 
   // ---- the weekly digest: the message, then the week's requests CSV in its thread -------------------
 
-  private async deliverDigest(n: Notification, key: string): Promise<void> {
-    if (n.recipient.kind !== 'channel' || !n.at) throw new PermanentError('a digest goes to a channel and names its week');
-    const digest = buildDigest(this.deps, new Date(n.at));
-    const slot = `job:${key}`;
-    await this.postOrUpdate(slot, toTarget(n.recipient), digestBlocks(digest), { requestId: null, stepIndex: null, recipient: n.recipient.channel, type: n.type });
-    const posted = this.messages.get(slot)!;
+  async publishDigest(input: { digest: Digest; channel: string; key: string; attachment: () => Promise<ExportAttachment> }): Promise<{ attached: boolean }> {
+    const { digest, channel } = input;
+    const slot = `job:${input.key}`;
+    await this.postOrUpdate(slot, { kind: 'channel', channel }, digestBlocks(digest), { requestId: null, stepIndex: null, recipient: channel, type: 'digest' });
+    const posted = (await this.messages.get(slot))!;
     // The full detail: the week's requests export, once per digest (a retry after a failed upload
     // uploads it; one after a successful upload does not).
-    const csvSlot = `${slot}:csv`;
-    if (this.messages.get(csvSlot)) return;
-    if (!(this.deps.store instanceof SqliteStore)) throw new PermanentError('the digest CSV needs the SQLite store');
-    const { buffer, summary } = await exportCsvToBuffer(this.deps, SqliteExportSource.forStore(this.deps.store), {
-      kind: 'requests',
-      filters: parseExportFilters('requests', { from: digest.periodStart, to: digest.periodEnd }),
-      requestedBy: { kind: 'system', component: 'digest' },
-      destination: 'slack',
-    });
+    const fileSlot = `${slot}:csv`;
+    if (await this.messages.get(fileSlot)) return { attached: false };
+    const file = await input.attachment();
     const day = digest.periodEnd.slice(0, 10);
     try {
       await this.client.filesUploadV2({
         channel_id: posted.channel,
         thread_ts: posted.ts,
-        file: buffer,
-        filename: `access-requests-week-${day}.csv`,
+        file: file.bytes,
+        filename: `access-requests-week-${day}.${file.extension}`,
         title: `Access requests, week ending ${day}`,
-        initial_comment: `The week's requests in full: ${summary.rows} rows, SHA-256 \`${summary.sha256}\`, audit log head \`${summary.auditHead}\`.`,
+        initial_comment: `The week's requests in full: ${file.summary.rows} rows, SHA-256 \`${file.summary.sha256}\`, audit log head \`${file.summary.auditHead}\`.`,
       });
     } catch (error) {
-      throw classifySlackError(error, `files upload ${csvSlot}`);
+      throw classifySlackError(error, `files upload ${fileSlot}`);
     }
     const now = this.now();
-    this.messages.save({ slot: csvSlot, channel: posted.channel, ts: posted.ts, requestId: null, stepIndex: null, recipient: n.recipient.channel, notificationType: n.type, postedAt: now, updatedAt: now });
-    this.deps.store.transaction((tx) =>
-      tx.appendAudit({
-        at: now,
-        actor: { kind: 'system', component: 'digest' },
-        action: 'digest.posted',
-        details: { channel: posted.channel, periodStart: digest.periodStart, periodEnd: digest.periodEnd, auditHead: digest.auditHead.hash, sensitiveHolders: digest.sensitiveHolders.length, csv: { rows: summary.rows, sha256: summary.sha256 } },
-      }),
-    );
-  }
-
-  // ---- everything else --------------------------------------------------------------
-
-  private async deliverNotice(n: Notification, key: string): Promise<void> {
-    const text = n.text ?? describeNotice(n);
-    const context = [n.requestId && `request ${n.requestId}`, n.grantId && `grant ${n.grantId}`, n.taskId && `task ${n.taskId}`].filter(Boolean).join(' · ');
-    const targets = n.recipient.kind === 'group' ? await this.groupTargets(n.recipient.group) : [toTarget(n.recipient)];
-    for (const target of targets) {
-      const recipient = targetKey(target);
-      const slot = n.recipient.kind === 'group' ? `job:${key}:${recipient}` : `job:${key}`;
-      await this.postOrUpdate(slot, target, noticeMessage(text, context || undefined), { requestId: n.requestId ?? null, stepIndex: null, recipient, type: n.type });
-    }
+    await this.messages.save({ slot: fileSlot, channel: posted.channel, ts: posted.ts, requestId: null, stepIndex: null, recipient: channel, notificationType: 'digest', postedAt: now, updatedAt: now });
+    return { attached: true };
   }
 
   // ---- posting ---------------------------------------------------------------------------------------
 
   private async postOrUpdate(slot: string, target: Target, message: SlackMessage, meta: Meta): Promise<void> {
-    const posted = this.messages.get(slot);
+    const posted = await this.messages.get(slot);
     if (posted) {
       try {
         await this.update(posted.channel, posted.ts, message);
-        this.messages.touch(slot, this.now());
+        await this.messages.touch(slot, this.now());
         return;
       } catch (error) {
         // Someone deleted it: post it again below rather than lose the message.
@@ -241,7 +229,7 @@ export class SlackNotifier implements Notifier {
     if (!answer.channel || !answer.ts) throw new PermanentError(`chat.postMessage ${slot}: Slack answered without channel and ts`);
     // A crash between the post and this write would post once more on retry: the only window left.
     const now = this.now();
-    this.messages.save({ slot, channel: answer.channel, ts: answer.ts, requestId: meta.requestId, stepIndex: meta.stepIndex, recipient: meta.recipient, notificationType: meta.type, postedAt: now, updatedAt: now });
+    await this.messages.save({ slot, channel: answer.channel, ts: answer.ts, requestId: meta.requestId, stepIndex: meta.stepIndex, recipient: meta.recipient, notificationType: meta.type, postedAt: now, updatedAt: now });
   }
 
   private async update(channel: string, ts: string, message: SlackMessage): Promise<void> {
@@ -263,7 +251,7 @@ export class SlackNotifier implements Notifier {
   }
 
   private async slackUserFor(directoryId: string): Promise<string> {
-    const bound = this.deps.store.bindingForPerson(directoryId);
+    const bound = await this.deps.store.bindingForPerson(directoryId);
     if (bound) return bound.slackUserId;
     const person = await this.deps.directory.getPerson(directoryId);
     if (!person) throw new PermanentError(`${directoryId} is not in the directory; nobody to message`);
@@ -295,13 +283,3 @@ function targetKey(target: Target): string {
   return target.kind === 'channel' ? `channel:${target.channel}` : `person:${target.directoryId}`;
 }
 
-function describeNotice(n: Notification): string {
-  switch (n.type) {
-    case 'task.assigned':
-      return 'A manual access task needs doing. Mark it done when the access is in place (or removed).';
-    case 'task.completed':
-      return 'A manual access task was marked done.';
-    default:
-      return n.type;
-  }
-}

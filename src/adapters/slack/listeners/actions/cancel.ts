@@ -18,7 +18,7 @@ export function register(app: App, ctx: SlackContext): void {
     const where = { channel: payload.data.container?.channel_id ?? payload.data.channel?.id, user: payload.data.user.id };
     let refusal: string | undefined;
     try {
-      cancelRequest(ctx.deps, { actor: await identify(ctx, client, where.user), requestId });
+      await cancelRequest(ctx.deps, { actor: await identify(ctx, client, where.user), requestId });
     } catch (error) {
       refusal = explain(ctx, error, `cancel ${requestId}`);
     }

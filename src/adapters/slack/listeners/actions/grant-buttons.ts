@@ -30,7 +30,7 @@ export function register(app: App, ctx: SlackContext): void {
     let offer;
     try {
       // Checked before anything opens: a forwarded or forged button shows nobody else's grant.
-      offer = extensionOfferFor(ctx.deps, { actor: await identify(ctx, client, click.where.user), grantId: click.grantId });
+      offer = await extensionOfferFor(ctx.deps, { actor: await identify(ctx, client, click.where.user), grantId: click.grantId });
     } catch (error) {
       await tellEphemeral(ctx, client, click.where, explain(ctx, error, `extend ${click.grantId}`));
       return;
@@ -44,7 +44,7 @@ export function register(app: App, ctx: SlackContext): void {
     if (!click) return void (await acker.ack());
     let reply: string;
     try {
-      const grant = relinquishGrant(ctx.deps, { actor: await identify(ctx, client, click.where.user), grantId: click.grantId });
+      const grant = await relinquishGrant(ctx.deps, { actor: await identify(ctx, client, click.where.user), grantId: click.grantId });
       reply = `Giving back ${grant.app} ${grant.role} now; you will get a message when it is removed.`;
     } catch (error) {
       reply = explain(ctx, error, `relinquish ${click.grantId}`);
@@ -61,7 +61,7 @@ export function register(app: App, ctx: SlackContext): void {
     const click = grantClick(body);
     if (!click?.payload.trigger_id) return;
     // The form is what `/access request <app> <role>` opens; submitting it is an ordinary request by whoever submits.
-    const grant = ctx.deps.store.getGrant(click.grantId);
+    const grant = await ctx.deps.store.getGrant(click.grantId);
     await openRequestModal(ctx, client, { triggerId: click.payload.trigger_id, userId: click.where.user, ...(grant ? { app: grant.app, role: grant.role } : {}) });
   });
 }

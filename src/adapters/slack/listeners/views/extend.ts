@@ -28,7 +28,7 @@ export function register(app: App, ctx: SlackContext): void {
       if (result.kind === 'extended') {
         reply = { response_action: 'update', view: infoModal('Extended', `✅ Extended${result.grant.expiresAt ? ` until ${slackDate(result.grant.expiresAt, tz)}` : ''}.`) };
       } else {
-        const card = requestCard(ctx.deps, result.request);
+        const card = await requestCard(ctx.deps, result.request);
         reply = result.kind === 'already_pending' && card
           ? { response_action: 'update', view: pendingPointerModal(card) }
           : { response_action: 'update', view: infoModal('Extension asked', '📨 Your extension goes through the approvals; your DM with the bot shows each step.') };
