@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
+import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { Catalog } from '../src/domain/catalog.js';
@@ -72,7 +73,7 @@ function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock): De
     settings: { ...SETTINGS, remindersSeconds: [] },
     clock,
     logger: silentLogger,
-    webhook: { call: async () => ({ status: 200 }) },
+    provisioners: createProvisioners({ directory, env: {}, webhook: { call: async () => ({ status: 200 }) } }),
     notifier: callbackNotifier(() => {}),
     exportFiles: csvExportFiles(),
   };

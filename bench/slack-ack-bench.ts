@@ -32,6 +32,7 @@ import { ACTION } from '../blocks/ids.js';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
 import { connectSlack, createSlackBot, slackNotifier, type SlackBot } from '../src/adapters/slack/create-slack-app.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
+import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { checkPoliciesAgainstDirectory } from '../src/adapters/policies/check-against-directory.js';
@@ -157,7 +158,7 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
     settings: loaded.settings,
     clock: systemClock,
     logger: silentLogger,
-    webhook: { call: async () => ({ status: 200 }) },
+    provisioners: createProvisioners({ directory, env: {}, webhook: { call: async () => ({ status: 200 }) } }),
     exportFiles: csvExportFiles(),
   };
   const deps: Deps = { ...parts, notifier: slackNotifier(connection, parts) };

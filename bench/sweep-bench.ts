@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
+import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { verifyChain } from '../src/domain/audit.js';
 import { Catalog } from '../src/domain/catalog.js';
@@ -134,7 +135,7 @@ try {
     settings,
     clock,
     logger: silentLogger,
-    webhook: { call: async () => ({ status: 200 }) },
+    provisioners: createProvisioners({ directory, env: {}, webhook: { call: async () => ({ status: 200 }) } }),
     notifier: callbackNotifier(() => {}),
     exportFiles: csvExportFiles(),
   };

@@ -13,7 +13,7 @@ import { checkPoliciesAgainstDirectory } from './adapters/policies/check-against
 import { loadPolicies } from './adapters/policies/load-policies.js';
 import type { LoadedPolicies } from './adapters/policies/loaded-policies.js';
 import { formatProblem, PolicyLoadError } from './adapters/policies/policy-problem.js';
-import { WebhookProvisioner } from './adapters/provisioners/webhook-provisioner.js';
+import { createProvisioners } from './adapters/provisioners/provisioners.js';
 import type { Config } from './config.js';
 import type { Settings } from './domain/policy.js';
 import type { Deps } from './operations/context.js';
@@ -86,7 +86,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       settings: loaded.settings,
       clock: options.clock ?? systemClock,
       logger: options.logger,
-      webhook: new WebhookProvisioner({ env: config.env }),
+      provisioners: createProvisioners({ directory, env: config.env }),
       exportFiles: csvExportFiles(),
     };
     const notifier = options.notifier ? await options.notifier(parts) : new LogNotifier(options.logger);

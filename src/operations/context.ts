@@ -2,15 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../domain/catalog.js';
 import type { Settings } from '../domain/policy.js';
 import type { ExportFiles } from './exports/export-ports.js';
-import type { Clock, Directory, Logger, Notifier, Store } from './ports.js';
-
-/** A webhook provisioner: one signed POST per call; throws TransientError or PermanentError. */
-export interface WebhookPort {
-  call(
-    target: { url: string; secretEnv: string; timeoutSeconds: number },
-    call: { action: 'grant' | 'revoke'; requestId: string; grantId: string; app: string; role: string; user: { email: string; oktaId: string }; expiresAt: string | null },
-  ): Promise<{ status: number }>;
-}
+import type { Clock, Directory, Logger, Notifier, Provisioners, Store } from './ports.js';
 
 /** Everything an operation may use. Built once in the composition root (main.ts) or a test. */
 export interface Deps {
@@ -20,7 +12,8 @@ export interface Deps {
   settings: Settings;
   clock: Clock;
   logger: Logger;
-  webhook: WebhookPort;
+  /** The provisioner of each provisioning method, by name. */
+  provisioners: Provisioners;
   notifier: Notifier;
   /** Export files in memory, for uploads (the CSV adapter). */
   exportFiles: ExportFiles;

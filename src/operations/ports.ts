@@ -3,6 +3,8 @@
  * directory, SQLite storage, Slack messages, provisioners. Nothing here names a vendor type.
  */
 import type { Person } from '../domain/person.js';
+import type { ProvisionDescription } from '../domain/provisioning/method.js';
+import type { Provision, ProvisionMethodName } from '../domain/provisioning/methods.js';
 
 /** A group as the directory knows it. */
 export interface DirectoryGroup {
@@ -56,6 +58,49 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provisioning
+
+/** What a provisioning or revocation effect did. */
+export type EffectOutcome =
+  /**
+   * The provider confirmed it: the grant moves on (active, or revoked). `details` go into the audit
+   * event; `kept`, on a revoke, says the access was left in place on purpose and why (logged as
+   * `grant.membershipKept`).
+   */
+  | { kind: 'done'; details: Record<string, unknown>; kept?: Record<string, unknown> }
+  /** A person does it: a task goes to `assigneeGroup`, and the grant moves on when it is marked Done. */
+  | { kind: 'task'; assigneeGroup: string };
+
+/** What a provisioner may read and write besides its provider (the store for its own bookkeeping). */
+export interface ProvisionerContext {
+  store: Store;
+  clock: Clock;
+}
+
+/**
+ * Gives and takes back the access of one provisioning method (registered by the method's name in
+ * `Provisioners`). Each effect is one attempt: it resolves when the provider confirmed it, throws
+ * `TransientError` to be retried or `PermanentError` when a person must look, and is safe to repeat
+ * (the job runner retries it). It works from the grant's provisioning snapshot, never the policy
+ * in force now.
+ */
+export interface Provisioner<P extends Provision = Provision> {
+  grant(grant: Grant, provision: P, ctx: ProvisionerContext): Promise<EffectOutcome>;
+  revoke(grant: Grant, provision: P, ctx: ProvisionerContext): Promise<EffectOutcome>;
+  /** Whether the access is in place now, as the provider says; `unknown` when it cannot tell. */
+  verify(grant: Grant, provision: P): Promise<'present' | 'absent' | 'unknown'>;
+  describe(provision: P): ProvisionDescription;
+}
+
+/** Every provisioning method's provisioner, by the method's name. */
+export type Provisioners = { [M in ProvisionMethodName]: Provisioner<Extract<Provision, { method: M }>> };
+
+/** The provisioner of a provisioning. */
+export function provisionerFor(provisioners: Provisioners, provision: Provision): Provisioner {
+  return provisioners[provision.method] as unknown as Provisioner;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,107 +1,47 @@
 /**
- * The provisioning and revocation effects, run as jobs after the state change committed. Each is
- * safe to repeat: a retried add finds the person already in the group; a retried webhook carries
- * the same Idempotency-Key; a manual task is created once per grant and action.
+ * The provisioning and revocation effects, run as jobs after the state change committed, through
+ * the provisioner of the grant's provisioning method (`Deps.provisioners`). This file owns what is
+ * common to every method: the grant must still be in the state the job was for, the outcome is
+ * logged and moves the grant on in one transaction, a method done by a person becomes a task, and
+ * failures are counted and alerted. Each effect is safe to repeat: a retried add finds the person
+ * already in the group; a retried webhook carries the same Idempotency-Key; a manual task is
+ * created once per grant and action.
  */
 import { systemActor } from '../domain/audit.js';
-import { PermanentError, TransientError } from '../domain/errors.js';
+import { PermanentError } from '../domain/errors.js';
 import type { Grant, TaskRecord } from '../domain/records.js';
 import { newId, nowIso, type Deps } from './context.js';
 import { activateGrant, alert, completeRevocation, notify } from './lifecycle.js';
+import { provisionerFor } from './ports.js';
 
 const provisioner = systemActor('provisioner');
 
 export async function provisionGrant(deps: Deps, grantId: string): Promise<void> {
   const grant = await deps.store.getGrant(grantId);
   if (!grant || grant.status !== 'provisioning') return; // decided elsewhere (revoked, already active)
-  const provision = grant.snapshot.provision;
-
-  if (provision.method === 'okta_group') {
-    let alreadyMember = grant.alreadyMember;
-    if (alreadyMember === null) {
-      // Recorded before the add, so a retry after a successful add cannot mistake our own
-      // membership for one the person had before. Membership through another of our grants is ours.
-      const member = await deps.directory.isMember(grant.holder.directoryId, provision.group);
-      const ours = (await deps.store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id)).length > 0;
-      alreadyMember = member && !ours;
-      await deps.store.transaction((tx) => tx.updateGrant(grant.id, ['provisioning'], { alreadyMember }));
-    }
-    await deps.directory.addToGroup(grant.holder.directoryId, provision.group);
-    if (!(await deps.directory.isMember(grant.holder.directoryId, provision.group))) {
-      throw new TransientError(`${grant.holder.email} is not in ${provision.group} after the add; will retry`);
-    }
-    const now = nowIso(deps);
-    await deps.store.transaction(async (tx) => {
-      const fresh = (await tx.getGrant(grant.id))!;
-      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details: { method: 'okta_group', group: provision.group, alreadyMember, confirmed: true } });
-      await activateGrant(tx, now, fresh, provisioner, { method: 'okta_group' });
-    });
-    return;
-  }
-
-  if (provision.method === 'webhook') {
-    const expiresAt = new Date(deps.clock.now().getTime() + grant.durationSeconds * 1000).toISOString();
-    const { status } = await deps.webhook.call(provision, webhookCall(grant, 'grant', expiresAt));
-    const now = nowIso(deps);
-    await deps.store.transaction(async (tx) => {
-      const fresh = (await tx.getGrant(grant.id))!;
-      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details: { method: 'webhook', url: provision.url, status } });
-      await activateGrant(tx, now, fresh, provisioner, { method: 'webhook' });
-    });
-    return;
-  }
-
-  await createTask(deps, grant, 'grant', provision.assigneeGroup);
+  const provision = grant.snapshot.provision; // the snapshot, never the current policy
+  const outcome = await provisionerFor(deps.provisioners, provision).grant(grant, provision, deps);
+  if (outcome.kind === 'task') return createTask(deps, grant, 'grant', outcome.assigneeGroup);
+  const now = nowIso(deps);
+  await deps.store.transaction(async (tx) => {
+    const fresh = (await tx.getGrant(grant.id))!;
+    await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details: { method: provision.method, ...outcome.details } });
+    await activateGrant(tx, now, fresh, provisioner, { method: provision.method });
+  });
 }
 
 export async function executeRevocation(deps: Deps, grantId: string): Promise<void> {
   const grant = await deps.store.getGrant(grantId);
   if (!grant || grant.status !== 'revoking') return;
   const provision = grant.snapshot.provision; // the snapshot, never the current policy
-
-  if (provision.method === 'okta_group') {
-    const others = (await deps.store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id)).filter((g) => g.status === 'active' || g.status === 'provisioning');
-    const keep = grant.alreadyMember
-      ? `${grant.holder.email} was already a member of ${provision.group} before this grant`
-      : others.length > 0
-        ? `${grant.holder.email} holds another grant through ${provision.group} (${others.map((g) => `${g.app}/${g.role} ${g.id}`).join(', ')})`
-        : null;
-    if (!keep) {
-      await deps.directory.removeFromGroup(grant.holder.directoryId, provision.group);
-      // Done only when the provider confirms: read the membership back.
-      if (await deps.directory.isMember(grant.holder.directoryId, provision.group)) {
-        throw new TransientError(`${grant.holder.email} is still in ${provision.group} after the removal; will retry`);
-      }
-    }
-    const now = nowIso(deps);
-    await deps.store.transaction(async (tx) => {
-      const fresh = (await tx.getGrant(grant.id))!;
-      if (keep) await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.membershipKept', requestId: grant.requestId, grantId: grant.id, details: { group: provision.group, why: keep } });
-      await completeRevocation(tx, now, fresh, provisioner, { group: provision.group, removed: !keep, confirmed: !keep });
-    });
-    return;
-  }
-
-  if (provision.method === 'webhook') {
-    const { status } = await deps.webhook.call(provision, webhookCall(grant, 'revoke', grant.expiresAt));
-    const now = nowIso(deps);
-    await deps.store.transaction(async (tx) => completeRevocation(tx, now, (await tx.getGrant(grant.id))!, provisioner, { url: provision.url, status }));
-    return;
-  }
-
-  await createTask(deps, grant, 'revoke', provision.assigneeGroup);
-}
-
-function webhookCall(grant: Grant, action: 'grant' | 'revoke', expiresAt: string | null) {
-  return {
-    action,
-    requestId: grant.requestId,
-    grantId: grant.id,
-    app: grant.app,
-    role: grant.role,
-    user: { email: grant.holder.email, oktaId: grant.holder.directoryId },
-    expiresAt,
-  };
+  const outcome = await provisionerFor(deps.provisioners, provision).revoke(grant, provision, deps);
+  if (outcome.kind === 'task') return createTask(deps, grant, 'revoke', outcome.assigneeGroup);
+  const now = nowIso(deps);
+  await deps.store.transaction(async (tx) => {
+    const fresh = (await tx.getGrant(grant.id))!;
+    if (outcome.kept) await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.membershipKept', requestId: grant.requestId, grantId: grant.id, details: outcome.kept });
+    await completeRevocation(tx, now, fresh, provisioner, outcome.details);
+  });
 }
 
 async function createTask(deps: Deps, grant: Grant, action: 'grant' | 'revoke', assigneeGroup: string): Promise<void> {

@@ -21,9 +21,11 @@
 import { z } from 'zod';
 import { systemActor } from '../domain/audit.js';
 import { isOffboardedStatus, type Person } from '../domain/person.js';
+import { managedGroup } from '../domain/provisioning/methods.js';
 import type { Grant, GrantStatus } from '../domain/records.js';
 import { nowIso, type Deps } from './context.js';
 import { alert } from './lifecycle.js';
+import { provisionerFor } from './ports.js';
 import { offboardPerson, recordExternalRemoval } from './revoke-grant.js';
 
 export interface OffboardingSignal {
@@ -102,7 +104,10 @@ export async function reconcile(deps: Deps, options: ReconcileOptions = {}): Pro
 /** Groups the bot provisions: from the policies in force and from the snapshots of open grants. */
 export async function provisionedGroups(deps: Deps): Promise<string[]> {
   const groups = new Set(await deps.store.provisionGroupsOf(OPEN));
-  for (const entry of deps.catalog.entries()) if (entry.role.provision.method === 'okta_group') groups.add(entry.role.provision.group);
+  for (const entry of deps.catalog.entries()) {
+    const group = managedGroup(entry.role.provision);
+    if (group) groups.add(group);
+  }
   return [...groups].sort();
 }
 
@@ -290,14 +295,15 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
   // Removed outside the bot. Only grants active before the member list was read can be judged by it.
   const gone = open.filter((g): g is Grant & { activatedAt: string } => g.status === 'active' && g.activatedAt !== null && g.activatedAt < readAt && !memberIds.has(g.holder.directoryId));
   await forEachLimited(gone, options.concurrency ?? 8, options.signal, async (grant) => {
-    let member: boolean;
+    let state: 'present' | 'absent' | 'unknown';
     try {
-      member = await deps.directory.isMember(grant.holder.directoryId, group);
+      // Asked of the grant's own provisioner, from its snapshot: the live membership read back.
+      state = await provisionerFor(deps.provisioners, grant.snapshot.provision).verify(grant, grant.snapshot.provision);
     } catch (error) {
       deps.logger.warn('reconcile: could not confirm a removal; checked again next run', { group, grantId: grant.id, error });
       return;
     }
-    if (member) return; // the list was stale (added back, or a paging race): nothing to do
+    if (state !== 'absent') return; // the list was stale (added back, or a paging race): nothing to do
     if (await recordExternalRemoval(deps, { grantId: grant.id, detail: `not in ${group} at reconcile (${readAt})` })) out.removedExternally++;
   });
   return out;

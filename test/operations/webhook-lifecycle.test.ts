@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebhookProvisioner } from '../../src/adapters/provisioners/webhook-provisioner.js';
+import { WebhookClient } from '../../src/adapters/provisioners/webhook-provisioner.js';
 import { relinquishGrant } from '../../src/operations/revoke-grant.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { createHarness, examplePolicies, type Harness } from '../support/lifecycle-harness.js';
@@ -14,9 +14,8 @@ beforeEach(async () => {
   const policies = examplePolicies();
   const billing = policies.find((p) => p.app === 'billing')!;
   billing.roles = [{ ...billing.roles[0]!, provision: { method: 'webhook', url: receiver.url, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 5 } }];
-  h = createHarness({ policies });
   // The real provisioner, over real HTTP; plain http is allowed only because the receiver is on loopback.
-  h.deps.webhook = new WebhookProvisioner({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true });
+  h = createHarness({ policies, webhook: new WebhookClient({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true }) });
 });
 afterEach(async () => {
   await h.close();

@@ -2,7 +2,7 @@
 import { TransientError } from '../../src/domain/errors.js';
 import type { Digest } from '../../src/domain/digest.js';
 import type { Notification, NotificationOf, NotificationType } from '../../src/domain/records.js';
-import type { WebhookPort } from '../../src/operations/context.js';
+import type { WebhookTransport } from '../../src/adapters/provisioners/webhook-provisioner.js';
 import type { Clock, ExportAttachment, Notifier } from '../../src/operations/ports.js';
 
 export class FakeClock implements Clock {
@@ -63,11 +63,11 @@ export function callbackNotifier(onDeliver: (notification: Notification, key: st
   };
 }
 
-export class FakeWebhook implements WebhookPort {
-  readonly calls: Parameters<WebhookPort['call']>[1][] = [];
+export class FakeWebhook implements WebhookTransport {
+  readonly calls: Parameters<WebhookTransport['call']>[1][] = [];
   private failures: Error[] = [];
 
-  async call(_target: Parameters<WebhookPort['call']>[0], call: Parameters<WebhookPort['call']>[1]): Promise<{ status: number }> {
+  async call(_target: Parameters<WebhookTransport['call']>[0], call: Parameters<WebhookTransport['call']>[1]): Promise<{ status: number }> {
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.calls.push(call);

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { csvExportFiles } from '../../src/adapters/csv/export-csv.js';
 import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
+import { createProvisioners } from '../../src/adapters/provisioners/provisioners.js';
+import type { WebhookTransport } from '../../src/adapters/provisioners/webhook-provisioner.js';
 import { YamlDirectory } from '../../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
 import { Catalog } from '../../src/domain/catalog.js';
@@ -159,6 +161,8 @@ export interface HarnessOptions {
   policies?: LoadedPolicy[];
   dbPath?: string;
   directory?: Directory;
+  /** The webhook provisioner's transport; default the recording fake (`h.webhook`). */
+  webhook?: WebhookTransport;
   /** The notifier the operations use, made from the other parts (the Slack one); default the recording fake. */
   notifier?: (parts: NotifierParts) => Notifier;
 }
@@ -179,7 +183,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     settings: SETTINGS,
     clock,
     logger: silentLogger,
-    webhook,
+    provisioners: createProvisioners({ directory, env: {}, webhook: options.webhook ?? webhook }),
     exportFiles: csvExportFiles(),
   };
   const deps: Deps = { ...parts, notifier: options.notifier ? options.notifier(parts) : notifier };

@@ -3,6 +3,7 @@
  * operations see the domain records only.
  */
 import type { AuditAction, AuditEvent } from '../../domain/audit.js';
+import { managedGroup } from '../../domain/provisioning/methods.js';
 import type { AccessRequest, DecisionRecord, Grant, JobRecord, StepRecord, TaskRecord } from '../../domain/records.js';
 import type * as t from './schema.js';
 
@@ -153,7 +154,7 @@ export function fromGrant(g: Grant): GrantRow {
     policyVersion: g.policyVersion,
     sensitive: g.sensitive,
     snapshot: g.snapshot,
-    provisionGroup: g.snapshot.provision.method === 'okta_group' ? g.snapshot.provision.group : null,
+    provisionGroup: managedGroup(g.snapshot.provision),
     alreadyMember: g.alreadyMember,
     status: g.status,
     durationSeconds: g.durationSeconds,

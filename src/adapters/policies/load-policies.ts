@@ -10,7 +10,9 @@ import { validateDetailed } from 'node-cron';
 import type { z } from 'zod';
 import { Catalog } from '../../domain/catalog.js';
 import type { LoadedPolicy, Settings } from '../../domain/policy.js';
-import { describeIssue, ENV_NAME_PATTERN, PolicyFileSchema, SCHEDULE_KEYS, SettingsFileSchema } from '../../domain/policy-schema.js';
+import { describeIssue, PolicyFileSchema, SCHEDULE_KEYS, SettingsFileSchema } from '../../domain/policy-schema.js';
+import { PROVISION_METHODS } from '../../domain/provisioning/methods.js';
+import { ENV_NAME_PATTERN } from '../../domain/schema-primitives.js';
 import { formatKeyPath, parseYamlSource, type KeyPath, type YamlSource } from './yaml-source.js';
 
 import type { LoadedPolicies } from './loaded-policies.js';
@@ -199,15 +201,21 @@ function crossFileProblems(files: { source: YamlSource; value: unknown }[], env:
           problems.push(problemAt(source, ['roles', index, 'policy'], `policy name '${role.policy}' is already used by ${first.label} at ${where(first.source, first.path)}; policy names are unique`));
         } else policyNames.set(role.policy, { source, path: ['roles', index, 'policy'], label });
       }
-      const webhook = asRecord(asRecord(role.provision)?.webhook);
-      const secretEnv = webhook?.secret_env;
-      if (typeof secretEnv === 'string' && ENV_NAME_PATTERN.test(secretEnv) && !env[secretEnv]) {
-        if (onMissingSecret) {
-          const at = problemAt(source, ['roles', index, 'provision', 'webhook', 'secret_env'], '');
-          onMissingSecret(secretEnv, `${at.file}:${at.line}`);
-          return;
+      // Secrets a provisioning method names (a webhook's HMAC key) must be in the environment.
+      const provision = asRecord(role.provision);
+      for (const method of PROVISION_METHODS) {
+        const settings = asRecord(provision?.[method.method]);
+        for (const { key, holds } of method.secrets) {
+          const name = settings?.[key];
+          if (typeof name !== 'string' || !ENV_NAME_PATTERN.test(name) || env[name]) continue;
+          const path = ['roles', index, 'provision', method.method, key];
+          if (onMissingSecret) {
+            const at = problemAt(source, path, '');
+            onMissingSecret(name, `${at.file}:${at.line}`);
+            continue;
+          }
+          problems.push(problemAt(source, path, `the environment variable ${name} is not set (it must hold ${holds})`));
         }
-        problems.push(problemAt(source, ['roles', index, 'provision', 'webhook', 'secret_env'], `the environment variable ${secretEnv} is not set (it must hold the webhook's HMAC key)`));
       }
     });
   }

@@ -7,6 +7,7 @@
  */
 import type { Actor } from '../../domain/audit.js';
 import { canonicalJson } from '../../domain/canonical.js';
+import { describeProvision } from '../../domain/provisioning/methods.js';
 import type { PersonRef, StepRecord } from '../../domain/records.js';
 import type { Cell, EventExportRecord, GrantExportRecord, PolicyExportRecord, RequestExportRecord } from './export-ports.js';
 
@@ -103,7 +104,7 @@ export function requestRow(record: RequestExportRecord, steps: number): Cell[] {
     r.autoApproveRule,
     g?.id ?? null,
     provision?.method ?? null,
-    provision ? (provision.method === 'okta_group' ? provision.group : provision.method === 'webhook' ? provision.url : provision.assigneeGroup) : null,
+    provision ? describeProvision(provision).target : null,
     record.provisionedBy ? person(record.provisionedBy) : null,
     g?.activatedAt ?? null,
     g?.expiresAt ?? null,
