@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { systemActor } from '../domain/audit.js';
 import { isOffboardedStatus, type Person } from '../domain/person.js';
 import { managedGroup } from '../domain/provisioning/methods.js';
-import type { Grant, GrantStatus } from '../domain/records.js';
+import { OPEN_GRANT_STATUSES, type Grant, type GrantStatus } from '../domain/records.js';
 import { nowIso, type Deps } from './context.js';
 import { alert } from './lifecycle.js';
 import { provisionerFor } from './ports.js';
@@ -81,7 +81,7 @@ export interface ReconcileSummary {
   removedExternally: number;
 }
 
-const OPEN: GrantStatus[] = ['provisioning', 'active', 'revoking'];
+const OPEN: GrantStatus[] = [...OPEN_GRANT_STATUSES];
 /** Grants `offboardPerson` ends. */
 const ENDABLE: GrantStatus[] = ['provisioning', 'active', 'provisioning_failed'];
 const DRIFT_PREFIX = 'drift:';

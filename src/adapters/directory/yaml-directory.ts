@@ -34,7 +34,6 @@ export const DirectoryPersonSchema = z.strictObject({
   status: z.enum(['active', 'suspended', 'deprovisioned']).default('active'),
   manager: z.string().trim().min(1).optional(),
 });
-export type DirectoryPerson = z.infer<typeof DirectoryPersonSchema>;
 
 export const DirectoryGroupSchema = z.strictObject({
   type: z.enum(['OKTA_GROUP', 'APP_GROUP']).default('OKTA_GROUP'),
