@@ -235,7 +235,7 @@ describe('submitting', () => {
     const ada = await h.as('ada@example.com');
     expect((await refusal(submitRequest(h.deps, { requester: ada, app: 'github', role: 'owner', justification: '  ' }))).code).toBe('justification_required');
     expect((await refusal(submitRequest(h.deps, { requester: ada, app: 'github', role: 'owner', justification: 'x', durationSeconds: 5 * 3600 }))).code).toBe('invalid_duration');
-    expect((await refusal(submitRequest(h.deps, { requester: ada, app: 'github', role: 'nope' }))).message).toContain('GitHub has no role "nope"');
+    expect((await refusal(submitRequest(h.deps, { requester: ada, app: 'github', role: 'nope' }))).message).toContain('GitHub has no role `nope`. Its roles: `owner` (Organization owner), `member` (Member), `triage` (Triage).');
   });
 
   it('points a second request to the pending one', async () => {
