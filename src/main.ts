@@ -12,7 +12,7 @@ import { describeDuration } from './domain/duration.js';
 import { queueDigest } from './operations/queue-digest.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
 import { createRuntime, recheckDirectoryUntilReachable, type Runtime } from './runtime.js';
-import { OffsetClock, startSandbox, type Sandbox } from './sandbox/start-sandbox.js';
+import type { Sandbox } from './sandbox/start-sandbox.js';
 import { YamlDirectory } from './adapters/directory/yaml-directory.js';
 
 async function main(): Promise<number> {
@@ -32,8 +32,10 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  // In the sandbox the page's time control moves the bot's clock forward.
-  const sandboxClock = config.mode === 'sandbox' ? new OffsetClock() : undefined;
+  // The sandbox (its page, the embedded Slack API) is loaded only when it runs: a production start
+  // does not carry it. In the sandbox the page's time control moves the bot's clock forward.
+  const sandboxModule = config.mode === 'sandbox' ? await import('./sandbox/start-sandbox.js') : undefined;
+  const sandboxClock = sandboxModule ? new sandboxModule.OffsetClock() : undefined;
   let runtime: Runtime;
   try {
     runtime = await createRuntime(config, { logger, ...(sandboxClock ? { clock: sandboxClock } : {}) });
@@ -69,8 +71,8 @@ async function main(): Promise<number> {
   try {
     if (config.mode === 'slack') {
       slack = (await startSlack(runtime, config, logger, `slack-${process.pid}`)).bot;
-    } else if (sandboxClock && deps.directory instanceof YamlDirectory) {
-      sandbox = await startSandbox(runtime, config, {
+    } else if (sandboxModule && sandboxClock && deps.directory instanceof YamlDirectory) {
+      sandbox = await sandboxModule.startSandbox(runtime, config, {
         logger,
         clock: sandboxClock,
         people: deps.directory,
