@@ -46,4 +46,14 @@ export const commands: readonly CommandEntry[] = [
     summary: 'Print the weekly security digest (who holds sensitive access, the week in access, drift)',
     load: async () => (await import('./commands/digest.js')).digestCommand,
   },
+  {
+    name: 'db backup',
+    summary: "Copy the database to a file while the bot runs, then verify the copy's audit chain and print its head",
+    load: async () => (await import('./commands/db-backup.js')).dbBackup,
+  },
+  {
+    name: 'db restore',
+    summary: 'Put a backup in place as the database (the bot stopped), after verifying its audit chain',
+    load: async () => (await import('./commands/db-restore.js')).dbRestore,
+  },
 ];
