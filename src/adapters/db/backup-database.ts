@@ -82,12 +82,17 @@ export async function restoreDatabase(backup: string, target: string, options: {
     for (const file of present) renameSync(file, movedAside + file.slice(target.length));
   }
   const from = new Database(backup, { readonly: true, fileMustExist: true });
+  let pages: number;
   try {
-    const pages = await copyInto(from, target, { replace: false });
-    return { path: target, bytes: statSync(target).size, pages, chain: verifyDatabaseFile(target), ...(movedAside ? { movedAside } : {}) };
+    pages = await copyInto(from, target, { replace: false });
+  } catch (error) {
+    // Nothing was put in place: the database that was there goes back.
+    if (movedAside) for (const file of present) renameSync(movedAside + file.slice(target.length), file);
+    throw error;
   } finally {
     from.close();
   }
+  return { path: target, bytes: statSync(target).size, pages, chain: verifyDatabaseFile(target), ...(movedAside ? { movedAside } : {}) };
 }
 
 /** Opens the database file read-only and verifies its audit chain, reading the events in batches. */
