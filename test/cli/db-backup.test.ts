@@ -133,6 +133,9 @@ describe('access-bot db restore', () => {
     open = [];
     const laterHead = headOf((await cli(['audit', 'verify'], env)).stdout);
     expect(laterHead).not.toBe(backupHead);
+    // A last backup before restoring: its read-only connection leaves the -wal and -shm files behind.
+    expect((await cli(['db', 'backup', join(dir, 'before-restore.db')], env)).code).toBe(0);
+    expect(existsSync(`${env.DATABASE_PATH}-wal`)).toBe(true);
 
     const refused = await cli(['db', 'restore', file], env);
     expect(refused.code).toBe(1);
@@ -144,6 +147,8 @@ describe('access-bot db restore', () => {
     const movedAside = /is now (\S+)/.exec(restored.stdout)?.[1] ?? '';
     expect(movedAside).toMatch(/access\.db\.before-restore-\d{4}-\d\d-\d\dT/);
     expect(verifyDatabaseFile(movedAside)).toMatchObject({ ok: true, head: laterHead });
+    // Nothing of the old database's -wal or -shm is left beside the restored one.
+    expect(['-wal', '-shm'].filter((side) => existsSync(env.DATABASE_PATH + side))).toEqual([]);
     expect(statSync(env.DATABASE_PATH!).mode & 0o777).toBe(0o600);
 
     // The bot starts on the restored file, and its log still holds the backup's head.

@@ -73,11 +73,14 @@ export async function restoreDatabase(backup: string, target: string, options: {
   if (!existsSync(backup)) throw new BackupError(`there is no backup at ${backup}`);
   const checked = verifyDatabaseFile(backup);
   if (!checked.ok) throw new BackupError(`${backup} does not verify, so it is not restored: ${checked.problem!.message}`);
-  const present = [target, ...SIDE_FILES.map((s) => target + s)].filter((file) => existsSync(file));
+  const files = () => [target, ...SIDE_FILES.map((side) => target + side)].filter((file) => existsSync(file));
   let movedAside: string | undefined;
-  if (present.length > 0) {
+  let present: string[] = [];
+  if (files().length > 0) {
     if (!options.replace) throw new BackupError(`a database is already at ${target}; pass --force to move it aside and restore in its place`);
+    // The probe's connection checkpoints the WAL as it closes: list the files after it.
     if (existsSync(target)) requireNotInUse(target);
+    present = files();
     movedAside = `${target}.before-restore-${(options.now ?? new Date()).toISOString().replace(/[:.]/g, '-')}`;
     for (const file of present) renameSync(file, movedAside + file.slice(target.length));
   }
