@@ -13,7 +13,7 @@ import type { Runtime } from '../runtime.js';
 import { createSlackBot, type SlackBot } from '../adapters/slack/create-slack-app.js';
 import { createHealthCheck } from '../health.js';
 import { SlackApiStandIn } from './slack-api/slack-api-server.js';
-import { startSandboxServer, type SandboxServer } from './sandbox-server.js';
+import { startSandboxServer, type SandboxServer } from './sandbox-http.js';
 
 /** A clock the sandbox's time control moves forward: real time plus an offset. */
 export class OffsetClock {
@@ -79,6 +79,7 @@ export async function startSandbox(
       channels,
       port: config.port,
       host: '127.0.0.1',
+      timezone: runtime.deps.settings.timezone,
       clock: {
         now: () => options.clock.now(),
         advance: async (seconds) => {

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, LogLevel, type Logger } from '@slack/bolt';
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
-import { startSandboxServer, type SandboxClock, type SandboxServer } from '../../src/sandbox/sandbox-server.js';
+import { startSandboxServer, type SandboxClock, type SandboxServer } from '../../src/sandbox/sandbox-http.js';
 
 /**
  * A tiny Bolt app behind the sandbox: `/access` opens a modal; its submission wants a reason

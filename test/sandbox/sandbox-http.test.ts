@@ -293,7 +293,7 @@ describe('the rest of what the page shows', () => {
   });
 
   it('a bot that does not answer is reported as Slack reports it', async () => {
-    const { startSandboxServer } = await import('../../src/sandbox/sandbox-server.js');
+    const { startSandboxServer } = await import('../../src/sandbox/sandbox-http.js');
     const dead = await startSandboxServer({
       standIn: world.standIn, botEventsUrl: 'http://127.0.0.1:9/slack/events', signingSecret: 'x',
       people: [{ slackId: 'U0ADA', email: 'ada@example.com', name: 'Ada Lovelace', title: 'Engineer' }], channels: [], port: 0,
