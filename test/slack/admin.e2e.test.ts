@@ -7,6 +7,7 @@ import { readAll } from '../../src/cli/commands/audit-verify.js';
 import { verifyChain } from '../../src/domain/audit.js';
 import type { ExportFilters } from '../../src/operations/exports/export-filters.js';
 import type { SlackContext } from '../../src/adapters/slack/context.js';
+import { DisplayLookups } from '../../src/adapters/slack/display-lookups.js';
 import { exportToDm } from '../../src/adapters/slack/export-upload.js';
 import { sendBlockAction } from '../support/slack-signing.js';
 import { SECRET, startSlackFixture, textOf, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
@@ -151,7 +152,7 @@ describe('/access export', () => {
 
   it('does not upload an export over the size limit, logs nothing, and points to the command line', async () => {
     await holdActive(fx, 'ada', 'github', 'member');
-    const ctx: SlackContext = { deps: fx.h.deps, teamId: fx.bot.teamId, jobs: fx.bot.jobs, ackBudgetMs: 2500 };
+    const ctx: SlackContext = { deps: fx.h.deps, teamId: fx.bot.teamId, jobs: fx.bot.jobs, ackBudgetMs: 2500, display: new DisplayLookups(fx.h.deps) };
     const admin = await fx.h.as('priya@example.com');
     await exportToDm(ctx, fx.bot.client, { admin, slackUserId: USERS.priya.id, kind: 'events', filters: { from: '2026-01-01T00:00:00.000Z', to: null, app: null, role: null, person: null }, periodLabel: 'this year' }, 200);
     const told = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('priya') && m.text.includes('larger than'));
