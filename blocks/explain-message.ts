@@ -52,7 +52,7 @@ const WHY_NOT: Record<Exclusion['reason'], string> = {
 };
 
 function stepBlock(step: ResolvedStep, total: number): KnownBlock {
-  const names = capList(step.approvers.map(personName), NAMES_SHOWN, (n) => `${n} more`).join(', ') || 'nobody';
+  const names = capList(step.approvers.map((p) => escapeMrkdwn(p.name)), NAMES_SHOWN, (n) => `${n} more`).join(', ') || 'nobody';
   const asks = step.fallback ? `the admins, instead of ${stepWho(step)}` : stepWho(step);
   // A named person's step names them already.
   const from = step.step.kind === 'user' && !step.fallback && step.approvers.length === 1 ? '1 approval' : `${step.required} approval${step.required === 1 ? '' : 's'} from ${names}`;

@@ -233,7 +233,9 @@ function chainLine(step: StepView, pending: boolean): string {
   const head = `${step.index + 1}. ${step.approver.kind === 'user' && step.fallbackReason === null ? whoDecides : capitalise(whoDecides)}`;
   if (step.status === 'approved') return `${head} ✓${many ? ` ${names(yes.map((d) => d.person))}` : ''}`;
   if (step.status === 'denied') return `${head} ✗ denied`;
-  const where = step.notifyChannel ? `, in ${channelLink(step.notifyChannel)}` : '';
+  // A step not started yet posts where its policy says (a fallback to the admins would ask them directly).
+  const channel = step.notifyChannel ?? (step.status === 'waiting' && step.approver.kind === 'group' ? step.approver.notify : undefined);
+  const where = channel ? `, in ${channelLink(channel)}` : '';
   const named = many ? capList(step.approverNames.map(escapeMrkdwn), 5, (n) => `${n} more`) : [];
   const people = named.length ? `: ${named.join(', ')}` : '';
   const now = step.status === 'open' && pending ? (step.required > 1 ? ` ← now (${yes.length} of ${step.required} so far)` : ' ← now') : '';
