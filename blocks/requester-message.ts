@@ -95,7 +95,7 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
     }
     case 'request.approved': {
       headline = card.autoApproveRule
-        ? `✅ Your request for ${whatMd} was approved automatically for *${duration(effectiveSeconds(card))}*.`
+        ? `✅ Your request for ${whatMd} was approved automatically for *${duration(effectiveSeconds(card))}*${card.autoApproveWhy ? `: ${escapeMrkdwn(card.autoApproveWhy)}` : ''}.`
         : `✅ Your request for ${whatMd} was approved for ${boldGranted(card)}.`;
       plain = `Your request for ${what} was approved`;
       if (card.kind === 'extension') details.push('Your access is extended now.');
@@ -109,6 +109,7 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
       if (grant?.status === 'active' && grant.expiresAt) {
         headline = `🔓 You now have ${whatMd} until ${slackDate(grant.expiresAt, tz)}.`;
         plain = `You now have ${what} until ${plainDate(grant.expiresAt, tz)}`;
+        if (card.autoApproveWhy) details.push(`Approved automatically: ${escapeMrkdwn(card.autoApproveWhy)}.`);
         if (card.grantedSeconds !== null && card.grantedSeconds < card.requestedSeconds) {
           details.push(`That is ${duration(card.grantedSeconds)}: you asked for ${duration(card.requestedSeconds)}, and an approver shortened it.`);
         }

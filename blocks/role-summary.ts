@@ -4,7 +4,7 @@
  * the adapter passes the person's live groups and the names of people the chain names.
  */
 import type { ApprovalStep, Role } from '../src/domain/policy.js';
-import { duration, fromGroup } from './format.js';
+import { duration, fromGroup, groupName, list } from './format.js';
 import { LIMITS, truncate } from './limits.js';
 
 /** A named approver (`user:` step) by email -> "Grace Hopper (CISO)", when the directory said. */
@@ -63,4 +63,13 @@ export function roleSummaryShort(role: Role, groups: readonly string[]): string 
 /** Who the people a `user:` step names are, for summaries: "ciso@example.com" -> "Grace Hopper (CISO)". */
 export function userSteps(role: Role): string[] {
   return role.approval === 'auto' ? [] : role.approval.flatMap((s) => (s.kind === 'user' ? [s.user.toLowerCase()] : []));
+}
+
+/** Why a request of this role was approved without a chain, in words; null when it cannot be. */
+export function autoApproveWords(role: Role): string | null {
+  if (role.approval === 'auto') return 'every request for this role is approved at once';
+  const when = role.autoApprove;
+  if (!when) return null;
+  const who = when.requesterGroups ? `members of ${list(when.requesterGroups.map(groupName))}` : 'everyone who may ask';
+  return `it is automatic for ${who}${when.maxDurationSeconds !== undefined ? `, up to ${duration(when.maxDurationSeconds)}` : ''}`;
 }

@@ -77,6 +77,8 @@ export interface RequestCard {
   decisionReason: string | null;
   decidedAt: string | null;
   autoApproveRule: string | null;
+  /** Why it was automatic, in words ("automatic for members of SRE oncall, up to 1 hour"); null when it was not. */
+  autoApproveWhy?: string | null;
   currentStep: number;
   steps: StepView[];
   createdAt: string;

@@ -29,6 +29,7 @@ const requester: Record<string, () => ReturnType<typeof requesterMessage>> = {
   'requester-step-approved': () => requesterMessage(step2Card(), { type: 'step.approved', stepIndex: 0 }),
   'requester-approved': () => requesterMessage(approvedCard(), { type: 'request.approved' }),
   'requester-active': () => requesterMessage(approvedCard(), { type: 'grant.active' }),
+  'requester-active-auto-approved': () => requesterMessage({ ...approvedCard(), autoApproveRule: 'auto_approve.when', autoApproveWhy: 'it is automatic for members of SRE oncall, up to 1 hour', steps: [] }, { type: 'grant.active' }),
   'requester-denied': () => requesterMessage(deniedCard(), { type: 'request.denied' }),
   'requester-expired': () => requesterMessage(expiredCard(), { type: 'request.expired' }),
   'requester-cancelled': () => requesterMessage(cancelledCard(), { type: 'request.cancelled' }),

@@ -58,6 +58,10 @@ describe('the request modal', () => {
     const told = await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.dave.id);
     expect(told.text).toContain('is not active, so the bot cannot act for you');
     expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
+    // The lists say the same, rather than pointing to a form he cannot submit.
+    const { textOfAnswer } = await import('./slack2-helpers.js');
+    expect(textOfAnswer(await fx.command('dave', 'list'))).toContain('is not active, so the bot cannot act for you');
+    expect(textOfAnswer(await fx.command('dave', 'list'))).not.toContain('/access request');
   });
 
   it('answers an application the person may not request anything of with an ephemeral, and no form', async () => {

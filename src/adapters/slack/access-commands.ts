@@ -11,6 +11,7 @@ import { channelLink, escapeMrkdwn } from '../../../blocks/escape.js';
 import { explainMessage } from '../../../blocks/explain-message.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import { AccessError } from '../../domain/errors.js';
+import type { ActingPerson } from '../../operations/acting-person.js';
 import { evaluate } from '../../domain/evaluate.js';
 import { queueDigest } from '../../operations/queue-digest.js';
 import { gatherDirectoryFacts } from '../../operations/directory-facts.js';
@@ -33,13 +34,22 @@ export async function answer(ctx: SlackContext, where: string, run: () => Promis
   }
 }
 
+/** One sentence for a person the bot cannot act for, instead of lists of what they cannot use. */
+function inactive(me: ActingPerson): SlackMessage | null {
+  return me.person.active ? null : textMessage(escapeMrkdwn(`Your directory account (${me.person.email}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`));
+}
+
 export async function listCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
   const me = await identify(ctx, client, slackUserId);
+  const refused = inactive(me);
+  if (refused) return refused;
   return listMessage({ grants: myGrants(ctx.deps, me.person.id), requests: myRequests(ctx.deps, me.person.id), timezone: ctx.display.knownZone(slackUserId) });
 }
 
 export async function pendingCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
   const me = await identify(ctx, client, slackUserId);
+  const refused = inactive(me);
+  if (refused) return refused;
   return pendingMessage(approvalsAwaiting(ctx.deps, me.person.id, ctx.display.knownZone(slackUserId)), me.person.id);
 }
 

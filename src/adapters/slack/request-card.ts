@@ -1,4 +1,5 @@
 /** Assembles the builders' view model of a request from stored state (never from a payload). */
+import { autoApproveWords } from '../../../blocks/role-summary.js';
 import type { PersonLabel, ProvisioningView, RequestCard } from '../../../blocks/view-models.js';
 import type { Provision } from '../../domain/policy.js';
 import type { AccessRequest, PersonRef } from '../../domain/records.js';
@@ -29,6 +30,7 @@ export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
     decisionReason: request.decisionReason,
     decidedAt: request.decidedAt,
     autoApproveRule: request.autoApproveRule,
+    autoApproveWhy: request.autoApproveRule && entry ? autoApproveWords(entry.role) : null,
     currentStep: request.currentStep,
     steps: deps.store.getSteps(request.id).map((s) => ({
       index: s.index,
