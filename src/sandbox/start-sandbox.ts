@@ -64,6 +64,7 @@ export async function startSandbox(
       token,
       signingSecret,
       apiUrl,
+      describedAs: 'the embedded Slack stand-in',
       port: 0,
       host: '127.0.0.1',
       health: createHealthCheck(runtime, { slack: { mode: 'sandbox', teamId: 'T0SANDBOX' } }),

@@ -68,6 +68,8 @@ export interface SlackBotOptions {
   /** Answers GET /healthz. */
   health?: () => Promise<{ status: number; body: unknown }>;
   apiUrl: string;
+  /** What the bot talks to, for the start-up log: "Slack", or the sandbox's "embedded Slack stand-in". */
+  describedAs?: string;
   logger: Logger;
   /** The job runner settings the pump uses after each interaction. */
   jobs: JobRunnerOptions;
@@ -109,7 +111,7 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
     const auth = await app.client.auth.test();
     if (!auth.team_id) throw new Error('auth.test answered without a team_id');
     teamId = auth.team_id;
-    logger.info('connected to Slack', { team: auth.team, teamId, botUserId: auth.user_id, apiUrl: options.apiUrl });
+    logger.info(`connected to ${options.describedAs ?? 'Slack'}`, { team: auth.team, teamId, botUserId: auth.user_id, apiUrl: options.apiUrl });
   } catch (error) {
     const code = (error as { data?: { error?: string } }).data?.error;
     const why = code ? `Slack answered "${code}"` : error instanceof Error ? error.message : String(error);
