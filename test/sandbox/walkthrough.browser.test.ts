@@ -7,7 +7,7 @@ import Papa from 'papaparse';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ROOT, startBotProcess, type BotProcess } from './bot-process.js';
+import { ROOT, startBotProcess } from './bot-process.js';
 
 /**
  * The README's walkthrough through the REAL bot (`node --import tsx src/main.ts` with neither Slack
