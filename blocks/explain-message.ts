@@ -55,7 +55,10 @@ function stepBlock(step: ResolvedStep, total: number): KnownBlock {
   const names = capList(step.approvers.map((p) => escapeMrkdwn(p.name)), NAMES_SHOWN, (n) => `${n} more`).join(', ') || 'nobody';
   const asks = step.fallback ? `the admins, instead of ${stepWho(step)}` : stepWho(step);
   // A named person's step names them already.
-  const from = step.step.kind === 'user' && !step.fallback && step.approvers.length === 1 ? '1 approval' : `${step.required} approval${step.required === 1 ? '' : 's'} from ${names}`;
+  const approvals = `${step.required} approval${step.required === 1 ? '' : 's'}`;
+  const from = step.step.kind === 'user' && !step.fallback && step.approvers.length === 1
+    ? approvals
+    : `${approvals} from ${step.approvers.length > step.required ? 'any of ' : ''}${names}`;
   const lines = [
     `${step.satisfiable ? '•' : '❌'} *Step ${step.index + 1} of ${total}: ${asks}* — ${from}`,
     `   ${stepNotifies(step)}`,
