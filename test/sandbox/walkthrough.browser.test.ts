@@ -233,6 +233,16 @@ async function walkthrough(width: number): Promise<void> {
     expect(directory.groups['access-admins']?.members).toContain('jordan@example.com');
     expect(directory.people.find((p) => p.email === 'ciso@example.com')).toMatchObject({ name: 'Grace Hopper', timezone: 'America/New_York' });
 
+    // The README says what the page shows: every text this walk relies on is in its walkthrough, word for word.
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const walk = readme.slice(readme.indexOf('### A walkthrough'), readme.indexOf('### The page')).replace(/\s+/g, ' ');
+    for (const said of [
+      '*Ada Lovelace — Engineer*', '`/access request github owner`', 'Needs your manager, then 2 people from Security team, then Grace Hopper (CISO); up to 4 hours.',
+      '*Cancel request*', '*Marcus Chen — Engineering manager*', '*Approve 4 hours*', '*Approve for less…*', '*Deny…*', '"Approved by Marcus Chen"',
+      '`#security`', '"0 of 2 approvals"', '*Kim Nguyen*', '*Grace Hopper — CISO*', 'New York', '("ends in 1 hour")', '*Extend…*', "*I'm done*",
+      '*Request again…*', '*Jordan Lee*', '`/access export`', 'SHA-256', '*Dave Stone*', 'below 700 px',
+    ]) expect(walk, `the README's walkthrough does not say ${said}`).toContain(said);
+
     await page.goto(bot.url);
     await expect.poll(() => page.locator('#persona option').count()).toBe(directory.people.length);
     // The page opens as the walkthrough's first person, in her DM.
