@@ -170,7 +170,7 @@ export async function startTinyWorld(): Promise<TinyWorld> {
     now: () => new Date(now),
   };
   const sandbox = await startSandboxServer({
-    standIn, botEventsUrl, signingSecret: SECRET, people: PEOPLE, channels: CHANNELS, port: 0, clock,
+    standIn, botEventsUrl, signingSecret: SECRET, people: PEOPLE, channels: CHANNELS, port: 0, clock, timezone: 'Europe/Berlin',
   });
   return {
     standIn, app, sandbox, botEventsUrl, advanced, closed,
