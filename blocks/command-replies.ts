@@ -7,9 +7,8 @@ import type { KnownBlock } from '@slack/web-api';
 import { approvalMessage, type SlackMessage } from './approval-message.js';
 import { escapeMrkdwn } from './escape.js';
 import { duration, groupName, slackDate } from './format.js';
-import { activeGrantButtons } from './grant-buttons.js';
-import { ACTION } from './ids.js';
-import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
+import { activeGrantButtons, cancelButton } from './grant-buttons.js';
+import { LIMITS, truncateMrkdwn } from './limits.js';
 import type { GrantLine, RequestCard, RequestLine } from './view-models.js';
 
 export const HELP_LINES = [
@@ -89,18 +88,7 @@ export function requestBlock(request: RequestLine, timezone: string): KnownBlock
   return {
     type: 'section',
     text: { type: 'mrkdwn', text: truncateMrkdwn(requestLineText(request, timezone), LIMITS.sectionText) },
-    accessory: {
-      type: 'button',
-      action_id: ACTION.cancel,
-      text: { type: 'plain_text', text: 'Cancel request' },
-      value: request.requestId,
-      confirm: {
-        title: { type: 'plain_text', text: 'Cancel this request?' },
-        text: { type: 'plain_text', text: truncate(`Your request for ${request.appName} ${request.roleName} will be withdrawn.`, LIMITS.confirmText) },
-        confirm: { type: 'plain_text', text: 'Cancel request' },
-        deny: { type: 'plain_text', text: 'Keep it' },
-      },
-    },
+    accessory: cancelButton(request.requestId, `${request.appName} ${request.roleName}`),
   };
 }
 

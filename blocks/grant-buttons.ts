@@ -43,3 +43,19 @@ export function rerequestButton(grantOrRequestId: string): Button {
 export function activeGrantButtons(grant: { grantId: string; extendable: boolean; removal?: Removal }, what: string): ActionsBlockElement[] {
   return [...(grant.extendable ? [extendButton(grant.grantId)] : []), relinquishButton(grant.grantId, what, grant.removal)];
 }
+
+/** Cancel on a pending request (the status message, the lists, the request form), confirmed first. */
+export function cancelButton(requestId: string, what: string, label = 'Cancel request'): Button {
+  return {
+    type: 'button',
+    action_id: ACTION.cancel,
+    text: { type: 'plain_text', text: label },
+    value: requestId,
+    confirm: {
+      title: { type: 'plain_text', text: 'Cancel this request?' },
+      text: { type: 'plain_text', text: truncate(`Your request for ${what} will be withdrawn.`, LIMITS.confirmText) },
+      confirm: { type: 'plain_text', text: 'Cancel request' },
+      deny: { type: 'plain_text', text: 'Keep it' },
+    },
+  };
+}

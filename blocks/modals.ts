@@ -6,6 +6,7 @@ import type { InputBlock, KnownBlock, ModalView, PlainTextOption } from '@slack/
 import { outcomeLine } from './approval-message.js';
 import { escapeMrkdwn } from './escape.js';
 import { duration, effectiveSeconds, grantedDuration, plainDate, shortVersion, slackDate, stepTitle } from './format.js';
+import { cancelButton } from './grant-buttons.js';
 import { ACTION, BLOCK, CALLBACK, durationBlockId } from './ids.js';
 import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
 import type { ExtensionOfferModel, RequestCard, RequestModalModel } from './view-models.js';
@@ -182,18 +183,7 @@ function pendingBlocks(card: RequestCard): KnownBlock[] {
     {
       type: 'actions',
       block_id: BLOCK.requestActions,
-      elements: [{
-        type: 'button',
-        action_id: ACTION.cancel,
-        text: { type: 'plain_text', text: 'Cancel that request' },
-        value: card.id,
-        confirm: {
-          title: { type: 'plain_text', text: 'Cancel this request?' },
-          text: { type: 'plain_text', text: truncate(`Your request for ${card.appName} ${card.roleName} will be withdrawn.`, LIMITS.confirmText) },
-          confirm: { type: 'plain_text', text: 'Cancel request' },
-          deny: { type: 'plain_text', text: 'Keep it' },
-        },
-      }],
+      elements: [cancelButton(card.id, `${card.appName} ${card.roleName}`, 'Cancel that request')],
     },
     { type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\`` }] },
   ];

@@ -15,9 +15,9 @@ import { channelLink, escapeMrkdwn } from './escape.js';
 import {
   approvals, duration, effectiveSeconds, grantedDuration, groupName, list, names, plainDate, slackDate, stepWho, who,
 } from './format.js';
-import { activeGrantButtons, rerequestButton } from './grant-buttons.js';
-import { ACTION, BLOCK } from './ids.js';
-import { LIMITS, capList, truncate, truncateMrkdwn } from './limits.js';
+import { activeGrantButtons, cancelButton, rerequestButton } from './grant-buttons.js';
+import { BLOCK } from './ids.js';
+import { LIMITS, capList, truncateMrkdwn } from './limits.js';
 import type { GrantView, RequestCard, StepView } from './view-models.js';
 
 export type RequesterEvent =
@@ -204,18 +204,7 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
     blocks.push({
       type: 'actions',
       block_id: BLOCK.requestActions,
-      elements: [{
-        type: 'button',
-        action_id: ACTION.cancel,
-        text: { type: 'plain_text', text: 'Cancel request' },
-        value: card.id,
-        confirm: {
-          title: { type: 'plain_text', text: 'Cancel this request?' },
-          text: { type: 'plain_text', text: truncate(`Your request for ${what} will be withdrawn.`, LIMITS.confirmText) },
-          confirm: { type: 'plain_text', text: 'Cancel request' },
-          deny: { type: 'plain_text', text: 'Keep it' },
-        },
-      }],
+      elements: [cancelButton(card.id, what)],
     });
   }
   if (buttons.length) blocks.push({ type: 'actions', block_id: BLOCK.grantActions, elements: buttons });
