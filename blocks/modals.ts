@@ -51,7 +51,11 @@ export function requestModal(model: RequestModalModel): ModalView {
       options: capOptions(model.apps.map((a) => option(a.name, a.app))),
       ...(model.selectedApp ? { initial_option: option(model.selectedApp.name, model.selectedApp.app) } : {}),
     };
-  const appBlock: InputBlock = { type: 'input', block_id: BLOCK.app, dispatch_action: true, label: plain('Application', LIMITS.inputLabel), element: appElement };
+  const appBlock: InputBlock = {
+    type: 'input', block_id: BLOCK.app, dispatch_action: true, label: plain('Application', LIMITS.inputLabel), element: appElement,
+    // The list holds only what this person may request; the rest is one command away, with the reason.
+    hint: plain('Only what you may request is listed. /access explain <app> <role> says who may request something else.', 2000),
+  };
   blocks.push(appBlock);
 
   if (model.selectedApp) {
