@@ -48,9 +48,13 @@ interface Meta {
 const KEPT_TRUE = new Set<Notification['type']>(['request.submitted', 'step.approved', 'request.approved', 'grant.active', 'grant.reminder', 'grant.provisioningDelayed']);
 /** Rendered messages remembered per slot, so an update that would change nothing is not sent. */
 const RENDERED_KEPT = 5000;
+/** How long a users.lookupByEmail answer is reused (one message's zone and DM, a burst of messages). */
+const LOOKUP_TTL_MS = 5 * 60 * 1000;
 
 export class SlackNotifier implements Notifier {
   private readonly rendered = new Map<string, string>();
+  /** Slack users found by email for people not bound yet (their first DM), briefly. */
+  private readonly lookedUp = new Map<string, { slackUserId: string; at: number }>();
 
   constructor(
     private readonly deps: NotifierDeps,
@@ -363,11 +367,16 @@ export class SlackNotifier implements Notifier {
   private async slackUserFor(directoryId: string): Promise<string> {
     const bound = this.deps.store.bindingForPerson(directoryId);
     if (bound) return bound.slackUserId;
+    // Looked up once for a message's zone and its DM, not twice.
+    const known = this.lookedUp.get(directoryId);
+    if (known && Date.now() - known.at < LOOKUP_TTL_MS) return known.slackUserId;
     const person = await this.deps.directory.getPerson(directoryId);
     if (!person) throw new PermanentError(`${directoryId} is not in the directory; nobody to message`);
     try {
       const found = await this.client.users.lookupByEmail({ email: person.email });
       if (!found.user?.id) throw new PermanentError(`users.lookupByEmail ${person.email}: no user in the answer`);
+      this.lookedUp.set(directoryId, { slackUserId: found.user.id, at: Date.now() });
+      if (this.lookedUp.size > RENDERED_KEPT) this.lookedUp.delete(this.lookedUp.keys().next().value!);
       return found.user.id;
     } catch (error) {
       if (error instanceof PermanentError) throw error;
