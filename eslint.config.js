@@ -7,7 +7,7 @@ const UPWARD = ['**/runtime.js', '**/health.js', '**/config.js', '**/main.js', '
 const DATABASE = ['better-sqlite3', 'drizzle-orm', 'drizzle-orm/*', 'drizzle-kit', 'pg'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'drizzle/', 'data/', 'bench/out/'] },
+  { ignores: ['node_modules/', 'drizzle/', 'data/', 'bench/out/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -31,6 +31,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ACTION } from '../blocks/ids.js';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
 import { connectSlack, createSlackBot, slackNotifier, type SlackBot } from '../src/adapters/slack/create-slack-app.js';
+import { DisplayLookups } from '../src/adapters/slack/display-lookups.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
 import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
@@ -161,8 +162,9 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
     provisioners: createProvisioners({ directory, env: {}, webhook: { call: async () => ({ status: 200 }) } }),
     exportFiles: csvExportFiles(),
   };
-  const deps: Deps = { ...parts, notifier: slackNotifier(connection, parts) };
-  const bot: SlackBot = createSlackBot(connection, { deps, jobs: { worker: 'slack-ack-bench' } });
+  const display = new DisplayLookups(parts);
+  const deps: Deps = { ...parts, notifier: slackNotifier(connection, parts, display) };
+  const bot: SlackBot = createSlackBot(connection, { deps, display, jobs: { worker: 'slack-ack-bench' } });
   const botPort = await bot.start();
   cleanups.push(() => bot.stop());
   const botServer = (bot.app as unknown as { receiver: { server?: Server } }).receiver.server;

@@ -3,6 +3,7 @@
  * schedules (sweep, reconcile, digest). `npm start` runs this file.
  */
 import { createBotScheduler } from './adapters/cron/bot-schedules.js';
+import { timezoneFor } from './adapters/cron/scheduler.js';
 import { DirectoryFileError } from './adapters/directory/yaml-directory.js';
 import { jsonLogger } from './adapters/log/json-logger.js';
 import { LogNotifier } from './adapters/notify/log-notifier.js';
@@ -12,8 +13,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { describeDuration } from './domain/duration.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
 import { createRuntime, recheckDirectoryUntilReachable, type Runtime } from './runtime.js';
-import type { SandboxServer } from './sandbox/sandbox-server.js';
-import { OffsetClock, startSandboxPage } from './sandbox/start-sandbox.js';
+import type { SandboxServer } from './sandbox/sandbox-http.js';
 import { connectSlackFor, type SlackSide } from './start-slack.js';
 
 async function main(): Promise<number> {
@@ -33,8 +33,10 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  // In the sandbox the page's time control moves the bot's clock forward.
-  const sandboxClock = config.mode === 'sandbox' ? new OffsetClock() : undefined;
+  // The sandbox (its page, the embedded Slack API) is loaded only when it runs: a production start
+  // does not carry it. In the sandbox the page's time control moves the bot's clock forward.
+  const sandboxModule = config.mode === 'sandbox' ? await import('./sandbox/start-sandbox.js') : undefined;
+  const sandboxClock = sandboxModule ? new sandboxModule.OffsetClock() : undefined;
   // Slack: the real workspace (mode 'slack'), or the embedded stand-in and the local page (mode
   // 'sandbox'), connected while the runtime is built so its notifier is the Slack one from the start.
   let slack: SlackSide | undefined;
@@ -45,7 +47,7 @@ async function main(): Promise<number> {
       ...(sandboxClock ? { clock: sandboxClock } : {}),
       notifier: async (parts) => {
         slack = await connectSlackFor(config, parts, logger);
-        return slack ? slackNotifier(slack.connection, parts) : new LogNotifier(logger);
+        return slack ? slackNotifier(slack.connection, parts, slack.display) : new LogNotifier(logger);
       },
     });
   } catch (error) {
@@ -72,12 +74,13 @@ async function main(): Promise<number> {
   let page: SandboxServer | undefined;
   try {
     if (slack) {
-      bot = createSlackBot(slack.connection, { deps, jobs: { worker: `${slack.workspace ? 'sandbox' : 'slack'}-${process.pid}` } });
+      bot = createSlackBot(slack.connection, { deps, display: slack.display, jobs: { worker: `${slack.workspace ? 'sandbox' : 'slack'}-${process.pid}` } });
       const port = await bot.start();
-      if (slack.workspace && sandboxClock) {
-        page = await startSandboxPage(slack.workspace, {
+      if (slack.workspace && sandboxModule && sandboxClock) {
+        page = await sandboxModule.startSandboxPage(slack.workspace, {
           botEventsUrl: `http://127.0.0.1:${port}/slack/events`,
           port: config.port,
+          timezone: deps.settings.timezone,
           clock: sandboxClock,
           logger,
           afterAdvance: () => scheduler.runNow('sweep'),
@@ -89,7 +92,10 @@ async function main(): Promise<number> {
       }
     }
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    const inUse = (error as { code?: unknown }).code === 'EADDRINUSE';
+    process.stderr.write(inUse
+      ? `Port ${config.port} is in use (another access-bot?). Set PORT to a free one: PORT=${config.port + 1} npm start\n`
+      : `${error instanceof Error ? error.message : String(error)}\n`);
     await bot?.stop();
     await slack?.workspace?.stop();
     await runtime.close();
@@ -99,7 +105,8 @@ async function main(): Promise<number> {
     runtime,
     versions,
     page
-      ? `Sandbox: open ${page.url} (pick who you are, then type /access request). Nothing leaves this machine.`
+      // The address to open, on its own line, last: what a newcomer looks for.
+      ? `Sandbox ready: Slack and the directory are stand-ins on this machine, and nothing leaves it. Pick who you are, then type /access request.\n\nSandbox: open ${page.url}\n`
       : !bot
         ? 'Slack is not connected: messages are written to the log.'
         : bot.mode === 'socket'
@@ -139,7 +146,8 @@ async function main(): Promise<number> {
 
 function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof recordPolicyVersions>>, messages: string): void {
   const { loaded, deps } = runtime;
-  const lines = [`access-bot: ${loaded.policies.length} application(s), ${loaded.catalog.entries().length} role(s) from ${loaded.dir}; directory: ${deps.directory.kind}`];
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  const lines = [`access-bot: ${count(loaded.policies.length, 'application')}, ${count(loaded.catalog.entries().length, 'role')} from ${loaded.dir}; directory: ${deps.directory.kind}`];
   for (const entry of loaded.catalog.entries()) {
     const chain = entry.role.approval === 'auto' ? 'auto-approved' : entry.role.approval.map((s) => (s.kind === 'manager' ? 'manager' : s.kind === 'user' ? s.user : `${s.group} x${s.minApprovals}`)).join(' -> ');
     lines.push(
@@ -148,7 +156,11 @@ function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof reco
   }
   if (versions.added.length || versions.changed.length) lines.push(`  policy versions recorded: ${versions.added.length} new, ${versions.changed.length} changed`);
   if (runtime.directoryUnreachable) lines.push(`  directory unreachable at start (${runtime.directoryUnreachable}); checks are repeated later`);
-  lines.push(`  database: ${deps.store.kind} ${deps.store.location}; schedules (${deps.settings.timezone}): sweep '${deps.settings.sweepSchedule}', reconcile '${deps.settings.reconcileSchedule}', digest '${deps.settings.digestSchedule}'. ${messages}`);
+  // Each schedule with the zone it really runs in (an every-minute sweep runs on UTC minutes).
+  const schedule = (name: string, expression: string) => `${name} '${expression}' (${timezoneFor(expression, deps.settings.timezone)})`;
+  lines.push(`  database: ${deps.store.kind} ${deps.store.location}`);
+  lines.push(`  schedules: ${schedule('sweep', deps.settings.sweepSchedule)}, ${schedule('reconcile', deps.settings.reconcileSchedule)}, ${schedule('digest', deps.settings.digestSchedule)}`);
+  lines.push(messages);
   process.stdout.write(lines.join('\n') + '\n');
 }
 

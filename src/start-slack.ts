@@ -3,16 +3,19 @@
  * 'sandbox'). It is connected while the runtime is built, before the operations' dependencies
  * exist, so the Slack notifier is part of them from the start and nothing is swapped in later.
  */
-import { connectSlack, SlackStartupError, type SlackConnection } from './adapters/slack/create-slack-app.js';
 import { YamlDirectory } from './adapters/directory/yaml-directory.js';
+import { connectSlack, SlackStartupError, type SlackConnection } from './adapters/slack/create-slack-app.js';
+import { DisplayLookups } from './adapters/slack/display-lookups.js';
 import type { Config } from './config.js';
 import { createHealthCheck } from './health.js';
 import type { Logger } from './operations/ports.js';
 import type { NotifierParts } from './runtime.js';
-import { startSandboxWorkspace, type SandboxWorkspace } from './sandbox/start-sandbox.js';
+import type { SandboxWorkspace } from './sandbox/start-sandbox.js';
 
 export interface SlackSide {
   connection: SlackConnection;
+  /** Readers' zones and people's names: one for the notifier and the listeners. */
+  display: DisplayLookups;
   /** The embedded workspace, in the sandbox. */
   workspace?: SandboxWorkspace;
 }
@@ -28,9 +31,11 @@ export async function connectSlackFor(config: Config, parts: NotifierParts, logg
     const health = createHealthCheck(parts, { slack: () => connected.connection && { mode: connected.connection.mode, teamId: connected.connection.teamId } });
     const connection = await connectSlack({ token: botToken, signingSecret, appToken, apiUrl, port: config.port, health, logger });
     connected.connection = connection;
-    return { connection };
+    return { connection, display: new DisplayLookups(parts) };
   }
   if (config.mode === 'sandbox' && parts.directory instanceof YamlDirectory) {
+    // Loaded only here: a production start does not carry the sandbox.
+    const { startSandboxWorkspace } = await import('./sandbox/start-sandbox.js');
     const workspace = await startSandboxWorkspace({ people: parts.directory, settings: parts.settings, catalog: parts.catalog });
     try {
       const teamId = workspace.standIn.workspace.teamId;
@@ -39,12 +44,13 @@ export async function connectSlackFor(config: Config, parts: NotifierParts, logg
         token: workspace.token,
         signingSecret: workspace.signingSecret,
         apiUrl: workspace.apiUrl,
+        describedAs: 'the embedded Slack stand-in',
         port: 0,
         host: '127.0.0.1',
         health,
         logger,
       });
-      return { connection, workspace };
+      return { connection, display: new DisplayLookups(parts), workspace };
     } catch (error) {
       await workspace.stop();
       throw error;

@@ -204,6 +204,8 @@ export type Notification =
   | { type: 'grant.reminder'; recipient: PersonRecipient; grantId: string; leadSeconds: number }
   | AboutGrant<'grant.revoked'>
   | AboutGrant<'grant.provisioningFailed'>
+  /** The first attempt at setting it up failed and is retried: the holder hears of the delay. */
+  | AboutGrant<'grant.provisioningDelayed'>
   | AboutTask<'task.assigned'>
   | AboutTask<'task.completed'>
   | { type: 'alert'; recipient: ChannelRecipient; text: string; grantId?: string; requestId?: string }

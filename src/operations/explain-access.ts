@@ -6,6 +6,7 @@
  */
 import { evaluate, type Evaluation } from '../domain/evaluate.js';
 import type { Person } from '../domain/person.js';
+import type { Role } from '../domain/policy.js';
 import type { Deps } from './context.js';
 import { gatherDirectoryFacts } from './directory-facts.js';
 import { findEntry } from './policy-lookup.js';
@@ -22,9 +23,16 @@ export interface ExplainInput {
   at?: Date;
 }
 
+/** The evaluation, and the role as its policy says (what the explanation shows beside it). */
+export interface Explanation {
+  evaluation: Evaluation;
+  role: Role;
+}
+
 /** Throws `AccessError('unknown_role')` for an unknown application or role. */
-export async function explainAccess(deps: Pick<Deps, 'catalog' | 'directory' | 'settings' | 'clock'>, input: ExplainInput): Promise<Evaluation> {
+export async function explainAccess(deps: Pick<Deps, 'catalog' | 'directory' | 'settings' | 'clock'>, input: ExplainInput): Promise<Explanation> {
   const entry = findEntry(deps, input.app, input.role);
   const facts = await gatherDirectoryFacts(deps.directory, await input.requester(), entry.role, deps.settings.adminGroup);
-  return evaluate(entry.app, entry.role, entry.version, facts, { durationSeconds: input.durationSeconds, justification: input.justification }, input.at ?? deps.clock.now());
+  const evaluation = evaluate(entry.app, entry.role, entry.version, facts, { durationSeconds: input.durationSeconds, justification: input.justification }, input.at ?? deps.clock.now());
+  return { evaluation, role: entry.role };
 }

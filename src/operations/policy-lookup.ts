@@ -10,9 +10,10 @@ type Policies = { catalog: Catalog };
 
 /** The application's policy; throws `AccessError('unknown_role')` listing the applications there are. */
 export function findApp(deps: Policies, app: string): LoadedPolicy {
-  const known = deps.catalog.app(app);
-  if (known) return known;
-  throw new AccessError('unknown_role', `There is no application \`${app}\`. Known: ${deps.catalog.policies.map((p) => `\`${p.app}\``).join(', ')}.`);
+  const policy = deps.catalog.app(app);
+  if (policy) return policy;
+  const known = [...deps.catalog.policies].sort((a, b) => a.name.localeCompare(b.name)).map((p) => `\`${p.app}\` (${p.name})`);
+  throw new AccessError('unknown_role', `There is no application \`${app}\`. Applications: ${known.join(', ')}.`);
 }
 
 /**
@@ -24,5 +25,5 @@ export function findEntry(deps: Policies, app: string, role: string | undefined)
   const entry = role === undefined ? undefined : deps.catalog.find(policy.app, role);
   if (entry) return entry;
   const roles = policy.roles.map((r) => `\`${r.id}\` (${r.name})`).join(', ');
-  throw new AccessError('unknown_role', role === undefined ? `Name a role of ${policy.name}. Its roles: ${roles}.` : `${policy.name} has no role \`${role}\`. Its roles: ${roles}.`);
+  throw new AccessError('unknown_role', role === undefined ? `Name a role of ${policy.name}: ${roles}.` : `${policy.name} has no role \`${role}\`. Its roles: ${roles}.`);
 }

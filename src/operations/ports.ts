@@ -233,6 +233,8 @@ export interface StoreReads {
   getExtensions(grantId: string): Promise<ExtensionRecord[]>;
   getTask(id: string): Promise<TaskRecord | undefined>;
   getTaskFor(grantId: string, action: 'grant' | 'revoke'): Promise<TaskRecord | undefined>;
+  /** Open manual tasks assigned to any of these groups, oldest first. */
+  openTasks(assigneeGroups: readonly string[], limit: number): Promise<TaskRecord[]>;
 
   bindingForSlackUser(slackUserId: string): Promise<IdentityBinding | undefined>;
   bindingForPerson(directoryId: string): Promise<IdentityBinding | undefined>;

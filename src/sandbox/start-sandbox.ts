@@ -11,7 +11,7 @@ import type { Catalog } from '../domain/catalog.js';
 import type { Settings } from '../domain/policy.js';
 import type { Logger } from '../operations/ports.js';
 import { SlackApiStandIn } from './slack-api/slack-api-server.js';
-import { startSandboxServer, type SandboxServer } from './sandbox-server.js';
+import { startSandboxServer, type SandboxServer } from './sandbox-http.js';
 
 /** A clock the sandbox's time control moves forward: real time plus an offset. */
 export class OffsetClock {
@@ -26,6 +26,8 @@ export class OffsetClock {
 
 export interface DirectoryPeople {
   listPeople(): { id: string; email: string; name: string; title?: string }[];
+  /** The zone the directory file gives a person (their Slack profile's `tz` in the sandbox). */
+  timezoneOf?(personId: string): string | undefined;
 }
 
 /**
@@ -48,7 +50,8 @@ export async function startSandboxWorkspace(options: { people: DirectoryPeople; 
   const signingSecret = randomBytes(24).toString('hex');
   const standIn = new SlackApiStandIn({ botTokens: [token] });
   const people = slackPeople(options.people);
-  for (const p of people) standIn.addUser({ id: p.slackId, email: p.email, name: p.email.split('@')[0]!, realName: p.name, tz: options.settings.timezone });
+  // Each person reads times in their own zone, as Slack's users.info says; the bot's zone unless the file gives one.
+  for (const p of people) standIn.addUser({ id: p.slackId, email: p.email, name: p.email.split('@')[0]!, realName: p.name, tz: p.timezone ?? options.settings.timezone });
   const channels = sandboxChannels(options.settings, options.catalog);
   for (const c of channels) standIn.addChannel(c);
   const { url: apiUrl } = await standIn.start(0, '127.0.0.1');
@@ -61,7 +64,7 @@ export async function startSandboxWorkspace(options: { people: DirectoryPeople; 
  */
 export function startSandboxPage(
   workspace: SandboxWorkspace,
-  options: { botEventsUrl: string; port: number; clock: OffsetClock; logger: Logger; afterAdvance: () => Promise<unknown> },
+  options: { botEventsUrl: string; port: number; timezone: string; clock: OffsetClock; logger: Logger; afterAdvance: () => Promise<unknown> },
 ): Promise<SandboxServer> {
   return startSandboxServer({
     standIn: workspace.standIn,
@@ -71,6 +74,7 @@ export function startSandboxPage(
     channels: workspace.channels,
     port: options.port,
     host: '127.0.0.1',
+    timezone: options.timezone,
     clock: {
       now: () => options.clock.now(),
       advance: async (seconds) => {
@@ -83,14 +87,15 @@ export function startSandboxPage(
 }
 
 /** Every person in the directory gets a Slack-shaped id (U0 + their email's name), unique. */
-export function slackPeople(directory: DirectoryPeople): { slackId: string; email: string; name: string; title: string }[] {
+export function slackPeople(directory: DirectoryPeople): { slackId: string; email: string; name: string; title: string; timezone?: string }[] {
   const used = new Set<string>();
   return directory.listPeople().map((person) => {
     const base = `U0${person.email.split('@')[0]!.toUpperCase().replace(/[^A-Z0-9]/g, '')}`.slice(0, 20);
     let id = base;
     for (let n = 2; used.has(id); n++) id = `${base}${n}`;
     used.add(id);
-    return { slackId: id, email: person.email, name: person.name, title: person.title ?? '' };
+    const timezone = directory.timezoneOf?.(person.id);
+    return { slackId: id, email: person.email, name: person.name, title: person.title ?? '', ...(timezone ? { timezone } : {}) };
   });
 }
 

@@ -286,7 +286,7 @@ describe('the export as evidence', () => {
     const busy: TableSink = {
       start: (columns) => csv.start(columns),
       write: async (rows) => {
-        await s.h.store.transaction((tx) => tx.appendAudit({ at: '2026-03-06T00:00:00.000Z', actor: { kind: 'system', component: 'sweep' }, action: 'job.failed', details: { n: ++written } }));
+        await s.h.store.transaction(async (tx) => await tx.appendAudit({ at: '2026-03-06T00:00:00.000Z', actor: { kind: 'system', component: 'sweep' }, action: 'job.failed', details: { n: ++written } }));
         await csv.write(rows);
       },
       finish: () => csv.finish(),

@@ -106,6 +106,8 @@ describe('the approval chain', () => {
     await decide('sam@example.com', request.id);
     const again = await refusal(decide('sam@example.com', request.id));
     expect(again.code).toBe('already_decided_step');
+    // Said as the approver sees it: this step, and where its quorum stands.
+    expect(again.message).toBe('You already approved this step (1 of 2 approvals so far).');
     expect(await h.store.getDecisions(request.id)).toHaveLength(2);
   });
 
@@ -215,10 +217,10 @@ describe('the approval chain', () => {
 
   it('lets only the requester cancel, and only while pending', async () => {
     const request = await submitOwner();
-    await expect(cancelRequest(h.deps, { actor: { person: { id: 'u-marcus', email: 'marcus@example.com', login: 'marcus@example.com', name: 'Marcus', status: 'active', active: true } }, requestId: request.id })).rejects.toThrow(/Only the person who asked/);
+    await expect(await cancelRequest(h.deps, { actor: { person: { id: 'u-marcus', email: 'marcus@example.com', login: 'marcus@example.com', name: 'Marcus', status: 'active', active: true } }, requestId: request.id })).rejects.toThrow(/Only the person who asked/);
     const cancelled = await cancelRequest(h.deps, { actor: await h.as('ada@example.com'), requestId: request.id });
     expect(cancelled.status).toBe('cancelled');
-    await expect(cancelRequest(h.deps, { actor: { person: { id: 'u-ada', email: 'ada@example.com', login: 'ada@example.com', name: 'Ada', status: 'active', active: true } }, requestId: request.id })).rejects.toThrow(/already cancelled/);
+    await expect(await cancelRequest(h.deps, { actor: { person: { id: 'u-ada', email: 'ada@example.com', login: 'ada@example.com', name: 'Ada', status: 'active', active: true } }, requestId: request.id })).rejects.toThrow(/already cancelled/);
     expect((await refusal(decide('marcus@example.com', request.id))).code).toBe('stale_decision');
   });
 });

@@ -5,6 +5,7 @@
  */
 import { ACTION, BLOCK, durationBlockId } from '../../blocks/ids.js';
 import { connectSlack, createSlackBot, slackNotifier, type SlackBot } from '../../src/adapters/slack/create-slack-app.js';
+import { DisplayLookups } from '../../src/adapters/slack/display-lookups.js';
 import { jsonLogger, silentLogger } from '../../src/adapters/log/json-logger.js';
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
 import type { StoredMessage, StoredView } from '../../src/sandbox/slack-api/slack-workspace.js';
@@ -29,6 +30,8 @@ export const USERS = {
   grace: { id: 'U0GRACE', email: 'ciso@example.com', name: 'Grace Hopper', directoryId: 'u-grace' },
   priya: { id: 'U0PRIYA', email: 'priya@example.com', name: 'Priya Patel', directoryId: 'u-priya' },
   ian: { id: 'U0IAN', email: 'ian@example.com', name: 'Ian Murdock', directoryId: 'u-ian' },
+  /** Left the company: deprovisioned in the directory, still in Slack for a while. */
+  dave: { id: 'U0DAVE', email: 'dave@example.com', name: 'Dave Stone', directoryId: 'u-dave' },
 } as const;
 export type UserName = keyof typeof USERS;
 
@@ -84,8 +87,15 @@ export async function startSlackFixture(options: { policies?: LoadedPolicy[] } =
     throw error;
   }
   const connected = connection;
-  const h = createHarness({ ...(options.policies ? { policies: options.policies } : {}), notifier: (parts) => slackNotifier(connected, parts) });
-  const bot: SlackBot = createSlackBot(connection, { deps: h.deps, jobs: { worker: 'slack-e2e', baseDelaySeconds: 1, random: () => 0.999999 } });
+  let display!: DisplayLookups;
+  const h = createHarness({
+    ...(options.policies ? { policies: options.policies } : {}),
+    notifier: (parts) => {
+      display = new DisplayLookups(parts);
+      return slackNotifier(connected, parts, display);
+    },
+  });
+  const bot: SlackBot = createSlackBot(connection, { deps: h.deps, display, jobs: { worker: 'slack-e2e', baseDelaySeconds: 1, random: () => 0.999999 } });
   const port = await bot.start();
   const url = `http://127.0.0.1:${port}`;
   const ws = slack.workspace;

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
 import { connectSlack, createSlackBot, type SlackBot } from '../../src/adapters/slack/create-slack-app.js';
+import { DisplayLookups } from '../../src/adapters/slack/display-lookups.js';
 import { createHealthCheck } from '../../src/health.js';
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
@@ -70,7 +71,7 @@ describe('Socket Mode', () => {
       apiUrl: slack.url,
       logger: silentLogger,
     });
-    bot = createSlackBot(connection, { deps: h.deps, jobs: { worker: 'socket-e2e' } });
+    bot = createSlackBot(connection, { deps: h.deps, display: new DisplayLookups(h.deps), jobs: { worker: 'socket-e2e' } });
     expect(bot.mode).toBe('socket');
     const port = await bot.start();
     const ws = await socket;

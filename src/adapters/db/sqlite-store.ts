@@ -66,7 +66,7 @@ const READS = {
   getGrant: 'grants', grantForRequest: 'grants', findOpenGrant: 'grants', listGrants: 'grants', expiredGrants: 'grants',
   grantsExpiringBefore: 'grants', grantsDueForReminder: 'grants', otherGrantsThroughGroup: 'grants', getGrants: 'grants',
   grantsThroughGroup: 'grants', provisionGroupsOf: 'grants', holdersOf: 'grants', getExtensions: 'grants',
-  getTask: 'tasks', getTaskFor: 'tasks',
+  getTask: 'tasks', getTaskFor: 'tasks', openTasks: 'tasks',
   bindingForSlackUser: 'identity', bindingForPerson: 'identity', latestPolicyVersions: 'identity', getPolicyVersion: 'identity',
   auditHead: 'audit', auditEvents: 'audit', auditEventsFor: 'audit', auditEventsBetween: 'audit',
   getJob: 'jobs', getJobByKey: 'jobs', listJobs: 'jobs', countJobs: 'jobs', dueJobs: 'jobs',

@@ -1,12 +1,12 @@
 /** Manual provisioning tasks, on SQLite. */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { TaskRecord } from '../../domain/records.js';
 import type { Connection } from './open-database.js';
 import { toTask, type TaskRow } from './row-mappers.js';
 import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
-export class TasksRepo implements SyncPort<'getTask' | 'getTaskFor' | 'insertTask' | 'updateTask'> {
+export class TasksRepo implements SyncPort<'getTask' | 'getTaskFor' | 'openTasks' | 'insertTask' | 'updateTask'> {
   constructor(private readonly c: Connection) {}
 
   getTask(id: string): TaskRecord | undefined {
@@ -25,6 +25,18 @@ export class TasksRepo implements SyncPort<'getTask' | 'getTaskFor' | 'insertTas
       )
       .get({ grantId, action });
     return row && toTask(row);
+  }
+
+  openTasks(assigneeGroups: readonly string[], limit: number): TaskRecord[] {
+    if (assigneeGroups.length === 0) return [];
+    return this.c.db
+      .select()
+      .from(t.tasks)
+      .where(and(eq(t.tasks.status, 'open'), inArray(t.tasks.assigneeGroup, [...assigneeGroups])))
+      .orderBy(asc(t.tasks.createdAt))
+      .limit(limit)
+      .all()
+      .map(toTask);
   }
 
   insertTask(task: TaskRecord): void {

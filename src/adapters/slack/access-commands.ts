@@ -11,8 +11,9 @@ import { channelLink, escapeMrkdwn } from '../../../blocks/escape.js';
 import { explainMessage } from '../../../blocks/explain-message.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import { AccessError } from '../../domain/errors.js';
+import type { ActingPerson } from '../../operations/acting-person.js';
 import { explainAccess } from '../../operations/explain-access.js';
-import { findApp } from '../../operations/policy-lookup.js';
+import { findApp, findEntry } from '../../operations/policy-lookup.js';
 import { queueDigest } from '../../operations/queue-digest.js';
 import { assertAdmin } from '../../operations/revoke-grant.js';
 import { openExportForm, openRevokeForm } from './admin-forms.js';
@@ -27,6 +28,8 @@ export interface SubcommandCall {
   client: WebClient;
   userId: string;
   triggerId: string;
+  /** Answers the person with an ephemeral message after the ack (a modal they may not open). */
+  refuse: (text: string) => Promise<void>;
   app?: string;
   role?: string;
 }
@@ -61,6 +64,11 @@ export function textMessage(text: string): SlackMessage {
 }
 
 /** Runs a subcommand; a refusal or failure becomes a readable reply instead of an exception. */
+/** One sentence for a person the bot cannot act for, instead of lists of what they cannot use. */
+function inactive(me: ActingPerson): SlackMessage | null {
+  return me.person.active ? null : textMessage(escapeMrkdwn(`Your directory account (${me.person.email}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`));
+}
+
 export async function answer(ctx: SlackContext, where: string, run: () => Promise<SlackMessage>): Promise<SlackMessage> {
   try {
     return await run();
@@ -76,17 +84,18 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
     summary: 'ask for access (the form opens with the app and role chosen), e.g. `/access request github owner`',
     takesRole: true,
     answer: 'modal',
-    refuse: ({ ctx, app }) => {
+    refuse: ({ ctx, app, role }) => {
       if (app === undefined) return undefined;
       try {
-        findApp(ctx.deps, app);
+        if (role === undefined) findApp(ctx.deps, app);
+        else findEntry(ctx.deps, app, role);
         return undefined;
       } catch (error) {
         if (error instanceof AccessError) return textMessage(escapeMrkdwn(error.message));
         throw error;
       }
     },
-    open: ({ ctx, client, triggerId, userId, app, role }) => openRequestModal(ctx, client, { triggerId, userId, app, role }),
+    open: ({ ctx, client, triggerId, userId, refuse, app, role }) => openRequestModal(ctx, client, { triggerId, userId, refuse, app, role }),
   },
   {
     name: 'list',
@@ -94,8 +103,10 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
     answer: 'reply',
     async reply({ ctx, client, userId }) {
       const me = await identify(ctx, client, userId);
+      const refused = inactive(me);
+      if (refused) return refused;
       const [grants, requests] = await Promise.all([myGrants(ctx.deps, me.person.id), myRequests(ctx.deps, me.person.id)]);
-      return listMessage({ grants, requests, timezone: ctx.deps.settings.timezone });
+      return listMessage({ grants, requests, timezone: ctx.display.knownZone(userId) });
     },
   },
   {
@@ -104,7 +115,9 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
     answer: 'reply',
     async reply({ ctx, client, userId }) {
       const me = await identify(ctx, client, userId);
-      return pendingMessage(await approvalsAwaiting(ctx.deps, me.person.id), me.person.id);
+      const refused = inactive(me);
+      if (refused) return refused;
+      return pendingMessage(await approvalsAwaiting(ctx.deps, me.person.id, ctx.display.knownZone(userId)), me.person.id);
     },
   },
   {
@@ -119,7 +132,7 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
      */
     async reply({ ctx, client, userId, app, role }) {
       if (!app) return helpMessage(HELP, 'Usage: `/access explain <app> <role>`, e.g. `/access explain github owner`.');
-      const evaluation = await explainAccess(ctx.deps, {
+      const { evaluation, role: explained } = await explainAccess(ctx.deps, {
         app,
         role,
         requester: async () => {
@@ -130,7 +143,7 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
         // The justification is asked for in the form; a placeholder keeps the trace about eligibility and the chain.
         justification: 'explain',
       });
-      return explainMessage(evaluation);
+      return explainMessage(evaluation, explained);
     },
   },
   {
@@ -148,7 +161,7 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
         name: me.person.name,
         boundAt: binding.boundAt,
         directoryStatus: me.person.status,
-        timezone: ctx.deps.settings.timezone,
+        timezone: ctx.display.knownZone(userId),
       });
     },
   },
@@ -156,13 +169,13 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
     name: 'revoke',
     summary: 'admins: take someone\'s access away, with a reason',
     answer: 'modal',
-    open: ({ ctx, client, triggerId, userId }) => openRevokeForm(ctx, client, { triggerId, userId }),
+    open: ({ ctx, client, triggerId, userId, refuse }) => openRevokeForm(ctx, client, { triggerId, userId, refuse }),
   },
   {
     name: 'export',
     summary: 'admins: the audit evidence as a CSV file in your DM',
     answer: 'modal',
-    open: ({ ctx, client, triggerId, userId }) => openExportForm(ctx, client, { triggerId, userId }),
+    open: ({ ctx, client, triggerId, userId, refuse }) => openExportForm(ctx, client, { triggerId, userId, refuse }),
   },
   {
     name: 'digest',

@@ -20,6 +20,7 @@ import type { Deps } from '../../operations/context.js';
 import type { Logger } from '../../operations/ports.js';
 import type { JobRunnerOptions } from '../../operations/run-jobs.js';
 import type { SlackContext } from './context.js';
+import type { DisplayLookups } from './display-lookups.js';
 import { JobPump } from './job-pump.js';
 import { ListenerRouter } from './listener-router.js';
 import * as accessCommand from './listeners/commands/access.js';
@@ -33,6 +34,7 @@ import * as revokeFormActions from './listeners/actions/revoke-form.js';
 import * as taskDoneAction from './listeners/actions/task-done.js';
 import * as appHomeEvent from './listeners/events/app-home.js';
 import * as appOptions from './listeners/options/apps.js';
+import * as approveShorterView from './listeners/views/approve-shorter.js';
 import * as denyReasonView from './listeners/views/deny-reason.js';
 import * as exportView from './listeners/views/export.js';
 import * as extendView from './listeners/views/extend.js';
@@ -61,6 +63,8 @@ export interface SlackConnectionOptions {
   /** Answers GET /healthz. */
   health?: () => Promise<{ status: number; body: unknown }>;
   apiUrl: string;
+  /** What the bot talks to, for the start-up log: "Slack", or the sandbox's "embedded Slack stand-in". */
+  describedAs?: string;
   logger: Logger;
   /** WebClient request timeout; default 10 s. */
   timeoutMs?: number;
@@ -80,6 +84,8 @@ export interface SlackConnection {
 
 export interface SlackBotOptions {
   deps: Deps;
+  /** Readers' zones and people's names, shared with the notifier (`slackNotifier`). */
+  display: DisplayLookups;
   /** The job runner settings the pump uses after each interaction. */
   jobs: JobRunnerOptions;
   /** Default 2500 ms: Slack waits 3 s for an ack. */
@@ -118,7 +124,7 @@ export async function connectSlack(options: SlackConnectionOptions): Promise<Sla
     const auth = await app.client.auth.test();
     if (!auth.team_id) throw new Error('auth.test answered without a team_id');
     teamId = auth.team_id;
-    logger.info('connected to Slack', { team: auth.team, teamId, botUserId: auth.user_id, apiUrl: options.apiUrl });
+    logger.info(`connected to ${options.describedAs ?? 'Slack'}`, { team: auth.team, teamId, botUserId: auth.user_id, apiUrl: options.apiUrl });
   } catch (error) {
     const code = (error as { data?: { error?: string } }).data?.error;
     const why = code ? `Slack answered "${code}"` : error instanceof Error ? error.message : String(error);
@@ -130,9 +136,12 @@ export async function connectSlack(options: SlackConnectionOptions): Promise<Sla
   return { app, client: app.client, teamId, mode: options.appToken ? 'socket' : 'http', options };
 }
 
-/** The notifier on this workspace: the messages the bot owes people, posted with the connection's client. */
-export function slackNotifier(connection: SlackConnection, deps: ConstructorParameters<typeof SlackNotifier>[0]): SlackNotifier {
-  return new SlackNotifier(deps, connection.client);
+/**
+ * The notifier on this workspace: the messages the bot owes people, posted with the connection's
+ * client. `display` is shared with the listeners (`createSlackBot`): a zone one learns, both use.
+ */
+export function slackNotifier(connection: SlackConnection, deps: ConstructorParameters<typeof SlackNotifier>[0], display: DisplayLookups): SlackNotifier {
+  return new SlackNotifier(deps, connection.client, display);
 }
 
 /** The listeners on a connection, wired to the operations through `deps`. */
@@ -141,7 +150,7 @@ export function createSlackBot(connection: SlackConnection, options: SlackBotOpt
   const { app, teamId, options: connected } = connection;
   const { logger } = connected;
   const port = connected.port ?? 3000;
-  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500 };
+  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500, display: options.display };
 
   // Another workspace's request never reaches a listener: nothing is looked up or recorded.
   app.use(async (args) => {
@@ -161,7 +170,7 @@ export function createSlackBot(connection: SlackConnection, options: SlackBotOpt
   // One Bolt listener per kind, routing by id: Bolt runs every request through every listener.
   const router = new ListenerRouter();
   for (const listener of [
-    accessCommand, requestFormActions, approveAction, denyAction, cancelAction, requestView, denyReasonView, extendView, appOptions,
+    accessCommand, requestFormActions, approveAction, denyAction, cancelAction, requestView, denyReasonView, approveShorterView, extendView, appOptions,
     grantButtons, taskDoneAction, homeActions, revokeFormActions, revokeView, exportView, appHomeEvent,
   ]) {
     listener.register(router.registry() as App, ctx);

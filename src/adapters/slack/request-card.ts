@@ -1,9 +1,16 @@
 /** Assembles the builders' view model of a request from stored state (never from a payload). */
-import type { PersonLabel, RequestCard } from '../../../blocks/view-models.js';
+import { autoApproveWords } from '../../../blocks/role-summary.js';
+import type { PersonLabel, ProvisioningView, RequestCard } from '../../../blocks/view-models.js';
+import type { Provision } from '../../domain/policy.js';
 import type { AccessRequest, PersonRef } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
+import { describeProvision } from '../../domain/provisioning/methods.js';
 
-export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, requestOrId: AccessRequest | string): Promise<RequestCard | undefined> {
+/**
+ * The request as a card for the builders. `timezone` is the reader's (the fallback text of every
+ * date is in it); the bot's zone when the reader is a channel or unknown.
+ */
+export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, requestOrId: AccessRequest | string, timezone?: string): Promise<RequestCard | undefined> {
   const request = typeof requestOrId === 'string' ? await deps.store.getRequest(requestOrId) : requestOrId;
   if (!request) return undefined;
   const entry = deps.catalog.find(request.app, request.role);
@@ -24,10 +31,12 @@ export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settin
     decisionReason: request.decisionReason,
     decidedAt: request.decidedAt,
     autoApproveRule: request.autoApproveRule,
+    autoApproveWhy: request.autoApproveRule && entry ? autoApproveWords(entry.role) : null,
     currentStep: request.currentStep,
     steps: (await deps.store.getSteps(request.id)).map((s) => ({
       index: s.index,
       label: s.label,
+      approver: s.step,
       required: s.required,
       status: s.status,
       approverCount: s.approvers.length,
@@ -58,10 +67,20 @@ export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settin
         lastError: grant.lastError,
         revokedAt: grant.revokedAt,
         extendable: (deps.catalog.find(grant.app, grant.role)?.role.extension ?? null) !== null,
+        durationSeconds: grant.durationSeconds,
       }
       : null,
-    timezone: deps.settings.timezone,
+    // A grant is removed the way it was set up (its snapshot); before it exists, as the policy says now.
+    provisioning: provisioningView(grant?.snapshot.provision ?? entry?.role.provision),
+    reminderLeads: [...deps.settings.remindersSeconds],
+    timezone: timezone ?? deps.settings.timezone,
   };
+}
+
+export function provisioningView(provision: Provision | undefined): ProvisioningView {
+  const described = provision && describeProvision(provision);
+  // A method a person carries out names the group they are in (its target).
+  return described && !described.automatic ? { kind: 'manual', assigneeGroup: described.target } : { kind: 'automatic' };
 }
 
 /** A person as recorded on a request, grant or task, as the block builders label them. */

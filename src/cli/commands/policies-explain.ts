@@ -72,10 +72,10 @@ Exit codes: 0 the explanation was printed, whatever the outcome (not eligible an
         if (!person) throw new CommandFailure(`${values.user} is not in the directory (${directory.kind})`);
         return person;
       };
-      evaluation = await explainAccess(
+      ({ evaluation } = await explainAccess(
         { catalog: loaded.catalog, settings: loaded.settings, directory, clock: { now: () => now } },
         { app: values.app!, role: values.role!, requester, durationSeconds, justification: values.justification, at: now },
-      );
+      ));
     } catch (error) {
       if (isAccessError(error, 'unknown_role') || isAccessError(error, 'identity_ambiguous')) throw new CommandFailure(error.message);
       throw error;

@@ -82,7 +82,7 @@ export async function seedGrantTx(tx: StoreTx, s: SeedGrant, options: { audit?: 
 }
 
 export async function seedGrants(store: Store, grants: SeedGrant[], options: { audit?: boolean } = {}): Promise<Grant[]> {
-  return store.transaction(async (tx) => {
+  return await store.transaction(async (tx) => {
     const seeded: Grant[] = [];
     for (const g of grants) seeded.push(await seedGrantTx(tx, g, options));
     return seeded;

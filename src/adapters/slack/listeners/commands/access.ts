@@ -1,14 +1,16 @@
 /**
  * `/access <subcommand>`, routed by the subcommand table (access-commands.ts). A modal subcommand
- * acks at once and opens it (a trigger id is good for 3 s); the others answer with one ephemeral
- * message, in the ack when it is ready within the budget, else through the response URL. Unknown
- * subcommands get the help.
+ * acks at once and opens it (a trigger id is good for 3 s): one who may not use it (an unknown
+ * application or role, a person the bot cannot act for, a non-admin) gets an ephemeral reply
+ * instead, like every other refused command. The others answer with one ephemeral message, in the
+ * ack when it is ready within the budget, else through the response URL. Unknown subcommands get
+ * the help.
  */
 import type { App, RespondFn } from '@slack/bolt';
 import type { SlackMessage } from '../../../../../blocks/approval-message.js';
 import { helpMessage } from '../../../../../blocks/command-replies.js';
 import { escapeMrkdwn } from '../../../../../blocks/escape.js';
-import { answer, HELP, parseAccessCommand, subcommandNamed, type SubcommandCall } from '../../access-commands.js';
+import { answer, HELP, parseAccessCommand, subcommandNamed, textMessage, type SubcommandCall } from '../../access-commands.js';
 import { Acker, tellEphemeral, type SlackContext } from '../../context.js';
 
 export function register(app: App, ctx: SlackContext): void {
@@ -16,7 +18,15 @@ export function register(app: App, ctx: SlackContext): void {
     const parsed = parseAccessCommand(command.text ?? '');
     const subcommand = 'word' in parsed ? undefined : subcommandNamed(parsed.kind);
     if (!subcommand) return ack(ephemeral(helpMessage(HELP, `Unknown command \`${escapeMrkdwn('word' in parsed ? parsed.word : parsed.kind)}\`.`)));
-    const call: SubcommandCall = { ctx, client, userId: command.user_id, triggerId: command.trigger_id, ...('word' in parsed ? {} : parsed) };
+    const refuse = async (text: string) => {
+      try {
+        await respond(ephemeral(textMessage(escapeMrkdwn(text))));
+      } catch (error) {
+        ctx.deps.logger.warn('response_url failed; answering by DM', { error: error instanceof Error ? error.message : String(error) });
+        await tellEphemeral(ctx, client, { channel: command.channel_id, user: command.user_id }, text);
+      }
+    };
+    const call: SubcommandCall = { ctx, client, userId: command.user_id, triggerId: command.trigger_id, refuse, ...('word' in parsed ? {} : parsed) };
     if (subcommand.answer === 'modal') {
       const refusal = subcommand.refuse?.(call);
       if (refusal) return ack(ephemeral(refusal));
