@@ -49,7 +49,7 @@ describe('policies explain', () => {
     expect(user.stderr).toContain('nobody@example.com is not in the directory');
     const app = await explain('--user', 'ada@example.com', '--app', 'gitlab', '--role', 'owner');
     expect(app.code).toBe(1);
-    expect(app.stderr).toContain('There is no application `gitlab`. Known: `aws-prod`, `billing`, `github`, `laptop-admin`.');
+    expect(app.stderr).toContain('There is no application `gitlab`. Applications: `aws-prod` (AWS production), `billing` (Billing console), `github` (GitHub), `laptop-admin` (Laptop local admin).');
     const role = await explain('--user', 'ada@example.com', '--app', 'github', '--role', 'admin');
     expect(role.code).toBe(1);
     expect(role.stderr).toContain('GitHub has no role `admin`. Its roles: `owner` (Organization owner), `member` (Member).');

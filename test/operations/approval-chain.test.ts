@@ -217,10 +217,10 @@ describe('the approval chain', () => {
 
   it('lets only the requester cancel, and only while pending', async () => {
     const request = await submitOwner();
-    await expect(await cancelRequest(h.deps, { actor: { person: { id: 'u-marcus', email: 'marcus@example.com', login: 'marcus@example.com', name: 'Marcus', status: 'active', active: true } }, requestId: request.id })).rejects.toThrow(/Only the person who asked/);
+    await expect(cancelRequest(h.deps, { actor: { person: { id: 'u-marcus', email: 'marcus@example.com', login: 'marcus@example.com', name: 'Marcus', status: 'active', active: true } }, requestId: request.id })).rejects.toThrow(/Only the person who asked/);
     const cancelled = await cancelRequest(h.deps, { actor: await h.as('ada@example.com'), requestId: request.id });
     expect(cancelled.status).toBe('cancelled');
-    await expect(await cancelRequest(h.deps, { actor: { person: { id: 'u-ada', email: 'ada@example.com', login: 'ada@example.com', name: 'Ada', status: 'active', active: true } }, requestId: request.id })).rejects.toThrow(/already cancelled/);
+    await expect(cancelRequest(h.deps, { actor: { person: { id: 'u-ada', email: 'ada@example.com', login: 'ada@example.com', name: 'Ada', status: 'active', active: true } }, requestId: request.id })).rejects.toThrow(/already cancelled/);
     expect((await refusal(decide('marcus@example.com', request.id))).code).toBe('stale_decision');
   });
 });

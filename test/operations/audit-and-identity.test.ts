@@ -74,7 +74,7 @@ describe('the audit chain', () => {
   it('commits each state change and its audit event together, or neither', async () => {
     const before = await h.store.auditHead();
     await expect(
-      await h.store.transaction(async (tx) => {
+      h.store.transaction(async (tx) => {
         await tx.appendAudit({ at: h.clock.now().toISOString(), actor: { kind: 'system', component: 'test' }, action: 'request.refused', details: {} });
         throw new Error('boom after the audit write');
       }),
