@@ -481,6 +481,21 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.transaction((tx) => tx.updateTask('tsk_1', ['open'], { status: 'done', completedAt: at(6), completedBy: ian }))).toBe(false);
         expect(await store.getTask('tsk_1')).toEqual({ ...task, status: 'done', completedAt: at(5), completedBy: ian });
       });
+
+      it('lists the open tasks of some groups, oldest first', async () => {
+        const task = (id: string, grantId: string, group: string, createdAt: string) =>
+          ({ id, grantId, action: 'grant' as const, assigneeGroup: group, status: 'open' as const, createdAt, completedBy: null, completedAt: null });
+        await store.transaction(async (tx) => {
+          for (const id of ['grt_1', 'grt_2', 'grt_3']) await insertGrant(tx, grant(id, { role: id, status: 'provisioning' }));
+          await tx.insertTask(task('tsk_late', 'grt_1', 'it-helpdesk', at(20)));
+          await tx.insertTask(task('tsk_early', 'grt_2', 'it-helpdesk', at(10)));
+          await tx.insertTask(task('tsk_other', 'grt_3', 'facilities', at(5)));
+          await tx.updateTask('tsk_other', ['open'], { status: 'done', completedAt: at(6) });
+        });
+        expect((await store.openTasks(['it-helpdesk', 'facilities'], 10)).map((t) => t.id)).toEqual(['tsk_early', 'tsk_late']);
+        expect((await store.openTasks(['it-helpdesk'], 1)).map((t) => t.id)).toEqual(['tsk_early']);
+        expect(await store.openTasks([], 10)).toEqual([]);
+      });
     });
 
     describe('identity and policy versions', () => {
