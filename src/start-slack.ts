@@ -21,22 +21,43 @@ export interface SlackSide {
 }
 
 /** Connects to the workspace the configuration names; undefined when Slack is not used (messages go to the log). */
-export async function connectSlackFor(config: Config, parts: NotifierParts, logger: Logger): Promise<SlackSide | undefined> {
+export async function connectSlackFor(
+  config: Config,
+  parts: NotifierParts,
+  logger: Logger,
+): Promise<SlackSide | undefined> {
   if (config.mode === 'slack') {
     const { botToken, signingSecret, appToken, apiUrl } = config.slack;
     if (!botToken) throw new SlackStartupError('SLACK_BOT_TOKEN is not set.');
-    if (!appToken && !signingSecret) throw new SlackStartupError('SLACK_SIGNING_SECRET is required to verify requests from Slack (or set SLACK_APP_TOKEN for Socket Mode).');
+    if (!appToken && !signingSecret)
+      throw new SlackStartupError(
+        'SLACK_SIGNING_SECRET is required to verify requests from Slack (or set SLACK_APP_TOKEN for Socket Mode).',
+      );
     // The probe reports the connection as it is when it arrives: the route exists before the workspace answered.
     const connected: { connection?: SlackConnection } = {};
-    const health = createHealthCheck(parts, { slack: () => connected.connection && { mode: connected.connection.mode, teamId: connected.connection.teamId } });
-    const connection = await connectSlack({ token: botToken, signingSecret, appToken, apiUrl, port: config.port, health, logger });
+    const health = createHealthCheck(parts, {
+      slack: () => connected.connection && { mode: connected.connection.mode, teamId: connected.connection.teamId },
+    });
+    const connection = await connectSlack({
+      token: botToken,
+      signingSecret,
+      appToken,
+      apiUrl,
+      port: config.port,
+      health,
+      logger,
+    });
     connected.connection = connection;
     return { connection, display: new DisplayLookups(parts) };
   }
   if (config.mode === 'sandbox' && parts.directory instanceof YamlDirectory) {
     // Loaded only here: a production start does not carry the sandbox.
     const { startSandboxWorkspace } = await import('./sandbox/start-sandbox.js');
-    const workspace = await startSandboxWorkspace({ people: parts.directory, settings: parts.settings, catalog: parts.catalog });
+    const workspace = await startSandboxWorkspace({
+      people: parts.directory,
+      settings: parts.settings,
+      catalog: parts.catalog,
+    });
     try {
       const teamId = workspace.standIn.workspace.teamId;
       const health = createHealthCheck(parts, { slack: () => ({ mode: 'sandbox', teamId }) });

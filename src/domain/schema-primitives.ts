@@ -40,7 +40,8 @@ export const MISSING = 'required key is missing';
 
 /** A zod error message: "required key is missing" when absent, else what was expected and what was found. */
 export function expected(text: string) {
-  return (issue: { input?: unknown }) => (issue.input === undefined ? MISSING : `${text}, got ${showValue(issue.input)}`);
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined ? MISSING : `${text}, got ${showValue(issue.input)}`;
 }
 
 export const nonEmptyText = z.string().trim().min(1, 'must not be empty');
@@ -68,4 +69,3 @@ export const DurationSchema = z.unknown().transform((value, ctx): number => {
   }
   return seconds;
 });
-

@@ -30,9 +30,24 @@ export interface Explanation {
 }
 
 /** Throws `AccessError('unknown_role')` for an unknown application or role. */
-export async function explainAccess(deps: Pick<Deps, 'catalog' | 'directory' | 'settings' | 'clock'>, input: ExplainInput): Promise<Explanation> {
+export async function explainAccess(
+  deps: Pick<Deps, 'catalog' | 'directory' | 'settings' | 'clock'>,
+  input: ExplainInput,
+): Promise<Explanation> {
   const entry = findEntry(deps, input.app, input.role);
-  const facts = await gatherDirectoryFacts(deps.directory, await input.requester(), entry.role, deps.settings.adminGroup);
-  const evaluation = evaluate(entry.app, entry.role, entry.version, facts, { durationSeconds: input.durationSeconds, justification: input.justification }, input.at ?? deps.clock.now());
+  const facts = await gatherDirectoryFacts(
+    deps.directory,
+    await input.requester(),
+    entry.role,
+    deps.settings.adminGroup,
+  );
+  const evaluation = evaluate(
+    entry.app,
+    entry.role,
+    entry.version,
+    facts,
+    { durationSeconds: input.durationSeconds, justification: input.justification },
+    input.at ?? deps.clock.now(),
+  );
   return { evaluation, role: entry.role };
 }

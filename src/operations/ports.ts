@@ -301,7 +301,8 @@ export interface StoreTx extends StoreReads {
   upsertPolicyVersion(record: PolicyVersionRecord): Promise<void>;
 
   /**
-   * Appends the next event to the hash chain and returns it.
+   * Appends the next event to the hash chain and returns it. The actor and details are stored in
+   * canonical form (sorted keys), so the stored text is what the hash covers (exports pass it on).
    *
    * Single writer: the audit chain has one head, so appends are serialised across every connection
    * and process that shares the database. The store takes the audit-head lock before it reads the

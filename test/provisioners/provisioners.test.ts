@@ -18,7 +18,12 @@ beforeEach(() => {
 afterEach(() => h.close());
 
 const viaGroup = (id: string, group: string, overrides: Partial<Grant> = {}) =>
-  storedGrant(id, { holder: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada' }, status: 'provisioning', snapshot: { provision: { method: 'okta_group', group }, policyName: 'p', policyVersion: 'v1' }, ...overrides });
+  storedGrant(id, {
+    holder: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada' },
+    status: 'provisioning',
+    snapshot: { provision: { method: 'okta_group', group }, policyName: 'p', policyVersion: 'v1' },
+    ...overrides,
+  });
 
 async function insert(g: Grant): Promise<void> {
   await h.store.transaction(async (tx) => {
@@ -36,7 +41,8 @@ describe('the provisioners', () => {
       { method: 'webhook', url: 'https://billing.example.com/hooks', secretEnv: 'X', timeoutSeconds: 10 },
       { method: 'manual', assigneeGroup: 'it-helpdesk' },
     ] as const;
-    for (const provision of samples) expect(provisionerFor(provisioners, provision).describe(provision)).toEqual(describeProvision(provision));
+    for (const provision of samples)
+      expect(provisionerFor(provisioners, provision).describe(provision)).toEqual(describeProvision(provision));
     expect(samples.map((p) => [describeProvision(p).target, describeProvision(p).automatic])).toEqual([
       ['github-owners', true],
       ['https://billing.example.com/hooks', true],
@@ -50,11 +56,17 @@ describe('the provisioners', () => {
     const okta = h.deps.provisioners.okta_group;
     const provision = { method: 'okta_group' as const, group: 'github-members' };
     expect(await okta.verify(g, provision)).toBe('absent');
-    expect(await okta.grant(g, provision, h.deps)).toEqual({ kind: 'done', details: { group: 'github-members', alreadyMember: false, confirmed: true } });
+    expect(await okta.grant(g, provision, h.deps)).toEqual({
+      kind: 'done',
+      details: { group: 'github-members', alreadyMember: false, confirmed: true },
+    });
     expect((await h.store.getGrant('grt_1'))!.alreadyMember).toBe(false);
     expect(await okta.verify(g, provision)).toBe('present');
     const revoking = { ...(await h.store.getGrant('grt_1'))!, status: 'revoking' as const };
-    expect(await okta.revoke(revoking, provision, h.deps)).toEqual({ kind: 'done', details: { group: 'github-members', removed: true, confirmed: true } });
+    expect(await okta.revoke(revoking, provision, h.deps)).toEqual({
+      kind: 'done',
+      details: { group: 'github-members', removed: true, confirmed: true },
+    });
     expect(await okta.verify(g, provision)).toBe('absent');
   });
 
@@ -69,7 +81,10 @@ describe('the provisioners', () => {
     expect(outcome).toEqual({
       kind: 'done',
       details: { group: 'github-members', removed: false, confirmed: false },
-      kept: { group: 'github-members', why: 'alan@example.com was already a member of github-members before this grant' },
+      kept: {
+        group: 'github-members',
+        why: 'alan@example.com was already a member of github-members before this grant',
+      },
     });
     expect(await okta.verify(g, provision)).toBe('present');
   });
@@ -83,12 +98,27 @@ describe('the provisioners', () => {
     expect(await manual.verify(g, provision)).toBe('unknown');
   });
 
-  it('webhook: one signed call per effect, the grant carrying its expiry from now and the revoke the grant\'s', async () => {
+  it("webhook: one signed call per effect, the grant carrying its expiry from now and the revoke the grant's", async () => {
     const webhook = h.deps.provisioners.webhook;
-    const provision = { method: 'webhook' as const, url: 'https://billing.example.com/hooks', secretEnv: 'X', timeoutSeconds: 10 };
-    const g = storedGrant('grt_1', { durationSeconds: 3600, expiresAt: '2026-03-02T12:00:00.000Z', snapshot: { provision, policyName: 'p', policyVersion: 'v1' } });
-    expect(await webhook.grant(g, provision, h.deps)).toEqual({ kind: 'done', details: { url: provision.url, status: 200 } });
-    expect(await webhook.revoke(g, provision, h.deps)).toEqual({ kind: 'done', details: { url: provision.url, status: 200 } });
+    const provision = {
+      method: 'webhook' as const,
+      url: 'https://billing.example.com/hooks',
+      secretEnv: 'X',
+      timeoutSeconds: 10,
+    };
+    const g = storedGrant('grt_1', {
+      durationSeconds: 3600,
+      expiresAt: '2026-03-02T12:00:00.000Z',
+      snapshot: { provision, policyName: 'p', policyVersion: 'v1' },
+    });
+    expect(await webhook.grant(g, provision, h.deps)).toEqual({
+      kind: 'done',
+      details: { url: provision.url, status: 200 },
+    });
+    expect(await webhook.revoke(g, provision, h.deps)).toEqual({
+      kind: 'done',
+      details: { url: provision.url, status: 200 },
+    });
     expect(h.webhook.calls.map((c) => [c.action, c.grantId, c.expiresAt])).toEqual([
       ['grant', 'grt_1', new Date(h.clock.now().getTime() + 3600_000).toISOString()],
       ['revoke', 'grt_1', '2026-03-02T12:00:00.000Z'],

@@ -62,7 +62,11 @@ export function grant(id: string, overrides: Partial<Grant> = {}): Grant {
     policyName: 'github-owner',
     policyVersion: 'v1',
     sensitive: true,
-    snapshot: { provision: { method: 'okta_group', group: 'github-owners' }, policyName: 'github-owner', policyVersion: 'v1' },
+    snapshot: {
+      provision: { method: 'okta_group', group: 'github-owners' },
+      policyName: 'github-owner',
+      policyVersion: 'v1',
+    },
     alreadyMember: null,
     status: 'active',
     durationSeconds: 3600,
@@ -111,7 +115,16 @@ const event = (n: number, overrides: Partial<AuditEventInput> = {}): AuditEventI
 /** A request and its grant: a grant's request must exist first. */
 async function insertGrant(tx: StoreTx, g: Grant): Promise<void> {
   if (!(await tx.getRequest(g.requestId))) {
-    await tx.insertRequest(request(g.requestId, { status: 'approved', grantId: g.id, requester: g.holder, app: g.app, role: g.role, currentStep: -1 }));
+    await tx.insertRequest(
+      request(g.requestId, {
+        status: 'approved',
+        grantId: g.id,
+        requester: g.holder,
+        app: g.app,
+        role: g.role,
+        currentStep: -1,
+      }),
+    );
   }
   await tx.insertGrant(g);
 }
@@ -119,7 +132,9 @@ async function insertGrant(tx: StoreTx, g: Grant): Promise<void> {
 /** Rejects if `promise` has not settled within `ms`: a wait that would never end fails the test instead. */
 function within<T>(promise: Promise<T>, ms = 3000): Promise<T> {
   let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -179,7 +194,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await store.auditHead()).seq).toBe(0);
       });
 
-      it('runs the transactions of one store one after the other, so none loses another one\'s write', async () => {
+      it("runs the transactions of one store one after the other, so none loses another one's write", async () => {
         const bump = () =>
           store.transaction(async (tx) => {
             const n = Number((await tx.getMeta('counter')) ?? '0');
@@ -207,7 +222,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.getMeta('after')).toBe('1');
       });
 
-      it('refuses the store\'s own reads inside a transaction (they would not see its writes)', async () => {
+      it("refuses the store's own reads inside a transaction (they would not see its writes)", async () => {
         const error = await within(
           store.transaction(async (tx) => {
             await tx.insertRequest(request('req_1'));
@@ -227,7 +242,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.getMeta('late')).toBeUndefined();
       });
 
-      it('shows a transaction\'s writes inside it, and to nobody else until it commits', async () => {
+      it("shows a transaction's writes inside it, and to nobody else until it commits", async () => {
         const other = await db.connect();
         let release!: () => void;
         const held = new Promise<void>((r) => (release = r));
@@ -254,7 +269,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         }
       });
 
-      it('makes another connection\'s transaction wait for the one in progress, without losing either', async () => {
+      it("makes another connection's transaction wait for the one in progress, without losing either", async () => {
         const other = await db.connect();
         let release!: () => void;
         const held = new Promise<void>((r) => (release = r));
@@ -303,13 +318,35 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     describe('requests, steps and decisions', () => {
       it('stores a request as given, and updates it only from the statuses named', async () => {
-        const r = request('req_1', { justification: 'a "quoted" <justification> 🙂', requester: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada', slackId: null } });
+        const r = request('req_1', {
+          justification: 'a "quoted" <justification> 🙂',
+          requester: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada', slackId: null },
+        });
         await store.transaction((tx) => tx.insertRequest(r));
         expect(await store.getRequest('req_1')).toEqual(r);
-        expect(await store.transaction((tx) => tx.updateRequest('req_1', ['approved'], { status: 'denied' }))).toBe(false);
-        expect(await store.transaction((tx) => tx.updateRequest('req_1', ['pending_approval'], { status: 'approved', grantedSeconds: 1800, decidedAt: at(5), currentStep: -1 }))).toBe(true);
-        expect(await store.getRequest('req_1')).toEqual({ ...r, status: 'approved', grantedSeconds: 1800, decidedAt: at(5), currentStep: -1 });
-        expect(await store.transaction((tx) => tx.updateRequest('missing', ['pending_approval'], { status: 'approved' }))).toBe(false);
+        expect(await store.transaction((tx) => tx.updateRequest('req_1', ['approved'], { status: 'denied' }))).toBe(
+          false,
+        );
+        expect(
+          await store.transaction((tx) =>
+            tx.updateRequest('req_1', ['pending_approval'], {
+              status: 'approved',
+              grantedSeconds: 1800,
+              decidedAt: at(5),
+              currentStep: -1,
+            }),
+          ),
+        ).toBe(true);
+        expect(await store.getRequest('req_1')).toEqual({
+          ...r,
+          status: 'approved',
+          grantedSeconds: 1800,
+          decidedAt: at(5),
+          currentStep: -1,
+        });
+        expect(
+          await store.transaction((tx) => tx.updateRequest('missing', ['pending_approval'], { status: 'approved' })),
+        ).toBe(false);
         expect(await store.getRequest('missing')).toBeUndefined();
       });
 
@@ -327,12 +364,30 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.transaction(async (tx) => {
           await tx.insertRequest(request('req_a', { createdAt: at(1), approvalDeadline: at(100) }));
           await tx.insertRequest(request('req_b', { createdAt: at(2), role: 'member', approvalDeadline: at(50) }));
-          await tx.insertRequest(request('req_c', { createdAt: at(3), app: 'aws', role: 'admin', status: 'denied', approvalDeadline: at(10) }));
-          await tx.insertRequest(request('req_d', { createdAt: at(4), requester: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' } }));
+          await tx.insertRequest(
+            request('req_c', {
+              createdAt: at(3),
+              app: 'aws',
+              role: 'admin',
+              status: 'denied',
+              approvalDeadline: at(10),
+            }),
+          );
+          await tx.insertRequest(
+            request('req_d', {
+              createdAt: at(4),
+              requester: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' },
+            }),
+          );
         });
         expect((await store.listRequests({})).map((r) => r.id)).toEqual(['req_d', 'req_c', 'req_b', 'req_a']);
-        expect((await store.listRequests({ requesterId: 'u-ada', status: ['pending_approval'] })).map((r) => r.id)).toEqual(['req_b', 'req_a']);
-        expect((await store.listRequests({ app: 'github', role: 'owner' })).map((r) => r.id)).toEqual(['req_d', 'req_a']);
+        expect(
+          (await store.listRequests({ requesterId: 'u-ada', status: ['pending_approval'] })).map((r) => r.id),
+        ).toEqual(['req_b', 'req_a']);
+        expect((await store.listRequests({ app: 'github', role: 'owner' })).map((r) => r.id)).toEqual([
+          'req_d',
+          'req_a',
+        ]);
         expect((await store.listRequests({ limit: 1 })).map((r) => r.id)).toEqual(['req_d']);
         expect((await store.overdueRequests(at(100), 10)).map((r) => r.id)).toEqual(['req_b', 'req_a']);
         expect((await store.overdueRequests(at(100), 1)).map((r) => r.id)).toEqual(['req_b']);
@@ -343,34 +398,70 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const approvers = [{ directoryId: 'u-marcus', email: 'marcus@example.com', name: 'Marcus', slackId: null }];
         await store.transaction(async (tx) => {
           await tx.insertRequest(request('req_1', { stepCount: 2 }));
-          await tx.insertSteps([step('req_1', 1, { step: { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SEC' } }), step('req_1', 0)]);
+          await tx.insertSteps([
+            step('req_1', 1, { step: { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SEC' } }),
+            step('req_1', 0),
+          ]);
         });
         expect((await store.getSteps('req_1')).map((s) => s.index)).toEqual([0, 1]);
-        expect(await store.transaction((tx) => tx.updateStep('req_1', 0, ['open'], { status: 'approved' }))).toBe(false);
-        expect(await store.transaction((tx) => tx.updateStep('req_1', 0, ['waiting'], { status: 'open', approvers, startedAt: at(1), fallbackReason: null }))).toBe(true);
+        expect(await store.transaction((tx) => tx.updateStep('req_1', 0, ['open'], { status: 'approved' }))).toBe(
+          false,
+        );
+        expect(
+          await store.transaction((tx) =>
+            tx.updateStep('req_1', 0, ['waiting'], {
+              status: 'open',
+              approvers,
+              startedAt: at(1),
+              fallbackReason: null,
+            }),
+          ),
+        ).toBe(true);
         const [first, second] = await store.getSteps('req_1');
         expect(first).toEqual(step('req_1', 0, { status: 'open', approvers, startedAt: at(1) }));
         expect(second!.step).toEqual({ kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SEC' });
       });
 
-      it('records each person\'s decision on a request once, and finds the requests awaiting an approver', async () => {
+      it("records each person's decision on a request once, and finds the requests awaiting an approver", async () => {
         const marcus = { directoryId: 'u-marcus', email: 'marcus@example.com', name: 'Marcus', slackId: 'U0MARCUS' };
         const sam = { directoryId: 'u-sam', email: 'sam@example.com', name: 'Sam', slackId: null };
         await store.transaction(async (tx) => {
           await tx.insertRequest(request('req_1', { stepCount: 2 }));
           await tx.insertSteps([step('req_1', 0, { status: 'open', approvers: [marcus, sam] }), step('req_1', 1)]);
           await tx.insertRequest(request('req_2', { role: 'member', currentStep: 1, stepCount: 2 }));
-          await tx.insertSteps([step('req_2', 0, { status: 'approved', approvers: [marcus] }), step('req_2', 1, { status: 'open', approvers: [sam] })]);
+          await tx.insertSteps([
+            step('req_2', 0, { status: 'approved', approvers: [marcus] }),
+            step('req_2', 1, { status: 'open', approvers: [sam] }),
+          ]);
         });
         expect((await store.requestsAwaiting('u-marcus')).map((r) => r.id)).toEqual(['req_1']);
         expect((await store.requestsAwaiting('u-sam')).map((r) => r.id)).toEqual(['req_1', 'req_2']);
-        const decision = { requestId: 'req_1', stepIndex: 0, approver: marcus, decision: 'approve' as const, reason: null, shortenedToSeconds: 1800, at: at(1) };
+        const decision = {
+          requestId: 'req_1',
+          stepIndex: 0,
+          approver: marcus,
+          decision: 'approve' as const,
+          reason: null,
+          shortenedToSeconds: 1800,
+          at: at(1),
+        };
         await store.transaction((tx) => tx.insertDecision(decision));
-        const again = await store.transaction((tx) => tx.insertDecision({ ...decision, stepIndex: 1, at: at(2) })).catch((e: unknown) => e);
+        const again = await store
+          .transaction((tx) => tx.insertDecision({ ...decision, stepIndex: 1, at: at(2) }))
+          .catch((e: unknown) => e);
         expect((again as AccessError).code).toBe('already_decided_step');
         expect(await store.getDecisions('req_1')).toEqual([decision]);
         expect(await store.requestsAwaiting('u-marcus')).toEqual([]);
-        await store.transaction((tx) => tx.insertDecision({ ...decision, approver: sam, decision: 'deny', reason: 'no', shortenedToSeconds: null, at: at(3) }));
+        await store.transaction((tx) =>
+          tx.insertDecision({
+            ...decision,
+            approver: sam,
+            decision: 'deny',
+            reason: 'no',
+            shortenedToSeconds: null,
+            at: at(3),
+          }),
+        );
         expect((await store.getDecisions('req_1')).map((d) => d.approver.directoryId)).toEqual(['u-marcus', 'u-sam']);
         const byRequest = await store.decisionsFor(['req_1', 'req_2', 'missing']);
         expect([...byRequest.keys()]).toEqual(['req_1']);
@@ -380,41 +471,81 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     describe('grants, extensions and tasks', () => {
       it('stores a grant as given (its provisioning snapshot, an unknown prior membership) and updates it only from the statuses named', async () => {
-        const g = grant('grt_1', { holder: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada', slackId: 'U0ADA' }, remindersSent: [86400] });
+        const g = grant('grt_1', {
+          holder: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada', slackId: 'U0ADA' },
+          remindersSent: [86400],
+        });
         await store.transaction((tx) => insertGrant(tx, g));
         expect(await store.getGrant('grt_1')).toEqual(g);
         expect(await store.grantForRequest('req_grt_1')).toEqual(g);
-        expect(await store.transaction((tx) => tx.updateGrant('grt_1', ['revoking'], { status: 'revoked' }))).toBe(false);
-        expect(await store.transaction((tx) => tx.updateGrant('grt_1', ['active'], { alreadyMember: false, remindersSent: [86400, 3600], lastError: 'x' }))).toBe(true);
-        expect(await store.getGrant('grt_1')).toEqual({ ...g, alreadyMember: false, remindersSent: [86400, 3600], lastError: 'x' });
-        expect(await store.transaction((tx) => tx.updateGrant('grt_1', ['active'], { alreadyMember: true, lastError: null }))).toBe(true);
+        expect(await store.transaction((tx) => tx.updateGrant('grt_1', ['revoking'], { status: 'revoked' }))).toBe(
+          false,
+        );
+        expect(
+          await store.transaction((tx) =>
+            tx.updateGrant('grt_1', ['active'], { alreadyMember: false, remindersSent: [86400, 3600], lastError: 'x' }),
+          ),
+        ).toBe(true);
+        expect(await store.getGrant('grt_1')).toEqual({
+          ...g,
+          alreadyMember: false,
+          remindersSent: [86400, 3600],
+          lastError: 'x',
+        });
+        expect(
+          await store.transaction((tx) =>
+            tx.updateGrant('grt_1', ['active'], { alreadyMember: true, lastError: null }),
+          ),
+        ).toBe(true);
         expect(await store.getGrant('grt_1')).toMatchObject({ alreadyMember: true, lastError: null });
       });
 
       it('finds open grants, lists them by filter, and picks the expired and the soon-expiring ones', async () => {
         await store.transaction(async (tx) => {
           await insertGrant(tx, grant('grt_a', { createdAt: at(1), expiresAt: at(100) }));
-          await insertGrant(tx, grant('grt_b', { createdAt: at(2), role: 'member', sensitive: false, expiresAt: at(50) }));
+          await insertGrant(
+            tx,
+            grant('grt_b', { createdAt: at(2), role: 'member', sensitive: false, expiresAt: at(50) }),
+          );
           await insertGrant(tx, grant('grt_c', { createdAt: at(3), status: 'revoked', expiresAt: at(10) }));
-          await insertGrant(tx, grant('grt_d', { createdAt: at(4), holder: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' }, status: 'provisioning', expiresAt: null, activatedAt: null }));
+          await insertGrant(
+            tx,
+            grant('grt_d', {
+              createdAt: at(4),
+              holder: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' },
+              status: 'provisioning',
+              expiresAt: null,
+              activatedAt: null,
+            }),
+          );
         });
         expect((await store.findOpenGrant('u-ada', 'github', 'owner'))?.id).toBe('grt_a');
         expect((await store.findOpenGrant('u-alan', 'github', 'owner'))?.id).toBe('grt_d');
         expect(await store.findOpenGrant('u-ada', 'aws', 'admin')).toBeUndefined();
         expect((await store.listGrants({})).map((g) => g.id)).toEqual(['grt_d', 'grt_c', 'grt_b', 'grt_a']);
         expect((await store.listGrants({ sensitive: false })).map((g) => g.id)).toEqual(['grt_b']);
-        expect((await store.listGrants({ holderId: 'u-ada', status: ['active'] })).map((g) => g.id)).toEqual(['grt_b', 'grt_a']);
+        expect((await store.listGrants({ holderId: 'u-ada', status: ['active'] })).map((g) => g.id)).toEqual([
+          'grt_b',
+          'grt_a',
+        ]);
         expect((await store.expiredGrants(at(100), 10)).map((g) => g.id)).toEqual(['grt_b', 'grt_a']);
         expect((await store.expiredGrants(at(100), 1)).map((g) => g.id)).toEqual(['grt_b']);
         expect((await store.grantsExpiringBefore(at(60), 10)).map((g) => g.id)).toEqual(['grt_b']);
-        expect((await store.getGrants(['grt_c', 'missing', 'grt_a'])).map((g) => g.id).sort()).toEqual(['grt_a', 'grt_c']);
+        expect((await store.getGrants(['grt_c', 'missing', 'grt_a'])).map((g) => g.id).sort()).toEqual([
+          'grt_a',
+          'grt_c',
+        ]);
         expect(await store.holdersOf(['active', 'provisioning'])).toEqual(['u-ada', 'u-alan']);
       });
 
       it('reads grants by id in one call however many ids there are', async () => {
         const ids = Array.from({ length: 1200 }, (_, i) => `grt_${String(i).padStart(4, '0')}`);
         await store.transaction(async (tx) => {
-          for (const id of ids) await insertGrant(tx, grant(id, { holder: { directoryId: `u-${id}`, email: `${id}@example.com`, name: id } }));
+          for (const id of ids)
+            await insertGrant(
+              tx,
+              grant(id, { holder: { directoryId: `u-${id}`, email: `${id}@example.com`, name: id } }),
+            );
         });
         expect((await store.getGrants(ids)).map((g) => g.id).sort()).toEqual(ids);
         const requestIds = ids.map((id) => `req_${id}`);
@@ -426,47 +557,113 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           await insertGrant(tx, grant('grt_day', { durationSeconds: 3 * 86400, expiresAt: at(86400 - 10) }));
           await insertGrant(tx, grant('grt_hour', { role: 'member', durationSeconds: 2 * 3600, expiresAt: at(3000) }));
           await insertGrant(tx, grant('grt_short', { role: 'triage', durationSeconds: 1800, expiresAt: at(1000) }));
-          await insertGrant(tx, grant('grt_sent', { role: 'viewer', durationSeconds: 2 * 3600, expiresAt: at(3000), remindersSent: [3600] }));
+          await insertGrant(
+            tx,
+            grant('grt_sent', {
+              role: 'viewer',
+              durationSeconds: 2 * 3600,
+              expiresAt: at(3000),
+              remindersSent: [3600],
+            }),
+          );
           await insertGrant(tx, grant('grt_past', { role: 'admin', durationSeconds: 2 * 3600, expiresAt: at(-1) }));
         });
-        expect((await store.grantsDueForReminder(T0, [86400, 3600], 10)).map((g) => g.id)).toEqual(['grt_hour', 'grt_day']);
+        expect((await store.grantsDueForReminder(T0, [86400, 3600], 10)).map((g) => g.id)).toEqual([
+          'grt_hour',
+          'grt_day',
+        ]);
         expect((await store.grantsDueForReminder(T0, [86400, 3600], 1)).map((g) => g.id)).toEqual(['grt_hour']);
         expect(await store.grantsDueForReminder(T0, [], 10)).toEqual([]);
       });
 
       it('knows which grants keep a person in a group, and the groups grants were provisioned through', async () => {
         const viaGroup = (id: string, group: string, overrides: Partial<Grant> = {}) =>
-          grant(id, { snapshot: { provision: { method: 'okta_group', group }, policyName: 'p', policyVersion: 'v1' }, ...overrides });
+          grant(id, {
+            snapshot: { provision: { method: 'okta_group', group }, policyName: 'p', policyVersion: 'v1' },
+            ...overrides,
+          });
         await store.transaction(async (tx) => {
           await insertGrant(tx, viaGroup('grt_1', 'admins'));
           await insertGrant(tx, viaGroup('grt_2', 'admins', { role: 'member', status: 'provisioning' }));
-          await insertGrant(tx, viaGroup('grt_3', 'admins', { role: 'triage', status: 'revoking', alreadyMember: true }));
-          await insertGrant(tx, viaGroup('grt_4', 'admins', { role: 'viewer', status: 'revoking', alreadyMember: false }));
+          await insertGrant(
+            tx,
+            viaGroup('grt_3', 'admins', { role: 'triage', status: 'revoking', alreadyMember: true }),
+          );
+          await insertGrant(
+            tx,
+            viaGroup('grt_4', 'admins', { role: 'viewer', status: 'revoking', alreadyMember: false }),
+          );
           await insertGrant(tx, viaGroup('grt_5', 'readers', { role: 'reader', status: 'revoked' }));
-          await insertGrant(tx, grant('grt_6', { role: 'laptop', snapshot: { provision: { method: 'manual', assigneeGroup: 'it' }, policyName: 'p', policyVersion: 'v1' } }));
+          await insertGrant(
+            tx,
+            grant('grt_6', {
+              role: 'laptop',
+              snapshot: { provision: { method: 'manual', assigneeGroup: 'it' }, policyName: 'p', policyVersion: 'v1' },
+            }),
+          );
         });
-        expect((await store.otherGrantsThroughGroup('u-ada', 'admins', 'grt_1')).map((g) => g.id).sort()).toEqual(['grt_2', 'grt_3']);
-        expect((await store.grantsThroughGroup('admins')).map((g) => g.id)).toEqual(['grt_1', 'grt_2', 'grt_3', 'grt_4']);
-        expect((await store.grantsThroughGroup('admins', { status: ['revoking'] })).map((g) => g.id)).toEqual(['grt_3', 'grt_4']);
+        expect((await store.otherGrantsThroughGroup('u-ada', 'admins', 'grt_1')).map((g) => g.id).sort()).toEqual([
+          'grt_2',
+          'grt_3',
+        ]);
+        expect((await store.grantsThroughGroup('admins')).map((g) => g.id)).toEqual([
+          'grt_1',
+          'grt_2',
+          'grt_3',
+          'grt_4',
+        ]);
+        expect((await store.grantsThroughGroup('admins', { status: ['revoking'] })).map((g) => g.id)).toEqual([
+          'grt_3',
+          'grt_4',
+        ]);
         expect(await store.grantsThroughGroup('admins', { holderId: 'u-alan' })).toEqual([]);
         expect(await store.provisionGroupsOf(['active', 'revoked'])).toEqual(['admins', 'readers']);
         expect(await store.provisionGroupsOf(['active'])).toEqual(['admins']);
       });
 
-      it('keeps a grant\'s extensions in time order', async () => {
+      it("keeps a grant's extensions in time order", async () => {
         await store.transaction(async (tx) => {
           await insertGrant(tx, grant('grt_1'));
-          await tx.insertRequest(request('req_ext2', { kind: 'extension', grantId: 'grt_1', status: 'approved', role: 'x' }));
-          await tx.insertRequest(request('req_ext1', { kind: 'extension', grantId: 'grt_1', status: 'approved', role: 'y' }));
-          await tx.insertExtension({ id: 'ext_2', grantId: 'grt_1', requestId: 'req_ext2', addedSeconds: 60, previousExpiresAt: at(3660), newExpiresAt: at(3720), at: at(20) });
-          await tx.insertExtension({ id: 'ext_1', grantId: 'grt_1', requestId: 'req_ext1', addedSeconds: 60, previousExpiresAt: at(3600), newExpiresAt: at(3660), at: at(10) });
+          await tx.insertRequest(
+            request('req_ext2', { kind: 'extension', grantId: 'grt_1', status: 'approved', role: 'x' }),
+          );
+          await tx.insertRequest(
+            request('req_ext1', { kind: 'extension', grantId: 'grt_1', status: 'approved', role: 'y' }),
+          );
+          await tx.insertExtension({
+            id: 'ext_2',
+            grantId: 'grt_1',
+            requestId: 'req_ext2',
+            addedSeconds: 60,
+            previousExpiresAt: at(3660),
+            newExpiresAt: at(3720),
+            at: at(20),
+          });
+          await tx.insertExtension({
+            id: 'ext_1',
+            grantId: 'grt_1',
+            requestId: 'req_ext1',
+            addedSeconds: 60,
+            previousExpiresAt: at(3600),
+            newExpiresAt: at(3660),
+            at: at(10),
+          });
         });
         expect((await store.getExtensions('grt_1')).map((e) => e.id)).toEqual(['ext_1', 'ext_2']);
         expect(await store.getExtensions('grt_other')).toEqual([]);
       });
 
       it('records one task per grant and action, and completes it once', async () => {
-        const task = { id: 'tsk_1', grantId: 'grt_1', action: 'grant' as const, assigneeGroup: 'it-helpdesk', status: 'open' as const, createdAt: T0, completedBy: null, completedAt: null };
+        const task = {
+          id: 'tsk_1',
+          grantId: 'grt_1',
+          action: 'grant' as const,
+          assigneeGroup: 'it-helpdesk',
+          status: 'open' as const,
+          createdAt: T0,
+          completedBy: null,
+          completedAt: null,
+        };
         await store.transaction(async (tx) => {
           await insertGrant(tx, grant('grt_1', { status: 'provisioning' }));
           await tx.insertTask(task);
@@ -477,22 +674,42 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.getTaskFor('grt_1', 'grant')).toEqual(task);
         expect(await store.getTaskFor('grt_1', 'revoke')).toBeUndefined();
         const ian = { directoryId: 'u-ian', email: 'ian@example.com', name: 'Ian' };
-        expect(await store.transaction((tx) => tx.updateTask('tsk_1', ['open'], { status: 'done', completedAt: at(5), completedBy: ian }))).toBe(true);
-        expect(await store.transaction((tx) => tx.updateTask('tsk_1', ['open'], { status: 'done', completedAt: at(6), completedBy: ian }))).toBe(false);
+        expect(
+          await store.transaction((tx) =>
+            tx.updateTask('tsk_1', ['open'], { status: 'done', completedAt: at(5), completedBy: ian }),
+          ),
+        ).toBe(true);
+        expect(
+          await store.transaction((tx) =>
+            tx.updateTask('tsk_1', ['open'], { status: 'done', completedAt: at(6), completedBy: ian }),
+          ),
+        ).toBe(false);
         expect(await store.getTask('tsk_1')).toEqual({ ...task, status: 'done', completedAt: at(5), completedBy: ian });
       });
 
       it('lists the open tasks of some groups, oldest first', async () => {
-        const task = (id: string, grantId: string, group: string, createdAt: string) =>
-          ({ id, grantId, action: 'grant' as const, assigneeGroup: group, status: 'open' as const, createdAt, completedBy: null, completedAt: null });
+        const task = (id: string, grantId: string, group: string, createdAt: string) => ({
+          id,
+          grantId,
+          action: 'grant' as const,
+          assigneeGroup: group,
+          status: 'open' as const,
+          createdAt,
+          completedBy: null,
+          completedAt: null,
+        });
         await store.transaction(async (tx) => {
-          for (const id of ['grt_1', 'grt_2', 'grt_3']) await insertGrant(tx, grant(id, { role: id, status: 'provisioning' }));
+          for (const id of ['grt_1', 'grt_2', 'grt_3'])
+            await insertGrant(tx, grant(id, { role: id, status: 'provisioning' }));
           await tx.insertTask(task('tsk_late', 'grt_1', 'it-helpdesk', at(20)));
           await tx.insertTask(task('tsk_early', 'grt_2', 'it-helpdesk', at(10)));
           await tx.insertTask(task('tsk_other', 'grt_3', 'facilities', at(5)));
           await tx.updateTask('tsk_other', ['open'], { status: 'done', completedAt: at(6) });
         });
-        expect((await store.openTasks(['it-helpdesk', 'facilities'], 10)).map((t) => t.id)).toEqual(['tsk_early', 'tsk_late']);
+        expect((await store.openTasks(['it-helpdesk', 'facilities'], 10)).map((t) => t.id)).toEqual([
+          'tsk_early',
+          'tsk_late',
+        ]);
         expect((await store.openTasks(['it-helpdesk'], 1)).map((t) => t.id)).toEqual(['tsk_early']);
         expect(await store.openTasks([], 10)).toEqual([]);
       });
@@ -504,7 +721,9 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.transaction((tx) => tx.bindIdentity(binding));
         expect(await store.bindingForSlackUser('U0ADA')).toEqual(binding);
         expect(await store.bindingForPerson('u-ada')).toEqual(binding);
-        const conflict = await store.transaction((tx) => tx.bindIdentity({ ...binding, slackUserId: 'U0OTHER' })).catch((e: unknown) => e);
+        const conflict = await store
+          .transaction((tx) => tx.bindIdentity({ ...binding, slackUserId: 'U0OTHER' }))
+          .catch((e: unknown) => e);
         expect((conflict as AccessError).code).toBe('identity_conflict');
         expect(await store.transaction((tx) => tx.unbindIdentity('U0ADA'))).toBe(true);
         expect(await store.transaction((tx) => tx.unbindIdentity('U0ADA'))).toBe(false);
@@ -512,15 +731,33 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       });
 
       it('records each policy version once, with when it was first and last seen, and the latest of each policy', async () => {
-        const v1 = { policyName: 'github-owner', version: 'v1', app: 'github', role: 'owner', definition: { b: 1, a: [1, 2] }, firstSeenAt: at(0), lastSeenAt: at(0) };
+        const v1 = {
+          policyName: 'github-owner',
+          version: 'v1',
+          app: 'github',
+          role: 'owner',
+          definition: { b: 1, a: [1, 2] },
+          firstSeenAt: at(0),
+          lastSeenAt: at(0),
+        };
         await store.transaction((tx) => tx.upsertPolicyVersion(v1));
         await store.transaction((tx) => tx.upsertPolicyVersion({ ...v1, firstSeenAt: at(10), lastSeenAt: at(10) }));
         expect(await store.getPolicyVersion('github-owner', 'v1')).toEqual({ ...v1, lastSeenAt: at(10) });
         await store.transaction(async (tx) => {
           await tx.upsertPolicyVersion({ ...v1, version: 'v2', firstSeenAt: at(20), lastSeenAt: at(20) });
-          await tx.upsertPolicyVersion({ ...v1, policyName: 'aws-admin', app: 'aws', role: 'admin', firstSeenAt: at(20), lastSeenAt: at(20) });
+          await tx.upsertPolicyVersion({
+            ...v1,
+            policyName: 'aws-admin',
+            app: 'aws',
+            role: 'admin',
+            firstSeenAt: at(20),
+            lastSeenAt: at(20),
+          });
         });
-        expect((await store.latestPolicyVersions()).map((v) => [v.policyName, v.version])).toEqual([['aws-admin', 'v1'], ['github-owner', 'v2']]);
+        expect((await store.latestPolicyVersions()).map((v) => [v.policyName, v.version])).toEqual([
+          ['aws-admin', 'v1'],
+          ['github-owner', 'v2'],
+        ]);
         expect(await store.getPolicyVersion('github-owner', 'v3')).toBeUndefined();
       });
     });
@@ -531,7 +768,16 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           await tx.appendAudit(event(1, { requestId: 'req_1', details: { b: 1, a: { d: 2, c: 3 } } })),
           await tx.appendAudit(event(2, { grantId: 'grt_1', action: 'grant.activated' })),
         ]);
-        const third = await store.transaction((tx) => tx.appendAudit(event(3, { requestId: 'req_1', grantId: 'grt_1', action: 'grant.revoked', actor: { kind: 'person', directoryId: 'u-ada', email: 'ada@example.com' } })));
+        const third = await store.transaction((tx) =>
+          tx.appendAudit(
+            event(3, {
+              requestId: 'req_1',
+              grantId: 'grt_1',
+              action: 'grant.revoked',
+              actor: { kind: 'person', directoryId: 'u-ada', email: 'ada@example.com' },
+            }),
+          ),
+        );
         expect([...written, third].map((e) => e.seq)).toEqual([1, 2, 3]);
         expect(written[1]!.prevHash).toBe(written[0]!.hash);
         expect(third.prevHash).toBe(written[1]!.hash);
@@ -564,7 +810,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 160 }, (_, i) => i + 1));
           expect(verifyChain(all).ok).toBe(true);
           // Each transaction's two events are adjacent: appends are serialised per transaction.
-          for (let i = 0; i < all.length; i += 2) expect(all[i + 1]!.details).toMatchObject({ ...all[i]!.details, second: true });
+          for (let i = 0; i < all.length; i += 2)
+            expect(all[i + 1]!.details).toMatchObject({ ...all[i]!.details, second: true });
         } finally {
           await other.close();
         }
@@ -578,10 +825,23 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.transaction(async (tx) => {
           await tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0));
           await tx.enqueueJob('provision:grt_1', provision('grt_other'), at(0)); // the same key: ignored
-          await tx.enqueueJob('notify:later', { kind: 'notify', notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0' }, text: 'x' } }, at(100));
+          await tx.enqueueJob(
+            'notify:later',
+            {
+              kind: 'notify',
+              notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0' }, text: 'x' },
+            },
+            at(100),
+          );
         });
         const job = (await store.getJobByKey('provision:grt_1'))!;
-        expect(job).toMatchObject({ payload: provision('grt_1'), status: 'pending', attempts: 0, runAt: at(0), lastError: null });
+        expect(job).toMatchObject({
+          payload: provision('grt_1'),
+          status: 'pending',
+          attempts: 0,
+          runAt: at(0),
+          lastError: null,
+        });
         expect(await store.getJob(job.id)).toEqual(job);
         expect((await store.dueJobs(at(0), 10)).map((j) => j.key)).toEqual(['provision:grt_1']);
         expect((await store.dueJobs(at(100), 10)).map((j) => j.key)).toEqual(['provision:grt_1', 'notify:later']);
@@ -610,7 +870,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.transaction((tx) => tx.claimJob(id, 'w1', at(0), at(300)));
         expect(await store.transaction((tx) => tx.failJob(id, 'w2', at(1), 'no', at(60)))).toBe(false);
         expect(await store.transaction((tx) => tx.failJob(id, 'w1', at(1), 'Okta 503', at(60)))).toBe(true);
-        expect(await store.getJob(id)).toMatchObject({ status: 'pending', runAt: at(60), lastError: 'Okta 503', attempts: 1 });
+        expect(await store.getJob(id)).toMatchObject({
+          status: 'pending',
+          runAt: at(60),
+          lastError: 'Okta 503',
+          attempts: 1,
+        });
         expect(await store.dueJobs(at(59), 10)).toEqual([]);
         await store.transaction((tx) => tx.claimJob(id, 'w1', at(60), at(360)));
         expect(await store.transaction((tx) => tx.failJob(id, 'w1', at(61), 'x'.repeat(5000), null))).toBe(true);
@@ -665,12 +930,23 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.transaction((tx) => tx.acquireLease('schedule:sweep', 'a', at(0), at(120)))).toBe(true);
         expect(await store.transaction((tx) => tx.acquireLease('schedule:sweep', 'b', at(1), at(121)))).toBe(false);
         expect(await store.transaction((tx) => tx.acquireLease('schedule:sweep', 'a', at(2), at(122)))).toBe(true);
-        expect(await store.getLease('schedule:sweep')).toEqual({ name: 'schedule:sweep', holder: 'a', acquiredAt: at(0), expiresAt: at(122) });
+        expect(await store.getLease('schedule:sweep')).toEqual({
+          name: 'schedule:sweep',
+          holder: 'a',
+          acquiredAt: at(0),
+          expiresAt: at(122),
+        });
         expect(await store.transaction((tx) => tx.renewLease('schedule:sweep', 'a', at(60), at(180)))).toBe(true);
         expect(await store.transaction((tx) => tx.renewLease('schedule:sweep', 'b', at(60), at(180)))).toBe(false);
-        expect(await store.transaction((tx) => tx.renewLease('schedule:sweep', 'a', at(180), at(300)))).toBe(false); // expired: not renewed
+        // Expired: not renewed.
+        expect(await store.transaction((tx) => tx.renewLease('schedule:sweep', 'a', at(180), at(300)))).toBe(false);
         expect(await store.transaction((tx) => tx.acquireLease('schedule:sweep', 'b', at(180), at(300)))).toBe(true);
-        expect(await store.getLease('schedule:sweep')).toEqual({ name: 'schedule:sweep', holder: 'b', acquiredAt: at(180), expiresAt: at(300) });
+        expect(await store.getLease('schedule:sweep')).toEqual({
+          name: 'schedule:sweep',
+          holder: 'b',
+          acquiredAt: at(180),
+          expiresAt: at(300),
+        });
         expect(await store.transaction((tx) => tx.releaseLease('schedule:sweep', 'a'))).toBe(false);
         expect(await store.transaction((tx) => tx.releaseLease('schedule:sweep', 'b'))).toBe(true);
         expect(await store.getLease('schedule:sweep')).toBeUndefined();
@@ -714,7 +990,17 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     describe('posted messages', () => {
       it('keeps one message per slot, replaced when posted again, and finds them by request and slot prefix', async () => {
-        const message = { slot: 'task:tsk_1:person:u-ian', channel: 'D1', ts: '1.1', requestId: 'req_1', stepIndex: null, recipient: 'person:u-ian', notificationType: 'task.assigned', postedAt: at(1), updatedAt: at(1) };
+        const message = {
+          slot: 'task:tsk_1:person:u-ian',
+          channel: 'D1',
+          ts: '1.1',
+          requestId: 'req_1',
+          stepIndex: null,
+          recipient: 'person:u-ian',
+          notificationType: 'task.assigned',
+          postedAt: at(1),
+          updatedAt: at(1),
+        };
         await store.messages.save(message);
         await store.messages.save({ ...message, slot: 'task:tsk_10:person:u-ian', requestId: 'req_2' });
         await store.messages.save({ ...message, slot: 'taskXtsk_1:person:u-priya' });
@@ -723,7 +1009,10 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await store.messages.touch(message.slot, at(9));
         expect(await store.messages.get(message.slot)).toEqual({ ...message, ts: '2.2', updatedAt: at(9) });
         expect((await store.messages.withSlotPrefix('task:tsk_1:')).map((m) => m.slot)).toEqual([message.slot]);
-        expect((await store.messages.forRequest('req_1')).map((m) => m.slot).sort()).toEqual([message.slot, 'taskXtsk_1:person:u-priya']);
+        expect((await store.messages.forRequest('req_1')).map((m) => m.slot).sort()).toEqual([
+          message.slot,
+          'taskXtsk_1:person:u-priya',
+        ]);
         expect(await store.messages.get('missing')).toBeUndefined();
       });
     });
@@ -732,11 +1021,24 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       it('reads the database as it was when opened, in batches, whatever is written meanwhile', async () => {
         await store.transaction(async (tx) => {
           for (let i = 0; i < 5; i++) {
-            await tx.insertRequest(request(`req_${i}`, { requester: { directoryId: `u-${i}`, email: `p${i}@example.com`, name: `P${i}` }, createdAt: at(i) }));
+            await tx.insertRequest(
+              request(`req_${i}`, {
+                requester: { directoryId: `u-${i}`, email: `p${i}@example.com`, name: `P${i}` },
+                createdAt: at(i),
+              }),
+            );
             await tx.appendAudit(event(i, { requestId: `req_${i}` }));
           }
           await insertGrant(tx, grant('grt_1', { requestId: 'req_0' }));
-          await tx.upsertPolicyVersion({ policyName: 'github-owner', version: 'v1', app: 'github', role: 'owner', definition: {}, firstSeenAt: at(0), lastSeenAt: at(0) });
+          await tx.upsertPolicyVersion({
+            policyName: 'github-owner',
+            version: 'v1',
+            app: 'github',
+            role: 'owner',
+            definition: {},
+            firstSeenAt: at(0),
+            lastSeenAt: at(0),
+          });
         });
         const head = await store.auditHead();
         const snapshot = await store.openSnapshot();
@@ -744,7 +1046,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           const other = await db.connect();
           try {
             await other.transaction(async (tx) => {
-              await tx.insertRequest(request('req_late', { requester: { directoryId: 'u-late', email: 'late@example.com', name: 'Late' }, createdAt: at(1) }));
+              await tx.insertRequest(
+                request('req_late', {
+                  requester: { directoryId: 'u-late', email: 'late@example.com', name: 'Late' },
+                  createdAt: at(1),
+                }),
+              );
               await tx.appendAudit(event(99));
               await tx.updateRequest('req_0', ['pending_approval'], { status: 'denied' });
             });
@@ -762,7 +1069,9 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           const events = await snapshot.events(NO_FILTERS, 0, 100);
           expect(events.rows.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
           expect((await snapshot.grants(NO_FILTERS, 0, 100)).rows.map((g) => g.grant.id)).toEqual(['grt_1']);
-          expect((await snapshot.policyVersions(NO_FILTERS, 0, 100)).rows.map((p) => p.version.version)).toEqual(['v1']);
+          expect((await snapshot.policyVersions(NO_FILTERS, 0, 100)).rows.map((p) => p.version.version)).toEqual([
+            'v1',
+          ]);
           expect(await snapshot.maxStepCount(NO_FILTERS)).toBe(1);
         } finally {
           await snapshot.close();

@@ -10,7 +10,14 @@
  */
 import { and, asc, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { canonicalize } from '../../domain/canonical.js';
-import { actorLabel, GENESIS_HASH, hashEvent, type AuditAction, type AuditEvent, type AuditEventInput } from '../../domain/audit.js';
+import {
+  actorLabel,
+  GENESIS_HASH,
+  hashEvent,
+  type AuditAction,
+  type AuditEvent,
+  type AuditEventInput,
+} from '../../domain/audit.js';
 import type { Connection } from './open-database.js';
 import { toAudit } from './row-mappers.js';
 import * as t from './schema.js';
@@ -23,14 +30,22 @@ export class AuditLog implements SyncPort<Methods> {
 
   auditHead(): { seq: number; hash: string } {
     const row = this.c
-      .prepared('auditHead', (db) => db.select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash }).from(t.auditEvents).orderBy(desc(t.auditEvents.id)).limit(1).prepare())
+      .prepared('auditHead', (db) =>
+        db
+          .select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash })
+          .from(t.auditEvents)
+          .orderBy(desc(t.auditEvents.id))
+          .limit(1)
+          .prepare(),
+      )
       .get();
     return row ?? { seq: 0, hash: GENESIS_HASH };
   }
 
   /** The audit-head lock: on SQLite, the write lock of the transaction in progress. */
   lockHead(): void {
-    if (!this.c.sqlite.inTransaction) throw new Error('appendAudit outside a write transaction: the audit head is not locked');
+    if (!this.c.sqlite.inTransaction)
+      throw new Error('appendAudit outside a write transaction: the audit head is not locked');
   }
 
   appendAudit(input: AuditEventInput): AuditEvent {
@@ -48,9 +63,22 @@ export class AuditLog implements SyncPort<Methods> {
       details: canonicalize(input.details ?? {}),
     };
     const event: AuditEvent = { ...body, prevHash: head.hash, hash: hashEvent(head.hash, body) };
-    const columns = ['seq', 'at', 'actor', 'actorLabel', 'action', 'requestId', 'grantId', 'details', 'prevHash', 'hash'];
+    const columns = [
+      'seq',
+      'at',
+      'actor',
+      'actorLabel',
+      'action',
+      'requestId',
+      'grantId',
+      'details',
+      'prevHash',
+      'hash',
+    ];
     this.c
-      .prepared('appendAudit', (db) => db.insert(t.auditEvents).values(placeholdersFor(t.auditEvents, columns)).prepare())
+      .prepared('appendAudit', (db) =>
+        db.insert(t.auditEvents).values(placeholdersFor(t.auditEvents, columns)).prepare(),
+      )
       .run(toDriver(t.auditEvents, { ...event, actorLabel: actorLabel(event.actor) }));
     return event;
   }
@@ -58,7 +86,13 @@ export class AuditLog implements SyncPort<Methods> {
   auditEvents(options: { afterId?: number; limit?: number } = {}): (AuditEvent & { id: number })[] {
     return this.c
       .prepared('auditEvents', (db) =>
-        db.select().from(t.auditEvents).where(gt(t.auditEvents.id, sql.placeholder('afterId'))).orderBy(asc(t.auditEvents.id)).limit(sql.placeholder('limit')).prepare(),
+        db
+          .select()
+          .from(t.auditEvents)
+          .where(gt(t.auditEvents.id, sql.placeholder('afterId')))
+          .orderBy(asc(t.auditEvents.id))
+          .limit(sql.placeholder('limit'))
+          .prepare(),
       )
       .all({ afterId: options.afterId ?? 0, limit: options.limit ?? 1000 })
       .map((row) => ({ ...toAudit(row), id: row.id }));
@@ -68,14 +102,26 @@ export class AuditLog implements SyncPort<Methods> {
     const where: SQL[] = [];
     if (filter.requestId) where.push(eq(t.auditEvents.requestId, filter.requestId));
     if (filter.grantId) where.push(eq(t.auditEvents.grantId, filter.grantId));
-    return this.c.db.select().from(t.auditEvents).where(or(...where)).orderBy(asc(t.auditEvents.id)).all().map(toAudit);
+    return this.c.db
+      .select()
+      .from(t.auditEvents)
+      .where(or(...where))
+      .orderBy(asc(t.auditEvents.id))
+      .all()
+      .map(toAudit);
   }
 
   auditEventsBetween(from: string, to: string, actions?: readonly AuditAction[]): AuditEvent[] {
     return this.c.db
       .select()
       .from(t.auditEvents)
-      .where(and(gte(t.auditEvents.at, from), lt(t.auditEvents.at, to), actions?.length ? inArray(t.auditEvents.action, [...actions]) : undefined))
+      .where(
+        and(
+          gte(t.auditEvents.at, from),
+          lt(t.auditEvents.at, to),
+          actions?.length ? inArray(t.auditEvents.action, [...actions]) : undefined,
+        ),
+      )
       .orderBy(asc(t.auditEvents.id))
       .all()
       .map(toAudit);

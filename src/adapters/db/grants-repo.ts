@@ -8,21 +8,48 @@ import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
 type Methods =
-  | 'getGrant' | 'grantForRequest' | 'findOpenGrant' | 'listGrants' | 'expiredGrants' | 'grantsExpiringBefore' | 'grantsDueForReminder'
-  | 'otherGrantsThroughGroup' | 'getGrants' | 'grantsThroughGroup' | 'provisionGroupsOf' | 'holdersOf' | 'insertGrant' | 'updateGrant'
-  | 'getExtensions' | 'insertExtension';
+  | 'getGrant'
+  | 'grantForRequest'
+  | 'findOpenGrant'
+  | 'listGrants'
+  | 'expiredGrants'
+  | 'grantsExpiringBefore'
+  | 'grantsDueForReminder'
+  | 'otherGrantsThroughGroup'
+  | 'getGrants'
+  | 'grantsThroughGroup'
+  | 'provisionGroupsOf'
+  | 'holdersOf'
+  | 'insertGrant'
+  | 'updateGrant'
+  | 'getExtensions'
+  | 'insertExtension';
 
 export class GrantsRepo implements SyncPort<Methods> {
   constructor(private readonly c: Connection) {}
 
   getGrant(id: string): Grant | undefined {
-    const row = this.c.prepared('getGrant', (db) => db.select().from(t.grants).where(eq(t.grants.id, sql.placeholder('id'))).prepare()).get({ id });
+    const row = this.c
+      .prepared('getGrant', (db) =>
+        db
+          .select()
+          .from(t.grants)
+          .where(eq(t.grants.id, sql.placeholder('id')))
+          .prepare(),
+      )
+      .get({ id });
     return row && toGrant(row);
   }
 
   grantForRequest(requestId: string): Grant | undefined {
     const row = this.c
-      .prepared('grantForRequest', (db) => db.select().from(t.grants).where(eq(t.grants.requestId, sql.placeholder('requestId'))).prepare())
+      .prepared('grantForRequest', (db) =>
+        db
+          .select()
+          .from(t.grants)
+          .where(eq(t.grants.requestId, sql.placeholder('requestId')))
+          .prepare(),
+      )
       .get({ requestId });
     return row && toGrant(row);
   }
@@ -79,7 +106,13 @@ export class GrantsRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.grants)
-          .where(and(eq(t.grants.status, 'active'), isNotNull(t.grants.expiresAt), lte(t.grants.expiresAt, sql.placeholder('until'))))
+          .where(
+            and(
+              eq(t.grants.status, 'active'),
+              isNotNull(t.grants.expiresAt),
+              lte(t.grants.expiresAt, sql.placeholder('until')),
+            ),
+          )
           .orderBy(asc(t.grants.expiresAt))
           .limit(sql.placeholder('limit'))
           .prepare(),
@@ -101,7 +134,15 @@ export class GrantsRepo implements SyncPort<Methods> {
     return this.c.db
       .select()
       .from(t.grants)
-      .where(and(eq(t.grants.status, 'active'), isNotNull(t.grants.expiresAt), gt(t.grants.expiresAt, now), lte(t.grants.expiresAt, plus(Math.max(...leads))), owed))
+      .where(
+        and(
+          eq(t.grants.status, 'active'),
+          isNotNull(t.grants.expiresAt),
+          gt(t.grants.expiresAt, now),
+          lte(t.grants.expiresAt, plus(Math.max(...leads))),
+          owed,
+        ),
+      )
       .orderBy(asc(t.grants.expiresAt), asc(t.grants.id))
       .limit(limit)
       .all()
@@ -117,9 +158,13 @@ export class GrantsRepo implements SyncPort<Methods> {
           .where(
             and(
               eq(t.grants.holderId, sql.placeholder('holderId')),
-              eq(t.grants.provisionGroup, sql.placeholder('group')),
+              // Unary plus: look the holder's few grants up by grants_holder, not the group's many.
+              eq(sql`+${t.grants.provisionGroup}`, sql.placeholder('group')),
               ne(t.grants.id, sql.placeholder('exceptGrantId')),
-              or(inArray(t.grants.status, ['provisioning', 'active']), and(eq(t.grants.status, 'revoking'), eq(t.grants.alreadyMember, true))),
+              or(
+                inArray(t.grants.status, ['provisioning', 'active']),
+                and(eq(t.grants.status, 'revoking'), eq(t.grants.alreadyMember, true)),
+              ),
             ),
           )
           .prepare(),
@@ -129,7 +174,9 @@ export class GrantsRepo implements SyncPort<Methods> {
   }
 
   insertGrant(grant: Grant): void {
-    this.c.prepared('insertGrant', (db) => db.insert(t.grants).values(placeholdersFor(t.grants)).prepare()).run(toDriver(t.grants, fromGrant(grant)));
+    this.c
+      .prepared('insertGrant', (db) => db.insert(t.grants).values(placeholdersFor(t.grants)).prepare())
+      .run(toDriver(t.grants, fromGrant(grant)));
   }
 
   updateGrant(id: string, from: GrantStatus[], patch: Partial<Grant>): boolean {
@@ -150,7 +197,14 @@ export class GrantsRepo implements SyncPort<Methods> {
   getGrants(ids: readonly string[]): Grant[] {
     const out: Grant[] = [];
     for (let i = 0; i < ids.length; i += CHUNK) {
-      out.push(...this.c.db.select().from(t.grants).where(inArray(t.grants.id, ids.slice(i, i + CHUNK))).all().map(toGrant));
+      out.push(
+        ...this.c.db
+          .select()
+          .from(t.grants)
+          .where(inArray(t.grants.id, ids.slice(i, i + CHUNK)))
+          .all()
+          .map(toGrant),
+      );
     }
     return out;
   }
@@ -161,7 +215,8 @@ export class GrantsRepo implements SyncPort<Methods> {
       .from(t.grants)
       .where(
         and(
-          eq(t.grants.provisionGroup, group),
+          // With a holder, look their grants up by grants_holder (unary plus keeps grants_group out).
+          filter.holderId ? eq(sql`+${t.grants.provisionGroup}`, group) : eq(t.grants.provisionGroup, group),
           filter.holderId ? eq(t.grants.holderId, filter.holderId) : undefined,
           filter.status?.length ? inArray(t.grants.status, filter.status) : undefined,
         ),
@@ -193,7 +248,14 @@ export class GrantsRepo implements SyncPort<Methods> {
 
   getExtensions(grantId: string): ExtensionRecord[] {
     return this.c
-      .prepared('getExtensions', (db) => db.select().from(t.extensions).where(eq(t.extensions.grantId, sql.placeholder('grantId'))).orderBy(asc(t.extensions.at)).prepare())
+      .prepared('getExtensions', (db) =>
+        db
+          .select()
+          .from(t.extensions)
+          .where(eq(t.extensions.grantId, sql.placeholder('grantId')))
+          .orderBy(asc(t.extensions.at))
+          .prepare(),
+      )
       .all({ grantId });
   }
 

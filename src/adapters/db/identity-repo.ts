@@ -7,8 +7,13 @@ import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
 type Methods =
-  | 'bindingForSlackUser' | 'bindingForPerson' | 'bindIdentity' | 'unbindIdentity'
-  | 'latestPolicyVersions' | 'getPolicyVersion' | 'upsertPolicyVersion';
+  | 'bindingForSlackUser'
+  | 'bindingForPerson'
+  | 'bindIdentity'
+  | 'unbindIdentity'
+  | 'latestPolicyVersions'
+  | 'getPolicyVersion'
+  | 'upsertPolicyVersion';
 
 export class IdentityRepo implements SyncPort<Methods> {
   constructor(private readonly c: Connection) {}
@@ -16,13 +21,25 @@ export class IdentityRepo implements SyncPort<Methods> {
   bindingForSlackUser(slackUserId: string): IdentityBinding | undefined {
     // Every Slack interaction that identifies the person runs this.
     return this.c
-      .prepared('bindingForSlackUser', (db) => db.select().from(t.identityBindings).where(eq(t.identityBindings.slackUserId, sql.placeholder('slackUserId'))).prepare())
+      .prepared('bindingForSlackUser', (db) =>
+        db
+          .select()
+          .from(t.identityBindings)
+          .where(eq(t.identityBindings.slackUserId, sql.placeholder('slackUserId')))
+          .prepare(),
+      )
       .get({ slackUserId });
   }
 
   bindingForPerson(directoryId: string): IdentityBinding | undefined {
     return this.c
-      .prepared('bindingForPerson', (db) => db.select().from(t.identityBindings).where(eq(t.identityBindings.directoryId, sql.placeholder('directoryId'))).prepare())
+      .prepared('bindingForPerson', (db) =>
+        db
+          .select()
+          .from(t.identityBindings)
+          .where(eq(t.identityBindings.directoryId, sql.placeholder('directoryId')))
+          .prepare(),
+      )
       .get({ directoryId });
   }
 
@@ -30,13 +47,19 @@ export class IdentityRepo implements SyncPort<Methods> {
     try {
       this.c.db.insert(t.identityBindings).values(binding).run();
     } catch (error) {
-      if (isUniqueViolation(error)) throw new AccessError('identity_conflict', `${binding.email} is already bound to another Slack user; an admin must run \`identity unbind\` first.`);
+      if (isUniqueViolation(error))
+        throw new AccessError(
+          'identity_conflict',
+          `${binding.email} is already bound to another Slack user; an admin must run \`identity unbind\` first.`,
+        );
       throw error;
     }
   }
 
   unbindIdentity(slackUserId: string): boolean {
-    return this.c.db.delete(t.identityBindings).where(eq(t.identityBindings.slackUserId, slackUserId)).run().changes === 1;
+    return (
+      this.c.db.delete(t.identityBindings).where(eq(t.identityBindings.slackUserId, slackUserId)).run().changes === 1
+    );
   }
 
   // ---- policy versions ------------------------------------------------------------------------
@@ -54,14 +77,21 @@ export class IdentityRepo implements SyncPort<Methods> {
   }
 
   getPolicyVersion(policyName: string, version: string): PolicyVersionRecord | undefined {
-    return this.c.db.select().from(t.policyVersions).where(and(eq(t.policyVersions.policyName, policyName), eq(t.policyVersions.version, version))).get();
+    return this.c.db
+      .select()
+      .from(t.policyVersions)
+      .where(and(eq(t.policyVersions.policyName, policyName), eq(t.policyVersions.version, version)))
+      .get();
   }
 
   upsertPolicyVersion(record: PolicyVersionRecord): void {
     this.c.db
       .insert(t.policyVersions)
       .values(record)
-      .onConflictDoUpdate({ target: [t.policyVersions.policyName, t.policyVersions.version], set: { lastSeenAt: record.lastSeenAt } })
+      .onConflictDoUpdate({
+        target: [t.policyVersions.policyName, t.policyVersions.version],
+        set: { lastSeenAt: record.lastSeenAt },
+      })
       .run();
   }
 }

@@ -6,18 +6,35 @@ import { toJob } from './row-mappers.js';
 import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
-type Methods = 'getJob' | 'getJobByKey' | 'listJobs' | 'countJobs' | 'dueJobs' | 'enqueueJob' | 'claimJob' | 'finishJob' | 'failJob';
+type Methods =
+  'getJob' | 'getJobByKey' | 'listJobs' | 'countJobs' | 'dueJobs' | 'enqueueJob' | 'claimJob' | 'finishJob' | 'failJob';
 
 export class JobsQueue implements SyncPort<Methods> {
   constructor(private readonly c: Connection) {}
 
   getJob(id: number): JobRecord | undefined {
-    const row = this.c.prepared('getJob', (db) => db.select().from(t.jobs).where(eq(t.jobs.id, sql.placeholder('id'))).prepare()).get({ id });
+    const row = this.c
+      .prepared('getJob', (db) =>
+        db
+          .select()
+          .from(t.jobs)
+          .where(eq(t.jobs.id, sql.placeholder('id')))
+          .prepare(),
+      )
+      .get({ id });
     return row && toJob(row);
   }
 
   getJobByKey(key: string): JobRecord | undefined {
-    const row = this.c.prepared('getJobByKey', (db) => db.select().from(t.jobs).where(eq(t.jobs.key, sql.placeholder('key'))).prepare()).get({ key });
+    const row = this.c
+      .prepared('getJobByKey', (db) =>
+        db
+          .select()
+          .from(t.jobs)
+          .where(eq(t.jobs.key, sql.placeholder('key')))
+          .prepare(),
+      )
+      .get({ key });
     return row && toJob(row);
   }
 
@@ -60,7 +77,10 @@ export class JobsQueue implements SyncPort<Methods> {
   }
 
   dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][]): JobRecord[] {
-    const due = or(and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now)), and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now)));
+    const due = or(
+      and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now)),
+      and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now)),
+    );
     return this.c.db
       .select()
       .from(t.jobs)
@@ -78,8 +98,22 @@ export class JobsQueue implements SyncPort<Methods> {
         .prepared('claimJob', (db) =>
           db
             .update(t.jobs)
-            .set({ status: 'running', lockedBy: sql`${sql.placeholder('worker')}`, lockedUntil: sql`${sql.placeholder('lockedUntil')}`, updatedAt: now_, attempts: sql`${t.jobs.attempts} + 1` })
-            .where(and(eq(t.jobs.id, sql.placeholder('id')), or(and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now_)), and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_)))))
+            .set({
+              status: 'running',
+              lockedBy: sql`${sql.placeholder('worker')}`,
+              lockedUntil: sql`${sql.placeholder('lockedUntil')}`,
+              updatedAt: now_,
+              attempts: sql`${t.jobs.attempts} + 1`,
+            })
+            .where(
+              and(
+                eq(t.jobs.id, sql.placeholder('id')),
+                or(
+                  and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now_)),
+                  and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_)),
+                ),
+              ),
+            )
             .prepare(),
         )
         .run({ id, worker, now, lockedUntil }).changes === 1
@@ -92,8 +126,20 @@ export class JobsQueue implements SyncPort<Methods> {
         .prepared('finishJob', (db) =>
           db
             .update(t.jobs)
-            .set({ status: 'done', lockedBy: null, lockedUntil: null, updatedAt: sql`${sql.placeholder('now')}`, lastError: null })
-            .where(and(eq(t.jobs.id, sql.placeholder('id')), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, sql.placeholder('worker'))))
+            .set({
+              status: 'done',
+              lockedBy: null,
+              lockedUntil: null,
+              updatedAt: sql`${sql.placeholder('now')}`,
+              lastError: null,
+            })
+            .where(
+              and(
+                eq(t.jobs.id, sql.placeholder('id')),
+                eq(t.jobs.status, 'running'),
+                eq(t.jobs.lockedBy, sql.placeholder('worker')),
+              ),
+            )
             .prepare(),
         )
         .run({ id, worker, now }).changes === 1
@@ -104,7 +150,14 @@ export class JobsQueue implements SyncPort<Methods> {
     return (
       this.c.db
         .update(t.jobs)
-        .set({ status: retryAt ? 'pending' : 'dead', runAt: retryAt ?? now, lockedBy: null, lockedUntil: null, updatedAt: now, lastError: error.slice(0, 2000) })
+        .set({
+          status: retryAt ? 'pending' : 'dead',
+          runAt: retryAt ?? now,
+          lockedBy: null,
+          lockedUntil: null,
+          updatedAt: now,
+          lastError: error.slice(0, 2000),
+        })
         .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
         .run().changes === 1
     );

@@ -5,17 +5,30 @@ import type { Connection } from './open-database.js';
 import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
-type Methods = 'getMeta' | 'setMeta' | 'metaWithPrefix' | 'deleteMeta' | 'getLease' | 'acquireLease' | 'renewLease' | 'releaseLease';
+type Methods =
+  'getMeta' | 'setMeta' | 'metaWithPrefix' | 'deleteMeta' | 'getLease' | 'acquireLease' | 'renewLease' | 'releaseLease';
 
 export class MetaRepo implements SyncPort<Methods> {
   constructor(private readonly c: Connection) {}
 
   getMeta(key: string): string | undefined {
-    return this.c.prepared('getMeta', (db) => db.select({ value: t.meta.value }).from(t.meta).where(eq(t.meta.key, sql.placeholder('key'))).prepare()).get({ key })?.value;
+    return this.c
+      .prepared('getMeta', (db) =>
+        db
+          .select({ value: t.meta.value })
+          .from(t.meta)
+          .where(eq(t.meta.key, sql.placeholder('key')))
+          .prepare(),
+      )
+      .get({ key })?.value;
   }
 
   setMeta(key: string, value: string, now: string): void {
-    this.c.db.insert(t.meta).values({ key, value, updatedAt: now }).onConflictDoUpdate({ target: t.meta.key, set: { value, updatedAt: now } }).run();
+    this.c.db
+      .insert(t.meta)
+      .values({ key, value, updatedAt: now })
+      .onConflictDoUpdate({ target: t.meta.key, set: { value, updatedAt: now } })
+      .run();
   }
 
   metaWithPrefix(prefix: string): { key: string; value: string; updatedAt: string }[] {
@@ -35,7 +48,15 @@ export class MetaRepo implements SyncPort<Methods> {
   // ---- schedule leases ------------------------------------------------------------------------
 
   getLease(name: string): LeaseRecord | undefined {
-    return this.c.prepared('getLease', (db) => db.select().from(t.leases).where(eq(t.leases.name, sql.placeholder('name'))).prepare()).get({ name });
+    return this.c
+      .prepared('getLease', (db) =>
+        db
+          .select()
+          .from(t.leases)
+          .where(eq(t.leases.name, sql.placeholder('name')))
+          .prepare(),
+      )
+      .get({ name });
   }
 
   acquireLease(name: string, holder: string, now: string, expiresAt: string): boolean {
@@ -47,7 +68,11 @@ export class MetaRepo implements SyncPort<Methods> {
         .values({ name, holder, acquiredAt: now, expiresAt })
         .onConflictDoUpdate({
           target: t.leases.name,
-          set: { holder, acquiredAt: sql`case when ${t.leases.holder} = ${holder} then ${t.leases.acquiredAt} else ${now} end`, expiresAt },
+          set: {
+            holder,
+            acquiredAt: sql`case when ${t.leases.holder} = ${holder} then ${t.leases.acquiredAt} else ${now} end`,
+            expiresAt,
+          },
           setWhere: or(eq(t.leases.holder, holder), lte(t.leases.expiresAt, now)),
         })
         .run().changes === 1
@@ -67,6 +92,11 @@ export class MetaRepo implements SyncPort<Methods> {
   }
 
   releaseLease(name: string, holder: string): boolean {
-    return this.c.db.delete(t.leases).where(and(eq(t.leases.name, name), eq(t.leases.holder, holder))).run().changes === 1;
+    return (
+      this.c.db
+        .delete(t.leases)
+        .where(and(eq(t.leases.name, name), eq(t.leases.holder, holder)))
+        .run().changes === 1
+    );
   }
 }

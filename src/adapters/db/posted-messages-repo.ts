@@ -9,7 +9,15 @@ export class PostedMessagesRepo implements SyncMessages {
   constructor(private readonly c: Connection) {}
 
   get(slot: string): PostedMessage | undefined {
-    return this.c.prepared('postedMessage', (db) => db.select().from(slackMessages).where(eq(slackMessages.slot, sql.placeholder('slot'))).prepare()).get({ slot });
+    return this.c
+      .prepared('postedMessage', (db) =>
+        db
+          .select()
+          .from(slackMessages)
+          .where(eq(slackMessages.slot, sql.placeholder('slot')))
+          .prepare(),
+      )
+      .get({ slot });
   }
 
   forRequest(requestId: string): PostedMessage[] {
@@ -30,7 +38,15 @@ export class PostedMessagesRepo implements SyncMessages {
     this.c.db
       .insert(slackMessages)
       .values(message)
-      .onConflictDoUpdate({ target: slackMessages.slot, set: { channel: message.channel, ts: message.ts, updatedAt: message.updatedAt, notificationType: message.notificationType } })
+      .onConflictDoUpdate({
+        target: slackMessages.slot,
+        set: {
+          channel: message.channel,
+          ts: message.ts,
+          updatedAt: message.updatedAt,
+          notificationType: message.notificationType,
+        },
+      })
       .run();
   }
 

@@ -9,14 +9,33 @@ import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
 type Methods =
-  | 'getRequest' | 'findPendingRequest' | 'listRequests' | 'overdueRequests' | 'requestsAwaiting' | 'insertRequest' | 'updateRequest'
-  | 'getSteps' | 'insertSteps' | 'updateStep' | 'getDecisions' | 'decisionsFor' | 'insertDecision';
+  | 'getRequest'
+  | 'findPendingRequest'
+  | 'listRequests'
+  | 'overdueRequests'
+  | 'requestsAwaiting'
+  | 'insertRequest'
+  | 'updateRequest'
+  | 'getSteps'
+  | 'insertSteps'
+  | 'updateStep'
+  | 'getDecisions'
+  | 'decisionsFor'
+  | 'insertDecision';
 
 export class RequestsRepo implements SyncPort<Methods> {
   constructor(private readonly c: Connection) {}
 
   getRequest(id: string): AccessRequest | undefined {
-    const row = this.c.prepared('getRequest', (db) => db.select().from(t.requests).where(eq(t.requests.id, sql.placeholder('id'))).prepare()).get({ id });
+    const row = this.c
+      .prepared('getRequest', (db) =>
+        db
+          .select()
+          .from(t.requests)
+          .where(eq(t.requests.id, sql.placeholder('id')))
+          .prepare(),
+      )
+      .get({ id });
     return row && toRequest(row);
   }
 
@@ -64,7 +83,9 @@ export class RequestsRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.requests)
-          .where(and(eq(t.requests.status, 'pending_approval'), lte(t.requests.approvalDeadline, sql.placeholder('now'))))
+          .where(
+            and(eq(t.requests.status, 'pending_approval'), lte(t.requests.approvalDeadline, sql.placeholder('now'))),
+          )
           .orderBy(asc(t.requests.approvalDeadline))
           .limit(sql.placeholder('limit'))
           .prepare(),
@@ -80,7 +101,10 @@ export class RequestsRepo implements SyncPort<Methods> {
         db
           .select({ request: t.requests })
           .from(t.requests)
-          .innerJoin(t.approvalSteps, and(eq(t.approvalSteps.requestId, t.requests.id), eq(t.approvalSteps.index, t.requests.currentStep)))
+          .innerJoin(
+            t.approvalSteps,
+            and(eq(t.approvalSteps.requestId, t.requests.id), eq(t.approvalSteps.index, t.requests.currentStep)),
+          )
           .where(
             and(
               eq(t.requests.status, 'pending_approval'),
@@ -101,7 +125,10 @@ export class RequestsRepo implements SyncPort<Methods> {
       this.c.db.insert(t.requests).values(fromRequest(request)).run();
     } catch (error) {
       if (isUniqueViolation(error)) {
-        throw new AccessError('already_pending', `${request.requester.email} already has a pending request for ${request.app}/${request.role}`);
+        throw new AccessError(
+          'already_pending',
+          `${request.requester.email} already has a pending request for ${request.app}/${request.role}`,
+        );
       }
       throw error;
     }
@@ -127,7 +154,12 @@ export class RequestsRepo implements SyncPort<Methods> {
   getSteps(requestId: string): StepRecord[] {
     return this.c
       .prepared('getSteps', (db) =>
-        db.select().from(t.approvalSteps).where(eq(t.approvalSteps.requestId, sql.placeholder('requestId'))).orderBy(asc(t.approvalSteps.index)).prepare(),
+        db
+          .select()
+          .from(t.approvalSteps)
+          .where(eq(t.approvalSteps.requestId, sql.placeholder('requestId')))
+          .orderBy(asc(t.approvalSteps.index))
+          .prepare(),
       )
       .all({ requestId })
       .map(toStep);
@@ -152,7 +184,13 @@ export class RequestsRepo implements SyncPort<Methods> {
       db
         .update(t.approvalSteps)
         .set(placeholdersFor(t.approvalSteps, keys))
-        .where(and(eq(t.approvalSteps.requestId, sql.placeholder('__id')), eq(t.approvalSteps.index, sql.placeholder('__index')), inArray(t.approvalSteps.status, from)))
+        .where(
+          and(
+            eq(t.approvalSteps.requestId, sql.placeholder('__id')),
+            eq(t.approvalSteps.index, sql.placeholder('__index')),
+            inArray(t.approvalSteps.status, from),
+          ),
+        )
         .prepare(),
     );
     return statement.run({ ...toDriver(t.approvalSteps, values), __id: requestId, __index: index }).changes === 1;
@@ -160,7 +198,14 @@ export class RequestsRepo implements SyncPort<Methods> {
 
   getDecisions(requestId: string): DecisionRecord[] {
     return this.c
-      .prepared('getDecisions', (db) => db.select().from(t.decisions).where(eq(t.decisions.requestId, sql.placeholder('requestId'))).orderBy(asc(t.decisions.id)).prepare())
+      .prepared('getDecisions', (db) =>
+        db
+          .select()
+          .from(t.decisions)
+          .where(eq(t.decisions.requestId, sql.placeholder('requestId')))
+          .orderBy(asc(t.decisions.id))
+          .prepare(),
+      )
       .all({ requestId })
       .map(toDecision);
   }
@@ -201,7 +246,11 @@ export class RequestsRepo implements SyncPort<Methods> {
         })
         .run();
     } catch (error) {
-      if (isUniqueViolation(error)) throw new AccessError('already_decided_step', 'You already decided a step of this request; one person decides at most one step.');
+      if (isUniqueViolation(error))
+        throw new AccessError(
+          'already_decided_step',
+          'You already decided a step of this request; one person decides at most one step.',
+        );
       throw error;
     }
   }

@@ -20,7 +20,12 @@ export function toRequest(row: RequestRow): AccessRequest {
     id: row.id,
     kind: row.kind,
     grantId: row.grantId,
-    requester: { directoryId: row.requesterId, email: row.requesterEmail, name: row.requesterName, slackId: row.requesterSlackId },
+    requester: {
+      directoryId: row.requesterId,
+      email: row.requesterEmail,
+      name: row.requesterName,
+      slackId: row.requesterSlackId,
+    },
     app: row.app,
     role: row.role,
     policyName: row.policyName,
@@ -102,7 +107,12 @@ export function toDecision(row: DecisionRow): DecisionRecord {
   return {
     requestId: row.requestId,
     stepIndex: row.stepIndex,
-    approver: { directoryId: row.approverId, email: row.approverEmail, name: row.approverName, slackId: row.approverSlackId },
+    approver: {
+      directoryId: row.approverId,
+      email: row.approverEmail,
+      name: row.approverName,
+      slackId: row.approverSlackId,
+    },
     decision: row.decision,
     reason: row.reason,
     shortenedToSeconds: row.shortenedToSeconds,
@@ -203,7 +213,9 @@ export function toTask(row: TaskRow): TaskRecord {
     assigneeGroup: row.assigneeGroup,
     status: row.status,
     createdAt: row.createdAt,
-    completedBy: row.completedById ? { directoryId: row.completedById, email: row.completedByEmail ?? '', name: row.completedByName ?? '' } : null,
+    completedBy: row.completedById
+      ? { directoryId: row.completedById, email: row.completedByEmail ?? '', name: row.completedByName ?? '' }
+      : null,
     completedAt: row.completedAt,
   };
 }

@@ -10,8 +10,10 @@
  *   single-writer rule) and every read-then-write decision in a transaction is made under the lock.
  *   The callback's awaits only ever wait for this store's own methods, which run synchronously, so
  *   a transaction holds the lock for as long as its statements take.
- * - Reads outside a transaction run on a second, read-only connection. In WAL mode each of them
- *   sees the last commit and never the writing connection's transaction in progress.
+ * - Reads outside a transaction never see a transaction in progress: while one is open on the
+ *   writing connection (its callback awaiting), they run on a second, read-only connection, which
+ *   in WAL mode sees the last commit; otherwise they run on the writing connection itself, whose
+ *   page cache stays warm (SQLite drops a connection's cache when another one has committed).
  * - The write lock is taken asynchronously: when another process holds it, BEGIN IMMEDIATE fails
  *   at once (busy_timeout 0 on the writing connection) and is retried after a short sleep, up to
  *   the busy timeout, so a process waiting for the lock keeps serving its event loop (and two
@@ -61,13 +63,15 @@ type WriteMethod = Exclude<keyof StoreTx, keyof StoreReads>;
 
 /** Which repository answers each read of the port. */
 const READS = {
-  getRequest: 'requests', getSteps: 'requests', getDecisions: 'requests', decisionsFor: 'requests', findPendingRequest: 'requests',
-  listRequests: 'requests', overdueRequests: 'requests', requestsAwaiting: 'requests',
+  getRequest: 'requests', getSteps: 'requests', getDecisions: 'requests', decisionsFor: 'requests',
+  findPendingRequest: 'requests', listRequests: 'requests', overdueRequests: 'requests', requestsAwaiting: 'requests',
   getGrant: 'grants', grantForRequest: 'grants', findOpenGrant: 'grants', listGrants: 'grants', expiredGrants: 'grants',
-  grantsExpiringBefore: 'grants', grantsDueForReminder: 'grants', otherGrantsThroughGroup: 'grants', getGrants: 'grants',
-  grantsThroughGroup: 'grants', provisionGroupsOf: 'grants', holdersOf: 'grants', getExtensions: 'grants',
+  grantsExpiringBefore: 'grants', grantsDueForReminder: 'grants', otherGrantsThroughGroup: 'grants',
+  getGrants: 'grants', grantsThroughGroup: 'grants', provisionGroupsOf: 'grants', holdersOf: 'grants',
+  getExtensions: 'grants',
   getTask: 'tasks', getTaskFor: 'tasks', openTasks: 'tasks',
-  bindingForSlackUser: 'identity', bindingForPerson: 'identity', latestPolicyVersions: 'identity', getPolicyVersion: 'identity',
+  bindingForSlackUser: 'identity', bindingForPerson: 'identity', latestPolicyVersions: 'identity',
+  getPolicyVersion: 'identity',
   auditHead: 'audit', auditEvents: 'audit', auditEventsFor: 'audit', auditEventsBetween: 'audit',
   getJob: 'jobs', getJobByKey: 'jobs', listJobs: 'jobs', countJobs: 'jobs', dueJobs: 'jobs',
   getMeta: 'meta', metaWithPrefix: 'meta', getLease: 'meta',
@@ -75,7 +79,8 @@ const READS = {
 
 /** Which repository performs each write of the port. */
 const WRITES = {
-  insertRequest: 'requests', updateRequest: 'requests', insertSteps: 'requests', updateStep: 'requests', insertDecision: 'requests',
+  insertRequest: 'requests', updateRequest: 'requests', insertSteps: 'requests', updateStep: 'requests',
+  insertDecision: 'requests',
   insertGrant: 'grants', updateGrant: 'grants', insertExtension: 'grants',
   insertTask: 'tasks', updateTask: 'tasks',
   bindIdentity: 'identity', unbindIdentity: 'identity', upsertPolicyVersion: 'identity',
@@ -86,7 +91,9 @@ const WRITES = {
 
 // Each method is answered by a repository whose synchronous twin has the same name (and, through
 // the repositories' `implements SyncPort<...>`, the port's signature): checked here.
-type Unrouted<M extends Record<string, RepoName>> = { [K in keyof M]: K extends keyof Repos[M[K]] ? never : K }[keyof M];
+type Unrouted<M extends Record<string, RepoName>> = {
+  [K in keyof M]: K extends keyof Repos[M[K]] ? never : K;
+}[keyof M];
 const routed: [Unrouted<typeof READS> | Unrouted<typeof WRITES>] extends [never] ? true : never = true;
 void routed;
 
@@ -116,7 +123,8 @@ export const SqliteStore = {
   open(path: string, options: { busyTimeoutMs?: number } = {}): Store {
     const writer = openWriter(path, options);
     try {
-      return new SqliteStoreImpl(writer, openReader(path, options), options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS).port();
+      const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+      return new SqliteStoreImpl(writer, openReader(path, options), busyTimeoutMs).port();
     } catch (error) {
       writer.close();
       throw error;
@@ -163,15 +171,34 @@ class SqliteStoreImpl {
     this.txPrototype = prototype;
   }
 
-  /** The port: the reads on the read-only connection, writes through `transaction`. */
+  /**
+   * A read outside a transaction on the writing connection. That connection does not wait for
+   * locks (busy_timeout 0); in the rare case a WAL read is refused (another process recovering the
+   * WAL index), the read-only connection, which waits, answers instead.
+   */
+  private onWriter<T>(read: () => T, onReader: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      return onReader();
+    }
+  }
+
+  /** The port: reads outside transactions, writes through `transaction`. */
   port(): Store {
     const reads: Record<string, unknown> = {};
     for (const [name, repo] of Object.entries(READS)) {
-      const read = method(this.reads, repo, name);
+      const onReader = method(this.reads, repo, name);
+      const onWriter = method(this.writes, repo, name);
       reads[name] = (...args: unknown[]) =>
         settle(() => {
           this.gate.assertOutside(`store.${name}`);
-          return read(...args);
+          if (this.writer.sqlite.inTransaction) return onReader(...args);
+          return this.onWriter(
+            () => onWriter(...args),
+            () => onReader(...args),
+          );
         });
     }
     const store: Omit<Store, keyof StoreReads> = {
@@ -232,19 +259,19 @@ class SqliteStoreImpl {
     }
   }
 
-  /** Reads on the read-only connection; each write is a transaction of its own, through the same gate. */
+  /** Reads like the port's; each write is a transaction of its own, through the same gate. */
   private postedMessages(): PostedMessages {
-    const reads: SyncMessages = this.reads.messages;
     const writes: SyncMessages = this.writes.messages;
-    const read = <T>(name: string, run: () => T): Promise<T> =>
+    const read = <T>(name: string, run: (messages: SyncMessages) => T): Promise<T> =>
       settle(() => {
         this.gate.assertOutside(`store.messages.${name}`);
-        return run();
+        const onReader = () => run(this.reads.messages);
+        return this.writer.sqlite.inTransaction ? onReader() : this.onWriter(() => run(this.writes.messages), onReader);
       });
     return {
-      get: (slot) => read('get', () => reads.get(slot)),
-      forRequest: (requestId) => read('forRequest', () => reads.forRequest(requestId)),
-      withSlotPrefix: (prefix) => read('withSlotPrefix', () => reads.withSlotPrefix(prefix)),
+      get: (slot) => read('get', (m) => m.get(slot)),
+      forRequest: (requestId) => read('forRequest', (m) => m.forRequest(requestId)),
+      withSlotPrefix: (prefix) => read('withSlotPrefix', (m) => m.withSlotPrefix(prefix)),
       save: (message) => this.transaction(async () => writes.save(message)),
       touch: (slot, at) => this.transaction(async () => writes.touch(slot, at)),
     };

@@ -22,7 +22,10 @@ export const CHUNK = 500;
  * before each run, because drizzle's own conversion of a placeholder does not let NULL through (a
  * null boolean would be stored as false, a null JSON value as the text "null").
  */
-export function placeholdersFor<T extends Table>(table: T, keys: readonly string[] = Object.keys(getTableColumns(table))): T['$inferInsert'] {
+export function placeholdersFor<T extends Table>(
+  table: T,
+  keys: readonly string[] = Object.keys(getTableColumns(table)),
+): T['$inferInsert'] {
   const values: Record<string, SQL> = Object.fromEntries(keys.map((k) => [k, sql`${sql.placeholder(k)}`]));
   return values as T['$inferInsert'];
 }

@@ -10,7 +10,15 @@ export class TasksRepo implements SyncPort<'getTask' | 'getTaskFor' | 'openTasks
   constructor(private readonly c: Connection) {}
 
   getTask(id: string): TaskRecord | undefined {
-    const row = this.c.prepared('getTask', (db) => db.select().from(t.tasks).where(eq(t.tasks.id, sql.placeholder('id'))).prepare()).get({ id });
+    const row = this.c
+      .prepared('getTask', (db) =>
+        db
+          .select()
+          .from(t.tasks)
+          .where(eq(t.tasks.id, sql.placeholder('id')))
+          .prepare(),
+      )
+      .get({ id });
     return row && toTask(row);
   }
 
@@ -42,7 +50,14 @@ export class TasksRepo implements SyncPort<'getTask' | 'getTaskFor' | 'openTasks
   insertTask(task: TaskRecord): void {
     this.c.db
       .insert(t.tasks)
-      .values({ id: task.id, grantId: task.grantId, action: task.action, assigneeGroup: task.assigneeGroup, status: task.status, createdAt: task.createdAt })
+      .values({
+        id: task.id,
+        grantId: task.grantId,
+        action: task.action,
+        assigneeGroup: task.assigneeGroup,
+        status: task.status,
+        createdAt: task.createdAt,
+      })
       .onConflictDoNothing()
       .run();
   }
@@ -57,6 +72,12 @@ export class TasksRepo implements SyncPort<'getTask' | 'getTaskFor' | 'openTasks
       values.completedByName = patch.completedBy.name;
     }
     if (Object.keys(values).length === 0) return false;
-    return this.c.db.update(t.tasks).set(values).where(and(eq(t.tasks.id, id), inArray(t.tasks.status, from))).run().changes === 1;
+    return (
+      this.c.db
+        .update(t.tasks)
+        .set(values)
+        .where(and(eq(t.tasks.id, id), inArray(t.tasks.status, from)))
+        .run().changes === 1
+    );
   }
 }

@@ -38,7 +38,9 @@ export class TransactionGate {
   /** Throws when called from inside a running transaction: `what` names the misused call. */
   assertOutside(what: string): void {
     if (this.inside()) {
-      throw new StoreMisuseError(`${what} was called inside a ${this.name} transaction: use the transaction's own methods (tx.…) there`);
+      throw new StoreMisuseError(
+        `${what} was called inside a ${this.name} transaction: use the transaction's own methods (tx.…) there`,
+      );
     }
   }
 
@@ -47,7 +49,8 @@ export class TransactionGate {
    * taken synchronously, so transactions start in the order `run` was called.
    */
   async run<T>(body: () => Promise<T>): Promise<T> {
-    if (this.inside()) throw new StoreMisuseError(`a ${this.name} transaction was started inside another one; it would wait for itself`);
+    if (this.inside())
+      throw new StoreMisuseError(`a ${this.name} transaction was started inside another one; it would wait for itself`);
     if (this.closed) throw new Error(`the ${this.name} store is closed`);
     const previous = this.tail;
     let release!: () => void;

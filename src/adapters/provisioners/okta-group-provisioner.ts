@@ -14,13 +14,15 @@ import type { Grant } from '../../domain/records.js';
 import type { Directory, Provisioner } from '../../operations/ports.js';
 
 export function oktaGroupProvisioner(directory: Directory): Provisioner<OktaGroupProvision> {
-  const isMember = (grant: Grant, provision: OktaGroupProvision) => directory.isMember(grant.holder.directoryId, provision.group);
+  const isMember = (grant: Grant, provision: OktaGroupProvision) =>
+    directory.isMember(grant.holder.directoryId, provision.group);
   return {
     async grant(grant, provision, { store }) {
       let alreadyMember = grant.alreadyMember;
       if (alreadyMember === null) {
         const member = await isMember(grant, provision);
-        const ours = (await store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id)).length > 0;
+        const ours =
+          (await store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id)).length > 0;
         alreadyMember = member && !ours;
         const known = alreadyMember;
         await store.transaction((tx) => tx.updateGrant(grant.id, ['provisioning'], { alreadyMember: known }));
@@ -33,13 +35,21 @@ export function oktaGroupProvisioner(directory: Directory): Provisioner<OktaGrou
     },
 
     async revoke(grant, provision, { store }) {
-      const others = (await store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id)).filter((g) => g.status === 'active' || g.status === 'provisioning');
+      const others = (await store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id)).filter(
+        (g) => g.status === 'active' || g.status === 'provisioning',
+      );
+      const otherNames = others.map((g) => `${g.app}/${g.role} ${g.id}`).join(', ');
       const keep = grant.alreadyMember
         ? `${grant.holder.email} was already a member of ${provision.group} before this grant`
         : others.length > 0
-          ? `${grant.holder.email} holds another grant through ${provision.group} (${others.map((g) => `${g.app}/${g.role} ${g.id}`).join(', ')})`
+          ? `${grant.holder.email} holds another grant through ${provision.group} (${otherNames})`
           : null;
-      if (keep) return { kind: 'done', details: { group: provision.group, removed: false, confirmed: false }, kept: { group: provision.group, why: keep } };
+      if (keep)
+        return {
+          kind: 'done',
+          details: { group: provision.group, removed: false, confirmed: false },
+          kept: { group: provision.group, why: keep },
+        };
       await directory.removeFromGroup(grant.holder.directoryId, provision.group);
       // Done only when the provider confirms: read the membership back.
       if (await isMember(grant, provision)) {

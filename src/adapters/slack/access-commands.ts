@@ -63,10 +63,19 @@ export function textMessage(text: string): SlackMessage {
   return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } } as KnownBlock] };
 }
 
-/** Runs a subcommand; a refusal or failure becomes a readable reply instead of an exception. */
 /** One sentence for a person the bot cannot act for, instead of lists of what they cannot use. */
 function inactive(me: ActingPerson): SlackMessage | null {
   return me.person.active ? null : textMessage(escapeMrkdwn(`Your directory account (${me.person.email}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`));
+}
+
+/** A reply about the caller's own access: for an inactive account, the one sentence instead. */
+function forActivePerson(
+  reply: (call: SubcommandCall, me: ActingPerson) => Promise<SlackMessage>,
+): (call: SubcommandCall) => Promise<SlackMessage> {
+  return async (call) => {
+    const me = await identify(call.ctx, call.client, call.userId);
+    return inactive(me) ?? reply(call, me);
+  };
 }
 
 export async function answer(ctx: SlackContext, where: string, run: () => Promise<SlackMessage>): Promise<SlackMessage> {
@@ -101,24 +110,18 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
     name: 'list',
     summary: 'your access and your pending requests, with Extend, I\'m done and Cancel',
     answer: 'reply',
-    async reply({ ctx, client, userId }) {
-      const me = await identify(ctx, client, userId);
-      const refused = inactive(me);
-      if (refused) return refused;
+    reply: forActivePerson(async ({ ctx, userId }, me) => {
       const [grants, requests] = await Promise.all([myGrants(ctx.deps, me.person.id), myRequests(ctx.deps, me.person.id)]);
       return listMessage({ grants, requests, timezone: ctx.display.knownZone(userId) });
-    },
+    }),
   },
   {
     name: 'pending',
     summary: 'approvals waiting for you, with Approve and Deny',
     answer: 'reply',
-    async reply({ ctx, client, userId }) {
-      const me = await identify(ctx, client, userId);
-      const refused = inactive(me);
-      if (refused) return refused;
-      return pendingMessage(await approvalsAwaiting(ctx.deps, me.person.id, ctx.display.knownZone(userId)), me.person.id);
-    },
+    reply: forActivePerson(async ({ ctx, userId }, me) =>
+      pendingMessage(await approvalsAwaiting(ctx.deps, me.person.id, ctx.display.knownZone(userId)), me.person.id),
+    ),
   },
   {
     name: 'explain',

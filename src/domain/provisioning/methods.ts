@@ -16,7 +16,9 @@ export type Provision = z.output<(typeof PROVISION_METHODS)[number]['schema']>;
 
 export type ProvisionMethodName = Provision['method'];
 
-const BY_NAME = new Map<string, ProvisionMethod>(PROVISION_METHODS.map((m) => [m.method, m as unknown as ProvisionMethod]));
+const BY_NAME = new Map<string, ProvisionMethod>(
+  PROVISION_METHODS.map((m) => [m.method, m as unknown as ProvisionMethod]),
+);
 
 const NAMES = PROVISION_METHODS.map((m) => m.method);
 const NAME_LIST = `${NAMES.slice(0, -1).join(', ')} or ${NAMES.at(-1)}`;
@@ -40,13 +42,21 @@ export function managedGroup(provision: Provision): string | null {
 /** `provision:` in a policy file: exactly one method, its value validated by the method's schema. */
 export const ProvisionSchema = z.unknown().transform((value, ctx): Provision => {
   if (!isRecord(value)) {
-    ctx.addIssue({ code: 'custom', message: value === undefined ? MISSING : `must be a mapping, got ${showValue(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: value === undefined ? MISSING : `must be a mapping, got ${showValue(value)}`,
+    });
     return z.NEVER;
   }
   const present = Object.keys(value);
   const unknown = present.filter((key) => !BY_NAME.has(key));
   if (unknown.length) {
-    ctx.addIssue({ code: 'unrecognized_keys', keys: unknown, input: value, message: `unknown keys ${unknown.join(', ')}` });
+    ctx.addIssue({
+      code: 'unrecognized_keys',
+      keys: unknown,
+      input: value,
+      message: `unknown keys ${unknown.join(', ')}`,
+    });
     return z.NEVER;
   }
   if (present.length === 0) {
@@ -54,12 +64,16 @@ export const ProvisionSchema = z.unknown().transform((value, ctx): Provision => 
     return z.NEVER;
   }
   if (present.length > 1) {
-    ctx.addIssue({ code: 'custom', message: `has ${NAMES.filter((n) => present.includes(n)).join(' and ')}; choose exactly one of ${NAME_LIST}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `has ${NAMES.filter((n) => present.includes(n)).join(' and ')}; choose exactly one of ${NAME_LIST}`,
+    });
     return z.NEVER;
   }
   const key = present[0]!;
   const result = BY_NAME.get(key)!.schema.safeParse(value[key]);
   if (result.success) return result.data as Provision;
-  for (const issue of result.error.issues) ctx.addIssue({ ...issue, path: [key, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
+  for (const issue of result.error.issues)
+    ctx.addIssue({ ...issue, path: [key, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
   return z.NEVER;
 });

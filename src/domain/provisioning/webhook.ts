@@ -28,9 +28,12 @@ const WebhookSchema = z
     }),
     timeout: DurationSchema.optional(),
   })
-  .transform(
-    (w): WebhookProvision => ({ method: 'webhook', url: w.url, secretEnv: w.secret_env, timeoutSeconds: w.timeout ?? DEFAULT_WEBHOOK_TIMEOUT_SECONDS }),
-  );
+  .transform((w): WebhookProvision => ({
+    method: 'webhook',
+    url: w.url,
+    secretEnv: w.secret_env,
+    timeoutSeconds: w.timeout ?? DEFAULT_WEBHOOK_TIMEOUT_SECONDS,
+  }));
 
 export const webhookMethod = defineProvisionMethod<WebhookProvision>({
   method: 'webhook',

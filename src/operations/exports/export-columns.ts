@@ -255,7 +255,7 @@ export function eventRow(e: EventExportRecord): Cell[] {
     e.action,
     e.requestId,
     e.grantId,
-    // The store writes details in canonical form (SqliteStore.appendAudit): the stored text is the
+    // The store writes details in canonical form (StoreTx.appendAudit): the stored text is the
     // one the hash covers, so the chain can be re-verified from the CSV alone, and passing it
     // through spares parsing and re-sorting every row (a fifth of an export's time).
     e.detailsJson,
