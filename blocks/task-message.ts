@@ -54,6 +54,13 @@ export function taskMessage(task: TaskView): SlackMessage {
         },
       }],
     });
+  } else if (task.status === 'cancelled') {
+    const why = task.revocationReason ? ` (${escapeMrkdwn(task.revocationReason.replaceAll('_', ' '))})` : '';
+    blocks.push({
+      type: 'section',
+      block_id: 'outcome',
+      text: { type: 'mrkdwn', text: truncateMrkdwn(`🚫 *No longer needed*: the access was revoked${why} before it was set up. Do not set it up; if you already did, remove it again.`, LIMITS.sectionText) },
+    });
   } else {
     const by = task.completedBy ? who(task.completedBy) : 'someone';
     const at = task.completedAt ? ` ${slackDate(task.completedAt, task.timezone)}` : '';
@@ -62,6 +69,8 @@ export function taskMessage(task: TaskView): SlackMessage {
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Task \`${task.taskId}\` · grant \`${task.grantId}\` · request \`${task.requestId}\`` }] });
   const plain = task.status === 'open'
     ? `${grant ? 'Set up' : 'Remove'} ${what} for ${task.holder.name}, then press Done`
-    : `${grant ? 'Set up' : 'Remove'} ${what} for ${task.holder.name}: done by ${task.completedBy?.name ?? 'someone'}`;
+    : task.status === 'cancelled'
+      ? `${grant ? 'Set up' : 'Remove'} ${what} for ${task.holder.name}: no longer needed, the access was revoked`
+      : `${grant ? 'Set up' : 'Remove'} ${what} for ${task.holder.name}: done by ${task.completedBy?.name ?? 'someone'}`;
   return { text: truncateMrkdwn(escapeMrkdwn(plain), LIMITS.messageText), blocks };
 }

@@ -127,8 +127,26 @@ export function createGrant(deps: Deps, tx: StoreTx, now: string, request: Acces
     grantId: grant.id,
     details: { method: grant.snapshot.provision.method, provision: grant.snapshot.provision, durationSeconds: seconds },
   });
-  tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now);
+  tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now, effectSubject(grant));
   return grant;
+}
+
+/**
+ * What a grant's provisioning and revocation act on: the holder's membership of one Okta group
+ * (shared by every grant through that group), or the grant itself for a webhook or a manual task.
+ * Jobs of one subject never run at the same time, whichever process runs them (`StoreTx.claimJob`),
+ * so a removal cannot run while an add of the same membership is still in flight.
+ */
+export function effectSubject(grant: Pick<Grant, 'id' | 'holder' | 'snapshot'>): string {
+  const provision = grant.snapshot.provision;
+  switch (provision.method) {
+    case 'okta_group':
+      return `okta_group:${provision.group}:${grant.holder.directoryId}`;
+    case 'webhook':
+      return `webhook:${grant.id}`;
+    case 'manual':
+      return `manual:${grant.id}`;
+  }
 }
 
 /** Marks a grant active from now for its duration and tells the holder. */
@@ -165,7 +183,7 @@ export function startRevocation(
   });
   if (!ok) return false;
   tx.appendAudit({ at: now, actor, action: 'grant.revocationStarted', requestId: grant.requestId, grantId: grant.id, details: { reason, note, method: grant.snapshot.provision.method } });
-  tx.enqueueJob(`revoke:${grant.id}`, { kind: 'revoke', grantId: grant.id }, now);
+  tx.enqueueJob(`revoke:${grant.id}`, { kind: 'revoke', grantId: grant.id }, now, effectSubject(grant));
   return true;
 }
 

@@ -46,25 +46,59 @@ export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise
     for (const job of due) {
       if (options.signal?.aborted) return summary;
       seen.add(job.id);
-      await runJob(deps, job, options, summary);
+      const ran = await runJob(deps, job, options, summary);
+      if (ran && job.subject) await runFollowUps(deps, job.subject, options, summary, seen);
     }
   }
 }
 
-export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<void> {
+/**
+ * After an effect, the jobs of the same subject that waited for it (a revocation that overtook an
+ * add, and was refused its claim meanwhile) run at once, here, instead of at the next sweep.
+ */
+async function runFollowUps(deps: Deps, subject: string, options: JobRunnerOptions, summary: JobRunSummary, seen: Set<number>): Promise<void> {
+  for (;;) {
+    if (options.signal?.aborted) return;
+    const now = nowIso(deps);
+    const next = deps.store.transaction((tx) => tx.dueJobs(now, 10, options.kinds, subject)).find((j) => !seen.has(j.id));
+    if (!next) return;
+    seen.add(next.id);
+    if (!(await runJob(deps, next, options, summary))) return;
+  }
+}
+
+/** Runs one job if this worker can claim it; false when it could not (someone else has it, or its subject is busy). */
+export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<boolean> {
   const now = nowIso(deps);
-  const lockedUntil = addSeconds(now, options.lockSeconds ?? 300);
-  if (!deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, lockedUntil))) {
+  const lockSeconds = options.lockSeconds ?? 300;
+  if (!deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, addSeconds(now, lockSeconds)))) {
     summary.skipped++;
-    return;
+    return false;
   }
   summary.ran++;
   const attempts = job.attempts + 1;
+  // The lock is renewed while the effect lasts (Okta's retries and 429 waits can outlast it), so
+  // no other worker takes the job over, nor runs another effect of its subject, meanwhile.
+  const heartbeat = setInterval(() => {
+    try {
+      const at = nowIso(deps);
+      if (!deps.store.transaction((tx) => tx.renewJob(job.id, options.worker, at, addSeconds(at, lockSeconds)))) {
+        deps.logger.warn('job lock lost: another worker took the job over', { job: job.key, worker: options.worker });
+      }
+    } catch (error) {
+      deps.logger.warn('could not renew a job lock', { job: job.key, error: error instanceof Error ? error.message : String(error) });
+    }
+  }, (lockSeconds * 1000) / 3);
+  heartbeat.unref();
   try {
     await perform(deps, job);
-    deps.store.transaction((tx) => tx.finishJob(job.id, options.worker, nowIso(deps)));
+    clearInterval(heartbeat);
+    if (!deps.store.transaction((tx) => tx.finishJob(job.id, options.worker, nowIso(deps)))) {
+      deps.logger.warn('job finished after its lock was lost; the worker that took it over records its own outcome', { job: job.key, worker: options.worker });
+    }
     summary.done++;
   } catch (error) {
+    clearInterval(heartbeat);
     const message = error instanceof Error ? error.message : String(error);
     const maxAttempts = options.maxAttempts ?? 8;
     let retry: boolean;
@@ -83,6 +117,7 @@ export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptio
     if (retry) summary.retried++;
     else summary.dead++;
   }
+  return true;
 }
 
 async function perform(deps: Deps, job: JobRecord): Promise<void> {
@@ -91,7 +126,7 @@ async function perform(deps: Deps, job: JobRecord): Promise<void> {
     case 'provision':
       return provisionGrant(deps, payload.grantId);
     case 'revoke':
-      return executeRevocation(deps, payload.grantId);
+      return executeRevocation(deps, payload.grantId, { undoLateProvision: payload.undoLateProvision === true });
     case 'notify':
       return deps.notifier.deliver(payload.notification, job.key);
   }

@@ -126,7 +126,7 @@ export class WebhookProvisioner {
   }
 
   /** One attempt. Resolves on a 2xx; throws TransientError or PermanentError otherwise. */
-  async call(target: WebhookTarget, call: WebhookCall): Promise<{ status: number }> {
+  async call(target: WebhookTarget, call: WebhookCall, options: { idempotencyKey?: string } = {}): Promise<{ status: number }> {
     const url = this.checkUrl(target.url);
     const where = `${url.origin}${url.pathname}`; // no query string: it may carry a token
     const secret = this.env[target.secretEnv];
@@ -152,7 +152,7 @@ export class WebhookProvisioner {
           'Content-Type': 'application/json',
           'User-Agent': WEBHOOK_USER_AGENT,
           [WEBHOOK_SIGNATURE_HEADER]: signWebhookBody(secret, body, unixSeconds),
-          [WEBHOOK_IDEMPOTENCY_HEADER]: `${call.grantId}:${call.action}`,
+          [WEBHOOK_IDEMPOTENCY_HEADER]: options.idempotencyKey ?? `${call.grantId}:${call.action}`,
         },
         body,
         // A redirect could move a signed grant to a host nobody reviewed; the spec says don't follow.
