@@ -17,16 +17,20 @@ export function taskMessage(task: TaskView): SlackMessage {
   const whatMd = `*${escapeMrkdwn(what)}*`;
   const person = `${who(task.holder)} (${escapeMrkdwn(task.holder.email)})`;
   const grant = task.action === 'grant';
+  const cancelled = task.status === 'cancelled';
+  const why = task.revocationReason ? ` (${escapeMrkdwn(task.revocationReason.replaceAll('_', ' '))})` : '';
   const blocks: KnownBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(`${grant ? 'Set up' : 'Remove'} access: ${what}`, LIMITS.headerText) } },
+    { type: 'header', text: { type: 'plain_text', text: truncate(`${cancelled ? 'No longer needed' : grant ? 'Set up access' : 'Remove access'}: ${what}`, LIMITS.headerText) } },
     {
       type: 'section',
       text: {
         type: 'mrkdwn',
         text: truncateMrkdwn(
-          grant
-            ? `🛠️ Please give ${person} ${whatMd} by hand, then press *Done*. It was approved for *${duration(task.durationSeconds)}*; the clock starts when you press Done.`
-            : `🛠️ Please remove ${whatMd} from ${person} by hand, then press *Done*.${task.revocationReason ? ` Why: ${escapeMrkdwn(task.revocationReason.replaceAll('_', ' '))}.` : ''}`,
+          cancelled
+            ? `🚫 *No longer needed*: do not give ${person} ${whatMd}. The access was revoked${why} before anyone set it up; if you already did, remove it again.`
+            : grant
+              ? `🛠️ Please give ${person} ${whatMd} by hand, then press *Done*. It was approved for *${duration(task.durationSeconds)}*; the clock starts when you press Done.`
+              : `🛠️ Please remove ${whatMd} from ${person} by hand, then press *Done*.${task.revocationReason ? ` Why: ${escapeMrkdwn(task.revocationReason.replaceAll('_', ' '))}.` : ''}`,
           LIMITS.sectionText,
         ),
       },
@@ -54,14 +58,7 @@ export function taskMessage(task: TaskView): SlackMessage {
         },
       }],
     });
-  } else if (task.status === 'cancelled') {
-    const why = task.revocationReason ? ` (${escapeMrkdwn(task.revocationReason.replaceAll('_', ' '))})` : '';
-    blocks.push({
-      type: 'section',
-      block_id: 'outcome',
-      text: { type: 'mrkdwn', text: truncateMrkdwn(`🚫 *No longer needed*: the access was revoked${why} before it was set up. Do not set it up; if you already did, remove it again.`, LIMITS.sectionText) },
-    });
-  } else {
+  } else if (!cancelled) {
     const by = task.completedBy ? who(task.completedBy) : 'someone';
     const at = task.completedAt ? ` ${slackDate(task.completedAt, task.timezone)}` : '';
     blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: truncateMrkdwn(`✅ *Done* by ${by}${at}. ${grant ? 'The access is active from then.' : 'The access is recorded as removed.'}`, LIMITS.sectionText) } });

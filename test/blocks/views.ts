@@ -57,7 +57,7 @@ export function crowdedHome(): HomeModel {
   };
 }
 
-export function task(action: 'grant' | 'revoke', status: 'open' | 'done'): TaskView {
+export function task(action: 'grant' | 'revoke', status: TaskView['status']): TaskView {
   return {
     taskId: 'tsk_0example0001',
     action,
@@ -69,7 +69,7 @@ export function task(action: 'grant' | 'revoke', status: 'open' | 'done'): TaskV
     grantId: 'grt_0example0003',
     requestId: 'req_0example0004',
     durationSeconds: 4 * 3600,
-    revocationReason: action === 'revoke' ? 'expired' : null,
+    revocationReason: action === 'revoke' ? 'expired' : status === 'cancelled' ? 'offboarded' : null,
     createdAt: '2026-03-02T09:00:00.000Z',
     completedBy: status === 'done' ? { name: 'Ian Murdock', email: 'ian@example.com', slackId: 'U0IAN', directoryId: 'u-ian' } : null,
     completedAt: status === 'done' ? '2026-03-02T09:30:00.000Z' : null,
