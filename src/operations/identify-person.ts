@@ -5,6 +5,7 @@
  * the same person, or several directory matches are errors an admin resolves — never a guess.
  */
 import { AccessError } from '../domain/errors.js';
+import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import { actorOf, type ActingPerson } from './acting-person.js';
 import { nowIso, type Deps } from './context.js';
 import { assertAdmin } from './revoke-grant.js';
@@ -22,7 +23,11 @@ export async function identifySlackUser(deps: Deps, input: { slackUserId: string
 
   if (!input.email) throw new AccessError('identity_unknown', 'Your Slack profile has no email address, so you cannot be matched to the directory.');
   const person = await deps.directory.findPerson(input.email); // throws identity_ambiguous on several matches
-  if (!person) throw new AccessError('identity_unknown', `No one with the email ${input.email} is in the directory.`);
+  // Bound by email only (PRODUCT.md): the directory also finds people by login, and a Slack email
+  // that happens to be someone else's login must not make its owner act as them.
+  if (!person || person.email.toLowerCase() !== input.email.toLowerCase()) {
+    throw new AccessError('identity_unknown', `No one with the email ${input.email} is in the directory.`);
+  }
   const now = nowIso(deps);
   const acting: ActingPerson = { person, slackId: input.slackUserId };
   try {
@@ -52,6 +57,7 @@ export async function identifyByEmail(deps: Deps, email: string): Promise<Acting
 
 /** An admin removes a binding so the Slack user is matched again on their next action. Audited. */
 export async function unbindIdentity(deps: Deps, input: { admin: ActingPerson; slackUserId: string; reason: string }): Promise<void> {
+  assertTextWithin(input.reason, TEXT_LIMITS.reason, 'The reason');
   await assertAdmin(deps, input.admin);
   if (!input.reason.trim()) throw new AccessError('reason_required', 'Say why the binding is removed; it is kept in the audit log.');
   const now = nowIso(deps);
