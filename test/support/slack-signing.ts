@@ -110,6 +110,8 @@ export type SlackViewPayload = Record<string, unknown> & { id: string };
 export interface BlockActionInput {
   userId: string;
   teamId?: string;
+  /** The clicking user's own team, when it differs from the payload's (Slack Connect); null leaves it out. */
+  userTeamId?: string | null;
   actionId: string;
   blockId?: string;
   /** The action as Slack reports it; defaults to a button. Merged over the defaults. */
@@ -137,7 +139,7 @@ export function sendBlockAction(botUrl: string, secret: string, input: BlockActi
   };
   const payload: Record<string, unknown> = {
     type: 'block_actions',
-    user: { id: input.userId, username: input.userId.toLowerCase(), team_id: teamId },
+    user: { id: input.userId, username: input.userId.toLowerCase(), ...(input.userTeamId === null ? {} : { team_id: input.userTeamId ?? teamId }) },
     api_app_id: DEFAULT_APP_ID,
     token: 'deprecated-verification-token',
     team: { id: teamId, domain: 'sandbox' },

@@ -14,6 +14,8 @@ export interface SlackContext {
   deps: Deps;
   /** The bot's own workspace (auth.test `team_id`); requests from any other are refused. */
   teamId: string;
+  /** The Enterprise Grid organisation of that workspace (auth.test `enterprise_id`), if any. */
+  enterpriseId?: string;
   jobs: JobPump;
   /** How long a listener may work before it must ack (Slack allows 3 s; we keep a margin). */
   ackBudgetMs: number;
@@ -24,19 +26,56 @@ export interface SlackContext {
  * decides access is cached); the core matches it to the stored binding or binds on first contact.
  */
 export async function identify(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<ActingPerson> {
-  const email = await slackEmailOf(ctx, client, slackUserId, 'Slack did not tell us who you are just now; please try again in a moment.');
-  return identifySlackUser(ctx.deps, { slackUserId, email });
+  const user = await slackUserOf(ctx, client, slackUserId, 'Slack did not tell us who you are just now; please try again in a moment.');
+  assertOurPerson(ctx, user);
+  return identifySlackUser(ctx.deps, { slackUserId, email: user?.profile?.email ?? null });
 }
 
-/** The email on a Slack user's profile (users.info), or null when it has none; `failure` is said when Slack does not answer. */
-export async function slackEmailOf(ctx: SlackContext, client: WebClient, slackUserId: string, failure: string): Promise<string | null> {
+/** The parts of users.info the workspace check reads. */
+type SlackUserInfo = {
+  team_id?: string;
+  enterprise_user?: { enterprise_id?: string };
+  is_stranger?: boolean;
+  deleted?: boolean;
+  is_bot?: boolean;
+  is_email_confirmed?: boolean;
+  profile?: { email?: string };
+};
+
+/** Someone who acts must be a person of the served workspace, whatever channel they act in. */
+export const FOREIGN_WORKSPACE_TEXT = 'This access bot serves another Slack workspace; requests from here are refused.';
+
+/**
+ * The person acting, as Slack describes them now (users.info), must belong to the workspace the
+ * bot serves: their own team is ours (or, on Enterprise Grid, their organisation is ours), they
+ * are not a stranger from a Slack Connect organisation, not deactivated, not a bot, and their
+ * email is confirmed. Checked before anyone is matched to a directory person, so a partner's
+ * account with a matching email is never bound to one of our people.
+ */
+function assertOurPerson(ctx: SlackContext, user: SlackUserInfo | undefined): void {
+  if (!user) return; // users.info answered without a user: identifySlackUser refuses (no email)
+  const sameOrg = ctx.enterpriseId !== undefined && user.enterprise_user?.enterprise_id === ctx.enterpriseId;
+  if (user.is_stranger || (user.team_id !== undefined && user.team_id !== ctx.teamId && !sameOrg)) {
+    ctx.deps.logger.warn('refused a person from another workspace', { team: user.team_id, expected: ctx.teamId });
+    throw new AccessError('wrong_workspace', FOREIGN_WORKSPACE_TEXT);
+  }
+  if (user.deleted || user.is_bot) throw new AccessError('identity_unknown', 'This Slack account is deactivated or a bot, so it cannot act here.');
+  if (user.is_email_confirmed === false) throw new AccessError('identity_unknown', 'Your Slack email is not confirmed yet, so you cannot be matched to the directory.');
+}
+
+async function slackUserOf(ctx: SlackContext, client: WebClient, slackUserId: string, failure: string): Promise<SlackUserInfo | undefined> {
   try {
     const info = await client.users.info({ user: slackUserId });
-    return info.user?.profile?.email ?? null;
+    return info.user as SlackUserInfo | undefined;
   } catch (error) {
     ctx.deps.logger.warn('users.info failed', { slackUserId, error: error instanceof Error ? error.message : String(error) });
     throw new AccessError('transient_failure', failure);
   }
+}
+
+/** The email on a Slack user's profile (users.info), or null when it has none; `failure` is said when Slack does not answer. */
+export async function slackEmailOf(ctx: SlackContext, client: WebClient, slackUserId: string, failure: string): Promise<string | null> {
+  return (await slackUserOf(ctx, client, slackUserId, failure))?.profile?.email ?? null;
 }
 
 /** A refusal a person can read: the core's message for its own errors, a generic one otherwise. */

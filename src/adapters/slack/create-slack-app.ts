@@ -20,7 +20,7 @@ import type { Deps } from '../../operations/context.js';
 import type { Logger } from '../../operations/ports.js';
 import type { JobRunnerOptions } from '../../operations/run-jobs.js';
 import type { Db } from '../db/open-database.js';
-import type { SlackContext } from './context.js';
+import { FOREIGN_WORKSPACE_TEXT, type SlackContext } from './context.js';
 import { JobPump } from './job-pump.js';
 import { ListenerRouter } from './listener-router.js';
 import * as accessCommand from './listeners/commands/access.js';
@@ -39,7 +39,7 @@ import * as exportView from './listeners/views/export.js';
 import * as extendView from './listeners/views/extend.js';
 import * as requestView from './listeners/views/request-submitted.js';
 import * as revokeView from './listeners/views/revoke.js';
-import { teamOf } from './payloads.js';
+import { foreignTeam } from './payloads.js';
 import { SlackMessageStore } from './slack-message-store.js';
 import { SlackNotifier } from './slack-notifier.js';
 
@@ -102,11 +102,13 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
     clientOptions: { slackApiUrl: options.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: options.timeoutMs ?? 10_000 },
   });
   let teamId: string;
+  let enterpriseId: string | undefined;
   try {
     await app.init();
     const auth = await app.client.auth.test();
     if (!auth.team_id) throw new Error('auth.test answered without a team_id');
     teamId = auth.team_id;
+    enterpriseId = auth.enterprise_id || undefined;
     logger.info('connected to Slack', { team: auth.team, teamId, botUserId: auth.user_id, apiUrl: options.apiUrl });
   } catch (error) {
     const code = (error as { data?: { error?: string } }).data?.error;
@@ -118,16 +120,18 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
   }
 
   deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db));
-  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500 };
+  const ctx: SlackContext = { deps, teamId, ...(enterpriseId ? { enterpriseId } : {}), jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500 };
 
-  // Another workspace's request never reaches a listener: nothing is looked up or recorded.
+  // Another workspace's request never reaches a listener: nothing is looked up or recorded. The
+  // person's own team decides (a Slack Connect user in a shared channel of ours is refused); the
+  // listeners check users.info again before anyone is matched to the directory (`identify`).
   app.use(async (args) => {
-    const team = teamOf(args.body);
-    if (team === undefined || team === teamId) return args.next();
+    const team = foreignTeam(args.body, teamId, enterpriseId !== undefined);
+    if (team === undefined) return args.next();
     logger.warn('refused a request from another workspace', { team, expected: teamId });
     const ack = (args as { ack?: (body?: unknown) => Promise<void> }).ack;
     if (!ack) return;
-    const text = 'This access bot serves another Slack workspace; requests from here are refused.';
+    const text = FOREIGN_WORKSPACE_TEXT;
     if ((args.body as { command?: unknown }).command !== undefined) await ack({ response_type: 'ephemeral', text });
     else await ack();
   });
