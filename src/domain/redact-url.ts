@@ -10,6 +10,13 @@ export function redactUrl(raw: string): string {
   } catch {
     return '(not a valid URL)';
   }
+  // Nothing to hide: the URL as written (so a policy's version hash does not move).
+  if (!url.search && !url.hash && !url.username && !url.password) return raw;
   const hidden = url.search || url.hash ? '?(redacted)' : '';
   return `${url.origin}${url.pathname}${hidden}`;
+}
+
+/** A provisioning method as it may be shown or stored outside the policy file (a webhook's URL redacted). */
+export function redactProvision<P extends { method: string; url?: string }>(provision: P): P {
+  return provision.url === undefined ? provision : { ...provision, url: redactUrl(provision.url) };
 }

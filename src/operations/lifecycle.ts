@@ -6,6 +6,7 @@ import type { Actor } from '../domain/audit.js';
 import type { CatalogEntry } from '../domain/catalog.js';
 import type { ResolvedStep } from '../domain/evaluate.js';
 import type { AccessRequest, Grant, Notification, Recipient, RevocationReason, StepRecord } from '../domain/records.js';
+import { redactProvision } from '../domain/redact-url.js';
 import { refOf } from './acting-person.js';
 import { addSeconds, newId, type Deps } from './context.js';
 import type { StoreTx } from './ports.js';
@@ -125,7 +126,7 @@ export function createGrant(deps: Deps, tx: StoreTx, now: string, request: Acces
     action: 'grant.provisioningStarted',
     requestId: request.id,
     grantId: grant.id,
-    details: { method: grant.snapshot.provision.method, provision: grant.snapshot.provision, durationSeconds: seconds },
+    details: { method: grant.snapshot.provision.method, provision: redactProvision(grant.snapshot.provision), durationSeconds: seconds },
   });
   tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now, effectSubject(grant));
   return grant;

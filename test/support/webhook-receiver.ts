@@ -116,7 +116,7 @@ export async function startWebhookReceiver(options: {
           send(res, answer);
         };
 
-        if (req.method !== 'POST' || req.url !== path) return record(json(404, { error: 'not_found' }));
+        if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://receiver').pathname !== path) return record(json(404, { error: 'not_found' }));
         if (!signatureValid) return record(json(401, { error: 'bad_signature' }));
         if (!idempotencyKey) return record(json(400, { error: 'missing_idempotency_key' }));
 

@@ -50,6 +50,8 @@ export const WEBHOOK_IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const WEBHOOK_USER_AGENT = 'access-bot';
 /** How much of an error body goes into the error message (and so into alerts and logs). */
 export const ERROR_BODY_EXCERPT_CHARS = 200;
+/** How much of an error body is read at most: a faulty receiver streaming megabytes is cut off here. */
+export const ERROR_BODY_READ_BYTES = 64 * 1024;
 /** Default clock skew a receiver accepts between the signature's `t` and its own clock. */
 export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
 
@@ -212,13 +214,24 @@ export function parseRetryAfter(value: string | null, now: Date): number | undef
 }
 
 async function readExcerpt(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let read = 0;
   try {
-    const text = await response.text();
-    return text.replace(/\s+/g, ' ').trim().slice(0, ERROR_BODY_EXCERPT_CHARS);
+    while (read < ERROR_BODY_READ_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      read += value.byteLength;
+    }
   } catch {
     // The status already says what matters; a body cut short by the timeout is not worth more.
-    return '';
+  } finally {
+    await reader.cancel().catch(() => {});
   }
+  const text = new TextDecoder().decode(Buffer.concat(chunks).subarray(0, ERROR_BODY_READ_BYTES));
+  return text.replace(/\s+/g, ' ').trim().slice(0, ERROR_BODY_EXCERPT_CHARS);
 }
 
 function isTimeout(error: unknown, signal: AbortSignal): boolean {
