@@ -14,7 +14,7 @@
  */
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Deps } from '../../operations/context.js';
 import type { Logger } from '../../operations/ports.js';
@@ -92,7 +92,7 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
   const customRoutes = options.health ? [healthRoute(options.health)] : [];
   const receiving = options.appToken
     ? { appToken: options.appToken, socketMode: true, installerOptions: { port }, customRoutes }
-    : { signingSecret: options.signingSecret, customRoutes };
+    : { receiver: httpReceiver(options.signingSecret ?? '', customRoutes, logger) };
   const app = new App({
     token: options.token,
     ...receiving,
@@ -172,6 +172,31 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
       await ctx.jobs.idle();
     },
   };
+}
+
+/** Slack's own replay window: a signed request older than this is stale (Bolt refuses it). */
+const SIGNATURE_WINDOW_SECONDS = 5 * 60;
+
+/**
+ * Bolt's HTTP receiver, which verifies each request's signature and refuses timestamps more than
+ * 5 minutes old, but accepts any timestamp in the future. A request signed more than 5 minutes
+ * ahead of this machine's clock is refused the same way (401) before Bolt sees it, so a captured
+ * request cannot be replayed for longer than the window by signing it "later". (Security review L8.)
+ */
+function httpReceiver(signingSecret: string, customRoutes: CustomRoute[], logger: Logger): HTTPReceiver {
+  const receiver = new HTTPReceiver({ signingSecret, customRoutes, processBeforeResponse: false, logger: boltLogger(logger) });
+  const verified = receiver.requestListener;
+  receiver.requestListener = (req, res) => {
+    const timestamp = Number(req.headers['x-slack-request-timestamp']);
+    if (Number.isFinite(timestamp) && timestamp - Date.now() / 1000 > SIGNATURE_WINDOW_SECONDS) {
+      logger.warn('refused a Slack request signed in the future', { timestamp, aheadSeconds: Math.round(timestamp - Date.now() / 1000) });
+      res.writeHead(401);
+      res.end();
+      return;
+    }
+    return verified(req, res);
+  };
+  return receiver;
 }
 
 function healthRoute(health: () => Promise<{ status: number; body: unknown }>) {
