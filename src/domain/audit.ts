@@ -48,7 +48,16 @@ export const AUDIT_ACTIONS = [
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export type Actor =
-  | { kind: 'person'; directoryId: string; email: string; slackId?: string }
+  | {
+      kind: 'person';
+      directoryId: string;
+      email: string;
+      slackId?: string;
+      /** Set when the person acted from the command line: then which OS user on which host ran it. */
+      via?: 'cli';
+      osUser?: string;
+      host?: string;
+    }
   | { kind: 'system'; component: string };
 
 export interface AuditEventInput {

@@ -55,6 +55,16 @@ export async function identifyByEmail(deps: Deps, email: string): Promise<Acting
   return { person, slackId: deps.store.bindingForPerson(person.id)?.slackUserId ?? null };
 }
 
+/**
+ * For `--admin EMAIL` on the command line: the person by email, marked as acting from the command
+ * line with the OS user and host that ran it (never with their Slack id: they did not act in Slack).
+ */
+export async function identifyOnCommandLine(deps: Deps, email: string, where: { osUser: string; host: string }): Promise<ActingPerson> {
+  const person = await deps.directory.findPerson(email);
+  if (!person || person.email.toLowerCase() !== email.trim().toLowerCase()) throw new AccessError('identity_unknown', `No one with the email ${email} is in the directory.`);
+  return { person, slackId: null, commandLine: where };
+}
+
 /** An admin removes a binding so the Slack user is matched again on their next action. Audited. */
 export async function unbindIdentity(deps: Deps, input: { admin: ActingPerson; slackUserId: string; reason: string }): Promise<void> {
   assertTextWithin(input.reason, TEXT_LIMITS.reason, 'The reason');

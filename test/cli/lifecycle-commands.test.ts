@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
 import { loadConfig } from '../../src/config.js';
 import { identifySlackUser } from '../../src/operations/identify-person.js';
@@ -71,5 +72,23 @@ describe('lifecycle commands', () => {
     const done = await cli(['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'jordan@example.com', '--reason', 'new Slack account'], env);
     expect(done.code, done.stderr).toBe(0);
     expect(done.stdout).toContain('unbound U0ADA');
+  });
+
+  it('records what an admin does from the command line as such: via the CLI, which OS user, no Slack id (L9)', async () => {
+    const runtime = await createRuntime(loadConfig(env), { logger: silentLogger });
+    await identifySlackUser(runtime.deps, { slackUserId: 'U0JORDAN', email: 'jordan@example.com' }); // Jordan also uses Slack
+    runtime.close();
+    const unbound = await cli(['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'jordan@example.com', '--reason', 'new Slack account'], env);
+    expect(unbound.code, unbound.stderr).toBe(0);
+    const exported = await cli(['export', 'requests', '--admin', 'jordan@example.com', '--out', join(dir, 'requests.csv')], env);
+    expect(exported.code, exported.stderr).toBe(0);
+
+    const store = SqliteStore.open(env.DATABASE_PATH!);
+    const events = store.auditEvents({ limit: 1000 });
+    store.close();
+    for (const action of ['identity.unbound', 'export.created'] as const) {
+      const actor = events.find((e) => e.action === action)!.actor;
+      expect(actor, action).toEqual({ kind: 'person', directoryId: expect.any(String), email: 'jordan@example.com', via: 'cli', osUser: userInfo().username, host: hostname() });
+    }
   });
 });
