@@ -50,7 +50,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   const loaded = await loadPolicies(config.policiesDir, {
     env: config.env,
     // Without Slack and Okta the bot runs locally; a webhook secret nobody set must not stop a first try.
-    onMissingSecret: config.mode === 'sandbox' ? (name, where) => missingSecrets.push(`${name} (${where})`) : undefined,
+    onMissingSecret: config.mode === 'sandbox' ? (w) => missingSecrets.push(`${w.variable} (${w.file}:${w.line})`) : undefined,
   });
   if (missingSecrets.length) options.logger.warn('local run: webhook secrets are not set; those webhook calls will fail until they are', { missing: missingSecrets });
   const directory = options.directory ?? (await openDirectoryFor(config, loaded.settings, options.logger));
