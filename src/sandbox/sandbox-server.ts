@@ -25,6 +25,7 @@ import {
  *                                        their ephemerals included), App Home, modal stack, problems
  *   GET  /api/events                     Server-Sent Events: `change` on every workspace change
  *   GET  /api/files/:id                  an uploaded file, as an attachment
+ *   GET  /api/webhooks                   the webhook calls the embedded receiver got (newest first)
  *   POST /api/command      {user, channel, text}                   "/access …" -> slash command
  *   POST /api/action       {user, container, blockId, actionId, input?, form?} -> block_actions
  *   POST /api/suggest      {user, container, blockId, actionId, value}          -> block_suggestion
@@ -66,6 +67,8 @@ export interface SandboxServerOptions {
   clock?: SandboxClock;
   /** The slash commands the app declares (its manifest); default `['/access']`. */
   commands?: string[];
+  /** The embedded webhook receiver (webhook roles call it instead of their policy URL). */
+  webhookCalls?: { list(): unknown[]; onCall(listener: () => void): () => void };
 }
 
 export interface SandboxServer {
@@ -102,6 +105,7 @@ const PAGE_FILES: Record<string, string> = {
   '/app.js': 'app.js',
   '/block-kit.js': 'block-kit.js',
   '/style.css': 'style.css',
+  '/webhook-calls.js': 'webhook-calls.js',
 };
 const CONTENT_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
@@ -206,6 +210,7 @@ class Sandbox {
       this.unsubscribe.push(options.standIn.on(event, (payload) => this.broadcast(liveHint(event, payload))));
     }
     this.unsubscribe.push(options.standIn.on('call', (call) => this.noteCall(call)));
+    if (options.webhookCalls) this.unsubscribe.push(options.webhookCalls.onCall(() => this.broadcast({ kind: 'webhook' })));
     this.keepAlive = setInterval(() => {
       for (const stream of this.streams) stream.write(': keep-alive\n\n');
     }, 15_000);
@@ -274,6 +279,7 @@ class Sandbox {
     if (path === '/api/workspace') return sendJson(res, 200, this.workspaceInfo());
     if (path === '/api/state') return sendJson(res, 200, this.stateFor(this.person(query.get('user'))));
     if (path === '/api/events') return this.openStream(res);
+    if (path === '/api/webhooks') return sendJson(res, 200, { calls: this.options.webhookCalls?.list() ?? [] });
     const file = /^\/api\/files\/([A-Z0-9]+)$/.exec(path);
     if (file?.[1]) return this.sendFile(file[1], res);
     throw new HttpError(404, 'not found');

@@ -19,7 +19,7 @@ export interface BotProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startBotProcess(options: { startTimeoutMs?: number } = {}): Promise<BotProcess> {
+export async function startBotProcess(options: { startTimeoutMs?: number; env?: Record<string, string> } = {}): Promise<BotProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'access-bot-lifecycle-'));
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
@@ -30,6 +30,7 @@ export async function startBotProcess(options: { startTimeoutMs?: number } = {})
       DATABASE_PATH: join(dir, 'access.db'),
       POLICIES_DIR: join(ROOT, 'policies'),
       DIRECTORY_FILE: join(ROOT, 'directory.example.yml'),
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
