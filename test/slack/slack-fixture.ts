@@ -10,6 +10,7 @@ import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js
 import type { StoredMessage, StoredView } from '../../src/sandbox/slack-api/slack-workspace.js';
 import { apiView } from '../../src/sandbox/slack-api/web-api-methods.js';
 import type { LoadedPolicy } from '../../src/domain/policy.js';
+import type { Directory } from '../../src/operations/ports.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
 import {
   sendBlockAction, sendSlashCommand, sendViewSubmission, type SigningOptions, type SlackHttpResult, type SlackViewPayload,
@@ -61,14 +62,14 @@ export interface SlackFixture {
   close(): Promise<void>;
 }
 
-export async function startSlackFixture(options: { policies?: LoadedPolicy[] } = {}): Promise<SlackFixture> {
+export async function startSlackFixture(options: { policies?: LoadedPolicy[]; directory?: Directory } = {}): Promise<SlackFixture> {
   const slack = new SlackApiStandIn({ botTokens: [TOKEN] });
   for (const u of Object.values(USERS)) slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
   slack.addChannel({ id: 'C0SECURITY', name: 'security' });
   slack.addChannel({ id: 'C0ACCESSOPS', name: 'access-ops' });
   slack.addChannel({ id: 'C0GENERAL', name: 'general' });
   await slack.start();
-  const h = createHarness(options.policies ? { policies: options.policies } : {});
+  const h = createHarness({ ...(options.policies ? { policies: options.policies } : {}), ...(options.directory ? { directory: options.directory } : {}) });
   let bot: SlackBot;
   try {
     bot = await createSlackBot({

@@ -14,7 +14,7 @@ import { AccessError } from '../../domain/errors.js';
 import { authorizeExport } from '../../operations/exports/export-evidence.js';
 import { ExportFilterError, parseExportFilters, parseExportKind, type ExportFilterField } from '../../operations/exports/export-filters.js';
 import { assertAdmin, revokeGrantAsAdmin } from '../../operations/revoke-grant.js';
-import { explain, identify, type SlackContext } from './context.js';
+import { explain, identify, type SlackContext, type SubmissionReply } from './context.js';
 import { ExportPeriodError, exportPeriod, isPeriodPreset } from './export-period.js';
 import { exportToDm } from './export-upload.js';
 import { grantLine } from './overview.js';
@@ -23,7 +23,7 @@ import { pickedDate, pickedUser, selected, typed, type ViewPayload } from './pay
 import { appChoices } from './request-form.js';
 import { platformError } from './slack-errors.js';
 
-type Reply = { response_action: 'errors'; errors: Record<string, string> } | { response_action: 'update'; view: ModalView } | undefined;
+type Reply = SubmissionReply;
 
 /** Opens a placeholder at once, then shows the form to an admin or the refusal to anyone else. */
 async function openAdminForm(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string; title: string }, form: () => ModalView): Promise<void> {

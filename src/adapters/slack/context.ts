@@ -2,8 +2,9 @@
  * What every listener shares: the operations' dependencies, the workspace the bot belongs to,
  * the job pump, and small helpers to identify the person, ack in time and explain refusals.
  */
-import type { WebClient } from '@slack/web-api';
+import type { ModalView, WebClient } from '@slack/web-api';
 import { escapeMrkdwn } from '../../../blocks/escape.js';
+import { infoModal } from '../../../blocks/modals.js';
 import { AccessError } from '../../domain/errors.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
 import type { Deps } from '../../operations/context.js';
@@ -99,11 +100,12 @@ export class Acker {
   private lateAck = false;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly ackFn: (body?: unknown) => Promise<void>, budgetMs: number) {
+  /** `lateBody` is what the ack at the budget carries (a view submission's "working on it" view). */
+  constructor(private readonly ackFn: (body?: unknown) => Promise<void>, budgetMs: number, lateBody?: unknown) {
     this.timer = setTimeout(() => {
       if (this.acked) return;
       this.lateAck = true;
-      void this.ack().catch(() => undefined);
+      void this.ack(lateBody).catch(() => undefined);
     }, budgetMs);
   }
 
@@ -124,6 +126,67 @@ export class Acker {
     await this.ackFn(body);
     return true;
   }
+}
+
+/** What a view submission answers: inline errors, a replacement view, or nothing (the modal closes). */
+export type SubmissionReply =
+  | { response_action: 'errors'; errors: Record<string, string> }
+  | { response_action: 'update'; view: ModalView }
+  | undefined;
+
+/**
+ * A view submission's ack within the budget. If the work (a decision, a request: directory look-ups
+ * that a slow Okta stretches) outlasts it, the ack at the budget replaces the modal with a
+ * "working on it" view, which keeps the modal's id; `finish` then shows the outcome in that view,
+ * or, if the person closed it meanwhile, tells them in a DM. Inline errors are no longer possible
+ * then, so they are shown as a "Not submitted" view. The work is never cut short: a decision is
+ * recorded, or the person is told it was not.
+ */
+export class SubmissionAcker {
+  private readonly acker: Acker;
+
+  constructor(ack: unknown, private readonly ctx: SlackContext, private readonly client: WebClient, private readonly view: { viewId: string; userId: string }) {
+    this.acker = new Acker(ack as AckFn as (body?: unknown) => Promise<void>, ctx.ackBudgetMs, { response_action: 'update', view: workingModal() });
+  }
+
+  /** True when the budget ran out and the "working on it" view went out already. */
+  get late(): boolean {
+    return this.acker.late;
+  }
+
+  /** Acks with `reply` now (early refusals); false when it was too late for that. */
+  ack(reply?: SubmissionReply): Promise<boolean> {
+    return this.acker.ack(reply);
+  }
+
+  /**
+   * The outcome: the ack itself when in time, else an update of the "working on it" view.
+   * `closed` is what the person sees late where in time the modal would simply have closed.
+   */
+  async finish(reply: SubmissionReply, closed: { title: string; text: string }): Promise<void> {
+    if (await this.acker.ack(reply)) return;
+    const view = reply === undefined
+      ? infoModal(closed.title, closed.text)
+      : reply.response_action === 'errors'
+        ? infoModal('Not submitted', escapeMrkdwn(Object.values(reply.errors).join(' ')))
+        : reply.view;
+    try {
+      await this.client.views.update({ view_id: this.view.viewId, view });
+    } catch (error) {
+      this.ctx.deps.logger.warn('could not show the outcome in the modal; telling the person by DM', { error: error instanceof Error ? error.message : String(error) });
+      const text = reply === undefined ? closed.text : reply.response_action === 'errors' ? `Not submitted: ${Object.values(reply.errors).join(' ')}` : textOfView(view);
+      await tellEphemeral(this.ctx, this.client, { user: this.view.userId }, text);
+    }
+  }
+}
+
+function workingModal(): ModalView {
+  return infoModal('Working on it', '⏳ The directory is slow to answer just now. This window shows the outcome when it is done; if you close it, you get a message instead.');
+}
+
+/** The text of an info view, for a DM when the view itself cannot be shown. */
+function textOfView(view: ModalView): string {
+  return view.blocks.map((b) => ('text' in b && b.text && typeof b.text === 'object' && 'text' in b.text ? String(b.text.text) : '')).filter(Boolean).join('\n') || 'Done.';
 }
 
 /** An ephemeral message to one person where they clicked; never throws (it is only feedback). */
