@@ -9,6 +9,7 @@ import { AccessError } from '../../domain/errors.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
 import type { Deps } from '../../operations/context.js';
 import { identifySlackUser } from '../../operations/identify-person.js';
+import type { DisplayLookups } from './display-lookups.js';
 import type { JobPump } from './job-pump.js';
 
 export interface SlackContext {
@@ -20,6 +21,8 @@ export interface SlackContext {
   jobs: JobPump;
   /** How long a listener may work before it must ack (Slack allows 3 s; we keep a margin). */
   ackBudgetMs: number;
+  /** Readers' time zones and people's display names, for what people read. */
+  display: DisplayLookups;
 }
 
 /**
@@ -67,6 +70,8 @@ function assertOurPerson(ctx: SlackContext, user: SlackUserInfo | undefined): vo
 async function slackUserOf(ctx: SlackContext, client: WebClient, slackUserId: string, failure: string): Promise<SlackUserInfo | undefined> {
   try {
     const info = await client.users.info({ user: slackUserId });
+    // The same answer says which zone the person reads times in: kept for the replies to them.
+    ctx.display.rememberZone(slackUserId, info.user?.tz);
     return info.user as SlackUserInfo | undefined;
   } catch (error) {
     ctx.deps.logger.warn('users.info failed', { slackUserId, error: error instanceof Error ? error.message : String(error) });
