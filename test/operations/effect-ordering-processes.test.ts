@@ -9,33 +9,28 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { reviewRequest } from '../../src/operations/review-request.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDueJobs } from '../../src/operations/run-jobs.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
-import { seedCompanyOrg } from '../okta/fixtures.js';
-import { OktaStandIn } from '../okta/okta-stand-in.js';
-import { effectHarness, HOOK_SECRET } from '../support/effect-harness.js';
-import { COMPANY, type Harness } from '../support/lifecycle-harness.js';
+import { companyOktaPerTest } from '../okta/company-org.js';
+import type { OktaStandIn } from '../okta/okta-stand-in.js';
+import { approvedAwsAdmin, effectHarness, HOOK_SECRET } from '../support/effect-harness.js';
+import type { Harness } from '../support/lifecycle-harness.js';
 import { REVOCATIONS } from '../support/revocations.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const CHILD = join(import.meta.dirname, '..', 'support', 'effect-child.ts');
 const T0 = '2026-03-02T09:00:00.000Z';
 
+const org = companyOktaPerTest();
 let okta: OktaStandIn;
 let receiver: WebhookReceiver;
 let dir: string;
 let h: Harness;
 const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  okta = new OktaStandIn();
-  await okta.start();
-});
-afterAll(() => okta.stop());
 beforeEach(async () => {
-  seedCompanyOrg(okta, COMPANY);
+  okta = org.okta;
   receiver = await startWebhookReceiver({ secret: HOOK_SECRET });
   dir = mkdtempSync(join(tmpdir(), 'access-bot-effects-'));
   h = effectHarness({ oktaUrl: okta.url, webhookUrl: receiver.url, dbPath: join(dir, 'access.db') });
@@ -47,9 +42,6 @@ afterEach(async () => {
   await receiver.close();
   h.close();
   rmSync(dir, { recursive: true, force: true });
-  for (const person of COMPANY.people) okta.removeUser(person.id);
-  for (const name of Object.keys(COMPANY.groups)) okta.removeGroup(`00g-${name}`);
-  okta.clearRequests();
 });
 
 /** The other process: runs the due jobs once at T0 and exits. */
@@ -68,17 +60,9 @@ const ADA_IN_AWS = '/api/v1/groups/00g-aws-admins/users/u-ada';
 const grantActions = (grantId: string) => h.store.auditEventsFor({ grantId }).map((e) => e.action);
 const here = (worker: string) => runDueJobs(h.deps, { worker, baseDelaySeconds: 1 });
 
-async function approvedAwsAdmin(): Promise<string> {
-  const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', justification: 'incident' });
-  if (result.kind !== 'submitted') throw new Error(result.kind);
-  const review = await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
-  if (review.kind !== 'request_approved' || !review.grantId) throw new Error(review.kind);
-  return review.grantId;
-}
-
 describe('two processes, one adding to Okta while the grant is revoked', () => {
   it.each(REVOCATIONS)('the removal waits for the other process\'s add and follows it (%s)', async (reason, revoke) => {
-    const grantId = await approvedAwsAdmin();
+    const grantId = await approvedAwsAdmin(h);
     const add = okta.hold(ADA_IN_AWS, { method: 'PUT' });
     const other = otherProcess('proc-a');
     await add.arrived;
@@ -99,7 +83,7 @@ describe('two processes, one adding to Okta while the grant is revoked', () => {
   });
 
   it('the second process takes over when the first dies with its add in flight, and removes what landed', async () => {
-    const grantId = await approvedAwsAdmin();
+    const grantId = await approvedAwsAdmin(h);
     const add = okta.hold(ADA_IN_AWS, { method: 'PUT' });
     const other = otherProcess('proc-a');
     await add.arrived;

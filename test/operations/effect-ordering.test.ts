@@ -3,30 +3,26 @@
  * add, or the webhook receiver holds the grant call, while the grant is revoked and a second job
  * runner (the pump beside the sweep) tries the revocation: it must wait, and follow the add.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { reviewRequest } from '../../src/operations/review-request.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { relinquishGrant } from '../../src/operations/revoke-grant.js';
 import { runDueJobs } from '../../src/operations/run-jobs.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { sweep } from '../../src/operations/sweep.js';
-import { directoryFor, seedCompanyOrg } from '../okta/fixtures.js';
-import { OktaStandIn } from '../okta/okta-stand-in.js';
-import { effectHarness, HOOK_SECRET } from '../support/effect-harness.js';
-import { COMPANY, type Harness } from '../support/lifecycle-harness.js';
+import { companyOktaPerTest } from '../okta/company-org.js';
+import { directoryFor } from '../okta/fixtures.js';
+import type { OktaStandIn } from '../okta/okta-stand-in.js';
+import { approvedAwsAdmin, effectHarness, HOOK_SECRET } from '../support/effect-harness.js';
+import type { Harness } from '../support/lifecycle-harness.js';
 import { REVOCATIONS } from '../support/revocations.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
+const org = companyOktaPerTest();
 let okta: OktaStandIn;
 let receiver: WebhookReceiver;
 let h: Harness;
 
-beforeAll(async () => {
-  okta = new OktaStandIn();
-  await okta.start();
-});
-afterAll(() => okta.stop());
 beforeEach(async () => {
-  seedCompanyOrg(okta, COMPANY);
+  okta = org.okta;
   receiver = await startWebhookReceiver({ secret: HOOK_SECRET });
   h = effectHarness({ oktaUrl: okta.url, webhookUrl: receiver.url });
 });
@@ -37,9 +33,6 @@ afterEach(async () => {
   await receiver.close();
   await Promise.allSettled(running.splice(0));
   h.close();
-  for (const person of COMPANY.people) okta.removeUser(person.id);
-  for (const name of Object.keys(COMPANY.groups)) okta.removeGroup(`00g-${name}`);
-  okta.clearRequests();
 });
 
 const ADA_IN = (group: string) => `/api/v1/groups/00g-${group}/users/u-ada`;
@@ -50,17 +43,9 @@ const runner = (worker: string) => {
   return run;
 };
 
-async function approvedAwsAdmin(): Promise<string> {
-  const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', justification: 'incident' });
-  if (result.kind !== 'submitted') throw new Error(result.kind);
-  const review = await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
-  if (review.kind !== 'request_approved' || !review.grantId) throw new Error(review.kind);
-  return review.grantId;
-}
-
 describe('a revocation that overtakes the Okta add', () => {
   it.each(REVOCATIONS)('waits for the add, then removes the membership and reads it back (%s)', async (reason, revoke) => {
-    const grantId = await approvedAwsAdmin();
+    const grantId = await approvedAwsAdmin(h);
     const add = okta.hold(ADA_IN('aws-admins'), { method: 'PUT' });
     const sweepRun = runner('sweep');
     await add.arrived;
@@ -85,7 +70,7 @@ describe('a revocation that overtakes the Okta add', () => {
   });
 
   it('undoes an add that lands after a worker stalled past its lock and another finished the revocation', async () => {
-    const grantId = await approvedAwsAdmin();
+    const grantId = await approvedAwsAdmin(h);
     const add = okta.hold(ADA_IN('aws-admins'), { method: 'PUT' });
     const stalled = runner('stalled');
     await add.arrived;

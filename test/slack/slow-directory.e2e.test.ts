@@ -4,27 +4,23 @@
  * before the slow work behind it is done, the work still completes (a decision is never lost), and
  * the person sees the outcome where they acted: the modal is updated, or they are told.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION, BLOCK } from '../../blocks/ids.js';
 import type { StoredMessage, StoredView } from '../../src/sandbox/slack-api/slack-workspace.js';
 import { redefine } from '../../src/sandbox/slack-api/web-api-methods.js';
-import { directoryFor, seedCompanyOrg } from '../okta/fixtures.js';
-import { OktaStandIn } from '../okta/okta-stand-in.js';
-import { COMPANY } from '../support/lifecycle-harness.js';
+import { companyOktaPerTest } from '../okta/company-org.js';
+import { directoryFor } from '../okta/fixtures.js';
+import type { OktaStandIn } from '../okta/okta-stand-in.js';
 import { sendBlockAction, type SlackHttpResult, type SlackViewPayload } from '../support/slack-signing.js';
 import { hasAction, SECRET, startSlackFixture, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
 
 const OKTA_DELAY_MS = 1500;
+const org = companyOktaPerTest();
 let okta: OktaStandIn;
 let fx: SlackFixture;
 
-beforeAll(async () => {
-  okta = new OktaStandIn();
-  await okta.start();
-});
-afterAll(() => okta.stop());
 beforeEach(async () => {
-  seedCompanyOrg(okta, COMPANY);
+  okta = org.okta;
   // Okta ids are the harness's directory ids, so the Slack fixture's people match.
   fx = await startSlackFixture({ directory: directoryFor(okta.url) });
 });
@@ -34,8 +30,6 @@ const slowOkta = () => okta.delayEvery(OKTA_DELAY_MS);
 afterEach(async () => {
   okta.delayEvery(0);
   await fx.close();
-  for (const person of COMPANY.people) okta.removeUser(person.id);
-  for (const name of Object.keys(COMPANY.groups)) okta.removeGroup(`00g-${name}`);
 });
 
 /** What Slack does with a view_submission's answer: close the modal, or replace it with the answer's view. */
