@@ -7,6 +7,7 @@
 import { TransientError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/records.js';
 import { addSeconds, nowIso, type Deps } from './context.js';
+import type { StoreTx } from './ports.js';
 import { executeRevocation, provisionGrant, recordEffectFailure } from './provision-grant.js';
 
 export interface JobRunnerOptions {
@@ -46,37 +47,34 @@ export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise
     for (const job of due) {
       if (options.signal?.aborted) return summary;
       seen.add(job.id);
-      const ran = await runJob(deps, job, options, summary);
-      if (ran && job.subject) await runFollowUps(deps, job.subject, options, summary, seen);
+      // After an effect, the jobs of its subject that waited for it (a revocation that overtook an
+      // add, refused its claim meanwhile) run at once, here, instead of at the next sweep.
+      let waiting = await runJob(deps, job, options, summary);
+      while (waiting?.length && !options.signal?.aborted) {
+        const next = waiting.find((j) => !seen.has(j.id));
+        if (!next) break;
+        seen.add(next.id);
+        waiting = await runJob(deps, next, options, summary);
+      }
     }
   }
 }
 
 /**
- * After an effect, the jobs of the same subject that waited for it (a revocation that overtook an
- * add, and was refused its claim meanwhile) run at once, here, instead of at the next sweep.
+ * Runs one job if this worker can claim it. Null when it could not (someone else has it, or its
+ * subject is busy); else the due jobs of the same subject, read in the transaction that records
+ * the outcome (no extra round trip for the common case, where there are none).
  */
-async function runFollowUps(deps: Deps, subject: string, options: JobRunnerOptions, summary: JobRunSummary, seen: Set<number>): Promise<void> {
-  for (;;) {
-    if (options.signal?.aborted) return;
-    const now = nowIso(deps);
-    const next = deps.store.transaction((tx) => tx.dueJobs(now, 10, options.kinds, subject)).find((j) => !seen.has(j.id));
-    if (!next) return;
-    seen.add(next.id);
-    if (!(await runJob(deps, next, options, summary))) return;
-  }
-}
-
-/** Runs one job if this worker can claim it; false when it could not (someone else has it, or its subject is busy). */
-export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<boolean> {
+async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<JobRecord[] | null> {
   const now = nowIso(deps);
   const lockSeconds = options.lockSeconds ?? 300;
   if (!deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, addSeconds(now, lockSeconds)))) {
     summary.skipped++;
-    return false;
+    return null;
   }
   summary.ran++;
   const attempts = job.attempts + 1;
+  const waitingOf = (tx: StoreTx, at: string) => (job.subject ? tx.dueJobs(at, 10, options.kinds, job.subject) : []);
   // The lock is renewed while the effect lasts (Okta's retries and 429 waits can outlast it), so
   // no other worker takes the job over, nor runs another effect of its subject, meanwhile.
   const heartbeat = setInterval(() => {
@@ -93,10 +91,11 @@ export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptio
   try {
     await perform(deps, job);
     clearInterval(heartbeat);
-    if (!deps.store.transaction((tx) => tx.finishJob(job.id, options.worker, nowIso(deps)))) {
-      deps.logger.warn('job finished after its lock was lost; the worker that took it over records its own outcome', { job: job.key, worker: options.worker });
-    }
+    const at = nowIso(deps);
+    const { finished, waiting } = deps.store.transaction((tx) => ({ finished: tx.finishJob(job.id, options.worker, at), waiting: waitingOf(tx, at) }));
+    if (!finished) deps.logger.warn('job finished after its lock was lost; the worker that took it over records its own outcome', { job: job.key, worker: options.worker });
     summary.done++;
+    return waiting;
   } catch (error) {
     clearInterval(heartbeat);
     const message = error instanceof Error ? error.message : String(error);
@@ -109,15 +108,16 @@ export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptio
     }
     const at = nowIso(deps);
     const retryAt = retry ? addSeconds(at, backoffSeconds(attempts, error, options)) : null;
-    deps.store.transaction((tx) => {
+    const waiting = deps.store.transaction((tx) => {
       tx.failJob(job.id, options.worker, at, message, retryAt);
       if (!retryAt) tx.appendAudit({ at, actor: { kind: 'system', component: 'jobs' }, action: 'job.abandoned', details: { job: job.key, attempts, error: message } });
+      return waitingOf(tx, at);
     });
     deps.logger[retry ? 'warn' : 'error'](retry ? 'job failed; will retry' : 'job failed; given up', { job: job.key, attempts, error: message, retryAt });
     if (retry) summary.retried++;
     else summary.dead++;
+    return waiting;
   }
-  return true;
 }
 
 async function perform(deps: Deps, job: JobRecord): Promise<void> {
