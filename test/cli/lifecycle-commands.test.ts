@@ -92,3 +92,39 @@ describe('lifecycle commands', () => {
     }
   });
 });
+
+describe('sweep on the sandbox\'s configuration (M2)', () => {
+  it('sends webhook calls to the embedded receiver, never to the URL in the policy', async () => {
+    const { createServer } = await import('node:net');
+    const { cpSync, readFileSync, writeFileSync } = await import('node:fs');
+    let connections = 0;
+    const endpoint = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    try {
+      const policies = join(dir, 'policies');
+      cpSync('policies', policies, { recursive: true });
+      const billing = join(policies, 'billing.yml');
+      const port = (endpoint.address() as { port: number }).port;
+      writeFileSync(billing, readFileSync(billing, 'utf8')
+        .replace('    approval:\n      - manager\n    extension: { max_total: 30d, approval: same }', '    approval: auto\n    extension: { max_total: 30d, approval: same }')
+        .replaceAll('https://billing.internal.example.com/access-hooks', `https://127.0.0.1:${port}/access-hooks`));
+      const sandboxEnv = { ...env, POLICIES_DIR: policies }; // the real secret is set, and still not used
+      const runtime = await createRuntime(loadConfig(sandboxEnv), { logger: silentLogger });
+      const result = await submitRequest(runtime.deps, { requester: await identifyByEmail(runtime.deps, 'ada@example.com'), app: 'billing', role: 'viewer' });
+      runtime.close();
+      if (result.kind !== 'submitted' || !result.grant) throw new Error(result.kind);
+
+      const swept = await cli(['sweep'], sandboxEnv);
+      expect(swept.code, swept.stderr).toBe(0);
+      expect(connections).toBe(0);
+      const store = SqliteStore.open(env.DATABASE_PATH!);
+      expect(store.getGrant(result.grant.id)!.status).toBe('active');
+      store.close();
+    } finally {
+      await new Promise<void>((resolve) => endpoint.close(() => resolve()));
+    }
+  });
+});
