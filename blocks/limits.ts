@@ -25,6 +25,16 @@ export const LIMITS = {
   inputLabel: 2000,
   /** chat.postMessage `text` (the notification fallback): Slack truncates beyond 40,000. */
   messageText: 40_000,
+  /** chat.update `text`: over 4,000 Slack answers `msg_too_long` (SLK-REF chat.update.json). */
+  updateText: 4_000,
+  /**
+   * The text of all a message's blocks together. Over about 12,000 characters chat.postMessage
+   * answers `msg_blocks_too_long` (undocumented in numbers; slackapi/bolt-js#2509 and #2867, where
+   * a message was refused at 11,341 counted characters). Messages built from lists keep to
+   * `messageBlocksTextBudget`, a margin below it.
+   */
+  messageBlocksText: 12_000,
+  messageBlocksTextBudget: 10_000,
   confirmTitle: 100,
   confirmText: 300,
   confirmButton: 30,

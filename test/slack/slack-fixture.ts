@@ -10,6 +10,7 @@ import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js
 import type { StoredMessage, StoredView } from '../../src/sandbox/slack-api/slack-workspace.js';
 import { apiView } from '../../src/sandbox/slack-api/web-api-methods.js';
 import type { LoadedPolicy } from '../../src/domain/policy.js';
+import type { Directory } from '../../src/operations/ports.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
 import {
   sendBlockAction, sendSlashCommand, sendViewSubmission, type SigningOptions, type SlackHttpResult, type SlackViewPayload,
@@ -61,14 +62,19 @@ export interface SlackFixture {
   close(): Promise<void>;
 }
 
-export async function startSlackFixture(options: { policies?: LoadedPolicy[] } = {}): Promise<SlackFixture> {
-  const slack = new SlackApiStandIn({ botTokens: [TOKEN] });
+/**
+ * Slack and the bot share the test's clock: Slack's rate limits (on, with Slack's windows) and
+ * trigger ids count in the time the test moves, and the bot waits out a short Retry-After by
+ * moving that clock, never by sleeping.
+ */
+export async function startSlackFixture(options: { policies?: LoadedPolicy[]; directory?: Directory; privateChannels?: string[] } = {}): Promise<SlackFixture> {
+  const h = createHarness({ ...(options.policies ? { policies: options.policies } : {}), ...(options.directory ? { directory: options.directory } : {}) });
+  const slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => h.clock.now().getTime() });
   for (const u of Object.values(USERS)) slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
-  slack.addChannel({ id: 'C0SECURITY', name: 'security' });
-  slack.addChannel({ id: 'C0ACCESSOPS', name: 'access-ops' });
-  slack.addChannel({ id: 'C0GENERAL', name: 'general' });
+  for (const [id, name] of [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']] as const) {
+    slack.addChannel({ id, name, ...(options.privateChannels?.includes(id) ? { isPrivate: true, botIsMember: false } : {}) });
+  }
   await slack.start();
-  const h = createHarness(options.policies ? { policies: options.policies } : {});
   let bot: SlackBot;
   try {
     bot = await createSlackBot({
@@ -82,6 +88,7 @@ export async function startSlackFixture(options: { policies?: LoadedPolicy[] } =
       logger: process.env.DEBUG_SLACK ? jsonLogger({ level: 'debug' }) : silentLogger,
       jobs: { worker: 'slack-e2e', baseDelaySeconds: 1, random: () => 0.999999 },
       timeoutMs: 5000,
+      rateLimitSleep: async (ms) => h.clock.advance(ms / 1000),
     });
   } catch (error) {
     h.close();

@@ -9,6 +9,7 @@ import type { ActingPerson } from '../../operations/acting-person.js';
 import type { Deps } from '../../operations/context.js';
 import { identifySlackUser } from '../../operations/identify-person.js';
 import type { JobPump } from './job-pump.js';
+import type { SlackCallGate } from './slack-call-gate.js';
 
 export interface SlackContext {
   deps: Deps;
@@ -17,6 +18,8 @@ export interface SlackContext {
   jobs: JobPump;
   /** How long a listener may work before it must ack (Slack allows 3 s; we keep a margin). */
   ackBudgetMs: number;
+  /** Slack's rate limits for the bot's own calls, shared with the notifier. */
+  gate: SlackCallGate;
 }
 
 /**

@@ -39,7 +39,9 @@ import * as exportView from './listeners/views/export.js';
 import * as extendView from './listeners/views/extend.js';
 import * as requestView from './listeners/views/request-submitted.js';
 import * as revokeView from './listeners/views/revoke.js';
+import { checkConfiguredChannels } from './channel-check.js';
 import { teamOf } from './payloads.js';
+import { SlackCallGate } from './slack-call-gate.js';
 import { SlackMessageStore } from './slack-message-store.js';
 import { SlackNotifier } from './slack-notifier.js';
 
@@ -73,6 +75,8 @@ export interface SlackBotOptions {
   ackBudgetMs?: number;
   /** WebClient request timeout; default 10 s. */
   timeoutMs?: number;
+  /** How the bot waits out a short Slack Retry-After; tests pass one that moves their clock. */
+  rateLimitSleep?: (ms: number) => Promise<void>;
 }
 
 export interface SlackBot {
@@ -117,8 +121,11 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
     );
   }
 
-  deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db));
-  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500 };
+  // Loud at start: a channel the bot cannot post to loses every message meant for it.
+  await checkConfiguredChannels(app.client, deps.settings, deps.catalog, logger);
+  const gate = new SlackCallGate({ clock: deps.clock, logger, ...(options.rateLimitSleep ? { sleep: options.rateLimitSleep } : {}) });
+  deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db), gate);
+  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500, gate };
 
   // Another workspace's request never reaches a listener: nothing is looked up or recorded.
   app.use(async (args) => {

@@ -4,6 +4,11 @@
  * `slack_messages` (channel + ts per slot): the same slot is updated, never posted twice, which is
  * what makes a job's key one message, and what lets a decision update every copy of a step's
  * message. Failures throw TransientError/PermanentError for the job runner to retry or give up.
+ *
+ * Every call goes through `SlackCallGate`, so a 429 pauses that method for all jobs. Each person's
+ * DM channel is opened once and remembered. A configured channel the bot cannot see
+ * (`channel_not_found`: private and not invited, or a wrong id) is reported to the alerts channel
+ * and retried; an approval step that was to be asked there is asked by DM instead.
  */
 import type { WebClient } from '@slack/web-api';
 import { alertMessage } from '../../../blocks/alert-message.js';
@@ -12,7 +17,9 @@ import { noticeMessage } from '../../../blocks/modals.js';
 import { taskMessage } from '../../../blocks/task-message.js';
 import { REQUESTER_EVENTS, requesterMessage, type RequesterEvent } from '../../../blocks/requester-message.js';
 import { digestBlocks } from '../../../blocks/digest.js';
-import { PermanentError } from '../../domain/errors.js';
+import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
+import { PermanentError, TransientError } from '../../domain/errors.js';
+import { alert } from '../../operations/lifecycle.js';
 import { buildDigest } from '../../operations/build-digest.js';
 import { parseExportFilters } from '../../operations/exports/export-filters.js';
 import { exportCsvToBuffer } from '../csv/export-csv.js';
@@ -22,6 +29,8 @@ import type { Notification, Recipient } from '../../domain/records.js';
 import type { Deps, Notifier } from '../../operations/context.js';
 import { taskView } from './overview.js';
 import { requestCard } from './request-card.js';
+import { forgetDmChannel, openDm } from './dm-channels.js';
+import { SlackCallGate } from './slack-call-gate.js';
 import { classifySlackError, platformError } from './slack-errors.js';
 import type { SlackMessageStore } from './slack-message-store.js';
 
@@ -41,11 +50,16 @@ interface Meta {
 const CLOSES_REQUEST = new Set<Notification['type']>(['request.approved', 'request.denied', 'request.cancelled', 'request.expired']);
 
 export class SlackNotifier implements Notifier {
+  private readonly gate: SlackCallGate;
+
   constructor(
     private readonly deps: NotifierDeps,
     private readonly client: WebClient,
     private readonly messages: SlackMessageStore,
-  ) {}
+    gate?: SlackCallGate,
+  ) {
+    this.gate = gate ?? new SlackCallGate({ clock: deps.clock, logger: deps.logger });
+  }
 
   async deliver(notification: Notification, key: string): Promise<void> {
     if (notification.type === 'approval.requested' || notification.type === 'approval.outcome') {
@@ -68,6 +82,12 @@ export class SlackNotifier implements Notifier {
     const step = card.steps.find((s) => s.index === n.stepIndex);
     if (!step) throw new PermanentError(`request ${n.requestId} has no step ${n.stepIndex}`);
     const targets = n.recipient.kind === 'group' ? await this.groupTargets(n.recipient.group) : [toTarget(n.recipient)];
+    // A `notify:` step whose channel the bot could not see was asked by DM: those copies follow too.
+    if (n.type === 'approval.outcome' && n.recipient.kind === 'channel') {
+      for (const posted of this.messages.withSlotPrefix(`approval:${card.id}:${step.index}:person:`)) {
+        targets.push({ kind: 'person', directoryId: posted.slot.slice(`approval:${card.id}:${step.index}:person:`.length) });
+      }
+    }
     for (const target of targets) {
       const recipient = targetKey(target);
       const slot = `approval:${card.id}:${step.index}:${recipient}`;
@@ -78,7 +98,19 @@ export class SlackNotifier implements Notifier {
         if (step.status !== 'open' || card.status !== 'pending_approval') continue;
       }
       const audience = target.kind === 'person' ? { kind: 'person' as const, directoryId: target.directoryId } : { kind: 'channel' as const };
-      await this.postOrUpdate(slot, target, approvalMessage(card, step.index, audience), { requestId: card.id, stepIndex: step.index, recipient, type: n.type });
+      try {
+        await this.postOrUpdate(slot, target, approvalMessage(card, step.index, audience), { requestId: card.id, stepIndex: step.index, recipient, type: n.type });
+      } catch (error) {
+        if (!(error instanceof UnreachableChannelError) || n.type !== 'approval.requested') throw error;
+        // Nobody can see the channel: the step's approvers are asked by DM, so no step waits on a
+        // message nobody reads. Any of them decides as they would in the channel.
+        const approvers = this.deps.store.getSteps(card.id).find((s) => s.index === step.index)?.approvers ?? [];
+        this.deps.logger.warn('approval channel unreachable; asking the approvers by DM', { requestId: card.id, step: step.index + 1, channel: error.channel, approvers: approvers.length });
+        for (const approver of approvers) {
+          const dm: Target = { kind: 'person', directoryId: approver.directoryId };
+          await this.postOrUpdate(`approval:${card.id}:${step.index}:${targetKey(dm)}`, dm, approvalMessage(card, step.index, { kind: 'person', directoryId: approver.directoryId }), { requestId: card.id, stepIndex: step.index, recipient: targetKey(dm), type: n.type });
+        }
+      }
     }
   }
 
@@ -181,15 +213,16 @@ export class SlackNotifier implements Notifier {
     });
     const day = digest.periodEnd.slice(0, 10);
     try {
-      await this.client.filesUploadV2({
+      await this.gate.call('files.completeUploadExternal', () => this.client.filesUploadV2({
         channel_id: posted.channel,
         thread_ts: posted.ts,
         file: buffer,
         filename: `access-requests-week-${day}.csv`,
         title: `Access requests, week ending ${day}`,
         initial_comment: `The week's requests in full: ${summary.rows} rows, SHA-256 \`${summary.sha256}\`, audit log head \`${summary.auditHead}\`.`,
-      });
+      }));
     } catch (error) {
+      if (error instanceof TransientError) throw error;
       throw classifySlackError(error, `files upload ${csvSlot}`);
     }
     const now = this.now();
@@ -228,38 +261,70 @@ export class SlackNotifier implements Notifier {
         return;
       } catch (error) {
         // Someone deleted it: post it again below rather than lose the message.
-        if (platformError(error) !== 'message_not_found') throw classifySlackError(error, `chat.update ${slot}`);
+        if (error instanceof TransientError || platformError(error) !== 'message_not_found') throw this.failure(error, `chat.update ${slot}`, target);
       }
     }
-    const channel = await this.channelFor(target);
-    let answer;
-    try {
-      answer = await this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
-    } catch (error) {
-      throw classifySlackError(error, `chat.postMessage ${slot}`);
-    }
+    const answer = await this.post(slot, target, message);
     if (!answer.channel || !answer.ts) throw new PermanentError(`chat.postMessage ${slot}: Slack answered without channel and ts`);
     // A crash between the post and this write would post once more on retry: the only window left.
     const now = this.now();
     this.messages.save({ slot, channel: answer.channel, ts: answer.ts, requestId: meta.requestId, stepIndex: meta.stepIndex, recipient: meta.recipient, notificationType: meta.type, postedAt: now, updatedAt: now });
   }
 
-  private async update(channel: string, ts: string, message: SlackMessage): Promise<void> {
-    await this.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks });
+  private async post(slot: string, target: Target, message: SlackMessage): Promise<{ channel?: string; ts?: string }> {
+    for (;;) {
+      const { channel, remembered } = await this.channelFor(target);
+      try {
+        return await this.gate.call('chat.postMessage', () => this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks }), channel);
+      } catch (error) {
+        // A remembered DM channel Slack no longer knows: forget it and open the DM again.
+        if (remembered && platformError(error) === 'channel_not_found' && forgetDmChannel(this.deps.store, channel)) continue;
+        throw this.failure(error, `chat.postMessage ${slot}`, target);
+      }
+    }
   }
 
-  /** A channel as it is; a person's DM, found through the identity binding or their email. */
-  private async channelFor(target: Target): Promise<string> {
-    if (target.kind === 'channel') return target.channel;
-    const slackUserId = await this.slackUserFor(target.directoryId);
-    try {
-      const opened = await this.client.conversations.open({ users: slackUserId });
-      if (!opened.channel?.id) throw new PermanentError(`conversations.open ${slackUserId}: no channel in the answer`);
-      return opened.channel.id;
-    } catch (error) {
-      if (error instanceof PermanentError) throw error;
-      throw classifySlackError(error, `conversations.open ${slackUserId}`);
+  /** chat.update's `text` is limited to 4,000 characters (SLK-REF chat.update.json `msg_too_long`). */
+  private async update(channel: string, ts: string, message: SlackMessage): Promise<void> {
+    const text = truncateMrkdwn(message.text, LIMITS.updateText);
+    await this.gate.call('chat.update', () => this.client.chat.update({ channel, ts, text, blocks: message.blocks }));
+  }
+
+  /**
+   * Sorts a failed call. A configured channel the bot cannot see is an operator's problem, not a
+   * permanent one: the alerts channel is told (or, for the alerts channel itself, the log says so
+   * loudly) and the message is retried, so it goes out once the bot is invited.
+   */
+  private failure(error: unknown, what: string, target: Target): Error {
+    if (error instanceof TransientError || error instanceof PermanentError) return error;
+    if (target.kind === 'channel' && platformError(error) === 'channel_not_found') {
+      this.reportUnreachableChannel(target.channel);
+      return new UnreachableChannelError(target.channel, `${what}: Slack answered channel_not_found for ${target.channel}: the bot is not in that private channel (invite it with /invite @access), or the id is wrong`, { cause: error });
     }
+    return classifySlackError(error, what);
+  }
+
+  private reportUnreachableChannel(channel: string): void {
+    const alerts = this.deps.settings.alertsChannel;
+    if (channel === alerts) {
+      this.deps.logger.error('THE ALERTS CHANNEL IS UNREACHABLE: Slack answers channel_not_found; alerts cannot be delivered until the bot is invited', { channel, fix: `invite the bot to ${channel} (/invite @access), or correct alerts_channel in settings.yml` });
+      return;
+    }
+    this.deps.logger.error('a configured channel is unreachable (channel_not_found)', { channel, fix: `invite the bot to ${channel} (/invite @access), or correct the channel id` });
+    const now = this.now();
+    // Once a day per channel, however many messages fail meanwhile.
+    const key = `channel-unreachable:${channel}:${now.slice(0, 10)}`;
+    if (this.deps.store.getJobByKey(`notify:alert:${key}`)) return;
+    this.deps.store.transaction((tx) =>
+      alert(tx, now, alerts, key, `The bot cannot post in <#${channel}>: Slack answers channel_not_found, so it is a private channel the bot was not invited to, or the id in the settings or a policy is wrong. Messages for it are retried; approvals meant for it are sent to the approvers by DM. Invite the bot there with /invite @access.`),
+    );
+  }
+
+  /** A channel as it is; a person's DM, opened once (conversations.open) and remembered. */
+  private async channelFor(target: Target): Promise<{ channel: string; remembered: boolean }> {
+    if (target.kind === 'channel') return { channel: target.channel, remembered: false };
+    const slackUserId = await this.slackUserFor(target.directoryId);
+    return openDm(this.deps.store, () => this.now(), this.client, this.gate, slackUserId);
   }
 
   private async slackUserFor(directoryId: string): Promise<string> {
@@ -268,11 +333,11 @@ export class SlackNotifier implements Notifier {
     const person = await this.deps.directory.getPerson(directoryId);
     if (!person) throw new PermanentError(`${directoryId} is not in the directory; nobody to message`);
     try {
-      const found = await this.client.users.lookupByEmail({ email: person.email });
+      const found = await this.gate.call('users.lookupByEmail', () => this.client.users.lookupByEmail({ email: person.email }));
       if (!found.user?.id) throw new PermanentError(`users.lookupByEmail ${person.email}: no user in the answer`);
       return found.user.id;
     } catch (error) {
-      if (error instanceof PermanentError) throw error;
+      if (error instanceof PermanentError || error instanceof TransientError) throw error;
       throw classifySlackError(error, `users.lookupByEmail ${person.email}`);
     }
   }
@@ -284,6 +349,13 @@ export class SlackNotifier implements Notifier {
 
   private now(): string {
     return this.deps.clock.now().toISOString();
+  }
+}
+
+/** A configured channel the bot cannot see: retried, and an approval step is asked by DM meanwhile. */
+class UnreachableChannelError extends TransientError {
+  constructor(readonly channel: string, message: string, options?: { cause?: unknown }) {
+    super(message, undefined, options);
   }
 }
 
