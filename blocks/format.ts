@@ -3,11 +3,17 @@ import { describeDuration } from '../src/domain/duration.js';
 import { escapeMrkdwn } from './escape.js';
 import type { DecisionView, PersonLabel, RequestCard, StepView } from './view-models.js';
 
+/** Building an Intl.DateTimeFormat costs far more than using one: one per time zone. */
+const PLAIN_DATE_FORMATS = new Map<string, Intl.DateTimeFormat>();
+
 /** A date in the bot's time zone, for fallback text: "2 Mar 2026, 10:00". */
 export function plainDate(iso: string, timezone: string): string {
-  const d = new Date(iso);
-  const text = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
-  return `${text} (${timezone})`;
+  let format = PLAIN_DATE_FORMATS.get(timezone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    PLAIN_DATE_FORMATS.set(timezone, format);
+  }
+  return `${format.format(new Date(iso))} (${timezone})`;
 }
 
 /** Slack's date token: each reader sees the time in their own zone; the fallback names the bot's. */

@@ -4,8 +4,10 @@
  * job finding the limit again.
  *
  * Slack counts its limits "per API method per workspace per app" (docs.slack.dev/apis/web-api/
- * rate-limits); chat.postMessage mostly per channel. A 429's `Retry-After` pauses that method (for
- * chat.postMessage, that conversation) in this process until it has passed: a short pause is
+ * rate-limits). chat.postMessage is limited per channel and per workspace, and a 429 does not say
+ * which: it pauses the whole method too (a busy channel costs the others a second, never a
+ * hammered workspace limit). A 429's `Retry-After` pauses that method in this process until it
+ * has passed: a short pause is
  * waited out in-line, a long one ends the call at once with a rate-limited TransientError, which
  * the job runner waits out without counting an attempt. While a pause lasts, no call of that
  * method is sent at all ("no call before its Retry-After").
@@ -36,11 +38,11 @@ export class SlackCallGate {
   }
 
   /**
-   * Runs one Web API call of `method` (`channel`: the conversation a chat.postMessage goes to).
-   * Throws the WebClient's own error for anything but a rate limit.
+   * Runs one Web API call of `method` (`channel`, for the log: where a message goes). Throws the
+   * WebClient's own error for anything but a rate limit.
    */
   async call<T>(method: string, send: () => Promise<T>, channel?: string): Promise<T> {
-    const key = method === 'chat.postMessage' && channel ? `${method}:${channel}` : method;
+    const key = method;
     for (let attempt = 0; ; attempt++) {
       const waitMs = (this.pausedUntil.get(key) ?? 0) - this.now();
       if (waitMs > 0) {
