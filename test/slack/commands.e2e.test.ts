@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION } from '../../blocks/ids.js';
 import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture } from './slack-fixture.js';
 import { ephemeralAnswer, holdActive, textOfAnswer } from './slack2-helpers.js';
+import { examplePolicies } from '../support/lifecycle-harness.js';
 
 let fx: SlackFixture;
 beforeEach(async () => {
@@ -116,5 +117,23 @@ describe('/access subcommands', () => {
     const { sendSlashCommand } = await import('../support/slack-signing.js');
     const res = await sendSlashCommand(fx.url, 'e2e-signing-secret', { userId: 'U0NOBODY', text: 'list' });
     expect(JSON.stringify(res.json)).toContain('nobody@example.com is in the directory');
+  });
+});
+
+describe('a late answer that falls back to an ephemeral message', () => {
+  it('is escaped once: R&D shows as R&D, not R&amp;amp;D', async () => {
+    const policies = examplePolicies().map((p) => (p.app === 'aws' ? { ...p, name: 'R&D <cloud>' } : p));
+    const late = await startSlackFixture({ policies, ackBudgetMs: 20 });
+    try {
+      // The directory takes longer than the ack budget; the response URL of this command is dead.
+      late.h.directory.beforeCall = () => new Promise((resolve) => setTimeout(resolve, 60));
+      const res = await late.command('ada', 'explain aws admin');
+      expect(res.status).toBe(200);
+      const told = await late.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.ada.id);
+      expect(told.text).toContain('R&amp;D &lt;cloud&gt;');
+      expect(told.text).not.toContain('&amp;amp;');
+    } finally {
+      await late.close();
+    }
   });
 });

@@ -80,6 +80,8 @@ export async function startSlackFixture(options: {
   privateChannels?: string[];
   /** Collects the bot's log lines. */
   logger?: { lines: LogLine[] };
+  /** How long listeners may work before acking (default: the bot's 2,500 ms). */
+  ackBudgetMs?: number;
 } = {}): Promise<SlackFixture> {
   const h = createHarness({ ...(options.policies ? { policies: options.policies } : {}), ...(options.directory ? { directory: options.directory } : {}) });
   const slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => h.clock.now().getTime() });
@@ -105,6 +107,7 @@ export async function startSlackFixture(options: {
       jobs: { worker: 'slack-e2e', baseDelaySeconds: 1, random: () => 0.999999 },
       timeoutMs: 5000,
       rateLimitSleep: async (ms) => h.clock.advance(ms / 1000),
+      ...(options.ackBudgetMs !== undefined ? { ackBudgetMs: options.ackBudgetMs } : {}),
     });
   } catch (error) {
     h.close();

@@ -14,7 +14,7 @@ import { AccessError } from '../../domain/errors.js';
 import { authorizeExport } from '../../operations/exports/export-evidence.js';
 import { ExportFilterError, parseExportFilters, parseExportKind, type ExportFilterField } from '../../operations/exports/export-filters.js';
 import { assertAdmin, revokeGrantAsAdmin } from '../../operations/revoke-grant.js';
-import { explain, identify, type SlackContext } from './context.js';
+import { explain, identify, openModal, type SlackContext } from './context.js';
 import { ExportPeriodError, exportPeriod, isPeriodPreset } from './export-period.js';
 import { exportToDm } from './export-upload.js';
 import { grantLine } from './overview.js';
@@ -26,9 +26,9 @@ import { platformError } from './slack-errors.js';
 type Reply = { response_action: 'errors'; errors: Record<string, string> } | { response_action: 'update'; view: ModalView } | undefined;
 
 /** Opens a placeholder at once, then shows the form to an admin or the refusal to anyone else. */
-async function openAdminForm(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string; title: string }, form: () => ModalView): Promise<void> {
-  const opened = await client.views.open({ trigger_id: input.triggerId, view: infoModal(input.title, '_Checking that you are an admin…_') });
-  const viewId = opened.view?.id;
+async function openAdminForm(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string; channel?: string; title: string }, form: () => ModalView): Promise<void> {
+  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: infoModal(input.title, '_Checking that you are an admin…_'), where: { user: input.userId, ...(input.channel ? { channel: input.channel } : {}) } });
+  const viewId = opened?.id;
   if (!viewId) return;
   let view: ModalView;
   try {
@@ -37,7 +37,7 @@ async function openAdminForm(ctx: SlackContext, client: WebClient, input: { trig
   } catch (error) {
     view = infoModal('Not allowed', escapeMrkdwn(explain(ctx, error, input.title)));
   }
-  await updateView(client, viewId, opened.view?.hash, view);
+  await updateView(client, viewId, opened.hash, view);
 }
 
 async function updateView(client: WebClient, viewId: string, hash: string | undefined, view: ModalView): Promise<void> {
@@ -52,7 +52,7 @@ async function updateView(client: WebClient, viewId: string, hash: string | unde
 
 // ---- revoke ------------------------------------------------------------------------------------
 
-export function openRevokeForm(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string }): Promise<void> {
+export function openRevokeForm(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string; channel?: string }): Promise<void> {
   return openAdminForm(ctx, client, { ...input, title: 'Revoke access' }, () => revokeModal({ personSlackId: null, personName: null, grants: null, timezone: ctx.deps.settings.timezone }));
 }
 
@@ -104,7 +104,7 @@ export async function submitRevoke(ctx: SlackContext, client: WebClient, input: 
 
 // ---- export ------------------------------------------------------------------------------------
 
-export function openExportForm(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string }): Promise<void> {
+export function openExportForm(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string; channel?: string }): Promise<void> {
   return openAdminForm(ctx, client, { ...input, title: 'Export evidence' }, () => exportModal({ apps: appChoices(ctx.deps), defaultPeriod: 'last_30_days', timezone: ctx.deps.settings.timezone }));
 }
 

@@ -14,16 +14,16 @@ import type { Grant } from '../../domain/records.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
 import { extensionOffer } from '../../operations/extend-grant.js';
 import type { SubmitResult } from '../../operations/submit-request.js';
-import { explain, identify, type SlackContext } from './context.js';
+import { explain, identify, openModal, type SlackContext } from './context.js';
 import { platformError } from './slack-errors.js';
 import { requestCard } from './request-card.js';
 import { requestFormModel, type FormState } from './request-form.js';
 
-export async function openRequestModal(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string } & FormState): Promise<void> {
+export async function openRequestModal(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string; channel?: string } & FormState): Promise<void> {
   const initial = requestModal(await requestFormModel(ctx.deps, null, { app: input.app }));
-  const opened = await client.views.open({ trigger_id: input.triggerId, view: initial });
-  if (!input.app || !opened.view?.id) return;
-  await refreshRequestModal(ctx, client, { viewId: opened.view.id, hash: opened.view.hash, userId: input.userId, state: input });
+  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: initial, where: { user: input.userId, ...(input.channel ? { channel: input.channel } : {}) } });
+  if (!input.app || !opened) return;
+  await refreshRequestModal(ctx, client, { viewId: opened.id, ...(opened.hash ? { hash: opened.hash } : {}), userId: input.userId, state: input });
 }
 
 /** Re-renders the modal for the person and the current app/role choice. */

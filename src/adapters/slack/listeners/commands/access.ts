@@ -30,7 +30,7 @@ export function parseAccessCommand(text: string): AccessCommand {
 export function register(app: App, ctx: SlackContext): void {
   app.command('/access', async ({ ack, command, client, respond }) => {
     const parsed = parseAccessCommand(command.text ?? '');
-    const opening = { triggerId: command.trigger_id, userId: command.user_id };
+    const opening = { triggerId: command.trigger_id, userId: command.user_id, channel: command.channel_id };
     switch (parsed.kind) {
       case 'help':
         return ack(ephemeral(helpMessage()));
@@ -85,6 +85,7 @@ async function lateReply(ctx: SlackContext, respond: RespondFn, where: { channel
     await respond(ephemeral(message));
   } catch (error) {
     ctx.deps.logger.warn('response_url failed; answering by DM', { error: error instanceof Error ? error.message : String(error) });
-    await tellEphemeral(ctx, client, where, message.text);
+    // The builders' text is already escaped mrkdwn.
+    await tellEphemeral(ctx, client, where, message.text, { mrkdwn: true });
   }
 }
