@@ -11,7 +11,7 @@ import type { SlackMessage } from './approval-message.js';
 import { appendCapped } from './command-replies.js';
 import { channelLink, escapeMrkdwn } from './escape.js';
 import { duration, shortVersion } from './format.js';
-import { LIMITS, capList, truncate, truncateMrkdwn } from './limits.js';
+import { LIMITS, capList, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
 
 const mark = (ok: boolean) => (ok ? '✅' : '❌');
 /** Approvers named per step; a group of hundreds is summarised. */
@@ -68,7 +68,7 @@ export function explainMessage(e: Evaluation): SlackMessage {
     type: 'context',
     elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Policy \`${escapeMrkdwn(e.policyName)}\` version \`${shortVersion(e.policyVersion)}\` · evaluated for ${escapeMrkdwn(e.requester.name)} (${escapeMrkdwn(e.requester.email)}) against the live directory · nothing was recorded and nobody was notified`, LIMITS.contextText) }],
   });
-  return { text: truncateMrkdwn(escapeMrkdwn(`${e.appName} ${e.roleName}: ${e.summary}`), LIMITS.messageText), blocks: blocks.slice(0, LIMITS.messageBlocks) };
+  return { text: truncateMrkdwn(escapeMrkdwn(`${e.appName} ${e.roleName}: ${e.summary}`), LIMITS.messageText), blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
 }
 
 function outcomeWord(e: Evaluation): string {

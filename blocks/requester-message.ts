@@ -8,7 +8,7 @@ import { escapeMrkdwn } from './escape.js';
 import { activeGrantButtons, rerequestButton } from './grant-buttons.js';
 import { approvals, duration, effectiveSeconds, names, plainDate, slackDate, who } from './format.js';
 import { ACTION, BLOCK } from './ids.js';
-import { LIMITS, capList, truncate, truncateMrkdwn } from './limits.js';
+import { LIMITS, capList, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
 import type { SlackMessage } from './approval-message.js';
 import type { GrantView, RequestCard, StepView } from './view-models.js';
 
@@ -169,7 +169,7 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
   }
   if (grantButtons.length) blocks.push({ type: 'actions', block_id: BLOCK.grantActions, elements: grantButtons });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\` · policy \`${escapeMrkdwn(card.policyName)}\`` }] });
-  return { text: truncateMrkdwn(escapeMrkdwn(plain), LIMITS.messageText), blocks: blocks.slice(0, LIMITS.messageBlocks) };
+  return { text: truncateMrkdwn(escapeMrkdwn(plain), LIMITS.messageText), blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
 }
 
 function chainLine(step: StepView): string {

@@ -22,7 +22,8 @@ import { PermanentError, TransientError } from '../../domain/errors.js';
 import { alert } from '../../operations/lifecycle.js';
 import { buildDigest } from '../../operations/build-digest.js';
 import { parseExportFilters } from '../../operations/exports/export-filters.js';
-import { exportCsvToBuffer } from '../csv/export-csv.js';
+import { digestTable } from '../../operations/digest-table.js';
+import { exportCsvToBuffer, tableCsvToBuffer } from '../csv/export-csv.js';
 import { SqliteExportSource } from '../db/export-reader.js';
 import { SqliteStore } from '../db/sqlite-store.js';
 import type { Notification, Recipient } from '../../domain/records.js';
@@ -192,7 +193,7 @@ export class SlackNotifier implements Notifier {
     await this.postOrUpdate(`job:${key}`, target, message, { requestId: n.requestId ?? grant?.requestId ?? null, stepIndex: null, recipient: targetKey(target), type: n.type });
   }
 
-  // ---- the weekly digest: the message, then the week's requests CSV in its thread -------------------
+  // ---- the weekly digest: the message, then its lists in full and the week's requests CSV in its thread ----
 
   private async deliverDigest(n: Notification, key: string): Promise<void> {
     if (n.recipient.kind !== 'channel' || !n.at) throw new PermanentError('a digest goes to a channel and names its week');
@@ -212,14 +213,18 @@ export class SlackNotifier implements Notifier {
       destination: 'slack',
     });
     const day = digest.periodEnd.slice(0, 10);
+    // The message shows counts and the top lines; every list in full is this file.
+    const table = digestTable(digest);
+    const lists = await tableCsvToBuffer(table.columns, table.rows);
     try {
       await this.gate.call('files.completeUploadExternal', () => this.client.filesUploadV2({
         channel_id: posted.channel,
         thread_ts: posted.ts,
-        file: buffer,
-        filename: `access-requests-week-${day}.csv`,
-        title: `Access requests, week ending ${day}`,
-        initial_comment: `The week's requests in full: ${summary.rows} rows, SHA-256 \`${summary.sha256}\`, audit log head \`${summary.auditHead}\`.`,
+        file_uploads: [
+          { file: lists.buffer, filename: `access-digest-week-${day}.csv`, title: `Access digest, every list in full, week ending ${day}` },
+          { file: buffer, filename: `access-requests-week-${day}.csv`, title: `Access requests, week ending ${day}` },
+        ],
+        initial_comment: `Every list of the digest in full: ${lists.rows} rows, SHA-256 \`${lists.sha256}\`. The week's requests: ${summary.rows} rows, SHA-256 \`${summary.sha256}\`, audit log head \`${summary.auditHead}\`.`,
       }));
     } catch (error) {
       if (error instanceof TransientError) throw error;
@@ -232,7 +237,7 @@ export class SlackNotifier implements Notifier {
         at: now,
         actor: { kind: 'system', component: 'digest' },
         action: 'digest.posted',
-        details: { channel: posted.channel, periodStart: digest.periodStart, periodEnd: digest.periodEnd, auditHead: digest.auditHead.hash, sensitiveHolders: digest.sensitiveHolders.length, csv: { rows: summary.rows, sha256: summary.sha256 } },
+        details: { channel: posted.channel, periodStart: digest.periodStart, periodEnd: digest.periodEnd, auditHead: digest.auditHead.hash, sensitiveHolders: digest.sensitiveHolders.length, csv: { rows: summary.rows, sha256: summary.sha256 }, lists: { rows: lists.rows, sha256: lists.sha256 } },
       }),
     );
   }
