@@ -5,7 +5,7 @@
  * submitted: someone removed from the admin group in between is refused with an inline error.
  */
 import type { ModalView, WebClient } from '@slack/web-api';
-import { exportModal, revokeModal } from '../../../blocks/admin-modals.js';
+import { exportModal, REVOKE_MORE_VALUE, revokeModal } from '../../../blocks/admin-modals.js';
 import { escapeMrkdwn } from '../../../blocks/escape.js';
 import { ACTION, BLOCK } from '../../../blocks/ids.js';
 import { infoModal } from '../../../blocks/modals.js';
@@ -88,6 +88,9 @@ export async function submitRevoke(ctx: SlackContext, client: WebClient, input: 
   const grantId = selected(state, BLOCK.revokeGrant, ACTION.revokeGrant);
   const grantBlock = input.hasGrantInput ? BLOCK.revokeGrant : BLOCK.revokePerson;
   if (!grantId) return { response_action: 'errors', errors: { [grantBlock]: input.hasGrantInput ? 'Choose the access to revoke.' : 'Pick a person who holds access.' } };
+  if (grantId === REVOKE_MORE_VALUE) {
+    return { response_action: 'errors', errors: { [grantBlock]: 'That slot stands for the grants the list cannot show. Revoke listed ones first, or find the others with `access-bot grants list --user <email>`.' } };
+  }
   try {
     const grant = await revokeGrantAsAdmin(ctx.deps, { actor: await identify(ctx, client, input.adminSlackId), grantId, reason: typed(state, BLOCK.revokeReason, ACTION.revokeReason) });
     const line = grantLine(ctx.deps, grant);
