@@ -207,10 +207,10 @@ export class OktaDirectory implements Directory {
     } catch (error) {
       const status = statusOf(error);
       if (status === 404) {
-        // Which one is gone, the group or the person? Ask Okta again rather than guess.
+        // Which one is gone, the group or the person? Ask Okta again, by id, rather than guess.
         this.groupCache.delete(groupName);
-        const fresh = await this.lookUpGroup(groupName);
-        if (!fresh || fresh.id !== group.id) {
+        const fresh = await this.confirmGroup(group);
+        if (!fresh) {
           throw new PermanentError(`Okta group "${groupName}" does not exist (any more)`, { cause: error });
         }
         if (change === 'remove') {
@@ -247,20 +247,33 @@ export class OktaDirectory implements Directory {
     return group;
   }
 
+  /**
+   * The group by exact name: `search` finds it, `GET /groups/{id}` confirms it still exists
+   * (search "is sourced from an eventually consistent datasource", OKTA-OAS listGroups, so a group
+   * deleted a moment ago may still be found). `q` is not used: its results cannot be paged ("You
+   * can't page a query"), so a name shared as a prefix by more groups than one answer holds could
+   * be missed. A group created in the last minutes may not be found yet; the caller says so.
+   */
   private async lookUpGroup(groupName: string): Promise<DirectoryGroup | null> {
     try {
       const bySearch = await drainCollection(
         await this.client.groupApi.listGroups({ search: `profile.name eq ${quote(groupName)}`, limit: this.pageSize }),
       );
-      let match = bySearch.map(parseGroup).find((g) => g.name === groupName);
-      if (!match) {
-        // `search` is served from an eventually consistent index; `q` (name prefix) is not.
-        const byPrefix = await drainCollection(await this.client.groupApi.listGroups({ q: groupName, limit: this.pageSize }));
-        match = byPrefix.map(parseGroup).find((g) => g.name === groupName);
-      }
-      return match ?? null;
+      const match = bySearch.map(parseGroup).find((g) => g.name === groupName);
+      return match ? await this.confirmGroup(match) : null;
     } catch (error) {
       throw this.fail(error, `looking up Okta group "${groupName}"`);
+    }
+  }
+
+  /** The group as Okta has it now, by id; null when it no longer exists. */
+  private async confirmGroup(group: DirectoryGroup): Promise<DirectoryGroup | null> {
+    try {
+      const live = parseGroup(await this.client.groupApi.getGroup({ groupId: group.id }));
+      return live.name === group.name ? live : null;
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
     }
   }
 
