@@ -8,6 +8,7 @@ import { TransientError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/records.js';
 import { addSeconds, nowIso, type Deps } from './context.js';
 import { executeRevocation, provisionGrant, recordEffectFailure } from './provision-grant.js';
+import { withReadScope } from './read-scope.js';
 
 export interface JobRunnerOptions {
   /** Identifies this process in job locks. */
@@ -63,7 +64,8 @@ export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptio
   summary.ran++;
   const attempts = job.attempts + 1;
   try {
-    await perform(deps, job);
+    // One job is one operation: its directory reads are shared, and only within it.
+    await withReadScope(() => perform(deps, job));
     deps.store.transaction((tx) => tx.finishJob(job.id, options.worker, nowIso(deps)));
     summary.done++;
   } catch (error) {

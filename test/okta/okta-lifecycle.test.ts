@@ -11,6 +11,8 @@ import { submitRequest } from '../../src/operations/submit-request.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { reconcile } from '../../src/operations/reconcile.js';
 import { oktaSystemLogSource, oktaStatusCheck, SYSTEM_LOG_CURSOR_KEY } from '../../src/adapters/okta/okta-offboarding.js';
+import { identifySlackUser } from '../../src/operations/identify-person.js';
+import { withReadScope } from '../../src/operations/read-scope.js';
 import { COMPANY, createHarness, type Harness } from '../support/lifecycle-harness.js';
 import { directoryFor } from './fixtures.js';
 import { OktaStandIn } from './okta-stand-in.js';
@@ -157,5 +159,49 @@ describe('the lifecycle on Okta', () => {
     expect(summary.offboarding.offboarded).toBe(1);
     expect(okta.count(/^\/api\/v1\/users$/, 'GET')).toBe(1); // one search for all three holders
     expect(okta.matching(/^\/api\/v1\/users\/u-/, 'GET').map((r) => r.path)).toEqual(['/api/v1/users/u-sam']); // the one candidate, confirmed by id
+  });
+});
+
+describe('Okta calls: live for every decision, never twice within one', () => {
+  const reads = (pattern: RegExp) => okta.matching(pattern, 'GET').length;
+
+  it('shares the reads of one operation, and reads again in the next', async () => {
+    const submitted = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy' });
+    if (submitted.kind !== 'submitted') throw new Error(submitted.kind);
+    await identifySlackUser(h.deps, { slackUserId: 'U0MARCUS', email: 'marcus@example.com' }); // he used the bot before
+    okta.clearRequests();
+    // One click: identifying Marcus, then the decision that checks he is active.
+    await withReadScope(async () => {
+      const marcus = await identifySlackUser(h.deps, { slackUserId: 'U0MARCUS', email: 'marcus@example.com' });
+      await reviewRequest(h.deps, { actor: marcus, requestId: submitted.request.id, decision: 'approve' });
+    });
+    expect(reads(/^\/api\/v1\/users\/u-marcus$/)).toBe(1);
+    expect(reads(/^\/api\/v1\/users\/u-ada$/)).toBe(1);
+    expect(reads(/^\/api\/v1\/users\/u-ada\/groups$/)).toBe(1);
+    // The next operation reads live again.
+    await withReadScope(async () => { await h.deps.directory.getPerson('u-marcus'); });
+    expect(reads(/^\/api\/v1\/users\/u-marcus$/)).toBe(2);
+  });
+
+  it('reads the admin group only when a step must fall back to it', async () => {
+    const adminsRead = () => okta.matching(`/api/v1/groups/${groupId('access-admins')}/users`, 'GET').length;
+    await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy' });
+    expect(adminsRead()).toBe(0); // Marcus approves: nobody falls back
+    // Alan's manager is gone from his profile: his manager step falls back to the admins, read then.
+    okta.setProfile('u-alan', { managerId: null });
+    const fallback = await submitRequest(h.deps, { requester: await h.as('alan@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'x' });
+    if (fallback.kind !== 'submitted') throw new Error(fallback.kind);
+    expect(adminsRead()).toBe(1);
+    expect(h.store.getSteps(fallback.request.id)[0]!.approvers.map((a) => a.email).sort()).toEqual(['ciso@example.com', 'priya@example.com']);
+  });
+
+  it('reuses the groups the request form read a moment ago only when the submission decides nothing', async () => {
+    const ada = await h.as('ada@example.com');
+    okta.clearRequests();
+    await h.deps.directory.groupsOf('u-ada'); // the form
+    await submitRequest(h.deps, { requester: ada, app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy' }); // a chain: each step re-checks
+    expect(reads(/^\/api\/v1\/users\/u-ada\/groups$/)).toBe(1);
+    await submitRequest(h.deps, { requester: ada, app: 'github', role: 'member' }); // approved at once: live
+    expect(reads(/^\/api\/v1\/users\/u-ada\/groups$/)).toBe(2);
   });
 });

@@ -47,8 +47,8 @@ export class ControllableDirectory implements Directory {
   getPerson(id: string) {
     return this.call('getPerson', [id], async () => this.apply(await this.inner.getPerson(id)));
   }
-  groupsOf(personId: string) {
-    return this.call('groupsOf', [personId], () => this.inner.groupsOf(personId));
+  groupsOf(personId: string, options?: { maxAgeMs?: number }) {
+    return this.call('groupsOf', [personId], () => (options ? this.inner.groupsOf(personId, options) : this.inner.groupsOf(personId)));
   }
   membersOf(groupName: string) {
     return this.call('membersOf', [groupName], async () => (await this.inner.membersOf(groupName)).map((p) => this.apply(p)).filter((p): p is Person => p !== null));
