@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION, BLOCK } from '../../blocks/ids.js';
 import { sweep } from '../../src/operations/sweep.js';
 import type { StoredMessage } from '../../src/sandbox/slack-api/slack-workspace.js';
-import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture } from './slack-fixture.js';
+import { hasAction, startSlackFixture, textOf, type SlackFixture } from './slack-fixture.js';
 import { holdActive, waitTold } from './slack2-helpers.js';
 
 let fx: SlackFixture;
