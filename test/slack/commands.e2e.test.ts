@@ -92,16 +92,20 @@ describe('/access subcommands', () => {
     expect(text).toContain(String(Math.floor(Date.parse(binding.boundAt) / 1000)));
   });
 
-  it('posts the digest to the security channel for an admin, with the week\'s requests CSV in its thread, and refuses anyone else', async () => {
+  it('posts the digest to the security channel for an admin, with its lists and the week\'s requests as CSV in its thread, and refuses anyone else', async () => {
     expect(textOfAnswer(await fx.command('ada', 'digest'))).toContain('Only members of access-admins');
     expect(fx.channel('C0SECURITY')).toHaveLength(0);
     const res = await fx.command('priya', 'digest');
     expect(textOfAnswer(res)).toContain('Posting the digest');
     const posted = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY');
     expect(textOf(posted)).toContain('Weekly access digest');
-    const file = await fx.slack.waitFor('file', (f) => f.channel === 'C0SECURITY' && f.completed);
+    // Two files in its thread: every list in full, and the week's requests.
+    const file = await fx.slack.waitFor('file', (f) => f.channel === 'C0SECURITY' && f.completed && f.filename.startsWith('access-requests-week-'));
     expect(file.threadTs).toBe(posted.ts);
     expect(file.bytes!.toString('utf8')).toContain('request_id,');
+    const lists = fx.slack.workspace.files().find((f) => f.filename.startsWith('access-digest-week-'))!;
+    expect(lists.threadTs).toBe(posted.ts);
+    expect(lists.bytes!.toString('utf8')).toContain('list,person_name,person_email');
     await fx.settle();
     const events = fx.h.store.auditEvents({ limit: 100_000 });
     const digestEvent = events.find((e) => e.action === 'digest.posted')!;
