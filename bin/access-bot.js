@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// The installed command: registers tsx so the TypeScript sources run as they are, then starts the CLI.
-import { register } from 'tsx/esm/api';
+// The installed command: runs the compiled CLI in dist/, which `npm run build` writes (`npm install`
+// runs it through `prepare`; a packed tarball ships it). `npm run cli -- <command>` runs the
+// TypeScript sources instead.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write(`access-bot: not built yet; run "npm run build" in ${fileURLToPath(new URL('..', import.meta.url))}\n`);
+  process.exit(2);
+}
+await import(main.href);

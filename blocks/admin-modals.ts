@@ -22,6 +22,8 @@ function section(text: string): KnownBlock {
   return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
 }
 
+const STATUS_WORDS: Record<string, string> = { provisioning: 'being set up', provisioning_failed: 'setting it up failed', revoking: 'being removed' };
+
 export function revokeModal(model: RevokeFormModel): ModalView {
   const blocks: KnownBlock[] = [
     section('Take someone\'s access away now. The holder is told, with your reason; the revocation and the reason are kept in the audit log.'),
@@ -39,8 +41,9 @@ export function revokeModal(model: RevokeFormModel): ModalView {
     blocks.push(section(`:information_source: ${escapeMrkdwn(model.note ?? `${model.personName ?? 'This person'} holds no access through the bot.`)}`));
   } else {
     const all = model.grants.map((g) => {
-      const state = g.status === 'active' ? (g.expiresAt ? `until ${plainDate(g.expiresAt, model.timezone)}` : 'active') : g.status.replaceAll('_', ' ');
-      return option(`${g.appName} ${g.roleName}`, g.grantId, state);
+      const state = g.status === 'active' ? (g.expiresAt ? `until ${plainDate(g.expiresAt, model.timezone)}` : 'active') : STATUS_WORDS[g.status] ?? g.status.replaceAll('_', ' ');
+      // The state is in the option's own text too: not every client draws descriptions.
+      return option(`${g.appName} · ${g.roleName}, ${state}`, g.grantId, state);
     });
     // A static select holds 100 options: the last slot says how many are not listed, and choosing it
     // is refused on submit with where to find them.
@@ -134,13 +137,18 @@ export function exportModal(model: ExportFormModel): ModalView {
   };
 }
 
-/** The text shared with the uploaded file: what it holds, and how to check it later. */
+/**
+ * The text shared with the uploaded file: what it holds, and how to check it later. Hashes and the
+ * command are code; the audit head is said short in the sentence and whole once, in the command.
+ */
 export function exportSummaryText(s: ExportSummaryView): string {
   const period = `${s.from ? plainDate(s.from, s.timezone) : 'the beginning'} to ${s.to ? plainDate(s.to, s.timezone) : 'now'}`;
   const filters = Object.entries(s.filters).filter(([k]) => k !== 'from' && k !== 'to').map(([k, v]) => `${k}=${v}`).join(', ');
+  const count = (n: number) => n.toLocaleString('en-US');
   return [
-    `Your ${s.kind} export: ${s.rows} row${s.rows === 1 ? '' : 's'} (${s.bytes} bytes), ${s.periodLabel}: ${period}${filters ? `; filters: ${filters}` : ''}.`,
-    `SHA-256 of the file: ${s.sha256}`,
-    `Audit log head: ${s.auditHead} (event ${s.auditHeadSeq}). Check later that the log still contains it: access-bot audit verify --expect-head ${s.auditHead}`,
-  ].map(escapeMrkdwn).join('\n');
+    escapeMrkdwn(`Your ${s.kind} export: ${count(s.rows)} row${s.rows === 1 ? '' : 's'} (${count(s.bytes)} bytes), ${s.periodLabel}, ${period}${filters ? `; filters: ${filters}` : ''}.`),
+    `SHA-256 of the file: \`${s.sha256}\``,
+    `Audit log head: event ${s.auditHeadSeq}, \`${s.auditHead.slice(0, 12)}…\`. To check later that the log still holds it, run this on the bot's host:`,
+    `\`\`\`access-bot audit verify --expect-head ${s.auditHead}\`\`\``,
+  ].join('\n');
 }

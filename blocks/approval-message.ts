@@ -41,7 +41,7 @@ export function approvalMessage(card: RequestCard, stepIndex: number, audience: 
       text: truncateMrkdwn(`${mention(card.requester)} (${escapeMrkdwn(card.requester.email)}) asks for ${kind ? `${kind} ` : ''}*${escapeMrkdwn(card.appName)} ${escapeMrkdwn(card.roleName)}* for *${duration(card.requestedSeconds)}*.`, LIMITS.sectionText),
     },
   });
-  const shortened = card.grantedSeconds !== null && card.grantedSeconds !== card.requestedSeconds ? ` (shortened to ${duration(card.grantedSeconds)})` : '';
+  const shortened = card.grantedSeconds !== null && card.grantedSeconds !== card.requestedSeconds ? `, shortened to ${duration(card.grantedSeconds)} by an earlier approver` : '';
   blocks.push({
     type: 'section',
     fields: [
@@ -61,8 +61,8 @@ export function approvalMessage(card: RequestCard, stepIndex: number, audience: 
   if (step.fallbackReason) {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Admin fallback: ${escapeMrkdwn(step.fallbackReason)}`, LIMITS.contextText) }] });
   }
-  // Progress matters while the quorum fills and once it is met; a denied or closed step shows its outcome instead.
-  if (step.required > 1 && (step.status === 'open' || step.status === 'approved')) {
+  // Progress matters while the quorum fills; once decided, the outcome line names everyone.
+  if (step.required > 1 && step.status === 'open') {
     blocks.push({ type: 'section', block_id: 'progress', text: { type: 'mrkdwn', text: truncateMrkdwn(progressLine(step), LIMITS.sectionText) } });
   }
 
@@ -96,17 +96,12 @@ function approvalActions(card: RequestCard, step: StepView): ActionsBlock {
     { type: 'button', action_id: ACTION.approve, style: 'primary', text: { type: 'plain_text', text: truncate(`Approve ${duration(current)}`, LIMITS.buttonText) }, value: encodeStepRef(ref) },
   ];
   if (shorter.length) {
+    // No confirm dialog here: Slack's confirm cannot name the pick. The pick opens a small form that does.
     elements.push({
       type: 'static_select',
       action_id: ACTION.approveShorter,
       placeholder: { type: 'plain_text', text: 'Approve for less…' },
       options: shorter.map((s): PlainTextOption => ({ text: { type: 'plain_text', text: truncate(duration(s), LIMITS.optionText) }, value: encodeShorterOption(ref, s) })),
-      confirm: {
-        title: { type: 'plain_text', text: 'Approve a shorter duration?' },
-        text: { type: 'plain_text', text: truncate(`${card.requester.name} asked for ${duration(current)}; they get only what you pick.`, LIMITS.confirmText) },
-        confirm: { type: 'plain_text', text: 'Approve' },
-        deny: { type: 'plain_text', text: 'Back' },
-      },
     });
   }
   elements.push({ type: 'button', action_id: ACTION.deny, style: 'danger', text: { type: 'plain_text', text: 'Deny…' }, value: encodeStepRef(ref) });
@@ -122,8 +117,8 @@ export function outcomeLine(card: RequestCard, step: StepView): string {
   const denied = step.decisions.find((d) => d.decision === 'deny');
   if (step.status === 'approved') {
     const yes = approvals(step);
-    const shortenedBy = yes.filter((d) => d.shortenedToSeconds !== null).map((d) => `${who(d.person)} shortened it to ${duration(d.shortenedToSeconds!)}`);
-    return `✅ *Approved* by ${names(yes.map((d) => d.person))}${shortenedBy.length ? ` (${shortenedBy.join('; ')})` : ''}.`;
+    const shortest = yes.map((d) => d.shortenedToSeconds).filter((s): s is number => s !== null).sort((a, b) => a - b)[0];
+    return `✅ *Approved* by ${names(yes.map((d) => d.person))}${shortest !== undefined ? `, for ${duration(shortest)} (asked: ${duration(card.requestedSeconds)})` : ''}.`;
   }
   if (denied) return `⛔ *Denied* by ${who(denied.person)}: ${quoteInline(denied.reason ?? '')}`;
   switch (card.status) {

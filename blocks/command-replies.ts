@@ -6,10 +6,9 @@
 import type { KnownBlock } from '@slack/web-api';
 import { approvalMessage, type SlackMessage } from './approval-message.js';
 import { escapeMrkdwn } from './escape.js';
-import { duration, slackDate } from './format.js';
-import { activeGrantButtons } from './grant-buttons.js';
-import { ACTION } from './ids.js';
-import { LIMITS, blockText, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
+import { duration, groupName, slackDate } from './format.js';
+import { activeGrantButtons, cancelButton } from './grant-buttons.js';
+import { LIMITS, blockText, fitTextBudget, truncateMrkdwn } from './limits.js';
 import type { GrantLine, RequestCard, RequestLine } from './view-models.js';
 
 export const HELP_LINES = [
@@ -67,7 +66,7 @@ export function grantStatusLine(grant: GrantLine, timezone: string): string {
     case 'active':
       return `🔓 ${what} until ${grant.expiresAt ? slackDate(grant.expiresAt, timezone) : 'revoked'}`;
     case 'provisioning':
-      return `⏳ ${what}: being set up`;
+      return grant.removal.kind === 'manual' ? `⏳ ${what}: someone from ${escapeMrkdwn(groupName(grant.removal.assigneeGroup))} is setting it up by hand` : `⏳ ${what}: being set up`;
     case 'revoking':
       return `🔒 ${what}: being removed`;
     case 'provisioning_failed':
@@ -80,13 +79,16 @@ export function grantStatusLine(grant: GrantLine, timezone: string): string {
 /** One grant: its line, and Extend / I'm done while it is active. */
 export function grantBlocks(grant: GrantLine, timezone: string): KnownBlock[] {
   const blocks: KnownBlock[] = [section(grantStatusLine(grant, timezone))];
-  if (grant.status === 'active') blocks.push({ type: 'actions', elements: activeGrantButtons(grant, `${grant.appName} ${grant.roleName}`) });
+  if (grant.status === 'active') blocks.push({ type: 'actions', elements: activeGrantButtons({ ...grant, removal: grant.removal }, `${grant.appName} ${grant.roleName}`) });
   return blocks;
 }
 
 export function requestLineText(request: RequestLine, timezone: string): string {
   const ext = request.kind === 'extension' ? 'extension of ' : '';
-  return `📨 ${ext}*${escapeMrkdwn(request.appName)} ${escapeMrkdwn(request.roleName)}* for ${duration(request.requestedSeconds)}, asked ${slackDate(request.createdAt, timezone)}${request.stepTitle ? `\n${request.stepTitle}` : ''}`;
+  const shortened = request.grantedSeconds !== null && request.grantedSeconds < request.requestedSeconds
+    ? `${duration(request.grantedSeconds)} (you asked for ${duration(request.requestedSeconds)}; an approver shortened it)`
+    : duration(request.requestedSeconds);
+  return `📨 ${ext}*${escapeMrkdwn(request.appName)} ${escapeMrkdwn(request.roleName)}* for ${shortened}, asked ${slackDate(request.createdAt, timezone)}${request.stepTitle ? `\nWaiting for ${request.stepTitle.replace(/^Step/, 'step')}` : ''}`;
 }
 
 /** One pending request: its line with a Cancel button (confirmed first). */
@@ -94,18 +96,7 @@ export function requestBlock(request: RequestLine, timezone: string): KnownBlock
   return {
     type: 'section',
     text: { type: 'mrkdwn', text: truncateMrkdwn(requestLineText(request, timezone), LIMITS.sectionText) },
-    accessory: {
-      type: 'button',
-      action_id: ACTION.cancel,
-      text: { type: 'plain_text', text: 'Cancel request' },
-      value: request.requestId,
-      confirm: {
-        title: { type: 'plain_text', text: 'Cancel this request?' },
-        text: { type: 'plain_text', text: truncate(`Your request for ${request.appName} ${request.roleName} will be withdrawn.`, LIMITS.confirmText) },
-        confirm: { type: 'plain_text', text: 'Cancel request' },
-        deny: { type: 'plain_text', text: 'Keep it' },
-      },
-    },
+    accessory: cancelButton(request.requestId, `${request.appName} ${request.roleName}`),
   };
 }
 
@@ -118,7 +109,6 @@ export function listMessage(model: { grants: GrantLine[]; requests: RequestLine[
   blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Your pending requests' } });
   if (model.requests.length === 0) blocks.push(section('None waiting for approval.'));
   appendCapped(blocks, model.requests.map((r) => [requestBlock(r, tz)]), LIMITS.messageBlocks, 1, (n) => `…and ${n} more: the bot's App Home lists them all.`);
-  blocks.push(context('Buttons act on what is stored now: a grant that already ended or a request already decided is refused with the reason.'));
   const text = `You hold ${model.grants.length} grant${model.grants.length === 1 ? '' : 's'} and have ${model.requests.length} pending request${model.requests.length === 1 ? '' : 's'}.`;
   return { text, blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
 }

@@ -95,10 +95,15 @@ export function digestBlocks(digest: Digest): DigestMessage {
   }
   // Expiry is the routine way access ends; the other reasons are the ones worth reading.
   const notable = digest.revoked.filter((r) => r.detail !== 'expired');
+  const expired = digest.revoked.length - notable.length;
   lists.push(
     list(
       `Revoked this week (${digest.revoked.length})`,
-      notable.map((r) => `${who(r)} · ${what(r)} · ${when(r.at)} · ${(r.detail ?? '').replaceAll('_', ' ')}`),
+      [
+        ...notable.map((r) => `${who(r)} · ${what(r)} · ${when(r.at)} · ${(r.detail ?? '').replaceAll('_', ' ')}`),
+        // The count above includes them: say where they went rather than drop them silently.
+        ...(expired ? [`${expired} ended as planned when ${expired === 1 ? 'it' : 'they'} expired (not listed; every one is in the CSV)`] : []),
+      ],
       reasonSummary(digest.revokedByReason).replace(/^: /, '') || undefined,
     ),
   );

@@ -1,4 +1,8 @@
-/** Small text helpers shared by the builders: dates, durations, step and status phrases. */
+/**
+ * Small text helpers shared by the builders, in people's words: dates in the reader's zone,
+ * durations as a policy author writes them, who approves a step (names, not YAML), and outcomes.
+ * Policy names, versions and ids stay in context lines, where an auditor looks for them.
+ */
 import { describeDuration } from '../src/domain/duration.js';
 import { escapeMrkdwn } from './escape.js';
 import type { DecisionView, PersonLabel, RequestCard, StepView } from './view-models.js';
@@ -6,26 +10,35 @@ import type { DecisionView, PersonLabel, RequestCard, StepView } from './view-mo
 /** Building an Intl.DateTimeFormat costs far more than using one: one per time zone. */
 const PLAIN_DATE_FORMATS = new Map<string, Intl.DateTimeFormat>();
 
-/** A date in the bot's time zone, for fallback text: "2 Mar 2026, 10:00". */
+/**
+ * A date for text Slack shows as it is (fallbacks, notifications, option texts), in the reader's
+ * zone: "Fri 5 Dec 2026, 10:34 CET".
+ */
 export function plainDate(iso: string, timezone: string): string {
   let format = PLAIN_DATE_FORMATS.get(timezone);
   if (!format) {
-    format = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone: timezone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
+      hourCycle: 'h23', timeZoneName: 'short',
+    });
     PLAIN_DATE_FORMATS.set(timezone, format);
   }
-  return `${format.format(new Date(iso))} (${timezone})`;
+  const parts = format.formatToParts(new Date(iso));
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('weekday')} ${part('day')} ${part('month')} ${part('year')}, ${part('hour')}:${part('minute')} ${part('timeZoneName')}`;
 }
 
-/** Slack's date token: each reader sees the time in their own zone; the fallback names the bot's. */
+/**
+ * Slack's date token: every reader sees the time in their own zone ("Today at 10:34 AM"); the
+ * fallback, shown where tokens are not drawn, is in the zone of the person the message is for.
+ */
 export function slackDate(iso: string, timezone: string): string {
   const unix = Math.floor(Date.parse(iso) / 1000);
   return `<!date^${unix}^{date_short_pretty} at {time}|${plainDate(iso, timezone)}>`;
 }
 
-/** "1 hour", "30 days", "2 weeks": whole days are said in days unless they are whole weeks (90d is not "12 weeks 6 days"). */
+/** "1 hour", "30 days", "90 minutes", "2 weeks": the unit that says it exactly, as policy authors write them. */
 export function duration(seconds: number): string {
-  const days = seconds / 86_400;
-  if (Number.isInteger(days) && days > 0 && days % 7 !== 0) return `${days} day${days === 1 ? '' : 's'}`;
   return describeDuration(seconds);
 }
 
@@ -34,24 +47,77 @@ export function effectiveSeconds(card: Pick<RequestCard, 'grantedSeconds' | 'req
   return card.grantedSeconds ?? card.requestedSeconds;
 }
 
+/** "15 minutes (you asked for 1 hour)" when an approver shortened it, else the duration. */
+export function grantedDuration(card: Pick<RequestCard, 'grantedSeconds' | 'requestedSeconds'>, asker = 'you'): string {
+  const granted = effectiveSeconds(card);
+  if (granted === card.requestedSeconds) return duration(granted);
+  return `${duration(granted)} (${asker} asked for ${duration(card.requestedSeconds)})`;
+}
+
 export function who(person: PersonLabel): string {
   return escapeMrkdwn(person.name);
 }
 
+export function firstName(person: PersonLabel): string {
+  return person.name.trim().split(/\s+/)[0] || person.name;
+}
+
+/** "Sam", "Sam and Kim", "Sam, Kim and Jordan": already escaped. */
 export function names(people: PersonLabel[]): string {
-  const list = people.map(who);
-  if (list.length <= 1) return list.join('');
-  return `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`;
+  return list(people.map(who));
+}
+
+export function list(items: string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
 
 export function approvals(step: StepView): DecisionView[] {
   return step.decisions.filter((d) => d.decision === 'approve');
 }
 
-/** "Step 2 of 3 · group security-team (2 approvals needed)". */
-export function stepTitle(step: StepView, total: number): string {
-  const need = step.required > 1 ? ` (${step.required} approvals needed)` : '';
-  return `Step ${step.index + 1} of ${total} · ${escapeMrkdwn(step.label)}${need}`;
+/** Slugs a person reads better as words: `security-team` -> "Security team"; `it-helpdesk` -> "IT helpdesk". */
+const ACRONYMS = new Set(['it', 'hr', 'sre', 'aws', 'gcp', 'qa', 'ui', 'ux', 'sso', 'vpn', 'crm', 'erp', 'ci']);
+
+export function groupName(group: string): string {
+  // A name someone wrote for people ("Security Team") is kept as it is.
+  if (!/^[a-z0-9]+([-_][a-z0-9]+)*$/.test(group)) return group;
+  const words = group.split(/[-_]/).map((w, i) => (ACRONYMS.has(w) ? w.toUpperCase() : i === 0 ? w[0]!.toUpperCase() + w.slice(1) : w));
+  return words.join(' ');
+}
+
+/** How many from where: "2 people from Security team", "someone from IT helpdesk". */
+export function fromGroup(required: number, group: string): string {
+  return `${required > 1 ? `${required} people` : 'someone'} from ${groupName(group)}`;
+}
+
+/**
+ * Who decides a step, in people's words. `viewer` is who reads it: the requester ("your manager,
+ * Marcus Chen") or anyone else ("manager, Marcus Chen"). A step that fell back to the admins says so.
+ * Returns escaped mrkdwn.
+ */
+export function stepWho(step: StepView, viewer: 'requester' | 'other' = 'other'): string {
+  const named = step.approverNames.map(escapeMrkdwn);
+  if (step.fallbackReason !== null) {
+    return `${step.required > 1 ? `${step.required} admins` : 'an admin'}, instead of ${ownWho(step, viewer)}`;
+  }
+  return ownWho(step, viewer, named);
+}
+
+function ownWho(step: StepView, viewer: 'requester' | 'other', named: string[] = []): string {
+  switch (step.approver.kind) {
+    case 'manager':
+      return `${viewer === 'requester' ? 'your manager' : 'manager'}${named.length === 1 ? `, ${named[0]}` : ''}`;
+    case 'user':
+      return named[0] ?? escapeMrkdwn(step.approver.user);
+    case 'group':
+      return escapeMrkdwn(fromGroup(step.required, step.approver.group));
+  }
+}
+
+/** "Step 2 of 3 · 2 people from Security team". */
+export function stepTitle(step: StepView, total: number, viewer: 'requester' | 'other' = 'other'): string {
+  return `Step ${step.index + 1} of ${total} · ${stepWho(step, viewer)}`;
 }
 
 /** "1 of 2 approvals: Sam Rivera". */
@@ -60,17 +126,12 @@ export function progressLine(step: StepView): string {
   return `${yes.length} of ${step.required} approvals${yes.length ? `: ${names(yes.map((d) => d.person))}` : ''}`;
 }
 
-/** "Step 1 (manager) approved by Marcus Chen". */
+/** "✓ Step 1, manager: approved by Marcus Chen". */
 export function decidedStepLine(step: StepView): string {
   const denied = step.decisions.find((d) => d.decision === 'deny');
-  if (denied) return `✗ Step ${step.index + 1} (${escapeMrkdwn(step.label)}) denied by ${who(denied.person)}`;
-  return `✓ Step ${step.index + 1} (${escapeMrkdwn(step.label)}) approved by ${names(approvals(step).map((d) => d.person))}`;
-}
-
-/** "2 approval steps · up to 4 hours" or "approved automatically · up to 90 days". */
-export function policySummary(stepCount: number | 'auto', maxSeconds: number, autoRule: boolean): string {
-  const approval = stepCount === 'auto' ? 'approved automatically' : `${stepCount} approval step${stepCount === 1 ? '' : 's'}${autoRule ? ' (or automatic)' : ''}`;
-  return `${approval} · up to ${duration(maxSeconds)}`;
+  const whoDecides = ownWho(step, 'other');
+  if (denied) return `✗ Step ${step.index + 1}, ${whoDecides}: denied by ${who(denied.person)}`;
+  return `✓ Step ${step.index + 1}, ${whoDecides}: approved by ${names(approvals(step).map((d) => d.person))}`;
 }
 
 export function shortVersion(version: string): string {

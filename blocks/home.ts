@@ -1,19 +1,24 @@
 /**
  * The App Home tab: my access with its expiry (Extend, I'm done), my pending requests (Cancel),
- * the approvals waiting for me (Approve, Deny), and the roles I may request (Request opens the form
- * prefilled). Admins also get Export and Revoke. A Home tab holds at most 100 blocks: each list is
- * cut to a share of them with "and N more" (the `/access` commands show the rest).
+ * manual tasks waiting for my group (Done), the approvals waiting for me with their justification
+ * (Approve, Deny), and the roles I may request, summarised for me (Request opens the form
+ * prefilled). Admins also see who holds access now, and get Export and Revoke. A Home tab holds at
+ * most 100 blocks: each list is cut to a share of them with "and N more" (the `/access` commands
+ * show the rest). Someone whose directory account is not active gets one sentence instead.
  */
 import type { HomeView, KnownBlock } from '@slack/web-api';
 import { grantBlocks, requestBlock } from './command-replies.js';
-import { escapeMrkdwn } from './escape.js';
+import { channelLink, escapeMrkdwn, quote } from './escape.js';
 import { duration, slackDate, who } from './format.js';
 import { ACTION, encodeRoleRef, encodeStepRef } from './ids.js';
+import { taskDoneButton } from './task-message.js';
 import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
-import type { ApprovalLine, CatalogRoleLine, HomeModel } from './view-models.js';
+import type { ApprovalLine, CatalogRoleLine, HoldingLine, HomeModel, TaskLine } from './view-models.js';
 
 /** Most items each list shows before "and N more", so one long list cannot crowd out the others. */
-export const HOME_SHARES = { grants: 12, requests: 8, approvals: 10, catalog: 30 } as const;
+export const HOME_SHARES = { grants: 12, requests: 8, tasks: 6, approvals: 8, catalog: 30, holdings: 10 } as const;
+/** Enough of a justification to decide on; the message has all of it. */
+const JUSTIFICATION_SHOWN = 300;
 
 function section(text: string): KnownBlock {
   return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
@@ -30,8 +35,14 @@ function context(text: string): KnownBlock {
 function approvalBlocks(a: ApprovalLine, tz: string): KnownBlock[] {
   const ref = encodeStepRef({ requestId: a.requestId, stepIndex: a.stepIndex });
   const ext = a.kind === 'extension' ? 'an extension of ' : '';
+  const shortened = a.seconds < a.requestedSeconds ? ` (asked for ${duration(a.requestedSeconds)}, shortened by an earlier approver)` : '';
+  const why = a.justification.trim()
+    ? quote(truncate(a.justification, JUSTIFICATION_SHOWN))
+    : '>_no justification given_';
+  const where = a.where.kind === 'channel' ? `The request is in ${channelLink(a.where.channel)}, with every detail.` : 'The request is in your DM, with every detail.';
   return [
-    section(`${who(a.requester)} (${escapeMrkdwn(a.requester.email)}) asks for ${ext}*${escapeMrkdwn(a.appName)} ${escapeMrkdwn(a.roleName)}* for *${duration(a.seconds)}*, ${slackDate(a.createdAt, tz)}\n${a.stepTitle} · the justification is in your DM`),
+    section(`${who(a.requester)} (${escapeMrkdwn(a.requester.email)}) asks for ${ext}*${escapeMrkdwn(a.appName)} ${escapeMrkdwn(a.roleName)}* for *${duration(a.seconds)}*${shortened}, ${slackDate(a.createdAt, tz)}\n${why}`),
+    context(`${a.stepTitle} · ${where}`),
     {
       type: 'actions',
       elements: [
@@ -52,25 +63,57 @@ function catalogBlock(r: CatalogRoleLine): KnownBlock {
   };
 }
 
+function taskBlock(t: TaskLine, tz: string): KnownBlock[] {
+  const what = `*${escapeMrkdwn(t.appName)} ${escapeMrkdwn(t.roleName)}*`;
+  const line = t.action === 'grant'
+    ? `🛠️ Give ${who(t.holder)} ${what} by hand, then press *Done*. Asked ${slackDate(t.createdAt, tz)}.`
+    : `🛠️ Remove ${what} from ${who(t.holder)} by hand, then press *Done*. Asked ${slackDate(t.createdAt, tz)}.`;
+  return [{
+    type: 'section',
+    text: { type: 'mrkdwn', text: truncateMrkdwn(line, LIMITS.sectionText) },
+    accessory: taskDoneButton(t),
+  }];
+}
+
+function holdingLine(h: HoldingLine, tz: string): string {
+  return `${h.sensitive ? '🛡️' : '🔓'} *${escapeMrkdwn(h.appName)} ${escapeMrkdwn(h.roleName)}* · ${who(h.holder)}${h.expiresAt ? ` · until ${slackDate(h.expiresAt, tz)}` : ''}`;
+}
+
 export function homeView(model: HomeModel): HomeView {
   const tz = model.timezone;
   const limit = LIMITS.viewBlocks;
+  if (model.inactive) {
+    return {
+      type: 'home',
+      blocks: [
+        header('Access'),
+        section(`Your directory account (${escapeMrkdwn(model.person.email)}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`),
+      ],
+    };
+  }
   const blocks: KnownBlock[] = [
     header('Access'),
     context(`Signed in as ${who(model.person)} (${escapeMrkdwn(model.person.email)}). Everything here is also a command: \`/access help\`.`),
   ];
   if (model.problem) blocks.push(section(`⚠️ ${escapeMrkdwn(model.problem)}`));
+  if (model.notice) blocks.push(section(escapeMrkdwn(model.notice)));
   // What the sections after the current one need at least: a header and one line each (+ admin).
-  const adminBlocks = model.admin ? 3 : 0;
+  const adminBlocks = model.admin ? 6 : 0;
+  const taskBlocks = model.tasks.length ? 2 : 0;
   const more = (n: number, what: string) => `…and ${n} more ${what}: \`/access list\` shows them all.`;
 
   blocks.push({ type: 'divider' }, header('Your access'));
   if (model.grants.length === 0) blocks.push(section('You hold no access through the bot.'));
-  pushShare(blocks, model.grants.map((g) => grantBlocks(g, tz)), HOME_SHARES.grants, limit, 9 + adminBlocks, (n) => more(n, 'grants'));
+  pushShare(blocks, model.grants.map((g) => grantBlocks(g, tz)), HOME_SHARES.grants, limit, 10 + taskBlocks + adminBlocks, (n) => more(n, 'grants'));
 
   blocks.push(header('Your pending requests'));
   if (model.requests.length === 0) blocks.push(section('None waiting for approval.'));
-  pushShare(blocks, model.requests.map((r) => [requestBlock(r, tz)]), HOME_SHARES.requests, limit, 6 + adminBlocks, (n) => more(n, 'requests'));
+  pushShare(blocks, model.requests.map((r) => [requestBlock(r, tz)]), HOME_SHARES.requests, limit, 7 + taskBlocks + adminBlocks, (n) => more(n, 'requests'));
+
+  if (model.tasks.length) {
+    blocks.push(header('Your tasks'));
+    pushShare(blocks, model.tasks.map((t) => taskBlock(t, tz)), HOME_SHARES.tasks, limit, 7 + adminBlocks, (n) => `…and ${n} more tasks: each is in your DM with the bot.`);
+  }
 
   blocks.push(header('Waiting for your approval'));
   if (model.approvals.length === 0) blocks.push(section('Nothing is waiting for your decision.'));
@@ -82,7 +125,14 @@ export function homeView(model: HomeModel): HomeView {
 
   if (model.admin) {
     blocks.push(header('Admin'));
-    blocks.push(section('You are in the admin group: export the audit evidence, or revoke someone\'s access with a reason.'));
+    const holdings = model.holdings;
+    if (holdings) {
+      const shown = holdings.lines.slice(0, HOME_SHARES.holdings);
+      const lines = shown.length ? shown.map((h) => holdingLine(h, tz)) : ['Nobody holds access through the bot right now.'];
+      if (holdings.total > shown.length) lines.push(`…and ${holdings.total - shown.length} more: *Export CSV…* (access) lists everyone.`);
+      blocks.push(section(`*Who holds access now* (${holdings.total}, sensitive first)\n${lines.join('\n')}`));
+    }
+    blocks.push(section('Export the audit evidence, or revoke someone\'s access with a reason.'));
     blocks.push({
       type: 'actions',
       elements: [

@@ -11,6 +11,8 @@ export const CALLBACK = {
   extend: 'access_extend',
   /** The reason modal a Deny click opens. */
   denyReason: 'access_deny_reason',
+  /** The confirmation an "Approve for less…" pick opens, naming the duration picked. */
+  approveShorter: 'access_approve_shorter_confirm',
   /** A modal that only informs (a pointer to a pending request, a refusal). */
   info: 'access_info',
   /** An admin revokes someone's grant (`/access revoke`). */
@@ -34,7 +36,7 @@ export const ACTION = {
   extendGrant: 'access_extend_grant',
   /** "I'm done": gives a grant back early (with a confirm dialog). Value: grant id. */
   relinquish: 'access_relinquish',
-  /** Re-request on the "access ended" message: the request modal prefilled. Value: grant id. */
+  /** Request again… on an ended, denied or expired request: the request modal prefilled. Value: grant or request id. */
   rerequest: 'access_rerequest',
   /** Request on the App Home catalog: the request modal prefilled. Value: `app|role`. */
   requestRole: 'access_request_role',

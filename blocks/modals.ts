@@ -5,7 +5,8 @@
 import type { InputBlock, KnownBlock, ModalView, PlainTextOption } from '@slack/web-api';
 import { outcomeLine } from './approval-message.js';
 import { escapeMrkdwn } from './escape.js';
-import { duration, effectiveSeconds, shortVersion, slackDate, stepTitle } from './format.js';
+import { duration, effectiveSeconds, grantedDuration, plainDate, shortVersion, slackDate, stepTitle } from './format.js';
+import { cancelButton } from './grant-buttons.js';
 import { ACTION, BLOCK, CALLBACK, durationBlockId } from './ids.js';
 import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
 import type { ExtensionOfferModel, RequestCard, RequestModalModel } from './view-models.js';
@@ -53,7 +54,11 @@ export function requestModal(model: RequestModalModel): ModalView {
       options: capOptions(model.apps.map((a) => option(a.name, a.app))),
       ...(model.selectedApp ? { initial_option: option(model.selectedApp.name, model.selectedApp.app) } : {}),
     };
-  const appBlock: InputBlock = { type: 'input', block_id: BLOCK.app, dispatch_action: true, label: plain('Application', LIMITS.inputLabel), element: appElement };
+  const appBlock: InputBlock = {
+    type: 'input', block_id: BLOCK.app, dispatch_action: true, label: plain('Application', LIMITS.inputLabel), element: appElement,
+    // The list holds only what this person may request; the rest is one command away, with the reason.
+    hint: plain('Only what you may request is listed. /access explain <app> <role> says who may request something else.', 2000),
+  };
   blocks.push(appBlock);
 
   if (model.selectedApp) {
@@ -79,9 +84,14 @@ export function requestModal(model: RequestModalModel): ModalView {
   }
 
   const role = model.selectedRole;
-  if (role) {
-    blocks.push({ type: 'context', block_id: BLOCK.policySummary, elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Policy \`${escapeMrkdwn(role.policyName)}\` (\`${shortVersion(role.policyVersion)}\`): ${escapeMrkdwn(role.approvalSummary)}`, LIMITS.contextText) }] });
-    const choices = capOptions(role.durationChoices.map((s) => option(s === role.defaultSeconds ? `${duration(s)} (default)` : duration(s), String(s))));
+  if (role && model.pending) {
+    blocks.push(...pendingBlocks(model.pending));
+  } else if (role) {
+    blocks.push(section(escapeMrkdwn(role.approvalSummary), BLOCK.policySummary));
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Policy \`${escapeMrkdwn(role.policyName)}\` · version \`${shortVersion(role.policyVersion)}\``, LIMITS.contextText) }] });
+    // Shortest first, the default marked where it stands and chosen.
+    const ordered = [...role.durationChoices].sort((a, b) => a - b);
+    const choices = capOptions(ordered.map((s) => option(s === role.defaultSeconds ? `${duration(s)} (default)` : duration(s), String(s))));
     const initial = choices.find((o) => o.value === String(role.defaultSeconds));
     blocks.push({
       type: 'input',
@@ -96,7 +106,11 @@ export function requestModal(model: RequestModalModel): ModalView {
       optional: !role.justificationRequired,
       label: plain('Justification', LIMITS.inputLabel),
       hint: plain(role.justificationRequired ? 'Required by this policy; approvers and the audit log see it.' : 'Approvers and the audit log see it.', 2000),
-      element: { type: 'plain_text_input', action_id: ACTION.justification, multiline: true, max_length: LIMITS.plainTextInput, placeholder: plain('What do you need it for? A ticket number helps.', 150) },
+      element: {
+        type: 'plain_text_input', action_id: ACTION.justification, multiline: true, max_length: LIMITS.plainTextInput,
+        placeholder: plain('What do you need it for? A ticket number helps.', 150),
+        ...(model.justification ? { initial_value: model.justification.slice(0, LIMITS.plainTextInput) } : {}),
+      },
     });
   }
 
@@ -114,24 +128,26 @@ export function requestModal(model: RequestModalModel): ModalView {
 
 export function extensionOfferModal(model: ExtensionOfferModel): ModalView {
   const what = `${escapeMrkdwn(model.appName)} ${escapeMrkdwn(model.roleName)}`;
-  const until = model.expiresAt ? ` until ${slackDate(model.expiresAt, model.timezone)}` : '';
+  const holding = model.held && model.expiresAt ? `You hold *${what}* until ${slackDate(model.expiresAt, model.timezone)}.` : '';
   if (model.refusal || model.maxAddSeconds <= 0) {
-    return infoModal('Cannot extend', model.refusal ? escapeMrkdwn(model.refusal) : `You hold *${what}*${until}; it cannot be extended now.`, model.privateMetadata);
+    const why = model.refusal ? escapeMrkdwn(model.refusal) : 'It cannot be extended now.';
+    return infoModal('Cannot extend', [holding, why].filter(Boolean).join(' '), model.privateMetadata);
   }
   const approval = model.approval === 'auto' ? 'The extension is applied at once.' : 'The extension goes through the same approvals as a new request.';
+  // Each choice says the end it leads to; the longest is said as its end, not as "89 days 3 hours".
+  const base = Date.parse(model.expiresAt ?? model.now);
+  const endOf = (s: number) => plainDate(new Date(base + s * 1000).toISOString(), model.timezone);
+  const latest = endOf(model.maxAddSeconds);
+  const label = (s: number) => (s === model.maxAddSeconds ? `As long as allowed: until ${latest}` : `${duration(s)}: until ${endOf(s)}`);
+  const options = capOptions(model.choices.map((s) => option(label(s), String(s))));
   const blocks: KnownBlock[] = [
-    section(`You hold *${what}*${until}. Extend by up to *${duration(model.maxAddSeconds)}*?`),
+    section(`${holding} You can extend it until ${escapeMrkdwn(latest)} at the latest.`),
     { type: 'context', elements: [{ type: 'mrkdwn', text: approval }] },
     {
       type: 'input',
       block_id: BLOCK.extendBy,
       label: plain('Extend by', LIMITS.inputLabel),
-      element: {
-        type: 'static_select',
-        action_id: ACTION.extendBy,
-        options: capOptions(model.choices.map((s) => option(duration(s), String(s)))),
-        initial_option: option(duration(model.choices[0]!), String(model.choices[0]!)),
-      },
+      element: { type: 'static_select', action_id: ACTION.extendBy, options, initial_option: options[0]! },
     },
   ];
   if (model.approval !== 'auto') {
@@ -166,15 +182,51 @@ export function infoModal(heading: string, mrkdwn: string, privateMetadata = '')
   };
 }
 
-/** A second request while one is pending points to the first. */
-export function pendingPointerModal(card: RequestCard): ModalView {
+/** The pending request for a role, with Cancel: in the request form (another role can still be picked) or alone. */
+function pendingBlocks(card: RequestCard): KnownBlock[] {
   const step = card.steps.find((s) => s.index === card.currentStep);
   const lines = [
-    `You already have a pending request for *${escapeMrkdwn(card.appName)} ${escapeMrkdwn(card.roleName)}* (\`${card.id}\`), asked ${slackDate(card.createdAt, card.timezone)} for ${duration(effectiveSeconds(card))}.`,
+    `You already asked for *${escapeMrkdwn(card.appName)} ${escapeMrkdwn(card.roleName)}* for ${grantedDuration(card)}, ${slackDate(card.createdAt, card.timezone)}.`,
   ];
-  if (step) lines.push(`It is at ${stepTitle(step, card.steps.length)}.`);
-  lines.push('Your DM with the bot has its status and a *Cancel request* button.');
-  return infoModal('Already requested', lines.join('\n'));
+  if (step) lines.push(`It is waiting for ${stepTitle(step, card.steps.length, 'requester').replace(/^Step/, 'step')}.`);
+  return [
+    section(lines.join('\n')),
+    {
+      type: 'actions',
+      block_id: BLOCK.requestActions,
+      elements: [cancelButton(card.id, `${card.appName} ${card.roleName}`, 'Cancel that request')],
+    },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\`` }] },
+  ];
+}
+
+/** A second request while one is pending points to the first, with Cancel. */
+export function pendingPointerModal(card: RequestCard): ModalView {
+  return { ...infoModal('Already requested', ''), blocks: pendingBlocks(card) };
+}
+
+/**
+ * Approve for less: the picked duration, named, before it is decided (Slack's confirm dialog on a
+ * select cannot say what was picked). The decision is the submission.
+ */
+export function approveShorterModal(card: RequestCard, stepIndex: number, seconds: number, privateMetadata: string): ModalView {
+  const step = card.steps.find((s) => s.index === stepIndex);
+  if (!step || card.status !== 'pending_approval' || card.currentStep !== stepIndex) {
+    return infoModal('Already decided', step ? `Nothing left to decide here. ${outcomeLine(card, step)}` : `This request is ${card.status.replaceAll('_', ' ')}.`);
+  }
+  const asked = effectiveSeconds(card);
+  return {
+    type: 'modal',
+    callback_id: CALLBACK.approveShorter,
+    title: title('Approve for less'),
+    submit: plain(`Approve ${duration(seconds)}`, LIMITS.modalButton),
+    close: plain('Cancel', LIMITS.modalButton),
+    private_metadata: metadata(privateMetadata),
+    blocks: [
+      section(`${escapeMrkdwn(card.requester.name)} asked for *${escapeMrkdwn(card.appName)} ${escapeMrkdwn(card.roleName)}* for *${duration(asked)}*. Approve only *${duration(seconds)}*?`),
+      { type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`${stepTitle(step, card.steps.length)} · ${escapeMrkdwn(card.requester.name)} is told at once that you shortened it.`, LIMITS.contextText) }] },
+    ],
+  };
 }
 
 /** The form a Deny click opens: the reason the requester will read. */
@@ -190,7 +242,7 @@ export function denyReasonModal(card: RequestCard, stepIndex: number, privateMet
     callback_id: CALLBACK.denyReason,
     title: title('Deny request'),
     submit: plain('Deny', LIMITS.modalButton),
-    close: plain('Back', LIMITS.modalButton),
+    close: plain('Cancel', LIMITS.modalButton),
     private_metadata: metadata(privateMetadata),
     blocks: [
       section(header),

@@ -2,6 +2,7 @@
  * What the builders render: plain data assembled by the Slack adapter from stored records. The
  * builders never read the database or the clock; `now` and the time zone come in here.
  */
+import type { ApprovalStep } from '../src/domain/policy.js';
 import type { GrantStatus, RequestStatus, RevocationReason, StepStatus } from '../src/domain/records.js';
 
 export interface PersonLabel {
@@ -21,12 +22,18 @@ export interface DecisionView {
 
 export interface StepView {
   index: number;
+  /** The step as the policy wrote it ("group security-team"): for the audit trail, not for people. */
   label: string;
+  /** Who the policy asks: the builders say it in people's words. */
+  approver: ApprovalStep;
   required: number;
   status: StepStatus;
   /** How many people may decide this step (0 while it waits to start). */
   approverCount: number;
-  /** The approvers' names, for "who decides next" lines; empty while the step waits. */
+  /**
+   * The approvers' names, for "who decides next" lines; empty while the step waits, except for a
+   * named person (`user:` step), whose name the adapter looks up for display.
+   */
   approverNames: string[];
   notifyChannel: string | null;
   fallbackReason: string | null;
@@ -46,7 +53,14 @@ export interface GrantView {
   revokedAt?: string | null;
   /** Whether the role's current policy allows extending (Extend is shown only then). */
   extendable?: boolean;
+  /** The approved duration: reminders come only at lead times shorter than it. */
+  durationSeconds?: number;
+  /** The admin who revoked it, by name, when an admin did. */
+  revokedByName?: string | null;
 }
+
+/** How the access is set up and removed: by the bot (Okta, a webhook), or by people (a manual task). */
+export type ProvisioningView = { method: 'okta_group' | 'webhook' } | { method: 'manual'; assigneeGroup: string };
 
 export interface RequestCard {
   id: string;
@@ -63,12 +77,17 @@ export interface RequestCard {
   decisionReason: string | null;
   decidedAt: string | null;
   autoApproveRule: string | null;
+  /** Why it was automatic, in words ("automatic for members of SRE oncall, up to 1 hour"); null when it was not. */
+  autoApproveWhy?: string | null;
   currentStep: number;
   steps: StepView[];
   createdAt: string;
   approvalDeadline: string;
   grant: GrantView | null;
-  /** IANA zone for the fallback text of dates (Slack shows each reader their own zone). */
+  provisioning: ProvisioningView;
+  /** The reminder lead times before expiry (settings `reminders`), longest first. */
+  reminderLeads: number[];
+  /** IANA zone for the fallback text of dates: the reader's (Slack shows each reader their own zone). */
   timezone: string;
 }
 
@@ -80,7 +99,7 @@ export interface RoleChoice {
   app: string;
   role: string;
   name: string;
-  /** "2 approval steps · up to 4 hours". */
+  /** For this person: "needs your manager · up to 30 days", "automatic for you up to 1 day…". At most 75 characters. */
   summary: string;
 }
 
@@ -98,6 +117,10 @@ export interface RequestModalModel {
   roles: RoleChoice[] | null;
   /** Why there are no roles to offer, when `roles` is empty. */
   noRolesReason?: string;
+  /** A request for the chosen role is already waiting: shown instead of the duration and justification. */
+  pending?: RequestCard;
+  /** Prefilled justification (Request again… carries the last one). */
+  justification?: string;
   selectedRole: (RoleChoice & {
     durationChoices: number[];
     defaultSeconds: number;
@@ -105,6 +128,7 @@ export interface RequestModalModel {
     justificationRequired: boolean;
     policyName: string;
     policyVersion: string;
+    /** What happens to this person's request, in words: "Needs your manager (Marcus Chen), then …". */
     approvalSummary: string;
   }) | null;
   privateMetadata: string;
@@ -121,6 +145,10 @@ export interface ExtensionOfferModel {
   justificationRequired: boolean;
   /** Why no extension is possible (the modal then only informs). */
   refusal?: string;
+  /** Now: the choices say the end they lead to ("2 hours: until 16:00"). */
+  now: string;
+  /** Whether the access is held now (active); an ended grant's offer only says why not. */
+  held: boolean;
   timezone: string;
   privateMetadata: string;
 }
@@ -139,6 +167,8 @@ export interface GrantLine {
   expiresAt: string | null;
   /** Whether the role allows extending at all (the offer itself is computed when Extend is pressed). */
   extendable: boolean;
+  /** Who removes it when it ends: the bot, or a person in the assignee group (a manual task). */
+  removal: { kind: 'automatic' } | { kind: 'manual'; assigneeGroup: string };
 }
 
 /** One of my requests still waiting for approvals. */
@@ -148,8 +178,10 @@ export interface RequestLine {
   appName: string;
   roleName: string;
   requestedSeconds: number;
+  /** What approvers allowed so far, when one shortened it. */
+  grantedSeconds: number | null;
   createdAt: string;
-  /** "Step 2 of 3 · group security-team", or null when no step is open. */
+  /** "Step 2 of 3 · 2 people from Security team", or null when no step is open. */
   stepTitle: string | null;
 }
 
@@ -163,8 +195,32 @@ export interface ApprovalLine {
   roleName: string;
   /** What an Approve click approves (the request as shortened by earlier steps). */
   seconds: number;
+  /** What the requester asked for (more than `seconds` when an earlier approver shortened it). */
+  requestedSeconds: number;
   stepTitle: string;
   createdAt: string;
+  justification: string;
+  /** Where the request's message with all its facts is: this person's DM, or a channel. */
+  where: { kind: 'dm' } | { kind: 'channel'; channel: string };
+}
+
+/** A manual task waiting for the person looking (they are in its assignee group). */
+export interface TaskLine {
+  taskId: string;
+  action: 'grant' | 'revoke';
+  holder: PersonLabel;
+  appName: string;
+  roleName: string;
+  createdAt: string;
+}
+
+/** Access someone holds now, for the admins' overview. */
+export interface HoldingLine {
+  holder: PersonLabel;
+  appName: string;
+  roleName: string;
+  sensitive: boolean;
+  expiresAt: string | null;
 }
 
 /** A role the person may request, for the App Home catalog. */
@@ -173,7 +229,7 @@ export interface CatalogRoleLine {
   role: string;
   appName: string;
   roleName: string;
-  /** "2 approval steps · up to 4 hours". */
+  /** For this person: "needs your manager · up to 30 days". */
   summary: string;
   /** Already held (Request would become an extension offer) or already asked for. */
   held: boolean;
@@ -186,9 +242,17 @@ export interface HomeModel {
   requests: RequestLine[];
   approvals: ApprovalLine[];
   catalog: CatalogRoleLine[];
+  /** Manual tasks waiting for this person's group. */
+  tasks: TaskLine[];
   admin: boolean;
+  /** Admins: who holds access now, sensitive first (null for everyone else). */
+  holdings: { lines: HoldingLine[]; total: number } | null;
+  /** What just happened, after a button on the tab ("✅ You approved …"). */
+  notice?: string;
   /** Why something could not be shown (the directory did not answer); shown at the top. */
   problem?: string;
+  /** The person cannot act (their directory account is not active): one sentence instead of the tab. */
+  inactive?: boolean;
   timezone: string;
 }
 
@@ -205,6 +269,8 @@ export interface TaskView {
   requestId: string;
   durationSeconds: number;
   revocationReason: RevocationReason | null;
+  /** The requester's justification, as typed: the person doing it by hand reads why. */
+  justification: string;
   createdAt: string;
   completedBy: PersonLabel | null;
   completedAt: string | null;

@@ -3,6 +3,7 @@
  * schedules (sweep, reconcile, digest). `npm start` runs this file.
  */
 import { createBotScheduler } from './adapters/cron/bot-schedules.js';
+import { timezoneFor } from './adapters/cron/scheduler.js';
 import { jsonLogger } from './adapters/log/json-logger.js';
 import type { SlackBot } from './adapters/slack/create-slack-app.js';
 import { startSlack } from './adapters/slack/start-slack.js';
@@ -12,7 +13,7 @@ import { describeDuration } from './domain/duration.js';
 import { queueDigest } from './operations/queue-digest.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
 import { createRuntime, recheckDirectoryUntilReachable, type Runtime } from './runtime.js';
-import { OffsetClock, startSandbox, type Sandbox } from './sandbox/start-sandbox.js';
+import type { Sandbox } from './sandbox/start-sandbox.js';
 import { YamlDirectory } from './adapters/directory/yaml-directory.js';
 
 async function main(): Promise<number> {
@@ -32,8 +33,10 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  // In the sandbox the page's time control moves the bot's clock forward.
-  const sandboxClock = config.mode === 'sandbox' ? new OffsetClock() : undefined;
+  // The sandbox (its page, the embedded Slack API) is loaded only when it runs: a production start
+  // does not carry it. In the sandbox the page's time control moves the bot's clock forward.
+  const sandboxModule = config.mode === 'sandbox' ? await import('./sandbox/start-sandbox.js') : undefined;
+  const sandboxClock = sandboxModule ? new sandboxModule.OffsetClock() : undefined;
   let runtime: Runtime;
   try {
     runtime = await createRuntime(config, { logger, ...(sandboxClock ? { clock: sandboxClock } : {}) });
@@ -69,8 +72,8 @@ async function main(): Promise<number> {
   try {
     if (config.mode === 'slack') {
       slack = (await startSlack(runtime, config, logger, `slack-${process.pid}`)).bot;
-    } else if (sandboxClock && deps.directory instanceof YamlDirectory) {
-      sandbox = await startSandbox(runtime, config, {
+    } else if (sandboxModule && sandboxClock && deps.directory instanceof YamlDirectory) {
+      sandbox = await sandboxModule.startSandbox(runtime, config, {
         logger,
         clock: sandboxClock,
         people: deps.directory,
@@ -80,7 +83,10 @@ async function main(): Promise<number> {
       slack = sandbox.bot;
     }
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    const inUse = (error as { code?: unknown }).code === 'EADDRINUSE';
+    process.stderr.write(inUse
+      ? `Port ${config.port} is in use (another access-bot?). Set PORT to a free one: PORT=${config.port + 1} npm start\n`
+      : `${error instanceof Error ? error.message : String(error)}\n`);
     runtime.close();
     return 1;
   }
@@ -88,7 +94,8 @@ async function main(): Promise<number> {
     runtime,
     versions,
     sandbox
-      ? `Sandbox: open ${sandbox.url} (pick who you are, then type /access request). Nothing leaves this machine.`
+      // The address to open, on its own line, last: what a newcomer looks for.
+      ? `Sandbox ready: Slack and the directory are stand-ins on this machine, and nothing leaves it. Pick who you are, then type /access request.\n\nSandbox: open ${sandbox.url}\n`
       : !slack
         ? 'Slack is not connected: messages are written to the log.'
         : slack.mode === 'socket'
@@ -125,7 +132,8 @@ async function main(): Promise<number> {
 
 function printSummary(runtime: Runtime, versions: ReturnType<typeof recordPolicyVersions>, messages: string): void {
   const { loaded, deps } = runtime;
-  const lines = [`access-bot: ${loaded.policies.length} application(s), ${loaded.catalog.entries().length} role(s) from ${loaded.dir}; directory: ${deps.directory.kind}`];
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  const lines = [`access-bot: ${count(loaded.policies.length, 'application')}, ${count(loaded.catalog.entries().length, 'role')} from ${loaded.dir}; directory: ${deps.directory.kind}`];
   for (const entry of loaded.catalog.entries()) {
     const chain = entry.role.approval === 'auto' ? 'auto-approved' : entry.role.approval.map((s) => (s.kind === 'manager' ? 'manager' : s.kind === 'user' ? s.user : `${s.group} x${s.minApprovals}`)).join(' -> ');
     lines.push(
@@ -134,7 +142,11 @@ function printSummary(runtime: Runtime, versions: ReturnType<typeof recordPolicy
   }
   if (versions.added.length || versions.changed.length) lines.push(`  policy versions recorded: ${versions.added.length} new, ${versions.changed.length} changed`);
   if (runtime.directoryUnreachable) lines.push(`  directory unreachable at start (${runtime.directoryUnreachable}); checks are repeated later`);
-  lines.push(`  database: ${runtime.store.sqlite.name}; schedules (${deps.settings.timezone}): sweep '${deps.settings.sweepSchedule}', reconcile '${deps.settings.reconcileSchedule}', digest '${deps.settings.digestSchedule}'. ${messages}`);
+  // Each schedule with the zone it really runs in (an every-minute sweep runs on UTC minutes).
+  const schedule = (name: string, expression: string) => `${name} '${expression}' (${timezoneFor(expression, deps.settings.timezone)})`;
+  lines.push(`  database: ${runtime.store.sqlite.name}`);
+  lines.push(`  schedules: ${schedule('sweep', deps.settings.sweepSchedule)}, ${schedule('reconcile', deps.settings.reconcileSchedule)}, ${schedule('digest', deps.settings.digestSchedule)}`);
+  lines.push(messages);
   process.stdout.write(lines.join('\n') + '\n');
 }
 

@@ -1,16 +1,59 @@
 /**
- * Every CLI command. To add one, write `commands/<words>.ts` exporting a `Command` and list it here;
- * `--help` and dispatch pick it up.
+ * Every CLI command. To add one, write `commands/<words>.ts` exporting a `Command` and list it here
+ * with the same name and summary (a test holds them equal); `--help` and dispatch pick it up.
  */
-import type { Command } from './command.js';
-import { policiesCheck } from './commands/policies-check.js';
-import { policiesExplain } from './commands/policies-explain.js';
-import { auditVerify } from './commands/audit-verify.js';
-import { grantsList } from './commands/grants-list.js';
-import { identityUnbind } from './commands/identity-unbind.js';
-import { requestsList } from './commands/requests-list.js';
-import { sweepCommand } from './commands/sweep.js';
-import { digestCommand } from './commands/digest.js';
-import { exportCommand } from './commands/export.js';
+import type { CommandEntry } from './command.js';
 
-export const commands: readonly Command[] = [policiesCheck, policiesExplain, auditVerify, sweepCommand, requestsList, grantsList, identityUnbind, exportCommand, digestCommand];
+export const commands: readonly CommandEntry[] = [
+  {
+    name: 'policies check',
+    summary: 'Validate the policy folder and check every group and person it names against the directory',
+    load: async () => (await import('./commands/policies-check.js')).policiesCheck,
+  },
+  {
+    name: 'policies explain',
+    summary: 'Show how a request would be decided: eligibility, duration, auto-approval and the approval chain',
+    load: async () => (await import('./commands/policies-explain.js')).policiesExplain,
+  },
+  {
+    name: 'audit verify',
+    summary: 'Prove the audit log is unbroken, or name the first event that was changed, removed or reordered',
+    load: async () => (await import('./commands/audit-verify.js')).auditVerify,
+  },
+  {
+    name: 'sweep',
+    summary: 'Run one pass of due expiries, approval timeouts, reminders and provisioning jobs',
+    load: async () => (await import('./commands/sweep.js')).sweepCommand,
+  },
+  { name: 'requests list', summary: 'List access requests, newest first', load: async () => (await import('./commands/requests-list.js')).requestsList },
+  {
+    name: 'grants list',
+    summary: 'List grants (who holds or held which role), newest first',
+    load: async () => (await import('./commands/grants-list.js')).grantsList,
+  },
+  {
+    name: 'identity unbind',
+    summary: "Remove a Slack user's match to a directory person (admins; audited)",
+    load: async () => (await import('./commands/identity-unbind.js')).identityUnbind,
+  },
+  {
+    name: 'export',
+    summary: 'Export the audit trail as CSV evidence: requests, access, events or policies (audited)',
+    load: async () => (await import('./commands/export.js')).exportCommand,
+  },
+  {
+    name: 'digest',
+    summary: 'Print the weekly security digest (who holds sensitive access, the week in access, drift)',
+    load: async () => (await import('./commands/digest.js')).digestCommand,
+  },
+  {
+    name: 'db backup',
+    summary: "Copy the database to a file while the bot runs, then verify the copy's audit chain and print its head",
+    load: async () => (await import('./commands/db-backup.js')).dbBackup,
+  },
+  {
+    name: 'db restore',
+    summary: 'Put a backup in place as the database (the bot stopped), after verifying its audit chain',
+    load: async () => (await import('./commands/db-restore.js')).dbRestore,
+  },
+];

@@ -1,8 +1,13 @@
 /** Dispatch: finds the command named by the leading words of argv and runs it. */
-import { CommandFailure, EXIT, UsageError, println, type Command, type CommandIo } from './command.js';
+import { CommandFailure, EXIT, UsageError, println, type Command, type CommandEntry, type CommandIo } from './command.js';
 import { commands as defaultCommands } from './registry.js';
 
-export function helpText(commands: readonly Command[]): string {
+/** A command, or a registry entry that imports it on first use. */
+type Listed = Command | CommandEntry;
+
+const loaded = (listed: Listed): Promise<Command> => ('load' in listed ? listed.load() : Promise.resolve(listed));
+
+export function helpText(commands: readonly Listed[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'Usage: access-bot <command> [options]',
@@ -17,8 +22,8 @@ export function helpText(commands: readonly Command[]): string {
 }
 
 /** The command whose name matches the most leading words of argv. */
-export function findCommand(argv: string[], commands: readonly Command[]): { command: Command; rest: string[] } | undefined {
-  let best: { command: Command; rest: string[] } | undefined;
+export function findCommand<C extends Listed>(argv: string[], commands: readonly C[]): { command: C; rest: string[] } | undefined {
+  let best: { command: C; rest: string[] } | undefined;
   for (const command of commands) {
     const words = command.name.split(' ');
     if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.command.name.split(' ').length)) {
@@ -28,7 +33,7 @@ export function findCommand(argv: string[], commands: readonly Command[]): { com
   return best;
 }
 
-export async function runCli(argv: string[], io: CommandIo, commands: readonly Command[] = defaultCommands): Promise<number> {
+export async function runCli(argv: string[], io: CommandIo, commands: readonly Listed[] = defaultCommands): Promise<number> {
   const [first] = argv;
   if (first === undefined) {
     println(io.stderr, helpText(commands));
@@ -36,7 +41,7 @@ export async function runCli(argv: string[], io: CommandIo, commands: readonly C
   }
   if (first === '--help' || first === '-h' || first === 'help') {
     const target = first === 'help' ? findCommand(argv.slice(1), commands) : undefined;
-    println(io.stdout, target ? target.command.usage : helpText(commands));
+    println(io.stdout, target ? (await loaded(target.command)).usage : helpText(commands));
     return EXIT.ok;
   }
   const found = findCommand(argv, commands);
@@ -48,7 +53,7 @@ export async function runCli(argv: string[], io: CommandIo, commands: readonly C
     return EXIT.usage;
   }
   try {
-    return await found.command.run(found.rest, io);
+    return await (await loaded(found.command)).run(found.rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
       println(io.stderr, `${found.command.name}: ${error.message}`);

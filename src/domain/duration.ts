@@ -21,19 +21,29 @@ export function formatDuration(seconds: number): string {
   return `${seconds}s`;
 }
 
-/** A readable form for messages: `1 hour`, `3 days`, `1 day 4 hours`. */
+/**
+ * A readable form for messages, as a policy author would write it: the largest unit that says it
+ * exactly (`30 days`, not `4 weeks 2 days`; `90 minutes`; `2 weeks` only when whole weeks); a
+ * duration no unit says exactly gets its two largest parts, weeks left out (`89 days 3 hours`).
+ */
 export function describeDuration(seconds: number): string {
-  const parts: string[] = [];
-  let rest = Math.max(0, Math.round(seconds));
+  const rest0 = Math.max(0, Math.round(seconds));
+  if (rest0 === 0) return '0 seconds';
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
   for (const [unit, size] of [['week', 604_800], ['day', 86_400], ['hour', 3600], ['minute', 60], ['second', 1]] as const) {
+    if (rest0 >= size && rest0 % size === 0) return plural(rest0 / size, unit);
+  }
+  const parts: string[] = [];
+  let rest = rest0;
+  for (const [unit, size] of [['day', 86_400], ['hour', 3600], ['minute', 60], ['second', 1]] as const) {
     if (rest >= size) {
       const n = Math.floor(rest / size);
       rest -= n * size;
-      parts.push(`${n} ${unit}${n === 1 ? '' : 's'}`);
+      parts.push(plural(n, unit));
     }
     if (parts.length === 2) break;
   }
-  return parts.length ? parts.join(' ') : '0 seconds';
+  return parts.join(' ');
 }
 
 /** The presets offered in the request modal, in seconds (15m 1h 4h 8h 1d 7d 30d 90d). */

@@ -193,6 +193,7 @@ export interface Notification {
     | 'grant.reminder'
     | 'grant.revoked'
     | 'grant.provisioningFailed'
+    | 'grant.provisioningDelayed'
     | 'grant.revocationFailed'
     | 'task.assigned'
     | 'task.completed'

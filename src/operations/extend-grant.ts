@@ -29,23 +29,23 @@ export function extensionOffer(deps: Deps, grant: Grant): ExtensionOffer {
   const entry = deps.catalog.find(grant.app, grant.role);
   const rule = entry?.role.extension ?? null;
   const base = { grant, expiresAt: grant.expiresAt, choices: [] as number[] };
-  const until = grant.expiresAt ? ` until ${grant.expiresAt}` : '';
   if (grant.status !== 'active' || !grant.expiresAt || !grant.activatedAt) {
     // An ended grant never becomes active again (Extend… pressed on a reminder after the expiry).
     const ended = grant.status === 'revoking' || grant.status === 'revoked' || grant.status === 'provisioning_failed';
     const what = `${entry?.app.name ?? grant.app} ${entry?.role.name ?? grant.role}`;
     const refusal = ended
       ? `Your ${what} access has ended; it can no longer be extended. Request it again instead.`
-      : `Your ${what} access is ${grant.status}; it can be extended once it is active.`;
+      : `Your ${what} access is still being set up; it can be extended once it is active.`;
     return { ...base, maxAddSeconds: 0, approval: null, refusal };
   }
   if (!entry || !rule) {
-    return { ...base, maxAddSeconds: 0, approval: null, refusal: `You already hold ${entry?.app.name ?? grant.app} ${entry?.role.name ?? grant.role}${until}. This role cannot be extended; request it again after it expires.` };
+    // The views say until when it is held, in the reader's zone; the refusal says why it stops there.
+    return { ...base, maxAddSeconds: 0, approval: null, refusal: 'This role cannot be extended: request it again after it ends.' };
   }
   const lifetime = (Date.parse(grant.expiresAt) - Date.parse(grant.activatedAt)) / 1000;
   const maxAddSeconds = Math.max(0, Math.floor(rule.maxTotalSeconds - lifetime));
   if (maxAddSeconds <= 0) {
-    return { ...base, maxAddSeconds: 0, approval: rule.approval, refusal: `You already hold ${entry.app.name} ${entry.role.name}${until}, the longest its policy allows (${describeDuration(rule.maxTotalSeconds)} in all).` };
+    return { ...base, maxAddSeconds: 0, approval: rule.approval, refusal: `That is already the longest its policy allows (${describeDuration(rule.maxTotalSeconds)} in all).` };
   }
   const choices = [...new Set([...DURATION_PRESETS_SECONDS.filter((s) => s < maxAddSeconds), maxAddSeconds])].sort((a, b) => a - b);
   return { ...base, maxAddSeconds, choices, approval: rule.approval };

@@ -155,6 +155,8 @@ export interface StoreReads {
   getExtensions(grantId: string): ExtensionRecord[];
   getTask(id: string): TaskRecord | undefined;
   getTaskFor(grantId: string, action: 'grant' | 'revoke'): TaskRecord | undefined;
+  /** Open manual tasks assigned to any of these groups, oldest first. */
+  openTasks(assigneeGroups: readonly string[], limit: number): TaskRecord[];
 
   bindingForSlackUser(slackUserId: string): IdentityBinding | undefined;
   bindingForPerson(directoryId: string): IdentityBinding | undefined;

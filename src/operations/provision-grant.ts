@@ -121,16 +121,21 @@ export function recordEffectFailure(deps: Deps, kind: 'provision' | 'revoke', gr
     if (kind === 'provision' && (permanent || attempts >= maxAttempts)) {
       tx.updateGrant(grant.id, ['provisioning'], { status: 'provisioning_failed' });
       tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioningFailed', requestId: grant.requestId, grantId: grant.id, details: { attempts, error: message, permanent } });
-      alert(tx, now, deps.settings.alertsChannel, `provision-failed:${grant.id}`, `Provisioning ${grant.app} ${grant.role} for ${grant.holder.email} failed after ${attempts} attempt(s): ${message}`, { grantId: grant.id, requestId: grant.requestId });
+      const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+      alert(tx, now, deps.settings.alertsChannel, `provision-failed:${grant.id}`, `Setting up ${displayName(deps, grant)} for ${grant.holder.name} (${grant.holder.email}) failed after ${tries}: ${message}`, { grantId: grant.id, requestId: grant.requestId });
       notify(tx, now, `provision-failed:${grant.id}`, { type: 'grant.provisioningFailed', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
       return false;
+    }
+    if (kind === 'provision' && grant.failures === 0) {
+      // The first failure of several allowed: the requester hears of the delay now, not days later.
+      notify(tx, now, `provision-delayed:${grant.id}`, { type: 'grant.provisioningDelayed', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
     }
     if (kind === 'revoke') {
       // A revocation is never given up: it is retried until the provider confirms it, and the
       // alerts channel hears about it once it keeps failing.
       tx.appendAudit({ at: now, actor: provisioner, action: 'grant.revocationFailed', requestId: grant.requestId, grantId: grant.id, details: { attempt: attempts, error: message, permanent } });
       if (grant.failures + 1 === REVOCATION_ALERT_AFTER) {
-        alert(tx, now, deps.settings.alertsChannel, `revoke-failing:${grant.id}`, `Revoking ${grant.app} ${grant.role} from ${grant.holder.email} keeps failing (${attempts} attempts): ${message}. The bot keeps trying.`, { grantId: grant.id, requestId: grant.requestId });
+        alert(tx, now, deps.settings.alertsChannel, `revoke-failing:${grant.id}`, `Removing ${displayName(deps, grant)} from ${grant.holder.name} (${grant.holder.email}) keeps failing (${attempts} attempts): ${message}. The bot keeps trying.`, { grantId: grant.id, requestId: grant.requestId });
       }
     }
     return true;
@@ -138,3 +143,9 @@ export function recordEffectFailure(deps: Deps, kind: 'provision' | 'revoke', gr
 }
 
 export const REVOCATION_ALERT_AFTER = 3;
+
+/** "Billing console Viewer": the names people know the access by (the ids are in the alert's context). */
+function displayName(deps: Pick<Deps, 'catalog'>, grant: Grant): string {
+  const entry = deps.catalog.find(grant.app, grant.role);
+  return entry ? `${entry.app.name} ${entry.role.name}` : `${grant.app} ${grant.role}`;
+}

@@ -159,8 +159,15 @@ function assertCanDecide(deps: Pick<Deps, 'store'> | { store: StoreTx }, request
   const step = deps.store.getSteps(request.id).find((s) => s.index === request.currentStep);
   if (!step || step.status !== 'open') throw new AccessError('stale_decision', 'This step is no longer open.');
   const decisions = deps.store.getDecisions(request.id);
-  if (decisions.some((d) => d.approver.directoryId === input.actor.person.id)) {
-    throw new AccessError('already_decided_step', 'You already decided a step of this request; one person decides at most one step.');
+  const mine = decisions.find((d) => d.approver.directoryId === input.actor.person.id);
+  if (mine?.stepIndex === step.index) {
+    const approvals = decisions.filter((d) => d.stepIndex === step.index && d.decision === 'approve').length;
+    throw new AccessError('already_decided_step', step.required > 1
+      ? `You already approved this step (${approvals} of ${step.required} approvals so far).`
+      : 'You already approved this step.');
+  }
+  if (mine) {
+    throw new AccessError('already_decided_step', `You already approved step ${mine.stepIndex + 1} of this request, and one person approves at most one step.`);
   }
   if (!step.approvers.some((a) => a.directoryId === input.actor.person.id)) {
     throw new AccessError('not_an_approver', `You are not an approver of step ${step.index + 1} (${step.label}) of this request.`);

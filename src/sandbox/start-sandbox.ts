@@ -13,7 +13,7 @@ import type { Runtime } from '../runtime.js';
 import { createSlackBot, type SlackBot } from '../adapters/slack/create-slack-app.js';
 import { createHealthCheck } from '../health.js';
 import { SlackApiStandIn } from './slack-api/slack-api-server.js';
-import { startSandboxServer, type SandboxServer } from './sandbox-server.js';
+import { startSandboxServer, type SandboxServer } from './sandbox-http.js';
 
 /** A clock the sandbox's time control moves forward: real time plus an offset. */
 export class OffsetClock {
@@ -36,6 +36,8 @@ export interface Sandbox {
 
 export interface DirectoryPeople {
   listPeople(): { id: string; email: string; name: string; title?: string }[];
+  /** The zone the directory file gives a person (their Slack profile's `tz` in the sandbox). */
+  timezoneOf?(personId: string): string | undefined;
 }
 
 /**
@@ -52,7 +54,8 @@ export async function startSandbox(
   // Slack's clock is the sandbox's: moving time forward ages trigger ids and rate-limit windows too.
   const standIn = new SlackApiStandIn({ botTokens: [token], clock: () => options.clock.now().getTime() });
   const people = slackPeople(options.people);
-  for (const p of people) standIn.addUser({ id: p.slackId, email: p.email, name: p.email.split('@')[0]!, realName: p.name, tz: runtime.deps.settings.timezone });
+  // Each person reads times in their own zone, as Slack's users.info says; the bot's zone unless the file gives one.
+  for (const p of people) standIn.addUser({ id: p.slackId, email: p.email, name: p.email.split('@')[0]!, realName: p.name, tz: p.timezone ?? runtime.deps.settings.timezone });
   const channels = sandboxChannels(runtime);
   for (const c of channels) standIn.addChannel(c);
   const { url: apiUrl } = await standIn.start(0, '127.0.0.1');
@@ -65,6 +68,7 @@ export async function startSandbox(
       token,
       signingSecret,
       apiUrl,
+      describedAs: 'the embedded Slack stand-in',
       port: 0,
       host: '127.0.0.1',
       health: createHealthCheck(runtime, { slack: { mode: 'sandbox', teamId: 'T0SANDBOX' } }),
@@ -80,6 +84,7 @@ export async function startSandbox(
       channels,
       port: config.port,
       host: '127.0.0.1',
+      timezone: runtime.deps.settings.timezone,
       clock: {
         now: () => options.clock.now(),
         advance: async (seconds) => {
@@ -109,14 +114,15 @@ export async function startSandbox(
 }
 
 /** Every person in the directory gets a Slack-shaped id (U0 + their email's name), unique. */
-export function slackPeople(directory: DirectoryPeople): { slackId: string; email: string; name: string; title: string }[] {
+export function slackPeople(directory: DirectoryPeople): { slackId: string; email: string; name: string; title: string; timezone?: string }[] {
   const used = new Set<string>();
   return directory.listPeople().map((person) => {
     const base = `U0${person.email.split('@')[0]!.toUpperCase().replace(/[^A-Z0-9]/g, '')}`.slice(0, 20);
     let id = base;
     for (let n = 2; used.has(id); n++) id = `${base}${n}`;
     used.add(id);
-    return { slackId: id, email: person.email, name: person.name, title: person.title ?? '' };
+    const timezone = directory.timezoneOf?.(person.id);
+    return { slackId: id, email: person.email, name: person.name, title: person.title ?? '', ...(timezone ? { timezone } : {}) };
   });
 }
 

@@ -11,9 +11,9 @@ const at = '2026-03-02T09:00:00.000Z';
 
 function steps(statuses: StepView['status'][]): StepView[] {
   return [
-    { index: 0, label: 'manager', required: 1, status: statuses[0]!, approverCount: 1, approverNames: ['Marcus Chen'], notifyChannel: null, fallbackReason: null, decisions: [] },
-    { index: 1, label: 'group security-team', required: 2, status: statuses[1]!, approverCount: 3, approverNames: statuses[1] === 'waiting' ? [] : ['Sam Rivera', 'Jordan Lee', 'Kim Nguyen'], notifyChannel: 'C0SECURITY', fallbackReason: null, decisions: [] },
-    { index: 2, label: 'user ciso@example.com', required: 1, status: statuses[2]!, approverCount: 1, approverNames: statuses[2] === 'waiting' ? [] : ['Grace Hopper'], notifyChannel: null, fallbackReason: null, decisions: [] },
+    { index: 0, label: 'manager', approver: { kind: 'manager' }, required: 1, status: statuses[0]!, approverCount: 1, approverNames: ['Marcus Chen'], notifyChannel: null, fallbackReason: null, decisions: [] },
+    { index: 1, label: 'group security-team', approver: { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' }, required: 2, status: statuses[1]!, approverCount: 3, approverNames: statuses[1] === 'waiting' ? [] : ['Sam Rivera', 'Jordan Lee', 'Kim Nguyen'], notifyChannel: 'C0SECURITY', fallbackReason: null, decisions: [] },
+    { index: 2, label: 'user ciso@example.com', approver: { kind: 'user', user: 'ciso@example.com' }, required: 1, status: statuses[2]!, approverCount: 1, approverNames: statuses[2] === 'waiting' ? [] : ['Grace Hopper'], notifyChannel: null, fallbackReason: null, decisions: [] },
   ];
 }
 
@@ -38,6 +38,8 @@ function base(): RequestCard {
     createdAt: at,
     approvalDeadline: '2026-03-05T09:00:00.000Z',
     grant: null,
+    provisioning: { method: 'okta_group' },
+    reminderLeads: [86_400, 3600],
     timezone: 'Europe/Berlin',
   };
 }
@@ -68,7 +70,7 @@ export function approvedCard(): RequestCard {
   card.steps[0]!.decisions = [approve(marcus, 5)];
   card.steps[1]!.decisions = [approve(sam, 10), approve(jordan, 12)];
   card.steps[2]!.decisions = [{ ...approve(grace, 20), shortenedToSeconds: 1800 }];
-  card.grant = { id: 'grt_0example0001', status: 'active', activatedAt: '2026-03-02T09:21:00.000Z', expiresAt: '2026-03-02T09:51:00.000Z', revocationReason: null, revocationNote: null, revokedBy: null, lastError: null };
+  card.grant = { id: 'grt_0example0001', status: 'active', activatedAt: '2026-03-02T09:21:00.000Z', expiresAt: '2026-03-02T09:51:00.000Z', revocationReason: null, revocationNote: null, revokedBy: null, lastError: null, extendable: true, durationSeconds: 1800 };
   return card;
 }
 
@@ -97,5 +99,43 @@ export function cancelledCard(): RequestCard {
   card.currentStep = -1;
   card.decisionReason = 'cancelled by the requester';
   card.steps = steps(['closed', 'waiting', 'waiting']);
+  return card;
+}
+
+/** Step 1 approved for 15 minutes of the hour asked; step 2 open. */
+export function shortenedStepCard(): RequestCard {
+  const card = step2Card();
+  card.grantedSeconds = 900;
+  card.steps[0]!.decisions = [{ ...approve(marcus, 5), shortenedToSeconds: 900 }];
+  card.steps[1]!.decisions = [];
+  return card;
+}
+
+/** A manual role (Laptop local admin), approved: IT helpdesk sets it up by hand. */
+export function manualCard(): RequestCard {
+  const card = approvedCard();
+  card.appName = 'Laptop local admin';
+  card.roleName = 'Local administrator';
+  card.grantedSeconds = null;
+  card.requestedSeconds = 4 * 3600;
+  card.steps = [{ ...steps(['approved', 'waiting', 'waiting'])[0]!, decisions: [approve(marcus, 5)] }];
+  card.provisioning = { method: 'manual', assigneeGroup: 'it-helpdesk' };
+  card.grant = { ...card.grant!, status: 'provisioning', activatedAt: null, expiresAt: null, durationSeconds: 4 * 3600 };
+  return card;
+}
+
+/** The manual role active for 15 minutes: removed by hand, and too short for any reminder. */
+export function manualActiveCard(): RequestCard {
+  const card = manualCard();
+  card.grantedSeconds = 900;
+  card.requestedSeconds = 3600;
+  card.grant = { ...card.grant!, status: 'active', activatedAt: '2026-03-02T09:21:00.000Z', expiresAt: '2026-03-02T09:36:00.000Z', durationSeconds: 900 };
+  return card;
+}
+
+/** The approved grant, extended by an hour after its reminder. */
+export function extendedCard(): RequestCard {
+  const card = approvedCard();
+  card.grant = { ...card.grant!, expiresAt: '2026-03-02T10:51:00.000Z' };
   return card;
 }

@@ -33,14 +33,14 @@ describe('staying within Slack limits', () => {
     const long = 'N'.repeat(400);
     const card = { ...pendingCard(), appName: long, roleName: long, requester: { ...pendingCard().requester, name: long } };
     expect(checkMessageBlocks(approvalMessage(card, 0, { kind: 'channel' }).blocks)).toEqual([]);
-    const offer = extensionOfferModal({ grantId: 'grt_1', appName: long, roleName: long, expiresAt: null, maxAddSeconds: 3600, choices: [900, 3600], approval: 'auto', justificationRequired: false, timezone: 'UTC', privateMetadata: '' });
+    const offer = extensionOfferModal({ grantId: 'grt_1', appName: long, roleName: long, expiresAt: null, maxAddSeconds: 3600, choices: [900, 3600], approval: 'auto', justificationRequired: false, now: '2026-03-02T09:00:00.000Z', held: true, timezone: 'UTC', privateMetadata: '' });
     expect(checkView(offer, 'modal')).toEqual([]);
   });
 
   it('summarises a chain of 60 steps and hundreds of approvers within 50 blocks', () => {
     const card = step2Card();
     const many: StepView[] = Array.from({ length: 60 }, (_, i) => ({
-      index: i, label: `group team-${i}`, required: 2, status: i < 59 ? 'approved' : 'open', approverCount: 300,
+      index: i, label: `group team-${i}`, approver: { kind: 'group', group: `team-${i}`, minApprovals: 2 }, required: 2, status: i < 59 ? 'approved' : 'open', approverCount: 300,
       approverNames: Array.from({ length: 300 }, (_, j) => `Person ${j}`), notifyChannel: null, fallbackReason: null,
       decisions: [{ person: { name: `Approver ${i}`, email: `a${i}@example.com`, directoryId: `u-${i}` }, decision: 'approve', reason: null, shortenedToSeconds: null, at: card.createdAt }],
     }));

@@ -15,7 +15,7 @@ import { taskMessage } from '../../blocks/task-message.js';
 import { golden } from './golden-file.js';
 import { checkMessageBlocks, checkView } from '../../src/sandbox/slack-api/block-kit-limits.js';
 import { approvedCard, pendingCard, step2Card } from './cards.js';
-import { crowdedHome, endedCard, explainEvaluation, grants, home, requests, task } from './views.js';
+import { crowdedHome, endedCard, explainEvaluation, explainRole, grants, home, requests, task } from './views.js';
 
 
 const tz = 'Europe/Berlin';
@@ -25,22 +25,23 @@ const messages = {
   'requester-reminder-not-extendable': () => requesterMessage({ ...approvedCard(), grant: { ...approvedCard().grant!, extendable: false } }, { type: 'grant.reminder', leadSeconds: 86400 }),
   'requester-ended-expired': () => requesterMessage(endedCard('expired'), { type: 'grant.revoked' }),
   'requester-ended-relinquished': () => requesterMessage(endedCard('relinquished'), { type: 'grant.revoked' }),
-  'requester-ended-revoked-by-admin': () => requesterMessage(endedCard('revoked'), { type: 'grant.revoked' }),
+  'requester-ended-revoked-by-admin': () => requesterMessage({ ...endedCard('revoked'), grant: { ...endedCard('revoked').grant!, revokedByName: 'Priya Patel' } }, { type: 'grant.revoked' }),
   'requester-ended-offboarded': () => requesterMessage(endedCard('offboarded'), { type: 'grant.revoked' }),
   'requester-ended-removed-externally': () => requesterMessage(endedCard('removed_externally'), { type: 'grant.revoked' }),
   'task-grant-open': () => taskMessage(task('grant', 'open')),
   'task-grant-done': () => taskMessage(task('grant', 'done')),
   'task-revoke-open': () => taskMessage(task('revoke', 'open')),
-  'alert-with-grant': () => alertMessage({ text: 'Provisioning GitHub owner for ada@example.com failed after 5 attempt(s): <!channel> 500', at: '2026-03-02T09:00:00.000Z', timezone: tz, grant: { id: 'grt_0example0001', appName: 'GitHub', roleName: 'Organization owner', holderName: 'Ada Lovelace', holderEmail: 'ada@example.com', status: 'provisioning_failed' }, requestId: 'req_0example0001' }),
+  'requester-ended-expired-manual': () => requesterMessage({ ...endedCard('expired'), provisioning: { method: 'manual', assigneeGroup: 'it-helpdesk' } }, { type: 'grant.revoked' }),
+  'alert-with-grant': () => alertMessage({ text: 'Setting up GitHub Organization owner for Ada Lovelace (ada@example.com) failed after 5 attempts: <!channel> 500', at: '2026-03-02T09:00:00.000Z', timezone: tz, grant: { id: 'grt_0example0001', appName: 'GitHub', roleName: 'Organization owner', holderName: 'Ada Lovelace', holderEmail: 'ada@example.com', status: 'provisioning_failed' }, requestId: 'req_0example0001' }),
   'alert-plain': () => alertMessage({ text: 'Revocation overdue', at: '2026-03-02T09:00:00.000Z', timezone: tz }),
   'reply-help': () => helpMessage(),
   'reply-list': () => listMessage({ grants: grants(), requests: requests(), timezone: tz }),
   'reply-list-empty': () => listMessage({ grants: [], requests: [], timezone: tz }),
   'reply-pending': () => pendingMessage([{ card: pendingCard(), stepIndex: 0 }, { card: step2Card(), stepIndex: 1 }], 'u-jordan'),
   'reply-pending-none': () => pendingMessage([], 'u-jordan'),
-  'reply-explain-needs-approval': () => explainMessage(explainEvaluation('needs_approval')),
-  'reply-explain-not-eligible': () => explainMessage(explainEvaluation('not_eligible')),
-  'reply-explain-auto-approved': () => explainMessage(explainEvaluation('auto_approved')),
+  'reply-explain-needs-approval': () => explainMessage(explainEvaluation('needs_approval'), explainRole),
+  'reply-explain-not-eligible': () => explainMessage(explainEvaluation('not_eligible'), explainRole),
+  'reply-explain-auto-approved': () => explainMessage(explainEvaluation('auto_approved'), explainRole),
   'reply-whoami': () => whoamiMessage({ slackUserId: 'U0ADA', directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada Lovelace', boundAt: '2026-03-01T08:00:00.000Z', directoryStatus: 'active', timezone: tz }),
 };
 
@@ -95,7 +96,7 @@ describe('App Home and admin forms', () => {
     const json = JSON.stringify(view.blocks);
     for (const heading of ['Your access', 'Your pending requests', 'Waiting for your approval', 'Request access', 'Admin']) expect(json).toContain(heading);
     expect(json).toContain('and 28 more grants');
-    expect(json.match(/and \d+ more/g)!.length).toBe(4);
+    expect(json.match(/and \d+ more/g)!.length).toBe(5);
   });
 
   it('summarises an export with its period, hash and audit head', () => {

@@ -1,5 +1,5 @@
 /** View models for the Slack 2 builders (lists, App Home, tasks, admin forms), per state. */
-import type { ApprovalLine, CatalogRoleLine, GrantLine, HomeModel, RequestLine, TaskView } from '../../blocks/view-models.js';
+import type { ApprovalLine, CatalogRoleLine, GrantLine, HoldingLine, HomeModel, RequestLine, TaskLine, TaskView } from '../../blocks/view-models.js';
 import { evaluate, type DirectoryFacts } from '../../src/domain/evaluate.js';
 import type { Person } from '../../src/domain/person.js';
 import type { AppPolicy, Role } from '../../src/domain/policy.js';
@@ -11,25 +11,25 @@ const ada = { name: 'Ada Lovelace', email: 'ada@example.com', slackId: 'U0ADA', 
 
 export function grants(): GrantLine[] {
   return [
-    { grantId: 'grt_0example0001', app: 'github', role: 'owner', appName: 'GitHub', roleName: 'Organization owner', status: 'active', activatedAt: '2026-03-02T09:21:00.000Z', expiresAt: '2026-03-02T10:21:00.000Z', extendable: true },
-    { grantId: 'grt_0example0002', app: 'aws', role: 'admin', appName: 'AWS', roleName: 'Administrator', status: 'active', activatedAt: '2026-03-02T09:00:00.000Z', expiresAt: '2026-03-02T11:00:00.000Z', extendable: false },
-    { grantId: 'grt_0example0003', app: 'laptop', role: 'local-admin', appName: 'Laptop', roleName: 'Local <administrator>', status: 'provisioning', activatedAt: null, expiresAt: null, extendable: false },
+    { grantId: 'grt_0example0001', app: 'github', role: 'owner', appName: 'GitHub', roleName: 'Organization owner', status: 'active', activatedAt: '2026-03-02T09:21:00.000Z', expiresAt: '2026-03-02T10:21:00.000Z', extendable: true, removal: { kind: 'automatic' } },
+    { grantId: 'grt_0example0002', app: 'aws', role: 'admin', appName: 'AWS', roleName: 'Administrator', status: 'active', activatedAt: '2026-03-02T09:00:00.000Z', expiresAt: '2026-03-02T11:00:00.000Z', extendable: false, removal: { kind: 'automatic' } },
+    { grantId: 'grt_0example0003', app: 'laptop', role: 'local-admin', appName: 'Laptop', roleName: 'Local <administrator>', status: 'provisioning', activatedAt: null, expiresAt: null, extendable: false, removal: { kind: 'manual', assigneeGroup: 'it-helpdesk' } },
   ];
 }
 
 export function requests(): RequestLine[] {
-  return [{ requestId: 'req_0example0002', kind: 'access', appName: 'GitHub', roleName: 'Organization owner', requestedSeconds: 3600, createdAt: '2026-03-02T09:00:00.000Z', stepTitle: 'Step 1 of 3 · manager' }];
+  return [{ requestId: 'req_0example0002', kind: 'access', appName: 'GitHub', roleName: 'Organization owner', requestedSeconds: 3600, grantedSeconds: null, createdAt: '2026-03-02T09:00:00.000Z', stepTitle: 'Step 1 of 3 · your manager, Marcus Chen' }];
 }
 
 export function approvals(): ApprovalLine[] {
-  return [{ requestId: 'req_0example0003', stepIndex: 0, kind: 'access', requester: { name: 'Alan <!here> Turing', email: 'alan@example.com', slackId: 'U0ALAN', directoryId: 'u-alan' }, appName: 'AWS', roleName: 'Administrator', seconds: 3600, stepTitle: 'Step 1 of 1 · manager', createdAt: '2026-03-02T09:05:00.000Z' }];
+  return [{ requestId: 'req_0example0003', stepIndex: 0, kind: 'access', requester: { name: 'Alan <!here> Turing', email: 'alan@example.com', slackId: 'U0ALAN', directoryId: 'u-alan' }, appName: 'AWS', roleName: 'Administrator', seconds: 3600, requestedSeconds: 3600, stepTitle: 'Step 1 of 1 · manager, Marcus Chen', createdAt: '2026-03-02T09:05:00.000Z', justification: 'Deploy the <!here> hotfix (INC-7)', where: { kind: 'dm' } }];
 }
 
 export function catalog(): CatalogRoleLine[] {
   return [
-    { app: 'github', role: 'member', appName: 'GitHub', roleName: 'Member', summary: 'approved automatically · up to 90 days', held: false, pending: false },
-    { app: 'github', role: 'owner', appName: 'GitHub', roleName: 'Organization owner', summary: '3 approval steps (or automatic) · up to 4 hours', held: true, pending: false },
-    { app: 'aws', role: 'admin', appName: 'AWS', roleName: 'Administrator', summary: '1 approval step · up to 8 hours', held: false, pending: true },
+    { app: 'github', role: 'member', appName: 'GitHub', roleName: 'Member', summary: 'Automatic, up to 90 days.', held: false, pending: false },
+    { app: 'github', role: 'owner', appName: 'GitHub', roleName: 'Organization owner', summary: 'Needs your manager, then 2 people from Security team, then Grace Hopper (CISO); up to 4 hours.', held: true, pending: false },
+    { app: 'aws', role: 'admin', appName: 'AWS', roleName: 'Administrator', summary: 'Automatic for you up to 1 hour; longer (up to 8 hours) needs your manager.', held: false, pending: true },
   ];
 }
 
@@ -40,9 +40,22 @@ export function home(kind: 'employee' | 'approver' | 'admin'): HomeModel {
     requests: kind === 'employee' ? requests() : [],
     approvals: kind === 'approver' ? approvals() : [],
     catalog: catalog(),
+    tasks: kind === 'approver' ? tasks() : [],
     admin: kind === 'admin',
+    holdings: kind === 'admin' ? { lines: holdingLines(), total: 12 } : null,
     timezone: tz,
   };
+}
+
+export function tasks(): TaskLine[] {
+  return [{ taskId: 'tsk_0example0002', action: 'grant', holder: { name: 'Alan Turing', email: 'alan@example.com', slackId: 'U0ALAN', directoryId: 'u-alan' }, appName: 'Laptop local admin', roleName: 'Local administrator', createdAt: '2026-03-02T09:10:00.000Z' }];
+}
+
+export function holdingLines(): HoldingLine[] {
+  return [
+    { holder: ada, appName: 'GitHub', roleName: 'Organization owner', sensitive: true, expiresAt: '2026-03-02T10:21:00.000Z' },
+    { holder: { name: 'Linus Berg', email: 'linus@example.com', slackId: 'U0LINUS', directoryId: 'u-linus' }, appName: 'AWS production', roleName: 'Read-only', sensitive: false, expiresAt: '2026-03-02T17:00:00.000Z' },
+  ];
 }
 
 /** Far more of everything than a Home tab holds. */
@@ -70,6 +83,7 @@ export function task(action: 'grant' | 'revoke', status: 'open' | 'done'): TaskV
     requestId: 'req_0example0004',
     durationSeconds: 4 * 3600,
     revocationReason: action === 'revoke' ? 'expired' : null,
+    justification: 'Install the <!here> printer driver (IT-77)',
     createdAt: '2026-03-02T09:00:00.000Z',
     completedBy: status === 'done' ? { name: 'Ian Murdock', email: 'ian@example.com', slackId: 'U0IAN', directoryId: 'u-ian' } : null,
     completedAt: status === 'done' ? '2026-03-02T09:30:00.000Z' : null,
@@ -100,8 +114,10 @@ export function explainEvaluation(kind: 'needs_approval' | 'not_eligible' | 'aut
       'security-team': [person('u-sam', 'Sam Rivera', 'sam@example.com'), person('u-jordan', 'Jordan Lee', 'jordan@example.com'), person('u-kim', 'Kim Nguyen', 'kim@example.com', false)],
       'access-admins': [person('u-priya', 'Priya Patel', 'priya@example.com'), person('u-grace', 'Grace Hopper', 'ciso@example.com')],
     },
-    users: { 'ciso@example.com': person('u-grace', 'Grace Hopper', 'ciso@example.com') },
+    users: { 'ciso@example.com': { ...person('u-grace', 'Grace Hopper', 'ciso@example.com'), title: 'CISO' } },
     adminGroup: 'access-admins',
   };
   return evaluate(github, owner, 'cee04e1e1a13d0c4e8f2a9b7', facts, { justification: 'explain' }, new Date('2026-03-02T09:00:00.000Z'));
 }
+
+export { owner as explainRole };

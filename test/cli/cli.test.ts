@@ -30,6 +30,13 @@ describe('access-bot', () => {
     expect(stdout).toContain('policies explain');
   });
 
+  it('lists each command under the name and summary its own module gives it', async () => {
+    for (const entry of commands) {
+      const command = await entry.load();
+      expect({ name: command.name, summary: command.summary }).toEqual({ name: entry.name, summary: entry.summary });
+    }
+  });
+
   it('prints the help and exits 2 when run with no command', async () => {
     const { code, stderr } = await cli([]);
     expect(code).toBe(EXIT.usage);
@@ -92,6 +99,7 @@ describe('access-bot', () => {
   });
 });
 
+// The compiled command (bin/access-bot.js -> dist/) is tested as it ships, packed and installed, by .ci/pack-test.
 describe('access-bot as a child process', () => {
   it('runs policies check on the example policies through npm run cli\'s command line and exits 0', async () => {
     const { code, stdout } = await child(['--import', 'tsx', 'src/cli/main.ts', 'policies', 'check'], EXAMPLE_ENV);
@@ -99,15 +107,15 @@ describe('access-bot as a child process', () => {
     expect(stdout).toMatch(/^OK: 4 apps, 7 roles in policies/);
   });
 
-  it('exits 1 through bin/access-bot.js when the policies have problems', async () => {
-    const { code, stdout, stderr } = await child(['bin/access-bot.js', 'policies', 'check', 'test/cli/fixtures/bad-policies'], EXAMPLE_ENV);
+  it('exits 1 when the policies have problems', async () => {
+    const { code, stdout, stderr } = await child(['--import', 'tsx', 'src/cli/main.ts', 'policies', 'check', 'test/cli/fixtures/bad-policies'], EXAMPLE_ENV);
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/test\/cli\/fixtures\/bad-policies\/github\.yml:\d+:\d+ /);
   });
 
-  it('exits 2 through bin/access-bot.js on a usage error', async () => {
-    const { code } = await child(['bin/access-bot.js', 'policies', 'explain', '--app', 'github'], EXAMPLE_ENV);
+  it('exits 2 on a usage error', async () => {
+    const { code } = await child(['--import', 'tsx', 'src/cli/main.ts', 'policies', 'explain', '--app', 'github'], EXAMPLE_ENV);
     expect(code).toBe(2);
   });
 });

@@ -106,6 +106,8 @@ describe('the approval chain', () => {
     await decide('sam@example.com', request.id);
     const again = await refusal(decide('sam@example.com', request.id));
     expect(again.code).toBe('already_decided_step');
+    // Said as the approver sees it: this step, and where its quorum stands.
+    expect(again.message).toBe('You already approved this step (1 of 2 approvals so far).');
     expect(h.store.getDecisions(request.id)).toHaveLength(2);
   });
 

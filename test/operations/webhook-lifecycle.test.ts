@@ -31,9 +31,12 @@ describe('webhook provisioning through the lifecycle', () => {
     await h.runJobs();
     const grant = h.store.grantForRequest(result.request.id)!;
     expect(grant.status).toBe('provisioning'); // the 503 is retried later, not lost
+    // The requester hears of the delay at once, not days later when retries run out.
+    expect(h.notifier.of('grant.provisioningDelayed', 'u-ada').map((n) => n.grantId)).toEqual([grant.id]);
     h.clock.advance(60);
     await h.runJobs();
     expect(h.store.getGrant(grant.id)!.status).toBe('active');
+    expect(h.notifier.of('grant.provisioningDelayed')).toHaveLength(1);
 
     relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
     await h.runJobs();

@@ -19,7 +19,8 @@ export interface BotProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startBotProcess(options: { startTimeoutMs?: number } = {}): Promise<BotProcess> {
+/** `databasePath`: start on this file (kept on stop) instead of a new temporary database. */
+export async function startBotProcess(options: { startTimeoutMs?: number; databasePath?: string } = {}): Promise<BotProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'access-bot-lifecycle-'));
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
@@ -27,7 +28,7 @@ export async function startBotProcess(options: { startTimeoutMs?: number } = {})
     env: {
       PATH: process.env.PATH ?? '',
       PORT: '0',
-      DATABASE_PATH: join(dir, 'access.db'),
+      DATABASE_PATH: options.databasePath ?? join(dir, 'access.db'),
       POLICIES_DIR: join(ROOT, 'policies'),
       DIRECTORY_FILE: join(ROOT, 'directory.example.yml'),
     },

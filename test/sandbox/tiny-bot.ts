@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, LogLevel, type Logger } from '@slack/bolt';
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
-import { startSandboxServer, type SandboxClock, type SandboxServer } from '../../src/sandbox/sandbox-server.js';
+import { startSandboxServer, type SandboxClock, type SandboxServer } from '../../src/sandbox/sandbox-http.js';
 
 /**
  * A tiny Bolt app behind the sandbox: `/access` opens a modal; its submission wants a reason
@@ -170,7 +170,7 @@ export async function startTinyWorld(): Promise<TinyWorld> {
     now: () => new Date(now),
   };
   const sandbox = await startSandboxServer({
-    standIn, botEventsUrl, signingSecret: SECRET, people: PEOPLE, channels: CHANNELS, port: 0, clock,
+    standIn, botEventsUrl, signingSecret: SECRET, people: PEOPLE, channels: CHANNELS, port: 0, clock, timezone: 'Europe/Berlin',
   });
   return {
     standIn, app, sandbox, botEventsUrl, advanced, closed,

@@ -8,6 +8,7 @@ import { readAll } from '../../src/cli/commands/audit-verify.js';
 import { verifyChain } from '../../src/domain/audit.js';
 import type { ExportFilters } from '../../src/operations/exports/export-filters.js';
 import type { SlackContext } from '../../src/adapters/slack/context.js';
+import { DisplayLookups } from '../../src/adapters/slack/display-lookups.js';
 import { exportToDm } from '../../src/adapters/slack/export-upload.js';
 import { sendBlockAction } from '../support/slack-signing.js';
 import { SECRET, startSlackFixture, textOf, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
@@ -49,9 +50,12 @@ const revokeValues = (grantId: string, reason: string) => ({
 describe('/access revoke', () => {
   it('refuses a non-admin at the command and at a forged submission, revoking nothing', async () => {
     const grantId = await holdActive(fx, 'ada', 'github', 'member');
-    const refused = await openForm('alan', 'revoke', 'access_revoke');
-    expect(text(refused.blocks)).toContain('Only members of access-admins');
-    expect(refused.callback_id).not.toBe('access_revoke');
+    // A refused command is answered as one: an ephemeral reply, and no form.
+    const opened = fx.slack.workspace.calls('views.open').length;
+    expect((await fx.command('alan', 'revoke')).status).toBe(200);
+    const told = await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.alan.id);
+    expect(told.text).toContain('Only members of access-admins');
+    expect(fx.slack.workspace.calls('views.open')).toHaveLength(opened);
 
     // A forged submission: Priya's form, submitted as Alan.
     const form = await openForm('priya', 'revoke', 'access_revoke');
@@ -64,18 +68,22 @@ describe('/access revoke', () => {
     const grantId = await holdActive(fx, 'ada', 'github', 'member');
     await openForm('priya', 'revoke', 'access_revoke');
     const picked = await pickPerson('priya', 'ada');
-    expect(text(picked.blocks)).toContain('GitHub Member');
+    // The grant says until when, in the option's own text (not every client draws descriptions).
+    expect(text(picked.blocks)).toMatch(/GitHub · Member, until \w{3} \d+ \w{3} \d{4}, \d{2}:\d{2}/);
 
     const empty = await fx.submit('priya', revokeValues(grantId, '  '), { view: picked });
     expect(empty.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.revokeReason]: expect.stringContaining('needs a reason') } });
     expect(fx.h.store.getGrant(grantId)!.status).toBe('active');
 
     const done = await fx.submit('priya', revokeValues(grantId, 'Project <!channel> ended'), { view: picked });
-    expect(done.json).toMatchObject({ response_action: 'update', view: { title: { text: 'Revoked' } } });
+    // The form closes; Priya's DM says what she did.
+    expect(done.body).toBe('');
+    await fx.slack.waitFor('message', (m) => m.channel === fx.dm('priya') && m.text.includes("You revoked Ada Lovelace's GitHub Member access"));
     expect(fx.h.store.getGrant(grantId)).toMatchObject({ revocationReason: 'revoked', revocationNote: 'Project <!channel> ended', revokedBy: 'priya@example.com' });
     await fx.settle();
-    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended'));
-    expect(textOf(ended)).toContain('revoked by an admin (priya@example.com)');
+    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended (revoked)'));
+    // Named, as everywhere else: not an email.
+    expect(textOf(ended)).toContain('Priya Patel revoked your *GitHub Member* access');
     expect(textOf(ended)).toContain('Project &lt;!channel&gt; ended');
   });
 
@@ -98,8 +106,10 @@ const exportValues = (kind: string, period = 'last_30_days') => ({
 
 describe('/access export', () => {
   it('refuses a non-admin at the command and at a forged submission', async () => {
-    const refused = await openForm('ada', 'export', 'access_export');
-    expect(text(refused.blocks)).toContain('Only members of access-admins');
+    expect((await fx.command('ada', 'export')).status).toBe(200);
+    const told = await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.ada.id);
+    expect(told.text).toContain('Only members of access-admins');
+    expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
     const form = await openForm('priya', 'export', 'access_export');
     const res = await fx.submit('ada', exportValues('requests'), { view: form });
     expect(res.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.exportKind]: expect.stringContaining('Only members of access-admins') } });
@@ -118,7 +128,8 @@ describe('/access export', () => {
     await holdActive(fx, 'alan', 'billing', 'viewer');
     const form = await openForm('priya', 'export', 'access_export');
     const res = await fx.submit('priya', exportValues('requests'), { view: form });
-    expect(res.json).toMatchObject({ response_action: 'update', view: { title: { text: 'Export started' } } });
+    // The form closes; the CSV arrives in the DM.
+    expect(res.body).toBe('');
     const file = await fx.slack.waitFor('file', (f) => f.completed);
 
     // The three calls of files.uploadV2, the file shared in the DM (a conversation id, not the user id).
@@ -152,7 +163,7 @@ describe('/access export', () => {
 
   it('does not upload an export over the size limit, logs nothing, and points to the command line', async () => {
     await holdActive(fx, 'ada', 'github', 'member');
-    const ctx: SlackContext = { deps: fx.h.deps, teamId: fx.bot.teamId, jobs: fx.bot.jobs, ackBudgetMs: 2500, gate: new SlackCallGate({ clock: fx.h.deps.clock }) };
+    const ctx: SlackContext = { deps: fx.h.deps, teamId: fx.bot.teamId, jobs: fx.bot.jobs, ackBudgetMs: 2500, display: new DisplayLookups(fx.h.deps), gate: new SlackCallGate({ clock: fx.h.deps.clock }) };
     const admin = await fx.h.as('priya@example.com');
     await exportToDm(ctx, fx.bot.client, { admin, slackUserId: USERS.priya.id, kind: 'events', filters: { from: '2026-01-01T00:00:00.000Z', to: null, app: null, role: null, person: null }, periodLabel: 'this year' }, 200);
     const told = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('priya') && m.text.includes('larger than'));

@@ -18,7 +18,9 @@ describe('the App Home', () => {
   it('shows an employee their access with Extend and I\'m done, their pending requests with Cancel, and what they may request', async () => {
     await holdActive(fx, 'ada', 'github', 'member');
     const res = await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'on call' });
-    expect(res.json).toMatchObject({ response_action: 'update' });
+    // A submitted request closes the form (an empty ack); the DM says what happens next.
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('');
     fx.slack.workspace.closeModals(USERS.ada.id);
 
     const home = await openHome(fx, 'ada');
@@ -56,6 +58,9 @@ describe('the App Home', () => {
     const home = await openHome(fx, 'marcus');
     expect(textOfView(home)).toContain('Waiting for your approval');
     expect(textOfView(home)).toContain('Ada Lovelace');
+    // The approver decides with the facts: the justification is next to the buttons, and where the request is.
+    expect(textOfView(home)).toContain('>on call');
+    expect(textOfView(home)).toContain('The request is in your DM');
     expect(hasButton(blocksOf(home), ACTION.approve)).toBe(true);
     expect(hasButton(blocksOf(home), ACTION.deny)).toBe(true);
 
@@ -64,11 +69,42 @@ describe('the App Home', () => {
     expect(fx.h.store.getRequest(requestId)!.status).toBe('approved');
     const refreshed = await fx.slack.waitFor('home', (v) => v.userId === USERS.marcus.id, { after: cursor });
     expect(textOfView(refreshed)).toContain('Nothing is waiting for your decision');
+    // The decision gives visible feedback on the tab.
+    expect(textOfView(refreshed)).toContain("You approved Ada Lovelace's request for AWS Administrator (1 hour)");
   });
 
-  it('gives an admin the Admin section, whose buttons open the export and revoke forms', async () => {
+  it('points a channel step\'s approvers to the channel, and tells the requester at once when an approver shortens it', async () => {
+    await fx.requestViaModal('ada', 'github', 'owner', { justification: 'rotate keys', seconds: 4 * 3600 });
+    const ask = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve));
+    const requestId = fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })[0]!.id;
+    // Marcus approves only 1 hour of the 4.
+    await fx.click('marcus', ask, ACTION.approveShorter, { type: 'static_select', selected_option: { text: { type: 'plain_text', text: '1 hour' }, value: `${requestId}|0|3600` } });
+    const confirm = await fx.waitModal('marcus', (v) => v.callbackId === 'access_approve_shorter_confirm');
+    await fx.submit('marcus', {}, { view: confirm });
+    const told = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('approved 1 hour'));
+    expect(told.text).toContain('Marcus Chen approved 1 hour of GitHub Organization owner (you asked for 4 hours)');
+    // Her Home says the same figure as everyone else's.
+    const adas = await openHome(fx, 'ada');
+    expect(textOfView(adas)).toContain('for 1 hour (you asked for 4 hours; an approver shortened it)');
+
+    const sams = await openHome(fx, 'sam');
+    expect(textOfView(sams)).toContain('for *1 hour* (asked for 4 hours, shortened by an earlier approver)');
+    expect(textOfView(sams)).toContain('The request is in <#C0SECURITY>');
+    expect(textOfView(sams)).not.toContain('in your DM');
+  });
+
+  it('gives a person who left one sentence instead of a tab of things they cannot do', async () => {
+    const home = await openHome(fx, 'dave');
+    expect(textOfView(home)).toContain('is not active, so the bot cannot act for you');
+    expect(textOfView(home)).not.toContain('Request access');
+  });
+
+  it('gives an admin the Admin section: who holds access now, and buttons that open the export and revoke forms', async () => {
+    await holdActive(fx, 'ada', 'github', 'member');
     const home = await openHome(fx, 'priya');
     expect(textOfView(home)).toContain('Admin');
+    expect(textOfView(home)).toContain('Who holds access now* (1, sensitive first)');
+    expect(textOfView(home)).toContain('*GitHub Member* · Ada Lovelace · until <!date^');
     expect(hasButton(blocksOf(home), ACTION.openExport)).toBe(true);
     expect(hasButton(blocksOf(home), ACTION.openRevoke)).toBe(true);
     await clickInView(fx, 'priya', home, ACTION.openRevoke);

@@ -22,8 +22,9 @@ async function adaRequestsOwner(justification = 'Rotate the deploy keys (INC-42)
     [durationBlockId('github', 'owner')]: { [ACTION.duration]: { type: 'static_select', selected_option: { value: '3600' } } },
     [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: justification } },
   }, { view });
+  // A submitted request closes the form (an empty ack); the DM says what happens next.
   expect(submitted.status).toBe(200);
-  expect(submitted.json).toMatchObject({ response_action: 'update', view: { title: { text: 'Request sent' } } });
+  expect(submitted.body).toBe('');
   const request = fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })[0]!;
   return request.id;
 }
@@ -46,16 +47,20 @@ describe('the whole chain in Slack', () => {
   it('walks request -> manager -> security quorum of 2 in #security -> the CISO -> active', async () => {
     const requestId = await adaRequestsOwner();
 
-    // The requester hears it was submitted, with the chain ahead and a Cancel button.
+    // The requester hears it was submitted: who approves, in people's words, and a Cancel button.
     const submitted = await fx.slack.waitFor('message', (m) => m.channel === dm('ada') && m.text.includes('You asked for'));
-    expect(textOf(submitted)).toContain('Approvals ahead');
-    expect(textOf(submitted)).toContain('1. manager (Marcus Chen)');
+    expect(textOf(submitted)).toContain('Who approves');
+    expect(textOf(submitted)).toContain('1. Your manager, Marcus Chen ← now');
+    expect(textOf(submitted)).toContain('2. 2 people from Security team, in <#C0SECURITY>');
+    // Not yet asked, but named: the directory says who ciso@example.com is.
+    expect(textOf(submitted)).toContain('3. Grace Hopper (CISO)');
+    expect(textOf(submitted)).toContain('the request expires');
     expect(hasAction(submitted, ACTION.cancel)).toBe(true);
 
     // Step 1: the manager's DM.
     const ask1 = await fx.slack.waitFor('message', (m) => m.channel === dm('marcus') && hasAction(m, ACTION.approve));
     const card1 = textOf(ask1);
-    for (const fact of ['Ada Lovelace', 'GitHub Organization owner', '1 hour', 'github-owner-jit', 'Step 1 of 3', 'Rotate the deploy keys (INC-42)']) expect(card1).toContain(fact);
+    for (const fact of ['<@U0ADA>', 'GitHub Organization owner', '1 hour', 'github-owner-jit', 'Step 1 of 3', 'Rotate the deploy keys (INC-42)']) expect(card1).toContain(fact);
     const click1 = await fx.click('marcus', ask1, ACTION.approve);
     expect(click1.status).toBe(200);
     // Committed before the ack: the decision is in the database when the HTTP answer arrives.
@@ -66,10 +71,11 @@ describe('the whole chain in Slack', () => {
     // Step 2: one message in #security, not three DMs.
     const channelAsk = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY' && hasAction(m, ACTION.approve));
     expect(textOf(channelAsk)).toContain('0 of 2 approvals');
-    expect(textOf(channelAsk)).toContain('Step 1 (manager) approved by Marcus Chen');
+    expect(textOf(channelAsk)).toContain('Step 1, manager: approved by Marcus Chen');
     expect(fx.dms('sam')).toHaveLength(0);
-    const stepNotice = await fx.slack.waitFor('message', (m) => m.channel === dm('ada') && m.text.includes('Step 1 of 3'));
-    expect(textOf(stepNotice)).toContain('approved by Marcus Chen');
+    // Ada's status message moves on in place: step 1 ticked, step 2 now (no new DM for a step approved as asked).
+    const moved = await fx.slack.waitFor('update', (m) => m.ts === submitted.ts && textOf(m).includes('1. Your manager, Marcus Chen ✓'));
+    expect(textOf(moved)).toContain('← now (0 of 2 so far)');
 
     await fx.click('sam', channelAsk, ACTION.approve);
     const progress = await fx.slack.waitFor('update', (m) => m.ts === channelAsk.ts && textOf(m).includes('1 of 2 approvals: Sam Rivera'));
@@ -83,7 +89,7 @@ describe('the whole chain in Slack', () => {
     // Step 3: the named person.
     const ask3 = await fx.slack.waitFor('message', (m) => m.channel === dm('grace') && hasAction(m, ACTION.approve));
     expect(textOf(ask3)).toContain('Step 3 of 3');
-    expect(textOf(ask3)).toContain('Step 2 (group security-team) approved by Sam Rivera and Jordan Lee');
+    expect(textOf(ask3)).toContain('Step 2, 2 people from Security team: approved by Sam Rivera and Jordan Lee');
     await fx.click('grace', ask3, ACTION.approve);
     await fx.slack.waitFor('update', (m) => m.ts === ask3.ts && !hasAction(m, ACTION.approve));
 
@@ -93,8 +99,11 @@ describe('the whole chain in Slack', () => {
     await fx.settle();
     const grant = fx.h.store.grantForRequest(requestId)!;
     expect(grant.status).toBe('active');
-    // The submitted message lost its Cancel button once the request was approved.
-    expect(hasAction(fx.slack.workspace.findMessage(dm('ada'), submitted.ts)!, ACTION.cancel)).toBe(false);
+    // The status message lost its Cancel button and its deadline once the request was approved, and says it is active.
+    const status = fx.slack.workspace.findMessage(dm('ada'), submitted.ts)!;
+    expect(hasAction(status, ACTION.cancel)).toBe(false);
+    expect(textOf(status)).not.toContain('the request expires');
+    expect(textOf(status)).toContain('Active until');
 
     const actions = fx.h.store.auditEventsFor({ requestId }).map((e) => e.action);
     expect(actions).toEqual([
@@ -104,9 +113,8 @@ describe('the whole chain in Slack', () => {
     // Each decision names the Slack user who made it.
     const approvals = fx.h.store.auditEventsFor({ requestId }).filter((e) => e.action === 'step.approved').map((e) => e.actor);
     expect(approvals.map((a) => (a.kind === 'person' ? a.slackId : null))).toEqual(['U0MARCUS', 'U0SAM', 'U0JORDAN', 'U0GRACE']);
-    // The requester's DMs, in order.
-    expect(fx.dms('ada').map((m) => m.text.split(' for ')[0])).toEqual([
-      'You asked', 'Step 1 of 3', 'Step 2 of 3', 'Your request', 'You now have GitHub Organization owner until 2 Mar 2026, 11:00 (Europe/Berlin)'.split(' for ')[0],
-    ]);
+    // The requester's DMs, in order: one status message, updated in place, and the news at the end.
+    expect(fx.dms('ada').map((m) => m.text.split(' until ')[0])).toEqual(['You asked for GitHub Organization owner for 1 hour', 'You now have GitHub Organization owner']);
+    expect(textOf(active)).toContain('It is removed automatically when it ends. No reminder: it ends in 1 hour.');
   });
 });

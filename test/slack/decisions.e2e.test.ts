@@ -15,7 +15,9 @@ afterEach(async () => {
 /** Ada asks for AWS admin (one step: her manager, Marcus); returns the request id and Marcus's message. */
 async function adaAsksForAwsAdmin(input: { seconds?: number; justification?: string } = {}): Promise<{ requestId: string; ask: StoredMessage }> {
   const res = await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'Debug the billing lambda', ...input });
-  expect(res.json).toMatchObject({ response_action: 'update', view: { title: { text: 'Request sent' } } });
+  // A submitted request closes the form (an empty ack); the DM says what happens next.
+  expect(res.status).toBe(200);
+  expect(res.body).toBe('');
   const requestId = fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })[0]!.id;
   const ask = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve));
   return { requestId, ask };
@@ -54,9 +56,16 @@ describe('deciding in Slack', () => {
     const option = `${requestId}|0|3600`;
     const res = await fx.click('marcus', ask, ACTION.approveShorter, { type: 'static_select', selected_option: { text: { type: 'plain_text', text: '1 hour' }, value: option } });
     expect(res.status).toBe(200);
+    // The pick opens a form that names what was picked (Slack's confirm dialog cannot): nothing is decided yet.
+    const confirm = await fx.waitModal('marcus', (v) => v.callbackId === 'access_approve_shorter_confirm');
+    expect(JSON.stringify(confirm)).toContain('Ada Lovelace asked for *AWS Administrator* for *4 hours*. Approve only *1 hour*?');
+    expect(confirm.submit).toMatchObject({ text: 'Approve 1 hour' });
+    expect(fx.h.store.getRequest(requestId)!.status).toBe('pending_approval');
+    const decided = await fx.submit('marcus', {}, { view: confirm });
+    expect(decided.body).toBe('');
     expect(fx.h.store.getRequest(requestId)).toMatchObject({ status: 'approved', requestedSeconds: 4 * 3600, grantedSeconds: 3600 });
     const settled = await fx.slack.waitFor('update', (m) => m.ts === ask.ts && !hasAction(m, ACTION.approve));
-    expect(textOf(settled)).toContain('shortened it to 1 hour');
+    expect(textOf(settled)).toContain('Approved* by Marcus Chen, for 1 hour (asked: 4 hours)');
     const active = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('You now have'));
     expect(active.text).toContain('AWS Administrator');
     await fx.settle();
@@ -76,8 +85,12 @@ describe('deciding in Slack', () => {
     expect(fx.h.store.getRequest(requestId)!.status).toBe('cancelled');
     const settled = await fx.slack.waitFor('update', (m) => m.ts === ask.ts && !hasAction(m, ACTION.approve));
     expect(textOf(settled)).toContain('Cancelled* by the requester');
-    await fx.slack.waitFor('update', (m) => m.ts === submitted.ts && !hasAction(m, ACTION.cancel));
-    await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('You cancelled'));
+    // Her own cancellation is said where she clicked: the status message, updated in place (no new DM).
+    const updated = await fx.slack.waitFor('update', (m) => m.ts === submitted.ts && !hasAction(m, ACTION.cancel));
+    expect(textOf(updated)).toContain('*Cancelled*');
+    expect(textOf(updated)).not.toContain('the request expires');
+    await fx.settle();
+    expect(fx.dms('ada').filter((m) => m.text.includes('cancelled'))).toHaveLength(0);
   });
 
   it('refuses forged Approve clicks by a non-approver and by the requester, recording nothing', async () => {

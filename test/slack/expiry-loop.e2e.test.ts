@@ -15,8 +15,9 @@ afterEach(async () => {
 
 const JOBS = { worker: 'expiry-e2e', baseDelaySeconds: 1, random: () => 0.999999 };
 
+/** The reminders, as they read now: an earlier one says when the access ends rather than "in 1 day". */
 function reminders(): StoredMessage[] {
-  return fx.dms('ada').filter((m) => m.text.includes('access ends in'));
+  return fx.dms('ada').filter((m) => /access ends/.test(m.text));
 }
 
 /** Moves the runtime's clock to `seconds` before the grant's expiry, then sweeps twice (a repeated pass changes nothing). */
@@ -43,6 +44,8 @@ describe('the expiry loop in Slack', () => {
     await sweepAt(grantId, 3600 - 60);
     expect(reminders()).toHaveLength(2);
     expect(reminders()[1]!.text).toContain('ends in 1 hour');
+    // The day-before reminder no longer says "in 1 day": it says when, as it stands.
+    expect(reminders()[0]!.text).not.toContain('ends in 1 day');
     await sweepAt(grantId, 60);
     expect(reminders()).toHaveLength(2);
     for (const reminder of reminders()) {
@@ -69,11 +72,23 @@ describe('the expiry loop in Slack', () => {
     fx.h.directory.beforeCall = () => fx.h.clock.advance(5);
     await fx.click('ada', reminder, ACTION.extendGrant);
     const offer = await fx.waitModal('ada', (v) => v.callbackId === 'access_extend');
-    expect(JSON.stringify(offer.blocks)).toContain('Extend by up to');
+    expect(JSON.stringify(offer.blocks)).toContain('You can extend it until');
+    // Each choice says where it leads, in Ada's zone.
+    expect(JSON.stringify(offer.blocks)).toContain('1 week: until');
     fx.h.directory.beforeCall = undefined;
     const res = await fx.submit('ada', { [BLOCK.extendBy]: { [ACTION.extendBy]: { type: 'static_select', selected_option: { value: String(7 * 86400) } } } }, { view: offer });
-    expect(res.json).toMatchObject({ response_action: 'update', view: { title: { text: 'Extended' } } });
-    expect(Date.parse(fx.h.store.getGrant(grantId)!.expiresAt!) - Date.parse(before)).toBe(7 * 86400 * 1000);
+    // The form closes; the DM says it was extended.
+    expect(res.body).toBe('');
+    const after = fx.h.store.getGrant(grantId)!.expiresAt!;
+    expect(Date.parse(after) - Date.parse(before)).toBe(7 * 86400 * 1000);
+    await fx.settle();
+    const token = (iso: string) => `<!date^${Math.floor(Date.parse(iso) / 1000)}^`;
+    expect(fx.dms('ada').some((m) => m.text.includes('was extended') && textOf(m).includes(token(after)))).toBe(true);
+    // The reminder, still in the DM, no longer names the old end: it says the new one, with its buttons.
+    const updated = fx.slack.workspace.findMessage(fx.dm('ada'), reminder.ts)!;
+    expect(textOf(updated)).toContain(token(after));
+    expect(textOf(updated)).not.toContain(token(before));
+    expect(hasAction(updated, ACTION.extendGrant)).toBe(true);
   });
 
   it('I\'m done relinquishes for the holder only; the ended message says why and Re-request opens the form prefilled', async () => {
@@ -89,9 +104,14 @@ describe('the expiry loop in Slack', () => {
     expect(fx.h.store.getGrant(grantId)).toMatchObject({ revocationReason: 'relinquished' });
     await fx.settle();
     expect(fx.h.store.getGrant(grantId)!.status).toBe('revoked');
-    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended'));
+    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended (relinquished)'));
     expect(textOf(ended)).toContain('You gave back your *GitHub Member* access');
     expect(hasAction(ended, ACTION.rerequest)).toBe(true);
+    // The reminder lost Extend and I'm done: the access is gone.
+    const stale = fx.slack.workspace.findMessage(fx.dm('ada'), reminder.ts)!;
+    expect(hasAction(stale, ACTION.extendGrant)).toBe(false);
+    expect(hasAction(stale, ACTION.relinquish)).toBe(false);
+    expect(stale.text).toContain('has ended');
 
     await fx.click('ada', ended, ACTION.rerequest);
     const form = await fx.waitModal('ada', (v) => v.callbackId === 'access_request' && JSON.stringify(v.definition.blocks).includes(ACTION.duration));
@@ -103,8 +123,8 @@ describe('the expiry loop in Slack', () => {
     const grantId = await holdActive(fx, 'ada', 'github', 'member');
     await sweepAt(grantId, -60);
     expect(fx.h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
-    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended'));
-    expect(textOf(ended)).toMatch(/access expired at .* and was removed\./);
+    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended (expired)'));
+    expect(textOf(ended)).toMatch(/access expired <!date\^\d+\^[^>]+> and was removed\./);
     expect(hasAction(ended, ACTION.rerequest)).toBe(true);
   });
 
@@ -118,7 +138,7 @@ describe('the expiry loop in Slack', () => {
     expect(textOf(alert)).toContain('Ada Lovelace (ada@example.com)');
     expect(textOf(alert)).toContain(grantId);
     expect(textOf(alert)).not.toContain('<!channel>');
-    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended'));
-    expect(textOf(ended)).toContain('removed outside the bot');
+    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended (removed externally)'));
+    expect(textOf(ended)).toContain('removed by hand in the directory, outside the bot');
   });
 });

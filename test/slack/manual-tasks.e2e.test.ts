@@ -19,8 +19,10 @@ function taskMessages(who: UserName, taskId: string): StoredMessage[] {
 describe('manual provisioning tasks in Slack', () => {
   it('asks every assignee but the grantee, refuses the grantee\'s Done, and the grant follows the task both ways', async () => {
     // Laptop local admin: auto-approved, provisioned by hand by it-helpdesk (Ian, Priya and Ada herself).
-    const res = await fx.requestViaModal('ada', 'laptop', 'local-admin', {});
-    expect(res.json).toMatchObject({ response_action: 'update' });
+    const res = await fx.requestViaModal('ada', 'laptop', 'local-admin', { justification: 'Install the <!here> printer driver' });
+    // A submitted request closes the form (an empty ack); the DM says what happens next.
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('');
     fx.slack.workspace.closeModals(USERS.ada.id);
     await fx.settle();
     const grant = fx.h.store.listGrants({ holderId: USERS.ada.directoryId, app: 'laptop' })[0]!;
@@ -29,6 +31,16 @@ describe('manual provisioning tasks in Slack', () => {
 
     const ians = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ian') && hasAction(m, ACTION.taskDone));
     expect(textOf(ians)).toContain('Please give Ada Lovelace (ada@example.com) *Laptop Local administrator* by hand');
+    // The person doing it reads why.
+    expect(textOf(ians)).toContain('>Install the &lt;!here&gt; printer driver');
+    // The requester hears that a person does it by hand, not "you will get a message when it is active" alone.
+    const waiting = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('was approved'));
+    expect(textOf(waiting)).toContain('Someone from *IT helpdesk* sets it up by hand');
+    // And the task waits on Ian's App Home too, with Done.
+    const { openHome } = await import('./slack2-helpers.js');
+    const iansHome = await openHome(fx, 'ian');
+    expect(JSON.stringify(iansHome.definition.blocks)).toContain('Your tasks');
+    expect(JSON.stringify(iansHome.definition.blocks)).toContain('Give Ada Lovelace *Laptop Local administrator* by hand');
     expect(taskMessages('priya', task.id)).toHaveLength(1);
     expect(taskMessages('ada', task.id)).toHaveLength(0);
 
@@ -51,7 +63,11 @@ describe('manual provisioning tasks in Slack', () => {
       expect(hasAction(copy!, ACTION.taskDone)).toBe(false);
       expect(textOf(copy!)).toContain('*Done* by Ian Murdock');
     }
-    await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('You now have Laptop Local administrator'));
+    const active = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('You now have Laptop Local administrator'));
+    // No promise of an automatic removal: people remove it.
+    expect(textOf(active)).toContain('When it ends, someone from IT helpdesk removes it by hand.');
+    expect(textOf(active)).not.toContain('removed automatically');
+    expect(textOf(active)).toContain('Someone from IT helpdesk is asked to remove your Laptop Local administrator access now.');
 
     // A second Done on a stale copy changes nothing and says why.
     await fx.click('priya', { ...stale, channel: fx.dm('priya') }, ACTION.taskDone);

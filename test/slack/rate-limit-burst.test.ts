@@ -7,6 +7,7 @@ import { WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION } from '../../blocks/ids.js';
 import { YamlDirectory } from '../../src/adapters/directory/yaml-directory.js';
+import { DisplayLookups } from '../../src/adapters/slack/display-lookups.js';
 import { SlackCallGate } from '../../src/adapters/slack/slack-call-gate.js';
 import { SlackMessageStore } from '../../src/adapters/slack/slack-message-store.js';
 import { SlackNotifier } from '../../src/adapters/slack/slack-notifier.js';
@@ -38,7 +39,7 @@ beforeEach(async () => {
   await slack.start();
   const client = new WebClient(TOKEN, { slackApiUrl: slack.url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: silentLogger });
   const gate = new SlackCallGate({ clock: h.clock, sleep: async (ms) => h.clock.advance(ms / 1000) });
-  h.deps.notifier = new SlackNotifier(h.deps, client, new SlackMessageStore(h.store.db), gate);
+  h.deps.notifier = new SlackNotifier(h.deps, client, new SlackMessageStore(h.store.db), new DisplayLookups(h.deps, gate), gate);
 });
 
 afterEach(async () => {

@@ -22,22 +22,62 @@ describe('the request modal', () => {
     expect(fx.slack.workspace.currentModal(USERS.kim.id)).toBeUndefined();
   });
 
-  it('opens at once, then offers only the roles the person may request, each with its policy summary', async () => {
+  it('opens with only the roles the person may request, each summarised for them, durations in order', async () => {
     const res = await fx.command('kim', 'request github');
     expect(res.status).toBe(200);
+    // The directory answered within the trigger's budget: the form opens complete.
     const opened = await fx.slack.waitFor('view', (e) => e.action === 'opened');
-    expect(JSON.stringify(opened.view.definition.blocks)).toContain('Checking which roles you may request');
-    const view = await fx.waitModal('kim', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.role));
-    const roles = blocksOf(view);
+    const roles = JSON.stringify(opened.view.definition.blocks);
     expect(roles).toContain('Member');
-    expect(roles).toContain('approved automatically · up to 90 days');
+    expect(roles).toContain('automatic · up to 90 days');
     expect(roles).not.toContain('Organization owner'); // Kim is not in platform-team
 
-    // Picking a role refreshes the view with its durations (default first) and justification rule.
+    // Picking a role refreshes the view with its durations, shortest first, the default marked where it stands.
     await fx.pick('kim', ACTION.role, BLOCK.role, 'member');
     const withRole = await fx.waitModal('kim', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
-    expect(blocksOf(withRole)).toContain('30 days (default)');
+    const durations = ((withRole.blocks as { block_id?: string; element?: { options?: { text: { text: string } }[] } }[])
+      .find((b) => b.block_id?.startsWith('duration'))?.element?.options ?? []).map((o) => o.text.text);
+    expect(durations).toEqual(['15 minutes', '1 hour', '4 hours', '8 hours', '1 day', '1 week', '30 days (default)', '90 days']);
     expect(blocksOf(withRole)).toContain('At most 90 days');
+    expect(blocksOf(withRole)).toContain('Automatic, up to 90 days.');
+  });
+
+  it('offers only the applications the person may request something of', async () => {
+    await fx.command('kim', 'request');
+    const opened = await fx.slack.waitFor('view', (e) => e.action === 'opened' && e.view.userId === USERS.kim.id);
+    const apps = JSON.stringify(opened.view.definition.blocks);
+    expect(apps).toContain('GitHub');
+    // The laptop role is open to everyone; AWS administrator only to platform-team.
+    expect(apps).not.toContain('AWS');
+  });
+
+  it('says "automatic for you" only to people it applies to, and what the rest need', async () => {
+    await fx.command('alan', 'request github owner');
+    const alan = await fx.waitModal('alan', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
+    expect(blocksOf(alan)).toContain('Automatic for you up to 1 hour; longer (up to 4 hours) needs your manager, then 2 people from Security team, then Grace Hopper (CISO).');
+    await fx.command('ada', 'request github owner');
+    const ada = await fx.waitModal('ada', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
+    expect(blocksOf(ada)).toContain('Needs your manager, then 2 people from Security team, then Grace Hopper (CISO); up to 4 hours.');
+    expect(blocksOf(ada)).not.toContain('utomatic for you');
+  });
+
+  it('answers a person who left with one sentence, and no form', async () => {
+    const res = await fx.command('dave', 'request github owner');
+    expect(res.status).toBe(200);
+    const told = await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.dave.id);
+    expect(told.text).toContain('is not active, so the bot cannot act for you');
+    expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
+    // The lists say the same, rather than pointing to a form he cannot submit.
+    const { textOfAnswer } = await import('./slack2-helpers.js');
+    expect(textOfAnswer(await fx.command('dave', 'list'))).toContain('is not active, so the bot cannot act for you');
+    expect(textOfAnswer(await fx.command('dave', 'list'))).not.toContain('/access request');
+  });
+
+  it('answers an application the person may not request anything of with an ephemeral, and no form', async () => {
+    await fx.command('kim', 'request aws');
+    const told = await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.kim.id);
+    expect(told.text).toContain('You may not request any AWS role: only members of Platform team may.');
+    expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
   });
 
   it('refuses an ineligible person who forges a role into the form, inline', async () => {
@@ -64,26 +104,41 @@ describe('the request modal', () => {
     expect(fx.h.store.listRequests({})).toHaveLength(0);
   });
 
-  it('points a second request to the pending one, and offers an extension for a role already held', async () => {
-    await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'first' });
-    const again = await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'second' });
-    // The command with app and role already shows the pointer instead of the form.
-    expect(again.status).toBe(200);
-    const pointer = await fx.waitModal('ada', (v) => JSON.stringify(v.definition).includes('Already requested')).catch(() => fx.modal('ada'));
-    expect(JSON.stringify(pointer)).toContain('already have a pending request');
+  it('shows the pending request in the form, with Cancel, and offers an extension for a role already held', async () => {
+    const first = await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'first' });
+    // A submitted request closes the form: the DM says what happens next.
+    expect(first.body).toBe('');
+    await fx.command('ada', 'request aws admin');
+    const pending = await fx.waitModal('ada', (v) => JSON.stringify(v.definition.blocks).includes('You already asked for'));
+    expect(blocksOf(pending)).toContain('AWS Administrator');
+    // The application and role stay in the form: another role can be picked.
+    expect(blocksOf(pending)).toContain(ACTION.role);
+    expect(blocksOf(pending)).not.toContain(ACTION.duration);
     expect(fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toHaveLength(1);
 
+    // Cancel in the form withdraws it, and the form offers the role again.
+    const view = fx.slack.workspace.currentModal(USERS.ada.id)!;
+    const { clickInView } = await import('./slack2-helpers.js');
+    await clickInView(fx, 'ada', view, ACTION.cancel);
+    await fx.waitModal('ada', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
+    expect(fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, status: ['pending_approval'] })).toHaveLength(0);
+
     const member = await fx.requestViaModal('alan', 'github', 'member', {});
-    expect(member.json).toMatchObject({ response_action: 'update', view: { title: { text: 'Request sent' } } });
+    expect(member.body).toBe('');
     await fx.slack.waitFor('message', (m) => m.channel === fx.dm('alan') && m.text.includes('You now have'));
     await fx.command('alan', 'request github member');
     const offer = await fx.waitModal('alan', (v) => v.callbackId === 'access_extend');
-    expect(blocksOf(offer)).toContain('Extend by up to');
+    expect(blocksOf(offer)).toContain('You can extend it until');
   });
 
   it('answers /access help and unknown words with usage, and unknown apps with the known ones', async () => {
     expect((await fx.command('ada', 'help')).json).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('/access request') });
     expect((await fx.command('ada', 'frobnicate')).json).toMatchObject({ text: expect.stringContaining('Unknown command') });
-    expect((await fx.command('ada', 'request nope')).json).toMatchObject({ text: expect.stringContaining('`github`') });
+    expect((await fx.command('ada', 'request nope')).json).toMatchObject({ text: expect.stringContaining('`github` (GitHub)') });
+    // An unknown role is answered the same way, not with a form whose role is empty.
+    expect((await fx.command('ada', 'request github admin')).json).toMatchObject({
+      response_type: 'ephemeral', text: expect.stringContaining('GitHub has no role `admin`. Its roles: `owner` (Organization owner)'),
+    });
+    expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
   });
 });

@@ -30,6 +30,8 @@ export const USERS = {
   grace: { id: 'U0GRACE', email: 'ciso@example.com', name: 'Grace Hopper', directoryId: 'u-grace' },
   priya: { id: 'U0PRIYA', email: 'priya@example.com', name: 'Priya Patel', directoryId: 'u-priya' },
   ian: { id: 'U0IAN', email: 'ian@example.com', name: 'Ian Murdock', directoryId: 'u-ian' },
+  /** Left the company: deprovisioned in the directory, still in Slack for a while. */
+  dave: { id: 'U0DAVE', email: 'dave@example.com', name: 'Dave Stone', directoryId: 'u-dave' },
 } as const;
 export type UserName = keyof typeof USERS;
 

@@ -416,6 +416,13 @@ export class SqliteStore implements Store, StoreTx {
     return row && toTask(row);
   }
 
+  openTasks(assigneeGroups: readonly string[], limit: number): TaskRecord[] {
+    if (assigneeGroups.length === 0) return [];
+    return this.db.select().from(t.tasks)
+      .where(and(eq(t.tasks.status, 'open'), inArray(t.tasks.assigneeGroup, [...assigneeGroups])))
+      .orderBy(asc(t.tasks.createdAt)).limit(limit).all().map(toTask);
+  }
+
   insertTask(task: TaskRecord): void {
     this.db
       .insert(t.tasks)

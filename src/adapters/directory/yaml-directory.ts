@@ -12,6 +12,7 @@
  *     title: Engineer
  *     status: active         # active | suspended | deprovisioned (default active)
  *     manager: marcus@example.com   # email, login or id of another person (optional)
+ *     timezone: Europe/London        # the sandbox gives the person's Slack profile this zone (optional)
  * groups:
  *   platform-team:
  *     type: OKTA_GROUP       # OKTA_GROUP (default; the bot can manage it) | APP_GROUP (read-only)
@@ -33,8 +34,18 @@ export const DirectoryPersonSchema = z.strictObject({
   title: z.string().trim().min(1).optional(),
   status: z.enum(['active', 'suspended', 'deprovisioned']).default('active'),
   manager: z.string().trim().min(1).optional(),
+  timezone: z.string().trim().refine(isTimeZone, 'an IANA time zone, such as Europe/Berlin').optional(),
 });
 export type DirectoryPerson = z.infer<typeof DirectoryPersonSchema>;
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const DirectoryGroupSchema = z.strictObject({
   type: z.enum(['OKTA_GROUP', 'APP_GROUP']).default('OKTA_GROUP'),
@@ -86,6 +97,8 @@ export class YamlDirectory implements Directory {
   /** Lower-cased email and login -> the people they name (more than one: ambiguous). */
   private readonly byEmailOrLogin = new Map<string, Person[]>();
   private readonly managerIdOf = new Map<string, string>();
+  /** Zones the file gives people, for the sandbox's Slack profiles (Slack, not the directory, says whose zone is whose). */
+  private readonly zones = new Map<string, string>();
   private readonly groups = new Map<string, GroupState>();
 
   private constructor(data: DirectoryFile, readonly source: string, locate: Locate) {
@@ -104,6 +117,7 @@ export class YamlDirectory implements Directory {
       };
       if (this.byId.has(person.id)) problem(['people', i, p.id ? 'id' : 'email'], `duplicate person id ${person.id}`);
       else this.byId.set(person.id, person);
+      if (p.timezone) this.zones.set(person.id, p.timezone);
       return person;
     });
     for (const person of this.people) {
@@ -207,6 +221,11 @@ export class YamlDirectory implements Directory {
   /** Everybody in the file, in file order (the sandbox lists them to pick who you are). */
   listPeople(): Person[] {
     return this.people.map(copy);
+  }
+
+  /** The zone the file gives a person (the sandbox sets it on their Slack profile), if any. */
+  timezoneOf(personId: string): string | undefined {
+    return this.zones.get(personId);
   }
 
   /** Every group name, in file order. */

@@ -11,6 +11,7 @@ import { channelLink, escapeMrkdwn } from '../../../blocks/escape.js';
 import { explainMessage } from '../../../blocks/explain-message.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import { AccessError } from '../../domain/errors.js';
+import type { ActingPerson } from '../../operations/acting-person.js';
 import { evaluate } from '../../domain/evaluate.js';
 import { queueDigest } from '../../operations/queue-digest.js';
 import { gatherDirectoryFacts } from '../../operations/directory-facts.js';
@@ -18,6 +19,7 @@ import { assertAdmin } from '../../operations/revoke-grant.js';
 import { explain, identify, type SlackContext } from './context.js';
 import { approvalsAwaiting, myGrants, myRequests } from './overview.js';
 import { lookUpSlackUser } from './people.js';
+import { unknownAppOrRole } from './request-form.js';
 
 export function textMessage(text: string): SlackMessage {
   return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } } as KnownBlock] };
@@ -32,14 +34,23 @@ export async function answer(ctx: SlackContext, where: string, run: () => Promis
   }
 }
 
+/** One sentence for a person the bot cannot act for, instead of lists of what they cannot use. */
+function inactive(me: ActingPerson): SlackMessage | null {
+  return me.person.active ? null : textMessage(escapeMrkdwn(`Your directory account (${me.person.email}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`));
+}
+
 export async function listCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
   const me = await identify(ctx, client, slackUserId);
-  return listMessage({ grants: myGrants(ctx.deps, me.person.id), requests: myRequests(ctx.deps, me.person.id), timezone: ctx.deps.settings.timezone });
+  const refused = inactive(me);
+  if (refused) return refused;
+  return listMessage({ grants: myGrants(ctx.deps, me.person.id), requests: myRequests(ctx.deps, me.person.id), timezone: ctx.display.knownZone(slackUserId) });
 }
 
 export async function pendingCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
   const me = await identify(ctx, client, slackUserId);
-  return pendingMessage(approvalsAwaiting(ctx.deps, me.person.id), me.person.id);
+  const refused = inactive(me);
+  if (refused) return refused;
+  return pendingMessage(approvalsAwaiting(ctx.deps, me.person.id, ctx.display.knownZone(slackUserId)), me.person.id);
 }
 
 /**
@@ -49,18 +60,19 @@ export async function pendingCommand(ctx: SlackContext, client: WebClient, slack
 export async function explainCommand(ctx: SlackContext, client: WebClient, slackUserId: string, app: string | undefined, role: string | undefined): Promise<SlackMessage> {
   const { catalog } = ctx.deps;
   if (!app) return helpMessage('Usage: `/access explain <app> <role>`, e.g. `/access explain github owner`.');
-  const policy = catalog.app(app);
-  if (!policy) return textMessage(`There is no application \`${escapeMrkdwn(app)}\`. Known: ${catalog.policies.map((p) => `\`${p.app}\``).join(', ')}.`);
+  const unknown = unknownAppOrRole(ctx.deps, app, role);
+  if (unknown) return textMessage(unknown);
+  const policy = catalog.app(app)!;
   const entry = role ? catalog.find(policy.app, role) : undefined;
   if (!entry) {
-    return textMessage(`${role ? `${escapeMrkdwn(policy.name)} has no role \`${escapeMrkdwn(role)}\`. ` : 'Name a role: '}Its roles: ${policy.roles.map((r) => `\`${r.id}\` (${escapeMrkdwn(r.name)})`).join(', ')}.`);
+    return textMessage(`Name a role of ${escapeMrkdwn(policy.name)}: ${policy.roles.map((r) => `\`${escapeMrkdwn(r.id)}\` (${escapeMrkdwn(r.name)})`).join(', ')}.`);
   }
   const { person } = await lookUpSlackUser(ctx, client, slackUserId);
   if (!person) throw new AccessError('identity_unknown', 'Your Slack email is not in the directory, so there is nothing to evaluate.');
   const facts = await gatherDirectoryFacts(ctx.deps.directory, person, entry.role, ctx.deps.settings.adminGroup);
   // The justification is asked for in the form; a placeholder keeps the trace about eligibility and the chain.
   const evaluation = evaluate(entry.app, entry.role, entry.version, facts, { justification: 'explain' }, ctx.deps.clock.now());
-  return explainMessage(evaluation);
+  return explainMessage(evaluation, entry.role);
 }
 
 export async function whoamiCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
@@ -74,7 +86,7 @@ export async function whoamiCommand(ctx: SlackContext, client: WebClient, slackU
     name: me.person.name,
     boundAt: binding.boundAt,
     directoryStatus: me.person.status,
-    timezone: ctx.deps.settings.timezone,
+    timezone: ctx.display.knownZone(slackUserId),
   });
 }
 

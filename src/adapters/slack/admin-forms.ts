@@ -1,8 +1,10 @@
 /**
  * The admins' forms, `/access revoke` and `/access export` (also the App Home's Admin buttons).
- * Each opens at once with the trigger id (good for 3 s) and is then filled in, or replaced by the
- * refusal for a non-admin. Admin membership is read live from the directory again when the form is
- * submitted: someone removed from the admin group in between is refused with an inline error.
+ * Admin membership is read first, within a budget (a trigger id is good for 3 s): a non-admin's
+ * command gets an ephemeral refusal and no form. If the directory is slow, the form opens at once
+ * and is filled in (or replaced by the refusal) when it answers. Membership is read live again
+ * when the form is submitted: someone removed from the admin group in between is refused with an
+ * inline error. A submitted form closes; the DM says what happened.
  */
 import type { ModalView, WebClient } from '@slack/web-api';
 import { exportModal, REVOKE_MORE_VALUE, revokeModal } from '../../../blocks/admin-modals.js';
@@ -14,7 +16,8 @@ import { AccessError } from '../../domain/errors.js';
 import { authorizeExport } from '../../operations/exports/export-evidence.js';
 import { ExportFilterError, parseExportFilters, parseExportKind, type ExportFilterField } from '../../operations/exports/export-filters.js';
 import { assertAdmin, revokeGrantAsAdmin } from '../../operations/revoke-grant.js';
-import { explain, identify, openModal, type SlackContext } from './context.js';
+import { groupName } from '../../../blocks/format.js';
+import { explain, identify, openModal, tellEphemeral, type SlackContext } from './context.js';
 import { ExportPeriodError, exportPeriod, isPeriodPreset } from './export-period.js';
 import { exportToDm } from './export-upload.js';
 import { grantLine } from './overview.js';
@@ -25,19 +28,34 @@ import { platformError } from './slack-errors.js';
 
 type Reply = { response_action: 'errors'; errors: Record<string, string> } | { response_action: 'update'; view: ModalView } | undefined;
 
-/** Opens a placeholder at once, then shows the form to an admin or the refusal to anyone else. */
-async function openAdminForm(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string; channel?: string; title: string }, form: () => ModalView): Promise<void> {
-  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: infoModal(input.title, '_Checking that you are an admin…_'), where: { user: input.userId, ...(input.channel ? { channel: input.channel } : {}) } });
-  const viewId = opened?.id;
-  if (!viewId) return;
-  let view: ModalView;
-  try {
-    await assertAdmin(ctx.deps, await identify(ctx, client, input.userId));
-    view = form();
-  } catch (error) {
-    view = infoModal('Not allowed', escapeMrkdwn(explain(ctx, error, input.title)));
+/** How long opening waits for the admin check before it opens the form anyway (the trigger lasts 3 s). */
+const OPEN_BUDGET_MS = 1200;
+
+export interface AdminFormInput {
+  triggerId: string;
+  userId: string;
+  /** Says a refusal as the command's ephemeral reply; without it (a button), a small modal says it. */
+  refuse?: (text: string) => Promise<void>;
+  /** Where the click or command came from: a click that expired is answered there. */
+  channel?: string;
+}
+
+/** The form for an admin, or the refusal for anyone else: within the budget before the modal opens, else after. */
+async function openAdminForm(ctx: SlackContext, client: WebClient, input: AdminFormInput & { title: string }, form: () => ModalView): Promise<void> {
+  const where = { user: input.userId, ...(input.channel ? { channel: input.channel } : {}) };
+  // Identifying the person is inside the budget too: it reads Slack and the directory.
+  const check = identify(ctx, client, input.userId).then((acting) => assertAdmin(ctx.deps, acting)).then(() => null, (error: unknown) => explain(ctx, error, input.title));
+  let timer: NodeJS.Timeout | undefined;
+  const early = await Promise.race([check, new Promise<'slow'>((resolve) => { timer = setTimeout(() => resolve('slow'), OPEN_BUDGET_MS); })]);
+  clearTimeout(timer);
+  if (early !== 'slow') {
+    if (early !== null && input.refuse) return input.refuse(early);
+    await openModal(ctx, client, { triggerId: input.triggerId, view: early === null ? form() : infoModal('Not allowed', escapeMrkdwn(early)), where });
+    return;
   }
-  await updateView(client, viewId, opened.hash, view);
+  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: infoModal(input.title, '_Checking that you are an admin…_'), where });
+  const refusal = await check;
+  if (opened) await updateView(client, opened.id, opened.hash, refusal === null ? form() : infoModal('Not allowed', escapeMrkdwn(refusal)));
 }
 
 async function updateView(client: WebClient, viewId: string, hash: string | undefined, view: ModalView): Promise<void> {
@@ -52,13 +70,13 @@ async function updateView(client: WebClient, viewId: string, hash: string | unde
 
 // ---- revoke ------------------------------------------------------------------------------------
 
-export function openRevokeForm(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string; channel?: string }): Promise<void> {
-  return openAdminForm(ctx, client, { ...input, title: 'Revoke access' }, () => revokeModal({ personSlackId: null, personName: null, grants: null, timezone: ctx.deps.settings.timezone }));
+export function openRevokeForm(ctx: SlackContext, client: WebClient, input: AdminFormInput): Promise<void> {
+  return openAdminForm(ctx, client, { ...input, title: 'Revoke access' }, () => revokeModal({ personSlackId: null, personName: null, grants: null, timezone: ctx.display.knownZone(input.userId) }));
 }
 
 /** A person was picked: their open grants become the grant choice. Admins only (it lists someone's access). */
 export async function refreshRevokeForm(ctx: SlackContext, client: WebClient, input: { adminSlackId: string; view: ViewPayload; personSlackId: string | undefined }): Promise<void> {
-  const tz = ctx.deps.settings.timezone;
+  const tz = ctx.display.knownZone(input.adminSlackId);
   let model: RevokeFormModel;
   try {
     await assertAdmin(ctx.deps, await identify(ctx, client, input.adminSlackId));
@@ -94,7 +112,10 @@ export async function submitRevoke(ctx: SlackContext, client: WebClient, input: 
   try {
     const grant = await revokeGrantAsAdmin(ctx.deps, { actor: await identify(ctx, client, input.adminSlackId), grantId, reason: typed(state, BLOCK.revokeReason, ACTION.revokeReason) });
     const line = grantLine(ctx.deps, grant);
-    return { response_action: 'update', view: infoModal('Revoked', `🔒 *${escapeMrkdwn(line.appName)} ${escapeMrkdwn(line.roleName)}* of ${escapeMrkdwn(grant.holder.name)} is being removed now. They are told, with your reason.`) };
+    const how = line.removal.kind === 'manual' ? `someone from ${groupName(line.removal.assigneeGroup)} is asked to remove it by hand` : 'the bot removes it now';
+    // The form closes; the admin's DM says what was done (a modal that must be closed again adds nothing).
+    await tellEphemeral(ctx, client, { user: input.adminSlackId }, `🔒 You revoked ${grant.holder.name}'s ${line.appName} ${line.roleName} access: ${how}. ${grant.holder.name} is told, with your reason.`);
+    return undefined;
   } catch (error) {
     const message = explain(ctx, error, 'revoke');
     if (error instanceof AccessError) {
@@ -107,7 +128,7 @@ export async function submitRevoke(ctx: SlackContext, client: WebClient, input: 
 
 // ---- export ------------------------------------------------------------------------------------
 
-export function openExportForm(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string; channel?: string }): Promise<void> {
+export function openExportForm(ctx: SlackContext, client: WebClient, input: AdminFormInput): Promise<void> {
   return openAdminForm(ctx, client, { ...input, title: 'Export evidence' }, () => exportModal({ apps: appChoices(ctx.deps), defaultPeriod: 'last_30_days', timezone: ctx.deps.settings.timezone }));
 }
 
@@ -145,8 +166,9 @@ export async function submitExport(ctx: SlackContext, client: WebClient, input: 
     const admin = await identify(ctx, client, input.adminSlackId);
     // Checked now, so a refusal is shown on the form; the export checks it once more when it runs.
     await authorizeExport(ctx.deps, admin);
+    // The form closes; the CSV arrives in the admin's DM with its SHA-256 and the audit log head.
     return {
-      reply: { response_action: 'update', view: infoModal('Export started', `📦 Building your *${kind}* export (${escapeMrkdwn(period.label)}). The CSV arrives in your DM with the bot, with its SHA-256 and the audit log head.`) },
+      reply: undefined,
       afterAck: () => exportToDm(ctx, client, { admin, slackUserId: input.adminSlackId, kind, filters, periodLabel: period.label }),
     };
   } catch (error) {

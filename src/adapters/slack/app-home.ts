@@ -1,7 +1,7 @@
 /**
  * Publishes a person's App Home from stored state and the live directory. Called when they open
- * the tab, and again after a button pressed on the tab changed something, so it never shows a
- * grant or an approval that is gone.
+ * the tab, and again after a button pressed on the tab changed something (with a line saying what
+ * happened), so it never shows a grant or an approval that is gone.
  */
 import type { WebClient } from '@slack/web-api';
 import { homeView } from '../../../blocks/home.js';
@@ -9,14 +9,18 @@ import { explain, identify, type SlackContext } from './context.js';
 import { homeModel } from './overview.js';
 import type { BlockAction } from './payloads.js';
 
-export async function publishHome(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<void> {
+export async function publishHome(ctx: SlackContext, client: WebClient, slackUserId: string, notice?: string): Promise<void> {
   let view;
   try {
     const me = await identify(ctx, client, slackUserId);
-    view = homeView(await homeModel(ctx.deps, me.person, slackUserId));
+    const model = await homeModel(ctx.deps, me.person, slackUserId, ctx.display, ctx.display.knownZone(slackUserId));
+    view = homeView({ ...model, ...(notice ? { notice } : {}) });
   } catch (error) {
     const problem = explain(ctx, error, 'app home');
-    view = homeView({ person: { name: 'you', email: '' }, grants: [], requests: [], approvals: [], catalog: [], admin: false, problem, timezone: ctx.deps.settings.timezone });
+    view = homeView({
+      person: { name: 'you', email: '' }, grants: [], requests: [], approvals: [], catalog: [], tasks: [], admin: false, holdings: null,
+      problem, timezone: ctx.display.knownZone(slackUserId),
+    });
   }
   try {
     await client.views.publish({ user_id: slackUserId, view });
@@ -30,7 +34,10 @@ export function fromHome(action: BlockAction): boolean {
   return (action.view as { type?: unknown } | undefined)?.type === 'home';
 }
 
-/** Refreshes the tab after a click on it; never throws (the click itself already happened). */
-export async function refreshHomeAfter(ctx: SlackContext, client: WebClient, action: BlockAction): Promise<void> {
-  if (fromHome(action)) await publishHome(ctx, client, action.user.id);
+/**
+ * Refreshes the tab after a click on it, saying what the click did (`notice`); never throws (the
+ * click itself already happened).
+ */
+export async function refreshHomeAfter(ctx: SlackContext, client: WebClient, action: BlockAction, notice?: string): Promise<void> {
+  if (fromHome(action)) await publishHome(ctx, client, action.user.id, notice);
 }

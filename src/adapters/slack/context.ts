@@ -8,6 +8,7 @@ import { AccessError } from '../../domain/errors.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
 import type { Deps } from '../../operations/context.js';
 import { identifySlackUser } from '../../operations/identify-person.js';
+import type { DisplayLookups } from './display-lookups.js';
 import type { JobPump } from './job-pump.js';
 import type { SlackCallGate } from './slack-call-gate.js';
 import { platformError } from './slack-errors.js';
@@ -21,6 +22,8 @@ export interface SlackContext {
   ackBudgetMs: number;
   /** Slack's rate limits for the bot's own calls, shared with the notifier. */
   gate: SlackCallGate;
+  /** Readers' time zones and people's display names, for what people read. */
+  display: DisplayLookups;
 }
 
 /**
@@ -36,6 +39,8 @@ export async function identify(ctx: SlackContext, client: WebClient, slackUserId
 export async function slackEmailOf(ctx: SlackContext, client: WebClient, slackUserId: string, failure: string): Promise<string | null> {
   try {
     const info = await client.users.info({ user: slackUserId });
+    // The same answer says which zone the person reads times in: kept for the replies to them.
+    ctx.display.rememberZone(slackUserId, info.user?.tz);
     return info.user?.profile?.email ?? null;
   } catch (error) {
     ctx.deps.logger.warn('users.info failed', { slackUserId, error: error instanceof Error ? error.message : String(error) });

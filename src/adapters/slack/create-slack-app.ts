@@ -21,6 +21,7 @@ import type { Logger } from '../../operations/ports.js';
 import type { JobRunnerOptions } from '../../operations/run-jobs.js';
 import type { Db } from '../db/open-database.js';
 import type { SlackContext } from './context.js';
+import { DisplayLookups } from './display-lookups.js';
 import { JobPump } from './job-pump.js';
 import { ListenerRouter } from './listener-router.js';
 import * as accessCommand from './listeners/commands/access.js';
@@ -34,6 +35,7 @@ import * as revokeFormActions from './listeners/actions/revoke-form.js';
 import * as taskDoneAction from './listeners/actions/task-done.js';
 import * as appHomeEvent from './listeners/events/app-home.js';
 import * as appOptions from './listeners/options/apps.js';
+import * as approveShorterView from './listeners/views/approve-shorter.js';
 import * as denyReasonView from './listeners/views/deny-reason.js';
 import * as exportView from './listeners/views/export.js';
 import * as extendView from './listeners/views/extend.js';
@@ -68,6 +70,8 @@ export interface SlackBotOptions {
   /** Answers GET /healthz. */
   health?: () => Promise<{ status: number; body: unknown }>;
   apiUrl: string;
+  /** What the bot talks to, for the start-up log: "Slack", or the sandbox's "embedded Slack stand-in". */
+  describedAs?: string;
   logger: Logger;
   /** The job runner settings the pump uses after each interaction. */
   jobs: JobRunnerOptions;
@@ -111,7 +115,7 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
     const auth = await app.client.auth.test();
     if (!auth.team_id) throw new Error('auth.test answered without a team_id');
     teamId = auth.team_id;
-    logger.info('connected to Slack', { team: auth.team, teamId, botUserId: auth.user_id, apiUrl: options.apiUrl });
+    logger.info(`connected to ${options.describedAs ?? 'Slack'}`, { team: auth.team, teamId, botUserId: auth.user_id, apiUrl: options.apiUrl });
   } catch (error) {
     const code = (error as { data?: { error?: string } }).data?.error;
     const why = code ? `Slack answered "${code}"` : error instanceof Error ? error.message : String(error);
@@ -124,8 +128,9 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
   // Loud at start: a channel the bot cannot post to loses every message meant for it.
   await checkConfiguredChannels(app.client, deps.settings, deps.catalog, logger);
   const gate = new SlackCallGate({ clock: deps.clock, logger, ...(options.rateLimitSleep ? { sleep: options.rateLimitSleep } : {}) });
-  deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db), gate);
-  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500, gate };
+  const display = new DisplayLookups(deps, gate);
+  deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db), display, gate);
+  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500, display, gate };
 
   // Another workspace's request never reaches a listener: nothing is looked up or recorded.
   app.use(async (args) => {
@@ -145,7 +150,7 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
   // One Bolt listener per kind, routing by id: Bolt runs every request through every listener.
   const router = new ListenerRouter();
   for (const listener of [
-    accessCommand, requestFormActions, approveAction, denyAction, cancelAction, requestView, denyReasonView, extendView, appOptions,
+    accessCommand, requestFormActions, approveAction, denyAction, cancelAction, requestView, denyReasonView, approveShorterView, extendView, appOptions,
     grantButtons, taskDoneAction, homeActions, revokeFormActions, revokeView, exportView, appHomeEvent,
   ]) {
     listener.register(router.registry() as App, ctx);

@@ -1,23 +1,33 @@
 /**
  * Assembles the builders' view models for "what concerns me" from stored state and the live
- * directory: my grants, my pending requests, the approvals waiting for me, the roles I may request
- * (App Home, `/access list`, `/access pending`), and a manual task. Reads only.
+ * directory: my grants, my pending requests, the approvals waiting for me, the manual tasks for my
+ * groups, the roles I may request summarised for me (App Home, `/access list`, `/access pending`),
+ * a manual task, and for admins who holds access now. Reads only.
  */
-import { policySummary, stepTitle } from '../../../blocks/format.js';
-import type { ApprovalLine, CatalogRoleLine, GrantLine, HomeModel, RequestCard, RequestLine, TaskView } from '../../../blocks/view-models.js';
+import { stepTitle } from '../../../blocks/format.js';
+import { roleSummary, userSteps } from '../../../blocks/role-summary.js';
+import type {
+  ApprovalLine, CatalogRoleLine, GrantLine, HoldingLine, HomeModel, RequestCard, RequestLine, TaskLine, TaskView,
+} from '../../../blocks/view-models.js';
 import { checkEligibility } from '../../domain/evaluate.js';
 import type { Person } from '../../domain/person.js';
 import type { Grant } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
+import type { DisplayLookups } from './display-lookups.js';
 import { personLabel, requestCard } from './request-card.js';
 
 type Reads = Pick<Deps, 'store' | 'catalog' | 'settings'>;
 
 /** The grants a person holds or is being given or losing (ended ones are history, in the export). */
 const MY_GRANT_STATUSES = ['active', 'provisioning', 'revoking', 'provisioning_failed'] as const;
+/** Open tasks a Home shows at most (the DMs have every one). */
+const HOME_TASKS = 20;
+/** Grants the admins' overview reads at most; the export has them all. */
+const HOLDINGS_READ = 500;
 
 export function grantLine(deps: Pick<Deps, 'catalog'>, grant: Grant): GrantLine {
   const entry = deps.catalog.find(grant.app, grant.role);
+  const provision = grant.snapshot.provision;
   return {
     grantId: grant.id,
     app: grant.app,
@@ -28,6 +38,7 @@ export function grantLine(deps: Pick<Deps, 'catalog'>, grant: Grant): GrantLine 
     activatedAt: grant.activatedAt,
     expiresAt: grant.expiresAt,
     extendable: (entry?.role.extension ?? null) !== null,
+    removal: provision.method === 'manual' ? { kind: 'manual', assigneeGroup: provision.assigneeGroup } : { kind: 'automatic' },
   };
 }
 
@@ -49,17 +60,18 @@ export function myRequests(deps: Reads, requesterId: string): RequestLine[] {
       appName: card.appName,
       roleName: card.roleName,
       requestedSeconds: r.requestedSeconds,
+      grantedSeconds: r.grantedSeconds,
       createdAt: r.createdAt,
-      stepTitle: step ? stepTitle(step, card.steps.length) : null,
+      stepTitle: step ? stepTitle(step, card.steps.length, 'requester') : null,
     };
   });
 }
 
 /** Pending requests whose open step this person may decide and has not decided yet, as cards. */
-export function approvalsAwaiting(deps: Reads, approverId: string): { card: RequestCard; stepIndex: number }[] {
+export function approvalsAwaiting(deps: Reads, approverId: string, timezone?: string): { card: RequestCard; stepIndex: number }[] {
   return deps.store
     .requestsAwaiting(approverId)
-    .map((r) => requestCard(deps, r))
+    .map((r) => requestCard(deps, r, timezone))
     .filter((card): card is RequestCard => card !== undefined)
     .map((card) => ({ card, stepIndex: card.currentStep }));
 }
@@ -76,14 +88,18 @@ export function approvalLines(asks: { card: RequestCard; stepIndex: number }[]):
       appName: card.appName,
       roleName: card.roleName,
       seconds: card.grantedSeconds ?? card.requestedSeconds,
+      requestedSeconds: card.requestedSeconds,
       stepTitle: stepTitle(step, card.steps.length),
       createdAt: card.createdAt,
+      justification: card.justification,
+      where: step.notifyChannel ? { kind: 'channel' as const, channel: step.notifyChannel } : { kind: 'dm' as const },
     }];
   });
 }
 
-/** Every role the person is eligible for now (their live groups), marked held or pending. */
-export function requestableRoles(deps: Reads, person: Person, groups: string[], grants: GrantLine[], requests: { app: string; role: string }[]): CatalogRoleLine[] {
+/** Every role the person is eligible for now (their live groups), marked held or pending, summarised for them. */
+export function requestableRoles(deps: Reads, person: Person, groups: string[], grants: GrantLine[], requests: { app: string; role: string }[],
+  approverNames: Record<string, string> = {}): CatalogRoleLine[] {
   const held = new Set(grants.filter((g) => g.status !== 'provisioning_failed').map((g) => `${g.app}/${g.role}`));
   const pending = new Set(requests.map((r) => `${r.app}/${r.role}`));
   return deps.catalog
@@ -94,30 +110,67 @@ export function requestableRoles(deps: Reads, person: Person, groups: string[], 
       role: e.role.id,
       appName: e.app.name,
       roleName: e.role.name,
-      summary: policySummary(e.role.approval === 'auto' ? 'auto' : e.role.approval.length, e.role.duration.maxSeconds, e.role.autoApprove !== undefined),
+      summary: roleSummary(e.role, groups, approverNames),
       held: held.has(`${e.app.app}/${e.role.id}`),
       pending: pending.has(`${e.app.app}/${e.role.id}`),
     }))
     .sort((a, b) => a.appName.localeCompare(b.appName) || a.roleName.localeCompare(b.roleName));
 }
 
+/** Open manual tasks for the groups this person is in, except their own access (they may not do it). */
+export function myTasks(deps: Reads, personId: string, groups: string[]): TaskLine[] {
+  const assignable = new Set(deps.catalog.entries().flatMap((e) => (e.role.provision.method === 'manual' ? [e.role.provision.assigneeGroup] : [])));
+  const mine = groups.filter((g) => assignable.has(g));
+  return deps.store.openTasks(mine, HOME_TASKS).flatMap((task) => {
+    const grant = deps.store.getGrant(task.grantId);
+    if (!grant || grant.holder.directoryId === personId) return [];
+    const entry = deps.catalog.find(grant.app, grant.role);
+    return [{
+      taskId: task.id,
+      action: task.action,
+      holder: personLabel(grant.holder),
+      appName: entry?.app.name ?? grant.app,
+      roleName: entry?.role.name ?? grant.role,
+      createdAt: task.createdAt,
+    }];
+  });
+}
+
+/** Admins: who holds access now, sensitive first, soonest to end first within each. */
+export function holdings(deps: Reads): { lines: HoldingLine[]; total: number } {
+  const grants = deps.store.listGrants({ status: ['active'], limit: HOLDINGS_READ });
+  const lines = grants
+    .sort((a, b) => Number(b.sensitive) - Number(a.sensitive) || (a.expiresAt ?? '9999').localeCompare(b.expiresAt ?? '9999'))
+    .map((g) => {
+      const entry = deps.catalog.find(g.app, g.role);
+      return { holder: personLabel(g.holder), appName: entry?.app.name ?? g.app, roleName: entry?.role.name ?? g.role, sensitive: g.sensitive, expiresAt: g.expiresAt };
+    });
+  return { lines, total: lines.length };
+}
+
 /** The App Home's model. Directory reads (groups, admin membership) are live. */
-export async function homeModel(deps: Deps, person: Person, slackId: string | null): Promise<HomeModel> {
+export async function homeModel(deps: Deps, person: Person, slackId: string | null, display: DisplayLookups, timezone: string): Promise<HomeModel> {
+  const base = { person: { name: person.name, email: person.email, slackId, directoryId: person.id }, timezone };
+  if (!person.active) {
+    return { ...base, grants: [], requests: [], approvals: [], catalog: [], tasks: [], admin: false, holdings: null, inactive: true };
+  }
   const grants = myGrants(deps, person.id);
   const pendingRequests = deps.store.listRequests({ requesterId: person.id, status: ['pending_approval'] });
   const [groups, admin] = await Promise.all([deps.directory.groupsOf(person.id), deps.directory.isMember(person.id, deps.settings.adminGroup)]);
+  const names = await display.personNames(deps.catalog.entries().flatMap((e) => userSteps(e.role)));
   return {
-    person: { name: person.name, email: person.email, slackId, directoryId: person.id },
+    ...base,
     grants,
     requests: myRequests(deps, person.id),
-    approvals: approvalLines(approvalsAwaiting(deps, person.id)),
-    catalog: requestableRoles(deps, person, groups, grants, pendingRequests),
-    admin: admin && person.active,
-    timezone: deps.settings.timezone,
+    approvals: approvalLines(approvalsAwaiting(deps, person.id, timezone)),
+    catalog: requestableRoles(deps, person, groups, grants, pendingRequests, names),
+    tasks: myTasks(deps, person.id, groups),
+    admin,
+    holdings: admin ? holdings(deps) : null,
   };
 }
 
-export function taskView(deps: Reads, taskId: string): TaskView | undefined {
+export function taskView(deps: Reads, taskId: string, timezone?: string): TaskView | undefined {
   const task = deps.store.getTask(taskId);
   const grant = task ? deps.store.getGrant(task.grantId) : undefined;
   if (!task || !grant) return undefined;
@@ -134,9 +187,10 @@ export function taskView(deps: Reads, taskId: string): TaskView | undefined {
     requestId: grant.requestId,
     durationSeconds: grant.durationSeconds,
     revocationReason: grant.revocationReason,
+    justification: deps.store.getRequest(grant.requestId)?.justification ?? '',
     createdAt: task.createdAt,
     completedBy: task.completedBy ? personLabel(task.completedBy) : null,
     completedAt: task.completedAt,
-    timezone: deps.settings.timezone,
+    timezone: timezone ?? deps.settings.timezone,
   };
 }

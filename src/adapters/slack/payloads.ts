@@ -44,8 +44,10 @@ export const ViewSubmissionSchema = z.object({
 }).loose();
 
 /** The Deny reason modal remembers which request and step it is for. */
-export const DenyMetadataSchema = z.object({ r: z.string().regex(/^req_[A-Za-z0-9]{1,60}$/), s: z.number().int().min(0).max(999) });
+export const DenyMetadataSchema = z.object({ r: z.string().regex(/^req_[A-Za-z0-9]{1,60}$/), s: z.number().int().min(0).max(999), h: z.literal(1).optional() });
 export const ExtendMetadataSchema = z.object({ g: z.string().regex(/^grt_[A-Za-z0-9]{1,60}$/) });
+/** Approve for less: the request, the step, and the duration picked. */
+export const ShorterMetadataSchema = DenyMetadataSchema.extend({ sec: z.number().int().positive().max(10 * 365 * 86_400) });
 
 /** Metadata as JSON, parsed against its schema; null when anything is off. */
 export function parseMetadata<T>(schema: z.ZodType<T>, text: string): T | null {

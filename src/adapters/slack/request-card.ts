@@ -1,9 +1,15 @@
 /** Assembles the builders' view model of a request from stored state (never from a payload). */
-import type { PersonLabel, RequestCard } from '../../../blocks/view-models.js';
+import { autoApproveWords } from '../../../blocks/role-summary.js';
+import type { PersonLabel, ProvisioningView, RequestCard } from '../../../blocks/view-models.js';
+import type { Provision } from '../../domain/policy.js';
 import type { AccessRequest, PersonRef } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
 
-export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, requestOrId: AccessRequest | string): RequestCard | undefined {
+/**
+ * The request as a card for the builders. `timezone` is the reader's (the fallback text of every
+ * date is in it); the bot's zone when the reader is a channel or unknown.
+ */
+export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, requestOrId: AccessRequest | string, timezone?: string): RequestCard | undefined {
   const request = typeof requestOrId === 'string' ? deps.store.getRequest(requestOrId) : requestOrId;
   if (!request) return undefined;
   const entry = deps.catalog.find(request.app, request.role);
@@ -24,10 +30,12 @@ export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
     decisionReason: request.decisionReason,
     decidedAt: request.decidedAt,
     autoApproveRule: request.autoApproveRule,
+    autoApproveWhy: request.autoApproveRule && entry ? autoApproveWords(entry.role) : null,
     currentStep: request.currentStep,
     steps: deps.store.getSteps(request.id).map((s) => ({
       index: s.index,
       label: s.label,
+      approver: s.step,
       required: s.required,
       status: s.status,
       approverCount: s.approvers.length,
@@ -58,10 +66,19 @@ export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
         lastError: grant.lastError,
         revokedAt: grant.revokedAt,
         extendable: (deps.catalog.find(grant.app, grant.role)?.role.extension ?? null) !== null,
+        durationSeconds: grant.durationSeconds,
       }
       : null,
-    timezone: deps.settings.timezone,
+    // A grant is removed the way it was set up (its snapshot); before it exists, as the policy says now.
+    provisioning: provisioningView(grant?.snapshot.provision ?? entry?.role.provision),
+    reminderLeads: [...deps.settings.remindersSeconds],
+    timezone: timezone ?? deps.settings.timezone,
   };
+}
+
+export function provisioningView(provision: Provision | undefined): ProvisioningView {
+  if (provision?.method === 'manual') return { method: 'manual', assigneeGroup: provision.assigneeGroup };
+  return { method: provision?.method ?? 'okta_group' };
 }
 
 /** A person as recorded on a request, grant or task, as the block builders label them. */

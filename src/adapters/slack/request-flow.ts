@@ -1,12 +1,15 @@
 /**
- * The request modal's life: opened at once with the trigger id (before any slow look-up, since a
- * trigger id is good for 3 s), then updated with what the person may request; app and role
- * changes update it again; the submission is one `submitRequest` call whose outcome becomes an
- * inline error, the extension offer, a pointer to the pending request, or a confirmation.
+ * The request modal's life. Opening: who asks, and what they may request, is read first, within a
+ * budget (a trigger id is good for 3 s): a person the bot cannot act for, or who may request
+ * nothing of the application they named, gets one sentence (an ephemeral reply to a command) and
+ * no form; everyone else gets the form, complete. If the directory is slow, the modal opens at once
+ * and is filled in when it answers. App and role picks update it; the submission is one
+ * `submitRequest` call whose outcome is an inline error, the extension offer, the pending request
+ * (with Cancel), or nothing: the modal closes, and the DM says what happened.
  */
 import type { ModalView, WebClient } from '@slack/web-api';
 import { escapeMrkdwn } from '../../../blocks/escape.js';
-import { duration, slackDate } from '../../../blocks/format.js';
+import { groupName, list } from '../../../blocks/format.js';
 import { BLOCK } from '../../../blocks/ids.js';
 import { extensionOfferModal, infoModal, pendingPointerModal, requestModal } from '../../../blocks/modals.js';
 import { AccessError } from '../../domain/errors.js';
@@ -17,26 +20,103 @@ import type { SubmitResult } from '../../operations/submit-request.js';
 import { explain, identify, openModal, type SlackContext } from './context.js';
 import { platformError } from './slack-errors.js';
 import { requestCard } from './request-card.js';
-import { requestFormModel, type FormState } from './request-form.js';
+import { eligibleRoles, namedApprovers, requestFormModel, type FormState } from './request-form.js';
 
-export async function openRequestModal(ctx: SlackContext, client: WebClient, input: { triggerId: string; userId: string; channel?: string } & FormState): Promise<void> {
-  const initial = requestModal(await requestFormModel(ctx.deps, null, { app: input.app }));
-  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: initial, where: { user: input.userId, ...(input.channel ? { channel: input.channel } : {}) } });
-  if (!input.app || !opened) return;
-  await refreshRequestModal(ctx, client, { viewId: opened.id, ...(opened.hash ? { hash: opened.hash } : {}), userId: input.userId, state: input });
+/** How long opening waits for the directory before it opens the modal anyway (the trigger lasts 3 s). */
+const OPEN_BUDGET_MS = 1200;
+
+/** Who asks, with their groups, read live. */
+interface Asking {
+  acting: ActingPerson;
+  groups: string[];
+}
+
+async function whoIsAsking(ctx: SlackContext, client: WebClient, userId: string): Promise<Asking> {
+  const acting = await identify(ctx, client, userId);
+  const groups = acting.person.active ? await ctx.deps.directory.groupsOf(acting.person.id) : [];
+  return { acting, groups };
+}
+
+export interface OpenInput extends FormState {
+  triggerId: string;
+  userId: string;
+  /** Request again…: the earlier request whose justification the form starts with (only for its own requester). */
+  previousRequestId?: string;
+  /** Says a refusal as the command's ephemeral reply; without it (a button), a small modal says it. */
+  refuse?: (text: string) => Promise<void>;
+  /** Where the click or command came from: a click that expired is answered there. */
+  channel?: string;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+}
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+export async function openRequestModal(ctx: SlackContext, client: WebClient, input: OpenInput): Promise<void> {
+  const asking = settle(whoIsAsking(ctx, client, input.userId));
+  const early = await within(asking, OPEN_BUDGET_MS);
+  if (early) {
+    const answer = await outcome(ctx, early, input);
+    if (answer.kind === 'refusal' && input.refuse) return input.refuse(answer.text);
+    await openModal(ctx, client, { triggerId: input.triggerId, view: answer.kind === 'refusal' ? infoModal('Request access', escapeMrkdwn(answer.text)) : answer.view, where: whereOf(input) });
+    return;
+  }
+  // The directory is slow: open now, fill in when it answers.
+  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: infoModal('Request access', '_Looking up what you may request…_'), where: whereOf(input) });
+  const answer = await outcome(ctx, await asking, input);
+  const view = answer.kind === 'refusal' ? infoModal('Request access', escapeMrkdwn(answer.text)) : answer.view;
+  if (opened) await updateView(client, opened.id, opened.hash, view);
+}
+
+function whereOf(input: OpenInput): { user: string; channel?: string } {
+  return { user: input.userId, ...(input.channel ? { channel: input.channel } : {}) };
+}
+
+type Outcome = { kind: 'refusal'; text: string } | { kind: 'view'; view: ModalView };
+
+async function outcome(ctx: SlackContext, asked: Settled<Asking>, input: OpenInput): Promise<Outcome> {
+  if (!asked.ok) return { kind: 'refusal', text: explain(ctx, asked.error, 'request modal') };
+  const refusal = refusalFor(ctx, asked.value, input);
+  if (refusal) return { kind: 'refusal', text: refusal };
+  return { kind: 'view', view: await formView(ctx, asked.value, input, input.previousRequestId) };
+}
+
+/** One sentence instead of a form nobody could submit. */
+function refusalFor(ctx: SlackContext, asking: Asking, state: FormState): string | null {
+  const person = asking.acting.person;
+  if (!person.active) return `Your directory account (${person.email}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`;
+  const app = state.app ? ctx.deps.catalog.app(state.app) : undefined;
+  if (app && eligibleRoles(app, person, asking.groups).length === 0) {
+    const groups = [...new Set(app.roles.flatMap((r) => r.eligibleGroups))].map(groupName);
+    return `You may not request any ${app.name} role: only members of ${list(groups)} may. \`/access explain ${app.app} <role>\` shows the whole rule.`;
+  }
+  return null;
 }
 
 /** Re-renders the modal for the person and the current app/role choice. */
 export async function refreshRequestModal(ctx: SlackContext, client: WebClient, input: { viewId: string; hash?: string; userId: string; state: FormState }): Promise<void> {
   let view: ModalView;
   try {
-    const acting = await identify(ctx, client, input.userId);
-    view = (input.state.app && input.state.role && alreadyAsked(ctx, acting, input.state.app, input.state.role)) || requestModal(await requestFormModel(ctx.deps, acting.person, input.state));
+    view = await formView(ctx, await whoIsAsking(ctx, client, input.userId), input.state);
   } catch (error) {
     view = infoModal('Request access', escapeMrkdwn(explain(ctx, error, 'request modal')));
   }
+  await updateView(client, input.viewId, input.hash, view);
+}
+
+async function updateView(client: WebClient, viewId: string, hash: string | undefined, view: ModalView): Promise<void> {
   try {
-    await client.views.update({ view_id: input.viewId, ...(input.hash ? { hash: input.hash } : {}), view });
+    await client.views.update({ view_id: viewId, ...(hash ? { hash } : {}), view });
   } catch (error) {
     // A newer update (the person picked again) won the race: that one shows the right thing.
     if (platformError(error) === 'hash_conflict') return;
@@ -44,16 +124,26 @@ export async function refreshRequestModal(ctx: SlackContext, client: WebClient, 
   }
 }
 
-/** The extension offer for a held role, or a pointer to a pending request; undefined when neither. */
-function alreadyAsked(ctx: SlackContext, acting: ActingPerson, app: string, role: string): ModalView | undefined {
-  const held = ctx.deps.store.findOpenGrant(acting.person.id, app, role);
-  if (held) return offerView(ctx, held);
-  const pending = ctx.deps.store.findPendingRequest(acting.person.id, app, role);
-  const card = pending ? requestCard(ctx.deps, pending) : undefined;
-  return card ? pendingPointerModal(card) : undefined;
+/** The form for this person and choice; the extension offer for a role they hold. */
+async function formView(ctx: SlackContext, asking: Asking, state: FormState, previousRequestId?: string): Promise<ModalView> {
+  const { person } = asking.acting;
+  const zone = ctx.display.knownZone(asking.acting.slackId);
+  if (state.app && state.role) {
+    const held = ctx.deps.store.findOpenGrant(person.id, state.app, state.role);
+    if (held) return offerView(ctx, held, zone);
+  }
+  const pendingRequest = state.app && state.role ? ctx.deps.store.findPendingRequest(person.id, state.app, state.role) : undefined;
+  const pending = pendingRequest ? requestCard(ctx.deps, pendingRequest, zone) : undefined;
+  const previous = previousRequestId ? ctx.deps.store.getRequest(previousRequestId) : undefined;
+  // Someone else's justification is never shown: a forwarded Request again… starts empty.
+  const justification = previous && previous.requester.directoryId === person.id ? previous.justification : undefined;
+  const approverNames = state.app ? await ctx.display.personNames(namedApprovers(ctx.deps, state.app)) : {};
+  return requestModal(requestFormModel(ctx.deps, person, asking.groups, state, {
+    approverNames, ...(pending ? { pending } : {}), ...(justification ? { justification } : {}),
+  }));
 }
 
-export function offerView(ctx: SlackContext, grant: Grant): ModalView {
+export function offerView(ctx: SlackContext, grant: Grant, timezone = ctx.deps.settings.timezone): ModalView {
   const offer = extensionOffer(ctx.deps, grant);
   const entry = ctx.deps.catalog.find(grant.app, grant.role);
   return extensionOfferModal({
@@ -66,7 +156,9 @@ export function offerView(ctx: SlackContext, grant: Grant): ModalView {
     approval: offer.approval,
     justificationRequired: entry?.role.justification === 'required',
     refusal: offer.refusal,
-    timezone: ctx.deps.settings.timezone,
+    now: ctx.deps.clock.now().toISOString(),
+    held: grant.status === 'active',
+    timezone,
     privateMetadata: JSON.stringify({ g: grant.id }),
   });
 }
@@ -98,21 +190,16 @@ export function submissionError(ctx: SlackContext, error: unknown, blocks: { dur
   return { response_action: 'update', view: infoModal('Not submitted', escapeMrkdwn(explain(ctx, error, where))) };
 }
 
-export function submittedReply(ctx: SlackContext, result: SubmitResult): SubmissionReply {
+/** A submitted request closes the form: the DM that follows says what happens next. */
+export function submittedReply(ctx: SlackContext, result: SubmitResult, timezone?: string): SubmissionReply {
   switch (result.kind) {
     case 'already_pending': {
-      const card = requestCard(ctx.deps, result.request);
+      const card = requestCard(ctx.deps, result.request, timezone);
       return card ? { response_action: 'update', view: pendingPointerModal(card) } : undefined;
     }
     case 'extension_offer':
-      return { response_action: 'update', view: offerView(ctx, result.offer.grant) };
-    case 'submitted': {
-      const r = result.request;
-      const what = `*${escapeMrkdwn(result.evaluation.appName)} ${escapeMrkdwn(result.evaluation.roleName)}* for ${duration(r.requestedSeconds)}`;
-      const text = r.status === 'approved'
-        ? `✅ ${what} was approved automatically. You will get a DM when it is active.`
-        : `📨 You asked for ${what}. It needs ${r.stepCount} approval step${r.stepCount === 1 ? '' : 's'}; your DM with the bot shows each one. Pending requests expire ${slackDate(r.approvalDeadline, ctx.deps.settings.timezone)}.`;
-      return { response_action: 'update', view: infoModal('Request sent', text) };
-    }
+      return { response_action: 'update', view: offerView(ctx, result.offer.grant, timezone) };
+    case 'submitted':
+      return undefined;
   }
 }

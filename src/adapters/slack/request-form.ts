@@ -1,39 +1,35 @@
 /**
- * The request modal's content for one person: the applications, the roles of the chosen one the
- * person may request (each with a one-line policy summary), and the chosen role's duration choices
- * and justification rule. Display only: the submission is evaluated again by the core.
+ * The request modal's content for one person: the applications they may request something of,
+ * the roles of the chosen one they may request (each summarised for them: "automatic for you up to
+ * 1 day…"), and the chosen role's duration choices and justification rule. Display only: the
+ * submission is evaluated again by the core.
  */
-import { duration, policySummary } from '../../../blocks/format.js';
-import type { AppChoice, RequestModalModel, RoleChoice } from '../../../blocks/view-models.js';
+import { roleSummary, roleSummaryShort, userSteps } from '../../../blocks/role-summary.js';
+import type { AppChoice, RequestCard, RequestModalModel, RoleChoice } from '../../../blocks/view-models.js';
 import { checkEligibility, durationChoices } from '../../domain/evaluate.js';
 import type { Person } from '../../domain/person.js';
-import type { ApprovalStep, Role } from '../../domain/policy.js';
+import type { LoadedPolicy, Role } from '../../domain/policy.js';
 import type { Deps } from '../../operations/context.js';
+import { escapeMrkdwn } from '../../../blocks/escape.js';
 import { LIMITS } from '../../../blocks/limits.js';
 
-export function appChoices(deps: Pick<Deps, 'catalog'>): AppChoice[] {
-  return deps.catalog.policies.map((p) => ({ app: p.app, name: p.name })).sort((a, b) => a.name.localeCompare(b.name));
+/** The roles of an application this person may request now (their live groups). */
+export function eligibleRoles(app: LoadedPolicy, person: Person, groups: readonly string[]): Role[] {
+  return app.roles.filter((r) => checkEligibility(r, person, [...groups]).eligible);
+}
+
+/** Applications with at least one role the person may request; every application when nobody is known yet. */
+export function appChoices(deps: Pick<Deps, 'catalog'>, who?: { person: Person; groups: readonly string[] }): AppChoice[] {
+  return deps.catalog.policies
+    .filter((p) => !who || eligibleRoles(p, who.person, who.groups).length > 0)
+    .map((p) => ({ app: p.app, name: p.name }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Applications whose name or slug contains the query, at most a select's worth. */
-export function searchApps(deps: Pick<Deps, 'catalog'>, query: string): AppChoice[] {
+export function searchApps(deps: Pick<Deps, 'catalog'>, query: string, who?: { person: Person; groups: readonly string[] }): AppChoice[] {
   const q = query.trim().toLowerCase();
-  return appChoices(deps).filter((a) => !q || a.name.toLowerCase().includes(q) || a.app.includes(q)).slice(0, LIMITS.selectOptions);
-}
-
-function stepPhrase(step: ApprovalStep): string {
-  if (step.kind === 'manager') return 'manager';
-  if (step.kind === 'user') return step.user;
-  return step.minApprovals > 1 ? `${step.group} (${step.minApprovals})` : step.group;
-}
-
-function roleChoice(app: string, role: Role): RoleChoice {
-  return {
-    app,
-    role: role.id,
-    name: role.name,
-    summary: policySummary(role.approval === 'auto' ? 'auto' : role.approval.length, role.duration.maxSeconds, role.autoApprove !== undefined),
-  };
+  return appChoices(deps, who).filter((a) => !q || a.name.toLowerCase().includes(q) || a.app.includes(q)).slice(0, LIMITS.selectOptions);
 }
 
 export interface FormState {
@@ -41,12 +37,17 @@ export interface FormState {
   role?: string;
 }
 
-/**
- * `person` null: the person is still being looked up (the modal opens at once with the trigger id
- * and is updated when the directory has answered).
- */
-export async function requestFormModel(deps: Pick<Deps, 'catalog' | 'directory'>, person: Person | null, state: FormState): Promise<RequestModalModel> {
-  const apps = appChoices(deps);
+/** What the form knows beyond the person: a request already waiting for the role, names, a prefill. */
+export interface FormExtras {
+  pending?: RequestCard;
+  /** `user:` approvers by lower-cased email -> "Grace Hopper (CISO)". */
+  approverNames?: Record<string, string>;
+  justification?: string;
+}
+
+/** The form for a person whose groups are known (read live just before). */
+export function requestFormModel(deps: Pick<Deps, 'catalog'>, person: Person, groups: readonly string[], state: FormState, extras: FormExtras = {}): RequestModalModel {
+  const apps = appChoices(deps, { person, groups });
   const app = state.app ? deps.catalog.app(state.app) : undefined;
   const model: RequestModalModel = {
     apps,
@@ -55,11 +56,11 @@ export async function requestFormModel(deps: Pick<Deps, 'catalog' | 'directory'>
     roles: null,
     selectedRole: null,
     privateMetadata: '',
+    ...(extras.justification ? { justification: extras.justification } : {}),
   };
-  if (!app || !person) return model;
+  if (!app) return model;
 
-  const groups = await deps.directory.groupsOf(person.id);
-  const roles = app.roles.filter((r) => checkEligibility(r, person, groups).eligible).map((r) => roleChoice(app.app, r));
+  const roles: RoleChoice[] = eligibleRoles(app, person, groups).map((r) => ({ app: app.app, role: r.id, name: r.name, summary: roleSummaryShort(r, groups) }));
   model.roles = roles;
   if (roles.length === 0) {
     model.noRolesReason = person.active
@@ -79,10 +80,31 @@ export async function requestFormModel(deps: Pick<Deps, 'catalog' | 'directory'>
       justificationRequired: role.justification === 'required',
       policyName: role.policy,
       policyVersion: entry.version,
-      approvalSummary: role.approval === 'auto'
-        ? `approved automatically · up to ${duration(role.duration.maxSeconds)}`
-        : `${role.approval.map(stepPhrase).join(' → ')}${role.autoApprove ? ' (skipped when auto_approve applies)' : ''} · up to ${duration(role.duration.maxSeconds)}`,
+      approvalSummary: roleSummary(role, groups, extras.approverNames),
     };
+    if (extras.pending) model.pending = extras.pending;
   }
   return model;
+}
+
+/** The emails of the people the catalog's `user:` steps name (for their display names). */
+export function namedApprovers(deps: Pick<Deps, 'catalog'>, app?: string): string[] {
+  return deps.catalog.entries().filter((e) => !app || e.app.app === app).flatMap((e) => userSteps(e.role));
+}
+
+/**
+ * The answer to a command that names an application or a role the policies do not have, the same
+ * for `/access request` and `/access explain`; null when both exist (or no role was named).
+ */
+export function unknownAppOrRole(deps: Pick<Deps, 'catalog'>, app: string, role?: string): string | null {
+  const policy = deps.catalog.app(app);
+  const slug = (s: string) => `\`${escapeMrkdwn(s)}\``;
+  if (!policy) {
+    const known = [...deps.catalog.policies].sort((a, b) => a.name.localeCompare(b.name)).map((p) => `${slug(p.app)} (${escapeMrkdwn(p.name)})`).join(', ');
+    return `There is no application ${slug(app)}. Applications: ${known}.`;
+  }
+  if (role && !deps.catalog.find(policy.app, role)) {
+    return `${escapeMrkdwn(policy.name)} has no role ${slug(role)}. Its roles: ${policy.roles.map((r) => `${slug(r.id)} (${escapeMrkdwn(r.name)})`).join(', ')}.`;
+  }
+  return null;
 }

@@ -1,9 +1,11 @@
 /**
  * The Notifier port on Slack. Each notification is rendered from the current database state with
- * the block builders, so a retried job shows the truth when it is sent. What was posted is kept in
- * `slack_messages` (channel + ts per slot): the same slot is updated, never posted twice, which is
- * what makes a job's key one message, and what lets a decision update every copy of a step's
- * message. Failures throw TransientError/PermanentError for the job runner to retry or give up.
+ * the block builders, so a retried job shows the truth when it is sent, with every date's fallback
+ * in the reader's own zone. What was posted is kept in `slack_messages` (channel + ts per slot):
+ * the same slot is updated, never posted twice, which is what makes a job's key one message, and
+ * what lets a decision update every copy of a step's message. The requester's earlier messages
+ * about a request are updated too whenever it moves on, so none keeps a button or a line that no
+ * longer applies. Failures throw TransientError/PermanentError for the job runner to retry or give up.
  *
  * Every call goes through `SlackCallGate`, so a 429 pauses that method for all jobs. Each person's
  * DM channel is opened once and remembered. A configured channel the bot cannot see
@@ -19,10 +21,10 @@ import { REQUESTER_EVENTS, requesterMessage, type RequesterEvent } from '../../.
 import { digestBlocks } from '../../../blocks/digest.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import { PermanentError, TransientError } from '../../domain/errors.js';
-import { alert } from '../../operations/lifecycle.js';
 import { buildDigest } from '../../operations/build-digest.js';
-import { parseExportFilters } from '../../operations/exports/export-filters.js';
 import { digestTable } from '../../operations/digest-table.js';
+import { parseExportFilters } from '../../operations/exports/export-filters.js';
+import { alert } from '../../operations/lifecycle.js';
 import { exportCsvToBuffer, tableCsvToBuffer } from '../csv/export-csv.js';
 import { SqliteExportSource } from '../db/export-reader.js';
 import { SqliteStore } from '../db/sqlite-store.js';
@@ -33,7 +35,9 @@ import { requestCard } from './request-card.js';
 import { forgetDmChannel, openDm } from './dm-channels.js';
 import { SlackCallGate } from './slack-call-gate.js';
 import { classifySlackError, platformError } from './slack-errors.js';
-import type { SlackMessageStore } from './slack-message-store.js';
+import type { DisplayLookups } from './display-lookups.js';
+import type { PostedMessage, SlackMessageStore } from './slack-message-store.js';
+import type { RequestCard } from '../../../blocks/view-models.js';
 
 type NotifierDeps = Pick<Deps, 'store' | 'catalog' | 'settings' | 'directory' | 'clock' | 'logger'>;
 
@@ -47,16 +51,28 @@ interface Meta {
   type: Notification['type'];
 }
 
-/** Terminal requester events also refresh the "submitted" DM, so its Cancel button goes away. */
-const CLOSES_REQUEST = new Set<Notification['type']>(['request.approved', 'request.denied', 'request.cancelled', 'request.expired']);
+/**
+ * The requester's messages that read the request's state: the status message and the notices that
+ * carry buttons or times. Each is re-rendered when the request moves on.
+ */
+const KEPT_TRUE = new Set<Notification['type']>(['request.submitted', 'step.approved', 'request.approved', 'grant.active', 'grant.reminder', 'grant.provisioningDelayed']);
+/** Rendered messages remembered per slot, so an update that would change nothing is not sent. */
+const RENDERED_KEPT = 5000;
+/** How long a users.lookupByEmail answer is reused (one message's zone and DM, a burst of messages). */
+const LOOKUP_TTL_MS = 5 * 60 * 1000;
 
 export class SlackNotifier implements Notifier {
+  private readonly rendered = new Map<string, string>();
+  /** Slack users found by email for people not bound yet (their first DM), briefly. */
+  private readonly lookedUp = new Map<string, { slackUserId: string; at: number }>();
+
   private readonly gate: SlackCallGate;
 
   constructor(
     private readonly deps: NotifierDeps,
     private readonly client: WebClient,
     private readonly messages: SlackMessageStore,
+    private readonly display: DisplayLookups,
     gate?: SlackCallGate,
   ) {
     this.gate = gate ?? new SlackCallGate({ clock: deps.clock, logger: deps.logger });
@@ -78,16 +94,16 @@ export class SlackNotifier implements Notifier {
 
   private async deliverApproval(n: Notification): Promise<void> {
     if (!n.requestId || n.stepIndex === undefined) throw new PermanentError(`${n.type} without a request and step`);
-    const card = requestCard(this.deps, n.requestId);
-    if (!card) throw new PermanentError(`request ${n.requestId} does not exist`);
+    const stored = requestCard(this.deps, n.requestId);
+    if (!stored) throw new PermanentError(`request ${n.requestId} does not exist`);
+    let card = stored;
     const step = card.steps.find((s) => s.index === n.stepIndex);
     if (!step) throw new PermanentError(`request ${n.requestId} has no step ${n.stepIndex}`);
     const targets = n.recipient.kind === 'group' ? await this.groupTargets(n.recipient.group) : [toTarget(n.recipient)];
     // A `notify:` step whose channel the bot could not see was asked by DM: those copies follow too.
     if (n.type === 'approval.outcome' && n.recipient.kind === 'channel') {
-      for (const posted of this.messages.withSlotPrefix(`approval:${card.id}:${step.index}:person:`)) {
-        targets.push({ kind: 'person', directoryId: posted.slot.slice(`approval:${card.id}:${step.index}:person:`.length) });
-      }
+      const prefix = `approval:${card.id}:${step.index}:person:`;
+      for (const posted of this.messages.withSlotPrefix(prefix)) targets.push({ kind: 'person', directoryId: posted.slot.slice(prefix.length) });
     }
     for (const target of targets) {
       const recipient = targetKey(target);
@@ -99,6 +115,7 @@ export class SlackNotifier implements Notifier {
         if (step.status !== 'open' || card.status !== 'pending_approval') continue;
       }
       const audience = target.kind === 'person' ? { kind: 'person' as const, directoryId: target.directoryId } : { kind: 'channel' as const };
+      card = { ...stored, timezone: await this.zoneFor(target) };
       try {
         await this.postOrUpdate(slot, target, approvalMessage(card, step.index, audience), { requestId: card.id, stepIndex: step.index, recipient, type: n.type });
       } catch (error) {
@@ -109,34 +126,93 @@ export class SlackNotifier implements Notifier {
         this.deps.logger.warn('approval channel unreachable; asking the approvers by DM', { requestId: card.id, step: step.index + 1, channel: error.channel, approvers: approvers.length });
         for (const approver of approvers) {
           const dm: Target = { kind: 'person', directoryId: approver.directoryId };
-          await this.postOrUpdate(`approval:${card.id}:${step.index}:${targetKey(dm)}`, dm, approvalMessage(card, step.index, { kind: 'person', directoryId: approver.directoryId }), { requestId: card.id, stepIndex: step.index, recipient: targetKey(dm), type: n.type });
+          const theirs = { ...stored, timezone: await this.zoneFor(dm) };
+          await this.postOrUpdate(`approval:${card.id}:${step.index}:${targetKey(dm)}`, dm, approvalMessage(theirs, step.index, { kind: 'person', directoryId: approver.directoryId }), { requestId: card.id, stepIndex: step.index, recipient: targetKey(dm), type: n.type });
         }
       }
     }
   }
 
-  // ---- the requester's DM: one message per job key --------------------------------------------------
+  // ---- the requester's DM: a status message per request, and the notices they must hear at once -----
 
   private async deliverToRequester(n: Notification, key: string): Promise<void> {
     const requestId = n.requestId ?? (n.grantId ? this.deps.store.getGrant(n.grantId)?.requestId : undefined);
-    const card = requestId ? requestCard(this.deps, requestId) : undefined;
-    if (!card) throw new PermanentError(`${n.type}: no request for ${n.requestId ?? n.grantId ?? 'nothing'}`);
-    const event = { type: n.type, stepIndex: n.stepIndex ?? 0, leadSeconds: n.leadSeconds ?? 0 } as RequesterEvent;
+    if (!requestId || !this.deps.store.getRequest(requestId)) throw new PermanentError(`${n.type}: no request for ${n.requestId ?? n.grantId ?? 'nothing'}`);
     const target = n.recipient.kind === 'group' ? undefined : toTarget(n.recipient);
     if (!target) throw new PermanentError(`${n.type} cannot go to a group`);
-    await this.postOrUpdate(`job:${key}`, target, requesterMessage(card, event), { requestId: card.id, stepIndex: n.stepIndex ?? null, recipient: targetKey(target), type: n.type });
+    const card = await this.readerCard(requestId, await this.zoneFor(target));
+    const slot = `job:${key}`;
+    const event = { type: n.type, stepIndex: n.stepIndex ?? 0, leadSeconds: n.leadSeconds ?? null } as RequesterEvent;
+    if (this.postsNew(event, card)) {
+      await this.postOrUpdate(slot, target, requesterMessage(card, event), { requestId: card.id, stepIndex: n.stepIndex ?? null, recipient: targetKey(target), type: n.type });
+    }
+    await this.keepRequesterMessagesTrue(card, slot);
+    // An extension is a request of its own: the grant's first request holds the active message and the reminders.
+    const grantRequestId = n.grantId ? this.deps.store.getGrant(n.grantId)?.requestId : undefined;
+    if (grantRequestId && grantRequestId !== card.id) await this.keepRequesterMessagesTrue(await this.readerCard(grantRequestId, card.timezone), slot);
+  }
 
-    if (CLOSES_REQUEST.has(n.type)) {
-      const submitted = this.messages.get(`job:notify:submitted:${card.id}`);
-      if (submitted) {
-        try {
-          await this.update(submitted.channel, submitted.ts, requesterMessage(card, { type: 'request.submitted' }));
-          this.messages.touch(submitted.slot, this.now());
-        } catch (error) {
-          // Only a stale Cancel button is left behind; its click is refused and explained.
-          this.deps.logger.warn('could not refresh the submitted message', { requestId: card.id, error: error instanceof Error ? error.message : String(error) });
-        }
+  /**
+   * Whether an event is a new message, or only moves the status message on (updated in place, as
+   * the review of "five DMs per request" asked): a step approved as asked, an approval whose access
+   * is set up by the bot at once (the "You now have" message follows), a cancellation the person
+   * made themselves.
+   */
+  private postsNew(event: RequesterEvent, card: RequestCard): boolean {
+    switch (event.type) {
+      case 'step.approved': {
+        const step = card.steps.find((s) => s.index === event.stepIndex);
+        return step?.decisions.some((d) => d.decision === 'approve' && d.shortenedToSeconds !== null) ?? false;
       }
+      case 'request.approved':
+        return card.kind === 'access' && card.provisioning.method === 'manual';
+      case 'request.cancelled':
+        return false;
+      default:
+        return true;
+    }
+  }
+
+  /** The request as its requester reads it: their zone, the names of people not yet asked, who revoked. */
+  private async readerCard(requestId: string, timezone: string): Promise<RequestCard> {
+    const card = requestCard(this.deps, requestId, timezone)!;
+    const steps = await Promise.all(card.steps.map(async (step) => {
+      if (step.approver.kind !== 'user' || step.approverNames.length > 0) return step;
+      const name = await this.display.personName(step.approver.user);
+      return name ? { ...step, approverNames: [name] } : step;
+    }));
+    const revokedBy = card.grant?.revokedBy;
+    const revokedByName = revokedBy && !revokedBy.startsWith('system:') ? await this.display.personName(revokedBy, { withTitle: false }) : null;
+    return { ...card, steps, grant: card.grant && { ...card.grant, revokedByName } };
+  }
+
+  /**
+   * Re-renders the requester's earlier messages about this request from its state now (except the
+   * one just posted): Cancel goes once it is decided, Extend and I'm done once the access ended,
+   * the deadline once nobody needs to decide, the old end time once it was extended.
+   */
+  private async keepRequesterMessagesTrue(card: RequestCard, except: string): Promise<void> {
+    const earlier = this.messages.forRequest(card.id).filter((m) => m.slot !== except && m.slot.startsWith('job:') && KEPT_TRUE.has(m.notificationType as Notification['type']));
+    for (const posted of earlier) {
+      const event = this.eventOf(posted);
+      try {
+        await this.updateIfChanged(posted, requesterMessage(card, event));
+      } catch (error) {
+        // Only a stale line or button is left behind; its click is refused and explained.
+        this.deps.logger.warn('could not bring an earlier message up to date', { slot: posted.slot, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  private eventOf(posted: PostedMessage): RequesterEvent {
+    switch (posted.notificationType) {
+      case 'step.approved':
+        return { type: 'step.approved', stepIndex: posted.stepIndex ?? 0 };
+      case 'grant.reminder':
+        // "Ends in 1 hour" was true when it was sent; now it says when, as things stand.
+        return { type: 'grant.reminder', leadSeconds: null };
+      default:
+        return { type: posted.notificationType } as RequesterEvent;
     }
   }
 
@@ -147,7 +223,6 @@ export class SlackNotifier implements Notifier {
     const view = taskView(this.deps, n.taskId);
     if (!view) throw new PermanentError(`task ${n.taskId} does not exist`);
     const targets = n.recipient.kind === 'group' ? await this.groupTargets(n.recipient.group) : [toTarget(n.recipient)];
-    const message = taskMessage(view);
     for (const target of targets) {
       // Nobody is asked to set up their own access (the core would refuse their Done anyway).
       if (target.kind === 'person' && target.directoryId === view.holder.directoryId) continue;
@@ -155,6 +230,7 @@ export class SlackNotifier implements Notifier {
       const slot = `task:${view.taskId}:${recipient}`;
       // A task done before its message went out needs nobody asked (a retried job that lost the race).
       if (view.status === 'done' && !this.messages.get(slot)) continue;
+      const message = taskMessage({ ...view, timezone: await this.zoneFor(target) });
       await this.postOrUpdate(slot, target, message, { requestId: view.requestId, stepIndex: null, recipient, type: 'task.assigned' });
     }
   }
@@ -164,8 +240,9 @@ export class SlackNotifier implements Notifier {
     if (!n.taskId) throw new PermanentError('task.completed without a task');
     const view = taskView(this.deps, n.taskId);
     if (!view) throw new PermanentError(`task ${n.taskId} does not exist`);
-    const message = taskMessage(view);
     for (const posted of this.messages.withSlotPrefix(`task:${view.taskId}:`)) {
+      const reader = posted.recipient.startsWith('person:') ? await this.zoneFor({ kind: 'person', directoryId: posted.recipient.slice('person:'.length) }) : this.display.botZone;
+      const message = taskMessage({ ...view, timezone: reader });
       try {
         await this.update(posted.channel, posted.ts, message);
         this.messages.touch(posted.slot, this.now());
@@ -261,8 +338,7 @@ export class SlackNotifier implements Notifier {
     const posted = this.messages.get(slot);
     if (posted) {
       try {
-        await this.update(posted.channel, posted.ts, message);
-        this.messages.touch(slot, this.now());
+        await this.updateIfChanged(posted, message);
         return;
       } catch (error) {
         // Someone deleted it: post it again below rather than lose the message.
@@ -274,6 +350,7 @@ export class SlackNotifier implements Notifier {
     // A crash between the post and this write would post once more on retry: the only window left.
     const now = this.now();
     this.messages.save({ slot, channel: answer.channel, ts: answer.ts, requestId: meta.requestId, stepIndex: meta.stepIndex, recipient: meta.recipient, notificationType: meta.type, postedAt: now, updatedAt: now });
+    this.remember(slot, message);
   }
 
   private async post(slot: string, target: Target, message: SlackMessage): Promise<{ channel?: string; ts?: string }> {
@@ -325,6 +402,31 @@ export class SlackNotifier implements Notifier {
     );
   }
 
+  /** chat.update, unless this process already sent exactly this (updates are rate-limited: spend them on changes). */
+  private async updateIfChanged(posted: PostedMessage, message: SlackMessage): Promise<void> {
+    if (this.rendered.get(posted.slot) === JSON.stringify(message)) return;
+    await this.update(posted.channel, posted.ts, message);
+    this.messages.touch(posted.slot, this.now());
+    this.remember(posted.slot, message);
+  }
+
+  private remember(slot: string, message: SlackMessage): void {
+    this.rendered.delete(slot);
+    this.rendered.set(slot, JSON.stringify(message));
+    if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value!);
+  }
+
+  /** The zone the target reads times in: a person's own (Slack's users.info), the bot's for a channel. */
+  private async zoneFor(target: Target): Promise<string> {
+    if (target.kind === 'channel') return this.display.botZone;
+    try {
+      return await this.display.zoneOf(this.client, await this.slackUserFor(target.directoryId));
+    } catch {
+      // Only the fallback text of dates depends on it; delivering the message does not.
+      return this.display.botZone;
+    }
+  }
+
   /** A channel as it is; a person's DM, opened once (conversations.open) and remembered. */
   private async channelFor(target: Target): Promise<{ channel: string; remembered: boolean }> {
     if (target.kind === 'channel') return { channel: target.channel, remembered: false };
@@ -335,11 +437,16 @@ export class SlackNotifier implements Notifier {
   private async slackUserFor(directoryId: string): Promise<string> {
     const bound = this.deps.store.bindingForPerson(directoryId);
     if (bound) return bound.slackUserId;
+    // Looked up once for a message's zone and its DM, not twice.
+    const known = this.lookedUp.get(directoryId);
+    if (known && Date.now() - known.at < LOOKUP_TTL_MS) return known.slackUserId;
     const person = await this.deps.directory.getPerson(directoryId);
     if (!person) throw new PermanentError(`${directoryId} is not in the directory; nobody to message`);
     try {
       const found = await this.gate.call('users.lookupByEmail', () => this.client.users.lookupByEmail({ email: person.email }));
       if (!found.user?.id) throw new PermanentError(`users.lookupByEmail ${person.email}: no user in the answer`);
+      this.lookedUp.set(directoryId, { slackUserId: found.user.id, at: Date.now() });
+      if (this.lookedUp.size > RENDERED_KEPT) this.lookedUp.delete(this.lookedUp.keys().next().value!);
       return found.user.id;
     } catch (error) {
       if (error instanceof PermanentError || error instanceof TransientError) throw error;

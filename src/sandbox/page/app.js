@@ -4,8 +4,11 @@
  * Home, type /access commands, click buttons, fill modals. Every action goes to the sandbox
  * server, which sends it to the bot as Slack would; every change comes back on the event stream
  * and the page redraws only what changed (an updated message is replaced where it stands).
+ * Times are drawn in the chosen person's zone, on the bot's clock. Below 700 px the sidebar folds
+ * into a menu and modals become full-width sheets; modals keep keyboard focus as Slack's do.
  */
 import { FormState, formFromSlackState, h, renderBlocks, renderMrkdwn } from './block-kit.js';
+import { focusFirst, focusKey, restoreFocus, trapTab } from './focus.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,10 +22,26 @@ const page = {
   drawn: new Map(),
   drawnHome: null,
   modal: null,
+  /** Where focus was before a modal opened: it goes back there when the last modal closes. */
+  returnFocus: null,
   /** Messages seen per conversation, for the unread marks. */
   seen: new Map(),
   dismissed: new Set(),
+  /** Messages in each person's DM when they last looked (the picker marks who has new ones). */
+  seenByPerson: loadSeen(),
 };
+
+function loadSeen() {
+  try {
+    return JSON.parse(localStorage.getItem('sandbox.seen') ?? '{}') ?? {};
+  } catch {
+    return {};
+  }
+}
+
+function saveSeen() {
+  localStorage.setItem('sandbox.seen', JSON.stringify(page.seenByPerson));
+}
 
 // ---- talking to the server -----------------------------------------------------------------
 
@@ -69,13 +88,47 @@ function scheduleRefresh(delay = 60) {
 async function refresh() {
   if (!page.me) return;
   const me = page.me;
-  const snapshot = await api(`/api/state?${new URLSearchParams({ user: me })}`).catch((error) => {
-    toast(error.message);
-    return null;
-  });
+  const [snapshot, activity] = await Promise.all([
+    api(`/api/state?${new URLSearchParams({ user: me })}`).catch((error) => {
+      toast(error.message);
+      return null;
+    }),
+    api('/api/activity').catch(() => null),
+  ]);
   if (!snapshot || me !== page.me) return;
   page.snapshot = snapshot;
+  if (activity) renderActivity(activity);
   render();
+}
+
+/** "New for: Marcus Chen (1)": who has messages they have not looked at, to switch to them in one click. */
+function renderActivity(activity) {
+  const box = $('persona-new');
+  const waiting = [];
+  for (const person of page.workspace.people) {
+    const count = activity.dms[person.slackId] ?? 0;
+    if (person.slackId === page.me) {
+      page.seenByPerson[person.slackId] = count;
+      continue;
+    }
+    // Someone never looked at: what they have now counts as seen, so only news is marked.
+    if (page.seenByPerson[person.slackId] === undefined) page.seenByPerson[person.slackId] = count;
+    const fresh = count - page.seenByPerson[person.slackId];
+    if (fresh > 0) waiting.push({ person, fresh });
+  }
+  saveSeen();
+  box.hidden = waiting.length === 0;
+  // On a phone the picker is in the menu: its button carries the news.
+  $('menu-toggle').classList.toggle('has-news', waiting.length > 0);
+  box.replaceChildren(h('span', 'persona-new-title', 'New messages for'), ...waiting.map(({ person, fresh }) => {
+    const button = h('button', 'persona-new-item', `${person.name} (${fresh})`);
+    button.type = 'button';
+    button.addEventListener('click', () => {
+      $('persona').value = person.slackId;
+      void choosePersona(person.slackId);
+    });
+    return button;
+  }));
 }
 
 // ---- start ----------------------------------------------------------------------------------
@@ -96,6 +149,8 @@ async function start() {
     event.preventDefault();
     void sendCommand();
   });
+  setUpMenu();
+  setUpModalKeys();
   setUpClock();
   const stream = new EventSource('/api/events');
   stream.addEventListener('change', () => scheduleRefresh());
@@ -111,12 +166,18 @@ async function choosePersona(slackId) {
   localStorage.setItem('sandbox.persona', slackId);
   page.seen.clear();
   closeModalNode();
+  closeMenu();
+  const person = page.workspace.people.find((p) => p.slackId === slackId);
+  $('persona-detail').textContent = person ? [person.title, `times in ${person.timezone}`].filter(Boolean).join(' · ') : '';
+  // A modal left open by an earlier session of this person belongs to that session's client.
+  await api('/api/view/clear', { user: slackId }).catch(() => undefined);
   await refresh();
   const dm = page.snapshot?.conversations[0]?.id;
   open(dm ?? 'home');
 }
 
 function open(target) {
+  closeMenu();
   page.current = target;
   page.drawn.clear();
   page.drawnHome = null;
@@ -132,10 +193,20 @@ function names() {
   return { users: page.workspace.userNames, channels: page.workspace.channelNames };
 }
 
+/** The chosen person's zone: the page draws every time in it, as their Slack client would. */
+function zone() {
+  return page.snapshot?.user?.timezone ?? page.workspace.people.find((p) => p.slackId === page.me)?.timezone ?? undefined;
+}
+
+/** The bot's clock now (the time control moves it). */
+function botNow() {
+  return page.snapshot?.now ? new Date(page.snapshot.now) : new Date();
+}
+
 function render() {
   const snap = page.snapshot;
   if (!snap) return;
-  if (snap.now) $('clock-now').textContent = clockText(snap.now);
+  if (snap.now) showClock(snap.now);
   renderNav(snap);
   const conversation = snap.conversations.find((c) => c.id === page.current);
   const isHome = page.current === 'home';
@@ -223,11 +294,15 @@ function flash(node) {
 }
 
 function messageContent(message) {
-  const time = new Date(Number(message.ts.split('.')[0]) * 1000);
+  // Stamped with the bot's clock when the message arrived (the time control moves it), in the reader's zone.
+  const time = message.botTime ? new Date(message.botTime) : new Date(Number(message.ts.split('.')[0]) * 1000);
+  const stamp = h('time', 'message-time', time.toLocaleTimeString('en-US', { timeZone: zone(), hour: 'numeric', minute: '2-digit' }));
+  stamp.dateTime = time.toISOString();
+  stamp.title = time.toLocaleString('en-GB', { timeZone: zone(), dateStyle: 'full', timeStyle: 'short' });
   const header = h('div', 'message-header',
     h('span', 'message-author', page.workspace.bot.name),
     h('span', 'app-badge', 'APP'),
-    h('time', 'message-time', time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })),
+    stamp,
     message.version > 1 ? h('span', 'edited', '(edited)') : null,
     message.threadTs && message.threadTs !== message.ts ? h('span', 'edited', 'in a thread') : null,
   );
@@ -282,6 +357,8 @@ function renderHome(home) {
 function blockContext(container, form, errors) {
   return {
     names: names(),
+    timezone: zone(),
+    now: botNow(),
     form,
     errors,
     onAction: (blockId, element, input) => attempt(() => api('/api/action', {
@@ -298,9 +375,31 @@ function blockContext(container, form, errors) {
 // ---- modals ---------------------------------------------------------------------------------
 
 function closeModalNode() {
+  const wasOpen = page.modal !== null;
   page.modal = null;
   $('modal-layer').hidden = true;
   $('modal-layer').replaceChildren();
+  $('app').inert = false;
+  if (!wasOpen) return;
+  // Focus goes back where it was before the modal opened (the message box, or the button pressed).
+  const back = page.returnFocus;
+  page.returnFocus = null;
+  if (back && back.isConnected && !back.closest('[inert]')) back.focus();
+  else if (!$('composer').hidden) $('message-box').focus();
+}
+
+/** Esc closes the top modal; Tab stays inside it. (A confirm dialog is a native <dialog>, which handles both itself.) */
+function setUpModalKeys() {
+  $('modal-layer').addEventListener('keydown', (event) => {
+    const dialog = $('modal-layer').querySelector('.modal');
+    if (!dialog) return;
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      dialog.querySelector('.modal-x')?.click();
+      return;
+    }
+    trapTab(event, dialog);
+  });
 }
 
 /**
@@ -312,8 +411,13 @@ function renderModal(stack) {
   const top = stack.at(-1);
   if (!top) return closeModalNode();
   if (page.modal && page.modal.id === top.id && page.modal.hash === top.hash) return;
+  const layer = $('modal-layer');
+  const sameView = page.modal?.id === top.id;
+  // An updated view keeps focus on the control that had it; a new one starts at its first control.
+  const keep = sameView ? focusKey(layer) : null;
+  if (!page.modal) page.returnFocus = document.activeElement;
   const prefill = formFromSlackState(top.state?.values);
-  if (page.modal?.id === top.id) Object.assign(prefill, mergeForms(prefill, page.modal.form.collect()));
+  if (sameView) Object.assign(prefill, mergeForms(prefill, page.modal.form.collect()));
   const form = new FormState(prefill);
   const errorsNode = h('div', 'modal-errors');
   const ctx = blockContext({ type: 'view', viewId: top.id }, form);
@@ -325,12 +429,27 @@ function renderModal(stack) {
   const submit = top.submit ? h('button', 'bk-button bk-primary', top.submit.text) : null;
   if (submit) submit.type = 'submit';
   const body = h('div', 'modal-body', errorsNode, renderBlocks(top.blocks, ctx));
-  const dialog = h('form', 'modal',
-    h('div', 'modal-header', h('h2', 'modal-title', top.title?.text ?? ''), closeX),
+  const title = h('h2', 'modal-title', top.title?.text ?? '');
+  title.id = `modal-title-${top.id}`;
+  const formNode = h('form', 'modal-form',
+    h('div', 'modal-header', title, closeX),
     body,
     h('div', 'modal-footer', close, submit));
+  formNode.noValidate = true;
+  const dialog = h('div', 'modal', formNode);
   dialog.setAttribute('role', 'dialog');
   dialog.setAttribute('aria-modal', 'true');
+  dialog.setAttribute('aria-labelledby', title.id);
+  // A field's error goes away once the person changes it, as in Slack.
+  const clearError = (event) => {
+    const wrap = event.target.closest?.('.bk-input.has-error');
+    if (!wrap) return;
+    wrap.classList.remove('has-error');
+    const error = wrap.querySelector('.bk-error');
+    if (error) error.textContent = '';
+  };
+  dialog.addEventListener('input', clearError);
+  dialog.addEventListener('change', clearError);
   const closeTop = () => attempt(() => api('/api/view/close', { user: page.me, viewId: top.id }));
   close.addEventListener('click', closeTop);
   closeX.addEventListener('click', closeTop);
@@ -339,19 +458,28 @@ function renderModal(stack) {
     if (!submit) return;
     const missing = form.missingRequired();
     showErrors(dialog, errorsNode, Object.fromEntries(missing.map((id) => [id, 'Please fill out this required field.'])));
-    if (missing.length) return;
+    if (missing.length) return focusFirstError(dialog);
     submit.disabled = true;
     const answer = await attempt(() => api('/api/view/submit', { user: page.me, viewId: top.id, form: form.collect() }));
     submit.disabled = false;
     if (answer?.errors) {
       showErrors(dialog, errorsNode, answer.errors);
+      focusFirstError(dialog);
     } else if (answer && answer.ok === false) {
       errorsNode.textContent = 'We had some trouble connecting. Try again?';
     }
   });
   page.modal = { id: top.id, hash: top.hash, form };
-  $('modal-layer').replaceChildren(h('div', 'modal-backdrop'), dialog);
-  $('modal-layer').hidden = false;
+  layer.replaceChildren(h('div', 'modal-backdrop'), dialog);
+  layer.hidden = false;
+  // The page behind a modal cannot be reached: not by Tab, not by a screen reader.
+  $('app').inert = true;
+  if (!restoreFocus(dialog, keep)) focusFirst(dialog, body);
+}
+
+/** Focus on the first field with an error, so a keyboard user lands where the fix goes. */
+function focusFirstError(dialog) {
+  dialog.querySelector('.bk-input.has-error input, .bk-input.has-error select, .bk-input.has-error textarea')?.focus();
 }
 
 function mergeForms(base, current) {
@@ -389,8 +517,20 @@ async function sendCommand() {
   await attempt(() => api('/api/command', { user: page.me, channel: page.current, text }));
 }
 
+/** The bot's clock, in the chosen person's zone: "Sat 5 Dec 2026, 12:35". */
 function clockText(iso) {
-  return new Date(iso).toLocaleString([], { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+  return new Date(iso).toLocaleString('en-GB', { timeZone: zone(), weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+function showClock(iso) {
+  $('clock-now').textContent = clockText(iso);
+  $('clock-zone').textContent = zone() ? `in ${zone()}, the zone of the person you are` : '';
+}
+
+function clockError(text) {
+  const node = $('clock-error');
+  node.textContent = text;
+  node.hidden = !text;
 }
 
 const UNITS = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
@@ -404,10 +544,11 @@ function parseDuration(text) {
 function setUpClock() {
   if (!page.workspace.clock) return;
   $('clock').hidden = false;
-  $('clock-now').textContent = clockText(page.workspace.clock.now);
+  showClock(page.workspace.clock.now);
   const advance = async (seconds) => {
+    clockError('');
     const answer = await attempt(() => api('/api/clock', { seconds }));
-    if (answer?.now) $('clock-now').textContent = clockText(answer.now);
+    if (answer?.now) showClock(answer.now);
   };
   for (const button of document.querySelectorAll('.clock-buttons button')) {
     button.addEventListener('click', () => advance(Number(button.dataset.seconds)));
@@ -415,10 +556,44 @@ function setUpClock() {
   $('clock-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const seconds = parseDuration($('clock-input').value);
-    if (!seconds) return toast('Give a duration such as 90m, 4h or 2d');
+    // Said next to the input it is about, not in a toast across the page.
+    if (!seconds) return clockError('Give a duration such as 90m, 4h or 2d.');
     $('clock-input').value = '';
     void advance(seconds);
   });
+  $('clock-input').addEventListener('input', () => clockError(''));
+}
+
+// ---- the menu on a phone ----------------------------------------------------------------------
+
+function setUpMenu() {
+  const toggle = $('menu-toggle');
+  toggle.addEventListener('click', () => (document.body.classList.contains('menu-open') ? closeMenu() : openMenu()));
+  $('menu-backdrop').addEventListener('click', () => closeMenu());
+  $('sidebar').addEventListener('keydown', (event) => {
+    if (!document.body.classList.contains('menu-open')) return;
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      closeMenu();
+      toggle.focus();
+      return;
+    }
+    trapTab(event, $('sidebar'));
+  });
+}
+
+function openMenu() {
+  document.body.classList.add('menu-open');
+  $('menu-toggle').setAttribute('aria-expanded', 'true');
+  $('main').inert = true;
+  focusFirst($('sidebar'));
+}
+
+function closeMenu() {
+  if (!document.body.classList.contains('menu-open')) return;
+  document.body.classList.remove('menu-open');
+  $('menu-toggle').setAttribute('aria-expanded', 'false');
+  $('main').inert = false;
 }
 
 start().catch((error) => {

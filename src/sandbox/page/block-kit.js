@@ -7,6 +7,8 @@
  *
  * renderBlocks(blocks, ctx) -> HTMLElement, where ctx is
  *   { names: { users: {id: name}, channels: {id: name} },
+ *     timezone?: 'Europe/Berlin',               // the reader's zone: <!date^…> tokens are drawn in it
+ *     now?: Date,                               // "Today" and "Yesterday" are relative to it (the bot's clock)
  *     form: FormState,                         // controls register here; prefill comes from it
  *     errors?: {block_id: message},            // shown under input blocks
  *     onAction(blockId, element, input),       // a click or pick that Slack would send as block_actions
@@ -167,16 +169,76 @@ function renderAngle(token, ctx) {
   }
   if (target.startsWith('!')) {
     const [kind, ...rest] = target.slice(1).split('^');
-    if (kind === 'date') return h('span', 'bk-date', label ?? formatDate(rest[0]));
+    if (kind === 'date') {
+      // Slack draws the token in the reader's own zone; the fallback is only for clients that cannot.
+      const drawn = formatDateToken(rest[0], rest[1], ctx);
+      const node = h('time', 'bk-date', drawn ?? label ?? '');
+      const when = new Date(Number(rest[0]) * 1000);
+      if (!Number.isNaN(when.getTime())) {
+        node.dateTime = when.toISOString();
+        node.title = when.toLocaleString('en-GB', { timeZone: zoneOf(ctx), dateStyle: 'full', timeStyle: 'long' });
+      }
+      return node;
+    }
     if (kind === 'subteam') return h('span', 'bk-mention', label ?? '@group');
     return h('span', 'bk-mention', `@${kind}`);
   }
   return link(decode(target), label ?? decode(target));
 }
 
-function formatDate(unix) {
+function zoneOf(ctx) {
+  return ctx.timezone || undefined;
+}
+
+/** Calendar day of a date in a zone, as YYYY-MM-DD, for "Today" / "Yesterday" / "Tomorrow". */
+function dayIn(date, timeZone) {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date);
+}
+
+function ordinal(n) {
+  const rest = n % 100;
+  if (rest >= 11 && rest <= 13) return `${n}th`;
+  return `${n}${{ 1: 'st', 2: 'nd', 3: 'rd' }[n % 10] ?? 'th'}`;
+}
+
+/**
+ * Slack's `<!date^unix^format|fallback>` drawn as Slack draws it, in the reader's zone: {date_num},
+ * {date}, {date_short}, {date_long}, their _pretty forms (Today, Yesterday, Tomorrow), {time},
+ * {time_secs} and {ago}. Null when the token is malformed (then the fallback is shown).
+ */
+export function formatDateToken(unix, format, ctx) {
   const date = new Date(Number(unix) * 1000);
-  return Number.isNaN(date.getTime()) ? '' : date.toLocaleString();
+  if (Number.isNaN(date.getTime()) || typeof format !== 'string') return null;
+  const timeZone = zoneOf(ctx);
+  const parts = (options) => Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone, ...options }).formatToParts(date).map((p) => [p.type, p.value]));
+  const d = parts({ year: 'numeric', month: 'long', day: 'numeric', weekday: 'long' });
+  const short = parts({ year: 'numeric', month: 'short', day: 'numeric' });
+  const now = ctx.now instanceof Date ? ctx.now : new Date();
+  const pretty = (fallback) => {
+    const day = dayIn(date, timeZone);
+    if (day === dayIn(now, timeZone)) return 'Today';
+    if (day === dayIn(new Date(now.getTime() - 86_400_000), timeZone)) return 'Yesterday';
+    if (day === dayIn(new Date(now.getTime() + 86_400_000), timeZone)) return 'Tomorrow';
+    return fallback;
+  };
+  const longDate = `${d.month} ${ordinal(Number(d.day))}, ${d.year}`;
+  const shortDate = `${short.month} ${short.day}, ${short.year}`;
+  const fullDate = `${d.weekday}, ${longDate}`;
+  const time = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', minute: '2-digit' }).format(date);
+  const timeSecs = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', minute: '2-digit', second: '2-digit' }).format(date);
+  const ago = () => {
+    const seconds = Math.round((now.getTime() - date.getTime()) / 1000);
+    const abs = Math.abs(seconds);
+    const [n, unit] = abs < 60 ? [abs, 'second'] : abs < 3600 ? [Math.round(abs / 60), 'minute'] : abs < 86_400 ? [Math.round(abs / 3600), 'hour'] : [Math.round(abs / 86_400), 'day'];
+    const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+    return seconds >= 0 ? `${text} ago` : `in ${text}`;
+  };
+  const values = {
+    date_num: dayIn(date, timeZone), date: longDate, date_short: shortDate, date_long: fullDate,
+    date_pretty: pretty(longDate), date_short_pretty: pretty(shortDate), date_long_pretty: pretty(fullDate),
+    time, time_secs: timeSecs,
+  };
+  return format.replace(/\{(\w+)\}/g, (whole, name) => (name === 'ago' ? ago() : values[name] ?? whole));
 }
 
 // ---- forms ----------------------------------------------------------------------------------
@@ -284,17 +346,34 @@ function renderBlock(block, ctx) {
   }
 }
 
+let controlSeq = 0;
+
 function renderInput(block, blockId, ctx) {
   const wrap = h('div', 'bk-input');
   wrap.dataset.blockId = blockId;
   const label = h('label', 'bk-input-label', renderText(block.label, ctx));
+  label.id = `bk-label-${++controlSeq}`;
   if (block.optional) label.append(h('span', 'bk-optional', ' (optional)'));
   wrap.append(label);
   const element = block.element ?? {};
-  wrap.append(renderElement(element, blockId, ctx, { dispatch: block.dispatch_action === true, input: true, required: !block.optional }));
-  if (block.hint) wrap.append(h('div', 'bk-hint', renderText(block.hint, ctx)));
+  const control = renderElement(element, blockId, ctx, { dispatch: block.dispatch_action === true, input: true, required: !block.optional });
+  wrap.append(control);
+  // The label names its control for screen readers and click-to-focus; a group of choices is labelled as a group.
+  const field = control.matches('input, select, textarea') ? control : control.querySelector('input:not([type=radio]):not([type=checkbox]), select, textarea');
+  if (field) {
+    field.id = field.id || `bk-control-${controlSeq}`;
+    field.removeAttribute('aria-label');
+    label.htmlFor = field.id;
+  } else {
+    control.setAttribute('role', 'group');
+    control.setAttribute('aria-labelledby', label.id);
+  }
   const error = h('div', 'bk-error');
+  error.id = `bk-error-${controlSeq}`;
   error.dataset.blockId = blockId;
+  error.setAttribute('role', 'alert');
+  if (field) field.setAttribute('aria-describedby', error.id);
+  if (block.hint) wrap.append(h('div', 'bk-hint', renderText(block.hint, ctx)));
   const message = ctx.errors?.[blockId];
   if (message) error.textContent = message;
   wrap.append(error);
@@ -350,6 +429,7 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
       const button = h('button', `bk-button${element.style ? ` bk-${element.style}` : ''}`, renderText(element.text, ctx));
       button.type = 'button';
       button.dataset.actionId = actionId ?? '';
+      button.dataset.blockId = blockId;
       button.addEventListener('click', async () => {
         const url = safeUrl(element.url);
         if (url) window.open(url, '_blank', 'noopener,noreferrer');
@@ -368,6 +448,9 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
     case 'channels_select': {
       const select = h('select', 'bk-select');
       select.dataset.actionId = actionId ?? '';
+      select.dataset.blockId = blockId;
+      // In an actions block there is no label: the placeholder names it ("Approve for less…"); an input's label replaces it.
+      select.setAttribute('aria-label', element.placeholder?.text ?? 'Select an item');
       const placeholder = h('option', null, element.placeholder?.text ?? 'Select an item');
       placeholder.value = '';
       select.append(placeholder);
@@ -376,12 +459,14 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
         option.value = value;
         parent.append(option);
       };
+      // A native select cannot draw an option's second line: its description follows the name.
+      const optionLabel = (o) => emojify(o.text?.text ?? o.value) + (o.description?.text ? ` — ${o.description.text}` : '');
       if (element.type === 'static_select') {
-        for (const o of element.options ?? []) addOption(select, o.value, emojify(o.text?.text ?? o.value));
+        for (const o of element.options ?? []) addOption(select, o.value, optionLabel(o));
         for (const group of element.option_groups ?? []) {
           const og = h('optgroup');
           og.label = group.label?.text ?? '';
-          for (const o of group.options ?? []) addOption(og, o.value, emojify(o.text?.text ?? o.value));
+          for (const o of group.options ?? []) addOption(og, o.value, optionLabel(o));
           select.append(og);
         }
       } else {
@@ -394,10 +479,27 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
       let previous = select.value;
       register(() => ({ [key]: select.value || null }), () => !select.value);
       if (dispatch) {
-        select.addEventListener('change', async () => {
-          if (!select.value) return;
-          await act({ [key]: select.value }, () => { select.value = previous; });
-          previous = select.value;
+        // Arrow keys change a closed select at once, one option per key press: a pick made with the
+        // keyboard is sent when the person pauses, so walking through the list does not pick each option.
+        let lastKey = 0;
+        let timer;
+        select.addEventListener('keydown', () => { lastKey = Date.now(); });
+        const send = async () => {
+          if (!select.value || select.value === previous) return;
+          const picked = select.value;
+          await act({ [key]: picked }, () => { select.value = previous; });
+          previous = picked;
+        };
+        select.addEventListener('change', () => {
+          clearTimeout(timer);
+          if (Date.now() - lastKey < 400) timer = setTimeout(send, 700);
+          else void send();
+        });
+        select.addEventListener('blur', () => {
+          if (timer) {
+            clearTimeout(timer);
+            void send();
+          }
         });
       }
       return select;
@@ -415,6 +517,8 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
       for (const o of [...(element.options ?? []), ...(element.option_groups ?? []).flatMap((g) => g.options ?? [])]) {
         const box = h('input');
         box.type = multiple ? 'checkbox' : 'radio';
+        box.dataset.actionId = actionId ?? '';
+        box.dataset.blockId = blockId;
         box.name = name;
         box.value = o.value;
         box.checked = initial.includes(o.value);
@@ -433,12 +537,14 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
       return group;
     }
     case 'overflow':
-      return renderOverflow(element, act, ctx);
+      return renderOverflow(element, act, ctx, blockId);
     case 'external_select':
       return renderExternalSelect(element, blockId, ctx, { act, dispatch, prefill, register });
     case 'datepicker': {
       const input = h('input', 'bk-datepicker');
       input.type = 'date';
+      input.dataset.actionId = actionId ?? '';
+      input.dataset.blockId = blockId;
       input.value = prefill ? (prefill.date ?? '') : (element.initial_date ?? '');
       register(() => ({ date: input.value || null }), () => !input.value);
       if (dispatch) input.addEventListener('change', () => input.value && act({ date: input.value }));
@@ -451,6 +557,7 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
       const field = element.multiline ? h('textarea', 'bk-text-input bk-multiline') : h('input', 'bk-text-input');
       if (!element.multiline) field.type = { email_text_input: 'email', url_text_input: 'url', number_input: 'text' }[element.type] ?? 'text';
       field.dataset.actionId = actionId ?? '';
+      field.dataset.blockId = blockId;
       if (element.placeholder?.text) field.placeholder = element.placeholder.text;
       if (Number.isInteger(element.max_length)) field.maxLength = element.max_length;
       field.value = prefill ? (prefill.value ?? '') : (element.initial_value ?? '');
@@ -464,10 +571,12 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
   }
 }
 
-function renderOverflow(element, act, ctx) {
+function renderOverflow(element, act, ctx, blockId) {
   const wrap = h('div', 'bk-overflow');
   const toggle = h('button', 'bk-button bk-overflow-toggle', '⋯');
   toggle.type = 'button';
+  toggle.dataset.actionId = element.action_id ?? '';
+  toggle.dataset.blockId = blockId;
   toggle.setAttribute('aria-label', 'More actions');
   const menu = h('div', 'bk-menu');
   menu.hidden = true;
@@ -494,6 +603,9 @@ function renderExternalSelect(element, blockId, ctx, { act, dispatch, prefill, r
   input.type = 'text';
   input.placeholder = element.placeholder?.text ?? 'Type to search';
   input.dataset.actionId = element.action_id ?? '';
+  input.dataset.blockId = blockId;
+  input.setAttribute('role', 'combobox');
+  input.setAttribute('aria-autocomplete', 'list');
   const list = h('div', 'bk-menu bk-suggestions');
   list.hidden = true;
   let selected = prefill ? (prefill.selected ?? null) : (element.initial_option?.value ?? null);

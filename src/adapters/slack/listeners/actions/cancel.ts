@@ -3,6 +3,7 @@ import type { App } from '@slack/bolt';
 import { ACTION, isRequestId } from '../../../../../blocks/ids.js';
 import { cancelRequest } from '../../../../operations/cancel-request.js';
 import { refreshHomeAfter } from '../../app-home.js';
+import { refreshRequestModal } from '../../request-flow.js';
 import { Acker, explain, identify, tellEphemeral, type SlackContext } from '../../context.js';
 import { BlockActionSchema } from '../../payloads.js';
 
@@ -25,6 +26,12 @@ export function register(app: App, ctx: SlackContext): void {
     await acker.ack();
     if (refusal) await tellEphemeral(ctx, client, where, refusal);
     ctx.jobs.kick();
-    await refreshHomeAfter(ctx, client, payload.data);
+    const view = payload.data.view as { id?: string; hash?: string; type?: string } | undefined;
+    if (!refusal && view?.type === 'modal' && view.id) {
+      // Cancelled from the request form: the form now offers that role again.
+      const request = ctx.deps.store.getRequest(requestId);
+      await refreshRequestModal(ctx, client, { viewId: view.id, ...(view.hash ? { hash: view.hash } : {}), userId: where.user, state: { ...(request ? { app: request.app, role: request.role } : {}) } });
+    }
+    await refreshHomeAfter(ctx, client, payload.data, refusal ? undefined : '🚫 Request cancelled.');
   });
 }

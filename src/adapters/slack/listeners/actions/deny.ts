@@ -3,6 +3,7 @@ import type { App } from '@slack/bolt';
 import { ACTION, decodeStepRef } from '../../../../../blocks/ids.js';
 import { denyReasonModal } from '../../../../../blocks/modals.js';
 import { openModal, tellEphemeral, type SlackContext } from '../../context.js';
+import { fromHome } from '../../app-home.js';
 import { BlockActionSchema } from '../../payloads.js';
 import { requestCard } from '../../request-card.js';
 
@@ -12,13 +13,14 @@ export function register(app: App, ctx: SlackContext): void {
     const payload = BlockActionSchema.safeParse(body);
     const ref = payload.success ? decodeStepRef(payload.data.actions[0]?.value ?? '') : null;
     if (!payload.success || !ref || !payload.data.trigger_id) return;
-    const card = requestCard(ctx.deps, ref.requestId);
+    const card = requestCard(ctx.deps, ref.requestId, ctx.display.knownZone(payload.data.user.id));
     if (!card) {
       await tellEphemeral(ctx, client, { channel: payload.data.container?.channel_id, user: payload.data.user.id }, 'This request no longer exists.');
       return;
     }
     // The modal shows the request as stored now; who may deny is decided when it is submitted.
     const where = { user: payload.data.user.id, ...(payload.data.container?.channel_id ? { channel: payload.data.container.channel_id } : {}) };
-    await openModal(ctx, client, { triggerId: payload.data.trigger_id, view: denyReasonModal(card, ref.stepIndex, JSON.stringify({ r: ref.requestId, s: ref.stepIndex })), where });
+    const metadata = JSON.stringify({ r: ref.requestId, s: ref.stepIndex, ...(fromHome(payload.data) ? { h: 1 } : {}) });
+    await openModal(ctx, client, { triggerId: payload.data.trigger_id, view: denyReasonModal(card, ref.stepIndex, metadata), where });
   });
 }

@@ -7,15 +7,17 @@
  * Refusals (`not_holder`, already ended) are ephemeral and change nothing.
  */
 import type { App } from '@slack/bolt';
-import { ACTION, isGrantId } from '../../../../../blocks/ids.js';
+import { ACTION, isGrantId, isRequestId } from '../../../../../blocks/ids.js';
 import { extensionOfferFor } from '../../../../operations/extend-grant.js';
 import { relinquishGrant } from '../../../../operations/revoke-grant.js';
+import { groupName } from '../../../../../blocks/format.js';
 import { refreshHomeAfter } from '../../app-home.js';
 import { escapeMrkdwn } from '../../../../../blocks/escape.js';
 import { infoModal } from '../../../../../blocks/modals.js';
 import { Acker, explain, identify, openModal, tellEphemeral, type SlackContext } from '../../context.js';
 import { platformError } from '../../slack-errors.js';
 import { BlockActionSchema, type BlockAction } from '../../payloads.js';
+import { grantLine } from '../../overview.js';
 import { offerView, openRequestModal } from '../../request-flow.js';
 
 function grantClick(body: unknown): { payload: BlockAction; grantId: string; where: { channel?: string; user: string } } | null {
@@ -39,7 +41,7 @@ export function register(app: App, ctx: SlackContext): void {
     try {
       // A forwarded or forged button shows nobody else's grant: only the holder gets the offer.
       const offer = extensionOfferFor(ctx.deps, { actor: await identify(ctx, client, click.where.user), grantId: click.grantId });
-      view = offerView(ctx, offer.grant);
+      view = offerView(ctx, offer.grant, ctx.display.knownZone(click.where.user));
     } catch (error) {
       view = infoModal('Cannot extend', escapeMrkdwn(explain(ctx, error, `extend ${click.grantId}`)));
     }
@@ -57,7 +59,11 @@ export function register(app: App, ctx: SlackContext): void {
     let reply: string;
     try {
       const grant = relinquishGrant(ctx.deps, { actor: await identify(ctx, client, click.where.user), grantId: click.grantId });
-      reply = `Giving back ${grant.app} ${grant.role} now; you will get a message when it is removed.`;
+      const line = grantLine(ctx.deps, grant);
+      const what = `${line.appName} ${line.roleName}`;
+      reply = line.removal.kind === 'manual'
+        ? `Giving back ${what}: someone from ${groupName(line.removal.assigneeGroup)} is asked to remove it now; you will get a message when it is done.`
+        : `Giving back ${what} now; you will get a message when it is removed.`;
     } catch (error) {
       reply = explain(ctx, error, `relinquish ${click.grantId}`);
     }
@@ -70,10 +76,16 @@ export function register(app: App, ctx: SlackContext): void {
 
   app.action(ACTION.rerequest, async ({ ack, body, client }) => {
     await ack();
-    const click = grantClick(body);
-    if (!click?.payload.trigger_id) return;
+    const parsed = BlockActionSchema.safeParse(body);
+    const value = parsed.success ? parsed.data.actions[0]?.value ?? '' : '';
+    if (!parsed.success || !parsed.data.trigger_id || !(isGrantId(value) || isRequestId(value))) return;
     // The form is what `/access request <app> <role>` opens; submitting it is an ordinary request by whoever submits.
-    const grant = ctx.deps.store.getGrant(click.grantId);
-    await openRequestModal(ctx, client, { triggerId: click.payload.trigger_id, userId: click.where.user, ...(click.where.channel ? { channel: click.where.channel } : {}), ...(grant ? { app: grant.app, role: grant.role } : {}) });
+    const requestId = isGrantId(value) ? ctx.deps.store.getGrant(value)?.requestId : value;
+    const request = requestId ? ctx.deps.store.getRequest(requestId) : undefined;
+    const channel = parsed.data.container?.channel_id ?? parsed.data.channel?.id;
+    await openRequestModal(ctx, client, {
+      triggerId: parsed.data.trigger_id, userId: parsed.data.user.id, ...(channel ? { channel } : {}),
+      ...(request ? { app: request.app, role: request.role, previousRequestId: request.id } : {}),
+    });
   });
 }

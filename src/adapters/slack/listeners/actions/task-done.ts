@@ -5,6 +5,7 @@
 import type { App } from '@slack/bolt';
 import { ACTION, isTaskId } from '../../../../../blocks/ids.js';
 import { completeTask } from '../../../../operations/complete-task.js';
+import { refreshHomeAfter } from '../../app-home.js';
 import { Acker, explain, identify, tellEphemeral, type SlackContext } from '../../context.js';
 import { BlockActionSchema } from '../../payloads.js';
 
@@ -26,5 +27,6 @@ export function register(app: App, ctx: SlackContext): void {
     if (refusal) await tellEphemeral(ctx, client, where, refusal);
     // Every copy of the task message, and the grantee's DM, follow from the recorded jobs.
     ctx.jobs.kick();
+    await refreshHomeAfter(ctx, client, payload.data, refusal ? undefined : '✅ Task marked done.');
   });
 }

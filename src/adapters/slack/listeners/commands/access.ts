@@ -1,16 +1,20 @@
 /**
- * `/access <subcommand>`. `request`, `revoke` and `export` open a modal at once (a trigger id is
- * good for 3 s); the others answer with one ephemeral message, in the ack when it is ready within
- * the budget, else through the response URL. Unknown subcommands get the help.
+ * `/access <subcommand>`. `request`, `revoke` and `export` open a modal (a trigger id is good for
+ * 3 s): one who may not use it (an unknown application or role, a person the bot cannot act for, a
+ * non-admin) gets an ephemeral reply instead, like every other refused command. The others answer
+ * with one ephemeral message, in the ack when it is ready within the budget, else through the
+ * response URL. Unknown subcommands get the help.
  */
 import type { App, RespondFn } from '@slack/bolt';
 import type { SlackMessage } from '../../../../../blocks/approval-message.js';
 import { helpMessage } from '../../../../../blocks/command-replies.js';
 import { escapeMrkdwn } from '../../../../../blocks/escape.js';
+import { textMessage } from '../../access-commands.js';
 import { answer, digestCommand, explainCommand, listCommand, pendingCommand, whoamiCommand } from '../../access-commands.js';
 import { openExportForm, openRevokeForm } from '../../admin-forms.js';
 import { Acker, tellEphemeral, type SlackContext } from '../../context.js';
 import { openRequestModal } from '../../request-flow.js';
+import { unknownAppOrRole } from '../../request-form.js';
 
 export type AccessCommand =
   | { kind: 'request'; app?: string; role?: string }
@@ -30,17 +34,23 @@ export function parseAccessCommand(text: string): AccessCommand {
 export function register(app: App, ctx: SlackContext): void {
   app.command('/access', async ({ ack, command, client, respond }) => {
     const parsed = parseAccessCommand(command.text ?? '');
-    const opening = { triggerId: command.trigger_id, userId: command.user_id, channel: command.channel_id };
+    const refuse = async (text: string) => {
+      try {
+        await respond(ephemeral(textMessage(escapeMrkdwn(text))));
+      } catch (error) {
+        ctx.deps.logger.warn('response_url failed; answering by DM', { error: error instanceof Error ? error.message : String(error) });
+        await tellEphemeral(ctx, client, { channel: command.channel_id, user: command.user_id }, text);
+      }
+    };
+    const opening = { triggerId: command.trigger_id, userId: command.user_id, channel: command.channel_id, refuse };
     switch (parsed.kind) {
       case 'help':
         return ack(ephemeral(helpMessage()));
       case 'unknown':
         return ack(ephemeral(helpMessage(`Unknown command \`${escapeMrkdwn(parsed.word)}\`.`)));
       case 'request': {
-        if (parsed.app && !ctx.deps.catalog.app(parsed.app)) {
-          const known = ctx.deps.catalog.policies.map((p) => `\`${p.app}\``).join(', ');
-          return ack({ response_type: 'ephemeral', text: `There is no application \`${escapeMrkdwn(parsed.app)}\`. Known: ${known}.` });
-        }
+        const unknown = parsed.app ? unknownAppOrRole(ctx.deps, parsed.app, parsed.role) : null;
+        if (unknown) return ack(ephemeral(textMessage(unknown)));
         // Ack first, then open: nothing slow stands between the command and the modal.
         await ack();
         return openRequestModal(ctx, client, { ...opening, app: parsed.app, role: parsed.role });

@@ -7,6 +7,7 @@ import { ACTION, BLOCK } from '../../../../../blocks/ids.js';
 import { LIMITS, truncate } from '../../../../../blocks/limits.js';
 import { identify, type SlackContext } from '../../context.js';
 import { selectedOrInitial, ViewSchema } from '../../payloads.js';
+import { RECENT_GROUPS_MS } from '../../../../operations/directory-facts.js';
 import { requestFormModel, searchApps } from '../../request-form.js';
 
 const text = (value: string, max: number) => ({ type: 'plain_text' as const, text: truncate(value, max) });
@@ -27,7 +28,9 @@ export function register(app: App, ctx: SlackContext): void {
     if (!appSlug) return void (await ack({ options: [] }));
     try {
       const acting = await identify(ctx, client, payload.user.id);
-      const model = await requestFormModel(ctx.deps, acting.person, { app: appSlug });
+      // A list to choose from decides nothing (the submission checks again): the form's recent read serves.
+      const groups = await ctx.deps.directory.groupsOf(acting.person.id, { maxAgeMs: RECENT_GROUPS_MS });
+      const model = requestFormModel(ctx.deps, acting.person, groups, { app: appSlug });
       const q = (payload.value ?? '').trim().toLowerCase();
       const roles = (model.roles ?? []).filter((r) => !q || r.name.toLowerCase().includes(q) || r.role.includes(q)).slice(0, LIMITS.selectOptions);
       await ack({ options: roles.map((r) => ({ text: text(r.name, LIMITS.optionText), value: r.role, description: text(r.summary, LIMITS.optionDescription) })) });

@@ -4,6 +4,7 @@ import { infoModal } from '../../../../../blocks/modals.js';
 import { escapeMrkdwn } from '../../../../../blocks/escape.js';
 import { ACTION, BLOCK, CALLBACK } from '../../../../../blocks/ids.js';
 import { isAccessError } from '../../../../domain/errors.js';
+import { publishHome } from '../../app-home.js';
 import { Acker, tellEphemeral, type SlackContext } from '../../context.js';
 import { decide } from '../../decide.js';
 import { DenyMetadataSchema, parseMetadata, typed, ViewSubmissionSchema } from '../../payloads.js';
@@ -27,5 +28,7 @@ export function register(app: App, ctx: SlackContext): void {
         : { response_action: 'update' as const, view: infoModal('Not recorded', escapeMrkdwn(outcome.message)) };
     if (!(await acker.ack(reply)) && !outcome.ok) await tellEphemeral(ctx, client, { user: payload.data.user.id }, outcome.message);
     ctx.jobs.kick();
+    // Denied from the App Home: the tab drops the request and says so.
+    if (outcome.ok && meta.h) await publishHome(ctx, client, payload.data.user.id, '⛔ You denied the request; the requester reads your reason.');
   });
 }

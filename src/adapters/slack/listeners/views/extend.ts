@@ -1,8 +1,7 @@
-/** The extension offer's submission: one `extendGrant` call. */
+/** The extension offer's submission: one `extendGrant` call; the form closes and the DM confirms. */
 import type { App } from '@slack/bolt';
-import { slackDate } from '../../../../../blocks/format.js';
 import { ACTION, BLOCK, CALLBACK } from '../../../../../blocks/ids.js';
-import { infoModal, pendingPointerModal } from '../../../../../blocks/modals.js';
+import { pendingPointerModal } from '../../../../../blocks/modals.js';
 import { extendGrant } from '../../../../operations/extend-grant.js';
 import { Acker, identify, tellEphemeral, type SlackContext } from '../../context.js';
 import { ExtendMetadataSchema, parseMetadata, selected, typed, ViewSubmissionSchema } from '../../payloads.js';
@@ -24,14 +23,12 @@ export function register(app: App, ctx: SlackContext): void {
         addSeconds: Number(selected(state, BLOCK.extendBy, ACTION.extendBy)),
         justification: typed(state, BLOCK.justification, ACTION.justification),
       });
-      const tz = ctx.deps.settings.timezone;
-      if (result.kind === 'extended') {
-        reply = { response_action: 'update', view: infoModal('Extended', `✅ Extended${result.grant.expiresAt ? ` until ${slackDate(result.grant.expiresAt, tz)}` : ''}.`) };
+      // Extended, or asked for: the form closes, and the DM says which (the extension, or the request and its approvers).
+      if (result.kind === 'already_pending') {
+        const card = requestCard(ctx.deps, result.request, ctx.display.knownZone(payload.data.user.id));
+        reply = card ? { response_action: 'update', view: pendingPointerModal(card) } : undefined;
       } else {
-        const card = requestCard(ctx.deps, result.request);
-        reply = result.kind === 'already_pending' && card
-          ? { response_action: 'update', view: pendingPointerModal(card) }
-          : { response_action: 'update', view: infoModal('Extension asked', '📨 Your extension goes through the approvals; your DM with the bot shows each step.') };
+        reply = undefined;
       }
     } catch (error) {
       reply = submissionError(ctx, error, { duration: BLOCK.extendBy }, 'extend grant');

@@ -177,9 +177,21 @@ describe('the request lifecycle of the tiny bot, through the page API', () => {
     expect(answer).toEqual({ status: 400, json: { error: '/giphy is not a valid command. In Slack, all messages that start with the "/" character are interpreted as commands.' } });
   });
 
-  it('closing a modal with notify_on_close sends view_closed', async () => {
+  it('clears a modal an earlier session of the person left open, telling the app it was closed', async () => {
+    const cursor = world.standIn.cursor();
     await post('/api/command', { user: 'U0MARCUS', channel: 'D0MARCUS', text: '/access' });
-    const opened = await world.standIn.waitFor('view', (e) => e.action === 'opened' && e.view.userId === 'U0MARCUS');
+    const opened = await world.standIn.waitFor('view', (e) => e.action === 'opened' && e.view.userId === 'U0MARCUS', { after: cursor });
+    expect((await stateOf('U0MARCUS')).modals).toHaveLength(1);
+    expect((await post('/api/view/clear', { user: 'U0MARCUS' })).json).toEqual({ ok: true, closed: 1 });
+    expect((await stateOf('U0MARCUS')).modals).toEqual([]);
+    expect(world.closed).toContain(opened.view.id);
+    expect((await post('/api/view/clear', { user: 'U0MARCUS' })).json).toEqual({ ok: true, closed: 0 });
+  });
+
+  it('closing a modal with notify_on_close sends view_closed', async () => {
+    const cursor = world.standIn.cursor();
+    await post('/api/command', { user: 'U0MARCUS', channel: 'D0MARCUS', text: '/access' });
+    const opened = await world.standIn.waitFor('view', (e) => e.action === 'opened' && e.view.userId === 'U0MARCUS', { after: cursor });
     const answer = await post('/api/view/close', { user: 'U0MARCUS', viewId: opened.view.id });
     expect(answer.json).toEqual({ ok: true });
     expect(world.closed).toContain(opened.view.id);
@@ -269,6 +281,23 @@ describe('the rest of what the page shows', () => {
     expect(home.blocks[0].text.text).toBe('Hello <@U0MARCUS>: *nothing* pending.');
   });
 
+  it('stamps each message with the bot\'s clock when it arrived, and gives each person\'s zone', async () => {
+    const { json } = await get('/api/workspace');
+    expect(json.people.map((p: Json) => p.timezone)).toEqual(['Europe/Berlin', 'Europe/Berlin']);
+    expect(json.clock.timezone).toBe('Europe/Berlin');
+    const before = (await get('/api/activity')).json.dms.U0ADA as number;
+    const cursor = world.standIn.cursor();
+    await post('/api/command', { user: 'U0ADA', channel: 'D0ADA', text: '/access export' });
+    await world.standIn.waitFor('message', (m) => m.channel === 'D0ADA' && m.files.length > 0, { after: cursor });
+    const state = await stateOf('U0ADA');
+    const latest = dmOf(state).messages.at(-1);
+    // The bot's clock (moved by the time control), not the wall clock.
+    expect(latest.botTime).toBe(state.now);
+    expect(state.user.timezone).toBe('Europe/Berlin');
+    // The picker's "new messages for" counts come from here.
+    expect((await get('/api/activity')).json.dms.U0ADA).toBe(before + 1);
+  });
+
   it('the time control moves the injected clock, within bounds', async () => {
     expect((await post('/api/clock', { seconds: 3600 })).json).toEqual({ ok: true, now: '2026-11-02T10:00:00.000Z' });
     expect(world.advanced).toEqual([3600]);
@@ -293,7 +322,7 @@ describe('the rest of what the page shows', () => {
   });
 
   it('a bot that does not answer is reported as Slack reports it', async () => {
-    const { startSandboxServer } = await import('../../src/sandbox/sandbox-server.js');
+    const { startSandboxServer } = await import('../../src/sandbox/sandbox-http.js');
     const dead = await startSandboxServer({
       standIn: world.standIn, botEventsUrl: 'http://127.0.0.1:9/slack/events', signingSecret: 'x',
       people: [{ slackId: 'U0ADA', email: 'ada@example.com', name: 'Ada Lovelace', title: 'Engineer' }], channels: [], port: 0,
