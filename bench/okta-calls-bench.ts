@@ -8,9 +8,10 @@
  *
  * Each shape runs one request (4 hours) through submit (the modal and its submission), approval,
  * provisioning, extension (three hours later, the reminder's Extend button, its modal, and its
- * approval when the policy asks for one) and revocation (expiry). Everyone has used the bot before (their Slack user is matched to
- * the directory) and the bot knows the groups' ids (as after start-up); a person's first contact
- * costs one search instead of one read. The minimum per step, and why, is in the README ("Okta
+ * approval when the policy asks for one) and revocation (expiry). Everyone has used the bot before
+ * (their Slack user is matched to the directory) and the bot knows the groups' ids (as after
+ * start-up); a person's first contact costs one search instead of one read. The minimum per
+ * step, and why, is in the README ("Okta
  * calls per request").
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +34,9 @@ import { OktaStandIn, type RecordedRequest } from '../test/okta/okta-stand-in.js
 import { initialValues } from '../test/slack/slack-fixture.js';
 import { COMPANY, SETTINGS } from '../test/support/lifecycle-harness.js';
 import { FakeClock, FakeWebhook, RecordingNotifier } from '../test/support/fakes.js';
-import { sendBlockAction, sendSlashCommand, sendViewSubmission, type SlackViewPayload } from '../test/support/slack-signing.js';
+import {
+  sendBlockAction, sendSlashCommand, sendViewSubmission, type SlackViewPayload,
+} from '../test/support/slack-signing.js';
 
 const SECRET = 'bench-secret';
 const TOKEN = 'xoxb-bench';
@@ -67,15 +70,34 @@ const base = {
   justification: 'optional' as const,
 };
 const SHAPES: Record<ShapeName, Role> = {
-  auto: { ...base, id: 'auto', name: 'Auto', policy: 'bench-auto', approval: 'auto', extension: { maxTotalSeconds: 8 * 3600, approval: 'auto' }, provision: { method: 'okta_group', group: 'bench-auto' } },
-  manager: { ...base, id: 'manager', name: 'Manager', policy: 'bench-manager', approval: [{ kind: 'manager' }], extension: { maxTotalSeconds: 8 * 3600, approval: 'same' }, provision: { method: 'okta_group', group: 'bench-manager' } },
+  auto: {
+    ...base, id: 'auto', name: 'Auto', policy: 'bench-auto', approval: 'auto',
+    extension: { maxTotalSeconds: 8 * 3600, approval: 'auto' },
+    provision: { method: 'okta_group', group: 'bench-auto' },
+  },
+  manager: {
+    ...base, id: 'manager', name: 'Manager', policy: 'bench-manager', approval: [{ kind: 'manager' }],
+    extension: { maxTotalSeconds: 8 * 3600, approval: 'same' },
+    provision: { method: 'okta_group', group: 'bench-manager' },
+  },
   'manager + 2-of-N group (notify:)': {
     ...base, id: 'chain', name: 'Chain', policy: 'bench-chain',
     approval: [{ kind: 'manager' }, { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' }],
-    extension: { maxTotalSeconds: 8 * 3600, approval: 'same' }, provision: { method: 'okta_group', group: 'bench-chain' },
+    extension: { maxTotalSeconds: 8 * 3600, approval: 'same' },
+    provision: { method: 'okta_group', group: 'bench-chain' },
   },
-  webhook: { ...base, id: 'webhook', name: 'Webhook', policy: 'bench-webhook', approval: 'auto', extension: { maxTotalSeconds: 8 * 3600, approval: 'auto' }, provision: { method: 'webhook', url: 'https://hooks.example.com/bench', secretEnv: 'BENCH_SECRET', timeoutSeconds: 10 } },
-  manual: { ...base, id: 'manual', name: 'Manual', policy: 'bench-manual', approval: 'auto', extension: { maxTotalSeconds: 8 * 3600, approval: 'auto' }, provision: { method: 'manual', assigneeGroup: 'it-helpdesk' } },
+  webhook: {
+    ...base, id: 'webhook', name: 'Webhook', policy: 'bench-webhook', approval: 'auto',
+    extension: { maxTotalSeconds: 8 * 3600, approval: 'auto' },
+    provision: {
+      method: 'webhook', url: 'https://hooks.example.com/bench', secretEnv: 'BENCH_SECRET', timeoutSeconds: 10,
+    },
+  },
+  manual: {
+    ...base, id: 'manual', name: 'Manual', policy: 'bench-manual', approval: 'auto',
+    extension: { maxTotalSeconds: 8 * 3600, approval: 'auto' },
+    provision: { method: 'manual', assigneeGroup: 'it-helpdesk' },
+  },
 };
 
 const slackIdOf = (email: string) => `U0${email.split('@')[0]!.toUpperCase()}`;
@@ -99,9 +121,15 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
   const gid = (name: string) => `00g${name.replace(/[^a-z0-9]/g, '')}`;
   for (const p of COMPANY.people) {
     const [firstName, ...rest] = p.name.split(' ');
-    okta.addUser({ id: p.id, email: p.email, firstName, lastName: rest.join(' '), title: p.title, status: (p as { status?: string }).status === 'deprovisioned' ? 'DEPROVISIONED' : 'ACTIVE', profile: { managerId: (p as { manager?: string }).manager ?? null } });
+    const { status, manager } = p as { status?: string; manager?: string };
+    okta.addUser({
+      id: p.id, email: p.email, firstName, lastName: rest.join(' '), title: p.title,
+      status: status === 'deprovisioned' ? 'DEPROVISIONED' : 'ACTIVE', profile: { managerId: manager ?? null },
+    });
   }
-  const groups = { ...COMPANY.groups, 'bench-auto': { members: [] }, 'bench-manager': { members: [] }, 'bench-chain': { members: [] } } as Record<string, { members: string[] }>;
+  const groups: Record<string, { members: string[] }> = {
+    ...COMPANY.groups, 'bench-auto': { members: [] }, 'bench-manager': { members: [] }, 'bench-chain': { members: [] },
+  };
   for (const [name, g] of Object.entries(groups)) {
     okta.addGroup({ id: gid(name), name });
     for (const email of g.members) okta.addMember(gid(name), COMPANY.people.find((p) => p.email === email)!.id);
@@ -111,23 +139,37 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
   const dir = mkdtempSync(join(tmpdir(), 'okta-calls-'));
   const store = SqliteStore.open(join(dir, 'bench.db'));
   const clock = new FakeClock();
-  const directory = new OktaDirectory({ orgUrl, auth: { mode: 'token', token: okta.token }, managerAttribute: 'managerId' });
+  const auth = { mode: 'token' as const, token: okta.token };
+  const directory = new OktaDirectory({ orgUrl, auth, managerAttribute: 'managerId' });
   const policies: LoadedPolicy[] = [{ app: 'bench', name: 'Bench', roles: [role], source: { file: 'bench.yml' } }];
-  const deps: Deps = { store, directory, catalog: new Catalog(policies), settings: SETTINGS, clock, logger: silentLogger, webhook: new FakeWebhook(), notifier: new RecordingNotifier() };
+  const deps: Deps = {
+    store, directory, catalog: new Catalog(policies), settings: SETTINGS, clock, logger: silentLogger,
+    webhook: new FakeWebhook(), notifier: new RecordingNotifier(),
+  };
   // Everyone has used the bot before: their Slack user is matched to the directory.
   store.transaction((tx) => {
-    for (const p of COMPANY.people) tx.bindIdentity({ slackUserId: slackIdOf(p.email), directoryId: p.id, email: p.email, boundAt: clock.now().toISOString() });
+    const boundAt = clock.now().toISOString();
+    for (const p of COMPANY.people) {
+      tx.bindIdentity({ slackUserId: slackIdOf(p.email), directoryId: p.id, email: p.email, boundAt });
+    }
   });
   // The bot knows the groups' ids, as after its start-up check.
   for (const name of Object.keys(groups)) await directory.findGroup(name);
 
   const slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => clock.now().getTime() });
-  for (const p of COMPANY.people) slack.addUser({ id: slackIdOf(p.email), email: p.email, name: p.email.split('@')[0]!, realName: p.name, tz: 'UTC' });
-  for (const [id, name] of [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']]) slack.addChannel({ id: id!, name: name! });
+  for (const p of COMPANY.people) {
+    const name = p.email.split('@')[0]!;
+    slack.addUser({ id: slackIdOf(p.email), email: p.email, name, realName: p.name, tz: 'UTC' });
+  }
+  const channels = [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']] as const;
+  for (const [id, name] of channels) {
+    slack.addChannel({ id, name });
+  }
   await slack.start();
   const jobs = { worker: 'bench', baseDelaySeconds: 1, random: () => 0.999999, kinds: ['notify' as const] };
   const bot: SlackBot = await createSlackBot({
-    deps, db: store.db, token: TOKEN, signingSecret: SECRET, port: 0, apiUrl: slack.url, logger: silentLogger, jobs, timeoutMs: 5000,
+    deps, db: store.db, token: TOKEN, signingSecret: SECRET, port: 0, apiUrl: slack.url, logger: silentLogger, jobs,
+    timeoutMs: 5000,
     ...({ rateLimitSleep: async (ms: number) => clock.advance(ms / 1000) } as object),
   });
   const botUrl = `http://127.0.0.1:${await bot.start()}`;
@@ -151,17 +193,22 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
   const waitModal = async (userId: string, predicate: (v: StoredView) => boolean) => {
     const current = ws.currentModal(userId);
     if (current && predicate(current)) return payloadOf(current);
-    return payloadOf((await slack.waitFor('view', (e) => e.view.userId === userId && !e.view.closed && predicate(e.view), { timeoutMs: 10_000 })).view);
+    const matching = (e: { view: StoredView }) => e.view.userId === userId && !e.view.closed && predicate(e.view);
+    return payloadOf((await slack.waitFor('view', matching, { timeoutMs: 10_000 })).view);
   };
   const click = async (email: string, message: StoredMessage, actionId: string) => {
     const userId = slackIdOf(email);
-    const found = (message.blocks as { block_id?: string; elements?: { action_id?: string; value?: string }[]; accessory?: { action_id?: string; value?: string } }[])
-      .flatMap((b) => [...(b.elements ?? []), ...(b.accessory ? [b.accessory] : [])].map((e) => ({ e, blockId: b.block_id ?? 'actions' })))
+    type Element = { action_id?: string; value?: string };
+    const found = (message.blocks as { block_id?: string; elements?: Element[]; accessory?: Element }[])
+      .flatMap((b) => [...(b.elements ?? []), ...(b.accessory ? [b.accessory] : [])]
+        .map((e) => ({ e, blockId: b.block_id ?? 'actions' })))
       .find(({ e }) => e.action_id === actionId);
     if (!found) throw new Error(`no ${actionId} in the message`);
     await sendBlockAction(botUrl, SECRET, {
-      userId, actionId, blockId: found.blockId, ...(found.e.value !== undefined ? { value: found.e.value } : {}), action: { type: 'button' },
-      triggerId: slack.issueTriggerId(userId), message: { channelId: message.channel, ts: message.ts, text: message.text, blocks: message.blocks },
+      userId, actionId, blockId: found.blockId, ...(found.e.value !== undefined ? { value: found.e.value } : {}),
+      action: { type: 'button' },
+      triggerId: slack.issueTriggerId(userId),
+      message: { channelId: message.channel, ts: message.ts, text: message.text, blocks: message.blocks },
     });
     await settle();
   };
@@ -175,7 +222,9 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
       if (!request) return;
       const step = store.getSteps(request.id).find((s) => s.index === request.currentStep)!;
       const decided = new Set(store.getDecisions(request.id).map((d) => d.approver.directoryId));
-      const approver = step.approvers.find((a) => !decided.has(a.directoryId) && a.directoryId !== request.requester.directoryId)!;
+      const requester = request.requester.directoryId;
+      const approver = step.approvers.find((a) => !decided.has(a.directoryId) && a.directoryId !== requester);
+      if (!approver) throw new Error(`nobody left to approve step ${step.index + 1}`);
       const where = step.notifyChannel ?? dm(approver.email);
       const message = withAction(where, ACTION.approve)();
       if (!message) throw new Error(`no approval message in ${where}`);
@@ -195,14 +244,18 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
   try {
     // ---- submit: the modal, then its submission
     let m = mark();
-    await sendSlashCommand(botUrl, SECRET, { userId: slackIdOf(ada), text: `request bench ${role.id}`, triggerId: slack.issueTriggerId(slackIdOf(ada)) });
+    const adaId = slackIdOf(ada);
+    const command = { userId: adaId, text: `request bench ${role.id}`, triggerId: slack.issueTriggerId(adaId) };
+    await sendSlashCommand(botUrl, SECRET, command);
     const form = await waitModal(slackIdOf(ada), (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
     await settle();
     const submitted = await sendViewSubmission(botUrl, SECRET, {
       userId: slackIdOf(ada), view: form,
       values: {
         ...initialValues(form),
-        [durationBlockId('bench', role.id)]: { [ACTION.duration]: { type: 'static_select', selected_option: { value: String(4 * 3600) } } },
+        [durationBlockId('bench', role.id)]: {
+          [ACTION.duration]: { type: 'static_select', selected_option: { value: String(4 * 3600) } },
+        },
         [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'bench' } },
       },
     });
@@ -233,7 +286,9 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
     await settle();
     m = mark();
     const reminder = withAction(dm(ada), ACTION.extendGrant)();
-    if (!reminder) throw new Error(`no reminder with Extend in the DM: ${JSON.stringify(ws.messages(dm(ada)).map((x) => x.text))}`);
+    if (!reminder) {
+      throw new Error(`no reminder with Extend in the DM: ${ws.messages(dm(ada)).map((x) => x.text).join(' | ')}`);
+    }
     await click(ada, reminder, ACTION.extendGrant);
     const offer = await waitModal(slackIdOf(ada), (v) => v.callbackId === 'access_extend');
     await sendViewSubmission(botUrl, SECRET, {
@@ -254,8 +309,10 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
     await sweep(deps, { ...jobs, kinds: ['notify'] });
     await runEffects('revoke');
     if (role.provision.method === 'manual') {
-      const tasks = ws.messages(dm('ian@example.com')).filter((msg) => JSON.stringify(msg.blocks).includes(ACTION.taskDone));
-      await click('ian@example.com', tasks.at(-1)!, ACTION.taskDone);
+      const tasks = withAction(dm('ian@example.com'), ACTION.taskDone);
+      const task = tasks();
+      if (!task) throw new Error('no revoke task for ian');
+      await click('ian@example.com', task, ACTION.taskDone);
     }
     record('revocation', m);
     const ended = store.getGrant(grant.id)!;
@@ -284,7 +341,8 @@ if (process.argv.includes('--json')) {
     console.log(`  ${pad('step', 14)}${pad('calls', 7)}${pad('min', 5)}by endpoint`);
     for (const step of STEPS) {
       const s = r.steps[step];
-      const by = Object.entries(s.byEndpoint).sort((a, b) => b[1] - a[1]).map(([e, n]) => `${e} ${n}`).join(', ') || '-';
+      const sorted = Object.entries(s.byEndpoint).sort((a, b) => b[1] - a[1]);
+      const by = sorted.map(([e, n]) => `${e} ${n}`).join(', ') || '-';
       console.log(`  ${pad(step, 14)}${pad(s.total, 7)}${pad(MINIMUM[r.shape][step], 5)}${by}`);
     }
   }

@@ -48,7 +48,14 @@ export function revokeModal(model: RevokeFormModel): ModalView {
     // A static select holds 100 options: the last slot says how many are not listed, and choosing it
     // is refused on submit with where to find them.
     const options = all.length > LIMITS.selectOptions
-      ? [...all.slice(0, LIMITS.selectOptions - 1), option(`…${all.length - LIMITS.selectOptions + 1} more not listed`, REVOKE_MORE_VALUE, 'revoke these first, or use access-bot grants list')]
+      ? [
+        ...all.slice(0, LIMITS.selectOptions - 1),
+        option(
+          `…${all.length - LIMITS.selectOptions + 1} more not listed`,
+          REVOKE_MORE_VALUE,
+          'revoke these first, or use access-bot grants list',
+        ),
+      ]
       : all;
     blocks.push({
       type: 'input',
@@ -100,8 +107,14 @@ export function exportModal(model: ExportFormModel): ModalView {
   const apps = model.apps.map((a) => option(a.name, a.app));
   // More applications than a static select holds: searched through the options listener instead.
   const appElement: InputBlock['element'] = apps.length > LIMITS.selectOptions
-    ? { type: 'external_select', action_id: ACTION.exportApp, min_query_length: 0, placeholder: plain('Search applications', 150) }
-    : { type: 'static_select', action_id: ACTION.exportApp, placeholder: plain('Any application', 150), options: apps.length ? apps : [option('(none)', '-')] };
+    ? {
+      type: 'external_select', action_id: ACTION.exportApp, min_query_length: 0,
+      placeholder: plain('Search applications', 150),
+    }
+    : {
+      type: 'static_select', action_id: ACTION.exportApp, placeholder: plain('Any application', 150),
+      options: apps.length ? apps : [option('(none)', '-')],
+    };
   const optional = (block_id: string, label: string, element: InputBlock['element'], hint?: string): InputBlock => ({
     type: 'input', block_id, optional: true, label: plain(label, LIMITS.inputLabel), element, ...(hint ? { hint: plain(hint, 2000) } : {}),
   });

@@ -77,7 +77,8 @@ export function approvalMessage(card: RequestCard, stepIndex: number, audience: 
   const text = open
     ? `${card.requester.name} asks for ${card.appName} ${card.roleName} for ${duration(card.requestedSeconds)} (step ${step.index + 1} of ${total})`
     : `${card.appName} ${card.roleName} for ${card.requester.name}: ${plainOutcome(card, step)}`;
-  return { text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText), blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
+  const fitted = fitTextBudget(blocks.slice(0, LIMITS.messageBlocks));
+  return { text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText), blocks: fitted };
 }
 
 function justificationText(justification: string): string {

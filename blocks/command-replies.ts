@@ -126,7 +126,8 @@ export function pendingMessage(asks: { card: RequestCard; stepIndex: number }[],
     return i === 0 ? own : [{ type: 'divider' } as KnownBlock, ...own];
   });
   appendCapped(blocks, groups, LIMITS.messageBlocks, 0, (n) => `…and ${n} more waiting: each is also in your DM with the bot, and in its App Home.`);
-  return { text: `${asks.length} approval${asks.length === 1 ? '' : 's'} waiting for you`, blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
+  const text = `${asks.length} approval${asks.length === 1 ? '' : 's'} waiting for you`;
+  return { text, blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
 }
 
 export interface WhoamiView {

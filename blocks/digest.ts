@@ -89,9 +89,16 @@ export function digestBlocks(digest: Digest): DigestMessage {
     );
   }
 
-  lists.push(list(`Granted this week (${digest.granted.length})`, digest.granted.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}`), perRole(digest.granted)));
+  lists.push(list(
+    `Granted this week (${digest.granted.length})`,
+    digest.granted.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}`),
+    perRole(digest.granted),
+  ));
   if (digest.extended.length) {
-    lists.push(list(`Extended this week (${digest.extended.length})`, digest.extended.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}${g.detail ? ` · ${g.detail}` : ''}`)));
+    lists.push(list(
+      `Extended this week (${digest.extended.length})`,
+      digest.extended.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}${g.detail ? ` · ${g.detail}` : ''}`),
+    ));
   }
   // Expiry is the routine way access ends; the other reasons are the ones worth reading.
   const notable = digest.revoked.filter((r) => r.detail !== 'expired');
@@ -126,7 +133,9 @@ export function digestBlocks(digest: Digest): DigestMessage {
         {
           type: 'mrkdwn',
           text: truncateMrkdwn(
-            `Every list in full: the digest CSV in the thread, with the week's requests CSV. Audit log head: \`${digest.auditHead.hash}\` (event ${digest.auditHead.seq}); keep it and check later with \`access-bot audit verify --expect-head ${digest.auditHead.hash}\`.`,
+            'Every list in full: the digest CSV in the thread, with the week\'s requests CSV. '
+              + `Audit log head: \`${digest.auditHead.hash}\` (event ${digest.auditHead.seq}); keep it and check later `
+              + `with \`access-bot audit verify --expect-head ${digest.auditHead.hash}\`.`,
             LIMITS.contextText,
           ),
         },
@@ -161,7 +170,8 @@ function list(title: string, lines: string[], summary?: string): ListSpec {
  * that fit in `budget` characters; the rest is "and N more in the CSV".
  */
 function listSection(spec: ListSpec, budget: number): SectionBlock {
-  const head = truncateMrkdwn(`*${escapeMrkdwn(spec.title)}*${spec.summary ? `\n${escapeMrkdwn(spec.summary)}` : ''}`, Math.max(200, budget - 60));
+  const summary = spec.summary ? `\n${escapeMrkdwn(spec.summary)}` : '';
+  const head = truncateMrkdwn(`*${escapeMrkdwn(spec.title)}*${summary}`, Math.max(200, budget - 60));
   if (spec.lines.length === 0) return section(`${head}\nnone`);
   const room = budget - 50; // for "and N more in the CSV"
   let text = head;
@@ -172,7 +182,8 @@ function listSection(spec: ListSpec, budget: number): SectionBlock {
     text += next;
     shown++;
   }
-  if (shown < spec.lines.length) text += `\n_and ${(spec.lines.length - shown).toLocaleString('en-US')} more in the CSV_`;
+  const more = spec.lines.length - shown;
+  if (more > 0) text += `\n_and ${more.toLocaleString('en-US')} more in the CSV_`;
   return section(text);
 }
 
@@ -224,7 +235,10 @@ const SHORT_DATE_FORMATS = new Map<string, Intl.DateTimeFormat>();
 export function shortDate(iso: string, timezone: string): string {
   let format = SHORT_DATE_FORMATS.get(timezone);
   if (!format) {
-    format = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone: timezone, weekday: 'short', day: 'numeric', month: 'short',
+      hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    });
     SHORT_DATE_FORMATS.set(timezone, format);
   }
   return format.format(new Date(iso)).replace(',', '');

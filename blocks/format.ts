@@ -18,8 +18,8 @@ export function plainDate(iso: string, timezone: string): string {
   let format = PLAIN_DATE_FORMATS.get(timezone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-GB', {
-      timeZone: timezone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
-      hourCycle: 'h23', timeZoneName: 'short',
+      timeZone: timezone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric',
+      hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short',
     });
     PLAIN_DATE_FORMATS.set(timezone, format);
   }

@@ -115,7 +115,8 @@ export function fitTextBudget<T>(blocks: readonly T[], budget: number = LIMITS.m
   };
   collect(copy);
   while (excess > 0) {
-    const longest = holders.reduce<TextHolder | undefined>((a, b) => (!a || (b.text as string).length > (a.text as string).length ? b : a), undefined);
+    const length = (h: TextHolder) => (h.text as string).length;
+    const longest = holders.reduce<TextHolder | undefined>((a, b) => (!a || length(b) > length(a) ? b : a), undefined);
     const text = longest?.text as string | undefined;
     if (!longest || !text || text.length <= 80) break;
     const target = Math.max(80, text.length - excess);

@@ -71,8 +71,16 @@ export function requestModal(model: RequestModalModel): ModalView {
       const selected = model.selectedRole ? roleOptions.find((o) => o.value === model.selectedRole!.role) : undefined;
       // More roles than a static select holds: searched through the options listener instead.
       const element = roleOptions.length > LIMITS.selectOptions
-        ? { type: 'external_select' as const, action_id: ACTION.role, min_query_length: 0, placeholder: plain('Search roles', 150), ...(selected ? { initial_option: selected } : {}) }
-        : { type: 'static_select' as const, action_id: ACTION.role, placeholder: plain('Choose a role', 150), options: roleOptions, ...(selected ? { initial_option: selected } : {}) };
+        ? {
+          type: 'external_select' as const, action_id: ACTION.role, min_query_length: 0,
+          placeholder: plain('Search roles', 150),
+          ...(selected ? { initial_option: selected } : {}),
+        }
+        : {
+          type: 'static_select' as const, action_id: ACTION.role, placeholder: plain('Choose a role', 150),
+          options: roleOptions,
+          ...(selected ? { initial_option: selected } : {}),
+        };
       blocks.push({
         type: 'input',
         block_id: BLOCK.role,

@@ -209,7 +209,8 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
   }
   if (buttons.length) blocks.push({ type: 'actions', block_id: BLOCK.grantActions, elements: buttons });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\` · policy \`${escapeMrkdwn(card.policyName)}\`` }] });
-  return { text: truncateMrkdwn(escapeMrkdwn(plain), LIMITS.messageText), blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
+  const fitted = fitTextBudget(blocks.slice(0, LIMITS.messageBlocks));
+  return { text: truncateMrkdwn(escapeMrkdwn(plain), LIMITS.messageText), blocks: fitted };
 }
 
 /**

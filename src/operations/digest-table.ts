@@ -35,21 +35,30 @@ function grantRow(list: string, line: DigestGrantLine, extra: Partial<Row> = {})
 
 export function digestTable(digest: Digest): { columns: readonly string[]; rows: Cell[][] } {
   const rows: Row[] = [
-    ...digest.overdueRevocations.map((o) => grantRow('revocation_overdue', o, { since: o.startedAt, detail: [o.detail, o.why, o.lastError && `last error: ${o.lastError}`].filter(Boolean).join(' · ') })),
-    ...digest.sensitiveHolders.map((h) => grantRow('sensitive_access_now', h, { since: h.since, until: h.until, approved_by: h.approvedBy.join('; ') || 'approved automatically' })),
+    ...digest.overdueRevocations.map((o) => grantRow('revocation_overdue', o, {
+      since: o.startedAt,
+      detail: [o.detail, o.why, o.lastError && `last error: ${o.lastError}`].filter(Boolean).join(' · '),
+    })),
+    ...digest.sensitiveHolders.map((h) => grantRow('sensitive_access_now', h, {
+      since: h.since, until: h.until, approved_by: h.approvedBy.join('; ') || 'approved automatically',
+    })),
     ...digest.granted.map((g) => grantRow('granted', g)),
     ...digest.extended.map((g) => grantRow('extended', g)),
     ...digest.revoked.map((r) => grantRow('revoked', r)),
     ...digest.failures.provisioningFailed.map((f) => grantRow('provisioning_failed', f)),
     ...digest.failures.revocationFailed.map((f) => grantRow('revocation_failed', f, { count: f.attempts })),
     ...digest.repeatedExtensions.map((r) => ({
-      ...EMPTY, list: 'repeated_extension', person_name: r.person.name, person_email: r.person.email, person_directory_id: r.person.directoryId,
+      ...EMPTY, list: 'repeated_extension',
+      person_name: r.person.name, person_email: r.person.email, person_directory_id: r.person.directoryId,
       app: r.app, role: r.role, app_name: r.appName, role_name: r.roleName, count: r.count,
     })),
     ...digest.drift.detected.map((d) => ({
-      ...EMPTY, list: 'drift_detected', person_name: d.person.name ?? null, person_email: d.person.email, person_directory_id: d.person.directoryId, group: d.group, at: d.at,
+      ...EMPTY, list: 'drift_detected',
+      person_name: d.person.name ?? null, person_email: d.person.email, person_directory_id: d.person.directoryId,
+      group: d.group, at: d.at,
     })),
   ];
-  if (digest.failures.messagesGivenUp) rows.push({ ...EMPTY, list: 'messages_given_up', count: digest.failures.messagesGivenUp });
+  const givenUp = digest.failures.messagesGivenUp;
+  if (givenUp) rows.push({ ...EMPTY, list: 'messages_given_up', count: givenUp });
   return { columns: DIGEST_TABLE_COLUMNS, rows: rows.map((r) => DIGEST_TABLE_COLUMNS.map((c) => r[c])) };
 }

@@ -6,13 +6,15 @@
  * and shared with every other integration.
  */
 import { PermanentError } from '../domain/errors.js';
-import { evaluate, resolveChain, resolveStep, type DirectoryFacts, type Evaluation, type ResolvedStep } from '../domain/evaluate.js';
+import {
+  evaluate, resolveChain, resolveStep, type DirectoryFacts, type Evaluation, type ResolvedStep,
+} from '../domain/evaluate.js';
 import type { Person } from '../domain/person.js';
 import type { AppPolicy, ApprovalStep, Role } from '../domain/policy.js';
 import type { Directory } from './ports.js';
 
 export interface GatherOptions {
-  /** Read the admin group's members too (default true). False: only when a step falls back to it (see `evaluateLive`). */
+  /** Read the admin group's members too (default true). False: only when a step falls back to it (`evaluateLive`). */
   admins?: boolean;
   /**
    * The requester's groups may come from a read this recent (the request form read them a moment
@@ -33,15 +35,20 @@ export function groupsDecide(role: Role): boolean {
   return role.approval === 'auto' || role.autoApprove !== undefined;
 }
 
-export async function gatherDirectoryFacts(directory: Directory, requester: Person, role: Role, adminGroup: string, options: GatherOptions = {}): Promise<DirectoryFacts> {
+export async function gatherDirectoryFacts(
+  directory: Directory, requester: Person, role: Role, adminGroup: string, options: GatherOptions = {},
+): Promise<DirectoryFacts> {
   const steps = role.approval === 'auto' ? [] : role.approval;
-  const groupNames = unique([...steps.flatMap((s) => (s.kind === 'group' ? [s.group] : [])), ...(options.admins === false ? [] : [adminGroup])]);
+  const stepGroups = steps.flatMap((s) => (s.kind === 'group' ? [s.group] : []));
+  const groupNames = unique([...stepGroups, ...(options.admins === false ? [] : [adminGroup])]);
   const userKeys = unique(steps.flatMap((s) => (s.kind === 'user' ? [s.user.toLowerCase()] : [])));
   const needsManager = steps.some((s) => s.kind === 'manager');
 
   // Independent reads: one round trip's worth of latency instead of one per read.
   const [requesterGroups, manager, members, users] = await Promise.all([
-    options.recentGroupsMs !== undefined ? directory.groupsOf(requester.id, { maxAgeMs: options.recentGroupsMs }) : directory.groupsOf(requester.id),
+    options.recentGroupsMs !== undefined
+      ? directory.groupsOf(requester.id, { maxAgeMs: options.recentGroupsMs })
+      : directory.groupsOf(requester.id),
     needsManager ? directory.managerOf(requester.id) : Promise.resolve(null),
     Promise.all(groupNames.map(async (name) => [name, await membersOrNull(directory, name)] as const)),
     Promise.all(userKeys.map(async (key) => [key, await directory.findPerson(key)] as const)),
@@ -73,11 +80,15 @@ function needsAdmins(steps: readonly ResolvedStep[], satisfiable: boolean): bool
 /** `evaluate()` on live facts, reading the admin group only when the chain needs it. */
 export async function evaluateLive(
   directory: Directory,
-  input: { app: AppPolicy; role: Role; version: string; requester: Person; adminGroup: string; request: Parameters<typeof evaluate>[4]; now: Date },
+  input: {
+    app: AppPolicy; role: Role; version: string; requester: Person; adminGroup: string;
+    request: Parameters<typeof evaluate>[4]; now: Date;
+  },
 ): Promise<{ evaluation: Evaluation; facts: DirectoryFacts }> {
   // A request form read the groups a moment ago; unless they decide now, that read serves.
   const recent = groupsDecide(input.role) ? {} : { recentGroupsMs: RECENT_GROUPS_MS };
-  let facts = await gatherDirectoryFacts(directory, input.requester, input.role, input.adminGroup, { admins: false, ...recent });
+  const options = { admins: false, ...recent };
+  let facts = await gatherDirectoryFacts(directory, input.requester, input.role, input.adminGroup, options);
   let evaluation = evaluate(input.app, input.role, input.version, facts, input.request, input.now);
   if (needsAdmins(evaluation.chain, evaluation.outcome !== 'unsatisfiable')) {
     facts = await withAdmins(directory, facts);
@@ -87,7 +98,9 @@ export async function evaluateLive(
 }
 
 /** The role's chain as it would start now (an extension asked with `approval: same`). */
-export async function resolveChainLive(directory: Directory, role: Role, requester: Person, adminGroup: string): Promise<ReturnType<typeof resolveChain>> {
+export async function resolveChainLive(
+  directory: Directory, role: Role, requester: Person, adminGroup: string,
+): Promise<ReturnType<typeof resolveChain>> {
   const facts = await gatherDirectoryFacts(directory, requester, role, adminGroup, { admins: false });
   const chain = resolveChain(role, facts);
   return needsAdmins(chain.steps, chain.satisfiable) ? resolveChain(role, await withAdmins(directory, facts)) : chain;
@@ -96,9 +109,13 @@ export async function resolveChainLive(directory: Directory, role: Role, request
 /** One step's approvers as they are when it starts (the next step of a chain). */
 export async function resolveStepLive(
   directory: Directory,
-  input: { role: Role; step: ApprovalStep; index: number; requester: Person; adminGroup: string; decidedEarlier: ReadonlySet<string> },
+  input: {
+    role: Role; step: ApprovalStep; index: number; requester: Person; adminGroup: string;
+    decidedEarlier: ReadonlySet<string>;
+  },
 ): Promise<ResolvedStep> {
-  const facts = await gatherDirectoryFacts(directory, input.requester, { ...input.role, approval: [input.step] }, input.adminGroup, { admins: false });
+  const oneStep = { ...input.role, approval: [input.step] };
+  const facts = await gatherDirectoryFacts(directory, input.requester, oneStep, input.adminGroup, { admins: false });
   const resolved = resolveStep(input.step, input.index, facts, input.decidedEarlier);
   return needsAdmins([resolved], resolved.satisfiable)
     ? resolveStep(input.step, input.index, await withAdmins(directory, facts), input.decidedEarlier)

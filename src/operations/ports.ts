@@ -214,7 +214,10 @@ export interface StoreTx extends StoreReads {
    * Records a failed run: pending again at `retryAt`, or dead when null. `refundAttempt` gives
    * back the attempt the claim counted (a rate-limited run that only has to wait).
    */
-  failJob(id: number, worker: string, now: string, error: string, retryAt: string | null, options?: { refundAttempt?: boolean }): boolean;
+  failJob(
+    id: number, worker: string, now: string, error: string, retryAt: string | null,
+    options?: { refundAttempt?: boolean },
+  ): boolean;
   /** Jobs due now: pending and due, or running with an expired lock (a dead worker's). */
   dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][]): JobRecord[];
 

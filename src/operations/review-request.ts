@@ -185,7 +185,10 @@ async function resolveNext(deps: Deps, request: AccessRequest, requester: Person
   if (!step) throw new AccessError('invalid_state', 'The approval chain has no further step.');
   const decided = new Set(deps.store.getDecisions(request.id).map((d) => d.approver.directoryId));
   decided.add(deciderId);
-  return resolveStepLive(deps.directory, { role: entry.role, step, index, requester, adminGroup: deps.settings.adminGroup, decidedEarlier: decided });
+  const adminGroup = deps.settings.adminGroup;
+  return resolveStepLive(deps.directory, {
+    role: entry.role, step, index, requester, adminGroup, decidedEarlier: decided,
+  });
 }
 
 function describeStatus(status: AccessRequest['status']): string {

@@ -67,7 +67,10 @@ export async function exportCsvToBuffer(deps: ExportDeps, source: ExportSource, 
 }
 
 /** Any table as CSV in memory (the digest's lists), with the exports' quoting and formula guard. */
-export async function tableCsvToBuffer(columns: readonly string[], rows: readonly (readonly Cell[])[]): Promise<{ buffer: Buffer; rows: number; sha256: string }> {
+export async function tableCsvToBuffer(
+  columns: readonly string[],
+  rows: readonly (readonly Cell[])[],
+): Promise<{ buffer: Buffer; rows: number; sha256: string }> {
   const chunks: Buffer[] = [];
   const out = new Writable({
     write(chunk: Buffer, _encoding, callback) {

@@ -183,12 +183,14 @@ export class OktaCallGate {
           if (rateLimitWaits > this.maxRateLimitWaits || waitMs > this.maxRateLimitWaitMs) {
             this.counters.gaveUp++;
             throw new TransientError(
-              `Okta ${concurrency ? 'concurrency' : 'rate'} limit reached for ${what}; retry after ${Math.ceil(waitMs / 1000)} s`,
+              `Okta ${concurrency ? 'concurrency' : 'rate'} limit reached for ${what}; `
+                + `retry after ${Math.ceil(waitMs / 1000)} s`,
               waitMs,
               { rateLimited: true },
             );
           }
-          this.logger.warn(concurrency ? 'okta.concurrency_limited' : 'okta.rate_limited', { request: what, waitMs, bucket });
+          const event = concurrency ? 'okta.concurrency_limited' : 'okta.rate_limited';
+          this.logger.warn(event, { request: what, waitMs, bucket });
           await this.wait(waitMs);
           continue;
         }

@@ -48,7 +48,9 @@ export interface DeactivationPage {
  * URL change; v1 cursors (bounded windows, before polling) are read once to start polling there.
  */
 const CursorV2Schema = z.object({ v: z.literal(2), next: z.string().startsWith('/api/v1/logs?') });
-const CursorV1Schema = z.object({ v: z.literal(1), since: z.iso.datetime(), until: z.iso.datetime().nullable(), after: z.string().nullable() });
+const CursorV1Schema = z.object({
+  v: z.literal(1), since: z.iso.datetime(), until: z.iso.datetime().nullable(), after: z.string().nullable(),
+});
 
 const LogEventSchema = z.object({
   uuid: z.string().optional(),
@@ -84,7 +86,8 @@ export async function readDeactivations(
         since = new Date(oldest).toISOString();
       }
       // A polling request: `since`, ascending, no `until`.
-      const collection = await client.systemLogApi.listLogEvents({ since, filter: FILTER, sortOrder: 'ASCENDING', limit });
+      const query = { since, filter: FILTER, sortOrder: 'ASCENDING' as const, limit };
+      const collection = await client.systemLogApi.listLogEvents(query);
       page = await collection.getNextPage();
       nextUri = collection.nextUri;
     }
@@ -92,7 +95,8 @@ export async function readDeactivations(
     if (start.next && statusOf(error) === 400) {
       // Okta no longer takes the stored link (its position aged out of retention): start polling
       // again from the last day. The status check covers anyone a gap would miss.
-      options.logger?.warn('okta.system_log.link_refused', { error: error instanceof Error ? error.message : String(error) });
+      const reason = error instanceof Error ? error.message : String(error);
+      options.logger?.warn('okta.system_log.link_refused', { error: reason });
       return readDeactivations(client, null, now, options);
     }
     throw mapError(error, 'reading the Okta System Log', client);
@@ -119,7 +123,8 @@ export async function readDeactivations(
 /** One page of a stored next link, requested verbatim (through the same gated client). */
 async function fetchLink(client: Client, next: string): Promise<{ page: unknown[]; nextUri: string | undefined }> {
   const url = `${client.baseUrl.replace(/\/$/, '')}${next}`;
-  const collection = new Collection(client.http, url, {} as never) as unknown as { getNextPage(): Promise<unknown[]>; nextUri?: string };
+  type OnePage = { getNextPage(): Promise<unknown[]>; nextUri?: string };
+  const collection = new Collection(client.http, url, {} as never) as unknown as OnePage;
   const page = await collection.getNextPage();
   return { page: Array.isArray(page) ? page : [], nextUri: collection.nextUri };
 }

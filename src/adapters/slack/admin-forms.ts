@@ -44,18 +44,23 @@ export interface AdminFormInput {
 async function openAdminForm(ctx: SlackContext, client: WebClient, input: AdminFormInput & { title: string }, form: () => ModalView): Promise<void> {
   const where = { user: input.userId, ...(input.channel ? { channel: input.channel } : {}) };
   // Identifying the person is inside the budget too: it reads Slack and the directory.
-  const check = identify(ctx, client, input.userId).then((acting) => assertAdmin(ctx.deps, acting)).then(() => null, (error: unknown) => explain(ctx, error, input.title));
+  const check = identify(ctx, client, input.userId)
+    .then((acting) => assertAdmin(ctx.deps, acting))
+    .then(() => null, (error: unknown) => explain(ctx, error, input.title));
   let timer: NodeJS.Timeout | undefined;
   const early = await Promise.race([check, new Promise<'slow'>((resolve) => { timer = setTimeout(() => resolve('slow'), OPEN_BUDGET_MS); })]);
   clearTimeout(timer);
   if (early !== 'slow') {
     if (early !== null && input.refuse) return input.refuse(early);
-    await openModal(ctx, client, { triggerId: input.triggerId, view: early === null ? form() : infoModal('Not allowed', escapeMrkdwn(early)), where });
+    const view = early === null ? form() : infoModal('Not allowed', escapeMrkdwn(early));
+    await openModal(ctx, client, { triggerId: input.triggerId, view, where });
     return;
   }
-  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: infoModal(input.title, '_Checking that you are an admin…_'), where });
+  const checking = infoModal(input.title, '_Checking that you are an admin…_');
+  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: checking, where });
   const refusal = await check;
-  if (opened) await updateView(client, opened.id, opened.hash, refusal === null ? form() : infoModal('Not allowed', escapeMrkdwn(refusal)));
+  const view = refusal === null ? form() : infoModal('Not allowed', escapeMrkdwn(refusal));
+  if (opened) await updateView(client, opened.id, opened.hash, view);
 }
 
 async function updateView(client: WebClient, viewId: string, hash: string | undefined, view: ModalView): Promise<void> {
@@ -107,7 +112,9 @@ export async function submitRevoke(ctx: SlackContext, client: WebClient, input: 
   const grantBlock = input.hasGrantInput ? BLOCK.revokeGrant : BLOCK.revokePerson;
   if (!grantId) return { response_action: 'errors', errors: { [grantBlock]: input.hasGrantInput ? 'Choose the access to revoke.' : 'Pick a person who holds access.' } };
   if (grantId === REVOKE_MORE_VALUE) {
-    return { response_action: 'errors', errors: { [grantBlock]: 'That slot stands for the grants the list cannot show. Revoke listed ones first, or find the others with `access-bot grants list --user <email>`.' } };
+    const text = 'That slot stands for the grants the list cannot show. Revoke listed ones first, '
+      + 'or find the others with `access-bot grants list --user <email>`.';
+    return { response_action: 'errors', errors: { [grantBlock]: text } };
   }
   try {
     const grant = await revokeGrantAsAdmin(ctx.deps, { actor: await identify(ctx, client, input.adminSlackId), grantId, reason: typed(state, BLOCK.revokeReason, ACTION.revokeReason) });

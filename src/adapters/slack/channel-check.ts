@@ -26,12 +26,16 @@ export function configuredChannels(settings: Settings, catalog: Catalog): Map<st
   add(settings.alertsChannel, 'alerts_channel');
   for (const entry of catalog.entries()) {
     if (entry.role.approval === 'auto') continue;
-    for (const step of entry.role.approval) if (step.kind === 'group' && step.notify) add(step.notify, `notify: of ${entry.role.policy}`);
+    for (const step of entry.role.approval) {
+      if (step.kind === 'group' && step.notify) add(step.notify, `notify: of ${entry.role.policy}`);
+    }
   }
   return uses;
 }
 
-export async function checkConfiguredChannels(client: WebClient, settings: Settings, catalog: Catalog, logger: Logger): Promise<ChannelProblem[]> {
+export async function checkConfiguredChannels(
+  client: WebClient, settings: Settings, catalog: Catalog, logger: Logger,
+): Promise<ChannelProblem[]> {
   const problems: ChannelProblem[] = [];
   for (const [channel, usedFor] of configuredChannels(settings, catalog)) {
     let problem: ChannelProblem['problem'] | undefined;
@@ -46,7 +50,9 @@ export async function checkConfiguredChannels(client: WebClient, settings: Setti
       else {
         logger.warn('could not check the configured channels at start', {
           error: code ?? (error instanceof Error ? error.message : String(error)),
-          ...(code === 'missing_scope' ? { fix: 'add the channels:read and groups:read scopes (manifest.yml) and reinstall the app' } : {}),
+          ...(code === 'missing_scope'
+            ? { fix: 'add the channels:read and groups:read scopes (manifest.yml) and reinstall the app' }
+            : {}),
         });
         return problems;
       }
@@ -58,7 +64,9 @@ export async function checkConfiguredChannels(client: WebClient, settings: Setti
       ? 'Slack answers channel_not_found: a private channel the bot was not invited to, or a wrong id'
       : problem === 'archived' ? 'the channel is archived' : 'the bot is not a member';
     logger.error(`${isAlerts ? 'THE ALERTS CHANNEL IS UNREACHABLE' : 'a configured channel is unreachable'}: ${what}`, {
-      channel, usedFor, fix: `invite the bot (/invite @access in ${channel}), or correct the id in settings.yml or the policy`,
+      channel,
+      usedFor,
+      fix: `invite the bot (/invite @access in ${channel}), or correct the id in settings.yml or the policy`,
     });
   }
   return problems;

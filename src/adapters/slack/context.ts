@@ -101,7 +101,13 @@ export class Acker {
  * `text` is plain (a refusal quoting what people typed is escaped here) unless `mrkdwn` says it
  * is already escaped mrkdwn from a block builder (escaping it again would show `&amp;amp;`).
  */
-export async function tellEphemeral(ctx: SlackContext, client: WebClient, where: { channel?: string; user: string }, text: string, options: { mrkdwn?: boolean } = {}): Promise<void> {
+export async function tellEphemeral(
+  ctx: SlackContext,
+  client: WebClient,
+  where: { channel?: string; user: string },
+  text: string,
+  options: { mrkdwn?: boolean } = {},
+): Promise<void> {
   try {
     const safe = options.mrkdwn ? text : escapeMrkdwn(text);
     if (where.channel) {
@@ -136,12 +142,15 @@ export async function openModal(
 ): Promise<{ id: string; hash?: string } | undefined> {
   try {
     const opened = await client.views.open({ trigger_id: input.triggerId, view: input.view });
-    return opened.view?.id ? { id: opened.view.id, ...(opened.view.hash ? { hash: opened.view.hash } : {}) } : undefined;
+    const view = opened.view;
+    return view?.id ? { id: view.id, ...(view.hash ? { hash: view.hash } : {}) } : undefined;
   } catch (error) {
     const code = platformError(error);
     if (!code || !TRIGGER_ERRORS.has(code)) throw error;
     ctx.deps.logger.warn('views.open: the click expired before the form opened', { code, user: input.where.user });
-    await tellEphemeral(ctx, client, input.where, 'Slack took too long to open that form (a click is good for 3 seconds). Please click again, or run the command again.');
+    const text = 'Slack took too long to open that form (a click is good for 3 seconds). '
+      + 'Please click again, or run the command again.';
+    await tellEphemeral(ctx, client, input.where, text);
     return undefined;
   }
 }

@@ -127,10 +127,12 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
 
   // Loud at start: a channel the bot cannot post to loses every message meant for it.
   await checkConfiguredChannels(app.client, deps.settings, deps.catalog, logger);
-  const gate = new SlackCallGate({ clock: deps.clock, logger, ...(options.rateLimitSleep ? { sleep: options.rateLimitSleep } : {}) });
+  const sleep = options.rateLimitSleep ? { sleep: options.rateLimitSleep } : {};
+  const gate = new SlackCallGate({ clock: deps.clock, logger, ...sleep });
   const display = new DisplayLookups(deps, gate);
   deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db), display, gate);
-  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500, display, gate };
+  const ackBudgetMs = options.ackBudgetMs ?? 2500;
+  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs, display, gate };
 
   // Another workspace's request never reaches a listener: nothing is looked up or recorded.
   app.use(async (args) => {

@@ -41,7 +41,8 @@ export class DisplayLookups {
     const known = fresh(this.zones, slackUserId);
     if (known) return known;
     try {
-      const info = this.gate ? await this.gate.call('users.info', () => client.users.info({ user: slackUserId })) : await client.users.info({ user: slackUserId });
+      const read = () => client.users.info({ user: slackUserId });
+      const info = this.gate ? await this.gate.call('users.info', read) : await read();
       this.rememberZone(slackUserId, info.user?.tz);
     } catch (error) {
       // Only the fallback text of dates depends on it: the bot's zone will do.

@@ -102,7 +102,8 @@ export async function exportToDm(
   const day = ctx.deps.clock.now().toISOString().slice(0, 10);
   try {
     // The DM's conversation id: files.completeUploadExternal does not resolve a user id to the DM.
-    const channel = await dmChannelOf(ctx.deps.store, () => ctx.deps.clock.now().toISOString(), client, ctx.gate, input.slackUserId);
+    const now = () => ctx.deps.clock.now().toISOString();
+    const channel = await dmChannelOf(ctx.deps.store, now, client, ctx.gate, input.slackUserId);
     await client.filesUploadV2({
       channel_id: channel,
       file: buffer,

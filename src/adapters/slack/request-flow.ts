@@ -68,11 +68,13 @@ export async function openRequestModal(ctx: SlackContext, client: WebClient, inp
   if (early) {
     const answer = await outcome(ctx, early, input);
     if (answer.kind === 'refusal' && input.refuse) return input.refuse(answer.text);
-    await openModal(ctx, client, { triggerId: input.triggerId, view: answer.kind === 'refusal' ? infoModal('Request access', escapeMrkdwn(answer.text)) : answer.view, where: whereOf(input) });
+    const view = answer.kind === 'refusal' ? infoModal('Request access', escapeMrkdwn(answer.text)) : answer.view;
+    await openModal(ctx, client, { triggerId: input.triggerId, view, where: whereOf(input) });
     return;
   }
   // The directory is slow: open now, fill in when it answers.
-  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: infoModal('Request access', '_Looking up what you may request…_'), where: whereOf(input) });
+  const lookingUp = infoModal('Request access', '_Looking up what you may request…_');
+  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: lookingUp, where: whereOf(input) });
   const answer = await outcome(ctx, await asking, input);
   const view = answer.kind === 'refusal' ? infoModal('Request access', escapeMrkdwn(answer.text)) : answer.view;
   if (opened) await updateView(client, opened.id, opened.hash, view);

@@ -47,7 +47,8 @@ export class SlackCallGate {
       const waitMs = (this.pausedUntil.get(key) ?? 0) - this.now();
       if (waitMs > 0) {
         if (waitMs > this.maxInlineWaitMs || attempt > MAX_INLINE_RETRIES) {
-          throw new TransientError(`${method}: Slack rate limit (retry after ${Math.ceil(waitMs / 1000)} s)`, waitMs, { rateLimited: true });
+          const what = `${method}: Slack rate limit (retry after ${Math.ceil(waitMs / 1000)} s)`;
+          throw new TransientError(what, waitMs, { rateLimited: true });
         }
         await this.sleep(waitMs);
         continue;
@@ -59,7 +60,8 @@ export class SlackCallGate {
         if (retryAfter === undefined) throw error;
         const until = this.now() + retryAfter * 1000;
         this.pausedUntil.set(key, Math.max(until, this.pausedUntil.get(key) ?? 0));
-        this.options.logger?.warn('slack.rate_limited', { method, ...(channel ? { channel } : {}), retryAfterSeconds: retryAfter });
+        const where = channel ? { channel } : {};
+        this.options.logger?.warn('slack.rate_limited', { method, ...where, retryAfterSeconds: retryAfter });
       }
     }
   }

@@ -17,7 +17,8 @@ import { PermanentError, TransientError } from '../../domain/errors.js';
  */
 const PERMANENT_CODES = new Set([
   'channel_not_found', 'user_not_found', 'users_not_found', 'is_archived', 'invalid_blocks', 'invalid_blocks_format',
-  'invalid_arguments', 'msg_too_long', 'msg_blocks_too_long', 'no_text', 'cant_update_message', 'user_is_bot', 'cannot_dm_bot',
+  'invalid_arguments', 'msg_too_long', 'msg_blocks_too_long', 'no_text', 'cant_update_message', 'user_is_bot',
+  'cannot_dm_bot',
   'invalid_channel', 'restricted_action', 'too_many_attachments', 'view_too_large', 'user_disabled', 'is_inactive',
 ]);
 
@@ -47,7 +48,11 @@ export function classifySlackError(error: unknown, what: string): Error {
   if (!e) return error instanceof Error ? error : new Error(String(error));
   switch (e.code) {
     case ErrorCode.RateLimitedError:
-      return new TransientError(`${what}: Slack rate limit (retry after ${e.retryAfterSeconds ?? '?'} s)`, (e.retryAfterSeconds ?? 1) * 1000, { cause: error, rateLimited: true });
+      return new TransientError(
+        `${what}: Slack rate limit (retry after ${e.retryAfterSeconds ?? '?'} s)`,
+        (e.retryAfterSeconds ?? 1) * 1000,
+        { cause: error, rateLimited: true },
+      );
     case ErrorCode.PlatformError: {
       const code = e.slackError ?? 'unknown_error';
       if (PERMANENT_CODES.has(code)) return new PermanentError(`${what}: Slack answered ${code}`, { cause: error });

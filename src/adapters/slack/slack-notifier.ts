@@ -103,7 +103,9 @@ export class SlackNotifier implements Notifier {
     // A `notify:` step whose channel the bot could not see was asked by DM: those copies follow too.
     if (n.type === 'approval.outcome' && n.recipient.kind === 'channel') {
       const prefix = `approval:${card.id}:${step.index}:person:`;
-      for (const posted of this.messages.withSlotPrefix(prefix)) targets.push({ kind: 'person', directoryId: posted.slot.slice(prefix.length) });
+      for (const posted of this.messages.withSlotPrefix(prefix)) {
+        targets.push({ kind: 'person', directoryId: posted.slot.slice(prefix.length) });
+      }
     }
     for (const target of targets) {
       const recipient = targetKey(target);
@@ -116,18 +118,23 @@ export class SlackNotifier implements Notifier {
       }
       const audience = target.kind === 'person' ? { kind: 'person' as const, directoryId: target.directoryId } : { kind: 'channel' as const };
       card = { ...stored, timezone: await this.zoneFor(target) };
+      const meta = { requestId: card.id, stepIndex: step.index, recipient, type: n.type };
       try {
-        await this.postOrUpdate(slot, target, approvalMessage(card, step.index, audience), { requestId: card.id, stepIndex: step.index, recipient, type: n.type });
+        await this.postOrUpdate(slot, target, approvalMessage(card, step.index, audience), meta);
       } catch (error) {
         if (!(error instanceof UnreachableChannelError) || n.type !== 'approval.requested') throw error;
         // Nobody can see the channel: the step's approvers are asked by DM, so no step waits on a
         // message nobody reads. Any of them decides as they would in the channel.
         const approvers = this.deps.store.getSteps(card.id).find((s) => s.index === step.index)?.approvers ?? [];
-        this.deps.logger.warn('approval channel unreachable; asking the approvers by DM', { requestId: card.id, step: step.index + 1, channel: error.channel, approvers: approvers.length });
+        this.deps.logger.warn('approval channel unreachable; asking the approvers by DM', {
+          requestId: card.id, step: step.index + 1, channel: error.channel, approvers: approvers.length,
+        });
         for (const approver of approvers) {
           const dm: Target = { kind: 'person', directoryId: approver.directoryId };
           const theirs = { ...stored, timezone: await this.zoneFor(dm) };
-          await this.postOrUpdate(`approval:${card.id}:${step.index}:${targetKey(dm)}`, dm, approvalMessage(theirs, step.index, { kind: 'person', directoryId: approver.directoryId }), { requestId: card.id, stepIndex: step.index, recipient: targetKey(dm), type: n.type });
+          const message = approvalMessage(theirs, step.index, { kind: 'person', directoryId: approver.directoryId });
+          const dmSlot = `approval:${card.id}:${step.index}:${targetKey(dm)}`;
+          await this.postOrUpdate(dmSlot, dm, message, { ...meta, recipient: targetKey(dm) });
         }
       }
     }
@@ -298,10 +305,16 @@ export class SlackNotifier implements Notifier {
         channel_id: posted.channel,
         thread_ts: posted.ts,
         file_uploads: [
-          { file: lists.buffer, filename: `access-digest-week-${day}.csv`, title: `Access digest, every list in full, week ending ${day}` },
+          {
+            file: lists.buffer,
+            filename: `access-digest-week-${day}.csv`,
+            title: `Access digest, every list in full, week ending ${day}`,
+          },
           { file: buffer, filename: `access-requests-week-${day}.csv`, title: `Access requests, week ending ${day}` },
         ],
-        initial_comment: `Every list of the digest in full: ${lists.rows} rows, SHA-256 \`${lists.sha256}\`. The week's requests: ${summary.rows} rows, SHA-256 \`${summary.sha256}\`, audit log head \`${summary.auditHead}\`.`,
+        initial_comment: `Every list of the digest in full: ${lists.rows} rows, SHA-256 \`${lists.sha256}\`. `
+          + `The week's requests: ${summary.rows} rows, SHA-256 \`${summary.sha256}\`, `
+          + `audit log head \`${summary.auditHead}\`.`,
       }));
     } catch (error) {
       if (error instanceof TransientError) throw error;
@@ -314,7 +327,12 @@ export class SlackNotifier implements Notifier {
         at: now,
         actor: { kind: 'system', component: 'digest' },
         action: 'digest.posted',
-        details: { channel: posted.channel, periodStart: digest.periodStart, periodEnd: digest.periodEnd, auditHead: digest.auditHead.hash, sensitiveHolders: digest.sensitiveHolders.length, csv: { rows: summary.rows, sha256: summary.sha256 }, lists: { rows: lists.rows, sha256: lists.sha256 } },
+        details: {
+          channel: posted.channel, periodStart: digest.periodStart, periodEnd: digest.periodEnd,
+          auditHead: digest.auditHead.hash,
+          sensitiveHolders: digest.sensitiveHolders.length, csv: { rows: summary.rows, sha256: summary.sha256 },
+          lists: { rows: lists.rows, sha256: lists.sha256 },
+        },
       }),
     );
   }
@@ -342,7 +360,8 @@ export class SlackNotifier implements Notifier {
         return;
       } catch (error) {
         // Someone deleted it: post it again below rather than lose the message.
-        if (error instanceof TransientError || platformError(error) !== 'message_not_found') throw this.failure(error, `chat.update ${slot}`, target);
+        const deleted = !(error instanceof TransientError) && platformError(error) === 'message_not_found';
+        if (!deleted) throw this.failure(error, `chat.update ${slot}`, target);
       }
     }
     const answer = await this.post(slot, target, message);
@@ -357,10 +376,12 @@ export class SlackNotifier implements Notifier {
     for (;;) {
       const { channel, remembered } = await this.channelFor(target);
       try {
-        return await this.gate.call('chat.postMessage', () => this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks }), channel);
+        const send = () => this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
+        return await this.gate.call('chat.postMessage', send, channel);
       } catch (error) {
         // A remembered DM channel Slack no longer knows: forget it and open the DM again.
-        if (remembered && platformError(error) === 'channel_not_found' && forgetDmChannel(this.deps.store, channel)) continue;
+        const gone = remembered && platformError(error) === 'channel_not_found';
+        if (gone && forgetDmChannel(this.deps.store, channel)) continue;
         throw this.failure(error, `chat.postMessage ${slot}`, target);
       }
     }
@@ -381,7 +402,9 @@ export class SlackNotifier implements Notifier {
     if (error instanceof TransientError || error instanceof PermanentError) return error;
     if (target.kind === 'channel' && platformError(error) === 'channel_not_found') {
       this.reportUnreachableChannel(target.channel);
-      return new UnreachableChannelError(target.channel, `${what}: Slack answered channel_not_found for ${target.channel}: the bot is not in that private channel (invite it with /invite @access), or the id is wrong`, { cause: error });
+      const why = `${what}: Slack answered channel_not_found for ${target.channel}: `
+        + 'the bot is not in that private channel (invite it with /invite @access), or the id is wrong';
+      return new UnreachableChannelError(target.channel, why, { cause: error });
     }
     return classifySlackError(error, what);
   }
@@ -389,16 +412,24 @@ export class SlackNotifier implements Notifier {
   private reportUnreachableChannel(channel: string): void {
     const alerts = this.deps.settings.alertsChannel;
     if (channel === alerts) {
-      this.deps.logger.error('THE ALERTS CHANNEL IS UNREACHABLE: Slack answers channel_not_found; alerts cannot be delivered until the bot is invited', { channel, fix: `invite the bot to ${channel} (/invite @access), or correct alerts_channel in settings.yml` });
+      this.deps.logger.error(
+        'THE ALERTS CHANNEL IS UNREACHABLE: Slack answers channel_not_found; '
+          + 'alerts cannot be delivered until the bot is invited',
+        { channel, fix: `invite the bot to ${channel} (/invite @access), or correct alerts_channel in settings.yml` },
+      );
       return;
     }
-    this.deps.logger.error('a configured channel is unreachable (channel_not_found)', { channel, fix: `invite the bot to ${channel} (/invite @access), or correct the channel id` });
+    const fix = `invite the bot to ${channel} (/invite @access), or correct the channel id`;
+    this.deps.logger.error('a configured channel is unreachable (channel_not_found)', { channel, fix });
     const now = this.now();
     // Once a day per channel, however many messages fail meanwhile.
     const key = `channel-unreachable:${channel}:${now.slice(0, 10)}`;
     if (this.deps.store.getJobByKey(`notify:alert:${key}`)) return;
     this.deps.store.transaction((tx) =>
-      alert(tx, now, alerts, key, `The bot cannot post in <#${channel}>: Slack answers channel_not_found, so it is a private channel the bot was not invited to, or the id in the settings or a policy is wrong. Messages for it are retried; approvals meant for it are sent to the approvers by DM. Invite the bot there with /invite @access.`),
+      alert(tx, now, alerts, key, `The bot cannot post in <#${channel}>: Slack answers channel_not_found, `
+        + 'so it is a private channel the bot was not invited to, or the id in the settings or a policy is wrong. '
+        + 'Messages for it are retried; approvals meant for it are sent to the approvers by DM. '
+        + 'Invite the bot there with /invite @access.'),
     );
   }
 
@@ -443,7 +474,8 @@ export class SlackNotifier implements Notifier {
     const person = await this.deps.directory.getPerson(directoryId);
     if (!person) throw new PermanentError(`${directoryId} is not in the directory; nobody to message`);
     try {
-      const found = await this.gate.call('users.lookupByEmail', () => this.client.users.lookupByEmail({ email: person.email }));
+      const lookUp = () => this.client.users.lookupByEmail({ email: person.email });
+      const found = await this.gate.call('users.lookupByEmail', lookUp);
       if (!found.user?.id) throw new PermanentError(`users.lookupByEmail ${person.email}: no user in the answer`);
       this.lookedUp.set(directoryId, { slackUserId: found.user.id, at: Date.now() });
       if (this.lookedUp.size > RENDERED_KEPT) this.lookedUp.delete(this.lookedUp.keys().next().value!);

@@ -242,8 +242,10 @@ class Walker {
       this.add(at, 'failed to match all allowed schemas');
       return;
     }
-    if ((container !== 'input' && INPUT_ONLY_ELEMENTS.has(element.type)) || (container === 'input' && NOT_IN_INPUT.has(element.type))) {
-      this.add(`${at}/type`, `element type ${element.type} is not allowed in ${container === 'accessory' ? 'a section accessory' : `an ${container} block`}`);
+    const misplaced = container === 'input' ? NOT_IN_INPUT.has(element.type) : INPUT_ONLY_ELEMENTS.has(element.type);
+    if (misplaced) {
+      const where = container === 'accessory' ? 'a section accessory' : `an ${container} block`;
+      this.add(`${at}/type`, `element type ${element.type} is not allowed in ${where}`);
       return;
     }
     this.maxChars(element.action_id, BLOCK_KIT_LIMITS.actionId, `${at}/action_id`);
@@ -313,14 +315,18 @@ class Walker {
   initialOptions(element: Json, at: string): void {
     const all = [
       ...(Array.isArray(element.options) ? element.options : []),
-      ...(Array.isArray(element.option_groups) ? element.option_groups.flatMap((g) => (isObject(g) && Array.isArray(g.options) ? g.options : [])) : []),
+      ...(Array.isArray(element.option_groups)
+        ? element.option_groups.flatMap((g) => (isObject(g) && Array.isArray(g.options) ? g.options : []))
+        : []),
     ];
     const known = new Set(all.map(optionKey));
     const check = (option: unknown, pointer: string) => {
       if (!known.has(optionKey(option))) this.add(pointer, 'must match one of the provided options');
     };
     if (element.initial_option !== undefined) check(element.initial_option, `${at}/initial_option`);
-    if (Array.isArray(element.initial_options)) element.initial_options.forEach((o, i) => check(o, `${at}/initial_options/${i}`));
+    if (Array.isArray(element.initial_options)) {
+      element.initial_options.forEach((o, i) => check(o, `${at}/initial_options/${i}`));
+    }
   }
 
   confirm(confirm: unknown, at: string): void {

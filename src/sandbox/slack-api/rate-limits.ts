@@ -118,7 +118,9 @@ export class SlackRateLimiter {
       window = { startedAt: now, used: 0 };
       this.windows.set(key, window);
     }
-    if (window.used >= limit) return { limited: true, retryAfterSeconds: seconds(window.startedAt + length - now), key };
+    if (window.used >= limit) {
+      return { limited: true, retryAfterSeconds: seconds(window.startedAt + length - now), key };
+    }
     window.used++;
     return { limited: false };
   }

@@ -4,7 +4,8 @@ import { checkMessageBlocks, describeProblem } from './block-kit-limits.js';
 import { SlackRateLimiter, type RateLimitOptions } from './rate-limits.js';
 import { BodyTooLargeError, parseBody, readRawBody } from './request-body.js';
 import {
-  SlackWorkspace, type SlackChannel, type SlackUser, type StandInEventName, type StandInEvents, type StoredMessage,
+  SlackWorkspace, type NewChannel, type SlackChannel, type SlackUser, type StandInEventName, type StandInEvents,
+  type StoredMessage,
   type WorkspaceOptions,
 } from './slack-workspace.js';
 import { Args, SlackPlatformError, WEB_API_METHODS } from './web-api-methods.js';
@@ -72,7 +73,8 @@ export class SlackApiStandIn {
     this.botTokens = new Set(options.botTokens ?? ['xoxb-sandbox']);
     this.appTokens = new Set(options.appTokens ?? ['xapp-sandbox']);
     this.socketModeUrl = options.socketModeUrl;
-    this.limiter = options.rateLimits === false ? null : new SlackRateLimiter(this.workspace.now, options.rateLimits ?? {});
+    const limits = options.rateLimits;
+    this.limiter = limits === false ? null : new SlackRateLimiter(this.workspace.now, limits ?? {});
   }
 
   /** Listens on loopback by default; `url` is the Web API base to give WebClient as `slackApiUrl`. */
@@ -121,7 +123,7 @@ export class SlackApiStandIn {
     return this.workspace.addUser(user);
   }
 
-  addChannel(channel: { id: string; name: string; botIsMember?: boolean; isPrivate?: boolean; archived?: boolean }): SlackChannel {
+  addChannel(channel: NewChannel): SlackChannel {
     return this.workspace.addChannel(channel);
   }
 
@@ -222,7 +224,8 @@ export class SlackApiStandIn {
     if (!handler || !this.botTokens.has(token)) return ok200({ ok: false, error: 'invalid_auth' });
     const limited = this.limiter?.take(method, this.rateChannel(method, fields));
     if (limited?.limited) {
-      return { status: 429, headers: { 'retry-after': String(limited.retryAfterSeconds) }, body: { ok: false, error: 'ratelimited' }, rateKey: limited.key };
+      const headers = { 'retry-after': String(limited.retryAfterSeconds) };
+      return { status: 429, headers, body: { ok: false, error: 'ratelimited' }, rateKey: limited.key };
     }
     try {
       const body = handler(new Args(fields), { ws: this.workspace, origin: this.requireOrigin() });

@@ -30,6 +30,10 @@ export interface SlackChannel {
   archived: boolean;
 }
 
+/** A channel as set up: the bot is a member of a public, unarchived channel unless said otherwise. */
+export type NewChannel = Pick<SlackChannel, 'id' | 'name'>
+  & Partial<Pick<SlackChannel, 'botIsMember' | 'isPrivate' | 'archived'>>;
+
 export interface MessageVersion {
   text: string;
   blocks: unknown[];
@@ -224,7 +228,7 @@ export class SlackWorkspace {
     return [...this.users.values()];
   }
 
-  addChannel(channel: { id: string; name: string; botIsMember?: boolean; isPrivate?: boolean; archived?: boolean }): SlackChannel {
+  addChannel(channel: NewChannel): SlackChannel {
     const stored = { botIsMember: true, isPrivate: false, archived: false, ...channel };
     this.channels.set(channel.id, stored);
     return stored;

@@ -1,5 +1,6 @@
 import {
-  BLOCK_KIT_LIMITS, blockTextLength, checkMessageBlocks, checkView, describeProblem, viewByteLength, type BlockKitProblem,
+  BLOCK_KIT_LIMITS, blockTextLength, checkMessageBlocks, checkView, describeProblem, viewByteLength,
+  type BlockKitProblem,
 } from './block-kit-limits.js';
 import type { SlackUser, SlackWorkspace, StoredMessage, StoredView, ViewType } from './slack-workspace.js';
 
@@ -200,7 +201,8 @@ function postingChannel(ws: SlackWorkspace, channel: string | undefined): string
 function existingBotMessage(ws: SlackWorkspace, args: Args, notMine: string): StoredMessage {
   const channel = args.string('channel');
   const ts = args.string('ts');
-  if (!channel || (!ws.visibleChannel(channel) && !ws.dmUser(channel))) throw new SlackPlatformError('channel_not_found');
+  const visible = channel && (ws.visibleChannel(channel) || ws.dmUser(channel));
+  if (!channel || !visible) throw new SlackPlatformError('channel_not_found');
   // "The message cannot be edited within a frozen, archived or deleted channel" (chat.update, SLK-REF).
   if (ws.channel(channel)?.archived) throw new SlackPlatformError('is_inactive');
   const message = ts ? ws.findMessage(channel, ts) : undefined;
@@ -319,7 +321,8 @@ export const WEB_API_METHODS: Readonly<Record<string, MethodHandler>> = {
     if (!channel) throw new SlackPlatformError('channel_not_found');
     return {
       channel: {
-        id: channel.id, name: channel.name, is_channel: !channel.isPrivate, is_group: false, is_im: false, is_mpim: false,
+        id: channel.id, name: channel.name, is_channel: !channel.isPrivate,
+        is_group: false, is_im: false, is_mpim: false,
         is_private: channel.isPrivate, is_archived: channel.archived, is_member: channel.botIsMember,
       },
     };

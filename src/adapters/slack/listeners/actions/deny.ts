@@ -19,8 +19,11 @@ export function register(app: App, ctx: SlackContext): void {
       return;
     }
     // The modal shows the request as stored now; who may deny is decided when it is submitted.
-    const where = { user: payload.data.user.id, ...(payload.data.container?.channel_id ? { channel: payload.data.container.channel_id } : {}) };
-    const metadata = JSON.stringify({ r: ref.requestId, s: ref.stepIndex, ...(fromHome(payload.data) ? { h: 1 } : {}) });
-    await openModal(ctx, client, { triggerId: payload.data.trigger_id, view: denyReasonModal(card, ref.stepIndex, metadata), where });
+    const channel = payload.data.container?.channel_id;
+    const where = { user: payload.data.user.id, ...(channel ? { channel } : {}) };
+    const home = fromHome(payload.data) ? { h: 1 } : {};
+    const metadata = JSON.stringify({ r: ref.requestId, s: ref.stepIndex, ...home });
+    const view = denyReasonModal(card, ref.stepIndex, metadata);
+    await openModal(ctx, client, { triggerId: payload.data.trigger_id, view, where });
   });
 }

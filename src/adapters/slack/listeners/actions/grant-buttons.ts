@@ -35,12 +35,15 @@ export function register(app: App, ctx: SlackContext): void {
     if (!click?.payload.trigger_id) return;
     // Open first: identifying the person reads Slack and the directory, which may take longer
     // than the trigger id lives. The placeholder shows nobody's grant.
-    const opened = await openModal(ctx, client, { triggerId: click.payload.trigger_id, view: infoModal('Extend access', '_Checking your access…_'), where: click.where });
+    const checking = infoModal('Extend access', '_Checking your access…_');
+    const triggerId = click.payload.trigger_id;
+    const opened = await openModal(ctx, client, { triggerId, view: checking, where: click.where });
     if (!opened) return;
     let view;
     try {
       // A forwarded or forged button shows nobody else's grant: only the holder gets the offer.
-      const offer = extensionOfferFor(ctx.deps, { actor: await identify(ctx, client, click.where.user), grantId: click.grantId });
+      const actor = await identify(ctx, client, click.where.user);
+      const offer = extensionOfferFor(ctx.deps, { actor, grantId: click.grantId });
       view = offerView(ctx, offer.grant, ctx.display.knownZone(click.where.user));
     } catch (error) {
       view = infoModal('Cannot extend', escapeMrkdwn(explain(ctx, error, `extend ${click.grantId}`)));

@@ -16,7 +16,8 @@ export function register(app: App, ctx: SlackContext): void {
   for (const actionId of [ACTION.app, ACTION.exportApp]) {
     app.options(actionId, async ({ ack, payload }) => {
       // The catalog is in memory (policies are read at start): no look-up to cache.
-      const options = searchApps(ctx.deps, payload.value ?? '').map((a) => ({ text: text(a.name, LIMITS.optionText), value: a.app }));
+      const apps = searchApps(ctx.deps, payload.value ?? '');
+      const options = apps.map((a) => ({ text: text(a.name, LIMITS.optionText), value: a.app }));
       await ack({ options });
     });
   }
@@ -32,8 +33,11 @@ export function register(app: App, ctx: SlackContext): void {
       const groups = await ctx.deps.directory.groupsOf(acting.person.id, { maxAgeMs: RECENT_GROUPS_MS });
       const model = requestFormModel(ctx.deps, acting.person, groups, { app: appSlug });
       const q = (payload.value ?? '').trim().toLowerCase();
-      const roles = (model.roles ?? []).filter((r) => !q || r.name.toLowerCase().includes(q) || r.role.includes(q)).slice(0, LIMITS.selectOptions);
-      await ack({ options: roles.map((r) => ({ text: text(r.name, LIMITS.optionText), value: r.role, description: text(r.summary, LIMITS.optionDescription) })) });
+      const matching = (model.roles ?? []).filter((r) => !q || r.name.toLowerCase().includes(q) || r.role.includes(q));
+      const options = matching.slice(0, LIMITS.selectOptions).map((r) => ({
+        text: text(r.name, LIMITS.optionText), value: r.role, description: text(r.summary, LIMITS.optionDescription),
+      }));
+      await ack({ options });
     } catch {
       await ack({ options: [] });
     }
