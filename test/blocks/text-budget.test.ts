@@ -13,7 +13,10 @@ const longJustification = 'Because '.repeat(370); // about 2,960 characters, as 
 
 describe('the total text of a message', () => {
   it('cuts /access pending at the budget however many long requests wait', () => {
-    const asks = Array.from({ length: 12 }, (_, i) => ({ card: { ...pendingCard(), id: `req_${i}`, justification: longJustification }, stepIndex: 0 }));
+    const asks = Array.from({ length: 12 }, (_, i) => ({
+      card: { ...pendingCard(), id: `req_${i}`, justification: longJustification },
+      stepIndex: 0,
+    }));
     const message = pendingMessage(asks, 'u-marcus');
     expect(blockText(message.blocks)).toBeLessThanOrEqual(LIMITS.messageBlocksTextBudget);
     expect(checkMessageBlocks(message.blocks)).toEqual([]);
@@ -22,14 +25,22 @@ describe('the total text of a message', () => {
 
   it('keeps one approval message within the budget even when every part of it is long', () => {
     const card = step2Card();
-    const person = (i: number) => ({ name: `Reviewer with a long double-barrelled name ${i}`, email: `r${i}@example.com`, slackId: null, directoryId: `u-r${i}` });
-    const decisions = Array.from({ length: 60 }, (_, i) => ({ person: person(i), decision: 'approve' as const, reason: 'R'.repeat(200), shortenedToSeconds: null, at: card.createdAt }));
+    const person = (i: number) => ({
+      name: `Reviewer with a long double-barrelled name ${i}`, email: `r${i}@example.com`,
+      slackId: null, directoryId: `u-r${i}`,
+    });
+    const decisions = Array.from({ length: 60 }, (_, i) => ({
+      person: person(i), decision: 'approve' as const, reason: 'R'.repeat(200),
+      shortenedToSeconds: null, at: card.createdAt,
+    }));
     const long = {
       ...card,
       status: 'approved' as const,
       justification: longJustification,
       requester: { ...card.requester, name: 'N'.repeat(400) },
-      steps: card.steps.map((s) => ({ ...s, status: 'approved' as const, required: 60, fallbackReason: 'F'.repeat(2_900), decisions })),
+      steps: card.steps.map((s) => ({
+        ...s, status: 'approved' as const, required: 60, fallbackReason: 'F'.repeat(2_900), decisions,
+      })),
     };
     const message = approvalMessage(long, 1, { kind: 'channel' });
     expect(blockText(message.blocks)).toBeLessThanOrEqual(LIMITS.messageBlocksTextBudget);

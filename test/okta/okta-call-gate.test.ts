@@ -40,7 +40,11 @@ describe('OktaCallGate', () => {
     try {
       const sleeps: number[] = [];
       // The gate allows 5 in flight; the org only 2 (other integrations use the rest).
-      const directory = directoryFor(crowdedUrl, { sleep: async (ms) => { sleeps.push(ms); await new Promise((r) => setTimeout(r, ms)); } });
+      const sleep = async (ms: number) => {
+        sleeps.push(ms);
+        await new Promise((r) => setTimeout(r, ms));
+      };
+      const directory = directoryFor(crowdedUrl, { sleep });
       const people = await Promise.all(Array.from({ length: 6 }, (_, i) => directory.getPerson(`00u${i}`)));
       expect(people.map((p) => p?.id)).toEqual(['00u0', '00u1', '00u2', '00u3', '00u4', '00u5']);
       expect(crowded.requests.filter((r) => r.concurrency).length).toBeGreaterThan(0);

@@ -141,7 +141,10 @@ describe('the lifecycle on Okta', () => {
     expect(logs[0]!.query.until).toBeUndefined();
     expect(logs.slice(1).every((r) => r.query.after !== undefined && r.query.since === undefined)).toBe(true);
     expect(logs.every((r) => r.status === 200)).toBe(true);
-    okta.appendLogEvent({ published: new Date(now - 40 * 60_000).toISOString(), eventType: 'user.lifecycle.suspend', target: [{ id: 'u-alan', type: 'User' }] });
+    okta.appendLogEvent({
+      published: new Date(now - 40 * 60_000).toISOString(), eventType: 'user.lifecycle.suspend',
+      target: [{ id: 'u-alan', type: 'User' }],
+    });
     h.clock.advance(3600);
     await reconcile(h.deps, { statusCheck: noStatusCheck, offboardingSources: [oktaSystemLogSource(directory)] });
     expect(h.store.getMeta(SYSTEM_LOG_CURSOR_KEY)).not.toBe(cursor);
@@ -158,7 +161,8 @@ describe('the lifecycle on Okta', () => {
     const summary = await reconcile(h.deps, { statusCheck: oktaStatusCheck(directory, { batchSize: 20 }) });
     expect(summary.offboarding.offboarded).toBe(1);
     expect(okta.count(/^\/api\/v1\/users$/, 'GET')).toBe(1); // one search for all three holders
-    expect(okta.matching(/^\/api\/v1\/users\/u-/, 'GET').map((r) => r.path)).toEqual(['/api/v1/users/u-sam']); // the one candidate, confirmed by id
+    // the one candidate, confirmed by id
+    expect(okta.matching(/^\/api\/v1\/users\/u-/, 'GET').map((r) => r.path)).toEqual(['/api/v1/users/u-sam']);
   });
 });
 
@@ -166,7 +170,10 @@ describe('Okta calls: live for every decision, never twice within one', () => {
   const reads = (pattern: RegExp) => okta.matching(pattern, 'GET').length;
 
   it('shares the reads of one operation, and reads again in the next', async () => {
-    const submitted = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy' });
+    const submitted = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'), app: 'aws', role: 'admin',
+      durationSeconds: 3600, justification: 'deploy',
+    });
     if (submitted.kind !== 'submitted') throw new Error(submitted.kind);
     await identifySlackUser(h.deps, { slackUserId: 'U0MARCUS', email: 'marcus@example.com' }); // he used the bot before
     okta.clearRequests();
@@ -185,21 +192,30 @@ describe('Okta calls: live for every decision, never twice within one', () => {
 
   it('reads the admin group only when a step must fall back to it', async () => {
     const adminsRead = () => okta.matching(`/api/v1/groups/${groupId('access-admins')}/users`, 'GET').length;
-    await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy' });
+    await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'), app: 'aws', role: 'admin',
+      durationSeconds: 3600, justification: 'deploy',
+    });
     expect(adminsRead()).toBe(0); // Marcus approves: nobody falls back
     // Alan's manager is gone from his profile: his manager step falls back to the admins, read then.
     okta.setProfile('u-alan', { managerId: null });
-    const fallback = await submitRequest(h.deps, { requester: await h.as('alan@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'x' });
+    const fallback = await submitRequest(h.deps, {
+      requester: await h.as('alan@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'x',
+    });
     if (fallback.kind !== 'submitted') throw new Error(fallback.kind);
     expect(adminsRead()).toBe(1);
-    expect(h.store.getSteps(fallback.request.id)[0]!.approvers.map((a) => a.email).sort()).toEqual(['ciso@example.com', 'priya@example.com']);
+    expect(h.store.getSteps(fallback.request.id)[0]!.approvers.map((a) => a.email).sort())
+      .toEqual(['ciso@example.com', 'priya@example.com']);
   });
 
   it('reuses the groups the request form read a moment ago only when the submission decides nothing', async () => {
     const ada = await h.as('ada@example.com');
     okta.clearRequests();
     await h.deps.directory.groupsOf('u-ada'); // the form
-    await submitRequest(h.deps, { requester: ada, app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy' }); // a chain: each step re-checks
+    // a chain: each step re-checks
+    await submitRequest(h.deps, {
+      requester: ada, app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy',
+    });
     expect(reads(/^\/api\/v1\/users\/u-ada\/groups$/)).toBe(1);
     await submitRequest(h.deps, { requester: ada, app: 'github', role: 'member' }); // approved at once: live
     expect(reads(/^\/api\/v1\/users\/u-ada\/groups$/)).toBe(2);

@@ -507,7 +507,10 @@ export class OktaStandIn extends EventEmitter {
   private async answer(
     req: IncomingMessage,
     res: ServerResponse,
-    r: { method: string; path: string; url: URL; body: string; bucket: RateLimitClass; fault: Fault | undefined; record: RecordedRequest },
+    r: {
+      method: string; path: string; url: URL; body: string;
+      bucket: RateLimitClass; fault: Fault | undefined; record: RecordedRequest;
+    },
   ): Promise<void> {
     const { method, path, url, body, bucket, fault, record } = r;
     if (this.inFlight > this.concurrencyLimit) {
@@ -631,7 +634,8 @@ export class OktaStandIn extends EventEmitter {
       if (sub === 'groups' && !subId) {
         // No paging parameters on this endpoint (OKTA-OAS listUserGroups): every group at once.
         const groups = [...this.groups.values()].filter((g) => this.members.get(g.id)?.has(user.id));
-        return { status: 200, body: groups.map((g) => this.groupJson(g)), headers: { link: `<${url.href}>; rel="self"` } };
+        const link = `<${url.href}>; rel="self"`;
+        return { status: 200, body: groups.map((g) => this.groupJson(g)), headers: { link } };
       }
       throw notFound('Resource');
     }
@@ -767,7 +771,9 @@ export class OktaStandIn extends EventEmitter {
     if (q) {
       // "matched against firstName, lastName, or email"; "doesn't support pagination, but you can use limit".
       const needle = q.toLowerCase();
-      const matched = users.filter((u) => ['firstName', 'lastName', 'email'].some((k) => String(u.profile[k] ?? '').toLowerCase().startsWith(needle)));
+      const starts = (u: StoredUser) =>
+        ['firstName', 'lastName', 'email'].some((k) => String(u.profile[k] ?? '').toLowerCase().startsWith(needle));
+      const matched = users.filter(starts);
       return this.unpaged(url, matched.map((u) => this.userJson(u)), 10);
     }
     return this.page(url, users, (u) => u.id, (u) => this.userJson(u), this.maxPageSize);
@@ -793,7 +799,11 @@ export class OktaStandIn extends EventEmitter {
   }
 
   /** A `q` answer: at most `limit` (or the default) results and never a next link. */
-  private unpaged(url: URL, items: unknown[], defaultLimit: number): { status: number; body: unknown; headers: Record<string, string> } {
+  private unpaged(
+    url: URL,
+    items: unknown[],
+    defaultLimit: number,
+  ): { status: number; body: unknown; headers: Record<string, string> } {
     const limit = clamp(url.searchParams.get('limit'), defaultLimit, Math.max(defaultLimit, this.maxPageSize));
     return { status: 200, body: items.slice(0, limit), headers: { link: `<${url.href}>; rel="self"` } };
   }
@@ -809,18 +819,24 @@ export class OktaStandIn extends EventEmitter {
     const since = p.get('since');
     const afterToken = p.get('after');
     if (since && afterToken) {
-      throw new HttpFailure(400, oktaError('E0000001', 'Api validation failed: since and after are mutually exclusive and can\'t be specified simultaneously'));
+      const summary =
+        'Api validation failed: since and after are mutually exclusive and can\'t be specified simultaneously';
+      throw new HttpFailure(400, oktaError('E0000001', summary));
     }
     let cursor: LogCursor | undefined;
     if (afterToken) {
       cursor = this.logCursors.get(afterToken);
-      if (!cursor) throw new HttpFailure(400, oktaError('E0000001', 'Api validation failed: after is not a value from a next link'));
+      if (!cursor) {
+        const summary = 'Api validation failed: after is not a value from a next link';
+        throw new HttpFailure(400, oktaError('E0000001', summary));
+      }
     }
     const untilMs = until ? Date.parse(until) : this.now();
     const sinceMs = since ? Date.parse(since) : untilMs - 7 * 24 * 3_600_000;
     if (Number.isNaN(untilMs) || Number.isNaN(sinceMs)) throw new HttpFailure(400, oktaError('E0000001', 'Api validation failed: since/until'));
     if (since && sinceMs < this.now() - 180 * 24 * 3_600_000) {
-      throw new HttpFailure(400, oktaError('E0000053', 'Invalid parameter: The since parameter is over 180 days prior to the current day.'));
+      const summary = 'Invalid parameter: The since parameter is over 180 days prior to the current day.';
+      throw new HttpFailure(400, oktaError('E0000053', summary));
     }
     const descending = p.get('sortOrder') === 'DESCENDING';
     const filter = p.get('filter');
@@ -852,7 +868,8 @@ export class OktaStandIn extends EventEmitter {
     }
 
     // Bounded (or descending): by `published`, over the events persisted by now.
-    const byPublished = (a: StoredEvent, b: StoredEvent) => (a.published < b.published ? -1 : a.published > b.published ? 1 : a.seq - b.seq);
+    const byPublished = (a: StoredEvent, b: StoredEvent) =>
+      (a.published < b.published ? -1 : a.published > b.published ? 1 : a.seq - b.seq);
     let events = this.events
       .filter((e) => {
         const t = Date.parse(e.published);
@@ -862,7 +879,8 @@ export class OktaStandIn extends EventEmitter {
     if (descending) events = events.reverse();
     if (cursor?.mode === 'page') {
       const at = cursor;
-      events = events.filter((e) => (descending ? byPublished(e, { ...e, published: at.published, seq: at.seq }) < 0 : byPublished(e, { ...e, published: at.published, seq: at.seq }) > 0));
+      const order = (e: StoredEvent) => byPublished(e, { ...e, published: at.published, seq: at.seq });
+      events = events.filter((e) => (descending ? order(e) < 0 : order(e) > 0));
     }
     const slice = events.slice(0, limit);
     const last = slice.at(-1);

@@ -61,15 +61,20 @@ describe('readDeactivations from the System Log', () => {
   it('never skips a late event: one published before events already read, persisted after', async () => {
     const directory = directoryFor(url);
     const now = new Date();
-    okta.appendLogEvent({ published: new Date(now.getTime() - 5 * 60_000), eventType: 'user.lifecycle.deactivate', target: user('00ubob') });
+    okta.appendLogEvent({
+      published: new Date(now.getTime() - 5 * 60_000), eventType: 'user.lifecycle.deactivate', target: user('00ubob'),
+    });
     const first = await readDeactivations(directory.client, null, now, { limit: 10 });
     expect(first.people.map((p) => p.oktaId)).toEqual(['00ubob']);
     const caughtUp = await readDeactivations(directory.client, first.cursor, now, { limit: 10 });
     expect(caughtUp.people).toEqual([]);
 
     // Published ten minutes ago, before Bob's event, but committed to the log only now.
-    okta.appendLogEvent({ published: new Date(now.getTime() - 10 * 60_000), eventType: 'user.lifecycle.suspend', target: user('00ucarol') });
-    const later = await readDeactivations(directory.client, caughtUp.cursor, new Date(now.getTime() + 60_000), { limit: 10 });
+    okta.appendLogEvent({
+      published: new Date(now.getTime() - 10 * 60_000), eventType: 'user.lifecycle.suspend', target: user('00ucarol'),
+    });
+    const minuteLater = new Date(now.getTime() + 60_000);
+    const later = await readDeactivations(directory.client, caughtUp.cursor, minuteLater, { limit: 10 });
     expect(later.people.map((p) => p.oktaId)).toEqual(['00ucarol']);
   });
 
@@ -84,7 +89,8 @@ describe('readDeactivations from the System Log', () => {
   it('starts polling where a bounded-window cursor of an older version ended', async () => {
     const now = new Date();
     const since = new Date(now.getTime() - 3_600_000).toISOString();
-    await readDeactivations(directoryFor(url).client, JSON.stringify({ v: 1, since, until: null, after: null }), now, { limit: 10 });
+    const v1 = JSON.stringify({ v: 1, since, until: null, after: null });
+    await readDeactivations(directoryFor(url).client, v1, now, { limit: 10 });
     expect(okta.matching('/api/v1/logs', 'GET')[0]!.query).toMatchObject({ since, sortOrder: 'ASCENDING' });
   });
 
@@ -112,7 +118,8 @@ describe('checkStatuses', () => {
     expect(searches).toHaveLength(3);
     expect(searches[0]?.query['search']).toBe('id eq "00ualice" or id eq "00ubob"');
     // Every candidate confirmed by id; the active ones found by search were not read again.
-    expect(okta.matching(/^\/api\/v1\/users\/00u/, 'GET').map((r) => r.path).sort()).toEqual(['/api/v1/users/00ubob', '/api/v1/users/00ucarol', '/api/v1/users/00ugone']);
+    expect(okta.matching(/^\/api\/v1\/users\/00u/, 'GET').map((r) => r.path).sort())
+      .toEqual(['/api/v1/users/00ubob', '/api/v1/users/00ucarol', '/api/v1/users/00ugone']);
   });
 
   it('does not offboard someone reactivated a moment ago whom search still shows suspended', async () => {

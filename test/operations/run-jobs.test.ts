@@ -9,7 +9,9 @@ afterEach(() => h.close());
 
 /** A request whose messages (the requester's "submitted" DM, the manager's approval DM) are queued. */
 async function queueMessages(): Promise<string[]> {
-  await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy' });
+  await submitRequest(h.deps, {
+    requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy',
+  });
   return h.store.listJobs({ status: ['pending'] }).map((j) => j.key);
 }
 

@@ -100,7 +100,8 @@ describe('/access subcommands', () => {
     expect(text).toContain(String(Math.floor(Date.parse(binding.boundAt) / 1000)));
   });
 
-  it('posts the digest to the security channel for an admin, with its lists and the week\'s requests as CSV in its thread, and refuses anyone else', async () => {
+  it('posts the digest to the security channel for an admin, with its lists and the week\'s requests as CSV '
+    + 'in its thread, and refuses anyone else', async () => {
     expect(textOfAnswer(await fx.command('ada', 'digest'))).toContain('Only members of access-admins');
     expect(fx.channel('C0SECURITY')).toHaveLength(0);
     const res = await fx.command('priya', 'digest');
@@ -108,7 +109,10 @@ describe('/access subcommands', () => {
     const posted = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY');
     expect(textOf(posted)).toContain('Weekly access digest');
     // Two files in its thread: every list in full, and the week's requests.
-    const file = await fx.slack.waitFor('file', (f) => f.channel === 'C0SECURITY' && f.completed && f.filename.startsWith('access-requests-week-'));
+    const file = await fx.slack.waitFor(
+      'file',
+      (f) => f.channel === 'C0SECURITY' && f.completed && f.filename.startsWith('access-requests-week-'),
+    );
     expect(file.threadTs).toBe(posted.ts);
     expect(file.bytes!.toString('utf8')).toContain('request_id,');
     const lists = fx.slack.workspace.files().find((f) => f.filename.startsWith('access-digest-week-'))!;

@@ -64,7 +64,8 @@ describe('the expiry loop in Slack', () => {
     // A forged click: Alan presses Ada's Extend from his own conversation. The modal opens at once
     // (before anyone is identified) and tells him why not; it never shows Ada's grant.
     await fx.click('alan', { ...reminder, channel: fx.dm('alan') }, ACTION.extendGrant);
-    const refused = await fx.waitModal('alan', (v) => JSON.stringify(v.definition).includes('Only the person who holds this access'));
+    const refused = await fx.waitModal('alan', (v) =>
+      JSON.stringify(v.definition).includes('Only the person who holds this access'));
     expect(JSON.stringify(refused)).not.toContain('Extend by up to');
 
     // Okta is slow: identifying Ada takes 5 s of Slack's time, longer than a trigger id lives.

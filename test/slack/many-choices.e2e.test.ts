@@ -25,7 +25,10 @@ function policies(): LoadedPolicy[] {
   const big = {
     app: 'bigapp',
     name: 'Big App',
-    roles: Array.from({ length: 120 }, (_, i) => ({ ...EXAMPLE_ROLES.member, id: `role-${String(i).padStart(3, '0')}`, name: `Role ${String(i).padStart(3, '0')}`, policy: `bigapp-${i}` })),
+    roles: Array.from({ length: 120 }, (_, i) => ({
+      ...EXAMPLE_ROLES.member, id: `role-${String(i).padStart(3, '0')}`, name: `Role ${String(i).padStart(3, '0')}`,
+      policy: `bigapp-${i}`,
+    })),
     source: { file: 'bigapp.yml' },
   };
   return [...examplePolicies(), ...many, big];
@@ -35,10 +38,13 @@ beforeEach(async () => { fx = await startSlackFixture({ policies: policies() });
 afterEach(async () => { await fx.close(); });
 
 const elementOf = (view: Record<string, unknown>, blockId: string) =>
-  ((view.blocks as { block_id?: string; element?: { type: string; options?: unknown[] } }[]) ?? []).find((b) => b.block_id === blockId)?.element;
+  ((view.blocks as { block_id?: string; element?: { type: string; options?: unknown[] } }[]) ?? [])
+    .find((b) => b.block_id === blockId)?.element;
 
 async function suggest(who: keyof typeof USERS, actionId: string, blockId: string, value: string) {
-  const res = await sendBlockSuggestion(fx.url, SECRET, { userId: USERS[who].id, actionId, blockId, value, view: fx.modal(who) });
+  const res = await sendBlockSuggestion(fx.url, SECRET, {
+    userId: USERS[who].id, actionId, blockId, value, view: fx.modal(who),
+  });
   expect(res.status).toBe(200);
   return (res.json as { options: { value: string; text: { text: string } }[] }).options;
 }
@@ -57,13 +63,16 @@ describe('150 applications', () => {
 
     const res = await fx.submit('priya', {
       [BLOCK.exportKind]: { [ACTION.exportKind]: { type: 'static_select', selected_option: { value: 'requests' } } },
-      [BLOCK.exportPeriod]: { [ACTION.exportPeriod]: { type: 'static_select', selected_option: { value: 'last_30_days' } } },
+      [BLOCK.exportPeriod]: {
+        [ACTION.exportPeriod]: { type: 'static_select', selected_option: { value: 'last_30_days' } },
+      },
       [BLOCK.exportApp]: { [ACTION.exportApp]: { type: 'external_select', selected_option: { value: 'tool-149' } } },
     }, { view: form });
     expect(res.status).toBe(200);
     expect(res.json).toBeUndefined(); // the form closes; the file comes to the DM
     const file = await fx.slack.waitFor('file', (f) => f.completed);
-    const rows = Papa.parse<Record<string, string>>(file.bytes!.toString('utf8').replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true }).data;
+    const csv = file.bytes!.toString('utf8').replace(/^\uFEFF/, '');
+    const rows = Papa.parse<Record<string, string>>(csv, { header: true, skipEmptyLines: true }).data;
     expect(rows.map((r) => r.app)).toEqual(['tool-149']);
   });
 
@@ -89,6 +98,7 @@ describe('an application with 120 roles', () => {
     expect(res.status).toBe(200);
     expect(res.json).toBeUndefined(); // the form closes; the DM says what happened
     await fx.settle();
-    expect(fx.h.store.listGrants({ holderId: USERS.kim.directoryId })).toMatchObject([{ app: 'bigapp', role: 'role-117', status: 'active' }]);
+    expect(fx.h.store.listGrants({ holderId: USERS.kim.directoryId }))
+      .toMatchObject([{ app: 'bigapp', role: 'role-117', status: 'active' }]);
   });
 });

@@ -24,22 +24,33 @@ let h: Harness;
 let slack: SlackApiStandIn;
 
 beforeEach(async () => {
-  const reviewers = Array.from({ length: APPROVERS }, (_, i) => ({ id: `u-r${i}`, email: `r${i}@example.com`, name: `Reviewer ${i}`, title: 'Reviewer' }));
-  const company = structuredClone(COMPANY) as unknown as { people: unknown[]; groups: Record<string, { members: string[] }> };
+  const reviewers = Array.from({ length: APPROVERS }, (_, i) => ({
+    id: `u-r${i}`, email: `r${i}@example.com`, name: `Reviewer ${i}`, title: 'Reviewer',
+  }));
+  type Company = { people: unknown[]; groups: Record<string, { members: string[] }> };
+  const company = structuredClone(COMPANY) as unknown as Company;
   company.people.push(...reviewers);
   company.groups['big-review'] = { members: reviewers.map((r) => r.email) };
-  const wide: Role = { ...EXAMPLE_ROLES.awsAdmin, id: 'wide', name: 'Wide', policy: 'aws-wide', approval: [{ kind: 'group', group: 'big-review', minApprovals: 1 }] };
+  const wide: Role = {
+    ...EXAMPLE_ROLES.awsAdmin, id: 'wide', name: 'Wide', policy: 'aws-wide',
+    approval: [{ kind: 'group', group: 'big-review', minApprovals: 1 }],
+  };
   h = createHarness({
     directory: YamlDirectory.fromData(company, 'burst'),
     policies: [{ app: 'aws', name: 'AWS', roles: [wide], source: { file: 'aws.yml' } }],
   });
   slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => h.clock.now().getTime() });
   slack.addUser({ id: 'U0ADA', email: 'ada@example.com', name: 'ada', realName: 'Ada Lovelace', tz: 'UTC' });
-  for (const r of reviewers) slack.addUser({ id: `U0${r.id.slice(2).toUpperCase()}`, email: r.email, name: r.id, realName: r.name, tz: 'UTC' });
+  for (const r of reviewers) {
+    slack.addUser({ id: `U0${r.id.slice(2).toUpperCase()}`, email: r.email, name: r.id, realName: r.name, tz: 'UTC' });
+  }
   await slack.start();
-  const client = new WebClient(TOKEN, { slackApiUrl: slack.url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: silentLogger });
+  const client = new WebClient(TOKEN, {
+    slackApiUrl: slack.url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: silentLogger,
+  });
   const gate = new SlackCallGate({ clock: h.clock, sleep: async (ms) => h.clock.advance(ms / 1000) });
-  h.deps.notifier = new SlackNotifier(h.deps, client, new SlackMessageStore(h.store.db), new DisplayLookups(h.deps, gate), gate);
+  const messages = new SlackMessageStore(h.store.db);
+  h.deps.notifier = new SlackNotifier(h.deps, client, messages, new DisplayLookups(h.deps, gate), gate);
 });
 
 afterEach(async () => {
@@ -49,7 +60,10 @@ afterEach(async () => {
 
 describe('300 approval DMs under Slack\'s Tier 3 limits', () => {
   it('delivers every one, gives none up, and never calls a method before its Retry-After', async () => {
-    await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'wide', durationSeconds: 3600, justification: 'INC-300' });
+    await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'), app: 'aws', role: 'wide',
+      durationSeconds: 3600, justification: 'INC-300',
+    });
     const started = h.clock.now().getTime();
     let runs = 0;
     for (; runs < 50; runs++) {
@@ -61,14 +75,20 @@ describe('300 approval DMs under Slack\'s Tier 3 limits', () => {
       h.clock.set(new Date(Math.max(next, h.clock.now().getTime())).toISOString());
     }
 
-    const delivered = slack.workspace.allMessages().filter((m) => m.channel.startsWith('D0R') && JSON.stringify(m.blocks).includes(ACTION.approve));
+    const delivered = slack.workspace.allMessages()
+      .filter((m) => m.channel.startsWith('D0R') && JSON.stringify(m.blocks).includes(ACTION.approve));
     const givenUp = h.store.listJobs({ status: ['dead'] });
     const calls = slack.workspace.calls();
     const limited = calls.flatMap((c, i) => (c.status === 429 ? [{ ...c, i }] : []));
     // A call is early when the same method was answered 429 before it and its Retry-After had not passed.
-    const early = calls.filter((c, i) => limited.some((l) => l.method === c.method && l.i < i && c.at < l.at + (l.retryAfterSeconds ?? 0) * 1000));
+    const early = calls.filter((c, i) =>
+      limited.some((l) => l.method === c.method && l.i < i && c.at < l.at + (l.retryAfterSeconds ?? 0) * 1000));
     const minutes = (h.clock.now().getTime() - started) / 60_000;
-    console.info(`300-DM burst: delivered ${delivered.length}, given up ${givenUp.length}, 429 answers ${limited.length}, calls before Retry-After ${early.length}, ${calls.length} calls over ${minutes.toFixed(1)} min of Slack time, ${runs + 1} job runs`);
+    console.info(
+      `300-DM burst: delivered ${delivered.length}, given up ${givenUp.length}, 429 answers ${limited.length}, `
+      + `calls before Retry-After ${early.length}, ${calls.length} calls over ${minutes.toFixed(1)} min of Slack time, `
+      + `${runs + 1} job runs`,
+    );
 
     expect(delivered).toHaveLength(APPROVERS);
     expect(new Set(delivered.map((m) => m.channel)).size).toBe(APPROVERS);

@@ -85,14 +85,21 @@ export async function startSlackFixture(options: {
   /** How long listeners may work before acking (default: the bot's 2,500 ms). */
   ackBudgetMs?: number;
 } = {}): Promise<SlackFixture> {
-  const h = createHarness({ ...(options.policies ? { policies: options.policies } : {}), ...(options.directory ? { directory: options.directory } : {}) });
+  const h = createHarness({
+    ...(options.policies ? { policies: options.policies } : {}),
+    ...(options.directory ? { directory: options.directory } : {}),
+  });
   const slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => h.clock.now().getTime() });
   for (const u of Object.values(USERS)) slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
-  for (const [id, name] of [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']] as const) {
-    slack.addChannel({ id, name, ...(options.privateChannels?.includes(id) ? { isPrivate: true, botIsMember: false } : {}) });
+  const channels = [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']] as const;
+  for (const [id, name] of channels) {
+    const hidden = options.privateChannels?.includes(id) ? { isPrivate: true, botIsMember: false } : {};
+    slack.addChannel({ id, name, ...hidden });
   }
   await slack.start();
-  const botLogger = options.logger ? recordingLogger(options.logger.lines) : process.env.DEBUG_SLACK ? jsonLogger({ level: 'debug' }) : silentLogger;
+  const botLogger = options.logger
+    ? recordingLogger(options.logger.lines)
+    : process.env.DEBUG_SLACK ? jsonLogger({ level: 'debug' }) : silentLogger;
   // One log for the Bolt app and the operations, as in production.
   h.deps.logger = botLogger;
   let bot: SlackBot;
@@ -206,7 +213,8 @@ export async function startSlackFixture(options: {
 }
 
 function recordingLogger(lines: LogLine[]): Logger {
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...(fields ? { fields } : {}) });
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    void lines.push({ level, msg, ...(fields ? { fields } : {}) });
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 

@@ -76,7 +76,7 @@ describe('failures toward Slack', () => {
     expect(fx.dms('ada')).toHaveLength(1);
   });
 
-  it('does not retry what no retry can fix: a deactivated Slack account (user_disabled) is given up at once', async () => {
+  it('does not retry what no retry can fix: a deactivated Slack account (user_disabled) is given up', async () => {
     fx = await startSlackFixture();
     fx.slack.workspace.user(USERS.marcus.id)!.deleted = true;
     await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'INC-9' });
@@ -84,7 +84,8 @@ describe('failures toward Slack', () => {
     const ask = fx.h.store.listJobs({}).find((j) => j.key.startsWith('notify:approval:'))!;
     expect(ask).toMatchObject({ status: 'dead', attempts: 1 });
     expect(ask.lastError).toContain('user_disabled');
-    expect(fx.slack.workspace.calls('conversations.open').filter((c) => c.args.users === USERS.marcus.id)).toHaveLength(1);
+    expect(fx.slack.workspace.calls('conversations.open').filter((c) => c.args.users === USERS.marcus.id))
+      .toHaveLength(1);
   });
 
   it('gives up on a definite error (channel_not_found) and logs it in the audit trail', async () => {

@@ -48,7 +48,8 @@ export class ControllableDirectory implements Directory {
     return this.call('getPerson', [id], async () => this.apply(await this.inner.getPerson(id)));
   }
   groupsOf(personId: string, options?: { maxAgeMs?: number }) {
-    return this.call('groupsOf', [personId], () => (options ? this.inner.groupsOf(personId, options) : this.inner.groupsOf(personId)));
+    return this.call('groupsOf', [personId], () =>
+      (options ? this.inner.groupsOf(personId, options) : this.inner.groupsOf(personId)));
   }
   membersOf(groupName: string) {
     return this.call('membersOf', [groupName], async () => (await this.inner.membersOf(groupName)).map((p) => this.apply(p)).filter((p): p is Person => p !== null));
