@@ -4,7 +4,7 @@
  * the same Idempotency-Key; a manual task is created once per grant and action.
  */
 import { systemActor } from '../domain/audit.js';
-import { PermanentError, TransientError } from '../domain/errors.js';
+import { PermanentError } from '../domain/errors.js';
 import type { Grant, TaskRecord } from '../domain/records.js';
 import { newId, nowIso, type Deps } from './context.js';
 import { activateGrant, alert, completeRevocation, notify } from './lifecycle.js';
@@ -26,10 +26,8 @@ export async function provisionGrant(deps: Deps, grantId: string): Promise<void>
       alreadyMember = member && !ours;
       deps.store.transaction((tx) => tx.updateGrant(grant.id, ['provisioning'], { alreadyMember }));
     }
+    // Resolves once the directory confirms the membership (read back): see the Directory port.
     await deps.directory.addToGroup(grant.holder.directoryId, provision.group);
-    if (!(await deps.directory.isMember(grant.holder.directoryId, provision.group))) {
-      throw new TransientError(`${grant.holder.email} is not in ${provision.group} after the add; will retry`);
-    }
     const now = nowIso(deps);
     deps.store.transaction((tx) => {
       const fresh = tx.getGrant(grant.id)!;
@@ -66,13 +64,8 @@ export async function executeRevocation(deps: Deps, grantId: string): Promise<vo
       : others.length > 0
         ? `${grant.holder.email} holds another grant through ${provision.group} (${others.map((g) => `${g.app}/${g.role} ${g.id}`).join(', ')})`
         : null;
-    if (!keep) {
-      await deps.directory.removeFromGroup(grant.holder.directoryId, provision.group);
-      // Done only when the provider confirms: read the membership back.
-      if (await deps.directory.isMember(grant.holder.directoryId, provision.group)) {
-        throw new TransientError(`${grant.holder.email} is still in ${provision.group} after the removal; will retry`);
-      }
-    }
+    // Done only when the provider confirms: removeFromGroup resolves once the membership reads back gone.
+    if (!keep) await deps.directory.removeFromGroup(grant.holder.directoryId, provision.group);
     const now = nowIso(deps);
     deps.store.transaction((tx) => {
       const fresh = tx.getGrant(grant.id)!;
