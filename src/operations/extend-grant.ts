@@ -8,8 +8,7 @@ import { DURATION_PRESETS_SECONDS, describeDuration } from '../domain/duration.j
 import type { AccessRequest, Grant } from '../domain/records.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
 import { addSeconds, newId, nowIso, type Deps } from './context.js';
-import { gatherDirectoryFacts } from './directory-facts.js';
-import { resolveChain } from '../domain/evaluate.js';
+import { resolveChainLive } from './directory-facts.js';
 import { notify, startChain, startRevocation } from './lifecycle.js';
 import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import { expireGrantIfDue } from './revoke-grant.js';
@@ -126,8 +125,7 @@ export async function extendGrant(deps: Deps, input: ExtendInput): Promise<Exten
   }
 
   // `approval: same`: the role's chain decides the extension like a new request.
-  const facts = await gatherDirectoryFacts(deps.directory, holder, entry.role, deps.settings.adminGroup);
-  const chain = resolveChain(entry.role, facts);
+  const chain = await resolveChainLive(deps.directory, entry.role, holder, deps.settings.adminGroup);
   if (!chain.satisfiable || chain.steps.length === 0) throw new AccessError('unsatisfiable_chain', `No one can approve this extension: ${chain.reason ?? 'the chain is empty'}.`);
   return deps.store.transaction((tx) => {
     const request = extensionRequest(deps, now, grant, entry.version, input, 'pending_approval');

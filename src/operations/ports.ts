@@ -30,8 +30,12 @@ export interface Directory {
   findPerson(emailOrLogin: string): Promise<Person | null>;
   /** By the directory's immutable id. Null when the person no longer exists. */
   getPerson(id: string): Promise<Person | null>;
-  /** Names of the groups the person is a member of. */
-  groupsOf(personId: string): Promise<string[]>;
+  /**
+   * Names of the groups the person is a member of. `maxAgeMs`: an answer read that recently may be
+   * reused, for a use that decides nothing on its own (a submission whose every approval step
+   * checks eligibility again, live); without it the read is live.
+   */
+  groupsOf(personId: string, options?: { maxAgeMs?: number }): Promise<string[]>;
   /** Every member of the group (all pages). Throws PermanentError for an unknown group. */
   membersOf(groupName: string): Promise<Person[]>;
   /** The group by name, or null when the directory has no such group. */
@@ -39,6 +43,11 @@ export interface Directory {
   /** The person's manager, resolved through the configured manager attribute; null when none. */
   managerOf(personId: string): Promise<Person | null>;
   isMember(personId: string, groupName: string): Promise<boolean>;
+  /**
+   * Resolve only once the directory confirms the change (the membership read back): nothing is
+   * reported done that the directory did not confirm. A change it accepted but does not show yet
+   * throws TransientError.
+   */
   addToGroup(personId: string, groupName: string): Promise<void>;
   removeFromGroup(personId: string, groupName: string): Promise<void>;
 }
@@ -214,7 +223,14 @@ export interface StoreTx extends StoreReads {
   /** Extends the lock of a job this worker still holds (a long effect's heartbeat); false when it was lost. */
   renewJob(id: number, worker: string, now: string, lockedUntil: string): boolean;
   finishJob(id: number, worker: string, now: string): boolean;
-  failJob(id: number, worker: string, now: string, error: string, retryAt: string | null): boolean;
+  /**
+   * Records a failed run: pending again at `retryAt`, or dead when null. `refundAttempt` gives
+   * back the attempt the claim counted (a rate-limited run that only has to wait).
+   */
+  failJob(
+    id: number, worker: string, now: string, error: string, retryAt: string | null,
+    options?: { refundAttempt?: boolean },
+  ): boolean;
   /** Jobs due now: pending and due, or running with an expired lock (a dead worker's); optionally of one subject. */
   dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): JobRecord[];
 

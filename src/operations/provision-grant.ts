@@ -4,7 +4,7 @@
  * the same Idempotency-Key; a manual task is created once per grant and action.
  */
 import { systemActor } from '../domain/audit.js';
-import { PermanentError, TransientError } from '../domain/errors.js';
+import { PermanentError } from '../domain/errors.js';
 import type { Grant, TaskRecord } from '../domain/records.js';
 import { redactUrl } from '../domain/redact-url.js';
 import { newId, nowIso, type Deps } from './context.js';
@@ -48,10 +48,8 @@ export async function provisionGrant(deps: Deps, grantId: string): Promise<void>
       const recorded = deps.store.transaction((tx) => tx.updateGrant(grant.id, ['provisioning'], { alreadyMember }));
       if (!recorded) return; // the revocation overtook us before the add: nothing was added
     }
+    // Resolves once the directory confirms the membership (read back): see the Directory port.
     await deps.directory.addToGroup(grant.holder.directoryId, provision.group);
-    if (!(await deps.directory.isMember(grant.holder.directoryId, provision.group))) {
-      throw new TransientError(`${grant.holder.email} is not in ${provision.group} after the add; will retry`);
-    }
     recordProvisioned(deps, grant, { method: 'okta_group', group: provision.group, alreadyMember, confirmed: true });
     return;
   }
@@ -113,13 +111,8 @@ export async function executeRevocation(deps: Deps, grantId: string, options: { 
           : others.length > 0
             ? `${grant.holder.email} holds another grant through ${provision.group} (${others.map((g) => `${g.app}/${g.role} ${g.id}`).join(', ')})`
             : null;
-    if (!keep) {
-      await deps.directory.removeFromGroup(grant.holder.directoryId, provision.group);
-      // Done only when the provider confirms: read the membership back.
-      if (await deps.directory.isMember(grant.holder.directoryId, provision.group)) {
-        throw new TransientError(`${grant.holder.email} is still in ${provision.group} after the removal; will retry`);
-      }
-    }
+    // Done only when the provider confirms: removeFromGroup resolves once the membership reads back gone.
+    if (!keep) await deps.directory.removeFromGroup(grant.holder.directoryId, provision.group);
     const now = nowIso(deps);
     const details = { group: provision.group, removed: !keep, confirmed: !keep };
     deps.store.transaction((tx) => {

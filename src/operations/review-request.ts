@@ -5,7 +5,7 @@
  * allow; the step is approved once `required` distinct people approve; the last step approves the
  * request. Two approvers racing: the write lock serialises them and the loser is told it is stale.
  */
-import { checkEligibility, resolveStep, type ResolvedStep } from '../domain/evaluate.js';
+import { checkEligibility, type ResolvedStep } from '../domain/evaluate.js';
 import { AccessError } from '../domain/errors.js';
 import { describeDuration } from '../domain/duration.js';
 import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
@@ -14,7 +14,7 @@ import type { Person } from '../domain/person.js';
 import type { AccessRequest, DecisionRecord, StepRecord } from '../domain/records.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
 import { nowIso, type Deps } from './context.js';
-import { gatherDirectoryFacts } from './directory-facts.js';
+import { resolveStepLive } from './directory-facts.js';
 import { applyExtension } from './extend-grant.js';
 import { createGrant, notify, openStep, requesterRecipient, settleApprovalMessages } from './lifecycle.js';
 import { findEntry } from './policy-lookup.js';
@@ -221,10 +221,12 @@ async function resolveNext(deps: Deps, request: AccessRequest, requester: Person
   const stored = deps.store.getSteps(request.id).find((s) => s.index === index);
   const step = stored?.step ?? entry.role.approval[index];
   if (!step) throw new AccessError('invalid_state', 'The approval chain has no further step.');
-  const facts = await gatherDirectoryFacts(deps.directory, requester, { ...entry.role, approval: [step] }, deps.settings.adminGroup);
   const decided = new Set(deps.store.getDecisions(request.id).map((d) => d.approver.directoryId));
   decided.add(deciderId);
-  return resolveStep(step, index, facts, decided);
+  const adminGroup = deps.settings.adminGroup;
+  return resolveStepLive(deps.directory, {
+    role: entry.role, step, index, requester, adminGroup, decidedEarlier: decided,
+  });
 }
 
 function describeStatus(status: AccessRequest['status']): string {

@@ -9,6 +9,7 @@ import type { JobRecord } from '../domain/records.js';
 import { addSeconds, nowIso, type Deps } from './context.js';
 import type { StoreTx } from './ports.js';
 import { executeRevocation, provisionGrant, recordEffectFailure } from './provision-grant.js';
+import { withReadScope } from './read-scope.js';
 
 export interface JobRunnerOptions {
   /** Identifies this process in job locks. */
@@ -33,10 +34,12 @@ export interface JobRunSummary {
   retried: number;
   dead: number;
   skipped: number;
+  /** Rate-limited: waiting for the service's Retry-After, no attempt spent. */
+  deferred: number;
 }
 
 export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise<JobRunSummary> {
-  const summary: JobRunSummary = { ran: 0, done: 0, retried: 0, dead: 0, skipped: 0 };
+  const summary: JobRunSummary = { ran: 0, done: 0, retried: 0, dead: 0, skipped: 0, deferred: 0 };
   const batch = options.batch ?? 100;
   const seen = new Set<number>();
   for (;;) {
@@ -89,7 +92,8 @@ async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, sum
   }, (lockSeconds * 1000) / 3);
   heartbeat.unref();
   try {
-    await perform(deps, job);
+    // One job is one operation: its directory reads are shared, and only within it.
+    await withReadScope(() => perform(deps, job));
     clearInterval(heartbeat);
     const at = nowIso(deps);
     const { finished, waiting } = deps.store.transaction((tx) => ({ finished: tx.finishJob(job.id, options.worker, at), waiting: waitingOf(tx, at) }));
@@ -99,6 +103,18 @@ async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, sum
   } catch (error) {
     clearInterval(heartbeat);
     const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof TransientError && error.rateLimited) {
+      // Slowed down by the service (429): the job waits its Retry-After and keeps its attempts.
+      const at = nowIso(deps);
+      const retryAt = addSeconds(at, Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
+      const waiting = deps.store.transaction((tx) => {
+        tx.failJob(job.id, options.worker, at, message, retryAt, { refundAttempt: true });
+        return waitingOf(tx, at);
+      });
+      deps.logger.info('job rate-limited; waiting', { job: job.key, retryAt });
+      summary.deferred++;
+      return waiting;
+    }
     const maxAttempts = options.maxAttempts ?? 8;
     let retry: boolean;
     if (job.payload.kind === 'provision' || job.payload.kind === 'revoke') {

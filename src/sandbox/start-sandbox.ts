@@ -52,7 +52,8 @@ export async function startSandbox(
 ): Promise<Sandbox> {
   const token = `xoxb-sandbox-${randomBytes(8).toString('hex')}`;
   const signingSecret = randomBytes(24).toString('hex');
-  const standIn = new SlackApiStandIn({ botTokens: [token] });
+  // Slack's clock is the sandbox's: moving time forward ages trigger ids and rate-limit windows too.
+  const standIn = new SlackApiStandIn({ botTokens: [token], clock: () => options.clock.now().getTime() });
   const people = slackPeople(options.people);
   // Each person reads times in their own zone, as Slack's users.info says; the bot's zone unless the file gives one.
   for (const p of people) standIn.addUser({ id: p.slackId, email: p.email, name: p.email.split('@')[0]!, realName: p.name, tz: p.timezone ?? runtime.deps.settings.timezone });

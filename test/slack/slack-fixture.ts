@@ -10,7 +10,7 @@ import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js
 import type { StoredMessage, StoredView } from '../../src/sandbox/slack-api/slack-workspace.js';
 import { apiView } from '../../src/sandbox/slack-api/web-api-methods.js';
 import type { LoadedPolicy } from '../../src/domain/policy.js';
-import type { Directory } from '../../src/operations/ports.js';
+import type { Directory, Logger } from '../../src/operations/ports.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
 import {
   sendBlockAction, sendSlashCommand, sendViewSubmission, type SigningOptions, type SlackHttpResult, type SlackViewPayload,
@@ -64,14 +64,44 @@ export interface SlackFixture {
   close(): Promise<void>;
 }
 
-export async function startSlackFixture(options: { policies?: LoadedPolicy[]; directory?: Directory } = {}): Promise<SlackFixture> {
-  const slack = new SlackApiStandIn({ botTokens: [TOKEN] });
+/**
+ * Slack and the bot share the test's clock: Slack's rate limits (on, with Slack's windows) and
+ * trigger ids count in the time the test moves, and the bot waits out a short Retry-After by
+ * moving that clock, never by sleeping.
+ */
+export interface LogLine {
+  level: string;
+  msg: string;
+  fields?: Record<string, unknown>;
+}
+
+export async function startSlackFixture(options: {
+  policies?: LoadedPolicy[];
+  directory?: Directory;
+  /** Channels that are private with the bot not invited (channel_not_found). */
+  privateChannels?: string[];
+  /** Collects the bot's log lines. */
+  logger?: { lines: LogLine[] };
+  /** How long listeners may work before acking (default: the bot's 2,500 ms). */
+  ackBudgetMs?: number;
+} = {}): Promise<SlackFixture> {
+  const h = createHarness({
+    ...(options.policies ? { policies: options.policies } : {}),
+    ...(options.directory ? { directory: options.directory } : {}),
+  });
+  const slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => h.clock.now().getTime() });
   for (const u of Object.values(USERS)) slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
-  slack.addChannel({ id: 'C0SECURITY', name: 'security' });
-  slack.addChannel({ id: 'C0ACCESSOPS', name: 'access-ops' });
-  slack.addChannel({ id: 'C0GENERAL', name: 'general' });
+  const channels = [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']] as const;
+  for (const [id, name] of channels) {
+    const hidden = options.privateChannels?.includes(id) ? { isPrivate: true, botIsMember: false } : {};
+    slack.addChannel({ id, name, ...hidden });
+  }
   await slack.start();
-  const h = createHarness({ ...(options.policies ? { policies: options.policies } : {}), ...(options.directory ? { directory: options.directory } : {}) });
+  const botLogger = options.logger
+    ? recordingLogger(options.logger.lines)
+    : process.env.DEBUG_SLACK ? jsonLogger({ level: 'debug' }) : silentLogger;
+  // One log for the Bolt app and the operations, as in production.
+  h.deps.logger = botLogger;
   let bot: SlackBot;
   try {
     bot = await createSlackBot({
@@ -82,9 +112,11 @@ export async function startSlackFixture(options: { policies?: LoadedPolicy[]; di
       port: 0,
       apiUrl: slack.url,
       // DEBUG_SLACK=1 shows the bot's log while a test is being written.
-      logger: process.env.DEBUG_SLACK ? jsonLogger({ level: 'debug' }) : silentLogger,
+      logger: botLogger,
       jobs: { worker: 'slack-e2e', baseDelaySeconds: 1, random: () => 0.999999 },
       timeoutMs: 5000,
+      rateLimitSleep: async (ms) => h.clock.advance(ms / 1000),
+      ...(options.ackBudgetMs !== undefined ? { ackBudgetMs: options.ackBudgetMs } : {}),
     });
   } catch (error) {
     h.close();
@@ -178,6 +210,12 @@ export async function startSlackFixture(options: { policies?: LoadedPolicy[]; di
     },
   };
   return fixture;
+}
+
+function recordingLogger(lines: LogLine[]): Logger {
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    void lines.push({ level, msg, ...(fields ? { fields } : {}) });
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 /** `state.values` as Slack fills it from the inputs' initial options and values. */

@@ -23,17 +23,20 @@ export class FakeClock implements Clock {
 export class RecordingNotifier implements Notifier {
   readonly delivered: { notification: Notification; key: string }[] = [];
   private failures = 0;
+  private failure: Error | undefined;
 
   async deliver(notification: Notification, key: string): Promise<void> {
     if (this.failures > 0) {
       this.failures--;
-      throw new TransientError('slack is down (fake)');
+      throw this.failure ?? new TransientError('slack is down (fake)');
     }
     this.delivered.push({ notification, key });
   }
 
-  failNext(n = 1): void {
+  /** The next `n` deliveries fail, with `error` or a plain TransientError. */
+  failNext(n = 1, error?: Error): void {
     this.failures = n;
+    this.failure = error;
   }
 
   /** Messages of one type, optionally to one person. */

@@ -10,7 +10,7 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { exportEvidence, type ExportDeps, type ExportInput, type ExportOptions, type ExportSummary } from '../../operations/exports/export-evidence.js';
-import type { ExportSource } from '../../operations/exports/export-ports.js';
+import type { Cell, ExportSource } from '../../operations/exports/export-ports.js';
 import { CsvTableSink } from './csv-table-sink.js';
 
 export interface CsvExportOptions extends ExportOptions {
@@ -65,4 +65,23 @@ export async function exportCsvToBuffer(deps: ExportDeps, source: ExportSource, 
   });
   const summary = await exportEvidence(deps, source, input, new CsvTableSink(out, { bom: options.bom }), options);
   return { buffer: Buffer.concat(chunks), summary };
+}
+
+/** Any table as CSV in memory (the digest's lists), with the exports' quoting and formula guard. */
+export async function tableCsvToBuffer(
+  columns: readonly string[],
+  rows: readonly (readonly Cell[])[],
+): Promise<{ buffer: Buffer; rows: number; sha256: string }> {
+  const chunks: Buffer[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  const sink = new CsvTableSink(out);
+  await sink.start(columns);
+  for (let i = 0; i < rows.length; i += 5_000) await sink.write(rows.slice(i, i + 5_000));
+  const digest = await sink.finish();
+  return { buffer: Buffer.concat(chunks), rows: rows.length, sha256: digest.sha256 };
 }

@@ -662,11 +662,19 @@ export class SqliteStore implements Store, StoreTx {
     );
   }
 
-  failJob(id: number, worker: string, now: string, error: string, retryAt: string | null): boolean {
+  failJob(
+    id: number, worker: string, now: string, error: string, retryAt: string | null,
+    options: { refundAttempt?: boolean } = {},
+  ): boolean {
     return (
       this.db
         .update(t.jobs)
-        .set({ status: retryAt ? 'pending' : 'dead', runAt: retryAt ?? now, lockedBy: null, lockedUntil: null, updatedAt: now, lastError: error.slice(0, 2000) })
+        .set({
+          status: retryAt ? 'pending' : 'dead', runAt: retryAt ?? now, lockedBy: null, lockedUntil: null,
+          updatedAt: now,
+          lastError: error.slice(0, 2000),
+          ...(options.refundAttempt ? { attempts: sql`max(0, ${t.jobs.attempts} - 1)` } : {}),
+        })
         .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
         .run().changes === 1
     );

@@ -11,6 +11,8 @@ import type { Deps } from '../../operations/context.js';
 import { identifySlackUser } from '../../operations/identify-person.js';
 import type { DisplayLookups } from './display-lookups.js';
 import type { JobPump } from './job-pump.js';
+import type { SlackCallGate } from './slack-call-gate.js';
+import { platformError } from './slack-errors.js';
 
 export interface SlackContext {
   deps: Deps;
@@ -21,6 +23,8 @@ export interface SlackContext {
   jobs: JobPump;
   /** How long a listener may work before it must ack (Slack allows 3 s; we keep a margin). */
   ackBudgetMs: number;
+  /** Slack's rate limits for the bot's own calls, shared with the notifier. */
+  gate: SlackCallGate;
   /** Readers' time zones and people's display names, for what people read. */
   display: DisplayLookups;
 }
@@ -179,8 +183,9 @@ export class SubmissionAcker {
       await this.client.views.update({ view_id: this.view.viewId, view });
     } catch (error) {
       this.ctx.deps.logger.warn('could not show the outcome in the modal; telling the person by DM', { error: error instanceof Error ? error.message : String(error) });
-      const text = reply === undefined ? closed.text : reply.response_action === 'errors' ? `Not submitted: ${Object.values(reply.errors).join(' ')}` : textOfView(view);
-      await tellEphemeral(this.ctx, this.client, { user: this.view.userId }, text);
+      // The view's own text is mrkdwn from a block builder; the others are plain.
+      if (reply?.response_action === 'update') await tellEphemeral(this.ctx, this.client, { user: this.view.userId }, textOfView(view), { mrkdwn: true });
+      else await tellEphemeral(this.ctx, this.client, { user: this.view.userId }, reply === undefined ? closed.text : `Not submitted: ${Object.values(reply.errors).join(' ')}`);
     }
   }
 }
@@ -194,11 +199,20 @@ function textOfView(view: ModalView): string {
   return view.blocks.map((b) => ('text' in b && b.text && typeof b.text === 'object' && 'text' in b.text ? String(b.text.text) : '')).filter(Boolean).join('\n') || 'Done.';
 }
 
-/** An ephemeral message to one person where they clicked; never throws (it is only feedback). */
-export async function tellEphemeral(ctx: SlackContext, client: WebClient, where: { channel?: string; user: string }, text: string): Promise<void> {
+/**
+ * An ephemeral message to one person where they clicked; never throws (it is only feedback).
+ * `text` is plain (a refusal quoting what people typed is escaped here) unless `mrkdwn` says it
+ * is already escaped mrkdwn from a block builder (escaping it again would show `&amp;amp;`).
+ */
+export async function tellEphemeral(
+  ctx: SlackContext,
+  client: WebClient,
+  where: { channel?: string; user: string },
+  text: string,
+  options: { mrkdwn?: boolean } = {},
+): Promise<void> {
   try {
-    // Refusals quote what people typed or their emails: escaped like every other message.
-    const safe = escapeMrkdwn(text);
+    const safe = options.mrkdwn ? text : escapeMrkdwn(text);
     if (where.channel) {
       try {
         await client.chat.postEphemeral({ channel: where.channel, user: where.user, text: safe });
@@ -210,5 +224,36 @@ export async function tellEphemeral(ctx: SlackContext, client: WebClient, where:
     await client.chat.postMessage({ channel: where.user, text: safe });
   } catch (error) {
     ctx.deps.logger.warn('could not tell the person', { user: where.user, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/**
+ * views.open answers these when the click is too old: a trigger id works once, within 3 seconds
+ * (SLK-REF views.open.json: expired_trigger_id, exchanged_trigger_id, invalid_trigger_id).
+ */
+const TRIGGER_ERRORS = new Set(['expired_trigger_id', 'exchanged_trigger_id', 'invalid_trigger_id']);
+
+/**
+ * Opens a modal with the click's trigger id, which must happen first, before any slow read. When
+ * Slack answers that the trigger expired, the person is told to click again (else they would see
+ * nothing at all) and undefined comes back.
+ */
+export async function openModal(
+  ctx: SlackContext,
+  client: WebClient,
+  input: { triggerId: string; view: ModalView; where: { channel?: string; user: string } },
+): Promise<{ id: string; hash?: string } | undefined> {
+  try {
+    const opened = await client.views.open({ trigger_id: input.triggerId, view: input.view });
+    const view = opened.view;
+    return view?.id ? { id: view.id, ...(view.hash ? { hash: view.hash } : {}) } : undefined;
+  } catch (error) {
+    const code = platformError(error);
+    if (!code || !TRIGGER_ERRORS.has(code)) throw error;
+    ctx.deps.logger.warn('views.open: the click expired before the form opened', { code, user: input.where.user });
+    const text = 'Slack took too long to open that form (a click is good for 3 seconds). '
+      + 'Please click again, or run the command again.';
+    await tellEphemeral(ctx, client, input.where, text);
+    return undefined;
   }
 }

@@ -41,7 +41,9 @@ import * as exportView from './listeners/views/export.js';
 import * as extendView from './listeners/views/extend.js';
 import * as requestView from './listeners/views/request-submitted.js';
 import * as revokeView from './listeners/views/revoke.js';
+import { checkConfiguredChannels } from './channel-check.js';
 import { foreignTeam } from './payloads.js';
+import { SlackCallGate } from './slack-call-gate.js';
 import { SlackMessageStore } from './slack-message-store.js';
 import { SlackNotifier } from './slack-notifier.js';
 
@@ -77,6 +79,8 @@ export interface SlackBotOptions {
   ackBudgetMs?: number;
   /** WebClient request timeout; default 10 s. */
   timeoutMs?: number;
+  /** How the bot waits out a short Slack Retry-After; tests pass one that moves their clock. */
+  rateLimitSleep?: (ms: number) => Promise<void>;
 }
 
 export interface SlackBot {
@@ -123,9 +127,14 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
     );
   }
 
-  const display = new DisplayLookups(deps);
-  deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db), display);
-  const ctx: SlackContext = { deps, teamId, ...(enterpriseId ? { enterpriseId } : {}), jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500, display };
+  // Loud at start: a channel the bot cannot post to loses every message meant for it.
+  await checkConfiguredChannels(app.client, deps.settings, deps.catalog, logger);
+  const sleep = options.rateLimitSleep ? { sleep: options.rateLimitSleep } : {};
+  const gate = new SlackCallGate({ clock: deps.clock, logger, ...sleep });
+  const display = new DisplayLookups(deps, gate);
+  deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db), display, gate);
+  const ackBudgetMs = options.ackBudgetMs ?? 2500;
+  const ctx: SlackContext = { deps, teamId, ...(enterpriseId ? { enterpriseId } : {}), jobs: new JobPump(deps, options.jobs), ackBudgetMs, display, gate };
 
   // Another workspace's request never reaches a listener: nothing is looked up or recorded. The
   // person's own team decides (a Slack Connect user in a shared channel of ours is refused); the

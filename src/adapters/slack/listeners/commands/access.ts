@@ -42,7 +42,7 @@ export function register(app: App, ctx: SlackContext): void {
         await tellEphemeral(ctx, client, { channel: command.channel_id, user: command.user_id }, text);
       }
     };
-    const opening = { triggerId: command.trigger_id, userId: command.user_id, refuse };
+    const opening = { triggerId: command.trigger_id, userId: command.user_id, channel: command.channel_id, refuse };
     switch (parsed.kind) {
       case 'help':
         return ack(ephemeral(helpMessage()));
@@ -95,6 +95,7 @@ async function lateReply(ctx: SlackContext, respond: RespondFn, where: { channel
     await respond(ephemeral(message));
   } catch (error) {
     ctx.deps.logger.warn('response_url failed; answering by DM', { error: error instanceof Error ? error.message : String(error) });
-    await tellEphemeral(ctx, client, where, message.text);
+    // The builders' text is already escaped mrkdwn.
+    await tellEphemeral(ctx, client, where, message.text, { mrkdwn: true });
   }
 }
