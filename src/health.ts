@@ -35,7 +35,8 @@ export function createHealthCheck(runtime: Runtime, options: { slack?: Health['s
       const head = deps.store.auditHead();
       database.auditEvents = head.seq;
       database.auditHead = head.hash;
-      pendingJobs = deps.store.listJobs({ status: ['pending', 'running'], limit: 100_000 }).length;
+      // One count on the jobs_due index: a backlog must not block the event loop (acks are due in 3 s).
+      pendingJobs = deps.store.countJobs(['pending', 'running']);
     } catch (error) {
       database.ok = false;
       database.error = error instanceof Error ? error.message : String(error);

@@ -8,7 +8,7 @@ import { jsonLogger } from './adapters/log/json-logger.js';
 import type { SlackBot } from './adapters/slack/create-slack-app.js';
 import { startSlack } from './adapters/slack/start-slack.js';
 import { formatProblem, PolicyLoadError } from './adapters/policies/load-policies.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { describeDuration } from './domain/duration.js';
 import { queueDigest } from './operations/queue-digest.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
@@ -28,8 +28,9 @@ async function main(): Promise<number> {
     throw error;
   }
   const logger = jsonLogger({ level: config.logLevel });
-  if (config.mode === 'misconfigured_okta_without_slack') {
-    process.stderr.write('Refusing to start: Okta is configured (OKTA_ORG_URL) but SLACK_BOT_TOKEN is not set.\n' + 'A production deployment without its Slack token must not fall back to the local sandbox. Set SLACK_BOT_TOKEN, or unset the OKTA_* variables to try the bot locally.\n');
+  const refusal = productionStartRefusal(config);
+  if (refusal) {
+    process.stderr.write(refusal);
     return 2;
   }
 
@@ -39,7 +40,7 @@ async function main(): Promise<number> {
   const sandboxClock = sandboxModule ? new sandboxModule.OffsetClock() : undefined;
   let runtime: Runtime;
   try {
-    runtime = await createRuntime(config, { logger, ...(sandboxClock ? { clock: sandboxClock } : {}) });
+    runtime = await createRuntime(config, { logger, ...(sandboxClock ? { clock: sandboxClock, sandbox: true } : {}) });
   } catch (error) {
     if (error instanceof PolicyLoadError) {
       process.stderr.write(`The policies in ${config.policiesDir} are invalid:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
@@ -128,6 +129,26 @@ async function main(): Promise<number> {
   if (!stopping) scheduler.start();
   await stopped;
   return 0;
+}
+
+/**
+ * Any SLACK_*, OKTA_* or DATABASE_URL variable makes this a production start (security review M2):
+ * it runs only with what production needs, and never falls back to the sandbox, where anyone can
+ * pick who they are. Null when the start may go ahead.
+ */
+function productionStartRefusal(config: Config): string | null {
+  if (config.mode === 'sandbox') return null;
+  const set = config.productionVariables;
+  const because = `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set, so this is a production start`;
+  const missing: string[] = [];
+  if (config.mode === 'incomplete_production') missing.push('SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)');
+  if (set.includes('DATABASE_URL')) missing.push('DATABASE_URL is set, but this version stores its data in SQLite only (DATABASE_PATH); unset DATABASE_URL');
+  if (missing.length === 0) return null;
+  return (
+    `Refusing to start: ${because}, but ${missing.join('; and ')}.\n` +
+    'A production deployment that lost part of its configuration must never turn into the local sandbox. ' +
+    `Set what is missing, or unset ${set.join(', ')} to try the bot locally in the sandbox.\n`
+  );
 }
 
 function printSummary(runtime: Runtime, versions: ReturnType<typeof recordPolicyVersions>, messages: string): void {

@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   notifier?: Notifier;
   /** Replaces the directory the configuration names (tests, the sandbox). */
   directory?: Directory;
+  /** `npm start`'s sandbox: webhooks go to the embedded receiver (see sandbox/sandbox-webhooks.ts). */
+  sandbox?: boolean;
 }
 
 /** Okta when OKTA_ORG_URL is set, else the YAML directory file. */
@@ -50,9 +52,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   const loaded = await loadPolicies(config.policiesDir, {
     env: config.env,
     // Without Slack and Okta the bot runs locally; a webhook secret nobody set must not stop a first try.
-    onMissingSecret: config.mode === 'sandbox' ? (name, where) => missingSecrets.push(`${name} (${where})`) : undefined,
+    onMissingSecret: config.mode === 'sandbox' ? (w) => missingSecrets.push(`${w.variable} (${w.file}:${w.line})`) : undefined,
   });
-  if (missingSecrets.length) options.logger.warn('local run: webhook secrets are not set; those webhook calls will fail until they are', { missing: missingSecrets });
+  // In the sandbox webhook roles call an embedded receiver and never read their secret_env; a
+  // command line run without production variables would still call the policy URL, and cannot sign.
+  if (missingSecrets.length && !options.sandbox) options.logger.warn('local run: webhook secrets are not set; those webhook calls will fail until they are', { missing: missingSecrets });
   const directory = options.directory ?? (await openDirectoryFor(config, loaded.settings, options.logger));
   const check = await checkPoliciesAgainstDirectory(loaded, directory);
   if (check.problems.length > 0) throw new PolicyLoadError(check.problems);

@@ -18,13 +18,20 @@ export async function openRuntime(io: CommandIo): Promise<Runtime> {
   }
 }
 
-/** Runs `fn` with an open runtime and always closes the database. */
+/**
+ * Runs `fn` with an open runtime and always closes the database. Without any production variable
+ * (the sandbox's configuration) webhook calls go to an embedded receiver, as they do from the
+ * sandbox page: a command run on the sandbox's database sends nothing off the machine.
+ */
 export async function withRuntime<T>(io: CommandIo, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
   const runtime = await openRuntime(io);
+  const webhooks = readConfig(io).mode === 'sandbox' ? await (await import('../sandbox/sandbox-webhooks.js')).SandboxWebhooks.start({ now: () => runtime.deps.clock.now() }) : undefined;
+  if (webhooks) runtime.deps.webhook = webhooks;
   try {
     return await fn(runtime);
   } finally {
     runtime.close();
+    await webhooks?.close();
   }
 }
 

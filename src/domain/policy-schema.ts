@@ -176,21 +176,35 @@ export const ExtensionSchema = z.unknown().transform((value, ctx): ExtensionRule
   return z.NEVER;
 });
 
+/**
+ * A webhook call must end well inside the job lock (run-jobs: 300 s, renewed while it runs), and
+ * Node clamps timers of 2^31 ms or more to 1 ms, so `4w` would abort every call at once.
+ */
+export const WEBHOOK_TIMEOUT_BOUNDS_SECONDS = { min: 1, max: 60 } as const;
+
 const WebhookSchema = z.strictObject({
-  url: z.string().refine(
-    (text) => {
-      try {
-        return new URL(text).protocol === 'https:';
-      } catch {
-        return false;
-      }
-    },
-    { error: expected('must be an https:// URL') },
-  ),
+  url: z.string().superRefine((text, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be an https:// URL, got ${showValue(text)}` });
+      return;
+    }
+    if (url.username || url.password) {
+      // Never echoed: the value is a credential.
+      ctx.addIssue({ code: 'custom', message: 'must not carry a user name or password; put the shared secret in the variable secret_env names' });
+      return;
+    }
+    if (url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `must be an https:// URL, got ${showValue(text)}` });
+  }),
   secret_env: z.string().regex(ENV_NAME_PATTERN, {
     error: expected('must be the NAME of an environment variable holding the HMAC key (like BILLING_HOOK_SECRET)'),
   }),
-  timeout: DurationSchema.optional(),
+  timeout: DurationSchema.optional().refine(
+    (seconds) => seconds === undefined || (seconds >= WEBHOOK_TIMEOUT_BOUNDS_SECONDS.min && seconds <= WEBHOOK_TIMEOUT_BOUNDS_SECONDS.max),
+    { error: (issue) => `must be between 1s and 60s (the call must end well inside the job lock), got ${typeof issue.input === 'number' ? formatDuration(issue.input) : showValue(issue.input)}` },
+  ),
 });
 
 const ManualSchema = z.strictObject({ assignee_group: GroupName });

@@ -4,6 +4,7 @@
  */
 import { canonicalJson, sha256Hex } from './canonical.js';
 import { formatDuration } from './duration.js';
+import { redactUrl } from './redact-url.js';
 import type { ApprovalStep, AppPolicy, Provision, Role } from './policy.js';
 
 /** The definition stored with every version: the app it belongs to and the role, durations spelled canonically. */
@@ -49,7 +50,9 @@ function canonicalProvision(provision: Provision): unknown {
     case 'okta_group':
       return { okta_group: provision.group };
     case 'webhook':
-      return { webhook: { url: provision.url, secret_env: provision.secretEnv, timeout: formatDuration(provision.timeoutSeconds) } };
+      // Redacted: this definition is stored with every version and exported; a token in the
+      // query string must not be. (A URL without one is kept as written, so its hash is unchanged.)
+      return { webhook: { url: redactUrl(provision.url), secret_env: provision.secretEnv, timeout: formatDuration(provision.timeoutSeconds) } };
     case 'manual':
       return { manual: { assignee_group: provision.assigneeGroup } };
   }

@@ -9,6 +9,8 @@ export interface WebhookPort {
   call(
     target: { url: string; secretEnv: string; timeoutSeconds: number },
     call: { action: 'grant' | 'revoke'; requestId: string; grantId: string; app: string; role: string; user: { email: string; oktaId: string }; expiresAt: string | null },
+    /** `idempotencyKey` replaces the usual `<grant id>:<action>` (a compensating second revoke). */
+    options?: { idempotencyKey?: string },
   ): Promise<{ status: number }>;
 }
 

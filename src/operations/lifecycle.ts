@@ -6,6 +6,7 @@ import type { Actor } from '../domain/audit.js';
 import type { CatalogEntry } from '../domain/catalog.js';
 import type { ResolvedStep } from '../domain/evaluate.js';
 import type { AccessRequest, Grant, Notification, Recipient, RevocationReason, StepRecord } from '../domain/records.js';
+import { redactProvision } from '../domain/redact-url.js';
 import { refOf } from './acting-person.js';
 import { addSeconds, newId, type Deps } from './context.js';
 import type { StoreTx } from './ports.js';
@@ -125,10 +126,28 @@ export function createGrant(deps: Deps, tx: StoreTx, now: string, request: Acces
     action: 'grant.provisioningStarted',
     requestId: request.id,
     grantId: grant.id,
-    details: { method: grant.snapshot.provision.method, provision: grant.snapshot.provision, durationSeconds: seconds },
+    details: { method: grant.snapshot.provision.method, provision: redactProvision(grant.snapshot.provision), durationSeconds: seconds },
   });
-  tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now);
+  tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now, effectSubject(grant));
   return grant;
+}
+
+/**
+ * What a grant's provisioning and revocation act on: the holder's membership of one Okta group
+ * (shared by every grant through that group), or the grant itself for a webhook or a manual task.
+ * Jobs of one subject never run at the same time, whichever process runs them (`StoreTx.claimJob`),
+ * so a removal cannot run while an add of the same membership is still in flight.
+ */
+export function effectSubject(grant: Pick<Grant, 'id' | 'holder' | 'snapshot'>): string {
+  const provision = grant.snapshot.provision;
+  switch (provision.method) {
+    case 'okta_group':
+      return `okta_group:${provision.group}:${grant.holder.directoryId}`;
+    case 'webhook':
+      return `webhook:${grant.id}`;
+    case 'manual':
+      return `manual:${grant.id}`;
+  }
 }
 
 /** Marks a grant active from now for its duration and tells the holder. */
@@ -165,7 +184,7 @@ export function startRevocation(
   });
   if (!ok) return false;
   tx.appendAudit({ at: now, actor, action: 'grant.revocationStarted', requestId: grant.requestId, grantId: grant.id, details: { reason, note, method: grant.snapshot.provision.method } });
-  tx.enqueueJob(`revoke:${grant.id}`, { kind: 'revoke', grantId: grant.id }, now);
+  tx.enqueueJob(`revoke:${grant.id}`, { kind: 'revoke', grantId: grant.id }, now, effectSubject(grant));
   return true;
 }
 

@@ -173,6 +173,8 @@ export interface StoreReads {
   getJob(id: number): JobRecord | undefined;
   getJobByKey(key: string): JobRecord | undefined;
   listJobs(filter: { status?: JobRecord['status'][]; limit?: number }): JobRecord[];
+  /** How many jobs are in these statuses (one indexed count, no rows loaded). */
+  countJobs(status: JobRecord['status'][]): number;
 
   getMeta(key: string): string | undefined;
   /** Every meta entry whose key starts with `prefix`. */
@@ -205,10 +207,21 @@ export interface StoreTx extends StoreReads {
   /** Appends to the hash chain; the write lock taken at BEGIN keeps the chain from forking. */
   appendAudit(event: AuditEventInput): AuditEvent;
 
-  /** Records an effect to perform after commit. A key already used is ignored (idempotent intent). */
-  enqueueJob(key: string, payload: JobPayload, runAt: string): void;
-  /** Claims a due job for this worker until `lockedUntil`; false when someone else has it. */
+  /**
+   * Records an effect to perform after commit. A key already used is ignored (idempotent intent).
+   * `subject` names what the effect acts on (see `claimJob`).
+   */
+  enqueueJob(key: string, payload: JobPayload, runAt: string, subject?: string | null): void;
+  /**
+   * Claims a due job for this worker until `lockedUntil`; false when someone else has it, or when
+   * another job of the same subject is running under a lock that has not expired. The check and
+   * the claim must be atomic against other claims of that subject, whatever the database: SQLite's
+   * write lock (BEGIN IMMEDIATE) does it; on PostgreSQL, lock the subject first (an advisory
+   * transaction lock on its hash, or `SELECT ... FOR UPDATE` of a per-subject row).
+   */
   claimJob(id: number, worker: string, now: string, lockedUntil: string): boolean;
+  /** Extends the lock of a job this worker still holds (a long effect's heartbeat); false when it was lost. */
+  renewJob(id: number, worker: string, now: string, lockedUntil: string): boolean;
   finishJob(id: number, worker: string, now: string): boolean;
   /**
    * Records a failed run: pending again at `retryAt`, or dead when null. `refundAttempt` gives
@@ -218,8 +231,8 @@ export interface StoreTx extends StoreReads {
     id: number, worker: string, now: string, error: string, retryAt: string | null,
     options?: { refundAttempt?: boolean },
   ): boolean;
-  /** Jobs due now: pending and due, or running with an expired lock (a dead worker's). */
-  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][]): JobRecord[];
+  /** Jobs due now: pending and due, or running with an expired lock (a dead worker's); optionally of one subject. */
+  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): JobRecord[];
 
   setMeta(key: string, value: string, now: string): void;
   deleteMeta(key: string): boolean;

@@ -7,6 +7,7 @@
 import { TransientError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/records.js';
 import { addSeconds, nowIso, type Deps } from './context.js';
+import type { StoreTx } from './ports.js';
 import { executeRevocation, provisionGrant, recordEffectFailure } from './provision-grant.js';
 import { withReadScope } from './read-scope.js';
 
@@ -49,35 +50,70 @@ export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise
     for (const job of due) {
       if (options.signal?.aborted) return summary;
       seen.add(job.id);
-      await runJob(deps, job, options, summary);
+      // After an effect, the jobs of its subject that waited for it (a revocation that overtook an
+      // add, refused its claim meanwhile) run at once, here, instead of at the next sweep.
+      let waiting = await runJob(deps, job, options, summary);
+      while (waiting?.length && !options.signal?.aborted) {
+        const next = waiting.find((j) => !seen.has(j.id));
+        if (!next) break;
+        seen.add(next.id);
+        waiting = await runJob(deps, next, options, summary);
+      }
     }
   }
 }
 
-export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<void> {
+/**
+ * Runs one job if this worker can claim it. Null when it could not (someone else has it, or its
+ * subject is busy); else the due jobs of the same subject, read in the transaction that records
+ * the outcome (no extra round trip for the common case, where there are none).
+ */
+async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<JobRecord[] | null> {
   const now = nowIso(deps);
-  const lockedUntil = addSeconds(now, options.lockSeconds ?? 300);
-  if (!deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, lockedUntil))) {
+  const lockSeconds = options.lockSeconds ?? 300;
+  if (!deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, addSeconds(now, lockSeconds)))) {
     summary.skipped++;
-    return;
+    return null;
   }
   summary.ran++;
   const attempts = job.attempts + 1;
+  const waitingOf = (tx: StoreTx, at: string) => (job.subject ? tx.dueJobs(at, 10, options.kinds, job.subject) : []);
+  // The lock is renewed while the effect lasts (Okta's retries and 429 waits can outlast it), so
+  // no other worker takes the job over, nor runs another effect of its subject, meanwhile.
+  const heartbeat = setInterval(() => {
+    try {
+      const at = nowIso(deps);
+      if (!deps.store.transaction((tx) => tx.renewJob(job.id, options.worker, at, addSeconds(at, lockSeconds)))) {
+        deps.logger.warn('job lock lost: another worker took the job over', { job: job.key, worker: options.worker });
+      }
+    } catch (error) {
+      deps.logger.warn('could not renew a job lock', { job: job.key, error: error instanceof Error ? error.message : String(error) });
+    }
+  }, (lockSeconds * 1000) / 3);
+  heartbeat.unref();
   try {
     // One job is one operation: its directory reads are shared, and only within it.
     await withReadScope(() => perform(deps, job));
-    deps.store.transaction((tx) => tx.finishJob(job.id, options.worker, nowIso(deps)));
+    clearInterval(heartbeat);
+    const at = nowIso(deps);
+    const { finished, waiting } = deps.store.transaction((tx) => ({ finished: tx.finishJob(job.id, options.worker, at), waiting: waitingOf(tx, at) }));
+    if (!finished) deps.logger.warn('job finished after its lock was lost; the worker that took it over records its own outcome', { job: job.key, worker: options.worker });
     summary.done++;
+    return waiting;
   } catch (error) {
+    clearInterval(heartbeat);
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof TransientError && error.rateLimited) {
       // Slowed down by the service (429): the job waits its Retry-After and keeps its attempts.
       const at = nowIso(deps);
       const retryAt = addSeconds(at, Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
-      deps.store.transaction((tx) => tx.failJob(job.id, options.worker, at, message, retryAt, { refundAttempt: true }));
+      const waiting = deps.store.transaction((tx) => {
+        tx.failJob(job.id, options.worker, at, message, retryAt, { refundAttempt: true });
+        return waitingOf(tx, at);
+      });
       deps.logger.info('job rate-limited; waiting', { job: job.key, retryAt });
       summary.deferred++;
-      return;
+      return waiting;
     }
     const maxAttempts = options.maxAttempts ?? 8;
     let retry: boolean;
@@ -88,13 +124,15 @@ export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptio
     }
     const at = nowIso(deps);
     const retryAt = retry ? addSeconds(at, backoffSeconds(attempts, error, options)) : null;
-    deps.store.transaction((tx) => {
+    const waiting = deps.store.transaction((tx) => {
       tx.failJob(job.id, options.worker, at, message, retryAt);
       if (!retryAt) tx.appendAudit({ at, actor: { kind: 'system', component: 'jobs' }, action: 'job.abandoned', details: { job: job.key, attempts, error: message } });
+      return waitingOf(tx, at);
     });
     deps.logger[retry ? 'warn' : 'error'](retry ? 'job failed; will retry' : 'job failed; given up', { job: job.key, attempts, error: message, retryAt });
     if (retry) summary.retried++;
     else summary.dead++;
+    return waiting;
   }
 }
 
@@ -104,7 +142,7 @@ async function perform(deps: Deps, job: JobRecord): Promise<void> {
     case 'provision':
       return provisionGrant(deps, payload.grantId);
     case 'revoke':
-      return executeRevocation(deps, payload.grantId);
+      return executeRevocation(deps, payload.grantId, { undoLateProvision: payload.undoLateProvision === true });
     case 'notify':
       return deps.notifier.deliver(payload.notification, job.key);
   }

@@ -4,6 +4,7 @@
  * transaction.
  */
 import { AccessError } from '../domain/errors.js';
+import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import type { Evaluation } from '../domain/evaluate.js';
 import type { AccessRequest, Grant } from '../domain/records.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
@@ -27,6 +28,7 @@ export type SubmitResult =
   | { kind: 'extension_offer'; offer: ExtensionOffer };
 
 export async function submitRequest(deps: Deps, input: SubmitInput): Promise<SubmitResult> {
+  assertTextWithin(input.justification, TEXT_LIMITS.justification, 'The justification');
   const entry = findEntry(deps, input.app, input.role);
   const requester = input.requester.person;
 

@@ -12,6 +12,7 @@ import type { Logger } from '../operations/ports.js';
 import type { Runtime } from '../runtime.js';
 import { createSlackBot, type SlackBot } from '../adapters/slack/create-slack-app.js';
 import { createHealthCheck } from '../health.js';
+import { SandboxWebhooks } from './sandbox-webhooks.js';
 import { SlackApiStandIn } from './slack-api/slack-api-server.js';
 import { startSandboxServer, type SandboxServer } from './sandbox-http.js';
 
@@ -59,6 +60,9 @@ export async function startSandbox(
   const channels = sandboxChannels(runtime);
   for (const c of channels) standIn.addChannel(c);
   const { url: apiUrl } = await standIn.start(0, '127.0.0.1');
+  // Nothing leaves the machine: webhook roles call the embedded receiver, never their policy URL.
+  const webhooks = await SandboxWebhooks.start({ now: () => options.clock.now() });
+  runtime.deps.webhook = webhooks;
 
   let bot: SlackBot | undefined;
   try {
@@ -82,6 +86,7 @@ export async function startSandbox(
       signingSecret,
       people,
       channels,
+      webhookCalls: webhooks,
       port: config.port,
       host: '127.0.0.1',
       timezone: runtime.deps.settings.timezone,
@@ -103,11 +108,13 @@ export async function startSandbox(
       async stop() {
         await page.close();
         await started.stop();
+        await webhooks.close();
         await standIn.stop();
       },
     };
   } catch (error) {
     await bot?.stop();
+    await webhooks.close();
     await standIn.stop();
     throw error;
   }

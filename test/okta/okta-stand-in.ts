@@ -199,9 +199,11 @@ export class OktaStandIn extends EventEmitter {
   private readonly accessTokens = new Map<string, { clientId: string; scopes: Set<string>; expiresAt: number }>();
   private readonly windows = new Map<RateLimitClass, { index: number; used: number }>();
   private readonly faults: Fault[] = [];
+  private readonly holds: { pattern: string | RegExp; method?: string; arrived: () => void; released: Promise<void>; release: () => void }[] = [];
+  private readonly holding = new Set<() => void>();
   private readonly searchLagMs: number;
   private readonly concurrencyLimit: number;
-  private readonly answerDelayMs: number;
+  private answerDelayMs: number;
   /** What `search` sees: each user's and group's JSON as of each change (null: deleted). */
   private readonly userIndex = new Map<string, { at: number; record: StoredUser | null }[]>();
   private readonly groupIndex = new Map<string, { at: number; record: StoredGroup | null }[]>();
@@ -432,6 +434,33 @@ export class OktaStandIn extends EventEmitter {
     return this;
   }
 
+  /**
+   * Holds the next request whose path matches (optionally of one method) before Okta acts on it:
+   * the change lands, and the answer goes out, only at `release()`. `arrived` resolves when the
+   * request is being held. For provoking races with a slow Okta without sleeping.
+   */
+  hold(pattern: string | RegExp, options: { method?: string } = {}): { arrived: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const arrivedP = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ pattern, method: options.method?.toUpperCase(), arrived, released, release });
+    return { arrived: arrivedP, release };
+  }
+
+  /** Lets every held request go and forgets holds nothing has hit yet (a test's clean-up). */
+  releaseHolds(): void {
+    for (const release of this.holding) release();
+    this.holding.clear();
+    this.holds.length = 0;
+  }
+
+  /** From now on every answer waits `ms` (like the `answerDelayMs` option; 0 turns it off): a slow Okta. */
+  delayEvery(ms: number): this {
+    this.answerDelayMs = ms;
+    return this;
+  }
+
   /** Requests whose path matches (substring or RegExp), optionally of one method. */
   count(pattern: string | RegExp, method?: string): number {
     return this.matching(pattern, method).length;
@@ -487,6 +516,15 @@ export class OktaStandIn extends EventEmitter {
     if (authz.startsWith('SSWS ')) record.auth = 'ssws';
     else if (authz.startsWith('Bearer ')) record.auth = 'bearer';
     else if (authz.startsWith('DPoP ')) record.auth = 'dpop';
+
+    const held = this.holds.findIndex((h) => matches(h.pattern, path) && (!h.method || h.method === method));
+    if (held >= 0) {
+      const [hold] = this.holds.splice(held, 1);
+      this.holding.add(hold!.release);
+      hold!.arrived();
+      await hold!.released;
+      this.holding.delete(hold!.release);
+    }
 
     const fault = this.takeFault(method, path);
     if (fault?.kind === 'reset') {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -16,7 +16,7 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle', impor
  * wait for the lock instead of failing with SQLITE_BUSY.
  */
 export function openDatabase(path: string, options: { busyTimeoutMs?: number } = {}): { sqlite: Database.Database; db: Db } {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') restrictToOwner(path);
   const sqlite = new Database(path, { timeout: options.busyTimeoutMs ?? 15_000 });
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
@@ -25,6 +25,27 @@ export function openDatabase(path: string, options: { busyTimeoutMs?: number } =
   const db = drizzle({ client: sqlite, schema });
   migrateWithRetry(db);
   return { sqlite, db };
+}
+
+/**
+ * The database holds the audit log, justifications and emails: readable by the bot's user only,
+ * whatever the umask. A folder this creates is 0700; the file is created 0600 before SQLite opens
+ * it, and SQLite gives its -wal and -shm files the database file's mode. A file an earlier version
+ * left world-readable is tightened (when this user may; otherwise it is left as it is).
+ */
+function restrictToOwner(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (!existsSync(path)) {
+    closeSync(openSync(path, 'a', 0o600));
+    return;
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if (existsSync(file)) chmodSync(file, 0o600);
+    } catch {
+      // Not ours to change (another owner): SQLite still opens it if it can.
+    }
+  }
 }
 
 /**

@@ -577,17 +577,32 @@ export class SqliteStore implements Store, StoreTx {
       .map(toJob);
   }
 
-  enqueueJob(key: string, payload: JobPayload, runAt: string): void {
+  countJobs(status: JobRecord['status'][]): number {
+    // Counted on the jobs_due index (status first); no row is read or parsed.
+    return this.db.select({ n: sql<number>`count(*)` }).from(t.jobs).where(inArray(t.jobs.status, status)).get()?.n ?? 0;
+  }
+
+  enqueueJob(key: string, payload: JobPayload, runAt: string, subject: string | null = null): void {
     this.stmt('enqueueJob', () =>
       this.db
         .insert(t.jobs)
-        .values({ key: sql.placeholder('key'), kind: sql.placeholder('kind'), payload: sql.placeholder('payload'), status: 'pending', attempts: 0, runAt: sql.placeholder('runAt'), createdAt: sql.placeholder('runAt'), updatedAt: sql.placeholder('runAt') })
+        .values({
+          key: sql.placeholder('key'),
+          kind: sql.placeholder('kind'),
+          payload: sql.placeholder('payload'),
+          status: 'pending',
+          attempts: 0,
+          runAt: sql.placeholder('runAt'),
+          createdAt: sql.placeholder('runAt'),
+          updatedAt: sql.placeholder('runAt'),
+          subject: sql.placeholder('subject'),
+        })
         .onConflictDoNothing({ target: t.jobs.key })
         .prepare(),
-    ).run({ key, kind: payload.kind, payload, runAt });
+    ).run({ key, kind: payload.kind, payload, runAt, subject });
   }
 
-  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][]): JobRecord[] {
+  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): JobRecord[] {
     return this.db
       .select()
       .from(t.jobs)
@@ -595,6 +610,7 @@ export class SqliteStore implements Store, StoreTx {
         and(
           or(and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now)), and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now))),
           kinds?.length ? inArray(t.jobs.kind, kinds) : undefined,
+          subject !== undefined ? eq(t.jobs.subject, subject) : undefined,
         ),
       )
       .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
@@ -610,9 +626,27 @@ export class SqliteStore implements Store, StoreTx {
         this.db
           .update(t.jobs)
           .set({ status: 'running', lockedBy: sql`${sql.placeholder('worker')}`, lockedUntil: sql`${sql.placeholder('lockedUntil')}`, updatedAt: now_, attempts: sql`${t.jobs.attempts} + 1` })
-          .where(and(eq(t.jobs.id, sql.placeholder('id')), or(and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now_)), and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_)))))
+          .where(
+            and(
+              eq(t.jobs.id, sql.placeholder('id')),
+              or(and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now_)), and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_))),
+              // Effects on one subject run one at a time: not while another job of the subject
+              // holds a live lock. Atomic with the claim: this runs under BEGIN IMMEDIATE.
+              sql`(jobs.subject is null or not exists (select 1 from jobs other where other.subject = jobs.subject and other.id <> jobs.id and other.status = 'running' and other.locked_until > ${now_}))`,
+            ),
+          )
           .prepare(),
       ).run({ id, worker, now, lockedUntil }).changes === 1
+    );
+  }
+
+  renewJob(id: number, worker: string, now: string, lockedUntil: string): boolean {
+    return (
+      this.db
+        .update(t.jobs)
+        .set({ lockedUntil, updatedAt: now })
+        .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
+        .run().changes === 1
     );
   }
 
@@ -920,6 +954,7 @@ function toJob(row: JobRow): JobRecord {
     lastError: row.lastError,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    subject: row.subject,
   };
 }
 

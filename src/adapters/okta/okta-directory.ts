@@ -192,6 +192,11 @@ export class OktaDirectory implements Directory {
     const raw = user.profile[this.managerAttribute];
     if (typeof raw !== 'string' || raw.trim() === '') return null;
     const ref = raw.trim();
+    // `me` would be read as GET /users/me: the API token's owner, not anyone's manager.
+    if (ref.toLowerCase() === 'me') {
+      this.logger.warn('okta.manager_not_found', { personId, attribute: this.managerAttribute, value: ref, why: '"me" names the API token\'s owner' });
+      return null;
+    }
     // An id or a login first: one exact read. An email that is not a login needs a search.
     const byIdOrLogin = await this.readUser(ref);
     if (byIdOrLogin) return toPerson(byIdOrLogin);

@@ -50,10 +50,12 @@ const FILE_LEVEL = '(file)';
 export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /**
-   * The local sandbox only: a webhook secret that is not set is reported here instead of being a
-   * problem, so `npm start` works on a fresh clone. Production start-up never passes this.
+   * A webhook secret (`secret_env`) that is not set is reported here, as a warning, instead of
+   * being a problem: `policies check` and `explain` in a policy repository's CI (which has no
+   * production secrets), and the sandbox. A production start and `policies check --strict` never
+   * pass this, so there it stays an error naming the variable.
    */
-  onMissingSecret?: (name: string, where: string) => void;
+  onMissingSecret?: (warning: PolicyProblem & { variable: string }) => void;
 }
 
 export async function loadPolicies(dir: string, options: LoadOptions = {}): Promise<LoadedPolicies> {
@@ -229,12 +231,9 @@ function crossFileProblems(files: { source: YamlSource; value: unknown }[], env:
       const webhook = asRecord(asRecord(role.provision)?.webhook);
       const secretEnv = webhook?.secret_env;
       if (typeof secretEnv === 'string' && ENV_NAME_PATTERN.test(secretEnv) && !env[secretEnv]) {
-        if (onMissingSecret) {
-          const at = problemAt(source, ['roles', index, 'provision', 'webhook', 'secret_env'], '');
-          onMissingSecret(secretEnv, `${at.file}:${at.line}`);
-          return;
-        }
-        problems.push(problemAt(source, ['roles', index, 'provision', 'webhook', 'secret_env'], `the environment variable ${secretEnv} is not set (it must hold the webhook's HMAC key)`));
+        const problem = problemAt(source, ['roles', index, 'provision', 'webhook', 'secret_env'], `the environment variable ${secretEnv} is not set (it must hold the webhook's HMAC key)`);
+        if (onMissingSecret) onMissingSecret({ ...problem, variable: secretEnv });
+        else problems.push(problem);
       }
     });
   }

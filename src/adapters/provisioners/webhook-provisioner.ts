@@ -50,6 +50,8 @@ export const WEBHOOK_IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const WEBHOOK_USER_AGENT = 'access-bot';
 /** How much of an error body goes into the error message (and so into alerts and logs). */
 export const ERROR_BODY_EXCERPT_CHARS = 200;
+/** How much of an error body is read at most: a faulty receiver streaming megabytes is cut off here. */
+export const ERROR_BODY_READ_BYTES = 64 * 1024;
 /** Default clock skew a receiver accepts between the signature's `t` and its own clock. */
 export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
 
@@ -126,7 +128,7 @@ export class WebhookProvisioner {
   }
 
   /** One attempt. Resolves on a 2xx; throws TransientError or PermanentError otherwise. */
-  async call(target: WebhookTarget, call: WebhookCall): Promise<{ status: number }> {
+  async call(target: WebhookTarget, call: WebhookCall, options: { idempotencyKey?: string } = {}): Promise<{ status: number }> {
     const url = this.checkUrl(target.url);
     const where = `${url.origin}${url.pathname}`; // no query string: it may carry a token
     const secret = this.env[target.secretEnv];
@@ -152,7 +154,7 @@ export class WebhookProvisioner {
           'Content-Type': 'application/json',
           'User-Agent': WEBHOOK_USER_AGENT,
           [WEBHOOK_SIGNATURE_HEADER]: signWebhookBody(secret, body, unixSeconds),
-          [WEBHOOK_IDEMPOTENCY_HEADER]: `${call.grantId}:${call.action}`,
+          [WEBHOOK_IDEMPOTENCY_HEADER]: options.idempotencyKey ?? `${call.grantId}:${call.action}`,
         },
         body,
         // A redirect could move a signed grant to a host nobody reviewed; the spec says don't follow.
@@ -212,13 +214,24 @@ export function parseRetryAfter(value: string | null, now: Date): number | undef
 }
 
 async function readExcerpt(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let read = 0;
   try {
-    const text = await response.text();
-    return text.replace(/\s+/g, ' ').trim().slice(0, ERROR_BODY_EXCERPT_CHARS);
+    while (read < ERROR_BODY_READ_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      read += value.byteLength;
+    }
   } catch {
     // The status already says what matters; a body cut short by the timeout is not worth more.
-    return '';
+  } finally {
+    await reader.cancel().catch(() => {});
   }
+  const text = new TextDecoder().decode(Buffer.concat(chunks).subarray(0, ERROR_BODY_READ_BYTES));
+  return text.replace(/\s+/g, ' ').trim().slice(0, ERROR_BODY_EXCERPT_CHARS);
 }
 
 function isTimeout(error: unknown, signal: AbortSignal): boolean {

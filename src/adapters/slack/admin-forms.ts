@@ -17,7 +17,7 @@ import { authorizeExport } from '../../operations/exports/export-evidence.js';
 import { ExportFilterError, parseExportFilters, parseExportKind, type ExportFilterField } from '../../operations/exports/export-filters.js';
 import { assertAdmin, revokeGrantAsAdmin } from '../../operations/revoke-grant.js';
 import { groupName } from '../../../blocks/format.js';
-import { explain, identify, openModal, tellEphemeral, type SlackContext } from './context.js';
+import { explain, identify, openModal, tellEphemeral, type SlackContext, type SubmissionReply } from './context.js';
 import { ExportPeriodError, exportPeriod, isPeriodPreset } from './export-period.js';
 import { exportToDm } from './export-upload.js';
 import { grantLine } from './overview.js';
@@ -26,7 +26,7 @@ import { pickedDate, pickedUser, selected, typed, type ViewPayload } from './pay
 import { appChoices } from './request-form.js';
 import { platformError } from './slack-errors.js';
 
-type Reply = { response_action: 'errors'; errors: Record<string, string> } | { response_action: 'update'; view: ModalView } | undefined;
+type Reply = SubmissionReply;
 
 /** How long opening waits for the admin check before it opens the form anyway (the trigger lasts 3 s). */
 const OPEN_BUDGET_MS = 1200;

@@ -14,13 +14,13 @@
  */
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Deps } from '../../operations/context.js';
 import type { Logger } from '../../operations/ports.js';
 import type { JobRunnerOptions } from '../../operations/run-jobs.js';
 import type { Db } from '../db/open-database.js';
-import type { SlackContext } from './context.js';
+import { FOREIGN_WORKSPACE_TEXT, type SlackContext } from './context.js';
 import { DisplayLookups } from './display-lookups.js';
 import { JobPump } from './job-pump.js';
 import { ListenerRouter } from './listener-router.js';
@@ -42,7 +42,7 @@ import * as extendView from './listeners/views/extend.js';
 import * as requestView from './listeners/views/request-submitted.js';
 import * as revokeView from './listeners/views/revoke.js';
 import { checkConfiguredChannels } from './channel-check.js';
-import { teamOf } from './payloads.js';
+import { foreignTeam } from './payloads.js';
 import { SlackCallGate } from './slack-call-gate.js';
 import { SlackMessageStore } from './slack-message-store.js';
 import { SlackNotifier } from './slack-notifier.js';
@@ -100,7 +100,7 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
   const customRoutes = options.health ? [healthRoute(options.health)] : [];
   const receiving = options.appToken
     ? { appToken: options.appToken, socketMode: true, installerOptions: { port }, customRoutes }
-    : { signingSecret: options.signingSecret, customRoutes };
+    : { receiver: httpReceiver(options.signingSecret ?? '', customRoutes, logger) };
   const app = new App({
     token: options.token,
     ...receiving,
@@ -110,11 +110,13 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
     clientOptions: { slackApiUrl: options.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: options.timeoutMs ?? 10_000 },
   });
   let teamId: string;
+  let enterpriseId: string | undefined;
   try {
     await app.init();
     const auth = await app.client.auth.test();
     if (!auth.team_id) throw new Error('auth.test answered without a team_id');
     teamId = auth.team_id;
+    enterpriseId = auth.enterprise_id || undefined;
     logger.info(`connected to ${options.describedAs ?? 'Slack'}`, { team: auth.team, teamId, botUserId: auth.user_id, apiUrl: options.apiUrl });
   } catch (error) {
     const code = (error as { data?: { error?: string } }).data?.error;
@@ -132,16 +134,18 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
   const display = new DisplayLookups(deps, gate);
   deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db), display, gate);
   const ackBudgetMs = options.ackBudgetMs ?? 2500;
-  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs, display, gate };
+  const ctx: SlackContext = { deps, teamId, ...(enterpriseId ? { enterpriseId } : {}), jobs: new JobPump(deps, options.jobs), ackBudgetMs, display, gate };
 
-  // Another workspace's request never reaches a listener: nothing is looked up or recorded.
+  // Another workspace's request never reaches a listener: nothing is looked up or recorded. The
+  // person's own team decides (a Slack Connect user in a shared channel of ours is refused); the
+  // listeners check users.info again before anyone is matched to the directory (`identify`).
   app.use(async (args) => {
-    const team = teamOf(args.body);
-    if (team === undefined || team === teamId) return args.next();
+    const team = foreignTeam(args.body, teamId, enterpriseId !== undefined);
+    if (team === undefined) return args.next();
     logger.warn('refused a request from another workspace', { team, expected: teamId });
     const ack = (args as { ack?: (body?: unknown) => Promise<void> }).ack;
     if (!ack) return;
-    const text = 'This access bot serves another Slack workspace; requests from here are refused.';
+    const text = FOREIGN_WORKSPACE_TEXT;
     if ((args.body as { command?: unknown }).command !== undefined) await ack({ response_type: 'ephemeral', text });
     else await ack();
   });
@@ -182,6 +186,31 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
       await ctx.jobs.idle();
     },
   };
+}
+
+/** Slack's own replay window: a signed request older than this is stale (Bolt refuses it). */
+const SIGNATURE_WINDOW_SECONDS = 5 * 60;
+
+/**
+ * Bolt's HTTP receiver, which verifies each request's signature and refuses timestamps more than
+ * 5 minutes old, but accepts any timestamp in the future. A request signed more than 5 minutes
+ * ahead of this machine's clock is refused the same way (401) before Bolt sees it, so a captured
+ * request cannot be replayed for longer than the window by signing it "later". (Security review L8.)
+ */
+function httpReceiver(signingSecret: string, customRoutes: CustomRoute[], logger: Logger): HTTPReceiver {
+  const receiver = new HTTPReceiver({ signingSecret, customRoutes, processBeforeResponse: false, logger: boltLogger(logger) });
+  const verified = receiver.requestListener;
+  receiver.requestListener = (req, res) => {
+    const timestamp = Number(req.headers['x-slack-request-timestamp']);
+    if (Number.isFinite(timestamp) && timestamp - Date.now() / 1000 > SIGNATURE_WINDOW_SECONDS) {
+      logger.warn('refused a Slack request signed in the future', { timestamp, aheadSeconds: Math.round(timestamp - Date.now() / 1000) });
+      res.writeHead(401);
+      res.end();
+      return;
+    }
+    return verified(req, res);
+  };
+  return receiver;
 }
 
 function healthRoute(health: () => Promise<{ status: number; body: unknown }>) {

@@ -63,7 +63,9 @@ export async function exportCsvWithin(ctx: SlackContext, source: ExportSource, i
 
 /** The command line that makes the same export, for a file too large for Slack. */
 export function cliCommandFor(kind: ExportKind, filters: ExportFilters): string {
-  const args = Object.entries(describeFilters(filters)).map(([k, v]) => `--${k} ${/^[\w@.:+-]+$/.test(v) ? v : JSON.stringify(v)}`);
+  // Single quotes for a POSIX shell: nothing inside them is expanded ($(...), backticks, $VAR).
+  const quote = (v: string) => (/^[\w@.:+-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
+  const args = Object.entries(describeFilters(filters)).map(([k, v]) => `--${k} ${quote(v)}`);
   return ['access-bot export', kind, ...args, `--out ${kind}.csv`].join(' ');
 }
 

@@ -17,7 +17,7 @@ import type { Grant } from '../../domain/records.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
 import { extensionOffer } from '../../operations/extend-grant.js';
 import type { SubmitResult } from '../../operations/submit-request.js';
-import { explain, identify, openModal, type SlackContext } from './context.js';
+import { explain, identify, openModal, type SlackContext, type SubmissionReply } from './context.js';
 import { platformError } from './slack-errors.js';
 import { requestCard } from './request-card.js';
 import { eligibleRoles, namedApprovers, requestFormModel, type FormState } from './request-form.js';
@@ -165,11 +165,7 @@ export function offerView(ctx: SlackContext, grant: Grant, timezone = ctx.deps.s
   });
 }
 
-/** What a view_submission acks with: inline errors, a replacement view, or nothing (close). */
-export type SubmissionReply =
-  | { response_action: 'errors'; errors: Record<string, string> }
-  | { response_action: 'update'; view: ModalView }
-  | undefined;
+export type { SubmissionReply } from './context.js';
 
 /** Maps the core's refusal of a submission to the input it is about. */
 export function submissionError(ctx: SlackContext, error: unknown, blocks: { duration: string; role?: string }, where: string): SubmissionReply {

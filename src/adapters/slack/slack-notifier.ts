@@ -84,7 +84,7 @@ export class SlackNotifier implements Notifier {
     }
     if (REQUESTER_EVENTS.has(notification.type)) return this.deliverToRequester(notification, key);
     if (notification.type === 'task.assigned') return this.deliverTask(notification);
-    if (notification.type === 'task.completed') return this.settleTask(notification);
+    if (notification.type === 'task.completed' || notification.type === 'task.cancelled') return this.settleTask(notification);
     if (notification.type === 'alert') return this.deliverAlert(notification, key);
     if (notification.type === 'digest') return this.deliverDigest(notification, key);
     return this.deliverNotice(notification, key);
@@ -244,7 +244,7 @@ export class SlackNotifier implements Notifier {
 
   /** Done: every copy of the task message shows who completed it, and loses its button. */
   private async settleTask(n: Notification): Promise<void> {
-    if (!n.taskId) throw new PermanentError('task.completed without a task');
+    if (!n.taskId) throw new PermanentError(`${n.type} without a task`);
     const view = taskView(this.deps, n.taskId);
     if (!view) throw new PermanentError(`task ${n.taskId} does not exist`);
     for (const posted of this.messages.withSlotPrefix(`task:${view.taskId}:`)) {

@@ -5,6 +5,7 @@
  * Times are the stored ISO 8601 UTC strings; durations and counts are numbers; text is passed as
  * typed and neutralised by the sink (CSV formula injection), never here.
  */
+import { redactUrl } from '../../domain/redact-url.js';
 import type { Actor } from '../../domain/audit.js';
 import { canonicalJson } from '../../domain/canonical.js';
 import type { PersonRef, StepRecord } from '../../domain/records.js';
@@ -103,7 +104,7 @@ export function requestRow(record: RequestExportRecord, steps: number): Cell[] {
     r.autoApproveRule,
     g?.id ?? null,
     provision?.method ?? null,
-    provision ? (provision.method === 'okta_group' ? provision.group : provision.method === 'webhook' ? provision.url : provision.assigneeGroup) : null,
+    provision ? (provision.method === 'okta_group' ? provision.group : provision.method === 'webhook' ? redactUrl(provision.url) : provision.assigneeGroup) : null,
     record.provisionedBy ? person(record.provisionedBy) : null,
     g?.activatedAt ?? null,
     g?.expiresAt ?? null,

@@ -15,6 +15,10 @@ export interface SlackUser {
   tz: string;
   isBot?: boolean;
   deleted?: boolean;
+  /** The user's own team when it is not the workspace's (a Slack Connect user from another organisation). */
+  teamId?: string;
+  /** users.info `is_stranger`: a user from another organisation the workspace shares no channel with. */
+  isStranger?: boolean;
 }
 
 export interface SlackChannel {

@@ -59,12 +59,14 @@ function missing(name: string): SlackPlatformError {
 export function apiUser(user: SlackUser, teamId: string): MethodAnswer {
   return {
     id: user.id,
-    team_id: teamId,
+    team_id: user.teamId ?? teamId,
     name: user.name,
     deleted: user.deleted ?? false,
     real_name: user.realName,
     tz: user.tz,
     is_bot: user.isBot ?? false,
+    is_email_confirmed: true,
+    ...(user.isStranger ? { is_stranger: true } : {}),
     profile: { email: user.email, real_name: user.realName, display_name: user.name },
   };
 }
