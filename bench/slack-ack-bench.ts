@@ -151,7 +151,15 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
   cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
   const store = SqliteStore.open(join(tmp, 'access.db'));
   cleanups.push(async () => await store.close());
-  const connection = await connectSlack({ token: TOKEN, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: slack.url, logger: silentLogger });
+  const connection = await connectSlack({
+    token: TOKEN,
+    signingSecret: SECRET,
+    port: 0,
+    host: '127.0.0.1',
+    apiUrl: slack.url,
+    logger: silentLogger,
+    clock: systemClock,
+  });
   const parts = {
     store,
     directory,
@@ -162,9 +170,9 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
     provisioners: createProvisioners({ directory, env: {}, webhook: { call: async () => ({ status: 200 }) } }),
     exportFiles: csvExportFiles(),
   };
-  const display = new DisplayLookups(parts);
+  const display = new DisplayLookups(parts, connection.gate);
   const deps: Deps = { ...parts, notifier: slackNotifier(connection, parts, display) };
-  const bot: SlackBot = createSlackBot(connection, { deps, display, jobs: { worker: 'slack-ack-bench' } });
+  const bot: SlackBot = await createSlackBot(connection, { deps, display, jobs: { worker: 'slack-ack-bench' } });
   const botPort = await bot.start();
   cleanups.push(() => bot.stop());
   const botServer = (bot.app as unknown as { receiver: { server?: Server } }).receiver.server;

@@ -40,11 +40,23 @@ export function revokeModal(model: RevokeFormModel): ModalView {
   } else if (model.grants.length === 0) {
     blocks.push(section(`:information_source: ${escapeMrkdwn(model.note ?? `${model.personName ?? 'This person'} holds no access through the bot.`)}`));
   } else {
-    const options = model.grants.slice(0, LIMITS.selectOptions).map((g) => {
+    const all = model.grants.map((g) => {
       const state = g.status === 'active' ? (g.expiresAt ? `until ${plainDate(g.expiresAt, model.timezone)}` : 'active') : STATUS_WORDS[g.status] ?? g.status.replaceAll('_', ' ');
       // The state is in the option's own text too: not every client draws descriptions.
       return option(`${g.appName} · ${g.roleName}, ${state}`, g.grantId, state);
     });
+    // A static select holds 100 options: the last slot says how many are not listed, and choosing it
+    // is refused on submit with where to find them.
+    const options = all.length > LIMITS.selectOptions
+      ? [
+        ...all.slice(0, LIMITS.selectOptions - 1),
+        option(
+          `…${all.length - LIMITS.selectOptions + 1} more not listed`,
+          REVOKE_MORE_VALUE,
+          'revoke these first, or use access-bot grants list',
+        ),
+      ]
+      : all;
     blocks.push({
       type: 'input',
       block_id: BLOCK.revokeGrant,
@@ -86,10 +98,23 @@ export const PERIOD_CHOICES: { preset: ExportPeriodPreset; name: string }[] = [
   { preset: 'custom', name: 'Custom: the dates below' },
 ];
 
+/** The value of the revoke form's "…N more not listed" slot: never a grant id. */
+export const REVOKE_MORE_VALUE = 'more';
+
 export function exportModal(model: ExportFormModel): ModalView {
   const kinds = EXPORT_KIND_CHOICES.map((k) => option(k.name, k.kind, k.description));
   const periods = PERIOD_CHOICES.map((p) => option(p.name, p.preset));
-  const apps = model.apps.slice(0, LIMITS.selectOptions).map((a) => option(a.name, a.app));
+  const apps = model.apps.map((a) => option(a.name, a.app));
+  // More applications than a static select holds: searched through the options listener instead.
+  const appElement: InputBlock['element'] = apps.length > LIMITS.selectOptions
+    ? {
+      type: 'external_select', action_id: ACTION.exportApp, min_query_length: 0,
+      placeholder: plain('Search applications', 150),
+    }
+    : {
+      type: 'static_select', action_id: ACTION.exportApp, placeholder: plain('Any application', 150),
+      options: apps.length ? apps : [option('(none)', '-')],
+    };
   const optional = (block_id: string, label: string, element: InputBlock['element'], hint?: string): InputBlock => ({
     type: 'input', block_id, optional: true, label: plain(label, LIMITS.inputLabel), element, ...(hint ? { hint: plain(hint, 2000) } : {}),
   });
@@ -110,7 +135,7 @@ export function exportModal(model: ExportFormModel): ModalView {
     optional(BLOCK.exportFrom, 'From (custom period)', { type: 'datepicker', action_id: ACTION.exportFrom }, 'First day included.'),
     optional(BLOCK.exportTo, 'To (custom period)', { type: 'datepicker', action_id: ACTION.exportTo }, 'Last day included; leave empty for "until now".'),
     { type: 'context', elements: [{ type: 'mrkdwn', text: 'Filters (optional): leave them empty for the whole organisation.' }] },
-    optional(BLOCK.exportApp, 'Application', { type: 'static_select', action_id: ACTION.exportApp, placeholder: plain('Any application', 150), options: apps.length ? apps : [option('(none)', '-')] }),
+    optional(BLOCK.exportApp, 'Application', appElement),
     optional(BLOCK.exportRole, 'Role id', { type: 'plain_text_input', action_id: ACTION.exportRole, max_length: 64, placeholder: plain('e.g. owner', 150) }),
     optional(BLOCK.exportPerson, 'Person', { type: 'users_select', action_id: ACTION.exportPerson, placeholder: plain('Anyone', 150) }, 'Requests they made, access they held, events they caused or that are about them.'),
   ];

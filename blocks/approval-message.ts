@@ -11,7 +11,7 @@ import {
   approvals, decidedStepLine, duration, effectiveSeconds, names, progressLine, shortVersion, slackDate, stepTitle, who,
 } from './format.js';
 import { ACTION, BLOCK, encodeShorterOption, encodeStepRef } from './ids.js';
-import { LIMITS, capList, truncate, truncateMrkdwn } from './limits.js';
+import { LIMITS, capList, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
 import type { ApprovalAudience, RequestCard, StepView } from './view-models.js';
 
 export interface SlackMessage {
@@ -77,7 +77,8 @@ export function approvalMessage(card: RequestCard, stepIndex: number, audience: 
   const text = open
     ? `${card.requester.name} asks for ${card.appName} ${card.roleName} for ${duration(card.requestedSeconds)} (step ${step.index + 1} of ${total})`
     : `${card.appName} ${card.roleName} for ${card.requester.name}: ${plainOutcome(card, step)}`;
-  return { text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText), blocks: blocks.slice(0, LIMITS.messageBlocks) };
+  const fitted = fitTextBudget(blocks.slice(0, LIMITS.messageBlocks));
+  return { text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText), blocks: fitted };
 }
 
 function justificationText(justification: string): string {

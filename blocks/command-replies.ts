@@ -8,7 +8,7 @@ import { approvalMessage, type SlackMessage } from './approval-message.js';
 import { escapeMrkdwn } from './escape.js';
 import { duration, groupName, slackDate } from './format.js';
 import { activeGrantButtons, cancelButton } from './grant-buttons.js';
-import { LIMITS, truncateMrkdwn } from './limits.js';
+import { LIMITS, blockText, fitTextBudget, truncateMrkdwn } from './limits.js';
 import type { GrantLine, RequestCard, RequestLine } from './view-models.js';
 
 /** One line of the help: the command, its arguments, what it does (mrkdwn). */
@@ -33,17 +33,25 @@ function context(text: string): KnownBlock {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.contextText) }] };
 }
 
+/** Text kept free for what follows a capped list (a header, a closing line, the "and N more"). */
+const RESERVED_TEXT = 1_000;
+
 /**
- * Appends groups of blocks while they fit under `limit` (keeping `reserve` blocks free for what
- * follows); the rest become one "…and N more" line.
+ * Appends groups of blocks while they fit under `limit` blocks (keeping `reserve` blocks free for
+ * what follows) and under the message's text budget (LIMITS.messageBlocksTextBudget, keeping room
+ * for what follows); the rest become one "…and N more" line.
  */
 export function appendCapped(blocks: KnownBlock[], groups: KnownBlock[][], limit: number, reserve: number, more: (n: number) => string): void {
   let shown = 0;
+  let text = blockText(blocks);
   for (const group of groups) {
     // One block kept for the "and N more" line itself, unless this is the last group.
     const needs = group.length + (shown + 1 < groups.length ? 1 : 0);
     if (blocks.length + needs + reserve > limit) break;
+    const groupText = blockText(group);
+    if (text + groupText + RESERVED_TEXT > LIMITS.messageBlocksTextBudget) break;
     blocks.push(...group);
+    text += groupText;
     shown++;
   }
   if (shown < groups.length) blocks.push(context(more(groups.length - shown)));
@@ -99,7 +107,7 @@ export function listMessage(model: { grants: GrantLine[]; requests: RequestLine[
   if (model.requests.length === 0) blocks.push(section('None waiting for approval.'));
   appendCapped(blocks, model.requests.map((r) => [requestBlock(r, tz)]), LIMITS.messageBlocks, 1, (n) => `…and ${n} more: the bot's App Home lists them all.`);
   const text = `You hold ${model.grants.length} grant${model.grants.length === 1 ? '' : 's'} and have ${model.requests.length} pending request${model.requests.length === 1 ? '' : 's'}.`;
-  return { text, blocks: blocks.slice(0, LIMITS.messageBlocks) };
+  return { text, blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
 }
 
 /** The approval messages waiting for one approver, each as it looks in their DM, buttons included. */
@@ -115,7 +123,8 @@ export function pendingMessage(asks: { card: RequestCard; stepIndex: number }[],
     return i === 0 ? own : [{ type: 'divider' } as KnownBlock, ...own];
   });
   appendCapped(blocks, groups, LIMITS.messageBlocks, 0, (n) => `…and ${n} more waiting: each is also in your DM with the bot, and in its App Home.`);
-  return { text: `${asks.length} approval${asks.length === 1 ? '' : 's'} waiting for you`, blocks: blocks.slice(0, LIMITS.messageBlocks) };
+  const text = `${asks.length} approval${asks.length === 1 ? '' : 's'} waiting for you`;
+  return { text, blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
 }
 
 export interface WhoamiView {

@@ -1,8 +1,9 @@
 /**
  * The weekly security digest as one Slack message. Fixed layout, so it stays within Slack's 50
- * blocks however large the company: the counts first, then short lists (the most urgent first),
- * each cut to a few lines with "and N more". The full detail travels as the week's `requests` CSV,
- * attached by the Slack adapter.
+ * blocks and its total block text (`msg_blocks_too_long`, about 12,000 characters) however large
+ * the company: the counts first, then short lists (the most urgent first), the lists sharing one
+ * text budget, each cut to its top lines with "and N more". Every list in full travels in the
+ * digest CSV beside it (`digestTable`), with the week's `requests` CSV, attached by the adapter.
  *
  * Names, emails, groups and provider errors are escaped; people are named, never mentioned (a
  * digest must not ping five thousand people).
@@ -10,7 +11,7 @@
 import type { KnownBlock, SectionBlock } from '@slack/web-api';
 import { REPEATED_EXTENSION_THRESHOLD, type Digest, type DigestGrantLine, type DigestHolding } from '../src/domain/digest.js';
 import { escapeMrkdwn } from './escape.js';
-import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
+import { LIMITS, blockText, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
 
 export interface DigestMessage {
   text: string;
@@ -20,7 +21,14 @@ export interface DigestMessage {
 /** Lines per list in the message; the rest is "and N more" (and in the CSV). */
 export const DIGEST_LIST_LINES = 10;
 /** One list line at most this long, so a long error cannot crowd out the others. */
-const LINE_CHARS = 280;
+const LINE_CHARS = 240;
+
+/** A list waiting for its share of the message's text budget. */
+interface ListSpec {
+  title: string;
+  lines: string[];
+  summary?: string;
+}
 
 export function digestBlocks(digest: Digest): DigestMessage {
   const tz = digest.timezone;
@@ -48,9 +56,10 @@ export function digestBlocks(digest: Digest): DigestMessage {
   });
   blocks.push({ type: 'divider' });
 
+  const lists: ListSpec[] = [];
   if (digest.overdueRevocations.length) {
-    blocks.push(
-      listSection(
+    lists.push(
+      list(
         `:warning: Revocations overdue (${digest.overdueRevocations.length}): still in place, the bot keeps trying`,
         digest.overdueRevocations.map((o) => `${who(o)} · ${what(o)} · revoking since ${when(o.startedAt)}${o.detail ? ` (${o.detail})` : ''} · ${o.why}${o.lastError ? ` · last error: ${o.lastError}` : ''}`),
       ),
@@ -61,10 +70,10 @@ export function digestBlocks(digest: Digest): DigestMessage {
     ...digest.drift.removedExternally.map((r) => `${who(r)} · ${what(r)} · removed outside the bot ${when(r.at)}; the grant was ended`),
     ...digest.drift.detected.map((d) => `${d.person.name ?? d.person.email} (${d.person.email}) in ${d.group} without a grant from the bot · found ${when(d.at)}`),
   ];
-  if (driftLines.length) blocks.push(listSection(`Drift this week (${driftLines.length})`, driftLines));
+  if (driftLines.length) lists.push(list(`Drift this week (${driftLines.length})`, driftLines));
 
-  blocks.push(
-    listSection(
+  lists.push(
+    list(
       `Sensitive access now (${digest.sensitiveHolders.length})`,
       longestHeldFirst(digest.sensitiveHolders).map((h) => `${who(h)} · ${what(h)} · since ${when(h.since)} · until ${when(h.until)} · ${h.approvedBy.length ? `approved by ${h.approvedBy.join(', ')}` : 'approved automatically'}`),
       perRole(digest.sensitiveHolders),
@@ -72,23 +81,30 @@ export function digestBlocks(digest: Digest): DigestMessage {
   );
 
   if (digest.repeatedExtensions.length) {
-    blocks.push(
-      listSection(
+    lists.push(
+      list(
         `Same access extended ${REPEATED_EXTENSION_THRESHOLD} times or more in ${digest.repeatedExtensionWindowDays} days (${digest.repeatedExtensions.length})`,
         digest.repeatedExtensions.map((r) => `${r.person.name} (${r.person.email}) · ${r.appName} ${r.roleName} · ${r.count} extensions`),
       ),
     );
   }
 
-  blocks.push(listSection(`Granted this week (${digest.granted.length})`, digest.granted.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}`), perRole(digest.granted)));
+  lists.push(list(
+    `Granted this week (${digest.granted.length})`,
+    digest.granted.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}`),
+    perRole(digest.granted),
+  ));
   if (digest.extended.length) {
-    blocks.push(listSection(`Extended this week (${digest.extended.length})`, digest.extended.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}${g.detail ? ` · ${g.detail}` : ''}`)));
+    lists.push(list(
+      `Extended this week (${digest.extended.length})`,
+      digest.extended.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}${g.detail ? ` · ${g.detail}` : ''}`),
+    ));
   }
   // Expiry is the routine way access ends; the other reasons are the ones worth reading.
   const notable = digest.revoked.filter((r) => r.detail !== 'expired');
   const expired = digest.revoked.length - notable.length;
-  blocks.push(
-    listSection(
+  lists.push(
+    list(
       `Revoked this week (${digest.revoked.length})`,
       [
         ...notable.map((r) => `${who(r)} · ${what(r)} · ${when(r.at)} · ${(r.detail ?? '').replaceAll('_', ' ')}`),
@@ -100,8 +116,8 @@ export function digestBlocks(digest: Digest): DigestMessage {
   );
 
   if (failures) {
-    blocks.push(
-      listSection(`Failures this week (${failures})`, [
+    lists.push(
+      list(`Failures this week (${failures})`, [
         ...digest.failures.provisioningFailed.map((f) => `${who(f)} · ${what(f)} · provisioning failed ${when(f.at)}${f.detail ? ` · ${f.detail}` : ''}`),
         ...digest.failures.revocationFailed.map((f) => `${who(f)} · ${what(f)} · revocation failed ${f.attempts} time${f.attempts === 1 ? '' : 's'}${f.detail ? ` · last: ${f.detail}` : ''}`),
         ...(digest.failures.messagesGivenUp ? [`${digest.failures.messagesGivenUp} message${digest.failures.messagesGivenUp === 1 ? '' : 's'} could not be delivered and were given up`] : []),
@@ -109,19 +125,32 @@ export function digestBlocks(digest: Digest): DigestMessage {
     );
   }
 
-  blocks.push({ type: 'divider' });
-  blocks.push({
-    type: 'context',
-    elements: [
-      {
-        type: 'mrkdwn',
-        text: truncateMrkdwn(
-          `Full detail: the week's requests CSV. Audit log head: \`${digest.auditHead.hash}\` (event ${digest.auditHead.seq}); keep it and check later with \`access-bot audit verify --expect-head ${digest.auditHead.hash}\`.`,
-          LIMITS.contextText,
-        ),
-      },
-    ],
+  const foot: KnownBlock[] = [
+    { type: 'divider' },
+    {
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: truncateMrkdwn(
+            'Every list in full: the digest CSV in the thread, with the week\'s requests CSV. '
+              + `Audit log head: \`${digest.auditHead.hash}\` (event ${digest.auditHead.seq}); keep it and check later `
+              + `with \`access-bot audit verify --expect-head ${digest.auditHead.hash}\`.`,
+            LIMITS.contextText,
+          ),
+        },
+      ],
+    },
+  ];
+  // The lists share what the fixed parts leave of the budget: each gets an equal part of what is
+  // left, and what a short list does not use goes to the ones after it.
+  let left = LIMITS.messageBlocksTextBudget - blockText(blocks) - blockText(foot);
+  lists.forEach((spec, i) => {
+    const section = listSection(spec, Math.min(LIMITS.sectionText, Math.floor(left / (lists.length - i))));
+    left -= blockText([section]);
+    blocks.push(section);
   });
+  blocks.push(...foot);
 
   const text = truncate(
     `Weekly access digest, ${shortDate(digest.periodStart, tz)} – ${shortDate(digest.periodEnd, tz)}: ${count(digest.sensitiveHolders.length, 'sensitive grant')} active, ` +
@@ -129,23 +158,32 @@ export function digestBlocks(digest: Digest): DigestMessage {
       `${count(digest.overdueRevocations.length, 'revocation')} overdue, ${count(digest.drift.detected.length + digest.drift.removedExternally.length, 'drift finding')}. Audit head ${digest.auditHead.hash}.`,
     LIMITS.messageText,
   );
-  return { text, blocks };
+  return { text, blocks: fitTextBudget(blocks) };
 }
 
-/** A section of a title, an optional summary line and up to DIGEST_LIST_LINES lines, within Slack's section limit. */
-function listSection(title: string, lines: string[], summary?: string): SectionBlock {
-  const head = `*${escapeMrkdwn(title)}*${summary ? `\n${escapeMrkdwn(summary)}` : ''}`;
-  if (lines.length === 0) return section(`${head}\nnone`);
-  const budget = LIMITS.sectionText - 40; // room for "and N more"
+function list(title: string, lines: string[], summary?: string): ListSpec {
+  return summary === undefined ? { title, lines } : { title, lines, summary };
+}
+
+/**
+ * A section of a title, an optional summary line and the top lines (at most DIGEST_LIST_LINES)
+ * that fit in `budget` characters; the rest is "and N more in the CSV".
+ */
+function listSection(spec: ListSpec, budget: number): SectionBlock {
+  const summary = spec.summary ? `\n${escapeMrkdwn(spec.summary)}` : '';
+  const head = truncateMrkdwn(`*${escapeMrkdwn(spec.title)}*${summary}`, Math.max(200, budget - 60));
+  if (spec.lines.length === 0) return section(`${head}\nnone`);
+  const room = budget - 50; // for "and N more in the CSV"
   let text = head;
   let shown = 0;
-  for (const raw of lines.slice(0, DIGEST_LIST_LINES)) {
+  for (const raw of spec.lines.slice(0, DIGEST_LIST_LINES)) {
     const next = `\n• ${truncateMrkdwn(escapeMrkdwn(raw), LINE_CHARS)}`;
-    if (text.length + next.length > budget) break;
+    if (text.length + next.length > room) break;
     text += next;
     shown++;
   }
-  if (shown < lines.length) text += `\n_and ${lines.length - shown} more_`;
+  const more = spec.lines.length - shown;
+  if (more > 0) text += `\n_and ${more.toLocaleString('en-US')} more in the CSV_`;
   return section(text);
 }
 
@@ -191,7 +229,17 @@ function longestHeldFirst(holdings: readonly DigestHolding[]): DigestHolding[] {
   return [...holdings].sort((a, b) => a.since.localeCompare(b.since) || a.grantId.localeCompare(b.grantId));
 }
 
+const SHORT_DATE_FORMATS = new Map<string, Intl.DateTimeFormat>();
+
 /** "Mon 2 Mar 10:00" in the bot's time zone. */
 export function shortDate(iso: string, timezone: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: timezone, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso)).replace(',', '');
+  let format = SHORT_DATE_FORMATS.get(timezone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone: timezone, weekday: 'short', day: 'numeric', month: 'short',
+      hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    });
+    SHORT_DATE_FORMATS.set(timezone, format);
+  }
+  return format.format(new Date(iso)).replace(',', '');
 }

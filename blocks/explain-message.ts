@@ -13,7 +13,7 @@ import type { SlackMessage } from './approval-message.js';
 import { appendCapped } from './command-replies.js';
 import { channelLink, escapeMrkdwn } from './escape.js';
 import { duration, fromGroup, groupName, list, shortVersion } from './format.js';
-import { LIMITS, capList, truncate, truncateMrkdwn } from './limits.js';
+import { LIMITS, capList, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
 
 /** Approvers named per step; a group of hundreds is summarised. */
 const NAMES_SHOWN = 8;
@@ -117,7 +117,8 @@ export function explainMessage(e: Evaluation, role: Role): SlackMessage {
     type: 'context',
     elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Policy \`${escapeMrkdwn(e.policyName)}\` version \`${shortVersion(e.policyVersion)}\` · evaluated for ${escapeMrkdwn(e.requester.name)} (${escapeMrkdwn(e.requester.email)}) against the live directory · nothing was recorded and nobody was notified`, LIMITS.contextText) }],
   });
-  return { text: truncateMrkdwn(escapeMrkdwn(`${e.appName} ${e.roleName}: ${plainOutcome(e)}`), LIMITS.messageText), blocks: blocks.slice(0, LIMITS.messageBlocks) };
+  const text = truncateMrkdwn(escapeMrkdwn(`${e.appName} ${e.roleName}: ${plainOutcome(e)}`), LIMITS.messageText);
+  return { text, blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
 }
 
 function outcomeWords(e: Evaluation): string {

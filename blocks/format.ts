@@ -7,15 +7,23 @@ import { describeDuration } from '../src/domain/duration.js';
 import { escapeMrkdwn } from './escape.js';
 import type { DecisionView, PersonLabel, RequestCard, StepView } from './view-models.js';
 
+/** Building an Intl.DateTimeFormat costs far more than using one: one per time zone. */
+const PLAIN_DATE_FORMATS = new Map<string, Intl.DateTimeFormat>();
+
 /**
  * A date for text Slack shows as it is (fallbacks, notifications, option texts), in the reader's
  * zone: "Fri 5 Dec 2026, 10:34 CET".
  */
 export function plainDate(iso: string, timezone: string): string {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: timezone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
-    hourCycle: 'h23', timeZoneName: 'short',
-  }).formatToParts(new Date(iso));
+  let format = PLAIN_DATE_FORMATS.get(timezone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone: timezone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric',
+      hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short',
+    });
+    PLAIN_DATE_FORMATS.set(timezone, format);
+  }
+  const parts = format.formatToParts(new Date(iso));
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('weekday')} ${part('day')} ${part('month')} ${part('year')}, ${part('hour')}:${part('minute')} ${part('timeZoneName')}`;
 }

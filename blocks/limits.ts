@@ -25,6 +25,16 @@ export const LIMITS = {
   inputLabel: 2000,
   /** chat.postMessage `text` (the notification fallback): Slack truncates beyond 40,000. */
   messageText: 40_000,
+  /** chat.update `text`: over 4,000 Slack answers `msg_too_long` (SLK-REF chat.update.json). */
+  updateText: 4_000,
+  /**
+   * The text of all a message's blocks together. Over about 12,000 characters chat.postMessage
+   * answers `msg_blocks_too_long` (undocumented in numbers; slackapi/bolt-js#2509 and #2867, where
+   * a message was refused at 11,341 counted characters). Messages built from lists keep to
+   * `messageBlocksTextBudget`, a margin below it.
+   */
+  messageBlocksText: 12_000,
+  messageBlocksTextBudget: 10_000,
   confirmTitle: 100,
   confirmText: 300,
   confirmButton: 30,
@@ -60,4 +70,58 @@ export function capList<T>(items: readonly T[], max: number, more: (dropped: num
   if (items.length <= max) return [...items];
   const kept = items.slice(0, max - 1);
   return [...kept, more(items.length - kept.length)];
+}
+
+/**
+ * All the text a message's blocks carry: every `text` string in the tree (section and header texts,
+ * fields, context elements, button and option labels). This is the measure Slack's
+ * `msg_blocks_too_long` is about (LIMITS.messageBlocksText).
+ */
+export function blockText(blocks: readonly unknown[]): number {
+  let total = 0;
+  const walk = (value: unknown, key?: string): void => {
+    if (typeof value === 'string') {
+      if (key === 'text') total += value.length;
+    } else if (Array.isArray(value)) {
+      for (const item of value) walk(item);
+    } else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) walk(v, k);
+    }
+  };
+  walk(blocks);
+  return total;
+}
+
+type TextHolder = { type?: unknown; text?: unknown };
+
+/**
+ * The safety net behind every builder's own budget: while the blocks carry more text than
+ * `budget`, the longest text (a section, field or context element) is cut, so a message never
+ * meets `msg_blocks_too_long` however long the names and reasons in it are. Returns new blocks.
+ */
+export function fitTextBudget<T>(blocks: readonly T[], budget: number = LIMITS.messageBlocksTextBudget): T[] {
+  let excess = blockText(blocks) - budget;
+  if (excess <= 0) return [...blocks];
+  const copy = structuredClone(blocks) as T[];
+  const holders: TextHolder[] = [];
+  const collect = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) collect(item);
+    } else if (value && typeof value === 'object') {
+      const v = value as TextHolder & Record<string, unknown>;
+      if ((v.type === 'mrkdwn' || v.type === 'plain_text') && typeof v.text === 'string') holders.push(v);
+      for (const child of Object.values(v)) if (child && typeof child === 'object') collect(child);
+    }
+  };
+  collect(copy);
+  while (excess > 0) {
+    const length = (h: TextHolder) => (h.text as string).length;
+    const longest = holders.reduce<TextHolder | undefined>((a, b) => (!a || length(b) > length(a) ? b : a), undefined);
+    const text = longest?.text as string | undefined;
+    if (!longest || !text || text.length <= 80) break;
+    const target = Math.max(80, text.length - excess);
+    longest.text = longest.type === 'mrkdwn' ? truncateMrkdwn(text, target) : truncate(text, target);
+    excess -= text.length - (longest.text as string).length;
+  }
+  return copy;
 }

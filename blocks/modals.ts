@@ -35,7 +35,10 @@ function section(text: string, blockId?: string): KnownBlock {
   return { type: 'section', ...(blockId ? { block_id: blockId } : {}), text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
 }
 
-/** Options capped at Slack's 100; the last slot says how many did not fit. */
+/**
+ * Options capped at Slack's 100 (static select, SLK-TYPES). Lists that can grow past it (apps,
+ * roles) switch to an `external_select` with search instead; what is left here is bounded.
+ */
 function capOptions(options: PlainTextOption[]): PlainTextOption[] {
   return options.slice(0, LIMITS.selectOptions);
 }
@@ -64,14 +67,26 @@ export function requestModal(model: RequestModalModel): ModalView {
     } else if (model.roles.length === 0) {
       blocks.push(section(`:no_entry: ${escapeMrkdwn(model.noRolesReason ?? `You may not request any ${model.selectedApp.name} role.`)}`, BLOCK.role));
     } else {
-      const roleOptions = capOptions(model.roles.map((r) => option(r.name, r.role, r.summary)));
+      const roleOptions = model.roles.map((r) => option(r.name, r.role, r.summary));
       const selected = model.selectedRole ? roleOptions.find((o) => o.value === model.selectedRole!.role) : undefined;
+      // More roles than a static select holds: searched through the options listener instead.
+      const element = roleOptions.length > LIMITS.selectOptions
+        ? {
+          type: 'external_select' as const, action_id: ACTION.role, min_query_length: 0,
+          placeholder: plain('Search roles', 150),
+          ...(selected ? { initial_option: selected } : {}),
+        }
+        : {
+          type: 'static_select' as const, action_id: ACTION.role, placeholder: plain('Choose a role', 150),
+          options: roleOptions,
+          ...(selected ? { initial_option: selected } : {}),
+        };
       blocks.push({
         type: 'input',
         block_id: BLOCK.role,
         dispatch_action: true,
         label: plain('Role', LIMITS.inputLabel),
-        element: { type: 'static_select', action_id: ACTION.role, placeholder: plain('Choose a role', 150), options: roleOptions, ...(selected ? { initial_option: selected } : {}) },
+        element,
       });
     }
   }

@@ -16,7 +16,7 @@ import {
 } from './format.js';
 import { activeGrantButtons, cancelButton, rerequestButton } from './grant-buttons.js';
 import { BLOCK } from './ids.js';
-import { LIMITS, capList, truncateMrkdwn } from './limits.js';
+import { LIMITS, capList, fitTextBudget, truncateMrkdwn } from './limits.js';
 import type { GrantView, RequestCard, StepView } from './view-models.js';
 
 export type RequesterEvent =
@@ -191,7 +191,8 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
   }
   if (buttons.length) blocks.push({ type: 'actions', block_id: BLOCK.grantActions, elements: buttons });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\` · policy \`${escapeMrkdwn(card.policyName)}\`` }] });
-  return { text: truncateMrkdwn(escapeMrkdwn(plain), LIMITS.messageText), blocks: blocks.slice(0, LIMITS.messageBlocks) };
+  const fitted = fitTextBudget(blocks.slice(0, LIMITS.messageBlocks));
+  return { text: truncateMrkdwn(escapeMrkdwn(plain), LIMITS.messageText), blocks: fitted };
 }
 
 /**

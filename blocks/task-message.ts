@@ -45,14 +45,19 @@ export function taskMessage(task: TaskView): SlackMessage {
   const whatMd = `*${escapeMrkdwn(what)}*`;
   const person = `${who(task.holder)} (${escapeMrkdwn(task.holder.email)})`;
   const grant = task.action === 'grant';
+  // Cancelled: the grant ended before anyone set it up; nobody may set it up now.
+  const cancelled = task.status === 'cancelled';
+  const ends = task.revocationReason ? ` because ${ENDS[task.revocationReason] ?? escapeMrkdwn(task.revocationReason.replaceAll('_', ' '))}` : '';
   const blocks: KnownBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(`${grant ? 'Set up' : 'Remove'} access: ${what}`, LIMITS.headerText) } },
+    { type: 'header', text: { type: 'plain_text', text: truncate(`${cancelled ? 'No longer needed' : grant ? 'Set up access' : 'Remove access'}: ${what}`, LIMITS.headerText) } },
     {
       type: 'section',
       text: {
         type: 'mrkdwn',
         text: truncateMrkdwn(
-          grant
+          cancelled
+            ? `🚫 *No longer needed*: do not give ${person} ${whatMd}. Before anyone set it up, the access ended${ends}. If you already did, remove it again.`
+            : grant
             ? `🛠️ Please give ${person} ${whatMd} by hand, then press *Done*. It was approved for *${duration(task.durationSeconds)}*; the clock starts when you press Done.`
             : `🛠️ Please remove ${whatMd} from ${person} by hand, then press *Done*.${task.revocationReason ? ` It ends because ${ENDS[task.revocationReason] ?? escapeMrkdwn(task.revocationReason.replaceAll('_', ' '))}.` : ''}`,
           LIMITS.sectionText,
@@ -60,7 +65,7 @@ export function taskMessage(task: TaskView): SlackMessage {
       },
     },
   ];
-  if (grant) {
+  if (grant && !cancelled) {
     const why = task.justification.trim() ? quote(task.justification.slice(0, LIMITS.sectionText - 60)) : '>_no justification given_';
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(`*Justification*\n${why}`, LIMITS.sectionText) } });
   }
@@ -70,7 +75,7 @@ export function taskMessage(task: TaskView): SlackMessage {
   });
   if (task.status === 'open') {
     blocks.push({ type: 'actions', block_id: BLOCK.taskActions, elements: [taskDoneButton(task)] });
-  } else {
+  } else if (!cancelled) {
     const by = task.completedBy ? who(task.completedBy) : 'someone';
     const at = task.completedAt ? ` ${slackDate(task.completedAt, task.timezone)}` : '';
     blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: truncateMrkdwn(`✅ *Done* by ${by}${at}. ${grant ? 'The access is active from then.' : 'The access is recorded as removed.'}`, LIMITS.sectionText) } });
@@ -78,6 +83,8 @@ export function taskMessage(task: TaskView): SlackMessage {
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Task \`${task.taskId}\` · grant \`${task.grantId}\` · request \`${task.requestId}\` · group \`${escapeMrkdwn(task.assigneeGroup)}\`` }] });
   const plain = task.status === 'open'
     ? `${grant ? 'Set up' : 'Remove'} ${what} for ${task.holder.name}, then press Done`
-    : `${grant ? 'Set up' : 'Remove'} ${what} for ${task.holder.name}: done by ${task.completedBy?.name ?? 'someone'}`;
+    : cancelled
+      ? `${grant ? 'Set up' : 'Remove'} ${what} for ${task.holder.name}: no longer needed, the access ended`
+      : `${grant ? 'Set up' : 'Remove'} ${what} for ${task.holder.name}: done by ${task.completedBy?.name ?? 'someone'}`;
   return { text: truncateMrkdwn(escapeMrkdwn(plain), LIMITS.messageText), blocks };
 }

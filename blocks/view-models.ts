@@ -261,7 +261,8 @@ export interface HomeModel {
 export interface TaskView {
   taskId: string;
   action: 'grant' | 'revoke';
-  status: 'open' | 'done';
+  /** `cancelled`: the grant ended before anyone set it up; the task is no longer needed. */
+  status: 'open' | 'done' | 'cancelled';
   assigneeGroup: string;
   holder: PersonLabel;
   appName: string;

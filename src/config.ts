@@ -12,13 +12,14 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type OktaAuth = { mode: 'token'; token: string } | { mode: 'private_key'; clientId: string; privateKey: string; keyId: string };
 
 /**
- * - `slack`: a Slack bot token is set (production, or a test against a Slack stand-in).
- * - `sandbox`: neither Slack nor Okta is configured: the embedded Slack API and the local page.
- * - `misconfigured_okta_without_slack`: Okta is configured but there is no Slack token. The bot
- *   must refuse to start: a deployment that lost its token must not become a page where anyone
- *   can pick who they are.
+ * - `sandbox`: nothing of a production deployment is set (no `SLACK_*`, no `OKTA_*`, no
+ *   `DATABASE_URL`): the embedded Slack API and the local page.
+ * - `slack`: a production start (or a test against a Slack stand-in) with its Slack bot token.
+ * - `incomplete_production`: something of production is set but the Slack bot token is not. The
+ *   bot must refuse to start: a deployment that lost its token (or kept a leftover variable) must
+ *   never become a page where anyone can pick who they are.
  */
-export type RunMode = 'slack' | 'sandbox' | 'misconfigured_okta_without_slack';
+export type RunMode = 'slack' | 'sandbox' | 'incomplete_production';
 
 export interface Config {
   slack: { botToken?: string; signingSecret?: string; appToken?: string; apiUrl: string };
@@ -29,6 +30,8 @@ export interface Config {
   policiesDir: string;
   logLevel: LogLevel;
   mode: RunMode;
+  /** The set `SLACK_*`, `OKTA_*` and `DATABASE_URL` variables: any of them makes a production start. */
+  productionVariables: string[];
   /** The raw environment, for values named by configuration (a webhook's `secret_env`). */
   env: Record<string, string | undefined>;
 }
@@ -52,6 +55,9 @@ export const DEFAULTS = {
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 const OKTA_KEY_VARIABLES = ['OKTA_CLIENT_ID', 'OKTA_PRIVATE_KEY', 'OKTA_KEY_ID'] as const;
+
+/** Any variable with one of these prefixes (or DATABASE_URL) belongs to a production deployment. */
+const PRODUCTION_PREFIXES = ['SLACK_', 'OKTA_'] as const;
 
 function quote(value: string): string {
   return `'${value.length > 40 ? `${value.slice(0, 37)}...` : value}'`;
@@ -172,7 +178,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (values.SLACK_SIGNING_SECRET !== undefined) slack.signingSecret = values.SLACK_SIGNING_SECRET;
   if (values.SLACK_APP_TOKEN !== undefined) slack.appToken = values.SLACK_APP_TOKEN;
 
-  const mode: RunMode = slack.botToken ? 'slack' : okta ? 'misconfigured_okta_without_slack' : 'sandbox';
+  const productionVariables = Object.keys(env)
+    .filter((name) => (PRODUCTION_PREFIXES.some((prefix) => name.startsWith(prefix)) || name === 'DATABASE_URL') && Boolean(env[name]?.trim()))
+    .sort();
+  const mode: RunMode = productionVariables.length === 0 ? 'sandbox' : slack.botToken ? 'slack' : 'incomplete_production';
 
   const config: Config = {
     slack,
@@ -182,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     policiesDir: values.POLICIES_DIR ?? DEFAULTS.policiesDir,
     logLevel: values.LOG_LEVEL ?? DEFAULTS.logLevel,
     mode,
+    productionVariables,
     env,
   };
   if (okta) config.okta = okta;

@@ -40,6 +40,7 @@ export function createHealthCheck(deps: Pick<Deps, 'store' | 'directory' | 'sett
       const head = await deps.store.auditHead();
       database.auditEvents = head.seq;
       database.auditHead = head.hash;
+      // One count on the jobs_due index: a backlog must not block the event loop (acks are due in 3 s).
       pendingJobs = await deps.store.countJobs(['pending', 'running']);
     } catch (error) {
       database.ok = false;

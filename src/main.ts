@@ -9,7 +9,7 @@ import { jsonLogger } from './adapters/log/json-logger.js';
 import { LogNotifier } from './adapters/notify/log-notifier.js';
 import { formatProblem, PolicyLoadError } from './adapters/policies/policy-problem.js';
 import { createSlackBot, SlackStartupError, slackNotifier, type SlackBot } from './adapters/slack/create-slack-app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { describeDuration } from './domain/duration.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
 import { createRuntime, recheckDirectoryUntilReachable, type Runtime } from './runtime.js';
@@ -28,8 +28,9 @@ async function main(): Promise<number> {
     throw error;
   }
   const logger = jsonLogger({ level: config.logLevel });
-  if (config.mode === 'misconfigured_okta_without_slack') {
-    process.stderr.write('Refusing to start: Okta is configured (OKTA_ORG_URL) but SLACK_BOT_TOKEN is not set.\n' + 'A production deployment without its Slack token must not fall back to the local sandbox. Set SLACK_BOT_TOKEN, or unset the OKTA_* variables to try the bot locally.\n');
+  const refusal = productionStartRefusal(config);
+  if (refusal) {
+    process.stderr.write(refusal);
     return 2;
   }
 
@@ -37,6 +38,10 @@ async function main(): Promise<number> {
   // does not carry it. In the sandbox the page's time control moves the bot's clock forward.
   const sandboxModule = config.mode === 'sandbox' ? await import('./sandbox/start-sandbox.js') : undefined;
   const sandboxClock = sandboxModule ? new sandboxModule.OffsetClock() : undefined;
+  // Nothing leaves the machine: webhook roles call the embedded receiver, never their policy URL.
+  const webhooks = sandboxClock
+    ? await (await import('./sandbox/sandbox-webhooks.js')).SandboxWebhooks.start({ now: () => sandboxClock.now() })
+    : undefined;
   // Slack: the real workspace (mode 'slack'), or the embedded stand-in and the local page (mode
   // 'sandbox'), connected while the runtime is built so its notifier is the Slack one from the start.
   let slack: SlackSide | undefined;
@@ -44,7 +49,7 @@ async function main(): Promise<number> {
   try {
     runtime = await createRuntime(config, {
       logger,
-      ...(sandboxClock ? { clock: sandboxClock } : {}),
+      ...(sandboxClock && webhooks ? { clock: sandboxClock, sandbox: true, webhook: webhooks } : {}),
       notifier: async (parts) => {
         slack = await connectSlackFor(config, parts, logger);
         return slack ? slackNotifier(slack.connection, parts, slack.display) : new LogNotifier(logger);
@@ -52,6 +57,7 @@ async function main(): Promise<number> {
     });
   } catch (error) {
     await slack?.workspace?.stop();
+    await webhooks?.close();
     if (error instanceof PolicyLoadError) {
       process.stderr.write(`The policies in ${config.policiesDir} are invalid:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
       return 1;
@@ -74,9 +80,10 @@ async function main(): Promise<number> {
   let page: SandboxServer | undefined;
   try {
     if (slack) {
-      bot = createSlackBot(slack.connection, { deps, display: slack.display, jobs: { worker: `${slack.workspace ? 'sandbox' : 'slack'}-${process.pid}` } });
+      const worker = `${slack.workspace ? 'sandbox' : 'slack'}-${process.pid}`;
+      bot = await createSlackBot(slack.connection, { deps, display: slack.display, jobs: { worker } });
       const port = await bot.start();
-      if (slack.workspace && sandboxModule && sandboxClock) {
+      if (slack.workspace && sandboxModule && sandboxClock && webhooks) {
         page = await sandboxModule.startSandboxPage(slack.workspace, {
           botEventsUrl: `http://127.0.0.1:${port}/slack/events`,
           port: config.port,
@@ -84,6 +91,7 @@ async function main(): Promise<number> {
           clock: sandboxClock,
           logger,
           afterAdvance: () => scheduler.runNow('sweep'),
+          webhookCalls: webhooks,
         });
       } else if (bot.mode === 'socket') {
         logger.info('connected to Slack over Socket Mode', { healthz: `http://0.0.0.0:${port}/healthz` });
@@ -98,6 +106,7 @@ async function main(): Promise<number> {
       : `${error instanceof Error ? error.message : String(error)}\n`);
     await bot?.stop();
     await slack?.workspace?.stop();
+    await webhooks?.close();
     await runtime.close();
     return 1;
   }
@@ -128,6 +137,7 @@ async function main(): Promise<number> {
           await page?.close();
           await bot?.stop();
           await slack?.workspace?.stop();
+          await webhooks?.close();
         })
         .catch((error: unknown) => logger.error('stopping failed', { error: error instanceof Error ? error.message : String(error) }))
         .finally(() => {
@@ -142,6 +152,26 @@ async function main(): Promise<number> {
   if (!stopping) scheduler.start();
   await stopped;
   return 0;
+}
+
+/**
+ * Any SLACK_*, OKTA_* or DATABASE_URL variable makes this a production start (security review M2):
+ * it runs only with what production needs, and never falls back to the sandbox, where anyone can
+ * pick who they are. Null when the start may go ahead.
+ */
+function productionStartRefusal(config: Config): string | null {
+  if (config.mode === 'sandbox') return null;
+  const set = config.productionVariables;
+  const because = `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set, so this is a production start`;
+  const missing: string[] = [];
+  if (config.mode === 'incomplete_production') missing.push('SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)');
+  if (set.includes('DATABASE_URL')) missing.push('DATABASE_URL is set, but this version stores its data in SQLite only (DATABASE_PATH); unset DATABASE_URL');
+  if (missing.length === 0) return null;
+  return (
+    `Refusing to start: ${because}, but ${missing.join('; and ')}.\n` +
+    'A production deployment that lost part of its configuration must never turn into the local sandbox. ' +
+    `Set what is missing, or unset ${set.join(', ')} to try the bot locally in the sandbox.\n`
+  );
 }
 
 function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof recordPolicyVersions>>, messages: string): void {

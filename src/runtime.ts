@@ -14,6 +14,7 @@ import { loadPolicies } from './adapters/policies/load-policies.js';
 import type { LoadedPolicies } from './adapters/policies/loaded-policies.js';
 import { formatProblem, PolicyLoadError } from './adapters/policies/policy-problem.js';
 import { createProvisioners } from './adapters/provisioners/provisioners.js';
+import type { WebhookTransport } from './adapters/provisioners/webhook-provisioner.js';
 import type { Config } from './config.js';
 import type { Settings } from './domain/policy.js';
 import type { Deps } from './operations/context.js';
@@ -46,6 +47,10 @@ export interface RuntimeOptions {
   notifier?: (parts: NotifierParts) => Notifier | Promise<Notifier>;
   /** Replaces the directory the configuration names (tests, the sandbox). */
   directory?: Directory;
+  /** `npm start`'s sandbox: webhooks go to the embedded receiver (see sandbox/sandbox-webhooks.ts). */
+  sandbox?: boolean;
+  /** Replaces the webhook transport (the sandbox's embedded receiver): nothing leaves the machine. */
+  webhook?: WebhookTransport;
 }
 
 /** The database the configuration names (migrated): the one place a store is chosen. */
@@ -69,9 +74,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   const loaded = await loadPolicies(config.policiesDir, {
     env: config.env,
     // Without Slack and Okta the bot runs locally; a webhook secret nobody set must not stop a first try.
-    onMissingSecret: config.mode === 'sandbox' ? (name, where) => missingSecrets.push(`${name} (${where})`) : undefined,
+    onMissingSecret: config.mode === 'sandbox' ? (w) => missingSecrets.push(`${w.variable} (${w.file}:${w.line})`) : undefined,
   });
-  if (missingSecrets.length) options.logger.warn('local run: webhook secrets are not set; those webhook calls will fail until they are', { missing: missingSecrets });
+  // In the sandbox webhook roles call an embedded receiver and never read their secret_env; a
+  // command line run without production variables would still call the policy URL, and cannot sign.
+  if (missingSecrets.length && !options.sandbox) options.logger.warn('local run: webhook secrets are not set; those webhook calls will fail until they are', { missing: missingSecrets });
   const directory = options.directory ?? (await openDirectoryFor(config, loaded.settings, options.logger));
   const check = await checkPoliciesAgainstDirectory(loaded, directory);
   if (check.problems.length > 0) throw new PolicyLoadError(check.problems);
@@ -86,7 +93,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       settings: loaded.settings,
       clock: options.clock ?? systemClock,
       logger: options.logger,
-      provisioners: createProvisioners({ directory, env: config.env }),
+      provisioners: createProvisioners({ directory, env: config.env, ...(options.webhook ? { webhook: options.webhook } : {}) }),
       exportFiles: csvExportFiles(),
     };
     const notifier = options.notifier ? await options.notifier(parts) : new LogNotifier(options.logger);

@@ -46,9 +46,10 @@ export async function connectSlackFor(
       port: config.port,
       health,
       logger,
+      clock: parts.clock,
     });
     connected.connection = connection;
-    return { connection, display: new DisplayLookups(parts) };
+    return { connection, display: new DisplayLookups(parts, connection.gate) };
   }
   if (config.mode === 'sandbox' && parts.directory instanceof YamlDirectory) {
     // Loaded only here: a production start does not carry the sandbox.
@@ -57,6 +58,7 @@ export async function connectSlackFor(
       people: parts.directory,
       settings: parts.settings,
       catalog: parts.catalog,
+      clock: parts.clock,
     });
     try {
       const teamId = workspace.standIn.workspace.teamId;
@@ -70,8 +72,9 @@ export async function connectSlackFor(
         host: '127.0.0.1',
         health,
         logger,
+        clock: parts.clock,
       });
-      return { connection, display: new DisplayLookups(parts), workspace };
+      return { connection, display: new DisplayLookups(parts, connection.gate), workspace };
     } catch (error) {
       await workspace.stop();
       throw error;

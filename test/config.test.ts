@@ -24,8 +24,15 @@ describe('loadConfig', () => {
       policiesDir: 'policies',
       logLevel: 'info',
       mode: 'sandbox',
+      productionVariables: [],
       env,
     });
+  });
+
+  it('counts any SLACK_*, OKTA_* or DATABASE_URL variable as production, even one it does not read (M2)', () => {
+    expect(loadConfig({ SLACK_SIGNING_SECRET: 'leftover', DATABASE_PATH: 'prod.db', BILLING_HOOK_SECRET: 'k' })).toMatchObject({ mode: 'incomplete_production', productionVariables: ['SLACK_SIGNING_SECRET'] });
+    expect(loadConfig({ SLACK_WEBHOOK: 'x', DATABASE_URL: 'postgres://db/access' })).toMatchObject({ mode: 'incomplete_production', productionVariables: ['DATABASE_URL', 'SLACK_WEBHOOK'] });
+    expect(loadConfig({ DATABASE_PATH: 'mine.db', DIRECTORY_FILE: 'people.yml', OKTA_API_TOKEN: '' })).toMatchObject({ mode: 'sandbox', productionVariables: [] });
   });
 
   it('reads Slack in HTTP mode, Okta with an API token, and every path', () => {
@@ -59,7 +66,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ OKTA_ORG_URL: 'https://example.okta.com', OKTA_CLIENT_ID: 'cid', OKTA_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----', OKTA_KEY_ID: 'kid' });
     expect(config.okta?.auth).toEqual({ mode: 'private_key', clientId: 'cid', privateKey: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----', keyId: 'kid' });
     // Okta without a Slack token: the caller must refuse to start, never fall back to the sandbox.
-    expect(config.mode).toBe('misconfigured_okta_without_slack');
+    expect(config.mode).toBe('incomplete_production');
   });
 
   it('does not need a signing secret in Socket Mode', () => {

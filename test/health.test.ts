@@ -33,4 +33,22 @@ describe('GET /healthz', () => {
     expect(body.status).toBe('failing');
     expect(body.database.ok).toBe(false);
   });
+
+  it('counts pending jobs with one query, without loading the job rows (L7)', async () => {
+    const now = h.clock.now().toISOString();
+    await h.store.transaction(async (tx) => {
+      for (let i = 0; i < 2000; i++) await tx.enqueueJob(`notify:bulk:${i}`, { kind: 'notify', notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: 'x' } }, now);
+    });
+    const loaded: string[] = [];
+    const store = new Proxy(h.store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (key === 'listJobs' || key === 'dueJobs') loaded.push(String(key));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const { body } = await createHealthCheck({ ...h.deps, store })();
+    expect(body.pendingJobs).toBe(2000);
+    expect(loaded).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@
  * The shape of a CLI command. Commands write through `io` and return an exit code instead of
  * touching `process`, so tests run them in-process and the entry point only wires them up.
  */
+import { hostname, userInfo } from 'node:os';
 
 export interface Output {
   write(text: string): unknown;
@@ -63,4 +64,15 @@ export class CommandFailure extends Error {
     super(message);
     this.name = 'CommandFailure';
   }
+}
+
+/** Who runs this command, for the audit log: the OS user and the host. */
+export function commandLineUser(): { osUser: string; host: string } {
+  let osUser: string;
+  try {
+    osUser = userInfo().username;
+  } catch {
+    osUser = `uid ${process.getuid?.() ?? 'unknown'}`;
+  }
+  return { osUser, host: hostname() };
 }

@@ -26,9 +26,11 @@ export const AUDIT_ACTIONS = [
   'grant.membershipKept',
   'grant.revoked',
   'grant.revocationFailed',
+  'grant.provisioningUndone',
   'grant.reminded',
   'task.created',
   'task.completed',
+  'task.cancelled',
   'identity.bound',
   'identity.unbound',
   'identity.conflicted',
@@ -46,7 +48,16 @@ export const AUDIT_ACTIONS = [
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export type Actor =
-  | { kind: 'person'; directoryId: string; email: string; slackId?: string }
+  | {
+      kind: 'person';
+      directoryId: string;
+      email: string;
+      slackId?: string;
+      /** Set when the person acted from the command line: then which OS user on which host ran it. */
+      via?: 'cli';
+      osUser?: string;
+      host?: string;
+    }
   | { kind: 'system'; component: string };
 
 export interface AuditEventInput {

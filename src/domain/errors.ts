@@ -10,6 +10,10 @@ export type AccessErrorCode =
   | 'not_an_approver'
   | 'approver_inactive'
   | 'stale_decision'
+  | 'task_cancelled'
+  | 'deadline_passed'
+  | 'wrong_workspace'
+  | 'too_long'
   | 'not_requester'
   | 'not_holder'
   | 'not_admin'
@@ -47,9 +51,16 @@ export class AccessError extends Error {
 
 /** A failure worth retrying later: a timeout, a 5xx, a 429, a network error. */
 export class TransientError extends Error {
-  constructor(message: string, readonly retryAfterMs?: number, options?: { cause?: unknown }) {
+  /**
+   * The service asked us to slow down (HTTP 429 with a retry time): nothing is wrong with the
+   * work itself, so a job runner waits `retryAfterMs` without counting it as a failed attempt.
+   */
+  readonly rateLimited: boolean;
+
+  constructor(message: string, readonly retryAfterMs?: number, options?: { cause?: unknown; rateLimited?: boolean }) {
     super(message, options);
     this.name = 'TransientError';
+    this.rateLimited = options?.rateLimited ?? false;
   }
 }
 

@@ -127,7 +127,8 @@ export interface TaskRecord {
   grantId: string;
   action: 'grant' | 'revoke';
   assigneeGroup: string;
-  status: 'open' | 'done';
+  /** `cancelled`: the grant ended before a grant task was done; the task is no longer needed. */
+  status: 'open' | 'done' | 'cancelled';
   createdAt: string;
   completedBy: PersonRef | null;
   completedAt: string | null;
@@ -153,7 +154,11 @@ export interface PolicyVersionRecord {
 /** Every effect outside the database is a job, written in the transaction that causes it. */
 export type JobPayload =
   | { kind: 'provision'; grantId: string }
-  | { kind: 'revoke'; grantId: string }
+  /**
+   * `undoLateProvision`: a provisioning effect landed after the grant's revocation had already
+   * run (its worker stalled past the job lock); the revocation's effect is repeated after it.
+   */
+  | { kind: 'revoke'; grantId: string; undoLateProvision?: true }
   | { kind: 'notify'; notification: Notification };
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'dead';
@@ -168,6 +173,8 @@ export interface JobRecord {
   lastError: string | null;
   createdAt: string;
   updatedAt: string;
+  /** What the effect acts on; jobs of one subject never run at the same time. Null for messages. */
+  subject: string | null;
 }
 
 /** Where a message goes: a person (by directory id; the Slack adapter finds their DM), a channel, or every member of a group. */
@@ -208,6 +215,8 @@ export type Notification =
   | AboutGrant<'grant.provisioningDelayed'>
   | AboutTask<'task.assigned'>
   | AboutTask<'task.completed'>
+  /** The grant ended before its grant task was done: the task's messages say it is no longer needed. */
+  | AboutTask<'task.cancelled'>
   | { type: 'alert'; recipient: ChannelRecipient; text: string; grantId?: string; requestId?: string }
   /** The weekly digest for the week ending `at`. */
   | { type: 'digest'; recipient: ChannelRecipient; at: string };

@@ -6,6 +6,11 @@ import type { PersonRef } from '../domain/records.js';
 export interface ActingPerson {
   person: Person;
   slackId?: string | null;
+  /**
+   * Set for an admin named with `--admin` on the command line: a claim anyone with shell access
+   * could make, so the log says where it came from and who ran it, and carries no Slack id.
+   */
+  commandLine?: { osUser: string; host: string };
 }
 
 export function personRef(acting: ActingPerson): PersonRef {
@@ -18,6 +23,7 @@ export function refOf(person: Person, slackId?: string | null): PersonRef {
 
 export function actorOf(acting: ActingPerson): Actor {
   const actor: Actor = { kind: 'person', directoryId: acting.person.id, email: acting.person.email };
+  if (acting.commandLine) return { ...actor, via: 'cli', osUser: acting.commandLine.osUser, host: acting.commandLine.host };
   if (acting.slackId) actor.slackId = acting.slackId;
   return actor;
 }

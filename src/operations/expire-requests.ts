@@ -1,6 +1,8 @@
 /** Pending requests nobody decided within `approval_timeout` expire; their approval messages say so. */
+import type { AccessRequest } from '../domain/records.js';
 import { nowIso, type Deps } from './context.js';
 import { notify, requesterRecipient, settleApprovalMessages } from './lifecycle.js';
+import type { StoreTx } from './ports.js';
 
 export async function expireUnapprovedRequests(deps: Deps, batch = 200): Promise<number> {
   const now = nowIso(deps);
@@ -9,19 +11,25 @@ export async function expireUnapprovedRequests(deps: Deps, batch = 200): Promise
     const due = await deps.store.overdueRequests(now, batch);
     if (due.length === 0) return expired;
     for (const request of due) {
-      const done = await deps.store.transaction(async (tx) => {
-        if (!await tx.updateRequest(request.id, ['pending_approval'], { status: 'approval_expired', decidedAt: now, decisionReason: 'no decision within the approval timeout', currentStep: -1 })) return false;
-        const open = (await tx.getSteps(request.id)).find((s) => s.status === 'open');
-        if (open) {
-          await tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
-          await settleApprovalMessages(tx, now, request, open, 'expired');
-        }
-        await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'request.expired', requestId: request.id, details: { deadline: request.approvalDeadline, step: open ? open.index + 1 : null } });
-        await notify(tx, now, `expired:${request.id}`, { type: 'request.expired', recipient: requesterRecipient(request), requestId: request.id });
-        return true;
-      });
-      if (done) expired++;
+      if (await deps.store.transaction((tx) => expireRequest(tx, now, request))) expired++;
     }
     if (due.length < batch) return expired;
   }
+}
+
+/**
+ * Expires one pending request whose deadline passed (the sweep, or a decision that arrived too
+ * late); false when it is no longer pending or not yet due.
+ */
+export async function expireRequest(tx: StoreTx, now: string, request: AccessRequest): Promise<boolean> {
+  if (request.approvalDeadline > now) return false;
+  if (!(await tx.updateRequest(request.id, ['pending_approval'], { status: 'approval_expired', decidedAt: now, decisionReason: 'no decision within the approval timeout', currentStep: -1 }))) return false;
+  const open = (await tx.getSteps(request.id)).find((s) => s.status === 'open');
+  if (open) {
+    await tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
+    await settleApprovalMessages(tx, now, request, open, 'expired');
+  }
+  await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'request.expired', requestId: request.id, details: { deadline: request.approvalDeadline, step: open ? open.index + 1 : null } });
+  await notify(tx, now, `expired:${request.id}`, { type: 'request.expired', recipient: requesterRecipient(request), requestId: request.id });
+  return true;
 }

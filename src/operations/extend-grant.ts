@@ -8,9 +8,10 @@ import { DURATION_PRESETS_SECONDS, describeDuration } from '../domain/duration.j
 import type { AccessRequest, Grant } from '../domain/records.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
 import { addSeconds, newId, nowIso, type Deps } from './context.js';
-import { gatherDirectoryFacts } from './directory-facts.js';
-import { resolveChain } from '../domain/evaluate.js';
-import { notify, startChain } from './lifecycle.js';
+import { resolveChainLive } from './directory-facts.js';
+import { notify, startChain, startRevocation } from './lifecycle.js';
+import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
+import { expireGrantIfDue } from './revoke-grant.js';
 import { findEntry } from './policy-lookup.js';
 import type { StoreTx } from './ports.js';
 
@@ -30,6 +31,11 @@ export function extensionOffer(deps: Deps, grant: Grant): ExtensionOffer {
   const entry = deps.catalog.find(grant.app, grant.role);
   const rule = entry?.role.extension ?? null;
   const base = { grant, expiresAt: grant.expiresAt, choices: [] as number[] };
+  if (grant.status === 'active' && grant.expiresAt && grant.expiresAt <= nowIso(deps)) {
+    // Expired, even if the sweep has not ended it yet: the deadline holds when the click arrives.
+    const what = `${entry?.app.name ?? grant.app} ${entry?.role.name ?? grant.role}`;
+    return { ...base, maxAddSeconds: 0, approval: null, refusal: `Your ${what} access has expired; it can no longer be extended. Request it again instead.` };
+  }
   if (grant.status !== 'active' || !grant.expiresAt || !grant.activatedAt) {
     // An ended grant never becomes active again (Extend… pressed on a reminder after the expiry).
     const ended = grant.status === 'revoking' || grant.status === 'revoked' || grant.status === 'provisioning_failed';
@@ -79,8 +85,12 @@ export async function extendGrant(deps: Deps, input: ExtendInput): Promise<Exten
   const grant = await deps.store.getGrant(input.grantId);
   if (!grant) throw new AccessError('not_found', 'This grant no longer exists.');
   if (grant.holder.directoryId !== input.actor.person.id) throw new AccessError('not_holder', 'Only the person who holds this access can extend it.');
+  assertTextWithin(input.justification, TEXT_LIMITS.justification, 'The justification');
   const offer = extensionOffer(deps, grant);
-  if (offer.refusal) throw new AccessError('extension_not_allowed', offer.refusal, { expiresAt: grant.expiresAt });
+  if (offer.refusal) {
+    await expireGrantIfDue(deps, grant.id); // an expired grant's revocation starts now, not at the next sweep
+    throw new AccessError('extension_not_allowed', offer.refusal, { expiresAt: grant.expiresAt });
+  }
   if (!Number.isInteger(input.addSeconds) || input.addSeconds <= 0) throw new AccessError('invalid_duration', 'Choose how long to extend by.');
   if (input.addSeconds > offer.maxAddSeconds) {
     throw new AccessError('extension_exceeds_limit', `You can extend by at most ${describeDuration(offer.maxAddSeconds)} (the policy allows ${describeDuration(grant.maxTotalSeconds ?? 0)} in all).`);
@@ -115,8 +125,7 @@ export async function extendGrant(deps: Deps, input: ExtendInput): Promise<Exten
   }
 
   // `approval: same`: the role's chain decides the extension like a new request.
-  const facts = await gatherDirectoryFacts(deps.directory, holder, entry.role, deps.settings.adminGroup);
-  const chain = resolveChain(entry.role, facts);
+  const chain = await resolveChainLive(deps.directory, entry.role, holder, deps.settings.adminGroup);
   if (!chain.satisfiable || chain.steps.length === 0) throw new AccessError('unsatisfiable_chain', `No one can approve this extension: ${chain.reason ?? 'the chain is empty'}.`);
   return await deps.store.transaction(async (tx) => {
     const request = extensionRequest(deps, now, grant, entry.version, input, 'pending_approval');
@@ -158,6 +167,12 @@ export async function applyExtension(tx: StoreTx, now: string, grantId: string, 
   const grant = await tx.getGrant(grantId);
   if (!grant || grant.status !== 'active' || !grant.expiresAt || !grant.activatedAt) {
     await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'chain' }, action: 'request.refused', requestId: request.id, grantId, details: { reason: `the grant is ${grant?.status ?? 'gone'}; the extension was not applied` } });
+    return;
+  }
+  if (grant.expiresAt <= now) {
+    // Approved after the grant expired (the sweep had not ended it yet): an expired grant is not revived.
+    await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'chain' }, action: 'request.refused', requestId: request.id, grantId, details: { reason: `the grant expired at ${grant.expiresAt}; the extension was not applied` } });
+    await startRevocation(tx, now, grant, 'expired', { kind: 'system', component: 'sweep' }, null);
     return;
   }
   const cap = grant.maxTotalSeconds === null ? seconds : Math.max(0, grant.maxTotalSeconds - (Date.parse(grant.expiresAt) - Date.parse(grant.activatedAt)) / 1000);

@@ -5,6 +5,7 @@
  * the same person, or several directory matches are errors an admin resolves — never a guess.
  */
 import { AccessError } from '../domain/errors.js';
+import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import { actorOf, type ActingPerson } from './acting-person.js';
 import { nowIso, type Deps } from './context.js';
 import { assertAdmin } from './revoke-grant.js';
@@ -22,7 +23,11 @@ export async function identifySlackUser(deps: Deps, input: { slackUserId: string
 
   if (!input.email) throw new AccessError('identity_unknown', 'Your Slack profile has no email address, so you cannot be matched to the directory.');
   const person = await deps.directory.findPerson(input.email); // throws identity_ambiguous on several matches
-  if (!person) throw new AccessError('identity_unknown', `No one with the email ${input.email} is in the directory.`);
+  // Bound by email only (PRODUCT.md): the directory also finds people by login, and a Slack email
+  // that happens to be someone else's login must not make its owner act as them.
+  if (!person || person.email.toLowerCase() !== input.email.toLowerCase()) {
+    throw new AccessError('identity_unknown', `No one with the email ${input.email} is in the directory.`);
+  }
   const now = nowIso(deps);
   const acting: ActingPerson = { person, slackId: input.slackUserId };
   try {
@@ -50,8 +55,19 @@ export async function identifyByEmail(deps: Deps, email: string): Promise<Acting
   return { person, slackId: (await deps.store.bindingForPerson(person.id))?.slackUserId ?? null };
 }
 
+/**
+ * For `--admin EMAIL` on the command line: the person by email, marked as acting from the command
+ * line with the OS user and host that ran it (never with their Slack id: they did not act in Slack).
+ */
+export async function identifyOnCommandLine(deps: Deps, email: string, where: { osUser: string; host: string }): Promise<ActingPerson> {
+  const person = await deps.directory.findPerson(email);
+  if (!person || person.email.toLowerCase() !== email.trim().toLowerCase()) throw new AccessError('identity_unknown', `No one with the email ${email} is in the directory.`);
+  return { person, slackId: null, commandLine: where };
+}
+
 /** An admin removes a binding so the Slack user is matched again on their next action. Audited. */
 export async function unbindIdentity(deps: Deps, input: { admin: ActingPerson; slackUserId: string; reason: string }): Promise<void> {
+  assertTextWithin(input.reason, TEXT_LIMITS.reason, 'The reason');
   await assertAdmin(deps, input.admin);
   if (!input.reason.trim()) throw new AccessError('reason_required', 'Say why the binding is removed; it is kept in the audit log.');
   const now = nowIso(deps);

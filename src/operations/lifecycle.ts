@@ -6,6 +6,8 @@ import type { Actor } from '../domain/audit.js';
 import type { CatalogEntry } from '../domain/catalog.js';
 import type { ResolvedStep } from '../domain/evaluate.js';
 import type { AccessRequest, ChannelRecipient, Grant, Notification, PersonRecipient, RevocationReason, StepRecord } from '../domain/records.js';
+import { redactProvision } from '../domain/redact-url.js';
+import { provisionMethod } from '../domain/provisioning/methods.js';
 import { refOf } from './acting-person.js';
 import { addSeconds, newId, type Deps } from './context.js';
 import type { StoreTx } from './ports.js';
@@ -125,10 +127,24 @@ export async function createGrant(deps: Deps, tx: StoreTx, now: string, request:
     action: 'grant.provisioningStarted',
     requestId: request.id,
     grantId: grant.id,
-    details: { method: grant.snapshot.provision.method, provision: grant.snapshot.provision, durationSeconds: seconds },
+    details: { method: grant.snapshot.provision.method, provision: redactProvision(grant.snapshot.provision), durationSeconds: seconds },
   });
-  await tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now);
+  await tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now, effectSubject(grant));
   return grant;
+}
+
+/**
+ * What a grant's provisioning and revocation act on: the holder's membership of the group its
+ * method manages (`okta_group`: shared by every grant through that group), or else the grant
+ * itself (a webhook call, a manual task).
+ * Jobs of one subject never run at the same time, whichever process runs them (`StoreTx.claimJob`),
+ * so a removal cannot run while an add of the same membership is still in flight.
+ */
+export function effectSubject(grant: Pick<Grant, 'id' | 'holder' | 'snapshot'>): string {
+  const provision = grant.snapshot.provision;
+  const group = provisionMethod(provision).managedGroup(provision);
+  if (group === null) return `${provision.method}:${grant.id}`;
+  return `${provision.method}:${group}:${grant.holder.directoryId}`;
 }
 
 /** Marks a grant active from now for its duration and tells the holder. */
@@ -165,7 +181,7 @@ export async function startRevocation(
   });
   if (!ok) return false;
   await tx.appendAudit({ at: now, actor, action: 'grant.revocationStarted', requestId: grant.requestId, grantId: grant.id, details: { reason, note, method: grant.snapshot.provision.method } });
-  await tx.enqueueJob(`revoke:${grant.id}`, { kind: 'revoke', grantId: grant.id }, now);
+  await tx.enqueueJob(`revoke:${grant.id}`, { kind: 'revoke', grantId: grant.id }, now, effectSubject(grant));
   return true;
 }
 

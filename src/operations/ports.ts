@@ -32,8 +32,12 @@ export interface Directory {
   findPerson(emailOrLogin: string): Promise<Person | null>;
   /** By the directory's immutable id. Null when the person no longer exists. */
   getPerson(id: string): Promise<Person | null>;
-  /** Names of the groups the person is a member of. */
-  groupsOf(personId: string): Promise<string[]>;
+  /**
+   * Names of the groups the person is a member of. `maxAgeMs`: an answer read that recently may be
+   * reused, for a use that decides nothing on its own (a submission whose every approval step
+   * checks eligibility again, live); without it the read is live.
+   */
+  groupsOf(personId: string, options?: { maxAgeMs?: number }): Promise<string[]>;
   /** Every member of the group (all pages). Throws PermanentError for an unknown group. */
   membersOf(groupName: string): Promise<Person[]>;
   /** The group by name, or null when the directory has no such group. */
@@ -41,6 +45,11 @@ export interface Directory {
   /** The person's manager, resolved through the configured manager attribute; null when none. */
   managerOf(personId: string): Promise<Person | null>;
   isMember(personId: string, groupName: string): Promise<boolean>;
+  /**
+   * Resolve only once the directory confirms the change (the membership read back): nothing is
+   * reported done that the directory did not confirm. A change it accepted but does not show yet
+   * throws TransientError.
+   */
   addToGroup(personId: string, groupName: string): Promise<void>;
   removeFromGroup(personId: string, groupName: string): Promise<void>;
 }
@@ -68,11 +77,19 @@ export type EffectOutcome =
   /**
    * The provider confirmed it: the grant moves on (active, or revoked). `details` go into the audit
    * event; `kept`, on a revoke, says the access was left in place on purpose and why (logged as
-   * `grant.membershipKept`).
+   * `grant.membershipKept`); `bookkeeping` is the provisioner's own record of it, written in the
+   * transaction that records the outcome.
    */
-  | { kind: 'done'; details: Record<string, unknown>; kept?: Record<string, unknown> }
+  | {
+      kind: 'done';
+      details: Record<string, unknown>;
+      kept?: Record<string, unknown>;
+      bookkeeping?: (tx: StoreTx) => Promise<void>;
+    }
   /** A person does it: a task goes to `assigneeGroup`, and the grant moves on when it is marked Done. */
-  | { kind: 'task'; assigneeGroup: string };
+  | { kind: 'task'; assigneeGroup: string }
+  /** The grant left the state the effect was for before anything was done: nothing to record. */
+  | { kind: 'overtaken' };
 
 /** What a provisioner may read and write besides its provider (the store for its own bookkeeping). */
 export interface ProvisionerContext {
@@ -89,7 +106,11 @@ export interface ProvisionerContext {
  */
 export interface Provisioner<P extends Provision = Provision> {
   grant(grant: Grant, provision: P, ctx: ProvisionerContext): Promise<EffectOutcome>;
-  revoke(grant: Grant, provision: P, ctx: ProvisionerContext): Promise<EffectOutcome>;
+  /**
+   * `undo`: the grant's revocation already ran, and a late grant effect landed after it; do the
+   * revocation's effect again (as a new call where the provider dedupes: a webhook's own key).
+   */
+  revoke(grant: Grant, provision: P, ctx: ProvisionerContext, options: { undo: boolean }): Promise<EffectOutcome>;
   /** Whether the access is in place now, as the provider says; `unknown` when it cannot tell. */
   verify(grant: Grant, provision: P): Promise<'present' | 'absent' | 'unknown'>;
   describe(provision: P): ProvisionDescription;
@@ -106,11 +127,13 @@ export function provisionerFor(provisioners: Provisioners, provision: Provision)
 // ---------------------------------------------------------------------------------------------
 // Messages
 
-/** What an attached export file is: its bytes, its extension and the export's summary. */
-export interface ExportAttachment {
-  bytes: Buffer;
+/** The files of the weekly digest, in the export format (`extension`). */
+export interface DigestAttachment {
   extension: string;
-  summary: ExportSummary;
+  /** Every list of the digest in full (the message shows counts and the top lines). */
+  lists: { bytes: Buffer; rows: number; sha256: string };
+  /** The week's requests export. */
+  requests: { bytes: Buffer; summary: ExportSummary };
 }
 
 /**
@@ -124,10 +147,15 @@ export interface Notifier {
   deliver(notification: Exclude<Notification, { type: 'digest' }>, key: string): Promise<void>;
   /**
    * Posts the weekly digest to `channel` (or updates the one already posted for `key`) and
-   * attaches the file `attachment` makes, once per digest: when an earlier attempt attached it,
-   * `attachment` is not called. Resolves with whether the file was attached by this call.
+   * attaches the files `attachment` makes, once per digest: when an earlier attempt attached them,
+   * `attachment` is not called. Resolves with whether the files were attached by this call.
    */
-  publishDigest(input: { digest: Digest; channel: string; key: string; attachment: () => Promise<ExportAttachment> }): Promise<{ attached: boolean }>;
+  publishDigest(input: {
+    digest: Digest;
+    channel: string;
+    key: string;
+    attachment: () => Promise<DigestAttachment>;
+  }): Promise<{ attached: boolean }>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,9 +285,10 @@ export interface StoreReads {
   countJobs(status: JobStatus[]): Promise<number>;
   /**
    * Jobs due now, oldest first: pending and due, or running with an expired lock (a dead
-   * worker's). Reading them claims nothing: `claimJob` decides who runs each.
+   * worker's); optionally of some kinds or of one subject. Reading them claims nothing:
+   * `claimJob` decides who runs each.
    */
-  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][]): Promise<JobRecord[]>;
+  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): Promise<JobRecord[]>;
 
   getMeta(key: string): Promise<string | undefined>;
   /** Every meta entry whose key starts with `prefix`, by key. */
@@ -314,12 +343,34 @@ export interface StoreTx extends StoreReads {
    */
   appendAudit(event: AuditEventInput): Promise<AuditEvent>;
 
-  /** Records an effect to perform after commit. A key already used is ignored (idempotent intent). */
-  enqueueJob(key: string, payload: JobPayload, runAt: string): Promise<void>;
-  /** Claims a due job for this worker until `lockedUntil`; false when someone else has it. */
+  /**
+   * Records an effect to perform after commit. A key already used is ignored (idempotent intent).
+   * `subject` names what the effect acts on (see `claimJob`).
+   */
+  enqueueJob(key: string, payload: JobPayload, runAt: string, subject?: string | null): Promise<void>;
+  /**
+   * Claims a due job for this worker until `lockedUntil`; false when someone else has it, or when
+   * another job of the same subject is running under a lock that has not expired. The check and
+   * the claim must be atomic against other claims of that subject, whatever the database: SQLite's
+   * write lock (BEGIN IMMEDIATE) does it; on PostgreSQL, lock the subject first (an advisory
+   * transaction lock on its hash, or `SELECT ... FOR UPDATE` of a per-subject row).
+   */
   claimJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean>;
+  /** Extends the lock of a job this worker still holds (a long effect's heartbeat); false when it was lost. */
+  renewJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean>;
   finishJob(id: number, worker: string, now: string): Promise<boolean>;
-  failJob(id: number, worker: string, now: string, error: string, retryAt: string | null): Promise<boolean>;
+  /**
+   * Records a failed run: pending again at `retryAt`, or dead when null. `refundAttempt` gives
+   * back the attempt the claim counted (a rate-limited run that only has to wait).
+   */
+  failJob(
+    id: number,
+    worker: string,
+    now: string,
+    error: string,
+    retryAt: string | null,
+    options?: { refundAttempt?: boolean },
+  ): Promise<boolean>;
 
   setMeta(key: string, value: string, now: string): Promise<void>;
   deleteMeta(key: string): Promise<boolean>;

@@ -2,52 +2,144 @@
  * The provisioning and revocation effects, run as jobs after the state change committed, through
  * the provisioner of the grant's provisioning method (`Deps.provisioners`). This file owns what is
  * common to every method: the grant must still be in the state the job was for, the outcome is
- * logged and moves the grant on in one transaction, a method done by a person becomes a task, and
- * failures are counted and alerted. Each effect is safe to repeat: a retried add finds the person
- * already in the group; a retried webhook carries the same Idempotency-Key; a manual task is
- * created once per grant and action.
+ * recorded against the grant as it is when the effect landed (below), a method done by a person
+ * becomes a task, and failures are counted and alerted. Each effect is safe to repeat: a retried
+ * add finds the person already in the group; a retried webhook carries the same Idempotency-Key;
+ * a manual task is created once per grant and action.
  */
 import { systemActor } from '../domain/audit.js';
 import { PermanentError } from '../domain/errors.js';
 import type { Grant, TaskRecord } from '../domain/records.js';
 import { newId, nowIso, type Deps } from './context.js';
-import { activateGrant, alert, completeRevocation, notify } from './lifecycle.js';
-import { provisionerFor } from './ports.js';
+import { activateGrant, alert, completeRevocation, effectSubject, notify } from './lifecycle.js';
+import { provisionerFor, type EffectOutcome, type StoreTx } from './ports.js';
 
 const provisioner = systemActor('provisioner');
 
+/*
+ * Ordering of a grant's effects (security review H1). A revocation can start (a state change, in
+ * one transaction) at any moment, also while the provisioning effect is in flight: Okta holding
+ * the add for seconds, a webhook receiver answering slowly. Three rules keep "revocation wins":
+ *
+ * 1. Effects on one subject run one at a time, whoever runs them (the job pump, the sweep, the CLI,
+ *    another process or replica): the job claim refuses while another job of the same subject
+ *    holds a live lock (`StoreTx.claimJob`, state in the jobs table, not in process memory), and a
+ *    running job renews its lock while the effect lasts (`run-jobs.ts`). So the revocation's
+ *    removal waits for the add it overtook, and the runner that finished the add runs it next.
+ * 2. After the effect, the outcome is recorded against the grant as it is *now*: a grant that left
+ *    `provisioning` meanwhile is not activated; the add is logged as late, and the revocation
+ *    (queued behind it) removes it.
+ * 3. If the revocation's effect already ran (only when a worker stalled past its lock and another
+ *    took the job over), a compensating revocation is queued behind the late add:
+ *    `revoke:<grant>:after-provision`, which repeats the removal (or the revoke call): the
+ *    provisioner's `revoke` with `undo`.
+ *
+ * The membership Okta ends with is the one the last effect left, and the last effect is always the
+ * revocation's.
+ */
 export async function provisionGrant(deps: Deps, grantId: string): Promise<void> {
   const grant = await deps.store.getGrant(grantId);
-  if (!grant || grant.status !== 'provisioning') return; // decided elsewhere (revoked, already active)
+  if (!grant || grant.status !== 'provisioning') return; // revoked (or decided) before the effect: nothing to do or undo
   const provision = grant.snapshot.provision; // the snapshot, never the current policy
   const outcome = await provisionerFor(deps.provisioners, provision).grant(grant, provision, deps);
+  if (outcome.kind === 'overtaken') return; // the revocation overtook it before anything was done
   if (outcome.kind === 'task') return createTask(deps, grant, 'grant', outcome.assigneeGroup);
+  await recordProvisioned(deps, grant, { method: provision.method, ...outcome.details });
+}
+
+/** The effect landed: activate the grant, or, if it left `provisioning` meanwhile, log the late effect (rule 2 and 3 above). */
+async function recordProvisioned(deps: Deps, grant: Grant, details: Record<string, unknown>): Promise<void> {
   const now = nowIso(deps);
   await deps.store.transaction(async (tx) => {
     const fresh = (await tx.getGrant(grant.id))!;
-    await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details: { method: provision.method, ...outcome.details } });
-    await activateGrant(tx, now, fresh, provisioner, { method: provision.method });
+    if (fresh.status === 'provisioning') {
+      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details });
+      await activateGrant(tx, now, fresh, provisioner, { method: details.method });
+      return;
+    }
+    // Pending: the revocation's job waits behind this one (same subject) and runs next. Anything
+    // else means its effect already ran before ours landed, so it must be repeated after it.
+    const revocation = await tx.getJobByKey(`revoke:${grant.id}`);
+    const undo = fresh.status !== 'revoking' || revocation?.status !== 'pending';
+    await tx.appendAudit({
+      at: now,
+      actor: provisioner,
+      action: 'grant.provisioned',
+      requestId: grant.requestId,
+      grantId: grant.id,
+      details: { ...details, late: true, grantStatus: fresh.status, undo: undo ? 'queued' : 'by the revocation' },
+    });
+    if (undo) {
+      const payload = { kind: 'revoke', grantId: grant.id, undoLateProvision: true } as const;
+      await tx.enqueueJob(`revoke:${grant.id}:after-provision`, payload, now, effectSubject(grant));
+    }
   });
 }
 
-export async function executeRevocation(deps: Deps, grantId: string): Promise<void> {
+export async function executeRevocation(deps: Deps, grantId: string, options: { undoLateProvision?: boolean } = {}): Promise<void> {
   const grant = await deps.store.getGrant(grantId);
-  if (!grant || grant.status !== 'revoking') return;
+  const undo = options.undoLateProvision === true;
+  if (!grant) return;
+  if (undo ? grant.status === 'provisioning' || grant.status === 'active' : grant.status !== 'revoking') return;
   const provision = grant.snapshot.provision; // the snapshot, never the current policy
-  const outcome = await provisionerFor(deps.provisioners, provision).revoke(grant, provision, deps);
-  if (outcome.kind === 'task') return createTask(deps, grant, 'revoke', outcome.assigneeGroup);
+  const outcome = await provisionerFor(deps.provisioners, provision).revoke(grant, provision, deps, { undo });
+  if (outcome.kind === 'overtaken') return;
+  if (outcome.kind === 'task') {
+    if (undo) return; // a manual task is not an effect that can land late
+    return revokeByTask(deps, grant, outcome.assigneeGroup);
+  }
+  await recordRevoked(deps, grant, outcome, undo);
+}
+
+/** The removal landed (or the access was kept on purpose): the revocation completes, or the late add is logged as undone. */
+async function recordRevoked(deps: Deps, grant: Grant, outcome: Extract<EffectOutcome, { kind: 'done' }>, undo: boolean): Promise<void> {
   const now = nowIso(deps);
+  const { details, kept } = outcome;
   await deps.store.transaction(async (tx) => {
+    await outcome.bookkeeping?.(tx);
+    if (undo) {
+      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioningUndone', requestId: grant.requestId, grantId: grant.id, details: { ...details, ...kept } });
+      return;
+    }
     const fresh = (await tx.getGrant(grant.id))!;
-    if (outcome.kept) await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.membershipKept', requestId: grant.requestId, grantId: grant.id, details: outcome.kept });
-    await completeRevocation(tx, now, fresh, provisioner, outcome.details);
+    if (kept) await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.membershipKept', requestId: grant.requestId, grantId: grant.id, details: kept });
+    await completeRevocation(tx, now, fresh, provisioner, details);
   });
+}
+
+/**
+ * A grant a person set up ends. If its set-up task was done, a person removes the access (a revoke
+ * task). If not, nobody set it up: the task is cancelled (every copy says it is no longer needed,
+ * and its Done button goes) and the revocation completes without a revoke task.
+ */
+async function revokeByTask(deps: Deps, grant: Grant, assigneeGroup: string): Promise<void> {
+  const now = nowIso(deps);
+  const cancelled = await deps.store.transaction(async (tx) => {
+    const task = await tx.getTaskFor(grant.id, 'grant');
+    if (task?.status === 'done') return false;
+    if (task) await cancelTask(tx, now, task, grant);
+    const why = task ? 'the set-up task was never done; it is cancelled' : 'the access was never set up';
+    await completeRevocation(tx, now, (await tx.getGrant(grant.id))!, provisioner, { method: grant.snapshot.provision.method, removed: false, why });
+    return true;
+  });
+  if (!cancelled) await createTask(deps, grant, 'revoke', assigneeGroup);
+}
+
+/** Closes an open task that is no longer needed, audited, and updates every copy of its message. */
+export async function cancelTask(tx: StoreTx, now: string, task: TaskRecord, grant: Grant): Promise<boolean> {
+  if (!(await tx.updateTask(task.id, ['open'], { status: 'cancelled', completedAt: now }))) return false;
+  const status = grant.status === 'revoking' || grant.status === 'revoked' ? `revoked (${grant.revocationReason ?? 'revocation'})` : grant.status;
+  await tx.appendAudit({ at: now, actor: provisioner, action: 'task.cancelled', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action: task.action, why: `the grant is ${status}` } });
+  await notify(tx, now, `task-cancelled:${task.id}`, { type: 'task.cancelled', recipient: { kind: 'group', group: task.assigneeGroup }, taskId: task.id, grantId: grant.id });
+  return true;
 }
 
 async function createTask(deps: Deps, grant: Grant, action: 'grant' | 'revoke', assigneeGroup: string): Promise<void> {
   const now = nowIso(deps);
   await deps.store.transaction(async (tx) => {
     if (await tx.getTaskFor(grant.id, action)) return;
+    // Re-checked under the write lock: a grant revoked since the job started needs no set-up task.
+    if (action === 'grant' && (await tx.getGrant(grant.id))?.status !== 'provisioning') return;
     const task: TaskRecord = { id: newId(deps, 'tsk'), grantId: grant.id, action, assigneeGroup, status: 'open', createdAt: now, completedBy: null, completedAt: null };
     await tx.insertTask(task);
     await tx.appendAudit({ at: now, actor: provisioner, action: 'task.created', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action, assigneeGroup } });

@@ -5,14 +5,16 @@
  * allow; the step is approved once `required` distinct people approve; the last step approves the
  * request. Two approvers racing: the write lock serialises them and the loser is told it is stale.
  */
-import { checkEligibility, resolveStep, type ResolvedStep } from '../domain/evaluate.js';
+import { checkEligibility, type ResolvedStep } from '../domain/evaluate.js';
 import { AccessError } from '../domain/errors.js';
 import { describeDuration } from '../domain/duration.js';
+import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
+import { expireRequest } from './expire-requests.js';
 import type { Person } from '../domain/person.js';
 import type { AccessRequest, DecisionRecord, StepRecord } from '../domain/records.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
 import { nowIso, type Deps } from './context.js';
-import { gatherDirectoryFacts } from './directory-facts.js';
+import { resolveStepLive } from './directory-facts.js';
 import { applyExtension } from './extend-grant.js';
 import { createGrant, notify, openStep, requesterRecipient, settleApprovalMessages } from './lifecycle.js';
 import { findEntry } from './policy-lookup.js';
@@ -38,6 +40,14 @@ export type ReviewResult =
 export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<ReviewResult> {
   const request = await deps.store.getRequest(input.requestId);
   if (!request) throw new AccessError('not_found', 'This request no longer exists.');
+  assertTextWithin(input.reason, TEXT_LIMITS.reason, 'The reason');
+  // The deadline holds when the click arrives, not only when the sweep next runs: a late decision
+  // expires the request right here, as the sweep would have.
+  const arrived = nowIso(deps);
+  if (request.status === 'pending_approval' && request.approvalDeadline <= arrived) {
+    await deps.store.transaction(async (tx) => expireRequest(tx, arrived, (await tx.getRequest(request.id))!));
+    throw deadlinePassed(request);
+  }
   const step = await assertCanDecide(deps.store, request, input);
   const reason = (input.reason ?? '').trim();
   if (input.decision === 'deny' && !reason) throw new AccessError('reason_required', 'Please give a reason for the denial; the requester will see it.');
@@ -49,6 +59,8 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
   // Live checks: the approver must still be active; the requester must still be eligible.
   const [approverNow, requesterNow] = await Promise.all([deps.directory.getPerson(input.actor.person.id), deps.directory.getPerson(request.requester.directoryId)]);
   if (!approverNow?.active) throw new AccessError('approver_inactive', 'Your directory account is not active, so you cannot decide requests.');
+  const left = await approverLeft(deps, step, request, input.actor.person.id);
+  if (left) throw new AccessError('not_an_approver', `You are no longer an approver of step ${step.index + 1} (${step.label}) of this request: ${left}.`);
   const entry = findEntry(deps, request.app, request.role);
   const eligibility = requesterNow
     ? checkEligibility(entry.role, requesterNow, await deps.directory.groupsOf(requesterNow.id))
@@ -61,9 +73,10 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
 
   const now = nowIso(deps);
   const actor = actorOf(input.actor);
-  return deps.store.transaction(async (tx): Promise<ReviewResult> => {
+  return await deps.store.transaction(async (tx): Promise<ReviewResult> => {
     // Re-read under the write lock: whoever got here first decided; everyone else is stale.
     const fresh = (await tx.getRequest(request.id))!;
+    if (fresh.status === 'pending_approval' && fresh.approvalDeadline <= now) throw deadlinePassed(fresh);
     const freshStep = await assertCanDecide(tx, fresh, { ...input, stepIndex: step.index });
 
     if (!eligibility.eligible) {
@@ -175,6 +188,31 @@ async function assertCanDecide(reads: StoreReads, request: AccessRequest, input:
   return step;
 }
 
+function deadlinePassed(request: AccessRequest): AccessError {
+  return new AccessError('deadline_passed', `This request expired without a decision at ${request.approvalDeadline} (the approval timeout); your click changed nothing.`);
+}
+
+/**
+ * Approvers are resolved when a step opens; when one decides, the rule that made them an approver
+ * must still hold (L2): still in the step's group (or the admin group, for a fallback), still the
+ * requester's manager. Null when it does, else why not.
+ */
+async function approverLeft(deps: Deps, step: StepRecord, request: AccessRequest, personId: string): Promise<string | null> {
+  if (step.fallbackReason) {
+    return (await deps.directory.isMember(personId, deps.settings.adminGroup)) ? null : `you are no longer in ${deps.settings.adminGroup}`;
+  }
+  switch (step.step.kind) {
+    case 'group':
+      return (await deps.directory.isMember(personId, step.step.group)) ? null : `you are no longer in ${step.step.group}`;
+    case 'manager': {
+      const manager = await deps.directory.managerOf(request.requester.directoryId);
+      return manager?.id === personId ? null : `you are no longer ${request.requester.name}'s manager`;
+    }
+    case 'user':
+      return null;
+  }
+}
+
 async function resolveNext(deps: Deps, request: AccessRequest, requester: Person, deciderId: string): Promise<ResolvedStep> {
   const entry = findEntry(deps, request.app, request.role);
   if (entry.role.approval === 'auto') throw new AccessError('invalid_state', 'This role no longer has an approval chain.');
@@ -183,10 +221,12 @@ async function resolveNext(deps: Deps, request: AccessRequest, requester: Person
   const stored = (await deps.store.getSteps(request.id)).find((s) => s.index === index);
   const step = stored?.step ?? entry.role.approval[index];
   if (!step) throw new AccessError('invalid_state', 'The approval chain has no further step.');
-  const facts = await gatherDirectoryFacts(deps.directory, requester, { ...entry.role, approval: [step] }, deps.settings.adminGroup);
   const decided = new Set((await deps.store.getDecisions(request.id)).map((d) => d.approver.directoryId));
   decided.add(deciderId);
-  return resolveStep(step, index, facts, decided);
+  const adminGroup = deps.settings.adminGroup;
+  return resolveStepLive(deps.directory, {
+    role: entry.role, step, index, requester, adminGroup, decidedEarlier: decided,
+  });
 }
 
 function describeStatus(status: AccessRequest['status']): string {

@@ -5,6 +5,7 @@
  */
 import { systemActor, type Actor } from '../domain/audit.js';
 import { AccessError } from '../domain/errors.js';
+import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import type { Grant } from '../domain/records.js';
 import { actorOf, type ActingPerson } from './acting-person.js';
 import { nowIso, type Deps } from './context.js';
@@ -26,6 +27,7 @@ export async function relinquishGrant(deps: Deps, input: { actor: ActingPerson; 
 
 /** An admin takes a grant away, with a reason. Admin membership is read live when the form arrives. */
 export async function revokeGrantAsAdmin(deps: Deps, input: { actor: ActingPerson; grantId: string; reason: string }): Promise<Grant> {
+  assertTextWithin(input.reason, TEXT_LIMITS.reason, 'The reason');
   await assertAdmin(deps, input.actor);
   const reason = input.reason.trim();
   if (!reason) throw new AccessError('reason_required', 'A revocation needs a reason; it is shown to the holder and kept in the audit log.');
@@ -61,6 +63,16 @@ export async function expireGrants(deps: Deps, batch = 500): Promise<number> {
     started += n;
     if (due.length < batch || n === 0) return started;
   }
+}
+
+/** Starts the revocation of one grant whose expiry has passed (what the sweep would do for it); false when not due. */
+export async function expireGrantIfDue(deps: Deps, grantId: string): Promise<boolean> {
+  const now = nowIso(deps);
+  return await deps.store.transaction(async (tx) => {
+    const grant = await tx.getGrant(grantId);
+    if (!grant || grant.status !== 'active' || !grant.expiresAt || grant.expiresAt > now) return false;
+    return await startRevocation(tx, now, grant, 'expired', systemActor('sweep'), null);
+  });
 }
 
 /**

@@ -7,8 +7,10 @@
 import { PermanentError, TransientError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/records.js';
 import { addSeconds, nowIso, type Deps } from './context.js';
+import type { StoreTx } from './ports.js';
 import { executeRevocation, provisionGrant, recordEffectFailure } from './provision-grant.js';
 import { publishDigest } from './publish-digest.js';
+import { withReadScope } from './read-scope.js';
 
 export interface JobRunnerOptions {
   /** Identifies this process in job locks. */
@@ -33,10 +35,12 @@ export interface JobRunSummary {
   retried: number;
   dead: number;
   skipped: number;
+  /** Rate-limited: waiting for the service's Retry-After, no attempt spent. */
+  deferred: number;
 }
 
 export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise<JobRunSummary> {
-  const summary: JobRunSummary = { ran: 0, done: 0, retried: 0, dead: 0, skipped: 0 };
+  const summary: JobRunSummary = { ran: 0, done: 0, retried: 0, dead: 0, skipped: 0, deferred: 0 };
   const batch = options.batch ?? 100;
   const seen = new Set<number>();
   for (;;) {
@@ -47,26 +51,77 @@ export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise
     for (const job of due) {
       if (options.signal?.aborted) return summary;
       seen.add(job.id);
-      await runJob(deps, job, options, summary);
+      // After an effect, the jobs of its subject that waited for it (a revocation that overtook an
+      // add, refused its claim meanwhile) run at once, here, instead of at the next sweep.
+      let waiting = await runJob(deps, job, options, summary);
+      while (waiting?.length && !options.signal?.aborted) {
+        const next = waiting.find((j) => !seen.has(j.id));
+        if (!next) break;
+        seen.add(next.id);
+        waiting = await runJob(deps, next, options, summary);
+      }
     }
   }
 }
 
-export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<void> {
+/**
+ * Runs one job if this worker can claim it. Null when it could not (someone else has it, or its
+ * subject is busy); else the due jobs of the same subject, read in the transaction that records
+ * the outcome (no extra round trip for the common case, where there are none).
+ */
+async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<JobRecord[] | null> {
   const now = nowIso(deps);
-  const lockedUntil = addSeconds(now, options.lockSeconds ?? 300);
-  if (!await deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, lockedUntil))) {
+  const lockSeconds = options.lockSeconds ?? 300;
+  if (!(await deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, addSeconds(now, lockSeconds))))) {
     summary.skipped++;
-    return;
+    return null;
   }
   summary.ran++;
   const attempts = job.attempts + 1;
+  const waitingOf = async (tx: StoreTx, at: string) =>
+    job.subject ? await tx.dueJobs(at, 10, options.kinds, job.subject) : [];
+  // The lock is renewed while the effect lasts (Okta's retries and 429 waits can outlast it), so
+  // no other worker takes the job over, nor runs another effect of its subject, meanwhile.
+  const renew = async () => {
+    try {
+      const at = nowIso(deps);
+      if (!(await deps.store.transaction((tx) => tx.renewJob(job.id, options.worker, at, addSeconds(at, lockSeconds))))) {
+        deps.logger.warn('job lock lost: another worker took the job over', { job: job.key, worker: options.worker });
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      deps.logger.warn('could not renew a job lock', { job: job.key, error: message });
+    }
+  };
+  const heartbeat = setInterval(() => void renew(), (lockSeconds * 1000) / 3);
+  heartbeat.unref();
   try {
-    await perform(deps, job);
-    await deps.store.transaction((tx) => tx.finishJob(job.id, options.worker, nowIso(deps)));
+    // One job is one operation: its directory reads are shared, and only within it.
+    await withReadScope(() => perform(deps, job));
+    clearInterval(heartbeat);
+    const at = nowIso(deps);
+    const { finished, waiting } = await deps.store.transaction(async (tx) => ({
+      finished: await tx.finishJob(job.id, options.worker, at),
+      waiting: await waitingOf(tx, at),
+    }));
+    if (!finished) deps.logger.warn('job finished after its lock was lost; the worker that took it over records its own outcome', { job: job.key, worker: options.worker });
     summary.done++;
+    return waiting;
   } catch (error) {
+    clearInterval(heartbeat);
     const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof TransientError && error.rateLimited) {
+      // Slowed down by the service (429): the job waits its Retry-After and keeps its attempts.
+      const at = nowIso(deps);
+      const retryAt = addSeconds(at, Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
+      const waiting = await deps.store.transaction(async (tx) => {
+        await tx.failJob(job.id, options.worker, at, message, retryAt, { refundAttempt: true });
+        return waitingOf(tx, at);
+      });
+      deps.logger.info('job rate-limited; waiting', { job: job.key, retryAt });
+      summary.deferred++;
+      return waiting;
+    }
     const maxAttempts = options.maxAttempts ?? 8;
     let retry: boolean;
     if (job.payload.kind === 'provision' || job.payload.kind === 'revoke') {
@@ -76,13 +131,15 @@ export async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptio
     }
     const at = nowIso(deps);
     const retryAt = retry ? addSeconds(at, backoffSeconds(attempts, error, options)) : null;
-    await deps.store.transaction(async (tx) => {
+    const waiting = await deps.store.transaction(async (tx) => {
       await tx.failJob(job.id, options.worker, at, message, retryAt);
       if (!retryAt) await tx.appendAudit({ at, actor: { kind: 'system', component: 'jobs' }, action: 'job.abandoned', details: { job: job.key, attempts, error: message } });
+      return waitingOf(tx, at);
     });
     deps.logger[retry ? 'warn' : 'error'](retry ? 'job failed; will retry' : 'job failed; given up', { job: job.key, attempts, error: message, retryAt });
     if (retry) summary.retried++;
     else summary.dead++;
+    return waiting;
   }
 }
 
@@ -92,7 +149,7 @@ async function perform(deps: Deps, job: JobRecord): Promise<void> {
     case 'provision':
       return provisionGrant(deps, payload.grantId);
     case 'revoke':
-      return executeRevocation(deps, payload.grantId);
+      return executeRevocation(deps, payload.grantId, { undoLateProvision: payload.undoLateProvision === true });
     case 'notify':
       // The digest is more than a message: it carries an export and its own audit event.
       if (payload.notification.type === 'digest') return publishDigest(deps, payload.notification, job.key);

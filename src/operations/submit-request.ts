@@ -4,11 +4,12 @@
  * transaction.
  */
 import { AccessError } from '../domain/errors.js';
-import { evaluate, type Evaluation } from '../domain/evaluate.js';
+import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
+import type { Evaluation } from '../domain/evaluate.js';
 import type { AccessRequest, Grant } from '../domain/records.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
 import { addSeconds, newId, nowIso, type Deps } from './context.js';
-import { gatherDirectoryFacts } from './directory-facts.js';
+import { evaluateLive } from './directory-facts.js';
 import { extensionOffer, type ExtensionOffer } from './extend-grant.js';
 import { createGrant, notify, requesterRecipient, startChain } from './lifecycle.js';
 import { findEntry } from './policy-lookup.js';
@@ -27,6 +28,7 @@ export type SubmitResult =
   | { kind: 'extension_offer'; offer: ExtensionOffer };
 
 export async function submitRequest(deps: Deps, input: SubmitInput): Promise<SubmitResult> {
+  assertTextWithin(input.justification, TEXT_LIMITS.justification, 'The justification');
   const entry = findEntry(deps, input.app, input.role);
   const requester = input.requester.person;
 
@@ -36,9 +38,11 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
   const pending = await deps.store.findPendingRequest(requester.id, input.app, input.role);
   if (pending) return { kind: 'already_pending', request: pending };
 
-  const facts = await gatherDirectoryFacts(deps.directory, requester, entry.role, deps.settings.adminGroup);
   const now = nowIso(deps);
-  const evaluation = evaluate(entry.app, entry.role, entry.version, facts, { durationSeconds: input.durationSeconds, justification: input.justification }, new Date(now));
+  const { evaluation } = await evaluateLive(deps.directory, {
+    app: entry.app, role: entry.role, version: entry.version, requester, adminGroup: deps.settings.adminGroup,
+    request: { durationSeconds: input.durationSeconds, justification: input.justification }, now: new Date(now),
+  });
   const actor = actorOf(input.requester);
 
   if (evaluation.outcome !== 'needs_approval' && evaluation.outcome !== 'auto_approved') {

@@ -23,6 +23,7 @@ export type { SandboxChannel, SandboxClock, SandboxPerson, SandboxProblem, Sandb
  *   GET  /api/activity                   messages per person's DM (the picker marks who has new ones)
  *   GET  /api/events                     Server-Sent Events: `change` on every workspace change
  *   GET  /api/files/:id                  an uploaded file, as an attachment
+ *   GET  /api/webhooks                   the webhook calls the embedded receiver got (newest first)
  *   POST /api/command      {user, channel, text}                   "/access …" -> slash command
  *   POST /api/action       {user, container, blockId, actionId, input?, form?} -> block_actions
  *   POST /api/suggest      {user, container, blockId, actionId, value}          -> block_suggestion
@@ -45,6 +46,7 @@ const PAGE_FILES: Record<string, string> = {
   '/block-kit.js': 'block-kit.js',
   '/focus.js': 'focus.js',
   '/style.css': 'style.css',
+  '/webhook-calls.js': 'webhook-calls.js',
 };
 const CONTENT_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
@@ -118,6 +120,7 @@ class SandboxHttp {
     for (const event of LIVE_EVENTS) {
       this.unsubscribe.push(options.standIn.on(event, (payload) => this.broadcast(liveHint(event, payload))));
     }
+    if (options.webhookCalls) this.unsubscribe.push(options.webhookCalls.onCall(() => this.broadcast({ kind: 'webhook' })));
     this.keepAlive = setInterval(() => {
       for (const stream of this.streams) stream.write(': keep-alive\n\n');
     }, 15_000);
@@ -186,6 +189,7 @@ class SandboxHttp {
     if (path === '/api/state') return sendJson(res, 200, this.view.stateFor(this.view.person(query.get('user'))));
     if (path === '/api/activity') return sendJson(res, 200, this.view.activity());
     if (path === '/api/events') return this.openStream(res);
+    if (path === '/api/webhooks') return sendJson(res, 200, { calls: this.options.webhookCalls?.list() ?? [] });
     const file = /^\/api\/files\/([A-Z0-9]+)$/.exec(path);
     if (file?.[1]) return this.sendFile(file[1], res);
     throw new HttpError(404, 'not found');

@@ -34,6 +34,8 @@ export interface SandboxServerOptions {
   timezone?: string;
   /** The slash commands the app declares (its manifest); default `['/access']`. */
   commands?: string[];
+  /** The embedded webhook receiver (webhook roles call it instead of their policy URL). */
+  webhookCalls?: { list(): unknown[]; onCall(listener: () => void): () => void };
 }
 
 export interface SandboxServer {

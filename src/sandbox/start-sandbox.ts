@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../domain/catalog.js';
 import type { Settings } from '../domain/policy.js';
 import type { Logger } from '../operations/ports.js';
+import type { SandboxWebhooks } from './sandbox-webhooks.js';
 import { SlackApiStandIn } from './slack-api/slack-api-server.js';
 import { startSandboxServer, type SandboxServer } from './sandbox-http.js';
 
@@ -45,10 +46,17 @@ export interface SandboxWorkspace {
   stop(): Promise<void>;
 }
 
-export async function startSandboxWorkspace(options: { people: DirectoryPeople; settings: Settings; catalog: Catalog }): Promise<SandboxWorkspace> {
+export async function startSandboxWorkspace(options: {
+  people: DirectoryPeople;
+  settings: Settings;
+  catalog: Catalog;
+  /** The sandbox's clock: moving time forward ages trigger ids and rate-limit windows too. */
+  clock: { now(): Date };
+}): Promise<SandboxWorkspace> {
   const token = `xoxb-sandbox-${randomBytes(8).toString('hex')}`;
   const signingSecret = randomBytes(24).toString('hex');
-  const standIn = new SlackApiStandIn({ botTokens: [token] });
+  // Slack's clock is the sandbox's: moving time forward ages trigger ids and rate-limit windows too.
+  const standIn = new SlackApiStandIn({ botTokens: [token], clock: () => options.clock.now().getTime() });
   const people = slackPeople(options.people);
   // Each person reads times in their own zone, as Slack's users.info says; the bot's zone unless the file gives one.
   for (const p of people) standIn.addUser({ id: p.slackId, email: p.email, name: p.email.split('@')[0]!, realName: p.name, tz: p.timezone ?? options.settings.timezone });
@@ -64,7 +72,16 @@ export async function startSandboxWorkspace(options: { people: DirectoryPeople; 
  */
 export function startSandboxPage(
   workspace: SandboxWorkspace,
-  options: { botEventsUrl: string; port: number; timezone: string; clock: OffsetClock; logger: Logger; afterAdvance: () => Promise<unknown> },
+  options: {
+    botEventsUrl: string;
+    port: number;
+    timezone: string;
+    clock: OffsetClock;
+    logger: Logger;
+    afterAdvance: () => Promise<unknown>;
+    /** The embedded webhook receiver the bot's webhook roles call: the page lists its calls. */
+    webhookCalls: SandboxWebhooks;
+  },
 ): Promise<SandboxServer> {
   return startSandboxServer({
     standIn: workspace.standIn,
@@ -72,6 +89,7 @@ export function startSandboxPage(
     signingSecret: workspace.signingSecret,
     people: workspace.people,
     channels: workspace.channels,
+    webhookCalls: options.webhookCalls,
     port: options.port,
     host: '127.0.0.1',
     timezone: options.timezone,

@@ -31,6 +31,7 @@ const messages = {
   'requester-ended-removed-externally': () => requesterMessage(endedCard('removed_externally'), { type: 'grant.revoked' }),
   'task-grant-open': () => taskMessage(task('grant', 'open')),
   'task-grant-done': () => taskMessage(task('grant', 'done')),
+  'task-grant-cancelled': () => taskMessage(task('grant', 'cancelled')),
   'task-revoke-open': () => taskMessage(task('revoke', 'open')),
   'requester-ended-expired-manual': () => requesterMessage({ ...endedCard('expired'), provisioning: { kind: 'manual', assigneeGroup: 'it-helpdesk' } }, { type: 'grant.revoked' }),
   'alert-with-grant': () => alertMessage({ text: 'Setting up GitHub Organization owner for Ada Lovelace (ada@example.com) failed after 5 attempts: <!channel> 500', at: '2026-03-02T09:00:00.000Z', timezone: tz, grant: { id: 'grt_0example0001', appName: 'GitHub', roleName: 'Organization owner', holderName: 'Ada Lovelace', holderEmail: 'ada@example.com', status: 'provisioning_failed' }, requestId: 'req_0example0001' }),

@@ -70,7 +70,7 @@ export function crowdedHome(): HomeModel {
   };
 }
 
-export function task(action: 'grant' | 'revoke', status: 'open' | 'done'): TaskView {
+export function task(action: 'grant' | 'revoke', status: TaskView['status']): TaskView {
   return {
     taskId: 'tsk_0example0001',
     action,
@@ -82,7 +82,7 @@ export function task(action: 'grant' | 'revoke', status: 'open' | 'done'): TaskV
     grantId: 'grt_0example0003',
     requestId: 'req_0example0004',
     durationSeconds: 4 * 3600,
-    revocationReason: action === 'revoke' ? 'expired' : null,
+    revocationReason: action === 'revoke' ? 'expired' : status === 'cancelled' ? 'offboarded' : null,
     justification: 'Install the <!here> printer driver (IT-77)',
     createdAt: '2026-03-02T09:00:00.000Z',
     completedBy: status === 'done' ? { name: 'Ian Murdock', email: 'ian@example.com', slackId: 'U0IAN', directoryId: 'u-ian' } : null,

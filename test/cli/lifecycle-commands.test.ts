@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
 import { loadConfig } from '../../src/config.js';
 import { identifySlackUser } from '../../src/operations/identify-person.js';
@@ -71,5 +72,59 @@ describe('lifecycle commands', () => {
     const done = await cli(['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'jordan@example.com', '--reason', 'new Slack account'], env);
     expect(done.code, done.stderr).toBe(0);
     expect(done.stdout).toContain('unbound U0ADA');
+  });
+
+  it('records what an admin does from the command line as such: via the CLI, which OS user, no Slack id (L9)', async () => {
+    const runtime = await createRuntime(loadConfig(env), { logger: silentLogger });
+    await identifySlackUser(runtime.deps, { slackUserId: 'U0JORDAN', email: 'jordan@example.com' }); // Jordan also uses Slack
+    await runtime.close();
+    const unbound = await cli(['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'jordan@example.com', '--reason', 'new Slack account'], env);
+    expect(unbound.code, unbound.stderr).toBe(0);
+    const exported = await cli(['export', 'requests', '--admin', 'jordan@example.com', '--out', join(dir, 'requests.csv')], env);
+    expect(exported.code, exported.stderr).toBe(0);
+
+    const store = SqliteStore.open(env.DATABASE_PATH!);
+    const events = await store.auditEvents({ limit: 1000 });
+    await store.close();
+    for (const action of ['identity.unbound', 'export.created'] as const) {
+      const actor = events.find((e) => e.action === action)!.actor;
+      expect(actor, action).toEqual({ kind: 'person', directoryId: expect.any(String), email: 'jordan@example.com', via: 'cli', osUser: userInfo().username, host: hostname() });
+    }
+  });
+});
+
+describe('sweep on the sandbox\'s configuration (M2)', () => {
+  it('sends webhook calls to the embedded receiver, never to the URL in the policy', async () => {
+    const { createServer } = await import('node:net');
+    const { cpSync, readFileSync, writeFileSync } = await import('node:fs');
+    let connections = 0;
+    const endpoint = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    try {
+      const policies = join(dir, 'policies');
+      cpSync('policies', policies, { recursive: true });
+      const billing = join(policies, 'billing.yml');
+      const port = (endpoint.address() as { port: number }).port;
+      writeFileSync(billing, readFileSync(billing, 'utf8')
+        .replace('    approval:\n      - manager\n    extension: { max_total: 30d, approval: same }', '    approval: auto\n    extension: { max_total: 30d, approval: same }')
+        .replaceAll('https://billing.internal.example.com/access-hooks', `https://127.0.0.1:${port}/access-hooks`));
+      const sandboxEnv = { ...env, POLICIES_DIR: policies }; // the real secret is set, and still not used
+      const runtime = await createRuntime(loadConfig(sandboxEnv), { logger: silentLogger });
+      const result = await submitRequest(runtime.deps, { requester: await identifyByEmail(runtime.deps, 'ada@example.com'), app: 'billing', role: 'viewer' });
+      await runtime.close();
+      if (result.kind !== 'submitted' || !result.grant) throw new Error(result.kind);
+
+      const swept = await cli(['sweep'], sandboxEnv);
+      expect(swept.code, swept.stderr).toBe(0);
+      expect(connections).toBe(0);
+      const store = SqliteStore.open(env.DATABASE_PATH!);
+      expect((await store.getGrant(result.grant.id))!.status).toBe('active');
+      await store.close();
+    } finally {
+      await new Promise<void>((resolve) => endpoint.close(() => resolve()));
+    }
   });
 });

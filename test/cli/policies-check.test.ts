@@ -30,10 +30,20 @@ describe('policies check', () => {
     expect(code).toBe(0);
   });
 
-  it('names the webhook secret the example policies need when it is not set', async () => {
-    const { code, stderr } = await cli(['policies', 'check'], { ...EXAMPLE_ENV, BILLING_HOOK_SECRET: undefined });
+  it('passes on a fresh clone without the production secrets, warning about the unset secret_env (item 11)', async () => {
+    // A policy repository's CI has none of the production secrets.
+    const { code, stdout, stderr } = await cli(['policies', 'check', 'policies'], { DIRECTORY_FILE: 'directory.example.yml' });
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/^OK: 4 apps, 7 roles in policies/);
+    expect(stderr).toMatch(/^warning: policies\/billing\.yml:\d+:\d+ roles\[0\]\.provision\.webhook\.secret_env: .*BILLING_HOOK_SECRET is not set/m);
+    expect(stderr).toContain('--strict');
+  });
+
+  it('with --strict, an unset secret_env is an error naming the variable, as at a production start', async () => {
+    const { code, stderr } = await cli(['policies', 'check', '--strict'], { ...EXAMPLE_ENV, BILLING_HOOK_SECRET: undefined });
     expect(code).toBe(1);
     expect(stderr).toMatch(/^policies\/billing\.yml:\d+:\d+ roles\[0\]\.provision\.webhook\.secret_env: .*BILLING_HOOK_SECRET/m);
+    expect((await cli(['policies', 'check', '--strict'], EXAMPLE_ENV)).code).toBe(0);
   });
 
   it('prints every problem of a bad folder as file:line:col and exits 1', async () => {

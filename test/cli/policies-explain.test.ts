@@ -80,4 +80,10 @@ describe('policies explain', () => {
     expect(elsewhere.code).toBe(1);
     expect(elsewhere.stderr).toContain('no/such.yml');
   });
+
+  it('runs the README example on a fresh clone, without the production secrets (item 11)', async () => {
+    const { code, stdout, stderr } = await cli(['policies', 'explain', '--user', 'marcus@example.com', '--app', 'aws-prod', '--role', 'admin', '--duration', '2h'], {});
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain('aws-prod');
+  });
 });

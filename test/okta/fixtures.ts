@@ -33,3 +33,15 @@ export function directoryFor(url: string, overrides: Partial<OktaDirectoryOption
     ...overrides,
   });
 }
+
+/** The lifecycle harness's example company (COMPANY), as an Okta org in the stand-in; group ids are `00g-<name>`. */
+export function seedCompanyOrg(okta: OktaStandIn, company: { people: { id: string; email: string; name: string; title?: string; status?: string; manager?: string }[]; groups: Record<string, { members: string[] }> }): void {
+  for (const person of company.people) {
+    const [firstName, ...rest] = person.name.split(' ');
+    okta.addUser({ id: person.id, email: person.email, firstName, lastName: rest.join(' '), title: person.title, status: person.status === 'deprovisioned' ? 'DEPROVISIONED' : 'ACTIVE', profile: { managerId: person.manager ?? null } });
+  }
+  for (const [name, group] of Object.entries(company.groups)) {
+    okta.addGroup({ id: `00g-${name}`, name });
+    for (const email of group.members) okta.addMember(`00g-${name}`, company.people.find((p) => p.email === email)!.id);
+  }
+}

@@ -32,6 +32,31 @@ describe('OktaCallGate', () => {
     expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(20);
   });
 
+  it('reads a concurrency 429 as such: waits a moment, not the minute, and keeps the bucket it knew', async () => {
+    const crowded = new OktaStandIn({ concurrencyLimit: 2, answerDelayMs: 40 });
+    crowded.addGroup({ id: '00gteam', name: 'team' });
+    for (let i = 0; i < 6; i++) crowded.addUser({ id: `00u${i}`, email: `u${i}@example.com` });
+    const { url: crowdedUrl } = await crowded.start();
+    try {
+      const sleeps: number[] = [];
+      // The gate allows 5 in flight; the org only 2 (other integrations use the rest).
+      const sleep = async (ms: number) => {
+        sleeps.push(ms);
+        await new Promise((r) => setTimeout(r, ms));
+      };
+      const directory = directoryFor(crowdedUrl, { sleep });
+      const people = await Promise.all(Array.from({ length: 6 }, (_, i) => directory.getPerson(`00u${i}`)));
+      expect(people.map((p) => p?.id)).toEqual(['00u0', '00u1', '00u2', '00u3', '00u4', '00u5']);
+      expect(crowded.requests.filter((r) => r.concurrency).length).toBeGreaterThan(0);
+      // Short backoffs (base 20 ms, doubling), never the estimated reset a second away.
+      expect(Math.max(...sleeps)).toBeLessThan(1_000);
+      // The per-minute bucket still shows what the successful answers reported, not "0 of 0".
+      expect(directory.gateStats().gaveUp).toBe(0);
+    } finally {
+      await crowded.stop();
+    }
+  });
+
   it('keys rate-limit buckets by endpoint, with ids taken out', () => {
     expect(bucketOf('https://x.okta.com/api/v1/groups/00g1/users/00u2')).toBe('/api/v1/groups/{id}/users/{id}');
     expect(bucketOf('https://x.okta.com/api/v1/users?search=x')).toBe('/api/v1/users');

@@ -52,6 +52,13 @@ describe('OktaDirectory people', () => {
     expect((await directoryFor(url).getPerson('00udan'))?.name).toBe('Dan the Man');
   });
 
+  it('ignores a manager attribute of "me", which Okta would resolve to the API token\'s owner (review I1)', async () => {
+    okta.setProfile('00ucarol', { managerId: 'me' });
+    const directory = directoryFor(url);
+    expect(await directory.managerOf('00ucarol')).toBeNull();
+    expect(okta.count('/api/v1/users/me')).toBe(0);
+  });
+
   it('returns null for a person Okta does not know', async () => {
     expect(await directoryFor(url).getPerson('00unknown')).toBeNull();
   });

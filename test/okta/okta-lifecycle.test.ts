@@ -11,18 +11,23 @@ import { submitRequest } from '../../src/operations/submit-request.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { reconcile } from '../../src/operations/reconcile.js';
 import { oktaSystemLogSource, oktaStatusCheck, SYSTEM_LOG_CURSOR_KEY } from '../../src/adapters/okta/okta-offboarding.js';
+import { identifySlackUser } from '../../src/operations/identify-person.js';
+import { withReadScope } from '../../src/operations/read-scope.js';
 import { COMPANY, createHarness, type Harness } from '../support/lifecycle-harness.js';
 import { directoryFor } from './fixtures.js';
 import { OktaStandIn } from './okta-stand-in.js';
 
 let okta: OktaStandIn;
 let url: string;
+/** Okta's clock runs ahead by this much: a test lets its search index catch up by moving it. */
+let oktaAhead = 0;
+const SEARCH_LAG_MS = 5_000;
 let directory: OktaDirectory;
 let h: Harness;
 const groupId = (name: string) => `00g-${name}`;
 
 beforeAll(async () => {
-  okta = new OktaStandIn();
+  okta = new OktaStandIn({ now: () => Date.now() + oktaAhead, searchLagMs: SEARCH_LAG_MS });
   url = (await okta.start()).url;
 });
 afterAll(() => okta.stop());
@@ -87,6 +92,7 @@ describe('the lifecycle on Okta', () => {
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await h.runJobs();
     okta.setStatus('u-ada', 'DEPROVISIONED');
+    oktaAhead += SEARCH_LAG_MS; // search shows it once its index caught up
     const holders = [...new Set((await h.store.listGrants({ status: ['active'] })).map((g) => g.holder.directoryId))];
     const gone = await checkStatuses(directory, holders);
     expect(gone).toEqual([{ id: 'u-ada', status: 'deprovisioned' }]);
@@ -129,8 +135,16 @@ describe('the lifecycle on Okta', () => {
     expect(await h.store.grantForRequest(result.request.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
     const cursor = await h.store.getMeta(SYSTEM_LOG_CURSOR_KEY);
     expect(cursor).toBeTruthy();
-    // Every System Log request was bounded (since and until): never an endless polling query.
-    expect(okta.matching('/api/v1/logs').every((r) => r.query.since !== undefined && r.query.until !== undefined)).toBe(true);
+    // Polling as Okta documents it: one request with since, then Okta's next links only.
+    const logs = okta.matching('/api/v1/logs');
+    expect(logs[0]!.query).toMatchObject({ sortOrder: 'ASCENDING' });
+    expect(logs[0]!.query.until).toBeUndefined();
+    expect(logs.slice(1).every((r) => r.query.after !== undefined && r.query.since === undefined)).toBe(true);
+    expect(logs.every((r) => r.status === 200)).toBe(true);
+    okta.appendLogEvent({
+      published: new Date(now - 40 * 60_000).toISOString(), eventType: 'user.lifecycle.suspend',
+      target: [{ id: 'u-alan', type: 'User' }],
+    });
     h.clock.advance(3600);
     await reconcile(h.deps, { statusCheck: noStatusCheck, offboardingSources: [oktaSystemLogSource(directory)] });
     expect(await h.store.getMeta(SYSTEM_LOG_CURSOR_KEY)).not.toBe(cursor);
@@ -142,9 +156,68 @@ describe('the lifecycle on Okta', () => {
     }
     await h.runJobs();
     okta.setStatus('u-sam', 'SUSPENDED');
+    oktaAhead += SEARCH_LAG_MS;
     okta.clearRequests();
     const summary = await reconcile(h.deps, { statusCheck: oktaStatusCheck(directory, { batchSize: 20 }) });
     expect(summary.offboarding.offboarded).toBe(1);
     expect(okta.count(/^\/api\/v1\/users$/, 'GET')).toBe(1); // one search for all three holders
+    // the one candidate, confirmed by id
+    expect(okta.matching(/^\/api\/v1\/users\/u-/, 'GET').map((r) => r.path)).toEqual(['/api/v1/users/u-sam']);
+  });
+});
+
+describe('Okta calls: live for every decision, never twice within one', () => {
+  const reads = (pattern: RegExp) => okta.matching(pattern, 'GET').length;
+
+  it('shares the reads of one operation, and reads again in the next', async () => {
+    const submitted = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'), app: 'aws', role: 'admin',
+      durationSeconds: 3600, justification: 'deploy',
+    });
+    if (submitted.kind !== 'submitted') throw new Error(submitted.kind);
+    await identifySlackUser(h.deps, { slackUserId: 'U0MARCUS', email: 'marcus@example.com' }); // he used the bot before
+    okta.clearRequests();
+    // One click: identifying Marcus, then the decision that checks he is active.
+    await withReadScope(async () => {
+      const marcus = await identifySlackUser(h.deps, { slackUserId: 'U0MARCUS', email: 'marcus@example.com' });
+      await reviewRequest(h.deps, { actor: marcus, requestId: submitted.request.id, decision: 'approve' });
+    });
+    expect(reads(/^\/api\/v1\/users\/u-marcus$/)).toBe(1);
+    expect(reads(/^\/api\/v1\/users\/u-ada$/)).toBe(1);
+    expect(reads(/^\/api\/v1\/users\/u-ada\/groups$/)).toBe(1);
+    // The next operation reads live again.
+    await withReadScope(async () => { await h.deps.directory.getPerson('u-marcus'); });
+    expect(reads(/^\/api\/v1\/users\/u-marcus$/)).toBe(2);
+  });
+
+  it('reads the admin group only when a step must fall back to it', async () => {
+    const adminsRead = () => okta.matching(`/api/v1/groups/${groupId('access-admins')}/users`, 'GET').length;
+    await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'), app: 'aws', role: 'admin',
+      durationSeconds: 3600, justification: 'deploy',
+    });
+    expect(adminsRead()).toBe(0); // Marcus approves: nobody falls back
+    // Alan's manager is gone from his profile: his manager step falls back to the admins, read then.
+    okta.setProfile('u-alan', { managerId: null });
+    const fallback = await submitRequest(h.deps, {
+      requester: await h.as('alan@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'x',
+    });
+    if (fallback.kind !== 'submitted') throw new Error(fallback.kind);
+    expect(adminsRead()).toBe(1);
+    expect((await h.store.getSteps(fallback.request.id))[0]!.approvers.map((a) => a.email).sort())
+      .toEqual(['ciso@example.com', 'priya@example.com']);
+  });
+
+  it('reuses the groups the request form read a moment ago only when the submission decides nothing', async () => {
+    const ada = await h.as('ada@example.com');
+    okta.clearRequests();
+    await h.deps.directory.groupsOf('u-ada'); // the form
+    // a chain: each step re-checks
+    await submitRequest(h.deps, {
+      requester: ada, app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy',
+    });
+    expect(reads(/^\/api\/v1\/users\/u-ada\/groups$/)).toBe(1);
+    await submitRequest(h.deps, { requester: ada, app: 'github', role: 'member' }); // approved at once: live
+    expect(reads(/^\/api\/v1\/users\/u-ada\/groups$/)).toBe(2);
   });
 });

@@ -3,6 +3,23 @@
  * (absolute `Link` headers), rate-limit headers and 429s, System Log polling semantics, SSWS
  * tokens and OAuth private_key_jwt service apps, as the Okta SDK v8 sees them.
  * Faults can be injected (`failNext`, `goDown`), and every request is recorded.
+ *
+ * Where Okta refuses or lags, so does the stand-in (api-conformance review §5):
+ * - System Log (okta-developer-docs `reference/system-log-query`): `since` and `after` are mutually
+ *   exclusive, and `after` is opaque ("system generated for use in next links. Don't attempt to
+ *   craft requests that use this value"): a crafted one is refused. Polling requests (no `until`,
+ *   ascending) filter and order by persistence time and always link a next page; bounded requests
+ *   filter by `published` and see only what is persisted when they run, so an event that arrives
+ *   late (published inside a window already read) is missed by them. `since` over 180 days: 400
+ *   E0000053.
+ * - `search` "results are sourced from an eventually consistent datasource and may not reflect the
+ *   latest information" (OKTA-OAS listUsers, listGroups): changes made while a test runs show in
+ *   `search` only `searchLagMs` later; `GET /users/{id}` and memberships are immediate. The org as
+ *   set up before (`addUser`, `addGroup`) counts as indexed, unless `{ justCreated: true }`.
+ * - `q` "doesn't support pagination, but you can use limit" (users) / "You can't page a query. The
+ *   default limit for a query is 300 results" (groups): never a next link.
+ * - Concurrency (okta-developer-docs `reference/rl2-monitor`): past `concurrencyLimit` requests in
+ *   flight, 429 whose "first two header values are always 0" and whose reset "is only an estimate".
  */
 import { createPublicKey, KeyObject, randomBytes, verify, type JsonWebKey } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -51,6 +68,12 @@ export interface StandInLogEventInput {
   outcome?: 'SUCCESS' | 'FAILURE';
 }
 
+/** Extra options for data set up while a test runs. */
+export interface ChangeOptions {
+  /** Created during the test: `search` sees it only after the index lag. */
+  justCreated?: boolean;
+}
+
 export interface StandInClient {
   clientId: string;
   /** PEM, a KeyObject or a public JWK. */
@@ -69,6 +92,12 @@ export interface OktaStandInOptions {
   /** Per endpoint class: requests allowed per window (default window 60 s). */
   rateLimits?: Partial<Record<RateLimitClass, { limit: number; windowMs?: number }>>;
   now?: () => number;
+  /** How long a change takes to show in `search` (eventually consistent). Default 5 s; 0: at once. */
+  searchLagMs?: number;
+  /** Requests in flight at once before Okta answers a concurrency 429. Default 75 (Enterprise, TECH-NOTES §10). */
+  concurrencyLimit?: number;
+  /** Each answer waits this long (ms), so requests overlap as they do against a real org. Default 0. */
+  answerDelayMs?: number;
 }
 
 export interface RecordedRequest {
@@ -84,9 +113,14 @@ export interface RecordedRequest {
   reset: number;
   remaining: number;
   dpopProof: boolean;
+  /** A 429 for too many requests in flight (not the per-minute bucket). */
+  concurrency?: boolean;
 }
 
 type FaultKind = 500 | 502 | 503 | 504 | 429 | 'reset';
+
+/** What an opaque System Log `after` stands for (only the stand-in can read it, like Okta's). */
+type LogCursor = { mode: 'poll'; seq: number } | { mode: 'page'; published: string; seq: number };
 interface Fault {
   pattern: string | RegExp;
   method?: string;
@@ -114,6 +148,9 @@ interface StoredGroup {
 interface StoredEvent {
   uuid: string;
   published: string;
+  /** Persistence order: polling requests read in this order, from this time. */
+  seq: number;
+  persistedAt: number;
   eventType: string;
   target: { id: string; type: string; alternateId?: string; displayName?: string }[];
   outcome: string;
@@ -162,6 +199,16 @@ export class OktaStandIn extends EventEmitter {
   private readonly accessTokens = new Map<string, { clientId: string; scopes: Set<string>; expiresAt: number }>();
   private readonly windows = new Map<RateLimitClass, { index: number; used: number }>();
   private readonly faults: Fault[] = [];
+  private readonly holds: { pattern: string | RegExp; method?: string; arrived: () => void; released: Promise<void>; release: () => void }[] = [];
+  private readonly holding = new Set<() => void>();
+  private readonly searchLagMs: number;
+  private readonly concurrencyLimit: number;
+  private answerDelayMs: number;
+  /** What `search` sees: each user's and group's JSON as of each change (null: deleted). */
+  private readonly userIndex = new Map<string, { at: number; record: StoredUser | null }[]>();
+  private readonly groupIndex = new Map<string, { at: number; record: StoredGroup | null }[]>();
+  private readonly logCursors = new Map<string, LogCursor>();
+  private inFlight = 0;
   private eventSeq = 0;
   private requestSeq = 0;
 
@@ -180,6 +227,9 @@ export class OktaStandIn extends EventEmitter {
       limits[key] = { limit: configured?.limit ?? DEFAULT_LIMITS[key], windowMs: configured?.windowMs ?? 60_000 };
     }
     this.limits = limits;
+    this.searchLagMs = options.searchLagMs ?? 5_000;
+    this.concurrencyLimit = options.concurrencyLimit ?? 75;
+    this.answerDelayMs = options.answerDelayMs ?? 0;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -241,7 +291,7 @@ export class OktaStandIn extends EventEmitter {
 
   // ---------------------------------------------------------------- data helpers
 
-  addUser(input: StandInUserInput): this {
+  addUser(input: StandInUserInput, options: ChangeOptions = {}): this {
     const login = input.login ?? input.email;
     this.users.set(input.id, {
       id: input.id,
@@ -259,12 +309,14 @@ export class OktaStandIn extends EventEmitter {
         ...input.profile,
       },
     });
+    this.indexUser(input.id, options.justCreated ? this.now() : -Infinity);
     return this;
   }
 
   removeUser(id: string): this {
     this.users.delete(id);
     for (const set of this.members.values()) set.delete(id);
+    this.indexUser(id, this.now());
     return this;
   }
 
@@ -273,15 +325,17 @@ export class OktaStandIn extends EventEmitter {
     user.status = status;
     user.statusChanged = new Date(this.now()).toISOString();
     user.lastUpdated = user.statusChanged;
+    this.indexUser(id, this.now());
     return this;
   }
 
   setProfile(id: string, attributes: Record<string, unknown>): this {
     Object.assign(this.mustUser(id).profile, attributes);
+    this.indexUser(id, this.now());
     return this;
   }
 
-  addGroup(input: StandInGroupInput): this {
+  addGroup(input: StandInGroupInput, options: ChangeOptions = {}): this {
     this.groups.set(input.id, {
       id: input.id,
       type: input.type ?? 'OKTA_GROUP',
@@ -289,13 +343,41 @@ export class OktaStandIn extends EventEmitter {
       profile: { name: input.name, description: input.description ?? '' },
     });
     if (!this.members.has(input.id)) this.members.set(input.id, new Set());
+    this.indexGroup(input.id, options.justCreated ? this.now() : -Infinity);
     return this;
   }
 
   removeGroup(id: string): this {
     this.groups.delete(id);
     this.members.delete(id);
+    this.indexGroup(id, this.now());
     return this;
+  }
+
+  /** Records the user as `search` will see it once the index catches up with `at`. */
+  private indexUser(id: string, at: number): void {
+    const user = this.users.get(id);
+    const history = at === -Infinity ? [] : this.userIndex.get(id) ?? [];
+    history.push({ at, record: user ? structuredClone(user) : null });
+    this.userIndex.set(id, history);
+  }
+
+  private indexGroup(id: string, at: number): void {
+    const group = this.groups.get(id);
+    const history = at === -Infinity ? [] : this.groupIndex.get(id) ?? [];
+    history.push({ at, record: group ? structuredClone(group) : null });
+    this.groupIndex.set(id, history);
+  }
+
+  /** What the search index holds now: every record as of `searchLagMs` ago. */
+  private indexed<T>(index: Map<string, { at: number; record: T | null }[]>): T[] {
+    const asOf = this.now() - this.searchLagMs;
+    const out: T[] = [];
+    for (const history of index.values()) {
+      const seen = history.filter((h) => h.at <= asOf).at(-1);
+      if (seen?.record) out.push(seen.record);
+    }
+    return out;
   }
 
   addMember(groupId: string, userId: string): this {
@@ -318,16 +400,21 @@ export class OktaStandIn extends EventEmitter {
     return [...(this.members.get(groupId) ?? [])];
   }
 
+  /**
+   * Persists an event now. Its `published` time may be earlier than events already served: a
+   * late event, which a bounded request over its `published` time, read before, did not see.
+   */
   appendLogEvent(input: StandInLogEventInput): this {
     this.eventSeq++;
     this.events.push({
       uuid: input.uuid ?? `evt${String(this.eventSeq).padStart(6, '0')}`,
       published: new Date(input.published).toISOString(),
+      seq: this.eventSeq,
+      persistedAt: this.now(),
       eventType: input.eventType,
       target: input.target,
       outcome: input.outcome ?? 'SUCCESS',
     });
-    this.events.sort((a, b) => (a.published < b.published ? -1 : a.published > b.published ? 1 : 0));
     return this;
   }
 
@@ -344,6 +431,33 @@ export class OktaStandIn extends EventEmitter {
     options: { method?: string; resetInSeconds?: number } = {},
   ): this {
     this.faults.push({ pattern, method: options.method?.toUpperCase(), remaining: count, kind, resetInSeconds: options.resetInSeconds ?? 2 });
+    return this;
+  }
+
+  /**
+   * Holds the next request whose path matches (optionally of one method) before Okta acts on it:
+   * the change lands, and the answer goes out, only at `release()`. `arrived` resolves when the
+   * request is being held. For provoking races with a slow Okta without sleeping.
+   */
+  hold(pattern: string | RegExp, options: { method?: string } = {}): { arrived: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const arrivedP = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ pattern, method: options.method?.toUpperCase(), arrived, released, release });
+    return { arrived: arrivedP, release };
+  }
+
+  /** Lets every held request go and forgets holds nothing has hit yet (a test's clean-up). */
+  releaseHolds(): void {
+    for (const release of this.holding) release();
+    this.holding.clear();
+    this.holds.length = 0;
+  }
+
+  /** From now on every answer waits `ms` (like the `answerDelayMs` option; 0 turns it off): a slow Okta. */
+  delayEvery(ms: number): this {
+    this.answerDelayMs = ms;
     return this;
   }
 
@@ -403,6 +517,15 @@ export class OktaStandIn extends EventEmitter {
     else if (authz.startsWith('Bearer ')) record.auth = 'bearer';
     else if (authz.startsWith('DPoP ')) record.auth = 'dpop';
 
+    const held = this.holds.findIndex((h) => matches(h.pattern, path) && (!h.method || h.method === method));
+    if (held >= 0) {
+      const [hold] = this.holds.splice(held, 1);
+      this.holding.add(hold!.release);
+      hold!.arrived();
+      await hold!.released;
+      this.holding.delete(hold!.release);
+    }
+
     const fault = this.takeFault(method, path);
     if (fault?.kind === 'reset') {
       record.status = -1;
@@ -411,12 +534,45 @@ export class OktaStandIn extends EventEmitter {
       return;
     }
 
+    this.inFlight++;
+    try {
+      await this.answer(req, res, { method, path, url, body, bucket, fault, record });
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: {
+      method: string; path: string; url: URL; body: string;
+      bucket: RateLimitClass; fault: Fault | undefined; record: RecordedRequest;
+    },
+  ): Promise<void> {
+    const { method, path, url, body, bucket, fault, record } = r;
+    if (this.inFlight > this.concurrencyLimit) {
+      // Concurrency is not a per-minute bucket: "The first two header values are always 0 for
+      // concurrent rate limit errors", and the reset is "only a suggested value" (rl2-monitor).
+      const reset = Math.ceil((this.now() + 1_000) / 1000);
+      record.status = 429;
+      record.concurrency = true;
+      record.reset = reset;
+      res.writeHead(429, {
+        'content-type': 'application/json', 'x-rate-limit-limit': '0', 'x-rate-limit-remaining': '0',
+        'x-rate-limit-reset': String(reset), 'x-okta-request-id': requestId(),
+      });
+      res.end(JSON.stringify(oktaError('E0000047', 'API call exceeded rate limit due to too many requests.')));
+      this.finish(record);
+      return;
+    }
+    if (this.answerDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.answerDelayMs));
     let status: number;
     let payload: unknown;
     let headers: Record<string, string>;
     const rate = this.spend(bucket, fault?.kind === 429 ? fault : undefined);
     try {
-      if (fault && fault.kind !== 429) throw faultFailure(fault.kind);
+      if (fault && fault.kind !== 429 && fault.kind !== 'reset') throw faultFailure(fault.kind);
       if (rate.exceeded) {
         throw new HttpFailure(429, {
           errorCode: 'E0000047',
@@ -514,8 +670,10 @@ export class OktaStandIn extends EventEmitter {
       if (!user) throw notFound(`${id} (User)`);
       if (!sub) return { status: 200, body: this.userJson(user) };
       if (sub === 'groups' && !subId) {
+        // No paging parameters on this endpoint (OKTA-OAS listUserGroups): every group at once.
         const groups = [...this.groups.values()].filter((g) => this.members.get(g.id)?.has(user.id));
-        return this.page(url, groups, (g) => g.id, (g) => this.groupJson(g), this.maxPageSize);
+        const link = `<${url.href}>; rel="self"`;
+        return { status: 200, body: groups.map((g) => this.groupJson(g)), headers: { link } };
       }
       throw notFound('Resource');
     }
@@ -639,15 +797,22 @@ export class OktaStandIn extends EventEmitter {
     const search = url.searchParams.get('search');
     const filter = url.searchParams.get('filter');
     const q = url.searchParams.get('q');
+    if (search) {
+      // Eventually consistent: the index as of `searchLagMs` ago.
+      const expr = parseExpression(search);
+      const found = this.indexed(this.userIndex).filter((u) => evaluate(expr, this.userJson(u)));
+      return this.page(url, found, (u) => u.id, (u) => this.userJson(u), this.maxPageSize);
+    }
     let users = [...this.users.values()];
-    if (search) users = users.filter((u) => evaluate(parseExpression(search), this.userJson(u)));
-    else if (filter) users = users.filter((u) => evaluate(parseExpression(filter), this.userJson(u)));
+    if (filter) users = users.filter((u) => evaluate(parseExpression(filter), this.userJson(u)));
     else users = users.filter((u) => u.status !== 'DEPROVISIONED'); // Okta lists omit them unless asked
     if (q) {
+      // "matched against firstName, lastName, or email"; "doesn't support pagination, but you can use limit".
       const needle = q.toLowerCase();
-      users = users.filter((u) =>
-        ['firstName', 'lastName', 'email', 'login'].some((k) => String(u.profile[k] ?? '').toLowerCase().startsWith(needle)),
-      );
+      const starts = (u: StoredUser) =>
+        ['firstName', 'lastName', 'email'].some((k) => String(u.profile[k] ?? '').toLowerCase().startsWith(needle));
+      const matched = users.filter(starts);
+      return this.unpaged(url, matched.map((u) => this.userJson(u)), 10);
     }
     return this.page(url, users, (u) => u.id, (u) => this.userJson(u), this.maxPageSize);
   }
@@ -656,51 +821,109 @@ export class OktaStandIn extends EventEmitter {
     const search = url.searchParams.get('search');
     const filter = url.searchParams.get('filter');
     const q = url.searchParams.get('q');
+    if (search) {
+      const expr = parseExpression(search);
+      const found = this.indexed(this.groupIndex).filter((g) => evaluate(expr, this.groupJson(g)));
+      return this.page(url, found, (g) => g.id, (g) => this.groupJson(g), this.maxPageSize);
+    }
     let groups = [...this.groups.values()];
-    const expr = search ?? filter;
-    if (expr) groups = groups.filter((g) => evaluate(parseExpression(expr), this.groupJson(g)));
-    if (q) groups = groups.filter((g) => g.profile.name.toLowerCase().startsWith(q.toLowerCase()));
+    if (filter) groups = groups.filter((g) => evaluate(parseExpression(filter), this.groupJson(g)));
+    if (q) {
+      // "You can't page a query. The default limit for a query is 300 results."
+      const matched = groups.filter((g) => g.profile.name.toLowerCase().startsWith(q.toLowerCase()));
+      return this.unpaged(url, matched.map((g) => this.groupJson(g)), 300);
+    }
     return this.page(url, groups, (g) => g.id, (g) => this.groupJson(g), this.maxPageSize);
   }
 
+  /** A `q` answer: at most `limit` (or the default) results and never a next link. */
+  private unpaged(
+    url: URL,
+    items: unknown[],
+    defaultLimit: number,
+  ): { status: number; body: unknown; headers: Record<string, string> } {
+    const limit = clamp(url.searchParams.get('limit'), defaultLimit, Math.max(defaultLimit, this.maxPageSize));
+    return { status: 200, body: items.slice(0, limit), headers: { link: `<${url.href}>; rel="self"` } };
+  }
+
+  /**
+   * GET /api/v1/logs, as the System Log reference describes it: polling requests (no `until`,
+   * ascending) by persistence, bounded ones by `published` over what is persisted now; `after`
+   * only from a next link, never with `since`.
+   */
   private listLogs(url: URL): { status: number; body: unknown; headers: Record<string, string> } {
     const p = url.searchParams;
     const until = p.get('until');
-    const untilMs = until ? Date.parse(until) : this.now();
     const since = p.get('since');
+    const afterToken = p.get('after');
+    if (since && afterToken) {
+      const summary =
+        'Api validation failed: since and after are mutually exclusive and can\'t be specified simultaneously';
+      throw new HttpFailure(400, oktaError('E0000001', summary));
+    }
+    let cursor: LogCursor | undefined;
+    if (afterToken) {
+      cursor = this.logCursors.get(afterToken);
+      if (!cursor) {
+        const summary = 'Api validation failed: after is not a value from a next link';
+        throw new HttpFailure(400, oktaError('E0000001', summary));
+      }
+    }
+    const untilMs = until ? Date.parse(until) : this.now();
     const sinceMs = since ? Date.parse(since) : untilMs - 7 * 24 * 3_600_000;
     if (Number.isNaN(untilMs) || Number.isNaN(sinceMs)) throw new HttpFailure(400, oktaError('E0000001', 'Api validation failed: since/until'));
-    if (sinceMs < this.now() - 180 * 24 * 3_600_000) throw new HttpFailure(400, oktaError('E0000001', 'Api validation failed: since'));
+    if (since && sinceMs < this.now() - 180 * 24 * 3_600_000) {
+      const summary = 'Invalid parameter: The since parameter is over 180 days prior to the current day.';
+      throw new HttpFailure(400, oktaError('E0000053', summary));
+    }
     const descending = p.get('sortOrder') === 'DESCENDING';
     const filter = p.get('filter');
     const expr = filter ? parseExpression(filter) : null;
-    let events = this.events.filter((e) => {
-      const t = Date.parse(e.published);
-      return t >= sinceMs && t < untilMs && (!expr || evaluate(expr, e as unknown as Record<string, unknown>));
-    });
-    if (descending) events = [...events].reverse();
     const limit = clamp(p.get('limit'), 100, 1000);
-    const after = p.get('after');
-    let start = 0;
-    if (after) {
-      const i = events.findIndex((e) => e.uuid === after);
-      start = i < 0 ? events.length : i + 1;
-    }
-    const slice = events.slice(start, start + limit);
-    // A request without `until`, ascending, is a polling request: Okta always links a next page.
+    const matchesFilter = (e: StoredEvent) => !expr || evaluate(expr, e as unknown as Record<string, unknown>);
     const polling = !until && !descending;
-    const more = start + limit < events.length;
-    const headers: Record<string, string> = {};
     const links = [`<${url.href}>; rel="self"`];
-    if (more || polling) {
-      const next = new URL(url.href);
-      const last = slice.at(-1)?.uuid ?? after;
-      if (last) next.searchParams.set('after', last);
-      next.searchParams.set('limit', String(limit));
-      links.push(`<${next.href}>; rel="next"`);
+    const next = (c: LogCursor) => {
+      const token = randomBytes(12).toString('base64url');
+      this.logCursors.set(token, c);
+      const link = new URL(url.href);
+      link.searchParams.delete('since'); // the next link carries `after` instead
+      link.searchParams.set('after', token);
+      link.searchParams.set('limit', String(limit));
+      links.push(`<${link.href}>; rel="next"`);
+    };
+
+    if (polling) {
+      // By persistence: `since` bounds the persistence time; the next link always comes.
+      const start = cursor?.mode === 'poll' ? cursor.seq : 0;
+      const events = this.events
+        .filter((e) => (cursor ? e.seq > start : e.persistedAt >= sinceMs) && matchesFilter(e))
+        .sort((a, b) => a.seq - b.seq);
+      const slice = events.slice(0, limit);
+      const lastSeq = slice.at(-1)?.seq ?? (cursor?.mode === 'poll' ? cursor.seq : this.eventSeq);
+      next({ mode: 'poll', seq: lastSeq });
+      return { status: 200, body: slice.map((e) => this.eventJson(e)), headers: { link: links.join(', ') } };
     }
-    headers['link'] = links.join(', ');
-    return { status: 200, body: slice.map((e) => this.eventJson(e)), headers };
+
+    // Bounded (or descending): by `published`, over the events persisted by now.
+    const byPublished = (a: StoredEvent, b: StoredEvent) =>
+      (a.published < b.published ? -1 : a.published > b.published ? 1 : a.seq - b.seq);
+    let events = this.events
+      .filter((e) => {
+        const t = Date.parse(e.published);
+        return t >= sinceMs && t < untilMs && matchesFilter(e);
+      })
+      .sort(byPublished);
+    if (descending) events = events.reverse();
+    if (cursor?.mode === 'page') {
+      const at = cursor;
+      const order = (e: StoredEvent) => byPublished(e, { ...e, published: at.published, seq: at.seq });
+      events = events.filter((e) => (descending ? order(e) < 0 : order(e) > 0));
+    }
+    const slice = events.slice(0, limit);
+    const last = slice.at(-1);
+    if (events.length > limit && last) next({ mode: 'page', published: last.published, seq: last.seq });
+    return { status: 200, body: slice.map((e) => this.eventJson(e)), headers: { link: links.join(', ') } };
   }
 
   private page<T>(

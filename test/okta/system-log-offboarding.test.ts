@@ -19,7 +19,7 @@ afterEach(async () => {
 const user = (id: string) => [{ id, type: 'User', alternateId: `${id}@example.com` }];
 
 describe('readDeactivations from the System Log', () => {
-  it('reads deactivations and suspensions page by page, advancing the cursor, until a window is empty', async () => {
+  it('polls the way Okta documents it: since once, then only the next links, a page at a time', async () => {
     const t0 = Date.now() - 60 * 60_000;
     okta
       .appendLogEvent({ published: new Date(t0 + 1_000), eventType: 'user.lifecycle.deactivate', target: user('00ubob') })
@@ -40,36 +40,58 @@ describe('readDeactivations from the System Log', () => {
 
     const second = await readDeactivations(directory.client, first.cursor, now, options);
     expect(second.people.map((p) => p.oktaId)).toEqual(['00uboss']); // the failed deactivation is not one
-    expect(second.cursor).not.toBe(first.cursor);
+    const third = await readDeactivations(directory.client, second.cursor, now, options);
+    expect(third).toMatchObject({ people: [], more: false });
 
-    // Every request was bounded (since and until): never an open-ended polling request.
+    // The first request was a polling request (since, no until); every later one was Okta's next
+    // link as given: after, never with since (the stand-in refuses both, and crafted afters).
     const requests = okta.matching('/api/v1/logs', 'GET');
-    expect(requests.every((r) => r.query['since'] && r.query['until'])).toBe(true);
-    expect(requests[1]?.query['until']).toBe(requests[0]?.query['until']);
-
-    let cursor = second.cursor;
-    let more = second.more;
-    while (more) {
-      const page = await readDeactivations(directory.client, cursor, now, options);
-      expect(page.people).toEqual([]);
-      ({ cursor, more } = page);
+    expect(requests.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(requests[0]!.query).toMatchObject({ sortOrder: 'ASCENDING' });
+    expect(requests[0]!.query['since']).toBeDefined();
+    expect(requests[0]!.query['until']).toBeUndefined();
+    for (const later of requests.slice(1)) {
+      expect(later.query['since']).toBeUndefined();
+      expect(later.query['after']).toBeDefined();
     }
-
-    // The next run starts where the last window ended and sees only what is new.
-    okta.appendLogEvent({ published: new Date(now.getTime() - 30_000), eventType: 'user.lifecycle.suspend', target: user('00ualice') });
-    const later = new Date(now.getTime() + 5 * 60_000);
-    const next = await readDeactivations(directory.client, cursor, later, options);
-    expect(next.people.map((p) => p.oktaId)).toEqual(['00ualice']);
-    const window = okta.matching('/api/v1/logs', 'GET').at(-1)!;
-    expect(window.query['since']).toBe(JSON.parse(cursor).since);
+    // The cursor is Okta's link without its origin.
+    expect(JSON.parse(third.cursor)).toMatchObject({ v: 2, next: expect.stringMatching(/^\/api\/v1\/logs\?.*after=/) });
   });
 
-  it('returns nothing and the same window start when the window is empty', async () => {
+  it('never skips a late event: one published before events already read, persisted after', async () => {
+    const directory = directoryFor(url);
+    const now = new Date();
+    okta.appendLogEvent({
+      published: new Date(now.getTime() - 5 * 60_000), eventType: 'user.lifecycle.deactivate', target: user('00ubob'),
+    });
+    const first = await readDeactivations(directory.client, null, now, { limit: 10 });
+    expect(first.people.map((p) => p.oktaId)).toEqual(['00ubob']);
+    const caughtUp = await readDeactivations(directory.client, first.cursor, now, { limit: 10 });
+    expect(caughtUp.people).toEqual([]);
+
+    // Published ten minutes ago, before Bob's event, but committed to the log only now.
+    okta.appendLogEvent({
+      published: new Date(now.getTime() - 10 * 60_000), eventType: 'user.lifecycle.suspend', target: user('00ucarol'),
+    });
+    const minuteLater = new Date(now.getTime() + 60_000);
+    const later = await readDeactivations(directory.client, caughtUp.cursor, minuteLater, { limit: 10 });
+    expect(later.people.map((p) => p.oktaId)).toEqual(['00ucarol']);
+  });
+
+  it('returns nothing and keeps the link when there is nothing new', async () => {
     const now = new Date();
     const page = await readDeactivations(directoryFor(url).client, null, now, { limit: 10 });
     expect(page.people).toEqual([]);
     expect(page.more).toBe(false);
-    expect(JSON.parse(page.cursor)).toMatchObject({ since: new Date(now.getTime() - 60_000).toISOString(), after: null });
+    expect(JSON.parse(page.cursor)).toMatchObject({ v: 2, next: expect.stringContaining('after=') });
+  });
+
+  it('starts polling where a bounded-window cursor of an older version ended', async () => {
+    const now = new Date();
+    const since = new Date(now.getTime() - 3_600_000).toISOString();
+    const v1 = JSON.stringify({ v: 1, since, until: null, after: null });
+    await readDeactivations(directoryFor(url).client, v1, now, { limit: 10 });
+    expect(okta.matching('/api/v1/logs', 'GET')[0]!.query).toMatchObject({ since, sortOrder: 'ASCENDING' });
   });
 
   it('rejects a cursor it did not write', async () => {
@@ -79,6 +101,11 @@ describe('readDeactivations from the System Log', () => {
 
 describe('checkStatuses', () => {
   it('finds who is suspended, deprovisioned or gone, in batches', async () => {
+    await okta.stop();
+    // The changes were made long enough ago for the search index to show them.
+    okta = new OktaStandIn({ searchLagMs: 0 });
+    seedOrg(okta);
+    ({ url } = await okta.start());
     okta.setStatus('00ubob', 'SUSPENDED').setStatus('00ucarol', 'DEPROVISIONED').setStatus('00udan', 'LOCKED_OUT');
     const directory = directoryFor(url);
     const result = await checkStatuses(directory, ['00ualice', '00ubob', '00ucarol', '00udan', '00ugone'], 2);
@@ -90,5 +117,22 @@ describe('checkStatuses', () => {
     const searches = okta.matching(/^\/api\/v1\/users$/, 'GET');
     expect(searches).toHaveLength(3);
     expect(searches[0]?.query['search']).toBe('id eq "00ualice" or id eq "00ubob"');
+    // Every candidate confirmed by id; the active ones found by search were not read again.
+    expect(okta.matching(/^\/api\/v1\/users\/00u/, 'GET').map((r) => r.path).sort())
+      .toEqual(['/api/v1/users/00ubob', '/api/v1/users/00ucarol', '/api/v1/users/00ugone']);
+  });
+
+  it('does not offboard someone reactivated a moment ago whom search still shows suspended', async () => {
+    let clock = Date.now();
+    await okta.stop();
+    okta = new OktaStandIn({ searchLagMs: 60_000, now: () => clock });
+    seedOrg(okta);
+    ({ url } = await okta.start());
+    okta.setStatus('00ubob', 'SUSPENDED');
+    clock += 120_000; // the index shows the suspension now
+    okta.setStatus('00ubob', 'ACTIVE'); // and he is back, which the index does not show yet
+    const directory = directoryFor(url);
+    expect((await directory.searchPeople('id eq "00ubob"'))[0]?.status).toBe('suspended');
+    expect(await checkStatuses(directory, ['00ubob', '00ualice'])).toEqual([]);
   });
 });

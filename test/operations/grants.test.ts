@@ -5,6 +5,7 @@ import { completeTask } from '../../src/operations/complete-task.js';
 import { extendGrant } from '../../src/operations/extend-grant.js';
 import { reviewRequest } from '../../src/operations/review-request.js';
 import { offboardPerson, recordExternalRemoval, relinquishGrant, revokeGrantAsAdmin } from '../../src/operations/revoke-grant.js';
+import { runDueJobs } from '../../src/operations/run-jobs.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { createHarness, examplePolicies, type Harness } from '../support/lifecycle-harness.js';
@@ -81,6 +82,43 @@ describe('provisioning and revocation', () => {
     await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: triage.id });
     await h.runJobs();
     expect(await h.directory.isMember('u-ada', 'github-members')).toBe(false);
+  });
+
+  it('removes nothing for a grant whose add never happened, so a membership the person had stays (M3)', async () => {
+    await h.yaml.addToGroup('u-ada', 'aws-admins'); // Ada was in the group before the bot
+    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', justification: 'incident' });
+    if (result.kind !== 'submitted') throw new Error(result.kind);
+    const review = await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
+    if (review.kind !== 'request_approved' || !review.grantId) throw new Error(review.kind);
+    h.directory.failNext('isMember', new TransientError('Okta is down')); // the first look before the add fails
+    await h.runJobs();
+    expect(await h.store.getGrant(review.grantId)).toMatchObject({ status: 'provisioning', alreadyMember: null });
+
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: review.grantId });
+    await h.runJobs();
+    expect((await h.store.getGrant(review.grantId))!.status).toBe('revoked');
+    expect(await h.yaml.isMember('u-ada', 'aws-admins')).toBe(true);
+    expect(h.directory.calls.filter((c) => c.method === 'removeFromGroup')).toEqual([]);
+    const kept = (await h.store.auditEventsFor({ grantId: review.grantId })).find((e) => e.action === 'grant.membershipKept');
+    expect(kept?.details.why).toContain('never added');
+  });
+
+  it('hands a kept membership over to the grant still being set up, which then removes it when it ends', async () => {
+    const member = await grantOf('ada@example.com', 'github', 'member');
+    expect(member).toMatchObject({ status: 'active', alreadyMember: false });
+    // Ada asks for another role through the same group; before it is set up, she gives the first back.
+    const triage = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'triage' });
+    if (triage.kind !== 'submitted' || !triage.grant) throw new Error(triage.kind);
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: member.id });
+    await runDueJobs(h.deps, { worker: 'test', kinds: ['revoke'] });
+    expect((await h.store.getGrant(member.id))!.status).toBe('revoked');
+    expect(await h.yaml.isMember('u-ada', 'github-members')).toBe(true); // kept: the triage grant needs it
+
+    await h.runJobs();
+    expect(await h.store.getGrant(triage.grant.id)).toMatchObject({ status: 'active', alreadyMember: false }); // ours, not Ada's own
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: triage.grant.id });
+    await h.runJobs();
+    expect(await h.yaml.isMember('u-ada', 'github-members')).toBe(false);
   });
 
   it('revokes from the stored snapshot even after the policy changed', async () => {

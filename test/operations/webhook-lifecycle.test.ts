@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebhookClient } from '../../src/adapters/provisioners/webhook-provisioner.js';
+import { exportOf } from '../exports/helpers.js';
+import { recordPolicyVersions } from '../../src/operations/record-policy-versions.js';
 import { relinquishGrant } from '../../src/operations/revoke-grant.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { createHarness, examplePolicies, type Harness } from '../support/lifecycle-harness.js';
@@ -20,6 +22,31 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
   await receiver.close();
+});
+
+describe('a webhook URL with a token in its query string (L4)', () => {
+  it('is called as written, but the token appears in no audit event, stored policy version or export', async () => {
+    const policies = examplePolicies();
+    const billing = policies.find((p) => p.app === 'billing')!;
+    billing.roles = [{ ...billing.roles[0]!, provision: { method: 'webhook', url: `${receiver.url}?api_key=QUERYTOKEN123`, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 5 } }];
+    await h.close();
+    h = createHarness({ policies, webhook: new WebhookClient({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true }) });
+    await recordPolicyVersions(h.deps);
+    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'billing', role: 'viewer' });
+    if (result.kind !== 'submitted' || !result.grant) throw new Error(result.kind);
+    await h.runJobs();
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: result.grant.id });
+    await h.runJobs();
+    expect((await h.store.getGrant(result.grant.id))!.status).toBe('revoked');
+    expect(receiver.requests.map((r) => r.path)).toEqual(['/hooks?api_key=QUERYTOKEN123', '/hooks?api_key=QUERYTOKEN123']);
+
+    expect(JSON.stringify(await h.store.auditEvents({ limit: 10_000 }))).not.toContain('QUERYTOKEN123');
+    expect(JSON.stringify(await h.store.latestPolicyVersions())).not.toContain('QUERYTOKEN123');
+    for (const kind of ['events', 'requests', 'policies', 'access'] as const) {
+      const { buffer } = await exportOf(h, kind);
+      expect(buffer.toString('utf8'), kind).not.toContain('QUERYTOKEN123');
+    }
+  });
 });
 
 describe('webhook provisioning through the lifecycle', () => {

@@ -153,6 +153,22 @@ describe('loadPolicies reports malformed files with file, line, column and key',
     ]);
   });
 
+  it('a webhook URL with credentials in it (they belong in secret_env)', async () => {
+    const problems = await problemsOf('webhook-credentials', { WIKI_HOOK_SECRET: 'set' });
+    expect(problems).toEqual([
+      { file: file('webhook-credentials', 'wiki.yml'), line: 12, column: 14, path: 'roles[0].provision.webhook.url', message: expect.stringContaining('must not carry a user name or password') },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('hunter2');
+  });
+
+  it('a webhook timeout outside 1s to 60s (the job lock must outlast it)', async () => {
+    const problems = await problemsOf('webhook-timeout', { WIKI_HOOK_SECRET: 'set' });
+    expect(problems.map((p) => [p.line, p.path, p.message])).toEqual([
+      [14, 'roles[0].provision.webhook.timeout', expect.stringContaining('must be between 1s and 60s')],
+      [25, 'roles[1].provision.webhook.timeout', expect.stringContaining('must be between 1s and 60s')],
+    ]);
+  });
+
   it('a webhook secret whose environment variable is not set, naming the variable', () =>
     expectOnlyProblem('secret-env-unset', {
       file: 'wiki.yml', line: 13, column: 21, path: 'roles[0].provision.webhook.secret_env',

@@ -63,7 +63,7 @@ describe('the provisioners', () => {
     expect((await h.store.getGrant('grt_1'))!.alreadyMember).toBe(false);
     expect(await okta.verify(g, provision)).toBe('present');
     const revoking = { ...(await h.store.getGrant('grt_1'))!, status: 'revoking' as const };
-    expect(await okta.revoke(revoking, provision, h.deps)).toEqual({
+    expect(await okta.revoke(revoking, provision, h.deps, { undo: false })).toEqual({
       kind: 'done',
       details: { group: 'github-members', removed: true, confirmed: true },
     });
@@ -77,7 +77,8 @@ describe('the provisioners', () => {
     const okta = h.deps.provisioners.okta_group;
     const provision = { method: 'okta_group' as const, group: 'github-members' };
     expect(await okta.grant(g, provision, h.deps)).toMatchObject({ details: { alreadyMember: true } });
-    const outcome = await okta.revoke({ ...(await h.store.getGrant('grt_1'))!, status: 'revoking' }, provision, h.deps);
+    const revoking = { ...(await h.store.getGrant('grt_1'))!, status: 'revoking' as const };
+    const outcome = await okta.revoke(revoking, provision, h.deps, { undo: false });
     expect(outcome).toEqual({
       kind: 'done',
       details: { group: 'github-members', removed: false, confirmed: false },
@@ -94,7 +95,7 @@ describe('the provisioners', () => {
     const provision = { method: 'manual' as const, assigneeGroup: 'it-helpdesk' };
     const g = storedGrant('grt_1', { snapshot: { provision, policyName: 'p', policyVersion: 'v1' } });
     expect(await manual.grant(g, provision, h.deps)).toEqual({ kind: 'task', assigneeGroup: 'it-helpdesk' });
-    expect(await manual.revoke(g, provision, h.deps)).toEqual({ kind: 'task', assigneeGroup: 'it-helpdesk' });
+    expect(await manual.revoke(g, provision, h.deps, { undo: false })).toEqual({ kind: 'task', assigneeGroup: 'it-helpdesk' });
     expect(await manual.verify(g, provision)).toBe('unknown');
   });
 
@@ -115,14 +116,21 @@ describe('the provisioners', () => {
       kind: 'done',
       details: { url: provision.url, status: 200 },
     });
-    expect(await webhook.revoke(g, provision, h.deps)).toEqual({
+    expect(await webhook.revoke(g, provision, h.deps, { undo: false })).toEqual({
       kind: 'done',
       details: { url: provision.url, status: 200 },
+    });
+    // Undoing a late grant is a second revoke under a key of its own, so a receiver that dedupes applies it.
+    expect(await webhook.revoke(g, provision, h.deps, { undo: true })).toEqual({
+      kind: 'done',
+      details: { url: provision.url, status: 200, idempotencyKey: 'grt_1:revoke:after-grant' },
     });
     expect(h.webhook.calls.map((c) => [c.action, c.grantId, c.expiresAt])).toEqual([
       ['grant', 'grt_1', new Date(h.clock.now().getTime() + 3600_000).toISOString()],
       ['revoke', 'grt_1', '2026-03-02T12:00:00.000Z'],
+      ['revoke', 'grt_1', '2026-03-02T12:00:00.000Z'],
     ]);
+    expect(h.webhook.keys).toEqual(['grt_1:grant', 'grt_1:revoke', 'grt_1:revoke:after-grant']);
     expect(await webhook.verify(g, provision)).toBe('unknown');
   });
 });

@@ -102,6 +102,27 @@ describe('WebhookClient', () => {
     expect((error as TransientError).retryAfterMs).toBeUndefined();
   });
 
+  it('reads at most 64 KB of an error body, however much the receiver sends', async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= 8 * 1024 * 1024) return controller.close(); // a faulty receiver streaming megabytes
+        const chunk = new Uint8Array(16 * 1024).fill(0x61);
+        pulled += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    const answering = new WebhookClient({
+      env: { BILLING_HOOK_SECRET: SECRET },
+      now: () => NOW,
+      fetch: async () => new Response(endless, { status: 500 }),
+    });
+    const error = await failure(answering.call({ ...target, url: 'https://billing.example.com/hooks' }, grantCall));
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toContain('500: aaaa');
+    expect(pulled).toBeLessThanOrEqual(64 * 1024 + 16 * 1024);
+  });
+
   it.each([408, 425, 502, 504])('treats a %i as transient', async (status) => {
     receiver.answerWith(status);
 

@@ -19,8 +19,8 @@ export interface BotProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** `databasePath`: start on this file (kept on stop) instead of a new temporary database. */
-export async function startBotProcess(options: { startTimeoutMs?: number; databasePath?: string } = {}): Promise<BotProcess> {
+/** `databasePath`: start on this file (kept on stop) instead of a new temporary database; `env`: more variables. */
+export async function startBotProcess(options: { startTimeoutMs?: number; databasePath?: string; env?: Record<string, string> } = {}): Promise<BotProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'access-bot-lifecycle-'));
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
@@ -31,6 +31,7 @@ export async function startBotProcess(options: { startTimeoutMs?: number; databa
       DATABASE_PATH: options.databasePath ?? join(dir, 'access.db'),
       POLICIES_DIR: join(ROOT, 'policies'),
       DIRECTORY_FILE: join(ROOT, 'directory.example.yml'),
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

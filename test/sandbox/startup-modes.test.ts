@@ -27,10 +27,16 @@ function start(env: Record<string, string>) {
 }
 
 describe('npm start', () => {
-  it('refuses to start with Okta configured but no Slack token, instead of opening the sandbox', async () => {
-    const run = start({ OKTA_ORG_URL: 'https://example.okta.com', OKTA_API_TOKEN: 'token' });
+  it.each([
+    [{ OKTA_ORG_URL: 'https://example.okta.com', OKTA_API_TOKEN: 'token' }, 'OKTA_API_TOKEN, OKTA_ORG_URL'],
+    [{ SLACK_SIGNING_SECRET: 'leftover' }, 'SLACK_SIGNING_SECRET'],
+    [{ SLACK_API_URL: 'http://127.0.0.1:9/api/' }, 'SLACK_API_URL'],
+    [{ DATABASE_URL: 'postgres://bot@db.internal:5432/access' }, 'DATABASE_URL'],
+  ])('makes any SLACK_*, OKTA_* or DATABASE_URL a production start, which refuses to run without SLACK_BOT_TOKEN (M2): %j', async (env, named) => {
+    const run = start({ ...env, PORT: '0' });
     expect(await run.exited).toBe(2);
-    expect(run.output().stderr).toContain('Refusing to start: Okta is configured (OKTA_ORG_URL) but SLACK_BOT_TOKEN is not set');
+    expect(run.output().stderr).toContain(`Refusing to start: ${named}`);
+    expect(run.output().stderr).toContain('SLACK_BOT_TOKEN is not set');
     expect(run.output().stdout).not.toContain('Sandbox');
   });
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestBlocks } from '../../blocks/digest.js';
+import { LIMITS, blockText } from '../../blocks/limits.js';
 import { PermanentError, TransientError } from '../../src/domain/errors.js';
 import { digestText } from '../../src/cli/commands/digest.js';
 import { buildDigest } from '../../src/operations/build-digest.js';
@@ -174,9 +175,11 @@ describe('the weekly digest', () => {
     const message = digestBlocks(digest);
     expect(message.blocks.length).toBeLessThanOrEqual(50);
     expect(checkMessageBlocks(message.blocks)).toEqual([]);
+    // Within the total Slack refuses above (msg_blocks_too_long), with room to spare.
+    expect(blockText(message.blocks)).toBeLessThanOrEqual(LIMITS.messageBlocksTextBudget);
     const all = JSON.stringify(message.blocks);
     expect(all).toContain('Sensitive access now (5000)');
-    expect(all).toContain('and 4990 more');
+    expect(all).toMatch(/and 4,99\d more in the CSV/);
     expect(all).not.toContain('<@U123>'); // typed names cannot mention anyone
     expect(all).toContain('AWS Administrator 2,500');
   });

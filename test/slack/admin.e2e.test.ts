@@ -1,3 +1,4 @@
+import { SlackCallGate } from '../../src/adapters/slack/slack-call-gate.js';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION, BLOCK } from '../../blocks/ids.js';
@@ -160,7 +161,10 @@ describe('/access export', () => {
 
   it('does not upload an export over the size limit, logs nothing, and points to the command line', async () => {
     await holdActive(fx, 'ada', 'github', 'member');
-    const ctx: SlackContext = { deps: fx.h.deps, teamId: fx.bot.teamId, jobs: fx.bot.jobs, ackBudgetMs: 2500, display: new DisplayLookups(fx.h.deps) };
+    const ctx: SlackContext = {
+      deps: fx.h.deps, teamId: fx.bot.teamId, jobs: fx.bot.jobs, ackBudgetMs: 2500,
+      display: new DisplayLookups(fx.h.deps), gate: new SlackCallGate({ clock: fx.h.deps.clock }),
+    };
     const admin = await fx.h.as('priya@example.com');
     await exportToDm(ctx, fx.bot.client, { admin, slackUserId: USERS.priya.id, kind: 'events', filters: { from: '2026-01-01T00:00:00.000Z', to: null, app: null, role: null, person: null }, periodLabel: 'this year' }, 200);
     const told = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('priya') && m.text.includes('larger than'));

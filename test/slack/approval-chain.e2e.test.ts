@@ -43,6 +43,17 @@ describe('signed requests', () => {
   });
 });
 
+describe('signed requests from the future (L8)', () => {
+  it('refuses a timestamp more than 5 minutes ahead like a stale one, and accepts small clock skew', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const command = () => ({ userId: USERS.ada.id, text: 'help', triggerId: fx.slack.issueTriggerId(USERS.ada.id) });
+    expect((await sendSlashCommand(fx.url, SECRET, command(), { tsSec: now + 10 * 365 * 86_400 })).status).toBe(401);
+    expect((await sendSlashCommand(fx.url, SECRET, command(), { tsSec: now + 6 * 60 })).status).toBe(401);
+    expect(fx.slack.workspace.calls('users.info')).toHaveLength(0);
+    expect((await sendSlashCommand(fx.url, SECRET, command(), { tsSec: now + 30 })).status).toBe(200);
+  });
+});
+
 describe('the whole chain in Slack', () => {
   it('walks request -> manager -> security quorum of 2 in #security -> the CISO -> active', async () => {
     const requestId = await adaRequestsOwner();

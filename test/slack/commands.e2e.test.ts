@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION } from '../../blocks/ids.js';
 import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture } from './slack-fixture.js';
 import { ephemeralAnswer, holdActive, textOfAnswer } from './slack2-helpers.js';
+import { examplePolicies } from '../support/lifecycle-harness.js';
 
 let fx: SlackFixture;
 beforeEach(async () => {
@@ -99,16 +100,24 @@ describe('/access subcommands', () => {
     expect(text).toContain(String(Math.floor(Date.parse(binding.boundAt) / 1000)));
   });
 
-  it('posts the digest to the security channel for an admin, with the week\'s requests CSV in its thread, and refuses anyone else', async () => {
+  it('posts the digest to the security channel for an admin, with its lists and the week\'s requests as CSV '
+    + 'in its thread, and refuses anyone else', async () => {
     expect(textOfAnswer(await fx.command('ada', 'digest'))).toContain('Only members of access-admins');
     expect(fx.channel('C0SECURITY')).toHaveLength(0);
     const res = await fx.command('priya', 'digest');
     expect(textOfAnswer(res)).toContain('Posting the digest');
     const posted = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY');
     expect(textOf(posted)).toContain('Weekly access digest');
-    const file = await fx.slack.waitFor('file', (f) => f.channel === 'C0SECURITY' && f.completed);
+    // Two files in its thread: every list in full, and the week's requests.
+    const file = await fx.slack.waitFor(
+      'file',
+      (f) => f.channel === 'C0SECURITY' && f.completed && f.filename.startsWith('access-requests-week-'),
+    );
     expect(file.threadTs).toBe(posted.ts);
     expect(file.bytes!.toString('utf8')).toContain('request_id,');
+    const lists = fx.slack.workspace.files().find((f) => f.filename.startsWith('access-digest-week-'))!;
+    expect(lists.threadTs).toBe(posted.ts);
+    expect(lists.bytes!.toString('utf8')).toContain('list,person_name,person_email');
     await fx.settle();
     const events = await fx.h.store.auditEvents({ limit: 100_000 });
     const digestEvent = events.find((e) => e.action === 'digest.posted')!;
@@ -124,5 +133,23 @@ describe('/access subcommands', () => {
     const { sendSlashCommand } = await import('../support/slack-signing.js');
     const res = await sendSlashCommand(fx.url, 'e2e-signing-secret', { userId: 'U0NOBODY', text: 'list' });
     expect(JSON.stringify(res.json)).toContain('nobody@example.com is in the directory');
+  });
+});
+
+describe('a late answer that falls back to an ephemeral message', () => {
+  it('is escaped once: R&D shows as R&D, not R&amp;amp;D', async () => {
+    const policies = examplePolicies().map((p) => (p.app === 'aws' ? { ...p, name: 'R&D <cloud>' } : p));
+    const late = await startSlackFixture({ policies, ackBudgetMs: 20 });
+    try {
+      // The directory takes longer than the ack budget; the response URL of this command is dead.
+      late.h.directory.beforeCall = () => new Promise((resolve) => setTimeout(resolve, 60));
+      const res = await late.command('ada', 'explain aws admin');
+      expect(res.status).toBe(200);
+      const told = await late.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.ada.id);
+      expect(told.text).toContain('R&amp;D &lt;cloud&gt;');
+      expect(told.text).not.toContain('&amp;amp;');
+    } finally {
+      await late.close();
+    }
   });
 });

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION, BLOCK } from '../../blocks/ids.js';
 import { LIMITS } from '../../blocks/limits.js';
 import type { StoredMessage } from '../../src/sandbox/slack-api/slack-workspace.js';
-import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
+import { sendBlockAction } from '../support/slack-signing.js';
+import { findElement, hasAction, SECRET, startSlackFixture, textOf, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
 
 let fx: SlackFixture;
 beforeEach(async () => {
@@ -169,5 +170,39 @@ describe('deciding in Slack', () => {
     expect(click.status).toBe(200);
     expect(fx.slack.workspace.calls('users.info')).toHaveLength(calls);
     expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
+  });
+});
+
+describe('the workspace check is about the person (M1)', () => {
+  it('refuses a Slack Connect user whose own team is another organisation, even in a shared channel of ours', async () => {
+    const { requestId, ask } = await adaAsksForAwsAdmin();
+    // Someone in a partner organisation whose Slack email is Marcus's clicks Approve on a copy of his message.
+    fx.slack.addUser({ id: 'U0EXTERNAL', email: 'marcus@example.com', name: 'mallory', realName: 'Mallory', tz: 'UTC', teamId: 'T0PARTNER' });
+    const found = findElement(ask, ACTION.approve)!;
+    const click = await sendBlockAction(fx.url, SECRET, {
+      userId: 'U0EXTERNAL', userTeamId: 'T0PARTNER', actionId: ACTION.approve, blockId: found.blockId, value: found.value!,
+      triggerId: fx.slack.issueTriggerId('U0EXTERNAL'), message: { channelId: 'C0SECURITY', ts: ask.ts, blocks: ask.blocks },
+    });
+    expect(click.status).toBe(200);
+    await fx.settle();
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
+    expect(await fx.h.store.bindingForSlackUser('U0EXTERNAL')).toBeUndefined();
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('pending_approval');
+  });
+
+  it('refuses a user whose users.info team is not ours when the payload does not say, and never binds them', async () => {
+    const { requestId, ask } = await adaAsksForAwsAdmin();
+    fx.slack.addUser({ id: 'U0STRANGER', email: 'marcus@example.com', name: 'mallory', realName: 'Mallory', tz: 'UTC', teamId: 'T0PARTNER', isStranger: true });
+    const found = findElement(ask, ACTION.approve)!;
+    await sendBlockAction(fx.url, SECRET, {
+      userId: 'U0STRANGER', userTeamId: null, actionId: ACTION.approve, blockId: found.blockId, value: found.value!,
+      triggerId: fx.slack.issueTriggerId('U0STRANGER'), message: { channelId: 'C0SECURITY', ts: ask.ts, blocks: ask.blocks },
+    });
+    await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === 'U0STRANGER' && m.text.includes('another Slack workspace'));
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
+    expect(await fx.h.store.bindingForSlackUser('U0STRANGER')).toBeUndefined();
+    // Marcus himself can still decide: his identity was not taken.
+    await fx.click('marcus', ask, ACTION.approve);
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('approved');
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION, BLOCK } from '../../blocks/ids.js';
 import { sweep } from '../../src/operations/sweep.js';
 import type { StoredMessage } from '../../src/sandbox/slack-api/slack-workspace.js';
-import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture } from './slack-fixture.js';
+import { hasAction, startSlackFixture, textOf, type SlackFixture } from './slack-fixture.js';
 import { holdActive, waitTold } from './slack2-helpers.js';
 
 let fx: SlackFixture;
@@ -61,16 +61,22 @@ describe('the expiry loop in Slack', () => {
     const reminder = reminders()[0]!;
     const before = (await fx.h.store.getGrant(grantId))!.expiresAt!;
 
-    // A forged click: Alan presses Ada's Extend from his own conversation.
+    // A forged click: Alan presses Ada's Extend from his own conversation. The modal opens at once
+    // (before anyone is identified) and tells him why not; it never shows Ada's grant.
     await fx.click('alan', { ...reminder, channel: fx.dm('alan') }, ACTION.extendGrant);
-    await waitTold(fx, 'alan', 'Only the person who holds this access');
-    expect(fx.slack.workspace.currentModal(USERS.alan.id)).toBeUndefined();
+    const refused = await fx.waitModal('alan', (v) =>
+      JSON.stringify(v.definition).includes('Only the person who holds this access'));
+    expect(JSON.stringify(refused)).not.toContain('Extend by up to');
 
+    // Okta is slow: identifying Ada takes 5 s of Slack's time, longer than a trigger id lives.
+    // The modal was opened first, so the offer still arrives.
+    fx.h.directory.beforeCall = () => fx.h.clock.advance(5);
     await fx.click('ada', reminder, ACTION.extendGrant);
     const offer = await fx.waitModal('ada', (v) => v.callbackId === 'access_extend');
     expect(JSON.stringify(offer.blocks)).toContain('You can extend it until');
     // Each choice says where it leads, in Ada's zone.
     expect(JSON.stringify(offer.blocks)).toContain('1 week: until');
+    fx.h.directory.beforeCall = undefined;
     const res = await fx.submit('ada', { [BLOCK.extendBy]: { [ACTION.extendBy]: { type: 'static_select', selected_option: { value: String(7 * 86400) } } } }, { view: offer });
     // The form closes; the DM says it was extended.
     expect(res.body).toBe('');

@@ -88,3 +88,34 @@ describe('manual provisioning tasks in Slack', () => {
     await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended'));
   });
 });
+
+describe('a manual task whose grant ends before anyone sets it up', () => {
+  it.each([
+    ['offboarded', async () => (await import('../../src/operations/revoke-grant.js')).offboardPerson(fx.h.deps, { directoryId: USERS.ada.directoryId, source: 'test', status: 'deprovisioned' })],
+    ['revoked by an admin', async (grantId: string) => (await import('../../src/operations/revoke-grant.js')).revokeGrantAsAdmin(fx.h.deps, { actor: await fx.h.as('ciso@example.com'), grantId, reason: 'not needed' })],
+  ])('says on every copy that it is no longer needed, loses Done, and a Done click changes nothing (%s)', async (_how, end) => {
+    await fx.requestViaModal('ada', 'laptop', 'local-admin', {});
+    fx.slack.workspace.closeModals(USERS.ada.id);
+    await fx.settle();
+    const grant = (await fx.h.store.listGrants({ holderId: USERS.ada.directoryId, app: 'laptop' }))[0]!;
+    const task = (await fx.h.store.getTaskFor(grant.id, 'grant'))!;
+    const ians = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ian') && hasAction(m, ACTION.taskDone));
+    const stale = structuredClone(ians);
+
+    await end(grant.id);
+    await fx.settle();
+    expect((await fx.h.store.getGrant(grant.id))!.status).toBe('revoked');
+    expect((await fx.h.store.getTask(task.id))!.status).toBe('cancelled');
+    expect(await fx.h.store.getTaskFor(grant.id, 'revoke')).toBeUndefined(); // nothing was set up, so nothing to remove
+    for (const who of ['ian', 'priya'] as const) {
+      const [copy] = taskMessages(who, task.id);
+      expect(hasAction(copy!, ACTION.taskDone)).toBe(false);
+      expect(textOf(copy!)).toContain('No longer needed');
+    }
+
+    await fx.click('ian', { ...stale, channel: fx.dm('ian') }, ACTION.taskDone);
+    await waitTold(fx, 'ian', 'Your click changed nothing: this task is no longer needed');
+    expect((await fx.h.store.getTask(task.id))!.status).toBe('cancelled');
+    expect((await fx.h.store.auditEventsFor({ grantId: grant.id })).map((e) => e.action)).not.toContain('task.completed');
+  });
+});

@@ -13,6 +13,15 @@ afterEach(async () => {
 const blocksOf = (view: Record<string, unknown>) => JSON.stringify(view.blocks);
 
 describe('the request modal', () => {
+  it('tells the person to click again when Slack says the click expired before the form opened', async () => {
+    fx.slack.failNext('views.open', { error: 'expired_trigger_id' });
+    const res = await fx.command('kim', 'request github');
+    expect(res.status).toBe(200);
+    const told = await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.kim.id);
+    expect(told.text).toContain('Please click again');
+    expect(fx.slack.workspace.currentModal(USERS.kim.id)).toBeUndefined();
+  });
+
   it('opens with only the roles the person may request, each summarised for them, durations in order', async () => {
     const res = await fx.command('kim', 'request github');
     expect(res.status).toBe(200);

@@ -11,7 +11,9 @@ import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js
 import type { StoredMessage, StoredView } from '../../src/sandbox/slack-api/slack-workspace.js';
 import { apiView } from '../../src/sandbox/slack-api/web-api-methods.js';
 import type { LoadedPolicy } from '../../src/domain/policy.js';
+import type { Directory, Logger } from '../../src/operations/ports.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
+import { FakeClock } from '../support/fakes.js';
 import {
   sendBlockAction, sendSlashCommand, sendViewSubmission, type SigningOptions, type SlackHttpResult, type SlackViewPayload,
 } from '../support/slack-signing.js';
@@ -64,13 +66,42 @@ export interface SlackFixture {
   close(): Promise<void>;
 }
 
-export async function startSlackFixture(options: { policies?: LoadedPolicy[] } = {}): Promise<SlackFixture> {
-  const slack = new SlackApiStandIn({ botTokens: [TOKEN] });
+/**
+ * Slack and the bot share the test's clock: Slack's rate limits (on, with Slack's windows) and
+ * trigger ids count in the time the test moves, and the bot waits out a short Retry-After by
+ * moving that clock, never by sleeping.
+ */
+export interface LogLine {
+  level: string;
+  msg: string;
+  fields?: Record<string, unknown>;
+}
+
+export async function startSlackFixture(options: {
+  policies?: LoadedPolicy[];
+  directory?: Directory;
+  /** Channels that are private with the bot not invited (channel_not_found). */
+  privateChannels?: string[];
+  /** Collects the bot's log lines. */
+  logger?: { lines: LogLine[] };
+  /** How long listeners may work before acking (default: the bot's 2,500 ms). */
+  ackBudgetMs?: number;
+} = {}): Promise<SlackFixture> {
+  // The stand-in, the bot and the operations share one clock: the harness's, made first.
+  const clock = new FakeClock();
+  const slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => clock.now().getTime() });
   for (const u of Object.values(USERS)) slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
-  slack.addChannel({ id: 'C0SECURITY', name: 'security' });
-  slack.addChannel({ id: 'C0ACCESSOPS', name: 'access-ops' });
-  slack.addChannel({ id: 'C0GENERAL', name: 'general' });
+  const channels = [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']] as const;
+  for (const [id, name] of channels) {
+    const hidden = options.privateChannels?.includes(id) ? { isPrivate: true, botIsMember: false } : {};
+    slack.addChannel({ id, name, ...hidden });
+  }
   await slack.start();
+  // One log for the Bolt app and the operations, as in production.
+  // DEBUG_SLACK=1 shows the bot's log while a test is being written.
+  const botLogger = options.logger
+    ? recordingLogger(options.logger.lines)
+    : process.env.DEBUG_SLACK ? jsonLogger({ level: 'debug' }) : silentLogger;
   let connection;
   try {
     connection = await connectSlack({
@@ -78,9 +109,10 @@ export async function startSlackFixture(options: { policies?: LoadedPolicy[] } =
       signingSecret: SECRET,
       port: 0,
       apiUrl: slack.url,
-      // DEBUG_SLACK=1 shows the bot's log while a test is being written.
-      logger: process.env.DEBUG_SLACK ? jsonLogger({ level: 'debug' }) : silentLogger,
+      logger: botLogger,
       timeoutMs: 5000,
+      clock,
+      rateLimitSleep: async (ms) => clock.advance(ms / 1000),
     });
   } catch (error) {
     await slack.stop();
@@ -90,12 +122,20 @@ export async function startSlackFixture(options: { policies?: LoadedPolicy[] } =
   let display!: DisplayLookups;
   const h = createHarness({
     ...(options.policies ? { policies: options.policies } : {}),
+    ...(options.directory ? { directory: options.directory } : {}),
+    clock,
+    logger: botLogger,
     notifier: (parts) => {
-      display = new DisplayLookups(parts);
+      display = new DisplayLookups(parts, connected.gate);
       return slackNotifier(connected, parts, display);
     },
   });
-  const bot: SlackBot = createSlackBot(connection, { deps: h.deps, display, jobs: { worker: 'slack-e2e', baseDelaySeconds: 1, random: () => 0.999999 } });
+  const bot: SlackBot = await createSlackBot(connection, {
+    deps: h.deps,
+    display,
+    jobs: { worker: 'slack-e2e', baseDelaySeconds: 1, random: () => 0.999999 },
+    ...(options.ackBudgetMs !== undefined ? { ackBudgetMs: options.ackBudgetMs } : {}),
+  });
   const port = await bot.start();
   const url = `http://127.0.0.1:${port}`;
   const ws = slack.workspace;
@@ -183,6 +223,12 @@ export async function startSlackFixture(options: { policies?: LoadedPolicy[] } =
     },
   };
   return fixture;
+}
+
+function recordingLogger(lines: LogLine[]): Logger {
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    void lines.push({ level, msg, ...(fields ? { fields } : {}) });
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 /** `state.values` as Slack fills it from the inputs' initial options and values. */

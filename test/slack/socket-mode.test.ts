@@ -70,8 +70,10 @@ describe('Socket Mode', () => {
       health: createHealthCheck(h.deps, { slack: () => ({ mode: 'socket', teamId: 'T0SANDBOX' }) }),
       apiUrl: slack.url,
       logger: silentLogger,
+      clock: h.clock,
     });
-    bot = createSlackBot(connection, { deps: h.deps, display: new DisplayLookups(h.deps), jobs: { worker: 'socket-e2e' } });
+    const display = new DisplayLookups(h.deps, connection.gate);
+    bot = await createSlackBot(connection, { deps: h.deps, display, jobs: { worker: 'socket-e2e' } });
     expect(bot.mode).toBe('socket');
     const port = await bot.start();
     const ws = await socket;

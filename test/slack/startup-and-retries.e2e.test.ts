@@ -22,7 +22,7 @@ describe('starting up', () => {
     await slack.start();
     const h = createHarness();
     try {
-      const error = await connectSlack({ token: 'xoxb-wrong', signingSecret: 's', apiUrl: slack.url, logger: silentLogger }).catch((e: unknown) => e);
+      const error = await connectSlack({ token: 'xoxb-wrong', signingSecret: 's', apiUrl: slack.url, logger: silentLogger, clock: h.clock }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SlackStartupError);
       expect((error as Error).message).toContain('Slack answered "invalid_auth"');
       expect((error as Error).message).toContain('SLACK_BOT_TOKEN');
@@ -61,15 +61,31 @@ describe('failures toward Slack', () => {
     fx.slack.failNext('chat.postMessage', { status: 429, retryAfter: 30 }, 1);
     await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'INC-9' });
     await fx.settle();
-    const failed = (await fx.h.store.listJobs({})).filter((j) => j.lastError?.includes('rate limit'));
-    expect(failed).toHaveLength(1);
-    expect(failed[0]!.status).toBe('pending');
-    expect(Date.parse(failed[0]!.runAt) - fx.h.clock.now().getTime()).toBeGreaterThanOrEqual(30_000); // Retry-After wins
+    // The 429 pauses chat.postMessage: the other message waits for the same window without a call.
+    const waiting = (await fx.h.store.listJobs({})).filter((j) => j.lastError?.includes('rate limit'));
+    expect(waiting).toHaveLength(2);
+    for (const job of waiting) {
+      expect(job).toMatchObject({ status: 'pending', attempts: 0 }); // no attempt spent
+      expect(Date.parse(job.runAt) - fx.h.clock.now().getTime()).toBeGreaterThanOrEqual(29_000); // Retry-After wins
+    }
+    expect(fx.slack.workspace.calls('chat.postMessage')).toHaveLength(1);
     fx.h.clock.advance(60);
     await fx.settle();
     expect(await fx.h.store.listJobs({ status: ['pending', 'dead'] })).toHaveLength(0);
     expect(fx.dms('marcus').filter((m) => hasAction(m, ACTION.approve))).toHaveLength(1);
     expect(fx.dms('ada')).toHaveLength(1);
+  });
+
+  it('does not retry what no retry can fix: a deactivated Slack account (user_disabled) is given up', async () => {
+    fx = await startSlackFixture();
+    fx.slack.workspace.user(USERS.marcus.id)!.deleted = true;
+    await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'INC-9' });
+    await fx.settle();
+    const ask = (await fx.h.store.listJobs({})).find((j) => j.key.startsWith('notify:approval:'))!;
+    expect(ask).toMatchObject({ status: 'dead', attempts: 1 });
+    expect(ask.lastError).toContain('user_disabled');
+    expect(fx.slack.workspace.calls('conversations.open').filter((c) => c.args.users === USERS.marcus.id))
+      .toHaveLength(1);
   });
 
   it('gives up on a definite error (channel_not_found) and logs it in the audit trail', async () => {

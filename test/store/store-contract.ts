@@ -885,6 +885,52 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.dueJobs(at(9999), 10)).toEqual([]);
       });
 
+      it('runs the jobs of one subject one at a time, whichever connection claims them', async () => {
+        const other = await db.connect();
+        try {
+          const subject = 'okta_group:aws-admins:u-ada';
+          await store.transaction(async (tx) => {
+            await tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0), subject);
+            await tx.enqueueJob('revoke:grt_1', { kind: 'revoke', grantId: 'grt_1' }, at(0), subject);
+            await tx.enqueueJob('provision:grt_2', provision('grt_2'), at(0)); // no subject
+          });
+          const add = (await store.getJobByKey('provision:grt_1'))!;
+          const removal = (await store.getJobByKey('revoke:grt_1'))!;
+          const unrelated = (await store.getJobByKey('provision:grt_2'))!;
+          expect([add.subject, unrelated.subject]).toEqual([subject, null]);
+          expect((await store.dueJobs(at(1), 10, undefined, subject)).map((j) => j.key)).toEqual([
+            'provision:grt_1',
+            'revoke:grt_1',
+          ]);
+
+          expect(await store.transaction((tx) => tx.claimJob(add.id, 'w1', at(1), at(301)))).toBe(true);
+          // While the add runs under a live lock, the other connection may not start the removal.
+          expect(await other.transaction((tx) => tx.claimJob(removal.id, 'w2', at(2), at(302)))).toBe(false);
+          expect(await other.transaction((tx) => tx.claimJob(unrelated.id, 'w2', at(2), at(302)))).toBe(true);
+          // The add's worker died: once its lock expired, the subject is free.
+          expect(await other.transaction((tx) => tx.claimJob(removal.id, 'w2', at(301), at(601)))).toBe(true);
+          expect(await store.transaction((tx) => tx.claimJob(add.id, 'w1', at(302), at(602)))).toBe(false);
+          expect(await other.transaction((tx) => tx.finishJob(removal.id, 'w2', at(303)))).toBe(true);
+          expect(await store.transaction((tx) => tx.claimJob(add.id, 'w1', at(304), at(604)))).toBe(true);
+        } finally {
+          await other.close();
+        }
+      });
+
+      it("extends a running job's lock for its worker only, and can give a rate-limited run its attempt back", async () => {
+        await store.transaction((tx) => tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0)));
+        const { id } = (await store.getJobByKey('provision:grt_1'))!;
+        await store.transaction((tx) => tx.claimJob(id, 'w1', at(0), at(300)));
+        expect(await store.transaction((tx) => tx.renewJob(id, 'w2', at(100), at(400)))).toBe(false);
+        expect(await store.transaction((tx) => tx.renewJob(id, 'w1', at(100), at(400)))).toBe(true);
+        // Renewed: still locked when the first lock would have run out.
+        expect(await store.transaction((tx) => tx.claimJob(id, 'w2', at(350), at(650)))).toBe(false);
+        const options = { refundAttempt: true };
+        expect(await store.transaction((tx) => tx.failJob(id, 'w1', at(101), 'rate limited', at(130), options))).toBe(true);
+        expect(await store.getJob(id)).toMatchObject({ status: 'pending', attempts: 0, runAt: at(130) });
+        expect(await store.transaction((tx) => tx.renewJob(id, 'w1', at(131), at(431)))).toBe(false); // not running
+      });
+
       it('gives each job to exactly one of two workers claiming at the same time', async () => {
         const other = await db.connect();
         try {

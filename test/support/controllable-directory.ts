@@ -7,6 +7,8 @@ export class ControllableDirectory implements Directory {
   private readonly statuses = new Map<string, string>();
   private readonly failures: { method: keyof Directory; error: Error }[] = [];
   readonly calls: { method: string; args: unknown[] }[] = [];
+  /** Runs before every call: a test can make the directory slow (e.g. move its clock). */
+  beforeCall: ((method: keyof Directory) => void | Promise<void>) | undefined;
 
   constructor(private readonly inner: Directory) {
     this.kind = inner.kind;
@@ -30,6 +32,7 @@ export class ControllableDirectory implements Directory {
 
   private async call<T>(method: keyof Directory, args: unknown[], run: () => Promise<T>): Promise<T> {
     this.calls.push({ method, args });
+    await this.beforeCall?.(method);
     const index = this.failures.findIndex((f) => f.method === method);
     if (index >= 0) {
       const [failure] = this.failures.splice(index, 1);
@@ -44,8 +47,9 @@ export class ControllableDirectory implements Directory {
   getPerson(id: string) {
     return this.call('getPerson', [id], async () => this.apply(await this.inner.getPerson(id)));
   }
-  groupsOf(personId: string) {
-    return this.call('groupsOf', [personId], () => this.inner.groupsOf(personId));
+  groupsOf(personId: string, options?: { maxAgeMs?: number }) {
+    return this.call('groupsOf', [personId], () =>
+      (options ? this.inner.groupsOf(personId, options) : this.inner.groupsOf(personId)));
   }
   membersOf(groupName: string) {
     return this.call('membersOf', [groupName], async () => (await this.inner.membersOf(groupName)).map((p) => this.apply(p)).filter((p): p is Person => p !== null));

@@ -3,7 +3,7 @@ import { TransientError } from '../../src/domain/errors.js';
 import type { Digest } from '../../src/domain/digest.js';
 import type { Notification, NotificationOf, NotificationType } from '../../src/domain/records.js';
 import type { WebhookTransport } from '../../src/adapters/provisioners/webhook-provisioner.js';
-import type { Clock, ExportAttachment, Notifier } from '../../src/operations/ports.js';
+import type { Clock, DigestAttachment, Notifier } from '../../src/operations/ports.js';
 
 export class FakeClock implements Clock {
   private ms: number;
@@ -25,25 +25,34 @@ export class RecordingNotifier implements Notifier {
   readonly destination = 'test';
   readonly delivered: { notification: Notification; key: string }[] = [];
   /** Digests published, with the attachment (made when asked: the first time for a key). */
-  readonly digests: { digest: Digest; channel: string; key: string; attachment: ExportAttachment | null }[] = [];
+  readonly digests: { digest: Digest; channel: string; key: string; attachment: DigestAttachment | null }[] = [];
   private failures = 0;
+  private failure: Error | undefined;
 
   async deliver(notification: Notification, key: string): Promise<void> {
     if (this.failures > 0) {
       this.failures--;
-      throw new TransientError('slack is down (fake)');
+      throw this.failure ?? new TransientError('slack is down (fake)');
     }
     this.delivered.push({ notification, key });
   }
 
-  async publishDigest(input: { digest: Digest; channel: string; key: string; attachment: () => Promise<ExportAttachment> }): Promise<{ attached: boolean }> {
+  async publishDigest(input: {
+    digest: Digest;
+    channel: string;
+    key: string;
+    attachment: () => Promise<DigestAttachment>;
+  }): Promise<{ attached: boolean }> {
     const first = !this.digests.some((d) => d.key === input.key && d.attachment);
-    this.digests.push({ digest: input.digest, channel: input.channel, key: input.key, attachment: first ? await input.attachment() : null });
+    const attachment = first ? await input.attachment() : null;
+    this.digests.push({ digest: input.digest, channel: input.channel, key: input.key, attachment });
     return { attached: first };
   }
 
-  failNext(n = 1): void {
+  /** The next `n` deliveries fail, with `error` or a plain TransientError. */
+  failNext(n = 1, error?: Error): void {
     this.failures = n;
+    this.failure = error;
   }
 
   /** Messages of one type, optionally to one person. */
@@ -65,12 +74,19 @@ export function callbackNotifier(onDeliver: (notification: Notification, key: st
 
 export class FakeWebhook implements WebhookTransport {
   readonly calls: Parameters<WebhookTransport['call']>[1][] = [];
+  /** The Idempotency-Key each call carried (`<grant id>:<action>` unless the provisioner gave its own). */
+  readonly keys: string[] = [];
   private failures: Error[] = [];
 
-  async call(_target: Parameters<WebhookTransport['call']>[0], call: Parameters<WebhookTransport['call']>[1]): Promise<{ status: number }> {
+  async call(
+    _target: Parameters<WebhookTransport['call']>[0],
+    call: Parameters<WebhookTransport['call']>[1],
+    options: Parameters<WebhookTransport['call']>[2] = {},
+  ): Promise<{ status: number }> {
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.calls.push(call);
+    this.keys.push(options.idempotencyKey ?? `${call.grantId}:${call.action}`);
     return { status: 200 };
   }
 

@@ -15,7 +15,7 @@ import { Catalog } from '../../src/domain/catalog.js';
 import type { LoadedPolicy, Role, Settings } from '../../src/domain/policy.js';
 import type { ActingPerson } from '../../src/operations/acting-person.js';
 import type { Deps } from '../../src/operations/context.js';
-import type { Directory, Notifier, Store } from '../../src/operations/ports.js';
+import type { Directory, Logger, Notifier, Store } from '../../src/operations/ports.js';
 import type { NotifierParts } from '../../src/runtime.js';
 import { identifyByEmail } from '../../src/operations/identify-person.js';
 import { runDueJobs } from '../../src/operations/run-jobs.js';
@@ -165,6 +165,10 @@ export interface HarnessOptions {
   webhook?: WebhookTransport;
   /** The notifier the operations use, made from the other parts (the Slack one); default the recording fake. */
   notifier?: (parts: NotifierParts) => Notifier;
+  /** The test's clock, when something made before the harness shares it (a Slack stand-in). */
+  clock?: FakeClock;
+  /** The operations' log; default silent. */
+  logger?: Logger;
 }
 
 export function createHarness(options: HarnessOptions = {}): Harness {
@@ -173,7 +177,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   const store = SqliteStore.open(dbPath);
   const yaml = options.directory ?? YamlDirectory.fromData(structuredClone(COMPANY), 'test-directory');
   const directory = new ControllableDirectory(yaml);
-  const clock = new FakeClock();
+  const clock = options.clock ?? new FakeClock();
   const notifier = new RecordingNotifier();
   const webhook = new FakeWebhook();
   const parts: NotifierParts = {
@@ -182,7 +186,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     catalog: new Catalog(options.policies ?? examplePolicies()),
     settings: SETTINGS,
     clock,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     provisioners: createProvisioners({ directory, env: {}, webhook: options.webhook ?? webhook }),
     exportFiles: csvExportFiles(),
   };

@@ -84,6 +84,8 @@ export type SlackViewPayload = Record<string, unknown> & { id: string };
 export interface BlockActionInput {
   userId: string;
   teamId?: string;
+  /** The clicking user's own team, when it differs from the payload's (Slack Connect); null leaves it out. */
+  userTeamId?: string | null;
   actionId: string;
   blockId?: string;
   /** The action as Slack reports it; defaults to a button. Merged over the defaults. */
@@ -121,6 +123,13 @@ export function sendBlockAction(botUrl: string, secret: string, input: BlockActi
   const payload = blockActionsPayload(actorFor(input.userId, input.teamId), {
     ...(container ? { container } : {}), action, triggerId: input.triggerId ?? unissuedTriggerId(),
   });
+  if (input.userTeamId !== undefined) {
+    // A Slack Connect user: their own team differs from the payload's (or is not given at all).
+    const user = { ...(payload.user as Record<string, unknown>) };
+    if (input.userTeamId === null) delete user.team_id;
+    else user.team_id = input.userTeamId;
+    payload.user = user;
+  }
   return postPayload(botUrl, secret, payload, signing);
 }
 

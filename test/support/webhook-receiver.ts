@@ -67,6 +67,11 @@ export interface WebhookReceiver {
   redirectTo(location: string, options?: { status?: number; times?: number }): void;
   /** Stall the next `times` requests for `ms` before handling them (to provoke client timeouts). */
   delayNext(ms: number, options?: { times?: number }): void;
+  /**
+   * Hold the next request (of one action, if given) before handling it: nothing is applied or
+   * answered until `release()`. `arrived` resolves when it is being held. A slow receiver, without sleeps.
+   */
+  holdNext(options?: { action?: 'grant' | 'revoke' }): { arrived: Promise<void>; release: () => void };
   close(): Promise<void>;
 }
 
@@ -84,6 +89,8 @@ export async function startWebhookReceiver(options: {
   const script: Scripted[] = [];
   const delays: Scripted[] = [];
   const timers = new Set<NodeJS.Timeout>();
+  const holds: { action?: string; arrived: () => void; released: Promise<void>; release: () => void }[] = [];
+  const holding = new Set<() => void>();
 
   const take = (queue: Scripted[]): Scripted | undefined => {
     const head = queue[0];
@@ -109,7 +116,7 @@ export async function startWebhookReceiver(options: {
           send(res, answer);
         };
 
-        if (req.method !== 'POST' || req.url !== path) return record(json(404, { error: 'not_found' }));
+        if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://receiver').pathname !== path) return record(json(404, { error: 'not_found' }));
         if (!signatureValid) return record(json(401, { error: 'bad_signature' }));
         if (!idempotencyKey) return record(json(400, { error: 'missing_idempotency_key' }));
 
@@ -125,13 +132,26 @@ export async function startWebhookReceiver(options: {
         } catch {
           return record(json(400, { error: 'bad_body' }));
         }
-        if (idempotencyKey !== `${call.grant_id}:${call.action}`) return record(json(400, { error: 'key_mismatch' }));
+        // `<grant id>:<action>`, or with a suffix for a deliberate repeat (a revoke after a late grant).
+        const expected = `${call.grant_id}:${call.action}`;
+        if (idempotencyKey !== expected && !idempotencyKey.startsWith(`${expected}:`)) return record(json(400, { error: 'key_mismatch' }));
         applied.push({ idempotencyKey, call });
         const answer = json(200, { applied: true, key: idempotencyKey });
         answers.set(idempotencyKey, answer);
         record(answer);
       };
 
+      const action = /"action":"(grant|revoke)"/.exec(body)?.[1];
+      const held = holds.findIndex((h) => h.action === undefined || h.action === action);
+      if (held >= 0) {
+        const [hold] = holds.splice(held, 1);
+        holding.add(hold!.release);
+        hold!.arrived();
+        void hold!.released.then(() => {
+          if (!res.destroyed) handle();
+        });
+        return;
+      }
       const delay = take(delays);
       if (delay?.delayMs === undefined) return handle();
       const timer = setTimeout(() => {
@@ -167,7 +187,17 @@ export async function startWebhookReceiver(options: {
     delayNext(ms, opts = {}) {
       delays.push({ remaining: opts.times ?? 1, delayMs: ms });
     },
+    holdNext(opts = {}) {
+      let arrived!: () => void;
+      let release!: () => void;
+      const arrivedP = new Promise<void>((resolve) => (arrived = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      holds.push({ action: opts.action, arrived, released, release });
+      return { arrived: arrivedP, release };
+    },
     async close() {
+      for (const release of holding) release();
+      holds.length = 0;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       server.closeAllConnections();

@@ -34,7 +34,8 @@ export function exportCsvToStream(deps: ExportDeps, input: ExportInput, out: Wri
 export async function exportCsvToFile(deps: ExportDeps, input: ExportInput, path: string, options: CsvExportOptions = {}): Promise<ExportSummary> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
   let renamed = false;
-  const out = createWriteStream(temp, { flags: 'wx' });
+  // 0600: an export holds the audit trail's emails and justifications (renamed, it keeps the mode).
+  const out = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
   // Fail before reading anything when the folder is missing or not writable.
   await once(out, 'open');
   const sink = new CsvTableSink(out, {

@@ -7,7 +7,16 @@ import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
 type Methods =
-  'getJob' | 'getJobByKey' | 'listJobs' | 'countJobs' | 'dueJobs' | 'enqueueJob' | 'claimJob' | 'finishJob' | 'failJob';
+  | 'getJob'
+  | 'getJobByKey'
+  | 'listJobs'
+  | 'countJobs'
+  | 'dueJobs'
+  | 'enqueueJob'
+  | 'claimJob'
+  | 'renewJob'
+  | 'finishJob'
+  | 'failJob';
 
 export class JobsQueue implements SyncPort<Methods> {
   constructor(private readonly c: Connection) {}
@@ -55,7 +64,7 @@ export class JobsQueue implements SyncPort<Methods> {
     return this.c.db.select({ n: count() }).from(t.jobs).where(inArray(t.jobs.status, status)).get()?.n ?? 0;
   }
 
-  enqueueJob(key: string, payload: JobPayload, runAt: string): void {
+  enqueueJob(key: string, payload: JobPayload, runAt: string, subject: string | null = null): void {
     this.c
       .prepared('enqueueJob', (db) =>
         db
@@ -69,14 +78,15 @@ export class JobsQueue implements SyncPort<Methods> {
             runAt: sql.placeholder('runAt'),
             createdAt: sql.placeholder('runAt'),
             updatedAt: sql.placeholder('runAt'),
+            subject: sql.placeholder('subject'),
           })
           .onConflictDoNothing({ target: t.jobs.key })
           .prepare(),
       )
-      .run({ key, kind: payload.kind, payload, runAt });
+      .run({ key, kind: payload.kind, payload, runAt, subject });
   }
 
-  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][]): JobRecord[] {
+  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): JobRecord[] {
     const due = or(
       and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now)),
       and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now)),
@@ -84,7 +94,13 @@ export class JobsQueue implements SyncPort<Methods> {
     return this.c.db
       .select()
       .from(t.jobs)
-      .where(and(due, kinds?.length ? inArray(t.jobs.kind, kinds) : undefined))
+      .where(
+        and(
+          due,
+          kinds?.length ? inArray(t.jobs.kind, kinds) : undefined,
+          subject !== undefined ? eq(t.jobs.subject, subject) : undefined,
+        ),
+      )
       .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
       .limit(limit)
       .all()
@@ -112,11 +128,25 @@ export class JobsQueue implements SyncPort<Methods> {
                   and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now_)),
                   and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_)),
                 ),
+                // Effects on one subject run one at a time: not while another job of the subject
+                // holds a live lock. Atomic with the claim: this runs under BEGIN IMMEDIATE.
+                sql`(jobs.subject is null or not exists (select 1 from jobs other where other.subject = jobs.subject
+                  and other.id <> jobs.id and other.status = 'running' and other.locked_until > ${now_}))`,
               ),
             )
             .prepare(),
         )
         .run({ id, worker, now, lockedUntil }).changes === 1
+    );
+  }
+
+  renewJob(id: number, worker: string, now: string, lockedUntil: string): boolean {
+    return (
+      this.c.db
+        .update(t.jobs)
+        .set({ lockedUntil, updatedAt: now })
+        .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
+        .run().changes === 1
     );
   }
 
@@ -146,7 +176,14 @@ export class JobsQueue implements SyncPort<Methods> {
     );
   }
 
-  failJob(id: number, worker: string, now: string, error: string, retryAt: string | null): boolean {
+  failJob(
+    id: number,
+    worker: string,
+    now: string,
+    error: string,
+    retryAt: string | null,
+    options: { refundAttempt?: boolean } = {},
+  ): boolean {
     return (
       this.c.db
         .update(t.jobs)
@@ -157,6 +194,7 @@ export class JobsQueue implements SyncPort<Methods> {
           lockedUntil: null,
           updatedAt: now,
           lastError: error.slice(0, 2000),
+          ...(options.refundAttempt ? { attempts: sql`max(0, ${t.jobs.attempts} - 1)` } : {}),
         })
         .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
         .run().changes === 1

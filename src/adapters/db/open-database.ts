@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -55,7 +55,7 @@ export function openWriter(path: string, options: { busyTimeoutMs?: number } = {
   if (path === ':memory:' || path === '') {
     throw new Error('the SQLite store needs a file: it reads through a second connection, which an in-memory database does not have');
   }
-  mkdirSync(dirname(path), { recursive: true });
+  restrictToOwner(path);
   const sqlite = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   try {
     sqlite.pragma('journal_mode = WAL');
@@ -73,14 +73,35 @@ export function openWriter(path: string, options: { busyTimeoutMs?: number } = {
 }
 
 /**
- * A read-only connection to the same file: reads outside a transaction run here, each statement on
- * the latest committed state, so none of them sees a write transaction the store has open on its
- * writing connection.
+ * A read-only connection to the same file: reads outside a transaction run here while the store
+ * has a transaction open on its writing connection, each statement on the latest committed state,
+ * so none of them sees that transaction's writes.
  */
 export function openReader(path: string, options: { busyTimeoutMs?: number } = {}): Connection {
   const sqlite = new Database(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   cacheStatements(sqlite);
   return new Connection(sqlite, drizzle({ client: sqlite, schema }));
+}
+
+/**
+ * The database holds the audit log, justifications and emails: readable by the bot's user only,
+ * whatever the umask. A folder this creates is 0700; the file is created 0600 before SQLite opens
+ * it, and SQLite gives its -wal and -shm files the database file's mode. A file an earlier version
+ * left world-readable is tightened (when this user may; otherwise it is left as it is).
+ */
+function restrictToOwner(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (!existsSync(path)) {
+    closeSync(openSync(path, 'a', 0o600));
+    return;
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if (existsSync(file)) chmodSync(file, 0o600);
+    } catch {
+      // Not ours to change (another owner): SQLite still opens it if it can.
+    }
+  }
 }
 
 /**

@@ -231,6 +231,7 @@ export function toJob(row: JobRow): JobRecord {
     lastError: row.lastError,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    subject: row.subject,
   };
 }
 

@@ -143,7 +143,7 @@ export const tasks = sqliteTable(
     grantId: text('grant_id').notNull().references(() => grants.id),
     action: text('action', { enum: ['grant', 'revoke'] }).notNull(),
     assigneeGroup: text('assignee_group').notNull(),
-    status: text('status', { enum: ['open', 'done'] }).notNull(),
+    status: text('status', { enum: ['open', 'done', 'cancelled'] }).notNull(),
     createdAt: text('created_at').notNull(),
     completedById: text('completed_by_id'),
     completedByEmail: text('completed_by_email'),
@@ -193,8 +193,13 @@ export const jobs = sqliteTable(
     lastError: text('last_error'),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
+    /**
+     * What the job's effect acts on (a person's membership of one Okta group, one grant's webhook):
+     * jobs with the same subject never run at the same time (see `claimJob`). Null for messages.
+     */
+    subject: text('subject'),
   },
-  (t) => [uniqueIndex('jobs_key').on(t.key), index('jobs_due').on(t.status, t.runAt)],
+  (t) => [uniqueIndex('jobs_key').on(t.key), index('jobs_due').on(t.status, t.runAt), index('jobs_subject').on(t.subject, t.status)],
 );
 
 export const auditEvents = sqliteTable(

@@ -1,6 +1,6 @@
 import { digestBlocks } from '../../../blocks/digest.js';
 import type { Notification } from '../../domain/records.js';
-import type { ExportAttachment, Logger, Notifier } from '../../operations/ports.js';
+import type { DigestAttachment, Logger, Notifier } from '../../operations/ports.js';
 import type { Digest } from '../../domain/digest.js';
 
 /**
@@ -17,7 +17,12 @@ export class LogNotifier implements Notifier {
   }
 
   /** The digest's text in the log; nothing is exported for it (there is nowhere to attach it). */
-  async publishDigest(input: { digest: Digest; channel: string; key: string; attachment: () => Promise<ExportAttachment> }): Promise<{ attached: boolean }> {
+  async publishDigest(input: {
+    digest: Digest;
+    channel: string;
+    key: string;
+    attachment: () => Promise<DigestAttachment>;
+  }): Promise<{ attached: boolean }> {
     this.logger.info('weekly digest (not posted: Slack is not connected)', { key: input.key, channel: input.channel, text: digestBlocks(input.digest).text });
     return { attached: false };
   }

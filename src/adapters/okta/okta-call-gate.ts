@@ -8,7 +8,9 @@
  *    integration; Okta recommends 5 or fewer from one client);
  *  - reads `X-Rate-Limit-Limit/-Remaining/-Reset` from every response and spreads the remaining
  *    budget evenly until the reset, so the per-minute limit is rarely hit;
- *  - on 429 waits until the reset, then retries;
+ *  - on 429 waits until the reset, then retries; a concurrency 429 (too many requests in flight
+ *    org-wide, reported with X-Rate-Limit-Limit and -Remaining 0 and an estimated reset) is waited
+ *    out with a short backoff instead and leaves the per-minute bucket as it was;
  *  - retries 5xx answers and network errors with exponential backoff and jitter, a bounded number
  *    of times, then throws `TransientError`.
  * Everything else (2xx, 4xx) is handed back to the SDK untouched.
@@ -165,21 +167,30 @@ export class OktaCallGate {
       }
 
       if (response !== undefined) {
-        this.record(bucket, response);
+        const concurrency = response.status === 429 && isConcurrencyLimit(response);
+        if (!concurrency) this.record(bucket, response);
+        else this.notify(bucket);
         if (response.status === 429) {
           this.counters.rateLimited++;
           rateLimitWaits++;
           await drain(response);
           const state = this.buckets.get(bucket);
-          const waitMs = state ? Math.max(0, state.resetAt - this.now()) + this.resetMarginMs : this.backoff(1);
+          // Concurrency: another request finishing frees a slot, usually within a moment; Okta's
+          // reset is "only a suggested value" (rl2-monitor), so a short backoff, not the minute.
+          const waitMs = concurrency
+            ? this.backoff(rateLimitWaits)
+            : state ? Math.max(0, state.resetAt - this.now()) + this.resetMarginMs : this.backoff(1);
           if (rateLimitWaits > this.maxRateLimitWaits || waitMs > this.maxRateLimitWaitMs) {
             this.counters.gaveUp++;
             throw new TransientError(
-              `Okta rate limit reached for ${what}; retry after ${Math.ceil(waitMs / 1000)} s`,
+              `Okta ${concurrency ? 'concurrency' : 'rate'} limit reached for ${what}; `
+                + `retry after ${Math.ceil(waitMs / 1000)} s`,
               waitMs,
+              { rateLimited: true },
             );
           }
-          this.logger.warn('okta.rate_limited', { request: what, waitMs, bucket });
+          const event = concurrency ? 'okta.concurrency_limited' : 'okta.rate_limited';
+          this.logger.warn(event, { request: what, waitMs, bucket });
           await this.wait(waitMs);
           continue;
         }
@@ -390,6 +401,14 @@ function intHeader(response: GateResponse, name: string): number | undefined {
   if (raw === null || raw.includes(',')) return undefined;
   const value = Number.parseInt(raw, 10);
   return Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * A 429 for too many requests in flight rather than for the bucket: "The first two header values
+ * are always 0 for concurrent rate limit errors" (okta-developer-docs reference/rl2-monitor).
+ */
+function isConcurrencyLimit(response: GateResponse): boolean {
+  return intHeader(response, 'x-rate-limit-limit') === 0 && intHeader(response, 'x-rate-limit-remaining') === 0;
 }
 
 async function drain(response: GateResponse): Promise<void> {

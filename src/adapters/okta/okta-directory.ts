@@ -2,14 +2,17 @@
  * The directory, built on Okta: people, groups, managers and membership changes, read live.
  *
  * Only group ids and types are cached (they decide nothing about access and rarely change);
- * people, statuses and memberships are read from Okta every time. Each membership change is
- * followed by reading the membership back, because nothing is reported done that Okta did not
- * confirm. Waiting, pacing and retrying happen in `OktaCallGate`, not here.
+ * people, statuses and memberships are read from Okta in every operation, once: within one
+ * operation (a click, a form, a job) a person, their groups and a group's members are shared
+ * (`sharedRead`), and a change drops what it changed. Each membership change is followed by
+ * reading the membership back, because nothing is reported done that Okta did not confirm.
+ * Waiting, pacing and retrying happen in `OktaCallGate`, not here.
  */
 import type { Client } from '@okta/okta-sdk-nodejs';
 import { z } from 'zod';
 import { AccessError, PermanentError, TransientError } from '../../domain/errors.js';
 import { isActiveStatus, type Person } from '../../domain/person.js';
+import { forgetSharedReads, sharedRead } from '../../operations/read-scope.js';
 import type { Clock, Directory, DirectoryGroup, Logger } from '../../operations/ports.js';
 import { createOktaClient, tokenErrorOf, type OktaAuth } from './okta-client.js';
 import { OktaCallGate, type GateStats } from './okta-call-gate.js';
@@ -59,6 +62,8 @@ const OktaGroupSchema = z.object({
 });
 
 const DEFAULT_GROUP_TTL_MS = 5 * 60_000;
+const RECENT_GROUPS_MS = 60_000;
+const RECENT_GROUPS_MAX = 10_000;
 const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class OktaDirectory implements Directory {
@@ -72,6 +77,8 @@ export class OktaDirectory implements Directory {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly groupCache = new Map<string, { group: DirectoryGroup; expiresAt: number }>();
+  /** Each person's groups as last read, for `groupsOf(…, { maxAgeMs })` only (never a decision). */
+  private readonly recentGroups = new Map<string, { names: string[]; at: number }>();
 
   constructor(options: OktaDirectoryOptions) {
     if (!options.managerAttribute || options.managerAttribute.trim() === '') {
@@ -132,16 +139,33 @@ export class OktaDirectory implements Directory {
     return (await this.searchUsers(search)).map(toPerson);
   }
 
-  async groupsOf(personId: string): Promise<string[]> {
+  async groupsOf(personId: string, options: { maxAgeMs?: number } = {}): Promise<string[]> {
+    const now = this.clock.now().getTime();
+    const recent = this.recentGroups.get(personId);
+    if (options.maxAgeMs !== undefined && recent && now - recent.at <= options.maxAgeMs) return recent.names;
     const groups = await this.userGroups(personId);
-    return groups === null ? [] : groups.map((g) => g.profile.name);
+    const names = groups === null ? [] : groups.map((g) => g.profile.name);
+    this.rememberGroups(personId, names, now);
+    return names;
+  }
+
+  /** Keeps the last read of each person's groups for a minute at most (a bounded, short memory). */
+  private rememberGroups(personId: string, names: string[], now: number): void {
+    this.recentGroups.delete(personId);
+    this.recentGroups.set(personId, { names, at: now });
+    for (const [id, entry] of this.recentGroups) {
+      if (now - entry.at <= RECENT_GROUPS_MS && this.recentGroups.size <= RECENT_GROUPS_MAX) break;
+      this.recentGroups.delete(id); // oldest first: a Map iterates in insertion order
+    }
   }
 
   async membersOf(groupName: string): Promise<Person[]> {
     const group = await this.requireGroup(groupName);
     try {
-      const collection = await this.client.groupApi.listGroupUsers({ groupId: group.id, limit: this.pageSize });
-      return (await drainCollection(collection)).map((raw) => toPerson(parseUser(raw)));
+      return await sharedRead(`okta:members:${group.id}`, async () => {
+        const collection = await this.client.groupApi.listGroupUsers({ groupId: group.id, limit: this.pageSize });
+        return (await drainCollection(collection)).map((raw) => toPerson(parseUser(raw)));
+      });
     } catch (error) {
       if (statusOf(error) === 404) {
         this.groupCache.delete(groupName);
@@ -168,6 +192,11 @@ export class OktaDirectory implements Directory {
     const raw = user.profile[this.managerAttribute];
     if (typeof raw !== 'string' || raw.trim() === '') return null;
     const ref = raw.trim();
+    // `me` would be read as GET /users/me: the API token's owner, not anyone's manager.
+    if (ref.toLowerCase() === 'me') {
+      this.logger.warn('okta.manager_not_found', { personId, attribute: this.managerAttribute, value: ref, why: '"me" names the API token\'s owner' });
+      return null;
+    }
     // An id or a login first: one exact read. An email that is not a login needs a search.
     const byIdOrLogin = await this.readUser(ref);
     if (byIdOrLogin) return toPerson(byIdOrLogin);
@@ -201,16 +230,19 @@ export class OktaDirectory implements Directory {
       );
     }
     const what = `${change === 'add' ? 'adding' : 'removing'} ${personId} ${change === 'add' ? 'to' : 'from'} Okta group "${groupName}"`;
+    // Whatever this operation read about the person's groups or the group's members is now stale.
+    forgetSharedReads(`okta:groups:${personId}`, `okta:members:${group.id}`);
+    this.recentGroups.delete(personId);
     try {
       if (change === 'add') await this.client.groupApi.assignUserToGroup({ groupId: group.id, userId: personId });
       else await this.client.groupApi.unassignUserFromGroup({ groupId: group.id, userId: personId });
     } catch (error) {
       const status = statusOf(error);
       if (status === 404) {
-        // Which one is gone, the group or the person? Ask Okta again rather than guess.
+        // Which one is gone, the group or the person? Ask Okta again, by id, rather than guess.
         this.groupCache.delete(groupName);
-        const fresh = await this.lookUpGroup(groupName);
-        if (!fresh || fresh.id !== group.id) {
+        const fresh = await this.confirmGroup(group);
+        if (!fresh) {
           throw new PermanentError(`Okta group "${groupName}" does not exist (any more)`, { cause: error });
         }
         if (change === 'remove') {
@@ -228,7 +260,8 @@ export class OktaDirectory implements Directory {
       }
       throw this.fail(error, what);
     }
-    // Nothing is reported done that Okta did not confirm.
+    // Nothing is reported done that Okta did not confirm: read back, fresh.
+    forgetSharedReads(`okta:groups:${personId}`, `okta:members:${group.id}`);
     const member = await this.isMember(personId, groupName);
     if (member !== (change === 'add')) {
       throw new TransientError(
@@ -247,43 +280,64 @@ export class OktaDirectory implements Directory {
     return group;
   }
 
+  /**
+   * The group by exact name: `search` finds it, `GET /groups/{id}` confirms it still exists
+   * (search "is sourced from an eventually consistent datasource", OKTA-OAS listGroups, so a group
+   * deleted a moment ago may still be found). `q` is not used: its results cannot be paged ("You
+   * can't page a query"), so a name shared as a prefix by more groups than one answer holds could
+   * be missed. A group created in the last minutes may not be found yet; the caller says so.
+   */
   private async lookUpGroup(groupName: string): Promise<DirectoryGroup | null> {
     try {
       const bySearch = await drainCollection(
         await this.client.groupApi.listGroups({ search: `profile.name eq ${quote(groupName)}`, limit: this.pageSize }),
       );
-      let match = bySearch.map(parseGroup).find((g) => g.name === groupName);
-      if (!match) {
-        // `search` is served from an eventually consistent index; `q` (name prefix) is not.
-        const byPrefix = await drainCollection(await this.client.groupApi.listGroups({ q: groupName, limit: this.pageSize }));
-        match = byPrefix.map(parseGroup).find((g) => g.name === groupName);
-      }
-      return match ?? null;
+      const match = bySearch.map(parseGroup).find((g) => g.name === groupName);
+      return match ? await this.confirmGroup(match) : null;
     } catch (error) {
       throw this.fail(error, `looking up Okta group "${groupName}"`);
     }
   }
 
-  private async readUser(idOrLogin: string): Promise<OktaUser | null> {
+  /** The group as Okta has it now, by id; null when it no longer exists. */
+  private async confirmGroup(group: DirectoryGroup): Promise<DirectoryGroup | null> {
     try {
-      return parseUser(await this.client.userApi.getUser({ userId: idOrLogin }));
+      const live = parseGroup(await this.client.groupApi.getGroup({ groupId: group.id }));
+      return live.name === group.name ? live : null;
     } catch (error) {
       if (statusOf(error) === 404) return null;
-      throw this.fail(error, `reading Okta user ${idOrLogin}`);
+      throw error;
     }
   }
 
-  private async searchUsers(search: string): Promise<OktaUser[]> {
-    try {
-      const collection = await this.client.userApi.listUsers({ search, limit: this.pageSize });
-      return (await drainCollection(collection)).map(parseUser);
-    } catch (error) {
-      throw this.fail(error, `searching Okta users (${search})`);
-    }
+  private readUser(idOrLogin: string): Promise<OktaUser | null> {
+    return sharedRead(`okta:user:${idOrLogin}`, async () => {
+      try {
+        return parseUser(await this.client.userApi.getUser({ userId: idOrLogin }));
+      } catch (error) {
+        if (statusOf(error) === 404) return null;
+        throw this.fail(error, `reading Okta user ${idOrLogin}`);
+      }
+    });
+  }
+
+  private searchUsers(search: string): Promise<OktaUser[]> {
+    return sharedRead(`okta:search:${search}`, async () => {
+      try {
+        const collection = await this.client.userApi.listUsers({ search, limit: this.pageSize });
+        return (await drainCollection(collection)).map(parseUser);
+      } catch (error) {
+        throw this.fail(error, `searching Okta users (${search})`);
+      }
+    });
   }
 
   /** The person's groups, or null when the person does not exist. */
-  private async userGroups(personId: string): Promise<{ id: string; profile: { name: string } }[] | null> {
+  private userGroups(personId: string): Promise<{ id: string; profile: { name: string } }[] | null> {
+    return sharedRead(`okta:groups:${personId}`, () => this.readUserGroups(personId));
+  }
+
+  private async readUserGroups(personId: string): Promise<{ id: string; profile: { name: string } }[] | null> {
     try {
       const collection = await this.client.userApi.listUserGroups({ userId: personId });
       return (await drainCollection(collection)).map((raw) => {

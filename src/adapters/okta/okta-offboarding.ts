@@ -1,7 +1,8 @@
 /**
  * Offboarding signals from Okta for the reconcile schedule: the System Log's deactivations and
- * suspensions since the stored cursor (bounded windows, the cursor saved after each page), and a
- * batched status check of everyone who holds access (one search per batch instead of one read each).
+ * suspensions from the stored cursor (Okta's next link, saved after each page), and a batched
+ * status check of everyone who holds access (one search per batch finds the candidates; each is
+ * confirmed by id, since search is eventually consistent).
  */
 import type { OffboardingSignal, OffboardingSource } from '../../operations/reconcile.js';
 import type { OktaDirectory } from './okta-directory.js';
@@ -36,7 +37,7 @@ export function oktaSystemLogSource(directory: OktaDirectory, options: { maxPage
 export function oktaStatusCheck(directory: OktaDirectory, options: { batchSize?: number } = {}): OffboardingSource {
   return {
     name: 'okta status check',
-    live: true,
+    live: true, // each signal is confirmed with GET /users/{id} (checkStatuses)
     async collect(_deps, holders) {
       const gone = await checkStatuses(directory, [...holders], options.batchSize ?? 20);
       return gone.map((p) => ({ directoryId: p.id, status: p.status, source: 'okta status check' }));

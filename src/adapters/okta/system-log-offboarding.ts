@@ -1,18 +1,21 @@
 /**
  * Offboarding signals from Okta: deactivations and suspensions read from the System Log (fast,
- * incremental), and a direct status check of a list of people (slow, complete; catches what the
- * log missed or what happened before the bot first read it).
+ * incremental), and a status check of a list of people (slow, complete; catches what the log
+ * missed or what happened before the bot first read it).
  *
- * The System Log is read one page per call with bounded `since`/`until` windows. An open-ended
- * ascending request is a "polling request": Okta always answers with a next link, and the SDK's
- * iterator never ends. Here every window has an end, and the caller persists the returned cursor
- * after each page, so a crash re-reads at most one page.
+ * The System Log is read the way Okta documents polling (okta-developer-docs
+ * `reference/system-log-query`): the first request carries `since` and no `until` (a polling
+ * request: ordered and filtered by persistence time, so an event published earlier but persisted
+ * late is still read), and from then on only the `next` link Okta returned is requested, verbatim,
+ * one page per call, forever. `since` and `after` are never combined and `after` is never crafted
+ * ("Rely on the system-generated links"). The SDK's iterator never ends on a polling request, so
+ * each call fetches exactly one page; the caller persists the returned cursor after each page.
  */
-import type { Client } from '@okta/okta-sdk-nodejs';
+import { Collection, type Client } from '@okta/okta-sdk-nodejs';
 import { z } from 'zod';
 import { isOffboardedStatus } from '../../domain/person.js';
 import type { Logger } from '../../operations/ports.js';
-import { mapError, type OktaDirectory } from './okta-directory.js';
+import { mapError, statusOf, type OktaDirectory } from './okta-directory.js';
 
 export const OFFBOARDING_EVENT_TYPES = ['user.lifecycle.deactivate', 'user.lifecycle.suspend'] as const;
 export type OffboardingEventType = (typeof OFFBOARDING_EVENT_TYPES)[number];
@@ -27,11 +30,6 @@ export interface Deactivation {
 export interface ReadDeactivationsOptions {
   /** Where the first read starts when there is no cursor yet. Default 24 h before `now`. */
   initialLookbackMs?: number;
-  /**
-   * Events reach the System Log a little after they happen; a window closes this long before
-   * `now` so a late event is not skipped. Default 60 s.
-   */
-  lagMs?: number;
   /** Events per page (Okta allows up to 1000). Default 100. */
   limit?: number;
   logger?: Logger;
@@ -41,18 +39,18 @@ export interface DeactivationPage {
   people: Deactivation[];
   /** Persist this; pass it to the next call. */
   cursor: string;
-  /** True when the current window has more pages: call again now. False: the window is done. */
+  /** True when the page had events: call again now. False: caught up; call again next run. */
   more: boolean;
 }
 
-/** The cursor is ours (JSON), not Okta's next URL, so it survives an org URL or SDK change. */
-const CursorSchema = z.object({
-  v: z.literal(1),
-  since: z.iso.datetime(),
-  until: z.iso.datetime().nullable(),
-  after: z.string().nullable(),
+/**
+ * The cursor is Okta's own next link without its origin (path and query), so it survives an org
+ * URL change; v1 cursors (bounded windows, before polling) are read once to start polling there.
+ */
+const CursorV2Schema = z.object({ v: z.literal(2), next: z.string().startsWith('/api/v1/logs?') });
+const CursorV1Schema = z.object({
+  v: z.literal(1), since: z.iso.datetime(), until: z.iso.datetime().nullable(), after: z.string().nullable(),
 });
-type Cursor = z.infer<typeof CursorSchema>;
 
 const LogEventSchema = z.object({
   uuid: z.string().optional(),
@@ -63,8 +61,9 @@ const LogEventSchema = z.object({
 });
 
 const DAY = 24 * 60 * 60_000;
-/** Okta returns events of the last 90 days only (and rejects `since` older than 180). */
+/** Okta returns events of the last 90 days only (and rejects `since` older than 180: E0000053). */
 const MAX_LOOKBACK_MS = 90 * DAY;
+const FILTER = OFFBOARDING_EVENT_TYPES.map((t) => `eventType eq "${t}"`).join(' or ');
 
 export async function readDeactivations(
   client: Client,
@@ -72,38 +71,34 @@ export async function readDeactivations(
   now: Date,
   options: ReadDeactivationsOptions = {},
 ): Promise<DeactivationPage> {
-  const lagMs = options.lagMs ?? 60_000;
   const limit = options.limit ?? 100;
-  let state: Cursor = cursor
-    ? parseCursor(cursor)
-    : { v: 1, since: new Date(now.getTime() - (options.initialLookbackMs ?? DAY)).toISOString(), until: null, after: null };
-
   const oldest = now.getTime() - MAX_LOOKBACK_MS;
-  if (Date.parse(state.since) < oldest) {
-    options.logger?.warn('okta.system_log.cursor_too_old', { since: state.since, clampedTo: new Date(oldest).toISOString() });
-    state = { v: 1, since: new Date(oldest).toISOString(), until: null, after: null };
-  }
-  let until = state.until;
-  if (until === null) {
-    until = new Date(now.getTime() - lagMs).toISOString();
-    if (Date.parse(until) <= Date.parse(state.since)) return { people: [], cursor: encode(state), more: false };
-    state = { ...state, until, after: null };
-  }
-
+  const start = parseCursor(cursor);
   let page: unknown[];
   let nextUri: string | undefined;
+  let since = start.since ?? new Date(now.getTime() - (options.initialLookbackMs ?? DAY)).toISOString();
   try {
-    const collection = await client.systemLogApi.listLogEvents({
-      since: state.since,
-      until,
-      filter: OFFBOARDING_EVENT_TYPES.map((t) => `eventType eq "${t}"`).join(' or '),
-      sortOrder: 'ASCENDING',
-      limit,
-      ...(state.after ? { after: state.after } : {}),
-    });
-    page = await collection.getNextPage();
-    nextUri = collection.nextUri;
+    if (start.next) {
+      ({ page, nextUri } = await fetchLink(client, start.next));
+    } else {
+      if (Date.parse(since) < oldest) {
+        options.logger?.warn('okta.system_log.cursor_too_old', { since, clampedTo: new Date(oldest).toISOString() });
+        since = new Date(oldest).toISOString();
+      }
+      // A polling request: `since`, ascending, no `until`.
+      const query = { since, filter: FILTER, sortOrder: 'ASCENDING' as const, limit };
+      const collection = await client.systemLogApi.listLogEvents(query);
+      page = await collection.getNextPage();
+      nextUri = collection.nextUri;
+    }
   } catch (error) {
+    if (start.next && statusOf(error) === 400) {
+      // Okta no longer takes the stored link (its position aged out of retention): start polling
+      // again from the last day. The status check covers anyone a gap would miss.
+      const reason = error instanceof Error ? error.message : String(error);
+      options.logger?.warn('okta.system_log.link_refused', { error: reason });
+      return readDeactivations(client, null, now, options);
+    }
     throw mapError(error, 'reading the Okta System Log', client);
   }
 
@@ -119,11 +114,28 @@ export async function readDeactivations(
       if (target.type === 'User') people.push({ oktaId: target.id, eventType: event.eventType, published });
     }
   }
+  // Okta always links the next page of a polling request; without one, the same page is read again.
+  const next = (nextUri && pathAndQuery(nextUri)) ?? start.next;
+  const cursorOut = next ? JSON.stringify({ v: 2, next }) : JSON.stringify({ v: 1, since, until: null, after: null });
+  return { people, cursor: cursorOut, more: page.length > 0 };
+}
 
-  const after = page.length > 0 && nextUri ? afterOf(nextUri) : null;
-  if (after) return { people, cursor: encode({ ...state, after }), more: true };
-  // The window is read whole: the next one starts where this one ended.
-  return { people, cursor: encode({ v: 1, since: until, until: null, after: null }), more: false };
+/** One page of a stored next link, requested verbatim (through the same gated client). */
+async function fetchLink(client: Client, next: string): Promise<{ page: unknown[]; nextUri: string | undefined }> {
+  const url = `${client.baseUrl.replace(/\/$/, '')}${next}`;
+  type OnePage = { getNextPage(): Promise<unknown[]>; nextUri?: string };
+  const collection = new Collection(client.http, url, {} as never) as unknown as OnePage;
+  const page = await collection.getNextPage();
+  return { page: Array.isArray(page) ? page : [], nextUri: collection.nextUri };
+}
+
+function pathAndQuery(uri: string): string | undefined {
+  try {
+    const url = new URL(uri);
+    return `${url.pathname}${url.search}`;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface OffboardedPerson {
@@ -133,8 +145,11 @@ export interface OffboardedPerson {
 
 /**
  * Who among `personIds` no longer works here: SUSPENDED, DEPROVISIONED, or deleted from Okta.
- * One search per batch (`id eq "a" or id eq "b" ...`); anyone the search does not return is read
- * by id before being called gone, because Okta's search index is eventually consistent.
+ * One search per batch (`id eq "a" or id eq "b" ...`) finds the candidates; every candidate, and
+ * anyone the search does not return, is confirmed with `GET /users/{id}` before being reported,
+ * because "the search parameter results are sourced from an eventually consistent datasource"
+ * (OKTA-OAS listUsers; "Use an ID lookup for records that you update"): a person reactivated a
+ * moment ago may still look suspended in search, and keeps their access.
  */
 export async function checkStatuses(directory: OktaDirectory, personIds: string[], batchSize = 20): Promise<OffboardedPerson[]> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`checkStatuses: batchSize must be a positive integer`);
@@ -146,7 +161,10 @@ export async function checkStatuses(directory: OktaDirectory, personIds: string[
       (await directory.searchPeople(batch.map((id) => `id eq "${id.replace(/["\\]/g, '')}"`).join(' or '))).map((p) => [p.id, p]),
     );
     for (const id of batch) {
-      const person = found.get(id) ?? (await directory.getPerson(id));
+      const hit = found.get(id);
+      // Active in the index: no signal (a suspension the index has not caught up with is found next run).
+      if (hit && !isOffboardedStatus(hit.status)) continue;
+      const person = await directory.getPerson(id);
       if (!person) out.push({ id, status: 'gone' });
       else if (isOffboardedStatus(person.status)) out.push({ id, status: person.status as 'suspended' | 'deprovisioned' });
     }
@@ -158,26 +176,18 @@ function isOffboardingType(t: string): t is OffboardingEventType {
   return (OFFBOARDING_EVENT_TYPES as readonly string[]).includes(t);
 }
 
-function parseCursor(raw: string): Cursor {
+/** Where to read from: a stored next link, or (no cursor, or a v1 cursor) a polling start time. */
+function parseCursor(raw: string | null): { next?: string; since?: string } {
+  if (raw === null) return {};
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
     throw new Error(`System Log cursor is not JSON: ${raw.slice(0, 80)}`);
   }
-  const parsed = CursorSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`System Log cursor is not one this bot wrote: ${raw.slice(0, 80)}`);
-  return parsed.data;
-}
-
-function encode(cursor: Cursor): string {
-  return JSON.stringify(cursor);
-}
-
-function afterOf(nextUri: string): string | null {
-  try {
-    return new URL(nextUri).searchParams.get('after');
-  } catch {
-    return null;
-  }
+  const v2 = CursorV2Schema.safeParse(json);
+  if (v2.success) return { next: v2.data.next };
+  const v1 = CursorV1Schema.safeParse(json);
+  if (v1.success) return { since: v1.data.since };
+  throw new Error(`System Log cursor is not one this bot wrote: ${raw.slice(0, 80)}`);
 }

@@ -25,10 +25,12 @@ const FILE_LEVEL = '(file)';
 export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /**
-   * The local sandbox only: a webhook secret that is not set is reported here instead of being a
-   * problem, so `npm start` works on a fresh clone. Production start-up never passes this.
+   * A webhook secret (`secret_env`) that is not set is reported here, as a warning, instead of
+   * being a problem: `policies check` and `explain` in a policy repository's CI (which has no
+   * production secrets), and the sandbox. A production start and `policies check --strict` never
+   * pass this, so there it stays an error naming the variable.
    */
-  onMissingSecret?: (name: string, where: string) => void;
+  onMissingSecret?: (warning: PolicyProblem & { variable: string }) => void;
 }
 
 export async function loadPolicies(dir: string, options: LoadOptions = {}): Promise<LoadedPolicies> {
@@ -206,15 +208,12 @@ function crossFileProblems(files: { source: YamlSource; value: unknown }[], env:
       for (const method of PROVISION_METHODS) {
         const settings = asRecord(provision?.[method.method]);
         for (const { key, holds } of method.secrets) {
-          const name = settings?.[key];
-          if (typeof name !== 'string' || !ENV_NAME_PATTERN.test(name) || env[name]) continue;
+          const variable = settings?.[key];
+          if (typeof variable !== 'string' || !ENV_NAME_PATTERN.test(variable) || env[variable]) continue;
           const path = ['roles', index, 'provision', method.method, key];
-          if (onMissingSecret) {
-            const at = problemAt(source, path, '');
-            onMissingSecret(name, `${at.file}:${at.line}`);
-            continue;
-          }
-          problems.push(problemAt(source, path, `the environment variable ${name} is not set (it must hold ${holds})`));
+          const problem = problemAt(source, path, `the environment variable ${variable} is not set (it must hold ${holds})`);
+          if (onMissingSecret) onMissingSecret({ ...problem, variable });
+          else problems.push(problem);
         }
       }
     });

@@ -6,62 +6,82 @@
  * a member (membership through another of the bot's grants is the bot's, not theirs), so a retry
  * after a successful add cannot mistake the bot's own membership for one the person had; at the
  * revoke, a person who was a member before, or who holds another grant through the group, stays.
- * An add or a removal counts only when the membership read back confirms it.
+ * An add or a removal counts only when the membership read back confirms it (the Directory port
+ * resolves only then).
  */
-import { TransientError } from '../../domain/errors.js';
 import { oktaGroupMethod, type OktaGroupProvision } from '../../domain/provisioning/okta-group.js';
 import type { Grant } from '../../domain/records.js';
-import type { Directory, Provisioner } from '../../operations/ports.js';
+import type { Directory, Provisioner, Store, StoreTx } from '../../operations/ports.js';
 
 export function oktaGroupProvisioner(directory: Directory): Provisioner<OktaGroupProvision> {
-  const isMember = (grant: Grant, provision: OktaGroupProvision) =>
-    directory.isMember(grant.holder.directoryId, provision.group);
   return {
     async grant(grant, provision, { store }) {
       let alreadyMember = grant.alreadyMember;
       if (alreadyMember === null) {
-        const member = await isMember(grant, provision);
-        const ours =
-          (await store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id)).length > 0;
-        alreadyMember = member && !ours;
-        const known = alreadyMember;
-        await store.transaction((tx) => tx.updateGrant(grant.id, ['provisioning'], { alreadyMember: known }));
+        // Recorded before the add, so a retry after a successful add cannot mistake our own
+        // membership for one the person had before, and `null` always means "never added".
+        const member = await directory.isMember(grant.holder.directoryId, provision.group);
+        const known = member && !(await heldThroughOurGrant(store, grant, provision.group));
+        alreadyMember = known;
+        const recorded = await store.transaction((tx) => tx.updateGrant(grant.id, ['provisioning'], { alreadyMember: known }));
+        if (!recorded) return { kind: 'overtaken' }; // the revocation overtook us before the add: nothing was added
       }
+      // Resolves once the directory confirms the membership (read back): see the Directory port.
       await directory.addToGroup(grant.holder.directoryId, provision.group);
-      if (!(await isMember(grant, provision))) {
-        throw new TransientError(`${grant.holder.email} is not in ${provision.group} after the add; will retry`);
-      }
       return { kind: 'done', details: { group: provision.group, alreadyMember, confirmed: true } };
     },
 
     async revoke(grant, provision, { store }) {
-      const others = (await store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id)).filter(
+      const group = provision.group;
+      const others = (await store.otherGrantsThroughGroup(grant.holder.directoryId, group, grant.id)).filter(
         (g) => g.status === 'active' || g.status === 'provisioning',
       );
+      const who = grant.holder.email;
       const otherNames = others.map((g) => `${g.app}/${g.role} ${g.id}`).join(', ');
-      const keep = grant.alreadyMember
-        ? `${grant.holder.email} was already a member of ${provision.group} before this grant`
-        : others.length > 0
-          ? `${grant.holder.email} holds another grant through ${provision.group} (${otherNames})`
-          : null;
-      if (keep)
-        return {
-          kind: 'done',
-          details: { group: provision.group, removed: false, confirmed: false },
-          kept: { group: provision.group, why: keep },
-        };
-      await directory.removeFromGroup(grant.holder.directoryId, provision.group);
-      // Done only when the provider confirms: read the membership back.
-      if (await isMember(grant, provision)) {
-        throw new TransientError(`${grant.holder.email} is still in ${provision.group} after the removal; will retry`);
-      }
-      return { kind: 'done', details: { group: provision.group, removed: true, confirmed: true } };
+      const keep =
+        grant.alreadyMember === null
+          ? `${who} was never added to ${group} for this grant (provisioning never reached the directory); ` +
+            "a membership they have is not the bot's to take"
+          : grant.alreadyMember
+            ? `${who} was already a member of ${group} before this grant`
+            : others.length > 0
+              ? `${who} holds another grant through ${group} (${otherNames})`
+              : null;
+      // Done only when the provider confirms: removeFromGroup resolves once the membership reads back gone.
+      if (!keep) await directory.removeFromGroup(grant.holder.directoryId, group);
+      return {
+        kind: 'done',
+        details: { group, removed: !keep, confirmed: !keep },
+        ...(keep ? { kept: { group, why: keep } } : {}),
+        // The membership stays for the other grants and is theirs now: one still provisioning must
+        // not mistake it for one the person had before the bot.
+        ...(keep && grant.alreadyMember === false
+          ? {
+              bookkeeping: async (tx: StoreTx) => {
+                for (const other of others) {
+                  if (other.alreadyMember === null) await tx.updateGrant(other.id, ['provisioning'], { alreadyMember: false });
+                }
+              },
+            }
+          : {}),
+      };
     },
 
     async verify(grant, provision) {
-      return (await isMember(grant, provision)) ? 'present' : 'absent';
+      return (await directory.isMember(grant.holder.directoryId, provision.group)) ? 'present' : 'absent';
     },
 
     describe: (provision) => oktaGroupMethod.describe(provision),
   };
+}
+
+/**
+ * Whether the person's membership of the group is the bot's already: another open grant through
+ * it added it (`alreadyMember: false`, or inherited). A grant that never added (null) or found the
+ * person already there (true) does not make the membership ours.
+ */
+async function heldThroughOurGrant(store: Store, grant: Grant, group: string): Promise<boolean> {
+  const holderId = grant.holder.directoryId;
+  const grants = await store.grantsThroughGroup(group, { holderId, status: ['provisioning', 'active', 'revoking'] });
+  return grants.some((g) => g.id !== grant.id && g.alreadyMember === false);
 }

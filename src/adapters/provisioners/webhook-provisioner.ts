@@ -15,6 +15,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { PermanentError, TransientError } from '../../domain/errors.js';
 import { webhookMethod, type WebhookProvision } from '../../domain/provisioning/webhook.js';
 import type { Grant } from '../../domain/records.js';
+import { redactUrl } from '../../domain/redact-url.js';
 import type { Provisioner } from '../../operations/ports.js';
 
 export interface WebhookCall {
@@ -38,7 +39,8 @@ export interface WebhookTarget {
 
 /** One signed POST per call; throws TransientError or PermanentError (`WebhookClient`, or a test's fake). */
 export interface WebhookTransport {
-  call(target: WebhookTarget, call: WebhookCall): Promise<{ status: number }>;
+  /** `idempotencyKey` replaces the usual `<grant id>:<action>` (a compensating second revoke). */
+  call(target: WebhookTarget, call: WebhookCall, options?: { idempotencyKey?: string }): Promise<{ status: number }>;
 }
 
 /** The `webhook` provisioner: the grant and the revoke are each one call of the application's own API. */
@@ -56,11 +58,15 @@ export function webhookProvisioner(transport: WebhookTransport): Provisioner<Web
     async grant(grant, provision, { clock }) {
       const expiresAt = new Date(clock.now().getTime() + grant.durationSeconds * 1000).toISOString();
       const { status } = await transport.call(provision, body(grant, 'grant', expiresAt));
-      return { kind: 'done', details: { url: provision.url, status } };
+      return { kind: 'done', details: { url: redactUrl(provision.url), status } };
     },
-    async revoke(grant, provision) {
-      const { status } = await transport.call(provision, body(grant, 'revoke', grant.expiresAt));
-      return { kind: 'done', details: { url: provision.url, status } };
+    async revoke(grant, provision, _ctx, { undo }) {
+      // The undo is a second revoke after a grant the receiver may have applied after the first:
+      // a key of its own, so a receiver that dedupes by key applies it.
+      const idempotencyKey = undo ? `${grant.id}:revoke:after-grant` : undefined;
+      const call = body(grant, 'revoke', grant.expiresAt);
+      const { status } = await transport.call(provision, call, idempotencyKey ? { idempotencyKey } : undefined);
+      return { kind: 'done', details: { url: redactUrl(provision.url), status, ...(undo ? { idempotencyKey } : {}) } };
     },
     // The wire contract has no "check" action: only the receiver knows.
     verify: async () => 'unknown',
@@ -85,6 +91,8 @@ export const WEBHOOK_IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const WEBHOOK_USER_AGENT = 'access-bot';
 /** How much of an error body goes into the error message (and so into alerts and logs). */
 export const ERROR_BODY_EXCERPT_CHARS = 200;
+/** How much of an error body is read at most: a faulty receiver streaming megabytes is cut off here. */
+export const ERROR_BODY_READ_BYTES = 64 * 1024;
 /** Default clock skew a receiver accepts between the signature's `t` and its own clock. */
 export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
 
@@ -162,7 +170,7 @@ export class WebhookClient implements WebhookTransport {
   }
 
   /** One attempt. Resolves on a 2xx; throws TransientError or PermanentError otherwise. */
-  async call(target: WebhookTarget, call: WebhookCall): Promise<{ status: number }> {
+  async call(target: WebhookTarget, call: WebhookCall, options: { idempotencyKey?: string } = {}): Promise<{ status: number }> {
     const url = this.checkUrl(target.url);
     const where = `${url.origin}${url.pathname}`; // no query string: it may carry a token
     const secret = this.env[target.secretEnv];
@@ -188,7 +196,7 @@ export class WebhookClient implements WebhookTransport {
           'Content-Type': 'application/json',
           'User-Agent': WEBHOOK_USER_AGENT,
           [WEBHOOK_SIGNATURE_HEADER]: signWebhookBody(secret, body, unixSeconds),
-          [WEBHOOK_IDEMPOTENCY_HEADER]: `${call.grantId}:${call.action}`,
+          [WEBHOOK_IDEMPOTENCY_HEADER]: options.idempotencyKey ?? `${call.grantId}:${call.action}`,
         },
         body,
         // A redirect could move a signed grant to a host nobody reviewed; the spec says don't follow.
@@ -248,13 +256,24 @@ export function parseRetryAfter(value: string | null, now: Date): number | undef
 }
 
 async function readExcerpt(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let read = 0;
   try {
-    const text = await response.text();
-    return text.replace(/\s+/g, ' ').trim().slice(0, ERROR_BODY_EXCERPT_CHARS);
+    while (read < ERROR_BODY_READ_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      read += value.byteLength;
+    }
   } catch {
     // The status already says what matters; a body cut short by the timeout is not worth more.
-    return '';
+  } finally {
+    await reader.cancel().catch(() => {});
   }
+  const text = new TextDecoder().decode(Buffer.concat(chunks).subarray(0, ERROR_BODY_READ_BYTES));
+  return text.replace(/\s+/g, ' ').trim().slice(0, ERROR_BODY_EXCERPT_CHARS);
 }
 
 function isTimeout(error: unknown, signal: AbortSignal): boolean {

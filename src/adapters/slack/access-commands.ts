@@ -28,6 +28,8 @@ export interface SubcommandCall {
   client: WebClient;
   userId: string;
   triggerId: string;
+  /** Where the command was typed: a modal that cannot open says why there. */
+  channel: string;
   /** Answers the person with an ephemeral message after the ack (a modal they may not open). */
   refuse: (text: string) => Promise<void>;
   app?: string;
@@ -104,7 +106,8 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
         throw error;
       }
     },
-    open: ({ ctx, client, triggerId, userId, refuse, app, role }) => openRequestModal(ctx, client, { triggerId, userId, refuse, app, role }),
+    open: ({ ctx, client, triggerId, userId, channel, refuse, app, role }) =>
+      openRequestModal(ctx, client, { triggerId, userId, channel, refuse, app, role }),
   },
   {
     name: 'list',
@@ -172,13 +175,13 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
     name: 'revoke',
     summary: 'admins: take someone\'s access away, with a reason',
     answer: 'modal',
-    open: ({ ctx, client, triggerId, userId, refuse }) => openRevokeForm(ctx, client, { triggerId, userId, refuse }),
+    open: ({ ctx, client, triggerId, userId, channel, refuse }) => openRevokeForm(ctx, client, { triggerId, userId, channel, refuse }),
   },
   {
     name: 'export',
     summary: 'admins: the audit evidence as a CSV file in your DM',
     answer: 'modal',
-    open: ({ ctx, client, triggerId, userId, refuse }) => openExportForm(ctx, client, { triggerId, userId, refuse }),
+    open: ({ ctx, client, triggerId, userId, channel, refuse }) => openExportForm(ctx, client, { triggerId, userId, channel, refuse }),
   },
   {
     name: 'digest',

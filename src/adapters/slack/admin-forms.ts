@@ -7,7 +7,7 @@
  * inline error. A submitted form closes; the DM says what happened.
  */
 import type { ModalView, WebClient } from '@slack/web-api';
-import { exportModal, revokeModal } from '../../../blocks/admin-modals.js';
+import { exportModal, REVOKE_MORE_VALUE, revokeModal } from '../../../blocks/admin-modals.js';
 import { escapeMrkdwn } from '../../../blocks/escape.js';
 import { ACTION, BLOCK } from '../../../blocks/ids.js';
 import { infoModal } from '../../../blocks/modals.js';
@@ -17,7 +17,7 @@ import { authorizeExport } from '../../operations/exports/export-evidence.js';
 import { ExportFilterError, parseExportFilters, parseExportKind, type ExportFilterField } from '../../operations/exports/export-filters.js';
 import { assertAdmin, revokeGrantAsAdmin } from '../../operations/revoke-grant.js';
 import { groupName } from '../../../blocks/format.js';
-import { explain, identify, tellEphemeral, type SlackContext } from './context.js';
+import { explain, identify, openModal, tellEphemeral, type SlackContext, type SubmissionReply } from './context.js';
 import { ExportPeriodError, exportPeriod, isPeriodPreset } from './export-period.js';
 import { exportToDm } from './export-upload.js';
 import { grantLine } from './overview.js';
@@ -26,7 +26,7 @@ import { pickedDate, pickedUser, selected, typed, type ViewPayload } from './pay
 import { appChoices } from './request-form.js';
 import { platformError } from './slack-errors.js';
 
-type Reply = { response_action: 'errors'; errors: Record<string, string> } | { response_action: 'update'; view: ModalView } | undefined;
+type Reply = SubmissionReply;
 
 /** How long opening waits for the admin check before it opens the form anyway (the trigger lasts 3 s). */
 const OPEN_BUDGET_MS = 1200;
@@ -36,22 +36,31 @@ export interface AdminFormInput {
   userId: string;
   /** Says a refusal as the command's ephemeral reply; without it (a button), a small modal says it. */
   refuse?: (text: string) => Promise<void>;
+  /** Where the click or command came from: a click that expired is answered there. */
+  channel?: string;
 }
 
 /** The form for an admin, or the refusal for anyone else: within the budget before the modal opens, else after. */
 async function openAdminForm(ctx: SlackContext, client: WebClient, input: AdminFormInput & { title: string }, form: () => ModalView): Promise<void> {
-  const check = assertAdmin(ctx.deps, await identify(ctx, client, input.userId)).then(() => null, (error: unknown) => explain(ctx, error, input.title));
+  const where = { user: input.userId, ...(input.channel ? { channel: input.channel } : {}) };
+  // Identifying the person is inside the budget too: it reads Slack and the directory.
+  const check = identify(ctx, client, input.userId)
+    .then((acting) => assertAdmin(ctx.deps, acting))
+    .then(() => null, (error: unknown) => explain(ctx, error, input.title));
   let timer: NodeJS.Timeout | undefined;
   const early = await Promise.race([check, new Promise<'slow'>((resolve) => { timer = setTimeout(() => resolve('slow'), OPEN_BUDGET_MS); })]);
   clearTimeout(timer);
   if (early !== 'slow') {
     if (early !== null && input.refuse) return input.refuse(early);
-    await client.views.open({ trigger_id: input.triggerId, view: early === null ? form() : infoModal('Not allowed', escapeMrkdwn(early)) });
+    const view = early === null ? form() : infoModal('Not allowed', escapeMrkdwn(early));
+    await openModal(ctx, client, { triggerId: input.triggerId, view, where });
     return;
   }
-  const opened = await client.views.open({ trigger_id: input.triggerId, view: infoModal(input.title, '_Checking that you are an admin…_') });
+  const checking = infoModal(input.title, '_Checking that you are an admin…_');
+  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: checking, where });
   const refusal = await check;
-  if (opened.view?.id) await updateView(client, opened.view.id, opened.view.hash, refusal === null ? form() : infoModal('Not allowed', escapeMrkdwn(refusal)));
+  const view = refusal === null ? form() : infoModal('Not allowed', escapeMrkdwn(refusal));
+  if (opened) await updateView(client, opened.id, opened.hash, view);
 }
 
 async function updateView(client: WebClient, viewId: string, hash: string | undefined, view: ModalView): Promise<void> {
@@ -102,6 +111,11 @@ export async function submitRevoke(ctx: SlackContext, client: WebClient, input: 
   const grantId = selected(state, BLOCK.revokeGrant, ACTION.revokeGrant);
   const grantBlock = input.hasGrantInput ? BLOCK.revokeGrant : BLOCK.revokePerson;
   if (!grantId) return { response_action: 'errors', errors: { [grantBlock]: input.hasGrantInput ? 'Choose the access to revoke.' : 'Pick a person who holds access.' } };
+  if (grantId === REVOKE_MORE_VALUE) {
+    const text = 'That slot stands for the grants the list cannot show. Revoke listed ones first, '
+      + 'or find the others with `access-bot grants list --user <email>`.';
+    return { response_action: 'errors', errors: { [grantBlock]: text } };
+  }
   try {
     const grant = await revokeGrantAsAdmin(ctx.deps, { actor: await identify(ctx, client, input.adminSlackId), grantId, reason: typed(state, BLOCK.revokeReason, ACTION.revokeReason) });
     const line = grantLine(ctx.deps, grant);

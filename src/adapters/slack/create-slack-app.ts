@@ -14,12 +14,12 @@
  */
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Deps } from '../../operations/context.js';
-import type { Logger } from '../../operations/ports.js';
+import type { Clock, Logger } from '../../operations/ports.js';
 import type { JobRunnerOptions } from '../../operations/run-jobs.js';
-import type { SlackContext } from './context.js';
+import { FOREIGN_WORKSPACE_TEXT, type SlackContext } from './context.js';
 import type { DisplayLookups } from './display-lookups.js';
 import { JobPump } from './job-pump.js';
 import { ListenerRouter } from './listener-router.js';
@@ -40,7 +40,9 @@ import * as exportView from './listeners/views/export.js';
 import * as extendView from './listeners/views/extend.js';
 import * as requestView from './listeners/views/request-submitted.js';
 import * as revokeView from './listeners/views/revoke.js';
-import { teamOf } from './payloads.js';
+import { checkConfiguredChannels } from './channel-check.js';
+import { foreignTeam } from './payloads.js';
+import { SlackCallGate } from './slack-call-gate.js';
 import { SlackNotifier } from './slack-notifier.js';
 
 export class SlackStartupError extends Error {
@@ -68,6 +70,10 @@ export interface SlackConnectionOptions {
   logger: Logger;
   /** WebClient request timeout; default 10 s. */
   timeoutMs?: number;
+  /** Slack's rate-limit windows and Retry-After count in this clock's time. */
+  clock: Clock;
+  /** How the bot waits out a short Slack Retry-After; tests pass one that moves their clock. */
+  rateLimitSleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -78,7 +84,11 @@ export interface SlackConnection {
   app: App;
   client: WebClient;
   teamId: string;
+  /** The Enterprise Grid organisation of the workspace (auth.test `enterprise_id`), if any. */
+  enterpriseId?: string;
   mode: 'http' | 'socket';
+  /** Slack's rate limits for every call on this connection: the notifier's, the listeners', the lookups'. */
+  gate: SlackCallGate;
   readonly options: SlackConnectionOptions;
 }
 
@@ -109,7 +119,7 @@ export async function connectSlack(options: SlackConnectionOptions): Promise<Sla
   const customRoutes = options.health ? [healthRoute(options.health)] : [];
   const receiving = options.appToken
     ? { appToken: options.appToken, socketMode: true, installerOptions: { port }, customRoutes }
-    : { signingSecret: options.signingSecret, customRoutes };
+    : { receiver: httpReceiver(options.signingSecret ?? '', customRoutes, logger) };
   const app = new App({
     token: options.token,
     ...receiving,
@@ -119,11 +129,13 @@ export async function connectSlack(options: SlackConnectionOptions): Promise<Sla
     clientOptions: { slackApiUrl: options.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: options.timeoutMs ?? 10_000 },
   });
   let teamId: string;
+  let enterpriseId: string | undefined;
   try {
     await app.init();
     const auth = await app.client.auth.test();
     if (!auth.team_id) throw new Error('auth.test answered without a team_id');
     teamId = auth.team_id;
+    enterpriseId = auth.enterprise_id || undefined;
     logger.info(`connected to ${options.describedAs ?? 'Slack'}`, { team: auth.team, teamId, botUserId: auth.user_id, apiUrl: options.apiUrl });
   } catch (error) {
     const code = (error as { data?: { error?: string } }).data?.error;
@@ -133,33 +145,57 @@ export async function connectSlack(options: SlackConnectionOptions): Promise<Sla
       { cause: error },
     );
   }
-  return { app, client: app.client, teamId, mode: options.appToken ? 'socket' : 'http', options };
+  const sleep = options.rateLimitSleep ? { sleep: options.rateLimitSleep } : {};
+  const gate = new SlackCallGate({ clock: options.clock, logger, ...sleep });
+  const mode = options.appToken ? 'socket' : 'http';
+  return { app, client: app.client, teamId, ...(enterpriseId ? { enterpriseId } : {}), mode, gate, options };
 }
 
 /**
  * The notifier on this workspace: the messages the bot owes people, posted with the connection's
- * client. `display` is shared with the listeners (`createSlackBot`): a zone one learns, both use.
+ * client under its rate-limit gate. `display` is shared with the listeners (`createSlackBot`): a
+ * zone one learns, both use.
  */
-export function slackNotifier(connection: SlackConnection, deps: ConstructorParameters<typeof SlackNotifier>[0], display: DisplayLookups): SlackNotifier {
-  return new SlackNotifier(deps, connection.client, display);
+export function slackNotifier(
+  connection: SlackConnection,
+  deps: ConstructorParameters<typeof SlackNotifier>[0],
+  display: DisplayLookups,
+): SlackNotifier {
+  return new SlackNotifier(deps, connection.client, display, connection.gate);
 }
 
-/** The listeners on a connection, wired to the operations through `deps`. */
-export function createSlackBot(connection: SlackConnection, options: SlackBotOptions): SlackBot {
+/**
+ * The listeners on a connection, wired to the operations through `deps`. Checks first, loudly,
+ * that the bot can post to every configured channel: one it cannot loses every message meant for it.
+ */
+export async function createSlackBot(connection: SlackConnection, options: SlackBotOptions): Promise<SlackBot> {
   const { deps } = options;
-  const { app, teamId, options: connected } = connection;
+  const { app, teamId, enterpriseId, gate, options: connected } = connection;
   const { logger } = connected;
   const port = connected.port ?? 3000;
-  const ctx: SlackContext = { deps, teamId, jobs: new JobPump(deps, options.jobs), ackBudgetMs: options.ackBudgetMs ?? 2500, display: options.display };
+  await checkConfiguredChannels(app.client, deps.settings, deps.catalog, logger);
+  const ackBudgetMs = options.ackBudgetMs ?? 2500;
+  const jobs = new JobPump(deps, options.jobs);
+  const ctx: SlackContext = {
+    deps,
+    teamId,
+    ...(enterpriseId ? { enterpriseId } : {}),
+    jobs,
+    ackBudgetMs,
+    display: options.display,
+    gate,
+  };
 
-  // Another workspace's request never reaches a listener: nothing is looked up or recorded.
+  // Another workspace's request never reaches a listener: nothing is looked up or recorded. The
+  // person's own team decides (a Slack Connect user in a shared channel of ours is refused); the
+  // listeners check users.info again before anyone is matched to the directory (`identify`).
   app.use(async (args) => {
-    const team = teamOf(args.body);
-    if (team === undefined || team === teamId) return args.next();
+    const team = foreignTeam(args.body, teamId, enterpriseId !== undefined);
+    if (team === undefined) return args.next();
     logger.warn('refused a request from another workspace', { team, expected: teamId });
     const ack = (args as { ack?: (body?: unknown) => Promise<void> }).ack;
     if (!ack) return;
-    const text = 'This access bot serves another Slack workspace; requests from here are refused.';
+    const text = FOREIGN_WORKSPACE_TEXT;
     if ((args.body as { command?: unknown }).command !== undefined) await ack({ response_type: 'ephemeral', text });
     else await ack();
   });
@@ -200,6 +236,31 @@ export function createSlackBot(connection: SlackConnection, options: SlackBotOpt
       await ctx.jobs.idle();
     },
   };
+}
+
+/** Slack's own replay window: a signed request older than this is stale (Bolt refuses it). */
+const SIGNATURE_WINDOW_SECONDS = 5 * 60;
+
+/**
+ * Bolt's HTTP receiver, which verifies each request's signature and refuses timestamps more than
+ * 5 minutes old, but accepts any timestamp in the future. A request signed more than 5 minutes
+ * ahead of this machine's clock is refused the same way (401) before Bolt sees it, so a captured
+ * request cannot be replayed for longer than the window by signing it "later". (Security review L8.)
+ */
+function httpReceiver(signingSecret: string, customRoutes: CustomRoute[], logger: Logger): HTTPReceiver {
+  const receiver = new HTTPReceiver({ signingSecret, customRoutes, processBeforeResponse: false, logger: boltLogger(logger) });
+  const verified = receiver.requestListener;
+  receiver.requestListener = (req, res) => {
+    const timestamp = Number(req.headers['x-slack-request-timestamp']);
+    if (Number.isFinite(timestamp) && timestamp - Date.now() / 1000 > SIGNATURE_WINDOW_SECONDS) {
+      logger.warn('refused a Slack request signed in the future', { timestamp, aheadSeconds: Math.round(timestamp - Date.now() / 1000) });
+      res.writeHead(401);
+      res.end();
+      return;
+    }
+    return verified(req, res);
+  };
+  return receiver;
 }
 
 function healthRoute(health: () => Promise<{ status: number; body: unknown }>) {

@@ -6,6 +6,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { Directory, Logger } from '../../operations/ports.js';
+import type { SlackCallGate } from './slack-call-gate.js';
 
 const TTL_MS = 10 * 60 * 1000;
 const KEPT = 10_000;
@@ -19,7 +20,11 @@ export class DisplayLookups {
   private readonly zones = new Map<string, Cached<string>>();
   private readonly names = new Map<string, Cached<{ name: string; title?: string } | null>>();
 
-  constructor(private readonly deps: { directory: Directory; settings: { timezone: string }; logger: Logger }) {}
+  constructor(
+    private readonly deps: { directory: Directory; settings: { timezone: string }; logger: Logger },
+    /** Slack's rate limits: a users.info Slack asked to wait for falls back to the bot's zone. */
+    private readonly gate?: SlackCallGate,
+  ) {}
 
   /** The bot's zone: for channels, where readers differ (Slack's date tokens show each their own). */
   get botZone(): string {
@@ -36,7 +41,8 @@ export class DisplayLookups {
     const known = fresh(this.zones, slackUserId);
     if (known) return known;
     try {
-      const info = await client.users.info({ user: slackUserId });
+      const read = () => client.users.info({ user: slackUserId });
+      const info = this.gate ? await this.gate.call('users.info', read) : await read();
       this.rememberZone(slackUserId, info.user?.tz);
     } catch (error) {
       // Only the fallback text of dates depends on it: the bot's zone will do.

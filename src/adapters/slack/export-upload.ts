@@ -13,13 +13,16 @@ import { exportToMemory } from '../../operations/exports/export-evidence.js';
 import { describeFilters, type ExportFilters, type ExportKind } from '../../operations/exports/export-filters.js';
 import { ExportTooLargeError } from '../../operations/exports/export-ports.js';
 import { explain, tellEphemeral, type SlackContext } from './context.js';
+import { dmChannelOf } from './dm-channels.js';
 
 /** Slack's own cap on an uploaded file is far higher; 50 MB is what we promise to upload. */
 export const SLACK_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
 
 /** The command line that makes the same export, for a file too large for Slack. */
 export function cliCommandFor(kind: ExportKind, filters: ExportFilters): string {
-  const args = Object.entries(describeFilters(filters)).map(([k, v]) => `--${k} ${/^[\w@.:+-]+$/.test(v) ? v : JSON.stringify(v)}`);
+  // Single quotes for a POSIX shell: nothing inside them is expanded ($(...), backticks, $VAR).
+  const quote = (v: string) => (/^[\w@.:+-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
+  const args = Object.entries(describeFilters(filters)).map(([k, v]) => `--${k} ${quote(v)}`);
   return ['access-bot export', kind, ...args, `--out ${kind}.csv`].join(' ');
 }
 
@@ -59,9 +62,8 @@ export async function exportToDm(
   const day = ctx.deps.clock.now().toISOString().slice(0, 10);
   try {
     // The DM's conversation id: files.completeUploadExternal does not resolve a user id to the DM.
-    const opened = await client.conversations.open({ users: input.slackUserId });
-    const channel = opened.channel?.id;
-    if (!channel) throw new Error('conversations.open answered without a channel');
+    const now = () => ctx.deps.clock.now().toISOString();
+    const channel = await dmChannelOf(ctx.deps.store, now, client, ctx.gate, input.slackUserId);
     await client.filesUploadV2({
       channel_id: channel,
       file: bytes,

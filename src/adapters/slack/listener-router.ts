@@ -5,6 +5,7 @@
  * looks the handler up in a map: the same listeners, the same arguments, a fifth of the dispatch.
  */
 import type { App } from '@slack/bolt';
+import { withReadScope } from '../../operations/read-scope.js';
 
 // Bolt's listener argument types differ per kind; the router passes Bolt's own arguments through.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,8 +41,9 @@ export class ListenerRouter {
     if (action.size) app.action(exactly(action), (args) => dispatch(action, args.payload && (args.payload as { action_id?: string }).action_id, args));
     if (view.size) app.view(exactly(view), (args) => dispatch(view, args.view.callback_id, args));
     if (options.size) app.options(exactly(options), (args) => dispatch(options, (args.payload as { action_id?: string }).action_id, args));
-    for (const [name, listener] of command) app.command(name, listener);
-    for (const [name, listener] of event) app.event(name, listener);
+    // Each request is one operation: its directory reads are shared (read-scope.ts).
+    for (const [name, listener] of command) app.command(name, (args) => withReadScope(() => listener(args)));
+    for (const [name, listener] of event) app.event(name, (args) => withReadScope(() => listener(args)));
   }
 }
 
@@ -52,5 +54,5 @@ function exactly(routes: Map<string, Listener>): RegExp {
 
 async function dispatch(routes: Map<string, Listener>, id: string | undefined, args: unknown): Promise<void> {
   const listener = id === undefined ? undefined : routes.get(id);
-  if (listener) await listener(args);
+  if (listener) await withReadScope(() => listener(args));
 }

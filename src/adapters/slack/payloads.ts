@@ -104,12 +104,29 @@ export function durationBlock(state: ViewState): string {
   return Object.keys(state.values).find((id) => id.startsWith(`${BLOCK.duration}:`)) ?? BLOCK.duration;
 }
 
-/** The team a request came from, wherever the payload type keeps it. */
-export function teamOf(body: unknown): string | undefined {
-  if (!body || typeof body !== 'object') return undefined;
-  const b = body as { team_id?: unknown; team?: { id?: unknown } | null; user?: { team_id?: unknown } };
-  if (typeof b.team_id === 'string') return b.team_id;
-  if (b.team && typeof b.team.id === 'string') return b.team.id;
-  if (b.user && typeof b.user.team_id === 'string') return b.user.team_id;
+/**
+ * The teams a request names: the one it was sent from (`team_id` or `team.id`, which in a Slack
+ * Connect channel can be the host's), and the acting user's own (`user.team_id`).
+ */
+export function teamsOf(body: unknown): { container?: string; user?: string } {
+  if (!body || typeof body !== 'object') return {};
+  const b = body as { team_id?: unknown; team?: { id?: unknown } | null; user?: { team_id?: unknown } | string };
+  const container = typeof b.team_id === 'string' ? b.team_id : b.team && typeof b.team.id === 'string' ? b.team.id : undefined;
+  const user = b.user && typeof b.user === 'object' && typeof b.user.team_id === 'string' ? b.user.team_id : undefined;
+  return { ...(container !== undefined ? { container } : {}), ...(user !== undefined ? { user } : {}) };
+}
+
+/**
+ * The team that makes a request foreign to the workspace the bot serves, or undefined: the acting
+ * user's own team whenever the payload carries it (whatever the container says: in a Slack Connect
+ * channel the container can be ours while the user is a partner's), else the container's. On
+ * Enterprise Grid (`sameOrg`) teams of the same organisation differ legitimately; there the
+ * users.info check, which compares the organisation, decides.
+ */
+export function foreignTeam(body: unknown, teamId: string, sameOrg = false): string | undefined {
+  if (sameOrg) return undefined;
+  const { container, user } = teamsOf(body);
+  if (user !== undefined && user !== teamId) return user;
+  if (container !== undefined && container !== teamId) return container;
   return undefined;
 }

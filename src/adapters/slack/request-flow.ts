@@ -17,7 +17,7 @@ import type { Grant } from '../../domain/records.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
 import { extensionOffer } from '../../operations/extend-grant.js';
 import type { SubmitResult } from '../../operations/submit-request.js';
-import { explain, identify, type SlackContext } from './context.js';
+import { explain, identify, openModal, type SlackContext, type SubmissionReply } from './context.js';
 import { platformError } from './slack-errors.js';
 import { requestCard } from './request-card.js';
 import { eligibleRoles, namedApprovers, requestFormModel, type FormState } from './request-form.js';
@@ -44,6 +44,8 @@ export interface OpenInput extends FormState {
   previousRequestId?: string;
   /** Says a refusal as the command's ephemeral reply; without it (a button), a small modal says it. */
   refuse?: (text: string) => Promise<void>;
+  /** Where the click or command came from: a click that expired is answered there. */
+  channel?: string;
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -66,14 +68,20 @@ export async function openRequestModal(ctx: SlackContext, client: WebClient, inp
   if (early) {
     const answer = await outcome(ctx, early, input);
     if (answer.kind === 'refusal' && input.refuse) return input.refuse(answer.text);
-    await client.views.open({ trigger_id: input.triggerId, view: answer.kind === 'refusal' ? infoModal('Request access', escapeMrkdwn(answer.text)) : answer.view });
+    const view = answer.kind === 'refusal' ? infoModal('Request access', escapeMrkdwn(answer.text)) : answer.view;
+    await openModal(ctx, client, { triggerId: input.triggerId, view, where: whereOf(input) });
     return;
   }
   // The directory is slow: open now, fill in when it answers.
-  const opened = await client.views.open({ trigger_id: input.triggerId, view: infoModal('Request access', '_Looking up what you may request…_') });
+  const lookingUp = infoModal('Request access', '_Looking up what you may request…_');
+  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: lookingUp, where: whereOf(input) });
   const answer = await outcome(ctx, await asking, input);
   const view = answer.kind === 'refusal' ? infoModal('Request access', escapeMrkdwn(answer.text)) : answer.view;
-  if (opened.view?.id) await updateView(client, opened.view.id, opened.view.hash, view);
+  if (opened) await updateView(client, opened.id, opened.hash, view);
+}
+
+function whereOf(input: OpenInput): { user: string; channel?: string } {
+  return { user: input.userId, ...(input.channel ? { channel: input.channel } : {}) };
 }
 
 type Outcome = { kind: 'refusal'; text: string } | { kind: 'view'; view: ModalView };
@@ -157,11 +165,7 @@ export function offerView(ctx: SlackContext, grant: Grant, timezone = ctx.deps.s
   });
 }
 
-/** What a view_submission acks with: inline errors, a replacement view, or nothing (close). */
-export type SubmissionReply =
-  | { response_action: 'errors'; errors: Record<string, string> }
-  | { response_action: 'update'; view: ModalView }
-  | undefined;
+export type { SubmissionReply } from './context.js';
 
 /** Maps the core's refusal of a submission to the input it is about. */
 export function submissionError(ctx: SlackContext, error: unknown, blocks: { duration: string; role?: string }, where: string): SubmissionReply {

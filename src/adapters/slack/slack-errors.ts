@@ -7,14 +7,19 @@ import { ErrorCode } from '@slack/web-api';
 import { PermanentError, TransientError } from '../../domain/errors.js';
 
 /**
- * `ok:false` codes that no retry can fix: the target does not exist, or our payload is wrong.
- * Everything else (ratelimited, internal_error, fatal_error, service_unavailable, not_in_channel
- * (an admin may still invite the bot), token problems an operator fixes) is retried.
+ * `ok:false` codes that no retry can fix: the target does not exist or cannot take messages, or our
+ * payload is wrong. `user_disabled` (conversations.open: a deactivated account), `is_inactive`
+ * (chat.update in a frozen or archived channel) and `msg_blocks_too_long` (chat.postMessage) are
+ * documented on their method pages (SLK-REF). Everything else (ratelimited, internal_error,
+ * fatal_error, service_unavailable, not_in_channel (an admin may still invite the bot), token
+ * problems an operator fixes) is retried. `channel_not_found` is permanent here; the notifier
+ * treats it as an operator's problem (retried, and alerted) for the channels it is configured with.
  */
 const PERMANENT_CODES = new Set([
   'channel_not_found', 'user_not_found', 'users_not_found', 'is_archived', 'invalid_blocks', 'invalid_blocks_format',
-  'invalid_arguments', 'msg_too_long', 'no_text', 'cant_update_message', 'user_is_bot', 'cannot_dm_bot',
-  'invalid_channel', 'restricted_action', 'too_many_attachments', 'view_too_large',
+  'invalid_arguments', 'msg_too_long', 'msg_blocks_too_long', 'no_text', 'cant_update_message', 'user_is_bot',
+  'cannot_dm_bot',
+  'invalid_channel', 'restricted_action', 'too_many_attachments', 'view_too_large', 'user_disabled', 'is_inactive',
 ]);
 
 export interface SlackCallError {
@@ -43,7 +48,11 @@ export function classifySlackError(error: unknown, what: string): Error {
   if (!e) return error instanceof Error ? error : new Error(String(error));
   switch (e.code) {
     case ErrorCode.RateLimitedError:
-      return new TransientError(`${what}: Slack rate limit (retry after ${e.retryAfterSeconds ?? '?'} s)`, (e.retryAfterSeconds ?? 1) * 1000, { cause: error });
+      return new TransientError(
+        `${what}: Slack rate limit (retry after ${e.retryAfterSeconds ?? '?'} s)`,
+        (e.retryAfterSeconds ?? 1) * 1000,
+        { cause: error, rateLimited: true },
+      );
     case ErrorCode.PlatformError: {
       const code = e.slackError ?? 'unknown_error';
       if (PERMANENT_CODES.has(code)) return new PermanentError(`${what}: Slack answered ${code}`, { cause: error });

@@ -6,6 +6,11 @@
  * what lets a decision update every copy of a step's message. The requester's earlier messages
  * about a request are updated too whenever it moves on, so none keeps a button or a line that no
  * longer applies. Failures throw TransientError/PermanentError for the job runner to retry or give up.
+ *
+ * Every call goes through `SlackCallGate`, so a 429 pauses that method for all jobs. Each person's
+ * DM channel is opened once and remembered. A configured channel the bot cannot see
+ * (`channel_not_found`: private and not invited, or a wrong id) is reported to the alerts channel
+ * and retried; an approval step that was to be asked there is asked by DM instead.
  */
 import type { WebClient } from '@slack/web-api';
 import { alertMessage } from '../../../blocks/alert-message.js';
@@ -13,15 +18,19 @@ import { approvalMessage, type SlackMessage } from '../../../blocks/approval-mes
 import { taskMessage } from '../../../blocks/task-message.js';
 import { requesterMessage, type RequesterEvent } from '../../../blocks/requester-message.js';
 import { digestBlocks } from '../../../blocks/digest.js';
+import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import type { RequestCard } from '../../../blocks/view-models.js';
 import type { Digest } from '../../domain/digest.js';
-import { PermanentError } from '../../domain/errors.js';
+import { PermanentError, TransientError } from '../../domain/errors.js';
 import { assertNever, type Notification, type NotificationOf, type Recipient } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
-import type { ExportAttachment, Notifier, PostedMessage, PostedMessages } from '../../operations/ports.js';
+import { alert } from '../../operations/lifecycle.js';
+import type { DigestAttachment, Notifier, PostedMessage, PostedMessages } from '../../operations/ports.js';
 import type { DisplayLookups } from './display-lookups.js';
 import { taskView } from './overview.js';
 import { requestCard } from './request-card.js';
+import { forgetDmChannel, openDm } from './dm-channels.js';
+import { SlackCallGate } from './slack-call-gate.js';
 import { classifySlackError, platformError } from './slack-errors.js';
 
 type NotifierDeps = Pick<Deps, 'store' | 'catalog' | 'settings' | 'directory' | 'clock' | 'logger'>;
@@ -56,12 +65,16 @@ export class SlackNotifier implements Notifier {
   /** Slack users found by email for people not bound yet (their first DM), briefly. */
   private readonly lookedUp = new Map<string, { slackUserId: string; at: number }>();
 
+  private readonly gate: SlackCallGate;
+
   constructor(
     private readonly deps: NotifierDeps,
     private readonly client: WebClient,
     private readonly display: DisplayLookups,
+    gate?: SlackCallGate,
   ) {
     this.messages = deps.store.messages;
+    this.gate = gate ?? new SlackCallGate({ clock: deps.clock, logger: deps.logger });
   }
 
   async deliver(notification: Exclude<Notification, { type: 'digest' }>, key: string): Promise<void> {
@@ -85,6 +98,7 @@ export class SlackNotifier implements Notifier {
       case 'task.assigned':
         return this.deliverTask(notification);
       case 'task.completed':
+      case 'task.cancelled':
         return this.settleTask(notification);
       case 'alert':
         return this.deliverAlert(notification, key);
@@ -101,7 +115,15 @@ export class SlackNotifier implements Notifier {
     let card = stored;
     const step = card.steps.find((s) => s.index === n.stepIndex);
     if (!step) throw new PermanentError(`request ${n.requestId} has no step ${n.stepIndex}`);
-    for (const target of [toTarget(n.recipient)]) {
+    const targets = [toTarget(n.recipient)];
+    // A `notify:` step whose channel the bot could not see was asked by DM: those copies follow too.
+    if (n.type === 'approval.outcome' && n.recipient.kind === 'channel') {
+      const prefix = `approval:${card.id}:${step.index}:person:`;
+      for (const posted of await this.messages.withSlotPrefix(prefix)) {
+        targets.push({ kind: 'person', directoryId: posted.slot.slice(prefix.length) });
+      }
+    }
+    for (const target of targets) {
       const recipient = targetKey(target);
       const slot = `approval:${card.id}:${step.index}:${recipient}`;
       const posted = await this.messages.get(slot);
@@ -112,7 +134,25 @@ export class SlackNotifier implements Notifier {
       }
       const audience = target.kind === 'person' ? { kind: 'person' as const, directoryId: target.directoryId } : { kind: 'channel' as const };
       card = { ...stored, timezone: await this.zoneFor(target) };
-      await this.postOrUpdate(slot, target, approvalMessage(card, step.index, audience), { requestId: card.id, stepIndex: step.index, recipient, type: n.type });
+      const meta = { requestId: card.id, stepIndex: step.index, recipient, type: n.type };
+      try {
+        await this.postOrUpdate(slot, target, approvalMessage(card, step.index, audience), meta);
+      } catch (error) {
+        if (!(error instanceof UnreachableChannelError) || n.type !== 'approval.requested') throw error;
+        // Nobody can see the channel: the step's approvers are asked by DM, so no step waits on a
+        // message nobody reads. Any of them decides as they would in the channel.
+        const approvers = (await this.deps.store.getSteps(card.id)).find((s) => s.index === step.index)?.approvers ?? [];
+        this.deps.logger.warn('approval channel unreachable; asking the approvers by DM', {
+          requestId: card.id, step: step.index + 1, channel: error.channel, approvers: approvers.length,
+        });
+        for (const approver of approvers) {
+          const dm: Target = { kind: 'person', directoryId: approver.directoryId };
+          const theirs = { ...stored, timezone: await this.zoneFor(dm) };
+          const message = approvalMessage(theirs, step.index, { kind: 'person', directoryId: approver.directoryId });
+          const dmSlot = `approval:${card.id}:${step.index}:${targetKey(dm)}`;
+          await this.postOrUpdate(dmSlot, dm, message, { ...meta, recipient: targetKey(dm) });
+        }
+      }
     }
   }
 
@@ -220,7 +260,7 @@ export class SlackNotifier implements Notifier {
   }
 
   /** Done: every copy of the task message shows who completed it, and loses its button. */
-  private async settleTask(n: NotificationOf<'task.completed'>): Promise<void> {
+  private async settleTask(n: NotificationOf<'task.completed' | 'task.cancelled'>): Promise<void> {
     const view = await taskView(this.deps, n.taskId);
     if (!view) throw new PermanentError(`task ${n.taskId} does not exist`);
     for (const posted of await this.messages.withSlotPrefix(`task:${view.taskId}:`)) {
@@ -252,29 +292,48 @@ export class SlackNotifier implements Notifier {
     await this.postOrUpdate(`job:${key}`, target, message, { requestId: n.requestId ?? grant?.requestId ?? null, stepIndex: null, recipient: targetKey(target), type: n.type });
   }
 
-  // ---- the weekly digest: the message, then the week's requests CSV in its thread -------------------
+  // ---- the weekly digest: the message, then its lists in full and the week's requests CSV in its thread ----
 
-  async publishDigest(input: { digest: Digest; channel: string; key: string; attachment: () => Promise<ExportAttachment> }): Promise<{ attached: boolean }> {
+  async publishDigest(input: {
+    digest: Digest;
+    channel: string;
+    key: string;
+    attachment: () => Promise<DigestAttachment>;
+  }): Promise<{ attached: boolean }> {
     const { digest, channel } = input;
     const slot = `job:${input.key}`;
     await this.postOrUpdate(slot, { kind: 'channel', channel }, digestBlocks(digest), { requestId: null, stepIndex: null, recipient: channel, type: 'digest' });
     const posted = (await this.messages.get(slot))!;
-    // The full detail: the week's requests export, once per digest (a retry after a failed upload
-    // uploads it; one after a successful upload does not).
+    // The full detail: every list of the digest (the message shows counts and the top lines) and
+    // the week's requests export, once per digest (a retry after a failed upload uploads them; one
+    // after a successful upload does not).
     const fileSlot = `${slot}:csv`;
     if (await this.messages.get(fileSlot)) return { attached: false };
     const file = await input.attachment();
     const day = digest.periodEnd.slice(0, 10);
     try {
-      await this.client.filesUploadV2({
+      await this.gate.call('files.completeUploadExternal', () => this.client.filesUploadV2({
         channel_id: posted.channel,
         thread_ts: posted.ts,
-        file: file.bytes,
-        filename: `access-requests-week-${day}.${file.extension}`,
-        title: `Access requests, week ending ${day}`,
-        initial_comment: `The week's requests in full: ${file.summary.rows} rows, SHA-256 \`${file.summary.sha256}\`, audit log head \`${file.summary.auditHead}\`.`,
-      });
+        file_uploads: [
+          {
+            file: file.lists.bytes,
+            filename: `access-digest-week-${day}.${file.extension}`,
+            title: `Access digest, every list in full, week ending ${day}`,
+          },
+          {
+            file: file.requests.bytes,
+            filename: `access-requests-week-${day}.${file.extension}`,
+            title: `Access requests, week ending ${day}`,
+          },
+        ],
+        initial_comment:
+          `Every list of the digest in full: ${file.lists.rows} rows, SHA-256 \`${file.lists.sha256}\`. ` +
+          `The week's requests: ${file.requests.summary.rows} rows, SHA-256 \`${file.requests.summary.sha256}\`, ` +
+          `audit log head \`${file.requests.summary.auditHead}\`.`,
+      }));
     } catch (error) {
+      if (error instanceof TransientError) throw error;
       throw classifySlackError(error, `files upload ${fileSlot}`);
     }
     const now = this.now();
@@ -292,16 +351,11 @@ export class SlackNotifier implements Notifier {
         return;
       } catch (error) {
         // Someone deleted it: post it again below rather than lose the message.
-        if (platformError(error) !== 'message_not_found') throw classifySlackError(error, `chat.update ${slot}`);
+        const deleted = !(error instanceof TransientError) && platformError(error) === 'message_not_found';
+        if (!deleted) throw await this.failure(error, `chat.update ${slot}`, target);
       }
     }
-    const channel = await this.channelFor(target);
-    let answer;
-    try {
-      answer = await this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
-    } catch (error) {
-      throw classifySlackError(error, `chat.postMessage ${slot}`);
-    }
+    const answer = await this.post(slot, target, message);
     if (!answer.channel || !answer.ts) throw new PermanentError(`chat.postMessage ${slot}: Slack answered without channel and ts`);
     // A crash between the post and this write would post once more on retry: the only window left.
     const now = this.now();
@@ -309,8 +363,65 @@ export class SlackNotifier implements Notifier {
     this.remember(slot, message);
   }
 
+  private async post(slot: string, target: Target, message: SlackMessage): Promise<{ channel?: string; ts?: string }> {
+    for (;;) {
+      const { channel, remembered } = await this.channelFor(target);
+      try {
+        const send = () => this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
+        return await this.gate.call('chat.postMessage', send, channel);
+      } catch (error) {
+        // A remembered DM channel Slack no longer knows: forget it and open the DM again.
+        const gone = remembered && platformError(error) === 'channel_not_found';
+        if (gone && (await forgetDmChannel(this.deps.store, channel))) continue;
+        throw await this.failure(error, `chat.postMessage ${slot}`, target);
+      }
+    }
+  }
+
+  /** chat.update's `text` is limited to 4,000 characters (SLK-REF chat.update.json `msg_too_long`). */
   private async update(channel: string, ts: string, message: SlackMessage): Promise<void> {
-    await this.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks });
+    const text = truncateMrkdwn(message.text, LIMITS.updateText);
+    await this.gate.call('chat.update', () => this.client.chat.update({ channel, ts, text, blocks: message.blocks }));
+  }
+
+  /**
+   * Sorts a failed call. A configured channel the bot cannot see is an operator's problem, not a
+   * permanent one: the alerts channel is told (or, for the alerts channel itself, the log says so
+   * loudly) and the message is retried, so it goes out once the bot is invited.
+   */
+  private async failure(error: unknown, what: string, target: Target): Promise<Error> {
+    if (error instanceof TransientError || error instanceof PermanentError) return error;
+    if (target.kind === 'channel' && platformError(error) === 'channel_not_found') {
+      await this.reportUnreachableChannel(target.channel);
+      const why = `${what}: Slack answered channel_not_found for ${target.channel}: `
+        + 'the bot is not in that private channel (invite it with /invite @access), or the id is wrong';
+      return new UnreachableChannelError(target.channel, why, { cause: error });
+    }
+    return classifySlackError(error, what);
+  }
+
+  private async reportUnreachableChannel(channel: string): Promise<void> {
+    const alerts = this.deps.settings.alertsChannel;
+    if (channel === alerts) {
+      this.deps.logger.error(
+        'THE ALERTS CHANNEL IS UNREACHABLE: Slack answers channel_not_found; '
+          + 'alerts cannot be delivered until the bot is invited',
+        { channel, fix: `invite the bot to ${channel} (/invite @access), or correct alerts_channel in settings.yml` },
+      );
+      return;
+    }
+    const fix = `invite the bot to ${channel} (/invite @access), or correct the channel id`;
+    this.deps.logger.error('a configured channel is unreachable (channel_not_found)', { channel, fix });
+    const now = this.now();
+    // Once a day per channel, however many messages fail meanwhile.
+    const key = `channel-unreachable:${channel}:${now.slice(0, 10)}`;
+    if (await this.deps.store.getJobByKey(`notify:alert:${key}`)) return;
+    await this.deps.store.transaction((tx) =>
+      alert(tx, now, alerts, key, `The bot cannot post in <#${channel}>: Slack answers channel_not_found, `
+        + 'so it is a private channel the bot was not invited to, or the id in the settings or a policy is wrong. '
+        + 'Messages for it are retried; approvals meant for it are sent to the approvers by DM. '
+        + 'Invite the bot there with /invite @access.'),
+    );
   }
 
   /** chat.update, unless this process already sent exactly this (updates are rate-limited: spend them on changes). */
@@ -338,18 +449,11 @@ export class SlackNotifier implements Notifier {
     }
   }
 
-  /** A channel as it is; a person's DM, found through the identity binding or their email. */
-  private async channelFor(target: Target): Promise<string> {
-    if (target.kind === 'channel') return target.channel;
+  /** A channel as it is; a person's DM, opened once (conversations.open) and remembered. */
+  private async channelFor(target: Target): Promise<{ channel: string; remembered: boolean }> {
+    if (target.kind === 'channel') return { channel: target.channel, remembered: false };
     const slackUserId = await this.slackUserFor(target.directoryId);
-    try {
-      const opened = await this.client.conversations.open({ users: slackUserId });
-      if (!opened.channel?.id) throw new PermanentError(`conversations.open ${slackUserId}: no channel in the answer`);
-      return opened.channel.id;
-    } catch (error) {
-      if (error instanceof PermanentError) throw error;
-      throw classifySlackError(error, `conversations.open ${slackUserId}`);
-    }
+    return openDm(this.deps.store, () => this.now(), this.client, this.gate, slackUserId);
   }
 
   private async slackUserFor(directoryId: string): Promise<string> {
@@ -361,13 +465,14 @@ export class SlackNotifier implements Notifier {
     const person = await this.deps.directory.getPerson(directoryId);
     if (!person) throw new PermanentError(`${directoryId} is not in the directory; nobody to message`);
     try {
-      const found = await this.client.users.lookupByEmail({ email: person.email });
+      const lookUp = () => this.client.users.lookupByEmail({ email: person.email });
+      const found = await this.gate.call('users.lookupByEmail', lookUp);
       if (!found.user?.id) throw new PermanentError(`users.lookupByEmail ${person.email}: no user in the answer`);
       this.lookedUp.set(directoryId, { slackUserId: found.user.id, at: Date.now() });
       if (this.lookedUp.size > RENDERED_KEPT) this.lookedUp.delete(this.lookedUp.keys().next().value!);
       return found.user.id;
     } catch (error) {
-      if (error instanceof PermanentError) throw error;
+      if (error instanceof PermanentError || error instanceof TransientError) throw error;
       throw classifySlackError(error, `users.lookupByEmail ${person.email}`);
     }
   }
@@ -379,6 +484,13 @@ export class SlackNotifier implements Notifier {
 
   private now(): string {
     return this.deps.clock.now().toISOString();
+  }
+}
+
+/** A configured channel the bot cannot see: retried, and an approval step is asked by DM meanwhile. */
+class UnreachableChannelError extends TransientError {
+  constructor(readonly channel: string, message: string, options?: { cause?: unknown }) {
+    super(message, undefined, options);
   }
 }
 

@@ -1,13 +1,12 @@
-import { userInfo } from 'node:os';
 import { Writable } from 'node:stream';
 import { exportCsvToFile, exportCsvToStream } from '../../adapters/csv/export-csv.js';
 import { isAccessError } from '../../domain/errors.js';
 import type { ExportDeps, ExportInput, ExportRequester, ExportSummary } from '../../operations/exports/export-evidence.js';
 import { ExportFilterError, parseExportFilters, parseExportKind, type ExportFilters, type ExportKind } from '../../operations/exports/export-filters.js';
-import { identifyByEmail } from '../../operations/identify-person.js';
+import { identifyOnCommandLine } from '../../operations/identify-person.js';
 import { systemClock } from '../../operations/ports.js';
 import { openStore } from '../../runtime.js';
-import { CommandFailure, EXIT, UsageError, println, type CommandIo, type Command, type Output } from '../command.js';
+import { CommandFailure, commandLineUser, EXIT, UsageError, println, type CommandIo, type Command, type Output } from '../command.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { readConfig } from '../context.js';
 
@@ -88,7 +87,7 @@ Exit codes: 0 exported; 1 refused (not an admin) or failed; 2 usage error (a bad
       return withRuntime(io, async ({ deps }) => {
         let admin;
         try {
-          admin = await identifyByEmail(deps, values.admin!);
+          admin = await identifyOnCommandLine(deps, values.admin!, commandLineUser());
         } catch (error) {
           if (isAccessError(error)) throw new CommandFailure(`export refused: ${error.message}`);
           throw error;
@@ -100,7 +99,7 @@ Exit codes: 0 exported; 1 refused (not an admin) or failed; 2 usage error (a bad
     const config = readConfig(io);
     const store = openStore(config);
     try {
-      const requestedBy: ExportRequester = { kind: 'system', component: 'cli', details: { osUser: osUser() } };
+      const requestedBy: ExportRequester = { kind: 'system', component: 'cli', details: { osUser: commandLineUser().osUser } };
       return await runExport(io, { store, clock: systemClock }, { kind, filters, requestedBy, destination }, values.out, options);
     } finally {
       await store.close();
@@ -140,12 +139,4 @@ function stdoutStream(out: Output): Writable {
       callback();
     },
   });
-}
-
-function osUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return `uid ${process.getuid?.() ?? 'unknown'}`;
-  }
 }

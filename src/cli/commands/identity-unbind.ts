@@ -1,6 +1,6 @@
 import { isAccessError } from '../../domain/errors.js';
-import { identifyByEmail, unbindIdentity } from '../../operations/identify-person.js';
-import { CommandFailure, EXIT, UsageError, println, type Command } from '../command.js';
+import { identifyOnCommandLine, unbindIdentity } from '../../operations/identify-person.js';
+import { CommandFailure, commandLineUser, EXIT, UsageError, println, type Command } from '../command.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { withRuntime } from '../runtime-context.js';
 
@@ -30,7 +30,7 @@ Exit codes: 0 unbound; 1 refused (not an admin, no such binding); 2 usage or con
     if (missing.length) throw new UsageError(`missing ${missing.map((k) => `--${k}`).join(', ')}`);
     return withRuntime(io, async ({ deps }) => {
       try {
-        const admin = await identifyByEmail(deps, values.admin!);
+        const admin = await identifyOnCommandLine(deps, values.admin!, commandLineUser());
         await unbindIdentity(deps, { admin, slackUserId: values['slack-user']!, reason: values.reason! });
       } catch (error) {
         if (isAccessError(error)) throw new CommandFailure(error.message);

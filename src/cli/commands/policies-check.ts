@@ -7,7 +7,7 @@ import { parseCommandArgs } from '../parse-args.js';
 export const policiesCheck: Command = {
   name: 'policies check',
   summary: 'Validate the policy folder and check every group and person it names against the directory',
-  usage: `Usage: access-bot policies check [DIR] [--directory FILE]
+  usage: `Usage: access-bot policies check [DIR] [--directory FILE] [--strict]
 
 Loads every policy in DIR (default: POLICIES_DIR, else ./policies) and its settings.yml, exactly as
 the bot does at start-up, then checks the groups and people they name against the directory
@@ -16,15 +16,19 @@ the bot does at start-up, then checks the groups and people they name against th
 Prints each problem as "file:line:col path: message", or a summary of the apps and roles with each
 role's policy version.
 
+A webhook's secret_env that is not set in this environment is a warning (a policy repository's CI
+has no production secrets); a production start refuses it.
+
 Options:
   --directory FILE   use this YAML directory file instead of DIRECTORY_FILE
+  --strict           an unset secret_env is an error, as at a production start
   -h, --help         show this help
 
 Exit codes: 0 no problems; 1 problems found (policies or directory file invalid);
             2 usage or configuration error.`,
 
   async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, { directory: { type: 'string' } }, true);
+    const { values, positionals } = parseCommandArgs(args, { directory: { type: 'string' }, strict: { type: 'boolean' } }, true);
     if (values.help) {
       println(io.stdout, this.usage);
       return EXIT.ok;
@@ -35,7 +39,7 @@ Exit codes: 0 no problems; 1 problems found (policies or directory file invalid)
     }
     const config = readConfig(io);
     const dir = positionals[0] ?? config.policiesDir;
-    const loaded = await readPolicies(dir, io);
+    const loaded = await readPolicies(dir, io, { strict: values.strict === true });
     const directory = await openDirectory(config, loaded.settings, values.directory === undefined ? {} : { file: values.directory });
     const { problems, unreachable } = await checkPoliciesAgainstDirectory(loaded, directory);
 

@@ -20,6 +20,10 @@ export const BLOCK_KIT_LIMITS = {
   messageBlocks: 50,
   viewBlocks: 100,
   messageText: 40_000,
+  /** chat.update `text` (SLK-REF chat.update.json `msg_too_long`). */
+  updateText: 4_000,
+  /** Text of all a message's blocks together; over it chat.postMessage answers `msg_blocks_too_long`. */
+  messageBlocksText: 12_000,
   sectionText: 3000,
   sectionFields: 10,
   sectionFieldText: 2000,
@@ -75,6 +79,22 @@ const BLOCK_TYPES = new Set([
   'section', 'divider', 'image', 'actions', 'context', 'input', 'header', 'rich_text', 'file', 'video', 'markdown',
 ]);
 
+/**
+ * Blocks Slack accepts only in messages (docs.slack.dev/blocks.json "available-in-surfaces":
+ * File: Messages; Markdown: Messages). Every other type the stand-in knows is allowed everywhere.
+ */
+const MESSAGE_ONLY_BLOCKS = new Set(['file', 'markdown']);
+
+/**
+ * Which elements each container takes (docs.slack.dev/blocks.json "compatible-block-elements" and
+ * the element pages' "works with"): text inputs only in input blocks; buttons, overflows and
+ * images never in an input block.
+ */
+const INPUT_ONLY_ELEMENTS = new Set([
+  'plain_text_input', 'email_text_input', 'number_input', 'url_text_input', 'file_input',
+]);
+const NOT_IN_INPUT = new Set(['button', 'overflow', 'image', 'workflow_button']);
+
 const SELECT_TYPES = new Set([
   'static_select', 'multi_static_select', 'external_select', 'multi_external_select', 'users_select',
   'multi_users_select', 'conversations_select', 'multi_conversations_select', 'channels_select',
@@ -124,7 +144,11 @@ class Walker {
     if (value !== undefined) this.text(value, max, pointer, plainOnly);
   }
 
+  /** The surface being checked; some blocks exist only in messages. */
+  surface: BlockSurface = 'message';
+
   blocks(blocks: unknown, surface: BlockSurface, pointer: string): void {
+    this.surface = surface;
     if (!Array.isArray(blocks)) {
       this.add(pointer, 'must be an array');
       return;
@@ -148,6 +172,10 @@ class Walker {
       return;
     }
     this.maxChars(block.block_id, BLOCK_KIT_LIMITS.blockId, `${at}/block_id`);
+    if (MESSAGE_ONLY_BLOCKS.has(block.type) && this.surface !== 'message') {
+      this.add(`${at}/type`, `block type ${block.type} is not allowed in a ${this.surface}`);
+      return;
+    }
     switch (block.type) {
       case 'section':
         if (block.text === undefined && block.fields === undefined) {
@@ -160,7 +188,7 @@ class Walker {
             block.fields.forEach((field, i) => this.text(field, BLOCK_KIT_LIMITS.sectionFieldText, `${at}/fields/${i}`));
           }
         }
-        if (block.accessory !== undefined) this.element(block.accessory, `${at}/accessory`);
+        if (block.accessory !== undefined) this.element(block.accessory, `${at}/accessory`, 'accessory');
         break;
       case 'header':
         this.text(block.text, BLOCK_KIT_LIMITS.headerText, `${at}/text`, true);
@@ -183,12 +211,12 @@ class Walker {
           break;
         }
         this.maxItems(block.elements, BLOCK_KIT_LIMITS.actionsElements, `${at}/elements`);
-        block.elements.forEach((element, i) => this.element(element, `${at}/elements/${i}`));
+        block.elements.forEach((element, i) => this.element(element, `${at}/elements/${i}`, 'actions'));
         break;
       case 'input':
         this.text(block.label, BLOCK_KIT_LIMITS.inputLabel, `${at}/label`, true);
         this.optionalText(block.hint, BLOCK_KIT_LIMITS.inputHint, `${at}/hint`, true);
-        this.element(block.element, `${at}/element`);
+        this.element(block.element, `${at}/element`, 'input');
         break;
       case 'image':
         this.image(block, at);
@@ -208,10 +236,16 @@ class Walker {
     this.maxChars(image.alt_text, BLOCK_KIT_LIMITS.altText, `${at}/alt_text`);
   }
 
-  element(element: unknown, at: string): void {
+  element(element: unknown, at: string, container: 'actions' | 'accessory' | 'input'): void {
     if (!isObject(element) || typeof element.type !== 'string'
       || !(SELECT_TYPES.has(element.type) || OTHER_ELEMENT_TYPES.has(element.type))) {
       this.add(at, 'failed to match all allowed schemas');
+      return;
+    }
+    const misplaced = container === 'input' ? NOT_IN_INPUT.has(element.type) : INPUT_ONLY_ELEMENTS.has(element.type);
+    if (misplaced) {
+      const where = container === 'accessory' ? 'a section accessory' : `an ${container} block`;
+      this.add(`${at}/type`, `element type ${element.type} is not allowed in ${where}`);
       return;
     }
     this.maxChars(element.action_id, BLOCK_KIT_LIMITS.actionId, `${at}/action_id`);
@@ -222,6 +256,14 @@ class Walker {
       this.maxChars(element.value, BLOCK_KIT_LIMITS.buttonValue, `${at}/value`);
       this.maxChars(element.url, BLOCK_KIT_LIMITS.buttonUrl, `${at}/url`);
     } else if (SELECT_TYPES.has(element.type)) {
+      if (element.type === 'static_select' || element.type === 'multi_static_select') {
+        // Exactly one of `options` and `option_groups` (static select docs: "If option_groups is
+        // specified, this field should not be").
+        if ((element.options === undefined) === (element.option_groups === undefined)) {
+          this.add(at, 'must provide exactly one of `options` or `option_groups`');
+        }
+        this.initialOptions(element, at);
+      }
       this.options(element.options, BLOCK_KIT_LIMITS.selectOptions, `${at}/options`);
       if (element.option_groups !== undefined) {
         this.maxItems(element.option_groups, BLOCK_KIT_LIMITS.optionGroups, `${at}/option_groups`);
@@ -235,6 +277,7 @@ class Walker {
       this.options(element.options, BLOCK_KIT_LIMITS.overflowOptions, `${at}/options`);
     } else if (element.type === 'checkboxes' || element.type === 'radio_buttons') {
       this.options(element.options, BLOCK_KIT_LIMITS.checkboxOptions, `${at}/options`);
+      this.initialOptions(element, at);
     } else if (element.type === 'plain_text_input') {
       for (const key of ['max_length', 'min_length'] as const) {
         const value = element[key];
@@ -264,6 +307,28 @@ class Walker {
     });
   }
 
+  /**
+   * `initial_option` (and each of `initial_options`) "must exactly match one of the options within
+   * options or option_groups" (select, radio and checkbox element docs); external selects have no
+   * options to match, so they are not checked.
+   */
+  initialOptions(element: Json, at: string): void {
+    const all = [
+      ...(Array.isArray(element.options) ? element.options : []),
+      ...(Array.isArray(element.option_groups)
+        ? element.option_groups.flatMap((g) => (isObject(g) && Array.isArray(g.options) ? g.options : []))
+        : []),
+    ];
+    const known = new Set(all.map(optionKey));
+    const check = (option: unknown, pointer: string) => {
+      if (!known.has(optionKey(option))) this.add(pointer, 'must match one of the provided options');
+    };
+    if (element.initial_option !== undefined) check(element.initial_option, `${at}/initial_option`);
+    if (Array.isArray(element.initial_options)) {
+      element.initial_options.forEach((o, i) => check(o, `${at}/initial_options/${i}`));
+    }
+  }
+
   confirm(confirm: unknown, at: string): void {
     if (!isObject(confirm)) {
       this.add(at, 'failed to match all allowed schemas');
@@ -274,6 +339,34 @@ class Walker {
     this.text(confirm.confirm, BLOCK_KIT_LIMITS.confirmButton, `${at}/confirm`, true);
     this.text(confirm.deny, BLOCK_KIT_LIMITS.confirmButton, `${at}/deny`, true);
   }
+}
+
+/** An option's identity for `initial_option` matching: its value and its text. */
+function optionKey(option: unknown): string {
+  if (!isObject(option)) return '';
+  const text = isObject(option.text) ? option.text.text : undefined;
+  return JSON.stringify([option.value, text]);
+}
+
+/**
+ * All the text a message's blocks carry: every `text` string in the tree (section and header text,
+ * fields, context elements, button and option labels, rich text), the measure bolt-js#2867 uses.
+ */
+export function blockTextLength(blocks: unknown): number {
+  let total = 0;
+  const walk = (value: unknown, key?: string): void => {
+    if (typeof value === 'string') {
+      if (key === 'text') total += value.length;
+      return;
+    }
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item);
+      return;
+    }
+    if (isObject(value)) for (const [k, v] of Object.entries(value)) walk(v, k);
+  };
+  walk(blocks);
+  return total;
 }
 
 /** Problems with the `blocks` argument of chat.postMessage / chat.update / chat.postEphemeral. */

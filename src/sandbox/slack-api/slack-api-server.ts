@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkMessageBlocks, describeProblem } from './block-kit-limits.js';
+import { SlackRateLimiter, type RateLimitOptions } from './rate-limits.js';
 import { BodyTooLargeError, parseBody, readRawBody } from './request-body.js';
 import {
-  SlackWorkspace, type SlackChannel, type SlackUser, type StandInEventName, type StandInEvents, type StoredMessage,
+  SlackWorkspace, type NewChannel, type SlackChannel, type SlackUser, type StandInEventName, type StandInEvents,
+  type StoredMessage,
   type WorkspaceOptions,
 } from './slack-workspace.js';
 import { Args, SlackPlatformError, WEB_API_METHODS } from './web-api-methods.js';
@@ -12,7 +14,8 @@ import { Args, SlackPlatformError, WEB_API_METHODS } from './web-api-methods.js'
  * A Slack Web API stand-in over real HTTP: the end-to-end tests point the bot's WebClient at it
  * (`SLACK_API_URL`), and the sandbox builds its browser workspace on it. It answers what
  * @slack/web-api v8 sends (TECH-NOTES §1) the way Slack does: HTTP 200 with `{ok:false, error}`
- * for platform errors, 429 with Retry-After for rate limits.
+ * for platform errors, 429 with Retry-After when a method's rate-limit tier is spent
+ * (`rate-limits.ts`: on by default, with Slack's windows; tests may scale them or share a clock).
  *
  * Routes: `POST /api/<method>` (Web API), `POST /upload/<file id>` (the files.uploadV2 upload URL),
  * `POST /response/<id>` (response_url).
@@ -25,6 +28,13 @@ export interface SlackApiStandInOptions extends WorkspaceOptions {
   appTokens?: string[];
   /** What apps.connections.open answers; without it Socket Mode is `not_allowed`. */
   socketModeUrl?: string;
+  /**
+   * Slack's per-method rate limits, on by default with Slack's windows (the sandbox keeps them so).
+   * `windowScale` shortens every window for tests that run on the real clock; `false` turns them
+   * off, for a test of something else that must send faster than Slack allows (rarely right: that
+   * is usually a finding about the bot).
+   */
+  rateLimits?: RateLimitOptions | false;
 }
 
 /** A failure injected for the next call(s) of one method, to test the bot's retries. */
@@ -44,6 +54,8 @@ interface Reply {
   status: number;
   headers?: Record<string, string>;
   body: unknown;
+  /** For a rate-limited answer: what was limited (`method:chat.update`, `chat.postMessage:D0ALICE`). */
+  rateKey?: string;
 }
 
 export class SlackApiStandIn {
@@ -52,6 +64,7 @@ export class SlackApiStandIn {
   private readonly appTokens: Set<string>;
   private socketModeUrl: string | undefined;
   private readonly failures = new Map<string, InjectedFailure[]>();
+  private readonly limiter: SlackRateLimiter | null;
   private server: Server | undefined;
   private origin: string | undefined;
 
@@ -60,6 +73,8 @@ export class SlackApiStandIn {
     this.botTokens = new Set(options.botTokens ?? ['xoxb-sandbox']);
     this.appTokens = new Set(options.appTokens ?? ['xapp-sandbox']);
     this.socketModeUrl = options.socketModeUrl;
+    const limits = options.rateLimits;
+    this.limiter = limits === false ? null : new SlackRateLimiter(this.workspace.now, limits ?? {});
   }
 
   /** Listens on loopback by default; `url` is the Web API base to give WebClient as `slackApiUrl`. */
@@ -108,7 +123,7 @@ export class SlackApiStandIn {
     return this.workspace.addUser(user);
   }
 
-  addChannel(channel: { id: string; name: string; botIsMember?: boolean }): SlackChannel {
+  addChannel(channel: NewChannel): SlackChannel {
     return this.workspace.addChannel(channel);
   }
 
@@ -183,7 +198,12 @@ export class SlackApiStandIn {
     const fields = { ...Object.fromEntries(query), ...parsed.fields };
     const reply = this.answer(method, fields, parsed.error, bearerToken(req) ?? (typeof fields.token === 'string' ? fields.token : undefined));
     const { token: _token, ...loggedArgs } = fields;
-    this.workspace.recordCall({ method, args: loggedArgs, status: reply.status, answer: reply.body, at: this.workspace.now() });
+    const retryAfter = reply.status === 429 ? Number(reply.headers?.['retry-after']) : NaN;
+    this.workspace.recordCall({
+      method, args: loggedArgs, status: reply.status, answer: reply.body, at: this.workspace.now(),
+      ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
+      ...(reply.rateKey ? { rateKey: reply.rateKey } : {}),
+    });
     return reply;
   }
 
@@ -202,6 +222,11 @@ export class SlackApiStandIn {
       return ok200({ ok: true, url: this.socketModeUrl });
     }
     if (!handler || !this.botTokens.has(token)) return ok200({ ok: false, error: 'invalid_auth' });
+    const limited = this.limiter?.take(method, this.rateChannel(method, fields));
+    if (limited?.limited) {
+      const headers = { 'retry-after': String(limited.retryAfterSeconds) };
+      return { status: 429, headers, body: { ok: false, error: 'ratelimited' }, rateKey: limited.key };
+    }
     try {
       const body = handler(new Args(fields), { ws: this.workspace, origin: this.requireOrigin() });
       return ok200({ ok: true, ...body });
@@ -209,6 +234,13 @@ export class SlackApiStandIn {
       if (error instanceof SlackPlatformError) return ok200({ ok: false, error: error.code, ...error.extra });
       throw error;
     }
+  }
+
+  /** chat.postMessage is limited per conversation: a user id posts to (and counts against) their DM. */
+  private rateChannel(method: string, fields: Record<string, unknown>): string | undefined {
+    if (method !== 'chat.postMessage' || typeof fields.channel !== 'string') return undefined;
+    const channel = fields.channel;
+    return channel.startsWith('U') || channel.startsWith('W') ? this.workspace.dmChannelId(channel) : channel;
   }
 
   /**

@@ -15,14 +15,28 @@ export interface SlackUser {
   tz: string;
   isBot?: boolean;
   deleted?: boolean;
+  /** The user's own team when it is not the workspace's (a Slack Connect user from another organisation). */
+  teamId?: string;
+  /** users.info `is_stranger`: a user from another organisation the workspace shares no channel with. */
+  isStranger?: boolean;
 }
 
 export interface SlackChannel {
   id: string;
   name: string;
-  /** Posting to a channel the bot was not invited to fails with `not_in_channel`. */
+  /**
+   * Posting to a public channel the bot was not invited to fails with `not_in_channel`; to a
+   * private one, with `channel_not_found` (the bot cannot see it at all).
+   */
   botIsMember: boolean;
+  isPrivate: boolean;
+  /** Archived: posting answers `is_archived`, updating `is_inactive`. */
+  archived: boolean;
 }
+
+/** A channel as set up: the bot is a member of a public, unarchived channel unless said otherwise. */
+export type NewChannel = Pick<SlackChannel, 'id' | 'name'>
+  & Partial<Pick<SlackChannel, 'botIsMember' | 'isPrivate' | 'archived'>>;
 
 export interface MessageVersion {
   text: string;
@@ -94,6 +108,10 @@ export interface ApiCall {
   status: number;
   answer: unknown;
   at: number;
+  /** A 429's Retry-After, in seconds. */
+  retryAfterSeconds?: number;
+  /** A 429's limit: `method:<name>` or `chat.postMessage:<channel>` (see rate-limits.ts). */
+  rateKey?: string;
 }
 
 export interface ViewEvent {
@@ -214,8 +232,8 @@ export class SlackWorkspace {
     return [...this.users.values()];
   }
 
-  addChannel(channel: { id: string; name: string; botIsMember?: boolean }): SlackChannel {
-    const stored = { botIsMember: true, ...channel };
+  addChannel(channel: NewChannel): SlackChannel {
+    const stored = { botIsMember: true, isPrivate: false, archived: false, ...channel };
     this.channels.set(channel.id, stored);
     return stored;
   }
@@ -233,6 +251,15 @@ export class SlackWorkspace {
   /** The stable DM channel id between the bot and a user: U0ALICE -> D0ALICE. */
   dmChannelId(userId: string): string {
     return `D${userId.slice(1)}`;
+  }
+
+  /**
+   * Whether the bot can see a channel: a public one always, a private one only as a member.
+   * Slack answers `channel_not_found` for one it cannot see, never `not_in_channel`.
+   */
+  visibleChannel(id: string): SlackChannel | undefined {
+    const channel = this.channels.get(id);
+    return channel && (!channel.isPrivate || channel.botIsMember) ? channel : undefined;
   }
 
   /** The user a DM channel belongs to, if that user exists. */

@@ -1,5 +1,6 @@
 import {
-  BLOCK_KIT_LIMITS, checkMessageBlocks, checkView, describeProblem, viewByteLength, type BlockKitProblem,
+  BLOCK_KIT_LIMITS, blockTextLength, checkMessageBlocks, checkView, describeProblem, viewByteLength,
+  type BlockKitProblem,
 } from './block-kit-limits.js';
 import type { SlackUser, SlackWorkspace, StoredMessage, StoredView, ViewType } from './slack-workspace.js';
 
@@ -58,12 +59,14 @@ function missing(name: string): SlackPlatformError {
 export function apiUser(user: SlackUser, teamId: string): MethodAnswer {
   return {
     id: user.id,
-    team_id: teamId,
+    team_id: user.teamId ?? teamId,
     name: user.name,
     deleted: user.deleted ?? false,
     real_name: user.realName,
     tz: user.tz,
     is_bot: user.isBot ?? false,
+    is_email_confirmed: true,
+    ...(user.isStranger ? { is_stranger: true } : {}),
     profile: { email: user.email, real_name: user.realName, display_name: user.name },
   };
 }
@@ -105,7 +108,14 @@ export function apiView(view: StoredView, ws: SlackWorkspace): MethodAnswer & { 
 
 // ---- shared checks -------------------------------------------------------------------------------
 
-/** Message blocks Slack would refuse give `invalid_blocks` with `errors` and `[ERROR]` messages. */
+/**
+ * Message blocks Slack would refuse give `invalid_blocks` with `errors` and `[ERROR]` messages.
+ * Blocks that are each valid but carry more than 12,000 characters of text in all give
+ * `msg_blocks_too_long` (chat.postMessage docs, SLK-REF: "Blocks submitted with this message are too
+ * long"; the number is from slackapi/bolt-js#2509 and #2867: "12,000 text characters", rejected at
+ * 11.3k–13.3k). Slack does not document it for chat.update and chat.postEphemeral; the stand-in
+ * applies it to every message, since an update stores the same blocks.
+ */
 function messageBlocks(args: Args): unknown[] | undefined {
   const blocks = args.json('blocks', 'invalid_blocks_format');
   if (blocks === undefined) return undefined;
@@ -117,6 +127,7 @@ function messageBlocks(args: Args): unknown[] | undefined {
       response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) },
     });
   }
+  if (blockTextLength(blocks) > BLOCK_KIT_LIMITS.messageBlocksText) throw new SlackPlatformError('msg_blocks_too_long');
   return blocks as unknown[];
 }
 
@@ -135,7 +146,7 @@ function viewArgument(args: Args, surface: ViewType): Record<string, unknown> {
 }
 
 /**
- * Slack truncates `text` over 40,000 characters and says so in a warning
+ * chat.postMessage truncates `text` over 40,000 characters and says so in a warning
  * (https://api.slack.com/changelog/2018-04-truncating-really-long-messages).
  */
 function messageText(args: Args): { text: string | undefined; warning?: string } {
@@ -144,13 +155,28 @@ function messageText(args: Args): { text: string | undefined; warning?: string }
   return { text: text.slice(0, BLOCK_KIT_LIMITS.messageText), warning: 'message_truncated' };
 }
 
+/**
+ * chat.update and chat.postEphemeral refuse a long `text` instead: `msg_too_long`. chat.update
+ * documents the number ("The `text` field cannot exceed 4,000 characters", SLK-REF chat.update.json;
+ * the same page's `message_truncated` warning still names 40,000, so nothing promises truncation);
+ * chat.postEphemeral documents only the error ("Message text is too long"), so the stand-in uses
+ * chat.postMessage's 40,000 there.
+ */
+function strictText(args: Args, max: number): string | undefined {
+  const text = args.string('text');
+  if (text !== undefined && text.length > max) throw new SlackPlatformError('msg_too_long');
+  return text;
+}
+
 function withWarning(answer: MethodAnswer, warning: string | undefined): MethodAnswer {
   return warning ? { ...answer, warning, response_metadata: { warnings: [warning] } } : answer;
 }
 
 /**
  * Where chat.postMessage / chat.postEphemeral post: a user id means the DM with that user; a DM
- * id must belong to a known user; a channel must exist and have the bot as a member.
+ * id must belong to a known user; a channel must exist and have the bot as a member. A private
+ * channel the bot is not in is invisible to it: `channel_not_found`, not `not_in_channel` (Slack
+ * resolves the channel only when it can see it; getsentry/sentry#119600, mishk0/slack-bot-api#97).
  */
 function postingChannel(ws: SlackWorkspace, channel: string | undefined): string {
   if (!channel) throw new SlackPlatformError('channel_not_found');
@@ -162,8 +188,9 @@ function postingChannel(ws: SlackWorkspace, channel: string | undefined): string
     if (!ws.dmUser(channel)) throw new SlackPlatformError('channel_not_found');
     return channel;
   }
-  const known = ws.channel(channel);
+  const known = ws.visibleChannel(channel);
   if (!known) throw new SlackPlatformError('channel_not_found');
+  if (known.archived) throw new SlackPlatformError('is_archived');
   if (!known.botIsMember) throw new SlackPlatformError('not_in_channel');
   return channel;
 }
@@ -176,7 +203,10 @@ function postingChannel(ws: SlackWorkspace, channel: string | undefined): string
 function existingBotMessage(ws: SlackWorkspace, args: Args, notMine: string): StoredMessage {
   const channel = args.string('channel');
   const ts = args.string('ts');
-  if (!channel || (!ws.channel(channel) && !ws.dmUser(channel))) throw new SlackPlatformError('channel_not_found');
+  const visible = channel && (ws.visibleChannel(channel) || ws.dmUser(channel));
+  if (!channel || !visible) throw new SlackPlatformError('channel_not_found');
+  // "The message cannot be edited within a frozen, archived or deleted channel" (chat.update, SLK-REF).
+  if (ws.channel(channel)?.archived) throw new SlackPlatformError('is_inactive');
   const message = ts ? ws.findMessage(channel, ts) : undefined;
   if (!message || message.ephemeralFor) throw new SlackPlatformError('message_not_found');
   if (message.user !== ws.botUserId) throw new SlackPlatformError(notMine);
@@ -274,7 +304,30 @@ export const WEB_API_METHODS: Readonly<Record<string, MethodHandler>> = {
     if (users.length > 1) throw new SlackPlatformError('not_supported');
     const user = ws.user(users[0] ?? '');
     if (!user) throw new SlackPlatformError('user_not_found');
+    // "A specified `user` has been disabled" (conversations.open, SLK-REF): a deactivated account.
+    if (user.deleted) throw new SlackPlatformError('user_disabled');
+    if (user.isBot) throw new SlackPlatformError('cannot_dm_bot');
     return { channel: { id: ws.dmChannelId(user.id) } };
+  },
+
+  /**
+   * The bot's view of one conversation (channels:read / groups:read). A private channel the bot
+   * is not in is `channel_not_found`, as for posting; a public one says whether the bot is a member.
+   */
+  'conversations.info': (args, { ws }) => {
+    const id = args.string('channel');
+    if (!id) throw new SlackPlatformError('channel_not_found');
+    const dmOwner = ws.dmUser(id);
+    if (dmOwner) return { channel: { id, is_im: true, user: dmOwner.id, is_open: true } };
+    const channel = ws.visibleChannel(id);
+    if (!channel) throw new SlackPlatformError('channel_not_found');
+    return {
+      channel: {
+        id: channel.id, name: channel.name, is_channel: !channel.isPrivate,
+        is_group: false, is_im: false, is_mpim: false,
+        is_private: channel.isPrivate, is_archived: channel.archived, is_member: channel.botIsMember,
+      },
+    };
   },
 
   'chat.postMessage': (args, { ws }) => {
@@ -293,10 +346,10 @@ export const WEB_API_METHODS: Readonly<Record<string, MethodHandler>> = {
   'chat.update': (args, { ws }) => {
     const message = existingBotMessage(ws, args, 'cant_update_message');
     const blocks = messageBlocks(args);
-    const { text, warning } = messageText(args);
+    const text = strictText(args, BLOCK_KIT_LIMITS.updateText);
     // chat.update docs: fields left out keep their previous value; an empty array removes blocks.
     ws.updateMessage(message, text ?? message.text, blocks ?? message.blocks);
-    return withWarning({ channel: message.channel, ts: message.ts, text: message.text, message: apiMessage(message, ws) }, warning);
+    return { channel: message.channel, ts: message.ts, text: message.text, message: apiMessage(message, ws) };
   },
 
   'chat.postEphemeral': (args, { ws }) => {
@@ -306,7 +359,7 @@ export const WEB_API_METHODS: Readonly<Record<string, MethodHandler>> = {
     const dmOwner = ws.dmUser(channel);
     if (dmOwner && dmOwner.id !== userId) throw new SlackPlatformError('user_not_in_channel');
     const blocks = messageBlocks(args);
-    const { text } = messageText(args);
+    const text = strictText(args, BLOCK_KIT_LIMITS.messageText);
     if (text === undefined && blocks === undefined) throw new SlackPlatformError('no_text');
     const threadTs = args.string('thread_ts');
     const message = ws.addMessage({
@@ -404,6 +457,8 @@ export const WEB_API_METHODS: Readonly<Record<string, MethodHandler>> = {
       // channel_id is a conversation id; a user id is not resolved to the DM here
       // ("invalid_channel: Channel could not be found or channel specified is invalid").
       if (!ws.channel(channelId) && !ws.dmUser(channelId)) throw new SlackPlatformError('invalid_channel');
+      // A private channel the bot is not in: "Value passed for `channel_id` was invalid" (SLK-REF).
+      if (!ws.dmUser(channelId) && !ws.visibleChannel(channelId)) throw new SlackPlatformError('channel_not_found');
       if (ws.channel(channelId)?.botIsMember === false) throw new SlackPlatformError('not_in_channel');
       channel = channelId;
     }

@@ -2,7 +2,7 @@
 import type { App } from '@slack/bolt';
 import { ACTION, decodeStepRef } from '../../../../../blocks/ids.js';
 import { denyReasonModal } from '../../../../../blocks/modals.js';
-import { tellEphemeral, type SlackContext } from '../../context.js';
+import { openModal, tellEphemeral, type SlackContext } from '../../context.js';
 import { fromHome } from '../../app-home.js';
 import { BlockActionSchema } from '../../payloads.js';
 import { requestCard } from '../../request-card.js';
@@ -19,6 +19,11 @@ export function register(app: App, ctx: SlackContext): void {
       return;
     }
     // The modal shows the request as stored now; who may deny is decided when it is submitted.
-    await client.views.open({ trigger_id: payload.data.trigger_id, view: denyReasonModal(card, ref.stepIndex, JSON.stringify({ r: ref.requestId, s: ref.stepIndex, ...(fromHome(payload.data) ? { h: 1 } : {}) })) });
+    const channel = payload.data.container?.channel_id;
+    const where = { user: payload.data.user.id, ...(channel ? { channel } : {}) };
+    const home = fromHome(payload.data) ? { h: 1 } : {};
+    const metadata = JSON.stringify({ r: ref.requestId, s: ref.stepIndex, ...home });
+    const view = denyReasonModal(card, ref.stepIndex, metadata);
+    await openModal(ctx, client, { triggerId: payload.data.trigger_id, view, where });
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The expiry loop's buttons (reminder DM, `/access list`, App Home):
- * - Extend… opens the extension offer for the holder (anyone else is told why not);
+ * - Extend… opens a modal at once (the trigger id is good for 3 s), then fills it with the
+ *   extension offer for the holder, or with why not for anyone else;
  * - I'm done gives the access back (committed before the ack);
  * - Request again… opens the request form prefilled with the ended grant's app and role.
  * Refusals (`not_holder`, already ended) are ephemeral and change nothing.
@@ -11,7 +12,10 @@ import { extensionOfferFor } from '../../../../operations/extend-grant.js';
 import { relinquishGrant } from '../../../../operations/revoke-grant.js';
 import { groupName } from '../../../../../blocks/format.js';
 import { refreshHomeAfter } from '../../app-home.js';
-import { Acker, explain, identify, tellEphemeral, type SlackContext } from '../../context.js';
+import { escapeMrkdwn } from '../../../../../blocks/escape.js';
+import { infoModal } from '../../../../../blocks/modals.js';
+import { Acker, explain, identify, openModal, tellEphemeral, type SlackContext } from '../../context.js';
+import { platformError } from '../../slack-errors.js';
 import { BlockActionSchema, type BlockAction } from '../../payloads.js';
 import { grantLine } from '../../overview.js';
 import { offerView, openRequestModal } from '../../request-flow.js';
@@ -29,15 +33,26 @@ export function register(app: App, ctx: SlackContext): void {
     await ack();
     const click = grantClick(body);
     if (!click?.payload.trigger_id) return;
-    let offer;
+    // Open first: identifying the person reads Slack and the directory, which may take longer
+    // than the trigger id lives. The placeholder shows nobody's grant.
+    const checking = infoModal('Extend access', '_Checking your access…_');
+    const triggerId = click.payload.trigger_id;
+    const opened = await openModal(ctx, client, { triggerId, view: checking, where: click.where });
+    if (!opened) return;
+    let view;
     try {
-      // Checked before anything opens: a forwarded or forged button shows nobody else's grant.
-      offer = await extensionOfferFor(ctx.deps, { actor: await identify(ctx, client, click.where.user), grantId: click.grantId });
+      // A forwarded or forged button shows nobody else's grant: only the holder gets the offer.
+      const actor = await identify(ctx, client, click.where.user);
+      const offer = await extensionOfferFor(ctx.deps, { actor, grantId: click.grantId });
+      view = offerView(ctx, offer.grant, ctx.display.knownZone(click.where.user));
     } catch (error) {
-      await tellEphemeral(ctx, client, click.where, explain(ctx, error, `extend ${click.grantId}`));
-      return;
+      view = infoModal('Cannot extend', escapeMrkdwn(explain(ctx, error, `extend ${click.grantId}`)));
     }
-    await client.views.open({ trigger_id: click.payload.trigger_id, view: offerView(ctx, offer.grant, ctx.display.knownZone(click.where.user)) });
+    try {
+      await client.views.update({ view_id: opened.id, ...(opened.hash ? { hash: opened.hash } : {}), view });
+    } catch (error) {
+      if (platformError(error) !== 'hash_conflict') throw error;
+    }
   });
 
   app.action(ACTION.relinquish, async ({ ack, body, client }) => {
@@ -70,8 +85,9 @@ export function register(app: App, ctx: SlackContext): void {
     // The form is what `/access request <app> <role>` opens; submitting it is an ordinary request by whoever submits.
     const requestId = isGrantId(value) ? (await ctx.deps.store.getGrant(value))?.requestId : value;
     const request = requestId ? await ctx.deps.store.getRequest(requestId) : undefined;
+    const channel = parsed.data.container?.channel_id ?? parsed.data.channel?.id;
     await openRequestModal(ctx, client, {
-      triggerId: parsed.data.trigger_id, userId: parsed.data.user.id,
+      triggerId: parsed.data.trigger_id, userId: parsed.data.user.id, ...(channel ? { channel } : {}),
       ...(request ? { app: request.app, role: request.role, previousRequestId: request.id } : {}),
     });
   });

@@ -26,7 +26,15 @@ export function register(app: App, ctx: SlackContext): void {
         await tellEphemeral(ctx, client, { channel: command.channel_id, user: command.user_id }, text);
       }
     };
-    const call: SubcommandCall = { ctx, client, userId: command.user_id, triggerId: command.trigger_id, refuse, ...('word' in parsed ? {} : parsed) };
+    const call: SubcommandCall = {
+      ctx,
+      client,
+      userId: command.user_id,
+      triggerId: command.trigger_id,
+      channel: command.channel_id,
+      refuse,
+      ...('word' in parsed ? {} : parsed),
+    };
     if (subcommand.answer === 'modal') {
       const refusal = subcommand.refuse?.(call);
       if (refusal) return ack(ephemeral(refusal));
@@ -51,6 +59,7 @@ async function lateReply(ctx: SlackContext, respond: RespondFn, where: { channel
     await respond(ephemeral(message));
   } catch (error) {
     ctx.deps.logger.warn('response_url failed; answering by DM', { error: error instanceof Error ? error.message : String(error) });
-    await tellEphemeral(ctx, client, where, message.text);
+    // The builders' text is already escaped mrkdwn.
+    await tellEphemeral(ctx, client, where, message.text, { mrkdwn: true });
   }
 }

@@ -5,18 +5,16 @@
 import type { App } from '@slack/bolt';
 import { CALLBACK } from '../../../../../blocks/ids.js';
 import { submitExport } from '../../admin-forms.js';
-import { Acker, tellEphemeral, type SlackContext } from '../../context.js';
+import { SubmissionAcker, type SlackContext } from '../../context.js';
 import { ViewSubmissionSchema } from '../../payloads.js';
 
 export function register(app: App, ctx: SlackContext): void {
   app.view(CALLBACK.export, async ({ ack, body, client }) => {
-    const acker = Acker.of(ack, ctx.ackBudgetMs);
     const payload = ViewSubmissionSchema.safeParse(body);
-    if (!payload.success) return void (await acker.ack());
+    if (!payload.success) return void (await ack());
+    const acker = new SubmissionAcker(ack, ctx, client, { viewId: payload.data.view.id, userId: payload.data.user.id });
     const { reply, afterAck } = await submitExport(ctx, client, { adminSlackId: payload.data.user.id, view: payload.data.view });
-    if (!(await acker.ack(reply)) && reply?.response_action === 'errors') {
-      await tellEphemeral(ctx, client, { user: payload.data.user.id }, `Nothing was exported: ${Object.values(reply.errors).join(' ')}`);
-    }
+    await acker.finish(reply, { title: 'Export started', text: 'The CSV arrives in your DM with the bot.' });
     await afterAck?.();
   });
 }

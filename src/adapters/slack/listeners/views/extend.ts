@@ -3,17 +3,17 @@ import type { App } from '@slack/bolt';
 import { ACTION, BLOCK, CALLBACK } from '../../../../../blocks/ids.js';
 import { pendingPointerModal } from '../../../../../blocks/modals.js';
 import { extendGrant } from '../../../../operations/extend-grant.js';
-import { Acker, identify, tellEphemeral, type SlackContext } from '../../context.js';
+import { identify, SubmissionAcker, type SlackContext } from '../../context.js';
 import { ExtendMetadataSchema, parseMetadata, selected, typed, ViewSubmissionSchema } from '../../payloads.js';
 import { requestCard } from '../../request-card.js';
 import { submissionError, type SubmissionReply } from '../../request-flow.js';
 
 export function register(app: App, ctx: SlackContext): void {
   app.view(CALLBACK.extend, async ({ ack, body, client }) => {
-    const acker = Acker.of(ack, ctx.ackBudgetMs);
     const payload = ViewSubmissionSchema.safeParse(body);
     const meta = payload.success ? parseMetadata(ExtendMetadataSchema, payload.data.view.private_metadata) : null;
-    if (!payload.success || !meta) return void (await acker.ack());
+    if (!payload.success || !meta) return void (await ack());
+    const acker = new SubmissionAcker(ack, ctx, client, { viewId: payload.data.view.id, userId: payload.data.user.id });
     const { state } = payload.data.view;
     let reply: SubmissionReply;
     try {
@@ -33,9 +33,7 @@ export function register(app: App, ctx: SlackContext): void {
     } catch (error) {
       reply = submissionError(ctx, error, { duration: BLOCK.extendBy }, 'extend grant');
     }
-    if (!(await acker.ack(reply)) && reply?.response_action === 'errors') {
-      await tellEphemeral(ctx, client, { user: payload.data.user.id }, Object.values(reply.errors).join(' '));
-    }
     ctx.jobs.kick();
+    await acker.finish(reply, { title: 'Extension asked', text: 'Your extension is recorded; your DM with the bot shows what happens next.' });
   });
 }

@@ -2,15 +2,15 @@
 import type { App } from '@slack/bolt';
 import { ACTION, BLOCK, CALLBACK } from '../../../../../blocks/ids.js';
 import { submitRequest } from '../../../../operations/submit-request.js';
-import { Acker, identify, tellEphemeral, type SlackContext } from '../../context.js';
+import { identify, SubmissionAcker, type SlackContext } from '../../context.js';
 import { durationBlock, hasInputBlock, selected, typed, ViewSubmissionSchema } from '../../payloads.js';
 import { submissionError, submittedReply, type SubmissionReply } from '../../request-flow.js';
 
 export function register(app: App, ctx: SlackContext): void {
   app.view(CALLBACK.request, async ({ ack, body, client }) => {
-    const acker = Acker.of(ack, ctx.ackBudgetMs);
     const payload = ViewSubmissionSchema.safeParse(body);
-    if (!payload.success) return void (await acker.ack());
+    if (!payload.success) return void (await ack());
+    const acker = new SubmissionAcker(ack, ctx, client, { viewId: payload.data.view.id, userId: payload.data.user.id });
     const { state } = payload.data.view;
     const appSlug = selected(state, BLOCK.app, ACTION.app);
     const role = selected(state, BLOCK.role, ACTION.role);
@@ -18,7 +18,7 @@ export function register(app: App, ctx: SlackContext): void {
     const blocks = { duration: durationBlock(state), role: BLOCK.role };
     if (!appSlug) return void (await acker.ack({ response_action: 'errors', errors: { [BLOCK.app]: 'Choose an application.' } }));
     if (!role) {
-      const errors = hasInputBlock(payload.data.view, BLOCK.role) ? { [BLOCK.role]: 'Choose a role.' } : { [BLOCK.app]: 'Choose an application with a role you may request.' };
+      const errors: Record<string, string> = hasInputBlock(payload.data.view, BLOCK.role) ? { [BLOCK.role]: 'Choose a role.' } : { [BLOCK.app]: 'Choose an application with a role you may request.' };
       return void (await acker.ack({ response_action: 'errors', errors }));
     }
     let reply: SubmissionReply;
@@ -35,10 +35,7 @@ export function register(app: App, ctx: SlackContext): void {
     } catch (error) {
       reply = submissionError(ctx, error, blocks, 'submit request');
     }
-    if (!(await acker.ack(reply)) && reply?.response_action === 'errors') {
-      // Too late for inline errors: the modal closed at the budget; say it in a DM instead.
-      await tellEphemeral(ctx, client, { user: payload.data.user.id }, `Your request was not submitted: ${Object.values(reply.errors).join(' ')}`);
-    }
     ctx.jobs.kick();
+    await acker.finish(reply, { title: 'Request sent', text: 'Your request was submitted; your DM with the bot shows each step.' });
   });
 }

@@ -2,18 +2,16 @@
 import type { App } from '@slack/bolt';
 import { BLOCK, CALLBACK } from '../../../../../blocks/ids.js';
 import { submitRevoke } from '../../admin-forms.js';
-import { Acker, tellEphemeral, type SlackContext } from '../../context.js';
+import { SubmissionAcker, type SlackContext } from '../../context.js';
 import { hasInputBlock, ViewSubmissionSchema } from '../../payloads.js';
 
 export function register(app: App, ctx: SlackContext): void {
   app.view(CALLBACK.revoke, async ({ ack, body, client }) => {
-    const acker = Acker.of(ack, ctx.ackBudgetMs);
     const payload = ViewSubmissionSchema.safeParse(body);
-    if (!payload.success) return void (await acker.ack());
+    if (!payload.success) return void (await ack());
+    const acker = new SubmissionAcker(ack, ctx, client, { viewId: payload.data.view.id, userId: payload.data.user.id });
     const reply = await submitRevoke(ctx, client, { adminSlackId: payload.data.user.id, view: payload.data.view, hasGrantInput: hasInputBlock(payload.data.view, BLOCK.revokeGrant) });
-    if (!(await acker.ack(reply)) && reply?.response_action === 'errors') {
-      await tellEphemeral(ctx, client, { user: payload.data.user.id }, `Nothing was revoked: ${Object.values(reply.errors).join(' ')}`);
-    }
     ctx.jobs.kick();
+    await acker.finish(reply, { title: 'Revoked', text: 'The revocation is recorded.' });
   });
 }
