@@ -31,7 +31,7 @@ export const randomIds: IdSource = {
   },
 };
 
-export function newId(deps: Deps, prefix: 'req' | 'grt' | 'ext' | 'tsk'): string {
+export function newId(deps: Deps, prefix: 'req' | 'grt' | 'ext' | 'tsk' | 'dlg'): string {
   return (deps.ids ?? randomIds).next(prefix);
 }
 

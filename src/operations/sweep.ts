@@ -1,20 +1,33 @@
 /**
- * One pass of everything time makes due: approval timeouts, expired grants, reminders, and the
- * jobs waiting to run. It re-derives what is due from the database every time and calls the same
+ * One pass of everything time makes due: approval timeouts, ended delegations, escalations,
+ * approver reminders, expired grants, reminders, unreviewed break-glass access, and the jobs
+ * waiting to run. It re-derives what is due from the database every time and calls the same
  * operations a person would, so a missed or repeated pass does no harm.
  */
 import { describeDuration } from '../domain/duration.js';
 import { revocationOverdue } from '../domain/revocation-overdue.js';
+import { alertUnreviewedBreakGlass } from './break-glass.js';
 import { nowIso, type Deps } from './context.js';
+import { expireDelegations } from './delegations.js';
+import { escalateSteps } from './escalate-steps.js';
 import { expireUnapprovedRequests } from './expire-requests.js';
 import { alert, notify } from './lifecycle.js';
+import { remindApprovers } from './remind-approvers.js';
 import { expireGrants } from './revoke-grant.js';
 import { runDueJobs, type JobRunnerOptions, type JobRunSummary } from './run-jobs.js';
 
 export interface SweepSummary {
   expiredRequests: number;
+  /** Delegations whose end passed. */
+  endedDelegations: number;
+  /** Steps that escalated. */
+  escalatedSteps: number;
+  /** Approver reminders queued (one per recipient). */
+  approverReminders: number;
   expiredGrants: number;
   reminders: number;
+  /** Admin alerts queued about break-glass access nobody reviewed in time. */
+  breakGlassAlerts: number;
   jobs: JobRunSummary;
   /** Grants whose revocation is overdue after this pass (still `revoking`; the runner keeps retrying them). */
   overdueRevocations: number;
@@ -24,12 +37,28 @@ export interface SweepSummary {
 
 export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSummary> {
   const expiredRequests = await expireUnapprovedRequests(deps);
+  // Before escalations and reminders: a delegate whose delegation ended is not asked.
+  const endedDelegations = await expireDelegations(deps);
+  const escalatedSteps = await escalateSteps(deps);
+  const approverReminders = await remindApprovers(deps);
   const expiredGrants = await expireGrants(deps);
   const reminders = await sendReminders(deps);
+  const breakGlassAlerts = await alertUnreviewedBreakGlass(deps);
   const jobSummary = await runDueJobs(deps, jobs);
   // After the jobs: a revocation that succeeded in this pass is not reported as overdue.
   const overdue = await alertOverdueRevocations(deps);
-  return { expiredRequests, expiredGrants, reminders, jobs: jobSummary, overdueRevocations: overdue.overdue, overdueAlerts: overdue.alerted };
+  return {
+    expiredRequests,
+    endedDelegations,
+    escalatedSteps,
+    approverReminders,
+    expiredGrants,
+    reminders,
+    breakGlassAlerts,
+    jobs: jobSummary,
+    overdueRevocations: overdue.overdue,
+    overdueAlerts: overdue.alerted,
+  };
 }
 
 const DAY_SECONDS = 86_400;

@@ -62,6 +62,7 @@ export function grant(id: string, overrides: Partial<Grant> = {}): Grant {
     policyName: 'github-owner',
     policyVersion: 'v1',
     sensitive: true,
+    breakGlass: false,
     snapshot: {
       provision: { method: 'okta_group', group: 'github-owners' },
       policyName: 'github-owner',
@@ -100,6 +101,11 @@ function step(requestId: string, index: number, overrides: Partial<StepRecord> =
     notifyChannel: null,
     startedAt: null,
     decidedAt: null,
+    escalateAt: null,
+    escalatedAt: null,
+    escalationApprovers: [],
+    nextReminderAt: null,
+    remindersSent: [],
     ...overrides,
   };
 }
@@ -444,6 +450,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           reason: null,
           shortenedToSeconds: 1800,
           at: at(1),
+          onBehalfOf: null,
         };
         await store.transaction((tx) => tx.insertDecision(decision));
         const again = await store

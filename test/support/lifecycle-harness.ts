@@ -139,6 +139,7 @@ export const SETTINGS: Settings = {
   reconcileSchedule: '0 * * * *',
   approvalTimeoutSeconds: 72 * 3600,
   remindersSeconds: [86400, 3600],
+  approverRemindersSeconds: [],
   managerAttribute: 'managerId',
 };
 

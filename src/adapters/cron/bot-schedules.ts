@@ -28,7 +28,9 @@ export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule
       expression: deps.settings.sweepSchedule,
       async run(pass) {
         const summary = await sweep(deps, { worker: pass.holder, ...hooks.jobs, signal: pass.signal });
-        if (summary.expiredGrants || summary.expiredRequests || summary.reminders || summary.jobs.ran || summary.overdueRevocations) deps.logger.info('sweep', { ...summary });
+        const busy = summary.expiredGrants || summary.expiredRequests || summary.reminders || summary.jobs.ran || summary.overdueRevocations
+          || summary.escalatedSteps || summary.approverReminders || summary.endedDelegations || summary.breakGlassAlerts;
+        if (busy) deps.logger.info('sweep', { ...summary });
         return summary;
       },
     },

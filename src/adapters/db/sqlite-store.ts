@@ -1,7 +1,7 @@
 /**
  * The store port on SQLite (drizzle + better-sqlite3). All SQL lives in this folder: one
- * repository per aggregate (requests, grants, tasks, identity and policy versions, the audit log,
- * the job queue, meta and leases, posted messages), composed here.
+ * repository per aggregate (requests, grants, tasks, break-glass reviews, delegations, identity and
+ * policy versions, the audit log, the job queue, meta and leases, posted messages), composed here.
  *
  * Connections and transactions:
  * - Writes run on the writing connection, inside `transaction`, one transaction at a time (the
@@ -23,6 +23,8 @@ import type Database from 'better-sqlite3';
 import type { PostedMessages, Store, StoreReads, StoreTx } from '../../operations/ports.js';
 import type { ExportSnapshot } from '../../operations/exports/export-ports.js';
 import { AuditLog } from './audit-log.js';
+import { BreakGlassRepo } from './break-glass-repo.js';
+import { DelegationsRepo } from './delegations-repo.js';
 import { SqliteExportSnapshot } from './export-reader.js';
 import { GrantsRepo } from './grants-repo.js';
 import { IdentityRepo } from './identity-repo.js';
@@ -40,6 +42,8 @@ class Repos {
   readonly requests: RequestsRepo;
   readonly grants: GrantsRepo;
   readonly tasks: TasksRepo;
+  readonly breakGlass: BreakGlassRepo;
+  readonly delegations: DelegationsRepo;
   readonly identity: IdentityRepo;
   readonly audit: AuditLog;
   readonly jobs: JobsQueue;
@@ -50,6 +54,8 @@ class Repos {
     this.requests = new RequestsRepo(connection);
     this.grants = new GrantsRepo(connection);
     this.tasks = new TasksRepo(connection);
+    this.breakGlass = new BreakGlassRepo(connection);
+    this.delegations = new DelegationsRepo(connection);
     this.identity = new IdentityRepo(connection);
     this.audit = new AuditLog(connection);
     this.jobs = new JobsQueue(connection);
@@ -65,10 +71,15 @@ type WriteMethod = Exclude<keyof StoreTx, keyof StoreReads>;
 const READS = {
   getRequest: 'requests', getSteps: 'requests', getDecisions: 'requests', decisionsFor: 'requests',
   findPendingRequest: 'requests', listRequests: 'requests', overdueRequests: 'requests', requestsAwaiting: 'requests',
+  stepsDueToEscalate: 'requests', stepsDueForApproverReminder: 'requests',
   getGrant: 'grants', grantForRequest: 'grants', findOpenGrant: 'grants', listGrants: 'grants', expiredGrants: 'grants',
   grantsExpiringBefore: 'grants', grantsDueForReminder: 'grants', otherGrantsThroughGroup: 'grants',
   getGrants: 'grants', grantsThroughGroup: 'grants', provisionGroupsOf: 'grants', holdersOf: 'grants',
   getExtensions: 'grants',
+  getBreakGlassReview: 'breakGlass', breakGlassReviewsFor: 'breakGlass', listBreakGlassReviews: 'breakGlass',
+  overdueBreakGlassReviews: 'breakGlass',
+  getDelegation: 'delegations', activeDelegationBy: 'delegations', activeDelegationsTo: 'delegations',
+  expiredDelegations: 'delegations', activeDelegationsInvolving: 'delegations', listDelegations: 'delegations',
   getTask: 'tasks', getTaskFor: 'tasks', openTasks: 'tasks',
   bindingForSlackUser: 'identity', bindingForPerson: 'identity', latestPolicyVersions: 'identity',
   getPolicyVersion: 'identity',
@@ -82,6 +93,8 @@ const WRITES = {
   insertRequest: 'requests', updateRequest: 'requests', insertSteps: 'requests', updateStep: 'requests',
   insertDecision: 'requests',
   insertGrant: 'grants', updateGrant: 'grants', insertExtension: 'grants',
+  insertBreakGlassReview: 'breakGlass', updateBreakGlassReview: 'breakGlass',
+  insertDelegation: 'delegations', updateDelegation: 'delegations',
   insertTask: 'tasks', updateTask: 'tasks',
   bindIdentity: 'identity', unbindIdentity: 'identity', upsertPolicyVersion: 'identity',
   appendAudit: 'audit',

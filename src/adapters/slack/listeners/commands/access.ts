@@ -33,8 +33,13 @@ export function register(app: App, ctx: SlackContext): void {
       triggerId: command.trigger_id,
       channel: command.channel_id,
       refuse,
+      words: [],
       ...('word' in parsed ? {} : parsed),
     };
+    if (subcommand.answer === 'modal_or_reply' && subcommand.wantsModal(call)) {
+      await ack();
+      return subcommand.open(call);
+    }
     if (subcommand.answer === 'modal') {
       const refusal = subcommand.refuse?.(call);
       if (refusal) return ack(ephemeral(refusal));
