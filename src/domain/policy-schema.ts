@@ -96,7 +96,7 @@ const GroupStepSchema = z
     return withEscalation(step, s);
   });
 
-const STEP_FORMS = "'manager' (or '- manager:' with escalate_after/escalate_to beside it), {user: email} or {group: name}";
+const STEP_FORMS = "'manager', {user: email} or {group: name}";
 
 /** One approval step: `manager`, `{manager: null, escalate_…}`, `{user: email, …}` or `{group: name, min_approvals?, notify?, …}`. */
 export const ApprovalStepSchema = z.unknown().transform((value, ctx): ApprovalStep => {
@@ -104,7 +104,10 @@ export const ApprovalStepSchema = z.unknown().transform((value, ctx): ApprovalSt
   if (isRecord(value)) {
     const kinds = (['manager', 'user', 'group'] as const).filter((k) => k in value);
     if (kinds.length > 1) {
-      ctx.addIssue({ code: 'custom', message: `a step names one of manager, a user or a group, not ${kinds.join(' and ')}` });
+      const message = kinds.includes('manager')
+        ? `a '- manager:' step names no ${kinds.filter((k) => k !== 'manager').join(' or ')}: make it a step of its own`
+        : 'a step names either a user or a group, not both';
+      ctx.addIssue({ code: 'custom', message });
       return z.NEVER;
     }
     if (kinds[0] === 'manager') return delegate(ManagerStepSchema, value, ctx);

@@ -80,6 +80,7 @@ describe('loadPolicies on a valid folder', () => {
       reconcileSchedule: '0 * * * *',
       approvalTimeoutSeconds: 172_800,
       remindersSeconds: [86_400, 3600, 900],
+      approverRemindersSeconds: [],
       managerAttribute: 'manager',
     });
   });
@@ -96,6 +97,7 @@ describe('loadPolicies on a valid folder', () => {
       reconcileSchedule: '0 * * * *',
       approvalTimeoutSeconds: 259_200,
       remindersSeconds: [86_400, 3600],
+      approverRemindersSeconds: [],
       managerAttribute: 'managerId',
     });
   });

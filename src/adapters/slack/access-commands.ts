@@ -156,7 +156,7 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
   },
   {
     name: 'delegate',
-    args: '@person until <date> | off',
+    args: '@person until <date>',
     summary: 'while you are away, someone else decides your approvals: `/access delegate @kim until 2026-12-24`; `/access delegate off` ends it',
     answer: 'modal_or_reply',
     wantsModal: ({ words }) => words.length === 0,
