@@ -1,6 +1,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** The composition root, which wires the adapters: nothing it wires imports it. */
+const UPWARD = ['**/runtime.js', '**/health.js', '**/config.js', '**/main.js', '**/start-slack.js', '**/cli/**'];
+/** The database driver and query builder: src/adapters/db/ only. */
+const DATABASE = ['better-sqlite3', 'drizzle-orm', 'drizzle-orm/*', 'drizzle-kit', 'pg'];
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'drizzle/', 'data/', 'bench/out/', 'dist/'] },
   js.configs.recommended,
@@ -10,6 +15,17 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // Promises the code forgets are bugs the SQLite store hides (its methods run synchronously) and
+    // another store would not: a write not awaited inside a transaction would escape it.
+    files: ['src/**/*.ts', 'blocks/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
     },
   },
   {
@@ -34,6 +50,40 @@ export default tseslint.config(
           { group: ['@slack/*', '@okta/*', 'better-sqlite3', 'drizzle-orm', 'drizzle-orm/*'], message: 'Operations use ports, not client libraries.' },
         ],
       }],
+    },
+  },
+  {
+    // Adapters receive ports and options from the composition root (main.ts, runtime.ts, the CLI's
+    // runtime-context.ts); they never reach back up to it. SQL stays in the database adapter.
+    files: ['src/adapters/**/*.ts', 'src/sandbox/**/*.ts'],
+    ignores: ['src/adapters/db/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: UPWARD, message: 'Adapters get what they need from the composition root; they do not import it.' },
+          { group: DATABASE, message: 'SQL, dialect and driver types stay in src/adapters/db/ (use the store port).' },
+        ],
+      }],
+    },
+  },
+  {
+    // The Slack adapter reaches data through operations and ports only.
+    files: ['src/adapters/slack/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: UPWARD, message: 'Adapters get what they need from the composition root; they do not import it.' },
+          { group: DATABASE, message: 'SQL, dialect and driver types stay in src/adapters/db/ (use the store port).' },
+          { group: ['**/db/*', '**/csv/*', '**/okta/*', '**/provisioners/*'], message: 'The Slack adapter reaches data through operations and ports, not other adapters.' },
+        ],
+      }],
+    },
+  },
+  {
+    // The composition root and the CLI choose the store; they do not speak SQL either.
+    files: ['src/*.ts', 'src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: DATABASE, message: 'SQL, dialect and driver types stay in src/adapters/db/ (use the store port).' }] }],
     },
   },
   {

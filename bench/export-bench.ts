@@ -41,7 +41,7 @@ const dir = mkdtempSync(join(tmpdir(), 'export-bench-'));
 const dbPath = join(dir, 'access.db');
 try {
   const t0 = performance.now();
-  generate(dbPath, total);
+  await generate(dbPath, total);
   const genSeconds = (performance.now() - t0) / 1000;
   console.log(`generated ${total} chained events in ${genSeconds.toFixed(1)} s (${(statSync(dbPath).size / 1e6).toFixed(0)} MB database)`);
 
@@ -123,8 +123,8 @@ function ensureSqlite3(): void {
 }
 
 /** N valid chained events, inserted in large transactions through one prepared statement. */
-function generate(path: string, n: number): void {
-  SqliteStore.open(path).close(); // the schema, through the real migrations
+async function generate(path: string, n: number): Promise<void> {
+  await SqliteStore.open(path).close(); // the schema, through the real migrations
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');

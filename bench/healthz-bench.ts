@@ -9,7 +9,6 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createHealthCheck } from '../src/health.js';
-import type { Runtime } from '../src/runtime.js';
 import { createHarness } from '../test/support/lifecycle-harness.js';
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '100000' }, runs: { type: 'string', default: '5' } } });
@@ -19,12 +18,12 @@ const RUNS = Number(values.runs);
 const h = createHarness();
 try {
   const now = h.clock.now().toISOString();
-  h.store.transaction((tx) => {
+  await h.store.transaction(async (tx) => {
     for (let i = 0; i < JOBS; i++) {
-      tx.enqueueJob(`notify:backlog:${i}`, { kind: 'notify', notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: `backlog message ${i}` } }, now);
+      await tx.enqueueJob(`notify:backlog:${i}`, { kind: 'notify', notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: `backlog message ${i}` } }, now);
     }
   });
-  const check = createHealthCheck({ deps: h.deps, store: h.store } as unknown as Runtime);
+  const check = createHealthCheck(h.deps);
   await check();
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -36,5 +35,5 @@ try {
   times.sort((a, b) => a - b);
   process.stdout.write(`healthz with ${JOBS} pending jobs: median ${times[Math.floor(times.length / 2)]!.toFixed(1)} ms, worst ${times.at(-1)!.toFixed(1)} ms (${RUNS} runs)\n`);
 } finally {
-  h.close();
+  await h.close();
 }

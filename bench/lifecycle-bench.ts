@@ -11,7 +11,9 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
+import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { Catalog } from '../src/domain/catalog.js';
@@ -22,7 +24,7 @@ import { reviewRequest } from '../src/operations/review-request.js';
 import { runDueJobs } from '../src/operations/run-jobs.js';
 import { submitRequest } from '../src/operations/submit-request.js';
 import { sweep } from '../src/operations/sweep.js';
-import { FakeClock } from '../test/support/fakes.js';
+import { callbackNotifier, FakeClock } from '../test/support/fakes.js';
 import { SETTINGS } from '../test/support/lifecycle-harness.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '10000' }, child: { type: 'string' }, db: { type: 'string' }, at: { type: 'string' } } });
@@ -71,8 +73,9 @@ function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock): De
     settings: { ...SETTINGS, remindersSeconds: [] },
     clock,
     logger: silentLogger,
-    webhook: { call: async () => ({ status: 200 }) },
-    notifier: { deliver: async () => {} },
+    provisioners: createProvisioners({ directory, env: {}, webhook: { call: async () => ({ status: 200 }) } }),
+    notifier: callbackNotifier(() => {}),
+    exportFiles: csvExportFiles(),
   };
 }
 
@@ -101,7 +104,7 @@ if (values.child === 'sweeper') {
     }
   }
   process.stdout.write(JSON.stringify({ removals, busy, ms: performance.now() - started }) + '\n');
-  deps.store.close();
+  await deps.store.close();
   process.exit(0);
 }
 
@@ -127,10 +130,10 @@ try {
   clock.advance(3600);
   await sweep(deps, jobs); // expire -> revoke
   const t1 = performance.now();
-  const events = deps.store.auditEvents({ limit: 10_000_000 });
-  const revoked = deps.store.listGrants({ status: ['revoked'], limit: 10_000_000 }).length;
+  const events = await deps.store.auditEvents({ limit: 10_000_000 });
+  const revoked = (await deps.store.listGrants({ status: ['revoked'], limit: 10_000_000 })).length;
   const chain = verifyChain(events);
-  deps.store.close();
+  await deps.store.close();
   const seconds = (t1 - t0) / 1000;
   console.log(`one process, ${N} requests: ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)} requests/s end to end; provisioning phase ${((tProvisioned - t0) / 1000).toFixed(1)} s)`);
   console.log(`  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`);
@@ -140,14 +143,14 @@ try {
   const sharedPath = join(dir, 'two.db');
   const seedClock = new FakeClock('2026-03-02T09:00:00.000Z');
   const seed = depsFor(sharedPath, company(N, true), seedClock);
-  seed.store.transaction((tx) => {
+  await seed.store.transaction(async (tx) => {
     for (let i = 0; i < N; i++) {
       const id = `req_seed${i}`;
-      tx.insertRequest({ id, kind: 'access', grantId: null, requester: { directoryId: `u${i}`, email: `user${i}@example.com`, name: `User ${i}` }, app: 'aws', role: 'admin', policyName: 'aws-admin', policyVersion: 'v', justification: '', requestedSeconds: 3600, grantedSeconds: 3600, status: 'approved', autoApproveRule: null, currentStep: -1, stepCount: 1, createdAt: '2026-03-02T08:00:00.000Z', approvalDeadline: '2026-03-05T08:00:00.000Z', decidedAt: '2026-03-02T08:00:00.000Z', decisionReason: null });
-      tx.insertGrant({ id: `grt_seed${i}`, requestId: id, holder: { directoryId: `u${i}`, email: `user${i}@example.com`, name: `User ${i}` }, app: 'aws', role: 'admin', policyName: 'aws-admin', policyVersion: 'v', sensitive: true, snapshot: { provision: { method: 'okta_group', group: 'aws-admins' }, policyName: 'aws-admin', policyVersion: 'v' }, alreadyMember: false, status: 'active', durationSeconds: 3600, maxTotalSeconds: null, extensionApproval: null, createdAt: '2026-03-02T08:00:00.000Z', activatedAt: '2026-03-02T08:00:00.000Z', expiresAt: '2026-03-02T09:00:00.000Z', revocationReason: null, revocationNote: null, revokedBy: null, revocationStartedAt: null, revokedAt: null, remindersSent: [], failures: 0, lastError: null });
+      await tx.insertRequest({ id, kind: 'access', grantId: null, requester: { directoryId: `u${i}`, email: `user${i}@example.com`, name: `User ${i}` }, app: 'aws', role: 'admin', policyName: 'aws-admin', policyVersion: 'v', justification: '', requestedSeconds: 3600, grantedSeconds: 3600, status: 'approved', autoApproveRule: null, currentStep: -1, stepCount: 1, createdAt: '2026-03-02T08:00:00.000Z', approvalDeadline: '2026-03-05T08:00:00.000Z', decidedAt: '2026-03-02T08:00:00.000Z', decisionReason: null });
+      await tx.insertGrant({ id: `grt_seed${i}`, requestId: id, holder: { directoryId: `u${i}`, email: `user${i}@example.com`, name: `User ${i}` }, app: 'aws', role: 'admin', policyName: 'aws-admin', policyVersion: 'v', sensitive: true, snapshot: { provision: { method: 'okta_group', group: 'aws-admins' }, policyName: 'aws-admin', policyVersion: 'v' }, alreadyMember: false, status: 'active', durationSeconds: 3600, maxTotalSeconds: null, extensionApproval: null, createdAt: '2026-03-02T08:00:00.000Z', activatedAt: '2026-03-02T08:00:00.000Z', expiresAt: '2026-03-02T09:00:00.000Z', revocationReason: null, revocationNote: null, revokedBy: null, revocationStartedAt: null, revokedAt: null, remindersSent: [], failures: 0, lastError: null });
     }
   });
-  seed.store.close();
+  await seed.store.close();
   const run = () => {
     const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lifecycle-bench.ts'), '--child', 'sweeper', '--db', sharedPath, '--requests', String(N), '--at', '2026-03-02T09:30:00.000Z'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -158,14 +161,14 @@ try {
   const [a, b] = await Promise.all([run(), run()]);
   const t3 = performance.now();
   const check = SqliteStore.open(sharedPath);
-  const all = check.auditEvents({ limit: 10_000_000 });
+  const all = await check.auditEvents({ limit: 10_000_000 });
   const revokedEvents = all.filter((e) => e.action === 'grant.revoked').length;
   const perGrant = new Map<string, number>();
   for (const e of all) if (e.action === 'grant.revoked') perGrant.set(e.grantId!, (perGrant.get(e.grantId!) ?? 0) + 1);
   console.log(`two processes sweeping ${N} expired grants: ${((t3 - t2) / 1000).toFixed(1)} s`);
   console.log(`  removals: ${a.removals} + ${b.removals} = ${a.removals + b.removals}; grant.revoked events: ${revokedEvents}; any grant revoked twice: ${[...perGrant.values()].some((n) => n > 1)}`);
   console.log(`  SQLITE_BUSY errors: ${a.busy + b.busy}; chain ok: ${verifyChain(all).ok}`);
-  check.close();
+  await check.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -21,7 +21,10 @@ import { ACTION, BLOCK, durationBlockId } from '../blocks/ids.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { OktaDirectory } from '../src/adapters/okta/okta-directory.js';
-import { createSlackBot, type SlackBot } from '../src/adapters/slack/create-slack-app.js';
+import { connectSlack, createSlackBot, slackNotifier, type SlackBot } from '../src/adapters/slack/create-slack-app.js';
+import { DisplayLookups } from '../src/adapters/slack/display-lookups.js';
+import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
+import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { Catalog } from '../src/domain/catalog.js';
 import type { LoadedPolicy, Role } from '../src/domain/policy.js';
 import type { Deps } from '../src/operations/context.js';
@@ -33,7 +36,7 @@ import { apiView } from '../src/sandbox/slack-api/web-api-methods.js';
 import { OktaStandIn, type RecordedRequest } from '../test/okta/okta-stand-in.js';
 import { initialValues } from '../test/slack/slack-fixture.js';
 import { COMPANY, SETTINGS } from '../test/support/lifecycle-harness.js';
-import { FakeClock, FakeWebhook, RecordingNotifier } from '../test/support/fakes.js';
+import { FakeClock, FakeWebhook } from '../test/support/fakes.js';
 import {
   sendBlockAction, sendSlashCommand, sendViewSubmission, type SlackViewPayload,
 } from '../test/support/slack-signing.js';
@@ -142,15 +145,16 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
   const auth = { mode: 'token' as const, token: okta.token };
   const directory = new OktaDirectory({ orgUrl, auth, managerAttribute: 'managerId' });
   const policies: LoadedPolicy[] = [{ app: 'bench', name: 'Bench', roles: [role], source: { file: 'bench.yml' } }];
-  const deps: Deps = {
+  const parts = {
     store, directory, catalog: new Catalog(policies), settings: SETTINGS, clock, logger: silentLogger,
-    webhook: new FakeWebhook(), notifier: new RecordingNotifier(),
+    provisioners: createProvisioners({ directory, env: {}, webhook: new FakeWebhook() }),
+    exportFiles: csvExportFiles(),
   };
   // Everyone has used the bot before: their Slack user is matched to the directory.
-  store.transaction((tx) => {
+  await store.transaction(async (tx) => {
     const boundAt = clock.now().toISOString();
     for (const p of COMPANY.people) {
-      tx.bindIdentity({ slackUserId: slackIdOf(p.email), directoryId: p.id, email: p.email, boundAt });
+      await tx.bindIdentity({ slackUserId: slackIdOf(p.email), directoryId: p.id, email: p.email, boundAt });
     }
   });
   // The bot knows the groups' ids, as after its start-up check.
@@ -167,11 +171,13 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
   }
   await slack.start();
   const jobs = { worker: 'bench', baseDelaySeconds: 1, random: () => 0.999999, kinds: ['notify' as const] };
-  const bot: SlackBot = await createSlackBot({
-    deps, db: store.db, token: TOKEN, signingSecret: SECRET, port: 0, apiUrl: slack.url, logger: silentLogger, jobs,
-    timeoutMs: 5000,
-    ...({ rateLimitSleep: async (ms: number) => clock.advance(ms / 1000) } as object),
+  const connection = await connectSlack({
+    token: TOKEN, signingSecret: SECRET, port: 0, apiUrl: slack.url, logger: silentLogger, timeoutMs: 5000,
+    clock, rateLimitSleep: async (ms: number) => clock.advance(ms / 1000),
   });
+  const display = new DisplayLookups(parts, connection.gate);
+  const deps: Deps = { ...parts, notifier: slackNotifier(connection, parts, display) };
+  const bot: SlackBot = await createSlackBot(connection, { deps, display, jobs });
   const botUrl = `http://127.0.0.1:${await bot.start()}`;
   const ws = slack.workspace;
 
@@ -218,10 +224,10 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
   const approveOpenSteps = async () => {
     // Whoever the open step asks, in order: the manager in his DM, then two of security-team in #security.
     for (let guard = 0; guard < 6; guard++) {
-      const request = store.listRequests({ status: ['pending_approval'], limit: 10 })[0];
+      const request = (await store.listRequests({ status: ['pending_approval'], limit: 10 }))[0];
       if (!request) return;
-      const step = store.getSteps(request.id).find((s) => s.index === request.currentStep)!;
-      const decided = new Set(store.getDecisions(request.id).map((d) => d.approver.directoryId));
+      const step = (await store.getSteps(request.id)).find((s) => s.index === request.currentStep)!;
+      const decided = new Set((await store.getDecisions(request.id)).map((d) => d.approver.directoryId));
       const requester = request.requester.directoryId;
       const approver = step.approvers.find((a) => !decided.has(a.directoryId) && a.directoryId !== requester);
       if (!approver) throw new Error(`nobody left to approve step ${step.index + 1}`);
@@ -259,7 +265,7 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
         [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'bench' } },
       },
     });
-    if (!store.listRequests({ limit: 1 })[0]) throw new Error(`the request was not submitted: ${submitted.body}`);
+    if (!(await store.listRequests({ limit: 1 }))[0]) throw new Error(`the request was not submitted: ${submitted.body}`);
     await settle();
     record('submit', m);
 
@@ -277,7 +283,7 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
       await click('ian@example.com', task, ACTION.taskDone);
     }
     record('provisioning', m);
-    const grant = store.listGrants({ holderId: 'u-ada', limit: 1 })[0];
+    const grant = (await store.listGrants({ holderId: 'u-ada', limit: 1 }))[0];
     if (grant?.status !== 'active') throw new Error(`the grant is ${grant?.status ?? 'missing'} after provisioning`);
 
     // ---- extension: three hours on, the reminder's Extend…, the offer, its approval when the policy asks
@@ -315,13 +321,13 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
       await click('ian@example.com', task, ACTION.taskDone);
     }
     record('revocation', m);
-    const ended = store.getGrant(grant.id)!;
+    const ended = (await store.getGrant(grant.id))!;
     if (ended.status !== 'revoked') throw new Error(`the grant is ${ended.status} after revocation`);
   } finally {
     await bot.stop();
     await slack.stop();
     await okta.stop();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
   return { shape, steps: counts };

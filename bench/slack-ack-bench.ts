@@ -29,12 +29,16 @@ import { fork } from 'node:child_process';
 import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ACTION } from '../blocks/ids.js';
-import { createSlackBot, type SlackBot } from '../src/adapters/slack/create-slack-app.js';
+import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
+import { connectSlack, createSlackBot, slackNotifier, type SlackBot } from '../src/adapters/slack/create-slack-app.js';
+import { DisplayLookups } from '../src/adapters/slack/display-lookups.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
+import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
-import { LogNotifier } from '../src/adapters/notify/log-notifier.js';
-import { checkPoliciesAgainstDirectory, formatProblem, loadPolicies } from '../src/adapters/policies/load-policies.js';
+import { checkPoliciesAgainstDirectory } from '../src/adapters/policies/check-against-directory.js';
+import { loadPolicies } from '../src/adapters/policies/load-policies.js';
+import { formatProblem } from '../src/adapters/policies/policy-problem.js';
 import type { Deps } from '../src/operations/context.js';
 import { systemClock } from '../src/operations/ports.js';
 import { SlackApiStandIn } from '../src/sandbox/slack-api/slack-api-server.js';
@@ -146,21 +150,29 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
   const tmp = mkdtempSync(join(tmpdir(), 'slack-ack-bench-'));
   cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
   const store = SqliteStore.open(join(tmp, 'access.db'));
-  cleanups.push(() => store.close());
-  const deps: Deps = {
+  cleanups.push(async () => await store.close());
+  const connection = await connectSlack({
+    token: TOKEN,
+    signingSecret: SECRET,
+    port: 0,
+    host: '127.0.0.1',
+    apiUrl: slack.url,
+    logger: silentLogger,
+    clock: systemClock,
+  });
+  const parts = {
     store,
     directory,
     catalog: loaded.catalog,
     settings: loaded.settings,
     clock: systemClock,
     logger: silentLogger,
-    webhook: { call: async () => ({ status: 200 }) },
-    notifier: new LogNotifier(silentLogger),
+    provisioners: createProvisioners({ directory, env: {}, webhook: { call: async () => ({ status: 200 }) } }),
+    exportFiles: csvExportFiles(),
   };
-  const bot: SlackBot = await createSlackBot({
-    deps, db: store.db, token: TOKEN, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: slack.url,
-    logger: silentLogger, jobs: { worker: 'slack-ack-bench' },
-  });
+  const display = new DisplayLookups(parts, connection.gate);
+  const deps: Deps = { ...parts, notifier: slackNotifier(connection, parts, display) };
+  const bot: SlackBot = await createSlackBot(connection, { deps, display, jobs: { worker: 'slack-ack-bench' } });
   const botPort = await bot.start();
   cleanups.push(() => bot.stop());
   const botServer = (bot.app as unknown as { receiver: { server?: Server } }).receiver.server;

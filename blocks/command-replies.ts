@@ -11,20 +11,17 @@ import { activeGrantButtons, cancelButton } from './grant-buttons.js';
 import { LIMITS, blockText, fitTextBudget, truncateMrkdwn } from './limits.js';
 import type { GrantLine, RequestCard, RequestLine } from './view-models.js';
 
-export const HELP_LINES = [
-  '*/access request* `[app]` `[role]` — ask for access (the form opens with the app and role chosen), e.g. `/access request github owner`',
-  '*/access list* — your access and your pending requests, with Extend, I\'m done and Cancel',
-  '*/access pending* — approvals waiting for you, with Approve and Deny',
-  '*/access explain* `<app>` `<role>` — how a request of yours would be decided, and who would be asked',
-  '*/access whoami* — the directory account your Slack user is matched to',
-  '*/access revoke* — admins: take someone\'s access away, with a reason',
-  '*/access export* — admins: the audit evidence as a CSV file in your DM',
-  '*/access digest* — admins: post the security digest to the security channel now',
-  '*/access help* — this help',
-];
+/** One line of the help: the command, its arguments, what it does (mrkdwn). */
+export interface HelpLine {
+  usage: string;
+  args: string[];
+  summary: string;
+}
 
-export function helpMessage(prefix?: string): SlackMessage {
-  const text = [prefix, ...HELP_LINES].filter(Boolean).join('\n');
+/** The help: a line per subcommand (the Slack adapter's subcommand table), after an optional first line. */
+export function helpMessage(lines: readonly HelpLine[], prefix?: string): SlackMessage {
+  const help = lines.map((l) => `*${l.usage}*${l.args.map((a) => ` \`${a}\``).join('')} — ${l.summary}`);
+  const text = [prefix, ...help].filter(Boolean).join('\n');
   return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [section(text)] };
 }
 

@@ -265,12 +265,4 @@ export function denyReasonModal(card: RequestCard, stepIndex: number, privateMet
   };
 }
 
-/** A plain message: alerts, tasks, anything without its own layout yet. */
-export function noticeMessage(text: string, context?: string): { text: string; blocks: KnownBlock[] } {
-  const escaped = escapeMrkdwn(text);
-  const blocks: KnownBlock[] = [section(escaped)];
-  if (context) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(escapeMrkdwn(context), LIMITS.contextText) }] });
-  return { text: truncateMrkdwn(escaped, LIMITS.messageText), blocks };
-}
-
 

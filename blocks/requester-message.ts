@@ -9,7 +9,6 @@
  * remove by hand is never said to be removed automatically.
  */
 import type { ActionsBlockElement, KnownBlock } from '@slack/web-api';
-import type { Notification } from '../src/domain/records.js';
 import type { SlackMessage } from './approval-message.js';
 import { channelLink, escapeMrkdwn } from './escape.js';
 import {
@@ -28,23 +27,15 @@ export type RequesterEvent =
   | { type: 'request.denied' }
   | { type: 'request.cancelled' }
   | { type: 'request.expired' }
-  | { type: 'request.pointer' }
   | { type: 'grant.extended' }
   /** `leadSeconds` null: the reminder as it reads now (after an extension or the end). */
   | { type: 'grant.reminder'; leadSeconds: number | null }
   | { type: 'grant.revoked' }
   | { type: 'grant.provisioningFailed' }
   /** The first attempt at setting it up failed and is retried: the requester hears of the delay. */
-  | { type: 'grant.provisioningDelayed' }
-  | { type: 'grant.revocationFailed' };
+  | { type: 'grant.provisioningDelayed' };
 
 export type RequesterEventType = RequesterEvent['type'];
-
-export const REQUESTER_EVENTS: ReadonlySet<Notification['type']> = new Set<RequesterEventType>([
-  'request.submitted', 'step.approved', 'request.approved', 'grant.active', 'request.denied', 'request.cancelled',
-  'request.expired', 'request.pointer', 'grant.extended', 'grant.reminder', 'grant.revoked', 'grant.provisioningFailed',
-  'grant.provisioningDelayed', 'grant.revocationFailed',
-]);
 
 const CHAIN_STEPS_SHOWN = 10;
 
@@ -100,7 +91,7 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
       plain = `Your request for ${what} was approved`;
       if (card.kind === 'extension') details.push('Your access is extended now.');
       else if (card.grant && card.grant.status !== 'provisioning') details.push(statusLine(card));
-      else if (card.provisioning.method === 'manual') details.push(byHand(card.provisioning.assigneeGroup, card));
+      else if (card.provisioning.kind === 'manual') details.push(byHand(card.provisioning.assigneeGroup, card));
       else details.push('Setting it up now; you will get a message when it is active.');
       break;
     }
@@ -140,11 +131,6 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
       headline = `⌛ Your request for ${whatMd} expired: nobody decided by ${slackDate(card.approvalDeadline, tz)}.`;
       plain = `Your request for ${what} expired`;
       buttons = [rerequestButton(card.id)];
-      break;
-    case 'request.pointer':
-      headline = `You already have a pending request for ${whatMd}.`;
-      plain = `You already have a pending request for ${what}`;
-      cancellable = pending;
       break;
     case 'grant.extended': {
       const until = card.grant?.expiresAt;
@@ -191,10 +177,6 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
         plain = `Setting up ${what} took longer than usual`;
         details.push(statusLine(card));
       }
-      break;
-    case 'grant.revocationFailed':
-      headline = `⚠️ Removing ${whatMd} did not finish yet; it is being retried.`;
-      plain = `Removing ${what} did not finish yet`;
       break;
   }
 
@@ -273,7 +255,7 @@ function statusLine(card: RequestCard): string {
     case 'provisioning_failed':
       return `${approved}. ⚠️ Setting it up failed; the access team has been alerted.`;
     default:
-      return card.provisioning.method === 'manual' ? `${approved}. ${byHand(card.provisioning.assigneeGroup, card)}` : `${approved}. Setting it up now.`;
+      return card.provisioning.kind === 'manual' ? `${approved}. ${byHand(card.provisioning.assigneeGroup, card)}` : `${approved}. Setting it up now.`;
   }
 }
 
@@ -282,12 +264,12 @@ function byHand(assigneeGroup: string, card: RequestCard): string {
 }
 
 function removalOf(card: RequestCard): { kind: 'automatic' } | { kind: 'manual'; assigneeGroup: string } {
-  return card.provisioning.method === 'manual' ? { kind: 'manual', assigneeGroup: card.provisioning.assigneeGroup } : { kind: 'automatic' };
+  return card.provisioning.kind === 'manual' ? { kind: 'manual', assigneeGroup: card.provisioning.assigneeGroup } : { kind: 'automatic' };
 }
 
 /** What happens at the end, as it will happen: who removes it, and which reminders come. */
 function atTheEnd(card: RequestCard, grant: GrantView): string {
-  const removal = card.provisioning.method === 'manual'
+  const removal = card.provisioning.kind === 'manual'
     ? `When it ends, someone from ${escapeMrkdwn(groupName(card.provisioning.assigneeGroup))} removes it by hand.`
     : 'It is removed automatically when it ends.';
   const length = grant.durationSeconds ?? effectiveSeconds(card);
@@ -306,7 +288,7 @@ function quoted(text: string): string {
 function endedHeadline(card: RequestCard, whatMd: string, grant: GrantView | null, tz: string): string {
   const removedAt = grant?.revokedAt ?? grant?.expiresAt;
   const when = removedAt ? ` ${slackDate(removedAt, tz)}` : '';
-  const byHandNote = card.provisioning.method === 'manual' ? ` ${escapeMrkdwn(groupName(card.provisioning.assigneeGroup))} has removed it.` : '';
+  const byHandNote = card.provisioning.kind === 'manual' ? ` ${escapeMrkdwn(groupName(card.provisioning.assigneeGroup))} has removed it.` : '';
   switch (grant?.revocationReason ?? 'expired') {
     case 'expired':
       return `Your ${whatMd} access expired${grant?.expiresAt ? ` ${slackDate(grant.expiresAt, tz)}` : ''}${byHandNote ? `.${byHandNote}` : ' and was removed.'}`;

@@ -60,7 +60,8 @@ export interface GrantView {
 }
 
 /** How the access is set up and removed: by the bot (Okta, a webhook), or by people (a manual task). */
-export type ProvisioningView = { method: 'okta_group' | 'webhook' } | { method: 'manual'; assigneeGroup: string };
+/** How the access is set up and removed: by the bot, or by hand by members of a group. */
+export type ProvisioningView = { kind: 'automatic' } | { kind: 'manual'; assigneeGroup: string };
 
 export interface RequestCard {
   id: string;

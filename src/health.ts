@@ -3,18 +3,23 @@
  * directory's state is reported (a slow or unreachable Okta degrades the bot, it does not stop it)
  * and checked live at most every `directoryTtlMs`, so a busy probe cannot spend Okta's rate limit.
  */
-import type { Runtime } from './runtime.js';
+import type { Deps } from './operations/context.js';
 
 export interface Health {
   status: 'ok' | 'degraded' | 'failing';
-  database: { ok: boolean; auditEvents?: number; auditHead?: string; error?: string };
+  database: { ok: boolean; kind: string; auditEvents?: number; auditHead?: string; error?: string };
   directory: { kind: string; reachable: boolean; checkedAt: string; error?: string };
   slack?: { mode: 'http' | 'socket' | 'sandbox'; teamId: string };
   pendingJobs?: number;
 }
 
-export function createHealthCheck(runtime: Runtime, options: { slack?: Health['slack']; directoryTtlMs?: number } = {}): () => Promise<{ status: number; body: Health }> {
-  const { deps } = runtime;
+export interface HealthOptions {
+  /** The Slack connection as it is when the probe arrives (not connected yet: undefined). */
+  slack?: () => Health['slack'] | undefined;
+  directoryTtlMs?: number;
+}
+
+export function createHealthCheck(deps: Pick<Deps, 'store' | 'directory' | 'settings' | 'clock'>, options: HealthOptions = {}): () => Promise<{ status: number; body: Health }> {
   let directory: Health['directory'] | undefined;
   let checking: Promise<Health['directory']> | undefined;
 
@@ -29,14 +34,14 @@ export function createHealthCheck(runtime: Runtime, options: { slack?: Health['s
   };
 
   return async () => {
-    const database: Health['database'] = { ok: true };
+    const database: Health['database'] = { ok: true, kind: deps.store.kind };
     let pendingJobs: number | undefined;
     try {
-      const head = deps.store.auditHead();
+      const head = await deps.store.auditHead();
       database.auditEvents = head.seq;
       database.auditHead = head.hash;
       // One count on the jobs_due index: a backlog must not block the event loop (acks are due in 3 s).
-      pendingJobs = deps.store.countJobs(['pending', 'running']);
+      pendingJobs = await deps.store.countJobs(['pending', 'running']);
     } catch (error) {
       database.ok = false;
       database.error = error instanceof Error ? error.message : String(error);
@@ -46,11 +51,12 @@ export function createHealthCheck(runtime: Runtime, options: { slack?: Health['s
       checking ??= checkDirectory().finally(() => (checking = undefined));
       directory = await checking;
     }
+    const slack = options.slack?.();
     const body: Health = {
       status: !database.ok ? 'failing' : directory!.reachable && !directory!.error ? 'ok' : 'degraded',
       database,
       directory: directory!,
-      ...(options.slack ? { slack: options.slack } : {}),
+      ...(slack ? { slack } : {}),
       ...(pendingJobs === undefined ? {} : { pendingJobs }),
     };
     return { status: database.ok ? 200 : 503, body };

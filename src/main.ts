@@ -4,17 +4,17 @@
  */
 import { createBotScheduler } from './adapters/cron/bot-schedules.js';
 import { timezoneFor } from './adapters/cron/scheduler.js';
+import { DirectoryFileError } from './adapters/directory/yaml-directory.js';
 import { jsonLogger } from './adapters/log/json-logger.js';
-import type { SlackBot } from './adapters/slack/create-slack-app.js';
-import { startSlack } from './adapters/slack/start-slack.js';
-import { formatProblem, PolicyLoadError } from './adapters/policies/load-policies.js';
+import { LogNotifier } from './adapters/notify/log-notifier.js';
+import { formatProblem, PolicyLoadError } from './adapters/policies/policy-problem.js';
+import { createSlackBot, SlackStartupError, slackNotifier, type SlackBot } from './adapters/slack/create-slack-app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { describeDuration } from './domain/duration.js';
-import { queueDigest } from './operations/queue-digest.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
 import { createRuntime, recheckDirectoryUntilReachable, type Runtime } from './runtime.js';
-import type { Sandbox } from './sandbox/start-sandbox.js';
-import { YamlDirectory } from './adapters/directory/yaml-directory.js';
+import type { SandboxServer } from './sandbox/sandbox-http.js';
+import { connectSlackFor, type SlackSide } from './start-slack.js';
 
 async function main(): Promise<number> {
   let config;
@@ -38,70 +38,89 @@ async function main(): Promise<number> {
   // does not carry it. In the sandbox the page's time control moves the bot's clock forward.
   const sandboxModule = config.mode === 'sandbox' ? await import('./sandbox/start-sandbox.js') : undefined;
   const sandboxClock = sandboxModule ? new sandboxModule.OffsetClock() : undefined;
+  // Nothing leaves the machine: webhook roles call the embedded receiver, never their policy URL.
+  const webhooks = sandboxClock
+    ? await (await import('./sandbox/sandbox-webhooks.js')).SandboxWebhooks.start({ now: () => sandboxClock.now() })
+    : undefined;
+  // Slack: the real workspace (mode 'slack'), or the embedded stand-in and the local page (mode
+  // 'sandbox'), connected while the runtime is built so its notifier is the Slack one from the start.
+  let slack: SlackSide | undefined;
   let runtime: Runtime;
   try {
-    runtime = await createRuntime(config, { logger, ...(sandboxClock ? { clock: sandboxClock, sandbox: true } : {}) });
+    runtime = await createRuntime(config, {
+      logger,
+      ...(sandboxClock && webhooks ? { clock: sandboxClock, sandbox: true, webhook: webhooks } : {}),
+      notifier: async (parts) => {
+        slack = await connectSlackFor(config, parts, logger);
+        return slack ? slackNotifier(slack.connection, parts, slack.display) : new LogNotifier(logger);
+      },
+    });
   } catch (error) {
+    await slack?.workspace?.stop();
+    await webhooks?.close();
     if (error instanceof PolicyLoadError) {
       process.stderr.write(`The policies in ${config.policiesDir} are invalid:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
       return 1;
     }
-    if (error instanceof Error && error.name === 'DirectoryFileError') {
+    if (error instanceof DirectoryFileError || error instanceof SlackStartupError) {
       process.stderr.write(`${error.message}\n`);
       return 1;
     }
     throw error;
   }
   const { deps } = runtime;
-  const versions = recordPolicyVersions(deps);
+  const versions = await recordPolicyVersions(deps);
 
   // The sweep, reconcile and digest schedules; a lease in the database keeps two processes on
   // one file from running the same schedule at once.
-  const scheduler = createBotScheduler(deps, {
-    statusCheck: runtime.offboarding.statusCheck,
-    offboardingSources: runtime.offboarding.sources,
-    // The digest is a job keyed by its slot: posted once, retried if Slack fails, with its CSV.
-    postDigest: async (digest, _message, pass) => {
-      queueDigest(deps, { at: digest.periodEnd, key: pass.slot ? pass.slot.toISOString() : `run:${digest.periodEnd}` });
-    },
-  });
+  const scheduler = createBotScheduler(deps, { statusCheck: runtime.offboarding.statusCheck, offboardingSources: runtime.offboarding.sources });
   const stopRecheck = recheckDirectoryUntilReachable(runtime);
 
-  // Slack: the real workspace (mode 'slack'), or the embedded stand-in and the local page (mode 'sandbox').
-  let slack: SlackBot | undefined;
-  let sandbox: Sandbox | undefined;
+  let bot: SlackBot | undefined;
+  let page: SandboxServer | undefined;
   try {
-    if (config.mode === 'slack') {
-      slack = (await startSlack(runtime, config, logger, `slack-${process.pid}`)).bot;
-    } else if (sandboxModule && sandboxClock && deps.directory instanceof YamlDirectory) {
-      sandbox = await sandboxModule.startSandbox(runtime, config, {
-        logger,
-        clock: sandboxClock,
-        people: deps.directory,
-        worker: `sandbox-${process.pid}`,
-        afterAdvance: () => scheduler.runNow('sweep'),
-      });
-      slack = sandbox.bot;
+    if (slack) {
+      const worker = `${slack.workspace ? 'sandbox' : 'slack'}-${process.pid}`;
+      bot = await createSlackBot(slack.connection, { deps, display: slack.display, jobs: { worker } });
+      const port = await bot.start();
+      if (slack.workspace && sandboxModule && sandboxClock && webhooks) {
+        page = await sandboxModule.startSandboxPage(slack.workspace, {
+          botEventsUrl: `http://127.0.0.1:${port}/slack/events`,
+          port: config.port,
+          timezone: deps.settings.timezone,
+          clock: sandboxClock,
+          logger,
+          afterAdvance: () => scheduler.runNow('sweep'),
+          webhookCalls: webhooks,
+        });
+      } else if (bot.mode === 'socket') {
+        logger.info('connected to Slack over Socket Mode', { healthz: `http://0.0.0.0:${port}/healthz` });
+      } else {
+        logger.info('listening for Slack', { port, path: '/slack/events', healthz: '/healthz' });
+      }
     }
   } catch (error) {
     const inUse = (error as { code?: unknown }).code === 'EADDRINUSE';
     process.stderr.write(inUse
       ? `Port ${config.port} is in use (another access-bot?). Set PORT to a free one: PORT=${config.port + 1} npm start\n`
       : `${error instanceof Error ? error.message : String(error)}\n`);
-    runtime.close();
+    await bot?.stop();
+    await slack?.workspace?.stop();
+    await webhooks?.close();
+    await runtime.close();
     return 1;
   }
   printSummary(
     runtime,
     versions,
-    sandbox
+    page
       // The address to open, on its own line, last: what a newcomer looks for.
-      ? `Sandbox ready: Slack and the directory are stand-ins on this machine, and nothing leaves it. Pick who you are, then type /access request.\n\nSandbox: open ${sandbox.url}\n`
-      : !slack
+      ? `Sandbox ready: Slack and the directory are stand-ins on this machine, and nothing leaves it. Pick who you are, then type /access request.\n\nSandbox: open ${page.url}\n`
+      : !bot
         ? 'Slack is not connected: messages are written to the log.'
-        : slack.mode === 'socket'
-          ? `Slack: workspace ${slack.teamId} over Socket Mode; /healthz on port ${config.port}.`
-          : `Slack: workspace ${slack.teamId}, serving /slack/events and /healthz on port ${config.port}.`,
+        : bot.mode === 'socket'
+          ? `Slack: workspace ${bot.teamId} over Socket Mode; /healthz on port ${config.port}.`
+          : `Slack: workspace ${bot.teamId}, serving /slack/events and /healthz on port ${config.port}.`,
   );
 
   let stopping = false;
@@ -114,11 +133,15 @@ async function main(): Promise<number> {
       // Waits for the running passes (the job in flight finishes), then lets the leases go.
       void scheduler
         .stop()
-        .then(() => (sandbox ? sandbox.stop() : slack?.stop()))
+        .then(async () => {
+          await page?.close();
+          await bot?.stop();
+          await slack?.workspace?.stop();
+          await webhooks?.close();
+        })
         .catch((error: unknown) => logger.error('stopping failed', { error: error instanceof Error ? error.message : String(error) }))
         .finally(() => {
-          runtime.close();
-          resolve();
+          void runtime.close().finally(resolve);
         });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -151,7 +174,7 @@ function productionStartRefusal(config: Config): string | null {
   );
 }
 
-function printSummary(runtime: Runtime, versions: ReturnType<typeof recordPolicyVersions>, messages: string): void {
+function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof recordPolicyVersions>>, messages: string): void {
   const { loaded, deps } = runtime;
   const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
   const lines = [`access-bot: ${count(loaded.policies.length, 'application')}, ${count(loaded.catalog.entries().length, 'role')} from ${loaded.dir}; directory: ${deps.directory.kind}`];
@@ -165,7 +188,7 @@ function printSummary(runtime: Runtime, versions: ReturnType<typeof recordPolicy
   if (runtime.directoryUnreachable) lines.push(`  directory unreachable at start (${runtime.directoryUnreachable}); checks are repeated later`);
   // Each schedule with the zone it really runs in (an every-minute sweep runs on UTC minutes).
   const schedule = (name: string, expression: string) => `${name} '${expression}' (${timezoneFor(expression, deps.settings.timezone)})`;
-  lines.push(`  database: ${runtime.store.sqlite.name}`);
+  lines.push(`  database: ${deps.store.kind} ${deps.store.location}`);
   lines.push(`  schedules: ${schedule('sweep', deps.settings.sweepSchedule)}, ${schedule('reconcile', deps.settings.reconcileSchedule)}, ${schedule('digest', deps.settings.digestSchedule)}`);
   lines.push(messages);
   process.stdout.write(lines.join('\n') + '\n');

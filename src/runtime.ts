@@ -1,39 +1,61 @@
 /**
  * Builds what the bot runs on from the configuration: the database (migrated), the directory, the
  * validated policies and the operations' dependencies. Shared by `npm start` and the CLI so both
- * see the same world.
+ * see the same world. Everything is built once, in order, and handed out finished: the notifier is
+ * made from the parts before the dependencies exist (`RuntimeOptions.notifier`), so nothing is
+ * replaced after the scheduler or a listener got it.
  */
+import { csvExportFiles } from './adapters/csv/export-csv.js';
 import { SqliteStore } from './adapters/db/sqlite-store.js';
 import { YamlDirectory } from './adapters/directory/yaml-directory.js';
 import { LogNotifier } from './adapters/notify/log-notifier.js';
-import { checkPoliciesAgainstDirectory, formatProblem, loadPolicies, PolicyLoadError, type LoadedPolicies } from './adapters/policies/load-policies.js';
-import { WebhookProvisioner } from './adapters/provisioners/webhook-provisioner.js';
+import { checkPoliciesAgainstDirectory } from './adapters/policies/check-against-directory.js';
+import { loadPolicies } from './adapters/policies/load-policies.js';
+import type { LoadedPolicies } from './adapters/policies/loaded-policies.js';
+import { formatProblem, PolicyLoadError } from './adapters/policies/policy-problem.js';
+import { createProvisioners } from './adapters/provisioners/provisioners.js';
+import type { WebhookTransport } from './adapters/provisioners/webhook-provisioner.js';
 import type { Config } from './config.js';
 import type { Settings } from './domain/policy.js';
-import type { Deps, Notifier } from './operations/context.js';
+import type { Deps } from './operations/context.js';
 import { alert } from './operations/lifecycle.js';
 import type { OffboardingSource } from './operations/reconcile.js';
-import { systemClock, type Clock, type Directory, type Logger } from './operations/ports.js';
+import { systemClock, type Clock, type Directory, type Logger, type Notifier, type Store } from './operations/ports.js';
 
 export interface Runtime {
   deps: Deps;
   /** Okta's cheaper offboarding checks for the reconcile schedule; empty with the YAML directory. */
   offboarding: { statusCheck?: OffboardingSource; sources: OffboardingSource[] };
   loaded: LoadedPolicies;
-  store: SqliteStore;
+  /** The store the dependencies use (the port: any database). */
+  store: Store;
   /** Set when the directory could not be reached at start; the check is repeated later. */
   directoryUnreachable?: string;
-  close(): void;
+  close(): Promise<void>;
 }
+
+/** What the notifier is made from: every dependency but the notifier itself. */
+export type NotifierParts = Omit<Deps, 'notifier'>;
 
 export interface RuntimeOptions {
   logger: Logger;
   clock?: Clock;
-  notifier?: Notifier;
+  /**
+   * Makes the notifier from the other parts (the Slack notifier needs the store and the directory).
+   * Default: the log notifier.
+   */
+  notifier?: (parts: NotifierParts) => Notifier | Promise<Notifier>;
   /** Replaces the directory the configuration names (tests, the sandbox). */
   directory?: Directory;
   /** `npm start`'s sandbox: webhooks go to the embedded receiver (see sandbox/sandbox-webhooks.ts). */
   sandbox?: boolean;
+  /** Replaces the webhook transport (the sandbox's embedded receiver): nothing leaves the machine. */
+  webhook?: WebhookTransport;
+}
+
+/** The database the configuration names (migrated): the one place a store is chosen. */
+export function openStore(config: Pick<Config, 'databasePath'>): Store {
+  return SqliteStore.open(config.databasePath);
 }
 
 /** Okta when OKTA_ORG_URL is set, else the YAML directory file. */
@@ -62,18 +84,25 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   if (check.problems.length > 0) throw new PolicyLoadError(check.problems);
   if (check.unreachable) options.logger.warn('directory unreachable at start; starting anyway and checking again later', { reason: check.unreachable });
 
-  const store = SqliteStore.open(config.databasePath);
-  const deps: Deps = {
-    store,
-    directory,
-    catalog: loaded.catalog,
-    settings: loaded.settings,
-    clock: options.clock ?? systemClock,
-    logger: options.logger,
-    webhook: new WebhookProvisioner({ env: config.env }),
-    notifier: options.notifier ?? new LogNotifier(options.logger),
-  };
-  return { deps, loaded, store, offboarding: await offboardingFor(directory), directoryUnreachable: check.unreachable, close: () => store.close() };
+  const store = openStore(config);
+  try {
+    const parts: NotifierParts = {
+      store,
+      directory,
+      catalog: loaded.catalog,
+      settings: loaded.settings,
+      clock: options.clock ?? systemClock,
+      logger: options.logger,
+      provisioners: createProvisioners({ directory, env: config.env, ...(options.webhook ? { webhook: options.webhook } : {}) }),
+      exportFiles: csvExportFiles(),
+    };
+    const notifier = options.notifier ? await options.notifier(parts) : new LogNotifier(options.logger);
+    const deps: Deps = { ...parts, notifier };
+    return { deps, loaded, store, offboarding: await offboardingFor(directory), directoryUnreachable: check.unreachable, close: () => store.close() };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }
 
 async function offboardingFor(directory: Directory): Promise<Runtime['offboarding']> {
@@ -97,7 +126,7 @@ export function recheckDirectoryUntilReachable(runtime: Runtime, intervalMs = 60
     if (busy) return;
     busy = true;
     void checkPoliciesAgainstDirectory(loaded, deps.directory)
-      .then((check) => {
+      .then(async (check) => {
         if (check.unreachable) return deps.logger.warn('directory still unreachable; policies not yet checked against it', { reason: check.unreachable });
         clearInterval(timer);
         runtime.directoryUnreachable = undefined;
@@ -105,7 +134,7 @@ export function recheckDirectoryUntilReachable(runtime: Runtime, intervalMs = 60
         const text = `The policies name groups or people the directory does not have:\n${check.problems.map(formatProblem).join('\n')}`;
         deps.logger.error('policies do not match the directory', { problems: check.problems.map(formatProblem) });
         const now = deps.clock.now().toISOString();
-        deps.store.transaction((tx) => alert(tx, now, deps.settings.alertsChannel, `policy-check:${now}`, text));
+        await deps.store.transaction((tx) => alert(tx, now, deps.settings.alertsChannel, `policy-check:${now}`, text));
       })
       .catch((error: unknown) => deps.logger.error('directory re-check failed', { error }))
       .finally(() => (busy = false));

@@ -1,27 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../src/domain/errors.js';
 import { createHealthCheck } from '../src/health.js';
-import type { Runtime } from '../src/runtime.js';
 import { createHarness, type Harness } from './support/lifecycle-harness.js';
 
 let h: Harness;
-let runtime: Runtime;
 beforeEach(() => {
   h = createHarness();
-  runtime = { deps: h.deps, store: h.store } as unknown as Runtime;
 });
-afterEach(() => h.close());
+afterEach(async () => await h.close());
 
 describe('GET /healthz', () => {
   it('is ok with the database and directory answering, and reports the audit head', async () => {
-    const { status, body } = await createHealthCheck(runtime)();
+    const { status, body } = await createHealthCheck(h.deps)();
     expect(status).toBe(200);
     expect(body).toMatchObject({ status: 'ok', database: { ok: true, auditEvents: 0 }, directory: { kind: 'yaml', reachable: true } });
   });
 
   it('is degraded, not failing, while the directory is unreachable, and checks it at most once per TTL', async () => {
     h.directory.failNext('findGroup', new TransientError('Okta 503'));
-    const check = createHealthCheck(runtime, { directoryTtlMs: 60_000 });
+    const check = createHealthCheck(h.deps, { directoryTtlMs: 60_000 });
     const first = await check();
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ status: 'degraded', directory: { reachable: false, error: 'Okta 503' } });
@@ -30,8 +27,8 @@ describe('GET /healthz', () => {
   });
 
   it('fails with 503 when the database does not answer', async () => {
-    h.store.close();
-    const { status, body } = await createHealthCheck(runtime)();
+    await h.store.close();
+    const { status, body } = await createHealthCheck(h.deps)();
     expect(status).toBe(503);
     expect(body.status).toBe('failing');
     expect(body.database.ok).toBe(false);
@@ -39,8 +36,8 @@ describe('GET /healthz', () => {
 
   it('counts pending jobs with one query, without loading the job rows (L7)', async () => {
     const now = h.clock.now().toISOString();
-    h.store.transaction((tx) => {
-      for (let i = 0; i < 2000; i++) tx.enqueueJob(`notify:bulk:${i}`, { kind: 'notify', notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: 'x' } }, now);
+    await h.store.transaction(async (tx) => {
+      for (let i = 0; i < 2000; i++) await tx.enqueueJob(`notify:bulk:${i}`, { kind: 'notify', notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: 'x' } }, now);
     });
     const loaded: string[] = [];
     const store = new Proxy(h.store, {
@@ -50,7 +47,7 @@ describe('GET /healthz', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const { body } = await createHealthCheck({ ...runtime, deps: { ...h.deps, store } } as Runtime)();
+    const { body } = await createHealthCheck({ ...h.deps, store })();
     expect(body.pendingJobs).toBe(2000);
     expect(loaded).toEqual([]);
   });

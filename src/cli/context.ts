@@ -1,5 +1,7 @@
 /** What several commands need: the configuration, the policies and the directory, with failures turned into exit codes. */
-import { loadPolicies, PolicyLoadError, type LoadedPolicies, type PolicyProblem } from '../adapters/policies/load-policies.js';
+import { loadPolicies } from '../adapters/policies/load-policies.js';
+import type { LoadedPolicies } from '../adapters/policies/loaded-policies.js';
+import { PolicyLoadError, type PolicyProblem } from '../adapters/policies/policy-problem.js';
 import { DirectoryFileError, YamlDirectory } from '../adapters/directory/yaml-directory.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import type { Directory } from '../operations/ports.js';

@@ -1,16 +1,19 @@
 /** Opening the bot's runtime (database, directory, policies) for a command, with failures as exit codes. */
 import { jsonLogger } from '../adapters/log/json-logger.js';
-import { PolicyLoadError } from '../adapters/policies/load-policies.js';
+import { PolicyLoadError } from '../adapters/policies/policy-problem.js';
 import { DirectoryFileError } from '../adapters/directory/yaml-directory.js';
 import { createRuntime, type Runtime } from '../runtime.js';
+import type { WebhookTransport } from '../adapters/provisioners/webhook-provisioner.js';
 import type { Directory } from '../operations/ports.js';
 import { CommandFailure, EXIT, type CommandIo } from './command.js';
 import { readConfig } from './context.js';
 
-export async function openRuntime(io: CommandIo): Promise<Runtime> {
+export async function openRuntime(io: CommandIo, options: { webhook?: WebhookTransport } = {}): Promise<Runtime> {
   const config = readConfig(io);
   try {
-    return await createRuntime(config, { logger: jsonLogger({ level: config.logLevel === 'debug' ? 'debug' : 'warn', write: (line) => io.stderr.write(line + '\n') }) });
+    const level = config.logLevel === 'debug' ? 'debug' : 'warn';
+    const logger = jsonLogger({ level, write: (line) => io.stderr.write(line + '\n') });
+    return await createRuntime(config, { logger, ...options });
   } catch (error) {
     if (error instanceof PolicyLoadError) throw new CommandFailure(`${error.message}\nthe policies in ${config.policiesDir} are invalid`, EXIT.problem);
     if (error instanceof DirectoryFileError) throw new CommandFailure(`${error.message}\nthe directory file ${config.directoryFile} is invalid`, EXIT.problem);
@@ -24,13 +27,16 @@ export async function openRuntime(io: CommandIo): Promise<Runtime> {
  * sandbox page: a command run on the sandbox's database sends nothing off the machine.
  */
 export async function withRuntime<T>(io: CommandIo, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime(io);
-  const webhooks = readConfig(io).mode === 'sandbox' ? await (await import('../sandbox/sandbox-webhooks.js')).SandboxWebhooks.start({ now: () => runtime.deps.clock.now() }) : undefined;
-  if (webhooks) runtime.deps.webhook = webhooks;
+  const sandbox = readConfig(io).mode === 'sandbox';
+  const webhooks = sandbox ? await (await import('../sandbox/sandbox-webhooks.js')).SandboxWebhooks.start() : undefined;
   try {
-    return await fn(runtime);
+    const runtime = await openRuntime(io, webhooks ? { webhook: webhooks } : {});
+    try {
+      return await fn(runtime);
+    } finally {
+      await runtime.close();
+    }
   } finally {
-    runtime.close();
     await webhooks?.close();
   }
 }

@@ -122,42 +122,77 @@ export interface ChainVerification {
  * printed earlier (in an export or a digest) must still be in the chain.
  */
 export function verifyChain(events: Iterable<AuditEvent>, expectHead?: string): ChainVerification {
-  let prevHash = GENESIS_HASH;
-  let expectedSeq = 1;
-  let count = 0;
-  let sawExpected = expectHead === undefined || expectHead === GENESIS_HASH;
+  const verifier = new ChainVerifier(expectHead);
+  for (const event of events) if (!verifier.push(event)) break;
+  return verifier.finish();
+}
+
+/**
+ * `verifyChain` one event at a time, for a log read in batches from a store: `push` each event in
+ * stored order until it returns false (the problem is found), then `finish`.
+ */
+export class ChainVerifier {
+  private prevHash = GENESIS_HASH;
+  private expectedSeq = 1;
+  private count = 0;
+  private sawExpected: boolean;
   // A gap is only known to be a removal once the missing events never turn up further on.
-  let gap: { from: number; to: number } | undefined;
-  const removed = (g: { from: number; to: number }): ChainProblem => ({
+  private gap: { from: number; to: number } | undefined;
+  private failed: ChainVerification | undefined;
+
+  constructor(private readonly expectHead?: string) {
+    this.sawExpected = expectHead === undefined || expectHead === GENESIS_HASH;
+  }
+
+  /** Checks the next event; false once the chain is known to be broken (further events are ignored). */
+  push(event: AuditEvent): boolean {
+    if (this.failed) return false;
+    this.count++;
+    if (event.seq < this.expectedSeq) {
+      const seq = this.gap ? this.gap.from : event.seq;
+      return this.fail({ kind: 'reordered', seq, message: `event ${event.seq} is stored after event ${this.expectedSeq - 1}: the log was reordered` });
+    }
+    if (hashEvent(event.prevHash, event) !== event.hash) {
+      if (this.gap) return this.fail(removed(this.gap));
+      return this.fail({ kind: 'changed', seq: event.seq, message: `event ${event.seq} (${event.action}) was changed: its content no longer matches its hash` });
+    }
+    if (event.seq > this.expectedSeq) {
+      this.gap ??= { from: this.expectedSeq, to: event.seq - 1 };
+    } else if (event.prevHash !== this.prevHash) {
+      if (this.gap) return this.fail(removed(this.gap));
+      return this.fail({ kind: 'changed', seq: event.seq - 1, message: `event ${event.seq - 1} was rewritten: event ${event.seq} no longer links to it` });
+    }
+    this.prevHash = event.hash;
+    this.expectedSeq = event.seq + 1;
+    if (!this.sawExpected && event.hash === this.expectHead) this.sawExpected = true;
+    return true;
+  }
+
+  finish(): ChainVerification {
+    if (this.failed) return this.failed;
+    if (this.gap) return fail(this.count, this.prevHash, removed(this.gap));
+    if (!this.sawExpected) {
+      return fail(this.count, this.prevHash, {
+        kind: 'head_mismatch',
+        seq: this.expectedSeq - 1,
+        message: `the expected head ${this.expectHead} is not in the chain: the log was truncated or rewritten after it was recorded`,
+      });
+    }
+    return { ok: true, count: this.count, head: this.prevHash };
+  }
+
+  private fail(problem: ChainProblem): false {
+    this.failed = fail(this.count, this.prevHash, problem);
+    return false;
+  }
+}
+
+function removed(g: { from: number; to: number }): ChainProblem {
+  return {
     kind: 'removed',
     seq: g.from,
     message: `${g.to - g.from === 0 ? `event ${g.from}` : `events ${g.from}-${g.to}`} removed: event ${g.to + 1} links to a hash the log no longer has`,
-  });
-  for (const event of events) {
-    count++;
-    if (event.seq < expectedSeq) {
-      const seq = gap ? gap.from : event.seq;
-      return fail(count, prevHash, { kind: 'reordered', seq, message: `event ${event.seq} is stored after event ${expectedSeq - 1}: the log was reordered` });
-    }
-    if (hashEvent(event.prevHash, event) !== event.hash) {
-      if (gap) return fail(count, prevHash, removed(gap));
-      return fail(count, prevHash, { kind: 'changed', seq: event.seq, message: `event ${event.seq} (${event.action}) was changed: its content no longer matches its hash` });
-    }
-    if (event.seq > expectedSeq) {
-      gap ??= { from: expectedSeq, to: event.seq - 1 };
-    } else if (event.prevHash !== prevHash) {
-      if (gap) return fail(count, prevHash, removed(gap));
-      return fail(count, prevHash, { kind: 'changed', seq: event.seq - 1, message: `event ${event.seq - 1} was rewritten: event ${event.seq} no longer links to it` });
-    }
-    prevHash = event.hash;
-    expectedSeq = event.seq + 1;
-    if (!sawExpected && event.hash === expectHead) sawExpected = true;
-  }
-  if (gap) return fail(count, prevHash, removed(gap));
-  if (!sawExpected) {
-    return fail(count, prevHash, { kind: 'head_mismatch', seq: expectedSeq - 1, message: `the expected head ${expectHead} is not in the chain: the log was truncated or rewritten after it was recorded` });
-  }
-  return { ok: true, count, head: prevHash };
+  };
 }
 
 function fail(count: number, head: string, problem: ChainProblem): ChainVerification {

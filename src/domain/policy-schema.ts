@@ -8,17 +8,10 @@
  * checks them with node-cron (the domain must not import it).
  */
 import { z } from 'zod';
-import { formatDuration, parseDuration } from './duration.js';
-import type { AppPolicy, ApprovalStep, AutoApproveRule, ExtensionRule, Provision, Role, Settings } from './policy.js';
-
-export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
-/** Policy names are recorded on every request and exported to CSV: keep them to one plain token. */
-export const POLICY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-/** Slack channel ids: public (C...) or legacy private (G...). Names change; ids do not. */
-export const CHANNEL_ID_PATTERN = /^[CG][A-Z0-9]{2,}$/;
-export const ENV_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
-
-export const DURATION_FORM = 'an integer and a unit s, m, h, d or w (for example 30m, 4h, 7d)';
+import { formatDuration } from './duration.js';
+import type { AppPolicy, ApprovalStep, AutoApproveRule, ExtensionRule, Role, Settings } from './policy.js';
+import { ProvisionSchema } from './provisioning/methods.js';
+import { ChannelId, delegate, DurationSchema, expected, GroupName, isRecord, MISSING, nonEmptyText, POLICY_NAME_PATTERN, showValue, Slug } from './schema-primitives.js';
 
 export const DEFAULT_SETTINGS = {
   timezone: 'UTC',
@@ -29,63 +22,6 @@ export const DEFAULT_SETTINGS = {
   remindersSeconds: [86_400, 3600],
   managerAttribute: 'managerId',
 } as const;
-
-export const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
-
-/** How a value reads in a message: strings quoted, the rest by kind. */
-export function showValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'an empty value';
-  if (typeof value === 'string') return `'${value.length > 60 ? `${value.slice(0, 57)}...` : value}'`;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return 'a list';
-  return 'a mapping';
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Runs `schema` on `value` inside a transform, re-raising its issues at the current path. */
-function delegate<T>(schema: z.ZodType<T>, value: unknown, ctx: z.RefinementCtx): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
-  return z.NEVER;
-}
-
-const MISSING = 'required key is missing';
-
-/** A zod error message: "required key is missing" when absent, else what was expected and what was found. */
-function expected(text: string) {
-  return (issue: { input?: unknown }) => (issue.input === undefined ? MISSING : `${text}, got ${showValue(issue.input)}`);
-}
-
-const nonEmptyText = z.string().trim().min(1, 'must not be empty');
-
-const Slug = z.string().regex(SLUG_PATTERN, {
-  error: expected('must be a slug (lower-case letters, digits and dashes, starting with a letter or digit)'),
-});
-
-const GroupName = nonEmptyText;
-
-const ChannelId = z.string().regex(CHANNEL_ID_PATTERN, {
-  error: expected('must be a Slack channel id such as C0123ABCD (not a #name)'),
-});
-
-/** A duration such as `4h`, in seconds. */
-export const DurationSchema = z.unknown().transform((value, ctx): number => {
-  if (value === undefined) {
-    ctx.addIssue({ code: 'custom', message: MISSING });
-    return z.NEVER;
-  }
-  const seconds = typeof value === 'string' ? parseDuration(value) : null;
-  if (seconds === null) {
-    ctx.addIssue({ code: 'custom', message: `must be a duration, ${DURATION_FORM}; got ${showValue(value)}` });
-    return z.NEVER;
-  }
-  return seconds;
-});
 
 const UserStepSchema = z
   .strictObject({
@@ -175,68 +111,6 @@ export const ExtensionSchema = z.unknown().transform((value, ctx): ExtensionRule
   ctx.addIssue({ code: 'custom', message: `must be 'none' or {max_total: duration, approval: same|auto}; got ${showValue(value)}` });
   return z.NEVER;
 });
-
-/**
- * A webhook call must end well inside the job lock (run-jobs: 300 s, renewed while it runs), and
- * Node clamps timers of 2^31 ms or more to 1 ms, so `4w` would abort every call at once.
- */
-export const WEBHOOK_TIMEOUT_BOUNDS_SECONDS = { min: 1, max: 60 } as const;
-
-const WebhookSchema = z.strictObject({
-  url: z.string().superRefine((text, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `must be an https:// URL, got ${showValue(text)}` });
-      return;
-    }
-    if (url.username || url.password) {
-      // Never echoed: the value is a credential.
-      ctx.addIssue({ code: 'custom', message: 'must not carry a user name or password; put the shared secret in the variable secret_env names' });
-      return;
-    }
-    if (url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `must be an https:// URL, got ${showValue(text)}` });
-  }),
-  secret_env: z.string().regex(ENV_NAME_PATTERN, {
-    error: expected('must be the NAME of an environment variable holding the HMAC key (like BILLING_HOOK_SECRET)'),
-  }),
-  timeout: DurationSchema.optional().refine(
-    (seconds) => seconds === undefined || (seconds >= WEBHOOK_TIMEOUT_BOUNDS_SECONDS.min && seconds <= WEBHOOK_TIMEOUT_BOUNDS_SECONDS.max),
-    { error: (issue) => `must be between 1s and 60s (the call must end well inside the job lock), got ${typeof issue.input === 'number' ? formatDuration(issue.input) : showValue(issue.input)}` },
-  ),
-});
-
-const ManualSchema = z.strictObject({ assignee_group: GroupName });
-
-const PROVISION_METHODS = ['okta_group', 'webhook', 'manual'] as const;
-
-export const ProvisionSchema = z
-  .strictObject({
-    okta_group: GroupName.optional(),
-    webhook: WebhookSchema.optional(),
-    manual: ManualSchema.optional(),
-  })
-  .superRefine((p, ctx) => {
-    const present = PROVISION_METHODS.filter((m) => p[m] !== undefined);
-    if (present.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'needs one provisioning method: okta_group, webhook or manual' });
-    } else if (present.length > 1) {
-      ctx.addIssue({ code: 'custom', message: `has ${present.join(' and ')}; choose exactly one of okta_group, webhook or manual` });
-    }
-  })
-  .transform((p): Provision => {
-    if (p.webhook) {
-      return {
-        method: 'webhook',
-        url: p.webhook.url,
-        secretEnv: p.webhook.secret_env,
-        timeoutSeconds: p.webhook.timeout ?? DEFAULT_WEBHOOK_TIMEOUT_SECONDS,
-      };
-    }
-    if (p.manual) return { method: 'manual', assigneeGroup: p.manual.assignee_group };
-    return { method: 'okta_group', group: p.okta_group ?? '' };
-  });
 
 export const RoleSchema = z
   .strictObject({
@@ -342,9 +216,6 @@ export const SettingsFileSchema = z
 
 /** The keys a cron check applies to (done by the loading adapter). */
 export const SCHEDULE_KEYS = ['sweep_schedule', 'digest_schedule', 'reconcile_schedule'] as const;
-
-export type PolicyFile = z.input<typeof PolicyFileSchema>;
-export type SettingsFile = z.input<typeof SettingsFileSchema>;
 
 const KIND_NAMES: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false' };
 

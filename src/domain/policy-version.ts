@@ -4,8 +4,8 @@
  */
 import { canonicalJson, sha256Hex } from './canonical.js';
 import { formatDuration } from './duration.js';
-import { redactUrl } from './redact-url.js';
 import type { ApprovalStep, AppPolicy, Provision, Role } from './policy.js';
+import { provisionMethod } from './provisioning/methods.js';
 
 /** The definition stored with every version: the app it belongs to and the role, durations spelled canonically. */
 export function canonicalDefinition(app: AppPolicy, role: Role): Record<string, unknown> {
@@ -46,16 +46,7 @@ function canonicalStep(step: ApprovalStep): unknown {
 }
 
 function canonicalProvision(provision: Provision): unknown {
-  switch (provision.method) {
-    case 'okta_group':
-      return { okta_group: provision.group };
-    case 'webhook':
-      // Redacted: this definition is stored with every version and exported; a token in the
-      // query string must not be. (A URL without one is kept as written, so its hash is unchanged.)
-      return { webhook: { url: redactUrl(provision.url), secret_env: provision.secretEnv, timeout: formatDuration(provision.timeoutSeconds) } };
-    case 'manual':
-      return { manual: { assignee_group: provision.assigneeGroup } };
-  }
+  return provisionMethod(provision).canonical(provision);
 }
 
 export function policyVersion(app: AppPolicy, role: Role): string {

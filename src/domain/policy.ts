@@ -3,16 +3,14 @@
  * seconds, camelCase keys). The YAML shape and its validation live in `policy-schema.ts`; loading
  * files is an adapter's job (`adapters/policies/`).
  */
+import type { Provision } from './provisioning/methods.js';
 
 export type ApprovalStep =
   | { kind: 'manager' }
   | { kind: 'user'; user: string }
   | { kind: 'group'; group: string; minApprovals: number; notify?: string };
 
-export type Provision =
-  | { method: 'okta_group'; group: string }
-  | { method: 'webhook'; url: string; secretEnv: string; timeoutSeconds: number }
-  | { method: 'manual'; assigneeGroup: string };
+export type { Provision };
 
 export interface AutoApproveRule {
   /** The requester must be in at least one of these groups. */

@@ -177,47 +177,58 @@ export interface JobRecord {
   subject: string | null;
 }
 
-/** Where a message goes: a person (by directory id; the Slack adapter finds their DM) or a channel. */
-export type Recipient = { kind: 'person'; directoryId: string } | { kind: 'channel'; channel: string } | { kind: 'group'; group: string };
+/** Where a message goes: a person (by directory id; the Slack adapter finds their DM), a channel, or every member of a group. */
+export type PersonRecipient = { kind: 'person'; directoryId: string };
+export type ChannelRecipient = { kind: 'channel'; channel: string };
+export type GroupRecipient = { kind: 'group'; group: string };
+export type Recipient = PersonRecipient | ChannelRecipient | GroupRecipient;
+
+/** A notice to the requester about their request. */
+type AboutRequest<T extends string> = { type: T; recipient: PersonRecipient; requestId: string };
+/** A notice to the holder about their grant (and the request that created or extended it). */
+type AboutGrant<T extends string> = { type: T; recipient: PersonRecipient; grantId: string; requestId: string };
+/** The approval message of one step, to one approver or the step's channel. */
+type AboutStep<T extends string> = { type: T; recipient: PersonRecipient | ChannelRecipient; requestId: string; stepIndex: number };
+/** The manual task message, one copy per member of the assignee group. */
+type AboutTask<T extends string> = { type: T; recipient: GroupRecipient; taskId: string; grantId: string };
 
 /**
- * A message the bot owes someone. Only ids and the kind: the adapter renders it from current state,
- * so a retried message shows the truth at the time it is sent.
+ * A message the bot owes someone, one type per notice. Only ids and the kind: the adapter renders
+ * it from current state, so a retried message shows the truth at the time it is sent.
  */
-export interface Notification {
-  type:
-    | 'request.submitted'
-    | 'request.pointer'
-    | 'approval.requested'
-    | 'approval.outcome'
-    | 'step.approved'
-    | 'request.approved'
-    | 'request.denied'
-    | 'request.cancelled'
-    | 'request.expired'
-    | 'grant.active'
-    | 'grant.extended'
-    | 'grant.reminder'
-    | 'grant.revoked'
-    | 'grant.provisioningFailed'
-    | 'grant.provisioningDelayed'
-    | 'grant.revocationFailed'
-    | 'task.assigned'
-    | 'task.completed'
-    | 'task.cancelled'
-    | 'alert'
-    | 'digest';
-  recipient: Recipient;
-  requestId?: string;
-  grantId?: string;
-  taskId?: string;
-  stepIndex?: number;
-  /** Lead time of a reminder, in seconds. */
-  leadSeconds?: number;
-  /** Free text for alerts. */
-  text?: string;
-  /** The digest: the moment it describes (its week ends here). */
-  at?: string;
+export type Notification =
+  | AboutRequest<'request.submitted'>
+  | AboutStep<'approval.requested'>
+  | AboutStep<'approval.outcome'>
+  | { type: 'step.approved'; recipient: PersonRecipient; requestId: string; stepIndex: number }
+  | AboutRequest<'request.approved'>
+  | AboutRequest<'request.denied'>
+  | AboutRequest<'request.cancelled'>
+  | AboutRequest<'request.expired'>
+  | AboutGrant<'grant.active'>
+  | AboutGrant<'grant.extended'>
+  /** `leadSeconds`: how long before the expiry this reminder is. */
+  | { type: 'grant.reminder'; recipient: PersonRecipient; grantId: string; leadSeconds: number }
+  | AboutGrant<'grant.revoked'>
+  | AboutGrant<'grant.provisioningFailed'>
+  /** The first attempt at setting it up failed and is retried: the holder hears of the delay. */
+  | AboutGrant<'grant.provisioningDelayed'>
+  | AboutTask<'task.assigned'>
+  | AboutTask<'task.completed'>
+  /** The grant ended before its grant task was done: the task's messages say it is no longer needed. */
+  | AboutTask<'task.cancelled'>
+  | { type: 'alert'; recipient: ChannelRecipient; text: string; grantId?: string; requestId?: string }
+  /** The weekly digest for the week ending `at`. */
+  | { type: 'digest'; recipient: ChannelRecipient; at: string };
+
+export type NotificationType = Notification['type'];
+
+/** The notification of one type. */
+export type NotificationOf<T extends NotificationType> = Extract<Notification, { type: T }>;
+
+/** For a `switch` over a union: a case left out is a type error here. */
+export function assertNever(value: never, what = 'value'): never {
+  throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
 }
 
 export const OPEN_GRANT_STATUSES: readonly GrantStatus[] = ['provisioning', 'active', 'revoking'];

@@ -9,6 +9,7 @@
  * - for a manual revocation (a person must click Done): when the task has been open longer than
  *   REVOCATION_OVERDUE_AFTER_SECONDS.manual. A person is not a failing API; a day is their deadline.
  */
+import { describeProvision } from './provisioning/methods.js';
 import type { Grant } from './records.js';
 
 /** Same threshold as the job runner's first alert (REVOCATION_ALERT_AFTER): both mean "keeps failing". */
@@ -27,7 +28,8 @@ export interface RevocationOverdue {
 export function revocationOverdue(grant: Pick<Grant, 'status' | 'revocationStartedAt' | 'failures' | 'snapshot'>, now: string): RevocationOverdue {
   if (grant.status !== 'revoking' || !grant.revocationStartedAt) return { overdue: false };
   const ageSeconds = Math.max(0, (Date.parse(now) - Date.parse(grant.revocationStartedAt)) / 1000);
-  const manual = grant.snapshot.provision.method === 'manual';
+  // A revocation a person does (a manual task) has a person's deadline, not a failing API's.
+  const manual = !describeProvision(grant.snapshot.provision).automatic;
   const limit = manual ? REVOCATION_OVERDUE_AFTER_SECONDS.manual : REVOCATION_OVERDUE_AFTER_SECONDS.automatic;
   if (!manual && grant.failures >= REVOCATION_OVERDUE_AFTER_FAILURES) {
     return { overdue: true, ageSeconds, why: `${grant.failures} failed attempts` };

@@ -2,7 +2,7 @@ import type { Actor } from '../domain/audit.js';
 import type { Person } from '../domain/person.js';
 import type { PersonRef } from '../domain/records.js';
 
-/** The person behind an interaction, already matched to the directory (see `identify-slack-user`). */
+/** The person behind an interaction, already matched to the directory (see `identifySlackUser`). */
 export interface ActingPerson {
   person: Person;
   slackId?: string | null;

@@ -22,13 +22,13 @@ import { openDriftFindings } from './reconcile.js';
 
 const DAY_MS = 86_400_000;
 
-export function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, now: Date): Digest {
+export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, now: Date): Promise<Digest> {
   const { store } = deps;
   const periodEnd = now.toISOString();
   const periodStart = new Date(now.getTime() - DIGEST_PERIOD_DAYS * DAY_MS).toISOString();
   const windowStart = new Date(now.getTime() - REPEATED_EXTENSION_WINDOW_DAYS * DAY_MS).toISOString();
 
-  const events = store.auditEventsBetween(periodStart, periodEnd, [
+  const events = await store.auditEventsBetween(periodStart, periodEnd, [
     'grant.activated',
     'grant.extended',
     'grant.revoked',
@@ -37,14 +37,14 @@ export function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
     'job.abandoned',
     'drift.detected',
   ]);
-  const extensionEvents = store.auditEventsBetween(windowStart, periodEnd, ['grant.extended']);
-  const active = store.listGrants({ status: ['active'], sensitive: true, limit: Number.MAX_SAFE_INTEGER });
-  const revoking = store.listGrants({ status: ['revoking'], limit: Number.MAX_SAFE_INTEGER });
+  const extensionEvents = await store.auditEventsBetween(windowStart, periodEnd, ['grant.extended']);
+  const active = await store.listGrants({ status: ['active'], sensitive: true, limit: Number.MAX_SAFE_INTEGER });
+  const revoking = await store.listGrants({ status: ['revoking'], limit: Number.MAX_SAFE_INTEGER });
 
   // Every grant an event names, in one read.
   const ids = new Set<string>();
   for (const e of [...events, ...extensionEvents]) if (e.grantId) ids.add(e.grantId);
-  const grants = new Map(store.getGrants([...ids]).map((g) => [g.id, g]));
+  const grants = new Map((await store.getGrants([...ids])).map((g) => [g.id, g]));
   for (const g of [...active, ...revoking]) grants.set(g.id, g);
 
   const line = (grant: Grant, at: string, detail?: string): DigestGrantLine => {
@@ -67,7 +67,7 @@ export function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
       .map((e) => line(grants.get(e.grantId!)!, e.at, detail(e)));
 
   // Who holds sensitive access now, and who approved it.
-  const decisions = store.decisionsFor([...new Set(active.map((g) => g.requestId))]);
+  const decisions = await store.decisionsFor([...new Set(active.map((g) => g.requestId))]);
   const sensitiveHolders: DigestHolding[] = active
     .map((g) => ({
       ...line(g, g.activatedAt ?? g.createdAt),
@@ -142,8 +142,8 @@ export function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
     drift: {
       detected: driftDetected,
       removedExternally: revoked.filter((r) => r.detail === 'removed_externally'),
-      openNow: openDriftFindings(deps).length,
+      openNow: (await openDriftFindings(deps)).length,
     },
-    auditHead: store.auditHead(),
+    auditHead: await store.auditHead(),
   };
 }

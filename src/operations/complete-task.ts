@@ -9,9 +9,9 @@ import { nowIso, type Deps } from './context.js';
 import { activateGrant, completeRevocation, notify } from './lifecycle.js';
 
 export async function completeTask(deps: Deps, input: { actor: ActingPerson; taskId: string }): Promise<TaskRecord> {
-  const task = deps.store.getTask(input.taskId);
+  const task = await deps.store.getTask(input.taskId);
   if (!task) throw new AccessError('not_found', 'This task no longer exists.');
-  const grant = deps.store.getGrant(task.grantId);
+  const grant = await deps.store.getGrant(task.grantId);
   if (!grant) throw new AccessError('not_found', 'The grant of this task no longer exists.');
   assertTaskNeeded(task, grant);
   if (grant.holder.directoryId === input.actor.person.id) throw new AccessError('not_assignee', 'You cannot complete a task for your own access; another member of the group must.');
@@ -20,20 +20,20 @@ export async function completeTask(deps: Deps, input: { actor: ActingPerson; tas
 
   const now = nowIso(deps);
   const actor = actorOf(input.actor);
-  return deps.store.transaction((tx) => {
+  return await deps.store.transaction(async (tx) => {
     // Re-checked under the write lock: the grant may have been revoked since the click arrived.
-    const current = tx.getTask(task.id)!;
-    assertTaskNeeded(current, tx.getGrant(grant.id)!);
-    if (!tx.updateTask(task.id, ['open'], { status: 'done', completedAt: now, completedBy: personRef(input.actor) })) {
+    const current = (await tx.getTask(task.id))!;
+    assertTaskNeeded(current, (await tx.getGrant(grant.id))!);
+    if (!(await tx.updateTask(task.id, ['open'], { status: 'done', completedAt: now, completedBy: personRef(input.actor) }))) {
       throw new AccessError('stale_decision', 'This task was already marked done.');
     }
-    tx.appendAudit({ at: now, actor, action: 'task.completed', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action: task.action } });
+    await tx.appendAudit({ at: now, actor, action: 'task.completed', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action: task.action } });
     // Every copy of the task message (one per group member) shows who did it.
-    notify(tx, now, `task-done:${task.id}`, { type: 'task.completed', recipient: { kind: 'group', group: task.assigneeGroup }, taskId: task.id, grantId: grant.id });
-    const fresh = tx.getGrant(grant.id)!;
-    if (task.action === 'grant') activateGrant(tx, now, fresh, actor, { method: 'manual', taskId: task.id });
-    else completeRevocation(tx, now, fresh, actor, { method: 'manual', taskId: task.id });
-    return tx.getTask(task.id)!;
+    await notify(tx, now, `task-done:${task.id}`, { type: 'task.completed', recipient: { kind: 'group', group: task.assigneeGroup }, taskId: task.id, grantId: grant.id });
+    const fresh = (await tx.getGrant(grant.id))!;
+    if (task.action === 'grant') await activateGrant(tx, now, fresh, actor, { method: fresh.snapshot.provision.method, taskId: task.id });
+    else await completeRevocation(tx, now, fresh, actor, { method: fresh.snapshot.provision.method, taskId: task.id });
+    return (await tx.getTask(task.id))!;
   });
 }
 

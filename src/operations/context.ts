@@ -1,23 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../domain/catalog.js';
 import type { Settings } from '../domain/policy.js';
-import type { Notification } from '../domain/records.js';
-import type { Clock, Directory, Logger, Store } from './ports.js';
-
-/** A webhook provisioner: one signed POST per call; throws TransientError or PermanentError. */
-export interface WebhookPort {
-  call(
-    target: { url: string; secretEnv: string; timeoutSeconds: number },
-    call: { action: 'grant' | 'revoke'; requestId: string; grantId: string; app: string; role: string; user: { email: string; oktaId: string }; expiresAt: string | null },
-    /** `idempotencyKey` replaces the usual `<grant id>:<action>` (a compensating second revoke). */
-    options?: { idempotencyKey?: string },
-  ): Promise<{ status: number }>;
-}
-
-/** Delivers a message the bot owes someone. `key` is the job's idempotency key: the same key is one message. */
-export interface Notifier {
-  deliver(notification: Notification, key: string): Promise<void>;
-}
+import type { ExportFiles } from './exports/export-ports.js';
+import type { Clock, Directory, Logger, Notifier, Provisioners, Store } from './ports.js';
 
 /** Everything an operation may use. Built once in the composition root (main.ts) or a test. */
 export interface Deps {
@@ -27,8 +12,11 @@ export interface Deps {
   settings: Settings;
   clock: Clock;
   logger: Logger;
-  webhook: WebhookPort;
+  /** The provisioner of each provisioning method, by name. */
+  provisioners: Provisioners;
   notifier: Notifier;
+  /** Export files in memory, for uploads (the CSV adapter). */
+  exportFiles: ExportFiles;
   ids?: IdSource;
 }
 

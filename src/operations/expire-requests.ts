@@ -4,14 +4,14 @@ import { nowIso, type Deps } from './context.js';
 import { notify, requesterRecipient, settleApprovalMessages } from './lifecycle.js';
 import type { StoreTx } from './ports.js';
 
-export function expireUnapprovedRequests(deps: Deps, batch = 200): number {
+export async function expireUnapprovedRequests(deps: Deps, batch = 200): Promise<number> {
   const now = nowIso(deps);
   let expired = 0;
   for (;;) {
-    const due = deps.store.overdueRequests(now, batch);
+    const due = await deps.store.overdueRequests(now, batch);
     if (due.length === 0) return expired;
     for (const request of due) {
-      if (deps.store.transaction((tx) => expireRequest(tx, now, request))) expired++;
+      if (await deps.store.transaction((tx) => expireRequest(tx, now, request))) expired++;
     }
     if (due.length < batch) return expired;
   }
@@ -21,15 +21,15 @@ export function expireUnapprovedRequests(deps: Deps, batch = 200): number {
  * Expires one pending request whose deadline passed (the sweep, or a decision that arrived too
  * late); false when it is no longer pending or not yet due.
  */
-export function expireRequest(tx: StoreTx, now: string, request: AccessRequest): boolean {
+export async function expireRequest(tx: StoreTx, now: string, request: AccessRequest): Promise<boolean> {
   if (request.approvalDeadline > now) return false;
-  if (!tx.updateRequest(request.id, ['pending_approval'], { status: 'approval_expired', decidedAt: now, decisionReason: 'no decision within the approval timeout', currentStep: -1 })) return false;
-  const open = tx.getSteps(request.id).find((s) => s.status === 'open');
+  if (!(await tx.updateRequest(request.id, ['pending_approval'], { status: 'approval_expired', decidedAt: now, decisionReason: 'no decision within the approval timeout', currentStep: -1 }))) return false;
+  const open = (await tx.getSteps(request.id)).find((s) => s.status === 'open');
   if (open) {
-    tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
-    settleApprovalMessages(tx, now, request, open, 'expired');
+    await tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
+    await settleApprovalMessages(tx, now, request, open, 'expired');
   }
-  tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'request.expired', requestId: request.id, details: { deadline: request.approvalDeadline, step: open ? open.index + 1 : null } });
-  notify(tx, now, `expired:${request.id}`, { type: 'request.expired', recipient: requesterRecipient(request), requestId: request.id });
+  await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'request.expired', requestId: request.id, details: { deadline: request.approvalDeadline, step: open ? open.index + 1 : null } });
+  await notify(tx, now, `expired:${request.id}`, { type: 'request.expired', recipient: requesterRecipient(request), requestId: request.id });
   return true;
 }

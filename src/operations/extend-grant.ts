@@ -62,8 +62,8 @@ export function extensionOffer(deps: Deps, grant: Grant): ExtensionOffer {
  * The offer, for the person pressing Extend: only the holder may see or take it (a forged or
  * forwarded button is refused with `not_holder`, like the extension itself).
  */
-export function extensionOfferFor(deps: Deps, input: { actor: ActingPerson; grantId: string }): ExtensionOffer {
-  const grant = deps.store.getGrant(input.grantId);
+export async function extensionOfferFor(deps: Deps, input: { actor: ActingPerson; grantId: string }): Promise<ExtensionOffer> {
+  const grant = await deps.store.getGrant(input.grantId);
   if (!grant) throw new AccessError('not_found', 'This grant no longer exists.');
   if (grant.holder.directoryId !== input.actor.person.id) throw new AccessError('not_holder', 'Only the person who holds this access can extend it.');
   return extensionOffer(deps, grant);
@@ -82,13 +82,13 @@ export type ExtendResult =
   | { kind: 'already_pending'; request: AccessRequest };
 
 export async function extendGrant(deps: Deps, input: ExtendInput): Promise<ExtendResult> {
-  const grant = deps.store.getGrant(input.grantId);
+  const grant = await deps.store.getGrant(input.grantId);
   if (!grant) throw new AccessError('not_found', 'This grant no longer exists.');
   if (grant.holder.directoryId !== input.actor.person.id) throw new AccessError('not_holder', 'Only the person who holds this access can extend it.');
   assertTextWithin(input.justification, TEXT_LIMITS.justification, 'The justification');
   const offer = extensionOffer(deps, grant);
   if (offer.refusal) {
-    expireGrantIfDue(deps, grant.id); // an expired grant's revocation starts now, not at the next sweep
+    await expireGrantIfDue(deps, grant.id); // an expired grant's revocation starts now, not at the next sweep
     throw new AccessError('extension_not_allowed', offer.refusal, { expiresAt: grant.expiresAt });
   }
   if (!Number.isInteger(input.addSeconds) || input.addSeconds <= 0) throw new AccessError('invalid_duration', 'Choose how long to extend by.');
@@ -96,7 +96,7 @@ export async function extendGrant(deps: Deps, input: ExtendInput): Promise<Exten
     throw new AccessError('extension_exceeds_limit', `You can extend by at most ${describeDuration(offer.maxAddSeconds)} (the policy allows ${describeDuration(grant.maxTotalSeconds ?? 0)} in all).`);
   }
   const entry = findEntry(deps, grant.app, grant.role);
-  const pending = deps.store.findPendingRequest(grant.holder.directoryId, grant.app, grant.role);
+  const pending = await deps.store.findPendingRequest(grant.holder.directoryId, grant.app, grant.role);
   if (pending) return { kind: 'already_pending', request: pending };
 
   // Eligibility is checked again for every extension.
@@ -111,29 +111,29 @@ export async function extendGrant(deps: Deps, input: ExtendInput): Promise<Exten
   const now = nowIso(deps);
   const actor = actorOf(input.actor);
   if (offer.approval === 'auto') {
-    return deps.store.transaction((tx) => {
+    return await deps.store.transaction(async (tx) => {
       const request = extensionRequest(deps, now, grant, entry.version, input, 'approved');
       request.autoApproveRule = 'extension.approval: auto';
       request.grantedSeconds = input.addSeconds;
       request.decidedAt = now;
-      tx.insertRequest(request);
-      tx.appendAudit({ at: now, actor, action: 'request.submitted', requestId: request.id, grantId: grant.id, details: { kind: 'extension', addSeconds: input.addSeconds, justification: request.justification } });
-      tx.appendAudit({ at: now, actor: { kind: 'system', component: 'policy' }, action: 'request.autoApproved', requestId: request.id, grantId: grant.id, details: { rule: 'extension.approval: auto' } });
-      applyExtension(tx, now, grant.id, request, input.addSeconds);
-      return { kind: 'extended' as const, grant: tx.getGrant(grant.id)! };
+      await tx.insertRequest(request);
+      await tx.appendAudit({ at: now, actor, action: 'request.submitted', requestId: request.id, grantId: grant.id, details: { kind: 'extension', addSeconds: input.addSeconds, justification: request.justification } });
+      await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'policy' }, action: 'request.autoApproved', requestId: request.id, grantId: grant.id, details: { rule: 'extension.approval: auto' } });
+      await applyExtension(tx, now, grant.id, request, input.addSeconds);
+      return { kind: 'extended' as const, grant: (await tx.getGrant(grant.id))! };
     });
   }
 
   // `approval: same`: the role's chain decides the extension like a new request.
   const chain = await resolveChainLive(deps.directory, entry.role, holder, deps.settings.adminGroup);
   if (!chain.satisfiable || chain.steps.length === 0) throw new AccessError('unsatisfiable_chain', `No one can approve this extension: ${chain.reason ?? 'the chain is empty'}.`);
-  return deps.store.transaction((tx) => {
+  return await deps.store.transaction(async (tx) => {
     const request = extensionRequest(deps, now, grant, entry.version, input, 'pending_approval');
     request.currentStep = 0;
     request.stepCount = chain.steps.length;
-    tx.insertRequest(request);
-    tx.appendAudit({ at: now, actor, action: 'request.submitted', requestId: request.id, grantId: grant.id, details: { kind: 'extension', addSeconds: input.addSeconds, justification: request.justification, chain: chain.steps.map((s) => s.label) } });
-    startChain(tx, now, request, chain.steps);
+    await tx.insertRequest(request);
+    await tx.appendAudit({ at: now, actor, action: 'request.submitted', requestId: request.id, grantId: grant.id, details: { kind: 'extension', addSeconds: input.addSeconds, justification: request.justification, chain: chain.steps.map((s) => s.label) } });
+    await startChain(tx, now, request, chain.steps);
     return { kind: 'pending_approval' as const, request };
   });
 }
@@ -163,23 +163,23 @@ function extensionRequest(deps: Deps, now: string, grant: Grant, version: string
 }
 
 /** Moves the grant's expiry by `seconds` (capped by max_total at the time of applying) and logs it. */
-export function applyExtension(tx: StoreTx, now: string, grantId: string, request: AccessRequest, seconds: number): void {
-  const grant = tx.getGrant(grantId);
+export async function applyExtension(tx: StoreTx, now: string, grantId: string, request: AccessRequest, seconds: number): Promise<void> {
+  const grant = await tx.getGrant(grantId);
   if (!grant || grant.status !== 'active' || !grant.expiresAt || !grant.activatedAt) {
-    tx.appendAudit({ at: now, actor: { kind: 'system', component: 'chain' }, action: 'request.refused', requestId: request.id, grantId, details: { reason: `the grant is ${grant?.status ?? 'gone'}; the extension was not applied` } });
+    await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'chain' }, action: 'request.refused', requestId: request.id, grantId, details: { reason: `the grant is ${grant?.status ?? 'gone'}; the extension was not applied` } });
     return;
   }
   if (grant.expiresAt <= now) {
     // Approved after the grant expired (the sweep had not ended it yet): an expired grant is not revived.
-    tx.appendAudit({ at: now, actor: { kind: 'system', component: 'chain' }, action: 'request.refused', requestId: request.id, grantId, details: { reason: `the grant expired at ${grant.expiresAt}; the extension was not applied` } });
-    startRevocation(tx, now, grant, 'expired', { kind: 'system', component: 'sweep' }, null);
+    await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'chain' }, action: 'request.refused', requestId: request.id, grantId, details: { reason: `the grant expired at ${grant.expiresAt}; the extension was not applied` } });
+    await startRevocation(tx, now, grant, 'expired', { kind: 'system', component: 'sweep' }, null);
     return;
   }
   const cap = grant.maxTotalSeconds === null ? seconds : Math.max(0, grant.maxTotalSeconds - (Date.parse(grant.expiresAt) - Date.parse(grant.activatedAt)) / 1000);
   const added = Math.min(seconds, cap);
   const newExpiresAt = addSeconds(grant.expiresAt, added);
-  tx.updateGrant(grant.id, ['active'], { expiresAt: newExpiresAt, remindersSent: [] });
-  tx.insertExtension({ id: `ext_${request.id.slice(4)}`, grantId: grant.id, requestId: request.id, addedSeconds: added, previousExpiresAt: grant.expiresAt, newExpiresAt, at: now });
-  tx.appendAudit({ at: now, actor: { kind: 'system', component: 'chain' }, action: 'grant.extended', requestId: request.id, grantId: grant.id, details: { addedSeconds: added, previousExpiresAt: grant.expiresAt, newExpiresAt } });
-  notify(tx, now, `extended:${request.id}`, { type: 'grant.extended', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: request.id });
+  await tx.updateGrant(grant.id, ['active'], { expiresAt: newExpiresAt, remindersSent: [] });
+  await tx.insertExtension({ id: `ext_${request.id.slice(4)}`, grantId: grant.id, requestId: request.id, addedSeconds: added, previousExpiresAt: grant.expiresAt, newExpiresAt, at: now });
+  await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'chain' }, action: 'grant.extended', requestId: request.id, grantId: grant.id, details: { addedSeconds: added, previousExpiresAt: grant.expiresAt, newExpiresAt } });
+  await notify(tx, now, `extended:${request.id}`, { type: 'grant.extended', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: request.id });
 }

@@ -11,7 +11,7 @@ import { nowIso, type Deps } from './context.js';
 import { assertAdmin } from './revoke-grant.js';
 
 export async function identifySlackUser(deps: Deps, input: { slackUserId: string; email: string | null }): Promise<ActingPerson> {
-  const binding = deps.store.bindingForSlackUser(input.slackUserId);
+  const binding = await deps.store.bindingForSlackUser(input.slackUserId);
   if (binding) {
     const person = await deps.directory.getPerson(binding.directoryId);
     if (!person) throw new AccessError('identity_unknown', 'Your directory account no longer exists. Ask an admin.');
@@ -31,16 +31,16 @@ export async function identifySlackUser(deps: Deps, input: { slackUserId: string
   const now = nowIso(deps);
   const acting: ActingPerson = { person, slackId: input.slackUserId };
   try {
-    deps.store.transaction((tx) => {
-      const claimed = tx.bindingForPerson(person.id);
+    await deps.store.transaction(async (tx) => {
+      const claimed = await tx.bindingForPerson(person.id);
       if (claimed) throw new AccessError('identity_conflict', `${person.email} is already matched to another Slack user. An admin must resolve it with \`identity unbind\`.`, { otherSlackUserId: claimed.slackUserId });
-      tx.bindIdentity({ slackUserId: input.slackUserId, directoryId: person.id, email: person.email, boundAt: now });
-      tx.appendAudit({ at: now, actor: actorOf(acting), action: 'identity.bound', details: { slackUserId: input.slackUserId, directoryId: person.id, email: person.email } });
+      await tx.bindIdentity({ slackUserId: input.slackUserId, directoryId: person.id, email: person.email, boundAt: now });
+      await tx.appendAudit({ at: now, actor: actorOf(acting), action: 'identity.bound', details: { slackUserId: input.slackUserId, directoryId: person.id, email: person.email } });
     });
   } catch (error) {
     if (error instanceof AccessError && error.code === 'identity_conflict') {
-      deps.store.transaction((tx) =>
-        tx.appendAudit({ at: now, actor: { kind: 'system', component: 'identity' }, action: 'identity.conflicted', details: { slackUserId: input.slackUserId, directoryId: person.id, email: person.email, boundTo: error.details.otherSlackUserId } }),
+      await deps.store.transaction(async (tx) =>
+        await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'identity' }, action: 'identity.conflicted', details: { slackUserId: input.slackUserId, directoryId: person.id, email: person.email, boundTo: error.details.otherSlackUserId } }),
       );
     }
     throw error;
@@ -52,7 +52,7 @@ export async function identifySlackUser(deps: Deps, input: { slackUserId: string
 export async function identifyByEmail(deps: Deps, email: string): Promise<ActingPerson> {
   const person = await deps.directory.findPerson(email);
   if (!person) throw new AccessError('identity_unknown', `No one with the email ${email} is in the directory.`);
-  return { person, slackId: deps.store.bindingForPerson(person.id)?.slackUserId ?? null };
+  return { person, slackId: (await deps.store.bindingForPerson(person.id))?.slackUserId ?? null };
 }
 
 /**
@@ -71,10 +71,10 @@ export async function unbindIdentity(deps: Deps, input: { admin: ActingPerson; s
   await assertAdmin(deps, input.admin);
   if (!input.reason.trim()) throw new AccessError('reason_required', 'Say why the binding is removed; it is kept in the audit log.');
   const now = nowIso(deps);
-  deps.store.transaction((tx) => {
-    const binding = tx.bindingForSlackUser(input.slackUserId);
+  await deps.store.transaction(async (tx) => {
+    const binding = await tx.bindingForSlackUser(input.slackUserId);
     if (!binding) throw new AccessError('not_found', `Slack user ${input.slackUserId} is not bound to anyone.`);
-    tx.unbindIdentity(input.slackUserId);
-    tx.appendAudit({ at: now, actor: actorOf(input.admin), action: 'identity.unbound', details: { slackUserId: binding.slackUserId, directoryId: binding.directoryId, email: binding.email, reason: input.reason.trim() } });
+    await tx.unbindIdentity(input.slackUserId);
+    await tx.appendAudit({ at: now, actor: actorOf(input.admin), action: 'identity.unbound', details: { slackUserId: binding.slackUserId, directoryId: binding.directoryId, email: binding.email, reason: input.reason.trim() } });
   });
 }

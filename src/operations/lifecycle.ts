@@ -5,17 +5,18 @@
 import type { Actor } from '../domain/audit.js';
 import type { CatalogEntry } from '../domain/catalog.js';
 import type { ResolvedStep } from '../domain/evaluate.js';
-import type { AccessRequest, Grant, Notification, Recipient, RevocationReason, StepRecord } from '../domain/records.js';
+import type { AccessRequest, ChannelRecipient, Grant, Notification, PersonRecipient, RevocationReason, StepRecord } from '../domain/records.js';
 import { redactProvision } from '../domain/redact-url.js';
+import { provisionMethod } from '../domain/provisioning/methods.js';
 import { refOf } from './acting-person.js';
 import { addSeconds, newId, type Deps } from './context.js';
 import type { StoreTx } from './ports.js';
 
-export function notify(tx: StoreTx, now: string, key: string, notification: Notification): void {
-  tx.enqueueJob(`notify:${key}`, { kind: 'notify', notification }, now);
+export function notify(tx: StoreTx, now: string, key: string, notification: Notification): Promise<void> {
+  return tx.enqueueJob(`notify:${key}`, { kind: 'notify', notification }, now);
 }
 
-export function requesterRecipient(request: AccessRequest): Recipient {
+export function requesterRecipient(request: AccessRequest): PersonRecipient {
   return { kind: 'person', directoryId: request.requester.directoryId };
 }
 
@@ -23,8 +24,8 @@ export function requesterRecipient(request: AccessRequest): Recipient {
  * Writes a new request's chain: every step waiting, the first opened with its approvers resolved
  * now, and the requester told what lies ahead.
  */
-export function startChain(tx: StoreTx, now: string, request: AccessRequest, chain: ResolvedStep[]): void {
-  tx.insertSteps(
+export async function startChain(tx: StoreTx, now: string, request: AccessRequest, chain: ResolvedStep[]): Promise<void> {
+  await tx.insertSteps(
     chain.map((s) => ({
       requestId: request.id,
       index: s.index,
@@ -39,14 +40,14 @@ export function startChain(tx: StoreTx, now: string, request: AccessRequest, cha
       decidedAt: null,
     })),
   );
-  openStep(tx, now, request, chain[0]!, { kind: 'system', component: 'chain' });
-  notify(tx, now, `submitted:${request.id}`, { type: 'request.submitted', recipient: requesterRecipient(request), requestId: request.id });
+  await openStep(tx, now, request, chain[0]!, { kind: 'system', component: 'chain' });
+  await notify(tx, now, `submitted:${request.id}`, { type: 'request.submitted', recipient: requesterRecipient(request), requestId: request.id });
 }
 
 /** Opens a step with the approvers resolved for it now, logs the fallback if used, and asks them. */
-export function openStep(tx: StoreTx, now: string, request: AccessRequest, resolved: ResolvedStep, actor: Actor): void {
+export async function openStep(tx: StoreTx, now: string, request: AccessRequest, resolved: ResolvedStep, actor: Actor): Promise<void> {
   const approvers = resolved.approvers.map((p) => refOf(p));
-  const opened = tx.updateStep(request.id, resolved.index, ['waiting'], {
+  const opened = await tx.updateStep(request.id, resolved.index, ['waiting'], {
     status: 'open',
     approvers,
     label: resolved.label,
@@ -55,7 +56,7 @@ export function openStep(tx: StoreTx, now: string, request: AccessRequest, resol
     startedAt: now,
   });
   if (!opened) return;
-  tx.appendAudit({
+  await tx.appendAudit({
     at: now,
     actor,
     action: 'step.started',
@@ -63,34 +64,34 @@ export function openStep(tx: StoreTx, now: string, request: AccessRequest, resol
     details: { step: resolved.index + 1, of: request.stepCount, label: resolved.label, required: resolved.required, approvers: approvers.map((a) => a.email) },
   });
   if (resolved.fallback) {
-    tx.appendAudit({ at: now, actor, action: 'step.fallbackUsed', requestId: request.id, details: { step: resolved.index + 1, reason: resolved.fallback.reason } });
+    await tx.appendAudit({ at: now, actor, action: 'step.fallbackUsed', requestId: request.id, details: { step: resolved.index + 1, reason: resolved.fallback.reason } });
   }
-  askApprovers(tx, now, request.id, resolved.index, resolved.notifyChannel ?? null, approvers.map((a) => a.directoryId));
+  await askApprovers(tx, now, request.id, resolved.index, resolved.notifyChannel ?? null, approvers.map((a) => a.directoryId));
 }
 
-function askApprovers(tx: StoreTx, now: string, requestId: string, stepIndex: number, channel: string | null, approverIds: string[]): void {
+async function askApprovers(tx: StoreTx, now: string, requestId: string, stepIndex: number, channel: string | null, approverIds: string[]): Promise<void> {
   if (channel) {
-    notify(tx, now, `approval:${requestId}:${stepIndex}:channel`, { type: 'approval.requested', recipient: { kind: 'channel', channel }, requestId, stepIndex });
+    await notify(tx, now, `approval:${requestId}:${stepIndex}:channel`, { type: 'approval.requested', recipient: { kind: 'channel', channel }, requestId, stepIndex });
     return;
   }
   for (const directoryId of approverIds) {
-    notify(tx, now, `approval:${requestId}:${stepIndex}:${directoryId}`, { type: 'approval.requested', recipient: { kind: 'person', directoryId }, requestId, stepIndex });
+    await notify(tx, now, `approval:${requestId}:${stepIndex}:${directoryId}`, { type: 'approval.requested', recipient: { kind: 'person', directoryId }, requestId, stepIndex });
   }
 }
 
 /** Every copy of a step's approval message shows the outcome (the adapter updates what it posted). */
-export function settleApprovalMessages(tx: StoreTx, now: string, request: AccessRequest, step: StepRecord, outcome: string): void {
-  const recipients: Recipient[] = step.notifyChannel
+export async function settleApprovalMessages(tx: StoreTx, now: string, request: AccessRequest, step: StepRecord, outcome: string): Promise<void> {
+  const recipients: (PersonRecipient | ChannelRecipient)[] = step.notifyChannel
     ? [{ kind: 'channel', channel: step.notifyChannel }]
-    : step.approvers.map((a) => ({ kind: 'person', directoryId: a.directoryId }) as Recipient);
+    : step.approvers.map((a) => ({ kind: 'person', directoryId: a.directoryId }));
   for (const recipient of recipients) {
-    const who = recipient.kind === 'channel' ? recipient.channel : recipient.kind === 'person' ? recipient.directoryId : recipient.group;
-    notify(tx, now, `outcome:${request.id}:${step.index}:${outcome}:${who}`, { type: 'approval.outcome', recipient, requestId: request.id, stepIndex: step.index });
+    const who = recipient.kind === 'channel' ? recipient.channel : recipient.directoryId;
+    await notify(tx, now, `outcome:${request.id}:${step.index}:${outcome}:${who}`, { type: 'approval.outcome', recipient, requestId: request.id, stepIndex: step.index });
   }
 }
 
 /** Creates the grant of an approved request and asks for it to be provisioned. */
-export function createGrant(deps: Deps, tx: StoreTx, now: string, request: AccessRequest, entry: CatalogEntry, seconds: number, actor: Actor): Grant {
+export async function createGrant(deps: Deps, tx: StoreTx, now: string, request: AccessRequest, entry: CatalogEntry, seconds: number, actor: Actor): Promise<Grant> {
   const grant: Grant = {
     id: newId(deps, 'grt'),
     requestId: request.id,
@@ -118,9 +119,9 @@ export function createGrant(deps: Deps, tx: StoreTx, now: string, request: Acces
     failures: 0,
     lastError: null,
   };
-  tx.insertGrant(grant);
-  tx.updateRequest(request.id, ['approved'], { grantId: grant.id });
-  tx.appendAudit({
+  await tx.insertGrant(grant);
+  await tx.updateRequest(request.id, ['approved'], { grantId: grant.id });
+  await tx.appendAudit({
     at: now,
     actor,
     action: 'grant.provisioningStarted',
@@ -128,35 +129,31 @@ export function createGrant(deps: Deps, tx: StoreTx, now: string, request: Acces
     grantId: grant.id,
     details: { method: grant.snapshot.provision.method, provision: redactProvision(grant.snapshot.provision), durationSeconds: seconds },
   });
-  tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now, effectSubject(grant));
+  await tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now, effectSubject(grant));
   return grant;
 }
 
 /**
- * What a grant's provisioning and revocation act on: the holder's membership of one Okta group
- * (shared by every grant through that group), or the grant itself for a webhook or a manual task.
+ * What a grant's provisioning and revocation act on: the holder's membership of the group its
+ * method manages (`okta_group`: shared by every grant through that group), or else the grant
+ * itself (a webhook call, a manual task).
  * Jobs of one subject never run at the same time, whichever process runs them (`StoreTx.claimJob`),
  * so a removal cannot run while an add of the same membership is still in flight.
  */
 export function effectSubject(grant: Pick<Grant, 'id' | 'holder' | 'snapshot'>): string {
   const provision = grant.snapshot.provision;
-  switch (provision.method) {
-    case 'okta_group':
-      return `okta_group:${provision.group}:${grant.holder.directoryId}`;
-    case 'webhook':
-      return `webhook:${grant.id}`;
-    case 'manual':
-      return `manual:${grant.id}`;
-  }
+  const group = provisionMethod(provision).managedGroup(provision);
+  if (group === null) return `${provision.method}:${grant.id}`;
+  return `${provision.method}:${group}:${grant.holder.directoryId}`;
 }
 
 /** Marks a grant active from now for its duration and tells the holder. */
-export function activateGrant(tx: StoreTx, now: string, grant: Grant, actor: Actor, details: Record<string, unknown>): boolean {
+export async function activateGrant(tx: StoreTx, now: string, grant: Grant, actor: Actor, details: Record<string, unknown>): Promise<boolean> {
   const expiresAt = addSeconds(now, grant.durationSeconds);
-  const ok = tx.updateGrant(grant.id, ['provisioning'], { status: 'active', activatedAt: now, expiresAt, failures: 0, lastError: null });
+  const ok = await tx.updateGrant(grant.id, ['provisioning'], { status: 'active', activatedAt: now, expiresAt, failures: 0, lastError: null });
   if (!ok) return false;
-  tx.appendAudit({ at: now, actor, action: 'grant.activated', requestId: grant.requestId, grantId: grant.id, details: { expiresAt, durationSeconds: grant.durationSeconds, ...details } });
-  notify(tx, now, `active:${grant.id}`, { type: 'grant.active', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
+  await tx.appendAudit({ at: now, actor, action: 'grant.activated', requestId: grant.requestId, grantId: grant.id, details: { expiresAt, durationSeconds: grant.durationSeconds, ...details } });
+  await notify(tx, now, `active:${grant.id}`, { type: 'grant.active', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
   return true;
 }
 
@@ -164,16 +161,16 @@ export function activateGrant(tx: StoreTx, now: string, grant: Grant, actor: Act
  * Starts taking a grant away: the one path for expiry, relinquishing, admin revocation,
  * offboarding. The effect runs as a job from the stored provisioning snapshot.
  */
-export function startRevocation(
+export async function startRevocation(
   tx: StoreTx,
   now: string,
   grant: Grant,
   reason: RevocationReason,
   actor: Actor,
   note: string | null,
-): boolean {
+): Promise<boolean> {
   const by = actor.kind === 'person' ? actor.email : `system:${actor.component}`;
-  const ok = tx.updateGrant(grant.id, ['active', 'provisioning', 'provisioning_failed'], {
+  const ok = await tx.updateGrant(grant.id, ['active', 'provisioning', 'provisioning_failed'], {
     status: 'revoking',
     revocationReason: reason,
     revocationNote: note,
@@ -183,16 +180,16 @@ export function startRevocation(
     lastError: null,
   });
   if (!ok) return false;
-  tx.appendAudit({ at: now, actor, action: 'grant.revocationStarted', requestId: grant.requestId, grantId: grant.id, details: { reason, note, method: grant.snapshot.provision.method } });
-  tx.enqueueJob(`revoke:${grant.id}`, { kind: 'revoke', grantId: grant.id }, now, effectSubject(grant));
+  await tx.appendAudit({ at: now, actor, action: 'grant.revocationStarted', requestId: grant.requestId, grantId: grant.id, details: { reason, note, method: grant.snapshot.provision.method } });
+  await tx.enqueueJob(`revoke:${grant.id}`, { kind: 'revoke', grantId: grant.id }, now, effectSubject(grant));
   return true;
 }
 
 /** Records a finished revocation and tells the holder why (with Re-request, in Slack). */
-export function completeRevocation(tx: StoreTx, now: string, grant: Grant, actor: Actor, details: Record<string, unknown>): boolean {
-  const ok = tx.updateGrant(grant.id, ['revoking'], { status: 'revoked', revokedAt: now, lastError: null });
+export async function completeRevocation(tx: StoreTx, now: string, grant: Grant, actor: Actor, details: Record<string, unknown>): Promise<boolean> {
+  const ok = await tx.updateGrant(grant.id, ['revoking'], { status: 'revoked', revokedAt: now, lastError: null });
   if (!ok) return false;
-  tx.appendAudit({
+  await tx.appendAudit({
     at: now,
     actor,
     action: 'grant.revoked',
@@ -200,10 +197,10 @@ export function completeRevocation(tx: StoreTx, now: string, grant: Grant, actor
     grantId: grant.id,
     details: { reason: grant.revocationReason, note: grant.revocationNote, by: grant.revokedBy, method: grant.snapshot.provision.method, ...details },
   });
-  notify(tx, now, `revoked:${grant.id}`, { type: 'grant.revoked', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
+  await notify(tx, now, `revoked:${grant.id}`, { type: 'grant.revoked', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
   return true;
 }
 
-export function alert(tx: StoreTx, now: string, alertsChannel: string, key: string, text: string, ids: { grantId?: string; requestId?: string } = {}): void {
-  notify(tx, now, `alert:${key}`, { type: 'alert', recipient: { kind: 'channel', channel: alertsChannel }, text, ...ids });
+export function alert(tx: StoreTx, now: string, alertsChannel: string, key: string, text: string, ids: { grantId?: string; requestId?: string } = {}): Promise<void> {
+  return notify(tx, now, `alert:${key}`, { type: 'alert', recipient: { kind: 'channel', channel: alertsChannel }, text, ...ids });
 }

@@ -3,6 +3,8 @@
  * directory, SQLite storage, Slack messages, provisioners. Nothing here names a vendor type.
  */
 import type { Person } from '../domain/person.js';
+import type { ProvisionDescription } from '../domain/provisioning/method.js';
+import type { Provision, ProvisionMethodName } from '../domain/provisioning/methods.js';
 
 /** A group as the directory knows it. */
 export interface DirectoryGroup {
@@ -68,9 +70,106 @@ export interface Logger {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Provisioning
+
+/** What a provisioning or revocation effect did. */
+export type EffectOutcome =
+  /**
+   * The provider confirmed it: the grant moves on (active, or revoked). `details` go into the audit
+   * event; `kept`, on a revoke, says the access was left in place on purpose and why (logged as
+   * `grant.membershipKept`); `bookkeeping` is the provisioner's own record of it, written in the
+   * transaction that records the outcome.
+   */
+  | {
+      kind: 'done';
+      details: Record<string, unknown>;
+      kept?: Record<string, unknown>;
+      bookkeeping?: (tx: StoreTx) => Promise<void>;
+    }
+  /** A person does it: a task goes to `assigneeGroup`, and the grant moves on when it is marked Done. */
+  | { kind: 'task'; assigneeGroup: string }
+  /** The grant left the state the effect was for before anything was done: nothing to record. */
+  | { kind: 'overtaken' };
+
+/** What a provisioner may read and write besides its provider (the store for its own bookkeeping). */
+export interface ProvisionerContext {
+  store: Store;
+  clock: Clock;
+}
+
+/**
+ * Gives and takes back the access of one provisioning method (registered by the method's name in
+ * `Provisioners`). Each effect is one attempt: it resolves when the provider confirmed it, throws
+ * `TransientError` to be retried or `PermanentError` when a person must look, and is safe to repeat
+ * (the job runner retries it). It works from the grant's provisioning snapshot, never the policy
+ * in force now.
+ */
+export interface Provisioner<P extends Provision = Provision> {
+  grant(grant: Grant, provision: P, ctx: ProvisionerContext): Promise<EffectOutcome>;
+  /**
+   * `undo`: the grant's revocation already ran, and a late grant effect landed after it; do the
+   * revocation's effect again (as a new call where the provider dedupes: a webhook's own key).
+   */
+  revoke(grant: Grant, provision: P, ctx: ProvisionerContext, options: { undo: boolean }): Promise<EffectOutcome>;
+  /** Whether the access is in place now, as the provider says; `unknown` when it cannot tell. */
+  verify(grant: Grant, provision: P): Promise<'present' | 'absent' | 'unknown'>;
+  describe(provision: P): ProvisionDescription;
+}
+
+/** Every provisioning method's provisioner, by the method's name. */
+export type Provisioners = { [M in ProvisionMethodName]: Provisioner<Extract<Provision, { method: M }>> };
+
+/** The provisioner of a provisioning. */
+export function provisionerFor(provisioners: Provisioners, provision: Provision): Provisioner {
+  return provisioners[provision.method] as unknown as Provisioner;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+/** The files of the weekly digest, in the export format (`extension`). */
+export interface DigestAttachment {
+  extension: string;
+  /** Every list of the digest in full (the message shows counts and the top lines). */
+  lists: { bytes: Buffer; rows: number; sha256: string };
+  /** The week's requests export. */
+  requests: { bytes: Buffer; summary: ExportSummary };
+}
+
+/**
+ * Delivers the messages the bot owes people (Slack; the log when no workspace is connected). The
+ * notifier renders each notice from the current state when it sends it. `key` is the job's
+ * idempotency key: the same key is one message, updated rather than posted twice.
+ */
+export interface Notifier {
+  /** Where messages go, for the audit log ("slack", "log"). */
+  readonly destination: string;
+  deliver(notification: Exclude<Notification, { type: 'digest' }>, key: string): Promise<void>;
+  /**
+   * Posts the weekly digest to `channel` (or updates the one already posted for `key`) and
+   * attaches the files `attachment` makes, once per digest: when an earlier attempt attached them,
+   * `attachment` is not called. Resolves with whether the files were attached by this call.
+   */
+  publishDigest(input: PublishDigest): Promise<{ attached: boolean }>;
+}
+
+/** The weekly digest for `channel`; `key` is its job's key, `attachment` makes its files when asked. */
+export interface PublishDigest {
+  digest: Digest;
+  channel: string;
+  key: string;
+  attachment: () => Promise<DigestAttachment>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Storage
+//
+// The store port: what any SQL database behind the bot provides. Every method returns a promise,
+// so the operations read the same on SQLite (embedded, one host) and PostgreSQL (several replicas).
+// No SQL, dialect or driver type crosses this port; adapters live in src/adapters/db/.
 
 import type { AuditAction, AuditEvent, AuditEventInput } from '../domain/audit.js';
+import type { Digest } from '../domain/digest.js';
 import type {
   AccessRequest,
   DecisionRecord,
@@ -80,12 +179,16 @@ import type {
   IdentityBinding,
   JobPayload,
   JobRecord,
+  JobStatus,
+  Notification,
   PolicyVersionRecord,
   RequestStatus,
   StepRecord,
   StepStatus,
   TaskRecord,
 } from '../domain/records.js';
+import type { ExportSummary } from './exports/export-evidence.js';
+import type { ExportSnapshot } from './exports/export-ports.js';
 
 export interface RequestFilter {
   status?: RequestStatus[];
@@ -113,105 +216,141 @@ export interface GrantFilter {
   limit?: number;
 }
 
-/** Reads, usable inside and outside a transaction. */
+/**
+ * Reads, usable inside and outside a transaction. Outside one, a read sees what is committed (never
+ * another operation's transaction in progress); inside one (`tx.getX`), it also sees the
+ * transaction's own writes.
+ */
 export interface StoreReads {
-  getRequest(id: string): AccessRequest | undefined;
-  getSteps(requestId: string): StepRecord[];
-  getDecisions(requestId: string): DecisionRecord[];
+  getRequest(id: string): Promise<AccessRequest | undefined>;
+  getSteps(requestId: string): Promise<StepRecord[]>;
+  getDecisions(requestId: string): Promise<DecisionRecord[]>;
   /** The decisions of many requests in one read, by request id. */
-  decisionsFor(requestIds: readonly string[]): Map<string, DecisionRecord[]>;
-  findPendingRequest(requesterId: string, app: string, role: string): AccessRequest | undefined;
-  listRequests(filter: RequestFilter): AccessRequest[];
-  /** Pending requests whose approval deadline has passed. */
-  overdueRequests(now: string, limit: number): AccessRequest[];
-  /** Pending requests with an open step this person may decide. */
-  requestsAwaiting(approverId: string): AccessRequest[];
+  decisionsFor(requestIds: readonly string[]): Promise<Map<string, DecisionRecord[]>>;
+  findPendingRequest(requesterId: string, app: string, role: string): Promise<AccessRequest | undefined>;
+  /** Newest first. */
+  listRequests(filter: RequestFilter): Promise<AccessRequest[]>;
+  /** Pending requests whose approval deadline has passed, earliest deadline first. */
+  overdueRequests(now: string, limit: number): Promise<AccessRequest[]>;
+  /** Pending requests with an open step this person may decide and has not decided, oldest first. */
+  requestsAwaiting(approverId: string): Promise<AccessRequest[]>;
 
-  getGrant(id: string): Grant | undefined;
-  grantForRequest(requestId: string): Grant | undefined;
+  getGrant(id: string): Promise<Grant | undefined>;
+  grantForRequest(requestId: string): Promise<Grant | undefined>;
   /** A grant of this role the person holds or is being given (provisioning, active, revoking). */
-  findOpenGrant(holderId: string, app: string, role: string): Grant | undefined;
-  listGrants(filter: GrantFilter): Grant[];
-  /** Active grants whose expiry has passed. */
-  expiredGrants(now: string, limit: number): Grant[];
+  findOpenGrant(holderId: string, app: string, role: string): Promise<Grant | undefined>;
+  /** Newest first. */
+  listGrants(filter: GrantFilter): Promise<Grant[]>;
+  /** Active grants whose expiry has passed, earliest first. */
+  expiredGrants(now: string, limit: number): Promise<Grant[]>;
   /** Active grants expiring before `until` (for reminders). */
-  grantsExpiringBefore(until: string, limit: number): Grant[];
+  grantsExpiringBefore(until: string, limit: number): Promise<Grant[]>;
   /**
    * Active grants owed a reminder now: some lead time shorter than the grant has been reached
    * (`expiresAt - lead <= now < expiresAt`) and its reminder is not in `remindersSent`. Only those,
    * so grants already reminded never crowd out the ones still owed one.
    */
-  grantsDueForReminder(now: string, leadSeconds: readonly number[], limit: number): Grant[];
+  grantsDueForReminder(now: string, leadSeconds: readonly number[], limit: number): Promise<Grant[]>;
   /** Other grants that keep the person in the same group (provisioning, active, or revoking but not yet removed). */
-  otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Grant[];
+  otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Promise<Grant[]>;
   /** Grants by id, in one read (missing ids are left out). */
-  getGrants(ids: readonly string[]): Grant[];
+  getGrants(ids: readonly string[]): Promise<Grant[]>;
   /** Grants provisioned through this directory group (from their snapshot), optionally of one holder or some statuses. */
-  grantsThroughGroup(group: string, filter?: { holderId?: string; status?: GrantStatus[] }): Grant[];
-  /** The distinct groups that grants in these statuses were provisioned through. */
-  provisionGroupsOf(status: GrantStatus[]): string[];
-  /** The distinct people holding grants in these statuses. */
-  holdersOf(status: GrantStatus[]): string[];
-  getExtensions(grantId: string): ExtensionRecord[];
-  getTask(id: string): TaskRecord | undefined;
-  getTaskFor(grantId: string, action: 'grant' | 'revoke'): TaskRecord | undefined;
+  grantsThroughGroup(group: string, filter?: { holderId?: string; status?: GrantStatus[] }): Promise<Grant[]>;
+  /** The distinct groups that grants in these statuses were provisioned through, sorted. */
+  provisionGroupsOf(status: GrantStatus[]): Promise<string[]>;
+  /** The distinct people holding grants in these statuses, sorted. */
+  holdersOf(status: GrantStatus[]): Promise<string[]>;
+  getExtensions(grantId: string): Promise<ExtensionRecord[]>;
+  getTask(id: string): Promise<TaskRecord | undefined>;
+  getTaskFor(grantId: string, action: 'grant' | 'revoke'): Promise<TaskRecord | undefined>;
   /** Open manual tasks assigned to any of these groups, oldest first. */
-  openTasks(assigneeGroups: readonly string[], limit: number): TaskRecord[];
+  openTasks(assigneeGroups: readonly string[], limit: number): Promise<TaskRecord[]>;
 
-  bindingForSlackUser(slackUserId: string): IdentityBinding | undefined;
-  bindingForPerson(directoryId: string): IdentityBinding | undefined;
+  bindingForSlackUser(slackUserId: string): Promise<IdentityBinding | undefined>;
+  bindingForPerson(directoryId: string): Promise<IdentityBinding | undefined>;
 
-  latestPolicyVersions(): PolicyVersionRecord[];
-  getPolicyVersion(policyName: string, version: string): PolicyVersionRecord | undefined;
+  latestPolicyVersions(): Promise<PolicyVersionRecord[]>;
+  getPolicyVersion(policyName: string, version: string): Promise<PolicyVersionRecord | undefined>;
 
-  auditHead(): { seq: number; hash: string };
-  auditEvents(options?: { afterId?: number; limit?: number }): (AuditEvent & { id: number })[];
-  auditEventsFor(filter: { requestId?: string; grantId?: string }): AuditEvent[];
+  /** The last event of the chain (seq 0 and GENESIS_HASH for an empty log). */
+  auditHead(): Promise<{ seq: number; hash: string }>;
+  /** Events in log order after the internal id `afterId`, at most `limit` (default 1000). */
+  auditEvents(options?: { afterId?: number; limit?: number }): Promise<(AuditEvent & { id: number })[]>;
+  auditEventsFor(filter: { requestId?: string; grantId?: string }): Promise<AuditEvent[]>;
   /** Events with `from <= at < to`, optionally of some actions only, in log order. */
-  auditEventsBetween(from: string, to: string, actions?: readonly AuditAction[]): AuditEvent[];
+  auditEventsBetween(from: string, to: string, actions?: readonly AuditAction[]): Promise<AuditEvent[]>;
 
-  getJob(id: number): JobRecord | undefined;
-  getJobByKey(key: string): JobRecord | undefined;
-  listJobs(filter: { status?: JobRecord['status'][]; limit?: number }): JobRecord[];
-  /** How many jobs are in these statuses (one indexed count, no rows loaded). */
-  countJobs(status: JobRecord['status'][]): number;
+  getJob(id: number): Promise<JobRecord | undefined>;
+  getJobByKey(key: string): Promise<JobRecord | undefined>;
+  listJobs(filter: { status?: JobStatus[]; limit?: number }): Promise<JobRecord[]>;
+  /** How many jobs are in these statuses: one counting query, however long the backlog. */
+  countJobs(status: JobStatus[]): Promise<number>;
+  /**
+   * Jobs due now, oldest first: pending and due, or running with an expired lock (a dead
+   * worker's); optionally of some kinds or of one subject. Reading them claims nothing:
+   * `claimJob` decides who runs each.
+   */
+  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): Promise<JobRecord[]>;
 
-  getMeta(key: string): string | undefined;
-  /** Every meta entry whose key starts with `prefix`. */
-  metaWithPrefix(prefix: string): { key: string; value: string; updatedAt: string }[];
+  getMeta(key: string): Promise<string | undefined>;
+  /** Every meta entry whose key starts with `prefix`, by key. */
+  metaWithPrefix(prefix: string): Promise<{ key: string; value: string; updatedAt: string }[]>;
 
-  getLease(name: string): LeaseRecord | undefined;
+  getLease(name: string): Promise<LeaseRecord | undefined>;
 }
 
-/** Writes, only inside `Store.transaction`, so each state change commits with its audit event and jobs. */
+/**
+ * A transaction: the reads above plus the writes, which exist only here, so each state change
+ * commits together with its audit event and the jobs it causes, or not at all.
+ *
+ * A method that throws (the typed `AccessError`s below for a unique conflict) ends the usefulness
+ * of the transaction: let the error leave the callback, which rolls everything back. (PostgreSQL
+ * cannot go on after a failed statement; code that catches inside the callback and continues would
+ * work on SQLite only.)
+ */
 export interface StoreTx extends StoreReads {
-  insertRequest(request: AccessRequest): void;
+  /** Throws `AccessError('already_pending')` when the person has a pending request for the role. */
+  insertRequest(request: AccessRequest): Promise<void>;
   /** Conditional update: applies only while the request is in one of `from`. Returns whether it did. */
-  updateRequest(id: string, from: RequestStatus[], patch: Partial<AccessRequest>): boolean;
-  insertSteps(steps: StepRecord[]): void;
-  updateStep(requestId: string, index: number, from: StepStatus[], patch: Partial<StepRecord>): boolean;
+  updateRequest(id: string, from: RequestStatus[], patch: Partial<AccessRequest>): Promise<boolean>;
+  insertSteps(steps: StepRecord[]): Promise<void>;
+  updateStep(requestId: string, index: number, from: StepStatus[], patch: Partial<StepRecord>): Promise<boolean>;
   /** Throws `AccessError('already_decided_step')` when this person already decided a step of the request. */
-  insertDecision(decision: DecisionRecord): void;
+  insertDecision(decision: DecisionRecord): Promise<void>;
 
-  insertGrant(grant: Grant): void;
-  updateGrant(id: string, from: GrantStatus[], patch: Partial<Grant>): boolean;
-  insertExtension(extension: ExtensionRecord): void;
-  insertTask(task: TaskRecord): void;
-  updateTask(id: string, from: TaskRecord['status'][], patch: Partial<TaskRecord>): boolean;
+  insertGrant(grant: Grant): Promise<void>;
+  updateGrant(id: string, from: GrantStatus[], patch: Partial<Grant>): Promise<boolean>;
+  insertExtension(extension: ExtensionRecord): Promise<void>;
+  /** A task already recorded for the grant and action is left as it is. */
+  insertTask(task: TaskRecord): Promise<void>;
+  updateTask(id: string, from: TaskRecord['status'][], patch: Partial<TaskRecord>): Promise<boolean>;
 
-  bindIdentity(binding: IdentityBinding): void;
-  unbindIdentity(slackUserId: string): boolean;
+  /** Throws `AccessError('identity_conflict')` when the directory person is bound to another Slack user. */
+  bindIdentity(binding: IdentityBinding): Promise<void>;
+  unbindIdentity(slackUserId: string): Promise<boolean>;
 
-  upsertPolicyVersion(record: PolicyVersionRecord): void;
+  upsertPolicyVersion(record: PolicyVersionRecord): Promise<void>;
 
-  /** Appends to the hash chain; the write lock taken at BEGIN keeps the chain from forking. */
-  appendAudit(event: AuditEventInput): AuditEvent;
+  /**
+   * Appends the next event to the hash chain and returns it. The actor and details are stored in
+   * canonical form (sorted keys), so the stored text is what the hash covers (exports pass it on).
+   *
+   * Single writer: the audit chain has one head, so appends are serialised across every connection
+   * and process that shares the database. The store takes the audit-head lock before it reads the
+   * head and holds it until the transaction ends; a second transaction that appends waits for the
+   * first to commit and then chains onto its last event. Two appends never read the same head, so
+   * the chain never forks. (SQLite: the database write lock `BEGIN IMMEDIATE` takes before the
+   * first statement. PostgreSQL: a transaction-scoped lock on the head, such as
+   * `pg_advisory_xact_lock` or `SELECT ... FOR UPDATE` on a head row.)
+   */
+  appendAudit(event: AuditEventInput): Promise<AuditEvent>;
 
   /**
    * Records an effect to perform after commit. A key already used is ignored (idempotent intent).
    * `subject` names what the effect acts on (see `claimJob`).
    */
-  enqueueJob(key: string, payload: JobPayload, runAt: string, subject?: string | null): void;
+  enqueueJob(key: string, payload: JobPayload, runAt: string, subject?: string | null): Promise<void>;
   /**
    * Claims a due job for this worker until `lockedUntil`; false when someone else has it, or when
    * another job of the same subject is running under a lock that has not expired. The check and
@@ -219,38 +358,97 @@ export interface StoreTx extends StoreReads {
    * write lock (BEGIN IMMEDIATE) does it; on PostgreSQL, lock the subject first (an advisory
    * transaction lock on its hash, or `SELECT ... FOR UPDATE` of a per-subject row).
    */
-  claimJob(id: number, worker: string, now: string, lockedUntil: string): boolean;
+  claimJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean>;
   /** Extends the lock of a job this worker still holds (a long effect's heartbeat); false when it was lost. */
-  renewJob(id: number, worker: string, now: string, lockedUntil: string): boolean;
-  finishJob(id: number, worker: string, now: string): boolean;
+  renewJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean>;
+  finishJob(id: number, worker: string, now: string): Promise<boolean>;
   /**
    * Records a failed run: pending again at `retryAt`, or dead when null. `refundAttempt` gives
    * back the attempt the claim counted (a rate-limited run that only has to wait).
    */
   failJob(
-    id: number, worker: string, now: string, error: string, retryAt: string | null,
+    id: number,
+    worker: string,
+    now: string,
+    error: string,
+    retryAt: string | null,
     options?: { refundAttempt?: boolean },
-  ): boolean;
-  /** Jobs due now: pending and due, or running with an expired lock (a dead worker's); optionally of one subject. */
-  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): JobRecord[];
+  ): Promise<boolean>;
 
-  setMeta(key: string, value: string, now: string): void;
-  deleteMeta(key: string): boolean;
+  setMeta(key: string, value: string, now: string): Promise<void>;
+  deleteMeta(key: string): Promise<boolean>;
 
   /**
    * Takes the named lease for `holder` until `expiresAt`: succeeds when nobody holds it, when this
    * holder already does, or when the previous holder's lease expired (`expiresAt <= now`: a dead
    * process). A conditional write, so of two processes racing for it exactly one wins.
    */
-  acquireLease(name: string, holder: string, now: string, expiresAt: string): boolean;
+  acquireLease(name: string, holder: string, now: string, expiresAt: string): Promise<boolean>;
   /** Extends a lease this holder still holds; false when it was lost (expired and taken over). */
-  renewLease(name: string, holder: string, now: string, expiresAt: string): boolean;
+  renewLease(name: string, holder: string, now: string, expiresAt: string): Promise<boolean>;
   /** Gives the lease up so another process need not wait for it to expire; false when not held. */
-  releaseLease(name: string, holder: string): boolean;
+  releaseLease(name: string, holder: string): Promise<boolean>;
 }
 
+/**
+ * What a notifier posted, per message slot (the Slack adapter's `slack_messages`): where it is, so
+ * a retried job updates the message instead of posting it again. Owned by the notifier adapter;
+ * the operations never read it. Each write commits on its own.
+ */
+export interface PostedMessage {
+  slot: string;
+  channel: string;
+  /** The message's id in its channel (Slack's `ts`). */
+  ts: string;
+  requestId: string | null;
+  stepIndex: number | null;
+  recipient: string;
+  notificationType: string;
+  postedAt: string;
+  updatedAt: string;
+}
+
+export interface PostedMessages {
+  get(slot: string): Promise<PostedMessage | undefined>;
+  forRequest(requestId: string): Promise<PostedMessage[]>;
+  /** Every message whose slot starts with `prefix` (all copies of one task message). */
+  withSlotPrefix(prefix: string): Promise<PostedMessage[]>;
+  /** Records a posted message; a second post for the same slot replaces the first (it was re-posted). */
+  save(message: PostedMessage): Promise<void>;
+  touch(slot: string, at: string): Promise<void>;
+}
+
+/**
+ * The store. Reads run on committed data; every write runs in `transaction`.
+ *
+ * Transactions:
+ * - `transaction(fn)` runs `fn` in one write transaction and commits when the promise it returns
+ *   resolves; when it rejects (or throws), everything is rolled back and the error is rethrown.
+ * - The callback may await the transaction's own methods and nothing else: no directory, Slack,
+ *   webhook or timer inside a transaction (effects are jobs, run after commit). A transaction
+ *   holds the write lock (SQLite) or the audit-head lock (PostgreSQL) while it is open, so it must
+ *   be short.
+ * - Transactions of one store never interleave: a second one waits for the first to finish. A
+ *   transaction started inside a running one (or `store.getX` used inside one instead of `tx.getX`)
+ *   is a programming error and throws at once; it never waits on itself.
+ * - Transactions of different stores (processes, replicas) on one database are isolated from each
+ *   other: conditional updates (`updateX(id, from, patch) -> boolean`) decide every race, and
+ *   audit appends are serialised (see `appendAudit`).
+ */
 export interface Store extends StoreReads {
-  /** Runs `fn` in one write transaction that takes the write lock at its start (BEGIN IMMEDIATE). */
-  transaction<T>(fn: (tx: StoreTx) => T): T;
-  close(): void;
+  /** The kind of database, for logs and /healthz ("sqlite", "postgres"). */
+  readonly kind: string;
+  /** Where the data is, for people (a file path; never a password). */
+  readonly location: string;
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * A consistent read-only view for an export: every read of the snapshot sees the database as it
+   * was when the snapshot was opened, however long the export takes and whatever is written
+   * meanwhile. Close it when done.
+   */
+  openSnapshot(): Promise<ExportSnapshot>;
+  /** The notifier adapter's record of posted messages. */
+  readonly messages: PostedMessages;
+  /** Closes the connections; waits for a transaction in progress. */
+  close(): Promise<void>;
 }

@@ -1,15 +1,18 @@
 /**
- * The provisioning and revocation effects, run as jobs after the state change committed. Each is
- * safe to repeat: a retried add finds the person already in the group; a retried webhook carries
- * the same Idempotency-Key; a manual task is created once per grant and action.
+ * The provisioning and revocation effects, run as jobs after the state change committed, through
+ * the provisioner of the grant's provisioning method (`Deps.provisioners`). This file owns what is
+ * common to every method: the grant must still be in the state the job was for, the outcome is
+ * recorded against the grant as it is when the effect landed (below), a method done by a person
+ * becomes a task, and failures are counted and alerted. Each effect is safe to repeat: a retried
+ * add finds the person already in the group; a retried webhook carries the same Idempotency-Key;
+ * a manual task is created once per grant and action.
  */
 import { systemActor } from '../domain/audit.js';
 import { PermanentError } from '../domain/errors.js';
 import type { Grant, TaskRecord } from '../domain/records.js';
-import { redactUrl } from '../domain/redact-url.js';
 import { newId, nowIso, type Deps } from './context.js';
 import { activateGrant, alert, completeRevocation, effectSubject, notify } from './lifecycle.js';
-import type { StoreTx } from './ports.js';
+import { provisionerFor, type EffectOutcome, type StoreTx } from './ports.js';
 
 const provisioner = systemActor('provisioner');
 
@@ -28,206 +31,150 @@ const provisioner = systemActor('provisioner');
  *    (queued behind it) removes it.
  * 3. If the revocation's effect already ran (only when a worker stalled past its lock and another
  *    took the job over), a compensating revocation is queued behind the late add:
- *    `revoke:<grant>:after-provision`, which repeats the removal (or the revoke call).
+ *    `revoke:<grant>:after-provision`, which repeats the removal (or the revoke call): the
+ *    provisioner's `revoke` with `undo`.
  *
  * The membership Okta ends with is the one the last effect left, and the last effect is always the
  * revocation's.
  */
 export async function provisionGrant(deps: Deps, grantId: string): Promise<void> {
-  const grant = deps.store.getGrant(grantId);
+  const grant = await deps.store.getGrant(grantId);
   if (!grant || grant.status !== 'provisioning') return; // revoked (or decided) before the effect: nothing to do or undo
-  const provision = grant.snapshot.provision;
-
-  if (provision.method === 'okta_group') {
-    let alreadyMember = grant.alreadyMember;
-    if (alreadyMember === null) {
-      // Recorded before the add, so a retry after a successful add cannot mistake our own
-      // membership for one the person had before, and `null` always means "never added".
-      const member = await deps.directory.isMember(grant.holder.directoryId, provision.group);
-      alreadyMember = member && !heldThroughOurGrant(deps, grant.holder.directoryId, provision.group, grant.id);
-      const recorded = deps.store.transaction((tx) => tx.updateGrant(grant.id, ['provisioning'], { alreadyMember }));
-      if (!recorded) return; // the revocation overtook us before the add: nothing was added
-    }
-    // Resolves once the directory confirms the membership (read back): see the Directory port.
-    await deps.directory.addToGroup(grant.holder.directoryId, provision.group);
-    recordProvisioned(deps, grant, { method: 'okta_group', group: provision.group, alreadyMember, confirmed: true });
-    return;
-  }
-
-  if (provision.method === 'webhook') {
-    const expiresAt = new Date(deps.clock.now().getTime() + grant.durationSeconds * 1000).toISOString();
-    const { status } = await deps.webhook.call(provision, webhookCall(grant, 'grant', expiresAt));
-    recordProvisioned(deps, grant, { method: 'webhook', url: redactUrl(provision.url), status });
-    return;
-  }
-
-  createTask(deps, grant, 'grant', provision.assigneeGroup);
-}
-
-/**
- * Whether the person's membership of the group is the bot's already: another open grant through
- * it added it (`alreadyMember: false`, or inherited). A grant that never added (null) or found the
- * person already there (true) does not make the membership ours.
- */
-function heldThroughOurGrant(deps: Deps, holderId: string, group: string, exceptGrantId: string): boolean {
-  return deps.store
-    .grantsThroughGroup(group, { holderId, status: ['provisioning', 'active', 'revoking'] })
-    .some((g) => g.id !== exceptGrantId && g.alreadyMember === false);
+  const provision = grant.snapshot.provision; // the snapshot, never the current policy
+  const outcome = await provisionerFor(deps.provisioners, provision).grant(grant, provision, deps);
+  if (outcome.kind === 'overtaken') return; // the revocation overtook it before anything was done
+  if (outcome.kind === 'task') return createTask(deps, grant, 'grant', outcome.assigneeGroup);
+  await recordProvisioned(deps, grant, { method: provision.method, ...outcome.details });
 }
 
 /** The effect landed: activate the grant, or, if it left `provisioning` meanwhile, log the late effect (rule 2 and 3 above). */
-function recordProvisioned(deps: Deps, grant: Grant, details: Record<string, unknown>): void {
+async function recordProvisioned(deps: Deps, grant: Grant, details: Record<string, unknown>): Promise<void> {
   const now = nowIso(deps);
-  deps.store.transaction((tx) => {
-    const fresh = tx.getGrant(grant.id)!;
+  await deps.store.transaction(async (tx) => {
+    const fresh = (await tx.getGrant(grant.id))!;
     if (fresh.status === 'provisioning') {
-      tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details });
-      activateGrant(tx, now, fresh, provisioner, { method: details.method });
+      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details });
+      await activateGrant(tx, now, fresh, provisioner, { method: details.method });
       return;
     }
     // Pending: the revocation's job waits behind this one (same subject) and runs next. Anything
     // else means its effect already ran before ours landed, so it must be repeated after it.
-    const revocation = tx.getJobByKey(`revoke:${grant.id}`);
+    const revocation = await tx.getJobByKey(`revoke:${grant.id}`);
     const undo = fresh.status !== 'revoking' || revocation?.status !== 'pending';
-    tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details: { ...details, late: true, grantStatus: fresh.status, undo: undo ? 'queued' : 'by the revocation' } });
-    if (undo) tx.enqueueJob(`revoke:${grant.id}:after-provision`, { kind: 'revoke', grantId: grant.id, undoLateProvision: true }, now, effectSubject(grant));
+    await tx.appendAudit({
+      at: now,
+      actor: provisioner,
+      action: 'grant.provisioned',
+      requestId: grant.requestId,
+      grantId: grant.id,
+      details: { ...details, late: true, grantStatus: fresh.status, undo: undo ? 'queued' : 'by the revocation' },
+    });
+    if (undo) {
+      const payload = { kind: 'revoke', grantId: grant.id, undoLateProvision: true } as const;
+      await tx.enqueueJob(`revoke:${grant.id}:after-provision`, payload, now, effectSubject(grant));
+    }
   });
 }
 
 export async function executeRevocation(deps: Deps, grantId: string, options: { undoLateProvision?: boolean } = {}): Promise<void> {
-  const grant = deps.store.getGrant(grantId);
+  const grant = await deps.store.getGrant(grantId);
   const undo = options.undoLateProvision === true;
   if (!grant) return;
   if (undo ? grant.status === 'provisioning' || grant.status === 'active' : grant.status !== 'revoking') return;
   const provision = grant.snapshot.provision; // the snapshot, never the current policy
-
-  if (provision.method === 'okta_group') {
-    const others = deps.store.otherGrantsThroughGroup(grant.holder.directoryId, provision.group, grant.id).filter((g) => g.status === 'active' || g.status === 'provisioning');
-    const keep =
-      grant.alreadyMember === null
-        ? `${grant.holder.email} was never added to ${provision.group} for this grant (provisioning never reached the directory); a membership they have is not the bot's to take`
-        : grant.alreadyMember
-          ? `${grant.holder.email} was already a member of ${provision.group} before this grant`
-          : others.length > 0
-            ? `${grant.holder.email} holds another grant through ${provision.group} (${others.map((g) => `${g.app}/${g.role} ${g.id}`).join(', ')})`
-            : null;
-    // Done only when the provider confirms: removeFromGroup resolves once the membership reads back gone.
-    if (!keep) await deps.directory.removeFromGroup(grant.holder.directoryId, provision.group);
-    const now = nowIso(deps);
-    const details = { group: provision.group, removed: !keep, confirmed: !keep };
-    deps.store.transaction((tx) => {
-      if (keep && grant.alreadyMember === false) {
-        // The membership stays for the other grants and is theirs now: one still provisioning must
-        // not mistake it for one the person had before the bot.
-        for (const other of others) if (other.alreadyMember === null) tx.updateGrant(other.id, ['provisioning'], { alreadyMember: false });
-      }
-      if (undo) {
-        tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioningUndone', requestId: grant.requestId, grantId: grant.id, details: { ...details, ...(keep ? { why: keep } : {}) } });
-        return;
-      }
-      const fresh = tx.getGrant(grant.id)!;
-      if (keep) tx.appendAudit({ at: now, actor: provisioner, action: 'grant.membershipKept', requestId: grant.requestId, grantId: grant.id, details: { group: provision.group, why: keep } });
-      completeRevocation(tx, now, fresh, provisioner, details);
-    });
-    return;
+  const outcome = await provisionerFor(deps.provisioners, provision).revoke(grant, provision, deps, { undo });
+  if (outcome.kind === 'overtaken') return;
+  if (outcome.kind === 'task') {
+    if (undo) return; // a manual task is not an effect that can land late
+    return revokeByTask(deps, grant, outcome.assigneeGroup);
   }
+  await recordRevoked(deps, grant, outcome, undo);
+}
 
-  if (provision.method === 'webhook') {
-    // The undo is a second revoke after a grant the receiver may have applied after the first:
-    // a key of its own, so a receiver that dedupes by key applies it.
-    const key = undo ? `${grant.id}:revoke:after-grant` : undefined;
-    const { status } = await deps.webhook.call(provision, webhookCall(grant, 'revoke', grant.expiresAt), key ? { idempotencyKey: key } : undefined);
-    const now = nowIso(deps);
-    const details = { url: redactUrl(provision.url), status };
-    deps.store.transaction((tx) => {
-      if (undo) tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioningUndone', requestId: grant.requestId, grantId: grant.id, details: { ...details, idempotencyKey: key } });
-      else completeRevocation(tx, now, tx.getGrant(grant.id)!, provisioner, details);
-    });
-    return;
-  }
-
-  if (undo) return; // a manual task is not an effect that can land late
-  revokeManually(deps, grant, provision.assigneeGroup);
+/** The removal landed (or the access was kept on purpose): the revocation completes, or the late add is logged as undone. */
+async function recordRevoked(deps: Deps, grant: Grant, outcome: Extract<EffectOutcome, { kind: 'done' }>, undo: boolean): Promise<void> {
+  const now = nowIso(deps);
+  const { details, kept } = outcome;
+  await deps.store.transaction(async (tx) => {
+    await outcome.bookkeeping?.(tx);
+    if (undo) {
+      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioningUndone', requestId: grant.requestId, grantId: grant.id, details: { ...details, ...kept } });
+      return;
+    }
+    const fresh = (await tx.getGrant(grant.id))!;
+    if (kept) await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.membershipKept', requestId: grant.requestId, grantId: grant.id, details: kept });
+    await completeRevocation(tx, now, fresh, provisioner, details);
+  });
 }
 
 /**
- * A manual grant ends. If its set-up task was done, a person removes the access (a revoke task).
- * If not, nobody set it up: the task is cancelled (every copy says it is no longer needed, and
- * its Done button goes) and the revocation completes without a revoke task.
+ * A grant a person set up ends. If its set-up task was done, a person removes the access (a revoke
+ * task). If not, nobody set it up: the task is cancelled (every copy says it is no longer needed,
+ * and its Done button goes) and the revocation completes without a revoke task.
  */
-function revokeManually(deps: Deps, grant: Grant, assigneeGroup: string): void {
+async function revokeByTask(deps: Deps, grant: Grant, assigneeGroup: string): Promise<void> {
   const now = nowIso(deps);
-  const cancelled = deps.store.transaction((tx) => {
-    const task = tx.getTaskFor(grant.id, 'grant');
+  const cancelled = await deps.store.transaction(async (tx) => {
+    const task = await tx.getTaskFor(grant.id, 'grant');
     if (task?.status === 'done') return false;
-    if (task) cancelTask(tx, now, task, grant);
-    completeRevocation(tx, now, tx.getGrant(grant.id)!, provisioner, { method: 'manual', removed: false, why: task ? 'the set-up task was never done; it is cancelled' : 'the access was never set up' });
+    if (task) await cancelTask(tx, now, task, grant);
+    const why = task ? 'the set-up task was never done; it is cancelled' : 'the access was never set up';
+    await completeRevocation(tx, now, (await tx.getGrant(grant.id))!, provisioner, { method: grant.snapshot.provision.method, removed: false, why });
     return true;
   });
-  if (!cancelled) createTask(deps, grant, 'revoke', assigneeGroup);
+  if (!cancelled) await createTask(deps, grant, 'revoke', assigneeGroup);
 }
 
 /** Closes an open task that is no longer needed, audited, and updates every copy of its message. */
-export function cancelTask(tx: StoreTx, now: string, task: TaskRecord, grant: Grant): boolean {
-  if (!tx.updateTask(task.id, ['open'], { status: 'cancelled', completedAt: now })) return false;
-  tx.appendAudit({ at: now, actor: provisioner, action: 'task.cancelled', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action: task.action, why: `the grant is ${grant.status === 'revoking' || grant.status === 'revoked' ? `revoked (${grant.revocationReason ?? 'revocation'})` : grant.status}` } });
-  notify(tx, now, `task-cancelled:${task.id}`, { type: 'task.cancelled', recipient: { kind: 'group', group: task.assigneeGroup }, taskId: task.id, grantId: grant.id });
+export async function cancelTask(tx: StoreTx, now: string, task: TaskRecord, grant: Grant): Promise<boolean> {
+  if (!(await tx.updateTask(task.id, ['open'], { status: 'cancelled', completedAt: now }))) return false;
+  const status = grant.status === 'revoking' || grant.status === 'revoked' ? `revoked (${grant.revocationReason ?? 'revocation'})` : grant.status;
+  await tx.appendAudit({ at: now, actor: provisioner, action: 'task.cancelled', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action: task.action, why: `the grant is ${status}` } });
+  await notify(tx, now, `task-cancelled:${task.id}`, { type: 'task.cancelled', recipient: { kind: 'group', group: task.assigneeGroup }, taskId: task.id, grantId: grant.id });
   return true;
 }
 
-function webhookCall(grant: Grant, action: 'grant' | 'revoke', expiresAt: string | null) {
-  return {
-    action,
-    requestId: grant.requestId,
-    grantId: grant.id,
-    app: grant.app,
-    role: grant.role,
-    user: { email: grant.holder.email, oktaId: grant.holder.directoryId },
-    expiresAt,
-  };
-}
-
-function createTask(deps: Deps, grant: Grant, action: 'grant' | 'revoke', assigneeGroup: string): void {
+async function createTask(deps: Deps, grant: Grant, action: 'grant' | 'revoke', assigneeGroup: string): Promise<void> {
   const now = nowIso(deps);
-  deps.store.transaction((tx) => {
-    if (tx.getTaskFor(grant.id, action)) return;
+  await deps.store.transaction(async (tx) => {
+    if (await tx.getTaskFor(grant.id, action)) return;
     // Re-checked under the write lock: a grant revoked since the job started needs no set-up task.
-    if (action === 'grant' && tx.getGrant(grant.id)?.status !== 'provisioning') return;
+    if (action === 'grant' && (await tx.getGrant(grant.id))?.status !== 'provisioning') return;
     const task: TaskRecord = { id: newId(deps, 'tsk'), grantId: grant.id, action, assigneeGroup, status: 'open', createdAt: now, completedBy: null, completedAt: null };
-    tx.insertTask(task);
-    tx.appendAudit({ at: now, actor: provisioner, action: 'task.created', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action, assigneeGroup } });
-    notify(tx, now, `task:${task.id}`, { type: 'task.assigned', recipient: { kind: 'group', group: assigneeGroup }, taskId: task.id, grantId: grant.id });
+    await tx.insertTask(task);
+    await tx.appendAudit({ at: now, actor: provisioner, action: 'task.created', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action, assigneeGroup } });
+    await notify(tx, now, `task:${task.id}`, { type: 'task.assigned', recipient: { kind: 'group', group: assigneeGroup }, taskId: task.id, grantId: grant.id });
   });
 }
 
 /** Called by the job runner when an attempt fails. Returns whether to keep retrying. */
-export function recordEffectFailure(deps: Deps, kind: 'provision' | 'revoke', grantId: string, error: unknown, attempts: number, maxAttempts: number): boolean {
+export async function recordEffectFailure(deps: Deps, kind: 'provision' | 'revoke', grantId: string, error: unknown, attempts: number, maxAttempts: number): Promise<boolean> {
   const message = error instanceof Error ? error.message : String(error);
   const permanent = error instanceof PermanentError;
   const now = nowIso(deps);
-  return deps.store.transaction((tx) => {
-    const grant = tx.getGrant(grantId);
+  return await deps.store.transaction(async (tx) => {
+    const grant = await tx.getGrant(grantId);
     if (!grant) return false;
     const status = kind === 'provision' ? 'provisioning' : 'revoking';
-    tx.updateGrant(grant.id, [status], { failures: grant.failures + 1, lastError: message.slice(0, 1000) });
+    await tx.updateGrant(grant.id, [status], { failures: grant.failures + 1, lastError: message.slice(0, 1000) });
     if (kind === 'provision' && (permanent || attempts >= maxAttempts)) {
-      tx.updateGrant(grant.id, ['provisioning'], { status: 'provisioning_failed' });
-      tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioningFailed', requestId: grant.requestId, grantId: grant.id, details: { attempts, error: message, permanent } });
+      await tx.updateGrant(grant.id, ['provisioning'], { status: 'provisioning_failed' });
+      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioningFailed', requestId: grant.requestId, grantId: grant.id, details: { attempts, error: message, permanent } });
       const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
-      alert(tx, now, deps.settings.alertsChannel, `provision-failed:${grant.id}`, `Setting up ${displayName(deps, grant)} for ${grant.holder.name} (${grant.holder.email}) failed after ${tries}: ${message}`, { grantId: grant.id, requestId: grant.requestId });
-      notify(tx, now, `provision-failed:${grant.id}`, { type: 'grant.provisioningFailed', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
+      await alert(tx, now, deps.settings.alertsChannel, `provision-failed:${grant.id}`, `Setting up ${displayName(deps, grant)} for ${grant.holder.name} (${grant.holder.email}) failed after ${tries}: ${message}`, { grantId: grant.id, requestId: grant.requestId });
+      await notify(tx, now, `provision-failed:${grant.id}`, { type: 'grant.provisioningFailed', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
       return false;
     }
     if (kind === 'provision' && grant.failures === 0) {
       // The first failure of several allowed: the requester hears of the delay now, not days later.
-      notify(tx, now, `provision-delayed:${grant.id}`, { type: 'grant.provisioningDelayed', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
+      await notify(tx, now, `provision-delayed:${grant.id}`, { type: 'grant.provisioningDelayed', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
     }
     if (kind === 'revoke') {
       // A revocation is never given up: it is retried until the provider confirms it, and the
       // alerts channel hears about it once it keeps failing.
-      tx.appendAudit({ at: now, actor: provisioner, action: 'grant.revocationFailed', requestId: grant.requestId, grantId: grant.id, details: { attempt: attempts, error: message, permanent } });
+      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.revocationFailed', requestId: grant.requestId, grantId: grant.id, details: { attempt: attempts, error: message, permanent } });
       if (grant.failures + 1 === REVOCATION_ALERT_AFTER) {
-        alert(tx, now, deps.settings.alertsChannel, `revoke-failing:${grant.id}`, `Removing ${displayName(deps, grant)} from ${grant.holder.name} (${grant.holder.email}) keeps failing (${attempts} attempts): ${message}. The bot keeps trying.`, { grantId: grant.id, requestId: grant.requestId });
+        await alert(tx, now, deps.settings.alertsChannel, `revoke-failing:${grant.id}`, `Removing ${displayName(deps, grant)} from ${grant.holder.name} (${grant.holder.email}) keeps failing (${attempts} attempts): ${message}. The bot keeps trying.`, { grantId: grant.id, requestId: grant.requestId });
       }
     }
     return true;

@@ -21,9 +21,11 @@
 import { z } from 'zod';
 import { systemActor } from '../domain/audit.js';
 import { isOffboardedStatus, type Person } from '../domain/person.js';
-import type { Grant, GrantStatus } from '../domain/records.js';
+import { managedGroup } from '../domain/provisioning/methods.js';
+import { OPEN_GRANT_STATUSES, type Grant, type GrantStatus } from '../domain/records.js';
 import { nowIso, type Deps } from './context.js';
 import { alert } from './lifecycle.js';
+import { provisionerFor } from './ports.js';
 import { offboardPerson, recordExternalRemoval } from './revoke-grant.js';
 
 export interface OffboardingSignal {
@@ -79,7 +81,7 @@ export interface ReconcileSummary {
   removedExternally: number;
 }
 
-const OPEN: GrantStatus[] = ['provisioning', 'active', 'revoking'];
+const OPEN: GrantStatus[] = [...OPEN_GRANT_STATUSES];
 /** Grants `offboardPerson` ends. */
 const ENDABLE: GrantStatus[] = ['provisioning', 'active', 'provisioning_failed'];
 const DRIFT_PREFIX = 'drift:';
@@ -87,7 +89,7 @@ const DRIFT_PREFIX = 'drift:';
 export async function reconcile(deps: Deps, options: ReconcileOptions = {}): Promise<ReconcileSummary> {
   const offboarding = await reconcileOffboarding(deps, options);
   const groups: GroupReconcile[] = [];
-  for (const group of provisionedGroups(deps)) {
+  for (const group of await provisionedGroups(deps)) {
     if (options.signal?.aborted) break;
     groups.push(await reconcileGroup(deps, group, options));
   }
@@ -100,9 +102,12 @@ export async function reconcile(deps: Deps, options: ReconcileOptions = {}): Pro
 }
 
 /** Groups the bot provisions: from the policies in force and from the snapshots of open grants. */
-export function provisionedGroups(deps: Deps): string[] {
-  const groups = new Set(deps.store.provisionGroupsOf(OPEN));
-  for (const entry of deps.catalog.entries()) if (entry.role.provision.method === 'okta_group') groups.add(entry.role.provision.group);
+export async function provisionedGroups(deps: Deps): Promise<string[]> {
+  const groups = new Set(await deps.store.provisionGroupsOf(OPEN));
+  for (const entry of deps.catalog.entries()) {
+    const group = managedGroup(entry.role.provision);
+    if (group) groups.add(group);
+  }
   return [...groups].sort();
 }
 
@@ -134,7 +139,7 @@ export function directoryStatusCheck(options: { concurrency?: number } = {}): Of
 
 async function reconcileOffboarding(deps: Deps, options: ReconcileOptions): Promise<ReconcileSummary['offboarding']> {
   const holders = [
-    ...new Set([...deps.store.holdersOf(ENDABLE), ...deps.store.listRequests({ status: ['pending_approval'], limit: 1_000_000 }).map((r) => r.requester.directoryId)]),
+    ...new Set([...(await deps.store.holdersOf(ENDABLE)), ...(await deps.store.listRequests({ status: ['pending_approval'], limit: 1_000_000 })).map((r) => r.requester.directoryId)]),
   ].sort();
   const result = { checked: holders.length, offboarded: 0, grantsEnded: 0, requestsCancelled: 0, errors: 0 };
   const sources = [options.statusCheck ?? directoryStatusCheck({ concurrency: options.concurrency }), ...(options.offboardingSources ?? [])];
@@ -153,7 +158,7 @@ async function reconcileOffboarding(deps: Deps, options: ReconcileOptions): Prom
     for (const s of confirmed) if (!signals.has(s.directoryId)) signals.set(s.directoryId, s);
   }
   for (const s of signals.values()) {
-    const ended = offboardPerson(deps, { directoryId: s.directoryId, source: s.source, status: s.status });
+    const ended = await offboardPerson(deps, { directoryId: s.directoryId, source: s.source, status: s.status });
     if (ended.grants || ended.requests) result.offboarded++;
     result.grantsEnded += ended.grants;
     result.requestsCancelled += ended.requests;
@@ -203,9 +208,8 @@ function driftGroupPrefix(group: string): string {
 }
 
 /** Open drift findings (access granted outside the bot, not yet resolved), for the digest and the Home tab. */
-export function openDriftFindings(deps: Pick<Deps, 'store'>): DriftMark[] {
-  return deps.store
-    .metaWithPrefix(DRIFT_PREFIX)
+export async function openDriftFindings(deps: Pick<Deps, 'store'>): Promise<DriftMark[]> {
+  return (await deps.store.metaWithPrefix(DRIFT_PREFIX))
     .map((m) => parseMark(m.value))
     .filter((m): m is DriftMark => m !== null);
 }
@@ -223,7 +227,7 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
   }
   // Read after the members: a grant that ends meanwhile still counts as open here, so it is not
   // mistaken for drift; one that starts meanwhile is checked below.
-  const open = deps.store.grantsThroughGroup(group, { status: OPEN });
+  const open = await deps.store.grantsThroughGroup(group, { status: OPEN });
   out.members = members.length;
   out.openGrants = open.length;
   const memberIds = new Set(members.map((p) => p.id));
@@ -234,7 +238,7 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
   const keptOnPurpose = new Set<string>();
   for (const person of members) {
     if (covered.has(person.id)) continue;
-    const history = deps.store.grantsThroughGroup(group, { holderId: person.id });
+    const history = await deps.store.grantsThroughGroup(group, { holderId: person.id });
     if (history.some((g) => g.alreadyMember === true)) {
       keptOnPurpose.add(person.id); // a member from before a grant of ours: kept on purpose when it ended
       continue;
@@ -244,7 +248,7 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
     outside.push(person);
   }
   const marks = new Map<string, DriftMark>();
-  for (const m of deps.store.metaWithPrefix(driftGroupPrefix(group))) {
+  for (const m of await deps.store.metaWithPrefix(driftGroupPrefix(group))) {
     const mark = parseMark(m.value);
     if (mark) marks.set(m.key, mark);
   }
@@ -254,11 +258,11 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
   if (fresh.length || resolved.length) {
     const now = nowIso(deps);
     const actor = systemActor('reconcile');
-    deps.store.transaction((tx) => {
+    await deps.store.transaction(async (tx) => {
       for (const person of fresh) {
         const mark: DriftMark = { group, directoryId: person.id, email: person.email, detectedAt: now };
-        tx.setMeta(driftKey(group, person.id), JSON.stringify(mark), now);
-        tx.appendAudit({
+        await tx.setMeta(driftKey(group, person.id), JSON.stringify(mark), now);
+        await tx.appendAudit({
           at: now,
           actor,
           action: 'drift.detected',
@@ -266,16 +270,16 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
         });
       }
       for (const [key, mark] of resolved) {
-        tx.deleteMeta(key);
+        await tx.deleteMeta(key);
         const why = !memberIds.has(mark.directoryId) ? 'no longer in the group' : 'now holds a grant from the bot';
-        tx.appendAudit({ at: now, actor, action: 'drift.resolved', details: { kind: 'granted_outside_bot', group, person: { directoryId: mark.directoryId, email: mark.email }, detectedAt: mark.detectedAt, why } });
+        await tx.appendAudit({ at: now, actor, action: 'drift.resolved', details: { kind: 'granted_outside_bot', group, person: { directoryId: mark.directoryId, email: mark.email }, detectedAt: mark.detectedAt, why } });
       }
       if (fresh.length) {
         const limit = options.alertNames ?? 20;
         const names = fresh.slice(0, limit).map((p) => p.email).join(', ');
         const more = fresh.length > limit ? ` and ${fresh.length - limit} more` : '';
         const n = fresh.length;
-        alert(
+        await alert(
           tx,
           now,
           deps.settings.alertsChannel,
@@ -291,15 +295,16 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
   // Removed outside the bot. Only grants active before the member list was read can be judged by it.
   const gone = open.filter((g): g is Grant & { activatedAt: string } => g.status === 'active' && g.activatedAt !== null && g.activatedAt < readAt && !memberIds.has(g.holder.directoryId));
   await forEachLimited(gone, options.concurrency ?? 8, options.signal, async (grant) => {
-    let member: boolean;
+    let state: 'present' | 'absent' | 'unknown';
     try {
-      member = await deps.directory.isMember(grant.holder.directoryId, group);
+      // Asked of the grant's own provisioner, from its snapshot: the live membership read back.
+      state = await provisionerFor(deps.provisioners, grant.snapshot.provision).verify(grant, grant.snapshot.provision);
     } catch (error) {
       deps.logger.warn('reconcile: could not confirm a removal; checked again next run', { group, grantId: grant.id, error });
       return;
     }
-    if (member) return; // the list was stale (added back, or a paging race): nothing to do
-    if (recordExternalRemoval(deps, { grantId: grant.id, detail: `not in ${group} at reconcile (${readAt})` })) out.removedExternally++;
+    if (state !== 'absent') return; // the list was stale (added back, or a paging race): nothing to do
+    if (await recordExternalRemoval(deps, { grantId: grant.id, detail: `not in ${group} at reconcile (${readAt})` })) out.removedExternally++;
   });
   return out;
 }

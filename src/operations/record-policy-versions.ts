@@ -13,17 +13,17 @@ export interface PolicyVersionChanges {
   unchanged: string[];
 }
 
-export function recordPolicyVersions(deps: Deps): PolicyVersionChanges {
+export async function recordPolicyVersions(deps: Deps): Promise<PolicyVersionChanges> {
   const now = nowIso(deps);
   const actor = systemActor('startup');
   const result: PolicyVersionChanges = { added: [], changed: [], unchanged: [] };
-  deps.store.transaction((tx) => {
-    const latest = new Map(tx.latestPolicyVersions().map((v) => [v.policyName, v]));
+  await deps.store.transaction(async (tx) => {
+    const latest = new Map((await tx.latestPolicyVersions()).map((v) => [v.policyName, v]));
     for (const entry of deps.catalog.entries()) {
       const definition = canonicalDefinition(entry.app, entry.role);
       const previous = latest.get(entry.role.policy);
-      const existing = tx.getPolicyVersion(entry.role.policy, entry.version);
-      tx.upsertPolicyVersion({
+      const existing = await tx.getPolicyVersion(entry.role.policy, entry.version);
+      await tx.upsertPolicyVersion({
         policyName: entry.role.policy,
         version: entry.version,
         app: entry.app.app,
@@ -34,10 +34,10 @@ export function recordPolicyVersions(deps: Deps): PolicyVersionChanges {
       });
       if (!previous) {
         result.added.push(entry.role.policy);
-        tx.appendAudit({ at: now, actor, action: 'policy.added', details: { policy: entry.role.policy, version: entry.version, app: entry.app.app, role: entry.role.id, definition } });
+        await tx.appendAudit({ at: now, actor, action: 'policy.added', details: { policy: entry.role.policy, version: entry.version, app: entry.app.app, role: entry.role.id, definition } });
       } else if (previous.version !== entry.version) {
         result.changed.push(entry.role.policy);
-        tx.appendAudit({
+        await tx.appendAudit({
           at: now,
           actor,
           action: 'policy.changed',

@@ -18,7 +18,7 @@ import { resolveStepLive } from './directory-facts.js';
 import { applyExtension } from './extend-grant.js';
 import { createGrant, notify, openStep, requesterRecipient, settleApprovalMessages } from './lifecycle.js';
 import { findEntry } from './policy-lookup.js';
-import type { StoreTx } from './ports.js';
+import type { StoreReads, StoreTx } from './ports.js';
 
 export interface ReviewInput {
   actor: ActingPerson;
@@ -38,17 +38,17 @@ export type ReviewResult =
   | { kind: 'no_longer_eligible'; request: AccessRequest; reason: string };
 
 export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<ReviewResult> {
-  const request = deps.store.getRequest(input.requestId);
+  const request = await deps.store.getRequest(input.requestId);
   if (!request) throw new AccessError('not_found', 'This request no longer exists.');
   assertTextWithin(input.reason, TEXT_LIMITS.reason, 'The reason');
   // The deadline holds when the click arrives, not only when the sweep next runs: a late decision
   // expires the request right here, as the sweep would have.
   const arrived = nowIso(deps);
   if (request.status === 'pending_approval' && request.approvalDeadline <= arrived) {
-    deps.store.transaction((tx) => expireRequest(tx, arrived, tx.getRequest(request.id)!));
+    await deps.store.transaction(async (tx) => expireRequest(tx, arrived, (await tx.getRequest(request.id))!));
     throw deadlinePassed(request);
   }
-  const step = assertCanDecide(deps, request, input);
+  const step = await assertCanDecide(deps.store, request, input);
   const reason = (input.reason ?? '').trim();
   if (input.decision === 'deny' && !reason) throw new AccessError('reason_required', 'Please give a reason for the denial; the requester will see it.');
   const current = request.grantedSeconds ?? request.requestedSeconds;
@@ -73,19 +73,19 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
 
   const now = nowIso(deps);
   const actor = actorOf(input.actor);
-  return deps.store.transaction((tx): ReviewResult => {
+  return await deps.store.transaction(async (tx): Promise<ReviewResult> => {
     // Re-read under the write lock: whoever got here first decided; everyone else is stale.
-    const fresh = tx.getRequest(request.id)!;
+    const fresh = (await tx.getRequest(request.id))!;
     if (fresh.status === 'pending_approval' && fresh.approvalDeadline <= now) throw deadlinePassed(fresh);
-    const freshStep = assertCanDecide({ ...deps, store: tx }, fresh, { ...input, stepIndex: step.index });
+    const freshStep = await assertCanDecide(tx, fresh, { ...input, stepIndex: step.index });
 
     if (!eligibility.eligible) {
-      tx.updateRequest(fresh.id, ['pending_approval'], { status: 'denied', decidedAt: now, decisionReason: `requester no longer eligible: ${eligibility.reason}`, currentStep: -1 });
-      tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'closed', decidedAt: now });
-      tx.appendAudit({ at: now, actor: { kind: 'system', component: 'policy' }, action: 'request.denied', requestId: fresh.id, details: { reason: 'requester no longer eligible', eligibility: eligibility.reason } });
-      settleApprovalMessages(tx, now, fresh, freshStep, 'ineligible');
-      notify(tx, now, `denied:${fresh.id}`, { type: 'request.denied', recipient: requesterRecipient(fresh), requestId: fresh.id });
-      return { kind: 'no_longer_eligible', request: tx.getRequest(fresh.id)!, reason: eligibility.reason };
+      await tx.updateRequest(fresh.id, ['pending_approval'], { status: 'denied', decidedAt: now, decisionReason: `requester no longer eligible: ${eligibility.reason}`, currentStep: -1 });
+      await tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'closed', decidedAt: now });
+      await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'policy' }, action: 'request.denied', requestId: fresh.id, details: { reason: 'requester no longer eligible', eligibility: eligibility.reason } });
+      await settleApprovalMessages(tx, now, fresh, freshStep, 'ineligible');
+      await notify(tx, now, `denied:${fresh.id}`, { type: 'request.denied', recipient: requesterRecipient(fresh), requestId: fresh.id });
+      return { kind: 'no_longer_eligible', request: (await tx.getRequest(fresh.id))!, reason: eligibility.reason };
     }
 
     const decision: DecisionRecord = {
@@ -97,22 +97,22 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
       shortenedToSeconds: input.shortenToSeconds ?? null,
       at: now,
     };
-    tx.insertDecision(decision);
+    await tx.insertDecision(decision);
 
     if (input.decision === 'deny') {
-      tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'denied', decidedAt: now });
-      tx.updateRequest(fresh.id, ['pending_approval'], { status: 'denied', decidedAt: now, decisionReason: reason, currentStep: -1 });
-      tx.appendAudit({ at: now, actor, action: 'step.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason } });
-      tx.appendAudit({ at: now, actor, action: 'request.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason } });
-      settleApprovalMessages(tx, now, fresh, freshStep, 'denied');
-      notify(tx, now, `denied:${fresh.id}`, { type: 'request.denied', recipient: requesterRecipient(fresh), requestId: fresh.id });
-      return { kind: 'denied', request: tx.getRequest(fresh.id)! };
+      await tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'denied', decidedAt: now });
+      await tx.updateRequest(fresh.id, ['pending_approval'], { status: 'denied', decidedAt: now, decisionReason: reason, currentStep: -1 });
+      await tx.appendAudit({ at: now, actor, action: 'step.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason } });
+      await tx.appendAudit({ at: now, actor, action: 'request.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason } });
+      await settleApprovalMessages(tx, now, fresh, freshStep, 'denied');
+      await notify(tx, now, `denied:${fresh.id}`, { type: 'request.denied', recipient: requesterRecipient(fresh), requestId: fresh.id });
+      return { kind: 'denied', request: (await tx.getRequest(fresh.id))! };
     }
 
     const granted = Math.min(fresh.grantedSeconds ?? fresh.requestedSeconds, input.shortenToSeconds ?? Infinity);
-    if (granted !== (fresh.grantedSeconds ?? fresh.requestedSeconds)) tx.updateRequest(fresh.id, ['pending_approval'], { grantedSeconds: granted });
-    const approvals = tx.getDecisions(fresh.id).filter((d) => d.stepIndex === freshStep.index && d.decision === 'approve').length;
-    tx.appendAudit({
+    if (granted !== (fresh.grantedSeconds ?? fresh.requestedSeconds)) await tx.updateRequest(fresh.id, ['pending_approval'], { grantedSeconds: granted });
+    const approvals = (await tx.getDecisions(fresh.id)).filter((d) => d.stepIndex === freshStep.index && d.decision === 'approve').length;
+    await tx.appendAudit({
       at: now,
       actor,
       action: 'step.approved',
@@ -121,47 +121,47 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
     });
     if (approvals < freshStep.required) {
       // A quorum step in progress: the shared message shows "1 of 2 approvals".
-      settleApprovalMessages(tx, now, fresh, freshStep, `progress-${approvals}`);
-      return { kind: 'step_approved', request: tx.getRequest(fresh.id)!, step: freshStep, approvals, required: freshStep.required };
+      await settleApprovalMessages(tx, now, fresh, freshStep, `progress-${approvals}`);
+      return { kind: 'step_approved', request: (await tx.getRequest(fresh.id))!, step: freshStep, approvals, required: freshStep.required };
     }
 
-    tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'approved', decidedAt: now });
-    settleApprovalMessages(tx, now, fresh, freshStep, 'approved');
+    await tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'approved', decidedAt: now });
+    await settleApprovalMessages(tx, now, fresh, freshStep, 'approved');
     if (nextStep) {
-      tx.updateRequest(fresh.id, ['pending_approval'], { currentStep: nextStep.index });
-      const advanced = tx.getRequest(fresh.id)!;
-      openStep(tx, now, advanced, nextStep, { kind: 'system', component: 'chain' });
-      notify(tx, now, `step-approved:${fresh.id}:${freshStep.index}`, { type: 'step.approved', recipient: requesterRecipient(fresh), requestId: fresh.id, stepIndex: freshStep.index });
+      await tx.updateRequest(fresh.id, ['pending_approval'], { currentStep: nextStep.index });
+      const advanced = (await tx.getRequest(fresh.id))!;
+      await openStep(tx, now, advanced, nextStep, { kind: 'system', component: 'chain' });
+      await notify(tx, now, `step-approved:${fresh.id}:${freshStep.index}`, { type: 'step.approved', recipient: requesterRecipient(fresh), requestId: fresh.id, stepIndex: freshStep.index });
       return { kind: 'step_approved', request: advanced, step: freshStep, approvals, required: freshStep.required };
     }
     return approveRequest(deps, tx, now, fresh.id, granted);
   });
 }
 
-function approveRequest(deps: Deps, tx: StoreTx, now: string, requestId: string, seconds: number): ReviewResult {
-  tx.updateRequest(requestId, ['pending_approval'], { status: 'approved', grantedSeconds: seconds, decidedAt: now, currentStep: -1 });
-  const approved = tx.getRequest(requestId)!;
-  tx.appendAudit({
+async function approveRequest(deps: Deps, tx: StoreTx, now: string, requestId: string, seconds: number): Promise<ReviewResult> {
+  await tx.updateRequest(requestId, ['pending_approval'], { status: 'approved', grantedSeconds: seconds, decidedAt: now, currentStep: -1 });
+  const approved = (await tx.getRequest(requestId))!;
+  await tx.appendAudit({
     at: now,
     actor: { kind: 'system', component: 'chain' },
     action: 'request.approved',
     requestId,
-    details: { grantedSeconds: seconds, approvers: tx.getDecisions(requestId).map((d) => `${d.approver.email} (step ${d.stepIndex + 1})`) },
+    details: { grantedSeconds: seconds, approvers: (await tx.getDecisions(requestId)).map((d) => `${d.approver.email} (step ${d.stepIndex + 1})`) },
   });
-  notify(tx, now, `approved:${requestId}`, { type: 'request.approved', recipient: requesterRecipient(approved), requestId });
+  await notify(tx, now, `approved:${requestId}`, { type: 'request.approved', recipient: requesterRecipient(approved), requestId });
   if (approved.kind === 'extension' && approved.grantId) {
-    applyExtension(tx, now, approved.grantId, approved, seconds);
+    await applyExtension(tx, now, approved.grantId, approved, seconds);
     return { kind: 'request_approved', request: approved, grantId: approved.grantId };
   }
-  const grant = createGrant(deps, tx, now, approved, findEntry(deps, approved.app, approved.role), seconds, { kind: 'system', component: 'chain' });
-  return { kind: 'request_approved', request: tx.getRequest(requestId)!, grantId: grant.id };
+  const grant = await createGrant(deps, tx, now, approved, findEntry(deps, approved.app, approved.role), seconds, { kind: 'system', component: 'chain' });
+  return { kind: 'request_approved', request: (await tx.getRequest(requestId))!, grantId: grant.id };
 }
 
 /**
  * The rules for deciding, once: the request is pending, the step is the open one, the person may
  * decide it, is not the requester, and has not decided a step of this request already.
  */
-function assertCanDecide(deps: Pick<Deps, 'store'> | { store: StoreTx }, request: AccessRequest, input: ReviewInput): StepRecord {
+async function assertCanDecide(reads: StoreReads, request: AccessRequest, input: ReviewInput): Promise<StepRecord> {
   if (request.status !== 'pending_approval') {
     throw new AccessError('stale_decision', `This request was already ${describeStatus(request.status)}; your click changed nothing.`, { status: request.status });
   }
@@ -169,9 +169,9 @@ function assertCanDecide(deps: Pick<Deps, 'store'> | { store: StoreTx }, request
     throw new AccessError('stale_decision', `Step ${input.stepIndex + 1} of this request was already decided; it is now at step ${request.currentStep + 1}.`);
   }
   if (input.actor.person.id === request.requester.directoryId) throw new AccessError('self_approval', 'You cannot decide your own request.');
-  const step = deps.store.getSteps(request.id).find((s) => s.index === request.currentStep);
+  const step = (await reads.getSteps(request.id)).find((s) => s.index === request.currentStep);
   if (!step || step.status !== 'open') throw new AccessError('stale_decision', 'This step is no longer open.');
-  const decisions = deps.store.getDecisions(request.id);
+  const decisions = await reads.getDecisions(request.id);
   const mine = decisions.find((d) => d.approver.directoryId === input.actor.person.id);
   if (mine?.stepIndex === step.index) {
     const approvals = decisions.filter((d) => d.stepIndex === step.index && d.decision === 'approve').length;
@@ -218,10 +218,10 @@ async function resolveNext(deps: Deps, request: AccessRequest, requester: Person
   if (entry.role.approval === 'auto') throw new AccessError('invalid_state', 'This role no longer has an approval chain.');
   const index = request.currentStep + 1;
   // Steps come from the request's own policy version as stored, not a policy edited since.
-  const stored = deps.store.getSteps(request.id).find((s) => s.index === index);
+  const stored = (await deps.store.getSteps(request.id)).find((s) => s.index === index);
   const step = stored?.step ?? entry.role.approval[index];
   if (!step) throw new AccessError('invalid_state', 'The approval chain has no further step.');
-  const decided = new Set(deps.store.getDecisions(request.id).map((d) => d.approver.directoryId));
+  const decided = new Set((await deps.store.getDecisions(request.id)).map((d) => d.approver.directoryId));
   decided.add(deciderId);
   const adminGroup = deps.settings.adminGroup;
   return resolveStepLive(deps.directory, {

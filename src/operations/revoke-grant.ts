@@ -12,16 +12,16 @@ import { nowIso, type Deps } from './context.js';
 import { alert, completeRevocation, notify, requesterRecipient, settleApprovalMessages, startRevocation } from './lifecycle.js';
 
 /** "I'm done": the holder gives the access back early. */
-export function relinquishGrant(deps: Deps, input: { actor: ActingPerson; grantId: string }): Grant {
+export async function relinquishGrant(deps: Deps, input: { actor: ActingPerson; grantId: string }): Promise<Grant> {
   const now = nowIso(deps);
-  return deps.store.transaction((tx) => {
-    const grant = tx.getGrant(input.grantId);
+  return await deps.store.transaction(async (tx) => {
+    const grant = await tx.getGrant(input.grantId);
     if (!grant) throw new AccessError('not_found', 'This grant no longer exists.');
     if (grant.holder.directoryId !== input.actor.person.id) throw new AccessError('not_holder', 'Only the person who holds this access can give it back.');
-    if (!startRevocation(tx, now, grant, 'relinquished', actorOf(input.actor), null)) {
+    if (!await startRevocation(tx, now, grant, 'relinquished', actorOf(input.actor), null)) {
       throw new AccessError('stale_decision', `This access is already ${grant.status}; nothing to give back.`);
     }
-    return tx.getGrant(grant.id)!;
+    return (await tx.getGrant(grant.id))!;
   });
 }
 
@@ -32,13 +32,13 @@ export async function revokeGrantAsAdmin(deps: Deps, input: { actor: ActingPerso
   const reason = input.reason.trim();
   if (!reason) throw new AccessError('reason_required', 'A revocation needs a reason; it is shown to the holder and kept in the audit log.');
   const now = nowIso(deps);
-  return deps.store.transaction((tx) => {
-    const grant = tx.getGrant(input.grantId);
+  return await deps.store.transaction(async (tx) => {
+    const grant = await tx.getGrant(input.grantId);
     if (!grant) throw new AccessError('not_found', 'This grant no longer exists.');
-    if (!startRevocation(tx, now, grant, 'revoked', actorOf(input.actor), reason)) {
+    if (!await startRevocation(tx, now, grant, 'revoked', actorOf(input.actor), reason)) {
       throw new AccessError('stale_decision', `This access is already ${grant.status}; nothing to revoke.`);
     }
-    return tx.getGrant(grant.id)!;
+    return (await tx.getGrant(grant.id))!;
   });
 }
 
@@ -48,26 +48,30 @@ export async function assertAdmin(deps: Pick<Deps, 'directory' | 'settings'>, ac
 }
 
 /** Active grants past their expiry start revocation with reason `expired`. */
-export function expireGrants(deps: Deps, batch = 500): number {
+export async function expireGrants(deps: Deps, batch = 500): Promise<number> {
   const now = nowIso(deps);
   const actor = systemActor('sweep');
   let started = 0;
   for (;;) {
-    const due = deps.store.expiredGrants(now, batch);
+    const due = await deps.store.expiredGrants(now, batch);
     if (due.length === 0) return started;
-    const n = deps.store.transaction((tx) => due.filter((grant) => startRevocation(tx, now, grant, 'expired', actor, null)).length);
+    const n = await deps.store.transaction(async (tx) => {
+      let started = 0;
+      for (const grant of due) if (await startRevocation(tx, now, grant, 'expired', actor, null)) started++;
+      return started;
+    });
     started += n;
     if (due.length < batch || n === 0) return started;
   }
 }
 
 /** Starts the revocation of one grant whose expiry has passed (what the sweep would do for it); false when not due. */
-export function expireGrantIfDue(deps: Deps, grantId: string): boolean {
+export async function expireGrantIfDue(deps: Deps, grantId: string): Promise<boolean> {
   const now = nowIso(deps);
-  return deps.store.transaction((tx) => {
-    const grant = tx.getGrant(grantId);
+  return await deps.store.transaction(async (tx) => {
+    const grant = await tx.getGrant(grantId);
     if (!grant || grant.status !== 'active' || !grant.expiresAt || grant.expiresAt > now) return false;
-    return startRevocation(tx, now, grant, 'expired', systemActor('sweep'), null);
+    return await startRevocation(tx, now, grant, 'expired', systemActor('sweep'), null);
   });
 }
 
@@ -75,23 +79,23 @@ export function expireGrantIfDue(deps: Deps, grantId: string): boolean {
  * The person left (deactivated or suspended in the directory, or gone): every grant they hold ends
  * with reason `offboarded`, and their pending requests are cancelled.
  */
-export function offboardPerson(deps: Deps, input: { directoryId: string; source: string; status: string }): { grants: number; requests: number } {
+export async function offboardPerson(deps: Deps, input: { directoryId: string; source: string; status: string }): Promise<{ grants: number; requests: number }> {
   const now = nowIso(deps);
   const actor: Actor = systemActor('offboarding');
-  return deps.store.transaction((tx) => {
-    const grants = tx.listGrants({ holderId: input.directoryId, status: ['provisioning', 'active', 'provisioning_failed'] });
+  return await deps.store.transaction(async (tx) => {
+    const grants = await tx.listGrants({ holderId: input.directoryId, status: ['provisioning', 'active', 'provisioning_failed'] });
     let ended = 0;
-    for (const grant of grants) if (startRevocation(tx, now, grant, 'offboarded', actor, `${input.source}: directory status ${input.status}`)) ended++;
-    const pending = tx.listRequests({ requesterId: input.directoryId, status: ['pending_approval'] });
+    for (const grant of grants) if (await startRevocation(tx, now, grant, 'offboarded', actor, `${input.source}: directory status ${input.status}`)) ended++;
+    const pending = await tx.listRequests({ requesterId: input.directoryId, status: ['pending_approval'] });
     for (const request of pending) {
-      if (!tx.updateRequest(request.id, ['pending_approval'], { status: 'cancelled', decidedAt: now, decisionReason: 'the requester was offboarded', currentStep: -1 })) continue;
-      const open = tx.getSteps(request.id).find((s) => s.status === 'open');
+      if (!await tx.updateRequest(request.id, ['pending_approval'], { status: 'cancelled', decidedAt: now, decisionReason: 'the requester was offboarded', currentStep: -1 })) continue;
+      const open = (await tx.getSteps(request.id)).find((s) => s.status === 'open');
       if (open) {
-        tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
-        settleApprovalMessages(tx, now, request, open, 'cancelled');
+        await tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
+        await settleApprovalMessages(tx, now, request, open, 'cancelled');
       }
-      tx.appendAudit({ at: now, actor, action: 'request.cancelled', requestId: request.id, details: { reason: 'offboarded', source: input.source } });
-      notify(tx, now, `cancelled:${request.id}`, { type: 'request.cancelled', recipient: requesterRecipient(request), requestId: request.id });
+      await tx.appendAudit({ at: now, actor, action: 'request.cancelled', requestId: request.id, details: { reason: 'offboarded', source: input.source } });
+      await notify(tx, now, `cancelled:${request.id}`, { type: 'request.cancelled', recipient: requesterRecipient(request), requestId: request.id });
     }
     return { grants: ended, requests: pending.length };
   });
@@ -101,15 +105,15 @@ export function offboardPerson(deps: Deps, input: { directoryId: string; source:
  * Someone removed the holder from the group by hand. The bot never adds them back: the grant ends
  * as `removed_externally` (nothing left to remove) and the alerts channel is told.
  */
-export function recordExternalRemoval(deps: Deps, input: { grantId: string; detail: string }): boolean {
+export async function recordExternalRemoval(deps: Deps, input: { grantId: string; detail: string }): Promise<boolean> {
   const now = nowIso(deps);
   const actor = systemActor('reconcile');
-  return deps.store.transaction((tx) => {
-    const grant = tx.getGrant(input.grantId);
+  return await deps.store.transaction(async (tx) => {
+    const grant = await tx.getGrant(input.grantId);
     if (!grant || grant.status !== 'active') return false;
-    if (!tx.updateGrant(grant.id, ['active'], { status: 'revoking', revocationReason: 'removed_externally', revocationNote: input.detail, revokedBy: 'system:reconcile', revocationStartedAt: now })) return false;
-    completeRevocation(tx, now, tx.getGrant(grant.id)!, actor, { detail: input.detail, removed: false });
-    alert(tx, now, deps.settings.alertsChannel, `removed-externally:${grant.id}`, `${grant.holder.email} was removed from ${grant.app} ${grant.role} outside the bot (${input.detail}); the grant is ended and will not be re-added.`, { grantId: grant.id });
+    if (!await tx.updateGrant(grant.id, ['active'], { status: 'revoking', revocationReason: 'removed_externally', revocationNote: input.detail, revokedBy: 'system:reconcile', revocationStartedAt: now })) return false;
+    await completeRevocation(tx, now, (await tx.getGrant(grant.id))!, actor, { detail: input.detail, removed: false });
+    await alert(tx, now, deps.settings.alertsChannel, `removed-externally:${grant.id}`, `${grant.holder.email} was removed from ${grant.app} ${grant.role} outside the bot (${input.detail}); the grant is ended and will not be re-added.`, { grantId: grant.id });
     return true;
   });
 }

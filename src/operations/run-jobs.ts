@@ -4,11 +4,12 @@
  * retry with exponential backoff and jitter. A job claimed by a process that died is picked up
  * again when its lock expires, so a crash between intent and effect loses nothing.
  */
-import { TransientError } from '../domain/errors.js';
+import { PermanentError, TransientError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/records.js';
 import { addSeconds, nowIso, type Deps } from './context.js';
 import type { StoreTx } from './ports.js';
 import { executeRevocation, provisionGrant, recordEffectFailure } from './provision-grant.js';
+import { publishDigest } from './publish-digest.js';
 import { withReadScope } from './read-scope.js';
 
 export interface JobRunnerOptions {
@@ -45,7 +46,7 @@ export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise
   for (;;) {
     if (options.signal?.aborted) return summary;
     const now = nowIso(deps);
-    const due = deps.store.transaction((tx) => tx.dueJobs(now, batch, options.kinds)).filter((j) => !seen.has(j.id));
+    const due = (await deps.store.dueJobs(now, batch, options.kinds)).filter((j) => !seen.has(j.id));
     if (due.length === 0) return summary;
     for (const job of due) {
       if (options.signal?.aborted) return summary;
@@ -71,32 +72,38 @@ export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise
 async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<JobRecord[] | null> {
   const now = nowIso(deps);
   const lockSeconds = options.lockSeconds ?? 300;
-  if (!deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, addSeconds(now, lockSeconds)))) {
+  if (!(await deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, addSeconds(now, lockSeconds))))) {
     summary.skipped++;
     return null;
   }
   summary.ran++;
   const attempts = job.attempts + 1;
-  const waitingOf = (tx: StoreTx, at: string) => (job.subject ? tx.dueJobs(at, 10, options.kinds, job.subject) : []);
+  const waitingOf = async (tx: StoreTx, at: string) =>
+    job.subject ? await tx.dueJobs(at, 10, options.kinds, job.subject) : [];
   // The lock is renewed while the effect lasts (Okta's retries and 429 waits can outlast it), so
   // no other worker takes the job over, nor runs another effect of its subject, meanwhile.
-  const heartbeat = setInterval(() => {
+  const renew = async () => {
     try {
       const at = nowIso(deps);
-      if (!deps.store.transaction((tx) => tx.renewJob(job.id, options.worker, at, addSeconds(at, lockSeconds)))) {
+      if (!(await deps.store.transaction((tx) => tx.renewJob(job.id, options.worker, at, addSeconds(at, lockSeconds))))) {
         deps.logger.warn('job lock lost: another worker took the job over', { job: job.key, worker: options.worker });
       }
     } catch (error) {
-      deps.logger.warn('could not renew a job lock', { job: job.key, error: error instanceof Error ? error.message : String(error) });
+      const message = error instanceof Error ? error.message : String(error);
+      deps.logger.warn('could not renew a job lock', { job: job.key, error: message });
     }
-  }, (lockSeconds * 1000) / 3);
+  };
+  const heartbeat = setInterval(() => void renew(), (lockSeconds * 1000) / 3);
   heartbeat.unref();
   try {
     // One job is one operation: its directory reads are shared, and only within it.
     await withReadScope(() => perform(deps, job));
     clearInterval(heartbeat);
     const at = nowIso(deps);
-    const { finished, waiting } = deps.store.transaction((tx) => ({ finished: tx.finishJob(job.id, options.worker, at), waiting: waitingOf(tx, at) }));
+    const { finished, waiting } = await deps.store.transaction(async (tx) => ({
+      finished: await tx.finishJob(job.id, options.worker, at),
+      waiting: await waitingOf(tx, at),
+    }));
     if (!finished) deps.logger.warn('job finished after its lock was lost; the worker that took it over records its own outcome', { job: job.key, worker: options.worker });
     summary.done++;
     return waiting;
@@ -107,8 +114,8 @@ async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, sum
       // Slowed down by the service (429): the job waits its Retry-After and keeps its attempts.
       const at = nowIso(deps);
       const retryAt = addSeconds(at, Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
-      const waiting = deps.store.transaction((tx) => {
-        tx.failJob(job.id, options.worker, at, message, retryAt, { refundAttempt: true });
+      const waiting = await deps.store.transaction(async (tx) => {
+        await tx.failJob(job.id, options.worker, at, message, retryAt, { refundAttempt: true });
         return waitingOf(tx, at);
       });
       deps.logger.info('job rate-limited; waiting', { job: job.key, retryAt });
@@ -118,15 +125,15 @@ async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, sum
     const maxAttempts = options.maxAttempts ?? 8;
     let retry: boolean;
     if (job.payload.kind === 'provision' || job.payload.kind === 'revoke') {
-      retry = recordEffectFailure(deps, job.payload.kind, job.payload.grantId, error, attempts, maxAttempts);
+      retry = await recordEffectFailure(deps, job.payload.kind, job.payload.grantId, error, attempts, maxAttempts);
     } else {
-      retry = attempts < maxAttempts && !(error instanceof Error && error.name === 'PermanentError');
+      retry = attempts < maxAttempts && !(error instanceof PermanentError);
     }
     const at = nowIso(deps);
     const retryAt = retry ? addSeconds(at, backoffSeconds(attempts, error, options)) : null;
-    const waiting = deps.store.transaction((tx) => {
-      tx.failJob(job.id, options.worker, at, message, retryAt);
-      if (!retryAt) tx.appendAudit({ at, actor: { kind: 'system', component: 'jobs' }, action: 'job.abandoned', details: { job: job.key, attempts, error: message } });
+    const waiting = await deps.store.transaction(async (tx) => {
+      await tx.failJob(job.id, options.worker, at, message, retryAt);
+      if (!retryAt) await tx.appendAudit({ at, actor: { kind: 'system', component: 'jobs' }, action: 'job.abandoned', details: { job: job.key, attempts, error: message } });
       return waitingOf(tx, at);
     });
     deps.logger[retry ? 'warn' : 'error'](retry ? 'job failed; will retry' : 'job failed; given up', { job: job.key, attempts, error: message, retryAt });
@@ -144,6 +151,8 @@ async function perform(deps: Deps, job: JobRecord): Promise<void> {
     case 'revoke':
       return executeRevocation(deps, payload.grantId, { undoLateProvision: payload.undoLateProvision === true });
     case 'notify':
+      // The digest is more than a message: it carries an export and its own audit event.
+      if (payload.notification.type === 'digest') return publishDigest(deps, payload.notification, job.key);
       return deps.notifier.deliver(payload.notification, job.key);
   }
 }

@@ -33,9 +33,9 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
   const requester = input.requester.person;
 
   // A role already held becomes an extension offer; a pending request is pointed to, not repeated.
-  const held = deps.store.findOpenGrant(requester.id, input.app, input.role);
+  const held = await deps.store.findOpenGrant(requester.id, input.app, input.role);
   if (held) return { kind: 'extension_offer', offer: extensionOffer(deps, held) };
-  const pending = deps.store.findPendingRequest(requester.id, input.app, input.role);
+  const pending = await deps.store.findPendingRequest(requester.id, input.app, input.role);
   if (pending) return { kind: 'already_pending', request: pending };
 
   const now = nowIso(deps);
@@ -47,8 +47,8 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
 
   if (evaluation.outcome !== 'needs_approval' && evaluation.outcome !== 'auto_approved') {
     const error = refusal(evaluation);
-    deps.store.transaction((tx) =>
-      tx.appendAudit({
+    await deps.store.transaction(async (tx) =>
+      await tx.appendAudit({
         at: now,
         actor,
         action: 'request.refused',
@@ -82,15 +82,15 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
     decisionReason: null,
   };
 
-  return deps.store.transaction((tx) => {
+  return await deps.store.transaction(async (tx) => {
     // Re-checked under the write lock: a concurrent submit may have won (the unique index agrees).
-    const raced = tx.findPendingRequest(requester.id, request.app, request.role);
+    const raced = await tx.findPendingRequest(requester.id, request.app, request.role);
     if (raced) return { kind: 'already_pending' as const, request: raced };
-    const heldNow = tx.findOpenGrant(requester.id, request.app, request.role);
+    const heldNow = await tx.findOpenGrant(requester.id, request.app, request.role);
     if (heldNow) return { kind: 'extension_offer' as const, offer: extensionOffer(deps, heldNow) };
 
-    tx.insertRequest(request);
-    tx.appendAudit({
+    await tx.insertRequest(request);
+    await tx.appendAudit({
       at: now,
       actor,
       action: 'request.submitted',
@@ -109,8 +109,8 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
 
     if (evaluation.outcome === 'auto_approved') {
       const rule = evaluation.autoApprove.rule ?? 'approval: auto';
-      tx.updateRequest(request.id, ['pending_approval'], { status: 'approved', grantedSeconds: seconds, decidedAt: now, autoApproveRule: rule, decisionReason: evaluation.autoApprove.reason });
-      tx.appendAudit({
+      await tx.updateRequest(request.id, ['pending_approval'], { status: 'approved', grantedSeconds: seconds, decidedAt: now, autoApproveRule: rule, decisionReason: evaluation.autoApprove.reason });
+      await tx.appendAudit({
         at: now,
         actor: { kind: 'system', component: 'policy' },
         action: 'request.autoApproved',
@@ -118,12 +118,12 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
         details: { rule, reason: evaluation.autoApprove.reason, conditions: evaluation.autoApprove.conditions },
       });
       const approved = { ...request, status: 'approved' as const, grantedSeconds: seconds, autoApproveRule: rule, decidedAt: now };
-      const grant = createGrant(deps, tx, now, approved, entry, seconds, { kind: 'system', component: 'policy' });
-      notify(tx, now, `approved:${request.id}`, { type: 'request.approved', recipient: requesterRecipient(request), requestId: request.id });
+      const grant = await createGrant(deps, tx, now, approved, entry, seconds, { kind: 'system', component: 'policy' });
+      await notify(tx, now, `approved:${request.id}`, { type: 'request.approved', recipient: requesterRecipient(request), requestId: request.id });
       return { kind: 'submitted' as const, request: { ...approved, grantId: grant.id }, evaluation, grant };
     }
 
-    startChain(tx, now, request, steps);
+    await startChain(tx, now, request, steps);
     return { kind: 'submitted' as const, request, evaluation };
   });
 }

@@ -23,12 +23,12 @@ export interface SweepSummary {
 }
 
 export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSummary> {
-  const expiredRequests = expireUnapprovedRequests(deps);
-  const expiredGrants = expireGrants(deps);
-  const reminders = sendReminders(deps);
+  const expiredRequests = await expireUnapprovedRequests(deps);
+  const expiredGrants = await expireGrants(deps);
+  const reminders = await sendReminders(deps);
   const jobSummary = await runDueJobs(deps, jobs);
   // After the jobs: a revocation that succeeded in this pass is not reported as overdue.
-  const overdue = alertOverdueRevocations(deps);
+  const overdue = await alertOverdueRevocations(deps);
   return { expiredRequests, expiredGrants, reminders, jobs: jobSummary, overdueRevocations: overdue.overdue, overdueAlerts: overdue.alerted };
 }
 
@@ -41,23 +41,23 @@ const DAY_SECONDS = 86_400;
  * once. Day 0 uses the key the job runner's "keeps failing" alert uses, so a revocation that
  * crosses the failure threshold is announced once, by whichever writes first.
  */
-export function alertOverdueRevocations(deps: Deps, limit = 10_000): { overdue: number; alerted: number } {
+export async function alertOverdueRevocations(deps: Deps, limit = 10_000): Promise<{ overdue: number; alerted: number }> {
   const now = nowIso(deps);
   let overdue = 0;
   let alerted = 0;
-  for (const grant of deps.store.listGrants({ status: ['revoking'], limit })) {
+  for (const grant of await deps.store.listGrants({ status: ['revoking'], limit })) {
     const state = revocationOverdue(grant, now);
     if (!state.overdue) continue;
     overdue++;
     const day = Math.floor((state.ageSeconds ?? 0) / DAY_SECONDS);
     const key = day === 0 ? `revoke-failing:${grant.id}` : `revoke-failing:${grant.id}:day-${day}`;
-    if (deps.store.getJobByKey(`notify:alert:${key}`)) continue;
+    if (await deps.store.getJobByKey(`notify:alert:${key}`)) continue;
     const since = describeDuration(Math.floor(state.ageSeconds ?? 0));
     const text =
       `Revocation overdue: ${grant.app} ${grant.role} for ${grant.holder.email} (${grant.revocationReason ?? 'revocation'}) started ${since} ago and is not confirmed: ` +
       `${state.why}${grant.lastError ? `; last error: ${grant.lastError}` : ''}. The access is still in place; the bot keeps trying${day > 0 ? ` (day ${day + 1})` : ''}.`;
-    deps.store.transaction((tx) => {
-      alert(tx, now, deps.settings.alertsChannel, key, text, { grantId: grant.id, requestId: grant.requestId });
+    await deps.store.transaction(async (tx) => {
+      await alert(tx, now, deps.settings.alertsChannel, key, text, { grantId: grant.id, requestId: grant.requestId });
     });
     alerted++;
   }
@@ -69,7 +69,7 @@ export function alertOverdueRevocations(deps: Deps, limit = 10_000): { overdue: 
  * Reminders before expiry, once per lead time. Only lead times shorter than the grant apply (a 1h
  * grant gets no "1 day left" reminder); an extension resets them.
  */
-export function sendReminders(deps: Deps, batch = 1000): number {
+export async function sendReminders(deps: Deps, batch = 1000): Promise<number> {
   const leads = deps.settings.remindersSeconds;
   if (leads.length === 0) return 0;
   const now = nowIso(deps);
@@ -77,9 +77,9 @@ export function sendReminders(deps: Deps, batch = 1000): number {
   let sent = 0;
   for (;;) {
     // Only grants still owed a reminder come back, so each page moves on: the ones handled here drop out.
-    const candidates = deps.store.grantsDueForReminder(now, leads, batch);
+    const candidates = await deps.store.grantsDueForReminder(now, leads, batch);
     // One transaction per page: each grant is re-read and updated conditionally inside it.
-    const progressed = deps.store.transaction((tx) => {
+    const progressed = await deps.store.transaction(async (tx) => {
       let handled = 0;
       for (const grant of candidates) {
         const left = (Date.parse(grant.expiresAt!) - nowMs) / 1000;
@@ -89,12 +89,12 @@ export function sendReminders(deps: Deps, batch = 1000): number {
         if (due.length === 0) continue;
         handled++;
         const lead = Math.min(...due);
-        const fresh = tx.getGrant(grant.id);
+        const fresh = await tx.getGrant(grant.id);
         if (!fresh || fresh.status !== 'active' || fresh.expiresAt !== grant.expiresAt) continue;
         const marked = [...new Set([...fresh.remindersSent, ...due])];
-        if (!tx.updateGrant(grant.id, ['active'], { remindersSent: marked })) continue;
-        tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'grant.reminded', requestId: grant.requestId, grantId: grant.id, details: { leadSeconds: lead, expiresAt: grant.expiresAt } });
-        notify(tx, now, `reminder:${grant.id}:${grant.expiresAt}:${lead}`, { type: 'grant.reminder', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, leadSeconds: lead });
+        if (!await tx.updateGrant(grant.id, ['active'], { remindersSent: marked })) continue;
+        await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'grant.reminded', requestId: grant.requestId, grantId: grant.id, details: { leadSeconds: lead, expiresAt: grant.expiresAt } });
+        await notify(tx, now, `reminder:${grant.id}:${grant.expiresAt}:${lead}`, { type: 'grant.reminder', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, leadSeconds: lead });
         sent++;
       }
       return handled;

@@ -9,9 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { verifyWebhookSignature, WebhookProvisioner, type WebhookCall, type WebhookTarget } from '../adapters/provisioners/webhook-provisioner.js';
+import {
+  verifyWebhookSignature,
+  WebhookClient,
+  type WebhookCall,
+  type WebhookTarget,
+  type WebhookTransport,
+} from '../adapters/provisioners/webhook-provisioner.js';
 import { redactUrl } from '../domain/redact-url.js';
-import type { WebhookPort } from '../operations/context.js';
 
 /** One call as the page shows it. */
 export interface SandboxWebhookCall {
@@ -40,18 +45,18 @@ const WireCall = z.object({
   user: z.object({ email: z.string() }).loose(),
 }).loose();
 
-export class SandboxWebhooks implements WebhookPort {
+export class SandboxWebhooks implements WebhookTransport {
   private readonly calls: SandboxWebhookCall[] = [];
   private readonly listeners = new Set<(call: SandboxWebhookCall) => void>();
   /** Policy URLs by the path the receiver serves them at, so a call can say where it would have gone. */
   private readonly targets = new Map<string, string>();
-  private readonly provisioner: WebhookProvisioner;
+  private readonly client: WebhookClient;
   private readonly secret = randomBytes(24).toString('hex');
   private readonly server: Server;
   private base = '';
 
   private constructor(private readonly now: () => Date) {
-    this.provisioner = new WebhookProvisioner({ env: { [SECRET_ENV]: this.secret }, allowInsecureLoopback: true, now });
+    this.client = new WebhookClient({ env: { [SECRET_ENV]: this.secret }, allowInsecureLoopback: true, now });
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -77,12 +82,12 @@ export class SandboxWebhooks implements WebhookPort {
     return webhooks;
   }
 
-  /** The provisioning port: the same signed call, to the embedded receiver instead of `target.url`. */
+  /** The webhook transport: the same signed call, to the embedded receiver instead of `target.url`. */
   call(target: WebhookTarget, call: WebhookCall, options?: { idempotencyKey?: string }): Promise<{ status: number }> {
     const path = `/hooks/${this.targets.size}`;
     const known = [...this.targets].find(([, url]) => url === target.url)?.[0];
     if (!known) this.targets.set(path, target.url);
-    return this.provisioner.call({ url: `${this.base}${known ?? path}`, secretEnv: SECRET_ENV, timeoutSeconds: target.timeoutSeconds }, call, options);
+    return this.client.call({ url: `${this.base}${known ?? path}`, secretEnv: SECRET_ENV, timeoutSeconds: target.timeoutSeconds }, call, options);
   }
 
   /** The calls received, newest first. */

@@ -7,12 +7,10 @@
  * with a signing secret made for this run, on /slack/events.
  */
 import { randomBytes } from 'node:crypto';
-import type { Config } from '../config.js';
+import type { Catalog } from '../domain/catalog.js';
+import type { Settings } from '../domain/policy.js';
 import type { Logger } from '../operations/ports.js';
-import type { Runtime } from '../runtime.js';
-import { createSlackBot, type SlackBot } from '../adapters/slack/create-slack-app.js';
-import { createHealthCheck } from '../health.js';
-import { SandboxWebhooks } from './sandbox-webhooks.js';
+import type { SandboxWebhooks } from './sandbox-webhooks.js';
 import { SlackApiStandIn } from './slack-api/slack-api-server.js';
 import { startSandboxServer, type SandboxServer } from './sandbox-http.js';
 
@@ -27,14 +25,6 @@ export class OffsetClock {
   }
 }
 
-export interface Sandbox {
-  url: string;
-  bot: SlackBot;
-  standIn: SlackApiStandIn;
-  page: SandboxServer;
-  stop(): Promise<void>;
-}
-
 export interface DirectoryPeople {
   listPeople(): { id: string; email: string; name: string; title?: string }[];
   /** The zone the directory file gives a person (their Slack profile's `tz` in the sandbox). */
@@ -42,82 +32,76 @@ export interface DirectoryPeople {
 }
 
 /**
- * Starts the stand-in, the bot on it, and the page on `config.port`. `afterAdvance` runs when the
- * page moves the clock (the sweep, so reminders and expiries show at once).
+ * The embedded Slack workspace: the Web API stand-in with every person of the directory and the
+ * channels the bot posts to, and the token and signing secret made for this run. Started before the
+ * bot connects to it (the bot's notifier needs its client).
  */
-export async function startSandbox(
-  runtime: Runtime,
-  config: Config,
-  options: { logger: Logger; clock: OffsetClock; people: DirectoryPeople; afterAdvance: () => Promise<unknown>; worker: string },
-): Promise<Sandbox> {
+export interface SandboxWorkspace {
+  standIn: SlackApiStandIn;
+  apiUrl: string;
+  token: string;
+  signingSecret: string;
+  people: ReturnType<typeof slackPeople>;
+  channels: { id: string; name: string }[];
+  stop(): Promise<void>;
+}
+
+export async function startSandboxWorkspace(options: {
+  people: DirectoryPeople;
+  settings: Settings;
+  catalog: Catalog;
+  /** The sandbox's clock: moving time forward ages trigger ids and rate-limit windows too. */
+  clock: { now(): Date };
+}): Promise<SandboxWorkspace> {
   const token = `xoxb-sandbox-${randomBytes(8).toString('hex')}`;
   const signingSecret = randomBytes(24).toString('hex');
   // Slack's clock is the sandbox's: moving time forward ages trigger ids and rate-limit windows too.
   const standIn = new SlackApiStandIn({ botTokens: [token], clock: () => options.clock.now().getTime() });
   const people = slackPeople(options.people);
   // Each person reads times in their own zone, as Slack's users.info says; the bot's zone unless the file gives one.
-  for (const p of people) standIn.addUser({ id: p.slackId, email: p.email, name: p.email.split('@')[0]!, realName: p.name, tz: p.timezone ?? runtime.deps.settings.timezone });
-  const channels = sandboxChannels(runtime);
+  for (const p of people) standIn.addUser({ id: p.slackId, email: p.email, name: p.email.split('@')[0]!, realName: p.name, tz: p.timezone ?? options.settings.timezone });
+  const channels = sandboxChannels(options.settings, options.catalog);
   for (const c of channels) standIn.addChannel(c);
   const { url: apiUrl } = await standIn.start(0, '127.0.0.1');
-  // Nothing leaves the machine: webhook roles call the embedded receiver, never their policy URL.
-  const webhooks = await SandboxWebhooks.start({ now: () => options.clock.now() });
-  runtime.deps.webhook = webhooks;
+  return { standIn, apiUrl, token, signingSecret, people, channels, stop: () => standIn.stop() };
+}
 
-  let bot: SlackBot | undefined;
-  try {
-    bot = await createSlackBot({
-      deps: runtime.deps,
-      db: runtime.store.db,
-      token,
-      signingSecret,
-      apiUrl,
-      describedAs: 'the embedded Slack stand-in',
-      port: 0,
-      host: '127.0.0.1',
-      health: createHealthCheck(runtime, { slack: { mode: 'sandbox', teamId: 'T0SANDBOX' } }),
-      logger: options.logger,
-      jobs: { worker: options.worker },
-    });
-    const botPort = await bot.start();
-    const page = await startSandboxServer({
-      standIn,
-      botEventsUrl: `http://127.0.0.1:${botPort}/slack/events`,
-      signingSecret,
-      people,
-      channels,
-      webhookCalls: webhooks,
-      port: config.port,
-      host: '127.0.0.1',
-      timezone: runtime.deps.settings.timezone,
-      clock: {
-        now: () => options.clock.now(),
-        advance: async (seconds) => {
-          options.clock.advance(seconds);
-          options.logger.info('sandbox clock moved', { seconds, now: options.clock.now().toISOString() });
-          await options.afterAdvance();
-        },
+/**
+ * The page on `port` (loopback only), where a person picks who they are. `afterAdvance` runs when
+ * the page moves the clock (the sweep, so reminders and expiries show at once).
+ */
+export function startSandboxPage(
+  workspace: SandboxWorkspace,
+  options: {
+    botEventsUrl: string;
+    port: number;
+    timezone: string;
+    clock: OffsetClock;
+    logger: Logger;
+    afterAdvance: () => Promise<unknown>;
+    /** The embedded webhook receiver the bot's webhook roles call: the page lists its calls. */
+    webhookCalls: SandboxWebhooks;
+  },
+): Promise<SandboxServer> {
+  return startSandboxServer({
+    standIn: workspace.standIn,
+    botEventsUrl: options.botEventsUrl,
+    signingSecret: workspace.signingSecret,
+    people: workspace.people,
+    channels: workspace.channels,
+    webhookCalls: options.webhookCalls,
+    port: options.port,
+    host: '127.0.0.1',
+    timezone: options.timezone,
+    clock: {
+      now: () => options.clock.now(),
+      advance: async (seconds) => {
+        options.clock.advance(seconds);
+        options.logger.info('sandbox clock moved', { seconds, now: options.clock.now().toISOString() });
+        await options.afterAdvance();
       },
-    });
-    const started = bot;
-    return {
-      url: page.url,
-      bot: started,
-      standIn,
-      page,
-      async stop() {
-        await page.close();
-        await started.stop();
-        await webhooks.close();
-        await standIn.stop();
-      },
-    };
-  } catch (error) {
-    await bot?.stop();
-    await webhooks.close();
-    await standIn.stop();
-    throw error;
-  }
+    },
+  });
 }
 
 /** Every person in the directory gets a Slack-shaped id (U0 + their email's name), unique. */
@@ -134,8 +118,7 @@ export function slackPeople(directory: DirectoryPeople): { slackId: string; emai
 }
 
 /** The channels the bot posts to: security and alerts from the settings, and every `notify:` channel. */
-function sandboxChannels(runtime: Runtime): { id: string; name: string }[] {
-  const { settings, catalog } = runtime.deps;
+function sandboxChannels(settings: Settings, catalog: Catalog): { id: string; name: string }[] {
   const channels = new Map<string, string>([
     [settings.securityChannel, 'security'],
     [settings.alertsChannel, settings.alertsChannel === settings.securityChannel ? 'security' : 'access-ops'],

@@ -38,7 +38,7 @@ function base(): RequestCard {
     createdAt: at,
     approvalDeadline: '2026-03-05T09:00:00.000Z',
     grant: null,
-    provisioning: { method: 'okta_group' },
+    provisioning: { kind: 'automatic' },
     reminderLeads: [86_400, 3600],
     timezone: 'Europe/Berlin',
   };
@@ -119,7 +119,7 @@ export function manualCard(): RequestCard {
   card.grantedSeconds = null;
   card.requestedSeconds = 4 * 3600;
   card.steps = [{ ...steps(['approved', 'waiting', 'waiting'])[0]!, decisions: [approve(marcus, 5)] }];
-  card.provisioning = { method: 'manual', assigneeGroup: 'it-helpdesk' };
+  card.provisioning = { kind: 'manual', assigneeGroup: 'it-helpdesk' };
   card.grant = { ...card.grant!, status: 'provisioning', activatedAt: null, expiresAt: null, durationSeconds: 4 * 3600 };
   return card;
 }

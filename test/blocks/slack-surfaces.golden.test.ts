@@ -16,6 +16,7 @@ import { golden } from './golden-file.js';
 import { checkMessageBlocks, checkView } from '../../src/sandbox/slack-api/block-kit-limits.js';
 import { approvedCard, pendingCard, step2Card } from './cards.js';
 import { crowdedHome, endedCard, explainEvaluation, explainRole, grants, home, requests, task } from './views.js';
+import { HELP } from '../../src/adapters/slack/access-commands.js';
 
 
 const tz = 'Europe/Berlin';
@@ -32,10 +33,10 @@ const messages = {
   'task-grant-done': () => taskMessage(task('grant', 'done')),
   'task-grant-cancelled': () => taskMessage(task('grant', 'cancelled')),
   'task-revoke-open': () => taskMessage(task('revoke', 'open')),
-  'requester-ended-expired-manual': () => requesterMessage({ ...endedCard('expired'), provisioning: { method: 'manual', assigneeGroup: 'it-helpdesk' } }, { type: 'grant.revoked' }),
+  'requester-ended-expired-manual': () => requesterMessage({ ...endedCard('expired'), provisioning: { kind: 'manual', assigneeGroup: 'it-helpdesk' } }, { type: 'grant.revoked' }),
   'alert-with-grant': () => alertMessage({ text: 'Setting up GitHub Organization owner for Ada Lovelace (ada@example.com) failed after 5 attempts: <!channel> 500', at: '2026-03-02T09:00:00.000Z', timezone: tz, grant: { id: 'grt_0example0001', appName: 'GitHub', roleName: 'Organization owner', holderName: 'Ada Lovelace', holderEmail: 'ada@example.com', status: 'provisioning_failed' }, requestId: 'req_0example0001' }),
   'alert-plain': () => alertMessage({ text: 'Revocation overdue', at: '2026-03-02T09:00:00.000Z', timezone: tz }),
-  'reply-help': () => helpMessage(),
+  'reply-help': () => helpMessage(HELP),
   'reply-list': () => listMessage({ grants: grants(), requests: requests(), timezone: tz }),
   'reply-list-empty': () => listMessage({ grants: [], requests: [], timezone: tz }),
   'reply-pending': () => pendingMessage([{ card: pendingCard(), stepIndex: 0 }, { card: step2Card(), stepIndex: 1 }], 'u-jordan'),

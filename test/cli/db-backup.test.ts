@@ -44,7 +44,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await bot?.stop();
   bot = undefined;
-  for (const runtime of open) runtime.close();
+  for (const runtime of open) await runtime.close();
   open = [];
   rmSync(dir, { recursive: true, force: true });
 });
@@ -112,7 +112,7 @@ describe('access-bot db backup', () => {
 
 describe('access-bot db restore', () => {
   it('restores a backup taken while the bot ran in place of a database that moved on, and the bot starts on it', async () => {
-    for (const runtime of open) runtime.close();
+    for (const runtime of open) await runtime.close();
     open = [];
     const file = join(dir, 'backup.db');
     bot = await startBotProcess({ databasePath: env.DATABASE_PATH });
@@ -129,7 +129,7 @@ describe('access-bot db restore', () => {
 
     // The database moves on after the backup.
     await submit(await openRuntime(), 'marcus@example.com', 'github', 'member');
-    for (const runtime of open) runtime.close();
+    for (const runtime of open) await runtime.close();
     open = [];
     const laterHead = headOf((await cli(['audit', 'verify'], env)).stdout);
     expect(laterHead).not.toBe(backupHead);
@@ -162,7 +162,7 @@ describe('access-bot db restore', () => {
   });
 
   it('refuses a backup whose audit chain is broken, or a file that is not a backup, and changes nothing', async () => {
-    for (const runtime of open) runtime.close();
+    for (const runtime of open) await runtime.close();
     open = [];
     const file = join(dir, 'backup.db');
     expect((await cli(['db', 'backup', file], env)).code).toBe(0);

@@ -22,7 +22,7 @@ beforeEach(async () => {
   await submitRequest(deps, { requester: await identifyByEmail(deps, 'ada@example.com'), app: 'github', role: 'member' });
   await submitRequest(deps, { requester: await identifyByEmail(deps, 'ada@example.com'), app: 'aws-prod', role: 'admin', justification: 'INC-7 database failover' });
   await identifySlackUser(deps, { slackUserId: 'U0ADA', email: 'ada@example.com' });
-  runtime.close();
+  await runtime.close();
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -77,15 +77,15 @@ describe('lifecycle commands', () => {
   it('records what an admin does from the command line as such: via the CLI, which OS user, no Slack id (L9)', async () => {
     const runtime = await createRuntime(loadConfig(env), { logger: silentLogger });
     await identifySlackUser(runtime.deps, { slackUserId: 'U0JORDAN', email: 'jordan@example.com' }); // Jordan also uses Slack
-    runtime.close();
+    await runtime.close();
     const unbound = await cli(['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'jordan@example.com', '--reason', 'new Slack account'], env);
     expect(unbound.code, unbound.stderr).toBe(0);
     const exported = await cli(['export', 'requests', '--admin', 'jordan@example.com', '--out', join(dir, 'requests.csv')], env);
     expect(exported.code, exported.stderr).toBe(0);
 
     const store = SqliteStore.open(env.DATABASE_PATH!);
-    const events = store.auditEvents({ limit: 1000 });
-    store.close();
+    const events = await store.auditEvents({ limit: 1000 });
+    await store.close();
     for (const action of ['identity.unbound', 'export.created'] as const) {
       const actor = events.find((e) => e.action === action)!.actor;
       expect(actor, action).toEqual({ kind: 'person', directoryId: expect.any(String), email: 'jordan@example.com', via: 'cli', osUser: userInfo().username, host: hostname() });
@@ -114,15 +114,15 @@ describe('sweep on the sandbox\'s configuration (M2)', () => {
       const sandboxEnv = { ...env, POLICIES_DIR: policies }; // the real secret is set, and still not used
       const runtime = await createRuntime(loadConfig(sandboxEnv), { logger: silentLogger });
       const result = await submitRequest(runtime.deps, { requester: await identifyByEmail(runtime.deps, 'ada@example.com'), app: 'billing', role: 'viewer' });
-      runtime.close();
+      await runtime.close();
       if (result.kind !== 'submitted' || !result.grant) throw new Error(result.kind);
 
       const swept = await cli(['sweep'], sandboxEnv);
       expect(swept.code, swept.stderr).toBe(0);
       expect(connections).toBe(0);
       const store = SqliteStore.open(env.DATABASE_PATH!);
-      expect(store.getGrant(result.grant.id)!.status).toBe('active');
-      store.close();
+      expect((await store.getGrant(result.grant.id))!.status).toBe('active');
+      await store.close();
     } finally {
       await new Promise<void>((resolve) => endpoint.close(() => resolve()));
     }

@@ -49,10 +49,10 @@ describe('policies explain', () => {
     expect(user.stderr).toContain('nobody@example.com is not in the directory');
     const app = await explain('--user', 'ada@example.com', '--app', 'gitlab', '--role', 'owner');
     expect(app.code).toBe(1);
-    expect(app.stderr).toContain('unknown app gitlab; known apps: aws-prod, billing, github, laptop-admin');
+    expect(app.stderr).toContain('There is no application `gitlab`. Applications: `aws-prod` (AWS production), `billing` (Billing console), `github` (GitHub), `laptop-admin` (Laptop local admin).');
     const role = await explain('--user', 'ada@example.com', '--app', 'github', '--role', 'admin');
     expect(role.code).toBe(1);
-    expect(role.stderr).toContain('github has no role admin; its roles: owner, member');
+    expect(role.stderr).toContain('GitHub has no role `admin`. Its roles: `owner` (Organization owner), `member` (Member).');
   });
 
   it('exits 2 for missing options or a malformed duration or time', async () => {

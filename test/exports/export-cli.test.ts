@@ -21,7 +21,7 @@ beforeAll(async () => {
   env = { ...EXAMPLE_ENV, DATABASE_PATH: s.h.dbPath };
   dir = dirname(s.h.dbPath);
 });
-afterAll(() => s.h.close());
+afterAll(async () => await s.h.close());
 
 describe('access-bot export', () => {
   it('writes to --out, and prints the rows, the file SHA-256 and the audit head that audit verify prints', async () => {
@@ -49,13 +49,13 @@ describe('access-bot export', () => {
     expect(stderr).toContain('period      the beginning (inclusive) to 2026-03-03T00:00:00.000Z (exclusive)');
     const rows = parseCsv(stdout).rows;
     expect(rows.every((r) => r.at! < '2026-03-03')).toBe(true);
-    const event = allEvents(s.h).at(-1)!;
+    const event = (await allEvents(s.h)).at(-1)!;
     expect(event).toMatchObject({ action: 'export.created', actor: { kind: 'system', component: 'cli' }, details: { export: 'events', rows: rows.length, destination: 'stdout', filters: { to: '2026-03-03T00:00:00.000Z' }, sha256: sha256(Buffer.from(stdout, 'utf8')) } });
     expect(typeof event.details.osUser).toBe('string');
   });
 
   it('exits 2 with a clear message for a bad filter, and neither writes nor logs anything', async () => {
-    const before = allEvents(s.h).length;
+    const before = (await allEvents(s.h)).length;
     const cases: [string[], string][] = [
       [['export', 'requests', '--from', '2026-13-01'], '--from "2026-13-01" is not a date'],
       [['export', 'requests', '--from', '2026-03-01T09:00'], 'has no time zone'],
@@ -72,7 +72,7 @@ describe('access-bot export', () => {
       expect(result.stderr).toContain(message);
       expect(result.stderr).toContain('access-bot export --help');
     }
-    expect(allEvents(s.h)).toHaveLength(before);
+    expect(await allEvents(s.h)).toHaveLength(before);
   });
 
   it('exports as an admin with --admin, and refuses someone who is not one', async () => {
@@ -83,17 +83,17 @@ describe('access-bot export', () => {
     const out = join(dir, 'access.csv');
     const ok = await cli(['export', 'access', '--admin', 'ian@example.com', '--out', out], env);
     expect(ok.code).toBe(EXIT.ok);
-    expect(allEvents(s.h).at(-1)).toMatchObject({ action: 'export.created', actor: { kind: 'person', email: 'ian@example.com' }, details: { export: 'access', destination: 'file' } });
+    expect((await allEvents(s.h)).at(-1)).toMatchObject({ action: 'export.created', actor: { kind: 'person', email: 'ian@example.com' }, details: { export: 'access', destination: 'file' } });
   });
 
   it('fails cleanly when the file cannot be written', async () => {
-    const before = allEvents(s.h).length;
+    const before = (await allEvents(s.h)).length;
     const out = join(dir, 'missing', 'x.csv');
     const { code, stderr } = await cli(['export', 'policies', '--out', out], env);
     expect(code).toBe(EXIT.problem);
     expect(stderr).toContain(`cannot write ${out}`);
     expect(existsSync(out)).toBe(false);
-    expect(allEvents(s.h)).toHaveLength(before);
+    expect(await allEvents(s.h)).toHaveLength(before);
   });
 
   it('streams to the real stdout of the command-line process', async () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CsvTableSink, FORMULA_START } from '../../src/adapters/csv/csv-table-sink.js';
-import { SqliteExportSource } from '../../src/adapters/db/export-reader.js';
+import { withRawSqlite } from '../support/raw-sqlite.js';
 import { hashEvent, verifyChain, type Actor, type AuditAction } from '../../src/domain/audit.js';
 import { canonicalJson } from '../../src/domain/canonical.js';
 import { AccessError } from '../../src/domain/errors.js';
@@ -16,7 +16,7 @@ let s: SeededHistory;
 beforeEach(async () => {
   s = await seedHistory();
 });
-afterEach(() => s.h.close());
+afterEach(async () => await s.h.close());
 
 const neutralised = (text: string) => (FORMULA_START.test(text) ? `'${text}` : text);
 const byId = (rows: Record<string, string>[], column: string) => new Map(rows.map((r) => [r[column]!, r]));
@@ -141,7 +141,7 @@ describe('the requests export', () => {
 
   it('neutralises formulas in justifications, names and notes, and keeps every other text exact', async () => {
     // A row written before the bot trimmed justifications: a leading tab must be caught too.
-    s.h.store.sqlite.prepare('UPDATE requests SET justification = ? WHERE id = ?').run('\t=cmd', s.req.failedMember);
+    withRawSqlite(s.h.dbPath, (db) => db.prepare('UPDATE requests SET justification = ? WHERE id = ?').run('\t=cmd', s.req.failedMember));
     const r = byId((await exportOf(s.h, 'requests')).rows, 'request_id');
     const justification = (name: keyof SeededHistory['req']) => r.get(s.req[name])!.justification;
     expect(justification('pendingOwner')).toBe(`'=HYPERLINK("http://x","y")`);
@@ -153,7 +153,7 @@ describe('the requests export', () => {
     expect(justification('expiredBilling')).toBe(HOSTILE.plain);
     expect(justification('relinquishedMember')).toBe('reviewing PRs');
     // Every stored justification comes back as stored, or with the `'` prefix when it starts a formula.
-    for (const id of Object.values(s.req)) expect(r.get(id)!.justification).toBe(neutralised(s.h.store.getRequest(id)!.justification));
+    for (const id of Object.values(s.req)) expect(r.get(id)!.justification).toBe(neutralised((await s.h.store.getRequest(id))!.justification));
     expect(r.get(s.req.eveBilling)).toMatchObject({ requester_name: `'${EVE.name}`, requester_email: EVE.email, justification: '' });
   });
 });
@@ -176,14 +176,14 @@ describe('the access export', () => {
     expect(g.get(s.grant.offboardedMember)).toMatchObject({ revocation_reason: 'offboarded', extension_count: '1', extension_total_seconds: '604800', expires_at: '2026-04-09T10:05:00.000Z' });
     expect(g.get(s.grant.externalTriage)).toMatchObject({ revocation_reason: 'removed_externally', status: 'revoked' });
     expect(g.get(s.grant.eveBilling)).toMatchObject({ holder_name: `'${EVE.name}`, revocation_reason: 'expired' });
-    const version = s.h.store.getGrant(s.grant.activeAws)!.policyVersion;
+    const version = (await s.h.store.getGrant(s.grant.activeAws))!.policyVersion;
     expect(g.get(s.grant.activeAws)!.policy_version).toBe(version);
   });
 });
 
 describe('the events export', () => {
   it('has every event with its actor, canonical details and hashes: the chain re-verifies from the CSV alone', async () => {
-    const before = allEvents(s.h);
+    const before = await allEvents(s.h);
     const { rows, summary } = await exportOf(s.h, 'events');
     expect(rows).toHaveLength(before.length);
     expect(summary.rows).toBe(before.length);
@@ -219,7 +219,7 @@ describe('the policies export', () => {
       ['2026-03-04T08:00:00.000Z', '', 'true'],
     ]);
     for (const row of rows) {
-      const stored = s.h.store.getPolicyVersion(row.policy_name!, row.version!)!;
+      const stored = (await s.h.store.getPolicyVersion(row.policy_name!, row.version!))!;
       expect(row.definition).toBe(canonicalJson(stored.definition));
     }
     expect(JSON.parse(owner[1]!.definition!).role.duration).toEqual({ default: '1h', max: '8h' });
@@ -228,11 +228,11 @@ describe('the policies export', () => {
 
 describe('the export as evidence', () => {
   it('prints the audit head the export was read at: the head verifyChain finds, and the prevHash of the export event', async () => {
-    const before = verifyChain(allEvents(s.h));
+    const before = verifyChain(await allEvents(s.h));
     const { summary } = await exportOf(s.h, 'requests');
     expect(summary.auditHead).toBe(before.head);
     expect(summary.auditHeadSeq).toBe(before.count);
-    const after = allEvents(s.h);
+    const after = await allEvents(s.h);
     const own = after.at(-1)!;
     expect(own).toMatchObject({ seq: summary.exportEventSeq, action: 'export.created', prevHash: summary.auditHead });
     // `audit verify --expect-head` accepts the printed head later.
@@ -243,7 +243,7 @@ describe('the export as evidence', () => {
     const { summary, buffer } = await exportOf(s.h, 'requests', { from: '2026-03-02', to: '2026-03-03', app: 'aws' });
     const sha = createHash('sha256').update(buffer).digest('hex');
     expect(summary).toMatchObject({ rows: 2, sha256: sha, bytes: buffer.length, period: { from: '2026-03-02T00:00:00.000Z', to: '2026-03-03T00:00:00.000Z' } });
-    const event = allEvents(s.h).at(-1)!;
+    const event = (await allEvents(s.h)).at(-1)!;
     expect(event).toMatchObject({
       action: 'export.created',
       actor: { kind: 'system', component: 'test' },
@@ -263,14 +263,14 @@ describe('the export as evidence', () => {
   });
 
   it('lets only admins export, checked live, and logs the admin as the actor', async () => {
-    const eventsBefore = allEvents(s.h).length;
+    const eventsBefore = (await allEvents(s.h)).length;
     const refused = await exportOf(s.h, 'events', {}, { kind: 'admin', admin: await s.h.as('alan@example.com') }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(AccessError);
     expect((refused as AccessError).code).toBe('not_admin');
-    expect(allEvents(s.h)).toHaveLength(eventsBefore); // nothing exported, nothing logged
+    expect(await allEvents(s.h)).toHaveLength(eventsBefore); // nothing exported, nothing logged
 
     await exportOf(s.h, 'access', {}, { kind: 'admin', admin: await s.h.as('priya@example.com') });
-    expect(allEvents(s.h).at(-1)!.actor).toEqual({ kind: 'person', directoryId: 'u-priya', email: 'priya@example.com' });
+    expect((await allEvents(s.h)).at(-1)!.actor).toEqual({ kind: 'person', directoryId: 'u-priya', email: 'priya@example.com' });
 
     await s.h.yaml.removeFromGroup('u-priya', 'access-admins');
     const again = await exportOf(s.h, 'access', {}, { kind: 'admin', admin: await s.h.as('priya@example.com') }).catch((e: unknown) => e);
@@ -278,7 +278,7 @@ describe('the export as evidence', () => {
   });
 
   it('reads one snapshot: events the bot writes during a long export are not in it, and the head still matches the rows', async () => {
-    const headBefore = s.h.store.auditHead();
+    const headBefore = await s.h.store.auditHead();
     const chunks: Buffer[] = [];
     const csv = new CsvTableSink(new Writable({ write: (chunk: Buffer, _e, cb) => (chunks.push(chunk), cb()) }));
     let written = 0;
@@ -286,27 +286,27 @@ describe('the export as evidence', () => {
     const busy: TableSink = {
       start: (columns) => csv.start(columns),
       write: async (rows) => {
-        s.h.store.transaction((tx) => tx.appendAudit({ at: '2026-03-06T00:00:00.000Z', actor: { kind: 'system', component: 'sweep' }, action: 'job.failed', details: { n: ++written } }));
+        await s.h.store.transaction(async (tx) => await tx.appendAudit({ at: '2026-03-06T00:00:00.000Z', actor: { kind: 'system', component: 'sweep' }, action: 'job.failed', details: { n: ++written } }));
         await csv.write(rows);
       },
       finish: () => csv.finish(),
       abort: (e) => csv.abort(e),
     };
-    const summary = await exportEvidence(s.h.deps, SqliteExportSource.forStore(s.h.store), { kind: 'events', filters: NO_FILTERS, requestedBy: { kind: 'system', component: 'test' }, destination: 'test' }, busy, { batchSize: 10 });
+    const summary = await exportEvidence(s.h.deps, { kind: 'events', filters: NO_FILTERS, requestedBy: { kind: 'system', component: 'test' }, destination: 'test' }, busy, { batchSize: 10 });
     expect(written).toBeGreaterThan(5);
     expect(summary).toMatchObject({ rows: headBefore.seq, auditHead: headBefore.hash, auditHeadSeq: headBefore.seq });
     expect(Buffer.concat(chunks).toString('utf8')).not.toContain('job.failed');
     // Other events came between the head and the export's own event, and the chain is whole.
     expect(summary.exportEventSeq).toBe(headBefore.seq + written + 1);
-    expect(verifyChain(allEvents(s.h), summary.auditHead).ok).toBe(true);
+    expect(verifyChain(await allEvents(s.h), summary.auditHead).ok).toBe(true);
   });
 
   it('logs nothing when the file cannot be written', async () => {
-    const before = allEvents(s.h).length;
+    const before = (await allEvents(s.h)).length;
     const failing = new Writable({ write: (_chunk, _e, cb) => cb(new Error('disk full')) });
-    const promise = exportEvidence(s.h.deps, SqliteExportSource.forStore(s.h.store), { kind: 'events', filters: NO_FILTERS, requestedBy: { kind: 'system', component: 'test' }, destination: 'test' }, new CsvTableSink(failing), { batchSize: 10 });
+    const promise = exportEvidence(s.h.deps, { kind: 'events', filters: NO_FILTERS, requestedBy: { kind: 'system', component: 'test' }, destination: 'test' }, new CsvTableSink(failing), { batchSize: 10 });
     await expect(promise).rejects.toThrow('disk full');
-    expect(allEvents(s.h)).toHaveLength(before);
+    expect(await allEvents(s.h)).toHaveLength(before);
   });
 
   it('reads in batches of any size to the same bytes', async () => {

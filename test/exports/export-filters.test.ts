@@ -45,7 +45,7 @@ describe('filters applied to a history', () => {
   beforeAll(async () => {
     s = await seedHistory();
   });
-  afterAll(() => s.h.close());
+  afterAll(async () => await s.h.close());
 
   const ids = (rows: Record<string, string>[], column: string) => rows.map((r) => r[column]).sort();
   const sorted = (...values: string[]) => [...values].sort();
@@ -76,7 +76,7 @@ describe('filters applied to a history', () => {
       sorted(s.grant.shortenedAws, s.grant.failedMember, s.grant.expiredBilling, s.grant.eveBilling, s.grant.relinquishedMember, s.grant.offboardedMember, s.grant.externalTriage),
     );
     // A grant revoked exactly at `from` was not open in the period; one created exactly at `to` neither.
-    const laptop = s.h.store.getGrant(s.grant.revokedLaptop)!;
+    const laptop = (await s.h.store.getGrant(s.grant.revokedLaptop))!;
     expect(ids((await exportOf(s.h, 'access', { from: laptop.revokedAt!, app: 'laptop' })).rows, 'grant_id')).toEqual([]);
     expect(ids((await exportOf(s.h, 'access', { from: '2026-03-03', to: laptop.createdAt, app: 'laptop' })).rows, 'grant_id')).toEqual([]);
     expect(ids((await exportOf(s.h, 'access', { user: 'alan@example.com' })).rows, 'grant_id')).toEqual([s.grant.relinquishedMember]);
@@ -84,7 +84,7 @@ describe('filters applied to a history', () => {
   });
 
   it('selects events by time, by the app of their request or grant, and by person', async () => {
-    const stored = allEvents(s.h);
+    const stored = await allEvents(s.h);
     const day2 = await exportOf(s.h, 'events', { from: '2026-03-03', to: '2026-03-04' });
     expect(day2.rows.map((r) => Number(r.seq))).toEqual(stored.filter((e) => e.at >= '2026-03-03' && e.at < '2026-03-04').map((e) => e.seq));
     expect(day2.rows.length).toBeGreaterThan(10);
@@ -95,7 +95,7 @@ describe('filters applied to a history', () => {
     expect(laptop.rows.map((r) => Number(r.seq))).toEqual(stored.filter((e) => e.requestId === laptopRequest || e.grantId === laptopGrant).map((e) => e.seq));
     expect(laptop.rows.map((r) => r.action)).toContain('task.completed');
 
-    const marcusRequests = new Set(s.h.store.listRequests({ requesterId: 'u-marcus' }).map((r) => r.id));
+    const marcusRequests = new Set((await s.h.store.listRequests({ requesterId: 'u-marcus' })).map((r) => r.id));
     const marcus = await exportOf(s.h, 'events', { user: 'Marcus@example.com' });
     const expected = stored.filter((e) => (e.actor.kind === 'person' && e.actor.email === 'marcus@example.com') || (e.requestId !== null && marcusRequests.has(e.requestId)));
     expect(marcus.rows.map((r) => Number(r.seq))).toEqual(expected.map((e) => e.seq));

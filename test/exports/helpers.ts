@@ -1,7 +1,6 @@
 import Papa from 'papaparse';
 import { expect } from 'vitest';
 import { exportCsvToBuffer } from '../../src/adapters/csv/export-csv.js';
-import { SqliteExportSource } from '../../src/adapters/db/export-reader.js';
 import type { ExportRequester, ExportSummary } from '../../src/operations/exports/export-evidence.js';
 import { parseExportFilters, type ExportKind, type RawExportFilters } from '../../src/operations/exports/export-filters.js';
 import type { Harness } from '../support/lifecycle-harness.js';
@@ -27,16 +26,16 @@ export async function exportOf(
   requestedBy: ExportRequester = { kind: 'system', component: 'test' },
   options: { batchSize?: number } = {},
 ): Promise<ParsedExport> {
-  const { buffer, summary } = await exportCsvToBuffer(h.deps, SqliteExportSource.forStore(h.store), { kind, filters: parseExportFilters(kind, raw), requestedBy, destination: 'test' }, options);
+  const { buffer, summary } = await exportCsvToBuffer(h.deps, { kind, filters: parseExportFilters(kind, raw), requestedBy, destination: 'test' }, options);
   return { summary, buffer, ...parseCsv(buffer.toString('utf8')) };
 }
 
 /** Every audit event in written order. */
-export function allEvents(h: Harness) {
+export async function allEvents(h: Harness) {
   const out = [];
   let afterId = 0;
   for (;;) {
-    const batch = h.store.auditEvents({ afterId, limit: 1000 });
+    const batch = await h.store.auditEvents({ afterId, limit: 1000 });
     if (batch.length === 0) return out;
     out.push(...batch);
     afterId = batch.at(-1)!.id;

@@ -74,10 +74,10 @@ export async function seedHistory(): Promise<SeededHistory> {
   const approve = async (email: string, requestId: string, extra: { shortenToSeconds?: number } = {}) => {
     await reviewRequest(h.deps, { actor: await as(email), requestId, decision: 'approve', ...extra });
   };
-  const grantOf = (requestId: string) => h.store.grantForRequest(requestId)!.id;
+  const grantOf = async (requestId: string) => (await h.store.grantForRequest(requestId))!.id;
 
   h.clock.set('2026-03-01T08:00:00.000Z');
-  recordPolicyVersions(h.deps);
+  await recordPolicyVersions(h.deps);
 
   // ---- day 1: 2026-03-02 -------------------------------------------------------------------
   h.clock.set('2026-03-02T09:00:00.000Z');
@@ -102,7 +102,7 @@ export async function seedHistory(): Promise<SeededHistory> {
   h.clock.advance(60);
   const cancelledOwner = await submit('alan@example.com', 'github', 'owner', HOSTILE.minus, 7200);
   h.clock.advance(60);
-  cancelRequest(h.deps, { actor: await as('alan@example.com'), requestId: cancelledOwner });
+  await cancelRequest(h.deps, { actor: await as('alan@example.com'), requestId: cancelledOwner });
 
   // Will expire undecided; Marcus has no manager, so step 1 falls back to the admins.
   h.clock.advance(60);
@@ -132,21 +132,21 @@ export async function seedHistory(): Promise<SeededHistory> {
   const revokedLaptop = await submit('kim@example.com', 'laptop', 'local-admin', 'install a driver');
   await run();
   h.clock.advance(60);
-  await completeTask(h.deps, { actor: await as('ian@example.com'), taskId: h.store.getTaskFor(grantOf(revokedLaptop), 'grant')!.id });
+  await completeTask(h.deps, { actor: await as('ian@example.com'), taskId: (await h.store.getTaskFor(await grantOf(revokedLaptop), 'grant'))!.id });
   // An admin takes it away (the note tries a formula); IT removes it by hand.
   h.clock.advance(60);
-  await revokeGrantAsAdmin(h.deps, { actor: await as('priya@example.com'), grantId: grantOf(revokedLaptop), reason: HOSTILE.note });
+  await revokeGrantAsAdmin(h.deps, { actor: await as('priya@example.com'), grantId: await grantOf(revokedLaptop), reason: HOSTILE.note });
   await run();
   h.clock.advance(60);
-  await completeTask(h.deps, { actor: await as('ian@example.com'), taskId: h.store.getTaskFor(grantOf(revokedLaptop), 'revoke')!.id });
+  await completeTask(h.deps, { actor: await as('ian@example.com'), taskId: (await h.store.getTaskFor(await grantOf(revokedLaptop), 'revoke'))!.id });
   h.clock.advance(60);
   const offboardedMember = await submit('jordan@example.com', 'github', 'member', 'code review');
   await run();
   h.clock.advance(60);
   const extension = await (async () => {
-    const result = await extendGrant(h.deps, { actor: await as('jordan@example.com'), grantId: grantOf(offboardedMember), addSeconds: 7 * 86400, justification: 'longer project' });
+    const result = await extendGrant(h.deps, { actor: await as('jordan@example.com'), grantId: await grantOf(offboardedMember), addSeconds: 7 * 86400, justification: 'longer project' });
     if (result.kind !== 'extended') throw new Error(result.kind);
-    return h.store.listRequests({ requesterId: 'u-jordan' }).find((r) => r.kind === 'extension')!.id;
+    return (await h.store.listRequests({ requesterId: 'u-jordan' })).find((r) => r.kind === 'extension')!.id;
   })();
   h.clock.advance(60);
   const externalTriage = await submit('sam@example.com', 'github', 'triage', 'triage issues');
@@ -156,20 +156,20 @@ export async function seedHistory(): Promise<SeededHistory> {
   h.clock.set('2026-03-04T08:00:00.000Z');
   const changed = examplePolicies({ owner: { duration: { defaultSeconds: 3600, maxSeconds: 8 * 3600 } } });
   h.deps.catalog = new Catalog(changed);
-  recordPolicyVersions(h.deps);
+  await recordPolicyVersions(h.deps);
 
   // ---- 2026-03-05: the endings ------------------------------------------------------------------
   h.clock.set('2026-03-05T12:00:00.000Z');
   await sweepNow(); // billing expired (1 day), the undecided owner request expired (72h)
   h.clock.advance(60);
-  relinquishGrant(h.deps, { actor: await as('alan@example.com'), grantId: grantOf(relinquishedMember) });
+  await relinquishGrant(h.deps, { actor: await as('alan@example.com'), grantId: await grantOf(relinquishedMember) });
   await run();
   h.clock.advance(60);
-  offboardPerson(h.deps, { directoryId: 'u-jordan', source: 'status check', status: 'deprovisioned' });
+  await offboardPerson(h.deps, { directoryId: 'u-jordan', source: 'status check', status: 'deprovisioned' });
   await run();
   h.clock.advance(60);
   await h.yaml.removeFromGroup('u-sam', 'github-members');
-  recordExternalRemoval(h.deps, { grantId: grantOf(externalTriage), detail: 'not in github-members at reconcile' });
+  await recordExternalRemoval(h.deps, { grantId: await grantOf(externalTriage), detail: 'not in github-members at reconcile' });
   await run();
 
   // Pending: manager approved, one of two security approvals in.
@@ -191,15 +191,15 @@ export async function seedHistory(): Promise<SeededHistory> {
     h,
     req: { pendingOwner, activeAws: activeAws2, shortenedAws: activeAws, deniedAws, cancelledOwner, expiredOwner, failedMember, expiredBilling, relinquishedMember, revokedLaptop, offboardedMember, externalTriage, eveBilling, extension },
     grant: {
-      activeAws: grantOf(activeAws2),
-      shortenedAws: grantOf(activeAws),
-      failedMember: grantOf(failedMember),
-      expiredBilling: grantOf(expiredBilling),
-      relinquishedMember: grantOf(relinquishedMember),
-      revokedLaptop: grantOf(revokedLaptop),
-      offboardedMember: grantOf(offboardedMember),
-      externalTriage: grantOf(externalTriage),
-      eveBilling: grantOf(eveBilling),
+      activeAws: await grantOf(activeAws2),
+      shortenedAws: await grantOf(activeAws),
+      failedMember: await grantOf(failedMember),
+      expiredBilling: await grantOf(expiredBilling),
+      relinquishedMember: await grantOf(relinquishedMember),
+      revokedLaptop: await grantOf(revokedLaptop),
+      offboardedMember: await grantOf(offboardedMember),
+      externalTriage: await grantOf(externalTriage),
+      eveBilling: await grantOf(eveBilling),
     },
   };
 }

@@ -45,8 +45,8 @@ beforeEach(() => {
   directory = directoryFor(url);
   h = createHarness({ directory });
 });
-afterEach(() => {
-  h.close();
+afterEach(async () => {
+  await h.close();
   for (const person of COMPANY.people) okta.removeUser(person.id);
   for (const name of Object.keys(COMPANY.groups)) okta.removeGroup(groupId(name));
 });
@@ -57,18 +57,18 @@ describe('the lifecycle on Okta', () => {
   it('walks the chain with managers and groups read from Okta, provisions into the Okta group, and revokes on expiry', async () => {
     const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'owner', durationSeconds: 3600, justification: 'rotate keys' });
     if (result.kind !== 'submitted') throw new Error(result.kind);
-    expect(h.store.getSteps(result.request.id)[0]!.approvers.map((a) => a.email)).toEqual(['marcus@example.com']); // managerId from the Okta profile
+    expect((await h.store.getSteps(result.request.id))[0]!.approvers.map((a) => a.email)).toEqual(['marcus@example.com']); // managerId from the Okta profile
     for (const email of ['marcus@example.com', 'sam@example.com', 'kim@example.com', 'ciso@example.com']) {
       await reviewRequest(h.deps, { actor: await h.as(email), requestId: result.request.id, decision: 'approve' });
     }
     await h.runJobs();
-    const grant = h.store.grantForRequest(result.request.id)!;
+    const grant = (await h.store.grantForRequest(result.request.id))!;
     expect(grant.status).toBe('active');
     expect(okta.isMember(groupId('github-owners'), 'u-ada')).toBe(true);
 
     h.clock.advance(3600);
     await sweepNow();
-    expect(h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
+    expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
     expect(okta.isMember(groupId('github-owners'), 'u-ada')).toBe(false);
     // Each membership change was read back from Okta before it was recorded.
     expect(okta.count(/\/api\/v1\/users\/u-ada\/groups/, 'GET')).toBeGreaterThanOrEqual(2);
@@ -78,11 +78,11 @@ describe('the lifecycle on Okta', () => {
     const result = await submitRequest(h.deps, { requester: await h.as('alan@example.com'), app: 'github', role: 'member' });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await h.runJobs();
-    const grant = h.store.grantForRequest(result.request.id)!;
+    const grant = (await h.store.grantForRequest(result.request.id))!;
     expect(grant.alreadyMember).toBe(true);
-    relinquishGrant(h.deps, { actor: await h.as('alan@example.com'), grantId: grant.id });
+    await relinquishGrant(h.deps, { actor: await h.as('alan@example.com'), grantId: grant.id });
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)!.status).toBe('revoked');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('revoked');
     expect(okta.isMember(groupId('github-members'), 'u-alan')).toBe(true);
     expect(okta.count(/\/api\/v1\/groups\/[^/]+\/users\/u-alan/, 'DELETE')).toBe(0);
   });
@@ -93,12 +93,12 @@ describe('the lifecycle on Okta', () => {
     await h.runJobs();
     okta.setStatus('u-ada', 'DEPROVISIONED');
     oktaAhead += SEARCH_LAG_MS; // search shows it once its index caught up
-    const holders = [...new Set(h.store.listGrants({ status: ['active'] }).map((g) => g.holder.directoryId))];
+    const holders = [...new Set((await h.store.listGrants({ status: ['active'] })).map((g) => g.holder.directoryId))];
     const gone = await checkStatuses(directory, holders);
     expect(gone).toEqual([{ id: 'u-ada', status: 'deprovisioned' }]);
-    for (const person of gone) offboardPerson(h.deps, { directoryId: person.id, source: 'okta status check', status: person.status });
+    for (const person of gone) await offboardPerson(h.deps, { directoryId: person.id, source: 'okta status check', status: person.status });
     await h.runJobs();
-    expect(h.store.grantForRequest(result.request.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
+    expect(await h.store.grantForRequest(result.request.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
     expect(okta.isMember(groupId('github-members'), 'u-ada')).toBe(false);
   });
 
@@ -106,15 +106,15 @@ describe('the lifecycle on Okta', () => {
     const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member' });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await h.runJobs();
-    const grant = h.store.grantForRequest(result.request.id)!;
+    const grant = (await h.store.grantForRequest(result.request.id))!;
     okta.failNext(/\/api\/v1\/groups\/[^/]+\/users\/u-ada/, 6, 503, { method: 'DELETE' }); // 4 attempts in the gate, then the job's retry
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)!.status).toBe('revoking');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('revoking');
     expect(okta.isMember(groupId('github-members'), 'u-ada')).toBe(true);
     h.clock.advance(3600);
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)!.status).toBe('revoked');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('revoked');
     expect(okta.isMember(groupId('github-members'), 'u-ada')).toBe(false);
   });
 
@@ -132,8 +132,8 @@ describe('the lifecycle on Okta', () => {
     const summary = await reconcile(h.deps, { statusCheck: noStatusCheck, offboardingSources: [oktaSystemLogSource(directory)] });
     expect(summary.offboarding.offboarded).toBe(1);
     await h.runJobs();
-    expect(h.store.grantForRequest(result.request.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
-    const cursor = h.store.getMeta(SYSTEM_LOG_CURSOR_KEY);
+    expect(await h.store.grantForRequest(result.request.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
+    const cursor = await h.store.getMeta(SYSTEM_LOG_CURSOR_KEY);
     expect(cursor).toBeTruthy();
     // Polling as Okta documents it: one request with since, then Okta's next links only.
     const logs = okta.matching('/api/v1/logs');
@@ -147,7 +147,7 @@ describe('the lifecycle on Okta', () => {
     });
     h.clock.advance(3600);
     await reconcile(h.deps, { statusCheck: noStatusCheck, offboardingSources: [oktaSystemLogSource(directory)] });
-    expect(h.store.getMeta(SYSTEM_LOG_CURSOR_KEY)).not.toBe(cursor);
+    expect(await h.store.getMeta(SYSTEM_LOG_CURSOR_KEY)).not.toBe(cursor);
   });
 
   it('checks holders\' status in batches, one search per batch', async () => {
@@ -204,7 +204,7 @@ describe('Okta calls: live for every decision, never twice within one', () => {
     });
     if (fallback.kind !== 'submitted') throw new Error(fallback.kind);
     expect(adminsRead()).toBe(1);
-    expect(h.store.getSteps(fallback.request.id)[0]!.approvers.map((a) => a.email).sort())
+    expect((await h.store.getSteps(fallback.request.id))[0]!.approvers.map((a) => a.email).sort())
       .toEqual(['ciso@example.com', 'priya@example.com']);
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
-import { PolicyLoadError } from '../../src/adapters/policies/load-policies.js';
+import { PolicyLoadError } from '../../src/adapters/policies/policy-problem.js';
 import { loadConfig } from '../../src/config.js';
 import { createRuntime, recheckDirectoryUntilReachable } from '../../src/runtime.js';
 import { OktaStandIn } from './okta-stand-in.js';
@@ -65,7 +65,7 @@ describe('start-up against Okta', () => {
       expect(runtime.directoryUnreachable).toBeTruthy();
       expect(runtime.deps.directory.kind).toBe('okta');
     } finally {
-      runtime.close();
+      await runtime.close();
     }
   });
 
@@ -78,8 +78,8 @@ describe('start-up against Okta', () => {
       await okta.comeBackUp();
       const stop = recheckDirectoryUntilReachable(runtime, 50);
       const alertJob = await new Promise<string>((resolve) => {
-        const poll = setInterval(() => {
-          const job = runtime.store.listJobs({}).find((j) => j.key.startsWith('notify:alert:policy-check:'));
+        const poll = setInterval(async () => {
+          const job = (await runtime.store.listJobs({})).find((j) => j.key.startsWith('notify:alert:policy-check:'));
           if (job) {
             clearInterval(poll);
             resolve(JSON.stringify(job.payload));
@@ -91,7 +91,7 @@ describe('start-up against Okta', () => {
       expect(alertJob).toContain('github-owners');
       expect(alertJob).toContain('C0SECURITY'); // the alerts channel defaults to the security channel
     } finally {
-      runtime.close();
+      await runtime.close();
     }
   });
 });

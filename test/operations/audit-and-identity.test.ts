@@ -7,38 +7,39 @@ import { recordPolicyVersions } from '../../src/operations/record-policy-version
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { reviewRequest } from '../../src/operations/review-request.js';
 import { createHarness, examplePolicies, type Harness } from '../support/lifecycle-harness.js';
+import { withRawSqlite } from '../support/raw-sqlite.js';
 
 let h: Harness;
 beforeEach(() => {
   h = createHarness();
 });
-afterEach(() => h.close());
+afterEach(async () => await h.close());
 
 async function someHistory() {
-  recordPolicyVersions(h.deps);
+  await recordPolicyVersions(h.deps);
   const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', justification: 'incident' });
   if (result.kind !== 'submitted') throw new Error(result.kind);
   await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
   await h.runJobs();
 }
 
-const chain = () => verifyChain(h.store.auditEvents({ limit: 100_000 }));
-const raw = (sql: string) => h.store.sqlite.prepare(sql).run();
+const chain = async () => verifyChain(await h.store.auditEvents({ limit: 100_000 }));
+const raw = (sql: string) => withRawSqlite(h.dbPath, (db) => db.prepare(sql).run());
 
 describe('the audit chain', () => {
   it('verifies an untouched log and reports its head', async () => {
     await someHistory();
-    const result = chain();
+    const result = await chain();
     expect(result.ok).toBe(true);
     expect(result.count).toBeGreaterThan(8);
-    expect(result.head).toBe(h.store.auditHead().hash);
-    expect(verifyChain(h.store.auditEvents({ limit: 100_000 }), result.head).ok).toBe(true);
+    expect(result.head).toBe((await h.store.auditHead()).hash);
+    expect(verifyChain(await h.store.auditEvents({ limit: 100_000 }), result.head).ok).toBe(true);
   });
 
   it('names an event whose content was changed', async () => {
     await someHistory();
     raw(`update audit_events set details = json_set(details, '$.justification', 'nothing to see') where seq = 3`);
-    const result = chain();
+    const result = await chain();
     expect(result.ok).toBe(false);
     expect(result.problem).toMatchObject({ kind: 'changed', seq: 3 });
   });
@@ -46,7 +47,7 @@ describe('the audit chain', () => {
   it('names a removed event', async () => {
     await someHistory();
     raw('delete from audit_events where seq = 4');
-    expect(chain().problem).toMatchObject({ kind: 'removed', seq: 4 });
+    expect((await chain()).problem).toMatchObject({ kind: 'removed', seq: 4 });
   });
 
   it('names reordered events', async () => {
@@ -54,53 +55,53 @@ describe('the audit chain', () => {
     // Swap the stored positions of events 4 and 5, content and hashes intact.
     raw('update audit_events set id = -1 where seq = 4');
     raw('update audit_events set id = (select id from audit_events where seq = 5) - 0 where seq = 4 and 0');
-    const five = h.store.sqlite.prepare('select id from audit_events where seq = 5').get() as { id: number };
+    const five = withRawSqlite(h.dbPath, (db) => db.prepare('select id from audit_events where seq = 5').get() as { id: number });
     raw(`update audit_events set id = -2 where seq = 5`);
     raw(`update audit_events set id = ${five.id} where seq = 4`);
     raw(`update audit_events set id = ${five.id - 1} where seq = 5`);
-    expect(chain().problem).toMatchObject({ kind: 'reordered', seq: 4 });
+    expect((await chain()).problem).toMatchObject({ kind: 'reordered', seq: 4 });
   });
 
   it('catches a truncated log against a head printed earlier', async () => {
     await someHistory();
-    const head = chain().head;
-    const last = h.store.auditHead().seq;
+    const head = (await chain()).head;
+    const last = (await h.store.auditHead()).seq;
     raw(`delete from audit_events where seq = ${last}`);
-    expect(chain().ok).toBe(true); // nothing inside the chain is wrong...
-    expect(verifyChain(h.store.auditEvents({ limit: 100_000 }), head).problem?.kind).toBe('head_mismatch'); // ...but the head is gone
+    expect((await chain()).ok).toBe(true); // nothing inside the chain is wrong...
+    expect(verifyChain(await h.store.auditEvents({ limit: 100_000 }), head).problem?.kind).toBe('head_mismatch'); // ...but the head is gone
   });
 
   it('commits each state change and its audit event together, or neither', async () => {
-    const before = h.store.auditHead();
-    expect(() =>
-      h.store.transaction((tx) => {
-        tx.appendAudit({ at: h.clock.now().toISOString(), actor: { kind: 'system', component: 'test' }, action: 'request.refused', details: {} });
+    const before = await h.store.auditHead();
+    await expect(
+      h.store.transaction(async (tx) => {
+        await tx.appendAudit({ at: h.clock.now().toISOString(), actor: { kind: 'system', component: 'test' }, action: 'request.refused', details: {} });
         throw new Error('boom after the audit write');
       }),
-    ).toThrow('boom');
-    expect(h.store.auditHead()).toEqual(before);
+    ).rejects.toThrow('boom');
+    expect(await h.store.auditHead()).toEqual(before);
   });
 
   it('hashes every field into the chain (a changed actor breaks it)', async () => {
     await someHistory();
     raw(`update audit_events set actor = json_set(actor, '$.email', 'someone@example.com') where seq = 5`);
-    expect(chain().problem).toMatchObject({ kind: 'changed', seq: 5 });
-    const events: AuditEvent[] = h.store.auditEvents({ limit: 10 });
+    expect((await chain()).problem).toMatchObject({ kind: 'changed', seq: 5 });
+    const events: AuditEvent[] = await h.store.auditEvents({ limit: 10 });
     expect(events[0]!.prevHash).toBe('0'.repeat(64));
   });
 });
 
 describe('policy versions', () => {
   it('logs new policies once, then a change with what changed', async () => {
-    const first = recordPolicyVersions(h.deps);
+    const first = await recordPolicyVersions(h.deps);
     expect(first.added).toContain('github-owner-jit');
-    expect(recordPolicyVersions(h.deps).added).toEqual([]);
+    expect((await recordPolicyVersions(h.deps)).added).toEqual([]);
     h.deps.catalog = new Catalog(examplePolicies({ owner: { duration: { defaultSeconds: 3600, maxSeconds: 8 * 3600 } } }));
-    const third = recordPolicyVersions(h.deps);
+    const third = await recordPolicyVersions(h.deps);
     expect(third.changed).toEqual(['github-owner-jit']);
-    const changed = h.store.auditEvents({ limit: 1000 }).find((e) => e.action === 'policy.changed')!;
+    const changed = (await h.store.auditEvents({ limit: 1000 })).find((e) => e.action === 'policy.changed')!;
     expect(changed.details.changes).toEqual([{ path: 'role.duration.max', before: '4h', after: '8h' }]);
-    const versions = h.store.sqlite.prepare(`select count(*) as n from policy_versions where policy_name = 'github-owner-jit'`).get() as { n: number };
+    const versions = withRawSqlite(h.dbPath, (db) => db.prepare(`select count(*) as n from policy_versions where policy_name = 'github-owner-jit'`).get() as { n: number });
     expect(versions.n).toBe(2);
   });
 });
@@ -109,9 +110,9 @@ describe('identity binding', () => {
   it('binds a Slack user to the directory by email once, case-insensitively, and logs it', async () => {
     const first = await identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'ADA@Example.com' });
     expect(first.person.id).toBe('u-ada');
-    expect(h.store.bindingForSlackUser('U0ADA')).toMatchObject({ directoryId: 'u-ada' });
+    expect(await h.store.bindingForSlackUser('U0ADA')).toMatchObject({ directoryId: 'u-ada' });
     await identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'ada@example.com' });
-    expect(h.store.auditEvents().filter((e) => e.action === 'identity.bound')).toHaveLength(1);
+    expect((await h.store.auditEvents()).filter((e) => e.action === 'identity.bound')).toHaveLength(1);
   });
 
   it('refuses a second Slack user claiming a bound person, and an email that no longer matches', async () => {
@@ -119,13 +120,13 @@ describe('identity binding', () => {
     const conflict = await identifySlackUser(h.deps, { slackUserId: 'U0EVIL', email: 'ada@example.com' }).catch((e: AccessError) => e);
     expect(conflict).toBeInstanceOf(AccessError);
     expect((conflict as AccessError).code).toBe('identity_conflict');
-    expect(h.store.auditEvents().some((e) => e.action === 'identity.conflicted')).toBe(true);
+    expect((await h.store.auditEvents()).some((e) => e.action === 'identity.conflicted')).toBe(true);
     const mismatch = await identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'alan@example.com' }).catch((e: AccessError) => e);
     expect((mismatch as AccessError).code).toBe('identity_mismatch');
   });
 
   it('refuses an email that matches several directory people', async () => {
-    h.close();
+    await h.close();
     h = createHarness({
       directory: (await import('../../src/adapters/directory/yaml-directory.js')).YamlDirectory.fromData({
         people: [
@@ -137,15 +138,15 @@ describe('identity binding', () => {
     });
     const error = await identifySlackUser(h.deps, { slackUserId: 'U1', email: 'twin@example.com' }).catch((e: AccessError) => e);
     expect((error as AccessError).code).toBe('identity_ambiguous');
-    expect(h.store.bindingForSlackUser('U1')).toBeUndefined();
+    expect(await h.store.bindingForSlackUser('U1')).toBeUndefined();
   });
 
   it('lets an admin unbind, audited, so the next action matches again', async () => {
     await identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'ada@example.com' });
     await expect(unbindIdentity(h.deps, { admin: await h.as('alan@example.com'), slackUserId: 'U0ADA', reason: 'x' })).rejects.toMatchObject({ code: 'not_admin' });
     await unbindIdentity(h.deps, { admin: await h.as('priya@example.com'), slackUserId: 'U0ADA', reason: 'Slack account replaced' });
-    expect(h.store.bindingForSlackUser('U0ADA')).toBeUndefined();
-    const unbound = h.store.auditEvents().find((e) => e.action === 'identity.unbound')!;
+    expect(await h.store.bindingForSlackUser('U0ADA')).toBeUndefined();
+    const unbound = (await h.store.auditEvents()).find((e) => e.action === 'identity.unbound')!;
     expect(unbound.details).toMatchObject({ slackUserId: 'U0ADA', reason: 'Slack account replaced' });
     expect((await identifySlackUser(h.deps, { slackUserId: 'U0NEWADA', email: 'ada@example.com' })).person.id).toBe('u-ada');
   });

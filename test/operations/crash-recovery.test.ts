@@ -43,24 +43,24 @@ describe('a process killed between job intent and completion', () => {
     const second = await child('effect-crash', '2026-03-02T09:01:00.000Z').exited;
     expect(second.signal).toBe('SIGKILL');
     let store = SqliteStore.open(join(dir, 'access.db'));
-    const grant = store.listGrants({})[0]!;
+    const grant = (await store.listGrants({}))[0]!;
     expect(grant.status).toBe('provisioning');
-    expect(store.getJobByKey(`provision:${grant.id}`)!.status).toBe('running'); // claimed by the dead worker
-    store.close();
+    expect((await store.getJobByKey(`provision:${grant.id}`))!.status).toBe('running'); // claimed by the dead worker
+    await store.close();
 
     // 3. Restarted after the dead worker's lock expired, it takes the job over and finishes.
     const third = await child('resume', '2026-03-02T09:10:00.000Z').exited;
     expect(third.code, third.stderr).toBe(0);
 
     store = SqliteStore.open(join(dir, 'access.db'));
-    expect(store.getGrant(grant.id)!.status).toBe('active');
-    expect(store.getGrant(grant.id)!.alreadyMember).toBe(false); // recorded before the first add, not re-read after it
-    const events = store.auditEvents({ limit: 1000 });
+    expect((await store.getGrant(grant.id))!.status).toBe('active');
+    expect((await store.getGrant(grant.id))!.alreadyMember).toBe(false); // recorded before the first add, not re-read after it
+    const events = await store.auditEvents({ limit: 1000 });
     expect(events.filter((e) => e.action === 'grant.activated')).toHaveLength(1);
     expect(events.filter((e) => e.action === 'grant.provisioned')).toHaveLength(1);
     expect(verifyChain(events).ok).toBe(true);
-    expect(store.listJobs({ status: ['pending', 'running', 'dead'] })).toEqual([]);
-    store.close();
+    expect(await store.listJobs({ status: ['pending', 'running', 'dead'] })).toEqual([]);
+    await store.close();
 
     const entries = logEntries();
     // The provisioner call was repeated (safe: the add is idempotent), the state change recorded once...

@@ -32,8 +32,8 @@ describe('deadlines hold when a decision arrives (L3)', () => {
     const error = await refusal(reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' }));
     expect(error).toMatchObject({ code: 'deadline_passed' });
     expect(error!.message).toContain('expired without a decision');
-    expect(h.store.getRequest(result.request.id)!.status).toBe('approval_expired');
-    expect(h.store.grantForRequest(result.request.id)).toBeUndefined();
+    expect((await h.store.getRequest(result.request.id))!.status).toBe('approval_expired');
+    expect(await h.store.grantForRequest(result.request.id)).toBeUndefined();
   });
 
   it('refuses to extend a grant past its expiry, says why, and starts its revocation at once', async () => {
@@ -44,8 +44,8 @@ describe('deadlines hold when a decision arrives (L3)', () => {
     const error = await refusal(extendGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: result.grant.id, addSeconds: 86_400 }));
     expect(error).toMatchObject({ code: 'extension_not_allowed' });
     expect(error!.message).toContain('expired');
-    expect(h.store.getGrant(result.grant.id)).toMatchObject({ status: 'revoking', revocationReason: 'expired' });
-    expect(h.store.getExtensions(result.grant.id)).toEqual([]);
+    expect(await h.store.getGrant(result.grant.id)).toMatchObject({ status: 'revoking', revocationReason: 'expired' });
+    expect(await h.store.getExtensions(result.grant.id)).toEqual([]);
   });
 
   it('does not apply an approved extension to a grant that expired meanwhile', async () => {
@@ -55,15 +55,15 @@ describe('deadlines hold when a decision arrives (L3)', () => {
       await reviewRequest(h.deps, { actor: await h.as(email), requestId: result.request.id, decision: 'approve' });
     }
     await h.runJobs();
-    const grant = h.store.grantForRequest(result.request.id)!;
+    const grant = (await h.store.grantForRequest(result.request.id))!;
     const ext = await extendGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id, addSeconds: 3600, justification: 'more time' });
     if (ext.kind !== 'pending_approval') throw new Error(ext.kind);
     h.clock.advance(3601);
     for (const email of ['marcus@example.com', 'sam@example.com', 'kim@example.com', 'ciso@example.com']) {
       await reviewRequest(h.deps, { actor: await h.as(email), requestId: ext.request.id, decision: 'approve' }).catch(() => undefined);
     }
-    expect(h.store.getExtensions(grant.id)).toEqual([]);
-    expect(h.store.getGrant(grant.id)!.expiresAt).toBe(grant.expiresAt);
+    expect(await h.store.getExtensions(grant.id)).toEqual([]);
+    expect((await h.store.getGrant(grant.id))!.expiresAt).toBe(grant.expiresAt);
   });
 });
 
@@ -76,22 +76,22 @@ describe('approvers are still approvers when they decide (L2)', () => {
     const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'owner', durationSeconds: 3600, justification: 'deploy' });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
-    expect(h.store.getSteps(result.request.id)[1]!.approvers.map((a) => a.email)).toContain('sam@example.com');
+    expect((await h.store.getSteps(result.request.id))[1]!.approvers.map((a) => a.email)).toContain('sam@example.com');
     await h.yaml.removeFromGroup('u-sam', 'security-team');
     const error = await refusal(reviewRequest(h.deps, { actor: await h.as('sam@example.com'), requestId: result.request.id, decision: 'approve' }));
     expect(error).toMatchObject({ code: 'not_an_approver' });
     expect(error!.message).toContain('no longer');
-    expect(h.store.getDecisions(result.request.id)).toHaveLength(1);
+    expect(await h.store.getDecisions(result.request.id)).toHaveLength(1);
   });
 
   it('refuses a manager step decided by someone who is no longer the requester\'s manager', async () => {
-    h.close();
+    await h.close();
     const dir = mkdtempSync(join(tmpdir(), 'access-bot-manager-'));
     const data = structuredClone(COMPANY);
     h = createHarness({ dbPath: join(dir, 'access.db'), directory: YamlDirectory.fromData(data, 'test-directory') });
     const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', justification: 'incident' });
     if (result.kind !== 'submitted') throw new Error(result.kind);
-    h.close();
+    await h.close();
     // The same database, with a directory where Ada now reports to Priya.
     data.people.find((p) => p.id === 'u-ada')!.manager = 'priya@example.com';
     h = createHarness({ dbPath: join(dir, 'access.db'), directory: YamlDirectory.fromData(data, 'test-directory') });
@@ -108,8 +108,8 @@ describe('identity binding matches the email only (L1)', () => {
     h = createHarness({ directory: YamlDirectory.fromData(data, 'test-directory') });
     const error = await refusal(identifySlackUser(h.deps, { slackUserId: 'U0NEWHIRE', email: 'boss@example.com' }));
     expect(error).toMatchObject({ code: 'identity_unknown' });
-    expect(h.store.bindingForSlackUser('U0NEWHIRE')).toBeUndefined();
-    expect(h.store.bindingForPerson('u-marcus')).toBeUndefined();
+    expect(await h.store.bindingForSlackUser('U0NEWHIRE')).toBeUndefined();
+    expect(await h.store.bindingForPerson('u-marcus')).toBeUndefined();
   });
 });
 
@@ -122,7 +122,7 @@ describe('server-side length caps (I3)', () => {
     const long = 'x'.repeat(3001);
     const error = await refusal(submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', justification: long }));
     expect(error).toMatchObject({ code: 'too_long' });
-    expect(h.store.listRequests({})).toEqual([]);
+    expect(await h.store.listRequests({})).toEqual([]);
 
     const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', justification: 'incident' });
     if (result.kind !== 'submitted') throw new Error(result.kind);

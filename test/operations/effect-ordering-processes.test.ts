@@ -40,7 +40,7 @@ afterEach(async () => {
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   okta.releaseHolds();
   await receiver.close();
-  h.close();
+  await h.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -57,7 +57,7 @@ function otherProcess(worker: string) {
 }
 
 const ADA_IN_AWS = '/api/v1/groups/00g-aws-admins/users/u-ada';
-const grantActions = (grantId: string) => h.store.auditEventsFor({ grantId }).map((e) => e.action);
+const grantActions = async (grantId: string) => (await h.store.auditEventsFor({ grantId })).map((e) => e.action);
 const here = (worker: string) => runDueJobs(h.deps, { worker, baseDelaySeconds: 1 });
 
 describe('two processes, one adding to Okta while the grant is revoked', () => {
@@ -71,15 +71,15 @@ describe('two processes, one adding to Okta while the grant is revoked', () => {
     const mine = await here('proc-b');
     expect(mine.skipped).toBeGreaterThanOrEqual(1); // the revocation's claim was refused
     expect(okta.count(ADA_IN_AWS, 'DELETE')).toBe(0);
-    expect(h.store.getJobByKey(`revoke:${grantId}`)!.status).toBe('pending');
+    expect((await h.store.getJobByKey(`revoke:${grantId}`))!.status).toBe('pending');
 
     add.release();
     const done = await other.exited;
     expect(done.code, done.stderr).toBe(0);
     expect(okta.isMember('00g-aws-admins', 'u-ada')).toBe(false);
     expect(okta.requests.filter((r) => r.path === ADA_IN_AWS).map((r) => r.method)).toEqual(['PUT', 'DELETE']);
-    expect(h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
-    expect(grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
+    expect(await h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
+    expect(await grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
   });
 
   it('the second process takes over when the first dies with its add in flight, and removes what landed', async () => {
@@ -100,7 +100,7 @@ describe('two processes, one adding to Okta while the grant is revoked', () => {
     h.clock.advance(301);
     await here('proc-b');
     expect(okta.isMember('00g-aws-admins', 'u-ada')).toBe(false);
-    expect(h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: 'relinquished' });
+    expect(await h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: 'relinquished' });
   });
 });
 
@@ -121,7 +121,7 @@ describe('two processes, one calling the grant webhook while the grant is revoke
     const done = await other.exited;
     expect(done.code, done.stderr).toBe(0);
     expect(receiver.applied.map((a) => a.idempotencyKey)).toEqual([`${grantId}:grant`, `${grantId}:revoke`]);
-    expect(h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
-    expect(grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
+    expect(await h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
+    expect(await grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
   });
 });

@@ -4,6 +4,7 @@
  * runner (the pump beside the sweep) tries the revocation: it must wait, and follow the add.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { oktaGroupProvisioner } from '../../src/adapters/provisioners/okta-group-provisioner.js';
 import { relinquishGrant } from '../../src/operations/revoke-grant.js';
 import { runDueJobs } from '../../src/operations/run-jobs.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
@@ -32,11 +33,11 @@ afterEach(async () => {
   okta.releaseHolds();
   await receiver.close();
   await Promise.allSettled(running.splice(0));
-  h.close();
+  await h.close();
 });
 
 const ADA_IN = (group: string) => `/api/v1/groups/00g-${group}/users/u-ada`;
-const grantActions = (grantId: string) => h.store.auditEventsFor({ grantId }).map((e) => e.action);
+const grantActions = async (grantId: string) => (await h.store.auditEventsFor({ grantId })).map((e) => e.action);
 const runner = (worker: string) => {
   const run = runDueJobs(h.deps, { worker, baseDelaySeconds: 1 });
   running.push(run);
@@ -53,20 +54,20 @@ describe('a revocation that overtakes the Okta add', () => {
     await revoke(h, grantId);
     await runner('pump'); // the second runner must not touch Okta while the add is in flight
     expect(okta.count(ADA_IN('aws-admins'), 'DELETE')).toBe(0);
-    expect(h.store.getGrant(grantId)!.status).toBe('revoking');
+    expect((await h.store.getGrant(grantId))!.status).toBe('revoking');
 
     add.release();
     await sweepRun; // the runner that did the add follows up with the revocation at once
     expect(okta.isMember('00g-aws-admins', 'u-ada')).toBe(false);
-    expect(h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
+    expect(await h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
     // Okta saw the add, then the removal, then the read-back that confirmed it.
     const changes = okta.requests.filter((r) => r.path === ADA_IN('aws-admins') || r.path === '/api/v1/users/u-ada/groups');
     const deleteAt = changes.findIndex((r) => r.method === 'DELETE');
     expect(changes.filter((r) => r.method !== 'GET').map((r) => r.method)).toEqual(['PUT', 'DELETE']);
     expect(changes.slice(deleteAt + 1).some((r) => r.method === 'GET')).toBe(true);
     // The log tells it as it happened: the add landed after the revocation started, before it was done.
-    expect(grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
-    expect(h.store.auditEventsFor({ grantId }).find((e) => e.action === 'grant.provisioned')!.details).toMatchObject({ late: true });
+    expect(await grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
+    expect((await h.store.auditEventsFor({ grantId })).find((e) => e.action === 'grant.provisioned')!.details).toMatchObject({ late: true });
   });
 
   it('undoes an add that lands after a worker stalled past its lock and another finished the revocation', async () => {
@@ -74,18 +75,20 @@ describe('a revocation that overtakes the Okta add', () => {
     const add = okta.hold(ADA_IN('aws-admins'), { method: 'PUT' });
     const stalled = runner('stalled');
     await add.arrived;
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId });
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId });
     // The stalled worker's lock runs out; another process takes its job over and revokes (nothing
     // to remove yet). It has its own Okta client, as another process would.
     h.clock.advance(301);
-    await runDueJobs({ ...h.deps, directory: directoryFor(okta.url) }, { worker: 'other', baseDelaySeconds: 1 });
-    expect(h.store.getGrant(grantId)!.status).toBe('revoked');
+    const other = directoryFor(okta.url);
+    const provisioners = { ...h.deps.provisioners, okta_group: oktaGroupProvisioner(other) };
+    await runDueJobs({ ...h.deps, directory: other, provisioners }, { worker: 'other', baseDelaySeconds: 1 });
+    expect((await h.store.getGrant(grantId))!.status).toBe('revoked');
 
     add.release(); // the stalled add lands after all
     await stalled;
     expect(okta.isMember('00g-aws-admins', 'u-ada')).toBe(false);
-    expect(grantActions(grantId).slice(-2)).toEqual(['grant.provisioned', 'grant.provisioningUndone']);
-    expect(h.store.auditEventsFor({ grantId }).at(-1)!.details).toMatchObject({ removed: true, confirmed: true });
+    expect((await grantActions(grantId)).slice(-2)).toEqual(['grant.provisioned', 'grant.provisioningUndone']);
+    expect((await h.store.auditEventsFor({ grantId })).at(-1)!.details).toMatchObject({ removed: true, confirmed: true });
   });
 });
 
@@ -105,8 +108,8 @@ describe('a revocation that overtakes the grant webhook', () => {
     grantCall.release();
     await sweepRun;
     expect(receiver.applied.map((a) => a.idempotencyKey)).toEqual([`${grantId}:grant`, `${grantId}:revoke`]);
-    expect(h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
-    expect(grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
+    expect(await h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
+    expect(await grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
   });
 });
 
@@ -118,7 +121,7 @@ describe('a grant call that lands after a stalled worker\'s revocation', () => {
     const grantCall = receiver.holdNext({ action: 'grant' });
     const stalled = runner('stalled');
     await grantCall.arrived;
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId });
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId });
     h.clock.advance(301);
     await runner('other');
     expect(receiver.applied.map((a) => a.idempotencyKey)).toEqual([`${grantId}:revoke`]);
@@ -127,7 +130,7 @@ describe('a grant call that lands after a stalled worker\'s revocation', () => {
     await stalled;
     expect(receiver.applied.map((a) => a.idempotencyKey)).toEqual([`${grantId}:revoke`, `${grantId}:grant`, `${grantId}:revoke:after-grant`]);
     expect(receiver.applied.at(-1)!.call.action).toBe('revoke');
-    expect(grantActions(grantId).slice(-2)).toEqual(['grant.provisioned', 'grant.provisioningUndone']);
+    expect((await grantActions(grantId)).slice(-2)).toEqual(['grant.provisioned', 'grant.provisioningUndone']);
   });
 });
 
@@ -136,7 +139,7 @@ describe('two grants through one Okta group', () => {
     const member = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member' });
     if (member.kind !== 'submitted' || !member.grant) throw new Error(member.kind);
     await runner('setup');
-    expect(h.store.getGrant(member.grant.id)!.status).toBe('active');
+    expect((await h.store.getGrant(member.grant.id))!.status).toBe('active');
 
     h.clock.advance(31 * 86_400); // github/member lasts 30 days
     const removal = okta.hold(ADA_IN('github-members'), { method: 'DELETE' });
@@ -152,8 +155,8 @@ describe('two grants through one Okta group', () => {
 
     removal.release();
     await sweepRun;
-    expect(h.store.getGrant(member.grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
-    expect(h.store.getGrant(triage.grant.id)).toMatchObject({ status: 'active', alreadyMember: false });
+    expect(await h.store.getGrant(member.grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
+    expect(await h.store.getGrant(triage.grant.id)).toMatchObject({ status: 'active', alreadyMember: false });
     expect(okta.isMember('00g-github-members', 'u-ada')).toBe(true);
   });
 });

@@ -24,20 +24,20 @@ afterEach(() => {
 });
 
 describe('file modes', () => {
-  it('creates the database folder 0700 and the database and its WAL files 0600', () => {
+  it('creates the database folder 0700 and the database and its WAL files 0600', async () => {
     const path = join(dir, 'data', 'access.db');
     const store = SqliteStore.open(path);
-    store.transaction((tx) => tx.setMeta('probe', 'x', '2026-03-02T09:00:00.000Z'));
+    await store.transaction((tx) => tx.setMeta('probe', 'x', '2026-03-02T09:00:00.000Z'));
     expect(mode(join(dir, 'data'))).toBe(0o700);
     for (const file of [path, `${path}-wal`, `${path}-shm`]) expect(mode(file), file).toBe(0o600);
-    store.close();
+    await store.close();
   });
 
   it('tightens a database an earlier version created world-readable', async () => {
     const path = join(dir, 'access.db');
-    SqliteStore.open(path).close();
+    await SqliteStore.open(path).close();
     (await import('node:fs')).chmodSync(path, 0o644);
-    SqliteStore.open(path).close();
+    await SqliteStore.open(path).close();
     expect(mode(path)).toBe(0o600);
   });
 

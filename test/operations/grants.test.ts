@@ -14,7 +14,7 @@ let h: Harness;
 beforeEach(() => {
   h = createHarness();
 });
-afterEach(() => h.close());
+afterEach(async () => await h.close());
 
 async function grantOf(email: string, app: string, role: string, extra: { durationSeconds?: number; justification?: string } = {}) {
   const result = await submitRequest(h.deps, { requester: await h.as(email), app, role, justification: 'needed for work', ...extra });
@@ -24,7 +24,7 @@ async function grantOf(email: string, app: string, role: string, extra: { durati
     await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
   }
   await h.runJobs();
-  return h.store.grantForRequest(result.request.id)!;
+  return (await h.store.grantForRequest(result.request.id))!;
 }
 
 const sweepNow = () => sweep(h.deps, { worker: 'test', baseDelaySeconds: 1, random: () => 0.999999 });
@@ -45,27 +45,27 @@ describe('provisioning and revocation', () => {
     expect(grant.status).toBe('active');
     h.clock.advance(3599);
     await sweepNow();
-    expect(h.store.getGrant(grant.id)!.status).toBe('active');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('active');
     h.clock.advance(1);
     const summary = await sweepNow();
     expect(summary.expiredGrants).toBe(1);
-    const revoked = h.store.getGrant(grant.id)!;
+    const revoked = (await h.store.getGrant(grant.id))!;
     expect(revoked).toMatchObject({ status: 'revoked', revocationReason: 'expired', revokedBy: 'system:sweep' });
     expect(await h.directory.isMember('u-ada', 'aws-admins')).toBe(false);
     expect(h.notifier.of('grant.revoked', 'u-ada')).toHaveLength(1);
     // A second sweep finds nothing to do.
     expect((await sweepNow()).expiredGrants).toBe(0);
-    expect(h.store.auditEventsFor({ grantId: grant.id }).filter((e) => e.action === 'grant.revoked')).toHaveLength(1);
+    expect((await h.store.auditEventsFor({ grantId: grant.id })).filter((e) => e.action === 'grant.revoked')).toHaveLength(1);
   });
 
   it('keeps a membership the person had before the grant, and logs why', async () => {
     const grant = await grantOf('alan@example.com', 'github', 'member'); // Alan is already in github-members
     expect(grant.alreadyMember).toBe(true);
-    relinquishGrant(h.deps, { actor: await h.as('alan@example.com'), grantId: grant.id });
+    await relinquishGrant(h.deps, { actor: await h.as('alan@example.com'), grantId: grant.id });
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'relinquished' });
+    expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'relinquished' });
     expect(await h.directory.isMember('u-alan', 'github-members')).toBe(true);
-    const kept = h.store.auditEventsFor({ grantId: grant.id }).find((e) => e.action === 'grant.membershipKept')!;
+    const kept = (await h.store.auditEventsFor({ grantId: grant.id })).find((e) => e.action === 'grant.membershipKept')!;
     expect(kept.details.why).toContain('was already a member of github-members before this grant');
     expect(h.directory.calls.filter((c) => c.method === 'removeFromGroup')).toHaveLength(0);
   });
@@ -75,11 +75,11 @@ describe('provisioning and revocation', () => {
     const triage = await grantOf('ada@example.com', 'github', 'triage');
     expect(member.alreadyMember).toBe(false);
     expect(triage.alreadyMember).toBe(false); // in the group through our own grant, not from before
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: member.id });
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: member.id });
     await h.runJobs();
     expect(await h.directory.isMember('u-ada', 'github-members')).toBe(true);
-    expect(h.store.auditEventsFor({ grantId: member.id }).find((e) => e.action === 'grant.membershipKept')!.details.why).toContain('holds another grant through github-members');
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: triage.id });
+    expect((await h.store.auditEventsFor({ grantId: member.id })).find((e) => e.action === 'grant.membershipKept')!.details.why).toContain('holds another grant through github-members');
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: triage.id });
     await h.runJobs();
     expect(await h.directory.isMember('u-ada', 'github-members')).toBe(false);
   });
@@ -92,14 +92,14 @@ describe('provisioning and revocation', () => {
     if (review.kind !== 'request_approved' || !review.grantId) throw new Error(review.kind);
     h.directory.failNext('isMember', new TransientError('Okta is down')); // the first look before the add fails
     await h.runJobs();
-    expect(h.store.getGrant(review.grantId)).toMatchObject({ status: 'provisioning', alreadyMember: null });
+    expect(await h.store.getGrant(review.grantId)).toMatchObject({ status: 'provisioning', alreadyMember: null });
 
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: review.grantId });
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: review.grantId });
     await h.runJobs();
-    expect(h.store.getGrant(review.grantId)!.status).toBe('revoked');
+    expect((await h.store.getGrant(review.grantId))!.status).toBe('revoked');
     expect(await h.yaml.isMember('u-ada', 'aws-admins')).toBe(true);
     expect(h.directory.calls.filter((c) => c.method === 'removeFromGroup')).toEqual([]);
-    const kept = h.store.auditEventsFor({ grantId: review.grantId }).find((e) => e.action === 'grant.membershipKept');
+    const kept = (await h.store.auditEventsFor({ grantId: review.grantId })).find((e) => e.action === 'grant.membershipKept');
     expect(kept?.details.why).toContain('never added');
   });
 
@@ -109,14 +109,14 @@ describe('provisioning and revocation', () => {
     // Ada asks for another role through the same group; before it is set up, she gives the first back.
     const triage = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'triage' });
     if (triage.kind !== 'submitted' || !triage.grant) throw new Error(triage.kind);
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: member.id });
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: member.id });
     await runDueJobs(h.deps, { worker: 'test', kinds: ['revoke'] });
-    expect(h.store.getGrant(member.id)!.status).toBe('revoked');
+    expect((await h.store.getGrant(member.id))!.status).toBe('revoked');
     expect(await h.yaml.isMember('u-ada', 'github-members')).toBe(true); // kept: the triage grant needs it
 
     await h.runJobs();
-    expect(h.store.getGrant(triage.grant.id)).toMatchObject({ status: 'active', alreadyMember: false }); // ours, not Ada's own
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: triage.grant.id });
+    expect(await h.store.getGrant(triage.grant.id)).toMatchObject({ status: 'active', alreadyMember: false }); // ours, not Ada's own
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: triage.grant.id });
     await h.runJobs();
     expect(await h.yaml.isMember('u-ada', 'github-members')).toBe(false);
   });
@@ -129,7 +129,7 @@ describe('provisioning and revocation', () => {
     h.deps.catalog = new Catalog(changed);
     h.clock.advance(3600);
     await sweepNow();
-    expect(h.store.getGrant(grant.id)!.status).toBe('revoked');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('revoked');
     expect(h.directory.calls.filter((c) => c.method === 'removeFromGroup').map((c) => c.args)).toEqual([['u-ada', 'aws-admins']]);
   });
 
@@ -138,18 +138,18 @@ describe('provisioning and revocation', () => {
     h.directory.failNext('removeFromGroup', new TransientError('Okta 503'), 2);
     await revokeGrantAsAdmin(h.deps, { actor: await h.as('priya@example.com'), grantId: grant.id, reason: 'left the project' });
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)!).toMatchObject({ status: 'revoking', failures: 1, lastError: 'Okta 503' });
-    const job = h.store.getJobByKey(`revoke:${grant.id}`)!;
+    expect((await h.store.getGrant(grant.id))!).toMatchObject({ status: 'revoking', failures: 1, lastError: 'Okta 503' });
+    const job = (await h.store.getJobByKey(`revoke:${grant.id}`))!;
     expect(job.status).toBe('pending');
     expect(Date.parse(job.runAt) - h.clock.now().getTime()).toBe(1000); // base 1s, first retry
     h.clock.advance(1);
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)!.status).toBe('revoking');
-    expect(Date.parse(h.store.getJobByKey(`revoke:${grant.id}`)!.runAt) - h.clock.now().getTime()).toBe(2000); // doubled
+    expect((await h.store.getGrant(grant.id))!.status).toBe('revoking');
+    expect(Date.parse((await h.store.getJobByKey(`revoke:${grant.id}`))!.runAt) - h.clock.now().getTime()).toBe(2000); // doubled
     h.clock.advance(2);
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)!).toMatchObject({ status: 'revoked', revocationReason: 'revoked', revocationNote: 'left the project', revokedBy: 'priya@example.com' });
-    expect(h.store.auditEventsFor({ grantId: grant.id }).filter((e) => e.action === 'grant.revocationFailed')).toHaveLength(2);
+    expect((await h.store.getGrant(grant.id))!).toMatchObject({ status: 'revoked', revocationReason: 'revoked', revocationNote: 'left the project', revokedBy: 'priya@example.com' });
+    expect((await h.store.auditEventsFor({ grantId: grant.id })).filter((e) => e.action === 'grant.revocationFailed')).toHaveLength(2);
   });
 
   it('gives up provisioning on a permanent failure: provisioning_failed, the alerts channel told', async () => {
@@ -158,7 +158,7 @@ describe('provisioning and revocation', () => {
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
     await h.runJobs();
-    const grant = h.store.grantForRequest(result.request.id)!;
+    const grant = (await h.store.grantForRequest(result.request.id))!;
     expect(grant.status).toBe('provisioning_failed');
     await h.runJobs();
     expect(h.notifier.delivered.filter((d) => d.notification.type === 'alert').map((d) => d.notification.recipient)).toEqual([{ kind: 'channel', channel: 'C0ACCESSOPS' }]);
@@ -175,26 +175,26 @@ describe('provisioning and revocation', () => {
 
   it('lets only the holder give access back', async () => {
     const grant = await grantOf('ada@example.com', 'aws', 'admin');
-    expect((await refusal(async () => relinquishGrant(h.deps, { actor: await h.as('alan@example.com'), grantId: grant.id }))).code).toBe('not_holder');
+    expect((await refusal(async () => await relinquishGrant(h.deps, { actor: await h.as('alan@example.com'), grantId: grant.id }))).code).toBe('not_holder');
   });
 
   it('offboards: every grant ends with reason offboarded and pending requests are cancelled', async () => {
     const aws = await grantOf('ada@example.com', 'aws', 'admin');
     const gh = await grantOf('ada@example.com', 'github', 'member');
     const pending = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'owner', justification: 'x' });
-    const result = offboardPerson(h.deps, { directoryId: 'u-ada', source: 'status check', status: 'deprovisioned' });
+    const result = await offboardPerson(h.deps, { directoryId: 'u-ada', source: 'status check', status: 'deprovisioned' });
     expect(result).toEqual({ grants: 2, requests: 1 });
     await h.runJobs();
-    for (const id of [aws.id, gh.id]) expect(h.store.getGrant(id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
-    expect(pending.kind === 'submitted' && h.store.getRequest(pending.request.id)!.status).toBe('cancelled');
+    for (const id of [aws.id, gh.id]) expect(await h.store.getGrant(id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
+    expect(pending.kind === 'submitted' && (await h.store.getRequest(pending.request.id))!.status).toBe('cancelled');
   });
 
   it('ends a grant removed outside the bot as removed_externally, without adding the person back', async () => {
     const grant = await grantOf('ada@example.com', 'aws', 'admin');
     await h.yaml.removeFromGroup('u-ada', 'aws-admins');
-    expect(recordExternalRemoval(h.deps, { grantId: grant.id, detail: 'not in aws-admins at reconcile' })).toBe(true);
+    expect(await recordExternalRemoval(h.deps, { grantId: grant.id, detail: 'not in aws-admins at reconcile' })).toBe(true);
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'removed_externally' });
+    expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'removed_externally' });
     expect(h.directory.calls.filter((c) => c.method === 'addToGroup')).toHaveLength(1); // only the original grant
     expect(h.notifier.delivered.some((d) => d.notification.type === 'alert' && d.notification.text?.includes('outside the bot'))).toBe(true);
   });
@@ -228,9 +228,9 @@ describe('extensions', () => {
     expect((await refusal(extendGrant(h.deps, { actor: await h.as('alan@example.com'), grantId: grant.id, addSeconds: 86400 }))).code).toBe('not_holder');
     const result = await extendGrant(h.deps, { actor: ada, grantId: grant.id, addSeconds: 7 * 86400 });
     expect(result.kind).toBe('extended');
-    const extended = h.store.getGrant(grant.id)!;
+    const extended = (await h.store.getGrant(grant.id))!;
     expect(Date.parse(extended.expiresAt!) - Date.parse(grant.expiresAt!)).toBe(7 * 86400 * 1000);
-    expect(h.store.getExtensions(grant.id)).toHaveLength(1);
+    expect(await h.store.getExtensions(grant.id)).toHaveLength(1);
   });
 
   it('sends an extension through the role chain under `approval: same`', async () => {
@@ -242,9 +242,9 @@ describe('extensions', () => {
     for (const email of ['marcus@example.com', 'sam@example.com', 'jordan@example.com', 'ciso@example.com']) {
       await reviewRequest(h.deps, { actor: await h.as(email), requestId: result.request.id, decision: 'approve' });
     }
-    const extended = h.store.getGrant(grant.id)!;
+    const extended = (await h.store.getGrant(grant.id))!;
     expect(Date.parse(extended.expiresAt!) - Date.parse(grant.expiresAt!)).toBe(3600_000);
-    expect(h.store.grantForRequest(result.request.id)).toBeUndefined(); // no second grant
+    expect(await h.store.grantForRequest(result.request.id)).toBeUndefined(); // no second grant
   });
 
   it('checks eligibility again for an extension', async () => {
@@ -258,34 +258,34 @@ describe('webhook and manual provisioning', () => {
   it('calls the webhook to grant and to revoke', async () => {
     const grant = await grantOf('ada@example.com', 'billing', 'viewer');
     expect(grant.status).toBe('active');
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
     await h.runJobs();
     expect(h.webhook.calls.map((c) => [c.action, c.grantId, c.user.email])).toEqual([
       ['grant', grant.id, 'ada@example.com'],
       ['revoke', grant.id, 'ada@example.com'],
     ]);
-    expect(h.store.getGrant(grant.id)!.status).toBe('revoked');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('revoked');
   });
 
   it('activates a manual grant when an assignee (never the grantee) marks the task done, and revokes the same way', async () => {
     const grant = await grantOf('ada@example.com', 'laptop', 'local-admin');
     expect(grant.status).toBe('provisioning');
-    const task = h.store.getTaskFor(grant.id, 'grant')!;
+    const task = (await h.store.getTaskFor(grant.id, 'grant'))!;
     expect(task.assigneeGroup).toBe('it-helpdesk');
     expect(h.notifier.delivered.find((d) => d.notification.type === 'task.assigned')!.notification.recipient).toEqual({ kind: 'group', group: 'it-helpdesk' });
     // Ada is in it-helpdesk, but it is her own access.
     expect((await refusal(completeTask(h.deps, { actor: await h.as('ada@example.com'), taskId: task.id }))).code).toBe('not_assignee');
     expect((await refusal(completeTask(h.deps, { actor: await h.as('alan@example.com'), taskId: task.id }))).code).toBe('not_assignee');
     await completeTask(h.deps, { actor: await h.as('ian@example.com'), taskId: task.id });
-    expect(h.store.getGrant(grant.id)!.status).toBe('active');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('active');
     expect((await refusal(completeTask(h.deps, { actor: await h.as('priya@example.com'), taskId: task.id }))).code).toBe('stale_decision');
 
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
     await h.runJobs();
-    const revokeTask = h.store.getTaskFor(grant.id, 'revoke')!;
-    expect(h.store.getGrant(grant.id)!.status).toBe('revoking');
+    const revokeTask = (await h.store.getTaskFor(grant.id, 'revoke'))!;
+    expect((await h.store.getGrant(grant.id))!.status).toBe('revoking');
     await completeTask(h.deps, { actor: await h.as('priya@example.com'), taskId: revokeTask.id });
-    expect(h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'relinquished' });
+    expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'relinquished' });
   });
 });
 
@@ -296,7 +296,7 @@ describe('the sweep', () => {
     h.clock.advance(72 * 3600);
     const summary = await sweepNow();
     expect(summary.expiredRequests).toBe(1);
-    expect(h.store.getRequest(result.request.id)!.status).toBe('approval_expired');
+    expect((await h.store.getRequest(result.request.id))!.status).toBe('approval_expired');
     expect(h.notifier.of('approval.outcome').map((n) => n.recipient)).toEqual([{ kind: 'person', directoryId: 'u-marcus' }]);
     expect(h.notifier.of('request.expired', 'u-ada')).toHaveLength(1);
   });
@@ -310,7 +310,7 @@ describe('the sweep', () => {
     await sweepNow();
     await sweepNow();
     expect(h.notifier.of('grant.reminder', 'u-ada').map((n) => n.leadSeconds)).toEqual([3600]);
-    expect(h.store.getGrant(grant.id)!.remindersSent).toEqual([3600]);
+    expect((await h.store.getGrant(grant.id))!.remindersSent).toEqual([3600]);
   });
 
   it('retries a message Slack failed to take, and sends it once', async () => {

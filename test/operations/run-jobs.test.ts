@@ -12,7 +12,7 @@ async function queueMessages(): Promise<string[]> {
   await submitRequest(h.deps, {
     requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy',
   });
-  return h.store.listJobs({ status: ['pending'] }).map((j) => j.key);
+  return (await h.store.listJobs({ status: ['pending'] })).map((j) => j.key);
 }
 
 describe('the job runner and rate limits', () => {
@@ -24,7 +24,7 @@ describe('the job runner and rate limits', () => {
       const summary = await h.runJobs();
       expect(summary).toMatchObject({ deferred: 2, dead: 0 });
       for (const key of keys) {
-        const job = h.store.getJobByKey(key)!;
+        const job = (await h.store.getJobByKey(key))!;
         expect(job).toMatchObject({ status: 'pending', attempts: 0 });
         // Not before its Retry-After.
         expect(Date.parse(job.runAt) - h.clock.now().getTime()).toBe(30_000);
@@ -33,9 +33,9 @@ describe('the job runner and rate limits', () => {
       h.clock.advance(30);
     }
     await h.runJobs();
-    for (const key of keys) expect(h.store.getJobByKey(key)).toMatchObject({ status: 'done', attempts: 1 });
+    for (const key of keys) expect(await h.store.getJobByKey(key)).toMatchObject({ status: 'done', attempts: 1 });
     expect(h.notifier.of('approval.requested', 'u-marcus')).toHaveLength(1);
-    expect(h.store.auditEvents().filter((e) => e.action === 'job.abandoned')).toEqual([]);
+    expect((await h.store.auditEvents()).filter((e) => e.action === 'job.abandoned')).toEqual([]);
   });
 
   it('still gives up a message that keeps failing for other reasons after 8 attempts', async () => {
@@ -45,6 +45,6 @@ describe('the job runner and rate limits', () => {
       await h.runJobs();
       h.clock.advance(3600);
     }
-    expect(h.store.getJobByKey(key!)).toMatchObject({ status: 'dead', attempts: 8 });
+    expect(await h.store.getJobByKey(key!)).toMatchObject({ status: 'dead', attempts: 8 });
   });
 });

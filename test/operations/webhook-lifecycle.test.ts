@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebhookProvisioner } from '../../src/adapters/provisioners/webhook-provisioner.js';
+import { WebhookClient } from '../../src/adapters/provisioners/webhook-provisioner.js';
 import { exportOf } from '../exports/helpers.js';
 import { recordPolicyVersions } from '../../src/operations/record-policy-versions.js';
 import { relinquishGrant } from '../../src/operations/revoke-grant.js';
@@ -16,12 +16,11 @@ beforeEach(async () => {
   const policies = examplePolicies();
   const billing = policies.find((p) => p.app === 'billing')!;
   billing.roles = [{ ...billing.roles[0]!, provision: { method: 'webhook', url: receiver.url, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 5 } }];
-  h = createHarness({ policies });
   // The real provisioner, over real HTTP; plain http is allowed only because the receiver is on loopback.
-  h.deps.webhook = new WebhookProvisioner({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true });
+  h = createHarness({ policies, webhook: new WebhookClient({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true }) });
 });
 afterEach(async () => {
-  h.close();
+  await h.close();
   await receiver.close();
 });
 
@@ -30,20 +29,19 @@ describe('a webhook URL with a token in its query string (L4)', () => {
     const policies = examplePolicies();
     const billing = policies.find((p) => p.app === 'billing')!;
     billing.roles = [{ ...billing.roles[0]!, provision: { method: 'webhook', url: `${receiver.url}?api_key=QUERYTOKEN123`, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 5 } }];
-    h.close();
-    h = createHarness({ policies });
-    h.deps.webhook = new WebhookProvisioner({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true });
-    recordPolicyVersions(h.deps);
+    await h.close();
+    h = createHarness({ policies, webhook: new WebhookClient({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true }) });
+    await recordPolicyVersions(h.deps);
     const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'billing', role: 'viewer' });
     if (result.kind !== 'submitted' || !result.grant) throw new Error(result.kind);
     await h.runJobs();
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: result.grant.id });
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: result.grant.id });
     await h.runJobs();
-    expect(h.store.getGrant(result.grant.id)!.status).toBe('revoked');
+    expect((await h.store.getGrant(result.grant.id))!.status).toBe('revoked');
     expect(receiver.requests.map((r) => r.path)).toEqual(['/hooks?api_key=QUERYTOKEN123', '/hooks?api_key=QUERYTOKEN123']);
 
-    expect(JSON.stringify(h.store.auditEvents({ limit: 10_000 }))).not.toContain('QUERYTOKEN123');
-    expect(JSON.stringify(h.store.latestPolicyVersions())).not.toContain('QUERYTOKEN123');
+    expect(JSON.stringify(await h.store.auditEvents({ limit: 10_000 }))).not.toContain('QUERYTOKEN123');
+    expect(JSON.stringify(await h.store.latestPolicyVersions())).not.toContain('QUERYTOKEN123');
     for (const kind of ['events', 'requests', 'policies', 'access'] as const) {
       const { buffer } = await exportOf(h, kind);
       expect(buffer.toString('utf8'), kind).not.toContain('QUERYTOKEN123');
@@ -57,18 +55,18 @@ describe('webhook provisioning through the lifecycle', () => {
     const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'billing', role: 'viewer' });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await h.runJobs();
-    const grant = h.store.grantForRequest(result.request.id)!;
+    const grant = (await h.store.grantForRequest(result.request.id))!;
     expect(grant.status).toBe('provisioning'); // the 503 is retried later, not lost
     // The requester hears of the delay at once, not days later when retries run out.
     expect(h.notifier.of('grant.provisioningDelayed', 'u-ada').map((n) => n.grantId)).toEqual([grant.id]);
     h.clock.advance(60);
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)!.status).toBe('active');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('active');
     expect(h.notifier.of('grant.provisioningDelayed')).toHaveLength(1);
 
-    relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
+    await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: grant.id });
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)!.status).toBe('revoked');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('revoked');
 
     expect(receiver.requests.every((r) => r.signatureValid)).toBe(true);
     expect(receiver.requests.map((r) => [r.idempotencyKey, r.status])).toEqual([

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkPoliciesAgainstDirectory, loadPolicies, type LoadedPolicies } from '../../src/adapters/policies/load-policies.js';
+import { checkPoliciesAgainstDirectory } from '../../src/adapters/policies/check-against-directory.js';
+import { loadPolicies } from '../../src/adapters/policies/load-policies.js';
+import type { LoadedPolicies } from '../../src/adapters/policies/loaded-policies.js';
 import { FakeDirectory, person } from './fake-directory.js';
 
 const dir = fileURLToPath(new URL('./fixtures/valid', import.meta.url));

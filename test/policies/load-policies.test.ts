@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadPolicies, PolicyLoadError, type PolicyProblem } from '../../src/adapters/policies/load-policies.js';
+import { loadPolicies } from '../../src/adapters/policies/load-policies.js';
+import { PolicyLoadError, type PolicyProblem } from '../../src/adapters/policies/policy-problem.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const file = (dir: string, name: string) => join(fixture(dir), name);

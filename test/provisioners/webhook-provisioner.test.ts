@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../../src/domain/errors.js';
 import {
-  WebhookProvisioner,
+  WebhookClient,
   signWebhookBody,
   verifyWebhookSignature,
   type WebhookCall,
@@ -24,12 +24,12 @@ const grantCall: WebhookCall = {
 
 let receiver: WebhookReceiver;
 let target: WebhookTarget;
-let provisioner: WebhookProvisioner;
+let provisioner: WebhookClient;
 
 beforeEach(async () => {
   receiver = await startWebhookReceiver({ secret: SECRET, now: () => NOW });
   target = { url: receiver.url, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 5 };
-  provisioner = new WebhookProvisioner({ env: { BILLING_HOOK_SECRET: SECRET }, now: () => NOW, allowInsecureLoopback: true });
+  provisioner = new WebhookClient({ env: { BILLING_HOOK_SECRET: SECRET }, now: () => NOW, allowInsecureLoopback: true });
 });
 
 afterEach(async () => {
@@ -45,7 +45,7 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected the call to fail');
 }
 
-describe('WebhookProvisioner', () => {
+describe('WebhookClient', () => {
   it('posts the snake_case body, signed so that the receiver can verify it', async () => {
     await expect(provisioner.call(target, grantCall)).resolves.toEqual({ status: 200 });
 
@@ -112,7 +112,7 @@ describe('WebhookProvisioner', () => {
         controller.enqueue(chunk);
       },
     });
-    const answering = new WebhookProvisioner({
+    const answering = new WebhookClient({
       env: { BILLING_HOOK_SECRET: SECRET },
       now: () => NOW,
       fetch: async () => new Response(endless, { status: 500 }),
@@ -185,7 +185,7 @@ describe('WebhookProvisioner', () => {
   });
 
   it('refuses plain http unless loopback was explicitly allowed', async () => {
-    const strict = new WebhookProvisioner({ env: { BILLING_HOOK_SECRET: SECRET }, now: () => NOW });
+    const strict = new WebhookClient({ env: { BILLING_HOOK_SECRET: SECRET }, now: () => NOW });
 
     const error = await failure(strict.call(target, grantCall));
 
@@ -201,7 +201,7 @@ describe('WebhookProvisioner', () => {
   });
 
   it('refuses to call without the secret, naming the env var', async () => {
-    const unsigned = new WebhookProvisioner({ env: {}, now: () => NOW, allowInsecureLoopback: true });
+    const unsigned = new WebhookClient({ env: {}, now: () => NOW, allowInsecureLoopback: true });
 
     const error = await failure(unsigned.call(target, grantCall));
 
@@ -211,7 +211,7 @@ describe('WebhookProvisioner', () => {
   });
 
   it('is rejected by a receiver holding a different secret', async () => {
-    const wrong = new WebhookProvisioner({ env: { BILLING_HOOK_SECRET: 'other' }, now: () => NOW, allowInsecureLoopback: true });
+    const wrong = new WebhookClient({ env: { BILLING_HOOK_SECRET: 'other' }, now: () => NOW, allowInsecureLoopback: true });
 
     const error = await failure(wrong.call(target, grantCall));
 

@@ -30,8 +30,8 @@ beforeEach(() => {
 });
 afterEach(async () => {
   await Promise.all(schedulers.splice(0).map((s) => s.stop()));
-  other.close();
-  h.close();
+  await other.close();
+  await h.close();
 });
 
 describe('real cron schedules', () => {
@@ -43,7 +43,7 @@ describe('real cron schedules', () => {
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
     await h.runJobs();
-    const grant = h.store.grantForRequest(result.request.id)!;
+    const grant = (await h.store.grantForRequest(result.request.id))!;
     expect(grant.status).toBe('active');
 
     const depsB: Deps = { ...h.deps, store: other };
@@ -53,9 +53,9 @@ describe('real cron schedules', () => {
     const outcomes: (PassOutcome & { by: string })[] = [];
     const revoked = new Promise<PassOutcome>((resolve) => {
       for (const [scheduler, by] of [[a, 'proc-a'], [b, 'proc-b']] as const) {
-        scheduler.onPass((outcome) => {
+        scheduler.onPass(async (outcome) => {
           outcomes.push({ ...outcome, by });
-          if (outcome.name === 'sweep' && outcome.status === 'ran' && h.store.getGrant(grant.id)!.status === 'revoked') resolve(outcome);
+          if (outcome.name === 'sweep' && outcome.status === 'ran' && (await h.store.getGrant(grant.id))!.status === 'revoked') resolve(outcome);
         });
       }
     });
@@ -74,14 +74,14 @@ describe('real cron schedules', () => {
         }
       });
     });
-    expect(h.store.getGrant(grant.id)!.status).toBe('active');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('active');
     clock.offsetMs = 3600_000;
     const pass = await revoked;
     await reconciled;
 
     expect(pass.status).toBe('ran');
-    expect(h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
-    expect(h.store.auditEventsFor({ grantId: grant.id }).filter((e) => e.action === 'grant.revoked')).toHaveLength(1);
+    expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
+    expect((await h.store.auditEventsFor({ grantId: grant.id })).filter((e) => e.action === 'grant.revoked')).toHaveLength(1);
     expect(h.directory.calls.filter((c) => c.method === 'removeFromGroup')).toHaveLength(1);
     expect(h.notifier.of('grant.revoked', 'u-ada')).toHaveLength(1);
     // Each tick ran in one process at most; the other found the lease held or the slot done.

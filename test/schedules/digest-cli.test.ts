@@ -17,9 +17,9 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('access-bot digest', () => {
   it('prints the digest with --dry-run, as text, JSON or Block Kit', async () => {
     const store = SqliteStore.open(env.DATABASE_PATH!);
-    seedGrants(store, [{ id: 'grt_cli1', holder: person(1), activatedAt: '2026-03-08T09:00:00.000Z', expiresAt: '2026-03-09T17:00:00.000Z' }]);
-    const head = store.auditHead().hash;
-    store.close();
+    await seedGrants(store, [{ id: 'grt_cli1', holder: person(1), activatedAt: '2026-03-08T09:00:00.000Z', expiresAt: '2026-03-09T17:00:00.000Z' }]);
+    const head = (await store.auditHead()).hash;
+    await store.close();
 
     const text = await cli(['digest', '--dry-run', '--at', '2026-03-09T08:00:00.000Z'], env);
     expect(text.code, text.stderr).toBe(0);

@@ -20,7 +20,7 @@ beforeEach(() => {
   let n = 0;
   h.deps.ids = { next: (prefix) => `${prefix}_${String(++n).padStart(4, '0')}` };
 });
-afterEach(() => h.close());
+afterEach(async () => await h.close());
 
 const DAY = 86_400;
 const sweepNow = () => sweep(h.deps, { worker: 'test', baseDelaySeconds: 1, random: () => 0.999999 });
@@ -30,7 +30,7 @@ async function grantOf(email: string, app: string, role: string, durationSeconds
   if (result.kind !== 'submitted') throw new Error(result.kind);
   if (result.request.status === 'pending_approval') await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
   await h.runJobs();
-  return h.store.grantForRequest(result.request.id)!;
+  return (await h.store.grantForRequest(result.request.id))!;
 }
 
 /** Mon 2 Mar 2026 09:00 UTC: two days before the digest's week, then the week itself. */
@@ -39,7 +39,7 @@ async function seedWeek() {
   const old = await grantOf('ada@example.com', 'aws', 'admin');
   h.clock.advance(3600);
   await sweepNow();
-  expect(h.store.getGrant(old.id)!.status).toBe('revoked');
+  expect((await h.store.getGrant(old.id))!.status).toBe('revoked');
   h.clock.set('2026-03-04T10:00:00.000Z'); // the week starts Wed 4 Mar 09:00 UTC
 
   const jordan = await grantOf('jordan@example.com', 'github', 'member', 7 * DAY);
@@ -48,7 +48,7 @@ async function seedWeek() {
     await extendGrant(h.deps, { actor: await h.as('jordan@example.com'), grantId: jordan.id, addSeconds: DAY });
   }
   const kim = await grantOf('kim@example.com', 'billing', 'viewer');
-  relinquishGrant(h.deps, { actor: await h.as('kim@example.com'), grantId: kim.id });
+  await relinquishGrant(h.deps, { actor: await h.as('kim@example.com'), grantId: kim.id });
   await h.runJobs();
 
   h.clock.set('2026-03-05T10:00:00.000Z');
@@ -70,7 +70,7 @@ async function seedWeek() {
   h.clock.set('2026-03-10T10:00:00.000Z');
   const marcus = await grantOf('marcus@example.com', 'github', 'member');
   h.directory.failNext('removeFromGroup', new TransientError('Okta 503'), 1000);
-  relinquishGrant(h.deps, { actor: await h.as('marcus@example.com'), grantId: marcus.id });
+  await relinquishGrant(h.deps, { actor: await h.as('marcus@example.com'), grantId: marcus.id });
   for (let i = 0; i < 4; i++) {
     await sweepNow();
     h.clock.advance(60);
@@ -88,7 +88,7 @@ describe('the weekly digest', () => {
   it('reports a seeded week: sensitive access now, activity, failures, overdue revocations, repeated extensions, drift, audit head', async () => {
     const g = await seedWeek();
     const now = new Date('2026-03-11T08:00:00.000Z'); // Wed 09:00 in Berlin
-    const digest = buildDigest(h.deps, now);
+    const digest = await buildDigest(h.deps, now);
 
     expect(digest).toMatchObject({ periodStart: '2026-03-04T08:00:00.000Z', periodEnd: '2026-03-11T08:00:00.000Z', timezone: 'Europe/Berlin' });
     expect(digest.sensitiveHolders.map((s) => [s.person.email, s.appName, s.roleName, s.since, s.until, s.approvedBy])).toEqual([
@@ -116,7 +116,7 @@ describe('the weekly digest', () => {
     ]);
     expect(digest.revokedByReason).toEqual({ relinquished: 1, revoked: 1, removed_externally: 1 });
     expect(digest.failures.provisioningFailed.map((l) => [l.person.email, l.detail])).toEqual([['alan@example.com', 'group aws-admins is read-only']]);
-    const failures = h.store.getGrant(g.marcus.id)!.failures; // the sweeps' attempts and the later job runs'
+    const failures = (await h.store.getGrant(g.marcus.id))!.failures; // the sweeps' attempts and the later job runs'
     expect(failures).toBeGreaterThanOrEqual(4);
     expect(digest.failures.revocationFailed.map((l) => [l.grantId, l.attempts, l.detail])).toEqual([[g.marcus.id, failures, 'Okta 503']]);
     expect(digest.overdueRevocations.map((o) => [o.grantId, o.failures, o.detail])).toEqual([[g.marcus.id, failures, 'relinquished']]);
@@ -129,7 +129,7 @@ describe('the weekly digest', () => {
     );
     expect(digest.drift.removedExternally.map((l) => l.person.email)).toEqual(['priya@example.com']);
     expect(digest.drift.openNow).toBe(digest.drift.detected.length);
-    expect(digest.auditHead).toEqual(h.store.auditHead());
+    expect(digest.auditHead).toEqual(await h.store.auditHead());
     // Nothing from before the week.
     expect(digest.revoked.some((l) => l.detail === 'expired')).toBe(false);
 
@@ -148,10 +148,10 @@ describe('the weekly digest', () => {
     expect(text).toContain(`Audit log head: ${digest.auditHead.hash}`);
   });
 
-  it('fits 5,000 sensitive grants and a busy week in one message of at most 50 blocks', () => {
+  it('fits 5,000 sensitive grants and a busy week in one message of at most 50 blocks', async () => {
     const now = Date.parse('2026-03-09T08:00:00.000Z');
     const iso = (ms: number) => new Date(ms).toISOString();
-    seedGrants(
+    await seedGrants(
       h.store,
       Array.from({ length: 5000 }, (_, i) => ({
         id: `grt_s${String(i).padStart(5, '0')}`,
@@ -163,12 +163,12 @@ describe('the weekly digest', () => {
         expiresAt: iso(now + 3600_000),
       })),
     );
-    h.store.transaction((tx) => {
+    await h.store.transaction(async (tx) => {
       for (let i = 0; i < 3000; i++) {
-        tx.appendAudit({ at: iso(now - 3600_000), actor: { kind: 'system', component: 'reconcile' }, action: 'drift.detected', details: { group: `group-${i % 40}`, person: { directoryId: `u-d${i}`, email: `d${i}@example.com` } } });
+        await tx.appendAudit({ at: iso(now - 3600_000), actor: { kind: 'system', component: 'reconcile' }, action: 'drift.detected', details: { group: `group-${i % 40}`, person: { directoryId: `u-d${i}`, email: `d${i}@example.com` } } });
       }
     });
-    const digest = buildDigest(h.deps, new Date(now));
+    const digest = await buildDigest(h.deps, new Date(now));
     expect(digest.sensitiveHolders).toHaveLength(5000);
     expect(digest.granted).toHaveLength(5000);
     expect(digest.drift.detected).toHaveLength(3000);

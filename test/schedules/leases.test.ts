@@ -19,39 +19,39 @@ beforeEach(() => {
   a = SqliteStore.open(join(dir, 'access.db'));
   b = SqliteStore.open(join(dir, 'access.db'));
 });
-afterEach(() => {
-  a.close();
-  b.close();
+afterEach(async () => {
+  await a.close();
+  await b.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('schedule leases in SQLite', () => {
-  it('lets one of two processes hold a lease, and the holder take it again', () => {
-    expect(a.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-a', T0, plus(120)))).toBe(true);
-    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', plus(1), plus(121)))).toBe(false);
-    expect(a.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-a', plus(2), plus(122)))).toBe(true);
-    expect(b.getLease('schedule:sweep')).toEqual({ name: 'schedule:sweep', holder: 'proc-a', acquiredAt: T0, expiresAt: plus(122) });
+  it('lets one of two processes hold a lease, and the holder take it again', async () => {
+    expect(await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-a', T0, plus(120)))).toBe(true);
+    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(1), plus(121)))).toBe(false);
+    expect(await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-a', plus(2), plus(122)))).toBe(true);
+    expect(await b.getLease('schedule:sweep')).toEqual({ name: 'schedule:sweep', holder: 'proc-a', acquiredAt: T0, expiresAt: plus(122) });
     // Another schedule is another lease.
-    expect(b.transaction((tx) => tx.acquireLease('schedule:digest', 'proc-b', plus(1), plus(121)))).toBe(true);
+    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:digest', 'proc-b', plus(1), plus(121)))).toBe(true);
   });
 
-  it('lets another process take over a lease its dead holder left to expire', () => {
-    a.transaction((tx) => tx.acquireLease('schedule:sweep', 'dead-proc', T0, plus(120)));
-    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', plus(119), plus(239)))).toBe(false);
-    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', plus(120), plus(240)))).toBe(true);
-    expect(a.getLease('schedule:sweep')).toMatchObject({ holder: 'proc-b', acquiredAt: plus(120) });
+  it('lets another process take over a lease its dead holder left to expire', async () => {
+    await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'dead-proc', T0, plus(120)));
+    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(119), plus(239)))).toBe(false);
+    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(120), plus(240)))).toBe(true);
+    expect(await a.getLease('schedule:sweep')).toMatchObject({ holder: 'proc-b', acquiredAt: plus(120) });
     // The dead holder, back from a long stall, can neither renew nor release what it lost.
-    expect(a.transaction((tx) => tx.renewLease('schedule:sweep', 'dead-proc', plus(121), plus(241)))).toBe(false);
-    expect(a.transaction((tx) => tx.releaseLease('schedule:sweep', 'dead-proc'))).toBe(false);
-    expect(b.getLease('schedule:sweep')!.holder).toBe('proc-b');
+    expect(await a.transaction(async (tx) => await tx.renewLease('schedule:sweep', 'dead-proc', plus(121), plus(241)))).toBe(false);
+    expect(await a.transaction(async (tx) => await tx.releaseLease('schedule:sweep', 'dead-proc'))).toBe(false);
+    expect((await b.getLease('schedule:sweep'))!.holder).toBe('proc-b');
   });
 
-  it('renews only a live lease of the same holder, and a release frees it at once', () => {
-    a.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-a', T0, plus(120)));
-    expect(a.transaction((tx) => tx.renewLease('schedule:sweep', 'proc-a', plus(60), plus(180)))).toBe(true);
-    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', plus(150), plus(270)))).toBe(false);
-    expect(a.transaction((tx) => tx.releaseLease('schedule:sweep', 'proc-a'))).toBe(true);
-    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', plus(151), plus(271)))).toBe(true);
+  it('renews only a live lease of the same holder, and a release frees it at once', async () => {
+    await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-a', T0, plus(120)));
+    expect(await a.transaction(async (tx) => await tx.renewLease('schedule:sweep', 'proc-a', plus(60), plus(180)))).toBe(true);
+    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(150), plus(270)))).toBe(false);
+    expect(await a.transaction(async (tx) => await tx.releaseLease('schedule:sweep', 'proc-a'))).toBe(true);
+    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(151), plus(271)))).toBe(true);
   });
 });
 
@@ -61,16 +61,22 @@ function recordingLogger(): Logger & { lines: { level: string; msg: string }[] }
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-/** A schedule whose passes wait until the test lets them finish. */
+/**
+ * A schedule whose passes wait until the test lets them finish. `running()` resolves once a pass
+ * is in its run (the lease taken: a pass takes it asynchronously after `runNow`).
+ */
 function gatedSchedule(name: string) {
   let release!: () => void;
   let gate = new Promise<void>((r) => (release = r));
+  let entered!: () => void;
+  const running = new Promise<void>((r) => (entered = r));
   const runs: string[] = [];
   const schedule: Schedule = {
     name,
     expression: '0 0 1 1 *', // never fires during a test; passes are started with runNow
     async run(pass) {
       runs.push(pass.holder);
+      entered();
       await gate;
       return 'done';
     },
@@ -78,6 +84,7 @@ function gatedSchedule(name: string) {
   return {
     schedule,
     runs,
+    running: () => running,
     open() {
       release();
       gate = new Promise<void>((r) => (release = r));
@@ -97,10 +104,12 @@ describe('the scheduler', () => {
     expect(second).toMatchObject({ status: 'skipped', reason: 'lease_held', holder: 'proc-a' });
     // And the same process does not start a second pass of a schedule still running.
     expect(await one.runNow('sweep')).toMatchObject({ status: 'skipped', reason: 'running' });
+    await s1.running();
     s1.open();
     expect(await first).toMatchObject({ status: 'ran', result: 'done' });
     // Released at the end of the pass: the other process may run the next one.
     const next = two.runNow('sweep');
+    await s2.running();
     s2.open();
     expect(await next).toMatchObject({ status: 'ran' });
     expect([...s1.runs, ...s2.runs]).toEqual(['proc-a', 'proc-b']);
@@ -109,17 +118,18 @@ describe('the scheduler', () => {
   it('takes over the lease of a process that died mid-pass once it expires', async () => {
     const clock = new FakeClock(T0);
     // The dead process took the lease and never let go.
-    a.transaction((tx) => tx.acquireLease('schedule:sweep', 'dead-proc', T0, plus(120)));
+    await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'dead-proc', T0, plus(120)));
     const s = gatedSchedule('sweep');
     const scheduler = new CronScheduler([s.schedule], { store: b, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-b', leaseSeconds: 120 });
     clock.advance(60);
     expect(await scheduler.runNow('sweep')).toMatchObject({ status: 'skipped', reason: 'lease_held', holder: 'dead-proc' });
     clock.advance(60);
     const pass = scheduler.runNow('sweep');
-    expect(a.getLease('schedule:sweep')).toMatchObject({ holder: 'proc-b', expiresAt: plus(240) });
+    await s.running();
+    expect(await a.getLease('schedule:sweep')).toMatchObject({ holder: 'proc-b', expiresAt: plus(240) });
     s.open();
     expect(await pass).toMatchObject({ status: 'ran' });
-    expect(a.getLease('schedule:sweep')).toBeUndefined();
+    expect(await a.getLease('schedule:sweep')).toBeUndefined();
   });
 
   it('renews its lease while a long pass runs', async () => {
@@ -127,10 +137,11 @@ describe('the scheduler', () => {
     const s = gatedSchedule('sweep');
     const scheduler = new CronScheduler([s.schedule], { store: a, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-a', leaseSeconds: 120, renewEverySeconds: 0.02 });
     const pass = scheduler.runNow('sweep');
+    await s.running();
     clock.advance(100);
-    await waitFor(() => a.getLease('schedule:sweep')?.expiresAt === plus(220));
+    await waitFor(async () => (await a.getLease('schedule:sweep'))?.expiresAt === plus(220));
     clock.advance(100); // past the first expiry: only the renewal keeps it
-    expect(b.transaction((tx) => tx.acquireLease('schedule:sweep', 'proc-b', clock.now().toISOString(), plus(400)))).toBe(false);
+    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', clock.now().toISOString(), plus(400)))).toBe(false);
     s.open();
     await pass;
   });
@@ -138,12 +149,14 @@ describe('the scheduler', () => {
   it('stop() waits for the running pass, aborts its signal and lets the lease go', async () => {
     const clock = new FakeClock(T0);
     let aborted = false;
+    let started = false;
     let finish!: () => void;
     const schedule: Schedule = {
       name: 'sweep',
       expression: '* * * * *',
       run: (pass) =>
         new Promise((resolve) => {
+          started = true;
           pass.signal.addEventListener('abort', () => {
             aborted = true;
             finish = () => resolve('stopped early');
@@ -155,15 +168,16 @@ describe('the scheduler', () => {
     const outcomes: PassOutcome[] = [];
     scheduler.onPass((o) => outcomes.push(o));
     const pass = scheduler.runNow('sweep');
+    await waitFor(() => started);
     let stopped = false;
     const stopping = scheduler.stop().then(() => (stopped = true));
     await waitFor(() => aborted);
     expect(stopped).toBe(false); // still waiting for the pass
-    expect(a.getLease('schedule:sweep')!.holder).toBe('proc-a');
+    expect((await a.getLease('schedule:sweep'))!.holder).toBe('proc-a');
     finish();
     await stopping;
     expect((await pass).status).toBe('ran');
-    expect(a.getLease('schedule:sweep')).toBeUndefined();
+    expect(await a.getLease('schedule:sweep')).toBeUndefined();
     expect(await scheduler.runNow('sweep')).toMatchObject({ status: 'skipped', reason: 'stopped' });
     expect(outcomes.map((o) => o.status)).toEqual(['ran', 'skipped']);
   });
@@ -191,9 +205,9 @@ describe('the scheduler', () => {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const start = Date.now();
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for a condition');
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -10,29 +10,29 @@ let h: Harness;
 beforeEach(() => {
   h = createHarness();
 });
-afterEach(() => h.close());
+afterEach(async () => await h.close());
 
 async function grantOf(email: string, app: string, role: string) {
   const result = await submitRequest(h.deps, { requester: await h.as(email), app, role, justification: 'work' });
   if (result.kind !== 'submitted') throw new Error(result.kind);
   if (result.request.status === 'pending_approval') await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
   await h.runJobs();
-  return h.store.grantForRequest(result.request.id)!;
+  return (await h.store.grantForRequest(result.request.id))!;
 }
 
-const events = (action: string) => h.store.auditEvents({ limit: 10_000 }).filter((e) => e.action === action);
+const events = async (action: string) => (await h.store.auditEvents({ limit: 10_000 })).filter((e) => e.action === action);
 const alertTexts = () => h.notifier.of('alert').map((n) => n.text ?? '');
 
 describe('reconcile: drift', () => {
   it('checks every group the bot provisions: from the policies and from open grants’ snapshots', async () => {
-    expect(provisionedGroups(h.deps)).toEqual(['aws-admins', 'github-members', 'github-owners']);
+    expect(await provisionedGroups(h.deps)).toEqual(['aws-admins', 'github-members', 'github-owners']);
   });
 
   it('reports a person added to a provisioned group outside the bot, once, and notes when it ends', async () => {
     await h.yaml.addToGroup('u-jordan', 'github-owners');
     const first = await reconcile(h.deps);
     expect(first.groups.find((g) => g.group === 'github-owners')).toMatchObject({ members: 1, driftDetected: 1 });
-    const detected = events('drift.detected').filter((e) => e.details.group === 'github-owners');
+    const detected = (await events('drift.detected')).filter((e) => e.details.group === 'github-owners');
     expect(detected).toHaveLength(1);
     expect(detected[0]!.details).toMatchObject({ kind: 'granted_outside_bot', person: { directoryId: 'u-jordan', email: 'jordan@example.com' } });
     await h.runJobs();
@@ -42,14 +42,14 @@ describe('reconcile: drift', () => {
     h.clock.advance(3600);
     expect((await reconcile(h.deps)).driftDetected).toBe(0);
     await h.runJobs();
-    expect(events('drift.detected').filter((e) => e.details.group === 'github-owners')).toHaveLength(1);
+    expect((await events('drift.detected')).filter((e) => e.details.group === 'github-owners')).toHaveLength(1);
     expect(alertTexts().filter((t) => t.includes('github-owners'))).toHaveLength(1);
-    expect(openDriftFindings(h.deps).map((f) => [f.group, f.directoryId])).toContainEqual(['github-owners', 'u-jordan']);
+    expect((await openDriftFindings(h.deps)).map((f) => [f.group, f.directoryId])).toContainEqual(['github-owners', 'u-jordan']);
 
     // Removed in the directory: the finding is resolved; added again later: reported again.
     await h.yaml.removeFromGroup('u-jordan', 'github-owners');
     expect((await reconcile(h.deps)).driftResolved).toBe(1);
-    expect(events('drift.resolved')[0]!.details).toMatchObject({ group: 'github-owners', why: 'no longer in the group' });
+    expect((await events('drift.resolved'))[0]!.details).toMatchObject({ group: 'github-owners', why: 'no longer in the group' });
     await h.yaml.addToGroup('u-jordan', 'github-owners');
     h.clock.advance(60);
     expect((await reconcile(h.deps)).driftDetected).toBe(1);
@@ -59,13 +59,13 @@ describe('reconcile: drift', () => {
     await grantOf('ada@example.com', 'aws', 'admin'); // active: in aws-admins through the bot
     const alan = await grantOf('alan@example.com', 'github', 'member'); // Alan was in github-members before
     expect(alan.alreadyMember).toBe(true);
-    relinquishGrant(h.deps, { actor: await h.as('alan@example.com'), grantId: alan.id });
+    await relinquishGrant(h.deps, { actor: await h.as('alan@example.com'), grantId: alan.id });
     await h.runJobs();
     expect(await h.directory.isMember('u-alan', 'github-members')).toBe(true); // kept on purpose
     const summary = await reconcile(h.deps);
     expect(summary.driftDetected).toBe(0);
     expect(summary.removedExternally).toBe(0);
-    expect(events('drift.detected')).toHaveLength(0);
+    expect(await events('drift.detected')).toHaveLength(0);
   });
 
   it('ends a grant whose holder was removed from the group outside the bot, and never adds them back', async () => {
@@ -75,7 +75,7 @@ describe('reconcile: drift', () => {
     const summary = await reconcile(h.deps);
     expect(summary.removedExternally).toBe(1);
     await h.runJobs();
-    expect(h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'removed_externally', revokedBy: 'system:reconcile' });
+    expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'removed_externally', revokedBy: 'system:reconcile' });
     expect(h.directory.calls.filter((c) => c.method === 'addToGroup')).toHaveLength(1); // the original grant only
     expect(await h.directory.isMember('u-ada', 'aws-admins')).toBe(false);
     expect(alertTexts().some((t) => t.includes('outside the bot') && t.includes('ada@example.com'))).toBe(true);
@@ -91,7 +91,7 @@ describe('reconcile: drift', () => {
     h.directory.failNext('membersOf', new TransientError('Okta 503'));
     const summary = await reconcile(h.deps);
     expect(summary.groups.find((g) => g.group === 'aws-admins')).toMatchObject({ error: 'Okta 503' });
-    expect(h.store.getGrant(grant.id)!.status).toBe('active');
+    expect((await h.store.getGrant(grant.id))!.status).toBe('active');
     expect(summary.groups.find((g) => g.group === 'github-owners')!.driftDetected).toBe(1);
   });
 });
@@ -106,9 +106,9 @@ describe('reconcile: offboarding', () => {
     const summary = await reconcile(h.deps);
     expect(summary.offboarding).toMatchObject({ checked: 3, offboarded: 2, grantsEnded: 2 });
     await h.runJobs();
-    expect(h.store.getGrant(ada.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded', revocationNote: 'status check: directory status suspended' });
-    expect(h.store.getGrant(alan.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded', revocationNote: 'status check: directory status gone' });
-    expect(h.store.getGrant(jordan.id)!.status).toBe('active');
+    expect(await h.store.getGrant(ada.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded', revocationNote: 'status check: directory status suspended' });
+    expect(await h.store.getGrant(alan.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded', revocationNote: 'status check: directory status gone' });
+    expect((await h.store.getGrant(jordan.id))!.status).toBe('active');
     // Nothing left to end: a second run does nothing.
     expect((await reconcile(h.deps)).offboarding.offboarded).toBe(0);
   });
@@ -134,8 +134,8 @@ describe('reconcile: offboarding', () => {
     const summary = await reconcile(h.deps, { offboardingSources: [systemLog] });
     expect(asked).toEqual(['u-ada', 'u-alan']);
     expect(summary.offboarding).toMatchObject({ offboarded: 1, grantsEnded: 1 });
-    expect(h.store.getGrant(ada.id)).toMatchObject({ status: 'revoking', revocationReason: 'offboarded', revocationNote: 'okta system log: directory status deprovisioned' });
-    expect(h.store.getGrant(alan.id)!.status).toBe('active');
+    expect(await h.store.getGrant(ada.id)).toMatchObject({ status: 'revoking', revocationReason: 'offboarded', revocationNote: 'okta system log: directory status deprovisioned' });
+    expect((await h.store.getGrant(alan.id))!.status).toBe('active');
   });
 
   it('keeps going when a source fails', async () => {
@@ -144,6 +144,6 @@ describe('reconcile: offboarding', () => {
     const broken: OffboardingSource = { name: 'broken', live: true, collect: async () => Promise.reject(new TransientError('down')) };
     const summary = await reconcile(h.deps, { offboardingSources: [broken] });
     expect(summary.offboarding).toMatchObject({ offboarded: 1, errors: 1 });
-    expect(h.store.getGrant(ada.id)!.status).toBe('revoking');
+    expect((await h.store.getGrant(ada.id))!.status).toBe('revoking');
   });
 });

@@ -11,12 +11,13 @@ import { expireGrants } from '../../src/operations/revoke-grant.js';
 import { sendReminders, sweep } from '../../src/operations/sweep.js';
 import { createHarness, examplePolicies, type Harness } from '../support/lifecycle-harness.js';
 import { person, seedGrants } from './support/seed.js';
+import type { NotificationOf } from '../../src/domain/records.js';
 
 let h: Harness;
 beforeEach(() => {
   h = createHarness();
 });
-afterEach(() => h.close());
+afterEach(async () => await h.close());
 
 const options = { baseDelaySeconds: 1, random: () => 0.999999 };
 const sweepWith = (deps: Deps, worker = 'test') => sweep(deps, { worker, ...options });
@@ -27,12 +28,12 @@ async function awsAdminFor(email: string) {
   if (result.kind !== 'submitted') throw new Error(result.kind);
   await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
   await h.runJobs();
-  return h.store.grantForRequest(result.request.id)!;
+  return (await h.store.grantForRequest(result.request.id))!;
 }
 
-const revokedEvents = (store: SqliteStore, grantId?: string) => store.auditEvents({ limit: 100_000 }).filter((e) => e.action === 'grant.revoked' && (!grantId || e.grantId === grantId));
+const revokedEvents = async (store: SqliteStore, grantId?: string) => (await store.auditEvents({ limit: 100_000 })).filter((e) => e.action === 'grant.revoked' && (!grantId || e.grantId === grantId));
 const removals = () => h.directory.calls.filter((c) => c.method === 'removeFromGroup');
-const alerts = () => h.notifier.delivered.filter((d) => d.notification.type === 'alert');
+const alerts = () => h.notifier.delivered.filter((d): d is { notification: NotificationOf<'alert'>; key: string } => d.notification.type === 'alert');
 
 describe('the sweep revokes expired grants', () => {
   it('revokes a grant once when it expires, with reason expired, and tells the holder', async () => {
@@ -42,8 +43,8 @@ describe('the sweep revokes expired grants', () => {
     await sweepNow();
     h.clock.advance(600);
     await sweepNow();
-    expect(h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired', revokedBy: 'system:sweep' });
-    expect(revokedEvents(h.store, grant.id).map((e) => e.details.reason)).toEqual(['expired']);
+    expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired', revokedBy: 'system:sweep' });
+    expect((await revokedEvents(h.store, grant.id)).map((e) => e.details.reason)).toEqual(['expired']);
     expect(removals().map((c) => c.args)).toEqual([['u-ada', 'aws-admins']]);
     expect(h.notifier.of('grant.revoked', 'u-ada')).toHaveLength(1);
   });
@@ -53,10 +54,10 @@ describe('the sweep revokes expired grants', () => {
     h.clock.advance(3600);
     // The first process starts the revocation, claims the job, removes the person, and dies
     // before it records anything.
-    expect(expireGrants(h.deps)).toBe(1);
-    const job = h.store.getJobByKey(`revoke:${grant.id}`)!;
+    expect(await expireGrants(h.deps)).toBe(1);
+    const job = (await h.store.getJobByKey(`revoke:${grant.id}`))!;
     const now = h.clock.now().toISOString();
-    expect(h.store.transaction((tx) => tx.claimJob(job.id, 'dying', now, new Date(h.clock.now().getTime() + 300_000).toISOString()))).toBe(true);
+    expect(await h.store.transaction(async (tx) => await tx.claimJob(job.id, 'dying', now, new Date(h.clock.now().getTime() + 300_000).toISOString()))).toBe(true);
     await h.directory.removeFromGroup('u-ada', 'aws-admins');
 
     // The restarted process opens the same file.
@@ -66,25 +67,25 @@ describe('the sweep revokes expired grants', () => {
       h.clock.advance(60);
       const early = await sweepWith(deps, 'restarted');
       expect(early.jobs.ran).toBe(0); // still locked by the dead worker
-      expect(restarted.getGrant(grant.id)!.status).toBe('revoking');
+      expect((await restarted.getGrant(grant.id))!.status).toBe('revoking');
       h.clock.advance(300);
       await sweepWith(deps, 'restarted');
-      expect(restarted.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
+      expect(await restarted.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
       // The removal ran twice (idempotent: the second found nothing to remove); the revocation is recorded once.
       expect(removals()).toHaveLength(2);
-      expect(revokedEvents(restarted, grant.id)).toHaveLength(1);
+      expect(await revokedEvents(restarted, grant.id)).toHaveLength(1);
       expect(h.notifier.of('grant.revoked', 'u-ada')).toHaveLength(1);
       // The dead worker, were it to come back, can no longer record its claim.
-      expect(restarted.transaction((tx) => tx.finishJob(job.id, 'dying', h.clock.now().toISOString()))).toBe(false);
+      expect(await restarted.transaction(async (tx) => await tx.finishJob(job.id, 'dying', h.clock.now().toISOString()))).toBe(false);
     } finally {
-      restarted.close();
+      await restarted.close();
     }
   });
 
   it('revokes each grant exactly once when two processes sweep the same database at the same time', async () => {
     const at = h.clock.now().toISOString();
     const ends = new Date(h.clock.now().getTime() + 3600_000).toISOString();
-    const seeded = seedGrants(
+    const seeded = await seedGrants(
       h.store,
       Array.from({ length: 40 }, (_, i) => ({ id: `grt_seed${String(i).padStart(3, '0')}`, holder: person(i), activatedAt: at, expiresAt: ends })),
     );
@@ -94,13 +95,13 @@ describe('the sweep revokes expired grants', () => {
       const [one, two] = await Promise.all([sweepWith(h.deps, 'proc-a'), sweepWith({ ...h.deps, store: other }, 'proc-b'), sweepWith(h.deps, 'proc-a2')]);
       expect(one.expiredGrants + two.expiredGrants).toBeLessThanOrEqual(40);
       await sweepWith({ ...h.deps, store: other }, 'proc-b');
-      for (const g of seeded) expect(h.store.getGrant(g.id)!.status).toBe('revoked');
-      expect(revokedEvents(h.store)).toHaveLength(40);
-      expect(h.store.auditEvents({ limit: 100_000 }).filter((e) => e.action === 'grant.revocationStarted')).toHaveLength(40);
+      for (const g of seeded) expect((await h.store.getGrant(g.id))!.status).toBe('revoked');
+      expect(await revokedEvents(h.store)).toHaveLength(40);
+      expect((await h.store.auditEvents({ limit: 100_000 })).filter((e) => e.action === 'grant.revocationStarted')).toHaveLength(40);
       expect(removals()).toHaveLength(40);
       expect(new Set(removals().map((c) => c.args[0])).size).toBe(40);
     } finally {
-      other.close();
+      await other.close();
     }
   });
 });
@@ -113,7 +114,7 @@ describe('a revocation that keeps failing', () => {
     const seen: { failures: number; overdue: boolean }[] = [];
     for (let i = 0; i < 5; i++) {
       await sweepNow();
-      const g = h.store.getGrant(grant.id)!;
+      const g = (await h.store.getGrant(grant.id))!;
       seen.push({ failures: g.failures, overdue: revocationOverdue(g, h.clock.now().toISOString()).overdue });
       h.clock.advance(60); // past the longest backoff so far (16 s)
     }
@@ -125,16 +126,16 @@ describe('a revocation that keeps failing', () => {
       { failures: 5, overdue: true },
     ]);
     // Never recorded as done while failing.
-    expect(revokedEvents(h.store, grant.id)).toHaveLength(0);
-    expect(h.store.getGrant(grant.id)!.status).toBe('revoking');
+    expect(await revokedEvents(h.store, grant.id)).toHaveLength(0);
+    expect((await h.store.getGrant(grant.id))!.status).toBe('revoking');
     const summary = await sweepNow(); // the sixth attempt succeeds
     expect(summary.overdueRevocations).toBe(0);
     await sweepNow();
-    expect(h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
-    expect(revokedEvents(h.store, grant.id)).toHaveLength(1);
-    expect(h.store.auditEventsFor({ grantId: grant.id }).filter((e) => e.action === 'grant.revocationFailed')).toHaveLength(5);
+    expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
+    expect(await revokedEvents(h.store, grant.id)).toHaveLength(1);
+    expect((await h.store.auditEventsFor({ grantId: grant.id })).filter((e) => e.action === 'grant.revocationFailed')).toHaveLength(5);
     expect(alerts().map((a) => [a.notification.recipient, a.notification.grantId])).toEqual([[{ kind: 'channel', channel: 'C0ACCESSOPS' }, grant.id]]);
-    expect(revocationOverdue(h.store.getGrant(grant.id)!, h.clock.now().toISOString()).overdue).toBe(false);
+    expect(revocationOverdue((await h.store.getGrant(grant.id))!, h.clock.now().toISOString()).overdue).toBe(false);
   });
 
   it('is alerted again once a day while it stays overdue, and the runner never gives it up', async () => {
@@ -146,10 +147,10 @@ describe('a revocation that keeps failing', () => {
       await sweepNow();
       h.clock.advance(3600);
     }
-    const g = h.store.getGrant(grant.id)!;
+    const g = (await h.store.getGrant(grant.id))!;
     expect(g.status).toBe('revoking');
     expect(g.failures).toBeGreaterThan(10);
-    const job = h.store.getJobByKey(`revoke:${grant.id}`)!;
+    const job = (await h.store.getJobByKey(`revoke:${grant.id}`))!;
     expect(job.status).toBe('pending'); // never dead
     expect(Date.parse(job.runAt) - h.clock.now().getTime()).toBeLessThanOrEqual(3600_000); // backoff capped at an hour
     // Day 0 (when it became overdue), day 1 and day 2 of the 50 hours: one alert each.
@@ -178,7 +179,7 @@ describe('reminders and approval timeouts', () => {
       const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member', durationSeconds: 2 * 86400 });
       if (result.kind !== 'submitted') throw new Error(result.kind);
       await h.runJobs();
-      return h.store.grantForRequest(result.request.id)!;
+      return (await h.store.grantForRequest(result.request.id))!;
     })();
     for (let minutes = 0; minutes < 2 * 24 * 60; minutes += 30) {
       await sweepNow();
@@ -188,7 +189,7 @@ describe('reminders and approval timeouts', () => {
       [member.id, 86400],
       [member.id, 3600],
     ]);
-    expect(h.store.auditEventsFor({ grantId: member.id }).filter((e) => e.action === 'grant.reminded')).toHaveLength(2);
+    expect((await h.store.auditEventsFor({ grantId: member.id })).filter((e) => e.action === 'grant.reminded')).toHaveLength(2);
   });
 
   it('does not starve grants behind a thousand already reminded ones', async () => {
@@ -201,12 +202,12 @@ describe('reminders and approval timeouts', () => {
       activatedAt: new Date(Date.parse(at) - 86400_000).toISOString(),
       expiresAt: new Date(Date.parse(at) + 3600_000 * 20 + i * 1000).toISOString(),
     }));
-    seedGrants(h.store, grants, { audit: false });
-    h.store.transaction((tx) => {
-      for (const g of grants.slice(0, 1000)) tx.updateGrant(g.id, ['active'], { remindersSent: [86400] });
+    await seedGrants(h.store, grants, { audit: false });
+    await h.store.transaction(async (tx) => {
+      for (const g of grants.slice(0, 1000)) await tx.updateGrant(g.id, ['active'], { remindersSent: [86400] });
     });
-    expect(sendReminders(h.deps)).toBe(200);
-    expect(sendReminders(h.deps)).toBe(0);
+    expect(await sendReminders(h.deps)).toBe(200);
+    expect(await sendReminders(h.deps)).toBe(0);
   });
 
   it('expires a request nobody decided in time and updates every approval message it sent', async () => {
@@ -221,12 +222,12 @@ describe('reminders and approval timeouts', () => {
     h.clock.advance(1);
     expect((await sweepNow()).expiredRequests).toBe(1);
     expect((await sweepNow()).expiredRequests).toBe(0);
-    expect(h.store.getRequest(result.request.id)).toMatchObject({ status: 'approval_expired', currentStep: -1 });
+    expect(await h.store.getRequest(result.request.id)).toMatchObject({ status: 'approval_expired', currentStep: -1 });
     const asked = h.notifier.of('approval.requested').map((n) => (n.recipient.kind === 'person' ? n.recipient.directoryId : n.recipient.kind));
     const settled = h.notifier.of('approval.outcome').map((n) => (n.recipient.kind === 'person' ? n.recipient.directoryId : n.recipient.kind));
     expect(asked.sort()).toEqual(['u-jordan', 'u-kim', 'u-marcus', 'u-sam']);
     expect(settled.sort()).toEqual(asked.sort());
     expect(h.notifier.of('request.expired', 'u-ada')).toHaveLength(1);
-    expect(h.store.auditEventsFor({ requestId: result.request.id }).filter((e) => e.action === 'request.expired')).toHaveLength(1);
+    expect((await h.store.auditEventsFor({ requestId: result.request.id })).filter((e) => e.action === 'request.expired')).toHaveLength(1);
   });
 });

@@ -15,15 +15,15 @@ const N = 60;
 
 let dir: string;
 let db: string;
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'access-bot-procs-'));
   db = join(dir, 'access.db');
   const store = SqliteStore.open(db);
-  seedGrants(
+  await seedGrants(
     store,
     Array.from({ length: N }, (_, i) => ({ id: `grt_p${String(i).padStart(3, '0')}`, holder: person(i), activatedAt: T0, expiresAt: at(3600) })),
   );
-  store.close();
+  await store.close();
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -39,18 +39,18 @@ function log(): Record<string, unknown>[] {
   return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : [];
 }
 
-function outcome() {
+async function outcome() {
   const store = SqliteStore.open(db);
   try {
-    const events = store.auditEvents({ limit: 100_000 });
+    const events = await store.auditEvents({ limit: 100_000 });
     return {
-      statuses: new Set(store.listGrants({ limit: 10_000 }).map((g) => `${g.status}/${g.revocationReason}`)),
+      statuses: new Set((await store.listGrants({ limit: 10_000 })).map((g) => `${g.status}/${g.revocationReason}`)),
       revoked: events.filter((e) => e.action === 'grant.revoked'),
       started: events.filter((e) => e.action === 'grant.revocationStarted'),
       chain: verifyChain(events),
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -59,7 +59,7 @@ describe('two processes sweeping one database', () => {
     const [a, b] = await Promise.all([child('sweep', at(3601), 'proc-a'), child('sweep', at(3601), 'proc-b')]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
-    const result = outcome();
+    const result = await outcome();
     expect(result.statuses).toEqual(new Set(['revoked/expired']));
     expect(result.revoked).toHaveLength(N);
     expect(result.started).toHaveLength(N);
@@ -76,16 +76,16 @@ describe('two processes sweeping one database', () => {
   it('revoke once when the first process is killed mid-sweep and another takes over its claimed job', async () => {
     const dead = await child('die-mid-sweep', at(3601), 'proc-a');
     expect(dead.signal).toBe('SIGKILL');
-    let result = outcome();
+    let result = await outcome();
     expect(result.revoked).toHaveLength(0); // the removal happened, its record did not
     // Within the dead worker's lock, a new process revokes the rest but leaves the claimed one.
     const early = await child('sweep', at(3601 + 60), 'proc-b');
     expect(early.code, early.stderr).toBe(0);
-    expect(outcome().revoked).toHaveLength(N - 1);
+    expect((await outcome()).revoked).toHaveLength(N - 1);
     // After the lock expires the claimed job is taken over; the repeated removal is harmless.
     const late = await child('sweep', at(3601 + 301), 'proc-c');
     expect(late.code, late.stderr).toBe(0);
-    result = outcome();
+    result = await outcome();
     expect(result.statuses).toEqual(new Set(['revoked/expired']));
     expect(result.revoked).toHaveLength(N);
     expect(new Set(result.revoked.map((e) => e.grantId)).size).toBe(N);

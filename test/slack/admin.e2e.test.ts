@@ -3,9 +3,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION, BLOCK } from '../../blocks/ids.js';
 import { exportCsvToBuffer } from '../../src/adapters/csv/export-csv.js';
-import { SqliteExportSource } from '../../src/adapters/db/export-reader.js';
-import { readAll } from '../../src/cli/commands/audit-verify.js';
-import { verifyChain } from '../../src/domain/audit.js';
+import { verifyStoredChain } from '../../src/cli/commands/audit-verify.js';
 import type { ExportFilters } from '../../src/operations/exports/export-filters.js';
 import type { SlackContext } from '../../src/adapters/slack/context.js';
 import { DisplayLookups } from '../../src/adapters/slack/display-lookups.js';
@@ -61,7 +59,7 @@ describe('/access revoke', () => {
     const form = await openForm('priya', 'revoke', 'access_revoke');
     const res = await fx.submit('alan', revokeValues(grantId, 'because'), { view: form });
     expect(res.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.revokePerson]: expect.stringContaining('Only members of access-admins') } });
-    expect(fx.h.store.getGrant(grantId)!.status).toBe('active');
+    expect((await fx.h.store.getGrant(grantId))!.status).toBe('active');
   });
 
   it('lets an admin pick a person and one of their grants, requires a reason, and tells the holder why', async () => {
@@ -73,13 +71,13 @@ describe('/access revoke', () => {
 
     const empty = await fx.submit('priya', revokeValues(grantId, '  '), { view: picked });
     expect(empty.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.revokeReason]: expect.stringContaining('needs a reason') } });
-    expect(fx.h.store.getGrant(grantId)!.status).toBe('active');
+    expect((await fx.h.store.getGrant(grantId))!.status).toBe('active');
 
     const done = await fx.submit('priya', revokeValues(grantId, 'Project <!channel> ended'), { view: picked });
     // The form closes; Priya's DM says what she did.
     expect(done.body).toBe('');
     await fx.slack.waitFor('message', (m) => m.channel === fx.dm('priya') && m.text.includes("You revoked Ada Lovelace's GitHub Member access"));
-    expect(fx.h.store.getGrant(grantId)).toMatchObject({ revocationReason: 'revoked', revocationNote: 'Project <!channel> ended', revokedBy: 'priya@example.com' });
+    expect(await fx.h.store.getGrant(grantId)).toMatchObject({ revocationReason: 'revoked', revocationNote: 'Project <!channel> ended', revokedBy: 'priya@example.com' });
     await fx.settle();
     const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended (revoked)'));
     // Named, as everywhere else: not an email.
@@ -94,8 +92,8 @@ describe('/access revoke', () => {
     await fx.h.yaml.removeFromGroup(USERS.priya.directoryId, 'access-admins');
     const res = await fx.submit('priya', revokeValues(grantId, 'leaving'), { view: picked });
     expect(res.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.revokeGrant]: expect.stringContaining('Only members of access-admins') } });
-    expect(fx.h.store.getGrant(grantId)!.status).toBe('active');
-    expect(fx.h.store.auditEventsFor({ grantId }).map((e) => e.action)).not.toContain('grant.revocationStarted');
+    expect((await fx.h.store.getGrant(grantId))!.status).toBe('active');
+    expect((await fx.h.store.auditEventsFor({ grantId })).map((e) => e.action)).not.toContain('grant.revocationStarted');
   });
 });
 
@@ -114,7 +112,7 @@ describe('/access export', () => {
     const res = await fx.submit('ada', exportValues('requests'), { view: form });
     expect(res.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.exportKind]: expect.stringContaining('Only members of access-admins') } });
     expect(fx.slack.workspace.calls('files.getUploadURLExternal')).toHaveLength(0);
-    expect(fx.h.store.auditEvents().map((e) => e.action)).not.toContain('export.created');
+    expect((await fx.h.store.auditEvents()).map((e) => e.action)).not.toContain('export.created');
   });
 
   it('says which field is wrong for a custom period without dates', async () => {
@@ -140,7 +138,7 @@ describe('/access export', () => {
     expect(file.channel).toBe(fx.dm('priya'));
     expect(file.filename).toMatch(/^access-requests-\d{4}-\d{2}-\d{2}\.csv$/);
 
-    const event = fx.h.store.auditEvents().find((e) => e.action === 'export.created')!;
+    const event = (await fx.h.store.auditEvents()).find((e) => e.action === 'export.created')!;
     const details = event.details as { sha256: string; auditHead: string; rows: number; filters: Record<string, string>; destination: string };
     const sha = createHash('sha256').update(file.bytes!).digest('hex');
     expect(sha).toBe(details.sha256);
@@ -149,7 +147,7 @@ describe('/access export', () => {
 
     // The same export built again gives the same bytes.
     const filters: ExportFilters = { from: details.filters.from ?? null, to: details.filters.to ?? null, app: null, role: null, person: null };
-    const again = await exportCsvToBuffer(fx.h.deps, new SqliteExportSource(fx.h.dbPath), { kind: 'requests', filters, requestedBy: { kind: 'system', component: 'test' }, destination: 'test' });
+    const again = await exportCsvToBuffer(fx.h.deps, { kind: 'requests', filters, requestedBy: { kind: 'system', component: 'test' }, destination: 'test' });
     expect(again.buffer.equals(file.bytes!)).toBe(true);
 
     // The summary names the file's hash and the audit head `audit verify` printed before the export.
@@ -157,7 +155,7 @@ describe('/access export', () => {
     expect(file.initialComment).toContain('2 rows');
     expect(file.initialComment).toContain(details.auditHead);
     expect(event.prevHash).toBe(details.auditHead);
-    const verified = verifyChain(readAll(fx.h.store), details.auditHead);
+    const verified = await verifyStoredChain(fx.h.store, details.auditHead);
     expect(verified.ok).toBe(true);
   });
 
@@ -172,7 +170,7 @@ describe('/access export', () => {
     const told = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('priya') && m.text.includes('larger than'));
     expect(told.text).toContain('access-bot export events --from 2026-01-01T00:00:00.000Z --out events.csv');
     expect(fx.slack.workspace.calls('files.getUploadURLExternal')).toHaveLength(0);
-    expect(fx.h.store.auditEvents().map((e) => e.action)).not.toContain('export.created');
+    expect((await fx.h.store.auditEvents()).map((e) => e.action)).not.toContain('export.created');
   });
 
   it('refuses at the export itself an admin removed after the form was checked', async () => {

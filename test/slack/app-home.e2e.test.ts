@@ -43,17 +43,17 @@ describe('the App Home', () => {
     expect(JSON.stringify(form.blocks)).toContain('"value":"local-admin"');
 
     // Cancel on the Home cancels and republishes the tab without the request.
-    const requestId = fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, app: 'aws' })[0]!.id;
+    const requestId = (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, app: 'aws' }))[0]!.id;
     const cursor = fx.slack.workspace.cursor();
     await clickInView(fx, 'ada', home, ACTION.cancel);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('cancelled');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('cancelled');
     const refreshed = await fx.slack.waitFor('home', (v) => v.userId === USERS.ada.id, { after: cursor });
     expect(textOfView(refreshed)).toContain('None waiting for approval');
   });
 
   it('shows an approver what waits for them, and Approve on the tab decides and refreshes it', async () => {
     await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'on call' });
-    const requestId = fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, app: 'aws' })[0]!.id;
+    const requestId = (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, app: 'aws' }))[0]!.id;
     await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve));
     const home = await openHome(fx, 'marcus');
     expect(textOfView(home)).toContain('Waiting for your approval');
@@ -66,7 +66,7 @@ describe('the App Home', () => {
 
     const cursor = fx.slack.workspace.cursor();
     await clickInView(fx, 'marcus', home, ACTION.approve);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('approved');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('approved');
     const refreshed = await fx.slack.waitFor('home', (v) => v.userId === USERS.marcus.id, { after: cursor });
     expect(textOfView(refreshed)).toContain('Nothing is waiting for your decision');
     // The decision gives visible feedback on the tab.
@@ -76,7 +76,7 @@ describe('the App Home', () => {
   it('points a channel step\'s approvers to the channel, and tells the requester at once when an approver shortens it', async () => {
     await fx.requestViaModal('ada', 'github', 'owner', { justification: 'rotate keys', seconds: 4 * 3600 });
     const ask = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve));
-    const requestId = fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })[0]!.id;
+    const requestId = (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!.id;
     // Marcus approves only 1 hour of the 4.
     await fx.click('marcus', ask, ACTION.approveShorter, { type: 'static_select', selected_option: { text: { type: 'plain_text', text: '1 hour' }, value: `${requestId}|0|3600` } });
     const confirm = await fx.waitModal('marcus', (v) => v.callbackId === 'access_approve_shorter_confirm');

@@ -25,7 +25,7 @@ async function adaRequestsOwner(justification = 'Rotate the deploy keys (INC-42)
   // A submitted request closes the form (an empty ack); the DM says what happens next.
   expect(submitted.status).toBe(200);
   expect(submitted.body).toBe('');
-  const request = fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })[0]!;
+  const request = (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!;
   return request.id;
 }
 
@@ -39,7 +39,7 @@ describe('signed requests', () => {
     expect(wrongSecret.status).toBe(401);
     expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
     expect(fx.slack.workspace.calls('users.info')).toHaveLength(0);
-    expect(fx.h.store.auditEvents()).toHaveLength(0);
+    expect(await fx.h.store.auditEvents()).toHaveLength(0);
   });
 });
 
@@ -75,7 +75,7 @@ describe('the whole chain in Slack', () => {
     const click1 = await fx.click('marcus', ask1, ACTION.approve);
     expect(click1.status).toBe(200);
     // Committed before the ack: the decision is in the database when the HTTP answer arrives.
-    expect(fx.h.store.getDecisions(requestId)).toHaveLength(1);
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(1);
     const settled1 = await fx.slack.waitFor('update', (m) => m.ts === ask1.ts && !hasAction(m, ACTION.approve));
     expect(textOf(settled1)).toContain('Approved* by Marcus Chen');
 
@@ -108,7 +108,7 @@ describe('the whole chain in Slack', () => {
     const active = await fx.slack.waitFor('message', (m) => m.channel === dm('ada') && m.text.includes('You now have'));
     expect(textOf(active)).toContain('<!date^');
     await fx.settle();
-    const grant = fx.h.store.grantForRequest(requestId)!;
+    const grant = (await fx.h.store.grantForRequest(requestId))!;
     expect(grant.status).toBe('active');
     // The status message lost its Cancel button and its deadline once the request was approved, and says it is active.
     const status = fx.slack.workspace.findMessage(dm('ada'), submitted.ts)!;
@@ -116,13 +116,13 @@ describe('the whole chain in Slack', () => {
     expect(textOf(status)).not.toContain('the request expires');
     expect(textOf(status)).toContain('Active until');
 
-    const actions = fx.h.store.auditEventsFor({ requestId }).map((e) => e.action);
+    const actions = (await fx.h.store.auditEventsFor({ requestId })).map((e) => e.action);
     expect(actions).toEqual([
       'request.submitted', 'step.started', 'step.approved', 'step.started', 'step.approved', 'step.approved', 'step.started', 'step.approved',
       'request.approved', 'grant.provisioningStarted', 'grant.provisioned', 'grant.activated',
     ]);
     // Each decision names the Slack user who made it.
-    const approvals = fx.h.store.auditEventsFor({ requestId }).filter((e) => e.action === 'step.approved').map((e) => e.actor);
+    const approvals = (await fx.h.store.auditEventsFor({ requestId })).filter((e) => e.action === 'step.approved').map((e) => e.actor);
     expect(approvals.map((a) => (a.kind === 'person' ? a.slackId : null))).toEqual(['U0MARCUS', 'U0SAM', 'U0JORDAN', 'U0GRACE']);
     // The requester's DMs, in order: one status message, updated in place, and the news at the end.
     expect(fx.dms('ada').map((m) => m.text.split(' until ')[0])).toEqual(['You asked for GitHub Organization owner for 1 hour', 'You now have GitHub Organization owner']);

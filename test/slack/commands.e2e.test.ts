@@ -18,7 +18,7 @@ async function adaAsksForAwsAdmin(): Promise<string> {
   expect(res.status).toBe(200);
   expect(res.body).toBe('');
   await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve));
-  return fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, app: 'aws' })[0]!.id;
+  return (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, app: 'aws' }))[0]!.id;
 }
 
 describe('/access subcommands', () => {
@@ -46,7 +46,7 @@ describe('/access subcommands', () => {
     expect(hasAction(list, ACTION.cancel)).toBe(true);
 
     await fx.click('ada', list, ACTION.cancel);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('cancelled');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('cancelled');
     expect(textOf(ephemeralAnswer(await fx.command('ada', 'list')))).toContain('None waiting for approval');
   });
 
@@ -59,11 +59,11 @@ describe('/access subcommands', () => {
     expect(hasAction(pending, ACTION.approve)).toBe(true);
     expect(hasAction(pending, ACTION.deny)).toBe(true);
     await fx.click('marcus', pending, ACTION.approve);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('approved');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('approved');
   });
 
   it('explains a role as a policy trace (eligibility, chain, who is asked, how many notified, policy version) and records nothing', async () => {
-    const before = fx.h.store.auditEvents().length;
+    const before = (await fx.h.store.auditEvents()).length;
     const res = await fx.command('ada', 'explain github owner');
     const text = textOfAnswer(res);
     // In people's words: who may ask, who approves, by name; the policy terms stay with `policies explain`.
@@ -80,8 +80,8 @@ describe('/access subcommands', () => {
     expect(text).toContain('github-owner-jit');
     expect(text).toContain(fx.h.deps.catalog.find('github', 'owner')!.version.slice(0, 12));
     // Not even the identity binding: explain is a read.
-    expect(fx.h.store.auditEvents()).toHaveLength(before);
-    expect(fx.h.store.bindingForSlackUser(USERS.ada.id)).toBeUndefined();
+    expect(await fx.h.store.auditEvents()).toHaveLength(before);
+    expect(await fx.h.store.bindingForSlackUser(USERS.ada.id)).toBeUndefined();
     expect(fx.slack.workspace.calls('chat.postMessage')).toHaveLength(0);
 
     expect(textOfAnswer(await fx.command('ian', 'explain aws admin'))).toContain('only members of Platform team may, and you are in none of them');
@@ -93,7 +93,7 @@ describe('/access subcommands', () => {
 
   it('shows my identity binding', async () => {
     const text = textOfAnswer(await fx.command('ada', 'whoami'));
-    const binding = fx.h.store.bindingForSlackUser(USERS.ada.id)!;
+    const binding = (await fx.h.store.bindingForSlackUser(USERS.ada.id))!;
     expect(text).toContain(USERS.ada.id);
     expect(text).toContain('u-ada');
     expect(text).toContain('ada@example.com');
@@ -119,7 +119,7 @@ describe('/access subcommands', () => {
     expect(lists.threadTs).toBe(posted.ts);
     expect(lists.bytes!.toString('utf8')).toContain('list,person_name,person_email');
     await fx.settle();
-    const events = fx.h.store.auditEvents({ limit: 100_000 });
+    const events = await fx.h.store.auditEvents({ limit: 100_000 });
     const digestEvent = events.find((e) => e.action === 'digest.posted')!;
     // The head the digest printed is the log's head when it was built, before its own CSV export.
     expect(textOf(posted)).toContain(digestEvent.details.auditHead as string);

@@ -19,7 +19,7 @@ async function adaAsksForAwsAdmin(input: { seconds?: number; justification?: str
   // A submitted request closes the form (an empty ack); the DM says what happens next.
   expect(res.status).toBe(200);
   expect(res.body).toBe('');
-  const requestId = fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })[0]!.id;
+  const requestId = (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!.id;
   const ask = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve));
   return { requestId, ask };
 }
@@ -36,19 +36,19 @@ describe('deciding in Slack', () => {
 
     const empty = await fx.submit('marcus', { [BLOCK.reason]: { [ACTION.reason]: { type: 'plain_text_input', value: '   ' } } }, { view: form });
     expect(empty.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.reason]: expect.stringContaining('reason') } });
-    expect(fx.h.store.getDecisions(requestId)).toHaveLength(0);
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
 
     const denied = await fx.submit('marcus', { [BLOCK.reason]: { [ACTION.reason]: { type: 'plain_text_input', value: 'Not during the <!here> freeze' } } }, { view: form });
     expect(denied.status).toBe(200);
     expect(denied.body).toBe(''); // closes the modal
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('denied');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('denied');
 
     const settled = await fx.slack.waitFor('update', (m) => m.ts === ask.ts && !hasAction(m, ACTION.approve));
     expect(textOf(settled)).toContain('Denied* by Marcus Chen');
     expect(textOf(settled)).toContain('Not during the &lt;!here&gt; freeze');
     const told = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('denied'));
     expect(textOf(told)).toContain('>Not during the &lt;!here&gt; freeze');
-    expect(fx.h.store.auditEventsFor({ requestId }).map((e) => e.action)).toContain('request.denied');
+    expect((await fx.h.store.auditEventsFor({ requestId })).map((e) => e.action)).toContain('request.denied');
   });
 
   it('approves a shorter duration than asked for', async () => {
@@ -61,16 +61,16 @@ describe('deciding in Slack', () => {
     const confirm = await fx.waitModal('marcus', (v) => v.callbackId === 'access_approve_shorter_confirm');
     expect(JSON.stringify(confirm)).toContain('Ada Lovelace asked for *AWS Administrator* for *4 hours*. Approve only *1 hour*?');
     expect(confirm.submit).toMatchObject({ text: 'Approve 1 hour' });
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('pending_approval');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('pending_approval');
     const decided = await fx.submit('marcus', {}, { view: confirm });
     expect(decided.body).toBe('');
-    expect(fx.h.store.getRequest(requestId)).toMatchObject({ status: 'approved', requestedSeconds: 4 * 3600, grantedSeconds: 3600 });
+    expect(await fx.h.store.getRequest(requestId)).toMatchObject({ status: 'approved', requestedSeconds: 4 * 3600, grantedSeconds: 3600 });
     const settled = await fx.slack.waitFor('update', (m) => m.ts === ask.ts && !hasAction(m, ACTION.approve));
     expect(textOf(settled)).toContain('Approved* by Marcus Chen, for 1 hour (asked: 4 hours)');
     const active = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('You now have'));
     expect(active.text).toContain('AWS Administrator');
     await fx.settle();
-    expect(fx.h.store.grantForRequest(requestId)!.durationSeconds).toBe(3600);
+    expect((await fx.h.store.grantForRequest(requestId))!.durationSeconds).toBe(3600);
   });
 
   it('lets the requester cancel, updates the approver message, and refuses anyone else', async () => {
@@ -80,10 +80,10 @@ describe('deciding in Slack', () => {
     // A forged payload: the Cancel button's value clicked from Marcus's own conversation.
     await fx.click('marcus', { ...submitted, channel: fx.dm('marcus') }, ACTION.cancel);
     await ephemeralFor('marcus', 'Only the person who asked');
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('pending_approval');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('pending_approval');
 
     await fx.click('ada', submitted, ACTION.cancel);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('cancelled');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('cancelled');
     const settled = await fx.slack.waitFor('update', (m) => m.ts === ask.ts && !hasAction(m, ACTION.approve));
     expect(textOf(settled)).toContain('Cancelled* by the requester');
     // Her own cancellation is said where she clicked: the status message, updated in place (no new DM).
@@ -96,7 +96,7 @@ describe('deciding in Slack', () => {
 
   it('refuses forged Approve clicks by a non-approver and by the requester, recording nothing', async () => {
     const { requestId, ask } = await adaAsksForAwsAdmin();
-    const before = fx.h.store.auditEvents().length;
+    const before = (await fx.h.store.auditEvents()).length;
 
     // Forged payloads: the Approve button's value, clicked from each person's own conversation.
     await fx.click('alan', { ...ask, channel: fx.dm('alan') }, ACTION.approve);
@@ -104,19 +104,19 @@ describe('deciding in Slack', () => {
     await fx.click('ada', { ...ask, channel: fx.dm('ada') }, ACTION.approve);
     await ephemeralFor('ada', 'own request');
 
-    expect(fx.h.store.getDecisions(requestId)).toHaveLength(0);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('pending_approval');
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('pending_approval');
     // Identity binding of the forger is the only new row (first contact), never a decision.
-    expect(fx.h.store.auditEvents().slice(before).map((e) => e.action)).toEqual(['identity.bound']);
+    expect((await fx.h.store.auditEvents()).slice(before).map((e) => e.action)).toEqual(['identity.bound']);
   });
 
   it('records one decision for a double click, and explains the second', async () => {
     const { requestId, ask } = await adaAsksForAwsAdmin();
     const [a, b] = await Promise.all([fx.click('marcus', ask, ACTION.approve), fx.click('marcus', ask, ACTION.approve)]);
     expect([a.status, b.status]).toEqual([200, 200]);
-    expect(fx.h.store.getDecisions(requestId)).toHaveLength(1);
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(1);
     await ephemeralFor('marcus', 'already');
-    expect(fx.h.store.auditEventsFor({ requestId }).filter((e) => e.action === 'step.approved')).toHaveLength(1);
+    expect((await fx.h.store.auditEventsFor({ requestId })).filter((e) => e.action === 'step.approved')).toHaveLength(1);
   });
 
   it('changes nothing on a stale click after the decision, and says why', async () => {
@@ -124,23 +124,23 @@ describe('deciding in Slack', () => {
     // The stand-in updates messages in place; keep the copy Marcus still has on screen.
     const ask = structuredClone(live);
     await fx.click('marcus', ask, ACTION.approve);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('approved');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('approved');
     await fx.settle(); // provisioning finishes, so the count below sees only what the clicks do
-    const events = fx.h.store.auditEvents().length;
+    const events = (await fx.h.store.auditEvents()).length;
     // The old copy of the message (with buttons) clicked again, by the approver and by a stranger.
     await fx.click('marcus', ask, ACTION.approve);
     await ephemeralFor('marcus', 'already approved');
     await fx.click('marcus', ask, ACTION.deny);
     const view = await fx.waitModal('marcus', (v) => v.callbackId === 'access_info');
     expect(JSON.stringify(view.blocks)).toContain('Nothing left to decide');
-    expect(fx.h.store.auditEvents()).toHaveLength(events);
+    expect(await fx.h.store.auditEvents()).toHaveLength(events);
   });
 
   it('escapes and truncates a 3,000-character justification with <!channel> and a link', async () => {
     const justification = ('<!channel> see <https://evil.example/login|the wiki> & more ').repeat(60).slice(0, 3000);
     expect(justification).toHaveLength(3000);
     const { requestId, ask } = await adaAsksForAwsAdmin({ justification });
-    expect(fx.h.store.getRequest(requestId)!.justification).toBe(justification.trim());
+    expect((await fx.h.store.getRequest(requestId))!.justification).toBe(justification.trim());
     const all = [ask, ...fx.dms('ada')];
     for (const message of all) {
       const json = textOf(message);
@@ -162,14 +162,14 @@ describe('deciding in Slack', () => {
     expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('another Slack workspace') });
     expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
     expect(fx.slack.workspace.calls('users.info')).toHaveLength(0);
-    expect(fx.h.store.auditEvents()).toHaveLength(0);
+    expect(await fx.h.store.auditEvents()).toHaveLength(0);
 
     const { requestId, ask } = await adaAsksForAwsAdmin();
     const calls = fx.slack.workspace.calls('users.info').length;
     const click = await fx.click('marcus', ask, ACTION.approve, {}, { teamId: 'T0OTHER' });
     expect(click.status).toBe(200);
     expect(fx.slack.workspace.calls('users.info')).toHaveLength(calls);
-    expect(fx.h.store.getDecisions(requestId)).toHaveLength(0);
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
   });
 });
 
@@ -185,9 +185,9 @@ describe('the workspace check is about the person (M1)', () => {
     });
     expect(click.status).toBe(200);
     await fx.settle();
-    expect(fx.h.store.getDecisions(requestId)).toHaveLength(0);
-    expect(fx.h.store.bindingForSlackUser('U0EXTERNAL')).toBeUndefined();
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('pending_approval');
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
+    expect(await fx.h.store.bindingForSlackUser('U0EXTERNAL')).toBeUndefined();
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('pending_approval');
   });
 
   it('refuses a user whose users.info team is not ours when the payload does not say, and never binds them', async () => {
@@ -199,10 +199,10 @@ describe('the workspace check is about the person (M1)', () => {
       triggerId: fx.slack.issueTriggerId('U0STRANGER'), message: { channelId: 'C0SECURITY', ts: ask.ts, blocks: ask.blocks },
     });
     await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === 'U0STRANGER' && m.text.includes('another Slack workspace'));
-    expect(fx.h.store.getDecisions(requestId)).toHaveLength(0);
-    expect(fx.h.store.bindingForSlackUser('U0STRANGER')).toBeUndefined();
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
+    expect(await fx.h.store.bindingForSlackUser('U0STRANGER')).toBeUndefined();
     // Marcus himself can still decide: his identity was not taken.
     await fx.click('marcus', ask, ACTION.approve);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('approved');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('approved');
   });
 });

@@ -23,7 +23,7 @@ describe('the digest of 1,000 sensitive holders', () => {
   it('stays within Slack\'s total block text, and the CSV beside it lists all 1,000', async () => {
     const now = fx.h.clock.now().getTime();
     const iso = (ms: number) => new Date(ms).toISOString();
-    seedGrants(fx.h.store, Array.from({ length: HOLDERS }, (_, i) => ({
+    await seedGrants(fx.h.store, Array.from({ length: HOLDERS }, (_, i) => ({
       id: `grt_h${String(i).padStart(4, '0')}`,
       holder: {
         directoryId: `u-h${i}`, email: `holder.${i}@example.com`, name: `${FIRST[i % 6]} ${LAST[(i * 7) % 6]} ${i}`,
@@ -39,52 +39,52 @@ describe('the digest of 1,000 sensitive holders', () => {
       + `<title>502</title></head><body>upstream billing-api-${i} timed out after 10000 ms while calling the `
       + `ledger service; request id ${'f'.repeat(40)}</body></html>`;
     // Revocations stuck at a provider, overdue.
-    seedGrants(fx.h.store, Array.from({ length: 100 }, (_, i) => ({
+    await seedGrants(fx.h.store, Array.from({ length: 100 }, (_, i) => ({
       id: `grt_r${String(i).padStart(4, '0')}`,
       holder: { directoryId: `u-r${i}`, email: `leaver.${i}@example.com`, name: `${FIRST[i % 6]} ${LAST[i % 6]} ${i}` },
       app: 'billing', role: 'viewer', group: 'billing-viewers', sensitive: false, status: 'revoking',
       activatedAt: iso(now - 3 * 86_400_000), expiresAt: iso(now - 86_400_000),
     })));
-    fx.h.store.transaction((tx) => {
+    await fx.h.store.transaction(async (tx) => {
       for (let i = 0; i < 100; i++) {
-        tx.updateGrant(`grt_r${String(i).padStart(4, '0')}`, ['revoking'], {
+        await tx.updateGrant(`grt_r${String(i).padStart(4, '0')}`, ['revoking'], {
           revocationReason: 'expired', revocationStartedAt: iso(now - 86_400_000), failures: 12,
           lastError: webhookError(i),
         });
       }
     });
     // A busy week besides: long provider errors, revocations, extensions, drift.
-    fx.h.store.transaction((tx) => {
+    await fx.h.store.transaction(async (tx) => {
       for (let i = 0; i < 200; i++) {
         const grantId = `grt_h${String(i).padStart(4, '0')}`;
         const at = iso(now - 3_600_000 - i * 1000);
         const system = (component: string) => ({ kind: 'system' as const, component });
-        tx.appendAudit({
+        await tx.appendAudit({
           at, actor: system('provisioner'), action: 'grant.provisioningFailed', grantId,
           details: { attempts: 8, error: webhookError(i), permanent: false },
         });
-        tx.appendAudit({
+        await tx.appendAudit({
           at, actor: system('provisioner'), action: 'grant.revocationFailed', grantId,
           details: { attempt: 1, error: webhookError(i), permanent: false },
         });
         // The same access extended three times: "standing access in disguise".
         for (let j = 0; j < 3; j++) {
           const details = { addedSeconds: 3600 };
-          tx.appendAudit({ at, actor: system('chain'), action: 'grant.extended', grantId, details });
+          await tx.appendAudit({ at, actor: system('chain'), action: 'grant.extended', grantId, details });
         }
         const reason = i % 2 ? 'revoked' : 'offboarded';
-        tx.appendAudit({ at, actor: system('sweep'), action: 'grant.revoked', grantId, details: { reason } });
+        await tx.appendAudit({ at, actor: system('sweep'), action: 'grant.revoked', grantId, details: { reason } });
         const person = {
           directoryId: `u-d${i}`, email: `drifted.person.${i}@example.com`, name: `${FIRST[i % 6]} ${LAST[i % 6]}`,
         };
-        tx.appendAudit({
+        await tx.appendAudit({
           at, actor: system('reconcile'), action: 'drift.detected',
           details: { group: `okta-group-with-a-long-name-${i % 7}`, person },
         });
       }
     });
 
-    const built = digestBlocks(buildDigest(fx.h.deps, fx.h.clock.now()));
+    const built = digestBlocks(await buildDigest(fx.h.deps, fx.h.clock.now()));
     console.info(`digest built: ${blockText(built.blocks)} characters of block text in ${built.blocks.length} blocks`);
     await fx.command('priya', 'digest');
     await fx.settle();
@@ -117,6 +117,6 @@ describe('the digest of 1,000 sensitive holders', () => {
     expect(rows.filter((r) => r.list === 'granted')).toHaveLength(HOLDERS + 100);
     expect(rows.filter((r) => r.list === 'revocation_overdue')).toHaveLength(100);
     expect(rows.filter((r) => r.list === 'extended')).toHaveLength(600);
-    expect(fx.h.store.auditEventsBetween('2000-01-01', '2100-01-01', ['digest.posted'])).toHaveLength(1);
+    expect(await fx.h.store.auditEventsBetween('2000-01-01', '2100-01-01', ['digest.posted'])).toHaveLength(1);
   });
 });

@@ -22,7 +22,7 @@ function reminders(): StoredMessage[] {
 
 /** Moves the runtime's clock to `seconds` before the grant's expiry, then sweeps twice (a repeated pass changes nothing). */
 async function sweepAt(grantId: string, secondsBefore: number): Promise<void> {
-  const expiresAt = fx.h.store.getGrant(grantId)!.expiresAt!;
+  const expiresAt = (await fx.h.store.getGrant(grantId))!.expiresAt!;
   fx.h.clock.set(new Date(Date.parse(expiresAt) - secondsBefore * 1000).toISOString());
   await sweep(fx.h.deps, JOBS);
   await sweep(fx.h.deps, JOBS);
@@ -52,14 +52,14 @@ describe('the expiry loop in Slack', () => {
       expect(hasAction(reminder, ACTION.extendGrant)).toBe(true);
       expect(hasAction(reminder, ACTION.relinquish)).toBe(true);
     }
-    expect(fx.h.store.auditEventsFor({ grantId }).filter((e) => e.action === 'grant.reminded')).toHaveLength(2);
+    expect((await fx.h.store.auditEventsFor({ grantId })).filter((e) => e.action === 'grant.reminded')).toHaveLength(2);
   });
 
   it('Extend opens the extension offer for the holder only; the offer extends the grant', async () => {
     const grantId = await holdActive(fx, 'ada', 'github', 'member');
     await sweepAt(grantId, 3600);
     const reminder = reminders()[0]!;
-    const before = fx.h.store.getGrant(grantId)!.expiresAt!;
+    const before = (await fx.h.store.getGrant(grantId))!.expiresAt!;
 
     // A forged click: Alan presses Ada's Extend from his own conversation. The modal opens at once
     // (before anyone is identified) and tells him why not; it never shows Ada's grant.
@@ -80,7 +80,7 @@ describe('the expiry loop in Slack', () => {
     const res = await fx.submit('ada', { [BLOCK.extendBy]: { [ACTION.extendBy]: { type: 'static_select', selected_option: { value: String(7 * 86400) } } } }, { view: offer });
     // The form closes; the DM says it was extended.
     expect(res.body).toBe('');
-    const after = fx.h.store.getGrant(grantId)!.expiresAt!;
+    const after = (await fx.h.store.getGrant(grantId))!.expiresAt!;
     expect(Date.parse(after) - Date.parse(before)).toBe(7 * 86400 * 1000);
     await fx.settle();
     const token = (iso: string) => `<!date^${Math.floor(Date.parse(iso) / 1000)}^`;
@@ -99,12 +99,12 @@ describe('the expiry loop in Slack', () => {
 
     await fx.click('alan', { ...reminder, channel: fx.dm('alan') }, ACTION.relinquish);
     await waitTold(fx, 'alan', 'Only the person who holds this access');
-    expect(fx.h.store.getGrant(grantId)!.status).toBe('active');
+    expect((await fx.h.store.getGrant(grantId))!.status).toBe('active');
 
     await fx.click('ada', reminder, ACTION.relinquish);
-    expect(fx.h.store.getGrant(grantId)).toMatchObject({ revocationReason: 'relinquished' });
+    expect(await fx.h.store.getGrant(grantId)).toMatchObject({ revocationReason: 'relinquished' });
     await fx.settle();
-    expect(fx.h.store.getGrant(grantId)!.status).toBe('revoked');
+    expect((await fx.h.store.getGrant(grantId))!.status).toBe('revoked');
     const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended (relinquished)'));
     expect(textOf(ended)).toContain('You gave back your *GitHub Member* access');
     expect(hasAction(ended, ACTION.rerequest)).toBe(true);
@@ -123,7 +123,7 @@ describe('the expiry loop in Slack', () => {
   it('says the grant expired when it did', async () => {
     const grantId = await holdActive(fx, 'ada', 'github', 'member');
     await sweepAt(grantId, -60);
-    expect(fx.h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
+    expect(await fx.h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
     const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended (expired)'));
     expect(textOf(ended)).toMatch(/access expired <!date\^\d+\^[^>]+> and was removed\./);
     expect(hasAction(ended, ACTION.rerequest)).toBe(true);
@@ -132,7 +132,7 @@ describe('the expiry loop in Slack', () => {
   it('alerts the alerts channel and tells the holder when access is removed outside the bot', async () => {
     const grantId = await holdActive(fx, 'ada', 'github', 'member');
     const { recordExternalRemoval } = await import('../../src/operations/revoke-grant.js');
-    expect(recordExternalRemoval(fx.h.deps, { grantId, detail: 'not in <!channel> github-members any more' })).toBe(true);
+    expect(await recordExternalRemoval(fx.h.deps, { grantId, detail: 'not in <!channel> github-members any more' })).toBe(true);
     await fx.settle();
     const alert = await fx.slack.waitFor('message', (m) => m.channel === 'C0ACCESSOPS');
     expect(textOf(alert)).toContain('Access alert');

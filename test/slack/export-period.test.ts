@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exportPeriod, ExportPeriodError } from '../../src/adapters/slack/export-period.js';
-import { parseAccessCommand } from '../../src/adapters/slack/listeners/commands/access.js';
+import { parseAccessCommand } from '../../src/adapters/slack/access-commands.js';
 
 const now = new Date('2026-05-10T10:00:00.000Z');
 

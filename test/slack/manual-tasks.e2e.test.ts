@@ -25,8 +25,8 @@ describe('manual provisioning tasks in Slack', () => {
     expect(res.body).toBe('');
     fx.slack.workspace.closeModals(USERS.ada.id);
     await fx.settle();
-    const grant = fx.h.store.listGrants({ holderId: USERS.ada.directoryId, app: 'laptop' })[0]!;
-    const task = fx.h.store.getTaskFor(grant.id, 'grant')!;
+    const grant = (await fx.h.store.listGrants({ holderId: USERS.ada.directoryId, app: 'laptop' }))[0]!;
+    const task = (await fx.h.store.getTaskFor(grant.id, 'grant'))!;
     expect(grant.status).toBe('provisioning');
 
     const ians = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ian') && hasAction(m, ACTION.taskDone));
@@ -50,13 +50,13 @@ describe('manual provisioning tasks in Slack', () => {
     // Someone outside the group is refused too.
     await fx.click('alan', { ...ians, channel: fx.dm('alan') }, ACTION.taskDone);
     await waitTold(fx, 'alan', 'Only members of it-helpdesk');
-    expect(fx.h.store.getTask(task.id)!.status).toBe('open');
-    expect(fx.h.store.getGrant(grant.id)!.status).toBe('provisioning');
+    expect((await fx.h.store.getTask(task.id))!.status).toBe('open');
+    expect((await fx.h.store.getGrant(grant.id))!.status).toBe('provisioning');
 
     // The stand-in updates messages in place: keep the copy with the button Priya still has on screen.
     const stale = structuredClone(ians);
     await fx.click('ian', ians, ACTION.taskDone);
-    expect(fx.h.store.getGrant(grant.id)!.status).toBe('active');
+    expect((await fx.h.store.getGrant(grant.id))!.status).toBe('active');
     await fx.settle();
     for (const who of ['ian', 'priya'] as const) {
       const [copy] = taskMessages(who, task.id);
@@ -75,14 +75,14 @@ describe('manual provisioning tasks in Slack', () => {
 
     // Ending the grant makes a revoke task the same way; the grant is revoked once it is done.
     const { relinquishGrant } = await import('../../src/operations/revoke-grant.js');
-    relinquishGrant(fx.h.deps, { actor: await fx.h.as('ada@example.com'), grantId: grant.id });
+    await relinquishGrant(fx.h.deps, { actor: await fx.h.as('ada@example.com'), grantId: grant.id });
     await fx.settle();
-    const revokeTask = fx.h.store.getTaskFor(grant.id, 'revoke')!;
+    const revokeTask = (await fx.h.store.getTaskFor(grant.id, 'revoke'))!;
     const priyas = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('priya') && textOf(m).includes(revokeTask.id) && hasAction(m, ACTION.taskDone));
     expect(textOf(priyas)).toContain('Please remove *Laptop Local administrator* from Ada Lovelace');
-    expect(fx.h.store.getGrant(grant.id)!.status).toBe('revoking');
+    expect((await fx.h.store.getGrant(grant.id))!.status).toBe('revoking');
     await fx.click('priya', priyas, ACTION.taskDone);
-    expect(fx.h.store.getGrant(grant.id)!.status).toBe('revoked');
+    expect((await fx.h.store.getGrant(grant.id))!.status).toBe('revoked');
     await fx.settle();
     expect(textOf(taskMessages('ian', revokeTask.id)[0]!)).toContain('*Done* by Priya Patel');
     await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended'));
@@ -97,16 +97,16 @@ describe('a manual task whose grant ends before anyone sets it up', () => {
     await fx.requestViaModal('ada', 'laptop', 'local-admin', {});
     fx.slack.workspace.closeModals(USERS.ada.id);
     await fx.settle();
-    const grant = fx.h.store.listGrants({ holderId: USERS.ada.directoryId, app: 'laptop' })[0]!;
-    const task = fx.h.store.getTaskFor(grant.id, 'grant')!;
+    const grant = (await fx.h.store.listGrants({ holderId: USERS.ada.directoryId, app: 'laptop' }))[0]!;
+    const task = (await fx.h.store.getTaskFor(grant.id, 'grant'))!;
     const ians = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ian') && hasAction(m, ACTION.taskDone));
     const stale = structuredClone(ians);
 
     await end(grant.id);
     await fx.settle();
-    expect(fx.h.store.getGrant(grant.id)!.status).toBe('revoked');
-    expect(fx.h.store.getTask(task.id)!.status).toBe('cancelled');
-    expect(fx.h.store.getTaskFor(grant.id, 'revoke')).toBeUndefined(); // nothing was set up, so nothing to remove
+    expect((await fx.h.store.getGrant(grant.id))!.status).toBe('revoked');
+    expect((await fx.h.store.getTask(task.id))!.status).toBe('cancelled');
+    expect(await fx.h.store.getTaskFor(grant.id, 'revoke')).toBeUndefined(); // nothing was set up, so nothing to remove
     for (const who of ['ian', 'priya'] as const) {
       const [copy] = taskMessages(who, task.id);
       expect(hasAction(copy!, ACTION.taskDone)).toBe(false);
@@ -115,7 +115,7 @@ describe('a manual task whose grant ends before anyone sets it up', () => {
 
     await fx.click('ian', { ...stale, channel: fx.dm('ian') }, ACTION.taskDone);
     await waitTold(fx, 'ian', 'Your click changed nothing: this task is no longer needed');
-    expect(fx.h.store.getTask(task.id)!.status).toBe('cancelled');
-    expect(fx.h.store.auditEventsFor({ grantId: grant.id }).map((e) => e.action)).not.toContain('task.completed');
+    expect((await fx.h.store.getTask(task.id))!.status).toBe('cancelled');
+    expect((await fx.h.store.auditEventsFor({ grantId: grant.id })).map((e) => e.action)).not.toContain('task.completed');
   });
 });

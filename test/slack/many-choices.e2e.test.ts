@@ -98,7 +98,7 @@ describe('an application with 120 roles', () => {
     expect(res.status).toBe(200);
     expect(res.json).toBeUndefined(); // the form closes; the DM says what happened
     await fx.settle();
-    expect(fx.h.store.listGrants({ holderId: USERS.kim.directoryId }))
+    expect(await fx.h.store.listGrants({ holderId: USERS.kim.directoryId }))
       .toMatchObject([{ app: 'bigapp', role: 'role-117', status: 'active' }]);
   });
 });

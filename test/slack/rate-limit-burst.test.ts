@@ -9,12 +9,12 @@ import { ACTION } from '../../blocks/ids.js';
 import { YamlDirectory } from '../../src/adapters/directory/yaml-directory.js';
 import { DisplayLookups } from '../../src/adapters/slack/display-lookups.js';
 import { SlackCallGate } from '../../src/adapters/slack/slack-call-gate.js';
-import { SlackMessageStore } from '../../src/adapters/slack/slack-message-store.js';
 import { SlackNotifier } from '../../src/adapters/slack/slack-notifier.js';
 import type { Role } from '../../src/domain/policy.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
 import { silentLogger } from '../slack-stand-in/stand-in-fixture.js';
+import { FakeClock } from '../support/fakes.js';
 import { COMPANY, createHarness, EXAMPLE_ROLES, type Harness } from '../support/lifecycle-harness.js';
 
 const APPROVERS = 300;
@@ -35,11 +35,9 @@ beforeEach(async () => {
     ...EXAMPLE_ROLES.awsAdmin, id: 'wide', name: 'Wide', policy: 'aws-wide',
     approval: [{ kind: 'group', group: 'big-review', minApprovals: 1 }],
   };
-  h = createHarness({
-    directory: YamlDirectory.fromData(company, 'burst'),
-    policies: [{ app: 'aws', name: 'AWS', roles: [wide], source: { file: 'aws.yml' } }],
-  });
-  slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => h.clock.now().getTime() });
+  // The notifier needs the harness's parts and clock; the stand-in needs that clock first.
+  const clock = new FakeClock();
+  slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => clock.now().getTime() });
   slack.addUser({ id: 'U0ADA', email: 'ada@example.com', name: 'ada', realName: 'Ada Lovelace', tz: 'UTC' });
   for (const r of reviewers) {
     slack.addUser({ id: `U0${r.id.slice(2).toUpperCase()}`, email: r.email, name: r.id, realName: r.name, tz: 'UTC' });
@@ -48,14 +46,18 @@ beforeEach(async () => {
   const client = new WebClient(TOKEN, {
     slackApiUrl: slack.url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: silentLogger,
   });
-  const gate = new SlackCallGate({ clock: h.clock, sleep: async (ms) => h.clock.advance(ms / 1000) });
-  const messages = new SlackMessageStore(h.store.db);
-  h.deps.notifier = new SlackNotifier(h.deps, client, messages, new DisplayLookups(h.deps, gate), gate);
+  const gate = new SlackCallGate({ clock, sleep: async (ms) => clock.advance(ms / 1000) });
+  h = createHarness({
+    directory: YamlDirectory.fromData(company, 'burst'),
+    policies: [{ app: 'aws', name: 'AWS', roles: [wide], source: { file: 'aws.yml' } }],
+    clock,
+    notifier: (parts) => new SlackNotifier(parts, client, new DisplayLookups(parts, gate), gate),
+  });
 });
 
 afterEach(async () => {
   await slack.stop();
-  h.close();
+  await h.close();
 });
 
 describe('300 approval DMs under Slack\'s Tier 3 limits', () => {
@@ -68,7 +70,7 @@ describe('300 approval DMs under Slack\'s Tier 3 limits', () => {
     let runs = 0;
     for (; runs < 50; runs++) {
       await h.runJobs();
-      const pending = h.store.listJobs({ status: ['pending'] });
+      const pending = await h.store.listJobs({ status: ['pending'] });
       if (pending.length === 0) break;
       // Straight to the next job's time: the waiting is Slack's, not the test's.
       const next = Math.min(...pending.map((j) => Date.parse(j.runAt)));
@@ -77,7 +79,7 @@ describe('300 approval DMs under Slack\'s Tier 3 limits', () => {
 
     const delivered = slack.workspace.allMessages()
       .filter((m) => m.channel.startsWith('D0R') && JSON.stringify(m.blocks).includes(ACTION.approve));
-    const givenUp = h.store.listJobs({ status: ['dead'] });
+    const givenUp = await h.store.listJobs({ status: ['dead'] });
     const calls = slack.workspace.calls();
     const limited = calls.flatMap((c, i) => (c.status === 429 ? [{ ...c, i }] : []));
     // A call is early when the same method was answered 429 before it and its Retry-After had not passed.
@@ -93,7 +95,7 @@ describe('300 approval DMs under Slack\'s Tier 3 limits', () => {
     expect(delivered).toHaveLength(APPROVERS);
     expect(new Set(delivered.map((m) => m.channel)).size).toBe(APPROVERS);
     expect(givenUp).toEqual([]);
-    expect(h.store.auditEvents().filter((e) => e.action === 'job.abandoned')).toEqual([]);
+    expect((await h.store.auditEvents()).filter((e) => e.action === 'job.abandoned')).toEqual([]);
     expect(early).toEqual([]);
     // Each method's 429s were few: one per window, not one per waiting job.
     expect(limited.length).toBeLessThanOrEqual(2 * Math.ceil(minutes + 1));

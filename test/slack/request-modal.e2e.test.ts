@@ -88,8 +88,8 @@ describe('the request modal', () => {
       [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'please' } },
     }, { view });
     expect(res.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.role]: expect.stringContaining('not eligible') } });
-    expect(fx.h.store.listRequests({})).toHaveLength(0);
-    expect(fx.h.store.auditEvents().map((e) => e.action)).toContain('request.refused');
+    expect(await fx.h.store.listRequests({})).toHaveLength(0);
+    expect((await fx.h.store.auditEvents()).map((e) => e.action)).toContain('request.refused');
   });
 
   it('shows inline errors for a missing justification and a duration over the maximum', async () => {
@@ -101,7 +101,7 @@ describe('the request modal', () => {
       [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'INC-7' } },
     }, { view });
     expect(tooLong.json).toMatchObject({ response_action: 'errors', errors: { [durationBlockId('github', 'owner')]: expect.stringContaining('longer than the maximum of 4 hours') } });
-    expect(fx.h.store.listRequests({})).toHaveLength(0);
+    expect(await fx.h.store.listRequests({})).toHaveLength(0);
   });
 
   it('shows the pending request in the form, with Cancel, and offers an extension for a role already held', async () => {
@@ -114,14 +114,14 @@ describe('the request modal', () => {
     // The application and role stay in the form: another role can be picked.
     expect(blocksOf(pending)).toContain(ACTION.role);
     expect(blocksOf(pending)).not.toContain(ACTION.duration);
-    expect(fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toHaveLength(1);
+    expect(await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toHaveLength(1);
 
     // Cancel in the form withdraws it, and the form offers the role again.
     const view = fx.slack.workspace.currentModal(USERS.ada.id)!;
     const { clickInView } = await import('./slack2-helpers.js');
     await clickInView(fx, 'ada', view, ACTION.cancel);
     await fx.waitModal('ada', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
-    expect(fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, status: ['pending_approval'] })).toHaveLength(0);
+    expect(await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, status: ['pending_approval'] })).toHaveLength(0);
 
     const member = await fx.requestViaModal('alan', 'github', 'member', {});
     expect(member.body).toBe('');

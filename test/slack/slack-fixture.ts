@@ -4,7 +4,8 @@
  * Tests drive it with signed requests and wait on the stand-in's events, never on sleeps.
  */
 import { ACTION, BLOCK, durationBlockId } from '../../blocks/ids.js';
-import { createSlackBot, type SlackBot } from '../../src/adapters/slack/create-slack-app.js';
+import { connectSlack, createSlackBot, slackNotifier, type SlackBot } from '../../src/adapters/slack/create-slack-app.js';
+import { DisplayLookups } from '../../src/adapters/slack/display-lookups.js';
 import { jsonLogger, silentLogger } from '../../src/adapters/log/json-logger.js';
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
 import type { StoredMessage, StoredView } from '../../src/sandbox/slack-api/slack-workspace.js';
@@ -12,6 +13,7 @@ import { apiView } from '../../src/sandbox/slack-api/web-api-methods.js';
 import type { LoadedPolicy } from '../../src/domain/policy.js';
 import type { Directory, Logger } from '../../src/operations/ports.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
+import { FakeClock } from '../support/fakes.js';
 import {
   sendBlockAction, sendSlashCommand, sendViewSubmission, type SigningOptions, type SlackHttpResult, type SlackViewPayload,
 } from '../support/slack-signing.js';
@@ -85,11 +87,9 @@ export async function startSlackFixture(options: {
   /** How long listeners may work before acking (default: the bot's 2,500 ms). */
   ackBudgetMs?: number;
 } = {}): Promise<SlackFixture> {
-  const h = createHarness({
-    ...(options.policies ? { policies: options.policies } : {}),
-    ...(options.directory ? { directory: options.directory } : {}),
-  });
-  const slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => h.clock.now().getTime() });
+  // The stand-in, the bot and the operations share one clock: the harness's, made first.
+  const clock = new FakeClock();
+  const slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => clock.now().getTime() });
   for (const u of Object.values(USERS)) slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
   const channels = [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']] as const;
   for (const [id, name] of channels) {
@@ -97,32 +97,45 @@ export async function startSlackFixture(options: {
     slack.addChannel({ id, name, ...hidden });
   }
   await slack.start();
+  // One log for the Bolt app and the operations, as in production.
+  // DEBUG_SLACK=1 shows the bot's log while a test is being written.
   const botLogger = options.logger
     ? recordingLogger(options.logger.lines)
     : process.env.DEBUG_SLACK ? jsonLogger({ level: 'debug' }) : silentLogger;
-  // One log for the Bolt app and the operations, as in production.
-  h.deps.logger = botLogger;
-  let bot: SlackBot;
+  let connection;
   try {
-    bot = await createSlackBot({
-      deps: h.deps,
-      db: h.store.db,
+    connection = await connectSlack({
       token: TOKEN,
       signingSecret: SECRET,
       port: 0,
       apiUrl: slack.url,
-      // DEBUG_SLACK=1 shows the bot's log while a test is being written.
       logger: botLogger,
-      jobs: { worker: 'slack-e2e', baseDelaySeconds: 1, random: () => 0.999999 },
       timeoutMs: 5000,
-      rateLimitSleep: async (ms) => h.clock.advance(ms / 1000),
-      ...(options.ackBudgetMs !== undefined ? { ackBudgetMs: options.ackBudgetMs } : {}),
+      clock,
+      rateLimitSleep: async (ms) => clock.advance(ms / 1000),
     });
   } catch (error) {
-    h.close();
     await slack.stop();
     throw error;
   }
+  const connected = connection;
+  let display!: DisplayLookups;
+  const h = createHarness({
+    ...(options.policies ? { policies: options.policies } : {}),
+    ...(options.directory ? { directory: options.directory } : {}),
+    clock,
+    logger: botLogger,
+    notifier: (parts) => {
+      display = new DisplayLookups(parts, connected.gate);
+      return slackNotifier(connected, parts, display);
+    },
+  });
+  const bot: SlackBot = await createSlackBot(connection, {
+    deps: h.deps,
+    display,
+    jobs: { worker: 'slack-e2e', baseDelaySeconds: 1, random: () => 0.999999 },
+    ...(options.ackBudgetMs !== undefined ? { ackBudgetMs: options.ackBudgetMs } : {}),
+  });
   const port = await bot.start();
   const url = `http://127.0.0.1:${port}`;
   const ws = slack.workspace;
@@ -206,7 +219,7 @@ export async function startSlackFixture(options: {
     close: async () => {
       await bot.stop();
       await slack.stop();
-      h.close();
+      await h.close();
     },
   };
   return fixture;

@@ -54,7 +54,7 @@ export async function holdActive(fx: SlackFixture, who: UserName, app: string, r
   // The person closes the confirmation; the next form opens fresh.
   fx.slack.workspace.closeModals(USERS[who].id);
   await fx.settle();
-  const grant = fx.h.store.listGrants({ holderId: USERS[who].directoryId, app, role })[0];
+  const grant = (await fx.h.store.listGrants({ holderId: USERS[who].directoryId, app, role }))[0];
   expect(grant?.status).toBe('active');
   return grant!.id;
 }

@@ -64,10 +64,10 @@ describe('with every Okta call taking 1.5 s', { timeout: 60_000 }, () => {
     slowOkta();
     const res = await fx.submit('ada', { [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'Debug the billing lambda' } } }, { view });
     expect(res.status).toBe(200);
-    expect(fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toEqual([]); // acked before the work was done
+    expect(await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toEqual([]); // acked before the work was done
     applyAck('ada', view.id, res);
     await modal('ada', titled('Request sent'));
-    expect(fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toHaveLength(1);
+    expect(await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toHaveLength(1);
   });
 
   it('acks an approval in time; the decision is recorded and the approver is told so', async () => {
@@ -76,9 +76,9 @@ describe('with every Okta call taking 1.5 s', { timeout: 60_000 }, () => {
     slowOkta();
     const res = await fx.click('marcus', ask, ACTION.approve);
     expect(res.status).toBe(200);
-    expect(fx.h.store.getDecisions(requestId)).toEqual([]);
+    expect(await fx.h.store.getDecisions(requestId)).toEqual([]);
     await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.marcus.id && m.text.includes('approval is recorded'), SLOW);
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('approved');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('approved');
   });
 
   it('acks a denial\'s reason form in time; the denial is recorded and the modal says so', async () => {
@@ -89,10 +89,10 @@ describe('with every Okta call taking 1.5 s', { timeout: 60_000 }, () => {
     slowOkta();
     const res = await fx.submit('marcus', { [BLOCK.reason]: { [ACTION.reason]: { type: 'plain_text_input', value: 'Use the read-only role' } } }, { view });
     expect(res.status).toBe(200);
-    expect(fx.h.store.getDecisions(requestId)).toEqual([]);
+    expect(await fx.h.store.getDecisions(requestId)).toEqual([]);
     applyAck('marcus', view.id, res);
     await modal('marcus', titled('Denied'));
-    expect(fx.h.store.getRequest(requestId)!.status).toBe('denied');
+    expect((await fx.h.store.getRequest(requestId))!.status).toBe('denied');
   });
 
   it('acks an admin\'s revoke form in time; the revocation starts and the modal says so', async () => {
@@ -110,10 +110,10 @@ describe('with every Okta call taking 1.5 s', { timeout: 60_000 }, () => {
       [BLOCK.revokeReason]: { [ACTION.revokeReason]: { type: 'plain_text_input', value: 'Left the project' } },
     }, { view });
     expect(res.status).toBe(200);
-    expect(fx.h.store.getGrant(member.grant.id)!.status).toBe('provisioning');
+    expect((await fx.h.store.getGrant(member.grant.id))!.status).toBe('provisioning');
     applyAck('priya', view.id, res);
     await modal('priya', titled('Revoked'));
-    expect(fx.h.store.getGrant(member.grant.id)!.status).toMatch(/revoking|revoked/);
+    expect((await fx.h.store.getGrant(member.grant.id))!.status).toMatch(/revoking|revoked/);
   });
 });
 
@@ -124,5 +124,5 @@ async function adaRequestsAwsAdmin(): Promise<string> {
   const res = await fx.submit('ada', { [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'Debug the billing lambda' } } }, { view });
   applyAck('ada', view.id, res);
   await fx.settle();
-  return fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })[0]!.id;
+  return (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!.id;
 }

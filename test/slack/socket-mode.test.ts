@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
-import { createSlackBot, type SlackBot } from '../../src/adapters/slack/create-slack-app.js';
+import { connectSlack, createSlackBot, type SlackBot } from '../../src/adapters/slack/create-slack-app.js';
+import { DisplayLookups } from '../../src/adapters/slack/display-lookups.js';
 import { createHealthCheck } from '../../src/health.js';
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
@@ -41,7 +42,7 @@ afterEach(async () => {
   for (const client of wss.clients) client.terminate();
   wss.close();
   await slack.stop();
-  h.close();
+  await h.close();
 });
 
 /** Sends an envelope as Slack does and resolves with the bot's ack for it. */
@@ -62,18 +63,17 @@ async function deliver(ws: WebSocket, envelope: { type: string; payload: Record<
 
 describe('Socket Mode', () => {
   it('receives commands over the WebSocket with the same listeners, and still serves /healthz over HTTP', async () => {
-    const runtimeLike = { deps: h.deps, store: h.store } as unknown as Parameters<typeof createHealthCheck>[0];
-    bot = await createSlackBot({
-      deps: h.deps,
-      db: h.store.db,
+    const connection = await connectSlack({
       token: TOKEN,
       appToken: APP_TOKEN,
       port: 0,
-      health: createHealthCheck(runtimeLike, { slack: { mode: 'socket', teamId: 'T0SANDBOX' } }),
+      health: createHealthCheck(h.deps, { slack: () => ({ mode: 'socket', teamId: 'T0SANDBOX' }) }),
       apiUrl: slack.url,
       logger: silentLogger,
-      jobs: { worker: 'socket-e2e' },
+      clock: h.clock,
     });
+    const display = new DisplayLookups(h.deps, connection.gate);
+    bot = await createSlackBot(connection, { deps: h.deps, display, jobs: { worker: 'socket-e2e' } });
     expect(bot.mode).toBe('socket');
     const port = await bot.start();
     const ws = await socket;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ACTION } from '../../blocks/ids.js';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
-import { createSlackBot, SlackStartupError } from '../../src/adapters/slack/create-slack-app.js';
+import { connectSlack, SlackStartupError } from '../../src/adapters/slack/create-slack-app.js';
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
 import { createHarness } from '../support/lifecycle-harness.js';
 import { hasAction, startSlackFixture, USERS, type SlackFixture } from './slack-fixture.js';
@@ -22,12 +22,12 @@ describe('starting up', () => {
     await slack.start();
     const h = createHarness();
     try {
-      const error = await createSlackBot({ deps: h.deps, db: h.store.db, token: 'xoxb-wrong', signingSecret: 's', apiUrl: slack.url, logger: silentLogger, jobs: { worker: 't' } }).catch((e: unknown) => e);
+      const error = await connectSlack({ token: 'xoxb-wrong', signingSecret: 's', apiUrl: slack.url, logger: silentLogger, clock: h.clock }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SlackStartupError);
       expect((error as Error).message).toContain('Slack answered "invalid_auth"');
       expect((error as Error).message).toContain('SLACK_BOT_TOKEN');
     } finally {
-      h.close();
+      await h.close();
       await slack.stop();
     }
   });
@@ -62,7 +62,7 @@ describe('failures toward Slack', () => {
     await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'INC-9' });
     await fx.settle();
     // The 429 pauses chat.postMessage: the other message waits for the same window without a call.
-    const waiting = fx.h.store.listJobs({}).filter((j) => j.lastError?.includes('rate limit'));
+    const waiting = (await fx.h.store.listJobs({})).filter((j) => j.lastError?.includes('rate limit'));
     expect(waiting).toHaveLength(2);
     for (const job of waiting) {
       expect(job).toMatchObject({ status: 'pending', attempts: 0 }); // no attempt spent
@@ -71,7 +71,7 @@ describe('failures toward Slack', () => {
     expect(fx.slack.workspace.calls('chat.postMessage')).toHaveLength(1);
     fx.h.clock.advance(60);
     await fx.settle();
-    expect(fx.h.store.listJobs({ status: ['pending', 'dead'] })).toHaveLength(0);
+    expect(await fx.h.store.listJobs({ status: ['pending', 'dead'] })).toHaveLength(0);
     expect(fx.dms('marcus').filter((m) => hasAction(m, ACTION.approve))).toHaveLength(1);
     expect(fx.dms('ada')).toHaveLength(1);
   });
@@ -81,7 +81,7 @@ describe('failures toward Slack', () => {
     fx.slack.workspace.user(USERS.marcus.id)!.deleted = true;
     await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'INC-9' });
     await fx.settle();
-    const ask = fx.h.store.listJobs({}).find((j) => j.key.startsWith('notify:approval:'))!;
+    const ask = (await fx.h.store.listJobs({})).find((j) => j.key.startsWith('notify:approval:'))!;
     expect(ask).toMatchObject({ status: 'dead', attempts: 1 });
     expect(ask.lastError).toContain('user_disabled');
     expect(fx.slack.workspace.calls('conversations.open').filter((c) => c.args.users === USERS.marcus.id))
@@ -93,10 +93,10 @@ describe('failures toward Slack', () => {
     fx.slack.failNext('chat.postMessage', { error: 'channel_not_found' }, 2);
     await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'INC-9' });
     await fx.settle();
-    const dead = fx.h.store.listJobs({ status: ['dead'] });
+    const dead = await fx.h.store.listJobs({ status: ['dead'] });
     expect(dead).toHaveLength(2);
-    expect(fx.h.store.auditEvents().filter((e) => e.action === 'job.abandoned')).toHaveLength(2);
+    expect((await fx.h.store.auditEvents()).filter((e) => e.action === 'job.abandoned')).toHaveLength(2);
     // The state change is not lost: the request is pending and Marcus can still be asked later.
-    expect(fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })[0]!.status).toBe('pending_approval');
+    expect((await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!.status).toBe('pending_approval');
   });
 });

@@ -22,7 +22,7 @@ async function adaRequestsOwner(f: SlackFixture): Promise<string> {
     },
     [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'INC-7' } },
   }, { view });
-  return f.h.store.listRequests({ requesterId: USERS.ada.directoryId })[0]!.id;
+  return (await f.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!.id;
 }
 
 describe('a notify: channel the bot cannot see', () => {
@@ -40,7 +40,7 @@ describe('a notify: channel the bot cannot see', () => {
       expect(ask).toBeDefined();
       expect(textOf(ask!)).toContain('Step 2 of 3');
     }
-    expect(f.h.store.listJobs({ status: ['dead'] })).toEqual([]);
+    expect(await f.h.store.listJobs({ status: ['dead'] })).toEqual([]);
     const alerts = f.channel('C0ACCESSOPS')
       .filter((m) => m.text.includes('C0SECURITY') || textOf(m).includes('C0SECURITY'));
     expect(alerts).toHaveLength(1);
@@ -49,7 +49,7 @@ describe('a notify: channel the bot cannot see', () => {
     await f.click('sam', asks[0]!, ACTION.approve);
     await f.click('kim', asks[2]!, ACTION.approve);
     await f.settle();
-    expect(f.h.store.getSteps(requestId).find((s) => s.index === 1)?.status).toBe('approved');
+    expect((await f.h.store.getSteps(requestId)).find((s) => s.index === 1)?.status).toBe('approved');
     // Every DM copy shows the outcome and loses its buttons, Jordan's included.
     for (const who of ['sam', 'jordan', 'kim'] as const) {
       const copy = f.dms(who).find((m) => m.ts === asks[['sam', 'jordan', 'kim'].indexOf(who)]!.ts)!;
@@ -66,14 +66,14 @@ describe('a notify: channel the bot cannot see', () => {
     const priya = await f.command('priya', 'digest');
     expect(priya.status).toBe(200);
     await f.settle();
-    const job = f.h.store.listJobs({}).find((j) => j.key.startsWith('notify:digest'))!;
+    const job = (await f.h.store.listJobs({})).find((j) => j.key.startsWith('notify:digest'))!;
     expect(job.status).toBe('pending');
     expect(job.lastError).toContain('channel_not_found');
 
     f.slack.workspace.setBotMembership('C0SECURITY', true);
     f.h.clock.advance(120);
     await f.settle();
-    expect(f.h.store.getJobByKey(job.key)?.status).toBe('done');
+    expect((await f.h.store.getJobByKey(job.key))?.status).toBe('done');
     expect(f.channel('C0SECURITY').some((m) => m.text.startsWith('Weekly access digest'))).toBe(true);
   });
 

@@ -9,15 +9,15 @@
  */
 import { appendFileSync } from 'node:fs';
 import { submitRequest } from '../../src/operations/submit-request.js';
+import { callbackNotifier } from './fakes.js';
 import { createHarness } from './lifecycle-harness.js';
 
 const [phase, dbPath, logPath, at] = process.argv.slice(2);
 if (!phase || !dbPath || !logPath || !at) throw new Error('usage: crash-child <phase> <db> <log> <iso-time>');
 const log = (entry: Record<string, unknown>) => appendFileSync(logPath, JSON.stringify({ phase, pid: process.pid, ...entry }) + '\n');
 
-const h = createHarness({ dbPath });
+const h = createHarness({ dbPath, notifier: () => callbackNotifier((notification, key) => log({ event: 'notify', type: notification.type, key })) });
 h.clock.set(at);
-h.deps.notifier = { deliver: async (notification, key) => log({ event: 'notify', type: notification.type, key }) };
 const realAdd = h.directory.addToGroup.bind(h.directory);
 h.directory.addToGroup = async (personId, group) => {
   await realAdd(personId, group);
@@ -33,5 +33,5 @@ if (phase === 'intent') {
 } else {
   const summary = await h.runJobs();
   log({ event: 'jobs', ...summary });
-  h.store.close();
+  await h.store.close();
 }

@@ -16,4 +16,4 @@ h.clock.set(at);
 process.stdout.write('ready\n');
 const summary = await runDueJobs(h.deps, { worker, baseDelaySeconds: 1 });
 process.stdout.write(`${JSON.stringify(summary)}\n`);
-h.store.close();
+await h.store.close();

@@ -3,7 +3,7 @@
  * the real SDK) as the directory, and the real webhook provisioner calling a local receiver for the
  * billing role. A child process builds the same harness on the same SQLite file.
  */
-import { WebhookProvisioner } from '../../src/adapters/provisioners/webhook-provisioner.js';
+import { WebhookClient } from '../../src/adapters/provisioners/webhook-provisioner.js';
 import { reviewRequest } from '../../src/operations/review-request.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { directoryFor } from '../okta/fixtures.js';
@@ -15,9 +15,12 @@ export function effectHarness(options: { oktaUrl: string; webhookUrl: string; db
   const policies = examplePolicies();
   const billing = policies.find((p) => p.app === 'billing')!;
   billing.roles = [{ ...billing.roles[0]!, provision: { method: 'webhook', url: options.webhookUrl, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 30 } }];
-  const h = createHarness({ policies, directory: directoryFor(options.oktaUrl), ...(options.dbPath ? { dbPath: options.dbPath } : {}) });
-  h.deps.webhook = new WebhookProvisioner({ env: { BILLING_HOOK_SECRET: HOOK_SECRET }, allowInsecureLoopback: true });
-  return h;
+  return createHarness({
+    policies,
+    directory: directoryFor(options.oktaUrl),
+    webhook: new WebhookClient({ env: { BILLING_HOOK_SECRET: HOOK_SECRET }, allowInsecureLoopback: true }),
+    ...(options.dbPath ? { dbPath: options.dbPath } : {}),
+  });
 }
 
 /** Ada asks for AWS admin and her manager Marcus approves: a grant provisioning into `aws-admins`, its job due. */

@@ -1,8 +1,9 @@
 /** Hand-written fakes for the operations' ports: they record calls and can be told to fail. */
 import { TransientError } from '../../src/domain/errors.js';
-import type { Notification } from '../../src/domain/records.js';
-import type { Notifier, WebhookPort } from '../../src/operations/context.js';
-import type { Clock } from '../../src/operations/ports.js';
+import type { Digest } from '../../src/domain/digest.js';
+import type { Notification, NotificationOf, NotificationType } from '../../src/domain/records.js';
+import type { WebhookTransport } from '../../src/adapters/provisioners/webhook-provisioner.js';
+import type { Clock, DigestAttachment, Notifier, PublishDigest } from '../../src/operations/ports.js';
 
 export class FakeClock implements Clock {
   private ms: number;
@@ -21,7 +22,10 @@ export class FakeClock implements Clock {
 }
 
 export class RecordingNotifier implements Notifier {
+  readonly destination = 'test';
   readonly delivered: { notification: Notification; key: string }[] = [];
+  /** Digests published, with the attachment (made when asked: the first time for a key). */
+  readonly digests: { digest: Digest; channel: string; key: string; attachment: DigestAttachment | null }[] = [];
   private failures = 0;
   private failure: Error | undefined;
 
@@ -33,6 +37,13 @@ export class RecordingNotifier implements Notifier {
     this.delivered.push({ notification, key });
   }
 
+  async publishDigest(input: PublishDigest): Promise<{ attached: boolean }> {
+    const first = !this.digests.some((d) => d.key === input.key && d.attachment);
+    const attachment = first ? await input.attachment() : null;
+    this.digests.push({ digest: input.digest, channel: input.channel, key: input.key, attachment });
+    return { attached: first };
+  }
+
   /** The next `n` deliveries fail, with `error` or a plain TransientError. */
   failNext(n = 1, error?: Error): void {
     this.failures = n;
@@ -40,21 +51,37 @@ export class RecordingNotifier implements Notifier {
   }
 
   /** Messages of one type, optionally to one person. */
-  of(type: Notification['type'], directoryId?: string): Notification[] {
+  of<T extends NotificationType>(type: T, directoryId?: string): NotificationOf<T>[] {
     return this.delivered
       .map((d) => d.notification)
-      .filter((n) => n.type === type && (directoryId === undefined || (n.recipient.kind === 'person' && n.recipient.directoryId === directoryId)));
+      .filter((n): n is NotificationOf<T> => n.type === type && (directoryId === undefined || (n.recipient.kind === 'person' && n.recipient.directoryId === directoryId)));
   }
 }
 
-export class FakeWebhook implements WebhookPort {
-  readonly calls: Parameters<WebhookPort['call']>[1][] = [];
+/** A notifier that hands every message to `onDeliver` (the child processes log them to a file). */
+export function callbackNotifier(onDeliver: (notification: Notification, key: string) => void): Notifier {
+  return {
+    destination: 'test',
+    deliver: async (notification, key) => onDeliver(notification, key),
+    publishDigest: async () => ({ attached: false }),
+  };
+}
+
+export class FakeWebhook implements WebhookTransport {
+  readonly calls: Parameters<WebhookTransport['call']>[1][] = [];
+  /** The Idempotency-Key each call carried (`<grant id>:<action>` unless the provisioner gave its own). */
+  readonly keys: string[] = [];
   private failures: Error[] = [];
 
-  async call(_target: Parameters<WebhookPort['call']>[0], call: Parameters<WebhookPort['call']>[1]): Promise<{ status: number }> {
+  async call(
+    _target: Parameters<WebhookTransport['call']>[0],
+    call: Parameters<WebhookTransport['call']>[1],
+    options: Parameters<WebhookTransport['call']>[2] = {},
+  ): Promise<{ status: number }> {
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.calls.push(call);
+    this.keys.push(options.idempotencyKey ?? `${call.grantId}:${call.action}`);
     return { status: 200 };
   }
 

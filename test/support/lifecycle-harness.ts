@@ -5,14 +5,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { csvExportFiles } from '../../src/adapters/csv/export-csv.js';
 import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
+import { createProvisioners } from '../../src/adapters/provisioners/provisioners.js';
+import type { WebhookTransport } from '../../src/adapters/provisioners/webhook-provisioner.js';
 import { YamlDirectory } from '../../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
 import { Catalog } from '../../src/domain/catalog.js';
 import type { LoadedPolicy, Role, Settings } from '../../src/domain/policy.js';
 import type { ActingPerson } from '../../src/operations/acting-person.js';
 import type { Deps } from '../../src/operations/context.js';
-import type { Directory } from '../../src/operations/ports.js';
+import type { Directory, Logger, Notifier, Store } from '../../src/operations/ports.js';
+import type { NotifierParts } from '../../src/runtime.js';
 import { identifyByEmail } from '../../src/operations/identify-person.js';
 import { runDueJobs } from '../../src/operations/run-jobs.js';
 import { ControllableDirectory } from './controllable-directory.js';
@@ -140,7 +144,7 @@ export const SETTINGS: Settings = {
 
 export interface Harness {
   deps: Deps;
-  store: SqliteStore;
+  store: Store;
   directory: ControllableDirectory;
   /** The directory underneath, for changes made outside the bot (an admin editing Okta by hand). */
   yaml: Directory;
@@ -150,28 +154,43 @@ export interface Harness {
   dbPath: string;
   as(email: string): Promise<ActingPerson>;
   runJobs(): ReturnType<typeof runDueJobs>;
-  close(): void;
+  close(): Promise<void>;
 }
 
-export function createHarness(options: { policies?: LoadedPolicy[]; dbPath?: string; directory?: Directory } = {}): Harness {
+export interface HarnessOptions {
+  policies?: LoadedPolicy[];
+  dbPath?: string;
+  directory?: Directory;
+  /** The webhook provisioner's transport; default the recording fake (`h.webhook`). */
+  webhook?: WebhookTransport;
+  /** The notifier the operations use, made from the other parts (the Slack one); default the recording fake. */
+  notifier?: (parts: NotifierParts) => Notifier;
+  /** The test's clock, when something made before the harness shares it (a Slack stand-in). */
+  clock?: FakeClock;
+  /** The operations' log; default silent. */
+  logger?: Logger;
+}
+
+export function createHarness(options: HarnessOptions = {}): Harness {
   const dir = options.dbPath ? undefined : mkdtempSync(join(tmpdir(), 'access-bot-'));
   const dbPath = options.dbPath ?? join(dir!, 'access.db');
   const store = SqliteStore.open(dbPath);
   const yaml = options.directory ?? YamlDirectory.fromData(structuredClone(COMPANY), 'test-directory');
   const directory = new ControllableDirectory(yaml);
-  const clock = new FakeClock();
+  const clock = options.clock ?? new FakeClock();
   const notifier = new RecordingNotifier();
   const webhook = new FakeWebhook();
-  const deps: Deps = {
+  const parts: NotifierParts = {
     store,
     directory,
     catalog: new Catalog(options.policies ?? examplePolicies()),
     settings: SETTINGS,
     clock,
-    logger: silentLogger,
-    webhook,
-    notifier,
+    logger: options.logger ?? silentLogger,
+    provisioners: createProvisioners({ directory, env: {}, webhook: options.webhook ?? webhook }),
+    exportFiles: csvExportFiles(),
   };
+  const deps: Deps = { ...parts, notifier: options.notifier ? options.notifier(parts) : notifier };
   return {
     deps,
     store,
@@ -183,8 +202,8 @@ export function createHarness(options: { policies?: LoadedPolicy[]; dbPath?: str
     dbPath,
     as: (email) => identifyByEmail(deps, email),
     runJobs: () => runDueJobs(deps, { worker: 'test', baseDelaySeconds: 1, random: () => 0.999999 }) /* no jitter: the full exponential delay */,
-    close: () => {
-      store.close();
+    close: async () => {
+      await store.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };

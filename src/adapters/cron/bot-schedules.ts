@@ -2,16 +2,15 @@
  * The bot's three schedules from `policies/settings.yml`, wired to their operations:
  * - `sweep` (sweep_schedule): approval timeouts, expiries, reminders, due jobs, overdue revocations;
  * - `reconcile` (reconcile_schedule): offboarding, then drift against each provisioned group;
- * - `digest` (digest_schedule): the weekly security digest, handed to `postDigest`.
+ * - `digest` (digest_schedule): the weekly security digest, queued as a job keyed by its slot (so it
+ *   is posted once, retried when Slack fails, with the week's requests CSV: `publishDigest`).
  */
-import { digestBlocks, type DigestMessage } from '../../../blocks/digest.js';
-import type { Digest } from '../../domain/digest.js';
-import { buildDigest } from '../../operations/build-digest.js';
 import type { Deps } from '../../operations/context.js';
+import { queueDigest } from '../../operations/queue-digest.js';
 import { reconcile, type OffboardingSource } from '../../operations/reconcile.js';
 import type { JobRunnerOptions } from '../../operations/run-jobs.js';
 import { sweep } from '../../operations/sweep.js';
-import { CronScheduler, type PassContext, type Schedule, type SchedulerOptions } from './scheduler.js';
+import { CronScheduler, type Schedule, type SchedulerOptions } from './scheduler.js';
 
 export interface BotScheduleHooks {
   /** Job runner settings for the sweep; the worker id defaults to the scheduler's lease holder. */
@@ -20,14 +19,7 @@ export interface BotScheduleHooks {
   offboardingSources?: readonly OffboardingSource[];
   /** A cheaper complete status check to use instead of one directory read per holder. */
   statusCheck?: OffboardingSource;
-  /**
-   * Posts the digest to `settings.securityChannel` (the Slack adapter, with the week's requests CSV
-   * attached). Runs once per digest slot across processes. Default: the digest is written to the log.
-   */
-  postDigest?: (digest: Digest, message: DigestMessage, pass: PassContext) => Promise<void>;
 }
-
-export const SCHEDULE_NAMES = ['sweep', 'reconcile', 'digest'] as const;
 
 export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule[] {
   return [
@@ -49,11 +41,9 @@ export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule
       name: 'digest',
       expression: deps.settings.digestSchedule,
       async run(pass) {
-        const digest = buildDigest(deps, deps.clock.now());
-        const message = digestBlocks(digest);
-        if (hooks.postDigest) await hooks.postDigest(digest, message, pass);
-        else deps.logger.info('weekly digest (not posted: Slack is not connected)', { channel: deps.settings.securityChannel, text: message.text });
-        return { sensitive: digest.sensitiveHolders.length, auditHead: digest.auditHead };
+        const at = deps.clock.now().toISOString();
+        const job = await queueDigest(deps, { at, key: pass.slot ? pass.slot.toISOString() : `run:${at}` });
+        return { queued: job };
       },
     },
   ];

@@ -154,22 +154,22 @@ export class CronScheduler {
   private async leasedPass(schedule: Schedule, slot: Date | null): Promise<PassOutcome> {
     const { store, logger } = this.options;
     const lease = `${LEASE_PREFIX}${schedule.name}`;
-    const acquired = store.transaction((tx) => {
+    const acquired = await store.transaction(async (tx) => {
       const now = this.nowIso();
-      if (!tx.acquireLease(lease, this.holder, now, this.expiry())) return { ok: false as const, holder: tx.getLease(lease)?.holder };
+      if (!await tx.acquireLease(lease, this.holder, now, this.expiry())) return { ok: false as const, holder: (await tx.getLease(lease))?.holder };
       if (slot) {
         // The slot is claimed under the lease: of several processes whose clocks fired for the
         // same tick, the first to get here runs it and the others find it done.
         const slotKey = `${LEASE_PREFIX}${schedule.name}:slot`;
-        const done = tx.getMeta(slotKey);
+        const done = await tx.getMeta(slotKey);
         if (done && done >= slot.toISOString()) return { ok: false as const, slotDone: true };
-        tx.setMeta(slotKey, slot.toISOString(), now);
+        await tx.setMeta(slotKey, slot.toISOString(), now);
       }
       return { ok: true as const };
     });
     if (!acquired.ok) {
       if ('slotDone' in acquired) {
-        store.transaction((tx) => tx.releaseLease(lease, this.holder));
+        await store.transaction((tx) => tx.releaseLease(lease, this.holder));
         logger.debug('schedule slot already run by another process', { schedule: schedule.name, slot: slot?.toISOString() });
         return this.emit({ name: schedule.name, status: 'skipped', slot, reason: 'slot_done' });
       }
@@ -177,7 +177,12 @@ export class CronScheduler {
       return this.emit({ name: schedule.name, status: 'skipped', slot, reason: 'lease_held', holder: acquired.holder });
     }
 
-    const heartbeat = setInterval(() => this.renew(lease, schedule.name), this.renewEveryMs);
+    if (this.abort.signal.aborted) {
+      // stop() came while the lease was being taken: the pass does not start.
+      await store.transaction((tx) => tx.releaseLease(lease, this.holder));
+      return this.emit({ name: schedule.name, status: 'skipped', slot, reason: 'stopped' });
+    }
+    const heartbeat = setInterval(() => void this.renew(lease, schedule.name), this.renewEveryMs);
     heartbeat.unref();
     const startedAt = this.nowIso();
     let outcome: PassOutcome;
@@ -190,7 +195,7 @@ export class CronScheduler {
     } finally {
       clearInterval(heartbeat);
       try {
-        store.transaction((tx) => tx.releaseLease(lease, this.holder));
+        await store.transaction((tx) => tx.releaseLease(lease, this.holder));
       } catch (error) {
         // It expires on its own; another process waits at most leaseSeconds.
         logger.warn('could not release a schedule lease', { schedule: schedule.name, error });
@@ -199,12 +204,12 @@ export class CronScheduler {
     return this.emit(outcome);
   }
 
-  private renew(lease: string, name: string): void {
+  private async renew(lease: string, name: string): Promise<void> {
     try {
-      const kept = this.options.store.transaction((tx) => {
+      const kept = await this.options.store.transaction(async (tx) => {
         const now = this.nowIso();
         // Renew, or re-take a lease that lapsed while nobody else took it (a long event-loop stall).
-        return tx.renewLease(lease, this.holder, now, this.expiry()) || tx.acquireLease(lease, this.holder, now, this.expiry());
+        return (await tx.renewLease(lease, this.holder, now, this.expiry())) || (await tx.acquireLease(lease, this.holder, now, this.expiry()));
       });
       if (!kept) this.options.logger.warn('schedule lease lost to another process while a pass was running; both passes are safe, but the lease is too short', { schedule: name });
     } catch (error) {

@@ -1,7 +1,7 @@
 /**
- * CSV exports to a stream, a file or a Buffer: the export operation with the CSV sink plugged in.
- * The command line and the Slack upload call these; the rules (admin check, snapshot, audit event)
- * live in the operation.
+ * CSV exports to a stream, a file or memory: the export operation with the CSV sink plugged in.
+ * The command line and the uploads (through `csvExportFiles`) use these; the rules (admin check,
+ * snapshot, audit event) live in the operation.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -9,8 +9,8 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
-import { exportEvidence, type ExportDeps, type ExportInput, type ExportOptions, type ExportSummary } from '../../operations/exports/export-evidence.js';
-import type { Cell, ExportSource } from '../../operations/exports/export-ports.js';
+import { exportEvidence, exportToMemory, type ExportDeps, type ExportInput, type ExportOptions, type ExportSummary } from '../../operations/exports/export-evidence.js';
+import { ExportTooLargeError, type ExportFiles, type TableSink } from '../../operations/exports/export-ports.js';
 import { CsvTableSink } from './csv-table-sink.js';
 
 export interface CsvExportOptions extends ExportOptions {
@@ -22,8 +22,8 @@ export interface CsvExportOptions extends ExportOptions {
  * Writes the CSV to `out`. With `end: false` the stream is left open (stdout). Bytes already
  * written stay written if the export fails; prefer `exportCsvToFile` for a file.
  */
-export function exportCsvToStream(deps: ExportDeps, source: ExportSource, input: ExportInput, out: Writable, options: CsvExportOptions & { end?: boolean } = {}): Promise<ExportSummary> {
-  return exportEvidence(deps, source, input, new CsvTableSink(out, { bom: options.bom, end: options.end }), options);
+export function exportCsvToStream(deps: ExportDeps, input: ExportInput, out: Writable, options: CsvExportOptions & { end?: boolean } = {}): Promise<ExportSummary> {
+  return exportEvidence(deps, input, new CsvTableSink(out, { bom: options.bom, end: options.end }), options);
 }
 
 /**
@@ -31,7 +31,7 @@ export function exportCsvToStream(deps: ExportDeps, source: ExportSource, input:
  * complete: the path never holds half an export. If the export's audit event cannot be written,
  * the file is removed again, so no export exists that the log does not show.
  */
-export async function exportCsvToFile(deps: ExportDeps, source: ExportSource, input: ExportInput, path: string, options: CsvExportOptions = {}): Promise<ExportSummary> {
+export async function exportCsvToFile(deps: ExportDeps, input: ExportInput, path: string, options: CsvExportOptions = {}): Promise<ExportSummary> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
   let renamed = false;
   // 0600: an export holds the audit trail's emails and justifications (renamed, it keeps the mode).
@@ -47,41 +47,57 @@ export async function exportCsvToFile(deps: ExportDeps, source: ExportSource, in
     onAbort: () => rm(temp, { force: true }),
   });
   try {
-    return await exportEvidence(deps, source, input, sink, options);
+    return await exportEvidence(deps, input, sink, options);
   } catch (error) {
     if (renamed) await rm(path, { force: true });
     throw error;
   }
 }
 
-/** The whole CSV in memory, for an upload (Slack). Fine for the sizes a chat upload takes. */
-export async function exportCsvToBuffer(deps: ExportDeps, source: ExportSource, input: ExportInput, options: CsvExportOptions = {}): Promise<{ buffer: Buffer; summary: ExportSummary }> {
-  const chunks: Buffer[] = [];
-  const out = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
+/** CSV files in memory, for uploads: the `ExportFiles` port. */
+export function csvExportFiles(options: { bom?: boolean } = {}): ExportFiles {
+  return {
+    extension: 'csv',
+    inMemory({ limitBytes = Infinity } = {}) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let tooLarge = false;
+      const out = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          size += chunk.length;
+          if (size > limitBytes) {
+            tooLarge = true;
+            chunks.length = 0;
+            callback(new ExportTooLargeError(limitBytes));
+            return;
+          }
+          chunks.push(chunk);
+          callback();
+        },
+      });
+      const csv = new CsvTableSink(out, { bom: options.bom });
+      // Past the limit the stream fails, and the sink may report that as the stream closing: the
+      // caller is told the one thing that matters.
+      const guard = async <T>(step: () => Promise<T>): Promise<T> => {
+        try {
+          return await step();
+        } catch (error) {
+          throw tooLarge ? new ExportTooLargeError(limitBytes) : error;
+        }
+      };
+      const sink: TableSink = {
+        start: (columns) => guard(() => csv.start(columns)),
+        write: (rows) => guard(() => csv.write(rows)),
+        finish: () => guard(() => csv.finish()),
+        abort: (error) => csv.abort(error),
+      };
+      return { sink, contents: () => Buffer.concat(chunks) };
     },
-  });
-  const summary = await exportEvidence(deps, source, input, new CsvTableSink(out, { bom: options.bom }), options);
-  return { buffer: Buffer.concat(chunks), summary };
+  };
 }
 
-/** Any table as CSV in memory (the digest's lists), with the exports' quoting and formula guard. */
-export async function tableCsvToBuffer(
-  columns: readonly string[],
-  rows: readonly (readonly Cell[])[],
-): Promise<{ buffer: Buffer; rows: number; sha256: string }> {
-  const chunks: Buffer[] = [];
-  const out = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  });
-  const sink = new CsvTableSink(out);
-  await sink.start(columns);
-  for (let i = 0; i < rows.length; i += 5_000) await sink.write(rows.slice(i, i + 5_000));
-  const digest = await sink.finish();
-  return { buffer: Buffer.concat(chunks), rows: rows.length, sha256: digest.sha256 };
+/** The whole CSV in memory. */
+export async function exportCsvToBuffer(deps: ExportDeps, input: ExportInput, options: CsvExportOptions = {}): Promise<{ buffer: Buffer; summary: ExportSummary }> {
+  const { bytes, summary } = await exportToMemory({ ...deps, exportFiles: csvExportFiles({ bom: options.bom }) }, input, options);
+  return { buffer: bytes, summary };
 }

@@ -20,7 +20,7 @@ import { asc, gt } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { verifyChain, type AuditEvent, type ChainVerification } from '../../domain/audit.js';
 import * as t from './schema.js';
-import { toAudit } from './sqlite-store.js';
+import { toAudit } from './row-mappers.js';
 
 /** A backup or restore that cannot go ahead; the message says why and what to do. */
 export class BackupError extends Error {

@@ -1,6 +1,6 @@
 /**
- * The export reader: a read-only SQLite connection per export, holding one read transaction for
- * the whole export. In WAL mode that transaction is a snapshot: the bot keeps writing while the
+ * The export reader (`SqliteStore.openSnapshot`): a read-only SQLite connection per export,
+ * holding one read transaction for the whole export. In WAL mode that transaction is a snapshot: the bot keeps writing while the
  * export reads, and the export sees none of it, so the audit head read first describes exactly the
  * rows that follow. A separate connection also keeps the export's long-lived transaction away from
  * the store's connection, whose write transactions must not nest inside it.
@@ -21,56 +21,48 @@ import type {
   BatchKey,
   EventExportRecord,
   ExportSnapshot,
-  ExportSource,
   ExtensionTotals,
   GrantExportRecord,
   PolicyExportRecord,
   RequestExportRecord,
 } from '../../operations/exports/export-ports.js';
 import type { PersonRef } from '../../domain/records.js';
-import type { Db } from './open-database.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, type Db } from './open-database.js';
+import { toDecision, toGrant, toRequest, toStep } from './row-mappers.js';
 import * as t from './schema.js';
-import { toDecision, toGrant, toRequest, toStep, type SqliteStore } from './sqlite-store.js';
-
-export class SqliteExportSource implements ExportSource {
-  constructor(
-    private readonly path: string,
-    private readonly options: { busyTimeoutMs?: number } = {},
-  ) {
-    if (path === ':memory:' || path === '') throw new Error('exports read the database through a second connection; an in-memory database cannot be exported');
-  }
-
-  /** Exports the database the store has open (its file). */
-  static forStore(store: SqliteStore): SqliteExportSource {
-    return new SqliteExportSource(store.sqlite.name);
-  }
-
-  open(): ExportSnapshot {
-    const sqlite = new Database(this.path, { readonly: true, fileMustExist: true, timeout: this.options.busyTimeoutMs ?? 15_000 });
-    try {
-      // BEGIN is deferred: the snapshot is taken by the first read, which auditHead() does at once.
-      sqlite.exec('BEGIN');
-      return new SqliteExportSnapshot(sqlite);
-    } catch (error) {
-      sqlite.close();
-      throw error;
-    }
-  }
-}
 
 type Param = string | number;
 
-class SqliteExportSnapshot implements ExportSnapshot {
+/**
+ * The snapshot's reads are synchronous (better-sqlite3) and each returns a whole batch; the port's
+ * promises are resolved ones. A batch is the unit of memory, so an export streams at batch size.
+ */
+export class SqliteExportSnapshot implements ExportSnapshot {
   private readonly db: Db;
   private readonly eventStatements = new Map<string, Database.Statement>();
   /** Ranges by table and period: computed once per export, not once per batch. */
   private readonly ranges = new Map<string, { lo: number; hi: number }>();
 
-  constructor(private readonly sqlite: Database.Database) {
+  private constructor(private readonly sqlite: Database.Database) {
     this.db = drizzle({ client: sqlite, schema: t });
   }
 
-  close(): void {
+  /** Opens a snapshot of the database file: each export opens its own, so two can run at once. */
+  static open(path: string, options: { busyTimeoutMs?: number } = {}): SqliteExportSnapshot {
+    const sqlite = new Database(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    try {
+      // BEGIN is deferred: the snapshot is taken by the first read, which is done at once.
+      sqlite.exec('BEGIN');
+      const snapshot = new SqliteExportSnapshot(sqlite);
+      snapshot.head();
+      return snapshot;
+    } catch (error) {
+      sqlite.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
     if (!this.sqlite.open) return;
     try {
       if (this.sqlite.inTransaction) this.sqlite.exec('COMMIT');
@@ -79,7 +71,11 @@ class SqliteExportSnapshot implements ExportSnapshot {
     }
   }
 
-  auditHead(): { seq: number; hash: string } {
+  async auditHead(): Promise<{ seq: number; hash: string }> {
+    return this.head();
+  }
+
+  private head(): { seq: number; hash: string } {
     const row = this.sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY id DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
     return row ?? { seq: 0, hash: GENESIS_HASH };
   }
@@ -103,7 +99,7 @@ class SqliteExportSnapshot implements ExportSnapshot {
     return this.range('requests', 'created_at', filters);
   }
 
-  maxStepCount(filters: ExportFilters): number {
+  async maxStepCount(filters: ExportFilters): Promise<number> {
     const { lo, hi } = this.requestRange(filters);
     const row = this.db
       .select({ n: sql<number | null>`max(${t.requests.stepCount})` })
@@ -113,7 +109,7 @@ class SqliteExportSnapshot implements ExportSnapshot {
     return row?.n ?? 0;
   }
 
-  requests(filters: ExportFilters, after: BatchKey, limit: number): Batch<RequestExportRecord> {
+  async requests(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<RequestExportRecord>> {
     const { lo, hi } = this.requestRange(filters);
     const rows = this.db
       .select({ key: sql<number>`${t.requests}.rowid`, row: t.requests })
@@ -175,7 +171,7 @@ class SqliteExportSnapshot implements ExportSnapshot {
 
   // ---- grants (access) -----------------------------------------------------------------------
 
-  grants(filters: ExportFilters, after: BatchKey, limit: number): Batch<GrantExportRecord> {
+  async grants(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<GrantExportRecord>> {
     const where: SQL[] = [sql`${t.grants}.rowid > ${after}`];
     // A grant belongs to the period when it was open at some time in it: [created_at, revoked_at)
     // overlaps [from, to). A grant not revoked yet (active, failed, being revoked) is open now.
@@ -201,7 +197,7 @@ class SqliteExportSnapshot implements ExportSnapshot {
 
   // ---- events ----------------------------------------------------------------------------------
 
-  events(filters: ExportFilters, after: BatchKey, limit: number): Batch<EventExportRecord> {
+  async events(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<EventExportRecord>> {
     const { lo, hi } = this.range('audit_events', 'at', filters);
     const where = ['id > @after', 'id <= @hi'];
     const params: Record<string, Param> = { after: Math.max(after, lo - 1), hi, limit };
@@ -244,7 +240,7 @@ class SqliteExportSnapshot implements ExportSnapshot {
 
   // ---- policy versions -------------------------------------------------------------------------
 
-  policyVersions(filters: ExportFilters, after: BatchKey, limit: number): Batch<PolicyExportRecord> {
+  async policyVersions(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<PolicyExportRecord>> {
     // Each start of the bot sets last_seen_at on every version it loads, so the newest last_seen_at
     // is the latest start: a version seen then is current. Any other version stopped at the first
     // start that loaded a newer version of its policy or, for a retired policy, after its last start.

@@ -10,21 +10,77 @@ export type Db = BetterSQLite3Database<typeof schema>;
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle', import.meta.url));
 
+/** How long a connection waits for a lock another process holds before giving up. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
+
 /**
- * Opens the SQLite file with the settings several processes need to share it safely, and applies
- * pending migrations. WAL lets readers run during a write; the busy timeout makes a second writer
- * wait for the lock instead of failing with SQLITE_BUSY.
+ * One SQLite connection with its drizzle handle and its prepared statements. Statements belong to
+ * the connection they were prepared on, so each connection keeps its own.
  */
-export function openDatabase(path: string, options: { busyTimeoutMs?: number } = {}): { sqlite: Database.Database; db: Db } {
-  if (path !== ':memory:') restrictToOwner(path);
-  const sqlite = new Database(path, { timeout: options.busyTimeoutMs ?? 15_000 });
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
+export class Connection {
+  private readonly statements = new Map<string, unknown>();
+
+  constructor(
+    readonly sqlite: Database.Database,
+    readonly db: Db,
+  ) {}
+
+  /**
+   * A drizzle prepared statement built once per connection under `key`. Building a drizzle query
+   * costs far more than SQLite running it (bench/sweep-bench.ts), so every query whose shape is
+   * fixed is built once, with placeholders, and reused.
+   */
+  prepared<T>(key: string, build: (db: Db) => T): T {
+    let statement = this.statements.get(key) as T | undefined;
+    if (statement === undefined) {
+      statement = build(this.db);
+      this.statements.set(key, statement);
+    }
+    return statement;
+  }
+
+  close(): void {
+    if (this.sqlite.open) this.sqlite.close();
+  }
+}
+
+/**
+ * Opens the SQLite file for writing, with the settings several processes need to share it safely,
+ * and applies pending migrations. WAL lets readers run during a write. The busy timeout covers the
+ * start-up (two processes migrating together); after it the connection waits for no lock: the
+ * store takes the write lock itself, asynchronously (see SqliteStore.transaction), so a process
+ * waiting for another one's write lock never blocks its own event loop.
+ */
+export function openWriter(path: string, options: { busyTimeoutMs?: number } = {}): Connection {
+  if (path === ':memory:' || path === '') {
+    throw new Error('the SQLite store needs a file: it reads through a second connection, which an in-memory database does not have');
+  }
+  restrictToOwner(path);
+  const sqlite = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+  try {
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    cacheStatements(sqlite);
+    const db = drizzle({ client: sqlite, schema });
+    migrateWithRetry(db);
+    sqlite.pragma('busy_timeout = 0');
+    return new Connection(sqlite, db);
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+}
+
+/**
+ * A read-only connection to the same file: reads outside a transaction run here while the store
+ * has a transaction open on its writing connection, each statement on the latest committed state,
+ * so none of them sees that transaction's writes.
+ */
+export function openReader(path: string, options: { busyTimeoutMs?: number } = {}): Connection {
+  const sqlite = new Database(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   cacheStatements(sqlite);
-  const db = drizzle({ client: sqlite, schema });
-  migrateWithRetry(db);
-  return { sqlite, db };
+  return new Connection(sqlite, drizzle({ client: sqlite, schema }));
 }
 
 /**
@@ -52,7 +108,7 @@ function restrictToOwner(path: string): void {
  * drizzle's migrator opens a deferred transaction of its own. When two processes start together,
  * the second one's upgrade to a write lock fails at once (SQLITE_BUSY, which the busy timeout does
  * not cover for a read-then-write transaction in WAL mode); run it again and it finds the
- * migrations applied.
+ * migrations applied. Start-up only: the short synchronous wait blocks nothing else yet.
  */
 function migrateWithRetry(db: Db, attempts = 5): void {
   for (let attempt = 1; ; attempt++) {
@@ -60,17 +116,28 @@ function migrateWithRetry(db: Db, attempts = 5): void {
       migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
       return;
     } catch (error) {
-      const code = (error as { code?: string }).code ?? '';
-      if (attempt >= attempts || !code.startsWith('SQLITE_BUSY')) throw error;
+      if (attempt >= attempts || !isBusy(error)) throw error;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50 * attempt);
     }
   }
 }
 
+export function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
 /**
- * drizzle prepares a statement for every query it runs; preparing costs more than running most of
- * ours. Reuse one prepared statement per SQL text, unless it is busy (an open iterator), in which
- * case a fresh one is prepared.
+ * The second statement cache, below drizzle. Queries whose shape varies (optional filters, IN
+ * lists of any length) are built by drizzle on each call, and drizzle prepares a SQLite statement
+ * for every query it runs; preparing costs more than running most of ours. This reuses one SQLite
+ * statement per SQL text, unless it is busy (an open iterator), in which case a fresh one is
+ * prepared. Fixed-shape queries skip both costs through `Connection.prepared`.
  */
 function cacheStatements(sqlite: Database.Database): void {
   const prepare = sqlite.prepare.bind(sqlite);

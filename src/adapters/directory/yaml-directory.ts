@@ -36,7 +36,6 @@ export const DirectoryPersonSchema = z.strictObject({
   manager: z.string().trim().min(1).optional(),
   timezone: z.string().trim().refine(isTimeZone, 'an IANA time zone, such as Europe/Berlin').optional(),
 });
-export type DirectoryPerson = z.infer<typeof DirectoryPersonSchema>;
 
 function isTimeZone(zone: string): boolean {
   try {

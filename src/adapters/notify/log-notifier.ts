@@ -1,15 +1,23 @@
+import { digestBlocks } from '../../../blocks/digest.js';
 import type { Notification } from '../../domain/records.js';
-import type { Notifier } from '../../operations/context.js';
-import type { Logger } from '../../operations/ports.js';
+import type { Logger, Notifier, PublishDigest } from '../../operations/ports.js';
 
 /**
  * Writes each message the bot owes someone to the log. Used when no Slack workspace is connected
  * (the CLI, and `npm start` before Slack is configured), so the lifecycle still runs end to end.
  */
 export class LogNotifier implements Notifier {
+  readonly destination = 'log';
+
   constructor(private readonly logger: Logger) {}
 
-  async deliver(notification: Notification, key: string): Promise<void> {
+  async deliver(notification: Exclude<Notification, { type: 'digest' }>, key: string): Promise<void> {
     this.logger.info('message owed', { key, ...notification });
+  }
+
+  /** The digest's text in the log; nothing is exported for it (there is nowhere to attach it). */
+  async publishDigest(input: PublishDigest): Promise<{ attached: boolean }> {
+    this.logger.info('weekly digest (not posted: Slack is not connected)', { key: input.key, channel: input.channel, text: digestBlocks(input.digest).text });
+    return { attached: false };
   }
 }

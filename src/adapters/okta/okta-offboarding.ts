@@ -17,7 +17,7 @@ export function oktaSystemLogSource(directory: OktaDirectory, options: { maxPage
     async collect(deps, holders, signal) {
       const holding = new Set(holders);
       const found: OffboardingSignal[] = [];
-      let cursor = deps.store.getMeta(SYSTEM_LOG_CURSOR_KEY) ?? null;
+      let cursor = await deps.store.getMeta(SYSTEM_LOG_CURSOR_KEY) ?? null;
       for (let page = 0; page < (options.maxPages ?? 50) && !signal?.aborted; page++) {
         const result = await readDeactivations(directory.client, cursor, deps.clock.now(), { logger: deps.logger });
         for (const person of result.people) {
@@ -26,7 +26,7 @@ export function oktaSystemLogSource(directory: OktaDirectory, options: { maxPage
         }
         cursor = result.cursor;
         const saved = cursor;
-        deps.store.transaction((tx) => tx.setMeta(SYSTEM_LOG_CURSOR_KEY, saved, deps.clock.now().toISOString()));
+        await deps.store.transaction((tx) => tx.setMeta(SYSTEM_LOG_CURSOR_KEY, saved, deps.clock.now().toISOString()));
         if (!result.more) break;
       }
       return found;

@@ -9,8 +9,9 @@
 import { AccessError, TransientError } from '../../domain/errors.js';
 import { resolveChain, type DirectoryFacts } from '../../domain/evaluate.js';
 import type { Person } from '../../domain/person.js';
+import { provisionMethod } from '../../domain/provisioning/methods.js';
 import type { Directory, DirectoryGroup } from '../../operations/ports.js';
-import type { LoadedPolicies } from './load-policies.js';
+import type { LoadedPolicies } from './loaded-policies.js';
 import { sortProblems, type PolicyProblem } from './policy-problem.js';
 import { formatKeyPath, type KeyPath } from './yaml-source.js';
 
@@ -136,8 +137,8 @@ function groupReferences(loaded: LoadedPolicies): GroupReference[] {
         });
       }
       role.autoApprove?.requesterGroups?.forEach((g, i) => at('auto_approve', g, 'auto_approve', 'when', 'requester_groups', i));
-      if (role.provision.method === 'okta_group') at('provision', role.provision.group, 'provision', 'okta_group');
-      if (role.provision.method === 'manual') at('assignee', role.provision.assigneeGroup, 'provision', 'manual', 'assignee_group');
+      const provision = role.provision;
+      for (const named of provisionMethod(provision).groups(provision)) at(named.managed ? 'provision' : 'assignee', named.group, 'provision', provision.method, ...named.key);
     }
   }
   return refs;

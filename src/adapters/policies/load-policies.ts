@@ -10,38 +10,13 @@ import { validateDetailed } from 'node-cron';
 import type { z } from 'zod';
 import { Catalog } from '../../domain/catalog.js';
 import type { LoadedPolicy, Settings } from '../../domain/policy.js';
-import { describeIssue, ENV_NAME_PATTERN, PolicyFileSchema, SCHEDULE_KEYS, SettingsFileSchema } from '../../domain/policy-schema.js';
+import { describeIssue, PolicyFileSchema, SCHEDULE_KEYS, SettingsFileSchema } from '../../domain/policy-schema.js';
+import { PROVISION_METHODS } from '../../domain/provisioning/methods.js';
+import { ENV_NAME_PATTERN } from '../../domain/schema-primitives.js';
 import { formatKeyPath, parseYamlSource, type KeyPath, type YamlSource } from './yaml-source.js';
 
-import { formatProblem, sortProblems, type PolicyProblem } from './policy-problem.js';
-
-export { checkPoliciesAgainstDirectory } from './check-against-directory.js';
-export { formatProblem, sortProblems, type PolicyProblem } from './policy-problem.js';
-
-export class PolicyLoadError extends Error {
-  readonly problems: PolicyProblem[];
-
-  constructor(problems: PolicyProblem[]) {
-    const sorted = sortProblems(problems);
-    super(sorted.map(formatProblem).join('\n'));
-    this.name = 'PolicyLoadError';
-    this.problems = sorted;
-  }
-}
-
-export interface LoadedPolicies {
-  dir: string;
-  settings: Settings;
-  settingsFile: string;
-  policies: LoadedPolicy[];
-  catalog: Catalog;
-  /**
-   * Where a key of a loaded file is written (`file` as in `policy.source.file` or `settingsFile`).
-   * Points at the value, or with `target: 'key'` at the key holding it. For a path that does not
-   * exist, the nearest enclosing mapping or list; line 1 column 1 for an unknown file.
-   */
-  locate(file: string, path: (string | number)[], target?: 'key' | 'value'): { line: number; column: number };
-}
+import type { LoadedPolicies } from './loaded-policies.js';
+import { PolicyLoadError, type PolicyProblem } from './policy-problem.js';
 
 export const SETTINGS_FILE = 'settings.yml';
 
@@ -228,12 +203,18 @@ function crossFileProblems(files: { source: YamlSource; value: unknown }[], env:
           problems.push(problemAt(source, ['roles', index, 'policy'], `policy name '${role.policy}' is already used by ${first.label} at ${where(first.source, first.path)}; policy names are unique`));
         } else policyNames.set(role.policy, { source, path: ['roles', index, 'policy'], label });
       }
-      const webhook = asRecord(asRecord(role.provision)?.webhook);
-      const secretEnv = webhook?.secret_env;
-      if (typeof secretEnv === 'string' && ENV_NAME_PATTERN.test(secretEnv) && !env[secretEnv]) {
-        const problem = problemAt(source, ['roles', index, 'provision', 'webhook', 'secret_env'], `the environment variable ${secretEnv} is not set (it must hold the webhook's HMAC key)`);
-        if (onMissingSecret) onMissingSecret({ ...problem, variable: secretEnv });
-        else problems.push(problem);
+      // Secrets a provisioning method names (a webhook's HMAC key) must be in the environment.
+      const provision = asRecord(role.provision);
+      for (const method of PROVISION_METHODS) {
+        const settings = asRecord(provision?.[method.method]);
+        for (const { key, holds } of method.secrets) {
+          const variable = settings?.[key];
+          if (typeof variable !== 'string' || !ENV_NAME_PATTERN.test(variable) || env[variable]) continue;
+          const path = ['roles', index, 'provision', method.method, key];
+          const problem = problemAt(source, path, `the environment variable ${variable} is not set (it must hold ${holds})`);
+          if (onMissingSecret) onMissingSecret({ ...problem, variable });
+          else problems.push(problem);
+        }
       }
     });
   }

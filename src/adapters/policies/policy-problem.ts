@@ -17,3 +17,15 @@ export function formatProblem(problem: PolicyProblem): string {
 export function sortProblems(problems: readonly PolicyProblem[]): PolicyProblem[] {
   return [...problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
 }
+
+/** The policy folder is invalid: every problem found, sorted by file and line. */
+export class PolicyLoadError extends Error {
+  readonly problems: PolicyProblem[];
+
+  constructor(problems: PolicyProblem[]) {
+    const sorted = sortProblems(problems);
+    super(sorted.map(formatProblem).join('\n'));
+    this.name = 'PolicyLoadError';
+    this.problems = sorted;
+  }
+}

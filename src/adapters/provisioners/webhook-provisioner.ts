@@ -13,6 +13,10 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { PermanentError, TransientError } from '../../domain/errors.js';
+import { webhookMethod, type WebhookProvision } from '../../domain/provisioning/webhook.js';
+import type { Grant } from '../../domain/records.js';
+import { redactUrl } from '../../domain/redact-url.js';
+import type { Provisioner } from '../../operations/ports.js';
 
 export interface WebhookCall {
   action: 'grant' | 'revoke';
@@ -25,12 +29,49 @@ export interface WebhookCall {
   expiresAt: string | null;
 }
 
-/** The `webhook` provision of a role, as `domain/policy.ts` normalises it. */
+/** The `webhook` provision of a role, as `domain/provisioning/webhook.ts` normalises it. */
 export interface WebhookTarget {
   url: string;
   /** Name of the environment variable holding the HMAC key; the key itself never sits in YAML. */
   secretEnv: string;
   timeoutSeconds: number;
+}
+
+/** One signed POST per call; throws TransientError or PermanentError (`WebhookClient`, or a test's fake). */
+export interface WebhookTransport {
+  /** `idempotencyKey` replaces the usual `<grant id>:<action>` (a compensating second revoke). */
+  call(target: WebhookTarget, call: WebhookCall, options?: { idempotencyKey?: string }): Promise<{ status: number }>;
+}
+
+/** The `webhook` provisioner: the grant and the revoke are each one call of the application's own API. */
+export function webhookProvisioner(transport: WebhookTransport): Provisioner<WebhookProvision> {
+  const body = (grant: Grant, action: 'grant' | 'revoke', expiresAt: string | null): WebhookCall => ({
+    action,
+    requestId: grant.requestId,
+    grantId: grant.id,
+    app: grant.app,
+    role: grant.role,
+    user: { email: grant.holder.email, oktaId: grant.holder.directoryId },
+    expiresAt,
+  });
+  return {
+    async grant(grant, provision, { clock }) {
+      const expiresAt = new Date(clock.now().getTime() + grant.durationSeconds * 1000).toISOString();
+      const { status } = await transport.call(provision, body(grant, 'grant', expiresAt));
+      return { kind: 'done', details: { url: redactUrl(provision.url), status } };
+    },
+    async revoke(grant, provision, _ctx, { undo }) {
+      // The undo is a second revoke after a grant the receiver may have applied after the first:
+      // a key of its own, so a receiver that dedupes by key applies it.
+      const idempotencyKey = undo ? `${grant.id}:revoke:after-grant` : undefined;
+      const call = body(grant, 'revoke', grant.expiresAt);
+      const { status } = await transport.call(provision, call, idempotencyKey ? { idempotencyKey } : undefined);
+      return { kind: 'done', details: { url: redactUrl(provision.url), status, ...(undo ? { idempotencyKey } : {}) } };
+    },
+    // The wire contract has no "check" action: only the receiver knows.
+    verify: async () => 'unknown',
+    describe: (provision) => webhookMethod.describe(provision),
+  };
 }
 
 export interface WebhookProvisionerOptions {
@@ -114,7 +155,8 @@ export function webhookWireBody(call: WebhookCall): string {
   });
 }
 
-export class WebhookProvisioner {
+/** The HTTP side of webhook provisioning: signs and sends one call, and classifies its failure. */
+export class WebhookClient implements WebhookTransport {
   private readonly env: Record<string, string | undefined>;
   private readonly fetch: typeof fetch;
   private readonly now: () => Date;

@@ -1,8 +1,8 @@
 /**
- * The `/access` subcommands that answer with one ephemeral message: list, pending, explain,
- * whoami, digest. Each identifies the person, calls one operation or read, and renders it with a
- * block builder; a refusal becomes the reply text. Reads only, except `digest`, which posts the
- * digest to the security channel.
+ * The `/access` subcommands, one table: the parser, `/access help` and the manifest's usage hint
+ * (checked by a test) all read it, and the listener routes by it. A subcommand either opens a
+ * modal (acked at once: a trigger id is good for 3 s) or answers with one ephemeral message, built
+ * by one operation or read and a block builder; a refusal becomes the reply text.
  */
 import type { KnownBlock, WebClient } from '@slack/web-api';
 import type { SlackMessage } from '../../../blocks/approval-message.js';
@@ -12,20 +12,74 @@ import { explainMessage } from '../../../blocks/explain-message.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import { AccessError } from '../../domain/errors.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
-import { evaluate } from '../../domain/evaluate.js';
+import { explainAccess } from '../../operations/explain-access.js';
+import { findApp, findEntry } from '../../operations/policy-lookup.js';
 import { queueDigest } from '../../operations/queue-digest.js';
-import { gatherDirectoryFacts } from '../../operations/directory-facts.js';
 import { assertAdmin } from '../../operations/revoke-grant.js';
+import { openExportForm, openRevokeForm } from './admin-forms.js';
 import { explain, identify, type SlackContext } from './context.js';
 import { approvalsAwaiting, myGrants, myRequests } from './overview.js';
 import { lookUpSlackUser } from './people.js';
-import { unknownAppOrRole } from './request-form.js';
+import { openRequestModal } from './request-flow.js';
+
+/** One `/access` call: who, where, and the words after the subcommand's name. */
+export interface SubcommandCall {
+  ctx: SlackContext;
+  client: WebClient;
+  userId: string;
+  triggerId: string;
+  /** Where the command was typed: a modal that cannot open says why there. */
+  channel: string;
+  /** Answers the person with an ephemeral message after the ack (a modal they may not open). */
+  refuse: (text: string) => Promise<void>;
+  app?: string;
+  role?: string;
+}
+
+interface Subcommand {
+  name: string;
+  /** Its words after the name, as the help and the manifest show them (`[app] [role]`). */
+  args?: string;
+  /** What it does, for `/access help` (mrkdwn). */
+  summary: string;
+  /** Reads `<app> <role>` after its name. */
+  takesRole?: boolean;
+}
+
+/** Opens a modal: `refuse` may answer instead, before anything is opened. */
+export interface ModalSubcommand extends Subcommand {
+  answer: 'modal';
+  refuse?(call: SubcommandCall): SlackMessage | undefined;
+  open(call: SubcommandCall): Promise<void>;
+}
+
+/** Answers with one ephemeral message. */
+export interface ReplySubcommand extends Subcommand {
+  answer: 'reply';
+  reply(call: SubcommandCall): Promise<SlackMessage>;
+}
+
+export type AccessSubcommand = ModalSubcommand | ReplySubcommand;
 
 export function textMessage(text: string): SlackMessage {
   return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } } as KnownBlock] };
 }
 
-/** Runs a subcommand; a refusal or failure becomes a readable reply instead of an exception. */
+/** One sentence for a person the bot cannot act for, instead of lists of what they cannot use. */
+function inactive(me: ActingPerson): SlackMessage | null {
+  return me.person.active ? null : textMessage(escapeMrkdwn(`Your directory account (${me.person.email}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`));
+}
+
+/** A reply about the caller's own access: for an inactive account, the one sentence instead. */
+function forActivePerson(
+  reply: (call: SubcommandCall, me: ActingPerson) => Promise<SlackMessage>,
+): (call: SubcommandCall) => Promise<SlackMessage> {
+  return async (call) => {
+    const me = await identify(call.ctx, call.client, call.userId);
+    return inactive(me) ?? reply(call, me);
+  };
+}
+
 export async function answer(ctx: SlackContext, where: string, run: () => Promise<SlackMessage>): Promise<SlackMessage> {
   try {
     return await run();
@@ -34,72 +88,148 @@ export async function answer(ctx: SlackContext, where: string, run: () => Promis
   }
 }
 
-/** One sentence for a person the bot cannot act for, instead of lists of what they cannot use. */
-function inactive(me: ActingPerson): SlackMessage | null {
-  return me.person.active ? null : textMessage(escapeMrkdwn(`Your directory account (${me.person.email}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`));
+export const SUBCOMMANDS: readonly AccessSubcommand[] = [
+  {
+    name: 'request',
+    args: '[app] [role]',
+    summary: 'ask for access (the form opens with the app and role chosen), e.g. `/access request github owner`',
+    takesRole: true,
+    answer: 'modal',
+    refuse: ({ ctx, app, role }) => {
+      if (app === undefined) return undefined;
+      try {
+        if (role === undefined) findApp(ctx.deps, app);
+        else findEntry(ctx.deps, app, role);
+        return undefined;
+      } catch (error) {
+        if (error instanceof AccessError) return textMessage(escapeMrkdwn(error.message));
+        throw error;
+      }
+    },
+    open: ({ ctx, client, triggerId, userId, channel, refuse, app, role }) =>
+      openRequestModal(ctx, client, { triggerId, userId, channel, refuse, app, role }),
+  },
+  {
+    name: 'list',
+    summary: 'your access and your pending requests, with Extend, I\'m done and Cancel',
+    answer: 'reply',
+    reply: forActivePerson(async ({ ctx, userId }, me) => {
+      const [grants, requests] = await Promise.all([myGrants(ctx.deps, me.person.id), myRequests(ctx.deps, me.person.id)]);
+      return listMessage({ grants, requests, timezone: ctx.display.knownZone(userId) });
+    }),
+  },
+  {
+    name: 'pending',
+    summary: 'approvals waiting for you, with Approve and Deny',
+    answer: 'reply',
+    reply: forActivePerson(async ({ ctx, userId }, me) =>
+      pendingMessage(await approvalsAwaiting(ctx.deps, me.person.id, ctx.display.knownZone(userId)), me.person.id),
+    ),
+  },
+  {
+    name: 'explain',
+    args: '<app> <role>',
+    summary: 'how a request of yours would be decided, and who would be asked',
+    takesRole: true,
+    answer: 'reply',
+    /**
+     * The policy trace for the person asking, against the live directory. Records nothing: the
+     * person is looked up without binding, and the evaluation is the pure `evaluate()`.
+     */
+    async reply({ ctx, client, userId, app, role }) {
+      if (!app) return helpMessage(HELP, 'Usage: `/access explain <app> <role>`, e.g. `/access explain github owner`.');
+      const { evaluation, role: explained } = await explainAccess(ctx.deps, {
+        app,
+        role,
+        requester: async () => {
+          const { person } = await lookUpSlackUser(ctx, client, userId);
+          if (!person) throw new AccessError('identity_unknown', 'Your Slack email is not in the directory, so there is nothing to evaluate.');
+          return person;
+        },
+        // The justification is asked for in the form; a placeholder keeps the trace about eligibility and the chain.
+        justification: 'explain',
+      });
+      return explainMessage(evaluation, explained);
+    },
+  },
+  {
+    name: 'whoami',
+    summary: 'the directory account your Slack user is matched to',
+    answer: 'reply',
+    async reply({ ctx, client, userId }) {
+      const me = await identify(ctx, client, userId);
+      const binding = await ctx.deps.store.bindingForSlackUser(userId);
+      if (!binding) throw new AccessError('identity_unknown', 'You are not matched to anyone in the directory yet.');
+      return whoamiMessage({
+        slackUserId: binding.slackUserId,
+        directoryId: binding.directoryId,
+        email: binding.email,
+        name: me.person.name,
+        boundAt: binding.boundAt,
+        directoryStatus: me.person.status,
+        timezone: ctx.display.knownZone(userId),
+      });
+    },
+  },
+  {
+    name: 'revoke',
+    summary: 'admins: take someone\'s access away, with a reason',
+    answer: 'modal',
+    open: ({ ctx, client, triggerId, userId, channel, refuse }) =>
+      openRevokeForm(ctx, client, { triggerId, userId, channel, refuse }),
+  },
+  {
+    name: 'export',
+    summary: 'admins: the audit evidence as a CSV file in your DM',
+    answer: 'modal',
+    open: ({ ctx, client, triggerId, userId, channel, refuse }) =>
+      openExportForm(ctx, client, { triggerId, userId, channel, refuse }),
+  },
+  {
+    name: 'digest',
+    summary: 'admins: post the security digest to the security channel now',
+    answer: 'reply',
+    /**
+     * The weekly digest, now, to the security channel: queued as the same job the schedule queues
+     * (so it is retried if Slack fails, and carries the week's CSV), then sent at once.
+     */
+    async reply({ ctx, client, userId }) {
+      const me = await identify(ctx, client, userId);
+      await assertAdmin(ctx.deps, me);
+      const at = ctx.deps.clock.now().toISOString();
+      await queueDigest(ctx.deps, { at, key: `on-demand:${at}:${me.person.id}` });
+      ctx.jobs.kick();
+      ctx.deps.logger.info('digest requested on demand', { channel: ctx.deps.settings.securityChannel, by: me.person.email });
+      return textMessage(`Posting the digest for the week ending now to ${channelLink(ctx.deps.settings.securityChannel)}, with the week's requests CSV in its thread.`);
+    },
+  },
+  {
+    name: 'help',
+    summary: 'this help',
+    answer: 'reply',
+    reply: async () => helpMessage(HELP),
+  },
+];
+
+/** The help's lines, one per subcommand, in the table's order. */
+export const HELP = SUBCOMMANDS.map((s) => ({ usage: `/access ${s.name}`, args: s.args?.split(' ') ?? [], summary: s.summary }));
+
+/** The manifest's `usage_hint`: every subcommand with its arguments. */
+export function usageHint(): string {
+  return SUBCOMMANDS.map((s) => (s.args ? `${s.name} ${s.args}` : s.name)).join(' | ');
 }
 
-export async function listCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
-  const me = await identify(ctx, client, slackUserId);
-  const refused = inactive(me);
-  if (refused) return refused;
-  return listMessage({ grants: myGrants(ctx.deps, me.person.id), requests: myRequests(ctx.deps, me.person.id), timezone: ctx.display.knownZone(slackUserId) });
+export type ParsedAccessCommand = { kind: string; app?: string; role?: string } | { kind: 'unknown'; word: string };
+
+/** `/access <words>`: the subcommand by its first word (none: help), and `<app> <role>` for those that take them. */
+export function parseAccessCommand(text: string): ParsedAccessCommand {
+  const [verb = 'help', app, role] = text.trim().split(/\s+/).filter(Boolean).map((w) => w.toLowerCase());
+  const command = SUBCOMMANDS.find((s) => s.name === verb);
+  if (!command) return { kind: 'unknown', word: verb };
+  if (!command.takesRole) return { kind: verb };
+  return { kind: verb, ...(app ? { app } : {}), ...(role ? { role } : {}) };
 }
 
-export async function pendingCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
-  const me = await identify(ctx, client, slackUserId);
-  const refused = inactive(me);
-  if (refused) return refused;
-  return pendingMessage(approvalsAwaiting(ctx.deps, me.person.id, ctx.display.knownZone(slackUserId)), me.person.id);
-}
-
-/**
- * The policy trace for the person asking, against the live directory. Records nothing: the person
- * is looked up without binding, and the evaluation is the pure `evaluate()`.
- */
-export async function explainCommand(ctx: SlackContext, client: WebClient, slackUserId: string, app: string | undefined, role: string | undefined): Promise<SlackMessage> {
-  const { catalog } = ctx.deps;
-  if (!app) return helpMessage('Usage: `/access explain <app> <role>`, e.g. `/access explain github owner`.');
-  const unknown = unknownAppOrRole(ctx.deps, app, role);
-  if (unknown) return textMessage(unknown);
-  const policy = catalog.app(app)!;
-  const entry = role ? catalog.find(policy.app, role) : undefined;
-  if (!entry) {
-    return textMessage(`Name a role of ${escapeMrkdwn(policy.name)}: ${policy.roles.map((r) => `\`${escapeMrkdwn(r.id)}\` (${escapeMrkdwn(r.name)})`).join(', ')}.`);
-  }
-  const { person } = await lookUpSlackUser(ctx, client, slackUserId);
-  if (!person) throw new AccessError('identity_unknown', 'Your Slack email is not in the directory, so there is nothing to evaluate.');
-  const facts = await gatherDirectoryFacts(ctx.deps.directory, person, entry.role, ctx.deps.settings.adminGroup);
-  // The justification is asked for in the form; a placeholder keeps the trace about eligibility and the chain.
-  const evaluation = evaluate(entry.app, entry.role, entry.version, facts, { justification: 'explain' }, ctx.deps.clock.now());
-  return explainMessage(evaluation, entry.role);
-}
-
-export async function whoamiCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
-  const me = await identify(ctx, client, slackUserId);
-  const binding = ctx.deps.store.bindingForSlackUser(slackUserId);
-  if (!binding) throw new AccessError('identity_unknown', 'You are not matched to anyone in the directory yet.');
-  return whoamiMessage({
-    slackUserId: binding.slackUserId,
-    directoryId: binding.directoryId,
-    email: binding.email,
-    name: me.person.name,
-    boundAt: binding.boundAt,
-    directoryStatus: me.person.status,
-    timezone: ctx.display.knownZone(slackUserId),
-  });
-}
-
-/**
- * Admins: the weekly digest, now, to the security channel: queued as the same job the schedule
- * queues (so it is retried if Slack fails, and carries the week's CSV), then sent at once.
- */
-export async function digestCommand(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<SlackMessage> {
-  const me = await identify(ctx, client, slackUserId);
-  await assertAdmin(ctx.deps, me);
-  const at = ctx.deps.clock.now().toISOString();
-  queueDigest(ctx.deps, { at, key: `on-demand:${at}:${me.person.id}` });
-  ctx.jobs.kick();
-  ctx.deps.logger.info('digest requested on demand', { channel: ctx.deps.settings.securityChannel, by: me.person.email });
-  return textMessage(`Posting the digest for the week ending now to ${channelLink(ctx.deps.settings.securityChannel)}, with the week's requests CSV in its thread.`);
+export function subcommandNamed(name: string): AccessSubcommand | undefined {
+  return SUBCOMMANDS.find((s) => s.name === name);
 }

@@ -90,7 +90,7 @@ export async function refreshRevokeForm(ctx: SlackContext, client: WebClient, in
     } else {
       const found = await lookUpSlackUser(ctx, client, input.personSlackId);
       const holderId = found.person?.id ?? found.boundTo;
-      const grants = holderId ? ctx.deps.store.listGrants({ holderId, status: ['active', 'provisioning', 'provisioning_failed'] }).map((g) => grantLine(ctx.deps, g)) : [];
+      const grants = holderId ? (await ctx.deps.store.listGrants({ holderId, status: ['active', 'provisioning', 'provisioning_failed'] })).map((g) => grantLine(ctx.deps, g)) : [];
       model = {
         personSlackId: input.personSlackId,
         personName: found.person?.name ?? found.email,

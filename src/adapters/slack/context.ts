@@ -5,7 +5,7 @@
 import type { ModalView, WebClient } from '@slack/web-api';
 import { escapeMrkdwn } from '../../../blocks/escape.js';
 import { infoModal } from '../../../blocks/modals.js';
-import { AccessError } from '../../domain/errors.js';
+import { AccessError, TransientError } from '../../domain/errors.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
 import type { Deps } from '../../operations/context.js';
 import { identifySlackUser } from '../../operations/identify-person.js';
@@ -92,7 +92,7 @@ export async function slackEmailOf(ctx: SlackContext, client: WebClient, slackUs
 export function explain(ctx: SlackContext, error: unknown, where: string): string {
   if (error instanceof AccessError) return error.message;
   ctx.deps.logger.error(`${where} failed`, { error: error instanceof Error ? error.stack ?? error.message : String(error) });
-  if (error instanceof Error && error.name === 'TransientError') return 'The directory did not answer in time; please try again in a moment.';
+  if (error instanceof TransientError) return 'The directory did not answer in time; please try again in a moment.';
   return 'Something went wrong on our side; nothing was changed. The access team can find the details in the log.';
 }
 

@@ -17,11 +17,10 @@ import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Deps } from '../../operations/context.js';
-import type { Logger } from '../../operations/ports.js';
+import type { Clock, Logger } from '../../operations/ports.js';
 import type { JobRunnerOptions } from '../../operations/run-jobs.js';
-import type { Db } from '../db/open-database.js';
 import { FOREIGN_WORKSPACE_TEXT, type SlackContext } from './context.js';
-import { DisplayLookups } from './display-lookups.js';
+import type { DisplayLookups } from './display-lookups.js';
 import { JobPump } from './job-pump.js';
 import { ListenerRouter } from './listener-router.js';
 import * as accessCommand from './listeners/commands/access.js';
@@ -44,7 +43,6 @@ import * as revokeView from './listeners/views/revoke.js';
 import { checkConfiguredChannels } from './channel-check.js';
 import { foreignTeam } from './payloads.js';
 import { SlackCallGate } from './slack-call-gate.js';
-import { SlackMessageStore } from './slack-message-store.js';
 import { SlackNotifier } from './slack-notifier.js';
 
 export class SlackStartupError extends Error {
@@ -54,10 +52,7 @@ export class SlackStartupError extends Error {
   }
 }
 
-export interface SlackBotOptions {
-  deps: Deps;
-  /** The database the Slack adapter keeps its message table in. */
-  db: Db;
+export interface SlackConnectionOptions {
   token: string;
   /** Verifies HTTP requests; not used in Socket Mode. */
   signingSecret?: string;
@@ -73,14 +68,38 @@ export interface SlackBotOptions {
   /** What the bot talks to, for the start-up log: "Slack", or the sandbox's "embedded Slack stand-in". */
   describedAs?: string;
   logger: Logger;
+  /** WebClient request timeout; default 10 s. */
+  timeoutMs?: number;
+  /** Slack's rate-limit windows and Retry-After count in this clock's time. */
+  clock: Clock;
+  /** How the bot waits out a short Slack Retry-After; tests pass one that moves their clock. */
+  rateLimitSleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * The Bolt app, connected: the token checked (auth.test) and the workspace known. Nothing listens
+ * yet; the notifier can be built on `client`, and `createSlackBot` adds the listeners.
+ */
+export interface SlackConnection {
+  app: App;
+  client: WebClient;
+  teamId: string;
+  /** The Enterprise Grid organisation of the workspace (auth.test `enterprise_id`), if any. */
+  enterpriseId?: string;
+  mode: 'http' | 'socket';
+  /** Slack's rate limits for every call on this connection: the notifier's, the listeners', the lookups'. */
+  gate: SlackCallGate;
+  readonly options: SlackConnectionOptions;
+}
+
+export interface SlackBotOptions {
+  deps: Deps;
+  /** Readers' zones and people's names, shared with the notifier (`slackNotifier`). */
+  display: DisplayLookups;
   /** The job runner settings the pump uses after each interaction. */
   jobs: JobRunnerOptions;
   /** Default 2500 ms: Slack waits 3 s for an ack. */
   ackBudgetMs?: number;
-  /** WebClient request timeout; default 10 s. */
-  timeoutMs?: number;
-  /** How the bot waits out a short Slack Retry-After; tests pass one that moves their clock. */
-  rateLimitSleep?: (ms: number) => Promise<void>;
 }
 
 export interface SlackBot {
@@ -94,8 +113,8 @@ export interface SlackBot {
   stop(): Promise<void>;
 }
 
-export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot> {
-  const { deps, logger } = options;
+export async function connectSlack(options: SlackConnectionOptions): Promise<SlackConnection> {
+  const { logger } = options;
   const port = options.port ?? 3000;
   const customRoutes = options.health ? [healthRoute(options.health)] : [];
   const receiving = options.appToken
@@ -126,15 +145,46 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
       { cause: error },
     );
   }
-
-  // Loud at start: a channel the bot cannot post to loses every message meant for it.
-  await checkConfiguredChannels(app.client, deps.settings, deps.catalog, logger);
   const sleep = options.rateLimitSleep ? { sleep: options.rateLimitSleep } : {};
-  const gate = new SlackCallGate({ clock: deps.clock, logger, ...sleep });
-  const display = new DisplayLookups(deps, gate);
-  deps.notifier = new SlackNotifier(deps, app.client, new SlackMessageStore(options.db), display, gate);
+  const gate = new SlackCallGate({ clock: options.clock, logger, ...sleep });
+  const mode = options.appToken ? 'socket' : 'http';
+  return { app, client: app.client, teamId, ...(enterpriseId ? { enterpriseId } : {}), mode, gate, options };
+}
+
+/**
+ * The notifier on this workspace: the messages the bot owes people, posted with the connection's
+ * client under its rate-limit gate. `display` is shared with the listeners (`createSlackBot`): a
+ * zone one learns, both use.
+ */
+export function slackNotifier(
+  connection: SlackConnection,
+  deps: ConstructorParameters<typeof SlackNotifier>[0],
+  display: DisplayLookups,
+): SlackNotifier {
+  return new SlackNotifier(deps, connection.client, display, connection.gate);
+}
+
+/**
+ * The listeners on a connection, wired to the operations through `deps`. Checks first, loudly,
+ * that the bot can post to every configured channel: one it cannot loses every message meant for it.
+ */
+export async function createSlackBot(connection: SlackConnection, options: SlackBotOptions): Promise<SlackBot> {
+  const { deps } = options;
+  const { app, teamId, enterpriseId, gate, options: connected } = connection;
+  const { logger } = connected;
+  const port = connected.port ?? 3000;
+  await checkConfiguredChannels(app.client, deps.settings, deps.catalog, logger);
   const ackBudgetMs = options.ackBudgetMs ?? 2500;
-  const ctx: SlackContext = { deps, teamId, ...(enterpriseId ? { enterpriseId } : {}), jobs: new JobPump(deps, options.jobs), ackBudgetMs, display, gate };
+  const jobs = new JobPump(deps, options.jobs);
+  const ctx: SlackContext = {
+    deps,
+    teamId,
+    ...(enterpriseId ? { enterpriseId } : {}),
+    jobs,
+    ackBudgetMs,
+    display: options.display,
+    gate,
+  };
 
   // Another workspace's request never reaches a listener: nothing is looked up or recorded. The
   // person's own team decides (a Slack Connect user in a shared channel of ours is refused); the
@@ -168,9 +218,9 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
     client: app.client,
     teamId,
     jobs: ctx.jobs,
-    mode: options.appToken ? 'socket' : 'http',
+    mode: connection.mode,
     async start() {
-      if (options.appToken) {
+      if (connected.appToken) {
         await app.start();
         // The socket receiver's own HTTP server serves the custom routes (/healthz).
         const server = (app as unknown as { receiver: { httpServer?: Server } }).receiver.httpServer;
@@ -178,7 +228,7 @@ export async function createSlackBot(options: SlackBotOptions): Promise<SlackBot
         if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
         return (server.address() as AddressInfo).port;
       }
-      const server = (await (options.host ? app.start({ port, host: options.host }) : app.start(port))) as Server;
+      const server = (await (connected.host ? app.start({ port, host: connected.host }) : app.start(port))) as Server;
       return (server.address() as AddressInfo).port;
     },
     async stop() {

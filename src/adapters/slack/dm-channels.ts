@@ -21,7 +21,7 @@ export async function dmChannelOf(
 export async function openDm(
   store: Store, now: () => string, client: WebClient, gate: SlackCallGate, slackUserId: string,
 ): Promise<{ channel: string; remembered: boolean }> {
-  const remembered = store.getMeta(`${DM_CHANNEL_META_PREFIX}${slackUserId}`);
+  const remembered = await store.getMeta(`${DM_CHANNEL_META_PREFIX}${slackUserId}`);
   if (remembered) return { channel: remembered, remembered: true };
   let opened;
   try {
@@ -32,14 +32,14 @@ export async function openDm(
   }
   const channel = opened.channel?.id;
   if (!channel) throw new PermanentError(`conversations.open ${slackUserId}: no channel in the answer`);
-  store.transaction((tx) => tx.setMeta(`${DM_CHANNEL_META_PREFIX}${slackUserId}`, channel, now()));
+  await store.transaction((tx) => tx.setMeta(`${DM_CHANNEL_META_PREFIX}${slackUserId}`, channel, now()));
   return { channel, remembered: false };
 }
 
 /** Forgets a remembered DM channel Slack no longer knows; false when it was not one. */
-export function forgetDmChannel(store: Store, channel: string): boolean {
-  const entry = store.metaWithPrefix(DM_CHANNEL_META_PREFIX).find((m) => m.value === channel);
+export async function forgetDmChannel(store: Store, channel: string): Promise<boolean> {
+  const entry = (await store.metaWithPrefix(DM_CHANNEL_META_PREFIX)).find((m) => m.value === channel);
   if (!entry) return false;
-  store.transaction((tx) => tx.deleteMeta(entry.key));
+  await store.transaction((tx) => tx.deleteMeta(entry.key));
   return true;
 }

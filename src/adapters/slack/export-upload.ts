@@ -6,60 +6,17 @@
  * a bigger export is stopped as soon as it passes it (nothing is logged for it) and the admin is
  * pointed to the command line.
  */
-import { Writable } from 'node:stream';
 import type { WebClient } from '@slack/web-api';
 import { exportSummaryText } from '../../../blocks/admin-modals.js';
-import { exportCsvToStream } from '../csv/export-csv.js';
-import { SqliteExportSource } from '../db/export-reader.js';
-import { SqliteStore } from '../db/sqlite-store.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
-import type { ExportSummary } from '../../operations/exports/export-evidence.js';
+import { exportToMemory } from '../../operations/exports/export-evidence.js';
 import { describeFilters, type ExportFilters, type ExportKind } from '../../operations/exports/export-filters.js';
-import type { ExportSource } from '../../operations/exports/export-ports.js';
+import { ExportTooLargeError } from '../../operations/exports/export-ports.js';
 import { explain, tellEphemeral, type SlackContext } from './context.js';
 import { dmChannelOf } from './dm-channels.js';
 
 /** Slack's own cap on an uploaded file is far higher; 50 MB is what we promise to upload. */
 export const SLACK_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
-
-export class ExportTooLargeError extends Error {
-  constructor(readonly limitBytes: number) {
-    super(`the export is larger than ${Math.round(limitBytes / 1024 / 1024)} MB`);
-    this.name = 'ExportTooLargeError';
-  }
-}
-
-/** The database the store has open, read through its own snapshot connection. */
-export function exportSourceFor(ctx: SlackContext): ExportSource {
-  if (ctx.deps.store instanceof SqliteStore) return SqliteExportSource.forStore(ctx.deps.store);
-  throw new Error('exports from Slack need the SQLite store');
-}
-
-/** The CSV in memory, refused (and the export abandoned, unlogged) as soon as it passes `limitBytes`. */
-export async function exportCsvWithin(ctx: SlackContext, source: ExportSource, input: { admin: ActingPerson; kind: ExportKind; filters: ExportFilters }, limitBytes: number): Promise<{ buffer: Buffer; summary: ExportSummary }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooLarge = false;
-  const out = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      size += chunk.length;
-      if (size > limitBytes) {
-        tooLarge = true;
-        callback(new ExportTooLargeError(limitBytes));
-        return;
-      }
-      chunks.push(chunk);
-      callback();
-    },
-  });
-  try {
-    const summary = await exportCsvToStream(ctx.deps, source, { kind: input.kind, filters: input.filters, requestedBy: { kind: 'admin', admin: input.admin }, destination: 'slack' }, out);
-    return { buffer: Buffer.concat(chunks), summary };
-  } catch (error) {
-    if (tooLarge) throw new ExportTooLargeError(limitBytes);
-    throw error;
-  }
-}
 
 /** The command line that makes the same export, for a file too large for Slack. */
 export function cliCommandFor(kind: ExportKind, filters: ExportFilters): string {
@@ -78,7 +35,8 @@ export async function exportToDm(
   const tell = (text: string) => tellEphemeral(ctx, client, { user: input.slackUserId }, text);
   let result;
   try {
-    result = await exportCsvWithin(ctx, exportSourceFor(ctx), input, limitBytes);
+    const exportInput = { kind: input.kind, filters: input.filters, requestedBy: { kind: 'admin' as const, admin: input.admin }, destination: 'slack' };
+    result = await exportToMemory(ctx.deps, exportInput, { limitBytes });
   } catch (error) {
     if (error instanceof ExportTooLargeError) {
       await tell(`Your ${input.kind} export is larger than ${Math.round(limitBytes / 1024 / 1024)} MB, more than the bot uploads to Slack. Nothing was exported. Run it on the bot's host instead: ${cliCommandFor(input.kind, input.filters)}`);
@@ -87,7 +45,7 @@ export async function exportToDm(
     await tell(`Your ${input.kind} export failed: ${explain(ctx, error, 'export')}`);
     return;
   }
-  const { buffer, summary } = result;
+  const { bytes, summary } = result;
   const comment = exportSummaryText({
     kind: summary.kind,
     rows: summary.rows,
@@ -108,8 +66,8 @@ export async function exportToDm(
     const channel = await dmChannelOf(ctx.deps.store, now, client, ctx.gate, input.slackUserId);
     await client.filesUploadV2({
       channel_id: channel,
-      file: buffer,
-      filename: `access-${summary.kind}-${day}.csv`,
+      file: bytes,
+      filename: `access-${summary.kind}-${day}.${ctx.deps.exportFiles.extension}`,
       title: `Access ${summary.kind} export ${day}`,
       initial_comment: comment,
     });

@@ -14,7 +14,7 @@ import type { Person } from '../../domain/person.js';
 import type { Grant } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
 import type { DisplayLookups } from './display-lookups.js';
-import { personLabel, requestCard } from './request-card.js';
+import { personLabel, provisioningView, requestCard } from './request-card.js';
 
 type Reads = Pick<Deps, 'store' | 'catalog' | 'settings'>;
 
@@ -38,21 +38,22 @@ export function grantLine(deps: Pick<Deps, 'catalog'>, grant: Grant): GrantLine 
     activatedAt: grant.activatedAt,
     expiresAt: grant.expiresAt,
     extendable: (entry?.role.extension ?? null) !== null,
-    removal: provision.method === 'manual' ? { kind: 'manual', assigneeGroup: provision.assigneeGroup } : { kind: 'automatic' },
+    removal: provisioningView(provision),
   };
 }
 
-export function myGrants(deps: Reads, holderId: string): GrantLine[] {
-  return deps.store
-    .listGrants({ holderId, status: [...MY_GRANT_STATUSES] })
+export async function myGrants(deps: Reads, holderId: string): Promise<GrantLine[]> {
+  return (await deps.store.listGrants({ holderId, status: [...MY_GRANT_STATUSES] }))
     // Soonest expiry first: that is the one to act on.
     .sort((a, b) => (a.expiresAt ?? '9999').localeCompare(b.expiresAt ?? '9999'))
     .map((g) => grantLine(deps, g));
 }
 
-export function myRequests(deps: Reads, requesterId: string): RequestLine[] {
-  return deps.store.listRequests({ requesterId, status: ['pending_approval'] }).map((r) => {
-    const card = requestCard(deps, r)!;
+export async function myRequests(deps: Reads, requesterId: string): Promise<RequestLine[]> {
+  const requests = await deps.store.listRequests({ requesterId, status: ['pending_approval'] });
+  const cards = await Promise.all(requests.map((r) => requestCard(deps, r)));
+  return requests.map((r, i) => {
+    const card = cards[i]!;
     const step = card.steps.find((s) => s.index === card.currentStep);
     return {
       requestId: r.id,
@@ -68,10 +69,9 @@ export function myRequests(deps: Reads, requesterId: string): RequestLine[] {
 }
 
 /** Pending requests whose open step this person may decide and has not decided yet, as cards. */
-export function approvalsAwaiting(deps: Reads, approverId: string, timezone?: string): { card: RequestCard; stepIndex: number }[] {
-  return deps.store
-    .requestsAwaiting(approverId)
-    .map((r) => requestCard(deps, r, timezone))
+export async function approvalsAwaiting(deps: Reads, approverId: string, timezone?: string): Promise<{ card: RequestCard; stepIndex: number }[]> {
+  const requests = await deps.store.requestsAwaiting(approverId);
+  return (await Promise.all(requests.map((r) => requestCard(deps, r, timezone))))
     .filter((card): card is RequestCard => card !== undefined)
     .map((card) => ({ card, stepIndex: card.currentStep }));
 }
@@ -118,11 +118,12 @@ export function requestableRoles(deps: Reads, person: Person, groups: string[], 
 }
 
 /** Open manual tasks for the groups this person is in, except their own access (they may not do it). */
-export function myTasks(deps: Reads, personId: string, groups: string[]): TaskLine[] {
-  const assignable = new Set(deps.catalog.entries().flatMap((e) => (e.role.provision.method === 'manual' ? [e.role.provision.assigneeGroup] : [])));
-  const mine = groups.filter((g) => assignable.has(g));
-  return deps.store.openTasks(mine, HOME_TASKS).flatMap((task) => {
-    const grant = deps.store.getGrant(task.grantId);
+export async function myTasks(deps: Reads, personId: string, groups: string[]): Promise<TaskLine[]> {
+  // Tasks are assigned to groups; the person's groups are where theirs would be.
+  const tasks = await deps.store.openTasks(groups, HOME_TASKS);
+  const grants = new Map((await deps.store.getGrants(tasks.map((t) => t.grantId))).map((g) => [g.id, g]));
+  return tasks.flatMap((task) => {
+    const grant = grants.get(task.grantId);
     if (!grant || grant.holder.directoryId === personId) return [];
     const entry = deps.catalog.find(grant.app, grant.role);
     return [{
@@ -137,8 +138,8 @@ export function myTasks(deps: Reads, personId: string, groups: string[]): TaskLi
 }
 
 /** Admins: who holds access now, sensitive first, soonest to end first within each. */
-export function holdings(deps: Reads): { lines: HoldingLine[]; total: number } {
-  const grants = deps.store.listGrants({ status: ['active'], limit: HOLDINGS_READ });
+export async function holdings(deps: Reads): Promise<{ lines: HoldingLine[]; total: number }> {
+  const grants = await deps.store.listGrants({ status: ['active'], limit: HOLDINGS_READ });
   const lines = grants
     .sort((a, b) => Number(b.sensitive) - Number(a.sensitive) || (a.expiresAt ?? '9999').localeCompare(b.expiresAt ?? '9999'))
     .map((g) => {
@@ -154,25 +155,25 @@ export async function homeModel(deps: Deps, person: Person, slackId: string | nu
   if (!person.active) {
     return { ...base, grants: [], requests: [], approvals: [], catalog: [], tasks: [], admin: false, holdings: null, inactive: true };
   }
-  const grants = myGrants(deps, person.id);
-  const pendingRequests = deps.store.listRequests({ requesterId: person.id, status: ['pending_approval'] });
+  const grants = await myGrants(deps, person.id);
+  const pendingRequests = await deps.store.listRequests({ requesterId: person.id, status: ['pending_approval'] });
   const [groups, admin] = await Promise.all([deps.directory.groupsOf(person.id), deps.directory.isMember(person.id, deps.settings.adminGroup)]);
   const names = await display.personNames(deps.catalog.entries().flatMap((e) => userSteps(e.role)));
   return {
     ...base,
     grants,
-    requests: myRequests(deps, person.id),
-    approvals: approvalLines(approvalsAwaiting(deps, person.id, timezone)),
+    requests: await myRequests(deps, person.id),
+    approvals: approvalLines(await approvalsAwaiting(deps, person.id, timezone)),
     catalog: requestableRoles(deps, person, groups, grants, pendingRequests, names),
-    tasks: myTasks(deps, person.id, groups),
+    tasks: await myTasks(deps, person.id, groups),
     admin,
-    holdings: admin ? holdings(deps) : null,
+    holdings: admin ? await holdings(deps) : null,
   };
 }
 
-export function taskView(deps: Reads, taskId: string, timezone?: string): TaskView | undefined {
-  const task = deps.store.getTask(taskId);
-  const grant = task ? deps.store.getGrant(task.grantId) : undefined;
+export async function taskView(deps: Reads, taskId: string, timezone?: string): Promise<TaskView | undefined> {
+  const task = await deps.store.getTask(taskId);
+  const grant = task ? await deps.store.getGrant(task.grantId) : undefined;
   if (!task || !grant) return undefined;
   const entry = deps.catalog.find(grant.app, grant.role);
   return {
@@ -187,7 +188,7 @@ export function taskView(deps: Reads, taskId: string, timezone?: string): TaskVi
     requestId: grant.requestId,
     durationSeconds: grant.durationSeconds,
     revocationReason: grant.revocationReason,
-    justification: deps.store.getRequest(grant.requestId)?.justification ?? '',
+    justification: (await deps.store.getRequest(grant.requestId))?.justification ?? '',
     createdAt: task.createdAt,
     completedBy: task.completedBy ? personLabel(task.completedBy) : null,
     completedAt: task.completedAt,

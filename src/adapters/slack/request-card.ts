@@ -4,17 +4,18 @@ import type { PersonLabel, ProvisioningView, RequestCard } from '../../../blocks
 import type { Provision } from '../../domain/policy.js';
 import type { AccessRequest, PersonRef } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
+import { describeProvision } from '../../domain/provisioning/methods.js';
 
 /**
  * The request as a card for the builders. `timezone` is the reader's (the fallback text of every
  * date is in it); the bot's zone when the reader is a channel or unknown.
  */
-export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, requestOrId: AccessRequest | string, timezone?: string): RequestCard | undefined {
-  const request = typeof requestOrId === 'string' ? deps.store.getRequest(requestOrId) : requestOrId;
+export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, requestOrId: AccessRequest | string, timezone?: string): Promise<RequestCard | undefined> {
+  const request = typeof requestOrId === 'string' ? await deps.store.getRequest(requestOrId) : requestOrId;
   if (!request) return undefined;
   const entry = deps.catalog.find(request.app, request.role);
-  const decisions = deps.store.getDecisions(request.id);
-  const grant = request.grantId ? deps.store.getGrant(request.grantId) : deps.store.grantForRequest(request.id);
+  const decisions = await deps.store.getDecisions(request.id);
+  const grant = request.grantId ? await deps.store.getGrant(request.grantId) : await deps.store.grantForRequest(request.id);
   return {
     id: request.id,
     kind: request.kind,
@@ -32,7 +33,7 @@ export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
     autoApproveRule: request.autoApproveRule,
     autoApproveWhy: request.autoApproveRule && entry ? autoApproveWords(entry.role) : null,
     currentStep: request.currentStep,
-    steps: deps.store.getSteps(request.id).map((s) => ({
+    steps: (await deps.store.getSteps(request.id)).map((s) => ({
       index: s.index,
       label: s.label,
       approver: s.step,
@@ -77,8 +78,9 @@ export function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, 
 }
 
 export function provisioningView(provision: Provision | undefined): ProvisioningView {
-  if (provision?.method === 'manual') return { method: 'manual', assigneeGroup: provision.assigneeGroup };
-  return { method: provision?.method ?? 'okta_group' };
+  const described = provision && describeProvision(provision);
+  // A method a person carries out names the group they are in (its target).
+  return described && !described.automatic ? { kind: 'manual', assigneeGroup: described.target } : { kind: 'automatic' };
 }
 
 /** A person as recorded on a request, grant or task, as the block builders label them. */

@@ -131,12 +131,12 @@ async function formView(ctx: SlackContext, asking: Asking, state: FormState, pre
   const { person } = asking.acting;
   const zone = ctx.display.knownZone(asking.acting.slackId);
   if (state.app && state.role) {
-    const held = ctx.deps.store.findOpenGrant(person.id, state.app, state.role);
+    const held = await ctx.deps.store.findOpenGrant(person.id, state.app, state.role);
     if (held) return offerView(ctx, held, zone);
   }
-  const pendingRequest = state.app && state.role ? ctx.deps.store.findPendingRequest(person.id, state.app, state.role) : undefined;
-  const pending = pendingRequest ? requestCard(ctx.deps, pendingRequest, zone) : undefined;
-  const previous = previousRequestId ? ctx.deps.store.getRequest(previousRequestId) : undefined;
+  const pendingRequest = state.app && state.role ? await ctx.deps.store.findPendingRequest(person.id, state.app, state.role) : undefined;
+  const pending = pendingRequest ? await requestCard(ctx.deps, pendingRequest, zone) : undefined;
+  const previous = previousRequestId ? await ctx.deps.store.getRequest(previousRequestId) : undefined;
   // Someone else's justification is never shown: a forwarded Request again… starts empty.
   const justification = previous && previous.requester.directoryId === person.id ? previous.justification : undefined;
   const approverNames = state.app ? await ctx.display.personNames(namedApprovers(ctx.deps, state.app)) : {};
@@ -189,10 +189,10 @@ export function submissionError(ctx: SlackContext, error: unknown, blocks: { dur
 }
 
 /** A submitted request closes the form: the DM that follows says what happens next. */
-export function submittedReply(ctx: SlackContext, result: SubmitResult, timezone?: string): SubmissionReply {
+export async function submittedReply(ctx: SlackContext, result: SubmitResult, timezone?: string): Promise<SubmissionReply> {
   switch (result.kind) {
     case 'already_pending': {
-      const card = requestCard(ctx.deps, result.request, timezone);
+      const card = await requestCard(ctx.deps, result.request, timezone);
       return card ? { response_action: 'update', view: pendingPointerModal(card) } : undefined;
     }
     case 'extension_offer':

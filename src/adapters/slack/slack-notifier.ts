@@ -15,29 +15,22 @@
 import type { WebClient } from '@slack/web-api';
 import { alertMessage } from '../../../blocks/alert-message.js';
 import { approvalMessage, type SlackMessage } from '../../../blocks/approval-message.js';
-import { noticeMessage } from '../../../blocks/modals.js';
 import { taskMessage } from '../../../blocks/task-message.js';
-import { REQUESTER_EVENTS, requesterMessage, type RequesterEvent } from '../../../blocks/requester-message.js';
+import { requesterMessage, type RequesterEvent } from '../../../blocks/requester-message.js';
 import { digestBlocks } from '../../../blocks/digest.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
+import type { RequestCard } from '../../../blocks/view-models.js';
 import { PermanentError, TransientError } from '../../domain/errors.js';
-import { buildDigest } from '../../operations/build-digest.js';
-import { digestTable } from '../../operations/digest-table.js';
-import { parseExportFilters } from '../../operations/exports/export-filters.js';
+import { assertNever, type Notification, type NotificationOf, type Recipient } from '../../domain/records.js';
+import type { Deps } from '../../operations/context.js';
 import { alert } from '../../operations/lifecycle.js';
-import { exportCsvToBuffer, tableCsvToBuffer } from '../csv/export-csv.js';
-import { SqliteExportSource } from '../db/export-reader.js';
-import { SqliteStore } from '../db/sqlite-store.js';
-import type { Notification, Recipient } from '../../domain/records.js';
-import type { Deps, Notifier } from '../../operations/context.js';
+import type { Notifier, PostedMessage, PostedMessages, PublishDigest } from '../../operations/ports.js';
+import type { DisplayLookups } from './display-lookups.js';
 import { taskView } from './overview.js';
 import { requestCard } from './request-card.js';
 import { forgetDmChannel, openDm } from './dm-channels.js';
 import { SlackCallGate } from './slack-call-gate.js';
 import { classifySlackError, platformError } from './slack-errors.js';
-import type { DisplayLookups } from './display-lookups.js';
-import type { PostedMessage, SlackMessageStore } from './slack-message-store.js';
-import type { RequestCard } from '../../../blocks/view-models.js';
 
 type NotifierDeps = Pick<Deps, 'store' | 'catalog' | 'settings' | 'directory' | 'clock' | 'logger'>;
 
@@ -61,7 +54,12 @@ const RENDERED_KEPT = 5000;
 /** How long a users.lookupByEmail answer is reused (one message's zone and DM, a burst of messages). */
 const LOOKUP_TTL_MS = 5 * 60 * 1000;
 
+/** The notices that go to the requester's DM. */
+type RequesterNotice = Extract<Notification, { type: RequesterEvent['type'] }>;
+
 export class SlackNotifier implements Notifier {
+  readonly destination = 'slack';
+  private readonly messages: PostedMessages;
   private readonly rendered = new Map<string, string>();
   /** Slack users found by email for people not bound yet (their first DM), briefly. */
   private readonly lookedUp = new Map<string, { slackUserId: string; at: number }>();
@@ -71,46 +69,63 @@ export class SlackNotifier implements Notifier {
   constructor(
     private readonly deps: NotifierDeps,
     private readonly client: WebClient,
-    private readonly messages: SlackMessageStore,
     private readonly display: DisplayLookups,
     gate?: SlackCallGate,
   ) {
+    this.messages = deps.store.messages;
     this.gate = gate ?? new SlackCallGate({ clock: deps.clock, logger: deps.logger });
   }
 
-  async deliver(notification: Notification, key: string): Promise<void> {
-    if (notification.type === 'approval.requested' || notification.type === 'approval.outcome') {
-      return this.deliverApproval(notification);
+  async deliver(notification: Exclude<Notification, { type: 'digest' }>, key: string): Promise<void> {
+    switch (notification.type) {
+      case 'approval.requested':
+      case 'approval.outcome':
+        return this.deliverApproval(notification);
+      case 'request.submitted':
+      case 'step.approved':
+      case 'request.approved':
+      case 'request.denied':
+      case 'request.cancelled':
+      case 'request.expired':
+      case 'grant.active':
+      case 'grant.extended':
+      case 'grant.reminder':
+      case 'grant.revoked':
+      case 'grant.provisioningFailed':
+      case 'grant.provisioningDelayed':
+        return this.deliverToRequester(notification, key);
+      case 'task.assigned':
+        return this.deliverTask(notification);
+      case 'task.completed':
+      case 'task.cancelled':
+        return this.settleTask(notification);
+      case 'alert':
+        return this.deliverAlert(notification, key);
+      default:
+        return assertNever(notification, 'notification');
     }
-    if (REQUESTER_EVENTS.has(notification.type)) return this.deliverToRequester(notification, key);
-    if (notification.type === 'task.assigned') return this.deliverTask(notification);
-    if (notification.type === 'task.completed' || notification.type === 'task.cancelled') return this.settleTask(notification);
-    if (notification.type === 'alert') return this.deliverAlert(notification, key);
-    if (notification.type === 'digest') return this.deliverDigest(notification, key);
-    return this.deliverNotice(notification, key);
   }
 
   // ---- approval messages: one slot per request, step and recipient ----------------------------
 
-  private async deliverApproval(n: Notification): Promise<void> {
-    if (!n.requestId || n.stepIndex === undefined) throw new PermanentError(`${n.type} without a request and step`);
-    const stored = requestCard(this.deps, n.requestId);
+  private async deliverApproval(n: NotificationOf<'approval.requested' | 'approval.outcome'>): Promise<void> {
+    const stored = await requestCard(this.deps, n.requestId);
     if (!stored) throw new PermanentError(`request ${n.requestId} does not exist`);
     let card = stored;
     const step = card.steps.find((s) => s.index === n.stepIndex);
     if (!step) throw new PermanentError(`request ${n.requestId} has no step ${n.stepIndex}`);
-    const targets = n.recipient.kind === 'group' ? await this.groupTargets(n.recipient.group) : [toTarget(n.recipient)];
+    const targets = [toTarget(n.recipient)];
     // A `notify:` step whose channel the bot could not see was asked by DM: those copies follow too.
     if (n.type === 'approval.outcome' && n.recipient.kind === 'channel') {
       const prefix = `approval:${card.id}:${step.index}:person:`;
-      for (const posted of this.messages.withSlotPrefix(prefix)) {
+      for (const posted of await this.messages.withSlotPrefix(prefix)) {
         targets.push({ kind: 'person', directoryId: posted.slot.slice(prefix.length) });
       }
     }
     for (const target of targets) {
       const recipient = targetKey(target);
       const slot = `approval:${card.id}:${step.index}:${recipient}`;
-      const posted = this.messages.get(slot);
+      const posted = await this.messages.get(slot);
       if (!posted) {
         // Nothing to update; and a step no longer open needs nobody asked (a retried ask that lost the race).
         if (n.type === 'approval.outcome') continue;
@@ -125,7 +140,8 @@ export class SlackNotifier implements Notifier {
         if (!(error instanceof UnreachableChannelError) || n.type !== 'approval.requested') throw error;
         // Nobody can see the channel: the step's approvers are asked by DM, so no step waits on a
         // message nobody reads. Any of them decides as they would in the channel.
-        const approvers = this.deps.store.getSteps(card.id).find((s) => s.index === step.index)?.approvers ?? [];
+        const steps = await this.deps.store.getSteps(card.id);
+        const approvers = steps.find((s) => s.index === step.index)?.approvers ?? [];
         this.deps.logger.warn('approval channel unreachable; asking the approvers by DM', {
           requestId: card.id, step: step.index + 1, channel: error.channel, approvers: approvers.length,
         });
@@ -142,20 +158,22 @@ export class SlackNotifier implements Notifier {
 
   // ---- the requester's DM: a status message per request, and the notices they must hear at once -----
 
-  private async deliverToRequester(n: Notification, key: string): Promise<void> {
-    const requestId = n.requestId ?? (n.grantId ? this.deps.store.getGrant(n.grantId)?.requestId : undefined);
-    if (!requestId || !this.deps.store.getRequest(requestId)) throw new PermanentError(`${n.type}: no request for ${n.requestId ?? n.grantId ?? 'nothing'}`);
-    const target = n.recipient.kind === 'group' ? undefined : toTarget(n.recipient);
-    if (!target) throw new PermanentError(`${n.type} cannot go to a group`);
+  private async deliverToRequester(n: RequesterNotice, key: string): Promise<void> {
+    const grantId = 'grantId' in n ? n.grantId : undefined;
+    const grantRequestId = grantId ? (await this.deps.store.getGrant(grantId))?.requestId : undefined;
+    const requestId = 'requestId' in n ? n.requestId : grantRequestId;
+    if (!requestId || !(await this.deps.store.getRequest(requestId))) throw new PermanentError(`${n.type}: no request for ${requestId ?? grantId ?? 'nothing'}`);
+    const target = toTarget(n.recipient);
     const card = await this.readerCard(requestId, await this.zoneFor(target));
     const slot = `job:${key}`;
-    const event = { type: n.type, stepIndex: n.stepIndex ?? 0, leadSeconds: n.leadSeconds ?? null } as RequesterEvent;
+    const stepIndex = n.type === 'step.approved' ? n.stepIndex : null;
+    const event: RequesterEvent =
+      n.type === 'step.approved' ? { type: n.type, stepIndex: n.stepIndex } : n.type === 'grant.reminder' ? { type: n.type, leadSeconds: n.leadSeconds } : { type: n.type };
     if (this.postsNew(event, card)) {
-      await this.postOrUpdate(slot, target, requesterMessage(card, event), { requestId: card.id, stepIndex: n.stepIndex ?? null, recipient: targetKey(target), type: n.type });
+      await this.postOrUpdate(slot, target, requesterMessage(card, event), { requestId: card.id, stepIndex, recipient: targetKey(target), type: n.type });
     }
     await this.keepRequesterMessagesTrue(card, slot);
     // An extension is a request of its own: the grant's first request holds the active message and the reminders.
-    const grantRequestId = n.grantId ? this.deps.store.getGrant(n.grantId)?.requestId : undefined;
     if (grantRequestId && grantRequestId !== card.id) await this.keepRequesterMessagesTrue(await this.readerCard(grantRequestId, card.timezone), slot);
   }
 
@@ -172,7 +190,7 @@ export class SlackNotifier implements Notifier {
         return step?.decisions.some((d) => d.decision === 'approve' && d.shortenedToSeconds !== null) ?? false;
       }
       case 'request.approved':
-        return card.kind === 'access' && card.provisioning.method === 'manual';
+        return card.kind === 'access' && card.provisioning.kind === 'manual';
       case 'request.cancelled':
         return false;
       default:
@@ -182,7 +200,7 @@ export class SlackNotifier implements Notifier {
 
   /** The request as its requester reads it: their zone, the names of people not yet asked, who revoked. */
   private async readerCard(requestId: string, timezone: string): Promise<RequestCard> {
-    const card = requestCard(this.deps, requestId, timezone)!;
+    const card = (await requestCard(this.deps, requestId, timezone))!;
     const steps = await Promise.all(card.steps.map(async (step) => {
       if (step.approver.kind !== 'user' || step.approverNames.length > 0) return step;
       const name = await this.display.personName(step.approver.user);
@@ -199,7 +217,7 @@ export class SlackNotifier implements Notifier {
    * the deadline once nobody needs to decide, the old end time once it was extended.
    */
   private async keepRequesterMessagesTrue(card: RequestCard, except: string): Promise<void> {
-    const earlier = this.messages.forRequest(card.id).filter((m) => m.slot !== except && m.slot.startsWith('job:') && KEPT_TRUE.has(m.notificationType as Notification['type']));
+    const earlier = (await this.messages.forRequest(card.id)).filter((m) => m.slot !== except && m.slot.startsWith('job:') && KEPT_TRUE.has(m.notificationType as Notification['type']));
     for (const posted of earlier) {
       const event = this.eventOf(posted);
       try {
@@ -225,34 +243,32 @@ export class SlackNotifier implements Notifier {
 
   // ---- manual tasks: one copy per member of the assignee group, one slot per task and member ---------
 
-  private async deliverTask(n: Notification): Promise<void> {
-    if (!n.taskId) throw new PermanentError('task.assigned without a task');
-    const view = taskView(this.deps, n.taskId);
+  private async deliverTask(n: NotificationOf<'task.assigned'>): Promise<void> {
+    const view = await taskView(this.deps, n.taskId);
     if (!view) throw new PermanentError(`task ${n.taskId} does not exist`);
-    const targets = n.recipient.kind === 'group' ? await this.groupTargets(n.recipient.group) : [toTarget(n.recipient)];
+    const targets = await this.groupTargets(n.recipient.group);
     for (const target of targets) {
       // Nobody is asked to set up their own access (the core would refuse their Done anyway).
       if (target.kind === 'person' && target.directoryId === view.holder.directoryId) continue;
       const recipient = targetKey(target);
       const slot = `task:${view.taskId}:${recipient}`;
       // A task done before its message went out needs nobody asked (a retried job that lost the race).
-      if (view.status === 'done' && !this.messages.get(slot)) continue;
+      if (view.status === 'done' && !(await this.messages.get(slot))) continue;
       const message = taskMessage({ ...view, timezone: await this.zoneFor(target) });
       await this.postOrUpdate(slot, target, message, { requestId: view.requestId, stepIndex: null, recipient, type: 'task.assigned' });
     }
   }
 
   /** Done: every copy of the task message shows who completed it, and loses its button. */
-  private async settleTask(n: Notification): Promise<void> {
-    if (!n.taskId) throw new PermanentError(`${n.type} without a task`);
-    const view = taskView(this.deps, n.taskId);
+  private async settleTask(n: NotificationOf<'task.completed' | 'task.cancelled'>): Promise<void> {
+    const view = await taskView(this.deps, n.taskId);
     if (!view) throw new PermanentError(`task ${n.taskId} does not exist`);
-    for (const posted of this.messages.withSlotPrefix(`task:${view.taskId}:`)) {
+    for (const posted of await this.messages.withSlotPrefix(`task:${view.taskId}:`)) {
       const reader = posted.recipient.startsWith('person:') ? await this.zoneFor({ kind: 'person', directoryId: posted.recipient.slice('person:'.length) }) : this.display.botZone;
       const message = taskMessage({ ...view, timezone: reader });
       try {
         await this.update(posted.channel, posted.ts, message);
-        this.messages.touch(posted.slot, this.now());
+        await this.messages.touch(posted.slot, this.now());
       } catch (error) {
         // A deleted copy has nothing to show; anything else is retried with the job.
         if (platformError(error) !== 'message_not_found') throw classifySlackError(error, `chat.update ${posted.slot}`);
@@ -262,12 +278,11 @@ export class SlackNotifier implements Notifier {
 
   // ---- alerts: the alerts channel, one message per job key --------------------------------------
 
-  private async deliverAlert(n: Notification, key: string): Promise<void> {
-    if (n.recipient.kind === 'group') throw new PermanentError('an alert cannot go to a group');
-    const grant = n.grantId ? this.deps.store.getGrant(n.grantId) : undefined;
+  private async deliverAlert(n: NotificationOf<'alert'>, key: string): Promise<void> {
+    const grant = n.grantId ? await this.deps.store.getGrant(n.grantId) : undefined;
     const entry = grant ? this.deps.catalog.find(grant.app, grant.role) : undefined;
     const message = alertMessage({
-      text: n.text ?? 'Something needs the access team\'s attention.',
+      text: n.text,
       at: this.now(),
       timezone: this.deps.settings.timezone,
       grant: grant && { id: grant.id, appName: entry?.app.name ?? grant.app, roleName: entry?.role.name ?? grant.role, holderName: grant.holder.name, holderEmail: grant.holder.email, status: grant.status },
@@ -279,81 +294,52 @@ export class SlackNotifier implements Notifier {
 
   // ---- the weekly digest: the message, then its lists in full and the week's requests CSV in its thread ----
 
-  private async deliverDigest(n: Notification, key: string): Promise<void> {
-    if (n.recipient.kind !== 'channel' || !n.at) throw new PermanentError('a digest goes to a channel and names its week');
-    const digest = buildDigest(this.deps, new Date(n.at));
-    const slot = `job:${key}`;
-    await this.postOrUpdate(slot, toTarget(n.recipient), digestBlocks(digest), { requestId: null, stepIndex: null, recipient: n.recipient.channel, type: n.type });
-    const posted = this.messages.get(slot)!;
-    // The full detail: the week's requests export, once per digest (a retry after a failed upload
-    // uploads it; one after a successful upload does not).
-    const csvSlot = `${slot}:csv`;
-    if (this.messages.get(csvSlot)) return;
-    if (!(this.deps.store instanceof SqliteStore)) throw new PermanentError('the digest CSV needs the SQLite store');
-    const { buffer, summary } = await exportCsvToBuffer(this.deps, SqliteExportSource.forStore(this.deps.store), {
-      kind: 'requests',
-      filters: parseExportFilters('requests', { from: digest.periodStart, to: digest.periodEnd }),
-      requestedBy: { kind: 'system', component: 'digest' },
-      destination: 'slack',
-    });
+  async publishDigest(input: PublishDigest): Promise<{ attached: boolean }> {
+    const { digest, channel } = input;
+    const slot = `job:${input.key}`;
+    await this.postOrUpdate(slot, { kind: 'channel', channel }, digestBlocks(digest), { requestId: null, stepIndex: null, recipient: channel, type: 'digest' });
+    const posted = (await this.messages.get(slot))!;
+    // The full detail: every list of the digest (the message shows counts and the top lines) and
+    // the week's requests export, once per digest (a retry after a failed upload uploads them; one
+    // after a successful upload does not).
+    const fileSlot = `${slot}:csv`;
+    if (await this.messages.get(fileSlot)) return { attached: false };
+    const file = await input.attachment();
     const day = digest.periodEnd.slice(0, 10);
-    // The message shows counts and the top lines; every list in full is this file.
-    const table = digestTable(digest);
-    const lists = await tableCsvToBuffer(table.columns, table.rows);
     try {
       await this.gate.call('files.completeUploadExternal', () => this.client.filesUploadV2({
         channel_id: posted.channel,
         thread_ts: posted.ts,
         file_uploads: [
           {
-            file: lists.buffer,
-            filename: `access-digest-week-${day}.csv`,
+            file: file.lists.bytes,
+            filename: `access-digest-week-${day}.${file.extension}`,
             title: `Access digest, every list in full, week ending ${day}`,
           },
-          { file: buffer, filename: `access-requests-week-${day}.csv`, title: `Access requests, week ending ${day}` },
+          {
+            file: file.requests.bytes,
+            filename: `access-requests-week-${day}.${file.extension}`,
+            title: `Access requests, week ending ${day}`,
+          },
         ],
-        initial_comment: `Every list of the digest in full: ${lists.rows} rows, SHA-256 \`${lists.sha256}\`. `
-          + `The week's requests: ${summary.rows} rows, SHA-256 \`${summary.sha256}\`, `
-          + `audit log head \`${summary.auditHead}\`.`,
+        initial_comment:
+          `Every list of the digest in full: ${file.lists.rows} rows, SHA-256 \`${file.lists.sha256}\`. ` +
+          `The week's requests: ${file.requests.summary.rows} rows, SHA-256 \`${file.requests.summary.sha256}\`, ` +
+          `audit log head \`${file.requests.summary.auditHead}\`.`,
       }));
     } catch (error) {
       if (error instanceof TransientError) throw error;
-      throw classifySlackError(error, `files upload ${csvSlot}`);
+      throw classifySlackError(error, `files upload ${fileSlot}`);
     }
     const now = this.now();
-    this.messages.save({ slot: csvSlot, channel: posted.channel, ts: posted.ts, requestId: null, stepIndex: null, recipient: n.recipient.channel, notificationType: n.type, postedAt: now, updatedAt: now });
-    this.deps.store.transaction((tx) =>
-      tx.appendAudit({
-        at: now,
-        actor: { kind: 'system', component: 'digest' },
-        action: 'digest.posted',
-        details: {
-          channel: posted.channel, periodStart: digest.periodStart, periodEnd: digest.periodEnd,
-          auditHead: digest.auditHead.hash,
-          sensitiveHolders: digest.sensitiveHolders.length, csv: { rows: summary.rows, sha256: summary.sha256 },
-          lists: { rows: lists.rows, sha256: lists.sha256 },
-        },
-      }),
-    );
-  }
-
-  // ---- everything else --------------------------------------------------------------
-
-  private async deliverNotice(n: Notification, key: string): Promise<void> {
-    const text = n.text ?? describeNotice(n);
-    const context = [n.requestId && `request ${n.requestId}`, n.grantId && `grant ${n.grantId}`, n.taskId && `task ${n.taskId}`].filter(Boolean).join(' · ');
-    const targets = n.recipient.kind === 'group' ? await this.groupTargets(n.recipient.group) : [toTarget(n.recipient)];
-    for (const target of targets) {
-      const recipient = targetKey(target);
-      const slot = n.recipient.kind === 'group' ? `job:${key}:${recipient}` : `job:${key}`;
-      await this.postOrUpdate(slot, target, noticeMessage(text, context || undefined), { requestId: n.requestId ?? null, stepIndex: null, recipient, type: n.type });
-    }
+    await this.messages.save({ slot: fileSlot, channel: posted.channel, ts: posted.ts, requestId: null, stepIndex: null, recipient: channel, notificationType: 'digest', postedAt: now, updatedAt: now });
+    return { attached: true };
   }
 
   // ---- posting ---------------------------------------------------------------------------------------
 
   private async postOrUpdate(slot: string, target: Target, message: SlackMessage, meta: Meta): Promise<void> {
-    const posted = this.messages.get(slot);
+    const posted = await this.messages.get(slot);
     if (posted) {
       try {
         await this.updateIfChanged(posted, message);
@@ -361,14 +347,14 @@ export class SlackNotifier implements Notifier {
       } catch (error) {
         // Someone deleted it: post it again below rather than lose the message.
         const deleted = !(error instanceof TransientError) && platformError(error) === 'message_not_found';
-        if (!deleted) throw this.failure(error, `chat.update ${slot}`, target);
+        if (!deleted) throw await this.failure(error, `chat.update ${slot}`, target);
       }
     }
     const answer = await this.post(slot, target, message);
     if (!answer.channel || !answer.ts) throw new PermanentError(`chat.postMessage ${slot}: Slack answered without channel and ts`);
     // A crash between the post and this write would post once more on retry: the only window left.
     const now = this.now();
-    this.messages.save({ slot, channel: answer.channel, ts: answer.ts, requestId: meta.requestId, stepIndex: meta.stepIndex, recipient: meta.recipient, notificationType: meta.type, postedAt: now, updatedAt: now });
+    await this.messages.save({ slot, channel: answer.channel, ts: answer.ts, requestId: meta.requestId, stepIndex: meta.stepIndex, recipient: meta.recipient, notificationType: meta.type, postedAt: now, updatedAt: now });
     this.remember(slot, message);
   }
 
@@ -381,8 +367,8 @@ export class SlackNotifier implements Notifier {
       } catch (error) {
         // A remembered DM channel Slack no longer knows: forget it and open the DM again.
         const gone = remembered && platformError(error) === 'channel_not_found';
-        if (gone && forgetDmChannel(this.deps.store, channel)) continue;
-        throw this.failure(error, `chat.postMessage ${slot}`, target);
+        if (gone && (await forgetDmChannel(this.deps.store, channel))) continue;
+        throw await this.failure(error, `chat.postMessage ${slot}`, target);
       }
     }
   }
@@ -398,10 +384,10 @@ export class SlackNotifier implements Notifier {
    * permanent one: the alerts channel is told (or, for the alerts channel itself, the log says so
    * loudly) and the message is retried, so it goes out once the bot is invited.
    */
-  private failure(error: unknown, what: string, target: Target): Error {
+  private async failure(error: unknown, what: string, target: Target): Promise<Error> {
     if (error instanceof TransientError || error instanceof PermanentError) return error;
     if (target.kind === 'channel' && platformError(error) === 'channel_not_found') {
-      this.reportUnreachableChannel(target.channel);
+      await this.reportUnreachableChannel(target.channel);
       const why = `${what}: Slack answered channel_not_found for ${target.channel}: `
         + 'the bot is not in that private channel (invite it with /invite @access), or the id is wrong';
       return new UnreachableChannelError(target.channel, why, { cause: error });
@@ -409,7 +395,7 @@ export class SlackNotifier implements Notifier {
     return classifySlackError(error, what);
   }
 
-  private reportUnreachableChannel(channel: string): void {
+  private async reportUnreachableChannel(channel: string): Promise<void> {
     const alerts = this.deps.settings.alertsChannel;
     if (channel === alerts) {
       this.deps.logger.error(
@@ -424,8 +410,8 @@ export class SlackNotifier implements Notifier {
     const now = this.now();
     // Once a day per channel, however many messages fail meanwhile.
     const key = `channel-unreachable:${channel}:${now.slice(0, 10)}`;
-    if (this.deps.store.getJobByKey(`notify:alert:${key}`)) return;
-    this.deps.store.transaction((tx) =>
+    if (await this.deps.store.getJobByKey(`notify:alert:${key}`)) return;
+    await this.deps.store.transaction((tx) =>
       alert(tx, now, alerts, key, `The bot cannot post in <#${channel}>: Slack answers channel_not_found, `
         + 'so it is a private channel the bot was not invited to, or the id in the settings or a policy is wrong. '
         + 'Messages for it are retried; approvals meant for it are sent to the approvers by DM. '
@@ -437,7 +423,7 @@ export class SlackNotifier implements Notifier {
   private async updateIfChanged(posted: PostedMessage, message: SlackMessage): Promise<void> {
     if (this.rendered.get(posted.slot) === JSON.stringify(message)) return;
     await this.update(posted.channel, posted.ts, message);
-    this.messages.touch(posted.slot, this.now());
+    await this.messages.touch(posted.slot, this.now());
     this.remember(posted.slot, message);
   }
 
@@ -466,7 +452,7 @@ export class SlackNotifier implements Notifier {
   }
 
   private async slackUserFor(directoryId: string): Promise<string> {
-    const bound = this.deps.store.bindingForPerson(directoryId);
+    const bound = await this.deps.store.bindingForPerson(directoryId);
     if (bound) return bound.slackUserId;
     // Looked up once for a message's zone and its DM, not twice.
     const known = this.lookedUp.get(directoryId);
@@ -511,13 +497,3 @@ function targetKey(target: Target): string {
   return target.kind === 'channel' ? `channel:${target.channel}` : `person:${target.directoryId}`;
 }
 
-function describeNotice(n: Notification): string {
-  switch (n.type) {
-    case 'task.assigned':
-      return 'A manual access task needs doing. Mark it done when the access is in place (or removed).';
-    case 'task.completed':
-      return 'A manual access task was marked done.';
-    default:
-      return n.type;
-  }
-}

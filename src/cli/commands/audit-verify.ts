@@ -1,4 +1,4 @@
-import { verifyChain, type AuditEvent } from '../../domain/audit.js';
+import { ChainVerifier, type ChainVerification } from '../../domain/audit.js';
 import type { StoreReads } from '../../operations/ports.js';
 import { EXIT, UsageError, println, type Command } from '../command.js';
 import { parseCommandArgs } from '../parse-args.js';
@@ -29,7 +29,7 @@ Exit codes: 0 the chain is intact; 1 it is broken (the event is named); 2 usage 
     const expect = values['expect-head'];
     if (expect !== undefined && !/^[0-9a-f]{64}$/.test(expect)) throw new UsageError('--expect-head must be a 64-character hex SHA-256');
     return withRuntime(io, async ({ store }) => {
-      const result = verifyChain(readAll(store), expect);
+      const result = await verifyStoredChain(store, expect);
       if (result.ok) {
         println(io.stdout, `audit chain intact: ${result.count} event${result.count === 1 ? '' : 's'}`);
         println(io.stdout, `head ${result.head}`);
@@ -42,13 +42,14 @@ Exit codes: 0 the chain is intact; 1 it is broken (the event is named); 2 usage 
   },
 };
 
-/** Every event in written order, read in batches so memory stays flat on a long log. */
-export function* readAll(store: StoreReads, batch = 5000): Generator<AuditEvent> {
-  let afterId = 0;
-  for (;;) {
-    const events = store.auditEvents({ afterId, limit: batch });
-    if (events.length === 0) return;
-    yield* events;
+/** The stored log's chain, read in written order in batches so memory stays flat on a long log. */
+export async function verifyStoredChain(store: StoreReads, expectHead?: string, batch = 5000): Promise<ChainVerification> {
+  const verifier = new ChainVerifier(expectHead);
+  for (let afterId = 0; ; ) {
+    const events = await store.auditEvents({ afterId, limit: batch });
+    if (events.length === 0) break;
+    for (const event of events) if (!verifier.push(event)) return verifier.finish();
     afterId = events[events.length - 1]!.id;
   }
+  return verifier.finish();
 }

@@ -39,7 +39,7 @@ Exit codes: 0 printed; 2 usage or configuration error.`,
     const limit = values.limit === undefined ? 25 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`--limit must be a whole number, got '${values.limit}'`);
     return withRuntime(io, async ({ deps }) => {
-      const digest = buildDigest(deps, at ?? deps.clock.now());
+      const digest = await buildDigest(deps, at ?? deps.clock.now());
       if (values.json) println(io.stdout, JSON.stringify(digest, null, 2));
       else if (values.blocks) println(io.stdout, JSON.stringify(digestBlocks(digest), null, 2));
       else println(io.stdout, digestText(digest, limit));

@@ -1,12 +1,11 @@
 import { Writable } from 'node:stream';
-import { SqliteExportSource } from '../../adapters/db/export-reader.js';
-import { SqliteStore } from '../../adapters/db/sqlite-store.js';
 import { exportCsvToFile, exportCsvToStream } from '../../adapters/csv/export-csv.js';
 import { isAccessError } from '../../domain/errors.js';
 import type { ExportDeps, ExportInput, ExportRequester, ExportSummary } from '../../operations/exports/export-evidence.js';
 import { ExportFilterError, parseExportFilters, parseExportKind, type ExportFilters, type ExportKind } from '../../operations/exports/export-filters.js';
 import { identifyOnCommandLine } from '../../operations/identify-person.js';
 import { systemClock } from '../../operations/ports.js';
+import { openStore } from '../../runtime.js';
 import { CommandFailure, commandLineUser, EXIT, UsageError, println, type CommandIo, type Command, type Output } from '../command.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { readConfig } from '../context.js';
@@ -85,7 +84,7 @@ Exit codes: 0 exported; 1 refused (not an admin) or failed; 2 usage error (a bad
     if (values.admin) {
       // The admin check needs the directory and the admin group: the whole runtime, loaded only then.
       const { withRuntime } = await import('../runtime-context.js');
-      return withRuntime(io, async ({ deps, store }) => {
+      return withRuntime(io, async ({ deps }) => {
         let admin;
         try {
           admin = await identifyOnCommandLine(deps, values.admin!, commandLineUser());
@@ -93,26 +92,25 @@ Exit codes: 0 exported; 1 refused (not an admin) or failed; 2 usage error (a bad
           if (isAccessError(error)) throw new CommandFailure(`export refused: ${error.message}`);
           throw error;
         }
-        return runExport(io, deps, store, { kind, filters, requestedBy: { kind: 'admin', admin }, destination }, values.out, options);
+        return runExport(io, deps, { kind, filters, requestedBy: { kind: 'admin', admin }, destination }, values.out, options);
       });
     }
     // Without --admin the database is all an export needs: not the policies, not the directory.
     const config = readConfig(io);
-    const store = SqliteStore.open(config.databasePath);
+    const store = openStore(config);
     try {
       const requestedBy: ExportRequester = { kind: 'system', component: 'cli', details: { osUser: commandLineUser().osUser } };
-      return await runExport(io, { store, clock: systemClock }, store, { kind, filters, requestedBy, destination }, values.out, options);
+      return await runExport(io, { store, clock: systemClock }, { kind, filters, requestedBy, destination }, values.out, options);
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };
 
-async function runExport(io: CommandIo, deps: ExportDeps, store: SqliteStore, input: ExportInput, out: string | undefined, options: { bom: boolean }): Promise<number> {
-  const source = SqliteExportSource.forStore(store);
+async function runExport(io: CommandIo, deps: ExportDeps, input: ExportInput, out: string | undefined, options: { bom: boolean }): Promise<number> {
   let summary: ExportSummary;
   try {
-    summary = out ? await exportCsvToFile(deps, source, input, out, options) : await exportCsvToStream(deps, source, input, stdoutStream(io.stdout), { ...options, end: false });
+    summary = out ? await exportCsvToFile(deps, input, out, options) : await exportCsvToStream(deps, input, stdoutStream(io.stdout), { ...options, end: false });
   } catch (error) {
     if (isAccessError(error)) throw new CommandFailure(`export refused: ${error.message}`);
     const code = (error as { code?: string }).code;

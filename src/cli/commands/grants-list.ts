@@ -1,6 +1,7 @@
 import { EXIT, println, type Command } from '../command.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { personIdFor, table, withRuntime } from '../runtime-context.js';
+import { OPEN_GRANT_STATUSES } from '../../domain/records.js';
 
 export const grantsList: Command = {
   name: 'grants list',
@@ -24,7 +25,7 @@ Exit codes: 0 listed; 1 unknown user; 2 usage or configuration error.`,
     const limit = Number(values.limit ?? 100);
     return withRuntime(io, async ({ deps }) => {
       const holderId = await personIdFor(deps.directory, values.user);
-      const grants = deps.store.listGrants({ status: values.active ? ['provisioning', 'active', 'revoking'] : undefined, holderId, limit });
+      const grants = await deps.store.listGrants({ status: values.active ? [...OPEN_GRANT_STATUSES] : undefined, holderId, limit });
       if (values.json) {
         for (const g of grants) println(io.stdout, JSON.stringify(g));
         return EXIT.ok;

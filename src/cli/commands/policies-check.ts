@@ -1,4 +1,4 @@
-import { checkPoliciesAgainstDirectory } from '../../adapters/policies/load-policies.js';
+import { checkPoliciesAgainstDirectory } from '../../adapters/policies/check-against-directory.js';
 import type { Role } from '../../domain/policy.js';
 import { EXIT, println, type Command } from '../command.js';
 import { openDirectory, readConfig, readPolicies } from '../context.js';

@@ -1,8 +1,8 @@
 import { isAccessError } from '../../domain/errors.js';
 import { parseDuration } from '../../domain/duration.js';
-import { evaluate } from '../../domain/evaluate.js';
 import { explainText } from '../../domain/explain.js';
-import { gatherDirectoryFacts } from '../../operations/directory-facts.js';
+import { explainAccess } from '../../operations/explain-access.js';
+import { findEntry } from '../../operations/policy-lookup.js';
 import { CommandFailure, EXIT, UsageError, println, type Command } from '../command.js';
 import { openDirectory, readConfig, readPolicies } from '../context.js';
 import { parseCommandArgs } from '../parse-args.js';
@@ -62,23 +62,24 @@ Exit codes: 0 the explanation was printed, whatever the outcome (not eligible an
 
     const config = readConfig(io);
     const loaded = await readPolicies(values.policies ?? config.policiesDir, io);
-    const app = loaded.catalog.app(values.app!);
-    if (!app) throw new CommandFailure(`unknown app ${values.app}; known apps: ${loaded.policies.map((p) => p.app).join(', ')}`);
-    const entry = loaded.catalog.find(app.app, values.role!);
-    if (!entry) throw new CommandFailure(`${app.app} has no role ${values.role}; its roles: ${app.roles.map((r) => r.id).join(', ')}`);
-
-    const directory = await openDirectory(config, loaded.settings, values.directory === undefined ? {} : { file: values.directory });
-    let requester;
+    let evaluation;
     try {
-      requester = await directory.findPerson(values.user!);
+      // The directory is opened only for a known app and role: a typo costs no Okta call.
+      findEntry(loaded, values.app!, values.role!);
+      const directory = await openDirectory(config, loaded.settings, values.directory === undefined ? {} : { file: values.directory });
+      const requester = async () => {
+        const person = await directory.findPerson(values.user!);
+        if (!person) throw new CommandFailure(`${values.user} is not in the directory (${directory.kind})`);
+        return person;
+      };
+      ({ evaluation } = await explainAccess(
+        { catalog: loaded.catalog, settings: loaded.settings, directory, clock: { now: () => now } },
+        { app: values.app!, role: values.role!, requester, durationSeconds, justification: values.justification, at: now },
+      ));
     } catch (error) {
-      if (isAccessError(error, 'identity_ambiguous')) throw new CommandFailure(error.message);
+      if (isAccessError(error, 'unknown_role') || isAccessError(error, 'identity_ambiguous')) throw new CommandFailure(error.message);
       throw error;
     }
-    if (!requester) throw new CommandFailure(`${values.user} is not in the directory (${directory.kind})`);
-
-    const facts = await gatherDirectoryFacts(directory, requester, entry.role, loaded.settings.adminGroup);
-    const evaluation = evaluate(entry.app, entry.role, entry.version, facts, { durationSeconds, justification: values.justification }, now);
     println(io.stdout, values.json ? JSON.stringify(evaluation, null, 2) : explainText(evaluation));
     return EXIT.ok;
   },

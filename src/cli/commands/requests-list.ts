@@ -30,7 +30,7 @@ Exit codes: 0 listed; 1 unknown user; 2 usage or configuration error.`,
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
     return withRuntime(io, async ({ deps }) => {
       const requesterId = await personIdFor(deps.directory, values.user);
-      const requests = deps.store.listRequests({ status: values.status ? [values.status as RequestStatus] : undefined, requesterId, limit });
+      const requests = await deps.store.listRequests({ status: values.status ? [values.status as RequestStatus] : undefined, requesterId, limit });
       if (values.json) {
         for (const r of requests) println(io.stdout, JSON.stringify(r));
         return EXIT.ok;

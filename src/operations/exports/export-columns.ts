@@ -5,9 +5,9 @@
  * Times are the stored ISO 8601 UTC strings; durations and counts are numbers; text is passed as
  * typed and neutralised by the sink (CSV formula injection), never here.
  */
-import { redactUrl } from '../../domain/redact-url.js';
 import type { Actor } from '../../domain/audit.js';
 import { canonicalJson } from '../../domain/canonical.js';
+import { describeProvision } from '../../domain/provisioning/methods.js';
 import type { PersonRef, StepRecord } from '../../domain/records.js';
 import type { Cell, EventExportRecord, GrantExportRecord, PolicyExportRecord, RequestExportRecord } from './export-ports.js';
 
@@ -104,7 +104,7 @@ export function requestRow(record: RequestExportRecord, steps: number): Cell[] {
     r.autoApproveRule,
     g?.id ?? null,
     provision?.method ?? null,
-    provision ? (provision.method === 'okta_group' ? provision.group : provision.method === 'webhook' ? redactUrl(provision.url) : provision.assigneeGroup) : null,
+    provision ? describeProvision(provision).target : null,
     record.provisionedBy ? person(record.provisionedBy) : null,
     g?.activatedAt ?? null,
     g?.expiresAt ?? null,
@@ -255,7 +255,7 @@ export function eventRow(e: EventExportRecord): Cell[] {
     e.action,
     e.requestId,
     e.grantId,
-    // The store writes details in canonical form (SqliteStore.appendAudit): the stored text is the
+    // The store writes details in canonical form (StoreTx.appendAudit): the stored text is the
     // one the hash covers, so the chain can be re-verified from the CSV alone, and passing it
     // through spares parsing and re-sorting every row (a fifth of an export's time).
     e.detailsJson,

@@ -1,8 +1,8 @@
 /**
  * Exports the audit trail as evidence: requests, access (role-level), events, or policy versions.
  *
- * The export reads one consistent snapshot in batches and writes it to a sink with backpressure, so
- * memory stays flat however long the period. The audit head is read from the same snapshot before
+ * The export reads one consistent snapshot (`Store.openSnapshot`, on any store) in batches and
+ * writes it to a sink with backpressure, so memory stays flat however long the period. The audit head is read from the same snapshot before
  * the first row: it is the head of the log the exported rows come from, and `audit verify
  * --expect-head` proves later that the log still contains it. Once the file is complete, the
  * export itself is logged (`export.created`, with the filters, row count and the file's SHA-256);
@@ -16,7 +16,7 @@ import type { Deps } from '../context.js';
 import { assertAdmin } from '../revoke-grant.js';
 import { accessRow, ACCESS_COLUMNS, eventRow, EVENT_COLUMNS, policyRow, POLICY_COLUMNS, requestColumns, requestRow } from './export-columns.js';
 import { describeFilters, type ExportFilters, type ExportKind } from './export-filters.js';
-import type { Batch, BatchKey, Cell, ExportSnapshot, ExportSource, TableSink } from './export-ports.js';
+import type { Batch, BatchKey, Cell, ExportFiles, ExportSnapshot, TableSink } from './export-ports.js';
 
 /** Who asked: an admin (from Slack, or the command line with --admin), or the command line itself. */
 export type ExportRequester = { kind: 'admin'; admin: ActingPerson } | { kind: 'system'; component: string; details?: Record<string, unknown> };
@@ -66,7 +66,7 @@ export async function authorizeExport(deps: Pick<Deps, 'directory' | 'settings'>
   await assertAdmin(deps, admin);
 }
 
-export async function exportEvidence(deps: ExportDeps, source: ExportSource, input: ExportInput, sink: TableSink, options: ExportOptions = {}): Promise<ExportSummary> {
+export async function exportEvidence(deps: ExportDeps, input: ExportInput, sink: TableSink, options: ExportOptions = {}): Promise<ExportSummary> {
   // Checked when the export runs (the Slack form's submission), not only when the form opened.
   if (input.requestedBy.kind === 'admin') {
     const { directory, settings } = deps;
@@ -78,20 +78,20 @@ export async function exportEvidence(deps: ExportDeps, source: ExportSource, inp
   let head: { seq: number; hash: string };
   let rows = 0;
   let digest: { bytes: number; sha256: string };
-  const snapshot = source.open();
+  const snapshot = await deps.store.openSnapshot();
   try {
-    head = snapshot.auditHead();
+    head = await snapshot.auditHead();
     rows = await copyRows(snapshot, input, sink, batchSize);
-    snapshot.close();
+    await snapshot.close();
     digest = await sink.finish();
   } catch (error) {
-    snapshot.close();
+    await snapshot.close();
     await sink.abort(error);
     throw error;
   }
 
   const actor: Actor = input.requestedBy.kind === 'admin' ? actorOf(input.requestedBy.admin) : systemActor(input.requestedBy.component);
-  const event = deps.store.transaction((tx) =>
+  const event = await deps.store.transaction((tx) =>
     tx.appendAudit({
       at: deps.clock.now().toISOString(),
       actor,
@@ -122,11 +122,25 @@ export async function exportEvidence(deps: ExportDeps, source: ExportSource, inp
   };
 }
 
+/**
+ * The export as a file in memory (for an upload), refused with `ExportTooLargeError` as soon as it
+ * passes `limitBytes`: then nothing is logged, because nothing was exported.
+ */
+export async function exportToMemory(
+  deps: ExportDeps & { exportFiles: ExportFiles },
+  input: ExportInput,
+  options: ExportOptions & { limitBytes?: number } = {},
+): Promise<{ bytes: Buffer; summary: ExportSummary }> {
+  const file = deps.exportFiles.inMemory({ limitBytes: options.limitBytes });
+  const summary = await exportEvidence(deps, input, file.sink, options);
+  return { bytes: file.contents(), summary };
+}
+
 async function copyRows(snapshot: ExportSnapshot, input: ExportInput, sink: TableSink, batchSize: number): Promise<number> {
   const { filters } = input;
   switch (input.kind) {
     case 'requests': {
-      const steps = snapshot.maxStepCount(filters);
+      const steps = await snapshot.maxStepCount(filters);
       await sink.start(requestColumns(steps));
       return pump((after) => snapshot.requests(filters, after, batchSize), (r) => requestRow(r, steps), sink, batchSize);
     }
@@ -143,11 +157,11 @@ async function copyRows(snapshot: ExportSnapshot, input: ExportInput, sink: Tabl
 }
 
 /** Reads batch after batch and writes each before reading the next: one batch in memory at a time. */
-async function pump<T>(read: (after: BatchKey) => Batch<T>, toRow: (record: T) => Cell[], sink: TableSink, batchSize: number): Promise<number> {
+async function pump<T>(read: (after: BatchKey) => Promise<Batch<T>>, toRow: (record: T) => Cell[], sink: TableSink, batchSize: number): Promise<number> {
   let after: BatchKey = 0;
   let total = 0;
   for (;;) {
-    const batch = read(after);
+    const batch = await read(after);
     if (batch.rows.length > 0) {
       await sink.write(batch.rows.map(toRow));
       total += batch.rows.length;

@@ -1,8 +1,8 @@
 /**
  * The two ports an export needs: a consistent, read-only view of the records to export, read in
- * batches (`ExportSource`), and somewhere to write the table (`TableSink`). The database adapter
- * implements the first (`SqliteExportSource`), the CSV adapter the second (`CsvTableSink`), so the
- * export operation knows neither SQL nor CSV.
+ * batches (`ExportSnapshot`, opened by the store: `Store.openSnapshot`), and somewhere to write the
+ * table (`TableSink`). The database adapter implements the first, the CSV adapter the second, so
+ * the export operation knows neither SQL nor CSV.
  */
 import type { Actor } from '../../domain/audit.js';
 import type { AccessRequest, DecisionRecord, Grant, PersonRef, PolicyVersionRecord, StepRecord } from '../../domain/records.js';
@@ -75,20 +75,15 @@ export interface PolicyExportRecord {
  */
 export interface ExportSnapshot {
   /** The last event of the chain in this snapshot (GENESIS_HASH and 0 for an empty log). */
-  auditHead(): { seq: number; hash: string };
+  auditHead(): Promise<{ seq: number; hash: string }>;
   /** The longest approval chain among the requests the filters select (0 when none has steps). */
-  maxStepCount(filters: ExportFilters): number;
-  requests(filters: ExportFilters, after: BatchKey, limit: number): Batch<RequestExportRecord>;
-  grants(filters: ExportFilters, after: BatchKey, limit: number): Batch<GrantExportRecord>;
-  events(filters: ExportFilters, after: BatchKey, limit: number): Batch<EventExportRecord>;
-  policyVersions(filters: ExportFilters, after: BatchKey, limit: number): Batch<PolicyExportRecord>;
+  maxStepCount(filters: ExportFilters): Promise<number>;
+  requests(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<RequestExportRecord>>;
+  grants(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<GrantExportRecord>>;
+  events(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<EventExportRecord>>;
+  policyVersions(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<PolicyExportRecord>>;
   /** Ends the snapshot; idempotent. */
-  close(): void;
-}
-
-export interface ExportSource {
-  /** Opens a snapshot. Each export opens its own, so two exports can run at once. */
-  open(): ExportSnapshot;
+  close(): Promise<void>;
 }
 
 /** The written table: its size and digest, computed over the exact bytes written. */
@@ -108,4 +103,26 @@ export interface TableSink {
   finish(): Promise<TableDigest>;
   /** Abandons a failed export: closes the destination and removes what it can (a partial file). */
   abort(error: unknown): Promise<void>;
+}
+
+/**
+ * Export files kept in memory, for an upload (the Slack DM, the digest's thread). The table
+ * format's adapter (CSV) provides them.
+ */
+export interface ExportFiles {
+  /** The file's extension and media type, for the upload's name. */
+  readonly extension: string;
+  /**
+   * A sink that keeps the file in memory. Past `limitBytes` it fails with `ExportTooLargeError`
+   * and keeps nothing more, so an export too large for its destination stops early.
+   */
+  inMemory(options?: { limitBytes?: number }): { sink: TableSink; contents(): Buffer };
+}
+
+/** The export grew past what its destination takes; nothing was exported (or logged). */
+export class ExportTooLargeError extends Error {
+  constructor(readonly limitBytes: number) {
+    super(`the export is larger than ${Math.round(limitBytes / 1024 / 1024)} MB`);
+    this.name = 'ExportTooLargeError';
+  }
 }

@@ -19,7 +19,7 @@ export interface SeedGrant {
   status?: Grant['status'];
 }
 
-export function seedGrantTx(tx: StoreTx, s: SeedGrant, options: { audit?: boolean } = {}): Grant {
+export async function seedGrantTx(tx: StoreTx, s: SeedGrant, options: { audit?: boolean } = {}): Promise<Grant> {
   const app = s.app ?? 'aws';
   const role = s.role ?? 'admin';
   const group = s.group ?? 'aws-admins';
@@ -72,17 +72,21 @@ export function seedGrantTx(tx: StoreTx, s: SeedGrant, options: { audit?: boolea
     failures: 0,
     lastError: null,
   };
-  tx.insertRequest({ ...request, grantId: null });
-  tx.insertGrant(grant);
-  tx.updateRequest(request.id, ['approved'], { grantId: grant.id });
+  await tx.insertRequest({ ...request, grantId: null });
+  await tx.insertGrant(grant);
+  await tx.updateRequest(request.id, ['approved'], { grantId: grant.id });
   if (options.audit !== false) {
-    tx.appendAudit({ at: s.activatedAt, actor: { kind: 'system', component: 'seed' }, action: 'grant.activated', requestId: request.id, grantId: grant.id, details: { expiresAt: s.expiresAt } });
+    await tx.appendAudit({ at: s.activatedAt, actor: { kind: 'system', component: 'seed' }, action: 'grant.activated', requestId: request.id, grantId: grant.id, details: { expiresAt: s.expiresAt } });
   }
   return grant;
 }
 
-export function seedGrants(store: Store, grants: SeedGrant[], options: { audit?: boolean } = {}): Grant[] {
-  return store.transaction((tx) => grants.map((g) => seedGrantTx(tx, g, options)));
+export async function seedGrants(store: Store, grants: SeedGrant[], options: { audit?: boolean } = {}): Promise<Grant[]> {
+  return await store.transaction(async (tx) => {
+    const seeded: Grant[] = [];
+    for (const g of grants) seeded.push(await seedGrantTx(tx, g, options));
+    return seeded;
+  });
 }
 
 export function person(i: number | string) {

@@ -8,14 +8,15 @@
  */
 import { appendFileSync } from 'node:fs';
 import { sweep } from '../../../src/operations/sweep.js';
+import { callbackNotifier } from '../../support/fakes.js';
 import { createHarness } from '../../support/lifecycle-harness.js';
 
 const [mode, dbPath, logPath, at, worker] = process.argv.slice(2);
 if (!mode || !dbPath || !logPath || !at || !worker) throw new Error('usage: sweep-child <mode> <db> <log> <iso-time> <worker>');
 
-const h = createHarness({ dbPath });
+const notify = (notification: { type: string }, key: string) => appendFileSync(logPath, JSON.stringify({ worker, event: 'notify', type: notification.type, key }) + '\n');
+const h = createHarness({ dbPath, notifier: () => callbackNotifier(notify) });
 h.clock.set(at);
-h.deps.notifier = { deliver: async (notification, key) => appendFileSync(logPath, JSON.stringify({ worker, event: 'notify', type: notification.type, key }) + '\n') };
 const realRemove = h.directory.removeFromGroup.bind(h.directory);
 h.directory.removeFromGroup = async (personId, group) => {
   await realRemove(personId, group);
@@ -25,4 +26,4 @@ h.directory.removeFromGroup = async (personId, group) => {
 process.stdout.write('ready\n');
 const summary = await sweep(h.deps, { worker, baseDelaySeconds: 1 });
 appendFileSync(logPath, JSON.stringify({ worker, event: 'summary', ...summary }) + '\n');
-h.store.close();
+await h.store.close();

@@ -30,7 +30,7 @@ export function register(app: App, ctx: SlackContext): void {
     if (!outcome.ok) await tellEphemeral(ctx, client, where, outcome.message);
     else if (acker.late) await tellEphemeral(ctx, client, where, 'Your approval is recorded.');
     ctx.jobs.kick();
-    const card = outcome.ok ? requestCard(ctx.deps, ref.requestId) : undefined;
+    const card = outcome.ok ? await requestCard(ctx.deps, ref.requestId) : undefined;
     const notice = card ? `✅ You approved ${card.requester.name}'s request for ${card.appName} ${card.roleName} (${duration(card.grantedSeconds ?? card.requestedSeconds)}).` : undefined;
     await refreshHomeAfter(ctx, client, payload.data, notice);
   });
@@ -40,7 +40,7 @@ export function register(app: App, ctx: SlackContext): void {
     const payload = BlockActionSchema.safeParse(body);
     const picked = payload.success ? decodeShorterOption(payload.data.actions[0]?.selected_option?.value ?? '') : null;
     if (!payload.success || !picked || !payload.data.trigger_id) return;
-    const card = requestCard(ctx.deps, picked.requestId, ctx.display.knownZone(payload.data.user.id));
+    const card = await requestCard(ctx.deps, picked.requestId, ctx.display.knownZone(payload.data.user.id));
     if (!card) {
       await tellEphemeral(ctx, client, { channel: payload.data.container?.channel_id, user: payload.data.user.id }, 'This request no longer exists.');
       return;

@@ -19,7 +19,7 @@ export function register(app: App, ctx: SlackContext): void {
     const where = { channel: payload.data.container?.channel_id ?? payload.data.channel?.id, user: payload.data.user.id };
     let refusal: string | undefined;
     try {
-      cancelRequest(ctx.deps, { actor: await identify(ctx, client, where.user), requestId });
+      await cancelRequest(ctx.deps, { actor: await identify(ctx, client, where.user), requestId });
     } catch (error) {
       refusal = explain(ctx, error, `cancel ${requestId}`);
     }
@@ -29,7 +29,7 @@ export function register(app: App, ctx: SlackContext): void {
     const view = payload.data.view as { id?: string; hash?: string; type?: string } | undefined;
     if (!refusal && view?.type === 'modal' && view.id) {
       // Cancelled from the request form: the form now offers that role again.
-      const request = ctx.deps.store.getRequest(requestId);
+      const request = await ctx.deps.store.getRequest(requestId);
       await refreshRequestModal(ctx, client, { viewId: view.id, ...(view.hash ? { hash: view.hash } : {}), userId: where.user, state: { ...(request ? { app: request.app, role: request.role } : {}) } });
     }
     await refreshHomeAfter(ctx, client, payload.data, refusal ? undefined : '🚫 Request cancelled.');

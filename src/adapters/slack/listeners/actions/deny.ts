@@ -13,7 +13,7 @@ export function register(app: App, ctx: SlackContext): void {
     const payload = BlockActionSchema.safeParse(body);
     const ref = payload.success ? decodeStepRef(payload.data.actions[0]?.value ?? '') : null;
     if (!payload.success || !ref || !payload.data.trigger_id) return;
-    const card = requestCard(ctx.deps, ref.requestId, ctx.display.knownZone(payload.data.user.id));
+    const card = await requestCard(ctx.deps, ref.requestId, ctx.display.knownZone(payload.data.user.id));
     if (!card) {
       await tellEphemeral(ctx, client, { channel: payload.data.container?.channel_id, user: payload.data.user.id }, 'This request no longer exists.');
       return;

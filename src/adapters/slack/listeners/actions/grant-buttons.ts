@@ -43,7 +43,7 @@ export function register(app: App, ctx: SlackContext): void {
     try {
       // A forwarded or forged button shows nobody else's grant: only the holder gets the offer.
       const actor = await identify(ctx, client, click.where.user);
-      const offer = extensionOfferFor(ctx.deps, { actor, grantId: click.grantId });
+      const offer = await extensionOfferFor(ctx.deps, { actor, grantId: click.grantId });
       view = offerView(ctx, offer.grant, ctx.display.knownZone(click.where.user));
     } catch (error) {
       view = infoModal('Cannot extend', escapeMrkdwn(explain(ctx, error, `extend ${click.grantId}`)));
@@ -61,7 +61,7 @@ export function register(app: App, ctx: SlackContext): void {
     if (!click) return void (await acker.ack());
     let reply: string;
     try {
-      const grant = relinquishGrant(ctx.deps, { actor: await identify(ctx, client, click.where.user), grantId: click.grantId });
+      const grant = await relinquishGrant(ctx.deps, { actor: await identify(ctx, client, click.where.user), grantId: click.grantId });
       const line = grantLine(ctx.deps, grant);
       const what = `${line.appName} ${line.roleName}`;
       reply = line.removal.kind === 'manual'
@@ -83,8 +83,8 @@ export function register(app: App, ctx: SlackContext): void {
     const value = parsed.success ? parsed.data.actions[0]?.value ?? '' : '';
     if (!parsed.success || !parsed.data.trigger_id || !(isGrantId(value) || isRequestId(value))) return;
     // The form is what `/access request <app> <role>` opens; submitting it is an ordinary request by whoever submits.
-    const requestId = isGrantId(value) ? ctx.deps.store.getGrant(value)?.requestId : value;
-    const request = requestId ? ctx.deps.store.getRequest(requestId) : undefined;
+    const requestId = isGrantId(value) ? (await ctx.deps.store.getGrant(value))?.requestId : value;
+    const request = requestId ? await ctx.deps.store.getRequest(requestId) : undefined;
     const channel = parsed.data.container?.channel_id ?? parsed.data.channel?.id;
     await openRequestModal(ctx, client, {
       triggerId: parsed.data.trigger_id, userId: parsed.data.user.id, ...(channel ? { channel } : {}),

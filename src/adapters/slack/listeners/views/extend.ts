@@ -25,7 +25,7 @@ export function register(app: App, ctx: SlackContext): void {
       });
       // Extended, or asked for: the form closes, and the DM says which (the extension, or the request and its approvers).
       if (result.kind === 'already_pending') {
-        const card = requestCard(ctx.deps, result.request, ctx.display.knownZone(payload.data.user.id));
+        const card = await requestCard(ctx.deps, result.request, ctx.display.knownZone(payload.data.user.id));
         reply = card ? { response_action: 'update', view: pendingPointerModal(card) } : undefined;
       } else {
         reply = undefined;

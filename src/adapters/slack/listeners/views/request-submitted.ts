@@ -31,7 +31,7 @@ export function register(app: App, ctx: SlackContext): void {
         ...(Number.isInteger(seconds) && seconds > 0 ? { durationSeconds: seconds } : {}),
         justification: typed(state, BLOCK.justification, ACTION.justification),
       });
-      reply = submittedReply(ctx, result);
+      reply = await submittedReply(ctx, result);
     } catch (error) {
       reply = submissionError(ctx, error, blocks, 'submit request');
     }

@@ -1,0 +1,265 @@
+/** Grants and their extensions, on SQLite. */
+import { and, asc, desc, eq, gt, inArray, isNotNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import { OPEN_GRANT_STATUSES, type ExtensionRecord, type Grant, type GrantStatus } from '../../domain/records.js';
+import type { GrantFilter } from '../../operations/ports.js';
+import type { Connection } from './open-database.js';
+import { fromGrant, fromGrantPatch, toGrant, type GrantRow } from './row-mappers.js';
+import * as t from './schema.js';
+import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
+
+type Methods =
+  | 'getGrant'
+  | 'grantForRequest'
+  | 'findOpenGrant'
+  | 'listGrants'
+  | 'expiredGrants'
+  | 'grantsExpiringBefore'
+  | 'grantsDueForReminder'
+  | 'otherGrantsThroughGroup'
+  | 'getGrants'
+  | 'grantsThroughGroup'
+  | 'provisionGroupsOf'
+  | 'holdersOf'
+  | 'insertGrant'
+  | 'updateGrant'
+  | 'getExtensions'
+  | 'insertExtension';
+
+export class GrantsRepo implements SyncPort<Methods> {
+  constructor(private readonly c: Connection) {}
+
+  getGrant(id: string): Grant | undefined {
+    const row = this.c
+      .prepared('getGrant', (db) =>
+        db
+          .select()
+          .from(t.grants)
+          .where(eq(t.grants.id, sql.placeholder('id')))
+          .prepare(),
+      )
+      .get({ id });
+    return row && toGrant(row);
+  }
+
+  grantForRequest(requestId: string): Grant | undefined {
+    const row = this.c
+      .prepared('grantForRequest', (db) =>
+        db
+          .select()
+          .from(t.grants)
+          .where(eq(t.grants.requestId, sql.placeholder('requestId')))
+          .prepare(),
+      )
+      .get({ requestId });
+    return row && toGrant(row);
+  }
+
+  findOpenGrant(holderId: string, app: string, role: string): Grant | undefined {
+    const row = this.c
+      .prepared('findOpenGrant', (db) =>
+        db
+          .select()
+          .from(t.grants)
+          .where(
+            and(
+              eq(t.grants.holderId, sql.placeholder('holderId')),
+              eq(t.grants.app, sql.placeholder('app')),
+              eq(t.grants.role, sql.placeholder('role')),
+              inArray(t.grants.status, [...OPEN_GRANT_STATUSES]),
+            ),
+          )
+          .orderBy(desc(t.grants.createdAt))
+          .prepare(),
+      )
+      .get({ holderId, app, role });
+    return row && toGrant(row);
+  }
+
+  listGrants(filter: GrantFilter): Grant[] {
+    const where: SQL[] = [];
+    if (filter.status?.length) where.push(inArray(t.grants.status, filter.status));
+    if (filter.sensitive !== undefined) where.push(eq(t.grants.sensitive, filter.sensitive));
+    if (filter.holderId) where.push(eq(t.grants.holderId, filter.holderId));
+    if (filter.app) where.push(eq(t.grants.app, filter.app));
+    if (filter.role) where.push(eq(t.grants.role, filter.role));
+    return this.c.db
+      .select()
+      .from(t.grants)
+      .where(and(...where))
+      .orderBy(desc(t.grants.createdAt), desc(t.grants.id))
+      .limit(filter.limit ?? 1000)
+      .all()
+      .map(toGrant);
+  }
+
+  expiredGrants(now: string, limit: number): Grant[] {
+    return this.activeExpiringBy('expiredGrants', now, limit);
+  }
+
+  grantsExpiringBefore(until: string, limit: number): Grant[] {
+    return this.activeExpiringBy('grantsExpiringBefore', until, limit);
+  }
+
+  private activeExpiringBy(key: string, until: string, limit: number): Grant[] {
+    return this.c
+      .prepared(key, (db) =>
+        db
+          .select()
+          .from(t.grants)
+          .where(
+            and(
+              eq(t.grants.status, 'active'),
+              isNotNull(t.grants.expiresAt),
+              lte(t.grants.expiresAt, sql.placeholder('until')),
+            ),
+          )
+          .orderBy(asc(t.grants.expiresAt))
+          .limit(sql.placeholder('limit'))
+          .prepare(),
+      )
+      .all({ until, limit })
+      .map(toGrant);
+  }
+
+  grantsDueForReminder(now: string, leadSeconds: readonly number[], limit: number): Grant[] {
+    const leads = leadSeconds.filter((l) => Number.isInteger(l) && l > 0);
+    if (leads.length === 0) return [];
+    const plus = (seconds: number) => new Date(Date.parse(now) + seconds * 1000).toISOString();
+    const owed = or(
+      ...leads.map(
+        (lead) =>
+          sql`(${t.grants.durationSeconds} > ${lead} and ${t.grants.expiresAt} <= ${plus(lead)} and not exists (select 1 from json_each(${t.grants.remindersSent}) where value = ${lead}))`,
+      ),
+    );
+    return this.c.db
+      .select()
+      .from(t.grants)
+      .where(
+        and(
+          eq(t.grants.status, 'active'),
+          isNotNull(t.grants.expiresAt),
+          gt(t.grants.expiresAt, now),
+          lte(t.grants.expiresAt, plus(Math.max(...leads))),
+          owed,
+        ),
+      )
+      .orderBy(asc(t.grants.expiresAt), asc(t.grants.id))
+      .limit(limit)
+      .all()
+      .map(toGrant);
+  }
+
+  otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Grant[] {
+    return this.c
+      .prepared('otherGrantsThroughGroup', (db) =>
+        db
+          .select()
+          .from(t.grants)
+          .where(
+            and(
+              eq(t.grants.holderId, sql.placeholder('holderId')),
+              // Unary plus: look the holder's few grants up by grants_holder, not the group's many.
+              eq(sql`+${t.grants.provisionGroup}`, sql.placeholder('group')),
+              ne(t.grants.id, sql.placeholder('exceptGrantId')),
+              or(
+                inArray(t.grants.status, ['provisioning', 'active']),
+                and(eq(t.grants.status, 'revoking'), eq(t.grants.alreadyMember, true)),
+              ),
+            ),
+          )
+          .prepare(),
+      )
+      .all({ holderId, group, exceptGrantId })
+      .map(toGrant);
+  }
+
+  insertGrant(grant: Grant): void {
+    this.c
+      .prepared('insertGrant', (db) => db.insert(t.grants).values(placeholdersFor(t.grants)).prepare())
+      .run(toDriver(t.grants, fromGrant(grant)));
+  }
+
+  updateGrant(id: string, from: GrantStatus[], patch: Partial<Grant>): boolean {
+    const values = fromGrantPatch(patch);
+    const keys = Object.keys(values) as (keyof GrantRow)[];
+    if (keys.length === 0) return false;
+    // One statement per shape (columns set, statuses allowed): the code has a handful of them.
+    const statement = this.c.prepared(`updateGrant:${keys.join(',')}:${from.join(',')}`, (db) =>
+      db
+        .update(t.grants)
+        .set(placeholdersFor(t.grants, keys))
+        .where(and(eq(t.grants.id, sql.placeholder('__id')), inArray(t.grants.status, from)))
+        .prepare(),
+    );
+    return statement.run({ ...toDriver(t.grants, values), __id: id }).changes === 1;
+  }
+
+  getGrants(ids: readonly string[]): Grant[] {
+    const out: Grant[] = [];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      out.push(
+        ...this.c.db
+          .select()
+          .from(t.grants)
+          .where(inArray(t.grants.id, ids.slice(i, i + CHUNK)))
+          .all()
+          .map(toGrant),
+      );
+    }
+    return out;
+  }
+
+  grantsThroughGroup(group: string, filter: { holderId?: string; status?: GrantStatus[] } = {}): Grant[] {
+    return this.c.db
+      .select()
+      .from(t.grants)
+      .where(
+        and(
+          // With a holder, look their grants up by grants_holder (unary plus keeps grants_group out).
+          filter.holderId ? eq(sql`+${t.grants.provisionGroup}`, group) : eq(t.grants.provisionGroup, group),
+          filter.holderId ? eq(t.grants.holderId, filter.holderId) : undefined,
+          filter.status?.length ? inArray(t.grants.status, filter.status) : undefined,
+        ),
+      )
+      .orderBy(asc(t.grants.createdAt), asc(t.grants.id))
+      .all()
+      .map(toGrant);
+  }
+
+  provisionGroupsOf(status: GrantStatus[]): string[] {
+    return this.c.db
+      .selectDistinct({ group: t.grants.provisionGroup })
+      .from(t.grants)
+      .where(and(inArray(t.grants.status, status), isNotNull(t.grants.provisionGroup)))
+      .all()
+      .map((r) => r.group!)
+      .sort();
+  }
+
+  holdersOf(status: GrantStatus[]): string[] {
+    return this.c.db
+      .selectDistinct({ holderId: t.grants.holderId })
+      .from(t.grants)
+      .where(inArray(t.grants.status, status))
+      .all()
+      .map((r) => r.holderId)
+      .sort();
+  }
+
+  getExtensions(grantId: string): ExtensionRecord[] {
+    return this.c
+      .prepared('getExtensions', (db) =>
+        db
+          .select()
+          .from(t.extensions)
+          .where(eq(t.extensions.grantId, sql.placeholder('grantId')))
+          .orderBy(asc(t.extensions.at))
+          .prepare(),
+      )
+      .all({ grantId });
+  }
+
+  insertExtension(extension: ExtensionRecord): void {
+    this.c.db.insert(t.extensions).values(extension).run();
+  }
+}

@@ -1,0 +1,97 @@
+/** Identity bindings (Slack user <-> directory person) and recorded policy versions, on SQLite. */
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { AccessError } from '../../domain/errors.js';
+import type { IdentityBinding, PolicyVersionRecord } from '../../domain/records.js';
+import { isUniqueViolation, type Connection } from './open-database.js';
+import * as t from './schema.js';
+import type { SyncPort } from './sync-port.js';
+
+type Methods =
+  | 'bindingForSlackUser'
+  | 'bindingForPerson'
+  | 'bindIdentity'
+  | 'unbindIdentity'
+  | 'latestPolicyVersions'
+  | 'getPolicyVersion'
+  | 'upsertPolicyVersion';
+
+export class IdentityRepo implements SyncPort<Methods> {
+  constructor(private readonly c: Connection) {}
+
+  bindingForSlackUser(slackUserId: string): IdentityBinding | undefined {
+    // Every Slack interaction that identifies the person runs this.
+    return this.c
+      .prepared('bindingForSlackUser', (db) =>
+        db
+          .select()
+          .from(t.identityBindings)
+          .where(eq(t.identityBindings.slackUserId, sql.placeholder('slackUserId')))
+          .prepare(),
+      )
+      .get({ slackUserId });
+  }
+
+  bindingForPerson(directoryId: string): IdentityBinding | undefined {
+    return this.c
+      .prepared('bindingForPerson', (db) =>
+        db
+          .select()
+          .from(t.identityBindings)
+          .where(eq(t.identityBindings.directoryId, sql.placeholder('directoryId')))
+          .prepare(),
+      )
+      .get({ directoryId });
+  }
+
+  bindIdentity(binding: IdentityBinding): void {
+    try {
+      this.c.db.insert(t.identityBindings).values(binding).run();
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new AccessError(
+          'identity_conflict',
+          `${binding.email} is already bound to another Slack user; an admin must run \`identity unbind\` first.`,
+        );
+      throw error;
+    }
+  }
+
+  unbindIdentity(slackUserId: string): boolean {
+    return (
+      this.c.db.delete(t.identityBindings).where(eq(t.identityBindings.slackUserId, slackUserId)).run().changes === 1
+    );
+  }
+
+  // ---- policy versions ------------------------------------------------------------------------
+
+  latestPolicyVersions(): PolicyVersionRecord[] {
+    // The version of each policy name last seen in force.
+    return this.c.db
+      .select()
+      .from(t.policyVersions)
+      .where(
+        sql`${t.policyVersions.lastSeenAt} = (select max(p2.last_seen_at) from policy_versions p2 where p2.policy_name = ${t.policyVersions.policyName})`,
+      )
+      .orderBy(asc(t.policyVersions.policyName))
+      .all();
+  }
+
+  getPolicyVersion(policyName: string, version: string): PolicyVersionRecord | undefined {
+    return this.c.db
+      .select()
+      .from(t.policyVersions)
+      .where(and(eq(t.policyVersions.policyName, policyName), eq(t.policyVersions.version, version)))
+      .get();
+  }
+
+  upsertPolicyVersion(record: PolicyVersionRecord): void {
+    this.c.db
+      .insert(t.policyVersions)
+      .values(record)
+      .onConflictDoUpdate({
+        target: [t.policyVersions.policyName, t.policyVersions.version],
+        set: { lastSeenAt: record.lastSeenAt },
+      })
+      .run();
+  }
+}

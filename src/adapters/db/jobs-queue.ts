@@ -1,0 +1,203 @@
+/** The job outbox: effects recorded in the transaction that causes them, claimed and run after commit. */
+import { and, asc, count, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import type { JobPayload, JobRecord, JobStatus } from '../../domain/records.js';
+import type { Connection } from './open-database.js';
+import { toJob } from './row-mappers.js';
+import * as t from './schema.js';
+import type { SyncPort } from './sync-port.js';
+
+type Methods =
+  | 'getJob'
+  | 'getJobByKey'
+  | 'listJobs'
+  | 'countJobs'
+  | 'dueJobs'
+  | 'enqueueJob'
+  | 'claimJob'
+  | 'renewJob'
+  | 'finishJob'
+  | 'failJob';
+
+export class JobsQueue implements SyncPort<Methods> {
+  constructor(private readonly c: Connection) {}
+
+  getJob(id: number): JobRecord | undefined {
+    const row = this.c
+      .prepared('getJob', (db) =>
+        db
+          .select()
+          .from(t.jobs)
+          .where(eq(t.jobs.id, sql.placeholder('id')))
+          .prepare(),
+      )
+      .get({ id });
+    return row && toJob(row);
+  }
+
+  getJobByKey(key: string): JobRecord | undefined {
+    const row = this.c
+      .prepared('getJobByKey', (db) =>
+        db
+          .select()
+          .from(t.jobs)
+          .where(eq(t.jobs.key, sql.placeholder('key')))
+          .prepare(),
+      )
+      .get({ key });
+    return row && toJob(row);
+  }
+
+  listJobs(filter: { status?: JobStatus[]; limit?: number }): JobRecord[] {
+    return this.c.db
+      .select()
+      .from(t.jobs)
+      .where(filter.status?.length ? inArray(t.jobs.status, filter.status) : undefined)
+      .orderBy(asc(t.jobs.id))
+      .limit(filter.limit ?? 1000)
+      .all()
+      .map(toJob);
+  }
+
+  countJobs(status: JobStatus[]): number {
+    if (status.length === 0) return 0;
+    // Through the jobs_due index (status first): no row is loaded.
+    return this.c.db.select({ n: count() }).from(t.jobs).where(inArray(t.jobs.status, status)).get()?.n ?? 0;
+  }
+
+  enqueueJob(key: string, payload: JobPayload, runAt: string, subject: string | null = null): void {
+    this.c
+      .prepared('enqueueJob', (db) =>
+        db
+          .insert(t.jobs)
+          .values({
+            key: sql.placeholder('key'),
+            kind: sql.placeholder('kind'),
+            payload: sql.placeholder('payload'),
+            status: 'pending',
+            attempts: 0,
+            runAt: sql.placeholder('runAt'),
+            createdAt: sql.placeholder('runAt'),
+            updatedAt: sql.placeholder('runAt'),
+            subject: sql.placeholder('subject'),
+          })
+          .onConflictDoNothing({ target: t.jobs.key })
+          .prepare(),
+      )
+      .run({ key, kind: payload.kind, payload, runAt, subject });
+  }
+
+  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): JobRecord[] {
+    const due = or(
+      and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now)),
+      and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now)),
+    );
+    return this.c.db
+      .select()
+      .from(t.jobs)
+      .where(
+        and(
+          due,
+          kinds?.length ? inArray(t.jobs.kind, kinds) : undefined,
+          subject !== undefined ? eq(t.jobs.subject, subject) : undefined,
+        ),
+      )
+      .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
+      .limit(limit)
+      .all()
+      .map(toJob);
+  }
+
+  claimJob(id: number, worker: string, now: string, lockedUntil: string): boolean {
+    const now_ = sql`${sql.placeholder('now')}`;
+    return (
+      this.c
+        .prepared('claimJob', (db) =>
+          db
+            .update(t.jobs)
+            .set({
+              status: 'running',
+              lockedBy: sql`${sql.placeholder('worker')}`,
+              lockedUntil: sql`${sql.placeholder('lockedUntil')}`,
+              updatedAt: now_,
+              attempts: sql`${t.jobs.attempts} + 1`,
+            })
+            .where(
+              and(
+                eq(t.jobs.id, sql.placeholder('id')),
+                or(
+                  and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now_)),
+                  and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_)),
+                ),
+                // Effects on one subject run one at a time: not while another job of the subject
+                // holds a live lock. Atomic with the claim: this runs under BEGIN IMMEDIATE.
+                sql`(jobs.subject is null or not exists (select 1 from jobs other where other.subject = jobs.subject
+                  and other.id <> jobs.id and other.status = 'running' and other.locked_until > ${now_}))`,
+              ),
+            )
+            .prepare(),
+        )
+        .run({ id, worker, now, lockedUntil }).changes === 1
+    );
+  }
+
+  renewJob(id: number, worker: string, now: string, lockedUntil: string): boolean {
+    return (
+      this.c.db
+        .update(t.jobs)
+        .set({ lockedUntil, updatedAt: now })
+        .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
+        .run().changes === 1
+    );
+  }
+
+  finishJob(id: number, worker: string, now: string): boolean {
+    return (
+      this.c
+        .prepared('finishJob', (db) =>
+          db
+            .update(t.jobs)
+            .set({
+              status: 'done',
+              lockedBy: null,
+              lockedUntil: null,
+              updatedAt: sql`${sql.placeholder('now')}`,
+              lastError: null,
+            })
+            .where(
+              and(
+                eq(t.jobs.id, sql.placeholder('id')),
+                eq(t.jobs.status, 'running'),
+                eq(t.jobs.lockedBy, sql.placeholder('worker')),
+              ),
+            )
+            .prepare(),
+        )
+        .run({ id, worker, now }).changes === 1
+    );
+  }
+
+  failJob(
+    id: number,
+    worker: string,
+    now: string,
+    error: string,
+    retryAt: string | null,
+    options: { refundAttempt?: boolean } = {},
+  ): boolean {
+    return (
+      this.c.db
+        .update(t.jobs)
+        .set({
+          status: retryAt ? 'pending' : 'dead',
+          runAt: retryAt ?? now,
+          lockedBy: null,
+          lockedUntil: null,
+          updatedAt: now,
+          lastError: error.slice(0, 2000),
+          ...(options.refundAttempt ? { attempts: sql`max(0, ${t.jobs.attempts} - 1)` } : {}),
+        })
+        .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
+        .run().changes === 1
+    );
+  }
+}

@@ -1,0 +1,257 @@
+/** Requests, their approval steps and the decisions on them, on SQLite. */
+import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { AccessError } from '../../domain/errors.js';
+import type { AccessRequest, DecisionRecord, RequestStatus, StepRecord, StepStatus } from '../../domain/records.js';
+import type { RequestFilter } from '../../operations/ports.js';
+import { isUniqueViolation, type Connection } from './open-database.js';
+import { fromRequest, fromRequestPatch, fromStep, toDecision, toRequest, toStep, type StepRow } from './row-mappers.js';
+import * as t from './schema.js';
+import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
+
+type Methods =
+  | 'getRequest'
+  | 'findPendingRequest'
+  | 'listRequests'
+  | 'overdueRequests'
+  | 'requestsAwaiting'
+  | 'insertRequest'
+  | 'updateRequest'
+  | 'getSteps'
+  | 'insertSteps'
+  | 'updateStep'
+  | 'getDecisions'
+  | 'decisionsFor'
+  | 'insertDecision';
+
+export class RequestsRepo implements SyncPort<Methods> {
+  constructor(private readonly c: Connection) {}
+
+  getRequest(id: string): AccessRequest | undefined {
+    const row = this.c
+      .prepared('getRequest', (db) =>
+        db
+          .select()
+          .from(t.requests)
+          .where(eq(t.requests.id, sql.placeholder('id')))
+          .prepare(),
+      )
+      .get({ id });
+    return row && toRequest(row);
+  }
+
+  findPendingRequest(requesterId: string, app: string, role: string): AccessRequest | undefined {
+    // The status is a literal, as in the partial index requests_one_pending: a bound parameter
+    // there makes SQLite re-prepare the statement on every run.
+    const row = this.c
+      .prepared('findPendingRequest', (db) =>
+        db
+          .select()
+          .from(t.requests)
+          .where(
+            and(
+              eq(t.requests.requesterId, sql.placeholder('requesterId')),
+              eq(t.requests.app, sql.placeholder('app')),
+              eq(t.requests.role, sql.placeholder('role')),
+              sql`${t.requests.status} = 'pending_approval'`,
+            ),
+          )
+          .prepare(),
+      )
+      .get({ requesterId, app, role });
+    return row && toRequest(row);
+  }
+
+  listRequests(filter: RequestFilter): AccessRequest[] {
+    const where: SQL[] = [];
+    if (filter.status?.length) where.push(inArray(t.requests.status, filter.status));
+    if (filter.requesterId) where.push(eq(t.requests.requesterId, filter.requesterId));
+    if (filter.app) where.push(eq(t.requests.app, filter.app));
+    if (filter.role) where.push(eq(t.requests.role, filter.role));
+    return this.c.db
+      .select()
+      .from(t.requests)
+      .where(and(...where))
+      .orderBy(desc(t.requests.createdAt), desc(t.requests.id))
+      .limit(filter.limit ?? 1000)
+      .all()
+      .map(toRequest);
+  }
+
+  overdueRequests(now: string, limit: number): AccessRequest[] {
+    return this.c
+      .prepared('overdueRequests', (db) =>
+        db
+          .select()
+          .from(t.requests)
+          .where(
+            and(eq(t.requests.status, 'pending_approval'), lte(t.requests.approvalDeadline, sql.placeholder('now'))),
+          )
+          .orderBy(asc(t.requests.approvalDeadline))
+          .limit(sql.placeholder('limit'))
+          .prepare(),
+      )
+      .all({ now, limit })
+      .map(toRequest);
+  }
+
+  requestsAwaiting(approverId: string): AccessRequest[] {
+    const approver = sql.placeholder('approverId');
+    const rows = this.c
+      .prepared('requestsAwaiting', (db) =>
+        db
+          .select({ request: t.requests })
+          .from(t.requests)
+          .innerJoin(
+            t.approvalSteps,
+            and(eq(t.approvalSteps.requestId, t.requests.id), eq(t.approvalSteps.index, t.requests.currentStep)),
+          )
+          .where(
+            and(
+              eq(t.requests.status, 'pending_approval'),
+              eq(t.approvalSteps.status, 'open'),
+              sql`exists (select 1 from json_each(${t.approvalSteps.approvers}) where json_extract(value, '$.directoryId') = ${approver})`,
+              sql`not exists (select 1 from decisions d where d.request_id = ${t.requests.id} and d.approver_id = ${approver})`,
+            ),
+          )
+          .orderBy(asc(t.requests.createdAt))
+          .prepare(),
+      )
+      .all({ approverId });
+    return rows.map((r) => toRequest(r.request));
+  }
+
+  insertRequest(request: AccessRequest): void {
+    try {
+      this.c.db.insert(t.requests).values(fromRequest(request)).run();
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new AccessError(
+          'already_pending',
+          `${request.requester.email} already has a pending request for ${request.app}/${request.role}`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  updateRequest(id: string, from: RequestStatus[], patch: Partial<AccessRequest>): boolean {
+    const values = fromRequestPatch(patch);
+    const keys = Object.keys(values);
+    if (keys.length === 0) return false;
+    // One statement per shape (columns set, statuses allowed): the code has a handful of them.
+    const statement = this.c.prepared(`updateRequest:${keys.join(',')}:${from.join(',')}`, (db) =>
+      db
+        .update(t.requests)
+        .set(placeholdersFor(t.requests, keys))
+        .where(and(eq(t.requests.id, sql.placeholder('__id')), inArray(t.requests.status, from)))
+        .prepare(),
+    );
+    return statement.run({ ...toDriver(t.requests, values), __id: id }).changes === 1;
+  }
+
+  // ---- steps and decisions ----------------------------------------------------------------
+
+  getSteps(requestId: string): StepRecord[] {
+    return this.c
+      .prepared('getSteps', (db) =>
+        db
+          .select()
+          .from(t.approvalSteps)
+          .where(eq(t.approvalSteps.requestId, sql.placeholder('requestId')))
+          .orderBy(asc(t.approvalSteps.index))
+          .prepare(),
+      )
+      .all({ requestId })
+      .map(toStep);
+  }
+
+  insertSteps(steps: StepRecord[]): void {
+    if (steps.length) this.c.db.insert(t.approvalSteps).values(steps.map(fromStep)).run();
+  }
+
+  updateStep(requestId: string, index: number, from: StepStatus[], patch: Partial<StepRecord>): boolean {
+    const values: Partial<StepRow> = {};
+    if (patch.status !== undefined) values.status = patch.status;
+    if (patch.approvers !== undefined) values.approvers = patch.approvers;
+    if (patch.fallbackReason !== undefined) values.fallbackReason = patch.fallbackReason;
+    if (patch.label !== undefined) values.label = patch.label;
+    if (patch.notifyChannel !== undefined) values.notifyChannel = patch.notifyChannel;
+    if (patch.startedAt !== undefined) values.startedAt = patch.startedAt;
+    if (patch.decidedAt !== undefined) values.decidedAt = patch.decidedAt;
+    const keys = Object.keys(values) as (keyof StepRow)[];
+    if (keys.length === 0) return false;
+    const statement = this.c.prepared(`updateStep:${keys.join(',')}:${from.join(',')}`, (db) =>
+      db
+        .update(t.approvalSteps)
+        .set(placeholdersFor(t.approvalSteps, keys))
+        .where(
+          and(
+            eq(t.approvalSteps.requestId, sql.placeholder('__id')),
+            eq(t.approvalSteps.index, sql.placeholder('__index')),
+            inArray(t.approvalSteps.status, from),
+          ),
+        )
+        .prepare(),
+    );
+    return statement.run({ ...toDriver(t.approvalSteps, values), __id: requestId, __index: index }).changes === 1;
+  }
+
+  getDecisions(requestId: string): DecisionRecord[] {
+    return this.c
+      .prepared('getDecisions', (db) =>
+        db
+          .select()
+          .from(t.decisions)
+          .where(eq(t.decisions.requestId, sql.placeholder('requestId')))
+          .orderBy(asc(t.decisions.id))
+          .prepare(),
+      )
+      .all({ requestId })
+      .map(toDecision);
+  }
+
+  decisionsFor(requestIds: readonly string[]): Map<string, DecisionRecord[]> {
+    const out = new Map<string, DecisionRecord[]>();
+    for (let i = 0; i < requestIds.length; i += CHUNK) {
+      const rows = this.c.db
+        .select()
+        .from(t.decisions)
+        .where(inArray(t.decisions.requestId, requestIds.slice(i, i + CHUNK)))
+        .orderBy(asc(t.decisions.id))
+        .all();
+      for (const row of rows) {
+        const list = out.get(row.requestId) ?? [];
+        list.push(toDecision(row));
+        out.set(row.requestId, list);
+      }
+    }
+    return out;
+  }
+
+  insertDecision(decision: DecisionRecord): void {
+    try {
+      this.c.db
+        .insert(t.decisions)
+        .values({
+          requestId: decision.requestId,
+          stepIndex: decision.stepIndex,
+          approverId: decision.approver.directoryId,
+          approverEmail: decision.approver.email,
+          approverName: decision.approver.name,
+          approverSlackId: decision.approver.slackId ?? null,
+          decision: decision.decision,
+          reason: decision.reason,
+          shortenedToSeconds: decision.shortenedToSeconds,
+          at: decision.at,
+        })
+        .run();
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new AccessError(
+          'already_decided_step',
+          'You already decided a step of this request; one person decides at most one step.',
+        );
+      throw error;
+    }
+  }
+}

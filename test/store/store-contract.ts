@@ -1,0 +1,1136 @@
+/**
+ * The store contract: what every implementation of the store port (src/operations/ports.ts) must
+ * do, whatever database is behind it. SQLite runs it (sqlite-store.test.ts); PostgreSQL runs the
+ * same suite with its own factory.
+ *
+ * Every test gets an empty database. `connect()` opens another connection (another store) to the
+ * same database, as a second process or replica would: races between connections are decided by
+ * the database, not by the event loop of one process.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyChain, type AuditEventInput } from '../../src/domain/audit.js';
+import { AccessError } from '../../src/domain/errors.js';
+import type { AccessRequest, Grant, JobPayload, StepRecord } from '../../src/domain/records.js';
+import { NO_FILTERS } from '../../src/operations/exports/export-filters.js';
+import type { Store, StoreTx } from '../../src/operations/ports.js';
+
+export interface StoreDatabase {
+  /** A new connection to this database: a store of its own (close it, or `drop` closes it). */
+  connect(): Promise<Store>;
+  /** Closes what is still open and removes the database. */
+  drop(): Promise<void>;
+}
+
+/** Makes an empty database for one test. */
+export type StoreFactory = () => Promise<StoreDatabase>;
+
+const T0 = '2026-03-02T09:00:00.000Z';
+const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
+
+export function request(id: string, overrides: Partial<AccessRequest> = {}): AccessRequest {
+  return {
+    id,
+    kind: 'access',
+    grantId: null,
+    requester: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada Lovelace', slackId: 'U0ADA' },
+    app: 'github',
+    role: 'owner',
+    policyName: 'github-owner',
+    policyVersion: 'v1',
+    justification: 'INC-7',
+    requestedSeconds: 3600,
+    grantedSeconds: null,
+    status: 'pending_approval',
+    autoApproveRule: null,
+    currentStep: 0,
+    stepCount: 1,
+    createdAt: T0,
+    approvalDeadline: at(72 * 3600),
+    decidedAt: null,
+    decisionReason: null,
+    ...overrides,
+  };
+}
+
+export function grant(id: string, overrides: Partial<Grant> = {}): Grant {
+  return {
+    id,
+    requestId: `req_${id}`,
+    holder: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada Lovelace', slackId: null },
+    app: 'github',
+    role: 'owner',
+    policyName: 'github-owner',
+    policyVersion: 'v1',
+    sensitive: true,
+    snapshot: {
+      provision: { method: 'okta_group', group: 'github-owners' },
+      policyName: 'github-owner',
+      policyVersion: 'v1',
+    },
+    alreadyMember: null,
+    status: 'active',
+    durationSeconds: 3600,
+    maxTotalSeconds: 8 * 3600,
+    extensionApproval: 'same',
+    createdAt: T0,
+    activatedAt: T0,
+    expiresAt: at(3600),
+    revocationReason: null,
+    revocationNote: null,
+    revokedBy: null,
+    revocationStartedAt: null,
+    revokedAt: null,
+    remindersSent: [],
+    failures: 0,
+    lastError: null,
+    ...overrides,
+  };
+}
+
+function step(requestId: string, index: number, overrides: Partial<StepRecord> = {}): StepRecord {
+  return {
+    requestId,
+    index,
+    step: { kind: 'manager' },
+    label: 'Manager',
+    required: 1,
+    status: 'waiting',
+    approvers: [],
+    fallbackReason: null,
+    notifyChannel: null,
+    startedAt: null,
+    decidedAt: null,
+    ...overrides,
+  };
+}
+
+const event = (n: number, overrides: Partial<AuditEventInput> = {}): AuditEventInput => ({
+  at: at(n),
+  actor: { kind: 'system', component: 'test' },
+  action: 'request.refused',
+  details: { n },
+  ...overrides,
+});
+
+/** A request and its grant: a grant's request must exist first. */
+async function insertGrant(tx: StoreTx, g: Grant): Promise<void> {
+  if (!(await tx.getRequest(g.requestId))) {
+    await tx.insertRequest(
+      request(g.requestId, {
+        status: 'approved',
+        grantId: g.id,
+        requester: g.holder,
+        app: g.app,
+        role: g.role,
+        currentStep: -1,
+      }),
+    );
+  }
+  await tx.insertGrant(g);
+}
+
+/** Rejects if `promise` has not settled within `ms`: a wait that would never end fails the test instead. */
+function within<T>(promise: Promise<T>, ms = 3000): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms)),
+  );
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function describeStoreContract(name: string, factory: StoreFactory): void {
+  describe(`the store contract: ${name}`, () => {
+    let db: StoreDatabase;
+    let store: Store;
+    beforeEach(async () => {
+      db = await factory();
+      store = await db.connect();
+    });
+    afterEach(async () => {
+      await store.close();
+      await db.drop();
+    });
+
+    describe('transactions', () => {
+      it('commits what the callback wrote when it resolves, and returns its result', async () => {
+        const result = await store.transaction(async (tx) => {
+          await tx.insertRequest(request('req_1'));
+          await tx.appendAudit(event(1, { requestId: 'req_1' }));
+          return 'done';
+        });
+        expect(result).toBe('done');
+        expect((await store.getRequest('req_1'))?.status).toBe('pending_approval');
+        expect((await store.auditHead()).seq).toBe(1);
+      });
+
+      it('rolls every write back when the callback throws, and rethrows its error', async () => {
+        const failure = new Error('boom after the writes');
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.insertRequest(request('req_1'));
+            await tx.appendAudit(event(1));
+            await tx.enqueueJob('notify:x', { kind: 'provision', grantId: 'grt_x' }, T0);
+            await tx.setMeta('k', 'v', T0);
+            throw failure;
+          }),
+        ).rejects.toBe(failure);
+        expect(await store.getRequest('req_1')).toBeUndefined();
+        expect(await store.auditHead()).toEqual({ seq: 0, hash: '0'.repeat(64) });
+        expect(await store.getJobByKey('notify:x')).toBeUndefined();
+        expect(await store.getMeta('k')).toBeUndefined();
+      });
+
+      it('rolls back when a write refuses (a unique conflict), with the typed error', async () => {
+        await store.transaction((tx) => tx.insertRequest(request('req_1')));
+        const error = await store
+          .transaction(async (tx) => {
+            await tx.appendAudit(event(1));
+            await tx.insertRequest(request('req_2')); // the same person and role, still pending
+          })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(AccessError);
+        expect((error as AccessError).code).toBe('already_pending');
+        expect(await store.getRequest('req_2')).toBeUndefined();
+        expect((await store.auditHead()).seq).toBe(0);
+      });
+
+      it("runs the transactions of one store one after the other, so none loses another one's write", async () => {
+        const bump = () =>
+          store.transaction(async (tx) => {
+            const n = Number((await tx.getMeta('counter')) ?? '0');
+            await tx.getLease('nothing'); // more awaits between the read and the write
+            await tx.listJobs({ limit: 1 });
+            await tx.setMeta('counter', String(n + 1), T0);
+          });
+        await Promise.all(Array.from({ length: 20 }, bump));
+        expect(await store.getMeta('counter')).toBe('20');
+      });
+
+      it('refuses a transaction started inside a transaction at once, instead of waiting for itself', async () => {
+        const error = await within(
+          store.transaction(async (tx) => {
+            await tx.setMeta('outer', '1', T0);
+            await store.transaction((inner) => inner.setMeta('inner', '1', T0));
+          }),
+        ).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(Error);
+        expect(String(error)).toMatch(/inside another one/);
+        expect(await store.getMeta('outer')).toBeUndefined();
+        expect(await store.getMeta('inner')).toBeUndefined();
+        // The store is still usable.
+        await store.transaction((tx) => tx.setMeta('after', '1', T0));
+        expect(await store.getMeta('after')).toBe('1');
+      });
+
+      it("refuses the store's own reads inside a transaction (they would not see its writes)", async () => {
+        const error = await within(
+          store.transaction(async (tx) => {
+            await tx.insertRequest(request('req_1'));
+            return store.getRequest('req_1');
+          }),
+        ).catch((e: unknown) => e);
+        expect(String(error)).toMatch(/store\.getRequest was called inside/);
+        expect(await store.getRequest('req_1')).toBeUndefined();
+      });
+
+      it('refuses a transaction handle used after its transaction ended', async () => {
+        let kept: StoreTx | undefined;
+        await store.transaction(async (tx) => {
+          kept = tx;
+        });
+        await expect(kept!.setMeta('late', '1', T0)).rejects.toThrow(/after its transaction ended/);
+        expect(await store.getMeta('late')).toBeUndefined();
+      });
+
+      it("shows a transaction's writes inside it, and to nobody else until it commits", async () => {
+        const other = await db.connect();
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        let written!: () => void;
+        const wrote = new Promise<void>((r) => (written = r));
+        try {
+          const tx = store.transaction(async (t) => {
+            await t.insertRequest(request('req_1'));
+            expect((await t.getRequest('req_1'))?.id).toBe('req_1');
+            written();
+            // Held open on purpose (operations never wait on anything but the store inside one).
+            await held;
+          });
+          await wrote;
+          expect(await store.getRequest('req_1')).toBeUndefined();
+          expect(await other.getRequest('req_1')).toBeUndefined();
+          release();
+          await tx;
+          expect((await store.getRequest('req_1'))?.id).toBe('req_1');
+          expect((await other.getRequest('req_1'))?.id).toBe('req_1');
+        } finally {
+          release();
+          await other.close();
+        }
+      });
+
+      it("makes another connection's transaction wait for the one in progress, without losing either", async () => {
+        const other = await db.connect();
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        let started!: () => void;
+        const inside = new Promise<void>((r) => (started = r));
+        try {
+          const first = store.transaction(async (tx) => {
+            await tx.setMeta('a', '1', T0);
+            started();
+            await held;
+          });
+          await inside;
+          const second = other.transaction(async (tx) => {
+            await tx.setMeta('b', (await tx.getMeta('a')) ?? 'missing', T0);
+          });
+          // The other connection's reads are not blocked meanwhile.
+          expect(await other.getMeta('a')).toBeUndefined();
+          release();
+          await Promise.all([first, second]);
+          expect(await store.getMeta('b')).toBe('1');
+        } finally {
+          release();
+          await other.close();
+        }
+      });
+
+      it('waits for a transaction in progress when closed', async () => {
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        const tx = store.transaction(async (t) => {
+          await t.setMeta('k', 'v', T0);
+          await held;
+        });
+        const closing = store.close();
+        release();
+        await Promise.all([tx, closing]);
+        store = await db.connect();
+        expect(await store.getMeta('k')).toBe('v');
+      });
+
+      it('names its kind and where its data is', () => {
+        expect(store.kind).toMatch(/^\w+$/);
+        expect(store.location.length).toBeGreaterThan(0);
+      });
+    });
+
+    describe('requests, steps and decisions', () => {
+      it('stores a request as given, and updates it only from the statuses named', async () => {
+        const r = request('req_1', {
+          justification: 'a "quoted" <justification> 🙂',
+          requester: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada', slackId: null },
+        });
+        await store.transaction((tx) => tx.insertRequest(r));
+        expect(await store.getRequest('req_1')).toEqual(r);
+        expect(await store.transaction((tx) => tx.updateRequest('req_1', ['approved'], { status: 'denied' }))).toBe(
+          false,
+        );
+        expect(
+          await store.transaction((tx) =>
+            tx.updateRequest('req_1', ['pending_approval'], {
+              status: 'approved',
+              grantedSeconds: 1800,
+              decidedAt: at(5),
+              currentStep: -1,
+            }),
+          ),
+        ).toBe(true);
+        expect(await store.getRequest('req_1')).toEqual({
+          ...r,
+          status: 'approved',
+          grantedSeconds: 1800,
+          decidedAt: at(5),
+          currentStep: -1,
+        });
+        expect(
+          await store.transaction((tx) => tx.updateRequest('missing', ['pending_approval'], { status: 'approved' })),
+        ).toBe(false);
+        expect(await store.getRequest('missing')).toBeUndefined();
+      });
+
+      it('keeps one pending request per person and role', async () => {
+        await store.transaction((tx) => tx.insertRequest(request('req_1')));
+        expect(await store.findPendingRequest('u-ada', 'github', 'owner')).toMatchObject({ id: 'req_1' });
+        expect(await store.findPendingRequest('u-ada', 'github', 'member')).toBeUndefined();
+        await store.transaction((tx) => tx.updateRequest('req_1', ['pending_approval'], { status: 'cancelled' }));
+        expect(await store.findPendingRequest('u-ada', 'github', 'owner')).toBeUndefined();
+        await store.transaction((tx) => tx.insertRequest(request('req_2')));
+        expect(await store.findPendingRequest('u-ada', 'github', 'owner')).toMatchObject({ id: 'req_2' });
+      });
+
+      it('lists requests newest first by filter, and the overdue ones by deadline', async () => {
+        await store.transaction(async (tx) => {
+          await tx.insertRequest(request('req_a', { createdAt: at(1), approvalDeadline: at(100) }));
+          await tx.insertRequest(request('req_b', { createdAt: at(2), role: 'member', approvalDeadline: at(50) }));
+          await tx.insertRequest(
+            request('req_c', {
+              createdAt: at(3),
+              app: 'aws',
+              role: 'admin',
+              status: 'denied',
+              approvalDeadline: at(10),
+            }),
+          );
+          await tx.insertRequest(
+            request('req_d', {
+              createdAt: at(4),
+              requester: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' },
+            }),
+          );
+        });
+        expect((await store.listRequests({})).map((r) => r.id)).toEqual(['req_d', 'req_c', 'req_b', 'req_a']);
+        expect(
+          (await store.listRequests({ requesterId: 'u-ada', status: ['pending_approval'] })).map((r) => r.id),
+        ).toEqual(['req_b', 'req_a']);
+        expect((await store.listRequests({ app: 'github', role: 'owner' })).map((r) => r.id)).toEqual([
+          'req_d',
+          'req_a',
+        ]);
+        expect((await store.listRequests({ limit: 1 })).map((r) => r.id)).toEqual(['req_d']);
+        expect((await store.overdueRequests(at(100), 10)).map((r) => r.id)).toEqual(['req_b', 'req_a']);
+        expect((await store.overdueRequests(at(100), 1)).map((r) => r.id)).toEqual(['req_b']);
+        expect(await store.overdueRequests(at(49), 10)).toEqual([]);
+      });
+
+      it('keeps steps in order and updates one only from the statuses named', async () => {
+        const approvers = [{ directoryId: 'u-marcus', email: 'marcus@example.com', name: 'Marcus', slackId: null }];
+        await store.transaction(async (tx) => {
+          await tx.insertRequest(request('req_1', { stepCount: 2 }));
+          await tx.insertSteps([
+            step('req_1', 1, { step: { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SEC' } }),
+            step('req_1', 0),
+          ]);
+        });
+        expect((await store.getSteps('req_1')).map((s) => s.index)).toEqual([0, 1]);
+        expect(await store.transaction((tx) => tx.updateStep('req_1', 0, ['open'], { status: 'approved' }))).toBe(
+          false,
+        );
+        expect(
+          await store.transaction((tx) =>
+            tx.updateStep('req_1', 0, ['waiting'], {
+              status: 'open',
+              approvers,
+              startedAt: at(1),
+              fallbackReason: null,
+            }),
+          ),
+        ).toBe(true);
+        const [first, second] = await store.getSteps('req_1');
+        expect(first).toEqual(step('req_1', 0, { status: 'open', approvers, startedAt: at(1) }));
+        expect(second!.step).toEqual({ kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SEC' });
+      });
+
+      it("records each person's decision on a request once, and finds the requests awaiting an approver", async () => {
+        const marcus = { directoryId: 'u-marcus', email: 'marcus@example.com', name: 'Marcus', slackId: 'U0MARCUS' };
+        const sam = { directoryId: 'u-sam', email: 'sam@example.com', name: 'Sam', slackId: null };
+        await store.transaction(async (tx) => {
+          await tx.insertRequest(request('req_1', { stepCount: 2 }));
+          await tx.insertSteps([step('req_1', 0, { status: 'open', approvers: [marcus, sam] }), step('req_1', 1)]);
+          await tx.insertRequest(request('req_2', { role: 'member', currentStep: 1, stepCount: 2 }));
+          await tx.insertSteps([
+            step('req_2', 0, { status: 'approved', approvers: [marcus] }),
+            step('req_2', 1, { status: 'open', approvers: [sam] }),
+          ]);
+        });
+        expect((await store.requestsAwaiting('u-marcus')).map((r) => r.id)).toEqual(['req_1']);
+        expect((await store.requestsAwaiting('u-sam')).map((r) => r.id)).toEqual(['req_1', 'req_2']);
+        const decision = {
+          requestId: 'req_1',
+          stepIndex: 0,
+          approver: marcus,
+          decision: 'approve' as const,
+          reason: null,
+          shortenedToSeconds: 1800,
+          at: at(1),
+        };
+        await store.transaction((tx) => tx.insertDecision(decision));
+        const again = await store
+          .transaction((tx) => tx.insertDecision({ ...decision, stepIndex: 1, at: at(2) }))
+          .catch((e: unknown) => e);
+        expect((again as AccessError).code).toBe('already_decided_step');
+        expect(await store.getDecisions('req_1')).toEqual([decision]);
+        expect(await store.requestsAwaiting('u-marcus')).toEqual([]);
+        await store.transaction((tx) =>
+          tx.insertDecision({
+            ...decision,
+            approver: sam,
+            decision: 'deny',
+            reason: 'no',
+            shortenedToSeconds: null,
+            at: at(3),
+          }),
+        );
+        expect((await store.getDecisions('req_1')).map((d) => d.approver.directoryId)).toEqual(['u-marcus', 'u-sam']);
+        const byRequest = await store.decisionsFor(['req_1', 'req_2', 'missing']);
+        expect([...byRequest.keys()]).toEqual(['req_1']);
+        expect(byRequest.get('req_1')).toHaveLength(2);
+      });
+    });
+
+    describe('grants, extensions and tasks', () => {
+      it('stores a grant as given (its provisioning snapshot, an unknown prior membership) and updates it only from the statuses named', async () => {
+        const g = grant('grt_1', {
+          holder: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada', slackId: 'U0ADA' },
+          remindersSent: [86400],
+        });
+        await store.transaction((tx) => insertGrant(tx, g));
+        expect(await store.getGrant('grt_1')).toEqual(g);
+        expect(await store.grantForRequest('req_grt_1')).toEqual(g);
+        expect(await store.transaction((tx) => tx.updateGrant('grt_1', ['revoking'], { status: 'revoked' }))).toBe(
+          false,
+        );
+        expect(
+          await store.transaction((tx) =>
+            tx.updateGrant('grt_1', ['active'], { alreadyMember: false, remindersSent: [86400, 3600], lastError: 'x' }),
+          ),
+        ).toBe(true);
+        expect(await store.getGrant('grt_1')).toEqual({
+          ...g,
+          alreadyMember: false,
+          remindersSent: [86400, 3600],
+          lastError: 'x',
+        });
+        expect(
+          await store.transaction((tx) =>
+            tx.updateGrant('grt_1', ['active'], { alreadyMember: true, lastError: null }),
+          ),
+        ).toBe(true);
+        expect(await store.getGrant('grt_1')).toMatchObject({ alreadyMember: true, lastError: null });
+      });
+
+      it('finds open grants, lists them by filter, and picks the expired and the soon-expiring ones', async () => {
+        await store.transaction(async (tx) => {
+          await insertGrant(tx, grant('grt_a', { createdAt: at(1), expiresAt: at(100) }));
+          await insertGrant(
+            tx,
+            grant('grt_b', { createdAt: at(2), role: 'member', sensitive: false, expiresAt: at(50) }),
+          );
+          await insertGrant(tx, grant('grt_c', { createdAt: at(3), status: 'revoked', expiresAt: at(10) }));
+          await insertGrant(
+            tx,
+            grant('grt_d', {
+              createdAt: at(4),
+              holder: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' },
+              status: 'provisioning',
+              expiresAt: null,
+              activatedAt: null,
+            }),
+          );
+        });
+        expect((await store.findOpenGrant('u-ada', 'github', 'owner'))?.id).toBe('grt_a');
+        expect((await store.findOpenGrant('u-alan', 'github', 'owner'))?.id).toBe('grt_d');
+        expect(await store.findOpenGrant('u-ada', 'aws', 'admin')).toBeUndefined();
+        expect((await store.listGrants({})).map((g) => g.id)).toEqual(['grt_d', 'grt_c', 'grt_b', 'grt_a']);
+        expect((await store.listGrants({ sensitive: false })).map((g) => g.id)).toEqual(['grt_b']);
+        expect((await store.listGrants({ holderId: 'u-ada', status: ['active'] })).map((g) => g.id)).toEqual([
+          'grt_b',
+          'grt_a',
+        ]);
+        expect((await store.expiredGrants(at(100), 10)).map((g) => g.id)).toEqual(['grt_b', 'grt_a']);
+        expect((await store.expiredGrants(at(100), 1)).map((g) => g.id)).toEqual(['grt_b']);
+        expect((await store.grantsExpiringBefore(at(60), 10)).map((g) => g.id)).toEqual(['grt_b']);
+        expect((await store.getGrants(['grt_c', 'missing', 'grt_a'])).map((g) => g.id).sort()).toEqual([
+          'grt_a',
+          'grt_c',
+        ]);
+        expect(await store.holdersOf(['active', 'provisioning'])).toEqual(['u-ada', 'u-alan']);
+      });
+
+      it('reads grants by id in one call however many ids there are', async () => {
+        const ids = Array.from({ length: 1200 }, (_, i) => `grt_${String(i).padStart(4, '0')}`);
+        await store.transaction(async (tx) => {
+          for (const id of ids)
+            await insertGrant(
+              tx,
+              grant(id, { holder: { directoryId: `u-${id}`, email: `${id}@example.com`, name: id } }),
+            );
+        });
+        expect((await store.getGrants(ids)).map((g) => g.id).sort()).toEqual(ids);
+        const requestIds = ids.map((id) => `req_${id}`);
+        expect((await store.decisionsFor(requestIds)).size).toBe(0);
+      });
+
+      it('owes a reminder for each lead time reached, shorter than the grant and not yet sent', async () => {
+        await store.transaction(async (tx) => {
+          await insertGrant(tx, grant('grt_day', { durationSeconds: 3 * 86400, expiresAt: at(86400 - 10) }));
+          await insertGrant(tx, grant('grt_hour', { role: 'member', durationSeconds: 2 * 3600, expiresAt: at(3000) }));
+          await insertGrant(tx, grant('grt_short', { role: 'triage', durationSeconds: 1800, expiresAt: at(1000) }));
+          await insertGrant(
+            tx,
+            grant('grt_sent', {
+              role: 'viewer',
+              durationSeconds: 2 * 3600,
+              expiresAt: at(3000),
+              remindersSent: [3600],
+            }),
+          );
+          await insertGrant(tx, grant('grt_past', { role: 'admin', durationSeconds: 2 * 3600, expiresAt: at(-1) }));
+        });
+        expect((await store.grantsDueForReminder(T0, [86400, 3600], 10)).map((g) => g.id)).toEqual([
+          'grt_hour',
+          'grt_day',
+        ]);
+        expect((await store.grantsDueForReminder(T0, [86400, 3600], 1)).map((g) => g.id)).toEqual(['grt_hour']);
+        expect(await store.grantsDueForReminder(T0, [], 10)).toEqual([]);
+      });
+
+      it('knows which grants keep a person in a group, and the groups grants were provisioned through', async () => {
+        const viaGroup = (id: string, group: string, overrides: Partial<Grant> = {}) =>
+          grant(id, {
+            snapshot: { provision: { method: 'okta_group', group }, policyName: 'p', policyVersion: 'v1' },
+            ...overrides,
+          });
+        await store.transaction(async (tx) => {
+          await insertGrant(tx, viaGroup('grt_1', 'admins'));
+          await insertGrant(tx, viaGroup('grt_2', 'admins', { role: 'member', status: 'provisioning' }));
+          await insertGrant(
+            tx,
+            viaGroup('grt_3', 'admins', { role: 'triage', status: 'revoking', alreadyMember: true }),
+          );
+          await insertGrant(
+            tx,
+            viaGroup('grt_4', 'admins', { role: 'viewer', status: 'revoking', alreadyMember: false }),
+          );
+          await insertGrant(tx, viaGroup('grt_5', 'readers', { role: 'reader', status: 'revoked' }));
+          await insertGrant(
+            tx,
+            grant('grt_6', {
+              role: 'laptop',
+              snapshot: { provision: { method: 'manual', assigneeGroup: 'it' }, policyName: 'p', policyVersion: 'v1' },
+            }),
+          );
+        });
+        expect((await store.otherGrantsThroughGroup('u-ada', 'admins', 'grt_1')).map((g) => g.id).sort()).toEqual([
+          'grt_2',
+          'grt_3',
+        ]);
+        expect((await store.grantsThroughGroup('admins')).map((g) => g.id)).toEqual([
+          'grt_1',
+          'grt_2',
+          'grt_3',
+          'grt_4',
+        ]);
+        expect((await store.grantsThroughGroup('admins', { status: ['revoking'] })).map((g) => g.id)).toEqual([
+          'grt_3',
+          'grt_4',
+        ]);
+        expect(await store.grantsThroughGroup('admins', { holderId: 'u-alan' })).toEqual([]);
+        expect(await store.provisionGroupsOf(['active', 'revoked'])).toEqual(['admins', 'readers']);
+        expect(await store.provisionGroupsOf(['active'])).toEqual(['admins']);
+      });
+
+      it("keeps a grant's extensions in time order", async () => {
+        await store.transaction(async (tx) => {
+          await insertGrant(tx, grant('grt_1'));
+          await tx.insertRequest(
+            request('req_ext2', { kind: 'extension', grantId: 'grt_1', status: 'approved', role: 'x' }),
+          );
+          await tx.insertRequest(
+            request('req_ext1', { kind: 'extension', grantId: 'grt_1', status: 'approved', role: 'y' }),
+          );
+          await tx.insertExtension({
+            id: 'ext_2',
+            grantId: 'grt_1',
+            requestId: 'req_ext2',
+            addedSeconds: 60,
+            previousExpiresAt: at(3660),
+            newExpiresAt: at(3720),
+            at: at(20),
+          });
+          await tx.insertExtension({
+            id: 'ext_1',
+            grantId: 'grt_1',
+            requestId: 'req_ext1',
+            addedSeconds: 60,
+            previousExpiresAt: at(3600),
+            newExpiresAt: at(3660),
+            at: at(10),
+          });
+        });
+        expect((await store.getExtensions('grt_1')).map((e) => e.id)).toEqual(['ext_1', 'ext_2']);
+        expect(await store.getExtensions('grt_other')).toEqual([]);
+      });
+
+      it('records one task per grant and action, and completes it once', async () => {
+        const task = {
+          id: 'tsk_1',
+          grantId: 'grt_1',
+          action: 'grant' as const,
+          assigneeGroup: 'it-helpdesk',
+          status: 'open' as const,
+          createdAt: T0,
+          completedBy: null,
+          completedAt: null,
+        };
+        await store.transaction(async (tx) => {
+          await insertGrant(tx, grant('grt_1', { status: 'provisioning' }));
+          await tx.insertTask(task);
+          await tx.insertTask({ ...task, id: 'tsk_2', assigneeGroup: 'someone-else' });
+        });
+        expect(await store.getTask('tsk_1')).toEqual(task);
+        expect(await store.getTask('tsk_2')).toBeUndefined();
+        expect(await store.getTaskFor('grt_1', 'grant')).toEqual(task);
+        expect(await store.getTaskFor('grt_1', 'revoke')).toBeUndefined();
+        const ian = { directoryId: 'u-ian', email: 'ian@example.com', name: 'Ian' };
+        expect(
+          await store.transaction((tx) =>
+            tx.updateTask('tsk_1', ['open'], { status: 'done', completedAt: at(5), completedBy: ian }),
+          ),
+        ).toBe(true);
+        expect(
+          await store.transaction((tx) =>
+            tx.updateTask('tsk_1', ['open'], { status: 'done', completedAt: at(6), completedBy: ian }),
+          ),
+        ).toBe(false);
+        expect(await store.getTask('tsk_1')).toEqual({ ...task, status: 'done', completedAt: at(5), completedBy: ian });
+      });
+
+      it('lists the open tasks of some groups, oldest first', async () => {
+        const task = (id: string, grantId: string, group: string, createdAt: string) => ({
+          id,
+          grantId,
+          action: 'grant' as const,
+          assigneeGroup: group,
+          status: 'open' as const,
+          createdAt,
+          completedBy: null,
+          completedAt: null,
+        });
+        await store.transaction(async (tx) => {
+          for (const id of ['grt_1', 'grt_2', 'grt_3'])
+            await insertGrant(tx, grant(id, { role: id, status: 'provisioning' }));
+          await tx.insertTask(task('tsk_late', 'grt_1', 'it-helpdesk', at(20)));
+          await tx.insertTask(task('tsk_early', 'grt_2', 'it-helpdesk', at(10)));
+          await tx.insertTask(task('tsk_other', 'grt_3', 'facilities', at(5)));
+          await tx.updateTask('tsk_other', ['open'], { status: 'done', completedAt: at(6) });
+        });
+        expect((await store.openTasks(['it-helpdesk', 'facilities'], 10)).map((t) => t.id)).toEqual([
+          'tsk_early',
+          'tsk_late',
+        ]);
+        expect((await store.openTasks(['it-helpdesk'], 1)).map((t) => t.id)).toEqual(['tsk_early']);
+        expect(await store.openTasks([], 10)).toEqual([]);
+      });
+    });
+
+    describe('identity and policy versions', () => {
+      it('binds a Slack user to one directory person, refuses a second claim, and unbinds', async () => {
+        const binding = { slackUserId: 'U0ADA', directoryId: 'u-ada', email: 'ada@example.com', boundAt: T0 };
+        await store.transaction((tx) => tx.bindIdentity(binding));
+        expect(await store.bindingForSlackUser('U0ADA')).toEqual(binding);
+        expect(await store.bindingForPerson('u-ada')).toEqual(binding);
+        const conflict = await store
+          .transaction((tx) => tx.bindIdentity({ ...binding, slackUserId: 'U0OTHER' }))
+          .catch((e: unknown) => e);
+        expect((conflict as AccessError).code).toBe('identity_conflict');
+        expect(await store.transaction((tx) => tx.unbindIdentity('U0ADA'))).toBe(true);
+        expect(await store.transaction((tx) => tx.unbindIdentity('U0ADA'))).toBe(false);
+        expect(await store.bindingForPerson('u-ada')).toBeUndefined();
+      });
+
+      it('records each policy version once, with when it was first and last seen, and the latest of each policy', async () => {
+        const v1 = {
+          policyName: 'github-owner',
+          version: 'v1',
+          app: 'github',
+          role: 'owner',
+          definition: { b: 1, a: [1, 2] },
+          firstSeenAt: at(0),
+          lastSeenAt: at(0),
+        };
+        await store.transaction((tx) => tx.upsertPolicyVersion(v1));
+        await store.transaction((tx) => tx.upsertPolicyVersion({ ...v1, firstSeenAt: at(10), lastSeenAt: at(10) }));
+        expect(await store.getPolicyVersion('github-owner', 'v1')).toEqual({ ...v1, lastSeenAt: at(10) });
+        await store.transaction(async (tx) => {
+          await tx.upsertPolicyVersion({ ...v1, version: 'v2', firstSeenAt: at(20), lastSeenAt: at(20) });
+          await tx.upsertPolicyVersion({
+            ...v1,
+            policyName: 'aws-admin',
+            app: 'aws',
+            role: 'admin',
+            firstSeenAt: at(20),
+            lastSeenAt: at(20),
+          });
+        });
+        expect((await store.latestPolicyVersions()).map((v) => [v.policyName, v.version])).toEqual([
+          ['aws-admin', 'v1'],
+          ['github-owner', 'v2'],
+        ]);
+        expect(await store.getPolicyVersion('github-owner', 'v3')).toBeUndefined();
+      });
+    });
+
+    describe('the audit log', () => {
+      it('chains each event to the one before, in order, and reads it back by request, grant and time', async () => {
+        const written = await store.transaction(async (tx) => [
+          await tx.appendAudit(event(1, { requestId: 'req_1', details: { b: 1, a: { d: 2, c: 3 } } })),
+          await tx.appendAudit(event(2, { grantId: 'grt_1', action: 'grant.activated' })),
+        ]);
+        const third = await store.transaction((tx) =>
+          tx.appendAudit(
+            event(3, {
+              requestId: 'req_1',
+              grantId: 'grt_1',
+              action: 'grant.revoked',
+              actor: { kind: 'person', directoryId: 'u-ada', email: 'ada@example.com' },
+            }),
+          ),
+        );
+        expect([...written, third].map((e) => e.seq)).toEqual([1, 2, 3]);
+        expect(written[1]!.prevHash).toBe(written[0]!.hash);
+        expect(third.prevHash).toBe(written[1]!.hash);
+        expect(await store.auditHead()).toEqual({ seq: 3, hash: third.hash });
+        const all = await store.auditEvents({ limit: 10 });
+        expect(all.map(({ id: _id, ...e }) => e)).toEqual([...written, third]);
+        expect(verifyChain(all).ok).toBe(true);
+        expect(all[0]!.details).toEqual({ a: { c: 3, d: 2 }, b: 1 });
+        expect((await store.auditEvents({ afterId: all[0]!.id, limit: 1 })).map((e) => e.seq)).toEqual([2]);
+        expect((await store.auditEventsFor({ requestId: 'req_1' })).map((e) => e.seq)).toEqual([1, 3]);
+        expect((await store.auditEventsFor({ grantId: 'grt_1' })).map((e) => e.seq)).toEqual([2, 3]);
+        expect((await store.auditEventsBetween(at(2), at(3))).map((e) => e.seq)).toEqual([2]);
+        expect((await store.auditEventsBetween(at(0), at(9), ['grant.revoked'])).map((e) => e.seq)).toEqual([3]);
+      });
+
+      it('keeps one unbroken chain when two connections append at the same time', async () => {
+        const other = await db.connect();
+        try {
+          const append = (s: Store, who: string) =>
+            Promise.all(
+              Array.from({ length: 40 }, (_, i) =>
+                s.transaction(async (tx) => {
+                  await tx.appendAudit(event(i, { details: { who, i } }));
+                  await tx.appendAudit(event(i, { details: { who, i, second: true } }));
+                }),
+              ),
+            );
+          await Promise.all([append(store, 'a'), append(other, 'b')]);
+          const all = await store.auditEvents({ limit: 1000 });
+          expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 160 }, (_, i) => i + 1));
+          expect(verifyChain(all).ok).toBe(true);
+          // Each transaction's two events are adjacent: appends are serialised per transaction.
+          for (let i = 0; i < all.length; i += 2)
+            expect(all[i + 1]!.details).toMatchObject({ ...all[i]!.details, second: true });
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
+    describe('jobs', () => {
+      const provision = (grantId: string): JobPayload => ({ kind: 'provision', grantId });
+
+      it('enqueues a key once, and hands each due job to one worker until it finishes or its lock expires', async () => {
+        await store.transaction(async (tx) => {
+          await tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0));
+          await tx.enqueueJob('provision:grt_1', provision('grt_other'), at(0)); // the same key: ignored
+          await tx.enqueueJob(
+            'notify:later',
+            {
+              kind: 'notify',
+              notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0' }, text: 'x' },
+            },
+            at(100),
+          );
+        });
+        const job = (await store.getJobByKey('provision:grt_1'))!;
+        expect(job).toMatchObject({
+          payload: provision('grt_1'),
+          status: 'pending',
+          attempts: 0,
+          runAt: at(0),
+          lastError: null,
+        });
+        expect(await store.getJob(job.id)).toEqual(job);
+        expect((await store.dueJobs(at(0), 10)).map((j) => j.key)).toEqual(['provision:grt_1']);
+        expect((await store.dueJobs(at(100), 10)).map((j) => j.key)).toEqual(['provision:grt_1', 'notify:later']);
+        expect((await store.dueJobs(at(100), 10, ['notify'])).map((j) => j.key)).toEqual(['notify:later']);
+        expect(await store.countJobs(['pending'])).toBe(2);
+
+        expect(await store.transaction((tx) => tx.claimJob(job.id, 'w1', at(1), at(301)))).toBe(true);
+        expect(await store.transaction((tx) => tx.claimJob(job.id, 'w2', at(2), at(302)))).toBe(false);
+        expect((await store.dueJobs(at(300), 10)).map((j) => j.key)).toEqual(['notify:later']);
+        expect(await store.countJobs(['running'])).toBe(1);
+        // The lock expired (a dead worker): another worker takes the job over.
+        expect((await store.dueJobs(at(301), 10)).map((j) => j.key)).toEqual(['provision:grt_1', 'notify:later']);
+        expect(await store.transaction((tx) => tx.claimJob(job.id, 'w2', at(301), at(601)))).toBe(true);
+        expect((await store.getJob(job.id))!.attempts).toBe(2);
+        expect(await store.transaction((tx) => tx.finishJob(job.id, 'w1', at(302)))).toBe(false);
+        expect(await store.transaction((tx) => tx.finishJob(job.id, 'w2', at(302)))).toBe(true);
+        expect(await store.getJob(job.id)).toMatchObject({ status: 'done', lastError: null, updatedAt: at(302) });
+        expect(await store.countJobs(['pending', 'running'])).toBe(1);
+        expect((await store.listJobs({ status: ['done'] })).map((j) => j.key)).toEqual(['provision:grt_1']);
+        expect((await store.listJobs({})).map((j) => j.key)).toEqual(['provision:grt_1', 'notify:later']);
+      });
+
+      it('schedules a failed job again, or gives it up, only for the worker holding it', async () => {
+        await store.transaction((tx) => tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0)));
+        const { id } = (await store.getJobByKey('provision:grt_1'))!;
+        await store.transaction((tx) => tx.claimJob(id, 'w1', at(0), at(300)));
+        expect(await store.transaction((tx) => tx.failJob(id, 'w2', at(1), 'no', at(60)))).toBe(false);
+        expect(await store.transaction((tx) => tx.failJob(id, 'w1', at(1), 'Okta 503', at(60)))).toBe(true);
+        expect(await store.getJob(id)).toMatchObject({
+          status: 'pending',
+          runAt: at(60),
+          lastError: 'Okta 503',
+          attempts: 1,
+        });
+        expect(await store.dueJobs(at(59), 10)).toEqual([]);
+        await store.transaction((tx) => tx.claimJob(id, 'w1', at(60), at(360)));
+        expect(await store.transaction((tx) => tx.failJob(id, 'w1', at(61), 'x'.repeat(5000), null))).toBe(true);
+        const dead = (await store.getJob(id))!;
+        expect(dead).toMatchObject({ status: 'dead', attempts: 2 });
+        expect(dead.lastError!.length).toBeLessThan(5000);
+        expect(await store.dueJobs(at(9999), 10)).toEqual([]);
+      });
+
+      it('runs the jobs of one subject one at a time, whichever connection claims them', async () => {
+        const other = await db.connect();
+        try {
+          const subject = 'okta_group:aws-admins:u-ada';
+          await store.transaction(async (tx) => {
+            await tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0), subject);
+            await tx.enqueueJob('revoke:grt_1', { kind: 'revoke', grantId: 'grt_1' }, at(0), subject);
+            await tx.enqueueJob('provision:grt_2', provision('grt_2'), at(0)); // no subject
+          });
+          const add = (await store.getJobByKey('provision:grt_1'))!;
+          const removal = (await store.getJobByKey('revoke:grt_1'))!;
+          const unrelated = (await store.getJobByKey('provision:grt_2'))!;
+          expect([add.subject, unrelated.subject]).toEqual([subject, null]);
+          expect((await store.dueJobs(at(1), 10, undefined, subject)).map((j) => j.key)).toEqual([
+            'provision:grt_1',
+            'revoke:grt_1',
+          ]);
+
+          expect(await store.transaction((tx) => tx.claimJob(add.id, 'w1', at(1), at(301)))).toBe(true);
+          // While the add runs under a live lock, the other connection may not start the removal.
+          expect(await other.transaction((tx) => tx.claimJob(removal.id, 'w2', at(2), at(302)))).toBe(false);
+          expect(await other.transaction((tx) => tx.claimJob(unrelated.id, 'w2', at(2), at(302)))).toBe(true);
+          // The add's worker died: once its lock expired, the subject is free.
+          expect(await other.transaction((tx) => tx.claimJob(removal.id, 'w2', at(301), at(601)))).toBe(true);
+          expect(await store.transaction((tx) => tx.claimJob(add.id, 'w1', at(302), at(602)))).toBe(false);
+          expect(await other.transaction((tx) => tx.finishJob(removal.id, 'w2', at(303)))).toBe(true);
+          expect(await store.transaction((tx) => tx.claimJob(add.id, 'w1', at(304), at(604)))).toBe(true);
+        } finally {
+          await other.close();
+        }
+      });
+
+      it("extends a running job's lock for its worker only, and can give a rate-limited run its attempt back", async () => {
+        await store.transaction((tx) => tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0)));
+        const { id } = (await store.getJobByKey('provision:grt_1'))!;
+        await store.transaction((tx) => tx.claimJob(id, 'w1', at(0), at(300)));
+        expect(await store.transaction((tx) => tx.renewJob(id, 'w2', at(100), at(400)))).toBe(false);
+        expect(await store.transaction((tx) => tx.renewJob(id, 'w1', at(100), at(400)))).toBe(true);
+        // Renewed: still locked when the first lock would have run out.
+        expect(await store.transaction((tx) => tx.claimJob(id, 'w2', at(350), at(650)))).toBe(false);
+        const options = { refundAttempt: true };
+        expect(await store.transaction((tx) => tx.failJob(id, 'w1', at(101), 'rate limited', at(130), options))).toBe(true);
+        expect(await store.getJob(id)).toMatchObject({ status: 'pending', attempts: 0, runAt: at(130) });
+        expect(await store.transaction((tx) => tx.renewJob(id, 'w1', at(131), at(431)))).toBe(false); // not running
+      });
+
+      it('gives each job to exactly one of two workers claiming at the same time', async () => {
+        const other = await db.connect();
+        try {
+          await store.transaction(async (tx) => {
+            for (let i = 0; i < 30; i++) await tx.enqueueJob(`provision:grt_${i}`, provision(`grt_${i}`), at(0));
+          });
+          const work = async (s: Store, worker: string) => {
+            const claimed: number[] = [];
+            for (const job of await s.dueJobs(at(1), 100)) {
+              if (await s.transaction((tx) => tx.claimJob(job.id, worker, at(1), at(301)))) claimed.push(job.id);
+            }
+            return claimed;
+          };
+          const [a, b] = await Promise.all([work(store, 'w1'), work(other, 'w2')]);
+          expect(a.length + b.length).toBe(30);
+          expect(new Set([...a, ...b]).size).toBe(30);
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
+    describe('meta and leases', () => {
+      it('keeps named values, lists them by prefix (wildcards included) and deletes them', async () => {
+        await store.transaction(async (tx) => {
+          await tx.setMeta('drift:a_b:1', 'one', at(1));
+          await tx.setMeta('drift:a_b:2', 'two', at(1));
+          await tx.setMeta('drift:axb:3', 'three', at(1));
+          await tx.setMeta('drift:a%b:4', 'four', at(1));
+          await tx.setMeta('drift:a_b:1', 'uno', at(2));
+        });
+        expect(await store.getMeta('drift:a_b:1')).toBe('uno');
+        expect(await store.metaWithPrefix('drift:a_b:')).toEqual([
+          { key: 'drift:a_b:1', value: 'uno', updatedAt: at(2) },
+          { key: 'drift:a_b:2', value: 'two', updatedAt: at(1) },
+        ]);
+        expect(await store.transaction((tx) => tx.deleteMeta('drift:a_b:1'))).toBe(true);
+        expect(await store.transaction((tx) => tx.deleteMeta('drift:a_b:1'))).toBe(false);
+        expect(await store.getMeta('drift:a_b:1')).toBeUndefined();
+      });
+
+      it('lets one holder take a lease, renew it while live, and another take it over once it expired', async () => {
+        expect(await store.transaction((tx) => tx.acquireLease('schedule:sweep', 'a', at(0), at(120)))).toBe(true);
+        expect(await store.transaction((tx) => tx.acquireLease('schedule:sweep', 'b', at(1), at(121)))).toBe(false);
+        expect(await store.transaction((tx) => tx.acquireLease('schedule:sweep', 'a', at(2), at(122)))).toBe(true);
+        expect(await store.getLease('schedule:sweep')).toEqual({
+          name: 'schedule:sweep',
+          holder: 'a',
+          acquiredAt: at(0),
+          expiresAt: at(122),
+        });
+        expect(await store.transaction((tx) => tx.renewLease('schedule:sweep', 'a', at(60), at(180)))).toBe(true);
+        expect(await store.transaction((tx) => tx.renewLease('schedule:sweep', 'b', at(60), at(180)))).toBe(false);
+        // Expired: not renewed.
+        expect(await store.transaction((tx) => tx.renewLease('schedule:sweep', 'a', at(180), at(300)))).toBe(false);
+        expect(await store.transaction((tx) => tx.acquireLease('schedule:sweep', 'b', at(180), at(300)))).toBe(true);
+        expect(await store.getLease('schedule:sweep')).toEqual({
+          name: 'schedule:sweep',
+          holder: 'b',
+          acquiredAt: at(180),
+          expiresAt: at(300),
+        });
+        expect(await store.transaction((tx) => tx.releaseLease('schedule:sweep', 'a'))).toBe(false);
+        expect(await store.transaction((tx) => tx.releaseLease('schedule:sweep', 'b'))).toBe(true);
+        expect(await store.getLease('schedule:sweep')).toBeUndefined();
+      });
+
+      it('gives a lease to exactly one of two connections racing for it', async () => {
+        const other = await db.connect();
+        try {
+          for (let round = 0; round < 10; round++) {
+            const name = `schedule:race-${round}`;
+            const results = await Promise.all([
+              store.transaction((tx) => tx.acquireLease(name, 'a', at(0), at(120))),
+              other.transaction((tx) => tx.acquireLease(name, 'b', at(0), at(120))),
+            ]);
+            expect(results.filter(Boolean)).toHaveLength(1);
+            expect((await store.getLease(name))!.holder).toBe(results[0] ? 'a' : 'b');
+          }
+        } finally {
+          await other.close();
+        }
+      });
+
+      it('lets exactly one of two connections make a conditional update', async () => {
+        const other = await db.connect();
+        try {
+          await store.transaction((tx) => tx.insertRequest(request('req_1')));
+          const decide = (s: Store, status: 'approved' | 'denied') =>
+            s.transaction(async (tx) => {
+              const r = await tx.getRequest('req_1');
+              if (r?.status !== 'pending_approval') return false;
+              return tx.updateRequest('req_1', ['pending_approval'], { status });
+            });
+          const results = await Promise.all([decide(store, 'approved'), decide(other, 'denied')]);
+          expect(results.filter(Boolean)).toHaveLength(1);
+          expect((await store.getRequest('req_1'))!.status).toBe(results[0] ? 'approved' : 'denied');
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
+    describe('posted messages', () => {
+      it('keeps one message per slot, replaced when posted again, and finds them by request and slot prefix', async () => {
+        const message = {
+          slot: 'task:tsk_1:person:u-ian',
+          channel: 'D1',
+          ts: '1.1',
+          requestId: 'req_1',
+          stepIndex: null,
+          recipient: 'person:u-ian',
+          notificationType: 'task.assigned',
+          postedAt: at(1),
+          updatedAt: at(1),
+        };
+        await store.messages.save(message);
+        await store.messages.save({ ...message, slot: 'task:tsk_10:person:u-ian', requestId: 'req_2' });
+        await store.messages.save({ ...message, slot: 'taskXtsk_1:person:u-priya' });
+        expect(await store.messages.get(message.slot)).toEqual(message);
+        await store.messages.save({ ...message, ts: '2.2', updatedAt: at(5) });
+        await store.messages.touch(message.slot, at(9));
+        expect(await store.messages.get(message.slot)).toEqual({ ...message, ts: '2.2', updatedAt: at(9) });
+        expect((await store.messages.withSlotPrefix('task:tsk_1:')).map((m) => m.slot)).toEqual([message.slot]);
+        expect((await store.messages.forRequest('req_1')).map((m) => m.slot).sort()).toEqual([
+          message.slot,
+          'taskXtsk_1:person:u-priya',
+        ]);
+        expect(await store.messages.get('missing')).toBeUndefined();
+      });
+    });
+
+    describe('snapshots for exports', () => {
+      it('reads the database as it was when opened, in batches, whatever is written meanwhile', async () => {
+        await store.transaction(async (tx) => {
+          for (let i = 0; i < 5; i++) {
+            await tx.insertRequest(
+              request(`req_${i}`, {
+                requester: { directoryId: `u-${i}`, email: `p${i}@example.com`, name: `P${i}` },
+                createdAt: at(i),
+              }),
+            );
+            await tx.appendAudit(event(i, { requestId: `req_${i}` }));
+          }
+          await insertGrant(tx, grant('grt_1', { requestId: 'req_0' }));
+          await tx.upsertPolicyVersion({
+            policyName: 'github-owner',
+            version: 'v1',
+            app: 'github',
+            role: 'owner',
+            definition: {},
+            firstSeenAt: at(0),
+            lastSeenAt: at(0),
+          });
+        });
+        const head = await store.auditHead();
+        const snapshot = await store.openSnapshot();
+        try {
+          const other = await db.connect();
+          try {
+            await other.transaction(async (tx) => {
+              await tx.insertRequest(
+                request('req_late', {
+                  requester: { directoryId: 'u-late', email: 'late@example.com', name: 'Late' },
+                  createdAt: at(1),
+                }),
+              );
+              await tx.appendAudit(event(99));
+              await tx.updateRequest('req_0', ['pending_approval'], { status: 'denied' });
+            });
+          } finally {
+            await other.close();
+          }
+          await store.transaction((tx) => tx.appendAudit(event(100)));
+          expect(await snapshot.auditHead()).toEqual(head);
+          const first = await snapshot.requests(NO_FILTERS, 0, 3);
+          const rest = await snapshot.requests(NO_FILTERS, first.next, 3);
+          const rows = [...first.rows, ...rest.rows];
+          expect(rows.map((r) => r.request.id)).toEqual(['req_0', 'req_1', 'req_2', 'req_3', 'req_4']);
+          expect(rows[0]!.request.status).toBe('pending_approval');
+          expect(rows[0]!.grant?.id).toBe('grt_1');
+          const events = await snapshot.events(NO_FILTERS, 0, 100);
+          expect(events.rows.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+          expect((await snapshot.grants(NO_FILTERS, 0, 100)).rows.map((g) => g.grant.id)).toEqual(['grt_1']);
+          expect((await snapshot.policyVersions(NO_FILTERS, 0, 100)).rows.map((p) => p.version.version)).toEqual([
+            'v1',
+          ]);
+          expect(await snapshot.maxStepCount(NO_FILTERS)).toBe(1);
+        } finally {
+          await snapshot.close();
+          await snapshot.close(); // idempotent
+        }
+        const fresh = await store.openSnapshot();
+        try {
+          expect((await fresh.auditHead()).seq).toBe(head.seq + 2);
+          expect((await fresh.requests(NO_FILTERS, 0, 100)).rows).toHaveLength(6);
+        } finally {
+          await fresh.close();
+        }
+      });
+    });
+  });
+}
