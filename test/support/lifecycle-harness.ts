@@ -170,6 +170,8 @@ export interface HarnessOptions {
   clock?: FakeClock;
   /** The operations' log; default silent. */
   logger?: Logger;
+  /** Settings that differ from `SETTINGS` (approver reminders, say). */
+  settings?: Partial<Settings>;
 }
 
 export function createHarness(options: HarnessOptions = {}): Harness {
@@ -185,7 +187,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     store,
     directory,
     catalog: new Catalog(options.policies ?? examplePolicies()),
-    settings: SETTINGS,
+    settings: { ...SETTINGS, ...options.settings },
     clock,
     logger: options.logger ?? silentLogger,
     provisioners: createProvisioners({ directory, env: {}, webhook: options.webhook ?? webhook }),
