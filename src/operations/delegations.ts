@@ -99,7 +99,9 @@ export async function endDelegationTx(tx: StoreTx, now: string, delegation: Dele
     action: 'delegation.ended',
     details: { delegationId: delegation.id, delegator: delegation.delegator.email, delegate: delegation.delegate.email, reason, endsAt: delegation.endsAt },
   });
-  for (const person of [delegation.delegate, delegation.delegator]) {
+  // The delegator who turned it off knows (the command answered them); the delegate must hear it.
+  const told = reason === 'off' ? [delegation.delegate] : [delegation.delegate, delegation.delegator];
+  for (const person of told) {
     await notify(tx, now, `delegation-ended:${delegation.id}:${person.directoryId}`, {
       type: 'delegation.ended', recipient: { kind: 'person', directoryId: person.directoryId }, delegationId: delegation.id,
     });

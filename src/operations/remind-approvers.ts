@@ -53,8 +53,8 @@ async function remindStep(deps: Deps, due: StepRecord, leads: readonly number[])
     await deps.store.transaction((tx) => tx.updateStep(due.requestId, due.index, [due.status], { nextReminderAt: plan.nextAt }));
     return 0;
   }
-  const pending = await pendingApprovers(deps, request, due);
   const lead = plan.lead;
+  const pending = await pendingApprovers(deps, request, due, lead);
   return await deps.store.transaction(async (tx) => {
     const step = (await tx.getSteps(due.requestId)).find((s) => s.index === due.index);
     if (!step || step.status !== 'open' || JSON.stringify(step.remindersSent) !== JSON.stringify(due.remindersSent)) return 0;
@@ -94,14 +94,18 @@ async function remindStep(deps: Deps, due: StepRecord, leads: readonly number[])
 
 /**
  * The step's approvers who have not decided and are still approvers by the live directory. Read
- * before the transaction (the directory is never read inside one).
+ * before the transaction (the directory is never read inside one). People an escalation added are
+ * reminded only of the time they have been asked: not at a lead the step reached before they were.
  */
-async function pendingApprovers(deps: Deps, request: AccessRequest, step: StepRecord): Promise<string[]> {
+async function pendingApprovers(deps: Deps, request: AccessRequest, step: StepRecord, lead: number): Promise<string[]> {
   const used = usedPeople(await deps.store.getDecisions(request.id));
+  const remindedAt = step.startedAt ? addSeconds(step.startedAt, lead) : null;
   const out: string[] = [];
   for (const approver of stepApprovers(step)) {
     const id = approver.directoryId;
     if (used.has(id) || id === request.requester.directoryId) continue;
+    const addedLater = !step.approvers.some((a) => a.directoryId === id) && step.escalatedAt !== null;
+    if (addedLater && remindedAt !== null && remindedAt <= step.escalatedAt!) continue;
     const person = await deps.directory.getPerson(id);
     if (!person?.active) continue;
     if (await approverLeft(deps, step, request, id, approver.name)) continue;

@@ -90,7 +90,7 @@ async function waitingOn(deps: Reads, request: AccessRequest): Promise<{ waiting
     const delegate = delegation && delegation.endsAt > now && delegation.delegate.directoryId !== request.requester.directoryId ? delegation.delegate : null;
     names.push(delegate ? `${approver.name} (or ${delegate.name} for them)` : approver.name);
   }
-  return { waitingOn: names, waitingSince: step.escalatedAt ?? step.startedAt };
+  return { waitingOn: names, waitingSince: step.startedAt };
 }
 
 /**
