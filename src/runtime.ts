@@ -53,8 +53,15 @@ export interface RuntimeOptions {
   webhook?: WebhookTransport;
 }
 
-/** The database the configuration names (migrated): the one place a store is chosen. */
-export function openStore(config: Pick<Config, 'databasePath'>): Store {
+/**
+ * The database the configuration names (migrated): the one place a store is chosen. PostgreSQL
+ * when DATABASE_URL is set (loaded only then), else the SQLite file.
+ */
+export async function openStore(config: Pick<Config, 'databasePath' | 'postgres'>): Promise<Store> {
+  if (config.postgres) {
+    const { PgStore } = await import('./adapters/db/postgres/pg-store.js');
+    return PgStore.open(config.postgres.url, { poolSize: config.postgres.poolSize });
+  }
   return SqliteStore.open(config.databasePath);
 }
 
@@ -84,7 +91,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   if (check.problems.length > 0) throw new PolicyLoadError(check.problems);
   if (check.unreachable) options.logger.warn('directory unreachable at start; starting anyway and checking again later', { reason: check.unreachable });
 
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     const parts: NotifierParts = {
       store,
