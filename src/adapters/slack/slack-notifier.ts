@@ -20,12 +20,11 @@ import { requesterMessage, type RequesterEvent } from '../../../blocks/requester
 import { digestBlocks } from '../../../blocks/digest.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import type { RequestCard } from '../../../blocks/view-models.js';
-import type { Digest } from '../../domain/digest.js';
 import { PermanentError, TransientError } from '../../domain/errors.js';
 import { assertNever, type Notification, type NotificationOf, type Recipient } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
 import { alert } from '../../operations/lifecycle.js';
-import type { DigestAttachment, Notifier, PostedMessage, PostedMessages } from '../../operations/ports.js';
+import type { Notifier, PostedMessage, PostedMessages, PublishDigest } from '../../operations/ports.js';
 import type { DisplayLookups } from './display-lookups.js';
 import { taskView } from './overview.js';
 import { requestCard } from './request-card.js';
@@ -146,7 +145,8 @@ export class SlackNotifier implements Notifier {
         if (!(error instanceof UnreachableChannelError) || n.type !== 'approval.requested') throw error;
         // Nobody can see the channel: the step's approvers are asked by DM, so no step waits on a
         // message nobody reads. Any of them decides as they would in the channel.
-        const approvers = (await this.deps.store.getSteps(card.id)).find((s) => s.index === step.index)?.approvers ?? [];
+        const steps = await this.deps.store.getSteps(card.id);
+        const approvers = steps.find((s) => s.index === step.index)?.approvers ?? [];
         this.deps.logger.warn('approval channel unreachable; asking the approvers by DM', {
           requestId: card.id, step: step.index + 1, channel: error.channel, approvers: approvers.length,
         });
@@ -299,12 +299,7 @@ export class SlackNotifier implements Notifier {
 
   // ---- the weekly digest: the message, then its lists in full and the week's requests CSV in its thread ----
 
-  async publishDigest(input: {
-    digest: Digest;
-    channel: string;
-    key: string;
-    attachment: () => Promise<DigestAttachment>;
-  }): Promise<{ attached: boolean }> {
+  async publishDigest(input: PublishDigest): Promise<{ attached: boolean }> {
     const { digest, channel } = input;
     const slot = `job:${input.key}`;
     await this.postOrUpdate(slot, { kind: 'channel', channel }, digestBlocks(digest), { requestId: null, stepIndex: null, recipient: channel, type: 'digest' });
