@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ACTION } from '../../blocks/ids.js';
+import { offboardPerson } from '../../src/operations/revoke-grant.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { EXAMPLE_ROLES, examplePolicies } from '../support/lifecycle-harness.js';
 import { exportOf } from '../exports/helpers.js';
@@ -201,6 +202,24 @@ describe('delegation', () => {
     expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
     const ends = (await fx.h.store.auditEvents()).filter((e) => e.action === 'delegation.ended').map((e) => e.details.reason);
     expect(ends).toEqual(['off', 'expired']);
+  });
+
+  it('ends when the delegator is found inactive as the delegate decides, and when either person is offboarded', async () => {
+    await start();
+    await delegate('marcus', 'kim', dayAfter(3));
+    const requestId = await requestAws('ada');
+    fx.h.directory.setStatus(USERS.marcus.directoryId, 'suspended');
+    await fx.click('kim', askOf('kim')!, ACTION.approve);
+    await fx.settle();
+    expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
+    expect(await fx.h.store.activeDelegationBy(USERS.marcus.directoryId)).toBeUndefined();
+    fx.h.directory.setStatus(USERS.marcus.directoryId, 'active');
+
+    await delegate('marcus', 'kim', dayAfter(3));
+    expect(await offboardPerson(fx.h.deps, { directoryId: USERS.kim.directoryId, source: 'test', status: 'deprovisioned' })).toMatchObject({ delegations: 1 });
+    expect(await fx.h.store.activeDelegationBy(USERS.marcus.directoryId)).toBeUndefined();
+    const ends = (await fx.h.store.auditEvents()).filter((e) => e.action === 'delegation.ended').map((e) => e.details.reason);
+    expect(ends).toEqual(['delegator_inactive', 'delegate_inactive']);
   });
 
   it('asks for whom and until when in a form when the arguments are missing', async () => {

@@ -5,7 +5,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION, BLOCK, CALLBACK } from '../../blocks/ids.js';
+import { digestBlocks } from '../../blocks/digest.js';
+import { buildDigest } from '../../src/operations/build-digest.js';
 import { sweep } from '../../src/operations/sweep.js';
+import { exportOf } from '../exports/helpers.js';
 import type { StoredMessage } from '../../src/sandbox/slack-api/slack-workspace.js';
 import { examplePolicies } from '../support/lifecycle-harness.js';
 import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
@@ -168,6 +171,19 @@ describe('reviewing emergency access', () => {
     await fx.slack.waitFor('message', (m) => m.channel === fx.dm('alan') && /not justified/i.test(m.text));
     const actions = (await fx.h.store.auditEventsFor({ grantId })).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['breakGlass.reviewed', 'grant.revocationStarted', 'grant.revoked']));
+
+    // Every export marks it, with the review's outcome, reviewer and time.
+    const requests = await exportOf(fx.h, 'requests');
+    expect(requests.rows.find((r) => r.grant_id === grantId)).toMatchObject({
+      kind: 'break_glass', break_glass: 'true', break_glass_incident: 'INC-4242', break_glass_review: 'not_justified',
+      break_glass_reviewed_by: 'Sam Rivera <sam@example.com>', break_glass_reviewed_at: expect.stringMatching(/^2\d{3}-/),
+      break_glass_review_reason: 'No incident was open at that time',
+      approval_summary: 'break-glass: emergency access without approval, reviewed afterwards (not_justified)',
+    });
+    const access = await exportOf(fx.h, 'access');
+    expect(access.rows.find((r) => r.grant_id === grantId)).toMatchObject({
+      break_glass: 'true', break_glass_review: 'not_justified', break_glass_reviewed_by: 'Sam Rivera <sam@example.com>',
+    });
   });
 
   it('Revoke now ends the access for a reviewer or an admin, and the review stays owed', async () => {
@@ -221,8 +237,14 @@ describe('nobody reviewing in time', () => {
     await fx.submit('priya', {
       [BLOCK.reviewOutcome]: { [ACTION.reviewOutcome]: { type: 'radio_buttons', selected_option: { value: 'justified' } } },
     }, { view: form });
+    // The weekly digest lists it with its review state: overdue before the review, justified after.
+    const before = await buildDigest(fx.h.deps, fx.h.clock.now());
+    expect(before.breakGlass).toMatchObject([{ grantId, review: 'pending', overdue: true, reviewer: null }]);
     await sweepAt(72.5);
     expect(overdue('priya')).toHaveLength(2);
+    const digest = await buildDigest(fx.h.deps, fx.h.clock.now());
+    expect(digest.breakGlass).toMatchObject([{ grantId, review: 'justified', reviewer: 'Priya Patel', overdue: false }]);
+    expect(digestBlocks(digest).text + JSON.stringify(digestBlocks(digest).blocks)).toContain('justified (Priya Patel');
     expect((await fx.h.store.getBreakGlassReview(grantId))).toMatchObject({ status: 'justified', reviewer: { email: 'priya@example.com' } });
   });
 });
