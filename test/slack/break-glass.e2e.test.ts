@@ -231,15 +231,17 @@ describe('nobody reviewing in time', () => {
     expect(overdue('priya')).toHaveLength(2);
     expect((await fx.h.store.auditEventsFor({ grantId })).filter((e) => e.action === 'breakGlass.reviewOverdue')).toHaveLength(2);
 
+    // The weekly digest lists it with its review state: overdue before the review, justified after.
+    const before = await buildDigest(fx.h.deps, fx.h.clock.now());
+    expect(before.breakGlass).toMatchObject([{ grantId, review: 'pending', overdue: true, reviewer: null }]);
+    expect(JSON.stringify(digestBlocks(before).blocks)).toContain('NOT REVIEWED, was due');
+
     // An admin reviews it from the alert; no more reminders.
     expect((await fx.click('priya', alert, ACTION.reviewBreakGlass)).status).toBe(200);
     const form = await fx.waitModal('priya', (v) => v.callbackId === CALLBACK.breakGlassReview);
     await fx.submit('priya', {
       [BLOCK.reviewOutcome]: { [ACTION.reviewOutcome]: { type: 'radio_buttons', selected_option: { value: 'justified' } } },
     }, { view: form });
-    // The weekly digest lists it with its review state: overdue before the review, justified after.
-    const before = await buildDigest(fx.h.deps, fx.h.clock.now());
-    expect(before.breakGlass).toMatchObject([{ grantId, review: 'pending', overdue: true, reviewer: null }]);
     await sweepAt(72.5);
     expect(overdue('priya')).toHaveLength(2);
     const digest = await buildDigest(fx.h.deps, fx.h.clock.now());
