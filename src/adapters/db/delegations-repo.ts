@@ -3,7 +3,7 @@ import { and, asc, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import { AccessError } from '../../domain/errors.js';
 import type { Delegation } from '../../domain/records.js';
 import { isUniqueViolation, type Connection } from './open-database.js';
-import { fromDelegation, toDelegation, type DelegationRow } from './row-mappers.js';
+import { fromDelegation, fromDelegationPatch, toDelegation } from './row-mappers.js';
 import * as t from './schema.js';
 import { placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -109,11 +109,7 @@ export class DelegationsRepo implements SyncPort<Methods> {
   }
 
   updateDelegation(id: string, from: Delegation['status'][], patch: Partial<Delegation>): boolean {
-    const values: Partial<DelegationRow> = {};
-    if (patch.status !== undefined) values.status = patch.status;
-    if (patch.endsAt !== undefined) values.endsAt = patch.endsAt;
-    if (patch.endedAt !== undefined) values.endedAt = patch.endedAt;
-    if (patch.endedReason !== undefined) values.endedReason = patch.endedReason;
+    const values = fromDelegationPatch(patch);
     const keys = Object.keys(values);
     if (keys.length === 0) return false;
     const statement = this.c.prepared(`updateDelegation:${keys.join(',')}:${from.join(',')}`, (db) =>

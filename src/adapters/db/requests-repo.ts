@@ -5,7 +5,7 @@ import type { AccessRequest, DecisionRecord, RequestStatus, StepRecord, StepStat
 import type { RequestFilter } from '../../operations/ports.js';
 import { isUniqueViolation, type Connection } from './open-database.js';
 import {
-  fromDecision, fromRequest, fromRequestPatch, fromStep, toDecision, toRequest, toStep, type StepRow,
+  fromDecision, fromRequest, fromRequestPatch, fromStep, fromStepPatch, toDecision, toRequest, toStep, type StepRow,
 } from './row-mappers.js';
 import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
@@ -211,19 +211,7 @@ export class RequestsRepo implements SyncPort<Methods> {
   }
 
   updateStep(requestId: string, index: number, from: StepStatus[], patch: Partial<StepRecord>): boolean {
-    const values: Partial<StepRow> = {};
-    if (patch.status !== undefined) values.status = patch.status;
-    if (patch.approvers !== undefined) values.approvers = patch.approvers;
-    if (patch.fallbackReason !== undefined) values.fallbackReason = patch.fallbackReason;
-    if (patch.label !== undefined) values.label = patch.label;
-    if (patch.notifyChannel !== undefined) values.notifyChannel = patch.notifyChannel;
-    if (patch.startedAt !== undefined) values.startedAt = patch.startedAt;
-    if (patch.decidedAt !== undefined) values.decidedAt = patch.decidedAt;
-    if (patch.escalateAt !== undefined) values.escalateAt = patch.escalateAt;
-    if (patch.escalatedAt !== undefined) values.escalatedAt = patch.escalatedAt;
-    if (patch.escalationApprovers !== undefined) values.escalationApprovers = patch.escalationApprovers;
-    if (patch.nextReminderAt !== undefined) values.nextReminderAt = patch.nextReminderAt;
-    if (patch.remindersSent !== undefined) values.remindersSent = patch.remindersSent;
+    const values = fromStepPatch(patch);
     const keys = Object.keys(values) as (keyof StepRow)[];
     if (keys.length === 0) return false;
     const statement = this.c.prepared(`updateStep:${keys.join(',')}:${from.join(',')}`, (db) =>

@@ -112,6 +112,28 @@ export function fromStep(s: StepRecord): StepRow {
   return { ...s };
 }
 
+/** The columns a step update may change (a request's id and a step's index and policy step never change). */
+const STEP_PATCH_KEYS = [
+  'status', 'approvers', 'fallbackReason', 'label', 'notifyChannel', 'startedAt', 'decidedAt',
+  'escalateAt', 'escalatedAt', 'escalationApprovers', 'nextReminderAt', 'remindersSent',
+] as const satisfies readonly (keyof StepRecord & keyof StepRow)[];
+
+export function fromStepPatch(patch: Partial<StepRecord>): Partial<StepRow> {
+  const values: Partial<Record<keyof StepRow, unknown>> = {};
+  for (const key of STEP_PATCH_KEYS) if (patch[key] !== undefined) values[key] = patch[key];
+  return values as Partial<StepRow>;
+}
+
+/** The columns a delegation update may change. */
+export function fromDelegationPatch(patch: Partial<Delegation>): Partial<DelegationRow> {
+  const values: Partial<DelegationRow> = {};
+  if (patch.status !== undefined) values.status = patch.status;
+  if (patch.endsAt !== undefined) values.endsAt = patch.endsAt;
+  if (patch.endedAt !== undefined) values.endedAt = patch.endedAt;
+  if (patch.endedReason !== undefined) values.endedReason = patch.endedReason;
+  return values;
+}
+
 export function toDecision(row: DecisionRow): DecisionRecord {
   return {
     requestId: row.requestId,

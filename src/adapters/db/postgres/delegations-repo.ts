@@ -3,7 +3,7 @@ import { and, asc, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import { AccessError } from '../../../domain/errors.js';
 import type { Delegation } from '../../../domain/records.js';
 import type { StoreTx } from '../../../operations/ports.js';
-import { fromDelegation, toDelegation, type DelegationRow } from '../row-mappers.js';
+import { fromDelegation, fromDelegationPatch, toDelegation } from '../row-mappers.js';
 import { uniqueViolation } from './connection.js';
 import * as t from './schema.js';
 import type { PgSession } from './session.js';
@@ -88,11 +88,7 @@ export class PgDelegationsRepo implements Pick<StoreTx, Methods> {
   }
 
   async updateDelegation(id: string, from: Delegation['status'][], patch: Partial<Delegation>): Promise<boolean> {
-    const values: Partial<DelegationRow> = {};
-    if (patch.status !== undefined) values.status = patch.status;
-    if (patch.endsAt !== undefined) values.endsAt = patch.endsAt;
-    if (patch.endedAt !== undefined) values.endedAt = patch.endedAt;
-    if (patch.endedReason !== undefined) values.endedReason = patch.endedReason;
+    const values = fromDelegationPatch(patch);
     if (Object.keys(values).length === 0) return false;
     const result = await this.s.db
       .update(t.delegations)

@@ -4,7 +4,7 @@ import { AccessError } from '../../../domain/errors.js';
 import type { AccessRequest, DecisionRecord, RequestStatus, StepRecord, StepStatus } from '../../../domain/records.js';
 import type { RequestFilter, StoreTx } from '../../../operations/ports.js';
 import {
-  fromDecision, fromRequest, fromRequestPatch, fromStep, toDecision, toRequest, toStep, type StepRow,
+  fromDecision, fromRequest, fromRequestPatch, fromStep, fromStepPatch, toDecision, toRequest, toStep,
 } from '../row-mappers.js';
 import { uniqueViolation } from './connection.js';
 import * as t from './schema.js';
@@ -162,19 +162,7 @@ export class PgRequestsRepo implements Pick<StoreTx, Methods> {
   }
 
   async updateStep(requestId: string, index: number, from: StepStatus[], patch: Partial<StepRecord>): Promise<boolean> {
-    const values: Partial<StepRow> = {};
-    if (patch.status !== undefined) values.status = patch.status;
-    if (patch.approvers !== undefined) values.approvers = patch.approvers;
-    if (patch.fallbackReason !== undefined) values.fallbackReason = patch.fallbackReason;
-    if (patch.label !== undefined) values.label = patch.label;
-    if (patch.notifyChannel !== undefined) values.notifyChannel = patch.notifyChannel;
-    if (patch.startedAt !== undefined) values.startedAt = patch.startedAt;
-    if (patch.decidedAt !== undefined) values.decidedAt = patch.decidedAt;
-    if (patch.escalateAt !== undefined) values.escalateAt = patch.escalateAt;
-    if (patch.escalatedAt !== undefined) values.escalatedAt = patch.escalatedAt;
-    if (patch.escalationApprovers !== undefined) values.escalationApprovers = patch.escalationApprovers;
-    if (patch.nextReminderAt !== undefined) values.nextReminderAt = patch.nextReminderAt;
-    if (patch.remindersSent !== undefined) values.remindersSent = patch.remindersSent;
+    const values = fromStepPatch(patch);
     if (Object.keys(values).length === 0) return false;
     const result = await this.s.db
       .update(t.approvalSteps)
