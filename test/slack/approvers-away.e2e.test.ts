@@ -9,7 +9,7 @@ import { sweep } from '../../src/operations/sweep.js';
 import { EXAMPLE_ROLES, examplePolicies } from '../support/lifecycle-harness.js';
 import { exportOf } from '../exports/helpers.js';
 import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
-import { openHome } from './slack2-helpers.js';
+import { clickInView, openHome } from './slack2-helpers.js';
 
 let fx: SlackFixture;
 afterEach(async () => {
@@ -75,6 +75,17 @@ describe('approver reminders', () => {
     await sweepAt(requestId, 30);
     expect(fx.dms('marcus')).toHaveLength(posted);
     expect((await fx.h.store.auditEventsFor({ requestId })).filter((e) => e.action === 'step.reminded')).toHaveLength(2);
+  });
+});
+
+describe('approver reminders, to approvers only', () => {
+  it('does not remind an approver who is no longer active', async () => {
+    await start({ approverReminders: [HOUR] });
+    const requestId = await requestAws('ada');
+    fx.h.directory.setStatus(USERS.marcus.directoryId, 'suspended');
+    await sweepAt(requestId, 1.1);
+    expect(reminders('marcus')).toHaveLength(0);
+    expect((await fx.h.store.auditEventsFor({ requestId })).filter((e) => e.action === 'step.reminded')).toMatchObject([{ details: { to: [] } }]);
   });
 });
 
@@ -163,6 +174,33 @@ describe('delegation', () => {
     const row = rows.find((r) => r.request_id === requestId)!;
     expect(row.step_1_decided_by).toBe('Kim Nguyen <kim@example.com> for Marcus Chen <marcus@example.com>');
     expect(row.approval_summary).toContain('approved by Kim Nguyen <kim@example.com> for Marcus Chen <marcus@example.com>');
+
+    // Marcus's App Home shows the delegation, with End delegation.
+    const marcusHome = await openHome(fx, 'marcus');
+    expect(JSON.stringify(marcusHome.definition.blocks)).toContain('Kim Nguyen');
+    const after = fx.slack.workspace.cursor();
+    expect((await clickInView(fx, 'marcus', marcusHome, ACTION.endDelegation)).status).toBe(200);
+    await fx.slack.waitFor('home', (v) => v.userId === USERS.marcus.id, { after });
+    expect(await fx.h.store.activeDelegationBy(USERS.marcus.directoryId)).toBeUndefined();
+  });
+
+  it('never lets a delegate decide a second step of the same request', async () => {
+    // GitHub owner: the manager, then 2 of the security team in #security. Kim is in the security team.
+    await start();
+    await delegate('marcus', 'kim', dayAfter(3));
+    const res = await fx.requestViaModal('ada', 'github', 'owner', { seconds: HOUR, justification: 'Rotate the deploy keys' });
+    expect(res.status).toBe(200);
+    await fx.settle();
+    const requestId = (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!.id;
+    await fx.click('kim', askOf('kim')!, ACTION.approve);
+    await fx.settle();
+    const channelAsk = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY' && hasAction(m, ACTION.approve));
+    await fx.click('kim', channelAsk, ACTION.approve);
+    await fx.settle();
+    expect((await fx.h.store.getDecisions(requestId)).map((d) => [d.stepIndex, d.approver.email])).toEqual([[0, 'kim@example.com']]);
+    await fx.click('sam', channelAsk, ACTION.approve);
+    await fx.settle();
+    expect((await fx.h.store.getDecisions(requestId)).map((d) => [d.stepIndex, d.approver.email])).toEqual([[0, 'kim@example.com'], [1, 'sam@example.com']]);
   });
 
   it('never lets the delegate decide their own request', async () => {

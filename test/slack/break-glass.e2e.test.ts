@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION, BLOCK, CALLBACK } from '../../blocks/ids.js';
 import { digestBlocks } from '../../blocks/digest.js';
 import { buildDigest } from '../../src/operations/build-digest.js';
+import { digestTable } from '../../src/operations/digest-table.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { exportOf } from '../exports/helpers.js';
 import type { StoredMessage } from '../../src/sandbox/slack-api/slack-workspace.js';
@@ -98,6 +99,12 @@ describe('taking emergency access', () => {
     expect(noRule.text).toContain('/access request aws admin');
 
     const form = await openBreakGlass('alan');
+    // Longer than max (1 hour), whatever the form offered: refused on the duration field.
+    const tooLong = await fx.submit('alan', {
+      ...typedValue(BLOCK.justification, ACTION.justification, 'Production is down'),
+      [BLOCK.duration]: { [ACTION.duration]: { type: 'static_select', selected_option: { value: String(4 * 3600) } } },
+    }, { view: form });
+    expect(tooLong.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.duration]: expect.stringContaining('longer than emergency access allows (1 hour)') } });
     const empty = await fx.submit('alan', typedValue(BLOCK.justification, ACTION.justification, '   '), { view: form });
     expect(empty.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.justification]: expect.stringContaining('needs a justification') } });
 
@@ -109,7 +116,7 @@ describe('taking emergency access', () => {
     expect(fx.channel('C0SECURITY')).toHaveLength(0);
     // The submissions are audited (the forms a command refused to open were never an attempt).
     const refused = (await fx.h.store.auditEvents()).filter((e) => e.action === 'request.refused').map((e) => e.details.outcome);
-    expect(refused).toEqual(['justification_required', 'not_eligible']);
+    expect(refused).toEqual(['invalid_duration', 'justification_required', 'not_eligible']);
   });
 
   it('offers Emergency access… in the request form to an eligible person only', async () => {
@@ -247,6 +254,11 @@ describe('nobody reviewing in time', () => {
     const digest = await buildDigest(fx.h.deps, fx.h.clock.now());
     expect(digest.breakGlass).toMatchObject([{ grantId, review: 'justified', reviewer: 'Priya Patel', overdue: false }]);
     expect(digestBlocks(digest).text + JSON.stringify(digestBlocks(digest).blocks)).toContain('justified (Priya Patel');
+    // The digest's CSV lists it in full.
+    const table = digestTable(digest);
+    const row = table.rows.find((r) => r[table.columns.indexOf('list')] === 'break_glass')!;
+    expect(row[table.columns.indexOf('grant_id')]).toBe(grantId);
+    expect(row[table.columns.indexOf('detail')]).toMatch(/^3600 s; justified by Priya Patel at 2\d{3}-/);
     expect((await fx.h.store.getBreakGlassReview(grantId))).toMatchObject({ status: 'justified', reviewer: { email: 'priya@example.com' } });
   });
 });
