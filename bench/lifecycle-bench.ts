@@ -3,7 +3,11 @@
  * process; then 10,000 expired grants swept by two processes on the same file at once (no double
  * revocation, no SQLITE_BUSY, an unbroken audit chain).
  *
- *   node --import tsx bench/lifecycle-bench.ts [--requests 10000]
+ *   node --import tsx bench/lifecycle-bench.ts [--requests 10000] [--one]
+ *
+ * `--one`: the one-process lifecycle only. Besides wall time it prints the process's CPU time (user +
+ * system) per request: on a shared machine the wall time also counts the time other processes had
+ * the cores, the CPU time does not. Profile it with `node --cpu-prof` and bench/profile-summary.ts.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -27,7 +31,7 @@ import { sweep } from '../src/operations/sweep.js';
 import { callbackNotifier, FakeClock } from '../test/support/fakes.js';
 import { SETTINGS } from '../test/support/lifecycle-harness.js';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '10000' }, child: { type: 'string' }, db: { type: 'string' }, at: { type: 'string' } } });
+const { values } = parseArgs({ options: { requests: { type: 'string', default: '10000' }, child: { type: 'string' }, db: { type: 'string' }, at: { type: 'string' }, one: { type: 'boolean' } } });
 const N = Number(values.requests);
 
 const policies: LoadedPolicy[] = [
@@ -116,6 +120,7 @@ try {
   const deps = depsFor(dbPath, company(N, false), clock);
   const manager = { person: (await deps.directory.getPerson('m0'))! };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const BATCH = 1000;
   for (let start = 0; start < N; start += BATCH) {
     for (let i = start; i < Math.min(N, start + BATCH); i++) {
@@ -130,16 +135,25 @@ try {
   clock.advance(3600);
   await sweep(deps, jobs); // expire -> revoke
   const t1 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   const events = await deps.store.auditEvents({ limit: 10_000_000 });
   const revoked = (await deps.store.listGrants({ status: ['revoked'], limit: 10_000_000 })).length;
   const chain = verifyChain(events);
   await deps.store.close();
   const seconds = (t1 - t0) / 1000;
   console.log(`one process, ${N} requests: ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)} requests/s end to end; provisioning phase ${((tProvisioned - t0) / 1000).toFixed(1)} s)`);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  console.log(`  CPU time: ${cpuSeconds.toFixed(1)} s (${((cpuSeconds * 1000) / N).toFixed(2)} ms per request, ${(N / cpuSeconds).toFixed(0)} requests per CPU second; user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`);
   console.log(`  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`);
   console.log(`  database: ${(statSync(dbPath).size / 1e6).toFixed(1)} MB (+ WAL ${(statSync(dbPath + '-wal', { throwIfNoEntry: false })?.size ?? 0) / 1e6} MB)`);
 
-  // ---- two processes sweeping one file ---------------------------------------------------------
+  if (!values.one) await sweepWithTwoProcesses(dir);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** 10,000 expired grants swept by two processes on one file at once. */
+async function sweepWithTwoProcesses(dir: string): Promise<void> {
   const sharedPath = join(dir, 'two.db');
   const seedClock = new FakeClock('2026-03-02T09:00:00.000Z');
   const seed = depsFor(sharedPath, company(N, true), seedClock);
@@ -169,6 +183,4 @@ try {
   console.log(`  removals: ${a.removals} + ${b.removals} = ${a.removals + b.removals}; grant.revoked events: ${revokedEvents}; any grant revoked twice: ${[...perGrant.values()].some((n) => n > 1)}`);
   console.log(`  SQLITE_BUSY errors: ${a.busy + b.busy}; chain ok: ${verifyChain(all).ok}`);
   await check.close();
-} finally {
-  rmSync(dir, { recursive: true, force: true });
 }
