@@ -1,5 +1,5 @@
 /** The job outbox: effects recorded in the transaction that causes them, claimed and run after commit. */
-import { and, asc, count, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import type { JobPayload, JobRecord, JobStatus } from '../../domain/records.js';
 import type { Connection } from './open-database.js';
 import { toJob } from './row-mappers.js';
@@ -16,7 +16,8 @@ type Methods =
   | 'claimJob'
   | 'renewJob'
   | 'finishJob'
-  | 'failJob';
+  | 'failJob'
+  | 'pruneJobs';
 
 export class JobsQueue implements SyncPort<Methods> {
   constructor(private readonly c: Connection) {}
@@ -199,5 +200,28 @@ export class JobsQueue implements SyncPort<Methods> {
         .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
         .run().changes === 1
     );
+  }
+
+  pruneJobs(before: string, limit: number): number {
+    if (limit <= 0) return 0;
+    // A finished job ran when it was due, so `run_at <= updated_at`: the range on jobs_due
+    // (status, run_at) finds the candidates without reading the jobs still to run.
+    return this.c
+      .prepared('pruneJobs', (db) => {
+        const old = db
+          .select({ id: t.jobs.id })
+          .from(t.jobs)
+          .where(
+            and(
+              inArray(t.jobs.status, ['done', 'dead']),
+              lt(t.jobs.runAt, sql.placeholder('before')),
+              lt(t.jobs.updatedAt, sql.placeholder('before')),
+            ),
+          )
+          .orderBy(asc(t.jobs.runAt))
+          .limit(sql.placeholder('limit'));
+        return db.delete(t.jobs).where(inArray(t.jobs.id, old)).prepare();
+      })
+      .run({ before, limit }).changes;
   }
 }
