@@ -88,24 +88,29 @@ export class JobsQueue implements SyncPort<Methods> {
   }
 
   dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): JobRecord[] {
-    const due = or(
-      and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now)),
-      and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now)),
-    );
-    return this.c.db
-      .select()
-      .from(t.jobs)
-      .where(
-        and(
-          due,
-          kinds?.length ? inArray(t.jobs.kind, kinds) : undefined,
-          subject !== undefined ? eq(t.jobs.subject, subject) : undefined,
-        ),
-      )
-      .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
-      .limit(limit)
-      .all()
-      .map(toJob);
+    // One prepared statement per shape: the kinds (few, baked in) and whether a subject is given.
+    const kindList = kinds?.length ? [...kinds].sort() : undefined;
+    const key = `dueJobs:${kindList?.join(',') ?? '*'}:${subject === undefined ? '*' : 'subject'}`;
+    const statement = this.c.prepared(key, (db) => {
+      const now_ = sql.placeholder('now');
+      return db
+        .select()
+        .from(t.jobs)
+        .where(
+          and(
+            or(
+              and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now_)),
+              and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_)),
+            ),
+            kindList ? inArray(t.jobs.kind, kindList) : undefined,
+            subject !== undefined ? eq(t.jobs.subject, sql.placeholder('subject')) : undefined,
+          ),
+        )
+        .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
+        .limit(sql.placeholder('limit'))
+        .prepare();
+    });
+    return statement.all({ now, limit, subject }).map(toJob);
   }
 
   claimJob(id: number, worker: string, now: string, lockedUntil: string): boolean {

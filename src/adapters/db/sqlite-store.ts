@@ -222,6 +222,7 @@ class SqliteStoreImpl {
     return this.gate.run(async () => {
       if (this.closed) throw new Error('the SQLite store is closed');
       await this.lock();
+      this.writes.audit.forgetAppendedHead();
       const handle = Object.create(this.txPrototype) as TxHandle;
       handle.open = true;
       try {
