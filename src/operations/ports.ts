@@ -284,8 +284,8 @@ export interface StoreReads {
   getJob(id: number): Promise<JobRecord | undefined>;
   getJobByKey(key: string): Promise<JobRecord | undefined>;
   listJobs(filter: { status?: JobStatus[]; limit?: number }): Promise<JobRecord[]>;
-  /** How many jobs are in these statuses: one counting query, however long the backlog. */
-  countJobs(status: JobStatus[]): Promise<number>;
+  /** How many jobs are in these statuses (and of these kinds): one counting query, however long the backlog. */
+  countJobs(status: JobStatus[], kinds?: JobPayload['kind'][]): Promise<number>;
   /**
    * Jobs due now, oldest first: pending and due, or running with an expired lock (a dead
    * worker's); optionally of some kinds or of one subject. Reading them claims nothing:

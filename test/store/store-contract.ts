@@ -847,6 +847,9 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await store.dueJobs(at(100), 10)).map((j) => j.key)).toEqual(['provision:grt_1', 'notify:later']);
         expect((await store.dueJobs(at(100), 10, ['notify'])).map((j) => j.key)).toEqual(['notify:later']);
         expect(await store.countJobs(['pending'])).toBe(2);
+        expect(await store.countJobs(['pending'], ['notify'])).toBe(1);
+        expect(await store.countJobs(['pending'], ['provision', 'revoke'])).toBe(1);
+        expect(await store.countJobs(['running'], ['notify'])).toBe(0);
 
         expect(await store.transaction((tx) => tx.claimJob(job.id, 'w1', at(1), at(301)))).toBe(true);
         expect(await store.transaction((tx) => tx.claimJob(job.id, 'w2', at(2), at(302)))).toBe(false);

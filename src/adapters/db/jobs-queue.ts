@@ -59,10 +59,16 @@ export class JobsQueue implements SyncPort<Methods> {
       .map(toJob);
   }
 
-  countJobs(status: JobStatus[]): number {
+  countJobs(status: JobStatus[], kinds?: JobPayload['kind'][]): number {
     if (status.length === 0) return 0;
-    // Through the jobs_due index (status first): no row is loaded.
-    return this.c.db.select({ n: count() }).from(t.jobs).where(inArray(t.jobs.status, status)).get()?.n ?? 0;
+    // Through the jobs_due index (status first): no row is loaded unless kinds are asked for.
+    return (
+      this.c.db
+        .select({ n: count() })
+        .from(t.jobs)
+        .where(and(inArray(t.jobs.status, status), kinds?.length ? inArray(t.jobs.kind, kinds) : undefined))
+        .get()?.n ?? 0
+    );
   }
 
   enqueueJob(key: string, payload: JobPayload, runAt: string, subject: string | null = null): void {

@@ -53,9 +53,12 @@ export class PgJobsQueue implements Pick<StoreTx, Methods> {
     return rows.map(toJob);
   }
 
-  async countJobs(status: JobStatus[]): Promise<number> {
+  async countJobs(status: JobStatus[], kinds?: JobPayload['kind'][]): Promise<number> {
     if (status.length === 0) return 0;
-    const [row] = await this.s.db.select({ n: count() }).from(t.jobs).where(inArray(t.jobs.status, status));
+    const [row] = await this.s.db
+      .select({ n: count() })
+      .from(t.jobs)
+      .where(and(inArray(t.jobs.status, status), kinds?.length ? inArray(t.jobs.kind, kinds) : undefined));
     return row?.n ?? 0;
   }
 
