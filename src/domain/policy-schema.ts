@@ -23,7 +23,15 @@ export const DEFAULT_SETTINGS = {
   approvalTimeoutSeconds: 72 * 3600,
   remindersSeconds: [86_400, 3600],
   managerAttribute: 'managerId',
+  retentionSeconds: 90 * 86_400,
 } as const;
+
+/**
+ * The shortest `retention`: a finished job's key is what keeps a day's alert from being queued
+ * twice (`revoke-failing:<grant>:day-N`, `channel-unreachable:<channel>:<date>`), so finished jobs
+ * must outlive the day they are about by a margin.
+ */
+export const MIN_RETENTION_SECONDS = 7 * 86_400;
 
 /** `{group: name}` or `{user: email}`: the people an escalation adds, or who reviews break-glass access. */
 export const PeopleRuleSchema = z.unknown().transform((value, ctx): PeopleRule => {
@@ -281,6 +289,11 @@ export const SettingsFileSchema = z
     reminders: z.array(DurationSchema).optional(),
     approver_reminders: z.array(DurationSchema).optional(),
     manager_attribute: nonEmptyText.default(DEFAULT_SETTINGS.managerAttribute),
+    retention: DurationSchema.refine((seconds) => seconds >= MIN_RETENTION_SECONDS, {
+      error: (issue) =>
+        `must be at least ${formatDuration(MIN_RETENTION_SECONDS)} (a finished job keeps a day's alert from being sent twice), ` +
+        `got '${formatDuration(issue.input as number)}'`,
+    }).optional(),
   })
   .transform(
     (s): Settings => ({
@@ -295,6 +308,7 @@ export const SettingsFileSchema = z
       remindersSeconds: [...new Set(s.reminders ?? DEFAULT_SETTINGS.remindersSeconds)].sort((a, b) => b - a),
       approverRemindersSeconds: [...new Set(s.approver_reminders ?? [])].sort((a, b) => a - b),
       managerAttribute: s.manager_attribute,
+      retentionSeconds: s.retention ?? DEFAULT_SETTINGS.retentionSeconds,
     }),
   );
 

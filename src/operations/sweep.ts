@@ -1,7 +1,8 @@
 /**
  * One pass of everything time makes due: approval timeouts, ended delegations, escalations,
- * approver reminders, expired grants, reminders, unreviewed break-glass access, and the jobs
- * waiting to run. It re-derives what is due from the database every time and calls the same
+ * approver reminders, expired grants, reminders, unreviewed break-glass access, the jobs waiting
+ * to run, and the housekeeping of records older than the retention. It re-derives what is due
+ * from the database every time and calls the same
  * operations a person would, so a missed or repeated pass does no harm.
  */
 import { describeDuration } from '../domain/duration.js';
@@ -12,6 +13,7 @@ import { expireDelegations } from './delegations.js';
 import { escalateSteps } from './escalate-steps.js';
 import { expireUnapprovedRequests } from './expire-requests.js';
 import { alert, notify } from './lifecycle.js';
+import { pruneOldRecords, type PruneSummary } from './prune-records.js';
 import { remindApprovers } from './remind-approvers.js';
 import { expireGrants } from './revoke-grant.js';
 import { runDueJobs, type JobRunnerOptions, type JobRunSummary } from './run-jobs.js';
@@ -33,6 +35,8 @@ export interface SweepSummary {
   overdueRevocations: number;
   /** Overdue alerts queued by this pass (the first one, then one a day). */
   overdueAlerts: number;
+  /** Records older than `retention` deleted by this pass (see `pruneOldRecords`). */
+  pruned: PruneSummary;
 }
 
 export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSummary> {
@@ -47,6 +51,7 @@ export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSu
   const jobSummary = await runDueJobs(deps, jobs);
   // After the jobs: a revocation that succeeded in this pass is not reported as overdue.
   const overdue = await alertOverdueRevocations(deps);
+  const pruned = await pruneOldRecords(deps, { signal: jobs.signal });
   return {
     expiredRequests,
     endedDelegations,
@@ -58,6 +63,7 @@ export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSu
     jobs: jobSummary,
     overdueRevocations: overdue.overdue,
     overdueAlerts: overdue.alerted,
+    pruned,
   };
 }
 

@@ -141,6 +141,7 @@ export const SETTINGS: Settings = {
   remindersSeconds: [86400, 3600],
   approverRemindersSeconds: [],
   managerAttribute: 'managerId',
+  retentionSeconds: 90 * 86_400,
 };
 
 export interface Harness {
