@@ -3,7 +3,7 @@
  * `escalate_after`, and delegation (`/access delegate @person until DATE`, `off`, expiry).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACTION } from '../../blocks/ids.js';
+import { ACTION, BLOCK } from '../../blocks/ids.js';
 import { offboardPerson } from '../../src/operations/revoke-grant.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { EXAMPLE_ROLES, examplePolicies } from '../support/lifecycle-harness.js';
@@ -16,6 +16,7 @@ afterEach(async () => {
   await fx?.close();
 });
 
+const text = (value: unknown) => JSON.stringify(value);
 const JOBS = { worker: 'approvers-away-e2e', baseDelaySeconds: 1, random: () => 0.999999 };
 const HOUR = 3600;
 
@@ -265,9 +266,25 @@ describe('delegation', () => {
     expect((await fx.command('marcus', 'delegate')).status).toBe(200);
     const form = await fx.waitModal('marcus', (v) => v.callbackId === 'access_delegate');
     expect(JSON.stringify(form.blocks)).toContain(ACTION.delegatePerson);
+    const values = (user: string, day: string) => ({
+      [BLOCK.delegatePerson]: { [ACTION.delegatePerson]: { type: 'users_select', selected_user: user } },
+      [BLOCK.delegateUntil]: { [ACTION.delegateUntil]: { type: 'datepicker', selected_date: day } },
+    });
+    // Problems come back on the field they are about.
+    const toSelf = await fx.submit('marcus', values(USERS.marcus.id, dayAfter(3)), { view: form });
+    expect(toSelf.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.delegatePerson]: expect.stringContaining('someone other than yourself') } });
+    const past = await fx.submit('marcus', values(USERS.kim.id, dayAfter(-2)), { view: form });
+    expect(past.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.delegateUntil]: expect.stringContaining('must end in the future') } });
+    const tooLong = await fx.submit('marcus', values(USERS.kim.id, dayAfter(120)), { view: form });
+    expect(tooLong.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.delegateUntil]: expect.stringContaining('at most 90 days') } });
+    expect(await fx.h.store.activeDelegationBy(USERS.marcus.directoryId)).toBeUndefined();
+    const done = await fx.submit('marcus', values(USERS.kim.id, dayAfter(3)), { view: form });
+    expect(text(done.json)).toContain('Kim Nguyen decides your approvals until');
+    expect((await fx.h.store.activeDelegationBy(USERS.marcus.directoryId))?.delegate.email).toBe('kim@example.com');
+
     // A refusal is the command's ephemeral answer.
     const self = await fx.command('marcus', `delegate <@U0MARCUS|marcus> until ${dayAfter(3)}`);
     expect(self.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('someone other than yourself') });
-    expect(await fx.h.store.activeDelegationBy(USERS.marcus.directoryId)).toBeUndefined();
+    expect((await fx.h.store.activeDelegationBy(USERS.marcus.directoryId))?.delegate.email).toBe('kim@example.com');
   });
 });
