@@ -1,7 +1,7 @@
 /**
  * The store port on SQLite (drizzle + better-sqlite3). All SQL lives in this folder: one
  * repository per aggregate (requests, grants, tasks, identity and policy versions, the audit log,
- * the job queue, meta and leases, posted messages), composed here.
+ * the job queue, meta and leases, posted messages, access reviews), composed here.
  *
  * Connections and transactions:
  * - Writes run on the writing connection, inside `transaction`, one transaction at a time (the
@@ -31,6 +31,7 @@ import { MetaRepo } from './meta-repo.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, isBusy, openReader, openWriter, type Connection } from './open-database.js';
 import { PostedMessagesRepo } from './posted-messages-repo.js';
 import { RequestsRepo } from './requests-repo.js';
+import { ReviewsRepo } from './reviews-repo.js';
 import type { SyncMessages } from './sync-port.js';
 import { TasksRepo } from './tasks-repo.js';
 import { StoreMisuseError, TransactionGate } from './transaction-gate.js';
@@ -45,8 +46,10 @@ class Repos {
   readonly jobs: JobsQueue;
   readonly meta: MetaRepo;
   readonly messages: PostedMessagesRepo;
+  readonly reviews: ReviewsRepo;
 
   constructor(connection: Connection) {
+    this.reviews = new ReviewsRepo(connection);
     this.requests = new RequestsRepo(connection);
     this.grants = new GrantsRepo(connection);
     this.tasks = new TasksRepo(connection);
@@ -75,6 +78,10 @@ const READS = {
   auditHead: 'audit', auditEvents: 'audit', auditEventsFor: 'audit', auditEventsBetween: 'audit',
   getJob: 'jobs', getJobByKey: 'jobs', listJobs: 'jobs', countJobs: 'jobs', dueJobs: 'jobs',
   getMeta: 'meta', metaWithPrefix: 'meta', getLease: 'meta',
+  getReviewCampaign: 'reviews', listReviewCampaigns: 'reviews', dueReviewCampaigns: 'reviews', getReviewItem: 'reviews',
+  reviewItems: 'reviews', reviewerItems: 'reviews', assignmentsOf: 'reviews', getReviewer: 'reviews',
+  reviewersOf: 'reviews', reviewerProgress: 'reviews', openReviewItemsFor: 'reviews', reviewItemsOfGrant: 'reviews',
+  unverifiedRemovals: 'reviews',
 } as const satisfies Record<keyof StoreReads, RepoName>;
 
 /** Which repository performs each write of the port. */
@@ -87,6 +94,9 @@ const WRITES = {
   appendAudit: 'audit',
   enqueueJob: 'jobs', claimJob: 'jobs', renewJob: 'jobs', finishJob: 'jobs', failJob: 'jobs',
   setMeta: 'meta', deleteMeta: 'meta', acquireLease: 'meta', renewLease: 'meta', releaseLease: 'meta',
+  insertReviewCampaign: 'reviews', updateReviewCampaign: 'reviews', insertReviewItems: 'reviews',
+  insertReviewAssignments: 'reviews', insertReviewers: 'reviews', updateReviewItem: 'reviews',
+  markReviewItemsSeen: 'reviews', updateReviewer: 'reviews',
 } as const satisfies Record<WriteMethod, RepoName>;
 
 // Each method is answered by a repository whose synchronous twin has the same name (and, through

@@ -1,6 +1,6 @@
 import { digestBlocks } from '../../../blocks/digest.js';
-import type { Notification } from '../../domain/records.js';
-import type { DigestAttachment, Logger, Notifier } from '../../operations/ports.js';
+import type { DeliveredNotification, DigestAttachment, Logger, Notifier, ReviewSummaryAttachment } from '../../operations/ports.js';
+import type { ReviewSummary } from '../../domain/reviews/review-summary.js';
 import type { Digest } from '../../domain/digest.js';
 
 /**
@@ -12,7 +12,7 @@ export class LogNotifier implements Notifier {
 
   constructor(private readonly logger: Logger) {}
 
-  async deliver(notification: Exclude<Notification, { type: 'digest' }>, key: string): Promise<void> {
+  async deliver(notification: DeliveredNotification, key: string): Promise<void> {
     this.logger.info('message owed', { key, ...notification });
   }
 
@@ -24,6 +24,18 @@ export class LogNotifier implements Notifier {
     attachment: () => Promise<DigestAttachment>;
   }): Promise<{ attached: boolean }> {
     this.logger.info('weekly digest (not posted: Slack is not connected)', { key: input.key, channel: input.channel, text: digestBlocks(input.digest).text });
+    return { attached: false };
+  }
+
+  /** The summary's counts in the log; the CSV is not made (nowhere to attach it: `export reviews` makes it). */
+  async publishReviewSummary(input: {
+    summary: ReviewSummary;
+    channel: string;
+    key: string;
+    attachment: () => Promise<ReviewSummaryAttachment>;
+  }): Promise<{ attached: boolean }> {
+    const c = input.summary.campaign;
+    this.logger.info('access review summary (not posted: Slack is not connected)', { key: input.key, campaign: c.id, review: c.reviewId, counts: input.summary.counts });
     return { attached: false };
   }
 }
