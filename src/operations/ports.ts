@@ -150,23 +150,29 @@ export interface Notifier {
    * attaches the files `attachment` makes, once per digest: when an earlier attempt attached them,
    * `attachment` is not called. Resolves with whether the files were attached by this call.
    */
-  publishDigest(input: {
-    digest: Digest;
-    channel: string;
-    key: string;
-    attachment: () => Promise<DigestAttachment>;
-  }): Promise<{ attached: boolean }>;
+  publishDigest(input: PublishDigest): Promise<{ attached: boolean }>;
   /**
    * Posts a review campaign's summary to `channel`, or brings the one posted before up to date
    * (one message per campaign, whatever `key`), and attaches the evidence CSV once per campaign:
    * when an earlier attempt attached it, `attachment` is not called.
    */
-  publishReviewSummary(input: {
-    summary: ReviewSummary;
-    channel: string;
-    key: string;
-    attachment: () => Promise<ReviewSummaryAttachment>;
-  }): Promise<{ attached: boolean }>;
+  publishReviewSummary(input: PublishReviewSummary): Promise<{ attached: boolean }>;
+}
+
+/** The weekly digest for `channel`; `key` is its job's key, `attachment` makes its files when asked. */
+export interface PublishDigest {
+  digest: Digest;
+  channel: string;
+  key: string;
+  attachment: () => Promise<DigestAttachment>;
+}
+
+/** A review campaign's summary for `channel`; `attachment` makes its evidence CSV when asked. */
+export interface PublishReviewSummary {
+  summary: ReviewSummary;
+  channel: string;
+  key: string;
+  attachment: () => Promise<ReviewSummaryAttachment>;
 }
 
 /** What `deliver` takes: every notice but those with a publisher of their own. */

@@ -3,7 +3,7 @@ import { TransientError } from '../../src/domain/errors.js';
 import type { Digest } from '../../src/domain/digest.js';
 import type { Notification, NotificationOf, NotificationType } from '../../src/domain/records.js';
 import type { WebhookTransport } from '../../src/adapters/provisioners/webhook-provisioner.js';
-import type { Clock, DigestAttachment, Notifier, ReviewSummaryAttachment } from '../../src/operations/ports.js';
+import type { Clock, DigestAttachment, Notifier, PublishDigest, PublishReviewSummary, ReviewSummaryAttachment } from '../../src/operations/ports.js';
 import type { ReviewSummary } from '../../src/domain/reviews/review-summary.js';
 
 export class FakeClock implements Clock {
@@ -38,12 +38,7 @@ export class RecordingNotifier implements Notifier {
     this.delivered.push({ notification, key });
   }
 
-  async publishDigest(input: {
-    digest: Digest;
-    channel: string;
-    key: string;
-    attachment: () => Promise<DigestAttachment>;
-  }): Promise<{ attached: boolean }> {
+  async publishDigest(input: PublishDigest): Promise<{ attached: boolean }> {
     const first = !this.digests.some((d) => d.key === input.key && d.attachment);
     const attachment = first ? await input.attachment() : null;
     this.digests.push({ digest: input.digest, channel: input.channel, key: input.key, attachment });
@@ -53,12 +48,7 @@ export class RecordingNotifier implements Notifier {
   /** Review summaries published, with the evidence CSV (made the first time for a campaign). */
   readonly reviewSummaries: { summary: ReviewSummary; channel: string; key: string; attachment: ReviewSummaryAttachment | null }[] = [];
 
-  async publishReviewSummary(input: {
-    summary: ReviewSummary;
-    channel: string;
-    key: string;
-    attachment: () => Promise<ReviewSummaryAttachment>;
-  }): Promise<{ attached: boolean }> {
+  async publishReviewSummary(input: PublishReviewSummary): Promise<{ attached: boolean }> {
     const id = input.summary.campaign.id;
     const first = !this.reviewSummaries.some((r) => r.summary.campaign.id === id && r.attachment);
     const attachment = first ? await input.attachment() : null;

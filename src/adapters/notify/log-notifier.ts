@@ -1,7 +1,5 @@
 import { digestBlocks } from '../../../blocks/digest.js';
-import type { DeliveredNotification, DigestAttachment, Logger, Notifier, ReviewSummaryAttachment } from '../../operations/ports.js';
-import type { ReviewSummary } from '../../domain/reviews/review-summary.js';
-import type { Digest } from '../../domain/digest.js';
+import type { DeliveredNotification, Logger, Notifier, PublishDigest, PublishReviewSummary } from '../../operations/ports.js';
 
 /**
  * Writes each message the bot owes someone to the log. Used when no Slack workspace is connected
@@ -17,23 +15,13 @@ export class LogNotifier implements Notifier {
   }
 
   /** The digest's text in the log; nothing is exported for it (there is nowhere to attach it). */
-  async publishDigest(input: {
-    digest: Digest;
-    channel: string;
-    key: string;
-    attachment: () => Promise<DigestAttachment>;
-  }): Promise<{ attached: boolean }> {
+  async publishDigest(input: PublishDigest): Promise<{ attached: boolean }> {
     this.logger.info('weekly digest (not posted: Slack is not connected)', { key: input.key, channel: input.channel, text: digestBlocks(input.digest).text });
     return { attached: false };
   }
 
   /** The summary's counts in the log; the CSV is not made (nowhere to attach it: `export reviews` makes it). */
-  async publishReviewSummary(input: {
-    summary: ReviewSummary;
-    channel: string;
-    key: string;
-    attachment: () => Promise<ReviewSummaryAttachment>;
-  }): Promise<{ attached: boolean }> {
+  async publishReviewSummary(input: PublishReviewSummary): Promise<{ attached: boolean }> {
     const c = input.summary.campaign;
     this.logger.info('access review summary (not posted: Slack is not connected)', { key: input.key, campaign: c.id, review: c.reviewId, counts: input.summary.counts });
     return { attached: false };

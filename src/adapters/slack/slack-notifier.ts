@@ -20,13 +20,11 @@ import { requesterMessage, type RequesterEvent } from '../../../blocks/requester
 import { digestBlocks } from '../../../blocks/digest.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import type { RequestCard } from '../../../blocks/view-models.js';
-import type { Digest } from '../../domain/digest.js';
 import { PermanentError, TransientError } from '../../domain/errors.js';
 import { assertNever, type Notification, type NotificationOf, type Recipient } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
 import { alert } from '../../operations/lifecycle.js';
-import type { DeliveredNotification, DigestAttachment, Notifier, PostedMessage, PostedMessages, ReviewSummaryAttachment } from '../../operations/ports.js';
-import type { ReviewSummary } from '../../domain/reviews/review-summary.js';
+import type { DeliveredNotification, Notifier, PostedMessage, PostedMessages, PublishDigest, PublishReviewSummary } from '../../operations/ports.js';
 import { reviewerList } from '../../operations/reviews/review-views.js';
 import { REVIEW_PAGE_SIZE, reviewerListMessage, reviewReminderMessage } from '../../../blocks/review-message.js';
 import { reviewSummaryMessage } from '../../../blocks/review-summary.js';
@@ -151,7 +149,8 @@ export class SlackNotifier implements Notifier {
         if (!(error instanceof UnreachableChannelError) || n.type !== 'approval.requested') throw error;
         // Nobody can see the channel: the step's approvers are asked by DM, so no step waits on a
         // message nobody reads. Any of them decides as they would in the channel.
-        const approvers = (await this.deps.store.getSteps(card.id)).find((s) => s.index === step.index)?.approvers ?? [];
+        const steps = await this.deps.store.getSteps(card.id);
+        const approvers = steps.find((s) => s.index === step.index)?.approvers ?? [];
         this.deps.logger.warn('approval channel unreachable; asking the approvers by DM', {
           requestId: card.id, step: step.index + 1, channel: error.channel, approvers: approvers.length,
         });
@@ -348,12 +347,7 @@ export class SlackNotifier implements Notifier {
     await this.postOrUpdate(`job:${key}`, target, message, { requestId: null, stepIndex: null, recipient: targetKey(target), type: n.type });
   }
 
-  async publishReviewSummary(input: {
-    summary: ReviewSummary;
-    channel: string;
-    key: string;
-    attachment: () => Promise<ReviewSummaryAttachment>;
-  }): Promise<{ attached: boolean }> {
+  async publishReviewSummary(input: PublishReviewSummary): Promise<{ attached: boolean }> {
     const campaign = input.summary.campaign;
     const slot = `review-summary:${campaign.id}`;
     const target = { kind: 'channel' as const, channel: input.channel };
@@ -384,12 +378,7 @@ export class SlackNotifier implements Notifier {
 
   // ---- the weekly digest: the message, then its lists in full and the week's requests CSV in its thread ----
 
-  async publishDigest(input: {
-    digest: Digest;
-    channel: string;
-    key: string;
-    attachment: () => Promise<DigestAttachment>;
-  }): Promise<{ attached: boolean }> {
+  async publishDigest(input: PublishDigest): Promise<{ attached: boolean }> {
     const { digest, channel } = input;
     const slot = `job:${input.key}`;
     await this.postOrUpdate(slot, { kind: 'channel', channel }, digestBlocks(digest), { requestId: null, stepIndex: null, recipient: channel, type: 'digest' });
