@@ -66,6 +66,16 @@ export async function loadReviews(
         problems.push(problemAt(source, ['schedule'], `must be a cron expression (minute hour day-of-month month day-of-week), got '${raw.schedule}': ${why}`));
       }
     }
+    // Checked on the file as written, so an unknown role is reported beside a typo elsewhere.
+    const scope = raw.scope as { roles?: unknown } | undefined;
+    if (Array.isArray(scope?.roles)) {
+      scope.roles.forEach((ref: unknown, i) => {
+        if (typeof ref !== 'string' || !/^[^/]+\/[^/]+$/.test(ref) || roles.has(ref)) return;
+        const [app, role] = ref.split('/') as [string, string];
+        const why = apps.has(app) ? `app '${app}' has no role '${role}'` : `no policy defines app '${app}'`;
+        problems.push(problemAt(source, ['scope', 'roles', i], `unknown role '${ref}': ${why}`));
+      });
+    }
     if (!parsed.success) continue;
     const review = parsed.data;
     const first = ids.get(review.id);
@@ -73,11 +83,6 @@ export async function loadReviews(
       const at = first.locate(['review']);
       problems.push(problemAt(source, ['review'], `review '${review.id}' is already defined in ${first.file}:${at.line}:${at.column}; review ids are unique`));
     } else ids.set(review.id, source);
-    review.scope.roles.forEach((r, i) => {
-      if (roles.has(`${r.app}/${r.role}`)) return;
-      const why = apps.has(r.app) ? `app '${r.app}' has no role '${r.role}'` : `no policy defines app '${r.app}'`;
-      problems.push(problemAt(source, ['scope', 'roles', i], `unknown role '${r.app}/${r.role}': ${why}`));
-    });
     if (problems.length !== before || adminGroup === null) continue;
     reviews.push({ ...review, fallbackReviewer: review.fallbackReviewer ?? { kind: 'group', group: adminGroup }, source: { file } });
   }
