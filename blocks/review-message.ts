@@ -34,6 +34,8 @@ export interface ReviewerListView {
   /** Items in their list, and how many of them nobody decided yet. */
   total: number;
   pending: number;
+  /** Kept or revoked; after the close, the rest were left undecided. */
+  decided: number;
   page: number;
   pageCount: number;
   /** The items of this page, in order. */
@@ -46,7 +48,7 @@ export interface ReviewerListView {
 /** The reviewer's DM: open, a page of items with Keep and Revoke…; closed, what they decided. */
 export function reviewerListMessage(v: ReviewerListView): SlackMessage {
   const tz = v.timezone;
-  const decided = v.total - v.pending;
+  const decided = v.decided;
   const blocks: KnownBlock[] = [header(`Access review: ${v.reviewName}`)];
   if (v.status === 'closed') {
     const summary = closedLine(v);
@@ -77,9 +79,9 @@ export function reviewerListMessage(v: ReviewerListView): SlackMessage {
 
 function closedLine(v: ReviewerListView): string {
   const when = v.closedAt ? slackDate(v.closedAt, v.timezone) : '';
-  const left = v.pending;
+  const done = v.decided;
+  const left = v.total - done;
   const outcome = v.undecided === 'keep' ? 'kept' : 'revoked';
-  const done = v.total - left;
   return `This review closed ${when}: ${done} of your ${v.total} items were decided` +
     (left ? `; ${left} nobody decided were ${outcome} as the review says.` : '.') + ' Buttons on it no longer work.';
 }

@@ -44,7 +44,7 @@ export function reviewSummaryMessage(summary: ReviewSummary, timezone: string): 
       list(capped(quick.map((d) => `${escapeMrkdwn(d.name)} ${d.keptQuickly} of ${d.kept} kept`)))
     : `No item was kept within ${RUBBER_STAMP_SECONDS} seconds of its first look.`));
   if (summary.reviewers.length) {
-    const lines = summary.reviewers.map((r) => `${escapeMrkdwn(r.name)}: ${r.assigned - r.pending} of ${r.assigned} decided`);
+    const lines = summary.reviewers.map((r) => `${escapeMrkdwn(r.name)}: ${r.decided} of ${r.assigned} decided`);
     blocks.push(section(`*Reviewers*\n${capped(lines).join('\n')}`));
   }
   if (summary.removals.length) {

@@ -163,6 +163,7 @@ export class ReviewsRepo implements SyncPort<Methods> {
         reviewerId: a.reviewerId,
         assigned: count(),
         pending: sum(sql<number>`case when ${t.reviewItems.decision} = 'pending' then 1 else 0 end`),
+        decided: sum(sql<number>`case when ${t.reviewItems.decision} in ('keep', 'revoke') then 1 else 0 end`),
       })
       .from(a)
       .innerJoin(t.reviewItems, eq(t.reviewItems.id, a.itemId))
@@ -170,7 +171,7 @@ export class ReviewsRepo implements SyncPort<Methods> {
       .groupBy(a.reviewerId)
       .orderBy(asc(a.reviewerId))
       .all()
-      .map((r) => ({ reviewerId: r.reviewerId, assigned: r.assigned, pending: Number(r.pending ?? 0) }));
+      .map((r) => ({ reviewerId: r.reviewerId, assigned: r.assigned, pending: Number(r.pending ?? 0), decided: Number(r.decided ?? 0) }));
   }
 
   openReviewItemsFor(reviewerId: string, limit: number): ReviewItem[] {

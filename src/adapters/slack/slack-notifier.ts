@@ -325,6 +325,7 @@ export class SlackNotifier implements Notifier {
       reviewer: { directoryId: reviewerId, name: reviewer?.name ?? '' },
       total: list.total,
       pending: list.pending,
+      decided: list.decided,
       page: list.page,
       pageCount: list.pageCount,
       items: list.items,

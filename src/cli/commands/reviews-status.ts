@@ -69,7 +69,7 @@ Exit codes: 0 shown; 1 no such campaign; 2 usage or configuration error.`,
       println(io.stdout);
       println(io.stdout, table(
         ['reviewer', 'email', 'items', 'decided', 'left'],
-        summary.reviewers.map((r) => [r.name, r.email, String(r.assigned), String(r.assigned - r.pending), String(r.pending)]),
+        summary.reviewers.map((r) => [r.name, r.email, String(r.assigned), String(r.decided), String(r.pending)]),
       ));
       if (summary.deciders.some((d) => d.keptQuickly > 0)) {
         println(io.stdout);

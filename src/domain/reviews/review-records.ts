@@ -123,6 +123,8 @@ export interface ReviewerProgress {
   reviewerId: string;
   assigned: number;
   pending: number;
+  /** Kept or revoked (by them or, for a group's item, another member); undecided items are neither. */
+  decided: number;
 }
 
 export function accessLabel(access: ReviewAccess): string {

@@ -65,6 +65,7 @@ export interface ReviewerLine {
   email: string;
   assigned: number;
   pending: number;
+  decided: number;
 }
 
 /** One decider's decisions, with how many were keeps within seconds of their first look. */

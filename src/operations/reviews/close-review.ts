@@ -116,7 +116,8 @@ async function rulesReviewed(deps: Deps, campaign: ReviewCampaign): Promise<Rule
     let known = members.get(group);
     if (!known) {
       known = deps.directory.membersOf(group).then(
-        (people) => ({ members: people.map((p) => p.email).sort() }),
+        // An inactive member still in a group is a finding of its own: shown with its status.
+        (people) => ({ members: people.map((p) => (p.active ? p.email : `${p.email} (${p.status})`)).sort() }),
         (error: unknown) => ({ members: null, error: error instanceof Error ? error.message : String(error) }),
       );
       members.set(group, known);

@@ -6,7 +6,9 @@
  * of the group). Two reviewers racing: the conditional update decides, and the loser is told.
  *
  * Each decision records how long after the reviewer first saw the item it came (the rubber-stamp
- * signal): the items of the page a click came from count as seen at the click, if not before.
+ * signal): the items of the page a click came from count as seen at the click, if not before, as
+ * do items shown by `/access review`, the App Home, or a page turned to. A decision with no look
+ * observed before it records no time (null) rather than zero.
  * Revoke on a grant starts its revocation (reason `review`) through the usual verified path; on
  * standing membership it queues the removal (`remediate: remove`) or reports it for a person
  * (`remediate: report`). Every reviewer whose list holds the item gets it updated.
@@ -132,13 +134,16 @@ async function recordDecision(
   seen: SeenPage | undefined,
 ): Promise<void> {
   const me = acting.person.id;
+  // When the person was first seen looking at the item, before this click. Slack tells a bot
+  // nothing about reading a DM, so the first click on a list is the first look the bot observes:
+  // that decision's time is unknown (null), not zero, or every first click would count as a rubber stamp.
+  const firstSeen = (await tx.assignmentsOf(item.id)).find((a) => a.reviewerId === me)?.firstSeenAt ?? null;
   // The click is a look at the page it came from, and at the item itself.
   const onPage = seen
     ? (await tx.reviewerItems(campaign.id, me, { offset: seen.page * seen.size, limit: seen.size })).map((r) => r.item.id)
     : [];
   await tx.markReviewItemsSeen(me, [...new Set([item.id, ...onPage])], now);
-  const firstSeen = (await tx.assignmentsOf(item.id)).find((a) => a.reviewerId === me)?.firstSeenAt ?? now;
-  const secondsToDecision = Math.max(0, Math.floor((Date.parse(now) - Date.parse(firstSeen)) / 1000));
+  const secondsToDecision = firstSeen === null ? null : Math.max(0, Math.floor((Date.parse(now) - Date.parse(firstSeen)) / 1000));
   const patch = { decision, reason, decidedBy: personRef(acting), decidedAt: now, secondsToDecision };
   if (!(await tx.updateReviewItem(item.id, { decision: ['pending'] }, patch))) {
     throw new AccessError('stale_decision', 'Someone decided this item a moment ago; your click changed nothing.');

@@ -44,7 +44,7 @@ export async function buildReviewSummary(deps: Pick<Deps, 'store'>, campaignId: 
   const progress = new Map((await deps.store.reviewerProgress(campaign.id)).map((p) => [p.reviewerId, p]));
   const reviewers = (await deps.store.reviewersOf(campaign.id)).map((r) => {
     const p = progress.get(r.reviewer.directoryId);
-    return { name: r.reviewer.name, email: r.reviewer.email, assigned: p?.assigned ?? r.items, pending: p?.pending ?? 0 };
+    return { name: r.reviewer.name, email: r.reviewer.email, assigned: p?.assigned ?? r.items, pending: p?.pending ?? 0, decided: p?.decided ?? 0 };
   });
   return {
     campaign,

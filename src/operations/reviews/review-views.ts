@@ -10,6 +10,7 @@ export interface ReviewerList {
   campaign: ReviewCampaign;
   total: number;
   pending: number;
+  decided: number;
   page: number;
   pageCount: number;
   items: ReviewItem[];
@@ -23,12 +24,12 @@ export async function reviewerList(
 ): Promise<ReviewerList | undefined> {
   const campaign = await deps.store.getReviewCampaign(input.campaignId);
   if (!campaign) return undefined;
-  const progress = (await deps.store.reviewerProgress(campaign.id, input.reviewerId))[0] ?? { assigned: 0, pending: 0 };
+  const progress = (await deps.store.reviewerProgress(campaign.id, input.reviewerId))[0] ?? { assigned: 0, pending: 0, decided: 0 };
   const pageCount = Math.max(1, Math.ceil(progress.assigned / input.pageSize));
   const page = Math.min(Math.max(0, input.page), pageCount - 1);
   const rows = await deps.store.reviewerItems(campaign.id, input.reviewerId, { offset: page * input.pageSize, limit: input.pageSize });
   const items = rows.map((r) => r.item);
-  return { campaign, total: progress.assigned, pending: progress.pending, page, pageCount, items, accessNames: accessNames(deps.catalog, items) };
+  return { campaign, total: progress.assigned, pending: progress.pending, decided: progress.decided, page, pageCount, items, accessNames: accessNames(deps.catalog, items) };
 }
 
 export interface MyReviews {
@@ -49,7 +50,7 @@ export async function myReviewItems(deps: Pick<Deps, 'store' | 'catalog'>, perso
   for (const [campaignId, shown] of byCampaign) {
     const campaign = await deps.store.getReviewCampaign(campaignId);
     if (!campaign) continue;
-    const progress = (await deps.store.reviewerProgress(campaignId, personId))[0] ?? { assigned: 0, pending: 0 };
+    const progress = (await deps.store.reviewerProgress(campaignId, personId))[0] ?? { assigned: 0, pending: 0, decided: 0 };
     campaigns.push({ campaign, pending: progress.pending, total: progress.assigned, items: shown });
   }
   return { campaigns, accessNames: accessNames(deps.catalog, campaigns.flatMap((c) => c.items)) };
