@@ -28,7 +28,7 @@ import type {
   ReviewExportRecord,
 } from '../../operations/exports/export-ports.js';
 import type { ReviewCampaign } from '../../domain/reviews/review-records.js';
-import { toCampaign, toReviewItem } from './reviews-repo.js';
+import { toCampaign, toReviewItem } from './review-row-mappers.js';
 import type { PersonRef } from '../../domain/records.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type Db } from './open-database.js';
 import { toDecision, toGrant, toRequest, toStep } from './row-mappers.js';

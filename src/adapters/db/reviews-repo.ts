@@ -13,6 +13,7 @@ import type {
 } from '../../domain/reviews/review-records.js';
 import type { ReviewCampaignFilter, ReviewItemFilter } from '../../operations/ports.js';
 import { isUniqueViolation, type Connection } from './open-database.js';
+import { fromCampaign, fromReviewer, fromReviewItem, fromReviewItemPatch, toCampaign, toReviewer, toReviewItem } from './review-row-mappers.js';
 import * as t from './schema.js';
 import { CHUNK, type SyncPort } from './sync-port.js';
 
@@ -40,8 +41,6 @@ type Methods =
   | 'updateReviewer';
 
 type CampaignRow = typeof t.reviewCampaigns.$inferSelect;
-type ItemRow = typeof t.reviewItems.$inferSelect;
-type ReviewerRow = typeof t.reviewReviewers.$inferSelect;
 
 /** Rows per insert statement: SQLite caps the parameters of one statement (32,766 by default). */
 const ITEM_ROWS = 500;
@@ -264,7 +263,7 @@ export class ReviewsRepo implements SyncPort<Methods> {
     from: { decision?: ReviewDecision[]; remediation?: RemediationStatus[] },
     patch: Partial<ReviewItem>,
   ): boolean {
-    const values = fromItemPatch(patch);
+    const values = fromReviewItemPatch(patch);
     if (Object.keys(values).length === 0) return false;
     const where: SQL[] = [eq(t.reviewItems.id, id)];
     if (from.decision) where.push(inArray(t.reviewItems.decision, from.decision));
@@ -299,123 +298,4 @@ export class ReviewsRepo implements SyncPort<Methods> {
         .run().changes === 1
     );
   }
-}
-
-export function toCampaign(row: CampaignRow): ReviewCampaign {
-  return {
-    id: row.id,
-    reviewId: row.reviewId,
-    reviewName: row.reviewName,
-    version: row.version,
-    definition: row.definition,
-    trigger: row.trigger,
-    startedBy: row.startedBy,
-    slot: row.slot,
-    status: row.status,
-    startedAt: row.startedAt,
-    dueAt: row.dueAt,
-    closedAt: row.closedAt,
-    closedBy: row.closedBy,
-    populationCount: row.populationCount,
-    populationHash: row.populationHash,
-    rules: row.rules ?? null,
-  };
-}
-
-function fromCampaign(c: ReviewCampaign): CampaignRow {
-  return { ...c };
-}
-
-export function toReviewItem(row: ItemRow): ReviewItem {
-  return {
-    id: row.id,
-    campaignId: row.campaignId,
-    position: row.position,
-    holder: { directoryId: row.holderId, email: row.holderEmail, name: row.holderName, slackId: null },
-    access:
-      row.accessKind === 'role'
-        ? { kind: 'role', app: row.app ?? '', role: row.role ?? '' }
-        : { kind: 'group', group: row.accessGroup ?? '' },
-    source: row.source,
-    reviewer: { rule: row.reviewerRule, fallbackReason: row.reviewerFallbackReason, label: row.reviewerLabel },
-    decision: row.decision,
-    reason: row.reason,
-    decidedBy: row.decidedById
-      ? { directoryId: row.decidedById, email: row.decidedByEmail ?? '', name: row.decidedByName ?? '', slackId: row.decidedBySlackId }
-      : null,
-    decidedAt: row.decidedAt,
-    secondsToDecision: row.secondsToDecision,
-    remediation: row.remediation,
-    remediationDetail: row.remediationDetail,
-    remediatedAt: row.remediatedAt,
-    remediationEventSeq: row.remediationEventSeq,
-  };
-}
-
-function fromReviewItem(i: ReviewItem): ItemRow {
-  return {
-    id: i.id,
-    campaignId: i.campaignId,
-    position: i.position,
-    holderId: i.holder.directoryId,
-    holderEmail: i.holder.email,
-    holderName: i.holder.name,
-    accessKind: i.access.kind,
-    app: i.access.kind === 'role' ? i.access.app : null,
-    role: i.access.kind === 'role' ? i.access.role : null,
-    accessGroup: i.access.kind === 'group' ? i.access.group : null,
-    source: i.source,
-    grantId: i.source.kind === 'grant' ? i.source.grantId : null,
-    reviewerRule: i.reviewer.rule,
-    reviewerFallbackReason: i.reviewer.fallbackReason,
-    reviewerLabel: i.reviewer.label,
-    decision: i.decision,
-    reason: i.reason,
-    decidedById: i.decidedBy?.directoryId ?? null,
-    decidedByEmail: i.decidedBy?.email ?? null,
-    decidedByName: i.decidedBy?.name ?? null,
-    decidedBySlackId: i.decidedBy?.slackId ?? null,
-    decidedAt: i.decidedAt,
-    secondsToDecision: i.secondsToDecision,
-    remediation: i.remediation,
-    remediationDetail: i.remediationDetail,
-    remediatedAt: i.remediatedAt,
-    remediationEventSeq: i.remediationEventSeq,
-  };
-}
-
-function fromItemPatch(patch: Partial<ReviewItem>): Partial<ItemRow> {
-  const out: Partial<ItemRow> = {};
-  const keys = [
-    'decision', 'reason', 'decidedAt', 'secondsToDecision', 'remediation', 'remediationDetail', 'remediatedAt', 'remediationEventSeq',
-  ] as const;
-  for (const key of keys) if (patch[key] !== undefined) (out as Record<string, unknown>)[key] = patch[key];
-  if (patch.decidedBy !== undefined) {
-    out.decidedById = patch.decidedBy?.directoryId ?? null;
-    out.decidedByEmail = patch.decidedBy?.email ?? null;
-    out.decidedByName = patch.decidedBy?.name ?? null;
-    out.decidedBySlackId = patch.decidedBy?.slackId ?? null;
-  }
-  return out;
-}
-
-function toReviewer(row: ReviewerRow): ReviewerRecord {
-  return {
-    campaignId: row.campaignId,
-    reviewer: { directoryId: row.reviewerId, email: row.email, name: row.name, slackId: row.slackId },
-    items: row.items,
-    remindersSent: row.remindersSent,
-  };
-}
-
-function fromReviewer(r: ReviewerRecord): ReviewerRow {
-  return {
-    campaignId: r.campaignId,
-    reviewerId: r.reviewer.directoryId,
-    email: r.reviewer.email,
-    name: r.reviewer.name,
-    slackId: r.reviewer.slackId ?? null,
-    items: r.items,
-    remindersSent: r.remindersSent,
-  };
 }

@@ -64,7 +64,12 @@ type RequesterNotice = Extract<Notification, { type: RequesterEvent['type'] }>;
 export class SlackNotifier implements Notifier {
   readonly destination = 'slack';
   private readonly messages: PostedMessages;
-  private readonly rendered = new Map<string, string>();
+  /**
+   * What this process last sent to each slot, with the slot's stored `updatedAt` after it sent it.
+   * Another replica that updated the message since has changed `updatedAt`, so the entry no longer
+   * matches and the update is sent: a stale entry costs a call, never a skipped change.
+   */
+  private readonly rendered = new Map<string, { message: string; updatedAt: string }>();
   /** Slack users found by email for people not bound yet (their first DM), briefly. */
   private readonly lookedUp = new Map<string, { slackUserId: string; at: number }>();
 
@@ -440,7 +445,7 @@ export class SlackNotifier implements Notifier {
     // A crash between the post and this write would post once more on retry: the only window left.
     const now = this.now();
     await this.messages.save({ slot, channel: answer.channel, ts: answer.ts, requestId: meta.requestId, stepIndex: meta.stepIndex, recipient: meta.recipient, notificationType: meta.type, postedAt: now, updatedAt: now });
-    this.remember(slot, message);
+    this.remember(slot, message, now);
   }
 
   private async post(slot: string, target: Target, message: SlackMessage): Promise<{ channel?: string; ts?: string }> {
@@ -506,15 +511,17 @@ export class SlackNotifier implements Notifier {
 
   /** chat.update, unless this process already sent exactly this (updates are rate-limited: spend them on changes). */
   private async updateIfChanged(posted: PostedMessage, message: SlackMessage): Promise<void> {
-    if (this.rendered.get(posted.slot) === JSON.stringify(message)) return;
+    const sent = this.rendered.get(posted.slot);
+    if (sent && sent.updatedAt === posted.updatedAt && sent.message === JSON.stringify(message)) return;
     await this.update(posted.channel, posted.ts, message);
-    await this.messages.touch(posted.slot, this.now());
-    this.remember(posted.slot, message);
+    const now = this.now();
+    await this.messages.touch(posted.slot, now);
+    this.remember(posted.slot, message, now);
   }
 
-  private remember(slot: string, message: SlackMessage): void {
+  private remember(slot: string, message: SlackMessage, updatedAt: string): void {
     this.rendered.delete(slot);
-    this.rendered.set(slot, JSON.stringify(message));
+    this.rendered.set(slot, { message: JSON.stringify(message), updatedAt });
     if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value!);
   }
 
