@@ -11,7 +11,7 @@
  *                                        (access-admins) is Priya and Grace; nobody reviews their own
  */
 import Papa from 'papaparse';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ACTION, BLOCK, encodeReviewRef } from '../../blocks/ids.js';
 import type { LoadedReview } from '../../src/domain/reviews/review-definition.js';
 import { populationHash, populationLine } from '../../src/domain/reviews/population.js';
@@ -20,7 +20,7 @@ import { sweep } from '../../src/operations/sweep.js';
 import type { StoredMessage } from '../../src/sandbox/slack-api/slack-workspace.js';
 import { companyOktaPerTest } from '../okta/company-org.js';
 import { directoryFor } from '../okta/fixtures.js';
-import { startSlackFixture, textOf, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
+import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
 import { holdActive, openHome, waitTold } from './slack2-helpers.js';
 
 const JOBS = { worker: 'review-e2e', baseDelaySeconds: 1, random: () => 0.999999 };
@@ -44,10 +44,10 @@ const REVIEW: LoadedReview = {
 const org = companyOktaPerTest();
 let fx: SlackFixture;
 
-beforeEach(async () => {
-  // Okta ids are the harness's directory ids, so the Slack fixture's people match.
-  fx = await startSlackFixture({ directory: directoryFor(org.okta.url), reviews: [REVIEW] });
-});
+/** The bot, with the directory read from Okta (its ids are the harness's, so the Slack fixture's people match). */
+async function start(review: LoadedReview, options: { pageSize?: number } = {}): Promise<void> {
+  fx = await startSlackFixture({ directory: directoryFor(org.okta.url, options), reviews: [review] });
+}
 afterEach(async () => {
   await fx.close();
 });
@@ -72,19 +72,20 @@ function clickItem(who: UserName, message: StoredMessage, actionId: string, item
   return fx.click(who, message, actionId, { value: encodeReviewRef({ id: item.id, page }), block_id: `review_item:${item.id}` });
 }
 
-async function startReview(): Promise<void> {
-  const refused = await fx.command('alan', 'review start quarterly');
+async function startReview(id = 'quarterly'): Promise<void> {
+  const refused = await fx.command('alan', `review start ${id}`);
   expect(JSON.stringify(refused.json)).toContain('Only members of access-admins');
   expect(await fx.h.store.listReviewCampaigns({ limit: 10 })).toHaveLength(0);
 
-  const res = await fx.command('priya', 'review start quarterly');
-  expect(JSON.stringify(res.json)).toContain('Starting *Quarterly access review*');
-  await waitTold(fx, 'priya', 'Started Quarterly access review');
+  const res = await fx.command('priya', `review start ${id}`);
+  expect(JSON.stringify(res.json)).toContain('Starting *');
+  await waitTold(fx, 'priya', 'Started ');
   await fx.settle();
 }
 
 describe('an access review in Slack, with Okta', () => {
   it('freezes the population, is decided in DMs, revokes with proof, closes at the due time, and the evidence ties out', async () => {
+    await start(REVIEW);
     const adaGrant = await holdActive(fx, 'ada', 'github', 'member');
     const alanGrant = await holdActive(fx, 'alan', 'github', 'member');
     await startReview();
@@ -234,5 +235,66 @@ describe('an access review in Slack, with Okta', () => {
     const posted = await fx.h.store.auditEventsBetween('2000-01-01', '2100-01-01', ['review.summaryPosted']);
     expect(posted).toHaveLength(1);
     expect(posted[0]!.details).toMatchObject({ csv: { rows: 5 } });
+  });
+});
+
+describe('a long list in Slack', () => {
+  const CONTRACTORS = 100;
+  const people = Array.from({ length: CONTRACTORS }, (_, i) => ({ id: `u-c${String(i).padStart(3, '0')}`, n: String(i).padStart(3, '0') }));
+  afterEach(() => {
+    for (const p of people) org.okta.removeUser(p.id);
+    org.okta.removeGroup('00g-contractors');
+  });
+
+  it('pages 100 items for one reviewer within Slack\'s limits, read from every Okta page, and keeps the rest after a confirmation', async () => {
+    org.okta.addGroup({ id: '00g-contractors', name: 'contractors' });
+    for (const p of people) {
+      org.okta.addUser({ id: p.id, email: `contractor${p.n}@example.com`, firstName: 'Contractor', lastName: p.n, profile: { managerId: 'u-marcus' } });
+      org.okta.addMember('00g-contractors', p.id);
+    }
+    const review: LoadedReview = { ...REVIEW, id: 'contractors', name: 'Contractors', scope: { roles: [], groups: ['contractors'] }, remediate: 'report' };
+    // 30 members per Okta page: the population needs four pages of the group, all read.
+    await start(review, { pageSize: 30 });
+    org.okta.clearRequests();
+    await startReview('contractors');
+    expect(org.okta.count(/\/api\/v1\/groups\/00g-contractors\/users/, 'GET')).toBe(4);
+    const [campaign] = await fx.h.store.listReviewCampaigns({ reviewId: 'contractors', limit: 1 });
+    expect(campaign!.populationCount).toBe(CONTRACTORS);
+
+    // One message, ten items a page: the stand-in refuses anything over Slack's 50 blocks or its text budget.
+    const dms = fx.dms('marcus').filter((m) => m.text.startsWith('Access review'));
+    expect(dms).toHaveLength(1);
+    const list = dms[0]!;
+    expect(list.blocks.length).toBeLessThanOrEqual(50);
+    expect(textOf(list)).toContain('0 decided · 100 to go · page 1 of 10');
+    expect(textOf(list)).toContain('Contractor 000');
+    expect(textOf(list)).not.toContain('Contractor 010');
+
+    // Next: the same message shows page 2; a decision there keeps the list on page 2.
+    // The page turn is acked at once; the list is updated when the bot has recorded it.
+    const turned = fx.slack.waitFor('update', (m) => m.ts === list.ts && textOf(m).includes('page 2 of 10'));
+    await fx.click('marcus', list, `${ACTION.reviewPage}:next`);
+    await turned;
+    const page2 = reviewList('marcus');
+    expect(textOf(page2)).toContain('page 2 of 10');
+    expect(textOf(page2)).toContain('Contractor 010');
+    const item = (await fx.h.store.reviewerItems(campaign!.id, USERS.marcus.directoryId, { offset: 10, limit: 1 }))[0]!.item;
+    await clickItem('marcus', page2, ACTION.reviewKeep, item, 1);
+    await fx.settle();
+    expect(textOf(reviewList('marcus'))).toContain('1 decided · 99 to go · page 2 of 10');
+    expect(fx.dms('marcus').filter((m) => m.text.startsWith('Access review'))).toHaveLength(1);
+
+    // Keep the rest asks first (Slack's confirmation dialog), then keeps every undecided item on every page.
+    const keepRest = JSON.stringify(reviewList('marcus').blocks);
+    expect(keepRest).toContain('"confirm":{"title":{"type":"plain_text","text":"Keep the rest?"}');
+    expect(keepRest).toContain('Keep all 99 items still undecided in your list, on every page?');
+    await fx.click('marcus', reviewList('marcus'), ACTION.reviewKeepRest);
+    await waitTold(fx, 'marcus', 'Kept 99 items.');
+    await fx.settle();
+    expect(await fx.h.store.reviewerProgress(campaign!.id, USERS.marcus.directoryId)).toEqual([
+      { reviewerId: USERS.marcus.directoryId, assigned: 100, pending: 0, decided: 100 },
+    ]);
+    expect(textOf(reviewList('marcus'))).toContain('100 decided · 0 to go');
+    expect(hasAction(reviewList('marcus'), ACTION.reviewKeepRest)).toBe(false);
   });
 });
