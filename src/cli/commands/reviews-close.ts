@@ -1,9 +1,8 @@
 import { isAccessError } from '../../domain/errors.js';
-import { identifyOnCommandLine } from '../../operations/identify-person.js';
 import { closeReview } from '../../operations/reviews/close-review.js';
-import type { ReviewActor } from '../../operations/reviews/review-actor.js';
 import { runDueJobs } from '../../operations/run-jobs.js';
-import { CommandFailure, commandLineUser, EXIT, UsageError, println, type Command } from '../command.js';
+import { CommandFailure, EXIT, UsageError, println, type Command } from '../command.js';
+import { commandLineReviewActor } from './review-actor.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { withRuntime } from '../runtime-context.js';
 
@@ -35,10 +34,7 @@ Exit codes: 0 closed; 1 refused (no such campaign, already closed, not an admin)
     if (positionals.length !== 1) throw new UsageError('name one campaign to close (rvc_…; see reviews status)');
     return withRuntime(io, async ({ deps }) => {
       try {
-        const where = commandLineUser();
-        const by: ReviewActor = values.admin
-          ? { kind: 'admin', admin: await identifyOnCommandLine(deps, values.admin, where) }
-          : { kind: 'system', component: 'cli', details: { osUser: where.osUser } };
+        const by = await commandLineReviewActor(deps, values.admin);
         const { campaign, counts } = await closeReview(deps, { campaignId: positionals[0]!, by });
         const jobs = await runDueJobs(deps, { worker: `cli-${process.pid}`, kinds: ['revoke', 'reviewRemoval'] });
         println(io.stdout, `closed ${campaign.id} (${campaign.reviewId}) at ${campaign.closedAt}`);

@@ -1,8 +1,7 @@
 import { isAccessError } from '../../domain/errors.js';
-import { identifyOnCommandLine } from '../../operations/identify-person.js';
 import { startReview } from '../../operations/reviews/start-review.js';
-import type { ReviewActor } from '../../operations/reviews/review-actor.js';
-import { CommandFailure, commandLineUser, EXIT, UsageError, println, type Command } from '../command.js';
+import { CommandFailure, EXIT, UsageError, println, type Command } from '../command.js';
+import { commandLineReviewActor } from './review-actor.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { withRuntime } from '../runtime-context.js';
 
@@ -36,10 +35,7 @@ Exit codes: 0 started; 1 refused (unknown review, one already open, not an admin
     if (positionals.length !== 1) throw new UsageError('name one review to start (its id, as in policies/reviews/)');
     return withRuntime(io, async ({ deps }) => {
       try {
-        const where = commandLineUser();
-        const by: ReviewActor = values.admin
-          ? { kind: 'admin', admin: await identifyOnCommandLine(deps, values.admin, where) }
-          : { kind: 'system', component: 'cli', details: { osUser: where.osUser, host: where.host } };
+        const by = await commandLineReviewActor(deps, values.admin);
         const { campaign, reviewers } = await startReview(deps, { reviewId: positionals[0]!, by, trigger: 'command_line' });
         println(io.stdout, `started ${campaign.reviewId}: campaign ${campaign.id}`);
         println(io.stdout, `population  ${campaign.populationCount} item${campaign.populationCount === 1 ? '' : 's'}, hash ${campaign.populationHash}`);
