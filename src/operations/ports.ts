@@ -434,6 +434,12 @@ export interface PostedMessages {
  * - Transactions of different stores (processes, replicas) on one database are isolated from each
  *   other: conditional updates (`updateX(id, from, patch) -> boolean`) decide every race, and
  *   audit appends are serialised (see `appendAudit`).
+ * - Lock order: inside a transaction, `tx.getX(id)` of one record locks it until commit
+ *   (PostgreSQL: `FOR UPDATE`), so a re-check reads what the previous holder committed. Read (lock)
+ *   every record the transaction will change before its first `appendAudit`: the audit lock is
+ *   held to commit, and a transaction holding it while it waits for a record another transaction
+ *   holds (which waits for the audit lock) deadlocks. PostgreSQL breaks such a cycle and the store
+ *   retries the loser, but each costs a second (`deadlock_timeout`).
  */
 export interface Store extends StoreReads {
   /** The kind of database, for logs and /healthz ("sqlite", "postgres"). */
