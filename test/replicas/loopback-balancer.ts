@@ -9,7 +9,8 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export class LoopbackBalancer {
-  private server: Server | undefined;
+  /** The balancer's HTTP server, while it runs (a bench watches when answers leave it). */
+  server: Server | undefined;
   private next = 0;
   /** Requests each replica got, by index. */
   readonly served: number[] = [];
