@@ -14,11 +14,9 @@ import { parseArgs } from 'node:util';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
 import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
-import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { Catalog } from '../src/domain/catalog.js';
 import { verifyChain } from '../src/domain/audit.js';
-import type { LoadedPolicy } from '../src/domain/policy.js';
 import type { Deps } from '../src/operations/context.js';
 import { reviewRequest } from '../src/operations/review-request.js';
 import { runDueJobs } from '../src/operations/run-jobs.js';
@@ -26,44 +24,14 @@ import { submitRequest } from '../src/operations/submit-request.js';
 import { sweep } from '../src/operations/sweep.js';
 import { callbackNotifier, FakeClock } from '../test/support/fakes.js';
 import { SETTINGS } from '../test/support/lifecycle-harness.js';
+import type { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
+import { awsAdminPolicies, benchCompany } from './bench-fixtures.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '10000' }, child: { type: 'string' }, db: { type: 'string' }, at: { type: 'string' } } });
 const N = Number(values.requests);
 
-const policies: LoadedPolicy[] = [
-  {
-    app: 'aws',
-    name: 'AWS',
-    source: { file: 'bench' },
-    roles: [
-      {
-        id: 'admin',
-        name: 'Administrator',
-        policy: 'aws-admin',
-        sensitive: true,
-        eligibleGroups: ['engineering'],
-        duration: { defaultSeconds: 3600, maxSeconds: 8 * 3600 },
-        justification: 'optional',
-        approval: [{ kind: 'manager' }],
-        extension: null,
-        provision: { method: 'okta_group', group: 'aws-admins' },
-      },
-    ],
-  },
-];
+const policies = awsAdminPolicies('engineering', 'aws-admins');
 
-function company(n: number, everyoneInGroup: boolean) {
-  const people = [{ id: 'm0', email: 'manager@example.com', name: 'Manager' }, { id: 'a0', email: 'admin@example.com', name: 'Admin' }];
-  const members: string[] = [];
-  for (let i = 0; i < n; i++) {
-    people.push({ id: `u${i}`, email: `user${i}@example.com`, name: `User ${i}`, manager: 'm0' } as (typeof people)[number]);
-    members.push(`u${i}`);
-  }
-  return YamlDirectory.fromData({
-    people,
-    groups: { engineering: { members }, 'aws-admins': { members: everyoneInGroup ? members : [] }, 'access-admins': { members: ['a0'] } },
-  });
-}
 
 function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock): Deps {
   return {
@@ -83,7 +51,7 @@ const jobs = { worker: `bench-${process.pid}`, batch: 500 };
 
 if (values.child === 'sweeper') {
   // One of two processes sweeping the same file: count what this one removed.
-  const directory = company(N, true);
+  const directory = benchCompany(N, true);
   let removals = 0;
   const remove = directory.removeFromGroup.bind(directory);
   directory.removeFromGroup = async (p, g) => {
@@ -113,7 +81,7 @@ try {
   // ---- one process: the whole lifecycle ------------------------------------------------------
   const dbPath = join(dir, 'one.db');
   const clock = new FakeClock('2026-03-02T09:00:00.000Z');
-  const deps = depsFor(dbPath, company(N, false), clock);
+  const deps = depsFor(dbPath, benchCompany(N, false), clock);
   const manager = { person: (await deps.directory.getPerson('m0'))! };
   const t0 = performance.now();
   const BATCH = 1000;
@@ -142,7 +110,7 @@ try {
   // ---- two processes sweeping one file ---------------------------------------------------------
   const sharedPath = join(dir, 'two.db');
   const seedClock = new FakeClock('2026-03-02T09:00:00.000Z');
-  const seed = depsFor(sharedPath, company(N, true), seedClock);
+  const seed = depsFor(sharedPath, benchCompany(N, true), seedClock);
   await seed.store.transaction(async (tx) => {
     for (let i = 0; i < N; i++) {
       const id = `req_seed${i}`;

@@ -21,12 +21,10 @@ import pg from 'pg';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
 import { PgStore } from '../src/adapters/db/postgres/pg-store.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
-import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { verifyChain } from '../src/domain/audit.js';
 import { Catalog } from '../src/domain/catalog.js';
-import type { LoadedPolicy } from '../src/domain/policy.js';
 import type { Deps } from '../src/operations/context.js';
 import type { Store } from '../src/operations/ports.js';
 import { reviewRequest } from '../src/operations/review-request.js';
@@ -36,6 +34,7 @@ import { sweep } from '../src/operations/sweep.js';
 import { callbackNotifier, FakeClock } from '../test/support/fakes.js';
 import { SETTINGS } from '../test/support/lifecycle-harness.js';
 import { startPgServer } from '../test/support/pg-server.js';
+import { awsAdminPolicies, benchCompany } from './bench-fixtures.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,37 +49,8 @@ const { values } = parseArgs({
 const N = Number(values.requests);
 const T0 = '2026-03-02T09:00:00.000Z';
 
-const policies: LoadedPolicy[] = [
-  {
-    app: 'aws',
-    name: 'AWS',
-    source: { file: 'bench' },
-    roles: [
-      {
-        id: 'admin',
-        name: 'Administrator',
-        policy: 'aws-admin',
-        sensitive: true,
-        eligibleGroups: ['engineering'],
-        duration: { defaultSeconds: 3600, maxSeconds: 8 * 3600 },
-        justification: 'optional',
-        approval: [{ kind: 'manager' }],
-        extension: null,
-        provision: { method: 'okta_group', group: 'aws-admins' },
-      },
-    ],
-  },
-];
+const policies = awsAdminPolicies('engineering', 'aws-admins');
 
-function company(n: number): YamlDirectory {
-  const people = [{ id: 'm0', email: 'manager@example.com', name: 'Manager' }, { id: 'a0', email: 'admin@example.com', name: 'Admin' }];
-  const members: string[] = [];
-  for (let i = 0; i < n; i++) {
-    people.push({ id: `u${i}`, email: `user${i}@example.com`, name: `User ${i}`, manager: 'm0' } as (typeof people)[number]);
-    members.push(`u${i}`);
-  }
-  return YamlDirectory.fromData({ people, groups: { engineering: { members }, 'aws-admins': { members: [] }, 'access-admins': { members: ['a0'] } } });
-}
 
 function openStore(target: string): Promise<Store> {
   return target.startsWith('postgres') ? PgStore.open(target, { poolSize: 4 }) : Promise.resolve(SqliteStore.open(target));
@@ -93,7 +63,7 @@ type FromChild = { ready: true } | { provisioned: true } | { done: true; removal
 if (values.child) {
   const index = Number(values.index);
   const count = Number(values.count);
-  const directory = company(N);
+  const directory = benchCompany(N, false);
   let removals = 0;
   const remove = directory.removeFromGroup.bind(directory);
   directory.removeFromGroup = async (p, g) => {
@@ -175,7 +145,7 @@ async function runOnce(target: string, processes: number) {
   children.forEach((c) => c.send({ go: 'sweep' }));
   const results = (await Promise.all(done)) as Extract<FromChild, { done: true }>[];
   const t2 = performance.now();
-  await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : undefined)));
+  await Promise.all(children.filter((c) => c.exitCode === null).map((c) => once(c, 'exit')));
 
   const store = await openStore(target);
   const events = await store.auditEvents({ limit: 10_000_000 });

@@ -22,7 +22,6 @@ import { SharedRateWindows } from '../src/adapters/okta/shared-rate-windows.js';
 import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { verifyChain } from '../src/domain/audit.js';
 import { Catalog } from '../src/domain/catalog.js';
-import type { LoadedPolicy } from '../src/domain/policy.js';
 import type { Deps } from '../src/operations/context.js';
 import { systemClock } from '../src/operations/ports.js';
 import { sweep } from '../src/operations/sweep.js';
@@ -30,6 +29,7 @@ import { OktaStandIn } from '../test/okta/okta-stand-in.js';
 import { callbackNotifier } from '../test/support/fakes.js';
 import { SETTINGS } from '../test/support/lifecycle-harness.js';
 import { startPgServer } from '../test/support/pg-server.js';
+import { awsAdminPolicies } from './bench-fixtures.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,27 +50,7 @@ const replicas = Number(values.replicas);
 const GROUP = 'bench-group';
 const userId = (i: number) => `00ub${String(i).padStart(5, '0')}`;
 
-const policies: LoadedPolicy[] = [
-  {
-    app: 'aws',
-    name: 'AWS',
-    source: { file: 'bench' },
-    roles: [
-      {
-        id: 'admin',
-        name: 'Administrator',
-        policy: 'aws-admin',
-        sensitive: true,
-        eligibleGroups: [GROUP],
-        duration: { defaultSeconds: 3600, maxSeconds: 8 * 3600 },
-        justification: 'optional',
-        approval: [{ kind: 'manager' }],
-        extension: null,
-        provision: { method: 'okta_group', group: GROUP },
-      },
-    ],
-  },
-];
+const policies = awsAdminPolicies(GROUP, GROUP);
 
 // ---- a replica ---------------------------------------------------------------------------------
 if (values.child) {
