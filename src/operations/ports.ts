@@ -253,7 +253,7 @@ export interface StoreReads {
   grantsDueForReminder(now: string, leadSeconds: readonly number[], limit: number): Promise<Grant[]>;
   /** Other grants that keep the person in the same group (provisioning, active, or revoking but not yet removed). */
   otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Promise<Grant[]>;
-  /** Grants by id, in one read (missing ids are left out). */
+  /** Grants by id, in one read (missing ids are left out). Inside a transaction, locked as `tx.getGrant` locks one. */
   getGrants(ids: readonly string[]): Promise<Grant[]>;
   /** Grants provisioned through this directory group (from their snapshot), optionally of one holder or some statuses. */
   grantsThroughGroup(group: string, filter?: { holderId?: string; status?: GrantStatus[] }): Promise<Grant[]>;
