@@ -11,12 +11,13 @@
  * (acks, then views.open with a trivial modal). Warm-up rounds (3 per app by default) are not
  * counted; then the apps alternate which goes first in each round.
  *
- *   node --import tsx bench/slack-ack-bench.ts [--concurrency 50] [--rounds 10] [--warmup 3] [--text "request github member"] [--slack-process] [--replicas 3]
+ *   node --import tsx bench/slack-ack-bench.ts [--concurrency 50] [--rounds 10] [--warmup 3] [--text "request github member"] [--slack-process] [--replicas 3 [--bare-behind-balancer]]
  *
  * `--replicas N`: the bot is N replica processes (test/replicas/replica-process.ts, composed as
  * `npm start` composes the bot) on one PostgreSQL database (an embedded server, fsync on), behind
  * the loopback load balancer (test/replicas/loopback-balancer.ts); the ack is timed where the
- * balancer sends it. The bare Bolt app is the same single app as always.
+ * balancer sends it. The bare Bolt app is the same single app as always, reached directly, or
+ * through a loopback balancer of its own with `--bare-behind-balancer` (the same hop as the bot's).
  *
  * `--text request` measures the bare `/access request` (the app picker only, no identity look-up);
  * the default also names an app and role, so the bot then identifies the person (users.info, the
@@ -63,6 +64,8 @@ const { values } = parseArgs({
     // Run the Slack stand-in in a process of its own, as real Slack would be (default: in this process).
     'slack-process': { type: 'boolean', default: false },
     replicas: { type: 'string', default: '0' },
+    // With --replicas: the bare app behind a loopback balancer of its own too, so both pay the same hop.
+    'bare-behind-balancer': { type: 'boolean', default: false },
   },
 });
 const CONCURRENCY = Number(values.concurrency);
@@ -160,7 +163,15 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
   const tmp = mkdtempSync(join(tmpdir(), 'slack-ack-bench-'));
   cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
   const bare = await startBare(slack.url, cleanups);
-  if (REPLICAS > 0) return { slack, ...(await startReplicas(slack.url, tmp, cleanups)), bareUrl: bare.url, close: closeAll };
+  if (REPLICAS > 0) {
+    let bareUrl = bare.url;
+    if (values['bare-behind-balancer']) {
+      const balancer = new LoopbackBalancer(() => [bare.url]);
+      bareUrl = await balancer.start();
+      cleanups.push(() => balancer.stop());
+    }
+    return { slack, ...(await startReplicas(slack.url, tmp, cleanups)), bareUrl, close: closeAll };
+  }
   const store = SqliteStore.open(join(tmp, 'access.db'));
   cleanups.push(async () => await store.close());
   const connection = await connectSlack({
@@ -528,7 +539,9 @@ async function main(): Promise<void> {
   const samples: Sample[] = [];
   const perRound: { round: number; app: AppName; order: number; ack: Dist; viewsOpen: Dist; errors: number }[] = [];
   try {
-    const botIs = REPLICAS > 0 ? `${REPLICAS} replicas on PostgreSQL behind a loopback balancer` : 'one process on SQLite';
+    const botIs = REPLICAS > 0
+      ? `${REPLICAS} replicas on PostgreSQL behind a loopback balancer (the bare app ${values['bare-behind-balancer'] ? 'behind one too' : 'reached directly'})`
+      : 'one process on SQLite';
     console.log(`slack-ack-bench: ${CONCURRENCY} concurrent signed "/access ${TEXT}", ${ROUNDS} rounds per app after a warm-up; the bot: ${botIs}; Slack stand-in ${values['slack-process'] ? 'in its own process' : 'in this process'}; ${cpus().length} CPUs, load ${loadBefore.join(' ')}`);
     // Warm-up: connections, JIT, the identity bindings (first contact binds; later rounds find them).
     for (let w = 1; w <= WARMUP; w++) {
@@ -610,7 +623,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpus: cpus().length,
     loadAverage: { before: loadBefore, after: loadAfter },
-    config: { replicas: REPLICAS, concurrency: CONCURRENCY, rounds: ROUNDS, text: `/access ${TEXT}`, users: USER_COUNT, roundTimeoutMs: ROUND_TIMEOUT_MS, warmUpRounds: WARMUP, alternating: true },
+    config: { replicas: REPLICAS, bareBehindBalancer: values['bare-behind-balancer'], concurrency: CONCURRENCY, rounds: ROUNDS, text: `/access ${TEXT}`, users: USER_COUNT, roundTimeoutMs: ROUND_TIMEOUT_MS, warmUpRounds: WARMUP, alternating: true },
     goals: { ratio: GOAL_RATIO, viewsOpenP99Ms: GOAL_VIEWS_OPEN_P99_MS, ...goals },
     bot,
     bare,
