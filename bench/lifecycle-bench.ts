@@ -3,7 +3,14 @@
  * process; then 10,000 expired grants swept by two processes on the same file at once (no double
  * revocation, no SQLITE_BUSY, an unbroken audit chain).
  *
- *   node --import tsx bench/lifecycle-bench.ts [--requests 10000]
+ *   node --import tsx bench/lifecycle-bench.ts [--requests 10000] [--one] [--postgres]
+ *
+ * `--one`: the one-process lifecycle only. Besides wall time it prints the process's CPU time (user +
+ * system) per request: on a shared machine the wall time also counts the time other processes had
+ * the cores, the CPU time does not. Profile it with `node --cpu-prof` and bench/profile-summary.ts.
+ *
+ * `--postgres`: the one-process lifecycle on PostgreSQL (an embedded server with fsync on, started
+ * for the run, or `PG_TEST_URL`), the store the bot uses with DATABASE_URL.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -12,30 +19,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
+import { PgStore } from '../src/adapters/db/postgres/pg-store.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
 import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { Catalog } from '../src/domain/catalog.js';
 import { verifyChain } from '../src/domain/audit.js';
 import type { Deps } from '../src/operations/context.js';
+import type { Store } from '../src/operations/ports.js';
 import { reviewRequest } from '../src/operations/review-request.js';
 import { runDueJobs } from '../src/operations/run-jobs.js';
 import { submitRequest } from '../src/operations/submit-request.js';
 import { sweep } from '../src/operations/sweep.js';
 import { callbackNotifier, FakeClock } from '../test/support/fakes.js';
+import { startPgServer } from '../test/support/pg-server.js';
 import { SETTINGS } from '../test/support/lifecycle-harness.js';
 import type { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
 import { awsAdminPolicies, benchCompany } from './bench-fixtures.js';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '10000' }, child: { type: 'string' }, db: { type: 'string' }, at: { type: 'string' } } });
+const { values } = parseArgs({ options: { requests: { type: 'string', default: '10000' }, child: { type: 'string' }, db: { type: 'string' }, at: { type: 'string' }, one: { type: 'boolean' }, postgres: { type: 'boolean' } } });
 const N = Number(values.requests);
 
 const policies = awsAdminPolicies('engineering', 'aws-admins');
 
 
-function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock): Deps {
+function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock, store: Store = SqliteStore.open(dbPath)): Deps {
   return {
-    store: SqliteStore.open(dbPath),
+    store,
     directory,
     catalog: new Catalog(policies),
     settings: { ...SETTINGS, remindersSeconds: [] },
@@ -81,9 +91,12 @@ try {
   // ---- one process: the whole lifecycle ------------------------------------------------------
   const dbPath = join(dir, 'one.db');
   const clock = new FakeClock('2026-03-02T09:00:00.000Z');
-  const deps = depsFor(dbPath, benchCompany(N, false), clock);
+  const pgServer = values.postgres ? await startPgServer({ fsync: true }) : undefined;
+  const store = pgServer ? await PgStore.open(pgServer.adminUrl) : SqliteStore.open(dbPath);
+  const deps = depsFor(dbPath, benchCompany(N, false), clock, store);
   const manager = { person: (await deps.directory.getPerson('m0'))! };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const BATCH = 1000;
   for (let start = 0; start < N; start += BATCH) {
     for (let i = start; i < Math.min(N, start + BATCH); i++) {
@@ -98,16 +111,26 @@ try {
   clock.advance(3600);
   await sweep(deps, jobs); // expire -> revoke
   const t1 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   const events = await deps.store.auditEvents({ limit: 10_000_000 });
   const revoked = (await deps.store.listGrants({ status: ['revoked'], limit: 10_000_000 })).length;
   const chain = verifyChain(events);
   await deps.store.close();
   const seconds = (t1 - t0) / 1000;
   console.log(`one process, ${N} requests: ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)} requests/s end to end; provisioning phase ${((tProvisioned - t0) / 1000).toFixed(1)} s)`);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  console.log(`  CPU time: ${cpuSeconds.toFixed(1)} s (${((cpuSeconds * 1000) / N).toFixed(2)} ms per request, ${(N / cpuSeconds).toFixed(0)} requests per CPU second; user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`);
   console.log(`  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`);
-  console.log(`  database: ${(statSync(dbPath).size / 1e6).toFixed(1)} MB (+ WAL ${(statSync(dbPath + '-wal', { throwIfNoEntry: false })?.size ?? 0) / 1e6} MB)`);
+  if (pgServer) await pgServer.stop();
+  else console.log(`  database: ${(statSync(dbPath).size / 1e6).toFixed(1)} MB (+ WAL ${(statSync(dbPath + '-wal', { throwIfNoEntry: false })?.size ?? 0) / 1e6} MB)`);
 
-  // ---- two processes sweeping one file ---------------------------------------------------------
+  if (!values.one && !values.postgres) await sweepWithTwoProcesses(dir);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** 10,000 expired grants swept by two processes on one file at once. */
+async function sweepWithTwoProcesses(dir: string): Promise<void> {
   const sharedPath = join(dir, 'two.db');
   const seedClock = new FakeClock('2026-03-02T09:00:00.000Z');
   const seed = depsFor(sharedPath, benchCompany(N, true), seedClock);
@@ -137,6 +160,4 @@ try {
   console.log(`  removals: ${a.removals} + ${b.removals} = ${a.removals + b.removals}; grant.revoked events: ${revokedEvents}; any grant revoked twice: ${[...perGrant.values()].some((n) => n > 1)}`);
   console.log(`  SQLITE_BUSY errors: ${a.busy + b.busy}; chain ok: ${verifyChain(all).ok}`);
   await check.close();
-} finally {
-  rmSync(dir, { recursive: true, force: true });
 }

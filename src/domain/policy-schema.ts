@@ -21,7 +21,15 @@ export const DEFAULT_SETTINGS = {
   approvalTimeoutSeconds: 72 * 3600,
   remindersSeconds: [86_400, 3600],
   managerAttribute: 'managerId',
+  retentionSeconds: 90 * 86_400,
 } as const;
+
+/**
+ * The shortest `retention`: a finished job's key is what keeps a day's alert from being queued
+ * twice (`revoke-failing:<grant>:day-N`, `channel-unreachable:<channel>:<date>`), so finished jobs
+ * must outlive the day they are about by a margin.
+ */
+export const MIN_RETENTION_SECONDS = 7 * 86_400;
 
 const UserStepSchema = z
   .strictObject({
@@ -198,6 +206,11 @@ export const SettingsFileSchema = z
     approval_timeout: DurationSchema.optional(),
     reminders: z.array(DurationSchema).optional(),
     manager_attribute: nonEmptyText.default(DEFAULT_SETTINGS.managerAttribute),
+    retention: DurationSchema.refine((seconds) => seconds >= MIN_RETENTION_SECONDS, {
+      error: (issue) =>
+        `must be at least ${formatDuration(MIN_RETENTION_SECONDS)} (a finished job keeps a day's alert from being sent twice), ` +
+        `got '${formatDuration(issue.input as number)}'`,
+    }).optional(),
   })
   .transform(
     (s): Settings => ({
@@ -211,6 +224,7 @@ export const SettingsFileSchema = z
       approvalTimeoutSeconds: s.approval_timeout ?? DEFAULT_SETTINGS.approvalTimeoutSeconds,
       remindersSeconds: [...new Set(s.reminders ?? DEFAULT_SETTINGS.remindersSeconds)].sort((a, b) => b - a),
       managerAttribute: s.manager_attribute,
+      retentionSeconds: s.retention ?? DEFAULT_SETTINGS.retentionSeconds,
     }),
   );
 

@@ -69,6 +69,11 @@ export interface Settings {
   /** Lead times before expiry, longest first. */
   remindersSeconds: number[];
   managerAttribute: string;
+  /**
+   * How long finished jobs and the records of messages about finished requests are kept before the
+   * sweep prunes them (audit events and the requests and grants themselves are kept for good).
+   */
+  retentionSeconds: number;
 }
 
 /** A role together with its application, and the version of its policy. */

@@ -140,6 +140,7 @@ export const SETTINGS: Settings = {
   approvalTimeoutSeconds: 72 * 3600,
   remindersSeconds: [86400, 3600],
   managerAttribute: 'managerId',
+  retentionSeconds: 90 * 86_400,
 };
 
 export interface Harness {
