@@ -11,6 +11,7 @@
  * PostgreSQL: PG_TEST_URL (a server you run) or an embedded server started here, with fsync on
  * (`--no-fsync`: off, to see what the disk's flushes cost).
  */
+import { ReviewCatalog } from '../src/domain/reviews/review-definition.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -75,6 +76,7 @@ if (values.child) {
     store: await openStore(values.child),
     directory,
     catalog: new Catalog(policies),
+    reviews: new ReviewCatalog(),
     settings: { ...SETTINGS, remindersSeconds: [] },
     clock,
     logger: silentLogger,
