@@ -2,9 +2,10 @@
  * The App Home tab: my access with its expiry (Extend, I'm done), my pending requests (Cancel),
  * manual tasks waiting for my group (Done), the approvals waiting for me with their justification
  * (Approve, Deny, also as someone's delegate), emergency access waiting for my review (Review,
- * Revoke now), the delegations I give or receive, and the roles I may request, summarised for me
- * (Request opens the form prefilled). Admins also see who holds access now, and get Export and Revoke. A Home tab holds at
- * most 100 blocks: each list is cut to a share of them with "and N more" (the `/access` commands
+ * Revoke now), access review items waiting for me (Keep, Revoke…), the delegations I give or
+ * receive, and the roles I may request, summarised for me (Request opens the form prefilled).
+ * Admins also see who holds access now, and get Export and Revoke. A Home tab holds at most 100
+ * blocks: each list is cut to a share of them with "and N more" (the `/access` commands
  * show the rest). Someone whose directory account is not active gets one sentence instead.
  */
 import type { ActionsBlock, HomeView, KnownBlock } from '@slack/web-api';
@@ -13,11 +14,14 @@ import { channelLink, escapeMrkdwn, quote } from './escape.js';
 import { duration, slackDate, who } from './format.js';
 import { ACTION, encodeRoleRef, encodeStepRef } from './ids.js';
 import { taskDoneButton } from './task-message.js';
+import { myReviewsGroups } from './review-message.js';
 import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
 import type { ApprovalLine, BreakGlassLine, CatalogRoleLine, DelegationLine, HoldingLine, HomeModel, TaskLine } from './view-models.js';
 
 /** Most items each list shows before "and N more", so one long list cannot crowd out the others. */
-export const HOME_SHARES = { grants: 12, requests: 8, tasks: 6, reviews: 5, approvals: 8, catalog: 30, holdings: 10 } as const;
+export const HOME_SHARES = {
+  grants: 12, requests: 8, tasks: 6, breakGlass: 5, reviews: 6, approvals: 8, catalog: 30, holdings: 10,
+} as const;
 /** Enough of a justification to decide on; the message has all of it. */
 const JUSTIFICATION_SHOWN = 300;
 
@@ -144,10 +148,20 @@ export function homeView(model: HomeModel): HomeView {
     pushShare(blocks, model.tasks.map((t) => taskBlock(t, tz)), HOME_SHARES.tasks, limit, 7 + adminBlocks, (n) => `…and ${n} more tasks: each is in your DM with the bot.`);
   }
 
-  const reviews = model.reviews ?? [];
-  if (reviews.length) {
+  const breakGlass = model.breakGlassReviews ?? [];
+  if (breakGlass.length) {
     blocks.push(header('Emergency access to review'));
-    pushShare(blocks, reviews.map((r) => reviewBlocks(r, tz)), HOME_SHARES.reviews, limit, 6 + adminBlocks, (n) => `…and ${n} more to review: each alert is in the security channel.`);
+    pushShare(blocks, breakGlass.map((r) => reviewBlocks(r, tz)), HOME_SHARES.breakGlass, limit, 6 + adminBlocks, (n) => `…and ${n} more to review: each alert is in the security channel.`);
+  }
+
+  const reviews = model.reviews;
+  if (reviews && reviews.campaigns.length) {
+    blocks.push(header('Access reviews waiting for you'));
+    // Whole items only, and room kept for the sections after this one.
+    for (const group of myReviewsGroups(reviews, HOME_SHARES.reviews)) {
+      if (blocks.length + group.length + 3 + taskBlocks + adminBlocks > limit) break;
+      blocks.push(...group);
+    }
   }
 
   blocks.push(header('Waiting for your approval'));

@@ -2,8 +2,11 @@
  * What the builders render: plain data assembled by the Slack adapter from stored records. The
  * builders never read the database or the clock; `now` and the time zone come in here.
  */
+import type { MyReviewsView } from './review-message.js';
 import type { ApprovalStep, PeopleRule } from '../src/domain/policy.js';
-import type { BreakGlassReviewStatus, GrantStatus, RequestKind, RequestStatus, RevocationReason, StepStatus } from '../src/domain/records.js';
+import type {
+  BreakGlassReviewStatus, GrantStatus, RequestKind, RequestStatus, RevocationReason, StepStatus,
+} from '../src/domain/records.js';
 
 export interface PersonLabel {
   name: string;
@@ -302,9 +305,11 @@ export interface HomeModel {
   /** Manual tasks waiting for this person's group. */
   tasks: TaskLine[];
   /** Emergency access this person may review and nobody has yet. */
-  reviews?: BreakGlassLine[];
+  breakGlassReviews?: BreakGlassLine[];
   /** Delegations this person gives or receives. */
   delegations?: DelegationLine[];
+  /** Access review items waiting for this person (none: no section). */
+  reviews?: MyReviewsView;
   admin: boolean;
   /** Admins: who holds access now, sensitive first (null for everyone else). */
   holdings: { lines: HoldingLine[]; total: number } | null;

@@ -50,6 +50,16 @@ export const AUDIT_ACTIONS = [
   'digest.posted',
   'job.failed',
   'job.abandoned',
+  'review.started',
+  'review.reminded',
+  'review.closed',
+  'review.summaryPosted',
+  'reviewItem.kept',
+  'reviewItem.revoked',
+  'reviewItem.leftUndecided',
+  'reviewItem.reportedForRemoval',
+  'reviewItem.remediated',
+  'reviewItem.remediationFailed',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

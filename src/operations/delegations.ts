@@ -58,7 +58,7 @@ export async function delegateApprovals(deps: Deps, input: DelegateInput): Promi
   };
   const actor = actorOf(input.actor);
   await deps.store.transaction(async (tx) => {
-    const previous = await tx.activeDelegationBy(me.id);
+    const previous = await tx.activeDelegationBy(me.id, { lock: true });
     if (previous) await endDelegationTx(tx, now, previous, 'replaced', actor);
     await tx.insertDelegation(delegation);
     await tx.appendAudit({
@@ -77,7 +77,7 @@ export async function delegateApprovals(deps: Deps, input: DelegateInput): Promi
 export async function endOwnDelegation(deps: Deps, input: { actor: ActingPerson }): Promise<Delegation> {
   const now = nowIso(deps);
   return await deps.store.transaction(async (tx) => {
-    const active = await tx.activeDelegationBy(input.actor.person.id);
+    const active = await tx.activeDelegationBy(input.actor.person.id, { lock: true });
     if (!active) throw new AccessError('not_found', 'You have no delegation to end: your approvals come to you.');
     await endDelegationTx(tx, now, active, 'off', actorOf(input.actor));
     return (await tx.getDelegation(active.id))!;
@@ -118,6 +118,8 @@ export async function expireDelegations(deps: Deps, batch = 200): Promise<number
     if (due.length === 0) return ended;
     const n = await deps.store.transaction(async (tx) => {
       let count = 0;
+      // Lock order (ports.ts, Store): the batch's delegations before the first audit event.
+      await lockDelegations(tx, due);
       for (const delegation of due) if (await endDelegationTx(tx, now, delegation, 'expired', systemActor('sweep'))) count++;
       return count;
     });
@@ -126,10 +128,18 @@ export async function expireDelegations(deps: Deps, batch = 200): Promise<number
   }
 }
 
-/** A person left: every delegation they give or receive ends (inside the offboarding transaction). */
-export async function endDelegationsOf(tx: StoreTx, now: string, personId: string, actor: Actor): Promise<number> {
+/** Locks these delegations in id order (PostgreSQL: `FOR UPDATE`), as a transaction's first step. */
+export async function lockDelegations(tx: StoreTx, delegations: readonly Delegation[]): Promise<void> {
+  for (const id of delegations.map((d) => d.id).sort()) await tx.getDelegation(id);
+}
+
+/**
+ * A person left: every delegation they give or receive ends (inside the offboarding transaction,
+ * which read and locked them with `lockDelegations` before its first audit event).
+ */
+export async function endDelegationsOf(tx: StoreTx, now: string, personId: string, involved: readonly Delegation[], actor: Actor): Promise<number> {
   let ended = 0;
-  for (const delegation of await tx.activeDelegationsInvolving(personId)) {
+  for (const delegation of involved) {
     const reason: DelegationEndReason = delegation.delegator.directoryId === personId ? 'delegator_inactive' : 'delegate_inactive';
     if (await endDelegationTx(tx, now, delegation, reason, actor)) ended++;
   }

@@ -42,8 +42,9 @@ export async function escalateStep(deps: Deps, due: StepRecord): Promise<boolean
   const target: Person[] = escalation ? await peopleOf(deps.directory, escalation.to) : [];
   const now = nowIso(deps);
   return await deps.store.transaction(async (tx) => {
-    const step = (await tx.getSteps(due.requestId)).find((s) => s.index === due.index);
+    // Lock order (ports.ts, Store): the request first, as a decision takes it, then its steps.
     const fresh = await tx.getRequest(due.requestId);
+    const step = (await tx.getSteps(due.requestId)).find((s) => s.index === due.index);
     if (!step || !fresh || step.status !== 'open' || step.escalatedAt !== null || fresh.status !== 'pending_approval' || fresh.currentStep !== step.index) {
       // Nothing left to escalate: it is not due any more.
       if (step && step.escalatedAt === null) await tx.updateStep(step.requestId, step.index, [step.status], { escalateAt: null });

@@ -56,8 +56,11 @@ async function remindStep(deps: Deps, due: StepRecord, leads: readonly number[])
   const lead = plan.lead;
   const pending = await pendingApprovers(deps, request, due, lead);
   return await deps.store.transaction(async (tx) => {
+    // Lock order (ports.ts, Store): the request before its step and the audit chain, as a decision
+    // takes them (one updates the step after its audit event: holding the step first would deadlock).
+    const fresh = await tx.getRequest(due.requestId);
     const step = (await tx.getSteps(due.requestId)).find((s) => s.index === due.index);
-    if (!step || step.status !== 'open' || JSON.stringify(step.remindersSent) !== JSON.stringify(due.remindersSent)) return 0;
+    if (!fresh || fresh.status !== 'pending_approval' || !step || step.status !== 'open' || JSON.stringify(step.remindersSent) !== JSON.stringify(due.remindersSent)) return 0;
     const remindersSent = [...new Set([...step.remindersSent, ...plan.reached])].sort((a, b) => a - b);
     if (!(await tx.updateStep(step.requestId, step.index, ['open'], { remindersSent, nextReminderAt: plan.nextAt }))) return 0;
     // Those still pending when the reminder is recorded: a decision since the live read drops out.

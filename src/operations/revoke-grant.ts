@@ -8,7 +8,7 @@ import { AccessError } from '../domain/errors.js';
 import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import type { Grant } from '../domain/records.js';
 import { actorOf, type ActingPerson } from './acting-person.js';
-import { endDelegationsOf } from './delegations.js';
+import { endDelegationsOf, lockDelegations } from './delegations.js';
 import { nowIso, type Deps } from './context.js';
 import { alert, completeRevocation, notify, requesterRecipient, settleApprovalMessages, startRevocation } from './lifecycle.js';
 
@@ -58,6 +58,8 @@ export async function expireGrants(deps: Deps, batch = 500): Promise<number> {
     if (due.length === 0) return started;
     const n = await deps.store.transaction(async (tx) => {
       let started = 0;
+      // Lock order (ports.ts, Store): the whole batch of grants before the first audit event.
+      await tx.getGrants(due.map((grant) => grant.id));
       for (const grant of due) if (await startRevocation(tx, now, grant, 'expired', actor, null)) started++;
       return started;
     });
@@ -86,9 +88,14 @@ export async function offboardPerson(deps: Deps, input: { directoryId: string; s
   const actor: Actor = systemActor('offboarding');
   return await deps.store.transaction(async (tx) => {
     const grants = await tx.listGrants({ holderId: input.directoryId, status: ['provisioning', 'active', 'provisioning_failed'] });
+    const pending = await tx.listRequests({ requesterId: input.directoryId, status: ['pending_approval'] });
+    const involved = await tx.activeDelegationsInvolving(input.directoryId);
+    // Lock order (ports.ts, Store): every grant, request and delegation this changes, before the first audit event.
+    await tx.getGrants(grants.map((grant) => grant.id));
+    for (const request of pending) await tx.getRequest(request.id);
+    await lockDelegations(tx, involved);
     let ended = 0;
     for (const grant of grants) if (await startRevocation(tx, now, grant, 'offboarded', actor, `${input.source}: directory status ${input.status}`)) ended++;
-    const pending = await tx.listRequests({ requesterId: input.directoryId, status: ['pending_approval'] });
     for (const request of pending) {
       if (!await tx.updateRequest(request.id, ['pending_approval'], { status: 'cancelled', decidedAt: now, decisionReason: 'the requester was offboarded', currentStep: -1 })) continue;
       const open = (await tx.getSteps(request.id)).find((s) => s.status === 'open');
@@ -100,7 +107,7 @@ export async function offboardPerson(deps: Deps, input: { directoryId: string; s
       await notify(tx, now, `cancelled:${request.id}`, { type: 'request.cancelled', recipient: requesterRecipient(request), requestId: request.id });
     }
     // Whoever left neither decides for anyone nor has anyone decide for them.
-    const delegations = await endDelegationsOf(tx, now, input.directoryId, actor);
+    const delegations = await endDelegationsOf(tx, now, input.directoryId, involved, actor);
     return { grants: ended, requests: pending.length, delegations };
   });
 }

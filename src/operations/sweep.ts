@@ -1,8 +1,9 @@
 /**
  * One pass of everything time makes due: approval timeouts, ended delegations, escalations,
- * approver reminders, expired grants, reminders, unreviewed break-glass access, the jobs waiting
- * to run, and the housekeeping of records older than the retention. It re-derives what is due
- * from the database every time and calls the same
+ * approver reminders, expired grants, reminders, unreviewed break-glass access, access reviews
+ * past their due time and their reminders, the jobs waiting to run, and the housekeeping of
+ * records older than the retention. It re-derives what is due from the database every time and
+ * calls the same
  * operations a person would, so a missed or repeated pass does no harm.
  */
 import { describeDuration } from '../domain/duration.js';
@@ -17,6 +18,8 @@ import { pruneOldRecords, type PruneSummary } from './prune-records.js';
 import { remindApprovers } from './remind-approvers.js';
 import { expireGrants } from './revoke-grant.js';
 import { runDueJobs, type JobRunnerOptions, type JobRunSummary } from './run-jobs.js';
+import { closeDueReviews } from './reviews/close-review.js';
+import { sendReviewReminders } from './reviews/review-reminders.js';
 
 export interface SweepSummary {
   expiredRequests: number;
@@ -30,6 +33,9 @@ export interface SweepSummary {
   reminders: number;
   /** Admin alerts queued about break-glass access nobody reviewed in time. */
   breakGlassAlerts: number;
+  /** Access review campaigns closed at their due time in this pass. */
+  reviewsClosed: number;
+  reviewReminders: number;
   jobs: JobRunSummary;
   /** Grants whose revocation is overdue after this pass (still `revoking`; the runner keeps retrying them). */
   overdueRevocations: number;
@@ -48,6 +54,9 @@ export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSu
   const expiredGrants = await expireGrants(deps);
   const reminders = await sendReminders(deps);
   const breakGlassAlerts = await alertUnreviewedBreakGlass(deps);
+  // Before the jobs: an undecided item the review revokes is revoked in this same pass.
+  const reviewsClosed = await closeDueReviews(deps);
+  const reviewReminders = await sendReviewReminders(deps);
   const jobSummary = await runDueJobs(deps, jobs);
   // After the jobs: a revocation that succeeded in this pass is not reported as overdue.
   const overdue = await alertOverdueRevocations(deps);
@@ -60,6 +69,8 @@ export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSu
     expiredGrants,
     reminders,
     breakGlassAlerts,
+    reviewsClosed,
+    reviewReminders,
     jobs: jobSummary,
     overdueRevocations: overdue.overdue,
     overdueAlerts: overdue.alerted,
@@ -118,6 +129,8 @@ export async function sendReminders(deps: Deps, batch = 1000): Promise<number> {
     const progressed = await deps.store.transaction(async (tx) => {
       let handled = 0;
       let reminded = 0;
+      // Lock order (ports.ts, Store): the page's grants before the first audit event.
+      await tx.getGrants(candidates.map((grant) => grant.id));
       for (const grant of candidates) {
         const left = (Date.parse(grant.expiresAt!) - nowMs) / 1000;
         if (left <= 0) continue;

@@ -27,14 +27,18 @@ describe('export period presets', () => {
 
 describe('/access subcommand parsing', () => {
   it('reads each subcommand, and sends anything else to the help', () => {
-    // The words after the subcommand come along as typed (a delegate's mention keeps its case).
+    // The words after the subcommand come along as typed (a delegate's mention keeps its case);
+    // each subcommand lower-cases what it reads as a name (app, role, a review's id).
     expect(parseAccessCommand('')).toEqual({ kind: 'help', words: [] });
     expect(parseAccessCommand('  LIST ')).toEqual({ kind: 'list', words: [] });
     expect(parseAccessCommand('explain GitHub owner')).toEqual({ kind: 'explain', words: ['GitHub', 'owner'], app: 'github', role: 'owner' });
     expect(parseAccessCommand('request aws')).toEqual({ kind: 'request', words: ['aws'], app: 'aws' });
     expect(parseAccessCommand('break-glass aws-prod admin')).toEqual({ kind: 'break-glass', words: ['aws-prod', 'admin'], app: 'aws-prod', role: 'admin' });
     expect(parseAccessCommand('delegate <@U0KIM|kim> until 2026-12-24')).toEqual({ kind: 'delegate', words: ['<@U0KIM|kim>', 'until', '2026-12-24'] });
-    for (const kind of ['pending', 'revoke', 'export', 'whoami', 'digest', 'help'] as const) expect(parseAccessCommand(kind)).toEqual({ kind, words: [] });
+    expect(parseAccessCommand('Review START Quarterly-Sensitive')).toEqual({ kind: 'review', words: ['START', 'Quarterly-Sensitive'] });
+    for (const kind of ['pending', 'revoke', 'export', 'whoami', 'digest', 'help', 'review'] as const) {
+      expect(parseAccessCommand(kind)).toEqual({ kind, words: [] });
+    }
     expect(parseAccessCommand('frobnicate')).toEqual({ kind: 'unknown', word: 'frobnicate' });
   });
 });

@@ -17,7 +17,8 @@
  */
 import type { StoreReads, StoreTx } from '../../operations/ports.js';
 
-export type RepoName = 'requests' | 'grants' | 'tasks' | 'breakGlass' | 'delegations' | 'identity' | 'audit' | 'jobs' | 'meta';
+export type RepoName =
+  'requests' | 'grants' | 'tasks' | 'breakGlass' | 'delegations' | 'identity' | 'audit' | 'jobs' | 'meta' | 'reviews';
 type WriteMethod = Exclude<keyof StoreTx, keyof StoreReads>;
 
 /** Which repository answers each read of the port. */
@@ -39,6 +40,10 @@ export const READS = {
   auditHead: 'audit', auditEvents: 'audit', auditEventsFor: 'audit', auditEventsBetween: 'audit',
   getJob: 'jobs', getJobByKey: 'jobs', listJobs: 'jobs', countJobs: 'jobs', dueJobs: 'jobs',
   getMeta: 'meta', metaWithPrefix: 'meta', getLease: 'meta',
+  getReviewCampaign: 'reviews', listReviewCampaigns: 'reviews', dueReviewCampaigns: 'reviews', getReviewItem: 'reviews',
+  reviewItems: 'reviews', reviewerItems: 'reviews', assignmentsOf: 'reviews', getReviewer: 'reviews',
+  reviewersOf: 'reviews', reviewerProgress: 'reviews', openReviewItemsFor: 'reviews', reviewItemsOfGrant: 'reviews',
+  unverifiedRemovals: 'reviews',
 } as const satisfies Record<keyof StoreReads, RepoName>;
 
 /** Which repository performs each write of the port. */
@@ -53,6 +58,9 @@ export const WRITES = {
   appendAudit: 'audit',
   enqueueJob: 'jobs', claimJob: 'jobs', renewJob: 'jobs', finishJob: 'jobs', failJob: 'jobs', pruneJobs: 'jobs',
   setMeta: 'meta', deleteMeta: 'meta', acquireLease: 'meta', renewLease: 'meta', releaseLease: 'meta',
+  insertReviewCampaign: 'reviews', updateReviewCampaign: 'reviews', insertReviewItems: 'reviews',
+  insertReviewAssignments: 'reviews', insertReviewers: 'reviews', updateReviewItem: 'reviews',
+  markReviewItemsSeen: 'reviews', updateReviewer: 'reviews',
 } as const satisfies Record<WriteMethod, RepoName>;
 
 /** Method names a repository set lacks (compile-time check: must be `never`). */

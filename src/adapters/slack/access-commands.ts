@@ -4,12 +4,11 @@
  * modal (acked at once: a trigger id is good for 3 s) or answers with one ephemeral message, built
  * by one operation or read and a block builder; a refusal becomes the reply text.
  */
-import type { KnownBlock, ModalView, WebClient } from '@slack/web-api';
+import type { ModalView, WebClient } from '@slack/web-api';
 import type { SlackMessage } from '../../../blocks/approval-message.js';
-import { helpMessage, listMessage, pendingMessage, whoamiMessage } from '../../../blocks/command-replies.js';
+import { helpMessage, listMessage, pendingMessage, textMessage, whoamiMessage } from '../../../blocks/command-replies.js';
 import { channelLink, escapeMrkdwn } from '../../../blocks/escape.js';
 import { explainMessage } from '../../../blocks/explain-message.js';
-import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import { infoModal } from '../../../blocks/modals.js';
 import { AccessError } from '../../domain/errors.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
@@ -24,6 +23,7 @@ import { delegateForm, delegateTo, delegationOff, parseDelegateCommand } from '.
 import { approvalsAwaiting, myGrants, myRequests } from './overview.js';
 import { lookUpSlackUser } from './people.js';
 import { openRequestModal } from './request-flow.js';
+import { reviewSubcommand } from './review-commands.js';
 
 /** One `/access` call: who, where, and the words after the subcommand's name. */
 export interface SubcommandCall {
@@ -74,9 +74,7 @@ export interface ModalOrReplySubcommand extends Subcommand {
 
 export type AccessSubcommand = ModalSubcommand | ReplySubcommand | ModalOrReplySubcommand;
 
-export function textMessage(text: string): SlackMessage {
-  return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } } as KnownBlock] };
-}
+export { textMessage };
 
 /** One sentence for a person the bot cannot act for, instead of lists of what they cannot use. */
 function inactive(me: ActingPerson): SlackMessage | null {
@@ -237,6 +235,13 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
         timezone: ctx.display.knownZone(userId),
       });
     },
+  },
+  {
+    name: 'review',
+    args: '[start <id>]',
+    summary: 'the access review items waiting for you, with Keep and Revoke; admins: `review start <id>` starts a review',
+    answer: 'reply',
+    reply: (call) => reviewSubcommand(call),
   },
   {
     name: 'revoke',

@@ -27,10 +27,11 @@ export class PgDelegationsRepo implements Pick<StoreTx, Methods> {
     return row && toDelegation(row);
   }
 
-  async activeDelegationBy(delegatorId: string): Promise<Delegation | undefined> {
-    // Locks the person's delegation, present or not: two `/access delegate` of one person run one
-    // after the other, so the second ends (replaces) what the first made.
-    await this.s.lockNamed(`delegation:${delegatorId}`);
+  async activeDelegationBy(delegatorId: string, options: { lock?: boolean } = {}): Promise<Delegation | undefined> {
+    // With `lock`, the person's delegation, present or not: two `/access delegate` of one person run
+    // one after the other, so the second ends (replaces) what the first made. Never for a read made
+    // after the audit chain (asking a step's approvers): it would wait for this lock holding that one.
+    if (options.lock && this.s.inTransaction) await this.s.lockNamed(`delegation:${delegatorId}`);
     const [row] = await this.s.db
       .select()
       .from(t.delegations)

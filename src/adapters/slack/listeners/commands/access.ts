@@ -33,8 +33,7 @@ export function register(app: App, ctx: SlackContext): void {
       triggerId: command.trigger_id,
       channel: command.channel_id,
       refuse,
-      words: [],
-      ...('word' in parsed ? {} : parsed),
+      ...('word' in parsed ? { words: [] } : parsed),
     };
     if (subcommand.answer === 'modal_or_reply' && subcommand.wantsModal(call)) {
       await ack();
