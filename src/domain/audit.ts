@@ -43,6 +43,8 @@ export const AUDIT_ACTIONS = [
   'digest.posted',
   'job.failed',
   'job.abandoned',
+  /** A signed checkpoint of the chain's head (details: the checkpoint, see domain/checkpoint.ts). */
+  'audit.checkpointed',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -166,6 +166,8 @@ export interface Notifier {
 // No SQL, dialect or driver type crosses this port; adapters live in src/adapters/db/.
 
 import type { AuditAction, AuditEvent, AuditEventInput } from '../domain/audit.js';
+import type { AuditSinkState } from '../domain/audit-sinks.js';
+import type { CheckpointRecord } from '../domain/checkpoint.js';
 import type { Digest } from '../domain/digest.js';
 import type {
   AccessRequest,
@@ -220,6 +222,8 @@ export interface GrantFilter {
  */
 export interface StoreReads {
   getRequest(id: string): Promise<AccessRequest | undefined>;
+  /** Requests by id, in one read (missing ids are left out). */
+  getRequests(ids: readonly string[]): Promise<AccessRequest[]>;
   getSteps(requestId: string): Promise<StepRecord[]>;
   getDecisions(requestId: string): Promise<DecisionRecord[]>;
   /** The decisions of many requests in one read, by request id. */
@@ -277,6 +281,15 @@ export interface StoreReads {
   auditEventsFor(filter: { requestId?: string; grantId?: string }): Promise<AuditEvent[]>;
   /** Events with `from <= at < to`, optionally of some actions only, in log order. */
   auditEventsBetween(from: string, to: string, actions?: readonly AuditAction[]): Promise<AuditEvent[]>;
+  /** Events with `seq > afterSeq`, in seq order, at most `limit`: what a sink has not confirmed yet. */
+  auditEventsAfterSeq(afterSeq: number, limit: number): Promise<AuditEvent[]>;
+
+  /** Every audit sink's delivery state, by name (a sink that never delivered a batch has none yet). */
+  auditSinkStates(): Promise<AuditSinkState[]>;
+  /** The signed checkpoints recorded, in seq order, with `seq > afterSeq`, at most `limit` (default all). */
+  auditCheckpoints(options?: { afterSeq?: number; limit?: number }): Promise<CheckpointRecord[]>;
+  /** The checkpoint with the highest seq, if any. */
+  latestAuditCheckpoint(): Promise<CheckpointRecord | undefined>;
 
   getJob(id: number): Promise<JobRecord | undefined>;
   getJobByKey(key: string): Promise<JobRecord | undefined>;
@@ -342,6 +355,17 @@ export interface StoreTx extends StoreReads {
    * `pg_advisory_xact_lock` or `SELECT ... FOR UPDATE` on a head row.)
    */
   appendAudit(event: AuditEventInput): Promise<AuditEvent>;
+
+  /**
+   * Moves an audit sink's state on, but only while its cursor is still at `fromSeq` (what the
+   * caller read before sending the batch); the first update of a sink creates its state at 0.
+   * Returns whether it applied: false when another process moved the cursor meanwhile, so a
+   * cursor never moves back and a batch is never counted twice. `patch.deliveredSeq`, when given,
+   * must not be below `fromSeq`.
+   */
+  updateAuditSink(name: string, fromSeq: number, patch: Partial<Omit<AuditSinkState, 'name'>> & { updatedAt: string }): Promise<boolean>;
+  /** Records a signed checkpoint (with the `audit.checkpointed` event, in the same transaction). */
+  recordAuditCheckpoint(checkpoint: CheckpointRecord): Promise<void>;
 
   /**
    * Records an effect to perform after commit. A key already used is ignored (idempotent intent).

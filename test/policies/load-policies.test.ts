@@ -97,6 +97,8 @@ describe('loadPolicies on a valid folder', () => {
       approvalTimeoutSeconds: 259_200,
       remindersSeconds: [86_400, 3600],
       managerAttribute: 'managerId',
+      auditSinks: [],
+      auditCheckpoints: null,
     });
   });
 

@@ -140,6 +140,8 @@ export const SETTINGS: Settings = {
   approvalTimeoutSeconds: 72 * 3600,
   remindersSeconds: [86400, 3600],
   managerAttribute: 'managerId',
+  auditSinks: [],
+  auditCheckpoints: null,
 };
 
 export interface Harness {

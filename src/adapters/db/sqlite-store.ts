@@ -23,6 +23,7 @@ import type Database from 'better-sqlite3';
 import type { PostedMessages, Store, StoreReads, StoreTx } from '../../operations/ports.js';
 import type { ExportSnapshot } from '../../operations/exports/export-ports.js';
 import { AuditLog } from './audit-log.js';
+import { AuditStreamRepo } from './audit-stream-repo.js';
 import { SqliteExportSnapshot } from './export-reader.js';
 import { GrantsRepo } from './grants-repo.js';
 import { IdentityRepo } from './identity-repo.js';
@@ -42,6 +43,7 @@ class Repos {
   readonly tasks: TasksRepo;
   readonly identity: IdentityRepo;
   readonly audit: AuditLog;
+  readonly stream: AuditStreamRepo;
   readonly jobs: JobsQueue;
   readonly meta: MetaRepo;
   readonly messages: PostedMessagesRepo;
@@ -52,6 +54,7 @@ class Repos {
     this.tasks = new TasksRepo(connection);
     this.identity = new IdentityRepo(connection);
     this.audit = new AuditLog(connection);
+    this.stream = new AuditStreamRepo(connection);
     this.jobs = new JobsQueue(connection);
     this.meta = new MetaRepo(connection);
     this.messages = new PostedMessagesRepo(connection);
@@ -63,7 +66,7 @@ type WriteMethod = Exclude<keyof StoreTx, keyof StoreReads>;
 
 /** Which repository answers each read of the port. */
 const READS = {
-  getRequest: 'requests', getSteps: 'requests', getDecisions: 'requests', decisionsFor: 'requests',
+  getRequest: 'requests', getRequests: 'requests', getSteps: 'requests', getDecisions: 'requests', decisionsFor: 'requests',
   findPendingRequest: 'requests', listRequests: 'requests', overdueRequests: 'requests', requestsAwaiting: 'requests',
   getGrant: 'grants', grantForRequest: 'grants', findOpenGrant: 'grants', listGrants: 'grants', expiredGrants: 'grants',
   grantsExpiringBefore: 'grants', grantsDueForReminder: 'grants', otherGrantsThroughGroup: 'grants',
@@ -73,6 +76,8 @@ const READS = {
   bindingForSlackUser: 'identity', bindingForPerson: 'identity', latestPolicyVersions: 'identity',
   getPolicyVersion: 'identity',
   auditHead: 'audit', auditEvents: 'audit', auditEventsFor: 'audit', auditEventsBetween: 'audit',
+  auditEventsAfterSeq: 'audit',
+  auditSinkStates: 'stream', auditCheckpoints: 'stream', latestAuditCheckpoint: 'stream',
   getJob: 'jobs', getJobByKey: 'jobs', listJobs: 'jobs', countJobs: 'jobs', dueJobs: 'jobs',
   getMeta: 'meta', metaWithPrefix: 'meta', getLease: 'meta',
 } as const satisfies Record<keyof StoreReads, RepoName>;
@@ -85,6 +90,7 @@ const WRITES = {
   insertTask: 'tasks', updateTask: 'tasks',
   bindIdentity: 'identity', unbindIdentity: 'identity', upsertPolicyVersion: 'identity',
   appendAudit: 'audit',
+  updateAuditSink: 'stream', recordAuditCheckpoint: 'stream',
   enqueueJob: 'jobs', claimJob: 'jobs', renewJob: 'jobs', finishJob: 'jobs', failJob: 'jobs',
   setMeta: 'meta', deleteMeta: 'meta', acquireLease: 'meta', renewLease: 'meta', releaseLease: 'meta',
 } as const satisfies Record<WriteMethod, RepoName>;
