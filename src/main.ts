@@ -11,8 +11,17 @@ import { formatProblem, PolicyLoadError } from './adapters/policies/policy-probl
 import { createSlackBot, SlackStartupError, slackNotifier, type SlackBot } from './adapters/slack/create-slack-app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { describeDuration } from './domain/duration.js';
+import type { Settings } from './domain/policy.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
-import { createRuntime, recheckDirectoryUntilReachable, type Runtime } from './runtime.js';
+import {
+  checkpointSettings,
+  checkpointSigner,
+  createAuditStream,
+  createRuntime,
+  recheckDirectoryUntilReachable,
+  type Runtime,
+  type SignerSource,
+} from './runtime.js';
 import type { SandboxServer } from './sandbox/sandbox-http.js';
 import { connectSlackFor, type SlackSide } from './start-slack.js';
 
@@ -71,6 +80,14 @@ async function main(): Promise<number> {
   const { deps } = runtime;
   const versions = await recordPolicyVersions(deps);
 
+  // The audit stream: every event to the sinks settings.yml names, and signed checkpoints. In the
+  // sandbox, network sinks go to an embedded receiver and a throwaway key signs.
+  const auditReceiver = sandboxClock
+    ? await (await import('./sandbox/sandbox-audit-receiver.js')).SandboxAuditReceiver.start({ now: () => sandboxClock.now() })
+    : undefined;
+  const signer = checkpointSigner(config, { createSandboxKey: true });
+  const stream = createAuditStream(runtime, signer, { env: config.env, ...(auditReceiver ? { redirect: auditReceiver } : {}) });
+
   // The sweep, reconcile and digest schedules; a lease in the database keeps two processes on
   // one file from running the same schedule at once.
   const scheduler = createBotScheduler(deps, { statusCheck: runtime.offboarding.statusCheck, offboardingSources: runtime.offboarding.sources });
@@ -107,12 +124,14 @@ async function main(): Promise<number> {
     await bot?.stop();
     await slack?.workspace?.stop();
     await webhooks?.close();
+    await auditReceiver?.close();
     await runtime.close();
     return 1;
   }
   printSummary(
     runtime,
     versions,
+    auditStreamSummary(deps.settings, signer, Boolean(auditReceiver)),
     page
       // The address to open, on its own line, last: what a newcomer looks for.
       ? `Sandbox ready: Slack and the directory are stand-ins on this machine, and nothing leaves it. Pick who you are, then type /access request.\n\nSandbox: open ${page.url}\n`
@@ -131,13 +150,13 @@ async function main(): Promise<number> {
       logger.info('stopping', { signal });
       stopRecheck();
       // Waits for the running passes (the job in flight finishes), then lets the leases go.
-      void scheduler
-        .stop()
+      void Promise.all([scheduler.stop(), stream?.stop()])
         .then(async () => {
           await page?.close();
           await bot?.stop();
           await slack?.workspace?.stop();
           await webhooks?.close();
+          await auditReceiver?.close();
         })
         .catch((error: unknown) => logger.error('stopping failed', { error: error instanceof Error ? error.message : String(error) }))
         .finally(() => {
@@ -149,7 +168,10 @@ async function main(): Promise<number> {
   });
   // Jobs left by a previous process (a crash between intent and effect) resume now.
   await scheduler.runNow('sweep');
-  if (!stopping) scheduler.start();
+  if (!stopping) {
+    scheduler.start();
+    stream?.start();
+  }
   await stopped;
   return 0;
 }
@@ -174,7 +196,29 @@ function productionStartRefusal(config: Config): string | null {
   );
 }
 
-function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof recordPolicyVersions>>, messages: string): void {
+/** What the audit stream does, for the start-up summary: the sinks, and how checkpoints are signed. */
+function auditStreamSummary(settings: Settings, signer: SignerSource | undefined, sandboxed: boolean): string[] {
+  const lines: string[] = [];
+  if (settings.auditSinks.length) {
+    const sinks = settings.auditSinks.map((s) => `${s.name} (${s.type}${s.type === 'file' ? ` ${s.path}` : ''}, ${s.format})`);
+    const where = sandboxed && settings.auditSinks.some((s) => s.type !== 'file') ? '; network sinks go to an embedded receiver in the sandbox' : '';
+    lines.push(`  audit stream: ${sinks.join(', ')}${where}`);
+  }
+  if (!signer) {
+    lines.push('  audit checkpoints: off (AUDIT_SIGNING_KEY is not set)');
+    return lines;
+  }
+  const every = checkpointSettings(settings);
+  const key =
+    signer.origin === 'env'
+      ? `key ${signer.signer.keyId} from AUDIT_SIGNING_KEY`
+      : `a THROWAWAY sandbox key ${signer.signer.keyId} ${signer.created ? 'made now in' : 'from'} ${signer.path}; ` +
+        'it proves nothing outside this sandbox: set AUDIT_SIGNING_KEY for a real one';
+  lines.push(`  audit checkpoints: every ${describeDuration(every.everySeconds)} to ${every.channel}, signed with ${key}`);
+  return lines;
+}
+
+function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof recordPolicyVersions>>, audit: string[], messages: string): void {
   const { loaded, deps } = runtime;
   const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
   const lines = [`access-bot: ${count(loaded.policies.length, 'application')}, ${count(loaded.catalog.entries().length, 'role')} from ${loaded.dir}; directory: ${deps.directory.kind}`];
@@ -189,6 +233,7 @@ function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof reco
   // Each schedule with the zone it really runs in (an every-minute sweep runs on UTC minutes).
   const schedule = (name: string, expression: string) => `${name} '${expression}' (${timezoneFor(expression, deps.settings.timezone)})`;
   lines.push(`  database: ${deps.store.kind} ${deps.store.location}`);
+  lines.push(...audit);
   lines.push(`  schedules: ${schedule('sweep', deps.settings.sweepSchedule)}, ${schedule('reconcile', deps.settings.reconcileSchedule)}, ${schedule('digest', deps.settings.digestSchedule)}`);
   lines.push(messages);
   process.stdout.write(lines.join('\n') + '\n');

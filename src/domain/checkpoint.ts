@@ -41,7 +41,15 @@ export function checkpointPayload(head: { seq: number; hash: string; at: string 
  * The checkpoint's wire form, one JSON object with sorted keys: what the event's details hold, what
  * the channel shows and what `audit checkpoints` prints, one per line.
  */
-export function checkpointWire(checkpoint: Checkpoint): { at: string; hash: string; key_id: string; seq: number; signature: string } {
+export type CheckpointWire = {
+  at: string;
+  hash: string;
+  key_id: string;
+  seq: number;
+  signature: string;
+};
+
+export function checkpointWire(checkpoint: Checkpoint): CheckpointWire {
   return { at: checkpoint.at, hash: checkpoint.hash, key_id: checkpoint.keyId, seq: checkpoint.seq, signature: checkpoint.signature };
 }
 

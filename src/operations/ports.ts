@@ -125,6 +125,41 @@ export function provisionerFor(provisioners: Provisioners, provision: Provision)
 }
 
 // ---------------------------------------------------------------------------------------------
+// The audit stream
+
+/**
+ * Where the audit stream delivers: a SIEM's webhook, Splunk HEC, a file (src/adapters/audit-sinks/).
+ * A sink renders each batch in its format and sends it; the stream (operations/audit-stream/)
+ * decides what to send and moves the sink's cursor only after `deliver` resolved.
+ */
+export interface AuditSink {
+  readonly name: string;
+  readonly type: string;
+  /** Where it sends, for people (/healthz, alerts): never a secret. */
+  readonly target: string;
+  /** The format names people and access (OCSF): the stream reads the requests and grants events name. */
+  readonly needsSubjects: boolean;
+  /**
+   * Sends one batch, in order. Resolves only once the sink confirmed all of it (a 2xx, Splunk's
+   * indexer acknowledgement, an fsync); throws otherwise (`TransientError` may say when to retry).
+   * The same batch may be sent again after a failure or a restart: a receiver dedupes by seq.
+   */
+  deliver(batch: AuditBatch): Promise<void>;
+  /** Releases what it holds (an open file). */
+  close(): Promise<void>;
+}
+
+/** Signs audit checkpoints (Ed25519): the private key never reaches the database. */
+export interface CheckpointSigner {
+  /** The public key's id, named in every checkpoint (see domain/checkpoint.ts `keyIdOf`). */
+  readonly keyId: string;
+  /** The public key, PEM (SubjectPublicKeyInfo). */
+  readonly publicKeyPem: string;
+  /** The signature of `payload`, base64. Synchronous computation: fine inside a transaction. */
+  sign(payload: Buffer): string;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Messages
 
 /** The files of the weekly digest, in the export format (`extension`). */
@@ -186,6 +221,7 @@ import type {
   StepStatus,
   TaskRecord,
 } from '../domain/records.js';
+import type { AuditBatch } from './audit-stream/records.js';
 import type { ExportSummary } from './exports/export-evidence.js';
 import type { ExportSnapshot } from './exports/export-ports.js';
 
