@@ -32,6 +32,8 @@ export interface AuditStreamerOptions {
   pollMs?: number;
   /** How often the checkpoint loop looks whether one is due. Default 30 s. */
   checkpointCheckMs?: number;
+  /** The longest wait between attempts at a failing sink. Default 5 min (backoff from 1 s). */
+  maxRetryMs?: number;
 }
 
 /** What one loop did, for tests and logs. */
@@ -91,7 +93,7 @@ export class AuditStreamer {
   private async sinkTurn(entry: { sink: AuditSink; settings: AuditSinkSettings }): Promise<Wait> {
     let step: StreamStep;
     try {
-      step = await deliverNextBatch(this.deps, entry.sink, entry.settings);
+      step = await deliverNextBatch(this.deps, entry.sink, entry.settings, { maxRetryMs: this.options.maxRetryMs ?? 5 * 60_000 });
     } catch (error) {
       // The store itself failed (a locked or full disk): try again later, nothing moved.
       this.deps.logger.error('audit stream step failed', { sink: entry.sink.name, error: error instanceof Error ? error.message : String(error) });

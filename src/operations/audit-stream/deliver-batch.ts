@@ -44,7 +44,17 @@ export function backoffMs(failures: number, random: () => number = Math.random):
 /** How often a sink that keeps failing is mentioned again in the alerts channel. */
 export const REALERT_SECONDS = 3600;
 
-export async function deliverNextBatch(deps: StreamDeps, sink: AuditSink, settings: AuditSinkSettings): Promise<StreamStep> {
+export interface StreamOptions {
+  /** The longest wait between two attempts after failures (default 5 min). */
+  maxRetryMs?: number;
+}
+
+export async function deliverNextBatch(
+  deps: StreamDeps,
+  sink: AuditSink,
+  settings: AuditSinkSettings,
+  options: StreamOptions = {},
+): Promise<StreamStep> {
   const state = (await deps.store.auditSinkStates()).find((s) => s.name === sink.name);
   const from = state?.deliveredSeq ?? 0;
   const events = await deps.store.auditEventsAfterSeq(from, settings.batchSize);
@@ -55,7 +65,7 @@ export async function deliverNextBatch(deps: StreamDeps, sink: AuditSink, settin
     const subjects = sink.needsSubjects ? await subjectsOf(deps, events) : NO_SUBJECTS;
     await sink.deliver({ events, subjects });
   } catch (error) {
-    return recordFailure(deps, sink, settings, state, from, error);
+    return recordFailure(deps, sink, settings, state, from, error, options);
   }
 
   const now = deps.clock.now().toISOString();
@@ -94,6 +104,7 @@ async function recordFailure(
   state: AuditSinkState | undefined,
   from: number,
   error: unknown,
+  options: StreamOptions,
 ): Promise<StreamStep> {
   const message = error instanceof Error ? error.message : String(error);
   const now = deps.clock.now().toISOString();
@@ -129,7 +140,7 @@ async function recordFailure(
   });
   if (!recorded) return { kind: 'overtaken', from };
   const retryAfter = error instanceof TransientError ? error.retryAfterMs : undefined;
-  const retryInMs = Math.max(retryAfter ?? 0, backoffMs(failures));
+  const retryInMs = Math.min(Math.max(retryAfter ?? 0, backoffMs(failures)), options.maxRetryMs ?? Infinity);
   deps.logger.warn('audit sink delivery failed; retrying', { sink: sink.name, fromSeq: from, failures, retryInMs, error: message });
   return { kind: 'failed', from, error: message, failures, retryInMs };
 }
