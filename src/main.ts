@@ -2,6 +2,8 @@
  * The composition root: configuration -> database -> directory -> policies -> operations, then the
  * schedules (sweep, reconcile, digest). `npm start` runs this file.
  */
+import { dirname, resolve } from 'node:path';
+import { resolveSinkPaths } from './adapters/audit-stream/create-sinks.js';
 import { createBotScheduler } from './adapters/cron/bot-schedules.js';
 import { timezoneFor } from './adapters/cron/scheduler.js';
 import { DirectoryFileError } from './adapters/directory/yaml-directory.js';
@@ -11,7 +13,7 @@ import { formatProblem, PolicyLoadError } from './adapters/policies/policy-probl
 import { createSlackBot, SlackStartupError, slackNotifier, type SlackBot } from './adapters/slack/create-slack-app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { describeDuration } from './domain/duration.js';
-import type { Settings } from './domain/policy.js';
+import type { AuditCheckpointSettings, AuditSinkSettings } from './domain/audit-sinks.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
 import {
   checkpointSettings,
@@ -86,7 +88,8 @@ async function main(): Promise<number> {
     ? await (await import('./sandbox/sandbox-audit-receiver.js')).SandboxAuditReceiver.start({ now: () => sandboxClock.now() })
     : undefined;
   const signer = checkpointSigner(config, { createSandboxKey: true });
-  const stream = createAuditStream(runtime, signer, { env: config.env, ...(auditReceiver ? { redirect: auditReceiver } : {}) });
+  const baseDir = dirname(resolve(config.databasePath));
+  const stream = createAuditStream(runtime, signer, { env: config.env, baseDir, ...(auditReceiver ? { redirect: auditReceiver } : {}) });
 
   // The sweep, reconcile and digest schedules; a lease in the database keeps two processes on
   // one file from running the same schedule at once.
@@ -131,7 +134,7 @@ async function main(): Promise<number> {
   printSummary(
     runtime,
     versions,
-    auditStreamSummary(deps.settings, signer, Boolean(auditReceiver)),
+    auditStreamSummary(resolveSinkPaths(deps.settings.auditSinks, baseDir), checkpointSettings(deps.settings), signer, Boolean(auditReceiver)),
     page
       // The address to open, on its own line, last: what a newcomer looks for.
       ? `Sandbox ready: Slack and the directory are stand-ins on this machine, and nothing leaves it. Pick who you are, then type /access request.\n\nSandbox: open ${page.url}\n`
@@ -197,18 +200,22 @@ function productionStartRefusal(config: Config): string | null {
 }
 
 /** What the audit stream does, for the start-up summary: the sinks, and how checkpoints are signed. */
-function auditStreamSummary(settings: Settings, signer: SignerSource | undefined, sandboxed: boolean): string[] {
+function auditStreamSummary(
+  sinks: AuditSinkSettings[],
+  every: AuditCheckpointSettings,
+  signer: SignerSource | undefined,
+  sandboxed: boolean,
+): string[] {
   const lines: string[] = [];
-  if (settings.auditSinks.length) {
-    const sinks = settings.auditSinks.map((s) => `${s.name} (${s.type}${s.type === 'file' ? ` ${s.path}` : ''}, ${s.format})`);
-    const where = sandboxed && settings.auditSinks.some((s) => s.type !== 'file') ? '; network sinks go to an embedded receiver in the sandbox' : '';
-    lines.push(`  audit stream: ${sinks.join(', ')}${where}`);
+  if (sinks.length) {
+    const listed = sinks.map((s) => `${s.name} (${s.type}${s.type === 'file' ? ` ${s.path}` : ''}, ${s.format})`);
+    const where = sandboxed && sinks.some((s) => s.type !== 'file') ? '; network sinks go to an embedded receiver in the sandbox' : '';
+    lines.push(`  audit stream: ${listed.join(', ')}${where}`);
   }
   if (!signer) {
     lines.push('  audit checkpoints: off (AUDIT_SIGNING_KEY is not set)');
     return lines;
   }
-  const every = checkpointSettings(settings);
   const key =
     signer.origin === 'env'
       ? `key ${signer.signer.keyId} from AUDIT_SIGNING_KEY`

@@ -92,10 +92,20 @@ export function checkpointSigner(config: Config, options: { createSandboxKey: bo
 export function createAuditStream(
   runtime: Runtime,
   signer: SignerSource | undefined,
-  options: { redirect?: SinkRedirect; env: Record<string, string | undefined>; streamer?: Partial<AuditStreamerOptions> },
+  options: {
+    redirect?: SinkRedirect;
+    env: Record<string, string | undefined>;
+    /** The database's folder: relative file sink paths are taken from it. */
+    baseDir: string;
+    streamer?: Partial<AuditStreamerOptions>;
+  },
 ): AuditStreamer | undefined {
   const { deps } = runtime;
-  const sinks = createAuditSinks(deps.settings.auditSinks, { env: options.env, ...(options.redirect ? { redirect: options.redirect } : {}) });
+  const sinks = createAuditSinks(deps.settings.auditSinks, {
+    env: options.env,
+    baseDir: options.baseDir,
+    ...(options.redirect ? { redirect: options.redirect } : {}),
+  });
   if (sinks.length === 0 && !signer) return undefined;
   return new AuditStreamer(deps, {
     sinks,

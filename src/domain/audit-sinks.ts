@@ -53,7 +53,7 @@ export type SplunkHecSinkSettings = SinkCommon & {
 
 export type FileSinkSettings = SinkCommon & {
   type: 'file';
-  /** JSON lines, appended and fsynced; relative paths from the bot's working directory. */
+  /** JSON lines, appended and fsynced; a relative path is taken from the database's folder. */
   path: string;
   /** Rotated (to `path.1`, `path.2`, ...) before a write would take it past this size. */
   maxBytes: number;
@@ -225,13 +225,23 @@ const AuditSinkSchema = z.unknown().transform((value, ctx): AuditSinkSettings =>
   return z.NEVER;
 });
 
-export const AuditSinksSchema = z.array(AuditSinkSchema).superRefine((sinks, ctx) => {
+/** The list of sinks: each checked on its own, and names unique (also when another key is wrong). */
+export const AuditSinksSchema = z.unknown().transform((value, ctx): AuditSinkSettings[] => {
+  if (!Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: `must be a list of sinks, got ${showValue(value)}` });
+    return z.NEVER;
+  }
   const seen = new Map<string, number>();
-  sinks.forEach((sink, index) => {
-    const first = seen.get(sink.name);
-    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `sink name '${sink.name}' is already used by audit_sinks[${first}]; names are unique` });
-    else seen.set(sink.name, index);
+  value.forEach((item, index) => {
+    const name = typeof item === 'object' && item !== null ? (item as Record<string, unknown>).name : undefined;
+    if (typeof name !== 'string') return;
+    const first = seen.get(name);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `sink name '${name}' is already used by audit_sinks[${first}]; names are unique` });
+    else seen.set(name, index);
   });
+  const result = z.array(AuditSinkSchema).safeParse(value);
+  if (!result.success) for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+  return result.success && seen.size === value.length ? result.data : z.NEVER;
 });
 
 export const AuditCheckpointsSchema = z.strictObject({

@@ -202,7 +202,7 @@ describe('audit verify --checkpoints', () => {
     // The key defaults to AUDIT_SIGNING_KEY's.
     expect((await cli(['audit', 'verify', '--checkpoints', file], env)).code).toBe(0);
     // Production without a key: nothing to print.
-    expect(await cli(['audit', 'public-key'], { ...EXAMPLE_ENV, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' })).toMatchObject({
+    expect(await cli(['audit', 'public-key'], { ...EXAMPLE_ENV, AUDIT_SIGNING_KEY: undefined, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' })).toMatchObject({
       code: 1,
       stderr: 'no signing key: AUDIT_SIGNING_KEY is not set, so no checkpoints are signed\n',
     });

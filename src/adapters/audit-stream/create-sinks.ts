@@ -1,4 +1,5 @@
 /** The sinks `audit_sinks` names, by type: what the composition root hands the audit streamer. */
+import { resolve } from 'node:path';
 import type { AuditSinkSettings } from '../../domain/audit-sinks.js';
 import type { AuditSink } from '../../operations/ports.js';
 import { FileSink } from './file-sink.js';
@@ -15,9 +16,9 @@ export interface SinkRedirect {
 
 export function createAuditSinks(
   sinks: readonly AuditSinkSettings[],
-  options: HttpSinkOptions & { redirect?: SinkRedirect },
+  options: HttpSinkOptions & { redirect?: SinkRedirect; baseDir: string },
 ): { sink: AuditSink; settings: AuditSinkSettings }[] {
-  return sinks.map((configured) => {
+  return resolveSinkPaths(sinks, options.baseDir).map((configured) => {
     const redirected = options.redirect && configured.type !== 'file' ? options.redirect.redirect(configured) : undefined;
     const settings = redirected?.settings ?? configured;
     const http = redirected ? { ...options, env: redirected.env, allowInsecureLoopback: true } : options;
@@ -34,4 +35,9 @@ export function createAuditSinks(
     // The stream reports the sink as configured: its name and, for people, where it would send.
     return { sink, settings: { ...settings, name: configured.name } };
   });
+}
+
+/** A file sink's relative `path` is taken from `baseDir`, the database's folder: the bot's data stays together. */
+export function resolveSinkPaths(sinks: readonly AuditSinkSettings[], baseDir: string): AuditSinkSettings[] {
+  return sinks.map((sink) => (sink.type === 'file' ? { ...sink, path: resolve(baseDir, sink.path) } : sink));
 }

@@ -240,7 +240,7 @@ function auditSecretProblems(
     if (secret && !env[secret.variable]) missing.push({ path: ['audit_sinks', index, secret.key], variable: secret.variable, holds: secret.holds });
   });
   if (settings.auditCheckpoints && !env.AUDIT_SIGNING_KEY?.trim()) {
-    missing.push({ path: ['audit_checkpoints'], variable: 'AUDIT_SIGNING_KEY', holds: 'the Ed25519 private key (PEM) that signs audit checkpoints' });
+    missing.push({ path: ['audit_checkpoints'], variable: 'AUDIT_SIGNING_KEY', holds: 'the Ed25519 private key (PEM) that signs audit checkpoints; make one with openssl genpkey -algorithm ed25519' });
   }
   const problems: PolicyProblem[] = [];
   for (const { path, variable, holds } of missing) {
