@@ -1,7 +1,7 @@
 /** `npm start`'s choice of mode, as a real child process. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -55,4 +55,32 @@ describe('npm start', () => {
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });
+
+  it("streams the example's audit sink to a file beside the database, and signs checkpoints with a throwaway key it names", async () => {
+    const run = start({ PORT: '0' });
+    const stream = join(dir, 'audit-stream.jsonl');
+    try {
+      await waitFor(() => existsSync(stream) && readFileSync(stream, 'utf8').includes('"action":"audit.checkpointed"'), run);
+      const { stdout } = run.output();
+      expect(stdout).toContain(`audit stream: local-file (file ${stream}, json)`);
+      expect(stdout).toMatch(/audit checkpoints: every 1 hour to C0SECURITY, signed with a THROWAWAY sandbox key [0-9a-f]{16} made now in .*sandbox-audit-signing-key\.pem; it proves nothing outside this sandbox: set AUDIT_SIGNING_KEY for a real one/);
+      const lines = readFileSync(stream, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; action: string });
+      expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+      expect(lines[0]!.action).toBe('policy.added');
+      expect(statSync(join(dir, 'sandbox-audit-signing-key.pem')).mode & 0o777).toBe(0o600);
+    } finally {
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+    }
+  });
 });
+
+/** Until `check()` holds, looking every 50 ms (the child writes the file); fails if the child exits first. */
+async function waitFor(check: () => boolean, run: ReturnType<typeof start>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (run.child.exitCode !== null) throw new Error(`exited ${run.child.exitCode}: ${run.output().stderr}`);
+    if (Date.now() > deadline) throw new Error(`not seen within ${ms} ms: ${run.output().stdout}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
