@@ -3,7 +3,14 @@
  * process; then 10,000 expired grants swept by two processes on the same file at once (no double
  * revocation, no SQLITE_BUSY, an unbroken audit chain).
  *
- *   node --import tsx bench/lifecycle-bench.ts [--requests 10000]
+ *   node --import tsx bench/lifecycle-bench.ts [--requests 10000] [--one-process] [--stream-to URL] [--json]
+ *
+ * `--stream-to URL` runs the audit stream during the lifecycle, as the bot does: two sinks, a
+ * webhook to URL (a receiver in another process, HMAC key `bench-audit-secret`, plain http to
+ * loopback) and a JSON-lines file, each streamed by its own loop in this process. The lifecycle's
+ * time is measured as without; the time the sinks then take to catch up is printed apart.
+ * bench/audit-stream-bench.ts compares the two. `--one-process` skips the two-sweeper part;
+ * `--json` prints the one-process figures as one JSON line.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -11,6 +18,8 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AuditStreamer } from '../src/adapters/audit-stream/audit-streamer.js';
+import { createAuditSinks } from '../src/adapters/audit-stream/create-sinks.js';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
 import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
@@ -18,6 +27,7 @@ import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { Catalog } from '../src/domain/catalog.js';
 import { verifyChain } from '../src/domain/audit.js';
+import { SINK_DEFAULTS, type AuditSinkSettings } from '../src/domain/audit-sinks.js';
 import type { LoadedPolicy } from '../src/domain/policy.js';
 import type { Deps } from '../src/operations/context.js';
 import { reviewRequest } from '../src/operations/review-request.js';
@@ -27,7 +37,17 @@ import { sweep } from '../src/operations/sweep.js';
 import { callbackNotifier, FakeClock } from '../test/support/fakes.js';
 import { SETTINGS } from '../test/support/lifecycle-harness.js';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '10000' }, child: { type: 'string' }, db: { type: 'string' }, at: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '10000' },
+    child: { type: 'string' },
+    db: { type: 'string' },
+    at: { type: 'string' },
+    'one-process': { type: 'boolean', default: false },
+    'stream-to': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+});
 const N = Number(values.requests);
 
 const policies: LoadedPolicy[] = [
@@ -81,6 +101,17 @@ function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock): De
 
 const jobs = { worker: `bench-${process.pid}`, batch: 500 };
 
+/** The audit stream as the bot runs it: a webhook sink to `url` and a file sink in `dir`. */
+function benchStreamer(deps: Deps, url: string, dir: string): AuditStreamer {
+  const common = { format: 'json', batchSize: SINK_DEFAULTS.batchSize, alertAfterSeconds: SINK_DEFAULTS.alertAfterSeconds } as const;
+  const configured: AuditSinkSettings[] = [
+    { ...common, name: 'siem', type: 'webhook', url, secretEnv: 'BENCH_AUDIT_SECRET', timeoutSeconds: 10 },
+    { ...common, name: 'archive', type: 'file', path: 'audit-stream.jsonl', maxBytes: SINK_DEFAULTS.maxBytes, keep: 2 },
+  ];
+  const sinks = createAuditSinks(configured, { env: { BENCH_AUDIT_SECRET: 'bench-audit-secret' }, allowInsecureLoopback: true, baseDir: dir });
+  return new AuditStreamer(deps, { sinks });
+}
+
 if (values.child === 'sweeper') {
   // One of two processes sweeping the same file: count what this one removed.
   const directory = company(N, true);
@@ -115,6 +146,12 @@ try {
   const clock = new FakeClock('2026-03-02T09:00:00.000Z');
   const deps = depsFor(dbPath, company(N, false), clock);
   const manager = { person: (await deps.directory.getPerson('m0'))! };
+  const streamer = values['stream-to'] ? benchStreamer(deps, values['stream-to'], dir) : undefined;
+  let streamedTo = 0;
+  streamer?.onEvent((event) => {
+    if (event.kind === 'step' && event.step.kind === 'delivered' && event.sink === 'siem') streamedTo = event.step.to;
+  });
+  streamer?.start();
   const t0 = performance.now();
   const BATCH = 1000;
   for (let start = 0; start < N; start += BATCH) {
@@ -130,6 +167,14 @@ try {
   clock.advance(3600);
   await sweep(deps, jobs); // expire -> revoke
   const t1 = performance.now();
+  let catchUpSeconds: number | undefined;
+  if (streamer) {
+    // The sinks catch up on what the lifecycle wrote after it finished (not part of its time).
+    const head = (await deps.store.auditHead()).seq;
+    while (streamedTo < head) await new Promise((resolve) => setTimeout(resolve, 20));
+    catchUpSeconds = (performance.now() - t1) / 1000;
+    await streamer.stop();
+  }
   const events = await deps.store.auditEvents({ limit: 10_000_000 });
   const revoked = (await deps.store.listGrants({ status: ['revoked'], limit: 10_000_000 })).length;
   const chain = verifyChain(events);
@@ -138,8 +183,18 @@ try {
   console.log(`one process, ${N} requests: ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)} requests/s end to end; provisioning phase ${((tProvisioned - t0) / 1000).toFixed(1)} s)`);
   console.log(`  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`);
   console.log(`  database: ${(statSync(dbPath).size / 1e6).toFixed(1)} MB (+ WAL ${(statSync(dbPath + '-wal', { throwIfNoEntry: false })?.size ?? 0) / 1e6} MB)`);
+  if (catchUpSeconds !== undefined) console.log(`  audit stream on (webhook + file): every event delivered ${catchUpSeconds.toFixed(2)} s after the lifecycle ended`);
+  if (values.json) {
+    console.log(JSON.stringify({ requests: N, seconds, provisioningSeconds: (tProvisioned - t0) / 1000, events: events.length, chainOk: chain.ok, stream: Boolean(streamer), catchUpSeconds }));
+  }
 
-  // ---- two processes sweeping one file ---------------------------------------------------------
+  if (!values['one-process']) await twoProcessesSweeping(dir);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** 10,000 expired grants swept by two processes on one file at once. */
+async function twoProcessesSweeping(dir: string): Promise<void> {
   const sharedPath = join(dir, 'two.db');
   const seedClock = new FakeClock('2026-03-02T09:00:00.000Z');
   const seed = depsFor(sharedPath, company(N, true), seedClock);
@@ -169,6 +224,4 @@ try {
   console.log(`  removals: ${a.removals} + ${b.removals} = ${a.removals + b.removals}; grant.revoked events: ${revokedEvents}; any grant revoked twice: ${[...perGrant.values()].some((n) => n > 1)}`);
   console.log(`  SQLITE_BUSY errors: ${a.busy + b.busy}; chain ok: ${verifyChain(all).ok}`);
   await check.close();
-} finally {
-  rmSync(dir, { recursive: true, force: true });
 }
