@@ -110,7 +110,11 @@ async function main(): Promise<number> {
           timezone: deps.settings.timezone,
           clock: sandboxClock,
           logger,
-          afterAdvance: () => scheduler.runNow('sweep'),
+          // A checkpoint that came due is signed at once, and the sweep posts it with the rest.
+          afterAdvance: async () => {
+            await stream?.checkpointIfDue();
+            await scheduler.runNow('sweep');
+          },
           webhookCalls: webhooks,
         });
       } else if (bot.mode === 'socket') {

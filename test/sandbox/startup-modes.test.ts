@@ -68,6 +68,21 @@ describe('npm start', () => {
       expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
       expect(lines[0]!.action).toBe('policy.added');
       expect(statSync(join(dir, 'sandbox-audit-signing-key.pem')).mode & 0o777).toBe(0o600);
+
+      // The walkthrough's step: something happens, the page moves the clock an hour, and a new
+      // checkpoint is signed at once, streamed to the file and posted in #security.
+      const url = /Sandbox: open (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
+      const post = (path: string, body: object) =>
+        fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: url }, body: JSON.stringify(body) });
+      expect((await post('/api/command', { user: 'U0JORDAN', channel: 'D0JORDAN', text: '/access digest' })).status).toBe(200);
+      await waitFor(() => readFileSync(stream, 'utf8').includes('"action":"digest.posted"'), run);
+      expect((await post('/api/clock', { seconds: 3600 })).status).toBe(200);
+      const checkpoints = () => readFileSync(stream, 'utf8').trim().split('\n').filter((l) => l.includes('"action":"audit.checkpointed"'));
+      await waitFor(() => checkpoints().length === 2, run);
+      const state = (await (await fetch(`${url}/api/state?user=U0JORDAN`)).json()) as { conversations: { id: string; messages: { text: string }[] }[] };
+      const security = state.conversations.find((c) => c.id === 'C0SECURITY')!.messages.map((m) => m.text);
+      const second = JSON.parse(checkpoints()[1]!) as { details: { seq: number; signature: string } };
+      expect(security.filter((t) => t.startsWith('Audit checkpoint:')).at(-1)).toContain(`"seq":${second.details.seq},"signature":"${second.details.signature}"`);
     } finally {
       run.child.kill('SIGTERM');
       expect(await run.exited).toBe(0);
