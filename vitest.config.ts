@@ -7,5 +7,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // One PostgreSQL server for the run (PG_TEST_URL, or an embedded one); a database per test file.
+    globalSetup: ['test/support/pg-global-setup.ts'],
   },
 });

@@ -13,7 +13,8 @@ interface Setup {
 }
 
 const setup = JSON.parse(process.argv[2] ?? '{}') as Setup;
-const slack = new SlackApiStandIn({ botTokens: [setup.token] });
+// Latency, not Slack's budget, is measured (see slack-ack-bench.ts): rate limits off.
+const slack = new SlackApiStandIn({ botTokens: [setup.token], rateLimits: false });
 for (const u of setup.users) slack.addUser({ ...u, tz: 'Europe/Berlin' });
 for (const c of setup.channels) slack.addChannel(c);
 const { url } = await slack.start();

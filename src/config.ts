@@ -28,6 +28,11 @@ export interface Config {
   okta?: { orgUrl: string; auth: OktaAuth };
   directoryFile: string;
   databasePath: string;
+  /**
+   * PostgreSQL instead of SQLite (several replicas): the connection URL (TLS through `sslmode`)
+   * and the connections each replica keeps.
+   */
+  postgres?: { url: string; poolSize: number };
   policiesDir: string;
   logLevel: LogLevel;
   mode: RunMode;
@@ -51,6 +56,7 @@ export const DEFAULTS = {
   port: 3000,
   directoryFile: 'directory.example.yml',
   databasePath: 'data/access.db',
+  databasePoolSize: 10,
   policiesDir: 'policies',
   logLevel: 'info',
 } as const;
@@ -133,6 +139,26 @@ const VARIABLES = {
   OKTA_KEY_ID: z.string(),
   DIRECTORY_FILE: z.string(),
   DATABASE_PATH: z.string(),
+  DATABASE_URL: z.string().refine(
+    (text) => {
+      try {
+        const url = new URL(text);
+        return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    // Never echo the URL: it may hold the password.
+    { error: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/access?sslmode=verify-full' },
+  ),
+  DATABASE_POOL_SIZE: z.string().transform((text, ctx) => {
+    const n = /^[0-9]{1,4}$/.test(text) ? Number(text) : NaN;
+    if (!Number.isInteger(n) || n < 2 || n > 1000) {
+      ctx.addIssue({ code: 'custom', message: `must be an integer 2-1000 (connections per replica), got ${quote(text)}` });
+      return z.NEVER;
+    }
+    return n;
+  }),
   POLICIES_DIR: z.string(),
   // Signs audit checkpoints. Like OKTA_PRIVATE_KEY, a one-line value may carry literal "\n".
   AUDIT_SIGNING_KEY: z
@@ -218,5 +244,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
   if (okta) config.okta = okta;
   if (values.AUDIT_SIGNING_KEY !== undefined) config.auditSigningKey = values.AUDIT_SIGNING_KEY;
+  if (values.DATABASE_URL !== undefined) config.postgres = { url: values.DATABASE_URL, poolSize: values.DATABASE_POOL_SIZE ?? DEFAULTS.databasePoolSize };
   return config;
 }

@@ -194,7 +194,6 @@ function productionStartRefusal(config: Config): string | null {
   const because = `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set, so this is a production start`;
   const missing: string[] = [];
   if (config.mode === 'incomplete_production') missing.push('SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)');
-  if (set.includes('DATABASE_URL')) missing.push('DATABASE_URL is set, but this version stores its data in SQLite only (DATABASE_PATH); unset DATABASE_URL');
   if (missing.length === 0) return null;
   return (
     `Refusing to start: ${because}, but ${missing.join('; and ')}.\n` +

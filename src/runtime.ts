@@ -119,18 +119,31 @@ export function checkpointSettings(settings: Settings): AuditCheckpointSettings 
   return settings.auditCheckpoints ?? { everySeconds: CHECKPOINT_DEFAULT_EVERY_SECONDS, channel: settings.securityChannel };
 }
 
-/** The database the configuration names (migrated): the one place a store is chosen. */
-export function openStore(config: Pick<Config, 'databasePath'>): Store {
+/**
+ * The database the configuration names (migrated): the one place a store is chosen. PostgreSQL
+ * when DATABASE_URL is set (loaded only then), else the SQLite file.
+ */
+export async function openStore(config: Pick<Config, 'databasePath' | 'postgres'>): Promise<Store> {
+  if (config.postgres) {
+    const { PgStore } = await import('./adapters/db/postgres/pg-store.js');
+    return PgStore.open(config.postgres.url, { poolSize: config.postgres.poolSize });
+  }
   return SqliteStore.open(config.databasePath);
 }
 
-/** Okta when OKTA_ORG_URL is set, else the YAML directory file. */
-export async function openDirectoryFor(config: Config, settings: Settings, logger: Logger): Promise<Directory> {
+/**
+ * Okta when OKTA_ORG_URL is set, else the YAML directory file. With several replicas (a PostgreSQL
+ * `store`), Okta's rate-limit windows are kept in the database, so all replicas pace against one
+ * budget per endpoint bucket (adapters/okta/shared-rate-windows.ts).
+ */
+export async function openDirectoryFor(config: Config, settings: Settings, logger: Logger, store?: Store): Promise<Directory> {
   if (config.okta) {
     // Loaded only when used: the Okta SDK costs about a second and 90 MB to import, which every
     // CLI command would otherwise pay.
     const { OktaDirectory } = await import('./adapters/okta/okta-directory.js');
-    return new OktaDirectory({ orgUrl: config.okta.orgUrl, auth: config.okta.auth, managerAttribute: settings.managerAttribute, logger });
+    const { SharedRateWindows } = await import('./adapters/okta/shared-rate-windows.js');
+    const sharedRateLimits = store && config.postgres ? new SharedRateWindows(store) : undefined;
+    return new OktaDirectory({ orgUrl: config.okta.orgUrl, auth: config.okta.auth, managerAttribute: settings.managerAttribute, logger, sharedRateLimits });
   }
   return YamlDirectory.load(config.directoryFile);
 }
@@ -149,13 +162,15 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   // In the sandbox webhook roles call an embedded receiver and never read their secret_env; a
   // command line run without production variables would still call the policy URL, and cannot sign.
   if (missingSecrets.length && !options.sandbox) options.logger.warn('local run: secrets named in the policies are not set; what needs them fails until they are', { missing: missingSecrets });
-  const directory = options.directory ?? (await openDirectoryFor(config, loaded.settings, options.logger));
-  const check = await checkPoliciesAgainstDirectory(loaded, directory);
-  if (check.problems.length > 0) throw new PolicyLoadError(check.problems);
-  if (check.unreachable) options.logger.warn('directory unreachable at start; starting anyway and checking again later', { reason: check.unreachable });
-
-  const store = openStore(config);
+  // The store before the directory: with several replicas the directory shares Okta's budget
+  // through it.
+  const store = await openStore(config);
   try {
+    const directory = options.directory ?? (await openDirectoryFor(config, loaded.settings, options.logger, store));
+    const check = await checkPoliciesAgainstDirectory(loaded, directory);
+    if (check.problems.length > 0) throw new PolicyLoadError(check.problems);
+    if (check.unreachable) options.logger.warn('directory unreachable at start; starting anyway and checking again later', { reason: check.unreachable });
+
     const parts: NotifierParts = {
       store,
       directory,

@@ -62,6 +62,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./commands/db-backup.js')).dbBackup,
   },
   {
+    name: 'db copy',
+    summary: 'Copy the SQLite database into an empty PostgreSQL database (the move to several replicas)',
+    load: async () => (await import('./commands/db-copy.js')).dbCopy,
+  },
+  {
     name: 'db restore',
     summary: 'Put a backup in place as the database (the bot stopped), after verifying its audit chain',
     load: async () => (await import('./commands/db-restore.js')).dbRestore,

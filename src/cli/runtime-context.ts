@@ -11,7 +11,8 @@ import { readConfig } from './context.js';
 export async function openRuntime(io: CommandIo, options: { webhook?: WebhookTransport; sandbox?: boolean } = {}): Promise<Runtime> {
   const config = readConfig(io);
   try {
-    const logger = jsonLogger({ level: config.logLevel === 'debug' ? 'debug' : 'warn', write: (line) => io.stderr.write(line + '\n') });
+    const level = config.logLevel === 'debug' ? 'debug' : 'warn';
+    const logger = jsonLogger({ level, write: (line) => io.stderr.write(line + '\n') });
     return await createRuntime(config, { logger, ...options });
   } catch (error) {
     if (error instanceof PolicyLoadError) throw new CommandFailure(`${error.message}\nthe policies in ${config.policiesDir} are invalid`, EXIT.problem);

@@ -68,7 +68,7 @@ export function ed25519PublicKey(pem: string): KeyObject {
   try {
     key = createPublicKey(pem);
   } catch (error) {
-    throw new Error(`not a PEM public or private key: ${(error as Error).message}`);
+    throw new Error(`not a PEM public or private key: ${(error as Error).message}`, { cause: error });
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new Error(`the key is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
   return key;

@@ -33,6 +33,9 @@ export async function identifySlackUser(deps: Deps, input: { slackUserId: string
   try {
     await deps.store.transaction(async (tx) => {
       const claimed = await tx.bindingForPerson(person.id);
+      // The same person's first two clicks at once (two replicas, or two listeners): the second
+      // finds the binding the first made, which is its own.
+      if (claimed?.slackUserId === input.slackUserId) return;
       if (claimed) throw new AccessError('identity_conflict', `${person.email} is already matched to another Slack user. An admin must resolve it with \`identity unbind\`.`, { otherSlackUserId: claimed.slackUserId });
       await tx.bindIdentity({ slackUserId: input.slackUserId, directoryId: person.id, email: person.email, boundAt: now });
       await tx.appendAudit({ at: now, actor: actorOf(acting), action: 'identity.bound', details: { slackUserId: input.slackUserId, directoryId: person.id, email: person.email } });

@@ -185,12 +185,15 @@ export interface Notifier {
    * attaches the files `attachment` makes, once per digest: when an earlier attempt attached them,
    * `attachment` is not called. Resolves with whether the files were attached by this call.
    */
-  publishDigest(input: {
-    digest: Digest;
-    channel: string;
-    key: string;
-    attachment: () => Promise<DigestAttachment>;
-  }): Promise<{ attached: boolean }>;
+  publishDigest(input: PublishDigest): Promise<{ attached: boolean }>;
+}
+
+/** The weekly digest for `channel`; `key` is its job's key, `attachment` makes its files when asked. */
+export interface PublishDigest {
+  digest: Digest;
+  channel: string;
+  key: string;
+  attachment: () => Promise<DigestAttachment>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ export interface PolicyVersionChanges {
 export async function recordPolicyVersions(deps: Deps): Promise<PolicyVersionChanges> {
   const now = nowIso(deps);
   const actor = systemActor('startup');
-  const result: PolicyVersionChanges = { added: [], changed: [], unchanged: [] };
-  await deps.store.transaction(async (tx) => {
+  // Built inside the transaction and returned: a store may run the callback again (a deadlock).
+  return deps.store.transaction(async (tx) => {
+    const result: PolicyVersionChanges = { added: [], changed: [], unchanged: [] };
     const latest = new Map((await tx.latestPolicyVersions()).map((v) => [v.policyName, v]));
     for (const entry of deps.catalog.entries()) {
       const definition = canonicalDefinition(entry.app, entry.role);
@@ -47,8 +48,8 @@ export async function recordPolicyVersions(deps: Deps): Promise<PolicyVersionCha
         result.unchanged.push(entry.role.policy);
       }
     }
+    return result;
   });
-  return result;
 }
 
 /** The paths whose values differ, with before and after: `role.duration.max: 4h -> 8h`. */

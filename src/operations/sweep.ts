@@ -79,8 +79,10 @@ export async function sendReminders(deps: Deps, batch = 1000): Promise<number> {
     // Only grants still owed a reminder come back, so each page moves on: the ones handled here drop out.
     const candidates = await deps.store.grantsDueForReminder(now, leads, batch);
     // One transaction per page: each grant is re-read and updated conditionally inside it.
+    // Counted inside and returned: a store may run a transaction's callback again (a deadlock).
     const progressed = await deps.store.transaction(async (tx) => {
       let handled = 0;
+      let reminded = 0;
       for (const grant of candidates) {
         const left = (Date.parse(grant.expiresAt!) - nowMs) / 1000;
         if (left <= 0) continue;
@@ -95,10 +97,11 @@ export async function sendReminders(deps: Deps, batch = 1000): Promise<number> {
         if (!await tx.updateGrant(grant.id, ['active'], { remindersSent: marked })) continue;
         await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'grant.reminded', requestId: grant.requestId, grantId: grant.id, details: { leadSeconds: lead, expiresAt: grant.expiresAt } });
         await notify(tx, now, `reminder:${grant.id}:${grant.expiresAt}:${lead}`, { type: 'grant.reminder', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, leadSeconds: lead });
-        sent++;
+        reminded++;
       }
-      return handled;
+      return { handled, reminded };
     });
-    if (candidates.length < batch || progressed === 0) return sent;
+    sent += progressed.reminded;
+    if (candidates.length < batch || progressed.handled === 0) return sent;
   }
 }

@@ -115,6 +115,17 @@ describe('identity binding', () => {
     expect((await h.store.auditEvents()).filter((e) => e.action === 'identity.bound')).toHaveLength(1);
   });
 
+  it("binds a person whose first two clicks arrive at once (two listeners, or two replicas) once, as themselves", async () => {
+    const [a, b] = await Promise.all([
+      identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'ada@example.com' }),
+      identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'ada@example.com' }),
+    ]);
+    expect([a.person.id, b.person.id]).toEqual(['u-ada', 'u-ada']);
+    const events = (await h.store.auditEvents()).map((e) => e.action);
+    expect(events.filter((e) => e === 'identity.bound')).toHaveLength(1);
+    expect(events).not.toContain('identity.conflicted');
+  });
+
   it('refuses a second Slack user claiming a bound person, and an email that no longer matches', async () => {
     await identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'ada@example.com' });
     const conflict = await identifySlackUser(h.deps, { slackUserId: 'U0EVIL', email: 'ada@example.com' }).catch((e: AccessError) => e);

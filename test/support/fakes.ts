@@ -3,7 +3,7 @@ import { TransientError } from '../../src/domain/errors.js';
 import type { Digest } from '../../src/domain/digest.js';
 import type { Notification, NotificationOf, NotificationType } from '../../src/domain/records.js';
 import type { WebhookTransport } from '../../src/adapters/provisioners/webhook-provisioner.js';
-import type { Clock, DigestAttachment, Notifier } from '../../src/operations/ports.js';
+import type { Clock, DigestAttachment, Notifier, PublishDigest } from '../../src/operations/ports.js';
 
 export class FakeClock implements Clock {
   private ms: number;
@@ -37,12 +37,7 @@ export class RecordingNotifier implements Notifier {
     this.delivered.push({ notification, key });
   }
 
-  async publishDigest(input: {
-    digest: Digest;
-    channel: string;
-    key: string;
-    attachment: () => Promise<DigestAttachment>;
-  }): Promise<{ attached: boolean }> {
+  async publishDigest(input: PublishDigest): Promise<{ attached: boolean }> {
     const first = !this.digests.some((d) => d.key === input.key && d.attachment);
     const attachment = first ? await input.attachment() : null;
     this.digests.push({ digest: input.digest, channel: input.channel, key: input.key, attachment });

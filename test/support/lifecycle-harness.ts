@@ -162,6 +162,8 @@ export interface Harness {
 export interface HarnessOptions {
   policies?: LoadedPolicy[];
   dbPath?: string;
+  /** Another store than a new SQLite file (PostgreSQL); the harness closes it. */
+  store?: Store;
   directory?: Directory;
   /** The webhook provisioner's transport; default the recording fake (`h.webhook`). */
   webhook?: WebhookTransport;
@@ -174,9 +176,9 @@ export interface HarnessOptions {
 }
 
 export function createHarness(options: HarnessOptions = {}): Harness {
-  const dir = options.dbPath ? undefined : mkdtempSync(join(tmpdir(), 'access-bot-'));
-  const dbPath = options.dbPath ?? join(dir!, 'access.db');
-  const store = SqliteStore.open(dbPath);
+  const dir = options.dbPath || options.store ? undefined : mkdtempSync(join(tmpdir(), 'access-bot-'));
+  const dbPath = options.dbPath ?? (dir ? join(dir, 'access.db') : '');
+  const store = options.store ?? SqliteStore.open(dbPath);
   const yaml = options.directory ?? YamlDirectory.fromData(structuredClone(COMPANY), 'test-directory');
   const directory = new ControllableDirectory(yaml);
   const clock = options.clock ?? new FakeClock();

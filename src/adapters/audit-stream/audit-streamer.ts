@@ -78,8 +78,9 @@ export class AuditStreamer {
 
   /**
    * Writes a checkpoint now if one is due, without waiting for the checkpoint loop's next look
-   * (the sandbox, after its clock moved). Safe beside the loop and other processes: the check and
-   * the write are one transaction, so a second writer finds the checkpoint just made.
+   * (the sandbox, after its clock moved). Safe beside the loop: the check and the write are one
+   * transaction, which SQLite serialises, so the second finds the checkpoint just made (on
+   * PostgreSQL two racing writers could both sign; both checkpoints would be true and valid).
    */
   async checkpointIfDue(): Promise<void> {
     const checkpoints = this.options.checkpoints;

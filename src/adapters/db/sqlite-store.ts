@@ -33,6 +33,7 @@ import { DEFAULT_BUSY_TIMEOUT_MS, isBusy, openReader, openWriter, type Connectio
 import { PostedMessagesRepo } from './posted-messages-repo.js';
 import { RequestsRepo } from './requests-repo.js';
 import type { SyncMessages } from './sync-port.js';
+import { READS, WRITES, type RepoName as RoutedRepo, type Unrouted } from './store-routes.js';
 import { TasksRepo } from './tasks-repo.js';
 import { StoreMisuseError, TransactionGate } from './transaction-gate.js';
 
@@ -62,45 +63,13 @@ class Repos {
 }
 
 type RepoName = Exclude<keyof Repos, 'messages'>;
-type WriteMethod = Exclude<keyof StoreTx, keyof StoreReads>;
-
-/** Which repository answers each read of the port. */
-const READS = {
-  getRequest: 'requests', getRequests: 'requests', getSteps: 'requests', getDecisions: 'requests', decisionsFor: 'requests',
-  findPendingRequest: 'requests', listRequests: 'requests', overdueRequests: 'requests', requestsAwaiting: 'requests',
-  getGrant: 'grants', grantForRequest: 'grants', findOpenGrant: 'grants', listGrants: 'grants', expiredGrants: 'grants',
-  grantsExpiringBefore: 'grants', grantsDueForReminder: 'grants', otherGrantsThroughGroup: 'grants',
-  getGrants: 'grants', grantsThroughGroup: 'grants', provisionGroupsOf: 'grants', holdersOf: 'grants',
-  getExtensions: 'grants',
-  getTask: 'tasks', getTaskFor: 'tasks', openTasks: 'tasks',
-  bindingForSlackUser: 'identity', bindingForPerson: 'identity', latestPolicyVersions: 'identity',
-  getPolicyVersion: 'identity',
-  auditHead: 'audit', auditEvents: 'audit', auditEventsFor: 'audit', auditEventsBetween: 'audit',
-  auditEventsAfterSeq: 'audit',
-  auditSinkStates: 'stream', auditCheckpoints: 'stream', latestAuditCheckpoint: 'stream',
-  getJob: 'jobs', getJobByKey: 'jobs', listJobs: 'jobs', countJobs: 'jobs', dueJobs: 'jobs',
-  getMeta: 'meta', metaWithPrefix: 'meta', getLease: 'meta',
-} as const satisfies Record<keyof StoreReads, RepoName>;
-
-/** Which repository performs each write of the port. */
-const WRITES = {
-  insertRequest: 'requests', updateRequest: 'requests', insertSteps: 'requests', updateStep: 'requests',
-  insertDecision: 'requests',
-  insertGrant: 'grants', updateGrant: 'grants', insertExtension: 'grants',
-  insertTask: 'tasks', updateTask: 'tasks',
-  bindIdentity: 'identity', unbindIdentity: 'identity', upsertPolicyVersion: 'identity',
-  appendAudit: 'audit',
-  updateAuditSink: 'stream', recordAuditCheckpoint: 'stream',
-  enqueueJob: 'jobs', claimJob: 'jobs', renewJob: 'jobs', finishJob: 'jobs', failJob: 'jobs',
-  setMeta: 'meta', deleteMeta: 'meta', acquireLease: 'meta', renewLease: 'meta', releaseLease: 'meta',
-} as const satisfies Record<WriteMethod, RepoName>;
+// Every routed aggregate has a repository here.
+const repos: [RoutedRepo] extends [RepoName] ? true : never = true;
+void repos;
 
 // Each method is answered by a repository whose synchronous twin has the same name (and, through
 // the repositories' `implements SyncPort<...>`, the port's signature): checked here.
-type Unrouted<M extends Record<string, RepoName>> = {
-  [K in keyof M]: K extends keyof Repos[M[K]] ? never : K;
-}[keyof M];
-const routed: [Unrouted<typeof READS> | Unrouted<typeof WRITES>] extends [never] ? true : never = true;
+const routed: [Unrouted<Repos, typeof READS> | Unrouted<Repos, typeof WRITES>] extends [never] ? true : never = true;
 void routed;
 
 type AnyMethod = (...args: unknown[]) => unknown;

@@ -1,7 +1,6 @@
 import { digestBlocks } from '../../../blocks/digest.js';
 import type { Notification } from '../../domain/records.js';
-import type { DigestAttachment, Logger, Notifier } from '../../operations/ports.js';
-import type { Digest } from '../../domain/digest.js';
+import type { Logger, Notifier, PublishDigest } from '../../operations/ports.js';
 
 /**
  * Writes each message the bot owes someone to the log. Used when no Slack workspace is connected
@@ -17,12 +16,7 @@ export class LogNotifier implements Notifier {
   }
 
   /** The digest's text in the log; nothing is exported for it (there is nowhere to attach it). */
-  async publishDigest(input: {
-    digest: Digest;
-    channel: string;
-    key: string;
-    attachment: () => Promise<DigestAttachment>;
-  }): Promise<{ attached: boolean }> {
+  async publishDigest(input: PublishDigest): Promise<{ attached: boolean }> {
     this.logger.info('weekly digest (not posted: Slack is not connected)', { key: input.key, channel: input.channel, text: digestBlocks(input.digest).text });
     return { attached: false };
   }

@@ -17,6 +17,7 @@
  */
 import { TransientError } from '../../domain/errors.js';
 import type { Logger } from '../../operations/ports.js';
+import type { SharedRateWindows } from './shared-rate-windows.js';
 
 /** The part of a fetch response the gate reads. */
 export interface GateResponse {
@@ -53,6 +54,11 @@ export interface OktaCallGateOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   logger?: Logger;
+  /**
+   * Rate-limit windows shared with the other replicas (through the database): every replica paces
+   * against one budget per bucket. Without it the gate paces on what this process saw.
+   */
+  shared?: SharedRateWindows;
 }
 
 /** What the gate knows about one rate-limit bucket, from the latest response. */
@@ -103,6 +109,7 @@ export class OktaCallGate {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly logger: Logger;
+  private readonly shared: SharedRateWindows | undefined;
 
   private active = 0;
   private readonly slotWaiters: (() => void)[] = [];
@@ -127,6 +134,7 @@ export class OktaCallGate {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? noopLogger;
+    this.shared = options.shared;
   }
 
   stats(): GateStats {
@@ -152,7 +160,7 @@ export class OktaCallGate {
     let attempt = 0;
     let rateLimitWaits = 0;
     for (;;) {
-      await this.pace(bucket);
+      await (this.shared ? this.reserveShared(bucket, this.shared) : this.pace(bucket));
       await this.acquireSlot();
       let response: R | undefined;
       let failure: unknown;
@@ -168,7 +176,7 @@ export class OktaCallGate {
 
       if (response !== undefined) {
         const concurrency = response.status === 429 && isConcurrencyLimit(response);
-        if (!concurrency) this.record(bucket, response);
+        if (!concurrency) await this.record(bucket, response);
         else this.notify(bucket);
         if (response.status === 429) {
           this.counters.rateLimited++;
@@ -316,8 +324,33 @@ export class OktaCallGate {
     });
   }
 
+  /**
+   * The place of this request in the bucket's window shared by every replica: waits for its slot
+   * (or for the probe of a new window, or the reset after a 429), then counts it as in flight. When
+   * the database cannot be reached, this process paces on its own view instead: slower to agree
+   * with the others, never stopped.
+   */
+  private async reserveShared(bucket: string, shared: SharedRateWindows): Promise<void> {
+    for (;;) {
+      let reservation;
+      try {
+        reservation = await shared.reserve(bucket, this.resetMarginMs);
+      } catch (error) {
+        this.logger.warn('okta.shared_budget_unavailable', { bucket, error: error instanceof Error ? error.message : String(error) });
+        return this.pace(bucket);
+      }
+      if (reservation.go) {
+        await this.wait(reservation.at - this.now());
+        break;
+      }
+      await this.wait(reservation.retryInMs);
+    }
+    this.lastSentAt.set(bucket, this.now());
+    this.inFlight.set(bucket, (this.inFlight.get(bucket) ?? 0) + 1);
+  }
+
   /** Keeps the freshest view of the bucket; remaining only goes down within one window. */
-  private record(bucket: string, response: GateResponse): void {
+  private async record(bucket: string, response: GateResponse): Promise<void> {
     const limit = intHeader(response, 'x-rate-limit-limit');
     const remaining = intHeader(response, 'x-rate-limit-remaining');
     const reset = intHeader(response, 'x-rate-limit-reset');
@@ -330,6 +363,13 @@ export class OktaCallGate {
       } else if (resetAt === current.resetAt) {
         current.remaining = Math.min(current.remaining, effectiveRemaining);
         current.limit = limit;
+      }
+      if (this.shared) {
+        try {
+          await this.shared.observe(bucket, { limit, remaining, resetAt, rateLimited: response.status === 429 });
+        } catch (error) {
+          this.logger.warn('okta.shared_budget_unavailable', { bucket, error: error instanceof Error ? error.message : String(error) });
+        }
       }
     }
     this.notify(bucket);

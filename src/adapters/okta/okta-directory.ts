@@ -16,6 +16,7 @@ import { forgetSharedReads, sharedRead } from '../../operations/read-scope.js';
 import type { Clock, Directory, DirectoryGroup, Logger } from '../../operations/ports.js';
 import { createOktaClient, tokenErrorOf, type OktaAuth } from './okta-client.js';
 import { OktaCallGate, type GateStats } from './okta-call-gate.js';
+import type { SharedRateWindows } from './shared-rate-windows.js';
 
 export interface OktaDirectoryOptions {
   /** The org URL, e.g. https://example.okta.com (http is accepted for 127.0.0.1 only). */
@@ -38,6 +39,8 @@ export interface OktaDirectoryOptions {
   logger?: Logger;
   clock?: Clock;
   sleep?: (ms: number) => Promise<void>;
+  /** Okta's rate-limit windows shared by every replica on the database (PostgreSQL deployments). */
+  sharedRateLimits?: SharedRateWindows;
 }
 
 /** Okta user as we read it; unknown profile attributes are kept (the manager attribute is one). */
@@ -95,6 +98,7 @@ export class OktaDirectory implements Directory {
       baseDelayMs: options.baseDelayMs,
       sleep: options.sleep,
       logger: this.logger,
+      shared: options.sharedRateLimits,
     });
     this.client = createOktaClient({
       orgUrl: options.orgUrl,

@@ -23,7 +23,9 @@ export function oktaGroupProvisioner(directory: Directory): Provisioner<OktaGrou
         const member = await directory.isMember(grant.holder.directoryId, provision.group);
         const known = member && !(await heldThroughOurGrant(store, grant, provision.group));
         alreadyMember = known;
-        const recorded = await store.transaction((tx) => tx.updateGrant(grant.id, ['provisioning'], { alreadyMember: known }));
+        const recorded = await store.transaction((tx) =>
+          tx.updateGrant(grant.id, ['provisioning'], { alreadyMember: known }),
+        );
         if (!recorded) return { kind: 'overtaken' }; // the revocation overtook us before the add: nothing was added
       }
       // Resolves once the directory confirms the membership (read back): see the Directory port.
@@ -58,8 +60,8 @@ export function oktaGroupProvisioner(directory: Directory): Provisioner<OktaGrou
         ...(keep && grant.alreadyMember === false
           ? {
               bookkeeping: async (tx: StoreTx) => {
-                for (const other of others) {
-                  if (other.alreadyMember === null) await tx.updateGrant(other.id, ['provisioning'], { alreadyMember: false });
+                for (const other of others.filter((g) => g.alreadyMember === null)) {
+                  await tx.updateGrant(other.id, ['provisioning'], { alreadyMember: false });
                 }
               },
             }

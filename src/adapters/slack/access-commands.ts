@@ -175,13 +175,15 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
     name: 'revoke',
     summary: 'admins: take someone\'s access away, with a reason',
     answer: 'modal',
-    open: ({ ctx, client, triggerId, userId, channel, refuse }) => openRevokeForm(ctx, client, { triggerId, userId, channel, refuse }),
+    open: ({ ctx, client, triggerId, userId, channel, refuse }) =>
+      openRevokeForm(ctx, client, { triggerId, userId, channel, refuse }),
   },
   {
     name: 'export',
     summary: 'admins: the audit evidence as a CSV file in your DM',
     answer: 'modal',
-    open: ({ ctx, client, triggerId, userId, channel, refuse }) => openExportForm(ctx, client, { triggerId, userId, channel, refuse }),
+    open: ({ ctx, client, triggerId, userId, channel, refuse }) =>
+      openExportForm(ctx, client, { triggerId, userId, channel, refuse }),
   },
   {
     name: 'digest',

@@ -22,12 +22,11 @@ import { digestBlocks } from '../../../blocks/digest.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import type { RequestCard } from '../../../blocks/view-models.js';
 import { canonicalJson } from '../../domain/canonical.js';
-import type { Digest } from '../../domain/digest.js';
 import { PermanentError, TransientError } from '../../domain/errors.js';
 import { assertNever, type Notification, type NotificationOf, type Recipient } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
 import { alert } from '../../operations/lifecycle.js';
-import type { DigestAttachment, Notifier, PostedMessage, PostedMessages } from '../../operations/ports.js';
+import type { Notifier, PostedMessage, PostedMessages, PublishDigest } from '../../operations/ports.js';
 import type { DisplayLookups } from './display-lookups.js';
 import { taskView } from './overview.js';
 import { requestCard } from './request-card.js';
@@ -63,7 +62,12 @@ type RequesterNotice = Extract<Notification, { type: RequesterEvent['type'] }>;
 export class SlackNotifier implements Notifier {
   readonly destination = 'slack';
   private readonly messages: PostedMessages;
-  private readonly rendered = new Map<string, string>();
+  /**
+   * What this process last sent to each slot, with the slot's stored `updatedAt` after it sent it.
+   * Another replica that updated the message since has changed `updatedAt`, so the entry no longer
+   * matches and the update is sent: a stale entry costs a call, never a skipped change.
+   */
+  private readonly rendered = new Map<string, { message: string; updatedAt: string }>();
   /** Slack users found by email for people not bound yet (their first DM), briefly. */
   private readonly lookedUp = new Map<string, { slackUserId: string; at: number }>();
 
@@ -145,7 +149,8 @@ export class SlackNotifier implements Notifier {
         if (!(error instanceof UnreachableChannelError) || n.type !== 'approval.requested') throw error;
         // Nobody can see the channel: the step's approvers are asked by DM, so no step waits on a
         // message nobody reads. Any of them decides as they would in the channel.
-        const approvers = (await this.deps.store.getSteps(card.id)).find((s) => s.index === step.index)?.approvers ?? [];
+        const steps = await this.deps.store.getSteps(card.id);
+        const approvers = steps.find((s) => s.index === step.index)?.approvers ?? [];
         this.deps.logger.warn('approval channel unreachable; asking the approvers by DM', {
           requestId: card.id, step: step.index + 1, channel: error.channel, approvers: approvers.length,
         });
@@ -314,12 +319,7 @@ export class SlackNotifier implements Notifier {
 
   // ---- the weekly digest: the message, then its lists in full and the week's requests CSV in its thread ----
 
-  async publishDigest(input: {
-    digest: Digest;
-    channel: string;
-    key: string;
-    attachment: () => Promise<DigestAttachment>;
-  }): Promise<{ attached: boolean }> {
+  async publishDigest(input: PublishDigest): Promise<{ attached: boolean }> {
     const { digest, channel } = input;
     const slot = `job:${input.key}`;
     await this.postOrUpdate(slot, { kind: 'channel', channel }, digestBlocks(digest), { requestId: null, stepIndex: null, recipient: channel, type: 'digest' });
@@ -380,7 +380,7 @@ export class SlackNotifier implements Notifier {
     // A crash between the post and this write would post once more on retry: the only window left.
     const now = this.now();
     await this.messages.save({ slot, channel: answer.channel, ts: answer.ts, requestId: meta.requestId, stepIndex: meta.stepIndex, recipient: meta.recipient, notificationType: meta.type, postedAt: now, updatedAt: now });
-    this.remember(slot, message);
+    this.remember(slot, message, now);
   }
 
   private async post(slot: string, target: Target, message: SlackMessage): Promise<{ channel?: string; ts?: string }> {
@@ -446,15 +446,17 @@ export class SlackNotifier implements Notifier {
 
   /** chat.update, unless this process already sent exactly this (updates are rate-limited: spend them on changes). */
   private async updateIfChanged(posted: PostedMessage, message: SlackMessage): Promise<void> {
-    if (this.rendered.get(posted.slot) === JSON.stringify(message)) return;
+    const sent = this.rendered.get(posted.slot);
+    if (sent && sent.updatedAt === posted.updatedAt && sent.message === JSON.stringify(message)) return;
     await this.update(posted.channel, posted.ts, message);
-    await this.messages.touch(posted.slot, this.now());
-    this.remember(posted.slot, message);
+    const now = this.now();
+    await this.messages.touch(posted.slot, now);
+    this.remember(posted.slot, message, now);
   }
 
-  private remember(slot: string, message: SlackMessage): void {
+  private remember(slot: string, message: SlackMessage, updatedAt: string): void {
     this.rendered.delete(slot);
-    this.rendered.set(slot, JSON.stringify(message));
+    this.rendered.set(slot, { message: JSON.stringify(message), updatedAt });
     if (this.rendered.size > RENDERED_KEPT) this.rendered.delete(this.rendered.keys().next().value!);
   }
 

@@ -29,7 +29,9 @@ Exit codes: 0 the copy is written and its audit chain verifies; 1 nothing was wr
       return EXIT.ok;
     }
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the backup FILE' : `expected one FILE, got ${positionals.length}`);
-    const source = readConfig(io).databasePath;
+    const config = readConfig(io);
+    if (config.postgres) throw new CommandFailure('DATABASE_URL is set: the data is in PostgreSQL, which is backed up with pg_dump and pg_restore (README, "Backups and restore"); db backup is for the SQLite file', EXIT.usage);
+    const source = config.databasePath;
     if (source === ':memory:') throw new CommandFailure('DATABASE_PATH is :memory:, which cannot be backed up', EXIT.usage);
     const target = resolve(positionals[0]!);
     let result: CopyResult;

@@ -33,7 +33,9 @@ Exit codes: 0 restored and verified; 1 nothing was restored (the reason is print
       return EXIT.ok;
     }
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the backup FILE to restore' : `expected one FILE, got ${positionals.length}`);
-    const target = readConfig(io).databasePath;
+    const config = readConfig(io);
+    if (config.postgres) throw new CommandFailure('DATABASE_URL is set: the data is in PostgreSQL, which is backed up with pg_dump and restored with pg_restore (README, "Backups and restore"); db restore is for the SQLite file', EXIT.usage);
+    const target = config.databasePath;
     if (target === ':memory:') throw new CommandFailure('DATABASE_PATH is :memory:; name the file to restore into', EXIT.usage);
     let result: RestoreResult;
     try {

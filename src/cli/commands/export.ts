@@ -97,7 +97,7 @@ Exit codes: 0 exported; 1 refused (not an admin) or failed; 2 usage error (a bad
     }
     // Without --admin the database is all an export needs: not the policies, not the directory.
     const config = readConfig(io);
-    const store = openStore(config);
+    const store = await openStore(config);
     try {
       const requestedBy: ExportRequester = { kind: 'system', component: 'cli', details: { osUser: commandLineUser().osUser } };
       return await runExport(io, { store, clock: systemClock }, { kind, filters, requestedBy, destination }, values.out, options);

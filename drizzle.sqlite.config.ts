@@ -1,7 +1,8 @@
 import { defineConfig } from 'drizzle-kit';
 
+/** SQLite (the embedded default): `npm run db:generate` writes its migrations to drizzle/sqlite/. */
 export default defineConfig({
   dialect: 'sqlite',
   schema: './src/adapters/db/schema.ts',
-  out: './drizzle',
+  out: './drizzle/sqlite',
 });

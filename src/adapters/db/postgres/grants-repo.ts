@@ -1,0 +1,202 @@
+/** Grants and their extensions, on PostgreSQL. */
+import { and, asc, desc, eq, gt, inArray, isNotNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import { OPEN_GRANT_STATUSES, type ExtensionRecord, type Grant, type GrantStatus } from '../../../domain/records.js';
+import type { GrantFilter, StoreTx } from '../../../operations/ports.js';
+import { fromGrant, fromGrantPatch, toGrant } from '../row-mappers.js';
+import { personRoleLock } from './requests-repo.js';
+import * as t from './schema.js';
+import { textArray, type PgSession } from './session.js';
+
+type Methods =
+  | 'getGrant'
+  | 'grantForRequest'
+  | 'findOpenGrant'
+  | 'listGrants'
+  | 'expiredGrants'
+  | 'grantsExpiringBefore'
+  | 'grantsDueForReminder'
+  | 'otherGrantsThroughGroup'
+  | 'getGrants'
+  | 'grantsThroughGroup'
+  | 'provisionGroupsOf'
+  | 'holdersOf'
+  | 'insertGrant'
+  | 'updateGrant'
+  | 'getExtensions'
+  | 'insertExtension';
+
+export class PgGrantsRepo implements Pick<StoreTx, Methods> {
+  constructor(private readonly s: PgSession) {}
+
+  async getGrant(id: string): Promise<Grant | undefined> {
+    // In a transaction the grant is locked until it commits (an extension reads the expiry it moves).
+    const query = this.s.db.select().from(t.grants).where(eq(t.grants.id, id));
+    const [row] = this.s.inTransaction ? await query.for('update') : await query;
+    return row && toGrant(row);
+  }
+
+  async grantForRequest(requestId: string): Promise<Grant | undefined> {
+    const query = this.s.db.select().from(t.grants).where(eq(t.grants.requestId, requestId));
+    const [row] = this.s.inTransaction ? await query.for('update') : await query;
+    return row && toGrant(row);
+  }
+
+  async findOpenGrant(holderId: string, app: string, role: string): Promise<Grant | undefined> {
+    await this.s.lockNamed(personRoleLock(holderId, app, role));
+    const [row] = await this.s.db
+      .select()
+      .from(t.grants)
+      .where(
+        and(
+          eq(t.grants.holderId, holderId),
+          eq(t.grants.app, app),
+          eq(t.grants.role, role),
+          inArray(t.grants.status, [...OPEN_GRANT_STATUSES]),
+        ),
+      )
+      .orderBy(desc(t.grants.createdAt))
+      .limit(1);
+    return row && toGrant(row);
+  }
+
+  async listGrants(filter: GrantFilter): Promise<Grant[]> {
+    const where: SQL[] = [];
+    if (filter.status?.length) where.push(inArray(t.grants.status, filter.status));
+    if (filter.sensitive !== undefined) where.push(eq(t.grants.sensitive, filter.sensitive));
+    if (filter.holderId) where.push(eq(t.grants.holderId, filter.holderId));
+    if (filter.app) where.push(eq(t.grants.app, filter.app));
+    if (filter.role) where.push(eq(t.grants.role, filter.role));
+    const rows = await this.s.db
+      .select()
+      .from(t.grants)
+      .where(and(...where))
+      .orderBy(desc(t.grants.createdAt), desc(t.grants.id))
+      .limit(filter.limit ?? 1000);
+    return rows.map(toGrant);
+  }
+
+  expiredGrants(now: string, limit: number): Promise<Grant[]> {
+    return this.activeExpiringBy(now, limit);
+  }
+
+  grantsExpiringBefore(until: string, limit: number): Promise<Grant[]> {
+    return this.activeExpiringBy(until, limit);
+  }
+
+  private async activeExpiringBy(until: string, limit: number): Promise<Grant[]> {
+    const rows = await this.s.db
+      .select()
+      .from(t.grants)
+      .where(and(eq(t.grants.status, 'active'), isNotNull(t.grants.expiresAt), lte(t.grants.expiresAt, until)))
+      .orderBy(asc(t.grants.expiresAt))
+      .limit(limit);
+    return rows.map(toGrant);
+  }
+
+  async grantsDueForReminder(now: string, leadSeconds: readonly number[], limit: number): Promise<Grant[]> {
+    const leads = leadSeconds.filter((l) => Number.isInteger(l) && l > 0);
+    if (leads.length === 0) return [];
+    const plus = (seconds: number) => new Date(Date.parse(now) + seconds * 1000).toISOString();
+    const owed = or(
+      ...leads.map(
+        (lead) =>
+          sql`(${t.grants.durationSeconds} > ${lead} and ${t.grants.expiresAt} <= ${plus(lead)} and not (${t.grants.remindersSent} @> ${JSON.stringify([lead])}::jsonb))`,
+      ),
+    );
+    const rows = await this.s.db
+      .select()
+      .from(t.grants)
+      .where(
+        and(
+          eq(t.grants.status, 'active'),
+          isNotNull(t.grants.expiresAt),
+          gt(t.grants.expiresAt, now),
+          lte(t.grants.expiresAt, plus(Math.max(...leads))),
+          owed,
+        ),
+      )
+      .orderBy(asc(t.grants.expiresAt), asc(t.grants.id))
+      .limit(limit);
+    return rows.map(toGrant);
+  }
+
+  async otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Promise<Grant[]> {
+    const rows = await this.s.db
+      .select()
+      .from(t.grants)
+      .where(
+        and(
+          eq(t.grants.holderId, holderId),
+          eq(t.grants.provisionGroup, group),
+          ne(t.grants.id, exceptGrantId),
+          or(
+            inArray(t.grants.status, ['provisioning', 'active']),
+            and(eq(t.grants.status, 'revoking'), eq(t.grants.alreadyMember, true)),
+          ),
+        ),
+      );
+    return rows.map(toGrant);
+  }
+
+  async insertGrant(grant: Grant): Promise<void> {
+    await this.s.db.insert(t.grants).values(fromGrant(grant));
+  }
+
+  async updateGrant(id: string, from: GrantStatus[], patch: Partial<Grant>): Promise<boolean> {
+    const values = fromGrantPatch(patch);
+    if (Object.keys(values).length === 0) return false;
+    const result = await this.s.db
+      .update(t.grants)
+      .set(values)
+      .where(and(eq(t.grants.id, id), inArray(t.grants.status, from)));
+    return result.rowCount === 1;
+  }
+
+  async getGrants(ids: readonly string[]): Promise<Grant[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.s.db
+      .select()
+      .from(t.grants)
+      .where(sql`${t.grants.id} = any(${textArray(ids)})`);
+    return rows.map(toGrant);
+  }
+
+  async grantsThroughGroup(group: string, filter: { holderId?: string; status?: GrantStatus[] } = {}): Promise<Grant[]> {
+    const rows = await this.s.db
+      .select()
+      .from(t.grants)
+      .where(
+        and(
+          eq(t.grants.provisionGroup, group),
+          filter.holderId ? eq(t.grants.holderId, filter.holderId) : undefined,
+          filter.status?.length ? inArray(t.grants.status, filter.status) : undefined,
+        ),
+      )
+      .orderBy(asc(t.grants.createdAt), asc(t.grants.id));
+    return rows.map(toGrant);
+  }
+
+  async provisionGroupsOf(status: GrantStatus[]): Promise<string[]> {
+    const rows = await this.s.db
+      .selectDistinct({ group: t.grants.provisionGroup })
+      .from(t.grants)
+      .where(and(inArray(t.grants.status, status), isNotNull(t.grants.provisionGroup)));
+    return rows.map((r) => r.group!).sort();
+  }
+
+  async holdersOf(status: GrantStatus[]): Promise<string[]> {
+    const rows = await this.s.db
+      .selectDistinct({ holderId: t.grants.holderId })
+      .from(t.grants)
+      .where(inArray(t.grants.status, status));
+    return rows.map((r) => r.holderId).sort();
+  }
+
+  async getExtensions(grantId: string): Promise<ExtensionRecord[]> {
+    return this.s.db.select().from(t.extensions).where(eq(t.extensions.grantId, grantId)).orderBy(asc(t.extensions.at));
+  }
+
+  async insertExtension(extension: ExtensionRecord): Promise<void> {
+    await this.s.db.insert(t.extensions).values(extension);
+  }
+}

