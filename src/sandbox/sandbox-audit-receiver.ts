@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { AuditSinkSettings } from '../domain/audit-sinks.js';
 import type { SinkRedirect } from '../adapters/audit-stream/create-sinks.js';
 import { verifySignature } from '../adapters/http/signed-post.js';
+import { onBody } from './sandbox-webhooks.js';
 
 const SECRET_ENV = 'ACCESS_BOT_SANDBOX_AUDIT_SECRET';
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -32,14 +33,8 @@ export class SandboxAuditReceiver implements SinkRedirect {
 
   private constructor(private readonly now: () => Date) {
     this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      });
-      req.on('end', () => {
-        const { status, body } = this.receive(req.url ?? '/', req.headers, Buffer.concat(chunks).toString('utf8'));
+      onBody(req, MAX_BODY_BYTES, (text) => {
+        const { status, body } = this.receive(req.url ?? '/', req.headers, text);
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       });

@@ -78,17 +78,7 @@ export class SplunkHecSink implements AuditSink {
     const pending: { ackId: number; label: string }[] = [];
     for (const part of encodeBatch(batch, this.settings.format, envelope)) {
       const label = `audit sink ${this.name}: events ${part.firstSeq}-${part.lastSeq} to ${this.target}`;
-      const response = await postOnce({
-        url: new URL('/services/collector/event', base),
-        body: part.texts.join('\n'),
-        headers,
-        timeoutSeconds: this.settings.timeoutSeconds,
-        label,
-        redirectHint: 'point audit_sinks at the HEC address itself',
-        fetch: this.fetch,
-        now: this.now,
-      });
-      const answer = parseAnswer(EventAnswer, await readBody(response), label);
+      const answer = await this.post(new URL('/services/collector/event', base), part.texts.join('\n'), headers, label, EventAnswer);
       if (answer.code !== 0) throw new TransientError(`${label}: HEC answered code ${answer.code} (${answer.text ?? 'no text'})`);
       if (answer.ackId !== undefined) pending.push({ ackId: answer.ackId, label });
     }
@@ -105,17 +95,7 @@ export class SplunkHecSink implements AuditSink {
       const label = `audit sink ${this.name}: acknowledgement of ${waiting.length} request(s) from ${this.target}`;
       const url = new URL('/services/collector/ack', base);
       url.searchParams.set('channel', this.channel);
-      const response = await postOnce({
-        url,
-        body: JSON.stringify({ acks: waiting.map((p) => p.ackId) }),
-        headers,
-        timeoutSeconds: this.settings.timeoutSeconds,
-        label,
-        redirectHint: 'point audit_sinks at the HEC address itself',
-        fetch: this.fetch,
-        now: this.now,
-      });
-      const { acks } = parseAnswer(AckAnswer, await readBody(response), label);
+      const { acks } = await this.post(url, JSON.stringify({ acks: waiting.map((p) => p.ackId) }), headers, label, AckAnswer);
       waiting = waiting.filter((p) => acks[String(p.ackId)] !== true);
       if (waiting.length === 0) return;
       if (Date.now() >= deadline) {
@@ -124,6 +104,21 @@ export class SplunkHecSink implements AuditSink {
         );
       }
     }
+  }
+
+  /** One HEC request, its JSON answer checked against `schema`. */
+  private async post<T>(url: URL, body: string, headers: Record<string, string>, label: string, schema: z.ZodType<T>): Promise<T> {
+    const response = await postOnce({
+      url,
+      body,
+      headers,
+      timeoutSeconds: this.settings.timeoutSeconds,
+      label,
+      redirectHint: 'point audit_sinks at the HEC address itself',
+      fetch: this.fetch,
+      now: this.now,
+    });
+    return parseAnswer(schema, await readBody(response), label);
   }
 
   async close(): Promise<void> {}
