@@ -127,10 +127,10 @@ try {
           const args = ['--import', 'tsx', join(root, 'bench/lifecycle-bench.ts'), '--requests', values.requests, '--one-process', '--json'];
           if (stream) args.push('--stream-to', receiver.url);
           const run = await timed(process.execPath, args);
-          const line = JSON.parse(run.stdout.trim().split('\n').pop()!) as { seconds: number; events: number; catchUpSeconds?: number };
+          const line = JSON.parse(run.stdout.trim().split('\n').pop()!) as { seconds: number; events: number; streamedAtEnd: number; catchUpSeconds?: number };
           (stream ? on : off).push(line.seconds);
           if (stream) catchUp = [...catchUp, line.catchUpSeconds!];
-          console.log(`  lifecycle, ${values.requests} requests, stream ${stream ? 'on ' : 'off'}: ${line.seconds.toFixed(2)} s (${line.events} events)${stream ? `, sinks caught up ${line.catchUpSeconds!.toFixed(2)} s later` : ''}`);
+          console.log(`  lifecycle, ${values.requests} requests, stream ${stream ? 'on ' : 'off'}: ${line.seconds.toFixed(2)} s (${line.events} events)${stream ? `, ${line.streamedAtEnd} streamed by then, all ${line.catchUpSeconds!.toFixed(2)} s later` : ''}`);
         }
       }
       const got = await receiver.report();

@@ -113,7 +113,10 @@ export class AuditStreamer {
     this.emit({ kind: 'step', sink: entry.sink.name, step });
     switch (step.kind) {
       case 'delivered':
-        return step.more ? { ms: 0 } : { ms: 0, wakeable: true };
+        // A full batch: more are waiting, send the next now. A partial one: the sink is at the
+        // head; wait a poll before the next, so a busy bot sends a batch a second, not one per
+        // handful of events (each batch costs a request and a cursor commit).
+        return step.more ? { ms: 0 } : { ms: this.pollMs, wakeable: true };
       case 'idle':
         return { ms: this.pollMs, wakeable: true };
       case 'failed':
