@@ -9,7 +9,7 @@
  *    the sink's cursor reaches the head; the receiver, in a process of its own, verifies every
  *    batch's signature and checks that the seqs arrive in order, each once. Figures: events per
  *    second (from the first batch to the last, start-up excluded) and the streamer's peak RSS.
- * 2. The lifecycle bench (bench/lifecycle-bench.ts --one-process) with the audit stream off and
+ * 2. The lifecycle bench (bench/lifecycle-bench.ts --one) with the audit stream off and
  *    on (two sinks: a webhook to the receiver process and a JSON-lines file), alternately,
  *    `--rounds` times each: the median time of each and their ratio. Goal: at most 5% slower.
  *
@@ -124,7 +124,7 @@ try {
       let catchUp: number[] = [];
       for (let round = 0; round < rounds; round++) {
         for (const stream of round % 2 === 0 ? [false, true] : [true, false]) {
-          const args = ['--import', 'tsx', join(root, 'bench/lifecycle-bench.ts'), '--requests', values.requests, '--one-process', '--json'];
+          const args = ['--import', 'tsx', join(root, 'bench/lifecycle-bench.ts'), '--requests', values.requests, '--one', '--json'];
           if (stream) args.push('--stream-to', receiver.url);
           const run = await timed(process.execPath, args);
           const line = JSON.parse(run.stdout.trim().split('\n').pop()!) as { seconds: number; events: number; streamedAtEnd: number; catchUpSeconds?: number };

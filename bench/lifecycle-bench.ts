@@ -3,14 +3,21 @@
  * process; then 10,000 expired grants swept by two processes on the same file at once (no double
  * revocation, no SQLITE_BUSY, an unbroken audit chain).
  *
- *   node --import tsx bench/lifecycle-bench.ts [--requests 10000] [--one-process] [--stream-to URL] [--json]
+ *   node --import tsx bench/lifecycle-bench.ts [--requests 10000] [--one] [--postgres] [--stream-to URL] [--json]
+ *
+ * `--one`: the one-process lifecycle only. Besides wall time it prints the process's CPU time (user +
+ * system) per request: on a shared machine the wall time also counts the time other processes had
+ * the cores, the CPU time does not. Profile it with `node --cpu-prof` and bench/profile-summary.ts.
+ *
+ * `--postgres`: the one-process lifecycle on PostgreSQL (an embedded server with fsync on, started
+ * for the run, or `PG_TEST_URL`), the store the bot uses with DATABASE_URL.
  *
  * `--stream-to URL` runs the audit stream during the lifecycle, as the bot does: two sinks, a
  * webhook to URL (a receiver in another process, HMAC key `bench-audit-secret`, plain http to
  * loopback) and a JSON-lines file, each streamed by its own loop in this process. The lifecycle's
  * time is measured as without; the time the sinks then take to catch up is printed apart.
- * bench/audit-stream-bench.ts compares the two. `--one-process` skips the two-sweeper part;
- * `--json` prints the one-process figures as one JSON line.
+ * bench/audit-stream-bench.ts compares the two. `--json` prints the one-process figures as one
+ * JSON line.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -21,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { AuditStreamer } from '../src/adapters/audit-stream/audit-streamer.js';
 import { createAuditSinks } from '../src/adapters/audit-stream/create-sinks.js';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
+import { PgStore } from '../src/adapters/db/postgres/pg-store.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
 import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
@@ -30,11 +38,13 @@ import { verifyChain } from '../src/domain/audit.js';
 import { SINK_DEFAULTS, type AuditSinkSettings } from '../src/domain/audit-sinks.js';
 import type { LoadedPolicy } from '../src/domain/policy.js';
 import type { Deps } from '../src/operations/context.js';
+import type { Store } from '../src/operations/ports.js';
 import { reviewRequest } from '../src/operations/review-request.js';
 import { runDueJobs } from '../src/operations/run-jobs.js';
 import { submitRequest } from '../src/operations/submit-request.js';
 import { sweep } from '../src/operations/sweep.js';
 import { callbackNotifier, FakeClock } from '../test/support/fakes.js';
+import { startPgServer } from '../test/support/pg-server.js';
 import { SETTINGS } from '../test/support/lifecycle-harness.js';
 
 const { values } = parseArgs({
@@ -43,7 +53,8 @@ const { values } = parseArgs({
     child: { type: 'string' },
     db: { type: 'string' },
     at: { type: 'string' },
-    'one-process': { type: 'boolean', default: false },
+    one: { type: 'boolean' },
+    postgres: { type: 'boolean' },
     'stream-to': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
@@ -85,9 +96,9 @@ function company(n: number, everyoneInGroup: boolean) {
   });
 }
 
-function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock): Deps {
+function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock, store: Store = SqliteStore.open(dbPath)): Deps {
   return {
-    store: SqliteStore.open(dbPath),
+    store,
     directory,
     catalog: new Catalog(policies),
     settings: { ...SETTINGS, remindersSeconds: [] },
@@ -144,7 +155,9 @@ try {
   // ---- one process: the whole lifecycle ------------------------------------------------------
   const dbPath = join(dir, 'one.db');
   const clock = new FakeClock('2026-03-02T09:00:00.000Z');
-  const deps = depsFor(dbPath, company(N, false), clock);
+  const pgServer = values.postgres ? await startPgServer({ fsync: true }) : undefined;
+  const store = pgServer ? await PgStore.open(pgServer.adminUrl) : SqliteStore.open(dbPath);
+  const deps = depsFor(dbPath, company(N, false), clock, store);
   const manager = { person: (await deps.directory.getPerson('m0'))! };
   const streamer = values['stream-to'] ? benchStreamer(deps, values['stream-to'], dir) : undefined;
   let streamedTo = 0;
@@ -153,6 +166,7 @@ try {
   });
   streamer?.start();
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const BATCH = 1000;
   for (let start = 0; start < N; start += BATCH) {
     for (let i = start; i < Math.min(N, start + BATCH); i++) {
@@ -170,6 +184,7 @@ try {
   clock.advance(3600);
   await sweep(deps, jobs); // expire -> revoke
   const t1 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   let catchUpSeconds: number | undefined;
   const streamedAtEnd = streamedTo;
   if (streamer) {
@@ -185,22 +200,26 @@ try {
   await deps.store.close();
   const seconds = (t1 - t0) / 1000;
   console.log(`one process, ${N} requests: ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)} requests/s end to end; provisioning phase ${((tProvisioned - t0) / 1000).toFixed(1)} s)`);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  console.log(`  CPU time: ${cpuSeconds.toFixed(1)} s (${((cpuSeconds * 1000) / N).toFixed(2)} ms per request, ${(N / cpuSeconds).toFixed(0)} requests per CPU second; user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`);
   console.log(`  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`);
-  console.log(`  database: ${(statSync(dbPath).size / 1e6).toFixed(1)} MB (+ WAL ${(statSync(dbPath + '-wal', { throwIfNoEntry: false })?.size ?? 0) / 1e6} MB)`);
   if (catchUpSeconds !== undefined) {
     console.log(`  audit stream on (webhook + file): ${streamedAtEnd} of ${events.length} events delivered when the lifecycle ended, all ${catchUpSeconds.toFixed(2)} s later`);
   }
   if (values.json) {
-    console.log(JSON.stringify({ requests: N, seconds, provisioningSeconds: (tProvisioned - t0) / 1000, events: events.length, chainOk: chain.ok, stream: Boolean(streamer), streamedAtEnd, catchUpSeconds }));
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    console.log(JSON.stringify({ requests: N, seconds, cpuSeconds, provisioningSeconds: (tProvisioned - t0) / 1000, events: events.length, chainOk: chain.ok, stream: Boolean(streamer), streamedAtEnd, catchUpSeconds }));
   }
+  if (pgServer) await pgServer.stop();
+  else console.log(`  database: ${(statSync(dbPath).size / 1e6).toFixed(1)} MB (+ WAL ${(statSync(dbPath + '-wal', { throwIfNoEntry: false })?.size ?? 0) / 1e6} MB)`);
 
-  if (!values['one-process']) await twoProcessesSweeping(dir);
+  if (!values.one && !values.postgres) await sweepWithTwoProcesses(dir);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
 /** 10,000 expired grants swept by two processes on one file at once. */
-async function twoProcessesSweeping(dir: string): Promise<void> {
+async function sweepWithTwoProcesses(dir: string): Promise<void> {
   const sharedPath = join(dir, 'two.db');
   const seedClock = new FakeClock('2026-03-02T09:00:00.000Z');
   const seed = depsFor(sharedPath, company(N, true), seedClock);

@@ -2,6 +2,9 @@
  * GET /healthz: whether the bot can do its job. The database must answer (else 503); the
  * directory's state is reported (a slow or unreachable Okta degrades the bot, it does not stop it)
  * and checked live at most every `directoryTtlMs`, so a busy probe cannot spend Okta's rate limit.
+ * The rows per table (what grows; see the README's housekeeping) are counted at most every
+ * `tablesTtlMs`: exact counts read every table's smallest index, so a probe every second must not
+ * pay for them each time.
  */
 import type { Deps } from './operations/context.js';
 
@@ -11,6 +14,9 @@ export interface Health {
   directory: { kind: string; reachable: boolean; checkedAt: string; error?: string };
   slack?: { mode: 'http' | 'socket' | 'sandbox'; teamId: string };
   pendingJobs?: number;
+  /** Rows per table, as counted at `tablesCountedAt` (at most `tablesTtlMs` ago). */
+  tables?: Record<string, number>;
+  tablesCountedAt?: string;
   /** Each audit sink: where its cursor is and how far behind the log it is (`lag`, in events). */
   auditSinks?: HealthSink[];
   /** The last signed checkpoint of the audit chain. */
@@ -32,11 +38,13 @@ export interface HealthOptions {
   /** The Slack connection as it is when the probe arrives (not connected yet: undefined). */
   slack?: () => Health['slack'] | undefined;
   directoryTtlMs?: number;
+  tablesTtlMs?: number;
 }
 
 export function createHealthCheck(deps: Pick<Deps, 'store' | 'directory' | 'settings' | 'clock'>, options: HealthOptions = {}): () => Promise<{ status: number; body: Health }> {
   let directory: Health['directory'] | undefined;
   let checking: Promise<Health['directory']> | undefined;
+  let tables: { counts: Record<string, number>; at: string } | undefined;
 
   const checkDirectory = async (): Promise<Health['directory']> => {
     const checkedAt = deps.clock.now().toISOString();
@@ -59,6 +67,10 @@ export function createHealthCheck(deps: Pick<Deps, 'store' | 'directory' | 'sett
       // One count on the jobs_due index: a backlog must not block the event loop (acks are due in 3 s).
       pendingJobs = await deps.store.countJobs(['pending', 'running']);
       stream = await auditStream(deps, head.seq);
+      const now = deps.clock.now();
+      if (!tables || now.getTime() - Date.parse(tables.at) > (options.tablesTtlMs ?? 60_000)) {
+        tables = { counts: await deps.store.tableSizes(), at: now.toISOString() };
+      }
     } catch (error) {
       database.ok = false;
       database.error = error instanceof Error ? error.message : String(error);
@@ -82,6 +94,7 @@ export function createHealthCheck(deps: Pick<Deps, 'store' | 'directory' | 'sett
       ...(slack ? { slack } : {}),
       ...(pendingJobs === undefined ? {} : { pendingJobs }),
       ...stream,
+      ...(database.ok && tables ? { tables: tables.counts, tablesCountedAt: tables.at } : {}),
     };
     return { status: database.ok ? 200 : 503, body };
   };

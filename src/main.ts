@@ -116,6 +116,7 @@ async function main(): Promise<number> {
             await scheduler.runNow('sweep');
           },
           webhookCalls: webhooks,
+          ...(slack.health ? { health: slack.health } : {}),
         });
       } else if (bot.mode === 'socket') {
         logger.info('connected to Slack over Socket Mode', { healthz: `http://0.0.0.0:${port}/healthz` });

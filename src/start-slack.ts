@@ -18,6 +18,8 @@ export interface SlackSide {
   display: DisplayLookups;
   /** The embedded workspace, in the sandbox. */
   workspace?: SandboxWorkspace;
+  /** GET /healthz, for the sandbox page to serve on its port too. */
+  health?: () => Promise<{ status: number; body: unknown }>;
 }
 
 /** Connects to the workspace the configuration names; undefined when Slack is not used (messages go to the log). */
@@ -74,7 +76,7 @@ export async function connectSlackFor(
         logger,
         clock: parts.clock,
       });
-      return { connection, display: new DisplayLookups(parts, connection.gate), workspace };
+      return { connection, display: new DisplayLookups(parts, connection.gate), workspace, health };
     } catch (error) {
       await workspace.stop();
       throw error;

@@ -51,4 +51,24 @@ describe('GET /healthz', () => {
     expect(body.pendingJobs).toBe(2000);
     expect(loaded).toEqual([]);
   });
+
+  it('reports the rows of every table, counted at most once per TTL', async () => {
+    const counted: string[] = [];
+    const store = new Proxy(h.store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (key === 'tableSizes') counted.push(String(key));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const check = createHealthCheck({ ...h.deps, store }, { tablesTtlMs: 60_000 });
+    const first = (await check()).body;
+    expect(first.tables).toMatchObject({ requests: 0, grants: 0, jobs: 0, audit_events: 0, slack_messages: 0 });
+    expect(first.tablesCountedAt).toBe(h.clock.now().toISOString());
+    await h.store.transaction((tx) => tx.enqueueJob('notify:x', { kind: 'notify', notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: 'x' } }, h.clock.now().toISOString()));
+    expect((await check()).body.tables?.jobs).toBe(0);
+    h.clock.advance(61);
+    expect((await check()).body.tables?.jobs).toBe(1);
+    expect(counted).toHaveLength(2);
+  });
 });

@@ -89,15 +89,22 @@ export const systemActor = (component: string): Actor => ({ kind: 'system', comp
 
 /** The hash of an event: SHA-256 over the previous hash and the canonical JSON of its content. */
 export function hashEvent(prevHash: string, event: Omit<AuditEvent, 'hash' | 'prevHash'>): string {
-  const content = canonicalJson({
-    seq: event.seq,
-    at: event.at,
-    actor: event.actor,
-    action: event.action,
-    requestId: event.requestId,
-    grantId: event.grantId,
-    details: event.details,
-  });
+  return hashEventJson(prevHash, { ...event, actor: canonicalJson(event.actor), details: canonicalJson(event.details) });
+}
+
+/**
+ * `hashEvent` of an event whose actor and details are already canonical JSON text, as they are
+ * stored: the content is assembled around them, keys in canonical (sorted) order, so nothing is
+ * serialised twice.
+ */
+export function hashEventJson(
+  prevHash: string,
+  event: Omit<AuditEvent, 'hash' | 'prevHash' | 'actor' | 'details'> & { actor: string; details: string },
+): string {
+  const content =
+    `{"action":${JSON.stringify(event.action)},"actor":${event.actor},"at":${JSON.stringify(event.at)}` +
+    `,"details":${event.details},"grantId":${JSON.stringify(event.grantId)}` +
+    `,"requestId":${JSON.stringify(event.requestId)},"seq":${JSON.stringify(event.seq)}}`;
   return sha256Hex(`${prevHash}\n${content}`);
 }
 

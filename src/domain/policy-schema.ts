@@ -22,7 +22,15 @@ export const DEFAULT_SETTINGS = {
   approvalTimeoutSeconds: 72 * 3600,
   remindersSeconds: [86_400, 3600],
   managerAttribute: 'managerId',
+  retentionSeconds: 90 * 86_400,
 } as const;
+
+/**
+ * The shortest `retention`: a finished job's key is what keeps a day's alert from being queued
+ * twice (`revoke-failing:<grant>:day-N`, `channel-unreachable:<channel>:<date>`), so finished jobs
+ * must outlive the day they are about by a margin.
+ */
+export const MIN_RETENTION_SECONDS = 7 * 86_400;
 
 const UserStepSchema = z
   .strictObject({
@@ -201,6 +209,11 @@ export const SettingsFileSchema = z
     manager_attribute: nonEmptyText.default(DEFAULT_SETTINGS.managerAttribute),
     audit_sinks: AuditSinksSchema.optional(),
     audit_checkpoints: AuditCheckpointsSchema.optional(),
+    retention: DurationSchema.refine((seconds) => seconds >= MIN_RETENTION_SECONDS, {
+      error: (issue) =>
+        `must be at least ${formatDuration(MIN_RETENTION_SECONDS)} (a finished job keeps a day's alert from being sent twice), ` +
+        `got '${formatDuration(issue.input as number)}'`,
+    }).optional(),
   })
   .transform(
     (s): Settings => ({
@@ -218,6 +231,7 @@ export const SettingsFileSchema = z
       auditCheckpoints: s.audit_checkpoints
         ? { everySeconds: s.audit_checkpoints.every, channel: s.audit_checkpoints.channel ?? s.security_channel }
         : null,
+      retentionSeconds: s.retention ?? DEFAULT_SETTINGS.retentionSeconds,
     }),
   );
 

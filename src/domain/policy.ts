@@ -77,6 +77,11 @@ export interface Settings {
    * set, checkpoints are then written hourly to the security channel).
    */
   auditCheckpoints: AuditCheckpointSettings | null;
+  /**
+   * How long finished jobs and the records of messages about finished requests are kept before the
+   * sweep prunes them (audit events and the requests and grants themselves are kept for good).
+   */
+  retentionSeconds: number;
 }
 
 /** A role together with its application, and the version of its policy. */

@@ -333,8 +333,8 @@ export interface StoreReads {
   getJob(id: number): Promise<JobRecord | undefined>;
   getJobByKey(key: string): Promise<JobRecord | undefined>;
   listJobs(filter: { status?: JobStatus[]; limit?: number }): Promise<JobRecord[]>;
-  /** How many jobs are in these statuses: one counting query, however long the backlog. */
-  countJobs(status: JobStatus[]): Promise<number>;
+  /** How many jobs are in these statuses (and of these kinds): one counting query, however long the backlog. */
+  countJobs(status: JobStatus[], kinds?: JobPayload['kind'][]): Promise<number>;
   /**
    * Jobs due now, oldest first: pending and due, or running with an expired lock (a dead
    * worker's); optionally of some kinds or of one subject. Reading them claims nothing:
@@ -435,6 +435,14 @@ export interface StoreTx extends StoreReads {
     options?: { refundAttempt?: boolean },
   ): Promise<boolean>;
 
+  /**
+   * Housekeeping: deletes up to `limit` finished jobs (`done`, or `dead`: given up) last updated
+   * before `before`, oldest first, and returns how many. A job waiting or running is never deleted.
+   * Once deleted, a job's key may be used again: `before` must be older than any day an alert key
+   * is about (the settings require a retention of at least a week).
+   */
+  pruneJobs(before: string, limit: number): Promise<number>;
+
   setMeta(key: string, value: string, now: string): Promise<void>;
   deleteMeta(key: string): Promise<boolean>;
 
@@ -476,6 +484,15 @@ export interface PostedMessages {
   /** Records a posted message; a second post for the same slot replaces the first (it was re-posted). */
   save(message: PostedMessage): Promise<void>;
   touch(slot: string, at: string): Promise<void>;
+  /**
+   * Housekeeping: deletes up to `limit` records of messages nothing will update again, oldest
+   * first, and returns how many. A record goes when it was posted and last updated before `before`
+   * and it is about no request, or about a request that ended before `before` (denied, cancelled
+   * or expired; or approved, and its grant revoked). A request still pending, a grant still held
+   * or being revoked keeps every record of its messages: a later update edits them (buttons that
+   * no longer apply go, the new state shows).
+   */
+  prune(before: string, limit: number): Promise<number>;
 }
 
 /**
@@ -509,6 +526,11 @@ export interface Store extends StoreReads {
   openSnapshot(): Promise<ExportSnapshot>;
   /** The notifier adapter's record of posted messages. */
   readonly messages: PostedMessages;
+  /**
+   * Rows per table, for /healthz and operators watching growth: `{ requests: 1200, jobs: 9800, ... }`,
+   * every table of the store, by its name in the database. Exact counts: callers cache them.
+   */
+  tableSizes(): Promise<Record<string, number>>;
   /** Closes the connections; waits for a transaction in progress. */
   close(): Promise<void>;
 }

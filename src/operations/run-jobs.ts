@@ -42,44 +42,68 @@ export interface JobRunSummary {
 export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise<JobRunSummary> {
   const summary: JobRunSummary = { ran: 0, done: 0, retried: 0, dead: 0, skipped: 0, deferred: 0 };
   const batch = options.batch ?? 100;
+  const lockSeconds = options.lockSeconds ?? 300;
   const seen = new Set<number>();
+  let queue: JobRecord[] = [];
+  const nextInQueue = (): JobRecord | undefined => {
+    let job = queue.shift();
+    while (job && seen.has(job.id)) job = queue.shift();
+    return job;
+  };
+  /**
+   * In the transaction that records a job's outcome, the next job is claimed too (one transaction
+   * per job instead of two): first a due job of the same subject that waited for this one (a
+   * revocation that overtook an add, refused its claim meanwhile), which runs at once instead of
+   * at the next sweep; else the next due job read earlier.
+   */
+  const claimNext = async (tx: StoreTx, at: string, waiting: JobRecord[]): Promise<JobRecord | null> => {
+    if (options.signal?.aborted) return null;
+    const next = waiting.find((j) => !seen.has(j.id)) ?? nextInQueue();
+    if (!next) return null;
+    seen.add(next.id);
+    if (await tx.claimJob(next.id, options.worker, at, addSeconds(at, lockSeconds))) return next;
+    summary.skipped++;
+    return null;
+  };
+  let claimed: JobRecord | null = null;
   for (;;) {
-    if (options.signal?.aborted) return summary;
-    const now = nowIso(deps);
-    const due = (await deps.store.dueJobs(now, batch, options.kinds)).filter((j) => !seen.has(j.id));
-    if (due.length === 0) return summary;
-    for (const job of due) {
-      if (options.signal?.aborted) return summary;
-      seen.add(job.id);
-      // After an effect, the jobs of its subject that waited for it (a revocation that overtook an
-      // add, refused its claim meanwhile) run at once, here, instead of at the next sweep.
-      let waiting = await runJob(deps, job, options, summary);
-      while (waiting?.length && !options.signal?.aborted) {
-        const next = waiting.find((j) => !seen.has(j.id));
-        if (!next) break;
-        seen.add(next.id);
-        waiting = await runJob(deps, next, options, summary);
+    // A job already claimed runs (it is the job in flight); nothing more is claimed once aborted.
+    if (options.signal?.aborted && !claimed) return summary;
+    if (!claimed) {
+      let job = nextInQueue();
+      if (!job) {
+        queue = (await deps.store.dueJobs(nowIso(deps), batch, options.kinds)).filter((j) => !seen.has(j.id));
+        job = nextInQueue();
+        if (!job) return summary;
       }
+      seen.add(job.id);
+      const now = nowIso(deps);
+      if (!(await deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, addSeconds(now, lockSeconds))))) {
+        summary.skipped++;
+        continue;
+      }
+      claimed = job;
     }
+    claimed = await runJob(deps, claimed, options, summary, claimNext);
   }
 }
 
 /**
- * Runs one job if this worker can claim it. Null when it could not (someone else has it, or its
- * subject is busy); else the due jobs of the same subject, read in the transaction that records
- * the outcome (no extra round trip for the common case, where there are none).
+ * Runs a job this worker has claimed, records its outcome and, in the same transaction, claims the
+ * next one (`claimNext`, given the due jobs of the same subject): returns that one, or null.
  */
-async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, summary: JobRunSummary): Promise<JobRecord[] | null> {
-  const now = nowIso(deps);
+async function runJob(
+  deps: Deps,
+  job: JobRecord,
+  options: JobRunnerOptions,
+  summary: JobRunSummary,
+  claimNext: (tx: StoreTx, at: string, waiting: JobRecord[]) => Promise<JobRecord | null>,
+): Promise<JobRecord | null> {
   const lockSeconds = options.lockSeconds ?? 300;
-  if (!(await deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, addSeconds(now, lockSeconds))))) {
-    summary.skipped++;
-    return null;
-  }
   summary.ran++;
   const attempts = job.attempts + 1;
-  const waitingOf = async (tx: StoreTx, at: string) =>
-    job.subject ? await tx.dueJobs(at, 10, options.kinds, job.subject) : [];
+  const thenClaimNext = async (tx: StoreTx, at: string) =>
+    claimNext(tx, at, job.subject ? await tx.dueJobs(at, 10, options.kinds, job.subject) : []);
   // The lock is renewed while the effect lasts (Okta's retries and 429 waits can outlast it), so
   // no other worker takes the job over, nor runs another effect of its subject, meanwhile.
   const renew = async () => {
@@ -100,13 +124,13 @@ async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, sum
     await withReadScope(() => perform(deps, job));
     clearInterval(heartbeat);
     const at = nowIso(deps);
-    const { finished, waiting } = await deps.store.transaction(async (tx) => ({
+    const { finished, next } = await deps.store.transaction(async (tx) => ({
       finished: await tx.finishJob(job.id, options.worker, at),
-      waiting: await waitingOf(tx, at),
+      next: await thenClaimNext(tx, at),
     }));
     if (!finished) deps.logger.warn('job finished after its lock was lost; the worker that took it over records its own outcome', { job: job.key, worker: options.worker });
     summary.done++;
-    return waiting;
+    return next;
   } catch (error) {
     clearInterval(heartbeat);
     const message = error instanceof Error ? error.message : String(error);
@@ -114,13 +138,13 @@ async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, sum
       // Slowed down by the service (429): the job waits its Retry-After and keeps its attempts.
       const at = nowIso(deps);
       const retryAt = addSeconds(at, Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
-      const waiting = await deps.store.transaction(async (tx) => {
+      const next = await deps.store.transaction(async (tx) => {
         await tx.failJob(job.id, options.worker, at, message, retryAt, { refundAttempt: true });
-        return waitingOf(tx, at);
+        return thenClaimNext(tx, at);
       });
       deps.logger.info('job rate-limited; waiting', { job: job.key, retryAt });
       summary.deferred++;
-      return waiting;
+      return next;
     }
     const maxAttempts = options.maxAttempts ?? 8;
     let retry: boolean;
@@ -131,15 +155,15 @@ async function runJob(deps: Deps, job: JobRecord, options: JobRunnerOptions, sum
     }
     const at = nowIso(deps);
     const retryAt = retry ? addSeconds(at, backoffSeconds(attempts, error, options)) : null;
-    const waiting = await deps.store.transaction(async (tx) => {
+    const next = await deps.store.transaction(async (tx) => {
       await tx.failJob(job.id, options.worker, at, message, retryAt);
       if (!retryAt) await tx.appendAudit({ at, actor: { kind: 'system', component: 'jobs' }, action: 'job.abandoned', details: { job: job.key, attempts, error: message } });
-      return waitingOf(tx, at);
+      return thenClaimNext(tx, at);
     });
     deps.logger[retry ? 'warn' : 'error'](retry ? 'job failed; will retry' : 'job failed; given up', { job: job.key, attempts, error: message, retryAt });
     if (retry) summary.retried++;
     else summary.dead++;
-    return waiting;
+    return next;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * One pass of everything time makes due: approval timeouts, expired grants, reminders, and the
- * jobs waiting to run. It re-derives what is due from the database every time and calls the same
+ * One pass of everything time makes due: approval timeouts, expired grants, reminders, the jobs
+ * waiting to run, and the housekeeping of records older than the retention. It re-derives what is due from the database every time and calls the same
  * operations a person would, so a missed or repeated pass does no harm.
  */
 import { describeDuration } from '../domain/duration.js';
@@ -8,6 +8,7 @@ import { revocationOverdue } from '../domain/revocation-overdue.js';
 import { nowIso, type Deps } from './context.js';
 import { expireUnapprovedRequests } from './expire-requests.js';
 import { alert, notify } from './lifecycle.js';
+import { pruneOldRecords, type PruneSummary } from './prune-records.js';
 import { expireGrants } from './revoke-grant.js';
 import { runDueJobs, type JobRunnerOptions, type JobRunSummary } from './run-jobs.js';
 
@@ -20,6 +21,8 @@ export interface SweepSummary {
   overdueRevocations: number;
   /** Overdue alerts queued by this pass (the first one, then one a day). */
   overdueAlerts: number;
+  /** Records older than `retention` deleted by this pass (see `pruneOldRecords`). */
+  pruned: PruneSummary;
 }
 
 export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSummary> {
@@ -29,7 +32,8 @@ export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSu
   const jobSummary = await runDueJobs(deps, jobs);
   // After the jobs: a revocation that succeeded in this pass is not reported as overdue.
   const overdue = await alertOverdueRevocations(deps);
-  return { expiredRequests, expiredGrants, reminders, jobs: jobSummary, overdueRevocations: overdue.overdue, overdueAlerts: overdue.alerted };
+  const pruned = await pruneOldRecords(deps, { signal: jobs.signal });
+  return { expiredRequests, expiredGrants, reminders, jobs: jobSummary, overdueRevocations: overdue.overdue, overdueAlerts: overdue.alerted, pruned };
 }
 
 const DAY_SECONDS = 86_400;

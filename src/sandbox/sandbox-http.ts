@@ -17,6 +17,7 @@ export type { SandboxChannel, SandboxClock, SandboxPerson, SandboxProblem, Sandb
  * cannot drive it (DNS rebinding, cross-site fetches, framing).
  *
  * JSON API (all under /api, JSON bodies, `{error}` with a 4xx on a bad request):
+ *   GET  /healthz                        the bot's health check, as on a production bot's PORT
  *   GET  /api/workspace                  team, bot, personas (with their time zones), channels, names, clock
  *   GET  /api/state?user=U…              what that person sees: conversations (DM + channels,
  *                                        their ephemerals included), App Home, modal stack, problems
@@ -147,6 +148,10 @@ class SandboxHttp {
     const isApi = path.startsWith('/api/');
     this.guard(req, isApi);
     setSecurityHeaders(res);
+    if (req.method === 'GET' && path === '/healthz' && this.options.health) {
+      const { status, body } = await this.options.health();
+      return sendJson(res, status, body as Json);
+    }
     if (req.method === 'GET' && !isApi) return this.servePage(path, res);
     if (!isApi) throw new HttpError(404, 'not found');
     if (req.method === 'GET') return this.handleGet(path, url.searchParams, res);

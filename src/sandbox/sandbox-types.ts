@@ -36,6 +36,8 @@ export interface SandboxServerOptions {
   commands?: string[];
   /** The embedded webhook receiver (webhook roles call it instead of their policy URL). */
   webhookCalls?: { list(): unknown[]; onCall(listener: () => void): () => void };
+  /** The bot's GET /healthz, served on the page's port too, as a production bot serves it on PORT. */
+  health?: () => Promise<{ status: number; body: unknown }>;
 }
 
 export interface SandboxServer {

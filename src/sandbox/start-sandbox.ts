@@ -81,6 +81,8 @@ export function startSandboxPage(
     afterAdvance: () => Promise<unknown>;
     /** The embedded webhook receiver the bot's webhook roles call: the page lists its calls. */
     webhookCalls: SandboxWebhooks;
+    /** The bot's health check, served at /healthz on the page's port. */
+    health?: () => Promise<{ status: number; body: unknown }>;
   },
 ): Promise<SandboxServer> {
   return startSandboxServer({
@@ -90,6 +92,7 @@ export function startSandboxPage(
     people: workspace.people,
     channels: workspace.channels,
     webhookCalls: options.webhookCalls,
+    ...(options.health ? { health: options.health } : {}),
     port: options.port,
     host: '127.0.0.1',
     timezone: options.timezone,

@@ -83,6 +83,7 @@ describe('loadPolicies on a valid folder', () => {
       managerAttribute: 'manager',
       auditSinks: [],
       auditCheckpoints: null,
+      retentionSeconds: 30 * 86_400,
     });
   });
 
@@ -101,6 +102,7 @@ describe('loadPolicies on a valid folder', () => {
       managerAttribute: 'managerId',
       auditSinks: [],
       auditCheckpoints: null,
+      retentionSeconds: 90 * 86_400,
     });
   });
 
@@ -224,6 +226,12 @@ describe('loadPolicies reports malformed files with file, line, column and key',
 
   it('an unknown time zone in settings', () =>
     expectOnlyProblem('bad-timezone', { file: 'settings.yml', line: 3, column: 11, path: 'timezone', message: "must be an IANA time zone such as Europe/Berlin or UTC, got 'Mars/Olympus_Mons'" }));
+
+  it('a retention shorter than a week', () =>
+    expectOnlyProblem('retention-too-short', { file: 'settings.yml', line: 3, column: 12, path: 'retention', message: "must be at least 1w (a finished job keeps a day's alert from being sent twice), got '2d'" }));
+
+  it('a retention that is not a duration', () =>
+    expectOnlyProblem('retention-not-duration', { file: 'settings.yml', line: 3, column: 12, path: 'retention', message: "must be a duration" }));
 
   it('a missing settings.yml, naming the path', () =>
     expectOnlyProblem('no-settings', { file: 'settings.yml', line: 1, path: '(file)', message: `the settings file ${file('no-settings', 'settings.yml')} is missing` }));

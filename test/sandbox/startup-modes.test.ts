@@ -52,6 +52,12 @@ describe('npm start', () => {
     const workspace = (await (await fetch(`${url}/api/workspace`)).json()) as { people: { email: string; title: string }[] };
     expect(workspace.people.map((p) => p.email)).toContain('ada@example.com');
     expect((await fetch(`${url}/api/workspace`, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
+    // The bot's /healthz on the page's port, as a production bot serves it on PORT: with the rows per table.
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as { database: { auditEvents: number }; tables: Record<string, number> };
+    expect(body).toMatchObject({ status: 'ok', slack: { mode: 'sandbox' }, tables: { jobs: 0, requests: 0 } });
+    expect(body.tables.audit_events).toBe(body.database.auditEvents);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });

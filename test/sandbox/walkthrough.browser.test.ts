@@ -240,7 +240,8 @@ async function walkthrough(width: number): Promise<void> {
       '*Ada Lovelace — Engineer*', '`/access request github owner`', 'Needs your manager, then 2 people from Security team, then Grace Hopper (CISO); up to 4 hours.',
       '*Cancel request*', '*Marcus Chen — Engineering manager*', '*Approve 4 hours*', '*Approve for less…*', '*Deny…*', '"Approved by Marcus Chen"',
       '`#security`', '"0 of 2 approvals"', '*Kim Nguyen*', '*Grace Hopper — CISO*', 'New York', '("ends in 1 hour")', '*Extend…*', "*I'm done*",
-      '*Request again…*', '*Jordan Lee*', '`/access export`', 'SHA-256', '*Dave Stone*', 'below 700 px',
+      '*Request again…*', '*Jordan Lee*', '`/access export`', 'SHA-256', '<http://127.0.0.1:3000/healthz>', '`tables`', '`91d`',
+      '`jobs` and `slack_messages` are smaller', '*Dave Stone*', 'below 700 px',
     ]) expect(walk, `the README's walkthrough does not say ${said}`).toContain(said);
 
     await page.goto(bot.url);
@@ -437,6 +438,22 @@ async function walkthrough(width: number): Promise<void> {
       status: 'revoked', step_1_decided_by: 'Marcus Chen <marcus@example.com>', step_2_decided_by: 'Sam Rivera <sam@example.com>; Kim Nguyen <kim@example.com>',
       step_3_decided_by: 'Grace Hopper <ciso@example.com>', revocation_reason: 'expired', revoked_by: 'system:sweep',
     });
+
+    // ---- 7. Housekeeping: /healthz counts the rows; 91 days on, what only helped the bot is pruned ----
+    const tables = async () => {
+      const health = await page.request.get(`${bot.url}/healthz`);
+      expect(health.status()).toBe(200);
+      return ((await health.json()) as { tables: Record<string, number> }).tables;
+    };
+    const before = await tables();
+    expect(before.jobs).toBeGreaterThan(0);
+    expect(before.slack_messages).toBeGreaterThan(0);
+    await w.advanceClock('91d');
+    const after = await tables();
+    expect(after.jobs).toBeLessThan(before.jobs!);
+    expect(after.slack_messages).toBeLessThan(before.slack_messages!);
+    expect(after.audit_events).toBeGreaterThanOrEqual(before.audit_events!);
+    expect(after.requests).toBe(before.requests);
 
     // ---- The App Home: the admin sees who holds what; the page stays usable ---------------------
     await w.openHome();

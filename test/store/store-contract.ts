@@ -926,6 +926,9 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await store.dueJobs(at(100), 10)).map((j) => j.key)).toEqual(['provision:grt_1', 'notify:later']);
         expect((await store.dueJobs(at(100), 10, ['notify'])).map((j) => j.key)).toEqual(['notify:later']);
         expect(await store.countJobs(['pending'])).toBe(2);
+        expect(await store.countJobs(['pending'], ['notify'])).toBe(1);
+        expect(await store.countJobs(['pending'], ['provision', 'revoke'])).toBe(1);
+        expect(await store.countJobs(['running'], ['notify'])).toBe(0);
 
         expect(await store.transaction((tx) => tx.claimJob(job.id, 'w1', at(1), at(301)))).toBe(true);
         expect(await store.transaction((tx) => tx.claimJob(job.id, 'w2', at(2), at(302)))).toBe(false);
@@ -1029,6 +1032,62 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         } finally {
           await other.close();
         }
+      });
+      it('prunes finished jobs last updated before the cutoff, oldest first, never one waiting or running', async () => {
+        const notice = (n: number): JobPayload => ({
+          kind: 'notify',
+          notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0' }, text: `alert ${n}` },
+        });
+        await store.transaction(async (tx) => {
+          for (let i = 0; i < 6; i++) await tx.enqueueJob(`notify:old-${i}`, notice(i), at(i));
+          await tx.enqueueJob('provision:grt_waiting', provision('grt_waiting'), at(0));
+          await tx.enqueueJob('provision:grt_running', provision('grt_running'), at(0));
+          await tx.enqueueJob('provision:grt_retrying', provision('grt_retrying'), at(0));
+          await tx.enqueueJob('notify:recent', notice(9), at(0));
+        });
+        const ids = new Map((await store.listJobs({})).map((j) => [j.key, j.id]));
+        const id = (key: string) => ids.get(key)!;
+        await store.transaction(async (tx) => {
+          // Done (and one given up) long ago: old-0..old-5, finished at 10..15.
+          for (let i = 0; i < 6; i++) {
+            await tx.claimJob(id(`notify:old-${i}`), 'w', at(10 + i), at(310 + i));
+            if (i === 5) await tx.failJob(id(`notify:old-${i}`), 'w', at(10 + i), 'gone', null);
+            else await tx.finishJob(id(`notify:old-${i}`), 'w', at(10 + i));
+          }
+          // Running since long ago, under an expired lock: still not finished.
+          await tx.claimJob(id('provision:grt_running'), 'w', at(1), at(2));
+          // Failed long ago and waiting for its retry.
+          await tx.claimJob(id('provision:grt_retrying'), 'w', at(1), at(300));
+          await tx.failJob(id('provision:grt_retrying'), 'w', at(2), 'Okta 503', at(5000));
+        });
+        await store.transaction(async (tx) => {
+          // Finished after the cutoff.
+          await tx.claimJob(id('notify:recent'), 'w', at(200), at(500));
+          await tx.finishJob(id('notify:recent'), 'w', at(200));
+        });
+
+        expect(await store.transaction((tx) => tx.pruneJobs(at(100), 4))).toBe(4);
+        const left = async () => (await store.listJobs({})).map((j) => j.key).sort();
+        // The four oldest finished ones went first.
+        expect(await left()).toEqual([
+          'notify:old-4',
+          'notify:old-5',
+          'notify:recent',
+          'provision:grt_retrying',
+          'provision:grt_running',
+          'provision:grt_waiting',
+        ]);
+        expect(await store.transaction((tx) => tx.pruneJobs(at(100), 4))).toBe(2);
+        expect(await store.transaction((tx) => tx.pruneJobs(at(100), 4))).toBe(0);
+        expect(await left()).toEqual([
+          'notify:recent',
+          'provision:grt_retrying',
+          'provision:grt_running',
+          'provision:grt_waiting',
+        ]);
+        // A key pruned may be used again (the day it was about is long past).
+        await store.transaction((tx) => tx.enqueueJob('notify:old-0', notice(0), at(400)));
+        expect((await store.getJobByKey('notify:old-0'))?.status).toBe('pending');
       });
     });
 
@@ -1139,6 +1198,77 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           'taskXtsk_1:person:u-priya',
         ]);
         expect(await store.messages.get('missing')).toBeUndefined();
+      });
+
+      it('prunes the records of messages nothing will update again, and keeps those of requests still open', async () => {
+        // req_denied was decided at 10; req_revoked's grant was revoked at 20; req_pending waits;
+        // req_active's grant is held; req_revoking's grant is still being taken away; req_late ended after the cutoff.
+        await store.transaction(async (tx) => {
+          await tx.insertRequest(request('req_denied', { status: 'denied', decidedAt: at(10), currentStep: -1 }));
+          await tx.insertRequest(request('req_pending', { requester: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' } }));
+          await tx.insertRequest(request('req_late', { status: 'cancelled', decidedAt: at(150), currentStep: -1 }));
+          await insertGrant(tx, grant('grt_revoked', { requestId: 'req_revoked', status: 'revoked', revokedAt: at(20) }));
+          await insertGrant(tx, grant('grt_active', { requestId: 'req_active' }));
+          await insertGrant(tx, grant('grt_revoking', { requestId: 'req_revoking', status: 'revoking', revocationStartedAt: at(20) }));
+        });
+        const posted = (slot: string, requestId: string | null, postedAt = at(5), updatedAt = postedAt) => ({
+          slot,
+          channel: 'D1',
+          ts: '1.1',
+          requestId,
+          stepIndex: null,
+          recipient: 'person:u-ada',
+          notificationType: 'request.submitted',
+          postedAt,
+          updatedAt,
+        });
+        const records = [
+          posted('job:notify:submitted:req_denied', 'req_denied'),
+          posted('approval:req_denied:0:person:u-marcus', 'req_denied'),
+          posted('job:notify:active:grt_revoked', 'req_revoked'),
+          posted('job:notify:alert:drift:1', null),
+          posted('job:notify:submitted:req_pending', 'req_pending'),
+          posted('job:notify:active:grt_active', 'req_active'),
+          posted('job:notify:active:grt_revoking', 'req_revoking'),
+          posted('job:notify:submitted:req_late', 'req_late'),
+          // Updated after the cutoff: its request ended long ago, but the record is recent.
+          posted('job:notify:reminder:grt_revoked', 'req_revoked', at(6), at(120)),
+          // Posted after the cutoff.
+          posted('job:notify:alert:drift:2', null, at(110)),
+        ];
+        for (const record of records) await store.messages.save(record);
+
+        expect(await store.messages.prune(at(100), 2)).toBe(2);
+        expect(await store.messages.prune(at(100), 10)).toBe(2);
+        expect(await store.messages.prune(at(100), 10)).toBe(0);
+        const kept = [];
+        for (const record of records) if (await store.messages.get(record.slot)) kept.push(record.slot);
+        expect(kept).toEqual([
+          'job:notify:submitted:req_pending',
+          'job:notify:active:grt_active',
+          'job:notify:active:grt_revoking',
+          'job:notify:submitted:req_late',
+          'job:notify:reminder:grt_revoked',
+          'job:notify:alert:drift:2',
+        ]);
+      });
+    });
+
+    describe('table sizes', () => {
+      it('counts the rows of every table', async () => {
+        const empty = await store.tableSizes();
+        for (const table of ['requests', 'grants', 'jobs', 'audit_events', 'slack_messages', 'meta']) expect(empty[table]).toBe(0);
+        await store.transaction(async (tx) => {
+          await insertGrant(tx, grant('grt_1'));
+          await tx.insertRequest(request('req_2', { requester: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' } }));
+          await tx.appendAudit(event(1));
+          await tx.appendAudit(event(2));
+          await tx.appendAudit(event(3));
+          await tx.enqueueJob('provision:grt_1', { kind: 'provision', grantId: 'grt_1' }, T0);
+        });
+        const sizes = await store.tableSizes();
+        expect(sizes).toMatchObject({ requests: 2, grants: 1, audit_events: 3, jobs: 1, slack_messages: 0 });
+        expect(Object.values(sizes).every((n) => Number.isInteger(n) && n >= 0)).toBe(true);
       });
     });
 

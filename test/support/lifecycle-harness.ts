@@ -142,6 +142,7 @@ export const SETTINGS: Settings = {
   managerAttribute: 'managerId',
   auditSinks: [],
   auditCheckpoints: null,
+  retentionSeconds: 90 * 86_400,
 };
 
 export interface Harness {

@@ -1,6 +1,7 @@
 /**
  * The bot's three schedules from `policies/settings.yml`, wired to their operations:
- * - `sweep` (sweep_schedule): approval timeouts, expiries, reminders, due jobs, overdue revocations;
+ * - `sweep` (sweep_schedule): approval timeouts, expiries, reminders, due jobs, overdue revocations,
+ *   housekeeping (records older than `retention`);
  * - `reconcile` (reconcile_schedule): offboarding, then drift against each provisioned group;
  * - `digest` (digest_schedule): the weekly security digest, queued as a job keyed by its slot (so it
  *   is posted once, retried when Slack fails, with the week's requests CSV: `publishDigest`).
@@ -28,7 +29,10 @@ export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule
       expression: deps.settings.sweepSchedule,
       async run(pass) {
         const summary = await sweep(deps, { worker: pass.holder, ...hooks.jobs, signal: pass.signal });
-        if (summary.expiredGrants || summary.expiredRequests || summary.reminders || summary.jobs.ran || summary.overdueRevocations) deps.logger.info('sweep', { ...summary });
+        const pruned = summary.pruned.jobs + summary.pruned.messages;
+        if (summary.expiredGrants || summary.expiredRequests || summary.reminders || summary.jobs.ran || summary.overdueRevocations || pruned) {
+          deps.logger.info('sweep', { ...summary });
+        }
         return summary;
       },
     },

@@ -13,7 +13,7 @@ import { canonicalize } from '../../domain/canonical.js';
 import {
   actorLabel,
   GENESIS_HASH,
-  hashEvent,
+  hashEventJson,
   type AuditAction,
   type AuditEvent,
   type AuditEventInput,
@@ -21,7 +21,7 @@ import {
 import type { Connection } from './open-database.js';
 import { toAudit } from './row-mappers.js';
 import * as t from './schema.js';
-import { placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
+import { placeholdersFor, type SyncPort } from './sync-port.js';
 
 type Methods = 'auditHead' | 'appendAudit' | 'auditEvents' | 'auditEventsFor' | 'auditEventsBetween' | 'auditEventsAfterSeq';
 
@@ -48,39 +48,46 @@ export class AuditLog implements SyncPort<Methods> {
       throw new Error('appendAudit outside a write transaction: the audit head is not locked');
   }
 
+  /**
+   * The head this connection appended last, in the transaction in progress: the next append in
+   * the same transaction needs no read. SqliteStore forgets it when a transaction begins (another
+   * process may have appended since).
+   */
+  private appended: { seq: number; hash: string } | undefined;
+
+  forgetAppendedHead(): void {
+    this.appended = undefined;
+  }
+
   appendAudit(input: AuditEventInput): AuditEvent {
     this.lockHead();
-    const head = this.auditHead();
-    const body = {
+    const head = this.appended ?? this.auditHead();
+    // Stored in canonical form (sorted keys), so the stored JSON text is exactly what the hash
+    // covers and exports can pass it through without parsing and re-sorting each row; serialised
+    // once, for the hash and the row alike.
+    const actor = canonicalize(input.actor);
+    const details = canonicalize(input.details ?? {});
+    const row = {
       seq: head.seq + 1,
       at: input.at,
-      // Stored in canonical form (sorted keys), so the stored JSON text is exactly what the hash
-      // covers and exports can pass it through without parsing and re-sorting each row.
-      actor: canonicalize(input.actor),
+      actor: JSON.stringify(actor),
+      actorLabel: actorLabel(actor),
       action: input.action,
       requestId: input.requestId ?? null,
       grantId: input.grantId ?? null,
-      details: canonicalize(input.details ?? {}),
+      details: JSON.stringify(details),
+      prevHash: head.hash,
+      hash: '',
     };
-    const event: AuditEvent = { ...body, prevHash: head.hash, hash: hashEvent(head.hash, body) };
-    const columns = [
-      'seq',
-      'at',
-      'actor',
-      'actorLabel',
-      'action',
-      'requestId',
-      'grantId',
-      'details',
-      'prevHash',
-      'hash',
-    ];
+    row.hash = hashEventJson(head.hash, row);
     this.c
       .prepared('appendAudit', (db) =>
-        db.insert(t.auditEvents).values(placeholdersFor(t.auditEvents, columns)).prepare(),
+        db.insert(t.auditEvents).values(placeholdersFor(t.auditEvents, Object.keys(row))).prepare(),
       )
-      .run(toDriver(t.auditEvents, { ...event, actorLabel: actorLabel(event.actor) }));
-    return event;
+      .run(row);
+    this.appended = { seq: row.seq, hash: row.hash };
+    const { seq, at, action, requestId, grantId, prevHash, hash } = row;
+    return { seq, at, actor, action, requestId, grantId, details, prevHash, hash };
   }
 
   auditEvents(options: { afterId?: number; limit?: number } = {}): (AuditEvent & { id: number })[] {

@@ -1,5 +1,5 @@
 /** The job outbox: effects recorded in the transaction that causes them, claimed and run after commit. */
-import { and, asc, count, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import type { JobPayload, JobRecord, JobStatus } from '../../domain/records.js';
 import type { Connection } from './open-database.js';
 import { toJob } from './row-mappers.js';
@@ -16,7 +16,8 @@ type Methods =
   | 'claimJob'
   | 'renewJob'
   | 'finishJob'
-  | 'failJob';
+  | 'failJob'
+  | 'pruneJobs';
 
 export class JobsQueue implements SyncPort<Methods> {
   constructor(private readonly c: Connection) {}
@@ -58,10 +59,16 @@ export class JobsQueue implements SyncPort<Methods> {
       .map(toJob);
   }
 
-  countJobs(status: JobStatus[]): number {
+  countJobs(status: JobStatus[], kinds?: JobPayload['kind'][]): number {
     if (status.length === 0) return 0;
-    // Through the jobs_due index (status first): no row is loaded.
-    return this.c.db.select({ n: count() }).from(t.jobs).where(inArray(t.jobs.status, status)).get()?.n ?? 0;
+    // Through the jobs_due index (status first): no row is loaded unless kinds are asked for.
+    return (
+      this.c.db
+        .select({ n: count() })
+        .from(t.jobs)
+        .where(and(inArray(t.jobs.status, status), kinds?.length ? inArray(t.jobs.kind, kinds) : undefined))
+        .get()?.n ?? 0
+    );
   }
 
   enqueueJob(key: string, payload: JobPayload, runAt: string, subject: string | null = null): void {
@@ -87,24 +94,29 @@ export class JobsQueue implements SyncPort<Methods> {
   }
 
   dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): JobRecord[] {
-    const due = or(
-      and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now)),
-      and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now)),
-    );
-    return this.c.db
-      .select()
-      .from(t.jobs)
-      .where(
-        and(
-          due,
-          kinds?.length ? inArray(t.jobs.kind, kinds) : undefined,
-          subject !== undefined ? eq(t.jobs.subject, subject) : undefined,
-        ),
-      )
-      .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
-      .limit(limit)
-      .all()
-      .map(toJob);
+    // One prepared statement per shape: the kinds (few, baked in) and whether a subject is given.
+    const kindList = kinds?.length ? [...kinds].sort() : undefined;
+    const key = `dueJobs:${kindList?.join(',') ?? '*'}:${subject === undefined ? '*' : 'subject'}`;
+    const statement = this.c.prepared(key, (db) => {
+      const now_ = sql.placeholder('now');
+      return db
+        .select()
+        .from(t.jobs)
+        .where(
+          and(
+            or(
+              and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now_)),
+              and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_)),
+            ),
+            kindList ? inArray(t.jobs.kind, kindList) : undefined,
+            subject !== undefined ? eq(t.jobs.subject, sql.placeholder('subject')) : undefined,
+          ),
+        )
+        .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
+        .limit(sql.placeholder('limit'))
+        .prepare();
+    });
+    return statement.all({ now, limit, subject }).map(toJob);
   }
 
   claimJob(id: number, worker: string, now: string, lockedUntil: string): boolean {
@@ -199,5 +211,28 @@ export class JobsQueue implements SyncPort<Methods> {
         .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
         .run().changes === 1
     );
+  }
+
+  pruneJobs(before: string, limit: number): number {
+    if (limit <= 0) return 0;
+    // A finished job ran when it was due, so `run_at <= updated_at`: the range on jobs_due
+    // (status, run_at) finds the candidates without reading the jobs still to run.
+    return this.c
+      .prepared('pruneJobs', (db) => {
+        const old = db
+          .select({ id: t.jobs.id })
+          .from(t.jobs)
+          .where(
+            and(
+              inArray(t.jobs.status, ['done', 'dead']),
+              lt(t.jobs.runAt, sql.placeholder('before')),
+              lt(t.jobs.updatedAt, sql.placeholder('before')),
+            ),
+          )
+          .orderBy(asc(t.jobs.runAt))
+          .limit(sql.placeholder('limit'));
+        return db.delete(t.jobs).where(inArray(t.jobs.id, old)).prepare();
+      })
+      .run({ before, limit }).changes;
   }
 }

@@ -1,8 +1,8 @@
 /** The Slack adapter's `slack_messages` table behind the `PostedMessages` port. */
-import { eq, like, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, like, lt, or, sql } from 'drizzle-orm';
 import type { PostedMessage } from '../../operations/ports.js';
 import type { Connection } from './open-database.js';
-import { slackMessages } from './schema.js';
+import { grants, requests, slackMessages } from './schema.js';
 import type { SyncMessages } from './sync-port.js';
 
 export class PostedMessagesRepo implements SyncMessages {
@@ -52,5 +52,41 @@ export class PostedMessagesRepo implements SyncMessages {
 
   touch(slot: string, at: string): void {
     this.c.db.update(slackMessages).set({ updatedAt: at }).where(eq(slackMessages.slot, slot)).run();
+  }
+
+  prune(before: string, limit: number): number {
+    if (limit <= 0) return 0;
+    return this.c
+      .prepared('prunePostedMessages', (db) => {
+        const cutoff = sql.placeholder('before');
+        // The request ended before the cutoff: decided against, or approved and its grant revoked.
+        const ended = db
+          .select({ one: sql`1` })
+          .from(requests)
+          .leftJoin(grants, eq(grants.id, requests.grantId))
+          .where(
+            and(
+              eq(requests.id, slackMessages.requestId),
+              or(
+                and(inArray(requests.status, ['denied', 'cancelled', 'approval_expired']), lt(requests.decidedAt, cutoff)),
+                and(eq(grants.status, 'revoked'), lt(grants.revokedAt, cutoff)),
+              ),
+            ),
+          );
+        const old = db
+          .select({ slot: slackMessages.slot })
+          .from(slackMessages)
+          .where(
+            and(
+              lt(slackMessages.postedAt, cutoff),
+              lt(slackMessages.updatedAt, cutoff),
+              or(isNull(slackMessages.requestId), sql`exists ${ended}`),
+            ),
+          )
+          .orderBy(asc(slackMessages.postedAt))
+          .limit(sql.placeholder('limit'));
+        return db.delete(slackMessages).where(inArray(slackMessages.slot, old)).prepare();
+      })
+      .run({ before, limit }).changes;
   }
 }

@@ -283,5 +283,9 @@ export const slackMessages = sqliteTable(
     postedAt: text('posted_at').notNull(),
     updatedAt: text('updated_at').notNull(),
   },
-  (t) => [index('slack_messages_request').on(t.requestId, t.stepIndex)],
+  (t) => [
+    index('slack_messages_request').on(t.requestId, t.stepIndex),
+    // Housekeeping reads the oldest first; posted_at never changes, so updates cost this index nothing.
+    index('slack_messages_posted').on(t.postedAt),
+  ],
 );

@@ -35,6 +35,7 @@ import { RequestsRepo } from './requests-repo.js';
 import type { SyncMessages } from './sync-port.js';
 import { READS, WRITES, type RepoName as RoutedRepo, type Unrouted } from './store-routes.js';
 import { TasksRepo } from './tasks-repo.js';
+import { tableSizes } from './table-sizes.js';
 import { StoreMisuseError, TransactionGate } from './transaction-gate.js';
 
 /** The repositories over one connection. */
@@ -147,6 +148,18 @@ class SqliteStoreImpl {
   }
 
   /**
+   * A read outside a transaction: on the writing connection while no transaction is open on it,
+   * else on the read-only one, which sees the last commit.
+   */
+  private read<T>(what: string, onWriter: () => T, onReader: () => T): Promise<T> {
+    return settle(() => {
+      this.gate.assertOutside(what);
+      if (this.writer.sqlite.inTransaction) return onReader();
+      return this.onWriter(onWriter, onReader);
+    });
+  }
+
+  /**
    * A read outside a transaction on the writing connection. That connection does not wait for
    * locks (busy_timeout 0); in the rare case a WAL read is refused (another process recovering the
    * WAL index), the read-only connection, which waits, answers instead.
@@ -166,15 +179,7 @@ class SqliteStoreImpl {
     for (const [name, repo] of Object.entries(READS)) {
       const onReader = method(this.reads, repo, name);
       const onWriter = method(this.writes, repo, name);
-      reads[name] = (...args: unknown[]) =>
-        settle(() => {
-          this.gate.assertOutside(`store.${name}`);
-          if (this.writer.sqlite.inTransaction) return onReader(...args);
-          return this.onWriter(
-            () => onWriter(...args),
-            () => onReader(...args),
-          );
-        });
+      reads[name] = (...args: unknown[]) => this.read(`store.${name}`, () => onWriter(...args), () => onReader(...args));
     }
     const store: Omit<Store, keyof StoreReads> = {
       kind: 'sqlite',
@@ -182,6 +187,7 @@ class SqliteStoreImpl {
       transaction: (fn) => this.transaction(fn),
       openSnapshot: () => this.openSnapshot(),
       messages: this.postedMessages(),
+      tableSizes: () => this.read('store.tableSizes', () => tableSizes(this.writer), () => tableSizes(this.reader)),
       close: () => this.close(),
     };
     return { ...(reads as unknown as StoreReads), ...store };
@@ -191,6 +197,7 @@ class SqliteStoreImpl {
     return this.gate.run(async () => {
       if (this.closed) throw new Error('the SQLite store is closed');
       await this.lock();
+      this.writes.audit.forgetAppendedHead();
       const handle = Object.create(this.txPrototype) as TxHandle;
       handle.open = true;
       try {
@@ -238,17 +245,14 @@ class SqliteStoreImpl {
   private postedMessages(): PostedMessages {
     const writes: SyncMessages = this.writes.messages;
     const read = <T>(name: string, run: (messages: SyncMessages) => T): Promise<T> =>
-      settle(() => {
-        this.gate.assertOutside(`store.messages.${name}`);
-        const onReader = () => run(this.reads.messages);
-        return this.writer.sqlite.inTransaction ? onReader() : this.onWriter(() => run(this.writes.messages), onReader);
-      });
+      this.read(`store.messages.${name}`, () => run(this.writes.messages), () => run(this.reads.messages));
     return {
       get: (slot) => read('get', (m) => m.get(slot)),
       forRequest: (requestId) => read('forRequest', (m) => m.forRequest(requestId)),
       withSlotPrefix: (prefix) => read('withSlotPrefix', (m) => m.withSlotPrefix(prefix)),
       save: (message) => this.transaction(async () => writes.save(message)),
       touch: (slot, at) => this.transaction(async () => writes.touch(slot, at)),
+      prune: (before, limit) => this.transaction(async () => writes.prune(before, limit)),
     };
   }
 }

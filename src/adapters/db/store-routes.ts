@@ -47,7 +47,7 @@ export const WRITES = {
   bindIdentity: 'identity', unbindIdentity: 'identity', upsertPolicyVersion: 'identity',
   appendAudit: 'audit',
   updateAuditSink: 'stream', recordAuditCheckpoint: 'stream',
-  enqueueJob: 'jobs', claimJob: 'jobs', renewJob: 'jobs', finishJob: 'jobs', failJob: 'jobs',
+  enqueueJob: 'jobs', claimJob: 'jobs', renewJob: 'jobs', finishJob: 'jobs', failJob: 'jobs', pruneJobs: 'jobs',
   setMeta: 'meta', deleteMeta: 'meta', acquireLease: 'meta', renewLease: 'meta', releaseLease: 'meta',
 } as const satisfies Record<WriteMethod, RepoName>;
 

@@ -25,7 +25,7 @@ Exit codes: 0 the pass ran (failed jobs are retried later and reported); 2 confi
     return withRuntime(io, async ({ deps }) => {
       await recordPolicyVersions(deps);
       const summary = await sweep(deps, { worker: `cli-${process.pid}`, kinds: ['provision', 'revoke'] });
-      const pendingMessages = (await deps.store.listJobs({ status: ['pending'], limit: 100_000 })).filter((j) => j.payload.kind === 'notify').length;
+      const pendingMessages = await deps.store.countJobs(['pending'], ['notify']);
       println(io.stdout, `expired requests: ${summary.expiredRequests}`);
       println(io.stdout, `expired grants (revocation started): ${summary.expiredGrants}`);
       println(io.stdout, `reminders queued: ${summary.reminders}`);

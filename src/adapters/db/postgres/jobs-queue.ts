@@ -9,7 +9,7 @@
  * check then runs on a fresh READ COMMITTED snapshot, after any claim of the subject that got the
  * lock first has committed, so two jobs of one subject never both pass it.
  */
-import { and, asc, count, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import type { JobPayload, JobRecord, JobStatus } from '../../../domain/records.js';
 import type { StoreTx } from '../../../operations/ports.js';
 import { toJob } from '../row-mappers.js';
@@ -27,7 +27,8 @@ type Methods =
   | 'claimJob'
   | 'renewJob'
   | 'finishJob'
-  | 'failJob';
+  | 'failJob'
+  | 'pruneJobs';
 
 export class PgJobsQueue implements Pick<StoreTx, Methods> {
   constructor(private readonly s: PgSession) {}
@@ -52,9 +53,12 @@ export class PgJobsQueue implements Pick<StoreTx, Methods> {
     return rows.map(toJob);
   }
 
-  async countJobs(status: JobStatus[]): Promise<number> {
+  async countJobs(status: JobStatus[], kinds?: JobPayload['kind'][]): Promise<number> {
     if (status.length === 0) return 0;
-    const [row] = await this.s.db.select({ n: count() }).from(t.jobs).where(inArray(t.jobs.status, status));
+    const [row] = await this.s.db
+      .select({ n: count() })
+      .from(t.jobs)
+      .where(and(inArray(t.jobs.status, status), kinds?.length ? inArray(t.jobs.kind, kinds) : undefined));
     return row?.n ?? 0;
   }
 
@@ -155,6 +159,20 @@ export class PgJobsQueue implements Pick<StoreTx, Methods> {
       })
       .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)));
     return result.rowCount === 1;
+  }
+
+  async pruneJobs(before: string, limit: number): Promise<number> {
+    if (limit <= 0) return 0;
+    // Through jobs_due (status, run_at): a finished job ran when it was due, so run_at <= updated_at.
+    const old = this.s.db
+      .select({ id: t.jobs.id })
+      .from(t.jobs)
+      .where(and(inArray(t.jobs.status, ['done', 'dead']), lt(t.jobs.runAt, before), lt(t.jobs.updatedAt, before)))
+      .orderBy(asc(t.jobs.runAt))
+      .limit(limit)
+      .for('update', { skipLocked: true });
+    const result = await this.s.db.delete(t.jobs).where(inArray(t.jobs.id, old));
+    return result.rowCount ?? 0;
   }
 }
 

@@ -30,6 +30,7 @@ import type pg from 'pg';
 import type { ExportSnapshot } from '../../../operations/exports/export-ports.js';
 import type { PostedMessages, Store, StoreReads, StoreTx } from '../../../operations/ports.js';
 import { READS, WRITES, type RepoName, type Unrouted } from '../store-routes.js';
+import { tableSizesQuery } from '../table-sizes.js';
 import { StoreMisuseError, TransactionGate } from '../transaction-gate.js';
 import { PgAuditLog } from './audit-log.js';
 import { PgAuditStreamRepo } from './audit-stream-repo.js';
@@ -41,6 +42,7 @@ import { PgJobsQueue } from './jobs-queue.js';
 import { PgMetaRepo } from './meta-repo.js';
 import { PgPostedMessagesRepo } from './posted-messages-repo.js';
 import { PgRequestsRepo } from './requests-repo.js';
+import * as schema from './schema.js';
 import { PgSession } from './session.js';
 import { PgTasksRepo } from './tasks-repo.js';
 
@@ -68,6 +70,9 @@ class Repos {
     this.messages = new PgPostedMessagesRepo(session);
   }
 }
+
+/** Rows per table of the PostgreSQL schema (see `Store.tableSizes`). */
+const TABLE_SIZES = tableSizesQuery(schema, '::int');
 
 const routed: [Unrouted<Repos, typeof READS> | Unrouted<Repos, typeof WRITES>] extends [never] ? true : never = true;
 void routed;
@@ -158,6 +163,11 @@ class PgStoreImpl {
       transaction: (fn) => this.transaction(fn),
       openSnapshot: () => this.openSnapshot(),
       messages: this.postedMessages(),
+      tableSizes: async () => {
+        this.gate.assertOutside('store.tableSizes');
+        const { rows } = await this.pool.query<Record<string, number>>(TABLE_SIZES);
+        return { ...rows[0]! };
+      },
       close: () => this.close(),
     };
     return { ...(reads as unknown as StoreReads), ...store };
@@ -260,6 +270,8 @@ class PgStoreImpl {
       // An upsert or an update of one row: atomic on its own, no transaction needed.
       save: (message) => guard('save', () => reads.save(message)),
       touch: (slot, at) => guard('touch', () => reads.touch(slot, at)),
+      // One DELETE of a batch: atomic on its own too.
+      prune: (before, limit) => guard('prune', () => reads.prune(before, limit)),
     };
   }
 }

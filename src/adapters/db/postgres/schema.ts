@@ -304,5 +304,10 @@ export const slackMessages = pgTable(
     postedAt: text('posted_at').notNull(),
     updatedAt: text('updated_at').notNull(),
   },
-  (t) => [index('slack_messages_request').on(t.requestId, t.stepIndex), index('slack_messages_slot_prefix').on(t.slot.op('text_pattern_ops'))],
+  (t) => [
+    index('slack_messages_request').on(t.requestId, t.stepIndex),
+    index('slack_messages_slot_prefix').on(t.slot.op('text_pattern_ops')),
+    // Housekeeping reads the oldest first (see the SQLite schema).
+    index('slack_messages_posted').on(t.postedAt),
+  ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "slack_messages_posted" ON "slack_messages" USING btree ("posted_at");
