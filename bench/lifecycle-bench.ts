@@ -34,6 +34,7 @@ import { createProvisioners } from '../src/adapters/provisioners/provisioners.js
 import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { Catalog } from '../src/domain/catalog.js';
+import { ReviewCatalog } from '../src/domain/reviews/review-definition.js';
 import { verifyChain } from '../src/domain/audit.js';
 import { SINK_DEFAULTS, type AuditSinkSettings } from '../src/domain/audit-sinks.js';
 import type { LoadedPolicy } from '../src/domain/policy.js';
@@ -101,6 +102,7 @@ function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock, sto
     store,
     directory,
     catalog: new Catalog(policies),
+    reviews: new ReviewCatalog(),
     settings: { ...SETTINGS, remindersSeconds: [] },
     clock,
     logger: silentLogger,

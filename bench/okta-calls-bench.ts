@@ -26,6 +26,7 @@ import { DisplayLookups } from '../src/adapters/slack/display-lookups.js';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
 import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { Catalog } from '../src/domain/catalog.js';
+import { ReviewCatalog } from '../src/domain/reviews/review-definition.js';
 import type { LoadedPolicy, Role } from '../src/domain/policy.js';
 import type { Deps } from '../src/operations/context.js';
 import { runDueJobs } from '../src/operations/run-jobs.js';
@@ -146,7 +147,7 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
   const directory = new OktaDirectory({ orgUrl, auth, managerAttribute: 'managerId' });
   const policies: LoadedPolicy[] = [{ app: 'bench', name: 'Bench', roles: [role], source: { file: 'bench.yml' } }];
   const parts = {
-    store, directory, catalog: new Catalog(policies), settings: SETTINGS, clock, logger: silentLogger,
+    store, directory, catalog: new Catalog(policies), reviews: new ReviewCatalog(), settings: SETTINGS, clock, logger: silentLogger,
     provisioners: createProvisioners({ directory, env: {}, webhook: new FakeWebhook() }),
     exportFiles: csvExportFiles(),
   };

@@ -165,6 +165,7 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
     store,
     directory,
     catalog: loaded.catalog,
+    reviews: loaded.reviews,
     settings: loaded.settings,
     clock: systemClock,
     logger: silentLogger,

@@ -25,6 +25,7 @@ import { createProvisioners } from '../src/adapters/provisioners/provisioners.js
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { verifyChain } from '../src/domain/audit.js';
 import { Catalog } from '../src/domain/catalog.js';
+import { ReviewCatalog } from '../src/domain/reviews/review-definition.js';
 import type { Person } from '../src/domain/person.js';
 import type { LoadedPolicy, Settings } from '../src/domain/policy.js';
 import { buildDigest } from '../src/operations/build-digest.js';
@@ -132,6 +133,7 @@ try {
     store,
     directory,
     catalog: new Catalog(policies),
+    reviews: new ReviewCatalog(),
     settings,
     clock,
     logger: silentLogger,

@@ -87,6 +87,7 @@ export const EXPORT_KIND_CHOICES: { kind: string; name: string; description: str
   { kind: 'access', name: 'Access', description: 'who held which role, current and historical' },
   { kind: 'events', name: 'Events', description: 'every audit event of the period, with its hash' },
   { kind: 'policies', name: 'Policies', description: 'every policy version and when it was in force' },
+  { kind: 'reviews', name: 'Access reviews', description: 'every review item: who decided what, removals verified' },
 ];
 
 export const PERIOD_CHOICES: { preset: ExportPeriodPreset; name: string }[] = [

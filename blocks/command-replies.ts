@@ -25,6 +25,11 @@ export function helpMessage(lines: readonly HelpLine[], prefix?: string): SlackM
   return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [section(text)] };
 }
 
+/** One section of (already escaped) mrkdwn: a short answer. */
+export function textMessage(text: string): SlackMessage {
+  return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [section(text)] };
+}
+
 function section(text: string): KnownBlock {
   return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
 }

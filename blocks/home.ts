@@ -12,11 +12,12 @@ import { channelLink, escapeMrkdwn, quote } from './escape.js';
 import { duration, slackDate, who } from './format.js';
 import { ACTION, encodeRoleRef, encodeStepRef } from './ids.js';
 import { taskDoneButton } from './task-message.js';
+import { myReviewsGroups } from './review-message.js';
 import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
 import type { ApprovalLine, CatalogRoleLine, HoldingLine, HomeModel, TaskLine } from './view-models.js';
 
 /** Most items each list shows before "and N more", so one long list cannot crowd out the others. */
-export const HOME_SHARES = { grants: 12, requests: 8, tasks: 6, approvals: 8, catalog: 30, holdings: 10 } as const;
+export const HOME_SHARES = { grants: 12, requests: 8, tasks: 6, reviews: 6, approvals: 8, catalog: 30, holdings: 10 } as const;
 /** Enough of a justification to decide on; the message has all of it. */
 const JUSTIFICATION_SHOWN = 300;
 
@@ -113,6 +114,16 @@ export function homeView(model: HomeModel): HomeView {
   if (model.tasks.length) {
     blocks.push(header('Your tasks'));
     pushShare(blocks, model.tasks.map((t) => taskBlock(t, tz)), HOME_SHARES.tasks, limit, 7 + adminBlocks, (n) => `…and ${n} more tasks: each is in your DM with the bot.`);
+  }
+
+  const reviews = model.reviews;
+  if (reviews && reviews.campaigns.length) {
+    blocks.push(header('Access reviews waiting for you'));
+    // Whole items only, and room kept for the sections after this one.
+    for (const group of myReviewsGroups(reviews, HOME_SHARES.reviews)) {
+      if (blocks.length + group.length + 3 + taskBlocks + adminBlocks > limit) break;
+      blocks.push(...group);
+    }
   }
 
   blocks.push(header('Waiting for your approval'));

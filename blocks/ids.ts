@@ -19,6 +19,8 @@ export const CALLBACK = {
   revoke: 'access_revoke',
   /** An admin exports evidence as CSV (`/access export`). */
   export: 'access_export',
+  /** The reason a reviewer's Revoke asks for. */
+  reviewRevoke: 'access_review_revoke_reason',
 } as const;
 
 export const ACTION = {
@@ -57,6 +59,12 @@ export const ACTION = {
   exportApp: 'access_export_app',
   exportRole: 'access_export_role',
   exportPerson: 'access_export_person',
+  /** Access reviews: Keep and Revoke… on an item (value `rvi_…|page`), the list's pages and Keep the rest (`rvc_…|page`). */
+  reviewKeep: 'access_review_keep',
+  reviewRevoke: 'access_review_revoke',
+  reviewPage: 'access_review_page',
+  reviewKeepRest: 'access_review_keep_rest',
+  reviewReason: 'access_review_reason',
 } as const;
 
 export const BLOCK = {
@@ -82,6 +90,8 @@ export const BLOCK = {
   exportApp: 'export_app',
   exportRole: 'export_role',
   exportPerson: 'export_person',
+  reviewReason: 'review_reason',
+  reviewNav: 'review_nav',
 } as const;
 
 /** `duration:<app>:<role>`: a new block id per role makes Slack drop the previous pick. */
@@ -140,4 +150,22 @@ export function encodeRoleRef(app: string, role: string): string {
 export function decodeRoleRef(value: string): { app: string; role: string } | null {
   const match = /^([a-z0-9][a-z0-9_-]{0,63})\|([a-z0-9][a-z0-9_-]{0,63})$/i.exec(value);
   return match ? { app: match[1]!, role: match[2]! } : null;
+}
+
+/** A button in a reviewer's list: the item or campaign, and the page of the list it was on. */
+export interface ReviewRef {
+  id: string;
+  /** -1: not on a page of the list (an ephemeral reply, the App Home). */
+  page: number;
+}
+
+export function encodeReviewRef(ref: ReviewRef): string {
+  return `${ref.id}|${ref.page}`;
+}
+
+/** `rvi_…|2` or `rvc_…|0`; null for anything else. */
+export function decodeReviewRef(value: string, prefix: 'rvi' | 'rvc'): ReviewRef | null {
+  const match = /^([a-z]{3}_[A-Za-z0-9]{1,60})\|(-1|\d{1,5})$/.exec(value);
+  if (!match || !match[1]!.startsWith(`${prefix}_`)) return null;
+  return { id: match[1]!, page: Number(match[2]) };
 }

@@ -302,6 +302,10 @@ function endedHeadline(card: RequestCard, whatMd: string, grant: GrantView | nul
       return `Your ${whatMd} access was removed${when} because your directory account is no longer active.`;
     case 'removed_externally':
       return `Your ${whatMd} access was removed by hand in the directory, outside the bot, so the bot ended the grant${when}.`;
+    case 'review': {
+      const by = grant?.revokedByName ?? (grant?.revokedBy && !grant.revokedBy.startsWith('system:') ? grant.revokedBy : null);
+      return `Your ${whatMd} access was removed${when} after an access review${by ? `: ${escapeMrkdwn(by)} decided it is no longer needed` : ''}.${byHandNote}`;
+    }
   }
 }
 
@@ -310,6 +314,7 @@ function endedDetail(grant: GrantView | null): string | undefined {
   if (!note) return undefined;
   switch (grant.revocationReason) {
     case 'revoked':
+    case 'review':
       return `*Reason*\n${quoted(note)}`;
     case 'removed_externally':
     case 'offboarded':

@@ -38,6 +38,7 @@ const ENDS: Record<string, string> = {
   revoked: 'an admin revoked it',
   offboarded: 'the holder\'s directory account is no longer active',
   removed_externally: 'it was removed outside the bot',
+  review: 'an access review revoked it',
 };
 
 export function taskMessage(task: TaskView): SlackMessage {

@@ -2,6 +2,7 @@
  * What the builders render: plain data assembled by the Slack adapter from stored records. The
  * builders never read the database or the clock; `now` and the time zone come in here.
  */
+import type { MyReviewsView } from './review-message.js';
 import type { ApprovalStep } from '../src/domain/policy.js';
 import type { GrantStatus, RequestStatus, RevocationReason, StepStatus } from '../src/domain/records.js';
 
@@ -245,6 +246,8 @@ export interface HomeModel {
   catalog: CatalogRoleLine[];
   /** Manual tasks waiting for this person's group. */
   tasks: TaskLine[];
+  /** Access review items waiting for this person (none: no section). */
+  reviews?: MyReviewsView;
   admin: boolean;
   /** Admins: who holds access now, sensitive first (null for everyone else). */
   holdings: { lines: HoldingLine[]; total: number } | null;

@@ -175,6 +175,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       store,
       directory,
       catalog: loaded.catalog,
+      reviews: loaded.reviews,
       settings: loaded.settings,
       clock: options.clock ?? systemClock,
       logger: options.logger,

@@ -47,8 +47,23 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./commands/identity-unbind.js')).identityUnbind,
   },
   {
+    name: 'reviews start',
+    summary: 'Start an access review now: freeze who holds the access in scope and give each item to its reviewer',
+    load: async () => (await import('./commands/reviews-start.js')).reviewsStart,
+  },
+  {
+    name: 'reviews status',
+    summary: 'Show access review campaigns, or one campaign with its progress per reviewer',
+    load: async () => (await import('./commands/reviews-status.js')).reviewsStatus,
+  },
+  {
+    name: 'reviews close',
+    summary: 'Close an access review campaign now: undecided items are kept or revoked as the review says',
+    load: async () => (await import('./commands/reviews-close.js')).reviewsClose,
+  },
+  {
     name: 'export',
-    summary: 'Export the audit trail as CSV evidence: requests, access, events or policies (audited)',
+    summary: 'Export the audit trail as CSV evidence: requests, access, events, policies or reviews (audited)',
     load: async () => (await import('./commands/export.js')).exportCommand,
   },
   {

@@ -45,6 +45,16 @@ export const AUDIT_ACTIONS = [
   'job.abandoned',
   /** A signed checkpoint of the chain's head (details: the checkpoint, see domain/checkpoint.ts). */
   'audit.checkpointed',
+  'review.started',
+  'review.reminded',
+  'review.closed',
+  'review.summaryPosted',
+  'reviewItem.kept',
+  'reviewItem.revoked',
+  'reviewItem.leftUndecided',
+  'reviewItem.reportedForRemoval',
+  'reviewItem.remediated',
+  'reviewItem.remediationFailed',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -36,7 +36,12 @@ export type AccessErrorCode =
   | 'directory_unavailable'
   | 'provisioning_failed'
   | 'permanent_failure'
-  | 'transient_failure';
+  | 'transient_failure'
+  | 'unknown_review'
+  | 'review_open'
+  | 'review_closed'
+  | 'not_a_reviewer'
+  | 'self_review';
 
 export class AccessError extends Error {
   constructor(

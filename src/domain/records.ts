@@ -10,7 +10,8 @@ import type { ApprovalStep, Provision } from './policy.js';
 
 export type RequestStatus = 'pending_approval' | 'approved' | 'denied' | 'cancelled' | 'approval_expired';
 export type GrantStatus = 'provisioning' | 'active' | 'revoking' | 'revoked' | 'provisioning_failed';
-export type RevocationReason = 'expired' | 'relinquished' | 'revoked' | 'offboarded' | 'removed_externally';
+/** `review`: a reviewer revoked it in an access review (or it was undecided and the review revokes those). */
+export type RevocationReason = 'expired' | 'relinquished' | 'revoked' | 'offboarded' | 'removed_externally' | 'review';
 export type StepStatus = 'waiting' | 'open' | 'approved' | 'denied' | 'closed';
 
 /** A person as recorded on a request or decision: ids and the name and email at the time. */
@@ -160,7 +161,9 @@ export type JobPayload =
    * run (its worker stalled past the job lock); the revocation's effect is repeated after it.
    */
   | { kind: 'revoke'; grantId: string; undoLateProvision?: true }
-  | { kind: 'notify'; notification: Notification };
+  | { kind: 'notify'; notification: Notification }
+  /** An access review decided to take a standing group membership away (`remediate: remove`). */
+  | { kind: 'reviewRemoval'; itemId: string };
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'dead';
 
@@ -190,6 +193,8 @@ type AboutRequest<T extends string> = { type: T; recipient: PersonRecipient; req
 type AboutGrant<T extends string> = { type: T; recipient: PersonRecipient; grantId: string; requestId: string };
 /** The approval message of one step, to one approver or the step's channel. */
 type AboutStep<T extends string> = { type: T; recipient: PersonRecipient | ChannelRecipient; requestId: string; stepIndex: number };
+/** A reviewer's messages about one campaign. */
+type AboutReview<T extends string> = { type: T; recipient: PersonRecipient; campaignId: string };
 /** The manual task message, one copy per member of the assignee group. */
 type AboutTask<T extends string> = { type: T; recipient: GroupRecipient; taskId: string; grantId: string };
 
@@ -222,7 +227,15 @@ export type Notification =
   /** A signed checkpoint of the audit chain, for the checkpoint channel (a witness outside the database). */
   | { type: 'audit.checkpoint'; recipient: ChannelRecipient; checkpoint: CheckpointWire }
   /** The weekly digest for the week ending `at`. */
-  | { type: 'digest'; recipient: ChannelRecipient; at: string };
+  | { type: 'digest'; recipient: ChannelRecipient; at: string }
+  /** A reviewer's list of items in an access review: posted, or brought up to date. */
+  | AboutReview<'review.assigned'>
+  /** The reviewer's list brought up to date (a decision, a removal verified, the close); never a new message. */
+  | AboutReview<'review.updated'>
+  /** `leadSeconds` before the due time; not sent when nothing is left for the reviewer to decide. */
+  | (AboutReview<'review.reminder'> & { leadSeconds: number })
+  /** The summary of a campaign, with its evidence CSV, to the security channel; updated as removals land. */
+  | { type: 'review.summary'; recipient: ChannelRecipient; campaignId: string };
 
 export type NotificationType = Notification['type'];
 

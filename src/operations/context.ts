@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../domain/catalog.js';
+import type { ReviewCatalog } from '../domain/reviews/review-definition.js';
 import type { Settings } from '../domain/policy.js';
 import type { ExportFiles } from './exports/export-ports.js';
 import type { Clock, Directory, Logger, Notifier, Provisioners, Store } from './ports.js';
@@ -9,6 +10,8 @@ export interface Deps {
   store: Store;
   directory: Directory;
   catalog: Catalog;
+  /** The access review definitions (policies/reviews/). */
+  reviews: ReviewCatalog;
   settings: Settings;
   clock: Clock;
   logger: Logger;
@@ -31,7 +34,7 @@ export const randomIds: IdSource = {
   },
 };
 
-export function newId(deps: Deps, prefix: 'req' | 'grt' | 'ext' | 'tsk'): string {
+export function newId(deps: Pick<Deps, 'ids'>, prefix: 'req' | 'grt' | 'ext' | 'tsk' | 'rvc' | 'rvi'): string {
   return (deps.ids ?? randomIds).next(prefix);
 }
 

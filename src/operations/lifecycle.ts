@@ -2,7 +2,7 @@
  * Transaction-side building blocks shared by the verbs: each writes a state change, its audit
  * event and the jobs it causes, inside the caller's transaction. No I/O happens here.
  */
-import type { Actor } from '../domain/audit.js';
+import { systemActor, type Actor, type AuditEvent } from '../domain/audit.js';
 import type { CatalogEntry } from '../domain/catalog.js';
 import type { ResolvedStep } from '../domain/evaluate.js';
 import type { AccessRequest, ChannelRecipient, Grant, Notification, PersonRecipient, RevocationReason, StepRecord } from '../domain/records.js';
@@ -144,7 +144,15 @@ export function effectSubject(grant: Pick<Grant, 'id' | 'holder' | 'snapshot'>):
   const provision = grant.snapshot.provision;
   const group = provisionMethod(provision).managedGroup(provision);
   if (group === null) return `${provision.method}:${grant.id}`;
-  return `${provision.method}:${group}:${grant.holder.directoryId}`;
+  return membershipSubject(group, grant.holder.directoryId);
+}
+
+/**
+ * A person's membership of a directory group, as a job subject: the grants' effects through the
+ * group and an access review's removal of a standing membership act on the same thing.
+ */
+export function membershipSubject(group: string, holderId: string): string {
+  return `okta_group:${group}:${holderId}`;
 }
 
 /** Marks a grant active from now for its duration and tells the holder. */
@@ -189,7 +197,7 @@ export async function startRevocation(
 export async function completeRevocation(tx: StoreTx, now: string, grant: Grant, actor: Actor, details: Record<string, unknown>): Promise<boolean> {
   const ok = await tx.updateGrant(grant.id, ['revoking'], { status: 'revoked', revokedAt: now, lastError: null });
   if (!ok) return false;
-  await tx.appendAudit({
+  const event = await tx.appendAudit({
     at: now,
     actor,
     action: 'grant.revoked',
@@ -198,7 +206,51 @@ export async function completeRevocation(tx: StoreTx, now: string, grant: Grant,
     details: { reason: grant.revocationReason, note: grant.revocationNote, by: grant.revokedBy, method: grant.snapshot.provision.method, ...details },
   });
   await notify(tx, now, `revoked:${grant.id}`, { type: 'grant.revoked', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
+  await settleReviewItemsOfGrant(tx, now, grant, event, details.removed === false ? 'grant revoked; the group membership was kept (see grant.membershipKept)' : null);
   return true;
+}
+
+/**
+ * An access review revoked this grant (or it was undecided and the review revokes those): the
+ * revocation is confirmed now, so the review item's removal is verified, tied to the
+ * `grant.revoked` event, and the reviewers' lists and a closed review's summary say so.
+ */
+export async function settleReviewItemsOfGrant(tx: StoreTx, now: string, grant: Grant, event: AuditEvent, kept: string | null): Promise<void> {
+  for (const item of await tx.reviewItemsOfGrant(grant.id)) {
+    const detail = kept ?? `grant ${grant.id} revoked; the removal was confirmed by the ${grant.snapshot.provision.method} provisioner`;
+    const patch = { remediation: 'removed' as const, remediatedAt: now, remediationEventSeq: event.seq, remediationDetail: detail };
+    if (!(await tx.updateReviewItem(item.id, { decision: ['revoke', 'undecided'], remediation: ['pending'] }, patch))) continue;
+    await tx.appendAudit({
+      at: now,
+      actor: systemActor('review'),
+      action: 'reviewItem.remediated',
+      grantId: grant.id,
+      details: { campaign: item.campaignId, item: item.id, holder: item.holder.email, verifiedBy: `grant.revoked #${event.seq}`, detail },
+    });
+    await notifyReviewChange(tx, now, item.campaignId, item.id, 'remediated');
+  }
+}
+
+/** Every reviewer's list that holds the item is brought up to date, and a closed campaign's summary too. */
+export async function notifyReviewChange(tx: StoreTx, now: string, campaignId: string, itemId: string, what: string): Promise<void> {
+  for (const a of await tx.assignmentsOf(itemId)) {
+    const key = `review-updated:${campaignId}:${a.reviewerId}:${itemId}:${what}`;
+    await notify(tx, now, key, { type: 'review.updated', recipient: { kind: 'person', directoryId: a.reviewerId }, campaignId });
+  }
+  // Once the campaign closed, its summary (posted to the channel chosen at the close) follows.
+  const closed = await tx.getJobByKey(summaryJobKey(campaignId, 'closed'));
+  if (closed?.payload.kind === 'notify' && closed.payload.notification.type === 'review.summary') {
+    await notify(tx, now, summaryKey(campaignId, `${itemId}:${what}`), closed.payload.notification);
+  }
+}
+
+/** The key of a campaign's summary job: `closed` when the campaign closes, then one per change. */
+export function summaryKey(campaignId: string, change: string): string {
+  return `review-summary:${campaignId}:${change}`;
+}
+
+export function summaryJobKey(campaignId: string, change: string): string {
+  return `notify:${summaryKey(campaignId, change)}`;
 }
 
 export function alert(tx: StoreTx, now: string, alertsChannel: string, key: string, text: string, ids: { grantId?: string; requestId?: string } = {}): Promise<void> {

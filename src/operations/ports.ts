@@ -179,13 +179,19 @@ export interface DigestAttachment {
 export interface Notifier {
   /** Where messages go, for the audit log ("slack", "log"). */
   readonly destination: string;
-  deliver(notification: Exclude<Notification, { type: 'digest' }>, key: string): Promise<void>;
+  deliver(notification: DeliveredNotification, key: string): Promise<void>;
   /**
    * Posts the weekly digest to `channel` (or updates the one already posted for `key`) and
    * attaches the files `attachment` makes, once per digest: when an earlier attempt attached them,
    * `attachment` is not called. Resolves with whether the files were attached by this call.
    */
   publishDigest(input: PublishDigest): Promise<{ attached: boolean }>;
+  /**
+   * Posts a review campaign's summary to `channel`, or brings the one posted before up to date
+   * (one message per campaign, whatever `key`), and attaches the evidence CSV once per campaign:
+   * when an earlier attempt attached it, `attachment` is not called.
+   */
+  publishReviewSummary(input: PublishReviewSummary): Promise<{ attached: boolean }>;
 }
 
 /** The weekly digest for `channel`; `key` is its job's key, `attachment` makes its files when asked. */
@@ -194,6 +200,24 @@ export interface PublishDigest {
   channel: string;
   key: string;
   attachment: () => Promise<DigestAttachment>;
+}
+
+/** A review campaign's summary for `channel`; `attachment` makes its evidence CSV when asked. */
+export interface PublishReviewSummary {
+  summary: ReviewSummary;
+  channel: string;
+  key: string;
+  attachment: () => Promise<ReviewSummaryAttachment>;
+}
+
+/** What `deliver` takes: every notice but those with a publisher of their own. */
+export type DeliveredNotification = Exclude<Notification, { type: 'digest' | 'review.summary' }>;
+
+/** A campaign's evidence CSV (the reviews export of that campaign). */
+export interface ReviewSummaryAttachment {
+  extension: string;
+  bytes: Buffer;
+  summary: ExportSummary;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,6 +231,7 @@ import type { AuditAction, AuditEvent, AuditEventInput } from '../domain/audit.j
 import type { AuditSinkState } from '../domain/audit-sinks.js';
 import type { CheckpointRecord } from '../domain/checkpoint.js';
 import type { Digest } from '../domain/digest.js';
+import type { ReviewSummary } from '../domain/reviews/review-summary.js';
 import type {
   AccessRequest,
   DecisionRecord,
@@ -225,6 +250,16 @@ import type {
   TaskRecord,
 } from '../domain/records.js';
 import type { AuditBatch } from './audit-stream/records.js';
+import type {
+  RemediationStatus,
+  ReviewAssignment,
+  ReviewCampaign,
+  ReviewCampaignStatus,
+  ReviewDecision,
+  ReviewerProgress,
+  ReviewerRecord,
+  ReviewItem,
+} from '../domain/reviews/review-records.js';
 import type { ExportSummary } from './exports/export-evidence.js';
 import type { ExportSnapshot } from './exports/export-ports.js';
 
@@ -347,6 +382,49 @@ export interface StoreReads {
   metaWithPrefix(prefix: string): Promise<{ key: string; value: string; updatedAt: string }[]>;
 
   getLease(name: string): Promise<LeaseRecord | undefined>;
+
+  // Access reviews.
+  getReviewCampaign(id: string): Promise<ReviewCampaign | undefined>;
+  /** Newest first. */
+  listReviewCampaigns(filter: ReviewCampaignFilter): Promise<ReviewCampaign[]>;
+  /** Open campaigns whose due time has passed, earliest first. */
+  dueReviewCampaigns(now: string, limit: number): Promise<ReviewCampaign[]>;
+  getReviewItem(id: string): Promise<ReviewItem | undefined>;
+  /** A campaign's items in their order, from position `after` (exclusive; -1 for the start). */
+  reviewItems(campaignId: string, filter: ReviewItemFilter): Promise<ReviewItem[]>;
+  /** The items given to one reviewer, in order, with when they first saw each. */
+  reviewerItems(
+    campaignId: string,
+    reviewerId: string,
+    filter: { offset?: number; limit: number; decision?: ReviewDecision[] },
+  ): Promise<{ item: ReviewItem; firstSeenAt: string | null }[]>;
+  /** Who else has an item in their list (every reviewer it was given to). */
+  assignmentsOf(itemId: string): Promise<ReviewAssignment[]>;
+  getReviewer(campaignId: string, reviewerId: string): Promise<ReviewerRecord | undefined>;
+  /** A campaign's reviewers, by email. */
+  reviewersOf(campaignId: string): Promise<ReviewerRecord[]>;
+  /** Items given and items still undecided, per reviewer (or for one), in one counting query. */
+  reviewerProgress(campaignId: string, reviewerId?: string): Promise<ReviewerProgress[]>;
+  /** Undecided items given to this person in open campaigns, oldest campaign first, in order. */
+  openReviewItemsFor(reviewerId: string, limit: number): Promise<ReviewItem[]>;
+  /** Items about this grant (any campaign). */
+  reviewItemsOfGrant(grantId: string): Promise<ReviewItem[]>;
+  /** Standing memberships a review decided to remove, whose removal is not verified yet. */
+  unverifiedRemovals(limit: number): Promise<ReviewItem[]>;
+}
+
+export interface ReviewCampaignFilter {
+  reviewId?: string;
+  status?: ReviewCampaignStatus[];
+  limit?: number;
+}
+
+export interface ReviewItemFilter {
+  /** Position to start after (exclusive); default -1, the start. */
+  after?: number;
+  limit: number;
+  decision?: ReviewDecision[];
+  remediation?: RemediationStatus[];
 }
 
 /**
@@ -456,6 +534,29 @@ export interface StoreTx extends StoreReads {
   renewLease(name: string, holder: string, now: string, expiresAt: string): Promise<boolean>;
   /** Gives the lease up so another process need not wait for it to expire; false when not held. */
   releaseLease(name: string, holder: string): Promise<boolean>;
+
+  /**
+   * Throws `AccessError('review_open')` when the review has an open campaign, or a campaign for
+   * the same schedule slot: of two processes starting the same review, one wins.
+   */
+  insertReviewCampaign(campaign: ReviewCampaign): Promise<void>;
+  updateReviewCampaign(id: string, from: ReviewCampaignStatus[], patch: Partial<ReviewCampaign>): Promise<boolean>;
+  /** Any number of items (the store splits them into statements as its database needs). */
+  insertReviewItems(items: ReviewItem[]): Promise<void>;
+  insertReviewAssignments(assignments: ReviewAssignment[]): Promise<void>;
+  insertReviewers(reviewers: ReviewerRecord[]): Promise<void>;
+  /**
+   * Conditional update: applies only while the item's decision (and remediation, when given) is
+   * one of those named. Returns whether it did.
+   */
+  updateReviewItem(
+    id: string,
+    from: { decision?: ReviewDecision[]; remediation?: RemediationStatus[] },
+    patch: Partial<ReviewItem>,
+  ): Promise<boolean>;
+  /** Records that a reviewer saw these items now, where they had not been seen before; returns how many. */
+  markReviewItemsSeen(reviewerId: string, itemIds: readonly string[], at: string): Promise<number>;
+  updateReviewer(campaignId: string, reviewerId: string, patch: Pick<ReviewerRecord, 'remindersSent'>): Promise<boolean>;
 }
 
 /**

@@ -40,3 +40,12 @@ export function forgetSharedReads(...prefixes: string[]): void {
   if (!reads) return;
   for (const key of [...reads.keys()]) if (prefixes.some((p) => key.startsWith(p))) reads.delete(key);
 }
+
+/**
+ * Records `value` as the read of `key` in the current operation, unless it was read already: a
+ * listing that returned whole records (a group's members) answers the reads of each of them.
+ */
+export function primeSharedRead<T>(key: string, value: T): void {
+  const reads = scope.getStore();
+  if (reads && !reads.has(key)) reads.set(key, Promise.resolve(value));
+}

@@ -24,9 +24,11 @@ import { isOffboardedStatus, type Person } from '../domain/person.js';
 import { managedGroup } from '../domain/provisioning/methods.js';
 import { OPEN_GRANT_STATUSES, type Grant, type GrantStatus } from '../domain/records.js';
 import { nowIso, type Deps } from './context.js';
+import { forEachLimited } from './for-each-limited.js';
 import { alert } from './lifecycle.js';
 import { provisionerFor } from './ports.js';
 import { offboardPerson, recordExternalRemoval } from './revoke-grant.js';
+import { verifyReviewRemovals } from './reviews/review-remediation.js';
 
 export interface OffboardingSignal {
   directoryId: string;
@@ -79,6 +81,8 @@ export interface ReconcileSummary {
   driftDetected: number;
   driftResolved: number;
   removedExternally: number;
+  /** Removals access reviews asked for, checked against the directory and found done. */
+  reviewRemovals: { checked: number; verified: number };
 }
 
 const OPEN: GrantStatus[] = [...OPEN_GRANT_STATUSES];
@@ -94,8 +98,13 @@ export async function reconcile(deps: Deps, options: ReconcileOptions = {}): Pro
     groups.push(await reconcileGroup(deps, group, options));
   }
   const total = (key: 'driftDetected' | 'driftResolved' | 'removedExternally') => groups.reduce((n, g) => n + g[key], 0);
-  const summary = { offboarding, groups, driftDetected: total('driftDetected'), driftResolved: total('driftResolved'), removedExternally: total('removedExternally') };
-  if (summary.driftDetected || summary.removedExternally || offboarding.offboarded || groups.some((g) => g.error)) {
+  // Standing memberships access reviews asked a person to remove: verified gone, or still there.
+  const reviewRemovals = options.signal?.aborted ? { checked: 0, verified: 0 } : await verifyReviewRemovals(deps);
+  const summary = {
+    offboarding, groups, driftDetected: total('driftDetected'), driftResolved: total('driftResolved'),
+    removedExternally: total('removedExternally'), reviewRemovals,
+  };
+  if (summary.driftDetected || summary.removedExternally || offboarding.offboarded || reviewRemovals.verified || groups.some((g) => g.error)) {
     deps.logger.info('reconcile', { ...summary, groups: groups.filter((g) => g.driftDetected || g.driftResolved || g.removedExternally || g.error) });
   }
   return summary;
@@ -307,16 +316,4 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
     if (await recordExternalRemoval(deps, { grantId: grant.id, detail: `not in ${group} at reconcile (${readAt})` })) out.removedExternally++;
   });
   return out;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; stops taking new items once `signal` aborts. */
-async function forEachLimited<T>(items: readonly T[], limit: number, signal: AbortSignal | undefined, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length && !signal?.aborted) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }

@@ -11,6 +11,8 @@ import type { StoreTx } from './ports.js';
 import { executeRevocation, provisionGrant, recordEffectFailure } from './provision-grant.js';
 import { publishDigest } from './publish-digest.js';
 import { withReadScope } from './read-scope.js';
+import { executeReviewRemoval, recordRemovalFailure } from './reviews/review-remediation.js';
+import { publishReviewSummary } from './reviews/publish-review-summary.js';
 
 export interface JobRunnerOptions {
   /** Identifies this process in job locks. */
@@ -150,6 +152,8 @@ async function runJob(
     let retry: boolean;
     if (job.payload.kind === 'provision' || job.payload.kind === 'revoke') {
       retry = await recordEffectFailure(deps, job.payload.kind, job.payload.grantId, error, attempts, maxAttempts);
+    } else if (job.payload.kind === 'reviewRemoval') {
+      retry = await recordRemovalFailure(deps, job.payload.itemId, error, attempts, maxAttempts);
     } else {
       retry = attempts < maxAttempts && !(error instanceof PermanentError);
     }
@@ -175,9 +179,12 @@ async function perform(deps: Deps, job: JobRecord): Promise<void> {
     case 'revoke':
       return executeRevocation(deps, payload.grantId, { undoLateProvision: payload.undoLateProvision === true });
     case 'notify':
-      // The digest is more than a message: it carries an export and its own audit event.
+      // The digest and a review's summary are more than messages: each carries an export and its own audit event.
       if (payload.notification.type === 'digest') return publishDigest(deps, payload.notification, job.key);
+      if (payload.notification.type === 'review.summary') return publishReviewSummary(deps, payload.notification, job.key);
       return deps.notifier.deliver(payload.notification, job.key);
+    case 'reviewRemoval':
+      return executeReviewRemoval(deps, payload.itemId);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * One pass of everything time makes due: approval timeouts, expired grants, reminders, the jobs
- * waiting to run, and the housekeeping of records older than the retention. It re-derives what is due from the database every time and calls the same
+ * One pass of everything time makes due: approval timeouts, expired grants, reminders, access
+ * reviews past their due time and their reminders, the jobs waiting to run, and the housekeeping of
+ * records older than the retention. It re-derives what is due from the database every time and calls the same
  * operations a person would, so a missed or repeated pass does no harm.
  */
 import { describeDuration } from '../domain/duration.js';
@@ -11,11 +12,16 @@ import { alert, notify } from './lifecycle.js';
 import { pruneOldRecords, type PruneSummary } from './prune-records.js';
 import { expireGrants } from './revoke-grant.js';
 import { runDueJobs, type JobRunnerOptions, type JobRunSummary } from './run-jobs.js';
+import { closeDueReviews } from './reviews/close-review.js';
+import { sendReviewReminders } from './reviews/review-reminders.js';
 
 export interface SweepSummary {
   expiredRequests: number;
   expiredGrants: number;
   reminders: number;
+  /** Access review campaigns closed at their due time in this pass. */
+  reviewsClosed: number;
+  reviewReminders: number;
   jobs: JobRunSummary;
   /** Grants whose revocation is overdue after this pass (still `revoking`; the runner keeps retrying them). */
   overdueRevocations: number;
@@ -29,11 +35,17 @@ export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSu
   const expiredRequests = await expireUnapprovedRequests(deps);
   const expiredGrants = await expireGrants(deps);
   const reminders = await sendReminders(deps);
+  // Before the jobs: an undecided item the review revokes is revoked in this same pass.
+  const reviewsClosed = await closeDueReviews(deps);
+  const reviewReminders = await sendReviewReminders(deps);
   const jobSummary = await runDueJobs(deps, jobs);
   // After the jobs: a revocation that succeeded in this pass is not reported as overdue.
   const overdue = await alertOverdueRevocations(deps);
   const pruned = await pruneOldRecords(deps, { signal: jobs.signal });
-  return { expiredRequests, expiredGrants, reminders, jobs: jobSummary, overdueRevocations: overdue.overdue, overdueAlerts: overdue.alerted, pruned };
+  return {
+    expiredRequests, expiredGrants, reminders, reviewsClosed, reviewReminders, jobs: jobSummary,
+    overdueRevocations: overdue.overdue, overdueAlerts: overdue.alerted, pruned,
+  };
 }
 
 const DAY_SECONDS = 86_400;

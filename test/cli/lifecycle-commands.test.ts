@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import Papa from 'papaparse';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { identifySlackUser } from '../../src/operations/identify-person.js';
 import { identifyByEmail } from '../../src/operations/identify-person.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { createRuntime } from '../../src/runtime.js';
+import { populationHash } from '../../src/domain/reviews/population.js';
 import { cli, EXAMPLE_ENV } from './helpers.js';
 
 let dir: string;
@@ -126,5 +128,41 @@ describe('sweep on the sandbox\'s configuration (M2)', () => {
     } finally {
       await new Promise<void>((resolve) => endpoint.close(() => resolve()));
     }
+  });
+});
+
+describe('access review commands (issue 17)', () => {
+  it('starts the example review, shows its progress, closes it, and exports its evidence', async () => {
+    const refused = await cli(['reviews', 'start', 'quarterly-sensitive', '--admin', 'ada@example.com'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('not started: Only members of access-admins');
+    expect((await cli(['reviews', 'start', 'no-such-review'], env)).stderr).toContain('the reviews are quarterly-sensitive');
+
+    const started = await cli(['reviews', 'start', 'quarterly-sensitive', '--admin', 'jordan@example.com'], env);
+    expect(started.code, started.stderr).toBe(0);
+    const campaign = /campaign (rvc_\w+)/.exec(started.stdout)![1]!;
+    // Dave (github-owners) and Linus (aws-prod-readonly) are standing members; both report to Marcus.
+    expect(started.stdout).toMatch(/population {2}2 items, hash [0-9a-f]{64}/);
+    expect((await cli(['reviews', 'start', 'quarterly-sensitive'], env)).stderr).toContain(`already running: campaign ${campaign}`);
+
+    const status = await cli(['reviews', 'status', campaign], env);
+    expect(status.stdout).toContain('decisions   0 decided on time: 0 kept, 0 revoked; 2 pending; 0 undecided');
+    expect(status.stdout).toMatch(/Marcus Chen\s+marcus@example.com\s+2\s+0\s+2/);
+
+    const closed = await cli(['reviews', 'close', campaign, '--admin', 'jordan@example.com'], env);
+    expect(closed.code, closed.stderr).toBe(0);
+    expect(closed.stdout).toContain('items       2: 0 decided on time, 0 kept, 0 revoked, 2 undecided');
+    expect((await cli(['reviews', 'close', campaign], env)).stderr).toContain('already closed');
+
+    const out = join(dir, 'reviews.csv');
+    const exported = await cli(['export', 'reviews', '--campaign', campaign, '--out', out], env);
+    expect(exported.code, exported.stderr).toBe(0);
+    const rows = Papa.parse<Record<string, string>>(readFileSync(out, 'utf8').replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true }).data;
+    expect(rows.map((r) => [r.holder_email, r.access, r.source, r.decision])).toEqual([
+      ['linus@example.com', 'group:aws-prod-readonly', 'standing', 'undecided'],
+      ['dave@example.com', 'group:github-owners', 'standing', 'undecided'],
+    ]);
+    const lines = rows.map((r) => `${r.holder_okta_id}\t${r.access}\t${r.source}`);
+    expect(populationHash(lines)).toBe(rows[0]!.population_hash);
   });
 });

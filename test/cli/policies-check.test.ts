@@ -18,7 +18,9 @@ describe('policies check', () => {
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toBe('OK: 4 apps, 7 roles in policies (settings: policies/settings.yml; directory: yaml)');
-    expect(lines).toHaveLength(8);
+    expect(lines).toHaveLength(10);
+    expect(lines[8]).toBe('1 access review:');
+    expect(lines[9]).toMatch(/^ {2}quarterly-sensitive {2}[0-9a-f]{12} {2}github\/owner, aws-prod\/admin, group github-owners, group aws-prod-readonly; due 2w, schedule "0 9 1 1,4,7,10 \*"$/);
     expect(stdout).toMatch(/github\/owner\s+github-owner-jit\s+[0-9a-f]{12}\s+sensitive, 3-step chain \(auto_approve\.when\), provision: okta_group/);
     expect(stdout).toMatch(/billing\/viewer\s+billing-viewer\s+[0-9a-f]{12}\s+1-step chain, provision: webhook/);
     expect(stdout).toMatch(/laptop-admin\/admin\s+.*provision: manual/);
@@ -65,6 +67,67 @@ describe('policies check', () => {
     expect(stderr).toContain(`${dir}/salesforce.yml:7:23 roles[0].eligible_groups[0]: group 'sales-team' does not exist`);
     expect(stderr).toMatch(new RegExp(`${dir}/salesforce\\.yml:11:\\d+ roles\\[0\\]\\.provision\\.okta_group: group 'salesforce-users' is an APP_GROUP group, not OKTA_GROUP`));
     expect(stderr).toContain('2 problems in');
+  });
+
+  it('reports every problem of a review definition at its file, line and key (issue 17)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'policies-check-'));
+    temp.push(dir);
+    await cp('policies', dir, { recursive: true });
+    const review = [
+      'review: bad-review',
+      'name: A review with mistakes',
+      'schedule: "99 * * * *"',
+      'scope:',
+      '  roles: [github/nope, foo/bar]',
+      '  groups: [aws-prod-readonly]',
+      'reviewer: { user: nobody }',
+      'fallback_reviewer: manager',
+      'due: 14x',
+      'undecided: maybe',
+      'colour: blue',
+    ].join('\n');
+    await writeFile(join(dir, 'reviews', 'bad.yml'), `${review}\n`);
+    const { code, stderr } = await cli(['policies', 'check', dir], { BILLING_HOOK_SECRET: 'x' });
+    expect(code).toBe(1);
+    const file = `${dir}/reviews/bad.yml`;
+    expect(stderr).toContain(`${file}:3:11 schedule: must be a cron expression`);
+    expect(stderr).toContain(`${file}:5:11 scope.roles[0]: unknown role 'github/nope': app 'github' has no role 'nope'`);
+    expect(stderr).toContain(`${file}:5:24 scope.roles[1]: unknown role 'foo/bar': no policy defines app 'foo'`);
+    expect(stderr).toMatch(new RegExp(`${file}:7:\\d+ reviewer\\.user: `));
+    expect(stderr).toContain(`${file}:8:20 fallback_reviewer: must be {user: email} or {group: name} (the manager cannot be the fallback)`);
+    expect(stderr).toContain(`${file}:9:6 due: must be a duration`);
+    expect(stderr).toContain(`${file}:10:12 undecided: must be 'keep' or 'revoke', got 'maybe'`);
+    expect(stderr).toContain(`${file}:11:1 colour: unknown key 'colour'`);
+    expect(stderr).toContain('8 problems in');
+  });
+
+  it('checks a review against the directory: groups that exist and can be managed, reviewers who can be found', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'policies-check-'));
+    temp.push(dir);
+    await cp('policies', dir, { recursive: true });
+    const review = [
+      'review: second',
+      'name: Directory mistakes',
+      'scope:',
+      '  groups: [no-such-group, salesforce-users]',
+      'reviewer: { user: nobody@example.com }',
+      'fallback_reviewer: { group: finance-teams }',
+      'due: 14d',
+      'reminders: [20d]',
+      'remediate: remove',
+    ].join('\n');
+    await writeFile(join(dir, 'reviews', 'second.yml'), `${review}\n`);
+    const first = await cli(['policies', 'check', dir], { BILLING_HOOK_SECRET: 'x' });
+    expect(first.stderr).toContain(`${dir}/reviews/second.yml:8:13 reminders[0]: a reminder 20d before the due time is not after the start (due: 2w)`);
+    await writeFile(join(dir, 'reviews', 'second.yml'), `${review.replace('[20d]', '[2d]')}\n`);
+    const { code, stderr } = await cli(['policies', 'check', dir], { BILLING_HOOK_SECRET: 'x' });
+    expect(code).toBe(1);
+    const file = `${dir}/reviews/second.yml`;
+    expect(stderr).toContain(`${file}:4:12 scope.groups[0]: group 'no-such-group' does not exist in the directory`);
+    expect(stderr).toContain(`${file}:4:27 scope.groups[1]: group 'salesforce-users' is an APP_GROUP group: the directory's API cannot remove`);
+    expect(stderr).toContain(`${file}:5:19 reviewer.user: reviewer nobody@example.com is not in the directory`);
+    expect(stderr).toContain(`${file}:6:29 fallback_reviewer.group: group 'finance-teams' does not exist in the directory`);
+    expect(stderr).toContain('4 problems in');
   });
 
   it('exits 1 when the directory file is invalid, naming its line', async () => {

@@ -60,7 +60,7 @@ describe('access-bot export', () => {
       [['export', 'requests', '--from', '2026-13-01'], '--from "2026-13-01" is not a date'],
       [['export', 'requests', '--from', '2026-03-01T09:00'], 'has no time zone'],
       [['export', 'access', '--from', '2026-03-05', '--to', '2026-03-01'], 'the period is empty'],
-      [['export', 'policies', '--user', 'ada@example.com'], '--user applies to requests, access and events'],
+      [['export', 'policies', '--user', 'ada@example.com'], '--user applies to requests, access, events and reviews'],
       [['export', 'grants'], 'unknown export "grants"'],
       [['export'], 'no export named'],
       [['export', 'requests', 'access'], 'one export at a time'],

@@ -30,8 +30,11 @@ describe('parsing export filters', () => {
     expect(filterError(() => parseExportFilters('requests', { from: '2026-03-02', to: '2026-03-02' })).message).toContain('the period is empty');
     expect(filterError(() => parseExportFilters('requests', { from: '2026-03-03', to: '2026-03-02' })).field).toBe('to');
     expect(filterError(() => parseExportFilters('requests', { app: ' ' })).field).toBe('app');
-    expect(filterError(() => parseExportFilters('policies', { user: 'ada@example.com' })).message).toContain('--user applies to requests, access and events');
-    expect(filterError(() => parseExportKind('grants')).message).toBe('unknown export "grants": choose one of requests, access, events, policies');
+    expect(filterError(() => parseExportFilters('policies', { user: 'ada@example.com' })).message).toContain('--user applies to requests, access, events and reviews');
+    expect(filterError(() => parseExportKind('grants')).message).toBe('unknown export "grants": choose one of requests, access, events, policies, reviews');
+    expect(filterError(() => parseExportFilters('events', { campaign: 'rvc_1' })).field).toBe('campaign');
+    expect(filterError(() => parseExportFilters('reviews', { campaign: 'grt_1' })).message).toContain('is not a review campaign id');
+    expect(parseExportFilters('reviews', { campaign: 'rvc_1' }).campaign).toBe('rvc_1');
   });
 
   it('matches people by email in any case, or by directory id', () => {

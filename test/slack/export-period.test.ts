@@ -26,11 +26,14 @@ describe('export period presets', () => {
 
 describe('/access subcommand parsing', () => {
   it('reads each subcommand, and sends anything else to the help', () => {
-    expect(parseAccessCommand('')).toEqual({ kind: 'help' });
-    expect(parseAccessCommand('  LIST ')).toEqual({ kind: 'list' });
-    expect(parseAccessCommand('explain GitHub owner')).toEqual({ kind: 'explain', app: 'github', role: 'owner' });
-    expect(parseAccessCommand('request aws')).toEqual({ kind: 'request', app: 'aws' });
-    for (const kind of ['pending', 'revoke', 'export', 'whoami', 'digest', 'help'] as const) expect(parseAccessCommand(kind)).toEqual({ kind });
+    expect(parseAccessCommand('')).toEqual({ kind: 'help', words: [] });
+    expect(parseAccessCommand('  LIST ')).toEqual({ kind: 'list', words: [] });
+    expect(parseAccessCommand('explain GitHub owner')).toEqual({ kind: 'explain', words: ['github', 'owner'], app: 'github', role: 'owner' });
+    expect(parseAccessCommand('request aws')).toEqual({ kind: 'request', words: ['aws'], app: 'aws' });
+    expect(parseAccessCommand('review start Quarterly-Sensitive')).toEqual({ kind: 'review', words: ['start', 'quarterly-sensitive'] });
+    for (const kind of ['pending', 'revoke', 'export', 'whoami', 'digest', 'help', 'review'] as const) {
+      expect(parseAccessCommand(kind)).toEqual({ kind, words: [] });
+    }
     expect(parseAccessCommand('frobnicate')).toEqual({ kind: 'unknown', word: 'frobnicate' });
   });
 });

@@ -11,6 +11,7 @@ import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js
 import type { StoredMessage, StoredView } from '../../src/sandbox/slack-api/slack-workspace.js';
 import { apiView } from '../../src/sandbox/slack-api/web-api-methods.js';
 import type { LoadedPolicy } from '../../src/domain/policy.js';
+import type { LoadedReview } from '../../src/domain/reviews/review-definition.js';
 import type { Directory, Logger } from '../../src/operations/ports.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
 import { FakeClock } from '../support/fakes.js';
@@ -79,6 +80,8 @@ export interface LogLine {
 
 export async function startSlackFixture(options: {
   policies?: LoadedPolicy[];
+  /** Access review definitions (none by default). */
+  reviews?: LoadedReview[];
   directory?: Directory;
   /** Channels that are private with the bot not invited (channel_not_found). */
   privateChannels?: string[];
@@ -122,6 +125,7 @@ export async function startSlackFixture(options: {
   let display!: DisplayLookups;
   const h = createHarness({
     ...(options.policies ? { policies: options.policies } : {}),
+    ...(options.reviews ? { reviews: options.reviews } : {}),
     ...(options.directory ? { directory: options.directory } : {}),
     clock,
     logger: botLogger,

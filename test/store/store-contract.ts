@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChain, type AuditEventInput } from '../../src/domain/audit.js';
 import { AccessError } from '../../src/domain/errors.js';
 import type { AccessRequest, Grant, JobPayload, StepRecord } from '../../src/domain/records.js';
+import type { ReviewCampaign, ReviewItem } from '../../src/domain/reviews/review-records.js';
 import { NO_FILTERS } from '../../src/operations/exports/export-filters.js';
 import type { Store, StoreTx } from '../../src/operations/ports.js';
 
@@ -111,6 +112,68 @@ const event = (n: number, overrides: Partial<AuditEventInput> = {}): AuditEventI
   details: { n },
   ...overrides,
 });
+
+export function campaign(id: string, overrides: Partial<ReviewCampaign> = {}): ReviewCampaign {
+  return {
+    id,
+    reviewId: 'quarterly',
+    reviewName: 'Quarterly review',
+    version: 'v1',
+    definition: { review: 'quarterly', undecided: 'keep', remediate: 'remove' },
+    trigger: 'command_line',
+    startedBy: 'priya@example.com',
+    slot: null,
+    status: 'open',
+    startedAt: T0,
+    dueAt: at(14 * 86400),
+    closedAt: null,
+    closedBy: null,
+    populationCount: 0,
+    populationHash: 'h',
+    rules: null,
+    ...overrides,
+  };
+}
+
+export function reviewItem(id: string, campaignId: string, position: number, overrides: Partial<ReviewItem> = {}): ReviewItem {
+  return {
+    id,
+    campaignId,
+    position,
+    holder: { directoryId: `u-${position}`, email: `p${position}@example.com`, name: `P${position}`, slackId: null },
+    access: { kind: 'group', group: 'it-helpdesk' },
+    source: { kind: 'standing' },
+    reviewer: { rule: { kind: 'manager' }, fallbackReason: null, label: 'Marcus Chen (manager)' },
+    decision: 'pending',
+    reason: null,
+    decidedBy: null,
+    decidedAt: null,
+    secondsToDecision: null,
+    remediation: 'none',
+    remediationDetail: null,
+    remediatedAt: null,
+    remediationEventSeq: null,
+    ...overrides,
+  };
+}
+
+/** A campaign with `n` standing items, given to Marcus (and the even ones to Priya too). */
+async function insertCampaign(tx: StoreTx, c: ReviewCampaign, n: number): Promise<ReviewItem[]> {
+  const items = Array.from({ length: n }, (_, i) => reviewItem(`${c.id}_i${i}`, c.id, i));
+  await tx.insertReviewCampaign({ ...c, populationCount: n });
+  await tx.insertReviewItems(items);
+  await tx.insertReviewAssignments(
+    items.flatMap((item) => [
+      { itemId: item.id, campaignId: c.id, reviewerId: 'u-marcus', position: item.position, firstSeenAt: null },
+      ...(item.position % 2 === 0 ? [{ itemId: item.id, campaignId: c.id, reviewerId: 'u-priya', position: item.position, firstSeenAt: null }] : []),
+    ]),
+  );
+  await tx.insertReviewers([
+    { campaignId: c.id, reviewer: { directoryId: 'u-marcus', email: 'marcus@example.com', name: 'Marcus Chen', slackId: null }, items: n, remindersSent: [] },
+    { campaignId: c.id, reviewer: { directoryId: 'u-priya', email: 'priya@example.com', name: 'Priya Patel', slackId: 'U0PRIYA' }, items: Math.ceil(n / 2), remindersSent: [] },
+  ]);
+  return items;
+}
 
 /** A request and its grant: a grant's request must exist first. */
 async function insertGrant(tx: StoreTx, g: Grant): Promise<void> {
@@ -1269,6 +1332,149 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const sizes = await store.tableSizes();
         expect(sizes).toMatchObject({ requests: 2, grants: 1, audit_events: 3, jobs: 1, slack_messages: 0 });
         expect(Object.values(sizes).every((n) => Number.isInteger(n) && n >= 0)).toBe(true);
+      });
+    });
+
+    describe('access reviews', () => {
+      it('stores a campaign, its items, assignments and reviewers, and reads them back in order', async () => {
+        const g = grant('grt_r', { holder: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada Lovelace', slackId: null } });
+        const grantItem = reviewItem('rvi_g', 'rvc_1', 5, {
+          holder: g.holder,
+          access: { kind: 'role', app: 'github', role: 'owner' },
+          source: { kind: 'grant', grantId: 'grt_r', requestId: g.requestId, approvedBy: ['Marcus Chen <marcus@example.com>'], grantedAt: T0, expiresAt: at(3600) },
+          reviewer: { rule: { kind: 'group', group: 'access-admins' }, fallbackReason: 'the holder has no manager', label: 'group access-admins' },
+        });
+        const items = await store.transaction(async (tx) => {
+          await insertGrant(tx, g);
+          const inserted = await insertCampaign(tx, campaign('rvc_1', { rules: [{ app: 'github', role: 'owner', roleName: 'Owner', policy: 'p', version: 'v', groups: [] }] }), 5);
+          await tx.insertReviewItems([grantItem]);
+          return inserted;
+        });
+        expect(await store.getReviewCampaign('rvc_1')).toEqual(campaign('rvc_1', { populationCount: 5, rules: [{ app: 'github', role: 'owner', roleName: 'Owner', policy: 'p', version: 'v', groups: [] }] }));
+        expect(await store.getReviewItem('rvi_g')).toEqual(grantItem);
+        expect(await store.getReviewItem(items[2]!.id)).toEqual(items[2]);
+        expect(await store.getReviewItem('missing')).toBeUndefined();
+        const all = await store.reviewItems('rvc_1', { after: -1, limit: 100 });
+        expect(all.map((i) => i.position)).toEqual([0, 1, 2, 3, 4, 5]);
+        expect((await store.reviewItems('rvc_1', { after: 1, limit: 2 })).map((i) => i.position)).toEqual([2, 3]);
+        expect(await store.reviewItemsOfGrant('grt_r')).toEqual([grantItem]);
+        const priya = await store.reviewerItems('rvc_1', 'u-priya', { offset: 1, limit: 10 });
+        expect(priya.map((r) => r.item.position)).toEqual([2, 4]);
+        expect(priya[0]!.firstSeenAt).toBeNull();
+        expect((await store.assignmentsOf(items[0]!.id)).map((a) => a.reviewerId)).toEqual(['u-marcus', 'u-priya']);
+        expect((await store.reviewersOf('rvc_1')).map((r) => r.reviewer.email)).toEqual(['marcus@example.com', 'priya@example.com']);
+        expect(await store.getReviewer('rvc_1', 'u-priya')).toMatchObject({ items: 3, remindersSent: [], reviewer: { slackId: 'U0PRIYA' } });
+        expect(await store.listReviewCampaigns({ reviewId: 'quarterly', status: ['open'] })).toHaveLength(1);
+        expect(await store.listReviewCampaigns({ status: ['closed'] })).toEqual([]);
+      });
+
+      it('keeps one open campaign per review and one per schedule slot, even across connections', async () => {
+        await store.transaction(async (tx) => insertCampaign(tx, campaign('rvc_1', { slot: 's1' }), 1));
+        const other = await db.connect();
+        try {
+          const second = other.transaction((tx) => tx.insertReviewCampaign(campaign('rvc_2')));
+          await expect(second).rejects.toMatchObject({ code: 'review_open' });
+          await store.transaction((tx) => tx.updateReviewCampaign('rvc_1', ['open'], { status: 'closed', closedAt: at(5), closedBy: 'system:sweep' }));
+          // Closed: a new campaign may start, but not for the same slot.
+          await expect(other.transaction((tx) => tx.insertReviewCampaign(campaign('rvc_3', { slot: 's1' })))).rejects.toMatchObject({ code: 'review_open' });
+          await other.transaction((tx) => tx.insertReviewCampaign(campaign('rvc_4', { slot: 's2', startedAt: at(10) })));
+        } finally {
+          await other.close();
+        }
+        expect((await store.listReviewCampaigns({ reviewId: 'quarterly' })).map((c) => c.id)).toEqual(['rvc_4', 'rvc_1']);
+        expect(await store.getReviewCampaign('rvc_1')).toMatchObject({ status: 'closed', closedAt: at(5), closedBy: 'system:sweep' });
+        expect(await store.transaction((tx) => tx.updateReviewCampaign('rvc_1', ['open'], { status: 'closed' }))).toBe(false);
+      });
+
+      it('finds campaigns past their due time, and counts each reviewer\'s items', async () => {
+        const items = await store.transaction(async (tx) => {
+          await insertCampaign(tx, campaign('rvc_late', { reviewId: 'a', dueAt: at(10) }), 0);
+          return insertCampaign(tx, campaign('rvc_1', { reviewId: 'b', dueAt: at(100) }), 4);
+        });
+        expect((await store.dueReviewCampaigns(at(50), 10)).map((c) => c.id)).toEqual(['rvc_late']);
+        expect((await store.dueReviewCampaigns(at(100), 10)).map((c) => c.id)).toEqual(['rvc_late', 'rvc_1']);
+        await store.transaction(async (tx) => {
+          await tx.updateReviewItem(items[0]!.id, { decision: ['pending'] }, { decision: 'keep' });
+          await tx.updateReviewItem(items[1]!.id, { decision: ['pending'] }, { decision: 'undecided' });
+        });
+        expect(await store.reviewerProgress('rvc_1')).toEqual([
+          { reviewerId: 'u-marcus', assigned: 4, pending: 2, decided: 1 },
+          { reviewerId: 'u-priya', assigned: 2, pending: 1, decided: 1 },
+        ]);
+        expect(await store.reviewerProgress('rvc_1', 'u-priya')).toEqual([{ reviewerId: 'u-priya', assigned: 2, pending: 1, decided: 1 }]);
+        expect(await store.reviewerProgress('rvc_1', 'u-nobody')).toEqual([]);
+        // Open campaigns' undecided items of a person; a closed campaign's are not listed.
+        expect((await store.openReviewItemsFor('u-marcus', 10)).map((i) => i.position)).toEqual([2, 3]);
+        await store.transaction((tx) => tx.updateReviewCampaign('rvc_1', ['open'], { status: 'closed' }));
+        expect(await store.openReviewItemsFor('u-marcus', 10)).toEqual([]);
+      });
+
+      it('decides an item once: of two connections, exactly one conditional update wins', async () => {
+        const [item] = await store.transaction((tx) => insertCampaign(tx, campaign('rvc_1'), 1));
+        const other = await db.connect();
+        try {
+          const decide = (s: Store, who: string) =>
+            s.transaction((tx) => tx.updateReviewItem(item!.id, { decision: ['pending'] }, {
+              decision: 'keep', decidedAt: at(1), decidedBy: { directoryId: who, email: `${who}@example.com`, name: who, slackId: null }, secondsToDecision: 3,
+            }));
+          const results = await Promise.all([decide(store, 'u-marcus'), decide(other, 'u-priya')]);
+          expect(results.filter(Boolean)).toHaveLength(1);
+        } finally {
+          await other.close();
+        }
+        const decided = (await store.getReviewItem(item!.id))!;
+        expect(decided).toMatchObject({ decision: 'keep', decidedAt: at(1), secondsToDecision: 3 });
+        expect(['u-marcus', 'u-priya']).toContain(decided.decidedBy?.directoryId);
+        // A remediation update names the states it moves from.
+        expect(await store.transaction((tx) => tx.updateReviewItem(item!.id, { remediation: ['pending'] }, { remediation: 'removed' }))).toBe(false);
+        expect(await store.transaction((tx) => tx.updateReviewItem(item!.id, {}, { remediation: 'pending', remediationDetail: 'queued' }))).toBe(true);
+        expect(await store.transaction((tx) => tx.updateReviewItem(item!.id, { remediation: ['pending'] }, { remediation: 'removed', remediatedAt: at(9), remediationEventSeq: 7 }))).toBe(true);
+        expect(await store.getReviewItem(item!.id)).toMatchObject({ remediation: 'removed', remediationDetail: 'queued', remediatedAt: at(9), remediationEventSeq: 7 });
+      });
+
+      it('records a first look once, lists unverified standing removals, and keeps reminders sent', async () => {
+        const items = await store.transaction((tx) => insertCampaign(tx, campaign('rvc_1'), 3));
+        const ids = items.map((i) => i.id);
+        expect(await store.transaction((tx) => tx.markReviewItemsSeen('u-marcus', ids.slice(0, 2), at(5)))).toBe(2);
+        expect(await store.transaction((tx) => tx.markReviewItemsSeen('u-marcus', ids, at(9)))).toBe(1);
+        expect(await store.transaction((tx) => tx.markReviewItemsSeen('u-marcus', [], at(9)))).toBe(0);
+        expect((await store.reviewerItems('rvc_1', 'u-marcus', { limit: 10 })).map((r) => r.firstSeenAt)).toEqual([at(5), at(5), at(9)]);
+        expect((await store.reviewerItems('rvc_1', 'u-priya', { limit: 10 })).map((r) => r.firstSeenAt)).toEqual([null, null]);
+
+        await store.transaction(async (tx) => {
+          await tx.updateReviewItem(ids[0]!, {}, { decision: 'revoke', remediation: 'pending' });
+          await tx.updateReviewItem(ids[2]!, {}, { decision: 'revoke', remediation: 'failed' });
+        });
+        expect((await store.unverifiedRemovals(10)).map((i) => i.id)).toEqual([ids[0], ids[2]]);
+        expect((await store.reviewerItems('rvc_1', 'u-marcus', { limit: 10, decision: ['pending'] })).map((r) => r.item.id)).toEqual([ids[1]]);
+
+        expect(await store.transaction((tx) => tx.updateReviewer('rvc_1', 'u-priya', { remindersSent: [86400] }))).toBe(true);
+        expect((await store.getReviewer('rvc_1', 'u-priya'))!.remindersSent).toEqual([86400]);
+        expect(await store.transaction((tx) => tx.updateReviewer('rvc_1', 'u-nobody', { remindersSent: [1] }))).toBe(false);
+      });
+
+      it('exports items campaign by campaign in order, in batches, filtered by campaign, period and holder', async () => {
+        await store.transaction(async (tx) => {
+          await insertCampaign(tx, campaign('rvc_1', { reviewId: 'a' }), 3);
+          await insertCampaign(tx, campaign('rvc_2', { reviewId: 'b', startedAt: at(86400) }), 2);
+        });
+        const snapshot = await store.openSnapshot();
+        try {
+          const first = await snapshot.reviewItems(NO_FILTERS, 0, 3);
+          const rest = await snapshot.reviewItems(NO_FILTERS, first.next, 3);
+          expect([...first.rows, ...rest.rows].map((r) => `${r.campaign.id}:${r.item.position}`)).toEqual([
+            'rvc_1:0', 'rvc_1:1', 'rvc_1:2', 'rvc_2:0', 'rvc_2:1',
+          ]);
+          expect(first.rows[0]!.campaign).toMatchObject({ id: 'rvc_1', populationCount: 3 });
+          const one = await snapshot.reviewItems({ ...NO_FILTERS, campaign: 'rvc_2' }, 0, 100);
+          expect(one.rows.map((r) => r.item.id)).toEqual(['rvc_2_i0', 'rvc_2_i1']);
+          const period = await snapshot.reviewItems({ ...NO_FILTERS, from: at(3600) }, 0, 100);
+          expect(period.rows.map((r) => r.campaign.id)).toEqual(['rvc_2', 'rvc_2']);
+          const holder = await snapshot.reviewItems({ ...NO_FILTERS, person: 'p1@example.com' }, 0, 100);
+          expect(holder.rows.map((r) => r.item.id)).toEqual(['rvc_1_i1', 'rvc_2_i1']);
+        } finally {
+          await snapshot.close();
+        }
       });
     });
 

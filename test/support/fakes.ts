@@ -3,7 +3,8 @@ import { TransientError } from '../../src/domain/errors.js';
 import type { Digest } from '../../src/domain/digest.js';
 import type { Notification, NotificationOf, NotificationType } from '../../src/domain/records.js';
 import type { WebhookTransport } from '../../src/adapters/provisioners/webhook-provisioner.js';
-import type { Clock, DigestAttachment, Notifier, PublishDigest } from '../../src/operations/ports.js';
+import type { Clock, DigestAttachment, Notifier, PublishDigest, PublishReviewSummary, ReviewSummaryAttachment } from '../../src/operations/ports.js';
+import type { ReviewSummary } from '../../src/domain/reviews/review-summary.js';
 
 export class FakeClock implements Clock {
   private ms: number;
@@ -44,6 +45,17 @@ export class RecordingNotifier implements Notifier {
     return { attached: first };
   }
 
+  /** Review summaries published, with the evidence CSV (made the first time for a campaign). */
+  readonly reviewSummaries: { summary: ReviewSummary; channel: string; key: string; attachment: ReviewSummaryAttachment | null }[] = [];
+
+  async publishReviewSummary(input: PublishReviewSummary): Promise<{ attached: boolean }> {
+    const id = input.summary.campaign.id;
+    const first = !this.reviewSummaries.some((r) => r.summary.campaign.id === id && r.attachment);
+    const attachment = first ? await input.attachment() : null;
+    this.reviewSummaries.push({ summary: input.summary, channel: input.channel, key: input.key, attachment });
+    return { attached: first };
+  }
+
   /** The next `n` deliveries fail, with `error` or a plain TransientError. */
   failNext(n = 1, error?: Error): void {
     this.failures = n;
@@ -64,6 +76,7 @@ export function callbackNotifier(onDeliver: (notification: Notification, key: st
     destination: 'test',
     deliver: async (notification, key) => onDeliver(notification, key),
     publishDigest: async () => ({ attached: false }),
+    publishReviewSummary: async () => ({ attached: false }),
   };
 }
 

@@ -12,6 +12,7 @@ import type { WebhookTransport } from '../../src/adapters/provisioners/webhook-p
 import { YamlDirectory } from '../../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
 import { Catalog } from '../../src/domain/catalog.js';
+import { ReviewCatalog, type LoadedReview } from '../../src/domain/reviews/review-definition.js';
 import type { LoadedPolicy, Role, Settings } from '../../src/domain/policy.js';
 import type { ActingPerson } from '../../src/operations/acting-person.js';
 import type { Deps } from '../../src/operations/context.js';
@@ -162,6 +163,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   policies?: LoadedPolicy[];
+  /** Access review definitions (none by default). */
+  reviews?: LoadedReview[];
   dbPath?: string;
   /** Another store than a new SQLite file (PostgreSQL); the harness closes it. */
   store?: Store;
@@ -189,6 +192,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     store,
     directory,
     catalog: new Catalog(options.policies ?? examplePolicies()),
+    reviews: new ReviewCatalog(options.reviews ?? []),
     settings: SETTINGS,
     clock,
     logger: options.logger ?? silentLogger,

@@ -4,13 +4,15 @@
  *   housekeeping (records older than `retention`);
  * - `reconcile` (reconcile_schedule): offboarding, then drift against each provisioned group;
  * - `digest` (digest_schedule): the weekly security digest, queued as a job keyed by its slot (so it
- *   is posted once, retried when Slack fails, with the week's requests CSV: `publishDigest`).
+ *   is posted once, retried when Slack fails, with the week's requests CSV: `publishDigest`);
+ * - `review:<id>` for each access review with a `schedule`: a campaign starts (`startScheduledReview`).
  */
 import type { Deps } from '../../operations/context.js';
 import { queueDigest } from '../../operations/queue-digest.js';
 import { reconcile, type OffboardingSource } from '../../operations/reconcile.js';
 import type { JobRunnerOptions } from '../../operations/run-jobs.js';
 import { sweep } from '../../operations/sweep.js';
+import { startScheduledReview } from '../../operations/reviews/start-review.js';
 import { CronScheduler, type Schedule, type SchedulerOptions } from './scheduler.js';
 
 export interface BotScheduleHooks {
@@ -50,6 +52,18 @@ export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule
         return { queued: job };
       },
     },
+    // Each access review with a schedule: a campaign per slot (the slot claim, and the store's
+    // one-campaign-per-slot rule, keep two processes from starting it twice).
+    ...deps.reviews.all().flatMap((review): Schedule[] => review.schedule === null ? [] : [{
+      name: `review:${review.id}`,
+      expression: review.schedule,
+      async run(pass) {
+        const at = deps.clock.now().toISOString();
+        const started = await startScheduledReview(deps, review.id, pass.slot ? pass.slot.toISOString() : `run:${at}`);
+        if (started) deps.logger.info('access review started', { review: review.id, campaign: started.campaign.id, items: started.campaign.populationCount });
+        return started ? { campaign: started.campaign.id } : { skipped: true };
+      },
+    }]),
   ];
 }
 

@@ -25,7 +25,10 @@ import type {
   GrantExportRecord,
   PolicyExportRecord,
   RequestExportRecord,
+  ReviewExportRecord,
 } from '../../operations/exports/export-ports.js';
+import type { ReviewCampaign } from '../../domain/reviews/review-records.js';
+import { toCampaign, toReviewItem } from './review-row-mappers.js';
 import type { PersonRef } from '../../domain/records.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type Db } from './open-database.js';
 import { toDecision, toGrant, toRequest, toStep } from './row-mappers.js';
@@ -290,6 +293,42 @@ export class SqliteExportSnapshot implements ExportSnapshot {
         inForceUntil: r.until,
       })),
       next: rows.length ? rows[rows.length - 1]!.k : after,
+    };
+  }
+
+  // ---- access reviews ----------------------------------------------------------------------------
+
+  async reviewItems(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<ReviewExportRecord>> {
+    // Items in insertion order: a campaign's items are written together, in position order, so
+    // rowid order is campaign by campaign, each in its order.
+    const where: SQL[] = [sql`${t.reviewItems}.rowid > ${after}`];
+    if (filters.campaign) where.push(sql`${t.reviewItems.campaignId} = ${filters.campaign}`);
+    if (filters.from || filters.to) {
+      const period: SQL[] = [];
+      if (filters.from) period.push(sql`${t.reviewCampaigns.startedAt} >= ${filters.from}`);
+      if (filters.to) period.push(sql`${t.reviewCampaigns.startedAt} < ${filters.to}`);
+      where.push(sql`${t.reviewItems.campaignId} in (select ${t.reviewCampaigns.id} from ${t.reviewCampaigns} where ${and(...period)})`);
+    }
+    if (filters.app) where.push(sql`${t.reviewItems.app} = ${filters.app}`);
+    if (filters.role) where.push(sql`${t.reviewItems.role} = ${filters.role}`);
+    if (filters.person) {
+      where.push(filters.person.includes('@') ? sql`lower(${t.reviewItems.holderEmail}) = ${filters.person}` : sql`${t.reviewItems.holderId} = ${filters.person}`);
+    }
+    const rows = this.db
+      .select({ key: sql<number>`${t.reviewItems}.rowid`, row: t.reviewItems })
+      .from(t.reviewItems)
+      .where(and(...where))
+      .orderBy(sql`${t.reviewItems}.rowid`)
+      .limit(limit)
+      .all();
+    if (rows.length === 0) return { rows: [], next: after };
+    const ids = [...new Set(rows.map((r) => r.row.campaignId))];
+    const campaigns = new Map<string, ReviewCampaign>(
+      this.db.select().from(t.reviewCampaigns).where(inArray(t.reviewCampaigns.id, ids)).all().map((c) => [c.id, toCampaign(c)]),
+    );
+    return {
+      rows: rows.map(({ row }) => ({ campaign: campaigns.get(row.campaignId)!, item: toReviewItem(row) })),
+      next: rows[rows.length - 1]!.key,
     };
   }
 

@@ -7,6 +7,8 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
 import type { Actor } from '../../domain/audit.js';
 import type { ApprovalStep } from '../../domain/policy.js';
 import type { JobPayload, PersonRef, ProvisionSnapshot } from '../../domain/records.js';
+import type { ReviewerRule } from '../../domain/reviews/review-definition.js';
+import type { ItemSource, RuleReviewed } from '../../domain/reviews/review-records.js';
 
 export const requests = sqliteTable(
   'requests',
@@ -105,7 +107,7 @@ export const grants = sqliteTable(
     createdAt: text('created_at').notNull(),
     activatedAt: text('activated_at'),
     expiresAt: text('expires_at'),
-    revocationReason: text('revocation_reason', { enum: ['expired', 'relinquished', 'revoked', 'offboarded', 'removed_externally'] }),
+    revocationReason: text('revocation_reason', { enum: ['expired', 'relinquished', 'revoked', 'offboarded', 'removed_externally', 'review'] }),
     revocationNote: text('revocation_note'),
     revokedBy: text('revoked_by'),
     revocationStartedAt: text('revocation_started_at'),
@@ -288,4 +290,103 @@ export const slackMessages = sqliteTable(
     // Housekeeping reads the oldest first; posted_at never changes, so updates cost this index nothing.
     index('slack_messages_posted').on(t.postedAt),
   ],
+);
+
+// ---- access reviews ------------------------------------------------------------------------------
+
+/** One run of a review definition. At most one open campaign per review, one per schedule slot. */
+export const reviewCampaigns = sqliteTable(
+  'review_campaigns',
+  {
+    id: text('id').primaryKey(),
+    reviewId: text('review_id').notNull(),
+    reviewName: text('review_name').notNull(),
+    version: text('version').notNull(),
+    definition: text('definition', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    trigger: text('trigger', { enum: ['schedule', 'command_line', 'slack'] }).notNull(),
+    startedBy: text('started_by').notNull(),
+    slot: text('slot'),
+    status: text('status', { enum: ['open', 'closed'] }).notNull(),
+    startedAt: text('started_at').notNull(),
+    dueAt: text('due_at').notNull(),
+    closedAt: text('closed_at'),
+    closedBy: text('closed_by'),
+    populationCount: integer('population_count').notNull(),
+    populationHash: text('population_hash').notNull(),
+    rules: text('rules', { mode: 'json' }).$type<RuleReviewed[]>(),
+  },
+  (t) => [
+    uniqueIndex('review_campaigns_one_open').on(t.reviewId).where(sql`status = 'open'`),
+    uniqueIndex('review_campaigns_slot').on(t.reviewId, t.slot),
+    index('review_campaigns_status_due').on(t.status, t.dueAt),
+    index('review_campaigns_started').on(t.startedAt),
+  ],
+);
+
+/** One item per holder and access, frozen when the campaign started. */
+export const reviewItems = sqliteTable(
+  'review_items',
+  {
+    id: text('id').primaryKey(),
+    campaignId: text('campaign_id').notNull().references(() => reviewCampaigns.id),
+    position: integer('position').notNull(),
+    holderId: text('holder_id').notNull(),
+    holderEmail: text('holder_email').notNull(),
+    holderName: text('holder_name').notNull(),
+    accessKind: text('access_kind', { enum: ['role', 'group'] }).notNull(),
+    app: text('app'),
+    role: text('role'),
+    accessGroup: text('access_group'),
+    source: text('source', { mode: 'json' }).$type<ItemSource>().notNull(),
+    /** The grant the item is about (null for standing membership), for the revocation hook. */
+    grantId: text('grant_id'),
+    reviewerRule: text('reviewer_rule', { mode: 'json' }).$type<ReviewerRule>().notNull(),
+    reviewerFallbackReason: text('reviewer_fallback_reason'),
+    reviewerLabel: text('reviewer_label').notNull(),
+    decision: text('decision', { enum: ['pending', 'keep', 'revoke', 'undecided'] }).notNull(),
+    reason: text('reason'),
+    decidedById: text('decided_by_id'),
+    decidedByEmail: text('decided_by_email'),
+    decidedByName: text('decided_by_name'),
+    decidedBySlackId: text('decided_by_slack_id'),
+    decidedAt: text('decided_at'),
+    secondsToDecision: integer('seconds_to_decision'),
+    remediation: text('remediation', { enum: ['none', 'pending', 'removed', 'failed'] }).notNull(),
+    remediationDetail: text('remediation_detail'),
+    remediatedAt: text('remediated_at'),
+    remediationEventSeq: integer('remediation_event_seq'),
+  },
+  (t) => [
+    uniqueIndex('review_items_position').on(t.campaignId, t.position),
+    index('review_items_grant').on(t.grantId),
+    index('review_items_remediation').on(t.remediation),
+  ],
+);
+
+/** Which reviewer got which item (a group's items go to each member) and when they first saw it. */
+export const reviewAssignments = sqliteTable(
+  'review_assignments',
+  {
+    itemId: text('item_id').notNull().references(() => reviewItems.id),
+    reviewerId: text('reviewer_id').notNull(),
+    campaignId: text('campaign_id').notNull(),
+    position: integer('position').notNull(),
+    firstSeenAt: text('first_seen_at'),
+  },
+  (t) => [primaryKey({ columns: [t.itemId, t.reviewerId] }), index('review_assignments_reviewer').on(t.reviewerId, t.campaignId, t.position)],
+);
+
+/** The reviewers of a campaign, and the reminders they were sent. */
+export const reviewReviewers = sqliteTable(
+  'review_reviewers',
+  {
+    campaignId: text('campaign_id').notNull().references(() => reviewCampaigns.id),
+    reviewerId: text('reviewer_id').notNull(),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    slackId: text('slack_id'),
+    items: integer('items').notNull(),
+    remindersSent: text('reminders_sent', { mode: 'json' }).$type<number[]>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.reviewerId] })],
 );

@@ -1,7 +1,7 @@
 /**
  * The store port on SQLite (drizzle + better-sqlite3). All SQL lives in this folder: one
  * repository per aggregate (requests, grants, tasks, identity and policy versions, the audit log,
- * the job queue, meta and leases, posted messages), composed here.
+ * the job queue, meta and leases, posted messages, access reviews), composed here.
  *
  * Connections and transactions:
  * - Writes run on the writing connection, inside `transaction`, one transaction at a time (the
@@ -32,6 +32,7 @@ import { MetaRepo } from './meta-repo.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, isBusy, openReader, openWriter, type Connection } from './open-database.js';
 import { PostedMessagesRepo } from './posted-messages-repo.js';
 import { RequestsRepo } from './requests-repo.js';
+import { ReviewsRepo } from './reviews-repo.js';
 import type { SyncMessages } from './sync-port.js';
 import { READS, WRITES, type RepoName as RoutedRepo, type Unrouted } from './store-routes.js';
 import { TasksRepo } from './tasks-repo.js';
@@ -49,8 +50,10 @@ class Repos {
   readonly jobs: JobsQueue;
   readonly meta: MetaRepo;
   readonly messages: PostedMessagesRepo;
+  readonly reviews: ReviewsRepo;
 
   constructor(connection: Connection) {
+    this.reviews = new ReviewsRepo(connection);
     this.requests = new RequestsRepo(connection);
     this.grants = new GrantsRepo(connection);
     this.tasks = new TasksRepo(connection);

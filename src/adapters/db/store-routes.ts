@@ -17,7 +17,7 @@
  */
 import type { StoreReads, StoreTx } from '../../operations/ports.js';
 
-export type RepoName = 'requests' | 'grants' | 'tasks' | 'identity' | 'audit' | 'stream' | 'jobs' | 'meta';
+export type RepoName = 'requests' | 'grants' | 'tasks' | 'identity' | 'audit' | 'stream' | 'jobs' | 'meta' | 'reviews';
 type WriteMethod = Exclude<keyof StoreTx, keyof StoreReads>;
 
 /** Which repository answers each read of the port. */
@@ -36,6 +36,10 @@ export const READS = {
   auditSinkStates: 'stream', auditCheckpoints: 'stream', latestAuditCheckpoint: 'stream',
   getJob: 'jobs', getJobByKey: 'jobs', listJobs: 'jobs', countJobs: 'jobs', dueJobs: 'jobs',
   getMeta: 'meta', metaWithPrefix: 'meta', getLease: 'meta',
+  getReviewCampaign: 'reviews', listReviewCampaigns: 'reviews', dueReviewCampaigns: 'reviews', getReviewItem: 'reviews',
+  reviewItems: 'reviews', reviewerItems: 'reviews', assignmentsOf: 'reviews', getReviewer: 'reviews',
+  reviewersOf: 'reviews', reviewerProgress: 'reviews', openReviewItemsFor: 'reviews', reviewItemsOfGrant: 'reviews',
+  unverifiedRemovals: 'reviews',
 } as const satisfies Record<keyof StoreReads, RepoName>;
 
 /** Which repository performs each write of the port. */
@@ -49,6 +53,9 @@ export const WRITES = {
   updateAuditSink: 'stream', recordAuditCheckpoint: 'stream',
   enqueueJob: 'jobs', claimJob: 'jobs', renewJob: 'jobs', finishJob: 'jobs', failJob: 'jobs', pruneJobs: 'jobs',
   setMeta: 'meta', deleteMeta: 'meta', acquireLease: 'meta', renewLease: 'meta', releaseLease: 'meta',
+  insertReviewCampaign: 'reviews', updateReviewCampaign: 'reviews', insertReviewItems: 'reviews',
+  insertReviewAssignments: 'reviews', insertReviewers: 'reviews', updateReviewItem: 'reviews',
+  markReviewItemsSeen: 'reviews', updateReviewer: 'reviews',
 } as const satisfies Record<WriteMethod, RepoName>;
 
 /** Method names a repository set lacks (compile-time check: must be `never`). */

@@ -12,7 +12,7 @@ import type { Client } from '@okta/okta-sdk-nodejs';
 import { z } from 'zod';
 import { AccessError, PermanentError, TransientError } from '../../domain/errors.js';
 import { isActiveStatus, type Person } from '../../domain/person.js';
-import { forgetSharedReads, sharedRead } from '../../operations/read-scope.js';
+import { forgetSharedReads, primeSharedRead, sharedRead } from '../../operations/read-scope.js';
 import type { Clock, Directory, DirectoryGroup, Logger } from '../../operations/ports.js';
 import { createOktaClient, tokenErrorOf, type OktaAuth } from './okta-client.js';
 import { OktaCallGate, type GateStats } from './okta-call-gate.js';
@@ -168,7 +168,11 @@ export class OktaDirectory implements Directory {
     try {
       return await sharedRead(`okta:members:${group.id}`, async () => {
         const collection = await this.client.groupApi.listGroupUsers({ groupId: group.id, limit: this.pageSize });
-        return (await drainCollection(collection)).map((raw) => toPerson(parseUser(raw)));
+        const users = (await drainCollection(collection)).map(parseUser);
+        // The listing returns each member whole: within this operation it answers their reads too
+        // (an access review's manager lookups for 5,000 members cost no read of each member).
+        for (const user of users) primeSharedRead(`okta:user:${user.id}`, user);
+        return users.map(toPerson);
       });
     } catch (error) {
       if (statusOf(error) === 404) {

@@ -81,7 +81,10 @@ export async function checkPoliciesAgainstDirectory(loaded: LoadedPolicies, dire
       }
     }
 
-    // 3. Chains, for a requester who is nobody's approver and has no manager (manager steps fall back to admins).
+    // 3. Access reviews: the groups in scope, and reviewers that can be found.
+    await checkReviews(loaded, { findGroup, membersOf, findPerson }, problem);
+
+    // 4. Chains, for a requester who is nobody's approver and has no manager (manager steps fall back to admins).
     const adminGroup = loaded.settings.adminGroup;
     // Without the admin group every fallback is empty, and each chain would repeat that one
     // problem (already reported at admin_group); check the chains once it exists.
@@ -121,6 +124,53 @@ export async function checkPoliciesAgainstDirectory(loaded: LoadedPolicies, dire
     throw error;
   }
   return { problems: sortProblems(problems) };
+}
+
+interface Lookups {
+  findGroup(name: string): Promise<DirectoryGroup | null>;
+  membersOf(name: string): Promise<Person[]>;
+  findPerson(email: string): Promise<Person | null>;
+}
+
+/**
+ * Each review's groups must exist, and be manageable when Revoke removes standing membership
+ * (`remediate: remove`); each reviewer rule must resolve to an active person: a named user who is
+ * in the directory, a group with active members.
+ */
+async function checkReviews(loaded: LoadedPolicies, look: Lookups, problem: (file: string, path: KeyPath, message: string) => void): Promise<void> {
+  for (const review of loaded.reviews.all()) {
+    const file = review.source.file;
+    for (const [i, name] of review.scope.groups.entries()) {
+      const group = await look.findGroup(name);
+      if (!group) problem(file, ['scope', 'groups', i], `group '${name}' does not exist in the directory`);
+      else if (review.remediate === 'remove' && !group.manageable) {
+        problem(file, ['scope', 'groups', i], `group '${name}' is an ${group.type} group: the directory's API cannot remove its members, so 'remediate: remove' cannot work; use 'remediate: report'`);
+      }
+    }
+    const rules = [['reviewer', review.reviewer], ['fallback_reviewer', review.fallbackReviewer]] as const;
+    for (const [key, rule] of rules) {
+      // The admin group (the default fallback) is checked with the settings, where it is named.
+      if (rule.kind === 'group' && rule.group === loaded.settings.adminGroup) continue;
+      if (rule.kind === 'user') {
+        let person: Person | null;
+        try {
+          person = await look.findPerson(rule.user);
+        } catch (error) {
+          if (!(error instanceof AccessError)) throw error;
+          problem(file, [key, 'user'], `reviewer ${rule.user}: ${error.message}`);
+          continue;
+        }
+        if (!person) problem(file, [key, 'user'], `reviewer ${rule.user} is not in the directory`);
+        else if (!person.active) problem(file, [key, 'user'], `reviewer ${rule.user} is not active in the directory (${person.status})`);
+      } else if (rule.kind === 'group') {
+        if (!(await look.findGroup(rule.group))) {
+          problem(file, [key, 'group'], `group '${rule.group}' does not exist in the directory`);
+        } else if (!(await look.membersOf(rule.group)).some((p) => p.active)) {
+          problem(file, [key, 'group'], `group '${rule.group}' has no active member, so nobody could review these items`);
+        }
+      }
+    }
+  }
 }
 
 /** Every group the policies and settings name, in file order, with the key that names it. */

@@ -4,17 +4,19 @@
  * collected and reported at once, each naming the file, line, column and key, so a policy author
  * fixes them in one pass rather than one restart per typo.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateDetailed } from 'node-cron';
-import type { z } from 'zod';
 import { sinkSecrets } from '../../domain/audit-sinks.js';
 import { Catalog } from '../../domain/catalog.js';
+import { ReviewCatalog } from '../../domain/reviews/review-definition.js';
 import type { LoadedPolicy, Settings } from '../../domain/policy.js';
-import { describeIssue, PolicyFileSchema, SCHEDULE_KEYS, SettingsFileSchema } from '../../domain/policy-schema.js';
+import { PolicyFileSchema, SCHEDULE_KEYS, SettingsFileSchema } from '../../domain/policy-schema.js';
 import { PROVISION_METHODS } from '../../domain/provisioning/methods.js';
 import { ENV_NAME_PATTERN } from '../../domain/schema-primitives.js';
-import { formatKeyPath, parseYamlSource, type KeyPath, type YamlSource } from './yaml-source.js';
+import { describeFsError, issuesToProblems, problemAt, readSource } from './policy-files.js';
+import { loadReviews } from './load-reviews.js';
+import type { KeyPath, YamlSource } from './yaml-source.js';
 
 import type { LoadedPolicies } from './loaded-policies.js';
 import { PolicyLoadError, type PolicyProblem } from './policy-problem.js';
@@ -88,6 +90,7 @@ export async function loadPolicies(dir: string, options: LoadOptions = {}): Prom
   }
 
   problems.push(...crossFileProblems(raw, env, options.onMissingSecret));
+  const reviews = await loadReviews(dir, policies, settings?.adminGroup ?? null, problems, sources);
 
   if (problems.length > 0 || !settings) throw new PolicyLoadError(problems);
 
@@ -97,24 +100,12 @@ export async function loadPolicies(dir: string, options: LoadOptions = {}): Prom
     settingsFile,
     policies,
     catalog: new Catalog(policies),
+    reviews: new ReviewCatalog(reviews),
     locate(file, path, target = 'value') {
       const source = sources.get(file) ?? [...sources.values()].find((s) => s.file === join(dir, file) || s.file.endsWith(`/${file}`));
       return source ? source.locate(path, target) : { line: 1, column: 1 };
     },
   };
-}
-
-async function readSource(file: string, problems: PolicyProblem[]): Promise<YamlSource | null> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    problems.push({ file, line: 1, column: 1, path: FILE_LEVEL, message: `cannot read the file: ${describeFsError(error)}` });
-    return null;
-  }
-  const source = parseYamlSource(file, text);
-  for (const e of source.syntaxErrors) problems.push({ file, line: e.line, column: e.column, path: FILE_LEVEL, message: e.message });
-  return source;
 }
 
 function validateSettings(source: YamlSource, problems: PolicyProblem[]): Settings | null {
@@ -140,24 +131,6 @@ function validateSettings(source: YamlSource, problems: PolicyProblem[]): Settin
     }
   }
   return parsed.success && problems.length === before ? parsed.data : null;
-}
-
-export function problemAt(source: YamlSource, path: KeyPath, message: string, target: 'key' | 'value' = 'value'): PolicyProblem {
-  return { file: source.file, ...source.locate(path, target), path: formatKeyPath(path), message };
-}
-
-function issuesToProblems(source: YamlSource, issues: readonly z.core.$ZodIssue[]): PolicyProblem[] {
-  const out: PolicyProblem[] = [];
-  for (const issue of issues) {
-    const path = issue.path.map((segment) => (typeof segment === 'number' ? segment : String(segment)));
-    if (issue.code === 'unrecognized_keys') {
-      // One problem per unknown key, at the key itself: that is the line to fix.
-      for (const key of issue.keys) out.push(problemAt(source, [...path, key], `unknown key '${key}'`, 'key'));
-    } else {
-      out.push(problemAt(source, path, describeIssue(issue, source.value)));
-    }
-  }
-  return out;
 }
 
 function asRecord(value: unknown): Record<string, unknown> | null {
@@ -249,15 +222,4 @@ function auditSecretProblems(
     else problems.push(problem);
   }
   return problems;
-}
-
-function describeFsError(error: unknown): string {
-  if (error && typeof error === 'object' && 'code' in error) {
-    const code = String((error as { code: unknown }).code);
-    if (code === 'ENOENT') return 'it does not exist';
-    if (code === 'ENOTDIR') return 'it is not a folder';
-    if (code === 'EACCES') return 'permission denied';
-    return code;
-  }
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,12 +4,11 @@
  * modal (acked at once: a trigger id is good for 3 s) or answers with one ephemeral message, built
  * by one operation or read and a block builder; a refusal becomes the reply text.
  */
-import type { KnownBlock, WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 import type { SlackMessage } from '../../../blocks/approval-message.js';
-import { helpMessage, listMessage, pendingMessage, whoamiMessage } from '../../../blocks/command-replies.js';
+import { helpMessage, listMessage, pendingMessage, textMessage, whoamiMessage } from '../../../blocks/command-replies.js';
 import { channelLink, escapeMrkdwn } from '../../../blocks/escape.js';
 import { explainMessage } from '../../../blocks/explain-message.js';
-import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import { AccessError } from '../../domain/errors.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
 import { explainAccess } from '../../operations/explain-access.js';
@@ -21,6 +20,7 @@ import { explain, identify, type SlackContext } from './context.js';
 import { approvalsAwaiting, myGrants, myRequests } from './overview.js';
 import { lookUpSlackUser } from './people.js';
 import { openRequestModal } from './request-flow.js';
+import { reviewSubcommand } from './review-commands.js';
 
 /** One `/access` call: who, where, and the words after the subcommand's name. */
 export interface SubcommandCall {
@@ -34,6 +34,8 @@ export interface SubcommandCall {
   refuse: (text: string) => Promise<void>;
   app?: string;
   role?: string;
+  /** Every word after the subcommand's name, lower-cased (`review start <id>`). */
+  words: string[];
 }
 
 interface Subcommand {
@@ -61,9 +63,7 @@ export interface ReplySubcommand extends Subcommand {
 
 export type AccessSubcommand = ModalSubcommand | ReplySubcommand;
 
-export function textMessage(text: string): SlackMessage {
-  return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } } as KnownBlock] };
-}
+export { textMessage };
 
 /** One sentence for a person the bot cannot act for, instead of lists of what they cannot use. */
 function inactive(me: ActingPerson): SlackMessage | null {
@@ -172,6 +172,13 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
     },
   },
   {
+    name: 'review',
+    args: '[start <id>]',
+    summary: 'the access review items waiting for you, with Keep and Revoke; admins: `review start <id>` starts a review',
+    answer: 'reply',
+    reply: (call) => reviewSubcommand(call),
+  },
+  {
     name: 'revoke',
     summary: 'admins: take someone\'s access away, with a reason',
     answer: 'modal',
@@ -219,15 +226,16 @@ export function usageHint(): string {
   return SUBCOMMANDS.map((s) => (s.args ? `${s.name} ${s.args}` : s.name)).join(' | ');
 }
 
-export type ParsedAccessCommand = { kind: string; app?: string; role?: string } | { kind: 'unknown'; word: string };
+export type ParsedAccessCommand = { kind: string; app?: string; role?: string; words: string[] } | { kind: 'unknown'; word: string };
 
 /** `/access <words>`: the subcommand by its first word (none: help), and `<app> <role>` for those that take them. */
 export function parseAccessCommand(text: string): ParsedAccessCommand {
-  const [verb = 'help', app, role] = text.trim().split(/\s+/).filter(Boolean).map((w) => w.toLowerCase());
+  const [verb = 'help', ...words] = text.trim().split(/\s+/).filter(Boolean).map((w) => w.toLowerCase());
   const command = SUBCOMMANDS.find((s) => s.name === verb);
   if (!command) return { kind: 'unknown', word: verb };
-  if (!command.takesRole) return { kind: verb };
-  return { kind: verb, ...(app ? { app } : {}), ...(role ? { role } : {}) };
+  if (!command.takesRole) return { kind: verb, words };
+  const [app, role] = words;
+  return { kind: verb, words, ...(app ? { app } : {}), ...(role ? { role } : {}) };
 }
 
 export function subcommandNamed(name: string): AccessSubcommand | undefined {

@@ -146,6 +146,8 @@ const FILTER_BLOCK: Record<ExportFilterField, string> = {
   app: BLOCK.exportApp,
   role: BLOCK.exportRole,
   user: BLOCK.exportPerson,
+  // The form has no campaign field: a period picks the campaigns started in it.
+  campaign: BLOCK.exportKind,
 };
 
 /**

@@ -7,6 +7,7 @@ import type { WebClient } from '@slack/web-api';
 import { homeView } from '../../../blocks/home.js';
 import { explain, identify, type SlackContext } from './context.js';
 import { homeModel } from './overview.js';
+import { markSeen } from '../../operations/reviews/decide-review-item.js';
 import type { BlockAction } from './payloads.js';
 
 export async function publishHome(ctx: SlackContext, client: WebClient, slackUserId: string, notice?: string): Promise<void> {
@@ -15,6 +16,8 @@ export async function publishHome(ctx: SlackContext, client: WebClient, slackUse
     const me = await identify(ctx, client, slackUserId);
     const model = await homeModel(ctx.deps, me.person, slackUserId, ctx.display, ctx.display.knownZone(slackUserId));
     view = homeView({ ...model, ...(notice ? { notice } : {}) });
+    // The review items on the tab are in front of the person now: their first look at them.
+    await markSeen(ctx.deps, me.person.id, (model.reviews?.campaigns ?? []).flatMap((c) => c.items.map((i) => i.id)));
   } catch (error) {
     const problem = explain(ctx, error, 'app home');
     view = homeView({

@@ -31,6 +31,7 @@ import * as grantButtons from './listeners/actions/grant-buttons.js';
 import * as homeActions from './listeners/actions/home.js';
 import * as requestFormActions from './listeners/actions/request-form.js';
 import * as revokeFormActions from './listeners/actions/revoke-form.js';
+import * as reviewActions from './listeners/actions/review.js';
 import * as taskDoneAction from './listeners/actions/task-done.js';
 import * as appHomeEvent from './listeners/events/app-home.js';
 import * as appOptions from './listeners/options/apps.js';
@@ -40,6 +41,7 @@ import * as exportView from './listeners/views/export.js';
 import * as extendView from './listeners/views/extend.js';
 import * as requestView from './listeners/views/request-submitted.js';
 import * as revokeView from './listeners/views/revoke.js';
+import * as reviewRevokeView from './listeners/views/review-revoke.js';
 import { checkConfiguredChannels } from './channel-check.js';
 import { foreignTeam } from './payloads.js';
 import { SlackCallGate } from './slack-call-gate.js';
@@ -208,6 +210,7 @@ export async function createSlackBot(connection: SlackConnection, options: Slack
   for (const listener of [
     accessCommand, requestFormActions, approveAction, denyAction, cancelAction, requestView, denyReasonView, approveShorterView, extendView, appOptions,
     grantButtons, taskDoneAction, homeActions, revokeFormActions, revokeView, exportView, appHomeEvent,
+    reviewActions, reviewRevokeView,
   ]) {
     listener.register(router.registry() as App, ctx);
   }

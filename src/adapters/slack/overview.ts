@@ -13,6 +13,9 @@ import { checkEligibility } from '../../domain/evaluate.js';
 import type { Person } from '../../domain/person.js';
 import type { Grant } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
+import { myReviewItems } from '../../operations/reviews/review-views.js';
+import { HOME_SHARES } from '../../../blocks/home.js';
+import type { MyReviewsView } from '../../../blocks/review-message.js';
 import type { DisplayLookups } from './display-lookups.js';
 import { personLabel, provisioningView, requestCard } from './request-card.js';
 
@@ -166,8 +169,20 @@ export async function homeModel(deps: Deps, person: Person, slackId: string | nu
     approvals: approvalLines(await approvalsAwaiting(deps, person.id, timezone)),
     catalog: requestableRoles(deps, person, groups, grants, pendingRequests, names),
     tasks: await myTasks(deps, person.id, groups),
+    reviews: await reviewsFor(deps, person.id, timezone),
     admin,
     holdings: admin ? await holdings(deps) : null,
+  };
+}
+
+/** The review items waiting for the person, a few per campaign (the DM has them all). */
+async function reviewsFor(deps: Reads, personId: string, timezone: string): Promise<MyReviewsView> {
+  const mine = await myReviewItems(deps, personId, HOME_SHARES.reviews);
+  return {
+    viewerId: personId,
+    campaigns: mine.campaigns.map((c) => ({ campaignId: c.campaign.id, reviewName: c.campaign.reviewName, dueAt: c.campaign.dueAt, pending: c.pending, total: c.total, items: c.items })),
+    accessNames: mine.accessNames,
+    timezone,
   };
 }
 

@@ -26,7 +26,11 @@ import { PermanentError, TransientError } from '../../domain/errors.js';
 import { assertNever, type Notification, type NotificationOf, type Recipient } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
 import { alert } from '../../operations/lifecycle.js';
-import type { Notifier, PostedMessage, PostedMessages, PublishDigest } from '../../operations/ports.js';
+import type { DeliveredNotification, Notifier, PostedMessage, PostedMessages, PublishDigest, PublishReviewSummary } from '../../operations/ports.js';
+import { reviewerList } from '../../operations/reviews/review-views.js';
+import { REVIEW_PAGE_SIZE, reviewerListMessage, reviewReminderMessage } from '../../../blocks/review-message.js';
+import { reviewSummaryMessage } from '../../../blocks/review-summary.js';
+import { reviewPage } from './review-pages.js';
 import type { DisplayLookups } from './display-lookups.js';
 import { taskView } from './overview.js';
 import { requestCard } from './request-card.js';
@@ -83,7 +87,7 @@ export class SlackNotifier implements Notifier {
     this.gate = gate ?? new SlackCallGate({ clock: deps.clock, logger: deps.logger });
   }
 
-  async deliver(notification: Exclude<Notification, { type: 'digest' }>, key: string): Promise<void> {
+  async deliver(notification: DeliveredNotification, key: string): Promise<void> {
     switch (notification.type) {
       case 'approval.requested':
       case 'approval.outcome':
@@ -110,6 +114,11 @@ export class SlackNotifier implements Notifier {
         return this.deliverAlert(notification, key);
       case 'audit.checkpoint':
         return this.deliverCheckpoint(notification, key);
+      case 'review.assigned':
+      case 'review.updated':
+        return this.deliverReviewerList(notification);
+      case 'review.reminder':
+        return this.deliverReviewReminder(notification, key);
       default:
         return assertNever(notification, 'notification');
     }
@@ -315,6 +324,82 @@ export class SlackNotifier implements Notifier {
     });
     const target = toTarget(n.recipient);
     await this.postOrUpdate(`job:${key}`, target, message, { requestId: null, stepIndex: null, recipient: targetKey(target), type: n.type });
+  }
+
+  // ---- access reviews: one list per reviewer and campaign, updated in place; reminders; the summary ----
+
+  private async deliverReviewerList(n: NotificationOf<'review.assigned' | 'review.updated'>): Promise<void> {
+    const reviewerId = n.recipient.directoryId;
+    const slot = `review:${n.campaignId}:${reviewerId}`;
+    // An update of a list never posted (its first message failed and is retried on its own) waits for it.
+    if (n.type === 'review.updated' && !(await this.messages.get(slot))) return;
+    const target = toTarget(n.recipient);
+    const page = await reviewPage(this.deps.store, n.campaignId, reviewerId);
+    const list = await reviewerList(this.deps, { campaignId: n.campaignId, reviewerId, page, pageSize: REVIEW_PAGE_SIZE });
+    if (!list) throw new PermanentError(`review campaign ${n.campaignId} does not exist`);
+    const reviewer = (await this.deps.store.getReviewer(n.campaignId, reviewerId))?.reviewer;
+    const definition = list.campaign.definition as { undecided?: string; remediate?: string };
+    const message = reviewerListMessage({
+      campaignId: list.campaign.id,
+      reviewName: list.campaign.reviewName,
+      status: list.campaign.status,
+      dueAt: list.campaign.dueAt,
+      closedAt: list.campaign.closedAt,
+      undecided: definition.undecided === 'revoke' ? 'revoke' : 'keep',
+      remediate: definition.remediate === 'remove' ? 'remove' : 'report',
+      reviewer: { directoryId: reviewerId, name: reviewer?.name ?? '' },
+      total: list.total,
+      pending: list.pending,
+      decided: list.decided,
+      page: list.page,
+      pageCount: list.pageCount,
+      items: list.items,
+      accessNames: list.accessNames,
+      timezone: await this.zoneFor(target),
+    });
+    await this.postOrUpdate(slot, target, message, { requestId: null, stepIndex: null, recipient: targetKey(target), type: n.type });
+  }
+
+  private async deliverReviewReminder(n: NotificationOf<'review.reminder'>, key: string): Promise<void> {
+    const campaign = await this.deps.store.getReviewCampaign(n.campaignId);
+    const progress = (await this.deps.store.reviewerProgress(n.campaignId, n.recipient.directoryId))[0];
+    // Never a reminder to someone with nothing left (they finished after it was queued), nor after the close.
+    if (!campaign || campaign.status !== 'open' || !progress || progress.pending === 0) return;
+    const target = toTarget(n.recipient);
+    const message = reviewReminderMessage({
+      reviewName: campaign.reviewName, pending: progress.pending, total: progress.assigned, dueAt: campaign.dueAt,
+      leadSeconds: n.leadSeconds, timezone: await this.zoneFor(target),
+    });
+    await this.postOrUpdate(`job:${key}`, target, message, { requestId: null, stepIndex: null, recipient: targetKey(target), type: n.type });
+  }
+
+  async publishReviewSummary(input: PublishReviewSummary): Promise<{ attached: boolean }> {
+    const campaign = input.summary.campaign;
+    const slot = `review-summary:${campaign.id}`;
+    const target = { kind: 'channel' as const, channel: input.channel };
+    const message = reviewSummaryMessage(input.summary, this.display.botZone);
+    await this.postOrUpdate(slot, target, message, { requestId: null, stepIndex: null, recipient: input.channel, type: 'review.summary' });
+    const posted = (await this.messages.get(slot))!;
+    const fileSlot = `${slot}:csv`;
+    if (await this.messages.get(fileSlot)) return { attached: false };
+    const file = await input.attachment();
+    const name = `access-review-${campaign.reviewId}-${campaign.id}.${file.extension}`;
+    try {
+      await this.gate.call('files.completeUploadExternal', () => this.client.filesUploadV2({
+        channel_id: posted.channel,
+        thread_ts: posted.ts,
+        file_uploads: [{ file: file.bytes, filename: name, title: `Access review evidence: ${campaign.reviewName} (${campaign.id})` }],
+        initial_comment:
+          `Every item of the review: ${file.summary.rows} rows (the population was ${campaign.populationCount}), ` +
+          `SHA-256 \`${file.summary.sha256}\`, audit log head \`${file.summary.auditHead}\`.`,
+      }));
+    } catch (error) {
+      if (error instanceof TransientError) throw error;
+      throw classifySlackError(error, `files upload ${fileSlot}`);
+    }
+    const now = this.now();
+    await this.messages.save({ slot: fileSlot, channel: posted.channel, ts: posted.ts, requestId: null, stepIndex: null, recipient: input.channel, notificationType: 'review.summary', postedAt: now, updatedAt: now });
+    return { attached: true };
   }
 
   // ---- the weekly digest: the message, then its lists in full and the week's requests CSV in its thread ----

@@ -12,10 +12,10 @@ import { readConfig } from '../context.js';
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'Export the audit trail as CSV evidence: requests, access, events or policies (audited)',
-  usage: `Usage: access-bot export <requests|access|events|policies> [--from WHEN] [--to WHEN]
-                          [--app APP] [--role ROLE] [--user EMAIL|ID] [--out FILE]
-                          [--admin EMAIL] [--no-bom]
+  summary: 'Export the audit trail as CSV evidence: requests, access, events, policies or reviews (audited)',
+  usage: `Usage: access-bot export <requests|access|events|policies|reviews> [--from WHEN] [--to WHEN]
+                          [--app APP] [--role ROLE] [--user EMAIL|ID] [--campaign ID]
+                          [--out FILE] [--admin EMAIL] [--no-bom]
 
 Writes one export of the audit trail (DATABASE_PATH) as CSV (RFC 4180, UTF-8, times in ISO 8601
 UTC, formula-injection safe) to stdout or to FILE, then prints a summary on stderr: the row count,
@@ -28,17 +28,21 @@ Exports:
   access    one row per grant: who held which role, from when to when, and how it ended
   events    every audit event, with its hash chain
   policies  every policy version with its definition and when it was in force
+  reviews   every access review item: who holds what and how, who decided, why, when, and the
+            removal verified; each row carries its campaign's population count and hash
 
 Options:
   --from WHEN    start of the period, inclusive: YYYY-MM-DD (midnight UTC) or a date and time
                  with a zone (2026-03-01T09:30:00Z, 2026-03-01T10:30:00+01:00)
   --to WHEN      end of the period, exclusive (same forms)
                  The period selects requests by creation time, grants open at any time in it,
-                 events by time, policy versions in force during it.
+                 events by time, policy versions in force during it, review campaigns started in it.
   --app APP      only this application (events: those about its requests and grants)
   --role ROLE    only this role id
   --user WHO     only this person, by email (any case) or directory id: requests they made,
-                 grants they held, events they caused or about their requests and grants
+                 grants they held, events they caused or about their requests and grants,
+                 review items of their access
+  --campaign ID  reviews only: one campaign (rvc_…, see reviews status)
   --out FILE     write to FILE (replaced if it exists; written to a temporary file first)
   --admin EMAIL  export as this admin (checked against the admin group and logged as the actor);
                  without it the actor is logged as system:cli with the operating-system user
@@ -56,6 +60,7 @@ Exit codes: 0 exported; 1 refused (not an admin) or failed; 2 usage error (a bad
         app: { type: 'string' },
         role: { type: 'string' },
         user: { type: 'string' },
+        campaign: { type: 'string' },
         out: { type: 'string' },
         admin: { type: 'string' },
         'no-bom': { type: 'boolean' },

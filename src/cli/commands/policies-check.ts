@@ -1,5 +1,8 @@
 import { checkPoliciesAgainstDirectory } from '../../adapters/policies/check-against-directory.js';
+import { formatDuration } from '../../domain/duration.js';
 import type { Role } from '../../domain/policy.js';
+import { roleRef } from '../../domain/reviews/review-definition.js';
+import { reviewVersion } from '../../domain/reviews/review-version.js';
 import { EXIT, println, type Command } from '../command.js';
 import { openDirectory, readConfig, readPolicies } from '../context.js';
 import { parseCommandArgs } from '../parse-args.js';
@@ -55,6 +58,13 @@ Exit codes: 0 no problems; 1 problems found (policies or directory file invalid)
     const rows = entries.map((e) => [`${e.app.app}/${e.role.id}`, e.role.policy, e.version.slice(0, 12), describeRole(e.role)]);
     const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
     for (const row of rows) println(io.stdout, `  ${row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}`.trimEnd());
+    const reviews = loaded.reviews.all();
+    if (reviews.length > 0) println(io.stdout, `${reviews.length} access review${reviews.length === 1 ? '' : 's'}:`);
+    for (const review of reviews) {
+      const scope = [...review.scope.roles.map(roleRef), ...review.scope.groups.map((g) => `group ${g}`)].join(', ');
+      const when = review.schedule ? `schedule "${review.schedule}"` : 'started by hand';
+      println(io.stdout, `  ${review.id}  ${reviewVersion(review).slice(0, 12)}  ${scope}; due ${formatDuration(review.dueSeconds)}, ${when}`);
+    }
     return EXIT.ok;
   },
 };

@@ -193,6 +193,16 @@ const MAPPING: Record<AuditAction, Mapper> = {
   'job.failed': entity('job', 99, 'Job failed', failure, detail('job')),
   'job.abandoned': entity('job', 99, 'Job given up', failure, detail('job')),
   'audit.checkpointed': entity('audit_checkpoint', 1, 'Audit checkpoint signed', {}, (ctx) => String(ctx.details.seq)),
+  'review.started': entity('access_review', 1, 'Access review started', {}, detail('campaign')),
+  'review.reminded': entity('access_review', 99, 'Access review reminder sent', {}, detail('campaign')),
+  'review.closed': entity('access_review', 3, 'Access review closed', {}, detail('campaign')),
+  'review.summaryPosted': entity('access_review', 3, 'Access review summary posted', {}, detail('campaign')),
+  'reviewItem.kept': entity('access_review_item', 3, 'Access review: access kept', {}, detail('item')),
+  'reviewItem.revoked': entity('access_review_item', 3, 'Access review: access to be revoked', {}, detail('item')),
+  'reviewItem.leftUndecided': entity('access_review_item', 3, 'Access review: left undecided', {}, detail('item')),
+  'reviewItem.reportedForRemoval': entity('access_review_item', 3, 'Access review: reported for removal', {}, detail('item')),
+  'reviewItem.remediated': entity('access_review_item', 3, 'Access review: removal verified', {}, detail('item')),
+  'reviewItem.remediationFailed': entity('access_review_item', 3, 'Access review: removal failed', failure, detail('item')),
 };
 
 function actorOf(actor: Actor): Record<string, unknown> {

@@ -1,5 +1,6 @@
 /**
- * Exports the audit trail as evidence: requests, access (role-level), events, or policy versions.
+ * Exports the audit trail as evidence: requests, access (role-level), events, policy versions, or
+ * access reviews.
  *
  * The export reads one consistent snapshot (`Store.openSnapshot`, on any store) in batches and
  * writes it to a sink with backpressure, so memory stays flat however long the period. The audit head is read from the same snapshot before
@@ -15,6 +16,7 @@ import { actorOf } from '../acting-person.js';
 import type { Deps } from '../context.js';
 import { assertAdmin } from '../revoke-grant.js';
 import { accessRow, ACCESS_COLUMNS, eventRow, EVENT_COLUMNS, policyRow, POLICY_COLUMNS, requestColumns, requestRow } from './export-columns.js';
+import { reviewRow, REVIEW_COLUMNS } from './review-columns.js';
 import { describeFilters, type ExportFilters, type ExportKind } from './export-filters.js';
 import type { Batch, BatchKey, Cell, ExportFiles, ExportSnapshot, TableSink } from './export-ports.js';
 
@@ -52,7 +54,7 @@ export interface ExportOptions {
 
 // Small enough that a batch's rows and text stay in the young generation; large enough that a
 // batch costs a few statements, not a few thousand.
-const DEFAULT_BATCH = { requests: 500, access: 1000, events: 250, policies: 500 } as const satisfies Record<ExportKind, number>;
+const DEFAULT_BATCH = { requests: 500, access: 1000, events: 250, policies: 500, reviews: 1000 } as const satisfies Record<ExportKind, number>;
 
 /**
  * What an export uses. The directory and settings are needed only to check an admin; the command
@@ -153,6 +155,9 @@ async function copyRows(snapshot: ExportSnapshot, input: ExportInput, sink: Tabl
     case 'policies':
       await sink.start(POLICY_COLUMNS);
       return pump((after) => snapshot.policyVersions(filters, after, batchSize), policyRow, sink, batchSize);
+    case 'reviews':
+      await sink.start(REVIEW_COLUMNS);
+      return pump((after) => snapshot.reviewItems(filters, after, batchSize), reviewRow, sink, batchSize);
   }
 }
 

@@ -4,7 +4,7 @@
  * database stores, so `created_at >= from` is a correct comparison.
  */
 
-export const EXPORT_KINDS = ['requests', 'access', 'events', 'policies'] as const;
+export const EXPORT_KINDS = ['requests', 'access', 'events', 'policies', 'reviews'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 export interface ExportFilters {
@@ -16,6 +16,8 @@ export interface ExportFilters {
   role: string | null;
   /** A person, by email (lower-cased; matched case-insensitively) or directory id. */
   person: string | null;
+  /** Reviews only: one campaign (`rvc_…`). */
+  campaign?: string;
 }
 
 /** Filters as typed: every field optional text. */
@@ -25,9 +27,10 @@ export interface RawExportFilters {
   app?: string | null;
   role?: string | null;
   user?: string | null;
+  campaign?: string | null;
 }
 
-export type ExportFilterField = 'kind' | 'from' | 'to' | 'app' | 'role' | 'user';
+export type ExportFilterField = 'kind' | 'from' | 'to' | 'app' | 'role' | 'user' | 'campaign';
 
 /** A filter that cannot be used; `field` names it, so a form can show the message next to it. */
 export class ExportFilterError extends Error {
@@ -65,7 +68,13 @@ export function parseExportFilters(kind: ExportKind, raw: RawExportFilters): Exp
   let person = parseName('user', raw.user);
   if (person !== null && person.includes('@')) person = person.toLowerCase();
   if (kind === 'policies' && person !== null) {
-    throw new ExportFilterError('user', 'the policies export has no people in it: --user applies to requests, access and events');
+    throw new ExportFilterError('user', 'the policies export has no people in it: --user applies to requests, access, events and reviews');
+  }
+  const campaign = raw.campaign === undefined || raw.campaign === null ? null : raw.campaign.trim();
+  if (campaign !== null) {
+    if (kind !== 'reviews') throw new ExportFilterError('campaign', '--campaign applies to the reviews export only');
+    if (!/^rvc_[A-Za-z0-9]{1,60}$/.test(campaign)) throw new ExportFilterError('campaign', `--campaign "${campaign}" is not a review campaign id (rvc_…; see reviews status)`);
+    return { from, to, app, role, person, campaign };
   }
   return { from, to, app, role, person };
 }
@@ -115,5 +124,6 @@ export function describeFilters(filters: ExportFilters): Record<string, string> 
   if (filters.app) out.app = filters.app;
   if (filters.role) out.role = filters.role;
   if (filters.person) out.user = filters.person;
+  if (filters.campaign) out.campaign = filters.campaign;
   return out;
 }

@@ -6,6 +6,7 @@
  */
 import type { Actor } from '../../domain/audit.js';
 import type { AccessRequest, DecisionRecord, Grant, PersonRef, PolicyVersionRecord, StepRecord } from '../../domain/records.js';
+import type { ReviewCampaign, ReviewItem } from '../../domain/reviews/review-records.js';
 import type { ExportFilters } from './export-filters.js';
 
 /** A cell: text (neutralised against formula injection by the sink), a number, a boolean, or empty. */
@@ -68,6 +69,12 @@ export interface PolicyExportRecord {
   inForceUntil: string | null;
 }
 
+/** A review item with the campaign it belongs to. */
+export interface ReviewExportRecord {
+  campaign: ReviewCampaign;
+  item: ReviewItem;
+}
+
 /**
  * One export's view of the data: every read sees the database as it was when the snapshot was
  * opened, however long the export takes and whatever the bot writes meanwhile, so the audit head
@@ -82,6 +89,11 @@ export interface ExportSnapshot {
   grants(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<GrantExportRecord>>;
   events(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<EventExportRecord>>;
   policyVersions(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<PolicyExportRecord>>;
+  /**
+   * Access review items, by campaign start then position: campaigns started in the period, of
+   * one campaign (`filters.campaign`), items of an app or role, items of one holder.
+   */
+  reviewItems(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<ReviewExportRecord>>;
   /** Ends the snapshot; idempotent. */
   close(): Promise<void>;
 }

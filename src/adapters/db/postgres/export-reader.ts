@@ -22,7 +22,10 @@ import type {
   GrantExportRecord,
   PolicyExportRecord,
   RequestExportRecord,
+  ReviewExportRecord,
 } from '../../../operations/exports/export-ports.js';
+import type { ReviewCampaign } from '../../../domain/reviews/review-records.js';
+import { toCampaign, toReviewItem } from '../review-row-mappers.js';
 import { toDecision, toGrant, toRequest, toStep } from '../row-mappers.js';
 import { drizzleOn, type PgDb } from './connection.js';
 import * as t from './schema.js';
@@ -236,6 +239,32 @@ export class PgExportSnapshot implements ExportSnapshot {
       })),
       next: rows.length ? Number(rows[rows.length - 1]!.pos) : after,
     };
+  }
+
+  // ---- access reviews ----------------------------------------------------------------------------
+
+  async reviewItems(filters: ExportFilters, after: BatchKey, limit: number): Promise<Batch<ReviewExportRecord>> {
+    // Insertion order (`pos`), as on SQLite: a campaign's items are written together, in position order.
+    const where: SQL[] = [sql`${t.reviewItems.pos} > ${after}`];
+    if (filters.campaign) where.push(sql`${t.reviewItems.campaignId} = ${filters.campaign}`);
+    if (filters.from || filters.to) {
+      const period: SQL[] = [];
+      if (filters.from) period.push(sql`${t.reviewCampaigns.startedAt} >= ${filters.from}`);
+      if (filters.to) period.push(sql`${t.reviewCampaigns.startedAt} < ${filters.to}`);
+      where.push(sql`${t.reviewItems.campaignId} in (select ${t.reviewCampaigns.id} from ${t.reviewCampaigns} where ${and(...period)})`);
+    }
+    if (filters.app) where.push(sql`${t.reviewItems.app} = ${filters.app}`);
+    if (filters.role) where.push(sql`${t.reviewItems.role} = ${filters.role}`);
+    if (filters.person) {
+      where.push(filters.person.includes('@') ? sql`lower(${t.reviewItems.holderEmail}) = ${filters.person}` : sql`${t.reviewItems.holderId} = ${filters.person}`);
+    }
+    const rows = await this.db.select().from(t.reviewItems).where(and(...where)).orderBy(asc(t.reviewItems.pos)).limit(limit);
+    if (rows.length === 0) return { rows: [], next: after };
+    const ids = [...new Set(rows.map((r) => r.campaignId))];
+    const campaigns = new Map<string, ReviewCampaign>(
+      (await this.db.select().from(t.reviewCampaigns).where(inArray(t.reviewCampaigns.id, ids))).map((c) => [c.id, toCampaign(c)]),
+    );
+    return { rows: rows.map((row) => ({ campaign: campaigns.get(row.campaignId)!, item: toReviewItem(row) })), next: rows[rows.length - 1]!.pos };
   }
 }
 

@@ -42,6 +42,7 @@ import { PgJobsQueue } from './jobs-queue.js';
 import { PgMetaRepo } from './meta-repo.js';
 import { PgPostedMessagesRepo } from './posted-messages-repo.js';
 import { PgRequestsRepo } from './requests-repo.js';
+import { PgReviewsRepo } from './reviews-repo.js';
 import * as schema from './schema.js';
 import { PgSession } from './session.js';
 import { PgTasksRepo } from './tasks-repo.js';
@@ -57,6 +58,7 @@ class Repos {
   readonly jobs: PgJobsQueue;
   readonly meta: PgMetaRepo;
   readonly messages: PgPostedMessagesRepo;
+  readonly reviews: PgReviewsRepo;
 
   constructor(readonly session: PgSession) {
     this.requests = new PgRequestsRepo(session);
@@ -68,6 +70,7 @@ class Repos {
     this.jobs = new PgJobsQueue(session);
     this.meta = new PgMetaRepo(session);
     this.messages = new PgPostedMessagesRepo(session);
+    this.reviews = new PgReviewsRepo(session);
   }
 }
 

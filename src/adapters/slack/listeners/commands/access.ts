@@ -33,7 +33,7 @@ export function register(app: App, ctx: SlackContext): void {
       triggerId: command.trigger_id,
       channel: command.channel_id,
       refuse,
-      ...('word' in parsed ? {} : parsed),
+      ...('word' in parsed ? { words: [] } : parsed),
     };
     if (subcommand.answer === 'modal') {
       const refusal = subcommand.refuse?.(call);

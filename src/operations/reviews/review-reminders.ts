@@ -1,0 +1,54 @@
+/**
+ * Reminders before a campaign's due time, once per lead time, to the reviewers who still have
+ * undecided items, and only to them: the sweep re-derives who is owed one from the database each
+ * time (like the grants' reminders), and the message itself is skipped if the reviewer finished
+ * before it went out.
+ */
+import { parseDuration } from '../../domain/duration.js';
+import type { ReviewCampaign } from '../../domain/reviews/review-records.js';
+import { nowIso, type Deps } from '../context.js';
+import { notify } from '../lifecycle.js';
+
+/** The campaign's lead times (from its definition as it was when it started), longest first. */
+export function reminderLeads(campaign: ReviewCampaign): number[] {
+  const leads = (campaign.definition as { reminders?: unknown }).reminders;
+  if (!Array.isArray(leads)) return [];
+  return leads.map((l) => (typeof l === 'string' ? parseDuration(l) : null)).filter((l): l is number => l !== null).sort((a, b) => b - a);
+}
+
+export async function sendReviewReminders(deps: Deps): Promise<number> {
+  const now = nowIso(deps);
+  const nowMs = Date.parse(now);
+  let sent = 0;
+  for (const campaign of await deps.store.listReviewCampaigns({ status: ['open'], limit: 1000 })) {
+    const left = (Date.parse(campaign.dueAt) - nowMs) / 1000;
+    if (left <= 0) continue;
+    const reached = reminderLeads(campaign).filter((lead) => left <= lead);
+    if (reached.length === 0) continue;
+    const owed = (await deps.store.reviewerProgress(campaign.id)).filter((p) => p.pending > 0);
+    if (owed.length === 0) continue;
+    sent += await deps.store.transaction(async (tx) => {
+      let n = 0;
+      for (const progress of owed) {
+        const reviewer = await tx.getReviewer(campaign.id, progress.reviewerId);
+        if (!reviewer) continue;
+        const due = reached.filter((lead) => !reviewer.remindersSent.includes(lead));
+        if (due.length === 0) continue;
+        // The shortest lead reached is the one to send; longer ones passed unsent are skipped.
+        const lead = Math.min(...due);
+        await tx.updateReviewer(campaign.id, progress.reviewerId, { remindersSent: [...new Set([...reviewer.remindersSent, ...due])] });
+        await tx.appendAudit({
+          at: now,
+          actor: { kind: 'system', component: 'sweep' },
+          action: 'review.reminded',
+          details: { campaign: campaign.id, review: campaign.reviewId, reviewer: reviewer.reviewer.email, leadSeconds: lead, pending: progress.pending },
+        });
+        const recipient = { kind: 'person' as const, directoryId: progress.reviewerId };
+        await notify(tx, now, `review-reminder:${campaign.id}:${progress.reviewerId}:${lead}`, { type: 'review.reminder', recipient, campaignId: campaign.id, leadSeconds: lead });
+        n++;
+      }
+      return n;
+    });
+  }
+  return sent;
+}
