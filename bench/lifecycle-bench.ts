@@ -31,13 +31,11 @@ import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
 import { PgStore } from '../src/adapters/db/postgres/pg-store.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
 import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
-import { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
 import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { Catalog } from '../src/domain/catalog.js';
 import { ReviewCatalog } from '../src/domain/reviews/review-definition.js';
 import { verifyChain } from '../src/domain/audit.js';
 import { SINK_DEFAULTS, type AuditSinkSettings } from '../src/domain/audit-sinks.js';
-import type { LoadedPolicy } from '../src/domain/policy.js';
 import type { Deps } from '../src/operations/context.js';
 import type { Store } from '../src/operations/ports.js';
 import { reviewRequest } from '../src/operations/review-request.js';
@@ -47,6 +45,8 @@ import { sweep } from '../src/operations/sweep.js';
 import { callbackNotifier, FakeClock } from '../test/support/fakes.js';
 import { startPgServer } from '../test/support/pg-server.js';
 import { SETTINGS } from '../test/support/lifecycle-harness.js';
+import type { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
+import { awsAdminPolicies, benchCompany } from './bench-fixtures.js';
 
 const { values } = parseArgs({
   options: {
@@ -62,40 +62,8 @@ const { values } = parseArgs({
 });
 const N = Number(values.requests);
 
-const policies: LoadedPolicy[] = [
-  {
-    app: 'aws',
-    name: 'AWS',
-    source: { file: 'bench' },
-    roles: [
-      {
-        id: 'admin',
-        name: 'Administrator',
-        policy: 'aws-admin',
-        sensitive: true,
-        eligibleGroups: ['engineering'],
-        duration: { defaultSeconds: 3600, maxSeconds: 8 * 3600 },
-        justification: 'optional',
-        approval: [{ kind: 'manager' }],
-        extension: null,
-        provision: { method: 'okta_group', group: 'aws-admins' },
-      },
-    ],
-  },
-];
+const policies = awsAdminPolicies('engineering', 'aws-admins');
 
-function company(n: number, everyoneInGroup: boolean) {
-  const people = [{ id: 'm0', email: 'manager@example.com', name: 'Manager' }, { id: 'a0', email: 'admin@example.com', name: 'Admin' }];
-  const members: string[] = [];
-  for (let i = 0; i < n; i++) {
-    people.push({ id: `u${i}`, email: `user${i}@example.com`, name: `User ${i}`, manager: 'm0' } as (typeof people)[number]);
-    members.push(`u${i}`);
-  }
-  return YamlDirectory.fromData({
-    people,
-    groups: { engineering: { members }, 'aws-admins': { members: everyoneInGroup ? members : [] }, 'access-admins': { members: ['a0'] } },
-  });
-}
 
 function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock, store: Store = SqliteStore.open(dbPath)): Deps {
   return {
@@ -127,7 +95,7 @@ function benchStreamer(deps: Deps, url: string, dir: string): AuditStreamer {
 
 if (values.child === 'sweeper') {
   // One of two processes sweeping the same file: count what this one removed.
-  const directory = company(N, true);
+  const directory = benchCompany(N, true);
   let removals = 0;
   const remove = directory.removeFromGroup.bind(directory);
   directory.removeFromGroup = async (p, g) => {
@@ -159,7 +127,7 @@ try {
   const clock = new FakeClock('2026-03-02T09:00:00.000Z');
   const pgServer = values.postgres ? await startPgServer({ fsync: true }) : undefined;
   const store = pgServer ? await PgStore.open(pgServer.adminUrl) : SqliteStore.open(dbPath);
-  const deps = depsFor(dbPath, company(N, false), clock, store);
+  const deps = depsFor(dbPath, benchCompany(N, false), clock, store);
   const manager = { person: (await deps.directory.getPerson('m0'))! };
   const streamer = values['stream-to'] ? benchStreamer(deps, values['stream-to'], dir) : undefined;
   let streamedTo = 0;
@@ -224,7 +192,7 @@ try {
 async function sweepWithTwoProcesses(dir: string): Promise<void> {
   const sharedPath = join(dir, 'two.db');
   const seedClock = new FakeClock('2026-03-02T09:00:00.000Z');
-  const seed = depsFor(sharedPath, company(N, true), seedClock);
+  const seed = depsFor(sharedPath, benchCompany(N, true), seedClock);
   await seed.store.transaction(async (tx) => {
     for (let i = 0; i < N; i++) {
       const id = `req_seed${i}`;

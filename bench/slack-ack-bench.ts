@@ -11,7 +11,13 @@
  * (acks, then views.open with a trivial modal). Warm-up rounds (3 per app by default) are not
  * counted; then the apps alternate which goes first in each round.
  *
- *   node --import tsx bench/slack-ack-bench.ts [--concurrency 50] [--rounds 10] [--warmup 3] [--text "request github member"] [--slack-process]
+ *   node --import tsx bench/slack-ack-bench.ts [--concurrency 50] [--rounds 10] [--warmup 3] [--text "request github member"] [--slack-process] [--replicas 3 [--bare-behind-balancer]]
+ *
+ * `--replicas N`: the bot is N replica processes (test/replicas/replica-process.ts, composed as
+ * `npm start` composes the bot) on one PostgreSQL database (an embedded server, fsync on), behind
+ * the loopback load balancer (test/replicas/loopback-balancer.ts); the ack is timed where the
+ * balancer sends it. The bare Bolt app is the same single app as always, reached directly, or
+ * through a loopback balancer of its own with `--bare-behind-balancer` (the same hop as the bot's).
  *
  * `--text request` measures the bare `/access request` (the app picker only, no identity look-up);
  * the default also names an app and role, so the bot then identifies the person (users.info, the
@@ -26,7 +32,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ACTION } from '../blocks/ids.js';
@@ -44,6 +50,8 @@ import type { Deps } from '../src/operations/context.js';
 import { systemClock } from '../src/operations/ports.js';
 import { SlackApiStandIn } from '../src/sandbox/slack-api/slack-api-server.js';
 import type { ApiCall } from '../src/sandbox/slack-api/slack-workspace.js';
+import { LoopbackBalancer } from '../test/replicas/loopback-balancer.js';
+import { startPgServer } from '../test/support/pg-server.js';
 import { sendSlashCommand } from '../test/support/slack-signing.js';
 
 const { values } = parseArgs({
@@ -55,6 +63,9 @@ const { values } = parseArgs({
     'timeout-ms': { type: 'string', default: '5000' },
     // Run the Slack stand-in in a process of its own, as real Slack would be (default: in this process).
     'slack-process': { type: 'boolean', default: false },
+    replicas: { type: 'string', default: '0' },
+    // With --replicas: the bare app behind a loopback balancer of its own too, so both pay the same hop.
+    'bare-behind-balancer': { type: 'boolean', default: false },
   },
 });
 const CONCURRENCY = Number(values.concurrency);
@@ -62,10 +73,11 @@ const ROUNDS = Number(values.rounds);
 const TEXT = values.text!;
 const WARMUP = Number(values.warmup);
 const ROUND_TIMEOUT_MS = Number(values['timeout-ms']);
+const REPLICAS = Number(values.replicas);
 if (!(CONCURRENCY > 0) || !(ROUNDS > 0)) throw new Error('--concurrency and --rounds must be positive numbers');
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = join(ROOT, 'bench', 'out', 'slack-ack-bench.json');
+const OUT = join(ROOT, 'bench', 'out', Number(values.replicas) > 0 ? 'slack-ack-bench-replicas.json' : 'slack-ack-bench.json');
 const SECRET = 'bench-signing-secret';
 const TOKEN = 'xoxb-bench-token';
 const GOAL_RATIO = 1.3;
@@ -150,6 +162,16 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
 
   const tmp = mkdtempSync(join(tmpdir(), 'slack-ack-bench-'));
   cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
+  const bare = await startBare(slack.url, cleanups);
+  if (REPLICAS > 0) {
+    let bareUrl = bare.url;
+    if (values['bare-behind-balancer']) {
+      const balancer = new LoopbackBalancer(() => [bare.url]);
+      bareUrl = await balancer.start();
+      cleanups.push(() => balancer.stop());
+    }
+    return { slack, ...(await startReplicas(slack.url, tmp, cleanups)), bareUrl, close: closeAll };
+  }
   const store = SqliteStore.open(join(tmp, 'access.db'));
   cleanups.push(async () => await store.close());
   const connection = await connectSlack({
@@ -179,7 +201,28 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
   cleanups.push(() => bot.stop());
   const botServer = (bot.app as unknown as { receiver: { server?: Server } }).receiver.server;
   if (!botServer) throw new Error('the bot has no HTTP server to watch');
+  watchAcks('bot', botServer);
+  return {
+    slack,
+    idle: () => bot.jobs.idle(),
+    botUrl: `http://127.0.0.1:${botPort}`,
+    bareUrl: bare.url,
+    close: closeAll,
+  };
+}
 
+function watchAcks(app: AppName, server: Server): void {
+  server.on('request', (req, res) => {
+    const ts = req.headers['x-slack-request-timestamp'];
+    res.once('finish', () => {
+      const p = typeof ts === 'string' ? byTimestamp.get(`${app}:${ts}`) : undefined;
+      if (p) p.sample.serverAckMs = performance.now() - p.t0;
+    });
+  });
+}
+
+/** The bare Bolt app: acks, then views.open with a trivial modal. */
+async function startBare(slackUrl: string, cleanups: (() => unknown)[]): Promise<{ url: string }> {
   const bare = new App({
     token: TOKEN,
     signingSecret: SECRET,
@@ -187,7 +230,7 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
     botId: 'B0ACCESSBOT',
     botUserId: 'U0ACCESSBOT',
     logger: boltSilent,
-    clientOptions: { slackApiUrl: slack.url, retryConfig: { retries: 0 } },
+    clientOptions: { slackApiUrl: slackUrl, retryConfig: { retries: 0 } },
   });
   bare.command('/access', async ({ ack, body, client }) => {
     await ack();
@@ -201,23 +244,61 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
   const bareServer = (await bare.start({ port: 0, host: '127.0.0.1' })) as Server;
   cleanups.push(() => bare.stop());
   const barePort = (bareServer.address() as AddressInfo).port;
+  watchAcks('bare', bareServer);
+  return { url: `http://127.0.0.1:${barePort}` };
+}
 
-  for (const [app, server] of [['bot', botServer], ['bare', bareServer]] as const) {
-    server.on('request', (req, res) => {
-      const ts = req.headers['x-slack-request-timestamp'];
-      res.once('finish', () => {
-        const p = typeof ts === 'string' ? byTimestamp.get(`${app}:${ts}`) : undefined;
-        if (p) p.sample.serverAckMs = performance.now() - p.t0;
-      });
+/** N replicas of the bot on one PostgreSQL database, behind the loopback balancer. */
+async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unknown)[]) {
+  const server = await startPgServer({ fsync: true });
+  cleanups.push(() => server.stop());
+  const databaseUrl = new URL(server.adminUrl);
+  databaseUrl.pathname = '/postgres';
+  const directoryFile = join(tmp, 'bench-directory.yml');
+  writeFileSync(directoryFile, benchDirectoryYaml());
+  const env = {
+    PATH: process.env.PATH ?? '',
+    PORT: '0',
+    LOG_LEVEL: 'error',
+    DATABASE_URL: databaseUrl.toString(),
+    POLICIES_DIR: join(ROOT, 'policies'),
+    DIRECTORY_FILE: directoryFile,
+    SLACK_BOT_TOKEN: TOKEN,
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: slackUrl,
+    // The example billing policy names this webhook secret; a production start needs it set.
+    BILLING_HOOK_SECRET: 'bench',
+  };
+  const urls: (string | undefined)[] = [];
+  const children: ChildProcess[] = [];
+  cleanups.push(async () => {
+    await Promise.all(children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }));
+  });
+  // One after the other: the first migrates the database.
+  for (let index = 0; index < REPLICAS; index++) {
+    const child = fork(join(ROOT, 'test', 'replicas', 'replica-process.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...env, REPLICA_NAME: `replica${index}` },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.push(child);
+    urls[index] = await new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`replica${index} exited (${code}) before it was ready`)));
+      child.on('message', (m: { ready?: boolean; port?: number }) => m.ready && resolve(`http://127.0.0.1:${m.port}`));
     });
   }
-
-  return {
-    slack,
-    bot,
-    urls: { bot: `http://127.0.0.1:${botPort}`, bare: `http://127.0.0.1:${barePort}` } as Record<AppName, string>,
-    close: closeAll,
-  };
+  const balancer = new LoopbackBalancer(() => urls);
+  const botUrl = await balancer.start();
+  cleanups.push(() => balancer.stop());
+  watchAcks('bot', balancer.server!);
+  // Opening the form starts no job; the identity bindings of the first contact commit before the
+  // ack of the next round's command could need them. A pause keeps the rounds apart.
+  return { idle: () => new Promise<void>((resolve) => setTimeout(resolve, 300)), botUrl };
 }
 
 // ---- the Slack stand-in, here or in its own process ---------------------------------------------
@@ -354,7 +435,7 @@ function onCall(call: ApiCall, now: number): void {
 }
 
 async function runRound(world: World, app: AppName, round: number): Promise<Sample[]> {
-  const url = world.urls[app];
+  const url = app === 'bot' ? world.botUrl : world.bareUrl;
   const expectUpdate = app === 'bot' && TEXT.trim().split(/\s+/).length > 1;
   const users = benchUsers.slice(0, CONCURRENCY);
   const nowSec = Math.floor(Date.now() / 1000);
@@ -400,7 +481,7 @@ async function runRound(world: World, app: AppName, round: number): Promise<Samp
   }
   byTimestamp.clear();
   // The bot's follow-up work (and anything it kicked) is finished before the next round starts.
-  if (app === 'bot') await world.bot.jobs.idle();
+  if (app === 'bot') await world.idle();
   return work.map((w) => w.p.sample);
 }
 
@@ -459,7 +540,10 @@ async function main(): Promise<void> {
   const samples: Sample[] = [];
   const perRound: { round: number; app: AppName; order: number; ack: Dist; viewsOpen: Dist; errors: number }[] = [];
   try {
-    console.log(`slack-ack-bench: ${CONCURRENCY} concurrent signed "/access ${TEXT}", ${ROUNDS} rounds per app after a warm-up; Slack stand-in ${values['slack-process'] ? 'in its own process' : 'in this process'}; ${cpus().length} CPUs, load ${loadBefore.join(' ')}`);
+    const botIs = REPLICAS > 0
+      ? `${REPLICAS} replicas on PostgreSQL behind a loopback balancer (the bare app ${values['bare-behind-balancer'] ? 'behind one too' : 'reached directly'})`
+      : 'one process on SQLite';
+    console.log(`slack-ack-bench: ${CONCURRENCY} concurrent signed "/access ${TEXT}", ${ROUNDS} rounds per app after a warm-up; the bot: ${botIs}; Slack stand-in ${values['slack-process'] ? 'in its own process' : 'in this process'}; ${cpus().length} CPUs, load ${loadBefore.join(' ')}`);
     // Warm-up: connections, JIT, the identity bindings (first contact binds; later rounds find them).
     for (let w = 1; w <= WARMUP; w++) {
       for (const app of ['bot', 'bare'] as const) {
@@ -540,7 +624,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpus: cpus().length,
     loadAverage: { before: loadBefore, after: loadAfter },
-    config: { concurrency: CONCURRENCY, rounds: ROUNDS, text: `/access ${TEXT}`, users: USER_COUNT, roundTimeoutMs: ROUND_TIMEOUT_MS, warmUpRounds: WARMUP, alternating: true },
+    config: { replicas: REPLICAS, bareBehindBalancer: values['bare-behind-balancer'], concurrency: CONCURRENCY, rounds: ROUNDS, text: `/access ${TEXT}`, users: USER_COUNT, roundTimeoutMs: ROUND_TIMEOUT_MS, warmUpRounds: WARMUP, alternating: true },
     goals: { ratio: GOAL_RATIO, viewsOpenP99Ms: GOAL_VIEWS_OPEN_P99_MS, ...goals },
     bot,
     bare,

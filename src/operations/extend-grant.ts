@@ -116,6 +116,8 @@ export async function extendGrant(deps: Deps, input: ExtendInput): Promise<Exten
       request.autoApproveRule = 'extension.approval: auto';
       request.grantedSeconds = input.addSeconds;
       request.decidedAt = now;
+      // Lock order (ports.ts, Store): the grant before the audit chain.
+      await tx.getGrant(grant.id);
       await tx.insertRequest(request);
       await tx.appendAudit({ at: now, actor, action: 'request.submitted', requestId: request.id, grantId: grant.id, details: { kind: 'extension', addSeconds: input.addSeconds, justification: request.justification } });
       await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'policy' }, action: 'request.autoApproved', requestId: request.id, grantId: grant.id, details: { rule: 'extension.approval: auto' } });

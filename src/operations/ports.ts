@@ -328,7 +328,7 @@ export interface StoreReads {
   grantsDueForReminder(now: string, leadSeconds: readonly number[], limit: number): Promise<Grant[]>;
   /** Other grants that keep the person in the same group (provisioning, active, or revoking but not yet removed). */
   otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Promise<Grant[]>;
-  /** Grants by id, in one read (missing ids are left out). */
+  /** Grants by id, in one read (missing ids are left out). Inside a transaction, locked as `tx.getGrant` locks one. */
   getGrants(ids: readonly string[]): Promise<Grant[]>;
   /** Grants provisioned through this directory group (from their snapshot), optionally of one holder or some statuses. */
   grantsThroughGroup(group: string, filter?: { holderId?: string; status?: GrantStatus[] }): Promise<Grant[]>;
@@ -612,6 +612,12 @@ export interface PostedMessages {
  * - Transactions of different stores (processes, replicas) on one database are isolated from each
  *   other: conditional updates (`updateX(id, from, patch) -> boolean`) decide every race, and
  *   audit appends are serialised (see `appendAudit`).
+ * - Lock order: inside a transaction, `tx.getX(id)` of one record locks it until commit
+ *   (PostgreSQL: `FOR UPDATE`), so a re-check reads what the previous holder committed. Read (lock)
+ *   every record the transaction will change before its first `appendAudit`: the audit lock is
+ *   held to commit, and a transaction holding it while it waits for a record another transaction
+ *   holds (which waits for the audit lock) deadlocks. PostgreSQL breaks such a cycle and the store
+ *   retries the loser, but each costs a second (`deadlock_timeout`).
  */
 export interface Store extends StoreReads {
   /** The kind of database, for logs and /healthz ("sqlite", "postgres"). */

@@ -76,6 +76,8 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
   return await deps.store.transaction(async (tx): Promise<ReviewResult> => {
     // Re-read under the write lock: whoever got here first decided; everyone else is stale.
     const fresh = (await tx.getRequest(request.id))!;
+    // An extension's approval changes its grant: lock it now, before the audit chain (lock order).
+    if (fresh.kind === 'extension' && fresh.grantId) await tx.getGrant(fresh.grantId);
     if (fresh.status === 'pending_approval' && fresh.approvalDeadline <= now) throw deadlinePassed(fresh);
     const freshStep = await assertCanDecide(tx, fresh, { ...input, stepIndex: step.index });
 

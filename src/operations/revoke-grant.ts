@@ -57,6 +57,8 @@ export async function expireGrants(deps: Deps, batch = 500): Promise<number> {
     if (due.length === 0) return started;
     const n = await deps.store.transaction(async (tx) => {
       let started = 0;
+      // Lock order (ports.ts, Store): the whole batch of grants before the first audit event.
+      await tx.getGrants(due.map((grant) => grant.id));
       for (const grant of due) if (await startRevocation(tx, now, grant, 'expired', actor, null)) started++;
       return started;
     });
@@ -84,9 +86,12 @@ export async function offboardPerson(deps: Deps, input: { directoryId: string; s
   const actor: Actor = systemActor('offboarding');
   return await deps.store.transaction(async (tx) => {
     const grants = await tx.listGrants({ holderId: input.directoryId, status: ['provisioning', 'active', 'provisioning_failed'] });
+    const pending = await tx.listRequests({ requesterId: input.directoryId, status: ['pending_approval'] });
+    // Lock order (ports.ts, Store): every grant and request this changes, before the first audit event.
+    await tx.getGrants(grants.map((grant) => grant.id));
+    for (const request of pending) await tx.getRequest(request.id);
     let ended = 0;
     for (const grant of grants) if (await startRevocation(tx, now, grant, 'offboarded', actor, `${input.source}: directory status ${input.status}`)) ended++;
-    const pending = await tx.listRequests({ requesterId: input.directoryId, status: ['pending_approval'] });
     for (const request of pending) {
       if (!await tx.updateRequest(request.id, ['pending_approval'], { status: 'cancelled', decidedAt: now, decisionReason: 'the requester was offboarded', currentStep: -1 })) continue;
       const open = (await tx.getSteps(request.id)).find((s) => s.status === 'open');

@@ -99,6 +99,8 @@ export async function sendReminders(deps: Deps, batch = 1000): Promise<number> {
     const progressed = await deps.store.transaction(async (tx) => {
       let handled = 0;
       let reminded = 0;
+      // Lock order (ports.ts, Store): the page's grants before the first audit event.
+      await tx.getGrants(candidates.map((grant) => grant.id));
       for (const grant of candidates) {
         const left = (Date.parse(grant.expiresAt!) - nowMs) / 1000;
         if (left <= 0) continue;

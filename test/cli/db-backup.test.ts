@@ -108,6 +108,19 @@ describe('access-bot db backup', () => {
     expect(noDatabase.code).toBe(1);
     expect(noDatabase.stderr).toContain(`there is no database at ${join(dir, 'nothing.db')}`);
   });
+
+  it('points to pg_dump and pg_restore when the data is in PostgreSQL, and touches no file', async () => {
+    const postgres = { ...env, DATABASE_URL: 'postgres://bot:s3cret@db.internal:5432/access' };
+    const file = join(dir, 'b.db');
+    for (const command of ['backup', 'restore']) {
+      const result = await cli(['db', command, file], postgres);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('DATABASE_URL is set: the data is in PostgreSQL');
+      expect(result.stderr).toMatch(command === 'backup' ? /backed up with pg_dump and pg_restore/ : /restored with pg_restore/);
+      expect(result.stderr).not.toContain('s3cret');
+    }
+    expect(existsSync(file)).toBe(false);
+  });
 });
 
 describe('access-bot db restore', () => {

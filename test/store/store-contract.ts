@@ -359,6 +359,45 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         }
       });
 
+      it('keeps a record a transaction read as it read it until it commits: a second reader waits, then sees the change', async () => {
+        // Two approvers of one quorum step, on two replicas: each re-reads the request in its
+        // transaction and counts on what it read. The second must read after the first committed.
+        const other = await db.connect();
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        let started!: () => void;
+        const inside = new Promise<void>((r) => (started = r));
+        try {
+          await store.transaction((tx) => insertGrant(tx, grant('grt_1')));
+          const first = store.transaction(async (tx) => {
+            const read = (await tx.getRequest('req_grt_1'))!;
+            const readGrant = (await tx.getGrant('grt_1'))!;
+            started();
+            await held;
+            await tx.updateRequest(read.id, ['approved'], { decisionReason: 'first' });
+            await tx.updateGrant(readGrant.id, ['active'], { failures: readGrant.failures + 1 });
+          });
+          await inside;
+          let secondRead = false;
+          const second = other.transaction(async (tx) => {
+            const read = (await tx.getRequest('req_grt_1'))!;
+            const readGrant = (await tx.getGrant('grt_1'))!;
+            secondRead = true;
+            await tx.updateGrant(readGrant.id, ['active'], { failures: readGrant.failures + 1 });
+            return { reason: read.decisionReason, failures: readGrant.failures };
+          });
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          expect(secondRead).toBe(false);
+          release();
+          await first;
+          expect(await within(second)).toEqual({ reason: 'first', failures: 1 });
+          expect((await store.getGrant('grt_1'))!.failures).toBe(2);
+        } finally {
+          release();
+          await other.close();
+        }
+      });
+
       it('waits for a transaction in progress when closed', async () => {
         let release!: () => void;
         const held = new Promise<void>((r) => (release = r));

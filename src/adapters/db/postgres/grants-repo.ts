@@ -154,10 +154,13 @@ export class PgGrantsRepo implements Pick<StoreTx, Methods> {
 
   async getGrants(ids: readonly string[]): Promise<Grant[]> {
     if (ids.length === 0) return [];
-    const rows = await this.s.db
+    const query = this.s.db
       .select()
       .from(t.grants)
       .where(sql`${t.grants.id} = any(${textArray(ids)})`);
+    // In a transaction they are locked like getGrant's, in id order, so two batches that lock
+    // overlapping grants take them in the same order and never wait for each other in a cycle.
+    const rows = this.s.inTransaction ? await query.orderBy(t.grants.id).for('update') : await query;
     return rows.map(toGrant);
   }
 
