@@ -11,6 +11,7 @@
  * PostgreSQL: PG_TEST_URL (a server you run) or an embedded server started here, with fsync on
  * (`--no-fsync`: off, to see what the disk's flushes cost).
  */
+import { ReviewCatalog } from '../src/domain/reviews/review-definition.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -10,6 +10,7 @@
  * Reports: the rate as a fraction of the limit (goal >= 0.9), 429s (goal: none repeated into a
  * window that already answered 429), revocations lost or repeated (must be 0).
  */
+import { ReviewCatalog } from '../src/domain/reviews/review-definition.js';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
