@@ -26,7 +26,6 @@ import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { verifyChain } from '../src/domain/audit.js';
 import { Catalog } from '../src/domain/catalog.js';
-import { ReviewCatalog } from '../src/domain/reviews/review-definition.js';
 import type { Deps } from '../src/operations/context.js';
 import type { Store } from '../src/operations/ports.js';
 import { reviewRequest } from '../src/operations/review-request.js';

@@ -23,7 +23,6 @@ import { SharedRateWindows } from '../src/adapters/okta/shared-rate-windows.js';
 import { createProvisioners } from '../src/adapters/provisioners/provisioners.js';
 import { verifyChain } from '../src/domain/audit.js';
 import { Catalog } from '../src/domain/catalog.js';
-import { ReviewCatalog } from '../src/domain/reviews/review-definition.js';
 import type { Deps } from '../src/operations/context.js';
 import { systemClock } from '../src/operations/ports.js';
 import { sweep } from '../src/operations/sweep.js';
