@@ -240,6 +240,10 @@ function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof reco
     );
   }
   if (versions.added.length || versions.changed.length) lines.push(`  policy versions recorded: ${versions.added.length} new, ${versions.changed.length} changed`);
+  const reviews = versions.reviews;
+  if (reviews.added.length || reviews.changed.length || reviews.retired.length) {
+    lines.push(`  review definition versions recorded: ${reviews.added.length} new, ${reviews.changed.length} changed, ${reviews.retired.length} retired`);
+  }
   if (runtime.directoryUnreachable) lines.push(`  directory unreachable at start (${runtime.directoryUnreachable}); checks are repeated later`);
   // Each schedule with the zone it really runs in (an every-minute sweep runs on UTC minutes).
   const schedule = (name: string, expression: string) => `${name} '${expression}' (${timezoneFor(expression, deps.settings.timezone)})`;

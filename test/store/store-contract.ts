@@ -862,6 +862,34 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         ]);
         expect(await store.getPolicyVersion('github-owner', 'v3')).toBeUndefined();
       });
+
+      it('keeps review definition versions beside the policies: exported without app or role, left out by an app filter', async () => {
+        const policy = { policyName: 'github-owner', version: 'p1', app: 'github', role: 'owner', definition: { a: 1 }, firstSeenAt: at(0), lastSeenAt: at(20) };
+        const review = { policyName: 'review:quarterly', version: 'r1', app: '', role: '', definition: { due: '1w' }, firstSeenAt: at(0), lastSeenAt: at(10) };
+        await store.transaction(async (tx) => {
+          await tx.upsertPolicyVersion(policy);
+          await tx.upsertPolicyVersion(review);
+          await tx.upsertPolicyVersion({ ...review, version: 'r2', definition: { due: '10d' }, firstSeenAt: at(10), lastSeenAt: at(20) });
+        });
+        expect((await store.latestPolicyVersions()).map((v) => [v.policyName, v.version])).toEqual([
+          ['github-owner', 'p1'],
+          ['review:quarterly', 'r2'],
+        ]);
+        const snapshot = await store.openSnapshot();
+        try {
+          const rows = (await snapshot.policyVersions(NO_FILTERS, 0, 100)).rows;
+          expect(rows.map((r) => [r.version.policyName, r.version.version, r.version.app, r.version.role, r.current, r.inForceUntil])).toEqual([
+            ['github-owner', 'p1', 'github', 'owner', true, null],
+            ['review:quarterly', 'r1', '', '', false, at(10)],
+            ['review:quarterly', 'r2', '', '', true, null],
+          ]);
+          expect(rows[2]!.version.definition).toEqual({ due: '10d' });
+          const github = (await snapshot.policyVersions({ ...NO_FILTERS, app: 'github' }, 0, 100)).rows;
+          expect(github.map((r) => r.version.policyName)).toEqual(['github-owner']);
+        } finally {
+          await snapshot.close();
+        }
+      });
     });
 
     describe('the audit log', () => {
