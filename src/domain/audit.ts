@@ -46,6 +46,8 @@ export const AUDIT_ACTIONS = [
   'digest.posted',
   'job.failed',
   'job.abandoned',
+  /** A signed checkpoint of the chain's head (details: the checkpoint, see domain/checkpoint.ts). */
+  'audit.checkpointed',
   'review.started',
   'review.reminded',
   'review.closed',

@@ -5,6 +5,7 @@
  * pending_approval -> approved -> (grant) provisioning -> active -> revoking -> revoked,
  * with the side exits denied, cancelled, approval_expired and provisioning_failed.
  */
+import type { CheckpointWire } from './checkpoint.js';
 import type { ApprovalStep, Provision } from './policy.js';
 
 export type RequestStatus = 'pending_approval' | 'approved' | 'denied' | 'cancelled' | 'approval_expired';
@@ -223,6 +224,8 @@ export type Notification =
   /** The grant ended before its grant task was done: the task's messages say it is no longer needed. */
   | AboutTask<'task.cancelled'>
   | { type: 'alert'; recipient: ChannelRecipient; text: string; grantId?: string; requestId?: string }
+  /** A signed checkpoint of the audit chain, for the checkpoint channel (a witness outside the database). */
+  | { type: 'audit.checkpoint'; recipient: ChannelRecipient; checkpoint: CheckpointWire }
   /** The weekly digest for the week ending `at`. */
   | { type: 'digest'; recipient: ChannelRecipient; at: string }
   /** A reviewer's list of items in an access review: posted, or brought up to date. */

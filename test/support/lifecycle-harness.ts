@@ -141,6 +141,8 @@ export const SETTINGS: Settings = {
   approvalTimeoutSeconds: 72 * 3600,
   remindersSeconds: [86400, 3600],
   managerAttribute: 'managerId',
+  auditSinks: [],
+  auditCheckpoints: null,
   retentionSeconds: 90 * 86_400,
 };
 

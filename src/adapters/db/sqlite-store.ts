@@ -23,6 +23,7 @@ import type Database from 'better-sqlite3';
 import type { PostedMessages, Store, StoreReads, StoreTx } from '../../operations/ports.js';
 import type { ExportSnapshot } from '../../operations/exports/export-ports.js';
 import { AuditLog } from './audit-log.js';
+import { AuditStreamRepo } from './audit-stream-repo.js';
 import { SqliteExportSnapshot } from './export-reader.js';
 import { GrantsRepo } from './grants-repo.js';
 import { IdentityRepo } from './identity-repo.js';
@@ -45,6 +46,7 @@ class Repos {
   readonly tasks: TasksRepo;
   readonly identity: IdentityRepo;
   readonly audit: AuditLog;
+  readonly stream: AuditStreamRepo;
   readonly jobs: JobsQueue;
   readonly meta: MetaRepo;
   readonly messages: PostedMessagesRepo;
@@ -57,6 +59,7 @@ class Repos {
     this.tasks = new TasksRepo(connection);
     this.identity = new IdentityRepo(connection);
     this.audit = new AuditLog(connection);
+    this.stream = new AuditStreamRepo(connection);
     this.jobs = new JobsQueue(connection);
     this.meta = new MetaRepo(connection);
     this.messages = new PostedMessagesRepo(connection);

@@ -14,12 +14,14 @@
  */
 import type { WebClient } from '@slack/web-api';
 import { alertMessage } from '../../../blocks/alert-message.js';
+import { checkpointMessage } from '../../../blocks/checkpoint-message.js';
 import { approvalMessage, type SlackMessage } from '../../../blocks/approval-message.js';
 import { taskMessage } from '../../../blocks/task-message.js';
 import { requesterMessage, type RequesterEvent } from '../../../blocks/requester-message.js';
 import { digestBlocks } from '../../../blocks/digest.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import type { RequestCard } from '../../../blocks/view-models.js';
+import { canonicalJson } from '../../domain/canonical.js';
 import { PermanentError, TransientError } from '../../domain/errors.js';
 import { assertNever, type Notification, type NotificationOf, type Recipient } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
@@ -110,6 +112,8 @@ export class SlackNotifier implements Notifier {
         return this.settleTask(notification);
       case 'alert':
         return this.deliverAlert(notification, key);
+      case 'audit.checkpoint':
+        return this.deliverCheckpoint(notification, key);
       case 'review.assigned':
       case 'review.updated':
         return this.deliverReviewerList(notification);
@@ -304,6 +308,22 @@ export class SlackNotifier implements Notifier {
     });
     const target = toTarget(n.recipient);
     await this.postOrUpdate(`job:${key}`, target, message, { requestId: n.requestId ?? grant?.requestId ?? null, stepIndex: null, recipient: targetKey(target), type: n.type });
+  }
+
+  // ---- audit checkpoints: the checkpoint channel, one message per checkpoint ---------------------
+
+  private async deliverCheckpoint(n: NotificationOf<'audit.checkpoint'>, key: string): Promise<void> {
+    const c = n.checkpoint;
+    const message = checkpointMessage({
+      line: canonicalJson(c),
+      seq: c.seq,
+      hash: c.hash,
+      at: c.at,
+      keyId: c.key_id,
+      timezone: this.deps.settings.timezone,
+    });
+    const target = toTarget(n.recipient);
+    await this.postOrUpdate(`job:${key}`, target, message, { requestId: null, stepIndex: null, recipient: targetKey(target), type: n.type });
   }
 
   // ---- access reviews: one list per reviewer and campaign, updated in place; reminders; the summary ----

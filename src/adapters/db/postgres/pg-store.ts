@@ -33,6 +33,7 @@ import { READS, WRITES, type RepoName, type Unrouted } from '../store-routes.js'
 import { tableSizesQuery } from '../table-sizes.js';
 import { StoreMisuseError, TransactionGate } from '../transaction-gate.js';
 import { PgAuditLog } from './audit-log.js';
+import { PgAuditStreamRepo } from './audit-stream-repo.js';
 import { createPool, isTransient, migrateDatabase, redactUrl, type PgOptions } from './connection.js';
 import { PgExportSnapshot } from './export-reader.js';
 import { PgGrantsRepo } from './grants-repo.js';
@@ -53,6 +54,7 @@ class Repos {
   readonly tasks: PgTasksRepo;
   readonly identity: PgIdentityRepo;
   readonly audit: PgAuditLog;
+  readonly stream: PgAuditStreamRepo;
   readonly jobs: PgJobsQueue;
   readonly meta: PgMetaRepo;
   readonly messages: PgPostedMessagesRepo;
@@ -64,6 +66,7 @@ class Repos {
     this.tasks = new PgTasksRepo(session);
     this.identity = new PgIdentityRepo(session);
     this.audit = new PgAuditLog(session);
+    this.stream = new PgAuditStreamRepo(session);
     this.jobs = new PgJobsQueue(session);
     this.meta = new PgMetaRepo(session);
     this.messages = new PgPostedMessagesRepo(session);
