@@ -3,7 +3,7 @@
  * process; then 10,000 expired grants swept by two processes on the same file at once (no double
  * revocation, no SQLITE_BUSY, an unbroken audit chain).
  *
- *   node --import tsx bench/lifecycle-bench.ts [--requests 10000] [--one] [--postgres]
+ *   node --import tsx bench/lifecycle-bench.ts [--requests 10000] [--one] [--postgres] [--stream-to URL] [--json]
  *
  * `--one`: the one-process lifecycle only. Besides wall time it prints the process's CPU time (user +
  * system) per request: on a shared machine the wall time also counts the time other processes had
@@ -11,6 +11,13 @@
  *
  * `--postgres`: the one-process lifecycle on PostgreSQL (an embedded server with fsync on, started
  * for the run, or `PG_TEST_URL`), the store the bot uses with DATABASE_URL.
+ *
+ * `--stream-to URL` runs the audit stream during the lifecycle, as the bot does: two sinks, a
+ * webhook to URL (a receiver in another process, HMAC key `bench-audit-secret`, plain http to
+ * loopback) and a JSON-lines file, each streamed by its own loop in this process. The lifecycle's
+ * time is measured as without; the time the sinks then take to catch up is printed apart.
+ * bench/audit-stream-bench.ts compares the two. `--json` prints the one-process figures as one
+ * JSON line.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -18,6 +25,8 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AuditStreamer } from '../src/adapters/audit-stream/audit-streamer.js';
+import { createAuditSinks } from '../src/adapters/audit-stream/create-sinks.js';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
 import { PgStore } from '../src/adapters/db/postgres/pg-store.js';
 import { SqliteStore } from '../src/adapters/db/sqlite-store.js';
@@ -26,6 +35,7 @@ import { silentLogger } from '../src/adapters/log/json-logger.js';
 import { Catalog } from '../src/domain/catalog.js';
 import { ReviewCatalog } from '../src/domain/reviews/review-definition.js';
 import { verifyChain } from '../src/domain/audit.js';
+import { SINK_DEFAULTS, type AuditSinkSettings } from '../src/domain/audit-sinks.js';
 import type { Deps } from '../src/operations/context.js';
 import type { Store } from '../src/operations/ports.js';
 import { reviewRequest } from '../src/operations/review-request.js';
@@ -38,7 +48,18 @@ import { SETTINGS } from '../test/support/lifecycle-harness.js';
 import type { YamlDirectory } from '../src/adapters/directory/yaml-directory.js';
 import { awsAdminPolicies, benchCompany } from './bench-fixtures.js';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '10000' }, child: { type: 'string' }, db: { type: 'string' }, at: { type: 'string' }, one: { type: 'boolean' }, postgres: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '10000' },
+    child: { type: 'string' },
+    db: { type: 'string' },
+    at: { type: 'string' },
+    one: { type: 'boolean' },
+    postgres: { type: 'boolean' },
+    'stream-to': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+});
 const N = Number(values.requests);
 
 const policies = awsAdminPolicies('engineering', 'aws-admins');
@@ -60,6 +81,17 @@ function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock, sto
 }
 
 const jobs = { worker: `bench-${process.pid}`, batch: 500 };
+
+/** The audit stream as the bot runs it: a webhook sink to `url` and a file sink in `dir`. */
+function benchStreamer(deps: Deps, url: string, dir: string): AuditStreamer {
+  const common = { format: 'json', batchSize: SINK_DEFAULTS.batchSize, alertAfterSeconds: SINK_DEFAULTS.alertAfterSeconds } as const;
+  const configured: AuditSinkSettings[] = [
+    { ...common, name: 'siem', type: 'webhook', url, secretEnv: 'BENCH_AUDIT_SECRET', timeoutSeconds: 10 },
+    { ...common, name: 'archive', type: 'file', path: 'audit-stream.jsonl', maxBytes: SINK_DEFAULTS.maxBytes, keep: 2 },
+  ];
+  const sinks = createAuditSinks(configured, { env: { BENCH_AUDIT_SECRET: 'bench-audit-secret' }, allowInsecureLoopback: true, baseDir: dir });
+  return new AuditStreamer(deps, { sinks });
+}
 
 if (values.child === 'sweeper') {
   // One of two processes sweeping the same file: count what this one removed.
@@ -97,6 +129,12 @@ try {
   const store = pgServer ? await PgStore.open(pgServer.adminUrl) : SqliteStore.open(dbPath);
   const deps = depsFor(dbPath, benchCompany(N, false), clock, store);
   const manager = { person: (await deps.directory.getPerson('m0'))! };
+  const streamer = values['stream-to'] ? benchStreamer(deps, values['stream-to'], dir) : undefined;
+  let streamedTo = 0;
+  streamer?.onEvent((event) => {
+    if (event.kind === 'step' && event.step.kind === 'delivered' && event.sink === 'siem') streamedTo = event.step.to;
+  });
+  streamer?.start();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const BATCH = 1000;
@@ -106,6 +144,9 @@ try {
       const result = await submitRequest(deps, { requester, app: 'aws', role: 'admin' });
       if (result.kind !== 'submitted') throw new Error(result.kind);
       await reviewRequest(deps, { actor: manager, requestId: result.request.id, decision: 'approve' });
+      // Each request and decision arrives in a turn of the event loop of its own, as Slack's HTTP
+      // requests do: whatever else the process runs (the audit stream) gets its turns between them.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     await runDueJobs(deps, jobs); // provision + messages
   }
@@ -114,6 +155,15 @@ try {
   await sweep(deps, jobs); // expire -> revoke
   const t1 = performance.now();
   const cpu = process.cpuUsage(cpu0);
+  let catchUpSeconds: number | undefined;
+  const streamedAtEnd = streamedTo;
+  if (streamer) {
+    // The sinks catch up on what the lifecycle wrote after it finished (not part of its time).
+    const head = (await deps.store.auditHead()).seq;
+    while (streamedTo < head) await new Promise((resolve) => setTimeout(resolve, 20));
+    catchUpSeconds = (performance.now() - t1) / 1000;
+    await streamer.stop();
+  }
   const events = await deps.store.auditEvents({ limit: 10_000_000 });
   const revoked = (await deps.store.listGrants({ status: ['revoked'], limit: 10_000_000 })).length;
   const chain = verifyChain(events);
@@ -123,6 +173,13 @@ try {
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   console.log(`  CPU time: ${cpuSeconds.toFixed(1)} s (${((cpuSeconds * 1000) / N).toFixed(2)} ms per request, ${(N / cpuSeconds).toFixed(0)} requests per CPU second; user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`);
   console.log(`  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`);
+  if (catchUpSeconds !== undefined) {
+    console.log(`  audit stream on (webhook + file): ${streamedAtEnd} of ${events.length} events delivered when the lifecycle ended, all ${catchUpSeconds.toFixed(2)} s later`);
+  }
+  if (values.json) {
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    console.log(JSON.stringify({ requests: N, seconds, cpuSeconds, provisioningSeconds: (tProvisioned - t0) / 1000, events: events.length, chainOk: chain.ok, stream: Boolean(streamer), streamedAtEnd, catchUpSeconds }));
+  }
   if (pgServer) await pgServer.stop();
   else console.log(`  database: ${(statSync(dbPath).size / 1e6).toFixed(1)} MB (+ WAL ${(statSync(dbPath + '-wal', { throwIfNoEntry: false })?.size ?? 0) / 1e6} MB)`);
 

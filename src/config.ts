@@ -5,6 +5,7 @@
  *
  * An empty variable (`OKTA_API_TOKEN=` in a .env file) counts as unset.
  */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -37,6 +38,8 @@ export interface Config {
   mode: RunMode;
   /** The set `SLACK_*`, `OKTA_*` and `DATABASE_URL` variables: any of them makes a production start. */
   productionVariables: string[];
+  /** Ed25519 private key (PEM) that signs audit checkpoints; unset: no checkpoints (the sandbox makes a throwaway one). */
+  auditSigningKey?: string;
   /** The raw environment, for values named by configuration (a webhook's `secret_env`). */
   env: Record<string, string | undefined>;
 }
@@ -76,6 +79,17 @@ function hint(value: string): string {
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+}
+
+/** Why `pem` is not an Ed25519 private key, in words; null when it is one. The key itself is never echoed. */
+function ed25519KeyProblem(pem: string): string | null {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    return 'must be an Ed25519 private key in PEM (-----BEGIN PRIVATE KEY----- ...); it could not be read as a private key';
+  }
+  return key.asymmetricKeyType === 'ed25519' ? null : `must be an Ed25519 private key, got a${key.asymmetricKeyType === 'ec' ? 'n' : ''} ${key.asymmetricKeyType ?? 'unknown'} key`;
 }
 
 const PortSchema = z.string().transform((text, ctx) => {
@@ -146,6 +160,14 @@ const VARIABLES = {
     return n;
   }),
   POLICIES_DIR: z.string(),
+  // Signs audit checkpoints. Like OKTA_PRIVATE_KEY, a one-line value may carry literal "\n".
+  AUDIT_SIGNING_KEY: z
+    .string()
+    .transform((text) => (text.includes('\n') ? text : text.replaceAll('\\n', '\n')))
+    .superRefine((pem, ctx) => {
+      const problem = ed25519KeyProblem(pem);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (make one with: openssl genpkey -algorithm ed25519)` });
+    }),
   LOG_LEVEL: z
     .string()
     .transform((text) => text.toLowerCase())
@@ -221,6 +243,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env,
   };
   if (okta) config.okta = okta;
+  if (values.AUDIT_SIGNING_KEY !== undefined) config.auditSigningKey = values.AUDIT_SIGNING_KEY;
   if (values.DATABASE_URL !== undefined) config.postgres = { url: values.DATABASE_URL, poolSize: values.DATABASE_POOL_SIZE ?? DEFAULTS.databasePoolSize };
   return config;
 }

@@ -17,6 +17,21 @@ export interface Health {
   /** Rows per table, as counted at `tablesCountedAt` (at most `tablesTtlMs` ago). */
   tables?: Record<string, number>;
   tablesCountedAt?: string;
+  /** Each audit sink: where its cursor is and how far behind the log it is (`lag`, in events). */
+  auditSinks?: HealthSink[];
+  /** The last signed checkpoint of the audit chain. */
+  auditCheckpoint?: { seq: number; at: string; keyId: string } | null;
+}
+
+export interface HealthSink {
+  name: string;
+  type: string;
+  format: string;
+  deliveredSeq: number;
+  lag: number;
+  deliveredAt: string | null;
+  failingSince: string | null;
+  lastError: string | null;
 }
 
 export interface HealthOptions {
@@ -44,12 +59,14 @@ export function createHealthCheck(deps: Pick<Deps, 'store' | 'directory' | 'sett
   return async () => {
     const database: Health['database'] = { ok: true, kind: deps.store.kind };
     let pendingJobs: number | undefined;
+    let stream: Pick<Health, 'auditSinks' | 'auditCheckpoint'> = {};
     try {
       const head = await deps.store.auditHead();
       database.auditEvents = head.seq;
       database.auditHead = head.hash;
       // One count on the jobs_due index: a backlog must not block the event loop (acks are due in 3 s).
       pendingJobs = await deps.store.countJobs(['pending', 'running']);
+      stream = await auditStream(deps, head.seq);
       const now = deps.clock.now();
       if (!tables || now.getTime() - Date.parse(tables.at) > (options.tablesTtlMs ?? 60_000)) {
         tables = { counts: await deps.store.tableSizes(), at: now.toISOString() };
@@ -64,14 +81,49 @@ export function createHealthCheck(deps: Pick<Deps, 'store' | 'directory' | 'sett
       directory = await checking;
     }
     const slack = options.slack?.();
+    // A sink failing past its alert threshold degrades the bot: evidence is not reaching the SIEM.
+    const now = deps.clock.now().getTime();
+    const sinkDown = (stream.auditSinks ?? []).some((sink) => {
+      const alertAfter = deps.settings.auditSinks.find((s) => s.name === sink.name)?.alertAfterSeconds ?? Infinity;
+      return sink.failingSince !== null && now - Date.parse(sink.failingSince) >= alertAfter * 1000;
+    });
     const body: Health = {
-      status: !database.ok ? 'failing' : directory!.reachable && !directory!.error ? 'ok' : 'degraded',
+      status: !database.ok ? 'failing' : directory!.reachable && !directory!.error && !sinkDown ? 'ok' : 'degraded',
       database,
       directory: directory!,
       ...(slack ? { slack } : {}),
       ...(pendingJobs === undefined ? {} : { pendingJobs }),
+      ...stream,
       ...(database.ok && tables ? { tables: tables.counts, tablesCountedAt: tables.at } : {}),
     };
     return { status: database.ok ? 200 : 503, body };
+  };
+}
+
+/** The configured sinks' cursors against the head, and the last checkpoint: two small reads. */
+async function auditStream(deps: Pick<Deps, 'store' | 'settings'>, headSeq: number): Promise<Pick<Health, 'auditSinks' | 'auditCheckpoint'>> {
+  const configured = deps.settings.auditSinks;
+  const states = configured.length ? new Map((await deps.store.auditSinkStates()).map((s) => [s.name, s])) : new Map();
+  const last = await deps.store.latestAuditCheckpoint();
+  return {
+    ...(configured.length
+      ? {
+          auditSinks: configured.map((sink) => {
+            const state = states.get(sink.name);
+            const deliveredSeq = state?.deliveredSeq ?? 0;
+            return {
+              name: sink.name,
+              type: sink.type,
+              format: sink.format,
+              deliveredSeq,
+              lag: Math.max(0, headSeq - deliveredSeq),
+              deliveredAt: state?.deliveredAt ?? null,
+              failingSince: state?.failingSince ?? null,
+              lastError: state?.lastError ?? null,
+            };
+          }),
+        }
+      : {}),
+    auditCheckpoint: last ? { seq: last.seq, at: last.at, keyId: last.keyId } : null,
   };
 }

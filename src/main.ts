@@ -2,6 +2,8 @@
  * The composition root: configuration -> database -> directory -> policies -> operations, then the
  * schedules (sweep, reconcile, digest). `npm start` runs this file.
  */
+import { dirname, resolve } from 'node:path';
+import { resolveSinkPaths } from './adapters/audit-stream/create-sinks.js';
 import { createBotScheduler } from './adapters/cron/bot-schedules.js';
 import { timezoneFor } from './adapters/cron/scheduler.js';
 import { DirectoryFileError } from './adapters/directory/yaml-directory.js';
@@ -11,8 +13,17 @@ import { formatProblem, PolicyLoadError } from './adapters/policies/policy-probl
 import { createSlackBot, SlackStartupError, slackNotifier, type SlackBot } from './adapters/slack/create-slack-app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { describeDuration } from './domain/duration.js';
+import type { AuditCheckpointSettings, AuditSinkSettings } from './domain/audit-sinks.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
-import { createRuntime, recheckDirectoryUntilReachable, type Runtime } from './runtime.js';
+import {
+  checkpointSettings,
+  checkpointSigner,
+  createAuditStream,
+  createRuntime,
+  recheckDirectoryUntilReachable,
+  type Runtime,
+  type SignerSource,
+} from './runtime.js';
 import type { SandboxServer } from './sandbox/sandbox-http.js';
 import { connectSlackFor, type SlackSide } from './start-slack.js';
 
@@ -71,6 +82,15 @@ async function main(): Promise<number> {
   const { deps } = runtime;
   const versions = await recordPolicyVersions(deps);
 
+  // The audit stream: every event to the sinks settings.yml names, and signed checkpoints. In the
+  // sandbox, network sinks go to an embedded receiver and a throwaway key signs.
+  const auditReceiver = sandboxClock
+    ? await (await import('./sandbox/sandbox-audit-receiver.js')).SandboxAuditReceiver.start({ now: () => sandboxClock.now() })
+    : undefined;
+  const signer = checkpointSigner(config, { createSandboxKey: true });
+  const baseDir = dirname(resolve(config.databasePath));
+  const stream = createAuditStream(runtime, signer, { env: config.env, baseDir, ...(auditReceiver ? { redirect: auditReceiver } : {}) });
+
   // The sweep, reconcile and digest schedules; a lease in the database keeps two processes on
   // one file from running the same schedule at once.
   const scheduler = createBotScheduler(deps, { statusCheck: runtime.offboarding.statusCheck, offboardingSources: runtime.offboarding.sources });
@@ -90,7 +110,11 @@ async function main(): Promise<number> {
           timezone: deps.settings.timezone,
           clock: sandboxClock,
           logger,
-          afterAdvance: () => scheduler.runNow('sweep'),
+          // A checkpoint that came due is signed at once, and the sweep posts it with the rest.
+          afterAdvance: async () => {
+            await stream?.checkpointIfDue();
+            await scheduler.runNow('sweep');
+          },
           webhookCalls: webhooks,
           ...(slack.health ? { health: slack.health } : {}),
         });
@@ -108,12 +132,14 @@ async function main(): Promise<number> {
     await bot?.stop();
     await slack?.workspace?.stop();
     await webhooks?.close();
+    await auditReceiver?.close();
     await runtime.close();
     return 1;
   }
   printSummary(
     runtime,
     versions,
+    auditStreamSummary(resolveSinkPaths(deps.settings.auditSinks, baseDir), checkpointSettings(deps.settings), signer, Boolean(auditReceiver)),
     page
       // The address to open, on its own line, last: what a newcomer looks for.
       ? `Sandbox ready: Slack and the directory are stand-ins on this machine, and nothing leaves it. Pick who you are, then type /access request.\n\nSandbox: open ${page.url}\n`
@@ -132,13 +158,13 @@ async function main(): Promise<number> {
       logger.info('stopping', { signal });
       stopRecheck();
       // Waits for the running passes (the job in flight finishes), then lets the leases go.
-      void scheduler
-        .stop()
+      void Promise.all([scheduler.stop(), stream?.stop()])
         .then(async () => {
           await page?.close();
           await bot?.stop();
           await slack?.workspace?.stop();
           await webhooks?.close();
+          await auditReceiver?.close();
         })
         .catch((error: unknown) => logger.error('stopping failed', { error: error instanceof Error ? error.message : String(error) }))
         .finally(() => {
@@ -150,7 +176,10 @@ async function main(): Promise<number> {
   });
   // Jobs left by a previous process (a crash between intent and effect) resume now.
   await scheduler.runNow('sweep');
-  if (!stopping) scheduler.start();
+  if (!stopping) {
+    scheduler.start();
+    stream?.start();
+  }
   await stopped;
   return 0;
 }
@@ -174,7 +203,33 @@ function productionStartRefusal(config: Config): string | null {
   );
 }
 
-function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof recordPolicyVersions>>, messages: string): void {
+/** What the audit stream does, for the start-up summary: the sinks, and how checkpoints are signed. */
+function auditStreamSummary(
+  sinks: AuditSinkSettings[],
+  every: AuditCheckpointSettings,
+  signer: SignerSource | undefined,
+  sandboxed: boolean,
+): string[] {
+  const lines: string[] = [];
+  if (sinks.length) {
+    const listed = sinks.map((s) => `${s.name} (${s.type}${s.type === 'file' ? ` ${s.path}` : ''}, ${s.format})`);
+    const where = sandboxed && sinks.some((s) => s.type !== 'file') ? '; network sinks go to an embedded receiver in the sandbox' : '';
+    lines.push(`  audit stream: ${listed.join(', ')}${where}`);
+  }
+  if (!signer) {
+    lines.push('  audit checkpoints: off (AUDIT_SIGNING_KEY is not set)');
+    return lines;
+  }
+  const key =
+    signer.origin === 'env'
+      ? `key ${signer.signer.keyId} from AUDIT_SIGNING_KEY`
+      : `a THROWAWAY sandbox key ${signer.signer.keyId} ${signer.created ? 'made now in' : 'from'} ${signer.path}; ` +
+        'it proves nothing outside this sandbox: set AUDIT_SIGNING_KEY for a real one';
+  lines.push(`  audit checkpoints: every ${describeDuration(every.everySeconds)} to ${every.channel}, signed with ${key}`);
+  return lines;
+}
+
+function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof recordPolicyVersions>>, audit: string[], messages: string): void {
   const { loaded, deps } = runtime;
   const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
   const lines = [`access-bot: ${count(loaded.policies.length, 'application')}, ${count(loaded.catalog.entries().length, 'role')} from ${loaded.dir}; directory: ${deps.directory.kind}`];
@@ -185,10 +240,15 @@ function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof reco
     );
   }
   if (versions.added.length || versions.changed.length) lines.push(`  policy versions recorded: ${versions.added.length} new, ${versions.changed.length} changed`);
+  const reviews = versions.reviews;
+  if (reviews.added.length || reviews.changed.length || reviews.retired.length) {
+    lines.push(`  review definition versions recorded: ${reviews.added.length} new, ${reviews.changed.length} changed, ${reviews.retired.length} retired`);
+  }
   if (runtime.directoryUnreachable) lines.push(`  directory unreachable at start (${runtime.directoryUnreachable}); checks are repeated later`);
   // Each schedule with the zone it really runs in (an every-minute sweep runs on UTC minutes).
   const schedule = (name: string, expression: string) => `${name} '${expression}' (${timezoneFor(expression, deps.settings.timezone)})`;
   lines.push(`  database: ${deps.store.kind} ${deps.store.location}`);
+  lines.push(...audit);
   lines.push(`  schedules: ${schedule('sweep', deps.settings.sweepSchedule)}, ${schedule('reconcile', deps.settings.reconcileSchedule)}, ${schedule('digest', deps.settings.digestSchedule)}`);
   lines.push(messages);
   process.stdout.write(lines.join('\n') + '\n');

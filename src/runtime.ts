@@ -5,6 +5,9 @@
  * made from the parts before the dependencies exist (`RuntimeOptions.notifier`), so nothing is
  * replaced after the scheduler or a listener got it.
  */
+import { AuditStreamer, type AuditStreamerOptions } from './adapters/audit-stream/audit-streamer.js';
+import { createAuditSinks, type SinkRedirect } from './adapters/audit-stream/create-sinks.js';
+import { ed25519Signer, sandboxKeyPath, sandboxSigningKey } from './adapters/audit-stream/ed25519-signer.js';
 import { csvExportFiles } from './adapters/csv/export-csv.js';
 import { SqliteStore } from './adapters/db/sqlite-store.js';
 import { YamlDirectory } from './adapters/directory/yaml-directory.js';
@@ -16,11 +19,20 @@ import { formatProblem, PolicyLoadError } from './adapters/policies/policy-probl
 import { createProvisioners } from './adapters/provisioners/provisioners.js';
 import type { WebhookTransport } from './adapters/provisioners/webhook-provisioner.js';
 import type { Config } from './config.js';
+import { CHECKPOINT_DEFAULT_EVERY_SECONDS, type AuditCheckpointSettings } from './domain/audit-sinks.js';
 import type { Settings } from './domain/policy.js';
 import type { Deps } from './operations/context.js';
 import { alert } from './operations/lifecycle.js';
 import type { OffboardingSource } from './operations/reconcile.js';
-import { systemClock, type Clock, type Directory, type Logger, type Notifier, type Store } from './operations/ports.js';
+import {
+  systemClock,
+  type CheckpointSigner,
+  type Clock,
+  type Directory,
+  type Logger,
+  type Notifier,
+  type Store,
+} from './operations/ports.js';
 
 export interface Runtime {
   deps: Deps;
@@ -51,6 +63,60 @@ export interface RuntimeOptions {
   sandbox?: boolean;
   /** Replaces the webhook transport (the sandbox's embedded receiver): nothing leaves the machine. */
   webhook?: WebhookTransport;
+}
+
+/** Where the checkpoint signer's key came from, for the start-up summary and `audit public-key`. */
+export type SignerSource =
+  | { signer: CheckpointSigner; origin: 'env' }
+  /** The sandbox's throwaway key, in `path` (`created`: made by this start). */
+  | { signer: CheckpointSigner; origin: 'sandbox'; path: string; created: boolean };
+
+/**
+ * The key that signs audit checkpoints: AUDIT_SIGNING_KEY, or in the sandbox (nothing of production
+ * set) a throwaway key kept beside the database, made when `createSandboxKey` and missing. None in
+ * production without AUDIT_SIGNING_KEY: checkpoints are off.
+ */
+export function checkpointSigner(config: Config, options: { createSandboxKey: boolean }): SignerSource | undefined {
+  if (config.auditSigningKey) return { signer: ed25519Signer(config.auditSigningKey), origin: 'env' };
+  if (config.mode !== 'sandbox') return undefined;
+  const path = sandboxKeyPath(config.databasePath);
+  const key = sandboxSigningKey(path, { create: options.createSandboxKey });
+  return key && { signer: ed25519Signer(key.pem), origin: 'sandbox', path, created: key.created };
+}
+
+/**
+ * The audit stream of this process: the sinks settings.yml names (in the sandbox, network sinks
+ * go to `redirect`, the embedded receiver) and the checkpoints, when there is a signing key.
+ * Undefined when there is nothing to stream or sign.
+ */
+export function createAuditStream(
+  runtime: Runtime,
+  signer: SignerSource | undefined,
+  options: {
+    redirect?: SinkRedirect;
+    env: Record<string, string | undefined>;
+    /** The database's folder: relative file sink paths are taken from it. */
+    baseDir: string;
+    streamer?: Partial<AuditStreamerOptions>;
+  },
+): AuditStreamer | undefined {
+  const { deps } = runtime;
+  const sinks = createAuditSinks(deps.settings.auditSinks, {
+    env: options.env,
+    baseDir: options.baseDir,
+    ...(options.redirect ? { redirect: options.redirect } : {}),
+  });
+  if (sinks.length === 0 && !signer) return undefined;
+  return new AuditStreamer(deps, {
+    sinks,
+    ...(signer ? { checkpoints: { signer: signer.signer, settings: checkpointSettings(deps.settings) } } : {}),
+    ...options.streamer,
+  });
+}
+
+/** `audit_checkpoints` as written, or hourly to the security channel. */
+export function checkpointSettings(settings: Settings): AuditCheckpointSettings {
+  return settings.auditCheckpoints ?? { everySeconds: CHECKPOINT_DEFAULT_EVERY_SECONDS, channel: settings.securityChannel };
 }
 
 /**
@@ -87,11 +153,15 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   const loaded = await loadPolicies(config.policiesDir, {
     env: config.env,
     // Without Slack and Okta the bot runs locally; a webhook secret nobody set must not stop a first try.
-    onMissingSecret: config.mode === 'sandbox' ? (w) => missingSecrets.push(`${w.variable} (${w.file}:${w.line})`) : undefined,
+    // The sandbox signs checkpoints with a throwaway key of its own when AUDIT_SIGNING_KEY is not set.
+    onMissingSecret:
+      config.mode === 'sandbox'
+        ? (w) => void (w.variable !== 'AUDIT_SIGNING_KEY' && missingSecrets.push(`${w.variable} (${w.file}:${w.line})`))
+        : undefined,
   });
   // In the sandbox webhook roles call an embedded receiver and never read their secret_env; a
   // command line run without production variables would still call the policy URL, and cannot sign.
-  if (missingSecrets.length && !options.sandbox) options.logger.warn('local run: webhook secrets are not set; those webhook calls will fail until they are', { missing: missingSecrets });
+  if (missingSecrets.length && !options.sandbox) options.logger.warn('local run: secrets named in the policies are not set; what needs them fails until they are', { missing: missingSecrets });
   // The store before the directory: with several replicas the directory shares Okta's budget
   // through it.
   const store = await openStore(config);

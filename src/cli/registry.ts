@@ -21,6 +21,16 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./commands/audit-verify.js')).auditVerify,
   },
   {
+    name: 'audit public-key',
+    summary: 'Print the public key that verifies the signed audit checkpoints (PEM)',
+    load: async () => (await import('./commands/audit-public-key.js')).auditPublicKey,
+  },
+  {
+    name: 'audit checkpoints',
+    summary: 'List the signed checkpoints of the audit log, one JSON line each',
+    load: async () => (await import('./commands/audit-checkpoints.js')).auditCheckpoints,
+  },
+  {
     name: 'sweep',
     summary: 'Run one pass of due expiries, approval timeouts, reminders and provisioning jobs',
     load: async () => (await import('./commands/sweep.js')).sweepCommand,

@@ -8,7 +8,7 @@ import type { Directory } from '../operations/ports.js';
 import { CommandFailure, EXIT, type CommandIo } from './command.js';
 import { readConfig } from './context.js';
 
-export async function openRuntime(io: CommandIo, options: { webhook?: WebhookTransport } = {}): Promise<Runtime> {
+export async function openRuntime(io: CommandIo, options: { webhook?: WebhookTransport; sandbox?: boolean } = {}): Promise<Runtime> {
   const config = readConfig(io);
   try {
     const level = config.logLevel === 'debug' ? 'debug' : 'warn';
@@ -30,7 +30,7 @@ export async function withRuntime<T>(io: CommandIo, fn: (runtime: Runtime) => Pr
   const sandbox = readConfig(io).mode === 'sandbox';
   const webhooks = sandbox ? await (await import('../sandbox/sandbox-webhooks.js')).SandboxWebhooks.start() : undefined;
   try {
-    const runtime = await openRuntime(io, webhooks ? { webhook: webhooks } : {});
+    const runtime = await openRuntime(io, webhooks ? { webhook: webhooks, sandbox: true } : {});
     try {
       return await fn(runtime);
     } finally {

@@ -8,6 +8,7 @@
  * checks them with node-cron (the domain must not import it).
  */
 import { z } from 'zod';
+import { AuditCheckpointsSchema, AuditSinksSchema } from './audit-sinks.js';
 import { formatDuration } from './duration.js';
 import type {
   AppPolicy, ApprovalStep, AutoApproveRule, BreakGlassRule, ExtensionRule, PeopleRule, Role, Settings,
@@ -289,6 +290,8 @@ export const SettingsFileSchema = z
     reminders: z.array(DurationSchema).optional(),
     approver_reminders: z.array(DurationSchema).optional(),
     manager_attribute: nonEmptyText.default(DEFAULT_SETTINGS.managerAttribute),
+    audit_sinks: AuditSinksSchema.optional(),
+    audit_checkpoints: AuditCheckpointsSchema.optional(),
     retention: DurationSchema.refine((seconds) => seconds >= MIN_RETENTION_SECONDS, {
       error: (issue) =>
         `must be at least ${formatDuration(MIN_RETENTION_SECONDS)} (a finished job keeps a day's alert from being sent twice), ` +
@@ -308,6 +311,10 @@ export const SettingsFileSchema = z
       remindersSeconds: [...new Set(s.reminders ?? DEFAULT_SETTINGS.remindersSeconds)].sort((a, b) => b - a),
       approverRemindersSeconds: [...new Set(s.approver_reminders ?? [])].sort((a, b) => a - b),
       managerAttribute: s.manager_attribute,
+      auditSinks: s.audit_sinks ?? [],
+      auditCheckpoints: s.audit_checkpoints
+        ? { everySeconds: s.audit_checkpoints.every, channel: s.audit_checkpoints.channel ?? s.security_channel }
+        : null,
       retentionSeconds: s.retention ?? DEFAULT_SETTINGS.retentionSeconds,
     }),
   );

@@ -3,6 +3,7 @@
  * seconds, camelCase keys). The YAML shape and its validation live in `policy-schema.ts`; loading
  * files is an adapter's job (`adapters/policies/`).
  */
+import type { AuditCheckpointSettings, AuditSinkSettings } from './audit-sinks.js';
 import type { Provision } from './provisioning/methods.js';
 
 /** People a policy names by rule: every member of a directory group, or one person by email. */
@@ -101,6 +102,13 @@ export interface Settings {
    */
   approverRemindersSeconds: number[];
   managerAttribute: string;
+  /** Where every audit event is streamed (`audit_sinks`), in order, at least once. */
+  auditSinks: AuditSinkSettings[];
+  /**
+   * `audit_checkpoints` as written; null when settings.yml leaves it out (with AUDIT_SIGNING_KEY
+   * set, checkpoints are then written hourly to the security channel).
+   */
+  auditCheckpoints: AuditCheckpointSettings | null;
   /**
    * How long finished jobs and the records of messages about finished requests are kept before the
    * sweep prunes them (audit events and the requests and grants themselves are kept for good).

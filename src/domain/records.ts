@@ -5,6 +5,7 @@
  * pending_approval -> approved -> (grant) provisioning -> active -> revoking -> revoked,
  * with the side exits denied, cancelled, approval_expired and provisioning_failed.
  */
+import type { CheckpointWire } from './checkpoint.js';
 import type { ApprovalStep, PeopleRule, Provision } from './policy.js';
 
 export type RequestStatus = 'pending_approval' | 'approved' | 'denied' | 'cancelled' | 'approval_expired';
@@ -302,6 +303,8 @@ export type Notification =
   | { type: 'delegation.started'; recipient: PersonRecipient; delegationId: string }
   /** A delegation ended (off, expired, replaced, a person inactive): both people hear it. */
   | { type: 'delegation.ended'; recipient: PersonRecipient; delegationId: string }
+  /** A signed checkpoint of the audit chain, for the checkpoint channel (a witness outside the database). */
+  | { type: 'audit.checkpoint'; recipient: ChannelRecipient; checkpoint: CheckpointWire }
   /** The weekly digest for the week ending `at`. */
   | { type: 'digest'; recipient: ChannelRecipient; at: string }
   /** A reviewer's list of items in an access review: posted, or brought up to date. */

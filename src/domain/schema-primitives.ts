@@ -69,3 +69,31 @@ export const DurationSchema = z.unknown().transform((value, ctx): number => {
   }
   return seconds;
 });
+
+/**
+ * An https:// URL without credentials: where the bot sends what names people and grants (a
+ * provisioning webhook, an audit sink). The signature or token proves origin; TLS hides the body.
+ * `secretKey` names the key that holds the shared secret instead, for the message.
+ */
+export function httpsUrl(secretKey: string) {
+  return z.string().superRefine((text, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be an https:// URL, got ${showValue(text)}` });
+      return;
+    }
+    if (url.username || url.password) {
+      // Never echoed: the value is a credential.
+      ctx.addIssue({
+        code: 'custom',
+        message: `must not carry a user name or password; put the shared secret in the variable ${secretKey} names`,
+      });
+      return;
+    }
+    if (url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: `must be an https:// URL, got ${showValue(text)}` });
+    }
+  });
+}

@@ -125,6 +125,41 @@ export function provisionerFor(provisioners: Provisioners, provision: Provision)
 }
 
 // ---------------------------------------------------------------------------------------------
+// The audit stream
+
+/**
+ * Where the audit stream delivers: a SIEM's webhook, Splunk HEC, a file (src/adapters/audit-sinks/).
+ * A sink renders each batch in its format and sends it; the stream (operations/audit-stream/)
+ * decides what to send and moves the sink's cursor only after `deliver` resolved.
+ */
+export interface AuditSink {
+  readonly name: string;
+  readonly type: string;
+  /** Where it sends, for people (/healthz, alerts): never a secret. */
+  readonly target: string;
+  /** The format names people and access (OCSF): the stream reads the requests and grants events name. */
+  readonly needsSubjects: boolean;
+  /**
+   * Sends one batch, in order. Resolves only once the sink confirmed all of it (a 2xx, Splunk's
+   * indexer acknowledgement, an fsync); throws otherwise (`TransientError` may say when to retry).
+   * The same batch may be sent again after a failure or a restart: a receiver dedupes by seq.
+   */
+  deliver(batch: AuditBatch): Promise<void>;
+  /** Releases what it holds (an open file). */
+  close(): Promise<void>;
+}
+
+/** Signs audit checkpoints (Ed25519): the private key never reaches the database. */
+export interface CheckpointSigner {
+  /** The public key's id, named in every checkpoint (see domain/checkpoint.ts `keyIdOf`). */
+  readonly keyId: string;
+  /** The public key, PEM (SubjectPublicKeyInfo). */
+  readonly publicKeyPem: string;
+  /** The signature of `payload`, base64. Synchronous computation: fine inside a transaction. */
+  sign(payload: Buffer): string;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Messages
 
 /** The files of the weekly digest, in the export format (`extension`). */
@@ -193,6 +228,8 @@ export interface ReviewSummaryAttachment {
 // No SQL, dialect or driver type crosses this port; adapters live in src/adapters/db/.
 
 import type { AuditAction, AuditEvent, AuditEventInput } from '../domain/audit.js';
+import type { AuditSinkState } from '../domain/audit-sinks.js';
+import type { CheckpointRecord } from '../domain/checkpoint.js';
 import type { Digest } from '../domain/digest.js';
 import type { ReviewSummary } from '../domain/reviews/review-summary.js';
 import type {
@@ -215,6 +252,7 @@ import type {
   StepStatus,
   TaskRecord,
 } from '../domain/records.js';
+import type { AuditBatch } from './audit-stream/records.js';
 import type {
   RemediationStatus,
   ReviewAssignment,
@@ -261,6 +299,8 @@ export interface GrantFilter {
  */
 export interface StoreReads {
   getRequest(id: string): Promise<AccessRequest | undefined>;
+  /** Requests by id, in one read (missing ids are left out). */
+  getRequests(ids: readonly string[]): Promise<AccessRequest[]>;
   getSteps(requestId: string): Promise<StepRecord[]>;
   getDecisions(requestId: string): Promise<DecisionRecord[]>;
   /** The decisions of many requests in one read, by request id. */
@@ -352,6 +392,15 @@ export interface StoreReads {
   auditEventsFor(filter: { requestId?: string; grantId?: string }): Promise<AuditEvent[]>;
   /** Events with `from <= at < to`, optionally of some actions only, in log order. */
   auditEventsBetween(from: string, to: string, actions?: readonly AuditAction[]): Promise<AuditEvent[]>;
+  /** Events with `seq > afterSeq`, in seq order, at most `limit`: what a sink has not confirmed yet. */
+  auditEventsAfterSeq(afterSeq: number, limit: number): Promise<AuditEvent[]>;
+
+  /** Every audit sink's delivery state, by name (a sink that never delivered a batch has none yet). */
+  auditSinkStates(): Promise<AuditSinkState[]>;
+  /** The signed checkpoints recorded, in seq order, with `seq > afterSeq`, at most `limit` (default all). */
+  auditCheckpoints(options?: { afterSeq?: number; limit?: number }): Promise<CheckpointRecord[]>;
+  /** The checkpoint with the highest seq, if any. */
+  latestAuditCheckpoint(): Promise<CheckpointRecord | undefined>;
 
   getJob(id: number): Promise<JobRecord | undefined>;
   getJobByKey(key: string): Promise<JobRecord | undefined>;
@@ -470,6 +519,17 @@ export interface StoreTx extends StoreReads {
    * `pg_advisory_xact_lock` or `SELECT ... FOR UPDATE` on a head row.)
    */
   appendAudit(event: AuditEventInput): Promise<AuditEvent>;
+
+  /**
+   * Moves an audit sink's state on, but only while its cursor is still at `fromSeq` (what the
+   * caller read before sending the batch); the first update of a sink creates its state at 0.
+   * Returns whether it applied: false when another process moved the cursor meanwhile, so a
+   * cursor never moves back and a batch is never counted twice. `patch.deliveredSeq`, when given,
+   * must not be below `fromSeq`.
+   */
+  updateAuditSink(name: string, fromSeq: number, patch: Partial<Omit<AuditSinkState, 'name'>> & { updatedAt: string }): Promise<boolean>;
+  /** Records a signed checkpoint (with the `audit.checkpointed` event, in the same transaction). */
+  recordAuditCheckpoint(checkpoint: CheckpointRecord): Promise<void>;
 
   /**
    * Records an effect to perform after commit. A key already used is ignored (idempotent intent).

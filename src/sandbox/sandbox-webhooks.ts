@@ -6,7 +6,7 @@
  * policy's own `secret_env` is never read, so a production key in the environment is never used.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import {
@@ -58,14 +58,8 @@ export class SandboxWebhooks implements WebhookTransport {
   private constructor(private readonly now: () => Date) {
     this.client = new WebhookClient({ env: { [SECRET_ENV]: this.secret }, allowInsecureLoopback: true, now });
     this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      });
-      req.on('end', () => {
-        const status = this.receive(req.url ?? '/', req.headers['x-access-signature'], req.headers['idempotency-key'], Buffer.concat(chunks).toString('utf8'));
+      onBody(req, MAX_BODY_BYTES, (text) => {
+        const status = this.receive(req.url ?? '/', req.headers['x-access-signature'], req.headers['idempotency-key'], text);
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ received: status === 200 }));
       });
@@ -134,4 +128,15 @@ export class SandboxWebhooks implements WebhookTransport {
     for (const listener of this.listeners) listener(call);
     return status;
   }
+}
+
+/** Calls `done` with a request's body as text once it ended; past `maxBytes` the rest is dropped (and the signature fails). */
+export function onBody(req: IncomingMessage, maxBytes: number, done: (text: string) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= maxBytes) chunks.push(chunk);
+  });
+  req.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
 }

@@ -126,6 +126,8 @@ function sandboxChannels(settings: Settings, catalog: Catalog): { id: string; na
     [settings.securityChannel, 'security'],
     [settings.alertsChannel, settings.alertsChannel === settings.securityChannel ? 'security' : 'access-ops'],
   ]);
+  const checkpoints = settings.auditCheckpoints?.channel;
+  if (checkpoints && !channels.has(checkpoints)) channels.set(checkpoints, 'audit-checkpoints');
   for (const entry of catalog.entries()) {
     if (entry.role.approval === 'auto') continue;
     for (const step of entry.role.approval) if (step.kind === 'group' && step.notify && !channels.has(step.notify)) channels.set(step.notify, `${step.group}-approvals`);

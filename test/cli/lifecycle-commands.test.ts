@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import Papa from 'papaparse';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -164,5 +164,46 @@ describe('access review commands (issue 17)', () => {
     ]);
     const lines = rows.map((r) => `${r.holder_okta_id}\t${r.access}\t${r.source}`);
     expect(populationHash(lines)).toBe(rows[0]!.population_hash);
+  });
+});
+
+describe('review definition versions (issue 17)', () => {
+  it('records the review file\'s version at each start, logs an edit once, and exports both versions', async () => {
+    const policies = join(dir, 'policies');
+    cpSync('policies', policies, { recursive: true });
+    const file = join(policies, 'reviews', 'quarterly-sensitive.yml');
+    const started = { ...env, POLICIES_DIR: policies };
+    const reviewEvents = async () => {
+      const store = SqliteStore.open(env.DATABASE_PATH!);
+      try {
+        return (await store.auditEvents({ limit: 10_000 })).filter((e) => e.action.startsWith('reviewDefinition.'));
+      } finally {
+        await store.close();
+      }
+    };
+
+    expect((await cli(['sweep'], started)).code).toBe(0);
+    expect((await cli(['sweep'], started)).code).toBe(0);
+    expect((await reviewEvents()).map((e) => e.action)).toEqual(['reviewDefinition.added']);
+
+    writeFileSync(file, readFileSync(file, 'utf8').replace('due: 14d', 'due: 21d'));
+    expect((await cli(['sweep'], started)).code).toBe(0);
+    expect((await cli(['sweep'], started)).code).toBe(0);
+    const events = await reviewEvents();
+    expect(events.map((e) => e.action)).toEqual(['reviewDefinition.added', 'reviewDefinition.changed']);
+    expect(events[1]!.details).toMatchObject({ review: 'quarterly-sensitive', changes: [{ path: 'due', before: '2w', after: '3w' }] });
+
+    const out = join(dir, 'policies.csv');
+    const exported = await cli(['export', 'policies', '--out', out], started);
+    expect(exported.code, exported.stderr).toBe(0);
+    const rows = Papa.parse<Record<string, string>>(readFileSync(out, 'utf8').replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true }).data;
+    const review = rows.filter((r) => r.policy_name === 'review:quarterly-sensitive');
+    expect(review.map((r) => [r.version, r.app, r.role, r.current])).toEqual([
+      [events[1]!.details.from, '', '', 'false'],
+      [events[1]!.details.to, '', '', 'true'],
+    ]);
+    expect(review[0]!.in_force_until).toBe(review[1]!.first_seen_at);
+    expect(JSON.parse(review[1]!.definition!)).toMatchObject({ review: 'quarterly-sensitive', due: '3w' });
+    expect(rows.some((r) => r.app === 'github' && r.role === 'owner')).toBe(true); // the policies stay beside it
   });
 });

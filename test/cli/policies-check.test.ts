@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile, cp } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -137,6 +137,34 @@ describe('policies check', () => {
     const { code, stderr } = await cli(['policies', 'check', '--directory', join(dir, 'directory.yml')]);
     expect(code).toBe(1);
     expect(stderr).toContain(`${dir}/directory.yml:4:13 people.0.status:`);
+  });
+
+  it("warns about an audit sink's unset secret or token and a missing signing key; --strict makes them errors", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'policies-check-'));
+    temp.push(dir);
+    await cp('policies', dir, { recursive: true });
+    const sinks = [
+      '  - name: siem',
+      '    type: webhook',
+      '    url: https://siem.example.com/access-bot',
+      '    secret_env: SIEM_HOOK_SECRET',
+      '  - name: splunk',
+      '    type: splunk_hec',
+      '    url: https://splunk.example.com:8088',
+      '    token_env: SPLUNK_HEC_TOKEN',
+    ];
+    const settings = (await readFile(join(dir, 'settings.yml'), 'utf8')).replace('audit_sinks:\n', `audit_sinks:\n${sinks.join('\n')}\n`);
+    await writeFile(join(dir, 'settings.yml'), settings);
+    const env = { ...EXAMPLE_ENV, AUDIT_SIGNING_KEY: undefined };
+    const warned = await cli(['policies', 'check', dir], env);
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stderr).toMatch(new RegExp(`^warning: ${dir}/settings\\.yml:\\d+:\\d+ audit_sinks\\[0\\]\\.secret_env: the environment variable SIEM_HOOK_SECRET is not set`, 'm'));
+    expect(warned.stderr).toMatch(/^warning: .*audit_sinks\[1\]\.token_env: the environment variable SPLUNK_HEC_TOKEN is not set/m);
+    expect(warned.stderr).toMatch(/^warning: .*audit_checkpoints: the environment variable AUDIT_SIGNING_KEY is not set/m);
+    const strict = await cli(['policies', 'check', '--strict', dir], env);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain('3 problems in');
+    expect((await cli(['policies', 'check', '--strict', dir], { ...EXAMPLE_ENV, SIEM_HOOK_SECRET: 's', SPLUNK_HEC_TOKEN: 't' })).code).toBe(0);
   });
 
   it('exits 1 for a folder that does not exist', async () => {

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catalog } from '../../src/domain/catalog.js';
+import { ReviewCatalog, type LoadedReview } from '../../src/domain/reviews/review-definition.js';
+import { reviewVersion } from '../../src/domain/reviews/review-version.js';
 import { verifyChain, type AuditEvent } from '../../src/domain/audit.js';
 import { AccessError } from '../../src/domain/errors.js';
 import { identifySlackUser, unbindIdentity } from '../../src/operations/identify-person.js';
@@ -103,6 +105,73 @@ describe('policy versions', () => {
     expect(changed.details.changes).toEqual([{ path: 'role.duration.max', before: '4h', after: '8h' }]);
     const versions = withRawSqlite(h.dbPath, (db) => db.prepare(`select count(*) as n from policy_versions where policy_name = 'github-owner-jit'`).get() as { n: number });
     expect(versions.n).toBe(2);
+  });
+});
+
+describe('review definition versions', () => {
+  const REVIEW: LoadedReview = {
+    id: 'helpdesk',
+    name: 'Help desk membership',
+    schedule: null,
+    scope: { roles: [{ app: 'github', role: 'owner' }], groups: ['it-helpdesk'] },
+    reviewer: { kind: 'manager' },
+    fallbackReviewer: { kind: 'group', group: 'access-admins' },
+    dueSeconds: 7 * 86_400,
+    remindersSeconds: [],
+    undecided: 'keep',
+    remediate: 'report',
+    source: { file: 'policies/reviews/helpdesk.yml' },
+  };
+  const reviewEvents = async () => (await h.store.auditEvents({ limit: 1000 })).filter((e) => e.action.startsWith('reviewDefinition.'));
+  const versionsOf = (name: string) =>
+    withRawSqlite(h.dbPath, (db) => db.prepare(`select version, app, role, first_seen_at, last_seen_at from policy_versions where policy_name = ? order by first_seen_at`).all(name)) as {
+      version: string;
+      app: string;
+      role: string;
+      first_seen_at: string;
+      last_seen_at: string;
+    }[];
+  /** A start of the bot an hour after the last, with these review files. */
+  const start = async (...reviews: LoadedReview[]) => {
+    h.clock.advance(3600);
+    h.deps.reviews = new ReviewCatalog(reviews);
+    return (await recordPolicyVersions(h.deps)).reviews;
+  };
+
+  it('records each version beside the policies and logs a change once, with what changed', async () => {
+    expect(await start(REVIEW)).toEqual({ added: ['helpdesk'], changed: [], retired: [], unchanged: [] });
+    expect(await start(REVIEW)).toEqual({ added: [], changed: [], retired: [], unchanged: ['helpdesk'] });
+    const [added] = await reviewEvents();
+    expect(added).toMatchObject({ action: 'reviewDefinition.added', actor: { kind: 'system' }, details: { review: 'helpdesk', version: reviewVersion(REVIEW) } });
+    expect(await reviewEvents()).toHaveLength(1);
+
+    const longer = { ...REVIEW, dueSeconds: 10 * 86_400 };
+    expect((await start(longer)).changed).toEqual(['helpdesk']);
+    expect((await start(longer)).unchanged).toEqual(['helpdesk']);
+    const events = await reviewEvents();
+    expect(events.map((e) => e.action)).toEqual(['reviewDefinition.added', 'reviewDefinition.changed']);
+    expect(events[1]!.details).toMatchObject({ review: 'helpdesk', from: reviewVersion(REVIEW), to: reviewVersion(longer), changes: [{ path: 'due', before: '1w', after: '10d' }] });
+
+    const rows = versionsOf('review:helpdesk');
+    expect(rows.map((r) => r.version)).toEqual([reviewVersion(REVIEW), reviewVersion(longer)]);
+    expect(rows.every((r) => r.app === '' && r.role === '')).toBe(true);
+    expect(rows[1]!.first_seen_at).toBe('2026-03-02T12:00:00.000Z');
+    expect(rows[1]!.last_seen_at).toBe('2026-03-02T13:00:00.000Z');
+    // The policies are versioned as before, untouched by the reviews beside them.
+    expect((await h.store.auditEvents({ limit: 1000 })).filter((e) => e.action === 'policy.changed')).toEqual([]);
+  });
+
+  it('logs a review no longer loaded as retired once, and one loaded again as added', async () => {
+    await start(REVIEW);
+    expect((await start()).retired).toEqual(['helpdesk']);
+    expect((await start()).retired).toEqual([]);
+    expect((await start(REVIEW)).added).toEqual(['helpdesk']);
+    expect((await reviewEvents()).map((e) => [e.action, e.details.review])).toEqual([
+      ['reviewDefinition.added', 'helpdesk'],
+      ['reviewDefinition.retired', 'helpdesk'],
+      ['reviewDefinition.added', 'helpdesk'],
+    ]);
+    expect(verifyChain(await h.store.auditEvents({ limit: 100_000 })).ok).toBe(true);
   });
 });
 

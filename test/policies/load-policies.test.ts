@@ -82,6 +82,8 @@ describe('loadPolicies on a valid folder', () => {
       remindersSeconds: [86_400, 3600, 900],
       approverRemindersSeconds: [],
       managerAttribute: 'manager',
+      auditSinks: [],
+      auditCheckpoints: null,
       retentionSeconds: 30 * 86_400,
     });
   });
@@ -100,6 +102,8 @@ describe('loadPolicies on a valid folder', () => {
       remindersSeconds: [86_400, 3600],
       approverRemindersSeconds: [],
       managerAttribute: 'managerId',
+      auditSinks: [],
+      auditCheckpoints: null,
       retentionSeconds: 90 * 86_400,
     });
   });
@@ -282,7 +286,7 @@ describe('loadPolicies reports malformed files with file, line, column and key',
 
 describe('loadPolicies: break_glass, escalation and approver_reminders', () => {
   it('reads the sandbox example: a `- manager:` step that escalates, break_glass, approver_reminders in seconds', async () => {
-    const loaded = await loadPolicies(fileURLToPath(new URL('../../policies', import.meta.url)), { env: { BILLING_HOOK_SECRET: 'k' } });
+    const loaded = await loadPolicies(fileURLToPath(new URL('../../policies', import.meta.url)), { env: { BILLING_HOOK_SECRET: 'k', AUDIT_SIGNING_KEY: 'pem' } });
     const admin = loaded.catalog.find('aws-prod', 'admin')!.role;
     expect(admin.approval).toEqual([
       { kind: 'manager', escalation: { afterSeconds: 4 * 3600, to: { kind: 'group', group: 'access-admins' } } },
@@ -305,5 +309,66 @@ describe('loadPolicies: break_glass, escalation and approver_reminders', () => {
       [file(dir, 'db.yml'), 19, 'roles[0].break_glass.reviewers', 'must be {group: name} or {user: email}; got a mapping'],
       [file(dir, 'db.yml'), 29, 'roles[1].break_glass.max', 'break_glass.max (8h) is longer than duration.max (4h)'],
     ]);
+  });
+});
+
+describe('audit sinks and checkpoints in settings.yml', () => {
+  it('reads each sink type with its defaults, and the checkpoint interval', async () => {
+    const env = { SIEM_HOOK_SECRET: 'k', SPLUNK_HEC_TOKEN: 't', AUDIT_SIGNING_KEY: 'pem' };
+    const { settings } = await loadPolicies(fixture('audit-sinks-valid'), { env });
+    expect(settings.auditSinks).toEqual([
+      { name: 'siem', type: 'webhook', url: 'https://siem.example.com/access-bot', secretEnv: 'SIEM_HOOK_SECRET', format: 'ocsf', batchSize: 200, alertAfterSeconds: 1800, timeoutSeconds: 10 },
+      {
+        name: 'splunk',
+        type: 'splunk_hec',
+        // The event endpoint as pasted from Splunk's docs: the bot keeps the address and adds the paths.
+        url: 'https://splunk.example.com:8088',
+        tokenEnv: 'SPLUNK_HEC_TOKEN',
+        index: 'security',
+        source: 'access-bot',
+        sourcetype: 'access-bot:audit',
+        format: 'json',
+        batchSize: 500,
+        alertAfterSeconds: 900,
+        timeoutSeconds: 10,
+        ackTimeoutSeconds: 120,
+      },
+      { name: 'archive', type: 'file', path: '/var/log/access-bot/audit.jsonl', format: 'json', batchSize: 500, alertAfterSeconds: 900, maxBytes: 10 * 1024 * 1024, keep: 3 },
+    ]);
+    // Without a channel, checkpoints go to the security channel.
+    expect(settings.auditCheckpoints).toEqual({ everySeconds: 900, channel: 'C0SECURITY' });
+  });
+
+  it('names the file, line, column and key of every problem in the sinks at once', async () => {
+    const problems = await problemsOf('audit-sinks-bad');
+    const at = (p: PolicyProblem) => `${p.line}:${p.column} ${p.path}: ${p.message}`;
+    expect(problems.every((p) => p.file === file('audit-sinks-bad', 'settings.yml'))).toBe(true);
+    expect(problems.map(at)).toEqual([
+      "6:10 audit_sinks[0].url: must be an https:// URL, got 'http://siem.example.com/hook'",
+      "8:5 audit_sinks[0].formt: unknown key 'formt'",
+      "9:11 audit_sinks[1].name: sink name 'siem' is already used by audit_sinks[0]; names are unique",
+      "15:10 audit_sinks[2].url: must be the HEC address (https://host:8088), optionally with /services/collector/event, got 'https://splunk.example.com:8088/other/path'",
+      "16:16 audit_sinks[2].token_env: must be the NAME of an environment variable holding the HEC token (like SPLUNK_HEC_TOKEN), got 'splunk-token'",
+      '17:18 audit_sinks[2].ack_timeout: must be between 5s and 1h (how long an acknowledged batch may take to be indexed), got 2s',
+      "19:11 audit_sinks[3].type: must be webhook, splunk_hec or file, got 'syslog'",
+      "20:11 audit_sinks[4].name: must be a slug (lower-case letters, digits and dashes, starting with a letter or digit), got 'Bad_Name'",
+      "23:13 audit_sinks[4].format: must be 'json' or 'ocsf', got 'cef'",
+      '24:12 audit_sinks[4].batch: must be at least 1, got 0',
+      '26:10 audit_checkpoints.every: must be between 1m and 1w (a signed statement of the head this often), got 10s',
+      "27:12 audit_checkpoints.channel: must be a Slack channel id such as C0123ABCD (not a #name), got '#security'",
+    ]);
+  });
+
+  it("reports a sink's unset secret and a missing signing key like a webhook's secret_env: a problem, or a warning when asked", async () => {
+    const problems = await problemsOf('audit-sinks-valid');
+    expect(problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`)).toEqual([
+      '7:17 audit_sinks[0].secret_env: the environment variable SIEM_HOOK_SECRET is not set (it must hold the HMAC key of audit sink siem)',
+      '14:16 audit_sinks[1].token_env: the environment variable SPLUNK_HEC_TOKEN is not set (it must hold the HEC token of audit sink splunk)',
+      '22:3 audit_checkpoints: the environment variable AUDIT_SIGNING_KEY is not set (it must hold the Ed25519 private key (PEM) that signs audit checkpoints; make one with openssl genpkey -algorithm ed25519)',
+    ]);
+    const warned: string[] = [];
+    const loaded = await loadPolicies(fixture('audit-sinks-valid'), { env: {}, onMissingSecret: (w) => warned.push(w.variable) });
+    expect(warned).toEqual(['SIEM_HOOK_SECRET', 'SPLUNK_HEC_TOKEN', 'AUDIT_SIGNING_KEY']);
+    expect(loaded.settings.auditSinks).toHaveLength(3);
   });
 });

@@ -1,7 +1,7 @@
 /** `npm start`'s choice of mode, as a real child process. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -56,9 +56,55 @@ describe('npm start', () => {
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
     const body = (await health.json()) as { database: { auditEvents: number }; tables: Record<string, number> };
-    expect(body).toMatchObject({ status: 'ok', slack: { mode: 'sandbox' }, tables: { jobs: 0, requests: 0 } });
+    expect(body).toMatchObject({ status: 'ok', slack: { mode: 'sandbox' }, tables: { requests: 0 } });
     expect(body.tables.audit_events).toBe(body.database.auditEvents);
+    // The only job of a fresh start: the message of the first audit checkpoint, if it was signed yet
+    // (it is written with its message in one transaction, and the rows are counted in one query).
+    expect(body.tables.jobs).toBe(body.tables.audit_checkpoints);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });
+
+  it("streams the example's audit sink to a file beside the database, and signs checkpoints with a throwaway key it names", async () => {
+    const run = start({ PORT: '0' });
+    const stream = join(dir, 'audit-stream.jsonl');
+    try {
+      await waitFor(() => existsSync(stream) && readFileSync(stream, 'utf8').includes('"action":"audit.checkpointed"'), run);
+      const { stdout } = run.output();
+      expect(stdout).toContain(`audit stream: local-file (file ${stream}, json)`);
+      expect(stdout).toMatch(/audit checkpoints: every 1 hour to C0SECURITY, signed with a THROWAWAY sandbox key [0-9a-f]{16} made now in .*sandbox-audit-signing-key\.pem; it proves nothing outside this sandbox: set AUDIT_SIGNING_KEY for a real one/);
+      const lines = readFileSync(stream, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; action: string });
+      expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+      expect(lines[0]!.action).toBe('policy.added');
+      expect(statSync(join(dir, 'sandbox-audit-signing-key.pem')).mode & 0o777).toBe(0o600);
+
+      // The walkthrough's step: something happens, the page moves the clock an hour, and a new
+      // checkpoint is signed at once, streamed to the file and posted in #security.
+      const url = /Sandbox: open (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
+      const post = (path: string, body: object) =>
+        fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: url }, body: JSON.stringify(body) });
+      expect((await post('/api/command', { user: 'U0JORDAN', channel: 'D0JORDAN', text: '/access digest' })).status).toBe(200);
+      await waitFor(() => readFileSync(stream, 'utf8').includes('"action":"digest.posted"'), run);
+      expect((await post('/api/clock', { seconds: 3600 })).status).toBe(200);
+      const checkpoints = () => readFileSync(stream, 'utf8').trim().split('\n').filter((l) => l.includes('"action":"audit.checkpointed"'));
+      await waitFor(() => checkpoints().length === 2, run);
+      const state = (await (await fetch(`${url}/api/state?user=U0JORDAN`)).json()) as { conversations: { id: string; messages: { text: string }[] }[] };
+      const security = state.conversations.find((c) => c.id === 'C0SECURITY')!.messages.map((m) => m.text);
+      const second = JSON.parse(checkpoints()[1]!) as { details: { seq: number; signature: string } };
+      expect(security.filter((t) => t.startsWith('Audit checkpoint:')).at(-1)).toContain(`"seq":${second.details.seq},"signature":"${second.details.signature}"`);
+    } finally {
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+    }
+  });
 });
+
+/** Until `check()` holds, looking every 50 ms (the child writes the file); fails if the child exits first. */
+async function waitFor(check: () => boolean, run: ReturnType<typeof start>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (run.child.exitCode !== null) throw new Error(`exited ${run.child.exitCode}: ${run.output().stderr}`);
+    if (Date.now() > deadline) throw new Error(`not seen within ${ms} ms: ${run.output().stdout}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

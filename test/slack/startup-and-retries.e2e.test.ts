@@ -9,6 +9,7 @@ import { connectSlack, SlackStartupError } from '../../src/adapters/slack/create
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
 import { createHarness } from '../support/lifecycle-harness.js';
 import { hasAction, startSlackFixture, USERS, type SlackFixture } from './slack-fixture.js';
+import { TEST_SIGNING_KEY_PEM } from '../support/signing-key.js';
 
 let fx: SlackFixture | undefined;
 afterEach(async () => {
@@ -38,7 +39,7 @@ describe('starting up', () => {
     const dir = mkdtempSync(join(tmpdir(), 'access-bot-start-'));
     try {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-        env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-wrong', SLACK_SIGNING_SECRET: 'secret', SLACK_API_URL: slack.url, BILLING_HOOK_SECRET: 'test-secret', PORT: '0', DATABASE_PATH: join(dir, 'a.db'), LOG_LEVEL: 'error' },
+        env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-wrong', SLACK_SIGNING_SECRET: 'secret', SLACK_API_URL: slack.url, BILLING_HOOK_SECRET: 'test-secret', AUDIT_SIGNING_KEY: TEST_SIGNING_KEY_PEM, PORT: '0', DATABASE_PATH: join(dir, 'a.db'), LOG_LEVEL: 'error' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';

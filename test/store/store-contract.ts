@@ -990,6 +990,34 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         ]);
         expect(await store.getPolicyVersion('github-owner', 'v3')).toBeUndefined();
       });
+
+      it('keeps review definition versions beside the policies: exported without app or role, left out by an app filter', async () => {
+        const policy = { policyName: 'github-owner', version: 'p1', app: 'github', role: 'owner', definition: { a: 1 }, firstSeenAt: at(0), lastSeenAt: at(20) };
+        const review = { policyName: 'review:quarterly', version: 'r1', app: '', role: '', definition: { due: '1w' }, firstSeenAt: at(0), lastSeenAt: at(10) };
+        await store.transaction(async (tx) => {
+          await tx.upsertPolicyVersion(policy);
+          await tx.upsertPolicyVersion(review);
+          await tx.upsertPolicyVersion({ ...review, version: 'r2', definition: { due: '10d' }, firstSeenAt: at(10), lastSeenAt: at(20) });
+        });
+        expect((await store.latestPolicyVersions()).map((v) => [v.policyName, v.version])).toEqual([
+          ['github-owner', 'p1'],
+          ['review:quarterly', 'r2'],
+        ]);
+        const snapshot = await store.openSnapshot();
+        try {
+          const rows = (await snapshot.policyVersions(NO_FILTERS, 0, 100)).rows;
+          expect(rows.map((r) => [r.version.policyName, r.version.version, r.version.app, r.version.role, r.current, r.inForceUntil])).toEqual([
+            ['github-owner', 'p1', 'github', 'owner', true, null],
+            ['review:quarterly', 'r1', '', '', false, at(10)],
+            ['review:quarterly', 'r2', '', '', true, null],
+          ]);
+          expect(rows[2]!.version.definition).toEqual({ due: '10d' });
+          const github = (await snapshot.policyVersions({ ...NO_FILTERS, app: 'github' }, 0, 100)).rows;
+          expect(github.map((r) => r.version.policyName)).toEqual(['github-owner']);
+        } finally {
+          await snapshot.close();
+        }
+      });
     });
 
     describe('the audit log', () => {
@@ -1045,6 +1073,85 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         } finally {
           await other.close();
         }
+      });
+    });
+
+    describe('the audit stream', () => {
+      it("reads the events after a sink's cursor by seq, a batch at a time", async () => {
+        await store.transaction(async (tx) => {
+          for (let i = 1; i <= 7; i++) await tx.appendAudit(event(i, { details: { i } }));
+        });
+        expect((await store.auditEventsAfterSeq(0, 3)).map((e) => e.seq)).toEqual([1, 2, 3]);
+        expect((await store.auditEventsAfterSeq(3, 3)).map((e) => e.seq)).toEqual([4, 5, 6]);
+        expect((await store.auditEventsAfterSeq(6, 3)).map((e) => e.seq)).toEqual([7]);
+        expect(await store.auditEventsAfterSeq(7, 3)).toEqual([]);
+        const [fifth] = await store.auditEventsAfterSeq(4, 1);
+        expect(fifth).toEqual((await store.auditEvents({ limit: 10 })).map(({ id: _id, ...e }) => e)[4]);
+      });
+
+      it("creates a sink's state at its first update, and moves its cursor only from where the mover read it", async () => {
+        expect(await store.auditSinkStates()).toEqual([]);
+        expect(await store.transaction((tx) => tx.updateAuditSink('siem', 0, { deliveredSeq: 5, deliveredAt: at(1), updatedAt: at(1) }))).toBe(true);
+        // A second mover that read the cursor at 0 (a batch sent twice) changes nothing.
+        expect(await store.transaction((tx) => tx.updateAuditSink('siem', 0, { deliveredSeq: 5, updatedAt: at(2) }))).toBe(false);
+        const failing = { failingSince: at(3), failures: 2, lastError: 'HTTP 503', alertedAt: null, updatedAt: at(3) };
+        expect(await store.transaction((tx) => tx.updateAuditSink('siem', 5, failing))).toBe(true);
+        expect(await store.transaction((tx) => tx.updateAuditSink('archive', 0, { updatedAt: at(4) }))).toBe(true);
+        expect(await store.auditSinkStates()).toEqual([
+          { name: 'archive', deliveredSeq: 0, deliveredAt: null, failingSince: null, failures: 0, lastError: null, alertedAt: null, updatedAt: at(4) },
+          { name: 'siem', deliveredSeq: 5, deliveredAt: at(1), failingSince: at(3), failures: 2, lastError: 'HTTP 503', alertedAt: null, updatedAt: at(3) },
+        ]);
+        await expect(store.transaction((tx) => tx.updateAuditSink('siem', 5, { deliveredSeq: 4, updatedAt: at(5) }))).rejects.toThrow(/cannot move back/);
+      });
+
+      it('lets exactly one of two connections move a sink past the same batch', async () => {
+        const other = await db.connect();
+        try {
+          for (let round = 0; round < 10; round++) {
+            const name = `race-${round}`;
+            const results = await Promise.all([
+              store.transaction((tx) => tx.updateAuditSink(name, 0, { deliveredSeq: 10, updatedAt: at(1) })),
+              other.transaction((tx) => tx.updateAuditSink(name, 0, { deliveredSeq: 10, updatedAt: at(2) })),
+            ]);
+            expect(results.filter(Boolean)).toHaveLength(1);
+          }
+          expect((await store.auditSinkStates()).every((s) => s.deliveredSeq === 10)).toBe(true);
+        } finally {
+          await other.close();
+        }
+      });
+
+      it('keeps signed checkpoints by seq, one per head, and finds the latest', async () => {
+        const checkpoint = (seq: number) => ({
+          seq,
+          hash: String(seq % 10).repeat(64),
+          at: at(seq),
+          signature: `sig${seq}`,
+          keyId: '0123456789abcdef',
+          eventSeq: seq + 1,
+        });
+        expect(await store.latestAuditCheckpoint()).toBeUndefined();
+        await store.transaction(async (tx) => {
+          await tx.recordAuditCheckpoint(checkpoint(4));
+          await tx.recordAuditCheckpoint(checkpoint(9));
+          await tx.recordAuditCheckpoint(checkpoint(2));
+        });
+        expect((await store.auditCheckpoints()).map((c) => c.seq)).toEqual([2, 4, 9]);
+        expect(await store.auditCheckpoints({ afterSeq: 2, limit: 1 })).toEqual([checkpoint(4)]);
+        expect(await store.latestAuditCheckpoint()).toEqual(checkpoint(9));
+        await expect(store.transaction((tx) => tx.recordAuditCheckpoint(checkpoint(9)))).rejects.toThrow();
+        expect(await store.auditCheckpoints()).toHaveLength(3);
+      });
+
+      it('reads requests by id in one call, for the events that name them', async () => {
+        await store.transaction(async (tx) => {
+          for (let i = 0; i < 3; i++) await tx.insertRequest(request(`req_${i}`, { requester: { directoryId: `u-${i}`, email: `p${i}@example.com`, name: `P ${i}`, slackId: null } }));
+        });
+        const found = await store.getRequests(['req_2', 'req_missing', 'req_0']);
+        expect(found.map((r) => r.id).sort()).toEqual(['req_0', 'req_2']);
+        expect(found.find((r) => r.id === 'req_2')).toEqual(await store.getRequest('req_2'));
+        const many = Array.from({ length: 1200 }, (_, i) => `req_${i}`);
+        expect((await store.getRequests(many)).length).toBe(3);
       });
     });
 

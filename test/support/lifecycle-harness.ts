@@ -142,6 +142,8 @@ export const SETTINGS: Settings = {
   remindersSeconds: [86400, 3600],
   approverRemindersSeconds: [],
   managerAttribute: 'managerId',
+  auditSinks: [],
+  auditCheckpoints: null,
   retentionSeconds: 90 * 86_400,
 };
 

@@ -23,7 +23,7 @@ import { toAudit } from './row-mappers.js';
 import * as t from './schema.js';
 import { placeholdersFor, type SyncPort } from './sync-port.js';
 
-type Methods = 'auditHead' | 'appendAudit' | 'auditEvents' | 'auditEventsFor' | 'auditEventsBetween';
+type Methods = 'auditHead' | 'appendAudit' | 'auditEvents' | 'auditEventsFor' | 'auditEventsBetween' | 'auditEventsAfterSeq';
 
 export class AuditLog implements SyncPort<Methods> {
   constructor(private readonly c: Connection) {}
@@ -131,6 +131,22 @@ export class AuditLog implements SyncPort<Methods> {
       )
       .orderBy(asc(t.auditEvents.id))
       .all()
+      .map(toAudit);
+  }
+
+  auditEventsAfterSeq(afterSeq: number, limit: number): AuditEvent[] {
+    // On the unique seq index: a sink's next batch costs the same however long the log is.
+    return this.c
+      .prepared('auditEventsAfterSeq', (db) =>
+        db
+          .select()
+          .from(t.auditEvents)
+          .where(gt(t.auditEvents.seq, sql.placeholder('afterSeq')))
+          .orderBy(asc(t.auditEvents.seq))
+          .limit(sql.placeholder('limit'))
+          .prepare(),
+      )
+      .all({ afterSeq, limit })
       .map(toAudit);
   }
 }

@@ -12,6 +12,7 @@ import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js'
 
 type Methods =
   | 'getRequest'
+  | 'getRequests'
   | 'findPendingRequest'
   | 'listRequests'
   | 'overdueRequests'
@@ -41,6 +42,14 @@ export class RequestsRepo implements SyncPort<Methods> {
       )
       .get({ id });
     return row && toRequest(row);
+  }
+
+  getRequests(ids: readonly string[]): AccessRequest[] {
+    const out: AccessRequest[] = [];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      out.push(...this.c.db.select().from(t.requests).where(inArray(t.requests.id, ids.slice(i, i + CHUNK))).all().map(toRequest));
+    }
+    return out;
   }
 
   findPendingRequest(requesterId: string, app: string, role: string): AccessRequest | undefined {

@@ -24,6 +24,7 @@ import type Database from 'better-sqlite3';
 import type { PostedMessages, Store, StoreReads, StoreTx } from '../../operations/ports.js';
 import type { ExportSnapshot } from '../../operations/exports/export-ports.js';
 import { AuditLog } from './audit-log.js';
+import { AuditStreamRepo } from './audit-stream-repo.js';
 import { BreakGlassRepo } from './break-glass-repo.js';
 import { DelegationsRepo } from './delegations-repo.js';
 import { SqliteExportSnapshot } from './export-reader.js';
@@ -50,6 +51,7 @@ class Repos {
   readonly delegations: DelegationsRepo;
   readonly identity: IdentityRepo;
   readonly audit: AuditLog;
+  readonly stream: AuditStreamRepo;
   readonly jobs: JobsQueue;
   readonly meta: MetaRepo;
   readonly messages: PostedMessagesRepo;
@@ -64,6 +66,7 @@ class Repos {
     this.delegations = new DelegationsRepo(connection);
     this.identity = new IdentityRepo(connection);
     this.audit = new AuditLog(connection);
+    this.stream = new AuditStreamRepo(connection);
     this.jobs = new JobsQueue(connection);
     this.meta = new MetaRepo(connection);
     this.messages = new PostedMessagesRepo(connection);

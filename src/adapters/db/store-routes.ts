@@ -18,12 +18,12 @@
 import type { StoreReads, StoreTx } from '../../operations/ports.js';
 
 export type RepoName =
-  'requests' | 'grants' | 'tasks' | 'breakGlass' | 'delegations' | 'identity' | 'audit' | 'jobs' | 'meta' | 'reviews';
+  'requests' | 'grants' | 'tasks' | 'breakGlass' | 'delegations' | 'identity' | 'audit' | 'stream' | 'jobs' | 'meta' | 'reviews';
 type WriteMethod = Exclude<keyof StoreTx, keyof StoreReads>;
 
 /** Which repository answers each read of the port. */
 export const READS = {
-  getRequest: 'requests', getSteps: 'requests', getDecisions: 'requests', decisionsFor: 'requests',
+  getRequest: 'requests', getRequests: 'requests', getSteps: 'requests', getDecisions: 'requests', decisionsFor: 'requests',
   findPendingRequest: 'requests', listRequests: 'requests', overdueRequests: 'requests', requestsAwaiting: 'requests',
   stepsDueToEscalate: 'requests', stepsDueForApproverReminder: 'requests',
   getGrant: 'grants', grantForRequest: 'grants', findOpenGrant: 'grants', listGrants: 'grants', expiredGrants: 'grants',
@@ -38,6 +38,8 @@ export const READS = {
   bindingForSlackUser: 'identity', bindingForPerson: 'identity', latestPolicyVersions: 'identity',
   getPolicyVersion: 'identity',
   auditHead: 'audit', auditEvents: 'audit', auditEventsFor: 'audit', auditEventsBetween: 'audit',
+  auditEventsAfterSeq: 'audit',
+  auditSinkStates: 'stream', auditCheckpoints: 'stream', latestAuditCheckpoint: 'stream',
   getJob: 'jobs', getJobByKey: 'jobs', listJobs: 'jobs', countJobs: 'jobs', dueJobs: 'jobs',
   getMeta: 'meta', metaWithPrefix: 'meta', getLease: 'meta',
   getReviewCampaign: 'reviews', listReviewCampaigns: 'reviews', dueReviewCampaigns: 'reviews', getReviewItem: 'reviews',
@@ -56,6 +58,7 @@ export const WRITES = {
   insertTask: 'tasks', updateTask: 'tasks',
   bindIdentity: 'identity', unbindIdentity: 'identity', upsertPolicyVersion: 'identity',
   appendAudit: 'audit',
+  updateAuditSink: 'stream', recordAuditCheckpoint: 'stream',
   enqueueJob: 'jobs', claimJob: 'jobs', renewJob: 'jobs', finishJob: 'jobs', failJob: 'jobs', pruneJobs: 'jobs',
   setMeta: 'meta', deleteMeta: 'meta', acquireLease: 'meta', renewLease: 'meta', releaseLease: 'meta',
   insertReviewCampaign: 'reviews', updateReviewCampaign: 'reviews', insertReviewItems: 'reviews',

@@ -7,6 +7,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateDetailed } from 'node-cron';
+import { sinkSecrets } from '../../domain/audit-sinks.js';
 import { Catalog } from '../../domain/catalog.js';
 import { ReviewCatalog } from '../../domain/reviews/review-definition.js';
 import type { LoadedPolicy, Settings } from '../../domain/policy.js';
@@ -61,6 +62,7 @@ export async function loadPolicies(dir: string, options: LoadOptions = {}): Prom
     if (source) {
       sources.set(settingsFile, source);
       settings = validateSettings(source, problems);
+      if (settings) problems.push(...auditSecretProblems(source, settings, env, options.onMissingSecret));
     }
   }
 
@@ -190,6 +192,34 @@ function crossFileProblems(files: { source: YamlSource; value: unknown }[], env:
         }
       }
     });
+  }
+  return problems;
+}
+
+/**
+ * The secrets the audit stream needs from the environment: each network sink's key or token, and
+ * the signing key when settings.yml asks for checkpoints. Missing ones are reported like a
+ * webhook's `secret_env`: a warning where `onMissingSecret` is given, else a problem.
+ */
+function auditSecretProblems(
+  source: YamlSource,
+  settings: Settings,
+  env: Record<string, string | undefined>,
+  onMissingSecret?: LoadOptions['onMissingSecret'],
+): PolicyProblem[] {
+  const missing: { path: KeyPath; variable: string; holds: string }[] = [];
+  settings.auditSinks.forEach((sink, index) => {
+    const secret = sinkSecrets(sink);
+    if (secret && !env[secret.variable]) missing.push({ path: ['audit_sinks', index, secret.key], variable: secret.variable, holds: secret.holds });
+  });
+  if (settings.auditCheckpoints && !env.AUDIT_SIGNING_KEY?.trim()) {
+    missing.push({ path: ['audit_checkpoints'], variable: 'AUDIT_SIGNING_KEY', holds: 'the Ed25519 private key (PEM) that signs audit checkpoints; make one with openssl genpkey -algorithm ed25519' });
+  }
+  const problems: PolicyProblem[] = [];
+  for (const { path, variable, holds } of missing) {
+    const problem = problemAt(source, path, `the environment variable ${variable} is not set (it must hold ${holds})`);
+    if (onMissingSecret) onMissingSecret({ ...problem, variable });
+    else problems.push(problem);
   }
   return problems;
 }

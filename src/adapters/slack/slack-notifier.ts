@@ -14,6 +14,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import { alertMessage } from '../../../blocks/alert-message.js';
+import { checkpointMessage } from '../../../blocks/checkpoint-message.js';
 import { approvalMessage, channelReminder, escalationNotice, type SlackMessage } from '../../../blocks/approval-message.js';
 import { breakGlassAlert, breakGlassNotJustified, breakGlassOverdue } from '../../../blocks/break-glass.js';
 import { delegationMessage } from '../../../blocks/delegation.js';
@@ -22,6 +23,7 @@ import { requesterMessage, type RequesterEvent } from '../../../blocks/requester
 import { digestBlocks } from '../../../blocks/digest.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import type { ApprovalAudience, RequestCard } from '../../../blocks/view-models.js';
+import { canonicalJson } from '../../domain/canonical.js';
 import { PermanentError, TransientError } from '../../domain/errors.js';
 import { assertNever, type Notification, type NotificationOf, type Recipient } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
@@ -131,6 +133,8 @@ export class SlackNotifier implements Notifier {
       case 'delegation.started':
       case 'delegation.ended':
         return this.deliverDelegation(notification, key);
+      case 'audit.checkpoint':
+        return this.deliverCheckpoint(notification, key);
       case 'review.assigned':
       case 'review.updated':
         return this.deliverReviewerList(notification);
@@ -443,6 +447,22 @@ export class SlackNotifier implements Notifier {
     });
     const target = toTarget(n.recipient);
     await this.postOrUpdate(`job:${key}`, target, message, { requestId: n.requestId ?? grant?.requestId ?? null, stepIndex: null, recipient: targetKey(target), type: n.type });
+  }
+
+  // ---- audit checkpoints: the checkpoint channel, one message per checkpoint ---------------------
+
+  private async deliverCheckpoint(n: NotificationOf<'audit.checkpoint'>, key: string): Promise<void> {
+    const c = n.checkpoint;
+    const message = checkpointMessage({
+      line: canonicalJson(c),
+      seq: c.seq,
+      hash: c.hash,
+      at: c.at,
+      keyId: c.key_id,
+      timezone: this.deps.settings.timezone,
+    });
+    const target = toTarget(n.recipient);
+    await this.postOrUpdate(`job:${key}`, target, message, { requestId: null, stepIndex: null, recipient: targetKey(target), type: n.type });
   }
 
   // ---- access reviews: one list per reviewer and campaign, updated in place; reminders; the summary ----

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
 import { redactUrl } from '../redact-url.js';
-import { DurationSchema, ENV_NAME_PATTERN, expected, showValue } from '../schema-primitives.js';
+import { DurationSchema, ENV_NAME_PATTERN, expected, httpsUrl, showValue } from '../schema-primitives.js';
 import { defineProvisionMethod } from './method.js';
 
 export type WebhookProvision = { method: 'webhook'; url: string; secretEnv: string; timeoutSeconds: number };
@@ -24,26 +24,7 @@ const inTimeoutBounds = (seconds: number | undefined) =>
 
 const WebhookSchema = z
   .strictObject({
-    url: z.string().superRefine((text, ctx) => {
-      let url: URL;
-      try {
-        url = new URL(text);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `must be an https:// URL, got ${showValue(text)}` });
-        return;
-      }
-      if (url.username || url.password) {
-        // Never echoed: the value is a credential.
-        ctx.addIssue({
-          code: 'custom',
-          message: 'must not carry a user name or password; put the shared secret in the variable secret_env names',
-        });
-        return;
-      }
-      if (url.protocol !== 'https:') {
-        ctx.addIssue({ code: 'custom', message: `must be an https:// URL, got ${showValue(text)}` });
-      }
-    }),
+    url: httpsUrl('secret_env'),
     secret_env: z.string().regex(ENV_NAME_PATTERN, {
       error: expected('must be the NAME of an environment variable holding the HMAC key (like BILLING_HOOK_SECRET)'),
     }),

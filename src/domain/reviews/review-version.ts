@@ -39,3 +39,14 @@ function canonicalRule(rule: ReviewerRule): unknown {
 export function reviewVersion(review: ReviewDefinition): string {
   return sha256Hex(canonicalJson(canonicalReviewDefinition(review)));
 }
+
+/**
+ * The name a review definition's versions are kept under, beside the policies' in the same store
+ * table and export: `review:quarterly-sensitive`. A policy name cannot contain `:`
+ * (POLICY_NAME_PATTERN), so the two never collide.
+ */
+export function reviewVersionName(reviewId: string): string {
+  return `${REVIEW_VERSION_PREFIX}${reviewId}`;
+}
+
+export const REVIEW_VERSION_PREFIX = 'review:';

@@ -27,7 +27,7 @@ import { LOCKS, MAIN_CHAIN } from './connection.js';
 import * as t from './schema.js';
 import type { PgSession } from './session.js';
 
-type Methods = 'auditHead' | 'appendAudit' | 'auditEvents' | 'auditEventsFor' | 'auditEventsBetween';
+type Methods = 'auditHead' | 'appendAudit' | 'auditEvents' | 'auditEventsFor' | 'auditEventsBetween' | 'auditEventsAfterSeq';
 
 export class PgAuditLog implements Pick<StoreTx, Methods> {
   constructor(private readonly s: PgSession) {}
@@ -101,6 +101,17 @@ export class PgAuditLog implements Pick<StoreTx, Methods> {
         ),
       )
       .orderBy(asc(t.auditEvents.id));
+    return rows.map(toAudit);
+  }
+
+  async auditEventsAfterSeq(afterSeq: number, limit: number): Promise<AuditEvent[]> {
+    // On the unique seq index: a sink's next batch costs the same however long the log is.
+    const rows = await this.s.db
+      .select()
+      .from(t.auditEvents)
+      .where(gt(t.auditEvents.seq, afterSeq))
+      .orderBy(asc(t.auditEvents.seq))
+      .limit(limit);
     return rows.map(toAudit);
   }
 }

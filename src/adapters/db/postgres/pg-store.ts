@@ -34,6 +34,7 @@ import { tableSizesQuery } from '../table-sizes.js';
 import { StoreMisuseError, TransactionGate } from '../transaction-gate.js';
 import { PgAuditLog } from './audit-log.js';
 import { PgBreakGlassRepo } from './break-glass-repo.js';
+import { PgAuditStreamRepo } from './audit-stream-repo.js';
 import { createPool, isTransient, migrateDatabase, redactUrl, type PgOptions } from './connection.js';
 import { PgDelegationsRepo } from './delegations-repo.js';
 import { PgExportSnapshot } from './export-reader.js';
@@ -57,6 +58,7 @@ class Repos {
   readonly delegations: PgDelegationsRepo;
   readonly identity: PgIdentityRepo;
   readonly audit: PgAuditLog;
+  readonly stream: PgAuditStreamRepo;
   readonly jobs: PgJobsQueue;
   readonly meta: PgMetaRepo;
   readonly messages: PgPostedMessagesRepo;
@@ -70,6 +72,7 @@ class Repos {
     this.delegations = new PgDelegationsRepo(session);
     this.identity = new PgIdentityRepo(session);
     this.audit = new PgAuditLog(session);
+    this.stream = new PgAuditStreamRepo(session);
     this.jobs = new PgJobsQueue(session);
     this.meta = new PgMetaRepo(session);
     this.messages = new PgPostedMessagesRepo(session);

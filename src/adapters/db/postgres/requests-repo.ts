@@ -12,6 +12,7 @@ import { textArray, type PgSession } from './session.js';
 
 type Methods =
   | 'getRequest'
+  | 'getRequests'
   | 'findPendingRequest'
   | 'listRequests'
   | 'overdueRequests'
@@ -35,6 +36,15 @@ export class PgRequestsRepo implements Pick<StoreTx, Methods> {
     const query = this.s.db.select().from(t.requests).where(eq(t.requests.id, id));
     const [row] = this.s.inTransaction ? await query.for('update') : await query;
     return row && toRequest(row);
+  }
+
+  async getRequests(ids: readonly string[]): Promise<AccessRequest[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.s.db
+      .select()
+      .from(t.requests)
+      .where(sql`${t.requests.id} = any(${textArray(ids)})`);
+    return rows.map(toRequest);
   }
 
   async findPendingRequest(requesterId: string, app: string, role: string): Promise<AccessRequest | undefined> {

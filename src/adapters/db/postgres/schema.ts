@@ -321,6 +321,28 @@ export const auditEvents = pgTable(
   (t) => [uniqueIndex('audit_seq').on(t.seq), index('audit_at').on(t.at), index('audit_request').on(t.requestId), index('audit_grant').on(t.grantId)],
 );
 
+/** The audit stream: one row per sink, its cursor and the state of its failures (see ../schema.ts). */
+export const auditSinks = pgTable('audit_sinks', {
+  name: text('name').primaryKey(),
+  deliveredSeq: integer('delivered_seq').notNull(),
+  deliveredAt: text('delivered_at'),
+  failingSince: text('failing_since'),
+  failures: integer('failures').notNull(),
+  lastError: text('last_error'),
+  alertedAt: text('alerted_at'),
+  updatedAt: text('updated_at').notNull(),
+});
+
+/** Signed checkpoints of the audit chain's head (each also logged as an `audit.checkpointed` event). */
+export const auditCheckpoints = pgTable('audit_checkpoints', {
+  seq: integer('seq').primaryKey(),
+  hash: text('hash').notNull(),
+  at: text('at').notNull(),
+  signature: text('signature').notNull(),
+  keyId: text('key_id').notNull(),
+  eventSeq: integer('event_seq').notNull(),
+});
+
 /** Small named values: cursors (Okta System Log), schedule slots, drift marks, Okta rate-limit windows. */
 export const meta = pgTable('meta', {
   key: text('key').primaryKey(),
