@@ -113,7 +113,7 @@ describe('checkPoliciesAgainstDirectory on the groups and people of escalations 
     // The sandbox's own policies: AWS admin escalates to access-admins, and allows break-glass to
     // sre-oncall, reviewed by security-team.
     const examples = fileURLToPath(new URL('../../policies', import.meta.url));
-    const sandbox = await loadPolicies(examples, { env: { BILLING_HOOK_SECRET: 'k' } });
+    const sandbox = await loadPolicies(examples, { env: { BILLING_HOOK_SECRET: 'k', AUDIT_SIGNING_KEY: 'pem' } });
     const d = new FakeDirectory();
     d.group('access-admins', [person('admin1'), person('admin2')]);
     const { problems } = await checkPoliciesAgainstDirectory(sandbox, d);
