@@ -6,7 +6,7 @@
 import type { KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from './approval-message.js';
 import { escapeMrkdwn } from './escape.js';
-import { slackDate } from './format.js';
+import { duration, slackDate } from './format.js';
 import { LIMITS, truncateMrkdwn } from './limits.js';
 
 export interface AlertView {
@@ -14,7 +14,7 @@ export interface AlertView {
   at: string;
   timezone: string;
   /** The grant the alert is about, when there is one. */
-  grant?: { id: string; appName: string; roleName: string; holderName: string; holderEmail: string; status: string } | undefined;
+  grant?: { id: string; appName: string; roleName: string; holderName: string; holderEmail: string; status: string; durationSeconds?: number } | undefined;
   requestId?: string | undefined;
 }
 
@@ -36,5 +36,8 @@ export function alertMessage(alert: AlertView): SlackMessage {
   }
   const ids = [alert.grant && `grant \`${alert.grant.id}\``, alert.requestId && `request \`${alert.requestId}\``].filter(Boolean).join(' · ');
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`${slackDate(alert.at, alert.timezone)}${ids ? ` · ${ids}` : ''} · details in \`access-bot export events\``, LIMITS.contextText) }] });
-  return { text: truncateMrkdwn(escapeMrkdwn(`Access alert: ${alert.text}`), LIMITS.messageText), blocks };
+  // What a phone's notification shows: who, what and how long first, then what happened.
+  const g = alert.grant;
+  const about = g ? `${g.holderName} · ${g.appName} ${g.roleName}${g.durationSeconds ? ` (${duration(g.durationSeconds)})` : ''}: ` : '';
+  return { text: truncateMrkdwn(escapeMrkdwn(`Access alert: ${about}${alert.text}`), LIMITS.messageText), blocks };
 }

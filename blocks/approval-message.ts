@@ -8,11 +8,12 @@ import type { ActionsBlock, KnownBlock, PlainTextOption } from '@slack/web-api';
 import { DURATION_PRESETS_SECONDS } from '../src/domain/duration.js';
 import { escapeMrkdwn, mention } from './escape.js';
 import {
-  approvals, decidedStepLine, duration, effectiveSeconds, names, progressLine, shortVersion, slackDate, stepTitle, who,
+  approvals, decidedStepLine, decider, deciderName, deciders, duration, effectiveSeconds, escalationLine, list, progressLine, shortVersion,
+  slackDate, stepTitle,
 } from './format.js';
 import { ACTION, BLOCK, encodeShorterOption, encodeStepRef } from './ids.js';
 import { LIMITS, capList, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
-import type { ApprovalAudience, RequestCard, StepView } from './view-models.js';
+import type { ApprovalAudience, DecisionView, RequestCard, StepView } from './view-models.js';
 
 export interface SlackMessage {
   text: string;
@@ -24,14 +25,22 @@ const JUSTIFICATION_ROOM = LIMITS.sectionText - 40;
 /** Earlier steps listed one per line; a long chain is summarised. */
 const EARLIER_STEPS_SHOWN = 10;
 
-export function approvalMessage(card: RequestCard, stepIndex: number, audience: ApprovalAudience): SlackMessage {
+export function approvalMessage(card: RequestCard, stepIndex: number, audience: ApprovalAudience, options: { reminderAfterSeconds?: number } = {}): SlackMessage {
   const step = card.steps.find((s) => s.index === stepIndex);
   if (!step) throw new Error(`request ${card.id} has no step ${stepIndex}`);
   const total = card.steps.length;
   const open = card.status === 'pending_approval' && step.status === 'open' && card.currentStep === step.index;
-  const mine = audience.kind === 'person' ? step.decisions.find((d) => d.person.directoryId === audience.directoryId) : undefined;
+  // What this reader decided (or their delegate did for them, or they did for the approver they stand in for).
+  const mine = audience.kind === 'person'
+    ? step.decisions.find((d) => d.person.directoryId === audience.directoryId || d.onBehalfOf?.directoryId === audience.directoryId
+      || (audience.forPerson !== undefined && d.onBehalfOf?.directoryId === audience.forPerson.directoryId))
+    : undefined;
+  const reminder = open && !mine && options.reminderAfterSeconds !== undefined;
 
   const blocks: KnownBlock[] = [];
+  if (reminder) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `⏰ *Reminder*: this has waited *${duration(options.reminderAfterSeconds!)}* for a decision.` } });
+  }
   blocks.push({ type: 'header', text: { type: 'plain_text', text: truncate(`Access request: ${card.appName} · ${card.roleName}`, LIMITS.headerText) } });
   const kind = card.kind === 'extension' ? 'an extension of' : '';
   blocks.push({
@@ -61,6 +70,12 @@ export function approvalMessage(card: RequestCard, stepIndex: number, audience: 
   if (step.fallbackReason) {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Admin fallback: ${escapeMrkdwn(step.fallbackReason)}`, LIMITS.contextText) }] });
   }
+  const escalation = escalationLine(step, card.timezone, open);
+  if (escalation) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(escalation, LIMITS.contextText) }] });
+  if (audience.kind === 'person' && audience.forPerson && open && !mine) {
+    const them = escapeMrkdwn(audience.forPerson.name);
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`🤝 You are asked in place of ${them}, who delegated their approvals to you: your decision is recorded as yours, for ${them}.`, LIMITS.contextText) }] });
+  }
   // Progress matters while the quorum fills; once decided, the outcome line names everyone.
   if (step.required > 1 && step.status === 'open') {
     blocks.push({ type: 'section', block_id: 'progress', text: { type: 'mrkdwn', text: truncateMrkdwn(progressLine(step), LIMITS.sectionText) } });
@@ -69,14 +84,18 @@ export function approvalMessage(card: RequestCard, stepIndex: number, audience: 
   if (open && !mine) {
     blocks.push(approvalActions(card, step));
   } else {
-    blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: truncateMrkdwn(open && mine ? yourDecision(mine.decision) : outcomeLine(card, step), LIMITS.sectionText) } });
+    blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: truncateMrkdwn(open && mine ? yourDecision(mine, audience) : outcomeLine(card, step), LIMITS.sectionText) } });
   }
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\`` }] });
 
-  // The fallback text is parsed for mentions too (notifications, screen readers): escaped as well.
-  const text = open
-    ? `${card.requester.name} asks for ${card.appName} ${card.roleName} for ${duration(card.requestedSeconds)} (step ${step.index + 1} of ${total})`
-    : `${card.appName} ${card.roleName} for ${card.requester.name}: ${plainOutcome(card, step)}`;
+  // The fallback text is what a phone's notification shows: who, what and how long, in one line.
+  // It is parsed for mentions too (notifications, screen readers): escaped as well.
+  const asks = `${card.requester.name} asks for ${card.kind === 'extension' ? 'an extension of ' : ''}${card.appName} ${card.roleName} for ${duration(effectiveSeconds(card))}`;
+  const text = reminder
+    ? `Reminder: ${asks}, waiting ${duration(options.reminderAfterSeconds!)} for your decision (step ${step.index + 1} of ${total})`
+    : open
+      ? `${asks} (step ${step.index + 1} of ${total})`
+      : `${card.requester.name}'s ${card.appName} ${card.roleName} for ${duration(effectiveSeconds(card))}: ${plainOutcome(card, step)}`;
   const fitted = fitTextBudget(blocks.slice(0, LIMITS.messageBlocks));
   return { text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText), blocks: fitted };
 }
@@ -109,8 +128,14 @@ function approvalActions(card: RequestCard, step: StepView): ActionsBlock {
   return { type: 'actions', block_id: BLOCK.approvalActions, elements };
 }
 
-function yourDecision(decision: 'approve' | 'deny'): string {
-  return decision === 'approve' ? '✅ You approved. Waiting for the other approvals.' : '⛔ You denied this request.';
+function yourDecision(mine: DecisionView, audience: ApprovalAudience): string {
+  const me = audience.kind === 'person' ? audience.directoryId : '';
+  if (mine.person.directoryId !== me) {
+    // Someone else decided in the reader's place (their delegate), or for the person the reader stands in for.
+    return `${mine.decision === 'approve' ? '✅' : '⛔'} ${decider(mine)} ${mine.decision === 'approve' ? 'approved' : 'denied'}. Nothing left for you to decide here.`;
+  }
+  const forWhom = mine.onBehalfOf ? ` for ${escapeMrkdwn(mine.onBehalfOf.name)}` : '';
+  return mine.decision === 'approve' ? `✅ You approved${forWhom}. Waiting for the other approvals.` : `⛔ You denied this request${forWhom}.`;
 }
 
 /** The outcome line every copy of a decided step shows. */
@@ -119,9 +144,9 @@ export function outcomeLine(card: RequestCard, step: StepView): string {
   if (step.status === 'approved') {
     const yes = approvals(step);
     const shortest = yes.map((d) => d.shortenedToSeconds).filter((s): s is number => s !== null).sort((a, b) => a - b)[0];
-    return `✅ *Approved* by ${names(yes.map((d) => d.person))}${shortest !== undefined ? `, for ${duration(shortest)} (asked: ${duration(card.requestedSeconds)})` : ''}.`;
+    return `✅ *Approved* by ${deciders(yes)}${shortest !== undefined ? `, for ${duration(shortest)} (asked: ${duration(card.requestedSeconds)})` : ''}.`;
   }
-  if (denied) return `⛔ *Denied* by ${who(denied.person)}: ${quoteInline(denied.reason ?? '')}`;
+  if (denied) return `⛔ *Denied* by ${decider(denied)}: ${quoteInline(denied.reason ?? '')}`;
   switch (card.status) {
     case 'cancelled':
       return '🚫 *Cancelled* by the requester. Nothing to decide.';
@@ -142,9 +167,48 @@ function quoteInline(text: string): string {
 
 function plainOutcome(card: RequestCard, step: StepView): string {
   const denied = step.decisions.find((d) => d.decision === 'deny');
-  if (step.status === 'approved') return `approved by ${approvals(step).map((d) => d.person.name).join(', ')}`;
-  if (denied) return `denied by ${denied.person.name}`;
+  if (step.status === 'approved') return `approved by ${approvals(step).map(deciderName).join(', ')}`;
+  if (denied) return `denied by ${deciderName(denied)}`;
   if (step.status === 'open') return `${approvals(step).length} of ${step.required} approvals`;
   return card.status.replaceAll('_', ' ');
 }
 
+
+/**
+ * The step escalated: a short notice to its earlier approvers (a DM each, or a reply under the
+ * channel message), who may still decide. The request message itself shows the escalation too.
+ */
+export function escalationNotice(card: RequestCard, stepIndex: number): SlackMessage {
+  const step = card.steps.find((s) => s.index === stepIndex);
+  if (!step) throw new Error(`request ${card.id} has no step ${stepIndex}`);
+  const what = `${card.appName} ${card.roleName}`;
+  const after = step.approver.escalation ? duration(step.approver.escalation.afterSeconds) : 'the time allowed';
+  const added = step.escalationNames?.length ? list(step.escalationNames.map(escapeMrkdwn)) : 'nobody else';
+  const open = card.status === 'pending_approval' && step.status === 'open';
+  const still = open ? ' You can still decide it: the request is in the message above.' : ` ${outcomeLine(card, step)}`;
+  const headline = `⏫ Nobody decided ${escapeMrkdwn(card.requester.name)}'s request for *${escapeMrkdwn(what)}* (${duration(effectiveSeconds(card))}) within ${after}: ${added} may decide it now too.${still}`;
+  const text = `Escalated: ${card.requester.name} asks for ${what} for ${duration(effectiveSeconds(card))}; nobody decided within ${after}`;
+  return {
+    text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText),
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(headline, LIMITS.sectionText) } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\` · ${stepTitle(step, card.steps.length)}` }] },
+    ],
+  };
+}
+
+/** A reminder under a `notify:` step's channel message (a thread reply; the buttons are in the message). */
+export function channelReminder(card: RequestCard, stepIndex: number, afterSeconds: number): SlackMessage {
+  const step = card.steps.find((s) => s.index === stepIndex);
+  if (!step) throw new Error(`request ${card.id} has no step ${stepIndex}`);
+  const what = `${card.appName} ${card.roleName}`;
+  const open = card.status === 'pending_approval' && step.status === 'open';
+  const line = open
+    ? `⏰ Still waiting for a decision after ${duration(afterSeconds)}: ${progressLine(step)}. Decide in the message above.`
+    : `⏰ ${outcomeLine(card, step)}`;
+  const text = `Reminder: ${card.requester.name} asks for ${what} for ${duration(effectiveSeconds(card))}, waiting ${duration(afterSeconds)} for a decision`;
+  return {
+    text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText),
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(line, LIMITS.sectionText) } }],
+  };
+}

@@ -6,10 +6,10 @@
 import type { KnownBlock } from '@slack/web-api';
 import { approvalMessage, type SlackMessage } from './approval-message.js';
 import { escapeMrkdwn } from './escape.js';
-import { duration, groupName, slackDate } from './format.js';
+import { duration, groupName, list, slackDate } from './format.js';
 import { activeGrantButtons, cancelButton } from './grant-buttons.js';
-import { LIMITS, blockText, fitTextBudget, truncateMrkdwn } from './limits.js';
-import type { GrantLine, RequestCard, RequestLine } from './view-models.js';
+import { LIMITS, blockText, capList, fitTextBudget, truncateMrkdwn } from './limits.js';
+import type { GrantLine, PersonLabel, RequestCard, RequestLine } from './view-models.js';
 
 /** One line of the help: the command, its arguments, what it does (mrkdwn). */
 export interface HelpLine {
@@ -90,7 +90,12 @@ export function requestLineText(request: RequestLine, timezone: string): string 
   const shortened = request.grantedSeconds !== null && request.grantedSeconds < request.requestedSeconds
     ? `${duration(request.grantedSeconds)} (you asked for ${duration(request.requestedSeconds)}; an approver shortened it)`
     : duration(request.requestedSeconds);
-  return `📨 ${ext}*${escapeMrkdwn(request.appName)} ${escapeMrkdwn(request.roleName)}* for ${shortened}, asked ${slackDate(request.createdAt, timezone)}${request.stepTitle ? `\nWaiting for ${request.stepTitle.replace(/^Step/, 'step')}` : ''}`;
+  const step = request.stepTitle ? `\nWaiting for ${request.stepTitle.replace(/^Step/, 'step')}` : '';
+  // Who exactly it waits on now, and since when: the person to nudge.
+  const on = request.waitingOn?.length
+    ? `\n⏳ Waiting on ${list(capList(request.waitingOn.map(escapeMrkdwn), 6, (n) => `${n} more`))}${request.waitingSince ? ` since ${slackDate(request.waitingSince, timezone)}` : ''}`
+    : '';
+  return `📨 ${ext}*${escapeMrkdwn(request.appName)} ${escapeMrkdwn(request.roleName)}* for ${shortened}, asked ${slackDate(request.createdAt, timezone)}${step}${on}`;
 }
 
 /** One pending request: its line with a Cancel button (confirmed first). */
@@ -116,15 +121,16 @@ export function listMessage(model: { grants: GrantLine[]; requests: RequestLine[
 }
 
 /** The approval messages waiting for one approver, each as it looks in their DM, buttons included. */
-export function pendingMessage(asks: { card: RequestCard; stepIndex: number }[], approverId: string): SlackMessage {
+export function pendingMessage(asks: { card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[], approverId: string): SlackMessage {
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'Approvals waiting for you' } }];
   if (asks.length === 0) {
     blocks.push(section('Nothing is waiting for your decision.'));
     return { text: 'Nothing is waiting for your decision.', blocks };
   }
-  const groups = asks.map(({ card, stepIndex }, i) => {
+  const groups = asks.map(({ card, stepIndex, forPerson }, i) => {
     // Block ids must be unique in a message: each ask's get its position appended.
-    const own = approvalMessage(card, stepIndex, { kind: 'person', directoryId: approverId }).blocks.map((b) => (b.block_id ? { ...b, block_id: `${b.block_id}:${i}` } : b));
+    const audience = { kind: 'person' as const, directoryId: approverId, ...(forPerson ? { forPerson } : {}) };
+    const own = approvalMessage(card, stepIndex, audience).blocks.map((b) => (b.block_id ? { ...b, block_id: `${b.block_id}:${i}` } : b));
     return i === 0 ? own : [{ type: 'divider' } as KnownBlock, ...own];
   });
   appendCapped(blocks, groups, LIMITS.messageBlocks, 0, (n) => `…and ${n} more waiting: each is also in your DM with the bot, and in its App Home.`);

@@ -9,7 +9,9 @@
  * digest must not ping five thousand people).
  */
 import type { KnownBlock, SectionBlock } from '@slack/web-api';
-import { REPEATED_EXTENSION_THRESHOLD, type Digest, type DigestGrantLine, type DigestHolding } from '../src/domain/digest.js';
+import {
+  REPEATED_EXTENSION_THRESHOLD, type Digest, type DigestBreakGlass, type DigestGrantLine, type DigestHolding,
+} from '../src/domain/digest.js';
 import { escapeMrkdwn } from './escape.js';
 import { LIMITS, blockText, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
 
@@ -28,6 +30,25 @@ interface ListSpec {
   title: string;
   lines: string[];
   summary?: string;
+}
+
+function breakGlassSummary(digest: Digest): string {
+  if (!digest.breakGlass.length) return 'none';
+  const pending = digest.breakGlass.filter((b) => b.review === 'pending').length;
+  const notJustified = digest.breakGlass.filter((b) => b.review === 'not_justified').length;
+  const parts = [pending ? `:warning: ${pending} not reviewed` : '', notJustified ? `${notJustified} not justified` : ''].filter(Boolean);
+  return `${digest.breakGlass.length}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+function reviewWords(b: DigestBreakGlass, when: (iso: string | null) => string): string {
+  switch (b.review) {
+    case 'pending':
+      return b.overdue ? `NOT REVIEWED, was due ${when(b.dueAt)}` : `not reviewed yet (due ${when(b.dueAt)})`;
+    case 'justified':
+      return `justified (${b.reviewer ?? 'a reviewer'}, ${when(b.reviewedAt)})`;
+    case 'not_justified':
+      return `not justified (${b.reviewer ?? 'a reviewer'}, ${when(b.reviewedAt)})`;
+  }
 }
 
 export function digestBlocks(digest: Digest): DigestMessage {
@@ -51,6 +72,7 @@ export function digestBlocks(digest: Digest): DigestMessage {
       field('Revocations overdue', digest.overdueRevocations.length ? `:warning: ${digest.overdueRevocations.length}` : 'none'),
       field('Failures', failures ? String(failures) : 'none'),
       field('Repeated extensions', digest.repeatedExtensions.length ? String(digest.repeatedExtensions.length) : 'none'),
+      field('Break-glass', breakGlassSummary(digest)),
       field('Drift', `${digest.drift.detected.length} new, ${digest.drift.openNow} open, ${digest.drift.removedExternally.length} removed outside the bot`),
     ],
   });
@@ -62,6 +84,15 @@ export function digestBlocks(digest: Digest): DigestMessage {
       list(
         `:warning: Revocations overdue (${digest.overdueRevocations.length}): still in place, the bot keeps trying`,
         digest.overdueRevocations.map((o) => `${who(o)} · ${what(o)} · revoking since ${when(o.startedAt)}${o.detail ? ` (${o.detail})` : ''} · ${o.why}${o.lastError ? ` · last error: ${o.lastError}` : ''}`),
+      ),
+    );
+  }
+
+  if (digest.breakGlass.length) {
+    lists.push(
+      list(
+        `:rotating_light: Break-glass access (${digest.breakGlass.length}): taken this week, and any still unreviewed`,
+        digest.breakGlass.map((b) => `${who(b)} · ${what(b)} · ${when(b.at)} · ${b.durationSeconds / 60 >= 60 ? `${Math.round(b.durationSeconds / 3600)} h` : `${Math.round(b.durationSeconds / 60)} min`} · ${reviewWords(b, when)}`),
       ),
     );
   }

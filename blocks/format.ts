@@ -76,6 +76,21 @@ export function approvals(step: StepView): DecisionView[] {
   return step.decisions.filter((d) => d.decision === 'approve');
 }
 
+/** Who decided, as plain text: "Kim Nguyen for Marcus Chen" when a delegate decided for an approver. */
+export function deciderName(decision: DecisionView): string {
+  return decision.onBehalfOf ? `${decision.person.name} for ${decision.onBehalfOf.name}` : decision.person.name;
+}
+
+/** Who decided, escaped: "Kim Nguyen for Marcus Chen". */
+export function decider(decision: DecisionView): string {
+  return escapeMrkdwn(deciderName(decision));
+}
+
+/** "Sam Rivera and Kim Nguyen for Marcus Chen": already escaped. */
+export function deciders(decisions: DecisionView[]): string {
+  return list(decisions.map(decider));
+}
+
 /** Slugs a person reads better as words: `security-team` -> "Security team"; `it-helpdesk` -> "IT helpdesk". */
 const ACRONYMS = new Set(['it', 'hr', 'sre', 'aws', 'gcp', 'qa', 'ui', 'ux', 'sso', 'vpn', 'crm', 'erp', 'ci']);
 
@@ -123,17 +138,35 @@ export function stepTitle(step: StepView, total: number, viewer: 'requester' | '
 /** "1 of 2 approvals: Sam Rivera". */
 export function progressLine(step: StepView): string {
   const yes = approvals(step);
-  return `${yes.length} of ${step.required} approvals${yes.length ? `: ${names(yes.map((d) => d.person))}` : ''}`;
+  return `${yes.length} of ${step.required} approvals${yes.length ? `: ${deciders(yes)}` : ''}`;
 }
 
 /** "✓ Step 1, manager: approved by Marcus Chen". */
 export function decidedStepLine(step: StepView): string {
   const denied = step.decisions.find((d) => d.decision === 'deny');
   const whoDecides = ownWho(step, 'other');
-  if (denied) return `✗ Step ${step.index + 1}, ${whoDecides}: denied by ${who(denied.person)}`;
-  return `✓ Step ${step.index + 1}, ${whoDecides}: approved by ${names(approvals(step).map((d) => d.person))}`;
+  if (denied) return `✗ Step ${step.index + 1}, ${whoDecides}: denied by ${decider(denied)}`;
+  return `✓ Step ${step.index + 1}, ${whoDecides}: approved by ${deciders(approvals(step))}`;
 }
 
 export function shortVersion(version: string): string {
   return version.slice(0, 12);
+}
+
+/**
+ * A step's escalation, in people's words: before it escalates, when it will and to whom ("Escalates
+ * to Access admins if nobody decides by …"); after, when it did and who was added. Null when the
+ * step has no escalation (or it no longer matters).
+ */
+export function escalationLine(step: StepView, timezone: string, open: boolean): string | null {
+  const escalation = step.approver.escalation;
+  if (!escalation) return null;
+  const target = escalation.to.kind === 'group' ? escapeMrkdwn(groupName(escalation.to.group)) : escapeMrkdwn(escalation.to.user);
+  if (step.escalatedAt) {
+    const added = step.escalationNames?.length ? `: ${list(step.escalationNames.map(escapeMrkdwn))} may decide too` : ', but nobody else could be added';
+    return `⏫ *Escalated* to ${target} ${slackDate(step.escalatedAt, timezone)}, after nobody decided within ${duration(escalation.afterSeconds)}${added}.`;
+  }
+  if (!open || !step.startedAt) return null;
+  const at = new Date(Date.parse(step.startedAt) + escalation.afterSeconds * 1000).toISOString();
+  return `⏫ Escalates to ${target} if nobody decides by ${slackDate(at, timezone)}.`;
 }

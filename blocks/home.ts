@@ -1,12 +1,14 @@
 /**
  * The App Home tab: my access with its expiry (Extend, I'm done), my pending requests (Cancel),
  * manual tasks waiting for my group (Done), the approvals waiting for me with their justification
- * (Approve, Deny), and the roles I may request, summarised for me (Request opens the form
- * prefilled). Admins also see who holds access now, and get Export and Revoke. A Home tab holds at
- * most 100 blocks: each list is cut to a share of them with "and N more" (the `/access` commands
+ * (Approve, Deny, also as someone's delegate), emergency access waiting for my review (Review,
+ * Revoke now), access review items waiting for me (Keep, Revoke…), the delegations I give or
+ * receive, and the roles I may request, summarised for me (Request opens the form prefilled).
+ * Admins also see who holds access now, and get Export and Revoke. A Home tab holds at most 100
+ * blocks: each list is cut to a share of them with "and N more" (the `/access` commands
  * show the rest). Someone whose directory account is not active gets one sentence instead.
  */
-import type { HomeView, KnownBlock } from '@slack/web-api';
+import type { ActionsBlock, HomeView, KnownBlock } from '@slack/web-api';
 import { grantBlocks, requestBlock } from './command-replies.js';
 import { channelLink, escapeMrkdwn, quote } from './escape.js';
 import { duration, slackDate, who } from './format.js';
@@ -14,10 +16,12 @@ import { ACTION, encodeRoleRef, encodeStepRef } from './ids.js';
 import { taskDoneButton } from './task-message.js';
 import { myReviewsGroups } from './review-message.js';
 import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
-import type { ApprovalLine, CatalogRoleLine, HoldingLine, HomeModel, TaskLine } from './view-models.js';
+import type { ApprovalLine, BreakGlassLine, CatalogRoleLine, DelegationLine, HoldingLine, HomeModel, TaskLine } from './view-models.js';
 
 /** Most items each list shows before "and N more", so one long list cannot crowd out the others. */
-export const HOME_SHARES = { grants: 12, requests: 8, tasks: 6, reviews: 6, approvals: 8, catalog: 30, holdings: 10 } as const;
+export const HOME_SHARES = {
+  grants: 12, requests: 8, tasks: 6, breakGlass: 5, reviews: 6, approvals: 8, catalog: 30, holdings: 10,
+} as const;
 /** Enough of a justification to decide on; the message has all of it. */
 const JUSTIFICATION_SHOWN = 300;
 
@@ -43,7 +47,7 @@ function approvalBlocks(a: ApprovalLine, tz: string): KnownBlock[] {
   const where = a.where.kind === 'channel' ? `The request is in ${channelLink(a.where.channel)}, with every detail.` : 'The request is in your DM, with every detail.';
   return [
     section(`${who(a.requester)} (${escapeMrkdwn(a.requester.email)}) asks for ${ext}*${escapeMrkdwn(a.appName)} ${escapeMrkdwn(a.roleName)}* for *${duration(a.seconds)}*${shortened}, ${slackDate(a.createdAt, tz)}\n${why}`),
-    context(`${a.stepTitle} · ${where}`),
+    context(`${a.stepTitle} · ${a.forPerson ? `🤝 for ${who(a.forPerson)}, who delegated their approvals to you · ` : ''}${where}`),
     {
       type: 'actions',
       elements: [
@@ -52,6 +56,34 @@ function approvalBlocks(a: ApprovalLine, tz: string): KnownBlock[] {
       ],
     },
   ];
+}
+
+function reviewBlocks(r: BreakGlassLine, tz: string): KnownBlock[] {
+  const why = r.justification.trim() ? quote(truncate(r.justification, JUSTIFICATION_SHOWN)) : '>_no justification given_';
+  const state = r.grantStatus === 'active' && r.expiresAt ? `active until ${slackDate(r.expiresAt, tz)}` : r.grantStatus.replaceAll('_', ' ');
+  const elements: ActionsBlock['elements'] = [
+    { type: 'button', action_id: ACTION.reviewBreakGlass, style: 'primary', text: { type: 'plain_text', text: 'Review…' }, value: r.grantId },
+  ];
+  if (r.grantStatus === 'active' || r.grantStatus === 'provisioning') {
+    elements.push({ type: 'button', action_id: ACTION.revokeBreakGlass, style: 'danger', text: { type: 'plain_text', text: 'Revoke now…' }, value: r.grantId });
+  }
+  return [
+    section(`🚨 ${who(r.holder)} took *${escapeMrkdwn(r.appName)} ${escapeMrkdwn(r.roleName)}* for ${duration(r.durationSeconds)}, ${slackDate(r.takenAt, tz)} (${state})${r.incident ? ` · incident ${escapeMrkdwn(r.incident)}` : ''}\n${why}`),
+    context(`Review due ${slackDate(r.dueAt, tz)}`),
+    { type: 'actions', elements },
+  ];
+}
+
+function delegationLine(d: DelegationLine, tz: string): KnownBlock {
+  const text = d.direction === 'mine'
+    ? `🤝 ${who(d.other)} decides your approvals until ${slackDate(d.endsAt, tz)}.`
+    : `🤝 You decide ${who(d.other)}'s approvals until ${slackDate(d.endsAt, tz)}.`;
+  if (d.direction !== 'mine') return section(text);
+  return {
+    type: 'section',
+    text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) },
+    accessory: { type: 'button', action_id: ACTION.endDelegation, text: { type: 'plain_text', text: 'End delegation' }, value: d.delegationId },
+  };
 }
 
 function catalogBlock(r: CatalogRoleLine): KnownBlock {
@@ -116,6 +148,12 @@ export function homeView(model: HomeModel): HomeView {
     pushShare(blocks, model.tasks.map((t) => taskBlock(t, tz)), HOME_SHARES.tasks, limit, 7 + adminBlocks, (n) => `…and ${n} more tasks: each is in your DM with the bot.`);
   }
 
+  const breakGlass = model.breakGlassReviews ?? [];
+  if (breakGlass.length) {
+    blocks.push(header('Emergency access to review'));
+    pushShare(blocks, breakGlass.map((r) => reviewBlocks(r, tz)), HOME_SHARES.breakGlass, limit, 6 + adminBlocks, (n) => `…and ${n} more to review: each alert is in the security channel.`);
+  }
+
   const reviews = model.reviews;
   if (reviews && reviews.campaigns.length) {
     blocks.push(header('Access reviews waiting for you'));
@@ -129,6 +167,14 @@ export function homeView(model: HomeModel): HomeView {
   blocks.push(header('Waiting for your approval'));
   if (model.approvals.length === 0) blocks.push(section('Nothing is waiting for your decision.'));
   pushShare(blocks, model.approvals.map((a) => approvalBlocks(a, tz)), HOME_SHARES.approvals, limit, 3 + adminBlocks, (n) => `…and ${n} more waiting: \`/access pending\` shows them all.`);
+
+  const delegations = model.delegations ?? [];
+  if (delegations.length) {
+    blocks.push(header('Delegation'));
+    pushShare(blocks, delegations.map((d) => [delegationLine(d, tz)]), 4, limit, 2 + adminBlocks, (n) => `…and ${n} more delegations.`);
+  } else {
+    blocks.push(context('Away? `/access delegate @person until 2026-12-24` lets someone decide your approvals meanwhile.'));
+  }
 
   blocks.push(header('Request access'));
   if (model.catalog.length === 0) blocks.push(section('There is no role you may request right now (your directory groups decide which).'));

@@ -19,6 +19,14 @@ export const CALLBACK = {
   revoke: 'access_revoke',
   /** An admin exports evidence as CSV (`/access export`). */
   export: 'access_export',
+  /** Emergency access (`/access break-glass`, or the request form's Emergency access…). */
+  breakGlass: 'access_break_glass',
+  /** A reviewer marks emergency access Justified or Not justified. */
+  breakGlassReview: 'access_break_glass_review',
+  /** Revoke now, on a break-glass alert: the reason. */
+  breakGlassRevoke: 'access_break_glass_revoke',
+  /** `/access delegate` without its arguments: whom, until when. */
+  delegate: 'access_delegate',
   /** The reason a reviewer's Revoke asks for. */
   reviewRevoke: 'access_review_revoke_reason',
 } as const;
@@ -59,6 +67,21 @@ export const ACTION = {
   exportApp: 'access_export_app',
   exportRole: 'access_export_role',
   exportPerson: 'access_export_person',
+  /** Emergency access… in the request form: the break-glass form for the role. Value: `app|role`. */
+  openBreakGlass: 'access_open_break_glass',
+  /** The break-glass form's incident link. */
+  incident: 'access_incident',
+  /** Review… on a break-glass alert or the App Home: the review form. Value: grant id. */
+  reviewBreakGlass: 'access_review_break_glass',
+  /** Revoke now… on a break-glass alert: the reason form. Value: grant id. */
+  revokeBreakGlass: 'access_revoke_break_glass',
+  /** The review form's outcome (radio buttons) and reason. */
+  reviewOutcome: 'access_review_outcome',
+  /** The delegate form: the person, and the last day. */
+  delegatePerson: 'access_delegate_person',
+  delegateUntil: 'access_delegate_until',
+  /** End delegation on the App Home. */
+  endDelegation: 'access_end_delegation',
   /** Access reviews: Keep and Revoke… on an item (value `rvi_…|page`), the list's pages and Keep the rest (`rvc_…|page`). */
   reviewKeep: 'access_review_keep',
   reviewRevoke: 'access_review_revoke',
@@ -90,6 +113,11 @@ export const BLOCK = {
   exportApp: 'export_app',
   exportRole: 'export_role',
   exportPerson: 'export_person',
+  incident: 'incident',
+  reviewOutcome: 'review_outcome',
+  breakGlassActions: 'break_glass_actions',
+  delegatePerson: 'delegate_person',
+  delegateUntil: 'delegate_until',
   reviewReason: 'review_reason',
   reviewNav: 'review_nav',
 } as const;

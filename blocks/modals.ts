@@ -7,7 +7,7 @@ import { outcomeLine } from './approval-message.js';
 import { escapeMrkdwn } from './escape.js';
 import { duration, effectiveSeconds, grantedDuration, plainDate, shortVersion, slackDate, stepTitle } from './format.js';
 import { cancelButton } from './grant-buttons.js';
-import { ACTION, BLOCK, CALLBACK, durationBlockId } from './ids.js';
+import { ACTION, BLOCK, CALLBACK, durationBlockId, encodeRoleRef } from './ids.js';
 import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
 import type { ExtensionOfferModel, RequestCard, RequestModalModel } from './view-models.js';
 
@@ -94,7 +94,9 @@ export function requestModal(model: RequestModalModel): ModalView {
   const role = model.selectedRole;
   if (role && model.pending) {
     blocks.push(...pendingBlocks(model.pending));
-  } else if (role) {
+  }
+  if (role?.breakGlassMaxSeconds !== undefined) blocks.push(...emergencyChoice(role.app, role.role, role.breakGlassMaxSeconds));
+  if (role && !model.pending) {
     blocks.push(section(escapeMrkdwn(role.approvalSummary), BLOCK.policySummary));
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Policy \`${escapeMrkdwn(role.policyName)}\` · version \`${shortVersion(role.policyVersion)}\``, LIMITS.contextText) }] });
     // Shortest first, the default marked where it stands and chosen.
@@ -132,6 +134,18 @@ export function requestModal(model: RequestModalModel): ModalView {
     private_metadata: metadata(model.privateMetadata),
     blocks: blocks.slice(0, LIMITS.viewBlocks),
   };
+}
+
+/** "Emergency access…": the break-glass form for the role, offered only to people who may use it. */
+function emergencyChoice(app: string, role: string, maxSeconds: number): KnownBlock[] {
+  return [
+    {
+      type: 'section',
+      block_id: BLOCK.breakGlassActions,
+      text: { type: 'mrkdwn', text: `🚨 An incident that cannot wait? *Emergency access* is granted now, for up to ${duration(maxSeconds)}, and reviewed afterwards.` },
+      accessory: { type: 'button', action_id: ACTION.openBreakGlass, text: plain('Emergency access…', LIMITS.buttonText), value: encodeRoleRef(app, role) },
+    },
+  ];
 }
 
 export function extensionOfferModal(model: ExtensionOfferModel): ModalView {

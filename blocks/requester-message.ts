@@ -12,7 +12,8 @@ import type { ActionsBlockElement, KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from './approval-message.js';
 import { channelLink, escapeMrkdwn } from './escape.js';
 import {
-  approvals, duration, effectiveSeconds, grantedDuration, groupName, list, names, plainDate, slackDate, stepWho, who,
+  approvals, decider, deciderName, deciders, duration, effectiveSeconds, grantedDuration, groupName, list, plainDate, slackDate,
+  stepWho, who,
 } from './format.js';
 import { activeGrantButtons, cancelButton, rerequestButton } from './grant-buttons.js';
 import { BLOCK } from './ids.js';
@@ -22,6 +23,10 @@ import type { GrantView, RequestCard, StepView } from './view-models.js';
 export type RequesterEvent =
   | { type: 'request.submitted' }
   | { type: 'step.approved'; stepIndex: number }
+  /** A step escalated: nobody decided in time, and its escalation target was added. */
+  | { type: 'step.escalated'; stepIndex: number }
+  /** Emergency access was reviewed (Justified or Not justified). */
+  | { type: 'breakGlass.reviewed' }
   | { type: 'request.approved' }
   | { type: 'grant.active' }
   | { type: 'request.denied' }
@@ -53,6 +58,14 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
 
   switch (event.type) {
     case 'request.submitted': {
+      if (card.kind === 'break_glass') {
+        headline = `🚨 You took emergency access to ${whatMd} for *${duration(card.requestedSeconds)}*, without approval.`;
+        plain = `You took emergency access to ${what} for ${duration(card.requestedSeconds)}`;
+        details.push(statusLine(card));
+        const review = reviewLine(card);
+        if (review) details.push(review);
+        break;
+      }
       headline = card.kind === 'extension'
         ? `📨 You asked to extend ${whatMd} by *${duration(card.requestedSeconds)}*.`
         : `📨 You asked for ${whatMd} for *${duration(card.requestedSeconds)}*.`;
@@ -73,15 +86,42 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
       const shortened = yes.find((d) => d.shortenedToSeconds !== null);
       const of = `step ${event.stepIndex + 1} of ${card.steps.length}`;
       headline = shortened
-        ? `✂️ ${who(shortened.person)} approved *${duration(shortened.shortenedToSeconds!)}* of ${whatMd} (you asked for ${duration(card.requestedSeconds)}): ${of}.`
-        : `✅ ${names(yes.map((d) => d.person)) || 'Your approvers'} approved ${of} for ${whatMd}.`;
+        ? `✂️ ${decider(shortened)} approved *${duration(shortened.shortenedToSeconds!)}* of ${whatMd} (you asked for ${duration(card.requestedSeconds)}): ${of}.`
+        : `✅ ${deciders(yes) || 'Your approvers'} approved ${of} for ${whatMd}.`;
       plain = shortened
-        ? `${shortened.person.name} approved ${duration(shortened.shortenedToSeconds!)} of ${what} (you asked for ${duration(card.requestedSeconds)})`
+        ? `${deciderName(shortened)} approved ${duration(shortened.shortenedToSeconds!)} of ${what} (you asked for ${duration(card.requestedSeconds)})`
         : `Step ${event.stepIndex + 1} of ${card.steps.length} for ${what} approved`;
       const next = card.steps.find((s) => s.index === card.currentStep);
       if (pending && next) details.push(`Next: ${stepWho(next, 'requester')}${next.notifyChannel ? `, in ${channelLink(next.notifyChannel)}` : ''}.`);
       if (!pending) details.push(statusLine(card));
       cancellable = pending;
+      break;
+    }
+    case 'step.escalated': {
+      const step = card.steps.find((s) => s.index === event.stepIndex);
+      const after = step?.approver.escalation ? duration(step.approver.escalation.afterSeconds) : 'the time allowed';
+      const added = step?.escalationNames?.length ? list(step.escalationNames.map(escapeMrkdwn)) : null;
+      headline = added
+        ? `⏫ Nobody decided step ${event.stepIndex + 1} of ${card.steps.length} for ${whatMd} within ${after}, so it was escalated: ${added} may decide it now too.`
+        : `⏫ Nobody decided step ${event.stepIndex + 1} of ${card.steps.length} for ${whatMd} within ${after}; it was escalated, but nobody else could be added.`;
+      plain = `Your request for ${what} (${duration(effectiveSeconds(card))}) was escalated: nobody decided within ${after}`;
+      if (!pending) details.push(statusLine(card));
+      cancellable = pending;
+      break;
+    }
+    case 'breakGlass.reviewed': {
+      const review = card.breakGlass;
+      const by = review?.reviewer ? who(review.reviewer) : 'A reviewer';
+      if (review?.status === 'not_justified') {
+        headline = `⛔ ${by} reviewed your emergency access to ${whatMd}: *not justified*.`;
+        plain = `Your emergency access to ${what} was reviewed: not justified`;
+        if (review.reason) details.push(`*Reason*\n${quoted(review.reason)}`);
+        if (card.grant && (card.grant.status === 'revoking' || card.grant.status === 'revoked')) details.push('The access is removed.');
+      } else {
+        headline = `✅ ${by} reviewed your emergency access to ${whatMd}: *justified*.`;
+        plain = `Your emergency access to ${what} was reviewed: justified`;
+        if (review?.reason) details.push(`*Note*\n${quoted(review.reason)}`);
+      }
       break;
     }
     case 'request.approved': {
@@ -114,8 +154,8 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
     }
     case 'request.denied': {
       const denial = card.steps.flatMap((s) => s.decisions).find((d) => d.decision === 'deny');
-      headline = denial ? `⛔ ${who(denial.person)} denied your request for ${whatMd}.` : `⛔ Your request for ${whatMd} was denied.`;
-      plain = denial ? `${denial.person.name} denied your request for ${what}` : `Your request for ${what} was denied`;
+      headline = denial ? `⛔ ${decider(denial)} denied your request for ${whatMd}.` : `⛔ Your request for ${whatMd} was denied.`;
+      plain = denial ? `${deciderName(denial)} denied your request for ${what}` : `Your request for ${what} was denied`;
       const reason = denial?.reason ?? card.decisionReason;
       if (reason) details.push(`*Reason*\n${quoted(reason)}`);
       buttons = [rerequestButton(card.id)];
@@ -124,7 +164,9 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
     case 'request.cancelled':
       headline = card.decisionReason === 'the requester was offboarded'
         ? `🚫 Your request for ${whatMd} was cancelled: your directory account is no longer active.`
-        : `🚫 You cancelled your request for ${whatMd}.`;
+        : card.decisionReason?.startsWith('superseded by emergency access')
+          ? `🚫 Your request for ${whatMd} was closed: you took emergency access instead.`
+          : `🚫 You cancelled your request for ${whatMd}.`;
       plain = `Your request for ${what} was cancelled`;
       break;
     case 'request.expired':
@@ -181,6 +223,10 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
   }
 
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(headline, LIMITS.sectionText) } }];
+  if (card.kind === 'break_glass' && event.type === 'grant.active' && card.breakGlass) {
+    const review = reviewLine(card);
+    if (review) details.unshift(review);
+  }
   for (const detail of details) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(detail, LIMITS.sectionText) } });
   if (cancellable) {
     blocks.push({
@@ -204,7 +250,7 @@ function chainLine(step: StepView, pending: boolean): string {
   const many = step.approver.kind === 'group' || step.fallbackReason !== null;
   const yes = approvals(step);
   const head = `${step.index + 1}. ${step.approver.kind === 'user' && step.fallbackReason === null ? whoDecides : capitalise(whoDecides)}`;
-  if (step.status === 'approved') return `${head} ✓${many ? ` ${names(yes.map((d) => d.person))}` : ''}`;
+  if (step.status === 'approved') return `${head} ✓${many || yes.some((d) => d.onBehalfOf) ? ` ${deciders(yes)}` : ''}`;
   if (step.status === 'denied') return `${head} ✗ denied`;
   // A step not started yet posts where its policy says (a fallback to the admins would ask them directly).
   const channel = step.notifyChannel ?? (step.status === 'waiting' && step.approver.kind === 'group' ? step.approver.notify : undefined);
@@ -212,7 +258,10 @@ function chainLine(step: StepView, pending: boolean): string {
   const named = many ? capList(step.approverNames.map(escapeMrkdwn), 5, (n) => `${n} more`) : [];
   const people = named.length ? `: ${named.join(', ')}` : '';
   const now = step.status === 'open' && pending ? (step.required > 1 ? ` ← now (${yes.length} of ${step.required} so far)` : ' ← now') : '';
-  return `${head}${where}${people}${now}`;
+  const escalated = step.escalatedAt && step.status === 'open' && step.escalationNames?.length
+    ? ` ⏫ escalated: also ${list(capList(step.escalationNames.map(escapeMrkdwn), 5, (n) => `${n} more`))}`
+    : '';
+  return `${head}${where}${people}${now}${escalated}`;
 }
 
 /** "*30 minutes* (you asked for 1 hour)". */
@@ -234,7 +283,7 @@ function statusLine(card: RequestCard): string {
       return '_Waiting for approval._';
     case 'denied': {
       const denial = card.steps.flatMap((s) => s.decisions).find((d) => d.decision === 'deny');
-      return denial ? `⛔ *Denied* by ${who(denial.person)}.` : '⛔ *Denied*.';
+      return denial ? `⛔ *Denied* by ${decider(denial)}.` : '⛔ *Denied*.';
     }
     case 'cancelled':
       return card.decisionReason === 'the requester was offboarded' ? '🚫 *Cancelled*: your directory account is no longer active.' : '🚫 *Cancelled*.';
@@ -243,7 +292,9 @@ function statusLine(card: RequestCard): string {
     case 'approved':
       break;
   }
-  const approved = card.autoApproveRule ? `✅ *Approved automatically* for ${duration(effectiveSeconds(card))}` : `✅ *Approved* for ${grantedDuration(card)}`;
+  const approved = card.kind === 'break_glass'
+    ? `🚨 *Emergency access* for ${duration(effectiveSeconds(card))}`
+    : card.autoApproveRule ? `✅ *Approved automatically* for ${duration(effectiveSeconds(card))}` : `✅ *Approved* for ${grantedDuration(card)}`;
   if (card.kind === 'extension') return `${approved}.`;
   switch (grant?.status) {
     case 'active':
@@ -256,6 +307,21 @@ function statusLine(card: RequestCard): string {
       return `${approved}. ⚠️ Setting it up failed; the access team has been alerted.`;
     default:
       return card.provisioning.kind === 'manual' ? `${approved}. ${byHand(card.provisioning.assigneeGroup, card)}` : `${approved}. Setting it up now.`;
+  }
+}
+
+/** Where a break-glass grant's review stands, for its holder. */
+function reviewLine(card: RequestCard): string | null {
+  const review = card.breakGlass;
+  if (!review) return null;
+  const reviewers = review.reviewers.kind === 'group' ? escapeMrkdwn(groupName(review.reviewers.group)) : escapeMrkdwn(review.reviewers.user);
+  switch (review.status) {
+    case 'pending':
+      return `The security channel was told at once. ${reviewers} reviews it by ${slackDate(review.dueAt, card.timezone)}.`;
+    case 'justified':
+      return `✅ Reviewed: *justified*, by ${review.reviewer ? who(review.reviewer) : 'a reviewer'}.`;
+    case 'not_justified':
+      return `⛔ Reviewed: *not justified*, by ${review.reviewer ? who(review.reviewer) : 'a reviewer'}.`;
   }
 }
 

@@ -3,8 +3,10 @@
  * builders never read the database or the clock; `now` and the time zone come in here.
  */
 import type { MyReviewsView } from './review-message.js';
-import type { ApprovalStep } from '../src/domain/policy.js';
-import type { GrantStatus, RequestStatus, RevocationReason, StepStatus } from '../src/domain/records.js';
+import type { ApprovalStep, PeopleRule } from '../src/domain/policy.js';
+import type {
+  BreakGlassReviewStatus, GrantStatus, RequestKind, RequestStatus, RevocationReason, StepStatus,
+} from '../src/domain/records.js';
 
 export interface PersonLabel {
   name: string;
@@ -19,6 +21,8 @@ export interface DecisionView {
   reason: string | null;
   shortenedToSeconds: number | null;
   at: string;
+  /** The approver this person decided for, as their delegate ("Kim Nguyen for Marcus Chen"). */
+  onBehalfOf?: PersonLabel | null;
 }
 
 export interface StepView {
@@ -39,6 +43,24 @@ export interface StepView {
   notifyChannel: string | null;
   fallbackReason: string | null;
   decisions: DecisionView[];
+  /** When the step opened (null while waiting). */
+  startedAt?: string | null;
+  /** When it escalated (its escalation, if any, is `approver.escalation`). */
+  escalatedAt?: string | null;
+  /** The names of the people the escalation added. */
+  escalationNames?: string[];
+}
+
+/** A break-glass grant's review, as people read it. */
+export interface BreakGlassView {
+  /** Who reviews it: the policy's reviewers when it was used. */
+  reviewers: PeopleRule;
+  incident: string | null;
+  dueAt: string;
+  status: BreakGlassReviewStatus;
+  reviewer: PersonLabel | null;
+  reason: string | null;
+  reviewedAt: string | null;
 }
 
 export interface GrantView {
@@ -66,7 +88,7 @@ export type ProvisioningView = { kind: 'automatic' } | { kind: 'manual'; assigne
 
 export interface RequestCard {
   id: string;
-  kind: 'access' | 'extension';
+  kind: RequestKind;
   requester: PersonLabel;
   appName: string;
   roleName: string;
@@ -91,10 +113,15 @@ export interface RequestCard {
   reminderLeads: number[];
   /** IANA zone for the fallback text of dates: the reader's (Slack shows each reader their own zone). */
   timezone: string;
+  /** Emergency access (`kind: break_glass`): its review. */
+  breakGlass?: BreakGlassView | null;
 }
 
-/** Who looks at an approval message: one approver in a DM, or everyone in a `notify:` channel. */
-export type ApprovalAudience = { kind: 'person'; directoryId: string } | { kind: 'channel' };
+/**
+ * Who looks at an approval message: one approver in a DM, or everyone in a `notify:` channel.
+ * `forPerson`: the reader is the delegate of this approver, asked in their place.
+ */
+export type ApprovalAudience = { kind: 'person'; directoryId: string; forPerson?: PersonLabel } | { kind: 'channel' };
 
 /** One role in the request modal's role list. */
 export interface RoleChoice {
@@ -132,6 +159,8 @@ export interface RequestModalModel {
     policyVersion: string;
     /** What happens to this person's request, in words: "Needs your manager (Marcus Chen), then …". */
     approvalSummary: string;
+    /** Set when the role allows emergency access and this person may use it: at most this long. */
+    breakGlassMaxSeconds?: number;
   }) | null;
   privateMetadata: string;
 }
@@ -176,7 +205,7 @@ export interface GrantLine {
 /** One of my requests still waiting for approvals. */
 export interface RequestLine {
   requestId: string;
-  kind: 'access' | 'extension';
+  kind: RequestKind;
   appName: string;
   roleName: string;
   requestedSeconds: number;
@@ -185,13 +214,16 @@ export interface RequestLine {
   createdAt: string;
   /** "Step 2 of 3 · 2 people from Security team", or null when no step is open. */
   stepTitle: string | null;
+  /** Who the request waits on now (names; delegates marked "Kim Nguyen for Marcus Chen"), and since when. */
+  waitingOn?: string[];
+  waitingSince?: string | null;
 }
 
 /** One approval waiting for the person looking. */
 export interface ApprovalLine {
   requestId: string;
   stepIndex: number;
-  kind: 'access' | 'extension';
+  kind: RequestKind;
   requester: PersonLabel;
   appName: string;
   roleName: string;
@@ -204,6 +236,32 @@ export interface ApprovalLine {
   justification: string;
   /** Where the request's message with all its facts is: this person's DM, or a channel. */
   where: { kind: 'dm' } | { kind: 'channel'; channel: string };
+  /** Set when the person decides this as the delegate of an approver. */
+  forPerson?: PersonLabel;
+}
+
+/** Emergency access waiting for a review the person may give. */
+export interface BreakGlassLine {
+  grantId: string;
+  holder: PersonLabel;
+  appName: string;
+  roleName: string;
+  durationSeconds: number;
+  justification: string;
+  incident: string | null;
+  grantStatus: GrantStatus;
+  takenAt: string;
+  expiresAt: string | null;
+  dueAt: string;
+}
+
+/** A delegation the person gives or receives, for the App Home. */
+export interface DelegationLine {
+  delegationId: string;
+  /** `mine`: the person delegated their approvals; `to_me`: they decide for someone else. */
+  direction: 'mine' | 'to_me';
+  other: PersonLabel;
+  endsAt: string;
 }
 
 /** A manual task waiting for the person looking (they are in its assignee group). */
@@ -246,6 +304,10 @@ export interface HomeModel {
   catalog: CatalogRoleLine[];
   /** Manual tasks waiting for this person's group. */
   tasks: TaskLine[];
+  /** Emergency access this person may review and nobody has yet. */
+  breakGlassReviews?: BreakGlassLine[];
+  /** Delegations this person gives or receives. */
+  delegations?: DelegationLine[];
   /** Access review items waiting for this person (none: no section). */
   reviews?: MyReviewsView;
   admin: boolean;
@@ -314,5 +376,41 @@ export interface ExportSummaryView {
   sha256: string;
   auditHead: string;
   auditHeadSeq: number;
+  timezone: string;
+}
+
+/** A break-glass grant, as its alerts and review forms show it. */
+export interface BreakGlassAlertView {
+  grantId: string;
+  requestId: string;
+  holder: PersonLabel;
+  appName: string;
+  roleName: string;
+  durationSeconds: number;
+  justification: string;
+  takenAt: string;
+  /** Until when it runs (null while it is being set up). */
+  expiresAt: string | null;
+  grantStatus: GrantStatus;
+  /** Who ended it early and why, when it was revoked. */
+  revokedBy: string | null;
+  revocationNote: string | null;
+  review: BreakGlassView;
+  policyName: string;
+  policyVersion: string;
+  timezone: string;
+}
+
+/** A delegation, as the messages to its two people show it. */
+export interface DelegationView {
+  delegationId: string;
+  delegator: PersonLabel;
+  delegate: PersonLabel;
+  endsAt: string;
+  status: 'active' | 'ended';
+  endedAt: string | null;
+  endedReason: 'off' | 'expired' | 'replaced' | 'delegator_inactive' | 'delegate_inactive' | null;
+  /** Who reads it: the delegate or the delegator. */
+  reader: 'delegate' | 'delegator';
   timezone: string;
 }

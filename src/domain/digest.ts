@@ -32,6 +32,17 @@ export interface DigestHolding extends DigestGrantLine {
   approvedBy: string[];
 }
 
+/** Emergency access: taken this week, or taken earlier and still not reviewed. */
+export interface DigestBreakGlass extends DigestGrantLine {
+  durationSeconds: number;
+  review: 'pending' | 'justified' | 'not_justified';
+  reviewer: string | null;
+  reviewedAt: string | null;
+  dueAt: string;
+  /** Not reviewed and past its due time. */
+  overdue: boolean;
+}
+
 export interface DigestOverdue extends DigestGrantLine {
   startedAt: string;
   failures: number;
@@ -76,6 +87,8 @@ export interface Digest {
     messagesGivenUp: number;
   };
   overdueRevocations: DigestOverdue[];
+  /** Break-glass access taken this week, and any still unreviewed; unreviewed first. */
+  breakGlass: DigestBreakGlass[];
   /** The same person extending the same access `REPEATED_EXTENSION_THRESHOLD` times or more. */
   repeatedExtensions: DigestRepeatedExtension[];
   repeatedExtensionWindowDays: number;

@@ -10,7 +10,9 @@
 import { z } from 'zod';
 import { AuditCheckpointsSchema, AuditSinksSchema } from './audit-sinks.js';
 import { formatDuration } from './duration.js';
-import type { AppPolicy, ApprovalStep, AutoApproveRule, ExtensionRule, Role, Settings } from './policy.js';
+import type {
+  AppPolicy, ApprovalStep, AutoApproveRule, BreakGlassRule, ExtensionRule, PeopleRule, Role, Settings,
+} from './policy.js';
 import { ProvisionSchema } from './provisioning/methods.js';
 import { ChannelId, delegate, DurationSchema, expected, GroupName, isRecord, MISSING, nonEmptyText, POLICY_NAME_PATTERN, showValue, Slug } from './schema-primitives.js';
 
@@ -32,11 +34,60 @@ export const DEFAULT_SETTINGS = {
  */
 export const MIN_RETENTION_SECONDS = 7 * 86_400;
 
+/** `{group: name}` or `{user: email}`: the people an escalation adds, or who reviews break-glass access. */
+export const PeopleRuleSchema = z.unknown().transform((value, ctx): PeopleRule => {
+  if (isRecord(value) && 'group' in value && !('user' in value)) {
+    return delegate(z.strictObject({ group: GroupName }).transform((v): PeopleRule => ({ kind: 'group', group: v.group })), value, ctx);
+  }
+  if (isRecord(value) && 'user' in value && !('group' in value)) {
+    return delegate(z.strictObject({ user: z.email({ error: expected("must be a person's email address") }) })
+      .transform((v): PeopleRule => ({ kind: 'user', user: v.user })), value, ctx);
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message: value === undefined ? `${MISSING} ({group: name} or {user: email})` : `must be {group: name} or {user: email}; got ${showValue(value)}`,
+  });
+  return z.NEVER;
+});
+
+/** The keys any step may carry beside its own: an escalation, written as both keys or neither. */
+const EscalationKeys = {
+  escalate_after: DurationSchema.optional(),
+  escalate_to: PeopleRuleSchema.optional(),
+};
+
+type EscalationInput = { escalate_after?: number | undefined; escalate_to?: PeopleRule | undefined };
+
+function checkEscalation(s: EscalationInput, ctx: z.RefinementCtx): void {
+  if (s.escalate_after !== undefined && s.escalate_to === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['escalate_to'], message: `${MISSING}: escalate_after needs escalate_to ({group: name} or {user: email})` });
+  }
+  if (s.escalate_to !== undefined && s.escalate_after === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['escalate_after'], message: `${MISSING}: escalate_to needs escalate_after (a duration such as 4h)` });
+  }
+}
+
+function withEscalation<T extends ApprovalStep>(step: T, s: EscalationInput): T {
+  if (s.escalate_after !== undefined && s.escalate_to !== undefined) step.escalation = { afterSeconds: s.escalate_after, to: s.escalate_to };
+  return step;
+}
+
+/** `- manager:` with keys beside it (YAML reads the empty `manager:` as null). */
+const ManagerStepSchema = z
+  .strictObject({
+    manager: z.null({ error: expected("must be empty: write '- manager:' and put escalate_after and escalate_to beside it") }),
+    ...EscalationKeys,
+  })
+  .superRefine(checkEscalation)
+  .transform((s): ApprovalStep => withEscalation({ kind: 'manager' }, s));
+
 const UserStepSchema = z
   .strictObject({
     user: z.email({ error: expected("must be the approver's email address") }),
+    ...EscalationKeys,
   })
-  .transform((s): ApprovalStep => ({ kind: 'user', user: s.user }));
+  .superRefine(checkEscalation)
+  .transform((s): ApprovalStep => withEscalation({ kind: 'user', user: s.user }, s));
 
 const GroupStepSchema = z
   .strictObject({
@@ -45,27 +96,32 @@ const GroupStepSchema = z
       error: expected('must be at least 1'),
     }).default(1),
     notify: ChannelId.optional(),
+    ...EscalationKeys,
   })
+  .superRefine(checkEscalation)
   .transform((s): ApprovalStep => {
     const step: ApprovalStep = { kind: 'group', group: s.group, minApprovals: s.min_approvals };
     if (s.notify !== undefined) step.notify = s.notify;
-    return step;
+    return withEscalation(step, s);
   });
 
 const STEP_FORMS = "'manager', {user: email} or {group: name}";
 
-/** One approval step: `manager`, `{user: email}` or `{group: name, min_approvals?, notify?}`. */
+/** One approval step: `manager`, `{manager: null, escalate_…}`, `{user: email, …}` or `{group: name, min_approvals?, notify?, …}`. */
 export const ApprovalStepSchema = z.unknown().transform((value, ctx): ApprovalStep => {
   if (value === 'manager') return { kind: 'manager' };
   if (isRecord(value)) {
-    const hasUser = 'user' in value;
-    const hasGroup = 'group' in value;
-    if (hasUser && hasGroup) {
-      ctx.addIssue({ code: 'custom', message: 'a step names either a user or a group, not both' });
+    const kinds = (['manager', 'user', 'group'] as const).filter((k) => k in value);
+    if (kinds.length > 1) {
+      const message = kinds.includes('manager')
+        ? `a '- manager:' step names no ${kinds.filter((k) => k !== 'manager').join(' or ')}: make it a step of its own`
+        : 'a step names either a user or a group, not both';
+      ctx.addIssue({ code: 'custom', message });
       return z.NEVER;
     }
-    if (hasUser) return delegate(UserStepSchema, value, ctx);
-    if (hasGroup) return delegate(GroupStepSchema, value, ctx);
+    if (kinds[0] === 'manager') return delegate(ManagerStepSchema, value, ctx);
+    if (kinds[0] === 'user') return delegate(UserStepSchema, value, ctx);
+    if (kinds[0] === 'group') return delegate(GroupStepSchema, value, ctx);
   }
   ctx.addIssue({ code: 'custom', message: `an approval step must be ${STEP_FORMS}; got ${showValue(value)}` });
   return z.NEVER;
@@ -121,6 +177,21 @@ export const ExtensionSchema = z.unknown().transform((value, ctx): ExtensionRule
   return z.NEVER;
 });
 
+/** `break_glass`: emergency access, capped and reviewed afterwards. */
+export const BreakGlassSchema = z
+  .strictObject({
+    max: DurationSchema,
+    eligible_groups: z.array(GroupName).min(1, 'must list at least one group (or leave the key out: the role\'s eligible_groups)').optional(),
+    review_within: DurationSchema,
+    reviewers: PeopleRuleSchema,
+  })
+  .transform((b): BreakGlassRule => ({
+    maxSeconds: b.max,
+    eligibleGroups: b.eligible_groups ?? null,
+    reviewWithinSeconds: b.review_within,
+    reviewers: b.reviewers,
+  }));
+
 export const RoleSchema = z
   .strictObject({
     id: Slug,
@@ -136,8 +207,18 @@ export const RoleSchema = z
     auto_approve: AutoApproveSchema.optional(),
     extension: ExtensionSchema.optional(),
     provision: ProvisionSchema,
+    break_glass: BreakGlassSchema.optional(),
   })
   .superRefine((r, ctx) => {
+    // Emergency access is at most as long as the role's own maximum: a break-glass grant longer
+    // than any approved one would make the approval chain the slower way to more access.
+    if (r.break_glass && r.break_glass.maxSeconds > r.duration.max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['break_glass', 'max'],
+        message: `break_glass.max (${formatDuration(r.break_glass.maxSeconds)}) is longer than duration.max (${formatDuration(r.duration.max)})`,
+      });
+    }
     if (r.duration.default > r.duration.max) {
       ctx.addIssue({ code: 'custom', path: ['duration', 'default'], message: `duration.default (${formatDuration(r.duration.default)}) is longer than duration.max (${formatDuration(r.duration.max)})` });
     }
@@ -165,6 +246,7 @@ export const RoleSchema = z
       provision: r.provision,
     };
     if (r.auto_approve !== undefined) role.autoApprove = r.auto_approve;
+    if (r.break_glass !== undefined) role.breakGlass = r.break_glass;
     return role;
   });
 
@@ -206,6 +288,7 @@ export const SettingsFileSchema = z
     reconcile_schedule: CronText.default(DEFAULT_SETTINGS.reconcileSchedule),
     approval_timeout: DurationSchema.optional(),
     reminders: z.array(DurationSchema).optional(),
+    approver_reminders: z.array(DurationSchema).optional(),
     manager_attribute: nonEmptyText.default(DEFAULT_SETTINGS.managerAttribute),
     audit_sinks: AuditSinksSchema.optional(),
     audit_checkpoints: AuditCheckpointsSchema.optional(),
@@ -226,6 +309,7 @@ export const SettingsFileSchema = z
       reconcileSchedule: s.reconcile_schedule,
       approvalTimeoutSeconds: s.approval_timeout ?? DEFAULT_SETTINGS.approvalTimeoutSeconds,
       remindersSeconds: [...new Set(s.reminders ?? DEFAULT_SETTINGS.remindersSeconds)].sort((a, b) => b - a),
+      approverRemindersSeconds: [...new Set(s.approver_reminders ?? [])].sort((a, b) => a - b),
       managerAttribute: s.manager_attribute,
       auditSinks: s.audit_sinks ?? [],
       auditCheckpoints: s.audit_checkpoints

@@ -6,10 +6,35 @@
 import type { AuditCheckpointSettings, AuditSinkSettings } from './audit-sinks.js';
 import type { Provision } from './provisioning/methods.js';
 
+/** People a policy names by rule: every member of a directory group, or one person by email. */
+export type PeopleRule = { kind: 'group'; group: string } | { kind: 'user'; user: string };
+
+/**
+ * `escalate_after` / `escalate_to` on a step: when the step is still undecided this long after it
+ * started, the target's people become approvers of the step too (the step's own approvers stay).
+ */
+export interface Escalation {
+  afterSeconds: number;
+  to: PeopleRule;
+}
+
 export type ApprovalStep =
-  | { kind: 'manager' }
-  | { kind: 'user'; user: string }
-  | { kind: 'group'; group: string; minApprovals: number; notify?: string };
+  | { kind: 'manager'; escalation?: Escalation }
+  | { kind: 'user'; user: string; escalation?: Escalation }
+  | { kind: 'group'; group: string; minApprovals: number; notify?: string; escalation?: Escalation };
+
+/**
+ * `break_glass`: emergency access without waiting for approvers, provisioned at once, capped at
+ * `maxSeconds`, and reviewed afterwards by `reviewers` within `reviewWithinSeconds`.
+ */
+export interface BreakGlassRule {
+  maxSeconds: number;
+  /** Who may use it; null: the role's `eligible_groups`. */
+  eligibleGroups: string[] | null;
+  reviewWithinSeconds: number;
+  /** Who reviews it afterwards (never the grantee). */
+  reviewers: PeopleRule;
+}
 
 export type { Provision };
 
@@ -40,6 +65,8 @@ export interface Role {
   /** null: `extension: none` (or no extension key): holders must request again. */
   extension: ExtensionRule | null;
   provision: Provision;
+  /** Emergency access; absent: the role has none. */
+  breakGlass?: BreakGlassRule;
 }
 
 export interface AppPolicy {
@@ -69,6 +96,11 @@ export interface Settings {
   approvalTimeoutSeconds: number;
   /** Lead times before expiry, longest first. */
   remindersSeconds: number[];
+  /**
+   * `approver_reminders`: how long after a step started its pending approvers are reminded, one
+   * DM (or channel message) at each, shortest first. Empty: no reminders.
+   */
+  approverRemindersSeconds: number[];
   managerAttribute: string;
   /** Where every audit event is streamed (`audit_sinks`), in order, at least once. */
   auditSinks: AuditSinkSettings[];

@@ -6,13 +6,14 @@
  * with the side exits denied, cancelled, approval_expired and provisioning_failed.
  */
 import type { CheckpointWire } from './checkpoint.js';
-import type { ApprovalStep, Provision } from './policy.js';
+import type { ApprovalStep, PeopleRule, Provision } from './policy.js';
 
 export type RequestStatus = 'pending_approval' | 'approved' | 'denied' | 'cancelled' | 'approval_expired';
 export type GrantStatus = 'provisioning' | 'active' | 'revoking' | 'revoked' | 'provisioning_failed';
 /** `review`: a reviewer revoked it in an access review (or it was undecided and the review revokes those). */
 export type RevocationReason = 'expired' | 'relinquished' | 'revoked' | 'offboarded' | 'removed_externally' | 'review';
 export type StepStatus = 'waiting' | 'open' | 'approved' | 'denied' | 'closed';
+export type RequestKind = 'access' | 'extension' | 'break_glass';
 
 /** A person as recorded on a request or decision: ids and the name and email at the time. */
 export interface PersonRef {
@@ -24,8 +25,11 @@ export interface PersonRef {
 
 export interface AccessRequest {
   id: string;
-  /** `access` asks for a new grant; `extension` asks to extend `grantId`. */
-  kind: 'access' | 'extension';
+  /**
+   * `access` asks for a new grant; `extension` asks to extend `grantId`; `break_glass` is emergency
+   * access, granted at once without approvers and reviewed afterwards (`BreakGlassReview`).
+   */
+  kind: RequestKind;
   grantId: string | null;
   requester: PersonRef;
   app: string;
@@ -62,6 +66,16 @@ export interface StepRecord {
   notifyChannel: string | null;
   startedAt: string | null;
   decidedAt: string | null;
+  /** When the step escalates if it is still open (its `escalate_after` after it started); null: it never does. */
+  escalateAt: string | null;
+  /** When it escalated; null while it has not. */
+  escalatedAt: string | null;
+  /** The people the escalation added as approvers (the step's own `approvers` stay). */
+  escalationApprovers: PersonRef[];
+  /** When its pending approvers are reminded next (`approver_reminders`); null: no reminder is due. */
+  nextReminderAt: string | null;
+  /** The `approver_reminders` lead times (seconds after the step started) already sent. */
+  remindersSent: number[];
 }
 
 export interface DecisionRecord {
@@ -73,6 +87,8 @@ export interface DecisionRecord {
   /** Set when the approver shortened the duration. */
   shortenedToSeconds: number | null;
   at: string;
+  /** Set when `approver` decided as the delegate of this person (an approver of the step). */
+  onBehalfOf: PersonRef | null;
 }
 
 /** What a grant was provisioned with, kept so revocation never depends on the current policy. */
@@ -91,6 +107,8 @@ export interface Grant {
   policyName: string;
   policyVersion: string;
   sensitive: boolean;
+  /** Emergency access (`break_glass`), reviewed afterwards: see `BreakGlassReview`. */
+  breakGlass: boolean;
   snapshot: ProvisionSnapshot;
   /** For okta_group: whether the holder was already in the group before this grant (then it is kept). */
   alreadyMember: boolean | null;
@@ -122,6 +140,46 @@ export interface ExtensionRecord {
   previousExpiresAt: string;
   newExpiresAt: string;
   at: string;
+}
+
+export type BreakGlassReviewStatus = 'pending' | 'justified' | 'not_justified';
+
+/**
+ * The review a break-glass grant owes: who may review it (the policy's reviewers when it was
+ * used), by when, and the outcome. One per break-glass grant.
+ */
+export interface BreakGlassReview {
+  grantId: string;
+  requestId: string;
+  reviewers: PeopleRule;
+  /** The incident the grantee named (a link or a ticket), as typed; null when none. */
+  incident: string | null;
+  createdAt: string;
+  /** `review_within` after the access was taken: unreviewed after this, the admins are alerted daily. */
+  dueAt: string;
+  status: BreakGlassReviewStatus;
+  reviewer: PersonRef | null;
+  /** The reviewer's reason (required for Not justified). */
+  reason: string | null;
+  reviewedAt: string | null;
+}
+
+export type DelegationEndReason = 'off' | 'expired' | 'replaced' | 'delegator_inactive' | 'delegate_inactive';
+
+/**
+ * A person's approvals handed to someone else while they are away: the delegate may decide what
+ * the delegator could, from `startsAt` until `endsAt` (exclusive) or until it is ended.
+ */
+export interface Delegation {
+  id: string;
+  delegator: PersonRef;
+  delegate: PersonRef;
+  startsAt: string;
+  endsAt: string;
+  status: 'active' | 'ended';
+  createdAt: string;
+  endedAt: string | null;
+  endedReason: DelegationEndReason | null;
 }
 
 export interface TaskRecord {
@@ -224,6 +282,27 @@ export type Notification =
   /** The grant ended before its grant task was done: the task's messages say it is no longer needed. */
   | AboutTask<'task.cancelled'>
   | { type: 'alert'; recipient: ChannelRecipient; text: string; grantId?: string; requestId?: string }
+  /** An approver has not decided `leadSeconds` after the step started: one reminder each. */
+  | (AboutStep<'approval.reminder'> & { leadSeconds: number })
+  /** The step escalated: its earlier approvers hear that it now also asks the escalation target. */
+  | AboutStep<'approval.escalated'>
+  /** The step escalated: the requester hears who is asked now. */
+  | { type: 'step.escalated'; recipient: PersonRecipient; requestId: string; stepIndex: number }
+  /**
+   * Break-glass access was taken: the alert in the security channel (who, what, why, until when),
+   * with Revoke now and Review; one message per grant, updated as it is reviewed or revoked.
+   */
+  | { type: 'breakGlass.alert'; recipient: ChannelRecipient; grantId: string }
+  /** A reviewer marked it Not justified: a new alert in the security channel. */
+  | { type: 'breakGlass.notJustified'; recipient: ChannelRecipient; grantId: string }
+  /** A reviewer reviewed it: the holder hears the outcome. */
+  | AboutGrant<'breakGlass.reviewed'>
+  /** Nobody reviewed it within `review_within`: every admin is told, on day `day` (0, 1, 2…) after it was due. */
+  | { type: 'breakGlass.overdue'; recipient: GroupRecipient; grantId: string; day: number }
+  /** A delegation began: the delegate hears whose approvals they may decide, and until when. */
+  | { type: 'delegation.started'; recipient: PersonRecipient; delegationId: string }
+  /** A delegation ended (off, expired, replaced, a person inactive): both people hear it. */
+  | { type: 'delegation.ended'; recipient: PersonRecipient; delegationId: string }
   /** A signed checkpoint of the audit chain, for the checkpoint channel (a witness outside the database). */
   | { type: 'audit.checkpoint'; recipient: ChannelRecipient; checkpoint: CheckpointWire }
   /** The weekly digest for the week ending `at`. */

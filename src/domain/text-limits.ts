@@ -8,6 +8,8 @@ import { AccessError } from './errors.js';
 export const TEXT_LIMITS = {
   justification: 3000,
   reason: 1000,
+  /** A break-glass grant's incident: a link or a ticket id. */
+  incident: 500,
 } as const;
 
 export function assertTextWithin(text: string | undefined, limit: number, what: string): void {

@@ -9,6 +9,7 @@ import {
   REPEATED_EXTENSION_THRESHOLD,
   REPEATED_EXTENSION_WINDOW_DAYS,
   type Digest,
+  type DigestBreakGlass,
   type DigestGrantLine,
   type DigestHolding,
   type DigestOverdue,
@@ -36,7 +37,9 @@ export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settin
     'grant.revocationFailed',
     'job.abandoned',
     'drift.detected',
+    'breakGlass.invoked',
   ]);
+  const unreviewed = await store.listBreakGlassReviews({ status: ['pending'], limit: Number.MAX_SAFE_INTEGER });
   const extensionEvents = await store.auditEventsBetween(windowStart, periodEnd, ['grant.extended']);
   const active = await store.listGrants({ status: ['active'], sensitive: true, limit: Number.MAX_SAFE_INTEGER });
   const revoking = await store.listGrants({ status: ['revoking'], limit: Number.MAX_SAFE_INTEGER });
@@ -44,6 +47,7 @@ export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settin
   // Every grant an event names, in one read.
   const ids = new Set<string>();
   for (const e of [...events, ...extensionEvents]) if (e.grantId) ids.add(e.grantId);
+  for (const r of unreviewed) ids.add(r.grantId);
   const grants = new Map((await store.getGrants([...ids])).map((g) => [g.id, g]));
   for (const g of [...active, ...revoking]) grants.set(g.id, g);
 
@@ -76,6 +80,30 @@ export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settin
       approvedBy: [...new Set((decisions.get(g.requestId) ?? []).filter((d) => d.decision === 'approve').map((d) => d.approver.name))],
     }))
     .sort((a, b) => a.appName.localeCompare(b.appName) || a.roleName.localeCompare(b.roleName) || a.since.localeCompare(b.since) || a.grantId.localeCompare(b.grantId));
+
+  // Emergency access: every grant taken this week, and every one still owed a review.
+  const breakGlassIds = [...new Set([
+    ...events.filter((e) => e.action === 'breakGlass.invoked' && e.grantId).map((e) => e.grantId!),
+    ...unreviewed.map((r) => r.grantId),
+  ])].filter((id) => grants.has(id));
+  const reviews = await store.breakGlassReviewsFor(breakGlassIds);
+  const REVIEW_ORDER = { pending: 0, not_justified: 1, justified: 2 } as const;
+  const breakGlass: DigestBreakGlass[] = breakGlassIds
+    .flatMap((id) => {
+      const grant = grants.get(id)!;
+      const review = reviews.get(id);
+      if (!review) return [];
+      return [{
+        ...line(grant, grant.createdAt),
+        durationSeconds: grant.durationSeconds,
+        review: review.status,
+        reviewer: review.reviewer?.name ?? null,
+        reviewedAt: review.reviewedAt,
+        dueAt: review.dueAt,
+        overdue: review.status === 'pending' && review.dueAt <= periodEnd,
+      }];
+    })
+    .sort((a, b) => REVIEW_ORDER[a.review] - REVIEW_ORDER[b.review] || Number(b.overdue) - Number(a.overdue) || a.at.localeCompare(b.at));
 
   const revoked = linesOf('grant.revoked', (e) => String(e.details.reason ?? 'unknown'));
   const revokedByReason: Record<string, number> = {};
@@ -137,6 +165,7 @@ export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settin
       messagesGivenUp: events.filter((e) => e.action === 'job.abandoned' && String(e.details.job ?? '').startsWith('notify:')).length,
     },
     overdueRevocations,
+    breakGlass,
     repeatedExtensions,
     repeatedExtensionWindowDays: REPEATED_EXTENSION_WINDOW_DAYS,
     drift: {

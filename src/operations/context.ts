@@ -34,7 +34,7 @@ export const randomIds: IdSource = {
   },
 };
 
-export function newId(deps: Pick<Deps, 'ids'>, prefix: 'req' | 'grt' | 'ext' | 'tsk' | 'rvc' | 'rvi'): string {
+export function newId(deps: Pick<Deps, 'ids'>, prefix: 'req' | 'grt' | 'ext' | 'tsk' | 'dlg' | 'rvc' | 'rvi'): string {
   return (deps.ids ?? randomIds).next(prefix);
 }
 

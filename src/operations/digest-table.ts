@@ -39,6 +39,12 @@ export function digestTable(digest: Digest): { columns: readonly string[]; rows:
       since: o.startedAt,
       detail: [o.detail, o.why, o.lastError && `last error: ${o.lastError}`].filter(Boolean).join(' · '),
     })),
+    ...digest.breakGlass.map((b) => {
+      const review = b.review === 'pending'
+        ? `not reviewed (due ${b.dueAt})${b.overdue ? ', overdue' : ''}`
+        : `${b.review.replace('_', ' ')} by ${b.reviewer ?? 'a reviewer'} at ${b.reviewedAt ?? ''}`;
+      return grantRow('break_glass', b, { since: b.at, detail: `${b.durationSeconds} s; ${review}` });
+    }),
     ...digest.sensitiveHolders.map((h) => grantRow('sensitive_access_now', h, {
       since: h.since, until: h.until, approved_by: h.approvedBy.join('; ') || 'approved automatically',
     })),

@@ -45,6 +45,10 @@ export function extensionOffer(deps: Deps, grant: Grant): ExtensionOffer {
       : `Your ${what} access is still being set up; it can be extended once it is active.`;
     return { ...base, maxAddSeconds: 0, approval: null, refusal };
   }
+  if (grant.breakGlass) {
+    // Emergency access is capped; longer access goes through the approvers.
+    return { ...base, maxAddSeconds: 0, approval: null, refusal: `Emergency access cannot be extended: ask for longer access with \`/access request ${grant.app} ${grant.role}\`.` };
+  }
   if (!entry || !rule) {
     // The views say until when it is held, in the reader's zone; the refusal says why it stops there.
     return { ...base, maxAddSeconds: 0, approval: null, refusal: 'This role cannot be extended: request it again after it ends.' };
@@ -135,7 +139,7 @@ export async function extendGrant(deps: Deps, input: ExtendInput): Promise<Exten
     request.stepCount = chain.steps.length;
     await tx.insertRequest(request);
     await tx.appendAudit({ at: now, actor, action: 'request.submitted', requestId: request.id, grantId: grant.id, details: { kind: 'extension', addSeconds: input.addSeconds, justification: request.justification, chain: chain.steps.map((s) => s.label) } });
-    await startChain(tx, now, request, chain.steps);
+    await startChain(tx, now, request, chain.steps, deps.settings);
     return { kind: 'pending_approval' as const, request };
   });
 }

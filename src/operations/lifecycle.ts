@@ -5,10 +5,12 @@
 import { systemActor, type Actor, type AuditEvent } from '../domain/audit.js';
 import type { CatalogEntry } from '../domain/catalog.js';
 import type { ResolvedStep } from '../domain/evaluate.js';
+import type { Settings } from '../domain/policy.js';
 import type { AccessRequest, ChannelRecipient, Grant, Notification, PersonRecipient, RevocationReason, StepRecord } from '../domain/records.js';
 import { redactProvision } from '../domain/redact-url.js';
 import { provisionMethod } from '../domain/provisioning/methods.js';
 import { refOf } from './acting-person.js';
+import { delegatesOf, stepApprovers } from './approver-rules.js';
 import { addSeconds, newId, type Deps } from './context.js';
 import type { StoreTx } from './ports.js';
 
@@ -24,7 +26,7 @@ export function requesterRecipient(request: AccessRequest): PersonRecipient {
  * Writes a new request's chain: every step waiting, the first opened with its approvers resolved
  * now, and the requester told what lies ahead.
  */
-export async function startChain(tx: StoreTx, now: string, request: AccessRequest, chain: ResolvedStep[]): Promise<void> {
+export async function startChain(tx: StoreTx, now: string, request: AccessRequest, chain: ResolvedStep[], settings: StepSettings): Promise<void> {
   await tx.insertSteps(
     chain.map((s) => ({
       requestId: request.id,
@@ -38,15 +40,29 @@ export async function startChain(tx: StoreTx, now: string, request: AccessReques
       notifyChannel: null,
       startedAt: null,
       decidedAt: null,
+      escalateAt: null,
+      escalatedAt: null,
+      escalationApprovers: [],
+      nextReminderAt: null,
+      remindersSent: [],
     })),
   );
-  await openStep(tx, now, request, chain[0]!, { kind: 'system', component: 'chain' });
+  await openStep(tx, now, request, chain[0]!, { kind: 'system', component: 'chain' }, settings);
   await notify(tx, now, `submitted:${request.id}`, { type: 'request.submitted', recipient: requesterRecipient(request), requestId: request.id });
 }
 
-/** Opens a step with the approvers resolved for it now, logs the fallback if used, and asks them. */
-export async function openStep(tx: StoreTx, now: string, request: AccessRequest, resolved: ResolvedStep, actor: Actor): Promise<void> {
+/** What opening a step needs from the settings: when its approvers are reminded. */
+export type StepSettings = Pick<Settings, 'approverRemindersSeconds'>;
+
+/**
+ * Opens a step with the approvers resolved for it now, logs the fallback if used, and asks them.
+ * The step's escalation time and first approver reminder are set from now: the sweep finds them
+ * by those times (`stepsDueToEscalate`, `stepsDueForApproverReminder`).
+ */
+export async function openStep(tx: StoreTx, now: string, request: AccessRequest, resolved: ResolvedStep, actor: Actor, settings: StepSettings): Promise<void> {
   const approvers = resolved.approvers.map((p) => refOf(p));
+  const escalation = resolved.step.escalation;
+  const firstReminder = settings.approverRemindersSeconds[0];
   const opened = await tx.updateStep(request.id, resolved.index, ['waiting'], {
     status: 'open',
     approvers,
@@ -54,6 +70,8 @@ export async function openStep(tx: StoreTx, now: string, request: AccessRequest,
     fallbackReason: resolved.fallback?.reason ?? null,
     notifyChannel: resolved.notifyChannel ?? null,
     startedAt: now,
+    escalateAt: escalation ? addSeconds(now, escalation.afterSeconds) : null,
+    nextReminderAt: firstReminder !== undefined ? addSeconds(now, firstReminder) : null,
   });
   if (!opened) return;
   await tx.appendAudit({
@@ -66,24 +84,38 @@ export async function openStep(tx: StoreTx, now: string, request: AccessRequest,
   if (resolved.fallback) {
     await tx.appendAudit({ at: now, actor, action: 'step.fallbackUsed', requestId: request.id, details: { step: resolved.index + 1, reason: resolved.fallback.reason } });
   }
-  await askApprovers(tx, now, request.id, resolved.index, resolved.notifyChannel ?? null, approvers.map((a) => a.directoryId));
+  await askApprovers(tx, now, request, resolved.index, resolved.notifyChannel ?? null, approvers.map((a) => a.directoryId));
 }
 
-async function askApprovers(tx: StoreTx, now: string, requestId: string, stepIndex: number, channel: string | null, approverIds: string[]): Promise<void> {
+/**
+ * Asks a step's approvers: one message in the step's channel, or a DM each. The delegates in force
+ * of those approvers are asked by DM too, so an approver on holiday does not hold the step up.
+ */
+export async function askApprovers(tx: StoreTx, now: string, request: AccessRequest, stepIndex: number, channel: string | null, approverIds: string[]): Promise<void> {
+  const requestId = request.id;
   if (channel) {
     await notify(tx, now, `approval:${requestId}:${stepIndex}:channel`, { type: 'approval.requested', recipient: { kind: 'channel', channel }, requestId, stepIndex });
-    return;
+  } else {
+    for (const directoryId of approverIds) {
+      await notify(tx, now, `approval:${requestId}:${stepIndex}:${directoryId}`, { type: 'approval.requested', recipient: { kind: 'person', directoryId }, requestId, stepIndex });
+    }
   }
-  for (const directoryId of approverIds) {
+  for (const delegate of await delegatesOf(tx, now, approverIds, request.requester.directoryId)) {
+    const directoryId = delegate.directoryId;
     await notify(tx, now, `approval:${requestId}:${stepIndex}:${directoryId}`, { type: 'approval.requested', recipient: { kind: 'person', directoryId }, requestId, stepIndex });
   }
 }
 
 /** Every copy of a step's approval message shows the outcome (the adapter updates what it posted). */
 export async function settleApprovalMessages(tx: StoreTx, now: string, request: AccessRequest, step: StepRecord, outcome: string): Promise<void> {
+  // Every copy: the channel's, each approver's DM (with those the escalation added), and the DMs of
+  // delegates (the notifier updates only what it posted).
   const recipients: (PersonRecipient | ChannelRecipient)[] = step.notifyChannel
-    ? [{ kind: 'channel', channel: step.notifyChannel }]
-    : step.approvers.map((a) => ({ kind: 'person', directoryId: a.directoryId }));
+    ? [{ kind: 'channel', channel: step.notifyChannel }, ...step.escalationApprovers.map((a): PersonRecipient => ({ kind: 'person', directoryId: a.directoryId }))]
+    : stepApprovers(step).map((a) => ({ kind: 'person', directoryId: a.directoryId }));
+  for (const delegate of await delegatesOf(tx, now, stepApprovers(step).map((a) => a.directoryId), request.requester.directoryId)) {
+    recipients.push({ kind: 'person', directoryId: delegate.directoryId });
+  }
   for (const recipient of recipients) {
     const who = recipient.kind === 'channel' ? recipient.channel : recipient.directoryId;
     await notify(tx, now, `outcome:${request.id}:${step.index}:${outcome}:${who}`, { type: 'approval.outcome', recipient, requestId: request.id, stepIndex: step.index });
@@ -91,7 +123,12 @@ export async function settleApprovalMessages(tx: StoreTx, now: string, request: 
 }
 
 /** Creates the grant of an approved request and asks for it to be provisioned. */
-export async function createGrant(deps: Deps, tx: StoreTx, now: string, request: AccessRequest, entry: CatalogEntry, seconds: number, actor: Actor): Promise<Grant> {
+export async function createGrant(
+  deps: Deps, tx: StoreTx, now: string, request: AccessRequest, entry: CatalogEntry, seconds: number, actor: Actor,
+): Promise<Grant> {
+  // Emergency access is never extended: a longer need goes through the approvers.
+  const breakGlass = request.kind === 'break_glass';
+  const extension = breakGlass ? null : entry.role.extension;
   const grant: Grant = {
     id: newId(deps, 'grt'),
     requestId: request.id,
@@ -101,12 +138,13 @@ export async function createGrant(deps: Deps, tx: StoreTx, now: string, request:
     policyName: request.policyName,
     policyVersion: request.policyVersion,
     sensitive: entry.role.sensitive,
+    breakGlass,
     snapshot: { provision: entry.role.provision, policyName: request.policyName, policyVersion: request.policyVersion },
     alreadyMember: null,
     status: 'provisioning',
     durationSeconds: seconds,
-    maxTotalSeconds: entry.role.extension?.maxTotalSeconds ?? null,
-    extensionApproval: entry.role.extension?.approval ?? null,
+    maxTotalSeconds: extension?.maxTotalSeconds ?? null,
+    extensionApproval: extension?.approval ?? null,
     createdAt: now,
     activatedAt: null,
     expiresAt: null,
@@ -127,7 +165,12 @@ export async function createGrant(deps: Deps, tx: StoreTx, now: string, request:
     action: 'grant.provisioningStarted',
     requestId: request.id,
     grantId: grant.id,
-    details: { method: grant.snapshot.provision.method, provision: redactProvision(grant.snapshot.provision), durationSeconds: seconds },
+    details: {
+      method: grant.snapshot.provision.method,
+      provision: redactProvision(grant.snapshot.provision),
+      durationSeconds: seconds,
+      ...(breakGlass ? { breakGlass: true } : {}),
+    },
   });
   await tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now, effectSubject(grant));
   return grant;

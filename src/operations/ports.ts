@@ -234,7 +234,10 @@ import type { Digest } from '../domain/digest.js';
 import type { ReviewSummary } from '../domain/reviews/review-summary.js';
 import type {
   AccessRequest,
+  BreakGlassReview,
+  BreakGlassReviewStatus,
   DecisionRecord,
+  Delegation,
   ExtensionRecord,
   Grant,
   GrantStatus,
@@ -307,8 +310,15 @@ export interface StoreReads {
   listRequests(filter: RequestFilter): Promise<AccessRequest[]>;
   /** Pending requests whose approval deadline has passed, earliest deadline first. */
   overdueRequests(now: string, limit: number): Promise<AccessRequest[]>;
-  /** Pending requests with an open step this person may decide and has not decided, oldest first. */
+  /**
+   * Pending requests with an open step this person may decide (as one of its approvers, or one the
+   * escalation added) and has not decided, oldest first.
+   */
   requestsAwaiting(approverId: string): Promise<AccessRequest[]>;
+  /** Open steps whose escalation time has come and that have not escalated yet, earliest first. */
+  stepsDueToEscalate(now: string, limit: number): Promise<StepRecord[]>;
+  /** Open steps whose next approver reminder is due (`nextReminderAt <= now`), earliest first. */
+  stepsDueForApproverReminder(now: string, limit: number): Promise<StepRecord[]>;
 
   getGrant(id: string): Promise<Grant | undefined>;
   grantForRequest(requestId: string): Promise<Grant | undefined>;
@@ -337,6 +347,33 @@ export interface StoreReads {
   /** The distinct people holding grants in these statuses, sorted. */
   holdersOf(status: GrantStatus[]): Promise<string[]>;
   getExtensions(grantId: string): Promise<ExtensionRecord[]>;
+
+  getBreakGlassReview(grantId: string): Promise<BreakGlassReview | undefined>;
+  /** The reviews of these grants, in one read, by grant id (grants without one are left out). */
+  breakGlassReviewsFor(grantIds: readonly string[]): Promise<Map<string, BreakGlassReview>>;
+  /** Newest first. */
+  listBreakGlassReviews(filter: { status?: BreakGlassReviewStatus[]; limit?: number }): Promise<BreakGlassReview[]>;
+  /** Pending reviews whose due time has passed, earliest due first. */
+  overdueBreakGlassReviews(now: string, limit: number): Promise<BreakGlassReview[]>;
+
+  /** Inside a transaction, locked as `tx.getGrant` locks a grant. */
+  getDelegation(id: string): Promise<Delegation | undefined>;
+  /**
+   * The person's active delegation of their own approvals, if any (at most one). With `lock`,
+   * inside a transaction: the person's delegation is locked, present or not (PostgreSQL: an
+   * advisory lock), so two changes of one person's delegation run one after the other. Without
+   * it a plain read: asking approvers (after the audit chain) must not wait for that lock.
+   */
+  activeDelegationBy(delegatorId: string, options?: { lock?: boolean }): Promise<Delegation | undefined>;
+  /** Active delegations to this person (whose approvals they may decide), oldest first. */
+  activeDelegationsTo(delegateId: string): Promise<Delegation[]>;
+  /** Active delegations whose end has passed, earliest end first. */
+  expiredDelegations(now: string, limit: number): Promise<Delegation[]>;
+  /** Active delegations this person gives or receives. */
+  activeDelegationsInvolving(personId: string): Promise<Delegation[]>;
+  /** Newest first. */
+  listDelegations(filter: { status?: Delegation['status'][]; limit?: number }): Promise<Delegation[]>;
+
   getTask(id: string): Promise<TaskRecord | undefined>;
   getTaskFor(grantId: string, action: 'grant' | 'revoke'): Promise<TaskRecord | undefined>;
   /** Open manual tasks assigned to any of these groups, oldest first. */
@@ -443,12 +480,22 @@ export interface StoreTx extends StoreReads {
   updateRequest(id: string, from: RequestStatus[], patch: Partial<AccessRequest>): Promise<boolean>;
   insertSteps(steps: StepRecord[]): Promise<void>;
   updateStep(requestId: string, index: number, from: StepStatus[], patch: Partial<StepRecord>): Promise<boolean>;
-  /** Throws `AccessError('already_decided_step')` when this person already decided a step of the request. */
+  /**
+   * Throws `AccessError('already_decided_step')` when this person already decided a step of the
+   * request, or someone already decided one on behalf of the same person.
+   */
   insertDecision(decision: DecisionRecord): Promise<void>;
 
   insertGrant(grant: Grant): Promise<void>;
   updateGrant(id: string, from: GrantStatus[], patch: Partial<Grant>): Promise<boolean>;
   insertExtension(extension: ExtensionRecord): Promise<void>;
+  insertBreakGlassReview(review: BreakGlassReview): Promise<void>;
+  /** Conditional update: applies only while the review is in one of `from`. Returns whether it did. */
+  updateBreakGlassReview(grantId: string, from: BreakGlassReviewStatus[], patch: Partial<BreakGlassReview>): Promise<boolean>;
+  /** Throws `AccessError('invalid_delegation')` when the delegator already has an active delegation. */
+  insertDelegation(delegation: Delegation): Promise<void>;
+  /** Conditional update: applies only while the delegation is in one of `from`. Returns whether it did. */
+  updateDelegation(id: string, from: Delegation['status'][], patch: Partial<Delegation>): Promise<boolean>;
   /** A task already recorded for the grant and action is left as it is. */
   insertTask(task: TaskRecord): Promise<void>;
   updateTask(id: string, from: TaskRecord['status'][], patch: Partial<TaskRecord>): Promise<boolean>;

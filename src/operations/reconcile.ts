@@ -147,8 +147,14 @@ export function directoryStatusCheck(options: { concurrency?: number } = {}): Of
 }
 
 async function reconcileOffboarding(deps: Deps, options: ReconcileOptions): Promise<ReconcileSummary['offboarding']> {
+  // Everyone whose leaving ends something: holders, requesters waiting, people in a delegation.
+  const delegations = await deps.store.listDelegations({ status: ['active'], limit: 1_000_000 });
   const holders = [
-    ...new Set([...(await deps.store.holdersOf(ENDABLE)), ...(await deps.store.listRequests({ status: ['pending_approval'], limit: 1_000_000 })).map((r) => r.requester.directoryId)]),
+    ...new Set([
+      ...(await deps.store.holdersOf(ENDABLE)),
+      ...(await deps.store.listRequests({ status: ['pending_approval'], limit: 1_000_000 })).map((r) => r.requester.directoryId),
+      ...delegations.flatMap((d) => [d.delegator.directoryId, d.delegate.directoryId]),
+    ]),
   ].sort();
   const result = { checked: holders.length, offboarded: 0, grantsEnded: 0, requestsCancelled: 0, errors: 0 };
   const sources = [options.statusCheck ?? directoryStatusCheck({ concurrency: options.concurrency }), ...(options.offboardingSources ?? [])];
@@ -168,7 +174,7 @@ async function reconcileOffboarding(deps: Deps, options: ReconcileOptions): Prom
   }
   for (const s of signals.values()) {
     const ended = await offboardPerson(deps, { directoryId: s.directoryId, source: s.source, status: s.status });
-    if (ended.grants || ended.requests) result.offboarded++;
+    if (ended.grants || ended.requests || ended.delegations) result.offboarded++;
     result.grantsEnded += ended.grants;
     result.requestsCancelled += ended.requests;
   }

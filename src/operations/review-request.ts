@@ -1,8 +1,9 @@
 /**
  * An approver decides the open step of a request. Authorisation comes from stored state and live
  * directory data, never from the button: the step must be the open one, the person one of its
- * approvers, active, not the requester, and not someone who decided an earlier step. Deny beats
- * allow; the step is approved once `required` distinct people approve; the last step approves the
+ * approvers (or one its escalation added, or the delegate of one), active, not the requester, and
+ * not someone who decided an earlier step (nor stood in for someone who did). Deny beats allow;
+ * the step is approved once `required` distinct people approve; the last step approves the
  * request. Two approvers racing: the write lock serialises them and the loser is told it is stale.
  */
 import { checkEligibility, type ResolvedStep } from '../domain/evaluate.js';
@@ -11,9 +12,12 @@ import { describeDuration } from '../domain/duration.js';
 import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import { expireRequest } from './expire-requests.js';
 import type { Person } from '../domain/person.js';
-import type { AccessRequest, DecisionRecord, StepRecord } from '../domain/records.js';
+import { systemActor } from '../domain/audit.js';
+import type { AccessRequest, DecisionRecord, Delegation, PersonRef, StepRecord } from '../domain/records.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
 import { nowIso, type Deps } from './context.js';
+import { approverLeft, decisionUsing, delegationFor, isStepApprover, usedPeople } from './approver-rules.js';
+import { endDelegation } from './delegations.js';
 import { resolveStepLive } from './directory-facts.js';
 import { applyExtension } from './extend-grant.js';
 import { createGrant, notify, openStep, requesterRecipient, settleApprovalMessages } from './lifecycle.js';
@@ -48,7 +52,7 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
     await deps.store.transaction(async (tx) => expireRequest(tx, arrived, (await tx.getRequest(request.id))!));
     throw deadlinePassed(request);
   }
-  const step = await assertCanDecide(deps.store, request, input);
+  const { step, onBehalfOf, delegation } = await assertCanDecide(deps.store, request, input, arrived);
   const reason = (input.reason ?? '').trim();
   if (input.decision === 'deny' && !reason) throw new AccessError('reason_required', 'Please give a reason for the denial; the requester will see it.');
   const current = request.grantedSeconds ?? request.requestedSeconds;
@@ -56,11 +60,26 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
     throw new AccessError('invalid_duration', `An approver may shorten the duration, never lengthen it: choose at most ${describeDuration(current)}.`);
   }
 
-  // Live checks: the approver must still be active; the requester must still be eligible.
-  const [approverNow, requesterNow] = await Promise.all([deps.directory.getPerson(input.actor.person.id), deps.directory.getPerson(request.requester.directoryId)]);
+  // Live checks: the approver must still be active; the requester must still be eligible. A
+  // delegate decides by the rule that made the person they stand in for an approver, who must
+  // still be active and still hold it.
+  const [approverNow, requesterNow, delegatorNow] = await Promise.all([
+    deps.directory.getPerson(input.actor.person.id),
+    deps.directory.getPerson(request.requester.directoryId),
+    onBehalfOf ? deps.directory.getPerson(onBehalfOf.directoryId) : Promise.resolve(null),
+  ]);
   if (!approverNow?.active) throw new AccessError('approver_inactive', 'Your directory account is not active, so you cannot decide requests.');
-  const left = await approverLeft(deps, step, request, input.actor.person.id);
-  if (left) throw new AccessError('not_an_approver', `You are no longer an approver of step ${step.index + 1} (${step.label}) of this request: ${left}.`);
+  if (onBehalfOf && delegation) {
+    if (!delegatorNow?.active) {
+      await endDelegation(deps, delegation, 'delegator_inactive', systemActor('delegation'));
+      throw new AccessError('approver_inactive', `${onBehalfOf.name}'s directory account is not active, so their delegation to you has ended.`);
+    }
+    const gone = await approverLeft(deps, step, request, onBehalfOf.directoryId, onBehalfOf.name);
+    if (gone) throw new AccessError('not_an_approver', `You cannot decide step ${step.index + 1} (${step.label}) for ${onBehalfOf.name}: ${gone}.`);
+  } else {
+    const left = await approverLeft(deps, step, request, input.actor.person.id);
+    if (left) throw new AccessError('not_an_approver', `You are no longer an approver of step ${step.index + 1} (${step.label}) of this request: ${left}.`);
+  }
   const entry = findEntry(deps, request.app, request.role);
   const eligibility = requesterNow
     ? checkEligibility(entry.role, requesterNow, await deps.directory.groupsOf(requesterNow.id))
@@ -68,7 +87,7 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
 
   // The next step's approvers are resolved from live data when it starts, which may be now.
   const nextStep = input.decision === 'approve' && eligibility.eligible && requesterNow && request.currentStep + 1 < request.stepCount
-    ? await resolveNext(deps, request, requesterNow, input.actor.person.id)
+    ? await resolveNext(deps, request, requesterNow, [input.actor.person.id, ...(onBehalfOf ? [onBehalfOf.directoryId] : [])])
     : undefined;
 
   const now = nowIso(deps);
@@ -79,7 +98,12 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
     // An extension's approval changes its grant: lock it now, before the audit chain (lock order).
     if (fresh.kind === 'extension' && fresh.grantId) await tx.getGrant(fresh.grantId);
     if (fresh.status === 'pending_approval' && fresh.approvalDeadline <= now) throw deadlinePassed(fresh);
-    const freshStep = await assertCanDecide(tx, fresh, { ...input, stepIndex: step.index });
+    const checked = await assertCanDecide(tx, fresh, { ...input, stepIndex: step.index }, now);
+    const freshStep = checked.step;
+    // The person stood in for was checked live above: a different one now is a race lost.
+    if (checked.onBehalfOf?.directoryId !== onBehalfOf?.directoryId) {
+      throw new AccessError('stale_decision', 'Who you would decide for changed while your click was on its way; nothing was recorded. Please look again.');
+    }
 
     if (!eligibility.eligible) {
       await tx.updateRequest(fresh.id, ['pending_approval'], { status: 'denied', decidedAt: now, decisionReason: `requester no longer eligible: ${eligibility.reason}`, currentStep: -1 });
@@ -98,14 +122,16 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
       reason: reason || null,
       shortenedToSeconds: input.shortenToSeconds ?? null,
       at: now,
+      onBehalfOf,
     };
     await tx.insertDecision(decision);
+    const forWhom = onBehalfOf ? { onBehalfOf: onBehalfOf.email } : {};
 
     if (input.decision === 'deny') {
       await tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'denied', decidedAt: now });
       await tx.updateRequest(fresh.id, ['pending_approval'], { status: 'denied', decidedAt: now, decisionReason: reason, currentStep: -1 });
-      await tx.appendAudit({ at: now, actor, action: 'step.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason } });
-      await tx.appendAudit({ at: now, actor, action: 'request.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason } });
+      await tx.appendAudit({ at: now, actor, action: 'step.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason, ...forWhom } });
+      await tx.appendAudit({ at: now, actor, action: 'request.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason, ...forWhom } });
       await settleApprovalMessages(tx, now, fresh, freshStep, 'denied');
       await notify(tx, now, `denied:${fresh.id}`, { type: 'request.denied', recipient: requesterRecipient(fresh), requestId: fresh.id });
       return { kind: 'denied', request: (await tx.getRequest(fresh.id))! };
@@ -119,7 +145,7 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
       actor,
       action: 'step.approved',
       requestId: fresh.id,
-      details: { step: freshStep.index + 1, approvals, required: freshStep.required, shortenedToSeconds: input.shortenToSeconds ?? null },
+      details: { step: freshStep.index + 1, approvals, required: freshStep.required, shortenedToSeconds: input.shortenToSeconds ?? null, ...forWhom },
     });
     if (approvals < freshStep.required) {
       // A quorum step in progress: the shared message shows "1 of 2 approvals".
@@ -132,7 +158,7 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
     if (nextStep) {
       await tx.updateRequest(fresh.id, ['pending_approval'], { currentStep: nextStep.index });
       const advanced = (await tx.getRequest(fresh.id))!;
-      await openStep(tx, now, advanced, nextStep, { kind: 'system', component: 'chain' });
+      await openStep(tx, now, advanced, nextStep, { kind: 'system', component: 'chain' }, deps.settings);
       await notify(tx, now, `step-approved:${fresh.id}:${freshStep.index}`, { type: 'step.approved', recipient: requesterRecipient(fresh), requestId: fresh.id, stepIndex: freshStep.index });
       return { kind: 'step_approved', request: advanced, step: freshStep, approvals, required: freshStep.required };
     }
@@ -148,7 +174,10 @@ async function approveRequest(deps: Deps, tx: StoreTx, now: string, requestId: s
     actor: { kind: 'system', component: 'chain' },
     action: 'request.approved',
     requestId,
-    details: { grantedSeconds: seconds, approvers: (await tx.getDecisions(requestId)).map((d) => `${d.approver.email} (step ${d.stepIndex + 1})`) },
+    details: {
+      grantedSeconds: seconds,
+      approvers: (await tx.getDecisions(requestId)).map((d) => `${d.approver.email}${d.onBehalfOf ? ` for ${d.onBehalfOf.email}` : ''} (step ${d.stepIndex + 1})`),
+    },
   });
   await notify(tx, now, `approved:${requestId}`, { type: 'request.approved', recipient: requesterRecipient(approved), requestId });
   if (approved.kind === 'extension' && approved.grantId) {
@@ -159,63 +188,67 @@ async function approveRequest(deps: Deps, tx: StoreTx, now: string, requestId: s
   return { kind: 'request_approved', request: (await tx.getRequest(requestId))!, grantId: grant.id };
 }
 
+interface DecisionRight {
+  step: StepRecord;
+  /** The approver the person decides for, as their delegate; null when they decide for themselves. */
+  onBehalfOf: PersonRef | null;
+  delegation: Delegation | null;
+}
+
 /**
- * The rules for deciding, once: the request is pending, the step is the open one, the person may
- * decide it, is not the requester, and has not decided a step of this request already.
+ * The rules for deciding, once: the request is pending, the step is the open one, the person is
+ * not the requester and may decide it (an approver of the step, or the delegate of one), and
+ * neither they nor the approver they stand in for decided a step of this request already.
  */
-async function assertCanDecide(reads: StoreReads, request: AccessRequest, input: ReviewInput): Promise<StepRecord> {
+async function assertCanDecide(reads: StoreReads, request: AccessRequest, input: ReviewInput, now: string): Promise<DecisionRight> {
   if (request.status !== 'pending_approval') {
     throw new AccessError('stale_decision', `This request was already ${describeStatus(request.status)}; your click changed nothing.`, { status: request.status });
   }
   if (input.stepIndex !== undefined && input.stepIndex !== request.currentStep) {
     throw new AccessError('stale_decision', `Step ${input.stepIndex + 1} of this request was already decided; it is now at step ${request.currentStep + 1}.`);
   }
-  if (input.actor.person.id === request.requester.directoryId) throw new AccessError('self_approval', 'You cannot decide your own request.');
+  const me = input.actor.person.id;
+  if (me === request.requester.directoryId) throw new AccessError('self_approval', 'You cannot decide your own request.');
   const step = (await reads.getSteps(request.id)).find((s) => s.index === request.currentStep);
   if (!step || step.status !== 'open') throw new AccessError('stale_decision', 'This step is no longer open.');
   const decisions = await reads.getDecisions(request.id);
-  const mine = decisions.find((d) => d.approver.directoryId === input.actor.person.id);
-  if (mine?.stepIndex === step.index) {
+  const mine = decisionUsing(decisions, me);
+  if (mine) throw alreadyUsed(mine, me, step, decisions);
+  if (isStepApprover(step, me)) return { step, onBehalfOf: null, delegation: null };
+
+  // Not an approver: perhaps the delegate of one.
+  const through = await delegationFor(reads, { delegateId: me, step, request, decisions, now });
+  if (through?.usable) return { step, onBehalfOf: through.delegation.delegator, delegation: through.delegation };
+  if (through) {
+    const delegator = through.delegation.delegator;
+    const used = decisionUsing(decisions, delegator.directoryId);
+    const by = used && used.approver.directoryId !== delegator.directoryId ? `${used.approver.name} for them` : 'they';
+    throw new AccessError('already_decided_step', delegator.directoryId === request.requester.directoryId
+      ? `This is ${delegator.name}'s own request: nobody decides it for them.`
+      : `${delegator.name} is already used on this request (${by} decided step ${(used?.stepIndex ?? 0) + 1}), and one person approves at most one step.`);
+  }
+  throw new AccessError('not_an_approver', `You are not an approver of step ${step.index + 1} (${step.label}) of this request.`);
+}
+
+function alreadyUsed(mine: DecisionRecord, me: string, step: StepRecord, decisions: DecisionRecord[]): AccessError {
+  if (mine.approver.directoryId !== me) {
+    // Someone decided for me while I was away.
+    return new AccessError('already_decided_step', `${mine.approver.name} already decided step ${mine.stepIndex + 1} of this request for you, as your delegate; one person approves at most one step.`);
+  }
+  if (mine.stepIndex === step.index) {
     const approvals = decisions.filter((d) => d.stepIndex === step.index && d.decision === 'approve').length;
-    throw new AccessError('already_decided_step', step.required > 1
+    return new AccessError('already_decided_step', step.required > 1
       ? `You already approved this step (${approvals} of ${step.required} approvals so far).`
       : 'You already approved this step.');
   }
-  if (mine) {
-    throw new AccessError('already_decided_step', `You already approved step ${mine.stepIndex + 1} of this request, and one person approves at most one step.`);
-  }
-  if (!step.approvers.some((a) => a.directoryId === input.actor.person.id)) {
-    throw new AccessError('not_an_approver', `You are not an approver of step ${step.index + 1} (${step.label}) of this request.`);
-  }
-  return step;
+  return new AccessError('already_decided_step', `You already approved step ${mine.stepIndex + 1} of this request, and one person approves at most one step.`);
 }
 
 function deadlinePassed(request: AccessRequest): AccessError {
   return new AccessError('deadline_passed', `This request expired without a decision at ${request.approvalDeadline} (the approval timeout); your click changed nothing.`);
 }
 
-/**
- * Approvers are resolved when a step opens; when one decides, the rule that made them an approver
- * must still hold (L2): still in the step's group (or the admin group, for a fallback), still the
- * requester's manager. Null when it does, else why not.
- */
-async function approverLeft(deps: Deps, step: StepRecord, request: AccessRequest, personId: string): Promise<string | null> {
-  if (step.fallbackReason) {
-    return (await deps.directory.isMember(personId, deps.settings.adminGroup)) ? null : `you are no longer in ${deps.settings.adminGroup}`;
-  }
-  switch (step.step.kind) {
-    case 'group':
-      return (await deps.directory.isMember(personId, step.step.group)) ? null : `you are no longer in ${step.step.group}`;
-    case 'manager': {
-      const manager = await deps.directory.managerOf(request.requester.directoryId);
-      return manager?.id === personId ? null : `you are no longer ${request.requester.name}'s manager`;
-    }
-    case 'user':
-      return null;
-  }
-}
-
-async function resolveNext(deps: Deps, request: AccessRequest, requester: Person, deciderId: string): Promise<ResolvedStep> {
+async function resolveNext(deps: Deps, request: AccessRequest, requester: Person, deciders: string[]): Promise<ResolvedStep> {
   const entry = findEntry(deps, request.app, request.role);
   if (entry.role.approval === 'auto') throw new AccessError('invalid_state', 'This role no longer has an approval chain.');
   const index = request.currentStep + 1;
@@ -223,8 +256,8 @@ async function resolveNext(deps: Deps, request: AccessRequest, requester: Person
   const stored = (await deps.store.getSteps(request.id)).find((s) => s.index === index);
   const step = stored?.step ?? entry.role.approval[index];
   if (!step) throw new AccessError('invalid_state', 'The approval chain has no further step.');
-  const decided = new Set((await deps.store.getDecisions(request.id)).map((d) => d.approver.directoryId));
-  decided.add(deciderId);
+  const decided = usedPeople(await deps.store.getDecisions(request.id));
+  for (const id of deciders) decided.add(id);
   const adminGroup = deps.settings.adminGroup;
   return resolveStepLive(deps.directory, {
     role: entry.role, step, index, requester, adminGroup, decidedEarlier: decided,

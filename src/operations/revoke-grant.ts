@@ -8,6 +8,7 @@ import { AccessError } from '../domain/errors.js';
 import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import type { Grant } from '../domain/records.js';
 import { actorOf, type ActingPerson } from './acting-person.js';
+import { endDelegationsOf, lockDelegations } from './delegations.js';
 import { nowIso, type Deps } from './context.js';
 import { alert, completeRevocation, notify, requesterRecipient, settleApprovalMessages, startRevocation } from './lifecycle.js';
 
@@ -79,17 +80,20 @@ export async function expireGrantIfDue(deps: Deps, grantId: string): Promise<boo
 
 /**
  * The person left (deactivated or suspended in the directory, or gone): every grant they hold ends
- * with reason `offboarded`, and their pending requests are cancelled.
+ * with reason `offboarded`, their pending requests are cancelled, and the delegations they give or
+ * receive end.
  */
-export async function offboardPerson(deps: Deps, input: { directoryId: string; source: string; status: string }): Promise<{ grants: number; requests: number }> {
+export async function offboardPerson(deps: Deps, input: { directoryId: string; source: string; status: string }): Promise<{ grants: number; requests: number; delegations: number }> {
   const now = nowIso(deps);
   const actor: Actor = systemActor('offboarding');
   return await deps.store.transaction(async (tx) => {
     const grants = await tx.listGrants({ holderId: input.directoryId, status: ['provisioning', 'active', 'provisioning_failed'] });
     const pending = await tx.listRequests({ requesterId: input.directoryId, status: ['pending_approval'] });
-    // Lock order (ports.ts, Store): every grant and request this changes, before the first audit event.
+    const involved = await tx.activeDelegationsInvolving(input.directoryId);
+    // Lock order (ports.ts, Store): every grant, request and delegation this changes, before the first audit event.
     await tx.getGrants(grants.map((grant) => grant.id));
     for (const request of pending) await tx.getRequest(request.id);
+    await lockDelegations(tx, involved);
     let ended = 0;
     for (const grant of grants) if (await startRevocation(tx, now, grant, 'offboarded', actor, `${input.source}: directory status ${input.status}`)) ended++;
     for (const request of pending) {
@@ -102,7 +106,9 @@ export async function offboardPerson(deps: Deps, input: { directoryId: string; s
       await tx.appendAudit({ at: now, actor, action: 'request.cancelled', requestId: request.id, details: { reason: 'offboarded', source: input.source } });
       await notify(tx, now, `cancelled:${request.id}`, { type: 'request.cancelled', recipient: requesterRecipient(request), requestId: request.id });
     }
-    return { grants: ended, requests: pending.length };
+    // Whoever left neither decides for anyone nor has anyone decide for them.
+    const delegations = await endDelegationsOf(tx, now, input.directoryId, involved, actor);
+    return { grants: ended, requests: pending.length, delegations };
   });
 }
 

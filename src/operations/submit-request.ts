@@ -6,13 +6,14 @@
 import { AccessError } from '../domain/errors.js';
 import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import type { Evaluation } from '../domain/evaluate.js';
-import type { AccessRequest, Grant } from '../domain/records.js';
+import { OPEN_GRANT_STATUSES, type AccessRequest, type Grant } from '../domain/records.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
 import { addSeconds, newId, nowIso, type Deps } from './context.js';
 import { evaluateLive } from './directory-facts.js';
 import { extensionOffer, type ExtensionOffer } from './extend-grant.js';
 import { createGrant, notify, requesterRecipient, startChain } from './lifecycle.js';
 import { findEntry } from './policy-lookup.js';
+import type { StoreReads } from './ports.js';
 
 export interface SubmitInput {
   requester: ActingPerson;
@@ -33,7 +34,8 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
   const requester = input.requester.person;
 
   // A role already held becomes an extension offer; a pending request is pointed to, not repeated.
-  const held = await deps.store.findOpenGrant(requester.id, input.app, input.role);
+  // Emergency access is not extended: a request while it is held asks for the access properly.
+  const held = await heldGrant(deps.store, requester.id, input.app, input.role);
   if (held) return { kind: 'extension_offer', offer: extensionOffer(deps, held) };
   const pending = await deps.store.findPendingRequest(requester.id, input.app, input.role);
   if (pending) return { kind: 'already_pending', request: pending };
@@ -86,7 +88,7 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
     // Re-checked under the write lock: a concurrent submit may have won (the unique index agrees).
     const raced = await tx.findPendingRequest(requester.id, request.app, request.role);
     if (raced) return { kind: 'already_pending' as const, request: raced };
-    const heldNow = await tx.findOpenGrant(requester.id, request.app, request.role);
+    const heldNow = await heldGrant(tx, requester.id, request.app, request.role);
     if (heldNow) return { kind: 'extension_offer' as const, offer: extensionOffer(deps, heldNow) };
 
     await tx.insertRequest(request);
@@ -123,9 +125,15 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
       return { kind: 'submitted' as const, request: { ...approved, grantId: grant.id }, evaluation, grant };
     }
 
-    await startChain(tx, now, request, steps);
+    await startChain(tx, now, request, steps, deps.settings);
     return { kind: 'submitted' as const, request, evaluation };
   });
+}
+
+/** An open grant of the role that a new request would extend (emergency access never is). */
+export async function heldGrant(reads: StoreReads, holderId: string, app: string, role: string): Promise<Grant | undefined> {
+  const open = await reads.listGrants({ holderId, app, role, status: [...OPEN_GRANT_STATUSES] });
+  return open.find((g) => !g.breakGlass);
 }
 
 function refusal(evaluation: Evaluation): AccessError {

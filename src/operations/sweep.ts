@@ -1,15 +1,21 @@
 /**
- * One pass of everything time makes due: approval timeouts, expired grants, reminders, access
- * reviews past their due time and their reminders, the jobs waiting to run, and the housekeeping of
- * records older than the retention. It re-derives what is due from the database every time and calls the same
+ * One pass of everything time makes due: approval timeouts, ended delegations, escalations,
+ * approver reminders, expired grants, reminders, unreviewed break-glass access, access reviews
+ * past their due time and their reminders, the jobs waiting to run, and the housekeeping of
+ * records older than the retention. It re-derives what is due from the database every time and
+ * calls the same
  * operations a person would, so a missed or repeated pass does no harm.
  */
 import { describeDuration } from '../domain/duration.js';
 import { revocationOverdue } from '../domain/revocation-overdue.js';
+import { alertUnreviewedBreakGlass } from './break-glass.js';
 import { nowIso, type Deps } from './context.js';
+import { expireDelegations } from './delegations.js';
+import { escalateSteps } from './escalate-steps.js';
 import { expireUnapprovedRequests } from './expire-requests.js';
 import { alert, notify } from './lifecycle.js';
 import { pruneOldRecords, type PruneSummary } from './prune-records.js';
+import { remindApprovers } from './remind-approvers.js';
 import { expireGrants } from './revoke-grant.js';
 import { runDueJobs, type JobRunnerOptions, type JobRunSummary } from './run-jobs.js';
 import { closeDueReviews } from './reviews/close-review.js';
@@ -17,8 +23,16 @@ import { sendReviewReminders } from './reviews/review-reminders.js';
 
 export interface SweepSummary {
   expiredRequests: number;
+  /** Delegations whose end passed. */
+  endedDelegations: number;
+  /** Steps that escalated. */
+  escalatedSteps: number;
+  /** Approver reminders queued (one per recipient). */
+  approverReminders: number;
   expiredGrants: number;
   reminders: number;
+  /** Admin alerts queued about break-glass access nobody reviewed in time. */
+  breakGlassAlerts: number;
   /** Access review campaigns closed at their due time in this pass. */
   reviewsClosed: number;
   reviewReminders: number;
@@ -33,8 +47,13 @@ export interface SweepSummary {
 
 export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSummary> {
   const expiredRequests = await expireUnapprovedRequests(deps);
+  // Before escalations and reminders: a delegate whose delegation ended is not asked.
+  const endedDelegations = await expireDelegations(deps);
+  const escalatedSteps = await escalateSteps(deps);
+  const approverReminders = await remindApprovers(deps);
   const expiredGrants = await expireGrants(deps);
   const reminders = await sendReminders(deps);
+  const breakGlassAlerts = await alertUnreviewedBreakGlass(deps);
   // Before the jobs: an undecided item the review revokes is revoked in this same pass.
   const reviewsClosed = await closeDueReviews(deps);
   const reviewReminders = await sendReviewReminders(deps);
@@ -43,8 +62,19 @@ export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSu
   const overdue = await alertOverdueRevocations(deps);
   const pruned = await pruneOldRecords(deps, { signal: jobs.signal });
   return {
-    expiredRequests, expiredGrants, reminders, reviewsClosed, reviewReminders, jobs: jobSummary,
-    overdueRevocations: overdue.overdue, overdueAlerts: overdue.alerted, pruned,
+    expiredRequests,
+    endedDelegations,
+    escalatedSteps,
+    approverReminders,
+    expiredGrants,
+    reminders,
+    breakGlassAlerts,
+    reviewsClosed,
+    reviewReminders,
+    jobs: jobSummary,
+    overdueRevocations: overdue.overdue,
+    overdueAlerts: overdue.alerted,
+    pruned,
   };
 }
 

@@ -85,7 +85,7 @@ export class BotDispatch {
     if (!(this.options.commands ?? ['/access']).includes(command)) {
       throw new HttpError(400, `${command} is not a valid command. In Slack, all messages that start with the "/" character are interpreted as commands.`);
     }
-    const text = (match[2] ?? '').trim();
+    const text = this.view.escapeMentions((match[2] ?? '').trim());
     const responseUrl = this.options.standIn.issueResponseUrl({ channelId: channel.id, userId: person.slackId });
     const answer = await this.postToBot(slashCommandBody(this.actor(person), {
       command, text, channelId: channel.id, channelName: channel.name, responseUrl,

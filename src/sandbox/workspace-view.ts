@@ -65,6 +65,17 @@ export class WorkspaceView {
     return person;
   }
 
+  /**
+   * Slash command text as Slack sends it for a command with `should_escape: true` (the manifest's
+   * `/access`): `@kim` naming a member becomes `<@U0KIM|kim>`; anything else stays as typed.
+   */
+  escapeMentions(text: string): string {
+    return text.replace(/(^|\s)@([a-z0-9][a-z0-9._-]*)/gi, (whole, lead: string, handle: string) => {
+      const person = [...this.people.values()].find((p) => this.ws.user(p.slackId)?.name === handle.toLowerCase());
+      return person ? `${lead}<@${person.slackId}|${handle.toLowerCase()}>` : whole;
+    });
+  }
+
   /** A person's time zone, as Slack's users.info gives it (the page shows times in it). */
   timezoneOf(slackId: string): string {
     return this.ws.user(slackId)?.tz ?? this.options.timezone ?? 'UTC';

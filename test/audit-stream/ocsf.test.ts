@@ -95,4 +95,23 @@ describe('OCSF records', () => {
       if (record.class_uid === 3004) expect(record.entity, action).toMatchObject({ type: expect.any(String) });
     }
   });
+
+  it('marks emergency access High (taken, not justified, overdue) and delegations as their own entity', () => {
+    const event = (action: AuditEvent['action'], details: Record<string, unknown>): AuditEvent => ({
+      seq: 7, at: '2026-03-02T09:00:00.000Z', actor: { kind: 'system', component: 'test' }, action,
+      requestId: 'req_1', grantId: 'grt_1', details, prevHash: '0'.repeat(64), hash: '1'.repeat(64),
+    });
+    const invoked = ocsfRecord(event('breakGlass.invoked', { justification: 'payments down' }), NO_SUBJECTS);
+    expect(invoked).toMatchObject({ class_uid: 3005, activity_id: 99, severity_id: 4 });
+    expect(String(invoked.message)).toContain('Emergency access taken without approval');
+    expect(ocsfRecord(event('breakGlass.reviewed', { outcome: 'not_justified', reason: 'no incident' }), NO_SUBJECTS))
+      .toMatchObject({ class_uid: 3005, severity_id: 4, message: expect.stringContaining('not justified') });
+    expect(ocsfRecord(event('breakGlass.reviewed', { outcome: 'justified' }), NO_SUBJECTS)).toMatchObject({ severity_id: 1 });
+    expect(ocsfRecord(event('breakGlass.reviewOverdue', { day: 0 }), NO_SUBJECTS)).toMatchObject({ severity_id: 4 });
+    expect(ocsfRecord(event('delegation.created', { delegationId: 'dlg_1' }), NO_SUBJECTS))
+      .toMatchObject({ class_uid: 3004, activity_id: 1, entity: { type: 'approval_delegation', uid: 'dlg_1' } });
+    expect(ocsfRecord(event('delegation.ended', { delegationId: 'dlg_1', reason: 'off' }), NO_SUBJECTS))
+      .toMatchObject({ class_uid: 3004, activity_id: 4, entity: { type: 'approval_delegation', uid: 'dlg_1' } });
+    expect(ocsfRecord(event('step.escalated', { step: 1 }), NO_SUBJECTS)).toMatchObject({ class_uid: 3004, activity_id: 3 });
+  });
 });

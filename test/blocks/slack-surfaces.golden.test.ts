@@ -35,7 +35,7 @@ const messages = {
   'task-grant-cancelled': () => taskMessage(task('grant', 'cancelled')),
   'task-revoke-open': () => taskMessage(task('revoke', 'open')),
   'requester-ended-expired-manual': () => requesterMessage({ ...endedCard('expired'), provisioning: { kind: 'manual', assigneeGroup: 'it-helpdesk' } }, { type: 'grant.revoked' }),
-  'alert-with-grant': () => alertMessage({ text: 'Setting up GitHub Organization owner for Ada Lovelace (ada@example.com) failed after 5 attempts: <!channel> 500', at: '2026-03-02T09:00:00.000Z', timezone: tz, grant: { id: 'grt_0example0001', appName: 'GitHub', roleName: 'Organization owner', holderName: 'Ada Lovelace', holderEmail: 'ada@example.com', status: 'provisioning_failed' }, requestId: 'req_0example0001' }),
+  'alert-with-grant': () => alertMessage({ text: 'Setting up GitHub Organization owner for Ada Lovelace (ada@example.com) failed after 5 attempts: <!channel> 500', at: '2026-03-02T09:00:00.000Z', timezone: tz, grant: { id: 'grt_0example0001', appName: 'GitHub', roleName: 'Organization owner', holderName: 'Ada Lovelace', holderEmail: 'ada@example.com', status: 'provisioning_failed', durationSeconds: 3600 }, requestId: 'req_0example0001' }),
   'alert-plain': () => alertMessage({ text: 'Revocation overdue', at: '2026-03-02T09:00:00.000Z', timezone: tz }),
   'audit-checkpoint': () => {
     const checkpoint = { at: '2026-03-02T10:00:00.000Z', hash: '8051c0c5c0edb426cb2d7dc517da42283f220b4316f8f9d11533b849ce1d4f22', key_id: '15da57c4c5c354d4', seq: 1234, signature: 'ipUTi2KQcKZiRKDu2i0WNYYutrxIRNZERAoxKwLNqc4HC4ogplJSeoALBItjRzmEiLCs/FmbgLUOvrAWdU2ADg==' };

@@ -56,7 +56,7 @@ describe('the requests export', () => {
 
   it('flattens each approval step into stable columns for the longest chain in the export', async () => {
     const { columns } = await exportOf(s.h, 'requests');
-    const step = (n: number) => ['label', 'asked', 'decided_by', 'decision', 'decided_at', 'fallback'].map((f) => `step_${n}_${f}`);
+    const step = (n: number) => ['label', 'asked', 'decided_by', 'decision', 'decided_at', 'fallback', 'escalated_at', 'escalation_asked'].map((f) => `step_${n}_${f}`);
     expect(columns).toEqual([
       'request_id', 'kind', 'extends_grant_id',
       'requester_name', 'requester_email', 'requester_slack_id', 'requester_directory_id',
@@ -67,6 +67,7 @@ describe('the requests export', () => {
       'approval_summary', 'auto_approve_rule', 'grant_id', 'provisioning_method', 'provisioning_target', 'provisioned_by',
       'provisioned_at', 'expires_at', 'extension_count', 'extension_total_seconds',
       'revocation_started_at', 'revoked_at', 'revocation_reason', 'revoked_by', 'revocation_note',
+      'break_glass', 'break_glass_incident', 'break_glass_review', 'break_glass_reviewed_by', 'break_glass_reviewed_at', 'break_glass_review_reason',
     ]);
     // Only aws requests: the longest chain has one step, so one set of step columns.
     const aws = await exportOf(s.h, 'requests', { app: 'aws' });
@@ -166,6 +167,7 @@ describe('the access export', () => {
       'grant_id', 'app', 'role', 'holder_name', 'holder_email', 'holder_slack_id', 'holder_directory_id', 'sensitive', 'status',
       'created_at', 'start', 'expires_at', 'end', 'granted_seconds', 'extension_count', 'extension_total_seconds',
       'revocation_reason', 'revoked_by', 'revocation_note', 'provisioning_method', 'already_member', 'request_id', 'policy_name', 'policy_version',
+      'break_glass', 'break_glass_review', 'break_glass_reviewed_by', 'break_glass_reviewed_at',
     ]);
     const g = byId(rows, 'grant_id');
     expect(g.get(s.grant.activeAws)).toMatchObject({ app: 'aws', role: 'admin', holder_email: 'ada@example.com', holder_slack_id: 'U0ADA', sensitive: 'true', status: 'active', end: '', request_id: s.req.activeAws, policy_name: 'aws-admin' });

@@ -183,7 +183,7 @@ describe('provisioning and revocation', () => {
     const gh = await grantOf('ada@example.com', 'github', 'member');
     const pending = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'owner', justification: 'x' });
     const result = await offboardPerson(h.deps, { directoryId: 'u-ada', source: 'status check', status: 'deprovisioned' });
-    expect(result).toEqual({ grants: 2, requests: 1 });
+    expect(result).toEqual({ grants: 2, requests: 1, delegations: 0 });
     await h.runJobs();
     for (const id of [aws.id, gh.id]) expect(await h.store.getGrant(id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
     expect(pending.kind === 'submitted' && (await h.store.getRequest(pending.request.id))!.status).toBe('cancelled');

@@ -107,3 +107,24 @@ describe('checkPoliciesAgainstDirectory', () => {
     });
   });
 });
+
+describe('checkPoliciesAgainstDirectory on the groups and people of escalations and break-glass', () => {
+  it('reports an escalation target and break-glass groups the directory does not know, at their keys', async () => {
+    // The sandbox's own policies: AWS admin escalates to access-admins, and allows break-glass to
+    // sre-oncall, reviewed by security-team.
+    const examples = fileURLToPath(new URL('../../policies', import.meta.url));
+    const sandbox = await loadPolicies(examples, { env: { BILLING_HOOK_SECRET: 'k', AUDIT_SIGNING_KEY: 'pem' } });
+    const d = new FakeDirectory();
+    d.group('access-admins', [person('admin1'), person('admin2')]);
+    const { problems } = await checkPoliciesAgainstDirectory(sandbox, d);
+    const aws = problems.filter((p) => p.file === join(examples, 'aws.yml') && /escalate_to|break_glass/.test(p.path));
+    expect(aws.map((p) => [p.path, p.message])).toEqual([
+      ['roles[0].break_glass.eligible_groups[0]', "group 'sre-oncall' does not exist in the directory (fake)"],
+      ['roles[0].break_glass.reviewers.group', "group 'security-team' does not exist in the directory (fake)"],
+    ]);
+    // access-admins exists: the escalation is fine; named without it, it is reported too.
+    const empty = await checkPoliciesAgainstDirectory(sandbox, new FakeDirectory());
+    expect(empty.problems.some((p) => p.path === 'roles[0].approval[0].escalate_to.group' && p.message.includes("'access-admins'"))).toBe(true);
+    for (const p of aws) expect(p.line).toBeGreaterThan(0);
+  });
+});

@@ -80,6 +80,7 @@ describe('loadPolicies on a valid folder', () => {
       reconcileSchedule: '0 * * * *',
       approvalTimeoutSeconds: 172_800,
       remindersSeconds: [86_400, 3600, 900],
+      approverRemindersSeconds: [],
       managerAttribute: 'manager',
       auditSinks: [],
       auditCheckpoints: null,
@@ -99,6 +100,7 @@ describe('loadPolicies on a valid folder', () => {
       reconcileSchedule: '0 * * * *',
       approvalTimeoutSeconds: 259_200,
       remindersSeconds: [86_400, 3600],
+      approverRemindersSeconds: [],
       managerAttribute: 'managerId',
       auditSinks: [],
       auditCheckpoints: null,
@@ -278,6 +280,34 @@ describe('loadPolicies reports malformed files with file, line, column and key',
       '28:16 roles[1].extension.approval: required key is missing',
       "29:71 roles[1].provision.webhook.secret_env: must be the NAME of an environment variable holding the HMAC key (like BILLING_HOOK_SECRET), got 'lower_case'",
       "29:92 roles[1].provision.webhook.timeout: must be a duration, an integer and a unit s, m, h, d or w (for example 30m, 4h, 7d); got '0s'",
+    ]);
+  });
+});
+
+describe('loadPolicies: break_glass, escalation and approver_reminders', () => {
+  it('reads the sandbox example: a `- manager:` step that escalates, break_glass, approver_reminders in seconds', async () => {
+    const loaded = await loadPolicies(fileURLToPath(new URL('../../policies', import.meta.url)), { env: { BILLING_HOOK_SECRET: 'k', AUDIT_SIGNING_KEY: 'pem' } });
+    const admin = loaded.catalog.find('aws-prod', 'admin')!.role;
+    expect(admin.approval).toEqual([
+      { kind: 'manager', escalation: { afterSeconds: 4 * 3600, to: { kind: 'group', group: 'access-admins' } } },
+      { kind: 'group', group: 'security-team', minApprovals: 1 },
+    ]);
+    expect(admin.breakGlass).toEqual({
+      maxSeconds: 3600, eligibleGroups: ['sre-oncall'], reviewWithinSeconds: 86_400, reviewers: { kind: 'group', group: 'security-team' },
+    });
+    expect(loaded.catalog.find('github', 'owner')!.role.breakGlass).toBeUndefined();
+    expect(loaded.settings.approverRemindersSeconds).toEqual([4 * 3600, 86_400]);
+  });
+
+  it('names file, line and key of each mistake: half an escalation, a manager step naming a group, bad reviewers, max over duration.max', async () => {
+    const dir = 'break-glass-and-escalation';
+    const problems = await problemsOf(dir);
+    expect(problems.map((p) => [p.file, p.line, p.path, p.message])).toEqual([
+      [file(dir, 'db.yml'), 10, 'roles[0].approval[0].escalate_to', 'required key is missing: escalate_after needs escalate_to ({group: name} or {user: email})'],
+      [file(dir, 'db.yml'), 12, 'roles[0].approval[1].escalate_after', 'required key is missing: escalate_to needs escalate_after (a duration such as 4h)'],
+      [file(dir, 'db.yml'), 14, 'roles[0].approval[2]', "a '- manager:' step names no group: make it a step of its own"],
+      [file(dir, 'db.yml'), 19, 'roles[0].break_glass.reviewers', 'must be {group: name} or {user: email}; got a mapping'],
+      [file(dir, 'db.yml'), 29, 'roles[1].break_glass.max', 'break_glass.max (8h) is longer than duration.max (4h)'],
     ]);
   });
 });

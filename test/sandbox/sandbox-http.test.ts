@@ -339,3 +339,12 @@ describe('the rest of what the page shows', () => {
     }
   });
 });
+
+describe('slash command text', () => {
+  it('arrives as Slack sends it for /access (should_escape): @name of a member becomes <@U…|name>, anything else stays', async () => {
+    await post('/api/command', { user: 'U0ADA', channel: 'D0ADA', text: '/access echo @marcus until 2026-12-24, ask @nobody or mail@example.com' });
+    const dm = dmOf(await stateOf('U0ADA'));
+    const echoed = dm.messages.map((m: Json) => m.text).find((t: string) => t.startsWith('you sent:'));
+    expect(echoed).toBe('you sent: <@U0MARCUS|marcus> until 2026-12-24, ask @nobody or mail@example.com');
+  });
+});

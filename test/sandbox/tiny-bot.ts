@@ -88,6 +88,7 @@ export async function startTinyWorld(): Promise<TinyWorld> {
   app.command('/access', async ({ ack, body, client }) => {
     const text = body.text.trim();
     if (text === 'hello') return void (await ack({ response_type: 'ephemeral', text: 'Hello *there*, <@' + body.user_id + '>' }));
+    if (text.startsWith('echo ')) return void (await ack({ response_type: 'ephemeral', text: `you sent: ${text.slice(5)}` }));
     await ack();
     if (text === 'toolong') {
       await client.chat.postMessage({ channel: body.user_id, text: 'too long', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } }] }).catch(() => undefined);

@@ -77,7 +77,8 @@ async function startReview(id = 'quarterly'): Promise<void> {
   expect(JSON.stringify(refused.json)).toContain('Only members of access-admins');
   expect(await fx.h.store.listReviewCampaigns({ limit: 10 })).toHaveLength(0);
 
-  const res = await fx.command('priya', `review start ${id}`);
+  // Typed in any case: the review's id is a lower-case slug (`/access delegate` keeps its words' case).
+  const res = await fx.command('priya', `review Start ${id.charAt(0).toUpperCase()}${id.slice(1)}`);
   expect(JSON.stringify(res.json)).toContain('Starting *');
   await waitTold(fx, 'priya', 'Started ');
   await fx.settle();

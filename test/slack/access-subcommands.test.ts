@@ -12,7 +12,8 @@ describe('the /access subcommand table', () => {
     const access = manifest.features.slash_commands.find((c) => c.command === '/access')!;
     expect(access.usage_hint).toBe(usageHint());
     expect(usageHint()).toBe(
-      'request [app] [role] | list | pending | explain <app> <role> | whoami | review [start <id>] | revoke | export | digest | help',
+      'request [app] [role] | break-glass <app> <role> | delegate @person until <date> | list | pending | ' +
+        'explain <app> <role> | whoami | review [start <id>] | revoke | export | digest | help',
     );
   });
 

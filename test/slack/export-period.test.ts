@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exportPeriod, ExportPeriodError } from '../../src/adapters/slack/export-period.js';
 import { parseAccessCommand } from '../../src/adapters/slack/access-commands.js';
+import { parseDelegateCommand } from '../../src/adapters/slack/delegate-flow.js';
 
 const now = new Date('2026-05-10T10:00:00.000Z');
 
@@ -26,14 +27,29 @@ describe('export period presets', () => {
 
 describe('/access subcommand parsing', () => {
   it('reads each subcommand, and sends anything else to the help', () => {
+    // The words after the subcommand come along as typed (a delegate's mention keeps its case);
+    // each subcommand lower-cases what it reads as a name (app, role, a review's id).
     expect(parseAccessCommand('')).toEqual({ kind: 'help', words: [] });
     expect(parseAccessCommand('  LIST ')).toEqual({ kind: 'list', words: [] });
-    expect(parseAccessCommand('explain GitHub owner')).toEqual({ kind: 'explain', words: ['github', 'owner'], app: 'github', role: 'owner' });
+    expect(parseAccessCommand('explain GitHub owner')).toEqual({ kind: 'explain', words: ['GitHub', 'owner'], app: 'github', role: 'owner' });
     expect(parseAccessCommand('request aws')).toEqual({ kind: 'request', words: ['aws'], app: 'aws' });
-    expect(parseAccessCommand('review start Quarterly-Sensitive')).toEqual({ kind: 'review', words: ['start', 'quarterly-sensitive'] });
+    expect(parseAccessCommand('break-glass aws-prod admin')).toEqual({ kind: 'break-glass', words: ['aws-prod', 'admin'], app: 'aws-prod', role: 'admin' });
+    expect(parseAccessCommand('delegate <@U0KIM|kim> until 2026-12-24')).toEqual({ kind: 'delegate', words: ['<@U0KIM|kim>', 'until', '2026-12-24'] });
+    expect(parseAccessCommand('Review START Quarterly-Sensitive')).toEqual({ kind: 'review', words: ['START', 'Quarterly-Sensitive'] });
     for (const kind of ['pending', 'revoke', 'export', 'whoami', 'digest', 'help', 'review'] as const) {
       expect(parseAccessCommand(kind)).toEqual({ kind, words: [] });
     }
     expect(parseAccessCommand('frobnicate')).toEqual({ kind: 'unknown', word: 'frobnicate' });
+  });
+});
+
+describe('/access delegate parsing', () => {
+  it('reads a picked person or an email and the last day, off, and sends anything incomplete to the form', () => {
+    expect(parseDelegateCommand(['<@U0KIM|kim>', 'until', '2026-12-24'])).toEqual({ kind: 'delegate', delegate: { slackUserId: 'U0KIM' }, day: '2026-12-24' });
+    expect(parseDelegateCommand(['kim@example.com', '2026-12-24'])).toEqual({ kind: 'delegate', delegate: { email: 'kim@example.com' }, day: '2026-12-24' });
+    expect(parseDelegateCommand(['OFF'])).toEqual({ kind: 'off' });
+    expect(parseDelegateCommand([])).toEqual({ kind: 'form' });
+    expect(parseDelegateCommand(['@kim', 'until', 'friday'])).toMatchObject({ kind: 'form', problem: expect.stringContaining('Usage') });
+    expect(parseDelegateCommand(['<@U0KIM|kim>', 'and', 'x', 'until', '2026-12-24'])).toMatchObject({ kind: 'form' });
   });
 });

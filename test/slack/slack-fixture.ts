@@ -10,7 +10,7 @@ import { jsonLogger, silentLogger } from '../../src/adapters/log/json-logger.js'
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
 import type { StoredMessage, StoredView } from '../../src/sandbox/slack-api/slack-workspace.js';
 import { apiView } from '../../src/sandbox/slack-api/web-api-methods.js';
-import type { LoadedPolicy } from '../../src/domain/policy.js';
+import type { LoadedPolicy, Settings } from '../../src/domain/policy.js';
 import type { LoadedReview } from '../../src/domain/reviews/review-definition.js';
 import type { Directory, Logger } from '../../src/operations/ports.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
@@ -89,6 +89,8 @@ export async function startSlackFixture(options: {
   logger?: { lines: LogLine[] };
   /** How long listeners may work before acking (default: the bot's 2,500 ms). */
   ackBudgetMs?: number;
+  /** Settings that differ from the harness's. */
+  settings?: Partial<Settings>;
 } = {}): Promise<SlackFixture> {
   // The stand-in, the bot and the operations share one clock: the harness's, made first.
   const clock = new FakeClock();
@@ -127,6 +129,7 @@ export async function startSlackFixture(options: {
     ...(options.policies ? { policies: options.policies } : {}),
     ...(options.reviews ? { reviews: options.reviews } : {}),
     ...(options.directory ? { directory: options.directory } : {}),
+    ...(options.settings ? { settings: options.settings } : {}),
     clock,
     logger: botLogger,
     notifier: (parts) => {

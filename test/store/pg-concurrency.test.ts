@@ -6,15 +6,20 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PgStore } from '../../src/adapters/db/postgres/pg-store.js';
+import type { PersonRef } from '../../src/domain/records.js';
+import { expireDelegations } from '../../src/operations/delegations.js';
 import type { Store } from '../../src/operations/ports.js';
+import { createHarness, type Harness } from '../support/lifecycle-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg-test-db.js';
 import { request } from './store-contract.js';
 
 let database: TestDatabase | undefined;
 const opened: Store[] = [];
+const harnesses: Harness[] = [];
 
 afterEach(async () => {
   for (const store of opened.splice(0)) await store.close();
+  for (const h of harnesses.splice(0)) await h.close();
   await database?.drop();
   database = undefined;
 });
@@ -74,7 +79,51 @@ describe('PostgreSQL with several replicas', () => {
     const reasons = [(await a!.getRequest('req_1'))!.decisionReason, (await a!.getRequest('req_2'))!.decisionReason];
     expect(reasons).toEqual([`a run ${runs.a}`, `b run ${runs.b}`]);
   }, 60_000);
+
+  it('ends a batch of delegations with every row locked before the audit chain: waiting for a row, it holds no audit lock', async () => {
+    database = await createTestDatabase();
+    const h = createHarness({ store: await PgStore.open(database.url, { poolSize: 2 }) });
+    harnesses.push(h);
+    const past = new Date(h.clock.now().getTime() - 60_000).toISOString();
+    const person = (id: string): PersonRef => ({ directoryId: id, email: `${id}@example.com`, name: id, slackId: null });
+    await h.store.transaction(async (tx) => {
+      for (const [id, delegator] of [['dlg_1', 'u-marcus'], ['dlg_2', 'u-margaret']] as const) {
+        await tx.insertDelegation({
+          id, delegator: person(delegator), delegate: person('u-kim'), startsAt: past, endsAt: past, status: 'active', createdAt: past, endedAt: null, endedReason: null,
+        });
+      }
+    });
+    // Another replica holds dlg_2 (its delegator turning it off, say) and will append to the audit chain.
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`SELECT id FROM delegations WHERE id = 'dlg_2' FOR UPDATE`);
+      const ended = expireDelegations(h.deps);
+      const otherPid = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const waiting = await waitFor(async () => (await query<{ pid: number }>(database!.url, `SELECT pid FROM pg_locks WHERE NOT granted AND pid <> ${otherPid}`))[0]?.pid);
+      // The sweep waits for dlg_2 before its first audit event: the other side can take the chain's lock.
+      const advisory = await query<{ n: string }>(database.url, `SELECT count(*) AS n FROM pg_locks WHERE pid = ${waiting} AND locktype = 'advisory' AND granted`);
+      expect(Number(advisory[0]!.n)).toBe(0);
+      await other.query('COMMIT');
+      expect(await ended).toBe(2);
+    } finally {
+      await other.end();
+    }
+    expect((await h.store.listDelegations({ status: ['ended'] })).map((d) => d.id).sort()).toEqual(['dlg_1', 'dlg_2']);
+  }, 60_000);
 });
+
+/** Polls until `read` gives a value (the event waited for), for at most 20 s. */
+async function waitFor<T>(read: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('waitFor: timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 
 function signal(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;

@@ -10,7 +10,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChain, type AuditEventInput } from '../../src/domain/audit.js';
 import { AccessError } from '../../src/domain/errors.js';
-import type { AccessRequest, Grant, JobPayload, StepRecord } from '../../src/domain/records.js';
+import type { AccessRequest, BreakGlassReview, Delegation, Grant, JobPayload, StepRecord } from '../../src/domain/records.js';
 import type { ReviewCampaign, ReviewItem } from '../../src/domain/reviews/review-records.js';
 import { NO_FILTERS } from '../../src/operations/exports/export-filters.js';
 import type { Store, StoreTx } from '../../src/operations/ports.js';
@@ -63,6 +63,7 @@ export function grant(id: string, overrides: Partial<Grant> = {}): Grant {
     policyName: 'github-owner',
     policyVersion: 'v1',
     sensitive: true,
+    breakGlass: false,
     snapshot: {
       provision: { method: 'okta_group', group: 'github-owners' },
       policyName: 'github-owner',
@@ -101,6 +102,11 @@ function step(requestId: string, index: number, overrides: Partial<StepRecord> =
     notifyChannel: null,
     startedAt: null,
     decidedAt: null,
+    escalateAt: null,
+    escalatedAt: null,
+    escalationApprovers: [],
+    nextReminderAt: null,
+    remindersSent: [],
     ...overrides,
   };
 }
@@ -546,6 +552,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           reason: null,
           shortenedToSeconds: 1800,
           at: at(1),
+          onBehalfOf: null,
         };
         await store.transaction((tx) => tx.insertDecision(decision));
         const again = await store
@@ -568,6 +575,127 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const byRequest = await store.decisionsFor(['req_1', 'req_2', 'missing']);
         expect([...byRequest.keys()]).toEqual(['req_1']);
         expect(byRequest.get('req_1')).toHaveLength(2);
+      });
+    });
+
+    describe('escalations, approver reminders and delegated decisions', () => {
+      const marcus = { directoryId: 'u-marcus', email: 'marcus@example.com', name: 'Marcus', slackId: 'U0MARCUS' };
+      const kim = { directoryId: 'u-kim', email: 'kim@example.com', name: 'Kim', slackId: null };
+      const priya = { directoryId: 'u-priya', email: 'priya@example.com', name: 'Priya', slackId: null };
+
+      it('finds the open steps due to escalate and due for a reminder, earliest first, and keeps what the sweep writes', async () => {
+        await store.transaction(async (tx) => {
+          for (const [id, role] of [['req_1', 'owner'], ['req_2', 'member'], ['req_3', 'triage']] as const) {
+            await tx.insertRequest(request(id, { role }));
+          }
+          await tx.insertSteps([step('req_1', 0, { status: 'open', approvers: [marcus], escalateAt: at(200), nextReminderAt: at(300) })]);
+          await tx.insertSteps([step('req_2', 0, { status: 'open', approvers: [marcus], escalateAt: at(100), nextReminderAt: at(50) })]);
+          // Decided: never due, whatever its times say.
+          await tx.insertSteps([step('req_3', 0, { status: 'approved', approvers: [marcus], escalateAt: at(10), nextReminderAt: at(10) })]);
+        });
+        expect((await store.stepsDueToEscalate(at(99), 10)).map((s) => s.requestId)).toEqual([]);
+        expect((await store.stepsDueToEscalate(at(500), 10)).map((s) => s.requestId)).toEqual(['req_2', 'req_1']);
+        expect((await store.stepsDueToEscalate(at(500), 1)).map((s) => s.requestId)).toEqual(['req_2']);
+        expect((await store.stepsDueForApproverReminder(at(300), 10)).map((s) => s.requestId)).toEqual(['req_2', 'req_1']);
+
+        // Escalated: no longer due to escalate; the people it added await it too.
+        expect(await store.transaction((tx) => tx.updateStep('req_2', 0, ['open'], { escalatedAt: at(101), escalationApprovers: [priya] }))).toBe(true);
+        expect((await store.stepsDueToEscalate(at(500), 10)).map((s) => s.requestId)).toEqual(['req_1']);
+        expect((await store.getSteps('req_2'))[0]).toMatchObject({ escalatedAt: at(101), escalationApprovers: [priya], escalateAt: at(100) });
+        expect((await store.requestsAwaiting('u-priya')).map((r) => r.id)).toEqual(['req_2']);
+
+        // A reminder sent: the next one moves on; none left, the step drops out.
+        await store.transaction((tx) => tx.updateStep('req_2', 0, ['open'], { remindersSent: [3600], nextReminderAt: null }));
+        expect((await store.getSteps('req_2'))[0]).toMatchObject({ remindersSent: [3600], nextReminderAt: null });
+        expect((await store.stepsDueForApproverReminder(at(1000), 10)).map((s) => s.requestId)).toEqual(['req_1']);
+      });
+
+      it('records a decision made for someone, and lets each approver be stood in for once per request', async () => {
+        await store.transaction(async (tx) => {
+          await tx.insertRequest(request('req_1', { stepCount: 2 }));
+          await tx.insertSteps([step('req_1', 0, { status: 'open', approvers: [marcus] }), step('req_1', 1, { approvers: [marcus, priya] })]);
+        });
+        const decision = {
+          requestId: 'req_1', stepIndex: 0, approver: kim, decision: 'approve' as const, reason: null,
+          shortenedToSeconds: null, at: at(1), onBehalfOf: marcus,
+        };
+        await store.transaction((tx) => tx.insertDecision(decision));
+        expect(await store.getDecisions('req_1')).toEqual([decision]);
+        // Marcus was used up by his delegate: the request no longer awaits him.
+        expect(await store.requestsAwaiting('u-marcus')).toEqual([]);
+        // Someone else standing in for Marcus again on the same request is refused, like a second decision.
+        const again = await store
+          .transaction((tx) => tx.insertDecision({ ...decision, approver: priya, stepIndex: 1, at: at(2) }))
+          .catch((e: unknown) => e);
+        expect((again as AccessError).code).toBe('already_decided_step');
+        expect(await store.getDecisions('req_1')).toHaveLength(1);
+      });
+    });
+
+    describe('break-glass reviews and delegations', () => {
+      const sam = { directoryId: 'u-sam', email: 'sam@example.com', name: 'Sam', slackId: 'U0SAM' };
+      const review = (grantId: string, overrides: Partial<BreakGlassReview> = {}): BreakGlassReview => ({
+        grantId, requestId: `req_${grantId}`, reviewers: { kind: 'group', group: 'security-team' }, incident: 'INC-42',
+        createdAt: at(0), dueAt: at(86_400), status: 'pending', reviewer: null, reason: null, reviewedAt: null, ...overrides,
+      });
+
+      it('keeps one review per break-glass grant, lists the pending and overdue ones, and records the outcome once', async () => {
+        await store.transaction(async (tx) => {
+          await insertGrant(tx, grant('grt_1', { breakGlass: true }));
+          await insertGrant(tx, grant('grt_2', { breakGlass: true, role: 'member', createdAt: at(10) }));
+          await tx.insertBreakGlassReview(review('grt_1'));
+          await tx.insertBreakGlassReview(review('grt_2', { createdAt: at(10), dueAt: at(100), reviewers: { kind: 'user', user: 'ciso@example.com' }, incident: null }));
+        });
+        expect((await store.getGrant('grt_1'))!.breakGlass).toBe(true);
+        expect(await store.getBreakGlassReview('grt_1')).toEqual(review('grt_1'));
+        expect(await store.getBreakGlassReview('grt_9')).toBeUndefined();
+        expect([...(await store.breakGlassReviewsFor(['grt_2', 'grt_1', 'grt_9'])).keys()].sort()).toEqual(['grt_1', 'grt_2']);
+        expect((await store.listBreakGlassReviews({ status: ['pending'] })).map((r) => r.grantId)).toEqual(['grt_2', 'grt_1']);
+        expect((await store.overdueBreakGlassReviews(at(100), 10)).map((r) => r.grantId)).toEqual(['grt_2']);
+        expect((await store.overdueBreakGlassReviews(at(90_000), 10)).map((r) => r.grantId)).toEqual(['grt_2', 'grt_1']);
+
+        const outcome = { status: 'not_justified' as const, reviewer: sam, reason: 'no incident', reviewedAt: at(200) };
+        expect(await store.transaction((tx) => tx.updateBreakGlassReview('grt_2', ['pending'], outcome))).toBe(true);
+        expect(await store.transaction((tx) => tx.updateBreakGlassReview('grt_2', ['pending'], { status: 'justified' }))).toBe(false);
+        expect(await store.getBreakGlassReview('grt_2')).toEqual(review('grt_2', {
+          createdAt: at(10), dueAt: at(100), reviewers: { kind: 'user', user: 'ciso@example.com' }, incident: null, ...outcome,
+        }));
+        expect((await store.overdueBreakGlassReviews(at(90_000), 10)).map((r) => r.grantId)).toEqual(['grt_1']);
+        expect((await store.listBreakGlassReviews({ status: ['not_justified', 'justified'] })).map((r) => r.grantId)).toEqual(['grt_2']);
+      });
+
+      const delegation = (id: string, overrides: Partial<Delegation> = {}): Delegation => ({
+        id,
+        delegator: { directoryId: 'u-marcus', email: 'marcus@example.com', name: 'Marcus', slackId: 'U0MARCUS' },
+        delegate: { directoryId: 'u-kim', email: 'kim@example.com', name: 'Kim', slackId: null },
+        startsAt: at(0), endsAt: at(86_400), status: 'active', createdAt: at(0), endedAt: null, endedReason: null,
+        ...overrides,
+      });
+
+      it('keeps one active delegation per person, finds them by either person, and ends them once', async () => {
+        await store.transaction((tx) => tx.insertDelegation(delegation('dlg_1')));
+        const second = await store.transaction((tx) => tx.insertDelegation(delegation('dlg_2', { createdAt: at(5) }))).catch((e: unknown) => e);
+        expect((second as AccessError).code).toBe('invalid_delegation');
+        expect(await store.getDelegation('dlg_1')).toEqual(delegation('dlg_1'));
+        expect((await store.activeDelegationBy('u-marcus'))?.id).toBe('dlg_1');
+        expect(await store.activeDelegationBy('u-kim')).toBeUndefined();
+        expect((await store.activeDelegationsTo('u-kim')).map((d) => d.id)).toEqual(['dlg_1']);
+        expect((await store.activeDelegationsInvolving('u-kim')).map((d) => d.id)).toEqual(['dlg_1']);
+        expect((await store.activeDelegationsInvolving('u-marcus')).map((d) => d.id)).toEqual(['dlg_1']);
+        expect(await store.expiredDelegations(at(86_399), 10)).toEqual([]);
+        expect((await store.expiredDelegations(at(86_400), 10)).map((d) => d.id)).toEqual(['dlg_1']);
+
+        // Replaced in one transaction: the old one ends, the new one starts.
+        await store.transaction(async (tx) => {
+          expect(await tx.updateDelegation('dlg_1', ['active'], { status: 'ended', endedAt: at(5), endedReason: 'replaced' })).toBe(true);
+          await tx.insertDelegation(delegation('dlg_2', { createdAt: at(5), endsAt: at(172_800), delegate: sam }));
+        });
+        expect(await store.transaction((tx) => tx.updateDelegation('dlg_1', ['active'], { status: 'ended', endedReason: 'off' }))).toBe(false);
+        expect(await store.getDelegation('dlg_1')).toMatchObject({ status: 'ended', endedAt: at(5), endedReason: 'replaced' });
+        expect((await store.activeDelegationBy('u-marcus'))?.delegate.email).toBe('sam@example.com');
+        expect(await store.activeDelegationsTo('u-kim')).toEqual([]);
+        expect((await store.listDelegations({})).map((d) => d.id)).toEqual(['dlg_2', 'dlg_1']);
+        expect((await store.listDelegations({ status: ['ended'] })).map((d) => d.id)).toEqual(['dlg_1']);
       });
     });
 

@@ -140,6 +140,7 @@ export const SETTINGS: Settings = {
   reconcileSchedule: '0 * * * *',
   approvalTimeoutSeconds: 72 * 3600,
   remindersSeconds: [86400, 3600],
+  approverRemindersSeconds: [],
   managerAttribute: 'managerId',
   auditSinks: [],
   auditCheckpoints: null,
@@ -177,6 +178,8 @@ export interface HarnessOptions {
   clock?: FakeClock;
   /** The operations' log; default silent. */
   logger?: Logger;
+  /** Settings that differ from `SETTINGS` (approver reminders, say). */
+  settings?: Partial<Settings>;
 }
 
 export function createHarness(options: HarnessOptions = {}): Harness {
@@ -193,7 +196,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     directory,
     catalog: new Catalog(options.policies ?? examplePolicies()),
     reviews: new ReviewCatalog(options.reviews ?? []),
-    settings: SETTINGS,
+    settings: { ...SETTINGS, ...options.settings },
     clock,
     logger: options.logger ?? silentLogger,
     provisioners: createProvisioners({ directory, env: {}, webhook: options.webhook ?? webhook }),

@@ -1,7 +1,8 @@
 /**
  * The bot's three schedules from `policies/settings.yml`, wired to their operations:
- * - `sweep` (sweep_schedule): approval timeouts, expiries, reminders, due jobs, overdue revocations,
- *   housekeeping (records older than `retention`);
+ * - `sweep` (sweep_schedule): approval timeouts, ended delegations, escalations, approver reminders,
+ *   expiries, reminders, unreviewed break-glass alerts, access reviews due, due jobs, overdue
+ *   revocations, housekeeping (records older than `retention`);
  * - `reconcile` (reconcile_schedule): offboarding, then drift against each provisioned group;
  * - `digest` (digest_schedule): the weekly security digest, queued as a job keyed by its slot (so it
  *   is posted once, retried when Slack fails, with the week's requests CSV: `publishDigest`);
@@ -32,9 +33,10 @@ export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule
       async run(pass) {
         const summary = await sweep(deps, { worker: pass.holder, ...hooks.jobs, signal: pass.signal });
         const pruned = summary.pruned.jobs + summary.pruned.messages;
-        if (summary.expiredGrants || summary.expiredRequests || summary.reminders || summary.jobs.ran || summary.overdueRevocations || pruned) {
-          deps.logger.info('sweep', { ...summary });
-        }
+        const busy = summary.expiredGrants || summary.expiredRequests || summary.reminders || summary.jobs.ran || summary.overdueRevocations
+          || summary.escalatedSteps || summary.approverReminders || summary.endedDelegations || summary.breakGlassAlerts
+          || summary.reviewsClosed || summary.reviewReminders || pruned;
+        if (busy) deps.logger.info('sweep', { ...summary });
         return summary;
       },
     },

@@ -29,9 +29,9 @@ import type {
 } from '../../operations/exports/export-ports.js';
 import type { ReviewCampaign } from '../../domain/reviews/review-records.js';
 import { toCampaign, toReviewItem } from './review-row-mappers.js';
-import type { PersonRef } from '../../domain/records.js';
+import type { BreakGlassReview, PersonRef } from '../../domain/records.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type Db } from './open-database.js';
-import { toDecision, toGrant, toRequest, toStep } from './row-mappers.js';
+import { toBreakGlassReview, toDecision, toGrant, toRequest, toStep } from './row-mappers.js';
 import * as t from './schema.js';
 
 type Param = string | number;
@@ -135,6 +135,7 @@ export class SqliteExportSnapshot implements ExportSnapshot {
     const grants = new Map(this.db.select().from(t.grants).where(inArray(t.grants.requestId, ids)).all().map((g) => [g.requestId, toGrant(g)]));
     const grantIds = [...grants.values()].map((g) => g.id);
     const extensions = this.extensionTotals(grantIds);
+    const reviews = this.breakGlassReviews(grantIds);
     const provisionedBy = new Map<string, PersonRef>();
     if (grantIds.length) {
       const tasks = this.db
@@ -155,6 +156,7 @@ export class SqliteExportSnapshot implements ExportSnapshot {
           grant,
           extensions: (grant && extensions.get(grant.id)) || { count: 0, totalSeconds: 0 },
           provisionedBy: (grant && provisionedBy.get(grant.id)) || null,
+          breakGlassReview: (grant && reviews.get(grant.id)) || null,
         };
       }),
       next: rows[rows.length - 1]!.key,
@@ -170,6 +172,13 @@ export class SqliteExportSnapshot implements ExportSnapshot {
       .groupBy(t.extensions.grantId)
       .all();
     return new Map(rows.map((r) => [r.grantId, { count: r.count, totalSeconds: r.total }]));
+  }
+
+  /** The reviews of these grants' emergency access, by grant id (one read per batch). */
+  private breakGlassReviews(grantIds: string[]): Map<string, BreakGlassReview> {
+    if (grantIds.length === 0) return new Map();
+    const rows = this.db.select().from(t.breakGlassReviews).where(inArray(t.breakGlassReviews.grantId, grantIds)).all();
+    return new Map(rows.map((r) => [r.grantId, toBreakGlassReview(r)]));
   }
 
   // ---- grants (access) -----------------------------------------------------------------------
@@ -192,8 +201,13 @@ export class SqliteExportSnapshot implements ExportSnapshot {
       .all();
     if (rows.length === 0) return { rows: [], next: after };
     const extensions = this.extensionTotals(rows.map((r) => r.row.id));
+    const reviews = this.breakGlassReviews(rows.filter((r) => r.row.breakGlass).map((r) => r.row.id));
     return {
-      rows: rows.map(({ row }) => ({ grant: toGrant(row), extensions: extensions.get(row.id) ?? { count: 0, totalSeconds: 0 } })),
+      rows: rows.map(({ row }) => ({
+        grant: toGrant(row),
+        extensions: extensions.get(row.id) ?? { count: 0, totalSeconds: 0 },
+        breakGlassReview: reviews.get(row.id) ?? null,
+      })),
       next: rows[rows.length - 1]!.key,
     };
   }

@@ -1,10 +1,12 @@
 /** Requests, their approval steps and the decisions on them, on SQLite. */
-import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import { AccessError } from '../../domain/errors.js';
 import type { AccessRequest, DecisionRecord, RequestStatus, StepRecord, StepStatus } from '../../domain/records.js';
 import type { RequestFilter } from '../../operations/ports.js';
 import { isUniqueViolation, type Connection } from './open-database.js';
-import { fromRequest, fromRequestPatch, fromStep, toDecision, toRequest, toStep, type StepRow } from './row-mappers.js';
+import {
+  fromDecision, fromRequest, fromRequestPatch, fromStep, fromStepPatch, toDecision, toRequest, toStep, type StepRow,
+} from './row-mappers.js';
 import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -15,6 +17,8 @@ type Methods =
   | 'listRequests'
   | 'overdueRequests'
   | 'requestsAwaiting'
+  | 'stepsDueToEscalate'
+  | 'stepsDueForApproverReminder'
   | 'insertRequest'
   | 'updateRequest'
   | 'getSteps'
@@ -118,8 +122,9 @@ export class RequestsRepo implements SyncPort<Methods> {
             and(
               eq(t.requests.status, 'pending_approval'),
               eq(t.approvalSteps.status, 'open'),
-              sql`exists (select 1 from json_each(${t.approvalSteps.approvers}) where json_extract(value, '$.directoryId') = ${approver})`,
-              sql`not exists (select 1 from decisions d where d.request_id = ${t.requests.id} and d.approver_id = ${approver})`,
+              sql`(exists (select 1 from json_each(${t.approvalSteps.approvers}) where json_extract(value, '$.directoryId') = ${approver})
+                or exists (select 1 from json_each(${t.approvalSteps.escalationApprovers}) where json_extract(value, '$.directoryId') = ${approver}))`,
+              sql`not exists (select 1 from decisions d where d.request_id = ${t.requests.id} and (d.approver_id = ${approver} or d.on_behalf_of_id = ${approver}))`,
             ),
           )
           .orderBy(asc(t.requests.createdAt))
@@ -127,6 +132,42 @@ export class RequestsRepo implements SyncPort<Methods> {
       )
       .all({ approverId });
     return rows.map((r) => toRequest(r.request));
+  }
+
+  stepsDueToEscalate(now: string, limit: number): StepRecord[] {
+    return this.c
+      .prepared('stepsDueToEscalate', (db) =>
+        db
+          .select()
+          .from(t.approvalSteps)
+          .where(
+            and(
+              sql`${t.approvalSteps.status} = 'open'`,
+              lte(t.approvalSteps.escalateAt, sql.placeholder('now')),
+              isNull(t.approvalSteps.escalatedAt),
+            ),
+          )
+          .orderBy(asc(t.approvalSteps.escalateAt))
+          .limit(sql.placeholder('limit'))
+          .prepare(),
+      )
+      .all({ now, limit })
+      .map(toStep);
+  }
+
+  stepsDueForApproverReminder(now: string, limit: number): StepRecord[] {
+    return this.c
+      .prepared('stepsDueForApproverReminder', (db) =>
+        db
+          .select()
+          .from(t.approvalSteps)
+          .where(and(sql`${t.approvalSteps.status} = 'open'`, lte(t.approvalSteps.nextReminderAt, sql.placeholder('now'))))
+          .orderBy(asc(t.approvalSteps.nextReminderAt))
+          .limit(sql.placeholder('limit'))
+          .prepare(),
+      )
+      .all({ now, limit })
+      .map(toStep);
   }
 
   insertRequest(request: AccessRequest): void {
@@ -179,14 +220,7 @@ export class RequestsRepo implements SyncPort<Methods> {
   }
 
   updateStep(requestId: string, index: number, from: StepStatus[], patch: Partial<StepRecord>): boolean {
-    const values: Partial<StepRow> = {};
-    if (patch.status !== undefined) values.status = patch.status;
-    if (patch.approvers !== undefined) values.approvers = patch.approvers;
-    if (patch.fallbackReason !== undefined) values.fallbackReason = patch.fallbackReason;
-    if (patch.label !== undefined) values.label = patch.label;
-    if (patch.notifyChannel !== undefined) values.notifyChannel = patch.notifyChannel;
-    if (patch.startedAt !== undefined) values.startedAt = patch.startedAt;
-    if (patch.decidedAt !== undefined) values.decidedAt = patch.decidedAt;
+    const values = fromStepPatch(patch);
     const keys = Object.keys(values) as (keyof StepRow)[];
     if (keys.length === 0) return false;
     const statement = this.c.prepared(`updateStep:${keys.join(',')}:${from.join(',')}`, (db) =>
@@ -239,26 +273,12 @@ export class RequestsRepo implements SyncPort<Methods> {
 
   insertDecision(decision: DecisionRecord): void {
     try {
-      this.c.db
-        .insert(t.decisions)
-        .values({
-          requestId: decision.requestId,
-          stepIndex: decision.stepIndex,
-          approverId: decision.approver.directoryId,
-          approverEmail: decision.approver.email,
-          approverName: decision.approver.name,
-          approverSlackId: decision.approver.slackId ?? null,
-          decision: decision.decision,
-          reason: decision.reason,
-          shortenedToSeconds: decision.shortenedToSeconds,
-          at: decision.at,
-        })
-        .run();
+      this.c.db.insert(t.decisions).values(fromDecision(decision)).run();
     } catch (error) {
       if (isUniqueViolation(error))
         throw new AccessError(
           'already_decided_step',
-          'You already decided a step of this request; one person decides at most one step.',
+          'You already decided a step of this request (or someone did for the same approver); one person decides at most one step.',
         );
       throw error;
     }

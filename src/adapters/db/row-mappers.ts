@@ -4,7 +4,9 @@
  */
 import type { AuditAction, AuditEvent } from '../../domain/audit.js';
 import { managedGroup } from '../../domain/provisioning/methods.js';
-import type { AccessRequest, DecisionRecord, Grant, JobRecord, StepRecord, TaskRecord } from '../../domain/records.js';
+import type {
+  AccessRequest, BreakGlassReview, DecisionRecord, Delegation, Grant, JobRecord, StepRecord, TaskRecord,
+} from '../../domain/records.js';
 import type * as t from './schema.js';
 
 export type RequestRow = typeof t.requests.$inferSelect;
@@ -12,6 +14,8 @@ export type StepRow = typeof t.approvalSteps.$inferSelect;
 export type DecisionRow = typeof t.decisions.$inferSelect;
 export type GrantRow = typeof t.grants.$inferSelect;
 export type TaskRow = typeof t.tasks.$inferSelect;
+export type BreakGlassReviewRow = typeof t.breakGlassReviews.$inferSelect;
+export type DelegationRow = typeof t.delegations.$inferSelect;
 export type JobRow = typeof t.jobs.$inferSelect;
 export type AuditRow = typeof t.auditEvents.$inferSelect;
 
@@ -96,11 +100,38 @@ export function toStep(row: StepRow): StepRecord {
     notifyChannel: row.notifyChannel,
     startedAt: row.startedAt,
     decidedAt: row.decidedAt,
+    escalateAt: row.escalateAt,
+    escalatedAt: row.escalatedAt,
+    escalationApprovers: row.escalationApprovers,
+    nextReminderAt: row.nextReminderAt,
+    remindersSent: row.remindersSent,
   };
 }
 
 export function fromStep(s: StepRecord): StepRow {
   return { ...s };
+}
+
+/** The columns a step update may change (a request's id and a step's index and policy step never change). */
+const STEP_PATCH_KEYS = [
+  'status', 'approvers', 'fallbackReason', 'label', 'notifyChannel', 'startedAt', 'decidedAt',
+  'escalateAt', 'escalatedAt', 'escalationApprovers', 'nextReminderAt', 'remindersSent',
+] as const satisfies readonly (keyof StepRecord & keyof StepRow)[];
+
+export function fromStepPatch(patch: Partial<StepRecord>): Partial<StepRow> {
+  const values: Partial<Record<keyof StepRow, unknown>> = {};
+  for (const key of STEP_PATCH_KEYS) if (patch[key] !== undefined) values[key] = patch[key];
+  return values as Partial<StepRow>;
+}
+
+/** The columns a delegation update may change. */
+export function fromDelegationPatch(patch: Partial<Delegation>): Partial<DelegationRow> {
+  const values: Partial<DelegationRow> = {};
+  if (patch.status !== undefined) values.status = patch.status;
+  if (patch.endsAt !== undefined) values.endsAt = patch.endsAt;
+  if (patch.endedAt !== undefined) values.endedAt = patch.endedAt;
+  if (patch.endedReason !== undefined) values.endedReason = patch.endedReason;
+  return values;
 }
 
 export function toDecision(row: DecisionRow): DecisionRecord {
@@ -117,6 +148,28 @@ export function toDecision(row: DecisionRow): DecisionRecord {
     reason: row.reason,
     shortenedToSeconds: row.shortenedToSeconds,
     at: row.at,
+    onBehalfOf: row.onBehalfOfId
+      ? { directoryId: row.onBehalfOfId, email: row.onBehalfOfEmail ?? '', name: row.onBehalfOfName ?? '', slackId: row.onBehalfOfSlackId }
+      : null,
+  };
+}
+
+export function fromDecision(d: DecisionRecord): Omit<DecisionRow, 'id'> {
+  return {
+    requestId: d.requestId,
+    stepIndex: d.stepIndex,
+    approverId: d.approver.directoryId,
+    approverEmail: d.approver.email,
+    approverName: d.approver.name,
+    approverSlackId: d.approver.slackId ?? null,
+    decision: d.decision,
+    reason: d.reason,
+    shortenedToSeconds: d.shortenedToSeconds,
+    at: d.at,
+    onBehalfOfId: d.onBehalfOf?.directoryId ?? null,
+    onBehalfOfEmail: d.onBehalfOf?.email ?? null,
+    onBehalfOfName: d.onBehalfOf?.name ?? null,
+    onBehalfOfSlackId: d.onBehalfOf?.slackId ?? null,
   };
 }
 
@@ -130,6 +183,7 @@ export function toGrant(row: GrantRow): Grant {
     policyName: row.policyName,
     policyVersion: row.policyVersion,
     sensitive: row.sensitive,
+    breakGlass: row.breakGlass,
     snapshot: row.snapshot,
     alreadyMember: row.alreadyMember,
     status: row.status,
@@ -163,6 +217,7 @@ export function fromGrant(g: Grant): GrantRow {
     policyName: g.policyName,
     policyVersion: g.policyVersion,
     sensitive: g.sensitive,
+    breakGlass: g.breakGlass,
     snapshot: g.snapshot,
     provisionGroup: managedGroup(g.snapshot.provision),
     alreadyMember: g.alreadyMember,
@@ -217,6 +272,77 @@ export function toTask(row: TaskRow): TaskRecord {
       ? { directoryId: row.completedById, email: row.completedByEmail ?? '', name: row.completedByName ?? '' }
       : null,
     completedAt: row.completedAt,
+  };
+}
+
+export function toBreakGlassReview(row: BreakGlassReviewRow): BreakGlassReview {
+  return {
+    grantId: row.grantId,
+    requestId: row.requestId,
+    reviewers: row.reviewers,
+    incident: row.incident,
+    createdAt: row.createdAt,
+    dueAt: row.dueAt,
+    status: row.status,
+    reviewer: row.reviewerId
+      ? { directoryId: row.reviewerId, email: row.reviewerEmail ?? '', name: row.reviewerName ?? '', slackId: row.reviewerSlackId }
+      : null,
+    reason: row.reason,
+    reviewedAt: row.reviewedAt,
+  };
+}
+
+export function fromBreakGlassReview(r: Partial<BreakGlassReview>): Partial<BreakGlassReviewRow> {
+  const out: Partial<BreakGlassReviewRow> = {};
+  if (r.grantId !== undefined) out.grantId = r.grantId;
+  if (r.requestId !== undefined) out.requestId = r.requestId;
+  if (r.reviewers !== undefined) out.reviewers = r.reviewers;
+  if (r.incident !== undefined) out.incident = r.incident;
+  if (r.createdAt !== undefined) out.createdAt = r.createdAt;
+  if (r.dueAt !== undefined) out.dueAt = r.dueAt;
+  if (r.status !== undefined) out.status = r.status;
+  if (r.reviewer !== undefined) {
+    out.reviewerId = r.reviewer?.directoryId ?? null;
+    out.reviewerEmail = r.reviewer?.email ?? null;
+    out.reviewerName = r.reviewer?.name ?? null;
+    out.reviewerSlackId = r.reviewer?.slackId ?? null;
+  }
+  if (r.reason !== undefined) out.reason = r.reason;
+  if (r.reviewedAt !== undefined) out.reviewedAt = r.reviewedAt;
+  return out;
+}
+
+export function toDelegation(row: DelegationRow): Delegation {
+  return {
+    id: row.id,
+    delegator: { directoryId: row.delegatorId, email: row.delegatorEmail, name: row.delegatorName, slackId: row.delegatorSlackId },
+    delegate: { directoryId: row.delegateId, email: row.delegateEmail, name: row.delegateName, slackId: row.delegateSlackId },
+    startsAt: row.startsAt,
+    endsAt: row.endsAt,
+    status: row.status,
+    createdAt: row.createdAt,
+    endedAt: row.endedAt,
+    endedReason: row.endedReason,
+  };
+}
+
+export function fromDelegation(d: Delegation): DelegationRow {
+  return {
+    id: d.id,
+    delegatorId: d.delegator.directoryId,
+    delegatorEmail: d.delegator.email,
+    delegatorName: d.delegator.name,
+    delegatorSlackId: d.delegator.slackId ?? null,
+    delegateId: d.delegate.directoryId,
+    delegateEmail: d.delegate.email,
+    delegateName: d.delegate.name,
+    delegateSlackId: d.delegate.slackId ?? null,
+    startsAt: d.startsAt,
+    endsAt: d.endsAt,
+    status: d.status,
+    createdAt: d.createdAt,
+    endedAt: d.endedAt,
+    endedReason: d.endedReason,
   };
 }
 

@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { Actor } from '../../domain/audit.js';
-import type { ApprovalStep } from '../../domain/policy.js';
+import type { ApprovalStep, PeopleRule } from '../../domain/policy.js';
 import type { JobPayload, PersonRef, ProvisionSnapshot } from '../../domain/records.js';
 import type { ReviewerRule } from '../../domain/reviews/review-definition.js';
 import type { ItemSource, RuleReviewed } from '../../domain/reviews/review-records.js';
@@ -14,7 +14,7 @@ export const requests = sqliteTable(
   'requests',
   {
     id: text('id').primaryKey(),
-    kind: text('kind', { enum: ['access', 'extension'] }).notNull(),
+    kind: text('kind', { enum: ['access', 'extension', 'break_glass'] }).notNull(),
     grantId: text('grant_id'),
     requesterId: text('requester_id').notNull(),
     requesterEmail: text('requester_email').notNull(),
@@ -59,8 +59,18 @@ export const approvalSteps = sqliteTable(
     notifyChannel: text('notify_channel'),
     startedAt: text('started_at'),
     decidedAt: text('decided_at'),
+    escalateAt: text('escalate_at'),
+    escalatedAt: text('escalated_at'),
+    escalationApprovers: text('escalation_approvers', { mode: 'json' }).$type<PersonRef[]>().notNull().default([]),
+    nextReminderAt: text('next_reminder_at'),
+    remindersSent: text('reminders_sent', { mode: 'json' }).$type<number[]>().notNull().default([]),
   },
-  (t) => [primaryKey({ columns: [t.requestId, t.index] })],
+  (t) => [
+    primaryKey({ columns: [t.requestId, t.index] }),
+    // The sweep's look-ups: open steps due to escalate, open steps whose approvers are owed a reminder.
+    index('approval_steps_escalate').on(t.status, t.escalateAt),
+    index('approval_steps_remind').on(t.status, t.nextReminderAt),
+  ],
 );
 
 export const decisions = sqliteTable(
@@ -77,9 +87,18 @@ export const decisions = sqliteTable(
     reason: text('reason'),
     shortenedToSeconds: integer('shortened_to_seconds'),
     at: text('at').notNull(),
+    /** The approver the decider stood in for (a delegation); null when they decided for themselves. */
+    onBehalfOfId: text('on_behalf_of_id'),
+    onBehalfOfEmail: text('on_behalf_of_email'),
+    onBehalfOfName: text('on_behalf_of_name'),
+    onBehalfOfSlackId: text('on_behalf_of_slack_id'),
   },
-  // One person decides at most one step of a request, once: the database enforces it too.
-  (t) => [uniqueIndex('decisions_one_per_person').on(t.requestId, t.approverId)],
+  // One person decides at most one step of a request, once, and is stood in for at most once: the
+  // database enforces it too.
+  (t) => [
+    uniqueIndex('decisions_one_per_person').on(t.requestId, t.approverId),
+    uniqueIndex('decisions_one_per_delegator').on(t.requestId, t.onBehalfOfId).where(sql`on_behalf_of_id is not null`),
+  ],
 );
 
 export const grants = sqliteTable(
@@ -96,6 +115,7 @@ export const grants = sqliteTable(
     policyName: text('policy_name').notNull(),
     policyVersion: text('policy_version').notNull(),
     sensitive: integer('sensitive', { mode: 'boolean' }).notNull(),
+    breakGlass: integer('break_glass', { mode: 'boolean' }).notNull().default(false),
     snapshot: text('snapshot', { mode: 'json' }).$type<ProvisionSnapshot>().notNull(),
     /** The target Okta group, denormalised from the snapshot for the "another grant through this group" check. */
     provisionGroup: text('provision_group'),
@@ -136,6 +156,55 @@ export const extensions = sqliteTable(
     at: text('at').notNull(),
   },
   (t) => [index('extensions_grant').on(t.grantId)],
+);
+
+/** The review each break-glass grant owes (one per grant). */
+export const breakGlassReviews = sqliteTable(
+  'break_glass_reviews',
+  {
+    grantId: text('grant_id').primaryKey().references(() => grants.id),
+    requestId: text('request_id').notNull().references(() => requests.id),
+    reviewers: text('reviewers', { mode: 'json' }).$type<PeopleRule>().notNull(),
+    incident: text('incident'),
+    createdAt: text('created_at').notNull(),
+    dueAt: text('due_at').notNull(),
+    status: text('status', { enum: ['pending', 'justified', 'not_justified'] }).notNull(),
+    reviewerId: text('reviewer_id'),
+    reviewerEmail: text('reviewer_email'),
+    reviewerName: text('reviewer_name'),
+    reviewerSlackId: text('reviewer_slack_id'),
+    reason: text('reason'),
+    reviewedAt: text('reviewed_at'),
+  },
+  (t) => [index('break_glass_reviews_due').on(t.status, t.dueAt)],
+);
+
+/** Approvals handed to someone else while a person is away. */
+export const delegations = sqliteTable(
+  'delegations',
+  {
+    id: text('id').primaryKey(),
+    delegatorId: text('delegator_id').notNull(),
+    delegatorEmail: text('delegator_email').notNull(),
+    delegatorName: text('delegator_name').notNull(),
+    delegatorSlackId: text('delegator_slack_id'),
+    delegateId: text('delegate_id').notNull(),
+    delegateEmail: text('delegate_email').notNull(),
+    delegateName: text('delegate_name').notNull(),
+    delegateSlackId: text('delegate_slack_id'),
+    startsAt: text('starts_at').notNull(),
+    endsAt: text('ends_at').notNull(),
+    status: text('status', { enum: ['active', 'ended'] }).notNull(),
+    createdAt: text('created_at').notNull(),
+    endedAt: text('ended_at'),
+    endedReason: text('ended_reason', { enum: ['off', 'expired', 'replaced', 'delegator_inactive', 'delegate_inactive'] }),
+  },
+  (t) => [
+    // One active delegation per person: a new one replaces the old (ended in the same transaction).
+    uniqueIndex('delegations_one_active').on(t.delegatorId).where(sql`status = 'active'`),
+    index('delegations_delegate').on(t.delegateId, t.status),
+    index('delegations_status_ends').on(t.status, t.endsAt),
+  ],
 );
 
 export const tasks = sqliteTable(

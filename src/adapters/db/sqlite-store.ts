@@ -1,7 +1,8 @@
 /**
  * The store port on SQLite (drizzle + better-sqlite3). All SQL lives in this folder: one
- * repository per aggregate (requests, grants, tasks, identity and policy versions, the audit log,
- * the job queue, meta and leases, posted messages, access reviews), composed here.
+ * repository per aggregate (requests, grants, tasks, break-glass reviews, delegations, identity and
+ * policy versions, the audit log, the job queue, meta and leases, posted messages, access reviews),
+ * composed here.
  *
  * Connections and transactions:
  * - Writes run on the writing connection, inside `transaction`, one transaction at a time (the
@@ -24,6 +25,8 @@ import type { PostedMessages, Store, StoreReads, StoreTx } from '../../operation
 import type { ExportSnapshot } from '../../operations/exports/export-ports.js';
 import { AuditLog } from './audit-log.js';
 import { AuditStreamRepo } from './audit-stream-repo.js';
+import { BreakGlassRepo } from './break-glass-repo.js';
+import { DelegationsRepo } from './delegations-repo.js';
 import { SqliteExportSnapshot } from './export-reader.js';
 import { GrantsRepo } from './grants-repo.js';
 import { IdentityRepo } from './identity-repo.js';
@@ -44,6 +47,8 @@ class Repos {
   readonly requests: RequestsRepo;
   readonly grants: GrantsRepo;
   readonly tasks: TasksRepo;
+  readonly breakGlass: BreakGlassRepo;
+  readonly delegations: DelegationsRepo;
   readonly identity: IdentityRepo;
   readonly audit: AuditLog;
   readonly stream: AuditStreamRepo;
@@ -57,6 +62,8 @@ class Repos {
     this.requests = new RequestsRepo(connection);
     this.grants = new GrantsRepo(connection);
     this.tasks = new TasksRepo(connection);
+    this.breakGlass = new BreakGlassRepo(connection);
+    this.delegations = new DelegationsRepo(connection);
     this.identity = new IdentityRepo(connection);
     this.audit = new AuditLog(connection);
     this.stream = new AuditStreamRepo(connection);

@@ -17,17 +17,23 @@
  */
 import type { StoreReads, StoreTx } from '../../operations/ports.js';
 
-export type RepoName = 'requests' | 'grants' | 'tasks' | 'identity' | 'audit' | 'stream' | 'jobs' | 'meta' | 'reviews';
+export type RepoName =
+  'requests' | 'grants' | 'tasks' | 'breakGlass' | 'delegations' | 'identity' | 'audit' | 'stream' | 'jobs' | 'meta' | 'reviews';
 type WriteMethod = Exclude<keyof StoreTx, keyof StoreReads>;
 
 /** Which repository answers each read of the port. */
 export const READS = {
   getRequest: 'requests', getRequests: 'requests', getSteps: 'requests', getDecisions: 'requests', decisionsFor: 'requests',
   findPendingRequest: 'requests', listRequests: 'requests', overdueRequests: 'requests', requestsAwaiting: 'requests',
+  stepsDueToEscalate: 'requests', stepsDueForApproverReminder: 'requests',
   getGrant: 'grants', grantForRequest: 'grants', findOpenGrant: 'grants', listGrants: 'grants', expiredGrants: 'grants',
   grantsExpiringBefore: 'grants', grantsDueForReminder: 'grants', otherGrantsThroughGroup: 'grants',
   getGrants: 'grants', grantsThroughGroup: 'grants', provisionGroupsOf: 'grants', holdersOf: 'grants',
   getExtensions: 'grants',
+  getBreakGlassReview: 'breakGlass', breakGlassReviewsFor: 'breakGlass', listBreakGlassReviews: 'breakGlass',
+  overdueBreakGlassReviews: 'breakGlass',
+  getDelegation: 'delegations', activeDelegationBy: 'delegations', activeDelegationsTo: 'delegations',
+  expiredDelegations: 'delegations', activeDelegationsInvolving: 'delegations', listDelegations: 'delegations',
   getTask: 'tasks', getTaskFor: 'tasks', openTasks: 'tasks',
   bindingForSlackUser: 'identity', bindingForPerson: 'identity', latestPolicyVersions: 'identity',
   getPolicyVersion: 'identity',
@@ -47,6 +53,8 @@ export const WRITES = {
   insertRequest: 'requests', updateRequest: 'requests', insertSteps: 'requests', updateStep: 'requests',
   insertDecision: 'requests',
   insertGrant: 'grants', updateGrant: 'grants', insertExtension: 'grants',
+  insertBreakGlassReview: 'breakGlass', updateBreakGlassReview: 'breakGlass',
+  insertDelegation: 'delegations', updateDelegation: 'delegations',
   insertTask: 'tasks', updateTask: 'tasks',
   bindIdentity: 'identity', unbindIdentity: 'identity', upsertPolicyVersion: 'identity',
   appendAudit: 'audit',

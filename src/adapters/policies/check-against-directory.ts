@@ -64,18 +64,26 @@ export async function checkPoliciesAgainstDirectory(loaded: LoadedPolicies, dire
     const users = new Map<string, Person | null>();
     for (const policy of loaded.policies) {
       for (const [roleIndex, role] of policy.roles.entries()) {
-        if (role.approval === 'auto') continue;
-        for (const [stepIndex, step] of role.approval.entries()) {
-          if (step.kind !== 'user') continue;
-          const path = ['roles', roleIndex, 'approval', stepIndex, 'user'];
+        // Approvers by email: a step's own, an escalation's, and break-glass reviewers.
+        const named: { user: string; path: KeyPath; what: string }[] = [];
+        for (const [stepIndex, step] of (role.approval === 'auto' ? [] : role.approval).entries()) {
+          if (step.kind === 'user') named.push({ user: step.user, path: ['roles', roleIndex, 'approval', stepIndex, 'user'], what: 'approver' });
+          if (step.escalation?.to.kind === 'user') {
+            named.push({ user: step.escalation.to.user, path: ['roles', roleIndex, 'approval', stepIndex, 'escalate_to', 'user'], what: 'escalation target' });
+          }
+        }
+        if (role.breakGlass?.reviewers.kind === 'user') {
+          named.push({ user: role.breakGlass.reviewers.user, path: ['roles', roleIndex, 'break_glass', 'reviewers', 'user'], what: 'break-glass reviewer' });
+        }
+        for (const { user, path, what } of named) {
           try {
-            const person = await findPerson(step.user);
-            users.set(step.user.toLowerCase(), person);
-            if (!person) problem(policy.source.file, path, `approver ${step.user} is not in the directory (${directory.kind})`);
+            const person = await findPerson(user);
+            users.set(user.toLowerCase(), person);
+            if (!person) problem(policy.source.file, path, `${what} ${user} is not in the directory (${directory.kind})`);
           } catch (error) {
             if (!(error instanceof AccessError)) throw error;
-            users.set(step.user.toLowerCase(), null);
-            problem(policy.source.file, path, `approver ${step.user}: ${error.message}`);
+            users.set(user.toLowerCase(), null);
+            problem(policy.source.file, path, `${what} ${user}: ${error.message}`);
           }
         }
       }
@@ -184,8 +192,11 @@ function groupReferences(loaded: LoadedPolicies): GroupReference[] {
       if (role.approval !== 'auto') {
         role.approval.forEach((step, i) => {
           if (step.kind === 'group') at('approval', step.group, 'approval', i, 'group');
+          if (step.escalation?.to.kind === 'group') at('approval', step.escalation.to.group, 'approval', i, 'escalate_to', 'group');
         });
       }
+      role.breakGlass?.eligibleGroups?.forEach((g, i) => at('eligibility', g, 'break_glass', 'eligible_groups', i));
+      if (role.breakGlass?.reviewers.kind === 'group') at('approval', role.breakGlass.reviewers.group, 'break_glass', 'reviewers', 'group');
       role.autoApprove?.requesterGroups?.forEach((g, i) => at('auto_approve', g, 'auto_approve', 'when', 'requester_groups', i));
       const provision = role.provision;
       for (const named of provisionMethod(provision).groups(provision)) at(named.managed ? 'provision' : 'assignee', named.group, 'provision', provision.method, ...named.key);

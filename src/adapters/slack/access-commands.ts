@@ -4,11 +4,12 @@
  * modal (acked at once: a trigger id is good for 3 s) or answers with one ephemeral message, built
  * by one operation or read and a block builder; a refusal becomes the reply text.
  */
-import type { WebClient } from '@slack/web-api';
+import type { ModalView, WebClient } from '@slack/web-api';
 import type { SlackMessage } from '../../../blocks/approval-message.js';
 import { helpMessage, listMessage, pendingMessage, textMessage, whoamiMessage } from '../../../blocks/command-replies.js';
 import { channelLink, escapeMrkdwn } from '../../../blocks/escape.js';
 import { explainMessage } from '../../../blocks/explain-message.js';
+import { infoModal } from '../../../blocks/modals.js';
 import { AccessError } from '../../domain/errors.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
 import { explainAccess } from '../../operations/explain-access.js';
@@ -16,7 +17,9 @@ import { findApp, findEntry } from '../../operations/policy-lookup.js';
 import { queueDigest } from '../../operations/queue-digest.js';
 import { assertAdmin } from '../../operations/revoke-grant.js';
 import { openExportForm, openRevokeForm } from './admin-forms.js';
-import { explain, identify, type SlackContext } from './context.js';
+import { openBreakGlassForm } from './break-glass-flow.js';
+import { explain, identify, openModal, type SlackContext } from './context.js';
+import { delegateForm, delegateTo, delegationOff, parseDelegateCommand } from './delegate-flow.js';
 import { approvalsAwaiting, myGrants, myRequests } from './overview.js';
 import { lookUpSlackUser } from './people.js';
 import { openRequestModal } from './request-flow.js';
@@ -34,7 +37,7 @@ export interface SubcommandCall {
   refuse: (text: string) => Promise<void>;
   app?: string;
   role?: string;
-  /** Every word after the subcommand's name, lower-cased (`review start <id>`). */
+  /** The words after the subcommand's name, as typed (case kept: a mention `<@U…>` is case-sensitive). */
   words: string[];
 }
 
@@ -61,7 +64,15 @@ export interface ReplySubcommand extends Subcommand {
   reply(call: SubcommandCall): Promise<SlackMessage>;
 }
 
-export type AccessSubcommand = ModalSubcommand | ReplySubcommand;
+/** Opens a modal when its arguments are missing (`wantsModal`), else answers with one ephemeral message. */
+export interface ModalOrReplySubcommand extends Subcommand {
+  answer: 'modal_or_reply';
+  wantsModal(call: SubcommandCall): boolean;
+  open(call: SubcommandCall): Promise<void>;
+  reply(call: SubcommandCall): Promise<SlackMessage>;
+}
+
+export type AccessSubcommand = ModalSubcommand | ReplySubcommand | ModalOrReplySubcommand;
 
 export { textMessage };
 
@@ -78,6 +89,15 @@ function forActivePerson(
     const me = await identify(call.ctx, call.client, call.userId);
     return inactive(me) ?? reply(call, me);
   };
+}
+
+/** A form, or a small modal saying why it cannot be shown. */
+async function answerView(ctx: SlackContext, where: string, build: () => Promise<ModalView>): Promise<ModalView> {
+  try {
+    return await build();
+  } catch (error) {
+    return infoModal('Not possible', escapeMrkdwn(explain(ctx, error, where)));
+  }
 }
 
 export async function answer(ctx: SlackContext, where: string, run: () => Promise<SlackMessage>): Promise<SlackMessage> {
@@ -108,6 +128,51 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
     },
     open: ({ ctx, client, triggerId, userId, channel, refuse, app, role }) =>
       openRequestModal(ctx, client, { triggerId, userId, channel, refuse, app, role }),
+  },
+  {
+    name: 'break-glass',
+    args: '<app> <role>',
+    summary: 'emergency access now, without approval, for roles that allow it; reviewed afterwards',
+    takesRole: true,
+    answer: 'modal',
+    refuse: ({ ctx, app, role }) => {
+      if (app === undefined || role === undefined) {
+        const roles = ctx.deps.catalog.entries().filter((e) => e.role.breakGlass).map((e) => `\`${e.app.app} ${e.role.id}\``);
+        const which = roles.length ? `Roles with emergency access: ${roles.join(', ')}.` : 'No role has emergency access.';
+        return textMessage(`Usage: \`/access break-glass <app> <role>\`, e.g. \`/access break-glass github owner\`. ${escapeMrkdwn(which)}`);
+      }
+      try {
+        findEntry(ctx.deps, app, role);
+        return undefined;
+      } catch (error) {
+        if (error instanceof AccessError) return textMessage(escapeMrkdwn(error.message));
+        throw error;
+      }
+    },
+    open: ({ ctx, client, triggerId, userId, channel, refuse, app, role }) =>
+      openBreakGlassForm(ctx, client, { triggerId, userId, channel, refuse, app: app!, role: role! }),
+  },
+  {
+    name: 'delegate',
+    args: '@person until <date>',
+    summary: 'while you are away, someone else decides your approvals: `/access delegate @kim until 2026-12-24`; `/access delegate off` ends it',
+    answer: 'modal_or_reply',
+    wantsModal: ({ words }) => words.length === 0,
+    open: async ({ ctx, client, triggerId, userId, channel }) => {
+      const view = await answerView(ctx, 'delegate form', () => delegateForm(ctx, client, userId));
+      await openModal(ctx, client, { triggerId, view, where: { user: userId, channel } });
+    },
+    async reply({ ctx, client, userId, words }) {
+      const parsed = parseDelegateCommand(words);
+      switch (parsed.kind) {
+        case 'off':
+          return textMessage(escapeMrkdwn(await delegationOff(ctx, client, userId)));
+        case 'delegate':
+          return textMessage(escapeMrkdwn(await delegateTo(ctx, client, { userId, delegate: parsed.delegate, day: parsed.day })));
+        case 'form':
+          return textMessage(parsed.problem ?? 'Usage: `/access delegate @person until 2026-12-24`, or `/access delegate off`.');
+      }
+    },
   },
   {
     name: 'list',
@@ -228,13 +293,17 @@ export function usageHint(): string {
 
 export type ParsedAccessCommand = { kind: string; app?: string; role?: string; words: string[] } | { kind: 'unknown'; word: string };
 
-/** `/access <words>`: the subcommand by its first word (none: help), and `<app> <role>` for those that take them. */
+/**
+ * `/access <words>`: the subcommand by its first word (none: help), `<app> <role>` for those that
+ * take them, and the words after the name as typed.
+ */
 export function parseAccessCommand(text: string): ParsedAccessCommand {
-  const [verb = 'help', ...words] = text.trim().split(/\s+/).filter(Boolean).map((w) => w.toLowerCase());
+  const [first = 'help', ...words] = text.trim().split(/\s+/).filter(Boolean);
+  const verb = first.toLowerCase();
+  const [app, role] = words.map((w) => w.toLowerCase());
   const command = SUBCOMMANDS.find((s) => s.name === verb);
   if (!command) return { kind: 'unknown', word: verb };
   if (!command.takesRole) return { kind: verb, words };
-  const [app, role] = words;
   return { kind: verb, words, ...(app ? { app } : {}), ...(role ? { role } : {}) };
 }
 

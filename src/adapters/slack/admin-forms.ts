@@ -17,60 +17,26 @@ import { authorizeExport } from '../../operations/exports/export-evidence.js';
 import { ExportFilterError, parseExportFilters, parseExportKind, type ExportFilterField } from '../../operations/exports/export-filters.js';
 import { assertAdmin, revokeGrantAsAdmin } from '../../operations/revoke-grant.js';
 import { groupName } from '../../../blocks/format.js';
-import { explain, identify, openModal, tellEphemeral, type SlackContext, type SubmissionReply } from './context.js';
+import { explain, identify, tellEphemeral, type SlackContext, type SubmissionReply } from './context.js';
 import { ExportPeriodError, exportPeriod, isPeriodPreset } from './export-period.js';
 import { exportToDm } from './export-upload.js';
 import { grantLine } from './overview.js';
+import { openChecked, updateView, type Checked, type CheckedFormInput } from './open-checked.js';
 import { lookUpSlackUser } from './people.js';
 import { pickedDate, pickedUser, selected, typed, type ViewPayload } from './payloads.js';
 import { appChoices } from './request-form.js';
-import { platformError } from './slack-errors.js';
 
 type Reply = SubmissionReply;
 
-/** How long opening waits for the admin check before it opens the form anyway (the trigger lasts 3 s). */
-const OPEN_BUDGET_MS = 1200;
+export type AdminFormInput = CheckedFormInput;
 
-export interface AdminFormInput {
-  triggerId: string;
-  userId: string;
-  /** Says a refusal as the command's ephemeral reply; without it (a button), a small modal says it. */
-  refuse?: (text: string) => Promise<void>;
-  /** Where the click or command came from: a click that expired is answered there. */
-  channel?: string;
-}
-
-/** The form for an admin, or the refusal for anyone else: within the budget before the modal opens, else after. */
-async function openAdminForm(ctx: SlackContext, client: WebClient, input: AdminFormInput & { title: string }, form: () => ModalView): Promise<void> {
-  const where = { user: input.userId, ...(input.channel ? { channel: input.channel } : {}) };
-  // Identifying the person is inside the budget too: it reads Slack and the directory.
-  const check = identify(ctx, client, input.userId)
-    .then((acting) => assertAdmin(ctx.deps, acting))
-    .then(() => null, (error: unknown) => explain(ctx, error, input.title));
-  let timer: NodeJS.Timeout | undefined;
-  const early = await Promise.race([check, new Promise<'slow'>((resolve) => { timer = setTimeout(() => resolve('slow'), OPEN_BUDGET_MS); })]);
-  clearTimeout(timer);
-  if (early !== 'slow') {
-    if (early !== null && input.refuse) return input.refuse(early);
-    const view = early === null ? form() : infoModal('Not allowed', escapeMrkdwn(early));
-    await openModal(ctx, client, { triggerId: input.triggerId, view, where });
-    return;
-  }
-  const checking = infoModal(input.title, '_Checking that you are an admin…_');
-  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: checking, where });
-  const refusal = await check;
-  const view = refusal === null ? form() : infoModal('Not allowed', escapeMrkdwn(refusal));
-  if (opened) await updateView(client, opened.id, opened.hash, view);
-}
-
-async function updateView(client: WebClient, viewId: string, hash: string | undefined, view: ModalView): Promise<void> {
-  try {
-    await client.views.update({ view_id: viewId, ...(hash ? { hash } : {}), view });
-  } catch (error) {
-    // The admin changed the form meanwhile: that newer update shows the right thing.
-    if (platformError(error) === 'hash_conflict') return;
-    throw error;
-  }
+/** The form for an admin, or the refusal for anyone else (admin membership read live). */
+function openAdminForm(ctx: SlackContext, client: WebClient, input: AdminFormInput & { title: string }, form: () => ModalView): Promise<void> {
+  return openChecked(ctx, client, { ...input, checking: '_Checking that you are an admin…_' }, () =>
+    identify(ctx, client, input.userId)
+      .then((acting) => assertAdmin(ctx.deps, acting))
+      .then((): Checked => ({ view: form() }), (error: unknown): Checked => ({ refusal: explain(ctx, error, input.title) })),
+  );
 }
 
 // ---- revoke ------------------------------------------------------------------------------------

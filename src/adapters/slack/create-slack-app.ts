@@ -34,6 +34,10 @@ import * as revokeFormActions from './listeners/actions/revoke-form.js';
 import * as reviewActions from './listeners/actions/review.js';
 import * as taskDoneAction from './listeners/actions/task-done.js';
 import * as appHomeEvent from './listeners/events/app-home.js';
+import * as breakGlassActions from './listeners/actions/break-glass.js';
+import * as delegationActions from './listeners/actions/delegation.js';
+import * as breakGlassViews from './listeners/views/break-glass.js';
+import * as delegateView from './listeners/views/delegate.js';
 import * as appOptions from './listeners/options/apps.js';
 import * as approveShorterView from './listeners/views/approve-shorter.js';
 import * as denyReasonView from './listeners/views/deny-reason.js';
@@ -210,6 +214,7 @@ export async function createSlackBot(connection: SlackConnection, options: Slack
   for (const listener of [
     accessCommand, requestFormActions, approveAction, denyAction, cancelAction, requestView, denyReasonView, approveShorterView, extendView, appOptions,
     grantButtons, taskDoneAction, homeActions, revokeFormActions, revokeView, exportView, appHomeEvent,
+    breakGlassActions, breakGlassViews, delegationActions, delegateView,
     reviewActions, reviewRevokeView,
   ]) {
     listener.register(router.registry() as App, ctx);

@@ -94,3 +94,22 @@ export function zonedMidnight(year: number, month: number, day: number, timeZone
   t = wall - offsetMs(t, timeZone);
   return new Date(t).toISOString();
 }
+
+/**
+ * The end of a day named `YYYY-MM-DD` in a zone (the next midnight there): "until 2026-12-24"
+ * includes the 24th. Null for anything that is not a real date.
+ */
+export function endOfDay(day: string, timeZone: string): string | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day.trim());
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
+  return nextDayStart(day.trim(), timeZone);
+}
+
+/** Today as `YYYY-MM-DD` in a zone (a datepicker's initial date). */
+export function localDay(at: Date, timeZone: string): string {
+  const { year, month, day } = localDate(at, timeZone);
+  return `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}

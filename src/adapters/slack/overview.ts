@@ -7,11 +7,13 @@
 import { stepTitle } from '../../../blocks/format.js';
 import { roleSummary, userSteps } from '../../../blocks/role-summary.js';
 import type {
-  ApprovalLine, CatalogRoleLine, GrantLine, HoldingLine, HomeModel, RequestCard, RequestLine, TaskLine, TaskView,
+  ApprovalLine, BreakGlassLine, CatalogRoleLine, DelegationLine, GrantLine, HoldingLine, HomeModel, PersonLabel, RequestCard, RequestLine,
+  TaskLine, TaskView,
 } from '../../../blocks/view-models.js';
 import { checkEligibility } from '../../domain/evaluate.js';
 import type { Person } from '../../domain/person.js';
-import type { Grant } from '../../domain/records.js';
+import type { AccessRequest, Grant } from '../../domain/records.js';
+import { delegationInForce, inPeopleRule, stepApprovers, usedPeople } from '../../operations/approver-rules.js';
 import type { Deps } from '../../operations/context.js';
 import { myReviewItems } from '../../operations/reviews/review-views.js';
 import { HOME_SHARES } from '../../../blocks/home.js';
@@ -19,7 +21,7 @@ import type { MyReviewsView } from '../../../blocks/review-message.js';
 import type { DisplayLookups } from './display-lookups.js';
 import { personLabel, provisioningView, requestCard } from './request-card.js';
 
-type Reads = Pick<Deps, 'store' | 'catalog' | 'settings'>;
+type Reads = Pick<Deps, 'store' | 'catalog' | 'settings' | 'clock'>;
 
 /** The grants a person holds or is being given or losing (ended ones are history, in the export). */
 const MY_GRANT_STATUSES = ['active', 'provisioning', 'revoking', 'provisioning_failed'] as const;
@@ -27,6 +29,8 @@ const MY_GRANT_STATUSES = ['active', 'provisioning', 'revoking', 'provisioning_f
 const HOME_TASKS = 20;
 /** Grants the admins' overview reads at most; the export has them all. */
 const HOLDINGS_READ = 500;
+/** Pending break-glass reviews a Home reads at most (the alerts channel has every one). */
+const HOME_REVIEWS_READ = 200;
 
 export function grantLine(deps: Pick<Deps, 'catalog'>, grant: Grant): GrantLine {
   const entry = deps.catalog.find(grant.app, grant.role);
@@ -55,10 +59,12 @@ export async function myGrants(deps: Reads, holderId: string): Promise<GrantLine
 export async function myRequests(deps: Reads, requesterId: string): Promise<RequestLine[]> {
   const requests = await deps.store.listRequests({ requesterId, status: ['pending_approval'] });
   const cards = await Promise.all(requests.map((r) => requestCard(deps, r)));
+  const waiting = await Promise.all(requests.map((r) => waitingOn(deps, r)));
   return requests.map((r, i) => {
     const card = cards[i]!;
     const step = card.steps.find((s) => s.index === card.currentStep);
     return {
+      ...waiting[i]!,
       requestId: r.id,
       kind: r.kind,
       appName: card.appName,
@@ -71,16 +77,54 @@ export async function myRequests(deps: Reads, requesterId: string): Promise<Requ
   });
 }
 
-/** Pending requests whose open step this person may decide and has not decided yet, as cards. */
-export async function approvalsAwaiting(deps: Reads, approverId: string, timezone?: string): Promise<{ card: RequestCard; stepIndex: number }[]> {
-  const requests = await deps.store.requestsAwaiting(approverId);
-  return (await Promise.all(requests.map((r) => requestCard(deps, r, timezone))))
-    .filter((card): card is RequestCard => card !== undefined)
-    .map((card) => ({ card, stepIndex: card.currentStep }));
+/**
+ * Who a pending request waits on now: the open step's approvers who have not decided (each with
+ * their delegate in force, "Kim Nguyen for Marcus Chen"), and since when the step is open.
+ */
+async function waitingOn(deps: Reads, request: AccessRequest): Promise<{ waitingOn: string[]; waitingSince: string | null }> {
+  const step = (await deps.store.getSteps(request.id)).find((s) => s.index === request.currentStep && s.status === 'open');
+  if (!step) return { waitingOn: [], waitingSince: null };
+  const used = usedPeople(await deps.store.getDecisions(request.id));
+  const now = deps.clock.now().toISOString();
+  const names: string[] = [];
+  for (const approver of stepApprovers(step)) {
+    if (used.has(approver.directoryId)) continue;
+    const delegation = await deps.store.activeDelegationBy(approver.directoryId);
+    const delegate = delegation && delegation.endsAt > now && delegation.delegate.directoryId !== request.requester.directoryId ? delegation.delegate : null;
+    names.push(delegate ? `${approver.name} (or ${delegate.name} for them)` : approver.name);
+  }
+  return { waitingOn: names, waitingSince: step.startedAt };
 }
 
-export function approvalLines(asks: { card: RequestCard; stepIndex: number }[]): ApprovalLine[] {
-  return asks.flatMap(({ card, stepIndex }) => {
+/**
+ * Pending requests whose open step this person may decide and has not decided yet, as cards: as
+ * an approver, and as the delegate of one (`forPerson`), never their own request nor one where
+ * they or the person they stand in for already decided a step.
+ */
+export async function approvalsAwaiting(deps: Reads, approverId: string, timezone?: string): Promise<{ card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[]> {
+  const own = await deps.store.requestsAwaiting(approverId);
+  const asks: { request: AccessRequest; forPerson?: PersonLabel }[] = own.map((request) => ({ request }));
+  const seen = new Set(own.map((r) => r.id));
+  const now = deps.clock.now().toISOString();
+  for (const delegation of await deps.store.activeDelegationsTo(approverId)) {
+    if (!delegationInForce(delegation, now)) continue;
+    for (const request of await deps.store.requestsAwaiting(delegation.delegator.directoryId)) {
+      if (seen.has(request.id) || request.requester.directoryId === approverId) continue;
+      const used = usedPeople(await deps.store.getDecisions(request.id));
+      if (used.has(approverId)) continue;
+      seen.add(request.id);
+      asks.push({ request, forPerson: personLabel(delegation.delegator) });
+    }
+  }
+  const cards = await Promise.all(asks.map(({ request }) => requestCard(deps, request, timezone)));
+  return asks.flatMap(({ forPerson }, i) => {
+    const card = cards[i];
+    return card ? [{ card, stepIndex: card.currentStep, ...(forPerson ? { forPerson } : {}) }] : [];
+  });
+}
+
+export function approvalLines(asks: { card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[]): ApprovalLine[] {
+  return asks.flatMap(({ card, stepIndex, forPerson }) => {
     const step = card.steps.find((s) => s.index === stepIndex);
     if (!step) return [];
     return [{
@@ -95,7 +139,8 @@ export function approvalLines(asks: { card: RequestCard; stepIndex: number }[]):
       stepTitle: stepTitle(step, card.steps.length),
       createdAt: card.createdAt,
       justification: card.justification,
-      where: step.notifyChannel ? { kind: 'channel' as const, channel: step.notifyChannel } : { kind: 'dm' as const },
+      where: step.notifyChannel && !forPerson ? { kind: 'channel' as const, channel: step.notifyChannel } : { kind: 'dm' as const },
+      ...(forPerson ? { forPerson } : {}),
     }];
   });
 }
@@ -152,6 +197,49 @@ export async function holdings(deps: Reads): Promise<{ lines: HoldingLine[]; tot
   return { lines, total: lines.length };
 }
 
+/**
+ * Emergency access waiting for a review this person may give (a reviewer by the policy, read live,
+ * or an admin), never their own; oldest due first.
+ */
+export async function reviewsToDo(deps: Deps, person: Person, admin: boolean): Promise<BreakGlassLine[]> {
+  const pending = await deps.store.listBreakGlassReviews({ status: ['pending'], limit: HOME_REVIEWS_READ });
+  const grants = new Map((await deps.store.getGrants(pending.map((r) => r.grantId))).map((g) => [g.id, g]));
+  const mayReview = new Map<string, Promise<boolean>>();
+  const lines: BreakGlassLine[] = [];
+  for (const review of pending.sort((a, b) => a.dueAt.localeCompare(b.dueAt))) {
+    const grant = grants.get(review.grantId);
+    if (!grant || grant.holder.directoryId === person.id) continue;
+    const key = JSON.stringify(review.reviewers);
+    if (!mayReview.has(key)) mayReview.set(key, admin ? Promise.resolve(true) : inPeopleRule(deps.directory, review.reviewers, person.id));
+    if (!(await mayReview.get(key))) continue;
+    const entry = deps.catalog.find(grant.app, grant.role);
+    lines.push({
+      grantId: grant.id,
+      holder: personLabel(grant.holder),
+      appName: entry?.app.name ?? grant.app,
+      roleName: entry?.role.name ?? grant.role,
+      durationSeconds: grant.durationSeconds,
+      justification: (await deps.store.getRequest(grant.requestId))?.justification ?? '',
+      incident: review.incident,
+      grantStatus: grant.status,
+      takenAt: grant.createdAt,
+      expiresAt: grant.expiresAt,
+      dueAt: review.dueAt,
+    });
+  }
+  return lines;
+}
+
+/** The delegations this person gives or receives, soonest end first. */
+export async function myDelegations(deps: Reads, personId: string): Promise<DelegationLine[]> {
+  return (await deps.store.activeDelegationsInvolving(personId))
+    .sort((a, b) => a.endsAt.localeCompare(b.endsAt))
+    .map((d) => {
+      const mine = d.delegator.directoryId === personId;
+      return { delegationId: d.id, direction: mine ? 'mine' as const : 'to_me' as const, other: personLabel(mine ? d.delegate : d.delegator), endsAt: d.endsAt };
+    });
+}
+
 /** The App Home's model. Directory reads (groups, admin membership) are live. */
 export async function homeModel(deps: Deps, person: Person, slackId: string | null, display: DisplayLookups, timezone: string): Promise<HomeModel> {
   const base = { person: { name: person.name, email: person.email, slackId, directoryId: person.id }, timezone };
@@ -169,6 +257,8 @@ export async function homeModel(deps: Deps, person: Person, slackId: string | nu
     approvals: approvalLines(await approvalsAwaiting(deps, person.id, timezone)),
     catalog: requestableRoles(deps, person, groups, grants, pendingRequests, names),
     tasks: await myTasks(deps, person.id, groups),
+    breakGlassReviews: await reviewsToDo(deps, person, admin),
+    delegations: await myDelegations(deps, person.id),
     reviews: await reviewsFor(deps, person.id, timezone),
     admin,
     holdings: admin ? await holdings(deps) : null,

@@ -16,6 +16,7 @@ export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settin
   const entry = deps.catalog.find(request.app, request.role);
   const decisions = await deps.store.getDecisions(request.id);
   const grant = request.grantId ? await deps.store.getGrant(request.grantId) : await deps.store.grantForRequest(request.id);
+  const review = grant?.breakGlass ? await deps.store.getBreakGlassReview(grant.id) : undefined;
   return {
     id: request.id,
     kind: request.kind,
@@ -51,7 +52,11 @@ export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settin
           reason: d.reason,
           shortenedToSeconds: d.shortenedToSeconds,
           at: d.at,
+          onBehalfOf: d.onBehalfOf ? personLabel(d.onBehalfOf) : null,
         })),
+      startedAt: s.startedAt,
+      escalatedAt: s.escalatedAt,
+      escalationNames: s.escalationApprovers.map((a) => a.name),
     })),
     createdAt: request.createdAt,
     approvalDeadline: request.approvalDeadline,
@@ -74,6 +79,17 @@ export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settin
     provisioning: provisioningView(grant?.snapshot.provision ?? entry?.role.provision),
     reminderLeads: [...deps.settings.remindersSeconds],
     timezone: timezone ?? deps.settings.timezone,
+    breakGlass: review
+      ? {
+        reviewers: review.reviewers,
+        incident: review.incident,
+        dueAt: review.dueAt,
+        status: review.status,
+        reviewer: review.reviewer ? personLabel(review.reviewer) : null,
+        reason: review.reason,
+        reviewedAt: review.reviewedAt,
+      }
+      : null,
   };
 }
 

@@ -16,7 +16,7 @@ import { AccessError } from '../../domain/errors.js';
 import type { Grant } from '../../domain/records.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
 import { extensionOffer } from '../../operations/extend-grant.js';
-import type { SubmitResult } from '../../operations/submit-request.js';
+import { heldGrant, type SubmitResult } from '../../operations/submit-request.js';
 import { explain, identify, openModal, type SlackContext, type SubmissionReply } from './context.js';
 import { platformError } from './slack-errors.js';
 import { requestCard } from './request-card.js';
@@ -131,7 +131,7 @@ async function formView(ctx: SlackContext, asking: Asking, state: FormState, pre
   const { person } = asking.acting;
   const zone = ctx.display.knownZone(asking.acting.slackId);
   if (state.app && state.role) {
-    const held = await ctx.deps.store.findOpenGrant(person.id, state.app, state.role);
+    const held = await heldGrant(ctx.deps.store, person.id, state.app, state.role);
     if (held) return offerView(ctx, held, zone);
   }
   const pendingRequest = state.app && state.role ? await ctx.deps.store.findPendingRequest(person.id, state.app, state.role) : undefined;

@@ -6,6 +6,7 @@
  */
 import { roleSummary, roleSummaryShort, userSteps } from '../../../blocks/role-summary.js';
 import type { AppChoice, RequestCard, RequestModalModel, RoleChoice } from '../../../blocks/view-models.js';
+import { checkBreakGlass } from '../../domain/break-glass.js';
 import { checkEligibility, durationChoices } from '../../domain/evaluate.js';
 import type { Person } from '../../domain/person.js';
 import type { LoadedPolicy, Role } from '../../domain/policy.js';
@@ -81,10 +82,18 @@ export function requestFormModel(deps: Pick<Deps, 'catalog'>, person: Person, gr
       policyName: role.policy,
       policyVersion: entry.version,
       approvalSummary: roleSummary(role, groups, extras.approverNames),
+      ...breakGlassOffer(role, person, groups),
     };
     if (extras.pending) model.pending = extras.pending;
   }
   return model;
+}
+
+/** The emergency access a person may use for a role, for the form's "Emergency access…" (display only). */
+export function breakGlassOffer(role: Role, person: Person, groups: readonly string[]): { breakGlassMaxSeconds?: number } {
+  if (!role.breakGlass) return {};
+  const check = checkBreakGlass(role, person, groups, {});
+  return check.outcome === 'not_allowed' || check.outcome === 'not_eligible' ? {} : { breakGlassMaxSeconds: check.maxSeconds };
 }
 
 /** The emails of the people the catalog's `user:` steps name (for their display names). */

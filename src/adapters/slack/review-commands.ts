@@ -15,7 +15,8 @@ import type { SubcommandCall } from './access-commands.js';
 import { explain, identify } from './context.js';
 
 export async function reviewSubcommand(call: SubcommandCall): Promise<SlackMessage> {
-  const [action, id] = call.words;
+  // Review ids are lower-case slugs: `review START Quarterly-X` finds quarterly-x.
+  const [action, id] = call.words.map((w) => w.toLowerCase());
   if (action === 'start') return startFromSlack(call, id);
   if (action !== undefined) return textMessage(`Usage: \`/access review\` lists the review items waiting for you; admins start a review with \`/access review start <id>\`.`);
   const { ctx, client, userId } = call;

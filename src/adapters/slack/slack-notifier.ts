@@ -15,16 +15,19 @@
 import type { WebClient } from '@slack/web-api';
 import { alertMessage } from '../../../blocks/alert-message.js';
 import { checkpointMessage } from '../../../blocks/checkpoint-message.js';
-import { approvalMessage, type SlackMessage } from '../../../blocks/approval-message.js';
+import { approvalMessage, channelReminder, escalationNotice, type SlackMessage } from '../../../blocks/approval-message.js';
+import { breakGlassAlert, breakGlassNotJustified, breakGlassOverdue } from '../../../blocks/break-glass.js';
+import { delegationMessage } from '../../../blocks/delegation.js';
 import { taskMessage } from '../../../blocks/task-message.js';
 import { requesterMessage, type RequesterEvent } from '../../../blocks/requester-message.js';
 import { digestBlocks } from '../../../blocks/digest.js';
 import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
-import type { RequestCard } from '../../../blocks/view-models.js';
+import type { ApprovalAudience, RequestCard } from '../../../blocks/view-models.js';
 import { canonicalJson } from '../../domain/canonical.js';
 import { PermanentError, TransientError } from '../../domain/errors.js';
 import { assertNever, type Notification, type NotificationOf, type Recipient } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
+import { delegationInForce, isStepApprover } from '../../operations/approver-rules.js';
 import { alert } from '../../operations/lifecycle.js';
 import type { DeliveredNotification, Notifier, PostedMessage, PostedMessages, PublishDigest, PublishReviewSummary } from '../../operations/ports.js';
 import { reviewerList } from '../../operations/reviews/review-views.js';
@@ -33,7 +36,8 @@ import { reviewSummaryMessage } from '../../../blocks/review-summary.js';
 import { reviewPage } from './review-pages.js';
 import type { DisplayLookups } from './display-lookups.js';
 import { taskView } from './overview.js';
-import { requestCard } from './request-card.js';
+import { breakGlassView } from './break-glass-view.js';
+import { personLabel, requestCard } from './request-card.js';
 import { forgetDmChannel, openDm } from './dm-channels.js';
 import { SlackCallGate } from './slack-call-gate.js';
 import { classifySlackError, platformError } from './slack-errors.js';
@@ -54,7 +58,9 @@ interface Meta {
  * The requester's messages that read the request's state: the status message and the notices that
  * carry buttons or times. Each is re-rendered when the request moves on.
  */
-const KEPT_TRUE = new Set<Notification['type']>(['request.submitted', 'step.approved', 'request.approved', 'grant.active', 'grant.reminder', 'grant.provisioningDelayed']);
+const KEPT_TRUE = new Set<Notification['type']>([
+  'request.submitted', 'step.approved', 'step.escalated', 'request.approved', 'grant.active', 'grant.reminder', 'grant.provisioningDelayed',
+]);
 /** Rendered messages remembered per slot, so an update that would change nothing is not sent. */
 const RENDERED_KEPT = 5000;
 /** How long a users.lookupByEmail answer is reused (one message's zone and DM, a burst of messages). */
@@ -92,8 +98,14 @@ export class SlackNotifier implements Notifier {
       case 'approval.requested':
       case 'approval.outcome':
         return this.deliverApproval(notification);
+      case 'approval.reminder':
+        return this.deliverApprovalReminder(notification, key);
+      case 'approval.escalated':
+        return this.deliverEscalationNotice(notification, key);
       case 'request.submitted':
       case 'step.approved':
+      case 'step.escalated':
+      case 'breakGlass.reviewed':
       case 'request.approved':
       case 'request.denied':
       case 'request.cancelled':
@@ -112,6 +124,15 @@ export class SlackNotifier implements Notifier {
         return this.settleTask(notification);
       case 'alert':
         return this.deliverAlert(notification, key);
+      case 'breakGlass.alert':
+        return this.deliverBreakGlassAlert(notification);
+      case 'breakGlass.notJustified':
+        return this.deliverBreakGlassNotJustified(notification, key);
+      case 'breakGlass.overdue':
+        return this.deliverBreakGlassOverdue(notification);
+      case 'delegation.started':
+      case 'delegation.ended':
+        return this.deliverDelegation(notification, key);
       case 'audit.checkpoint':
         return this.deliverCheckpoint(notification, key);
       case 'review.assigned':
@@ -149,11 +170,15 @@ export class SlackNotifier implements Notifier {
         if (n.type === 'approval.outcome') continue;
         if (step.status !== 'open' || card.status !== 'pending_approval') continue;
       }
-      const audience = target.kind === 'person' ? { kind: 'person' as const, directoryId: target.directoryId } : { kind: 'channel' as const };
+      const audience = target.kind === 'person' ? await this.approverAudience(card.id, step.index, target.directoryId) : { kind: 'channel' as const };
       card = { ...stored, timezone: await this.zoneFor(target) };
       const meta = { requestId: card.id, stepIndex: step.index, recipient, type: n.type };
       try {
         await this.postOrUpdate(slot, target, approvalMessage(card, step.index, audience), meta);
+        // The reminders sent to this person carry the same buttons: they show the outcome too.
+        if (n.type === 'approval.outcome' && target.kind === 'person') {
+          for (const copy of await this.messages.withSlotPrefix(`${slot}:`)) await this.updateIfChanged(copy, approvalMessage(card, step.index, audience));
+        }
       } catch (error) {
         if (!(error instanceof UnreachableChannelError) || n.type !== 'approval.requested') throw error;
         // Nobody can see the channel: the step's approvers are asked by DM, so no step waits on a
@@ -174,6 +199,117 @@ export class SlackNotifier implements Notifier {
     }
   }
 
+  /**
+   * Who reads an approval DM: an approver, or the delegate of one (then the message says in whose
+   * place). Read from the stored step and the delegations in force.
+   */
+  private async approverAudience(requestId: string, stepIndex: number, directoryId: string): Promise<ApprovalAudience> {
+    const step = (await this.deps.store.getSteps(requestId)).find((s) => s.index === stepIndex);
+    if (!step || isStepApprover(step, directoryId)) return { kind: 'person', directoryId };
+    const now = this.now();
+    const through = (await this.deps.store.activeDelegationsTo(directoryId))
+      .find((d) => delegationInForce(d, now) && isStepApprover(step, d.delegator.directoryId));
+    return through ? { kind: 'person', directoryId, forPerson: personLabel(through.delegator) } : { kind: 'person', directoryId };
+  }
+
+  /**
+   * A pending approver's reminder: a DM with the request's buttons (a copy the outcome updates too),
+   * or a reply under the step's channel message. Nothing is sent once the step is decided.
+   */
+  private async deliverApprovalReminder(n: NotificationOf<'approval.reminder'>, key: string): Promise<void> {
+    const stored = await requestCard(this.deps, n.requestId);
+    if (!stored) throw new PermanentError(`request ${n.requestId} does not exist`);
+    const step = stored.steps.find((s) => s.index === n.stepIndex);
+    if (!step || step.status !== 'open' || stored.status !== 'pending_approval') return;
+    const target = toTarget(n.recipient);
+    const card = { ...stored, timezone: await this.zoneFor(target) };
+    if (target.kind === 'channel') {
+      const main = await this.messages.get(`approval:${card.id}:${step.index}:${targetKey(target)}`);
+      const meta = { requestId: card.id, stepIndex: step.index, recipient: targetKey(target), type: n.type };
+      await this.postOrUpdate(`job:${key}`, target, channelReminder(card, step.index, n.leadSeconds), meta, main?.ts);
+      return;
+    }
+    const audience = await this.approverAudience(card.id, step.index, target.directoryId);
+    const slot = `approval:${card.id}:${step.index}:${targetKey(target)}:reminder-${n.leadSeconds}`;
+    const message = approvalMessage(card, step.index, audience, { reminderAfterSeconds: n.leadSeconds });
+    await this.postOrUpdate(slot, target, message, { requestId: card.id, stepIndex: step.index, recipient: targetKey(target), type: n.type });
+  }
+
+  /** The step escalated: its earlier approvers hear it (a DM each, or a reply under the channel message). */
+  private async deliverEscalationNotice(n: NotificationOf<'approval.escalated'>, key: string): Promise<void> {
+    const stored = await requestCard(this.deps, n.requestId);
+    if (!stored) throw new PermanentError(`request ${n.requestId} does not exist`);
+    const target = toTarget(n.recipient);
+    const card = { ...stored, timezone: await this.zoneFor(target) };
+    const main = target.kind === 'channel' ? await this.messages.get(`approval:${card.id}:${n.stepIndex}:${targetKey(target)}`) : undefined;
+    const meta = { requestId: card.id, stepIndex: n.stepIndex, recipient: targetKey(target), type: n.type };
+    await this.postOrUpdate(`job:${key}`, target, escalationNotice(card, n.stepIndex), meta, main?.ts);
+  }
+
+  // ---- break-glass: the alert in the security channel, and the admins' DMs when it is overdue -------
+
+  /** One alert per grant and channel, updated in place as it is reviewed or revoked (the admins' DMs too). */
+  private async deliverBreakGlassAlert(n: NotificationOf<'breakGlass.alert'>): Promise<void> {
+    const view = await breakGlassView(this.deps, n.grantId, this.display.botZone);
+    if (!view) throw new PermanentError(`break-glass grant ${n.grantId} does not exist`);
+    const target = toTarget(n.recipient);
+    const slot = `break-glass:${n.grantId}:${targetKey(target)}`;
+    await this.postOrUpdate(slot, target, breakGlassAlert(view), { requestId: view.requestId, stepIndex: null, recipient: targetKey(target), type: n.type });
+    for (const copy of await this.messages.withSlotPrefix(`break-glass-overdue:${n.grantId}:`)) {
+      const day = Number(/:day-(\d+):/.exec(copy.slot)?.[1] ?? 0);
+      const reader = copy.recipient.startsWith('person:') ? await this.zoneFor({ kind: 'person', directoryId: copy.recipient.slice('person:'.length) }) : this.display.botZone;
+      try {
+        await this.updateIfChanged(copy, breakGlassOverdue({ ...view, timezone: reader }, day));
+      } catch (error) {
+        this.deps.logger.warn('could not bring an overdue break-glass message up to date', { slot: copy.slot, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  private async deliverBreakGlassNotJustified(n: NotificationOf<'breakGlass.notJustified'>, key: string): Promise<void> {
+    const view = await breakGlassView(this.deps, n.grantId, this.display.botZone);
+    if (!view) throw new PermanentError(`break-glass grant ${n.grantId} does not exist`);
+    const target = toTarget(n.recipient);
+    await this.postOrUpdate(`job:${key}`, target, breakGlassNotJustified(view), { requestId: view.requestId, stepIndex: null, recipient: targetKey(target), type: n.type });
+  }
+
+  /** Every active admin but the holder gets a DM, once per overdue day; it loses its buttons once reviewed. */
+  private async deliverBreakGlassOverdue(n: NotificationOf<'breakGlass.overdue'>): Promise<void> {
+    const view = await breakGlassView(this.deps, n.grantId);
+    if (!view) throw new PermanentError(`break-glass grant ${n.grantId} does not exist`);
+    if (view.review.status !== 'pending') return;
+    const grant = await this.deps.store.getGrant(n.grantId);
+    for (const target of await this.groupTargets(n.recipient.group)) {
+      if (target.kind === 'person' && target.directoryId === grant?.holder.directoryId) continue;
+      const recipient = targetKey(target);
+      const slot = `break-glass-overdue:${n.grantId}:day-${n.day}:${recipient}`;
+      const message = breakGlassOverdue({ ...view, timezone: await this.zoneFor(target) }, n.day);
+      await this.postOrUpdate(slot, target, message, { requestId: view.requestId, stepIndex: null, recipient, type: n.type });
+    }
+  }
+
+  // ---- delegations: the delegate hears it started; both hear it ended ------------------------------
+
+  private async deliverDelegation(n: NotificationOf<'delegation.started' | 'delegation.ended'>, key: string): Promise<void> {
+    const delegation = await this.deps.store.getDelegation(n.delegationId);
+    if (!delegation) throw new PermanentError(`delegation ${n.delegationId} does not exist`);
+    const target = toTarget(n.recipient);
+    const reader = n.recipient.directoryId === delegation.delegate.directoryId ? 'delegate' : 'delegator';
+    const message = delegationMessage({
+      delegationId: delegation.id,
+      delegator: personLabel(delegation.delegator),
+      delegate: personLabel(delegation.delegate),
+      endsAt: delegation.endsAt,
+      // The message says what happened: a start stays a start even if read after the end.
+      status: n.type === 'delegation.started' ? 'active' : 'ended',
+      endedAt: delegation.endedAt,
+      endedReason: delegation.endedReason,
+      reader,
+      timezone: await this.zoneFor(target),
+    });
+    await this.postOrUpdate(`job:${key}`, target, message, { requestId: null, stepIndex: null, recipient: targetKey(target), type: n.type });
+  }
+
   // ---- the requester's DM: a status message per request, and the notices they must hear at once -----
 
   private async deliverToRequester(n: RequesterNotice, key: string): Promise<void> {
@@ -184,9 +320,11 @@ export class SlackNotifier implements Notifier {
     const target = toTarget(n.recipient);
     const card = await this.readerCard(requestId, await this.zoneFor(target));
     const slot = `job:${key}`;
-    const stepIndex = n.type === 'step.approved' ? n.stepIndex : null;
+    const stepIndex = n.type === 'step.approved' || n.type === 'step.escalated' ? n.stepIndex : null;
     const event: RequesterEvent =
-      n.type === 'step.approved' ? { type: n.type, stepIndex: n.stepIndex } : n.type === 'grant.reminder' ? { type: n.type, leadSeconds: n.leadSeconds } : { type: n.type };
+      n.type === 'step.approved' || n.type === 'step.escalated'
+        ? { type: n.type, stepIndex: n.stepIndex }
+        : n.type === 'grant.reminder' ? { type: n.type, leadSeconds: n.leadSeconds } : { type: n.type };
     if (this.postsNew(event, card)) {
       await this.postOrUpdate(slot, target, requesterMessage(card, event), { requestId: card.id, stepIndex, recipient: targetKey(target), type: n.type });
     }
@@ -250,7 +388,8 @@ export class SlackNotifier implements Notifier {
   private eventOf(posted: PostedMessage): RequesterEvent {
     switch (posted.notificationType) {
       case 'step.approved':
-        return { type: 'step.approved', stepIndex: posted.stepIndex ?? 0 };
+      case 'step.escalated':
+        return { type: posted.notificationType, stepIndex: posted.stepIndex ?? 0 };
       case 'grant.reminder':
         // "Ends in 1 hour" was true when it was sent; now it says when, as things stand.
         return { type: 'grant.reminder', leadSeconds: null };
@@ -303,7 +442,7 @@ export class SlackNotifier implements Notifier {
       text: n.text,
       at: this.now(),
       timezone: this.deps.settings.timezone,
-      grant: grant && { id: grant.id, appName: entry?.app.name ?? grant.app, roleName: entry?.role.name ?? grant.role, holderName: grant.holder.name, holderEmail: grant.holder.email, status: grant.status },
+      grant: grant && { id: grant.id, appName: entry?.app.name ?? grant.app, roleName: entry?.role.name ?? grant.role, holderName: grant.holder.name, holderEmail: grant.holder.email, status: grant.status, durationSeconds: grant.durationSeconds },
       requestId: n.requestId ?? grant?.requestId,
     });
     const target = toTarget(n.recipient);
@@ -448,7 +587,8 @@ export class SlackNotifier implements Notifier {
 
   // ---- posting ---------------------------------------------------------------------------------------
 
-  private async postOrUpdate(slot: string, target: Target, message: SlackMessage, meta: Meta): Promise<void> {
+  /** Posts the slot's message, or updates it if it was posted; `threadTs`: posted as a reply in that thread. */
+  private async postOrUpdate(slot: string, target: Target, message: SlackMessage, meta: Meta, threadTs?: string): Promise<void> {
     const posted = await this.messages.get(slot);
     if (posted) {
       try {
@@ -460,7 +600,7 @@ export class SlackNotifier implements Notifier {
         if (!deleted) throw await this.failure(error, `chat.update ${slot}`, target);
       }
     }
-    const answer = await this.post(slot, target, message);
+    const answer = await this.post(slot, target, message, threadTs);
     if (!answer.channel || !answer.ts) throw new PermanentError(`chat.postMessage ${slot}: Slack answered without channel and ts`);
     // A crash between the post and this write would post once more on retry: the only window left.
     const now = this.now();
@@ -468,11 +608,12 @@ export class SlackNotifier implements Notifier {
     this.remember(slot, message, now);
   }
 
-  private async post(slot: string, target: Target, message: SlackMessage): Promise<{ channel?: string; ts?: string }> {
+  private async post(slot: string, target: Target, message: SlackMessage, threadTs?: string): Promise<{ channel?: string; ts?: string }> {
     for (;;) {
       const { channel, remembered } = await this.channelFor(target);
       try {
-        const send = () => this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
+        const thread = threadTs ? { thread_ts: threadTs } : {};
+        const send = () => this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, ...thread });
         return await this.gate.call('chat.postMessage', send, channel);
       } catch (error) {
         // A remembered DM channel Slack no longer knows: forget it and open the DM again.

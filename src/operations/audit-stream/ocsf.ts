@@ -166,6 +166,8 @@ const MAPPING: Record<AuditAction, Mapper> = {
   'step.fallbackUsed': entity('access_request', 3, 'Approval step fell back to the admin group'),
   'step.approved': entity('access_request', 3, 'Approval step approved'),
   'step.denied': entity('access_request', 3, 'Approval step denied'),
+  'step.escalated': entity('access_request', 3, 'Approval step escalated'),
+  'step.reminded': entity('access_request', 99, 'Approvers reminded of a waiting step'),
   'grant.provisioningStarted': grantAccess(99, 'Provisioning started'),
   'grant.provisioned': membership(3, 'Added to', grantAccess(99, 'Provisioned'), (ctx) => ctx.details.late !== true),
   'grant.activated': grantAccess(1, 'Access granted'),
@@ -177,6 +179,16 @@ const MAPPING: Record<AuditAction, Mapper> = {
   'grant.revocationFailed': grantAccess(2, 'Revocation failed', failure),
   'grant.provisioningUndone': membership(4, 'Removed from', grantAccess(2, 'Late provisioning undone'), (ctx) => ctx.details.removed === true),
   'grant.reminded': grantAccess(99, 'Expiry reminder sent'),
+  // Emergency access: the grant's own grant.activated assigns the privilege; these say it was
+  // taken without approval, and how its review went (High when taken, not justified, or overdue).
+  'breakGlass.invoked': grantAccess(99, 'Emergency access taken without approval (break-glass)', { severity: 4 }),
+  'breakGlass.reviewed': (ctx) => ({
+    ...grantAccess(99, ctx.details.outcome === 'not_justified' ? 'Emergency access reviewed: not justified' : 'Emergency access reviewed: justified')(ctx),
+    severity: ctx.details.outcome === 'not_justified' ? 4 : 1,
+  }),
+  'breakGlass.reviewOverdue': grantAccess(99, 'Emergency access review overdue', { severity: 4 }),
+  'delegation.created': entity('approval_delegation', 1, 'Approvals delegated', {}, detail('delegationId')),
+  'delegation.ended': entity('approval_delegation', 4, 'Delegation of approvals ended', {}, detail('delegationId')),
   'task.created': entity('provisioning_task', 1, 'Manual task created', {}, detail('taskId')),
   'task.completed': entity('provisioning_task', 3, 'Manual task completed', {}, detail('taskId')),
   'task.cancelled': entity('provisioning_task', 4, 'Manual task cancelled', {}, detail('taskId')),

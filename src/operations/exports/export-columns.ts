@@ -8,7 +8,7 @@
 import type { Actor } from '../../domain/audit.js';
 import { canonicalJson } from '../../domain/canonical.js';
 import { describeProvision } from '../../domain/provisioning/methods.js';
-import type { PersonRef, StepRecord } from '../../domain/records.js';
+import type { BreakGlassReview, DecisionRecord, PersonRef, StepRecord } from '../../domain/records.js';
 import type { Cell, EventExportRecord, GrantExportRecord, PolicyExportRecord, RequestExportRecord } from './export-ports.js';
 
 // ---- requests ------------------------------------------------------------------------------------
@@ -36,7 +36,7 @@ const REQUEST_HEAD = [
   'decision_reason',
 ] as const;
 
-const STEP_FIELDS = ['label', 'asked', 'decided_by', 'decision', 'decided_at', 'fallback'] as const;
+const STEP_FIELDS = ['label', 'asked', 'decided_by', 'decision', 'decided_at', 'fallback', 'escalated_at', 'escalation_asked'] as const;
 
 const REQUEST_TAIL = [
   'approval_summary',
@@ -54,6 +54,12 @@ const REQUEST_TAIL = [
   'revocation_reason',
   'revoked_by',
   'revocation_note',
+  'break_glass',
+  'break_glass_incident',
+  'break_glass_review',
+  'break_glass_reviewed_by',
+  'break_glass_reviewed_at',
+  'break_glass_review_reason',
 ] as const;
 
 /** The requests columns for an export whose longest approval chain has `steps` steps. */
@@ -92,11 +98,20 @@ export function requestRow(record: RequestExportRecord, steps: number): Cell[] {
   for (let i = 0; i < steps; i++) {
     const step = byIndex.get(i);
     if (!step) {
-      row.push(null, null, null, null, null, null);
+      row.push(...STEP_FIELDS.map(() => null));
       continue;
     }
     const deciders = record.decisions.filter((d) => d.stepIndex === i);
-    row.push(step.label, people(step.approvers), deciders.length ? people(deciders.map((d) => d.approver)) : null, step.status, step.decidedAt, step.fallbackReason);
+    row.push(
+      step.label,
+      people(step.approvers),
+      deciders.length ? deciders.map(decider).join('; ') : null,
+      step.status,
+      step.decidedAt,
+      step.fallbackReason,
+      step.escalatedAt,
+      step.escalatedAt ? people(step.escalationApprovers) : null,
+    );
   }
   const provision = g?.snapshot.provision;
   row.push(
@@ -115,8 +130,27 @@ export function requestRow(record: RequestExportRecord, steps: number): Cell[] {
     g?.revocationReason ?? null,
     g?.revokedBy ?? null,
     g?.revocationNote ?? null,
+    ...breakGlassCells(r.kind === 'break_glass', record.breakGlassReview, { incident: true, reason: true }),
   );
   return row;
+}
+
+/**
+ * Emergency access in an export row: `break_glass` (true/false), then the incident (requests
+ * only), the review outcome (`pending`, `justified`, `not_justified`), reviewer, review time and
+ * reason (requests only).
+ */
+function breakGlassCells(breakGlass: boolean, review: BreakGlassReview | null, with_: { incident: boolean; reason: boolean }): Cell[] {
+  const cells: Cell[] = [breakGlass];
+  if (with_.incident) cells.push(review?.incident ?? null);
+  cells.push(review?.status ?? null, review?.reviewer ? person(review.reviewer) : null, review?.reviewedAt ?? null);
+  if (with_.reason) cells.push(review?.reason ?? null);
+  return cells;
+}
+
+/** "Kim Nguyen <kim@example.com> for Marcus Chen <marcus@example.com>" when a delegate decided. */
+function decider(d: DecisionRecord): string {
+  return d.onBehalfOf ? `${person(d.approver)} for ${person(d.onBehalfOf)}` : person(d.approver);
 }
 
 /**
@@ -126,20 +160,22 @@ export function requestRow(record: RequestExportRecord, steps: number): Cell[] {
 export function approvalSummary(record: RequestExportRecord): string {
   const r = record.request;
   if (r.autoApproveRule) return `auto-approved: ${r.autoApproveRule}${r.decisionReason ? ` (${r.decisionReason})` : ''}`;
+  if (r.kind === 'break_glass') return `break-glass: emergency access without approval, reviewed afterwards (${record.breakGlassReview?.status ?? 'no review'})`;
   if (record.steps.length === 0) return r.status === 'pending_approval' ? 'no approval step recorded' : `${r.status}${r.decisionReason ? `: ${r.decisionReason}` : ''}`;
   return record.steps
     .map((step) => {
       const decisions = record.decisions.filter((d) => d.stepIndex === step.index);
       const head = `${step.index + 1}. ${step.label}${step.required > 1 ? ` (${step.required} approvals)` : ''}`;
       const fallback = step.fallbackReason ? ` [fallback to admins: ${step.fallbackReason}]` : '';
+      const escalated = step.escalatedAt ? ` [escalated at ${step.escalatedAt} to ${people(step.escalationApprovers) || 'nobody'}]` : '';
       const decided = decisions.map((d) => {
         const verb = d.decision === 'approve' ? 'approved' : 'denied';
         const shortened = d.shortenedToSeconds !== null ? `, shortened to ${d.shortenedToSeconds} s` : '';
         const reason = d.reason ? `: ${d.reason}` : '';
-        return `${verb} by ${person(d.approver)} at ${d.at}${shortened}${reason}`;
+        return `${verb} by ${decider(d)} at ${d.at}${shortened}${reason}`;
       });
       const state = describeStep(step, decided);
-      return `${head}: ${state}${fallback}`;
+      return `${head}: ${state}${fallback}${escalated}`;
     })
     .join(' | ');
 }
@@ -193,9 +229,13 @@ export const ACCESS_COLUMNS = [
   'request_id',
   'policy_name',
   'policy_version',
+  'break_glass',
+  'break_glass_review',
+  'break_glass_reviewed_by',
+  'break_glass_reviewed_at',
 ] as const;
 
-export function accessRow({ grant: g, extensions }: GrantExportRecord): Cell[] {
+export function accessRow({ grant: g, extensions, breakGlassReview }: GrantExportRecord): Cell[] {
   return [
     g.id,
     g.app,
@@ -221,6 +261,7 @@ export function accessRow({ grant: g, extensions }: GrantExportRecord): Cell[] {
     g.requestId,
     g.policyName,
     g.policyVersion,
+    ...breakGlassCells(g.breakGlass, breakGlassReview, { incident: false, reason: false }),
   ];
 }
 

@@ -5,7 +5,9 @@
  * the export operation knows neither SQL nor CSV.
  */
 import type { Actor } from '../../domain/audit.js';
-import type { AccessRequest, DecisionRecord, Grant, PersonRef, PolicyVersionRecord, StepRecord } from '../../domain/records.js';
+import type {
+  AccessRequest, BreakGlassReview, DecisionRecord, Grant, PersonRef, PolicyVersionRecord, StepRecord,
+} from '../../domain/records.js';
 import type { ReviewCampaign, ReviewItem } from '../../domain/reviews/review-records.js';
 import type { ExportFilters } from './export-filters.js';
 
@@ -36,11 +38,15 @@ export interface RequestExportRecord {
   extensions: ExtensionTotals;
   /** For manual provisioning: who marked the grant task Done. */
   provisionedBy: PersonRef | null;
+  /** For emergency access: its review. */
+  breakGlassReview: BreakGlassReview | null;
 }
 
 export interface GrantExportRecord {
   grant: Grant;
   extensions: ExtensionTotals;
+  /** For emergency access: its review. */
+  breakGlassReview: BreakGlassReview | null;
 }
 
 /** An audit event as stored; `detailsJson` is the stored text, canonicalised by the operation. */

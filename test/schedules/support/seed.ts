@@ -54,6 +54,7 @@ export async function seedGrantTx(tx: StoreTx, s: SeedGrant, options: { audit?: 
     policyName: request.policyName,
     policyVersion: 'v1',
     sensitive: s.sensitive ?? true,
+    breakGlass: false,
     snapshot: { provision: { method: 'okta_group', group }, policyName: request.policyName, policyVersion: 'v1' },
     alreadyMember: s.alreadyMember ?? false,
     status: s.status ?? 'active',

@@ -11,7 +11,7 @@
 import { and, asc, inArray, sql, type SQL } from 'drizzle-orm';
 import type pg from 'pg';
 import { GENESIS_HASH, type Actor } from '../../../domain/audit.js';
-import type { PersonRef } from '../../../domain/records.js';
+import type { BreakGlassReview, PersonRef } from '../../../domain/records.js';
 import type { ExportFilters } from '../../../operations/exports/export-filters.js';
 import type {
   Batch,
@@ -26,7 +26,7 @@ import type {
 } from '../../../operations/exports/export-ports.js';
 import type { ReviewCampaign } from '../../../domain/reviews/review-records.js';
 import { toCampaign, toReviewItem } from '../review-row-mappers.js';
-import { toDecision, toGrant, toRequest, toStep } from '../row-mappers.js';
+import { toBreakGlassReview, toDecision, toGrant, toRequest, toStep } from '../row-mappers.js';
 import { drizzleOn, type PgDb } from './connection.js';
 import * as t from './schema.js';
 
@@ -112,6 +112,7 @@ export class PgExportSnapshot implements ExportSnapshot {
     const grants = new Map((await this.db.select().from(t.grants).where(inArray(t.grants.requestId, ids))).map((g) => [g.requestId, toGrant(g)]));
     const grantIds = [...grants.values()].map((g) => g.id);
     const extensions = await this.extensionTotals(grantIds);
+    const reviews = await this.breakGlassReviews(grantIds);
     const provisionedBy = new Map<string, PersonRef>();
     if (grantIds.length) {
       const tasks = await this.db
@@ -131,6 +132,7 @@ export class PgExportSnapshot implements ExportSnapshot {
           grant,
           extensions: (grant && extensions.get(grant.id)) || { count: 0, totalSeconds: 0 },
           provisionedBy: (grant && provisionedBy.get(grant.id)) || null,
+          breakGlassReview: (grant && reviews.get(grant.id)) || null,
         };
       }),
       next: rows[rows.length - 1]!.pos,
@@ -145,6 +147,13 @@ export class PgExportSnapshot implements ExportSnapshot {
       .where(inArray(t.extensions.grantId, grantIds))
       .groupBy(t.extensions.grantId);
     return new Map(rows.map((r) => [r.grantId, { count: Number(r.count), totalSeconds: Number(r.total) }]));
+  }
+
+  /** The reviews of these grants' emergency access, by grant id (one read per batch). */
+  private async breakGlassReviews(grantIds: string[]): Promise<Map<string, BreakGlassReview>> {
+    if (grantIds.length === 0) return new Map();
+    const rows = await this.db.select().from(t.breakGlassReviews).where(inArray(t.breakGlassReviews.grantId, grantIds));
+    return new Map(rows.map((r) => [r.grantId, toBreakGlassReview(r)]));
   }
 
   // ---- grants (access) -----------------------------------------------------------------------
@@ -166,8 +175,13 @@ export class PgExportSnapshot implements ExportSnapshot {
       .limit(limit);
     if (rows.length === 0) return { rows: [], next: after };
     const extensions = await this.extensionTotals(rows.map((r) => r.id));
+    const reviews = await this.breakGlassReviews(rows.filter((r) => r.breakGlass).map((r) => r.id));
     return {
-      rows: rows.map((row) => ({ grant: toGrant(row), extensions: extensions.get(row.id) ?? { count: 0, totalSeconds: 0 } })),
+      rows: rows.map((row) => ({
+        grant: toGrant(row),
+        extensions: extensions.get(row.id) ?? { count: 0, totalSeconds: 0 },
+        breakGlassReview: reviews.get(row.id) ?? null,
+      })),
       next: rows[rows.length - 1]!.pos,
     };
   }

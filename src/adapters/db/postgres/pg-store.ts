@@ -33,8 +33,10 @@ import { READS, WRITES, type RepoName, type Unrouted } from '../store-routes.js'
 import { tableSizesQuery } from '../table-sizes.js';
 import { StoreMisuseError, TransactionGate } from '../transaction-gate.js';
 import { PgAuditLog } from './audit-log.js';
+import { PgBreakGlassRepo } from './break-glass-repo.js';
 import { PgAuditStreamRepo } from './audit-stream-repo.js';
 import { createPool, isTransient, migrateDatabase, redactUrl, type PgOptions } from './connection.js';
+import { PgDelegationsRepo } from './delegations-repo.js';
 import { PgExportSnapshot } from './export-reader.js';
 import { PgGrantsRepo } from './grants-repo.js';
 import { PgIdentityRepo } from './identity-repo.js';
@@ -52,6 +54,8 @@ class Repos {
   readonly requests: PgRequestsRepo;
   readonly grants: PgGrantsRepo;
   readonly tasks: PgTasksRepo;
+  readonly breakGlass: PgBreakGlassRepo;
+  readonly delegations: PgDelegationsRepo;
   readonly identity: PgIdentityRepo;
   readonly audit: PgAuditLog;
   readonly stream: PgAuditStreamRepo;
@@ -64,6 +68,8 @@ class Repos {
     this.requests = new PgRequestsRepo(session);
     this.grants = new PgGrantsRepo(session);
     this.tasks = new PgTasksRepo(session);
+    this.breakGlass = new PgBreakGlassRepo(session);
+    this.delegations = new PgDelegationsRepo(session);
     this.identity = new PgIdentityRepo(session);
     this.audit = new PgAuditLog(session);
     this.stream = new PgAuditStreamRepo(session);

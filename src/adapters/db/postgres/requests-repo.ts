@@ -1,9 +1,11 @@
 /** Requests, their approval steps and the decisions on them, on PostgreSQL. */
-import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import { AccessError } from '../../../domain/errors.js';
 import type { AccessRequest, DecisionRecord, RequestStatus, StepRecord, StepStatus } from '../../../domain/records.js';
 import type { RequestFilter, StoreTx } from '../../../operations/ports.js';
-import { fromRequest, fromRequestPatch, fromStep, toDecision, toRequest, toStep, type StepRow } from '../row-mappers.js';
+import {
+  fromDecision, fromRequest, fromRequestPatch, fromStep, fromStepPatch, toDecision, toRequest, toStep,
+} from '../row-mappers.js';
 import { uniqueViolation } from './connection.js';
 import * as t from './schema.js';
 import { textArray, type PgSession } from './session.js';
@@ -15,6 +17,8 @@ type Methods =
   | 'listRequests'
   | 'overdueRequests'
   | 'requestsAwaiting'
+  | 'stepsDueToEscalate'
+  | 'stepsDueForApproverReminder'
   | 'insertRequest'
   | 'updateRequest'
   | 'getSteps'
@@ -98,12 +102,34 @@ export class PgRequestsRepo implements Pick<StoreTx, Methods> {
         and(
           eq(t.requests.status, 'pending_approval'),
           eq(t.approvalSteps.status, 'open'),
-          sql`${t.approvalSteps.approvers} @> ${JSON.stringify([{ directoryId: approverId }])}::jsonb`,
-          sql`not exists (select 1 from decisions d where d.request_id = ${t.requests.id} and d.approver_id = ${approverId})`,
+          sql`(${t.approvalSteps.approvers} @> ${JSON.stringify([{ directoryId: approverId }])}::jsonb
+            or ${t.approvalSteps.escalationApprovers} @> ${JSON.stringify([{ directoryId: approverId }])}::jsonb)`,
+          sql`not exists (select 1 from decisions d where d.request_id = ${t.requests.id}
+            and (d.approver_id = ${approverId} or d.on_behalf_of_id = ${approverId}))`,
         ),
       )
       .orderBy(asc(t.requests.createdAt), asc(t.requests.pos));
     return rows.map((r) => toRequest(r.request));
+  }
+
+  async stepsDueToEscalate(now: string, limit: number): Promise<StepRecord[]> {
+    const rows = await this.s.db
+      .select()
+      .from(t.approvalSteps)
+      .where(and(sql`${t.approvalSteps.status} = 'open'`, lte(t.approvalSteps.escalateAt, now), isNull(t.approvalSteps.escalatedAt)))
+      .orderBy(asc(t.approvalSteps.escalateAt))
+      .limit(limit);
+    return rows.map(toStep);
+  }
+
+  async stepsDueForApproverReminder(now: string, limit: number): Promise<StepRecord[]> {
+    const rows = await this.s.db
+      .select()
+      .from(t.approvalSteps)
+      .where(and(sql`${t.approvalSteps.status} = 'open'`, lte(t.approvalSteps.nextReminderAt, now)))
+      .orderBy(asc(t.approvalSteps.nextReminderAt))
+      .limit(limit);
+    return rows.map(toStep);
   }
 
   async insertRequest(request: AccessRequest): Promise<void> {
@@ -146,14 +172,7 @@ export class PgRequestsRepo implements Pick<StoreTx, Methods> {
   }
 
   async updateStep(requestId: string, index: number, from: StepStatus[], patch: Partial<StepRecord>): Promise<boolean> {
-    const values: Partial<StepRow> = {};
-    if (patch.status !== undefined) values.status = patch.status;
-    if (patch.approvers !== undefined) values.approvers = patch.approvers;
-    if (patch.fallbackReason !== undefined) values.fallbackReason = patch.fallbackReason;
-    if (patch.label !== undefined) values.label = patch.label;
-    if (patch.notifyChannel !== undefined) values.notifyChannel = patch.notifyChannel;
-    if (patch.startedAt !== undefined) values.startedAt = patch.startedAt;
-    if (patch.decidedAt !== undefined) values.decidedAt = patch.decidedAt;
+    const values = fromStepPatch(patch);
     if (Object.keys(values).length === 0) return false;
     const result = await this.s.db
       .update(t.approvalSteps)
@@ -196,23 +215,13 @@ export class PgRequestsRepo implements Pick<StoreTx, Methods> {
 
   async insertDecision(decision: DecisionRecord): Promise<void> {
     try {
-      await this.s.db.insert(t.decisions).values({
-        requestId: decision.requestId,
-        stepIndex: decision.stepIndex,
-        approverId: decision.approver.directoryId,
-        approverEmail: decision.approver.email,
-        approverName: decision.approver.name,
-        approverSlackId: decision.approver.slackId ?? null,
-        decision: decision.decision,
-        reason: decision.reason,
-        shortenedToSeconds: decision.shortenedToSeconds,
-        at: decision.at,
-      });
+      await this.s.db.insert(t.decisions).values(fromDecision(decision));
     } catch (error) {
-      if (uniqueViolation(error) === 'decisions_one_per_person')
+      const constraint = uniqueViolation(error);
+      if (constraint === 'decisions_one_per_person' || constraint === 'decisions_one_per_delegator')
         throw new AccessError(
           'already_decided_step',
-          'You already decided a step of this request; one person decides at most one step.',
+          'You already decided a step of this request (or someone did for the same approver); one person decides at most one step.',
         );
       throw error;
     }

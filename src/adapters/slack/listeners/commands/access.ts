@@ -35,6 +35,10 @@ export function register(app: App, ctx: SlackContext): void {
       refuse,
       ...('word' in parsed ? { words: [] } : parsed),
     };
+    if (subcommand.answer === 'modal_or_reply' && subcommand.wantsModal(call)) {
+      await ack();
+      return subcommand.open(call);
+    }
     if (subcommand.answer === 'modal') {
       const refusal = subcommand.refuse?.(call);
       if (refusal) return ack(ephemeral(refusal));

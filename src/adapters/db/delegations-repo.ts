@@ -1,0 +1,124 @@
+/** Delegations of approvals, on SQLite. */
+import { and, asc, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import { AccessError } from '../../domain/errors.js';
+import type { Delegation } from '../../domain/records.js';
+import { isUniqueViolation, type Connection } from './open-database.js';
+import { fromDelegation, fromDelegationPatch, toDelegation } from './row-mappers.js';
+import * as t from './schema.js';
+import { placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
+
+type Methods =
+  | 'getDelegation'
+  | 'activeDelegationBy'
+  | 'activeDelegationsTo'
+  | 'expiredDelegations'
+  | 'activeDelegationsInvolving'
+  | 'listDelegations'
+  | 'insertDelegation'
+  | 'updateDelegation';
+
+export class DelegationsRepo implements SyncPort<Methods> {
+  constructor(private readonly c: Connection) {}
+
+  getDelegation(id: string): Delegation | undefined {
+    const row = this.c
+      .prepared('getDelegation', (db) =>
+        db
+          .select()
+          .from(t.delegations)
+          .where(eq(t.delegations.id, sql.placeholder('id')))
+          .prepare(),
+      )
+      .get({ id });
+    return row && toDelegation(row);
+  }
+
+  activeDelegationBy(delegatorId: string): Delegation | undefined {
+    // The status is a literal, as in the partial index delegations_one_active.
+    const row = this.c
+      .prepared('activeDelegationBy', (db) =>
+        db
+          .select()
+          .from(t.delegations)
+          .where(and(eq(t.delegations.delegatorId, sql.placeholder('delegatorId')), sql`${t.delegations.status} = 'active'`))
+          .prepare(),
+      )
+      .get({ delegatorId });
+    return row && toDelegation(row);
+  }
+
+  activeDelegationsTo(delegateId: string): Delegation[] {
+    return this.c
+      .prepared('activeDelegationsTo', (db) =>
+        db
+          .select()
+          .from(t.delegations)
+          .where(and(eq(t.delegations.delegateId, sql.placeholder('delegateId')), sql`${t.delegations.status} = 'active'`))
+          .orderBy(asc(t.delegations.createdAt), asc(t.delegations.id))
+          .prepare(),
+      )
+      .all({ delegateId })
+      .map(toDelegation);
+  }
+
+  expiredDelegations(now: string, limit: number): Delegation[] {
+    return this.c
+      .prepared('expiredDelegations', (db) =>
+        db
+          .select()
+          .from(t.delegations)
+          .where(and(sql`${t.delegations.status} = 'active'`, lte(t.delegations.endsAt, sql.placeholder('now'))))
+          .orderBy(asc(t.delegations.endsAt))
+          .limit(sql.placeholder('limit'))
+          .prepare(),
+      )
+      .all({ now, limit })
+      .map(toDelegation);
+  }
+
+  activeDelegationsInvolving(personId: string): Delegation[] {
+    return this.c.db
+      .select()
+      .from(t.delegations)
+      .where(and(sql`${t.delegations.status} = 'active'`, or(eq(t.delegations.delegatorId, personId), eq(t.delegations.delegateId, personId))))
+      .orderBy(asc(t.delegations.createdAt), asc(t.delegations.id))
+      .all()
+      .map(toDelegation);
+  }
+
+  listDelegations(filter: { status?: Delegation['status'][]; limit?: number }): Delegation[] {
+    return this.c.db
+      .select()
+      .from(t.delegations)
+      .where(filter.status?.length ? inArray(t.delegations.status, filter.status) : undefined)
+      .orderBy(desc(t.delegations.createdAt), desc(t.delegations.id))
+      .limit(filter.limit ?? 1000)
+      .all()
+      .map(toDelegation);
+  }
+
+  insertDelegation(delegation: Delegation): void {
+    try {
+      this.c.db.insert(t.delegations).values(fromDelegation(delegation)).run();
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new AccessError('invalid_delegation', `${delegation.delegator.email} already has an active delegation; end it first.`);
+      }
+      throw error;
+    }
+  }
+
+  updateDelegation(id: string, from: Delegation['status'][], patch: Partial<Delegation>): boolean {
+    const values = fromDelegationPatch(patch);
+    const keys = Object.keys(values);
+    if (keys.length === 0) return false;
+    const statement = this.c.prepared(`updateDelegation:${keys.join(',')}:${from.join(',')}`, (db) =>
+      db
+        .update(t.delegations)
+        .set(placeholdersFor(t.delegations, keys))
+        .where(and(eq(t.delegations.id, sql.placeholder('__id')), inArray(t.delegations.status, from)))
+        .prepare(),
+    );
+    return statement.run({ ...toDriver(t.delegations, values), __id: id }).changes === 1;
+  }
+}

@@ -1,0 +1,17 @@
+/** The delegate form's submission: one `delegateApprovals` call; problems inline. */
+import type { App } from '@slack/bolt';
+import { CALLBACK } from '../../../../../blocks/ids.js';
+import { SubmissionAcker, type SlackContext } from '../../context.js';
+import { submitDelegate } from '../../delegate-flow.js';
+import { ViewSubmissionSchema } from '../../payloads.js';
+
+export function register(app: App, ctx: SlackContext): void {
+  app.view(CALLBACK.delegate, async ({ ack, body, client }) => {
+    const payload = ViewSubmissionSchema.safeParse(body);
+    if (!payload.success) return void (await ack());
+    const acker = new SubmissionAcker(ack, ctx, client, { viewId: payload.data.view.id, userId: payload.data.user.id });
+    const reply = await submitDelegate(ctx, client, { userId: payload.data.user.id, view: payload.data.view });
+    ctx.jobs.kick();
+    await acker.finish(reply, { title: 'Delegated', text: 'Your delegation is recorded.' });
+  });
+}
