@@ -15,6 +15,12 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // Prettier (npm run format) wraps code at 120; it never splits a string, so long strings and
+      // template literals (messages people read, SQL) stay whole and greppable.
+      'max-len': [
+        'error',
+        { code: 120, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true },
+      ],
     },
   },
   {
@@ -32,24 +38,53 @@ export default tseslint.config(
     // The domain core is pure: no adapters, no Slack, no Okta, no database, no I/O.
     files: ['src/domain/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['**/adapters/**', '**/operations/**', '**/sandbox/**', '../../blocks/**'], message: 'The domain core must not import outer layers.' },
-          { group: ['@slack/*', '@okta/*', 'better-sqlite3', 'drizzle-orm', 'drizzle-orm/*', 'node-cron', 'node:fs', 'node:http', 'fs', 'http'], message: 'The domain core is pure: no I/O libraries.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters/**', '**/operations/**', '**/sandbox/**', '../../blocks/**'],
+              message: 'The domain core must not import outer layers.',
+            },
+            {
+              group: [
+                '@slack/*',
+                '@okta/*',
+                'better-sqlite3',
+                'drizzle-orm',
+                'drizzle-orm/*',
+                'node-cron',
+                'node:fs',
+                'node:http',
+                'fs',
+                'http',
+              ],
+              message: 'The domain core is pure: no I/O libraries.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // Operations talk to the world through ports only.
     files: ['src/operations/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['**/adapters/**', '**/sandbox/**'], message: 'Operations use ports (operations/ports.ts), not adapters.' },
-          { group: ['@slack/*', '@okta/*', 'better-sqlite3', 'drizzle-orm', 'drizzle-orm/*'], message: 'Operations use ports, not client libraries.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters/**', '**/sandbox/**'],
+              message: 'Operations use ports (operations/ports.ts), not adapters.',
+            },
+            {
+              group: ['@slack/*', '@okta/*', 'better-sqlite3', 'drizzle-orm', 'drizzle-orm/*'],
+              message: 'Operations use ports, not client libraries.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -58,40 +93,73 @@ export default tseslint.config(
     files: ['src/adapters/**/*.ts', 'src/sandbox/**/*.ts'],
     ignores: ['src/adapters/db/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: UPWARD, message: 'Adapters get what they need from the composition root; they do not import it.' },
-          { group: DATABASE, message: 'SQL, dialect and driver types stay in src/adapters/db/ (use the store port).' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: UPWARD, message: 'Adapters get what they need from the composition root; they do not import it.' },
+            {
+              group: DATABASE,
+              message: 'SQL, dialect and driver types stay in src/adapters/db/ (use the store port).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // The Slack adapter reaches data through operations and ports only.
     files: ['src/adapters/slack/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: UPWARD, message: 'Adapters get what they need from the composition root; they do not import it.' },
-          { group: DATABASE, message: 'SQL, dialect and driver types stay in src/adapters/db/ (use the store port).' },
-          { group: ['**/db/*', '**/csv/*', '**/okta/*', '**/provisioners/*'], message: 'The Slack adapter reaches data through operations and ports, not other adapters.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: UPWARD, message: 'Adapters get what they need from the composition root; they do not import it.' },
+            {
+              group: DATABASE,
+              message: 'SQL, dialect and driver types stay in src/adapters/db/ (use the store port).',
+            },
+            {
+              group: ['**/db/*', '**/csv/*', '**/okta/*', '**/provisioners/*'],
+              message: 'The Slack adapter reaches data through operations and ports, not other adapters.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // The composition root and the CLI choose the store; they do not speak SQL either.
     files: ['src/*.ts', 'src/cli/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: DATABASE, message: 'SQL, dialect and driver types stay in src/adapters/db/ (use the store port).' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: DATABASE,
+              message: 'SQL, dialect and driver types stay in src/adapters/db/ (use the store port).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['blocks/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ group: ['**/adapters/**', '**/operations/**', '@okta/*', 'better-sqlite3', 'drizzle-orm'], message: 'Block builders use domain types only.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters/**', '**/operations/**', '@okta/*', 'better-sqlite3', 'drizzle-orm'],
+              message: 'Block builders use domain types only.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

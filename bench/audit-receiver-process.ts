@@ -12,7 +12,15 @@ import type { AddressInfo } from 'node:net';
 import { verifySignature } from '../src/adapters/http/signed-post.js';
 
 const secret = process.argv[2] ?? '';
-const report = { batches: 0, accepted: 0, repeats: 0, lastSeq: 0, badSignatures: 0, firstGap: null as string | null, bytes: 0 };
+const report = {
+  batches: 0,
+  accepted: 0,
+  repeats: 0,
+  lastSeq: 0,
+  badSignatures: 0,
+  firstGap: null as string | null,
+  bytes: 0,
+};
 
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];

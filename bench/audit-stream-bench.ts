@@ -58,7 +58,10 @@ if (values.child === 'stream') {
     timeoutSeconds: 10,
   } as const;
   const sink = new WebhookSink(settings, { env: { BENCH_AUDIT_SECRET: SECRET }, allowInsecureLoopback: true });
-  const streamer = new AuditStreamer({ store, clock: systemClock, settings: { ...SETTINGS, auditSinks: [settings] }, logger: silentLogger }, { sinks: [{ sink, settings }] });
+  const streamer = new AuditStreamer(
+    { store, clock: systemClock, settings: { ...SETTINGS, auditSinks: [settings] }, logger: silentLogger },
+    { sinks: [{ sink, settings }] },
+  );
   let first: number | undefined;
   let failures = 0;
   const done = new Promise<void>((resolve) => {
@@ -83,7 +86,9 @@ if (values.child === 'stream') {
 const root = process.cwd();
 if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is needed for peak RSS (apt-get install -y time)');
 const dir = mkdtempSync(join(tmpdir(), 'audit-stream-bench-'));
-const result: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
+const result: Record<string, unknown> = {
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+};
 try {
   if (!values.skip.includes('backlog')) {
     const total = Number(values.events);
@@ -94,8 +99,23 @@ try {
     console.log(`generated ${total} chained events in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
     const receiver = await startReceiver();
     try {
-      const run = await timed(process.execPath, ['--import', 'tsx', join(root, 'bench/audit-stream-bench.ts'), '--child', 'stream', '--db', dbPath, '--url', receiver.url]);
-      const streamed = JSON.parse(run.stdout) as { head: number; seconds: number; firstBatchMs: number; failures: number };
+      const run = await timed(process.execPath, [
+        '--import',
+        'tsx',
+        join(root, 'bench/audit-stream-bench.ts'),
+        '--child',
+        'stream',
+        '--db',
+        dbPath,
+        '--url',
+        receiver.url,
+      ]);
+      const streamed = JSON.parse(run.stdout) as {
+        head: number;
+        seconds: number;
+        firstBatchMs: number;
+        failures: number;
+      };
       const got = await receiver.report();
       const backlog = {
         events: total,
@@ -107,9 +127,14 @@ try {
         receiver: got,
       };
       result.backlog = backlog;
-      console.log(`backlog of ${total} events to a local webhook sink: ${streamed.seconds.toFixed(1)} s, ${backlog.eventsPerSecond.toFixed(0)} events/s, peak RSS ${run.peakRssMb.toFixed(0)} MB (process ${run.seconds.toFixed(1)} s)`);
-      console.log(`  receiver: ${got.accepted} accepted in ${got.batches} batches, ${got.repeats} repeats, last seq ${got.lastSeq}, gap ${got.firstGap ?? 'none'}, bad signatures ${got.badSignatures}`);
-      if (got.accepted !== total || got.firstGap !== null || got.badSignatures) throw new Error('the receiver did not get every event once, in order, signed');
+      console.log(
+        `backlog of ${total} events to a local webhook sink: ${streamed.seconds.toFixed(1)} s, ${backlog.eventsPerSecond.toFixed(0)} events/s, peak RSS ${run.peakRssMb.toFixed(0)} MB (process ${run.seconds.toFixed(1)} s)`,
+      );
+      console.log(
+        `  receiver: ${got.accepted} accepted in ${got.batches} batches, ${got.repeats} repeats, last seq ${got.lastSeq}, gap ${got.firstGap ?? 'none'}, bad signatures ${got.badSignatures}`,
+      );
+      if (got.accepted !== total || got.firstGap !== null || got.badSignatures)
+        throw new Error('the receiver did not get every event once, in order, signed');
     } finally {
       await receiver.stop();
     }
@@ -124,20 +149,49 @@ try {
       let catchUp: number[] = [];
       for (let round = 0; round < rounds; round++) {
         for (const stream of round % 2 === 0 ? [false, true] : [true, false]) {
-          const args = ['--import', 'tsx', join(root, 'bench/lifecycle-bench.ts'), '--requests', values.requests, '--one', '--json'];
+          const args = [
+            '--import',
+            'tsx',
+            join(root, 'bench/lifecycle-bench.ts'),
+            '--requests',
+            values.requests,
+            '--one',
+            '--json',
+          ];
           if (stream) args.push('--stream-to', receiver.url);
           const run = await timed(process.execPath, args);
-          const line = JSON.parse(run.stdout.trim().split('\n').pop()!) as { seconds: number; events: number; streamedAtEnd: number; catchUpSeconds?: number };
+          const line = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
+            seconds: number;
+            events: number;
+            streamedAtEnd: number;
+            catchUpSeconds?: number;
+          };
           (stream ? on : off).push(line.seconds);
           if (stream) catchUp = [...catchUp, line.catchUpSeconds!];
-          console.log(`  lifecycle, ${values.requests} requests, stream ${stream ? 'on ' : 'off'}: ${line.seconds.toFixed(2)} s (${line.events} events)${stream ? `, ${line.streamedAtEnd} streamed by then, all ${line.catchUpSeconds!.toFixed(2)} s later` : ''}`);
+          console.log(
+            `  lifecycle, ${values.requests} requests, stream ${stream ? 'on ' : 'off'}: ${line.seconds.toFixed(2)} s (${line.events} events)${stream ? `, ${line.streamedAtEnd} streamed by then, all ${line.catchUpSeconds!.toFixed(2)} s later` : ''}`,
+          );
         }
       }
       const got = await receiver.report();
       const ratio = median(on) / median(off);
-      result.lifecycle = { requests: Number(values.requests), rounds, offSeconds: off, onSeconds: on, medianOff: median(off), medianOn: median(on), ratio, catchUpSeconds: catchUp, goalMet: ratio <= 1.05 };
-      console.log(`lifecycle with two sinks on vs off: median ${median(on).toFixed(2)} s vs ${median(off).toFixed(2)} s, ratio ${ratio.toFixed(3)} (goal <= 1.05: ${ratio <= 1.05 ? 'met' : 'MISSED'})`);
-      console.log(`  receiver (all stream-on runs): ${got.accepted} new seqs in ${got.batches} batches, bad signatures ${got.badSignatures}`);
+      result.lifecycle = {
+        requests: Number(values.requests),
+        rounds,
+        offSeconds: off,
+        onSeconds: on,
+        medianOff: median(off),
+        medianOn: median(on),
+        ratio,
+        catchUpSeconds: catchUp,
+        goalMet: ratio <= 1.05,
+      };
+      console.log(
+        `lifecycle with two sinks on vs off: median ${median(on).toFixed(2)} s vs ${median(off).toFixed(2)} s, ratio ${ratio.toFixed(3)} (goal <= 1.05: ${ratio <= 1.05 ? 'met' : 'MISSED'})`,
+      );
+      console.log(
+        `  receiver (all stream-on runs): ${got.accepted} new seqs in ${got.batches} batches, bad signatures ${got.badSignatures}`,
+      );
     } finally {
       await receiver.stop();
     }
@@ -159,7 +213,10 @@ interface ReceiverReport {
 }
 
 async function startReceiver(): Promise<{ url: string; report(): Promise<ReceiverReport>; stop(): Promise<void> }> {
-  const child: ChildProcess = fork(join(root, 'bench/audit-receiver-process.ts'), [SECRET], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(join(root, 'bench/audit-receiver-process.ts'), [SECRET], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const [ready] = (await once(child, 'message')) as [{ type: string; url: string }];
   return {
     url: ready.url,
@@ -179,7 +236,10 @@ async function startReceiver(): Promise<{ url: string; report(): Promise<Receive
 /** Runs a command under /usr/bin/time -v: its stdout, wall time and peak RSS. */
 async function timed(cmd: string, args: string[]): Promise<{ seconds: number; peakRssMb: number; stdout: string }> {
   const start = performance.now();
-  const child = spawn('/usr/bin/time', ['-v', cmd, ...args], { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-v', cmd, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

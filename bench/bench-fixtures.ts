@@ -29,14 +29,26 @@ export function awsAdminPolicies(eligibleGroup: string, group: string): LoadedPo
 
 /** A manager (m0), an admin (a0) and N people u0.. in `engineering`, members of `aws-admins` when `everyoneInGroup`. */
 export function benchCompany(n: number, everyoneInGroup: boolean): YamlDirectory {
-  const people = [{ id: 'm0', email: 'manager@example.com', name: 'Manager' }, { id: 'a0', email: 'admin@example.com', name: 'Admin' }];
+  const people = [
+    { id: 'm0', email: 'manager@example.com', name: 'Manager' },
+    { id: 'a0', email: 'admin@example.com', name: 'Admin' },
+  ];
   const members: string[] = [];
   for (let i = 0; i < n; i++) {
-    people.push({ id: `u${i}`, email: `user${i}@example.com`, name: `User ${i}`, manager: 'm0' } as (typeof people)[number]);
+    people.push({
+      id: `u${i}`,
+      email: `user${i}@example.com`,
+      name: `User ${i}`,
+      manager: 'm0',
+    } as (typeof people)[number]);
     members.push(`u${i}`);
   }
   return YamlDirectory.fromData({
     people,
-    groups: { engineering: { members }, 'aws-admins': { members: everyoneInGroup ? members : [] }, 'access-admins': { members: ['a0'] } },
+    groups: {
+      engineering: { members },
+      'aws-admins': { members: everyoneInGroup ? members : [] },
+      'access-admins': { members: ['a0'] },
+    },
   });
 }

@@ -26,7 +26,11 @@ import { parseArgs } from 'node:util';
 import { generate } from './generate-audit-log.js';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '1000000' }, keep: { type: 'boolean', default: false }, base: { type: 'string' } },
+  options: {
+    events: { type: 'string', default: '1000000' },
+    keep: { type: 'boolean', default: false },
+    base: { type: 'string' },
+  },
 });
 const total = Number(values.events);
 const root = process.cwd();
@@ -38,7 +42,9 @@ try {
   const t0 = performance.now();
   await generate(dbPath, total);
   const genSeconds = (performance.now() - t0) / 1000;
-  console.log(`generated ${total} chained events in ${genSeconds.toFixed(1)} s (${(statSync(dbPath).size / 1e6).toFixed(0)} MB database)`);
+  console.log(
+    `generated ${total} chained events in ${genSeconds.toFixed(1)} s (${(statSync(dbPath).size / 1e6).toFixed(0)} MB database)`,
+  );
 
   const env = {
     PATH: process.env.PATH ?? '',
@@ -72,13 +78,20 @@ try {
   const baseOut = join(dir, 'events-base.csv');
   const base = values.base ? await compiled(values.base, baseOut) : undefined;
   const tsxOut = join(dir, 'events-tsx.csv');
-  const fromSources = await timed(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...exportArgs(tsxOut)], env, null);
+  const fromSources = await timed(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...exportArgs(tsxOut)],
+    env,
+    null,
+  );
 
   const result = {
     events: total,
     export: { seconds: ours.seconds, peakRssMb: ours.peakRssMb, bytes: statSync(csvOut).size },
     sqlite3: { seconds: theirs.seconds, peakRssMb: theirs.peakRssMb, bytes: statSync(sqliteOut).size },
-    ...(base ? { base: { dir: values.base, seconds: base.seconds, peakRssMb: base.peakRssMb, bytes: statSync(baseOut).size } } : {}),
+    ...(base
+      ? { base: { dir: values.base, seconds: base.seconds, peakRssMb: base.peakRssMb, bytes: statSync(baseOut).size } }
+      : {}),
     fromSources: { seconds: fromSources.seconds, peakRssMb: fromSources.peakRssMb, bytes: statSync(tsxOut).size },
     ratio: ours.seconds / theirs.seconds,
     goals: { timeWithin2x: ours.seconds <= 2 * theirs.seconds, rssUnder150Mb: ours.peakRssMb < 150 },
@@ -107,7 +120,12 @@ try {
 }
 
 /** Runs a command under /usr/bin/time -v; stdout to `outFile` when given. */
-async function timed(cmd: string, args: string[], env: Record<string, string>, outFile: string | null): Promise<{ seconds: number; peakRssMb: number; stderr: string }> {
+async function timed(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  outFile: string | null,
+): Promise<{ seconds: number; peakRssMb: number; stderr: string }> {
   const fd = outFile ? openSync(outFile, 'w') : 'ignore';
   const start = performance.now();
   const child = spawn('/usr/bin/time', ['-v', cmd, ...args], { env, stdio: ['ignore', fd, 'pipe'] });
@@ -118,7 +136,10 @@ async function timed(cmd: string, args: string[], env: Record<string, string>, o
   if (typeof fd === 'number') closeSync(fd);
   if (code !== 0) throw new Error(`${cmd} exited ${code}:\n${stderr}`);
   const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? NaN);
-  const own = stderr.split('\n').filter((l) => !/^\t/.test(l) && !l.startsWith('Command being timed')).join('\n');
+  const own = stderr
+    .split('\n')
+    .filter((l) => !/^\t/.test(l) && !l.startsWith('Command being timed'))
+    .join('\n');
   return { seconds, peakRssMb: rssKb / 1024, stderr: own };
 }
 

@@ -26,7 +26,10 @@ export function seededRandom(seed: number): (n: number) => number {
   };
 }
 
-export async function generateBenchPolicies(dir: string, options: { apps?: number; people?: number; seed?: number } = {}): Promise<GeneratedCompany> {
+export async function generateBenchPolicies(
+  dir: string,
+  options: { apps?: number; people?: number; seed?: number } = {},
+): Promise<GeneratedCompany> {
   const apps = options.apps ?? 500;
   const peopleCount = options.people ?? 2000;
   const rand = seededRandom(options.seed ?? 42);
@@ -67,10 +70,25 @@ export async function generateBenchPolicies(dir: string, options: { apps?: numbe
   await mkdir(dir, { recursive: true });
   await writeFile(
     join(dir, 'settings.yml'),
-    stringify({ admin_group: 'access-admins', security_channel: 'C0SECURITY', alerts_channel: 'C0ACCESSOPS', timezone: 'Europe/Berlin', approval_timeout: '72h', reminders: ['1d', '1h'] }),
+    stringify({
+      admin_group: 'access-admins',
+      security_channel: 'C0SECURITY',
+      alerts_channel: 'C0ACCESSOPS',
+      timezone: 'Europe/Berlin',
+      approval_timeout: '72h',
+      reminders: ['1d', '1h'],
+    }),
   );
 
-  const durations: [string, string][] = [['15m', '1h'], ['1h', '4h'], ['1h', '8h'], ['4h', '1d'], ['1d', '7d'], ['7d', '30d'], ['30d', '90d']];
+  const durations: [string, string][] = [
+    ['15m', '1h'],
+    ['1h', '4h'],
+    ['1h', '8h'],
+    ['4h', '1d'],
+    ['1d', '7d'],
+    ['7d', '30d'],
+    ['30d', '90d'],
+  ];
   for (let a = 0; a < apps; a++) {
     const app = `app-${a}`;
     const roleCount = 2 + rand(3);
@@ -78,12 +96,19 @@ export async function generateBenchPolicies(dir: string, options: { apps?: numbe
     for (let r = 0; r < roleCount; r++) {
       const id = `role-${r}`;
       const [def, max] = pick(durations);
-      const eligible = [...new Set(Array.from({ length: 1 + rand(3) }, () => (rand(4) === 0 ? 'everyone' : `team-${rand(teams)}`)))];
+      const eligible = [
+        ...new Set(Array.from({ length: 1 + rand(3) }, () => (rand(4) === 0 ? 'everyone' : `team-${rand(teams)}`))),
+      ];
       const steps: unknown[] = [];
       const chainKind = rand(10);
       if (chainKind > 0) {
         steps.push('manager');
-        if (chainKind > 4) steps.push({ group: `approvers-${rand(approverGroups)}`, min_approvals: 1 + rand(2), ...(rand(3) === 0 ? { notify: `C0APP${a}` } : {}) });
+        if (chainKind > 4)
+          steps.push({
+            group: `approvers-${rand(approverGroups)}`,
+            min_approvals: 1 + rand(2),
+            ...(rand(3) === 0 ? { notify: `C0APP${a}` } : {}),
+          });
         if (chainKind > 7) steps.push({ user: `person${rand(peopleCount)}@bench.example.com` });
       }
       const provisionKind = rand(10);
@@ -93,7 +118,13 @@ export async function generateBenchPolicies(dir: string, options: { apps?: numbe
         groups[group] = { members: [] };
         provision = { okta_group: group };
       } else if (provisionKind < 9) {
-        provision = { webhook: { url: `https://${app}.internal.example.com/hooks`, secret_env: 'BENCH_HOOK_SECRET', timeout: '10s' } };
+        provision = {
+          webhook: {
+            url: `https://${app}.internal.example.com/hooks`,
+            secret_env: 'BENCH_HOOK_SECRET',
+            timeout: '10s',
+          },
+        };
       } else {
         provision = { manual: { assignee_group: 'it-helpdesk' } };
       }
@@ -106,12 +137,17 @@ export async function generateBenchPolicies(dir: string, options: { apps?: numbe
         duration: { default: def, max },
         justification: rand(2) === 0 ? 'required' : 'optional',
         approval: steps.length === 0 ? 'auto' : steps,
-        ...(steps.length > 0 && rand(3) === 0 ? { auto_approve: { when: { requester_groups: ['oncall'], max_duration: def } } } : {}),
+        ...(steps.length > 0 && rand(3) === 0
+          ? { auto_approve: { when: { requester_groups: ['oncall'], max_duration: def } } }
+          : {}),
         extension: pick(['none', { max_total: max, approval: 'same' }, { max_total: max, approval: 'auto' }] as const),
         provision,
       });
     }
-    await writeFile(join(dir, `${app}.yml`), stringify({ app, name: `Application ${a}`, description: `Generated application ${a}`, roles }));
+    await writeFile(
+      join(dir, `${app}.yml`),
+      stringify({ app, name: `Application ${a}`, description: `Generated application ${a}`, roles }),
+    );
   }
   return { directory: { people, groups }, env: { BENCH_HOOK_SECRET: 'bench-secret' } };
 }

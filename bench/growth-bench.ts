@@ -26,7 +26,9 @@ const PRUNED = new Set(['jobs', 'slack_messages']);
 const fx = await startSlackFixture();
 try {
   for (let i = 0; i < N; i++) {
-    const res = await fx.requestViaModal('ada', 'aws', 'admin', { justification: `INC-${1000 + i}: restart the ingest workers` });
+    const res = await fx.requestViaModal('ada', 'aws', 'admin', {
+      justification: `INC-${1000 + i}: restart the ingest workers`,
+    });
     if (res.status !== 200) throw new Error(`request ${i}: ${res.status} ${res.body}`);
     fx.slack.workspace.closeModals('U0ADA');
     await fx.settle();
@@ -63,18 +65,23 @@ try {
     .sort((a, b) => b[1].data + b[1].indexes - (a[1].data + a[1].indexes));
   let kept = 0;
   let pruned = 0;
-  console.log(`${N} requests (approved, provisioned, expired, revoked), every message posted and updated through Slack:`);
+  console.log(
+    `${N} requests (approved, provisioned, expired, revoked), every message posted and updated through Slack:`,
+  );
   console.log('  table              rows/request   bytes/request (data + indexes)   after retention');
   for (const [table, size] of lines) {
     const total = (size.data + size.indexes) / N;
     if (PRUNED.has(table)) pruned += total;
     else kept += total;
     console.log(
-      `  ${table.padEnd(18)} ${(rows[table]! / N).toFixed(2).padStart(12)}   ${total.toFixed(0).padStart(13)} (${(size.data / N).toFixed(0)} + ${(size.indexes / N).toFixed(0)})`.padEnd(82) +
-        (PRUNED.has(table) ? 'pruned' : 'kept'),
+      `  ${table.padEnd(18)} ${(rows[table]! / N).toFixed(2).padStart(12)}   ${total.toFixed(0).padStart(13)} (${(size.data / N).toFixed(0)} + ${(size.indexes / N).toFixed(0)})`.padEnd(
+        82,
+      ) + (PRUNED.has(table) ? 'pruned' : 'kept'),
     );
   }
-  console.log(`  kept for good: ${kept.toFixed(0)} bytes per request; pruned after retention: ${pruned.toFixed(0)} bytes per request`);
+  console.log(
+    `  kept for good: ${kept.toFixed(0)} bytes per request; pruned after retention: ${pruned.toFixed(0)} bytes per request`,
+  );
 } finally {
   await fx.close();
 }

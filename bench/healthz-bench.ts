@@ -11,7 +11,9 @@ import { parseArgs } from 'node:util';
 import { createHealthCheck } from '../src/health.js';
 import { createHarness } from '../test/support/lifecycle-harness.js';
 
-const { values } = parseArgs({ options: { jobs: { type: 'string', default: '100000' }, runs: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { jobs: { type: 'string', default: '100000' }, runs: { type: 'string', default: '5' } },
+});
 const JOBS = Number(values.jobs);
 const RUNS = Number(values.runs);
 
@@ -20,7 +22,18 @@ try {
   const now = h.clock.now().toISOString();
   await h.store.transaction(async (tx) => {
     for (let i = 0; i < JOBS; i++) {
-      await tx.enqueueJob(`notify:backlog:${i}`, { kind: 'notify', notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: `backlog message ${i}` } }, now);
+      await tx.enqueueJob(
+        `notify:backlog:${i}`,
+        {
+          kind: 'notify',
+          notification: {
+            type: 'alert',
+            recipient: { kind: 'channel', channel: 'C0ACCESSOPS' },
+            text: `backlog message ${i}`,
+          },
+        },
+        now,
+      );
     }
   });
   const check = createHealthCheck(h.deps);
@@ -33,7 +46,9 @@ try {
     if (body.pendingJobs !== JOBS) throw new Error(`counted ${body.pendingJobs} pending jobs, expected ${JOBS}`);
   }
   times.sort((a, b) => a - b);
-  process.stdout.write(`healthz with ${JOBS} pending jobs: median ${times[Math.floor(times.length / 2)]!.toFixed(1)} ms, worst ${times.at(-1)!.toFixed(1)} ms (${RUNS} runs)\n`);
+  process.stdout.write(
+    `healthz with ${JOBS} pending jobs: median ${times[Math.floor(times.length / 2)]!.toFixed(1)} ms, worst ${times.at(-1)!.toFixed(1)} ms (${RUNS} runs)\n`,
+  );
 } finally {
   await h.close();
 }

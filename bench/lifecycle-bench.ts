@@ -64,8 +64,12 @@ const N = Number(values.requests);
 
 const policies = awsAdminPolicies('engineering', 'aws-admins');
 
-
-function depsFor(dbPath: string, directory: YamlDirectory, clock: FakeClock, store: Store = SqliteStore.open(dbPath)): Deps {
+function depsFor(
+  dbPath: string,
+  directory: YamlDirectory,
+  clock: FakeClock,
+  store: Store = SqliteStore.open(dbPath),
+): Deps {
   return {
     store,
     directory,
@@ -84,12 +88,20 @@ const jobs = { worker: `bench-${process.pid}`, batch: 500 };
 
 /** The audit stream as the bot runs it: a webhook sink to `url` and a file sink in `dir`. */
 function benchStreamer(deps: Deps, url: string, dir: string): AuditStreamer {
-  const common = { format: 'json', batchSize: SINK_DEFAULTS.batchSize, alertAfterSeconds: SINK_DEFAULTS.alertAfterSeconds } as const;
+  const common = {
+    format: 'json',
+    batchSize: SINK_DEFAULTS.batchSize,
+    alertAfterSeconds: SINK_DEFAULTS.alertAfterSeconds,
+  } as const;
   const configured: AuditSinkSettings[] = [
     { ...common, name: 'siem', type: 'webhook', url, secretEnv: 'BENCH_AUDIT_SECRET', timeoutSeconds: 10 },
     { ...common, name: 'archive', type: 'file', path: 'audit-stream.jsonl', maxBytes: SINK_DEFAULTS.maxBytes, keep: 2 },
   ];
-  const sinks = createAuditSinks(configured, { env: { BENCH_AUDIT_SECRET: 'bench-audit-secret' }, allowInsecureLoopback: true, baseDir: dir });
+  const sinks = createAuditSinks(configured, {
+    env: { BENCH_AUDIT_SECRET: 'bench-audit-secret' },
+    allowInsecureLoopback: true,
+    baseDir: dir,
+  });
   return new AuditStreamer(deps, { sinks });
 }
 
@@ -169,19 +181,42 @@ try {
   const chain = verifyChain(events);
   await deps.store.close();
   const seconds = (t1 - t0) / 1000;
-  console.log(`one process, ${N} requests: ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)} requests/s end to end; provisioning phase ${((tProvisioned - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `one process, ${N} requests: ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)} requests/s end to end; provisioning phase ${((tProvisioned - t0) / 1000).toFixed(1)} s)`,
+  );
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  console.log(`  CPU time: ${cpuSeconds.toFixed(1)} s (${((cpuSeconds * 1000) / N).toFixed(2)} ms per request, ${(N / cpuSeconds).toFixed(0)} requests per CPU second; user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`);
-  console.log(`  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`);
+  console.log(
+    `  CPU time: ${cpuSeconds.toFixed(1)} s (${((cpuSeconds * 1000) / N).toFixed(2)} ms per request, ${(N / cpuSeconds).toFixed(0)} requests per CPU second; user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`,
+  );
+  console.log(
+    `  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`,
+  );
   if (catchUpSeconds !== undefined) {
-    console.log(`  audit stream on (webhook + file): ${streamedAtEnd} of ${events.length} events delivered when the lifecycle ended, all ${catchUpSeconds.toFixed(2)} s later`);
+    console.log(
+      `  audit stream on (webhook + file): ${streamedAtEnd} of ${events.length} events delivered when the lifecycle ended, all ${catchUpSeconds.toFixed(2)} s later`,
+    );
   }
   if (values.json) {
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-    console.log(JSON.stringify({ requests: N, seconds, cpuSeconds, provisioningSeconds: (tProvisioned - t0) / 1000, events: events.length, chainOk: chain.ok, stream: Boolean(streamer), streamedAtEnd, catchUpSeconds }));
+    console.log(
+      JSON.stringify({
+        requests: N,
+        seconds,
+        cpuSeconds,
+        provisioningSeconds: (tProvisioned - t0) / 1000,
+        events: events.length,
+        chainOk: chain.ok,
+        stream: Boolean(streamer),
+        streamedAtEnd,
+        catchUpSeconds,
+      }),
+    );
   }
   if (pgServer) await pgServer.stop();
-  else console.log(`  database: ${(statSync(dbPath).size / 1e6).toFixed(1)} MB (+ WAL ${(statSync(dbPath + '-wal', { throwIfNoEntry: false })?.size ?? 0) / 1e6} MB)`);
+  else
+    console.log(
+      `  database: ${(statSync(dbPath).size / 1e6).toFixed(1)} MB (+ WAL ${(statSync(dbPath + '-wal', { throwIfNoEntry: false })?.size ?? 0) / 1e6} MB)`,
+    );
 
   if (!values.one && !values.postgres) await sweepWithTwoProcesses(dir);
 } finally {
@@ -196,13 +231,80 @@ async function sweepWithTwoProcesses(dir: string): Promise<void> {
   await seed.store.transaction(async (tx) => {
     for (let i = 0; i < N; i++) {
       const id = `req_seed${i}`;
-      await tx.insertRequest({ id, kind: 'access', grantId: null, requester: { directoryId: `u${i}`, email: `user${i}@example.com`, name: `User ${i}` }, app: 'aws', role: 'admin', policyName: 'aws-admin', policyVersion: 'v', justification: '', requestedSeconds: 3600, grantedSeconds: 3600, status: 'approved', autoApproveRule: null, currentStep: -1, stepCount: 1, createdAt: '2026-03-02T08:00:00.000Z', approvalDeadline: '2026-03-05T08:00:00.000Z', decidedAt: '2026-03-02T08:00:00.000Z', decisionReason: null });
-      await tx.insertGrant({ id: `grt_seed${i}`, requestId: id, holder: { directoryId: `u${i}`, email: `user${i}@example.com`, name: `User ${i}` }, app: 'aws', role: 'admin', policyName: 'aws-admin', policyVersion: 'v', sensitive: true, breakGlass: false, snapshot: { provision: { method: 'okta_group', group: 'aws-admins' }, policyName: 'aws-admin', policyVersion: 'v' }, alreadyMember: false, status: 'active', durationSeconds: 3600, maxTotalSeconds: null, extensionApproval: null, createdAt: '2026-03-02T08:00:00.000Z', activatedAt: '2026-03-02T08:00:00.000Z', expiresAt: '2026-03-02T09:00:00.000Z', revocationReason: null, revocationNote: null, revokedBy: null, revocationStartedAt: null, revokedAt: null, remindersSent: [], failures: 0, lastError: null });
+      await tx.insertRequest({
+        id,
+        kind: 'access',
+        grantId: null,
+        requester: { directoryId: `u${i}`, email: `user${i}@example.com`, name: `User ${i}` },
+        app: 'aws',
+        role: 'admin',
+        policyName: 'aws-admin',
+        policyVersion: 'v',
+        justification: '',
+        requestedSeconds: 3600,
+        grantedSeconds: 3600,
+        status: 'approved',
+        autoApproveRule: null,
+        currentStep: -1,
+        stepCount: 1,
+        createdAt: '2026-03-02T08:00:00.000Z',
+        approvalDeadline: '2026-03-05T08:00:00.000Z',
+        decidedAt: '2026-03-02T08:00:00.000Z',
+        decisionReason: null,
+      });
+      await tx.insertGrant({
+        id: `grt_seed${i}`,
+        requestId: id,
+        holder: { directoryId: `u${i}`, email: `user${i}@example.com`, name: `User ${i}` },
+        app: 'aws',
+        role: 'admin',
+        policyName: 'aws-admin',
+        policyVersion: 'v',
+        sensitive: true,
+        breakGlass: false,
+        snapshot: {
+          provision: { method: 'okta_group', group: 'aws-admins' },
+          policyName: 'aws-admin',
+          policyVersion: 'v',
+        },
+        alreadyMember: false,
+        status: 'active',
+        durationSeconds: 3600,
+        maxTotalSeconds: null,
+        extensionApproval: null,
+        createdAt: '2026-03-02T08:00:00.000Z',
+        activatedAt: '2026-03-02T08:00:00.000Z',
+        expiresAt: '2026-03-02T09:00:00.000Z',
+        revocationReason: null,
+        revocationNote: null,
+        revokedBy: null,
+        revocationStartedAt: null,
+        revokedAt: null,
+        remindersSent: [],
+        failures: 0,
+        lastError: null,
+      });
     }
   });
   await seed.store.close();
   const run = () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lifecycle-bench.ts'), '--child', 'sweeper', '--db', sharedPath, '--requests', String(N), '--at', '2026-03-02T09:30:00.000Z'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'lifecycle-bench.ts'),
+        '--child',
+        'sweeper',
+        '--db',
+        sharedPath,
+        '--requests',
+        String(N),
+        '--at',
+        '2026-03-02T09:30:00.000Z',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     return once(proc, 'exit').then(() => JSON.parse(out) as { removals: number; busy: number; ms: number });
@@ -216,7 +318,9 @@ async function sweepWithTwoProcesses(dir: string): Promise<void> {
   const perGrant = new Map<string, number>();
   for (const e of all) if (e.action === 'grant.revoked') perGrant.set(e.grantId!, (perGrant.get(e.grantId!) ?? 0) + 1);
   console.log(`two processes sweeping ${N} expired grants: ${((t3 - t2) / 1000).toFixed(1)} s`);
-  console.log(`  removals: ${a.removals} + ${b.removals} = ${a.removals + b.removals}; grant.revoked events: ${revokedEvents}; any grant revoked twice: ${[...perGrant.values()].some((n) => n > 1)}`);
+  console.log(
+    `  removals: ${a.removals} + ${b.removals} = ${a.removals + b.removals}; grant.revoked events: ${revokedEvents}; any grant revoked twice: ${[...perGrant.values()].some((n) => n > 1)}`,
+  );
   console.log(`  SQLITE_BUSY errors: ${a.busy + b.busy}; chain ok: ${verifyChain(all).ok}`);
   await check.close();
 }

@@ -39,7 +39,10 @@ import { initialValues } from '../test/slack/slack-fixture.js';
 import { COMPANY, SETTINGS } from '../test/support/lifecycle-harness.js';
 import { FakeClock, FakeWebhook } from '../test/support/fakes.js';
 import {
-  sendBlockAction, sendSlashCommand, sendViewSubmission, type SlackViewPayload,
+  sendBlockAction,
+  sendSlashCommand,
+  sendViewSubmission,
+  type SlackViewPayload,
 } from '../test/support/slack-signing.js';
 
 const SECRET = 'bench-secret';
@@ -75,30 +78,52 @@ const base = {
 };
 const SHAPES: Record<ShapeName, Role> = {
   auto: {
-    ...base, id: 'auto', name: 'Auto', policy: 'bench-auto', approval: 'auto',
+    ...base,
+    id: 'auto',
+    name: 'Auto',
+    policy: 'bench-auto',
+    approval: 'auto',
     extension: { maxTotalSeconds: 8 * 3600, approval: 'auto' },
     provision: { method: 'okta_group', group: 'bench-auto' },
   },
   manager: {
-    ...base, id: 'manager', name: 'Manager', policy: 'bench-manager', approval: [{ kind: 'manager' }],
+    ...base,
+    id: 'manager',
+    name: 'Manager',
+    policy: 'bench-manager',
+    approval: [{ kind: 'manager' }],
     extension: { maxTotalSeconds: 8 * 3600, approval: 'same' },
     provision: { method: 'okta_group', group: 'bench-manager' },
   },
   'manager + 2-of-N group (notify:)': {
-    ...base, id: 'chain', name: 'Chain', policy: 'bench-chain',
+    ...base,
+    id: 'chain',
+    name: 'Chain',
+    policy: 'bench-chain',
     approval: [{ kind: 'manager' }, { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' }],
     extension: { maxTotalSeconds: 8 * 3600, approval: 'same' },
     provision: { method: 'okta_group', group: 'bench-chain' },
   },
   webhook: {
-    ...base, id: 'webhook', name: 'Webhook', policy: 'bench-webhook', approval: 'auto',
+    ...base,
+    id: 'webhook',
+    name: 'Webhook',
+    policy: 'bench-webhook',
+    approval: 'auto',
     extension: { maxTotalSeconds: 8 * 3600, approval: 'auto' },
     provision: {
-      method: 'webhook', url: 'https://hooks.example.com/bench', secretEnv: 'BENCH_SECRET', timeoutSeconds: 10,
+      method: 'webhook',
+      url: 'https://hooks.example.com/bench',
+      secretEnv: 'BENCH_SECRET',
+      timeoutSeconds: 10,
     },
   },
   manual: {
-    ...base, id: 'manual', name: 'Manual', policy: 'bench-manual', approval: 'auto',
+    ...base,
+    id: 'manual',
+    name: 'Manual',
+    policy: 'bench-manual',
+    approval: 'auto',
     extension: { maxTotalSeconds: 8 * 3600, approval: 'auto' },
     provision: { method: 'manual', assigneeGroup: 'it-helpdesk' },
   },
@@ -127,12 +152,20 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
     const [firstName, ...rest] = p.name.split(' ');
     const { status, manager } = p as { status?: string; manager?: string };
     okta.addUser({
-      id: p.id, email: p.email, firstName, lastName: rest.join(' '), title: p.title,
-      status: status === 'deprovisioned' ? 'DEPROVISIONED' : 'ACTIVE', profile: { managerId: manager ?? null },
+      id: p.id,
+      email: p.email,
+      firstName,
+      lastName: rest.join(' '),
+      title: p.title,
+      status: status === 'deprovisioned' ? 'DEPROVISIONED' : 'ACTIVE',
+      profile: { managerId: manager ?? null },
     });
   }
   const groups: Record<string, { members: string[] }> = {
-    ...COMPANY.groups, 'bench-auto': { members: [] }, 'bench-manager': { members: [] }, 'bench-chain': { members: [] },
+    ...COMPANY.groups,
+    'bench-auto': { members: [] },
+    'bench-manager': { members: [] },
+    'bench-chain': { members: [] },
   };
   for (const [name, g] of Object.entries(groups)) {
     okta.addGroup({ id: gid(name), name });
@@ -147,7 +180,13 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
   const directory = new OktaDirectory({ orgUrl, auth, managerAttribute: 'managerId' });
   const policies: LoadedPolicy[] = [{ app: 'bench', name: 'Bench', roles: [role], source: { file: 'bench.yml' } }];
   const parts = {
-    store, directory, catalog: new Catalog(policies), reviews: new ReviewCatalog(), settings: SETTINGS, clock, logger: silentLogger,
+    store,
+    directory,
+    catalog: new Catalog(policies),
+    reviews: new ReviewCatalog(),
+    settings: SETTINGS,
+    clock,
+    logger: silentLogger,
     provisioners: createProvisioners({ directory, env: {}, webhook: new FakeWebhook() }),
     exportFiles: csvExportFiles(),
   };
@@ -166,15 +205,25 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
     const name = p.email.split('@')[0]!;
     slack.addUser({ id: slackIdOf(p.email), email: p.email, name, realName: p.name, tz: 'UTC' });
   }
-  const channels = [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']] as const;
+  const channels = [
+    ['C0SECURITY', 'security'],
+    ['C0ACCESSOPS', 'access-ops'],
+    ['C0GENERAL', 'general'],
+  ] as const;
   for (const [id, name] of channels) {
     slack.addChannel({ id, name });
   }
   await slack.start();
   const jobs = { worker: 'bench', baseDelaySeconds: 1, random: () => 0.999999, kinds: ['notify' as const] };
   const connection = await connectSlack({
-    token: TOKEN, signingSecret: SECRET, port: 0, apiUrl: slack.url, logger: silentLogger, timeoutMs: 5000,
-    clock, rateLimitSleep: async (ms: number) => clock.advance(ms / 1000),
+    token: TOKEN,
+    signingSecret: SECRET,
+    port: 0,
+    apiUrl: slack.url,
+    logger: silentLogger,
+    timeoutMs: 5000,
+    clock,
+    rateLimitSleep: async (ms: number) => clock.advance(ms / 1000),
   });
   const display = new DisplayLookups(parts, connection.gate);
   const deps: Deps = { ...parts, notifier: slackNotifier(connection, parts, display) };
@@ -207,12 +256,19 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
     const userId = slackIdOf(email);
     type Element = { action_id?: string; value?: string };
     const found = (message.blocks as { block_id?: string; elements?: Element[]; accessory?: Element }[])
-      .flatMap((b) => [...(b.elements ?? []), ...(b.accessory ? [b.accessory] : [])]
-        .map((e) => ({ e, blockId: b.block_id ?? 'actions' })))
+      .flatMap((b) =>
+        [...(b.elements ?? []), ...(b.accessory ? [b.accessory] : [])].map((e) => ({
+          e,
+          blockId: b.block_id ?? 'actions',
+        })),
+      )
       .find(({ e }) => e.action_id === actionId);
     if (!found) throw new Error(`no ${actionId} in the message`);
     await sendBlockAction(botUrl, SECRET, {
-      userId, actionId, blockId: found.blockId, ...(found.e.value !== undefined ? { value: found.e.value } : {}),
+      userId,
+      actionId,
+      blockId: found.blockId,
+      ...(found.e.value !== undefined ? { value: found.e.value } : {}),
       action: { type: 'button' },
       triggerId: slack.issueTriggerId(userId),
       message: { channelId: message.channel, ts: message.ts, text: message.text, blocks: message.blocks },
@@ -220,7 +276,10 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
     await settle();
   };
   const withAction = (channel: string, actionId: string) => () =>
-    ws.messages(channel).filter((m) => JSON.stringify(m.blocks).includes(actionId)).at(-1);
+    ws
+      .messages(channel)
+      .filter((m) => JSON.stringify(m.blocks).includes(actionId))
+      .at(-1);
   const dm = (email: string) => ws.dmChannelId(slackIdOf(email));
   const approveOpenSteps = async () => {
     // Whoever the open step asks, in order: the manager in his DM, then two of security-team in #security.
@@ -257,7 +316,8 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
     const form = await waitModal(slackIdOf(ada), (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
     await settle();
     const submitted = await sendViewSubmission(botUrl, SECRET, {
-      userId: slackIdOf(ada), view: form,
+      userId: slackIdOf(ada),
+      view: form,
       values: {
         ...initialValues(form),
         [durationBlockId('bench', role.id)]: {
@@ -266,7 +326,8 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
         [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'bench' } },
       },
     });
-    if (!(await store.listRequests({ limit: 1 }))[0]) throw new Error(`the request was not submitted: ${submitted.body}`);
+    if (!(await store.listRequests({ limit: 1 }))[0])
+      throw new Error(`the request was not submitted: ${submitted.body}`);
     await settle();
     record('submit', m);
 
@@ -294,12 +355,18 @@ async function runShape(shape: ShapeName): Promise<ShapeResult> {
     m = mark();
     const reminder = withAction(dm(ada), ACTION.extendGrant)();
     if (!reminder) {
-      throw new Error(`no reminder with Extend in the DM: ${ws.messages(dm(ada)).map((x) => x.text).join(' | ')}`);
+      throw new Error(
+        `no reminder with Extend in the DM: ${ws
+          .messages(dm(ada))
+          .map((x) => x.text)
+          .join(' | ')}`,
+      );
     }
     await click(ada, reminder, ACTION.extendGrant);
     const offer = await waitModal(slackIdOf(ada), (v) => v.callbackId === 'access_extend');
     await sendViewSubmission(botUrl, SECRET, {
-      userId: slackIdOf(ada), view: offer,
+      userId: slackIdOf(ada),
+      view: offer,
       values: {
         ...initialValues(offer),
         [BLOCK.extendBy]: { [ACTION.extendBy]: { type: 'static_select', selected_option: { value: '3600' } } },

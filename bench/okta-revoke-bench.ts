@@ -30,7 +30,12 @@ const workers = arg('workers', 25);
 // default) must be scaled too, or it becomes the bottleneck of a scaled run.
 const scaled = { windowMs };
 const okta = new OktaStandIn({
-  rateLimits: { membership: { limit, windowMs }, userGroups: { limit: 1200, ...scaled }, group: { limit: 1000, ...scaled }, groups: { limit: 600, ...scaled } },
+  rateLimits: {
+    membership: { limit, windowMs },
+    userGroups: { limit: 1200, ...scaled },
+    group: { limit: 1000, ...scaled },
+    groups: { limit: 600, ...scaled },
+  },
 });
 okta.addGroup({ id: '00gbench', name: 'bench-group' });
 for (let i = 0; i < count; i++) {
@@ -68,7 +73,9 @@ const deletes = okta.matching('/api/v1/groups/00gbench/users/', 'DELETE');
 const limited = deletes.filter((r) => r.status === 429);
 const stillMembers = okta.memberIds('00gbench').length;
 const perWindow = new Map<number, number>();
-for (const r of deletes) if (r.status === 204) perWindow.set(Math.floor(r.at / windowMs), (perWindow.get(Math.floor(r.at / windowMs)) ?? 0) + 1);
+for (const r of deletes)
+  if (r.status === 204)
+    perWindow.set(Math.floor(r.at / windowMs), (perWindow.get(Math.floor(r.at / windowMs)) ?? 0) + 1);
 const limitPerMs = limit / windowMs;
 const achieved = count / elapsedMs;
 const minimumMs = (count / limit) * windowMs;

@@ -20,7 +20,13 @@ import { evaluate, type DirectoryFacts, type Outcome } from '../src/domain/evalu
 import type { Person } from '../src/domain/person.js';
 import { generateBenchPolicies, seededRandom } from './generate-policies.js';
 
-const { values } = parseArgs({ options: { apps: { type: 'string', default: '500' }, requests: { type: 'string', default: '100000' }, people: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({
+  options: {
+    apps: { type: 'string', default: '500' },
+    requests: { type: 'string', default: '100000' },
+    people: { type: 'string', default: '2000' },
+  },
+});
 const apps = Number(values.apps);
 const requests = Number(values.requests);
 
@@ -37,7 +43,13 @@ try {
   const { problems, unreachable } = await checkPoliciesAgainstDirectory(loaded, directory);
   const checkMs = performance.now() - t1;
   if (problems.length > 0 || unreachable) {
-    console.error(problems.slice(0, 10).map((p) => `${p.file}:${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n'), unreachable ?? '');
+    console.error(
+      problems
+        .slice(0, 10)
+        .map((p) => `${p.file}:${p.line}:${p.column} ${p.path}: ${p.message}`)
+        .join('\n'),
+      unreachable ?? '',
+    );
     throw new Error(`the generated policies have ${problems.length} problems`);
   }
 
@@ -63,14 +75,26 @@ try {
       if (step.kind === 'group') groupMembers[step.group] = members.get(step.group) ?? [];
       if (step.kind === 'user') users[step.user.toLowerCase()] = byEmail.get(step.user.toLowerCase()) ?? null;
     }
-    return { requester, requesterGroups: groupsOf.get(requester.id) ?? [], manager: managers.get(requester.id) ?? null, groupMembers, users, adminGroup };
+    return {
+      requester,
+      requesterGroups: groupsOf.get(requester.id) ?? [],
+      manager: managers.get(requester.id) ?? null,
+      groupMembers,
+      users,
+      adminGroup,
+    };
   };
 
   // The requests, and their facts (once per pair), prepared before timing.
   const rand = seededRandom(7);
   const entries = loaded.catalog.entries();
   const factsCache = new Map<string, DirectoryFacts>();
-  const work: { entry: CatalogEntry; facts: DirectoryFacts; durationSeconds: number | undefined; justification: string | undefined }[] = [];
+  const work: {
+    entry: CatalogEntry;
+    facts: DirectoryFacts;
+    durationSeconds: number | undefined;
+    justification: string | undefined;
+  }[] = [];
   for (let i = 0; i < requests; i++) {
     const requester = people[rand(people.length)]!;
     const entry = entries[rand(entries.length)]!;
@@ -81,7 +105,13 @@ try {
     work.push({ entry, facts, durationSeconds, justification: rand(4) === 0 ? undefined : 'benchmark' });
   }
 
-  const outcomes: Record<Outcome, number> = { not_eligible: 0, invalid_request: 0, auto_approved: 0, needs_approval: 0, unsatisfiable: 0 };
+  const outcomes: Record<Outcome, number> = {
+    not_eligible: 0,
+    invalid_request: 0,
+    auto_approved: 0,
+    needs_approval: 0,
+    unsatisfiable: 0,
+  };
   const now = new Date();
   const t2 = performance.now();
   for (const { entry, facts, durationSeconds, justification } of work) {
@@ -90,11 +120,19 @@ try {
   const evalMs = performance.now() - t2;
 
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  console.log(`policies: ${loaded.policies.length} files, ${entries.length} roles; directory: ${people.length} people, ${directory.listGroups().length} groups`);
+  console.log(
+    `policies: ${loaded.policies.length} files, ${entries.length} roles; directory: ${people.length} people, ${directory.listGroups().length} groups`,
+  );
   console.log(`loadPolicies:                  ${loadMs.toFixed(0)} ms`);
   console.log(`checkPoliciesAgainstDirectory: ${checkMs.toFixed(0)} ms`);
-  console.log(`evaluate: ${fmt(requests)} requests (${fmt(factsCache.size)} distinct requester-role pairs) in ${evalMs.toFixed(0)} ms = ${fmt((requests / evalMs) * 1000)} evaluations/s`);
-  console.log(`outcomes: ${Object.entries(outcomes).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+  console.log(
+    `evaluate: ${fmt(requests)} requests (${fmt(factsCache.size)} distinct requester-role pairs) in ${evalMs.toFixed(0)} ms = ${fmt((requests / evalMs) * 1000)} evaluations/s`,
+  );
+  console.log(
+    `outcomes: ${Object.entries(outcomes)
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(', ')}`,
+  );
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

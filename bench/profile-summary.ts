@@ -30,7 +30,10 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '30' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { top: { type: 'string', default: '30' } },
+  allowPositionals: true,
+});
 if (positionals.length === 0) {
   process.stderr.write('usage: bench/profile-summary.ts FILE.cpuprofile [--top N]\n');
   process.exit(2);
@@ -55,7 +58,9 @@ for (const file of positionals) {
   process.stdout.write(`${file}: ${(total / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s not idle\n`);
   process.stdout.write(`  self ms   share  function  location\n`);
   for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) {
-    process.stdout.write(`${(us / 1000).toFixed(0).padStart(9)}  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${key}\n`);
+    process.stdout.write(
+      `${(us / 1000).toFixed(0).padStart(9)}  ${((100 * us) / total).toFixed(1).padStart(5)}%  ${key}\n`,
+    );
   }
 }
 

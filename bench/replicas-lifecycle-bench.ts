@@ -6,7 +6,8 @@
  * provisioned, all sweep at once (expiry, then the revocation jobs). Reports requests/s and audit
  * events/s over the whole run, and checks nothing was done twice and the chain is unbroken.
  *
- *   node --import tsx bench/replicas-lifecycle-bench.ts [--requests 10000] [--runs sqlite:1,postgres:1,postgres:3] [--no-fsync]
+ *   node --import tsx bench/replicas-lifecycle-bench.ts [--requests 10000] [--runs sqlite:1,postgres:1,postgres:3]
+ * [--no-fsync]
  *
  * PostgreSQL: PG_TEST_URL (a server you run) or an embedded server started here, with fsync on
  * (`--no-fsync`: off, to see what the disk's flushes cost).
@@ -52,9 +53,10 @@ const T0 = '2026-03-02T09:00:00.000Z';
 
 const policies = awsAdminPolicies('engineering', 'aws-admins');
 
-
 function openStore(target: string): Promise<Store> {
-  return target.startsWith('postgres') ? PgStore.open(target, { poolSize: 4 }) : Promise.resolve(SqliteStore.open(target));
+  return target.startsWith('postgres')
+    ? PgStore.open(target, { poolSize: 4 })
+    : Promise.resolve(SqliteStore.open(target));
 }
 
 type ToChild = { go: 'work' } | { go: 'sweep' };
@@ -132,10 +134,14 @@ function waitFor(child: ChildProcess, key: 'ready' | 'provisioned' | 'done'): Pr
 
 async function runOnce(target: string, processes: number) {
   const children = Array.from({ length: processes }, (_, index) =>
-    fork(import.meta.filename, ['--child', target, '--index', String(index), '--count', String(processes), '--requests', String(N)], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
+    fork(
+      import.meta.filename,
+      ['--child', target, '--index', String(index), '--count', String(processes), '--requests', String(N)],
+      {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    ),
   );
   await Promise.all(children.map((c) => waitFor(c, 'ready')));
   const t0 = performance.now();
@@ -154,7 +160,8 @@ async function runOnce(target: string, processes: number) {
   const revoked = (await store.listGrants({ status: ['revoked'], limit: 10_000_000 })).length;
   await store.close();
   const perGrant = new Map<string, number>();
-  for (const e of events) if (e.action === 'grant.revoked') perGrant.set(e.grantId!, (perGrant.get(e.grantId!) ?? 0) + 1);
+  for (const e of events)
+    if (e.action === 'grant.revoked') perGrant.set(e.grantId!, (perGrant.get(e.grantId!) ?? 0) + 1);
   const seconds = (t2 - t0) / 1000;
   return {
     seconds,
@@ -182,15 +189,19 @@ async function createDatabase(adminUrl: string, name: string): Promise<string> {
 
 const runs = values.runs!.split(',').map((r) => {
   const [kind, n] = r.split(':');
-  if ((kind !== 'sqlite' && kind !== 'postgres') || !Number(n)) throw new Error(`--runs: ${r} is not sqlite:N or postgres:N`);
+  if ((kind !== 'sqlite' && kind !== 'postgres') || !Number(n))
+    throw new Error(`--runs: ${r} is not sqlite:N or postgres:N`);
   return { kind, processes: Number(n) };
 });
 const dir = mkdtempSync(join(tmpdir(), 'access-bot-replicas-bench-'));
-const server = runs.some((r) => r.kind === 'postgres') ? await startPgServer({ fsync: !values['no-fsync'] }) : undefined;
+const server = runs.some((r) => r.kind === 'postgres')
+  ? await startPgServer({ fsync: !values['no-fsync'] })
+  : undefined;
 try {
   console.log(`${N} requests: submit -> approve -> provision -> expire -> revoke`);
   for (const [i, run] of runs.entries()) {
-    const target = run.kind === 'sqlite' ? join(dir, `run${i}.db`) : await createDatabase(server!.adminUrl, `bench_run${i}`);
+    const target =
+      run.kind === 'sqlite' ? join(dir, `run${i}.db`) : await createDatabase(server!.adminUrl, `bench_run${i}`);
     // Migrate before the clock starts, as a deployment does before it takes traffic.
     await (await openStore(target)).close();
     const r = await runOnce(target, run.processes);

@@ -91,10 +91,16 @@ if (values.child) {
 // ---- the parent ----------------------------------------------------------------------------------
 const server = await startPgServer({ fsync: true });
 const okta = new OktaStandIn({
-  rateLimits: { membership: { limit, windowMs }, userGroups: { limit: 1200, windowMs }, group: { limit: 1000, windowMs }, groups: { limit: 600, windowMs } },
+  rateLimits: {
+    membership: { limit, windowMs },
+    userGroups: { limit: 1200, windowMs },
+    group: { limit: 1000, windowMs },
+    groups: { limit: 600, windowMs },
+  },
 });
 okta.addGroup({ id: '00gbench', name: GROUP });
-for (let i = 0; i < count; i++) okta.addUser({ id: userId(i), email: `b${i}@example.com` }).addMember('00gbench', userId(i));
+for (let i = 0; i < count; i++)
+  okta.addUser({ id: userId(i), email: `b${i}@example.com` }).addMember('00gbench', userId(i));
 const { url: oktaUrl } = await okta.start();
 try {
   const admin = new pg.Client({ connectionString: server.adminUrl });
@@ -112,16 +118,67 @@ try {
   await seed.transaction(async (tx) => {
     for (let i = 0; i < count; i++) {
       const holder = { directoryId: userId(i), email: `b${i}@example.com`, name: `B ${i}` };
-      await tx.insertRequest({ id: `req_b${i}`, kind: 'access', grantId: null, requester: holder, app: 'aws', role: 'admin', policyName: 'aws-admin', policyVersion: 'v', justification: '', requestedSeconds: 3600, grantedSeconds: 3600, status: 'approved', autoApproveRule: null, currentStep: -1, stepCount: 1, createdAt: before, approvalDeadline: past, decidedAt: before, decisionReason: null });
-      await tx.insertGrant({ id: `grt_b${i}`, requestId: `req_b${i}`, holder, app: 'aws', role: 'admin', policyName: 'aws-admin', policyVersion: 'v', sensitive: true, breakGlass: false, snapshot: { provision: { method: 'okta_group', group: GROUP }, policyName: 'aws-admin', policyVersion: 'v' }, alreadyMember: false, status: 'active', durationSeconds: 3600, maxTotalSeconds: null, extensionApproval: null, createdAt: before, activatedAt: before, expiresAt: past, revocationReason: null, revocationNote: null, revokedBy: null, revocationStartedAt: null, revokedAt: null, remindersSent: [], failures: 0, lastError: null });
+      await tx.insertRequest({
+        id: `req_b${i}`,
+        kind: 'access',
+        grantId: null,
+        requester: holder,
+        app: 'aws',
+        role: 'admin',
+        policyName: 'aws-admin',
+        policyVersion: 'v',
+        justification: '',
+        requestedSeconds: 3600,
+        grantedSeconds: 3600,
+        status: 'approved',
+        autoApproveRule: null,
+        currentStep: -1,
+        stepCount: 1,
+        createdAt: before,
+        approvalDeadline: past,
+        decidedAt: before,
+        decisionReason: null,
+      });
+      await tx.insertGrant({
+        id: `grt_b${i}`,
+        requestId: `req_b${i}`,
+        holder,
+        app: 'aws',
+        role: 'admin',
+        policyName: 'aws-admin',
+        policyVersion: 'v',
+        sensitive: true,
+        breakGlass: false,
+        snapshot: { provision: { method: 'okta_group', group: GROUP }, policyName: 'aws-admin', policyVersion: 'v' },
+        alreadyMember: false,
+        status: 'active',
+        durationSeconds: 3600,
+        maxTotalSeconds: null,
+        extensionApproval: null,
+        createdAt: before,
+        activatedAt: before,
+        expiresAt: past,
+        revocationReason: null,
+        revocationNote: null,
+        revokedBy: null,
+        revocationStartedAt: null,
+        revokedAt: null,
+        remindersSent: [],
+        failures: 0,
+        lastError: null,
+      });
     }
   });
 
   const children = Array.from({ length: replicas }, (_, index) =>
-    fork(import.meta.filename, ['--child', databaseUrl, '--okta', oktaUrl, '--token', okta.token, '--index', String(index)], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
+    fork(
+      import.meta.filename,
+      ['--child', databaseUrl, '--okta', oktaUrl, '--token', okta.token, '--index', String(index)],
+      {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    ),
   );
   await Promise.all(children.map((c) => once(c, 'message')));
   const started = Date.now();
@@ -150,12 +207,22 @@ try {
   await seed.close();
 
   const minimumMs = (count / limit) * windowMs;
-  console.log(`${replicas} replicas revoking ${count} grants, Okta limit ${limit} membership calls per ${windowMs / 1000} s (exit codes ${codes.join(', ')})`);
+  console.log(
+    `${replicas} replicas revoking ${count} grants, Okta limit ${limit} membership calls per ${windowMs / 1000} s (exit codes ${codes.join(', ')})`,
+  );
   console.log(`  time: ${(elapsedMs / 1000).toFixed(1)} s (minimum at the limit: ${(minimumMs / 1000).toFixed(1)} s)`);
-  console.log(`  rate: ${((count / elapsedMs) * 60_000).toFixed(0)} removals/min = ${((count / elapsedMs) / (limit / windowMs)).toFixed(2)} of the limit`);
-  console.log(`  DELETE calls: ${deletes.length} (${answered.length} answered 204, ${limited.length} answered 429, ${repeated} of them into a window that had answered 429 already)`);
-  console.log(`  still members: ${okta.memberIds('00gbench').length}; users removed more than once: ${[...perUser.values()].filter((n) => n > 1).length}`);
-  console.log(`  grants revoked: ${revoked}/${count}; grant.revoked events: ${revokedEvents.length}; any grant revoked twice: ${[...perGrant.values()].some((n) => n > 1)}; chain ok: ${verifyChain(events).ok}`);
+  console.log(
+    `  rate: ${((count / elapsedMs) * 60_000).toFixed(0)} removals/min = ${(count / elapsedMs / (limit / windowMs)).toFixed(2)} of the limit`,
+  );
+  console.log(
+    `  DELETE calls: ${deletes.length} (${answered.length} answered 204, ${limited.length} answered 429, ${repeated} of them into a window that had answered 429 already)`,
+  );
+  console.log(
+    `  still members: ${okta.memberIds('00gbench').length}; users removed more than once: ${[...perUser.values()].filter((n) => n > 1).length}`,
+  );
+  console.log(
+    `  grants revoked: ${revoked}/${count}; grant.revoked events: ${revokedEvents.length}; any grant revoked twice: ${[...perGrant.values()].some((n) => n > 1)}; chain ok: ${verifyChain(events).ok}`,
+  );
   console.log(`  jobs: ${jobsPerWorker.length}, done ${jobsPerWorker.filter((j) => j.status === 'done').length}`);
 } finally {
   await okta.stop();

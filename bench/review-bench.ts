@@ -51,13 +51,26 @@ const pad = (n: number, width: number) => String(n).padStart(width, '0');
 async function main(): Promise<void> {
   const okta = new OktaStandIn();
   okta.addGroup({ id: '00gcontractors', name: 'contractors' }).addGroup({ id: '00gadmins', name: 'access-admins' });
-  okta.addUser({ id: '00uadmin', email: 'admin@example.com', firstName: 'Ada', lastName: 'Admin' }).addMember('00gadmins', '00uadmin');
+  okta
+    .addUser({ id: '00uadmin', email: 'admin@example.com', firstName: 'Ada', lastName: 'Admin' })
+    .addMember('00gadmins', '00uadmin');
   for (let m = 0; m < MANAGERS; m++) {
-    okta.addUser({ id: `00um${pad(m, 3)}`, email: `manager${pad(m, 3)}@example.com`, firstName: 'Manager', lastName: pad(m, 3) });
+    okta.addUser({
+      id: `00um${pad(m, 3)}`,
+      email: `manager${pad(m, 3)}@example.com`,
+      firstName: 'Manager',
+      lastName: pad(m, 3),
+    });
   }
   for (let i = 0; i < HOLDERS; i++) {
     const id = `00uh${pad(i, 4)}`;
-    okta.addUser({ id, email: `holder${pad(i, 4)}@example.com`, firstName: 'Holder', lastName: pad(i, 4), profile: { managerId: `00um${pad(i % MANAGERS, 3)}` } });
+    okta.addUser({
+      id,
+      email: `holder${pad(i, 4)}@example.com`,
+      firstName: 'Holder',
+      lastName: pad(i, 4),
+      profile: { managerId: `00um${pad(i % MANAGERS, 3)}` },
+    });
     okta.addMember('00gcontractors', id);
   }
   const { url: orgUrl } = await okta.start();
@@ -66,20 +79,47 @@ async function main(): Promise<void> {
   const clock = new FakeClock();
   const slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => clock.now().getTime() });
   for (let m = 0; m < MANAGERS; m++) {
-    slack.addUser({ id: `U0M${pad(m, 3)}`, email: `manager${pad(m, 3)}@example.com`, name: `manager${pad(m, 3)}`, realName: `Manager ${pad(m, 3)}`, tz: 'UTC' });
+    slack.addUser({
+      id: `U0M${pad(m, 3)}`,
+      email: `manager${pad(m, 3)}@example.com`,
+      name: `manager${pad(m, 3)}`,
+      realName: `Manager ${pad(m, 3)}`,
+      tz: 'UTC',
+    });
   }
-  for (const [id, name] of [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops']] as const) slack.addChannel({ id, name });
+  for (const [id, name] of [
+    ['C0SECURITY', 'security'],
+    ['C0ACCESSOPS', 'access-ops'],
+  ] as const)
+    slack.addChannel({ id, name });
   await slack.start();
 
   const dir = mkdtempSync(join(tmpdir(), 'review-bench-'));
   const store = SqliteStore.open(join(dir, 'bench.db'));
-  const directory = new OktaDirectory({ orgUrl, auth: { mode: 'token', token: okta.token }, managerAttribute: 'managerId' });
+  const directory = new OktaDirectory({
+    orgUrl,
+    auth: { mode: 'token', token: okta.token },
+    managerAttribute: 'managerId',
+  });
   const parts = {
-    store, directory, catalog: new Catalog(examplePolicies()), reviews: new ReviewCatalog([REVIEW]), settings: SETTINGS, clock,
-    logger: silentLogger, provisioners: createProvisioners({ directory, env: {}, webhook: new FakeWebhook() }), exportFiles: csvExportFiles(),
+    store,
+    directory,
+    catalog: new Catalog(examplePolicies()),
+    reviews: new ReviewCatalog([REVIEW]),
+    settings: SETTINGS,
+    clock,
+    logger: silentLogger,
+    provisioners: createProvisioners({ directory, env: {}, webhook: new FakeWebhook() }),
+    exportFiles: csvExportFiles(),
   };
   const connection = await connectSlack({
-    token: TOKEN, signingSecret: 'bench', port: 0, apiUrl: slack.url, logger: silentLogger, timeoutMs: 10_000, clock,
+    token: TOKEN,
+    signingSecret: 'bench',
+    port: 0,
+    apiUrl: slack.url,
+    logger: silentLogger,
+    timeoutMs: 10_000,
+    clock,
     rateLimitSleep: async (ms) => clock.advance(ms / 1000),
   });
   const display = new DisplayLookups(parts, connection.gate);
@@ -89,7 +129,11 @@ async function main(): Promise<void> {
 
   try {
     const t0 = performance.now();
-    const { campaign, reviewers } = await startReview(deps, { reviewId: REVIEW.id, by: { kind: 'system', component: 'bench' }, trigger: 'command_line' });
+    const { campaign, reviewers } = await startReview(deps, {
+      reviewId: REVIEW.id,
+      by: { kind: 'system', component: 'bench' },
+      trigger: 'command_line',
+    });
     const startMs = performance.now() - t0;
     const oktaCalls = okta.requests.length;
     const byBucket: Record<string, number> = {};
@@ -111,17 +155,30 @@ async function main(): Promise<void> {
     for (const c of calls) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
     const lists = slack.workspace.calls('chat.postMessage').filter((c) => c.status === 200).length;
     const result = {
-      items: campaign.populationCount, reviewers, startSeconds: +(startMs / 1000).toFixed(1), oktaCalls, oktaByBucket: byBucket, okta429,
-      deliverSeconds: +(deliverMs / 1000).toFixed(1), deliverSlackSeconds: slackSeconds, slackCalls: calls.length, slackByMethod: byMethod, listsPosted: lists,
+      items: campaign.populationCount,
+      reviewers,
+      startSeconds: +(startMs / 1000).toFixed(1),
+      oktaCalls,
+      oktaByBucket: byBucket,
+      okta429,
+      deliverSeconds: +(deliverMs / 1000).toFixed(1),
+      deliverSlackSeconds: slackSeconds,
+      slackCalls: calls.length,
+      slackByMethod: byMethod,
+      listsPosted: lists,
       slack429: calls.filter((c) => c.status === 429).length,
     };
     if (process.argv.includes('--json')) console.log(JSON.stringify(result));
     else {
-      console.log(`start: ${result.items} items for ${result.reviewers} reviewers in ${result.startSeconds} s; ` +
-        `${oktaCalls} Okta calls ${JSON.stringify(byBucket)}, ${okta429} answered 429`);
-      console.log(`delivery: ${lists} reviewer lists in ${result.deliverSeconds} s of CPU and wall time, ` +
-        `${slackSeconds} s of Slack time (its rate limits waited out); ${calls.length} Slack calls ` +
-        `${JSON.stringify(byMethod)}, ${result.slack429} answered 429`);
+      console.log(
+        `start: ${result.items} items for ${result.reviewers} reviewers in ${result.startSeconds} s; ` +
+          `${oktaCalls} Okta calls ${JSON.stringify(byBucket)}, ${okta429} answered 429`,
+      );
+      console.log(
+        `delivery: ${lists} reviewer lists in ${result.deliverSeconds} s of CPU and wall time, ` +
+          `${slackSeconds} s of Slack time (its rate limits waited out); ${calls.length} Slack calls ` +
+          `${JSON.stringify(byMethod)}, ${result.slack429} answered 429`,
+      );
     }
   } finally {
     await slack.stop();

@@ -20,10 +20,19 @@ for (const c of setup.channels) slack.addChannel(c);
 const { url } = await slack.start();
 
 slack.on('call', (call) => {
-  process.send?.({ type: 'call', at: performance.timeOrigin + performance.now(), call: { method: call.method, args: call.args, status: call.status, answer: call.answer } });
+  process.send?.({
+    type: 'call',
+    at: performance.timeOrigin + performance.now(),
+    call: { method: call.method, args: call.args, status: call.status, answer: call.answer },
+  });
 });
 process.on('message', (message: { type: string; id: number; users?: string[] }) => {
-  if (message.type === 'mint') process.send?.({ type: 'minted', id: message.id, triggers: (message.users ?? []).map((u) => slack.issueTriggerId(u)) });
+  if (message.type === 'mint')
+    process.send?.({
+      type: 'minted',
+      id: message.id,
+      triggers: (message.users ?? []).map((u) => slack.issueTriggerId(u)),
+    });
   if (message.type === 'stop') void slack.stop().then(() => process.exit(0));
 });
 process.send?.({ type: 'ready', url });

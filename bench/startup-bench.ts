@@ -24,10 +24,18 @@ import { parseArgs } from 'node:util';
 import { SlackApiStandIn } from '../src/sandbox/slack-api/slack-api-server.js';
 
 const { values } = parseArgs({
-  options: { root: { type: 'string' }, base: { type: 'string' }, runs: { type: 'string', default: '20' }, 'idle-ms': { type: 'string', default: '1000' } },
+  options: {
+    root: { type: 'string' },
+    base: { type: 'string' },
+    runs: { type: 'string', default: '20' },
+    'idle-ms': { type: 'string', default: '1000' },
+  },
 });
 const HERE = join(import.meta.dirname, '..');
-const roots = [...(values.base ? [{ label: 'base', dir: resolve(values.base) }] : []), { label: 'root', dir: resolve(values.root ?? HERE) }];
+const roots = [
+  ...(values.base ? [{ label: 'base', dir: resolve(values.base) }] : []),
+  { label: 'root', dir: resolve(values.root ?? HERE) },
+];
 const runs = Number(values.runs);
 const idleMs = Number(values['idle-ms']);
 
@@ -50,7 +58,11 @@ const median = (xs: number[]): number => {
 
 async function runCli(root: string, args: string[], env: Env): Promise<Sample> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', REPORT_MAX_RSS, join(root, 'bin', 'access-bot.js'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', REPORT_MAX_RSS, join(root, 'bin', 'access-bot.js'), ...args], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -63,9 +75,11 @@ async function runCli(root: string, args: string[], env: Env): Promise<Sample> {
 }
 
 function startCommand(root: string): string[] {
-  const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const script = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } })
+    .scripts.start;
   const argv = script.trim().split(/\s+/);
-  if (argv[0] !== 'node' || /[|&;<>$`'"]/.test(script)) throw new Error(`cannot run the start script without a shell: ${script}`);
+  if (argv[0] !== 'node' || /[|&;<>$`'"]/.test(script))
+    throw new Error(`cannot run the start script without a shell: ${script}`);
   return argv.slice(1);
 }
 
@@ -77,7 +91,11 @@ function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 async function runBot(root: string, env: Env): Promise<Sample> {
   const dir = mkdtempSync(join(tmpdir(), 'startup-bench-'));
   const started = performance.now();
-  const child = spawn(process.execPath, startCommand(root), { cwd: root, env: { ...env, PORT: '0', DATABASE_PATH: join(dir, 'access.db'), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, startCommand(root), {
+    cwd: root,
+    env: { ...env, PORT: '0', DATABASE_PATH: join(dir, 'access.db'), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -119,8 +137,14 @@ async function measure(name: string, once: (root: string) => Promise<Sample>): P
   for (const row of rows) console.log(JSON.stringify(row));
   if (rows.length === 2) {
     const [before, after] = rows as [Row, Row];
-    const ratio = (key: string) => (before[key] === undefined ? undefined : Number((Number(after[key]) / Number(before[key])).toFixed(2)));
-    console.log(JSON.stringify({ command: name, 'root/base': { ms: ratio('medianMs'), idleRss: ratio('idleRssMb'), peakRss: ratio('peakRssMb') } }));
+    const ratio = (key: string) =>
+      before[key] === undefined ? undefined : Number((Number(after[key]) / Number(before[key])).toFixed(2));
+    console.log(
+      JSON.stringify({
+        command: name,
+        'root/base': { ms: ratio('medianMs'), idleRss: ratio('idleRssMb'), peakRss: ratio('peakRssMb') },
+      }),
+    );
   }
   return rows;
 }
@@ -134,17 +158,29 @@ const envFor = (root: string): Env => ({
 });
 const slack = new SlackApiStandIn({ botTokens: ['xoxb-bench'] });
 const { url } = await slack.start();
-const production = (root: string): Env => ({ ...envFor(root), SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: 'bench-secret', SLACK_API_URL: url });
+const production = (root: string): Env => ({
+  ...envFor(root),
+  SLACK_BOT_TOKEN: 'xoxb-bench',
+  SLACK_SIGNING_SECRET: 'bench-secret',
+  SLACK_API_URL: url,
+});
 
-console.log(`startup bench (node ${process.version}): ${roots.map((r) => `${r.label} ${r.dir}`).join(', ')}; ${runs} runs each, idle RSS ${idleMs} ms after the summary`);
+console.log(
+  `startup bench (node ${process.version}): ${roots.map((r) => `${r.label} ${r.dir}`).join(', ')}; ${runs} runs each, idle RSS ${idleMs} ms after the summary`,
+);
 const rows: Row[] = [];
 try {
   rows.push(...(await measure('access-bot --help', (root) => runCli(root, ['--help'], envFor(root)))));
-  rows.push(...(await measure('access-bot policies check', (root) => runCli(root, ['policies', 'check'], envFor(root)))));
+  rows.push(
+    ...(await measure('access-bot policies check', (root) => runCli(root, ['policies', 'check'], envFor(root)))),
+  );
   rows.push(...(await measure('npm start (sandbox)', (root) => runBot(root, envFor(root)))));
   rows.push(...(await measure('npm start (Slack HTTP mode)', (root) => runBot(root, production(root)))));
 } finally {
   await slack.stop();
 }
 mkdirSync(join(HERE, 'bench', 'out'), { recursive: true });
-writeFileSync(join(HERE, 'bench', 'out', 'startup-bench.json'), JSON.stringify({ roots, node: process.version, runs, idleMs, rows }, null, 2) + '\n');
+writeFileSync(
+  join(HERE, 'bench', 'out', 'startup-bench.json'),
+  JSON.stringify({ roots, node: process.version, runs, idleMs, rows }, null, 2) + '\n',
+);

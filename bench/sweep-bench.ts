@@ -38,14 +38,26 @@ import { sendReminders, sweep } from '../src/operations/sweep.js';
 import { callbackNotifier } from '../test/support/fakes.js';
 import { SETTINGS } from '../test/support/lifecycle-harness.js';
 
-const { values } = parseArgs({ options: { grants: { type: 'string', default: '100000' }, due: { type: 'string', default: '5000' }, groups: { type: 'string', default: '20' }, keep: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: {
+    grants: { type: 'string', default: '100000' },
+    due: { type: 'string', default: '5000' },
+    groups: { type: 'string', default: '20' },
+    keep: { type: 'boolean' },
+  },
+});
 const GRANTS = Number(values.grants);
 const DUE = Number(values.due);
 const GROUPS = Number(values.groups);
 
 const NOW = Date.parse('2026-03-09T09:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
-const clock = { ms: NOW, now() { return new Date(this.ms); } } satisfies Clock & { ms: number };
+const clock = {
+  ms: NOW,
+  now() {
+    return new Date(this.ms);
+  },
+} satisfies Clock & { ms: number };
 
 /** Every call answers at once from memory: the directory costs nothing here. */
 class InstantDirectory implements Directory {
@@ -55,15 +67,42 @@ class InstantDirectory implements Directory {
   private person(id: string): Person {
     return { id, email: `${id}@example.com`, login: `${id}@example.com`, name: id, status: 'active', active: true };
   }
-  async findPerson(email: string) { this.calls++; return this.person(email.split('@')[0]!); }
-  async getPerson(id: string) { this.calls++; return this.person(id); }
-  async groupsOf(id: string) { this.calls++; return [...this.members].filter(([, m]) => m.has(id)).map(([g]) => g); }
-  async membersOf(group: string) { this.calls++; return [...(this.members.get(group) ?? [])].map((id) => this.person(id)); }
-  async findGroup(name: string): Promise<DirectoryGroup> { this.calls++; return { id: name, name, manageable: true, type: 'OKTA_GROUP' }; }
-  async managerOf() { this.calls++; return null; }
-  async isMember(id: string, group: string) { this.calls++; return this.members.get(group)?.has(id) ?? false; }
-  async addToGroup(id: string, group: string) { this.calls++; (this.members.get(group) ?? this.members.set(group, new Set()).get(group)!).add(id); }
-  async removeFromGroup(id: string, group: string) { this.calls++; this.members.get(group)?.delete(id); }
+  async findPerson(email: string) {
+    this.calls++;
+    return this.person(email.split('@')[0]!);
+  }
+  async getPerson(id: string) {
+    this.calls++;
+    return this.person(id);
+  }
+  async groupsOf(id: string) {
+    this.calls++;
+    return [...this.members].filter(([, m]) => m.has(id)).map(([g]) => g);
+  }
+  async membersOf(group: string) {
+    this.calls++;
+    return [...(this.members.get(group) ?? [])].map((id) => this.person(id));
+  }
+  async findGroup(name: string): Promise<DirectoryGroup> {
+    this.calls++;
+    return { id: name, name, manageable: true, type: 'OKTA_GROUP' };
+  }
+  async managerOf() {
+    this.calls++;
+    return null;
+  }
+  async isMember(id: string, group: string) {
+    this.calls++;
+    return this.members.get(group)?.has(id) ?? false;
+  }
+  async addToGroup(id: string, group: string) {
+    this.calls++;
+    (this.members.get(group) ?? this.members.set(group, new Set()).get(group)!).add(id);
+  }
+  async removeFromGroup(id: string, group: string) {
+    this.calls++;
+    this.members.get(group)?.delete(id);
+  }
 }
 
 const groupName = (i: number) => `app${i % GROUPS}-admins`;
@@ -91,13 +130,17 @@ const settings: Settings = SETTINGS;
 /** Seeds the file directly (100,000 grants through the store would take minutes). */
 function seed(path: string, directory: InstantDirectory): void {
   const db = new Database(path);
-  const insertRequest = db.prepare(`insert into requests (id, kind, grant_id, requester_id, requester_email, requester_name, app, role, policy_name, policy_version,
+  const insertRequest =
+    db.prepare(`insert into requests (id, kind, grant_id, requester_id, requester_email, requester_name, app, role, policy_name, policy_version,
     justification, requested_seconds, granted_seconds, status, current_step, step_count, created_at, approval_deadline, decided_at)
     values (?, 'access', ?, ?, ?, ?, ?, 'admin', ?, 'v1', 'bench', ?, ?, 'approved', -1, 0, ?, ?, ?)`);
-  const insertGrant = db.prepare(`insert into grants (id, request_id, holder_id, holder_email, holder_name, app, role, policy_name, policy_version, sensitive, snapshot,
+  const insertGrant =
+    db.prepare(`insert into grants (id, request_id, holder_id, holder_email, holder_name, app, role, policy_name, policy_version, sensitive, snapshot,
     provision_group, already_member, status, duration_seconds, created_at, activated_at, expires_at, reminders_sent, failures)
     values (?, ?, ?, ?, ?, ?, 'admin', ?, 'v1', ?, ?, ?, 0, 'active', ?, ?, ?, ?, '[]', 0)`);
-  const insertJob = db.prepare(`insert into jobs (key, kind, payload, status, attempts, run_at, created_at, updated_at) values (?, 'provision', ?, 'done', 1, ?, ?, ?)`);
+  const insertJob = db.prepare(
+    `insert into jobs (key, kind, payload, status, attempts, run_at, created_at, updated_at) values (?, 'provision', ?, 'done', 1, ?, ?, ?)`,
+  );
   db.transaction(() => {
     for (let i = 0; i < GRANTS; i++) {
       const id = `grt_${String(i).padStart(7, '0')}`;
@@ -109,10 +152,48 @@ function seed(path: string, directory: InstantDirectory): void {
       // The first DUE grants expired in the last hour; the rest expire in 2-30 days.
       const expires = i < DUE ? NOW - 1000 - (i % 3600) * 1000 : NOW + 2 * 86400_000 + (i % (28 * 86400)) * 1000;
       const seconds = Math.round((expires - activated) / 1000);
-      insertRequest.run(req, id, holder, `${holder}@example.com`, holder, app, `${app}-admin`, seconds, seconds, iso(activated), iso(activated), iso(activated));
-      const snapshot = JSON.stringify({ provision: { method: 'okta_group', group }, policyName: `${app}-admin`, policyVersion: 'v1' });
-      insertGrant.run(id, req, holder, `${holder}@example.com`, holder, app, `${app}-admin`, (i % GROUPS) % 4 === 0 ? 1 : 0, snapshot, group, seconds, iso(activated), iso(activated), iso(expires));
-      insertJob.run(`provision:${id}`, JSON.stringify({ kind: 'provision', grantId: id }), iso(activated), iso(activated), iso(activated));
+      insertRequest.run(
+        req,
+        id,
+        holder,
+        `${holder}@example.com`,
+        holder,
+        app,
+        `${app}-admin`,
+        seconds,
+        seconds,
+        iso(activated),
+        iso(activated),
+        iso(activated),
+      );
+      const snapshot = JSON.stringify({
+        provision: { method: 'okta_group', group },
+        policyName: `${app}-admin`,
+        policyVersion: 'v1',
+      });
+      insertGrant.run(
+        id,
+        req,
+        holder,
+        `${holder}@example.com`,
+        holder,
+        app,
+        `${app}-admin`,
+        (i % GROUPS) % 4 === 0 ? 1 : 0,
+        snapshot,
+        group,
+        seconds,
+        iso(activated),
+        iso(activated),
+        iso(expires),
+      );
+      insertJob.run(
+        `provision:${id}`,
+        JSON.stringify({ kind: 'provision', grantId: id }),
+        iso(activated),
+        iso(activated),
+        iso(activated),
+      );
       (directory.members.get(group) ?? directory.members.set(group, new Set()).get(group)!).add(holder);
     }
   })();
@@ -142,7 +223,9 @@ try {
     exportFiles: csvExportFiles(),
   };
   const ms = (x: number) => `${x.toFixed(0)} ms`;
-  const lines: string[] = [`seeded ${GRANTS.toLocaleString('en-US')} active grants (${DUE.toLocaleString('en-US')} due) in ${ms(seedMs)}`];
+  const lines: string[] = [
+    `seeded ${GRANTS.toLocaleString('en-US')} active grants (${DUE.toLocaleString('en-US')} due) in ${ms(seedMs)}`,
+  ];
 
   t = performance.now();
   const started = await expireGrants(deps);
@@ -154,7 +237,8 @@ try {
   const firstMs = performance.now() - t;
   const first = { expiredGrants: started + rest.expiredGrants, jobs: { done: jobRun.done + rest.jobs.done } };
   const revoked = (await store.listGrants({ status: ['revoked'], limit: GRANTS })).length;
-  if (first.expiredGrants !== DUE || revoked !== DUE) throw new Error(`expected ${DUE} revoked, got ${first.expiredGrants} started and ${revoked} revoked`);
+  if (first.expiredGrants !== DUE || revoked !== DUE)
+    throw new Error(`expected ${DUE} revoked, got ${first.expiredGrants} started and ${revoked} revoked`);
   lines.push(
     `sweep with ${DUE} due: ${ms(firstMs)} (${(firstMs / DUE).toFixed(3)} ms per due grant; ${first.jobs.done} jobs: ${DUE} revocations + ${first.jobs.done - DUE} messages)`,
     `  of which: starting ${started} revocations ${ms(expireMs)}, running the jobs ${ms(jobsMs)}`,
@@ -184,7 +268,9 @@ try {
 
   t = performance.now();
   const digest = await buildDigest(deps, clock.now());
-  lines.push(`digest: ${ms(performance.now() - t)} (${digest.sensitiveHolders.length} sensitive holders, ${digest.revoked.length} revoked this week)`);
+  lines.push(
+    `digest: ${ms(performance.now() - t)} (${digest.sensitiveHolders.length} sensitive holders, ${digest.revoked.length} revoked this week)`,
+  );
 
   t = performance.now();
   directory.calls = 0;

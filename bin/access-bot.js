@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const main = new URL('../dist/src/cli/main.js', import.meta.url);
 if (!existsSync(main)) {
-  process.stderr.write(`access-bot: not built yet; run "npm run build" in ${fileURLToPath(new URL('..', import.meta.url))}\n`);
+  process.stderr.write(
+    `access-bot: not built yet; run "npm run build" in ${fileURLToPath(new URL('..', import.meta.url))}\n`,
+  );
   process.exit(2);
 }
 await import(main.href);

@@ -8,8 +8,19 @@ import type { ActionsBlock, KnownBlock, PlainTextOption } from '@slack/web-api';
 import { DURATION_PRESETS_SECONDS } from '../src/domain/duration.js';
 import { escapeMrkdwn, mention } from './escape.js';
 import {
-  approvals, decidedStepLine, decider, deciderName, deciders, duration, effectiveSeconds, escalationLine, list, progressLine, shortVersion,
-  slackDate, stepTitle,
+  approvals,
+  decidedStepLine,
+  decider,
+  deciderName,
+  deciders,
+  duration,
+  effectiveSeconds,
+  escalationLine,
+  list,
+  progressLine,
+  shortVersion,
+  slackDate,
+  stepTitle,
 } from './format.js';
 import { ACTION, BLOCK, encodeShorterOption, encodeStepRef } from './ids.js';
 import { LIMITS, capList, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
@@ -25,66 +36,147 @@ const JUSTIFICATION_ROOM = LIMITS.sectionText - 40;
 /** Earlier steps listed one per line; a long chain is summarised. */
 const EARLIER_STEPS_SHOWN = 10;
 
-export function approvalMessage(card: RequestCard, stepIndex: number, audience: ApprovalAudience, options: { reminderAfterSeconds?: number } = {}): SlackMessage {
+export function approvalMessage(
+  card: RequestCard,
+  stepIndex: number,
+  audience: ApprovalAudience,
+  options: { reminderAfterSeconds?: number } = {},
+): SlackMessage {
   const step = card.steps.find((s) => s.index === stepIndex);
   if (!step) throw new Error(`request ${card.id} has no step ${stepIndex}`);
   const total = card.steps.length;
   const open = card.status === 'pending_approval' && step.status === 'open' && card.currentStep === step.index;
   // What this reader decided (or their delegate did for them, or they did for the approver they stand in for).
-  const mine = audience.kind === 'person'
-    ? step.decisions.find((d) => d.person.directoryId === audience.directoryId || d.onBehalfOf?.directoryId === audience.directoryId
-      || (audience.forPerson !== undefined && d.onBehalfOf?.directoryId === audience.forPerson.directoryId))
-    : undefined;
+  const mine =
+    audience.kind === 'person'
+      ? step.decisions.find(
+          (d) =>
+            d.person.directoryId === audience.directoryId ||
+            d.onBehalfOf?.directoryId === audience.directoryId ||
+            (audience.forPerson !== undefined && d.onBehalfOf?.directoryId === audience.forPerson.directoryId),
+        )
+      : undefined;
   const reminder = open && !mine && options.reminderAfterSeconds !== undefined;
 
   const blocks: KnownBlock[] = [];
   if (reminder) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `⏰ *Reminder*: this has waited *${duration(options.reminderAfterSeconds!)}* for a decision.` } });
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `⏰ *Reminder*: this has waited *${duration(options.reminderAfterSeconds!)}* for a decision.`,
+      },
+    });
   }
-  blocks.push({ type: 'header', text: { type: 'plain_text', text: truncate(`Access request: ${card.appName} · ${card.roleName}`, LIMITS.headerText) } });
+  blocks.push({
+    type: 'header',
+    text: {
+      type: 'plain_text',
+      text: truncate(`Access request: ${card.appName} · ${card.roleName}`, LIMITS.headerText),
+    },
+  });
   const kind = card.kind === 'extension' ? 'an extension of' : '';
   blocks.push({
     type: 'section',
     text: {
       type: 'mrkdwn',
-      text: truncateMrkdwn(`${mention(card.requester)} (${escapeMrkdwn(card.requester.email)}) asks for ${kind ? `${kind} ` : ''}*${escapeMrkdwn(card.appName)} ${escapeMrkdwn(card.roleName)}* for *${duration(card.requestedSeconds)}*.`, LIMITS.sectionText),
+      text: truncateMrkdwn(
+        `${mention(card.requester)} (${escapeMrkdwn(card.requester.email)}) asks for ${kind ? `${kind} ` : ''}*${escapeMrkdwn(card.appName)} ${escapeMrkdwn(card.roleName)}* for *${duration(card.requestedSeconds)}*.`,
+        LIMITS.sectionText,
+      ),
     },
   });
-  const shortened = card.grantedSeconds !== null && card.grantedSeconds !== card.requestedSeconds ? `, shortened to ${duration(card.grantedSeconds)} by an earlier approver` : '';
+  const shortened =
+    card.grantedSeconds !== null && card.grantedSeconds !== card.requestedSeconds
+      ? `, shortened to ${duration(card.grantedSeconds)} by an earlier approver`
+      : '';
   blocks.push({
     type: 'section',
     fields: [
-      { type: 'mrkdwn', text: truncateMrkdwn(`*Duration*\n${duration(card.requestedSeconds)}${shortened}`, LIMITS.fieldText) },
-      { type: 'mrkdwn', text: truncateMrkdwn(`*Policy*\n\`${escapeMrkdwn(card.policyName)}\` version \`${shortVersion(card.policyVersion)}\``, LIMITS.fieldText) },
+      {
+        type: 'mrkdwn',
+        text: truncateMrkdwn(`*Duration*\n${duration(card.requestedSeconds)}${shortened}`, LIMITS.fieldText),
+      },
+      {
+        type: 'mrkdwn',
+        text: truncateMrkdwn(
+          `*Policy*\n\`${escapeMrkdwn(card.policyName)}\` version \`${shortVersion(card.policyVersion)}\``,
+          LIMITS.fieldText,
+        ),
+      },
       { type: 'mrkdwn', text: truncateMrkdwn(`*Step*\n${stepTitle(step, total)}`, LIMITS.fieldText) },
-      { type: 'mrkdwn', text: truncateMrkdwn(`*Asked*\n${slackDate(card.createdAt, card.timezone)}`, LIMITS.fieldText) },
+      {
+        type: 'mrkdwn',
+        text: truncateMrkdwn(`*Asked*\n${slackDate(card.createdAt, card.timezone)}`, LIMITS.fieldText),
+      },
     ],
   });
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: justificationText(card.justification) } });
 
   const earlier = card.steps.filter((s) => s.index < step.index && (s.status === 'approved' || s.status === 'denied'));
   if (earlier.length) {
-    const lines = capList(earlier.map(decidedStepLine), EARLIER_STEPS_SHOWN, (n) => `…and ${n} more step${n === 1 ? '' : 's'}`);
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Earlier steps:\n${lines.join('\n')}`, LIMITS.contextText) }] });
+    const lines = capList(
+      earlier.map(decidedStepLine),
+      EARLIER_STEPS_SHOWN,
+      (n) => `…and ${n} more step${n === 1 ? '' : 's'}`,
+    );
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Earlier steps:\n${lines.join('\n')}`, LIMITS.contextText) }],
+    });
   }
   if (step.fallbackReason) {
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Admin fallback: ${escapeMrkdwn(step.fallbackReason)}`, LIMITS.contextText) }] });
+    blocks.push({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: truncateMrkdwn(`Admin fallback: ${escapeMrkdwn(step.fallbackReason)}`, LIMITS.contextText),
+        },
+      ],
+    });
   }
   const escalation = escalationLine(step, card.timezone, open);
-  if (escalation) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(escalation, LIMITS.contextText) }] });
+  if (escalation)
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: truncateMrkdwn(escalation, LIMITS.contextText) }],
+    });
   if (audience.kind === 'person' && audience.forPerson && open && !mine) {
     const them = escapeMrkdwn(audience.forPerson.name);
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`🤝 You are asked in place of ${them}, who delegated their approvals to you: your decision is recorded as yours, for ${them}.`, LIMITS.contextText) }] });
+    blocks.push({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: truncateMrkdwn(
+            `🤝 You are asked in place of ${them}, who delegated their approvals to you: your decision is recorded as yours, for ${them}.`,
+            LIMITS.contextText,
+          ),
+        },
+      ],
+    });
   }
   // Progress matters while the quorum fills; once decided, the outcome line names everyone.
   if (step.required > 1 && step.status === 'open') {
-    blocks.push({ type: 'section', block_id: 'progress', text: { type: 'mrkdwn', text: truncateMrkdwn(progressLine(step), LIMITS.sectionText) } });
+    blocks.push({
+      type: 'section',
+      block_id: 'progress',
+      text: { type: 'mrkdwn', text: truncateMrkdwn(progressLine(step), LIMITS.sectionText) },
+    });
   }
 
   if (open && !mine) {
     blocks.push(approvalActions(card, step));
   } else {
-    blocks.push({ type: 'section', block_id: 'outcome', text: { type: 'mrkdwn', text: truncateMrkdwn(open && mine ? yourDecision(mine, audience) : outcomeLine(card, step), LIMITS.sectionText) } });
+    blocks.push({
+      type: 'section',
+      block_id: 'outcome',
+      text: {
+        type: 'mrkdwn',
+        text: truncateMrkdwn(open && mine ? yourDecision(mine, audience) : outcomeLine(card, step), LIMITS.sectionText),
+      },
+    });
   }
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\`` }] });
 
@@ -104,7 +196,10 @@ function justificationText(justification: string): string {
   if (!justification.trim()) return '*Justification*\n_none given_';
   // Escape first, then cut without splitting an entity, then quote (the quote marks are ours).
   const escaped = truncateMrkdwn(escapeMrkdwn(justification), JUSTIFICATION_ROOM);
-  const quoted = escaped.split('\n').map((line) => `>${line}`).join('\n');
+  const quoted = escaped
+    .split('\n')
+    .map((line) => `>${line}`)
+    .join('\n');
   return truncateMrkdwn(`*Justification*\n${quoted}`, LIMITS.sectionText);
 }
 
@@ -113,7 +208,13 @@ function approvalActions(card: RequestCard, step: StepView): ActionsBlock {
   const current = effectiveSeconds(card);
   const shorter = DURATION_PRESETS_SECONDS.filter((s) => s < current).slice(-LIMITS.selectOptions);
   const elements: ActionsBlock['elements'] = [
-    { type: 'button', action_id: ACTION.approve, style: 'primary', text: { type: 'plain_text', text: truncate(`Approve ${duration(current)}`, LIMITS.buttonText) }, value: encodeStepRef(ref) },
+    {
+      type: 'button',
+      action_id: ACTION.approve,
+      style: 'primary',
+      text: { type: 'plain_text', text: truncate(`Approve ${duration(current)}`, LIMITS.buttonText) },
+      value: encodeStepRef(ref),
+    },
   ];
   if (shorter.length) {
     // No confirm dialog here: Slack's confirm cannot name the pick. The pick opens a small form that does.
@@ -121,10 +222,19 @@ function approvalActions(card: RequestCard, step: StepView): ActionsBlock {
       type: 'static_select',
       action_id: ACTION.approveShorter,
       placeholder: { type: 'plain_text', text: 'Approve for less…' },
-      options: shorter.map((s): PlainTextOption => ({ text: { type: 'plain_text', text: truncate(duration(s), LIMITS.optionText) }, value: encodeShorterOption(ref, s) })),
+      options: shorter.map((s): PlainTextOption => ({
+        text: { type: 'plain_text', text: truncate(duration(s), LIMITS.optionText) },
+        value: encodeShorterOption(ref, s),
+      })),
     });
   }
-  elements.push({ type: 'button', action_id: ACTION.deny, style: 'danger', text: { type: 'plain_text', text: 'Deny…' }, value: encodeStepRef(ref) });
+  elements.push({
+    type: 'button',
+    action_id: ACTION.deny,
+    style: 'danger',
+    text: { type: 'plain_text', text: 'Deny…' },
+    value: encodeStepRef(ref),
+  });
   return { type: 'actions', block_id: BLOCK.approvalActions, elements };
 }
 
@@ -135,7 +245,9 @@ function yourDecision(mine: DecisionView, audience: ApprovalAudience): string {
     return `${mine.decision === 'approve' ? '✅' : '⛔'} ${decider(mine)} ${mine.decision === 'approve' ? 'approved' : 'denied'}. Nothing left for you to decide here.`;
   }
   const forWhom = mine.onBehalfOf ? ` for ${escapeMrkdwn(mine.onBehalfOf.name)}` : '';
-  return mine.decision === 'approve' ? `✅ You approved${forWhom}. Waiting for the other approvals.` : `⛔ You denied this request${forWhom}.`;
+  return mine.decision === 'approve'
+    ? `✅ You approved${forWhom}. Waiting for the other approvals.`
+    : `⛔ You denied this request${forWhom}.`;
 }
 
 /** The outcome line every copy of a decided step shows. */
@@ -143,7 +255,10 @@ export function outcomeLine(card: RequestCard, step: StepView): string {
   const denied = step.decisions.find((d) => d.decision === 'deny');
   if (step.status === 'approved') {
     const yes = approvals(step);
-    const shortest = yes.map((d) => d.shortenedToSeconds).filter((s): s is number => s !== null).sort((a, b) => a - b)[0];
+    const shortest = yes
+      .map((d) => d.shortenedToSeconds)
+      .filter((s): s is number => s !== null)
+      .sort((a, b) => a - b)[0];
     return `✅ *Approved* by ${deciders(yes)}${shortest !== undefined ? `, for ${duration(shortest)} (asked: ${duration(card.requestedSeconds)})` : ''}.`;
   }
   if (denied) return `⛔ *Denied* by ${decider(denied)}: ${quoteInline(denied.reason ?? '')}`;
@@ -173,7 +288,6 @@ function plainOutcome(card: RequestCard, step: StepView): string {
   return card.status.replaceAll('_', ' ');
 }
 
-
 /**
  * The step escalated: a short notice to its earlier approvers (a DM each, or a reply under the
  * channel message), who may still decide. The request message itself shows the escalation too.
@@ -192,7 +306,10 @@ export function escalationNotice(card: RequestCard, stepIndex: number): SlackMes
     text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText),
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(headline, LIMITS.sectionText) } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\` · ${stepTitle(step, card.steps.length)}` }] },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\` · ${stepTitle(step, card.steps.length)}` }],
+      },
     ],
   };
 }

@@ -16,7 +16,11 @@ import type { BreakGlassAlertView, BreakGlassView } from './view-models.js';
 const OPEN_STATUSES = new Set(['provisioning', 'active']);
 
 function section(text: string, blockId?: string): KnownBlock {
-  return { type: 'section', ...(blockId ? { block_id: blockId } : {}), text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
+  return {
+    type: 'section',
+    ...(blockId ? { block_id: blockId } : {}),
+    text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) },
+  };
 }
 
 function context(text: string): KnownBlock {
@@ -76,7 +80,10 @@ function factBlocks(view: BreakGlassAlertView): KnownBlock[] {
     `*Taken*\n${slackDate(view.takenAt, tz)}`,
   ];
   const blocks: KnownBlock[] = [
-    { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn' as const, text: truncateMrkdwn(text, LIMITS.fieldText) })) },
+    {
+      type: 'section',
+      fields: fields.map((text) => ({ type: 'mrkdwn' as const, text: truncateMrkdwn(text, LIMITS.fieldText) })),
+    },
     section(`*Why*\n${quote(truncate(view.justification || '(none given)', LIMITS.sectionText - 40))}`),
   ];
   if (view.review.incident) blocks.push(section(`*Incident*\n${escapeMrkdwn(view.review.incident)}`));
@@ -86,37 +93,70 @@ function factBlocks(view: BreakGlassAlertView): KnownBlock[] {
 function buttons(view: BreakGlassAlertView): ActionsBlock | null {
   const elements: ActionsBlock['elements'] = [];
   if (view.review.status === 'pending') {
-    elements.push({ type: 'button', action_id: ACTION.reviewBreakGlass, style: 'primary', text: { type: 'plain_text', text: 'Review…' }, value: view.grantId });
+    elements.push({
+      type: 'button',
+      action_id: ACTION.reviewBreakGlass,
+      style: 'primary',
+      text: { type: 'plain_text', text: 'Review…' },
+      value: view.grantId,
+    });
   }
   if (OPEN_STATUSES.has(view.grantStatus)) {
-    elements.push({ type: 'button', action_id: ACTION.revokeBreakGlass, style: 'danger', text: { type: 'plain_text', text: 'Revoke now…' }, value: view.grantId });
+    elements.push({
+      type: 'button',
+      action_id: ACTION.revokeBreakGlass,
+      style: 'danger',
+      text: { type: 'plain_text', text: 'Revoke now…' },
+      value: view.grantId,
+    });
   }
   return elements.length ? { type: 'actions', block_id: BLOCK.breakGlassActions, elements } : null;
 }
 
 function footer(view: BreakGlassAlertView, who: string): KnownBlock {
-  return context(`${who} · policy \`${escapeMrkdwn(view.policyName)}\` version \`${shortVersion(view.policyVersion)}\` · grant \`${view.grantId}\` · request \`${view.requestId}\``);
+  return context(
+    `${who} · policy \`${escapeMrkdwn(view.policyName)}\` version \`${shortVersion(view.policyVersion)}\` · grant \`${view.grantId}\` · request \`${view.requestId}\``,
+  );
 }
 
 /** The alert in the security channel, posted at once and updated as the access is reviewed or revoked. */
 export function breakGlassAlert(view: BreakGlassAlertView): SlackMessage {
   const blocks: KnownBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(`🚨 Break-glass: ${view.appName} ${view.roleName}`, LIMITS.headerText) } },
-    section(`${mention(view.holder)} took *emergency access* to *${escapeMrkdwn(view.appName)} ${escapeMrkdwn(view.roleName)}* without approval.`),
+    {
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: truncate(`🚨 Break-glass: ${view.appName} ${view.roleName}`, LIMITS.headerText),
+      },
+    },
+    section(
+      `${mention(view.holder)} took *emergency access* to *${escapeMrkdwn(view.appName)} ${escapeMrkdwn(view.roleName)}* without approval.`,
+    ),
     ...factBlocks(view),
     section(`${grantState(view)}\n${reviewState(view.review, view.timezone)}`, 'state'),
   ];
   const actions = buttons(view);
   if (actions) blocks.push(actions);
   blocks.push(footer(view, 'Revoke now: reviewers and admins'));
-  const state = view.review.status === 'pending' ? 'needs review' : view.review.status === 'justified' ? 'reviewed: justified' : 'reviewed: not justified';
+  const state =
+    view.review.status === 'pending'
+      ? 'needs review'
+      : view.review.status === 'justified'
+        ? 'reviewed: justified'
+        : 'reviewed: not justified';
   return { text: truncateMrkdwn(escapeMrkdwn(`Break-glass: ${oneLine(view)} (${state})`), LIMITS.messageText), blocks };
 }
 
 /** A reviewer found it not justified: a new alert, so the channel does not miss it. */
 export function breakGlassNotJustified(view: BreakGlassAlertView): SlackMessage {
   const blocks: KnownBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(`⛔ Break-glass not justified: ${view.appName} ${view.roleName}`, LIMITS.headerText) } },
+    {
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: truncate(`⛔ Break-glass not justified: ${view.appName} ${view.roleName}`, LIMITS.headerText),
+      },
+    },
     section(`${reviewState(view.review, view.timezone)}`),
     ...factBlocks(view),
     section(grantState(view), 'state'),
@@ -129,10 +169,21 @@ export function breakGlassNotJustified(view: BreakGlassAlertView): SlackMessage 
 /** To each admin: nobody reviewed it in time (day 0 when it became overdue, then daily). */
 export function breakGlassOverdue(view: BreakGlassAlertView, day: number): SlackMessage {
   const tz = view.timezone;
-  const since = day === 0 ? `was due ${slackDate(view.review.dueAt, tz)}` : `has been overdue since ${slackDate(view.review.dueAt, tz)} (day ${day + 1})`;
+  const since =
+    day === 0
+      ? `was due ${slackDate(view.review.dueAt, tz)}`
+      : `has been overdue since ${slackDate(view.review.dueAt, tz)} (day ${day + 1})`;
   const blocks: KnownBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(`⚠️ Unreviewed break-glass: ${view.appName} ${view.roleName}`, LIMITS.headerText) } },
-    section(`Nobody has reviewed ${who(view.holder)}'s emergency access yet: the review by ${escapeMrkdwn(reviewersWords(view.review))} ${since}. You are told because you are an admin; you may review it yourself.`),
+    {
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: truncate(`⚠️ Unreviewed break-glass: ${view.appName} ${view.roleName}`, LIMITS.headerText),
+      },
+    },
+    section(
+      `Nobody has reviewed ${who(view.holder)}'s emergency access yet: the review by ${escapeMrkdwn(reviewersWords(view.review))} ${since}. You are told because you are an admin; you may review it yourself.`,
+    ),
     ...factBlocks(view),
     section(`${grantState(view)}\n${reviewState(view.review, tz)}`, 'state'),
   ];
@@ -167,7 +218,9 @@ function title(text: string): { type: 'plain_text'; text: string } {
 
 export function breakGlassModal(model: BreakGlassFormModel): ModalView {
   const ordered = [...model.choices].sort((a, b) => a - b);
-  const options = ordered.map((s) => option(s === model.defaultSeconds ? `${duration(s)} (default)` : duration(s), String(s)));
+  const options = ordered.map((s) =>
+    option(s === model.defaultSeconds ? `${duration(s)} (default)` : duration(s), String(s)),
+  );
   const initial = options.find((o) => o.value === String(model.defaultSeconds));
   return {
     type: 'modal',
@@ -179,22 +232,33 @@ export function breakGlassModal(model: BreakGlassFormModel): ModalView {
     blocks: [
       section(
         `🚨 *${escapeMrkdwn(model.appName)} ${escapeMrkdwn(model.roleName)}* now, without waiting for approvers, for at most *${duration(model.maxSeconds)}*. ` +
-        `The security channel is told at once, and ${escapeMrkdwn(model.reviewers)} reviews it within ${duration(model.reviewWithinSeconds)}: use it for an incident, not to skip the queue.`,
+          `The security channel is told at once, and ${escapeMrkdwn(model.reviewers)} reviews it within ${duration(model.reviewWithinSeconds)}: use it for an incident, not to skip the queue.`,
       ),
       {
         type: 'input',
         block_id: BLOCK.duration,
         label: { type: 'plain_text', text: 'Duration' },
         hint: { type: 'plain_text', text: `At most ${duration(model.maxSeconds)}.` },
-        element: { type: 'static_select', action_id: ACTION.duration, options, ...(initial ? { initial_option: initial } : {}) },
+        element: {
+          type: 'static_select',
+          action_id: ACTION.duration,
+          options,
+          ...(initial ? { initial_option: initial } : {}),
+        },
       },
       {
         type: 'input',
         block_id: BLOCK.justification,
         label: { type: 'plain_text', text: 'Justification' },
-        hint: { type: 'plain_text', text: 'Required: what is broken, and why it cannot wait. The security channel and the reviewers read it.' },
+        hint: {
+          type: 'plain_text',
+          text: 'Required: what is broken, and why it cannot wait. The security channel and the reviewers read it.',
+        },
         element: {
-          type: 'plain_text_input', action_id: ACTION.justification, multiline: true, max_length: LIMITS.plainTextInput,
+          type: 'plain_text_input',
+          action_id: ACTION.justification,
+          multiline: true,
+          max_length: LIMITS.plainTextInput,
           placeholder: { type: 'plain_text', text: 'Production is down: …' },
         },
       },
@@ -204,7 +268,12 @@ export function breakGlassModal(model: BreakGlassFormModel): ModalView {
         optional: true,
         label: { type: 'plain_text', text: 'Incident link' },
         hint: { type: 'plain_text', text: 'A link to the incident or its ticket id, if there is one.' },
-        element: { type: 'plain_text_input', action_id: ACTION.incident, max_length: 500, placeholder: { type: 'plain_text', text: 'https://status.example.com/incidents/42 or INC-42' } },
+        element: {
+          type: 'plain_text_input',
+          action_id: ACTION.incident,
+          max_length: 500,
+          placeholder: { type: 'plain_text', text: 'https://status.example.com/incidents/42 or INC-42' },
+        },
       },
     ],
   };
@@ -223,8 +292,12 @@ export function breakGlassReviewModal(view: BreakGlassAlertView, privateMetadata
     close: { type: 'plain_text', text: 'Cancel' },
     private_metadata: privateMetadata,
     blocks: [
-      section(`Was ${who(view.holder)}'s emergency access to *${escapeMrkdwn(view.appName)} ${escapeMrkdwn(view.roleName)}* (${duration(view.durationSeconds)}) justified?`),
-      section(`*Why*\n${quote(truncate(view.justification || '(none given)', LIMITS.sectionText - 40))}${view.review.incident ? `\n*Incident* ${escapeMrkdwn(view.review.incident)}` : ''}`),
+      section(
+        `Was ${who(view.holder)}'s emergency access to *${escapeMrkdwn(view.appName)} ${escapeMrkdwn(view.roleName)}* (${duration(view.durationSeconds)}) justified?`,
+      ),
+      section(
+        `*Why*\n${quote(truncate(view.justification || '(none given)', LIMITS.sectionText - 40))}${view.review.incident ? `\n*Incident* ${escapeMrkdwn(view.review.incident)}` : ''}`,
+      ),
       context(`${grantState(view)} Not justified revokes it if it is still active, and tells the security channel.`),
       {
         type: 'input',
@@ -259,7 +332,9 @@ export function breakGlassRevokeModal(view: BreakGlassAlertView, privateMetadata
     close: { type: 'plain_text', text: 'Cancel' },
     private_metadata: privateMetadata,
     blocks: [
-      section(`End ${who(view.holder)}'s emergency access to *${escapeMrkdwn(view.appName)} ${escapeMrkdwn(view.roleName)}* now? It is removed at once; the review is still owed.`),
+      section(
+        `End ${who(view.holder)}'s emergency access to *${escapeMrkdwn(view.appName)} ${escapeMrkdwn(view.roleName)}* now? It is removed at once; the review is still owed.`,
+      ),
       {
         type: 'input',
         block_id: BLOCK.reason,

@@ -46,7 +46,13 @@ const RESERVED_TEXT = 1_000;
  * what follows) and under the message's text budget (LIMITS.messageBlocksTextBudget, keeping room
  * for what follows); the rest become one "…and N more" line.
  */
-export function appendCapped(blocks: KnownBlock[], groups: KnownBlock[][], limit: number, reserve: number, more: (n: number) => string): void {
+export function appendCapped(
+  blocks: KnownBlock[],
+  groups: KnownBlock[][],
+  limit: number,
+  reserve: number,
+  more: (n: number) => string,
+): void {
   let shown = 0;
   let text = blockText(blocks);
   for (const group of groups) {
@@ -68,7 +74,9 @@ export function grantStatusLine(grant: GrantLine, timezone: string): string {
     case 'active':
       return `🔓 ${what} until ${grant.expiresAt ? slackDate(grant.expiresAt, timezone) : 'revoked'}`;
     case 'provisioning':
-      return grant.removal.kind === 'manual' ? `⏳ ${what}: someone from ${escapeMrkdwn(groupName(grant.removal.assigneeGroup))} is setting it up by hand` : `⏳ ${what}: being set up`;
+      return grant.removal.kind === 'manual'
+        ? `⏳ ${what}: someone from ${escapeMrkdwn(groupName(grant.removal.assigneeGroup))} is setting it up by hand`
+        : `⏳ ${what}: being set up`;
     case 'revoking':
       return `🔒 ${what}: being removed`;
     case 'provisioning_failed':
@@ -81,15 +89,20 @@ export function grantStatusLine(grant: GrantLine, timezone: string): string {
 /** One grant: its line, and Extend / I'm done while it is active. */
 export function grantBlocks(grant: GrantLine, timezone: string): KnownBlock[] {
   const blocks: KnownBlock[] = [section(grantStatusLine(grant, timezone))];
-  if (grant.status === 'active') blocks.push({ type: 'actions', elements: activeGrantButtons({ ...grant, removal: grant.removal }, `${grant.appName} ${grant.roleName}`) });
+  if (grant.status === 'active')
+    blocks.push({
+      type: 'actions',
+      elements: activeGrantButtons({ ...grant, removal: grant.removal }, `${grant.appName} ${grant.roleName}`),
+    });
   return blocks;
 }
 
 export function requestLineText(request: RequestLine, timezone: string): string {
   const ext = request.kind === 'extension' ? 'extension of ' : '';
-  const shortened = request.grantedSeconds !== null && request.grantedSeconds < request.requestedSeconds
-    ? `${duration(request.grantedSeconds)} (you asked for ${duration(request.requestedSeconds)}; an approver shortened it)`
-    : duration(request.requestedSeconds);
+  const shortened =
+    request.grantedSeconds !== null && request.grantedSeconds < request.requestedSeconds
+      ? `${duration(request.grantedSeconds)} (you asked for ${duration(request.requestedSeconds)}; an approver shortened it)`
+      : duration(request.requestedSeconds);
   const step = request.stepTitle ? `\nWaiting for ${request.stepTitle.replace(/^Step/, 'step')}` : '';
   // Who exactly it waits on now, and since when: the person to nudge.
   const on = request.waitingOn?.length
@@ -110,18 +123,34 @@ export function requestBlock(request: RequestLine, timezone: string): KnownBlock
 export function listMessage(model: { grants: GrantLine[]; requests: RequestLine[]; timezone: string }): SlackMessage {
   const tz = model.timezone;
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'Your access' } }];
-  if (model.grants.length === 0) blocks.push(section('You hold no access through the bot. `/access request` asks for some.'));
+  if (model.grants.length === 0)
+    blocks.push(section('You hold no access through the bot. `/access request` asks for some.'));
   // Room for the requests header, one request and the closing line.
-  appendCapped(blocks, model.grants.map((g) => grantBlocks(g, tz)), LIMITS.messageBlocks, 4, (n) => `…and ${n} more: the bot's App Home lists them all.`);
+  appendCapped(
+    blocks,
+    model.grants.map((g) => grantBlocks(g, tz)),
+    LIMITS.messageBlocks,
+    4,
+    (n) => `…and ${n} more: the bot's App Home lists them all.`,
+  );
   blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Your pending requests' } });
   if (model.requests.length === 0) blocks.push(section('None waiting for approval.'));
-  appendCapped(blocks, model.requests.map((r) => [requestBlock(r, tz)]), LIMITS.messageBlocks, 1, (n) => `…and ${n} more: the bot's App Home lists them all.`);
+  appendCapped(
+    blocks,
+    model.requests.map((r) => [requestBlock(r, tz)]),
+    LIMITS.messageBlocks,
+    1,
+    (n) => `…and ${n} more: the bot's App Home lists them all.`,
+  );
   const text = `You hold ${model.grants.length} grant${model.grants.length === 1 ? '' : 's'} and have ${model.requests.length} pending request${model.requests.length === 1 ? '' : 's'}.`;
   return { text, blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
 }
 
 /** The approval messages waiting for one approver, each as it looks in their DM, buttons included. */
-export function pendingMessage(asks: { card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[], approverId: string): SlackMessage {
+export function pendingMessage(
+  asks: { card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[],
+  approverId: string,
+): SlackMessage {
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'Approvals waiting for you' } }];
   if (asks.length === 0) {
     blocks.push(section('Nothing is waiting for your decision.'));
@@ -130,10 +159,18 @@ export function pendingMessage(asks: { card: RequestCard; stepIndex: number; for
   const groups = asks.map(({ card, stepIndex, forPerson }, i) => {
     // Block ids must be unique in a message: each ask's get its position appended.
     const audience = { kind: 'person' as const, directoryId: approverId, ...(forPerson ? { forPerson } : {}) };
-    const own = approvalMessage(card, stepIndex, audience).blocks.map((b) => (b.block_id ? { ...b, block_id: `${b.block_id}:${i}` } : b));
+    const own = approvalMessage(card, stepIndex, audience).blocks.map((b) =>
+      b.block_id ? { ...b, block_id: `${b.block_id}:${i}` } : b,
+    );
     return i === 0 ? own : [{ type: 'divider' } as KnownBlock, ...own];
   });
-  appendCapped(blocks, groups, LIMITS.messageBlocks, 0, (n) => `…and ${n} more waiting: each is also in your DM with the bot, and in its App Home.`);
+  appendCapped(
+    blocks,
+    groups,
+    LIMITS.messageBlocks,
+    0,
+    (n) => `…and ${n} more waiting: each is also in your DM with the bot, and in its App Home.`,
+  );
   const text = `${asks.length} approval${asks.length === 1 ? '' : 's'} waiting for you`;
   return { text, blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };
 }
@@ -155,13 +192,21 @@ export function whoamiMessage(me: WhoamiView): SlackMessage {
       type: 'section',
       fields: [
         { type: 'mrkdwn', text: `*Slack user id*\n\`${escapeMrkdwn(me.slackUserId)}\`` },
-        { type: 'mrkdwn', text: truncateMrkdwn(`*Directory id*\n\`${escapeMrkdwn(me.directoryId)}\``, LIMITS.fieldText) },
+        {
+          type: 'mrkdwn',
+          text: truncateMrkdwn(`*Directory id*\n\`${escapeMrkdwn(me.directoryId)}\``, LIMITS.fieldText),
+        },
         { type: 'mrkdwn', text: truncateMrkdwn(`*Email*\n${escapeMrkdwn(me.email)}`, LIMITS.fieldText) },
         { type: 'mrkdwn', text: `*Bound since*\n${slackDate(me.boundAt, me.timezone)}` },
-        { type: 'mrkdwn', text: truncateMrkdwn(`*Directory status*\n${escapeMrkdwn(me.directoryStatus)}`, LIMITS.fieldText) },
+        {
+          type: 'mrkdwn',
+          text: truncateMrkdwn(`*Directory status*\n${escapeMrkdwn(me.directoryStatus)}`, LIMITS.fieldText),
+        },
       ],
     },
-    context('The pair of ids is recorded on every decision you make. If your email changes, an admin re-matches you with `access-bot identity unbind`.'),
+    context(
+      'The pair of ids is recorded on every decision you make. If your email changes, an admin re-matches you with `access-bot identity unbind`.',
+    ),
   ];
   return { text: escapeMrkdwn(`You are ${me.email} (${me.directoryId}) in the directory`), blocks };
 }

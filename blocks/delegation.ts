@@ -30,41 +30,64 @@ export function delegationMessage(view: DelegationView): SlackMessage {
   let headline: string;
   let text: string;
   if (view.status === 'active') {
-    headline = view.reader === 'delegate'
-      ? `🤝 ${who(view.delegator)} asked you to decide their approvals until ${until}. Requests waiting for them come to you too, marked “for ${who(view.delegator)}”; you never decide your own request, nor a step you already decided.`
-      : `🤝 ${who(view.delegate)} decides your approvals until ${until}.`;
-    text = view.reader === 'delegate'
-      ? `${view.delegator.name} delegated their approvals to you until ${plainDate(view.endsAt, tz)}`
-      : `${view.delegate.name} decides your approvals until ${plainDate(view.endsAt, tz)}`;
+    headline =
+      view.reader === 'delegate'
+        ? `🤝 ${who(view.delegator)} asked you to decide their approvals until ${until}. Requests waiting for them come to you too, marked “for ${who(view.delegator)}”; you never decide your own request, nor a step you already decided.`
+        : `🤝 ${who(view.delegate)} decides your approvals until ${until}.`;
+    text =
+      view.reader === 'delegate'
+        ? `${view.delegator.name} delegated their approvals to you until ${plainDate(view.endsAt, tz)}`
+        : `${view.delegate.name} decides your approvals until ${plainDate(view.endsAt, tz)}`;
   } else {
     const why = view.endedReason ? ENDED_WHY[view.endedReason] : 'it ended';
-    headline = view.reader === 'delegate'
-      ? `🤝 You no longer decide ${who(view.delegator)}'s approvals: ${escapeMrkdwn(why)}.`
-      : `🤝 ${who(view.delegate)} no longer decides your approvals: ${escapeMrkdwn(why)}. They come to you again.`;
-    text = view.reader === 'delegate'
-      ? `You no longer decide ${view.delegator.name}'s approvals`
-      : `${view.delegate.name} no longer decides your approvals`;
+    headline =
+      view.reader === 'delegate'
+        ? `🤝 You no longer decide ${who(view.delegator)}'s approvals: ${escapeMrkdwn(why)}.`
+        : `🤝 ${who(view.delegate)} no longer decides your approvals: ${escapeMrkdwn(why)}. They come to you again.`;
+    text =
+      view.reader === 'delegate'
+        ? `You no longer decide ${view.delegator.name}'s approvals`
+        : `${view.delegate.name} no longer decides your approvals`;
   }
   return {
     text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText),
-    blocks: [section(headline), { type: 'context', elements: [{ type: 'mrkdwn', text: `Delegation \`${view.delegationId}\` · \`/access delegate off\` ends it` }] }],
+    blocks: [
+      section(headline),
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `Delegation \`${view.delegationId}\` · \`/access delegate off\` ends it` }],
+      },
+    ],
   };
 }
 
 /** `/access delegate` without its arguments: whom, and the last day (inclusive). */
-export function delegateModal(input: { today: string; active?: { delegate: string; endsAt: string; timezone: string } }): ModalView {
+export function delegateModal(input: {
+  today: string;
+  active?: { delegate: string; endsAt: string; timezone: string };
+}): ModalView {
   const blocks: KnownBlock[] = [
-    section('While you are away, someone you pick decides the requests that wait for you. Every decision they make is recorded as theirs, for you.'),
+    section(
+      'While you are away, someone you pick decides the requests that wait for you. Every decision they make is recorded as theirs, for you.',
+    ),
   ];
   if (input.active) {
-    blocks.push(section(`_Now: ${escapeMrkdwn(input.active.delegate)} decides your approvals until ${slackDate(input.active.endsAt, input.active.timezone)}. A new delegation replaces it._`));
+    blocks.push(
+      section(
+        `_Now: ${escapeMrkdwn(input.active.delegate)} decides your approvals until ${slackDate(input.active.endsAt, input.active.timezone)}. A new delegation replaces it._`,
+      ),
+    );
   }
   blocks.push(
     {
       type: 'input',
       block_id: BLOCK.delegatePerson,
       label: { type: 'plain_text', text: 'Who decides for you' },
-      element: { type: 'users_select', action_id: ACTION.delegatePerson, placeholder: { type: 'plain_text', text: 'Pick a person' } },
+      element: {
+        type: 'users_select',
+        action_id: ACTION.delegatePerson,
+        placeholder: { type: 'plain_text', text: 'Pick a person' },
+      },
     },
     {
       type: 'input',

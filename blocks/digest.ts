@@ -10,7 +10,11 @@
  */
 import type { KnownBlock, SectionBlock } from '@slack/web-api';
 import {
-  REPEATED_EXTENSION_THRESHOLD, type Digest, type DigestBreakGlass, type DigestGrantLine, type DigestHolding,
+  REPEATED_EXTENSION_THRESHOLD,
+  type Digest,
+  type DigestBreakGlass,
+  type DigestGrantLine,
+  type DigestHolding,
 } from '../src/domain/digest.js';
 import { escapeMrkdwn } from './escape.js';
 import { LIMITS, blockText, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
@@ -36,7 +40,10 @@ function breakGlassSummary(digest: Digest): string {
   if (!digest.breakGlass.length) return 'none';
   const pending = digest.breakGlass.filter((b) => b.review === 'pending').length;
   const notJustified = digest.breakGlass.filter((b) => b.review === 'not_justified').length;
-  const parts = [pending ? `:warning: ${pending} not reviewed` : '', notJustified ? `${notJustified} not justified` : ''].filter(Boolean);
+  const parts = [
+    pending ? `:warning: ${pending} not reviewed` : '',
+    notJustified ? `${notJustified} not justified` : '',
+  ].filter(Boolean);
   return `${digest.breakGlass.length}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
@@ -55,12 +62,23 @@ export function digestBlocks(digest: Digest): DigestMessage {
   const tz = digest.timezone;
   const when = (iso: string | null) => (iso ? shortDate(iso, tz) : 'no end');
   const blocks: KnownBlock[] = [];
-  const failures = digest.failures.provisioningFailed.length + digest.failures.revocationFailed.length + digest.failures.messagesGivenUp;
+  const failures =
+    digest.failures.provisioningFailed.length +
+    digest.failures.revocationFailed.length +
+    digest.failures.messagesGivenUp;
 
   blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Weekly access digest' } });
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`${escapeMrkdwn(shortDate(digest.periodStart, tz))} – ${escapeMrkdwn(shortDate(digest.periodEnd, tz))} (${escapeMrkdwn(tz)})`, LIMITS.contextText) }],
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: truncateMrkdwn(
+          `${escapeMrkdwn(shortDate(digest.periodStart, tz))} – ${escapeMrkdwn(shortDate(digest.periodEnd, tz))} (${escapeMrkdwn(tz)})`,
+          LIMITS.contextText,
+        ),
+      },
+    ],
   });
   blocks.push({
     type: 'section',
@@ -69,11 +87,20 @@ export function digestBlocks(digest: Digest): DigestMessage {
       field('Granted this week', count(digest.granted.length, 'grant')),
       field('Extended this week', count(digest.extended.length, 'extension')),
       field('Revoked this week', `${count(digest.revoked.length, 'grant')}${reasonSummary(digest.revokedByReason)}`),
-      field('Revocations overdue', digest.overdueRevocations.length ? `:warning: ${digest.overdueRevocations.length}` : 'none'),
+      field(
+        'Revocations overdue',
+        digest.overdueRevocations.length ? `:warning: ${digest.overdueRevocations.length}` : 'none',
+      ),
       field('Failures', failures ? String(failures) : 'none'),
-      field('Repeated extensions', digest.repeatedExtensions.length ? String(digest.repeatedExtensions.length) : 'none'),
+      field(
+        'Repeated extensions',
+        digest.repeatedExtensions.length ? String(digest.repeatedExtensions.length) : 'none',
+      ),
       field('Break-glass', breakGlassSummary(digest)),
-      field('Drift', `${digest.drift.detected.length} new, ${digest.drift.openNow} open, ${digest.drift.removedExternally.length} removed outside the bot`),
+      field(
+        'Drift',
+        `${digest.drift.detected.length} new, ${digest.drift.openNow} open, ${digest.drift.removedExternally.length} removed outside the bot`,
+      ),
     ],
   });
   blocks.push({ type: 'divider' });
@@ -83,7 +110,10 @@ export function digestBlocks(digest: Digest): DigestMessage {
     lists.push(
       list(
         `:warning: Revocations overdue (${digest.overdueRevocations.length}): still in place, the bot keeps trying`,
-        digest.overdueRevocations.map((o) => `${who(o)} · ${what(o)} · revoking since ${when(o.startedAt)}${o.detail ? ` (${o.detail})` : ''} · ${o.why}${o.lastError ? ` · last error: ${o.lastError}` : ''}`),
+        digest.overdueRevocations.map(
+          (o) =>
+            `${who(o)} · ${what(o)} · revoking since ${when(o.startedAt)}${o.detail ? ` (${o.detail})` : ''} · ${o.why}${o.lastError ? ` · last error: ${o.lastError}` : ''}`,
+        ),
       ),
     );
   }
@@ -92,21 +122,32 @@ export function digestBlocks(digest: Digest): DigestMessage {
     lists.push(
       list(
         `:rotating_light: Break-glass access (${digest.breakGlass.length}): taken this week, and any still unreviewed`,
-        digest.breakGlass.map((b) => `${who(b)} · ${what(b)} · ${when(b.at)} · ${b.durationSeconds / 60 >= 60 ? `${Math.round(b.durationSeconds / 3600)} h` : `${Math.round(b.durationSeconds / 60)} min`} · ${reviewWords(b, when)}`),
+        digest.breakGlass.map(
+          (b) =>
+            `${who(b)} · ${what(b)} · ${when(b.at)} · ${b.durationSeconds / 60 >= 60 ? `${Math.round(b.durationSeconds / 3600)} h` : `${Math.round(b.durationSeconds / 60)} min`} · ${reviewWords(b, when)}`,
+        ),
       ),
     );
   }
 
   const driftLines = [
-    ...digest.drift.removedExternally.map((r) => `${who(r)} · ${what(r)} · removed outside the bot ${when(r.at)}; the grant was ended`),
-    ...digest.drift.detected.map((d) => `${d.person.name ?? d.person.email} (${d.person.email}) in ${d.group} without a grant from the bot · found ${when(d.at)}`),
+    ...digest.drift.removedExternally.map(
+      (r) => `${who(r)} · ${what(r)} · removed outside the bot ${when(r.at)}; the grant was ended`,
+    ),
+    ...digest.drift.detected.map(
+      (d) =>
+        `${d.person.name ?? d.person.email} (${d.person.email}) in ${d.group} without a grant from the bot · found ${when(d.at)}`,
+    ),
   ];
   if (driftLines.length) lists.push(list(`Drift this week (${driftLines.length})`, driftLines));
 
   lists.push(
     list(
       `Sensitive access now (${digest.sensitiveHolders.length})`,
-      longestHeldFirst(digest.sensitiveHolders).map((h) => `${who(h)} · ${what(h)} · since ${when(h.since)} · until ${when(h.until)} · ${h.approvedBy.length ? `approved by ${h.approvedBy.join(', ')}` : 'approved automatically'}`),
+      longestHeldFirst(digest.sensitiveHolders).map(
+        (h) =>
+          `${who(h)} · ${what(h)} · since ${when(h.since)} · until ${when(h.until)} · ${h.approvedBy.length ? `approved by ${h.approvedBy.join(', ')}` : 'approved automatically'}`,
+      ),
       perRole(digest.sensitiveHolders),
     ),
   );
@@ -115,21 +156,27 @@ export function digestBlocks(digest: Digest): DigestMessage {
     lists.push(
       list(
         `Same access extended ${REPEATED_EXTENSION_THRESHOLD} times or more in ${digest.repeatedExtensionWindowDays} days (${digest.repeatedExtensions.length})`,
-        digest.repeatedExtensions.map((r) => `${r.person.name} (${r.person.email}) · ${r.appName} ${r.roleName} · ${r.count} extensions`),
+        digest.repeatedExtensions.map(
+          (r) => `${r.person.name} (${r.person.email}) · ${r.appName} ${r.roleName} · ${r.count} extensions`,
+        ),
       ),
     );
   }
 
-  lists.push(list(
-    `Granted this week (${digest.granted.length})`,
-    digest.granted.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}`),
-    perRole(digest.granted),
-  ));
+  lists.push(
+    list(
+      `Granted this week (${digest.granted.length})`,
+      digest.granted.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}`),
+      perRole(digest.granted),
+    ),
+  );
   if (digest.extended.length) {
-    lists.push(list(
-      `Extended this week (${digest.extended.length})`,
-      digest.extended.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}${g.detail ? ` · ${g.detail}` : ''}`),
-    ));
+    lists.push(
+      list(
+        `Extended this week (${digest.extended.length})`,
+        digest.extended.map((g) => `${who(g)} · ${what(g)} · ${when(g.at)}${g.detail ? ` · ${g.detail}` : ''}`),
+      ),
+    );
   }
   // Expiry is the routine way access ends; the other reasons are the ones worth reading.
   const notable = digest.revoked.filter((r) => r.detail !== 'expired');
@@ -140,7 +187,11 @@ export function digestBlocks(digest: Digest): DigestMessage {
       [
         ...notable.map((r) => `${who(r)} · ${what(r)} · ${when(r.at)} · ${(r.detail ?? '').replaceAll('_', ' ')}`),
         // The count above includes them: say where they went rather than drop them silently.
-        ...(expired ? [`${expired} ended as planned when ${expired === 1 ? 'it' : 'they'} expired (not listed; every one is in the CSV)`] : []),
+        ...(expired
+          ? [
+              `${expired} ended as planned when ${expired === 1 ? 'it' : 'they'} expired (not listed; every one is in the CSV)`,
+            ]
+          : []),
       ],
       reasonSummary(digest.revokedByReason).replace(/^: /, '') || undefined,
     ),
@@ -149,9 +200,18 @@ export function digestBlocks(digest: Digest): DigestMessage {
   if (failures) {
     lists.push(
       list(`Failures this week (${failures})`, [
-        ...digest.failures.provisioningFailed.map((f) => `${who(f)} · ${what(f)} · provisioning failed ${when(f.at)}${f.detail ? ` · ${f.detail}` : ''}`),
-        ...digest.failures.revocationFailed.map((f) => `${who(f)} · ${what(f)} · revocation failed ${f.attempts} time${f.attempts === 1 ? '' : 's'}${f.detail ? ` · last: ${f.detail}` : ''}`),
-        ...(digest.failures.messagesGivenUp ? [`${digest.failures.messagesGivenUp} message${digest.failures.messagesGivenUp === 1 ? '' : 's'} could not be delivered and were given up`] : []),
+        ...digest.failures.provisioningFailed.map(
+          (f) => `${who(f)} · ${what(f)} · provisioning failed ${when(f.at)}${f.detail ? ` · ${f.detail}` : ''}`,
+        ),
+        ...digest.failures.revocationFailed.map(
+          (f) =>
+            `${who(f)} · ${what(f)} · revocation failed ${f.attempts} time${f.attempts === 1 ? '' : 's'}${f.detail ? ` · last: ${f.detail}` : ''}`,
+        ),
+        ...(digest.failures.messagesGivenUp
+          ? [
+              `${digest.failures.messagesGivenUp} message${digest.failures.messagesGivenUp === 1 ? '' : 's'} could not be delivered and were given up`,
+            ]
+          : []),
       ]),
     );
   }
@@ -164,9 +224,9 @@ export function digestBlocks(digest: Digest): DigestMessage {
         {
           type: 'mrkdwn',
           text: truncateMrkdwn(
-            'Every list in full: the digest CSV in the thread, with the week\'s requests CSV. '
-              + `Audit log head: \`${digest.auditHead.hash}\` (event ${digest.auditHead.seq}); keep it and check later `
-              + `with \`access-bot audit verify --expect-head ${digest.auditHead.hash}\`.`,
+            "Every list in full: the digest CSV in the thread, with the week's requests CSV. " +
+              `Audit log head: \`${digest.auditHead.hash}\` (event ${digest.auditHead.seq}); keep it and check later ` +
+              `with \`access-bot audit verify --expect-head ${digest.auditHead.hash}\`.`,
             LIMITS.contextText,
           ),
         },
@@ -223,7 +283,10 @@ function section(text: string): SectionBlock {
 }
 
 function field(label: string, value: string) {
-  return { type: 'mrkdwn' as const, text: truncateMrkdwn(`*${escapeMrkdwn(label)}*\n${escapeMrkdwn(value)}`, LIMITS.fieldText) };
+  return {
+    type: 'mrkdwn' as const,
+    text: truncateMrkdwn(`*${escapeMrkdwn(label)}*\n${escapeMrkdwn(value)}`, LIMITS.fieldText),
+  };
 }
 
 // List lines are plain text here; listSection escapes each whole line once.
@@ -267,8 +330,13 @@ export function shortDate(iso: string, timezone: string): string {
   let format = SHORT_DATE_FORMATS.get(timezone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-GB', {
-      timeZone: timezone, weekday: 'short', day: 'numeric', month: 'short',
-      hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+      timeZone: timezone,
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
     });
     SHORT_DATE_FORMATS.set(timezone, format);
   }

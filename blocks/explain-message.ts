@@ -25,7 +25,8 @@ function section(text: string): KnownBlock {
 /** People a step's start would notify: one channel message, or one DM per approver. */
 export function stepNotifies(step: ResolvedStep): string {
   const n = step.approvers.length;
-  if (step.notifyChannel) return `posts one message in ${channelLink(step.notifyChannel)} (${n} ${n === 1 ? 'person' : 'people'} may decide there)`;
+  if (step.notifyChannel)
+    return `posts one message in ${channelLink(step.notifyChannel)} (${n} ${n === 1 ? 'person' : 'people'} may decide there)`;
   return `notifies ${n} ${n === 1 ? 'person' : 'people'} by DM`;
 }
 
@@ -52,13 +53,19 @@ const WHY_NOT: Record<Exclusion['reason'], string> = {
 };
 
 function stepBlock(step: ResolvedStep, total: number): KnownBlock {
-  const names = capList(step.approvers.map((p) => escapeMrkdwn(p.name)), NAMES_SHOWN, (n) => `${n} more`).join(', ') || 'nobody';
+  const names =
+    capList(
+      step.approvers.map((p) => escapeMrkdwn(p.name)),
+      NAMES_SHOWN,
+      (n) => `${n} more`,
+    ).join(', ') || 'nobody';
   const asks = step.fallback ? `the admins, instead of ${stepWho(step)}` : stepWho(step);
   // A named person's step names them already.
   const approvals = `${step.required} approval${step.required === 1 ? '' : 's'}`;
-  const from = step.step.kind === 'user' && !step.fallback && step.approvers.length === 1
-    ? approvals
-    : `${approvals} from ${step.approvers.length > step.required ? 'any of ' : ''}${names}`;
+  const from =
+    step.step.kind === 'user' && !step.fallback && step.approvers.length === 1
+      ? approvals
+      : `${approvals} from ${step.approvers.length > step.required ? 'any of ' : ''}${names}`;
   const lines = [
     `${step.satisfiable ? '•' : '❌'} *Step ${step.index + 1} of ${total}: ${asks}* — ${from}`,
     `   ${stepNotifies(step)}`,
@@ -72,7 +79,8 @@ function stepBlock(step: ResolvedStep, total: number): KnownBlock {
 }
 
 function eligibilityLine(e: Evaluation, role: Role): string {
-  if (e.eligibility.eligible) return `✅ *You may ask*: you are in ${escapeMrkdwn(groupName(e.eligibility.matchedGroup ?? ''))}.`;
+  if (e.eligibility.eligible)
+    return `✅ *You may ask*: you are in ${escapeMrkdwn(groupName(e.eligibility.matchedGroup ?? ''))}.`;
   if (!e.requester.active) return '❌ *You may not ask*: your directory account is not active.';
   return `❌ *You may not ask*: only members of ${escapeMrkdwn(list(role.eligibleGroups.map(groupName)))} may, and you are in none of them.`;
 }
@@ -87,19 +95,28 @@ function autoLine(e: Evaluation, role: Role): string {
   if (e.autoApprove.applies) return `✅ *Automatic for you*: ${rule}, and you are one of them.`;
   // checkAutoApprove lists the group condition first, when the rule has one.
   const inGroup = when.requesterGroups ? e.autoApprove.conditions[0]?.holds === true : true;
-  if (!inGroup) return `➖ *Not automatic for you*: it is ${rule}; you are not in ${when.requesterGroups!.length === 1 ? 'that group' : 'those groups'}.`;
+  if (!inGroup)
+    return `➖ *Not automatic for you*: it is ${rule}; you are not in ${when.requesterGroups!.length === 1 ? 'that group' : 'those groups'}.`;
   return `➖ *Not automatic at this length*: it is ${rule}; ${duration(e.duration.requested.seconds)} is longer.`;
 }
 
 export function explainMessage(e: Evaluation, role: Role): SlackMessage {
   const choices = [...e.duration.choices].sort((a, b) => a - b);
   const blocks: KnownBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(`How ${e.appName} · ${e.roleName} would be decided for you`, LIMITS.headerText) } },
+    {
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: truncate(`How ${e.appName} · ${e.roleName} would be decided for you`, LIMITS.headerText),
+      },
+    },
     section(eligibilityLine(e, role)),
-    section([
-      `*How long*: ${duration(e.duration.defaultSeconds)} unless you choose otherwise, at most ${duration(e.duration.maxSeconds)} (choices: ${choices.map(duration).join(', ')}).`,
-      `*Justification*: ${e.justification.required ? 'required' : 'optional'}.`,
-    ].join('\n')),
+    section(
+      [
+        `*How long*: ${duration(e.duration.defaultSeconds)} unless you choose otherwise, at most ${duration(e.duration.maxSeconds)} (choices: ${choices.map(duration).join(', ')}).`,
+        `*Justification*: ${e.justification.required ? 'required' : 'optional'}.`,
+      ].join('\n'),
+    ),
     section(autoLine(e, role)),
   ];
 
@@ -107,15 +124,33 @@ export function explainMessage(e: Evaluation, role: Role): SlackMessage {
     const notified = e.chain.reduce((sum, s) => sum + (s.notifyChannel ? 0 : s.approvers.length), 0);
     const channels = e.chain.filter((s) => s.notifyChannel).length;
     const reach = `${notified} ${notified === 1 ? 'person' : 'people'} by DM${channels ? ` and ${channels} channel message${channels === 1 ? '' : 's'}` : ''}`;
-    blocks.push(section(`*Who approves* (${e.chain.length} step${e.chain.length === 1 ? '' : 's'}, in order; each is asked when the one before approves). In all it would notify ${reach}.`));
+    blocks.push(
+      section(
+        `*Who approves* (${e.chain.length} step${e.chain.length === 1 ? '' : 's'}, in order; each is asked when the one before approves). In all it would notify ${reach}.`,
+      ),
+    );
     // Room for the outcome and the foot.
-    appendCapped(blocks, e.chain.map((s) => [stepBlock(s, e.chain.length)]), LIMITS.messageBlocks, 3, (n) => `…and ${n} more steps`);
+    appendCapped(
+      blocks,
+      e.chain.map((s) => [stepBlock(s, e.chain.length)]),
+      LIMITS.messageBlocks,
+      3,
+      (n) => `…and ${n} more steps`,
+    );
   }
   blocks.push({ type: 'divider' });
   blocks.push(section(`*Outcome*: ${outcomeWords(e)}`));
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: truncateMrkdwn(`Policy \`${escapeMrkdwn(e.policyName)}\` version \`${shortVersion(e.policyVersion)}\` · evaluated for ${escapeMrkdwn(e.requester.name)} (${escapeMrkdwn(e.requester.email)}) against the live directory · nothing was recorded and nobody was notified`, LIMITS.contextText) }],
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: truncateMrkdwn(
+          `Policy \`${escapeMrkdwn(e.policyName)}\` version \`${shortVersion(e.policyVersion)}\` · evaluated for ${escapeMrkdwn(e.requester.name)} (${escapeMrkdwn(e.requester.email)}) against the live directory · nothing was recorded and nobody was notified`,
+          LIMITS.contextText,
+        ),
+      },
+    ],
   });
   const text = truncateMrkdwn(escapeMrkdwn(`${e.appName} ${e.roleName}: ${plainOutcome(e)}`), LIMITS.messageText);
   return { text, blocks: fitTextBudget(blocks.slice(0, LIMITS.messageBlocks)) };

@@ -18,8 +18,15 @@ export function plainDate(iso: string, timezone: string): string {
   let format = PLAIN_DATE_FORMATS.get(timezone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-GB', {
-      timeZone: timezone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric',
-      hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short',
+      timeZone: timezone,
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'short',
     });
     PLAIN_DATE_FORMATS.set(timezone, format);
   }
@@ -97,7 +104,9 @@ const ACRONYMS = new Set(['it', 'hr', 'sre', 'aws', 'gcp', 'qa', 'ui', 'ux', 'ss
 export function groupName(group: string): string {
   // A name someone wrote for people ("Security Team") is kept as it is.
   if (!/^[a-z0-9]+([-_][a-z0-9]+)*$/.test(group)) return group;
-  const words = group.split(/[-_]/).map((w, i) => (ACRONYMS.has(w) ? w.toUpperCase() : i === 0 ? w[0]!.toUpperCase() + w.slice(1) : w));
+  const words = group
+    .split(/[-_]/)
+    .map((w, i) => (ACRONYMS.has(w) ? w.toUpperCase() : i === 0 ? w[0]!.toUpperCase() + w.slice(1) : w));
   return words.join(' ');
 }
 
@@ -161,9 +170,12 @@ export function shortVersion(version: string): string {
 export function escalationLine(step: StepView, timezone: string, open: boolean): string | null {
   const escalation = step.approver.escalation;
   if (!escalation) return null;
-  const target = escalation.to.kind === 'group' ? escapeMrkdwn(groupName(escalation.to.group)) : escapeMrkdwn(escalation.to.user);
+  const target =
+    escalation.to.kind === 'group' ? escapeMrkdwn(groupName(escalation.to.group)) : escapeMrkdwn(escalation.to.user);
   if (step.escalatedAt) {
-    const added = step.escalationNames?.length ? `: ${list(step.escalationNames.map(escapeMrkdwn))} may decide too` : ', but nobody else could be added';
+    const added = step.escalationNames?.length
+      ? `: ${list(step.escalationNames.map(escapeMrkdwn))} may decide too`
+      : ', but nobody else could be added';
     return `⏫ *Escalated* to ${target} ${slackDate(step.escalatedAt, timezone)}, after nobody decided within ${duration(escalation.afterSeconds)}${added}.`;
   }
   if (!open || !step.startedAt) return null;

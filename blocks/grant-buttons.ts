@@ -10,16 +10,22 @@ import { ACTION } from './ids.js';
 import { LIMITS, truncate } from './limits.js';
 
 export function extendButton(grantId: string): Button {
-  return { type: 'button', action_id: ACTION.extendGrant, text: { type: 'plain_text', text: 'Extend…' }, value: grantId };
+  return {
+    type: 'button',
+    action_id: ACTION.extendGrant,
+    text: { type: 'plain_text', text: 'Extend…' },
+    value: grantId,
+  };
 }
 
 /** Who removes the access when it is given back: the bot at once, or a person by hand. */
 export type Removal = { kind: 'automatic' } | { kind: 'manual'; assigneeGroup: string };
 
 export function relinquishButton(grantId: string, what: string, removal: Removal = { kind: 'automatic' }): Button {
-  const how = removal.kind === 'manual'
-    ? `Someone from ${groupName(removal.assigneeGroup)} is asked to remove your ${what} access now.`
-    : `Your ${what} access is removed now.`;
+  const how =
+    removal.kind === 'manual'
+      ? `Someone from ${groupName(removal.assigneeGroup)} is asked to remove your ${what} access now.`
+      : `Your ${what} access is removed now.`;
   return {
     type: 'button',
     action_id: ACTION.relinquish,
@@ -36,12 +42,23 @@ export function relinquishButton(grantId: string, what: string, removal: Removal
 
 /** The request form again, with the same application, role and justification. Value: the grant or request id. */
 export function rerequestButton(grantOrRequestId: string): Button {
-  return { type: 'button', action_id: ACTION.rerequest, text: { type: 'plain_text', text: 'Request again…' }, value: grantOrRequestId };
+  return {
+    type: 'button',
+    action_id: ACTION.rerequest,
+    text: { type: 'plain_text', text: 'Request again…' },
+    value: grantOrRequestId,
+  };
 }
 
 /** Extend (when the role allows it) and I'm done, for an active grant. */
-export function activeGrantButtons(grant: { grantId: string; extendable: boolean; removal?: Removal }, what: string): ActionsBlockElement[] {
-  return [...(grant.extendable ? [extendButton(grant.grantId)] : []), relinquishButton(grant.grantId, what, grant.removal)];
+export function activeGrantButtons(
+  grant: { grantId: string; extendable: boolean; removal?: Removal },
+  what: string,
+): ActionsBlockElement[] {
+  return [
+    ...(grant.extendable ? [extendButton(grant.grantId)] : []),
+    relinquishButton(grant.grantId, what, grant.removal),
+  ];
 }
 
 /** Cancel on a pending request (the status message, the lists, the request form), confirmed first. */

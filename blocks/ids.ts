@@ -82,7 +82,10 @@ export const ACTION = {
   delegateUntil: 'access_delegate_until',
   /** End delegation on the App Home. */
   endDelegation: 'access_end_delegation',
-  /** Access reviews: Keep and Revoke… on an item (value `rvi_…|page`), the list's pages and Keep the rest (`rvc_…|page`). */
+  /**
+   * Access reviews: Keep and Revoke… on an item (value `rvi_…|page`), the list's pages and Keep the rest
+   * (`rvc_…|page`).
+   */
   reviewKeep: 'access_review_keep',
   reviewRevoke: 'access_review_revoke',
   reviewPage: 'access_review_page',
@@ -93,7 +96,9 @@ export const ACTION = {
 export const BLOCK = {
   app: 'app',
   role: 'role',
-  /** The duration block id carries the role (`duration:github:owner`) so Slack resets the choice when the role changes. */
+  /**
+   * The duration block id carries the role (`duration:github:owner`) so Slack resets the choice when the role changes.
+   */
   duration: 'duration',
   justification: 'justification',
   reason: 'reason',

@@ -12,8 +12,19 @@ import type { ActionsBlockElement, KnownBlock } from '@slack/web-api';
 import type { SlackMessage } from './approval-message.js';
 import { channelLink, escapeMrkdwn } from './escape.js';
 import {
-  approvals, decider, deciderName, deciders, duration, effectiveSeconds, grantedDuration, groupName, list, plainDate, slackDate,
-  stepWho, who,
+  approvals,
+  decider,
+  deciderName,
+  deciders,
+  duration,
+  effectiveSeconds,
+  grantedDuration,
+  groupName,
+  list,
+  plainDate,
+  slackDate,
+  stepWho,
+  who,
 } from './format.js';
 import { activeGrantButtons, cancelButton, rerequestButton } from './grant-buttons.js';
 import { BLOCK } from './ids.js';
@@ -66,11 +77,19 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
         if (review) details.push(review);
         break;
       }
-      headline = card.kind === 'extension'
-        ? `📨 You asked to extend ${whatMd} by *${duration(card.requestedSeconds)}*.`
-        : `📨 You asked for ${whatMd} for *${duration(card.requestedSeconds)}*.`;
-      plain = card.kind === 'extension' ? `You asked to extend ${what} by ${duration(card.requestedSeconds)}` : `You asked for ${what} for ${duration(card.requestedSeconds)}`;
-      const chain = capList(card.steps.map((s) => chainLine(s, pending)), CHAIN_STEPS_SHOWN, (n) => `…and ${n} more step${n === 1 ? '' : 's'}`);
+      headline =
+        card.kind === 'extension'
+          ? `📨 You asked to extend ${whatMd} by *${duration(card.requestedSeconds)}*.`
+          : `📨 You asked for ${whatMd} for *${duration(card.requestedSeconds)}*.`;
+      plain =
+        card.kind === 'extension'
+          ? `You asked to extend ${what} by ${duration(card.requestedSeconds)}`
+          : `You asked for ${what} for ${duration(card.requestedSeconds)}`;
+      const chain = capList(
+        card.steps.map((s) => chainLine(s, pending)),
+        CHAIN_STEPS_SHOWN,
+        (n) => `…and ${n} more step${n === 1 ? '' : 's'}`,
+      );
       if (chain.length) details.push(`*Who approves*\n${chain.join('\n')}`);
       if (pending && card.grantedSeconds !== null && card.grantedSeconds < card.requestedSeconds) {
         details.push(`An approver shortened it to *${duration(card.grantedSeconds)}*.`);
@@ -92,7 +111,10 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
         ? `${deciderName(shortened)} approved ${duration(shortened.shortenedToSeconds!)} of ${what} (you asked for ${duration(card.requestedSeconds)})`
         : `Step ${event.stepIndex + 1} of ${card.steps.length} for ${what} approved`;
       const next = card.steps.find((s) => s.index === card.currentStep);
-      if (pending && next) details.push(`Next: ${stepWho(next, 'requester')}${next.notifyChannel ? `, in ${channelLink(next.notifyChannel)}` : ''}.`);
+      if (pending && next)
+        details.push(
+          `Next: ${stepWho(next, 'requester')}${next.notifyChannel ? `, in ${channelLink(next.notifyChannel)}` : ''}.`,
+        );
       if (!pending) details.push(statusLine(card));
       cancellable = pending;
       break;
@@ -116,7 +138,8 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
         headline = `⛔ ${by} reviewed your emergency access to ${whatMd}: *not justified*.`;
         plain = `Your emergency access to ${what} was reviewed: not justified`;
         if (review.reason) details.push(`*Reason*\n${quoted(review.reason)}`);
-        if (card.grant && (card.grant.status === 'revoking' || card.grant.status === 'revoked')) details.push('The access is removed.');
+        if (card.grant && (card.grant.status === 'revoking' || card.grant.status === 'revoked'))
+          details.push('The access is removed.');
       } else {
         headline = `✅ ${by} reviewed your emergency access to ${whatMd}: *justified*.`;
         plain = `Your emergency access to ${what} was reviewed: justified`;
@@ -142,10 +165,15 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
         plain = `You now have ${what} until ${plainDate(grant.expiresAt, tz)}`;
         if (card.autoApproveWhy) details.push(`Approved automatically: ${escapeMrkdwn(card.autoApproveWhy)}.`);
         if (card.grantedSeconds !== null && card.grantedSeconds < card.requestedSeconds) {
-          details.push(`That is ${duration(card.grantedSeconds)}: you asked for ${duration(card.requestedSeconds)}, and an approver shortened it.`);
+          details.push(
+            `That is ${duration(card.grantedSeconds)}: you asked for ${duration(card.requestedSeconds)}, and an approver shortened it.`,
+          );
         }
         details.push(atTheEnd(card, grant));
-        buttons = activeGrantButtons({ grantId: grant.id, extendable: grant.extendable !== false, removal: removalOf(card) }, what);
+        buttons = activeGrantButtons(
+          { grantId: grant.id, extendable: grant.extendable !== false, removal: removalOf(card) },
+          what,
+        );
       } else {
         headline = `🔒 You had ${whatMd}${grant?.activatedAt ? ` from ${slackDate(grant.activatedAt, tz)}` : ''}; it has ended.`;
         plain = `You had ${what}; it has ended`;
@@ -154,7 +182,9 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
     }
     case 'request.denied': {
       const denial = card.steps.flatMap((s) => s.decisions).find((d) => d.decision === 'deny');
-      headline = denial ? `⛔ ${decider(denial)} denied your request for ${whatMd}.` : `⛔ Your request for ${whatMd} was denied.`;
+      headline = denial
+        ? `⛔ ${decider(denial)} denied your request for ${whatMd}.`
+        : `⛔ Your request for ${whatMd} was denied.`;
       plain = denial ? `${deciderName(denial)} denied your request for ${what}` : `Your request for ${what} was denied`;
       const reason = denial?.reason ?? card.decisionReason;
       if (reason) details.push(`*Reason*\n${quoted(reason)}`);
@@ -162,11 +192,12 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
       break;
     }
     case 'request.cancelled':
-      headline = card.decisionReason === 'the requester was offboarded'
-        ? `🚫 Your request for ${whatMd} was cancelled: your directory account is no longer active.`
-        : card.decisionReason?.startsWith('superseded by emergency access')
-          ? `🚫 Your request for ${whatMd} was closed: you took emergency access instead.`
-          : `🚫 You cancelled your request for ${whatMd}.`;
+      headline =
+        card.decisionReason === 'the requester was offboarded'
+          ? `🚫 Your request for ${whatMd} was cancelled: your directory account is no longer active.`
+          : card.decisionReason?.startsWith('superseded by emergency access')
+            ? `🚫 Your request for ${whatMd} was closed: you took emergency access instead.`
+            : `🚫 You cancelled your request for ${whatMd}.`;
       plain = `Your request for ${what} was cancelled`;
       break;
     case 'request.expired':
@@ -184,12 +215,20 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
       const grant = card.grant;
       const until = grant?.expiresAt;
       if (grant?.status === 'active' && until) {
-        headline = event.leadSeconds !== null
-          ? `⏰ Your ${whatMd} access ends in *${duration(event.leadSeconds)}*, ${slackDate(until, tz)}.`
-          : `⏰ Your ${whatMd} access ends ${slackDate(until, tz)}.`;
-        plain = event.leadSeconds !== null ? `Your ${what} access ends in ${duration(event.leadSeconds)}` : `Your ${what} access ends ${plainDate(until, tz)}`;
-        if (grant.extendable === false) details.push('This role cannot be extended: request it again after it ends if you still need it.');
-        buttons = activeGrantButtons({ grantId: grant.id, extendable: grant.extendable !== false, removal: removalOf(card) }, what);
+        headline =
+          event.leadSeconds !== null
+            ? `⏰ Your ${whatMd} access ends in *${duration(event.leadSeconds)}*, ${slackDate(until, tz)}.`
+            : `⏰ Your ${whatMd} access ends ${slackDate(until, tz)}.`;
+        plain =
+          event.leadSeconds !== null
+            ? `Your ${what} access ends in ${duration(event.leadSeconds)}`
+            : `Your ${what} access ends ${plainDate(until, tz)}`;
+        if (grant.extendable === false)
+          details.push('This role cannot be extended: request it again after it ends if you still need it.');
+        buttons = activeGrantButtons(
+          { grantId: grant.id, extendable: grant.extendable !== false, removal: removalOf(card) },
+          what,
+        );
       } else {
         const ended = grant?.revokedAt ?? until;
         headline = `🔒 Your ${whatMd} access ${ended ? `ended ${slackDate(ended, tz)}` : 'has ended'}.`;
@@ -222,12 +261,15 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
       break;
   }
 
-  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(headline, LIMITS.sectionText) } }];
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(headline, LIMITS.sectionText) } },
+  ];
   if (card.kind === 'break_glass' && event.type === 'grant.active' && card.breakGlass) {
     const review = reviewLine(card);
     if (review) details.unshift(review);
   }
-  for (const detail of details) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(detail, LIMITS.sectionText) } });
+  for (const detail of details)
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(detail, LIMITS.sectionText) } });
   if (cancellable) {
     blocks.push({
       type: 'actions',
@@ -236,7 +278,10 @@ export function requesterMessage(card: RequestCard, event: RequesterEvent): Slac
     });
   }
   if (buttons.length) blocks.push({ type: 'actions', block_id: BLOCK.grantActions, elements: buttons });
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\` · policy \`${escapeMrkdwn(card.policyName)}\`` }] });
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `Request \`${card.id}\` · policy \`${escapeMrkdwn(card.policyName)}\`` }],
+  });
   const fitted = fitTextBudget(blocks.slice(0, LIMITS.messageBlocks));
   return { text: truncateMrkdwn(escapeMrkdwn(plain), LIMITS.messageText), blocks: fitted };
 }
@@ -253,21 +298,31 @@ function chainLine(step: StepView, pending: boolean): string {
   if (step.status === 'approved') return `${head} ✓${many || yes.some((d) => d.onBehalfOf) ? ` ${deciders(yes)}` : ''}`;
   if (step.status === 'denied') return `${head} ✗ denied`;
   // A step not started yet posts where its policy says (a fallback to the admins would ask them directly).
-  const channel = step.notifyChannel ?? (step.status === 'waiting' && step.approver.kind === 'group' ? step.approver.notify : undefined);
+  const channel =
+    step.notifyChannel ??
+    (step.status === 'waiting' && step.approver.kind === 'group' ? step.approver.notify : undefined);
   const where = channel ? `, in ${channelLink(channel)}` : '';
   const named = many ? capList(step.approverNames.map(escapeMrkdwn), 5, (n) => `${n} more`) : [];
   const people = named.length ? `: ${named.join(', ')}` : '';
-  const now = step.status === 'open' && pending ? (step.required > 1 ? ` ← now (${yes.length} of ${step.required} so far)` : ' ← now') : '';
-  const escalated = step.escalatedAt && step.status === 'open' && step.escalationNames?.length
-    ? ` ⏫ escalated: also ${list(capList(step.escalationNames.map(escapeMrkdwn), 5, (n) => `${n} more`))}`
-    : '';
+  const now =
+    step.status === 'open' && pending
+      ? step.required > 1
+        ? ` ← now (${yes.length} of ${step.required} so far)`
+        : ' ← now'
+      : '';
+  const escalated =
+    step.escalatedAt && step.status === 'open' && step.escalationNames?.length
+      ? ` ⏫ escalated: also ${list(capList(step.escalationNames.map(escapeMrkdwn), 5, (n) => `${n} more`))}`
+      : '';
   return `${head}${where}${people}${now}${escalated}`;
 }
 
 /** "*30 minutes* (you asked for 1 hour)". */
 function boldGranted(card: RequestCard): string {
   const granted = effectiveSeconds(card);
-  return granted === card.requestedSeconds ? `*${duration(granted)}*` : `*${duration(granted)}* (you asked for ${duration(card.requestedSeconds)})`;
+  return granted === card.requestedSeconds
+    ? `*${duration(granted)}*`
+    : `*${duration(granted)}* (you asked for ${duration(card.requestedSeconds)})`;
 }
 
 function capitalise(text: string): string {
@@ -286,15 +341,20 @@ function statusLine(card: RequestCard): string {
       return denial ? `⛔ *Denied* by ${decider(denial)}.` : '⛔ *Denied*.';
     }
     case 'cancelled':
-      return card.decisionReason === 'the requester was offboarded' ? '🚫 *Cancelled*: your directory account is no longer active.' : '🚫 *Cancelled*.';
+      return card.decisionReason === 'the requester was offboarded'
+        ? '🚫 *Cancelled*: your directory account is no longer active.'
+        : '🚫 *Cancelled*.';
     case 'approval_expired':
       return `⌛ *Expired*: nobody decided by ${slackDate(card.approvalDeadline, tz)}.`;
     case 'approved':
       break;
   }
-  const approved = card.kind === 'break_glass'
-    ? `🚨 *Emergency access* for ${duration(effectiveSeconds(card))}`
-    : card.autoApproveRule ? `✅ *Approved automatically* for ${duration(effectiveSeconds(card))}` : `✅ *Approved* for ${grantedDuration(card)}`;
+  const approved =
+    card.kind === 'break_glass'
+      ? `🚨 *Emergency access* for ${duration(effectiveSeconds(card))}`
+      : card.autoApproveRule
+        ? `✅ *Approved automatically* for ${duration(effectiveSeconds(card))}`
+        : `✅ *Approved* for ${grantedDuration(card)}`;
   if (card.kind === 'extension') return `${approved}.`;
   switch (grant?.status) {
     case 'active':
@@ -306,7 +366,9 @@ function statusLine(card: RequestCard): string {
     case 'provisioning_failed':
       return `${approved}. ⚠️ Setting it up failed; the access team has been alerted.`;
     default:
-      return card.provisioning.kind === 'manual' ? `${approved}. ${byHand(card.provisioning.assigneeGroup, card)}` : `${approved}. Setting it up now.`;
+      return card.provisioning.kind === 'manual'
+        ? `${approved}. ${byHand(card.provisioning.assigneeGroup, card)}`
+        : `${approved}. Setting it up now.`;
   }
 }
 
@@ -314,7 +376,10 @@ function statusLine(card: RequestCard): string {
 function reviewLine(card: RequestCard): string | null {
   const review = card.breakGlass;
   if (!review) return null;
-  const reviewers = review.reviewers.kind === 'group' ? escapeMrkdwn(groupName(review.reviewers.group)) : escapeMrkdwn(review.reviewers.user);
+  const reviewers =
+    review.reviewers.kind === 'group'
+      ? escapeMrkdwn(groupName(review.reviewers.group))
+      : escapeMrkdwn(review.reviewers.user);
   switch (review.status) {
     case 'pending':
       return `The security channel was told at once. ${reviewers} reviews it by ${slackDate(review.dueAt, card.timezone)}.`;
@@ -330,14 +395,17 @@ function byHand(assigneeGroup: string, card: RequestCard): string {
 }
 
 function removalOf(card: RequestCard): { kind: 'automatic' } | { kind: 'manual'; assigneeGroup: string } {
-  return card.provisioning.kind === 'manual' ? { kind: 'manual', assigneeGroup: card.provisioning.assigneeGroup } : { kind: 'automatic' };
+  return card.provisioning.kind === 'manual'
+    ? { kind: 'manual', assigneeGroup: card.provisioning.assigneeGroup }
+    : { kind: 'automatic' };
 }
 
 /** What happens at the end, as it will happen: who removes it, and which reminders come. */
 function atTheEnd(card: RequestCard, grant: GrantView): string {
-  const removal = card.provisioning.kind === 'manual'
-    ? `When it ends, someone from ${escapeMrkdwn(groupName(card.provisioning.assigneeGroup))} removes it by hand.`
-    : 'It is removed automatically when it ends.';
+  const removal =
+    card.provisioning.kind === 'manual'
+      ? `When it ends, someone from ${escapeMrkdwn(groupName(card.provisioning.assigneeGroup))} removes it by hand.`
+      : 'It is removed automatically when it ends.';
   const length = grant.durationSeconds ?? effectiveSeconds(card);
   const leads = card.reminderLeads.filter((lead) => lead < length).sort((a, b) => b - a);
   const reminder = leads.length
@@ -347,21 +415,28 @@ function atTheEnd(card: RequestCard, grant: GrantView): string {
 }
 
 function quoted(text: string): string {
-  return truncateMrkdwn(escapeMrkdwn(text), LIMITS.sectionText - 40).split('\n').map((l) => `>${l}`).join('\n');
+  return truncateMrkdwn(escapeMrkdwn(text), LIMITS.sectionText - 40)
+    .split('\n')
+    .map((l) => `>${l}`)
+    .join('\n');
 }
 
 /** Why the access ended, in the holder's words: the revocation reason said plainly. */
 function endedHeadline(card: RequestCard, whatMd: string, grant: GrantView | null, tz: string): string {
   const removedAt = grant?.revokedAt ?? grant?.expiresAt;
   const when = removedAt ? ` ${slackDate(removedAt, tz)}` : '';
-  const byHandNote = card.provisioning.kind === 'manual' ? ` ${escapeMrkdwn(groupName(card.provisioning.assigneeGroup))} has removed it.` : '';
+  const byHandNote =
+    card.provisioning.kind === 'manual'
+      ? ` ${escapeMrkdwn(groupName(card.provisioning.assigneeGroup))} has removed it.`
+      : '';
   switch (grant?.revocationReason ?? 'expired') {
     case 'expired':
       return `Your ${whatMd} access expired${grant?.expiresAt ? ` ${slackDate(grant.expiresAt, tz)}` : ''}${byHandNote ? `.${byHandNote}` : ' and was removed.'}`;
     case 'relinquished':
       return `You gave back your ${whatMd} access${when}. Thanks for tidying up.${byHandNote}`;
     case 'revoked': {
-      const by = grant?.revokedByName ?? (grant?.revokedBy && !grant.revokedBy.startsWith('system:') ? grant.revokedBy : null);
+      const by =
+        grant?.revokedByName ?? (grant?.revokedBy && !grant.revokedBy.startsWith('system:') ? grant.revokedBy : null);
       return `${by ? escapeMrkdwn(by) : 'An admin'} revoked your ${whatMd} access${when}.${byHandNote}`;
     }
     case 'offboarded':
@@ -369,7 +444,8 @@ function endedHeadline(card: RequestCard, whatMd: string, grant: GrantView | nul
     case 'removed_externally':
       return `Your ${whatMd} access was removed by hand in the directory, outside the bot, so the bot ended the grant${when}.`;
     case 'review': {
-      const by = grant?.revokedByName ?? (grant?.revokedBy && !grant.revokedBy.startsWith('system:') ? grant.revokedBy : null);
+      const by =
+        grant?.revokedByName ?? (grant?.revokedBy && !grant.revokedBy.startsWith('system:') ? grant.revokedBy : null);
       return `Your ${whatMd} access was removed${when} after an access review${by ? `: ${escapeMrkdwn(by)} decided it is no longer needed` : ''}.${byHandNote}`;
     }
   }

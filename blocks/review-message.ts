@@ -57,10 +57,12 @@ export function reviewerListMessage(v: ReviewerListView): SlackMessage {
     return { text: truncateMrkdwn(`Access review ${v.reviewName} closed. ${summary}`, LIMITS.messageText), blocks };
   }
   const outcome = v.undecided === 'keep' ? 'kept' : 'revoked';
-  blocks.push(section(
-    `Please review who holds this access: *Keep* what is still needed, *Revoke…* what is not (you say why). ` +
-      `*${v.pending} of ${v.total}* left, due ${slackDate(v.dueAt, tz)}; anything undecided then is ${outcome}.`,
-  ));
+  blocks.push(
+    section(
+      `Please review who holds this access: *Keep* what is still needed, *Revoke…* what is not (you say why). ` +
+        `*${v.pending} of ${v.total}* left, due ${slackDate(v.dueAt, tz)}; anything undecided then is ${outcome}.`,
+    ),
+  );
   blocks.push(context(`${decided} decided · ${v.pending} to go · page ${v.page + 1} of ${Math.max(1, v.pageCount)}`));
   let access = '';
   for (const item of v.items) {
@@ -74,7 +76,10 @@ export function reviewerListMessage(v: ReviewerListView): SlackMessage {
   const nav = navigation(v);
   if (nav) blocks.push(nav);
   const text = `Access review ${v.reviewName}: ${v.pending} of ${v.total} items for you to review, due ${v.dueAt.slice(0, 10)}.`;
-  return { text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText), blocks: fitTextBudget(blocks).slice(0, LIMITS.messageBlocks) };
+  return {
+    text: truncateMrkdwn(escapeMrkdwn(text), LIMITS.messageText),
+    blocks: fitTextBudget(blocks).slice(0, LIMITS.messageBlocks),
+  };
 }
 
 function closedLine(v: ReviewerListView): string {
@@ -82,8 +87,11 @@ function closedLine(v: ReviewerListView): string {
   const done = v.decided;
   const left = v.total - done;
   const outcome = v.undecided === 'keep' ? 'kept' : 'revoked';
-  return `This review closed ${when}: ${done} of your ${v.total} items were decided` +
-    (left ? `; ${left} nobody decided were ${outcome} as the review says.` : '.') + ' Buttons on it no longer work.';
+  return (
+    `This review closed ${when}: ${done} of your ${v.total} items were decided` +
+    (left ? `; ${left} nobody decided were ${outcome} as the review says.` : '.') +
+    ' Buttons on it no longer work.'
+  );
 }
 
 /** Where an item is shown: the page of the list (-1 elsewhere), to whom, and a heading before the holder. */
@@ -96,7 +104,8 @@ interface ItemPlace {
 function itemBlocks(item: ReviewItem, place: ItemPlace, tz: string): KnownBlock[] {
   const holder = `*${escapeMrkdwn(item.holder.name)}* (${escapeMrkdwn(item.holder.email)})`;
   const lines = [place.heading ? `${place.heading} · ${holder}` : holder, howObtained(item, tz)];
-  if (item.reviewer.fallbackReason && place.page >= 0) lines.push(`_You review this because ${escapeMrkdwn(item.reviewer.fallbackReason)}._`);
+  if (item.reviewer.fallbackReason && place.page >= 0)
+    lines.push(`_You review this because ${escapeMrkdwn(item.reviewer.fallbackReason)}._`);
   const text = truncateMrkdwn(lines.join('\n'), ITEM_CHARS);
   if (item.decision === 'pending') {
     const value = encodeReviewRef({ id: item.id, page: place.page });
@@ -104,8 +113,20 @@ function itemBlocks(item: ReviewItem, place: ItemPlace, tz: string): KnownBlock[
       type: 'actions',
       block_id: `review_item:${item.id}`.slice(0, LIMITS.blockId),
       elements: [
-        { type: 'button', action_id: ACTION.reviewKeep, style: 'primary', text: { type: 'plain_text', text: 'Keep' }, value },
-        { type: 'button', action_id: ACTION.reviewRevoke, style: 'danger', text: { type: 'plain_text', text: 'Revoke…' }, value },
+        {
+          type: 'button',
+          action_id: ACTION.reviewKeep,
+          style: 'primary',
+          text: { type: 'plain_text', text: 'Keep' },
+          value,
+        },
+        {
+          type: 'button',
+          action_id: ACTION.reviewRevoke,
+          style: 'danger',
+          text: { type: 'plain_text', text: 'Revoke…' },
+          value,
+        },
       ],
     };
     return [section(text), actions];
@@ -121,7 +142,10 @@ export function howObtained(item: ReviewItem, tz: string): string {
       ? `Standing member of ${escapeMrkdwn(item.access.group)} (not granted through the bot)`
       : 'Standing access (not granted through the bot)';
   }
-  const approvers = s.approvedBy.length > APPROVERS_SHOWN ? [...s.approvedBy.slice(0, APPROVERS_SHOWN - 1), `${s.approvedBy.length - APPROVERS_SHOWN + 1} more`] : s.approvedBy;
+  const approvers =
+    s.approvedBy.length > APPROVERS_SHOWN
+      ? [...s.approvedBy.slice(0, APPROVERS_SHOWN - 1), `${s.approvedBy.length - APPROVERS_SHOWN + 1} more`]
+      : s.approvedBy;
   const since = s.grantedAt ? ` · since ${slackDate(s.grantedAt, tz)}` : '';
   const until = s.expiresAt ? ` · until ${slackDate(s.expiresAt, tz)}` : '';
   return `Grant \`${s.grantId}\`, ${approvers[0]?.startsWith('auto-approved') ? 'auto-approved by its policy' : `approved by ${escapeMrkdwn(list(approvers.map(nameOnly)))}`}${since}${until}`;
@@ -132,7 +156,11 @@ function nameOnly(entry: string): string {
 }
 
 function decisionLine(item: ReviewItem, viewerId: string, tz: string): string {
-  const by = item.decidedBy ? (item.decidedBy.directoryId === viewerId ? 'you' : escapeMrkdwn(item.decidedBy.name)) : 'nobody';
+  const by = item.decidedBy
+    ? item.decidedBy.directoryId === viewerId
+      ? 'you'
+      : escapeMrkdwn(item.decidedBy.name)
+    : 'nobody';
   const at = item.decidedAt ? ` ${slackDate(item.decidedAt, tz)}` : '';
   const removal = removalText(item, tz);
   switch (item.decision) {
@@ -163,10 +191,20 @@ function removalText(item: ReviewItem, tz: string): string {
 function navigation(v: ReviewerListView): ActionsBlock | null {
   const elements: Button[] = [];
   if (v.page > 0) {
-    elements.push({ type: 'button', action_id: `${ACTION.reviewPage}:prev`, text: { type: 'plain_text', text: '◀ Previous' }, value: encodeReviewRef({ id: v.campaignId, page: v.page - 1 }) });
+    elements.push({
+      type: 'button',
+      action_id: `${ACTION.reviewPage}:prev`,
+      text: { type: 'plain_text', text: '◀ Previous' },
+      value: encodeReviewRef({ id: v.campaignId, page: v.page - 1 }),
+    });
   }
   if (v.page + 1 < v.pageCount) {
-    elements.push({ type: 'button', action_id: `${ACTION.reviewPage}:next`, text: { type: 'plain_text', text: 'Next ▶' }, value: encodeReviewRef({ id: v.campaignId, page: v.page + 1 }) });
+    elements.push({
+      type: 'button',
+      action_id: `${ACTION.reviewPage}:next`,
+      text: { type: 'plain_text', text: 'Next ▶' },
+      value: encodeReviewRef({ id: v.campaignId, page: v.page + 1 }),
+    });
   }
   if (v.pending > 0) {
     elements.push({
@@ -176,7 +214,13 @@ function navigation(v: ReviewerListView): ActionsBlock | null {
       value: encodeReviewRef({ id: v.campaignId, page: v.page }),
       confirm: {
         title: { type: 'plain_text', text: 'Keep the rest?' },
-        text: { type: 'mrkdwn', text: truncateMrkdwn(`Keep all ${v.pending} items still undecided in your list, on every page? Each is recorded as your decision, with the time you took.`, LIMITS.confirmText) },
+        text: {
+          type: 'mrkdwn',
+          text: truncateMrkdwn(
+            `Keep all ${v.pending} items still undecided in your list, on every page? Each is recorded as your decision, with the time you took.`,
+            LIMITS.confirmText,
+          ),
+        },
         confirm: { type: 'plain_text', text: truncate(`Keep ${v.pending}`, LIMITS.confirmButton) },
         deny: { type: 'plain_text', text: 'Cancel' },
       },
@@ -186,7 +230,14 @@ function navigation(v: ReviewerListView): ActionsBlock | null {
 }
 
 /** The reminder before the due time (only ever sent to a reviewer with something left). */
-export function reviewReminderMessage(input: { reviewName: string; pending: number; total: number; dueAt: string; leadSeconds: number; timezone: string }): SlackMessage {
+export function reviewReminderMessage(input: {
+  reviewName: string;
+  pending: number;
+  total: number;
+  dueAt: string;
+  leadSeconds: number;
+  timezone: string;
+}): SlackMessage {
   const text =
     `⏰ ${input.pending} of your ${input.total} items in *${escapeMrkdwn(input.reviewName)}* are still undecided; ` +
     `the review is due ${slackDate(input.dueAt, input.timezone)} (in ${duration(input.leadSeconds)}). ` +
@@ -196,14 +247,20 @@ export function reviewReminderMessage(input: { reviewName: string; pending: numb
 }
 
 /** Revoke… asks why; the holder and the evidence keep the reason. */
-export function reviewRevokeModal(input: { item: ReviewItem; accessName: string; privateMetadata: string; remediate: 'remove' | 'report' }): ModalView {
+export function reviewRevokeModal(input: {
+  item: ReviewItem;
+  accessName: string;
+  privateMetadata: string;
+  remediate: 'remove' | 'report';
+}): ModalView {
   const item = input.item;
   const what = `*${escapeMrkdwn(item.holder.name)}* (${escapeMrkdwn(item.holder.email)}) · *${escapeMrkdwn(input.accessName)}*`;
-  const effect = item.source.kind === 'grant'
-    ? 'The grant is revoked at once; its removal is verified with the provider.'
-    : input.remediate === 'remove'
-      ? 'The bot removes this standing membership through the directory and reads it back.'
-      : 'The access team is asked to remove this standing membership; the bot verifies it is gone.';
+  const effect =
+    item.source.kind === 'grant'
+      ? 'The grant is revoked at once; its removal is verified with the provider.'
+      : input.remediate === 'remove'
+        ? 'The bot removes this standing membership through the directory and reads it back.'
+        : 'The access team is asked to remove this standing membership; the bot verifies it is gone.';
   return {
     type: 'modal',
     callback_id: CALLBACK.reviewRevoke,
@@ -226,7 +283,14 @@ export function reviewRevokeModal(input: { item: ReviewItem; accessName: string;
 /** `/access review` and the App Home: the undecided items given to a person, with their campaign. */
 export interface MyReviewsView {
   viewerId: string;
-  campaigns: { campaignId: string; reviewName: string; dueAt: string; pending: number; total: number; items: ReviewItem[] }[];
+  campaigns: {
+    campaignId: string;
+    reviewName: string;
+    dueAt: string;
+    pending: number;
+    total: number;
+    items: ReviewItem[];
+  }[];
   accessNames: Record<string, string>;
   timezone: string;
 }
@@ -238,14 +302,26 @@ export const MY_REVIEW_ITEMS_SHOWN = 6;
 export function myReviewsGroups(v: MyReviewsView, itemsPerCampaign = MY_REVIEW_ITEMS_SHOWN): KnownBlock[][] {
   const groups: KnownBlock[][] = [];
   for (const c of v.campaigns) {
-    groups.push([section(`*${escapeMrkdwn(c.reviewName)}* · ${c.pending} of ${c.total} left · due ${slackDate(c.dueAt, v.timezone)}`)]);
+    groups.push([
+      section(
+        `*${escapeMrkdwn(c.reviewName)}* · ${c.pending} of ${c.total} left · due ${slackDate(c.dueAt, v.timezone)}`,
+      ),
+    ]);
     const shown = c.items.slice(0, itemsPerCampaign);
     for (const item of shown) {
       const label = accessKey(item);
-      groups.push(itemBlocks(item, { page: -1, viewerId: v.viewerId, heading: `*${escapeMrkdwn(v.accessNames[label] ?? label)}*` }, v.timezone));
+      groups.push(
+        itemBlocks(
+          item,
+          { page: -1, viewerId: v.viewerId, heading: `*${escapeMrkdwn(v.accessNames[label] ?? label)}*` },
+          v.timezone,
+        ),
+      );
     }
     if (c.pending > shown.length) {
-      groups.push([context(`…and ${c.pending - shown.length} more in your DM with the bot (its list has *Keep the rest*).`)]);
+      groups.push([
+        context(`…and ${c.pending - shown.length} more in your DM with the bot (its list has *Keep the rest*).`),
+      ]);
     }
   }
   return groups;
@@ -256,10 +332,14 @@ export function myReviewsBlocks(v: MyReviewsView, itemsPerCampaign = MY_REVIEW_I
 }
 
 export function myReviewsMessage(v: MyReviewsView): SlackMessage {
-  if (v.campaigns.length === 0) return { text: 'No access review is waiting for you.', blocks: [section('No access review is waiting for you.')] };
+  if (v.campaigns.length === 0)
+    return { text: 'No access review is waiting for you.', blocks: [section('No access review is waiting for you.')] };
   const blocks = [section('*Access reviews waiting for you*'), ...myReviewsBlocks(v)];
   const n = v.campaigns.reduce((sum, c) => sum + c.pending, 0);
-  return { text: `${n} access review item${n === 1 ? '' : 's'} waiting for you.`, blocks: fitTextBudget(blocks).slice(0, LIMITS.messageBlocks) };
+  return {
+    text: `${n} access review item${n === 1 ? '' : 's'} waiting for you.`,
+    blocks: fitTextBudget(blocks).slice(0, LIMITS.messageBlocks),
+  };
 }
 
 function accessKey(item: ReviewItem): string {
@@ -277,4 +357,3 @@ function section(text: string): KnownBlock {
 function context(text: string): KnownBlock {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.contextText) }] };
 }
-

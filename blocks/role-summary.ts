@@ -27,7 +27,10 @@ export function chainWords(steps: readonly ApprovalStep[], approverNames: Approv
 }
 
 /** Whether the role's auto-approval can apply to someone in `groups` (at some duration). */
-function autoFor(role: Role, groups: readonly string[]): { applies: false } | { applies: true; upToSeconds: number | undefined } {
+function autoFor(
+  role: Role,
+  groups: readonly string[],
+): { applies: false } | { applies: true; upToSeconds: number | undefined } {
   const when = role.autoApprove;
   if (!when) return { applies: false };
   const inGroup = !when.requesterGroups || when.requesterGroups.some((g) => groups.includes(g));
@@ -44,7 +47,8 @@ export function roleSummary(role: Role, groups: readonly string[], approverNames
   const chain = chainWords(role.approval, approverNames);
   const auto = autoFor(role, groups);
   if (!auto.applies) return `Needs ${chain}; ${max}.`;
-  if (auto.upToSeconds === undefined || auto.upToSeconds >= role.duration.maxSeconds) return `Automatic for you, ${max}.`;
+  if (auto.upToSeconds === undefined || auto.upToSeconds >= role.duration.maxSeconds)
+    return `Automatic for you, ${max}.`;
   return `Automatic for you up to ${duration(auto.upToSeconds)}; longer (${max}) needs ${chain}.`;
 }
 
@@ -56,13 +60,19 @@ export function roleSummaryShort(role: Role, groups: readonly string[]): string 
   const needs = n === 1 ? `needs ${stepWords(role.approval[0]!, {})}` : `needs ${n} approvals`;
   const auto = autoFor(role, groups);
   if (!auto.applies) return truncate(`${needs} · ${max}`, LIMITS.optionDescription);
-  if (auto.upToSeconds === undefined || auto.upToSeconds >= role.duration.maxSeconds) return truncate(`automatic for you · ${max}`, LIMITS.optionDescription);
-  return truncate(`automatic for you up to ${duration(auto.upToSeconds)}; longer ${needs} · ${max}`, LIMITS.optionDescription);
+  if (auto.upToSeconds === undefined || auto.upToSeconds >= role.duration.maxSeconds)
+    return truncate(`automatic for you · ${max}`, LIMITS.optionDescription);
+  return truncate(
+    `automatic for you up to ${duration(auto.upToSeconds)}; longer ${needs} · ${max}`,
+    LIMITS.optionDescription,
+  );
 }
 
 /** Who the people a `user:` step names are, for summaries: "ciso@example.com" -> "Grace Hopper (CISO)". */
 export function userSteps(role: Role): string[] {
-  return role.approval === 'auto' ? [] : role.approval.flatMap((s) => (s.kind === 'user' ? [s.user.toLowerCase()] : []));
+  return role.approval === 'auto'
+    ? []
+    : role.approval.flatMap((s) => (s.kind === 'user' ? [s.user.toLowerCase()] : []));
 }
 
 /** Why a request of this role was approved without a chain, in words; null when it cannot be. */

@@ -5,7 +5,12 @@
 import type { MyReviewsView } from './review-message.js';
 import type { ApprovalStep, PeopleRule } from '../src/domain/policy.js';
 import type {
-  BreakGlassReviewStatus, GrantStatus, RequestKind, RequestStatus, RevocationReason, StepStatus,
+  BreakGlassReviewStatus,
+  GrantStatus,
+  RequestKind,
+  RequestStatus,
+  RevocationReason,
+  StepStatus,
 } from '../src/domain/records.js';
 
 export interface PersonLabel {
@@ -150,18 +155,20 @@ export interface RequestModalModel {
   pending?: RequestCard;
   /** Prefilled justification (Request again… carries the last one). */
   justification?: string;
-  selectedRole: (RoleChoice & {
-    durationChoices: number[];
-    defaultSeconds: number;
-    maxSeconds: number;
-    justificationRequired: boolean;
-    policyName: string;
-    policyVersion: string;
-    /** What happens to this person's request, in words: "Needs your manager (Marcus Chen), then …". */
-    approvalSummary: string;
-    /** Set when the role allows emergency access and this person may use it: at most this long. */
-    breakGlassMaxSeconds?: number;
-  }) | null;
+  selectedRole:
+    | (RoleChoice & {
+        durationChoices: number[];
+        defaultSeconds: number;
+        maxSeconds: number;
+        justificationRequired: boolean;
+        policyName: string;
+        policyVersion: string;
+        /** What happens to this person's request, in words: "Needs your manager (Marcus Chen), then …". */
+        approvalSummary: string;
+        /** Set when the role allows emergency access and this person may use it: at most this long. */
+        breakGlassMaxSeconds?: number;
+      })
+    | null;
   privateMetadata: string;
 }
 
@@ -356,7 +363,8 @@ export interface RevokeFormModel {
   timezone: string;
 }
 
-export type ExportPeriodPreset = 'last_7_days' | 'last_30_days' | 'this_quarter' | 'last_quarter' | 'this_year' | 'custom';
+export type ExportPeriodPreset =
+  'last_7_days' | 'last_30_days' | 'this_quarter' | 'last_quarter' | 'this_year' | 'custom';
 
 export interface ExportFormModel {
   apps: AppChoice[];

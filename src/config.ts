@@ -10,7 +10,8 @@ import { z } from 'zod';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-export type OktaAuth = { mode: 'token'; token: string } | { mode: 'private_key'; clientId: string; privateKey: string; keyId: string };
+export type OktaAuth =
+  { mode: 'token'; token: string } | { mode: 'private_key'; clientId: string; privateKey: string; keyId: string };
 
 /**
  * - `sandbox`: nothing of a production deployment is set (no `SLACK_*`, no `OKTA_*`, no
@@ -38,7 +39,9 @@ export interface Config {
   mode: RunMode;
   /** The set `SLACK_*`, `OKTA_*` and `DATABASE_URL` variables: any of them makes a production start. */
   productionVariables: string[];
-  /** Ed25519 private key (PEM) that signs audit checkpoints; unset: no checkpoints (the sandbox makes a throwaway one). */
+  /**
+   * Ed25519 private key (PEM) that signs audit checkpoints; unset: no checkpoints (the sandbox makes a throwaway one).
+   */
   auditSigningKey?: string;
   /** The raw environment, for values named by configuration (a webhook's `secret_env`). */
   env: Record<string, string | undefined>;
@@ -89,7 +92,9 @@ function ed25519KeyProblem(pem: string): string | null {
   } catch {
     return 'must be an Ed25519 private key in PEM (-----BEGIN PRIVATE KEY----- ...); it could not be read as a private key';
   }
-  return key.asymmetricKeyType === 'ed25519' ? null : `must be an Ed25519 private key, got a${key.asymmetricKeyType === 'ec' ? 'n' : ''} ${key.asymmetricKeyType ?? 'unknown'} key`;
+  return key.asymmetricKeyType === 'ed25519'
+    ? null
+    : `must be an Ed25519 private key, got a${key.asymmetricKeyType === 'ec' ? 'n' : ''} ${key.asymmetricKeyType ?? 'unknown'} key`;
 }
 
 const PortSchema = z.string().transform((text, ctx) => {
@@ -102,7 +107,9 @@ const PortSchema = z.string().transform((text, ctx) => {
 });
 
 function tokenSchema(prefix: string, what: string) {
-  return z.string().refine((text) => text.startsWith(prefix), { error: (issue) => `must be ${what} starting with ${prefix}, got ${hint(String(issue.input))}` });
+  return z.string().refine((text) => text.startsWith(prefix), {
+    error: (issue) => `must be ${what} starting with ${prefix}, got ${hint(String(issue.input))}`,
+  });
 }
 
 function urlSchema(options: { https: 'always' | 'except_loopback'; trailingSlash: boolean }) {
@@ -116,7 +123,10 @@ function urlSchema(options: { https: 'always' | 'except_loopback'; trailingSlash
     }
     const httpAllowed = options.https === 'except_loopback' && isLoopback(url.hostname);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && httpAllowed)) {
-      ctx.addIssue({ code: 'custom', message: `must be an https:// URL${options.https === 'except_loopback' ? ' (http:// only for localhost)' : ''}, got ${quote(text)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an https:// URL${options.https === 'except_loopback' ? ' (http:// only for localhost)' : ''}, got ${quote(text)}`,
+      });
       return z.NEVER;
     }
     const href = url.href.replace(/\/+$/, '');
@@ -154,7 +164,10 @@ const VARIABLES = {
   DATABASE_POOL_SIZE: z.string().transform((text, ctx) => {
     const n = /^[0-9]{1,4}$/.test(text) ? Number(text) : NaN;
     if (!Number.isInteger(n) || n < 2 || n > 1000) {
-      ctx.addIssue({ code: 'custom', message: `must be an integer 2-1000 (connections per replica), got ${quote(text)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an integer 2-1000 (connections per replica), got ${quote(text)}`,
+      });
       return z.NEVER;
     }
     return n;
@@ -166,12 +179,17 @@ const VARIABLES = {
     .transform((text) => (text.includes('\n') ? text : text.replaceAll('\\n', '\n')))
     .superRefine((pem, ctx) => {
       const problem = ed25519KeyProblem(pem);
-      if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (make one with: openssl genpkey -algorithm ed25519)` });
+      if (problem)
+        ctx.addIssue({ code: 'custom', message: `${problem} (make one with: openssl genpkey -algorithm ed25519)` });
     }),
   LOG_LEVEL: z
     .string()
     .transform((text) => text.toLowerCase())
-    .pipe(z.enum(LOG_LEVELS, { error: (issue) => `must be one of ${LOG_LEVELS.join(', ')}, got ${quote(String(issue.input))}` })),
+    .pipe(
+      z.enum(LOG_LEVELS, {
+        error: (issue) => `must be one of ${LOG_LEVELS.join(', ')}, got ${quote(String(issue.input))}`,
+      }),
+    ),
 } as const;
 
 type Variables = typeof VARIABLES;
@@ -191,7 +209,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   // Slack: HTTP mode verifies requests with the signing secret; Socket Mode does not need it.
   if (isSet('SLACK_BOT_TOKEN') && !isSet('SLACK_APP_TOKEN') && !isSet('SLACK_SIGNING_SECRET')) {
-    problems.push('SLACK_SIGNING_SECRET: is required in HTTP mode (SLACK_BOT_TOKEN is set and SLACK_APP_TOKEN is not); set it, or set SLACK_APP_TOKEN for Socket Mode');
+    problems.push(
+      'SLACK_SIGNING_SECRET: is required in HTTP mode (SLACK_BOT_TOKEN is set and SLACK_APP_TOKEN is not); set it, or set SLACK_APP_TOKEN for Socket Mode',
+    );
   }
   if (isSet('SLACK_APP_TOKEN') && !isSet('SLACK_BOT_TOKEN')) {
     problems.push('SLACK_APP_TOKEN: is set but SLACK_BOT_TOKEN is not; Socket Mode needs both');
@@ -201,20 +221,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   let okta: Config['okta'];
   const oktaSet = (['OKTA_API_TOKEN', ...OKTA_KEY_VARIABLES] as const).filter(isSet);
   if (!isSet('OKTA_ORG_URL')) {
-    if (oktaSet.length > 0) problems.push(`OKTA_ORG_URL: is required when ${oktaSet.join(', ')} ${oktaSet.length === 1 ? 'is' : 'are'} set (or unset ${oktaSet.length === 1 ? 'it' : 'them'} to use the YAML directory)`);
+    if (oktaSet.length > 0)
+      problems.push(
+        `OKTA_ORG_URL: is required when ${oktaSet.join(', ')} ${oktaSet.length === 1 ? 'is' : 'are'} set (or unset ${oktaSet.length === 1 ? 'it' : 'them'} to use the YAML directory)`,
+      );
   } else {
     const keySet = OKTA_KEY_VARIABLES.filter(isSet);
     const keyMissing = OKTA_KEY_VARIABLES.filter((n) => !isSet(n));
     if (isSet('OKTA_API_TOKEN') && keySet.length > 0) {
-      problems.push(`OKTA_API_TOKEN: is set together with ${keySet.join(', ')}; use either the API token or the OAuth service app (OKTA_CLIENT_ID, OKTA_PRIVATE_KEY, OKTA_KEY_ID), not both`);
+      problems.push(
+        `OKTA_API_TOKEN: is set together with ${keySet.join(', ')}; use either the API token or the OAuth service app (OKTA_CLIENT_ID, OKTA_PRIVATE_KEY, OKTA_KEY_ID), not both`,
+      );
     } else if (!isSet('OKTA_API_TOKEN') && keySet.length === 0) {
-      problems.push('OKTA_API_TOKEN: is required when OKTA_ORG_URL is set (or set OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_KEY_ID for an OAuth service app)');
+      problems.push(
+        'OKTA_API_TOKEN: is required when OKTA_ORG_URL is set (or set OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_KEY_ID for an OAuth service app)',
+      );
     } else if (keySet.length > 0 && keyMissing.length > 0) {
-      problems.push(`${keyMissing.join(', ')}: ${keyMissing.length === 1 ? 'is' : 'are'} missing; an OAuth service app needs OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_KEY_ID (${keySet.join(', ')} ${keySet.length === 1 ? 'is' : 'are'} set)`);
+      problems.push(
+        `${keyMissing.join(', ')}: ${keyMissing.length === 1 ? 'is' : 'are'} missing; an OAuth service app needs OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_KEY_ID (${keySet.join(', ')} ${keySet.length === 1 ? 'is' : 'are'} set)`,
+      );
     } else if (values.OKTA_ORG_URL !== undefined) {
-      const auth: OktaAuth = values.OKTA_API_TOKEN !== undefined
-        ? { mode: 'token', token: values.OKTA_API_TOKEN }
-        : { mode: 'private_key', clientId: values.OKTA_CLIENT_ID ?? '', privateKey: values.OKTA_PRIVATE_KEY ?? '', keyId: values.OKTA_KEY_ID ?? '' };
+      const auth: OktaAuth =
+        values.OKTA_API_TOKEN !== undefined
+          ? { mode: 'token', token: values.OKTA_API_TOKEN }
+          : {
+              mode: 'private_key',
+              clientId: values.OKTA_CLIENT_ID ?? '',
+              privateKey: values.OKTA_PRIVATE_KEY ?? '',
+              keyId: values.OKTA_KEY_ID ?? '',
+            };
       okta = { orgUrl: values.OKTA_ORG_URL, auth };
     }
   }
@@ -227,9 +262,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (values.SLACK_APP_TOKEN !== undefined) slack.appToken = values.SLACK_APP_TOKEN;
 
   const productionVariables = Object.keys(env)
-    .filter((name) => (PRODUCTION_PREFIXES.some((prefix) => name.startsWith(prefix)) || name === 'DATABASE_URL') && Boolean(env[name]?.trim()))
+    .filter(
+      (name) =>
+        (PRODUCTION_PREFIXES.some((prefix) => name.startsWith(prefix)) || name === 'DATABASE_URL') &&
+        Boolean(env[name]?.trim()),
+    )
     .sort();
-  const mode: RunMode = productionVariables.length === 0 ? 'sandbox' : slack.botToken ? 'slack' : 'incomplete_production';
+  const mode: RunMode =
+    productionVariables.length === 0 ? 'sandbox' : slack.botToken ? 'slack' : 'incomplete_production';
 
   const config: Config = {
     slack,
@@ -244,6 +284,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
   if (okta) config.okta = okta;
   if (values.AUDIT_SIGNING_KEY !== undefined) config.auditSigningKey = values.AUDIT_SIGNING_KEY;
-  if (values.DATABASE_URL !== undefined) config.postgres = { url: values.DATABASE_URL, poolSize: values.DATABASE_POOL_SIZE ?? DEFAULTS.databasePoolSize };
+  if (values.DATABASE_URL !== undefined)
+    config.postgres = { url: values.DATABASE_URL, poolSize: values.DATABASE_POOL_SIZE ?? DEFAULTS.databasePoolSize };
   return config;
 }

@@ -41,7 +41,10 @@ export interface HealthOptions {
   tablesTtlMs?: number;
 }
 
-export function createHealthCheck(deps: Pick<Deps, 'store' | 'directory' | 'settings' | 'clock'>, options: HealthOptions = {}): () => Promise<{ status: number; body: Health }> {
+export function createHealthCheck(
+  deps: Pick<Deps, 'store' | 'directory' | 'settings' | 'clock'>,
+  options: HealthOptions = {},
+): () => Promise<{ status: number; body: Health }> {
   let directory: Health['directory'] | undefined;
   let checking: Promise<Health['directory']> | undefined;
   let tables: { counts: Record<string, number>; at: string } | undefined;
@@ -50,9 +53,21 @@ export function createHealthCheck(deps: Pick<Deps, 'store' | 'directory' | 'sett
     const checkedAt = deps.clock.now().toISOString();
     try {
       const group = await deps.directory.findGroup(deps.settings.adminGroup);
-      return group ? { kind: deps.directory.kind, reachable: true, checkedAt } : { kind: deps.directory.kind, reachable: true, checkedAt, error: `admin group ${deps.settings.adminGroup} not found` };
+      return group
+        ? { kind: deps.directory.kind, reachable: true, checkedAt }
+        : {
+            kind: deps.directory.kind,
+            reachable: true,
+            checkedAt,
+            error: `admin group ${deps.settings.adminGroup} not found`,
+          };
     } catch (error) {
-      return { kind: deps.directory.kind, reachable: false, checkedAt, error: error instanceof Error ? error.message : String(error) };
+      return {
+        kind: deps.directory.kind,
+        reachable: false,
+        checkedAt,
+        error: error instanceof Error ? error.message : String(error),
+      };
     }
   };
 
@@ -75,7 +90,8 @@ export function createHealthCheck(deps: Pick<Deps, 'store' | 'directory' | 'sett
       database.ok = false;
       database.error = error instanceof Error ? error.message : String(error);
     }
-    const stale = !directory || deps.clock.now().getTime() - Date.parse(directory.checkedAt) > (options.directoryTtlMs ?? 30_000);
+    const stale =
+      !directory || deps.clock.now().getTime() - Date.parse(directory.checkedAt) > (options.directoryTtlMs ?? 30_000);
     if (stale) {
       checking ??= checkDirectory().finally(() => (checking = undefined));
       directory = await checking;
@@ -101,7 +117,10 @@ export function createHealthCheck(deps: Pick<Deps, 'store' | 'directory' | 'sett
 }
 
 /** The configured sinks' cursors against the head, and the last checkpoint: two small reads. */
-async function auditStream(deps: Pick<Deps, 'store' | 'settings'>, headSeq: number): Promise<Pick<Health, 'auditSinks' | 'auditCheckpoint'>> {
+async function auditStream(
+  deps: Pick<Deps, 'store' | 'settings'>,
+  headSeq: number,
+): Promise<Pick<Health, 'auditSinks' | 'auditCheckpoint'>> {
   const configured = deps.settings.auditSinks;
   const states = configured.length ? new Map((await deps.store.auditSinkStates()).map((s) => [s.name, s])) : new Map();
   const last = await deps.store.latestAuditCheckpoint();

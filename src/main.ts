@@ -70,7 +70,9 @@ async function main(): Promise<number> {
     await slack?.workspace?.stop();
     await webhooks?.close();
     if (error instanceof PolicyLoadError) {
-      process.stderr.write(`The policies in ${config.policiesDir} are invalid:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
+      process.stderr.write(
+        `The policies in ${config.policiesDir} are invalid:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`,
+      );
       return 1;
     }
     if (error instanceof DirectoryFileError || error instanceof SlackStartupError) {
@@ -85,15 +87,24 @@ async function main(): Promise<number> {
   // The audit stream: every event to the sinks settings.yml names, and signed checkpoints. In the
   // sandbox, network sinks go to an embedded receiver and a throwaway key signs.
   const auditReceiver = sandboxClock
-    ? await (await import('./sandbox/sandbox-audit-receiver.js')).SandboxAuditReceiver.start({ now: () => sandboxClock.now() })
+    ? await (
+        await import('./sandbox/sandbox-audit-receiver.js')
+      ).SandboxAuditReceiver.start({ now: () => sandboxClock.now() })
     : undefined;
   const signer = checkpointSigner(config, { createSandboxKey: true });
   const baseDir = dirname(resolve(config.databasePath));
-  const stream = createAuditStream(runtime, signer, { env: config.env, baseDir, ...(auditReceiver ? { redirect: auditReceiver } : {}) });
+  const stream = createAuditStream(runtime, signer, {
+    env: config.env,
+    baseDir,
+    ...(auditReceiver ? { redirect: auditReceiver } : {}),
+  });
 
   // The sweep, reconcile and digest schedules; a lease in the database keeps two processes on
   // one file from running the same schedule at once.
-  const scheduler = createBotScheduler(deps, { statusCheck: runtime.offboarding.statusCheck, offboardingSources: runtime.offboarding.sources });
+  const scheduler = createBotScheduler(deps, {
+    statusCheck: runtime.offboarding.statusCheck,
+    offboardingSources: runtime.offboarding.sources,
+  });
   const stopRecheck = recheckDirectoryUntilReachable(runtime);
 
   let bot: SlackBot | undefined;
@@ -126,9 +137,11 @@ async function main(): Promise<number> {
     }
   } catch (error) {
     const inUse = (error as { code?: unknown }).code === 'EADDRINUSE';
-    process.stderr.write(inUse
-      ? `Port ${config.port} is in use (another access-bot?). Set PORT to a free one: PORT=${config.port + 1} npm start\n`
-      : `${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      inUse
+        ? `Port ${config.port} is in use (another access-bot?). Set PORT to a free one: PORT=${config.port + 1} npm start\n`
+        : `${error instanceof Error ? error.message : String(error)}\n`,
+    );
     await bot?.stop();
     await slack?.workspace?.stop();
     await webhooks?.close();
@@ -139,10 +152,15 @@ async function main(): Promise<number> {
   printSummary(
     runtime,
     versions,
-    auditStreamSummary(resolveSinkPaths(deps.settings.auditSinks, baseDir), checkpointSettings(deps.settings), signer, Boolean(auditReceiver)),
+    auditStreamSummary(
+      resolveSinkPaths(deps.settings.auditSinks, baseDir),
+      checkpointSettings(deps.settings),
+      signer,
+      Boolean(auditReceiver),
+    ),
     page
-      // The address to open, on its own line, last: what a newcomer looks for.
-      ? `Sandbox ready: Slack and the directory are stand-ins on this machine, and nothing leaves it. Pick who you are, then type /access request.\n\nSandbox: open ${page.url}\n`
+      ? // The address to open, on its own line, last: what a newcomer looks for.
+        `Sandbox ready: Slack and the directory are stand-ins on this machine, and nothing leaves it. Pick who you are, then type /access request.\n\nSandbox: open ${page.url}\n`
       : !bot
         ? 'Slack is not connected: messages are written to the log.'
         : bot.mode === 'socket'
@@ -166,7 +184,9 @@ async function main(): Promise<number> {
           await webhooks?.close();
           await auditReceiver?.close();
         })
-        .catch((error: unknown) => logger.error('stopping failed', { error: error instanceof Error ? error.message : String(error) }))
+        .catch((error: unknown) =>
+          logger.error('stopping failed', { error: error instanceof Error ? error.message : String(error) }),
+        )
         .finally(() => {
           void runtime.close().finally(resolve);
         });
@@ -213,7 +233,10 @@ function auditStreamSummary(
   const lines: string[] = [];
   if (sinks.length) {
     const listed = sinks.map((s) => `${s.name} (${s.type}${s.type === 'file' ? ` ${s.path}` : ''}, ${s.format})`);
-    const where = sandboxed && sinks.some((s) => s.type !== 'file') ? '; network sinks go to an embedded receiver in the sandbox' : '';
+    const where =
+      sandboxed && sinks.some((s) => s.type !== 'file')
+        ? '; network sinks go to an embedded receiver in the sandbox'
+        : '';
     lines.push(`  audit stream: ${listed.join(', ')}${where}`);
   }
   if (!signer) {
@@ -225,31 +248,54 @@ function auditStreamSummary(
       ? `key ${signer.signer.keyId} from AUDIT_SIGNING_KEY`
       : `a THROWAWAY sandbox key ${signer.signer.keyId} ${signer.created ? 'made now in' : 'from'} ${signer.path}; ` +
         'it proves nothing outside this sandbox: set AUDIT_SIGNING_KEY for a real one';
-  lines.push(`  audit checkpoints: every ${describeDuration(every.everySeconds)} to ${every.channel}, signed with ${key}`);
+  lines.push(
+    `  audit checkpoints: every ${describeDuration(every.everySeconds)} to ${every.channel}, signed with ${key}`,
+  );
   return lines;
 }
 
-function printSummary(runtime: Runtime, versions: Awaited<ReturnType<typeof recordPolicyVersions>>, audit: string[], messages: string): void {
+function printSummary(
+  runtime: Runtime,
+  versions: Awaited<ReturnType<typeof recordPolicyVersions>>,
+  audit: string[],
+  messages: string,
+): void {
   const { loaded, deps } = runtime;
   const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
-  const lines = [`access-bot: ${count(loaded.policies.length, 'application')}, ${count(loaded.catalog.entries().length, 'role')} from ${loaded.dir}; directory: ${deps.directory.kind}`];
+  const lines = [
+    `access-bot: ${count(loaded.policies.length, 'application')}, ${count(loaded.catalog.entries().length, 'role')} from ${loaded.dir}; directory: ${deps.directory.kind}`,
+  ];
   for (const entry of loaded.catalog.entries()) {
-    const chain = entry.role.approval === 'auto' ? 'auto-approved' : entry.role.approval.map((s) => (s.kind === 'manager' ? 'manager' : s.kind === 'user' ? s.user : `${s.group} x${s.minApprovals}`)).join(' -> ');
+    const chain =
+      entry.role.approval === 'auto'
+        ? 'auto-approved'
+        : entry.role.approval
+            .map((s) =>
+              s.kind === 'manager' ? 'manager' : s.kind === 'user' ? s.user : `${s.group} x${s.minApprovals}`,
+            )
+            .join(' -> ');
     lines.push(
       `  ${entry.app.app}/${entry.role.id}${entry.role.sensitive ? ' (sensitive)' : ''}: ${entry.role.policy}@${entry.version.slice(0, 12)}, up to ${describeDuration(entry.role.duration.maxSeconds)}, ${chain}, ${entry.role.provision.method}`,
     );
   }
-  if (versions.added.length || versions.changed.length) lines.push(`  policy versions recorded: ${versions.added.length} new, ${versions.changed.length} changed`);
+  if (versions.added.length || versions.changed.length)
+    lines.push(`  policy versions recorded: ${versions.added.length} new, ${versions.changed.length} changed`);
   const reviews = versions.reviews;
   if (reviews.added.length || reviews.changed.length || reviews.retired.length) {
-    lines.push(`  review definition versions recorded: ${reviews.added.length} new, ${reviews.changed.length} changed, ${reviews.retired.length} retired`);
+    lines.push(
+      `  review definition versions recorded: ${reviews.added.length} new, ${reviews.changed.length} changed, ${reviews.retired.length} retired`,
+    );
   }
-  if (runtime.directoryUnreachable) lines.push(`  directory unreachable at start (${runtime.directoryUnreachable}); checks are repeated later`);
+  if (runtime.directoryUnreachable)
+    lines.push(`  directory unreachable at start (${runtime.directoryUnreachable}); checks are repeated later`);
   // Each schedule with the zone it really runs in (an every-minute sweep runs on UTC minutes).
-  const schedule = (name: string, expression: string) => `${name} '${expression}' (${timezoneFor(expression, deps.settings.timezone)})`;
+  const schedule = (name: string, expression: string) =>
+    `${name} '${expression}' (${timezoneFor(expression, deps.settings.timezone)})`;
   lines.push(`  database: ${deps.store.kind} ${deps.store.location}`);
   lines.push(...audit);
-  lines.push(`  schedules: ${schedule('sweep', deps.settings.sweepSchedule)}, ${schedule('reconcile', deps.settings.reconcileSchedule)}, ${schedule('digest', deps.settings.digestSchedule)}`);
+  lines.push(
+    `  schedules: ${schedule('sweep', deps.settings.sweepSchedule)}, ${schedule('reconcile', deps.settings.reconcileSchedule)}, ${schedule('digest', deps.settings.digestSchedule)}`,
+  );
   lines.push(messages);
   process.stdout.write(lines.join('\n') + '\n');
 }

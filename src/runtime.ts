@@ -116,7 +116,9 @@ export function createAuditStream(
 
 /** `audit_checkpoints` as written, or hourly to the security channel. */
 export function checkpointSettings(settings: Settings): AuditCheckpointSettings {
-  return settings.auditCheckpoints ?? { everySeconds: CHECKPOINT_DEFAULT_EVERY_SECONDS, channel: settings.securityChannel };
+  return (
+    settings.auditCheckpoints ?? { everySeconds: CHECKPOINT_DEFAULT_EVERY_SECONDS, channel: settings.securityChannel }
+  );
 }
 
 /**
@@ -136,14 +138,25 @@ export async function openStore(config: Pick<Config, 'databasePath' | 'postgres'
  * `store`), Okta's rate-limit windows are kept in the database, so all replicas pace against one
  * budget per endpoint bucket (adapters/okta/shared-rate-windows.ts).
  */
-export async function openDirectoryFor(config: Config, settings: Settings, logger: Logger, store?: Store): Promise<Directory> {
+export async function openDirectoryFor(
+  config: Config,
+  settings: Settings,
+  logger: Logger,
+  store?: Store,
+): Promise<Directory> {
   if (config.okta) {
     // Loaded only when used: the Okta SDK costs about a second and 90 MB to import, which every
     // CLI command would otherwise pay.
     const { OktaDirectory } = await import('./adapters/okta/okta-directory.js');
     const { SharedRateWindows } = await import('./adapters/okta/shared-rate-windows.js');
     const sharedRateLimits = store && config.postgres ? new SharedRateWindows(store) : undefined;
-    return new OktaDirectory({ orgUrl: config.okta.orgUrl, auth: config.okta.auth, managerAttribute: settings.managerAttribute, logger, sharedRateLimits });
+    return new OktaDirectory({
+      orgUrl: config.okta.orgUrl,
+      auth: config.okta.auth,
+      managerAttribute: settings.managerAttribute,
+      logger,
+      sharedRateLimits,
+    });
   }
   return YamlDirectory.load(config.directoryFile);
 }
@@ -161,7 +174,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   });
   // In the sandbox webhook roles call an embedded receiver and never read their secret_env; a
   // command line run without production variables would still call the policy URL, and cannot sign.
-  if (missingSecrets.length && !options.sandbox) options.logger.warn('local run: secrets named in the policies are not set; what needs them fails until they are', { missing: missingSecrets });
+  if (missingSecrets.length && !options.sandbox)
+    options.logger.warn('local run: secrets named in the policies are not set; what needs them fails until they are', {
+      missing: missingSecrets,
+    });
   // The store before the directory: with several replicas the directory shares Okta's budget
   // through it.
   const store = await openStore(config);
@@ -169,7 +185,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     const directory = options.directory ?? (await openDirectoryFor(config, loaded.settings, options.logger, store));
     const check = await checkPoliciesAgainstDirectory(loaded, directory);
     if (check.problems.length > 0) throw new PolicyLoadError(check.problems);
-    if (check.unreachable) options.logger.warn('directory unreachable at start; starting anyway and checking again later', { reason: check.unreachable });
+    if (check.unreachable)
+      options.logger.warn('directory unreachable at start; starting anyway and checking again later', {
+        reason: check.unreachable,
+      });
 
     const parts: NotifierParts = {
       store,
@@ -179,12 +198,23 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       settings: loaded.settings,
       clock: options.clock ?? systemClock,
       logger: options.logger,
-      provisioners: createProvisioners({ directory, env: config.env, ...(options.webhook ? { webhook: options.webhook } : {}) }),
+      provisioners: createProvisioners({
+        directory,
+        env: config.env,
+        ...(options.webhook ? { webhook: options.webhook } : {}),
+      }),
       exportFiles: csvExportFiles(),
     };
     const notifier = options.notifier ? await options.notifier(parts) : new LogNotifier(options.logger);
     const deps: Deps = { ...parts, notifier };
-    return { deps, loaded, store, offboarding: await offboardingFor(directory), directoryUnreachable: check.unreachable, close: () => store.close() };
+    return {
+      deps,
+      loaded,
+      store,
+      offboarding: await offboardingFor(directory),
+      directoryUnreachable: check.unreachable,
+      close: () => store.close(),
+    };
   } catch (error) {
     await store.close();
     throw error;
@@ -213,7 +243,10 @@ export function recheckDirectoryUntilReachable(runtime: Runtime, intervalMs = 60
     busy = true;
     void checkPoliciesAgainstDirectory(loaded, deps.directory)
       .then(async (check) => {
-        if (check.unreachable) return deps.logger.warn('directory still unreachable; policies not yet checked against it', { reason: check.unreachable });
+        if (check.unreachable)
+          return deps.logger.warn('directory still unreachable; policies not yet checked against it', {
+            reason: check.unreachable,
+          });
         clearInterval(timer);
         runtime.directoryUnreachable = undefined;
         if (check.problems.length === 0) return deps.logger.info('directory reachable again; the policies check out');

@@ -30,9 +30,17 @@ describe('loadConfig', () => {
   });
 
   it('counts any SLACK_*, OKTA_* or DATABASE_URL variable as production, even one it does not read (M2)', () => {
-    expect(loadConfig({ SLACK_SIGNING_SECRET: 'leftover', DATABASE_PATH: 'prod.db', BILLING_HOOK_SECRET: 'k' })).toMatchObject({ mode: 'incomplete_production', productionVariables: ['SLACK_SIGNING_SECRET'] });
-    expect(loadConfig({ SLACK_WEBHOOK: 'x', DATABASE_URL: 'postgres://db/access' })).toMatchObject({ mode: 'incomplete_production', productionVariables: ['DATABASE_URL', 'SLACK_WEBHOOK'] });
-    expect(loadConfig({ DATABASE_PATH: 'mine.db', DIRECTORY_FILE: 'people.yml', OKTA_API_TOKEN: '' })).toMatchObject({ mode: 'sandbox', productionVariables: [] });
+    expect(
+      loadConfig({ SLACK_SIGNING_SECRET: 'leftover', DATABASE_PATH: 'prod.db', BILLING_HOOK_SECRET: 'k' }),
+    ).toMatchObject({ mode: 'incomplete_production', productionVariables: ['SLACK_SIGNING_SECRET'] });
+    expect(loadConfig({ SLACK_WEBHOOK: 'x', DATABASE_URL: 'postgres://db/access' })).toMatchObject({
+      mode: 'incomplete_production',
+      productionVariables: ['DATABASE_URL', 'SLACK_WEBHOOK'],
+    });
+    expect(loadConfig({ DATABASE_PATH: 'mine.db', DIRECTORY_FILE: 'people.yml', OKTA_API_TOKEN: '' })).toMatchObject({
+      mode: 'sandbox',
+      productionVariables: [],
+    });
   });
 
   it('reads Slack in HTTP mode, Okta with an API token, and every path', () => {
@@ -63,8 +71,18 @@ describe('loadConfig', () => {
   });
 
   it('reads an OAuth service app for Okta, restoring newlines in a one-line PEM key', () => {
-    const config = loadConfig({ OKTA_ORG_URL: 'https://example.okta.com', OKTA_CLIENT_ID: 'cid', OKTA_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----', OKTA_KEY_ID: 'kid' });
-    expect(config.okta?.auth).toEqual({ mode: 'private_key', clientId: 'cid', privateKey: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----', keyId: 'kid' });
+    const config = loadConfig({
+      OKTA_ORG_URL: 'https://example.okta.com',
+      OKTA_CLIENT_ID: 'cid',
+      OKTA_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----',
+      OKTA_KEY_ID: 'kid',
+    });
+    expect(config.okta?.auth).toEqual({
+      mode: 'private_key',
+      clientId: 'cid',
+      privateKey: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----',
+      keyId: 'kid',
+    });
     // Okta without a Slack token: the caller must refuse to start, never fall back to the sandbox.
     expect(config.mode).toBe('incomplete_production');
   });
@@ -84,7 +102,11 @@ describe('loadConfig', () => {
   });
 
   it('names a bot token or app token of the wrong kind, without echoing the secret', () => {
-    const problems = problemsOf({ SLACK_BOT_TOKEN: 'xoxp-user-token-secret', SLACK_SIGNING_SECRET: 's', SLACK_APP_TOKEN: 'xoxb-nope' });
+    const problems = problemsOf({
+      SLACK_BOT_TOKEN: 'xoxp-user-token-secret',
+      SLACK_SIGNING_SECRET: 's',
+      SLACK_APP_TOKEN: 'xoxb-nope',
+    });
     expect(problems).toEqual([
       "SLACK_BOT_TOKEN: must be a Slack bot token starting with xoxb-, got 'xoxp-...'",
       "SLACK_APP_TOKEN: must be a Slack app-level token starting with xapp-, got 'xoxb-...'",
@@ -93,22 +115,35 @@ describe('loadConfig', () => {
   });
 
   it('requires the signing secret in HTTP mode', () => {
-    expect(problemsOf({ SLACK_BOT_TOKEN: 'xoxb-1' })).toEqual([expect.stringMatching(/^SLACK_SIGNING_SECRET: is required in HTTP mode/)]);
+    expect(problemsOf({ SLACK_BOT_TOKEN: 'xoxb-1' })).toEqual([
+      expect.stringMatching(/^SLACK_SIGNING_SECRET: is required in HTTP mode/),
+    ]);
   });
 
   it('refuses an app token without a bot token', () => {
-    expect(problemsOf({ SLACK_APP_TOKEN: 'xapp-1' })).toEqual([expect.stringMatching(/^SLACK_APP_TOKEN: is set but SLACK_BOT_TOKEN is not/)]);
+    expect(problemsOf({ SLACK_APP_TOKEN: 'xapp-1' })).toEqual([
+      expect.stringMatching(/^SLACK_APP_TOKEN: is set but SLACK_BOT_TOKEN is not/),
+    ]);
   });
 
   it('names a malformed SLACK_API_URL and OKTA_ORG_URL', () => {
-    expect(problemsOf({ ...slackHttp, SLACK_API_URL: 'slack.example', OKTA_ORG_URL: 'http://example.okta.com', OKTA_API_TOKEN: 't' })).toEqual([
+    expect(
+      problemsOf({
+        ...slackHttp,
+        SLACK_API_URL: 'slack.example',
+        OKTA_ORG_URL: 'http://example.okta.com',
+        OKTA_API_TOKEN: 't',
+      }),
+    ).toEqual([
       "SLACK_API_URL: must be a URL such as https://example.com/, got 'slack.example'",
       "OKTA_ORG_URL: must be an https:// URL (http:// only for localhost), got 'http://example.okta.com'",
     ]);
   });
 
   it('names a LOG_LEVEL outside debug|info|warn|error', () => {
-    expect(problemsOf({ LOG_LEVEL: 'verbose' })).toEqual(["LOG_LEVEL: must be one of debug, info, warn, error, got 'verbose'"]);
+    expect(problemsOf({ LOG_LEVEL: 'verbose' })).toEqual([
+      "LOG_LEVEL: must be one of debug, info, warn, error, got 'verbose'",
+    ]);
   });
 
   it('requires Okta credentials with OKTA_ORG_URL', () => {
@@ -130,7 +165,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses Okta credentials without OKTA_ORG_URL', () => {
-    expect(problemsOf({ OKTA_API_TOKEN: 't' })).toEqual(['OKTA_ORG_URL: is required when OKTA_API_TOKEN is set (or unset it to use the YAML directory)']);
+    expect(problemsOf({ OKTA_API_TOKEN: 't' })).toEqual([
+      'OKTA_ORG_URL: is required when OKTA_API_TOKEN is set (or unset it to use the YAML directory)',
+    ]);
   });
 
   it('reports every problem at once, one line each', () => {
@@ -142,6 +179,11 @@ describe('loadConfig', () => {
       }
     })();
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message.split('\n').map((line) => line.split(':')[0])).toEqual(['SLACK_BOT_TOKEN', 'PORT', 'LOG_LEVEL', 'SLACK_SIGNING_SECRET']);
+    expect((error as Error).message.split('\n').map((line) => line.split(':')[0])).toEqual([
+      'SLACK_BOT_TOKEN',
+      'PORT',
+      'LOG_LEVEL',
+      'SLACK_SIGNING_SECRET',
+    ]);
   });
 });

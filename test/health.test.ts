@@ -13,7 +13,11 @@ describe('GET /healthz', () => {
   it('is ok with the database and directory answering, and reports the audit head', async () => {
     const { status, body } = await createHealthCheck(h.deps)();
     expect(status).toBe(200);
-    expect(body).toMatchObject({ status: 'ok', database: { ok: true, auditEvents: 0 }, directory: { kind: 'yaml', reachable: true } });
+    expect(body).toMatchObject({
+      status: 'ok',
+      database: { ok: true, auditEvents: 0 },
+      directory: { kind: 'yaml', reachable: true },
+    });
   });
 
   it('is degraded, not failing, while the directory is unreachable, and checks it at most once per TTL', async () => {
@@ -37,7 +41,15 @@ describe('GET /healthz', () => {
   it('counts pending jobs with one query, without loading the job rows (L7)', async () => {
     const now = h.clock.now().toISOString();
     await h.store.transaction(async (tx) => {
-      for (let i = 0; i < 2000; i++) await tx.enqueueJob(`notify:bulk:${i}`, { kind: 'notify', notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: 'x' } }, now);
+      for (let i = 0; i < 2000; i++)
+        await tx.enqueueJob(
+          `notify:bulk:${i}`,
+          {
+            kind: 'notify',
+            notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: 'x' },
+          },
+          now,
+        );
     });
     const loaded: string[] = [];
     const store = new Proxy(h.store, {
@@ -65,7 +77,16 @@ describe('GET /healthz', () => {
     const first = (await check()).body;
     expect(first.tables).toMatchObject({ requests: 0, grants: 0, jobs: 0, audit_events: 0, slack_messages: 0 });
     expect(first.tablesCountedAt).toBe(h.clock.now().toISOString());
-    await h.store.transaction((tx) => tx.enqueueJob('notify:x', { kind: 'notify', notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: 'x' } }, h.clock.now().toISOString()));
+    await h.store.transaction((tx) =>
+      tx.enqueueJob(
+        'notify:x',
+        {
+          kind: 'notify',
+          notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: 'x' },
+        },
+        h.clock.now().toISOString(),
+      ),
+    );
     expect((await check()).body.tables?.jobs).toBe(0);
     h.clock.advance(61);
     expect((await check()).body.tables?.jobs).toBe(1);

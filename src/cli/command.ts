@@ -60,7 +60,10 @@ export function println(out: Output, text = ''): void {
 
 /** The command cannot go on: the runner prints the message to stderr and exits with `exitCode`. */
 export class CommandFailure extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT.problem) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.problem,
+  ) {
     super(message);
     this.name = 'CommandFailure';
   }

@@ -1,4 +1,6 @@
-/** What several commands need: the configuration, the policies and the directory, with failures turned into exit codes. */
+/**
+ * What several commands need: the configuration, the policies and the directory, with failures turned into exit codes.
+ */
 import { loadPolicies } from '../adapters/policies/load-policies.js';
 import type { LoadedPolicies } from '../adapters/policies/loaded-policies.js';
 import { PolicyLoadError, type PolicyProblem } from '../adapters/policies/policy-problem.js';
@@ -24,10 +26,18 @@ export function readConfig(io: CommandIo): Config {
  * A webhook `secret_env` that is not set is only a warning here (a policy repository's CI has no
  * production secrets), unless `strict`, as at a production start.
  */
-export async function readPolicies(dir: string, io: CommandIo, options: { strict?: boolean } = {}): Promise<LoadedPolicies> {
+export async function readPolicies(
+  dir: string,
+  io: CommandIo,
+  options: { strict?: boolean } = {},
+): Promise<LoadedPolicies> {
   const onMissingSecret = options.strict
     ? undefined
-    : (w: PolicyProblem) => println(io.stderr, `warning: ${w.file}:${w.line}:${w.column} ${w.path}: ${w.message}; a production start refuses this (--strict makes it an error here)`);
+    : (w: PolicyProblem) =>
+        println(
+          io.stderr,
+          `warning: ${w.file}:${w.line}:${w.column} ${w.path}: ${w.message}; a production start refuses this (--strict makes it an error here)`,
+        );
   try {
     return await loadPolicies(dir, { env: io.env, ...(onMissingSecret ? { onMissingSecret } : {}) });
   } catch (error) {
@@ -40,13 +50,18 @@ export async function readPolicies(dir: string, io: CommandIo, options: { strict
 }
 
 /** The directory the bot would use: Okta when OKTA_ORG_URL is set, else the YAML file (or `--directory FILE`). */
-export async function openDirectory(config: Config, settings: Settings, options: { file?: string } = {}): Promise<Directory> {
+export async function openDirectory(
+  config: Config,
+  settings: Settings,
+  options: { file?: string } = {},
+): Promise<Directory> {
   if (config.okta && !options.file) return openDirectoryFor(config, settings, silentLogger);
   const file = options.file ?? config.directoryFile;
   try {
     return await YamlDirectory.load(file);
   } catch (error) {
-    if (error instanceof DirectoryFileError) throw new CommandFailure(`${error.message}\nthe directory file ${file} is invalid`, EXIT.problem);
+    if (error instanceof DirectoryFileError)
+      throw new CommandFailure(`${error.message}\nthe directory file ${file} is invalid`, EXIT.problem);
     throw error;
   }
 }

@@ -35,7 +35,11 @@ export const commands: readonly CommandEntry[] = [
     summary: 'Run one pass of due expiries, approval timeouts, reminders and provisioning jobs',
     load: async () => (await import('./commands/sweep.js')).sweepCommand,
   },
-  { name: 'requests list', summary: 'List access requests, newest first', load: async () => (await import('./commands/requests-list.js')).requestsList },
+  {
+    name: 'requests list',
+    summary: 'List access requests, newest first',
+    load: async () => (await import('./commands/requests-list.js')).requestsList,
+  },
   {
     name: 'grants list',
     summary: 'List grants (who holds or held which role), newest first',

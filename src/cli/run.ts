@@ -1,5 +1,13 @@
 /** Dispatch: finds the command named by the leading words of argv and runs it. */
-import { CommandFailure, EXIT, UsageError, println, type Command, type CommandEntry, type CommandIo } from './command.js';
+import {
+  CommandFailure,
+  EXIT,
+  UsageError,
+  println,
+  type Command,
+  type CommandEntry,
+  type CommandIo,
+} from './command.js';
 import { commands as defaultCommands } from './registry.js';
 
 /** A command, or a registry entry that imports it on first use. */
@@ -22,7 +30,10 @@ export function helpText(commands: readonly Listed[]): string {
 }
 
 /** The command whose name matches the most leading words of argv. */
-export function findCommand<C extends Listed>(argv: string[], commands: readonly C[]): { command: C; rest: string[] } | undefined {
+export function findCommand<C extends Listed>(
+  argv: string[],
+  commands: readonly C[],
+): { command: C; rest: string[] } | undefined {
   let best: { command: C; rest: string[] } | undefined;
   for (const command of commands) {
     const words = command.name.split(' ');
@@ -33,7 +44,11 @@ export function findCommand<C extends Listed>(argv: string[], commands: readonly
   return best;
 }
 
-export async function runCli(argv: string[], io: CommandIo, commands: readonly Listed[] = defaultCommands): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: CommandIo,
+  commands: readonly Listed[] = defaultCommands,
+): Promise<number> {
   const [first] = argv;
   if (first === undefined) {
     println(io.stderr, helpText(commands));
@@ -48,8 +63,19 @@ export async function runCli(argv: string[], io: CommandIo, commands: readonly L
   if (!found) {
     // "policies" alone, or a typo: show the commands that start with what was typed, if any.
     const near = commands.filter((c) => c.name.startsWith(first));
-    println(io.stderr, `unknown command: ${argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')}`);
-    println(io.stderr, near.length > 0 ? `did you mean: ${near.map((c) => c.name).join(', ')}?` : 'run "access-bot --help" for the list of commands');
+    println(
+      io.stderr,
+      `unknown command: ${argv
+        .filter((a) => !a.startsWith('-'))
+        .slice(0, 2)
+        .join(' ')}`,
+    );
+    println(
+      io.stderr,
+      near.length > 0
+        ? `did you mean: ${near.map((c) => c.name).join(', ')}?`
+        : 'run "access-bot --help" for the list of commands',
+    );
     return EXIT.usage;
   }
   try {

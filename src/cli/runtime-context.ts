@@ -8,15 +8,20 @@ import type { Directory } from '../operations/ports.js';
 import { CommandFailure, EXIT, type CommandIo } from './command.js';
 import { readConfig } from './context.js';
 
-export async function openRuntime(io: CommandIo, options: { webhook?: WebhookTransport; sandbox?: boolean } = {}): Promise<Runtime> {
+export async function openRuntime(
+  io: CommandIo,
+  options: { webhook?: WebhookTransport; sandbox?: boolean } = {},
+): Promise<Runtime> {
   const config = readConfig(io);
   try {
     const level = config.logLevel === 'debug' ? 'debug' : 'warn';
     const logger = jsonLogger({ level, write: (line) => io.stderr.write(line + '\n') });
     return await createRuntime(config, { logger, ...options });
   } catch (error) {
-    if (error instanceof PolicyLoadError) throw new CommandFailure(`${error.message}\nthe policies in ${config.policiesDir} are invalid`, EXIT.problem);
-    if (error instanceof DirectoryFileError) throw new CommandFailure(`${error.message}\nthe directory file ${config.directoryFile} is invalid`, EXIT.problem);
+    if (error instanceof PolicyLoadError)
+      throw new CommandFailure(`${error.message}\nthe policies in ${config.policiesDir} are invalid`, EXIT.problem);
+    if (error instanceof DirectoryFileError)
+      throw new CommandFailure(`${error.message}\nthe directory file ${config.directoryFile} is invalid`, EXIT.problem);
     throw error;
   }
 }
@@ -44,7 +49,11 @@ export async function withRuntime<T>(io: CommandIo, fn: (runtime: Runtime) => Pr
 /** A fixed-width table for terminal output. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

@@ -115,14 +115,19 @@ const SizeSchema = z.unknown().transform((value, ctx): number => {
   const match = typeof value === 'string' ? /^([1-9][0-9]{0,5})\s*(KB|MB|GB)$/.exec(value.trim()) : null;
   const bytes = match ? Number(match[1]) * SIZE_UNITS[match[2] as keyof typeof SIZE_UNITS] : NaN;
   if (!match || bytes < 64 * 1024) {
-    ctx.addIssue({ code: 'custom', message: `must be a size of at least 64KB, written like 100MB (units KB, MB, GB), got ${showValue(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a size of at least 64KB, written like 100MB (units KB, MB, GB), got ${showValue(value)}`,
+    });
     return z.NEVER;
   }
   return bytes;
 });
 
 const envName = (holds: string, example: string) =>
-  z.string().regex(ENV_NAME_PATTERN, { error: expected(`must be the NAME of an environment variable holding ${holds} (like ${example})`) });
+  z.string().regex(ENV_NAME_PATTERN, {
+    error: expected(`must be the NAME of an environment variable holding ${holds} (like ${example})`),
+  });
 
 const common = {
   name: Slug,
@@ -135,7 +140,12 @@ const common = {
   alert_after: boundedDuration(60, 7 * 86_400, 'a sink failing this long alerts the alerts channel'),
 };
 
-const commonOf = (s: { name: string; format: AuditFormat; batch?: number | undefined; alert_after?: number | undefined }): SinkCommon => ({
+const commonOf = (s: {
+  name: string;
+  format: AuditFormat;
+  batch?: number | undefined;
+  alert_after?: number | undefined;
+}): SinkCommon => ({
   name: s.name,
   format: s.format,
   batchSize: s.batch ?? SINK_DEFAULTS.batchSize,
@@ -166,7 +176,10 @@ const SplunkHecSinkSchema = z
     type: z.literal('splunk_hec'),
     url: httpsUrl('token_env').superRefine((text, ctx) => {
       if (URL.canParse(text) && hecBase(text) === null) {
-        ctx.addIssue({ code: 'custom', message: `must be the HEC address (https://host:8088), optionally with /services/collector/event, got ${showValue(text)}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be the HEC address (https://host:8088), optionally with /services/collector/event, got ${showValue(text)}`,
+        });
       }
     }),
     token_env: envName('the HEC token', 'SPLUNK_HEC_TOKEN'),
@@ -212,10 +225,16 @@ const SINK_TYPES = { webhook: WebhookSinkSchema, splunk_hec: SplunkHecSinkSchema
 
 /** One sink: its `type` picks the schema, so an unknown key is reported against that type. */
 const AuditSinkSchema = z.unknown().transform((value, ctx): AuditSinkSettings => {
-  const type = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>).type : undefined;
+  const type =
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>).type
+      : undefined;
   const schema = typeof type === 'string' ? SINK_TYPES[type as keyof typeof SINK_TYPES] : undefined;
   if (!schema) {
-    const message = type === undefined ? "required key 'type' is missing (webhook, splunk_hec or file)" : `must be webhook, splunk_hec or file, got ${showValue(type)}`;
+    const message =
+      type === undefined
+        ? "required key 'type' is missing (webhook, splunk_hec or file)"
+        : `must be webhook, splunk_hec or file, got ${showValue(type)}`;
     ctx.addIssue({ code: 'custom', message, path: type === undefined ? [] : ['type'] });
     return z.NEVER;
   }
@@ -236,23 +255,33 @@ export const AuditSinksSchema = z.unknown().transform((value, ctx): AuditSinkSet
     const name = typeof item === 'object' && item !== null ? (item as Record<string, unknown>).name : undefined;
     if (typeof name !== 'string') return;
     const first = seen.get(name);
-    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `sink name '${name}' is already used by audit_sinks[${first}]; names are unique` });
+    if (first !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [index, 'name'],
+        message: `sink name '${name}' is already used by audit_sinks[${first}]; names are unique`,
+      });
     else seen.set(name, index);
   });
   const result = z.array(AuditSinkSchema).safeParse(value);
-  if (!result.success) for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+  if (!result.success)
+    for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
   return result.success && seen.size === value.length ? result.data : z.NEVER;
 });
 
 export const AuditCheckpointsSchema = z.strictObject({
-  every: boundedDuration(60, 7 * 86_400, 'a signed statement of the head this often').transform((s) => s ?? CHECKPOINT_DEFAULT_EVERY_SECONDS),
+  every: boundedDuration(60, 7 * 86_400, 'a signed statement of the head this often').transform(
+    (s) => s ?? CHECKPOINT_DEFAULT_EVERY_SECONDS,
+  ),
   channel: ChannelId.optional(),
 });
 
 /** The variables sinks name, for the "is it set?" check: the settings key and what it holds. */
 export function sinkSecrets(sink: AuditSinkSettings): { key: string; variable: string; holds: string } | null {
-  if (sink.type === 'webhook') return { key: 'secret_env', variable: sink.secretEnv, holds: `the HMAC key of audit sink ${sink.name}` };
-  if (sink.type === 'splunk_hec') return { key: 'token_env', variable: sink.tokenEnv, holds: `the HEC token of audit sink ${sink.name}` };
+  if (sink.type === 'webhook')
+    return { key: 'secret_env', variable: sink.secretEnv, holds: `the HMAC key of audit sink ${sink.name}` };
+  if (sink.type === 'splunk_hec')
+    return { key: 'token_env', variable: sink.tokenEnv, holds: `the HEC token of audit sink ${sink.name}` };
   return null;
 }
 

@@ -109,7 +109,11 @@ export const systemActor = (component: string): Actor => ({ kind: 'system', comp
 
 /** The hash of an event: SHA-256 over the previous hash and the canonical JSON of its content. */
 export function hashEvent(prevHash: string, event: Omit<AuditEvent, 'hash' | 'prevHash'>): string {
-  return hashEventJson(prevHash, { ...event, actor: canonicalJson(event.actor), details: canonicalJson(event.details) });
+  return hashEventJson(prevHash, {
+    ...event,
+    actor: canonicalJson(event.actor),
+    details: canonicalJson(event.details),
+  });
 }
 
 /**
@@ -179,17 +183,29 @@ export class ChainVerifier {
     this.count++;
     if (event.seq < this.expectedSeq) {
       const seq = this.gap ? this.gap.from : event.seq;
-      return this.fail({ kind: 'reordered', seq, message: `event ${event.seq} is stored after event ${this.expectedSeq - 1}: the log was reordered` });
+      return this.fail({
+        kind: 'reordered',
+        seq,
+        message: `event ${event.seq} is stored after event ${this.expectedSeq - 1}: the log was reordered`,
+      });
     }
     if (hashEvent(event.prevHash, event) !== event.hash) {
       if (this.gap) return this.fail(removed(this.gap));
-      return this.fail({ kind: 'changed', seq: event.seq, message: `event ${event.seq} (${event.action}) was changed: its content no longer matches its hash` });
+      return this.fail({
+        kind: 'changed',
+        seq: event.seq,
+        message: `event ${event.seq} (${event.action}) was changed: its content no longer matches its hash`,
+      });
     }
     if (event.seq > this.expectedSeq) {
       this.gap ??= { from: this.expectedSeq, to: event.seq - 1 };
     } else if (event.prevHash !== this.prevHash) {
       if (this.gap) return this.fail(removed(this.gap));
-      return this.fail({ kind: 'changed', seq: event.seq - 1, message: `event ${event.seq - 1} was rewritten: event ${event.seq} no longer links to it` });
+      return this.fail({
+        kind: 'changed',
+        seq: event.seq - 1,
+        message: `event ${event.seq - 1} was rewritten: event ${event.seq} no longer links to it`,
+      });
     }
     this.prevHash = event.hash;
     this.expectedSeq = event.seq + 1;

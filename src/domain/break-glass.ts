@@ -7,7 +7,8 @@ import { DURATION_PRESETS_SECONDS, describeDuration } from './duration.js';
 import type { Person } from './person.js';
 import type { BreakGlassRule, PeopleRule, Role } from './policy.js';
 
-export type BreakGlassOutcome = 'not_allowed' | 'not_eligible' | 'invalid_duration' | 'justification_required' | 'allowed';
+export type BreakGlassOutcome =
+  'not_allowed' | 'not_eligible' | 'invalid_duration' | 'justification_required' | 'allowed';
 
 export interface BreakGlassCheck {
   outcome: BreakGlassOutcome;
@@ -41,7 +42,9 @@ export function breakGlassDefaultSeconds(role: Role, rule: BreakGlassRule): numb
 export function breakGlassChoices(role: Role, rule: BreakGlassRule): number[] {
   const max = breakGlassMaxSeconds(role, rule);
   const defaultSeconds = breakGlassDefaultSeconds(role, rule);
-  const rest = [...new Set([...DURATION_PRESETS_SECONDS.filter((s) => s < max), max])].filter((s) => s !== defaultSeconds).sort((a, b) => a - b);
+  const rest = [...new Set([...DURATION_PRESETS_SECONDS.filter((s) => s < max), max])]
+    .filter((s) => s !== defaultSeconds)
+    .sort((a, b) => a - b);
   return [defaultSeconds, ...rest];
 }
 
@@ -66,7 +69,11 @@ export function checkBreakGlass(
   const seconds = request.durationSeconds ?? defaultSeconds;
   const base = { seconds, choices: breakGlassChoices(role, rule), defaultSeconds, maxSeconds };
   if (!requester.active) {
-    return { ...base, outcome: 'not_eligible', reason: `${requester.email} is not active in the directory (status ${requester.status})` };
+    return {
+      ...base,
+      outcome: 'not_eligible',
+      reason: `${requester.email} is not active in the directory (status ${requester.status})`,
+    };
   }
   const groups = breakGlassGroups(role, rule);
   const mine = new Set(requesterGroups);
@@ -76,15 +83,35 @@ export function checkBreakGlass(
     return { ...base, outcome: 'not_eligible', reason: `not a member of any group in ${whose} (${groups.join(', ')})` };
   }
   if (!Number.isInteger(seconds) || seconds <= 0) {
-    return { ...base, matchedGroup, outcome: 'invalid_duration', reason: 'the duration must be a positive number of seconds' };
+    return {
+      ...base,
+      matchedGroup,
+      outcome: 'invalid_duration',
+      reason: 'the duration must be a positive number of seconds',
+    };
   }
   if (seconds > maxSeconds) {
-    return { ...base, matchedGroup, outcome: 'invalid_duration', reason: `${describeDuration(seconds)} is longer than emergency access allows (${describeDuration(maxSeconds)})` };
+    return {
+      ...base,
+      matchedGroup,
+      outcome: 'invalid_duration',
+      reason: `${describeDuration(seconds)} is longer than emergency access allows (${describeDuration(maxSeconds)})`,
+    };
   }
   if (!(request.justification ?? '').trim()) {
-    return { ...base, matchedGroup, outcome: 'justification_required', reason: 'emergency access always needs a justification: the reviewers read it afterwards' };
+    return {
+      ...base,
+      matchedGroup,
+      outcome: 'justification_required',
+      reason: 'emergency access always needs a justification: the reviewers read it afterwards',
+    };
   }
-  return { ...base, matchedGroup, outcome: 'allowed', reason: `member of ${matchedGroup}; ${describeDuration(seconds)}, within ${describeDuration(maxSeconds)}` };
+  return {
+    ...base,
+    matchedGroup,
+    outcome: 'allowed',
+    reason: `member of ${matchedGroup}; ${describeDuration(seconds)}, within ${describeDuration(maxSeconds)}`,
+  };
 }
 
 /** "group security-team", "user ciso@example.com": the rule as the audit log names it. */

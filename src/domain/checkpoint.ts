@@ -50,7 +50,13 @@ export type CheckpointWire = {
 };
 
 export function checkpointWire(checkpoint: Checkpoint): CheckpointWire {
-  return { at: checkpoint.at, hash: checkpoint.hash, key_id: checkpoint.keyId, seq: checkpoint.seq, signature: checkpoint.signature };
+  return {
+    at: checkpoint.at,
+    hash: checkpoint.hash,
+    key_id: checkpoint.keyId,
+    seq: checkpoint.seq,
+    signature: checkpoint.signature,
+  };
 }
 
 export function checkpointLine(checkpoint: Checkpoint): string {
@@ -70,7 +76,8 @@ export function ed25519PublicKey(pem: string): KeyObject {
   } catch (error) {
     throw new Error(`not a PEM public or private key: ${(error as Error).message}`, { cause: error });
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`the key is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new Error(`the key is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
   return key;
 }
 
@@ -102,7 +109,8 @@ function checkpointIn(value: unknown, depth = 0): Checkpoint | { invalid: string
   if ('signature' in value && 'seq' in value && 'hash' in value) {
     const { seq, hash, at, signature } = value;
     const keyId = value.key_id ?? value.keyId;
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return { invalid: 'seq must be a whole number' };
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)
+      return { invalid: 'seq must be a whole number' };
     if (typeof hash !== 'string' || !HASH.test(hash)) return { invalid: 'hash must be 64 hex digits' };
     if (typeof at !== 'string' || !ISO.test(at)) return { invalid: 'at must be a UTC ISO 8601 time' };
     if (typeof signature !== 'string' || signature === '') return { invalid: 'signature must be base64 text' };
@@ -111,7 +119,8 @@ function checkpointIn(value: unknown, depth = 0): Checkpoint | { invalid: string
   // The `audit.checkpointed` event as a sink received it (json format), or inside an OCSF record
   // (`unmapped.access_bot`) or a Splunk HEC envelope (`event`).
   if (value.action === 'audit.checkpointed' && 'details' in value) return checkpointIn(value.details, depth + 1);
-  if (isRecord(value.unmapped) && 'access_bot' in value.unmapped) return checkpointIn(value.unmapped.access_bot, depth + 1);
+  if (isRecord(value.unmapped) && 'access_bot' in value.unmapped)
+    return checkpointIn(value.unmapped.access_bot, depth + 1);
   if ('event' in value && isRecord(value.event)) return checkpointIn(value.event, depth + 1);
   return null;
 }
@@ -243,7 +252,12 @@ export class CheckpointVerifier {
     const failed = new Set(problems.map((p) => p.checkpoint)).size;
     // In seq order; for one checkpoint, a bad signature is named before what the log holds.
     const first = problems.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq || rank(a.kind) - rank(b.kind))[0];
-    return { ok: problems.length === 0, verified: this.checkpoints.length - failed, failed, ...(first ? { problem: first } : {}) };
+    return {
+      ok: problems.length === 0,
+      verified: this.checkpoints.length - failed,
+      failed,
+      ...(first ? { problem: first } : {}),
+    };
   }
 
   private compare(checkpoint: Checkpoint, hash: string): void {
@@ -251,20 +265,39 @@ export class CheckpointVerifier {
     else this.mismatched.set(checkpoint, hash);
   }
 
-  private problemOf(checkpoint: Checkpoint & { line?: number }, chainBrokenAt: number | undefined): CheckpointProblem | undefined {
+  private problemOf(
+    checkpoint: Checkpoint & { line?: number },
+    chainBrokenAt: number | undefined,
+  ): CheckpointProblem | undefined {
     const name = describeCheckpoint(checkpoint);
     if (this.badSignature.has(checkpoint)) {
-      return { checkpoint, kind: 'bad_signature', message: `${name}: the signature is not valid for the public key${checkpoint.keyId ? ` (it names key ${checkpoint.keyId})` : ''}: forged, altered, or signed by another key` };
+      return {
+        checkpoint,
+        kind: 'bad_signature',
+        message: `${name}: the signature is not valid for the public key${checkpoint.keyId ? ` (it names key ${checkpoint.keyId})` : ''}: forged, altered, or signed by another key`,
+      };
     }
     const other = this.mismatched.get(checkpoint);
     if (other !== undefined) {
-      return { checkpoint, kind: 'hash_mismatch', message: `${name}: the log holds a different event at seq ${checkpoint.seq} (hash ${other.slice(0, 16)}… instead of ${checkpoint.hash.slice(0, 16)}…): the log was rewritten or replaced` };
+      return {
+        checkpoint,
+        kind: 'hash_mismatch',
+        message: `${name}: the log holds a different event at seq ${checkpoint.seq} (hash ${other.slice(0, 16)}… instead of ${checkpoint.hash.slice(0, 16)}…): the log was rewritten or replaced`,
+      };
     }
     if (chainBrokenAt !== undefined && checkpoint.seq >= chainBrokenAt) {
-      return { checkpoint, kind: 'chain_broken', message: `${name}: the chain is broken at event ${chainBrokenAt}, so the log no longer proves it held this head` };
+      return {
+        checkpoint,
+        kind: 'chain_broken',
+        message: `${name}: the chain is broken at event ${chainBrokenAt}, so the log no longer proves it held this head`,
+      };
     }
     if (this.confirmed.has(checkpoint)) return undefined;
-    return { checkpoint, kind: 'missing', message: `${name}: the log ends at seq ${this.lastSeq}, before this checkpoint's seq ${checkpoint.seq}: the log was truncated` };
+    return {
+      checkpoint,
+      kind: 'missing',
+      message: `${name}: the log ends at seq ${this.lastSeq}, before this checkpoint's seq ${checkpoint.seq}: the log was truncated`,
+    };
   }
 }
 

@@ -30,12 +30,23 @@ export function describeDuration(seconds: number): string {
   const rest0 = Math.max(0, Math.round(seconds));
   if (rest0 === 0) return '0 seconds';
   const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
-  for (const [unit, size] of [['week', 604_800], ['day', 86_400], ['hour', 3600], ['minute', 60], ['second', 1]] as const) {
+  for (const [unit, size] of [
+    ['week', 604_800],
+    ['day', 86_400],
+    ['hour', 3600],
+    ['minute', 60],
+    ['second', 1],
+  ] as const) {
     if (rest0 >= size && rest0 % size === 0) return plural(rest0 / size, unit);
   }
   const parts: string[] = [];
   let rest = rest0;
-  for (const [unit, size] of [['day', 86_400], ['hour', 3600], ['minute', 60], ['second', 1]] as const) {
+  for (const [unit, size] of [
+    ['day', 86_400],
+    ['hour', 3600],
+    ['minute', 60],
+    ['second', 1],
+  ] as const) {
     if (rest >= size) {
       const n = Math.floor(rest / size);
       rest -= n * size;
@@ -47,4 +58,6 @@ export function describeDuration(seconds: number): string {
 }
 
 /** The presets offered in the request modal, in seconds (15m 1h 4h 8h 1d 7d 30d 90d). */
-export const DURATION_PRESETS_SECONDS: readonly number[] = [900, 3600, 14_400, 28_800, 86_400, 604_800, 2_592_000, 7_776_000];
+export const DURATION_PRESETS_SECONDS: readonly number[] = [
+  900, 3600, 14_400, 28_800, 86_400, 604_800, 2_592_000, 7_776_000,
+];

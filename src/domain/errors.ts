@@ -66,7 +66,11 @@ export class TransientError extends Error {
    */
   readonly rateLimited: boolean;
 
-  constructor(message: string, readonly retryAfterMs?: number, options?: { cause?: unknown; rateLimited?: boolean }) {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+    options?: { cause?: unknown; rateLimited?: boolean },
+  ) {
     super(message, options);
     this.name = 'TransientError';
     this.rateLimited = options?.rateLimited ?? false;

@@ -103,7 +103,10 @@ export function durationChoices(role: Role): number[] {
 
 export function checkEligibility(role: Role, requester: Person, requesterGroups: string[]): Evaluation['eligibility'] {
   if (!requester.active) {
-    return { eligible: false, reason: `${requester.email} is not active in the directory (status ${requester.status})` };
+    return {
+      eligible: false,
+      reason: `${requester.email} is not active in the directory (status ${requester.status})`,
+    };
   }
   const mine = new Set(requesterGroups);
   const matchedGroup = role.eligibleGroups.find((g) => mine.has(g));
@@ -121,12 +124,19 @@ export function checkDuration(role: Role, requestedSeconds: number | undefined):
   if (!Number.isInteger(seconds) || seconds <= 0) {
     requested = { seconds, ok: false, reason: 'the duration must be a positive number of seconds' };
   } else if (seconds > maxSeconds) {
-    requested = { seconds, ok: false, reason: `${describeDuration(seconds)} is longer than the maximum of ${describeDuration(maxSeconds)}` };
+    requested = {
+      seconds,
+      ok: false,
+      reason: `${describeDuration(seconds)} is longer than the maximum of ${describeDuration(maxSeconds)}`,
+    };
   } else {
     requested = {
       seconds,
       ok: true,
-      reason: requestedSeconds === undefined ? `the default, ${describeDuration(seconds)}` : `${describeDuration(seconds)}, within the maximum of ${describeDuration(maxSeconds)}`,
+      reason:
+        requestedSeconds === undefined
+          ? `the default, ${describeDuration(seconds)}`
+          : `${describeDuration(seconds)}, within the maximum of ${describeDuration(maxSeconds)}`,
     };
   }
   return { defaultSeconds, maxSeconds, choices: durationChoices(role), requested };
@@ -139,9 +149,18 @@ export function checkJustification(role: Role, justification: string | undefined
   return { required, ok: true, reason: given ? 'given' : 'optional, none given' };
 }
 
-export function checkAutoApprove(role: Role, requesterGroups: string[], durationSeconds: number): AutoApproveEvaluation {
+export function checkAutoApprove(
+  role: Role,
+  requesterGroups: string[],
+  durationSeconds: number,
+): AutoApproveEvaluation {
   if (role.approval === 'auto') {
-    return { applies: true, rule: 'approval: auto', reason: 'the policy approves every eligible request', conditions: [] };
+    return {
+      applies: true,
+      rule: 'approval: auto',
+      reason: 'the policy approves every eligible request',
+      conditions: [],
+    };
   }
   const when = role.autoApprove;
   if (!when) return { applies: false, rule: null, reason: 'no auto-approve rule', conditions: [] };
@@ -167,7 +186,11 @@ export function checkAutoApprove(role: Role, requesterGroups: string[], duration
   return {
     applies,
     rule: applies ? 'auto_approve.when' : null,
-    reason: applies ? 'every auto_approve condition holds' : failed ? `auto_approve does not apply: ${failed.condition} (${failed.fact})` : 'auto_approve has no conditions',
+    reason: applies
+      ? 'every auto_approve condition holds'
+      : failed
+        ? `auto_approve does not apply: ${failed.condition} (${failed.fact})`
+        : 'auto_approve has no conditions',
     conditions,
   };
 }
@@ -186,7 +209,9 @@ function stepLabel(step: ApprovalStep): string {
 function stepCandidates(step: ApprovalStep, facts: DirectoryFacts): { people: Person[]; missing?: string } {
   switch (step.kind) {
     case 'manager':
-      return facts.manager ? { people: [facts.manager] } : { people: [], missing: `${facts.requester.email} has no manager in the directory` };
+      return facts.manager
+        ? { people: [facts.manager] }
+        : { people: [], missing: `${facts.requester.email} has no manager in the directory` };
     case 'user': {
       const person = facts.users[step.user.toLowerCase()] ?? facts.users[step.user] ?? null;
       return person ? { people: [person] } : { people: [], missing: `${step.user} is not in the directory` };
@@ -198,7 +223,11 @@ function stepCandidates(step: ApprovalStep, facts: DirectoryFacts): { people: Pe
   }
 }
 
-function exclude(people: Person[], requesterId: string, decidedEarlier: ReadonlySet<string>): { kept: Person[]; excluded: Exclusion[] } {
+function exclude(
+  people: Person[],
+  requesterId: string,
+  decidedEarlier: ReadonlySet<string>,
+): { kept: Person[]; excluded: Exclusion[] } {
   const kept: Person[] = [];
   const excluded: Exclusion[] = [];
   const seen = new Set<string>();
@@ -218,7 +247,12 @@ function exclude(people: Person[], requesterId: string, decidedEarlier: Readonly
  * inactive people and anyone who decided an earlier step are excluded; if fewer than the required
  * number remain, the admin group decides instead, and the reason is kept.
  */
-export function resolveStep(step: ApprovalStep, index: number, facts: DirectoryFacts, decidedEarlier: ReadonlySet<string> = new Set()): ResolvedStep {
+export function resolveStep(
+  step: ApprovalStep,
+  index: number,
+  facts: DirectoryFacts,
+  decidedEarlier: ReadonlySet<string> = new Set(),
+): ResolvedStep {
   const required = step.kind === 'group' ? step.minApprovals : 1;
   const label = stepLabel(step);
   const notifyChannel = step.kind === 'group' ? step.notify : undefined;
@@ -246,7 +280,8 @@ export function resolveStep(step: ApprovalStep, index: number, facts: DirectoryF
 function describeShortfall(step: ApprovalStep, required: number, available: number, excluded: Exclusion[]): string {
   const reasons = excluded.map((e) => `${e.person.email} (${e.reason.replaceAll('_', ' ')})`).join(', ');
   const because = reasons ? `; excluded: ${reasons}` : '';
-  if (step.kind === 'group') return `group ${step.group} has ${available} eligible approver${available === 1 ? '' : 's'}, ${required} needed${because}`;
+  if (step.kind === 'group')
+    return `group ${step.group} has ${available} eligible approver${available === 1 ? '' : 's'}, ${required} needed${because}`;
   if (step.kind === 'manager') return `the manager cannot approve${because}`;
   return `${step.user} cannot approve${because}`;
 }
@@ -256,19 +291,35 @@ function describeShortfall(step: ApprovalStep, required: number, available: numb
  * candidates for each (one person satisfies at most one step, enforced when they decide), but the
  * chain is unsatisfiable when there are not enough distinct people for all steps together.
  */
-export function resolveChain(role: Role, facts: DirectoryFacts): { steps: ResolvedStep[]; satisfiable: boolean; reason?: string } {
+export function resolveChain(
+  role: Role,
+  facts: DirectoryFacts,
+): { steps: ResolvedStep[]; satisfiable: boolean; reason?: string } {
   if (role.approval === 'auto') return { steps: [], satisfiable: true };
   const steps = role.approval.map((step, index) => resolveStep(step, index, facts));
   const unsatisfied = steps.find((s) => !s.satisfiable);
   if (unsatisfied) {
-    return { steps, satisfiable: false, reason: `step ${unsatisfied.index + 1} (${unsatisfied.label}) needs ${unsatisfied.required} approver(s) but only ${unsatisfied.approvers.length} can decide` };
+    return {
+      steps,
+      satisfiable: false,
+      reason: `step ${unsatisfied.index + 1} (${unsatisfied.label}) needs ${unsatisfied.required} approver(s) but only ${unsatisfied.approvers.length} can decide`,
+    };
   }
   // At run time a step whose own people already decided earlier steps falls back to the admins,
   // so each step may be filled from its own approvers or the admin group.
   const admins = exclude(facts.groupMembers[facts.adminGroup] ?? [], facts.requester.id, new Set()).kept;
-  const withFallback = steps.map((s) => ({ required: s.required, approvers: s.fallback ? s.approvers : [...s.approvers, ...admins.filter((a) => !s.approvers.some((p) => p.id === a.id))] }));
+  const withFallback = steps.map((s) => ({
+    required: s.required,
+    approvers: s.fallback
+      ? s.approvers
+      : [...s.approvers, ...admins.filter((a) => !s.approvers.some((p) => p.id === a.id))],
+  }));
   if (!distinctAssignmentExists(withFallback)) {
-    return { steps, satisfiable: false, reason: 'there are not enough distinct approvers for every step (one person approves at most one step)' };
+    return {
+      steps,
+      satisfiable: false,
+      reason: 'there are not enough distinct approvers for every step (one person approves at most one step)',
+    };
   }
   return { steps, satisfiable: true };
 }
@@ -297,7 +348,14 @@ export function distinctAssignmentExists(steps: Pick<ResolvedStep, 'required' | 
 }
 
 /** Evaluates a request against a role's policy. Never throws for policy reasons: the outcome says. */
-export function evaluate(app: AppPolicy, role: Role, policyVersion: string, facts: DirectoryFacts, request: RequestInput, now: Date): Evaluation {
+export function evaluate(
+  app: AppPolicy,
+  role: Role,
+  policyVersion: string,
+  facts: DirectoryFacts,
+  request: RequestInput,
+  now: Date,
+): Evaluation {
   const eligibility = checkEligibility(role, facts.requester, facts.requesterGroups);
   const duration = checkDuration(role, request.durationSeconds);
   const justification = checkJustification(role, request.justification);

@@ -9,8 +9,12 @@ export function explainLines(e: Evaluation): string[] {
   lines.push(`Policy ${e.policyName}, version ${e.policyVersion.slice(0, 12)}`);
   lines.push(`${mark(e.eligibility.eligible)} Eligibility: ${e.eligibility.reason}`);
   lines.push(`${mark(e.duration.requested.ok)} Duration: ${e.duration.requested.reason}`);
-  lines.push(`  Choices: ${e.duration.choices.map((s) => describeDuration(s)).join(', ')} (default ${describeDuration(e.duration.defaultSeconds)})`);
-  lines.push(`${mark(e.justification.ok)} Justification: ${e.justification.required ? 'required' : 'optional'}; ${e.justification.reason}`);
+  lines.push(
+    `  Choices: ${e.duration.choices.map((s) => describeDuration(s)).join(', ')} (default ${describeDuration(e.duration.defaultSeconds)})`,
+  );
+  lines.push(
+    `${mark(e.justification.ok)} Justification: ${e.justification.required ? 'required' : 'optional'}; ${e.justification.reason}`,
+  );
   lines.push(`${e.autoApprove.applies ? '✓' : '-'} Auto-approve: ${e.autoApprove.reason}`);
   for (const c of e.autoApprove.conditions) lines.push(`    ${mark(c.holds)} ${c.condition}: ${c.fact}`);
   if (!e.autoApprove.applies && e.chain.length > 0) {
@@ -24,8 +28,11 @@ export function explainLines(e: Evaluation): string[] {
 function stepLines(step: ResolvedStep, total: number): string[] {
   const lines: string[] = [];
   const who = step.approvers.map((p) => p.email).join(', ') || 'nobody';
-  lines.push(`  ${step.index + 1}/${total} ${step.label}: ${step.required} of ${step.approvers.length} (${who})${step.satisfiable ? '' : '  ✗ cannot be satisfied'}`);
-  if (step.notifyChannel) lines.push(`      posts one message in ${step.notifyChannel} instead of ${step.approvers.length} DMs`);
+  lines.push(
+    `  ${step.index + 1}/${total} ${step.label}: ${step.required} of ${step.approvers.length} (${who})${step.satisfiable ? '' : '  ✗ cannot be satisfied'}`,
+  );
+  if (step.notifyChannel)
+    lines.push(`      posts one message in ${step.notifyChannel} instead of ${step.approvers.length} DMs`);
   else lines.push(`      notifies ${step.approvers.length} ${step.approvers.length === 1 ? 'person' : 'people'}`);
   for (const x of step.excluded) lines.push(`      excluded ${x.person.email}: ${x.reason.replaceAll('_', ' ')}`);
   if (step.fallback) lines.push(`      fallback: ${step.fallback.reason}`);

@@ -11,10 +11,29 @@ import { z } from 'zod';
 import { AuditCheckpointsSchema, AuditSinksSchema } from './audit-sinks.js';
 import { formatDuration } from './duration.js';
 import type {
-  AppPolicy, ApprovalStep, AutoApproveRule, BreakGlassRule, ExtensionRule, PeopleRule, Role, Settings,
+  AppPolicy,
+  ApprovalStep,
+  AutoApproveRule,
+  BreakGlassRule,
+  ExtensionRule,
+  PeopleRule,
+  Role,
+  Settings,
 } from './policy.js';
 import { ProvisionSchema } from './provisioning/methods.js';
-import { ChannelId, delegate, DurationSchema, expected, GroupName, isRecord, MISSING, nonEmptyText, POLICY_NAME_PATTERN, showValue, Slug } from './schema-primitives.js';
+import {
+  ChannelId,
+  delegate,
+  DurationSchema,
+  expected,
+  GroupName,
+  isRecord,
+  MISSING,
+  nonEmptyText,
+  POLICY_NAME_PATTERN,
+  showValue,
+  Slug,
+} from './schema-primitives.js';
 
 export const DEFAULT_SETTINGS = {
   timezone: 'UTC',
@@ -37,15 +56,27 @@ export const MIN_RETENTION_SECONDS = 7 * 86_400;
 /** `{group: name}` or `{user: email}`: the people an escalation adds, or who reviews break-glass access. */
 export const PeopleRuleSchema = z.unknown().transform((value, ctx): PeopleRule => {
   if (isRecord(value) && 'group' in value && !('user' in value)) {
-    return delegate(z.strictObject({ group: GroupName }).transform((v): PeopleRule => ({ kind: 'group', group: v.group })), value, ctx);
+    return delegate(
+      z.strictObject({ group: GroupName }).transform((v): PeopleRule => ({ kind: 'group', group: v.group })),
+      value,
+      ctx,
+    );
   }
   if (isRecord(value) && 'user' in value && !('group' in value)) {
-    return delegate(z.strictObject({ user: z.email({ error: expected("must be a person's email address") }) })
-      .transform((v): PeopleRule => ({ kind: 'user', user: v.user })), value, ctx);
+    return delegate(
+      z
+        .strictObject({ user: z.email({ error: expected("must be a person's email address") }) })
+        .transform((v): PeopleRule => ({ kind: 'user', user: v.user })),
+      value,
+      ctx,
+    );
   }
   ctx.addIssue({
     code: 'custom',
-    message: value === undefined ? `${MISSING} ({group: name} or {user: email})` : `must be {group: name} or {user: email}; got ${showValue(value)}`,
+    message:
+      value === undefined
+        ? `${MISSING} ({group: name} or {user: email})`
+        : `must be {group: name} or {user: email}; got ${showValue(value)}`,
   });
   return z.NEVER;
 });
@@ -60,22 +91,33 @@ type EscalationInput = { escalate_after?: number | undefined; escalate_to?: Peop
 
 function checkEscalation(s: EscalationInput, ctx: z.RefinementCtx): void {
   if (s.escalate_after !== undefined && s.escalate_to === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['escalate_to'], message: `${MISSING}: escalate_after needs escalate_to ({group: name} or {user: email})` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['escalate_to'],
+      message: `${MISSING}: escalate_after needs escalate_to ({group: name} or {user: email})`,
+    });
   }
   if (s.escalate_to !== undefined && s.escalate_after === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['escalate_after'], message: `${MISSING}: escalate_to needs escalate_after (a duration such as 4h)` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['escalate_after'],
+      message: `${MISSING}: escalate_to needs escalate_after (a duration such as 4h)`,
+    });
   }
 }
 
 function withEscalation<T extends ApprovalStep>(step: T, s: EscalationInput): T {
-  if (s.escalate_after !== undefined && s.escalate_to !== undefined) step.escalation = { afterSeconds: s.escalate_after, to: s.escalate_to };
+  if (s.escalate_after !== undefined && s.escalate_to !== undefined)
+    step.escalation = { afterSeconds: s.escalate_after, to: s.escalate_to };
   return step;
 }
 
 /** `- manager:` with keys beside it (YAML reads the empty `manager:` as null). */
 const ManagerStepSchema = z
   .strictObject({
-    manager: z.null({ error: expected("must be empty: write '- manager:' and put escalate_after and escalate_to beside it") }),
+    manager: z.null({
+      error: expected("must be empty: write '- manager:' and put escalate_after and escalate_to beside it"),
+    }),
     ...EscalationKeys,
   })
   .superRefine(checkEscalation)
@@ -92,9 +134,12 @@ const UserStepSchema = z
 const GroupStepSchema = z
   .strictObject({
     group: GroupName,
-    min_approvals: z.int({ error: expected('must be a whole number of approvals') }).min(1, {
-      error: expected('must be at least 1'),
-    }).default(1),
+    min_approvals: z
+      .int({ error: expected('must be a whole number of approvals') })
+      .min(1, {
+        error: expected('must be at least 1'),
+      })
+      .default(1),
     notify: ChannelId.optional(),
     ...EscalationKeys,
   })
@@ -107,7 +152,10 @@ const GroupStepSchema = z
 
 const STEP_FORMS = "'manager', {user: email} or {group: name}";
 
-/** One approval step: `manager`, `{manager: null, escalate_…}`, `{user: email, …}` or `{group: name, min_approvals?, notify?, …}`. */
+/**
+ * One approval step: `manager`, `{manager: null, escalate_…}`, `{user: email, …}` or `{group: name, min_approvals?,
+ * notify?, …}`.
+ */
 export const ApprovalStepSchema = z.unknown().transform((value, ctx): ApprovalStep => {
   if (value === 'manager') return { kind: 'manager' };
   if (isRecord(value)) {
@@ -139,7 +187,10 @@ export const ApprovalSchema = z.unknown().transform((value, ctx): 'auto' | Appro
   }
   ctx.addIssue({
     code: 'custom',
-    message: value === undefined ? `${MISSING} ('auto' or a list of steps)` : `must be 'auto' or a list of steps (${STEP_FORMS}); got ${showValue(value)}`,
+    message:
+      value === undefined
+        ? `${MISSING} ('auto' or a list of steps)`
+        : `must be 'auto' or a list of steps (${STEP_FORMS}); got ${showValue(value)}`,
   });
   return z.NEVER;
 });
@@ -173,7 +224,10 @@ const ExtensionObjectSchema = z
 export const ExtensionSchema = z.unknown().transform((value, ctx): ExtensionRule | null => {
   if (value === 'none') return null;
   if (isRecord(value)) return delegate(ExtensionObjectSchema, value, ctx);
-  ctx.addIssue({ code: 'custom', message: `must be 'none' or {max_total: duration, approval: same|auto}; got ${showValue(value)}` });
+  ctx.addIssue({
+    code: 'custom',
+    message: `must be 'none' or {max_total: duration, approval: same|auto}; got ${showValue(value)}`,
+  });
   return z.NEVER;
 });
 
@@ -181,7 +235,10 @@ export const ExtensionSchema = z.unknown().transform((value, ctx): ExtensionRule
 export const BreakGlassSchema = z
   .strictObject({
     max: DurationSchema,
-    eligible_groups: z.array(GroupName).min(1, 'must list at least one group (or leave the key out: the role\'s eligible_groups)').optional(),
+    eligible_groups: z
+      .array(GroupName)
+      .min(1, "must list at least one group (or leave the key out: the role's eligible_groups)")
+      .optional(),
     review_within: DurationSchema,
     reviewers: PeopleRuleSchema,
   })
@@ -202,7 +259,9 @@ export const RoleSchema = z
     sensitive: z.boolean().default(false),
     eligible_groups: z.array(GroupName).min(1, 'must list at least one group'),
     duration: z.strictObject({ default: DurationSchema, max: DurationSchema }),
-    justification: z.enum(['required', 'optional'], { error: expected("must be 'required' or 'optional'") }).default('optional'),
+    justification: z
+      .enum(['required', 'optional'], { error: expected("must be 'required' or 'optional'") })
+      .default('optional'),
     approval: ApprovalSchema,
     auto_approve: AutoApproveSchema.optional(),
     extension: ExtensionSchema.optional(),
@@ -220,7 +279,11 @@ export const RoleSchema = z
       });
     }
     if (r.duration.default > r.duration.max) {
-      ctx.addIssue({ code: 'custom', path: ['duration', 'default'], message: `duration.default (${formatDuration(r.duration.default)}) is longer than duration.max (${formatDuration(r.duration.max)})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['duration', 'default'],
+        message: `duration.default (${formatDuration(r.duration.default)}) is longer than duration.max (${formatDuration(r.duration.max)})`,
+      });
     }
     // max_total is the grant's whole lifetime: below the maximum, a grant taken at the maximum
     // could never be extended and the two limits would contradict each other.
@@ -298,31 +361,36 @@ export const SettingsFileSchema = z
         `got '${formatDuration(issue.input as number)}'`,
     }).optional(),
   })
-  .transform(
-    (s): Settings => ({
-      adminGroup: s.admin_group,
-      securityChannel: s.security_channel,
-      alertsChannel: s.alerts_channel ?? s.security_channel,
-      timezone: s.timezone,
-      sweepSchedule: s.sweep_schedule,
-      digestSchedule: s.digest_schedule,
-      reconcileSchedule: s.reconcile_schedule,
-      approvalTimeoutSeconds: s.approval_timeout ?? DEFAULT_SETTINGS.approvalTimeoutSeconds,
-      remindersSeconds: [...new Set(s.reminders ?? DEFAULT_SETTINGS.remindersSeconds)].sort((a, b) => b - a),
-      approverRemindersSeconds: [...new Set(s.approver_reminders ?? [])].sort((a, b) => a - b),
-      managerAttribute: s.manager_attribute,
-      auditSinks: s.audit_sinks ?? [],
-      auditCheckpoints: s.audit_checkpoints
-        ? { everySeconds: s.audit_checkpoints.every, channel: s.audit_checkpoints.channel ?? s.security_channel }
-        : null,
-      retentionSeconds: s.retention ?? DEFAULT_SETTINGS.retentionSeconds,
-    }),
-  );
+  .transform((s): Settings => ({
+    adminGroup: s.admin_group,
+    securityChannel: s.security_channel,
+    alertsChannel: s.alerts_channel ?? s.security_channel,
+    timezone: s.timezone,
+    sweepSchedule: s.sweep_schedule,
+    digestSchedule: s.digest_schedule,
+    reconcileSchedule: s.reconcile_schedule,
+    approvalTimeoutSeconds: s.approval_timeout ?? DEFAULT_SETTINGS.approvalTimeoutSeconds,
+    remindersSeconds: [...new Set(s.reminders ?? DEFAULT_SETTINGS.remindersSeconds)].sort((a, b) => b - a),
+    approverRemindersSeconds: [...new Set(s.approver_reminders ?? [])].sort((a, b) => a - b),
+    managerAttribute: s.manager_attribute,
+    auditSinks: s.audit_sinks ?? [],
+    auditCheckpoints: s.audit_checkpoints
+      ? { everySeconds: s.audit_checkpoints.every, channel: s.audit_checkpoints.channel ?? s.security_channel }
+      : null,
+    retentionSeconds: s.retention ?? DEFAULT_SETTINGS.retentionSeconds,
+  }));
 
 /** The keys a cron check applies to (done by the loading adapter). */
 export const SCHEDULE_KEYS = ['sweep_schedule', 'digest_schedule', 'reconcile_schedule'] as const;
 
-const KIND_NAMES: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false' };
+const KIND_NAMES: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+};
 
 /** Reads the raw value at a path, to word a message ("got 'abc'") or tell a missing key from a bad one. */
 export function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean; value: unknown } {
@@ -350,9 +418,12 @@ export function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
     case 'invalid_value':
-      return missing ? MISSING : `must be one of ${issue.values.map((v) => `'${String(v)}'`).join(', ')}; got ${showValue(at.value)}`;
+      return missing
+        ? MISSING
+        : `must be one of ${issue.values.map((v) => `'${String(v)}'`).join(', ')}; got ${showValue(at.value)}`;
     case 'too_small':
-      if (issue.origin === 'array' || issue.origin === 'string') return Number(issue.minimum) <= 1 ? 'must not be empty' : `must have at least ${String(issue.minimum)} items`;
+      if (issue.origin === 'array' || issue.origin === 'string')
+        return Number(issue.minimum) <= 1 ? 'must not be empty' : `must have at least ${String(issue.minimum)} items`;
       return `must be at least ${String(issue.minimum)}, got ${showValue(at.value)}`;
     default:
       return issue.message;

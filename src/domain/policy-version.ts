@@ -17,18 +17,26 @@ export function canonicalDefinition(app: AppPolicy, role: Role): Record<string, 
       policy: role.policy,
       sensitive: role.sensitive,
       eligible_groups: [...role.eligibleGroups],
-      duration: { default: formatDuration(role.duration.defaultSeconds), max: formatDuration(role.duration.maxSeconds) },
+      duration: {
+        default: formatDuration(role.duration.defaultSeconds),
+        max: formatDuration(role.duration.maxSeconds),
+      },
       justification: role.justification,
       approval: role.approval === 'auto' ? 'auto' : role.approval.map(canonicalStep),
       auto_approve: role.autoApprove
         ? {
             when: {
               requester_groups: role.autoApprove.requesterGroups,
-              max_duration: role.autoApprove.maxDurationSeconds === undefined ? undefined : formatDuration(role.autoApprove.maxDurationSeconds),
+              max_duration:
+                role.autoApprove.maxDurationSeconds === undefined
+                  ? undefined
+                  : formatDuration(role.autoApprove.maxDurationSeconds),
             },
           }
         : undefined,
-      extension: role.extension ? { max_total: formatDuration(role.extension.maxTotalSeconds), approval: role.extension.approval } : 'none',
+      extension: role.extension
+        ? { max_total: formatDuration(role.extension.maxTotalSeconds), approval: role.extension.approval }
+        : 'none',
       provision: canonicalProvision(role.provision),
       // Absent (undefined) keys drop out of the canonical JSON: a role without break_glass keeps
       // the version it had before the key existed.

@@ -239,7 +239,10 @@ export interface JobRecord {
   subject: string | null;
 }
 
-/** Where a message goes: a person (by directory id; the Slack adapter finds their DM), a channel, or every member of a group. */
+/**
+ * Where a message goes: a person (by directory id; the Slack adapter finds their DM), a channel, or every member of a
+ * group.
+ */
 export type PersonRecipient = { kind: 'person'; directoryId: string };
 export type ChannelRecipient = { kind: 'channel'; channel: string };
 export type GroupRecipient = { kind: 'group'; group: string };
@@ -250,7 +253,12 @@ type AboutRequest<T extends string> = { type: T; recipient: PersonRecipient; req
 /** A notice to the holder about their grant (and the request that created or extended it). */
 type AboutGrant<T extends string> = { type: T; recipient: PersonRecipient; grantId: string; requestId: string };
 /** The approval message of one step, to one approver or the step's channel. */
-type AboutStep<T extends string> = { type: T; recipient: PersonRecipient | ChannelRecipient; requestId: string; stepIndex: number };
+type AboutStep<T extends string> = {
+  type: T;
+  recipient: PersonRecipient | ChannelRecipient;
+  requestId: string;
+  stepIndex: number;
+};
 /** A reviewer's messages about one campaign. */
 type AboutReview<T extends string> = { type: T; recipient: PersonRecipient; campaignId: string };
 /** The manual task message, one copy per member of the assignee group. */

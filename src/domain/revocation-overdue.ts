@@ -25,7 +25,10 @@ export interface RevocationOverdue {
   ageSeconds?: number;
 }
 
-export function revocationOverdue(grant: Pick<Grant, 'status' | 'revocationStartedAt' | 'failures' | 'snapshot'>, now: string): RevocationOverdue {
+export function revocationOverdue(
+  grant: Pick<Grant, 'status' | 'revocationStartedAt' | 'failures' | 'snapshot'>,
+  now: string,
+): RevocationOverdue {
   if (grant.status !== 'revoking' || !grant.revocationStartedAt) return { overdue: false };
   const ageSeconds = Math.max(0, (Date.parse(now) - Date.parse(grant.revocationStartedAt)) / 1000);
   // A revocation a person does (a manual task) has a person's deadline, not a failing API's.
@@ -35,7 +38,11 @@ export function revocationOverdue(grant: Pick<Grant, 'status' | 'revocationStart
     return { overdue: true, ageSeconds, why: `${grant.failures} failed attempts` };
   }
   if (ageSeconds > limit) {
-    return { overdue: true, ageSeconds, why: manual ? 'the manual revocation task is still open' : 'started and not confirmed in time' };
+    return {
+      overdue: true,
+      ageSeconds,
+      why: manual ? 'the manual revocation task is still open' : 'started and not confirmed in time',
+    };
   }
   return { overdue: false, ageSeconds };
 }

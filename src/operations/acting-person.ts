@@ -14,7 +14,12 @@ export interface ActingPerson {
 }
 
 export function personRef(acting: ActingPerson): PersonRef {
-  return { directoryId: acting.person.id, email: acting.person.email, name: acting.person.name, slackId: acting.slackId ?? null };
+  return {
+    directoryId: acting.person.id,
+    email: acting.person.email,
+    name: acting.person.name,
+    slackId: acting.slackId ?? null,
+  };
 }
 
 export function refOf(person: Person, slackId?: string | null): PersonRef {
@@ -23,7 +28,8 @@ export function refOf(person: Person, slackId?: string | null): PersonRef {
 
 export function actorOf(acting: ActingPerson): Actor {
   const actor: Actor = { kind: 'person', directoryId: acting.person.id, email: acting.person.email };
-  if (acting.commandLine) return { ...actor, via: 'cli', osUser: acting.commandLine.osUser, host: acting.commandLine.host };
+  if (acting.commandLine)
+    return { ...actor, via: 'cli', osUser: acting.commandLine.osUser, host: acting.commandLine.host };
   if (acting.slackId) actor.slackId = acting.slackId;
   return actor;
 }

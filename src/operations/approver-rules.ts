@@ -19,7 +19,10 @@ export function stepApprovers(step: StepRecord): PersonRef[] {
 }
 
 export function isStepApprover(step: StepRecord, personId: string): boolean {
-  return step.approvers.some((a) => a.directoryId === personId) || step.escalationApprovers.some((a) => a.directoryId === personId);
+  return (
+    step.approvers.some((a) => a.directoryId === personId) ||
+    step.escalationApprovers.some((a) => a.directoryId === personId)
+  );
 }
 
 /**
@@ -68,20 +71,30 @@ export async function approverLeft(
   if (escalated && step.step.escalation) {
     const target = step.step.escalation.to;
     if (await inPeopleRule(deps.directory, target, personId)) return null;
-    left = target.kind === 'group' ? `${who} ${is} no longer in ${target.group}` : `${who} ${is} no longer ${target.user}`;
+    left =
+      target.kind === 'group' ? `${who} ${is} no longer in ${target.group}` : `${who} ${is} no longer ${target.user}`;
   }
   return left;
 }
 
 async function ownRuleLeft(
-  deps: Pick<Deps, 'directory' | 'settings'>, step: StepRecord, request: AccessRequest, personId: string, who: string, is: string,
+  deps: Pick<Deps, 'directory' | 'settings'>,
+  step: StepRecord,
+  request: AccessRequest,
+  personId: string,
+  who: string,
+  is: string,
 ): Promise<string | null> {
   if (step.fallbackReason) {
-    return (await deps.directory.isMember(personId, deps.settings.adminGroup)) ? null : `${who} ${is} no longer in ${deps.settings.adminGroup}`;
+    return (await deps.directory.isMember(personId, deps.settings.adminGroup))
+      ? null
+      : `${who} ${is} no longer in ${deps.settings.adminGroup}`;
   }
   switch (step.step.kind) {
     case 'group':
-      return (await deps.directory.isMember(personId, step.step.group)) ? null : `${who} ${is} no longer in ${step.step.group}`;
+      return (await deps.directory.isMember(personId, step.step.group))
+        ? null
+        : `${who} ${is} no longer in ${step.step.group}`;
     case 'manager': {
       const manager = await deps.directory.managerOf(request.requester.directoryId);
       return manager?.id === personId ? null : `${who} ${is} no longer ${request.requester.name}'s manager`;
@@ -120,19 +133,32 @@ export async function peopleOf(directory: Directory, rule: PeopleRule): Promise<
  */
 export async function delegationFor(
   reads: Pick<StoreReads, 'activeDelegationsTo'>,
-  input: { delegateId: string; step: StepRecord; request: AccessRequest; decisions: readonly DecisionRecord[]; now: string },
+  input: {
+    delegateId: string;
+    step: StepRecord;
+    request: AccessRequest;
+    decisions: readonly DecisionRecord[];
+    now: string;
+  },
 ): Promise<{ delegation: Delegation; usable: boolean } | undefined> {
   const delegations = (await reads.activeDelegationsTo(input.delegateId)).filter(
     (d) => delegationInForce(d, input.now) && isStepApprover(input.step, d.delegator.directoryId),
   );
   if (delegations.length === 0) return undefined;
   const used = usedPeople(input.decisions);
-  const usable = delegations.find((d) => d.delegator.directoryId !== input.request.requester.directoryId && !used.has(d.delegator.directoryId));
+  const usable = delegations.find(
+    (d) => d.delegator.directoryId !== input.request.requester.directoryId && !used.has(d.delegator.directoryId),
+  );
   return usable ? { delegation: usable, usable: true } : { delegation: delegations[0]!, usable: false };
 }
 
 /** The people an approval ask also goes to: the delegates in force of these approvers (not the requester). */
-export async function delegatesOf(reads: Pick<StoreReads, 'activeDelegationBy'>, now: string, approverIds: readonly string[], requesterId: string): Promise<PersonRef[]> {
+export async function delegatesOf(
+  reads: Pick<StoreReads, 'activeDelegationBy'>,
+  now: string,
+  approverIds: readonly string[],
+  requesterId: string,
+): Promise<PersonRef[]> {
   const out: PersonRef[] = [];
   const asked = new Set(approverIds);
   for (const id of approverIds) {

@@ -46,23 +46,38 @@ export async function invokeBreakGlass(deps: Deps, input: BreakGlassInput): Prom
   const actor = actorOf(input.requester);
   const now = nowIso(deps);
   const refused = async (outcome: string, reason: string) =>
-    await deps.store.transaction(async (tx) =>
-      await tx.appendAudit({
-        at: now,
-        actor,
-        action: 'request.refused',
-        details: { kind: 'break_glass', app: entry.app.app, role: entry.role.id, policy: entry.role.policy, version: entry.version, outcome, reason },
-      }),
+    await deps.store.transaction(
+      async (tx) =>
+        await tx.appendAudit({
+          at: now,
+          actor,
+          action: 'request.refused',
+          details: {
+            kind: 'break_glass',
+            app: entry.app.app,
+            role: entry.role.id,
+            policy: entry.role.policy,
+            version: entry.version,
+            outcome,
+            reason,
+          },
+        }),
     );
   if (!rule) {
     await refused('not_allowed', 'the role has no break_glass rule');
-    throw new AccessError('break_glass_not_allowed', `${what} has no emergency access: ask for it with \`/access request ${entry.app.app} ${entry.role.id}\`.`);
+    throw new AccessError(
+      'break_glass_not_allowed',
+      `${what} has no emergency access: ask for it with \`/access request ${entry.app.app} ${entry.role.id}\`.`,
+    );
   }
   const held = await deps.store.findOpenGrant(requester.id, entry.app.app, entry.role.id);
   if (held) throw new AccessError('already_held', `You already hold ${what}; emergency access would add nothing.`);
 
   // Who may use it is decided now, from live directory data.
-  const [personNow, groups] = await Promise.all([deps.directory.getPerson(requester.id), deps.directory.groupsOf(requester.id)]);
+  const [personNow, groups] = await Promise.all([
+    deps.directory.getPerson(requester.id),
+    deps.directory.groupsOf(requester.id),
+  ]);
   const check = checkBreakGlass(entry.role, personNow ?? { ...requester, active: false, status: 'gone' }, groups, {
     durationSeconds: input.durationSeconds,
     justification: input.justification,
@@ -79,7 +94,10 @@ export async function invokeBreakGlass(deps: Deps, input: BreakGlassInput): Prom
       throw new AccessError('invalid_duration', `Duration: ${check.reason}.`);
     case 'justification_required':
       await refused(check.outcome, check.reason);
-      throw new AccessError('justification_required', `Emergency access needs a justification: the reviewers read it afterwards.`);
+      throw new AccessError(
+        'justification_required',
+        `Emergency access needs a justification: the reviewers read it afterwards.`,
+      );
   }
 
   const seconds = check.seconds;
@@ -108,7 +126,8 @@ export async function invokeBreakGlass(deps: Deps, input: BreakGlassInput): Prom
   };
   const dueAt = addSeconds(now, rule.reviewWithinSeconds);
   return await deps.store.transaction(async (tx) => {
-    if (await tx.findOpenGrant(requester.id, request.app, request.role)) throw new AccessError('already_held', `You already hold ${what}; emergency access would add nothing.`);
+    if (await tx.findOpenGrant(requester.id, request.app, request.role))
+      throw new AccessError('already_held', `You already hold ${what}; emergency access would add nothing.`);
     // A request for the same role still waiting for approvers is superseded: it would only grant again.
     const pending = await tx.findPendingRequest(requester.id, request.app, request.role);
     if (pending) await supersede(tx, now, pending, request.id);
@@ -161,7 +180,11 @@ export async function invokeBreakGlass(deps: Deps, input: BreakGlassInput): Prom
       },
     });
     await alertSecurity(deps, tx, now, grant.id, 'invoked');
-    await notify(tx, now, `submitted:${request.id}`, { type: 'request.submitted', recipient: requesterRecipient(request), requestId: request.id });
+    await notify(tx, now, `submitted:${request.id}`, {
+      type: 'request.submitted',
+      recipient: requesterRecipient(request),
+      requestId: request.id,
+    });
     return { request: { ...request, grantId: grant.id }, grant, review };
   });
 }
@@ -169,19 +192,41 @@ export async function invokeBreakGlass(deps: Deps, input: BreakGlassInput): Prom
 /** The pending request for the same role ends: emergency access replaced it. */
 async function supersede(tx: StoreTx, now: string, pending: AccessRequest, byRequestId: string): Promise<void> {
   const reason = 'superseded by emergency access (break-glass)';
-  if (!(await tx.updateRequest(pending.id, ['pending_approval'], { status: 'cancelled', decidedAt: now, decisionReason: reason, currentStep: -1 }))) return;
+  if (
+    !(await tx.updateRequest(pending.id, ['pending_approval'], {
+      status: 'cancelled',
+      decidedAt: now,
+      decisionReason: reason,
+      currentStep: -1,
+    }))
+  )
+    return;
   const open = (await tx.getSteps(pending.id)).find((s) => s.status === 'open');
   if (open) {
     await tx.updateStep(pending.id, open.index, ['open'], { status: 'closed', decidedAt: now });
     await settleApprovalMessages(tx, now, pending, open, 'cancelled');
   }
-  await tx.appendAudit({ at: now, actor: systemActor('break-glass'), action: 'request.cancelled', requestId: pending.id, details: { reason, by: byRequestId } });
-  await notify(tx, now, `cancelled:${pending.id}`, { type: 'request.cancelled', recipient: requesterRecipient(pending), requestId: pending.id });
+  await tx.appendAudit({
+    at: now,
+    actor: systemActor('break-glass'),
+    action: 'request.cancelled',
+    requestId: pending.id,
+    details: { reason, by: byRequestId },
+  });
+  await notify(tx, now, `cancelled:${pending.id}`, {
+    type: 'request.cancelled',
+    recipient: requesterRecipient(pending),
+    requestId: pending.id,
+  });
 }
 
 /** The alert in the security channel: one message per grant, posted at once and updated as things move. */
 async function alertSecurity(deps: Deps, tx: StoreTx, now: string, grantId: string, why: string): Promise<void> {
-  await notify(tx, now, `break-glass:${grantId}:${why}`, { type: 'breakGlass.alert', recipient: { kind: 'channel', channel: deps.settings.securityChannel }, grantId });
+  await notify(tx, now, `break-glass:${grantId}:${why}`, {
+    type: 'breakGlass.alert',
+    recipient: { kind: 'channel', channel: deps.settings.securityChannel },
+    grantId,
+  });
 }
 
 export interface BreakGlassReviewInput {
@@ -199,18 +244,25 @@ export interface BreakGlassReviewInput {
 export async function reviewBreakGlass(deps: Deps, input: BreakGlassReviewInput): Promise<BreakGlassReview> {
   assertTextWithin(input.reason, TEXT_LIMITS.reason, 'The reason');
   const { review, grant } = await loadReview(deps, input.grantId);
-  if (grant.holder.directoryId === input.actor.person.id) throw new AccessError('self_review', 'You cannot review your own emergency access: someone else must.');
+  if (grant.holder.directoryId === input.actor.person.id)
+    throw new AccessError('self_review', 'You cannot review your own emergency access: someone else must.');
   if (review.status !== 'pending') throw alreadyReviewed(review);
   const reason = (input.reason ?? '').trim();
   if (input.outcome === 'not_justified' && !reason) {
-    throw new AccessError('reason_required', 'Say why it was not justified: the grantee and the security channel read it, and the audit log keeps it.');
+    throw new AccessError(
+      'reason_required',
+      'Say why it was not justified: the grantee and the security channel read it, and the audit log keeps it.',
+    );
   }
   await assertMayReview(deps, input.actor, review);
   const now = nowIso(deps);
   const actor = actorOf(input.actor);
   return await deps.store.transaction(async (tx) => {
     const reviewed = await tx.updateBreakGlassReview(grant.id, ['pending'], {
-      status: input.outcome, reviewer: personRef(input.actor), reason: reason || null, reviewedAt: now,
+      status: input.outcome,
+      reviewer: personRef(input.actor),
+      reason: reason || null,
+      reviewedAt: now,
     });
     if (!reviewed) throw alreadyReviewed((await tx.getBreakGlassReview(grant.id))!);
     const fresh = (await tx.getGrant(grant.id))!;
@@ -220,18 +272,29 @@ export async function reviewBreakGlass(deps: Deps, input: BreakGlassReviewInput)
       action: 'breakGlass.reviewed',
       requestId: grant.requestId,
       grantId: grant.id,
-      details: { outcome: input.outcome, reason: reason || null, grantStatus: fresh.status, dueAt: review.dueAt, late: review.dueAt < now },
+      details: {
+        outcome: input.outcome,
+        reason: reason || null,
+        grantStatus: fresh.status,
+        dueAt: review.dueAt,
+        late: review.dueAt < now,
+      },
     });
     if (input.outcome === 'not_justified') {
       // Revoked if it is still open; the revocation is the same path as every other one.
       await startRevocation(tx, now, fresh, 'revoked', actor, `Emergency access not justified: ${reason}`);
       await notify(tx, now, `break-glass-not-justified:${grant.id}`, {
-        type: 'breakGlass.notJustified', recipient: { kind: 'channel', channel: deps.settings.securityChannel }, grantId: grant.id,
+        type: 'breakGlass.notJustified',
+        recipient: { kind: 'channel', channel: deps.settings.securityChannel },
+        grantId: grant.id,
       });
     }
     await alertSecurity(deps, tx, now, grant.id, 'reviewed');
     await notify(tx, now, `break-glass-reviewed:${grant.id}`, {
-      type: 'breakGlass.reviewed', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId,
+      type: 'breakGlass.reviewed',
+      recipient: { kind: 'person', directoryId: grant.holder.directoryId },
+      grantId: grant.id,
+      requestId: grant.requestId,
     });
     return (await tx.getBreakGlassReview(grant.id))!;
   });
@@ -241,17 +304,27 @@ export async function reviewBreakGlass(deps: Deps, input: BreakGlassReviewInput)
  * Revoke now, on the alert: a reviewer or an admin ends the emergency access at once, with a
  * reason. The review stays owed (was it justified?).
  */
-export async function revokeBreakGlass(deps: Deps, input: { actor: ActingPerson; grantId: string; reason: string }): Promise<Grant> {
+export async function revokeBreakGlass(
+  deps: Deps,
+  input: { actor: ActingPerson; grantId: string; reason: string },
+): Promise<Grant> {
   assertTextWithin(input.reason, TEXT_LIMITS.reason, 'The reason');
   const { review, grant } = await loadReview(deps, input.grantId);
   const reason = input.reason.trim();
-  if (!reason) throw new AccessError('reason_required', 'A revocation needs a reason; it is shown to the holder and kept in the audit log.');
+  if (!reason)
+    throw new AccessError(
+      'reason_required',
+      'A revocation needs a reason; it is shown to the holder and kept in the audit log.',
+    );
   await assertMayReview(deps, input.actor, review);
   const now = nowIso(deps);
   return await deps.store.transaction(async (tx) => {
     const fresh = (await tx.getGrant(grant.id))!;
     if (!(await startRevocation(tx, now, fresh, 'revoked', actorOf(input.actor), reason))) {
-      throw new AccessError('stale_decision', `This access is already ${fresh.status.replaceAll('_', ' ')}; nothing to revoke.`);
+      throw new AccessError(
+        'stale_decision',
+        `This access is already ${fresh.status.replaceAll('_', ' ')}; nothing to revoke.`,
+      );
     }
     await alertSecurity(deps, tx, now, grant.id, 'revoked');
     return (await tx.getGrant(grant.id))!;
@@ -271,16 +344,26 @@ async function assertMayReview(deps: Deps, actor: ActingPerson, review: BreakGla
     inPeopleRule(deps.directory, review.reviewers, actor.person.id),
     deps.directory.isMember(actor.person.id, deps.settings.adminGroup),
   ]);
-  if (!person?.active) throw new AccessError('approver_inactive', 'Your directory account is not active, so you cannot review or revoke access.');
+  if (!person?.active)
+    throw new AccessError(
+      'approver_inactive',
+      'Your directory account is not active, so you cannot review or revoke access.',
+    );
   if (!reviewer && !admin) {
     const who = review.reviewers.kind === 'group' ? `members of ${review.reviewers.group}` : review.reviewers.user;
-    throw new AccessError('not_a_reviewer', `Only the reviewers of this emergency access (${who}) or members of ${deps.settings.adminGroup} can do this.`);
+    throw new AccessError(
+      'not_a_reviewer',
+      `Only the reviewers of this emergency access (${who}) or members of ${deps.settings.adminGroup} can do this.`,
+    );
   }
 }
 
 function alreadyReviewed(review: BreakGlassReview): AccessError {
   const outcome = review.status === 'justified' ? 'Justified' : 'Not justified';
-  return new AccessError('stale_decision', `This emergency access was already reviewed: ${outcome}, by ${review.reviewer?.name ?? 'someone'}${review.reviewedAt ? ` at ${review.reviewedAt}` : ''}.`);
+  return new AccessError(
+    'stale_decision',
+    `This emergency access was already reviewed: ${outcome}, by ${review.reviewer?.name ?? 'someone'}${review.reviewedAt ? ` at ${review.reviewedAt}` : ''}.`,
+  );
 }
 
 const DAY_SECONDS = 86_400;
@@ -306,9 +389,19 @@ export async function alertUnreviewedBreakGlass(deps: Deps, limit = 1000): Promi
         action: 'breakGlass.reviewOverdue',
         requestId: review.requestId,
         grantId: review.grantId,
-        details: { dueAt: review.dueAt, day, overdueFor: describeDuration(Math.max(60, Math.floor((Date.parse(now) - Date.parse(review.dueAt)) / 1000))), alerted: deps.settings.adminGroup },
+        details: {
+          dueAt: review.dueAt,
+          day,
+          overdueFor: describeDuration(Math.max(60, Math.floor((Date.parse(now) - Date.parse(review.dueAt)) / 1000))),
+          alerted: deps.settings.adminGroup,
+        },
       });
-      await notify(tx, now, key, { type: 'breakGlass.overdue', recipient: { kind: 'group', group: deps.settings.adminGroup }, grantId: review.grantId, day });
+      await notify(tx, now, key, {
+        type: 'breakGlass.overdue',
+        recipient: { kind: 'group', group: deps.settings.adminGroup },
+        grantId: review.grantId,
+        day,
+      });
       return true;
     });
     if (queued) alerted++;

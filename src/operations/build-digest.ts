@@ -65,7 +65,10 @@ export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settin
       ...(detail === undefined ? {} : { detail }),
     };
   };
-  const linesOf = (action: AuditEvent['action'], detail: (e: AuditEvent) => string | undefined = () => undefined): DigestGrantLine[] =>
+  const linesOf = (
+    action: AuditEvent['action'],
+    detail: (e: AuditEvent) => string | undefined = () => undefined,
+  ): DigestGrantLine[] =>
     events
       .filter((e) => e.action === action && e.grantId && grants.has(e.grantId))
       .map((e) => line(grants.get(e.grantId!)!, e.at, detail(e)));
@@ -77,15 +80,27 @@ export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settin
       ...line(g, g.activatedAt ?? g.createdAt),
       since: g.activatedAt ?? g.createdAt,
       until: g.expiresAt,
-      approvedBy: [...new Set((decisions.get(g.requestId) ?? []).filter((d) => d.decision === 'approve').map((d) => d.approver.name))],
+      approvedBy: [
+        ...new Set(
+          (decisions.get(g.requestId) ?? []).filter((d) => d.decision === 'approve').map((d) => d.approver.name),
+        ),
+      ],
     }))
-    .sort((a, b) => a.appName.localeCompare(b.appName) || a.roleName.localeCompare(b.roleName) || a.since.localeCompare(b.since) || a.grantId.localeCompare(b.grantId));
+    .sort(
+      (a, b) =>
+        a.appName.localeCompare(b.appName) ||
+        a.roleName.localeCompare(b.roleName) ||
+        a.since.localeCompare(b.since) ||
+        a.grantId.localeCompare(b.grantId),
+    );
 
   // Emergency access: every grant taken this week, and every one still owed a review.
-  const breakGlassIds = [...new Set([
-    ...events.filter((e) => e.action === 'breakGlass.invoked' && e.grantId).map((e) => e.grantId!),
-    ...unreviewed.map((r) => r.grantId),
-  ])].filter((id) => grants.has(id));
+  const breakGlassIds = [
+    ...new Set([
+      ...events.filter((e) => e.action === 'breakGlass.invoked' && e.grantId).map((e) => e.grantId!),
+      ...unreviewed.map((r) => r.grantId),
+    ]),
+  ].filter((id) => grants.has(id));
   const reviews = await store.breakGlassReviewsFor(breakGlassIds);
   const REVIEW_ORDER = { pending: 0, not_justified: 1, justified: 2 } as const;
   const breakGlass: DigestBreakGlass[] = breakGlassIds
@@ -93,17 +108,24 @@ export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settin
       const grant = grants.get(id)!;
       const review = reviews.get(id);
       if (!review) return [];
-      return [{
-        ...line(grant, grant.createdAt),
-        durationSeconds: grant.durationSeconds,
-        review: review.status,
-        reviewer: review.reviewer?.name ?? null,
-        reviewedAt: review.reviewedAt,
-        dueAt: review.dueAt,
-        overdue: review.status === 'pending' && review.dueAt <= periodEnd,
-      }];
+      return [
+        {
+          ...line(grant, grant.createdAt),
+          durationSeconds: grant.durationSeconds,
+          review: review.status,
+          reviewer: review.reviewer?.name ?? null,
+          reviewedAt: review.reviewedAt,
+          dueAt: review.dueAt,
+          overdue: review.status === 'pending' && review.dueAt <= periodEnd,
+        },
+      ];
     })
-    .sort((a, b) => REVIEW_ORDER[a.review] - REVIEW_ORDER[b.review] || Number(b.overdue) - Number(a.overdue) || a.at.localeCompare(b.at));
+    .sort(
+      (a, b) =>
+        REVIEW_ORDER[a.review] - REVIEW_ORDER[b.review] ||
+        Number(b.overdue) - Number(a.overdue) ||
+        a.at.localeCompare(b.at),
+    );
 
   const revoked = linesOf('grant.revoked', (e) => String(e.details.reason ?? 'unknown'));
   const revokedByReason: Record<string, number> = {};
@@ -114,14 +136,23 @@ export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settin
   for (const e of events) {
     if (e.action !== 'grant.revocationFailed' || !e.grantId || !grants.has(e.grantId)) continue;
     const seen = failedRevocations.get(e.grantId);
-    failedRevocations.set(e.grantId, { ...line(grants.get(e.grantId)!, e.at, String(e.details.error ?? '')), attempts: (seen?.attempts ?? 0) + 1 });
+    failedRevocations.set(e.grantId, {
+      ...line(grants.get(e.grantId)!, e.at, String(e.details.error ?? '')),
+      attempts: (seen?.attempts ?? 0) + 1,
+    });
   }
 
   const overdueRevocations: DigestOverdue[] = [];
   for (const g of revoking) {
     const state = revocationOverdue(g, periodEnd);
     if (!state.overdue) continue;
-    overdueRevocations.push({ ...line(g, g.revocationStartedAt!, g.revocationReason ?? undefined), startedAt: g.revocationStartedAt!, failures: g.failures, why: state.why!, lastError: g.lastError });
+    overdueRevocations.push({
+      ...line(g, g.revocationStartedAt!, g.revocationReason ?? undefined),
+      startedAt: g.revocationStartedAt!,
+      failures: g.failures,
+      why: state.why!,
+      lastError: g.lastError,
+    });
   }
   overdueRevocations.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
 
@@ -132,11 +163,20 @@ export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settin
     if (!g) continue;
     const key = `${g.holder.directoryId}\u0000${g.app}\u0000${g.role}`;
     const l = line(g, e.at);
-    const seen = extensionCounts.get(key) ?? { person: l.person, app: l.app, appName: l.appName, role: l.role, roleName: l.roleName, count: 0 };
+    const seen = extensionCounts.get(key) ?? {
+      person: l.person,
+      app: l.app,
+      appName: l.appName,
+      role: l.role,
+      roleName: l.roleName,
+      count: 0,
+    };
     seen.count++;
     extensionCounts.set(key, seen);
   }
-  const repeatedExtensions = [...extensionCounts.values()].filter((r) => r.count >= REPEATED_EXTENSION_THRESHOLD).sort((a, b) => b.count - a.count || a.person.email.localeCompare(b.person.email));
+  const repeatedExtensions = [...extensionCounts.values()]
+    .filter((r) => r.count >= REPEATED_EXTENSION_THRESHOLD)
+    .sort((a, b) => b.count - a.count || a.person.email.localeCompare(b.person.email));
 
   const driftDetected = events
     .filter((e) => e.action === 'drift.detected')
@@ -144,7 +184,11 @@ export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settin
       const person = (e.details.person ?? {}) as { directoryId?: unknown; email?: unknown; name?: unknown };
       return {
         group: String(e.details.group ?? ''),
-        person: { directoryId: String(person.directoryId ?? ''), email: String(person.email ?? ''), ...(typeof person.name === 'string' ? { name: person.name } : {}) },
+        person: {
+          directoryId: String(person.directoryId ?? ''),
+          email: String(person.email ?? ''),
+          ...(typeof person.name === 'string' ? { name: person.name } : {}),
+        },
         at: e.at,
       };
     });
@@ -156,13 +200,17 @@ export async function buildDigest(deps: Pick<Deps, 'store' | 'catalog' | 'settin
     timezone: deps.settings.timezone,
     sensitiveHolders,
     granted: linesOf('grant.activated'),
-    extended: linesOf('grant.extended', (e) => (typeof e.details.addedSeconds === 'number' ? `+${describeDuration(e.details.addedSeconds)}` : undefined)),
+    extended: linesOf('grant.extended', (e) =>
+      typeof e.details.addedSeconds === 'number' ? `+${describeDuration(e.details.addedSeconds)}` : undefined,
+    ),
     revoked,
     revokedByReason,
     failures: {
       provisioningFailed: linesOf('grant.provisioningFailed', (e) => String(e.details.error ?? '')),
       revocationFailed: [...failedRevocations.values()],
-      messagesGivenUp: events.filter((e) => e.action === 'job.abandoned' && String(e.details.job ?? '').startsWith('notify:')).length,
+      messagesGivenUp: events.filter(
+        (e) => e.action === 'job.abandoned' && String(e.details.job ?? '').startsWith('notify:'),
+      ).length,
     },
     overdueRevocations,
     breakGlass,

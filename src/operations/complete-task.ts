@@ -14,9 +14,17 @@ export async function completeTask(deps: Deps, input: { actor: ActingPerson; tas
   const grant = await deps.store.getGrant(task.grantId);
   if (!grant) throw new AccessError('not_found', 'The grant of this task no longer exists.');
   assertTaskNeeded(task, grant);
-  if (grant.holder.directoryId === input.actor.person.id) throw new AccessError('not_assignee', 'You cannot complete a task for your own access; another member of the group must.');
-  const [person, member] = await Promise.all([deps.directory.getPerson(input.actor.person.id), deps.directory.isMember(input.actor.person.id, task.assigneeGroup)]);
-  if (!person?.active || !member) throw new AccessError('not_assignee', `Only members of ${task.assigneeGroup} can complete this task.`);
+  if (grant.holder.directoryId === input.actor.person.id)
+    throw new AccessError(
+      'not_assignee',
+      'You cannot complete a task for your own access; another member of the group must.',
+    );
+  const [person, member] = await Promise.all([
+    deps.directory.getPerson(input.actor.person.id),
+    deps.directory.isMember(input.actor.person.id, task.assigneeGroup),
+  ]);
+  if (!person?.active || !member)
+    throw new AccessError('not_assignee', `Only members of ${task.assigneeGroup} can complete this task.`);
 
   const now = nowIso(deps);
   const actor = actorOf(input.actor);
@@ -24,14 +32,33 @@ export async function completeTask(deps: Deps, input: { actor: ActingPerson; tas
     // Re-checked under the write lock: the grant may have been revoked since the click arrived.
     const current = (await tx.getTask(task.id))!;
     assertTaskNeeded(current, (await tx.getGrant(grant.id))!);
-    if (!(await tx.updateTask(task.id, ['open'], { status: 'done', completedAt: now, completedBy: personRef(input.actor) }))) {
+    if (
+      !(await tx.updateTask(task.id, ['open'], {
+        status: 'done',
+        completedAt: now,
+        completedBy: personRef(input.actor),
+      }))
+    ) {
       throw new AccessError('stale_decision', 'This task was already marked done.');
     }
-    await tx.appendAudit({ at: now, actor, action: 'task.completed', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action: task.action } });
+    await tx.appendAudit({
+      at: now,
+      actor,
+      action: 'task.completed',
+      requestId: grant.requestId,
+      grantId: grant.id,
+      details: { taskId: task.id, action: task.action },
+    });
     // Every copy of the task message (one per group member) shows who did it.
-    await notify(tx, now, `task-done:${task.id}`, { type: 'task.completed', recipient: { kind: 'group', group: task.assigneeGroup }, taskId: task.id, grantId: grant.id });
+    await notify(tx, now, `task-done:${task.id}`, {
+      type: 'task.completed',
+      recipient: { kind: 'group', group: task.assigneeGroup },
+      taskId: task.id,
+      grantId: grant.id,
+    });
     const fresh = (await tx.getGrant(grant.id))!;
-    if (task.action === 'grant') await activateGrant(tx, now, fresh, actor, { method: fresh.snapshot.provision.method, taskId: task.id });
+    if (task.action === 'grant')
+      await activateGrant(tx, now, fresh, actor, { method: fresh.snapshot.provision.method, taskId: task.id });
     else await completeRevocation(tx, now, fresh, actor, { method: fresh.snapshot.provision.method, taskId: task.id });
     return (await tx.getTask(task.id))!;
   });
@@ -45,7 +72,12 @@ function assertTaskNeeded(task: TaskRecord, grant: Grant): void {
   if (task.status === 'done') throw new AccessError('stale_decision', 'This task was already marked done.');
   const ended = grant.status === 'revoking' || grant.status === 'revoked';
   if (task.status === 'cancelled' || (task.action === 'grant' && grant.status !== 'provisioning')) {
-    const why = ended ? `${grant.holder.name}'s access was revoked (${(grant.revocationReason ?? 'revoked').replaceAll('_', ' ')}) before it was set up` : `the grant is ${grant.status.replaceAll('_', ' ')}`;
-    throw new AccessError('task_cancelled', `Your click changed nothing: this task is no longer needed, because ${why}. Do not set the access up; if you already did, remove it again.`);
+    const why = ended
+      ? `${grant.holder.name}'s access was revoked (${(grant.revocationReason ?? 'revoked').replaceAll('_', ' ')}) before it was set up`
+      : `the grant is ${grant.status.replaceAll('_', ' ')}`;
+    throw new AccessError(
+      'task_cancelled',
+      `Your click changed nothing: this task is no longer needed, because ${why}. Do not set the access up; if you already did, remove it again.`,
+    );
   }
 }

@@ -32,17 +32,28 @@ export async function delegateApprovals(deps: Deps, input: DelegateInput): Promi
   const now = nowIso(deps);
   const me = input.actor.person;
   // `details.field` names what is wrong (the delegate or the end), for a form's inline error.
-  const wrong = (field: 'delegate' | 'until', message: string) => new AccessError('invalid_delegation', message, { field });
-  if (input.delegateId === me.id) throw wrong('delegate', 'Pick someone other than yourself to decide your approvals while you are away.');
-  if (!(Date.parse(input.until) > Date.parse(now))) throw wrong('until', 'The delegation must end in the future: pick a later day.');
+  const wrong = (field: 'delegate' | 'until', message: string) =>
+    new AccessError('invalid_delegation', message, { field });
+  if (input.delegateId === me.id)
+    throw wrong('delegate', 'Pick someone other than yourself to decide your approvals while you are away.');
+  if (!(Date.parse(input.until) > Date.parse(now)))
+    throw wrong('until', 'The delegation must end in the future: pick a later day.');
   if (Date.parse(input.until) - Date.parse(now) > MAX_DELEGATION_DAYS * DAY_MS) {
-    throw wrong('until', `A delegation lasts at most ${MAX_DELEGATION_DAYS} days; pick an earlier day (you can delegate again later).`);
+    throw wrong(
+      'until',
+      `A delegation lasts at most ${MAX_DELEGATION_DAYS} days; pick an earlier day (you can delegate again later).`,
+    );
   }
   // Both people as the directory says now: an inactive delegate could never decide anything.
-  const [meNow, delegate] = await Promise.all([deps.directory.getPerson(me.id), deps.directory.getPerson(input.delegateId)]);
-  if (!meNow?.active) throw new AccessError('person_inactive', 'Your directory account is not active, so you cannot delegate.');
+  const [meNow, delegate] = await Promise.all([
+    deps.directory.getPerson(me.id),
+    deps.directory.getPerson(input.delegateId),
+  ]);
+  if (!meNow?.active)
+    throw new AccessError('person_inactive', 'Your directory account is not active, so you cannot delegate.');
   if (!delegate) throw wrong('delegate', 'That person is not in the directory.');
-  if (!delegate.active) throw wrong('delegate', `${delegate.name}'s directory account is not active, so they cannot decide for you.`);
+  if (!delegate.active)
+    throw wrong('delegate', `${delegate.name}'s directory account is not active, so they cannot decide for you.`);
   const delegateSlack = (await deps.store.bindingForPerson(delegate.id))?.slackUserId ?? null;
 
   const delegation: Delegation = {
@@ -65,9 +76,19 @@ export async function delegateApprovals(deps: Deps, input: DelegateInput): Promi
       at: now,
       actor,
       action: 'delegation.created',
-      details: { delegationId: delegation.id, delegate: delegate.email, delegateId: delegate.id, startsAt: now, endsAt: input.until },
+      details: {
+        delegationId: delegation.id,
+        delegate: delegate.email,
+        delegateId: delegate.id,
+        startsAt: now,
+        endsAt: input.until,
+      },
     });
-    await notify(tx, now, `delegation-started:${delegation.id}`, { type: 'delegation.started', recipient: { kind: 'person', directoryId: delegate.id }, delegationId: delegation.id });
+    await notify(tx, now, `delegation-started:${delegation.id}`, {
+      type: 'delegation.started',
+      recipient: { kind: 'person', directoryId: delegate.id },
+      delegationId: delegation.id,
+    });
     await askDelegateForWaiting(tx, now, delegation);
   });
   return delegation;
@@ -85,25 +106,45 @@ export async function endOwnDelegation(deps: Deps, input: { actor: ActingPerson 
 }
 
 /** Ends one delegation in its own transaction (a delegate found a delegator inactive); false when it already ended. */
-export async function endDelegation(deps: Pick<Deps, 'store' | 'clock'>, delegation: Delegation, reason: DelegationEndReason, actor: Actor): Promise<boolean> {
+export async function endDelegation(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  delegation: Delegation,
+  reason: DelegationEndReason,
+  actor: Actor,
+): Promise<boolean> {
   const now = deps.clock.now().toISOString();
   return await deps.store.transaction((tx) => endDelegationTx(tx, now, delegation, reason, actor));
 }
 
 /** Ends a delegation: conditional on it being active, audited, and both people told. */
-export async function endDelegationTx(tx: StoreTx, now: string, delegation: Delegation, reason: DelegationEndReason, actor: Actor): Promise<boolean> {
-  if (!(await tx.updateDelegation(delegation.id, ['active'], { status: 'ended', endedAt: now, endedReason: reason }))) return false;
+export async function endDelegationTx(
+  tx: StoreTx,
+  now: string,
+  delegation: Delegation,
+  reason: DelegationEndReason,
+  actor: Actor,
+): Promise<boolean> {
+  if (!(await tx.updateDelegation(delegation.id, ['active'], { status: 'ended', endedAt: now, endedReason: reason })))
+    return false;
   await tx.appendAudit({
     at: now,
     actor,
     action: 'delegation.ended',
-    details: { delegationId: delegation.id, delegator: delegation.delegator.email, delegate: delegation.delegate.email, reason, endsAt: delegation.endsAt },
+    details: {
+      delegationId: delegation.id,
+      delegator: delegation.delegator.email,
+      delegate: delegation.delegate.email,
+      reason,
+      endsAt: delegation.endsAt,
+    },
   });
   // The delegator who turned it off knows (the command answered them); the delegate must hear it.
   const told = reason === 'off' ? [delegation.delegate] : [delegation.delegate, delegation.delegator];
   for (const person of told) {
     await notify(tx, now, `delegation-ended:${delegation.id}:${person.directoryId}`, {
-      type: 'delegation.ended', recipient: { kind: 'person', directoryId: person.directoryId }, delegationId: delegation.id,
+      type: 'delegation.ended',
+      recipient: { kind: 'person', directoryId: person.directoryId },
+      delegationId: delegation.id,
     });
   }
   return true;
@@ -120,7 +161,8 @@ export async function expireDelegations(deps: Deps, batch = 200): Promise<number
       let count = 0;
       // Lock order (ports.ts, Store): the batch's delegations before the first audit event.
       await lockDelegations(tx, due);
-      for (const delegation of due) if (await endDelegationTx(tx, now, delegation, 'expired', systemActor('sweep'))) count++;
+      for (const delegation of due)
+        if (await endDelegationTx(tx, now, delegation, 'expired', systemActor('sweep'))) count++;
       return count;
     });
     ended += n;
@@ -137,10 +179,17 @@ export async function lockDelegations(tx: StoreTx, delegations: readonly Delegat
  * A person left: every delegation they give or receive ends (inside the offboarding transaction,
  * which read and locked them with `lockDelegations` before its first audit event).
  */
-export async function endDelegationsOf(tx: StoreTx, now: string, personId: string, involved: readonly Delegation[], actor: Actor): Promise<number> {
+export async function endDelegationsOf(
+  tx: StoreTx,
+  now: string,
+  personId: string,
+  involved: readonly Delegation[],
+  actor: Actor,
+): Promise<number> {
   let ended = 0;
   for (const delegation of involved) {
-    const reason: DelegationEndReason = delegation.delegator.directoryId === personId ? 'delegator_inactive' : 'delegate_inactive';
+    const reason: DelegationEndReason =
+      delegation.delegator.directoryId === personId ? 'delegator_inactive' : 'delegate_inactive';
     if (await endDelegationTx(tx, now, delegation, reason, actor)) ended++;
   }
   return ended;
@@ -160,7 +209,10 @@ async function askDelegateForWaiting(tx: StoreTx, now: string, delegation: Deleg
     const decisions = await tx.getDecisions(request.id);
     if (decisionUsing(decisions, delegateId) || decisionUsing(decisions, delegation.delegator.directoryId)) continue;
     await notify(tx, now, `approval:${request.id}:${step.index}:${delegateId}`, {
-      type: 'approval.requested', recipient: { kind: 'person', directoryId: delegateId }, requestId: request.id, stepIndex: step.index,
+      type: 'approval.requested',
+      recipient: { kind: 'person', directoryId: delegateId },
+      requestId: request.id,
+      stepIndex: step.index,
     });
   }
 }

@@ -7,7 +7,12 @@
  */
 import { PermanentError } from '../domain/errors.js';
 import {
-  evaluate, resolveChain, resolveStep, type DirectoryFacts, type Evaluation, type ResolvedStep,
+  evaluate,
+  resolveChain,
+  resolveStep,
+  type DirectoryFacts,
+  type Evaluation,
+  type ResolvedStep,
 } from '../domain/evaluate.js';
 import type { Person } from '../domain/person.js';
 import type { AppPolicy, ApprovalStep, Role } from '../domain/policy.js';
@@ -36,7 +41,11 @@ export function groupsDecide(role: Role): boolean {
 }
 
 export async function gatherDirectoryFacts(
-  directory: Directory, requester: Person, role: Role, adminGroup: string, options: GatherOptions = {},
+  directory: Directory,
+  requester: Person,
+  role: Role,
+  adminGroup: string,
+  options: GatherOptions = {},
 ): Promise<DirectoryFacts> {
   const steps = role.approval === 'auto' ? [] : role.approval;
   const stepGroups = steps.flatMap((s) => (s.kind === 'group' ? [s.group] : []));
@@ -81,8 +90,13 @@ function needsAdmins(steps: readonly ResolvedStep[], satisfiable: boolean): bool
 export async function evaluateLive(
   directory: Directory,
   input: {
-    app: AppPolicy; role: Role; version: string; requester: Person; adminGroup: string;
-    request: Parameters<typeof evaluate>[4]; now: Date;
+    app: AppPolicy;
+    role: Role;
+    version: string;
+    requester: Person;
+    adminGroup: string;
+    request: Parameters<typeof evaluate>[4];
+    now: Date;
   },
 ): Promise<{ evaluation: Evaluation; facts: DirectoryFacts }> {
   // A request form read the groups a moment ago; unless they decide now, that read serves.
@@ -99,7 +113,10 @@ export async function evaluateLive(
 
 /** The role's chain as it would start now (an extension asked with `approval: same`). */
 export async function resolveChainLive(
-  directory: Directory, role: Role, requester: Person, adminGroup: string,
+  directory: Directory,
+  role: Role,
+  requester: Person,
+  adminGroup: string,
 ): Promise<ReturnType<typeof resolveChain>> {
   const facts = await gatherDirectoryFacts(directory, requester, role, adminGroup, { admins: false });
   const chain = resolveChain(role, facts);
@@ -110,7 +127,11 @@ export async function resolveChainLive(
 export async function resolveStepLive(
   directory: Directory,
   input: {
-    role: Role; step: ApprovalStep; index: number; requester: Person; adminGroup: string;
+    role: Role;
+    step: ApprovalStep;
+    index: number;
+    requester: Person;
+    adminGroup: string;
     decidedEarlier: ReadonlySet<string>;
   },
 ): Promise<ResolvedStep> {

@@ -45,9 +45,17 @@ export async function escalateStep(deps: Deps, due: StepRecord): Promise<boolean
     // Lock order (ports.ts, Store): the request first, as a decision takes it, then its steps.
     const fresh = await tx.getRequest(due.requestId);
     const step = (await tx.getSteps(due.requestId)).find((s) => s.index === due.index);
-    if (!step || !fresh || step.status !== 'open' || step.escalatedAt !== null || fresh.status !== 'pending_approval' || fresh.currentStep !== step.index) {
+    if (
+      !step ||
+      !fresh ||
+      step.status !== 'open' ||
+      step.escalatedAt !== null ||
+      fresh.status !== 'pending_approval' ||
+      fresh.currentStep !== step.index
+    ) {
       // Nothing left to escalate: it is not due any more.
-      if (step && step.escalatedAt === null) await tx.updateStep(step.requestId, step.index, [step.status], { escalateAt: null });
+      if (step && step.escalatedAt === null)
+        await tx.updateStep(step.requestId, step.index, [step.status], { escalateAt: null });
       return false;
     }
     if (!escalation) {
@@ -66,7 +74,8 @@ export async function escalateStep(deps: Deps, due: StepRecord): Promise<boolean
       else added.push(person);
     }
     const escalationApprovers = added.map((p) => refOf(p));
-    if (!(await tx.updateStep(step.requestId, step.index, ['open'], { escalatedAt: now, escalationApprovers }))) return false;
+    if (!(await tx.updateStep(step.requestId, step.index, ['open'], { escalatedAt: now, escalationApprovers })))
+      return false;
     const to = escalation.to.kind === 'group' ? `group ${escalation.to.group}` : `user ${escalation.to.user}`;
     await tx.appendAudit({
       at: now,
@@ -85,7 +94,14 @@ export async function escalateStep(deps: Deps, due: StepRecord): Promise<boolean
     if (added.length === 0) return true;
     const escalatedStep: StepRecord = { ...step, escalatedAt: now, escalationApprovers };
     // The people added are asked by DM, even for a channel step: they may not be in that channel.
-    await askApprovers(tx, now, fresh, step.index, null, added.map((p) => p.id));
+    await askApprovers(
+      tx,
+      now,
+      fresh,
+      step.index,
+      null,
+      added.map((p) => p.id),
+    );
     // Every earlier copy of the step's message shows it escalated, and its earlier approvers hear it.
     await settleApprovalMessages(tx, now, fresh, step, 'escalated');
     const told = step.notifyChannel
@@ -93,9 +109,19 @@ export async function escalateStep(deps: Deps, due: StepRecord): Promise<boolean
       : step.approvers.map((a) => ({ kind: 'person' as const, directoryId: a.directoryId }));
     for (const recipient of told) {
       const who = recipient.kind === 'channel' ? recipient.channel : recipient.directoryId;
-      await notify(tx, now, `escalated:${fresh.id}:${step.index}:${who}`, { type: 'approval.escalated', recipient, requestId: fresh.id, stepIndex: escalatedStep.index });
+      await notify(tx, now, `escalated:${fresh.id}:${step.index}:${who}`, {
+        type: 'approval.escalated',
+        recipient,
+        requestId: fresh.id,
+        stepIndex: escalatedStep.index,
+      });
     }
-    await notify(tx, now, `step-escalated:${fresh.id}:${step.index}`, { type: 'step.escalated', recipient: requesterRecipient(fresh), requestId: fresh.id, stepIndex: step.index });
+    await notify(tx, now, `step-escalated:${fresh.id}:${step.index}`, {
+      type: 'step.escalated',
+      recipient: requesterRecipient(fresh),
+      requestId: fresh.id,
+      stepIndex: step.index,
+    });
     return true;
   });
 }

@@ -23,13 +23,31 @@ export async function expireUnapprovedRequests(deps: Deps, batch = 200): Promise
  */
 export async function expireRequest(tx: StoreTx, now: string, request: AccessRequest): Promise<boolean> {
   if (request.approvalDeadline > now) return false;
-  if (!(await tx.updateRequest(request.id, ['pending_approval'], { status: 'approval_expired', decidedAt: now, decisionReason: 'no decision within the approval timeout', currentStep: -1 }))) return false;
+  if (
+    !(await tx.updateRequest(request.id, ['pending_approval'], {
+      status: 'approval_expired',
+      decidedAt: now,
+      decisionReason: 'no decision within the approval timeout',
+      currentStep: -1,
+    }))
+  )
+    return false;
   const open = (await tx.getSteps(request.id)).find((s) => s.status === 'open');
   if (open) {
     await tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
     await settleApprovalMessages(tx, now, request, open, 'expired');
   }
-  await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'request.expired', requestId: request.id, details: { deadline: request.approvalDeadline, step: open ? open.index + 1 : null } });
-  await notify(tx, now, `expired:${request.id}`, { type: 'request.expired', recipient: requesterRecipient(request), requestId: request.id });
+  await tx.appendAudit({
+    at: now,
+    actor: { kind: 'system', component: 'sweep' },
+    action: 'request.expired',
+    requestId: request.id,
+    details: { deadline: request.approvalDeadline, step: open ? open.index + 1 : null },
+  });
+  await notify(tx, now, `expired:${request.id}`, {
+    type: 'request.expired',
+    recipient: requesterRecipient(request),
+    requestId: request.id,
+  });
   return true;
 }

@@ -6,7 +6,15 @@ import { systemActor, type Actor, type AuditEvent } from '../domain/audit.js';
 import type { CatalogEntry } from '../domain/catalog.js';
 import type { ResolvedStep } from '../domain/evaluate.js';
 import type { Settings } from '../domain/policy.js';
-import type { AccessRequest, ChannelRecipient, Grant, Notification, PersonRecipient, RevocationReason, StepRecord } from '../domain/records.js';
+import type {
+  AccessRequest,
+  ChannelRecipient,
+  Grant,
+  Notification,
+  PersonRecipient,
+  RevocationReason,
+  StepRecord,
+} from '../domain/records.js';
 import { redactProvision } from '../domain/redact-url.js';
 import { provisionMethod } from '../domain/provisioning/methods.js';
 import { refOf } from './acting-person.js';
@@ -26,7 +34,13 @@ export function requesterRecipient(request: AccessRequest): PersonRecipient {
  * Writes a new request's chain: every step waiting, the first opened with its approvers resolved
  * now, and the requester told what lies ahead.
  */
-export async function startChain(tx: StoreTx, now: string, request: AccessRequest, chain: ResolvedStep[], settings: StepSettings): Promise<void> {
+export async function startChain(
+  tx: StoreTx,
+  now: string,
+  request: AccessRequest,
+  chain: ResolvedStep[],
+  settings: StepSettings,
+): Promise<void> {
   await tx.insertSteps(
     chain.map((s) => ({
       requestId: request.id,
@@ -48,7 +62,11 @@ export async function startChain(tx: StoreTx, now: string, request: AccessReques
     })),
   );
   await openStep(tx, now, request, chain[0]!, { kind: 'system', component: 'chain' }, settings);
-  await notify(tx, now, `submitted:${request.id}`, { type: 'request.submitted', recipient: requesterRecipient(request), requestId: request.id });
+  await notify(tx, now, `submitted:${request.id}`, {
+    type: 'request.submitted',
+    recipient: requesterRecipient(request),
+    requestId: request.id,
+  });
 }
 
 /** What opening a step needs from the settings: when its approvers are reminded. */
@@ -59,7 +77,14 @@ export type StepSettings = Pick<Settings, 'approverRemindersSeconds'>;
  * The step's escalation time and first approver reminder are set from now: the sweep finds them
  * by those times (`stepsDueToEscalate`, `stepsDueForApproverReminder`).
  */
-export async function openStep(tx: StoreTx, now: string, request: AccessRequest, resolved: ResolvedStep, actor: Actor, settings: StepSettings): Promise<void> {
+export async function openStep(
+  tx: StoreTx,
+  now: string,
+  request: AccessRequest,
+  resolved: ResolvedStep,
+  actor: Actor,
+  settings: StepSettings,
+): Promise<void> {
   const approvers = resolved.approvers.map((p) => refOf(p));
   const escalation = resolved.step.escalation;
   const firstReminder = settings.approverRemindersSeconds[0];
@@ -79,52 +104,118 @@ export async function openStep(tx: StoreTx, now: string, request: AccessRequest,
     actor,
     action: 'step.started',
     requestId: request.id,
-    details: { step: resolved.index + 1, of: request.stepCount, label: resolved.label, required: resolved.required, approvers: approvers.map((a) => a.email) },
+    details: {
+      step: resolved.index + 1,
+      of: request.stepCount,
+      label: resolved.label,
+      required: resolved.required,
+      approvers: approvers.map((a) => a.email),
+    },
   });
   if (resolved.fallback) {
-    await tx.appendAudit({ at: now, actor, action: 'step.fallbackUsed', requestId: request.id, details: { step: resolved.index + 1, reason: resolved.fallback.reason } });
+    await tx.appendAudit({
+      at: now,
+      actor,
+      action: 'step.fallbackUsed',
+      requestId: request.id,
+      details: { step: resolved.index + 1, reason: resolved.fallback.reason },
+    });
   }
-  await askApprovers(tx, now, request, resolved.index, resolved.notifyChannel ?? null, approvers.map((a) => a.directoryId));
+  await askApprovers(
+    tx,
+    now,
+    request,
+    resolved.index,
+    resolved.notifyChannel ?? null,
+    approvers.map((a) => a.directoryId),
+  );
 }
 
 /**
  * Asks a step's approvers: one message in the step's channel, or a DM each. The delegates in force
  * of those approvers are asked by DM too, so an approver on holiday does not hold the step up.
  */
-export async function askApprovers(tx: StoreTx, now: string, request: AccessRequest, stepIndex: number, channel: string | null, approverIds: string[]): Promise<void> {
+export async function askApprovers(
+  tx: StoreTx,
+  now: string,
+  request: AccessRequest,
+  stepIndex: number,
+  channel: string | null,
+  approverIds: string[],
+): Promise<void> {
   const requestId = request.id;
   if (channel) {
-    await notify(tx, now, `approval:${requestId}:${stepIndex}:channel`, { type: 'approval.requested', recipient: { kind: 'channel', channel }, requestId, stepIndex });
+    await notify(tx, now, `approval:${requestId}:${stepIndex}:channel`, {
+      type: 'approval.requested',
+      recipient: { kind: 'channel', channel },
+      requestId,
+      stepIndex,
+    });
   } else {
     for (const directoryId of approverIds) {
-      await notify(tx, now, `approval:${requestId}:${stepIndex}:${directoryId}`, { type: 'approval.requested', recipient: { kind: 'person', directoryId }, requestId, stepIndex });
+      await notify(tx, now, `approval:${requestId}:${stepIndex}:${directoryId}`, {
+        type: 'approval.requested',
+        recipient: { kind: 'person', directoryId },
+        requestId,
+        stepIndex,
+      });
     }
   }
   for (const delegate of await delegatesOf(tx, now, approverIds, request.requester.directoryId)) {
     const directoryId = delegate.directoryId;
-    await notify(tx, now, `approval:${requestId}:${stepIndex}:${directoryId}`, { type: 'approval.requested', recipient: { kind: 'person', directoryId }, requestId, stepIndex });
+    await notify(tx, now, `approval:${requestId}:${stepIndex}:${directoryId}`, {
+      type: 'approval.requested',
+      recipient: { kind: 'person', directoryId },
+      requestId,
+      stepIndex,
+    });
   }
 }
 
 /** Every copy of a step's approval message shows the outcome (the adapter updates what it posted). */
-export async function settleApprovalMessages(tx: StoreTx, now: string, request: AccessRequest, step: StepRecord, outcome: string): Promise<void> {
+export async function settleApprovalMessages(
+  tx: StoreTx,
+  now: string,
+  request: AccessRequest,
+  step: StepRecord,
+  outcome: string,
+): Promise<void> {
   // Every copy: the channel's, each approver's DM (with those the escalation added), and the DMs of
   // delegates (the notifier updates only what it posted).
   const recipients: (PersonRecipient | ChannelRecipient)[] = step.notifyChannel
-    ? [{ kind: 'channel', channel: step.notifyChannel }, ...step.escalationApprovers.map((a): PersonRecipient => ({ kind: 'person', directoryId: a.directoryId }))]
+    ? [
+        { kind: 'channel', channel: step.notifyChannel },
+        ...step.escalationApprovers.map((a): PersonRecipient => ({ kind: 'person', directoryId: a.directoryId })),
+      ]
     : stepApprovers(step).map((a) => ({ kind: 'person', directoryId: a.directoryId }));
-  for (const delegate of await delegatesOf(tx, now, stepApprovers(step).map((a) => a.directoryId), request.requester.directoryId)) {
+  for (const delegate of await delegatesOf(
+    tx,
+    now,
+    stepApprovers(step).map((a) => a.directoryId),
+    request.requester.directoryId,
+  )) {
     recipients.push({ kind: 'person', directoryId: delegate.directoryId });
   }
   for (const recipient of recipients) {
     const who = recipient.kind === 'channel' ? recipient.channel : recipient.directoryId;
-    await notify(tx, now, `outcome:${request.id}:${step.index}:${outcome}:${who}`, { type: 'approval.outcome', recipient, requestId: request.id, stepIndex: step.index });
+    await notify(tx, now, `outcome:${request.id}:${step.index}:${outcome}:${who}`, {
+      type: 'approval.outcome',
+      recipient,
+      requestId: request.id,
+      stepIndex: step.index,
+    });
   }
 }
 
 /** Creates the grant of an approved request and asks for it to be provisioned. */
 export async function createGrant(
-  deps: Deps, tx: StoreTx, now: string, request: AccessRequest, entry: CatalogEntry, seconds: number, actor: Actor,
+  deps: Deps,
+  tx: StoreTx,
+  now: string,
+  request: AccessRequest,
+  entry: CatalogEntry,
+  seconds: number,
+  actor: Actor,
 ): Promise<Grant> {
   // Emergency access is never extended: a longer need goes through the approvers.
   const breakGlass = request.kind === 'break_glass';
@@ -199,12 +290,36 @@ export function membershipSubject(group: string, holderId: string): string {
 }
 
 /** Marks a grant active from now for its duration and tells the holder. */
-export async function activateGrant(tx: StoreTx, now: string, grant: Grant, actor: Actor, details: Record<string, unknown>): Promise<boolean> {
+export async function activateGrant(
+  tx: StoreTx,
+  now: string,
+  grant: Grant,
+  actor: Actor,
+  details: Record<string, unknown>,
+): Promise<boolean> {
   const expiresAt = addSeconds(now, grant.durationSeconds);
-  const ok = await tx.updateGrant(grant.id, ['provisioning'], { status: 'active', activatedAt: now, expiresAt, failures: 0, lastError: null });
+  const ok = await tx.updateGrant(grant.id, ['provisioning'], {
+    status: 'active',
+    activatedAt: now,
+    expiresAt,
+    failures: 0,
+    lastError: null,
+  });
   if (!ok) return false;
-  await tx.appendAudit({ at: now, actor, action: 'grant.activated', requestId: grant.requestId, grantId: grant.id, details: { expiresAt, durationSeconds: grant.durationSeconds, ...details } });
-  await notify(tx, now, `active:${grant.id}`, { type: 'grant.active', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
+  await tx.appendAudit({
+    at: now,
+    actor,
+    action: 'grant.activated',
+    requestId: grant.requestId,
+    grantId: grant.id,
+    details: { expiresAt, durationSeconds: grant.durationSeconds, ...details },
+  });
+  await notify(tx, now, `active:${grant.id}`, {
+    type: 'grant.active',
+    recipient: { kind: 'person', directoryId: grant.holder.directoryId },
+    grantId: grant.id,
+    requestId: grant.requestId,
+  });
   return true;
 }
 
@@ -231,13 +346,26 @@ export async function startRevocation(
     lastError: null,
   });
   if (!ok) return false;
-  await tx.appendAudit({ at: now, actor, action: 'grant.revocationStarted', requestId: grant.requestId, grantId: grant.id, details: { reason, note, method: grant.snapshot.provision.method } });
+  await tx.appendAudit({
+    at: now,
+    actor,
+    action: 'grant.revocationStarted',
+    requestId: grant.requestId,
+    grantId: grant.id,
+    details: { reason, note, method: grant.snapshot.provision.method },
+  });
   await tx.enqueueJob(`revoke:${grant.id}`, { kind: 'revoke', grantId: grant.id }, now, effectSubject(grant));
   return true;
 }
 
 /** Records a finished revocation and tells the holder why (with Re-request, in Slack). */
-export async function completeRevocation(tx: StoreTx, now: string, grant: Grant, actor: Actor, details: Record<string, unknown>): Promise<boolean> {
+export async function completeRevocation(
+  tx: StoreTx,
+  now: string,
+  grant: Grant,
+  actor: Actor,
+  details: Record<string, unknown>,
+): Promise<boolean> {
   const ok = await tx.updateGrant(grant.id, ['revoking'], { status: 'revoked', revokedAt: now, lastError: null });
   if (!ok) return false;
   const event = await tx.appendAudit({
@@ -246,10 +374,27 @@ export async function completeRevocation(tx: StoreTx, now: string, grant: Grant,
     action: 'grant.revoked',
     requestId: grant.requestId,
     grantId: grant.id,
-    details: { reason: grant.revocationReason, note: grant.revocationNote, by: grant.revokedBy, method: grant.snapshot.provision.method, ...details },
+    details: {
+      reason: grant.revocationReason,
+      note: grant.revocationNote,
+      by: grant.revokedBy,
+      method: grant.snapshot.provision.method,
+      ...details,
+    },
   });
-  await notify(tx, now, `revoked:${grant.id}`, { type: 'grant.revoked', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
-  await settleReviewItemsOfGrant(tx, now, grant, event, details.removed === false ? 'grant revoked; the group membership was kept (see grant.membershipKept)' : null);
+  await notify(tx, now, `revoked:${grant.id}`, {
+    type: 'grant.revoked',
+    recipient: { kind: 'person', directoryId: grant.holder.directoryId },
+    grantId: grant.id,
+    requestId: grant.requestId,
+  });
+  await settleReviewItemsOfGrant(
+    tx,
+    now,
+    grant,
+    event,
+    details.removed === false ? 'grant revoked; the group membership was kept (see grant.membershipKept)' : null,
+  );
   return true;
 }
 
@@ -258,27 +403,57 @@ export async function completeRevocation(tx: StoreTx, now: string, grant: Grant,
  * revocation is confirmed now, so the review item's removal is verified, tied to the
  * `grant.revoked` event, and the reviewers' lists and a closed review's summary say so.
  */
-export async function settleReviewItemsOfGrant(tx: StoreTx, now: string, grant: Grant, event: AuditEvent, kept: string | null): Promise<void> {
+export async function settleReviewItemsOfGrant(
+  tx: StoreTx,
+  now: string,
+  grant: Grant,
+  event: AuditEvent,
+  kept: string | null,
+): Promise<void> {
   for (const item of await tx.reviewItemsOfGrant(grant.id)) {
-    const detail = kept ?? `grant ${grant.id} revoked; the removal was confirmed by the ${grant.snapshot.provision.method} provisioner`;
-    const patch = { remediation: 'removed' as const, remediatedAt: now, remediationEventSeq: event.seq, remediationDetail: detail };
-    if (!(await tx.updateReviewItem(item.id, { decision: ['revoke', 'undecided'], remediation: ['pending'] }, patch))) continue;
+    const detail =
+      kept ??
+      `grant ${grant.id} revoked; the removal was confirmed by the ${grant.snapshot.provision.method} provisioner`;
+    const patch = {
+      remediation: 'removed' as const,
+      remediatedAt: now,
+      remediationEventSeq: event.seq,
+      remediationDetail: detail,
+    };
+    if (!(await tx.updateReviewItem(item.id, { decision: ['revoke', 'undecided'], remediation: ['pending'] }, patch)))
+      continue;
     await tx.appendAudit({
       at: now,
       actor: systemActor('review'),
       action: 'reviewItem.remediated',
       grantId: grant.id,
-      details: { campaign: item.campaignId, item: item.id, holder: item.holder.email, verifiedBy: `grant.revoked #${event.seq}`, detail },
+      details: {
+        campaign: item.campaignId,
+        item: item.id,
+        holder: item.holder.email,
+        verifiedBy: `grant.revoked #${event.seq}`,
+        detail,
+      },
     });
     await notifyReviewChange(tx, now, item.campaignId, item.id, 'remediated');
   }
 }
 
 /** Every reviewer's list that holds the item is brought up to date, and a closed campaign's summary too. */
-export async function notifyReviewChange(tx: StoreTx, now: string, campaignId: string, itemId: string, what: string): Promise<void> {
+export async function notifyReviewChange(
+  tx: StoreTx,
+  now: string,
+  campaignId: string,
+  itemId: string,
+  what: string,
+): Promise<void> {
   for (const a of await tx.assignmentsOf(itemId)) {
     const key = `review-updated:${campaignId}:${a.reviewerId}:${itemId}:${what}`;
-    await notify(tx, now, key, { type: 'review.updated', recipient: { kind: 'person', directoryId: a.reviewerId }, campaignId });
+    await notify(tx, now, key, {
+      type: 'review.updated',
+      recipient: { kind: 'person', directoryId: a.reviewerId },
+      campaignId,
+    });
   }
   // Once the campaign closed, its summary (posted to the channel chosen at the close) follows.
   const closed = await tx.getJobByKey(summaryJobKey(campaignId, 'closed'));
@@ -296,6 +471,18 @@ export function summaryJobKey(campaignId: string, change: string): string {
   return `notify:${summaryKey(campaignId, change)}`;
 }
 
-export function alert(tx: StoreTx, now: string, alertsChannel: string, key: string, text: string, ids: { grantId?: string; requestId?: string } = {}): Promise<void> {
-  return notify(tx, now, `alert:${key}`, { type: 'alert', recipient: { kind: 'channel', channel: alertsChannel }, text, ...ids });
+export function alert(
+  tx: StoreTx,
+  now: string,
+  alertsChannel: string,
+  key: string,
+  text: string,
+  ids: { grantId?: string; requestId?: string } = {},
+): Promise<void> {
+  return notify(tx, now, `alert:${key}`, {
+    type: 'alert',
+    recipient: { kind: 'channel', channel: alertsChannel },
+    text,
+    ...ids,
+  });
 }

@@ -12,7 +12,9 @@ type Policies = { catalog: Catalog };
 export function findApp(deps: Policies, app: string): LoadedPolicy {
   const policy = deps.catalog.app(app);
   if (policy) return policy;
-  const known = [...deps.catalog.policies].sort((a, b) => a.name.localeCompare(b.name)).map((p) => `\`${p.app}\` (${p.name})`);
+  const known = [...deps.catalog.policies]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((p) => `\`${p.app}\` (${p.name})`);
   throw new AccessError('unknown_role', `There is no application \`${app}\`. Applications: ${known.join(', ')}.`);
 }
 
@@ -25,5 +27,10 @@ export function findEntry(deps: Policies, app: string, role: string | undefined)
   const entry = role === undefined ? undefined : deps.catalog.find(policy.app, role);
   if (entry) return entry;
   const roles = policy.roles.map((r) => `\`${r.id}\` (${r.name})`).join(', ');
-  throw new AccessError('unknown_role', role === undefined ? `Name a role of ${policy.name}: ${roles}.` : `${policy.name} has no role \`${role}\`. Its roles: ${roles}.`);
+  throw new AccessError(
+    'unknown_role',
+    role === undefined
+      ? `Name a role of ${policy.name}: ${roles}.`
+      : `${policy.name} has no role \`${role}\`. Its roles: ${roles}.`,
+  );
 }

@@ -340,7 +340,9 @@ export interface StoreReads {
   otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Promise<Grant[]>;
   /** Grants by id, in one read (missing ids are left out). Inside a transaction, locked as `tx.getGrant` locks one. */
   getGrants(ids: readonly string[]): Promise<Grant[]>;
-  /** Grants provisioned through this directory group (from their snapshot), optionally of one holder or some statuses. */
+  /**
+   * Grants provisioned through this directory group (from their snapshot), optionally of one holder or some statuses.
+   */
   grantsThroughGroup(group: string, filter?: { holderId?: string; status?: GrantStatus[] }): Promise<Grant[]>;
   /** The distinct groups that grants in these statuses were provisioned through, sorted. */
   provisionGroupsOf(status: GrantStatus[]): Promise<string[]>;
@@ -491,7 +493,11 @@ export interface StoreTx extends StoreReads {
   insertExtension(extension: ExtensionRecord): Promise<void>;
   insertBreakGlassReview(review: BreakGlassReview): Promise<void>;
   /** Conditional update: applies only while the review is in one of `from`. Returns whether it did. */
-  updateBreakGlassReview(grantId: string, from: BreakGlassReviewStatus[], patch: Partial<BreakGlassReview>): Promise<boolean>;
+  updateBreakGlassReview(
+    grantId: string,
+    from: BreakGlassReviewStatus[],
+    patch: Partial<BreakGlassReview>,
+  ): Promise<boolean>;
   /** Throws `AccessError('invalid_delegation')` when the delegator already has an active delegation. */
   insertDelegation(delegation: Delegation): Promise<void>;
   /** Conditional update: applies only while the delegation is in one of `from`. Returns whether it did. */
@@ -527,7 +533,11 @@ export interface StoreTx extends StoreReads {
    * cursor never moves back and a batch is never counted twice. `patch.deliveredSeq`, when given,
    * must not be below `fromSeq`.
    */
-  updateAuditSink(name: string, fromSeq: number, patch: Partial<Omit<AuditSinkState, 'name'>> & { updatedAt: string }): Promise<boolean>;
+  updateAuditSink(
+    name: string,
+    fromSeq: number,
+    patch: Partial<Omit<AuditSinkState, 'name'>> & { updatedAt: string },
+  ): Promise<boolean>;
   /** Records a signed checkpoint (with the `audit.checkpointed` event, in the same transaction). */
   recordAuditCheckpoint(checkpoint: CheckpointRecord): Promise<void>;
 
@@ -603,7 +613,11 @@ export interface StoreTx extends StoreReads {
   ): Promise<boolean>;
   /** Records that a reviewer saw these items now, where they had not been seen before; returns how many. */
   markReviewItemsSeen(reviewerId: string, itemIds: readonly string[], at: string): Promise<number>;
-  updateReviewer(campaignId: string, reviewerId: string, patch: Pick<ReviewerRecord, 'remindersSent'>): Promise<boolean>;
+  updateReviewer(
+    campaignId: string,
+    reviewerId: string,
+    patch: Pick<ReviewerRecord, 'remindersSent'>,
+  ): Promise<boolean>;
 }
 
 /**

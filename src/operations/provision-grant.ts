@@ -47,13 +47,23 @@ export async function provisionGrant(deps: Deps, grantId: string): Promise<void>
   await recordProvisioned(deps, grant, { method: provision.method, ...outcome.details });
 }
 
-/** The effect landed: activate the grant, or, if it left `provisioning` meanwhile, log the late effect (rule 2 and 3 above). */
+/**
+ * The effect landed: activate the grant, or, if it left `provisioning` meanwhile, log the late effect (rule 2 and 3
+ * above).
+ */
 async function recordProvisioned(deps: Deps, grant: Grant, details: Record<string, unknown>): Promise<void> {
   const now = nowIso(deps);
   await deps.store.transaction(async (tx) => {
     const fresh = (await tx.getGrant(grant.id))!;
     if (fresh.status === 'provisioning') {
-      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioned', requestId: grant.requestId, grantId: grant.id, details });
+      await tx.appendAudit({
+        at: now,
+        actor: provisioner,
+        action: 'grant.provisioned',
+        requestId: grant.requestId,
+        grantId: grant.id,
+        details,
+      });
       await activateGrant(tx, now, fresh, provisioner, { method: details.method });
       return;
     }
@@ -76,7 +86,11 @@ async function recordProvisioned(deps: Deps, grant: Grant, details: Record<strin
   });
 }
 
-export async function executeRevocation(deps: Deps, grantId: string, options: { undoLateProvision?: boolean } = {}): Promise<void> {
+export async function executeRevocation(
+  deps: Deps,
+  grantId: string,
+  options: { undoLateProvision?: boolean } = {},
+): Promise<void> {
   const grant = await deps.store.getGrant(grantId);
   const undo = options.undoLateProvision === true;
   if (!grant) return;
@@ -91,18 +105,41 @@ export async function executeRevocation(deps: Deps, grantId: string, options: { 
   await recordRevoked(deps, grant, outcome, undo);
 }
 
-/** The removal landed (or the access was kept on purpose): the revocation completes, or the late add is logged as undone. */
-async function recordRevoked(deps: Deps, grant: Grant, outcome: Extract<EffectOutcome, { kind: 'done' }>, undo: boolean): Promise<void> {
+/**
+ * The removal landed (or the access was kept on purpose): the revocation completes, or the late add is logged as
+ * undone.
+ */
+async function recordRevoked(
+  deps: Deps,
+  grant: Grant,
+  outcome: Extract<EffectOutcome, { kind: 'done' }>,
+  undo: boolean,
+): Promise<void> {
   const now = nowIso(deps);
   const { details, kept } = outcome;
   await deps.store.transaction(async (tx) => {
     await outcome.bookkeeping?.(tx);
     if (undo) {
-      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioningUndone', requestId: grant.requestId, grantId: grant.id, details: { ...details, ...kept } });
+      await tx.appendAudit({
+        at: now,
+        actor: provisioner,
+        action: 'grant.provisioningUndone',
+        requestId: grant.requestId,
+        grantId: grant.id,
+        details: { ...details, ...kept },
+      });
       return;
     }
     const fresh = (await tx.getGrant(grant.id))!;
-    if (kept) await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.membershipKept', requestId: grant.requestId, grantId: grant.id, details: kept });
+    if (kept)
+      await tx.appendAudit({
+        at: now,
+        actor: provisioner,
+        action: 'grant.membershipKept',
+        requestId: grant.requestId,
+        grantId: grant.id,
+        details: kept,
+      });
     await completeRevocation(tx, now, fresh, provisioner, details);
   });
 }
@@ -119,7 +156,11 @@ async function revokeByTask(deps: Deps, grant: Grant, assigneeGroup: string): Pr
     if (task?.status === 'done') return false;
     if (task) await cancelTask(tx, now, task, grant);
     const why = task ? 'the set-up task was never done; it is cancelled' : 'the access was never set up';
-    await completeRevocation(tx, now, (await tx.getGrant(grant.id))!, provisioner, { method: grant.snapshot.provision.method, removed: false, why });
+    await completeRevocation(tx, now, (await tx.getGrant(grant.id))!, provisioner, {
+      method: grant.snapshot.provision.method,
+      removed: false,
+      why,
+    });
     return true;
   });
   if (!cancelled) await createTask(deps, grant, 'revoke', assigneeGroup);
@@ -128,9 +169,24 @@ async function revokeByTask(deps: Deps, grant: Grant, assigneeGroup: string): Pr
 /** Closes an open task that is no longer needed, audited, and updates every copy of its message. */
 export async function cancelTask(tx: StoreTx, now: string, task: TaskRecord, grant: Grant): Promise<boolean> {
   if (!(await tx.updateTask(task.id, ['open'], { status: 'cancelled', completedAt: now }))) return false;
-  const status = grant.status === 'revoking' || grant.status === 'revoked' ? `revoked (${grant.revocationReason ?? 'revocation'})` : grant.status;
-  await tx.appendAudit({ at: now, actor: provisioner, action: 'task.cancelled', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action: task.action, why: `the grant is ${status}` } });
-  await notify(tx, now, `task-cancelled:${task.id}`, { type: 'task.cancelled', recipient: { kind: 'group', group: task.assigneeGroup }, taskId: task.id, grantId: grant.id });
+  const status =
+    grant.status === 'revoking' || grant.status === 'revoked'
+      ? `revoked (${grant.revocationReason ?? 'revocation'})`
+      : grant.status;
+  await tx.appendAudit({
+    at: now,
+    actor: provisioner,
+    action: 'task.cancelled',
+    requestId: grant.requestId,
+    grantId: grant.id,
+    details: { taskId: task.id, action: task.action, why: `the grant is ${status}` },
+  });
+  await notify(tx, now, `task-cancelled:${task.id}`, {
+    type: 'task.cancelled',
+    recipient: { kind: 'group', group: task.assigneeGroup },
+    taskId: task.id,
+    grantId: grant.id,
+  });
   return true;
 }
 
@@ -140,15 +196,43 @@ async function createTask(deps: Deps, grant: Grant, action: 'grant' | 'revoke', 
     if (await tx.getTaskFor(grant.id, action)) return;
     // Re-checked under the write lock: a grant revoked since the job started needs no set-up task.
     if (action === 'grant' && (await tx.getGrant(grant.id))?.status !== 'provisioning') return;
-    const task: TaskRecord = { id: newId(deps, 'tsk'), grantId: grant.id, action, assigneeGroup, status: 'open', createdAt: now, completedBy: null, completedAt: null };
+    const task: TaskRecord = {
+      id: newId(deps, 'tsk'),
+      grantId: grant.id,
+      action,
+      assigneeGroup,
+      status: 'open',
+      createdAt: now,
+      completedBy: null,
+      completedAt: null,
+    };
     await tx.insertTask(task);
-    await tx.appendAudit({ at: now, actor: provisioner, action: 'task.created', requestId: grant.requestId, grantId: grant.id, details: { taskId: task.id, action, assigneeGroup } });
-    await notify(tx, now, `task:${task.id}`, { type: 'task.assigned', recipient: { kind: 'group', group: assigneeGroup }, taskId: task.id, grantId: grant.id });
+    await tx.appendAudit({
+      at: now,
+      actor: provisioner,
+      action: 'task.created',
+      requestId: grant.requestId,
+      grantId: grant.id,
+      details: { taskId: task.id, action, assigneeGroup },
+    });
+    await notify(tx, now, `task:${task.id}`, {
+      type: 'task.assigned',
+      recipient: { kind: 'group', group: assigneeGroup },
+      taskId: task.id,
+      grantId: grant.id,
+    });
   });
 }
 
 /** Called by the job runner when an attempt fails. Returns whether to keep retrying. */
-export async function recordEffectFailure(deps: Deps, kind: 'provision' | 'revoke', grantId: string, error: unknown, attempts: number, maxAttempts: number): Promise<boolean> {
+export async function recordEffectFailure(
+  deps: Deps,
+  kind: 'provision' | 'revoke',
+  grantId: string,
+  error: unknown,
+  attempts: number,
+  maxAttempts: number,
+): Promise<boolean> {
   const message = error instanceof Error ? error.message : String(error);
   const permanent = error instanceof PermanentError;
   const now = nowIso(deps);
@@ -159,22 +243,60 @@ export async function recordEffectFailure(deps: Deps, kind: 'provision' | 'revok
     await tx.updateGrant(grant.id, [status], { failures: grant.failures + 1, lastError: message.slice(0, 1000) });
     if (kind === 'provision' && (permanent || attempts >= maxAttempts)) {
       await tx.updateGrant(grant.id, ['provisioning'], { status: 'provisioning_failed' });
-      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.provisioningFailed', requestId: grant.requestId, grantId: grant.id, details: { attempts, error: message, permanent } });
+      await tx.appendAudit({
+        at: now,
+        actor: provisioner,
+        action: 'grant.provisioningFailed',
+        requestId: grant.requestId,
+        grantId: grant.id,
+        details: { attempts, error: message, permanent },
+      });
       const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
-      await alert(tx, now, deps.settings.alertsChannel, `provision-failed:${grant.id}`, `Setting up ${displayName(deps, grant)} for ${grant.holder.name} (${grant.holder.email}) failed after ${tries}: ${message}`, { grantId: grant.id, requestId: grant.requestId });
-      await notify(tx, now, `provision-failed:${grant.id}`, { type: 'grant.provisioningFailed', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
+      await alert(
+        tx,
+        now,
+        deps.settings.alertsChannel,
+        `provision-failed:${grant.id}`,
+        `Setting up ${displayName(deps, grant)} for ${grant.holder.name} (${grant.holder.email}) failed after ${tries}: ${message}`,
+        { grantId: grant.id, requestId: grant.requestId },
+      );
+      await notify(tx, now, `provision-failed:${grant.id}`, {
+        type: 'grant.provisioningFailed',
+        recipient: { kind: 'person', directoryId: grant.holder.directoryId },
+        grantId: grant.id,
+        requestId: grant.requestId,
+      });
       return false;
     }
     if (kind === 'provision' && grant.failures === 0) {
       // The first failure of several allowed: the requester hears of the delay now, not days later.
-      await notify(tx, now, `provision-delayed:${grant.id}`, { type: 'grant.provisioningDelayed', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, requestId: grant.requestId });
+      await notify(tx, now, `provision-delayed:${grant.id}`, {
+        type: 'grant.provisioningDelayed',
+        recipient: { kind: 'person', directoryId: grant.holder.directoryId },
+        grantId: grant.id,
+        requestId: grant.requestId,
+      });
     }
     if (kind === 'revoke') {
       // A revocation is never given up: it is retried until the provider confirms it, and the
       // alerts channel hears about it once it keeps failing.
-      await tx.appendAudit({ at: now, actor: provisioner, action: 'grant.revocationFailed', requestId: grant.requestId, grantId: grant.id, details: { attempt: attempts, error: message, permanent } });
+      await tx.appendAudit({
+        at: now,
+        actor: provisioner,
+        action: 'grant.revocationFailed',
+        requestId: grant.requestId,
+        grantId: grant.id,
+        details: { attempt: attempts, error: message, permanent },
+      });
       if (grant.failures + 1 === REVOCATION_ALERT_AFTER) {
-        await alert(tx, now, deps.settings.alertsChannel, `revoke-failing:${grant.id}`, `Removing ${displayName(deps, grant)} from ${grant.holder.name} (${grant.holder.email}) keeps failing (${attempts} attempts): ${message}. The bot keeps trying.`, { grantId: grant.id, requestId: grant.requestId });
+        await alert(
+          tx,
+          now,
+          deps.settings.alertsChannel,
+          `revoke-failing:${grant.id}`,
+          `Removing ${displayName(deps, grant)} from ${grant.holder.name} (${grant.holder.email}) keeps failing (${attempts} attempts): ${message}. The bot keeps trying.`,
+          { grantId: grant.id, requestId: grant.requestId },
+        );
       }
     }
     return true;

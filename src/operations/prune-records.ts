@@ -24,7 +24,10 @@ export interface PruneOptions {
   signal?: AbortSignal;
 }
 
-export async function pruneOldRecords(deps: Pick<Deps, 'store' | 'settings' | 'clock'>, options: PruneOptions = {}): Promise<PruneSummary> {
+export async function pruneOldRecords(
+  deps: Pick<Deps, 'store' | 'settings' | 'clock'>,
+  options: PruneOptions = {},
+): Promise<PruneSummary> {
   const batch = options.batch ?? 500;
   const maxBatches = options.maxBatches ?? 20;
   const before = addSeconds(deps.clock.now().toISOString(), -deps.settings.retentionSeconds);

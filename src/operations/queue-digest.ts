@@ -6,9 +6,18 @@
 import type { Deps } from './context.js';
 import { notify } from './lifecycle.js';
 
-export async function queueDigest(deps: Pick<Deps, 'store' | 'settings' | 'clock'>, input: { at: string; key: string }): Promise<string> {
+export async function queueDigest(
+  deps: Pick<Deps, 'store' | 'settings' | 'clock'>,
+  input: { at: string; key: string },
+): Promise<string> {
   const key = `digest:${input.key}`;
   const now = deps.clock.now().toISOString();
-  await deps.store.transaction((tx) => notify(tx, now, key, { type: 'digest', recipient: { kind: 'channel', channel: deps.settings.securityChannel }, at: input.at }));
+  await deps.store.transaction((tx) =>
+    notify(tx, now, key, {
+      type: 'digest',
+      recipient: { kind: 'channel', channel: deps.settings.securityChannel },
+      at: input.at,
+    }),
+  );
   return `notify:${key}`;
 }

@@ -97,15 +97,29 @@ export async function reconcile(deps: Deps, options: ReconcileOptions = {}): Pro
     if (options.signal?.aborted) break;
     groups.push(await reconcileGroup(deps, group, options));
   }
-  const total = (key: 'driftDetected' | 'driftResolved' | 'removedExternally') => groups.reduce((n, g) => n + g[key], 0);
+  const total = (key: 'driftDetected' | 'driftResolved' | 'removedExternally') =>
+    groups.reduce((n, g) => n + g[key], 0);
   // Standing memberships access reviews asked a person to remove: verified gone, or still there.
   const reviewRemovals = options.signal?.aborted ? { checked: 0, verified: 0 } : await verifyReviewRemovals(deps);
   const summary = {
-    offboarding, groups, driftDetected: total('driftDetected'), driftResolved: total('driftResolved'),
-    removedExternally: total('removedExternally'), reviewRemovals,
+    offboarding,
+    groups,
+    driftDetected: total('driftDetected'),
+    driftResolved: total('driftResolved'),
+    removedExternally: total('removedExternally'),
+    reviewRemovals,
   };
-  if (summary.driftDetected || summary.removedExternally || offboarding.offboarded || reviewRemovals.verified || groups.some((g) => g.error)) {
-    deps.logger.info('reconcile', { ...summary, groups: groups.filter((g) => g.driftDetected || g.driftResolved || g.removedExternally || g.error) });
+  if (
+    summary.driftDetected ||
+    summary.removedExternally ||
+    offboarding.offboarded ||
+    reviewRemovals.verified ||
+    groups.some((g) => g.error)
+  ) {
+    deps.logger.info('reconcile', {
+      ...summary,
+      groups: groups.filter((g) => g.driftDetected || g.driftResolved || g.removedExternally || g.error),
+    });
   }
   return summary;
 }
@@ -134,13 +148,19 @@ export function directoryStatusCheck(options: { concurrency?: number } = {}): Of
         try {
           const person = await deps.directory.getPerson(directoryId);
           if (!person) found.push({ directoryId, status: 'gone', source: 'status check' });
-          else if (isOffboardedStatus(person.status)) found.push({ directoryId, status: person.status.toLowerCase(), source: 'status check' });
+          else if (isOffboardedStatus(person.status))
+            found.push({ directoryId, status: person.status.toLowerCase(), source: 'status check' });
         } catch (error) {
           errors++;
-          if (errors === 1) deps.logger.warn('offboarding status check: directory read failed; the person is checked again next run', { directoryId, error });
+          if (errors === 1)
+            deps.logger.warn('offboarding status check: directory read failed; the person is checked again next run', {
+              directoryId,
+              error,
+            });
         }
       });
-      if (errors > 1) deps.logger.warn('offboarding status check: directory reads failed', { errors, of: holders.length });
+      if (errors > 1)
+        deps.logger.warn('offboarding status check: directory reads failed', { errors, of: holders.length });
       return found;
     },
   };
@@ -152,12 +172,17 @@ async function reconcileOffboarding(deps: Deps, options: ReconcileOptions): Prom
   const holders = [
     ...new Set([
       ...(await deps.store.holdersOf(ENDABLE)),
-      ...(await deps.store.listRequests({ status: ['pending_approval'], limit: 1_000_000 })).map((r) => r.requester.directoryId),
+      ...(await deps.store.listRequests({ status: ['pending_approval'], limit: 1_000_000 })).map(
+        (r) => r.requester.directoryId,
+      ),
       ...delegations.flatMap((d) => [d.delegator.directoryId, d.delegate.directoryId]),
     ]),
   ].sort();
   const result = { checked: holders.length, offboarded: 0, grantsEnded: 0, requestsCancelled: 0, errors: 0 };
-  const sources = [options.statusCheck ?? directoryStatusCheck({ concurrency: options.concurrency }), ...(options.offboardingSources ?? [])];
+  const sources = [
+    options.statusCheck ?? directoryStatusCheck({ concurrency: options.concurrency }),
+    ...(options.offboardingSources ?? []),
+  ];
   const signals = new Map<string, OffboardingSignal>();
   for (const source of sources) {
     if (options.signal?.aborted) break;
@@ -182,7 +207,12 @@ async function reconcileOffboarding(deps: Deps, options: ReconcileOptions): Prom
 }
 
 /** A log says someone was suspended; they may have been reactivated since. The live record decides. */
-async function confirmOffboarded(deps: Deps, found: OffboardingSignal[], options: ReconcileOptions, result: { errors: number }): Promise<OffboardingSignal[]> {
+async function confirmOffboarded(
+  deps: Deps,
+  found: OffboardingSignal[],
+  options: ReconcileOptions,
+  result: { errors: number },
+): Promise<OffboardingSignal[]> {
   const confirmed: OffboardingSignal[] = [];
   const unique = [...new Map(found.map((s) => [s.directoryId, s])).values()];
   await forEachLimited(unique, options.concurrency ?? 8, options.signal, async (s) => {
@@ -190,10 +220,19 @@ async function confirmOffboarded(deps: Deps, found: OffboardingSignal[], options
       const person = await deps.directory.getPerson(s.directoryId);
       if (!person) confirmed.push({ ...s, status: 'gone' });
       else if (isOffboardedStatus(person.status)) confirmed.push({ ...s, status: person.status.toLowerCase() });
-      else deps.logger.info('offboarding signal not confirmed: the person is active now', { directoryId: s.directoryId, source: s.source, status: person.status });
+      else
+        deps.logger.info('offboarding signal not confirmed: the person is active now', {
+          directoryId: s.directoryId,
+          source: s.source,
+          status: person.status,
+        });
     } catch (error) {
       result.errors++;
-      deps.logger.warn('could not confirm an offboarding signal; the status check covers the person next run', { directoryId: s.directoryId, source: s.source, error });
+      deps.logger.warn('could not confirm an offboarding signal; the status check covers the person next run', {
+        directoryId: s.directoryId,
+        source: s.source,
+        error,
+      });
     }
   });
   return confirmed;
@@ -202,7 +241,12 @@ async function confirmOffboarded(deps: Deps, found: OffboardingSignal[], options
 // ---- drift ------------------------------------------------------------------------------------
 
 /** What the meta entry of an open finding holds (our own JSON, still parsed, not cast). */
-const DriftMarkSchema = z.object({ group: z.string(), directoryId: z.string(), email: z.string(), detectedAt: z.string() });
+const DriftMarkSchema = z.object({
+  group: z.string(),
+  directoryId: z.string(),
+  email: z.string(),
+  detectedAt: z.string(),
+});
 export type DriftMark = z.infer<typeof DriftMarkSchema>;
 
 function parseMark(value: string): DriftMark | null {
@@ -230,7 +274,14 @@ export async function openDriftFindings(deps: Pick<Deps, 'store'>): Promise<Drif
 }
 
 async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptions): Promise<GroupReconcile> {
-  const out: GroupReconcile = { group, members: 0, openGrants: 0, driftDetected: 0, driftResolved: 0, removedExternally: 0 };
+  const out: GroupReconcile = {
+    group,
+    members: 0,
+    openGrants: 0,
+    driftDetected: 0,
+    driftResolved: 0,
+    removedExternally: 0,
+  };
   const readAt = nowIso(deps);
   let members: Person[];
   try {
@@ -268,7 +319,10 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
     if (mark) marks.set(m.key, mark);
   }
   const fresh = outside.filter((p) => !marks.has(driftKey(group, p.id)));
-  const resolved = [...marks.entries()].filter(([, mark]) => !memberIds.has(mark.directoryId) || covered.has(mark.directoryId) || keptOnPurpose.has(mark.directoryId));
+  const resolved = [...marks.entries()].filter(
+    ([, mark]) =>
+      !memberIds.has(mark.directoryId) || covered.has(mark.directoryId) || keptOnPurpose.has(mark.directoryId),
+  );
 
   if (fresh.length || resolved.length) {
     const now = nowIso(deps);
@@ -281,17 +335,36 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
           at: now,
           actor,
           action: 'drift.detected',
-          details: { kind: 'granted_outside_bot', group, person: { directoryId: person.id, email: person.email, name: person.name }, detail: `in ${group} without an open grant from the bot` },
+          details: {
+            kind: 'granted_outside_bot',
+            group,
+            person: { directoryId: person.id, email: person.email, name: person.name },
+            detail: `in ${group} without an open grant from the bot`,
+          },
         });
       }
       for (const [key, mark] of resolved) {
         await tx.deleteMeta(key);
         const why = !memberIds.has(mark.directoryId) ? 'no longer in the group' : 'now holds a grant from the bot';
-        await tx.appendAudit({ at: now, actor, action: 'drift.resolved', details: { kind: 'granted_outside_bot', group, person: { directoryId: mark.directoryId, email: mark.email }, detectedAt: mark.detectedAt, why } });
+        await tx.appendAudit({
+          at: now,
+          actor,
+          action: 'drift.resolved',
+          details: {
+            kind: 'granted_outside_bot',
+            group,
+            person: { directoryId: mark.directoryId, email: mark.email },
+            detectedAt: mark.detectedAt,
+            why,
+          },
+        });
       }
       if (fresh.length) {
         const limit = options.alertNames ?? 20;
-        const names = fresh.slice(0, limit).map((p) => p.email).join(', ');
+        const names = fresh
+          .slice(0, limit)
+          .map((p) => p.email)
+          .join(', ');
         const more = fresh.length > limit ? ` and ${fresh.length - limit} more` : '';
         const n = fresh.length;
         await alert(
@@ -308,18 +381,26 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
   }
 
   // Removed outside the bot. Only grants active before the member list was read can be judged by it.
-  const gone = open.filter((g): g is Grant & { activatedAt: string } => g.status === 'active' && g.activatedAt !== null && g.activatedAt < readAt && !memberIds.has(g.holder.directoryId));
+  const gone = open.filter(
+    (g): g is Grant & { activatedAt: string } =>
+      g.status === 'active' && g.activatedAt !== null && g.activatedAt < readAt && !memberIds.has(g.holder.directoryId),
+  );
   await forEachLimited(gone, options.concurrency ?? 8, options.signal, async (grant) => {
     let state: 'present' | 'absent' | 'unknown';
     try {
       // Asked of the grant's own provisioner, from its snapshot: the live membership read back.
       state = await provisionerFor(deps.provisioners, grant.snapshot.provision).verify(grant, grant.snapshot.provision);
     } catch (error) {
-      deps.logger.warn('reconcile: could not confirm a removal; checked again next run', { group, grantId: grant.id, error });
+      deps.logger.warn('reconcile: could not confirm a removal; checked again next run', {
+        group,
+        grantId: grant.id,
+        error,
+      });
       return;
     }
     if (state !== 'absent') return; // the list was stale (added back, or a paging race): nothing to do
-    if (await recordExternalRemoval(deps, { grantId: grant.id, detail: `not in ${group} at reconcile (${readAt})` })) out.removedExternally++;
+    if (await recordExternalRemoval(deps, { grantId: grant.id, detail: `not in ${group} at reconcile (${readAt})` }))
+      out.removedExternally++;
   });
   return out;
 }

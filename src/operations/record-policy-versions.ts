@@ -8,7 +8,12 @@ import { systemActor, type Actor } from '../domain/audit.js';
 import { canonicalDefinition } from '../domain/policy-version.js';
 import type { PolicyVersionRecord } from '../domain/records.js';
 import type { ReviewCatalog } from '../domain/reviews/review-definition.js';
-import { canonicalReviewDefinition, REVIEW_VERSION_PREFIX, reviewVersion, reviewVersionName } from '../domain/reviews/review-version.js';
+import {
+  canonicalReviewDefinition,
+  REVIEW_VERSION_PREFIX,
+  reviewVersion,
+  reviewVersionName,
+} from '../domain/reviews/review-version.js';
 import { nowIso, type Deps } from './context.js';
 import type { StoreTx } from './ports.js';
 
@@ -50,14 +55,30 @@ export async function recordPolicyVersions(deps: Deps): Promise<PolicyVersionCha
       });
       if (!previous) {
         result.added.push(entry.role.policy);
-        await tx.appendAudit({ at: now, actor, action: 'policy.added', details: { policy: entry.role.policy, version: entry.version, app: entry.app.app, role: entry.role.id, definition } });
+        await tx.appendAudit({
+          at: now,
+          actor,
+          action: 'policy.added',
+          details: {
+            policy: entry.role.policy,
+            version: entry.version,
+            app: entry.app.app,
+            role: entry.role.id,
+            definition,
+          },
+        });
       } else if (previous.version !== entry.version) {
         result.changed.push(entry.role.policy);
         await tx.appendAudit({
           at: now,
           actor,
           action: 'policy.changed',
-          details: { policy: entry.role.policy, from: previous.version, to: entry.version, changes: diff(previous.definition, definition) },
+          details: {
+            policy: entry.role.policy,
+            from: previous.version,
+            to: entry.version,
+            changes: diff(previous.definition, definition),
+          },
         });
       } else {
         result.unchanged.push(entry.role.policy);
@@ -78,8 +99,13 @@ async function recordReviewVersions(
   { recorded, now, actor }: { recorded: PolicyVersionRecord[]; now: string; actor: Actor },
 ): Promise<ReviewVersionChanges> {
   const result: ReviewVersionChanges = { added: [], changed: [], retired: [], unchanged: [] };
-  const previousStart = recorded.reduce<string | undefined>((max, v) => (max === undefined || v.lastSeenAt > max ? v.lastSeenAt : max), undefined);
-  const latest = new Map(recorded.filter((v) => v.policyName.startsWith(REVIEW_VERSION_PREFIX)).map((v) => [v.policyName, v]));
+  const previousStart = recorded.reduce<string | undefined>(
+    (max, v) => (max === undefined || v.lastSeenAt > max ? v.lastSeenAt : max),
+    undefined,
+  );
+  const latest = new Map(
+    recorded.filter((v) => v.policyName.startsWith(REVIEW_VERSION_PREFIX)).map((v) => [v.policyName, v]),
+  );
   const reviews = catalog.all().sort((a, b) => a.id.localeCompare(b.id));
   for (const review of reviews) {
     const name = reviewVersionName(review.id);
@@ -89,17 +115,36 @@ async function recordReviewVersions(
     latest.delete(name);
     const existing = await tx.getPolicyVersion(name, version);
     // A review governs no single role: `app` and `role` stay empty; its scope is in the definition.
-    await tx.upsertPolicyVersion({ policyName: name, version, app: '', role: '', definition, firstSeenAt: existing?.firstSeenAt ?? now, lastSeenAt: now });
+    await tx.upsertPolicyVersion({
+      policyName: name,
+      version,
+      app: '',
+      role: '',
+      definition,
+      firstSeenAt: existing?.firstSeenAt ?? now,
+      lastSeenAt: now,
+    });
     if (!previous || previous.lastSeenAt !== previousStart) {
       result.added.push(review.id);
-      await tx.appendAudit({ at: now, actor, action: 'reviewDefinition.added', details: { review: review.id, version, file: review.source.file, definition } });
+      await tx.appendAudit({
+        at: now,
+        actor,
+        action: 'reviewDefinition.added',
+        details: { review: review.id, version, file: review.source.file, definition },
+      });
     } else if (previous.version !== version) {
       result.changed.push(review.id);
       await tx.appendAudit({
         at: now,
         actor,
         action: 'reviewDefinition.changed',
-        details: { review: review.id, from: previous.version, to: version, file: review.source.file, changes: diff(previous.definition, definition) },
+        details: {
+          review: review.id,
+          from: previous.version,
+          to: version,
+          file: review.source.file,
+          changes: diff(previous.definition, definition),
+        },
       });
     } else {
       result.unchanged.push(review.id);
@@ -109,7 +154,12 @@ async function recordReviewVersions(
     if (gone.lastSeenAt !== previousStart) continue;
     const id = gone.policyName.slice(REVIEW_VERSION_PREFIX.length);
     result.retired.push(id);
-    await tx.appendAudit({ at: now, actor, action: 'reviewDefinition.retired', details: { review: id, version: gone.version } });
+    await tx.appendAudit({
+      at: now,
+      actor,
+      action: 'reviewDefinition.retired',
+      details: { review: id, version: gone.version },
+    });
   }
   return result;
 }
@@ -117,7 +167,8 @@ async function recordReviewVersions(
 /** The paths whose values differ, with before and after: `role.duration.max: 4h -> 8h`. */
 export function diff(before: unknown, after: unknown, path = ''): { path: string; before: unknown; after: unknown }[] {
   if (JSON.stringify(before) === JSON.stringify(after)) return [];
-  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
   if (isObject(before) && isObject(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
     return keys.flatMap((k) => diff(before[k], after[k], path ? `${path}.${k}` : k));

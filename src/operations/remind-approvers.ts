@@ -21,7 +21,9 @@ export async function remindApprovers(deps: Deps, batch = 100): Promise<number> 
   const seen = new Set<string>();
   for (;;) {
     const now = nowIso(deps);
-    const due = (await deps.store.stepsDueForApproverReminder(now, batch)).filter((s) => !seen.has(`${s.requestId}:${s.index}`));
+    const due = (await deps.store.stepsDueForApproverReminder(now, batch)).filter(
+      (s) => !seen.has(`${s.requestId}:${s.index}`),
+    );
     if (due.length === 0) return sent;
     for (const step of due) {
       seen.add(`${step.requestId}:${step.index}`);
@@ -32,7 +34,11 @@ export async function remindApprovers(deps: Deps, batch = 100): Promise<number> 
 }
 
 /** What is due for a step now: the lead to send (the latest reached), the ones it marks sent, and the next. */
-export function reminderPlan(step: Pick<StepRecord, 'startedAt' | 'remindersSent'>, leads: readonly number[], now: string) {
+export function reminderPlan(
+  step: Pick<StepRecord, 'startedAt' | 'remindersSent'>,
+  leads: readonly number[],
+  now: string,
+) {
   const elapsed = (Date.parse(now) - Date.parse(step.startedAt ?? now)) / 1000;
   const unsent = leads.filter((l) => !step.remindersSent.includes(l));
   const reached = unsent.filter((l) => l <= elapsed);
@@ -50,7 +56,9 @@ async function remindStep(deps: Deps, due: StepRecord, leads: readonly number[])
   const plan = reminderPlan(due, leads, now);
   if (!request || request.status !== 'pending_approval' || plan.lead === undefined) {
     // Nothing to send now (decided, or the settings changed): only the next time moves.
-    await deps.store.transaction((tx) => tx.updateStep(due.requestId, due.index, [due.status], { nextReminderAt: plan.nextAt }));
+    await deps.store.transaction((tx) =>
+      tx.updateStep(due.requestId, due.index, [due.status], { nextReminderAt: plan.nextAt }),
+    );
     return 0;
   }
   const lead = plan.lead;
@@ -60,15 +68,25 @@ async function remindStep(deps: Deps, due: StepRecord, leads: readonly number[])
     // takes them (one updates the step after its audit event: holding the step first would deadlock).
     const fresh = await tx.getRequest(due.requestId);
     const step = (await tx.getSteps(due.requestId)).find((s) => s.index === due.index);
-    if (!fresh || fresh.status !== 'pending_approval' || !step || step.status !== 'open' || JSON.stringify(step.remindersSent) !== JSON.stringify(due.remindersSent)) return 0;
+    if (
+      !fresh ||
+      fresh.status !== 'pending_approval' ||
+      !step ||
+      step.status !== 'open' ||
+      JSON.stringify(step.remindersSent) !== JSON.stringify(due.remindersSent)
+    )
+      return 0;
     const remindersSent = [...new Set([...step.remindersSent, ...plan.reached])].sort((a, b) => a - b);
-    if (!(await tx.updateStep(step.requestId, step.index, ['open'], { remindersSent, nextReminderAt: plan.nextAt }))) return 0;
+    if (!(await tx.updateStep(step.requestId, step.index, ['open'], { remindersSent, nextReminderAt: plan.nextAt })))
+      return 0;
     // Those still pending when the reminder is recorded: a decision since the live read drops out.
     const used = usedPeople(await tx.getDecisions(request.id));
     const people = pending.filter((id) => !used.has(id));
     // Nobody left to remind (everyone decided or left the group): the channel is not pinged either.
     const recipients: (PersonRecipient | ChannelRecipient)[] = step.notifyChannel
-      ? people.length ? [{ kind: 'channel', channel: step.notifyChannel }] : []
+      ? people.length
+        ? [{ kind: 'channel', channel: step.notifyChannel }]
+        : []
       : people.map((directoryId) => ({ kind: 'person', directoryId }));
     // A delegate in force decides for an approver who is away: they are reminded by DM too.
     for (const delegate of await delegatesOf(tx, now, people, request.requester.directoryId)) {
@@ -88,7 +106,11 @@ async function remindStep(deps: Deps, due: StepRecord, leads: readonly number[])
     for (const recipient of recipients) {
       const who = recipient.kind === 'channel' ? recipient.channel : recipient.directoryId;
       await notify(tx, now, `approval-reminder:${request.id}:${step.index}:${lead}:${who}`, {
-        type: 'approval.reminder', recipient, requestId: request.id, stepIndex: step.index, leadSeconds: lead,
+        type: 'approval.reminder',
+        recipient,
+        requestId: request.id,
+        stepIndex: step.index,
+        leadSeconds: lead,
       });
     }
     return recipients.length;

@@ -54,10 +54,17 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
   }
   const { step, onBehalfOf, delegation } = await assertCanDecide(deps.store, request, input, arrived);
   const reason = (input.reason ?? '').trim();
-  if (input.decision === 'deny' && !reason) throw new AccessError('reason_required', 'Please give a reason for the denial; the requester will see it.');
+  if (input.decision === 'deny' && !reason)
+    throw new AccessError('reason_required', 'Please give a reason for the denial; the requester will see it.');
   const current = request.grantedSeconds ?? request.requestedSeconds;
-  if (input.shortenToSeconds !== undefined && (input.shortenToSeconds <= 0 || input.shortenToSeconds > current || !Number.isInteger(input.shortenToSeconds))) {
-    throw new AccessError('invalid_duration', `An approver may shorten the duration, never lengthen it: choose at most ${describeDuration(current)}.`);
+  if (
+    input.shortenToSeconds !== undefined &&
+    (input.shortenToSeconds <= 0 || input.shortenToSeconds > current || !Number.isInteger(input.shortenToSeconds))
+  ) {
+    throw new AccessError(
+      'invalid_duration',
+      `An approver may shorten the duration, never lengthen it: choose at most ${describeDuration(current)}.`,
+    );
   }
 
   // Live checks: the approver must still be active; the requester must still be eligible. A
@@ -68,17 +75,29 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
     deps.directory.getPerson(request.requester.directoryId),
     onBehalfOf ? deps.directory.getPerson(onBehalfOf.directoryId) : Promise.resolve(null),
   ]);
-  if (!approverNow?.active) throw new AccessError('approver_inactive', 'Your directory account is not active, so you cannot decide requests.');
+  if (!approverNow?.active)
+    throw new AccessError('approver_inactive', 'Your directory account is not active, so you cannot decide requests.');
   if (onBehalfOf && delegation) {
     if (!delegatorNow?.active) {
       await endDelegation(deps, delegation, 'delegator_inactive', systemActor('delegation'));
-      throw new AccessError('approver_inactive', `${onBehalfOf.name}'s directory account is not active, so their delegation to you has ended.`);
+      throw new AccessError(
+        'approver_inactive',
+        `${onBehalfOf.name}'s directory account is not active, so their delegation to you has ended.`,
+      );
     }
     const gone = await approverLeft(deps, step, request, onBehalfOf.directoryId, onBehalfOf.name);
-    if (gone) throw new AccessError('not_an_approver', `You cannot decide step ${step.index + 1} (${step.label}) for ${onBehalfOf.name}: ${gone}.`);
+    if (gone)
+      throw new AccessError(
+        'not_an_approver',
+        `You cannot decide step ${step.index + 1} (${step.label}) for ${onBehalfOf.name}: ${gone}.`,
+      );
   } else {
     const left = await approverLeft(deps, step, request, input.actor.person.id);
-    if (left) throw new AccessError('not_an_approver', `You are no longer an approver of step ${step.index + 1} (${step.label}) of this request: ${left}.`);
+    if (left)
+      throw new AccessError(
+        'not_an_approver',
+        `You are no longer an approver of step ${step.index + 1} (${step.label}) of this request: ${left}.`,
+      );
   }
   const entry = findEntry(deps, request.app, request.role);
   const eligibility = requesterNow
@@ -86,9 +105,13 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
     : { eligible: false, reason: `${request.requester.email} is no longer in the directory` };
 
   // The next step's approvers are resolved from live data when it starts, which may be now.
-  const nextStep = input.decision === 'approve' && eligibility.eligible && requesterNow && request.currentStep + 1 < request.stepCount
-    ? await resolveNext(deps, request, requesterNow, [input.actor.person.id, ...(onBehalfOf ? [onBehalfOf.directoryId] : [])])
-    : undefined;
+  const nextStep =
+    input.decision === 'approve' && eligibility.eligible && requesterNow && request.currentStep + 1 < request.stepCount
+      ? await resolveNext(deps, request, requesterNow, [
+          input.actor.person.id,
+          ...(onBehalfOf ? [onBehalfOf.directoryId] : []),
+        ])
+      : undefined;
 
   const now = nowIso(deps);
   const actor = actorOf(input.actor);
@@ -102,15 +125,33 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
     const freshStep = checked.step;
     // The person stood in for was checked live above: a different one now is a race lost.
     if (checked.onBehalfOf?.directoryId !== onBehalfOf?.directoryId) {
-      throw new AccessError('stale_decision', 'Who you would decide for changed while your click was on its way; nothing was recorded. Please look again.');
+      throw new AccessError(
+        'stale_decision',
+        'Who you would decide for changed while your click was on its way; nothing was recorded. Please look again.',
+      );
     }
 
     if (!eligibility.eligible) {
-      await tx.updateRequest(fresh.id, ['pending_approval'], { status: 'denied', decidedAt: now, decisionReason: `requester no longer eligible: ${eligibility.reason}`, currentStep: -1 });
+      await tx.updateRequest(fresh.id, ['pending_approval'], {
+        status: 'denied',
+        decidedAt: now,
+        decisionReason: `requester no longer eligible: ${eligibility.reason}`,
+        currentStep: -1,
+      });
       await tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'closed', decidedAt: now });
-      await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'policy' }, action: 'request.denied', requestId: fresh.id, details: { reason: 'requester no longer eligible', eligibility: eligibility.reason } });
+      await tx.appendAudit({
+        at: now,
+        actor: { kind: 'system', component: 'policy' },
+        action: 'request.denied',
+        requestId: fresh.id,
+        details: { reason: 'requester no longer eligible', eligibility: eligibility.reason },
+      });
       await settleApprovalMessages(tx, now, fresh, freshStep, 'ineligible');
-      await notify(tx, now, `denied:${fresh.id}`, { type: 'request.denied', recipient: requesterRecipient(fresh), requestId: fresh.id });
+      await notify(tx, now, `denied:${fresh.id}`, {
+        type: 'request.denied',
+        recipient: requesterRecipient(fresh),
+        requestId: fresh.id,
+      });
       return { kind: 'no_longer_eligible', request: (await tx.getRequest(fresh.id))!, reason: eligibility.reason };
     }
 
@@ -129,28 +170,64 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
 
     if (input.decision === 'deny') {
       await tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'denied', decidedAt: now });
-      await tx.updateRequest(fresh.id, ['pending_approval'], { status: 'denied', decidedAt: now, decisionReason: reason, currentStep: -1 });
-      await tx.appendAudit({ at: now, actor, action: 'step.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason, ...forWhom } });
-      await tx.appendAudit({ at: now, actor, action: 'request.denied', requestId: fresh.id, details: { step: freshStep.index + 1, reason, ...forWhom } });
+      await tx.updateRequest(fresh.id, ['pending_approval'], {
+        status: 'denied',
+        decidedAt: now,
+        decisionReason: reason,
+        currentStep: -1,
+      });
+      await tx.appendAudit({
+        at: now,
+        actor,
+        action: 'step.denied',
+        requestId: fresh.id,
+        details: { step: freshStep.index + 1, reason, ...forWhom },
+      });
+      await tx.appendAudit({
+        at: now,
+        actor,
+        action: 'request.denied',
+        requestId: fresh.id,
+        details: { step: freshStep.index + 1, reason, ...forWhom },
+      });
       await settleApprovalMessages(tx, now, fresh, freshStep, 'denied');
-      await notify(tx, now, `denied:${fresh.id}`, { type: 'request.denied', recipient: requesterRecipient(fresh), requestId: fresh.id });
+      await notify(tx, now, `denied:${fresh.id}`, {
+        type: 'request.denied',
+        recipient: requesterRecipient(fresh),
+        requestId: fresh.id,
+      });
       return { kind: 'denied', request: (await tx.getRequest(fresh.id))! };
     }
 
     const granted = Math.min(fresh.grantedSeconds ?? fresh.requestedSeconds, input.shortenToSeconds ?? Infinity);
-    if (granted !== (fresh.grantedSeconds ?? fresh.requestedSeconds)) await tx.updateRequest(fresh.id, ['pending_approval'], { grantedSeconds: granted });
-    const approvals = (await tx.getDecisions(fresh.id)).filter((d) => d.stepIndex === freshStep.index && d.decision === 'approve').length;
+    if (granted !== (fresh.grantedSeconds ?? fresh.requestedSeconds))
+      await tx.updateRequest(fresh.id, ['pending_approval'], { grantedSeconds: granted });
+    const approvals = (await tx.getDecisions(fresh.id)).filter(
+      (d) => d.stepIndex === freshStep.index && d.decision === 'approve',
+    ).length;
     await tx.appendAudit({
       at: now,
       actor,
       action: 'step.approved',
       requestId: fresh.id,
-      details: { step: freshStep.index + 1, approvals, required: freshStep.required, shortenedToSeconds: input.shortenToSeconds ?? null, ...forWhom },
+      details: {
+        step: freshStep.index + 1,
+        approvals,
+        required: freshStep.required,
+        shortenedToSeconds: input.shortenToSeconds ?? null,
+        ...forWhom,
+      },
     });
     if (approvals < freshStep.required) {
       // A quorum step in progress: the shared message shows "1 of 2 approvals".
       await settleApprovalMessages(tx, now, fresh, freshStep, `progress-${approvals}`);
-      return { kind: 'step_approved', request: (await tx.getRequest(fresh.id))!, step: freshStep, approvals, required: freshStep.required };
+      return {
+        kind: 'step_approved',
+        request: (await tx.getRequest(fresh.id))!,
+        step: freshStep,
+        approvals,
+        required: freshStep.required,
+      };
     }
 
     await tx.updateStep(fresh.id, freshStep.index, ['open'], { status: 'approved', decidedAt: now });
@@ -159,15 +236,31 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
       await tx.updateRequest(fresh.id, ['pending_approval'], { currentStep: nextStep.index });
       const advanced = (await tx.getRequest(fresh.id))!;
       await openStep(tx, now, advanced, nextStep, { kind: 'system', component: 'chain' }, deps.settings);
-      await notify(tx, now, `step-approved:${fresh.id}:${freshStep.index}`, { type: 'step.approved', recipient: requesterRecipient(fresh), requestId: fresh.id, stepIndex: freshStep.index });
+      await notify(tx, now, `step-approved:${fresh.id}:${freshStep.index}`, {
+        type: 'step.approved',
+        recipient: requesterRecipient(fresh),
+        requestId: fresh.id,
+        stepIndex: freshStep.index,
+      });
       return { kind: 'step_approved', request: advanced, step: freshStep, approvals, required: freshStep.required };
     }
     return approveRequest(deps, tx, now, fresh.id, granted);
   });
 }
 
-async function approveRequest(deps: Deps, tx: StoreTx, now: string, requestId: string, seconds: number): Promise<ReviewResult> {
-  await tx.updateRequest(requestId, ['pending_approval'], { status: 'approved', grantedSeconds: seconds, decidedAt: now, currentStep: -1 });
+async function approveRequest(
+  deps: Deps,
+  tx: StoreTx,
+  now: string,
+  requestId: string,
+  seconds: number,
+): Promise<ReviewResult> {
+  await tx.updateRequest(requestId, ['pending_approval'], {
+    status: 'approved',
+    grantedSeconds: seconds,
+    decidedAt: now,
+    currentStep: -1,
+  });
   const approved = (await tx.getRequest(requestId))!;
   await tx.appendAudit({
     at: now,
@@ -176,15 +269,24 @@ async function approveRequest(deps: Deps, tx: StoreTx, now: string, requestId: s
     requestId,
     details: {
       grantedSeconds: seconds,
-      approvers: (await tx.getDecisions(requestId)).map((d) => `${d.approver.email}${d.onBehalfOf ? ` for ${d.onBehalfOf.email}` : ''} (step ${d.stepIndex + 1})`),
+      approvers: (await tx.getDecisions(requestId)).map(
+        (d) => `${d.approver.email}${d.onBehalfOf ? ` for ${d.onBehalfOf.email}` : ''} (step ${d.stepIndex + 1})`,
+      ),
     },
   });
-  await notify(tx, now, `approved:${requestId}`, { type: 'request.approved', recipient: requesterRecipient(approved), requestId });
+  await notify(tx, now, `approved:${requestId}`, {
+    type: 'request.approved',
+    recipient: requesterRecipient(approved),
+    requestId,
+  });
   if (approved.kind === 'extension' && approved.grantId) {
     await applyExtension(tx, now, approved.grantId, approved, seconds);
     return { kind: 'request_approved', request: approved, grantId: approved.grantId };
   }
-  const grant = await createGrant(deps, tx, now, approved, findEntry(deps, approved.app, approved.role), seconds, { kind: 'system', component: 'chain' });
+  const grant = await createGrant(deps, tx, now, approved, findEntry(deps, approved.app, approved.role), seconds, {
+    kind: 'system',
+    component: 'chain',
+  });
   return { kind: 'request_approved', request: (await tx.getRequest(requestId))!, grantId: grant.id };
 }
 
@@ -200,15 +302,28 @@ interface DecisionRight {
  * not the requester and may decide it (an approver of the step, or the delegate of one), and
  * neither they nor the approver they stand in for decided a step of this request already.
  */
-async function assertCanDecide(reads: StoreReads, request: AccessRequest, input: ReviewInput, now: string): Promise<DecisionRight> {
+async function assertCanDecide(
+  reads: StoreReads,
+  request: AccessRequest,
+  input: ReviewInput,
+  now: string,
+): Promise<DecisionRight> {
   if (request.status !== 'pending_approval') {
-    throw new AccessError('stale_decision', `This request was already ${describeStatus(request.status)}; your click changed nothing.`, { status: request.status });
+    throw new AccessError(
+      'stale_decision',
+      `This request was already ${describeStatus(request.status)}; your click changed nothing.`,
+      { status: request.status },
+    );
   }
   if (input.stepIndex !== undefined && input.stepIndex !== request.currentStep) {
-    throw new AccessError('stale_decision', `Step ${input.stepIndex + 1} of this request was already decided; it is now at step ${request.currentStep + 1}.`);
+    throw new AccessError(
+      'stale_decision',
+      `Step ${input.stepIndex + 1} of this request was already decided; it is now at step ${request.currentStep + 1}.`,
+    );
   }
   const me = input.actor.person.id;
-  if (me === request.requester.directoryId) throw new AccessError('self_approval', 'You cannot decide your own request.');
+  if (me === request.requester.directoryId)
+    throw new AccessError('self_approval', 'You cannot decide your own request.');
   const step = (await reads.getSteps(request.id)).find((s) => s.index === request.currentStep);
   if (!step || step.status !== 'open') throw new AccessError('stale_decision', 'This step is no longer open.');
   const decisions = await reads.getDecisions(request.id);
@@ -223,34 +338,58 @@ async function assertCanDecide(reads: StoreReads, request: AccessRequest, input:
     const delegator = through.delegation.delegator;
     const used = decisionUsing(decisions, delegator.directoryId);
     const by = used && used.approver.directoryId !== delegator.directoryId ? `${used.approver.name} for them` : 'they';
-    throw new AccessError('already_decided_step', delegator.directoryId === request.requester.directoryId
-      ? `This is ${delegator.name}'s own request: nobody decides it for them.`
-      : `${delegator.name} is already used on this request (${by} decided step ${(used?.stepIndex ?? 0) + 1}), and one person approves at most one step.`);
+    throw new AccessError(
+      'already_decided_step',
+      delegator.directoryId === request.requester.directoryId
+        ? `This is ${delegator.name}'s own request: nobody decides it for them.`
+        : `${delegator.name} is already used on this request (${by} decided step ${(used?.stepIndex ?? 0) + 1}), and one person approves at most one step.`,
+    );
   }
-  throw new AccessError('not_an_approver', `You are not an approver of step ${step.index + 1} (${step.label}) of this request.`);
+  throw new AccessError(
+    'not_an_approver',
+    `You are not an approver of step ${step.index + 1} (${step.label}) of this request.`,
+  );
 }
 
 function alreadyUsed(mine: DecisionRecord, me: string, step: StepRecord, decisions: DecisionRecord[]): AccessError {
   if (mine.approver.directoryId !== me) {
     // Someone decided for me while I was away.
-    return new AccessError('already_decided_step', `${mine.approver.name} already decided step ${mine.stepIndex + 1} of this request for you, as your delegate; one person approves at most one step.`);
+    return new AccessError(
+      'already_decided_step',
+      `${mine.approver.name} already decided step ${mine.stepIndex + 1} of this request for you, as your delegate; one person approves at most one step.`,
+    );
   }
   if (mine.stepIndex === step.index) {
     const approvals = decisions.filter((d) => d.stepIndex === step.index && d.decision === 'approve').length;
-    return new AccessError('already_decided_step', step.required > 1
-      ? `You already approved this step (${approvals} of ${step.required} approvals so far).`
-      : 'You already approved this step.');
+    return new AccessError(
+      'already_decided_step',
+      step.required > 1
+        ? `You already approved this step (${approvals} of ${step.required} approvals so far).`
+        : 'You already approved this step.',
+    );
   }
-  return new AccessError('already_decided_step', `You already approved step ${mine.stepIndex + 1} of this request, and one person approves at most one step.`);
+  return new AccessError(
+    'already_decided_step',
+    `You already approved step ${mine.stepIndex + 1} of this request, and one person approves at most one step.`,
+  );
 }
 
 function deadlinePassed(request: AccessRequest): AccessError {
-  return new AccessError('deadline_passed', `This request expired without a decision at ${request.approvalDeadline} (the approval timeout); your click changed nothing.`);
+  return new AccessError(
+    'deadline_passed',
+    `This request expired without a decision at ${request.approvalDeadline} (the approval timeout); your click changed nothing.`,
+  );
 }
 
-async function resolveNext(deps: Deps, request: AccessRequest, requester: Person, deciders: string[]): Promise<ResolvedStep> {
+async function resolveNext(
+  deps: Deps,
+  request: AccessRequest,
+  requester: Person,
+  deciders: string[],
+): Promise<ResolvedStep> {
   const entry = findEntry(deps, request.app, request.role);
-  if (entry.role.approval === 'auto') throw new AccessError('invalid_state', 'This role no longer has an approval chain.');
+  if (entry.role.approval === 'auto')
+    throw new AccessError('invalid_state', 'This role no longer has an approval chain.');
   const index = request.currentStep + 1;
   // Steps come from the request's own policy version as stored, not a policy edited since.
   const stored = (await deps.store.getSteps(request.id)).find((s) => s.index === index);
@@ -260,7 +399,12 @@ async function resolveNext(deps: Deps, request: AccessRequest, requester: Person
   for (const id of deciders) decided.add(id);
   const adminGroup = deps.settings.adminGroup;
   return resolveStepLive(deps.directory, {
-    role: entry.role, step, index, requester, adminGroup, decidedEarlier: decided,
+    role: entry.role,
+    step,
+    index,
+    requester,
+    adminGroup,
+    decidedEarlier: decided,
   });
 }
 

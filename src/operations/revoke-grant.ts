@@ -10,7 +10,14 @@ import type { Grant } from '../domain/records.js';
 import { actorOf, type ActingPerson } from './acting-person.js';
 import { endDelegationsOf, lockDelegations } from './delegations.js';
 import { nowIso, type Deps } from './context.js';
-import { alert, completeRevocation, notify, requesterRecipient, settleApprovalMessages, startRevocation } from './lifecycle.js';
+import {
+  alert,
+  completeRevocation,
+  notify,
+  requesterRecipient,
+  settleApprovalMessages,
+  startRevocation,
+} from './lifecycle.js';
 
 /** "I'm done": the holder gives the access back early. */
 export async function relinquishGrant(deps: Deps, input: { actor: ActingPerson; grantId: string }): Promise<Grant> {
@@ -18,8 +25,9 @@ export async function relinquishGrant(deps: Deps, input: { actor: ActingPerson; 
   return await deps.store.transaction(async (tx) => {
     const grant = await tx.getGrant(input.grantId);
     if (!grant) throw new AccessError('not_found', 'This grant no longer exists.');
-    if (grant.holder.directoryId !== input.actor.person.id) throw new AccessError('not_holder', 'Only the person who holds this access can give it back.');
-    if (!await startRevocation(tx, now, grant, 'relinquished', actorOf(input.actor), null)) {
+    if (grant.holder.directoryId !== input.actor.person.id)
+      throw new AccessError('not_holder', 'Only the person who holds this access can give it back.');
+    if (!(await startRevocation(tx, now, grant, 'relinquished', actorOf(input.actor), null))) {
       throw new AccessError('stale_decision', `This access is already ${grant.status}; nothing to give back.`);
     }
     return (await tx.getGrant(grant.id))!;
@@ -27,16 +35,23 @@ export async function relinquishGrant(deps: Deps, input: { actor: ActingPerson; 
 }
 
 /** An admin takes a grant away, with a reason. Admin membership is read live when the form arrives. */
-export async function revokeGrantAsAdmin(deps: Deps, input: { actor: ActingPerson; grantId: string; reason: string }): Promise<Grant> {
+export async function revokeGrantAsAdmin(
+  deps: Deps,
+  input: { actor: ActingPerson; grantId: string; reason: string },
+): Promise<Grant> {
   assertTextWithin(input.reason, TEXT_LIMITS.reason, 'The reason');
   await assertAdmin(deps, input.actor);
   const reason = input.reason.trim();
-  if (!reason) throw new AccessError('reason_required', 'A revocation needs a reason; it is shown to the holder and kept in the audit log.');
+  if (!reason)
+    throw new AccessError(
+      'reason_required',
+      'A revocation needs a reason; it is shown to the holder and kept in the audit log.',
+    );
   const now = nowIso(deps);
   return await deps.store.transaction(async (tx) => {
     const grant = await tx.getGrant(input.grantId);
     if (!grant) throw new AccessError('not_found', 'This grant no longer exists.');
-    if (!await startRevocation(tx, now, grant, 'revoked', actorOf(input.actor), reason)) {
+    if (!(await startRevocation(tx, now, grant, 'revoked', actorOf(input.actor), reason))) {
       throw new AccessError('stale_decision', `This access is already ${grant.status}; nothing to revoke.`);
     }
     return (await tx.getGrant(grant.id))!;
@@ -44,8 +59,12 @@ export async function revokeGrantAsAdmin(deps: Deps, input: { actor: ActingPerso
 }
 
 export async function assertAdmin(deps: Pick<Deps, 'directory' | 'settings'>, actor: ActingPerson): Promise<void> {
-  const [person, admin] = await Promise.all([deps.directory.getPerson(actor.person.id), deps.directory.isMember(actor.person.id, deps.settings.adminGroup)]);
-  if (!person?.active || !admin) throw new AccessError('not_admin', `Only members of ${deps.settings.adminGroup} can do this.`);
+  const [person, admin] = await Promise.all([
+    deps.directory.getPerson(actor.person.id),
+    deps.directory.isMember(actor.person.id, deps.settings.adminGroup),
+  ]);
+  if (!person?.active || !admin)
+    throw new AccessError('not_admin', `Only members of ${deps.settings.adminGroup} can do this.`);
 }
 
 /** Active grants past their expiry start revocation with reason `expired`. */
@@ -83,11 +102,17 @@ export async function expireGrantIfDue(deps: Deps, grantId: string): Promise<boo
  * with reason `offboarded`, their pending requests are cancelled, and the delegations they give or
  * receive end.
  */
-export async function offboardPerson(deps: Deps, input: { directoryId: string; source: string; status: string }): Promise<{ grants: number; requests: number; delegations: number }> {
+export async function offboardPerson(
+  deps: Deps,
+  input: { directoryId: string; source: string; status: string },
+): Promise<{ grants: number; requests: number; delegations: number }> {
   const now = nowIso(deps);
   const actor: Actor = systemActor('offboarding');
   return await deps.store.transaction(async (tx) => {
-    const grants = await tx.listGrants({ holderId: input.directoryId, status: ['provisioning', 'active', 'provisioning_failed'] });
+    const grants = await tx.listGrants({
+      holderId: input.directoryId,
+      status: ['provisioning', 'active', 'provisioning_failed'],
+    });
     const pending = await tx.listRequests({ requesterId: input.directoryId, status: ['pending_approval'] });
     const involved = await tx.activeDelegationsInvolving(input.directoryId);
     // Lock order (ports.ts, Store): every grant, request and delegation this changes, before the first audit event.
@@ -95,16 +120,38 @@ export async function offboardPerson(deps: Deps, input: { directoryId: string; s
     for (const request of pending) await tx.getRequest(request.id);
     await lockDelegations(tx, involved);
     let ended = 0;
-    for (const grant of grants) if (await startRevocation(tx, now, grant, 'offboarded', actor, `${input.source}: directory status ${input.status}`)) ended++;
+    for (const grant of grants)
+      if (
+        await startRevocation(tx, now, grant, 'offboarded', actor, `${input.source}: directory status ${input.status}`)
+      )
+        ended++;
     for (const request of pending) {
-      if (!await tx.updateRequest(request.id, ['pending_approval'], { status: 'cancelled', decidedAt: now, decisionReason: 'the requester was offboarded', currentStep: -1 })) continue;
+      if (
+        !(await tx.updateRequest(request.id, ['pending_approval'], {
+          status: 'cancelled',
+          decidedAt: now,
+          decisionReason: 'the requester was offboarded',
+          currentStep: -1,
+        }))
+      )
+        continue;
       const open = (await tx.getSteps(request.id)).find((s) => s.status === 'open');
       if (open) {
         await tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
         await settleApprovalMessages(tx, now, request, open, 'cancelled');
       }
-      await tx.appendAudit({ at: now, actor, action: 'request.cancelled', requestId: request.id, details: { reason: 'offboarded', source: input.source } });
-      await notify(tx, now, `cancelled:${request.id}`, { type: 'request.cancelled', recipient: requesterRecipient(request), requestId: request.id });
+      await tx.appendAudit({
+        at: now,
+        actor,
+        action: 'request.cancelled',
+        requestId: request.id,
+        details: { reason: 'offboarded', source: input.source },
+      });
+      await notify(tx, now, `cancelled:${request.id}`, {
+        type: 'request.cancelled',
+        recipient: requesterRecipient(request),
+        requestId: request.id,
+      });
     }
     // Whoever left neither decides for anyone nor has anyone decide for them.
     const delegations = await endDelegationsOf(tx, now, input.directoryId, involved, actor);
@@ -122,9 +169,25 @@ export async function recordExternalRemoval(deps: Deps, input: { grantId: string
   return await deps.store.transaction(async (tx) => {
     const grant = await tx.getGrant(input.grantId);
     if (!grant || grant.status !== 'active') return false;
-    if (!await tx.updateGrant(grant.id, ['active'], { status: 'revoking', revocationReason: 'removed_externally', revocationNote: input.detail, revokedBy: 'system:reconcile', revocationStartedAt: now })) return false;
+    if (
+      !(await tx.updateGrant(grant.id, ['active'], {
+        status: 'revoking',
+        revocationReason: 'removed_externally',
+        revocationNote: input.detail,
+        revokedBy: 'system:reconcile',
+        revocationStartedAt: now,
+      }))
+    )
+      return false;
     await completeRevocation(tx, now, (await tx.getGrant(grant.id))!, actor, { detail: input.detail, removed: false });
-    await alert(tx, now, deps.settings.alertsChannel, `removed-externally:${grant.id}`, `${grant.holder.email} was removed from ${grant.app} ${grant.role} outside the bot (${input.detail}); the grant is ended and will not be re-added.`, { grantId: grant.id });
+    await alert(
+      tx,
+      now,
+      deps.settings.alertsChannel,
+      `removed-externally:${grant.id}`,
+      `${grant.holder.email} was removed from ${grant.app} ${grant.role} outside the bot (${input.detail}); the grant is ended and will not be re-added.`,
+      { grantId: grant.id },
+    );
     return true;
   });
 }

@@ -80,7 +80,9 @@ export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise
       }
       seen.add(job.id);
       const now = nowIso(deps);
-      if (!(await deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, addSeconds(now, lockSeconds))))) {
+      if (
+        !(await deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, addSeconds(now, lockSeconds))))
+      ) {
         summary.skipped++;
         continue;
       }
@@ -111,7 +113,9 @@ async function runJob(
   const renew = async () => {
     try {
       const at = nowIso(deps);
-      if (!(await deps.store.transaction((tx) => tx.renewJob(job.id, options.worker, at, addSeconds(at, lockSeconds))))) {
+      if (
+        !(await deps.store.transaction((tx) => tx.renewJob(job.id, options.worker, at, addSeconds(at, lockSeconds))))
+      ) {
         deps.logger.warn('job lock lost: another worker took the job over', { job: job.key, worker: options.worker });
       }
     } catch (error) {
@@ -130,7 +134,11 @@ async function runJob(
       finished: await tx.finishJob(job.id, options.worker, at),
       next: await thenClaimNext(tx, at),
     }));
-    if (!finished) deps.logger.warn('job finished after its lock was lost; the worker that took it over records its own outcome', { job: job.key, worker: options.worker });
+    if (!finished)
+      deps.logger.warn('job finished after its lock was lost; the worker that took it over records its own outcome', {
+        job: job.key,
+        worker: options.worker,
+      });
     summary.done++;
     return next;
   } catch (error) {
@@ -161,10 +169,21 @@ async function runJob(
     const retryAt = retry ? addSeconds(at, backoffSeconds(attempts, error, options)) : null;
     const next = await deps.store.transaction(async (tx) => {
       await tx.failJob(job.id, options.worker, at, message, retryAt);
-      if (!retryAt) await tx.appendAudit({ at, actor: { kind: 'system', component: 'jobs' }, action: 'job.abandoned', details: { job: job.key, attempts, error: message } });
+      if (!retryAt)
+        await tx.appendAudit({
+          at,
+          actor: { kind: 'system', component: 'jobs' },
+          action: 'job.abandoned',
+          details: { job: job.key, attempts, error: message },
+        });
       return thenClaimNext(tx, at);
     });
-    deps.logger[retry ? 'warn' : 'error'](retry ? 'job failed; will retry' : 'job failed; given up', { job: job.key, attempts, error: message, retryAt });
+    deps.logger[retry ? 'warn' : 'error'](retry ? 'job failed; will retry' : 'job failed; given up', {
+      job: job.key,
+      attempts,
+      error: message,
+      retryAt,
+    });
     if (retry) summary.retried++;
     else summary.dead++;
     return next;
@@ -181,7 +200,8 @@ async function perform(deps: Deps, job: JobRecord): Promise<void> {
     case 'notify':
       // The digest and a review's summary are more than messages: each carries an export and its own audit event.
       if (payload.notification.type === 'digest') return publishDigest(deps, payload.notification, job.key);
-      if (payload.notification.type === 'review.summary') return publishReviewSummary(deps, payload.notification, job.key);
+      if (payload.notification.type === 'review.summary')
+        return publishReviewSummary(deps, payload.notification, job.key);
       return deps.notifier.deliver(payload.notification, job.key);
     case 'reviewRemoval':
       return executeReviewRemoval(deps, payload.itemId);
@@ -189,7 +209,11 @@ async function perform(deps: Deps, job: JobRecord): Promise<void> {
 }
 
 /** base * 2^(attempt-1), capped, with full jitter on the upper half; a server's Retry-After wins when longer. */
-export function backoffSeconds(attempt: number, error: unknown, options: Pick<JobRunnerOptions, 'baseDelaySeconds' | 'maxDelaySeconds' | 'random'>): number {
+export function backoffSeconds(
+  attempt: number,
+  error: unknown,
+  options: Pick<JobRunnerOptions, 'baseDelaySeconds' | 'maxDelaySeconds' | 'random'>,
+): number {
   const base = options.baseDelaySeconds ?? 5;
   const cap = options.maxDelaySeconds ?? 3600;
   const exp = Math.min(cap, base * 2 ** Math.max(0, attempt - 1));

@@ -42,20 +42,33 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
 
   const now = nowIso(deps);
   const { evaluation } = await evaluateLive(deps.directory, {
-    app: entry.app, role: entry.role, version: entry.version, requester, adminGroup: deps.settings.adminGroup,
-    request: { durationSeconds: input.durationSeconds, justification: input.justification }, now: new Date(now),
+    app: entry.app,
+    role: entry.role,
+    version: entry.version,
+    requester,
+    adminGroup: deps.settings.adminGroup,
+    request: { durationSeconds: input.durationSeconds, justification: input.justification },
+    now: new Date(now),
   });
   const actor = actorOf(input.requester);
 
   if (evaluation.outcome !== 'needs_approval' && evaluation.outcome !== 'auto_approved') {
     const error = refusal(evaluation);
-    await deps.store.transaction(async (tx) =>
-      await tx.appendAudit({
-        at: now,
-        actor,
-        action: 'request.refused',
-        details: { app: input.app, role: input.role, policy: entry.role.policy, version: entry.version, outcome: evaluation.outcome, reason: evaluation.summary },
-      }),
+    await deps.store.transaction(
+      async (tx) =>
+        await tx.appendAudit({
+          at: now,
+          actor,
+          action: 'request.refused',
+          details: {
+            app: input.app,
+            role: input.role,
+            policy: entry.role.policy,
+            version: entry.version,
+            outcome: evaluation.outcome,
+            reason: evaluation.summary,
+          },
+        }),
     );
     throw error;
   }
@@ -111,7 +124,13 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
 
     if (evaluation.outcome === 'auto_approved') {
       const rule = evaluation.autoApprove.rule ?? 'approval: auto';
-      await tx.updateRequest(request.id, ['pending_approval'], { status: 'approved', grantedSeconds: seconds, decidedAt: now, autoApproveRule: rule, decisionReason: evaluation.autoApprove.reason });
+      await tx.updateRequest(request.id, ['pending_approval'], {
+        status: 'approved',
+        grantedSeconds: seconds,
+        decidedAt: now,
+        autoApproveRule: rule,
+        decisionReason: evaluation.autoApprove.reason,
+      });
       await tx.appendAudit({
         at: now,
         actor: { kind: 'system', component: 'policy' },
@@ -119,9 +138,19 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
         requestId: request.id,
         details: { rule, reason: evaluation.autoApprove.reason, conditions: evaluation.autoApprove.conditions },
       });
-      const approved = { ...request, status: 'approved' as const, grantedSeconds: seconds, autoApproveRule: rule, decidedAt: now };
+      const approved = {
+        ...request,
+        status: 'approved' as const,
+        grantedSeconds: seconds,
+        autoApproveRule: rule,
+        decidedAt: now,
+      };
       const grant = await createGrant(deps, tx, now, approved, entry, seconds, { kind: 'system', component: 'policy' });
-      await notify(tx, now, `approved:${request.id}`, { type: 'request.approved', recipient: requesterRecipient(request), requestId: request.id });
+      await notify(tx, now, `approved:${request.id}`, {
+        type: 'request.approved',
+        recipient: requesterRecipient(request),
+        requestId: request.id,
+      });
       return { kind: 'submitted' as const, request: { ...approved, grantId: grant.id }, evaluation, grant };
     }
 
@@ -131,7 +160,12 @@ export async function submitRequest(deps: Deps, input: SubmitInput): Promise<Sub
 }
 
 /** An open grant of the role that a new request would extend (emergency access never is). */
-export async function heldGrant(reads: StoreReads, holderId: string, app: string, role: string): Promise<Grant | undefined> {
+export async function heldGrant(
+  reads: StoreReads,
+  holderId: string,
+  app: string,
+  role: string,
+): Promise<Grant | undefined> {
   const open = await reads.listGrants({ holderId, app, role, status: [...OPEN_GRANT_STATUSES] });
   return open.find((g) => !g.breakGlass);
 }
@@ -139,11 +173,22 @@ export async function heldGrant(reads: StoreReads, holderId: string, app: string
 function refusal(evaluation: Evaluation): AccessError {
   switch (evaluation.outcome) {
     case 'not_eligible':
-      return new AccessError('not_eligible', `You are not eligible for ${evaluation.appName} ${evaluation.roleName}: ${evaluation.eligibility.reason}.`, { evaluation });
+      return new AccessError(
+        'not_eligible',
+        `You are not eligible for ${evaluation.appName} ${evaluation.roleName}: ${evaluation.eligibility.reason}.`,
+        { evaluation },
+      );
     case 'unsatisfiable':
       return new AccessError('unsatisfiable_chain', evaluation.summary, { evaluation });
     default:
-      if (!evaluation.duration.requested.ok) return new AccessError('invalid_duration', `Duration: ${evaluation.duration.requested.reason}.`, { evaluation });
-      return new AccessError('justification_required', `${evaluation.appName} ${evaluation.roleName} requires a justification.`, { evaluation });
+      if (!evaluation.duration.requested.ok)
+        return new AccessError('invalid_duration', `Duration: ${evaluation.duration.requested.reason}.`, {
+          evaluation,
+        });
+      return new AccessError(
+        'justification_required',
+        `${evaluation.appName} ${evaluation.roleName} requires a justification.`,
+        { evaluation },
+      );
   }
 }

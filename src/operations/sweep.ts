@@ -87,7 +87,10 @@ const DAY_SECONDS = 86_400;
  * once. Day 0 uses the key the job runner's "keeps failing" alert uses, so a revocation that
  * crosses the failure threshold is announced once, by whichever writes first.
  */
-export async function alertOverdueRevocations(deps: Deps, limit = 10_000): Promise<{ overdue: number; alerted: number }> {
+export async function alertOverdueRevocations(
+  deps: Deps,
+  limit = 10_000,
+): Promise<{ overdue: number; alerted: number }> {
   const now = nowIso(deps);
   let overdue = 0;
   let alerted = 0;
@@ -135,16 +138,30 @@ export async function sendReminders(deps: Deps, batch = 1000): Promise<number> {
         const left = (Date.parse(grant.expiresAt!) - nowMs) / 1000;
         if (left <= 0) continue;
         // The shortest lead time already reached is the one to send; longer ones passed unsent are skipped.
-        const due = leads.filter((lead) => lead < grant.durationSeconds && left <= lead && !grant.remindersSent.includes(lead));
+        const due = leads.filter(
+          (lead) => lead < grant.durationSeconds && left <= lead && !grant.remindersSent.includes(lead),
+        );
         if (due.length === 0) continue;
         handled++;
         const lead = Math.min(...due);
         const fresh = await tx.getGrant(grant.id);
         if (!fresh || fresh.status !== 'active' || fresh.expiresAt !== grant.expiresAt) continue;
         const marked = [...new Set([...fresh.remindersSent, ...due])];
-        if (!await tx.updateGrant(grant.id, ['active'], { remindersSent: marked })) continue;
-        await tx.appendAudit({ at: now, actor: { kind: 'system', component: 'sweep' }, action: 'grant.reminded', requestId: grant.requestId, grantId: grant.id, details: { leadSeconds: lead, expiresAt: grant.expiresAt } });
-        await notify(tx, now, `reminder:${grant.id}:${grant.expiresAt}:${lead}`, { type: 'grant.reminder', recipient: { kind: 'person', directoryId: grant.holder.directoryId }, grantId: grant.id, leadSeconds: lead });
+        if (!(await tx.updateGrant(grant.id, ['active'], { remindersSent: marked }))) continue;
+        await tx.appendAudit({
+          at: now,
+          actor: { kind: 'system', component: 'sweep' },
+          action: 'grant.reminded',
+          requestId: grant.requestId,
+          grantId: grant.id,
+          details: { leadSeconds: lead, expiresAt: grant.expiresAt },
+        });
+        await notify(tx, now, `reminder:${grant.id}:${grant.expiresAt}:${lead}`, {
+          type: 'grant.reminder',
+          recipient: { kind: 'person', directoryId: grant.holder.directoryId },
+          grantId: grant.id,
+          leadSeconds: lead,
+        });
         reminded++;
       }
       return { handled, reminded };

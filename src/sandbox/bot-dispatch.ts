@@ -6,13 +6,36 @@
  * what the bot acks is then applied as Slack applies it (a slash command's message, a
  * view_submission's `response_action`). Only what the person can see can be acted on.
  */
-import { BLOCK_KIT_LIMITS, checkMessageBlocks, checkView, describeProblem, viewByteLength } from './slack-api/block-kit-limits.js';
+import {
+  BLOCK_KIT_LIMITS,
+  checkMessageBlocks,
+  checkView,
+  describeProblem,
+  viewByteLength,
+} from './slack-api/block-kit-limits.js';
 import type { StoredView } from './slack-api/slack-workspace.js';
 import { apiMessage, apiView, newView, redefine } from './slack-api/web-api-methods.js';
-import { actionFor, elementOptions, findElement, stateValues, type BlockOption, type PageForm, type PageInput } from './payloads.js';
 import {
-  blockActionsPayload, blockSuggestionPayload, eventCallbackBody, interactivityBody, postSigned, slashCommandBody, viewClosedPayload,
-  viewSubmissionPayload, type ActionContainer, type Actor, type SlackContentType,
+  actionFor,
+  elementOptions,
+  findElement,
+  stateValues,
+  type BlockOption,
+  type PageForm,
+  type PageInput,
+} from './payloads.js';
+import {
+  blockActionsPayload,
+  blockSuggestionPayload,
+  eventCallbackBody,
+  interactivityBody,
+  postSigned,
+  slashCommandBody,
+  viewClosedPayload,
+  viewSubmissionPayload,
+  type ActionContainer,
+  type Actor,
+  type SlackContentType,
 } from './slack-requests.js';
 import { HttpError, type Json, type SandboxPerson, type SandboxServerOptions } from './sandbox-types.js';
 import type { WorkspaceView } from './workspace-view.js';
@@ -31,7 +54,10 @@ export class BotDispatch {
   /** What the bot suggested for each external select, per person: `user|container|block|action`. */
   private readonly suggestions = new Map<string, BlockOption[]>();
 
-  constructor(private readonly options: SandboxServerOptions, private readonly view: WorkspaceView) {}
+  constructor(
+    private readonly options: SandboxServerOptions,
+    private readonly view: WorkspaceView,
+  ) {}
 
   private get ws() {
     return this.view.ws;
@@ -54,8 +80,11 @@ export class BotDispatch {
    */
   private async postToBot(body: string, contentType: SlackContentType): Promise<BotAnswer> {
     try {
-      const answer = await postSigned(this.options.botEventsUrl, this.options.signingSecret, body, contentType, { timeoutMs: ACK_TIMEOUT_MS });
-      if (answer.status !== 200) return { ok: false, status: answer.status, json: answer.json, error: 'dispatch_failed' };
+      const answer = await postSigned(this.options.botEventsUrl, this.options.signingSecret, body, contentType, {
+        timeoutMs: ACK_TIMEOUT_MS,
+      });
+      if (answer.status !== 200)
+        return { ok: false, status: answer.status, json: answer.json, error: 'dispatch_failed' };
       return { ok: true, status: 200, json: answer.json };
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
@@ -63,11 +92,22 @@ export class BotDispatch {
     }
   }
 
-  private dispatchFailed(what: string, error: string, where: { channel?: string; userId?: string }, status: number): Json {
+  private dispatchFailed(
+    what: string,
+    error: string,
+    where: { channel?: string; userId?: string },
+    status: number,
+  ): Json {
     const problem = this.view.addProblem({
       kind: 'dispatch_failed',
       summary: `${what} failed with the error "${error}"`,
-      details: [status ? `The app answered HTTP ${status}.` : error === 'operation_timeout' ? `The app did not answer within ${ACK_TIMEOUT_MS / 1000} seconds.` : 'The app could not be reached.'],
+      details: [
+        status
+          ? `The app answered HTTP ${status}.`
+          : error === 'operation_timeout'
+            ? `The app did not answer within ${ACK_TIMEOUT_MS / 1000} seconds.`
+            : 'The app could not be reached.',
+      ],
       ...where,
     });
     return { ok: false, error, problem };
@@ -83,15 +123,26 @@ export class BotDispatch {
     const command = match[1].toLowerCase();
     // Slack only sends the app the commands it declared, and says so about any other.
     if (!(this.options.commands ?? ['/access']).includes(command)) {
-      throw new HttpError(400, `${command} is not a valid command. In Slack, all messages that start with the "/" character are interpreted as commands.`);
+      throw new HttpError(
+        400,
+        `${command} is not a valid command. In Slack, all messages that start with the "/" character are interpreted as commands.`,
+      );
     }
     const text = this.view.escapeMentions((match[2] ?? '').trim());
     const responseUrl = this.options.standIn.issueResponseUrl({ channelId: channel.id, userId: person.slackId });
-    const answer = await this.postToBot(slashCommandBody(this.actor(person), {
-      command, text, channelId: channel.id, channelName: channel.name, responseUrl,
-      triggerId: this.options.standIn.issueTriggerId(person.slackId),
-    }), 'application/x-www-form-urlencoded');
-    if (!answer.ok) return this.dispatchFailed(command, answer.error ?? 'dispatch_failed', { channel: channel.id }, answer.status);
+    const answer = await this.postToBot(
+      slashCommandBody(this.actor(person), {
+        command,
+        text,
+        channelId: channel.id,
+        channelName: channel.name,
+        responseUrl,
+        triggerId: this.options.standIn.issueTriggerId(person.slackId),
+      }),
+      'application/x-www-form-urlencoded',
+    );
+    if (!answer.ok)
+      return this.dispatchFailed(command, answer.error ?? 'dispatch_failed', { channel: channel.id }, answer.status);
     this.showCommandAck(person, channel.id, answer.json);
     return { ok: true };
   }
@@ -105,7 +156,8 @@ export class BotDispatch {
       const problems = checkMessageBlocks(blocks);
       if (problems.length > 0) {
         this.view.addProblem({
-          kind: 'rejected_call', channel,
+          kind: 'rejected_call',
+          channel,
           summary: 'The app sent a message Slack would reject: the slash command answer has invalid_blocks',
           details: problems.map(describeProblem),
         });
@@ -113,8 +165,11 @@ export class BotDispatch {
       }
     }
     this.ws.addMessage({
-      channel, user: this.ws.botUserId, text: typeof text === 'string' ? text.slice(0, BLOCK_KIT_LIMITS.messageText) : '',
-      blocks: Array.isArray(blocks) ? blocks : [], via: 'response_url',
+      channel,
+      user: this.ws.botUserId,
+      text: typeof text === 'string' ? text.slice(0, BLOCK_KIT_LIMITS.messageText) : '',
+      blocks: Array.isArray(blocks) ? blocks : [],
+      via: 'response_url',
       ...(responseType === 'in_channel' ? {} : { ephemeralFor: person.slackId }),
     });
   }
@@ -129,22 +184,38 @@ export class BotDispatch {
   }
 
   /** Resolves where an element sits; only what this person can see. */
-  private container(person: SandboxPerson, raw: unknown): { container: ActionContainer; blocks: unknown; key: string; view?: StoredView } {
+  private container(
+    person: SandboxPerson,
+    raw: unknown,
+  ): { container: ActionContainer; blocks: unknown; key: string; view?: StoredView } {
     const spec = (typeof raw === 'object' && raw !== null ? raw : {}) as Json;
     if (spec.type === 'view') {
       const view = this.visibleView(person, spec.viewId);
-      return { container: { type: 'view', view: apiView(view, this.ws) }, blocks: view.definition.blocks, key: `view:${view.id}`, view };
+      return {
+        container: { type: 'view', view: apiView(view, this.ws) },
+        blocks: view.definition.blocks,
+        key: `view:${view.id}`,
+        view,
+      };
     }
     if (spec.type === 'message' && typeof spec.ts === 'string') {
       const channel = this.conversationFor(person, spec.channel);
       const message = this.ws.findMessage(channel.id, spec.ts);
-      if (!message || (message.ephemeralFor && message.ephemeralFor !== person.slackId)) throw new HttpError(404, 'no such message');
+      if (!message || (message.ephemeralFor && message.ephemeralFor !== person.slackId))
+        throw new HttpError(404, 'no such message');
       const isEphemeral = Boolean(message.ephemeralFor);
       return {
         container: {
-          type: 'message', channelId: channel.id, channelName: channel.name, isEphemeral,
+          type: 'message',
+          channelId: channel.id,
+          channelName: channel.name,
+          isEphemeral,
           message: { ...apiMessage(message, this.ws), ts: message.ts },
-          responseUrl: this.options.standIn.issueResponseUrl({ channelId: channel.id, userId: person.slackId, messageTs: message.ts }),
+          responseUrl: this.options.standIn.issueResponseUrl({
+            channelId: channel.id,
+            userId: person.slackId,
+            messageTs: message.ts,
+          }),
         },
         blocks: message.blocks,
         key: `message:${channel.id}:${message.ts}`,
@@ -156,18 +227,29 @@ export class BotDispatch {
   /** A modal the person has open, or their App Home. */
   private visibleView(person: SandboxPerson, viewId: unknown): StoredView {
     const view = typeof viewId === 'string' ? this.ws.view(viewId) : undefined;
-    const open = view && view.userId === person.slackId && !view.closed
-      && (view.type === 'home' ? this.ws.homeView(person.slackId)?.id === view.id : this.ws.modalStack(person.slackId).some((v) => v.id === view.id));
+    const open =
+      view &&
+      view.userId === person.slackId &&
+      !view.closed &&
+      (view.type === 'home'
+        ? this.ws.homeView(person.slackId)?.id === view.id
+        : this.ws.modalStack(person.slackId).some((v) => v.id === view.id));
     if (!view || !open) throw new HttpError(404, 'that view is no longer open');
     return view;
   }
 
   private suggested(person: SandboxPerson, key: string) {
-    return (blockId: string, actionId: string) => this.suggestions.get(`${person.slackId}|${key}|${blockId}|${actionId}`);
+    return (blockId: string, actionId: string) =>
+      this.suggestions.get(`${person.slackId}|${key}|${blockId}|${actionId}`);
   }
 
   /** Keeps what the person has typed in the view, as Slack does between interactions. */
-  private recordViewState(person: SandboxPerson, view: StoredView, form: PageForm, key: string): Record<string, Record<string, Json>> {
+  private recordViewState(
+    person: SandboxPerson,
+    view: StoredView,
+    form: PageForm,
+    key: string,
+  ): Record<string, Record<string, Json>> {
     const values = stateValues(view.definition.blocks, form, this.suggested(person, key));
     for (const [blockId, actions] of Object.entries(values)) {
       for (const [actionId, value] of Object.entries(actions)) this.ws.setViewState(view.id, blockId, actionId, value);
@@ -185,11 +267,19 @@ export class BotDispatch {
     if (!located) throw new HttpError(404, 'no such element: the message or view has changed');
     const values = view ? this.recordViewState(person, view, pageForm(body.form), key) : {};
     const action = actionFor(located, pageInput(body.input), actionTs(), this.suggested(person, key));
-    if (!action) throw new HttpError(400, 'that is not one of the element\'s options');
+    if (!action) throw new HttpError(400, "that is not one of the element's options");
     const finalContainer: ActionContainer = view ? { type: 'view', view: apiView(view, this.ws) } : container;
-    const answer = await this.postToBot(interactivityBody(blockActionsPayload(this.actor(person), {
-      container: finalContainer, action, triggerId: this.options.standIn.issueTriggerId(person.slackId), stateValues: values,
-    })), 'application/x-www-form-urlencoded');
+    const answer = await this.postToBot(
+      interactivityBody(
+        blockActionsPayload(this.actor(person), {
+          container: finalContainer,
+          action,
+          triggerId: this.options.standIn.issueTriggerId(person.slackId),
+          stateValues: values,
+        }),
+      ),
+      'application/x-www-form-urlencoded',
+    );
     if (!answer.ok) {
       const where = container.type === 'message' ? { channel: container.channelId } : { userId: person.slackId };
       return this.dispatchFailed('The action', answer.error ?? 'dispatch_failed', where, answer.status);
@@ -204,12 +294,21 @@ export class BotDispatch {
     const blockId = typeof body.blockId === 'string' ? body.blockId : '';
     const actionId = typeof body.actionId === 'string' ? body.actionId : '';
     const located = findElement(blocks, blockId, actionId);
-    if (!located || !String(located.element.type).includes('external_select')) throw new HttpError(404, 'no such external select');
+    if (!located || !String(located.element.type).includes('external_select'))
+      throw new HttpError(404, 'no such external select');
     if (view) this.recordViewState(person, view, pageForm(body.form), key);
     const finalContainer: ActionContainer = view ? { type: 'view', view: apiView(view, this.ws) } : container;
-    const answer = await this.postToBot(interactivityBody(blockSuggestionPayload(this.actor(person), {
-      blockId, actionId, value: typeof body.value === 'string' ? body.value : '', container: finalContainer,
-    })), 'application/x-www-form-urlencoded');
+    const answer = await this.postToBot(
+      interactivityBody(
+        blockSuggestionPayload(this.actor(person), {
+          blockId,
+          actionId,
+          value: typeof body.value === 'string' ? body.value : '',
+          container: finalContainer,
+        }),
+      ),
+      'application/x-www-form-urlencoded',
+    );
     if (!answer.ok) return { ok: false, error: answer.error, options: [] };
     const reply = (typeof answer.json === 'object' && answer.json !== null ? answer.json : {}) as Json;
     const options = elementOptions({ options: reply.options, option_groups: reply.option_groups });
@@ -224,11 +323,24 @@ export class BotDispatch {
     const top = this.ws.currentModal(person.slackId);
     if (!top || top.id !== body.viewId) throw new HttpError(409, 'that modal is no longer on top');
     const values = this.recordViewState(person, top, pageForm(body.form), `view:${top.id}`);
-    const answer = await this.postToBot(interactivityBody(viewSubmissionPayload(this.actor(person), {
-      view: apiView(top, this.ws), stateValues: values, triggerId: this.options.standIn.issueTriggerId(person.slackId),
-    })), 'application/x-www-form-urlencoded');
+    const answer = await this.postToBot(
+      interactivityBody(
+        viewSubmissionPayload(this.actor(person), {
+          view: apiView(top, this.ws),
+          stateValues: values,
+          triggerId: this.options.standIn.issueTriggerId(person.slackId),
+        }),
+      ),
+      'application/x-www-form-urlencoded',
+    );
     // Slack keeps the modal open and says it had trouble connecting.
-    if (!answer.ok) return this.dispatchFailed('Submitting the form', answer.error ?? 'dispatch_failed', { userId: person.slackId }, answer.status);
+    if (!answer.ok)
+      return this.dispatchFailed(
+        'Submitting the form',
+        answer.error ?? 'dispatch_failed',
+        { userId: person.slackId },
+        answer.status,
+      );
     return this.applyResponseAction(person, top, answer.json);
   }
 
@@ -247,7 +359,8 @@ export class BotDispatch {
     if (action === 'errors') {
       const errors = (typeof reply.errors === 'object' && reply.errors !== null ? reply.errors : {}) as Json;
       const shown: Record<string, string> = {};
-      for (const [blockId, message] of Object.entries(errors)) if (typeof message === 'string') shown[blockId] = message;
+      for (const [blockId, message] of Object.entries(errors))
+        if (typeof message === 'string') shown[blockId] = message;
       return { ok: true, errors: shown };
     }
     if (action === 'clear') {
@@ -256,11 +369,15 @@ export class BotDispatch {
     }
     if (action === 'update' || action === 'push') {
       const definition = reply.view;
-      const problems = typeof definition === 'object' && definition !== null ? checkView(definition, 'modal') : [{ message: 'missing view', pointer: '/view' }];
+      const problems =
+        typeof definition === 'object' && definition !== null
+          ? checkView(definition, 'modal')
+          : [{ message: 'missing view', pointer: '/view' }];
       const tooLarge = viewByteLength(definition) > BLOCK_KIT_LIMITS.viewBytes;
       if (problems.length > 0 || tooLarge) {
         this.view.addProblem({
-          kind: 'rejected_call', userId: person.slackId,
+          kind: 'rejected_call',
+          userId: person.slackId,
           summary: `The app sent a modal Slack would reject: response_action ${action}`,
           details: tooLarge ? ['view_too_large'] : problems.map(describeProblem),
         });
@@ -271,7 +388,14 @@ export class BotDispatch {
         redefine(this.ws, top, view);
         this.ws.viewUpdated(top);
       } else {
-        this.ws.pushModal(newView(this.ws, view, { userId: person.slackId, type: 'modal', rootViewId: top.rootViewId, previousViewId: top.id }));
+        this.ws.pushModal(
+          newView(this.ws, view, {
+            userId: person.slackId,
+            type: 'modal',
+            rootViewId: top.rootViewId,
+            previousViewId: top.id,
+          }),
+        );
       }
       return { ok: true };
     }
@@ -285,10 +409,22 @@ export class BotDispatch {
     if (!top || top.id !== body.viewId) throw new HttpError(409, 'that modal is no longer on top');
     this.ws.closeTopModal(person.slackId);
     if (top.definition.notify_on_close !== true) return { ok: true };
-    const answer = await this.postToBot(interactivityBody(viewClosedPayload(this.actor(person), {
-      view: apiView(top, this.ws), isCleared: false,
-    })), 'application/x-www-form-urlencoded');
-    if (!answer.ok) return this.dispatchFailed('Closing the modal', answer.error ?? 'dispatch_failed', { userId: person.slackId }, answer.status);
+    const answer = await this.postToBot(
+      interactivityBody(
+        viewClosedPayload(this.actor(person), {
+          view: apiView(top, this.ws),
+          isCleared: false,
+        }),
+      ),
+      'application/x-www-form-urlencoded',
+    );
+    if (!answer.ok)
+      return this.dispatchFailed(
+        'Closing the modal',
+        answer.error ?? 'dispatch_failed',
+        { userId: person.slackId },
+        answer.status,
+      );
     return { ok: true };
   }
 
@@ -303,7 +439,10 @@ export class BotDispatch {
     if (stack.length === 0) return { ok: true, closed: 0 };
     this.ws.closeModals(person.slackId);
     for (const top of stack.filter((v) => v.definition.notify_on_close === true)) {
-      await this.postToBot(interactivityBody(viewClosedPayload(this.actor(person), { view: apiView(top, this.ws), isCleared: true })), 'application/x-www-form-urlencoded');
+      await this.postToBot(
+        interactivityBody(viewClosedPayload(this.actor(person), { view: apiView(top, this.ws), isCleared: true })),
+        'application/x-www-form-urlencoded',
+      );
     }
     return { ok: true, closed: stack.length };
   }
@@ -314,10 +453,16 @@ export class BotDispatch {
     const tab = body.tab === 'messages' ? 'messages' : 'home';
     const home = this.ws.homeView(person.slackId);
     const event: Json & { type: string } = {
-      type: 'app_home_opened', user: person.slackId, channel: this.ws.dmChannelId(person.slackId), tab,
+      type: 'app_home_opened',
+      user: person.slackId,
+      channel: this.ws.dmChannelId(person.slackId),
+      tab,
       ...(tab === 'home' && home ? { view: apiView(home, this.ws) } : {}),
     };
-    const answer = await this.postToBot(eventCallbackBody(this.actor(person), this.ws.botUserId, event), 'application/json');
+    const answer = await this.postToBot(
+      eventCallbackBody(this.actor(person), this.ws.botUserId, event),
+      'application/json',
+    );
     return answer.ok ? { ok: true } : { ok: false, error: answer.error };
   }
 }
@@ -349,6 +494,7 @@ function pageInput(raw: unknown): PageInput | undefined {
   if (text(r.selected) !== undefined) input.selected = text(r.selected);
   if (text(r.date) !== undefined) input.date = text(r.date);
   if (text(r.id) !== undefined) input.id = text(r.id);
-  if (Array.isArray(r.selectedValues)) input.selectedValues = r.selectedValues.filter((v): v is string => typeof v === 'string');
+  if (Array.isArray(r.selectedValues))
+    input.selectedValues = r.selectedValues.filter((v): v is string => typeof v === 'string');
   return input;
 }

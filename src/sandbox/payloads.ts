@@ -87,13 +87,16 @@ export function elementOptions(element: Json): BlockOption[] {
   const options: unknown[] = [];
   if (Array.isArray(element.options)) options.push(...element.options);
   if (Array.isArray(element.option_groups)) {
-    for (const group of element.option_groups) if (isRecord(group) && Array.isArray(group.options)) options.push(...group.options);
+    for (const group of element.option_groups)
+      if (isRecord(group) && Array.isArray(group.options)) options.push(...group.options);
   }
   return options.filter(isOption);
 }
 
 function isOption(value: unknown): value is BlockOption {
-  return isRecord(value) && typeof value.value === 'string' && isRecord(value.text) && typeof value.text.text === 'string';
+  return (
+    isRecord(value) && typeof value.value === 'string' && isRecord(value.text) && typeof value.text.text === 'string'
+  );
 }
 
 /**
@@ -117,7 +120,10 @@ function optionsFor(located: LocatedElement, suggested: SuggestedOptions | undef
   const type = element.type;
   if (type === 'external_select' || type === 'multi_external_select') {
     const fromBot = suggested?.(blockId, String(element.action_id)) ?? [];
-    const initial = [element.initial_option, ...(Array.isArray(element.initial_options) ? element.initial_options : [])].filter(isOption);
+    const initial = [
+      element.initial_option,
+      ...(Array.isArray(element.initial_options) ? element.initial_options : []),
+    ].filter(isOption);
     return [...fromBot, ...initial];
   }
   return elementOptions(element);
@@ -127,9 +133,21 @@ function optionsFor(located: LocatedElement, suggested: SuggestedOptions | undef
 
 /** Element types whose value Slack keeps in `view.state.values` (buttons and overflows are not state). */
 const STATEFUL = new Set([
-  'plain_text_input', 'email_text_input', 'url_text_input', 'number_input', 'static_select', 'external_select',
-  'multi_static_select', 'multi_external_select', 'radio_buttons', 'checkboxes', 'datepicker', 'users_select',
-  'multi_users_select', 'conversations_select', 'channels_select',
+  'plain_text_input',
+  'email_text_input',
+  'url_text_input',
+  'number_input',
+  'static_select',
+  'external_select',
+  'multi_static_select',
+  'multi_external_select',
+  'radio_buttons',
+  'checkboxes',
+  'datepicker',
+  'users_select',
+  'multi_users_select',
+  'conversations_select',
+  'channels_select',
 ]);
 
 /**
@@ -138,7 +156,11 @@ const STATEFUL = new Set([
  * `selected_option` (null when nothing is picked); checkboxes and multi selects `selected_options`;
  * datepicker `selected_date`; users/conversations/channels selects their id field.
  */
-export function elementState(located: LocatedElement, input: PageInput | undefined, suggested?: SuggestedOptions): Json | undefined {
+export function elementState(
+  located: LocatedElement,
+  input: PageInput | undefined,
+  suggested?: SuggestedOptions,
+): Json | undefined {
   const { element } = located;
   const type = str(element.type) ?? '';
   switch (type) {
@@ -159,9 +181,12 @@ export function elementState(located: LocatedElement, input: PageInput | undefin
     case 'multi_static_select':
     case 'multi_external_select': {
       const options = optionsFor(located, suggested);
-      const values = input?.selectedValues
-        ?? (Array.isArray(element.initial_options) ? element.initial_options.filter(isOption).map((o) => o.value) : []);
-      const selected = [...new Set(values)].map((v) => pickOption(options, v)).filter((o): o is BlockOption => o !== null);
+      const values =
+        input?.selectedValues ??
+        (Array.isArray(element.initial_options) ? element.initial_options.filter(isOption).map((o) => o.value) : []);
+      const selected = [...new Set(values)]
+        .map((v) => pickOption(options, v))
+        .filter((o): o is BlockOption => o !== null);
       return { type, selected_options: selected };
     }
     case 'datepicker': {
@@ -187,7 +212,11 @@ export function elementState(located: LocatedElement, input: PageInput | undefin
  * does not have are dropped, as are blocks without a `block_id` (Slack generates one; the bot's
  * views always name theirs).
  */
-export function stateValues(blocks: unknown, form: PageForm, suggested?: SuggestedOptions): Record<string, Record<string, Json>> {
+export function stateValues(
+  blocks: unknown,
+  form: PageForm,
+  suggested?: SuggestedOptions,
+): Record<string, Record<string, Json>> {
   const values: Record<string, Record<string, Json>> = {};
   for (const located of interactiveElements(blocks)) {
     const { block, blockId, element } = located;
@@ -205,8 +234,12 @@ export function stateValues(blocks: unknown, form: PageForm, suggested?: Suggest
  * carries its text, value and style; a select its `selected_option`; an overflow the picked option.
  * Returns undefined when the pick is not one of the element's options.
  */
-export function actionFor(located: LocatedElement, input: PageInput | undefined, actionTs: string,
-  suggested?: SuggestedOptions): Json | undefined {
+export function actionFor(
+  located: LocatedElement,
+  input: PageInput | undefined,
+  actionTs: string,
+  suggested?: SuggestedOptions,
+): Json | undefined {
   const { element, blockId } = located;
   const type = str(element.type) ?? '';
   const base: Json = { type, action_id: element.action_id, block_id: blockId, action_ts: actionTs };

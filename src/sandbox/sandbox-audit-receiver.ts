@@ -54,7 +54,10 @@ export class SandboxAuditReceiver implements SinkRedirect {
   redirect(sink: AuditSinkSettings): { settings: AuditSinkSettings; env: Record<string, string | undefined> } {
     this.tallies.set(sink.name, this.tallies.get(sink.name) ?? { batches: 0, events: 0, lastSeq: 0, refused: 0 });
     if (sink.type === 'webhook') {
-      return { settings: { ...sink, url: `${this.base}/audit/${sink.name}`, secretEnv: SECRET_ENV }, env: { [SECRET_ENV]: this.secret } };
+      return {
+        settings: { ...sink, url: `${this.base}/audit/${sink.name}`, secretEnv: SECRET_ENV },
+        env: { [SECRET_ENV]: this.secret },
+      };
     }
     if (sink.type === 'splunk_hec') {
       // HEC knows a sink by its token: one per sink.
@@ -76,7 +79,11 @@ export class SandboxAuditReceiver implements SinkRedirect {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private receive(url: string, headers: NodeJS.Dict<string | string[]>, body: string): { status: number; body: unknown } {
+  private receive(
+    url: string,
+    headers: NodeJS.Dict<string | string[]>,
+    body: string,
+  ): { status: number; body: unknown } {
     const path = new URL(url, this.base).pathname;
     const webhook = /^\/audit\/([a-z0-9-]+)$/.exec(path);
     if (webhook) {
@@ -94,8 +101,15 @@ export class SandboxAuditReceiver implements SinkRedirect {
       const name = typeof auth === 'string' && auth.startsWith('Splunk ') ? this.tokens.get(auth.slice(7)) : undefined;
       const tally = name ? this.tallies.get(name) : undefined;
       if (!tally) return { status: 403, body: { text: 'Invalid token', code: 4 } };
-      const counted = this.count(tally, () => body.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { event: unknown }).event));
-      return counted.status === 200 ? { status: 200, body: { text: 'Success', code: 0 } } : { status: 400, body: { text: 'Invalid data format', code: 6 } };
+      const counted = this.count(tally, () =>
+        body
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as { event: unknown }).event),
+      );
+      return counted.status === 200
+        ? { status: 200, body: { text: 'Success', code: 0 } }
+        : { status: 400, body: { text: 'Invalid data format', code: 6 } };
     }
     return { status: 404, body: { error: 'not found' } };
   }

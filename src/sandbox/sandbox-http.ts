@@ -7,7 +7,14 @@ import { BotDispatch } from './bot-dispatch.js';
 import { HttpError, type Json, type SandboxServer, type SandboxServerOptions } from './sandbox-types.js';
 import { WorkspaceView } from './workspace-view.js';
 
-export type { SandboxChannel, SandboxClock, SandboxPerson, SandboxProblem, SandboxServer, SandboxServerOptions } from './sandbox-types.js';
+export type {
+  SandboxChannel,
+  SandboxClock,
+  SandboxPerson,
+  SandboxProblem,
+  SandboxServer,
+  SandboxServerOptions,
+} from './sandbox-types.js';
 
 /**
  * The sandbox page's HTTP server: serves the page (`src/sandbox/page/`), a small JSON API over
@@ -116,12 +123,15 @@ class SandboxHttp {
   private allowedOrigins = new Set<string>();
 
   constructor(private readonly options: SandboxServerOptions) {
-    this.view = new WorkspaceView(options, (problem) => this.broadcast({ kind: 'problem', channel: problem.channel ?? null, user: problem.userId ?? null }));
+    this.view = new WorkspaceView(options, (problem) =>
+      this.broadcast({ kind: 'problem', channel: problem.channel ?? null, user: problem.userId ?? null }),
+    );
     this.bot = new BotDispatch(options, this.view);
     for (const event of LIVE_EVENTS) {
       this.unsubscribe.push(options.standIn.on(event, (payload) => this.broadcast(liveHint(event, payload))));
     }
-    if (options.webhookCalls) this.unsubscribe.push(options.webhookCalls.onCall(() => this.broadcast({ kind: 'webhook' })));
+    if (options.webhookCalls)
+      this.unsubscribe.push(options.webhookCalls.onCall(() => this.broadcast({ kind: 'webhook' })));
     this.keepAlive = setInterval(() => {
       for (const stream of this.streams) stream.write(': keep-alive\n\n');
     }, 15_000);
@@ -172,9 +182,11 @@ class SandboxHttp {
     const host = req.headers.host ?? '';
     if (!this.allowedHosts.has(host.toLowerCase())) throw new HttpError(403, `forbidden host ${host}`);
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.allowedOrigins.has(origin.toLowerCase())) throw new HttpError(403, 'forbidden origin');
+    if (origin !== undefined && !this.allowedOrigins.has(origin.toLowerCase()))
+      throw new HttpError(403, 'forbidden origin');
     const site = req.headers['sec-fetch-site'];
-    if (isApi && site !== undefined && site !== 'same-origin' && site !== 'none') throw new HttpError(403, 'cross-site request');
+    if (isApi && site !== undefined && site !== 'same-origin' && site !== 'none')
+      throw new HttpError(403, 'cross-site request');
   }
 
   private async servePage(path: string, res: ServerResponse): Promise<void> {
@@ -185,7 +197,10 @@ class SandboxHttp {
     const file = PAGE_FILES[path];
     if (!file) throw new HttpError(404, 'not found');
     const content = await readFile(`${PAGE_DIR}${file}`);
-    res.writeHead(200, { 'content-type': CONTENT_TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream',
+      'cache-control': 'no-store',
+    });
     res.end(content);
   }
 
@@ -202,15 +217,24 @@ class SandboxHttp {
 
   private async handlePost(path: string, body: Json): Promise<Json> {
     switch (path) {
-      case '/api/command': return this.bot.command(body);
-      case '/api/action': return this.bot.action(body);
-      case '/api/suggest': return this.bot.suggest(body);
-      case '/api/view/submit': return this.bot.submitView(body);
-      case '/api/view/close': return this.bot.closeView(body);
-      case '/api/view/clear': return this.bot.clearModals(body);
-      case '/api/app-home': return this.bot.appHomeOpened(body);
-      case '/api/clock': return this.advanceClock(body);
-      default: throw new HttpError(404, 'not found');
+      case '/api/command':
+        return this.bot.command(body);
+      case '/api/action':
+        return this.bot.action(body);
+      case '/api/suggest':
+        return this.bot.suggest(body);
+      case '/api/view/submit':
+        return this.bot.submitView(body);
+      case '/api/view/close':
+        return this.bot.closeView(body);
+      case '/api/view/clear':
+        return this.bot.clearModals(body);
+      case '/api/app-home':
+        return this.bot.appHomeOpened(body);
+      case '/api/clock':
+        return this.advanceClock(body);
+      default:
+        throw new HttpError(404, 'not found');
     }
   }
 
@@ -218,7 +242,9 @@ class SandboxHttp {
     const file = this.view.file(id);
     const ascii = file.filename.replace(/[^A-Za-z0-9._-]/g, '_') || 'download';
     res.writeHead(200, {
-      'content-type': file.filename.toLowerCase().endsWith('.csv') ? 'text/csv; charset=utf-8' : 'application/octet-stream',
+      'content-type': file.filename.toLowerCase().endsWith('.csv')
+        ? 'text/csv; charset=utf-8'
+        : 'application/octet-stream',
       'content-disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.filename)}`,
       'content-length': String(file.bytes.length),
     });
@@ -261,7 +287,8 @@ function liveHint(event: StandInEventName, payload: unknown): Json {
 
 async function readJsonBody(req: IncomingMessage): Promise<Json> {
   // A JSON content type cannot be sent cross-site without a CORS preflight, which we never grant.
-  if ((req.headers['content-type'] ?? '').split(';')[0]?.trim() !== 'application/json') throw new HttpError(415, 'send application/json');
+  if ((req.headers['content-type'] ?? '').split(';')[0]?.trim() !== 'application/json')
+    throw new HttpError(415, 'send application/json');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -283,8 +310,10 @@ function setSecurityHeaders(res: ServerResponse): void {
   res.setHeader('x-content-type-options', 'nosniff');
   res.setHeader('x-frame-options', 'DENY');
   res.setHeader('referrer-policy', 'no-referrer');
-  res.setHeader('content-security-policy',
-    "default-src 'self'; img-src 'self' https: http: data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  res.setHeader(
+    'content-security-policy',
+    "default-src 'self'; img-src 'self' https: http: data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  );
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -50,7 +50,10 @@ export interface SandboxServer {
 export interface SandboxProblem {
   id: number;
   at: string;
-  /** `rejected_call`: a Web API call Slack would refuse; `dispatch_failed`: the bot did not answer a request in time or with 200. */
+  /**
+   * `rejected_call`: a Web API call Slack would refuse; `dispatch_failed`: the bot did not answer a request in time or
+   * with 200.
+   */
   kind: 'rejected_call' | 'dispatch_failed';
   summary: string;
   details: string[];
@@ -64,7 +67,10 @@ export type Json = Record<string, unknown>;
 
 /** A refusal of a page request: answered with this status and `{error}`. */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }

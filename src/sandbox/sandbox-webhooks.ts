@@ -37,13 +37,15 @@ const CALLS_KEPT = 200;
 const SECRET_ENV = 'ACCESS_BOT_SANDBOX_WEBHOOK_SECRET';
 const MAX_BODY_BYTES = 64 * 1024;
 
-const WireCall = z.object({
-  action: z.enum(['grant', 'revoke']),
-  grant_id: z.string(),
-  app: z.string(),
-  role: z.string(),
-  user: z.object({ email: z.string() }).loose(),
-}).loose();
+const WireCall = z
+  .object({
+    action: z.enum(['grant', 'revoke']),
+    grant_id: z.string(),
+    app: z.string(),
+    role: z.string(),
+    user: z.object({ email: z.string() }).loose(),
+  })
+  .loose();
 
 export class SandboxWebhooks implements WebhookTransport {
   private readonly calls: SandboxWebhookCall[] = [];
@@ -59,7 +61,12 @@ export class SandboxWebhooks implements WebhookTransport {
     this.client = new WebhookClient({ env: { [SECRET_ENV]: this.secret }, allowInsecureLoopback: true, now });
     this.server = createServer((req, res) => {
       onBody(req, MAX_BODY_BYTES, (text) => {
-        const status = this.receive(req.url ?? '/', req.headers['x-access-signature'], req.headers['idempotency-key'], text);
+        const status = this.receive(
+          req.url ?? '/',
+          req.headers['x-access-signature'],
+          req.headers['idempotency-key'],
+          text,
+        );
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ received: status === 200 }));
       });
@@ -81,7 +88,11 @@ export class SandboxWebhooks implements WebhookTransport {
     const path = `/hooks/${this.targets.size}`;
     const known = [...this.targets].find(([, url]) => url === target.url)?.[0];
     if (!known) this.targets.set(path, target.url);
-    return this.client.call({ url: `${this.base}${known ?? path}`, secretEnv: SECRET_ENV, timeoutSeconds: target.timeoutSeconds }, call, options);
+    return this.client.call(
+      { url: `${this.base}${known ?? path}`, secretEnv: SECRET_ENV, timeoutSeconds: target.timeoutSeconds },
+      call,
+      options,
+    );
   }
 
   /** The calls received, newest first. */
@@ -99,7 +110,12 @@ export class SandboxWebhooks implements WebhookTransport {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private receive(url: string, signature: string | string[] | undefined, key: string | string[] | undefined, body: string): number {
+  private receive(
+    url: string,
+    signature: string | string[] | undefined,
+    key: string | string[] | undefined,
+    body: string,
+  ): number {
     const policyUrl = this.targets.get(new URL(url, this.base).pathname);
     const parsed = (() => {
       try {
@@ -109,7 +125,8 @@ export class SandboxWebhooks implements WebhookTransport {
       }
     })();
     if (!policyUrl || !parsed?.success) return 400;
-    const signatureValid = typeof signature === 'string' && verifyWebhookSignature(this.secret, signature, body, this.now());
+    const signatureValid =
+      typeof signature === 'string' && verifyWebhookSignature(this.secret, signature, body, this.now());
     const status = signatureValid ? 200 : 401;
     const call: SandboxWebhookCall = {
       at: this.now().toISOString(),
@@ -130,7 +147,10 @@ export class SandboxWebhooks implements WebhookTransport {
   }
 }
 
-/** Calls `done` with a request's body as text once it ended; past `maxBytes` the rest is dropped (and the signature fails). */
+/**
+ * Calls `done` with a request's body as text once it ended; past `maxBytes` the rest is dropped (and the signature
+ * fails).
+ */
 export function onBody(req: IncomingMessage, maxBytes: number, done: (text: string) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;

@@ -45,7 +45,12 @@ export interface SigningOptions {
  * clock: Bolt checks it against the real time (5 minutes), not the bot's. The content type is bare:
  * Bolt compares `application/x-www-form-urlencoded` with exact equality.
  */
-export function signRequest(signingSecret: string, body: string, contentType: SlackContentType, signing: SigningOptions = {}): SignedRequest {
+export function signRequest(
+  signingSecret: string,
+  body: string,
+  contentType: SlackContentType,
+  signing: SigningOptions = {},
+): SignedRequest {
   const tsSec = signing.tsSec ?? Math.floor(Date.now() / 1000);
   return {
     body,
@@ -69,11 +74,19 @@ export interface SlackHttpResult {
  * POSTs a signed body to the bot's request URL, as Slack does (no redirects followed). Network
  * failures and the timeout (Slack waits 3 s for an ack) reject; any HTTP answer resolves.
  */
-export async function postSigned(url: string, signingSecret: string, body: string, contentType: SlackContentType,
-  options: SigningOptions & { timeoutMs?: number } = {}): Promise<SlackHttpResult> {
+export async function postSigned(
+  url: string,
+  signingSecret: string,
+  body: string,
+  contentType: SlackContentType,
+  options: SigningOptions & { timeoutMs?: number } = {},
+): Promise<SlackHttpResult> {
   const signed = signRequest(signingSecret, body, contentType, options);
   const response = await fetch(url, {
-    method: 'POST', headers: signed.headers, body: signed.body, redirect: 'error',
+    method: 'POST',
+    headers: signed.headers,
+    body: signed.body,
+    redirect: 'error',
     ...(options.timeoutMs !== undefined ? { signal: AbortSignal.timeout(options.timeoutMs) } : {}),
   });
   const text = await response.text();
@@ -104,9 +117,17 @@ function team(actor: Actor): Json {
 }
 
 /** A slash command: flat urlencoded fields, exactly the keys Slack sends. */
-export function slashCommandBody(actor: Actor, input: {
-  command: string; text: string; channelId: string; channelName: string; triggerId: string; responseUrl: string;
-}): string {
+export function slashCommandBody(
+  actor: Actor,
+  input: {
+    command: string;
+    text: string;
+    channelId: string;
+    channelName: string;
+    triggerId: string;
+    responseUrl: string;
+  },
+): string {
   return new URLSearchParams({
     token: VERIFICATION_TOKEN,
     team_id: actor.teamId,
@@ -126,19 +147,40 @@ export function slashCommandBody(actor: Actor, input: {
 
 /** Where a block action happened: a message (with its response_url) or a view (modal or App Home). */
 export type ActionContainer =
-  | { type: 'message'; channelId: string; channelName?: string; message: Json & { ts: string }; isEphemeral: boolean; responseUrl?: string }
+  | {
+      type: 'message';
+      channelId: string;
+      channelName?: string;
+      message: Json & { ts: string };
+      isEphemeral: boolean;
+      responseUrl?: string;
+    }
   | { type: 'view'; view: Json & { id: string } };
 
 function messageContainer(container: Extract<ActionContainer, { type: 'message' }>, payload: Json): void {
-  payload.container = { type: 'message', message_ts: container.message.ts, channel_id: container.channelId, is_ephemeral: container.isEphemeral };
-  payload.channel = { id: container.channelId, ...(container.channelName !== undefined ? { name: container.channelName } : {}) };
+  payload.container = {
+    type: 'message',
+    message_ts: container.message.ts,
+    channel_id: container.channelId,
+    is_ephemeral: container.isEphemeral,
+  };
+  payload.channel = {
+    id: container.channelId,
+    ...(container.channelName !== undefined ? { name: container.channelName } : {}),
+  };
   // Slack leaves the message out for ephemeral messages: the app never stored them.
   if (!container.isEphemeral) payload.message = container.message;
 }
 
-export function blockActionsPayload(actor: Actor, input: {
-  container?: ActionContainer; action: Json; triggerId: string; stateValues?: Record<string, Record<string, Json>>;
-}): Json {
+export function blockActionsPayload(
+  actor: Actor,
+  input: {
+    container?: ActionContainer;
+    action: Json;
+    triggerId: string;
+    stateValues?: Record<string, Record<string, Json>>;
+  },
+): Json {
   const payload: Json = {
     type: 'block_actions',
     user: user(actor),
@@ -163,9 +205,14 @@ export function blockActionsPayload(actor: Actor, input: {
   return payload;
 }
 
-export function viewSubmissionPayload(actor: Actor, input: {
-  view: Json & { id: string }; stateValues: Record<string, Record<string, unknown>>; triggerId: string;
-}): Json {
+export function viewSubmissionPayload(
+  actor: Actor,
+  input: {
+    view: Json & { id: string };
+    stateValues: Record<string, Record<string, unknown>>;
+    triggerId: string;
+  },
+): Json {
   return {
     type: 'view_submission',
     team: team(actor),
@@ -194,9 +241,15 @@ export function viewClosedPayload(actor: Actor, input: { view: Json & { id: stri
   };
 }
 
-export function blockSuggestionPayload(actor: Actor, input: {
-  blockId: string; actionId: string; value: string; container?: ActionContainer;
-}): Json {
+export function blockSuggestionPayload(
+  actor: Actor,
+  input: {
+    blockId: string;
+    actionId: string;
+    value: string;
+    container?: ActionContainer;
+  },
+): Json {
   const payload: Json = {
     type: 'block_suggestion',
     user: user(actor),
@@ -221,8 +274,12 @@ export function blockSuggestionPayload(actor: Actor, input: {
 }
 
 /** An Events API `event_callback` (sent as JSON), e.g. `app_home_opened`. */
-export function eventCallbackBody(actor: Actor, botUserId: string, event: Json & { type: string },
-  options: { nowSec?: number; eventId?: string } = {}): string {
+export function eventCallbackBody(
+  actor: Actor,
+  botUserId: string,
+  event: Json & { type: string },
+  options: { nowSec?: number; eventId?: string } = {},
+): string {
   const nowSec = options.nowSec ?? Math.floor(Date.now() / 1000);
   return JSON.stringify({
     token: VERIFICATION_TOKEN,

@@ -59,7 +59,14 @@ export async function startSandboxWorkspace(options: {
   const standIn = new SlackApiStandIn({ botTokens: [token], clock: () => options.clock.now().getTime() });
   const people = slackPeople(options.people);
   // Each person reads times in their own zone, as Slack's users.info says; the bot's zone unless the file gives one.
-  for (const p of people) standIn.addUser({ id: p.slackId, email: p.email, name: p.email.split('@')[0]!, realName: p.name, tz: p.timezone ?? options.settings.timezone });
+  for (const p of people)
+    standIn.addUser({
+      id: p.slackId,
+      email: p.email,
+      name: p.email.split('@')[0]!,
+      realName: p.name,
+      tz: p.timezone ?? options.settings.timezone,
+    });
   const channels = sandboxChannels(options.settings, options.catalog);
   for (const c of channels) standIn.addChannel(c);
   const { url: apiUrl } = await standIn.start(0, '127.0.0.1');
@@ -108,15 +115,26 @@ export function startSandboxPage(
 }
 
 /** Every person in the directory gets a Slack-shaped id (U0 + their email's name), unique. */
-export function slackPeople(directory: DirectoryPeople): { slackId: string; email: string; name: string; title: string; timezone?: string }[] {
+export function slackPeople(
+  directory: DirectoryPeople,
+): { slackId: string; email: string; name: string; title: string; timezone?: string }[] {
   const used = new Set<string>();
   return directory.listPeople().map((person) => {
-    const base = `U0${person.email.split('@')[0]!.toUpperCase().replace(/[^A-Z0-9]/g, '')}`.slice(0, 20);
+    const base = `U0${person.email
+      .split('@')[0]!
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, '')}`.slice(0, 20);
     let id = base;
     for (let n = 2; used.has(id); n++) id = `${base}${n}`;
     used.add(id);
     const timezone = directory.timezoneOf?.(person.id);
-    return { slackId: id, email: person.email, name: person.name, title: person.title ?? '', ...(timezone ? { timezone } : {}) };
+    return {
+      slackId: id,
+      email: person.email,
+      name: person.name,
+      title: person.title ?? '',
+      ...(timezone ? { timezone } : {}),
+    };
   });
 }
 
@@ -130,7 +148,9 @@ function sandboxChannels(settings: Settings, catalog: Catalog): { id: string; na
   if (checkpoints && !channels.has(checkpoints)) channels.set(checkpoints, 'audit-checkpoints');
   for (const entry of catalog.entries()) {
     if (entry.role.approval === 'auto') continue;
-    for (const step of entry.role.approval) if (step.kind === 'group' && step.notify && !channels.has(step.notify)) channels.set(step.notify, `${step.group}-approvals`);
+    for (const step of entry.role.approval)
+      if (step.kind === 'group' && step.notify && !channels.has(step.notify))
+        channels.set(step.notify, `${step.group}-approvals`);
   }
   return [...channels].map(([id, name]) => ({ id, name }));
 }

@@ -7,19 +7,48 @@
  */
 import type { ApiCall, SlackWorkspace, StoredFile, StoredMessage } from './slack-api/slack-workspace.js';
 import { apiView } from './slack-api/web-api-methods.js';
-import { BOT_NAME, HttpError, type Json, type SandboxChannel, type SandboxPerson, type SandboxProblem, type SandboxServerOptions } from './sandbox-types.js';
+import {
+  BOT_NAME,
+  HttpError,
+  type Json,
+  type SandboxChannel,
+  type SandboxPerson,
+  type SandboxProblem,
+  type SandboxServerOptions,
+} from './sandbox-types.js';
 
 const PROBLEMS_KEPT = 200;
 /** Bot times kept per message: enough for a long session, bounded. */
 const BOT_TIMES_KEPT = 20_000;
 /** Errors worth showing a person trying the bot: Slack would refuse what the app sent, or where. */
 const REPORTED_ERRORS = new Set([
-  'invalid_blocks', 'invalid_blocks_format', 'invalid_arguments', 'view_too_large', 'msg_too_long', 'no_text',
-  'not_in_channel', 'channel_not_found', 'invalid_channel', 'push_limit_reached', 'duplicate_external_id',
-  'expired_trigger_id', 'exchanged_trigger_id', 'invalid_trigger_id', 'message_not_found', 'cant_update_message',
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'invalid_arguments',
+  'view_too_large',
+  'msg_too_long',
+  'no_text',
+  'not_in_channel',
+  'channel_not_found',
+  'invalid_channel',
+  'push_limit_reached',
+  'duplicate_external_id',
+  'expired_trigger_id',
+  'exchanged_trigger_id',
+  'invalid_trigger_id',
+  'message_not_found',
+  'cant_update_message',
   'msg_blocks_too_long',
 ]);
-const LAYOUT_ERRORS = new Set(['invalid_blocks', 'invalid_blocks_format', 'invalid_arguments', 'view_too_large', 'msg_too_long', 'no_text', 'msg_blocks_too_long']);
+const LAYOUT_ERRORS = new Set([
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'invalid_arguments',
+  'view_too_large',
+  'msg_too_long',
+  'no_text',
+  'msg_blocks_too_long',
+]);
 
 export class WorkspaceView {
   readonly ws: SlackWorkspace;
@@ -31,14 +60,20 @@ export class WorkspaceView {
   private readonly unsubscribe: (() => void)[] = [];
   private problemSeq = 0;
 
-  constructor(private readonly options: SandboxServerOptions, private readonly onProblem: (problem: SandboxProblem) => void) {
+  constructor(
+    private readonly options: SandboxServerOptions,
+    private readonly onProblem: (problem: SandboxProblem) => void,
+  ) {
     this.ws = options.standIn.workspace;
     for (const person of options.people) {
       this.people.set(person.slackId, person);
       // The bot reads people from Slack (users.info, users.lookupByEmail): they must exist there.
       if (!this.ws.user(person.slackId)) {
         this.ws.addUser({
-          id: person.slackId, email: person.email, name: person.email.split('@')[0] ?? person.slackId, realName: person.name,
+          id: person.slackId,
+          email: person.email,
+          name: person.email.split('@')[0] ?? person.slackId,
+          realName: person.name,
           tz: options.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
         });
       }
@@ -94,7 +129,9 @@ export class WorkspaceView {
       channels: this.channels,
       userNames: names,
       channelNames,
-      clock: this.options.clock ? { now: this.options.clock.now().toISOString(), timezone: this.options.timezone ?? null } : null,
+      clock: this.options.clock
+        ? { now: this.options.clock.now().toISOString(), timezone: this.options.timezone ?? null }
+        : null,
     };
   }
 
@@ -105,16 +142,19 @@ export class WorkspaceView {
    */
   activity(): Json {
     const dms: Record<string, number> = {};
-    for (const person of this.people.values()) dms[person.slackId] = this.ws.messages(this.ws.dmChannelId(person.slackId)).length;
+    for (const person of this.people.values())
+      dms[person.slackId] = this.ws.messages(this.ws.dmChannelId(person.slackId)).length;
     return { dms };
   }
 
   /** What one person sees: their DM with the bot, the bot's channels, their ephemerals, Home and modals. */
   stateFor(person: SandboxPerson): Json {
     const dm = this.ws.dmChannelId(person.slackId);
-    const conversation = (id: string) => this.ws.messages(id, { includeEphemeral: true })
-      .filter((m) => !m.ephemeralFor || m.ephemeralFor === person.slackId)
-      .map((m) => this.messageJson(m));
+    const conversation = (id: string) =>
+      this.ws
+        .messages(id, { includeEphemeral: true })
+        .filter((m) => !m.ephemeralFor || m.ephemeralFor === person.slackId)
+        .map((m) => this.messageJson(m));
     const home = this.ws.homeView(person.slackId);
     return {
       user: { ...person, timezone: this.timezoneOf(person.slackId) },
@@ -153,9 +193,16 @@ export class WorkspaceView {
       version: message.versions.length,
       /** The bot's clock when it arrived: the time control moves it, and the page stamps messages with it. */
       botTime: this.botTimes.get(`${message.channel}:${message.ts}`) ?? null,
-      files: message.files.map((id) => this.ws.file(id)).filter((f) => f !== undefined).map((f) => ({
-        id: f.id, name: f.filename, title: f.title ?? f.filename, size: f.bytes?.length ?? 0, url: `/api/files/${f.id}`,
-      })),
+      files: message.files
+        .map((id) => this.ws.file(id))
+        .filter((f) => f !== undefined)
+        .map((f) => ({
+          id: f.id,
+          name: f.filename,
+          title: f.title ?? f.filename,
+          size: f.bytes?.length ?? 0,
+          url: `/api/files/${f.id}`,
+        })),
     };
   }
 
@@ -169,17 +216,27 @@ export class WorkspaceView {
 
   private noteCall(call: ApiCall): void {
     const answer = (typeof call.answer === 'object' && call.answer !== null ? call.answer : {}) as {
-      ok?: boolean; error?: string; errors?: unknown; response_metadata?: { messages?: unknown };
+      ok?: boolean;
+      error?: string;
+      errors?: unknown;
+      response_metadata?: { messages?: unknown };
     };
     if (answer.ok !== false || !answer.error || !REPORTED_ERRORS.has(answer.error)) return;
     const details = [
       ...(Array.isArray(answer.errors) ? answer.errors : []),
       ...(Array.isArray(answer.response_metadata?.messages) ? answer.response_metadata.messages : []),
-    ].filter((d): d is string => typeof d === 'string').map((d) => d.replace(/^\[ERROR\] /, ''));
-    const what = call.method.startsWith('chat.') ? 'a message'
-      : call.method === 'views.publish' ? 'an App Home tab'
-        : call.method.startsWith('views.') ? 'a modal'
-          : call.method.startsWith('files.') ? 'a file' : 'a request';
+    ]
+      .filter((d): d is string => typeof d === 'string')
+      .map((d) => d.replace(/^\[ERROR\] /, ''));
+    const what = call.method.startsWith('chat.')
+      ? 'a message'
+      : call.method === 'views.publish'
+        ? 'an App Home tab'
+        : call.method.startsWith('views.')
+          ? 'a modal'
+          : call.method.startsWith('files.')
+            ? 'a file'
+            : 'a request';
     this.addProblem({
       kind: 'rejected_call',
       summary: LAYOUT_ERRORS.has(answer.error)

@@ -51,24 +51,54 @@ describe('signed checkpoints', () => {
     const outcome = await writeCheckpointIfDue(h.deps, signer, EVERY);
     if (outcome.kind !== 'written') throw new Error(outcome.kind);
     const { checkpoint } = outcome;
-    expect(checkpoint).toMatchObject({ seq: head.seq, hash: head.hash, at: h.clock.now().toISOString(), keyId: signer.keyId, eventSeq: head.seq + 1 });
+    expect(checkpoint).toMatchObject({
+      seq: head.seq,
+      hash: head.hash,
+      at: h.clock.now().toISOString(),
+      keyId: signer.keyId,
+      eventSeq: head.seq + 1,
+    });
 
     // Anyone with the public key checks it, rebuilding the signed bytes from the three values.
     const signed = `{"at":"${checkpoint.at}","hash":"${checkpoint.hash}","seq":${checkpoint.seq}}`;
-    expect(verify(null, Buffer.from(signed), createPublicKey(publicPem), Buffer.from(checkpoint.signature, 'base64'))).toBe(true);
-    expect(verify(null, Buffer.from(signed.replace(`"seq":${checkpoint.seq}`, `"seq":${checkpoint.seq - 1}`)), createPublicKey(publicPem), Buffer.from(checkpoint.signature, 'base64'))).toBe(false);
+    expect(
+      verify(null, Buffer.from(signed), createPublicKey(publicPem), Buffer.from(checkpoint.signature, 'base64')),
+    ).toBe(true);
+    expect(
+      verify(
+        null,
+        Buffer.from(signed.replace(`"seq":${checkpoint.seq}`, `"seq":${checkpoint.seq - 1}`)),
+        createPublicKey(publicPem),
+        Buffer.from(checkpoint.signature, 'base64'),
+      ),
+    ).toBe(false);
 
     // The log holds it as its next event; the channel gets it as a message; the store lists it.
     const [event] = await h.store.auditEventsAfterSeq(head.seq, 1);
     expect(event).toMatchObject({ action: 'audit.checkpointed', actor: { kind: 'system', component: 'checkpoint' } });
-    expect(event!.details).toEqual({ at: checkpoint.at, hash: checkpoint.hash, key_id: signer.keyId, seq: checkpoint.seq, signature: checkpoint.signature });
+    expect(event!.details).toEqual({
+      at: checkpoint.at,
+      hash: checkpoint.hash,
+      key_id: signer.keyId,
+      seq: checkpoint.seq,
+      signature: checkpoint.signature,
+    });
     await h.runJobs();
-    expect(h.notifier.of('audit.checkpoint')).toEqual([{ type: 'audit.checkpoint', recipient: { kind: 'channel', channel: 'C0AUDITWITNESS' }, checkpoint: event!.details }]);
+    expect(h.notifier.of('audit.checkpoint')).toEqual([
+      {
+        type: 'audit.checkpoint',
+        recipient: { kind: 'channel', channel: 'C0AUDITWITNESS' },
+        checkpoint: event!.details,
+      },
+    ]);
     expect(await h.store.auditCheckpoints()).toEqual([checkpoint]);
 
     // Not again before the interval; after it only if the log moved past the checkpoint's own event.
     h.clock.advance(1800);
-    expect(await writeCheckpointIfDue(h.deps, signer, EVERY)).toEqual({ kind: 'not_due', dueAt: new Date(Date.parse(checkpoint.at) + 3600_000).toISOString() });
+    expect(await writeCheckpointIfDue(h.deps, signer, EVERY)).toEqual({
+      kind: 'not_due',
+      dueAt: new Date(Date.parse(checkpoint.at) + 3600_000).toISOString(),
+    });
     h.clock.advance(1800);
     expect(await writeCheckpointIfDue(h.deps, signer, EVERY)).toEqual({ kind: 'unchanged' });
     await grantsExpired(h);
@@ -78,18 +108,44 @@ describe('signed checkpoints', () => {
   it('are written by the audit streamer on schedule and reach every sink as events', async () => {
     const { signer } = newSigner();
     const path = join(dir, 'siem.jsonl');
-    const settings: FileSinkSettings = { type: 'file', name: 'archive', path, format: 'json', batchSize: 100, alertAfterSeconds: 900, maxBytes: 1 << 20, keep: 2 };
+    const settings: FileSinkSettings = {
+      type: 'file',
+      name: 'archive',
+      path,
+      format: 'json',
+      batchSize: 100,
+      alertAfterSeconds: 900,
+      maxBytes: 1 << 20,
+      keep: 2,
+    };
     await grantsGiven(h);
-    const streamer = new AuditStreamer(h.deps, { sinks: [{ sink: new FileSink(settings), settings }], checkpoints: { signer, settings: EVERY }, pollMs: 20, checkpointCheckMs: 20 });
-    const checkpoints = new Promise<number>((resolve) => streamer.onEvent((e) => e.kind === 'checkpoint' && resolve(e.seq)));
+    const streamer = new AuditStreamer(h.deps, {
+      sinks: [{ sink: new FileSink(settings), settings }],
+      checkpoints: { signer, settings: EVERY },
+      pollMs: 20,
+      checkpointCheckMs: 20,
+    });
+    const checkpoints = new Promise<number>((resolve) =>
+      streamer.onEvent((e) => e.kind === 'checkpoint' && resolve(e.seq)),
+    );
     streamer.start();
     try {
       const seq = await checkpoints;
       const head = await h.store.auditHead();
       expect(head.seq).toBe(seq + 1);
-      await untilEvent(streamer, () => existsSync(path) && readFileSync(path, 'utf8').trim().split('\n').length === head.seq);
-      const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; action: string; details: unknown });
-      expect(lines.at(-1)).toMatchObject({ seq: head.seq, action: 'audit.checkpointed', details: { seq, key_id: signer.keyId } });
+      await untilEvent(
+        streamer,
+        () => existsSync(path) && readFileSync(path, 'utf8').trim().split('\n').length === head.seq,
+      );
+      const lines = readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { seq: number; action: string; details: unknown });
+      expect(lines.at(-1)).toMatchObject({
+        seq: head.seq,
+        action: 'audit.checkpointed',
+        details: { seq, key_id: signer.keyId },
+      });
     } finally {
       await streamer.stop();
     }
@@ -107,8 +163,20 @@ describe('audit verify --checkpoints', () => {
     await grantsGiven(h); // more after the last checkpoint
     const siemFile = join(dir, 'siem.jsonl');
     // What the SIEM kept: the whole stream from a file sink (checkpoint events among the others).
-    const sink = new FileSink({ type: 'file', name: 'siem', path: siemFile, format: 'json', batchSize: 1000, alertAfterSeconds: 900, maxBytes: 1 << 30, keep: 1 });
-    await sink.deliver({ events: await h.store.auditEventsAfterSeq(0, 10_000), subjects: { requests: new Map(), grants: new Map() } });
+    const sink = new FileSink({
+      type: 'file',
+      name: 'siem',
+      path: siemFile,
+      format: 'json',
+      batchSize: 1000,
+      alertAfterSeconds: 900,
+      maxBytes: 1 << 30,
+      keep: 1,
+    });
+    await sink.deliver({
+      events: await h.store.auditEventsAfterSeq(0, 10_000),
+      subjects: { requests: new Map(), grants: new Map() },
+    });
     await sink.close();
     const keyFile = join(dir, 'audit-key.pem');
     writeFileSync(keyFile, publicPem);
@@ -123,7 +191,9 @@ describe('audit verify --checkpoints', () => {
     const out = await verifyCopy(h.dbPath, siemFile, keyFile);
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/^audit chain intact: \d+ events\nhead [0-9a-f]{64}\n/);
-    expect(out.stdout).toContain(`checkpoints hold: 2 checkpoints from ${siemFile} (${(await h.store.auditHead()).seq - 2} other lines skipped), seq ${checkpointSeqs[0]} to ${checkpointSeqs[1]}`);
+    expect(out.stdout).toContain(
+      `checkpoints hold: 2 checkpoints from ${siemFile} (${(await h.store.auditHead()).seq - 2} other lines skipped), seq ${checkpointSeqs[0]} to ${checkpointSeqs[1]}`,
+    );
   });
 
   it('fails on a truncated copy, naming the first checkpoint the log no longer reaches', async () => {
@@ -135,7 +205,9 @@ describe('audit verify --checkpoints', () => {
     const out = await verifyCopy(copy, siemFile, keyFile);
     expect(out.code).toBe(1);
     expect(out.stdout).toContain(`checkpoint FAILED: the checkpoint of seq ${checkpointSeqs[1]} signed at`);
-    expect(out.stdout).toContain(`the log ends at seq ${checkpointSeqs[1]! - 3}, before this checkpoint's seq ${checkpointSeqs[1]}: the log was truncated`);
+    expect(out.stdout).toContain(
+      `the log ends at seq ${checkpointSeqs[1]! - 3}, before this checkpoint's seq ${checkpointSeqs[1]}: the log was truncated`,
+    );
     expect(out.stdout).toContain('1 of 2 checkpoints fail');
   });
 
@@ -148,7 +220,11 @@ describe('audit verify --checkpoints', () => {
     expect(plain.stdout).toMatch(/^audit chain intact/);
     const out = await verifyCopy(copy, siemFile, keyFile);
     expect(out.code).toBe(1);
-    expect(out.stdout).toMatch(new RegExp(`checkpoint FAILED: the checkpoint of seq ${checkpointSeqs[0]} signed at \\S+ \\(line ${checkpointSeqs[0]! + 1}\\): the log holds a different event at seq ${checkpointSeqs[0]}.*the log was rewritten or replaced`));
+    expect(out.stdout).toMatch(
+      new RegExp(
+        `checkpoint FAILED: the checkpoint of seq ${checkpointSeqs[0]} signed at \\S+ \\(line ${checkpointSeqs[0]! + 1}\\): the log holds a different event at seq ${checkpointSeqs[0]}.*the log was rewritten or replaced`,
+      ),
+    );
     expect(out.stdout).toContain('2 of 2 checkpoints fail');
   });
 
@@ -161,7 +237,12 @@ describe('audit verify --checkpoints', () => {
       await grantsGiven(other);
       const out = await verifyCopy(other.dbPath, siemFile, keyFile);
       expect(out.code).toBe(1);
-      expect(out.stdout).toMatch(new RegExp(`^checkpoint FAILED: the checkpoint of seq ${checkpointSeqs[0]} .*a different event at seq ${checkpointSeqs[0]}`, 'm'));
+      expect(out.stdout).toMatch(
+        new RegExp(
+          `^checkpoint FAILED: the checkpoint of seq ${checkpointSeqs[0]} .*a different event at seq ${checkpointSeqs[0]}`,
+          'm',
+        ),
+      );
     } finally {
       await other.close();
     }
@@ -169,14 +250,23 @@ describe('audit verify --checkpoints', () => {
     writeFileSync(stranger, newSigner().publicPem);
     const forged = await verifyCopy(h.dbPath, siemFile, stranger);
     expect(forged.code).toBe(1);
-    expect(forged.stdout).toMatch(/checkpoint FAILED: the checkpoint of seq \d+ .*: the signature is not valid for the public key \(it names key [0-9a-f]{16}\)/);
+    expect(forged.stdout).toMatch(
+      /checkpoint FAILED: the checkpoint of seq \d+ .*: the signature is not valid for the public key \(it names key [0-9a-f]{16}\)/,
+    );
   });
 
   it('works from the checkpoint channel: the messages copied into a file', async () => {
     const { keyFile } = await history();
     await h.runJobs();
     const posted = h.notifier.of('audit.checkpoint').map((n) =>
-      checkpointMessage({ line: canonicalJson(n.checkpoint), seq: n.checkpoint.seq, hash: n.checkpoint.hash, at: n.checkpoint.at, keyId: n.checkpoint.key_id, timezone: 'UTC' }),
+      checkpointMessage({
+        line: canonicalJson(n.checkpoint),
+        seq: n.checkpoint.seq,
+        hash: n.checkpoint.hash,
+        at: n.checkpoint.at,
+        keyId: n.checkpoint.key_id,
+        timezone: 'UTC',
+      }),
     );
     expect(posted).toHaveLength(2);
     // What an auditor copies from Slack: each message's text, with the chat around it.
@@ -191,18 +281,35 @@ describe('audit verify --checkpoints', () => {
     const { signer, privatePem, publicPem } = newSigner();
     await grantsGiven(h);
     await writeCheckpointIfDue(h.deps, signer, EVERY);
-    const env = { ...EXAMPLE_ENV, DATABASE_PATH: h.dbPath, AUDIT_SIGNING_KEY: privatePem.trim().replaceAll('\n', '\\n') };
+    const env = {
+      ...EXAMPLE_ENV,
+      DATABASE_PATH: h.dbPath,
+      AUDIT_SIGNING_KEY: privatePem.trim().replaceAll('\n', '\\n'),
+    };
     const key = await cli(['audit', 'public-key'], env);
-    expect(key).toMatchObject({ code: 0, stdout: publicPem, stderr: `key id ${signer.keyId} (from AUDIT_SIGNING_KEY)\n` });
+    expect(key).toMatchObject({
+      code: 0,
+      stdout: publicPem,
+      stderr: `key id ${signer.keyId} (from AUDIT_SIGNING_KEY)\n`,
+    });
     const listed = await cli(['audit', 'checkpoints'], env);
     const [checkpoint] = await h.store.auditCheckpoints();
-    expect(listed.stdout).toBe(`${canonicalJson({ at: checkpoint!.at, hash: checkpoint!.hash, key_id: checkpoint!.keyId, seq: checkpoint!.seq, signature: checkpoint!.signature })}\n`);
+    expect(listed.stdout).toBe(
+      `${canonicalJson({ at: checkpoint!.at, hash: checkpoint!.hash, key_id: checkpoint!.keyId, seq: checkpoint!.seq, signature: checkpoint!.signature })}\n`,
+    );
     const file = join(dir, 'listed.jsonl');
     writeFileSync(file, listed.stdout);
     // The key defaults to AUDIT_SIGNING_KEY's.
     expect((await cli(['audit', 'verify', '--checkpoints', file], env)).code).toBe(0);
     // Production without a key: nothing to print.
-    expect(await cli(['audit', 'public-key'], { ...EXAMPLE_ENV, AUDIT_SIGNING_KEY: undefined, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' })).toMatchObject({
+    expect(
+      await cli(['audit', 'public-key'], {
+        ...EXAMPLE_ENV,
+        AUDIT_SIGNING_KEY: undefined,
+        SLACK_BOT_TOKEN: 'xoxb-1',
+        SLACK_SIGNING_SECRET: 's',
+      }),
+    ).toMatchObject({
       code: 1,
       stderr: 'no signing key: AUDIT_SIGNING_KEY is not set, so no checkpoints are signed\n',
     });
@@ -220,16 +327,40 @@ describe('audit verify --checkpoints', () => {
  * What someone who can write the database file does: changes an event's details and recomputes
  * every hash after it, so the chain is consistent again (security review M4).
  */
-function rewriteFrom(path: string, seq: number, edit: (details: Record<string, unknown>) => Record<string, unknown>): void {
+function rewriteFrom(
+  path: string,
+  seq: number,
+  edit: (details: Record<string, unknown>) => Record<string, unknown>,
+): void {
   withRawSqlite(path, (db) => {
-    const rows = db.prepare('SELECT id, seq, at, actor, action, request_id, grant_id, details FROM audit_events ORDER BY id').all() as {
-      id: number; seq: number; at: string; actor: string; action: string; request_id: string | null; grant_id: string | null; details: string;
+    const rows = db
+      .prepare('SELECT id, seq, at, actor, action, request_id, grant_id, details FROM audit_events ORDER BY id')
+      .all() as {
+      id: number;
+      seq: number;
+      at: string;
+      actor: string;
+      action: string;
+      request_id: string | null;
+      grant_id: string | null;
+      details: string;
     }[];
     let prev = GENESIS_HASH;
     const update = db.prepare('UPDATE audit_events SET details = ?, prev_hash = ?, hash = ? WHERE id = ?');
     for (const row of rows) {
-      const details = row.seq === seq ? edit(JSON.parse(row.details) as Record<string, unknown>) : (JSON.parse(row.details) as Record<string, unknown>);
-      const event = { seq: row.seq, at: row.at, actor: JSON.parse(row.actor) as Actor, action: row.action as never, requestId: row.request_id, grantId: row.grant_id, details };
+      const details =
+        row.seq === seq
+          ? edit(JSON.parse(row.details) as Record<string, unknown>)
+          : (JSON.parse(row.details) as Record<string, unknown>);
+      const event = {
+        seq: row.seq,
+        at: row.at,
+        actor: JSON.parse(row.actor) as Actor,
+        action: row.action as never,
+        requestId: row.request_id,
+        grantId: row.grant_id,
+        details,
+      };
       const hash = hashEvent(prev, event);
       update.run(canonicalJson(details), prev, hash, row.id);
       prev = hash;

@@ -18,7 +18,15 @@ function events(from: number, to: number): AuditEvent[] {
   const out: AuditEvent[] = [];
   let prev = GENESIS_HASH;
   for (let seq = from; seq <= to; seq++) {
-    const body = { seq, at: '2026-03-02T09:00:00.000Z', actor: { kind: 'system' as const, component: 't' }, action: 'policy.added' as const, requestId: null, grantId: null, details: { padding: 'x'.repeat(200) } };
+    const body = {
+      seq,
+      at: '2026-03-02T09:00:00.000Z',
+      actor: { kind: 'system' as const, component: 't' },
+      action: 'policy.added' as const,
+      requestId: null,
+      grantId: null,
+      details: { padding: 'x'.repeat(200) },
+    };
     const hash = hashEvent(prev, body);
     out.push({ ...body, prevHash: prev, hash });
     prev = hash;
@@ -38,7 +46,11 @@ const settings = (overrides: Partial<FileSinkSettings> = {}): FileSinkSettings =
   ...overrides,
 });
 
-const seqsIn = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { seq: number }).seq);
+const seqsIn = (path: string) =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { seq: number }).seq);
 
 describe('the file sink', () => {
   it('appends one JSON line per event to a file only its owner can read, creating its folder', async () => {
@@ -56,7 +68,8 @@ describe('the file sink', () => {
   it('rotates before a write would pass max_size, keeping `keep` older files', async () => {
     const sink = new FileSink(settings());
     // About 460 bytes a line, 100 lines a batch: each batch is most of the 64 KB.
-    for (let batch = 0; batch < 5; batch++) await sink.deliver({ events: events(batch * 100 + 1, batch * 100 + 100), subjects: NO_SUBJECTS });
+    for (let batch = 0; batch < 5; batch++)
+      await sink.deliver({ events: events(batch * 100 + 1, batch * 100 + 100), subjects: NO_SUBJECTS });
     await sink.close();
     const path = settings().path;
     expect(seqsIn(path)).toEqual(events(401, 500).map((e) => e.seq));
@@ -83,7 +96,10 @@ describe('the file sink', () => {
     const sink = new FileSink(settings({ format: 'ocsf' }));
     await sink.deliver({ events: events(1, 1), subjects: NO_SUBJECTS });
     await sink.close();
-    const [record] = readFileSync(settings().path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [record] = readFileSync(settings().path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(record).toMatchObject({ class_uid: 3004, metadata: { sequence: 1 } });
 
     const blocked = new FileSink(settings({ path: join(settings().path, 'inside-a-file.jsonl') }));

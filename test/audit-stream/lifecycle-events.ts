@@ -8,13 +8,33 @@ import type { Harness } from '../support/lifecycle-harness.js';
 
 /** Part one: an approved and provisioned aws/admin grant, an auto-approved github/member, a denied github/owner. */
 export async function grantsGiven(h: Harness): Promise<void> {
-  const admin = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', justification: 'INC-7' });
+  const admin = await submitRequest(h.deps, {
+    requester: await h.as('ada@example.com'),
+    app: 'aws',
+    role: 'admin',
+    justification: 'INC-7',
+  });
   if (admin.kind !== 'submitted') throw new Error(admin.kind);
-  await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: admin.request.id, decision: 'approve' });
+  await reviewRequest(h.deps, {
+    actor: await h.as('marcus@example.com'),
+    requestId: admin.request.id,
+    decision: 'approve',
+  });
   await submitRequest(h.deps, { requester: await h.as('kim@example.com'), app: 'github', role: 'member' });
-  const owner = await submitRequest(h.deps, { requester: await h.as('alan@example.com'), app: 'github', role: 'owner', justification: 'release', durationSeconds: 7200 });
+  const owner = await submitRequest(h.deps, {
+    requester: await h.as('alan@example.com'),
+    app: 'github',
+    role: 'owner',
+    justification: 'release',
+    durationSeconds: 7200,
+  });
   if (owner.kind !== 'submitted') throw new Error(owner.kind);
-  await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: owner.request.id, decision: 'deny', reason: 'not this week' });
+  await reviewRequest(h.deps, {
+    actor: await h.as('marcus@example.com'),
+    requestId: owner.request.id,
+    decision: 'deny',
+    reason: 'not this week',
+  });
   await h.runJobs();
 }
 
@@ -77,4 +97,5 @@ export function hecSink(url: string, overrides: Partial<SplunkHecSinkSettings> =
   };
 }
 
-export const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+export const range = (from: number, to: number): number[] =>
+  Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);

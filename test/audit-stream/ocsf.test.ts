@@ -14,7 +14,9 @@ afterEach(async () => await h.close());
 
 async function subjects(events: AuditEvent[]): Promise<AuditSubjects> {
   const grants = await h.store.getGrants([...new Set(events.flatMap((e) => (e.grantId ? [e.grantId] : [])))]);
-  const requests = await h.store.getRequests([...new Set([...events.flatMap((e) => (e.requestId ? [e.requestId] : [])), ...grants.map((g) => g.requestId)])]);
+  const requests = await h.store.getRequests([
+    ...new Set([...events.flatMap((e) => (e.requestId ? [e.requestId] : [])), ...grants.map((g) => g.requestId)]),
+  ]);
   return { grants: new Map(grants.map((g) => [g.id, g])), requests: new Map(requests.map((r) => [r.id, r])) };
 }
 
@@ -44,8 +46,21 @@ describe('OCSF records', () => {
       resource: { uid: 'aws', name: 'aws', type: 'application' },
       status_id: 1,
     });
-    expect(of('grant.activated')).toMatchObject({ class_uid: 3005, activity_id: 1, type_uid: 300501, activity_name: 'Assign Privileges', user: ada, privileges: ['aws/admin'] });
-    expect(of('grant.revoked')).toMatchObject({ class_uid: 3006, activity_id: 4, activity_name: 'Remove User', group: { name: 'aws-admins' }, user: ada });
+    expect(of('grant.activated')).toMatchObject({
+      class_uid: 3005,
+      activity_id: 1,
+      type_uid: 300501,
+      activity_name: 'Assign Privileges',
+      user: ada,
+      privileges: ['aws/admin'],
+    });
+    expect(of('grant.revoked')).toMatchObject({
+      class_uid: 3006,
+      activity_id: 4,
+      activity_name: 'Remove User',
+      group: { name: 'aws-admins' },
+      user: ada,
+    });
     const denied = of('request.denied');
     expect(denied).toMatchObject({
       class_uid: 3004,
@@ -59,7 +74,12 @@ describe('OCSF records', () => {
       message: 'Access request denied: github/owner for alan@example.com',
     });
     expect(of('request.submitted')).toMatchObject({ class_uid: 3004, activity_id: 1, activity_name: 'Create' });
-    expect(of('request.autoApproved')).toMatchObject({ class_uid: 3004, activity_id: 3, entity: { name: 'github/member' }, actor: { user: { name: 'system:policy', type: 'System' } } });
+    expect(of('request.autoApproved')).toMatchObject({
+      class_uid: 3004,
+      activity_id: 3,
+      entity: { name: 'github/member' },
+      actor: { user: { name: 'system:policy', type: 'System' } },
+    });
 
     // Every record: the base attributes, the seq for dedupe, and the json record unmapped.
     for (const [event, record] of records) {
@@ -69,7 +89,14 @@ describe('OCSF records', () => {
         type_uid: (record.class_uid as number) * 100 + (record.activity_id as number),
         time: Date.parse(event.at),
         severity_id: expect.any(Number),
-        metadata: { version: '1.3.0', product: { name: 'access-bot', vendor_name: 'access-bot' }, uid: String(event.seq), sequence: event.seq, original_time: event.at, event_code: event.action },
+        metadata: {
+          version: '1.3.0',
+          product: { name: 'access-bot', vendor_name: 'access-bot' },
+          uid: String(event.seq),
+          sequence: event.seq,
+          original_time: event.at,
+          event_code: event.action,
+        },
         unmapped: { access_bot: auditRecord(event) },
       });
     }
@@ -98,20 +125,39 @@ describe('OCSF records', () => {
 
   it('marks emergency access High (taken, not justified, overdue) and delegations as their own entity', () => {
     const event = (action: AuditEvent['action'], details: Record<string, unknown>): AuditEvent => ({
-      seq: 7, at: '2026-03-02T09:00:00.000Z', actor: { kind: 'system', component: 'test' }, action,
-      requestId: 'req_1', grantId: 'grt_1', details, prevHash: '0'.repeat(64), hash: '1'.repeat(64),
+      seq: 7,
+      at: '2026-03-02T09:00:00.000Z',
+      actor: { kind: 'system', component: 'test' },
+      action,
+      requestId: 'req_1',
+      grantId: 'grt_1',
+      details,
+      prevHash: '0'.repeat(64),
+      hash: '1'.repeat(64),
     });
     const invoked = ocsfRecord(event('breakGlass.invoked', { justification: 'payments down' }), NO_SUBJECTS);
     expect(invoked).toMatchObject({ class_uid: 3005, activity_id: 99, severity_id: 4 });
     expect(String(invoked.message)).toContain('Emergency access taken without approval');
-    expect(ocsfRecord(event('breakGlass.reviewed', { outcome: 'not_justified', reason: 'no incident' }), NO_SUBJECTS))
-      .toMatchObject({ class_uid: 3005, severity_id: 4, message: expect.stringContaining('not justified') });
-    expect(ocsfRecord(event('breakGlass.reviewed', { outcome: 'justified' }), NO_SUBJECTS)).toMatchObject({ severity_id: 1 });
+    expect(
+      ocsfRecord(event('breakGlass.reviewed', { outcome: 'not_justified', reason: 'no incident' }), NO_SUBJECTS),
+    ).toMatchObject({ class_uid: 3005, severity_id: 4, message: expect.stringContaining('not justified') });
+    expect(ocsfRecord(event('breakGlass.reviewed', { outcome: 'justified' }), NO_SUBJECTS)).toMatchObject({
+      severity_id: 1,
+    });
     expect(ocsfRecord(event('breakGlass.reviewOverdue', { day: 0 }), NO_SUBJECTS)).toMatchObject({ severity_id: 4 });
-    expect(ocsfRecord(event('delegation.created', { delegationId: 'dlg_1' }), NO_SUBJECTS))
-      .toMatchObject({ class_uid: 3004, activity_id: 1, entity: { type: 'approval_delegation', uid: 'dlg_1' } });
-    expect(ocsfRecord(event('delegation.ended', { delegationId: 'dlg_1', reason: 'off' }), NO_SUBJECTS))
-      .toMatchObject({ class_uid: 3004, activity_id: 4, entity: { type: 'approval_delegation', uid: 'dlg_1' } });
-    expect(ocsfRecord(event('step.escalated', { step: 1 }), NO_SUBJECTS)).toMatchObject({ class_uid: 3004, activity_id: 3 });
+    expect(ocsfRecord(event('delegation.created', { delegationId: 'dlg_1' }), NO_SUBJECTS)).toMatchObject({
+      class_uid: 3004,
+      activity_id: 1,
+      entity: { type: 'approval_delegation', uid: 'dlg_1' },
+    });
+    expect(ocsfRecord(event('delegation.ended', { delegationId: 'dlg_1', reason: 'off' }), NO_SUBJECTS)).toMatchObject({
+      class_uid: 3004,
+      activity_id: 4,
+      entity: { type: 'approval_delegation', uid: 'dlg_1' },
+    });
+    expect(ocsfRecord(event('step.escalated', { step: 1 }), NO_SUBJECTS)).toMatchObject({
+      class_uid: 3004,
+      activity_id: 3,
+    });
   });
 });

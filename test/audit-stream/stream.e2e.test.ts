@@ -38,14 +38,31 @@ afterEach(async () => {
   await h.close();
 });
 
-function streamer(sinks: { sink: AuditSink; settings: AuditSinkSettings }[], deps = h.deps, holder?: string): AuditStreamer {
-  const s = new AuditStreamer(deps, { sinks, pollMs: 20, leaseSeconds: 5, maxRetryMs: 30, ...(holder ? { holder } : {}) });
+function streamer(
+  sinks: { sink: AuditSink; settings: AuditSinkSettings }[],
+  deps = h.deps,
+  holder?: string,
+): AuditStreamer {
+  const s = new AuditStreamer(deps, {
+    sinks,
+    pollMs: 20,
+    leaseSeconds: 5,
+    maxRetryMs: 30,
+    ...(holder ? { holder } : {}),
+  });
   streamers.push(s);
   return s;
 }
 
 function webhook(settings = webhookSink(receiver.url)) {
-  return { sink: new WebhookSink(settings, { env: { SIEM_HOOK_SECRET: SECRET }, allowInsecureLoopback: true, now: () => h.clock.now() }), settings };
+  return {
+    sink: new WebhookSink(settings, {
+      env: { SIEM_HOOK_SECRET: SECRET },
+      allowInsecureLoopback: true,
+      now: () => h.clock.now(),
+    }),
+    settings,
+  };
 }
 
 /** Resolves at the first streamer event that `matches`. */
@@ -91,7 +108,11 @@ describe('the audit stream', () => {
   it('delivers every event of a lifecycle, in order, signed, to a webhook and to Splunk HEC with indexer acknowledgement', async () => {
     hec.indexAfter(2); // each request is indexed after two acknowledgement queries
     const hecSettings = hecSink(hec.url);
-    const splunk = new SplunkHecSink(hecSettings, { env: { SPLUNK_HEC_TOKEN: hec.token }, allowInsecureLoopback: true, ackPollMs: [5] });
+    const splunk = new SplunkHecSink(hecSettings, {
+      env: { SPLUNK_HEC_TOKEN: hec.token },
+      allowInsecureLoopback: true,
+      ackPollMs: [5],
+    });
     const s = streamer([webhook(), { sink: splunk, settings: hecSettings }]);
     s.start();
     // The lifecycle runs while the stream is on: the stream follows the log as it grows.
@@ -107,15 +128,24 @@ describe('the audit stream', () => {
     expect(receiver.received).toEqual(range(1, head));
     expect(receiver.records).toEqual(log.map((e) => JSON.parse(JSON.stringify(auditRecord(e)))));
     expect(receiver.batches.every((b) => b.signatureValid && b.status === 200 && b.seqs.length <= 7)).toBe(true);
-    expect(receiver.batches.map((b) => b.idempotencyKey)).toEqual(receiver.batches.map((b) => `audit:siem:${b.seqs[0]}-${b.seqs.at(-1)}`));
+    expect(receiver.batches.map((b) => b.idempotencyKey)).toEqual(
+      receiver.batches.map((b) => `audit:siem:${b.seqs[0]}-${b.seqs.at(-1)}`),
+    );
     // A receiver can check the chain from what it got: seq, hash and prev_hash, and the content.
     const chain = verifyChain(receiver.records.map(eventOf));
     expect(chain).toMatchObject({ ok: true, count: head, head: (await h.store.auditHead()).hash });
-    expect(receiver.records.map((r) => r.action)).toEqual(expect.arrayContaining(['request.denied', 'grant.activated', 'grant.revoked']));
+    expect(receiver.records.map((r) => r.action)).toEqual(
+      expect.arrayContaining(['request.denied', 'grant.activated', 'grant.revoked']),
+    );
 
     // Splunk: every event indexed once, in order, as HEC events of the configured source and index.
     expect(hec.indexed.map((e) => e.event.seq)).toEqual(range(1, head));
-    expect(hec.indexed[0]).toMatchObject({ source: 'access-bot', sourcetype: 'access-bot:audit', index: 'security', time: Date.parse(log[0]!.at) / 1000 });
+    expect(hec.indexed[0]).toMatchObject({
+      source: 'access-bot',
+      sourcetype: 'access-bot:audit',
+      index: 'security',
+      time: Date.parse(log[0]!.at) / 1000,
+    });
     expect(hec.indexed.map((e) => e.event)).toEqual(receiver.records);
     // Each batch waited for its acknowledgement on one channel before the next was sent.
     expect(hec.requests.every((r) => r.status === 200 && r.channel === splunk.channel)).toBe(true);
@@ -125,7 +155,10 @@ describe('the audit stream', () => {
 
     // /healthz: both sinks caught up.
     await caughtUp(s, ['siem', 'splunk']);
-    const health = await createHealthCheck({ ...h.deps, settings: { ...h.deps.settings, auditSinks: [webhookSink(receiver.url), hecSettings] } })();
+    const health = await createHealthCheck({
+      ...h.deps,
+      settings: { ...h.deps.settings, auditSinks: [webhookSink(receiver.url), hecSettings] },
+    })();
     expect(health.body.auditSinks).toEqual([
       expect.objectContaining({ name: 'siem', type: 'webhook', deliveredSeq: head, lag: 0, failingSince: null }),
       expect.objectContaining({ name: 'splunk', type: 'splunk_hec', deliveredSeq: head, lag: 0, failingSince: null }),
@@ -136,11 +169,17 @@ describe('the audit stream', () => {
     // The indexer loses the first request: its ack never turns true, and after the ack timeout the
     // sink gives up on it so the stream sends the batch again.
     const settings = hecSink(hec.url, { ackTimeoutSeconds: 0.3, batchSize: 100 });
-    const splunk = new SplunkHecSink(settings, { env: { SPLUNK_HEC_TOKEN: hec.token }, allowInsecureLoopback: true, ackPollMs: [20] });
+    const splunk = new SplunkHecSink(settings, {
+      env: { SPLUNK_HEC_TOKEN: hec.token },
+      allowInsecureLoopback: true,
+      ackPollMs: [20],
+    });
     await grantsGiven(h);
     const head = await headSeq();
     hec.loseNext(1);
-    await expect(deliverOnce(splunk, head)).rejects.toThrow(/1 request\(s\) not indexed within 0.3s \(ack ids 0\); the batch is sent again/);
+    await expect(deliverOnce(splunk, head)).rejects.toThrow(
+      /1 request\(s\) not indexed within 0.3s \(ack ids 0\); the batch is sent again/,
+    );
     expect(hec.indexed).toEqual([]);
     await deliverOnce(splunk, head);
     expect(hec.indexed.map((e) => e.event.seq)).toEqual(range(1, head));
@@ -148,9 +187,15 @@ describe('the audit stream', () => {
 
     hec.busy(1);
     await expect(deliverOnce(splunk, head)).rejects.toThrow(/answered 503: \{"text":"Server is busy","code":9\}/);
-    const wrongToken = new SplunkHecSink(settings, { env: { SPLUNK_HEC_TOKEN: 'not-the-token' }, allowInsecureLoopback: true });
+    const wrongToken = new SplunkHecSink(settings, {
+      env: { SPLUNK_HEC_TOKEN: 'not-the-token' },
+      allowInsecureLoopback: true,
+    });
     await expect(deliverOnce(wrongToken, head)).rejects.toThrow(/answered 403: \{"text":"Invalid token","code":4\}/);
-    const wrongIndex = new SplunkHecSink({ ...settings, index: 'main' }, { env: { SPLUNK_HEC_TOKEN: hec.token }, allowInsecureLoopback: true });
+    const wrongIndex = new SplunkHecSink(
+      { ...settings, index: 'main' },
+      { env: { SPLUNK_HEC_TOKEN: hec.token }, allowInsecureLoopback: true },
+    );
     await expect(deliverOnce(wrongIndex, head)).rejects.toThrow(/answered 400: \{"text":"Incorrect index","code":7/);
   });
 
@@ -160,7 +205,12 @@ describe('the audit stream', () => {
       await grantsGiven(h);
       const head = await headSeq();
       const settings = hecSink(plain.url, { index: null, format: 'ocsf', sourcetype: 'ocsf' });
-      const s = streamer([{ sink: new SplunkHecSink(settings, { env: { SPLUNK_HEC_TOKEN: plain.token }, allowInsecureLoopback: true }), settings }]);
+      const s = streamer([
+        {
+          sink: new SplunkHecSink(settings, { env: { SPLUNK_HEC_TOKEN: plain.token }, allowInsecureLoopback: true }),
+          settings,
+        },
+      ]);
       s.start();
       await plain.until(() => plain.indexed.length === head);
       expect(plain.ackQueries).toEqual([]);
@@ -195,7 +245,9 @@ describe('a sink that is down', () => {
     await next(s, (e) => e.kind === 'step' && e.step.kind === 'failed');
     await h.runJobs();
     expect(alerts()).toHaveLength(1);
-    expect(alerts()[0]!.text).toMatch(/^Audit sink siem \(webhook to http:\/\/127\.0\.0\.1:\d+\/audit\) has been failing since .* answered 503.*\d+ events are waiting; none is lost/);
+    expect(alerts()[0]!.text).toMatch(
+      /^Audit sink siem \(webhook to http:\/\/127\.0\.0\.1:\d+\/audit\) has been failing since .* answered 503.*\d+ events are waiting; none is lost/,
+    );
     expect(alerts()[0]!.recipient).toEqual({ kind: 'channel', channel: 'C0ACCESSOPS' });
     // Half an hour later, still failing: nothing new. An hour after the first alert: again.
     h.clock.advance(30 * 60);
@@ -211,7 +263,12 @@ describe('a sink that is down', () => {
     // /healthz shows how far behind the sink is, and the bot as degraded.
     const health = await createHealthCheck({ ...h.deps, settings: { ...h.deps.settings, auditSinks: [settings] } })();
     expect(health.body.status).toBe('degraded');
-    expect(health.body.auditSinks![0]).toMatchObject({ name: 'siem', deliveredSeq: 0, lag: await headSeq(), lastError: expect.stringMatching(/answered 503/) });
+    expect(health.body.auditSinks![0]).toMatchObject({
+      name: 'siem',
+      deliveredSeq: 0,
+      lag: await headSeq(),
+      lastError: expect.stringMatching(/answered 503/),
+    });
 
     await grantsExpired(h); // more events while it is down
     receiver.up();
@@ -222,7 +279,12 @@ describe('a sink that is down', () => {
     expect(receiver.received).toEqual(range(1, await headSeq()));
     expect(alerts()).toHaveLength(3);
     expect(alerts()[2]!.text).toMatch(/^Audit sink siem .* recovered at .*: it was failing since .*no event was lost/);
-    expect((await h.store.auditSinkStates())[0]).toMatchObject({ failingSince: null, failures: 0, alertedAt: null, lastError: null });
+    expect((await h.store.auditSinkStates())[0]).toMatchObject({
+      failingSince: null,
+      failures: 0,
+      alertedAt: null,
+      lastError: null,
+    });
   });
 
   it('repeats at most the batch in flight when the process streaming it dies', async () => {
@@ -232,12 +294,22 @@ describe('a sink that is down', () => {
     await receiver.close();
     receiver = await startAuditReceiver({ secret: SECRET });
     await h.store.transaction(async (tx) => {
-      for (let i = 1; i <= 50; i++) await tx.appendAudit({ at: h.clock.now().toISOString(), actor: { kind: 'system', component: 'test' }, action: 'policy.added', details: { i } });
+      for (let i = 1; i <= 50; i++)
+        await tx.appendAudit({
+          at: h.clock.now().toISOString(),
+          actor: { kind: 'system', component: 'test' },
+          action: 'policy.added',
+          details: { i },
+        });
     });
     const held = receiver.hold((batch) => batch.seqs[0] === 21);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../support/stream-child.ts'), h.dbPath, receiver.url, SECRET], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, '../support/stream-child.ts'), h.dbPath, receiver.url, SECRET],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const exited = once(child, 'exit');
     try {
       const batch = await held.arrived;
@@ -275,7 +347,11 @@ describe('a sink that is down', () => {
       const a = streamer([webhook()], h.deps, 'a');
       const b = streamer([webhook()], { ...h.deps, store: other }, 'b');
       const leases: string[] = [];
-      for (const [holder, s] of [['a', a], ['b', b]] as const) s.onEvent((e) => e.kind === 'lease' && e.held && leases.push(holder));
+      for (const [holder, s] of [
+        ['a', a],
+        ['b', b],
+      ] as const)
+        s.onEvent((e) => e.kind === 'lease' && e.held && leases.push(holder));
       a.start();
       await next(a, (e) => e.kind === 'lease');
       b.start();

@@ -11,9 +11,42 @@ const at = '2026-03-02T09:00:00.000Z';
 
 function steps(statuses: StepView['status'][]): StepView[] {
   return [
-    { index: 0, label: 'manager', approver: { kind: 'manager' }, required: 1, status: statuses[0]!, approverCount: 1, approverNames: ['Marcus Chen'], notifyChannel: null, fallbackReason: null, decisions: [] },
-    { index: 1, label: 'group security-team', approver: { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' }, required: 2, status: statuses[1]!, approverCount: 3, approverNames: statuses[1] === 'waiting' ? [] : ['Sam Rivera', 'Jordan Lee', 'Kim Nguyen'], notifyChannel: 'C0SECURITY', fallbackReason: null, decisions: [] },
-    { index: 2, label: 'user ciso@example.com', approver: { kind: 'user', user: 'ciso@example.com' }, required: 1, status: statuses[2]!, approverCount: 1, approverNames: statuses[2] === 'waiting' ? [] : ['Grace Hopper'], notifyChannel: null, fallbackReason: null, decisions: [] },
+    {
+      index: 0,
+      label: 'manager',
+      approver: { kind: 'manager' },
+      required: 1,
+      status: statuses[0]!,
+      approverCount: 1,
+      approverNames: ['Marcus Chen'],
+      notifyChannel: null,
+      fallbackReason: null,
+      decisions: [],
+    },
+    {
+      index: 1,
+      label: 'group security-team',
+      approver: { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' },
+      required: 2,
+      status: statuses[1]!,
+      approverCount: 3,
+      approverNames: statuses[1] === 'waiting' ? [] : ['Sam Rivera', 'Jordan Lee', 'Kim Nguyen'],
+      notifyChannel: 'C0SECURITY',
+      fallbackReason: null,
+      decisions: [],
+    },
+    {
+      index: 2,
+      label: 'user ciso@example.com',
+      approver: { kind: 'user', user: 'ciso@example.com' },
+      required: 1,
+      status: statuses[2]!,
+      approverCount: 1,
+      approverNames: statuses[2] === 'waiting' ? [] : ['Grace Hopper'],
+      notifyChannel: null,
+      fallbackReason: null,
+      decisions: [],
+    },
   ];
 }
 
@@ -44,7 +77,13 @@ function base(): RequestCard {
   };
 }
 
-const approve = (person: typeof ada, minutes: number) => ({ person, decision: 'approve' as const, reason: null, shortenedToSeconds: null, at: `2026-03-02T09:${String(minutes).padStart(2, '0')}:00.000Z` });
+const approve = (person: typeof ada, minutes: number) => ({
+  person,
+  decision: 'approve' as const,
+  reason: null,
+  shortenedToSeconds: null,
+  at: `2026-03-02T09:${String(minutes).padStart(2, '0')}:00.000Z`,
+});
 
 export function pendingCard(): RequestCard {
   return base();
@@ -70,7 +109,18 @@ export function approvedCard(): RequestCard {
   card.steps[0]!.decisions = [approve(marcus, 5)];
   card.steps[1]!.decisions = [approve(sam, 10), approve(jordan, 12)];
   card.steps[2]!.decisions = [{ ...approve(grace, 20), shortenedToSeconds: 1800 }];
-  card.grant = { id: 'grt_0example0001', status: 'active', activatedAt: '2026-03-02T09:21:00.000Z', expiresAt: '2026-03-02T09:51:00.000Z', revocationReason: null, revocationNote: null, revokedBy: null, lastError: null, extendable: true, durationSeconds: 1800 };
+  card.grant = {
+    id: 'grt_0example0001',
+    status: 'active',
+    activatedAt: '2026-03-02T09:21:00.000Z',
+    expiresAt: '2026-03-02T09:51:00.000Z',
+    revocationReason: null,
+    revocationNote: null,
+    revokedBy: null,
+    lastError: null,
+    extendable: true,
+    durationSeconds: 1800,
+  };
   return card;
 }
 
@@ -81,7 +131,15 @@ export function deniedCard(): RequestCard {
   card.decisionReason = 'Not during the <!here> freeze';
   card.steps = steps(['approved', 'denied', 'waiting']);
   card.steps[0]!.decisions = [approve(marcus, 5)];
-  card.steps[1]!.decisions = [{ person: sam, decision: 'deny', reason: 'Not during the <!here> freeze', shortenedToSeconds: null, at: '2026-03-02T09:10:00.000Z' }];
+  card.steps[1]!.decisions = [
+    {
+      person: sam,
+      decision: 'deny',
+      reason: 'Not during the <!here> freeze',
+      shortenedToSeconds: null,
+      at: '2026-03-02T09:10:00.000Z',
+    },
+  ];
   return card;
 }
 
@@ -120,7 +178,13 @@ export function manualCard(): RequestCard {
   card.requestedSeconds = 4 * 3600;
   card.steps = [{ ...steps(['approved', 'waiting', 'waiting'])[0]!, decisions: [approve(marcus, 5)] }];
   card.provisioning = { kind: 'manual', assigneeGroup: 'it-helpdesk' };
-  card.grant = { ...card.grant!, status: 'provisioning', activatedAt: null, expiresAt: null, durationSeconds: 4 * 3600 };
+  card.grant = {
+    ...card.grant!,
+    status: 'provisioning',
+    activatedAt: null,
+    expiresAt: null,
+    durationSeconds: 4 * 3600,
+  };
   return card;
 }
 
@@ -129,7 +193,13 @@ export function manualActiveCard(): RequestCard {
   const card = manualCard();
   card.grantedSeconds = 900;
   card.requestedSeconds = 3600;
-  card.grant = { ...card.grant!, status: 'active', activatedAt: '2026-03-02T09:21:00.000Z', expiresAt: '2026-03-02T09:36:00.000Z', durationSeconds: 900 };
+  card.grant = {
+    ...card.grant!,
+    status: 'active',
+    activatedAt: '2026-03-02T09:21:00.000Z',
+    expiresAt: '2026-03-02T09:36:00.000Z',
+    durationSeconds: 900,
+  };
   return card;
 }
 

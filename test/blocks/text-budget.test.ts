@@ -26,12 +26,17 @@ describe('the total text of a message', () => {
   it('keeps one approval message within the budget even when every part of it is long', () => {
     const card = step2Card();
     const person = (i: number) => ({
-      name: `Reviewer with a long double-barrelled name ${i}`, email: `r${i}@example.com`,
-      slackId: null, directoryId: `u-r${i}`,
+      name: `Reviewer with a long double-barrelled name ${i}`,
+      email: `r${i}@example.com`,
+      slackId: null,
+      directoryId: `u-r${i}`,
     });
     const decisions = Array.from({ length: 60 }, (_, i) => ({
-      person: person(i), decision: 'approve' as const, reason: 'R'.repeat(200),
-      shortenedToSeconds: null, at: card.createdAt,
+      person: person(i),
+      decision: 'approve' as const,
+      reason: 'R'.repeat(200),
+      shortenedToSeconds: null,
+      at: card.createdAt,
     }));
     const long = {
       ...card,
@@ -39,7 +44,11 @@ describe('the total text of a message', () => {
       justification: longJustification,
       requester: { ...card.requester, name: 'N'.repeat(400) },
       steps: card.steps.map((s) => ({
-        ...s, status: 'approved' as const, required: 60, fallbackReason: 'F'.repeat(2_900), decisions,
+        ...s,
+        status: 'approved' as const,
+        required: 60,
+        fallbackReason: 'F'.repeat(2_900),
+        decisions,
       })),
     };
     const message = approvalMessage(long, 1, { kind: 'channel' });

@@ -10,7 +10,10 @@ import { OktaStandIn } from '../okta/okta-stand-in.js';
 const run = promisify(execFile);
 
 /** Runs the real entry point as a child process; resolves with the exit code instead of throwing. */
-async function child(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function child(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
   try {
     const { stdout, stderr } = await run(process.execPath, args, { env: childEnv });
@@ -63,11 +66,24 @@ describe('access-bot', () => {
 
   it('dispatches to the command with the longest matching name', async () => {
     const seen: string[] = [];
-    const fake = (name: string): Command => ({ name, summary: name, usage: name, run: async (args) => (seen.push(`${name}:${args.join(',')}`), 0) });
+    const fake = (name: string): Command => ({
+      name,
+      summary: name,
+      usage: name,
+      run: async (args) => (seen.push(`${name}:${args.join(',')}`), 0),
+    });
     const registry = [fake('audit'), fake('audit verify')];
     expect(findCommand(['audit', 'verify', '--expect-head', 'x'], registry)?.command.name).toBe('audit verify');
-    await runCli(['audit', 'verify', '--expect-head', 'x'], { stdout: { write: () => true }, stderr: { write: () => true }, env: {} }, registry);
-    await runCli(['audit', 'export'], { stdout: { write: () => true }, stderr: { write: () => true }, env: {} }, registry);
+    await runCli(
+      ['audit', 'verify', '--expect-head', 'x'],
+      { stdout: { write: () => true }, stderr: { write: () => true }, env: {} },
+      registry,
+    );
+    await runCli(
+      ['audit', 'export'],
+      { stdout: { write: () => true }, stderr: { write: () => true }, env: {} },
+      registry,
+    );
     expect(seen).toEqual(['audit verify:--expect-head,x', 'audit:export']);
   });
 
@@ -89,7 +105,13 @@ describe('access-bot', () => {
     const { url } = await okta.start();
     try {
       okta.addGroup({ id: '00gadmins', name: 'access-admins' }).addGroup({ id: '00geveryone', name: 'everyone' });
-      const { code, stderr } = await cli(['policies', 'check'], { ...EXAMPLE_ENV, OKTA_ORG_URL: url, OKTA_API_TOKEN: 'test-token', SLACK_BOT_TOKEN: 'xoxb-x', SLACK_SIGNING_SECRET: 's' });
+      const { code, stderr } = await cli(['policies', 'check'], {
+        ...EXAMPLE_ENV,
+        OKTA_ORG_URL: url,
+        OKTA_API_TOKEN: 'test-token',
+        SLACK_BOT_TOKEN: 'xoxb-x',
+        SLACK_SIGNING_SECRET: 's',
+      });
       expect(code).toBe(EXIT.problem);
       expect(stderr).toMatch(/policies\/github\.yml:\d+:\d+ roles\[0\]\.provision\.okta_group: .*github-owners/);
       expect(okta.count('/api/v1/groups', 'GET')).toBeGreaterThan(0);
@@ -101,21 +123,27 @@ describe('access-bot', () => {
 
 // The compiled command (bin/access-bot.js -> dist/) is tested as it ships, packed and installed, by .ci/pack-test.
 describe('access-bot as a child process', () => {
-  it('runs policies check on the example policies through npm run cli\'s command line and exits 0', async () => {
+  it("runs policies check on the example policies through npm run cli's command line and exits 0", async () => {
     const { code, stdout } = await child(['--import', 'tsx', 'src/cli/main.ts', 'policies', 'check'], EXAMPLE_ENV);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^OK: 4 apps, 7 roles in policies/);
   });
 
   it('exits 1 when the policies have problems', async () => {
-    const { code, stdout, stderr } = await child(['--import', 'tsx', 'src/cli/main.ts', 'policies', 'check', 'test/cli/fixtures/bad-policies'], EXAMPLE_ENV);
+    const { code, stdout, stderr } = await child(
+      ['--import', 'tsx', 'src/cli/main.ts', 'policies', 'check', 'test/cli/fixtures/bad-policies'],
+      EXAMPLE_ENV,
+    );
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/test\/cli\/fixtures\/bad-policies\/github\.yml:\d+:\d+ /);
   });
 
   it('exits 2 on a usage error', async () => {
-    const { code } = await child(['--import', 'tsx', 'src/cli/main.ts', 'policies', 'explain', '--app', 'github'], EXAMPLE_ENV);
+    const { code } = await child(
+      ['--import', 'tsx', 'src/cli/main.ts', 'policies', 'explain', '--app', 'github'],
+      EXAMPLE_ENV,
+    );
     expect(code).toBe(2);
   });
 });

@@ -28,7 +28,12 @@ async function openRuntime(): Promise<Runtime> {
 }
 
 async function submit(runtime: Runtime, email: string, app: string, role: string): Promise<void> {
-  await submitRequest(runtime.deps, { requester: await identifyByEmail(runtime.deps, email), app, role, justification: 'INC-7 failover' });
+  await submitRequest(runtime.deps, {
+    requester: await identifyByEmail(runtime.deps, email),
+    app,
+    role,
+    justification: 'INC-7 failover',
+  });
 }
 
 const headOf = (stdout: string): string => /^head ([0-9a-f]{64})$/m.exec(stdout)?.[1] ?? 'no head printed';
@@ -68,19 +73,21 @@ describe('access-bot db backup', () => {
     expect(existsSync(`${file}-wal`)).toBe(false);
     const copy = new Database(file, { readonly: true });
     expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
-    expect(copy.prepare("select count(*) from requests where requester_email = 'marcus@example.com'").pluck().get()).toBe(1);
+    expect(
+      copy.prepare("select count(*) from requests where requester_email = 'marcus@example.com'").pluck().get(),
+    ).toBe(1);
     copy.close();
     expect(readdirSync(dir).filter((name) => name.includes('partial'))).toEqual([]);
   });
 
   it('refuses to replace an existing file unless --force, and then leaves it 0600', async () => {
     const file = join(dir, 'backup.db');
-    writeFileSync(file, 'last week\'s backup', { mode: 0o644 });
+    writeFileSync(file, "last week's backup", { mode: 0o644 });
 
     const refused = await cli(['db', 'backup', file], env);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`${file} already exists; choose another name, or pass --force to replace it`);
-    expect(readFileSync(file, 'utf8')).toBe('last week\'s backup');
+    expect(readFileSync(file, 'utf8')).toBe("last week's backup");
 
     const forced = await cli(['db', 'backup', file, '--force'], env);
     expect(forced.code, forced.stderr).toBe(0);
@@ -90,7 +97,11 @@ describe('access-bot db backup', () => {
 
   it('exits 1 naming the changed event when the copy of a tampered log does not verify', async () => {
     const tamper = new Database(env.DATABASE_PATH!);
-    tamper.prepare("update audit_events set details = json_set(details, '$.justification', 'routine') where action = 'request.submitted' and json_extract(details, '$.app') = 'aws-prod'").run();
+    tamper
+      .prepare(
+        "update audit_events set details = json_set(details, '$.justification', 'routine') where action = 'request.submitted' and json_extract(details, '$.app') = 'aws-prod'",
+      )
+      .run();
     tamper.close();
 
     const result = await cli(['db', 'backup', join(dir, 'backup.db')], env);
@@ -104,7 +115,10 @@ describe('access-bot db backup', () => {
     const missingFolder = await cli(['db', 'backup', join(dir, 'no-such-folder', 'b.db')], env);
     expect(missingFolder.code).toBe(1);
     expect(missingFolder.stderr).toContain('no-such-folder does not exist');
-    const noDatabase = await cli(['db', 'backup', join(dir, 'b.db')], { ...env, DATABASE_PATH: join(dir, 'nothing.db') });
+    const noDatabase = await cli(['db', 'backup', join(dir, 'b.db')], {
+      ...env,
+      DATABASE_PATH: join(dir, 'nothing.db'),
+    });
     expect(noDatabase.code).toBe(1);
     expect(noDatabase.stderr).toContain(`there is no database at ${join(dir, 'nothing.db')}`);
   });
@@ -116,7 +130,9 @@ describe('access-bot db backup', () => {
       const result = await cli(['db', command, file], postgres);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('DATABASE_URL is set: the data is in PostgreSQL');
-      expect(result.stderr).toMatch(command === 'backup' ? /backed up with pg_dump and pg_restore/ : /restored with pg_restore/);
+      expect(result.stderr).toMatch(
+        command === 'backup' ? /backed up with pg_dump and pg_restore/ : /restored with pg_restore/,
+      );
       expect(result.stderr).not.toContain('s3cret');
     }
     expect(existsSync(file)).toBe(false);
@@ -180,7 +196,11 @@ describe('access-bot db restore', () => {
     const file = join(dir, 'backup.db');
     expect((await cli(['db', 'backup', file], env)).code).toBe(0);
     const tamper = new Database(file);
-    tamper.prepare("update audit_events set actor_label = 'x', details = json_set(details, '$.role', 'owner') where seq = 2").run();
+    tamper
+      .prepare(
+        "update audit_events set actor_label = 'x', details = json_set(details, '$.role', 'owner') where seq = 2",
+      )
+      .run();
     tamper.close();
     const before = readFileSync(env.DATABASE_PATH!);
 

@@ -13,7 +13,10 @@ export const EXAMPLE_ENV = {
 };
 
 /** Runs the CLI in-process and captures what it prints. */
-export async function cli(argv: string[], env: Record<string, string | undefined> = EXAMPLE_ENV): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function cli(
+  argv: string[],
+  env: Record<string, string | undefined> = EXAMPLE_ENV,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {

@@ -21,8 +21,17 @@ beforeEach(async () => {
   // Some history through the real runtime and operations: an auto-approved grant and a pending request.
   const runtime = await createRuntime(loadConfig(env), { logger: silentLogger });
   const { deps } = runtime;
-  await submitRequest(deps, { requester: await identifyByEmail(deps, 'ada@example.com'), app: 'github', role: 'member' });
-  await submitRequest(deps, { requester: await identifyByEmail(deps, 'ada@example.com'), app: 'aws-prod', role: 'admin', justification: 'INC-7 database failover' });
+  await submitRequest(deps, {
+    requester: await identifyByEmail(deps, 'ada@example.com'),
+    app: 'github',
+    role: 'member',
+  });
+  await submitRequest(deps, {
+    requester: await identifyByEmail(deps, 'ada@example.com'),
+    app: 'aws-prod',
+    role: 'admin',
+    justification: 'INC-7 database failover',
+  });
   await identifySlackUser(deps, { slackUserId: 'U0ADA', email: 'ada@example.com' });
   await runtime.close();
 });
@@ -41,10 +50,18 @@ describe('lifecycle commands', () => {
   it('lists requests with their status, step and policy version, filtered by status and user', async () => {
     const pending = await cli(['requests', 'list', '--status', 'pending_approval'], env);
     expect(pending.code).toBe(0);
-    expect(pending.stdout).toMatch(/ada@example.com\s+aws-prod\/admin\s+1 hour\s+pending_approval\s+1\/2\s+aws-prod-admin@[0-9a-f]{12}/);
+    expect(pending.stdout).toMatch(
+      /ada@example.com\s+aws-prod\/admin\s+1 hour\s+pending_approval\s+1\/2\s+aws-prod-admin@[0-9a-f]{12}/,
+    );
     expect(pending.stdout).not.toContain('github/member');
     const json = await cli(['requests', 'list', '--user', 'ADA@example.com', '--json'], env);
-    expect(json.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { app: string }).app).sort()).toEqual(['aws-prod', 'github']);
+    expect(
+      json.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { app: string }).app)
+        .sort(),
+    ).toEqual(['aws-prod', 'github']);
     expect((await cli(['requests', 'list', '--status', 'bogus'], env)).code).toBe(2);
     expect((await cli(['requests', 'list', '--user', 'nobody@example.com'], env)).code).toBe(1);
   });
@@ -57,8 +74,16 @@ describe('lifecycle commands', () => {
 
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(env.DATABASE_PATH!);
-    db.prepare(`update audit_events set details = json_set(details, '$.justification', 'routine') where action = 'request.submitted' and request_id like 'req_%' and json_extract(details, '$.app') = 'aws-prod'`).run();
-    const seq = (db.prepare(`select seq from audit_events where action = 'request.submitted' and json_extract(details, '$.app') = 'aws-prod'`).get() as { seq: number }).seq;
+    db.prepare(
+      `update audit_events set details = json_set(details, '$.justification', 'routine') where action = 'request.submitted' and request_id like 'req_%' and json_extract(details, '$.app') = 'aws-prod'`,
+    ).run();
+    const seq = (
+      db
+        .prepare(
+          `select seq from audit_events where action = 'request.submitted' and json_extract(details, '$.app') = 'aws-prod'`,
+        )
+        .get() as { seq: number }
+    ).seq;
     db.close();
     const broken = await cli(['audit', 'verify'], env);
     expect(broken.code).toBe(1);
@@ -67,11 +92,17 @@ describe('lifecycle commands', () => {
   });
 
   it('identity unbind needs an admin and a reason, and is audited', async () => {
-    const refused = await cli(['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'ada@example.com', '--reason', 'x'], env);
+    const refused = await cli(
+      ['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'ada@example.com', '--reason', 'x'],
+      env,
+    );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('Only members of access-admins');
     expect((await cli(['identity', 'unbind', '--slack-user', 'U0ADA'], env)).code).toBe(2);
-    const done = await cli(['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'jordan@example.com', '--reason', 'new Slack account'], env);
+    const done = await cli(
+      ['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'jordan@example.com', '--reason', 'new Slack account'],
+      env,
+    );
     expect(done.code, done.stderr).toBe(0);
     expect(done.stdout).toContain('unbound U0ADA');
   });
@@ -80,9 +111,15 @@ describe('lifecycle commands', () => {
     const runtime = await createRuntime(loadConfig(env), { logger: silentLogger });
     await identifySlackUser(runtime.deps, { slackUserId: 'U0JORDAN', email: 'jordan@example.com' }); // Jordan also uses Slack
     await runtime.close();
-    const unbound = await cli(['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'jordan@example.com', '--reason', 'new Slack account'], env);
+    const unbound = await cli(
+      ['identity', 'unbind', '--slack-user', 'U0ADA', '--admin', 'jordan@example.com', '--reason', 'new Slack account'],
+      env,
+    );
     expect(unbound.code, unbound.stderr).toBe(0);
-    const exported = await cli(['export', 'requests', '--admin', 'jordan@example.com', '--out', join(dir, 'requests.csv')], env);
+    const exported = await cli(
+      ['export', 'requests', '--admin', 'jordan@example.com', '--out', join(dir, 'requests.csv')],
+      env,
+    );
     expect(exported.code, exported.stderr).toBe(0);
 
     const store = SqliteStore.open(env.DATABASE_PATH!);
@@ -90,12 +127,19 @@ describe('lifecycle commands', () => {
     await store.close();
     for (const action of ['identity.unbound', 'export.created'] as const) {
       const actor = events.find((e) => e.action === action)!.actor;
-      expect(actor, action).toEqual({ kind: 'person', directoryId: expect.any(String), email: 'jordan@example.com', via: 'cli', osUser: userInfo().username, host: hostname() });
+      expect(actor, action).toEqual({
+        kind: 'person',
+        directoryId: expect.any(String),
+        email: 'jordan@example.com',
+        via: 'cli',
+        osUser: userInfo().username,
+        host: hostname(),
+      });
     }
   });
 });
 
-describe('sweep on the sandbox\'s configuration (M2)', () => {
+describe("sweep on the sandbox's configuration (M2)", () => {
   it('sends webhook calls to the embedded receiver, never to the URL in the policy', async () => {
     const { createServer } = await import('node:net');
     const { cpSync, readFileSync, writeFileSync } = await import('node:fs');
@@ -110,12 +154,22 @@ describe('sweep on the sandbox\'s configuration (M2)', () => {
       cpSync('policies', policies, { recursive: true });
       const billing = join(policies, 'billing.yml');
       const port = (endpoint.address() as { port: number }).port;
-      writeFileSync(billing, readFileSync(billing, 'utf8')
-        .replace('    approval:\n      - manager\n    extension: { max_total: 30d, approval: same }', '    approval: auto\n    extension: { max_total: 30d, approval: same }')
-        .replaceAll('https://billing.internal.example.com/access-hooks', `https://127.0.0.1:${port}/access-hooks`));
+      writeFileSync(
+        billing,
+        readFileSync(billing, 'utf8')
+          .replace(
+            '    approval:\n      - manager\n    extension: { max_total: 30d, approval: same }',
+            '    approval: auto\n    extension: { max_total: 30d, approval: same }',
+          )
+          .replaceAll('https://billing.internal.example.com/access-hooks', `https://127.0.0.1:${port}/access-hooks`),
+      );
       const sandboxEnv = { ...env, POLICIES_DIR: policies }; // the real secret is set, and still not used
       const runtime = await createRuntime(loadConfig(sandboxEnv), { logger: silentLogger });
-      const result = await submitRequest(runtime.deps, { requester: await identifyByEmail(runtime.deps, 'ada@example.com'), app: 'billing', role: 'viewer' });
+      const result = await submitRequest(runtime.deps, {
+        requester: await identifyByEmail(runtime.deps, 'ada@example.com'),
+        app: 'billing',
+        role: 'viewer',
+      });
       await runtime.close();
       if (result.kind !== 'submitted' || !result.grant) throw new Error(result.kind);
 
@@ -136,14 +190,18 @@ describe('access review commands (issue 17)', () => {
     const refused = await cli(['reviews', 'start', 'quarterly-sensitive', '--admin', 'ada@example.com'], env);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('not started: Only members of access-admins');
-    expect((await cli(['reviews', 'start', 'no-such-review'], env)).stderr).toContain('the reviews are quarterly-sensitive');
+    expect((await cli(['reviews', 'start', 'no-such-review'], env)).stderr).toContain(
+      'the reviews are quarterly-sensitive',
+    );
 
     const started = await cli(['reviews', 'start', 'quarterly-sensitive', '--admin', 'jordan@example.com'], env);
     expect(started.code, started.stderr).toBe(0);
     const campaign = /campaign (rvc_\w+)/.exec(started.stdout)![1]!;
     // Dave (github-owners) and Linus (aws-prod-readonly) are standing members; both report to Marcus.
     expect(started.stdout).toMatch(/population {2}2 items, hash [0-9a-f]{64}/);
-    expect((await cli(['reviews', 'start', 'quarterly-sensitive'], env)).stderr).toContain(`already running: campaign ${campaign}`);
+    expect((await cli(['reviews', 'start', 'quarterly-sensitive'], env)).stderr).toContain(
+      `already running: campaign ${campaign}`,
+    );
 
     const status = await cli(['reviews', 'status', campaign], env);
     expect(status.stdout).toContain('decisions   0 decided on time: 0 kept, 0 revoked; 2 pending; 0 undecided');
@@ -157,7 +215,10 @@ describe('access review commands (issue 17)', () => {
     const out = join(dir, 'reviews.csv');
     const exported = await cli(['export', 'reviews', '--campaign', campaign, '--out', out], env);
     expect(exported.code, exported.stderr).toBe(0);
-    const rows = Papa.parse<Record<string, string>>(readFileSync(out, 'utf8').replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true }).data;
+    const rows = Papa.parse<Record<string, string>>(readFileSync(out, 'utf8').replace(/^\uFEFF/, ''), {
+      header: true,
+      skipEmptyLines: true,
+    }).data;
     expect(rows.map((r) => [r.holder_email, r.access, r.source, r.decision])).toEqual([
       ['linus@example.com', 'group:aws-prod-readonly', 'standing', 'undecided'],
       ['dave@example.com', 'group:github-owners', 'standing', 'undecided'],
@@ -168,7 +229,7 @@ describe('access review commands (issue 17)', () => {
 });
 
 describe('review definition versions (issue 17)', () => {
-  it('records the review file\'s version at each start, logs an edit once, and exports both versions', async () => {
+  it("records the review file's version at each start, logs an edit once, and exports both versions", async () => {
     const policies = join(dir, 'policies');
     cpSync('policies', policies, { recursive: true });
     const file = join(policies, 'reviews', 'quarterly-sensitive.yml');
@@ -191,12 +252,18 @@ describe('review definition versions (issue 17)', () => {
     expect((await cli(['sweep'], started)).code).toBe(0);
     const events = await reviewEvents();
     expect(events.map((e) => e.action)).toEqual(['reviewDefinition.added', 'reviewDefinition.changed']);
-    expect(events[1]!.details).toMatchObject({ review: 'quarterly-sensitive', changes: [{ path: 'due', before: '2w', after: '3w' }] });
+    expect(events[1]!.details).toMatchObject({
+      review: 'quarterly-sensitive',
+      changes: [{ path: 'due', before: '2w', after: '3w' }],
+    });
 
     const out = join(dir, 'policies.csv');
     const exported = await cli(['export', 'policies', '--out', out], started);
     expect(exported.code, exported.stderr).toBe(0);
-    const rows = Papa.parse<Record<string, string>>(readFileSync(out, 'utf8').replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true }).data;
+    const rows = Papa.parse<Record<string, string>>(readFileSync(out, 'utf8').replace(/^\uFEFF/, ''), {
+      header: true,
+      skipEmptyLines: true,
+    }).data;
     const review = rows.filter((r) => r.policy_name === 'review:quarterly-sensitive');
     expect(review.map((r) => [r.version, r.app, r.role, r.current])).toEqual([
       [events[1]!.details.from, '', '', 'false'],

@@ -20,31 +20,47 @@ describe('policies check', () => {
     expect(lines[0]).toBe('OK: 4 apps, 7 roles in policies (settings: policies/settings.yml; directory: yaml)');
     expect(lines).toHaveLength(10);
     expect(lines[8]).toBe('1 access review:');
-    expect(lines[9]).toMatch(/^ {2}quarterly-sensitive {2}[0-9a-f]{12} {2}github\/owner, aws-prod\/admin, group github-owners, group aws-prod-readonly; due 2w, schedule "0 9 1 1,4,7,10 \*"$/);
-    expect(stdout).toMatch(/github\/owner\s+github-owner-jit\s+[0-9a-f]{12}\s+sensitive, 3-step chain \(auto_approve\.when\), provision: okta_group/);
+    expect(lines[9]).toMatch(
+      /^ {2}quarterly-sensitive {2}[0-9a-f]{12} {2}github\/owner, aws-prod\/admin, group github-owners, group aws-prod-readonly; due 2w, schedule "0 9 1 1,4,7,10 \*"$/,
+    );
+    expect(stdout).toMatch(
+      /github\/owner\s+github-owner-jit\s+[0-9a-f]{12}\s+sensitive, 3-step chain \(auto_approve\.when\), provision: okta_group/,
+    );
     expect(stdout).toMatch(/billing\/viewer\s+billing-viewer\s+[0-9a-f]{12}\s+1-step chain, provision: webhook/);
     expect(stdout).toMatch(/laptop-admin\/admin\s+.*provision: manual/);
     expect(stdout).toMatch(/github\/member\s+.*auto-approved/);
   });
 
   it('takes the folder as an argument, and the directory file from --directory', async () => {
-    const { code } = await cli(['policies', 'check', 'policies', '--directory', 'directory.example.yml'], { BILLING_HOOK_SECRET: 'x', DIRECTORY_FILE: 'nowhere.yml' });
+    const { code } = await cli(['policies', 'check', 'policies', '--directory', 'directory.example.yml'], {
+      BILLING_HOOK_SECRET: 'x',
+      DIRECTORY_FILE: 'nowhere.yml',
+    });
     expect(code).toBe(0);
   });
 
   it('passes on a fresh clone without the production secrets, warning about the unset secret_env (item 11)', async () => {
     // A policy repository's CI has none of the production secrets.
-    const { code, stdout, stderr } = await cli(['policies', 'check', 'policies'], { DIRECTORY_FILE: 'directory.example.yml' });
+    const { code, stdout, stderr } = await cli(['policies', 'check', 'policies'], {
+      DIRECTORY_FILE: 'directory.example.yml',
+    });
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/^OK: 4 apps, 7 roles in policies/);
-    expect(stderr).toMatch(/^warning: policies\/billing\.yml:\d+:\d+ roles\[0\]\.provision\.webhook\.secret_env: .*BILLING_HOOK_SECRET is not set/m);
+    expect(stderr).toMatch(
+      /^warning: policies\/billing\.yml:\d+:\d+ roles\[0\]\.provision\.webhook\.secret_env: .*BILLING_HOOK_SECRET is not set/m,
+    );
     expect(stderr).toContain('--strict');
   });
 
   it('with --strict, an unset secret_env is an error naming the variable, as at a production start', async () => {
-    const { code, stderr } = await cli(['policies', 'check', '--strict'], { ...EXAMPLE_ENV, BILLING_HOOK_SECRET: undefined });
+    const { code, stderr } = await cli(['policies', 'check', '--strict'], {
+      ...EXAMPLE_ENV,
+      BILLING_HOOK_SECRET: undefined,
+    });
     expect(code).toBe(1);
-    expect(stderr).toMatch(/^policies\/billing\.yml:\d+:\d+ roles\[0\]\.provision\.webhook\.secret_env: .*BILLING_HOOK_SECRET/m);
+    expect(stderr).toMatch(
+      /^policies\/billing\.yml:\d+:\d+ roles\[0\]\.provision\.webhook\.secret_env: .*BILLING_HOOK_SECRET/m,
+    );
     expect((await cli(['policies', 'check', '--strict'], EXAMPLE_ENV)).code).toBe(0);
   });
 
@@ -64,8 +80,14 @@ describe('policies check', () => {
     await cp(join(BAD, 'salesforce.yml'), join(dir, 'salesforce.yml'));
     const { code, stderr } = await cli(['policies', 'check', dir]);
     expect(code).toBe(1);
-    expect(stderr).toContain(`${dir}/salesforce.yml:7:23 roles[0].eligible_groups[0]: group 'sales-team' does not exist`);
-    expect(stderr).toMatch(new RegExp(`${dir}/salesforce\\.yml:11:\\d+ roles\\[0\\]\\.provision\\.okta_group: group 'salesforce-users' is an APP_GROUP group, not OKTA_GROUP`));
+    expect(stderr).toContain(
+      `${dir}/salesforce.yml:7:23 roles[0].eligible_groups[0]: group 'sales-team' does not exist`,
+    );
+    expect(stderr).toMatch(
+      new RegExp(
+        `${dir}/salesforce\\.yml:11:\\d+ roles\\[0\\]\\.provision\\.okta_group: group 'salesforce-users' is an APP_GROUP group, not OKTA_GROUP`,
+      ),
+    );
     expect(stderr).toContain('2 problems in');
   });
 
@@ -91,10 +113,14 @@ describe('policies check', () => {
     expect(code).toBe(1);
     const file = `${dir}/reviews/bad.yml`;
     expect(stderr).toContain(`${file}:3:11 schedule: must be a cron expression`);
-    expect(stderr).toContain(`${file}:5:11 scope.roles[0]: unknown role 'github/nope': app 'github' has no role 'nope'`);
+    expect(stderr).toContain(
+      `${file}:5:11 scope.roles[0]: unknown role 'github/nope': app 'github' has no role 'nope'`,
+    );
     expect(stderr).toContain(`${file}:5:24 scope.roles[1]: unknown role 'foo/bar': no policy defines app 'foo'`);
     expect(stderr).toMatch(new RegExp(`${file}:7:\\d+ reviewer\\.user: `));
-    expect(stderr).toContain(`${file}:8:20 fallback_reviewer: must be {user: email} or {group: name} (the manager cannot be the fallback)`);
+    expect(stderr).toContain(
+      `${file}:8:20 fallback_reviewer: must be {user: email} or {group: name} (the manager cannot be the fallback)`,
+    );
     expect(stderr).toContain(`${file}:9:6 due: must be a duration`);
     expect(stderr).toContain(`${file}:10:12 undecided: must be 'keep' or 'revoke', got 'maybe'`);
     expect(stderr).toContain(`${file}:11:1 colour: unknown key 'colour'`);
@@ -118,22 +144,31 @@ describe('policies check', () => {
     ].join('\n');
     await writeFile(join(dir, 'reviews', 'second.yml'), `${review}\n`);
     const first = await cli(['policies', 'check', dir], { BILLING_HOOK_SECRET: 'x' });
-    expect(first.stderr).toContain(`${dir}/reviews/second.yml:8:13 reminders[0]: a reminder 20d before the due time is not after the start (due: 2w)`);
+    expect(first.stderr).toContain(
+      `${dir}/reviews/second.yml:8:13 reminders[0]: a reminder 20d before the due time is not after the start (due: 2w)`,
+    );
     await writeFile(join(dir, 'reviews', 'second.yml'), `${review.replace('[20d]', '[2d]')}\n`);
     const { code, stderr } = await cli(['policies', 'check', dir], { BILLING_HOOK_SECRET: 'x' });
     expect(code).toBe(1);
     const file = `${dir}/reviews/second.yml`;
     expect(stderr).toContain(`${file}:4:12 scope.groups[0]: group 'no-such-group' does not exist in the directory`);
-    expect(stderr).toContain(`${file}:4:27 scope.groups[1]: group 'salesforce-users' is an APP_GROUP group: the directory's API cannot remove`);
+    expect(stderr).toContain(
+      `${file}:4:27 scope.groups[1]: group 'salesforce-users' is an APP_GROUP group: the directory's API cannot remove`,
+    );
     expect(stderr).toContain(`${file}:5:19 reviewer.user: reviewer nobody@example.com is not in the directory`);
-    expect(stderr).toContain(`${file}:6:29 fallback_reviewer.group: group 'finance-teams' does not exist in the directory`);
+    expect(stderr).toContain(
+      `${file}:6:29 fallback_reviewer.group: group 'finance-teams' does not exist in the directory`,
+    );
     expect(stderr).toContain('4 problems in');
   });
 
   it('exits 1 when the directory file is invalid, naming its line', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'policies-check-'));
     temp.push(dir);
-    await writeFile(join(dir, 'directory.yml'), 'people:\n  - email: ada@example.com\n    name: Ada\n    status: retired\n');
+    await writeFile(
+      join(dir, 'directory.yml'),
+      'people:\n  - email: ada@example.com\n    name: Ada\n    status: retired\n',
+    );
     const { code, stderr } = await cli(['policies', 'check', '--directory', join(dir, 'directory.yml')]);
     expect(code).toBe(1);
     expect(stderr).toContain(`${dir}/directory.yml:4:13 people.0.status:`);
@@ -153,18 +188,38 @@ describe('policies check', () => {
       '    url: https://splunk.example.com:8088',
       '    token_env: SPLUNK_HEC_TOKEN',
     ];
-    const settings = (await readFile(join(dir, 'settings.yml'), 'utf8')).replace('audit_sinks:\n', `audit_sinks:\n${sinks.join('\n')}\n`);
+    const settings = (await readFile(join(dir, 'settings.yml'), 'utf8')).replace(
+      'audit_sinks:\n',
+      `audit_sinks:\n${sinks.join('\n')}\n`,
+    );
     await writeFile(join(dir, 'settings.yml'), settings);
     const env = { ...EXAMPLE_ENV, AUDIT_SIGNING_KEY: undefined };
     const warned = await cli(['policies', 'check', dir], env);
     expect(warned.code, warned.stderr).toBe(0);
-    expect(warned.stderr).toMatch(new RegExp(`^warning: ${dir}/settings\\.yml:\\d+:\\d+ audit_sinks\\[0\\]\\.secret_env: the environment variable SIEM_HOOK_SECRET is not set`, 'm'));
-    expect(warned.stderr).toMatch(/^warning: .*audit_sinks\[1\]\.token_env: the environment variable SPLUNK_HEC_TOKEN is not set/m);
-    expect(warned.stderr).toMatch(/^warning: .*audit_checkpoints: the environment variable AUDIT_SIGNING_KEY is not set/m);
+    expect(warned.stderr).toMatch(
+      new RegExp(
+        `^warning: ${dir}/settings\\.yml:\\d+:\\d+ audit_sinks\\[0\\]\\.secret_env: the environment variable SIEM_HOOK_SECRET is not set`,
+        'm',
+      ),
+    );
+    expect(warned.stderr).toMatch(
+      /^warning: .*audit_sinks\[1\]\.token_env: the environment variable SPLUNK_HEC_TOKEN is not set/m,
+    );
+    expect(warned.stderr).toMatch(
+      /^warning: .*audit_checkpoints: the environment variable AUDIT_SIGNING_KEY is not set/m,
+    );
     const strict = await cli(['policies', 'check', '--strict', dir], env);
     expect(strict.code).toBe(1);
     expect(strict.stderr).toContain('3 problems in');
-    expect((await cli(['policies', 'check', '--strict', dir], { ...EXAMPLE_ENV, SIEM_HOOK_SECRET: 's', SPLUNK_HEC_TOKEN: 't' })).code).toBe(0);
+    expect(
+      (
+        await cli(['policies', 'check', '--strict', dir], {
+          ...EXAMPLE_ENV,
+          SIEM_HOOK_SECRET: 's',
+          SPLUNK_HEC_TOKEN: 't',
+        })
+      ).code,
+    ).toBe(0);
   });
 
   it('exits 1 for a folder that does not exist', async () => {

@@ -23,18 +23,25 @@ const directory = () =>
   });
 
 const chain: Role = role({
-  approval: [{ kind: 'manager' }, { kind: 'group', group: 'security-team', minApprovals: 1 }, { kind: 'user', user: 'CISO@example.com' }, { kind: 'user', user: 'nobody@example.com' }],
+  approval: [
+    { kind: 'manager' },
+    { kind: 'group', group: 'security-team', minApprovals: 1 },
+    { kind: 'user', user: 'CISO@example.com' },
+    { kind: 'user', user: 'nobody@example.com' },
+  ],
 });
 
 describe('gatherDirectoryFacts', () => {
-  it('collects the requester\'s groups and manager, every step group, the admin group and each named user', async () => {
+  it("collects the requester's groups and manager, every step group, the admin group and each named user", async () => {
     const d = directory();
     const ada = (await d.findPerson('ada@example.com'))!;
     const facts = await gatherDirectoryFacts(d, ada, chain, 'access-admins');
     expect(facts.requester).toBe(ada);
     expect(facts.requesterGroups).toEqual(['platform-team']);
     expect(facts.manager?.id).toBe('marcus');
-    expect(Object.fromEntries(Object.entries(facts.groupMembers).map(([g, people]) => [g, people.map((p) => p.id)]))).toEqual({
+    expect(
+      Object.fromEntries(Object.entries(facts.groupMembers).map(([g, people]) => [g, people.map((p) => p.id)])),
+    ).toEqual({
       'security-team': ['sam', 'jordan'],
       'access-admins': ['jordan'],
     });
@@ -47,7 +54,12 @@ describe('gatherDirectoryFacts', () => {
   it('leaves out a group the directory no longer has, so the evaluation can say so', async () => {
     const d = directory();
     const ada = (await d.findPerson('ada@example.com'))!;
-    const facts = await gatherDirectoryFacts(d, ada, role({ approval: [{ kind: 'group', group: 'gone-team', minApprovals: 1 }] }), 'access-admins');
+    const facts = await gatherDirectoryFacts(
+      d,
+      ada,
+      role({ approval: [{ kind: 'group', group: 'gone-team', minApprovals: 1 }] }),
+      'access-admins',
+    );
     expect(Object.keys(facts.groupMembers)).toEqual(['access-admins']);
   });
 

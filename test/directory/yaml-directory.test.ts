@@ -6,7 +6,14 @@ const small = () =>
   YamlDirectory.fromData(
     {
       people: [
-        { id: 'u-ada', email: 'Ada@Example.com', login: 'ada', name: 'Ada Lovelace', title: 'Engineer', manager: 'marcus@example.com' },
+        {
+          id: 'u-ada',
+          email: 'Ada@Example.com',
+          login: 'ada',
+          name: 'Ada Lovelace',
+          title: 'Engineer',
+          manager: 'marcus@example.com',
+        },
         { id: 'u-marcus', email: 'marcus@example.com', name: 'Marcus Chen', title: 'Engineering manager' },
         { id: 'u-dave', email: 'dave@example.com', name: 'Dave Stone', status: 'deprovisioned', manager: 'u-marcus' },
         { email: 'kim@example.com', name: 'Kim Nguyen' },
@@ -42,7 +49,14 @@ describe('YamlDirectory', () => {
   });
 
   it('defaults the id and login to the email, and the status to active', async () => {
-    expect(await small().findPerson('kim@example.com')).toEqual({ id: 'kim@example.com', email: 'kim@example.com', login: 'kim@example.com', name: 'Kim Nguyen', status: 'active', active: true });
+    expect(await small().findPerson('kim@example.com')).toEqual({
+      id: 'kim@example.com',
+      email: 'kim@example.com',
+      login: 'kim@example.com',
+      name: 'Kim Nguyen',
+      status: 'active',
+      active: true,
+    });
   });
 
   it('marks deprovisioned people inactive', async () => {
@@ -100,7 +114,12 @@ describe('YamlDirectory', () => {
 
   it('describes groups: OKTA_GROUP by default and manageable, APP_GROUP read-only', async () => {
     const directory = small();
-    expect(await directory.findGroup('platform-team')).toEqual({ id: 'yaml:platform-team', name: 'platform-team', type: 'OKTA_GROUP', manageable: true });
+    expect(await directory.findGroup('platform-team')).toEqual({
+      id: 'yaml:platform-team',
+      name: 'platform-team',
+      type: 'OKTA_GROUP',
+      manageable: true,
+    });
     expect(await directory.findGroup('salesforce-users')).toMatchObject({ type: 'APP_GROUP', manageable: false });
     expect(await directory.findGroup('no-such-group')).toBeNull();
   });
@@ -194,7 +213,15 @@ groups:
 
   it('reports a login used twice', () => {
     const lines = problemsOf(() =>
-      YamlDirectory.fromData({ people: [{ email: 'a@example.com', name: 'A' }, { email: 'b@example.com', login: 'A@example.com', name: 'B' }] }, 'mem'),
+      YamlDirectory.fromData(
+        {
+          people: [
+            { email: 'a@example.com', name: 'A' },
+            { email: 'b@example.com', login: 'A@example.com', name: 'B' },
+          ],
+        },
+        'mem',
+      ),
     );
     expect(lines).toEqual(['mem people.1.login: duplicate login A@example.com (also people.0)']);
   });
@@ -211,15 +238,22 @@ groups:
         'mem',
       ),
     );
-    expect(lines).toEqual(['mem people.1.id: duplicate person id x', 'mem people.0.manager: a@example.com cannot be their own manager']);
+    expect(lines).toEqual([
+      'mem people.1.id: duplicate person id x',
+      'mem people.0.manager: a@example.com cannot be their own manager',
+    ]);
   });
 
   it('reports YAML syntax errors with their position', () => {
-    const lines = problemsOf(() => YamlDirectory.parse('people:\n  - email: a@example.com\n   name: [oops\n', 'broken.yml'));
+    const lines = problemsOf(() =>
+      YamlDirectory.parse('people:\n  - email: a@example.com\n   name: [oops\n', 'broken.yml'),
+    );
     expect(lines[0]).toMatch(/^broken\.yml:\d+:\d+ \(root\): /);
   });
 
   it('says when the file cannot be read', async () => {
-    await expect(YamlDirectory.load('no/such/directory.yml')).rejects.toThrow(/^no\/such\/directory\.yml \(root\): cannot read the directory file/);
+    await expect(YamlDirectory.load('no/such/directory.yml')).rejects.toThrow(
+      /^no\/such\/directory\.yml \(root\): cannot read the directory file/,
+    );
   });
 });

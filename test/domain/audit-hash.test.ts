@@ -6,7 +6,15 @@ describe('the audit hash', () => {
   const event: Omit<AuditEvent, 'hash' | 'prevHash'> = {
     seq: 42,
     at: '2026-03-02T09:00:00.000Z',
-    actor: { kind: 'person', directoryId: 'u1', email: 'zoë@example.com', slackId: 'U1', via: 'cli', osUser: 'root', host: 'h' },
+    actor: {
+      kind: 'person',
+      directoryId: 'u1',
+      email: 'zoë@example.com',
+      slackId: 'U1',
+      via: 'cli',
+      osUser: 'root',
+      host: 'h',
+    },
     action: 'grant.revoked',
     requestId: 'req_1',
     grantId: null,
@@ -17,7 +25,9 @@ describe('the audit hash', () => {
   it('covers the canonical JSON of the whole event, whether its parts come serialised or not', () => {
     const expected = sha256Hex(`${prev}\n${canonicalJson(event)}`);
     expect(hashEvent(prev, event)).toBe(expected);
-    expect(hashEventJson(prev, { ...event, actor: canonicalJson(event.actor), details: canonicalJson(event.details) })).toBe(expected);
+    expect(
+      hashEventJson(prev, { ...event, actor: canonicalJson(event.actor), details: canonicalJson(event.details) }),
+    ).toBe(expected);
   });
 
   it('changes with any part of the event', () => {

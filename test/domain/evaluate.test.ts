@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { distinctAssignmentExists, durationChoices, evaluate, resolveChain, resolveStep } from '../../src/domain/evaluate.js';
+import {
+  distinctAssignmentExists,
+  durationChoices,
+  evaluate,
+  resolveChain,
+  resolveStep,
+} from '../../src/domain/evaluate.js';
 import { explainText } from '../../src/domain/explain.js';
 import type { Person } from '../../src/domain/person.js';
 import type { Role } from '../../src/domain/policy.js';
@@ -20,7 +26,11 @@ const dave = person('dave', { status: 'deprovisioned' });
 const fullChain: Role = role({
   sensitive: true,
   justification: 'required',
-  approval: [{ kind: 'manager' }, { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' }, { kind: 'user', user: 'ciso@example.com' }],
+  approval: [
+    { kind: 'manager' },
+    { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' },
+    { kind: 'user', user: 'ciso@example.com' },
+  ],
   autoApprove: { requesterGroups: ['sre-oncall'], maxDurationSeconds: H },
 });
 
@@ -32,13 +42,20 @@ const companyFacts = (requester: Person = ada, extra: Parameters<typeof facts>[1
     ...extra,
   });
 
-const run = (r: Role, f = companyFacts(), request: { durationSeconds?: number; justification?: string } = { justification: 'incident 42' }) =>
-  evaluate(app(r), r, 'v1', f, request, NOW);
+const run = (
+  r: Role,
+  f = companyFacts(),
+  request: { durationSeconds?: number; justification?: string } = { justification: 'incident 42' },
+) => evaluate(app(r), r, 'v1', f, request, NOW);
 
 describe('eligibility', () => {
   it('accepts a requester in one of the eligible groups and names the group', () => {
     const e = run(role({ eligibleGroups: ['sre-oncall', 'platform-team'] }));
-    expect(e.eligibility).toEqual({ eligible: true, reason: 'member of eligible group platform-team', matchedGroup: 'platform-team' });
+    expect(e.eligibility).toEqual({
+      eligible: true,
+      reason: 'member of eligible group platform-team',
+      matchedGroup: 'platform-team',
+    });
   });
 
   it('refuses a requester in none of them and lists the groups', () => {
@@ -64,11 +81,26 @@ describe('eligibility', () => {
 describe('duration', () => {
   it('offers the default first, then the presets below the maximum, then the maximum', () => {
     expect(durationChoices(role({ duration: { defaultSeconds: H, maxSeconds: 4 * H } }))).toEqual([H, 900, 4 * H]);
-    expect(durationChoices(role({ duration: { defaultSeconds: 30 * D, maxSeconds: 90 * D } }))).toEqual([30 * D, 900, H, 4 * H, 8 * H, D, 7 * D, 90 * D]);
+    expect(durationChoices(role({ duration: { defaultSeconds: 30 * D, maxSeconds: 90 * D } }))).toEqual([
+      30 * D,
+      900,
+      H,
+      4 * H,
+      8 * H,
+      D,
+      7 * D,
+      90 * D,
+    ]);
   });
 
   it('offers an off-preset maximum as the last choice', () => {
-    expect(durationChoices(role({ duration: { defaultSeconds: 2 * H, maxSeconds: 6 * H } }))).toEqual([2 * H, 900, H, 4 * H, 6 * H]);
+    expect(durationChoices(role({ duration: { defaultSeconds: 2 * H, maxSeconds: 6 * H } }))).toEqual([
+      2 * H,
+      900,
+      H,
+      4 * H,
+      6 * H,
+    ]);
   });
 
   it('uses the default when none is asked for', () => {
@@ -116,7 +148,10 @@ describe('auto-approval', () => {
   });
 
   it('skips the chain when every auto_approve.when condition holds (any one of the groups)', () => {
-    const e = run(fullChain, companyFacts(ada, { requesterGroups: ['platform-team', 'sre-oncall'] }), { durationSeconds: H, justification: 'page' });
+    const e = run(fullChain, companyFacts(ada, { requesterGroups: ['platform-team', 'sre-oncall'] }), {
+      durationSeconds: H,
+      justification: 'page',
+    });
     expect(e.outcome).toBe('auto_approved');
     expect(e.autoApprove.rule).toBe('auto_approve.when');
     expect(e.autoApprove.conditions).toEqual([
@@ -126,7 +161,10 @@ describe('auto-approval', () => {
   });
 
   it('names the condition that fails: the duration', () => {
-    const e = run(fullChain, companyFacts(ada, { requesterGroups: ['platform-team', 'sre-oncall'] }), { durationSeconds: 2 * H, justification: 'x' });
+    const e = run(fullChain, companyFacts(ada, { requesterGroups: ['platform-team', 'sre-oncall'] }), {
+      durationSeconds: 2 * H,
+      justification: 'x',
+    });
     expect(e.outcome).toBe('needs_approval');
     expect(e.autoApprove.applies).toBe(false);
     expect(e.autoApprove.reason).toBe('auto_approve does not apply: duration at most 1 hour (requested 2 hours)');
@@ -134,12 +172,19 @@ describe('auto-approval', () => {
 
   it('names the condition that fails: the group', () => {
     const e = run(fullChain);
-    expect(e.autoApprove.reason).toBe('auto_approve does not apply: requester in any of sre-oncall (member of none of them)');
+    expect(e.autoApprove.reason).toBe(
+      'auto_approve does not apply: requester in any of sre-oncall (member of none of them)',
+    );
     expect(e.autoApprove.conditions.map((c) => c.holds)).toEqual([false, true]);
   });
 
   it('says so when a role has no auto-approve rule', () => {
-    expect(run(role()).autoApprove).toEqual({ applies: false, rule: null, reason: 'no auto-approve rule', conditions: [] });
+    expect(run(role()).autoApprove).toEqual({
+      applies: false,
+      rule: null,
+      reason: 'no auto-approve rule',
+      conditions: [],
+    });
   });
 });
 
@@ -147,7 +192,9 @@ describe('approval chain', () => {
   it('resolves manager -> group quorum -> named user, in order, with the notify channel', () => {
     const e = run(fullChain);
     expect(e.outcome).toBe('needs_approval');
-    expect(e.summary).toBe('Eligible; needs 3 approval steps: manager -> group security-team -> user ciso@example.com.');
+    expect(e.summary).toBe(
+      'Eligible; needs 3 approval steps: manager -> group security-team -> user ciso@example.com.',
+    );
     expect(e.chain.map((s) => [s.label, s.required, s.approvers.map((p) => p.name)])).toEqual([
       ['manager', 1, ['marcus']],
       ['group security-team', 2, ['sam', 'jordan', 'kim']],
@@ -171,7 +218,9 @@ describe('approval chain', () => {
   });
 
   it('excludes inactive approvers', () => {
-    const f = companyFacts(ada, { groupMembers: { 'security-team': [sam, dave, jordan], 'access-admins': [jordan, ian] } });
+    const f = companyFacts(ada, {
+      groupMembers: { 'security-team': [sam, dave, jordan], 'access-admins': [jordan, ian] },
+    });
     const step = run(fullChain, f).chain[1]!;
     expect(step.approvers.map((p) => p.name)).toEqual(['sam', 'jordan']);
     expect(step.excluded).toEqual([{ person: dave, reason: 'inactive' }]);
@@ -183,7 +232,9 @@ describe('approval chain', () => {
     expect(e.outcome).toBe('needs_approval');
     expect(step.label).toBe('manager (admin fallback: access-admins)');
     expect(step.approvers.map((p) => p.name)).toEqual(['jordan', 'ian']);
-    expect(step.fallback?.reason).toBe('ada@example.com has no manager in the directory; the admin group access-admins decides instead');
+    expect(step.fallback?.reason).toBe(
+      'ada@example.com has no manager in the directory; the admin group access-admins decides instead',
+    );
   });
 
   it('falls back when the manager is inactive', () => {
@@ -197,9 +248,16 @@ describe('approval chain', () => {
   });
 
   it('falls back when a group has fewer people than min_approvals after exclusions, and drops the channel', () => {
-    const f = companyFacts(sam, { groupMembers: { 'security-team': [sam, jordan], 'access-admins': [jordan, ian, marcus] } });
-    const step = run(role({ approval: [{ kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' }] }), f).chain[0]!;
-    expect(step.fallback?.reason).toBe('group security-team has 1 eligible approver, 2 needed; excluded: sam@example.com (requester); the admin group access-admins decides instead');
+    const f = companyFacts(sam, {
+      groupMembers: { 'security-team': [sam, jordan], 'access-admins': [jordan, ian, marcus] },
+    });
+    const step = run(
+      role({ approval: [{ kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' }] }),
+      f,
+    ).chain[0]!;
+    expect(step.fallback?.reason).toBe(
+      'group security-team has 1 eligible approver, 2 needed; excluded: sam@example.com (requester); the admin group access-admins decides instead',
+    );
     expect(step.approvers.map((p) => p.name)).toEqual(['jordan', 'ian', 'marcus']);
     expect(step.notifyChannel).toBeUndefined();
     expect(step.satisfiable).toBe(true);
@@ -251,7 +309,12 @@ describe('approval chain', () => {
   });
 
   it('excludes people who decided an earlier step when a step starts', () => {
-    const step = resolveStep({ kind: 'group', group: 'security-team', minApprovals: 2 }, 1, companyFacts(), new Set([sam.id]));
+    const step = resolveStep(
+      { kind: 'group', group: 'security-team', minApprovals: 2 },
+      1,
+      companyFacts(),
+      new Set([sam.id]),
+    );
     expect(step.approvers.map((p) => p.name)).toEqual(['jordan', 'kim']);
     expect(step.excluded).toEqual([{ person: sam, reason: 'decided_earlier_step' }]);
   });
@@ -317,12 +380,21 @@ function bruteForce(steps: { required: number; approvers: Person[] }[], used = n
 describe('evaluate', () => {
   it('records the policy name, version, requester and time on the evaluation', () => {
     const e = run(fullChain);
-    expect(e).toMatchObject({ app: 'github', appName: 'GitHub', role: 'owner', policyName: 'test-owner', policyVersion: 'v1', at: '2025-03-03T10:00:00.000Z' });
+    expect(e).toMatchObject({
+      app: 'github',
+      appName: 'GitHub',
+      role: 'owner',
+      policyName: 'test-owner',
+      policyVersion: 'v1',
+      at: '2025-03-03T10:00:00.000Z',
+    });
     expect(e.requester).toBe(ada);
   });
 
   it('puts eligibility before duration, justification and approval in the summary', () => {
-    const e = run(role({ eligibleGroups: ['nobody'], justification: 'required' }), companyFacts(), { durationSeconds: 99 * D });
+    const e = run(role({ eligibleGroups: ['nobody'], justification: 'required' }), companyFacts(), {
+      durationSeconds: 99 * D,
+    });
     expect(e.outcome).toBe('not_eligible');
   });
 });

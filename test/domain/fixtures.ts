@@ -5,7 +5,15 @@ import type { AppPolicy, Role } from '../../src/domain/policy.js';
 
 export function person(name: string, overrides: Partial<Person> = {}): Person {
   const status = overrides.status ?? 'active';
-  return { id: `00u-${name}`, email: `${name}@example.com`, login: `${name}@example.com`, name, status, active: status === 'active', ...overrides };
+  return {
+    id: `00u-${name}`,
+    email: `${name}@example.com`,
+    login: `${name}@example.com`,
+    name,
+    status,
+    active: status === 'active',
+    ...overrides,
+  };
 }
 
 export function role(overrides: Partial<Role> = {}): Role {

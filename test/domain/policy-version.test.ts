@@ -9,7 +9,11 @@ import { app, role } from './fixtures.js';
 
 const base = role({
   sensitive: true,
-  approval: [{ kind: 'manager' }, { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' }, { kind: 'user', user: 'ciso@example.com' }],
+  approval: [
+    { kind: 'manager' },
+    { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' },
+    { kind: 'user', user: 'ciso@example.com' },
+  ],
   autoApprove: { requesterGroups: ['sre-oncall'], maxDurationSeconds: 3600 },
   extension: { maxTotalSeconds: 8 * 3600, approval: 'same' },
 });
@@ -32,7 +36,9 @@ describe('policy version', () => {
   });
 
   it('treats a named approver case-insensitively', () => {
-    expect(version({ ...base, approval: [{ kind: 'user', user: 'CISO@example.com' }] })).toBe(version({ ...base, approval: [{ kind: 'user', user: 'ciso@example.com' }] }));
+    expect(version({ ...base, approval: [{ kind: 'user', user: 'CISO@example.com' }] })).toBe(
+      version({ ...base, approval: [{ kind: 'user', user: 'ciso@example.com' }] }),
+    );
   });
 
   const changes: [string, Partial<Role>][] = [
@@ -43,9 +49,36 @@ describe('policy version', () => {
     ['the maximum duration', { duration: { defaultSeconds: 3600, maxSeconds: 8 * 3600 } }],
     ['the justification rule', { justification: 'required' }],
     ['approval: auto', { approval: 'auto' }],
-    ['the order of the steps', { approval: [{ kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' }, { kind: 'manager' }, { kind: 'user', user: 'ciso@example.com' }] }],
-    ['min_approvals', { approval: [{ kind: 'manager' }, { kind: 'group', group: 'security-team', minApprovals: 1, notify: 'C0SECURITY' }, { kind: 'user', user: 'ciso@example.com' }] }],
-    ['the notify channel', { approval: [{ kind: 'manager' }, { kind: 'group', group: 'security-team', minApprovals: 2 }, { kind: 'user', user: 'ciso@example.com' }] }],
+    [
+      'the order of the steps',
+      {
+        approval: [
+          { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' },
+          { kind: 'manager' },
+          { kind: 'user', user: 'ciso@example.com' },
+        ],
+      },
+    ],
+    [
+      'min_approvals',
+      {
+        approval: [
+          { kind: 'manager' },
+          { kind: 'group', group: 'security-team', minApprovals: 1, notify: 'C0SECURITY' },
+          { kind: 'user', user: 'ciso@example.com' },
+        ],
+      },
+    ],
+    [
+      'the notify channel',
+      {
+        approval: [
+          { kind: 'manager' },
+          { kind: 'group', group: 'security-team', minApprovals: 2 },
+          { kind: 'user', user: 'ciso@example.com' },
+        ],
+      },
+    ],
     ['the auto-approve groups', { autoApprove: { requesterGroups: ['platform-team'], maxDurationSeconds: 3600 } }],
     ['the auto-approve duration', { autoApprove: { requesterGroups: ['sre-oncall'], maxDurationSeconds: 7200 } }],
     ['no auto-approve', { autoApprove: undefined }],

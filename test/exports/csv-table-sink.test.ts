@@ -37,37 +37,78 @@ async function csvOf(columns: string[], rows: (string | number | boolean | null)
 }
 
 function parse(bytes: Buffer): string[][] {
-  const result = Papa.parse<string[]>(bytes.toString('utf8'), { delimiter: ',', newline: '\r\n', skipEmptyLines: false });
+  const result = Papa.parse<string[]>(bytes.toString('utf8'), {
+    delimiter: ',',
+    newline: '\r\n',
+    skipEmptyLines: false,
+  });
   expect(result.errors).toEqual([]);
   // The file ends with CRLF; the parser reports the empty line after it.
   expect(result.data.at(-1)).toEqual(['']);
   return result.data.slice(0, -1);
 }
 
-const HOSTILE = ['=HYPERLINK("http://x","y")', '=1+1\n', '@SUM(1)\r\nx', '-2+3', '+1', '\tcmd', '\r=1', '\n=1', '\uFF1D1+1'];
-const PLAIN = ['on-call, "sev 1" incident;\nsee runbook, step 2\r\nthanks', ' padded ', 'Zoë Ünal — 東京', "it's fine", ''];
+const HOSTILE = [
+  '=HYPERLINK("http://x","y")',
+  '=1+1\n',
+  '@SUM(1)\r\nx',
+  '-2+3',
+  '+1',
+  '\tcmd',
+  '\r=1',
+  '\n=1',
+  '\uFF1D1+1',
+];
+const PLAIN = [
+  'on-call, "sev 1" incident;\nsee runbook, step 2\r\nthanks',
+  ' padded ',
+  'Zoë Ünal — 東京',
+  "it's fine",
+  '',
+];
 
 describe('the CSV sink', () => {
   it('neutralises every cell that starts a formula, newline or not, and reads the rest back exactly', async () => {
-    const { bytes } = await csvOf(['text'], [...HOSTILE, ...PLAIN].map((t) => [t]));
-    const rows = parse(bytes).slice(1).map((r) => r[0]);
+    const { bytes } = await csvOf(
+      ['text'],
+      [...HOSTILE, ...PLAIN].map((t) => [t]),
+    );
+    const rows = parse(bytes)
+      .slice(1)
+      .map((r) => r[0]);
     expect(rows).toEqual([...HOSTILE.map((t) => `'${t}`), ...PLAIN]);
   });
 
   it('leaves numbers and booleans as they are, negative numbers included', async () => {
-    const { bytes } = await csvOf(['n', 'm', 'b', 'empty'], [[-5, 3600, true, null], [0, 1.5, false, null]]);
+    const { bytes } = await csvOf(
+      ['n', 'm', 'b', 'empty'],
+      [
+        [-5, 3600, true, null],
+        [0, 1.5, false, null],
+      ],
+    );
     expect(bytes.toString('utf8')).toBe('\ufeffn,m,b,empty\r\n-5,3600,true,\r\n0,1.5,false,\r\n');
   });
 
   it('is RFC 4180: CRLF line ends, quoted fields for commas, quotes and line breaks, quotes doubled', async () => {
-    const { bytes } = await csvOf(['a', 'b'], [['x,y', 'say "hi"'], ['line\nbreak', 'plain']], { bom: false });
+    const { bytes } = await csvOf(
+      ['a', 'b'],
+      [
+        ['x,y', 'say "hi"'],
+        ['line\nbreak', 'plain'],
+      ],
+      { bom: false },
+    );
     expect(bytes.toString('utf8')).toBe('a,b\r\n"x,y","say ""hi"""\r\n"line\nbreak",plain\r\n');
   });
 
   it('starts with a UTF-8 byte order mark unless told not to, and hashes the exact bytes', async () => {
     const withBom = await csvOf(['a'], [['é']]);
     expect([...withBom.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
-    expect(withBom.digest).toEqual({ bytes: withBom.bytes.length, sha256: createHash('sha256').update(withBom.bytes).digest('hex') });
+    expect(withBom.digest).toEqual({
+      bytes: withBom.bytes.length,
+      sha256: createHash('sha256').update(withBom.bytes).digest('hex'),
+    });
     const without = await csvOf(['a'], [['é']], { bom: false });
     expect(without.bytes.toString('utf8')).toBe('a\r\né\r\n');
     expect(without.digest.bytes).toBe(withBom.digest.bytes - 3);

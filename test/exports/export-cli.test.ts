@@ -11,7 +11,13 @@ import { seedHistory, type SeededHistory } from './seeded-history.js';
 
 const run = promisify(execFile);
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
-const summaryLine = (stderr: string, label: string) => stderr.split('\n').find((l) => l.startsWith(label))?.slice(label.length).trim().split(' ')[0];
+const summaryLine = (stderr: string, label: string) =>
+  stderr
+    .split('\n')
+    .find((l) => l.startsWith(label))
+    ?.slice(label.length)
+    .trim()
+    .split(' ')[0];
 
 let s: SeededHistory;
 let env: Record<string, string>;
@@ -50,7 +56,17 @@ describe('access-bot export', () => {
     const rows = parseCsv(stdout).rows;
     expect(rows.every((r) => r.at! < '2026-03-03')).toBe(true);
     const event = (await allEvents(s.h)).at(-1)!;
-    expect(event).toMatchObject({ action: 'export.created', actor: { kind: 'system', component: 'cli' }, details: { export: 'events', rows: rows.length, destination: 'stdout', filters: { to: '2026-03-03T00:00:00.000Z' }, sha256: sha256(Buffer.from(stdout, 'utf8')) } });
+    expect(event).toMatchObject({
+      action: 'export.created',
+      actor: { kind: 'system', component: 'cli' },
+      details: {
+        export: 'events',
+        rows: rows.length,
+        destination: 'stdout',
+        filters: { to: '2026-03-03T00:00:00.000Z' },
+        sha256: sha256(Buffer.from(stdout, 'utf8')),
+      },
+    });
     expect(typeof event.details.osUser).toBe('string');
   });
 
@@ -83,7 +99,11 @@ describe('access-bot export', () => {
     const out = join(dir, 'access.csv');
     const ok = await cli(['export', 'access', '--admin', 'ian@example.com', '--out', out], env);
     expect(ok.code).toBe(EXIT.ok);
-    expect((await allEvents(s.h)).at(-1)).toMatchObject({ action: 'export.created', actor: { kind: 'person', email: 'ian@example.com' }, details: { export: 'access', destination: 'file' } });
+    expect((await allEvents(s.h)).at(-1)).toMatchObject({
+      action: 'export.created',
+      actor: { kind: 'person', email: 'ian@example.com' },
+      details: { export: 'access', destination: 'file' },
+    });
   });
 
   it('fails cleanly when the file cannot be written', async () => {
@@ -98,7 +118,11 @@ describe('access-bot export', () => {
 
   it('streams to the real stdout of the command-line process', async () => {
     const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'export', 'policies'], { env: childEnv, encoding: 'buffer' });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'export', 'policies'],
+      { env: childEnv, encoding: 'buffer' },
+    );
     expect(stdout.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
     expect(summaryLine(stderr.toString('utf8'), 'sha256')).toBe(sha256(stdout));
     expect(parseCsv(stdout.toString('utf8')).rows).toHaveLength(7);

@@ -25,7 +25,9 @@ describe('the requests export', () => {
   it('has one row per request, with the lifecycle status of each', async () => {
     const { rows, summary } = await exportOf(s.h, 'requests');
     expect(summary.rows).toBe(14);
-    const status = Object.fromEntries(Object.entries(s.req).map(([name, id]) => [name, byId(rows, 'request_id').get(id)?.status]));
+    const status = Object.fromEntries(
+      Object.entries(s.req).map(([name, id]) => [name, byId(rows, 'request_id').get(id)?.status]),
+    );
     expect(status).toEqual({
       pendingOwner: 'pending_approval',
       activeAws: 'active',
@@ -42,7 +44,11 @@ describe('the requests export', () => {
       eveBilling: 'revoked',
       extension: 'approved',
     });
-    const reasons = Object.fromEntries(Object.entries(s.req).map(([name, id]) => [name, byId(rows, 'request_id').get(id)?.revocation_reason]).filter(([, r]) => r));
+    const reasons = Object.fromEntries(
+      Object.entries(s.req)
+        .map(([name, id]) => [name, byId(rows, 'request_id').get(id)?.revocation_reason])
+        .filter(([, r]) => r),
+    );
     expect(reasons).toEqual({
       shortenedAws: 'expired',
       expiredBilling: 'expired',
@@ -56,18 +62,55 @@ describe('the requests export', () => {
 
   it('flattens each approval step into stable columns for the longest chain in the export', async () => {
     const { columns } = await exportOf(s.h, 'requests');
-    const step = (n: number) => ['label', 'asked', 'decided_by', 'decision', 'decided_at', 'fallback', 'escalated_at', 'escalation_asked'].map((f) => `step_${n}_${f}`);
+    const step = (n: number) =>
+      ['label', 'asked', 'decided_by', 'decision', 'decided_at', 'fallback', 'escalated_at', 'escalation_asked'].map(
+        (f) => `step_${n}_${f}`,
+      );
     expect(columns).toEqual([
-      'request_id', 'kind', 'extends_grant_id',
-      'requester_name', 'requester_email', 'requester_slack_id', 'requester_directory_id',
-      'app', 'role', 'policy_name', 'policy_version', 'justification',
-      'requested_seconds', 'granted_seconds', 'status', 'request_status', 'grant_status',
-      'created_at', 'decided_at', 'decision_reason',
-      ...step(1), ...step(2), ...step(3),
-      'approval_summary', 'auto_approve_rule', 'grant_id', 'provisioning_method', 'provisioning_target', 'provisioned_by',
-      'provisioned_at', 'expires_at', 'extension_count', 'extension_total_seconds',
-      'revocation_started_at', 'revoked_at', 'revocation_reason', 'revoked_by', 'revocation_note',
-      'break_glass', 'break_glass_incident', 'break_glass_review', 'break_glass_reviewed_by', 'break_glass_reviewed_at', 'break_glass_review_reason',
+      'request_id',
+      'kind',
+      'extends_grant_id',
+      'requester_name',
+      'requester_email',
+      'requester_slack_id',
+      'requester_directory_id',
+      'app',
+      'role',
+      'policy_name',
+      'policy_version',
+      'justification',
+      'requested_seconds',
+      'granted_seconds',
+      'status',
+      'request_status',
+      'grant_status',
+      'created_at',
+      'decided_at',
+      'decision_reason',
+      ...step(1),
+      ...step(2),
+      ...step(3),
+      'approval_summary',
+      'auto_approve_rule',
+      'grant_id',
+      'provisioning_method',
+      'provisioning_target',
+      'provisioned_by',
+      'provisioned_at',
+      'expires_at',
+      'extension_count',
+      'extension_total_seconds',
+      'revocation_started_at',
+      'revoked_at',
+      'revocation_reason',
+      'revoked_by',
+      'revocation_note',
+      'break_glass',
+      'break_glass_incident',
+      'break_glass_review',
+      'break_glass_reviewed_by',
+      'break_glass_reviewed_at',
+      'break_glass_review_reason',
     ]);
     // Only aws requests: the longest chain has one step, so one set of step columns.
     const aws = await exportOf(s.h, 'requests', { app: 'aws' });
@@ -98,35 +141,73 @@ describe('the requests export', () => {
       provisioning_method: '',
     });
     expect(pending.step_1_decided_at).toMatch(/^2026-03-05T12:\d\d:00\.000Z$/);
-    expect(pending.approval_summary).toContain('1. manager: approved by Marcus Chen <marcus@example.com> at 2026-03-05T');
-    expect(pending.approval_summary).toContain('2. group security-team (2 approvals): approved by Sam Rivera <sam@example.com>');
+    expect(pending.approval_summary).toContain(
+      '1. manager: approved by Marcus Chen <marcus@example.com> at 2026-03-05T',
+    );
+    expect(pending.approval_summary).toContain(
+      '2. group security-team (2 approvals): approved by Sam Rivera <sam@example.com>',
+    );
     expect(pending.approval_summary).toContain('3. user ciso@example.com: not reached');
 
     const denied = rows.get(s.req.deniedAws)!;
-    expect(denied).toMatchObject({ step_1_decision: 'denied', step_1_decided_by: 'Marcus Chen <marcus@example.com>', decision_reason: 'not on the project', step_2_label: '' });
-    expect(denied.approval_summary).toBe('1. manager: denied by Marcus Chen <marcus@example.com> at 2026-03-02T09:04:00.000Z: not on the project');
+    expect(denied).toMatchObject({
+      step_1_decision: 'denied',
+      step_1_decided_by: 'Marcus Chen <marcus@example.com>',
+      decision_reason: 'not on the project',
+      step_2_label: '',
+    });
+    expect(denied.approval_summary).toBe(
+      '1. manager: denied by Marcus Chen <marcus@example.com> at 2026-03-02T09:04:00.000Z: not on the project',
+    );
 
     const fallback = rows.get(s.req.expiredOwner)!;
     expect(fallback.step_1_asked).toBe('Priya Patel <priya@example.com>; Grace Hopper <ciso@example.com>');
     expect(fallback.step_1_fallback).toContain('marcus@example.com has no manager in the directory');
-    expect(fallback).toMatchObject({ step_1_decision: 'closed', decision_reason: 'no decision within the approval timeout', requester_slack_id: 'U0MARCUS' });
+    expect(fallback).toMatchObject({
+      step_1_decision: 'closed',
+      decision_reason: 'no decision within the approval timeout',
+      requester_slack_id: 'U0MARCUS',
+    });
 
     const cancelled = rows.get(s.req.cancelledOwner)!;
-    expect(cancelled).toMatchObject({ step_1_decision: 'closed', step_1_decided_at: '2026-03-02T09:06:00.000Z', decision_reason: 'cancelled by the requester' });
+    expect(cancelled).toMatchObject({
+      step_1_decision: 'closed',
+      step_1_decided_at: '2026-03-02T09:06:00.000Z',
+      decision_reason: 'cancelled by the requester',
+    });
   });
 
   it('records durations as numbers, auto-approval, provisioning, extensions and revocation', async () => {
     const { rows, buffer } = await exportOf(s.h, 'requests');
     const r = byId(rows, 'request_id');
     const shortened = r.get(s.req.shortenedAws)!;
-    expect(shortened).toMatchObject({ requested_seconds: '7200', granted_seconds: '1800', provisioning_method: 'okta_group', provisioning_target: 'aws-admins' });
+    expect(shortened).toMatchObject({
+      requested_seconds: '7200',
+      granted_seconds: '1800',
+      provisioning_method: 'okta_group',
+      provisioning_target: 'aws-admins',
+    });
     expect(shortened.approval_summary).toContain('shortened to 1800 s');
     // Numbers are written as numbers: unquoted, no formula prefix.
-    const line = buffer.toString('utf8').split('\r\n').find((l) => l.startsWith(s.req.shortenedAws))!;
+    const line = buffer
+      .toString('utf8')
+      .split('\r\n')
+      .find((l) => l.startsWith(s.req.shortenedAws))!;
     expect(line).toContain(',7200,1800,revoked,approved,revoked,');
 
-    expect(r.get(s.req.failedMember)).toMatchObject({ auto_approve_rule: 'approval: auto', approval_summary: 'auto-approved: approval: auto (the policy approves every eligible request)', provisioned_at: '', grant_status: 'provisioning_failed' });
-    expect(r.get(s.req.expiredBilling)).toMatchObject({ provisioning_method: 'webhook', provisioning_target: 'https://billing.example.com/hooks', provisioned_at: '2026-03-02T09:09:00.000Z', expires_at: '2026-03-03T09:09:00.000Z', revoked_by: 'system:sweep' });
+    expect(r.get(s.req.failedMember)).toMatchObject({
+      auto_approve_rule: 'approval: auto',
+      approval_summary: 'auto-approved: approval: auto (the policy approves every eligible request)',
+      provisioned_at: '',
+      grant_status: 'provisioning_failed',
+    });
+    expect(r.get(s.req.expiredBilling)).toMatchObject({
+      provisioning_method: 'webhook',
+      provisioning_target: 'https://billing.example.com/hooks',
+      provisioned_at: '2026-03-02T09:09:00.000Z',
+      expires_at: '2026-03-03T09:09:00.000Z',
+      revoked_by: 'system:sweep',
+    });
     expect(r.get(s.req.revokedLaptop)).toMatchObject({
       provisioning_method: 'manual',
       provisioning_target: 'it-helpdesk',
@@ -134,15 +215,32 @@ describe('the requests export', () => {
       revoked_by: 'priya@example.com',
       revocation_note: `'${HOSTILE.note}`,
     });
-    expect(r.get(s.req.offboardedMember)).toMatchObject({ extension_count: '1', extension_total_seconds: String(7 * 86400), revoked_by: 'system:offboarding', revocation_note: 'status check: directory status deprovisioned' });
-    expect(r.get(s.req.extension)).toMatchObject({ kind: 'extension', extends_grant_id: s.grant.offboardedMember, grant_id: '', requested_seconds: String(7 * 86400), auto_approve_rule: 'extension.approval: auto', justification: 'longer project' });
-    expect(r.get(s.req.externalTriage)).toMatchObject({ revoked_by: 'system:reconcile', revocation_note: 'not in github-members at reconcile' });
+    expect(r.get(s.req.offboardedMember)).toMatchObject({
+      extension_count: '1',
+      extension_total_seconds: String(7 * 86400),
+      revoked_by: 'system:offboarding',
+      revocation_note: 'status check: directory status deprovisioned',
+    });
+    expect(r.get(s.req.extension)).toMatchObject({
+      kind: 'extension',
+      extends_grant_id: s.grant.offboardedMember,
+      grant_id: '',
+      requested_seconds: String(7 * 86400),
+      auto_approve_rule: 'extension.approval: auto',
+      justification: 'longer project',
+    });
+    expect(r.get(s.req.externalTriage)).toMatchObject({
+      revoked_by: 'system:reconcile',
+      revocation_note: 'not in github-members at reconcile',
+    });
     expect(r.get(s.req.activeAws)).toMatchObject({ status: 'active', revoked_at: '', revocation_reason: '' });
   });
 
   it('neutralises formulas in justifications, names and notes, and keeps every other text exact', async () => {
     // A row written before the bot trimmed justifications: a leading tab must be caught too.
-    withRawSqlite(s.h.dbPath, (db) => db.prepare('UPDATE requests SET justification = ? WHERE id = ?').run('\t=cmd', s.req.failedMember));
+    withRawSqlite(s.h.dbPath, (db) =>
+      db.prepare('UPDATE requests SET justification = ? WHERE id = ?').run('\t=cmd', s.req.failedMember),
+    );
     const r = byId((await exportOf(s.h, 'requests')).rows, 'request_id');
     const justification = (name: keyof SeededHistory['req']) => r.get(s.req[name])!.justification;
     expect(justification('pendingOwner')).toBe(`'=HYPERLINK("http://x","y")`);
@@ -154,8 +252,13 @@ describe('the requests export', () => {
     expect(justification('expiredBilling')).toBe(HOSTILE.plain);
     expect(justification('relinquishedMember')).toBe('reviewing PRs');
     // Every stored justification comes back as stored, or with the `'` prefix when it starts a formula.
-    for (const id of Object.values(s.req)) expect(r.get(id)!.justification).toBe(neutralised((await s.h.store.getRequest(id))!.justification));
-    expect(r.get(s.req.eveBilling)).toMatchObject({ requester_name: `'${EVE.name}`, requester_email: EVE.email, justification: '' });
+    for (const id of Object.values(s.req))
+      expect(r.get(id)!.justification).toBe(neutralised((await s.h.store.getRequest(id))!.justification));
+    expect(r.get(s.req.eveBilling)).toMatchObject({
+      requester_name: `'${EVE.name}`,
+      requester_email: EVE.email,
+      justification: '',
+    });
   });
 });
 
@@ -164,18 +267,78 @@ describe('the access export', () => {
     const { rows, summary, columns } = await exportOf(s.h, 'access');
     expect(summary.rows).toBe(9);
     expect(columns).toEqual([
-      'grant_id', 'app', 'role', 'holder_name', 'holder_email', 'holder_slack_id', 'holder_directory_id', 'sensitive', 'status',
-      'created_at', 'start', 'expires_at', 'end', 'granted_seconds', 'extension_count', 'extension_total_seconds',
-      'revocation_reason', 'revoked_by', 'revocation_note', 'provisioning_method', 'already_member', 'request_id', 'policy_name', 'policy_version',
-      'break_glass', 'break_glass_review', 'break_glass_reviewed_by', 'break_glass_reviewed_at',
+      'grant_id',
+      'app',
+      'role',
+      'holder_name',
+      'holder_email',
+      'holder_slack_id',
+      'holder_directory_id',
+      'sensitive',
+      'status',
+      'created_at',
+      'start',
+      'expires_at',
+      'end',
+      'granted_seconds',
+      'extension_count',
+      'extension_total_seconds',
+      'revocation_reason',
+      'revoked_by',
+      'revocation_note',
+      'provisioning_method',
+      'already_member',
+      'request_id',
+      'policy_name',
+      'policy_version',
+      'break_glass',
+      'break_glass_review',
+      'break_glass_reviewed_by',
+      'break_glass_reviewed_at',
     ]);
     const g = byId(rows, 'grant_id');
-    expect(g.get(s.grant.activeAws)).toMatchObject({ app: 'aws', role: 'admin', holder_email: 'ada@example.com', holder_slack_id: 'U0ADA', sensitive: 'true', status: 'active', end: '', request_id: s.req.activeAws, policy_name: 'aws-admin' });
-    expect(g.get(s.grant.shortenedAws)).toMatchObject({ status: 'revoked', start: '2026-03-02T09:02:00.000Z', expires_at: '2026-03-02T09:32:00.000Z', end: '2026-03-05T12:00:00.000Z', granted_seconds: '1800', revocation_reason: 'expired' });
-    expect(g.get(s.grant.failedMember)).toMatchObject({ status: 'provisioning_failed', start: '', end: '', holder_email: 'priya@example.com' });
-    expect(g.get(s.grant.relinquishedMember)).toMatchObject({ revocation_reason: 'relinquished', already_member: 'true', revoked_by: 'alan@example.com' });
-    expect(g.get(s.grant.revokedLaptop)).toMatchObject({ revocation_reason: 'revoked', revocation_note: `'${HOSTILE.note}`, provisioning_method: 'manual', already_member: '' });
-    expect(g.get(s.grant.offboardedMember)).toMatchObject({ revocation_reason: 'offboarded', extension_count: '1', extension_total_seconds: '604800', expires_at: '2026-04-09T10:05:00.000Z' });
+    expect(g.get(s.grant.activeAws)).toMatchObject({
+      app: 'aws',
+      role: 'admin',
+      holder_email: 'ada@example.com',
+      holder_slack_id: 'U0ADA',
+      sensitive: 'true',
+      status: 'active',
+      end: '',
+      request_id: s.req.activeAws,
+      policy_name: 'aws-admin',
+    });
+    expect(g.get(s.grant.shortenedAws)).toMatchObject({
+      status: 'revoked',
+      start: '2026-03-02T09:02:00.000Z',
+      expires_at: '2026-03-02T09:32:00.000Z',
+      end: '2026-03-05T12:00:00.000Z',
+      granted_seconds: '1800',
+      revocation_reason: 'expired',
+    });
+    expect(g.get(s.grant.failedMember)).toMatchObject({
+      status: 'provisioning_failed',
+      start: '',
+      end: '',
+      holder_email: 'priya@example.com',
+    });
+    expect(g.get(s.grant.relinquishedMember)).toMatchObject({
+      revocation_reason: 'relinquished',
+      already_member: 'true',
+      revoked_by: 'alan@example.com',
+    });
+    expect(g.get(s.grant.revokedLaptop)).toMatchObject({
+      revocation_reason: 'revoked',
+      revocation_note: `'${HOSTILE.note}`,
+      provisioning_method: 'manual',
+      already_member: '',
+    });
+    expect(g.get(s.grant.offboardedMember)).toMatchObject({
+      revocation_reason: 'offboarded',
+      extension_count: '1',
+      extension_total_seconds: '604800',
+      expires_at: '2026-04-09T10:05:00.000Z',
+    });
     expect(g.get(s.grant.externalTriage)).toMatchObject({ revocation_reason: 'removed_externally', status: 'revoked' });
     expect(g.get(s.grant.eveBilling)).toMatchObject({ holder_name: `'${EVE.name}`, revocation_reason: 'expired' });
     const version = (await s.h.store.getGrant(s.grant.activeAws))!.policyVersion;
@@ -197,23 +360,58 @@ describe('the events export', () => {
       const actor: Actor =
         row.actor_kind === 'system'
           ? { kind: 'system', component: row.actor_component! }
-          : { kind: 'person', directoryId: row.actor_directory_id!, email: row.actor_email!, ...(row.actor_slack_id ? { slackId: row.actor_slack_id } : {}) };
-      const event = { seq: Number(row.seq), at: row.at!, actor, action: row.action as AuditAction, requestId: row.request_id || null, grantId: row.grant_id || null, details: JSON.parse(row.details!) };
+          : {
+              kind: 'person',
+              directoryId: row.actor_directory_id!,
+              email: row.actor_email!,
+              ...(row.actor_slack_id ? { slackId: row.actor_slack_id } : {}),
+            };
+      const event = {
+        seq: Number(row.seq),
+        at: row.at!,
+        actor,
+        action: row.action as AuditAction,
+        requestId: row.request_id || null,
+        grantId: row.grant_id || null,
+        details: JSON.parse(row.details!),
+      };
       expect(row.prev_hash).toBe(prev);
       expect(hashEvent(row.prev_hash!, event)).toBe(row.hash);
       prev = row.hash!;
     });
     expect(prev).toBe(summary.auditHead);
     const byAction = (action: string) => rows.filter((r) => r.action === action);
-    expect(byAction('step.approved').some((r) => r.actor_kind === 'person' && r.actor_email === 'marcus@example.com' && r.actor_directory_id === 'u-marcus' && r.actor_slack_id === 'U0MARCUS')).toBe(true);
-    expect(byAction('grant.revoked').map((r) => JSON.parse(r.details!).reason).sort()).toEqual(['expired', 'expired', 'expired', 'offboarded', 'relinquished', 'removed_externally', 'revoked']);
+    expect(
+      byAction('step.approved').some(
+        (r) =>
+          r.actor_kind === 'person' &&
+          r.actor_email === 'marcus@example.com' &&
+          r.actor_directory_id === 'u-marcus' &&
+          r.actor_slack_id === 'U0MARCUS',
+      ),
+    ).toBe(true);
+    expect(
+      byAction('grant.revoked')
+        .map((r) => JSON.parse(r.details!).reason)
+        .sort(),
+    ).toEqual(['expired', 'expired', 'expired', 'offboarded', 'relinquished', 'removed_externally', 'revoked']);
   });
 });
 
 describe('the policies export', () => {
   it('has every policy version with its definition and the period it was in force', async () => {
     const { rows, columns } = await exportOf(s.h, 'policies');
-    expect(columns).toEqual(['policy_name', 'version', 'app', 'role', 'first_seen_at', 'last_seen_at', 'in_force_until', 'current', 'definition']);
+    expect(columns).toEqual([
+      'policy_name',
+      'version',
+      'app',
+      'role',
+      'first_seen_at',
+      'last_seen_at',
+      'in_force_until',
+      'current',
+      'definition',
+    ]);
     expect(rows).toHaveLength(7);
     const owner = rows.filter((r) => r.policy_name === 'github-owner-jit');
     expect(owner.map((r) => [r.first_seen_at, r.in_force_until, r.current])).toEqual([
@@ -244,7 +442,12 @@ describe('the export as evidence', () => {
   it('logs itself once complete: who, which export, the filters, the row count and the file SHA-256', async () => {
     const { summary, buffer } = await exportOf(s.h, 'requests', { from: '2026-03-02', to: '2026-03-03', app: 'aws' });
     const sha = createHash('sha256').update(buffer).digest('hex');
-    expect(summary).toMatchObject({ rows: 2, sha256: sha, bytes: buffer.length, period: { from: '2026-03-02T00:00:00.000Z', to: '2026-03-03T00:00:00.000Z' } });
+    expect(summary).toMatchObject({
+      rows: 2,
+      sha256: sha,
+      bytes: buffer.length,
+      period: { from: '2026-03-02T00:00:00.000Z', to: '2026-03-03T00:00:00.000Z' },
+    });
     const event = (await allEvents(s.h)).at(-1)!;
     expect(event).toMatchObject({
       action: 'export.created',
@@ -266,16 +469,24 @@ describe('the export as evidence', () => {
 
   it('lets only admins export, checked live, and logs the admin as the actor', async () => {
     const eventsBefore = (await allEvents(s.h)).length;
-    const refused = await exportOf(s.h, 'events', {}, { kind: 'admin', admin: await s.h.as('alan@example.com') }).catch((e: unknown) => e);
+    const refused = await exportOf(s.h, 'events', {}, { kind: 'admin', admin: await s.h.as('alan@example.com') }).catch(
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(AccessError);
     expect((refused as AccessError).code).toBe('not_admin');
     expect(await allEvents(s.h)).toHaveLength(eventsBefore); // nothing exported, nothing logged
 
     await exportOf(s.h, 'access', {}, { kind: 'admin', admin: await s.h.as('priya@example.com') });
-    expect((await allEvents(s.h)).at(-1)!.actor).toEqual({ kind: 'person', directoryId: 'u-priya', email: 'priya@example.com' });
+    expect((await allEvents(s.h)).at(-1)!.actor).toEqual({
+      kind: 'person',
+      directoryId: 'u-priya',
+      email: 'priya@example.com',
+    });
 
     await s.h.yaml.removeFromGroup('u-priya', 'access-admins');
-    const again = await exportOf(s.h, 'access', {}, { kind: 'admin', admin: await s.h.as('priya@example.com') }).catch((e: unknown) => e);
+    const again = await exportOf(s.h, 'access', {}, { kind: 'admin', admin: await s.h.as('priya@example.com') }).catch(
+      (e: unknown) => e,
+    );
     expect((again as AccessError).code).toBe('not_admin');
   });
 
@@ -288,13 +499,26 @@ describe('the export as evidence', () => {
     const busy: TableSink = {
       start: (columns) => csv.start(columns),
       write: async (rows) => {
-        await s.h.store.transaction(async (tx) => await tx.appendAudit({ at: '2026-03-06T00:00:00.000Z', actor: { kind: 'system', component: 'sweep' }, action: 'job.failed', details: { n: ++written } }));
+        await s.h.store.transaction(
+          async (tx) =>
+            await tx.appendAudit({
+              at: '2026-03-06T00:00:00.000Z',
+              actor: { kind: 'system', component: 'sweep' },
+              action: 'job.failed',
+              details: { n: ++written },
+            }),
+        );
         await csv.write(rows);
       },
       finish: () => csv.finish(),
       abort: (e) => csv.abort(e),
     };
-    const summary = await exportEvidence(s.h.deps, { kind: 'events', filters: NO_FILTERS, requestedBy: { kind: 'system', component: 'test' }, destination: 'test' }, busy, { batchSize: 10 });
+    const summary = await exportEvidence(
+      s.h.deps,
+      { kind: 'events', filters: NO_FILTERS, requestedBy: { kind: 'system', component: 'test' }, destination: 'test' },
+      busy,
+      { batchSize: 10 },
+    );
     expect(written).toBeGreaterThan(5);
     expect(summary).toMatchObject({ rows: headBefore.seq, auditHead: headBefore.hash, auditHeadSeq: headBefore.seq });
     expect(Buffer.concat(chunks).toString('utf8')).not.toContain('job.failed');
@@ -306,7 +530,12 @@ describe('the export as evidence', () => {
   it('logs nothing when the file cannot be written', async () => {
     const before = (await allEvents(s.h)).length;
     const failing = new Writable({ write: (_chunk, _e, cb) => cb(new Error('disk full')) });
-    const promise = exportEvidence(s.h.deps, { kind: 'events', filters: NO_FILTERS, requestedBy: { kind: 'system', component: 'test' }, destination: 'test' }, new CsvTableSink(failing), { batchSize: 10 });
+    const promise = exportEvidence(
+      s.h.deps,
+      { kind: 'events', filters: NO_FILTERS, requestedBy: { kind: 'system', component: 'test' }, destination: 'test' },
+      new CsvTableSink(failing),
+      { batchSize: 10 },
+    );
     await expect(promise).rejects.toThrow('disk full');
     expect(await allEvents(s.h)).toHaveLength(before);
   });
@@ -315,8 +544,19 @@ describe('the export as evidence', () => {
     const whole = await exportOf(s.h, 'requests', {}, { kind: 'system', component: 'test' }, { batchSize: 1000 });
     const small = await exportOf(s.h, 'requests', {}, { kind: 'system', component: 'test' }, { batchSize: 3 });
     expect(small.summary.sha256).toBe(whole.summary.sha256);
-    const events = await exportOf(s.h, 'events', { to: '2026-03-05T12:00:00Z' }, { kind: 'system', component: 'test' }, { batchSize: 7 });
-    const eventsWhole = await exportOf(s.h, 'events', { to: '2026-03-05T12:00:00Z' }, { kind: 'system', component: 'test' });
+    const events = await exportOf(
+      s.h,
+      'events',
+      { to: '2026-03-05T12:00:00Z' },
+      { kind: 'system', component: 'test' },
+      { batchSize: 7 },
+    );
+    const eventsWhole = await exportOf(
+      s.h,
+      'events',
+      { to: '2026-03-05T12:00:00Z' },
+      { kind: 'system', component: 'test' },
+    );
     expect(events.summary.sha256).toBe(eventsWhole.summary.sha256);
   });
 });

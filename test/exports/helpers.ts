@@ -2,7 +2,11 @@ import Papa from 'papaparse';
 import { expect } from 'vitest';
 import { exportCsvToBuffer } from '../../src/adapters/csv/export-csv.js';
 import type { ExportRequester, ExportSummary } from '../../src/operations/exports/export-evidence.js';
-import { parseExportFilters, type ExportKind, type RawExportFilters } from '../../src/operations/exports/export-filters.js';
+import {
+  parseExportFilters,
+  type ExportKind,
+  type RawExportFilters,
+} from '../../src/operations/exports/export-filters.js';
 import type { Harness } from '../support/lifecycle-harness.js';
 
 export interface ParsedExport {
@@ -14,7 +18,12 @@ export interface ParsedExport {
 
 /** Parses an export the way an auditor's tool would (papaparse, header row, BOM stripped). */
 export function parseCsv(text: string): { columns: string[]; rows: Record<string, string>[] } {
-  const result = Papa.parse<Record<string, string>>(text, { header: true, delimiter: ',', newline: '\r\n', skipEmptyLines: 'greedy' });
+  const result = Papa.parse<Record<string, string>>(text, {
+    header: true,
+    delimiter: ',',
+    newline: '\r\n',
+    skipEmptyLines: 'greedy',
+  });
   expect(result.errors).toEqual([]);
   return { columns: result.meta.fields ?? [], rows: result.data };
 }
@@ -26,7 +35,11 @@ export async function exportOf(
   requestedBy: ExportRequester = { kind: 'system', component: 'test' },
   options: { batchSize?: number } = {},
 ): Promise<ParsedExport> {
-  const { buffer, summary } = await exportCsvToBuffer(h.deps, { kind, filters: parseExportFilters(kind, raw), requestedBy, destination: 'test' }, options);
+  const { buffer, summary } = await exportCsvToBuffer(
+    h.deps,
+    { kind, filters: parseExportFilters(kind, raw), requestedBy, destination: 'test' },
+    options,
+  );
   return { summary, buffer, ...parseCsv(buffer.toString('utf8')) };
 }
 

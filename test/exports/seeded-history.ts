@@ -15,7 +15,12 @@ import { extendGrant } from '../../src/operations/extend-grant.js';
 import { identifySlackUser } from '../../src/operations/identify-person.js';
 import { recordPolicyVersions } from '../../src/operations/record-policy-versions.js';
 import { reviewRequest } from '../../src/operations/review-request.js';
-import { offboardPerson, recordExternalRemoval, relinquishGrant, revokeGrantAsAdmin } from '../../src/operations/revoke-grant.js';
+import {
+  offboardPerson,
+  recordExternalRemoval,
+  relinquishGrant,
+  revokeGrantAsAdmin,
+} from '../../src/operations/revoke-grant.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { COMPANY, createHarness, examplePolicies, type Harness } from '../support/lifecycle-harness.js';
@@ -55,11 +60,24 @@ export interface SeededHistory {
     | 'extension',
     string
   >;
-  grant: Record<'activeAws' | 'shortenedAws' | 'failedMember' | 'expiredBilling' | 'relinquishedMember' | 'revokedLaptop' | 'offboardedMember' | 'externalTriage' | 'eveBilling', string>;
+  grant: Record<
+    | 'activeAws'
+    | 'shortenedAws'
+    | 'failedMember'
+    | 'expiredBilling'
+    | 'relinquishedMember'
+    | 'revokedLaptop'
+    | 'offboardedMember'
+    | 'externalTriage'
+    | 'eveBilling',
+    string
+  >;
 }
 
 export async function seedHistory(): Promise<SeededHistory> {
-  const company = structuredClone(COMPANY) as typeof COMPANY & { people: (typeof COMPANY.people[number] | typeof EVE)[] };
+  const company = structuredClone(COMPANY) as typeof COMPANY & {
+    people: ((typeof COMPANY.people)[number] | typeof EVE)[];
+  };
   company.people.push(EVE);
   company.groups.everyone.members.push(EVE.email);
   const h = createHarness({ directory: YamlDirectory.fromData(company, 'test-directory') });
@@ -67,7 +85,13 @@ export async function seedHistory(): Promise<SeededHistory> {
   const run = () => h.runJobs();
   const sweepNow = () => sweep(h.deps, { worker: 'test', baseDelaySeconds: 1, random: () => 0.999999 });
   const submit = async (email: string, app: string, role: string, justification: string, durationSeconds?: number) => {
-    const result = await submitRequest(h.deps, { requester: await as(email), app, role, justification, durationSeconds });
+    const result = await submitRequest(h.deps, {
+      requester: await as(email),
+      app,
+      role,
+      justification,
+      durationSeconds,
+    });
     if (result.kind !== 'submitted') throw new Error(`${email} ${app}/${role}: ${result.kind}`);
     return result.request.id;
   };
@@ -96,7 +120,12 @@ export async function seedHistory(): Promise<SeededHistory> {
   h.clock.advance(60);
   const deniedAws = await submit('alan@example.com', 'aws', 'admin', HOSTILE.atCrlf);
   h.clock.advance(60);
-  await reviewRequest(h.deps, { actor: await as('marcus@example.com'), requestId: deniedAws, decision: 'deny', reason: 'not on the project' });
+  await reviewRequest(h.deps, {
+    actor: await as('marcus@example.com'),
+    requestId: deniedAws,
+    decision: 'deny',
+    reason: 'not on the project',
+  });
 
   // Cancelled by the requester (2h is over the on-call auto-approval limit, so the chain runs).
   h.clock.advance(60);
@@ -132,19 +161,34 @@ export async function seedHistory(): Promise<SeededHistory> {
   const revokedLaptop = await submit('kim@example.com', 'laptop', 'local-admin', 'install a driver');
   await run();
   h.clock.advance(60);
-  await completeTask(h.deps, { actor: await as('ian@example.com'), taskId: (await h.store.getTaskFor(await grantOf(revokedLaptop), 'grant'))!.id });
+  await completeTask(h.deps, {
+    actor: await as('ian@example.com'),
+    taskId: (await h.store.getTaskFor(await grantOf(revokedLaptop), 'grant'))!.id,
+  });
   // An admin takes it away (the note tries a formula); IT removes it by hand.
   h.clock.advance(60);
-  await revokeGrantAsAdmin(h.deps, { actor: await as('priya@example.com'), grantId: await grantOf(revokedLaptop), reason: HOSTILE.note });
+  await revokeGrantAsAdmin(h.deps, {
+    actor: await as('priya@example.com'),
+    grantId: await grantOf(revokedLaptop),
+    reason: HOSTILE.note,
+  });
   await run();
   h.clock.advance(60);
-  await completeTask(h.deps, { actor: await as('ian@example.com'), taskId: (await h.store.getTaskFor(await grantOf(revokedLaptop), 'revoke'))!.id });
+  await completeTask(h.deps, {
+    actor: await as('ian@example.com'),
+    taskId: (await h.store.getTaskFor(await grantOf(revokedLaptop), 'revoke'))!.id,
+  });
   h.clock.advance(60);
   const offboardedMember = await submit('jordan@example.com', 'github', 'member', 'code review');
   await run();
   h.clock.advance(60);
   const extension = await (async () => {
-    const result = await extendGrant(h.deps, { actor: await as('jordan@example.com'), grantId: await grantOf(offboardedMember), addSeconds: 7 * 86400, justification: 'longer project' });
+    const result = await extendGrant(h.deps, {
+      actor: await as('jordan@example.com'),
+      grantId: await grantOf(offboardedMember),
+      addSeconds: 7 * 86400,
+      justification: 'longer project',
+    });
     if (result.kind !== 'extended') throw new Error(result.kind);
     return (await h.store.listRequests({ requesterId: 'u-jordan' })).find((r) => r.kind === 'extension')!.id;
   })();
@@ -169,7 +213,10 @@ export async function seedHistory(): Promise<SeededHistory> {
   await run();
   h.clock.advance(60);
   await h.yaml.removeFromGroup('u-sam', 'github-members');
-  await recordExternalRemoval(h.deps, { grantId: await grantOf(externalTriage), detail: 'not in github-members at reconcile' });
+  await recordExternalRemoval(h.deps, {
+    grantId: await grantOf(externalTriage),
+    detail: 'not in github-members at reconcile',
+  });
   await run();
 
   // Pending: manager approved, one of two security approvals in.
@@ -189,7 +236,22 @@ export async function seedHistory(): Promise<SeededHistory> {
 
   return {
     h,
-    req: { pendingOwner, activeAws: activeAws2, shortenedAws: activeAws, deniedAws, cancelledOwner, expiredOwner, failedMember, expiredBilling, relinquishedMember, revokedLaptop, offboardedMember, externalTriage, eveBilling, extension },
+    req: {
+      pendingOwner,
+      activeAws: activeAws2,
+      shortenedAws: activeAws,
+      deniedAws,
+      cancelledOwner,
+      expiredOwner,
+      failedMember,
+      expiredBilling,
+      relinquishedMember,
+      revokedLaptop,
+      offboardedMember,
+      externalTriage,
+      eveBilling,
+      extension,
+    },
     grant: {
       activeAws: await grantOf(activeAws2),
       shortenedAws: await grantOf(activeAws),

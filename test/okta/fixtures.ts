@@ -4,9 +4,27 @@ import type { OktaStandIn } from './okta-stand-in.js';
 
 export function seedOrg(okta: OktaStandIn): void {
   okta
-    .addUser({ id: '00uboss', email: 'Boss@Example.com', firstName: 'Barbara', lastName: 'Boss', title: 'VP Engineering' })
-    .addUser({ id: '00ualice', email: 'alice@example.com', firstName: 'Alice', lastName: 'Archer', profile: { managerId: '00uboss' } })
-    .addUser({ id: '00ubob', email: 'bob@example.com', firstName: 'Bob', lastName: 'Baker', profile: { managerId: 'boss@example.com' } })
+    .addUser({
+      id: '00uboss',
+      email: 'Boss@Example.com',
+      firstName: 'Barbara',
+      lastName: 'Boss',
+      title: 'VP Engineering',
+    })
+    .addUser({
+      id: '00ualice',
+      email: 'alice@example.com',
+      firstName: 'Alice',
+      lastName: 'Archer',
+      profile: { managerId: '00uboss' },
+    })
+    .addUser({
+      id: '00ubob',
+      email: 'bob@example.com',
+      firstName: 'Bob',
+      lastName: 'Baker',
+      profile: { managerId: 'boss@example.com' },
+    })
     .addUser({
       id: '00ucarol',
       email: 'carol@example.com',
@@ -15,7 +33,12 @@ export function seedOrg(okta: OktaStandIn): void {
       lastName: 'Cook',
       profile: { managerId: 'alice@example.com' },
     })
-    .addUser({ id: '00udan', email: 'dan@example.com', displayName: 'Dan the Man', profile: { managerId: 'ghost@example.com' } })
+    .addUser({
+      id: '00udan',
+      email: 'dan@example.com',
+      displayName: 'Dan the Man',
+      profile: { managerId: 'ghost@example.com' },
+    })
     .addGroup({ id: '00gplatform', name: 'platform-team' })
     .addGroup({ id: '00gghowners', name: 'github-owners' })
     .addGroup({ id: '00gad', name: 'ad-engineering', type: 'APP_GROUP' })
@@ -35,10 +58,24 @@ export function directoryFor(url: string, overrides: Partial<OktaDirectoryOption
 }
 
 /** The lifecycle harness's example company (COMPANY), as an Okta org in the stand-in; group ids are `00g-<name>`. */
-export function seedCompanyOrg(okta: OktaStandIn, company: { people: { id: string; email: string; name: string; title?: string; status?: string; manager?: string }[]; groups: Record<string, { members: string[] }> }): void {
+export function seedCompanyOrg(
+  okta: OktaStandIn,
+  company: {
+    people: { id: string; email: string; name: string; title?: string; status?: string; manager?: string }[];
+    groups: Record<string, { members: string[] }>;
+  },
+): void {
   for (const person of company.people) {
     const [firstName, ...rest] = person.name.split(' ');
-    okta.addUser({ id: person.id, email: person.email, firstName, lastName: rest.join(' '), title: person.title, status: person.status === 'deprovisioned' ? 'DEPROVISIONED' : 'ACTIVE', profile: { managerId: person.manager ?? null } });
+    okta.addUser({
+      id: person.id,
+      email: person.email,
+      firstName,
+      lastName: rest.join(' '),
+      title: person.title,
+      status: person.status === 'deprovisioned' ? 'DEPROVISIONED' : 'ACTIVE',
+      profile: { managerId: person.manager ?? null },
+    });
   }
   for (const [name, group] of Object.entries(company.groups)) {
     okta.addGroup({ id: `00g-${name}`, name });

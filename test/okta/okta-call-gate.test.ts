@@ -10,7 +10,8 @@ beforeEach(async () => {
   // 20 membership changes per 2-second window, aligned like Okta's per-minute windows.
   okta = new OktaStandIn({ rateLimits: { membership: { limit: 20, windowMs: 2_000 } } });
   okta.addGroup({ id: '00gteam', name: 'team' });
-  for (let i = 0; i < 30; i++) okta.addUser({ id: `00u${i}`, email: `u${i}@example.com` }).addMember('00gteam', `00u${i}`);
+  for (let i = 0; i < 30; i++)
+    okta.addUser({ id: `00u${i}`, email: `u${i}@example.com` }).addMember('00gteam', `00u${i}`);
   ({ url } = await okta.start());
 });
 
@@ -28,7 +29,8 @@ describe('OktaCallGate', () => {
     expect(okta.memberIds('00gteam')).toEqual([]);
     // Never more than the budget in one window.
     const perWindow = new Map<number, number>();
-    for (const r of deletes) perWindow.set(Math.floor(r.at / 2_000), (perWindow.get(Math.floor(r.at / 2_000)) ?? 0) + 1);
+    for (const r of deletes)
+      perWindow.set(Math.floor(r.at / 2_000), (perWindow.get(Math.floor(r.at / 2_000)) ?? 0) + 1);
     expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(20);
   });
 

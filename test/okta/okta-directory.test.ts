@@ -40,7 +40,12 @@ describe('OktaDirectory people', () => {
   });
 
   it('refuses to pick when two Okta users share an email: identity_ambiguous', async () => {
-    okta.addUser({ id: '00ualice2', email: 'ALICE@example.com', login: 'alice.contractor@example.com', firstName: 'Alice' });
+    okta.addUser({
+      id: '00ualice2',
+      email: 'ALICE@example.com',
+      login: 'alice.contractor@example.com',
+      firstName: 'Alice',
+    });
     const directory = directoryFor(url);
     const error = await directory.findPerson('alice@example.com').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AccessError);
@@ -145,7 +150,9 @@ describe('OktaDirectory groups', () => {
   });
 
   it('answers a change on an unknown group with a PermanentError naming the group', async () => {
-    const error = await directoryFor(url).addToGroup('00ualice', 'no-such-group').catch((e: unknown) => e);
+    const error = await directoryFor(url)
+      .addToGroup('00ualice', 'no-such-group')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as Error).message).toContain('"no-such-group"');
   });
@@ -160,7 +167,9 @@ describe('OktaDirectory groups', () => {
   });
 
   it('refuses to change an app-sourced group, and Okta would refuse too', async () => {
-    const error = await directoryFor(url).addToGroup('00ualice', 'ad-engineering').catch((e: unknown) => e);
+    const error = await directoryFor(url)
+      .addToGroup('00ualice', 'ad-engineering')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as Error).message).toContain('APP_GROUP');
     expect(okta.count('/api/v1/groups/00gad/users/', 'PUT')).toBe(0);
@@ -241,19 +250,21 @@ describe('OktaDirectory when Okta is slow, limited or failing', () => {
       peak = Math.max(peak, inFlight);
     });
     original.on('response', () => inFlight--);
-    await Promise.all(['00ualice', '00ubob', '00ucarol', '00udan', '00uboss', '00ualice'].map((id) => directory.getPerson(id)));
+    await Promise.all(
+      ['00ualice', '00ubob', '00ucarol', '00udan', '00uboss', '00ualice'].map((id) => directory.getPerson(id)),
+    );
     expect(peak).toBe(2);
   });
 });
 
 describe('OktaDirectory configuration', () => {
   it('names what is missing', () => {
-    expect(() => new OktaDirectory({ orgUrl: '', auth: { mode: 'token', token: 'x' }, managerAttribute: 'managerId' })).toThrow(
-      /orgUrl is missing/,
-    );
-    expect(() => new OktaDirectory({ orgUrl: url, auth: { mode: 'token', token: '' }, managerAttribute: 'managerId' })).toThrow(
-      /API token is missing/,
-    );
+    expect(
+      () => new OktaDirectory({ orgUrl: '', auth: { mode: 'token', token: 'x' }, managerAttribute: 'managerId' }),
+    ).toThrow(/orgUrl is missing/);
+    expect(
+      () => new OktaDirectory({ orgUrl: url, auth: { mode: 'token', token: '' }, managerAttribute: 'managerId' }),
+    ).toThrow(/API token is missing/);
     expect(
       () =>
         new OktaDirectory({
@@ -266,10 +277,20 @@ describe('OktaDirectory configuration', () => {
       /managerAttribute is missing/,
     );
     expect(
-      () => new OktaDirectory({ orgUrl: 'http://example.okta.com', auth: { mode: 'token', token: 'x' }, managerAttribute: 'm' }),
+      () =>
+        new OktaDirectory({
+          orgUrl: 'http://example.okta.com',
+          auth: { mode: 'token', token: 'x' },
+          managerAttribute: 'm',
+        }),
     ).toThrow(/must use https/);
     expect(
-      () => new OktaDirectory({ orgUrl: 'https://acme-admin.okta.com', auth: { mode: 'token', token: 'x' }, managerAttribute: 'm' }),
+      () =>
+        new OktaDirectory({
+          orgUrl: 'https://acme-admin.okta.com',
+          auth: { mode: 'token', token: 'x' },
+          managerAttribute: 'm',
+        }),
     ).toThrow(/acme\.okta\.com/);
   });
 

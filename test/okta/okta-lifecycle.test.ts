@@ -10,7 +10,11 @@ import { offboardPerson, relinquishGrant } from '../../src/operations/revoke-gra
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { reconcile } from '../../src/operations/reconcile.js';
-import { oktaSystemLogSource, oktaStatusCheck, SYSTEM_LOG_CURSOR_KEY } from '../../src/adapters/okta/okta-offboarding.js';
+import {
+  oktaSystemLogSource,
+  oktaStatusCheck,
+  SYSTEM_LOG_CURSOR_KEY,
+} from '../../src/adapters/okta/okta-offboarding.js';
 import { identifySlackUser } from '../../src/operations/identify-person.js';
 import { withReadScope } from '../../src/operations/read-scope.js';
 import { COMPANY, createHarness, type Harness } from '../support/lifecycle-harness.js';
@@ -36,7 +40,15 @@ beforeEach(() => {
   // The harness's example company, as an Okta org.
   for (const person of COMPANY.people) {
     const [firstName, ...rest] = person.name.split(' ');
-    okta.addUser({ id: person.id, email: person.email, firstName, lastName: rest.join(' '), title: person.title, status: (person as { status?: string }).status === 'deprovisioned' ? 'DEPROVISIONED' : 'ACTIVE', profile: { managerId: (person as { manager?: string }).manager ?? null } });
+    okta.addUser({
+      id: person.id,
+      email: person.email,
+      firstName,
+      lastName: rest.join(' '),
+      title: person.title,
+      status: (person as { status?: string }).status === 'deprovisioned' ? 'DEPROVISIONED' : 'ACTIVE',
+      profile: { managerId: (person as { manager?: string }).manager ?? null },
+    });
   }
   for (const [name, group] of Object.entries(COMPANY.groups)) {
     okta.addGroup({ id: groupId(name), name });
@@ -55,9 +67,17 @@ const sweepNow = () => sweep(h.deps, { worker: 'test', baseDelaySeconds: 1, rand
 
 describe('the lifecycle on Okta', () => {
   it('walks the chain with managers and groups read from Okta, provisions into the Okta group, and revokes on expiry', async () => {
-    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'owner', durationSeconds: 3600, justification: 'rotate keys' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'github',
+      role: 'owner',
+      durationSeconds: 3600,
+      justification: 'rotate keys',
+    });
     if (result.kind !== 'submitted') throw new Error(result.kind);
-    expect((await h.store.getSteps(result.request.id))[0]!.approvers.map((a) => a.email)).toEqual(['marcus@example.com']); // managerId from the Okta profile
+    expect((await h.store.getSteps(result.request.id))[0]!.approvers.map((a) => a.email)).toEqual([
+      'marcus@example.com',
+    ]); // managerId from the Okta profile
     for (const email of ['marcus@example.com', 'sam@example.com', 'kim@example.com', 'ciso@example.com']) {
       await reviewRequest(h.deps, { actor: await h.as(email), requestId: result.request.id, decision: 'approve' });
     }
@@ -75,7 +95,11 @@ describe('the lifecycle on Okta', () => {
   });
 
   it('keeps a membership the person had in Okta before the grant', async () => {
-    const result = await submitRequest(h.deps, { requester: await h.as('alan@example.com'), app: 'github', role: 'member' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('alan@example.com'),
+      app: 'github',
+      role: 'member',
+    });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await h.runJobs();
     const grant = (await h.store.grantForRequest(result.request.id))!;
@@ -88,7 +112,11 @@ describe('the lifecycle on Okta', () => {
   });
 
   it('offboards a person Okta reports as deactivated, found by the status check', async () => {
-    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'github',
+      role: 'member',
+    });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await h.runJobs();
     okta.setStatus('u-ada', 'DEPROVISIONED');
@@ -96,14 +124,22 @@ describe('the lifecycle on Okta', () => {
     const holders = [...new Set((await h.store.listGrants({ status: ['active'] })).map((g) => g.holder.directoryId))];
     const gone = await checkStatuses(directory, holders);
     expect(gone).toEqual([{ id: 'u-ada', status: 'deprovisioned' }]);
-    for (const person of gone) await offboardPerson(h.deps, { directoryId: person.id, source: 'okta status check', status: person.status });
+    for (const person of gone)
+      await offboardPerson(h.deps, { directoryId: person.id, source: 'okta status check', status: person.status });
     await h.runJobs();
-    expect(await h.store.grantForRequest(result.request.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
+    expect(await h.store.grantForRequest(result.request.id)).toMatchObject({
+      status: 'revoked',
+      revocationReason: 'offboarded',
+    });
     expect(okta.isMember(groupId('github-members'), 'u-ada')).toBe(false);
   });
 
   it('retries a revocation while Okta answers 503, and records it only once Okta confirms', async () => {
-    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'github',
+      role: 'member',
+    });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await h.runJobs();
     const grant = (await h.store.grantForRequest(result.request.id))!;
@@ -122,17 +158,31 @@ describe('the lifecycle on Okta', () => {
     // Okta refuses a `since` more than 180 days old, so this test runs at today's date.
     const now = Date.now();
     h.clock.set(new Date(now).toISOString());
-    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'github',
+      role: 'member',
+    });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await h.runJobs();
     okta.setStatus('u-ada', 'DEPROVISIONED');
-    okta.appendLogEvent({ published: new Date(now - 30 * 60_000).toISOString(), eventType: 'user.lifecycle.deactivate', target: [{ id: 'u-ada', type: 'User', alternateId: 'ada@example.com' }] });
+    okta.appendLogEvent({
+      published: new Date(now - 30 * 60_000).toISOString(),
+      eventType: 'user.lifecycle.deactivate',
+      target: [{ id: 'u-ada', type: 'User', alternateId: 'ada@example.com' }],
+    });
     // Only the log: the status check is switched off to prove the log alone finds her.
     const noStatusCheck = { name: 'none', live: true, collect: async () => [] };
-    const summary = await reconcile(h.deps, { statusCheck: noStatusCheck, offboardingSources: [oktaSystemLogSource(directory)] });
+    const summary = await reconcile(h.deps, {
+      statusCheck: noStatusCheck,
+      offboardingSources: [oktaSystemLogSource(directory)],
+    });
     expect(summary.offboarding.offboarded).toBe(1);
     await h.runJobs();
-    expect(await h.store.grantForRequest(result.request.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded' });
+    expect(await h.store.grantForRequest(result.request.id)).toMatchObject({
+      status: 'revoked',
+      revocationReason: 'offboarded',
+    });
     const cursor = await h.store.getMeta(SYSTEM_LOG_CURSOR_KEY);
     expect(cursor).toBeTruthy();
     // Polling as Okta documents it: one request with since, then Okta's next links only.
@@ -142,7 +192,8 @@ describe('the lifecycle on Okta', () => {
     expect(logs.slice(1).every((r) => r.query.after !== undefined && r.query.since === undefined)).toBe(true);
     expect(logs.every((r) => r.status === 200)).toBe(true);
     okta.appendLogEvent({
-      published: new Date(now - 40 * 60_000).toISOString(), eventType: 'user.lifecycle.suspend',
+      published: new Date(now - 40 * 60_000).toISOString(),
+      eventType: 'user.lifecycle.suspend',
       target: [{ id: 'u-alan', type: 'User' }],
     });
     h.clock.advance(3600);
@@ -150,7 +201,7 @@ describe('the lifecycle on Okta', () => {
     expect(await h.store.getMeta(SYSTEM_LOG_CURSOR_KEY)).not.toBe(cursor);
   });
 
-  it('checks holders\' status in batches, one search per batch', async () => {
+  it("checks holders' status in batches, one search per batch", async () => {
     for (const email of ['ada@example.com', 'alan@example.com', 'sam@example.com']) {
       await submitRequest(h.deps, { requester: await h.as(email), app: 'github', role: 'member' });
     }
@@ -171,8 +222,11 @@ describe('Okta calls: live for every decision, never twice within one', () => {
 
   it('shares the reads of one operation, and reads again in the next', async () => {
     const submitted = await submitRequest(h.deps, {
-      requester: await h.as('ada@example.com'), app: 'aws', role: 'admin',
-      durationSeconds: 3600, justification: 'deploy',
+      requester: await h.as('ada@example.com'),
+      app: 'aws',
+      role: 'admin',
+      durationSeconds: 3600,
+      justification: 'deploy',
     });
     if (submitted.kind !== 'submitted') throw new Error(submitted.kind);
     await identifySlackUser(h.deps, { slackUserId: 'U0MARCUS', email: 'marcus@example.com' }); // he used the bot before
@@ -186,26 +240,37 @@ describe('Okta calls: live for every decision, never twice within one', () => {
     expect(reads(/^\/api\/v1\/users\/u-ada$/)).toBe(1);
     expect(reads(/^\/api\/v1\/users\/u-ada\/groups$/)).toBe(1);
     // The next operation reads live again.
-    await withReadScope(async () => { await h.deps.directory.getPerson('u-marcus'); });
+    await withReadScope(async () => {
+      await h.deps.directory.getPerson('u-marcus');
+    });
     expect(reads(/^\/api\/v1\/users\/u-marcus$/)).toBe(2);
   });
 
   it('reads the admin group only when a step must fall back to it', async () => {
     const adminsRead = () => okta.matching(`/api/v1/groups/${groupId('access-admins')}/users`, 'GET').length;
     await submitRequest(h.deps, {
-      requester: await h.as('ada@example.com'), app: 'aws', role: 'admin',
-      durationSeconds: 3600, justification: 'deploy',
+      requester: await h.as('ada@example.com'),
+      app: 'aws',
+      role: 'admin',
+      durationSeconds: 3600,
+      justification: 'deploy',
     });
     expect(adminsRead()).toBe(0); // Marcus approves: nobody falls back
     // Alan's manager is gone from his profile: his manager step falls back to the admins, read then.
     okta.setProfile('u-alan', { managerId: null });
     const fallback = await submitRequest(h.deps, {
-      requester: await h.as('alan@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'x',
+      requester: await h.as('alan@example.com'),
+      app: 'aws',
+      role: 'admin',
+      durationSeconds: 3600,
+      justification: 'x',
     });
     if (fallback.kind !== 'submitted') throw new Error(fallback.kind);
     expect(adminsRead()).toBe(1);
-    expect((await h.store.getSteps(fallback.request.id))[0]!.approvers.map((a) => a.email).sort())
-      .toEqual(['ciso@example.com', 'priya@example.com']);
+    expect((await h.store.getSteps(fallback.request.id))[0]!.approvers.map((a) => a.email).sort()).toEqual([
+      'ciso@example.com',
+      'priya@example.com',
+    ]);
   });
 
   it('reuses the groups the request form read a moment ago only when the submission decides nothing', async () => {
@@ -214,7 +279,11 @@ describe('Okta calls: live for every decision, never twice within one', () => {
     await h.deps.directory.groupsOf('u-ada'); // the form
     // a chain: each step re-checks
     await submitRequest(h.deps, {
-      requester: ada, app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy',
+      requester: ada,
+      app: 'aws',
+      role: 'admin',
+      durationSeconds: 3600,
+      justification: 'deploy',
     });
     expect(reads(/^\/api\/v1\/users\/u-ada\/groups$/)).toBe(1);
     await submitRequest(h.deps, { requester: ada, app: 'github', role: 'member' }); // approved at once: live

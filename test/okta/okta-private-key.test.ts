@@ -7,7 +7,9 @@ import { directoryFor, seedOrg } from './fixtures.js';
 
 const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const privatePem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const other = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 
 let okta: OktaStandIn;
 let url: string;
@@ -16,7 +18,12 @@ beforeEach(async () => {
   okta = new OktaStandIn({
     clients: [
       { clientId: '0oabot', publicKey, keyId: 'kid-1', scopes: [...OKTA_SCOPES] },
-      { clientId: '0oareadonly', publicKey, keyId: 'kid-1', scopes: ['okta.users.read', 'okta.groups.read', 'okta.logs.read'] },
+      {
+        clientId: '0oareadonly',
+        publicKey,
+        keyId: 'kid-1',
+        scopes: ['okta.users.read', 'okta.groups.read', 'okta.logs.read'],
+      },
     ],
   });
   seedOrg(okta);
@@ -58,7 +65,9 @@ describe('OktaDirectory with an OAuth service app (private_key_jwt)', () => {
       .getPerson('00ualice')
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentError);
-    expect((error as Error).message).toContain('invalid_scope: The following scopes are not allowed: okta.groups.manage');
+    expect((error as Error).message).toContain(
+      'invalid_scope: The following scopes are not allowed: okta.groups.manage',
+    );
   });
 
   it('is refused with a key Okta does not have', async () => {

@@ -37,7 +37,14 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'access-bot-okta-'));
   writeFileSync(join(dir, 'settings.yml'), 'admin_group: access-admins\nsecurity_channel: C0SECURITY\n');
   writeFileSync(join(dir, 'github.yml'), POLICY);
-  env = { OKTA_ORG_URL: url, OKTA_API_TOKEN: 'test-token', POLICIES_DIR: dir, DATABASE_PATH: join(dir, 'access.db'), SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'secret' };
+  env = {
+    OKTA_ORG_URL: url,
+    OKTA_API_TOKEN: 'test-token',
+    POLICIES_DIR: dir,
+    DATABASE_PATH: join(dir, 'access.db'),
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    SLACK_SIGNING_SECRET: 'secret',
+  };
 });
 afterEach(async () => {
   await okta.stop();
@@ -49,11 +56,15 @@ describe('start-up against Okta', () => {
     okta.addGroup({ id: '00gghowners', name: 'github-owners', type: 'APP_GROUP' });
     const error = await createRuntime(loadConfig(env), { logger: silentLogger }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PolicyLoadError);
-    expect((error as PolicyLoadError).message).toMatch(/github\.yml:11:\d+ roles\[0\]\.provision\.okta_group: .*github-owners.*(APP_GROUP|app-sourced)/);
+    expect((error as PolicyLoadError).message).toMatch(
+      /github\.yml:11:\d+ roles\[0\]\.provision\.okta_group: .*github-owners.*(APP_GROUP|app-sourced)/,
+    );
 
     okta.removeGroup('00gghowners').removeGroup('00gplatform');
     const missing = await createRuntime(loadConfig(env), { logger: silentLogger }).catch((e: unknown) => e);
-    expect((missing as PolicyLoadError).message).toMatch(/github\.yml:7:\d+ roles\[0\]\.eligible_groups\[0\]: .*platform-team/);
+    expect((missing as PolicyLoadError).message).toMatch(
+      /github\.yml:7:\d+ roles\[0\]\.eligible_groups\[0\]: .*platform-team/,
+    );
     expect((missing as PolicyLoadError).message).toMatch(/github-owners/);
   });
 

@@ -14,8 +14,12 @@ async function start(options: OktaStandInOptions = {}): Promise<void> {
   await okta.start();
 }
 
-beforeEach(() => { clock = Date.parse('2026-03-02T09:00:00Z'); });
-afterEach(async () => { await okta.stop(); });
+beforeEach(() => {
+  clock = Date.parse('2026-03-02T09:00:00Z');
+});
+afterEach(async () => {
+  await okta.stop();
+});
 
 async function get(path: string): Promise<{ status: number; body: unknown; headers: Headers; next: string | null }> {
   const url = path.startsWith('http') ? path : `${okta.url}${path}`;
@@ -28,7 +32,9 @@ async function get(path: string): Promise<{ status: number; body: unknown; heade
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const deactivation = (published: number, id: string) => ({
-  published: iso(published), eventType: 'user.lifecycle.deactivate', target: [{ id, type: 'User' }],
+  published: iso(published),
+  eventType: 'user.lifecycle.deactivate',
+  target: [{ id, type: 'User' }],
 });
 const search = (kind: 'users' | 'groups', expression: string, more = '') =>
   get(`/api/v1/${kind}?search=${encodeURIComponent(expression)}${more}`);
@@ -132,7 +138,7 @@ describe('the Okta stand-in: q, user groups, concurrency', () => {
     expect((await search('groups', 'profile.name sw "team"', '&limit=200')).next).toBeTruthy();
   });
 
-  it('answers a person\'s groups in one page, without paging parameters', async () => {
+  it("answers a person's groups in one page, without paging parameters", async () => {
     await start({ maxPageSize: 2 });
     okta.addUser({ id: '00ua', email: 'a@example.com' });
     for (let i = 0; i < 5; i++) okta.addGroup({ id: `00g${i}`, name: `g${i}` }).addMember(`00g${i}`, '00ua');

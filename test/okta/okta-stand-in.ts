@@ -27,16 +27,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 
 export type RateLimitClass =
-  | 'token'
-  | 'users'
-  | 'user'
-  | 'userGroups'
-  | 'groups'
-  | 'group'
-  | 'groupMembers'
-  | 'membership'
-  | 'logs'
-  | 'other';
+  'token' | 'users' | 'user' | 'userGroups' | 'groups' | 'group' | 'groupMembers' | 'membership' | 'logs' | 'other';
 
 export type OktaGroupType = 'OKTA_GROUP' | 'APP_GROUP' | 'BUILT_IN';
 
@@ -199,7 +190,13 @@ export class OktaStandIn extends EventEmitter {
   private readonly accessTokens = new Map<string, { clientId: string; scopes: Set<string>; expiresAt: number }>();
   private readonly windows = new Map<RateLimitClass, { index: number; used: number }>();
   private readonly faults: Fault[] = [];
-  private readonly holds: { pattern: string | RegExp; method?: string; arrived: () => void; released: Promise<void>; release: () => void }[] = [];
+  private readonly holds: {
+    pattern: string | RegExp;
+    method?: string;
+    arrived: () => void;
+    released: Promise<void>;
+    release: () => void;
+  }[] = [];
   private readonly holding = new Set<() => void>();
   private readonly searchLagMs: number;
   private readonly concurrencyLimit: number;
@@ -357,14 +354,14 @@ export class OktaStandIn extends EventEmitter {
   /** Records the user as `search` will see it once the index catches up with `at`. */
   private indexUser(id: string, at: number): void {
     const user = this.users.get(id);
-    const history = at === -Infinity ? [] : this.userIndex.get(id) ?? [];
+    const history = at === -Infinity ? [] : (this.userIndex.get(id) ?? []);
     history.push({ at, record: user ? structuredClone(user) : null });
     this.userIndex.set(id, history);
   }
 
   private indexGroup(id: string, at: number): void {
     const group = this.groups.get(id);
-    const history = at === -Infinity ? [] : this.groupIndex.get(id) ?? [];
+    const history = at === -Infinity ? [] : (this.groupIndex.get(id) ?? []);
     history.push({ at, record: group ? structuredClone(group) : null });
     this.groupIndex.set(id, history);
   }
@@ -430,7 +427,13 @@ export class OktaStandIn extends EventEmitter {
     kind: FaultKind,
     options: { method?: string; resetInSeconds?: number } = {},
   ): this {
-    this.faults.push({ pattern, method: options.method?.toUpperCase(), remaining: count, kind, resetInSeconds: options.resetInSeconds ?? 2 });
+    this.faults.push({
+      pattern,
+      method: options.method?.toUpperCase(),
+      remaining: count,
+      kind,
+      resetInSeconds: options.resetInSeconds ?? 2,
+    });
     return this;
   }
 
@@ -546,8 +549,13 @@ export class OktaStandIn extends EventEmitter {
     req: IncomingMessage,
     res: ServerResponse,
     r: {
-      method: string; path: string; url: URL; body: string;
-      bucket: RateLimitClass; fault: Fault | undefined; record: RecordedRequest;
+      method: string;
+      path: string;
+      url: URL;
+      body: string;
+      bucket: RateLimitClass;
+      fault: Fault | undefined;
+      record: RecordedRequest;
     },
   ): Promise<void> {
     const { method, path, url, body, bucket, fault, record } = r;
@@ -559,8 +567,11 @@ export class OktaStandIn extends EventEmitter {
       record.concurrency = true;
       record.reset = reset;
       res.writeHead(429, {
-        'content-type': 'application/json', 'x-rate-limit-limit': '0', 'x-rate-limit-remaining': '0',
-        'x-rate-limit-reset': String(reset), 'x-okta-request-id': requestId(),
+        'content-type': 'application/json',
+        'x-rate-limit-limit': '0',
+        'x-rate-limit-remaining': '0',
+        'x-rate-limit-reset': String(reset),
+        'x-okta-request-id': requestId(),
       });
       res.end(JSON.stringify(oktaError('E0000047', 'API call exceeded rate limit due to too many requests.')));
       this.finish(record);
@@ -631,7 +642,10 @@ export class OktaStandIn extends EventEmitter {
   }
 
   /** Fixed windows aligned to multiples of the window length, like Okta's per-minute windows. */
-  private spend(bucket: RateLimitClass, forced429?: Fault): { limit: number; remaining: number; reset: number; exceeded: boolean } {
+  private spend(
+    bucket: RateLimitClass,
+    forced429?: Fault,
+  ): { limit: number; remaining: number; reset: number; exceeded: boolean } {
     const { limit, windowMs } = this.limits[bucket];
     const now = this.now();
     if (forced429) {
@@ -695,8 +709,16 @@ export class OktaStandIn extends EventEmitter {
         if (method !== 'GET') throw methodNotAllowed();
         requireScope(scopes, 'okta.groups.read');
         if (!group) throw notFound(`${id} (UserGroup)`);
-        const users = [...(this.members.get(group.id) ?? [])].map((u) => this.users.get(u)).filter((u): u is StoredUser => !!u);
-        return this.page(url, users, (u) => u.id, (u) => this.userJson(u), this.maxPageSize);
+        const users = [...(this.members.get(group.id) ?? [])]
+          .map((u) => this.users.get(u))
+          .filter((u): u is StoredUser => !!u);
+        return this.page(
+          url,
+          users,
+          (u) => u.id,
+          (u) => this.userJson(u),
+          this.maxPageSize,
+        );
       }
       if (sub === 'users' && subId && (method === 'PUT' || method === 'DELETE')) {
         requireScope(scopes, 'okta.groups.manage');
@@ -706,7 +728,10 @@ export class OktaStandIn extends EventEmitter {
         if (group.type !== 'OKTA_GROUP') {
           // What Okta answers for membership changes on APP_GROUP / BUILT_IN groups, even for a
           // super admin (okta/terraform-provider-okta PR #118).
-          throw new HttpFailure(403, oktaError('E0000006', 'You do not have permission to perform the requested action'));
+          throw new HttpFailure(
+            403,
+            oktaError('E0000006', 'You do not have permission to perform the requested action'),
+          );
         }
         if (method === 'PUT') this.members.get(group.id)!.add(user.id);
         else this.members.get(group.id)!.delete(user.id);
@@ -741,7 +766,8 @@ export class OktaStandIn extends EventEmitter {
     const form = new URLSearchParams(body);
     const fail = (status: number, error: string, description: string) =>
       new HttpFailure(status, { error, error_description: description });
-    if (form.get('grant_type') !== 'client_credentials') throw fail(400, 'unsupported_grant_type', 'grant_type must be client_credentials');
+    if (form.get('grant_type') !== 'client_credentials')
+      throw fail(400, 'unsupported_grant_type', 'grant_type must be client_credentials');
     if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
       throw fail(401, 'invalid_client', 'client_assertion_type is missing or unsupported');
     }
@@ -757,12 +783,16 @@ export class OktaStandIn extends EventEmitter {
       throw fail(401, 'invalid_client', 'client_assertion is not a JWT');
     }
     const client = this.clients.find((c) => c.clientId === claims.iss);
-    if (!client) throw fail(401, 'invalid_client', 'Invalid value for \'client_id\' parameter.');
-    if (claims.sub !== client.clientId) throw fail(401, 'invalid_client', 'The client_assertion sub claim must be the client id');
-    if (claims.aud !== `${this.baseUrl}/oauth2/v1/token`) throw fail(401, 'invalid_client', `The audience [${claims.aud}] is invalid`);
+    if (!client) throw fail(401, 'invalid_client', "Invalid value for 'client_id' parameter.");
+    if (claims.sub !== client.clientId)
+      throw fail(401, 'invalid_client', 'The client_assertion sub claim must be the client id');
+    if (claims.aud !== `${this.baseUrl}/oauth2/v1/token`)
+      throw fail(401, 'invalid_client', `The audience [${claims.aud}] is invalid`);
     const nowS = Math.floor(this.now() / 1000);
-    if (typeof claims.exp !== 'number' || claims.exp <= nowS) throw fail(401, 'invalid_client', 'The client_assertion token is expired.');
-    if (client.keyId && header.kid !== client.keyId) throw fail(401, 'invalid_client', 'The client_assertion kid is unknown');
+    if (typeof claims.exp !== 'number' || claims.exp <= nowS)
+      throw fail(401, 'invalid_client', 'The client_assertion token is expired.');
+    if (client.keyId && header.kid !== client.keyId)
+      throw fail(401, 'invalid_client', 'The client_assertion kid is unknown');
     const key =
       client.publicKey instanceof KeyObject
         ? client.publicKey
@@ -779,11 +809,22 @@ export class OktaStandIn extends EventEmitter {
     const requested = (form.get('scope') ?? '').split(' ').filter((x) => x !== '');
     const notAllowed = requested.filter((x) => !client.scopes.includes(x));
     if (requested.length === 0 || notAllowed.length > 0) {
-      throw fail(400, 'invalid_scope', `The following scopes are not allowed: ${notAllowed.join(', ') || '(none requested)'}`);
+      throw fail(
+        400,
+        'invalid_scope',
+        `The following scopes are not allowed: ${notAllowed.join(', ') || '(none requested)'}`,
+      );
     }
     const accessToken = randomBytes(24).toString('base64url');
-    this.accessTokens.set(accessToken, { clientId: client.clientId, scopes: new Set(requested), expiresAt: this.now() + 3_600_000 });
-    return { status: 200, body: { token_type: 'Bearer', expires_in: 3600, access_token: accessToken, scope: requested.join(' ') } };
+    this.accessTokens.set(accessToken, {
+      clientId: client.clientId,
+      scopes: new Set(requested),
+      expiresAt: this.now() + 3_600_000,
+    });
+    return {
+      status: 200,
+      body: { token_type: 'Bearer', expires_in: 3600, access_token: accessToken, scope: requested.join(' ') },
+    };
   }
 
   /** Makes every issued access token invalid, as if it expired: the SDK must fetch a new one. */
@@ -801,7 +842,13 @@ export class OktaStandIn extends EventEmitter {
       // Eventually consistent: the index as of `searchLagMs` ago.
       const expr = parseExpression(search);
       const found = this.indexed(this.userIndex).filter((u) => evaluate(expr, this.userJson(u)));
-      return this.page(url, found, (u) => u.id, (u) => this.userJson(u), this.maxPageSize);
+      return this.page(
+        url,
+        found,
+        (u) => u.id,
+        (u) => this.userJson(u),
+        this.maxPageSize,
+      );
     }
     let users = [...this.users.values()];
     if (filter) users = users.filter((u) => evaluate(parseExpression(filter), this.userJson(u)));
@@ -810,11 +857,25 @@ export class OktaStandIn extends EventEmitter {
       // "matched against firstName, lastName, or email"; "doesn't support pagination, but you can use limit".
       const needle = q.toLowerCase();
       const starts = (u: StoredUser) =>
-        ['firstName', 'lastName', 'email'].some((k) => String(u.profile[k] ?? '').toLowerCase().startsWith(needle));
+        ['firstName', 'lastName', 'email'].some((k) =>
+          String(u.profile[k] ?? '')
+            .toLowerCase()
+            .startsWith(needle),
+        );
       const matched = users.filter(starts);
-      return this.unpaged(url, matched.map((u) => this.userJson(u)), 10);
+      return this.unpaged(
+        url,
+        matched.map((u) => this.userJson(u)),
+        10,
+      );
     }
-    return this.page(url, users, (u) => u.id, (u) => this.userJson(u), this.maxPageSize);
+    return this.page(
+      url,
+      users,
+      (u) => u.id,
+      (u) => this.userJson(u),
+      this.maxPageSize,
+    );
   }
 
   private listGroups(url: URL): { status: number; body: unknown; headers: Record<string, string> } {
@@ -824,16 +885,32 @@ export class OktaStandIn extends EventEmitter {
     if (search) {
       const expr = parseExpression(search);
       const found = this.indexed(this.groupIndex).filter((g) => evaluate(expr, this.groupJson(g)));
-      return this.page(url, found, (g) => g.id, (g) => this.groupJson(g), this.maxPageSize);
+      return this.page(
+        url,
+        found,
+        (g) => g.id,
+        (g) => this.groupJson(g),
+        this.maxPageSize,
+      );
     }
     let groups = [...this.groups.values()];
     if (filter) groups = groups.filter((g) => evaluate(parseExpression(filter), this.groupJson(g)));
     if (q) {
       // "You can't page a query. The default limit for a query is 300 results."
       const matched = groups.filter((g) => g.profile.name.toLowerCase().startsWith(q.toLowerCase()));
-      return this.unpaged(url, matched.map((g) => this.groupJson(g)), 300);
+      return this.unpaged(
+        url,
+        matched.map((g) => this.groupJson(g)),
+        300,
+      );
     }
-    return this.page(url, groups, (g) => g.id, (g) => this.groupJson(g), this.maxPageSize);
+    return this.page(
+      url,
+      groups,
+      (g) => g.id,
+      (g) => this.groupJson(g),
+      this.maxPageSize,
+    );
   }
 
   /** A `q` answer: at most `limit` (or the default) results and never a next link. */
@@ -858,7 +935,7 @@ export class OktaStandIn extends EventEmitter {
     const afterToken = p.get('after');
     if (since && afterToken) {
       const summary =
-        'Api validation failed: since and after are mutually exclusive and can\'t be specified simultaneously';
+        "Api validation failed: since and after are mutually exclusive and can't be specified simultaneously";
       throw new HttpFailure(400, oktaError('E0000001', summary));
     }
     let cursor: LogCursor | undefined;
@@ -871,7 +948,8 @@ export class OktaStandIn extends EventEmitter {
     }
     const untilMs = until ? Date.parse(until) : this.now();
     const sinceMs = since ? Date.parse(since) : untilMs - 7 * 24 * 3_600_000;
-    if (Number.isNaN(untilMs) || Number.isNaN(sinceMs)) throw new HttpFailure(400, oktaError('E0000001', 'Api validation failed: since/until'));
+    if (Number.isNaN(untilMs) || Number.isNaN(sinceMs))
+      throw new HttpFailure(400, oktaError('E0000001', 'Api validation failed: since/until'));
     if (since && sinceMs < this.now() - 180 * 24 * 3_600_000) {
       const summary = 'Invalid parameter: The since parameter is over 180 days prior to the current day.';
       throw new HttpFailure(400, oktaError('E0000053', summary));
@@ -907,7 +985,7 @@ export class OktaStandIn extends EventEmitter {
 
     // Bounded (or descending): by `published`, over the events persisted by now.
     const byPublished = (a: StoredEvent, b: StoredEvent) =>
-      (a.published < b.published ? -1 : a.published > b.published ? 1 : a.seq - b.seq);
+      a.published < b.published ? -1 : a.published > b.published ? 1 : a.seq - b.seq;
     let events = this.events
       .filter((e) => {
         const t = Date.parse(e.published);
@@ -1016,7 +1094,10 @@ export class OktaStandIn extends EventEmitter {
 
 function classify(method: string, path: string): RateLimitClass {
   if (path.startsWith('/oauth2/')) return 'token';
-  const parts = path.split('/').filter((s) => s !== '').slice(2);
+  const parts = path
+    .split('/')
+    .filter((s) => s !== '')
+    .slice(2);
   const [collection, id, sub, subId] = parts;
   if (collection === 'logs') return 'logs';
   if (collection === 'users') {
@@ -1176,7 +1257,9 @@ export function evaluate(expr: Expr, subject: Record<string, unknown>): boolean 
       ? evaluate(expr.left, subject) && evaluate(expr.right, subject)
       : evaluate(expr.left, subject) || evaluate(expr.right, subject);
   }
-  const actual = expr.attr.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), subject);
+  const actual = expr.attr
+    .split('.')
+    .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), subject);
   if (expr.op === 'pr') return actual !== undefined && actual !== null && actual !== '';
   // Okta compares strings case-insensitively in search and filter.
   const a = typeof actual === 'string' ? actual.toLowerCase() : actual;

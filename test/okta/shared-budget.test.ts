@@ -85,7 +85,8 @@ describe('three replicas against one Okta org', () => {
     // 20 membership changes per 2-second window, aligned like Okta's per-minute windows.
     okta = new OktaStandIn({ rateLimits: { membership: { limit: 20, windowMs: 2_000 } } });
     okta.addGroup({ id: '00gteam', name: 'team' });
-    for (let i = 0; i < 60; i++) okta.addUser({ id: `00u${i}`, email: `u${i}@example.com` }).addMember('00gteam', `00u${i}`);
+    for (let i = 0; i < 60; i++)
+      okta.addUser({ id: `00u${i}`, email: `u${i}@example.com` }).addMember('00gteam', `00u${i}`);
     ({ url } = await okta.start());
     stores = await Promise.all([0, 1, 2].map(() => PgStore.open(database.url, { poolSize: 2 })));
     replicas = stores.map((store) => directoryFor(url, { sharedRateLimits: new SharedRateWindows(store) }));
@@ -103,7 +104,8 @@ describe('three replicas against one Okta org', () => {
     expect(deletes).toHaveLength(60);
     expect(okta.memberIds('00gteam')).toEqual([]);
     const perWindow = new Map<number, number>();
-    for (const r of deletes) perWindow.set(Math.floor(r.at / 2_000), (perWindow.get(Math.floor(r.at / 2_000)) ?? 0) + 1);
+    for (const r of deletes)
+      perWindow.set(Math.floor(r.at / 2_000), (perWindow.get(Math.floor(r.at / 2_000)) ?? 0) + 1);
     expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(20);
   });
 
@@ -115,7 +117,7 @@ describe('three replicas against one Okta org', () => {
     const limited = deletes.filter((r) => r.status === 429);
     expect(limited).toHaveLength(1);
     // Every other call went after the reset the 429 announced.
-    const resetAt = (Math.ceil((limited[0]!.at + 2_000) / 1000)) * 1000;
+    const resetAt = Math.ceil((limited[0]!.at + 2_000) / 1000) * 1000;
     expect(deletes.filter((r) => r.status !== 429).every((r) => r.at >= resetAt - 1000)).toBe(true);
     expect(okta.memberIds('00gteam')).toHaveLength(51);
   });

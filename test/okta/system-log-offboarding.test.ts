@@ -22,11 +22,28 @@ describe('readDeactivations from the System Log', () => {
   it('polls the way Okta documents it: since once, then only the next links, a page at a time', async () => {
     const t0 = Date.now() - 60 * 60_000;
     okta
-      .appendLogEvent({ published: new Date(t0 + 1_000), eventType: 'user.lifecycle.deactivate', target: user('00ubob') })
+      .appendLogEvent({
+        published: new Date(t0 + 1_000),
+        eventType: 'user.lifecycle.deactivate',
+        target: user('00ubob'),
+      })
       .appendLogEvent({ published: new Date(t0 + 2_000), eventType: 'user.session.start', target: user('00ualice') })
-      .appendLogEvent({ published: new Date(t0 + 3_000), eventType: 'user.lifecycle.suspend', target: user('00ucarol') })
-      .appendLogEvent({ published: new Date(t0 + 4_000), eventType: 'user.lifecycle.deactivate', target: user('00udan'), outcome: 'FAILURE' })
-      .appendLogEvent({ published: new Date(t0 + 5_000), eventType: 'user.lifecycle.deactivate', target: user('00uboss') });
+      .appendLogEvent({
+        published: new Date(t0 + 3_000),
+        eventType: 'user.lifecycle.suspend',
+        target: user('00ucarol'),
+      })
+      .appendLogEvent({
+        published: new Date(t0 + 4_000),
+        eventType: 'user.lifecycle.deactivate',
+        target: user('00udan'),
+        outcome: 'FAILURE',
+      })
+      .appendLogEvent({
+        published: new Date(t0 + 5_000),
+        eventType: 'user.lifecycle.deactivate',
+        target: user('00uboss'),
+      });
     const directory = directoryFor(url);
     const now = new Date();
     const options = { limit: 2, initialLookbackMs: 2 * 60 * 60_000 };
@@ -62,7 +79,9 @@ describe('readDeactivations from the System Log', () => {
     const directory = directoryFor(url);
     const now = new Date();
     okta.appendLogEvent({
-      published: new Date(now.getTime() - 5 * 60_000), eventType: 'user.lifecycle.deactivate', target: user('00ubob'),
+      published: new Date(now.getTime() - 5 * 60_000),
+      eventType: 'user.lifecycle.deactivate',
+      target: user('00ubob'),
     });
     const first = await readDeactivations(directory.client, null, now, { limit: 10 });
     expect(first.people.map((p) => p.oktaId)).toEqual(['00ubob']);
@@ -71,7 +90,9 @@ describe('readDeactivations from the System Log', () => {
 
     // Published ten minutes ago, before Bob's event, but committed to the log only now.
     okta.appendLogEvent({
-      published: new Date(now.getTime() - 10 * 60_000), eventType: 'user.lifecycle.suspend', target: user('00ucarol'),
+      published: new Date(now.getTime() - 10 * 60_000),
+      eventType: 'user.lifecycle.suspend',
+      target: user('00ucarol'),
     });
     const minuteLater = new Date(now.getTime() + 60_000);
     const later = await readDeactivations(directory.client, caughtUp.cursor, minuteLater, { limit: 10 });
@@ -118,8 +139,12 @@ describe('checkStatuses', () => {
     expect(searches).toHaveLength(3);
     expect(searches[0]?.query['search']).toBe('id eq "00ualice" or id eq "00ubob"');
     // Every candidate confirmed by id; the active ones found by search were not read again.
-    expect(okta.matching(/^\/api\/v1\/users\/00u/, 'GET').map((r) => r.path).sort())
-      .toEqual(['/api/v1/users/00ubob', '/api/v1/users/00ucarol', '/api/v1/users/00ugone']);
+    expect(
+      okta
+        .matching(/^\/api\/v1\/users\/00u/, 'GET')
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(['/api/v1/users/00ubob', '/api/v1/users/00ucarol', '/api/v1/users/00ugone']);
   });
 
   it('does not offboard someone reactivated a moment ago whom search still shows suspended', async () => {

@@ -40,7 +40,11 @@ afterEach(async () => {
 const allEvents = () => h.store.auditEventsBetween('2000-01-01', '2100-01-01');
 
 async function started(reviewId = 'helpdesk'): Promise<ReviewItem[]> {
-  const { campaign } = await startReview(h.deps, { reviewId, by: { kind: 'system', component: 'test' }, trigger: 'command_line' });
+  const { campaign } = await startReview(h.deps, {
+    reviewId,
+    by: { kind: 'system', component: 'test' },
+    trigger: 'command_line',
+  });
   return h.store.reviewItems(campaign.id, { after: -1, limit: 100 });
 }
 
@@ -57,8 +61,14 @@ describe('access reviews: remediation, the close, schedules', () => {
     await revoke(itemOf(items, 'ian@example.com'), 'priya@example.com');
     await h.runJobs();
     const reported = (await h.store.getReviewItem(itemOf(items, 'ian@example.com').id))!;
-    expect(reported).toMatchObject({ decision: 'revoke', remediation: 'pending', remediationDetail: 'reported for removal from it-helpdesk by hand' });
-    const alerts = h.notifier.delivered.filter((d) => d.notification.type === 'alert').map((d) => JSON.stringify(d.notification));
+    expect(reported).toMatchObject({
+      decision: 'revoke',
+      remediation: 'pending',
+      remediationDetail: 'reported for removal from it-helpdesk by hand',
+    });
+    const alerts = h.notifier.delivered
+      .filter((d) => d.notification.type === 'alert')
+      .map((d) => JSON.stringify(d.notification));
     expect(alerts.some((a) => a.includes('remove Ian Murdock (ian@example.com) from it-helpdesk by hand'))).toBe(true);
     // The bot did not touch the group.
     expect(await h.yaml.isMember('u-ian', 'it-helpdesk')).toBe(true);
@@ -85,7 +95,9 @@ describe('access reviews: remediation, the close, schedules', () => {
     const failed = (await h.store.getReviewItem(itemOf(items, 'ada@example.com').id))!;
     expect(failed.remediation).toBe('failed');
     expect(failed.remediationDetail).toContain('group it-helpdesk is not manageable');
-    const alerts = h.notifier.delivered.filter((d) => d.notification.type === 'alert').map((d) => JSON.stringify(d.notification));
+    const alerts = h.notifier.delivered
+      .filter((d) => d.notification.type === 'alert')
+      .map((d) => JSON.stringify(d.notification));
     expect(alerts.some((a) => a.includes('the bot could not: group it-helpdesk is not manageable'))).toBe(true);
     expect(await h.yaml.isMember('u-ada', 'it-helpdesk')).toBe(true);
     await h.yaml.removeFromGroup('u-ada', 'it-helpdesk');
@@ -95,10 +107,19 @@ describe('access reviews: remediation, the close, schedules', () => {
 
   it('at the due time undecided items are kept (undecided: keep), and a decision after it is refused', async () => {
     const items = await started();
-    await decideReviewItem(h.deps, { actor: await h.as('marcus@example.com'), itemId: itemOf(items, 'ada@example.com').id, decision: 'keep' });
+    await decideReviewItem(h.deps, {
+      actor: await h.as('marcus@example.com'),
+      itemId: itemOf(items, 'ada@example.com').id,
+      decision: 'keep',
+    });
     h.clock.advance(7 * DAY);
-    await expect(decideReviewItem(h.deps, { actor: await h.as('priya@example.com'), itemId: itemOf(items, 'ian@example.com').id, decision: 'keep' }))
-      .rejects.toMatchObject({ code: 'review_closed' });
+    await expect(
+      decideReviewItem(h.deps, {
+        actor: await h.as('priya@example.com'),
+        itemId: itemOf(items, 'ian@example.com').id,
+        decision: 'keep',
+      }),
+    ).rejects.toMatchObject({ code: 'review_closed' });
     await sweep(h.deps, { worker: 'test', baseDelaySeconds: 1, random: () => 0.999999 });
     const after = await h.store.reviewItems(items[0]!.campaignId, { after: -1, limit: 100 });
     expect(after.map((i) => [i.holder.email, i.decision, i.remediation])).toEqual([
@@ -126,8 +147,14 @@ describe('access reviews: remediation, the close, schedules', () => {
     expect(await startScheduledReview(h.deps, 'helpdesk', slot)).toBeNull();
     expect(await startScheduledReview(h.deps, 'helpdesk', '2026-05-01T07:00:00.000Z')).not.toBeNull();
     await h.runJobs();
-    const alerts = h.notifier.delivered.filter((d) => d.notification.type === 'alert').map((d) => JSON.stringify(d.notification));
-    expect(alerts.filter((a) => a.includes('The scheduled access review helpdesk (slot 2026-04-01T07:00:00.000Z) did not start'))).toHaveLength(1);
+    const alerts = h.notifier.delivered
+      .filter((d) => d.notification.type === 'alert')
+      .map((d) => JSON.stringify(d.notification));
+    expect(
+      alerts.filter((a) =>
+        a.includes('The scheduled access review helpdesk (slot 2026-04-01T07:00:00.000Z) did not start'),
+      ),
+    ).toHaveLength(1);
     expect(await h.store.listReviewCampaigns({ reviewId: 'helpdesk' })).toHaveLength(2);
   });
 });

@@ -12,12 +12,23 @@ beforeEach(() => {
 afterEach(async () => await h.close());
 
 async function submitOwner(email = 'ada@example.com', durationSeconds = 3600) {
-  const result = await submitRequest(h.deps, { requester: await h.as(email), app: 'github', role: 'owner', durationSeconds, justification: 'Rotate the deploy keys (INC-42)' });
+  const result = await submitRequest(h.deps, {
+    requester: await h.as(email),
+    app: 'github',
+    role: 'owner',
+    durationSeconds,
+    justification: 'Rotate the deploy keys (INC-42)',
+  });
   if (result.kind !== 'submitted') throw new Error(`expected a submitted request, got ${result.kind}`);
   return result.request;
 }
 
-async function decide(email: string, requestId: string, decision: 'approve' | 'deny' = 'approve', extra: { reason?: string; shortenToSeconds?: number; stepIndex?: number } = {}) {
+async function decide(
+  email: string,
+  requestId: string,
+  decision: 'approve' | 'deny' = 'approve',
+  extra: { reason?: string; shortenToSeconds?: number; stepIndex?: number } = {},
+) {
   return reviewRequest(h.deps, { actor: await h.as(email), requestId, decision, ...extra });
 }
 
@@ -46,7 +57,11 @@ describe('the approval chain', () => {
     const step2 = (await h.store.getSteps(request.id))[1]!;
     expect(step2.status).toBe('open');
     expect(step2.notifyChannel).toBe('C0SECURITY');
-    expect(step2.approvers.map((a) => a.email).sort()).toEqual(['jordan@example.com', 'kim@example.com', 'sam@example.com']);
+    expect(step2.approvers.map((a) => a.email).sort()).toEqual([
+      'jordan@example.com',
+      'kim@example.com',
+      'sam@example.com',
+    ]);
 
     const first = await decide('sam@example.com', request.id);
     expect(first).toMatchObject({ kind: 'step_approved', approvals: 1, required: 2 });
@@ -87,15 +102,18 @@ describe('the approval chain', () => {
       'grant.activated',
     ]);
     // The requester heard about every step, in order.
-    expect(h.notifier.delivered.filter((d) => d.notification.recipient.kind === 'person' && d.notification.recipient.directoryId === 'u-ada').map((d) => d.notification.type)).toEqual([
-      'request.submitted',
-      'step.approved',
-      'step.approved',
-      'request.approved',
-      'grant.active',
-    ]);
+    expect(
+      h.notifier.delivered
+        .filter((d) => d.notification.recipient.kind === 'person' && d.notification.recipient.directoryId === 'u-ada')
+        .map((d) => d.notification.type),
+    ).toEqual(['request.submitted', 'step.approved', 'step.approved', 'request.approved', 'grant.active']);
     // The quorum step posted one channel message, not three DMs.
-    expect(h.notifier.of('approval.requested').filter((n) => n.stepIndex === 1).map((n) => n.recipient)).toEqual([{ kind: 'channel', channel: 'C0SECURITY' }]);
+    expect(
+      h.notifier
+        .of('approval.requested')
+        .filter((n) => n.stepIndex === 1)
+        .map((n) => n.recipient),
+    ).toEqual([{ kind: 'channel', channel: 'C0SECURITY' }]);
   });
 
   it('refuses self-approval, a non-approver, and a second decision by the same person', async () => {
@@ -117,24 +135,36 @@ describe('the approval chain', () => {
     const request = await submitOwner('sam@example.com'); // Sam's manager is the CISO
     await decide('ciso@example.com', request.id);
     // Sam, the requester, is excluded from the security step.
-    expect((await h.store.getSteps(request.id))[1]!.approvers.map((a) => a.email).sort()).toEqual(['jordan@example.com', 'kim@example.com']);
+    expect((await h.store.getSteps(request.id))[1]!.approvers.map((a) => a.email).sort()).toEqual([
+      'jordan@example.com',
+      'kim@example.com',
+    ]);
     await decide('jordan@example.com', request.id);
     await decide('kim@example.com', request.id);
     const step3 = (await h.store.getSteps(request.id))[2]!;
     expect(step3.label).toBe('user ciso@example.com (admin fallback: access-admins)');
     expect(step3.approvers.map((a) => a.email)).toEqual(['priya@example.com']);
     expect(step3.fallbackReason).toContain('decided earlier step');
-    expect((await h.store.auditEventsFor({ requestId: request.id })).some((e) => e.action === 'step.fallbackUsed')).toBe(true);
+    expect(
+      (await h.store.auditEventsFor({ requestId: request.id })).some((e) => e.action === 'step.fallbackUsed'),
+    ).toBe(true);
     expect((await refusal(decide('ciso@example.com', request.id))).code).toBe('already_decided_step');
     expect((await decide('priya@example.com', request.id)).kind).toBe('request_approved');
   });
 
   it('falls back to the admin group when the requester has no manager, and logs why', async () => {
-    const result = await submitRequest(h.deps, { requester: await h.as('marcus@example.com'), app: 'aws', role: 'admin', justification: 'prod incident' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('marcus@example.com'),
+      app: 'aws',
+      role: 'admin',
+      justification: 'prod incident',
+    });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     const step = (await h.store.getSteps(result.request.id))[0]!;
     expect(step.approvers.map((a) => a.email).sort()).toEqual(['ciso@example.com', 'priya@example.com']);
-    const fallback = (await h.store.auditEventsFor({ requestId: result.request.id })).find((e) => e.action === 'step.fallbackUsed');
+    const fallback = (await h.store.auditEventsFor({ requestId: result.request.id })).find(
+      (e) => e.action === 'step.fallbackUsed',
+    );
     expect(fallback?.details.reason).toContain('marcus@example.com has no manager in the directory');
   });
 
@@ -185,7 +215,9 @@ describe('the approval chain', () => {
 
   it('lets an approver shorten the duration but never lengthen it', async () => {
     const request = await submitOwner('ada@example.com', 4 * 3600);
-    expect((await refusal(decide('marcus@example.com', request.id, 'approve', { shortenToSeconds: 5 * 3600 }))).code).toBe('invalid_duration');
+    expect(
+      (await refusal(decide('marcus@example.com', request.id, 'approve', { shortenToSeconds: 5 * 3600 }))).code,
+    ).toBe('invalid_duration');
     await decide('marcus@example.com', request.id, 'approve', { shortenToSeconds: 3600 });
     await decide('sam@example.com', request.id);
     await decide('kim@example.com', request.id);
@@ -204,30 +236,73 @@ describe('the approval chain', () => {
 
   it('records exactly one outcome when two approvers race for one step', async () => {
     await h.close();
-    h = createHarness({ policies: examplePolicies({ owner: { approval: [{ kind: 'group', group: 'security-team', minApprovals: 1 }] } }) });
+    h = createHarness({
+      policies: examplePolicies({ owner: { approval: [{ kind: 'group', group: 'security-team', minApprovals: 1 }] } }),
+    });
     const request = await submitOwner();
-    const results = await Promise.allSettled([decide('sam@example.com', request.id), decide('jordan@example.com', request.id, 'deny', { reason: 'no' }), decide('kim@example.com', request.id)]);
+    const results = await Promise.allSettled([
+      decide('sam@example.com', request.id),
+      decide('jordan@example.com', request.id, 'deny', { reason: 'no' }),
+      decide('kim@example.com', request.id),
+    ]);
     const winners = results.filter((r) => r.status === 'fulfilled');
     expect(winners).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect((r.reason as AccessError).code).toBe('stale_decision');
     expect(await h.store.getDecisions(request.id)).toHaveLength(1);
-    const outcomes = (await h.store.auditEventsFor({ requestId: request.id })).filter((e) => e.action === 'request.approved' || e.action === 'request.denied');
+    const outcomes = (await h.store.auditEventsFor({ requestId: request.id })).filter(
+      (e) => e.action === 'request.approved' || e.action === 'request.denied',
+    );
     expect(outcomes).toHaveLength(1);
   });
 
   it('lets only the requester cancel, and only while pending', async () => {
     const request = await submitOwner();
-    await expect(cancelRequest(h.deps, { actor: { person: { id: 'u-marcus', email: 'marcus@example.com', login: 'marcus@example.com', name: 'Marcus', status: 'active', active: true } }, requestId: request.id })).rejects.toThrow(/Only the person who asked/);
+    await expect(
+      cancelRequest(h.deps, {
+        actor: {
+          person: {
+            id: 'u-marcus',
+            email: 'marcus@example.com',
+            login: 'marcus@example.com',
+            name: 'Marcus',
+            status: 'active',
+            active: true,
+          },
+        },
+        requestId: request.id,
+      }),
+    ).rejects.toThrow(/Only the person who asked/);
     const cancelled = await cancelRequest(h.deps, { actor: await h.as('ada@example.com'), requestId: request.id });
     expect(cancelled.status).toBe('cancelled');
-    await expect(cancelRequest(h.deps, { actor: { person: { id: 'u-ada', email: 'ada@example.com', login: 'ada@example.com', name: 'Ada', status: 'active', active: true } }, requestId: request.id })).rejects.toThrow(/already cancelled/);
+    await expect(
+      cancelRequest(h.deps, {
+        actor: {
+          person: {
+            id: 'u-ada',
+            email: 'ada@example.com',
+            login: 'ada@example.com',
+            name: 'Ada',
+            status: 'active',
+            active: true,
+          },
+        },
+        requestId: request.id,
+      }),
+    ).rejects.toThrow(/already cancelled/);
     expect((await refusal(decide('marcus@example.com', request.id))).code).toBe('stale_decision');
   });
 });
 
 describe('submitting', () => {
   it('refuses an ineligible person with the reason, and logs the refusal', async () => {
-    const error = await refusal(submitRequest(h.deps, { requester: await h.as('kim@example.com'), app: 'github', role: 'owner', justification: 'x' }));
+    const error = await refusal(
+      submitRequest(h.deps, {
+        requester: await h.as('kim@example.com'),
+        app: 'github',
+        role: 'owner',
+        justification: 'x',
+      }),
+    );
     expect(error.code).toBe('not_eligible');
     expect(error.message).toContain('not a member of any eligible group (platform-team)');
     expect((await h.store.auditEvents()).map((e) => e.action)).toEqual(['request.refused']);
@@ -235,26 +310,62 @@ describe('submitting', () => {
 
   it('requires a justification where the policy does, and a duration within the maximum', async () => {
     const ada = await h.as('ada@example.com');
-    expect((await refusal(submitRequest(h.deps, { requester: ada, app: 'github', role: 'owner', justification: '  ' }))).code).toBe('justification_required');
-    expect((await refusal(submitRequest(h.deps, { requester: ada, app: 'github', role: 'owner', justification: 'x', durationSeconds: 5 * 3600 }))).code).toBe('invalid_duration');
-    expect((await refusal(submitRequest(h.deps, { requester: ada, app: 'github', role: 'nope' }))).message).toContain('GitHub has no role `nope`. Its roles: `owner` (Organization owner), `member` (Member), `triage` (Triage).');
+    expect(
+      (await refusal(submitRequest(h.deps, { requester: ada, app: 'github', role: 'owner', justification: '  ' })))
+        .code,
+    ).toBe('justification_required');
+    expect(
+      (
+        await refusal(
+          submitRequest(h.deps, {
+            requester: ada,
+            app: 'github',
+            role: 'owner',
+            justification: 'x',
+            durationSeconds: 5 * 3600,
+          }),
+        )
+      ).code,
+    ).toBe('invalid_duration');
+    expect((await refusal(submitRequest(h.deps, { requester: ada, app: 'github', role: 'nope' }))).message).toContain(
+      'GitHub has no role `nope`. Its roles: `owner` (Organization owner), `member` (Member), `triage` (Triage).',
+    );
   });
 
   it('points a second request to the pending one', async () => {
     const first = await submitOwner();
-    const second = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'owner', justification: 'again' });
+    const second = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'github',
+      role: 'owner',
+      justification: 'again',
+    });
     expect(second).toMatchObject({ kind: 'already_pending', request: { id: first.id } });
     expect(await h.store.listRequests({})).toHaveLength(1);
   });
 
   it('approves automatically when auto_approve.when holds, and logs the rule', async () => {
-    const result = await submitRequest(h.deps, { requester: await h.as('alan@example.com'), app: 'github', role: 'owner', durationSeconds: 3600, justification: 'on call' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('alan@example.com'),
+      app: 'github',
+      role: 'owner',
+      durationSeconds: 3600,
+      justification: 'on call',
+    });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     expect(result.request).toMatchObject({ status: 'approved', autoApproveRule: 'auto_approve.when' });
-    const auto = (await h.store.auditEventsFor({ requestId: result.request.id })).find((e) => e.action === 'request.autoApproved')!;
+    const auto = (await h.store.auditEventsFor({ requestId: result.request.id })).find(
+      (e) => e.action === 'request.autoApproved',
+    )!;
     expect(auto.details.rule).toBe('auto_approve.when');
     // Two hours is over the rule's max_duration: the chain applies.
-    const longer = await submitRequest(h.deps, { requester: await h.as('alan@example.com'), app: 'aws', role: 'admin', durationSeconds: 7200, justification: 'x' });
+    const longer = await submitRequest(h.deps, {
+      requester: await h.as('alan@example.com'),
+      app: 'aws',
+      role: 'admin',
+      durationSeconds: 7200,
+      justification: 'x',
+    });
     expect(longer.kind === 'submitted' && longer.request.status).toBe('pending_approval');
   });
 });

@@ -19,9 +19,18 @@ afterEach(async () => await h.close());
 
 async function someHistory() {
   await recordPolicyVersions(h.deps);
-  const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', justification: 'incident' });
+  const result = await submitRequest(h.deps, {
+    requester: await h.as('ada@example.com'),
+    app: 'aws',
+    role: 'admin',
+    justification: 'incident',
+  });
   if (result.kind !== 'submitted') throw new Error(result.kind);
-  await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
+  await reviewRequest(h.deps, {
+    actor: await h.as('marcus@example.com'),
+    requestId: result.request.id,
+    decision: 'approve',
+  });
   await h.runJobs();
 }
 
@@ -57,7 +66,10 @@ describe('the audit chain', () => {
     // Swap the stored positions of events 4 and 5, content and hashes intact.
     raw('update audit_events set id = -1 where seq = 4');
     raw('update audit_events set id = (select id from audit_events where seq = 5) - 0 where seq = 4 and 0');
-    const five = withRawSqlite(h.dbPath, (db) => db.prepare('select id from audit_events where seq = 5').get() as { id: number });
+    const five = withRawSqlite(
+      h.dbPath,
+      (db) => db.prepare('select id from audit_events where seq = 5').get() as { id: number },
+    );
     raw(`update audit_events set id = -2 where seq = 5`);
     raw(`update audit_events set id = ${five.id} where seq = 4`);
     raw(`update audit_events set id = ${five.id - 1} where seq = 5`);
@@ -77,7 +89,12 @@ describe('the audit chain', () => {
     const before = await h.store.auditHead();
     await expect(
       h.store.transaction(async (tx) => {
-        await tx.appendAudit({ at: h.clock.now().toISOString(), actor: { kind: 'system', component: 'test' }, action: 'request.refused', details: {} });
+        await tx.appendAudit({
+          at: h.clock.now().toISOString(),
+          actor: { kind: 'system', component: 'test' },
+          action: 'request.refused',
+          details: {},
+        });
         throw new Error('boom after the audit write');
       }),
     ).rejects.toThrow('boom');
@@ -98,12 +115,20 @@ describe('policy versions', () => {
     const first = await recordPolicyVersions(h.deps);
     expect(first.added).toContain('github-owner-jit');
     expect((await recordPolicyVersions(h.deps)).added).toEqual([]);
-    h.deps.catalog = new Catalog(examplePolicies({ owner: { duration: { defaultSeconds: 3600, maxSeconds: 8 * 3600 } } }));
+    h.deps.catalog = new Catalog(
+      examplePolicies({ owner: { duration: { defaultSeconds: 3600, maxSeconds: 8 * 3600 } } }),
+    );
     const third = await recordPolicyVersions(h.deps);
     expect(third.changed).toEqual(['github-owner-jit']);
     const changed = (await h.store.auditEvents({ limit: 1000 })).find((e) => e.action === 'policy.changed')!;
     expect(changed.details.changes).toEqual([{ path: 'role.duration.max', before: '4h', after: '8h' }]);
-    const versions = withRawSqlite(h.dbPath, (db) => db.prepare(`select count(*) as n from policy_versions where policy_name = 'github-owner-jit'`).get() as { n: number });
+    const versions = withRawSqlite(
+      h.dbPath,
+      (db) =>
+        db.prepare(`select count(*) as n from policy_versions where policy_name = 'github-owner-jit'`).get() as {
+          n: number;
+        },
+    );
     expect(versions.n).toBe(2);
   });
 });
@@ -122,9 +147,16 @@ describe('review definition versions', () => {
     remediate: 'report',
     source: { file: 'policies/reviews/helpdesk.yml' },
   };
-  const reviewEvents = async () => (await h.store.auditEvents({ limit: 1000 })).filter((e) => e.action.startsWith('reviewDefinition.'));
+  const reviewEvents = async () =>
+    (await h.store.auditEvents({ limit: 1000 })).filter((e) => e.action.startsWith('reviewDefinition.'));
   const versionsOf = (name: string) =>
-    withRawSqlite(h.dbPath, (db) => db.prepare(`select version, app, role, first_seen_at, last_seen_at from policy_versions where policy_name = ? order by first_seen_at`).all(name)) as {
+    withRawSqlite(h.dbPath, (db) =>
+      db
+        .prepare(
+          `select version, app, role, first_seen_at, last_seen_at from policy_versions where policy_name = ? order by first_seen_at`,
+        )
+        .all(name),
+    ) as {
       version: string;
       app: string;
       role: string;
@@ -142,7 +174,11 @@ describe('review definition versions', () => {
     expect(await start(REVIEW)).toEqual({ added: ['helpdesk'], changed: [], retired: [], unchanged: [] });
     expect(await start(REVIEW)).toEqual({ added: [], changed: [], retired: [], unchanged: ['helpdesk'] });
     const [added] = await reviewEvents();
-    expect(added).toMatchObject({ action: 'reviewDefinition.added', actor: { kind: 'system' }, details: { review: 'helpdesk', version: reviewVersion(REVIEW) } });
+    expect(added).toMatchObject({
+      action: 'reviewDefinition.added',
+      actor: { kind: 'system' },
+      details: { review: 'helpdesk', version: reviewVersion(REVIEW) },
+    });
     expect(await reviewEvents()).toHaveLength(1);
 
     const longer = { ...REVIEW, dueSeconds: 10 * 86_400 };
@@ -150,7 +186,12 @@ describe('review definition versions', () => {
     expect((await start(longer)).unchanged).toEqual(['helpdesk']);
     const events = await reviewEvents();
     expect(events.map((e) => e.action)).toEqual(['reviewDefinition.added', 'reviewDefinition.changed']);
-    expect(events[1]!.details).toMatchObject({ review: 'helpdesk', from: reviewVersion(REVIEW), to: reviewVersion(longer), changes: [{ path: 'due', before: '1w', after: '10d' }] });
+    expect(events[1]!.details).toMatchObject({
+      review: 'helpdesk',
+      from: reviewVersion(REVIEW),
+      to: reviewVersion(longer),
+      changes: [{ path: 'due', before: '1w', after: '10d' }],
+    });
 
     const rows = versionsOf('review:helpdesk');
     expect(rows.map((r) => r.version)).toEqual([reviewVersion(REVIEW), reviewVersion(longer)]);
@@ -184,7 +225,7 @@ describe('identity binding', () => {
     expect((await h.store.auditEvents()).filter((e) => e.action === 'identity.bound')).toHaveLength(1);
   });
 
-  it("binds a person whose first two clicks arrive at once (two listeners, or two replicas) once, as themselves", async () => {
+  it('binds a person whose first two clicks arrive at once (two listeners, or two replicas) once, as themselves', async () => {
     const [a, b] = await Promise.all([
       identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'ada@example.com' }),
       identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'ada@example.com' }),
@@ -197,11 +238,15 @@ describe('identity binding', () => {
 
   it('refuses a second Slack user claiming a bound person, and an email that no longer matches', async () => {
     await identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'ada@example.com' });
-    const conflict = await identifySlackUser(h.deps, { slackUserId: 'U0EVIL', email: 'ada@example.com' }).catch((e: AccessError) => e);
+    const conflict = await identifySlackUser(h.deps, { slackUserId: 'U0EVIL', email: 'ada@example.com' }).catch(
+      (e: AccessError) => e,
+    );
     expect(conflict).toBeInstanceOf(AccessError);
     expect((conflict as AccessError).code).toBe('identity_conflict');
     expect((await h.store.auditEvents()).some((e) => e.action === 'identity.conflicted')).toBe(true);
-    const mismatch = await identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'alan@example.com' }).catch((e: AccessError) => e);
+    const mismatch = await identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'alan@example.com' }).catch(
+      (e: AccessError) => e,
+    );
     expect((mismatch as AccessError).code).toBe('identity_mismatch');
   });
 
@@ -216,18 +261,28 @@ describe('identity binding', () => {
         groups: {},
       }),
     });
-    const error = await identifySlackUser(h.deps, { slackUserId: 'U1', email: 'twin@example.com' }).catch((e: AccessError) => e);
+    const error = await identifySlackUser(h.deps, { slackUserId: 'U1', email: 'twin@example.com' }).catch(
+      (e: AccessError) => e,
+    );
     expect((error as AccessError).code).toBe('identity_ambiguous');
     expect(await h.store.bindingForSlackUser('U1')).toBeUndefined();
   });
 
   it('lets an admin unbind, audited, so the next action matches again', async () => {
     await identifySlackUser(h.deps, { slackUserId: 'U0ADA', email: 'ada@example.com' });
-    await expect(unbindIdentity(h.deps, { admin: await h.as('alan@example.com'), slackUserId: 'U0ADA', reason: 'x' })).rejects.toMatchObject({ code: 'not_admin' });
-    await unbindIdentity(h.deps, { admin: await h.as('priya@example.com'), slackUserId: 'U0ADA', reason: 'Slack account replaced' });
+    await expect(
+      unbindIdentity(h.deps, { admin: await h.as('alan@example.com'), slackUserId: 'U0ADA', reason: 'x' }),
+    ).rejects.toMatchObject({ code: 'not_admin' });
+    await unbindIdentity(h.deps, {
+      admin: await h.as('priya@example.com'),
+      slackUserId: 'U0ADA',
+      reason: 'Slack account replaced',
+    });
     expect(await h.store.bindingForSlackUser('U0ADA')).toBeUndefined();
     const unbound = (await h.store.auditEvents()).find((e) => e.action === 'identity.unbound')!;
     expect(unbound.details).toMatchObject({ slackUserId: 'U0ADA', reason: 'Slack account replaced' });
-    expect((await identifySlackUser(h.deps, { slackUserId: 'U0NEWADA', email: 'ada@example.com' })).person.id).toBe('u-ada');
+    expect((await identifySlackUser(h.deps, { slackUserId: 'U0NEWADA', email: 'ada@example.com' })).person.id).toBe(
+      'u-ada',
+    );
   });
 });

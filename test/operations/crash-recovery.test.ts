@@ -16,16 +16,29 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function child(phase: string, at: string) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, phase, join(dir, 'access.db'), join(dir, 'log.jsonl'), at], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', CHILD, phase, join(dir, 'access.db'), join(dir, 'log.jsonl'), at],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = once(proc, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as string | null, stderr }));
+  const exited = once(proc, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as string | null,
+    stderr,
+  }));
   return { proc, exited };
 }
 
 function logEntries(): Record<string, unknown>[] {
   const file = join(dir, 'log.jsonl');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    : [];
 }
 
 describe('a process killed between job intent and completion', () => {
@@ -54,7 +67,8 @@ describe('a process killed between job intent and completion', () => {
 
     store = SqliteStore.open(join(dir, 'access.db'));
     expect((await store.getGrant(grant.id))!.status).toBe('active');
-    expect((await store.getGrant(grant.id))!.alreadyMember).toBe(false); // recorded before the first add, not re-read after it
+    // recorded before the first add, not re-read after it
+    expect((await store.getGrant(grant.id))!.alreadyMember).toBe(false);
     const events = await store.auditEvents({ limit: 1000 });
     expect(events.filter((e) => e.action === 'grant.activated')).toHaveLength(1);
     expect(events.filter((e) => e.action === 'grant.provisioned')).toHaveLength(1);

@@ -37,7 +37,8 @@ beforeEach(async () => {
   h.clock.set(T0);
 });
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   okta.releaseHolds();
   await receiver.close();
   await h.close();
@@ -46,13 +47,20 @@ afterEach(async () => {
 
 /** The other process: runs the due jobs once at T0 and exits. */
 function otherProcess(worker: string) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, h.dbPath, okta.url, receiver.url, T0, worker], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, h.dbPath, okta.url, receiver.url, T0, worker], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(proc);
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = once(proc, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as string | null, stdout, stderr }));
+  const exited = once(proc, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as string | null,
+    stdout,
+    stderr,
+  }));
   return { proc, exited };
 }
 
@@ -61,7 +69,7 @@ const grantActions = async (grantId: string) => (await h.store.auditEventsFor({ 
 const here = (worker: string) => runDueJobs(h.deps, { worker, baseDelaySeconds: 1 });
 
 describe('two processes, one adding to Okta while the grant is revoked', () => {
-  it.each(REVOCATIONS)('the removal waits for the other process\'s add and follows it (%s)', async (reason, revoke) => {
+  it.each(REVOCATIONS)("the removal waits for the other process's add and follows it (%s)", async (reason, revoke) => {
     const grantId = await approvedAwsAdmin(h);
     const add = okta.hold(ADA_IN_AWS, { method: 'PUT' });
     const other = otherProcess('proc-a');
@@ -79,7 +87,12 @@ describe('two processes, one adding to Okta while the grant is revoked', () => {
     expect(okta.isMember('00g-aws-admins', 'u-ada')).toBe(false);
     expect(okta.requests.filter((r) => r.path === ADA_IN_AWS).map((r) => r.method)).toEqual(['PUT', 'DELETE']);
     expect(await h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
-    expect(await grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
+    expect(await grantActions(grantId)).toEqual([
+      'grant.provisioningStarted',
+      'grant.revocationStarted',
+      'grant.provisioned',
+      'grant.revoked',
+    ]);
   });
 
   it('the second process takes over when the first dies with its add in flight, and removes what landed', async () => {
@@ -106,7 +119,11 @@ describe('two processes, one adding to Okta while the grant is revoked', () => {
 
 describe('two processes, one calling the grant webhook while the grant is revoked', () => {
   it.each(REVOCATIONS)('the receiver gets grant, then revoke (%s)', async (reason, revoke) => {
-    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'billing', role: 'viewer' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'billing',
+      role: 'viewer',
+    });
     if (result.kind !== 'submitted' || !result.grant) throw new Error(result.kind);
     const grantId = result.grant.id;
     const grantCall = receiver.holdNext({ action: 'grant' });
@@ -122,6 +139,11 @@ describe('two processes, one calling the grant webhook while the grant is revoke
     expect(done.code, done.stderr).toBe(0);
     expect(receiver.applied.map((a) => a.idempotencyKey)).toEqual([`${grantId}:grant`, `${grantId}:revoke`]);
     expect(await h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
-    expect(await grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
+    expect(await grantActions(grantId)).toEqual([
+      'grant.provisioningStarted',
+      'grant.revocationStarted',
+      'grant.provisioned',
+      'grant.revoked',
+    ]);
   });
 });

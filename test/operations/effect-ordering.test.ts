@@ -45,30 +45,42 @@ const runner = (worker: string) => {
 };
 
 describe('a revocation that overtakes the Okta add', () => {
-  it.each(REVOCATIONS)('waits for the add, then removes the membership and reads it back (%s)', async (reason, revoke) => {
-    const grantId = await approvedAwsAdmin(h);
-    const add = okta.hold(ADA_IN('aws-admins'), { method: 'PUT' });
-    const sweepRun = runner('sweep');
-    await add.arrived;
+  it.each(REVOCATIONS)(
+    'waits for the add, then removes the membership and reads it back (%s)',
+    async (reason, revoke) => {
+      const grantId = await approvedAwsAdmin(h);
+      const add = okta.hold(ADA_IN('aws-admins'), { method: 'PUT' });
+      const sweepRun = runner('sweep');
+      await add.arrived;
 
-    await revoke(h, grantId);
-    await runner('pump'); // the second runner must not touch Okta while the add is in flight
-    expect(okta.count(ADA_IN('aws-admins'), 'DELETE')).toBe(0);
-    expect((await h.store.getGrant(grantId))!.status).toBe('revoking');
+      await revoke(h, grantId);
+      await runner('pump'); // the second runner must not touch Okta while the add is in flight
+      expect(okta.count(ADA_IN('aws-admins'), 'DELETE')).toBe(0);
+      expect((await h.store.getGrant(grantId))!.status).toBe('revoking');
 
-    add.release();
-    await sweepRun; // the runner that did the add follows up with the revocation at once
-    expect(okta.isMember('00g-aws-admins', 'u-ada')).toBe(false);
-    expect(await h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
-    // Okta saw the add, then the removal, then the read-back that confirmed it.
-    const changes = okta.requests.filter((r) => r.path === ADA_IN('aws-admins') || r.path === '/api/v1/users/u-ada/groups');
-    const deleteAt = changes.findIndex((r) => r.method === 'DELETE');
-    expect(changes.filter((r) => r.method !== 'GET').map((r) => r.method)).toEqual(['PUT', 'DELETE']);
-    expect(changes.slice(deleteAt + 1).some((r) => r.method === 'GET')).toBe(true);
-    // The log tells it as it happened: the add landed after the revocation started, before it was done.
-    expect(await grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
-    expect((await h.store.auditEventsFor({ grantId })).find((e) => e.action === 'grant.provisioned')!.details).toMatchObject({ late: true });
-  });
+      add.release();
+      await sweepRun; // the runner that did the add follows up with the revocation at once
+      expect(okta.isMember('00g-aws-admins', 'u-ada')).toBe(false);
+      expect(await h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
+      // Okta saw the add, then the removal, then the read-back that confirmed it.
+      const changes = okta.requests.filter(
+        (r) => r.path === ADA_IN('aws-admins') || r.path === '/api/v1/users/u-ada/groups',
+      );
+      const deleteAt = changes.findIndex((r) => r.method === 'DELETE');
+      expect(changes.filter((r) => r.method !== 'GET').map((r) => r.method)).toEqual(['PUT', 'DELETE']);
+      expect(changes.slice(deleteAt + 1).some((r) => r.method === 'GET')).toBe(true);
+      // The log tells it as it happened: the add landed after the revocation started, before it was done.
+      expect(await grantActions(grantId)).toEqual([
+        'grant.provisioningStarted',
+        'grant.revocationStarted',
+        'grant.provisioned',
+        'grant.revoked',
+      ]);
+      expect(
+        (await h.store.auditEventsFor({ grantId })).find((e) => e.action === 'grant.provisioned')!.details,
+      ).toMatchObject({ late: true });
+    },
+  );
 
   it('undoes an add that lands after a worker stalled past its lock and another finished the revocation', async () => {
     const grantId = await approvedAwsAdmin(h);
@@ -88,13 +100,20 @@ describe('a revocation that overtakes the Okta add', () => {
     await stalled;
     expect(okta.isMember('00g-aws-admins', 'u-ada')).toBe(false);
     expect((await grantActions(grantId)).slice(-2)).toEqual(['grant.provisioned', 'grant.provisioningUndone']);
-    expect((await h.store.auditEventsFor({ grantId })).at(-1)!.details).toMatchObject({ removed: true, confirmed: true });
+    expect((await h.store.auditEventsFor({ grantId })).at(-1)!.details).toMatchObject({
+      removed: true,
+      confirmed: true,
+    });
   });
 });
 
 describe('a revocation that overtakes the grant webhook', () => {
   it.each(REVOCATIONS)('reaches the receiver after the grant call, never before (%s)', async (reason, revoke) => {
-    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'billing', role: 'viewer' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'billing',
+      role: 'viewer',
+    });
     if (result.kind !== 'submitted' || !result.grant) throw new Error(result.kind);
     const grantId = result.grant.id;
     const grantCall = receiver.holdNext({ action: 'grant' });
@@ -109,13 +128,22 @@ describe('a revocation that overtakes the grant webhook', () => {
     await sweepRun;
     expect(receiver.applied.map((a) => a.idempotencyKey)).toEqual([`${grantId}:grant`, `${grantId}:revoke`]);
     expect(await h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: reason });
-    expect(await grantActions(grantId)).toEqual(['grant.provisioningStarted', 'grant.revocationStarted', 'grant.provisioned', 'grant.revoked']);
+    expect(await grantActions(grantId)).toEqual([
+      'grant.provisioningStarted',
+      'grant.revocationStarted',
+      'grant.provisioned',
+      'grant.revoked',
+    ]);
   });
 });
 
-describe('a grant call that lands after a stalled worker\'s revocation', () => {
+describe("a grant call that lands after a stalled worker's revocation", () => {
   it('is followed by a second revoke with a key of its own', async () => {
-    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'billing', role: 'viewer' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'billing',
+      role: 'viewer',
+    });
     if (result.kind !== 'submitted' || !result.grant) throw new Error(result.kind);
     const grantId = result.grant.id;
     const grantCall = receiver.holdNext({ action: 'grant' });
@@ -128,15 +156,23 @@ describe('a grant call that lands after a stalled worker\'s revocation', () => {
 
     grantCall.release();
     await stalled;
-    expect(receiver.applied.map((a) => a.idempotencyKey)).toEqual([`${grantId}:revoke`, `${grantId}:grant`, `${grantId}:revoke:after-grant`]);
+    expect(receiver.applied.map((a) => a.idempotencyKey)).toEqual([
+      `${grantId}:revoke`,
+      `${grantId}:grant`,
+      `${grantId}:revoke:after-grant`,
+    ]);
     expect(receiver.applied.at(-1)!.call.action).toBe('revoke');
     expect((await grantActions(grantId)).slice(-2)).toEqual(['grant.provisioned', 'grant.provisioningUndone']);
   });
 });
 
 describe('two grants through one Okta group', () => {
-  it('a new grant waits for the expired one\'s removal, so the person ends up in the group', async () => {
-    const member = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member' });
+  it("a new grant waits for the expired one's removal, so the person ends up in the group", async () => {
+    const member = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'github',
+      role: 'member',
+    });
     if (member.kind !== 'submitted' || !member.grant) throw new Error(member.kind);
     await runner('setup');
     expect((await h.store.getGrant(member.grant.id))!.status).toBe('active');
@@ -148,7 +184,11 @@ describe('two grants through one Okta group', () => {
     await removal.arrived;
 
     // The same person asks for another role provisioned through the same group.
-    const triage = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'triage' });
+    const triage = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'github',
+      role: 'triage',
+    });
     if (triage.kind !== 'submitted' || !triage.grant) throw new Error(triage.kind);
     await runner('pump');
     expect(okta.count(ADA_IN('github-members'), 'PUT')).toBe(1); // only the first grant's add so far

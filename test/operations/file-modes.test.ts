@@ -43,7 +43,10 @@ describe('file modes', () => {
 
   it('writes a CLI export file 0600', async () => {
     const out = join(dir, 'events.csv');
-    const result = await cli(['export', 'events', '--out', out], { ...EXAMPLE_ENV, DATABASE_PATH: join(dir, 'access.db') });
+    const result = await cli(['export', 'events', '--out', out], {
+      ...EXAMPLE_ENV,
+      DATABASE_PATH: join(dir, 'access.db'),
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(mode(out)).toBe(0o600);
   });

@@ -12,7 +12,10 @@ beforeEach(() => {
 afterEach(async () => await h.close());
 
 const DAY = 86_400;
-const alert = (n: number): JobPayload => ({ kind: 'notify', notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: `alert ${n}` } });
+const alert = (n: number): JobPayload => ({
+  kind: 'notify',
+  notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0ACCESSOPS' }, text: `alert ${n}` },
+});
 
 /** `count` alerts sent now: finished jobs, each with its audit trail untouched. */
 async function sentAlerts(count: number, from = 0): Promise<void> {
@@ -45,7 +48,13 @@ describe('housekeeping', () => {
     h.directory.failNext('removeFromGroup', new Error('Okta 500'), 1000);
     await h.runJobs();
     // Messages that wait: queued for a time long after the retention.
-    await h.store.transaction((tx) => tx.enqueueJob('notify:alert:later', alert(-1), new Date(Date.parse(h.clock.now().toISOString()) + 200 * DAY * 1000).toISOString()));
+    await h.store.transaction((tx) =>
+      tx.enqueueJob(
+        'notify:alert:later',
+        alert(-1),
+        new Date(Date.parse(h.clock.now().toISOString()) + 200 * DAY * 1000).toISOString(),
+      ),
+    );
     await sentAlerts(10);
     const unfinished = (await h.store.listJobs({ status: ['pending', 'running'] })).map((j) => j.key).sort();
     expect(unfinished).toEqual(expect.arrayContaining([`revoke:${grant.id}`, 'notify:alert:later']));

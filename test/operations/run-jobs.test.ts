@@ -4,13 +4,19 @@ import { submitRequest } from '../../src/operations/submit-request.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
 
 let h: Harness;
-beforeEach(() => { h = createHarness(); });
+beforeEach(() => {
+  h = createHarness();
+});
 afterEach(() => h.close());
 
 /** A request whose messages (the requester's "submitted" DM, the manager's approval DM) are queued. */
 async function queueMessages(): Promise<string[]> {
   await submitRequest(h.deps, {
-    requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', durationSeconds: 3600, justification: 'deploy',
+    requester: await h.as('ada@example.com'),
+    app: 'aws',
+    role: 'admin',
+    durationSeconds: 3600,
+    justification: 'deploy',
   });
   return (await h.store.listJobs({ status: ['pending'] })).map((j) => j.key);
 }

@@ -15,9 +15,17 @@ beforeEach(async () => {
   receiver = await startWebhookReceiver({ secret: SECRET });
   const policies = examplePolicies();
   const billing = policies.find((p) => p.app === 'billing')!;
-  billing.roles = [{ ...billing.roles[0]!, provision: { method: 'webhook', url: receiver.url, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 5 } }];
+  billing.roles = [
+    {
+      ...billing.roles[0]!,
+      provision: { method: 'webhook', url: receiver.url, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 5 },
+    },
+  ];
   // The real provisioner, over real HTTP; plain http is allowed only because the receiver is on loopback.
-  h = createHarness({ policies, webhook: new WebhookClient({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true }) });
+  h = createHarness({
+    policies,
+    webhook: new WebhookClient({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true }),
+  });
 });
 afterEach(async () => {
   await h.close();
@@ -28,17 +36,37 @@ describe('a webhook URL with a token in its query string (L4)', () => {
   it('is called as written, but the token appears in no audit event, stored policy version or export', async () => {
     const policies = examplePolicies();
     const billing = policies.find((p) => p.app === 'billing')!;
-    billing.roles = [{ ...billing.roles[0]!, provision: { method: 'webhook', url: `${receiver.url}?api_key=QUERYTOKEN123`, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 5 } }];
+    billing.roles = [
+      {
+        ...billing.roles[0]!,
+        provision: {
+          method: 'webhook',
+          url: `${receiver.url}?api_key=QUERYTOKEN123`,
+          secretEnv: 'BILLING_HOOK_SECRET',
+          timeoutSeconds: 5,
+        },
+      },
+    ];
     await h.close();
-    h = createHarness({ policies, webhook: new WebhookClient({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true }) });
+    h = createHarness({
+      policies,
+      webhook: new WebhookClient({ env: { BILLING_HOOK_SECRET: SECRET }, allowInsecureLoopback: true }),
+    });
     await recordPolicyVersions(h.deps);
-    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'billing', role: 'viewer' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'billing',
+      role: 'viewer',
+    });
     if (result.kind !== 'submitted' || !result.grant) throw new Error(result.kind);
     await h.runJobs();
     await relinquishGrant(h.deps, { actor: await h.as('ada@example.com'), grantId: result.grant.id });
     await h.runJobs();
     expect((await h.store.getGrant(result.grant.id))!.status).toBe('revoked');
-    expect(receiver.requests.map((r) => r.path)).toEqual(['/hooks?api_key=QUERYTOKEN123', '/hooks?api_key=QUERYTOKEN123']);
+    expect(receiver.requests.map((r) => r.path)).toEqual([
+      '/hooks?api_key=QUERYTOKEN123',
+      '/hooks?api_key=QUERYTOKEN123',
+    ]);
 
     expect(JSON.stringify(await h.store.auditEvents({ limit: 10_000 }))).not.toContain('QUERYTOKEN123');
     expect(JSON.stringify(await h.store.latestPolicyVersions())).not.toContain('QUERYTOKEN123');
@@ -52,7 +80,11 @@ describe('a webhook URL with a token in its query string (L4)', () => {
 describe('webhook provisioning through the lifecycle', () => {
   it('grants and revokes with signed calls the receiver verifies, each applied once despite a retry', async () => {
     receiver.answerWith(503, { times: 1 });
-    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'billing', role: 'viewer' });
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'billing',
+      role: 'viewer',
+    });
     if (result.kind !== 'submitted') throw new Error(result.kind);
     await h.runJobs();
     const grant = (await h.store.grantForRequest(result.request.id))!;

@@ -11,15 +11,32 @@ const github = join(dir, 'github.yml');
 const billing = join(dir, 'billing.yaml');
 
 /** A directory in which every group and person the `valid` fixture names exists. */
-function fullDirectory(overrides: { skip?: string[]; securityTeam?: number; admins?: number; appSourced?: string[] } = {}): FakeDirectory {
+function fullDirectory(
+  overrides: { skip?: string[]; securityTeam?: number; admins?: number; appSourced?: string[] } = {},
+): FakeDirectory {
   const d = new FakeDirectory();
   const skip = new Set(overrides.skip ?? []);
   const add = (name: string, members: ReturnType<typeof person>[] = []) => {
     if (!skip.has(name)) d.group(name, members, overrides.appSourced?.includes(name) ? { type: 'APP_GROUP' } : {});
   };
-  add('access-admins', Array.from({ length: overrides.admins ?? 2 }, (_, i) => person(`admin${i + 1}`)));
-  add('security-team', Array.from({ length: overrides.securityTeam ?? 3 }, (_, i) => person(`sec${i + 1}`)));
-  for (const name of ['platform-team', 'sre-oncall', 'everyone', 'github-owners', 'github-members', 'finance', 'it-helpdesk']) add(name);
+  add(
+    'access-admins',
+    Array.from({ length: overrides.admins ?? 2 }, (_, i) => person(`admin${i + 1}`)),
+  );
+  add(
+    'security-team',
+    Array.from({ length: overrides.securityTeam ?? 3 }, (_, i) => person(`sec${i + 1}`)),
+  );
+  for (const name of [
+    'platform-team',
+    'sre-oncall',
+    'everyone',
+    'github-owners',
+    'github-members',
+    'finance',
+    'it-helpdesk',
+  ])
+    add(name);
   add('finance-leads', [person('lead1')]);
   if (!skip.has('ciso')) d.addPerson(person('ciso'));
   return d;
@@ -36,10 +53,25 @@ describe('checkPoliciesAgainstDirectory', () => {
   });
 
   it('reports a group the directory does not know, at the key that names it', async () => {
-    const { problems } = await checkPoliciesAgainstDirectory(loaded, fullDirectory({ skip: ['sre-oncall', 'it-helpdesk'] }));
+    const { problems } = await checkPoliciesAgainstDirectory(
+      loaded,
+      fullDirectory({ skip: ['sre-oncall', 'it-helpdesk'] }),
+    );
     expect(problems).toEqual([
-      { file: billing, line: 24, column: 25, path: 'roles[1].provision.manual.assignee_group', message: "group 'it-helpdesk' does not exist in the directory (fake)" },
-      { file: github, line: 19, column: 34, path: 'roles[0].auto_approve.when.requester_groups[0]', message: "group 'sre-oncall' does not exist in the directory (fake)" },
+      {
+        file: billing,
+        line: 24,
+        column: 25,
+        path: 'roles[1].provision.manual.assignee_group',
+        message: "group 'it-helpdesk' does not exist in the directory (fake)",
+      },
+      {
+        file: github,
+        line: 19,
+        column: 34,
+        path: 'roles[0].auto_approve.when.requester_groups[0]',
+        message: "group 'sre-oncall' does not exist in the directory (fake)",
+      },
     ]);
   });
 
@@ -47,23 +79,44 @@ describe('checkPoliciesAgainstDirectory', () => {
     const { problems } = await checkPoliciesAgainstDirectory(loaded, fullDirectory({ skip: ['access-admins'] }));
     // Only the cause: the chains that would fall back to it are checked once it exists.
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toEqual({ file: join(dir, 'settings.yml'), line: 1, column: 14, path: 'admin_group', message: "group 'access-admins' does not exist in the directory (fake)" });
+    expect(problems[0]).toEqual({
+      file: join(dir, 'settings.yml'),
+      line: 1,
+      column: 14,
+      path: 'admin_group',
+      message: "group 'access-admins' does not exist in the directory (fake)",
+    });
   });
 
   it('refuses to provision an app-sourced group, which Okta cannot change', async () => {
-    const { problems } = await checkPoliciesAgainstDirectory(loaded, fullDirectory({ appSourced: ['github-owners', 'everyone'] }));
+    const { problems } = await checkPoliciesAgainstDirectory(
+      loaded,
+      fullDirectory({ appSourced: ['github-owners', 'everyone'] }),
+    );
     // `everyone` is only used for eligibility: reading an app-sourced group is fine.
     expect(problems).toEqual([
       {
-        file: github, line: 22, column: 19, path: 'roles[0].provision.okta_group',
-        message: "group 'github-owners' is an APP_GROUP group, not OKTA_GROUP: Okta's API cannot change an app-sourced group; only OKTA_GROUP groups can be provisioned",
+        file: github,
+        line: 22,
+        column: 19,
+        path: 'roles[0].provision.okta_group',
+        message:
+          "group 'github-owners' is an APP_GROUP group, not OKTA_GROUP: Okta's API cannot change an app-sourced group; only OKTA_GROUP groups can be provisioned",
       },
     ]);
   });
 
   it('reports a named approver who is not in the directory', async () => {
     const { problems } = await checkPoliciesAgainstDirectory(loaded, fullDirectory({ skip: ['ciso'], admins: 3 }));
-    expect(problems).toEqual([{ file: github, line: 17, column: 15, path: 'roles[0].approval[2].user', message: 'approver ciso@example.com is not in the directory (fake)' }]);
+    expect(problems).toEqual([
+      {
+        file: github,
+        line: 17,
+        column: 15,
+        path: 'roles[0].approval[2].user',
+        message: 'approver ciso@example.com is not in the directory (fake)',
+      },
+    ]);
   });
 
   it('reports a chain that cannot be satisfied even with the admin fallback, at the approval key', async () => {
@@ -97,12 +150,20 @@ describe('checkPoliciesAgainstDirectory', () => {
   it('does not fail when the directory is down: it says so and reports only what it could check', async () => {
     const down = fullDirectory();
     down.goDown('okta: 503 Service Unavailable');
-    expect(await checkPoliciesAgainstDirectory(loaded, down)).toEqual({ problems: [], unreachable: 'okta: 503 Service Unavailable' });
+    expect(await checkPoliciesAgainstDirectory(loaded, down)).toEqual({
+      problems: [],
+      unreachable: 'okta: 503 Service Unavailable',
+    });
 
     const flaky = fullDirectory({ skip: ['access-admins'] });
     flaky.goDownAfter(1, 'okta: timeout');
     expect(await checkPoliciesAgainstDirectory(loaded, flaky)).toEqual({
-      problems: [expect.objectContaining({ path: 'admin_group', message: "group 'access-admins' does not exist in the directory (fake)" })],
+      problems: [
+        expect.objectContaining({
+          path: 'admin_group',
+          message: "group 'access-admins' does not exist in the directory (fake)",
+        }),
+      ],
       unreachable: 'okta: timeout',
     });
   });
@@ -124,7 +185,11 @@ describe('checkPoliciesAgainstDirectory on the groups and people of escalations 
     ]);
     // access-admins exists: the escalation is fine; named without it, it is reported too.
     const empty = await checkPoliciesAgainstDirectory(sandbox, new FakeDirectory());
-    expect(empty.problems.some((p) => p.path === 'roles[0].approval[0].escalate_to.group' && p.message.includes("'access-admins'"))).toBe(true);
+    expect(
+      empty.problems.some(
+        (p) => p.path === 'roles[0].approval[0].escalate_to.group' && p.message.includes("'access-admins'"),
+      ),
+    ).toBe(true);
     for (const p of aws) expect(p.line).toBeGreaterThan(0);
   });
 });

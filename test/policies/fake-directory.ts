@@ -4,7 +4,15 @@ import type { Person } from '../../src/domain/person.js';
 import type { Directory, DirectoryGroup } from '../../src/operations/ports.js';
 
 export function person(id: string, overrides: Partial<Person> = {}): Person {
-  return { id, email: `${id}@example.com`, login: `${id}@example.com`, name: id, status: 'active', active: true, ...overrides };
+  return {
+    id,
+    email: `${id}@example.com`,
+    login: `${id}@example.com`,
+    name: id,
+    status: 'active',
+    active: true,
+    ...overrides,
+  };
 }
 
 export class FakeDirectory implements Directory {
@@ -17,7 +25,10 @@ export class FakeDirectory implements Directory {
 
   group(name: string, members: Person[] = [], options: { type?: string; manageable?: boolean } = {}): this {
     const type = options.type ?? 'OKTA_GROUP';
-    this.groups.set(name, { group: { id: `g-${name}`, name, type, manageable: options.manageable ?? type === 'OKTA_GROUP' }, members });
+    this.groups.set(name, {
+      group: { id: `g-${name}`, name, type, manageable: options.manageable ?? type === 'OKTA_GROUP' },
+      members,
+    });
     for (const m of members) if (!this.people.some((p) => p.id === m.id)) this.people.push(m);
     return this;
   }

@@ -18,7 +18,10 @@ async function problemsOf(dir: string, env: Record<string, string | undefined> =
 }
 
 /** The one problem a fixture has, checked for file, line, column, key path and wording. */
-async function expectOnlyProblem(dir: string, expected: { file: string; line: number; column?: number; path: string; message: string | RegExp }) {
+async function expectOnlyProblem(
+  dir: string,
+  expected: { file: string; line: number; column?: number; path: string; message: string | RegExp },
+) {
   const problems = await problemsOf(dir);
   expect(problems).toHaveLength(1);
   const [problem] = problems;
@@ -56,14 +59,27 @@ describe('loadPolicies on a valid folder', () => {
       extension: { maxTotalSeconds: 28_800, approval: 'same' },
       provision: { method: 'okta_group', group: 'github-owners' },
     });
-    expect(github?.roles[1]).toMatchObject({ sensitive: false, approval: 'auto', extension: null, duration: { defaultSeconds: 2_592_000, maxSeconds: 7_776_000 } });
+    expect(github?.roles[1]).toMatchObject({
+      sensitive: false,
+      approval: 'auto',
+      extension: null,
+      duration: { defaultSeconds: 2_592_000, maxSeconds: 7_776_000 },
+    });
 
     const billing = loaded.catalog.find('billing', 'admin')?.role;
-    expect(billing?.provision).toEqual({ method: 'webhook', url: 'https://billing.internal.example.com/access-hooks', secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 10 });
+    expect(billing?.provision).toEqual({
+      method: 'webhook',
+      url: 'https://billing.internal.example.com/access-hooks',
+      secretEnv: 'BILLING_HOOK_SECRET',
+      timeoutSeconds: 10,
+    });
     expect(billing?.justification).toBe('optional');
     expect(billing?.extension).toBeNull();
     expect(billing?.approval).toEqual([{ kind: 'group', group: 'finance-leads', minApprovals: 1 }]);
-    expect(loaded.catalog.findByPolicyName('billing-viewer')?.role.provision).toEqual({ method: 'manual', assigneeGroup: 'it-helpdesk' });
+    expect(loaded.catalog.findByPolicyName('billing-viewer')?.role.provision).toEqual({
+      method: 'manual',
+      assigneeGroup: 'it-helpdesk',
+    });
     expect(loaded.catalog.find('github', 'owner')?.version).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -121,50 +137,110 @@ describe('loadPolicies on a valid folder', () => {
 
 describe('loadPolicies reports malformed files with file, line, column and key', () => {
   it('an unknown top-level key, at the key', () =>
-    expectOnlyProblem('unknown-key-top', { file: 'wiki.yml', line: 3, column: 1, path: 'owner', message: "unknown key 'owner'" }));
+    expectOnlyProblem('unknown-key-top', {
+      file: 'wiki.yml',
+      line: 3,
+      column: 1,
+      path: 'owner',
+      message: "unknown key 'owner'",
+    }));
 
   it('an unknown key inside a role, at the key', () =>
-    expectOnlyProblem('unknown-key-role', { file: 'wiki.yml', line: 7, column: 5, path: 'roles[0].sensitiv', message: "unknown key 'sensitiv'" }));
+    expectOnlyProblem('unknown-key-role', {
+      file: 'wiki.yml',
+      line: 7,
+      column: 5,
+      path: 'roles[0].sensitiv',
+      message: "unknown key 'sensitiv'",
+    }));
 
   it('a bad duration, saying which form is accepted', () =>
     expectOnlyProblem('bad-duration', {
-      file: 'wiki.yml', line: 8, column: 35, path: 'roles[0].duration.max',
+      file: 'wiki.yml',
+      line: 8,
+      column: 35,
+      path: 'roles[0].duration.max',
       message: "must be a duration, an integer and a unit s, m, h, d or w (for example 30m, 4h, 7d); got '4 hours'",
     }));
 
   it('a default longer than the maximum', () =>
-    expectOnlyProblem('default-over-max', { file: 'wiki.yml', line: 8, column: 26, path: 'roles[0].duration.default', message: 'duration.default (8h) is longer than duration.max (4h)' }));
+    expectOnlyProblem('default-over-max', {
+      file: 'wiki.yml',
+      line: 8,
+      column: 26,
+      path: 'roles[0].duration.default',
+      message: 'duration.default (8h) is longer than duration.max (4h)',
+    }));
 
   it('an extension lifetime shorter than the maximum duration', () =>
-    expectOnlyProblem('extension-too-short', { file: 'wiki.yml', line: 10, column: 29, path: 'roles[0].extension.max_total', message: 'is shorter than duration.max (4h)' }));
+    expectOnlyProblem('extension-too-short', {
+      file: 'wiki.yml',
+      line: 10,
+      column: 29,
+      path: 'roles[0].extension.max_total',
+      message: 'is shorter than duration.max (4h)',
+    }));
 
   it('the same app in two files, naming both', async () => {
-    await expectOnlyProblem('duplicate-app', { file: 'b.yml', line: 1, column: 6, path: 'app', message: `app 'wiki' is already defined in ${file('duplicate-app', 'a.yml')}:1:6` });
+    await expectOnlyProblem('duplicate-app', {
+      file: 'b.yml',
+      line: 1,
+      column: 6,
+      path: 'app',
+      message: `app 'wiki' is already defined in ${file('duplicate-app', 'a.yml')}:1:6`,
+    });
   });
 
   it('the same role id twice in one app', () =>
-    expectOnlyProblem('duplicate-role', { file: 'wiki.yml', line: 11, column: 9, path: 'roles[1].id', message: "role id 'editor' is already used by roles[0] (line 4)" }));
+    expectOnlyProblem('duplicate-role', {
+      file: 'wiki.yml',
+      line: 11,
+      column: 9,
+      path: 'roles[1].id',
+      message: "role id 'editor' is already used by roles[0] (line 4)",
+    }));
 
   it('the same policy name in two files', () =>
     expectOnlyProblem('duplicate-policy', {
-      file: 'b.yml', line: 6, column: 13, path: 'roles[0].policy',
+      file: 'b.yml',
+      line: 6,
+      column: 13,
+      path: 'roles[0].policy',
       message: `policy name 'wiki-editor' is already used by wiki/editor at ${file('duplicate-policy', 'a.yml')}:6:13`,
     }));
 
   it('min_approvals of 0', () =>
-    expectOnlyProblem('min-approvals-zero', { file: 'wiki.yml', line: 11, column: 24, path: 'roles[0].approval[0].min_approvals', message: 'must be at least 1, got 0' }));
+    expectOnlyProblem('min-approvals-zero', {
+      file: 'wiki.yml',
+      line: 11,
+      column: 24,
+      path: 'roles[0].approval[0].min_approvals',
+      message: 'must be at least 1, got 0',
+    }));
 
   it('a webhook over plain http', async () => {
     const problems = await problemsOf('webhook-http', { WIKI_HOOK_SECRET: 'set' });
     expect(problems).toEqual([
-      { file: file('webhook-http', 'wiki.yml'), line: 12, column: 14, path: 'roles[0].provision.webhook.url', message: "must be an https:// URL, got 'http://wiki.example.com/hooks'" },
+      {
+        file: file('webhook-http', 'wiki.yml'),
+        line: 12,
+        column: 14,
+        path: 'roles[0].provision.webhook.url',
+        message: "must be an https:// URL, got 'http://wiki.example.com/hooks'",
+      },
     ]);
   });
 
   it('a webhook URL with credentials in it (they belong in secret_env)', async () => {
     const problems = await problemsOf('webhook-credentials', { WIKI_HOOK_SECRET: 'set' });
     expect(problems).toEqual([
-      { file: file('webhook-credentials', 'wiki.yml'), line: 12, column: 14, path: 'roles[0].provision.webhook.url', message: expect.stringContaining('must not carry a user name or password') },
+      {
+        file: file('webhook-credentials', 'wiki.yml'),
+        line: 12,
+        column: 14,
+        path: 'roles[0].provision.webhook.url',
+        message: expect.stringContaining('must not carry a user name or password'),
+      },
     ]);
     expect(JSON.stringify(problems)).not.toContain('hunter2');
   });
@@ -179,7 +255,10 @@ describe('loadPolicies reports malformed files with file, line, column and key',
 
   it('a webhook secret whose environment variable is not set, naming the variable', () =>
     expectOnlyProblem('secret-env-unset', {
-      file: 'wiki.yml', line: 13, column: 21, path: 'roles[0].provision.webhook.secret_env',
+      file: 'wiki.yml',
+      line: 13,
+      column: 21,
+      path: 'roles[0].provision.webhook.secret_env',
       message: 'the environment variable WIKI_HOOK_SECRET is not set',
     }));
 
@@ -189,57 +268,140 @@ describe('loadPolicies reports malformed files with file, line, column and key',
   });
 
   it('a YAML syntax error, with its position', () =>
-    expectOnlyProblem('yaml-syntax', { file: 'wiki.yml', line: 10, column: 5, path: '(file)', message: /^YAML syntax error: Flow sequence .* end with a \]$/ }));
+    expectOnlyProblem('yaml-syntax', {
+      file: 'wiki.yml',
+      line: 10,
+      column: 5,
+      path: '(file)',
+      message: /^YAML syntax error: Flow sequence .* end with a \]$/,
+    }));
 
   it('an empty approval list', () =>
-    expectOnlyProblem('approval-empty', { file: 'wiki.yml', line: 9, column: 15, path: 'roles[0].approval', message: "must list at least one approval step (or be 'auto')" }));
+    expectOnlyProblem('approval-empty', {
+      file: 'wiki.yml',
+      line: 9,
+      column: 15,
+      path: 'roles[0].approval',
+      message: "must list at least one approval step (or be 'auto')",
+    }));
 
   it('two provisioning methods at once', () =>
-    expectOnlyProblem('two-provision-methods', { file: 'wiki.yml', line: 11, column: 7, path: 'roles[0].provision', message: 'has okta_group and manual; choose exactly one of okta_group, webhook or manual' }));
+    expectOnlyProblem('two-provision-methods', {
+      file: 'wiki.yml',
+      line: 11,
+      column: 7,
+      path: 'roles[0].provision',
+      message: 'has okta_group and manual; choose exactly one of okta_group, webhook or manual',
+    }));
 
   it('a missing required key, at the mapping it belongs in', () =>
-    expectOnlyProblem('missing-key', { file: 'wiki.yml', line: 4, column: 5, path: 'roles[0].policy', message: 'required key is missing' }));
+    expectOnlyProblem('missing-key', {
+      file: 'wiki.yml',
+      line: 4,
+      column: 5,
+      path: 'roles[0].policy',
+      message: 'required key is missing',
+    }));
 
   it('auto_approve without any condition', () =>
-    expectOnlyProblem('auto-approve-empty', { file: 'wiki.yml', line: 11, column: 13, path: 'roles[0].auto_approve.when', message: 'needs at least one condition: requester_groups or max_duration' }));
+    expectOnlyProblem('auto-approve-empty', {
+      file: 'wiki.yml',
+      line: 11,
+      column: 13,
+      path: 'roles[0].auto_approve.when',
+      message: 'needs at least one condition: requester_groups or max_duration',
+    }));
 
   it('approval steps that are neither manager, user nor group, and a user that is not an email', async () => {
     const problems = await problemsOf('bad-step');
     expect(problems.map((p) => [p.line, p.column, p.path, p.message])).toEqual([
-      [11, 9, 'roles[0].approval[1]', "an approval step must be 'manager', {user: email} or {group: name}; got 'managers'"],
+      [
+        11,
+        9,
+        'roles[0].approval[1]',
+        "an approval step must be 'manager', {user: email} or {group: name}; got 'managers'",
+      ],
       [12, 15, 'roles[0].approval[2].user', "must be the approver's email address, got 'not-an-email'"],
     ]);
   });
 
   it('app and role ids that are not slugs', async () => {
     const problems = await problemsOf('bad-slug');
-    expect(problems.map((p) => [p.line, p.column, p.path])).toEqual([[1, 6, 'app'], [4, 9, 'roles[0].id']]);
-    expect(problems[0]?.message).toContain("must be a slug (lower-case letters, digits and dashes, starting with a letter or digit), got 'Wiki_App'");
+    expect(problems.map((p) => [p.line, p.column, p.path])).toEqual([
+      [1, 6, 'app'],
+      [4, 9, 'roles[0].id'],
+    ]);
+    expect(problems[0]?.message).toContain(
+      "must be a slug (lower-case letters, digits and dashes, starting with a letter or digit), got 'Wiki_App'",
+    );
   });
 
   it('an empty policy file', () =>
-    expectOnlyProblem('empty-file', { file: 'wiki.yml', line: 1, column: 1, path: '(file)', message: 'the file is empty' }));
+    expectOnlyProblem('empty-file', {
+      file: 'wiki.yml',
+      line: 1,
+      column: 1,
+      path: '(file)',
+      message: 'the file is empty',
+    }));
 
   it('an unknown settings key', () =>
-    expectOnlyProblem('bad-settings-key', { file: 'settings.yml', line: 3, column: 1, path: 'security_chanel', message: "unknown key 'security_chanel'" }));
+    expectOnlyProblem('bad-settings-key', {
+      file: 'settings.yml',
+      line: 3,
+      column: 1,
+      path: 'security_chanel',
+      message: "unknown key 'security_chanel'",
+    }));
 
   it('a bad cron expression in settings', () =>
-    expectOnlyProblem('bad-cron', { file: 'settings.yml', line: 3, column: 18, path: 'digest_schedule', message: "got '0 25 * * 1': 25 is a invalid expression for hour" }));
+    expectOnlyProblem('bad-cron', {
+      file: 'settings.yml',
+      line: 3,
+      column: 18,
+      path: 'digest_schedule',
+      message: "got '0 25 * * 1': 25 is a invalid expression for hour",
+    }));
 
   it('an unknown time zone in settings', () =>
-    expectOnlyProblem('bad-timezone', { file: 'settings.yml', line: 3, column: 11, path: 'timezone', message: "must be an IANA time zone such as Europe/Berlin or UTC, got 'Mars/Olympus_Mons'" }));
+    expectOnlyProblem('bad-timezone', {
+      file: 'settings.yml',
+      line: 3,
+      column: 11,
+      path: 'timezone',
+      message: "must be an IANA time zone such as Europe/Berlin or UTC, got 'Mars/Olympus_Mons'",
+    }));
 
   it('a retention shorter than a week', () =>
-    expectOnlyProblem('retention-too-short', { file: 'settings.yml', line: 3, column: 12, path: 'retention', message: "must be at least 1w (a finished job keeps a day's alert from being sent twice), got '2d'" }));
+    expectOnlyProblem('retention-too-short', {
+      file: 'settings.yml',
+      line: 3,
+      column: 12,
+      path: 'retention',
+      message: "must be at least 1w (a finished job keeps a day's alert from being sent twice), got '2d'",
+    }));
 
   it('a retention that is not a duration', () =>
-    expectOnlyProblem('retention-not-duration', { file: 'settings.yml', line: 3, column: 12, path: 'retention', message: "must be a duration" }));
+    expectOnlyProblem('retention-not-duration', {
+      file: 'settings.yml',
+      line: 3,
+      column: 12,
+      path: 'retention',
+      message: 'must be a duration',
+    }));
 
   it('a missing settings.yml, naming the path', () =>
-    expectOnlyProblem('no-settings', { file: 'settings.yml', line: 1, path: '(file)', message: `the settings file ${file('no-settings', 'settings.yml')} is missing` }));
+    expectOnlyProblem('no-settings', {
+      file: 'settings.yml',
+      line: 1,
+      path: '(file)',
+      message: `the settings file ${file('no-settings', 'settings.yml')} is missing`,
+    }));
 
   it('a policy folder that does not exist', async () => {
-    await expect(loadPolicies(fixture('no-such-folder'), { env: {} })).rejects.toThrow(/no-such-folder:1:1 \(file\): cannot read the policy folder: it does not exist/);
+    await expect(loadPolicies(fixture('no-such-folder'), { env: {} })).rejects.toThrow(
+      /no-such-folder:1:1 \(file\): cannot read the policy folder: it does not exist/,
+    );
   });
 
   it('every problem of every file at once, sorted by file then line', async () => {
@@ -286,14 +448,19 @@ describe('loadPolicies reports malformed files with file, line, column and key',
 
 describe('loadPolicies: break_glass, escalation and approver_reminders', () => {
   it('reads the sandbox example: a `- manager:` step that escalates, break_glass, approver_reminders in seconds', async () => {
-    const loaded = await loadPolicies(fileURLToPath(new URL('../../policies', import.meta.url)), { env: { BILLING_HOOK_SECRET: 'k', AUDIT_SIGNING_KEY: 'pem' } });
+    const loaded = await loadPolicies(fileURLToPath(new URL('../../policies', import.meta.url)), {
+      env: { BILLING_HOOK_SECRET: 'k', AUDIT_SIGNING_KEY: 'pem' },
+    });
     const admin = loaded.catalog.find('aws-prod', 'admin')!.role;
     expect(admin.approval).toEqual([
       { kind: 'manager', escalation: { afterSeconds: 4 * 3600, to: { kind: 'group', group: 'access-admins' } } },
       { kind: 'group', group: 'security-team', minApprovals: 1 },
     ]);
     expect(admin.breakGlass).toEqual({
-      maxSeconds: 3600, eligibleGroups: ['sre-oncall'], reviewWithinSeconds: 86_400, reviewers: { kind: 'group', group: 'security-team' },
+      maxSeconds: 3600,
+      eligibleGroups: ['sre-oncall'],
+      reviewWithinSeconds: 86_400,
+      reviewers: { kind: 'group', group: 'security-team' },
     });
     expect(loaded.catalog.find('github', 'owner')!.role.breakGlass).toBeUndefined();
     expect(loaded.settings.approverRemindersSeconds).toEqual([4 * 3600, 86_400]);
@@ -303,10 +470,30 @@ describe('loadPolicies: break_glass, escalation and approver_reminders', () => {
     const dir = 'break-glass-and-escalation';
     const problems = await problemsOf(dir);
     expect(problems.map((p) => [p.file, p.line, p.path, p.message])).toEqual([
-      [file(dir, 'db.yml'), 10, 'roles[0].approval[0].escalate_to', 'required key is missing: escalate_after needs escalate_to ({group: name} or {user: email})'],
-      [file(dir, 'db.yml'), 12, 'roles[0].approval[1].escalate_after', 'required key is missing: escalate_to needs escalate_after (a duration such as 4h)'],
-      [file(dir, 'db.yml'), 14, 'roles[0].approval[2]', "a '- manager:' step names no group: make it a step of its own"],
-      [file(dir, 'db.yml'), 19, 'roles[0].break_glass.reviewers', 'must be {group: name} or {user: email}; got a mapping'],
+      [
+        file(dir, 'db.yml'),
+        10,
+        'roles[0].approval[0].escalate_to',
+        'required key is missing: escalate_after needs escalate_to ({group: name} or {user: email})',
+      ],
+      [
+        file(dir, 'db.yml'),
+        12,
+        'roles[0].approval[1].escalate_after',
+        'required key is missing: escalate_to needs escalate_after (a duration such as 4h)',
+      ],
+      [
+        file(dir, 'db.yml'),
+        14,
+        'roles[0].approval[2]',
+        "a '- manager:' step names no group: make it a step of its own",
+      ],
+      [
+        file(dir, 'db.yml'),
+        19,
+        'roles[0].break_glass.reviewers',
+        'must be {group: name} or {user: email}; got a mapping',
+      ],
       [file(dir, 'db.yml'), 29, 'roles[1].break_glass.max', 'break_glass.max (8h) is longer than duration.max (4h)'],
     ]);
   });
@@ -317,7 +504,16 @@ describe('audit sinks and checkpoints in settings.yml', () => {
     const env = { SIEM_HOOK_SECRET: 'k', SPLUNK_HEC_TOKEN: 't', AUDIT_SIGNING_KEY: 'pem' };
     const { settings } = await loadPolicies(fixture('audit-sinks-valid'), { env });
     expect(settings.auditSinks).toEqual([
-      { name: 'siem', type: 'webhook', url: 'https://siem.example.com/access-bot', secretEnv: 'SIEM_HOOK_SECRET', format: 'ocsf', batchSize: 200, alertAfterSeconds: 1800, timeoutSeconds: 10 },
+      {
+        name: 'siem',
+        type: 'webhook',
+        url: 'https://siem.example.com/access-bot',
+        secretEnv: 'SIEM_HOOK_SECRET',
+        format: 'ocsf',
+        batchSize: 200,
+        alertAfterSeconds: 1800,
+        timeoutSeconds: 10,
+      },
       {
         name: 'splunk',
         type: 'splunk_hec',
@@ -333,7 +529,16 @@ describe('audit sinks and checkpoints in settings.yml', () => {
         timeoutSeconds: 10,
         ackTimeoutSeconds: 120,
       },
-      { name: 'archive', type: 'file', path: '/var/log/access-bot/audit.jsonl', format: 'json', batchSize: 500, alertAfterSeconds: 900, maxBytes: 10 * 1024 * 1024, keep: 3 },
+      {
+        name: 'archive',
+        type: 'file',
+        path: '/var/log/access-bot/audit.jsonl',
+        format: 'json',
+        batchSize: 500,
+        alertAfterSeconds: 900,
+        maxBytes: 10 * 1024 * 1024,
+        keep: 3,
+      },
     ]);
     // Without a channel, checkpoints go to the security channel.
     expect(settings.auditCheckpoints).toEqual({ everySeconds: 900, channel: 'C0SECURITY' });
@@ -367,7 +572,10 @@ describe('audit sinks and checkpoints in settings.yml', () => {
       '22:3 audit_checkpoints: the environment variable AUDIT_SIGNING_KEY is not set (it must hold the Ed25519 private key (PEM) that signs audit checkpoints; make one with openssl genpkey -algorithm ed25519)',
     ]);
     const warned: string[] = [];
-    const loaded = await loadPolicies(fixture('audit-sinks-valid'), { env: {}, onMissingSecret: (w) => warned.push(w.variable) });
+    const loaded = await loadPolicies(fixture('audit-sinks-valid'), {
+      env: {},
+      onMissingSecret: (w) => warned.push(w.variable),
+    });
     expect(warned).toEqual(['SIEM_HOOK_SECRET', 'SPLUNK_HEC_TOKEN', 'AUDIT_SIGNING_KEY']);
     expect(loaded.settings.auditSinks).toHaveLength(3);
   });

@@ -95,7 +95,10 @@ describe('the provisioners', () => {
     const provision = { method: 'manual' as const, assigneeGroup: 'it-helpdesk' };
     const g = storedGrant('grt_1', { snapshot: { provision, policyName: 'p', policyVersion: 'v1' } });
     expect(await manual.grant(g, provision, h.deps)).toEqual({ kind: 'task', assigneeGroup: 'it-helpdesk' });
-    expect(await manual.revoke(g, provision, h.deps, { undo: false })).toEqual({ kind: 'task', assigneeGroup: 'it-helpdesk' });
+    expect(await manual.revoke(g, provision, h.deps, { undo: false })).toEqual({
+      kind: 'task',
+      assigneeGroup: 'it-helpdesk',
+    });
     expect(await manual.verify(g, provision)).toBe('unknown');
   });
 

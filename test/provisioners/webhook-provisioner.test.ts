@@ -29,7 +29,11 @@ let provisioner: WebhookClient;
 beforeEach(async () => {
   receiver = await startWebhookReceiver({ secret: SECRET, now: () => NOW });
   target = { url: receiver.url, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 5 };
-  provisioner = new WebhookClient({ env: { BILLING_HOOK_SECRET: SECRET }, now: () => NOW, allowInsecureLoopback: true });
+  provisioner = new WebhookClient({
+    env: { BILLING_HOOK_SECRET: SECRET },
+    now: () => NOW,
+    allowInsecureLoopback: true,
+  });
 });
 
 afterEach(async () => {
@@ -195,7 +199,9 @@ describe('WebhookClient', () => {
   });
 
   it('refuses plain http to a non-loopback host even with the loopback option', async () => {
-    const error = await failure(provisioner.call({ ...target, url: 'http://billing.internal.example.com/hooks' }, grantCall));
+    const error = await failure(
+      provisioner.call({ ...target, url: 'http://billing.internal.example.com/hooks' }, grantCall),
+    );
 
     expect(error).toBeInstanceOf(PermanentError);
   });
@@ -211,7 +217,11 @@ describe('WebhookClient', () => {
   });
 
   it('is rejected by a receiver holding a different secret', async () => {
-    const wrong = new WebhookClient({ env: { BILLING_HOOK_SECRET: 'other' }, now: () => NOW, allowInsecureLoopback: true });
+    const wrong = new WebhookClient({
+      env: { BILLING_HOOK_SECRET: 'other' },
+      now: () => NOW,
+      allowInsecureLoopback: true,
+    });
 
     const error = await failure(wrong.call(target, grantCall));
 

@@ -20,7 +20,13 @@ import { OktaStandIn } from '../okta/okta-stand-in.js';
 import { findElement, initialValues, SECRET, TOKEN, USERS, type UserName } from '../slack/slack-fixture.js';
 import { COMPANY } from '../support/lifecycle-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg-test-db.js';
-import { sendBlockAction, sendSlashCommand, sendViewSubmission, type SlackHttpResult, type SlackViewPayload } from '../support/slack-signing.js';
+import {
+  sendBlockAction,
+  sendSlashCommand,
+  sendViewSubmission,
+  type SlackHttpResult,
+  type SlackViewPayload,
+} from '../support/slack-signing.js';
 import { LoopbackBalancer } from './loopback-balancer.js';
 
 const SETTINGS = `admin_group: access-admins
@@ -113,8 +119,14 @@ export class Cluster {
     seedCompanyOrg(this.okta, COMPANY);
     const { url: oktaUrl } = await this.okta.start();
     this.slack = new SlackApiStandIn({ botTokens: [TOKEN] });
-    for (const u of Object.values(USERS)) this.slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'UTC' });
-    for (const [id, name] of [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']] as const) this.slack.addChannel({ id, name });
+    for (const u of Object.values(USERS))
+      this.slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'UTC' });
+    for (const [id, name] of [
+      ['C0SECURITY', 'security'],
+      ['C0ACCESSOPS', 'access-ops'],
+      ['C0GENERAL', 'general'],
+    ] as const)
+      this.slack.addChannel({ id, name });
     await this.slack.start();
 
     const env = {
@@ -154,7 +166,9 @@ export class Cluster {
     this.replicas[index] = replica;
     const ready = new Promise<{ port: number }>((resolve, reject) => {
       child.on('message', (m: { ready?: boolean; port?: number }) => m.ready && resolve({ port: m.port! }));
-      child.once('exit', (code, signal) => reject(new Error(`replica${index} exited (${code ?? signal}) before it was ready:\n${output}`)));
+      child.once('exit', (code, signal) =>
+        reject(new Error(`replica${index} exited (${code ?? signal}) before it was ready:\n${output}`)),
+      );
     });
     const { port } = await ready;
     replica.url = `http://127.0.0.1:${port}`;
@@ -186,7 +200,11 @@ export class Cluster {
 
   command(who: UserName, text: string, replica?: number): Promise<SlackHttpResult> {
     const user = USERS[who];
-    return sendSlashCommand(this.eventsUrl(replica), SECRET, { userId: user.id, text, triggerId: this.slack.issueTriggerId(user.id) });
+    return sendSlashCommand(this.eventsUrl(replica), SECRET, {
+      userId: user.id,
+      text,
+      triggerId: this.slack.issueTriggerId(user.id),
+    });
   }
 
   async waitModal(who: UserName, predicate: (view: StoredView) => boolean): Promise<SlackViewPayload> {
@@ -194,11 +212,18 @@ export class Cluster {
     const ws = this.slack.workspace;
     const current = ws.currentModal(id);
     if (current && predicate(current)) return apiView(current, ws) as SlackViewPayload;
-    const event = await this.slack.waitFor('view', (e) => e.view.userId === id && !e.view.closed && predicate(e.view), { timeoutMs: 20_000 });
+    const event = await this.slack.waitFor('view', (e) => e.view.userId === id && !e.view.closed && predicate(e.view), {
+      timeoutMs: 20_000,
+    });
     return apiView(event.view, ws) as SlackViewPayload;
   }
 
-  submit(who: UserName, view: SlackViewPayload, values: Record<string, Record<string, unknown>>, replica?: number): Promise<SlackHttpResult> {
+  submit(
+    who: UserName,
+    view: SlackViewPayload,
+    values: Record<string, Record<string, unknown>>,
+    replica?: number,
+  ): Promise<SlackHttpResult> {
     const all = initialValues(view);
     for (const [blockId, actions] of Object.entries(values)) all[blockId] = { ...all[blockId], ...actions };
     return sendViewSubmission(this.eventsUrl(replica), SECRET, { userId: USERS[who].id, view, values: all });
@@ -219,15 +244,30 @@ export class Cluster {
   }
 
   /** `/access request <app> <role>` on one replica, the form submitted on another: the request's id. */
-  async request(who: UserName, app: string, role: string, justification: string, replicas: [number, number] = [0, 1]): Promise<string> {
+  async request(
+    who: UserName,
+    app: string,
+    role: string,
+    justification: string,
+    replicas: [number, number] = [0, 1],
+  ): Promise<string> {
     const res = await this.command(who, `request ${app} ${role}`, replicas[0]);
     if (res.status !== 200) throw new Error(`the command answered ${res.status}`);
     // The form for this app and role (a person's earlier form may still be open in their Slack).
-    const view = await this.waitModal(who, (v) => JSON.stringify(v.definition.blocks).includes(durationBlockId(app, role)));
-    const submitted = await this.submit(who, view, {
-      [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: justification } },
-      [durationBlockId(app, role)]: { [ACTION.duration]: { type: 'static_select', selected_option: { value: '3600' } } },
-    }, replicas[1]);
+    const view = await this.waitModal(who, (v) =>
+      JSON.stringify(v.definition.blocks).includes(durationBlockId(app, role)),
+    );
+    const submitted = await this.submit(
+      who,
+      view,
+      {
+        [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: justification } },
+        [durationBlockId(app, role)]: {
+          [ACTION.duration]: { type: 'static_select', selected_option: { value: '3600' } },
+        },
+      },
+      replicas[1],
+    );
     if (submitted.status !== 200) throw new Error(`the submission answered ${submitted.status}`);
     const requests = await waitUntil(async () => {
       const found = await this.store.listRequests({ requesterId: USERS[who].directoryId, app, role, limit: 1 });
@@ -239,10 +279,15 @@ export class Cluster {
   /** The bot's message to a person that carries this button, once it arrives. */
   askOf(who: UserName, requestId: string, actionId = ACTION.approve): Promise<StoredMessage> {
     const channel = this.slack.workspace.dmChannelId(USERS[who].id);
-    const has = (m: StoredMessage) => JSON.stringify(m.blocks).includes(requestId) && findElement(m, actionId) !== undefined;
+    const has = (m: StoredMessage) =>
+      JSON.stringify(m.blocks).includes(requestId) && findElement(m, actionId) !== undefined;
     const now = this.slack.workspace.messages(channel).find(has);
     if (now) return Promise.resolve(now);
-    return this.slack.waitFor('message', (m) => m.channel === this.slack.workspace.dmChannelId(USERS[who].id) && has(m), { timeoutMs: 20_000 });
+    return this.slack.waitFor(
+      'message',
+      (m) => m.channel === this.slack.workspace.dmChannelId(USERS[who].id) && has(m),
+      { timeoutMs: 20_000 },
+    );
   }
 
   ephemerals(who: UserName): StoredMessage[] {
@@ -277,7 +322,11 @@ export class Cluster {
 }
 
 /** Polls `probe` until it returns something (or true), for at most `timeoutMs`. */
-export async function waitUntil<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'the condition'): Promise<T> {
+export async function waitUntil<T>(
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  what = 'the condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -29,7 +29,7 @@ export class LoopbackBalancer {
         return;
       }
       this.served[index] = (this.served[index] ?? 0) + 1;
-      const url = new URL(pinned ? pinned[2]! : req.url ?? '/', target);
+      const url = new URL(pinned ? pinned[2]! : (req.url ?? '/'), target);
       const upstream = request(url, { method: req.method, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);

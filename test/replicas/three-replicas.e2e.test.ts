@@ -34,21 +34,32 @@ describe('three replicas behind a load balancer', () => {
   it('record one decision when one approver clicks twice at once on two replicas, and tell the second click why', async () => {
     const requestId = await cluster.request('alan', 'aws', 'admin', 'rotate keys', [2, 0]);
     const ask = await cluster.askOf('marcus', requestId);
-    const [a, b] = await Promise.all([cluster.click('marcus', ask, ACTION.approve, 0), cluster.click('marcus', ask, ACTION.approve, 1)]);
+    const [a, b] = await Promise.all([
+      cluster.click('marcus', ask, ACTION.approve, 0),
+      cluster.click('marcus', ask, ACTION.approve, 1),
+    ]);
     expect([a.status, b.status]).toEqual([200, 200]);
     await waitUntil(async () => (await cluster.store.getRequest(requestId))!.status === 'approved');
     expect(await cluster.store.getDecisions(requestId)).toHaveLength(1);
     const events = await cluster.store.auditEventsFor({ requestId });
     expect(events.filter((e) => e.action === 'step.approved')).toHaveLength(1);
     expect(events.filter((e) => e.action === 'request.approved')).toHaveLength(1);
-    await cluster.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.marcus.id && /already/.test(m.text), { timeoutMs: 20_000 });
+    await cluster.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.marcus.id && /already/.test(m.text), {
+      timeoutMs: 20_000,
+    });
   }, 60_000);
 
   it('count both approvals of a quorum step decided at once on two replicas, and start the next step once', async () => {
     const requestId = await cluster.request('alan', 'github', 'owner', 'INC-8', [1, 2]);
     await cluster.click('marcus', await cluster.askOf('marcus', requestId), ACTION.approve, 2);
-    const [samAsk, jordanAsk] = await Promise.all([cluster.askOf('sam', requestId), cluster.askOf('jordan', requestId)]);
-    await Promise.all([cluster.click('sam', samAsk, ACTION.approve, 0), cluster.click('jordan', jordanAsk, ACTION.approve, 1)]);
+    const [samAsk, jordanAsk] = await Promise.all([
+      cluster.askOf('sam', requestId),
+      cluster.askOf('jordan', requestId),
+    ]);
+    await Promise.all([
+      cluster.click('sam', samAsk, ACTION.approve, 0),
+      cluster.click('jordan', jordanAsk, ACTION.approve, 1),
+    ]);
     // The third step (the CISO) opens once, and Grace is asked once.
     await cluster.askOf('grace', requestId);
     const steps = await waitUntil(async () => {
@@ -57,11 +68,18 @@ describe('three replicas behind a load balancer', () => {
     });
     expect(steps.map((s) => s.status)).toEqual(['approved', 'approved', 'open']);
     const decisions = await cluster.store.getDecisions(requestId);
-    expect(decisions.filter((d) => d.stepIndex === 1).map((d) => d.approver.directoryId).sort()).toEqual(['u-jordan', 'u-sam']);
+    expect(
+      decisions
+        .filter((d) => d.stepIndex === 1)
+        .map((d) => d.approver.directoryId)
+        .sort(),
+    ).toEqual(['u-jordan', 'u-sam']);
     const events = await cluster.store.auditEventsFor({ requestId });
     expect(events.filter((e) => e.action === 'step.approved' && e.details.step === 2)).toHaveLength(2);
     expect(events.filter((e) => e.action === 'step.started' && e.details.step === 3)).toHaveLength(1);
-    const graceAsks = cluster.slack.workspace.messages(cluster.slack.workspace.dmChannelId(USERS.grace.id)).filter((m) => JSON.stringify(m.blocks).includes(requestId));
+    const graceAsks = cluster.slack.workspace
+      .messages(cluster.slack.workspace.dmChannelId(USERS.grace.id))
+      .filter((m) => JSON.stringify(m.blocks).includes(requestId));
     expect(graceAsks).toHaveLength(1);
     expect(await cluster.store.getRequest(requestId)).toMatchObject({ status: 'pending_approval', currentStep: 2 });
   }, 60_000);
@@ -80,20 +98,25 @@ describe('three replicas behind a load balancer', () => {
     await cluster.kill(holder!.index);
 
     // Another replica takes the job over once the dead one's lock expires, and finishes it.
-    await waitUntil(async () => (await cluster.store.getGrant(grant.id))!.status === 'active', 30_000, 'the grant to become active');
+    await waitUntil(
+      async () => (await cluster.store.getGrant(grant.id))!.status === 'active',
+      30_000,
+      'the grant to become active',
+    );
     const added = cluster.okta.matching(`/api/v1/groups/00g-aws-admins/users/u-ada`, 'PUT');
     // The held call never answered (its replica is gone); exactly one add was answered.
     expect(added.filter((r) => r.status === 204)).toHaveLength(1);
     expect(cluster.okta.memberIds('00g-aws-admins')).toContain('u-ada');
     const events = await cluster.store.auditEventsFor({ grantId: grant.id });
     expect(events.filter((e) => e.action === 'grant.activated')).toHaveLength(1);
-    expect((await cluster.store.getJob(job.id))).toMatchObject({ status: 'done', attempts: 2 });
+    expect(await cluster.store.getJob(job.id)).toMatchObject({ status: 'done', attempts: 2 });
     expect((await cluster.store.getGrant(grant.id))!.alreadyMember).toBe(false);
   }, 90_000);
 
   it('post each digest slot once, however many replicas fire for it, and keep one unbroken audit chain', async () => {
     // The digest schedule fires every 3 s on every live replica: let a few slots pass.
-    const posted = () => cluster.store.auditEvents({ limit: 100_000 }).then((all) => all.filter((e) => e.action === 'digest.posted'));
+    const posted = () =>
+      cluster.store.auditEvents({ limit: 100_000 }).then((all) => all.filter((e) => e.action === 'digest.posted'));
     await waitUntil(async () => (await posted()).length >= 3, 30_000, 'three digests');
     await cluster.stopReplicas();
 
@@ -105,12 +128,16 @@ describe('three replicas behind a load balancer', () => {
     // one chat.postMessage into the security channel each.
     expect(events).toHaveLength(done.length);
     expect(new Set(events.map((e) => e.details.periodEnd)).size).toBe(events.length);
-    const posts = cluster.slack.workspace.calls('chat.postMessage').filter((c) => (c.args as { channel?: string }).channel === 'C0SECURITY');
+    const posts = cluster.slack.workspace
+      .calls('chat.postMessage')
+      .filter((c) => (c.args as { channel?: string }).channel === 'C0SECURITY');
     expect(posts).toHaveLength(done.length);
     // Every replica fired for the slots; the slot claim and the keyed job made one of them post.
     expect(verifyChain(await cluster.store.auditEvents({ limit: 100_000 })).ok).toBe(true);
     // Locks are taken in one order (records, then the audit chain): no race above ever deadlocked.
-    expect(await sql<{ deadlocks: string }>('SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()')).toEqual([{ deadlocks: '0' }]);
+    expect(
+      await sql<{ deadlocks: string }>('SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()'),
+    ).toEqual([{ deadlocks: '0' }]);
   }, 90_000);
 });
 

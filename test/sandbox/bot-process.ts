@@ -20,7 +20,9 @@ export interface BotProcess {
 }
 
 /** `databasePath`: start on this file (kept on stop) instead of a new temporary database; `env`: more variables. */
-export async function startBotProcess(options: { startTimeoutMs?: number; databasePath?: string; env?: Record<string, string> } = {}): Promise<BotProcess> {
+export async function startBotProcess(
+  options: { startTimeoutMs?: number; databasePath?: string; env?: Record<string, string> } = {},
+): Promise<BotProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'access-bot-lifecycle-'));
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
@@ -62,7 +64,11 @@ export async function startBotProcess(options: { startTimeoutMs?: number; databa
 
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the bot did not print its sandbox address within ${options.startTimeoutMs ?? 30_000} ms`)), options.startTimeoutMs ?? 30_000);
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`the bot did not print its sandbox address within ${options.startTimeoutMs ?? 30_000} ms`)),
+        options.startTimeoutMs ?? 30_000,
+      );
       const look = () => {
         const match = /Sandbox: open (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
         if (match) {

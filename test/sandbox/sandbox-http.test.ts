@@ -19,7 +19,10 @@ afterAll(async () => {
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-async function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; json: Json; headers: Headers; text: string }> {
+async function get(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Json; headers: Headers; text: string }> {
   const response = await fetch(`${world.sandbox.url}${path}`, { headers });
   const text = await response.text();
   let json: Json = {};
@@ -31,7 +34,11 @@ async function get(path: string, headers: Record<string, string> = {}): Promise<
   return { status: response.status, json, headers: response.headers, text };
 }
 
-async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Json }> {
+async function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Json }> {
   const response = await fetch(`${world.sandbox.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: world.sandbox.url, ...headers },
@@ -49,7 +56,7 @@ function dmOf(state: Json): Json {
 }
 
 describe('the page and its workspace', () => {
-  it('serves the page and lists every persona with their title, and the bot\'s channels', async () => {
+  it("serves the page and lists every persona with their title, and the bot's channels", async () => {
     const pageHtml = await get('/');
     expect(pageHtml.status).toBe(200);
     expect(pageHtml.headers.get('content-type')).toContain('text/html');
@@ -58,7 +65,10 @@ describe('the page and its workspace', () => {
     expect((await get('/../package.json')).status).toBe(404);
 
     const { json } = await get('/api/workspace');
-    expect(json.people.map((p: Json) => `${p.name} — ${p.title}`)).toEqual(['Ada Lovelace — Engineer', 'Marcus Chen — Engineering manager']);
+    expect(json.people.map((p: Json) => `${p.name} — ${p.title}`)).toEqual([
+      'Ada Lovelace — Engineer',
+      'Marcus Chen — Engineering manager',
+    ]);
     expect(json.channels).toEqual(CHANNELS);
     expect(json.userNames.U0ADA).toBe('Ada Lovelace');
     expect(json.clock.now).toBe('2026-11-02T09:00:00.000Z');
@@ -77,7 +87,11 @@ describe('the page and its workspace', () => {
 describe('another site in the browser cannot drive the sandbox', () => {
   it('answers a foreign Origin with 403, on reads and on actions', async () => {
     expect((await get('/api/workspace', { origin: 'https://evil.example' })).status).toBe(403);
-    const action = await post('/api/command', { user: 'U0ADA', channel: 'D0ADA', text: '/access' }, { origin: 'http://127.0.0.1:1' });
+    const action = await post(
+      '/api/command',
+      { user: 'U0ADA', channel: 'D0ADA', text: '/access' },
+      { origin: 'http://127.0.0.1:1' },
+    );
     expect(action.status).toBe(403);
     expect(world.standIn.workspace.modalStack('U0ADA')).toEqual([]);
   });
@@ -89,10 +103,13 @@ describe('another site in the browser cannot drive the sandbox', () => {
   it('answers a foreign Host (DNS rebinding) with 403', async () => {
     const { port } = new URL(world.sandbox.url);
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/api/workspace', headers: { host: `attacker.example:${port}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        { host: '127.0.0.1', port, path: '/api/workspace', headers: { host: `attacker.example:${port}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -100,7 +117,11 @@ describe('another site in the browser cannot drive the sandbox', () => {
   });
 
   it('takes actions as JSON only (no cross-site form posts)', async () => {
-    const response = await fetch(`${world.sandbox.url}/api/command`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    const response = await fetch(`${world.sandbox.url}/api/command`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{}',
+    });
     expect(response.status).toBe(415);
   });
 });
@@ -108,7 +129,7 @@ describe('another site in the browser cannot drive the sandbox', () => {
 describe('the request lifecycle of the tiny bot, through the page API', () => {
   let viewId: string;
 
-  it('a typed /access becomes a signed slash command, and the modal the bot opens is on the person\'s stack', async () => {
+  it("a typed /access becomes a signed slash command, and the modal the bot opens is on the person's stack", async () => {
     const answer = await post('/api/command', { user: 'U0ADA', channel: 'D0ADA', text: '/access' });
     expect(answer.json).toEqual({ ok: true });
     await world.standIn.waitFor('view', (e) => e.action === 'opened' && e.view.userId === 'U0ADA');
@@ -121,12 +142,22 @@ describe('the request lifecycle of the tiny bot, through the page API', () => {
   });
 
   it('an external select gets its options from the bot (block_suggestion)', async () => {
-    const answer = await post('/api/suggest', { user: 'U0ADA', container: { type: 'view', viewId }, blockId: 'role', actionId: 'role_pick', value: 'own' });
+    const answer = await post('/api/suggest', {
+      user: 'U0ADA',
+      container: { type: 'view', viewId },
+      blockId: 'role',
+      actionId: 'role_pick',
+      value: 'own',
+    });
     expect(answer.json.options).toEqual([{ text: { type: 'plain_text', text: 'Owner' }, value: 'owner' }]);
   });
 
   it('an empty justification comes back as an inline error under its block, and the modal stays open', async () => {
-    const answer = await post('/api/view/submit', { user: 'U0ADA', viewId, form: { why: { why_text: { value: '' } } } });
+    const answer = await post('/api/view/submit', {
+      user: 'U0ADA',
+      viewId,
+      form: { why: { why_text: { value: '' } } },
+    });
     expect(answer.json).toEqual({ ok: true, errors: { why: 'Tell us why you need it.' } });
     expect((await stateOf('U0ADA')).modals.map((m: Json) => m.id)).toEqual([viewId]);
   });
@@ -134,8 +165,13 @@ describe('the request lifecycle of the tiny bot, through the page API', () => {
   it('a filled form closes the modal and the bot DMs a message with a button', async () => {
     const cursor = world.standIn.cursor();
     const answer = await post('/api/view/submit', {
-      user: 'U0ADA', viewId,
-      form: { app: { app_pick: { selected: 'aws' } }, role: { role_pick: { selected: 'owner' } }, why: { why_text: { value: 'On call <!channel> & more' } } },
+      user: 'U0ADA',
+      viewId,
+      form: {
+        app: { app_pick: { selected: 'aws' } },
+        role: { role_pick: { selected: 'owner' } },
+        why: { why_text: { value: 'On call <!channel> & more' } },
+      },
     });
     expect(answer.json).toEqual({ ok: true, closed: true });
     const message = await world.standIn.waitFor('message', (m) => m.channel === 'D0ADA', { after: cursor });
@@ -151,7 +187,10 @@ describe('the request lifecycle of the tiny bot, through the page API', () => {
     const before = dmOf(await stateOf('U0ADA')).messages[0];
     const cursor = world.standIn.cursor();
     const answer = await post('/api/action', {
-      user: 'U0ADA', container: { type: 'message', channel: 'D0ADA', ts: before.ts }, blockId: 'decide', actionId: 'done_button',
+      user: 'U0ADA',
+      container: { type: 'message', channel: 'D0ADA', ts: before.ts },
+      blockId: 'decide',
+      actionId: 'done_button',
     });
     expect(answer.json).toEqual({ ok: true });
     await world.standIn.waitFor('update', (m) => m.ts === before.ts, { after: cursor });
@@ -162,25 +201,43 @@ describe('the request lifecycle of the tiny bot, through the page API', () => {
 
   it('a click on an element the message no longer has is refused, not guessed', async () => {
     const { ts } = dmOf(await stateOf('U0ADA')).messages[0];
-    const answer = await post('/api/action', { user: 'U0ADA', container: { type: 'message', channel: 'D0ADA', ts }, blockId: 'decide', actionId: 'done_button' });
+    const answer = await post('/api/action', {
+      user: 'U0ADA',
+      container: { type: 'message', channel: 'D0ADA', ts },
+      blockId: 'decide',
+      actionId: 'done_button',
+    });
     expect(answer.status).toBe(404);
   });
 
-  it('nobody acts in another person\'s DM', async () => {
+  it("nobody acts in another person's DM", async () => {
     const { ts } = dmOf(await stateOf('U0ADA')).messages[0];
-    const answer = await post('/api/action', { user: 'U0MARCUS', container: { type: 'message', channel: 'D0ADA', ts }, blockId: 'decide', actionId: 'done_button' });
+    const answer = await post('/api/action', {
+      user: 'U0MARCUS',
+      container: { type: 'message', channel: 'D0ADA', ts },
+      blockId: 'decide',
+      actionId: 'done_button',
+    });
     expect(answer.status).toBe(400);
   });
 
   it('a command the app did not declare never reaches it', async () => {
     const answer = await post('/api/command', { user: 'U0ADA', channel: 'D0ADA', text: '/giphy cats' });
-    expect(answer).toEqual({ status: 400, json: { error: '/giphy is not a valid command. In Slack, all messages that start with the "/" character are interpreted as commands.' } });
+    expect(answer).toEqual({
+      status: 400,
+      json: {
+        error:
+          '/giphy is not a valid command. In Slack, all messages that start with the "/" character are interpreted as commands.',
+      },
+    });
   });
 
   it('clears a modal an earlier session of the person left open, telling the app it was closed', async () => {
     const cursor = world.standIn.cursor();
     await post('/api/command', { user: 'U0MARCUS', channel: 'D0MARCUS', text: '/access' });
-    const opened = await world.standIn.waitFor('view', (e) => e.action === 'opened' && e.view.userId === 'U0MARCUS', { after: cursor });
+    const opened = await world.standIn.waitFor('view', (e) => e.action === 'opened' && e.view.userId === 'U0MARCUS', {
+      after: cursor,
+    });
     expect((await stateOf('U0MARCUS')).modals).toHaveLength(1);
     expect((await post('/api/view/clear', { user: 'U0MARCUS' })).json).toEqual({ ok: true, closed: 1 });
     expect((await stateOf('U0MARCUS')).modals).toEqual([]);
@@ -191,7 +248,9 @@ describe('the request lifecycle of the tiny bot, through the page API', () => {
   it('closing a modal with notify_on_close sends view_closed', async () => {
     const cursor = world.standIn.cursor();
     await post('/api/command', { user: 'U0MARCUS', channel: 'D0MARCUS', text: '/access' });
-    const opened = await world.standIn.waitFor('view', (e) => e.action === 'opened' && e.view.userId === 'U0MARCUS', { after: cursor });
+    const opened = await world.standIn.waitFor('view', (e) => e.action === 'opened' && e.view.userId === 'U0MARCUS', {
+      after: cursor,
+    });
     const answer = await post('/api/view/close', { user: 'U0MARCUS', viewId: opened.view.id });
     expect(answer.json).toEqual({ ok: true });
     expect(world.closed).toContain(opened.view.id);
@@ -199,13 +258,16 @@ describe('the request lifecycle of the tiny bot, through the page API', () => {
   });
 });
 
-describe('what Slack does with the bot\'s answer to a submission', () => {
+describe("what Slack does with the bot's answer to a submission", () => {
   async function openModal(user: string): Promise<string> {
     const cursor = world.standIn.cursor();
     await post('/api/command', { user, channel: `D${user.slice(1)}`, text: '/access' });
-    return (await world.standIn.waitFor('view', (e) => e.action === 'opened' && e.view.userId === user, { after: cursor })).view.id;
+    return (
+      await world.standIn.waitFor('view', (e) => e.action === 'opened' && e.view.userId === user, { after: cursor })
+    ).view.id;
   }
-  const submit = (user: string, viewId: string, why: string) => post('/api/view/submit', { user, viewId, form: { why: { why_text: { value: why } } } });
+  const submit = (user: string, viewId: string, why: string) =>
+    post('/api/view/submit', { user, viewId, form: { why: { why_text: { value: why } } } });
 
   it('response_action update replaces the modal, keeping its id', async () => {
     const viewId = await openModal('U0MARCUS');
@@ -219,17 +281,21 @@ describe('what Slack does with the bot\'s answer to a submission', () => {
     expect((await submit('U0MARCUS', viewId, 'push')).json).toEqual({ ok: true });
     const stack = (await stateOf('U0MARCUS')).modals;
     expect(stack.map((m: Json) => m.title.text)).toEqual(['Request access', 'Are you sure?']);
-    expect((await post('/api/view/submit', { user: 'U0MARCUS', viewId: stack[1].id, form: {} })).json).toEqual({ ok: true, closed: true });
+    expect((await post('/api/view/submit', { user: 'U0MARCUS', viewId: stack[1].id, form: {} })).json).toEqual({
+      ok: true,
+      closed: true,
+    });
     expect((await stateOf('U0MARCUS')).modals).toEqual([]);
   });
 
-  it('a modal Slack would reject is refused and shown as Slack\'s error', async () => {
+  it("a modal Slack would reject is refused and shown as Slack's error", async () => {
     const viewId = await openModal('U0MARCUS');
     expect((await submit('U0MARCUS', viewId, 'too long')).json).toEqual({ ok: false, error: 'invalid_view' });
     const { modals, problems } = await stateOf('U0MARCUS');
     expect(modals[0].title.text).toBe('Request access');
     expect(problems.at(-1)).toMatchObject({
-      userId: 'U0MARCUS', summary: 'The app sent a modal Slack would reject: response_action update',
+      userId: 'U0MARCUS',
+      summary: 'The app sent a modal Slack would reject: response_action update',
       details: ['must be less than 25 characters [json-pointer:/view/title/text]'],
     });
     await post('/api/view/close', { user: 'U0MARCUS', viewId });
@@ -241,7 +307,7 @@ describe('what Slack does with the bot\'s answer to a submission', () => {
 });
 
 describe('the rest of what the page shows', () => {
-  it('a slash command\'s ack text is an ephemeral message only its author sees', async () => {
+  it("a slash command's ack text is an ephemeral message only its author sees", async () => {
     await post('/api/command', { user: 'U0MARCUS', channel: 'C0SECURITY', text: '/access hello' });
     const security = (await stateOf('U0MARCUS')).conversations.find((c: Json) => c.id === 'C0SECURITY');
     expect(security.messages.at(-1)).toMatchObject({ ephemeral: true, text: 'Hello *there*, <@U0MARCUS>' });
@@ -249,13 +315,14 @@ describe('the rest of what the page shows', () => {
     expect(forAda.messages).toEqual([]);
   });
 
-  it('blocks Slack would reject are shown as Slack\'s error in the conversation', async () => {
+  it("blocks Slack would reject are shown as Slack's error in the conversation", async () => {
     const cursor = world.standIn.cursor();
     await post('/api/command', { user: 'U0ADA', channel: 'D0ADA', text: '/access toolong' });
     await world.standIn.waitFor('call', (c) => c.method === 'chat.postMessage' && c.status === 200, { after: cursor });
     const problems = (await stateOf('U0ADA')).problems;
     expect(problems.at(-1)).toMatchObject({
-      kind: 'rejected_call', channel: 'D0ADA',
+      kind: 'rejected_call',
+      channel: 'D0ADA',
       summary: 'The app sent a message Slack would reject: chat.postMessage answered invalid_blocks',
       details: ['must be less than 3001 characters [json-pointer:/blocks/0/text/text]'],
     });
@@ -269,19 +336,21 @@ describe('the rest of what the page shows', () => {
     const shared = dmOf(await stateOf('U0ADA')).messages.find((m: Json) => m.files.length > 0);
     expect(shared.files[0]).toMatchObject({ id: file.id, name: 'access-export.csv', url: `/api/files/${file.id}` });
     const download = await get(shared.files[0].url);
-    expect(download.headers.get('content-disposition')).toBe(`attachment; filename="access-export.csv"; filename*=UTF-8''access-export.csv`);
+    expect(download.headers.get('content-disposition')).toBe(
+      `attachment; filename="access-export.csv"; filename*=UTF-8''access-export.csv`,
+    );
     expect(download.headers.get('content-type')).toContain('text/csv');
     expect(download.text).toBe('user,app\nada@example.com,github\n');
   });
 
-  it('opening the Home tab sends app_home_opened, and the published view is the person\'s Home', async () => {
+  it("opening the Home tab sends app_home_opened, and the published view is the person's Home", async () => {
     expect((await post('/api/app-home', { user: 'U0MARCUS', tab: 'home' })).json).toEqual({ ok: true });
     await world.standIn.waitFor('home', (v) => v.userId === 'U0MARCUS');
     const { home } = await stateOf('U0MARCUS');
     expect(home.blocks[0].text.text).toBe('Hello <@U0MARCUS>: *nothing* pending.');
   });
 
-  it('stamps each message with the bot\'s clock when it arrived, and gives each person\'s zone', async () => {
+  it("stamps each message with the bot's clock when it arrived, and gives each person's zone", async () => {
     const { json } = await get('/api/workspace');
     expect(json.people.map((p: Json) => p.timezone)).toEqual(['Europe/Berlin', 'Europe/Berlin']);
     expect(json.clock.timezone).toBe('Europe/Berlin');
@@ -324,12 +393,18 @@ describe('the rest of what the page shows', () => {
   it('a bot that does not answer is reported as Slack reports it', async () => {
     const { startSandboxServer } = await import('../../src/sandbox/sandbox-http.js');
     const dead = await startSandboxServer({
-      standIn: world.standIn, botEventsUrl: 'http://127.0.0.1:9/slack/events', signingSecret: 'x',
-      people: [{ slackId: 'U0ADA', email: 'ada@example.com', name: 'Ada Lovelace', title: 'Engineer' }], channels: [], port: 0,
+      standIn: world.standIn,
+      botEventsUrl: 'http://127.0.0.1:9/slack/events',
+      signingSecret: 'x',
+      people: [{ slackId: 'U0ADA', email: 'ada@example.com', name: 'Ada Lovelace', title: 'Engineer' }],
+      channels: [],
+      port: 0,
     });
     try {
       const response = await fetch(`${dead.url}/api/command`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'U0ADA', channel: 'D0ADA', text: '/access' }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'U0ADA', channel: 'D0ADA', text: '/access' }),
       });
       const answer = (await response.json()) as Json;
       expect(answer).toMatchObject({ ok: false, error: 'dispatch_failed' });
@@ -342,7 +417,11 @@ describe('the rest of what the page shows', () => {
 
 describe('slash command text', () => {
   it('arrives as Slack sends it for /access (should_escape): @name of a member becomes <@U…|name>, anything else stays', async () => {
-    await post('/api/command', { user: 'U0ADA', channel: 'D0ADA', text: '/access echo @marcus until 2026-12-24, ask @nobody or mail@example.com' });
+    await post('/api/command', {
+      user: 'U0ADA',
+      channel: 'D0ADA',
+      text: '/access echo @marcus until 2026-12-24, ask @nobody or mail@example.com',
+    });
     const dm = dmOf(await stateOf('U0ADA'));
     const echoed = dm.messages.map((m: Json) => m.text).find((t: string) => t.startsWith('you sent:'));
     expect(echoed).toBe('you sent: <@U0MARCUS|marcus> until 2026-12-24, ask @nobody or mail@example.com');

@@ -24,7 +24,8 @@ import { ROOT, startBotProcess } from './bot-process.js';
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = 'test-results/sandbox';
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`walkthrough browser test skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+if (!hasChromium)
+  console.warn(`walkthrough browser test skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 const AXE_SOURCE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 // The people of directory.example.yml the walkthrough needs (checked against the file below).
@@ -95,7 +96,10 @@ class Walker {
   private shots = 0;
   readonly axeReports: string[] = [];
 
-  constructor(readonly page: Page, readonly width: number) {}
+  constructor(
+    readonly page: Page,
+    readonly width: number,
+  ) {}
 
   get phone(): boolean {
     return this.width < 700;
@@ -104,7 +108,9 @@ class Walker {
   async shot(name: string, focus?: Locator): Promise<void> {
     if (focus) await focus.scrollIntoViewIfNeeded();
     this.shots += 1;
-    await this.page.screenshot({ path: `${SHOTS}/walkthrough-${this.width}-${String(this.shots).padStart(2, '0')}-${name}.png` });
+    await this.page.screenshot({
+      path: `${SHOTS}/walkthrough-${this.width}-${String(this.shots).padStart(2, '0')}-${name}.png`,
+    });
   }
 
   /** On a phone the sidebar is a menu: open it first. */
@@ -157,8 +163,12 @@ class Walker {
 
   /** Nothing on the page is wider than the screen: no sideways scrolling. */
   async expectNoSideways(): Promise<void> {
-    const widths = await this.page.evaluate<{ doc: number; body: number; view: number; timeline: number }>(IN_PAGE.widths);
-    expect(widths.doc, `the page is ${widths.doc}px wide on a ${widths.view}px screen`).toBeLessThanOrEqual(widths.view);
+    const widths = await this.page.evaluate<{ doc: number; body: number; view: number; timeline: number }>(
+      IN_PAGE.widths,
+    );
+    expect(widths.doc, `the page is ${widths.doc}px wide on a ${widths.view}px screen`).toBeLessThanOrEqual(
+      widths.view,
+    );
     expect(widths.body).toBeLessThanOrEqual(widths.view);
     expect(widths.timeline, 'the conversation scrolls sideways').toBeLessThanOrEqual(1);
   }
@@ -205,7 +215,8 @@ class Walker {
 async function newPage(width: number): Promise<{ context: BrowserContext; page: Page }> {
   const phone = width < 700;
   const context = await browser!.newContext({
-    viewport: { width, height: phone ? 844 : 860 }, acceptDownloads: true,
+    viewport: { width, height: phone ? 844 : 860 },
+    acceptDownloads: true,
     ...(phone ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
   });
   const page = await context.newPage();
@@ -229,20 +240,48 @@ async function walkthrough(width: number): Promise<void> {
     const directory = parseYaml(await readFile(join(ROOT, 'directory.example.yml'), 'utf8')) as Directory;
     expect(directory.people[0]?.email).toBe('ada@example.com');
     expect(directory.people.find((p) => p.email === 'ada@example.com')?.manager).toBe('marcus@example.com');
-    expect(directory.groups['security-team']?.members).toEqual(expect.arrayContaining(['sam@example.com', 'kim@example.com']));
+    expect(directory.groups['security-team']?.members).toEqual(
+      expect.arrayContaining(['sam@example.com', 'kim@example.com']),
+    );
     expect(directory.groups['access-admins']?.members).toContain('jordan@example.com');
-    expect(directory.people.find((p) => p.email === 'ciso@example.com')).toMatchObject({ name: 'Grace Hopper', timezone: 'America/New_York' });
+    expect(directory.people.find((p) => p.email === 'ciso@example.com')).toMatchObject({
+      name: 'Grace Hopper',
+      timezone: 'America/New_York',
+    });
 
     // The README says what the page shows: every text this walk relies on is in its walkthrough, word for word.
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
     const walk = readme.slice(readme.indexOf('### A walkthrough'), readme.indexOf('### The page')).replace(/\s+/g, ' ');
     for (const said of [
-      '*Ada Lovelace — Engineer*', '`/access request github owner`', 'Needs your manager, then 2 people from Security team, then Grace Hopper (CISO); up to 4 hours.',
-      '*Cancel request*', '*Marcus Chen — Engineering manager*', '*Approve 4 hours*', '*Approve for less…*', '*Deny…*', '"Approved by Marcus Chen"',
-      '`#security`', '"0 of 2 approvals"', '*Kim Nguyen*', '*Grace Hopper — CISO*', 'New York', '("ends in 1 hour")', '*Extend…*', "*I'm done*",
-      '*Request again…*', '*Jordan Lee*', '`/access export`', 'SHA-256', '<http://127.0.0.1:3000/healthz>', '`tables`', '`91d`',
-      '`jobs` and `slack_messages` are smaller', '*Dave Stone*', 'below 700 px',
-    ]) expect(walk, `the README's walkthrough does not say ${said}`).toContain(said);
+      '*Ada Lovelace — Engineer*',
+      '`/access request github owner`',
+      'Needs your manager, then 2 people from Security team, then Grace Hopper (CISO); up to 4 hours.',
+      '*Cancel request*',
+      '*Marcus Chen — Engineering manager*',
+      '*Approve 4 hours*',
+      '*Approve for less…*',
+      '*Deny…*',
+      '"Approved by Marcus Chen"',
+      '`#security`',
+      '"0 of 2 approvals"',
+      '*Kim Nguyen*',
+      '*Grace Hopper — CISO*',
+      'New York',
+      '("ends in 1 hour")',
+      '*Extend…*',
+      "*I'm done*",
+      '*Request again…*',
+      '*Jordan Lee*',
+      '`/access export`',
+      'SHA-256',
+      '<http://127.0.0.1:3000/healthz>',
+      '`tables`',
+      '`91d`',
+      '`jobs` and `slack_messages` are smaller',
+      '*Dave Stone*',
+      'below 700 px',
+    ])
+      expect(walk, `the README's walkthrough does not say ${said}`).toContain(said);
 
     await page.goto(bot.url);
     await expect.poll(() => page.locator('#persona option').count()).toBe(directory.people.length);
@@ -250,7 +289,7 @@ async function walkthrough(width: number): Promise<void> {
     expect(await page.locator('#persona').inputValue()).toBe('U0ADA');
     await page.getByText('No messages yet').waitFor();
     await w.expectNoSideways();
-    await w.axe('Ada\'s empty DM');
+    await w.axe("Ada's empty DM");
     await w.shot('ada-first-load');
 
     // ---- 1. Ada asks ------------------------------------------------------------------------
@@ -262,10 +301,17 @@ async function walkthrough(width: number): Promise<void> {
     // The command chose the app and the role; the form says who approves, in words, and the policy below.
     expect(await modal.locator('select[data-action-id="access_app"]').inputValue()).toBe('github');
     expect(await modal.locator('select[data-action-id="access_role"]').inputValue()).toBe('owner');
-    expect(await modal.locator('.modal-body').textContent()).toContain('Needs your manager, then 2 people from Security team, then Grace Hopper (CISO); up to 4 hours.');
+    expect(await modal.locator('.modal-body').textContent()).toContain(
+      'Needs your manager, then 2 people from Security team, then Grace Hopper (CISO); up to 4 hours.',
+    );
     expect(await modal.locator('.bk-context').first().textContent()).toContain('github-owner-jit');
     // Durations shortest first, the default marked where it stands.
-    expect(await duration.locator('option').allTextContents()).toEqual(['Select an item', '15 minutes', '1 hour (default)', '4 hours']);
+    expect(await duration.locator('option').allTextContents()).toEqual([
+      'Select an item',
+      '15 minutes',
+      '1 hour (default)',
+      '4 hours',
+    ]);
     // Focus starts in the form, on its first control.
     expect((await page.evaluate<Focused>(IN_PAGE.focused)).action).toBe('access_app');
     await w.expectModalButtonsReachable();
@@ -274,7 +320,9 @@ async function walkthrough(width: number): Promise<void> {
     // An empty justification: the form says it is required, on the field, and focus goes there.
     await modal.getByRole('button', { name: 'Request', exact: true }).click();
     const justification = modal.locator('textarea[data-action-id="access_justification"]');
-    await expect.poll(() => modal.locator('.bk-input.has-error .bk-error').textContent()).toBe('Please fill out this required field.');
+    await expect
+      .poll(() => modal.locator('.bk-input.has-error .bk-error').textContent())
+      .toBe('Please fill out this required field.');
     expect((await page.evaluate<Focused>(IN_PAGE.focused)).action).toBe('access_justification');
     await w.shot('request-modal-required');
     await justification.fill('Rotating the org webhook secret (INC-1234)');
@@ -294,13 +342,15 @@ async function walkthrough(width: number): Promise<void> {
     expect(askedText).toContain('1. Your manager, Marcus Chen ← now');
     expect(askedText).toMatch(/2\. 2 people from Security team, in #security/);
     expect(askedText).toContain('3. Grace Hopper (CISO)');
-    expect(askedText).toMatch(/If nobody decides by \w{3} \d{1,2}, \d{4} at \d{1,2}:\d{2} [AP]M, the request expires\./);
+    expect(askedText).toMatch(
+      /If nobody decides by \w{3} \d{1,2}, \d{4} at \d{1,2}:\d{2} [AP]M, the request expires\./,
+    );
     expect(await asked.getByRole('button', { name: 'Cancel request' }).count()).toBe(1);
     const requestId = /Request (req_[a-z0-9]+)/.exec(askedText)?.[1];
     expect(requestId, `no request id in "${askedText}"`).toBeTruthy();
     await w.expectNoSlackErrors();
     await w.expectNoSideways();
-    await w.axe('Ada\'s DM with her request');
+    await w.axe("Ada's DM with her request");
     await w.shot('ada-request-sent', asked);
 
     // ---- 2. Her manager approves ---------------------------------------------------------------
@@ -316,7 +366,7 @@ async function walkthrough(width: number): Promise<void> {
     await managerCard.filter({ hasText: 'Approved by Marcus Chen' }).waitFor();
     expect(await managerCard.getByRole('button').count()).toBe(0);
     await w.expectNoSlackErrors();
-    await w.axe('Marcus\'s DM with an approval');
+    await w.axe("Marcus's DM with an approval");
     await w.shot('manager-approved', managerCard);
 
     // ---- 3. Security approves in the channel: one message for the group; two of them must approve --
@@ -346,11 +396,17 @@ async function walkthrough(width: number): Promise<void> {
     await w.becomes(GRACE);
     const cisoCard = w.message(CARD_TITLE).filter({ hasText: requestId! });
     await cisoCard.waitFor();
-    expect(await cisoCard.textContent()).toContain('Step 2, 2 people from Security team: approved by Sam Rivera and Kim Nguyen');
+    expect(await cisoCard.textContent()).toContain(
+      'Step 2, 2 people from Security team: approved by Sam Rivera and Kim Nguyen',
+    );
     // Grace works in New York: the page draws her times there, and its clock says so.
     expect(await page.locator('#clock-zone').textContent()).toContain('America/New_York');
     const asked_at = await cisoCard.locator('time.bk-date').first().getAttribute('datetime');
-    const newYork = new Date(asked_at!).toLocaleTimeString('en-US', { timeZone: 'America/New_York', hour: 'numeric', minute: '2-digit' });
+    const newYork = new Date(asked_at!).toLocaleTimeString('en-US', {
+      timeZone: 'America/New_York',
+      hour: 'numeric',
+      minute: '2-digit',
+    });
     expect(await cisoCard.locator('time.bk-date').first().textContent()).toContain(newYork);
     await cisoCard.getByRole('button', { name: 'Approve 4 hours' }).click();
     await cisoCard.filter({ hasText: 'Approved by Grace Hopper' }).waitFor();
@@ -361,7 +417,9 @@ async function walkthrough(width: number): Promise<void> {
     await w.becomes(ADA);
     const active = w.message(/You now have GitHub Organization owner until/);
     await active.waitFor();
-    expect(await active.textContent()).toContain('It is removed automatically when it ends. You will get a reminder 1 hour before.');
+    expect(await active.textContent()).toContain(
+      'It is removed automatically when it ends. You will get a reminder 1 hour before.',
+    );
     await asked.filter({ hasText: 'Active until' }).waitFor();
     expect(await asked.getByRole('button', { name: 'Cancel request' }).count()).toBe(0);
     expect(await asked.textContent()).not.toContain('the request expires');
@@ -375,7 +433,9 @@ async function walkthrough(width: number): Promise<void> {
     const reminderFirst = w.message(/Your GitHub Organization owner access ends in 1 hour/);
     await reminderFirst.waitFor();
     // The same message, whatever it says later (it is updated in place).
-    const reminder = page.locator(`#timeline article.message[data-ts="${await reminderFirst.getAttribute('data-ts')}"]`);
+    const reminder = page.locator(
+      `#timeline article.message[data-ts="${await reminderFirst.getAttribute('data-ts')}"]`,
+    );
     expect(await reminder.getByRole('button', { name: 'Extend…' }).count()).toBe(1);
     expect(await reminder.getByRole('button', { name: "I'm done" }).count()).toBe(1);
     await w.expectNoSlackErrors();
@@ -394,7 +454,9 @@ async function walkthrough(width: number): Promise<void> {
     // Request again… opens the form with the same role and her justification.
     await expired.getByRole('button', { name: 'Request again…' }).click();
     await modal.locator('textarea[data-action-id="access_justification"]').waitFor();
-    expect(await modal.locator('textarea[data-action-id="access_justification"]').inputValue()).toBe('Rotating the org webhook secret (INC-1234)');
+    expect(await modal.locator('textarea[data-action-id="access_justification"]').inputValue()).toBe(
+      'Rotating the org webhook secret (INC-1234)',
+    );
     await w.expectModalButtonsReachable();
     await modal.locator('.modal-footer').getByRole('button', { name: 'Cancel' }).click();
     await modal.waitFor({ state: 'detached' });
@@ -429,14 +491,27 @@ async function walkthrough(width: number): Promise<void> {
     const bytes = await readFile(await download.path());
     // The file downloaded is the file the bot built: the hash in its message matches.
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(sha256);
-    const parsed = Papa.parse<Record<string, string>>(bytes.toString('utf8').replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true });
+    const parsed = Papa.parse<Record<string, string>>(bytes.toString('utf8').replace(/^\uFEFF/, ''), {
+      header: true,
+      skipEmptyLines: true,
+    });
     expect(parsed.errors).toEqual([]);
     expect(parsed.data).toHaveLength(1);
     expect(parsed.data[0]).toMatchObject({
-      request_id: requestId, requester_email: 'ada@example.com', app: 'github', role: 'owner', policy_name: 'github-owner-jit',
-      justification: 'Rotating the org webhook secret (INC-1234)', requested_seconds: '14400', granted_seconds: '14400',
-      status: 'revoked', step_1_decided_by: 'Marcus Chen <marcus@example.com>', step_2_decided_by: 'Sam Rivera <sam@example.com>; Kim Nguyen <kim@example.com>',
-      step_3_decided_by: 'Grace Hopper <ciso@example.com>', revocation_reason: 'expired', revoked_by: 'system:sweep',
+      request_id: requestId,
+      requester_email: 'ada@example.com',
+      app: 'github',
+      role: 'owner',
+      policy_name: 'github-owner-jit',
+      justification: 'Rotating the org webhook secret (INC-1234)',
+      requested_seconds: '14400',
+      granted_seconds: '14400',
+      status: 'revoked',
+      step_1_decided_by: 'Marcus Chen <marcus@example.com>',
+      step_2_decided_by: 'Sam Rivera <sam@example.com>; Kim Nguyen <kim@example.com>',
+      step_3_decided_by: 'Grace Hopper <ciso@example.com>',
+      revocation_reason: 'expired',
+      revoked_by: 'system:sweep',
     });
 
     // ---- 7. Housekeeping: /healthz counts the rows; 91 days on, what only helped the bot is pruned ----
@@ -459,7 +534,7 @@ async function walkthrough(width: number): Promise<void> {
     await w.openHome();
     await page.getByText('Who holds access now').waitFor();
     await w.expectNoSideways();
-    await w.axe('Jordan\'s App Home');
+    await w.axe("Jordan's App Home");
     await w.shot('admin-home');
 
     // ---- Another path from the README: a person who left gets one sentence, and no form ---------
@@ -481,8 +556,16 @@ describe.skipIf(!hasChromium)(`the README walkthrough in the sandbox, in headles
     // Playwright starts Chromium with a fresh, empty profile of its own (it refuses --user-data-dir here).
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--disable-quic', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-quic',
+        '--no-first-run',
+      ],
     });
   }, 60_000);
 
@@ -551,7 +634,10 @@ describe.skipIf(!hasChromium)(`the README walkthrough in the sandbox, in headles
       await page.keyboard.press('Enter');
       await modal.waitFor({ state: 'detached' });
       expect((await active()).id).toBe('message-box');
-      await page.locator('#timeline article.message').filter({ hasText: 'You asked for GitHub Organization owner for 4 hours' }).waitFor();
+      await page
+        .locator('#timeline article.message')
+        .filter({ hasText: 'You asked for GitHub Organization owner for 4 hours' })
+        .waitFor();
 
       // Esc closes a modal, and focus goes back where it was.
       await page.keyboard.type('/access request');

@@ -38,10 +38,24 @@ describe('real cron schedules', () => {
   it('revoke an expired grant from a seconds schedule, once, with two processes on one database', async () => {
     const clock = new ShiftedClock();
     h.deps.clock = clock;
-    h.deps.settings = { ...SETTINGS, sweepSchedule: '*/1 * * * * *', reconcileSchedule: '*/2 * * * * *', digestSchedule: '0 0 1 1 *' };
-    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', justification: 'incident' });
+    h.deps.settings = {
+      ...SETTINGS,
+      sweepSchedule: '*/1 * * * * *',
+      reconcileSchedule: '*/2 * * * * *',
+      digestSchedule: '0 0 1 1 *',
+    };
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'aws',
+      role: 'admin',
+      justification: 'incident',
+    });
     if (result.kind !== 'submitted') throw new Error(result.kind);
-    await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
+    await reviewRequest(h.deps, {
+      actor: await h.as('marcus@example.com'),
+      requestId: result.request.id,
+      decision: 'approve',
+    });
     await h.runJobs();
     const grant = (await h.store.grantForRequest(result.request.id))!;
     expect(grant.status).toBe('active');
@@ -52,16 +66,25 @@ describe('real cron schedules', () => {
     schedulers.push(a, b);
     const outcomes: (PassOutcome & { by: string })[] = [];
     const revoked = new Promise<PassOutcome>((resolve) => {
-      for (const [scheduler, by] of [[a, 'proc-a'], [b, 'proc-b']] as const) {
+      for (const [scheduler, by] of [
+        [a, 'proc-a'],
+        [b, 'proc-b'],
+      ] as const) {
         scheduler.onPass(async (outcome) => {
           outcomes.push({ ...outcome, by });
-          if (outcome.name === 'sweep' && outcome.status === 'ran' && (await h.store.getGrant(grant.id))!.status === 'revoked') resolve(outcome);
+          if (
+            outcome.name === 'sweep' &&
+            outcome.status === 'ran' &&
+            (await h.store.getGrant(grant.id))!.status === 'revoked'
+          )
+            resolve(outcome);
         });
       }
     });
     // Reconcile fires every 2 s: wait for one pass of it too, rather than assume the test took that long.
     const reconciled = new Promise<void>((resolve) => {
-      for (const scheduler of [a, b]) scheduler.onPass((o) => o.name === 'reconcile' && o.status === 'ran' && resolve());
+      for (const scheduler of [a, b])
+        scheduler.onPass((o) => o.name === 'reconcile' && o.status === 'ran' && resolve());
     });
     a.start();
     b.start();
@@ -81,14 +104,18 @@ describe('real cron schedules', () => {
 
     expect(pass.status).toBe('ran');
     expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
-    expect((await h.store.auditEventsFor({ grantId: grant.id })).filter((e) => e.action === 'grant.revoked')).toHaveLength(1);
+    expect(
+      (await h.store.auditEventsFor({ grantId: grant.id })).filter((e) => e.action === 'grant.revoked'),
+    ).toHaveLength(1);
     expect(h.directory.calls.filter((c) => c.method === 'removeFromGroup')).toHaveLength(1);
     expect(h.notifier.of('grant.revoked', 'u-ada')).toHaveLength(1);
     // Each tick ran in one process at most; the other found the lease held or the slot done.
     const ran = outcomes.filter((o) => o.name === 'sweep' && o.status === 'ran');
     const slots = ran.map((o) => o.slot!.toISOString());
     expect(new Set(slots).size).toBe(slots.length);
-    expect(outcomes.some((o) => o.status === 'skipped' && (o.reason === 'lease_held' || o.reason === 'slot_done'))).toBe(true);
+    expect(
+      outcomes.some((o) => o.status === 'skipped' && (o.reason === 'lease_held' || o.reason === 'slot_done')),
+    ).toBe(true);
     expect(outcomes.some((o) => o.name === 'reconcile' && o.status === 'ran')).toBe(true);
   });
 });

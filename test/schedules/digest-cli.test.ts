@@ -17,7 +17,14 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('access-bot digest', () => {
   it('prints the digest with --dry-run, as text, JSON or Block Kit', async () => {
     const store = SqliteStore.open(env.DATABASE_PATH!);
-    await seedGrants(store, [{ id: 'grt_cli1', holder: person(1), activatedAt: '2026-03-08T09:00:00.000Z', expiresAt: '2026-03-09T17:00:00.000Z' }]);
+    await seedGrants(store, [
+      {
+        id: 'grt_cli1',
+        holder: person(1),
+        activatedAt: '2026-03-08T09:00:00.000Z',
+        expiresAt: '2026-03-09T17:00:00.000Z',
+      },
+    ]);
     const head = (await store.auditHead()).hash;
     await store.close();
 
@@ -28,7 +35,10 @@ describe('access-bot digest', () => {
     expect(text.stdout).toContain(`Audit log head: ${head}`);
 
     const json = await cli(['digest', '--dry-run', '--json', '--at', '2026-03-09T08:00:00.000Z'], env);
-    expect(JSON.parse(json.stdout)).toMatchObject({ sensitiveHolders: [{ grantId: 'grt_cli1' }], auditHead: { hash: head } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      sensitiveHolders: [{ grantId: 'grt_cli1' }],
+      auditHead: { hash: head },
+    });
 
     const blocks = await cli(['digest', '--dry-run', '--blocks', '--at', '2026-03-09T08:00:00.000Z'], env);
     const message = JSON.parse(blocks.stdout) as { text: string; blocks: unknown[] };

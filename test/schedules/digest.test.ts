@@ -26,9 +26,20 @@ const DAY = 86_400;
 const sweepNow = () => sweep(h.deps, { worker: 'test', baseDelaySeconds: 1, random: () => 0.999999 });
 
 async function grantOf(email: string, app: string, role: string, durationSeconds?: number) {
-  const result = await submitRequest(h.deps, { requester: await h.as(email), app, role, justification: 'work', durationSeconds });
+  const result = await submitRequest(h.deps, {
+    requester: await h.as(email),
+    app,
+    role,
+    justification: 'work',
+    durationSeconds,
+  });
   if (result.kind !== 'submitted') throw new Error(result.kind);
-  if (result.request.status === 'pending_approval') await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
+  if (result.request.status === 'pending_approval')
+    await reviewRequest(h.deps, {
+      actor: await h.as('marcus@example.com'),
+      requestId: result.request.id,
+      decision: 'approve',
+    });
   await h.runJobs();
   return (await h.store.grantForRequest(result.request.id))!;
 }
@@ -53,7 +64,11 @@ async function seedWeek() {
 
   h.clock.set('2026-03-05T10:00:00.000Z');
   const ian = await grantOf('ian@example.com', 'github', 'member');
-  await revokeGrantAsAdmin(h.deps, { actor: await h.as('priya@example.com'), grantId: ian.id, reason: 'left the <!channel> project' });
+  await revokeGrantAsAdmin(h.deps, {
+    actor: await h.as('priya@example.com'),
+    grantId: ian.id,
+    reason: 'left the <!channel> project',
+  });
   await h.runJobs();
 
   h.clock.set('2026-03-06T10:00:00.000Z');
@@ -90,9 +105,22 @@ describe('the weekly digest', () => {
     const now = new Date('2026-03-11T08:00:00.000Z'); // Wed 09:00 in Berlin
     const digest = await buildDigest(h.deps, now);
 
-    expect(digest).toMatchObject({ periodStart: '2026-03-04T08:00:00.000Z', periodEnd: '2026-03-11T08:00:00.000Z', timezone: 'Europe/Berlin' });
-    expect(digest.sensitiveHolders.map((s) => [s.person.email, s.appName, s.roleName, s.since, s.until, s.approvedBy])).toEqual([
-      ['ada@example.com', 'AWS', 'Administrator', '2026-03-11T06:00:00.000Z', '2026-03-11T10:00:00.000Z', ['Marcus Chen']],
+    expect(digest).toMatchObject({
+      periodStart: '2026-03-04T08:00:00.000Z',
+      periodEnd: '2026-03-11T08:00:00.000Z',
+      timezone: 'Europe/Berlin',
+    });
+    expect(
+      digest.sensitiveHolders.map((s) => [s.person.email, s.appName, s.roleName, s.since, s.until, s.approvedBy]),
+    ).toEqual([
+      [
+        'ada@example.com',
+        'AWS',
+        'Administrator',
+        '2026-03-11T06:00:00.000Z',
+        '2026-03-11T10:00:00.000Z',
+        ['Marcus Chen'],
+      ],
       ['alan@example.com', 'GitHub', 'Organization owner', '2026-03-11T06:00:00.000Z', '2026-03-11T07:00:00.000Z', []],
     ]);
     expect(digest.granted.map((l) => l.person.email)).toEqual([
@@ -115,12 +143,20 @@ describe('the weekly digest', () => {
       ['priya@example.com', 'removed_externally'],
     ]);
     expect(digest.revokedByReason).toEqual({ relinquished: 1, revoked: 1, removed_externally: 1 });
-    expect(digest.failures.provisioningFailed.map((l) => [l.person.email, l.detail])).toEqual([['alan@example.com', 'group aws-admins is read-only']]);
+    expect(digest.failures.provisioningFailed.map((l) => [l.person.email, l.detail])).toEqual([
+      ['alan@example.com', 'group aws-admins is read-only'],
+    ]);
     const failures = (await h.store.getGrant(g.marcus.id))!.failures; // the sweeps' attempts and the later job runs'
     expect(failures).toBeGreaterThanOrEqual(4);
-    expect(digest.failures.revocationFailed.map((l) => [l.grantId, l.attempts, l.detail])).toEqual([[g.marcus.id, failures, 'Okta 503']]);
-    expect(digest.overdueRevocations.map((o) => [o.grantId, o.failures, o.detail])).toEqual([[g.marcus.id, failures, 'relinquished']]);
-    expect(digest.repeatedExtensions.map((r) => [r.person.email, r.appName, r.roleName, r.count])).toEqual([['jordan@example.com', 'GitHub', 'Member', 3]]);
+    expect(digest.failures.revocationFailed.map((l) => [l.grantId, l.attempts, l.detail])).toEqual([
+      [g.marcus.id, failures, 'Okta 503'],
+    ]);
+    expect(digest.overdueRevocations.map((o) => [o.grantId, o.failures, o.detail])).toEqual([
+      [g.marcus.id, failures, 'relinquished'],
+    ]);
+    expect(digest.repeatedExtensions.map((r) => [r.person.email, r.appName, r.roleName, r.count])).toEqual([
+      ['jordan@example.com', 'GitHub', 'Member', 3],
+    ]);
     expect(digest.drift.detected.map((d) => [d.group, d.person.email])).toEqual(
       expect.arrayContaining([
         ['github-owners', 'sam@example.com'],
@@ -165,7 +201,12 @@ describe('the weekly digest', () => {
     );
     await h.store.transaction(async (tx) => {
       for (let i = 0; i < 3000; i++) {
-        await tx.appendAudit({ at: iso(now - 3600_000), actor: { kind: 'system', component: 'reconcile' }, action: 'drift.detected', details: { group: `group-${i % 40}`, person: { directoryId: `u-d${i}`, email: `d${i}@example.com` } } });
+        await tx.appendAudit({
+          at: iso(now - 3600_000),
+          actor: { kind: 'system', component: 'reconcile' },
+          action: 'drift.detected',
+          details: { group: `group-${i % 40}`, person: { directoryId: `u-d${i}`, email: `d${i}@example.com` } },
+        });
       }
     });
     const digest = await buildDigest(h.deps, new Date(now));

@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CronScheduler, cronLogger, timezoneFor, type PassOutcome, type Schedule } from '../../src/adapters/cron/scheduler.js';
+import {
+  CronScheduler,
+  cronLogger,
+  timezoneFor,
+  type PassOutcome,
+  type Schedule,
+} from '../../src/adapters/cron/scheduler.js';
 import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
 import type { Logger } from '../../src/operations/ports.js';
@@ -27,31 +33,56 @@ afterEach(async () => {
 
 describe('schedule leases in SQLite', () => {
   it('lets one of two processes hold a lease, and the holder take it again', async () => {
-    expect(await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-a', T0, plus(120)))).toBe(true);
-    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(1), plus(121)))).toBe(false);
-    expect(await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-a', plus(2), plus(122)))).toBe(true);
-    expect(await b.getLease('schedule:sweep')).toEqual({ name: 'schedule:sweep', holder: 'proc-a', acquiredAt: T0, expiresAt: plus(122) });
+    expect(await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-a', T0, plus(120)))).toBe(
+      true,
+    );
+    expect(
+      await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(1), plus(121))),
+    ).toBe(false);
+    expect(
+      await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-a', plus(2), plus(122))),
+    ).toBe(true);
+    expect(await b.getLease('schedule:sweep')).toEqual({
+      name: 'schedule:sweep',
+      holder: 'proc-a',
+      acquiredAt: T0,
+      expiresAt: plus(122),
+    });
     // Another schedule is another lease.
-    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:digest', 'proc-b', plus(1), plus(121)))).toBe(true);
+    expect(
+      await b.transaction(async (tx) => await tx.acquireLease('schedule:digest', 'proc-b', plus(1), plus(121))),
+    ).toBe(true);
   });
 
   it('lets another process take over a lease its dead holder left to expire', async () => {
     await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'dead-proc', T0, plus(120)));
-    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(119), plus(239)))).toBe(false);
-    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(120), plus(240)))).toBe(true);
+    expect(
+      await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(119), plus(239))),
+    ).toBe(false);
+    expect(
+      await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(120), plus(240))),
+    ).toBe(true);
     expect(await a.getLease('schedule:sweep')).toMatchObject({ holder: 'proc-b', acquiredAt: plus(120) });
     // The dead holder, back from a long stall, can neither renew nor release what it lost.
-    expect(await a.transaction(async (tx) => await tx.renewLease('schedule:sweep', 'dead-proc', plus(121), plus(241)))).toBe(false);
+    expect(
+      await a.transaction(async (tx) => await tx.renewLease('schedule:sweep', 'dead-proc', plus(121), plus(241))),
+    ).toBe(false);
     expect(await a.transaction(async (tx) => await tx.releaseLease('schedule:sweep', 'dead-proc'))).toBe(false);
     expect((await b.getLease('schedule:sweep'))!.holder).toBe('proc-b');
   });
 
   it('renews only a live lease of the same holder, and a release frees it at once', async () => {
     await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-a', T0, plus(120)));
-    expect(await a.transaction(async (tx) => await tx.renewLease('schedule:sweep', 'proc-a', plus(60), plus(180)))).toBe(true);
-    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(150), plus(270)))).toBe(false);
+    expect(
+      await a.transaction(async (tx) => await tx.renewLease('schedule:sweep', 'proc-a', plus(60), plus(180))),
+    ).toBe(true);
+    expect(
+      await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(150), plus(270))),
+    ).toBe(false);
     expect(await a.transaction(async (tx) => await tx.releaseLease('schedule:sweep', 'proc-a'))).toBe(true);
-    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(151), plus(271)))).toBe(true);
+    expect(
+      await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', plus(151), plus(271))),
+    ).toBe(true);
   });
 });
 
@@ -97,8 +128,20 @@ describe('the scheduler', () => {
     const clock = new FakeClock(T0);
     const s1 = gatedSchedule('sweep');
     const s2 = gatedSchedule('sweep');
-    const one = new CronScheduler([s1.schedule], { store: a, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-a' });
-    const two = new CronScheduler([s2.schedule], { store: b, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-b' });
+    const one = new CronScheduler([s1.schedule], {
+      store: a,
+      clock,
+      logger: silentLogger,
+      timezone: 'UTC',
+      holder: 'proc-a',
+    });
+    const two = new CronScheduler([s2.schedule], {
+      store: b,
+      clock,
+      logger: silentLogger,
+      timezone: 'UTC',
+      holder: 'proc-b',
+    });
     const first = one.runNow('sweep');
     const second = await two.runNow('sweep');
     expect(second).toMatchObject({ status: 'skipped', reason: 'lease_held', holder: 'proc-a' });
@@ -120,9 +163,20 @@ describe('the scheduler', () => {
     // The dead process took the lease and never let go.
     await a.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'dead-proc', T0, plus(120)));
     const s = gatedSchedule('sweep');
-    const scheduler = new CronScheduler([s.schedule], { store: b, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-b', leaseSeconds: 120 });
+    const scheduler = new CronScheduler([s.schedule], {
+      store: b,
+      clock,
+      logger: silentLogger,
+      timezone: 'UTC',
+      holder: 'proc-b',
+      leaseSeconds: 120,
+    });
     clock.advance(60);
-    expect(await scheduler.runNow('sweep')).toMatchObject({ status: 'skipped', reason: 'lease_held', holder: 'dead-proc' });
+    expect(await scheduler.runNow('sweep')).toMatchObject({
+      status: 'skipped',
+      reason: 'lease_held',
+      holder: 'dead-proc',
+    });
     clock.advance(60);
     const pass = scheduler.runNow('sweep');
     await s.running();
@@ -135,13 +189,25 @@ describe('the scheduler', () => {
   it('renews its lease while a long pass runs', async () => {
     const clock = new FakeClock(T0);
     const s = gatedSchedule('sweep');
-    const scheduler = new CronScheduler([s.schedule], { store: a, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-a', leaseSeconds: 120, renewEverySeconds: 0.02 });
+    const scheduler = new CronScheduler([s.schedule], {
+      store: a,
+      clock,
+      logger: silentLogger,
+      timezone: 'UTC',
+      holder: 'proc-a',
+      leaseSeconds: 120,
+      renewEverySeconds: 0.02,
+    });
     const pass = scheduler.runNow('sweep');
     await s.running();
     clock.advance(100);
     await waitFor(async () => (await a.getLease('schedule:sweep'))?.expiresAt === plus(220));
     clock.advance(100); // past the first expiry: only the renewal keeps it
-    expect(await b.transaction(async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', clock.now().toISOString(), plus(400)))).toBe(false);
+    expect(
+      await b.transaction(
+        async (tx) => await tx.acquireLease('schedule:sweep', 'proc-b', clock.now().toISOString(), plus(400)),
+      ),
+    ).toBe(false);
     s.open();
     await pass;
   });
@@ -163,7 +229,13 @@ describe('the scheduler', () => {
           });
         }),
     };
-    const scheduler = new CronScheduler([schedule], { store: a, clock, logger: silentLogger, timezone: 'UTC', holder: 'proc-a' });
+    const scheduler = new CronScheduler([schedule], {
+      store: a,
+      clock,
+      logger: silentLogger,
+      timezone: 'UTC',
+      holder: 'proc-a',
+    });
     scheduler.start();
     const outcomes: PassOutcome[] = [];
     scheduler.onPass((o) => outcomes.push(o));
@@ -183,7 +255,15 @@ describe('the scheduler', () => {
   });
 
   it('refuses an invalid cron expression when it is built', () => {
-    expect(() => new CronScheduler([{ name: 'sweep', expression: '61 * * * *', run: async () => 0 }], { store: a, clock: new FakeClock(), logger: silentLogger, timezone: 'UTC' })).toThrow(/not a valid cron expression/);
+    expect(
+      () =>
+        new CronScheduler([{ name: 'sweep', expression: '61 * * * *', run: async () => 0 }], {
+          store: a,
+          clock: new FakeClock(),
+          logger: silentLogger,
+          timezone: 'UTC',
+        }),
+    ).toThrow(/not a valid cron expression/);
   });
 
   it('fires intervals in UTC (no pause when clocks go back) and times of day in the settings zone', () => {

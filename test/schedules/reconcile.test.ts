@@ -1,6 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../src/domain/errors.js';
-import { openDriftFindings, provisionedGroups, reconcile, type OffboardingSource } from '../../src/operations/reconcile.js';
+import {
+  openDriftFindings,
+  provisionedGroups,
+  reconcile,
+  type OffboardingSource,
+} from '../../src/operations/reconcile.js';
 import { relinquishGrant } from '../../src/operations/revoke-grant.js';
 import { reviewRequest } from '../../src/operations/review-request.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
@@ -15,12 +20,18 @@ afterEach(async () => await h.close());
 async function grantOf(email: string, app: string, role: string) {
   const result = await submitRequest(h.deps, { requester: await h.as(email), app, role, justification: 'work' });
   if (result.kind !== 'submitted') throw new Error(result.kind);
-  if (result.request.status === 'pending_approval') await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
+  if (result.request.status === 'pending_approval')
+    await reviewRequest(h.deps, {
+      actor: await h.as('marcus@example.com'),
+      requestId: result.request.id,
+      decision: 'approve',
+    });
   await h.runJobs();
   return (await h.store.grantForRequest(result.request.id))!;
 }
 
-const events = async (action: string) => (await h.store.auditEvents({ limit: 10_000 })).filter((e) => e.action === action);
+const events = async (action: string) =>
+  (await h.store.auditEvents({ limit: 10_000 })).filter((e) => e.action === action);
 const alertTexts = () => h.notifier.of('alert').map((n) => n.text ?? '');
 
 describe('reconcile: drift', () => {
@@ -34,9 +45,14 @@ describe('reconcile: drift', () => {
     expect(first.groups.find((g) => g.group === 'github-owners')).toMatchObject({ members: 1, driftDetected: 1 });
     const detected = (await events('drift.detected')).filter((e) => e.details.group === 'github-owners');
     expect(detected).toHaveLength(1);
-    expect(detected[0]!.details).toMatchObject({ kind: 'granted_outside_bot', person: { directoryId: 'u-jordan', email: 'jordan@example.com' } });
+    expect(detected[0]!.details).toMatchObject({
+      kind: 'granted_outside_bot',
+      person: { directoryId: 'u-jordan', email: 'jordan@example.com' },
+    });
     await h.runJobs();
-    expect(alertTexts().filter((t) => t.includes('github-owners'))).toEqual([expect.stringContaining('jordan@example.com')]);
+    expect(alertTexts().filter((t) => t.includes('github-owners'))).toEqual([
+      expect.stringContaining('jordan@example.com'),
+    ]);
 
     // Still there an hour later: not reported again.
     h.clock.advance(3600);
@@ -44,12 +60,18 @@ describe('reconcile: drift', () => {
     await h.runJobs();
     expect((await events('drift.detected')).filter((e) => e.details.group === 'github-owners')).toHaveLength(1);
     expect(alertTexts().filter((t) => t.includes('github-owners'))).toHaveLength(1);
-    expect((await openDriftFindings(h.deps)).map((f) => [f.group, f.directoryId])).toContainEqual(['github-owners', 'u-jordan']);
+    expect((await openDriftFindings(h.deps)).map((f) => [f.group, f.directoryId])).toContainEqual([
+      'github-owners',
+      'u-jordan',
+    ]);
 
     // Removed in the directory: the finding is resolved; added again later: reported again.
     await h.yaml.removeFromGroup('u-jordan', 'github-owners');
     expect((await reconcile(h.deps)).driftResolved).toBe(1);
-    expect((await events('drift.resolved'))[0]!.details).toMatchObject({ group: 'github-owners', why: 'no longer in the group' });
+    expect((await events('drift.resolved'))[0]!.details).toMatchObject({
+      group: 'github-owners',
+      why: 'no longer in the group',
+    });
     await h.yaml.addToGroup('u-jordan', 'github-owners');
     h.clock.advance(60);
     expect((await reconcile(h.deps)).driftDetected).toBe(1);
@@ -75,7 +97,11 @@ describe('reconcile: drift', () => {
     const summary = await reconcile(h.deps);
     expect(summary.removedExternally).toBe(1);
     await h.runJobs();
-    expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'removed_externally', revokedBy: 'system:reconcile' });
+    expect(await h.store.getGrant(grant.id)).toMatchObject({
+      status: 'revoked',
+      revocationReason: 'removed_externally',
+      revokedBy: 'system:reconcile',
+    });
     expect(h.directory.calls.filter((c) => c.method === 'addToGroup')).toHaveLength(1); // the original grant only
     expect(await h.directory.isMember('u-ada', 'aws-admins')).toBe(false);
     expect(alertTexts().some((t) => t.includes('outside the bot') && t.includes('ada@example.com'))).toBe(true);
@@ -106,8 +132,16 @@ describe('reconcile: offboarding', () => {
     const summary = await reconcile(h.deps);
     expect(summary.offboarding).toMatchObject({ checked: 3, offboarded: 2, grantsEnded: 2 });
     await h.runJobs();
-    expect(await h.store.getGrant(ada.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded', revocationNote: 'status check: directory status suspended' });
-    expect(await h.store.getGrant(alan.id)).toMatchObject({ status: 'revoked', revocationReason: 'offboarded', revocationNote: 'status check: directory status gone' });
+    expect(await h.store.getGrant(ada.id)).toMatchObject({
+      status: 'revoked',
+      revocationReason: 'offboarded',
+      revocationNote: 'status check: directory status suspended',
+    });
+    expect(await h.store.getGrant(alan.id)).toMatchObject({
+      status: 'revoked',
+      revocationReason: 'offboarded',
+      revocationNote: 'status check: directory status gone',
+    });
     expect((await h.store.getGrant(jordan.id))!.status).toBe('active');
     // Nothing left to end: a second run does nothing.
     expect((await reconcile(h.deps)).offboarding.offboarded).toBe(0);
@@ -134,14 +168,22 @@ describe('reconcile: offboarding', () => {
     const summary = await reconcile(h.deps, { offboardingSources: [systemLog] });
     expect(asked).toEqual(['u-ada', 'u-alan']);
     expect(summary.offboarding).toMatchObject({ offboarded: 1, grantsEnded: 1 });
-    expect(await h.store.getGrant(ada.id)).toMatchObject({ status: 'revoking', revocationReason: 'offboarded', revocationNote: 'okta system log: directory status deprovisioned' });
+    expect(await h.store.getGrant(ada.id)).toMatchObject({
+      status: 'revoking',
+      revocationReason: 'offboarded',
+      revocationNote: 'okta system log: directory status deprovisioned',
+    });
     expect((await h.store.getGrant(alan.id))!.status).toBe('active');
   });
 
   it('keeps going when a source fails', async () => {
     const ada = await grantOf('ada@example.com', 'aws', 'admin');
     h.directory.setStatus('u-ada', 'suspended');
-    const broken: OffboardingSource = { name: 'broken', live: true, collect: async () => Promise.reject(new TransientError('down')) };
+    const broken: OffboardingSource = {
+      name: 'broken',
+      live: true,
+      collect: async () => Promise.reject(new TransientError('down')),
+    };
     const summary = await reconcile(h.deps, { offboardingSources: [broken] });
     expect(summary.offboarding).toMatchObject({ offboarded: 1, errors: 1 });
     expect((await h.store.getGrant(ada.id))!.status).toBe('revoking');

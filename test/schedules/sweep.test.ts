@@ -24,16 +24,31 @@ const sweepWith = (deps: Deps, worker = 'test') => sweep(deps, { worker, ...opti
 const sweepNow = () => sweepWith(h.deps);
 
 async function awsAdminFor(email: string) {
-  const result = await submitRequest(h.deps, { requester: await h.as(email), app: 'aws', role: 'admin', justification: 'incident' });
+  const result = await submitRequest(h.deps, {
+    requester: await h.as(email),
+    app: 'aws',
+    role: 'admin',
+    justification: 'incident',
+  });
   if (result.kind !== 'submitted') throw new Error(result.kind);
-  await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
+  await reviewRequest(h.deps, {
+    actor: await h.as('marcus@example.com'),
+    requestId: result.request.id,
+    decision: 'approve',
+  });
   await h.runJobs();
   return (await h.store.grantForRequest(result.request.id))!;
 }
 
-const revokedEvents = async (store: SqliteStore, grantId?: string) => (await store.auditEvents({ limit: 100_000 })).filter((e) => e.action === 'grant.revoked' && (!grantId || e.grantId === grantId));
+const revokedEvents = async (store: SqliteStore, grantId?: string) =>
+  (await store.auditEvents({ limit: 100_000 })).filter(
+    (e) => e.action === 'grant.revoked' && (!grantId || e.grantId === grantId),
+  );
 const removals = () => h.directory.calls.filter((c) => c.method === 'removeFromGroup');
-const alerts = () => h.notifier.delivered.filter((d): d is { notification: NotificationOf<'alert'>; key: string } => d.notification.type === 'alert');
+const alerts = () =>
+  h.notifier.delivered.filter(
+    (d): d is { notification: NotificationOf<'alert'>; key: string } => d.notification.type === 'alert',
+  );
 
 describe('the sweep revokes expired grants', () => {
   it('revokes a grant once when it expires, with reason expired, and tells the holder', async () => {
@@ -43,7 +58,11 @@ describe('the sweep revokes expired grants', () => {
     await sweepNow();
     h.clock.advance(600);
     await sweepNow();
-    expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired', revokedBy: 'system:sweep' });
+    expect(await h.store.getGrant(grant.id)).toMatchObject({
+      status: 'revoked',
+      revocationReason: 'expired',
+      revokedBy: 'system:sweep',
+    });
     expect((await revokedEvents(h.store, grant.id)).map((e) => e.details.reason)).toEqual(['expired']);
     expect(removals().map((c) => c.args)).toEqual([['u-ada', 'aws-admins']]);
     expect(h.notifier.of('grant.revoked', 'u-ada')).toHaveLength(1);
@@ -57,7 +76,12 @@ describe('the sweep revokes expired grants', () => {
     expect(await expireGrants(h.deps)).toBe(1);
     const job = (await h.store.getJobByKey(`revoke:${grant.id}`))!;
     const now = h.clock.now().toISOString();
-    expect(await h.store.transaction(async (tx) => await tx.claimJob(job.id, 'dying', now, new Date(h.clock.now().getTime() + 300_000).toISOString()))).toBe(true);
+    expect(
+      await h.store.transaction(
+        async (tx) =>
+          await tx.claimJob(job.id, 'dying', now, new Date(h.clock.now().getTime() + 300_000).toISOString()),
+      ),
+    ).toBe(true);
     await h.directory.removeFromGroup('u-ada', 'aws-admins');
 
     // The restarted process opens the same file.
@@ -76,7 +100,9 @@ describe('the sweep revokes expired grants', () => {
       expect(await revokedEvents(restarted, grant.id)).toHaveLength(1);
       expect(h.notifier.of('grant.revoked', 'u-ada')).toHaveLength(1);
       // The dead worker, were it to come back, can no longer record its claim.
-      expect(await restarted.transaction(async (tx) => await tx.finishJob(job.id, 'dying', h.clock.now().toISOString()))).toBe(false);
+      expect(
+        await restarted.transaction(async (tx) => await tx.finishJob(job.id, 'dying', h.clock.now().toISOString())),
+      ).toBe(false);
     } finally {
       await restarted.close();
     }
@@ -87,17 +113,28 @@ describe('the sweep revokes expired grants', () => {
     const ends = new Date(h.clock.now().getTime() + 3600_000).toISOString();
     const seeded = await seedGrants(
       h.store,
-      Array.from({ length: 40 }, (_, i) => ({ id: `grt_seed${String(i).padStart(3, '0')}`, holder: person(i), activatedAt: at, expiresAt: ends })),
+      Array.from({ length: 40 }, (_, i) => ({
+        id: `grt_seed${String(i).padStart(3, '0')}`,
+        holder: person(i),
+        activatedAt: at,
+        expiresAt: ends,
+      })),
     );
     h.clock.advance(3601);
     const other = SqliteStore.open(h.dbPath);
     try {
-      const [one, two] = await Promise.all([sweepWith(h.deps, 'proc-a'), sweepWith({ ...h.deps, store: other }, 'proc-b'), sweepWith(h.deps, 'proc-a2')]);
+      const [one, two] = await Promise.all([
+        sweepWith(h.deps, 'proc-a'),
+        sweepWith({ ...h.deps, store: other }, 'proc-b'),
+        sweepWith(h.deps, 'proc-a2'),
+      ]);
       expect(one.expiredGrants + two.expiredGrants).toBeLessThanOrEqual(40);
       await sweepWith({ ...h.deps, store: other }, 'proc-b');
       for (const g of seeded) expect((await h.store.getGrant(g.id))!.status).toBe('revoked');
       expect(await revokedEvents(h.store)).toHaveLength(40);
-      expect((await h.store.auditEvents({ limit: 100_000 })).filter((e) => e.action === 'grant.revocationStarted')).toHaveLength(40);
+      expect(
+        (await h.store.auditEvents({ limit: 100_000 })).filter((e) => e.action === 'grant.revocationStarted'),
+      ).toHaveLength(40);
       expect(removals()).toHaveLength(40);
       expect(new Set(removals().map((c) => c.args[0])).size).toBe(40);
     } finally {
@@ -133,8 +170,12 @@ describe('a revocation that keeps failing', () => {
     await sweepNow();
     expect(await h.store.getGrant(grant.id)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
     expect(await revokedEvents(h.store, grant.id)).toHaveLength(1);
-    expect((await h.store.auditEventsFor({ grantId: grant.id })).filter((e) => e.action === 'grant.revocationFailed')).toHaveLength(5);
-    expect(alerts().map((a) => [a.notification.recipient, a.notification.grantId])).toEqual([[{ kind: 'channel', channel: 'C0ACCESSOPS' }, grant.id]]);
+    expect(
+      (await h.store.auditEventsFor({ grantId: grant.id })).filter((e) => e.action === 'grant.revocationFailed'),
+    ).toHaveLength(5);
+    expect(alerts().map((a) => [a.notification.recipient, a.notification.grantId])).toEqual([
+      [{ kind: 'channel', channel: 'C0ACCESSOPS' }, grant.id],
+    ]);
     expect(revocationOverdue((await h.store.getGrant(grant.id))!, h.clock.now().toISOString()).overdue).toBe(false);
   });
 
@@ -163,12 +204,21 @@ describe('a revocation that keeps failing', () => {
 
   it('counts as overdue by age too, when no attempt failed (a hung provider), and for a manual task after a day', () => {
     const base = { status: 'revoking' as const, failures: 0, revocationStartedAt: '2026-03-02T09:00:00.000Z' };
-    const okta = { ...base, snapshot: { provision: { method: 'okta_group' as const, group: 'g' }, policyName: 'p', policyVersion: 'v' } };
-    const manual = { ...base, snapshot: { provision: { method: 'manual' as const, assigneeGroup: 'it' }, policyName: 'p', policyVersion: 'v' } };
+    const okta = {
+      ...base,
+      snapshot: { provision: { method: 'okta_group' as const, group: 'g' }, policyName: 'p', policyVersion: 'v' },
+    };
+    const manual = {
+      ...base,
+      snapshot: { provision: { method: 'manual' as const, assigneeGroup: 'it' }, policyName: 'p', policyVersion: 'v' },
+    };
     expect(revocationOverdue(okta, '2026-03-02T09:15:00.000Z').overdue).toBe(false);
     expect(revocationOverdue(okta, '2026-03-02T09:15:01.000Z').overdue).toBe(true);
     expect(revocationOverdue({ ...manual, failures: 5 }, '2026-03-02T20:00:00.000Z').overdue).toBe(false);
-    expect(revocationOverdue(manual, '2026-03-03T09:00:01.000Z')).toMatchObject({ overdue: true, why: 'the manual revocation task is still open' });
+    expect(revocationOverdue(manual, '2026-03-03T09:00:01.000Z')).toMatchObject({
+      overdue: true,
+      why: 'the manual revocation task is still open',
+    });
     expect(REVOCATION_OVERDUE_AFTER_FAILURES).toBe(REVOCATION_ALERT_AFTER);
   });
 });
@@ -176,7 +226,12 @@ describe('a revocation that keeps failing', () => {
 describe('reminders and approval timeouts', () => {
   it('sends each reminder once per lead time, however many sweeps run', async () => {
     const member = await (async () => {
-      const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member', durationSeconds: 2 * 86400 });
+      const result = await submitRequest(h.deps, {
+        requester: await h.as('ada@example.com'),
+        app: 'github',
+        role: 'member',
+        durationSeconds: 2 * 86400,
+      });
       if (result.kind !== 'submitted') throw new Error(result.kind);
       await h.runJobs();
       return (await h.store.grantForRequest(result.request.id))!;
@@ -189,7 +244,9 @@ describe('reminders and approval timeouts', () => {
       [member.id, 86400],
       [member.id, 3600],
     ]);
-    expect((await h.store.auditEventsFor({ grantId: member.id })).filter((e) => e.action === 'grant.reminded')).toHaveLength(2);
+    expect(
+      (await h.store.auditEventsFor({ grantId: member.id })).filter((e) => e.action === 'grant.reminded'),
+    ).toHaveLength(2);
   });
 
   it('does not starve grants behind a thousand already reminded ones', async () => {
@@ -212,10 +269,26 @@ describe('reminders and approval timeouts', () => {
 
   it('expires a request nobody decided in time and updates every approval message it sent', async () => {
     // Step 2 asks three security engineers by DM (no channel), so there are several messages to settle.
-    h.deps.catalog = new Catalog(examplePolicies({ owner: { approval: [{ kind: 'manager' }, { kind: 'group', group: 'security-team', minApprovals: 2 }], autoApprove: undefined } }));
-    const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'owner', justification: 'release' });
+    h.deps.catalog = new Catalog(
+      examplePolicies({
+        owner: {
+          approval: [{ kind: 'manager' }, { kind: 'group', group: 'security-team', minApprovals: 2 }],
+          autoApprove: undefined,
+        },
+      }),
+    );
+    const result = await submitRequest(h.deps, {
+      requester: await h.as('ada@example.com'),
+      app: 'github',
+      role: 'owner',
+      justification: 'release',
+    });
     if (result.kind !== 'submitted') throw new Error(result.kind);
-    await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
+    await reviewRequest(h.deps, {
+      actor: await h.as('marcus@example.com'),
+      requestId: result.request.id,
+      decision: 'approve',
+    });
     await h.runJobs();
     h.clock.advance(72 * 3600 - 1);
     expect((await sweepNow()).expiredRequests).toBe(0);
@@ -223,11 +296,17 @@ describe('reminders and approval timeouts', () => {
     expect((await sweepNow()).expiredRequests).toBe(1);
     expect((await sweepNow()).expiredRequests).toBe(0);
     expect(await h.store.getRequest(result.request.id)).toMatchObject({ status: 'approval_expired', currentStep: -1 });
-    const asked = h.notifier.of('approval.requested').map((n) => (n.recipient.kind === 'person' ? n.recipient.directoryId : n.recipient.kind));
-    const settled = h.notifier.of('approval.outcome').map((n) => (n.recipient.kind === 'person' ? n.recipient.directoryId : n.recipient.kind));
+    const asked = h.notifier
+      .of('approval.requested')
+      .map((n) => (n.recipient.kind === 'person' ? n.recipient.directoryId : n.recipient.kind));
+    const settled = h.notifier
+      .of('approval.outcome')
+      .map((n) => (n.recipient.kind === 'person' ? n.recipient.directoryId : n.recipient.kind));
     expect(asked.sort()).toEqual(['u-jordan', 'u-kim', 'u-marcus', 'u-sam']);
     expect(settled.sort()).toEqual(asked.sort());
     expect(h.notifier.of('request.expired', 'u-ada')).toHaveLength(1);
-    expect((await h.store.auditEventsFor({ requestId: result.request.id })).filter((e) => e.action === 'request.expired')).toHaveLength(1);
+    expect(
+      (await h.store.auditEventsFor({ requestId: result.request.id })).filter((e) => e.action === 'request.expired'),
+    ).toHaveLength(1);
   });
 });

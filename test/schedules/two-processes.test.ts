@@ -21,22 +21,38 @@ beforeEach(async () => {
   const store = SqliteStore.open(db);
   await seedGrants(
     store,
-    Array.from({ length: N }, (_, i) => ({ id: `grt_p${String(i).padStart(3, '0')}`, holder: person(i), activatedAt: T0, expiresAt: at(3600) })),
+    Array.from({ length: N }, (_, i) => ({
+      id: `grt_p${String(i).padStart(3, '0')}`,
+      holder: person(i),
+      activatedAt: T0,
+      expiresAt: at(3600),
+    })),
   );
   await store.close();
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function child(mode: 'sweep' | 'die-mid-sweep', time: string, worker: string) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, mode, db, join(dir, 'log.jsonl'), time, worker], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, mode, db, join(dir, 'log.jsonl'), time, worker], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return once(proc, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as string | null, stderr }));
+  return once(proc, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as string | null,
+    stderr,
+  }));
 }
 
 function log(): Record<string, unknown>[] {
   const file = join(dir, 'log.jsonl');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    : [];
 }
 
 async function outcome() {

@@ -5,7 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiView } from '../../src/sandbox/slack-api/web-api-methods.js';
 import type { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
 import {
-  sendBlockAction, sendBlockSuggestion, sendEvent, sendSlashCommand, sendViewSubmission,
+  sendBlockAction,
+  sendBlockSuggestion,
+  sendEvent,
+  sendSlashCommand,
+  sendViewSubmission,
 } from '../support/slack-signing.js';
 import { BOT_TOKEN, modal, silentLogger, startStandIn } from './stand-in-fixture.js';
 
@@ -40,7 +44,9 @@ beforeAll(async () => {
   });
   app.view('access_request', async ({ ack, view }) => {
     const typed = view.state.values.justification?.text?.value ?? '';
-    await ack(typed.length < 5 ? { response_action: 'errors', errors: { justification: 'Say a little more' } } : undefined);
+    await ack(
+      typed.length < 5 ? { response_action: 'errors', errors: { justification: 'Say a little more' } } : undefined,
+    );
   });
   app.options('role', async ({ ack, payload }) => {
     await ack({ options: [{ text: { type: 'plain_text', text: `Role matching ${payload.value}` }, value: 'owner' }] });
@@ -60,7 +66,9 @@ afterAll(async () => {
 describe('signed requests through Bolt to the stand-in', () => {
   it('a slash command with a trigger id from the stand-in opens a modal there', async () => {
     const answer = await sendSlashCommand(botUrl, SECRET, {
-      userId: 'U0ALICE', text: 'github', triggerId: slack.issueTriggerId('U0ALICE'),
+      userId: 'U0ALICE',
+      text: 'github',
+      triggerId: slack.issueTriggerId('U0ALICE'),
       responseUrl: slack.issueResponseUrl({ channelId: 'C0SECURITY', userId: 'U0ALICE' }),
     });
     expect(answer.status).toBe(200);
@@ -71,7 +79,8 @@ describe('signed requests through Bolt to the stand-in', () => {
   it('a view submission reaches the view listener, whose errors come back in the ack', async () => {
     const view = slack.workspace.currentModal('U0ALICE') ?? (await slack.waitFor('view')).view;
     const short = await sendViewSubmission(botUrl, SECRET, {
-      userId: 'U0ALICE', view: apiView(view, slack.workspace),
+      userId: 'U0ALICE',
+      view: apiView(view, slack.workspace),
       values: { justification: { text: { type: 'plain_text_input', value: 'x' } } },
     });
     expect(short.status).toBe(200);
@@ -82,7 +91,10 @@ describe('signed requests through Bolt to the stand-in', () => {
     const posted = await app.client.chat.postMessage({ channel: 'U0BOB', text: 'Approve?' });
     const ts = posted.ts ?? '';
     const answer = await sendBlockAction(botUrl, SECRET, {
-      userId: 'U0BOB', actionId: 'approve', value: 'req_1', triggerId: slack.issueTriggerId('U0BOB'),
+      userId: 'U0BOB',
+      actionId: 'approve',
+      value: 'req_1',
+      triggerId: slack.issueTriggerId('U0BOB'),
       message: { channelId: 'D0BOB', ts },
       responseUrl: slack.issueResponseUrl({ channelId: 'D0BOB', userId: 'U0BOB', messageTs: ts }),
     });
@@ -92,12 +104,21 @@ describe('signed requests through Bolt to the stand-in', () => {
   });
 
   it('a block suggestion gets options in the ack', async () => {
-    const answer = await sendBlockSuggestion(botUrl, SECRET, { userId: 'U0ALICE', actionId: 'role', blockId: 'role', value: 'own' });
-    expect(answer.json).toEqual({ options: [{ text: { type: 'plain_text', text: 'Role matching own' }, value: 'owner' }] });
+    const answer = await sendBlockSuggestion(botUrl, SECRET, {
+      userId: 'U0ALICE',
+      actionId: 'role',
+      blockId: 'role',
+      value: 'own',
+    });
+    expect(answer.json).toEqual({
+      options: [{ text: { type: 'plain_text', text: 'Role matching own' }, value: 'owner' }],
+    });
   });
 
   it('an app_home_opened event publishes the Home tab', async () => {
-    const answer = await sendEvent(botUrl, SECRET, { event: { type: 'app_home_opened', user: 'U0BOB', tab: 'home', channel: 'D0BOB' } });
+    const answer = await sendEvent(botUrl, SECRET, {
+      event: { type: 'app_home_opened', user: 'U0BOB', tab: 'home', channel: 'D0BOB' },
+    });
     expect(answer.status).toBe(200);
     await expect(slack.waitFor('home', (v) => v.userId === 'U0BOB')).resolves.toBeTruthy();
   });

@@ -3,8 +3,12 @@ import type { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-serv
 import { clientFor, slackError, startStandIn } from './stand-in-fixture.js';
 
 let slack: SlackApiStandIn;
-beforeEach(async () => { slack = await startStandIn(); });
-afterEach(async () => { await slack.stop(); });
+beforeEach(async () => {
+  slack = await startStandIn();
+});
+afterEach(async () => {
+  await slack.stop();
+});
 
 const csv = 'request_id,app,role\nreq_1,github,owner\n';
 
@@ -13,18 +17,27 @@ describe('the Slack stand-in: files.uploadV2', () => {
     const client = clientFor(slack);
     const dm = await client.conversations.open({ users: 'U0ALICE' });
     const result = await client.filesUploadV2({
-      channel_id: dm.channel?.id ?? '', filename: 'requests.csv', title: 'Access requests', content: csv,
+      channel_id: dm.channel?.id ?? '',
+      filename: 'requests.csv',
+      title: 'Access requests',
+      content: csv,
       initial_comment: 'Your export',
     });
 
     const completed = (result.files as { files?: { id: string }[] }[])[0]?.files?.[0];
     expect(completed?.id).toMatch(/^F/);
     expect(slack.workspace.calls().map((c) => c.method)).toEqual([
-      'conversations.open', 'files.getUploadURLExternal', 'files.completeUploadExternal',
+      'conversations.open',
+      'files.getUploadURLExternal',
+      'files.completeUploadExternal',
     ]);
     const [file] = slack.workspace.files();
     expect(file).toMatchObject({
-      id: completed?.id, filename: 'requests.csv', title: 'Access requests', channel: 'D0ALICE', initialComment: 'Your export',
+      id: completed?.id,
+      filename: 'requests.csv',
+      title: 'Access requests',
+      channel: 'D0ALICE',
+      initialComment: 'Your export',
     });
     expect(file?.bytes?.toString('utf8')).toBe(csv);
     expect(file?.length).toBe(Buffer.byteLength(csv));
@@ -41,7 +54,9 @@ describe('the Slack stand-in: files.uploadV2', () => {
   });
 
   it('wants a conversation id, not a user id', async () => {
-    const answer = await slackError(clientFor(slack).filesUploadV2({ channel_id: 'U0ALICE', filename: 'a.csv', content: csv }));
+    const answer = await slackError(
+      clientFor(slack).filesUploadV2({ channel_id: 'U0ALICE', filename: 'a.csv', content: csv }),
+    );
     expect(answer.error).toBe('invalid_channel');
     expect(slack.workspace.files()).toEqual([]);
   });
@@ -49,9 +64,12 @@ describe('the Slack stand-in: files.uploadV2', () => {
   it('refuses to complete a file whose bytes never arrived', async () => {
     const client = clientFor(slack);
     const ticket = await client.files.getUploadURLExternal({ filename: 'a.csv', length: 3 });
-    const answer = await slackError(client.files.completeUploadExternal({
-      files: [{ id: ticket.file_id ?? '' }], channel_id: 'C0SECURITY',
-    }));
+    const answer = await slackError(
+      client.files.completeUploadExternal({
+        files: [{ id: ticket.file_id ?? '' }],
+        channel_id: 'C0SECURITY',
+      }),
+    );
     expect(answer.error).toBe('file_not_found');
   });
 });

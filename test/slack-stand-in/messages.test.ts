@@ -3,20 +3,30 @@ import type { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-serv
 import { BOT_TOKEN, clientFor, slackError, startStandIn } from './stand-in-fixture.js';
 
 let slack: SlackApiStandIn;
-beforeEach(async () => { slack = await startStandIn(); });
-afterEach(async () => { await slack.stop(); });
+beforeEach(async () => {
+  slack = await startStandIn();
+});
+afterEach(async () => {
+  await slack.stop();
+});
 
 const approveBlocks = [
   { type: 'section', block_id: 'summary', text: { type: 'mrkdwn', text: '*Alice* asks for GitHub owner' } },
-  { type: 'actions', block_id: 'decide', elements: [
-    { type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve' }, value: 'req_1' },
-  ] },
+  {
+    type: 'actions',
+    block_id: 'decide',
+    elements: [{ type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve' }, value: 'req_1' }],
+  },
 ];
 
 describe('the Slack stand-in: messages', () => {
-  it('posts to a user id into that user\'s DM and keeps every version of a message', async () => {
+  it("posts to a user id into that user's DM and keeps every version of a message", async () => {
     const client = clientFor(slack);
-    const posted = await client.chat.postMessage({ channel: 'U0ALICE', text: 'Request pending', blocks: approveBlocks });
+    const posted = await client.chat.postMessage({
+      channel: 'U0ALICE',
+      text: 'Request pending',
+      blocks: approveBlocks,
+    });
     expect(posted.channel).toBe('D0ALICE');
     const opened = await client.conversations.open({ users: 'U0ALICE' });
     expect(opened.channel?.id).toBe('D0ALICE');
@@ -47,9 +57,15 @@ describe('the Slack stand-in: messages', () => {
 
   it('refuses unknown channels, channels the bot is not in, and empty messages', async () => {
     const client = clientFor(slack);
-    expect((await slackError(client.chat.postMessage({ channel: 'C0NOPE', text: 'x' }))).error).toBe('channel_not_found');
-    expect((await slackError(client.chat.postMessage({ channel: 'U0NOBODY', text: 'x' }))).error).toBe('channel_not_found');
-    expect((await slackError(client.chat.postMessage({ channel: 'C0RANDOM', text: 'x' }))).error).toBe('not_in_channel');
+    expect((await slackError(client.chat.postMessage({ channel: 'C0NOPE', text: 'x' }))).error).toBe(
+      'channel_not_found',
+    );
+    expect((await slackError(client.chat.postMessage({ channel: 'U0NOBODY', text: 'x' }))).error).toBe(
+      'channel_not_found',
+    );
+    expect((await slackError(client.chat.postMessage({ channel: 'C0RANDOM', text: 'x' }))).error).toBe(
+      'not_in_channel',
+    );
     expect((await slackError(client.apiCall('chat.postMessage', { channel: 'C0SECURITY' }))).error).toBe('no_text');
 
     slack.workspace.setBotMembership('C0RANDOM', true);
@@ -60,13 +76,18 @@ describe('the Slack stand-in: messages', () => {
     const client = clientFor(slack);
     const posted = await client.chat.postMessage({ channel: 'U0ALICE', text: 'hello' });
     const ts = posted.ts ?? '';
-    expect((await slackError(client.chat.update({ channel: 'U0ALICE', ts, text: 'x' }))).error).toBe('channel_not_found');
-    expect((await slackError(client.chat.update({ channel: 'D0ALICE', ts: '1.000001', text: 'x' }))).error).toBe('message_not_found');
+    expect((await slackError(client.chat.update({ channel: 'U0ALICE', ts, text: 'x' }))).error).toBe(
+      'channel_not_found',
+    );
+    expect((await slackError(client.chat.update({ channel: 'D0ALICE', ts: '1.000001', text: 'x' }))).error).toBe(
+      'message_not_found',
+    );
 
     slack.workspace.addMessage({ channel: 'D0ALICE', user: 'U0ALICE', text: 'typed by Alice', blocks: [], via: 'api' });
     const alices = slack.workspace.dmMessages('U0ALICE').find((m) => m.user === 'U0ALICE');
-    expect((await slackError(client.chat.update({ channel: 'D0ALICE', ts: alices?.ts ?? '', text: 'x' }))).error)
-      .toBe('cant_update_message');
+    expect((await slackError(client.chat.update({ channel: 'D0ALICE', ts: alices?.ts ?? '', text: 'x' }))).error).toBe(
+      'cant_update_message',
+    );
 
     await client.chat.delete({ channel: 'D0ALICE', ts });
     expect(slack.workspace.dmMessages('U0ALICE').map((m) => m.text)).toEqual(['typed by Alice']);
@@ -75,14 +96,20 @@ describe('the Slack stand-in: messages', () => {
 
   it('shows an ephemeral message to one person only', async () => {
     const client = clientFor(slack);
-    const answer = await client.chat.postEphemeral({ channel: 'C0SECURITY', user: 'U0BOB', text: 'Only you can see this' });
+    const answer = await client.chat.postEphemeral({
+      channel: 'C0SECURITY',
+      user: 'U0BOB',
+      text: 'Only you can see this',
+    });
     expect(answer.message_ts).toBeTruthy();
     expect(slack.workspace.messages('C0SECURITY')).toEqual([]);
     expect(slack.workspace.ephemeralsFor('U0BOB').map((m) => m.text)).toEqual(['Only you can see this']);
-    expect((await slackError(client.chat.postEphemeral({ channel: 'C0SECURITY', user: 'U0NOBODY', text: 'x' }))).error)
-      .toBe('user_not_found');
-    expect((await slackError(client.chat.postEphemeral({ channel: 'D0ALICE', user: 'U0BOB', text: 'x' }))).error)
-      .toBe('user_not_in_channel');
+    expect(
+      (await slackError(client.chat.postEphemeral({ channel: 'C0SECURITY', user: 'U0NOBODY', text: 'x' }))).error,
+    ).toBe('user_not_found');
+    expect((await slackError(client.chat.postEphemeral({ channel: 'D0ALICE', user: 'U0BOB', text: 'x' }))).error).toBe(
+      'user_not_in_channel',
+    );
   });
 
   it('truncates text over 40,000 characters with a warning, as Slack does', async () => {
@@ -94,11 +121,18 @@ describe('the Slack stand-in: messages', () => {
   it('answers users.info and users.lookupByEmail, case-insensitively by email', async () => {
     const client = clientFor(slack);
     const info = await client.users.info({ user: 'U0ALICE' });
-    expect(info.user).toMatchObject({ id: 'U0ALICE', team_id: 'T0SANDBOX', tz: 'Europe/Berlin', profile: { email: 'alice@example.com' } });
+    expect(info.user).toMatchObject({
+      id: 'U0ALICE',
+      team_id: 'T0SANDBOX',
+      tz: 'Europe/Berlin',
+      profile: { email: 'alice@example.com' },
+    });
     const found = await client.users.lookupByEmail({ email: 'bob@example.com' });
     expect(found.user?.id).toBe('U0BOB');
     expect((await slackError(client.users.info({ user: 'U0NOBODY' }))).error).toBe('user_not_found');
-    expect((await slackError(client.users.lookupByEmail({ email: 'nobody@example.com' }))).error).toBe('users_not_found');
+    expect((await slackError(client.users.lookupByEmail({ email: 'nobody@example.com' }))).error).toBe(
+      'users_not_found',
+    );
   });
 
   it('checks the token and knows its methods', async () => {
@@ -110,7 +144,9 @@ describe('the Slack stand-in: messages', () => {
     expect((await slackError(clientFor(slack).apiCall('chat.scheduleMessage', {}))).error).toBe('unknown_method');
     // The token may also travel in the body, as auth.test at Bolt start-up sends it.
     const inBody = await fetch(`${slack.url}auth.test`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${BOT_TOKEN}`,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${BOT_TOKEN}`,
     });
     expect(await inBody.json()).toMatchObject({ ok: true, team_id: 'T0SANDBOX' });
   });
@@ -140,7 +176,11 @@ describe('the Slack stand-in: response_url', () => {
   }
 
   it('replaces or deletes the message an action came from', async () => {
-    const posted = await clientFor(slack).chat.postMessage({ channel: 'U0BOB', text: 'Approve?', blocks: approveBlocks });
+    const posted = await clientFor(slack).chat.postMessage({
+      channel: 'U0BOB',
+      text: 'Approve?',
+      blocks: approveBlocks,
+    });
     const url = slack.issueResponseUrl({ channelId: 'D0BOB', userId: 'U0BOB', messageTs: posted.ts ?? '' });
 
     expect((await respond(url, { replace_original: true, text: 'Approved' })).status).toBe(200);
@@ -156,7 +196,9 @@ describe('the Slack stand-in: response_url', () => {
     await respond(url, { text: 'Only for Alice' });
     await respond(url, { response_type: 'in_channel', text: 'For everyone' });
     expect(slack.workspace.ephemeralsFor('U0ALICE').map((m) => m.text)).toEqual(['Only for Alice']);
-    expect(slack.workspace.messages('C0SECURITY').map((m) => [m.text, m.via])).toEqual([['For everyone', 'response_url']]);
+    expect(slack.workspace.messages('C0SECURITY').map((m) => [m.text, m.via])).toEqual([
+      ['For everyone', 'response_url'],
+    ]);
   });
 
   it('works five times, then no more', async () => {
@@ -169,7 +211,9 @@ describe('the Slack stand-in: response_url', () => {
 
   it('refuses blocks Slack would refuse', async () => {
     const url = slack.issueResponseUrl({ channelId: 'C0SECURITY', userId: 'U0ALICE' });
-    const answer = await respond(url, { blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } }] });
+    const answer = await respond(url, {
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } }],
+    });
     expect(answer.status).toBe(400);
     expect(await answer.json()).toMatchObject({ error: 'invalid_blocks' });
   });
@@ -189,7 +233,9 @@ describe('the Slack stand-in: waiting for events', () => {
 
   it('times out naming the events it saw', async () => {
     await clientFor(slack).chat.postMessage({ channel: 'U0ALICE', text: 'first' });
-    await expect(slack.waitFor('update', () => true, { timeoutMs: 20 })).rejects.toThrow(/timed out after 20 ms; events seen: .*message/);
+    await expect(slack.waitFor('update', () => true, { timeoutMs: 20 })).rejects.toThrow(
+      /timed out after 20 ms; events seen: .*message/,
+    );
   });
 
   it('records every call with its answer', async () => {
@@ -197,7 +243,8 @@ describe('the Slack stand-in: waiting for events', () => {
     await client.auth.test();
     await slackError(client.users.info({ user: 'U0NOBODY' }));
     expect(slack.workspace.calls().map((c) => [c.method, (c.answer as { ok: boolean }).ok])).toEqual([
-      ['auth.test', true], ['users.info', false],
+      ['auth.test', true],
+      ['users.info', false],
     ]);
     expect(slack.workspace.calls('users.info')[0]?.args).not.toHaveProperty('token');
   });

@@ -6,7 +6,13 @@ export const BOT_TOKEN = 'xoxb-test-token';
 /** A started stand-in with two people and two channels (the bot is only in #security). */
 export async function startStandIn(options: SlackApiStandInOptions = {}): Promise<SlackApiStandIn> {
   const slack = new SlackApiStandIn({ botTokens: [BOT_TOKEN], ...options });
-  slack.addUser({ id: 'U0ALICE', email: 'alice@example.com', name: 'alice', realName: 'Alice Archer', tz: 'Europe/Berlin' });
+  slack.addUser({
+    id: 'U0ALICE',
+    email: 'alice@example.com',
+    name: 'alice',
+    realName: 'Alice Archer',
+    tz: 'Europe/Berlin',
+  });
   slack.addUser({ id: 'U0BOB', email: 'Bob@Example.com', name: 'bob', realName: 'Bob Baker', tz: 'Europe/Berlin' });
   slack.addChannel({ id: 'C0SECURITY', name: 'security' });
   slack.addChannel({ id: 'C0RANDOM', name: 'random', botIsMember: false });
@@ -16,8 +22,13 @@ export async function startStandIn(options: SlackApiStandInOptions = {}): Promis
 
 /** WebClient logs Slack's `[ERROR]` messages itself; the tests assert on them instead. */
 export const silentLogger: Logger = {
-  debug: () => {}, info: () => {}, warn: () => {}, error: () => {},
-  setLevel: () => {}, getLevel: () => LogLevel.ERROR, setName: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  setLevel: () => {},
+  getLevel: () => LogLevel.ERROR,
+  setName: () => {},
 };
 
 /** The real WebClient, pointed at the stand-in, with retries off unless a test asks for them. */
@@ -51,10 +62,14 @@ export function modal(title = 'Request access', extra: Record<string, unknown> =
     title: { type: 'plain_text', text: title },
     submit: { type: 'plain_text', text: 'Submit' },
     private_metadata: '{"step":1}',
-    blocks: [{
-      type: 'input', block_id: 'justification', label: { type: 'plain_text', text: 'Why?' },
-      element: { type: 'plain_text_input', action_id: 'text' },
-    }],
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'justification',
+        label: { type: 'plain_text', text: 'Why?' },
+        element: { type: 'plain_text_input', action_id: 'text' },
+      },
+    ],
     ...extra,
   } as ModalView;
 }

@@ -31,7 +31,13 @@ const REVIEW: LoadedReview = {
   name: 'Quarterly access review',
   schedule: null,
   // github/owner is sensitive and held by nobody: its rules are reviewed all the same.
-  scope: { roles: [{ app: 'github', role: 'member' }, { app: 'github', role: 'owner' }], groups: ['it-helpdesk'] },
+  scope: {
+    roles: [
+      { app: 'github', role: 'member' },
+      { app: 'github', role: 'owner' },
+    ],
+    groups: ['it-helpdesk'],
+  },
   reviewer: { kind: 'manager' },
   fallbackReviewer: { kind: 'group', group: 'access-admins' },
   dueSeconds: 14 * DAY,
@@ -62,14 +68,21 @@ function reviewList(who: UserName): StoredMessage {
 async function itemOf(holder: UserName, access: string): Promise<ReviewItem> {
   const campaign = (await fx.h.store.listReviewCampaigns({ reviewId: REVIEW.id, limit: 1 }))[0]!;
   const items = await fx.h.store.reviewItems(campaign.id, { after: -1, limit: 100 });
-  const item = items.find((i) => i.holder.directoryId === USERS[holder].directoryId && (i.access.kind === 'role' ? `${i.access.app}/${i.access.role}` : `group:${i.access.group}`) === access);
+  const item = items.find(
+    (i) =>
+      i.holder.directoryId === USERS[holder].directoryId &&
+      (i.access.kind === 'role' ? `${i.access.app}/${i.access.role}` : `group:${i.access.group}`) === access,
+  );
   if (!item) throw new Error(`no item for ${holder} ${access}`);
   return item;
 }
 
 /** A click on an item's Keep or Revoke… in a message, as Slack sends it. */
 function clickItem(who: UserName, message: StoredMessage, actionId: string, item: ReviewItem, page = 0) {
-  return fx.click(who, message, actionId, { value: encodeReviewRef({ id: item.id, page }), block_id: `review_item:${item.id}` });
+  return fx.click(who, message, actionId, {
+    value: encodeReviewRef({ id: item.id, page }),
+    block_id: `review_item:${item.id}`,
+  });
 }
 
 async function startReview(id = 'quarterly'): Promise<void> {
@@ -93,9 +106,21 @@ describe('an access review in Slack, with Okta', () => {
 
     // The population: one item per holder and access, counted and hashed into review.started.
     const [campaign] = await fx.h.store.listReviewCampaigns({ reviewId: 'quarterly', limit: 5 });
-    expect(campaign).toMatchObject({ status: 'open', populationCount: 5, trigger: 'slack', startedBy: 'priya@example.com' });
+    expect(campaign).toMatchObject({
+      status: 'open',
+      populationCount: 5,
+      trigger: 'slack',
+      startedBy: 'priya@example.com',
+    });
     const items = await fx.h.store.reviewItems(campaign!.id, { after: -1, limit: 100 });
-    expect(items.map((i) => [i.holder.email, i.access.kind === 'role' ? 'github/member' : 'group:it-helpdesk', i.source.kind, i.reviewer.label])).toEqual([
+    expect(
+      items.map((i) => [
+        i.holder.email,
+        i.access.kind === 'role' ? 'github/member' : 'group:it-helpdesk',
+        i.source.kind,
+        i.reviewer.label,
+      ]),
+    ).toEqual([
       ['ada@example.com', 'github/member', 'grant', 'Marcus Chen (manager)'],
       ['alan@example.com', 'github/member', 'grant', 'Marcus Chen (manager)'],
       ['ada@example.com', 'group:it-helpdesk', 'standing', 'Marcus Chen (manager)'],
@@ -106,7 +131,10 @@ describe('an access review in Slack, with Okta', () => {
     expect(priyaItem.reviewer.fallbackReason).toBe('the holder has no manager in the directory');
     const started = await fx.h.store.auditEventsBetween('2000-01-01', '2100-01-01', ['review.started']);
     expect(started).toHaveLength(1);
-    expect(started[0]!.details).toMatchObject({ campaign: campaign!.id, population: { count: 5, hash: populationHash(items.map(populationLine)) } });
+    expect(started[0]!.details).toMatchObject({
+      campaign: campaign!.id,
+      population: { count: 5, hash: populationHash(items.map(populationLine)) },
+    });
 
     // One DM per reviewer: Marcus has three items, Priya one (Ian's), Grace one (Priya's); Priya
     // does not review her own membership.
@@ -131,16 +159,31 @@ describe('an access review in Slack, with Okta', () => {
     fx.h.clock.advance(2);
     await clickItem('marcus', marcus, ACTION.reviewKeep, await itemOf('alan', 'github/member'));
     await fx.settle();
-    expect(await itemOf('alan', 'github/member')).toMatchObject({ decision: 'keep', decidedBy: { email: 'marcus@example.com' }, secondsToDecision: 2 });
+    expect(await itemOf('alan', 'github/member')).toMatchObject({
+      decision: 'keep',
+      decidedBy: { email: 'marcus@example.com' },
+      secondsToDecision: 2,
+    });
     expect(textOf(reviewList('marcus'))).toContain('1 decided · 2 to go');
     expect(textOf(reviewList('marcus'))).toContain('✅ Kept by you');
 
     // Revoke… on a grant asks why; empty is an inline error; the grant is revoked (reason review) and verified.
     await clickItem('marcus', reviewList('marcus'), ACTION.reviewRevoke, await itemOf('ada', 'github/member'));
     const modal = await fx.waitModal('marcus', (v) => v.callbackId === 'access_review_revoke_reason');
-    const empty = await fx.submit('marcus', { [BLOCK.reviewReason]: { [ACTION.reviewReason]: { type: 'plain_text_input', value: ' ' } } }, { view: modal });
-    expect(empty.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.reviewReason]: expect.stringContaining('Please say why') } });
-    const done = await fx.submit('marcus', { [BLOCK.reviewReason]: { [ACTION.reviewReason]: { type: 'plain_text_input', value: 'Moved to sales' } } }, { view: modal });
+    const empty = await fx.submit(
+      'marcus',
+      { [BLOCK.reviewReason]: { [ACTION.reviewReason]: { type: 'plain_text_input', value: ' ' } } },
+      { view: modal },
+    );
+    expect(empty.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.reviewReason]: expect.stringContaining('Please say why') },
+    });
+    const done = await fx.submit(
+      'marcus',
+      { [BLOCK.reviewReason]: { [ACTION.reviewReason]: { type: 'plain_text_input', value: 'Moved to sales' } } },
+      { view: modal },
+    );
     expect(done.status).toBe(200);
     await fx.settle();
     expect(await fx.h.store.getGrant(adaGrant)).toMatchObject({ status: 'revoked', revocationReason: 'review' });
@@ -154,18 +197,32 @@ describe('an access review in Slack, with Okta', () => {
     // Revoke… on standing membership: removed through Okta and read back, as Marcus's decision.
     fx.slack.workspace.closeModals(USERS.marcus.id);
     await clickItem('marcus', reviewList('marcus'), ACTION.reviewRevoke, await itemOf('ada', 'group:it-helpdesk'));
-    const second = await fx.waitModal('marcus', (v) => v.callbackId === 'access_review_revoke_reason' && textOf({ blocks: v.definition.blocks as unknown[] }).includes('removes this standing membership'));
-    await fx.submit('marcus', { [BLOCK.reviewReason]: { [ACTION.reviewReason]: { type: 'plain_text_input', value: 'Not on the help desk' } } }, { view: second });
+    const second = await fx.waitModal(
+      'marcus',
+      (v) =>
+        v.callbackId === 'access_review_revoke_reason' &&
+        textOf({ blocks: v.definition.blocks as unknown[] }).includes('removes this standing membership'),
+    );
+    await fx.submit(
+      'marcus',
+      { [BLOCK.reviewReason]: { [ACTION.reviewReason]: { type: 'plain_text_input', value: 'Not on the help desk' } } },
+      { view: second },
+    );
     await fx.settle();
     expect(org.okta.isMember('00g-it-helpdesk', 'u-ada')).toBe(false);
     expect(await itemOf('ada', 'group:it-helpdesk')).toMatchObject({ decision: 'revoke', remediation: 'removed' });
     const remediated = await fx.h.store.auditEventsBetween('2000-01-01', '2100-01-01', ['reviewItem.remediated']);
-    expect(remediated.find((e) => e.details.access === 'group:it-helpdesk')?.actor).toMatchObject({ kind: 'person', email: 'marcus@example.com' });
+    expect(remediated.find((e) => e.details.access === 'group:it-helpdesk')?.actor).toMatchObject({
+      kind: 'person',
+      email: 'marcus@example.com',
+    });
     expect(textOf(reviewList('marcus'))).toContain('removal verified');
 
     // `/access review` lists what is waiting for me; the App Home shows it too.
     expect(JSON.stringify((await fx.command('priya', 'review')).json)).toContain('Ian Murdock');
-    expect(JSON.stringify((await fx.command('marcus', 'review')).json)).toContain('No access review is waiting for you');
+    expect(JSON.stringify((await fx.command('marcus', 'review')).json)).toContain(
+      'No access review is waiting for you',
+    );
     expect(JSON.stringify((await openHome(fx, 'grace')).definition)).toContain('Priya Patel');
 
     // A reviewer removed from the reviewer group mid-review: the right is checked live at the click.
@@ -193,7 +250,9 @@ describe('an access review in Slack, with Okta', () => {
     expect(await itemOf('ian', 'group:it-helpdesk')).toMatchObject({ decision: 'undecided', remediation: 'removed' });
     expect(org.okta.isMember('00g-it-helpdesk', 'u-ian')).toBe(false);
     expect(org.okta.isMember('00g-it-helpdesk', 'u-priya')).toBe(false);
-    expect(textOf(reviewList('priya'))).toContain('0 of your 1 items were decided; 1 nobody decided were revoked as the review says');
+    expect(textOf(reviewList('priya'))).toContain(
+      '0 of your 1 items were decided; 1 nobody decided were revoked as the review says',
+    );
 
     // A late click is refused with the reason.
     await clickItem('priya', priyaList, ACTION.reviewKeep, await itemOf('ian', 'group:it-helpdesk'));
@@ -205,33 +264,73 @@ describe('an access review in Slack, with Okta', () => {
     expect(summary, JSON.stringify(fx.channel('C0SECURITY').map((m) => m.text))).toBeDefined();
     const shown = textOf(summary!);
     expect(shown).toContain('5 items');
-    expect(shown).toContain('*3* decided on time · *1* kept · *2* revoked · *2* undecided (revoked as the review says)');
+    expect(shown).toContain(
+      '*3* decided on time · *1* kept · *2* revoked · *2* undecided (revoked as the review says)',
+    );
     expect(shown).toContain('Removals: *4* verified · *0* pending · *0* failed');
-    expect(shown).toContain('⚠️ *1* item was kept less than 5 seconds after the reviewer first saw it: Marcus Chen 1 of 1 kept');
+    expect(shown).toContain(
+      '⚠️ *1* item was kept less than 5 seconds after the reviewer first saw it: Marcus Chen 1 of 1 kept',
+    );
     expect(shown).toContain('Marcus Chen: 3 of 3 decided');
     expect(shown).toContain('Priya Patel: 0 of 1 decided');
     expect(shown).toContain('Grace Hopper: 0 of 1 decided');
     // The rules reviewed too: who may ask for the sensitive role and who approves it, with members now.
     expect(shown).toContain('*Organization owner* (`github/owner`');
-    expect(shown).toContain('platform-team (may ask, 4): ada@example.com, alan@example.com, dave@example.com (deprovisioned), marcus@example.com');
+    expect(shown).toContain(
+      'platform-team (may ask, 4): ada@example.com, alan@example.com, dave@example.com (deprovisioned), marcus@example.com',
+    );
     expect(shown).toContain('security-team (approves, 3): jordan@example.com, kim@example.com, sam@example.com');
     const file = fx.slack.workspace.files().find((f) => f.threadTs === summary!.ts);
     expect(file?.filename).toBe(`access-review-quarterly-${campaign!.id}.csv`);
-    const rows = Papa.parse<Record<string, string>>(file!.bytes!.toString('utf8').replace(/^\uFEFF/, ''), { header: true, skipEmptyLines: true }).data;
+    const rows = Papa.parse<Record<string, string>>(file!.bytes!.toString('utf8').replace(/^\uFEFF/, ''), {
+      header: true,
+      skipEmptyLines: true,
+    }).data;
     expect(rows).toHaveLength(5);
     expect(Object.keys(rows[0]!).slice(0, 16)).toEqual([
-      'review_id', 'campaign_id', 'started_at', 'due_at', 'closed_at', 'population_hash', 'holder_email', 'holder_okta_id',
-      'access', 'source', 'reviewer', 'decision', 'reason', 'decided_at', 'remediation_status', 'removal_verified_at',
+      'review_id',
+      'campaign_id',
+      'started_at',
+      'due_at',
+      'closed_at',
+      'population_hash',
+      'holder_email',
+      'holder_okta_id',
+      'access',
+      'source',
+      'reviewer',
+      'decision',
+      'reason',
+      'decided_at',
+      'remediation_status',
+      'removal_verified_at',
     ]);
     const lines = rows.map((r) => `${r.holder_okta_id}\t${r.access}\t${r.source}`);
     expect(populationHash(lines)).toBe(campaign!.populationHash);
     const row = (email: string, access: string) => rows.find((r) => r.holder_email === email && r.access === access)!;
-    expect(row('alan@example.com', 'github/member'))
-      .toMatchObject({ decision: 'keep', reviewer: 'marcus@example.com', remediation_status: 'none', source: alanGrant, seconds_to_decision: '2' });
-    expect(row('ada@example.com', 'github/member')).toMatchObject({ decision: 'revoke', reason: 'Moved to sales', remediation_status: 'removed', source: adaGrant });
+    expect(row('alan@example.com', 'github/member')).toMatchObject({
+      decision: 'keep',
+      reviewer: 'marcus@example.com',
+      remediation_status: 'none',
+      source: alanGrant,
+      seconds_to_decision: '2',
+    });
+    expect(row('ada@example.com', 'github/member')).toMatchObject({
+      decision: 'revoke',
+      reason: 'Moved to sales',
+      remediation_status: 'removed',
+      source: adaGrant,
+    });
     expect(row('ada@example.com', 'github/member').removal_verified_at).not.toBe('');
-    expect(row('ada@example.com', 'group:it-helpdesk')).toMatchObject({ decision: 'revoke', source: 'standing', remediation_status: 'removed' });
-    expect(row('ian@example.com', 'group:it-helpdesk')).toMatchObject({ decision: 'undecided', remediation_status: 'removed' });
+    expect(row('ada@example.com', 'group:it-helpdesk')).toMatchObject({
+      decision: 'revoke',
+      source: 'standing',
+      remediation_status: 'removed',
+    });
+    expect(row('ian@example.com', 'group:it-helpdesk')).toMatchObject({
+      decision: 'undecided',
+      remediation_status: 'removed',
+    });
     expect(rows.every((r) => r.closed_at === closed.closedAt)).toBe(true);
     const posted = await fx.h.store.auditEventsBetween('2000-01-01', '2100-01-01', ['review.summaryPosted']);
     expect(posted).toHaveLength(1);
@@ -241,19 +340,34 @@ describe('an access review in Slack, with Okta', () => {
 
 describe('a long list in Slack', () => {
   const CONTRACTORS = 100;
-  const people = Array.from({ length: CONTRACTORS }, (_, i) => ({ id: `u-c${String(i).padStart(3, '0')}`, n: String(i).padStart(3, '0') }));
+  const people = Array.from({ length: CONTRACTORS }, (_, i) => ({
+    id: `u-c${String(i).padStart(3, '0')}`,
+    n: String(i).padStart(3, '0'),
+  }));
   afterEach(() => {
     for (const p of people) org.okta.removeUser(p.id);
     org.okta.removeGroup('00g-contractors');
   });
 
-  it('pages 100 items for one reviewer within Slack\'s limits, read from every Okta page, and keeps the rest after a confirmation', async () => {
+  it("pages 100 items for one reviewer within Slack's limits, read from every Okta page, and keeps the rest after a confirmation", async () => {
     org.okta.addGroup({ id: '00g-contractors', name: 'contractors' });
     for (const p of people) {
-      org.okta.addUser({ id: p.id, email: `contractor${p.n}@example.com`, firstName: 'Contractor', lastName: p.n, profile: { managerId: 'u-marcus' } });
+      org.okta.addUser({
+        id: p.id,
+        email: `contractor${p.n}@example.com`,
+        firstName: 'Contractor',
+        lastName: p.n,
+        profile: { managerId: 'u-marcus' },
+      });
       org.okta.addMember('00g-contractors', p.id);
     }
-    const review: LoadedReview = { ...REVIEW, id: 'contractors', name: 'Contractors', scope: { roles: [], groups: ['contractors'] }, remediate: 'report' };
+    const review: LoadedReview = {
+      ...REVIEW,
+      id: 'contractors',
+      name: 'Contractors',
+      scope: { roles: [], groups: ['contractors'] },
+      remediate: 'report',
+    };
     // 30 members per Okta page: the population needs four pages of the group, all read.
     await start(review, { pageSize: 30 });
     org.okta.clearRequests();
@@ -279,7 +393,8 @@ describe('a long list in Slack', () => {
     const page2 = reviewList('marcus');
     expect(textOf(page2)).toContain('page 2 of 10');
     expect(textOf(page2)).toContain('Contractor 010');
-    const item = (await fx.h.store.reviewerItems(campaign!.id, USERS.marcus.directoryId, { offset: 10, limit: 1 }))[0]!.item;
+    const item = (await fx.h.store.reviewerItems(campaign!.id, USERS.marcus.directoryId, { offset: 10, limit: 1 }))[0]!
+      .item;
     await clickItem('marcus', page2, ACTION.reviewKeep, item, 1);
     await fx.settle();
     expect(textOf(reviewList('marcus'))).toContain('1 decided · 99 to go · page 2 of 10');

@@ -31,12 +31,22 @@ async function openForm(who: UserName, command: 'revoke' | 'export', callbackId:
 /** The admin picks a person in the revoke form (a users_select with dispatch_action). */
 async function pickPerson(admin: UserName, person: UserName) {
   const view = fx.modal(admin);
-  fx.slack.workspace.setViewState(view.id, BLOCK.revokePerson, ACTION.revokePerson, { type: 'users_select', selected_user: USERS[person].id });
-  await sendBlockAction(fx.url, SECRET, {
-    userId: USERS[admin].id, actionId: ACTION.revokePerson, blockId: BLOCK.revokePerson,
-    action: { type: 'users_select', selected_user: USERS[person].id }, triggerId: fx.slack.issueTriggerId(USERS[admin].id), view,
+  fx.slack.workspace.setViewState(view.id, BLOCK.revokePerson, ACTION.revokePerson, {
+    type: 'users_select',
+    selected_user: USERS[person].id,
   });
-  return fx.waitModal(admin, (v) => text(v.definition).includes(ACTION.revokeGrant) || text(v.definition).includes('holds no access'));
+  await sendBlockAction(fx.url, SECRET, {
+    userId: USERS[admin].id,
+    actionId: ACTION.revokePerson,
+    blockId: BLOCK.revokePerson,
+    action: { type: 'users_select', selected_user: USERS[person].id },
+    triggerId: fx.slack.issueTriggerId(USERS[admin].id),
+    view,
+  });
+  return fx.waitModal(
+    admin,
+    (v) => text(v.definition).includes(ACTION.revokeGrant) || text(v.definition).includes('holds no access'),
+  );
 }
 
 const revokeValues = (grantId: string, reason: string) => ({
@@ -58,7 +68,10 @@ describe('/access revoke', () => {
     // A forged submission: Priya's form, submitted as Alan.
     const form = await openForm('priya', 'revoke', 'access_revoke');
     const res = await fx.submit('alan', revokeValues(grantId, 'because'), { view: form });
-    expect(res.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.revokePerson]: expect.stringContaining('Only members of access-admins') } });
+    expect(res.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.revokePerson]: expect.stringContaining('Only members of access-admins') },
+    });
     expect((await fx.h.store.getGrant(grantId))!.status).toBe('active');
   });
 
@@ -70,16 +83,29 @@ describe('/access revoke', () => {
     expect(text(picked.blocks)).toMatch(/GitHub · Member, until \w{3} \d+ \w{3} \d{4}, \d{2}:\d{2}/);
 
     const empty = await fx.submit('priya', revokeValues(grantId, '  '), { view: picked });
-    expect(empty.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.revokeReason]: expect.stringContaining('needs a reason') } });
+    expect(empty.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.revokeReason]: expect.stringContaining('needs a reason') },
+    });
     expect((await fx.h.store.getGrant(grantId))!.status).toBe('active');
 
     const done = await fx.submit('priya', revokeValues(grantId, 'Project <!channel> ended'), { view: picked });
     // The form closes; Priya's DM says what she did.
     expect(done.body).toBe('');
-    await fx.slack.waitFor('message', (m) => m.channel === fx.dm('priya') && m.text.includes("You revoked Ada Lovelace's GitHub Member access"));
-    expect(await fx.h.store.getGrant(grantId)).toMatchObject({ revocationReason: 'revoked', revocationNote: 'Project <!channel> ended', revokedBy: 'priya@example.com' });
+    await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('priya') && m.text.includes("You revoked Ada Lovelace's GitHub Member access"),
+    );
+    expect(await fx.h.store.getGrant(grantId)).toMatchObject({
+      revocationReason: 'revoked',
+      revocationNote: 'Project <!channel> ended',
+      revokedBy: 'priya@example.com',
+    });
     await fx.settle();
-    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended (revoked)'));
+    const ended = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('ada') && m.text.includes('ended (revoked)'),
+    );
     // Named, as everywhere else: not an email.
     expect(textOf(ended)).toContain('Priya Patel revoked your *GitHub Member* access');
     expect(textOf(ended)).toContain('Project &lt;!channel&gt; ended');
@@ -91,9 +117,14 @@ describe('/access revoke', () => {
     const picked = await pickPerson('priya', 'ada');
     await fx.h.yaml.removeFromGroup(USERS.priya.directoryId, 'access-admins');
     const res = await fx.submit('priya', revokeValues(grantId, 'leaving'), { view: picked });
-    expect(res.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.revokeGrant]: expect.stringContaining('Only members of access-admins') } });
+    expect(res.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.revokeGrant]: expect.stringContaining('Only members of access-admins') },
+    });
     expect((await fx.h.store.getGrant(grantId))!.status).toBe('active');
-    expect((await fx.h.store.auditEventsFor({ grantId })).map((e) => e.action)).not.toContain('grant.revocationStarted');
+    expect((await fx.h.store.auditEventsFor({ grantId })).map((e) => e.action)).not.toContain(
+      'grant.revocationStarted',
+    );
   });
 });
 
@@ -110,7 +141,10 @@ describe('/access export', () => {
     expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
     const form = await openForm('priya', 'export', 'access_export');
     const res = await fx.submit('ada', exportValues('requests'), { view: form });
-    expect(res.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.exportKind]: expect.stringContaining('Only members of access-admins') } });
+    expect(res.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.exportKind]: expect.stringContaining('Only members of access-admins') },
+    });
     expect(fx.slack.workspace.calls('files.getUploadURLExternal')).toHaveLength(0);
     expect((await fx.h.store.auditEvents()).map((e) => e.action)).not.toContain('export.created');
   });
@@ -118,10 +152,13 @@ describe('/access export', () => {
   it('says which field is wrong for a custom period without dates', async () => {
     const form = await openForm('priya', 'export', 'access_export');
     const res = await fx.submit('priya', exportValues('requests', 'custom'), { view: form });
-    expect(res.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.exportFrom]: expect.stringContaining('first day') } });
+    expect(res.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.exportFrom]: expect.stringContaining('first day') },
+    });
   });
 
-  it('uploads the CSV to the admin\'s DM through the three upload calls, with the right bytes, SHA-256 and audit head', async () => {
+  it("uploads the CSV to the admin's DM through the three upload calls, with the right bytes, SHA-256 and audit head", async () => {
     await holdActive(fx, 'ada', 'github', 'member');
     await holdActive(fx, 'alan', 'billing', 'viewer');
     const form = await openForm('priya', 'export', 'access_export');
@@ -139,15 +176,32 @@ describe('/access export', () => {
     expect(file.filename).toMatch(/^access-requests-\d{4}-\d{2}-\d{2}\.csv$/);
 
     const event = (await fx.h.store.auditEvents()).find((e) => e.action === 'export.created')!;
-    const details = event.details as { sha256: string; auditHead: string; rows: number; filters: Record<string, string>; destination: string };
+    const details = event.details as {
+      sha256: string;
+      auditHead: string;
+      rows: number;
+      filters: Record<string, string>;
+      destination: string;
+    };
     const sha = createHash('sha256').update(file.bytes!).digest('hex');
     expect(sha).toBe(details.sha256);
     expect(details).toMatchObject({ rows: 2, destination: 'slack' });
     expect(event.actor).toMatchObject({ kind: 'person', email: 'priya@example.com' });
 
     // The same export built again gives the same bytes.
-    const filters: ExportFilters = { from: details.filters.from ?? null, to: details.filters.to ?? null, app: null, role: null, person: null };
-    const again = await exportCsvToBuffer(fx.h.deps, { kind: 'requests', filters, requestedBy: { kind: 'system', component: 'test' }, destination: 'test' });
+    const filters: ExportFilters = {
+      from: details.filters.from ?? null,
+      to: details.filters.to ?? null,
+      app: null,
+      role: null,
+      person: null,
+    };
+    const again = await exportCsvToBuffer(fx.h.deps, {
+      kind: 'requests',
+      filters,
+      requestedBy: { kind: 'system', component: 'test' },
+      destination: 'test',
+    });
     expect(again.buffer.equals(file.bytes!)).toBe(true);
 
     // The summary names the file's hash and the audit head `audit verify` printed before the export.
@@ -162,12 +216,30 @@ describe('/access export', () => {
   it('does not upload an export over the size limit, logs nothing, and points to the command line', async () => {
     await holdActive(fx, 'ada', 'github', 'member');
     const ctx: SlackContext = {
-      deps: fx.h.deps, teamId: fx.bot.teamId, jobs: fx.bot.jobs, ackBudgetMs: 2500,
-      display: new DisplayLookups(fx.h.deps), gate: new SlackCallGate({ clock: fx.h.deps.clock }),
+      deps: fx.h.deps,
+      teamId: fx.bot.teamId,
+      jobs: fx.bot.jobs,
+      ackBudgetMs: 2500,
+      display: new DisplayLookups(fx.h.deps),
+      gate: new SlackCallGate({ clock: fx.h.deps.clock }),
     };
     const admin = await fx.h.as('priya@example.com');
-    await exportToDm(ctx, fx.bot.client, { admin, slackUserId: USERS.priya.id, kind: 'events', filters: { from: '2026-01-01T00:00:00.000Z', to: null, app: null, role: null, person: null }, periodLabel: 'this year' }, 200);
-    const told = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('priya') && m.text.includes('larger than'));
+    await exportToDm(
+      ctx,
+      fx.bot.client,
+      {
+        admin,
+        slackUserId: USERS.priya.id,
+        kind: 'events',
+        filters: { from: '2026-01-01T00:00:00.000Z', to: null, app: null, role: null, person: null },
+        periodLabel: 'this year',
+      },
+      200,
+    );
+    const told = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('priya') && m.text.includes('larger than'),
+    );
     expect(told.text).toContain('access-bot export events --from 2026-01-01T00:00:00.000Z --out events.csv');
     expect(fx.slack.workspace.calls('files.getUploadURLExternal')).toHaveLength(0);
     expect((await fx.h.store.auditEvents()).map((e) => e.action)).not.toContain('export.created');

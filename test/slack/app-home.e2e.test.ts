@@ -15,7 +15,7 @@ const blocksOf = (view: { definition: Record<string, unknown> }) => ({ blocks: v
 const textOfView = (view: { definition: Record<string, unknown> }) => JSON.stringify(view.definition.blocks);
 
 describe('the App Home', () => {
-  it('shows an employee their access with Extend and I\'m done, their pending requests with Cancel, and what they may request', async () => {
+  it("shows an employee their access with Extend and I'm done, their pending requests with Cancel, and what they may request", async () => {
     await holdActive(fx, 'ada', 'github', 'member');
     const res = await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'on call' });
     // A submitted request closes the form (an empty ack); the DM says what happens next.
@@ -39,7 +39,10 @@ describe('the App Home', () => {
 
     // Request… opens the request form with that role chosen.
     await clickInView(fx, 'ada', home, ACTION.requestRole, {}, 'laptop|local-admin');
-    const form = await fx.waitModal('ada', (v) => v.callbackId === 'access_request' && JSON.stringify(v.definition.blocks).includes(ACTION.duration));
+    const form = await fx.waitModal(
+      'ada',
+      (v) => v.callbackId === 'access_request' && JSON.stringify(v.definition.blocks).includes(ACTION.duration),
+    );
     expect(JSON.stringify(form.blocks)).toContain('"value":"local-admin"');
 
     // Cancel on the Home cancels and republishes the tab without the request.
@@ -73,15 +76,21 @@ describe('the App Home', () => {
     expect(textOfView(refreshed)).toContain("You approved Ada Lovelace's request for AWS Administrator (1 hour)");
   });
 
-  it('points a channel step\'s approvers to the channel, and tells the requester at once when an approver shortens it', async () => {
+  it("points a channel step's approvers to the channel, and tells the requester at once when an approver shortens it", async () => {
     await fx.requestViaModal('ada', 'github', 'owner', { justification: 'rotate keys', seconds: 4 * 3600 });
     const ask = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve));
     const requestId = (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!.id;
     // Marcus approves only 1 hour of the 4.
-    await fx.click('marcus', ask, ACTION.approveShorter, { type: 'static_select', selected_option: { text: { type: 'plain_text', text: '1 hour' }, value: `${requestId}|0|3600` } });
+    await fx.click('marcus', ask, ACTION.approveShorter, {
+      type: 'static_select',
+      selected_option: { text: { type: 'plain_text', text: '1 hour' }, value: `${requestId}|0|3600` },
+    });
     const confirm = await fx.waitModal('marcus', (v) => v.callbackId === 'access_approve_shorter_confirm');
     await fx.submit('marcus', {}, { view: confirm });
-    const told = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('approved 1 hour'));
+    const told = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('ada') && m.text.includes('approved 1 hour'),
+    );
     expect(told.text).toContain('Marcus Chen approved 1 hour of GitHub Organization owner (you asked for 4 hours)');
     // Her Home says the same figure as everyone else's.
     const adas = await openHome(fx, 'ada');

@@ -24,7 +24,14 @@ const HOUR = 3600;
 async function start(options: { approverReminders?: number[] } = {}) {
   const policies = examplePolicies();
   const aws = policies.find((p) => p.app === 'aws')!;
-  aws.roles = [{ ...EXAMPLE_ROLES.awsAdmin, approval: [{ kind: 'manager', escalation: { afterSeconds: 8 * HOUR, to: { kind: 'group', group: 'platform-team' } } }] }];
+  aws.roles = [
+    {
+      ...EXAMPLE_ROLES.awsAdmin,
+      approval: [
+        { kind: 'manager', escalation: { afterSeconds: 8 * HOUR, to: { kind: 'group', group: 'platform-team' } } },
+      ],
+    },
+  ];
   fx = await startSlackFixture({ policies, settings: { approverRemindersSeconds: options.approverReminders ?? [] } });
 }
 
@@ -46,7 +53,8 @@ async function sweepAt(requestId: string, hours: number): Promise<void> {
   await fx.settle();
 }
 
-const askOf = (who: UserName) => fx.dms(who).find((m) => hasAction(m, ACTION.approve) && !m.text.startsWith('Reminder'));
+const askOf = (who: UserName) =>
+  fx.dms(who).find((m) => hasAction(m, ACTION.approve) && !m.text.startsWith('Reminder'));
 const reminders = (who: UserName) => fx.dms(who).filter((m) => m.text.startsWith('Reminder:'));
 
 describe('approver reminders', () => {
@@ -57,7 +65,9 @@ describe('approver reminders', () => {
     expect(reminders('marcus')).toHaveLength(0);
     await sweepAt(requestId, 1.1);
     expect(reminders('marcus')).toHaveLength(1);
-    expect(reminders('marcus')[0]!.text).toMatch(/^Reminder: Ada Lovelace asks for AWS Administrator for 1 hour, waiting 1 hour for your decision/);
+    expect(reminders('marcus')[0]!.text).toMatch(
+      /^Reminder: Ada Lovelace asks for AWS Administrator for 1 hour, waiting 1 hour for your decision/,
+    );
     expect(hasAction(reminders('marcus')[0]!, ACTION.approve)).toBe(true);
     await sweepAt(requestId, 2);
     expect(reminders('marcus')).toHaveLength(1);
@@ -75,7 +85,9 @@ describe('approver reminders', () => {
     const posted = fx.dms('marcus').length;
     await sweepAt(requestId, 30);
     expect(fx.dms('marcus')).toHaveLength(posted);
-    expect((await fx.h.store.auditEventsFor({ requestId })).filter((e) => e.action === 'step.reminded')).toHaveLength(2);
+    expect((await fx.h.store.auditEventsFor({ requestId })).filter((e) => e.action === 'step.reminded')).toHaveLength(
+      2,
+    );
   });
 });
 
@@ -86,12 +98,14 @@ describe('approver reminders, to approvers only', () => {
     fx.h.directory.setStatus(USERS.marcus.directoryId, 'suspended');
     await sweepAt(requestId, 1.1);
     expect(reminders('marcus')).toHaveLength(0);
-    expect((await fx.h.store.auditEventsFor({ requestId })).filter((e) => e.action === 'step.reminded')).toMatchObject([{ details: { to: [] } }]);
+    expect((await fx.h.store.auditEventsFor({ requestId })).filter((e) => e.action === 'step.reminded')).toMatchObject([
+      { details: { to: [] } },
+    ]);
   });
 });
 
 describe('escalation', () => {
-  it('adds the escalation target after escalate_after, keeps the chain\'s rules, tells everyone, and an escalated approval completes it', async () => {
+  it("adds the escalation target after escalate_after, keeps the chain's rules, tells everyone, and an escalated approval completes it", async () => {
     // A reminder is due when the step escalates: Marcus is reminded, Alan (asked just now) is not.
     await start({ approverReminders: [8 * HOUR] });
     const requestId = await requestAws('ada');
@@ -106,18 +120,23 @@ describe('escalation', () => {
     expect(step.escalatedAt).not.toBeNull();
     expect(step.escalationApprovers.map((p) => p.email)).toEqual(['alan@example.com']);
     const audit = (await fx.h.store.auditEventsFor({ requestId })).find((e) => e.action === 'step.escalated')!;
-    expect(audit.details.excluded).toEqual(expect.arrayContaining([
-      { email: 'ada@example.com', reason: 'requester' },
-      { email: 'marcus@example.com', reason: 'already an approver' },
-      { email: 'dave@example.com', reason: 'inactive' },
-    ]));
+    expect(audit.details.excluded).toEqual(
+      expect.arrayContaining([
+        { email: 'ada@example.com', reason: 'requester' },
+        { email: 'marcus@example.com', reason: 'already an approver' },
+        { email: 'dave@example.com', reason: 'inactive' },
+      ]),
+    );
     expect(askOf('ada')).toBeUndefined();
     expect(reminders('marcus')).toHaveLength(1);
     expect(reminders('alan')).toHaveLength(0);
 
     // The original approver hears it, and their card says the step escalated.
     await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && m.text.startsWith('Escalated:'));
-    const marcusCard = await fx.slack.waitFor('update', (m) => m.ts === marcusAsk.ts && textOf(m).includes('Escalated'));
+    const marcusCard = await fx.slack.waitFor(
+      'update',
+      (m) => m.ts === marcusAsk.ts && textOf(m).includes('Escalated'),
+    );
     expect(hasAction(marcusCard, ACTION.approve)).toBe(true);
     // The requester hears who is asked now.
     await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('was escalated'));
@@ -135,13 +154,16 @@ describe('escalation', () => {
 
     // The export names the escalation.
     const { rows } = await exportOf(fx.h, 'requests');
-    expect(rows.find((r) => r.request_id === requestId)).toMatchObject({ step_1_escalation_asked: expect.stringContaining('alan@example.com') });
+    expect(rows.find((r) => r.request_id === requestId)).toMatchObject({
+      step_1_escalation_asked: expect.stringContaining('alan@example.com'),
+    });
   });
 });
 
 describe('delegation', () => {
   /** A day, YYYY-MM-DD, `days` after the clock's today. */
-  const dayAfter = (days: number) => new Date(fx.h.clock.now().getTime() + days * 86_400_000).toISOString().slice(0, 10);
+  const dayAfter = (days: number) =>
+    new Date(fx.h.clock.now().getTime() + days * 86_400_000).toISOString().slice(0, 10);
 
   async function delegate(who: UserName, to: UserName, until: string) {
     const res = await fx.command(who, `delegate <@${USERS[to].id}|${USERS[to].email.split('@')[0]}> until ${until}`);
@@ -154,7 +176,10 @@ describe('delegation', () => {
     const res = await delegate('marcus', 'kim', dayAfter(3));
     expect(JSON.stringify(res.json ?? res.body)).toContain('Kim Nguyen decides your approvals until');
     await fx.settle();
-    await fx.slack.waitFor('message', (m) => m.channel === fx.dm('kim') && m.text.startsWith('Marcus Chen delegated their approvals to you'));
+    await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('kim') && m.text.startsWith('Marcus Chen delegated their approvals to you'),
+    );
     expect((await fx.h.store.auditEvents()).map((e) => e.action)).toContain('delegation.created');
     const kimsHome = await openHome(fx, 'kim');
     expect(JSON.stringify(kimsHome.definition.blocks)).toContain('Marcus Chen');
@@ -167,14 +192,19 @@ describe('delegation', () => {
     await fx.settle();
     expect((await fx.h.store.getRequest(requestId))!.status).toBe('approved');
     const [decision] = await fx.h.store.getDecisions(requestId);
-    expect(decision).toMatchObject({ approver: { email: 'kim@example.com' }, onBehalfOf: { email: 'marcus@example.com' } });
+    expect(decision).toMatchObject({
+      approver: { email: 'kim@example.com' },
+      onBehalfOf: { email: 'marcus@example.com' },
+    });
     const settled = await fx.slack.waitFor('update', (m) => m.ts === marcusAsk.ts && !hasAction(m, ACTION.approve));
     expect(textOf(settled)).toContain('Kim Nguyen for Marcus Chen');
 
     const { rows } = await exportOf(fx.h, 'requests');
     const row = rows.find((r) => r.request_id === requestId)!;
     expect(row.step_1_decided_by).toBe('Kim Nguyen <kim@example.com> for Marcus Chen <marcus@example.com>');
-    expect(row.approval_summary).toContain('approved by Kim Nguyen <kim@example.com> for Marcus Chen <marcus@example.com>');
+    expect(row.approval_summary).toContain(
+      'approved by Kim Nguyen <kim@example.com> for Marcus Chen <marcus@example.com>',
+    );
 
     // Marcus's App Home shows the delegation, with End delegation.
     const marcusHome = await openHome(fx, 'marcus');
@@ -189,19 +219,30 @@ describe('delegation', () => {
     // GitHub owner: the manager, then 2 of the security team in #security. Kim is in the security team.
     await start();
     await delegate('marcus', 'kim', dayAfter(3));
-    const res = await fx.requestViaModal('ada', 'github', 'owner', { seconds: HOUR, justification: 'Rotate the deploy keys' });
+    const res = await fx.requestViaModal('ada', 'github', 'owner', {
+      seconds: HOUR,
+      justification: 'Rotate the deploy keys',
+    });
     expect(res.status).toBe(200);
     await fx.settle();
     const requestId = (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!.id;
     await fx.click('kim', askOf('kim')!, ACTION.approve);
     await fx.settle();
-    const channelAsk = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY' && hasAction(m, ACTION.approve));
+    const channelAsk = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === 'C0SECURITY' && hasAction(m, ACTION.approve),
+    );
     await fx.click('kim', channelAsk, ACTION.approve);
     await fx.settle();
-    expect((await fx.h.store.getDecisions(requestId)).map((d) => [d.stepIndex, d.approver.email])).toEqual([[0, 'kim@example.com']]);
+    expect((await fx.h.store.getDecisions(requestId)).map((d) => [d.stepIndex, d.approver.email])).toEqual([
+      [0, 'kim@example.com'],
+    ]);
     await fx.click('sam', channelAsk, ACTION.approve);
     await fx.settle();
-    expect((await fx.h.store.getDecisions(requestId)).map((d) => [d.stepIndex, d.approver.email])).toEqual([[0, 'kim@example.com'], [1, 'sam@example.com']]);
+    expect((await fx.h.store.getDecisions(requestId)).map((d) => [d.stepIndex, d.approver.email])).toEqual([
+      [0, 'kim@example.com'],
+      [1, 'sam@example.com'],
+    ]);
   });
 
   it('never lets the delegate decide their own request', async () => {
@@ -223,7 +264,10 @@ describe('delegation', () => {
     const kimAsk = askOf('kim')!;
     expect((await fx.command('marcus', 'delegate off')).status).toBe(200);
     await fx.settle();
-    await fx.slack.waitFor('message', (m) => m.channel === fx.dm('kim') && m.text.startsWith('You no longer decide Marcus Chen'));
+    await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('kim') && m.text.startsWith('You no longer decide Marcus Chen'),
+    );
     await fx.click('kim', kimAsk, ACTION.approve);
     await fx.settle();
     expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
@@ -234,12 +278,17 @@ describe('delegation', () => {
     fx.h.clock.set(new Date(Date.parse(active.endsAt) + 60_000).toISOString());
     await sweep(fx.h.deps, JOBS);
     await fx.settle();
-    expect((await fx.h.store.getDelegation(active.id))).toMatchObject({ status: 'ended', endedReason: 'expired' });
-    await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && m.text.startsWith('Kim Nguyen no longer decides your approvals'));
+    expect(await fx.h.store.getDelegation(active.id)).toMatchObject({ status: 'ended', endedReason: 'expired' });
+    await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('marcus') && m.text.startsWith('Kim Nguyen no longer decides your approvals'),
+    );
     await fx.click('kim', kimAsk, ACTION.approve);
     await fx.settle();
     expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
-    const ends = (await fx.h.store.auditEvents()).filter((e) => e.action === 'delegation.ended').map((e) => e.details.reason);
+    const ends = (await fx.h.store.auditEvents())
+      .filter((e) => e.action === 'delegation.ended')
+      .map((e) => e.details.reason);
     expect(ends).toEqual(['off', 'expired']);
   });
 
@@ -255,9 +304,13 @@ describe('delegation', () => {
     fx.h.directory.setStatus(USERS.marcus.directoryId, 'active');
 
     await delegate('marcus', 'kim', dayAfter(3));
-    expect(await offboardPerson(fx.h.deps, { directoryId: USERS.kim.directoryId, source: 'test', status: 'deprovisioned' })).toMatchObject({ delegations: 1 });
+    expect(
+      await offboardPerson(fx.h.deps, { directoryId: USERS.kim.directoryId, source: 'test', status: 'deprovisioned' }),
+    ).toMatchObject({ delegations: 1 });
     expect(await fx.h.store.activeDelegationBy(USERS.marcus.directoryId)).toBeUndefined();
-    const ends = (await fx.h.store.auditEvents()).filter((e) => e.action === 'delegation.ended').map((e) => e.details.reason);
+    const ends = (await fx.h.store.auditEvents())
+      .filter((e) => e.action === 'delegation.ended')
+      .map((e) => e.details.reason);
     expect(ends).toEqual(['delegator_inactive', 'delegate_inactive']);
   });
 
@@ -272,11 +325,20 @@ describe('delegation', () => {
     });
     // Problems come back on the field they are about.
     const toSelf = await fx.submit('marcus', values(USERS.marcus.id, dayAfter(3)), { view: form });
-    expect(toSelf.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.delegatePerson]: expect.stringContaining('someone other than yourself') } });
+    expect(toSelf.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.delegatePerson]: expect.stringContaining('someone other than yourself') },
+    });
     const past = await fx.submit('marcus', values(USERS.kim.id, dayAfter(-2)), { view: form });
-    expect(past.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.delegateUntil]: expect.stringContaining('must end in the future') } });
+    expect(past.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.delegateUntil]: expect.stringContaining('must end in the future') },
+    });
     const tooLong = await fx.submit('marcus', values(USERS.kim.id, dayAfter(120)), { view: form });
-    expect(tooLong.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.delegateUntil]: expect.stringContaining('at most 90 days') } });
+    expect(tooLong.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.delegateUntil]: expect.stringContaining('at most 90 days') },
+    });
     expect(await fx.h.store.activeDelegationBy(USERS.marcus.directoryId)).toBeUndefined();
     const done = await fx.submit('marcus', values(USERS.kim.id, dayAfter(3)), { view: form });
     expect(text(done.json)).toContain('Kim Nguyen decides your approvals until');
@@ -284,7 +346,10 @@ describe('delegation', () => {
 
     // A refusal is the command's ephemeral answer.
     const self = await fx.command('marcus', `delegate <@U0MARCUS|marcus> until ${dayAfter(3)}`);
-    expect(self.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('someone other than yourself') });
+    expect(self.json).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringContaining('someone other than yourself'),
+    });
     expect((await fx.h.store.activeDelegationBy(USERS.marcus.directoryId))?.delegate.email).toBe('kim@example.com');
   });
 });

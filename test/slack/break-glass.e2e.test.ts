@@ -22,7 +22,12 @@ beforeEach(async () => {
   fx = await startSlackFixture({
     policies: examplePolicies({
       owner: {
-        breakGlass: { maxSeconds: 3600, eligibleGroups: ['sre-oncall'], reviewWithinSeconds: 86_400, reviewers: { kind: 'group', group: 'security-team' } },
+        breakGlass: {
+          maxSeconds: 3600,
+          eligibleGroups: ['sre-oncall'],
+          reviewWithinSeconds: 86_400,
+          reviewers: { kind: 'group', group: 'security-team' },
+        },
       },
     }),
   });
@@ -47,15 +52,22 @@ async function openBreakGlass(who: UserName) {
 /** Alan takes emergency access to GitHub owner; returns the grant id once it is active and alerted. */
 async function alanBreaksGlass(): Promise<{ grantId: string; alert: StoredMessage }> {
   const form = await openBreakGlass('alan');
-  const res = await fx.submit('alan', {
-    ...typedValue(BLOCK.justification, ACTION.justification, 'Production deploys are stuck: the deploy key expired'),
-    ...typedValue(BLOCK.incident, ACTION.incident, 'INC-4242'),
-  }, { view: form });
+  const res = await fx.submit(
+    'alan',
+    {
+      ...typedValue(BLOCK.justification, ACTION.justification, 'Production deploys are stuck: the deploy key expired'),
+      ...typedValue(BLOCK.incident, ACTION.incident, 'INC-4242'),
+    },
+    { view: form },
+  );
   expect(res.status).toBe(200);
   expect(res.body).toBe('');
   await fx.settle();
   const grant = (await fx.h.store.listGrants({ holderId: USERS.alan.directoryId, app: 'github', role: 'owner' }))[0]!;
-  const alert = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY' && m.text.startsWith('Break-glass:'));
+  const alert = await fx.slack.waitFor(
+    'message',
+    (m) => m.channel === 'C0SECURITY' && m.text.startsWith('Break-glass:'),
+  );
   return { grantId: grant.id, alert };
 }
 
@@ -72,9 +84,12 @@ describe('taking emergency access', () => {
     expect(await fx.h.yaml.isMember(USERS.alan.directoryId, 'github-owners')).toBe(true);
 
     // The notification line says who, what and how long; the blocks add why, the incident and the buttons.
-    expect(alert.text).toMatch(/^Break-glass: Alan Turing took GitHub Organization owner for 1 hour, until .+ \(needs review\)$/);
+    expect(alert.text).toMatch(
+      /^Break-glass: Alan Turing took GitHub Organization owner for 1 hour, until .+ \(needs review\)$/,
+    );
     const shown = textOf(alert);
-    for (const fact of ['<@U0ALAN>', 'Production deploys are stuck', 'INC-4242', 'Not reviewed yet', 'Security team']) expect(shown).toContain(fact);
+    for (const fact of ['<@U0ALAN>', 'Production deploys are stuck', 'INC-4242', 'Not reviewed yet', 'Security team'])
+      expect(shown).toContain(fact);
     expect(hasAction(alert, ACTION.reviewBreakGlass)).toBe(true);
     expect(hasAction(alert, ACTION.revokeBreakGlass)).toBe(true);
 
@@ -100,22 +115,38 @@ describe('taking emergency access', () => {
 
     const form = await openBreakGlass('alan');
     // Longer than max (1 hour), whatever the form offered: refused on the duration field.
-    const tooLong = await fx.submit('alan', {
-      ...typedValue(BLOCK.justification, ACTION.justification, 'Production is down'),
-      [BLOCK.duration]: { [ACTION.duration]: { type: 'static_select', selected_option: { value: String(4 * 3600) } } },
-    }, { view: form });
-    expect(tooLong.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.duration]: expect.stringContaining('longer than emergency access allows (1 hour)') } });
+    const tooLong = await fx.submit(
+      'alan',
+      {
+        ...typedValue(BLOCK.justification, ACTION.justification, 'Production is down'),
+        [BLOCK.duration]: {
+          [ACTION.duration]: { type: 'static_select', selected_option: { value: String(4 * 3600) } },
+        },
+      },
+      { view: form },
+    );
+    expect(tooLong.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.duration]: expect.stringContaining('longer than emergency access allows (1 hour)') },
+    });
     const empty = await fx.submit('alan', typedValue(BLOCK.justification, ACTION.justification, '   '), { view: form });
-    expect(empty.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.justification]: expect.stringContaining('needs a justification') } });
+    expect(empty.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.justification]: expect.stringContaining('needs a justification') },
+    });
 
     // A forged submission of Alan's form by Ada is refused by the core too.
-    const forged = await fx.submit('ada', typedValue(BLOCK.justification, ACTION.justification, 'Let me in'), { view: form });
+    const forged = await fx.submit('ada', typedValue(BLOCK.justification, ACTION.justification, 'Let me in'), {
+      view: form,
+    });
     expect(text(forged.json)).toContain('You may not use emergency access');
 
     expect(await fx.h.store.listGrants({ app: 'github', role: 'owner' })).toHaveLength(0);
     expect(fx.channel('C0SECURITY')).toHaveLength(0);
     // The submissions are audited (the forms a command refused to open were never an attempt).
-    const refused = (await fx.h.store.auditEvents()).filter((e) => e.action === 'request.refused').map((e) => e.details.outcome);
+    const refused = (await fx.h.store.auditEvents())
+      .filter((e) => e.action === 'request.refused')
+      .map((e) => e.details.outcome);
     expect(refused).toEqual(['invalid_duration', 'justification_required', 'not_eligible']);
   });
 
@@ -136,11 +167,20 @@ describe('taking emergency access', () => {
 describe('reviewing emergency access', () => {
   async function review(who: UserName, alert: StoredMessage, outcome: 'justified' | 'not_justified', reason: string) {
     expect((await fx.click(who, alert, ACTION.reviewBreakGlass)).status).toBe(200);
-    const form = await fx.waitModal(who, (v) => v.callbackId === CALLBACK.breakGlassReview || text(v.definition).includes('Not found'));
-    return fx.submit(who, {
-      [BLOCK.reviewOutcome]: { [ACTION.reviewOutcome]: { type: 'radio_buttons', selected_option: { value: outcome } } },
-      ...typedValue(BLOCK.reason, ACTION.reason, reason),
-    }, { view: form });
+    const form = await fx.waitModal(
+      who,
+      (v) => v.callbackId === CALLBACK.breakGlassReview || text(v.definition).includes('Not found'),
+    );
+    return fx.submit(
+      who,
+      {
+        [BLOCK.reviewOutcome]: {
+          [ACTION.reviewOutcome]: { type: 'radio_buttons', selected_option: { value: outcome } },
+        },
+        ...typedValue(BLOCK.reason, ACTION.reason, reason),
+      },
+      { view: form },
+    );
   }
 
   it('never lets the grantee review their own; Justified keeps the access and updates the alert', async () => {
@@ -159,37 +199,54 @@ describe('reviewing emergency access', () => {
     expect(hasAction(updated, ACTION.reviewBreakGlass)).toBe(false);
     expect(hasAction(updated, ACTION.revokeBreakGlass)).toBe(true);
     expect((await fx.h.store.getGrant(grantId))!.status).toBe('active');
-    expect((await fx.h.store.getBreakGlassReview(grantId))).toMatchObject({ status: 'justified', reviewer: { email: 'sam@example.com' } });
+    expect(await fx.h.store.getBreakGlassReview(grantId)).toMatchObject({
+      status: 'justified',
+      reviewer: { email: 'sam@example.com' },
+    });
   });
 
   it('Not justified needs a reason, revokes the grant, and alerts again', async () => {
     const { grantId, alert } = await alanBreaksGlass();
     const noReason = await review('sam', alert, 'not_justified', '  ');
-    expect(noReason.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.reason]: expect.stringContaining('Say why') } });
+    expect(noReason.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.reason]: expect.stringContaining('Say why') },
+    });
     expect((await fx.h.store.getGrant(grantId))!.status).toBe('active');
 
     await review('sam', alert, 'not_justified', 'No incident was open at that time');
     await fx.settle();
     expect((await fx.h.store.getGrant(grantId))!.status).toBe('revoked');
     expect(await fx.h.yaml.isMember(USERS.alan.directoryId, 'github-owners')).toBe(false);
-    const again = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY' && m.text.startsWith('Not justified by Sam Rivera'));
+    const again = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === 'C0SECURITY' && m.text.startsWith('Not justified by Sam Rivera'),
+    );
     expect(textOf(again)).toContain('No incident was open at that time');
     // The holder hears the outcome.
     await fx.slack.waitFor('message', (m) => m.channel === fx.dm('alan') && /not justified/i.test(m.text));
     const actions = (await fx.h.store.auditEventsFor({ grantId })).map((e) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['breakGlass.reviewed', 'grant.revocationStarted', 'grant.revoked']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['breakGlass.reviewed', 'grant.revocationStarted', 'grant.revoked']),
+    );
 
     // Every export marks it, with the review's outcome, reviewer and time.
     const requests = await exportOf(fx.h, 'requests');
     expect(requests.rows.find((r) => r.grant_id === grantId)).toMatchObject({
-      kind: 'break_glass', break_glass: 'true', break_glass_incident: 'INC-4242', break_glass_review: 'not_justified',
-      break_glass_reviewed_by: 'Sam Rivera <sam@example.com>', break_glass_reviewed_at: expect.stringMatching(/^2\d{3}-/),
+      kind: 'break_glass',
+      break_glass: 'true',
+      break_glass_incident: 'INC-4242',
+      break_glass_review: 'not_justified',
+      break_glass_reviewed_by: 'Sam Rivera <sam@example.com>',
+      break_glass_reviewed_at: expect.stringMatching(/^2\d{3}-/),
       break_glass_review_reason: 'No incident was open at that time',
       approval_summary: 'break-glass: emergency access without approval, reviewed afterwards (not_justified)',
     });
     const access = await exportOf(fx.h, 'access');
     expect(access.rows.find((r) => r.grant_id === grantId)).toMatchObject({
-      break_glass: 'true', break_glass_review: 'not_justified', break_glass_reviewed_by: 'Sam Rivera <sam@example.com>',
+      break_glass: 'true',
+      break_glass_review: 'not_justified',
+      break_glass_reviewed_by: 'Sam Rivera <sam@example.com>',
     });
   });
 
@@ -199,14 +256,20 @@ describe('reviewing emergency access', () => {
     const form = await fx.waitModal('priya', (v) => v.callbackId === CALLBACK.breakGlassRevoke);
     await fx.submit('priya', typedValue(BLOCK.reason, ACTION.reason, 'Incident resolved'), { view: form });
     await fx.settle();
-    expect((await fx.h.store.getGrant(grantId))).toMatchObject({ status: 'revoked', revocationNote: 'Incident resolved' });
+    expect(await fx.h.store.getGrant(grantId)).toMatchObject({
+      status: 'revoked',
+      revocationNote: 'Incident resolved',
+    });
     expect((await fx.h.store.getBreakGlassReview(grantId))!.status).toBe('pending');
-    const updated = await fx.slack.waitFor('update', (m) => m.ts === alert.ts && textOf(m).includes('Incident resolved'));
+    const updated = await fx.slack.waitFor(
+      'update',
+      (m) => m.ts === alert.ts && textOf(m).includes('Incident resolved'),
+    );
     expect(hasAction(updated, ACTION.revokeBreakGlass)).toBe(false);
     expect(hasAction(updated, ACTION.reviewBreakGlass)).toBe(true);
   });
 
-  it('shows reviews to do in a reviewer\'s App Home, and not in the grantee\'s', async () => {
+  it("shows reviews to do in a reviewer's App Home, and not in the grantee's", async () => {
     await alanBreaksGlass();
     const kims = await openHome(fx, 'kim');
     expect(text(kims.definition.blocks)).toContain(ACTION.reviewBreakGlass);
@@ -221,7 +284,9 @@ describe('nobody reviewing in time', () => {
     const { grantId, alert } = await alanBreaksGlass();
     const overdue = (who: UserName) => fx.dms(who).filter((m) => m.text.startsWith('Unreviewed break-glass'));
     const sweepAt = async (hours: number) => {
-      fx.h.clock.set(new Date(Date.parse((await fx.h.store.getGrant(grantId))!.createdAt) + hours * 3_600_000).toISOString());
+      fx.h.clock.set(
+        new Date(Date.parse((await fx.h.store.getGrant(grantId))!.createdAt) + hours * 3_600_000).toISOString(),
+      );
       await sweep(fx.h.deps, JOBS);
       await sweep(fx.h.deps, JOBS);
       await fx.settle();
@@ -236,7 +301,9 @@ describe('nobody reviewing in time', () => {
     expect(overdue('priya')).toHaveLength(1);
     await sweepAt(48.5);
     expect(overdue('priya')).toHaveLength(2);
-    expect((await fx.h.store.auditEventsFor({ grantId })).filter((e) => e.action === 'breakGlass.reviewOverdue')).toHaveLength(2);
+    expect(
+      (await fx.h.store.auditEventsFor({ grantId })).filter((e) => e.action === 'breakGlass.reviewOverdue'),
+    ).toHaveLength(2);
 
     // The weekly digest lists it with its review state: overdue before the review, justified after.
     const before = await buildDigest(fx.h.deps, fx.h.clock.now());
@@ -246,19 +313,30 @@ describe('nobody reviewing in time', () => {
     // An admin reviews it from the alert; no more reminders.
     expect((await fx.click('priya', alert, ACTION.reviewBreakGlass)).status).toBe(200);
     const form = await fx.waitModal('priya', (v) => v.callbackId === CALLBACK.breakGlassReview);
-    await fx.submit('priya', {
-      [BLOCK.reviewOutcome]: { [ACTION.reviewOutcome]: { type: 'radio_buttons', selected_option: { value: 'justified' } } },
-    }, { view: form });
+    await fx.submit(
+      'priya',
+      {
+        [BLOCK.reviewOutcome]: {
+          [ACTION.reviewOutcome]: { type: 'radio_buttons', selected_option: { value: 'justified' } },
+        },
+      },
+      { view: form },
+    );
     await sweepAt(72.5);
     expect(overdue('priya')).toHaveLength(2);
     const digest = await buildDigest(fx.h.deps, fx.h.clock.now());
-    expect(digest.breakGlass).toMatchObject([{ grantId, review: 'justified', reviewer: 'Priya Patel', overdue: false }]);
+    expect(digest.breakGlass).toMatchObject([
+      { grantId, review: 'justified', reviewer: 'Priya Patel', overdue: false },
+    ]);
     expect(digestBlocks(digest).text + JSON.stringify(digestBlocks(digest).blocks)).toContain('justified (Priya Patel');
     // The digest's CSV lists it in full.
     const table = digestTable(digest);
     const row = table.rows.find((r) => r[table.columns.indexOf('list')] === 'break_glass')!;
     expect(row[table.columns.indexOf('grant_id')]).toBe(grantId);
     expect(row[table.columns.indexOf('detail')]).toMatch(/^3600 s; justified by Priya Patel at 2\d{3}-/);
-    expect((await fx.h.store.getBreakGlassReview(grantId))).toMatchObject({ status: 'justified', reviewer: { email: 'priya@example.com' } });
+    expect(await fx.h.store.getBreakGlassReview(grantId)).toMatchObject({
+      status: 'justified',
+      reviewer: { email: 'priya@example.com' },
+    });
   });
 });

@@ -27,13 +27,14 @@ describe('/access subcommands', () => {
       const res = await fx.command('ada', text);
       expect(res.status).toBe(200);
       const body = textOfAnswer(res);
-      for (const sub of ['request', 'list', 'pending', 'explain', 'whoami', 'revoke', 'export', 'digest']) expect(body).toContain(`/access ${sub}`);
+      for (const sub of ['request', 'list', 'pending', 'explain', 'whoami', 'revoke', 'export', 'digest'])
+        expect(body).toContain(`/access ${sub}`);
       expect(body).not.toContain('<!here>');
     }
     expect(textOfAnswer(await fx.command('ada', 'frobnicate'))).toContain('Unknown command');
   });
 
-  it('lists my grants with Extend and I\'m done, my pending requests with Cancel, and Cancel works from the list', async () => {
+  it("lists my grants with Extend and I'm done, my pending requests with Cancel, and Cancel works from the list", async () => {
     await holdActive(fx, 'ada', 'github', 'member');
     const requestId = await adaAsksForAwsAdmin();
     const res = await fx.command('ada', 'list');
@@ -84,10 +85,14 @@ describe('/access subcommands', () => {
     expect(await fx.h.store.bindingForSlackUser(USERS.ada.id)).toBeUndefined();
     expect(fx.slack.workspace.calls('chat.postMessage')).toHaveLength(0);
 
-    expect(textOfAnswer(await fx.command('ian', 'explain aws admin'))).toContain('only members of Platform team may, and you are in none of them');
+    expect(textOfAnswer(await fx.command('ian', 'explain aws admin'))).toContain(
+      'only members of Platform team may, and you are in none of them',
+    );
     expect(textOfAnswer(await fx.command('ian', 'explain nope'))).toContain('There is no application');
     // An unknown role is answered with the same words as `/access request github admin`.
-    expect(textOfAnswer(await fx.command('ian', 'explain github admin'))).toContain('GitHub has no role `admin`. Its roles:');
+    expect(textOfAnswer(await fx.command('ian', 'explain github admin'))).toContain(
+      'GitHub has no role `admin`. Its roles:',
+    );
     expect(textOfAnswer(await fx.command('ian', 'explain github'))).toContain('Name a role of GitHub');
   });
 
@@ -100,33 +105,36 @@ describe('/access subcommands', () => {
     expect(text).toContain(String(Math.floor(Date.parse(binding.boundAt) / 1000)));
   });
 
-  it('posts the digest to the security channel for an admin, with its lists and the week\'s requests as CSV '
-    + 'in its thread, and refuses anyone else', async () => {
-    expect(textOfAnswer(await fx.command('ada', 'digest'))).toContain('Only members of access-admins');
-    expect(fx.channel('C0SECURITY')).toHaveLength(0);
-    const res = await fx.command('priya', 'digest');
-    expect(textOfAnswer(res)).toContain('Posting the digest');
-    const posted = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY');
-    expect(textOf(posted)).toContain('Weekly access digest');
-    // Two files in its thread: every list in full, and the week's requests.
-    const file = await fx.slack.waitFor(
-      'file',
-      (f) => f.channel === 'C0SECURITY' && f.completed && f.filename.startsWith('access-requests-week-'),
-    );
-    expect(file.threadTs).toBe(posted.ts);
-    expect(file.bytes!.toString('utf8')).toContain('request_id,');
-    const lists = fx.slack.workspace.files().find((f) => f.filename.startsWith('access-digest-week-'))!;
-    expect(lists.threadTs).toBe(posted.ts);
-    expect(lists.bytes!.toString('utf8')).toContain('list,person_name,person_email');
-    await fx.settle();
-    const events = await fx.h.store.auditEvents({ limit: 100_000 });
-    const digestEvent = events.find((e) => e.action === 'digest.posted')!;
-    // The head the digest printed is the log's head when it was built, before its own CSV export.
-    expect(textOf(posted)).toContain(digestEvent.details.auditHead as string);
-    const exportEvent = events.find((e) => e.action === 'export.created')!;
-    expect(exportEvent.actor).toEqual({ kind: 'system', component: 'digest' });
-    expect((digestEvent.details.csv as { sha256: string }).sha256).toBe(exportEvent.details.sha256);
-  });
+  it(
+    "posts the digest to the security channel for an admin, with its lists and the week's requests as CSV " +
+      'in its thread, and refuses anyone else',
+    async () => {
+      expect(textOfAnswer(await fx.command('ada', 'digest'))).toContain('Only members of access-admins');
+      expect(fx.channel('C0SECURITY')).toHaveLength(0);
+      const res = await fx.command('priya', 'digest');
+      expect(textOfAnswer(res)).toContain('Posting the digest');
+      const posted = await fx.slack.waitFor('message', (m) => m.channel === 'C0SECURITY');
+      expect(textOf(posted)).toContain('Weekly access digest');
+      // Two files in its thread: every list in full, and the week's requests.
+      const file = await fx.slack.waitFor(
+        'file',
+        (f) => f.channel === 'C0SECURITY' && f.completed && f.filename.startsWith('access-requests-week-'),
+      );
+      expect(file.threadTs).toBe(posted.ts);
+      expect(file.bytes!.toString('utf8')).toContain('request_id,');
+      const lists = fx.slack.workspace.files().find((f) => f.filename.startsWith('access-digest-week-'))!;
+      expect(lists.threadTs).toBe(posted.ts);
+      expect(lists.bytes!.toString('utf8')).toContain('list,person_name,person_email');
+      await fx.settle();
+      const events = await fx.h.store.auditEvents({ limit: 100_000 });
+      const digestEvent = events.find((e) => e.action === 'digest.posted')!;
+      // The head the digest printed is the log's head when it was built, before its own CSV export.
+      expect(textOf(posted)).toContain(digestEvent.details.auditHead as string);
+      const exportEvent = events.find((e) => e.action === 'export.created')!;
+      expect(exportEvent.actor).toEqual({ kind: 'system', component: 'digest' });
+      expect((digestEvent.details.csv as { sha256: string }).sha256).toBe(exportEvent.details.sha256);
+    },
+  );
 
   it('tells a person it cannot match why, rather than failing silently', async () => {
     fx.slack.addUser({ id: 'U0NOBODY', email: 'nobody@example.com', name: 'nobody', realName: 'No Body', tz: 'UTC' });

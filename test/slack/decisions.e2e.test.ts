@@ -3,7 +3,16 @@ import { ACTION, BLOCK } from '../../blocks/ids.js';
 import { LIMITS } from '../../blocks/limits.js';
 import type { StoredMessage } from '../../src/sandbox/slack-api/slack-workspace.js';
 import { sendBlockAction } from '../support/slack-signing.js';
-import { findElement, hasAction, SECRET, startSlackFixture, textOf, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
+import {
+  findElement,
+  hasAction,
+  SECRET,
+  startSlackFixture,
+  textOf,
+  USERS,
+  type SlackFixture,
+  type UserName,
+} from './slack-fixture.js';
 
 let fx: SlackFixture;
 beforeEach(async () => {
@@ -14,7 +23,9 @@ afterEach(async () => {
 });
 
 /** Ada asks for AWS admin (one step: her manager, Marcus); returns the request id and Marcus's message. */
-async function adaAsksForAwsAdmin(input: { seconds?: number; justification?: string } = {}): Promise<{ requestId: string; ask: StoredMessage }> {
+async function adaAsksForAwsAdmin(
+  input: { seconds?: number; justification?: string } = {},
+): Promise<{ requestId: string; ask: StoredMessage }> {
   const res = await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'Debug the billing lambda', ...input });
   // A submitted request closes the form (an empty ack); the DM says what happens next.
   expect(res.status).toBe(200);
@@ -34,11 +45,22 @@ describe('deciding in Slack', () => {
     await fx.click('marcus', ask, ACTION.deny);
     const form = await fx.waitModal('marcus', (v) => v.callbackId === 'access_deny_reason');
 
-    const empty = await fx.submit('marcus', { [BLOCK.reason]: { [ACTION.reason]: { type: 'plain_text_input', value: '   ' } } }, { view: form });
-    expect(empty.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.reason]: expect.stringContaining('reason') } });
+    const empty = await fx.submit(
+      'marcus',
+      { [BLOCK.reason]: { [ACTION.reason]: { type: 'plain_text_input', value: '   ' } } },
+      { view: form },
+    );
+    expect(empty.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.reason]: expect.stringContaining('reason') },
+    });
     expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
 
-    const denied = await fx.submit('marcus', { [BLOCK.reason]: { [ACTION.reason]: { type: 'plain_text_input', value: 'Not during the <!here> freeze' } } }, { view: form });
+    const denied = await fx.submit(
+      'marcus',
+      { [BLOCK.reason]: { [ACTION.reason]: { type: 'plain_text_input', value: 'Not during the <!here> freeze' } } },
+      { view: form },
+    );
     expect(denied.status).toBe(200);
     expect(denied.body).toBe(''); // closes the modal
     expect((await fx.h.store.getRequest(requestId))!.status).toBe('denied');
@@ -55,19 +77,31 @@ describe('deciding in Slack', () => {
     const { requestId, ask } = await adaAsksForAwsAdmin({ seconds: 4 * 3600 });
     expect(textOf(ask)).toContain('Approve 4 hours');
     const option = `${requestId}|0|3600`;
-    const res = await fx.click('marcus', ask, ACTION.approveShorter, { type: 'static_select', selected_option: { text: { type: 'plain_text', text: '1 hour' }, value: option } });
+    const res = await fx.click('marcus', ask, ACTION.approveShorter, {
+      type: 'static_select',
+      selected_option: { text: { type: 'plain_text', text: '1 hour' }, value: option },
+    });
     expect(res.status).toBe(200);
     // The pick opens a form that names what was picked (Slack's confirm dialog cannot): nothing is decided yet.
     const confirm = await fx.waitModal('marcus', (v) => v.callbackId === 'access_approve_shorter_confirm');
-    expect(JSON.stringify(confirm)).toContain('Ada Lovelace asked for *AWS Administrator* for *4 hours*. Approve only *1 hour*?');
+    expect(JSON.stringify(confirm)).toContain(
+      'Ada Lovelace asked for *AWS Administrator* for *4 hours*. Approve only *1 hour*?',
+    );
     expect(confirm.submit).toMatchObject({ text: 'Approve 1 hour' });
     expect((await fx.h.store.getRequest(requestId))!.status).toBe('pending_approval');
     const decided = await fx.submit('marcus', {}, { view: confirm });
     expect(decided.body).toBe('');
-    expect(await fx.h.store.getRequest(requestId)).toMatchObject({ status: 'approved', requestedSeconds: 4 * 3600, grantedSeconds: 3600 });
+    expect(await fx.h.store.getRequest(requestId)).toMatchObject({
+      status: 'approved',
+      requestedSeconds: 4 * 3600,
+      grantedSeconds: 3600,
+    });
     const settled = await fx.slack.waitFor('update', (m) => m.ts === ask.ts && !hasAction(m, ACTION.approve));
     expect(textOf(settled)).toContain('Approved* by Marcus Chen, for 1 hour (asked: 4 hours)');
-    const active = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('You now have'));
+    const active = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('ada') && m.text.includes('You now have'),
+    );
     expect(active.text).toContain('AWS Administrator');
     await fx.settle();
     expect((await fx.h.store.grantForRequest(requestId))!.durationSeconds).toBe(3600);
@@ -75,7 +109,10 @@ describe('deciding in Slack', () => {
 
   it('lets the requester cancel, updates the approver message, and refuses anyone else', async () => {
     const { requestId, ask } = await adaAsksForAwsAdmin();
-    const submitted = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && hasAction(m, ACTION.cancel));
+    const submitted = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('ada') && hasAction(m, ACTION.cancel),
+    );
 
     // A forged payload: the Cancel button's value clicked from Marcus's own conversation.
     await fx.click('marcus', { ...submitted, channel: fx.dm('marcus') }, ACTION.cancel);
@@ -112,11 +149,16 @@ describe('deciding in Slack', () => {
 
   it('records one decision for a double click, and explains the second', async () => {
     const { requestId, ask } = await adaAsksForAwsAdmin();
-    const [a, b] = await Promise.all([fx.click('marcus', ask, ACTION.approve), fx.click('marcus', ask, ACTION.approve)]);
+    const [a, b] = await Promise.all([
+      fx.click('marcus', ask, ACTION.approve),
+      fx.click('marcus', ask, ACTION.approve),
+    ]);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(await fx.h.store.getDecisions(requestId)).toHaveLength(1);
     await ephemeralFor('marcus', 'already');
-    expect((await fx.h.store.auditEventsFor({ requestId })).filter((e) => e.action === 'step.approved')).toHaveLength(1);
+    expect((await fx.h.store.auditEventsFor({ requestId })).filter((e) => e.action === 'step.approved')).toHaveLength(
+      1,
+    );
   });
 
   it('changes nothing on a stale click after the decision, and says why', async () => {
@@ -137,7 +179,7 @@ describe('deciding in Slack', () => {
   });
 
   it('escapes and truncates a 3,000-character justification with <!channel> and a link', async () => {
-    const justification = ('<!channel> see <https://evil.example/login|the wiki> & more ').repeat(60).slice(0, 3000);
+    const justification = '<!channel> see <https://evil.example/login|the wiki> & more '.repeat(60).slice(0, 3000);
     expect(justification).toHaveLength(3000);
     const { requestId, ask } = await adaAsksForAwsAdmin({ justification });
     expect((await fx.h.store.getRequest(requestId))!.justification).toBe(justification.trim());
@@ -159,7 +201,10 @@ describe('deciding in Slack', () => {
   it('refuses requests and clicks from another workspace before anything is looked up', async () => {
     const res = await fx.command('ada', 'request aws admin', { teamId: 'T0OTHER' });
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('another Slack workspace') });
+    expect(res.json).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringContaining('another Slack workspace'),
+    });
     expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
     expect(fx.slack.workspace.calls('users.info')).toHaveLength(0);
     expect(await fx.h.store.auditEvents()).toHaveLength(0);
@@ -177,11 +222,23 @@ describe('the workspace check is about the person (M1)', () => {
   it('refuses a Slack Connect user whose own team is another organisation, even in a shared channel of ours', async () => {
     const { requestId, ask } = await adaAsksForAwsAdmin();
     // Someone in a partner organisation whose Slack email is Marcus's clicks Approve on a copy of his message.
-    fx.slack.addUser({ id: 'U0EXTERNAL', email: 'marcus@example.com', name: 'mallory', realName: 'Mallory', tz: 'UTC', teamId: 'T0PARTNER' });
+    fx.slack.addUser({
+      id: 'U0EXTERNAL',
+      email: 'marcus@example.com',
+      name: 'mallory',
+      realName: 'Mallory',
+      tz: 'UTC',
+      teamId: 'T0PARTNER',
+    });
     const found = findElement(ask, ACTION.approve)!;
     const click = await sendBlockAction(fx.url, SECRET, {
-      userId: 'U0EXTERNAL', userTeamId: 'T0PARTNER', actionId: ACTION.approve, blockId: found.blockId, value: found.value!,
-      triggerId: fx.slack.issueTriggerId('U0EXTERNAL'), message: { channelId: 'C0SECURITY', ts: ask.ts, blocks: ask.blocks },
+      userId: 'U0EXTERNAL',
+      userTeamId: 'T0PARTNER',
+      actionId: ACTION.approve,
+      blockId: found.blockId,
+      value: found.value!,
+      triggerId: fx.slack.issueTriggerId('U0EXTERNAL'),
+      message: { channelId: 'C0SECURITY', ts: ask.ts, blocks: ask.blocks },
     });
     expect(click.status).toBe(200);
     await fx.settle();
@@ -192,13 +249,29 @@ describe('the workspace check is about the person (M1)', () => {
 
   it('refuses a user whose users.info team is not ours when the payload does not say, and never binds them', async () => {
     const { requestId, ask } = await adaAsksForAwsAdmin();
-    fx.slack.addUser({ id: 'U0STRANGER', email: 'marcus@example.com', name: 'mallory', realName: 'Mallory', tz: 'UTC', teamId: 'T0PARTNER', isStranger: true });
+    fx.slack.addUser({
+      id: 'U0STRANGER',
+      email: 'marcus@example.com',
+      name: 'mallory',
+      realName: 'Mallory',
+      tz: 'UTC',
+      teamId: 'T0PARTNER',
+      isStranger: true,
+    });
     const found = findElement(ask, ACTION.approve)!;
     await sendBlockAction(fx.url, SECRET, {
-      userId: 'U0STRANGER', userTeamId: null, actionId: ACTION.approve, blockId: found.blockId, value: found.value!,
-      triggerId: fx.slack.issueTriggerId('U0STRANGER'), message: { channelId: 'C0SECURITY', ts: ask.ts, blocks: ask.blocks },
+      userId: 'U0STRANGER',
+      userTeamId: null,
+      actionId: ACTION.approve,
+      blockId: found.blockId,
+      value: found.value!,
+      triggerId: fx.slack.issueTriggerId('U0STRANGER'),
+      message: { channelId: 'C0SECURITY', ts: ask.ts, blocks: ask.blocks },
     });
-    await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === 'U0STRANGER' && m.text.includes('another Slack workspace'));
+    await fx.slack.waitFor(
+      'ephemeral',
+      (m) => m.ephemeralFor === 'U0STRANGER' && m.text.includes('another Slack workspace'),
+    );
     expect(await fx.h.store.getDecisions(requestId)).toHaveLength(0);
     expect(await fx.h.store.bindingForSlackUser('U0STRANGER')).toBeUndefined();
     // Marcus himself can still decide: his identity was not taken.

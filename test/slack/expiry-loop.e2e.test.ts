@@ -20,7 +20,10 @@ function reminders(): StoredMessage[] {
   return fx.dms('ada').filter((m) => /access ends/.test(m.text));
 }
 
-/** Moves the runtime's clock to `seconds` before the grant's expiry, then sweeps twice (a repeated pass changes nothing). */
+/**
+ * Moves the runtime's clock to `seconds` before the grant's expiry, then sweeps twice (a repeated pass changes
+ * nothing).
+ */
 async function sweepAt(grantId: string, secondsBefore: number): Promise<void> {
   const expiresAt = (await fx.h.store.getGrant(grantId))!.expiresAt!;
   fx.h.clock.set(new Date(Date.parse(expiresAt) - secondsBefore * 1000).toISOString());
@@ -30,7 +33,7 @@ async function sweepAt(grantId: string, secondsBefore: number): Promise<void> {
 }
 
 describe('the expiry loop in Slack', () => {
-  it('reminds once per lead time, each reminder with Extend and I\'m done', async () => {
+  it("reminds once per lead time, each reminder with Extend and I'm done", async () => {
     const grantId = await holdActive(fx, 'ada', 'github', 'member');
     await sweepAt(grantId, 2 * 86400);
     expect(reminders()).toHaveLength(0);
@@ -65,7 +68,8 @@ describe('the expiry loop in Slack', () => {
     // (before anyone is identified) and tells him why not; it never shows Ada's grant.
     await fx.click('alan', { ...reminder, channel: fx.dm('alan') }, ACTION.extendGrant);
     const refused = await fx.waitModal('alan', (v) =>
-      JSON.stringify(v.definition).includes('Only the person who holds this access'));
+      JSON.stringify(v.definition).includes('Only the person who holds this access'),
+    );
     expect(JSON.stringify(refused)).not.toContain('Extend by up to');
 
     // Okta is slow: identifying Ada takes 5 s of Slack's time, longer than a trigger id lives.
@@ -77,7 +81,15 @@ describe('the expiry loop in Slack', () => {
     // Each choice says where it leads, in Ada's zone.
     expect(JSON.stringify(offer.blocks)).toContain('1 week: until');
     fx.h.directory.beforeCall = undefined;
-    const res = await fx.submit('ada', { [BLOCK.extendBy]: { [ACTION.extendBy]: { type: 'static_select', selected_option: { value: String(7 * 86400) } } } }, { view: offer });
+    const res = await fx.submit(
+      'ada',
+      {
+        [BLOCK.extendBy]: {
+          [ACTION.extendBy]: { type: 'static_select', selected_option: { value: String(7 * 86400) } },
+        },
+      },
+      { view: offer },
+    );
     // The form closes; the DM says it was extended.
     expect(res.body).toBe('');
     const after = (await fx.h.store.getGrant(grantId))!.expiresAt!;
@@ -92,7 +104,7 @@ describe('the expiry loop in Slack', () => {
     expect(hasAction(updated, ACTION.extendGrant)).toBe(true);
   });
 
-  it('I\'m done relinquishes for the holder only; the ended message says why and Re-request opens the form prefilled', async () => {
+  it("I'm done relinquishes for the holder only; the ended message says why and Re-request opens the form prefilled", async () => {
     const grantId = await holdActive(fx, 'ada', 'github', 'member');
     await sweepAt(grantId, 3600);
     const reminder = reminders()[0]!;
@@ -105,7 +117,10 @@ describe('the expiry loop in Slack', () => {
     expect(await fx.h.store.getGrant(grantId)).toMatchObject({ revocationReason: 'relinquished' });
     await fx.settle();
     expect((await fx.h.store.getGrant(grantId))!.status).toBe('revoked');
-    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended (relinquished)'));
+    const ended = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('ada') && m.text.includes('ended (relinquished)'),
+    );
     expect(textOf(ended)).toContain('You gave back your *GitHub Member* access');
     expect(hasAction(ended, ACTION.rerequest)).toBe(true);
     // The reminder lost Extend and I'm done: the access is gone.
@@ -115,7 +130,10 @@ describe('the expiry loop in Slack', () => {
     expect(stale.text).toContain('has ended');
 
     await fx.click('ada', ended, ACTION.rerequest);
-    const form = await fx.waitModal('ada', (v) => v.callbackId === 'access_request' && JSON.stringify(v.definition.blocks).includes(ACTION.duration));
+    const form = await fx.waitModal(
+      'ada',
+      (v) => v.callbackId === 'access_request' && JSON.stringify(v.definition.blocks).includes(ACTION.duration),
+    );
     expect(JSON.stringify(form.blocks)).toContain('"value":"github"');
     expect(JSON.stringify(form.blocks)).toContain('"value":"member"');
   });
@@ -124,7 +142,10 @@ describe('the expiry loop in Slack', () => {
     const grantId = await holdActive(fx, 'ada', 'github', 'member');
     await sweepAt(grantId, -60);
     expect(await fx.h.store.getGrant(grantId)).toMatchObject({ status: 'revoked', revocationReason: 'expired' });
-    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended (expired)'));
+    const ended = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('ada') && m.text.includes('ended (expired)'),
+    );
     expect(textOf(ended)).toMatch(/access expired <!date\^\d+\^[^>]+> and was removed\./);
     expect(hasAction(ended, ACTION.rerequest)).toBe(true);
   });
@@ -132,14 +153,19 @@ describe('the expiry loop in Slack', () => {
   it('alerts the alerts channel and tells the holder when access is removed outside the bot', async () => {
     const grantId = await holdActive(fx, 'ada', 'github', 'member');
     const { recordExternalRemoval } = await import('../../src/operations/revoke-grant.js');
-    expect(await recordExternalRemoval(fx.h.deps, { grantId, detail: 'not in <!channel> github-members any more' })).toBe(true);
+    expect(
+      await recordExternalRemoval(fx.h.deps, { grantId, detail: 'not in <!channel> github-members any more' }),
+    ).toBe(true);
     await fx.settle();
     const alert = await fx.slack.waitFor('message', (m) => m.channel === 'C0ACCESSOPS');
     expect(textOf(alert)).toContain('Access alert');
     expect(textOf(alert)).toContain('Ada Lovelace (ada@example.com)');
     expect(textOf(alert)).toContain(grantId);
     expect(textOf(alert)).not.toContain('<!channel>');
-    const ended = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('ada') && m.text.includes('ended (removed externally)'));
+    const ended = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('ada') && m.text.includes('ended (removed externally)'),
+    );
     expect(textOf(ended)).toContain('removed by hand in the directory, outside the bot');
   });
 });

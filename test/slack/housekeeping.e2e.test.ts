@@ -47,7 +47,12 @@ describe('housekeeping: records older than the retention', () => {
     const alanMessages = (await fx.h.store.messages.forRequest(alanRequest)).map((m) => m.slot).sort();
     expect(adaMessages.length).toBeGreaterThan(0);
     expect(alanMessages.length).toBeGreaterThan(0);
-    const adaJobs = [`provision:${adaGrant}`, `revoke:${adaGrant}`, `notify:active:${adaGrant}`, `notify:revoked:${adaGrant}`];
+    const adaJobs = [
+      `provision:${adaGrant}`,
+      `revoke:${adaGrant}`,
+      `notify:active:${adaGrant}`,
+      `notify:revoked:${adaGrant}`,
+    ];
     for (const key of adaJobs) expect((await fx.h.store.getJobByKey(key))?.status).toBe('done');
     const eventsBefore = await fx.h.store.auditEvents({ limit: 100_000 });
     const dmChannels = await fx.h.store.metaWithPrefix('slack:dm:');
@@ -67,7 +72,9 @@ describe('housekeeping: records older than the retention', () => {
     for (const key of adaJobs) expect(await fx.h.store.getJobByKey(key)).toBeUndefined();
     expect(await fx.h.store.messages.forRequest(adaRequest)).toEqual([]);
     // (plus the overdue alert about it, posted meanwhile)
-    expect((await fx.h.store.messages.forRequest(alanRequest)).map((m) => m.slot)).toEqual(expect.arrayContaining(alanMessages));
+    expect((await fx.h.store.messages.forRequest(alanRequest)).map((m) => m.slot)).toEqual(
+      expect.arrayContaining(alanMessages),
+    );
     expect((await fx.h.store.getJobByKey(`revoke:${alanGrant}`))?.status).toBe('pending');
     // The DM channels are remembered still, and not one audit event went.
     expect(await fx.h.store.metaWithPrefix('slack:dm:')).toEqual(dmChannels);

@@ -26,7 +26,9 @@ function policies(): LoadedPolicy[] {
     app: 'bigapp',
     name: 'Big App',
     roles: Array.from({ length: 120 }, (_, i) => ({
-      ...EXAMPLE_ROLES.member, id: `role-${String(i).padStart(3, '0')}`, name: `Role ${String(i).padStart(3, '0')}`,
+      ...EXAMPLE_ROLES.member,
+      id: `role-${String(i).padStart(3, '0')}`,
+      name: `Role ${String(i).padStart(3, '0')}`,
       policy: `bigapp-${i}`,
     })),
     source: { file: 'bigapp.yml' },
@@ -34,16 +36,25 @@ function policies(): LoadedPolicy[] {
   return [...examplePolicies(), ...many, big];
 }
 
-beforeEach(async () => { fx = await startSlackFixture({ policies: policies() }); });
-afterEach(async () => { await fx.close(); });
+beforeEach(async () => {
+  fx = await startSlackFixture({ policies: policies() });
+});
+afterEach(async () => {
+  await fx.close();
+});
 
 const elementOf = (view: Record<string, unknown>, blockId: string) =>
-  ((view.blocks as { block_id?: string; element?: { type: string; options?: unknown[] } }[]) ?? [])
-    .find((b) => b.block_id === blockId)?.element;
+  ((view.blocks as { block_id?: string; element?: { type: string; options?: unknown[] } }[]) ?? []).find(
+    (b) => b.block_id === blockId,
+  )?.element;
 
 async function suggest(who: keyof typeof USERS, actionId: string, blockId: string, value: string) {
   const res = await sendBlockSuggestion(fx.url, SECRET, {
-    userId: USERS[who].id, actionId, blockId, value, view: fx.modal(who),
+    userId: USERS[who].id,
+    actionId,
+    blockId,
+    value,
+    view: fx.modal(who),
   });
   expect(res.status).toBe(200);
   return (res.json as { options: { value: string; text: { text: string } }[] }).options;
@@ -61,13 +72,17 @@ describe('150 applications', () => {
     expect(found.map((o) => o.value)).toEqual(['tool-149']);
     expect(await suggest('priya', ACTION.exportApp, BLOCK.exportApp, '')).toHaveLength(100); // at most a select's worth
 
-    const res = await fx.submit('priya', {
-      [BLOCK.exportKind]: { [ACTION.exportKind]: { type: 'static_select', selected_option: { value: 'requests' } } },
-      [BLOCK.exportPeriod]: {
-        [ACTION.exportPeriod]: { type: 'static_select', selected_option: { value: 'last_30_days' } },
+    const res = await fx.submit(
+      'priya',
+      {
+        [BLOCK.exportKind]: { [ACTION.exportKind]: { type: 'static_select', selected_option: { value: 'requests' } } },
+        [BLOCK.exportPeriod]: {
+          [ACTION.exportPeriod]: { type: 'static_select', selected_option: { value: 'last_30_days' } },
+        },
+        [BLOCK.exportApp]: { [ACTION.exportApp]: { type: 'external_select', selected_option: { value: 'tool-149' } } },
       },
-      [BLOCK.exportApp]: { [ACTION.exportApp]: { type: 'external_select', selected_option: { value: 'tool-149' } } },
-    }, { view: form });
+      { view: form },
+    );
     expect(res.status).toBe(200);
     expect(res.json).toBeUndefined(); // the form closes; the file comes to the DM
     const file = await fx.slack.waitFor('file', (f) => f.completed);
@@ -76,7 +91,7 @@ describe('150 applications', () => {
     expect(rows.map((r) => r.app)).toEqual(['tool-149']);
   });
 
-  it('offers the request form\'s applications by search, the 150th included', async () => {
+  it("offers the request form's applications by search, the 150th included", async () => {
     await fx.command('kim', 'request');
     const view = await fx.waitModal('kim', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.app));
     expect(elementOf(view, BLOCK.app)?.type).toBe('external_select');
@@ -98,7 +113,8 @@ describe('an application with 120 roles', () => {
     expect(res.status).toBe(200);
     expect(res.json).toBeUndefined(); // the form closes; the DM says what happened
     await fx.settle();
-    expect(await fx.h.store.listGrants({ holderId: USERS.kim.directoryId }))
-      .toMatchObject([{ app: 'bigapp', role: 'role-117', status: 'active' }]);
+    expect(await fx.h.store.listGrants({ holderId: USERS.kim.directoryId })).toMatchObject([
+      { app: 'bigapp', role: 'role-117', status: 'active' },
+    ]);
   });
 });

@@ -25,14 +25,20 @@ let slack: SlackApiStandIn;
 
 beforeEach(async () => {
   const reviewers = Array.from({ length: APPROVERS }, (_, i) => ({
-    id: `u-r${i}`, email: `r${i}@example.com`, name: `Reviewer ${i}`, title: 'Reviewer',
+    id: `u-r${i}`,
+    email: `r${i}@example.com`,
+    name: `Reviewer ${i}`,
+    title: 'Reviewer',
   }));
   type Company = { people: unknown[]; groups: Record<string, { members: string[] }> };
   const company = structuredClone(COMPANY) as unknown as Company;
   company.people.push(...reviewers);
   company.groups['big-review'] = { members: reviewers.map((r) => r.email) };
   const wide: Role = {
-    ...EXAMPLE_ROLES.awsAdmin, id: 'wide', name: 'Wide', policy: 'aws-wide',
+    ...EXAMPLE_ROLES.awsAdmin,
+    id: 'wide',
+    name: 'Wide',
+    policy: 'aws-wide',
     approval: [{ kind: 'group', group: 'big-review', minApprovals: 1 }],
   };
   // The notifier needs the harness's parts and clock; the stand-in needs that clock first.
@@ -44,7 +50,10 @@ beforeEach(async () => {
   }
   await slack.start();
   const client = new WebClient(TOKEN, {
-    slackApiUrl: slack.url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: silentLogger,
+    slackApiUrl: slack.url,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    logger: silentLogger,
   });
   const gate = new SlackCallGate({ clock, sleep: async (ms) => clock.advance(ms / 1000) });
   h = createHarness({
@@ -60,11 +69,14 @@ afterEach(async () => {
   await h.close();
 });
 
-describe('300 approval DMs under Slack\'s Tier 3 limits', () => {
+describe("300 approval DMs under Slack's Tier 3 limits", () => {
   it('delivers every one, gives none up, and never calls a method before its Retry-After', async () => {
     await submitRequest(h.deps, {
-      requester: await h.as('ada@example.com'), app: 'aws', role: 'wide',
-      durationSeconds: 3600, justification: 'INC-300',
+      requester: await h.as('ada@example.com'),
+      app: 'aws',
+      role: 'wide',
+      durationSeconds: 3600,
+      justification: 'INC-300',
     });
     const started = h.clock.now().getTime();
     let runs = 0;
@@ -77,19 +89,21 @@ describe('300 approval DMs under Slack\'s Tier 3 limits', () => {
       h.clock.set(new Date(Math.max(next, h.clock.now().getTime())).toISOString());
     }
 
-    const delivered = slack.workspace.allMessages()
+    const delivered = slack.workspace
+      .allMessages()
       .filter((m) => m.channel.startsWith('D0R') && JSON.stringify(m.blocks).includes(ACTION.approve));
     const givenUp = await h.store.listJobs({ status: ['dead'] });
     const calls = slack.workspace.calls();
     const limited = calls.flatMap((c, i) => (c.status === 429 ? [{ ...c, i }] : []));
     // A call is early when the same method was answered 429 before it and its Retry-After had not passed.
     const early = calls.filter((c, i) =>
-      limited.some((l) => l.method === c.method && l.i < i && c.at < l.at + (l.retryAfterSeconds ?? 0) * 1000));
+      limited.some((l) => l.method === c.method && l.i < i && c.at < l.at + (l.retryAfterSeconds ?? 0) * 1000),
+    );
     const minutes = (h.clock.now().getTime() - started) / 60_000;
     console.info(
-      `300-DM burst: delivered ${delivered.length}, given up ${givenUp.length}, 429 answers ${limited.length}, `
-      + `calls before Retry-After ${early.length}, ${calls.length} calls over ${minutes.toFixed(1)} min of Slack time, `
-      + `${runs + 1} job runs`,
+      `300-DM burst: delivered ${delivered.length}, given up ${givenUp.length}, 429 answers ${limited.length}, ` +
+        `calls before Retry-After ${early.length}, ${calls.length} calls over ${minutes.toFixed(1)} min of Slack time, ` +
+        `${runs + 1} job runs`,
     );
 
     expect(delivered).toHaveLength(APPROVERS);

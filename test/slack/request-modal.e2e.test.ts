@@ -35,9 +35,21 @@ describe('the request modal', () => {
     // Picking a role refreshes the view with its durations, shortest first, the default marked where it stands.
     await fx.pick('kim', ACTION.role, BLOCK.role, 'member');
     const withRole = await fx.waitModal('kim', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
-    const durations = ((withRole.blocks as { block_id?: string; element?: { options?: { text: { text: string } }[] } }[])
-      .find((b) => b.block_id?.startsWith('duration'))?.element?.options ?? []).map((o) => o.text.text);
-    expect(durations).toEqual(['15 minutes', '1 hour', '4 hours', '8 hours', '1 day', '1 week', '30 days (default)', '90 days']);
+    const durations = (
+      (withRole.blocks as { block_id?: string; element?: { options?: { text: { text: string } }[] } }[]).find((b) =>
+        b.block_id?.startsWith('duration'),
+      )?.element?.options ?? []
+    ).map((o) => o.text.text);
+    expect(durations).toEqual([
+      '15 minutes',
+      '1 hour',
+      '4 hours',
+      '8 hours',
+      '1 day',
+      '1 week',
+      '30 days (default)',
+      '90 days',
+    ]);
     expect(blocksOf(withRole)).toContain('At most 90 days');
     expect(blocksOf(withRole)).toContain('Automatic, up to 90 days.');
   });
@@ -54,10 +66,14 @@ describe('the request modal', () => {
   it('says "automatic for you" only to people it applies to, and what the rest need', async () => {
     await fx.command('alan', 'request github owner');
     const alan = await fx.waitModal('alan', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
-    expect(blocksOf(alan)).toContain('Automatic for you up to 1 hour; longer (up to 4 hours) needs your manager, then 2 people from Security team, then Grace Hopper (CISO).');
+    expect(blocksOf(alan)).toContain(
+      'Automatic for you up to 1 hour; longer (up to 4 hours) needs your manager, then 2 people from Security team, then Grace Hopper (CISO).',
+    );
     await fx.command('ada', 'request github owner');
     const ada = await fx.waitModal('ada', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
-    expect(blocksOf(ada)).toContain('Needs your manager, then 2 people from Security team, then Grace Hopper (CISO); up to 4 hours.');
+    expect(blocksOf(ada)).toContain(
+      'Needs your manager, then 2 people from Security team, then Grace Hopper (CISO); up to 4 hours.',
+    );
     expect(blocksOf(ada)).not.toContain('utomatic for you');
   });
 
@@ -83,24 +99,43 @@ describe('the request modal', () => {
   it('refuses an ineligible person who forges a role into the form, inline', async () => {
     await fx.command('kim', 'request github');
     const view = await fx.waitModal('kim', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.role));
-    const res = await fx.submit('kim', {
-      [BLOCK.role]: { [ACTION.role]: { type: 'static_select', selected_option: { value: 'owner' } } },
-      [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'please' } },
-    }, { view });
-    expect(res.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.role]: expect.stringContaining('not eligible') } });
+    const res = await fx.submit(
+      'kim',
+      {
+        [BLOCK.role]: { [ACTION.role]: { type: 'static_select', selected_option: { value: 'owner' } } },
+        [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'please' } },
+      },
+      { view },
+    );
+    expect(res.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.role]: expect.stringContaining('not eligible') },
+    });
     expect(await fx.h.store.listRequests({})).toHaveLength(0);
     expect((await fx.h.store.auditEvents()).map((e) => e.action)).toContain('request.refused');
   });
 
   it('shows inline errors for a missing justification and a duration over the maximum', async () => {
     const missing = await fx.requestViaModal('ada', 'github', 'owner', { justification: '' });
-    expect(missing.json).toMatchObject({ response_action: 'errors', errors: { [BLOCK.justification]: expect.stringContaining('requires a justification') } });
+    expect(missing.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [BLOCK.justification]: expect.stringContaining('requires a justification') },
+    });
     const view = fx.modal('ada');
-    const tooLong = await fx.submit('ada', {
-      [durationBlockId('github', 'owner')]: { [ACTION.duration]: { type: 'static_select', selected_option: { value: String(86_400) } } },
-      [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'INC-7' } },
-    }, { view });
-    expect(tooLong.json).toMatchObject({ response_action: 'errors', errors: { [durationBlockId('github', 'owner')]: expect.stringContaining('longer than the maximum of 4 hours') } });
+    const tooLong = await fx.submit(
+      'ada',
+      {
+        [durationBlockId('github', 'owner')]: {
+          [ACTION.duration]: { type: 'static_select', selected_option: { value: String(86_400) } },
+        },
+        [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'INC-7' } },
+      },
+      { view },
+    );
+    expect(tooLong.json).toMatchObject({
+      response_action: 'errors',
+      errors: { [durationBlockId('github', 'owner')]: expect.stringContaining('longer than the maximum of 4 hours') },
+    });
     expect(await fx.h.store.listRequests({})).toHaveLength(0);
   });
 
@@ -109,7 +144,9 @@ describe('the request modal', () => {
     // A submitted request closes the form: the DM says what happens next.
     expect(first.body).toBe('');
     await fx.command('ada', 'request aws admin');
-    const pending = await fx.waitModal('ada', (v) => JSON.stringify(v.definition.blocks).includes('You already asked for'));
+    const pending = await fx.waitModal('ada', (v) =>
+      JSON.stringify(v.definition.blocks).includes('You already asked for'),
+    );
     expect(blocksOf(pending)).toContain('AWS Administrator');
     // The application and role stay in the form: another role can be picked.
     expect(blocksOf(pending)).toContain(ACTION.role);
@@ -121,7 +158,9 @@ describe('the request modal', () => {
     const { clickInView } = await import('./slack2-helpers.js');
     await clickInView(fx, 'ada', view, ACTION.cancel);
     await fx.waitModal('ada', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
-    expect(await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, status: ['pending_approval'] })).toHaveLength(0);
+    expect(
+      await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, status: ['pending_approval'] }),
+    ).toHaveLength(0);
 
     const member = await fx.requestViaModal('alan', 'github', 'member', {});
     expect(member.body).toBe('');
@@ -132,12 +171,20 @@ describe('the request modal', () => {
   });
 
   it('answers /access help and unknown words with usage, and unknown apps with the known ones', async () => {
-    expect((await fx.command('ada', 'help')).json).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('/access request') });
-    expect((await fx.command('ada', 'frobnicate')).json).toMatchObject({ text: expect.stringContaining('Unknown command') });
-    expect((await fx.command('ada', 'request nope')).json).toMatchObject({ text: expect.stringContaining('`github` (GitHub)') });
+    expect((await fx.command('ada', 'help')).json).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringContaining('/access request'),
+    });
+    expect((await fx.command('ada', 'frobnicate')).json).toMatchObject({
+      text: expect.stringContaining('Unknown command'),
+    });
+    expect((await fx.command('ada', 'request nope')).json).toMatchObject({
+      text: expect.stringContaining('`github` (GitHub)'),
+    });
     // An unknown role is answered the same way, not with a form whose role is empty.
     expect((await fx.command('ada', 'request github admin')).json).toMatchObject({
-      response_type: 'ephemeral', text: expect.stringContaining('GitHub has no role `admin`. Its roles: `owner` (Organization owner)'),
+      response_type: 'ephemeral',
+      text: expect.stringContaining('GitHub has no role `admin`. Its roles: `owner` (Organization owner)'),
     });
     expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
   });

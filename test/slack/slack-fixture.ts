@@ -4,7 +4,12 @@
  * Tests drive it with signed requests and wait on the stand-in's events, never on sleeps.
  */
 import { ACTION, BLOCK, durationBlockId } from '../../blocks/ids.js';
-import { connectSlack, createSlackBot, slackNotifier, type SlackBot } from '../../src/adapters/slack/create-slack-app.js';
+import {
+  connectSlack,
+  createSlackBot,
+  slackNotifier,
+  type SlackBot,
+} from '../../src/adapters/slack/create-slack-app.js';
 import { DisplayLookups } from '../../src/adapters/slack/display-lookups.js';
 import { jsonLogger, silentLogger } from '../../src/adapters/log/json-logger.js';
 import { SlackApiStandIn } from '../../src/sandbox/slack-api/slack-api-server.js';
@@ -16,7 +21,12 @@ import type { Directory, Logger } from '../../src/operations/ports.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
 import { FakeClock } from '../support/fakes.js';
 import {
-  sendBlockAction, sendSlashCommand, sendViewSubmission, type SigningOptions, type SlackHttpResult, type SlackViewPayload,
+  sendBlockAction,
+  sendSlashCommand,
+  sendViewSubmission,
+  type SigningOptions,
+  type SlackHttpResult,
+  type SlackViewPayload,
 } from '../support/slack-signing.js';
 
 export const SECRET = 'e2e-signing-secret';
@@ -49,17 +59,35 @@ export interface SlackFixture {
   modal(who: UserName): SlackViewPayload;
   /** Waits until the person's top modal satisfies the predicate (e.g. the role list arrived). */
   waitModal(who: UserName, predicate: (view: StoredView) => boolean): Promise<SlackViewPayload>;
-  submit(who: UserName, values: Record<string, Record<string, unknown>>, options?: { view?: SlackViewPayload; teamId?: string }): Promise<SlackHttpResult>;
+  submit(
+    who: UserName,
+    values: Record<string, Record<string, unknown>>,
+    options?: { view?: SlackViewPayload; teamId?: string },
+  ): Promise<SlackHttpResult>;
   /** A click on a button (or a select) in a message. */
-  click(who: UserName, message: StoredMessage, actionId: string, action?: Record<string, unknown>, options?: { teamId?: string }): Promise<SlackHttpResult>;
+  click(
+    who: UserName,
+    message: StoredMessage,
+    actionId: string,
+    action?: Record<string, unknown>,
+    options?: { teamId?: string },
+  ): Promise<SlackHttpResult>;
   /** A click on a select inside the person's open modal. */
   pick(who: UserName, actionId: string, blockId: string, value: string): Promise<SlackHttpResult>;
   /** The bot's DMs with a person, oldest first. */
   dms(who: UserName): StoredMessage[];
   channel(id: string): StoredMessage[];
   ephemerals(who: UserName): StoredMessage[];
-  /** `/access request <app> <role>`, then the form submitted with these values; returns the HTTP answer of the submission. */
-  requestViaModal(who: UserName, app: string, role: string, input: { seconds?: number; justification?: string }): Promise<SlackHttpResult>;
+  /**
+   * `/access request <app> <role>`, then the form submitted with these values; returns the HTTP answer of the
+   * submission.
+   */
+  requestViaModal(
+    who: UserName,
+    app: string,
+    role: string,
+    input: { seconds?: number; justification?: string },
+  ): Promise<SlackHttpResult>;
   /** The DM channel id of a person. */
   dm(who: UserName): string;
   /** Runs every due job and waits for the pump: for assertions on the database. */
@@ -78,25 +106,32 @@ export interface LogLine {
   fields?: Record<string, unknown>;
 }
 
-export async function startSlackFixture(options: {
-  policies?: LoadedPolicy[];
-  /** Access review definitions (none by default). */
-  reviews?: LoadedReview[];
-  directory?: Directory;
-  /** Channels that are private with the bot not invited (channel_not_found). */
-  privateChannels?: string[];
-  /** Collects the bot's log lines. */
-  logger?: { lines: LogLine[] };
-  /** How long listeners may work before acking (default: the bot's 2,500 ms). */
-  ackBudgetMs?: number;
-  /** Settings that differ from the harness's. */
-  settings?: Partial<Settings>;
-} = {}): Promise<SlackFixture> {
+export async function startSlackFixture(
+  options: {
+    policies?: LoadedPolicy[];
+    /** Access review definitions (none by default). */
+    reviews?: LoadedReview[];
+    directory?: Directory;
+    /** Channels that are private with the bot not invited (channel_not_found). */
+    privateChannels?: string[];
+    /** Collects the bot's log lines. */
+    logger?: { lines: LogLine[] };
+    /** How long listeners may work before acking (default: the bot's 2,500 ms). */
+    ackBudgetMs?: number;
+    /** Settings that differ from the harness's. */
+    settings?: Partial<Settings>;
+  } = {},
+): Promise<SlackFixture> {
   // The stand-in, the bot and the operations share one clock: the harness's, made first.
   const clock = new FakeClock();
   const slack = new SlackApiStandIn({ botTokens: [TOKEN], clock: () => clock.now().getTime() });
-  for (const u of Object.values(USERS)) slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
-  const channels = [['C0SECURITY', 'security'], ['C0ACCESSOPS', 'access-ops'], ['C0GENERAL', 'general']] as const;
+  for (const u of Object.values(USERS))
+    slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
+  const channels = [
+    ['C0SECURITY', 'security'],
+    ['C0ACCESSOPS', 'access-ops'],
+    ['C0GENERAL', 'general'],
+  ] as const;
   for (const [id, name] of channels) {
     const hidden = options.privateChannels?.includes(id) ? { isPrivate: true, botIsMember: false } : {};
     slack.addChannel({ id, name, ...hidden });
@@ -106,7 +141,9 @@ export async function startSlackFixture(options: {
   // DEBUG_SLACK=1 shows the bot's log while a test is being written.
   const botLogger = options.logger
     ? recordingLogger(options.logger.lines)
-    : process.env.DEBUG_SLACK ? jsonLogger({ level: 'debug' }) : silentLogger;
+    : process.env.DEBUG_SLACK
+      ? jsonLogger({ level: 'debug' })
+      : silentLogger;
   let connection;
   try {
     connection = await connectSlack({
@@ -155,7 +192,17 @@ export async function startSlackFixture(options: {
     url,
     command: (who, text, signing = {}) => {
       const user = USERS[who];
-      return sendSlashCommand(url, SECRET, { userId: user.id, text, triggerId: slack.issueTriggerId(user.id), ...(signing.teamId ? { teamId: signing.teamId } : {}) }, signing);
+      return sendSlashCommand(
+        url,
+        SECRET,
+        {
+          userId: user.id,
+          text,
+          triggerId: slack.issueTriggerId(user.id),
+          ...(signing.teamId ? { teamId: signing.teamId } : {}),
+        },
+        signing,
+      );
     },
     modal: (who) => {
       const view = ws.currentModal(USERS[who].id);
@@ -175,7 +222,12 @@ export async function startSlackFixture(options: {
       // Slack submits what the inputs show, initial options included; the stand-in keeps only what was typed.
       const all = initialValues(view);
       for (const [blockId, actions] of Object.entries(values)) all[blockId] = { ...all[blockId], ...actions };
-      return sendViewSubmission(url, SECRET, { userId: user.id, view, values: all, ...(opts.teamId ? { teamId: opts.teamId } : {}) });
+      return sendViewSubmission(url, SECRET, {
+        userId: user.id,
+        view,
+        values: all,
+        ...(opts.teamId ? { teamId: opts.teamId } : {}),
+      });
     },
     click: (who, message, actionId, action = {}, opts = {}) => {
       const user = USERS[who];
@@ -209,9 +261,14 @@ export async function startSlackFixture(options: {
       if (res.status !== 200) throw new Error(`the command answered ${res.status}`);
       const view = await fixture.waitModal(who, (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
       const values: Record<string, Record<string, unknown>> = {
-        [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: input.justification ?? '' } },
+        [BLOCK.justification]: {
+          [ACTION.justification]: { type: 'plain_text_input', value: input.justification ?? '' },
+        },
       };
-      if (input.seconds !== undefined) values[durationBlockId(app, role)] = { [ACTION.duration]: { type: 'static_select', selected_option: { value: String(input.seconds) } } };
+      if (input.seconds !== undefined)
+        values[durationBlockId(app, role)] = {
+          [ACTION.duration]: { type: 'static_select', selected_option: { value: String(input.seconds) } },
+        };
       return fixture.submit(who, values, { view });
     },
     dm: (who) => ws.dmChannelId(USERS[who].id),
@@ -244,8 +301,10 @@ export function initialValues(view: SlackViewPayload): Record<string, Record<str
   for (const block of (view.blocks ?? []) as { type: string; block_id?: string; element?: Record<string, unknown> }[]) {
     if (block.type !== 'input' || !block.block_id || !block.element) continue;
     const e = block.element as { type: string; action_id: string; initial_option?: unknown; initial_value?: string };
-    if (e.initial_option) values[block.block_id] = { [e.action_id]: { type: e.type, selected_option: e.initial_option } };
-    else if (e.type === 'plain_text_input') values[block.block_id] = { [e.action_id]: { type: e.type, value: e.initial_value ?? null } };
+    if (e.initial_option)
+      values[block.block_id] = { [e.action_id]: { type: e.type, selected_option: e.initial_option } };
+    else if (e.type === 'plain_text_input')
+      values[block.block_id] = { [e.action_id]: { type: e.type, value: e.initial_value ?? null } };
   }
   return values;
 }
@@ -258,10 +317,18 @@ interface FoundElement {
 
 /** The element with this action id in a message's blocks (and its block id and value). */
 export function findElement(message: StoredMessage, actionId: string): FoundElement | undefined {
-  for (const block of message.blocks as { block_id?: string; elements?: Record<string, unknown>[]; accessory?: Record<string, unknown> }[]) {
+  for (const block of message.blocks as {
+    block_id?: string;
+    elements?: Record<string, unknown>[];
+    accessory?: Record<string, unknown>;
+  }[]) {
     for (const element of [...(block.elements ?? []), ...(block.accessory ? [block.accessory] : [])]) {
       if (element.action_id === actionId) {
-        return { blockId: block.block_id ?? 'actions', type: String(element.type), ...(typeof element.value === 'string' ? { value: element.value } : {}) };
+        return {
+          blockId: block.block_id ?? 'actions',
+          type: String(element.type),
+          ...(typeof element.value === 'string' ? { value: element.value } : {}),
+        };
       }
     }
   }

@@ -10,7 +10,18 @@ import { findElement, SECRET, USERS, type SlackFixture, type UserName } from './
 export function ephemeralAnswer(res: SlackHttpResult, channel = 'C0GENERAL'): StoredMessage {
   const body = res.json as { text?: string; blocks?: unknown[] };
   expect(body?.blocks, `expected blocks in ${res.body}`).toBeDefined();
-  return { channel, ts: '1700000000.000001', user: 'U0ACCESSBOT', text: body.text ?? '', blocks: body.blocks!, files: [], deleted: false, versions: [], via: 'api', ephemeralFor: 'someone' };
+  return {
+    channel,
+    ts: '1700000000.000001',
+    user: 'U0ACCESSBOT',
+    text: body.text ?? '',
+    blocks: body.blocks!,
+    files: [],
+    deleted: false,
+    versions: [],
+    via: 'api',
+    ephemeralFor: 'someone',
+  };
 }
 
 export function textOfAnswer(res: SlackHttpResult): string {
@@ -21,7 +32,9 @@ export function textOfAnswer(res: SlackHttpResult): string {
 export async function openHome(fx: SlackFixture, who: UserName): Promise<StoredView> {
   const user = USERS[who].id;
   const published = fx.slack.waitFor('home', (v) => v.userId === user, { after: fx.slack.workspace.cursor() });
-  const res = await sendEvent(fx.url, SECRET, { event: { type: 'app_home_opened', user, tab: 'home', channel: fx.dm(who) } });
+  const res = await sendEvent(fx.url, SECRET, {
+    event: { type: 'app_home_opened', user, tab: 'home', channel: fx.dm(who) },
+  });
   expect(res.status).toBe(200);
   return published;
 }
@@ -31,7 +44,14 @@ export function viewPayload(fx: SlackFixture, view: StoredView): SlackViewPayloa
 }
 
 /** A click on a button in a view (the App Home, or a modal). */
-export function clickInView(fx: SlackFixture, who: UserName, view: StoredView, actionId: string, action: Record<string, unknown> = {}, value?: string): Promise<SlackHttpResult> {
+export function clickInView(
+  fx: SlackFixture,
+  who: UserName,
+  view: StoredView,
+  actionId: string,
+  action: Record<string, unknown> = {},
+  value?: string,
+): Promise<SlackHttpResult> {
   const found = findElement({ blocks: view.definition.blocks as unknown[] } as StoredMessage, actionId);
   const v = value ?? found?.value;
   return sendBlockAction(fx.url, SECRET, {
@@ -71,5 +91,6 @@ export function waitTold(fx: SlackFixture, who: UserName, includes: string): Pro
   ]);
 }
 
-export const hasButton = (message: { blocks: unknown[] }, actionId: string) => findElement(message as StoredMessage, actionId) !== undefined;
+export const hasButton = (message: { blocks: unknown[] }, actionId: string) =>
+  findElement(message as StoredMessage, actionId) !== undefined;
 export { ACTION };

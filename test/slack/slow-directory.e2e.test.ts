@@ -55,16 +55,26 @@ async function modal(who: UserName, predicate: (view: StoredView) => boolean): P
   return fx.modal(who);
 }
 const showing = (text: string) => (v: StoredView) => JSON.stringify(v.definition.blocks).includes(text);
-const titled = (title: string) => (v: StoredView) => (v.definition.title as { text?: string } | undefined)?.text === title;
+const titled = (title: string) => (v: StoredView) =>
+  (v.definition.title as { text?: string } | undefined)?.text === title;
 
 describe('with every Okta call taking 1.5 s', { timeout: 60_000 }, () => {
   it('acks a request submission in time, and the modal then shows that the request was sent', async () => {
     await fx.command('ada', 'request aws admin');
     const view = await modal('ada', showing(ACTION.justification));
     slowOkta();
-    const res = await fx.submit('ada', { [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'Debug the billing lambda' } } }, { view });
+    const res = await fx.submit(
+      'ada',
+      {
+        [BLOCK.justification]: {
+          [ACTION.justification]: { type: 'plain_text_input', value: 'Debug the billing lambda' },
+        },
+      },
+      { view },
+    );
     expect(res.status).toBe(200);
-    expect(await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toEqual([]); // acked before the work was done
+    // acked before the work was done
+    expect(await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toEqual([]);
     applyAck('ada', view.id, res);
     await modal('ada', titled('Request sent'));
     expect(await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toHaveLength(1);
@@ -72,22 +82,38 @@ describe('with every Okta call taking 1.5 s', { timeout: 60_000 }, () => {
 
   it('acks an approval in time; the decision is recorded and the approver is told so', async () => {
     const requestId = await adaRequestsAwsAdmin();
-    const ask = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve), SLOW);
+    const ask = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.approve),
+      SLOW,
+    );
     slowOkta();
     const res = await fx.click('marcus', ask, ACTION.approve);
     expect(res.status).toBe(200);
     expect(await fx.h.store.getDecisions(requestId)).toEqual([]);
-    await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.marcus.id && m.text.includes('approval is recorded'), SLOW);
+    await fx.slack.waitFor(
+      'ephemeral',
+      (m) => m.ephemeralFor === USERS.marcus.id && m.text.includes('approval is recorded'),
+      SLOW,
+    );
     expect((await fx.h.store.getRequest(requestId))!.status).toBe('approved');
   });
 
-  it('acks a denial\'s reason form in time; the denial is recorded and the modal says so', async () => {
+  it("acks a denial's reason form in time; the denial is recorded and the modal says so", async () => {
     const requestId = await adaRequestsAwsAdmin();
-    const ask: StoredMessage = await fx.slack.waitFor('message', (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.deny), SLOW);
+    const ask: StoredMessage = await fx.slack.waitFor(
+      'message',
+      (m) => m.channel === fx.dm('marcus') && hasAction(m, ACTION.deny),
+      SLOW,
+    );
     await fx.click('marcus', ask, ACTION.deny);
     const view = await modal('marcus', showing(ACTION.reason));
     slowOkta();
-    const res = await fx.submit('marcus', { [BLOCK.reason]: { [ACTION.reason]: { type: 'plain_text_input', value: 'Use the read-only role' } } }, { view });
+    const res = await fx.submit(
+      'marcus',
+      { [BLOCK.reason]: { [ACTION.reason]: { type: 'plain_text_input', value: 'Use the read-only role' } } },
+      { view },
+    );
     expect(res.status).toBe(200);
     expect(await fx.h.store.getDecisions(requestId)).toEqual([]);
     applyAck('marcus', view.id, res);
@@ -95,20 +121,41 @@ describe('with every Okta call taking 1.5 s', { timeout: 60_000 }, () => {
     expect((await fx.h.store.getRequest(requestId))!.status).toBe('denied');
   });
 
-  it('acks an admin\'s revoke form in time; the revocation starts and the modal says so', async () => {
-    const member = await (await import('../../src/operations/submit-request.js')).submitRequest(fx.h.deps, { requester: { person: (await fx.h.deps.directory.getPerson('u-alan'))!, slackId: null }, app: 'github', role: 'member' });
+  it("acks an admin's revoke form in time; the revocation starts and the modal says so", async () => {
+    const member = await (
+      await import('../../src/operations/submit-request.js')
+    ).submitRequest(fx.h.deps, {
+      requester: { person: (await fx.h.deps.directory.getPerson('u-alan'))!, slackId: null },
+      app: 'github',
+      role: 'member',
+    });
     if (member.kind !== 'submitted' || !member.grant) throw new Error(member.kind);
     await fx.command('priya', 'revoke');
     await modal('priya', showing(ACTION.revokePerson));
-    fx.slack.workspace.setViewState(fx.modal('priya').id, BLOCK.revokePerson, ACTION.revokePerson, { type: 'users_select', selected_user: USERS.alan.id });
-    await sendBlockAction(fx.url, SECRET, { userId: USERS.priya.id, actionId: ACTION.revokePerson, blockId: BLOCK.revokePerson, action: { type: 'users_select', selected_user: USERS.alan.id }, view: fx.modal('priya') });
+    fx.slack.workspace.setViewState(fx.modal('priya').id, BLOCK.revokePerson, ACTION.revokePerson, {
+      type: 'users_select',
+      selected_user: USERS.alan.id,
+    });
+    await sendBlockAction(fx.url, SECRET, {
+      userId: USERS.priya.id,
+      actionId: ACTION.revokePerson,
+      blockId: BLOCK.revokePerson,
+      action: { type: 'users_select', selected_user: USERS.alan.id },
+      view: fx.modal('priya'),
+    });
     const view = await modal('priya', showing(ACTION.revokeGrant));
     slowOkta();
-    const res = await fx.submit('priya', {
-      [BLOCK.revokePerson]: { [ACTION.revokePerson]: { type: 'users_select', selected_user: USERS.alan.id } },
-      [BLOCK.revokeGrant]: { [ACTION.revokeGrant]: { type: 'static_select', selected_option: { value: member.grant.id } } },
-      [BLOCK.revokeReason]: { [ACTION.revokeReason]: { type: 'plain_text_input', value: 'Left the project' } },
-    }, { view });
+    const res = await fx.submit(
+      'priya',
+      {
+        [BLOCK.revokePerson]: { [ACTION.revokePerson]: { type: 'users_select', selected_user: USERS.alan.id } },
+        [BLOCK.revokeGrant]: {
+          [ACTION.revokeGrant]: { type: 'static_select', selected_option: { value: member.grant.id } },
+        },
+        [BLOCK.revokeReason]: { [ACTION.revokeReason]: { type: 'plain_text_input', value: 'Left the project' } },
+      },
+      { view },
+    );
     expect(res.status).toBe(200);
     expect((await fx.h.store.getGrant(member.grant.id))!.status).toBe('provisioning');
     applyAck('priya', view.id, res);
@@ -121,7 +168,15 @@ async function adaRequestsAwsAdmin(): Promise<string> {
   await fx.command('ada', 'request aws admin');
   const view = await modal('ada', showing(ACTION.justification));
   // Okta is still fast here: the request is committed before the ack.
-  const res = await fx.submit('ada', { [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'Debug the billing lambda' } } }, { view });
+  const res = await fx.submit(
+    'ada',
+    {
+      [BLOCK.justification]: {
+        [ACTION.justification]: { type: 'plain_text_input', value: 'Debug the billing lambda' },
+      },
+    },
+    { view },
+  );
   applyAck('ada', view.id, res);
   await fx.settle();
   return (await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!.id;

@@ -30,8 +30,13 @@ beforeEach(async () => {
       resolve(ws);
     }),
   );
-  slack = new SlackApiStandIn({ botTokens: [TOKEN], appTokens: [APP_TOKEN], socketModeUrl: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link` });
-  for (const u of Object.values(USERS)) slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
+  slack = new SlackApiStandIn({
+    botTokens: [TOKEN],
+    appTokens: [APP_TOKEN],
+    socketModeUrl: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`,
+  });
+  for (const u of Object.values(USERS))
+    slack.addUser({ id: u.id, email: u.email, name: u.email.split('@')[0]!, realName: u.name, tz: 'Europe/Berlin' });
   await slack.start();
   h = createHarness();
 });
@@ -46,7 +51,11 @@ afterEach(async () => {
 });
 
 /** Sends an envelope as Slack does and resolves with the bot's ack for it. */
-async function deliver(ws: WebSocket, envelope: { type: string; payload: Record<string, unknown> }, id: string): Promise<{ envelope_id: string; payload?: unknown }> {
+async function deliver(
+  ws: WebSocket,
+  envelope: { type: string; payload: Record<string, unknown> },
+  id: string,
+): Promise<{ envelope_id: string; payload?: unknown }> {
   const ack = new Promise<{ envelope_id: string; payload?: unknown }>((resolve) => {
     const onMessage = (data: Buffer) => {
       const message = JSON.parse(data.toString()) as { envelope_id?: string; payload?: unknown };
@@ -82,13 +91,43 @@ describe('Socket Mode', () => {
     // /access request: the modal opens through views.open with the envelope's trigger id.
     const trigger = slack.issueTriggerId(USERS.ada.id);
     const opened = slack.waitFor('view', (e) => e.action === 'opened');
-    const ack = await deliver(ws, { type: 'slash_commands', payload: { command: '/access', text: 'request', user_id: USERS.ada.id, team_id: 'T0SANDBOX', channel_id: 'D0ADA', trigger_id: trigger, response_url: 'http://127.0.0.1:1/unused' } }, 'env-1');
+    const ack = await deliver(
+      ws,
+      {
+        type: 'slash_commands',
+        payload: {
+          command: '/access',
+          text: 'request',
+          user_id: USERS.ada.id,
+          team_id: 'T0SANDBOX',
+          channel_id: 'D0ADA',
+          trigger_id: trigger,
+          response_url: 'http://127.0.0.1:1/unused',
+        },
+      },
+      'env-1',
+    );
     expect(ack.envelope_id).toBe('env-1');
     const view = await opened;
     expect(view.view.callbackId).toBeTruthy();
 
     // Another workspace's envelope is refused before any listener runs.
-    const refused = await deliver(ws, { type: 'slash_commands', payload: { command: '/access', text: 'request', user_id: 'U0EVIL', team_id: 'T0OTHER', channel_id: 'D0X', trigger_id: 'x', response_url: 'http://127.0.0.1:1/unused' } }, 'env-2');
+    const refused = await deliver(
+      ws,
+      {
+        type: 'slash_commands',
+        payload: {
+          command: '/access',
+          text: 'request',
+          user_id: 'U0EVIL',
+          team_id: 'T0OTHER',
+          channel_id: 'D0X',
+          trigger_id: 'x',
+          response_url: 'http://127.0.0.1:1/unused',
+        },
+      },
+      'env-2',
+    );
     expect(JSON.stringify(refused.payload)).toContain('another Slack workspace');
 
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);

@@ -23,7 +23,13 @@ describe('starting up', () => {
     await slack.start();
     const h = createHarness();
     try {
-      const error = await connectSlack({ token: 'xoxb-wrong', signingSecret: 's', apiUrl: slack.url, logger: silentLogger, clock: h.clock }).catch((e: unknown) => e);
+      const error = await connectSlack({
+        token: 'xoxb-wrong',
+        signingSecret: 's',
+        apiUrl: slack.url,
+        logger: silentLogger,
+        clock: h.clock,
+      }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SlackStartupError);
       expect((error as Error).message).toContain('Slack answered "invalid_auth"');
       expect((error as Error).message).toContain('SLACK_BOT_TOKEN');
@@ -39,7 +45,17 @@ describe('starting up', () => {
     const dir = mkdtempSync(join(tmpdir(), 'access-bot-start-'));
     try {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-        env: { ...process.env, SLACK_BOT_TOKEN: 'xoxb-wrong', SLACK_SIGNING_SECRET: 'secret', SLACK_API_URL: slack.url, BILLING_HOOK_SECRET: 'test-secret', AUDIT_SIGNING_KEY: TEST_SIGNING_KEY_PEM, PORT: '0', DATABASE_PATH: join(dir, 'a.db'), LOG_LEVEL: 'error' },
+        env: {
+          ...process.env,
+          SLACK_BOT_TOKEN: 'xoxb-wrong',
+          SLACK_SIGNING_SECRET: 'secret',
+          SLACK_API_URL: slack.url,
+          BILLING_HOOK_SECRET: 'test-secret',
+          AUDIT_SIGNING_KEY: TEST_SIGNING_KEY_PEM,
+          PORT: '0',
+          DATABASE_PATH: join(dir, 'a.db'),
+          LOG_LEVEL: 'error',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
@@ -85,8 +101,9 @@ describe('failures toward Slack', () => {
     const ask = (await fx.h.store.listJobs({})).find((j) => j.key.startsWith('notify:approval:'))!;
     expect(ask).toMatchObject({ status: 'dead', attempts: 1 });
     expect(ask.lastError).toContain('user_disabled');
-    expect(fx.slack.workspace.calls('conversations.open').filter((c) => c.args.users === USERS.marcus.id))
-      .toHaveLength(1);
+    expect(fx.slack.workspace.calls('conversations.open').filter((c) => c.args.users === USERS.marcus.id)).toHaveLength(
+      1,
+    );
   });
 
   it('gives up on a definite error (channel_not_found) and logs it in the audit trail', async () => {

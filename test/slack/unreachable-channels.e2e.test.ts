@@ -16,17 +16,21 @@ afterEach(async () => {
 async function adaRequestsOwner(f: SlackFixture): Promise<string> {
   await f.command('ada', 'request github owner');
   const view = await f.waitModal('ada', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
-  await f.submit('ada', {
-    [durationBlockId('github', 'owner')]: {
-      [ACTION.duration]: { type: 'static_select', selected_option: { value: '3600' } },
+  await f.submit(
+    'ada',
+    {
+      [durationBlockId('github', 'owner')]: {
+        [ACTION.duration]: { type: 'static_select', selected_option: { value: '3600' } },
+      },
+      [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'INC-7' } },
     },
-    [BLOCK.justification]: { [ACTION.justification]: { type: 'plain_text_input', value: 'INC-7' } },
-  }, { view });
+    { view },
+  );
   return (await f.h.store.listRequests({ requesterId: USERS.ada.directoryId }))[0]!.id;
 }
 
 describe('a notify: channel the bot cannot see', () => {
-  it('asks the step\'s approvers by DM, alerts the alerts channel once, and the step is decided there', async () => {
+  it("asks the step's approvers by DM, alerts the alerts channel once, and the step is decided there", async () => {
     fx = await startSlackFixture({ privateChannels: ['C0SECURITY'] });
     const f = fx;
     const requestId = await adaRequestsOwner(f);
@@ -41,7 +45,8 @@ describe('a notify: channel the bot cannot see', () => {
       expect(textOf(ask!)).toContain('Step 2 of 3');
     }
     expect(await f.h.store.listJobs({ status: ['dead'] })).toEqual([]);
-    const alerts = f.channel('C0ACCESSOPS')
+    const alerts = f
+      .channel('C0ACCESSOPS')
       .filter((m) => m.text.includes('C0SECURITY') || textOf(m).includes('C0SECURITY'));
     expect(alerts).toHaveLength(1);
     expect(textOf(alerts[0]!)).toContain('channel_not_found');

@@ -37,17 +37,43 @@ async function writeHistory(dbPath: string): Promise<void> {
     await recordPolicyVersions(deps);
     const ada = await h.as('ada@example.com');
     const member = await submitRequest(deps, { requester: ada, app: 'github', role: 'member' });
-    const owner = await submitRequest(deps, { requester: ada, app: 'github', role: 'owner', justification: 'INC-7 "failover" 🙂', durationSeconds: 3600 });
+    const owner = await submitRequest(deps, {
+      requester: ada,
+      app: 'github',
+      role: 'owner',
+      justification: 'INC-7 "failover" 🙂',
+      durationSeconds: 3600,
+    });
     if (member.kind !== 'submitted' || owner.kind !== 'submitted') throw new Error('not submitted');
-    for (const [email, shorten] of [['marcus@example.com', 1800], ['sam@example.com', undefined], ['jordan@example.com', undefined], ['ciso@example.com', undefined]] as const) {
-      await reviewRequest(deps, { actor: await h.as(email), requestId: owner.request.id, decision: 'approve', ...(shorten ? { shortenToSeconds: shorten } : {}) });
+    for (const [email, shorten] of [
+      ['marcus@example.com', 1800],
+      ['sam@example.com', undefined],
+      ['jordan@example.com', undefined],
+      ['ciso@example.com', undefined],
+    ] as const) {
+      await reviewRequest(deps, {
+        actor: await h.as(email),
+        requestId: owner.request.id,
+        decision: 'approve',
+        ...(shorten ? { shortenToSeconds: shorten } : {}),
+      });
     }
     const alan = await h.as('alan@example.com');
     const denied = await submitRequest(deps, { requester: alan, app: 'aws', role: 'admin', justification: 'curious' });
     if (denied.kind === 'submitted' && denied.request.status === 'pending_approval') {
-      await reviewRequest(deps, { actor: await h.as('marcus@example.com'), requestId: denied.request.id, decision: 'deny', reason: 'not on call' });
+      await reviewRequest(deps, {
+        actor: await h.as('marcus@example.com'),
+        requestId: denied.request.id,
+        decision: 'deny',
+        reason: 'not on call',
+      });
     }
-    const laptop = await submitRequest(deps, { requester: ada, app: 'laptop', role: 'local-admin', justification: 'driver' });
+    const laptop = await submitRequest(deps, {
+      requester: ada,
+      app: 'laptop',
+      role: 'local-admin',
+      justification: 'driver',
+    });
     await h.runJobs();
     if (laptop.kind === 'submitted' && laptop.grant) {
       const task = await h.store.getTaskFor(laptop.grant.id, 'grant');
@@ -62,7 +88,17 @@ async function writeHistory(dbPath: string): Promise<void> {
     // What the Slack adapter and the schedules keep: a binding, a posted message, a cursor, a lease.
     await identifySlackUser(deps, { slackUserId: 'U0ADA', email: 'ada@example.com' });
     const at = h.clock.now().toISOString();
-    await h.store.messages.save({ slot: `job:approved:${owner.request.id}`, channel: 'D0ADA', ts: '1700000000.000100', requestId: owner.request.id, stepIndex: null, recipient: 'person:u-ada', notificationType: 'request.approved', postedAt: at, updatedAt: at });
+    await h.store.messages.save({
+      slot: `job:approved:${owner.request.id}`,
+      channel: 'D0ADA',
+      ts: '1700000000.000100',
+      requestId: owner.request.id,
+      stepIndex: null,
+      recipient: 'person:u-ada',
+      notificationType: 'request.approved',
+      postedAt: at,
+      updatedAt: at,
+    });
     await h.store.transaction(async (tx) => {
       await tx.setMeta('okta:system-log:cursor', 'https://example.okta.com/api/v1/logs?after=1', at);
       await tx.acquireLease('schedule:reconcile', 'host:1:ab', at, at);
@@ -141,7 +177,10 @@ describe('access-bot db copy', () => {
       const fromSqlite = join(dir, `${kind}-sqlite.csv`);
       const fromPostgres = join(dir, `${kind}-postgres.csv`);
       expect((await cli(['export', kind, '--out', fromSqlite, '--to', '2026-04-01'], env)).code).toBe(0);
-      expect((await cli(['export', kind, '--out', fromPostgres, '--to', '2026-04-01'], { ...env, DATABASE_URL: target.url })).code).toBe(0);
+      expect(
+        (await cli(['export', kind, '--out', fromPostgres, '--to', '2026-04-01'], { ...env, DATABASE_URL: target.url }))
+          .code,
+      ).toBe(0);
       expect(readFileSync(fromPostgres, 'utf8')).toBe(readFileSync(fromSqlite, 'utf8'));
     }
   });
@@ -153,10 +192,18 @@ describe('access-bot db copy', () => {
       const lastJob = (await postgres.listJobs({})).at(-1)!.id;
       await postgres.transaction(async (tx) => {
         await tx.enqueueJob('after-copy', { kind: 'provision', grantId: 'grt_x' }, new Date().toISOString());
-        await tx.appendAudit({ at: new Date().toISOString(), actor: { kind: 'system', component: 'test' }, action: 'request.refused', details: {} });
+        await tx.appendAudit({
+          at: new Date().toISOString(),
+          actor: { kind: 'system', component: 'test' },
+          action: 'request.refused',
+          details: {},
+        });
       });
       expect((await postgres.getJobByKey('after-copy'))!.id).toBeGreaterThan(lastJob);
-      expect((await postgres.auditEvents({ limit: 10_000 })).at(-1)).toMatchObject({ seq: head.seq + 1, prevHash: head.hash });
+      expect((await postgres.auditEvents({ limit: 10_000 })).at(-1)).toMatchObject({
+        seq: head.seq + 1,
+        prevHash: head.hash,
+      });
     } finally {
       await postgres.close();
     }
@@ -170,7 +217,9 @@ describe('access-bot db copy', () => {
       const before = await count();
       const again = await cli(['db', 'copy', '--to', target.url], env);
       expect(again.code).toBe(1);
-      expect(again.stderr).toMatch(/the target database already holds data \(.*audit_events.*\); db copy only writes into an empty database, so nothing was copied/);
+      expect(again.stderr).toMatch(
+        /the target database already holds data \(.*audit_events.*\); db copy only writes into an empty database, so nothing was copied/,
+      );
       expect(await count()).toBe(before);
     } finally {
       await client.end();

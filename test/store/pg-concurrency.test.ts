@@ -49,11 +49,18 @@ describe('PostgreSQL with several replicas', () => {
 
   it('runs again, whole, the transaction PostgreSQL rolled back to break a deadlock, so both commit', async () => {
     database = await createTestDatabase();
-    const [a, b] = await Promise.all([PgStore.open(database.url, { poolSize: 2 }), PgStore.open(database.url, { poolSize: 2 })]);
+    const [a, b] = await Promise.all([
+      PgStore.open(database.url, { poolSize: 2 }),
+      PgStore.open(database.url, { poolSize: 2 }),
+    ]);
     opened.push(a!, b!);
     await a!.transaction(async (tx) => {
       await tx.insertRequest(request('req_1'));
-      await tx.insertRequest(request('req_2', { requester: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan Turing', slackId: null } }));
+      await tx.insertRequest(
+        request('req_2', {
+          requester: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan Turing', slackId: null },
+        }),
+      );
     });
     // Each transaction locks one request, waits until the other has locked the other one, then
     // reads it: a lock cycle. The second run of a callback does not wait (the other side is gone).
@@ -85,11 +92,27 @@ describe('PostgreSQL with several replicas', () => {
     const h = createHarness({ store: await PgStore.open(database.url, { poolSize: 2 }) });
     harnesses.push(h);
     const past = new Date(h.clock.now().getTime() - 60_000).toISOString();
-    const person = (id: string): PersonRef => ({ directoryId: id, email: `${id}@example.com`, name: id, slackId: null });
+    const person = (id: string): PersonRef => ({
+      directoryId: id,
+      email: `${id}@example.com`,
+      name: id,
+      slackId: null,
+    });
     await h.store.transaction(async (tx) => {
-      for (const [id, delegator] of [['dlg_1', 'u-marcus'], ['dlg_2', 'u-margaret']] as const) {
+      for (const [id, delegator] of [
+        ['dlg_1', 'u-marcus'],
+        ['dlg_2', 'u-margaret'],
+      ] as const) {
         await tx.insertDelegation({
-          id, delegator: person(delegator), delegate: person('u-kim'), startsAt: past, endsAt: past, status: 'active', createdAt: past, endedAt: null, endedReason: null,
+          id,
+          delegator: person(delegator),
+          delegate: person('u-kim'),
+          startsAt: past,
+          endsAt: past,
+          status: 'active',
+          createdAt: past,
+          endedAt: null,
+          endedReason: null,
         });
       }
     });
@@ -101,9 +124,20 @@ describe('PostgreSQL with several replicas', () => {
       await other.query(`SELECT id FROM delegations WHERE id = 'dlg_2' FOR UPDATE`);
       const ended = expireDelegations(h.deps);
       const otherPid = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-      const waiting = await waitFor(async () => (await query<{ pid: number }>(database!.url, `SELECT pid FROM pg_locks WHERE NOT granted AND pid <> ${otherPid}`))[0]?.pid);
+      const waiting = await waitFor(
+        async () =>
+          (
+            await query<{ pid: number }>(
+              database!.url,
+              `SELECT pid FROM pg_locks WHERE NOT granted AND pid <> ${otherPid}`,
+            )
+          )[0]?.pid,
+      );
       // The sweep waits for dlg_2 before its first audit event: the other side can take the chain's lock.
-      const advisory = await query<{ n: string }>(database.url, `SELECT count(*) AS n FROM pg_locks WHERE pid = ${waiting} AND locktype = 'advisory' AND granted`);
+      const advisory = await query<{ n: string }>(
+        database.url,
+        `SELECT count(*) AS n FROM pg_locks WHERE pid = ${waiting} AND locktype = 'advisory' AND granted`,
+      );
       expect(Number(advisory[0]!.n)).toBe(0);
       await other.query('COMMIT');
       expect(await ended).toBe(2);

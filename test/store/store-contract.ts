@@ -10,7 +10,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChain, type AuditEventInput } from '../../src/domain/audit.js';
 import { AccessError } from '../../src/domain/errors.js';
-import type { AccessRequest, BreakGlassReview, Delegation, Grant, JobPayload, StepRecord } from '../../src/domain/records.js';
+import type {
+  AccessRequest,
+  BreakGlassReview,
+  Delegation,
+  Grant,
+  JobPayload,
+  StepRecord,
+} from '../../src/domain/records.js';
 import type { ReviewCampaign, ReviewItem } from '../../src/domain/reviews/review-records.js';
 import { NO_FILTERS } from '../../src/operations/exports/export-filters.js';
 import type { Store, StoreTx } from '../../src/operations/ports.js';
@@ -141,7 +148,12 @@ export function campaign(id: string, overrides: Partial<ReviewCampaign> = {}): R
   };
 }
 
-export function reviewItem(id: string, campaignId: string, position: number, overrides: Partial<ReviewItem> = {}): ReviewItem {
+export function reviewItem(
+  id: string,
+  campaignId: string,
+  position: number,
+  overrides: Partial<ReviewItem> = {},
+): ReviewItem {
   return {
     id,
     campaignId,
@@ -171,12 +183,24 @@ async function insertCampaign(tx: StoreTx, c: ReviewCampaign, n: number): Promis
   await tx.insertReviewAssignments(
     items.flatMap((item) => [
       { itemId: item.id, campaignId: c.id, reviewerId: 'u-marcus', position: item.position, firstSeenAt: null },
-      ...(item.position % 2 === 0 ? [{ itemId: item.id, campaignId: c.id, reviewerId: 'u-priya', position: item.position, firstSeenAt: null }] : []),
+      ...(item.position % 2 === 0
+        ? [{ itemId: item.id, campaignId: c.id, reviewerId: 'u-priya', position: item.position, firstSeenAt: null }]
+        : []),
     ]),
   );
   await tx.insertReviewers([
-    { campaignId: c.id, reviewer: { directoryId: 'u-marcus', email: 'marcus@example.com', name: 'Marcus Chen', slackId: null }, items: n, remindersSent: [] },
-    { campaignId: c.id, reviewer: { directoryId: 'u-priya', email: 'priya@example.com', name: 'Priya Patel', slackId: 'U0PRIYA' }, items: Math.ceil(n / 2), remindersSent: [] },
+    {
+      campaignId: c.id,
+      reviewer: { directoryId: 'u-marcus', email: 'marcus@example.com', name: 'Marcus Chen', slackId: null },
+      items: n,
+      remindersSent: [],
+    },
+    {
+      campaignId: c.id,
+      reviewer: { directoryId: 'u-priya', email: 'priya@example.com', name: 'Priya Patel', slackId: 'U0PRIYA' },
+      items: Math.ceil(n / 2),
+      remindersSent: [],
+    },
   ]);
   return items;
 }
@@ -585,27 +609,50 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
       it('finds the open steps due to escalate and due for a reminder, earliest first, and keeps what the sweep writes', async () => {
         await store.transaction(async (tx) => {
-          for (const [id, role] of [['req_1', 'owner'], ['req_2', 'member'], ['req_3', 'triage']] as const) {
+          for (const [id, role] of [
+            ['req_1', 'owner'],
+            ['req_2', 'member'],
+            ['req_3', 'triage'],
+          ] as const) {
             await tx.insertRequest(request(id, { role }));
           }
-          await tx.insertSteps([step('req_1', 0, { status: 'open', approvers: [marcus], escalateAt: at(200), nextReminderAt: at(300) })]);
-          await tx.insertSteps([step('req_2', 0, { status: 'open', approvers: [marcus], escalateAt: at(100), nextReminderAt: at(50) })]);
+          await tx.insertSteps([
+            step('req_1', 0, { status: 'open', approvers: [marcus], escalateAt: at(200), nextReminderAt: at(300) }),
+          ]);
+          await tx.insertSteps([
+            step('req_2', 0, { status: 'open', approvers: [marcus], escalateAt: at(100), nextReminderAt: at(50) }),
+          ]);
           // Decided: never due, whatever its times say.
-          await tx.insertSteps([step('req_3', 0, { status: 'approved', approvers: [marcus], escalateAt: at(10), nextReminderAt: at(10) })]);
+          await tx.insertSteps([
+            step('req_3', 0, { status: 'approved', approvers: [marcus], escalateAt: at(10), nextReminderAt: at(10) }),
+          ]);
         });
         expect((await store.stepsDueToEscalate(at(99), 10)).map((s) => s.requestId)).toEqual([]);
         expect((await store.stepsDueToEscalate(at(500), 10)).map((s) => s.requestId)).toEqual(['req_2', 'req_1']);
         expect((await store.stepsDueToEscalate(at(500), 1)).map((s) => s.requestId)).toEqual(['req_2']);
-        expect((await store.stepsDueForApproverReminder(at(300), 10)).map((s) => s.requestId)).toEqual(['req_2', 'req_1']);
+        expect((await store.stepsDueForApproverReminder(at(300), 10)).map((s) => s.requestId)).toEqual([
+          'req_2',
+          'req_1',
+        ]);
 
         // Escalated: no longer due to escalate; the people it added await it too.
-        expect(await store.transaction((tx) => tx.updateStep('req_2', 0, ['open'], { escalatedAt: at(101), escalationApprovers: [priya] }))).toBe(true);
+        expect(
+          await store.transaction((tx) =>
+            tx.updateStep('req_2', 0, ['open'], { escalatedAt: at(101), escalationApprovers: [priya] }),
+          ),
+        ).toBe(true);
         expect((await store.stepsDueToEscalate(at(500), 10)).map((s) => s.requestId)).toEqual(['req_1']);
-        expect((await store.getSteps('req_2'))[0]).toMatchObject({ escalatedAt: at(101), escalationApprovers: [priya], escalateAt: at(100) });
+        expect((await store.getSteps('req_2'))[0]).toMatchObject({
+          escalatedAt: at(101),
+          escalationApprovers: [priya],
+          escalateAt: at(100),
+        });
         expect((await store.requestsAwaiting('u-priya')).map((r) => r.id)).toEqual(['req_2']);
 
         // A reminder sent: the next one moves on; none left, the step drops out.
-        await store.transaction((tx) => tx.updateStep('req_2', 0, ['open'], { remindersSent: [3600], nextReminderAt: null }));
+        await store.transaction((tx) =>
+          tx.updateStep('req_2', 0, ['open'], { remindersSent: [3600], nextReminderAt: null }),
+        );
         expect((await store.getSteps('req_2'))[0]).toMatchObject({ remindersSent: [3600], nextReminderAt: null });
         expect((await store.stepsDueForApproverReminder(at(1000), 10)).map((s) => s.requestId)).toEqual(['req_1']);
       });
@@ -613,11 +660,20 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       it('records a decision made for someone, and lets each approver be stood in for once per request', async () => {
         await store.transaction(async (tx) => {
           await tx.insertRequest(request('req_1', { stepCount: 2 }));
-          await tx.insertSteps([step('req_1', 0, { status: 'open', approvers: [marcus] }), step('req_1', 1, { approvers: [marcus, priya] })]);
+          await tx.insertSteps([
+            step('req_1', 0, { status: 'open', approvers: [marcus] }),
+            step('req_1', 1, { approvers: [marcus, priya] }),
+          ]);
         });
         const decision = {
-          requestId: 'req_1', stepIndex: 0, approver: kim, decision: 'approve' as const, reason: null,
-          shortenedToSeconds: null, at: at(1), onBehalfOf: marcus,
+          requestId: 'req_1',
+          stepIndex: 0,
+          approver: kim,
+          decision: 'approve' as const,
+          reason: null,
+          shortenedToSeconds: null,
+          at: at(1),
+          onBehalfOf: marcus,
         };
         await store.transaction((tx) => tx.insertDecision(decision));
         expect(await store.getDecisions('req_1')).toEqual([decision]);
@@ -635,8 +691,17 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     describe('break-glass reviews and delegations', () => {
       const sam = { directoryId: 'u-sam', email: 'sam@example.com', name: 'Sam', slackId: 'U0SAM' };
       const review = (grantId: string, overrides: Partial<BreakGlassReview> = {}): BreakGlassReview => ({
-        grantId, requestId: `req_${grantId}`, reviewers: { kind: 'group', group: 'security-team' }, incident: 'INC-42',
-        createdAt: at(0), dueAt: at(86_400), status: 'pending', reviewer: null, reason: null, reviewedAt: null, ...overrides,
+        grantId,
+        requestId: `req_${grantId}`,
+        reviewers: { kind: 'group', group: 'security-team' },
+        incident: 'INC-42',
+        createdAt: at(0),
+        dueAt: at(86_400),
+        status: 'pending',
+        reviewer: null,
+        reason: null,
+        reviewedAt: null,
+        ...overrides,
       });
 
       it('keeps one review per break-glass grant, lists the pending and overdue ones, and records the outcome once', async () => {
@@ -644,37 +709,70 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           await insertGrant(tx, grant('grt_1', { breakGlass: true }));
           await insertGrant(tx, grant('grt_2', { breakGlass: true, role: 'member', createdAt: at(10) }));
           await tx.insertBreakGlassReview(review('grt_1'));
-          await tx.insertBreakGlassReview(review('grt_2', { createdAt: at(10), dueAt: at(100), reviewers: { kind: 'user', user: 'ciso@example.com' }, incident: null }));
+          await tx.insertBreakGlassReview(
+            review('grt_2', {
+              createdAt: at(10),
+              dueAt: at(100),
+              reviewers: { kind: 'user', user: 'ciso@example.com' },
+              incident: null,
+            }),
+          );
         });
         expect((await store.getGrant('grt_1'))!.breakGlass).toBe(true);
         expect(await store.getBreakGlassReview('grt_1')).toEqual(review('grt_1'));
         expect(await store.getBreakGlassReview('grt_9')).toBeUndefined();
-        expect([...(await store.breakGlassReviewsFor(['grt_2', 'grt_1', 'grt_9'])).keys()].sort()).toEqual(['grt_1', 'grt_2']);
-        expect((await store.listBreakGlassReviews({ status: ['pending'] })).map((r) => r.grantId)).toEqual(['grt_2', 'grt_1']);
+        expect([...(await store.breakGlassReviewsFor(['grt_2', 'grt_1', 'grt_9'])).keys()].sort()).toEqual([
+          'grt_1',
+          'grt_2',
+        ]);
+        expect((await store.listBreakGlassReviews({ status: ['pending'] })).map((r) => r.grantId)).toEqual([
+          'grt_2',
+          'grt_1',
+        ]);
         expect((await store.overdueBreakGlassReviews(at(100), 10)).map((r) => r.grantId)).toEqual(['grt_2']);
-        expect((await store.overdueBreakGlassReviews(at(90_000), 10)).map((r) => r.grantId)).toEqual(['grt_2', 'grt_1']);
+        expect((await store.overdueBreakGlassReviews(at(90_000), 10)).map((r) => r.grantId)).toEqual([
+          'grt_2',
+          'grt_1',
+        ]);
 
         const outcome = { status: 'not_justified' as const, reviewer: sam, reason: 'no incident', reviewedAt: at(200) };
         expect(await store.transaction((tx) => tx.updateBreakGlassReview('grt_2', ['pending'], outcome))).toBe(true);
-        expect(await store.transaction((tx) => tx.updateBreakGlassReview('grt_2', ['pending'], { status: 'justified' }))).toBe(false);
-        expect(await store.getBreakGlassReview('grt_2')).toEqual(review('grt_2', {
-          createdAt: at(10), dueAt: at(100), reviewers: { kind: 'user', user: 'ciso@example.com' }, incident: null, ...outcome,
-        }));
+        expect(
+          await store.transaction((tx) => tx.updateBreakGlassReview('grt_2', ['pending'], { status: 'justified' })),
+        ).toBe(false);
+        expect(await store.getBreakGlassReview('grt_2')).toEqual(
+          review('grt_2', {
+            createdAt: at(10),
+            dueAt: at(100),
+            reviewers: { kind: 'user', user: 'ciso@example.com' },
+            incident: null,
+            ...outcome,
+          }),
+        );
         expect((await store.overdueBreakGlassReviews(at(90_000), 10)).map((r) => r.grantId)).toEqual(['grt_1']);
-        expect((await store.listBreakGlassReviews({ status: ['not_justified', 'justified'] })).map((r) => r.grantId)).toEqual(['grt_2']);
+        expect(
+          (await store.listBreakGlassReviews({ status: ['not_justified', 'justified'] })).map((r) => r.grantId),
+        ).toEqual(['grt_2']);
       });
 
       const delegation = (id: string, overrides: Partial<Delegation> = {}): Delegation => ({
         id,
         delegator: { directoryId: 'u-marcus', email: 'marcus@example.com', name: 'Marcus', slackId: 'U0MARCUS' },
         delegate: { directoryId: 'u-kim', email: 'kim@example.com', name: 'Kim', slackId: null },
-        startsAt: at(0), endsAt: at(86_400), status: 'active', createdAt: at(0), endedAt: null, endedReason: null,
+        startsAt: at(0),
+        endsAt: at(86_400),
+        status: 'active',
+        createdAt: at(0),
+        endedAt: null,
+        endedReason: null,
         ...overrides,
       });
 
       it('keeps one active delegation per person, finds them by either person, and ends them once', async () => {
         await store.transaction((tx) => tx.insertDelegation(delegation('dlg_1')));
-        const second = await store.transaction((tx) => tx.insertDelegation(delegation('dlg_2', { createdAt: at(5) }))).catch((e: unknown) => e);
+        const second = await store
+          .transaction((tx) => tx.insertDelegation(delegation('dlg_2', { createdAt: at(5) })))
+          .catch((e: unknown) => e);
         expect((second as AccessError).code).toBe('invalid_delegation');
         expect(await store.getDelegation('dlg_1')).toEqual(delegation('dlg_1'));
         expect((await store.activeDelegationBy('u-marcus'))?.id).toBe('dlg_1');
@@ -687,11 +785,25 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
         // Replaced in one transaction: the old one ends, the new one starts.
         await store.transaction(async (tx) => {
-          expect(await tx.updateDelegation('dlg_1', ['active'], { status: 'ended', endedAt: at(5), endedReason: 'replaced' })).toBe(true);
+          expect(
+            await tx.updateDelegation('dlg_1', ['active'], {
+              status: 'ended',
+              endedAt: at(5),
+              endedReason: 'replaced',
+            }),
+          ).toBe(true);
           await tx.insertDelegation(delegation('dlg_2', { createdAt: at(5), endsAt: at(172_800), delegate: sam }));
         });
-        expect(await store.transaction((tx) => tx.updateDelegation('dlg_1', ['active'], { status: 'ended', endedReason: 'off' }))).toBe(false);
-        expect(await store.getDelegation('dlg_1')).toMatchObject({ status: 'ended', endedAt: at(5), endedReason: 'replaced' });
+        expect(
+          await store.transaction((tx) =>
+            tx.updateDelegation('dlg_1', ['active'], { status: 'ended', endedReason: 'off' }),
+          ),
+        ).toBe(false);
+        expect(await store.getDelegation('dlg_1')).toMatchObject({
+          status: 'ended',
+          endedAt: at(5),
+          endedReason: 'replaced',
+        });
         expect((await store.activeDelegationBy('u-marcus'))?.delegate.email).toBe('sam@example.com');
         expect(await store.activeDelegationsTo('u-kim')).toEqual([]);
         expect((await store.listDelegations({})).map((d) => d.id)).toEqual(['dlg_2', 'dlg_1']);
@@ -992,12 +1104,34 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       });
 
       it('keeps review definition versions beside the policies: exported without app or role, left out by an app filter', async () => {
-        const policy = { policyName: 'github-owner', version: 'p1', app: 'github', role: 'owner', definition: { a: 1 }, firstSeenAt: at(0), lastSeenAt: at(20) };
-        const review = { policyName: 'review:quarterly', version: 'r1', app: '', role: '', definition: { due: '1w' }, firstSeenAt: at(0), lastSeenAt: at(10) };
+        const policy = {
+          policyName: 'github-owner',
+          version: 'p1',
+          app: 'github',
+          role: 'owner',
+          definition: { a: 1 },
+          firstSeenAt: at(0),
+          lastSeenAt: at(20),
+        };
+        const review = {
+          policyName: 'review:quarterly',
+          version: 'r1',
+          app: '',
+          role: '',
+          definition: { due: '1w' },
+          firstSeenAt: at(0),
+          lastSeenAt: at(10),
+        };
         await store.transaction(async (tx) => {
           await tx.upsertPolicyVersion(policy);
           await tx.upsertPolicyVersion(review);
-          await tx.upsertPolicyVersion({ ...review, version: 'r2', definition: { due: '10d' }, firstSeenAt: at(10), lastSeenAt: at(20) });
+          await tx.upsertPolicyVersion({
+            ...review,
+            version: 'r2',
+            definition: { due: '10d' },
+            firstSeenAt: at(10),
+            lastSeenAt: at(20),
+          });
         });
         expect((await store.latestPolicyVersions()).map((v) => [v.policyName, v.version])).toEqual([
           ['github-owner', 'p1'],
@@ -1006,7 +1140,16 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const snapshot = await store.openSnapshot();
         try {
           const rows = (await snapshot.policyVersions(NO_FILTERS, 0, 100)).rows;
-          expect(rows.map((r) => [r.version.policyName, r.version.version, r.version.app, r.version.role, r.current, r.inForceUntil])).toEqual([
+          expect(
+            rows.map((r) => [
+              r.version.policyName,
+              r.version.version,
+              r.version.app,
+              r.version.role,
+              r.current,
+              r.inForceUntil,
+            ]),
+          ).toEqual([
             ['github-owner', 'p1', 'github', 'owner', true, null],
             ['review:quarterly', 'r1', '', '', false, at(10)],
             ['review:quarterly', 'r2', '', '', true, null],
@@ -1091,17 +1234,43 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
       it("creates a sink's state at its first update, and moves its cursor only from where the mover read it", async () => {
         expect(await store.auditSinkStates()).toEqual([]);
-        expect(await store.transaction((tx) => tx.updateAuditSink('siem', 0, { deliveredSeq: 5, deliveredAt: at(1), updatedAt: at(1) }))).toBe(true);
+        expect(
+          await store.transaction((tx) =>
+            tx.updateAuditSink('siem', 0, { deliveredSeq: 5, deliveredAt: at(1), updatedAt: at(1) }),
+          ),
+        ).toBe(true);
         // A second mover that read the cursor at 0 (a batch sent twice) changes nothing.
-        expect(await store.transaction((tx) => tx.updateAuditSink('siem', 0, { deliveredSeq: 5, updatedAt: at(2) }))).toBe(false);
+        expect(
+          await store.transaction((tx) => tx.updateAuditSink('siem', 0, { deliveredSeq: 5, updatedAt: at(2) })),
+        ).toBe(false);
         const failing = { failingSince: at(3), failures: 2, lastError: 'HTTP 503', alertedAt: null, updatedAt: at(3) };
         expect(await store.transaction((tx) => tx.updateAuditSink('siem', 5, failing))).toBe(true);
         expect(await store.transaction((tx) => tx.updateAuditSink('archive', 0, { updatedAt: at(4) }))).toBe(true);
         expect(await store.auditSinkStates()).toEqual([
-          { name: 'archive', deliveredSeq: 0, deliveredAt: null, failingSince: null, failures: 0, lastError: null, alertedAt: null, updatedAt: at(4) },
-          { name: 'siem', deliveredSeq: 5, deliveredAt: at(1), failingSince: at(3), failures: 2, lastError: 'HTTP 503', alertedAt: null, updatedAt: at(3) },
+          {
+            name: 'archive',
+            deliveredSeq: 0,
+            deliveredAt: null,
+            failingSince: null,
+            failures: 0,
+            lastError: null,
+            alertedAt: null,
+            updatedAt: at(4),
+          },
+          {
+            name: 'siem',
+            deliveredSeq: 5,
+            deliveredAt: at(1),
+            failingSince: at(3),
+            failures: 2,
+            lastError: 'HTTP 503',
+            alertedAt: null,
+            updatedAt: at(3),
+          },
         ]);
-        await expect(store.transaction((tx) => tx.updateAuditSink('siem', 5, { deliveredSeq: 4, updatedAt: at(5) }))).rejects.toThrow(/cannot move back/);
+        await expect(
+          store.transaction((tx) => tx.updateAuditSink('siem', 5, { deliveredSeq: 4, updatedAt: at(5) })),
+        ).rejects.toThrow(/cannot move back/);
       });
 
       it('lets exactly one of two connections move a sink past the same batch', async () => {
@@ -1145,7 +1314,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
       it('reads requests by id in one call, for the events that name them', async () => {
         await store.transaction(async (tx) => {
-          for (let i = 0; i < 3; i++) await tx.insertRequest(request(`req_${i}`, { requester: { directoryId: `u-${i}`, email: `p${i}@example.com`, name: `P ${i}`, slackId: null } }));
+          for (let i = 0; i < 3; i++)
+            await tx.insertRequest(
+              request(`req_${i}`, {
+                requester: { directoryId: `u-${i}`, email: `p${i}@example.com`, name: `P ${i}`, slackId: null },
+              }),
+            );
         });
         const found = await store.getRequests(['req_2', 'req_missing', 'req_0']);
         expect(found.map((r) => r.id).sort()).toEqual(['req_0', 'req_2']);
@@ -1266,7 +1440,9 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         // Renewed: still locked when the first lock would have run out.
         expect(await store.transaction((tx) => tx.claimJob(id, 'w2', at(350), at(650)))).toBe(false);
         const options = { refundAttempt: true };
-        expect(await store.transaction((tx) => tx.failJob(id, 'w1', at(101), 'rate limited', at(130), options))).toBe(true);
+        expect(await store.transaction((tx) => tx.failJob(id, 'w1', at(101), 'rate limited', at(130), options))).toBe(
+          true,
+        );
         expect(await store.getJob(id)).toMatchObject({ status: 'pending', attempts: 0, runAt: at(130) });
         expect(await store.transaction((tx) => tx.renewJob(id, 'w1', at(131), at(431)))).toBe(false); // not running
       });
@@ -1463,11 +1639,19 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         // req_active's grant is held; req_revoking's grant is still being taken away; req_late ended after the cutoff.
         await store.transaction(async (tx) => {
           await tx.insertRequest(request('req_denied', { status: 'denied', decidedAt: at(10), currentStep: -1 }));
-          await tx.insertRequest(request('req_pending', { requester: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' } }));
+          await tx.insertRequest(
+            request('req_pending', { requester: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' } }),
+          );
           await tx.insertRequest(request('req_late', { status: 'cancelled', decidedAt: at(150), currentStep: -1 }));
-          await insertGrant(tx, grant('grt_revoked', { requestId: 'req_revoked', status: 'revoked', revokedAt: at(20) }));
+          await insertGrant(
+            tx,
+            grant('grt_revoked', { requestId: 'req_revoked', status: 'revoked', revokedAt: at(20) }),
+          );
           await insertGrant(tx, grant('grt_active', { requestId: 'req_active' }));
-          await insertGrant(tx, grant('grt_revoking', { requestId: 'req_revoking', status: 'revoking', revocationStartedAt: at(20) }));
+          await insertGrant(
+            tx,
+            grant('grt_revoking', { requestId: 'req_revoking', status: 'revoking', revocationStartedAt: at(20) }),
+          );
         });
         const posted = (slot: string, requestId: string | null, postedAt = at(5), updatedAt = postedAt) => ({
           slot,
@@ -1515,10 +1699,13 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     describe('table sizes', () => {
       it('counts the rows of every table', async () => {
         const empty = await store.tableSizes();
-        for (const table of ['requests', 'grants', 'jobs', 'audit_events', 'slack_messages', 'meta']) expect(empty[table]).toBe(0);
+        for (const table of ['requests', 'grants', 'jobs', 'audit_events', 'slack_messages', 'meta'])
+          expect(empty[table]).toBe(0);
         await store.transaction(async (tx) => {
           await insertGrant(tx, grant('grt_1'));
-          await tx.insertRequest(request('req_2', { requester: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' } }));
+          await tx.insertRequest(
+            request('req_2', { requester: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' } }),
+          );
           await tx.appendAudit(event(1));
           await tx.appendAudit(event(2));
           await tx.appendAudit(event(3));
@@ -1532,20 +1719,44 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     describe('access reviews', () => {
       it('stores a campaign, its items, assignments and reviewers, and reads them back in order', async () => {
-        const g = grant('grt_r', { holder: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada Lovelace', slackId: null } });
+        const g = grant('grt_r', {
+          holder: { directoryId: 'u-ada', email: 'ada@example.com', name: 'Ada Lovelace', slackId: null },
+        });
         const grantItem = reviewItem('rvi_g', 'rvc_1', 5, {
           holder: g.holder,
           access: { kind: 'role', app: 'github', role: 'owner' },
-          source: { kind: 'grant', grantId: 'grt_r', requestId: g.requestId, approvedBy: ['Marcus Chen <marcus@example.com>'], grantedAt: T0, expiresAt: at(3600) },
-          reviewer: { rule: { kind: 'group', group: 'access-admins' }, fallbackReason: 'the holder has no manager', label: 'group access-admins' },
+          source: {
+            kind: 'grant',
+            grantId: 'grt_r',
+            requestId: g.requestId,
+            approvedBy: ['Marcus Chen <marcus@example.com>'],
+            grantedAt: T0,
+            expiresAt: at(3600),
+          },
+          reviewer: {
+            rule: { kind: 'group', group: 'access-admins' },
+            fallbackReason: 'the holder has no manager',
+            label: 'group access-admins',
+          },
         });
         const items = await store.transaction(async (tx) => {
           await insertGrant(tx, g);
-          const inserted = await insertCampaign(tx, campaign('rvc_1', { rules: [{ app: 'github', role: 'owner', roleName: 'Owner', policy: 'p', version: 'v', groups: [] }] }), 5);
+          const inserted = await insertCampaign(
+            tx,
+            campaign('rvc_1', {
+              rules: [{ app: 'github', role: 'owner', roleName: 'Owner', policy: 'p', version: 'v', groups: [] }],
+            }),
+            5,
+          );
           await tx.insertReviewItems([grantItem]);
           return inserted;
         });
-        expect(await store.getReviewCampaign('rvc_1')).toEqual(campaign('rvc_1', { populationCount: 5, rules: [{ app: 'github', role: 'owner', roleName: 'Owner', policy: 'p', version: 'v', groups: [] }] }));
+        expect(await store.getReviewCampaign('rvc_1')).toEqual(
+          campaign('rvc_1', {
+            populationCount: 5,
+            rules: [{ app: 'github', role: 'owner', roleName: 'Owner', policy: 'p', version: 'v', groups: [] }],
+          }),
+        );
         expect(await store.getReviewItem('rvi_g')).toEqual(grantItem);
         expect(await store.getReviewItem(items[2]!.id)).toEqual(items[2]);
         expect(await store.getReviewItem('missing')).toBeUndefined();
@@ -1557,8 +1768,15 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(priya.map((r) => r.item.position)).toEqual([2, 4]);
         expect(priya[0]!.firstSeenAt).toBeNull();
         expect((await store.assignmentsOf(items[0]!.id)).map((a) => a.reviewerId)).toEqual(['u-marcus', 'u-priya']);
-        expect((await store.reviewersOf('rvc_1')).map((r) => r.reviewer.email)).toEqual(['marcus@example.com', 'priya@example.com']);
-        expect(await store.getReviewer('rvc_1', 'u-priya')).toMatchObject({ items: 3, remindersSent: [], reviewer: { slackId: 'U0PRIYA' } });
+        expect((await store.reviewersOf('rvc_1')).map((r) => r.reviewer.email)).toEqual([
+          'marcus@example.com',
+          'priya@example.com',
+        ]);
+        expect(await store.getReviewer('rvc_1', 'u-priya')).toMatchObject({
+          items: 3,
+          remindersSent: [],
+          reviewer: { slackId: 'U0PRIYA' },
+        });
         expect(await store.listReviewCampaigns({ reviewId: 'quarterly', status: ['open'] })).toHaveLength(1);
         expect(await store.listReviewCampaigns({ status: ['closed'] })).toEqual([]);
       });
@@ -1569,19 +1787,34 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         try {
           const second = other.transaction((tx) => tx.insertReviewCampaign(campaign('rvc_2')));
           await expect(second).rejects.toMatchObject({ code: 'review_open' });
-          await store.transaction((tx) => tx.updateReviewCampaign('rvc_1', ['open'], { status: 'closed', closedAt: at(5), closedBy: 'system:sweep' }));
+          await store.transaction((tx) =>
+            tx.updateReviewCampaign('rvc_1', ['open'], { status: 'closed', closedAt: at(5), closedBy: 'system:sweep' }),
+          );
           // Closed: a new campaign may start, but not for the same slot.
-          await expect(other.transaction((tx) => tx.insertReviewCampaign(campaign('rvc_3', { slot: 's1' })))).rejects.toMatchObject({ code: 'review_open' });
-          await other.transaction((tx) => tx.insertReviewCampaign(campaign('rvc_4', { slot: 's2', startedAt: at(10) })));
+          await expect(
+            other.transaction((tx) => tx.insertReviewCampaign(campaign('rvc_3', { slot: 's1' }))),
+          ).rejects.toMatchObject({ code: 'review_open' });
+          await other.transaction((tx) =>
+            tx.insertReviewCampaign(campaign('rvc_4', { slot: 's2', startedAt: at(10) })),
+          );
         } finally {
           await other.close();
         }
-        expect((await store.listReviewCampaigns({ reviewId: 'quarterly' })).map((c) => c.id)).toEqual(['rvc_4', 'rvc_1']);
-        expect(await store.getReviewCampaign('rvc_1')).toMatchObject({ status: 'closed', closedAt: at(5), closedBy: 'system:sweep' });
-        expect(await store.transaction((tx) => tx.updateReviewCampaign('rvc_1', ['open'], { status: 'closed' }))).toBe(false);
+        expect((await store.listReviewCampaigns({ reviewId: 'quarterly' })).map((c) => c.id)).toEqual([
+          'rvc_4',
+          'rvc_1',
+        ]);
+        expect(await store.getReviewCampaign('rvc_1')).toMatchObject({
+          status: 'closed',
+          closedAt: at(5),
+          closedBy: 'system:sweep',
+        });
+        expect(await store.transaction((tx) => tx.updateReviewCampaign('rvc_1', ['open'], { status: 'closed' }))).toBe(
+          false,
+        );
       });
 
-      it('finds campaigns past their due time, and counts each reviewer\'s items', async () => {
+      it("finds campaigns past their due time, and counts each reviewer's items", async () => {
         const items = await store.transaction(async (tx) => {
           await insertCampaign(tx, campaign('rvc_late', { reviewId: 'a', dueAt: at(10) }), 0);
           return insertCampaign(tx, campaign('rvc_1', { reviewId: 'b', dueAt: at(100) }), 4);
@@ -1596,7 +1829,9 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           { reviewerId: 'u-marcus', assigned: 4, pending: 2, decided: 1 },
           { reviewerId: 'u-priya', assigned: 2, pending: 1, decided: 1 },
         ]);
-        expect(await store.reviewerProgress('rvc_1', 'u-priya')).toEqual([{ reviewerId: 'u-priya', assigned: 2, pending: 1, decided: 1 }]);
+        expect(await store.reviewerProgress('rvc_1', 'u-priya')).toEqual([
+          { reviewerId: 'u-priya', assigned: 2, pending: 1, decided: 1 },
+        ]);
         expect(await store.reviewerProgress('rvc_1', 'u-nobody')).toEqual([]);
         // Open campaigns' undecided items of a person; a closed campaign's are not listed.
         expect((await store.openReviewItemsFor('u-marcus', 10)).map((i) => i.position)).toEqual([2, 3]);
@@ -1609,9 +1844,18 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const other = await db.connect();
         try {
           const decide = (s: Store, who: string) =>
-            s.transaction((tx) => tx.updateReviewItem(item!.id, { decision: ['pending'] }, {
-              decision: 'keep', decidedAt: at(1), decidedBy: { directoryId: who, email: `${who}@example.com`, name: who, slackId: null }, secondsToDecision: 3,
-            }));
+            s.transaction((tx) =>
+              tx.updateReviewItem(
+                item!.id,
+                { decision: ['pending'] },
+                {
+                  decision: 'keep',
+                  decidedAt: at(1),
+                  decidedBy: { directoryId: who, email: `${who}@example.com`, name: who, slackId: null },
+                  secondsToDecision: 3,
+                },
+              ),
+            );
           const results = await Promise.all([decide(store, 'u-marcus'), decide(other, 'u-priya')]);
           expect(results.filter(Boolean)).toHaveLength(1);
         } finally {
@@ -1621,10 +1865,31 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(decided).toMatchObject({ decision: 'keep', decidedAt: at(1), secondsToDecision: 3 });
         expect(['u-marcus', 'u-priya']).toContain(decided.decidedBy?.directoryId);
         // A remediation update names the states it moves from.
-        expect(await store.transaction((tx) => tx.updateReviewItem(item!.id, { remediation: ['pending'] }, { remediation: 'removed' }))).toBe(false);
-        expect(await store.transaction((tx) => tx.updateReviewItem(item!.id, {}, { remediation: 'pending', remediationDetail: 'queued' }))).toBe(true);
-        expect(await store.transaction((tx) => tx.updateReviewItem(item!.id, { remediation: ['pending'] }, { remediation: 'removed', remediatedAt: at(9), remediationEventSeq: 7 }))).toBe(true);
-        expect(await store.getReviewItem(item!.id)).toMatchObject({ remediation: 'removed', remediationDetail: 'queued', remediatedAt: at(9), remediationEventSeq: 7 });
+        expect(
+          await store.transaction((tx) =>
+            tx.updateReviewItem(item!.id, { remediation: ['pending'] }, { remediation: 'removed' }),
+          ),
+        ).toBe(false);
+        expect(
+          await store.transaction((tx) =>
+            tx.updateReviewItem(item!.id, {}, { remediation: 'pending', remediationDetail: 'queued' }),
+          ),
+        ).toBe(true);
+        expect(
+          await store.transaction((tx) =>
+            tx.updateReviewItem(
+              item!.id,
+              { remediation: ['pending'] },
+              { remediation: 'removed', remediatedAt: at(9), remediationEventSeq: 7 },
+            ),
+          ),
+        ).toBe(true);
+        expect(await store.getReviewItem(item!.id)).toMatchObject({
+          remediation: 'removed',
+          remediationDetail: 'queued',
+          remediatedAt: at(9),
+          remediationEventSeq: 7,
+        });
       });
 
       it('records a first look once, lists unverified standing removals, and keeps reminders sent', async () => {
@@ -1633,19 +1898,32 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.transaction((tx) => tx.markReviewItemsSeen('u-marcus', ids.slice(0, 2), at(5)))).toBe(2);
         expect(await store.transaction((tx) => tx.markReviewItemsSeen('u-marcus', ids, at(9)))).toBe(1);
         expect(await store.transaction((tx) => tx.markReviewItemsSeen('u-marcus', [], at(9)))).toBe(0);
-        expect((await store.reviewerItems('rvc_1', 'u-marcus', { limit: 10 })).map((r) => r.firstSeenAt)).toEqual([at(5), at(5), at(9)]);
-        expect((await store.reviewerItems('rvc_1', 'u-priya', { limit: 10 })).map((r) => r.firstSeenAt)).toEqual([null, null]);
+        expect((await store.reviewerItems('rvc_1', 'u-marcus', { limit: 10 })).map((r) => r.firstSeenAt)).toEqual([
+          at(5),
+          at(5),
+          at(9),
+        ]);
+        expect((await store.reviewerItems('rvc_1', 'u-priya', { limit: 10 })).map((r) => r.firstSeenAt)).toEqual([
+          null,
+          null,
+        ]);
 
         await store.transaction(async (tx) => {
           await tx.updateReviewItem(ids[0]!, {}, { decision: 'revoke', remediation: 'pending' });
           await tx.updateReviewItem(ids[2]!, {}, { decision: 'revoke', remediation: 'failed' });
         });
         expect((await store.unverifiedRemovals(10)).map((i) => i.id)).toEqual([ids[0], ids[2]]);
-        expect((await store.reviewerItems('rvc_1', 'u-marcus', { limit: 10, decision: ['pending'] })).map((r) => r.item.id)).toEqual([ids[1]]);
+        expect(
+          (await store.reviewerItems('rvc_1', 'u-marcus', { limit: 10, decision: ['pending'] })).map((r) => r.item.id),
+        ).toEqual([ids[1]]);
 
-        expect(await store.transaction((tx) => tx.updateReviewer('rvc_1', 'u-priya', { remindersSent: [86400] }))).toBe(true);
+        expect(await store.transaction((tx) => tx.updateReviewer('rvc_1', 'u-priya', { remindersSent: [86400] }))).toBe(
+          true,
+        );
         expect((await store.getReviewer('rvc_1', 'u-priya'))!.remindersSent).toEqual([86400]);
-        expect(await store.transaction((tx) => tx.updateReviewer('rvc_1', 'u-nobody', { remindersSent: [1] }))).toBe(false);
+        expect(await store.transaction((tx) => tx.updateReviewer('rvc_1', 'u-nobody', { remindersSent: [1] }))).toBe(
+          false,
+        );
       });
 
       it('exports items campaign by campaign in order, in batches, filtered by campaign, period and holder', async () => {
@@ -1658,7 +1936,11 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           const first = await snapshot.reviewItems(NO_FILTERS, 0, 3);
           const rest = await snapshot.reviewItems(NO_FILTERS, first.next, 3);
           expect([...first.rows, ...rest.rows].map((r) => `${r.campaign.id}:${r.item.position}`)).toEqual([
-            'rvc_1:0', 'rvc_1:1', 'rvc_1:2', 'rvc_2:0', 'rvc_2:1',
+            'rvc_1:0',
+            'rvc_1:1',
+            'rvc_1:2',
+            'rvc_2:0',
+            'rvc_2:1',
           ]);
           expect(first.rows[0]!.campaign).toMatchObject({ id: 'rvc_1', populationCount: 3 });
           const one = await snapshot.reviewItems({ ...NO_FILTERS, campaign: 'rvc_2' }, 0, 100);

@@ -37,7 +37,11 @@ export interface AuditReceiver {
   close(): Promise<void>;
 }
 
-export async function startAuditReceiver(options: { secret: string; path?: string; now?: () => Date }): Promise<AuditReceiver> {
+export async function startAuditReceiver(options: {
+  secret: string;
+  path?: string;
+  now?: () => Date;
+}): Promise<AuditReceiver> {
   const path = options.path ?? '/audit';
   const now = options.now ?? (() => new Date());
   const batches: ReceivedBatch[] = [];
@@ -46,7 +50,9 @@ export async function startAuditReceiver(options: { secret: string; path?: strin
   const seen = new Set<number>();
   const waiters = new Set<() => void>();
   let downStatus: number | undefined;
-  let hold: { matches: (b: ReceivedBatch) => boolean; arrived: (b: ReceivedBatch) => void; released: Promise<void> } | undefined;
+  let hold:
+    | { matches: (b: ReceivedBatch) => boolean; arrived: (b: ReceivedBatch) => void; released: Promise<void> }
+    | undefined;
   const releases = new Set<() => void>();
 
   const server = createServer((req, res) => {
@@ -57,11 +63,21 @@ export async function startAuditReceiver(options: { secret: string; path?: strin
       const header = req.headers['x-access-signature'];
       const signatureValid = typeof header === 'string' && verifySignature(options.secret, header, body, now());
       const key = req.headers['idempotency-key'];
-      const batch: ReceivedBatch = { status: 0, signatureValid, idempotencyKey: typeof key === 'string' ? key : undefined, seqs: [], headers: req.headers };
+      const batch: ReceivedBatch = {
+        status: 0,
+        signatureValid,
+        idempotencyKey: typeof key === 'string' ? key : undefined,
+        seqs: [],
+        headers: req.headers,
+      };
       let parsed: Record<string, unknown>[] | undefined;
       try {
         const value: unknown = JSON.parse(body);
-        if (Array.isArray(value) && value.every((r) => typeof r === 'object' && r !== null && typeof seqOf(r) === 'number')) parsed = value as Record<string, unknown>[];
+        if (
+          Array.isArray(value) &&
+          value.every((r) => typeof r === 'object' && r !== null && typeof seqOf(r) === 'number')
+        )
+          parsed = value as Record<string, unknown>[];
       } catch {
         parsed = undefined;
       }
@@ -133,7 +149,11 @@ export async function startAuditReceiver(options: { secret: string; path?: strin
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(wake);
-          reject(new Error(`the audit receiver did not see what was expected within ${ms} ms (${received.length} records received)`));
+          reject(
+            new Error(
+              `the audit receiver did not see what was expected within ${ms} ms (${received.length} records received)`,
+            ),
+          );
         }, ms);
         const wake = () => {
           if (!check()) return;

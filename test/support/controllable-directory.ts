@@ -49,10 +49,13 @@ export class ControllableDirectory implements Directory {
   }
   groupsOf(personId: string, options?: { maxAgeMs?: number }) {
     return this.call('groupsOf', [personId], () =>
-      (options ? this.inner.groupsOf(personId, options) : this.inner.groupsOf(personId)));
+      options ? this.inner.groupsOf(personId, options) : this.inner.groupsOf(personId),
+    );
   }
   membersOf(groupName: string) {
-    return this.call('membersOf', [groupName], async () => (await this.inner.membersOf(groupName)).map((p) => this.apply(p)).filter((p): p is Person => p !== null));
+    return this.call('membersOf', [groupName], async () =>
+      (await this.inner.membersOf(groupName)).map((p) => this.apply(p)).filter((p): p is Person => p !== null),
+    );
   }
   findGroup(groupName: string): Promise<DirectoryGroup | null> {
     return this.call('findGroup', [groupName], () => this.inner.findGroup(groupName));

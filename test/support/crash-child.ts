@@ -14,9 +14,13 @@ import { createHarness } from './lifecycle-harness.js';
 
 const [phase, dbPath, logPath, at] = process.argv.slice(2);
 if (!phase || !dbPath || !logPath || !at) throw new Error('usage: crash-child <phase> <db> <log> <iso-time>');
-const log = (entry: Record<string, unknown>) => appendFileSync(logPath, JSON.stringify({ phase, pid: process.pid, ...entry }) + '\n');
+const log = (entry: Record<string, unknown>) =>
+  appendFileSync(logPath, JSON.stringify({ phase, pid: process.pid, ...entry }) + '\n');
 
-const h = createHarness({ dbPath, notifier: () => callbackNotifier((notification, key) => log({ event: 'notify', type: notification.type, key })) });
+const h = createHarness({
+  dbPath,
+  notifier: () => callbackNotifier((notification, key) => log({ event: 'notify', type: notification.type, key })),
+});
 h.clock.set(at);
 const realAdd = h.directory.addToGroup.bind(h.directory);
 h.directory.addToGroup = async (personId, group) => {
@@ -26,7 +30,11 @@ h.directory.addToGroup = async (personId, group) => {
 };
 
 if (phase === 'intent') {
-  const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'github', role: 'member' });
+  const result = await submitRequest(h.deps, {
+    requester: await h.as('ada@example.com'),
+    app: 'github',
+    role: 'member',
+  });
   log({ event: 'submitted', kind: result.kind });
   process.stdout.write('committed\n');
   setInterval(() => {}, 1000); // wait to be killed

@@ -9,7 +9,8 @@ import { runDueJobs } from '../../src/operations/run-jobs.js';
 import { effectHarness } from './effect-harness.js';
 
 const [dbPath, oktaUrl, webhookUrl, at, worker] = process.argv.slice(2);
-if (!dbPath || !oktaUrl || !webhookUrl || !at || !worker) throw new Error('usage: effect-child <db> <okta-url> <webhook-url> <iso-time> <worker>');
+if (!dbPath || !oktaUrl || !webhookUrl || !at || !worker)
+  throw new Error('usage: effect-child <db> <okta-url> <webhook-url> <iso-time> <worker>');
 
 const h = effectHarness({ dbPath, oktaUrl, webhookUrl });
 h.clock.set(at);

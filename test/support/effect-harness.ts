@@ -14,7 +14,12 @@ export const HOOK_SECRET = 'billing-test-secret';
 export function effectHarness(options: { oktaUrl: string; webhookUrl: string; dbPath?: string }): Harness {
   const policies = examplePolicies();
   const billing = policies.find((p) => p.app === 'billing')!;
-  billing.roles = [{ ...billing.roles[0]!, provision: { method: 'webhook', url: options.webhookUrl, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 30 } }];
+  billing.roles = [
+    {
+      ...billing.roles[0]!,
+      provision: { method: 'webhook', url: options.webhookUrl, secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 30 },
+    },
+  ];
   return createHarness({
     policies,
     directory: directoryFor(options.oktaUrl),
@@ -25,9 +30,18 @@ export function effectHarness(options: { oktaUrl: string; webhookUrl: string; db
 
 /** Ada asks for AWS admin and her manager Marcus approves: a grant provisioning into `aws-admins`, its job due. */
 export async function approvedAwsAdmin(h: Harness): Promise<string> {
-  const result = await submitRequest(h.deps, { requester: await h.as('ada@example.com'), app: 'aws', role: 'admin', justification: 'incident' });
+  const result = await submitRequest(h.deps, {
+    requester: await h.as('ada@example.com'),
+    app: 'aws',
+    role: 'admin',
+    justification: 'incident',
+  });
   if (result.kind !== 'submitted') throw new Error(result.kind);
-  const review = await reviewRequest(h.deps, { actor: await h.as('marcus@example.com'), requestId: result.request.id, decision: 'approve' });
+  const review = await reviewRequest(h.deps, {
+    actor: await h.as('marcus@example.com'),
+    requestId: result.request.id,
+    decision: 'approve',
+  });
   if (review.kind !== 'request_approved' || !review.grantId) throw new Error(review.kind);
   return review.grantId;
 }

@@ -3,7 +3,14 @@ import { TransientError } from '../../src/domain/errors.js';
 import type { Digest } from '../../src/domain/digest.js';
 import type { Notification, NotificationOf, NotificationType } from '../../src/domain/records.js';
 import type { WebhookTransport } from '../../src/adapters/provisioners/webhook-provisioner.js';
-import type { Clock, DigestAttachment, Notifier, PublishDigest, PublishReviewSummary, ReviewSummaryAttachment } from '../../src/operations/ports.js';
+import type {
+  Clock,
+  DigestAttachment,
+  Notifier,
+  PublishDigest,
+  PublishReviewSummary,
+  ReviewSummaryAttachment,
+} from '../../src/operations/ports.js';
 import type { ReviewSummary } from '../../src/domain/reviews/review-summary.js';
 
 export class FakeClock implements Clock {
@@ -46,7 +53,12 @@ export class RecordingNotifier implements Notifier {
   }
 
   /** Review summaries published, with the evidence CSV (made the first time for a campaign). */
-  readonly reviewSummaries: { summary: ReviewSummary; channel: string; key: string; attachment: ReviewSummaryAttachment | null }[] = [];
+  readonly reviewSummaries: {
+    summary: ReviewSummary;
+    channel: string;
+    key: string;
+    attachment: ReviewSummaryAttachment | null;
+  }[] = [];
 
   async publishReviewSummary(input: PublishReviewSummary): Promise<{ attached: boolean }> {
     const id = input.summary.campaign.id;
@@ -66,7 +78,11 @@ export class RecordingNotifier implements Notifier {
   of<T extends NotificationType>(type: T, directoryId?: string): NotificationOf<T>[] {
     return this.delivered
       .map((d) => d.notification)
-      .filter((n): n is NotificationOf<T> => n.type === type && (directoryId === undefined || (n.recipient.kind === 'person' && n.recipient.directoryId === directoryId)));
+      .filter(
+        (n): n is NotificationOf<T> =>
+          n.type === type &&
+          (directoryId === undefined || (n.recipient.kind === 'person' && n.recipient.directoryId === directoryId)),
+      );
   }
 }
 

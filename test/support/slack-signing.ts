@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import {
-  blockActionsPayload, blockSuggestionPayload, eventCallbackBody, interactivityBody, postSigned as post, slackSignature,
-  slashCommandBody, viewSubmissionPayload, type Actor, type SigningOptions, type SlackContentType, type SlackHttpResult,
+  blockActionsPayload,
+  blockSuggestionPayload,
+  eventCallbackBody,
+  interactivityBody,
+  postSigned as post,
+  slackSignature,
+  slashCommandBody,
+  viewSubmissionPayload,
+  type Actor,
+  type SigningOptions,
+  type SlackContentType,
+  type SlackHttpResult,
 } from '../../src/sandbox/slack-requests.js';
 
 /**
@@ -15,9 +25,15 @@ import {
 export type { SigningOptions, SlackHttpResult };
 
 /** Slack request signing v0: HMAC-SHA256(secret, `v0:${ts}:${rawBody}`), hex, prefixed "v0=". */
-export function slackSignatureHeaders(signingSecret: string, rawBody: string,
-  tsSec = Math.floor(Date.now() / 1000)): { 'X-Slack-Request-Timestamp': string; 'X-Slack-Signature': string } {
-  return { 'X-Slack-Request-Timestamp': String(tsSec), 'X-Slack-Signature': slackSignature(signingSecret, rawBody, tsSec) };
+export function slackSignatureHeaders(
+  signingSecret: string,
+  rawBody: string,
+  tsSec = Math.floor(Date.now() / 1000),
+): { 'X-Slack-Request-Timestamp': string; 'X-Slack-Signature': string } {
+  return {
+    'X-Slack-Request-Timestamp': String(tsSec),
+    'X-Slack-Signature': slackSignature(signingSecret, rawBody, tsSec),
+  };
 }
 
 /**
@@ -31,12 +47,22 @@ export function slackEventsUrl(botUrl: string): string {
 }
 
 /** POSTs a raw body signed with the secret; the content type is passed bare, as Slack does. */
-export function postSigned(botUrl: string, secret: string, rawBody: string, contentType: SlackContentType,
-  signing: SigningOptions = {}): Promise<SlackHttpResult> {
+export function postSigned(
+  botUrl: string,
+  secret: string,
+  rawBody: string,
+  contentType: SlackContentType,
+  signing: SigningOptions = {},
+): Promise<SlackHttpResult> {
   return post(slackEventsUrl(botUrl), secret, rawBody, contentType, signing);
 }
 
-function postPayload(botUrl: string, secret: string, payload: Record<string, unknown>, signing?: SigningOptions): Promise<SlackHttpResult> {
+function postPayload(
+  botUrl: string,
+  secret: string,
+  payload: Record<string, unknown>,
+  signing?: SigningOptions,
+): Promise<SlackHttpResult> {
   return postSigned(botUrl, secret, interactivityBody(payload), 'application/x-www-form-urlencoded', signing);
 }
 
@@ -65,8 +91,12 @@ export interface SlashCommandInput {
 }
 
 /** A slash command: flat urlencoded fields, the keys Bolt puts in `command`. */
-export function sendSlashCommand(botUrl: string, secret: string, input: SlashCommandInput,
-  signing?: SigningOptions): Promise<SlackHttpResult> {
+export function sendSlashCommand(
+  botUrl: string,
+  secret: string,
+  input: SlashCommandInput,
+  signing?: SigningOptions,
+): Promise<SlackHttpResult> {
   const rawBody = slashCommandBody(actorFor(input.userId, input.teamId, input.userName), {
     command: input.command ?? '/access',
     text: input.text ?? '',
@@ -100,8 +130,12 @@ export interface BlockActionInput {
 }
 
 /** A block_actions payload from a message button/select, or from an element in a view. */
-export function sendBlockAction(botUrl: string, secret: string, input: BlockActionInput,
-  signing?: SigningOptions): Promise<SlackHttpResult> {
+export function sendBlockAction(
+  botUrl: string,
+  secret: string,
+  input: BlockActionInput,
+  signing?: SigningOptions,
+): Promise<SlackHttpResult> {
   const action = {
     type: 'button',
     action_id: input.actionId,
@@ -115,13 +149,17 @@ export function sendBlockAction(botUrl: string, secret: string, input: BlockActi
     ? { type: 'view' as const, view: input.view }
     : m
       ? {
-        type: 'message' as const, channelId: m.channelId, isEphemeral: m.isEphemeral ?? false,
-        message: { type: 'message', ts: m.ts, text: m.text ?? '', blocks: m.blocks ?? [] },
-        ...(input.responseUrl ? { responseUrl: input.responseUrl } : {}),
-      }
+          type: 'message' as const,
+          channelId: m.channelId,
+          isEphemeral: m.isEphemeral ?? false,
+          message: { type: 'message', ts: m.ts, text: m.text ?? '', blocks: m.blocks ?? [] },
+          ...(input.responseUrl ? { responseUrl: input.responseUrl } : {}),
+        }
       : undefined;
   const payload = blockActionsPayload(actorFor(input.userId, input.teamId), {
-    ...(container ? { container } : {}), action, triggerId: input.triggerId ?? unissuedTriggerId(),
+    ...(container ? { container } : {}),
+    action,
+    triggerId: input.triggerId ?? unissuedTriggerId(),
   });
   if (input.userTeamId !== undefined) {
     // A Slack Connect user: their own team differs from the payload's (or is not given at all).
@@ -143,14 +181,26 @@ export interface ViewSubmissionInput {
 }
 
 /** A view_submission payload: the modal as it stands, with what the person typed. */
-export function sendViewSubmission(botUrl: string, secret: string, input: ViewSubmissionInput,
-  signing?: SigningOptions): Promise<SlackHttpResult> {
+export function sendViewSubmission(
+  botUrl: string,
+  secret: string,
+  input: ViewSubmissionInput,
+  signing?: SigningOptions,
+): Promise<SlackHttpResult> {
   const state = input.view.state as { values?: Record<string, Record<string, unknown>> } | undefined;
   const values = { ...state?.values };
-  for (const [blockId, actions] of Object.entries(input.values ?? {})) values[blockId] = { ...values[blockId], ...actions };
-  return postPayload(botUrl, secret, viewSubmissionPayload(actorFor(input.userId, input.teamId), {
-    view: input.view, stateValues: values, triggerId: input.triggerId ?? unissuedTriggerId(),
-  }), signing);
+  for (const [blockId, actions] of Object.entries(input.values ?? {}))
+    values[blockId] = { ...values[blockId], ...actions };
+  return postPayload(
+    botUrl,
+    secret,
+    viewSubmissionPayload(actorFor(input.userId, input.teamId), {
+      view: input.view,
+      stateValues: values,
+      triggerId: input.triggerId ?? unissuedTriggerId(),
+    }),
+    signing,
+  );
 }
 
 export interface BlockSuggestionInput {
@@ -164,12 +214,23 @@ export interface BlockSuggestionInput {
 }
 
 /** A block_suggestion payload: an external_select asks for options. */
-export function sendBlockSuggestion(botUrl: string, secret: string, input: BlockSuggestionInput,
-  signing?: SigningOptions): Promise<SlackHttpResult> {
-  return postPayload(botUrl, secret, blockSuggestionPayload(actorFor(input.userId, input.teamId), {
-    blockId: input.blockId, actionId: input.actionId, value: input.value,
-    ...(input.view ? { container: { type: 'view' as const, view: input.view } } : {}),
-  }), signing);
+export function sendBlockSuggestion(
+  botUrl: string,
+  secret: string,
+  input: BlockSuggestionInput,
+  signing?: SigningOptions,
+): Promise<SlackHttpResult> {
+  return postPayload(
+    botUrl,
+    secret,
+    blockSuggestionPayload(actorFor(input.userId, input.teamId), {
+      blockId: input.blockId,
+      actionId: input.actionId,
+      value: input.value,
+      ...(input.view ? { container: { type: 'view' as const, view: input.view } } : {}),
+    }),
+    signing,
+  );
 }
 
 export interface EventInput {
@@ -180,8 +241,12 @@ export interface EventInput {
 }
 
 /** An Events API `event_callback`, sent as JSON. */
-export function sendEvent(botUrl: string, secret: string, input: EventInput,
-  signing?: SigningOptions): Promise<SlackHttpResult> {
+export function sendEvent(
+  botUrl: string,
+  secret: string,
+  input: EventInput,
+  signing?: SigningOptions,
+): Promise<SlackHttpResult> {
   const actor = actorFor('U0NOBODY', input.teamId);
   const rawBody = eventCallbackBody(actor, 'U0ACCESSBOT', input.event, input.eventId ? { eventId: input.eventId } : {});
   return postSigned(botUrl, secret, rawBody, 'application/json', signing);

@@ -15,15 +15,17 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { verifyWebhookSignature } from '../../src/adapters/provisioners/webhook-provisioner.js';
 
-export const WireCall = z.object({
-  action: z.enum(['grant', 'revoke']),
-  request_id: z.string(),
-  grant_id: z.string(),
-  app: z.string(),
-  role: z.string(),
-  user: z.object({ email: z.string(), okta_id: z.string() }).strict(),
-  expires_at: z.string().nullable(),
-}).strict();
+export const WireCall = z
+  .object({
+    action: z.enum(['grant', 'revoke']),
+    request_id: z.string(),
+    grant_id: z.string(),
+    app: z.string(),
+    role: z.string(),
+    user: z.object({ email: z.string(), okta_id: z.string() }).strict(),
+    expires_at: z.string().nullable(),
+  })
+  .strict();
 export type WireCall = z.infer<typeof WireCall>;
 
 export interface ReceivedRequest {
@@ -108,15 +110,25 @@ export async function startWebhookReceiver(options: {
       const handle = () => {
         const header = req.headers['x-access-signature'];
         const signatureValid =
-          typeof header === 'string' && verifyWebhookSignature(options.secret, header, body, now(), options.toleranceSeconds);
+          typeof header === 'string' &&
+          verifyWebhookSignature(options.secret, header, body, now(), options.toleranceSeconds);
         const keyHeader = req.headers['idempotency-key'];
         const idempotencyKey = typeof keyHeader === 'string' ? keyHeader : undefined;
         const record = (answer: Answer) => {
-          requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, signatureValid, idempotencyKey, status: answer.status });
+          requests.push({
+            method: req.method ?? '',
+            path: req.url ?? '',
+            headers: req.headers,
+            body,
+            signatureValid,
+            idempotencyKey,
+            status: answer.status,
+          });
           send(res, answer);
         };
 
-        if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://receiver').pathname !== path) return record(json(404, { error: 'not_found' }));
+        if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://receiver').pathname !== path)
+          return record(json(404, { error: 'not_found' }));
         if (!signatureValid) return record(json(401, { error: 'bad_signature' }));
         if (!idempotencyKey) return record(json(400, { error: 'missing_idempotency_key' }));
 
@@ -134,7 +146,8 @@ export async function startWebhookReceiver(options: {
         }
         // `<grant id>:<action>`, or with a suffix for a deliberate repeat (a revoke after a late grant).
         const expected = `${call.grant_id}:${call.action}`;
-        if (idempotencyKey !== expected && !idempotencyKey.startsWith(`${expected}:`)) return record(json(400, { error: 'key_mismatch' }));
+        if (idempotencyKey !== expected && !idempotencyKey.startsWith(`${expected}:`))
+          return record(json(400, { error: 'key_mismatch' }));
         applied.push({ idempotencyKey, call });
         const answer = json(200, { applied: true, key: idempotencyKey });
         answers.set(idempotencyKey, answer);

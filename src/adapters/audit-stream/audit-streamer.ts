@@ -66,9 +66,13 @@ export class AuditStreamer {
   start(): void {
     if (this.started) throw new Error('the audit streamer was already started');
     this.started = true;
-    for (const entry of this.options.sinks) this.loops.push(this.leased(`${SINK_LEASE_PREFIX}${entry.sink.name}`, () => this.sinkTurn(entry)));
+    for (const entry of this.options.sinks)
+      this.loops.push(this.leased(`${SINK_LEASE_PREFIX}${entry.sink.name}`, () => this.sinkTurn(entry)));
     const checkpoints = this.options.checkpoints;
-    if (checkpoints) this.loops.push(this.leased(CHECKPOINT_LEASE, () => this.checkpointTurn(checkpoints.signer, checkpoints.settings)));
+    if (checkpoints)
+      this.loops.push(
+        this.leased(CHECKPOINT_LEASE, () => this.checkpointTurn(checkpoints.signer, checkpoints.settings)),
+      );
   }
 
   /** Idle sinks look for new events now instead of at their next poll. */
@@ -104,10 +108,15 @@ export class AuditStreamer {
   private async sinkTurn(entry: { sink: AuditSink; settings: AuditSinkSettings }): Promise<Wait> {
     let step: StreamStep;
     try {
-      step = await deliverNextBatch(this.deps, entry.sink, entry.settings, { maxRetryMs: this.options.maxRetryMs ?? 5 * 60_000 });
+      step = await deliverNextBatch(this.deps, entry.sink, entry.settings, {
+        maxRetryMs: this.options.maxRetryMs ?? 5 * 60_000,
+      });
     } catch (error) {
       // The store itself failed (a locked or full disk): try again later, nothing moved.
-      this.deps.logger.error('audit stream step failed', { sink: entry.sink.name, error: error instanceof Error ? error.message : String(error) });
+      this.deps.logger.error('audit stream step failed', {
+        sink: entry.sink.name,
+        error: error instanceof Error ? error.message : String(error),
+      });
       return { ms: this.pollMs * 5 };
     }
     this.emit({ kind: 'step', sink: entry.sink.name, step });
@@ -130,12 +139,17 @@ export class AuditStreamer {
     try {
       const outcome = await writeCheckpointIfDue(this.deps, signer, settings);
       if (outcome.kind === 'written') {
-        this.deps.logger.info('audit checkpoint signed', { seq: outcome.checkpoint.seq, keyId: outcome.checkpoint.keyId });
+        this.deps.logger.info('audit checkpoint signed', {
+          seq: outcome.checkpoint.seq,
+          keyId: outcome.checkpoint.keyId,
+        });
         this.emit({ kind: 'checkpoint', seq: outcome.checkpoint.seq });
         this.wake(); // the checkpoint event goes to every sink now
       }
     } catch (error) {
-      this.deps.logger.error('audit checkpoint failed', { error: error instanceof Error ? error.message : String(error) });
+      this.deps.logger.error('audit checkpoint failed', {
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
     return { ms: this.checkpointCheckMs, wakeable: true };
   }
@@ -148,9 +162,12 @@ export class AuditStreamer {
   private async leased(name: string, turn: () => Promise<Wait>): Promise<void> {
     const signal = this.abort.signal;
     let held = false;
-    const heartbeat = setInterval(() => {
-      if (held) void this.renew(name).then((kept) => (held = kept));
-    }, (this.leaseSeconds * 1000) / 4);
+    const heartbeat = setInterval(
+      () => {
+        if (held) void this.renew(name).then((kept) => (held = kept));
+      },
+      (this.leaseSeconds * 1000) / 4,
+    );
     heartbeat.unref();
     try {
       while (!signal.aborted) {
@@ -181,20 +198,32 @@ export class AuditStreamer {
 
   private async acquire(name: string): Promise<boolean> {
     try {
-      return await this.deps.store.transaction((tx) => tx.acquireLease(name, this.holder, this.nowIso(), this.expiry()));
+      return await this.deps.store.transaction((tx) =>
+        tx.acquireLease(name, this.holder, this.nowIso(), this.expiry()),
+      );
     } catch (error) {
-      this.deps.logger.warn('could not take an audit stream lease', { lease: name, error: error instanceof Error ? error.message : String(error) });
+      this.deps.logger.warn('could not take an audit stream lease', {
+        lease: name,
+        error: error instanceof Error ? error.message : String(error),
+      });
       return false;
     }
   }
 
   private async renew(name: string): Promise<boolean> {
     try {
-      const kept = await this.deps.store.transaction(async (tx) => (await tx.renewLease(name, this.holder, this.nowIso(), this.expiry())) || (await tx.acquireLease(name, this.holder, this.nowIso(), this.expiry())));
+      const kept = await this.deps.store.transaction(
+        async (tx) =>
+          (await tx.renewLease(name, this.holder, this.nowIso(), this.expiry())) ||
+          (await tx.acquireLease(name, this.holder, this.nowIso(), this.expiry())),
+      );
       if (!kept) this.deps.logger.warn('audit stream lease lost to another process', { lease: name });
       return kept;
     } catch (error) {
-      this.deps.logger.warn('could not renew an audit stream lease', { lease: name, error: error instanceof Error ? error.message : String(error) });
+      this.deps.logger.warn('could not renew an audit stream lease', {
+        lease: name,
+        error: error instanceof Error ? error.message : String(error),
+      });
       return true; // the lease is still ours until it expires; the next heartbeat tries again
     }
   }

@@ -19,7 +19,8 @@ export function createAuditSinks(
   options: HttpSinkOptions & { redirect?: SinkRedirect; baseDir: string },
 ): { sink: AuditSink; settings: AuditSinkSettings }[] {
   return resolveSinkPaths(sinks, options.baseDir).map((configured) => {
-    const redirected = options.redirect && configured.type !== 'file' ? options.redirect.redirect(configured) : undefined;
+    const redirected =
+      options.redirect && configured.type !== 'file' ? options.redirect.redirect(configured) : undefined;
     const settings = redirected?.settings ?? configured;
     const http = redirected ? { ...options, env: redirected.env, allowInsecureLoopback: true } : options;
     const sink = (() => {

@@ -11,7 +11,8 @@ import type { CheckpointSigner } from '../../operations/ports.js';
 
 export function ed25519Signer(privateKeyPem: string): CheckpointSigner {
   const privateKey = createPrivateKey(privateKeyPem);
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`the signing key is ${privateKey.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw new Error(`the signing key is ${privateKey.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
   const publicKey: KeyObject = createPublicKey(privateKey);
   return {
     keyId: keyIdOf(publicKey),
@@ -29,7 +30,10 @@ export function sandboxKeyPath(databasePath: string): string {
  * The sandbox's throwaway key: read from `path`, or made there (0600) when `create` and it does not
  * exist yet. Undefined when there is none and it may not be made.
  */
-export function sandboxSigningKey(path: string, options: { create: boolean }): { pem: string; created: boolean } | undefined {
+export function sandboxSigningKey(
+  path: string,
+  options: { create: boolean },
+): { pem: string; created: boolean } | undefined {
   if (existsSync(path)) return { pem: readFileSync(path, 'utf8'), created: false };
   if (!options.create) return undefined;
   const { privateKey } = generateKeyPairSync('ed25519');

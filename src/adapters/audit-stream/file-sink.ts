@@ -56,7 +56,11 @@ export class FileSink implements AuditSink {
       // Whatever half-happened is cut back or repeated at the next attempt: reopen then.
       await this.close();
       if (error instanceof TransientError) throw error;
-      throw new TransientError(`audit sink ${this.name}: writing ${this.settings.path} failed: ${describe(error)}`, undefined, { cause: error });
+      throw new TransientError(
+        `audit sink ${this.name}: writing ${this.settings.path} failed: ${describe(error)}`,
+        undefined,
+        { cause: error },
+      );
     }
   }
 
@@ -95,7 +99,7 @@ export class FileSink implements AuditSink {
 
 /** At `size`, the end of what we know is there: the file is ours alone (the sink's lease). */
 async function writeAll(handle: FileHandle, bytes: Buffer, size: number): Promise<void> {
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, size + offset);
     offset += bytesWritten;
   }

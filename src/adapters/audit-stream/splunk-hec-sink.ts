@@ -28,7 +28,11 @@ import { checkedUrl, postOnce, readBody } from '../http/signed-post.js';
 import { encodeBatch } from './encode.js';
 import type { HttpSinkOptions } from './webhook-sink.js';
 
-const EventAnswer = z.object({ text: z.string().optional(), code: z.number(), ackId: z.number().int().nonnegative().optional() });
+const EventAnswer = z.object({
+  text: z.string().optional(),
+  code: z.number(),
+  ackId: z.number().int().nonnegative().optional(),
+});
 const AckAnswer = z.object({ acks: z.record(z.string(), z.boolean()) });
 
 /** Waits between acknowledgement queries: soon at first, then every 2 s. */
@@ -64,9 +68,16 @@ export class SplunkHecSink implements AuditSink {
   }
 
   async deliver(batch: AuditBatch): Promise<void> {
-    const base = checkedUrl(this.settings.url, this.options.allowInsecureLoopback ?? false, `audit sink ${this.name} url`);
+    const base = checkedUrl(
+      this.settings.url,
+      this.options.allowInsecureLoopback ?? false,
+      `audit sink ${this.name} url`,
+    );
     const token = this.options.env[this.settings.tokenEnv];
-    if (!token) throw new PermanentError(`the environment variable ${this.settings.tokenEnv} is not set (the HEC token of audit sink ${this.name})`);
+    if (!token)
+      throw new PermanentError(
+        `the environment variable ${this.settings.tokenEnv} is not set (the HEC token of audit sink ${this.name})`,
+      );
     const headers = { Authorization: `Splunk ${token}`, 'X-Splunk-Request-Channel': this.channel };
     const envelope = (record: object, event: { at: string }) => ({
       time: Date.parse(event.at) / 1000,
@@ -78,15 +89,26 @@ export class SplunkHecSink implements AuditSink {
     const pending: { ackId: number; label: string }[] = [];
     for (const part of encodeBatch(batch, this.settings.format, envelope)) {
       const label = `audit sink ${this.name}: events ${part.firstSeq}-${part.lastSeq} to ${this.target}`;
-      const answer = await this.post(new URL('/services/collector/event', base), part.texts.join('\n'), headers, label, EventAnswer);
-      if (answer.code !== 0) throw new TransientError(`${label}: HEC answered code ${answer.code} (${answer.text ?? 'no text'})`);
+      const answer = await this.post(
+        new URL('/services/collector/event', base),
+        part.texts.join('\n'),
+        headers,
+        label,
+        EventAnswer,
+      );
+      if (answer.code !== 0)
+        throw new TransientError(`${label}: HEC answered code ${answer.code} (${answer.text ?? 'no text'})`);
       if (answer.ackId !== undefined) pending.push({ ackId: answer.ackId, label });
     }
     if (pending.length > 0) await this.awaitAcknowledgement(base, headers, pending);
   }
 
   /** Until HEC says every request of the batch is indexed, or the ack timeout passes. */
-  private async awaitAcknowledgement(base: URL, headers: Record<string, string>, pending: { ackId: number; label: string }[]): Promise<void> {
+  private async awaitAcknowledgement(
+    base: URL,
+    headers: Record<string, string>,
+    pending: { ackId: number; label: string }[],
+  ): Promise<void> {
     const deadline = Date.now() + this.settings.ackTimeoutSeconds * 1000;
     const waits = this.options.ackPollMs ?? ACK_POLL_MS;
     let waiting = pending;
@@ -95,7 +117,13 @@ export class SplunkHecSink implements AuditSink {
       const label = `audit sink ${this.name}: acknowledgement of ${waiting.length} request(s) from ${this.target}`;
       const url = new URL('/services/collector/ack', base);
       url.searchParams.set('channel', this.channel);
-      const { acks } = await this.post(url, JSON.stringify({ acks: waiting.map((p) => p.ackId) }), headers, label, AckAnswer);
+      const { acks } = await this.post(
+        url,
+        JSON.stringify({ acks: waiting.map((p) => p.ackId) }),
+        headers,
+        label,
+        AckAnswer,
+      );
       waiting = waiting.filter((p) => acks[String(p.ackId)] !== true);
       if (waiting.length === 0) return;
       if (Date.now() >= deadline) {
@@ -107,7 +135,13 @@ export class SplunkHecSink implements AuditSink {
   }
 
   /** One HEC request, its JSON answer checked against `schema`. */
-  private async post<T>(url: URL, body: string, headers: Record<string, string>, label: string, schema: z.ZodType<T>): Promise<T> {
+  private async post<T>(
+    url: URL,
+    body: string,
+    headers: Record<string, string>,
+    label: string,
+    schema: z.ZodType<T>,
+  ): Promise<T> {
     const response = await postOnce({
       url,
       body,

@@ -40,9 +40,16 @@ export class WebhookSink implements AuditSink {
   }
 
   async deliver(batch: AuditBatch): Promise<void> {
-    const url = checkedUrl(this.settings.url, this.options.allowInsecureLoopback ?? false, `audit sink ${this.name} url`);
+    const url = checkedUrl(
+      this.settings.url,
+      this.options.allowInsecureLoopback ?? false,
+      `audit sink ${this.name} url`,
+    );
     const secret = this.options.env[this.settings.secretEnv];
-    if (!secret) throw new PermanentError(`the environment variable ${this.settings.secretEnv} is not set (the HMAC key that signs audit sink ${this.name}'s batches)`);
+    if (!secret)
+      throw new PermanentError(
+        `the environment variable ${this.settings.secretEnv} is not set (the HMAC key that signs audit sink ${this.name}'s batches)`,
+      );
     for (const part of encodeBatch(batch, this.settings.format)) {
       const body = `[${part.texts.join(',')}]`;
       const response = await postOnce({

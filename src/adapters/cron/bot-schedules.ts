@@ -33,9 +33,19 @@ export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule
       async run(pass) {
         const summary = await sweep(deps, { worker: pass.holder, ...hooks.jobs, signal: pass.signal });
         const pruned = summary.pruned.jobs + summary.pruned.messages;
-        const busy = summary.expiredGrants || summary.expiredRequests || summary.reminders || summary.jobs.ran || summary.overdueRevocations
-          || summary.escalatedSteps || summary.approverReminders || summary.endedDelegations || summary.breakGlassAlerts
-          || summary.reviewsClosed || summary.reviewReminders || pruned;
+        const busy =
+          summary.expiredGrants ||
+          summary.expiredRequests ||
+          summary.reminders ||
+          summary.jobs.ran ||
+          summary.overdueRevocations ||
+          summary.escalatedSteps ||
+          summary.approverReminders ||
+          summary.endedDelegations ||
+          summary.breakGlassAlerts ||
+          summary.reviewsClosed ||
+          summary.reviewReminders ||
+          pruned;
         if (busy) deps.logger.info('sweep', { ...summary });
         return summary;
       },
@@ -43,7 +53,12 @@ export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule
     {
       name: 'reconcile',
       expression: deps.settings.reconcileSchedule,
-      run: (pass) => reconcile(deps, { offboardingSources: hooks.offboardingSources, statusCheck: hooks.statusCheck, signal: pass.signal }),
+      run: (pass) =>
+        reconcile(deps, {
+          offboardingSources: hooks.offboardingSources,
+          statusCheck: hooks.statusCheck,
+          signal: pass.signal,
+        }),
     },
     {
       name: 'digest',
@@ -56,20 +71,45 @@ export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule
     },
     // Each access review with a schedule: a campaign per slot (the slot claim, and the store's
     // one-campaign-per-slot rule, keep two processes from starting it twice).
-    ...deps.reviews.all().flatMap((review): Schedule[] => review.schedule === null ? [] : [{
-      name: `review:${review.id}`,
-      expression: review.schedule,
-      async run(pass) {
-        const at = deps.clock.now().toISOString();
-        const started = await startScheduledReview(deps, review.id, pass.slot ? pass.slot.toISOString() : `run:${at}`);
-        if (started) deps.logger.info('access review started', { review: review.id, campaign: started.campaign.id, items: started.campaign.populationCount });
-        return started ? { campaign: started.campaign.id } : { skipped: true };
-      },
-    }]),
+    ...deps.reviews.all().flatMap((review): Schedule[] =>
+      review.schedule === null
+        ? []
+        : [
+            {
+              name: `review:${review.id}`,
+              expression: review.schedule,
+              async run(pass) {
+                const at = deps.clock.now().toISOString();
+                const started = await startScheduledReview(
+                  deps,
+                  review.id,
+                  pass.slot ? pass.slot.toISOString() : `run:${at}`,
+                );
+                if (started)
+                  deps.logger.info('access review started', {
+                    review: review.id,
+                    campaign: started.campaign.id,
+                    items: started.campaign.populationCount,
+                  });
+                return started ? { campaign: started.campaign.id } : { skipped: true };
+              },
+            },
+          ],
+    ),
   ];
 }
 
 /** The scheduler for the bot's schedules, its leases in the bot's database, in `settings.timezone`. */
-export function createBotScheduler(deps: Deps, hooks: BotScheduleHooks = {}, options: Partial<SchedulerOptions> = {}): CronScheduler {
-  return new CronScheduler(botSchedules(deps, hooks), { store: deps.store, clock: deps.clock, logger: deps.logger, timezone: deps.settings.timezone, ...options });
+export function createBotScheduler(
+  deps: Deps,
+  hooks: BotScheduleHooks = {},
+  options: Partial<SchedulerOptions> = {},
+): CronScheduler {
+  return new CronScheduler(botSchedules(deps, hooks), {
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    timezone: deps.settings.timezone,
+    ...options,
+  });
 }

@@ -42,7 +42,13 @@ export interface Schedule {
 export type PassOutcome =
   | { name: string; status: 'ran'; slot: Date | null; startedAt: string; finishedAt: string; result: unknown }
   | { name: string; status: 'failed'; slot: Date | null; startedAt: string; finishedAt: string; error: unknown }
-  | { name: string; status: 'skipped'; slot: Date | null; reason: 'running' | 'lease_held' | 'slot_done' | 'stopped'; holder?: string };
+  | {
+      name: string;
+      status: 'skipped';
+      slot: Date | null;
+      reason: 'running' | 'lease_held' | 'slot_done' | 'stopped';
+      holder?: string;
+    };
 
 export interface SchedulerOptions {
   store: Store;
@@ -85,7 +91,8 @@ export class CronScheduler {
     for (const schedule of schedules) {
       if (names.has(schedule.name)) throw new Error(`two schedules are named ${schedule.name}`);
       names.add(schedule.name);
-      if (!cron.validate(schedule.expression)) throw new Error(`schedule ${schedule.name}: '${schedule.expression}' is not a valid cron expression`);
+      if (!cron.validate(schedule.expression))
+        throw new Error(`schedule ${schedule.name}: '${schedule.expression}' is not a valid cron expression`);
     }
   }
 
@@ -103,11 +110,23 @@ export class CronScheduler {
         logger: quiet,
       });
       // Listening to these also keeps node-cron from printing its own warnings.
-      task.on('execution:overlap', () => this.options.logger.debug('schedule still running; tick skipped', { schedule: schedule.name }));
-      task.on('execution:missed', (ctx) => this.options.logger.warn('schedule tick missed (the process was busy)', { schedule: schedule.name, at: ctx.date.toISOString() }));
+      task.on('execution:overlap', () =>
+        this.options.logger.debug('schedule still running; tick skipped', { schedule: schedule.name }),
+      );
+      task.on('execution:missed', (ctx) =>
+        this.options.logger.warn('schedule tick missed (the process was busy)', {
+          schedule: schedule.name,
+          at: ctx.date.toISOString(),
+        }),
+      );
       void task.start();
       this.tasks.push(task);
-      this.options.logger.info('schedule started', { schedule: schedule.name, expression: schedule.expression, timezone, next: task.getNextRun()?.toISOString() });
+      this.options.logger.info('schedule started', {
+        schedule: schedule.name,
+        expression: schedule.expression,
+        timezone,
+        next: task.getNextRun()?.toISOString(),
+      });
     }
   }
 
@@ -141,7 +160,8 @@ export class CronScheduler {
   }
 
   private pass(schedule: Schedule, slot: Date | null): Promise<PassOutcome> {
-    if (this.state === 'stopping' || this.state === 'stopped') return Promise.resolve(this.emit({ name: schedule.name, status: 'skipped', slot, reason: 'stopped' }));
+    if (this.state === 'stopping' || this.state === 'stopped')
+      return Promise.resolve(this.emit({ name: schedule.name, status: 'skipped', slot, reason: 'stopped' }));
     if (this.running.has(schedule.name)) {
       this.options.logger.debug('schedule still running; pass skipped', { schedule: schedule.name });
       return Promise.resolve(this.emit({ name: schedule.name, status: 'skipped', slot, reason: 'running' }));
@@ -156,7 +176,8 @@ export class CronScheduler {
     const lease = `${LEASE_PREFIX}${schedule.name}`;
     const acquired = await store.transaction(async (tx) => {
       const now = this.nowIso();
-      if (!await tx.acquireLease(lease, this.holder, now, this.expiry())) return { ok: false as const, holder: (await tx.getLease(lease))?.holder };
+      if (!(await tx.acquireLease(lease, this.holder, now, this.expiry())))
+        return { ok: false as const, holder: (await tx.getLease(lease))?.holder };
       if (slot) {
         // The slot is claimed under the lease: of several processes whose clocks fired for the
         // same tick, the first to get here runs it and the others find it done.
@@ -170,10 +191,16 @@ export class CronScheduler {
     if (!acquired.ok) {
       if ('slotDone' in acquired) {
         await store.transaction((tx) => tx.releaseLease(lease, this.holder));
-        logger.debug('schedule slot already run by another process', { schedule: schedule.name, slot: slot?.toISOString() });
+        logger.debug('schedule slot already run by another process', {
+          schedule: schedule.name,
+          slot: slot?.toISOString(),
+        });
         return this.emit({ name: schedule.name, status: 'skipped', slot, reason: 'slot_done' });
       }
-      logger.debug('schedule lease held by another process; pass skipped', { schedule: schedule.name, holder: acquired.holder });
+      logger.debug('schedule lease held by another process; pass skipped', {
+        schedule: schedule.name,
+        holder: acquired.holder,
+      });
       return this.emit({ name: schedule.name, status: 'skipped', slot, reason: 'lease_held', holder: acquired.holder });
     }
 
@@ -209,9 +236,16 @@ export class CronScheduler {
       const kept = await this.options.store.transaction(async (tx) => {
         const now = this.nowIso();
         // Renew, or re-take a lease that lapsed while nobody else took it (a long event-loop stall).
-        return (await tx.renewLease(lease, this.holder, now, this.expiry())) || (await tx.acquireLease(lease, this.holder, now, this.expiry()));
+        return (
+          (await tx.renewLease(lease, this.holder, now, this.expiry())) ||
+          (await tx.acquireLease(lease, this.holder, now, this.expiry()))
+        );
       });
-      if (!kept) this.options.logger.warn('schedule lease lost to another process while a pass was running; both passes are safe, but the lease is too short', { schedule: name });
+      if (!kept)
+        this.options.logger.warn(
+          'schedule lease lost to another process while a pass was running; both passes are safe, but the lease is too short',
+          { schedule: name },
+        );
     } catch (error) {
       this.options.logger.warn('could not renew a schedule lease', { schedule: name, error });
     }
@@ -253,7 +287,10 @@ export function timezoneFor(expression: string, timezone: string): string {
 function wholeHourOffsets(timezone: string): boolean {
   const year = new Date().getUTCFullYear();
   return [Date.UTC(year, 0, 15), Date.UTC(year, 6, 15)].every((ms) => {
-    const name = new Intl.DateTimeFormat('en-US', { timeZone: timezone, timeZoneName: 'longOffset' }).formatToParts(ms).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+    const name =
+      new Intl.DateTimeFormat('en-US', { timeZone: timezone, timeZoneName: 'longOffset' })
+        .formatToParts(ms)
+        .find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
     return /^GMT(?:[+-]\d{2}:00)?$/.test(name);
   });
 }
@@ -263,7 +300,8 @@ export function cronLogger(logger: Logger): CronLogger {
   const text = (m: unknown) => (m instanceof Error ? m.message : String(m));
   return {
     info: (message) => logger.debug(`node-cron: ${message}`),
-    warn: (message) => (message.includes('overlap') ? logger.debug(`node-cron: ${message}`) : logger.warn(`node-cron: ${message}`)),
+    warn: (message) =>
+      message.includes('overlap') ? logger.debug(`node-cron: ${message}`) : logger.warn(`node-cron: ${message}`),
     error: (message, err) => logger.error(`node-cron: ${text(message)}`, { error: err ?? message }),
     debug: (message) => logger.debug(`node-cron: ${text(message)}`),
   };

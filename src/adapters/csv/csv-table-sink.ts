@@ -71,8 +71,14 @@ export class CsvTableSink implements TableSink {
   async write(rows: readonly (readonly Cell[])[]): Promise<void> {
     if (!this.started) throw new Error('start() must write the header before any row');
     if (rows.length === 0) return;
-    for (const row of rows) if (row.length !== this.columns) throw new Error(`a row has ${row.length} cells for ${this.columns} columns`);
-    const text = Papa.unparse(rows as Cell[][], { header: false, newline: NEWLINE, escapeFormulae: FORMULA_START, skipEmptyLines: false });
+    for (const row of rows)
+      if (row.length !== this.columns) throw new Error(`a row has ${row.length} cells for ${this.columns} columns`);
+    const text = Papa.unparse(rows as Cell[][], {
+      header: false,
+      newline: NEWLINE,
+      escapeFormulae: FORMULA_START,
+      skipEmptyLines: false,
+    });
     await this.push(text + NEWLINE);
   }
 

@@ -9,7 +9,14 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
-import { exportEvidence, exportToMemory, type ExportDeps, type ExportInput, type ExportOptions, type ExportSummary } from '../../operations/exports/export-evidence.js';
+import {
+  exportEvidence,
+  exportToMemory,
+  type ExportDeps,
+  type ExportInput,
+  type ExportOptions,
+  type ExportSummary,
+} from '../../operations/exports/export-evidence.js';
 import { ExportTooLargeError, type ExportFiles, type TableSink } from '../../operations/exports/export-ports.js';
 import { CsvTableSink } from './csv-table-sink.js';
 
@@ -22,7 +29,12 @@ export interface CsvExportOptions extends ExportOptions {
  * Writes the CSV to `out`. With `end: false` the stream is left open (stdout). Bytes already
  * written stay written if the export fails; prefer `exportCsvToFile` for a file.
  */
-export function exportCsvToStream(deps: ExportDeps, input: ExportInput, out: Writable, options: CsvExportOptions & { end?: boolean } = {}): Promise<ExportSummary> {
+export function exportCsvToStream(
+  deps: ExportDeps,
+  input: ExportInput,
+  out: Writable,
+  options: CsvExportOptions & { end?: boolean } = {},
+): Promise<ExportSummary> {
   return exportEvidence(deps, input, new CsvTableSink(out, { bom: options.bom, end: options.end }), options);
 }
 
@@ -31,7 +43,12 @@ export function exportCsvToStream(deps: ExportDeps, input: ExportInput, out: Wri
  * complete: the path never holds half an export. If the export's audit event cannot be written,
  * the file is removed again, so no export exists that the log does not show.
  */
-export async function exportCsvToFile(deps: ExportDeps, input: ExportInput, path: string, options: CsvExportOptions = {}): Promise<ExportSummary> {
+export async function exportCsvToFile(
+  deps: ExportDeps,
+  input: ExportInput,
+  path: string,
+  options: CsvExportOptions = {},
+): Promise<ExportSummary> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
   let renamed = false;
   // 0600: an export holds the audit trail's emails and justifications (renamed, it keeps the mode).
@@ -97,7 +114,15 @@ export function csvExportFiles(options: { bom?: boolean } = {}): ExportFiles {
 }
 
 /** The whole CSV in memory. */
-export async function exportCsvToBuffer(deps: ExportDeps, input: ExportInput, options: CsvExportOptions = {}): Promise<{ buffer: Buffer; summary: ExportSummary }> {
-  const { bytes, summary } = await exportToMemory({ ...deps, exportFiles: csvExportFiles({ bom: options.bom }) }, input, options);
+export async function exportCsvToBuffer(
+  deps: ExportDeps,
+  input: ExportInput,
+  options: CsvExportOptions = {},
+): Promise<{ buffer: Buffer; summary: ExportSummary }> {
+  const { bytes, summary } = await exportToMemory(
+    { ...deps, exportFiles: csvExportFiles({ bom: options.bom }) },
+    input,
+    options,
+  );
   return { buffer: bytes, summary };
 }

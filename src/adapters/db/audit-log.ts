@@ -23,7 +23,8 @@ import { toAudit } from './row-mappers.js';
 import * as t from './schema.js';
 import { placeholdersFor, type SyncPort } from './sync-port.js';
 
-type Methods = 'auditHead' | 'appendAudit' | 'auditEvents' | 'auditEventsFor' | 'auditEventsBetween' | 'auditEventsAfterSeq';
+type Methods =
+  'auditHead' | 'appendAudit' | 'auditEvents' | 'auditEventsFor' | 'auditEventsBetween' | 'auditEventsAfterSeq';
 
 export class AuditLog implements SyncPort<Methods> {
   constructor(private readonly c: Connection) {}
@@ -82,7 +83,10 @@ export class AuditLog implements SyncPort<Methods> {
     row.hash = hashEventJson(head.hash, row);
     this.c
       .prepared('appendAudit', (db) =>
-        db.insert(t.auditEvents).values(placeholdersFor(t.auditEvents, Object.keys(row))).prepare(),
+        db
+          .insert(t.auditEvents)
+          .values(placeholdersFor(t.auditEvents, Object.keys(row)))
+          .prepare(),
       )
       .run(row);
     this.appended = { seq: row.seq, hash: row.hash };

@@ -6,7 +6,8 @@ import type { Connection } from './open-database.js';
 import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
-type Methods = 'auditSinkStates' | 'updateAuditSink' | 'auditCheckpoints' | 'latestAuditCheckpoint' | 'recordAuditCheckpoint';
+type Methods =
+  'auditSinkStates' | 'updateAuditSink' | 'auditCheckpoints' | 'latestAuditCheckpoint' | 'recordAuditCheckpoint';
 
 export class AuditStreamRepo implements SyncPort<Methods> {
   constructor(private readonly c: Connection) {}
@@ -15,7 +16,11 @@ export class AuditStreamRepo implements SyncPort<Methods> {
     return this.c.db.select().from(t.auditSinks).orderBy(asc(t.auditSinks.name)).all();
   }
 
-  updateAuditSink(name: string, fromSeq: number, patch: Partial<Omit<AuditSinkState, 'name'>> & { updatedAt: string }): boolean {
+  updateAuditSink(
+    name: string,
+    fromSeq: number,
+    patch: Partial<Omit<AuditSinkState, 'name'>> & { updatedAt: string },
+  ): boolean {
     if (patch.deliveredSeq !== undefined && patch.deliveredSeq < fromSeq) {
       throw new Error(`audit sink ${name}: the cursor cannot move back from ${fromSeq} to ${patch.deliveredSeq}`);
     }

@@ -45,10 +45,15 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'];
 const FILE_MODE = 0o600;
 
 /** Writes a consistent copy of the database at `source` to `target` and verifies the copy's audit chain. */
-export async function backupDatabase(source: string, target: string, options: { overwrite?: boolean } = {}): Promise<CopyResult> {
+export async function backupDatabase(
+  source: string,
+  target: string,
+  options: { overwrite?: boolean } = {},
+): Promise<CopyResult> {
   if (!existsSync(source)) throw new BackupError(`there is no database at ${source} (DATABASE_PATH)`);
   if (!existsSync(dirname(target))) throw new BackupError(`the folder ${dirname(target)} does not exist`);
-  if (!options.overwrite && existsSync(target)) throw new BackupError(`${target} already exists; choose another name, or pass --force to replace it`);
+  if (!options.overwrite && existsSync(target))
+    throw new BackupError(`${target} already exists; choose another name, or pass --force to replace it`);
   const from = new Database(source, { readonly: true, fileMustExist: true });
   try {
     requireAuditLog(from, source);
@@ -69,15 +74,23 @@ export interface RestoreResult extends CopyResult {
  * database at `target` is only replaced with `replace`, only when no process has it open, and is
  * moved aside (with its -wal and -shm) to `<target>.before-restore-<time>`.
  */
-export async function restoreDatabase(backup: string, target: string, options: { replace?: boolean; now?: Date } = {}): Promise<RestoreResult> {
+export async function restoreDatabase(
+  backup: string,
+  target: string,
+  options: { replace?: boolean; now?: Date } = {},
+): Promise<RestoreResult> {
   if (!existsSync(backup)) throw new BackupError(`there is no backup at ${backup}`);
   const checked = verifyDatabaseFile(backup);
-  if (!checked.ok) throw new BackupError(`${backup} does not verify, so it is not restored: ${checked.problem!.message}`);
+  if (!checked.ok)
+    throw new BackupError(`${backup} does not verify, so it is not restored: ${checked.problem!.message}`);
   const files = () => [target, ...SIDE_FILES.map((side) => target + side)].filter((file) => existsSync(file));
   let movedAside: string | undefined;
   let present: string[] = [];
   if (files().length > 0) {
-    if (!options.replace) throw new BackupError(`a database is already at ${target}; pass --force to move it aside and restore in its place`);
+    if (!options.replace)
+      throw new BackupError(
+        `a database is already at ${target}; pass --force to move it aside and restore in its place`,
+      );
     // The probe's connection checkpoints the WAL as it closes: list the files after it.
     if (existsSync(target)) requireNotInUse(target);
     present = files();
@@ -95,7 +108,13 @@ export async function restoreDatabase(backup: string, target: string, options: {
   } finally {
     from.close();
   }
-  return { path: target, bytes: statSync(target).size, pages, chain: verifyDatabaseFile(target), ...(movedAside ? { movedAside } : {}) };
+  return {
+    path: target,
+    bytes: statSync(target).size,
+    pages,
+    chain: verifyDatabaseFile(target),
+    ...(movedAside ? { movedAside } : {}),
+  };
 }
 
 /** Opens the database file read-only and verifies its audit chain, reading the events in batches. */
@@ -107,7 +126,13 @@ export function verifyDatabaseFile(path: string, expectHead?: string): ChainVeri
     function* events(batch = 5000): Generator<AuditEvent> {
       let afterId = 0;
       for (;;) {
-        const rows = db.select().from(t.auditEvents).where(gt(t.auditEvents.id, afterId)).orderBy(asc(t.auditEvents.id)).limit(batch).all();
+        const rows = db
+          .select()
+          .from(t.auditEvents)
+          .where(gt(t.auditEvents.id, afterId))
+          .orderBy(asc(t.auditEvents.id))
+          .limit(batch)
+          .all();
         if (rows.length === 0) return;
         yield* rows.map(toAudit);
         afterId = rows[rows.length - 1]!.id;
@@ -138,7 +163,8 @@ function requireNotInUse(path: string): void {
     probe.exec('BEGIN EXCLUSIVE');
     probe.exec('COMMIT');
   } catch (error) {
-    if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) throw new BackupError(`${path} is open in another process (the bot?); stop it first`);
+    if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY'))
+      throw new BackupError(`${path} is open in another process (the bot?); stop it first`);
     throw error;
   } finally {
     probe.close();
@@ -170,7 +196,8 @@ async function copyInto(from: Database.Database, target: string, options: { repl
         linkSync(temporary, target);
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (code === 'EEXIST' || existsSync(target)) throw new BackupError(`${target} appeared while the backup was written; nothing was replaced`);
+        if (code === 'EEXIST' || existsSync(target))
+          throw new BackupError(`${target} appeared while the backup was written; nothing was replaced`);
         // A file system without hard links: the name was free a moment ago.
         if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw error;
         renameSync(temporary, target);

@@ -62,7 +62,9 @@ export class BreakGlassRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.breakGlassReviews)
-          .where(and(sql`${t.breakGlassReviews.status} = 'pending'`, lte(t.breakGlassReviews.dueAt, sql.placeholder('now'))))
+          .where(
+            and(sql`${t.breakGlassReviews.status} = 'pending'`, lte(t.breakGlassReviews.dueAt, sql.placeholder('now'))),
+          )
           .orderBy(asc(t.breakGlassReviews.dueAt))
           .limit(sql.placeholder('limit'))
           .prepare(),

@@ -46,13 +46,18 @@ export async function copySqliteToPostgres(sqlitePath: string, targetUrl: string
   try {
     sqlite = new Database(sqlitePath, { readonly: true, fileMustExist: true });
   } catch (error) {
-    throw new CopyError(`cannot open the SQLite database ${sqlitePath}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new CopyError(
+      `cannot open the SQLite database ${sqlitePath}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const pool = createPool(targetUrl, { poolSize: 2, applicationName: 'access-bot db copy' });
   try {
     requireMigrated(sqlite, sqlitePath);
     await migrateDatabase(pool);
-    await requireEmpty(pool, pairs.map((p) => pgTableConfig(p.target).name));
+    await requireEmpty(
+      pool,
+      pairs.map((p) => pgTableConfig(p.target).name),
+    );
 
     // One snapshot of the source for the whole copy.
     sqlite.exec('BEGIN');
@@ -91,7 +96,8 @@ interface TablePair {
 /** Every SQLite table with its PostgreSQL twin, parents before children; throws on any mismatch. */
 function tablePairs(): TablePair[] {
   const targets = new Map<string, PgTable>();
-  for (const value of Object.values(pgSchema)) if (is(value, Table)) targets.set(pgTableConfig(value as PgTable).name, value as PgTable);
+  for (const value of Object.values(pgSchema))
+    if (is(value, Table)) targets.set(pgTableConfig(value as PgTable).name, value as PgTable);
   const pairs = new Map<string, TablePair>();
   const problems: string[] = [];
   for (const value of Object.values(sqliteSchema)) {
@@ -106,8 +112,13 @@ function tablePairs(): TablePair[] {
     const sourceColumns = Object.values(getTableColumns(source)).map((c) => c.name);
     const targetColumns = new Map(Object.values(getTableColumns(target)).map((c) => [c.name, c]));
     const missing = sourceColumns.filter((c) => !targetColumns.has(c));
-    if (missing.length) problems.push(`table ${name}: column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing in PostgreSQL`);
-    const identities = [...targetColumns.values()].filter((c) => (c as { generatedIdentity?: unknown }).generatedIdentity && sourceColumns.includes(c.name)).map((c) => c.name);
+    if (missing.length)
+      problems.push(
+        `table ${name}: column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing in PostgreSQL`,
+      );
+    const identities = [...targetColumns.values()]
+      .filter((c) => (c as { generatedIdentity?: unknown }).generatedIdentity && sourceColumns.includes(c.name))
+      .map((c) => c.name);
     pairs.set(name, { name, source, target, columns: sourceColumns, identities });
   }
   if (problems.length) throw new CopyError(`the two schemas differ, nothing was copied:\n  ${problems.join('\n  ')}`);
@@ -129,7 +140,9 @@ function tablePairs(): TablePair[] {
 }
 
 function requireMigrated(sqlite: Database.Database, path: string): void {
-  const found = sqlite.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'`).get() as { n: number };
+  const found = sqlite
+    .prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'`)
+    .get() as { n: number };
   if (found.n === 0) throw new CopyError(`${path} holds no access-bot database (no audit log)`);
 }
 
@@ -140,7 +153,9 @@ async function requireEmpty(pool: pg.Pool, tables: string[]): Promise<void> {
     if (rows[0]?.any) holding.push(table);
   }
   if (holding.length) {
-    throw new CopyError(`the target database already holds data (${holding.join(', ')}); db copy only writes into an empty database, so nothing was copied`);
+    throw new CopyError(
+      `the target database already holds data (${holding.join(', ')}); db copy only writes into an empty database, so nothing was copied`,
+    );
   }
 }
 
@@ -157,7 +172,9 @@ async function copyTable(sqlite: Database.Database, client: pg.PoolClient, pair:
   let copied = 0;
   for (let offset = 0; ; offset += BATCH) {
     const rows = reader.all<Record<string, unknown>>(
-      sql.raw(`SELECT ${pair.columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(pair.name)} ORDER BY ${insertionOrder} LIMIT ${BATCH} OFFSET ${offset}`),
+      sql.raw(
+        `SELECT ${pair.columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(pair.name)} ORDER BY ${insertionOrder} LIMIT ${BATCH} OFFSET ${offset}`,
+      ),
     );
     if (rows.length === 0) break;
     const values = rows.map((raw) => {
@@ -166,7 +183,8 @@ async function copyTable(sqlite: Database.Database, client: pg.PoolClient, pair:
         const column = sourceColumns[keyOf.get(name)!]!;
         const value = raw[name];
         // The audit log's JSON goes in as the stored text itself (a bound parameter, not re-encoded).
-        out[targetKeys.get(name)!] = value === null ? null : rawText.has(name) ? sql`${String(value)}` : column.mapFromDriverValue(value);
+        out[targetKeys.get(name)!] =
+          value === null ? null : rawText.has(name) ? sql`${String(value)}` : column.mapFromDriverValue(value);
       }
       return out;
     });
@@ -194,7 +212,8 @@ function hasRowid(sqlite: Database.Database, table: string): boolean {
 
 function primaryKeyOrder(table: SQLiteTable): string {
   const config = sqliteTableConfig(table);
-  const keys = config.primaryKeys[0]?.columns.map((c) => c.name) ?? config.columns.filter((c) => c.primary).map((c) => c.name);
+  const keys =
+    config.primaryKeys[0]?.columns.map((c) => c.name) ?? config.columns.filter((c) => c.primary).map((c) => c.name);
   return keys.map(quoteIdent).join(', ') || '1';
 }
 
@@ -204,8 +223,10 @@ function quoteIdent(name: string): string {
 
 function verifySqlite(sqlite: Database.Database): ChainVerification {
   const verifier = new ChainVerifier();
-  const statement = sqlite.prepare('SELECT id, seq, at, actor, action, request_id, grant_id, details, prev_hash, hash FROM audit_events WHERE id > ? ORDER BY id LIMIT 5000');
-  for (let after = 0; ; ) {
+  const statement = sqlite.prepare(
+    'SELECT id, seq, at, actor, action, request_id, grant_id, details, prev_hash, hash FROM audit_events WHERE id > ? ORDER BY id LIMIT 5000',
+  );
+  for (let after = 0; ;) {
     const rows = statement.all(after) as AuditRow[];
     if (rows.length === 0) break;
     for (const row of rows) if (!verifier.push(toEvent(row))) return verifier.finish();
@@ -216,7 +237,7 @@ function verifySqlite(sqlite: Database.Database): ChainVerification {
 
 async function verifyPostgres(pool: pg.Pool): Promise<ChainVerification> {
   const verifier = new ChainVerifier();
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const { rows } = await pool.query<AuditRow & { id: string }>(
       'SELECT id, seq, at, actor, action, request_id, grant_id, details, prev_hash, hash FROM audit_events WHERE id > $1 ORDER BY id LIMIT 5000',
       [after],

@@ -40,7 +40,9 @@ export class DelegationsRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.delegations)
-          .where(and(eq(t.delegations.delegatorId, sql.placeholder('delegatorId')), sql`${t.delegations.status} = 'active'`))
+          .where(
+            and(eq(t.delegations.delegatorId, sql.placeholder('delegatorId')), sql`${t.delegations.status} = 'active'`),
+          )
           .prepare(),
       )
       .get({ delegatorId });
@@ -53,7 +55,9 @@ export class DelegationsRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.delegations)
-          .where(and(eq(t.delegations.delegateId, sql.placeholder('delegateId')), sql`${t.delegations.status} = 'active'`))
+          .where(
+            and(eq(t.delegations.delegateId, sql.placeholder('delegateId')), sql`${t.delegations.status} = 'active'`),
+          )
           .orderBy(asc(t.delegations.createdAt), asc(t.delegations.id))
           .prepare(),
       )
@@ -80,7 +84,12 @@ export class DelegationsRepo implements SyncPort<Methods> {
     return this.c.db
       .select()
       .from(t.delegations)
-      .where(and(sql`${t.delegations.status} = 'active'`, or(eq(t.delegations.delegatorId, personId), eq(t.delegations.delegateId, personId))))
+      .where(
+        and(
+          sql`${t.delegations.status} = 'active'`,
+          or(eq(t.delegations.delegatorId, personId), eq(t.delegations.delegateId, personId)),
+        ),
+      )
       .orderBy(asc(t.delegations.createdAt), asc(t.delegations.id))
       .all()
       .map(toDelegation);
@@ -102,7 +111,10 @@ export class DelegationsRepo implements SyncPort<Methods> {
       this.c.db.insert(t.delegations).values(fromDelegation(delegation)).run();
     } catch (error) {
       if (isUniqueViolation(error)) {
-        throw new AccessError('invalid_delegation', `${delegation.delegator.email} already has an active delegation; end it first.`);
+        throw new AccessError(
+          'invalid_delegation',
+          `${delegation.delegator.email} already has an active delegation; end it first.`,
+        );
       }
       throw error;
     }

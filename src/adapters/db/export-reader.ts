@@ -1,6 +1,7 @@
 /**
  * The export reader (`SqliteStore.openSnapshot`): a read-only SQLite connection per export,
- * holding one read transaction for the whole export. In WAL mode that transaction is a snapshot: the bot keeps writing while the
+ * holding one read transaction for the whole export. In WAL mode that transaction is a snapshot: the bot keeps writing
+ * while the
  * export reads, and the export sees none of it, so the audit head read first describes exactly the
  * rows that follow. A separate connection also keeps the export's long-lived transaction away from
  * the store's connection, whose write transactions must not nest inside it.
@@ -52,7 +53,11 @@ export class SqliteExportSnapshot implements ExportSnapshot {
 
   /** Opens a snapshot of the database file: each export opens its own, so two can run at once. */
   static open(path: string, options: { busyTimeoutMs?: number } = {}): SqliteExportSnapshot {
-    const sqlite = new Database(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    const sqlite = new Database(path, {
+      readonly: true,
+      fileMustExist: true,
+      timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+    });
     try {
       // BEGIN is deferred: the snapshot is taken by the first read, which is done at once.
       sqlite.exec('BEGIN');
@@ -79,7 +84,8 @@ export class SqliteExportSnapshot implements ExportSnapshot {
   }
 
   private head(): { seq: number; hash: string } {
-    const row = this.sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY id DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    const row = this.sqlite.prepare('SELECT seq, hash FROM audit_events ORDER BY id DESC LIMIT 1').get() as
+      { seq: number; hash: string } | undefined;
     return row ?? { seq: 0, hash: GENESIS_HASH };
   }
 
@@ -92,7 +98,11 @@ export class SqliteExportSnapshot implements ExportSnapshot {
     if (filters.app) where.push(sql`${t.requests.app} = ${filters.app}`);
     if (filters.role) where.push(sql`${t.requests.role} = ${filters.role}`);
     if (filters.person) {
-      where.push(filters.person.includes('@') ? sql`lower(${t.requests.requesterEmail}) = ${filters.person}` : sql`${t.requests.requesterId} = ${filters.person}`);
+      where.push(
+        filters.person.includes('@')
+          ? sql`lower(${t.requests.requesterEmail}) = ${filters.person}`
+          : sql`${t.requests.requesterId} = ${filters.person}`,
+      );
     }
     return where;
   }
@@ -117,7 +127,13 @@ export class SqliteExportSnapshot implements ExportSnapshot {
     const rows = this.db
       .select({ key: sql<number>`${t.requests}.rowid`, row: t.requests })
       .from(t.requests)
-      .where(and(sql`${t.requests}.rowid > ${Math.max(after, lo - 1)}`, sql`${t.requests}.rowid <= ${hi}`, ...this.requestWhere(filters)))
+      .where(
+        and(
+          sql`${t.requests}.rowid > ${Math.max(after, lo - 1)}`,
+          sql`${t.requests}.rowid <= ${hi}`,
+          ...this.requestWhere(filters),
+        ),
+      )
       .orderBy(sql`${t.requests}.rowid`)
       .limit(limit)
       .all();
@@ -125,14 +141,33 @@ export class SqliteExportSnapshot implements ExportSnapshot {
     const ids = rows.map((r) => r.row.id);
 
     const steps = groupBy(
-      this.db.select().from(t.approvalSteps).where(inArray(t.approvalSteps.requestId, ids)).orderBy(asc(t.approvalSteps.requestId), asc(t.approvalSteps.index)).all().map(toStep),
+      this.db
+        .select()
+        .from(t.approvalSteps)
+        .where(inArray(t.approvalSteps.requestId, ids))
+        .orderBy(asc(t.approvalSteps.requestId), asc(t.approvalSteps.index))
+        .all()
+        .map(toStep),
       (s) => s.requestId,
     );
     const decisions = groupBy(
-      this.db.select().from(t.decisions).where(inArray(t.decisions.requestId, ids)).orderBy(asc(t.decisions.id)).all().map(toDecision),
+      this.db
+        .select()
+        .from(t.decisions)
+        .where(inArray(t.decisions.requestId, ids))
+        .orderBy(asc(t.decisions.id))
+        .all()
+        .map(toDecision),
       (d) => d.requestId,
     );
-    const grants = new Map(this.db.select().from(t.grants).where(inArray(t.grants.requestId, ids)).all().map((g) => [g.requestId, toGrant(g)]));
+    const grants = new Map(
+      this.db
+        .select()
+        .from(t.grants)
+        .where(inArray(t.grants.requestId, ids))
+        .all()
+        .map((g) => [g.requestId, toGrant(g)]),
+    );
     const grantIds = [...grants.values()].map((g) => g.id);
     const extensions = this.extensionTotals(grantIds);
     const reviews = this.breakGlassReviews(grantIds);
@@ -141,9 +176,20 @@ export class SqliteExportSnapshot implements ExportSnapshot {
       const tasks = this.db
         .select()
         .from(t.tasks)
-        .where(and(inArray(t.tasks.grantId, grantIds), sql`${t.tasks.action} = 'grant'`, sql`${t.tasks.completedById} is not null`))
+        .where(
+          and(
+            inArray(t.tasks.grantId, grantIds),
+            sql`${t.tasks.action} = 'grant'`,
+            sql`${t.tasks.completedById} is not null`,
+          ),
+        )
         .all();
-      for (const task of tasks) provisionedBy.set(task.grantId, { directoryId: task.completedById!, email: task.completedByEmail ?? '', name: task.completedByName ?? '' });
+      for (const task of tasks)
+        provisionedBy.set(task.grantId, {
+          directoryId: task.completedById!,
+          email: task.completedByEmail ?? '',
+          name: task.completedByName ?? '',
+        });
     }
 
     return {
@@ -166,7 +212,11 @@ export class SqliteExportSnapshot implements ExportSnapshot {
   private extensionTotals(grantIds: string[]): Map<string, ExtensionTotals> {
     if (grantIds.length === 0) return new Map();
     const rows = this.db
-      .select({ grantId: t.extensions.grantId, count: sql<number>`count(*)`, total: sql<number>`coalesce(sum(${t.extensions.addedSeconds}), 0)` })
+      .select({
+        grantId: t.extensions.grantId,
+        count: sql<number>`count(*)`,
+        total: sql<number>`coalesce(sum(${t.extensions.addedSeconds}), 0)`,
+      })
       .from(t.extensions)
       .where(inArray(t.extensions.grantId, grantIds))
       .groupBy(t.extensions.grantId)
@@ -191,7 +241,12 @@ export class SqliteExportSnapshot implements ExportSnapshot {
     if (filters.from) where.push(sql`(${t.grants.revokedAt} is null or ${t.grants.revokedAt} > ${filters.from})`);
     if (filters.app) where.push(sql`${t.grants.app} = ${filters.app}`);
     if (filters.role) where.push(sql`${t.grants.role} = ${filters.role}`);
-    if (filters.person) where.push(filters.person.includes('@') ? sql`lower(${t.grants.holderEmail}) = ${filters.person}` : sql`${t.grants.holderId} = ${filters.person}`);
+    if (filters.person)
+      where.push(
+        filters.person.includes('@')
+          ? sql`lower(${t.grants.holderEmail}) = ${filters.person}`
+          : sql`${t.grants.holderId} = ${filters.person}`,
+      );
     const rows = this.db
       .select({ key: sql<number>`${t.grants}.rowid`, row: t.grants })
       .from(t.grants)
@@ -228,8 +283,12 @@ export class SqliteExportSnapshot implements ExportSnapshot {
     }
     // Events belong to an app or role through the request or grant they are about.
     if (filters.app || filters.role) {
-      const match = [filters.app ? 'app = @app' : null, filters.role ? 'role = @role' : null].filter(Boolean).join(' AND ');
-      where.push(`(request_id IN (SELECT id FROM requests WHERE ${match}) OR grant_id IN (SELECT id FROM grants WHERE ${match}))`);
+      const match = [filters.app ? 'app = @app' : null, filters.role ? 'role = @role' : null]
+        .filter(Boolean)
+        .join(' AND ');
+      where.push(
+        `(request_id IN (SELECT id FROM requests WHERE ${match}) OR grant_id IN (SELECT id FROM grants WHERE ${match}))`,
+      );
       if (filters.app) params.app = filters.app;
       if (filters.role) params.role = filters.role;
     }
@@ -246,11 +305,32 @@ export class SqliteExportSnapshot implements ExportSnapshot {
     const text = `SELECT id, seq, at, actor, action, request_id, grant_id, details, prev_hash, hash FROM audit_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`;
     let statement = this.eventStatements.get(text);
     if (!statement) this.eventStatements.set(text, (statement = this.sqlite.prepare(text).raw(true)));
-    const raw = statement.all(params) as [number, number, string, string, string, string | null, string | null, string, string, string][];
+    const raw = statement.all(params) as [
+      number,
+      number,
+      string,
+      string,
+      string,
+      string | null,
+      string | null,
+      string,
+      string,
+      string,
+    ][];
     const rows: EventExportRecord[] = new Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
       const r = raw[i]!;
-      rows[i] = { seq: r[1], at: r[2], actor: parseActor(r[3]), action: r[4], requestId: r[5], grantId: r[6], detailsJson: r[7], prevHash: r[8], hash: r[9] };
+      rows[i] = {
+        seq: r[1],
+        at: r[2],
+        actor: parseActor(r[3]),
+        action: r[4],
+        requestId: r[5],
+        grantId: r[6],
+        detailsJson: r[7],
+        prevHash: r[8],
+        hash: r[9],
+      };
     }
     return { rows, next: raw.length ? raw[raw.length - 1]![0] : after };
   }
@@ -291,7 +371,17 @@ export class SqliteExportSnapshot implements ExportSnapshot {
            FROM policy_versions p)
          SELECT * FROM v WHERE ${where.join(' AND ')} ORDER BY k LIMIT @limit`,
       )
-      .all(params) as { k: number; policy_name: string; version: string; app: string; role: string; definition: string; first_seen_at: string; last_seen_at: string; until: string | null }[];
+      .all(params) as {
+      k: number;
+      policy_name: string;
+      version: string;
+      app: string;
+      role: string;
+      definition: string;
+      first_seen_at: string;
+      last_seen_at: string;
+      until: string | null;
+    }[];
     return {
       rows: rows.map((r) => ({
         version: {
@@ -321,12 +411,18 @@ export class SqliteExportSnapshot implements ExportSnapshot {
       const period: SQL[] = [];
       if (filters.from) period.push(sql`${t.reviewCampaigns.startedAt} >= ${filters.from}`);
       if (filters.to) period.push(sql`${t.reviewCampaigns.startedAt} < ${filters.to}`);
-      where.push(sql`${t.reviewItems.campaignId} in (select ${t.reviewCampaigns.id} from ${t.reviewCampaigns} where ${and(...period)})`);
+      where.push(
+        sql`${t.reviewItems.campaignId} in (select ${t.reviewCampaigns.id} from ${t.reviewCampaigns} where ${and(...period)})`,
+      );
     }
     if (filters.app) where.push(sql`${t.reviewItems.app} = ${filters.app}`);
     if (filters.role) where.push(sql`${t.reviewItems.role} = ${filters.role}`);
     if (filters.person) {
-      where.push(filters.person.includes('@') ? sql`lower(${t.reviewItems.holderEmail}) = ${filters.person}` : sql`${t.reviewItems.holderId} = ${filters.person}`);
+      where.push(
+        filters.person.includes('@')
+          ? sql`lower(${t.reviewItems.holderEmail}) = ${filters.person}`
+          : sql`${t.reviewItems.holderId} = ${filters.person}`,
+      );
     }
     const rows = this.db
       .select({ key: sql<number>`${t.reviewItems}.rowid`, row: t.reviewItems })
@@ -338,7 +434,12 @@ export class SqliteExportSnapshot implements ExportSnapshot {
     if (rows.length === 0) return { rows: [], next: after };
     const ids = [...new Set(rows.map((r) => r.row.campaignId))];
     const campaigns = new Map<string, ReviewCampaign>(
-      this.db.select().from(t.reviewCampaigns).where(inArray(t.reviewCampaigns.id, ids)).all().map((c) => [c.id, toCampaign(c)]),
+      this.db
+        .select()
+        .from(t.reviewCampaigns)
+        .where(inArray(t.reviewCampaigns.id, ids))
+        .all()
+        .map((c) => [c.id, toCampaign(c)]),
     );
     return {
       rows: rows.map(({ row }) => ({ campaign: campaigns.get(row.campaignId)!, item: toReviewItem(row) })),
@@ -352,7 +453,11 @@ export class SqliteExportSnapshot implements ExportSnapshot {
    * The rowid range holding the rows whose time column is in the period, read from the time index
    * (which carries the rowid). Without a period: the whole table.
    */
-  private range(table: 'requests' | 'audit_events', column: 'created_at' | 'at', filters: ExportFilters): { lo: number; hi: number } {
+  private range(
+    table: 'requests' | 'audit_events',
+    column: 'created_at' | 'at',
+    filters: ExportFilters,
+  ): { lo: number; hi: number } {
     const cacheKey = `${table}\n${filters.from ?? ''}\n${filters.to ?? ''}`;
     const cached = this.ranges.get(cacheKey);
     if (cached) return cached;

@@ -53,7 +53,9 @@ export class Connection {
  */
 export function openWriter(path: string, options: { busyTimeoutMs?: number } = {}): Connection {
   if (path === ':memory:' || path === '') {
-    throw new Error('the SQLite store needs a file: it reads through a second connection, which an in-memory database does not have');
+    throw new Error(
+      'the SQLite store needs a file: it reads through a second connection, which an in-memory database does not have',
+    );
   }
   restrictToOwner(path);
   const sqlite = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
@@ -78,7 +80,11 @@ export function openWriter(path: string, options: { busyTimeoutMs?: number } = {
  * so none of them sees that transaction's writes.
  */
 export function openReader(path: string, options: { busyTimeoutMs?: number } = {}): Connection {
-  const sqlite = new Database(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+  const sqlite = new Database(path, {
+    readonly: true,
+    fileMustExist: true,
+    timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+  });
   cacheStatements(sqlite);
   return new Connection(sqlite, drizzle({ client: sqlite, schema }));
 }

@@ -68,7 +68,10 @@ export class PostedMessagesRepo implements SyncMessages {
             and(
               eq(requests.id, slackMessages.requestId),
               or(
-                and(inArray(requests.status, ['denied', 'cancelled', 'approval_expired']), lt(requests.decidedAt, cutoff)),
+                and(
+                  inArray(requests.status, ['denied', 'cancelled', 'approval_expired']),
+                  lt(requests.decidedAt, cutoff),
+                ),
                 and(eq(grants.status, 'revoked'), lt(grants.revokedAt, cutoff)),
               ),
             ),

@@ -5,7 +5,15 @@ import type { AccessRequest, DecisionRecord, RequestStatus, StepRecord, StepStat
 import type { RequestFilter } from '../../operations/ports.js';
 import { isUniqueViolation, type Connection } from './open-database.js';
 import {
-  fromDecision, fromRequest, fromRequestPatch, fromStep, fromStepPatch, toDecision, toRequest, toStep, type StepRow,
+  fromDecision,
+  fromRequest,
+  fromRequestPatch,
+  fromStep,
+  fromStepPatch,
+  toDecision,
+  toRequest,
+  toStep,
+  type StepRow,
 } from './row-mappers.js';
 import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
@@ -47,7 +55,14 @@ export class RequestsRepo implements SyncPort<Methods> {
   getRequests(ids: readonly string[]): AccessRequest[] {
     const out: AccessRequest[] = [];
     for (let i = 0; i < ids.length; i += CHUNK) {
-      out.push(...this.c.db.select().from(t.requests).where(inArray(t.requests.id, ids.slice(i, i + CHUNK))).all().map(toRequest));
+      out.push(
+        ...this.c.db
+          .select()
+          .from(t.requests)
+          .where(inArray(t.requests.id, ids.slice(i, i + CHUNK)))
+          .all()
+          .map(toRequest),
+      );
     }
     return out;
   }
@@ -161,7 +176,9 @@ export class RequestsRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.approvalSteps)
-          .where(and(sql`${t.approvalSteps.status} = 'open'`, lte(t.approvalSteps.nextReminderAt, sql.placeholder('now'))))
+          .where(
+            and(sql`${t.approvalSteps.status} = 'open'`, lte(t.approvalSteps.nextReminderAt, sql.placeholder('now'))),
+          )
           .orderBy(asc(t.approvalSteps.nextReminderAt))
           .limit(sql.placeholder('limit'))
           .prepare(),

@@ -49,7 +49,12 @@ export function toReviewItem(row: ItemRow): ReviewItem {
     decision: row.decision,
     reason: row.reason,
     decidedBy: row.decidedById
-      ? { directoryId: row.decidedById, email: row.decidedByEmail ?? '', name: row.decidedByName ?? '', slackId: row.decidedBySlackId }
+      ? {
+          directoryId: row.decidedById,
+          email: row.decidedByEmail ?? '',
+          name: row.decidedByName ?? '',
+          slackId: row.decidedBySlackId,
+        }
       : null,
     decidedAt: row.decidedAt,
     secondsToDecision: row.secondsToDecision,
@@ -95,7 +100,14 @@ export function fromReviewItem(i: ReviewItem): ItemRow {
 export function fromReviewItemPatch(patch: Partial<ReviewItem>): Partial<ItemRow> {
   const out: Partial<ItemRow> = {};
   const keys = [
-    'decision', 'reason', 'decidedAt', 'secondsToDecision', 'remediation', 'remediationDetail', 'remediatedAt', 'remediationEventSeq',
+    'decision',
+    'reason',
+    'decidedAt',
+    'secondsToDecision',
+    'remediation',
+    'remediationDetail',
+    'remediatedAt',
+    'remediationEventSeq',
   ] as const;
   for (const key of keys) if (patch[key] !== undefined) (out as Record<string, unknown>)[key] = patch[key];
   if (patch.decidedBy !== undefined) {

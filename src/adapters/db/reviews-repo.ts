@@ -13,7 +13,15 @@ import type {
 } from '../../domain/reviews/review-records.js';
 import type { ReviewCampaignFilter, ReviewItemFilter } from '../../operations/ports.js';
 import { isUniqueViolation, type Connection } from './open-database.js';
-import { fromCampaign, fromReviewer, fromReviewItem, fromReviewItemPatch, toCampaign, toReviewer, toReviewItem } from './review-row-mappers.js';
+import {
+  fromCampaign,
+  fromReviewer,
+  fromReviewItem,
+  fromReviewItemPatch,
+  toCampaign,
+  toReviewer,
+  toReviewItem,
+} from './review-row-mappers.js';
 import * as t from './schema.js';
 import { CHUNK, type SyncPort } from './sync-port.js';
 
@@ -51,7 +59,11 @@ export class ReviewsRepo implements SyncPort<Methods> {
   getReviewCampaign(id: string): ReviewCampaign | undefined {
     const row = this.c
       .prepared('getReviewCampaign', (db) =>
-        db.select().from(t.reviewCampaigns).where(eq(t.reviewCampaigns.id, sql.placeholder('id'))).prepare(),
+        db
+          .select()
+          .from(t.reviewCampaigns)
+          .where(eq(t.reviewCampaigns.id, sql.placeholder('id')))
+          .prepare(),
       )
       .get({ id });
     return row && toCampaign(row);
@@ -85,7 +97,11 @@ export class ReviewsRepo implements SyncPort<Methods> {
   getReviewItem(id: string): ReviewItem | undefined {
     const row = this.c
       .prepared('getReviewItem', (db) =>
-        db.select().from(t.reviewItems).where(eq(t.reviewItems.id, sql.placeholder('id'))).prepare(),
+        db
+          .select()
+          .from(t.reviewItems)
+          .where(eq(t.reviewItems.id, sql.placeholder('id')))
+          .prepare(),
       )
       .get({ id });
     return row && toReviewItem(row);
@@ -170,7 +186,12 @@ export class ReviewsRepo implements SyncPort<Methods> {
       .groupBy(a.reviewerId)
       .orderBy(asc(a.reviewerId))
       .all()
-      .map((r) => ({ reviewerId: r.reviewerId, assigned: r.assigned, pending: Number(r.pending ?? 0), decided: Number(r.decided ?? 0) }));
+      .map((r) => ({
+        reviewerId: r.reviewerId,
+        assigned: r.assigned,
+        pending: Number(r.pending ?? 0),
+        decided: Number(r.decided ?? 0),
+      }));
   }
 
   openReviewItemsFor(reviewerId: string, limit: number): ReviewItem[] {
@@ -180,7 +201,9 @@ export class ReviewsRepo implements SyncPort<Methods> {
       .from(a)
       .innerJoin(t.reviewItems, eq(t.reviewItems.id, a.itemId))
       .innerJoin(t.reviewCampaigns, eq(t.reviewCampaigns.id, a.campaignId))
-      .where(and(eq(a.reviewerId, reviewerId), eq(t.reviewCampaigns.status, 'open'), eq(t.reviewItems.decision, 'pending')))
+      .where(
+        and(eq(a.reviewerId, reviewerId), eq(t.reviewCampaigns.status, 'open'), eq(t.reviewItems.decision, 'pending')),
+      )
       .orderBy(asc(t.reviewCampaigns.startedAt), asc(a.campaignId), asc(a.position))
       .limit(limit)
       .all()
@@ -217,9 +240,13 @@ export class ReviewsRepo implements SyncPort<Methods> {
       this.c.db.insert(t.reviewCampaigns).values(fromCampaign(campaign)).run();
     } catch (error) {
       if (isUniqueViolation(error)) {
-        throw new AccessError('review_open', `Review ${campaign.reviewId} already has an open campaign (or one for this schedule slot).`, {
-          reviewId: campaign.reviewId,
-        });
+        throw new AccessError(
+          'review_open',
+          `Review ${campaign.reviewId} already has an open campaign (or one for this schedule slot).`,
+          {
+            reviewId: campaign.reviewId,
+          },
+        );
       }
       throw error;
     }
@@ -242,19 +269,28 @@ export class ReviewsRepo implements SyncPort<Methods> {
 
   insertReviewItems(items: ReviewItem[]): void {
     for (let i = 0; i < items.length; i += ITEM_ROWS) {
-      this.c.db.insert(t.reviewItems).values(items.slice(i, i + ITEM_ROWS).map(fromReviewItem)).run();
+      this.c.db
+        .insert(t.reviewItems)
+        .values(items.slice(i, i + ITEM_ROWS).map(fromReviewItem))
+        .run();
     }
   }
 
   insertReviewAssignments(assignments: ReviewAssignment[]): void {
     for (let i = 0; i < assignments.length; i += CHUNK * 4) {
-      this.c.db.insert(t.reviewAssignments).values(assignments.slice(i, i + CHUNK * 4)).run();
+      this.c.db
+        .insert(t.reviewAssignments)
+        .values(assignments.slice(i, i + CHUNK * 4))
+        .run();
     }
   }
 
   insertReviewers(reviewers: ReviewerRecord[]): void {
     for (let i = 0; i < reviewers.length; i += CHUNK) {
-      this.c.db.insert(t.reviewReviewers).values(reviewers.slice(i, i + CHUNK).map(fromReviewer)).run();
+      this.c.db
+        .insert(t.reviewReviewers)
+        .values(reviewers.slice(i, i + CHUNK).map(fromReviewer))
+        .run();
     }
   }
 
@@ -268,7 +304,13 @@ export class ReviewsRepo implements SyncPort<Methods> {
     const where: SQL[] = [eq(t.reviewItems.id, id)];
     if (from.decision) where.push(inArray(t.reviewItems.decision, from.decision));
     if (from.remediation) where.push(inArray(t.reviewItems.remediation, from.remediation));
-    return this.c.db.update(t.reviewItems).set(values).where(and(...where)).run().changes === 1;
+    return (
+      this.c.db
+        .update(t.reviewItems)
+        .set(values)
+        .where(and(...where))
+        .run().changes === 1
+    );
   }
 
   markReviewItemsSeen(reviewerId: string, itemIds: readonly string[], at: string): number {

@@ -5,7 +5,14 @@
 import type { AuditAction, AuditEvent } from '../../domain/audit.js';
 import { managedGroup } from '../../domain/provisioning/methods.js';
 import type {
-  AccessRequest, BreakGlassReview, DecisionRecord, Delegation, Grant, JobRecord, StepRecord, TaskRecord,
+  AccessRequest,
+  BreakGlassReview,
+  DecisionRecord,
+  Delegation,
+  Grant,
+  JobRecord,
+  StepRecord,
+  TaskRecord,
 } from '../../domain/records.js';
 import type * as t from './schema.js';
 
@@ -114,8 +121,18 @@ export function fromStep(s: StepRecord): StepRow {
 
 /** The columns a step update may change (a request's id and a step's index and policy step never change). */
 const STEP_PATCH_KEYS = [
-  'status', 'approvers', 'fallbackReason', 'label', 'notifyChannel', 'startedAt', 'decidedAt',
-  'escalateAt', 'escalatedAt', 'escalationApprovers', 'nextReminderAt', 'remindersSent',
+  'status',
+  'approvers',
+  'fallbackReason',
+  'label',
+  'notifyChannel',
+  'startedAt',
+  'decidedAt',
+  'escalateAt',
+  'escalatedAt',
+  'escalationApprovers',
+  'nextReminderAt',
+  'remindersSent',
 ] as const satisfies readonly (keyof StepRecord & keyof StepRow)[];
 
 export function fromStepPatch(patch: Partial<StepRecord>): Partial<StepRow> {
@@ -149,7 +166,12 @@ export function toDecision(row: DecisionRow): DecisionRecord {
     shortenedToSeconds: row.shortenedToSeconds,
     at: row.at,
     onBehalfOf: row.onBehalfOfId
-      ? { directoryId: row.onBehalfOfId, email: row.onBehalfOfEmail ?? '', name: row.onBehalfOfName ?? '', slackId: row.onBehalfOfSlackId }
+      ? {
+          directoryId: row.onBehalfOfId,
+          email: row.onBehalfOfEmail ?? '',
+          name: row.onBehalfOfName ?? '',
+          slackId: row.onBehalfOfSlackId,
+        }
       : null,
   };
 }
@@ -285,7 +307,12 @@ export function toBreakGlassReview(row: BreakGlassReviewRow): BreakGlassReview {
     dueAt: row.dueAt,
     status: row.status,
     reviewer: row.reviewerId
-      ? { directoryId: row.reviewerId, email: row.reviewerEmail ?? '', name: row.reviewerName ?? '', slackId: row.reviewerSlackId }
+      ? {
+          directoryId: row.reviewerId,
+          email: row.reviewerEmail ?? '',
+          name: row.reviewerName ?? '',
+          slackId: row.reviewerSlackId,
+        }
       : null,
     reason: row.reason,
     reviewedAt: row.reviewedAt,
@@ -315,8 +342,18 @@ export function fromBreakGlassReview(r: Partial<BreakGlassReview>): Partial<Brea
 export function toDelegation(row: DelegationRow): Delegation {
   return {
     id: row.id,
-    delegator: { directoryId: row.delegatorId, email: row.delegatorEmail, name: row.delegatorName, slackId: row.delegatorSlackId },
-    delegate: { directoryId: row.delegateId, email: row.delegateEmail, name: row.delegateName, slackId: row.delegateSlackId },
+    delegator: {
+      directoryId: row.delegatorId,
+      email: row.delegatorEmail,
+      name: row.delegatorName,
+      slackId: row.delegatorSlackId,
+    },
+    delegate: {
+      directoryId: row.delegateId,
+      email: row.delegateEmail,
+      name: row.delegateName,
+      slackId: row.delegateSlackId,
+    },
     startsAt: row.startsAt,
     endsAt: row.endsAt,
     status: row.status,

@@ -189,7 +189,12 @@ class SqliteStoreImpl {
     for (const [name, repo] of Object.entries(READS)) {
       const onReader = method(this.reads, repo, name);
       const onWriter = method(this.writes, repo, name);
-      reads[name] = (...args: unknown[]) => this.read(`store.${name}`, () => onWriter(...args), () => onReader(...args));
+      reads[name] = (...args: unknown[]) =>
+        this.read(
+          `store.${name}`,
+          () => onWriter(...args),
+          () => onReader(...args),
+        );
     }
     const store: Omit<Store, keyof StoreReads> = {
       kind: 'sqlite',
@@ -197,7 +202,12 @@ class SqliteStoreImpl {
       transaction: (fn) => this.transaction(fn),
       openSnapshot: () => this.openSnapshot(),
       messages: this.postedMessages(),
-      tableSizes: () => this.read('store.tableSizes', () => tableSizes(this.writer), () => tableSizes(this.reader)),
+      tableSizes: () =>
+        this.read(
+          'store.tableSizes',
+          () => tableSizes(this.writer),
+          () => tableSizes(this.reader),
+        ),
       close: () => this.close(),
     };
     return { ...(reads as unknown as StoreReads), ...store };
@@ -255,7 +265,11 @@ class SqliteStoreImpl {
   private postedMessages(): PostedMessages {
     const writes: SyncMessages = this.writes.messages;
     const read = <T>(name: string, run: (messages: SyncMessages) => T): Promise<T> =>
-      this.read(`store.messages.${name}`, () => run(this.writes.messages), () => run(this.reads.messages));
+      this.read(
+        `store.messages.${name}`,
+        () => run(this.writes.messages),
+        () => run(this.reads.messages),
+      );
     return {
       get: (slot) => read('get', (m) => m.get(slot)),
       forRequest: (requestId) => read('forRequest', (m) => m.forRequest(requestId)),

@@ -96,13 +96,20 @@ export class YamlDirectory implements Directory {
   /** Lower-cased email and login -> the people they name (more than one: ambiguous). */
   private readonly byEmailOrLogin = new Map<string, Person[]>();
   private readonly managerIdOf = new Map<string, string>();
-  /** Zones the file gives people, for the sandbox's Slack profiles (Slack, not the directory, says whose zone is whose). */
+  /**
+   * Zones the file gives people, for the sandbox's Slack profiles (Slack, not the directory, says whose zone is whose).
+   */
   private readonly zones = new Map<string, string>();
   private readonly groups = new Map<string, GroupState>();
 
-  private constructor(data: DirectoryFile, readonly source: string, locate: Locate) {
+  private constructor(
+    data: DirectoryFile,
+    readonly source: string,
+    locate: Locate,
+  ) {
     const problems: DirectoryProblem[] = [];
-    const problem = (path: (string | number)[], message: string) => problems.push({ file: source, ...locate(path), path: path.join('.'), message });
+    const problem = (path: (string | number)[], message: string) =>
+      problems.push({ file: source, ...locate(path), path: path.join('.'), message });
 
     this.people = data.people.map((p, i) => {
       const person: Person = {
@@ -130,7 +137,8 @@ export class YamlDirectory implements Directory {
     this.people.forEach((p, i) => {
       const key = p.login.toLowerCase();
       const earlier = logins.get(key);
-      if (earlier !== undefined && data.people[i]?.login !== undefined) problem(['people', i, 'login'], `duplicate login ${p.login} (also people.${earlier})`);
+      if (earlier !== undefined && data.people[i]?.login !== undefined)
+        problem(['people', i, 'login'], `duplicate login ${p.login} (also people.${earlier})`);
       else if (earlier === undefined) logins.set(key, i);
     });
 
@@ -140,7 +148,12 @@ export class YamlDirectory implements Directory {
       if (byId) return byId;
       const matches = this.match(ref);
       if (matches.length === 1) return matches[0];
-      problem(path, matches.length === 0 ? `${ref} is not a person in this directory` : `${ref} matches ${matches.length} people (${matches.map((m) => m.id).join(', ')})`);
+      problem(
+        path,
+        matches.length === 0
+          ? `${ref} is not a person in this directory`
+          : `${ref} matches ${matches.length} people (${matches.map((m) => m.id).join(', ')})`,
+      );
       return undefined;
     };
 
@@ -171,7 +184,15 @@ export class YamlDirectory implements Directory {
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      throw new DirectoryFileError([{ file: path, line: 0, column: 0, path: '', message: `cannot read the directory file: ${(error as Error).message}` }]);
+      throw new DirectoryFileError([
+        {
+          file: path,
+          line: 0,
+          column: 0,
+          path: '',
+          message: `cannot read the directory file: ${(error as Error).message}`,
+        },
+      ]);
     }
     return YamlDirectory.parse(text, path);
   }
@@ -184,7 +205,13 @@ export class YamlDirectory implements Directory {
       throw new DirectoryFileError(
         doc.errors.map((e) => {
           const pos = lineCounter.linePos(e.pos[0]);
-          return { file: sourceName, line: pos.line, column: pos.col, path: '', message: e.message.split('\n')[0] ?? e.message };
+          return {
+            file: sourceName,
+            line: pos.line,
+            column: pos.col,
+            path: '',
+            message: e.message.split('\n')[0] ?? e.message,
+          };
         }),
       );
     }
@@ -210,7 +237,12 @@ export class YamlDirectory implements Directory {
           // For an unknown key, point at the key itself rather than at the object holding it.
           const unknownKey = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
           const path = unknownKey === undefined ? issue.path : [...issue.path, unknownKey];
-          return { file: sourceName, ...locate(path, unknownKey === undefined ? 'value' : 'key'), path: path.map(String).join('.'), message: issue.message };
+          return {
+            file: sourceName,
+            ...locate(path, unknownKey === undefined ? 'value' : 'key'),
+            path: path.map(String).join('.'),
+            message: issue.message,
+          };
         }),
       );
     }
@@ -239,7 +271,9 @@ export class YamlDirectory implements Directory {
   async findPerson(emailOrLogin: string): Promise<Person | null> {
     const matches = this.match(emailOrLogin);
     if (matches.length > 1) {
-      throw new AccessError('identity_ambiguous', `${emailOrLogin} matches ${matches.length} people in the directory`, { ids: matches.map((m) => m.id) });
+      throw new AccessError('identity_ambiguous', `${emailOrLogin} matches ${matches.length} people in the directory`, {
+        ids: matches.map((m) => m.id),
+      });
     }
     return matches[0] ? copy(matches[0]) : null;
   }
@@ -279,14 +313,20 @@ export class YamlDirectory implements Directory {
 
   async addToGroup(personId: string, groupName: string): Promise<void> {
     const group = this.group(groupName);
-    if (group.type !== 'OKTA_GROUP') throw new PermanentError(`group ${groupName} is an ${group.type}; its membership cannot be changed through the directory`);
+    if (group.type !== 'OKTA_GROUP')
+      throw new PermanentError(
+        `group ${groupName} is an ${group.type}; its membership cannot be changed through the directory`,
+      );
     if (!this.byId.has(personId)) throw new PermanentError(`no person with id ${personId} in ${this.source}`);
     group.members.add(personId);
   }
 
   async removeFromGroup(personId: string, groupName: string): Promise<void> {
     const group = this.group(groupName);
-    if (group.type !== 'OKTA_GROUP') throw new PermanentError(`group ${groupName} is an ${group.type}; its membership cannot be changed through the directory`);
+    if (group.type !== 'OKTA_GROUP')
+      throw new PermanentError(
+        `group ${groupName} is an ${group.type}; its membership cannot be changed through the directory`,
+      );
     // Removing someone who is not a member is a no-op, as Okta's DELETE is.
     group.members.delete(personId);
   }
@@ -308,10 +348,13 @@ function offsetOf(doc: Document, path: readonly PropertyKey[], target: 'key' | '
   let offset = rangeStart(node);
   for (const [i, key] of path.entries()) {
     if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key));
+      const pair = node.items.find(
+        (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key),
+      );
       if (!pair) break;
       const last = i === path.length - 1;
-      offset = (last && target === 'key' ? rangeStart(pair.key) : rangeStart(pair.value) ?? rangeStart(pair.key)) ?? offset;
+      offset =
+        (last && target === 'key' ? rangeStart(pair.key) : (rangeStart(pair.value) ?? rangeStart(pair.key))) ?? offset;
       node = pair.value;
     } else if (isSeq(node) && typeof key === 'number') {
       const item = node.items[key];

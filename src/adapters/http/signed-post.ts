@@ -113,7 +113,8 @@ export async function postOnce(options: PostOptions): Promise<Response> {
       signal,
     });
   } catch (error) {
-    if (isTimeout(error, signal)) throw new TransientError(`${label} timed out after ${timeoutSeconds}s`, undefined, { cause: error });
+    if (isTimeout(error, signal))
+      throw new TransientError(`${label} timed out after ${timeoutSeconds}s`, undefined, { cause: error });
     throw new TransientError(`${label} failed: ${describe(error)}`, undefined, { cause: error });
   }
 
@@ -122,12 +123,17 @@ export async function postOnce(options: PostOptions): Promise<Response> {
   if (status >= 300 && status < 400) {
     await response.body?.cancel().catch(() => {});
     const location = response.headers.get('location');
-    throw new PermanentError(`${label} answered ${status} redirect to ${location ?? '(no Location header)'}; redirects are not followed, ${options.redirectHint}`);
+    throw new PermanentError(
+      `${label} answered ${status} redirect to ${location ?? '(no Location header)'}; redirects are not followed, ${options.redirectHint}`,
+    );
   }
   const excerpt = await readExcerpt(response);
   const detail = `${label} answered ${status}${excerpt ? `: ${excerpt}` : ''}`;
   if (TRANSIENT_STATUSES.has(status) || status >= 500) {
-    const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(response.headers.get('retry-after'), options.now()) : undefined;
+    const retryAfterMs =
+      status === 429 || status === 503
+        ? parseRetryAfter(response.headers.get('retry-after'), options.now())
+        : undefined;
     throw new TransientError(detail, retryAfterMs);
   }
   throw new PermanentError(detail);
@@ -137,7 +143,10 @@ export async function postOnce(options: PostOptions): Promise<Response> {
  * Reads a body as text, at most `maxBytes`, within the exchange's timeout. `partial`: a body cut
  * short (the timeout, a reset) gives what arrived instead of an error.
  */
-export async function readBody(response: Response, options: { maxBytes?: number; partial?: boolean } = {}): Promise<string> {
+export async function readBody(
+  response: Response,
+  options: { maxBytes?: number; partial?: boolean } = {},
+): Promise<string> {
   const maxBytes = options.maxBytes ?? ERROR_BODY_READ_BYTES;
   const reader = response.body?.getReader();
   if (!reader) return '';

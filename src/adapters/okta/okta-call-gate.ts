@@ -187,12 +187,14 @@ export class OktaCallGate {
           // reset is "only a suggested value" (rl2-monitor), so a short backoff, not the minute.
           const waitMs = concurrency
             ? this.backoff(rateLimitWaits)
-            : state ? Math.max(0, state.resetAt - this.now()) + this.resetMarginMs : this.backoff(1);
+            : state
+              ? Math.max(0, state.resetAt - this.now()) + this.resetMarginMs
+              : this.backoff(1);
           if (rateLimitWaits > this.maxRateLimitWaits || waitMs > this.maxRateLimitWaitMs) {
             this.counters.gaveUp++;
             throw new TransientError(
-              `Okta ${concurrency ? 'concurrency' : 'rate'} limit reached for ${what}; `
-                + `retry after ${Math.ceil(waitMs / 1000)} s`,
+              `Okta ${concurrency ? 'concurrency' : 'rate'} limit reached for ${what}; ` +
+                `retry after ${Math.ceil(waitMs / 1000)} s`,
               waitMs,
               { rateLimited: true },
             );
@@ -336,7 +338,10 @@ export class OktaCallGate {
       try {
         reservation = await shared.reserve(bucket, this.resetMarginMs);
       } catch (error) {
-        this.logger.warn('okta.shared_budget_unavailable', { bucket, error: error instanceof Error ? error.message : String(error) });
+        this.logger.warn('okta.shared_budget_unavailable', {
+          bucket,
+          error: error instanceof Error ? error.message : String(error),
+        });
         return this.pace(bucket);
       }
       if (reservation.go) {
@@ -368,7 +373,10 @@ export class OktaCallGate {
         try {
           await this.shared.observe(bucket, { limit, remaining, resetAt, rateLimited: response.status === 429 });
         } catch (error) {
-          this.logger.warn('okta.shared_budget_unavailable', { bucket, error: error instanceof Error ? error.message : String(error) });
+          this.logger.warn('okta.shared_budget_unavailable', {
+            bucket,
+            error: error instanceof Error ? error.message : String(error),
+          });
         }
       }
     }
@@ -419,11 +427,15 @@ export class OktaCallGate {
  * still happen, which is waited out.
  */
 export function bucketOf(url: string): string {
-  const segments = pathOf(url).split('/').filter((s) => s.length > 0);
+  const segments = pathOf(url)
+    .split('/')
+    .filter((s) => s.length > 0);
   // /api/v1/<collection>/<id>/<sub-collection>/<id>: every second segment after the version is an id.
   return (
     '/' +
-    segments.map((segment, index) => (index >= 3 && index % 2 === 1 && segments[0] === 'api' ? '{id}' : segment)).join('/')
+    segments
+      .map((segment, index) => (index >= 3 && index % 2 === 1 && segments[0] === 'api' ? '{id}' : segment))
+      .join('/')
   );
 }
 
@@ -475,6 +487,7 @@ function describeNetworkError(error: unknown): string {
 
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`OktaCallGate: ${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`OktaCallGate: ${name} must be a positive integer, got ${value}`);
   return value;
 }

@@ -11,7 +11,13 @@ import type { OktaCallGate } from './okta-call-gate.js';
 
 export type OktaAuth =
   | { mode: 'token'; token: string }
-  | { mode: 'private_key'; clientId: string; privateKey: string | Record<string, unknown>; keyId: string; scopes?: string[] };
+  | {
+      mode: 'private_key';
+      clientId: string;
+      privateKey: string | Record<string, unknown>;
+      keyId: string;
+      scopes?: string[];
+    };
 
 /**
  * Least privilege for what the bot does: read people (and their groups), read groups and their
@@ -66,7 +72,10 @@ class GatedRequestExecutor extends DefaultRequestExecutor {
     }
     let reason = `HTTP ${response.status}`;
     try {
-      const body = JSON.parse((await response.clone().text?.()) ?? '') as { error?: unknown; error_description?: unknown };
+      const body = JSON.parse((await response.clone().text?.()) ?? '') as {
+        error?: unknown;
+        error_description?: unknown;
+      };
       if (typeof body.error === 'string') reason = `${body.error}: ${String(body.error_description ?? '')}`.trim();
     } catch {
       // Not JSON: the status is all we know.
@@ -90,7 +99,10 @@ export interface OktaClientOptions {
 
 export function createOktaClient(options: OktaClientOptions): Client {
   const orgUrl = checkOrgUrl(options.orgUrl);
-  const requestExecutor = new GatedRequestExecutor(options.gate, options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS);
+  const requestExecutor = new GatedRequestExecutor(
+    options.gate,
+    options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
+  );
   const auth = checkAuth(options.auth);
   // Empty strings override whatever okta.yaml or OKTA_CLIENT_* would have supplied.
   const common = { orgUrl, cacheMiddleware: null, requestExecutor };
@@ -142,7 +154,9 @@ function checkOrgUrl(raw: string | undefined): string {
 
 function checkAuth(auth: OktaAuth | undefined): OktaAuth {
   if (!auth) {
-    throw new PermanentError('Okta settings: auth is missing (an API token, or a service app clientId + privateKey + keyId)');
+    throw new PermanentError(
+      'Okta settings: auth is missing (an API token, or a service app clientId + privateKey + keyId)',
+    );
   }
   if (auth.mode === 'token') {
     if (!auth.token || auth.token.trim() === '') {
@@ -161,5 +175,7 @@ function checkAuth(auth: OktaAuth | undefined): OktaAuth {
     }
     return auth;
   }
-  throw new PermanentError(`Okta settings: unknown auth mode "${(auth as { mode?: unknown }).mode}" (token | private_key)`);
+  throw new PermanentError(
+    `Okta settings: unknown auth mode "${(auth as { mode?: unknown }).mode}" (token | private_key)`,
+  );
 }

@@ -85,7 +85,9 @@ export class OktaDirectory implements Directory {
 
   constructor(options: OktaDirectoryOptions) {
     if (!options.managerAttribute || options.managerAttribute.trim() === '') {
-      throw new PermanentError('Okta settings: managerAttribute is missing (the profile attribute naming the manager, e.g. managerId)');
+      throw new PermanentError(
+        'Okta settings: managerAttribute is missing (the profile attribute naming the manager, e.g. managerId)',
+      );
     }
     this.managerAttribute = options.managerAttribute.trim();
     this.groupTtlMs = options.groupCacheTtlMs ?? DEFAULT_GROUP_TTL_MS;
@@ -121,10 +123,14 @@ export class OktaDirectory implements Directory {
         (u) => (u.profile.email ?? '').toLowerCase() === wanted.toLowerCase(),
       );
       if (matches.length > 1) {
-        throw new AccessError('identity_ambiguous', `${matches.length} Okta users have the email ${wanted}; an admin must resolve it`, {
-          email: wanted,
-          oktaIds: matches.map((u) => u.id),
-        });
+        throw new AccessError(
+          'identity_ambiguous',
+          `${matches.length} Okta users have the email ${wanted}; an admin must resolve it`,
+          {
+            email: wanted,
+            oktaIds: matches.map((u) => u.id),
+          },
+        );
       }
       if (matches[0]) return toPerson(matches[0]);
     }
@@ -202,7 +208,12 @@ export class OktaDirectory implements Directory {
     const ref = raw.trim();
     // `me` would be read as GET /users/me: the API token's owner, not anyone's manager.
     if (ref.toLowerCase() === 'me') {
-      this.logger.warn('okta.manager_not_found', { personId, attribute: this.managerAttribute, value: ref, why: '"me" names the API token\'s owner' });
+      this.logger.warn('okta.manager_not_found', {
+        personId,
+        attribute: this.managerAttribute,
+        value: ref,
+        why: '"me" names the API token\'s owner',
+      });
       return null;
     }
     // An id or a login first: one exact read. An email that is not a login needs a search.
@@ -371,7 +382,9 @@ export async function drainCollection<T>(collection: AsyncIterable<T | null>): P
 function toPerson(user: OktaUser): Person {
   const p = user.profile;
   const status = user.status.toLowerCase();
-  const fullName = [p.firstName, p.lastName].filter((s): s is string => typeof s === 'string' && s.trim() !== '').join(' ');
+  const fullName = [p.firstName, p.lastName]
+    .filter((s): s is string => typeof s === 'string' && s.trim() !== '')
+    .join(' ');
   const person: Person = {
     id: user.id,
     email: p.email ?? p.login,
@@ -387,7 +400,9 @@ function toPerson(user: OktaUser): Person {
 function parseUser(raw: unknown): OktaUser {
   const parsed = OktaUserSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new TransientError(`Okta returned a user record this bot cannot read: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    throw new TransientError(
+      `Okta returned a user record this bot cannot read: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    );
   }
   return parsed.data;
 }

@@ -17,12 +17,16 @@ export function oktaSystemLogSource(directory: OktaDirectory, options: { maxPage
     async collect(deps, holders, signal) {
       const holding = new Set(holders);
       const found: OffboardingSignal[] = [];
-      let cursor = await deps.store.getMeta(SYSTEM_LOG_CURSOR_KEY) ?? null;
+      let cursor = (await deps.store.getMeta(SYSTEM_LOG_CURSOR_KEY)) ?? null;
       for (let page = 0; page < (options.maxPages ?? 50) && !signal?.aborted; page++) {
         const result = await readDeactivations(directory.client, cursor, deps.clock.now(), { logger: deps.logger });
         for (const person of result.people) {
           if (!holding.has(person.oktaId)) continue;
-          found.push({ directoryId: person.oktaId, status: person.eventType === 'user.lifecycle.suspend' ? 'suspended' : 'deprovisioned', source: 'okta system log' });
+          found.push({
+            directoryId: person.oktaId,
+            status: person.eventType === 'user.lifecycle.suspend' ? 'suspended' : 'deprovisioned',
+            source: 'okta system log',
+          });
         }
         cursor = result.cursor;
         const saved = cursor;

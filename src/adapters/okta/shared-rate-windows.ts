@@ -49,11 +49,16 @@ const PROBE_POLL_MS = 50;
  * Decides one request's place in its bucket's window (a pure function: the store runs it under the
  * bucket's lock). Returns the new window and when the request may go, or when to ask again.
  */
-export function reserve(current: SharedWindow | undefined, now: number, marginMs: number): { window: SharedWindow; reservation: Reservation } {
+export function reserve(
+  current: SharedWindow | undefined,
+  now: number,
+  marginMs: number,
+): { window: SharedWindow; reservation: Reservation } {
   const w = current ?? EMPTY;
   if (now >= w.resetAt + marginMs) {
     // An unknown window: one probe goes, the others wait for its headers.
-    if (w.probeAt > w.resetAt && now - w.probeAt < PROBE_WAIT_MS) return { window: w, reservation: { go: false, retryInMs: PROBE_POLL_MS } };
+    if (w.probeAt > w.resetAt && now - w.probeAt < PROBE_WAIT_MS)
+      return { window: w, reservation: { go: false, retryInMs: PROBE_POLL_MS } };
     return { window: { ...w, probeAt: now, ...sent(w, now) }, reservation: { go: true, at: now } };
   }
   if (w.remaining <= 0) return { window: w, reservation: { go: false, retryInMs: w.resetAt + marginMs - now } };
@@ -61,18 +66,27 @@ export function reserve(current: SharedWindow | undefined, now: number, marginMs
   const pace = decayed(w, now);
   // The budget outlasts the window at the current pace: go at once.
   if ((pace * timeLeft) / 1000 < w.remaining) {
-    return { window: { ...w, remaining: w.remaining - 1, nextAt: Math.max(w.nextAt, now), ...sent(w, now) }, reservation: { go: true, at: now } };
+    return {
+      window: { ...w, remaining: w.remaining - 1, nextAt: Math.max(w.nextAt, now), ...sent(w, now) },
+      reservation: { go: true, at: now },
+    };
   }
   const at = Math.max(now, w.nextAt);
   // A slot past the reset belongs to the next window, which is not known yet: ask again then.
   if (at >= w.resetAt) return { window: w, reservation: { go: false, retryInMs: w.resetAt + marginMs - now } };
   // What is left of the window from this slot on, shared evenly by what is left of the budget.
   const interval = (w.resetAt - at) / w.remaining;
-  return { window: { ...w, remaining: w.remaining - 1, nextAt: at + interval, ...sent(w, at) }, reservation: { go: true, at } };
+  return {
+    window: { ...w, remaining: w.remaining - 1, nextAt: at + interval, ...sent(w, at) },
+    reservation: { go: true, at },
+  };
 }
 
 /** What an answer's rate-limit headers say about the window (a 429: nothing left until the reset). */
-export function observe(current: SharedWindow | undefined, answer: { limit: number; remaining: number; resetAt: number; rateLimited: boolean }): SharedWindow {
+export function observe(
+  current: SharedWindow | undefined,
+  answer: { limit: number; remaining: number; resetAt: number; rateLimited: boolean },
+): SharedWindow {
   const w = current ?? EMPTY;
   const remaining = answer.rateLimited ? 0 : answer.remaining;
   if (answer.resetAt > w.resetAt) return { ...w, limit: answer.limit, remaining, resetAt: answer.resetAt, nextAt: 0 };
@@ -103,14 +117,18 @@ export class SharedRateWindows {
     });
   }
 
-  async observe(bucket: string, answer: { limit: number; remaining: number; resetAt: number; rateLimited: boolean }): Promise<void> {
+  async observe(
+    bucket: string,
+    answer: { limit: number; remaining: number; resetAt: number; rateLimited: boolean },
+  ): Promise<void> {
     await this.update(bucket, (w) => ({ window: observe(w, answer), result: undefined }));
   }
 
   /** The windows as last stored, for /healthz and the benchmark. */
   async all(): Promise<Record<string, SharedWindow>> {
     const out: Record<string, SharedWindow> = {};
-    for (const entry of await this.store.metaWithPrefix(PREFIX)) out[entry.key.slice(PREFIX.length)] = parse(entry.value);
+    for (const entry of await this.store.metaWithPrefix(PREFIX))
+      out[entry.key.slice(PREFIX.length)] = parse(entry.value);
     return out;
   }
 
@@ -118,7 +136,10 @@ export class SharedRateWindows {
    * Reads and writes one bucket's window in one transaction: on PostgreSQL the read locks the key
    * (another replica's reservation waits for this one's commit), on SQLite the write lock does.
    */
-  private update<T>(bucket: string, change: (window: SharedWindow | undefined) => { window: SharedWindow; result: T }): Promise<T> {
+  private update<T>(
+    bucket: string,
+    change: (window: SharedWindow | undefined) => { window: SharedWindow; result: T },
+  ): Promise<T> {
     const key = `${PREFIX}${bucket}`;
     return this.store.transaction(async (tx) => {
       const stored = await tx.getMeta(key);
@@ -132,15 +153,17 @@ export class SharedRateWindows {
 
 const PREFIX = 'okta:rate:';
 
-const StoredWindow = z.object({
-  limit: z.number(),
-  remaining: z.number(),
-  resetAt: z.number(),
-  nextAt: z.number(),
-  probeAt: z.number(),
-  rate: z.number(),
-  rateAt: z.number(),
-}).partial();
+const StoredWindow = z
+  .object({
+    limit: z.number(),
+    remaining: z.number(),
+    resetAt: z.number(),
+    nextAt: z.number(),
+    probeAt: z.number(),
+    rate: z.number(),
+    rateAt: z.number(),
+  })
+  .partial();
 
 function parse(value: string): SharedWindow {
   try {

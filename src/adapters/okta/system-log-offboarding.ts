@@ -49,7 +49,10 @@ export interface DeactivationPage {
  */
 const CursorV2Schema = z.object({ v: z.literal(2), next: z.string().startsWith('/api/v1/logs?') });
 const CursorV1Schema = z.object({
-  v: z.literal(1), since: z.iso.datetime(), until: z.iso.datetime().nullable(), after: z.string().nullable(),
+  v: z.literal(1),
+  since: z.iso.datetime(),
+  until: z.iso.datetime().nullable(),
+  after: z.string().nullable(),
 });
 
 const LogEventSchema = z.object({
@@ -151,14 +154,22 @@ export interface OffboardedPerson {
  * (OKTA-OAS listUsers; "Use an ID lookup for records that you update"): a person reactivated a
  * moment ago may still look suspended in search, and keeps their access.
  */
-export async function checkStatuses(directory: OktaDirectory, personIds: string[], batchSize = 20): Promise<OffboardedPerson[]> {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`checkStatuses: batchSize must be a positive integer`);
+export async function checkStatuses(
+  directory: OktaDirectory,
+  personIds: string[],
+  batchSize = 20,
+): Promise<OffboardedPerson[]> {
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`checkStatuses: batchSize must be a positive integer`);
   const out: OffboardedPerson[] = [];
   const ids = [...new Set(personIds)];
   for (let i = 0; i < ids.length; i += batchSize) {
     const batch = ids.slice(i, i + batchSize);
     const found = new Map(
-      (await directory.searchPeople(batch.map((id) => `id eq "${id.replace(/["\\]/g, '')}"`).join(' or '))).map((p) => [p.id, p]),
+      (await directory.searchPeople(batch.map((id) => `id eq "${id.replace(/["\\]/g, '')}"`).join(' or '))).map((p) => [
+        p.id,
+        p,
+      ]),
     );
     for (const id of batch) {
       const hit = found.get(id);
@@ -166,7 +177,8 @@ export async function checkStatuses(directory: OktaDirectory, personIds: string[
       if (hit && !isOffboardedStatus(hit.status)) continue;
       const person = await directory.getPerson(id);
       if (!person) out.push({ id, status: 'gone' });
-      else if (isOffboardedStatus(person.status)) out.push({ id, status: person.status as 'suspended' | 'deprovisioned' });
+      else if (isOffboardedStatus(person.status))
+        out.push({ id, status: person.status as 'suspended' | 'deprovisioned' });
     }
   }
   return out;

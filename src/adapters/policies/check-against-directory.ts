@@ -36,7 +36,10 @@ const CHECK_REQUESTER: Person = {
   active: true,
 };
 
-export async function checkPoliciesAgainstDirectory(loaded: LoadedPolicies, directory: Directory): Promise<{ problems: PolicyProblem[]; unreachable?: string }> {
+export async function checkPoliciesAgainstDirectory(
+  loaded: LoadedPolicies,
+  directory: Directory,
+): Promise<{ problems: PolicyProblem[]; unreachable?: string }> {
   const problems: PolicyProblem[] = [];
   const problem = (file: string, path: KeyPath, message: string) => {
     problems.push({ file, ...loaded.locate(file, [...path]), path: formatKeyPath(path), message });
@@ -47,7 +50,8 @@ export async function checkPoliciesAgainstDirectory(loaded: LoadedPolicies, dire
   const people = new Map<string, Promise<Person | null>>();
   const findGroup = (name: string) => cached(groups, name, () => guard(() => directory.findGroup(name)));
   const membersOf = (name: string) => cached(members, name, () => guard(() => directory.membersOf(name)));
-  const findPerson = (email: string) => cached(people, email.toLowerCase(), () => guard(() => directory.findPerson(email)));
+  const findPerson = (email: string) =>
+    cached(people, email.toLowerCase(), () => guard(() => directory.findPerson(email)));
 
   try {
     // 1. Groups.
@@ -56,7 +60,11 @@ export async function checkPoliciesAgainstDirectory(loaded: LoadedPolicies, dire
       if (!group) {
         problem(ref.file, ref.path, `group '${ref.group}' does not exist in the directory (${directory.kind})`);
       } else if (ref.use === 'provision' && !group.manageable) {
-        problem(ref.file, ref.path, `group '${ref.group}' is an ${group.type} group, not OKTA_GROUP: Okta's API cannot change an app-sourced group; only OKTA_GROUP groups can be provisioned`);
+        problem(
+          ref.file,
+          ref.path,
+          `group '${ref.group}' is an ${group.type} group, not OKTA_GROUP: Okta's API cannot change an app-sourced group; only OKTA_GROUP groups can be provisioned`,
+        );
       }
     }
 
@@ -67,19 +75,33 @@ export async function checkPoliciesAgainstDirectory(loaded: LoadedPolicies, dire
         // Approvers by email: a step's own, an escalation's, and break-glass reviewers.
         const named: { user: string; path: KeyPath; what: string }[] = [];
         for (const [stepIndex, step] of (role.approval === 'auto' ? [] : role.approval).entries()) {
-          if (step.kind === 'user') named.push({ user: step.user, path: ['roles', roleIndex, 'approval', stepIndex, 'user'], what: 'approver' });
+          if (step.kind === 'user')
+            named.push({
+              user: step.user,
+              path: ['roles', roleIndex, 'approval', stepIndex, 'user'],
+              what: 'approver',
+            });
           if (step.escalation?.to.kind === 'user') {
-            named.push({ user: step.escalation.to.user, path: ['roles', roleIndex, 'approval', stepIndex, 'escalate_to', 'user'], what: 'escalation target' });
+            named.push({
+              user: step.escalation.to.user,
+              path: ['roles', roleIndex, 'approval', stepIndex, 'escalate_to', 'user'],
+              what: 'escalation target',
+            });
           }
         }
         if (role.breakGlass?.reviewers.kind === 'user') {
-          named.push({ user: role.breakGlass.reviewers.user, path: ['roles', roleIndex, 'break_glass', 'reviewers', 'user'], what: 'break-glass reviewer' });
+          named.push({
+            user: role.breakGlass.reviewers.user,
+            path: ['roles', roleIndex, 'break_glass', 'reviewers', 'user'],
+            what: 'break-glass reviewer',
+          });
         }
         for (const { user, path, what } of named) {
           try {
             const person = await findPerson(user);
             users.set(user.toLowerCase(), person);
-            if (!person) problem(policy.source.file, path, `${what} ${user} is not in the directory (${directory.kind})`);
+            if (!person)
+              problem(policy.source.file, path, `${what} ${user} is not in the directory (${directory.kind})`);
           } catch (error) {
             if (!(error instanceof AccessError)) throw error;
             users.set(user.toLowerCase(), null);
@@ -97,12 +119,16 @@ export async function checkPoliciesAgainstDirectory(loaded: LoadedPolicies, dire
     // Without the admin group every fallback is empty, and each chain would repeat that one
     // problem (already reported at admin_group); check the chains once it exists.
     if (!(await findGroup(adminGroup))) return { problems: sortProblems(problems) };
-    const knownMembers = async (name: string): Promise<Person[] | undefined> => ((await findGroup(name)) ? membersOf(name) : undefined);
+    const knownMembers = async (name: string): Promise<Person[] | undefined> =>
+      (await findGroup(name)) ? membersOf(name) : undefined;
     for (const policy of loaded.policies) {
       for (const [roleIndex, role] of policy.roles.entries()) {
         if (role.approval === 'auto') continue;
         const groupMembers: Record<string, Person[]> = {};
-        for (const name of new Set([adminGroup, ...role.approval.flatMap((s) => (s.kind === 'group' ? [s.group] : []))])) {
+        for (const name of new Set([
+          adminGroup,
+          ...role.approval.flatMap((s) => (s.kind === 'group' ? [s.group] : [])),
+        ])) {
           const list = await knownMembers(name);
           if (list) groupMembers[name] = list;
         }
@@ -145,17 +171,28 @@ interface Lookups {
  * (`remediate: remove`); each reviewer rule must resolve to an active person: a named user who is
  * in the directory, a group with active members.
  */
-async function checkReviews(loaded: LoadedPolicies, look: Lookups, problem: (file: string, path: KeyPath, message: string) => void): Promise<void> {
+async function checkReviews(
+  loaded: LoadedPolicies,
+  look: Lookups,
+  problem: (file: string, path: KeyPath, message: string) => void,
+): Promise<void> {
   for (const review of loaded.reviews.all()) {
     const file = review.source.file;
     for (const [i, name] of review.scope.groups.entries()) {
       const group = await look.findGroup(name);
       if (!group) problem(file, ['scope', 'groups', i], `group '${name}' does not exist in the directory`);
       else if (review.remediate === 'remove' && !group.manageable) {
-        problem(file, ['scope', 'groups', i], `group '${name}' is an ${group.type} group: the directory's API cannot remove its members, so 'remediate: remove' cannot work; use 'remediate: report'`);
+        problem(
+          file,
+          ['scope', 'groups', i],
+          `group '${name}' is an ${group.type} group: the directory's API cannot remove its members, so 'remediate: remove' cannot work; use 'remediate: report'`,
+        );
       }
     }
-    const rules = [['reviewer', review.reviewer], ['fallback_reviewer', review.fallbackReviewer]] as const;
+    const rules = [
+      ['reviewer', review.reviewer],
+      ['fallback_reviewer', review.fallbackReviewer],
+    ] as const;
     for (const [key, rule] of rules) {
       // The admin group (the default fallback) is checked with the settings, where it is named.
       if (rule.kind === 'group' && rule.group === loaded.settings.adminGroup) continue;
@@ -169,12 +206,17 @@ async function checkReviews(loaded: LoadedPolicies, look: Lookups, problem: (fil
           continue;
         }
         if (!person) problem(file, [key, 'user'], `reviewer ${rule.user} is not in the directory`);
-        else if (!person.active) problem(file, [key, 'user'], `reviewer ${rule.user} is not active in the directory (${person.status})`);
+        else if (!person.active)
+          problem(file, [key, 'user'], `reviewer ${rule.user} is not active in the directory (${person.status})`);
       } else if (rule.kind === 'group') {
         if (!(await look.findGroup(rule.group))) {
           problem(file, [key, 'group'], `group '${rule.group}' does not exist in the directory`);
         } else if (!(await look.membersOf(rule.group)).some((p) => p.active)) {
-          problem(file, [key, 'group'], `group '${rule.group}' has no active member, so nobody could review these items`);
+          problem(
+            file,
+            [key, 'group'],
+            `group '${rule.group}' has no active member, so nobody could review these items`,
+          );
         }
       }
     }
@@ -183,23 +225,31 @@ async function checkReviews(loaded: LoadedPolicies, look: Lookups, problem: (fil
 
 /** Every group the policies and settings name, in file order, with the key that names it. */
 function groupReferences(loaded: LoadedPolicies): GroupReference[] {
-  const refs: GroupReference[] = [{ file: loaded.settingsFile, path: ['admin_group'], group: loaded.settings.adminGroup, use: 'admin' }];
+  const refs: GroupReference[] = [
+    { file: loaded.settingsFile, path: ['admin_group'], group: loaded.settings.adminGroup, use: 'admin' },
+  ];
   for (const policy of loaded.policies) {
     const file = policy.source.file;
     for (const [r, role] of policy.roles.entries()) {
-      const at = (use: GroupUse, group: string, ...rest: (string | number)[]) => refs.push({ file, path: ['roles', r, ...rest], group, use });
+      const at = (use: GroupUse, group: string, ...rest: (string | number)[]) =>
+        refs.push({ file, path: ['roles', r, ...rest], group, use });
       role.eligibleGroups.forEach((g, i) => at('eligibility', g, 'eligible_groups', i));
       if (role.approval !== 'auto') {
         role.approval.forEach((step, i) => {
           if (step.kind === 'group') at('approval', step.group, 'approval', i, 'group');
-          if (step.escalation?.to.kind === 'group') at('approval', step.escalation.to.group, 'approval', i, 'escalate_to', 'group');
+          if (step.escalation?.to.kind === 'group')
+            at('approval', step.escalation.to.group, 'approval', i, 'escalate_to', 'group');
         });
       }
       role.breakGlass?.eligibleGroups?.forEach((g, i) => at('eligibility', g, 'break_glass', 'eligible_groups', i));
-      if (role.breakGlass?.reviewers.kind === 'group') at('approval', role.breakGlass.reviewers.group, 'break_glass', 'reviewers', 'group');
-      role.autoApprove?.requesterGroups?.forEach((g, i) => at('auto_approve', g, 'auto_approve', 'when', 'requester_groups', i));
+      if (role.breakGlass?.reviewers.kind === 'group')
+        at('approval', role.breakGlass.reviewers.group, 'break_glass', 'reviewers', 'group');
+      role.autoApprove?.requesterGroups?.forEach((g, i) =>
+        at('auto_approve', g, 'auto_approve', 'when', 'requester_groups', i),
+      );
       const provision = role.provision;
-      for (const named of provisionMethod(provision).groups(provision)) at(named.managed ? 'provision' : 'assignee', named.group, 'provision', provision.method, ...named.key);
+      for (const named of provisionMethod(provision).groups(provision))
+        at(named.managed ? 'provision' : 'assignee', named.group, 'provision', provision.method, ...named.key);
     }
   }
   return refs;

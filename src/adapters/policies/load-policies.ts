@@ -49,14 +49,28 @@ export async function loadPolicies(dir: string, options: LoadOptions = {}): Prom
       .map((entry) => entry.name)
       .sort();
   } catch (error) {
-    throw new PolicyLoadError([{ file: dir, line: 1, column: 1, path: FILE_LEVEL, message: `cannot read the policy folder: ${describeFsError(error)}` }]);
+    throw new PolicyLoadError([
+      {
+        file: dir,
+        line: 1,
+        column: 1,
+        path: FILE_LEVEL,
+        message: `cannot read the policy folder: ${describeFsError(error)}`,
+      },
+    ]);
   }
 
   // Settings.
   let settings: Settings | null = null;
   if (!names.includes(SETTINGS_FILE)) {
     const hint = names.includes('settings.yaml') ? ' (found settings.yaml: rename it to settings.yml)' : '';
-    problems.push({ file: settingsFile, line: 1, column: 1, path: FILE_LEVEL, message: `the settings file ${settingsFile} is missing${hint}; it needs at least admin_group and security_channel` });
+    problems.push({
+      file: settingsFile,
+      line: 1,
+      column: 1,
+      path: FILE_LEVEL,
+      message: `the settings file ${settingsFile} is missing${hint}; it needs at least admin_group and security_channel`,
+    });
   } else {
     const source = await readSource(settingsFile, problems);
     if (source) {
@@ -69,7 +83,13 @@ export async function loadPolicies(dir: string, options: LoadOptions = {}): Prom
   // Policies.
   const policyNames = names.filter((name) => name !== SETTINGS_FILE && name !== 'settings.yaml');
   if (policyNames.length === 0) {
-    problems.push({ file: dir, line: 1, column: 1, path: FILE_LEVEL, message: 'no policy files (*.yml) in the policy folder' });
+    problems.push({
+      file: dir,
+      line: 1,
+      column: 1,
+      path: FILE_LEVEL,
+      message: 'no policy files (*.yml) in the policy folder',
+    });
   }
   const policies: LoadedPolicy[] = [];
   const raw: { source: YamlSource; value: unknown }[] = [];
@@ -81,7 +101,13 @@ export async function loadPolicies(dir: string, options: LoadOptions = {}): Prom
     if (source.syntaxErrors.length > 0) continue;
     raw.push({ source, value: source.value });
     if (source.value === null || source.value === undefined) {
-      problems.push({ file, line: 1, column: 1, path: FILE_LEVEL, message: 'the file is empty; a policy needs app, name and roles' });
+      problems.push({
+        file,
+        line: 1,
+        column: 1,
+        path: FILE_LEVEL,
+        message: 'the file is empty; a policy needs app, name and roles',
+      });
       continue;
     }
     const parsed = PolicyFileSchema.safeParse(source.value);
@@ -102,7 +128,9 @@ export async function loadPolicies(dir: string, options: LoadOptions = {}): Prom
     catalog: new Catalog(policies),
     reviews: new ReviewCatalog(reviews),
     locate(file, path, target = 'value') {
-      const source = sources.get(file) ?? [...sources.values()].find((s) => s.file === join(dir, file) || s.file.endsWith(`/${file}`));
+      const source =
+        sources.get(file) ??
+        [...sources.values()].find((s) => s.file === join(dir, file) || s.file.endsWith(`/${file}`));
       return source ? source.locate(path, target) : { line: 1, column: 1 };
     },
   };
@@ -112,7 +140,13 @@ function validateSettings(source: YamlSource, problems: PolicyProblem[]): Settin
   if (source.syntaxErrors.length > 0) return null;
   const { file, value } = source;
   if (value === null || value === undefined) {
-    problems.push({ file, line: 1, column: 1, path: FILE_LEVEL, message: 'the settings file is empty; it needs at least admin_group and security_channel' });
+    problems.push({
+      file,
+      line: 1,
+      column: 1,
+      path: FILE_LEVEL,
+      message: 'the settings file is empty; it needs at least admin_group and security_channel',
+    });
     return null;
   }
   const before = problems.length;
@@ -126,7 +160,13 @@ function validateSettings(source: YamlSource, problems: PolicyProblem[]): Settin
       const check = validateDetailed(expression.trim());
       if (!check.valid) {
         const why = check.errors.map((e) => e.message).join('; ');
-        problems.push(problemAt(source, [key], `must be a cron expression (minute hour day-of-month month day-of-week, optionally a leading seconds field), got '${expression}': ${why}`));
+        problems.push(
+          problemAt(
+            source,
+            [key],
+            `must be a cron expression (minute hour day-of-month month day-of-week, optionally a leading seconds field), got '${expression}': ${why}`,
+          ),
+        );
       }
     }
   }
@@ -134,7 +174,9 @@ function validateSettings(source: YamlSource, problems: PolicyProblem[]): Settin
 }
 
 function asRecord(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
 }
 
 /**
@@ -142,7 +184,11 @@ function asRecord(value: unknown): Record<string, unknown> | null {
  * missing from the environment. They read the raw values, so a file with schema errors still gets
  * its duplicates reported in the same run.
  */
-function crossFileProblems(files: { source: YamlSource; value: unknown }[], env: Record<string, string | undefined>, onMissingSecret?: LoadOptions['onMissingSecret']): PolicyProblem[] {
+function crossFileProblems(
+  files: { source: YamlSource; value: unknown }[],
+  env: Record<string, string | undefined>,
+  onMissingSecret?: LoadOptions['onMissingSecret'],
+): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   const apps = new Map<string, { source: YamlSource }>();
   const policyNames = new Map<string, { source: YamlSource; path: KeyPath; label: string }>();
@@ -157,7 +203,14 @@ function crossFileProblems(files: { source: YamlSource; value: unknown }[], env:
     const app = typeof policy.app === 'string' ? policy.app : null;
     if (app !== null) {
       const first = apps.get(app);
-      if (first) problems.push(problemAt(source, ['app'], `app '${app}' is already defined in ${where(first.source, ['app'])}; each app has one policy file`));
+      if (first)
+        problems.push(
+          problemAt(
+            source,
+            ['app'],
+            `app '${app}' is already defined in ${where(first.source, ['app'])}; each app has one policy file`,
+          ),
+        );
       else apps.set(app, { source });
     }
     const roles = Array.isArray(policy.roles) ? policy.roles : [];
@@ -168,14 +221,26 @@ function crossFileProblems(files: { source: YamlSource; value: unknown }[], env:
       if (typeof role.id === 'string') {
         const firstIndex = roleIds.get(role.id);
         if (firstIndex !== undefined) {
-          problems.push(problemAt(source, ['roles', index, 'id'], `role id '${role.id}' is already used by roles[${firstIndex}] (line ${source.locate(['roles', firstIndex, 'id']).line})`));
+          problems.push(
+            problemAt(
+              source,
+              ['roles', index, 'id'],
+              `role id '${role.id}' is already used by roles[${firstIndex}] (line ${source.locate(['roles', firstIndex, 'id']).line})`,
+            ),
+          );
         } else roleIds.set(role.id, index);
       }
       if (typeof role.policy === 'string') {
         const label = `${app ?? '?'}/${typeof role.id === 'string' ? role.id : index}`;
         const first = policyNames.get(role.policy);
         if (first) {
-          problems.push(problemAt(source, ['roles', index, 'policy'], `policy name '${role.policy}' is already used by ${first.label} at ${where(first.source, first.path)}; policy names are unique`));
+          problems.push(
+            problemAt(
+              source,
+              ['roles', index, 'policy'],
+              `policy name '${role.policy}' is already used by ${first.label} at ${where(first.source, first.path)}; policy names are unique`,
+            ),
+          );
         } else policyNames.set(role.policy, { source, path: ['roles', index, 'policy'], label });
       }
       // Secrets a provisioning method names (a webhook's HMAC key) must be in the environment.
@@ -186,7 +251,11 @@ function crossFileProblems(files: { source: YamlSource; value: unknown }[], env:
           const variable = settings?.[key];
           if (typeof variable !== 'string' || !ENV_NAME_PATTERN.test(variable) || env[variable]) continue;
           const path = ['roles', index, 'provision', method.method, key];
-          const problem = problemAt(source, path, `the environment variable ${variable} is not set (it must hold ${holds})`);
+          const problem = problemAt(
+            source,
+            path,
+            `the environment variable ${variable} is not set (it must hold ${holds})`,
+          );
           if (onMissingSecret) onMissingSecret({ ...problem, variable });
           else problems.push(problem);
         }
@@ -210,10 +279,16 @@ function auditSecretProblems(
   const missing: { path: KeyPath; variable: string; holds: string }[] = [];
   settings.auditSinks.forEach((sink, index) => {
     const secret = sinkSecrets(sink);
-    if (secret && !env[secret.variable]) missing.push({ path: ['audit_sinks', index, secret.key], variable: secret.variable, holds: secret.holds });
+    if (secret && !env[secret.variable])
+      missing.push({ path: ['audit_sinks', index, secret.key], variable: secret.variable, holds: secret.holds });
   });
   if (settings.auditCheckpoints && !env.AUDIT_SIGNING_KEY?.trim()) {
-    missing.push({ path: ['audit_checkpoints'], variable: 'AUDIT_SIGNING_KEY', holds: 'the Ed25519 private key (PEM) that signs audit checkpoints; make one with openssl genpkey -algorithm ed25519' });
+    missing.push({
+      path: ['audit_checkpoints'],
+      variable: 'AUDIT_SIGNING_KEY',
+      holds:
+        'the Ed25519 private key (PEM) that signs audit checkpoints; make one with openssl genpkey -algorithm ed25519',
+    });
   }
   const problems: PolicyProblem[] = [];
   for (const { path, variable, holds } of missing) {

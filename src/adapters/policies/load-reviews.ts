@@ -38,7 +38,13 @@ export async function loadReviews(
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === 'ENOENT') return [];
-    problems.push({ file: folder, line: 1, column: 1, path: '(file)', message: `cannot read the reviews folder: ${String(code ?? error)}` });
+    problems.push({
+      file: folder,
+      line: 1,
+      column: 1,
+      path: '(file)',
+      message: `cannot read the reviews folder: ${String(code ?? error)}`,
+    });
     return [];
   }
   const roles = new Set(policies.flatMap((p) => p.roles.map((r) => `${p.app}/${r.id}`)));
@@ -52,7 +58,13 @@ export async function loadReviews(
     sources.set(file, source);
     if (source.syntaxErrors.length > 0) continue;
     if (source.value === null || source.value === undefined) {
-      problems.push({ file, line: 1, column: 1, path: '(file)', message: 'the file is empty; a review needs review, name, scope, reviewer and due' });
+      problems.push({
+        file,
+        line: 1,
+        column: 1,
+        path: '(file)',
+        message: 'the file is empty; a review needs review, name, scope, reviewer and due',
+      });
       continue;
     }
     const before = problems.length;
@@ -63,7 +75,13 @@ export async function loadReviews(
       const check = validateDetailed(raw.schedule.trim());
       if (!check.valid) {
         const why = check.errors.map((e) => e.message).join('; ');
-        problems.push(problemAt(source, ['schedule'], `must be a cron expression (minute hour day-of-month month day-of-week), got '${raw.schedule}': ${why}`));
+        problems.push(
+          problemAt(
+            source,
+            ['schedule'],
+            `must be a cron expression (minute hour day-of-month month day-of-week), got '${raw.schedule}': ${why}`,
+          ),
+        );
       }
     }
     // Checked on the file as written, so an unknown role is reported beside a typo elsewhere.
@@ -81,10 +99,20 @@ export async function loadReviews(
     const first = ids.get(review.id);
     if (first) {
       const at = first.locate(['review']);
-      problems.push(problemAt(source, ['review'], `review '${review.id}' is already defined in ${first.file}:${at.line}:${at.column}; review ids are unique`));
+      problems.push(
+        problemAt(
+          source,
+          ['review'],
+          `review '${review.id}' is already defined in ${first.file}:${at.line}:${at.column}; review ids are unique`,
+        ),
+      );
     } else ids.set(review.id, source);
     if (problems.length !== before || adminGroup === null) continue;
-    reviews.push({ ...review, fallbackReviewer: review.fallbackReviewer ?? { kind: 'group', group: adminGroup }, source: { file } });
+    reviews.push({
+      ...review,
+      fallbackReviewer: review.fallbackReviewer ?? { kind: 'group', group: adminGroup },
+      source: { file },
+    });
   }
   return reviews;
 }

@@ -12,15 +12,27 @@ export async function readSource(file: string, problems: PolicyProblem[]): Promi
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    problems.push({ file, line: 1, column: 1, path: FILE_LEVEL, message: `cannot read the file: ${describeFsError(error)}` });
+    problems.push({
+      file,
+      line: 1,
+      column: 1,
+      path: FILE_LEVEL,
+      message: `cannot read the file: ${describeFsError(error)}`,
+    });
     return null;
   }
   const source = parseYamlSource(file, text);
-  for (const e of source.syntaxErrors) problems.push({ file, line: e.line, column: e.column, path: FILE_LEVEL, message: e.message });
+  for (const e of source.syntaxErrors)
+    problems.push({ file, line: e.line, column: e.column, path: FILE_LEVEL, message: e.message });
   return source;
 }
 
-export function problemAt(source: YamlSource, path: KeyPath, message: string, target: 'key' | 'value' = 'value'): PolicyProblem {
+export function problemAt(
+  source: YamlSource,
+  path: KeyPath,
+  message: string,
+  target: 'key' | 'value' = 'value',
+): PolicyProblem {
   return { file: source.file, ...source.locate(path, target), path: formatKeyPath(path), message };
 }
 

@@ -15,7 +15,9 @@ export function formatProblem(problem: PolicyProblem): string {
 
 /** By file, then line, then column. */
 export function sortProblems(problems: readonly PolicyProblem[]): PolicyProblem[] {
-  return [...problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
+  return [...problems].sort((a, b) =>
+    a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column,
+  );
 }
 
 /** The policy folder is invalid: every problem found, sorted by file and line. */

@@ -136,15 +136,23 @@ export class WebhookClient implements WebhookTransport {
   }
 
   /** One attempt. Resolves on a 2xx; throws TransientError or PermanentError otherwise. */
-  async call(target: WebhookTarget, call: WebhookCall, options: { idempotencyKey?: string } = {}): Promise<{ status: number }> {
+  async call(
+    target: WebhookTarget,
+    call: WebhookCall,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<{ status: number }> {
     const url = checkedUrl(target.url, this.allowInsecureLoopback, 'webhook url');
     const where = `${url.origin}${url.pathname}`; // no query string: it may carry a token
     const secret = this.env[target.secretEnv];
     if (secret === undefined || secret === '') {
-      throw new PermanentError(`webhook secret env var ${target.secretEnv} is not set (needed to sign calls to ${where})`);
+      throw new PermanentError(
+        `webhook secret env var ${target.secretEnv} is not set (needed to sign calls to ${where})`,
+      );
     }
     if (!Number.isFinite(target.timeoutSeconds) || target.timeoutSeconds <= 0) {
-      throw new PermanentError(`webhook timeout for ${where} must be a positive number of seconds, got ${target.timeoutSeconds}`);
+      throw new PermanentError(
+        `webhook timeout for ${where} must be a positive number of seconds, got ${target.timeoutSeconds}`,
+      );
     }
     const body = webhookWireBody(call);
     const unixSeconds = Math.floor(this.now().getTime() / 1000);

@@ -6,7 +6,13 @@
  */
 import type { ModalView, WebClient } from '@slack/web-api';
 import type { SlackMessage } from '../../../blocks/approval-message.js';
-import { helpMessage, listMessage, pendingMessage, textMessage, whoamiMessage } from '../../../blocks/command-replies.js';
+import {
+  helpMessage,
+  listMessage,
+  pendingMessage,
+  textMessage,
+  whoamiMessage,
+} from '../../../blocks/command-replies.js';
 import { channelLink, escapeMrkdwn } from '../../../blocks/escape.js';
 import { explainMessage } from '../../../blocks/explain-message.js';
 import { infoModal } from '../../../blocks/modals.js';
@@ -78,7 +84,13 @@ export { textMessage };
 
 /** One sentence for a person the bot cannot act for, instead of lists of what they cannot use. */
 function inactive(me: ActingPerson): SlackMessage | null {
-  return me.person.active ? null : textMessage(escapeMrkdwn(`Your directory account (${me.person.email}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`));
+  return me.person.active
+    ? null
+    : textMessage(
+        escapeMrkdwn(
+          `Your directory account (${me.person.email}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`,
+        ),
+      );
 }
 
 /** A reply about the caller's own access: for an inactive account, the one sentence instead. */
@@ -100,7 +112,11 @@ async function answerView(ctx: SlackContext, where: string, build: () => Promise
   }
 }
 
-export async function answer(ctx: SlackContext, where: string, run: () => Promise<SlackMessage>): Promise<SlackMessage> {
+export async function answer(
+  ctx: SlackContext,
+  where: string,
+  run: () => Promise<SlackMessage>,
+): Promise<SlackMessage> {
   try {
     return await run();
   } catch (error) {
@@ -137,9 +153,16 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
     answer: 'modal',
     refuse: ({ ctx, app, role }) => {
       if (app === undefined || role === undefined) {
-        const roles = ctx.deps.catalog.entries().filter((e) => e.role.breakGlass).map((e) => `\`${e.app.app} ${e.role.id}\``);
-        const which = roles.length ? `Roles with emergency access: ${roles.join(', ')}.` : 'No role has emergency access.';
-        return textMessage(`Usage: \`/access break-glass <app> <role>\`, e.g. \`/access break-glass github owner\`. ${escapeMrkdwn(which)}`);
+        const roles = ctx.deps.catalog
+          .entries()
+          .filter((e) => e.role.breakGlass)
+          .map((e) => `\`${e.app.app} ${e.role.id}\``);
+        const which = roles.length
+          ? `Roles with emergency access: ${roles.join(', ')}.`
+          : 'No role has emergency access.';
+        return textMessage(
+          `Usage: \`/access break-glass <app> <role>\`, e.g. \`/access break-glass github owner\`. ${escapeMrkdwn(which)}`,
+        );
       }
       try {
         findEntry(ctx.deps, app, role);
@@ -155,7 +178,8 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
   {
     name: 'delegate',
     args: '@person until <date>',
-    summary: 'while you are away, someone else decides your approvals: `/access delegate @kim until 2026-12-24`; `/access delegate off` ends it',
+    summary:
+      'while you are away, someone else decides your approvals: `/access delegate @kim until 2026-12-24`; `/access delegate off` ends it',
     answer: 'modal_or_reply',
     wantsModal: ({ words }) => words.length === 0,
     open: async ({ ctx, client, triggerId, userId, channel }) => {
@@ -168,18 +192,25 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
         case 'off':
           return textMessage(escapeMrkdwn(await delegationOff(ctx, client, userId)));
         case 'delegate':
-          return textMessage(escapeMrkdwn(await delegateTo(ctx, client, { userId, delegate: parsed.delegate, day: parsed.day })));
+          return textMessage(
+            escapeMrkdwn(await delegateTo(ctx, client, { userId, delegate: parsed.delegate, day: parsed.day })),
+          );
         case 'form':
-          return textMessage(parsed.problem ?? 'Usage: `/access delegate @person until 2026-12-24`, or `/access delegate off`.');
+          return textMessage(
+            parsed.problem ?? 'Usage: `/access delegate @person until 2026-12-24`, or `/access delegate off`.',
+          );
       }
     },
   },
   {
     name: 'list',
-    summary: 'your access and your pending requests, with Extend, I\'m done and Cancel',
+    summary: "your access and your pending requests, with Extend, I'm done and Cancel",
     answer: 'reply',
     reply: forActivePerson(async ({ ctx, userId }, me) => {
-      const [grants, requests] = await Promise.all([myGrants(ctx.deps, me.person.id), myRequests(ctx.deps, me.person.id)]);
+      const [grants, requests] = await Promise.all([
+        myGrants(ctx.deps, me.person.id),
+        myRequests(ctx.deps, me.person.id),
+      ]);
       return listMessage({ grants, requests, timezone: ctx.display.knownZone(userId) });
     }),
   },
@@ -208,7 +239,11 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
         role,
         requester: async () => {
           const { person } = await lookUpSlackUser(ctx, client, userId);
-          if (!person) throw new AccessError('identity_unknown', 'Your Slack email is not in the directory, so there is nothing to evaluate.');
+          if (!person)
+            throw new AccessError(
+              'identity_unknown',
+              'Your Slack email is not in the directory, so there is nothing to evaluate.',
+            );
           return person;
         },
         // The justification is asked for in the form; a placeholder keeps the trace about eligibility and the chain.
@@ -239,13 +274,14 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
   {
     name: 'review',
     args: '[start <id>]',
-    summary: 'the access review items waiting for you, with Keep and Revoke; admins: `review start <id>` starts a review',
+    summary:
+      'the access review items waiting for you, with Keep and Revoke; admins: `review start <id>` starts a review',
     answer: 'reply',
     reply: (call) => reviewSubcommand(call),
   },
   {
     name: 'revoke',
-    summary: 'admins: take someone\'s access away, with a reason',
+    summary: "admins: take someone's access away, with a reason",
     answer: 'modal',
     open: ({ ctx, client, triggerId, userId, channel, refuse }) =>
       openRevokeForm(ctx, client, { triggerId, userId, channel, refuse }),
@@ -271,8 +307,13 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
       const at = ctx.deps.clock.now().toISOString();
       await queueDigest(ctx.deps, { at, key: `on-demand:${at}:${me.person.id}` });
       ctx.jobs.kick();
-      ctx.deps.logger.info('digest requested on demand', { channel: ctx.deps.settings.securityChannel, by: me.person.email });
-      return textMessage(`Posting the digest for the week ending now to ${channelLink(ctx.deps.settings.securityChannel)}, with the week's requests CSV in its thread.`);
+      ctx.deps.logger.info('digest requested on demand', {
+        channel: ctx.deps.settings.securityChannel,
+        by: me.person.email,
+      });
+      return textMessage(
+        `Posting the digest for the week ending now to ${channelLink(ctx.deps.settings.securityChannel)}, with the week's requests CSV in its thread.`,
+      );
     },
   },
   {
@@ -284,14 +325,19 @@ export const SUBCOMMANDS: readonly AccessSubcommand[] = [
 ];
 
 /** The help's lines, one per subcommand, in the table's order. */
-export const HELP = SUBCOMMANDS.map((s) => ({ usage: `/access ${s.name}`, args: s.args?.split(' ') ?? [], summary: s.summary }));
+export const HELP = SUBCOMMANDS.map((s) => ({
+  usage: `/access ${s.name}`,
+  args: s.args?.split(' ') ?? [],
+  summary: s.summary,
+}));
 
 /** The manifest's `usage_hint`: every subcommand with its arguments. */
 export function usageHint(): string {
   return SUBCOMMANDS.map((s) => (s.args ? `${s.name} ${s.args}` : s.name)).join(' | ');
 }
 
-export type ParsedAccessCommand = { kind: string; app?: string; role?: string; words: string[] } | { kind: 'unknown'; word: string };
+export type ParsedAccessCommand =
+  { kind: string; app?: string; role?: string; words: string[] } | { kind: 'unknown'; word: string };
 
 /**
  * `/access <words>`: the subcommand by its first word (none: help), `<app> <role>` for those that

@@ -20,15 +20,25 @@ import { openChecked, type Checked, type CheckedFormInput } from './open-checked
 import { selected, typed, type ViewPayload } from './payloads.js';
 
 /** The form for a role, or why this person may not use it (read live: their account and groups). */
-async function breakGlassForm(ctx: SlackContext, client: WebClient, userId: string, app: string, role: string): Promise<Checked> {
+async function breakGlassForm(
+  ctx: SlackContext,
+  client: WebClient,
+  userId: string,
+  app: string,
+  role: string,
+): Promise<Checked> {
   try {
     const entry = findEntry(ctx.deps, app, role);
     const rule = entry.role.breakGlass;
     const what = `${entry.app.name} ${entry.role.name}`;
-    if (!rule) return { refusal: `${what} has no emergency access. Ask for it with /access request ${entry.app.app} ${entry.role.id}.` };
+    if (!rule)
+      return {
+        refusal: `${what} has no emergency access. Ask for it with /access request ${entry.app.app} ${entry.role.id}.`,
+      };
     const me = await identify(ctx, client, userId);
     const check = checkBreakGlass(entry.role, me.person, await ctx.deps.directory.groupsOf(me.person.id), {});
-    if (check.outcome === 'not_eligible' || check.outcome === 'not_allowed') return { refusal: `You may not use emergency access to ${what}: ${check.reason}.` };
+    if (check.outcome === 'not_eligible' || check.outcome === 'not_allowed')
+      return { refusal: `You may not use emergency access to ${what}: ${check.reason}.` };
     if (await ctx.deps.store.findOpenGrant(me.person.id, entry.app.app, entry.role.id)) {
       return { refusal: `You already hold ${what}; emergency access would add nothing.` };
     }
@@ -52,19 +62,37 @@ async function breakGlassForm(ctx: SlackContext, client: WebClient, userId: stri
 }
 
 /** `/access break-glass <app> <role>`: the form, or an ephemeral sentence saying why not. */
-export function openBreakGlassForm(ctx: SlackContext, client: WebClient, input: CheckedFormInput & { app: string; role: string }): Promise<void> {
-  return openChecked(ctx, client, { ...input, title: 'Emergency access', checking: '_Checking whether you may use emergency access…_' }, () =>
-    breakGlassForm(ctx, client, input.userId, input.app, input.role));
+export function openBreakGlassForm(
+  ctx: SlackContext,
+  client: WebClient,
+  input: CheckedFormInput & { app: string; role: string },
+): Promise<void> {
+  return openChecked(
+    ctx,
+    client,
+    { ...input, title: 'Emergency access', checking: '_Checking whether you may use emergency access…_' },
+    () => breakGlassForm(ctx, client, input.userId, input.app, input.role),
+  );
 }
 
 /** Emergency access… in the request form: the request form becomes the break-glass form (or says why not). */
-export async function breakGlassFormView(ctx: SlackContext, client: WebClient, userId: string, app: string, role: string): Promise<ModalView> {
+export async function breakGlassFormView(
+  ctx: SlackContext,
+  client: WebClient,
+  userId: string,
+  app: string,
+  role: string,
+): Promise<ModalView> {
   const checked = await breakGlassForm(ctx, client, userId, app, role);
   return 'view' in checked ? checked.view : infoModal('Emergency access', escapeMrkdwn(checked.refusal));
 }
 
 /** The form's submission: granted (the form closes; the DM and the security channel say it), or why not. */
-export async function submitBreakGlass(ctx: SlackContext, client: WebClient, input: { userId: string; view: ViewPayload; app: string; role: string }): Promise<SubmissionReply> {
+export async function submitBreakGlass(
+  ctx: SlackContext,
+  client: WebClient,
+  input: { userId: string; view: ViewPayload; app: string; role: string },
+): Promise<SubmissionReply> {
   const { state } = input.view;
   const seconds = Number(selected(state, BLOCK.duration, ACTION.duration));
   try {
@@ -76,15 +104,23 @@ export async function submitBreakGlass(ctx: SlackContext, client: WebClient, inp
       justification: typed(state, BLOCK.justification, ACTION.justification),
       incident: typed(state, BLOCK.incident, ACTION.incident),
     });
-    ctx.deps.logger.warn('break-glass access taken', { grantId: result.grant.id, holder: result.grant.holder.email, app: input.app, role: input.role, seconds: result.grant.durationSeconds });
+    ctx.deps.logger.warn('break-glass access taken', {
+      grantId: result.grant.id,
+      holder: result.grant.holder.email,
+      app: input.app,
+      role: input.role,
+      seconds: result.grant.durationSeconds,
+    });
     return undefined;
   } catch (error) {
     const message = explain(ctx, error, 'break-glass');
     if (error instanceof AccessError) {
-      if (error.code === 'justification_required') return { response_action: 'errors', errors: { [BLOCK.justification]: message } };
-      if (error.code === 'invalid_duration') return { response_action: 'errors', errors: { [BLOCK.duration]: message } };
+      if (error.code === 'justification_required')
+        return { response_action: 'errors', errors: { [BLOCK.justification]: message } };
+      if (error.code === 'invalid_duration')
+        return { response_action: 'errors', errors: { [BLOCK.duration]: message } };
       if (error.code === 'too_long') {
-        const block = (typed(state, BLOCK.incident, ACTION.incident).length > 500) ? BLOCK.incident : BLOCK.justification;
+        const block = typed(state, BLOCK.incident, ACTION.incident).length > 500 ? BLOCK.incident : BLOCK.justification;
         return { response_action: 'errors', errors: { [block]: message } };
       }
     }
@@ -93,14 +129,23 @@ export async function submitBreakGlass(ctx: SlackContext, client: WebClient, inp
 }
 
 /** Review… and Revoke now… on an alert: the form as the grant stands now (who may is decided on submit). */
-export async function breakGlassActionView(ctx: SlackContext, userId: string, grantId: string, which: 'review' | 'revoke'): Promise<ModalView> {
+export async function breakGlassActionView(
+  ctx: SlackContext,
+  userId: string,
+  grantId: string,
+  which: 'review' | 'revoke',
+): Promise<ModalView> {
   const view = await breakGlassView(ctx.deps, grantId, ctx.display.knownZone(userId));
   if (!view) return infoModal('Not found', 'This emergency access no longer exists.');
   const metadata = JSON.stringify({ g: grantId });
   return which === 'review' ? breakGlassReviewModal(view, metadata) : breakGlassRevokeModal(view, metadata);
 }
 
-export async function submitBreakGlassReview(ctx: SlackContext, client: WebClient, input: { userId: string; view: ViewPayload; grantId: string }): Promise<SubmissionReply> {
+export async function submitBreakGlassReview(
+  ctx: SlackContext,
+  client: WebClient,
+  input: { userId: string; view: ViewPayload; grantId: string },
+): Promise<SubmissionReply> {
   const { state } = input.view;
   const outcome = selected(state, BLOCK.reviewOutcome, ACTION.reviewOutcome);
   if (outcome !== 'justified' && outcome !== 'not_justified') {
@@ -113,8 +158,14 @@ export async function submitBreakGlassReview(ctx: SlackContext, client: WebClien
       outcome,
       reason: typed(state, BLOCK.reason, ACTION.reason),
     });
-    const verdict = review.status === 'justified' ? '✅ justified' : '⛔ not justified: the access is revoked if it was still active';
-    await tellEphemeral(ctx, client, { user: input.userId }, `You reviewed the emergency access: ${verdict}. The security channel's alert shows it.`);
+    const verdict =
+      review.status === 'justified' ? '✅ justified' : '⛔ not justified: the access is revoked if it was still active';
+    await tellEphemeral(
+      ctx,
+      client,
+      { user: input.userId },
+      `You reviewed the emergency access: ${verdict}. The security channel's alert shows it.`,
+    );
     return undefined;
   } catch (error) {
     const message = explain(ctx, error, 'break-glass review');
@@ -125,14 +176,23 @@ export async function submitBreakGlassReview(ctx: SlackContext, client: WebClien
   }
 }
 
-export async function submitBreakGlassRevoke(ctx: SlackContext, client: WebClient, input: { userId: string; view: ViewPayload; grantId: string }): Promise<SubmissionReply> {
+export async function submitBreakGlassRevoke(
+  ctx: SlackContext,
+  client: WebClient,
+  input: { userId: string; view: ViewPayload; grantId: string },
+): Promise<SubmissionReply> {
   try {
     const grant = await revokeBreakGlass(ctx.deps, {
       actor: await identify(ctx, client, input.userId),
       grantId: input.grantId,
       reason: typed(input.view.state, BLOCK.reason, ACTION.reason),
     });
-    await tellEphemeral(ctx, client, { user: input.userId }, `🔒 You revoked ${grant.holder.name}'s emergency access (${duration(grant.durationSeconds)}): the bot removes it now. ${grant.holder.name} is told, with your reason. The review is still owed.`);
+    await tellEphemeral(
+      ctx,
+      client,
+      { user: input.userId },
+      `🔒 You revoked ${grant.holder.name}'s emergency access (${duration(grant.durationSeconds)}): the bot removes it now. ${grant.holder.name} is told, with your reason. The review is still owed.`,
+    );
     return undefined;
   } catch (error) {
     const message = explain(ctx, error, 'break-glass revoke');

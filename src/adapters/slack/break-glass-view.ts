@@ -3,7 +3,11 @@ import type { BreakGlassAlertView } from '../../../blocks/view-models.js';
 import type { Deps } from '../../operations/context.js';
 import { personLabel } from './request-card.js';
 
-export async function breakGlassView(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, grantId: string, timezone?: string): Promise<BreakGlassAlertView | undefined> {
+export async function breakGlassView(
+  deps: Pick<Deps, 'store' | 'catalog' | 'settings'>,
+  grantId: string,
+  timezone?: string,
+): Promise<BreakGlassAlertView | undefined> {
   const [grant, review] = await Promise.all([deps.store.getGrant(grantId), deps.store.getBreakGlassReview(grantId)]);
   if (!grant || !review) return undefined;
   const request = await deps.store.getRequest(grant.requestId);

@@ -34,7 +34,10 @@ export function configuredChannels(settings: Settings, catalog: Catalog): Map<st
 }
 
 export async function checkConfiguredChannels(
-  client: WebClient, settings: Settings, catalog: Catalog, logger: Logger,
+  client: WebClient,
+  settings: Settings,
+  catalog: Catalog,
+  logger: Logger,
 ): Promise<ChannelProblem[]> {
   const problems: ChannelProblem[] = [];
   for (const [channel, usedFor] of configuredChannels(settings, catalog)) {
@@ -60,9 +63,12 @@ export async function checkConfiguredChannels(
     if (!problem) continue;
     problems.push({ channel, usedFor, problem });
     const isAlerts = usedFor.includes('alerts_channel');
-    const what = problem === 'not_found'
-      ? 'Slack answers channel_not_found: a private channel the bot was not invited to, or a wrong id'
-      : problem === 'archived' ? 'the channel is archived' : 'the bot is not a member';
+    const what =
+      problem === 'not_found'
+        ? 'Slack answers channel_not_found: a private channel the bot was not invited to, or a wrong id'
+        : problem === 'archived'
+          ? 'the channel is archived'
+          : 'the bot is not a member';
     logger.error(`${isAlerts ? 'THE ALERTS CHANNEL IS UNREACHABLE' : 'a configured channel is unreachable'}: ${what}`, {
       channel,
       usedFor,

@@ -34,7 +34,12 @@ export interface SlackContext {
  * decides access is cached); the core matches it to the stored binding or binds on first contact.
  */
 export async function identify(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<ActingPerson> {
-  const user = await slackUserOf(ctx, client, slackUserId, 'Slack did not tell us who you are just now; please try again in a moment.');
+  const user = await slackUserOf(
+    ctx,
+    client,
+    slackUserId,
+    'Slack did not tell us who you are just now; please try again in a moment.',
+  );
   assertOurPerson(ctx, user);
   return identifySlackUser(ctx.deps, { slackUserId, email: user?.profile?.email ?? null });
 }
@@ -67,31 +72,54 @@ function assertOurPerson(ctx: SlackContext, user: SlackUserInfo | undefined): vo
     ctx.deps.logger.warn('refused a person from another workspace', { team: user.team_id, expected: ctx.teamId });
     throw new AccessError('wrong_workspace', FOREIGN_WORKSPACE_TEXT);
   }
-  if (user.deleted || user.is_bot) throw new AccessError('identity_unknown', 'This Slack account is deactivated or a bot, so it cannot act here.');
-  if (user.is_email_confirmed === false) throw new AccessError('identity_unknown', 'Your Slack email is not confirmed yet, so you cannot be matched to the directory.');
+  if (user.deleted || user.is_bot)
+    throw new AccessError('identity_unknown', 'This Slack account is deactivated or a bot, so it cannot act here.');
+  if (user.is_email_confirmed === false)
+    throw new AccessError(
+      'identity_unknown',
+      'Your Slack email is not confirmed yet, so you cannot be matched to the directory.',
+    );
 }
 
-async function slackUserOf(ctx: SlackContext, client: WebClient, slackUserId: string, failure: string): Promise<SlackUserInfo | undefined> {
+async function slackUserOf(
+  ctx: SlackContext,
+  client: WebClient,
+  slackUserId: string,
+  failure: string,
+): Promise<SlackUserInfo | undefined> {
   try {
     const info = await client.users.info({ user: slackUserId });
     // The same answer says which zone the person reads times in: kept for the replies to them.
     ctx.display.rememberZone(slackUserId, info.user?.tz);
     return info.user as SlackUserInfo | undefined;
   } catch (error) {
-    ctx.deps.logger.warn('users.info failed', { slackUserId, error: error instanceof Error ? error.message : String(error) });
+    ctx.deps.logger.warn('users.info failed', {
+      slackUserId,
+      error: error instanceof Error ? error.message : String(error),
+    });
     throw new AccessError('transient_failure', failure);
   }
 }
 
-/** The email on a Slack user's profile (users.info), or null when it has none; `failure` is said when Slack does not answer. */
-export async function slackEmailOf(ctx: SlackContext, client: WebClient, slackUserId: string, failure: string): Promise<string | null> {
+/**
+ * The email on a Slack user's profile (users.info), or null when it has none; `failure` is said when Slack does not
+ * answer.
+ */
+export async function slackEmailOf(
+  ctx: SlackContext,
+  client: WebClient,
+  slackUserId: string,
+  failure: string,
+): Promise<string | null> {
   return (await slackUserOf(ctx, client, slackUserId, failure))?.profile?.email ?? null;
 }
 
 /** A refusal a person can read: the core's message for its own errors, a generic one otherwise. */
 export function explain(ctx: SlackContext, error: unknown, where: string): string {
   if (error instanceof AccessError) return error.message;
-  ctx.deps.logger.error(`${where} failed`, { error: error instanceof Error ? error.stack ?? error.message : String(error) });
+  ctx.deps.logger.error(`${where} failed`, {
+    error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+  });
   if (error instanceof TransientError) return 'The directory did not answer in time; please try again in a moment.';
   return 'Something went wrong on our side; nothing was changed. The access team can find the details in the log.';
 }
@@ -110,7 +138,11 @@ export class Acker {
   private readonly timer: NodeJS.Timeout;
 
   /** `lateBody` is what the ack at the budget carries (a view submission's "working on it" view). */
-  constructor(private readonly ackFn: (body?: unknown) => Promise<void>, budgetMs: number, lateBody?: unknown) {
+  constructor(
+    private readonly ackFn: (body?: unknown) => Promise<void>,
+    budgetMs: number,
+    lateBody?: unknown,
+  ) {
     this.timer = setTimeout(() => {
       if (this.acked) return;
       this.lateAck = true;
@@ -154,8 +186,16 @@ export type SubmissionReply =
 export class SubmissionAcker {
   private readonly acker: Acker;
 
-  constructor(ack: unknown, private readonly ctx: SlackContext, private readonly client: WebClient, private readonly view: { viewId: string; userId: string }) {
-    this.acker = new Acker(ack as AckFn as (body?: unknown) => Promise<void>, ctx.ackBudgetMs, { response_action: 'update', view: workingModal() });
+  constructor(
+    ack: unknown,
+    private readonly ctx: SlackContext,
+    private readonly client: WebClient,
+    private readonly view: { viewId: string; userId: string },
+  ) {
+    this.acker = new Acker(ack as AckFn as (body?: unknown) => Promise<void>, ctx.ackBudgetMs, {
+      response_action: 'update',
+      view: workingModal(),
+    });
   }
 
   /** True when the budget ran out and the "working on it" view went out already. */
@@ -174,29 +214,47 @@ export class SubmissionAcker {
    */
   async finish(reply: SubmissionReply, closed: { title: string; text: string }): Promise<void> {
     if (await this.acker.ack(reply)) return;
-    const view = reply === undefined
-      ? infoModal(closed.title, closed.text)
-      : reply.response_action === 'errors'
-        ? infoModal('Not submitted', escapeMrkdwn(Object.values(reply.errors).join(' ')))
-        : reply.view;
+    const view =
+      reply === undefined
+        ? infoModal(closed.title, closed.text)
+        : reply.response_action === 'errors'
+          ? infoModal('Not submitted', escapeMrkdwn(Object.values(reply.errors).join(' ')))
+          : reply.view;
     try {
       await this.client.views.update({ view_id: this.view.viewId, view });
     } catch (error) {
-      this.ctx.deps.logger.warn('could not show the outcome in the modal; telling the person by DM', { error: error instanceof Error ? error.message : String(error) });
+      this.ctx.deps.logger.warn('could not show the outcome in the modal; telling the person by DM', {
+        error: error instanceof Error ? error.message : String(error),
+      });
       // The view's own text is mrkdwn from a block builder; the others are plain.
-      if (reply?.response_action === 'update') await tellEphemeral(this.ctx, this.client, { user: this.view.userId }, textOfView(view), { mrkdwn: true });
-      else await tellEphemeral(this.ctx, this.client, { user: this.view.userId }, reply === undefined ? closed.text : `Not submitted: ${Object.values(reply.errors).join(' ')}`);
+      if (reply?.response_action === 'update')
+        await tellEphemeral(this.ctx, this.client, { user: this.view.userId }, textOfView(view), { mrkdwn: true });
+      else
+        await tellEphemeral(
+          this.ctx,
+          this.client,
+          { user: this.view.userId },
+          reply === undefined ? closed.text : `Not submitted: ${Object.values(reply.errors).join(' ')}`,
+        );
     }
   }
 }
 
 function workingModal(): ModalView {
-  return infoModal('Working on it', '⏳ The directory is slow to answer just now. This window shows the outcome when it is done; if you close it, you get a message instead.');
+  return infoModal(
+    'Working on it',
+    '⏳ The directory is slow to answer just now. This window shows the outcome when it is done; if you close it, you get a message instead.',
+  );
 }
 
 /** The text of an info view, for a DM when the view itself cannot be shown. */
 function textOfView(view: ModalView): string {
-  return view.blocks.map((b) => ('text' in b && b.text && typeof b.text === 'object' && 'text' in b.text ? String(b.text.text) : '')).filter(Boolean).join('\n') || 'Done.';
+  return (
+    view.blocks
+      .map((b) => ('text' in b && b.text && typeof b.text === 'object' && 'text' in b.text ? String(b.text.text) : ''))
+      .filter(Boolean)
+      .join('\n') || 'Done.'
+  );
 }
 
 /**
@@ -223,7 +281,10 @@ export async function tellEphemeral(
     }
     await client.chat.postMessage({ channel: where.user, text: safe });
   } catch (error) {
-    ctx.deps.logger.warn('could not tell the person', { user: where.user, error: error instanceof Error ? error.message : String(error) });
+    ctx.deps.logger.warn('could not tell the person', {
+      user: where.user,
+      error: error instanceof Error ? error.message : String(error),
+    });
   }
 }
 
@@ -251,8 +312,9 @@ export async function openModal(
     const code = platformError(error);
     if (!code || !TRIGGER_ERRORS.has(code)) throw error;
     ctx.deps.logger.warn('views.open: the click expired before the form opened', { code, user: input.where.user });
-    const text = 'Slack took too long to open that form (a click is good for 3 seconds). '
-      + 'Please click again, or run the command again.';
+    const text =
+      'Slack took too long to open that form (a click is good for 3 seconds). ' +
+      'Please click again, or run the command again.';
     await tellEphemeral(ctx, client, input.where, text);
     return undefined;
   }

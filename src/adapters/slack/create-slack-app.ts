@@ -132,7 +132,12 @@ export async function connectSlack(options: SlackConnectionOptions): Promise<Sla
     deferInitialization: true,
     processBeforeResponse: false,
     logger: boltLogger(logger),
-    clientOptions: { slackApiUrl: options.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: options.timeoutMs ?? 10_000 },
+    clientOptions: {
+      slackApiUrl: options.apiUrl,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: options.timeoutMs ?? 10_000,
+    },
   });
   let teamId: string;
   let enterpriseId: string | undefined;
@@ -142,7 +147,12 @@ export async function connectSlack(options: SlackConnectionOptions): Promise<Sla
     if (!auth.team_id) throw new Error('auth.test answered without a team_id');
     teamId = auth.team_id;
     enterpriseId = auth.enterprise_id || undefined;
-    logger.info(`connected to ${options.describedAs ?? 'Slack'}`, { team: auth.team, teamId, botUserId: auth.user_id, apiUrl: options.apiUrl });
+    logger.info(`connected to ${options.describedAs ?? 'Slack'}`, {
+      team: auth.team,
+      teamId,
+      botUserId: auth.user_id,
+      apiUrl: options.apiUrl,
+    });
   } catch (error) {
     const code = (error as { data?: { error?: string } }).data?.error;
     const why = code ? `Slack answered "${code}"` : error instanceof Error ? error.message : String(error);
@@ -212,10 +222,29 @@ export async function createSlackBot(connection: SlackConnection, options: Slack
   // One Bolt listener per kind, routing by id: Bolt runs every request through every listener.
   const router = new ListenerRouter();
   for (const listener of [
-    accessCommand, requestFormActions, approveAction, denyAction, cancelAction, requestView, denyReasonView, approveShorterView, extendView, appOptions,
-    grantButtons, taskDoneAction, homeActions, revokeFormActions, revokeView, exportView, appHomeEvent,
-    breakGlassActions, breakGlassViews, delegationActions, delegateView,
-    reviewActions, reviewRevokeView,
+    accessCommand,
+    requestFormActions,
+    approveAction,
+    denyAction,
+    cancelAction,
+    requestView,
+    denyReasonView,
+    approveShorterView,
+    extendView,
+    appOptions,
+    grantButtons,
+    taskDoneAction,
+    homeActions,
+    revokeFormActions,
+    revokeView,
+    exportView,
+    appHomeEvent,
+    breakGlassActions,
+    breakGlassViews,
+    delegationActions,
+    delegateView,
+    reviewActions,
+    reviewRevokeView,
   ]) {
     listener.register(router.registry() as App, ctx);
   }
@@ -256,12 +285,20 @@ const SIGNATURE_WINDOW_SECONDS = 5 * 60;
  * request cannot be replayed for longer than the window by signing it "later". (Security review L8.)
  */
 function httpReceiver(signingSecret: string, customRoutes: CustomRoute[], logger: Logger): HTTPReceiver {
-  const receiver = new HTTPReceiver({ signingSecret, customRoutes, processBeforeResponse: false, logger: boltLogger(logger) });
+  const receiver = new HTTPReceiver({
+    signingSecret,
+    customRoutes,
+    processBeforeResponse: false,
+    logger: boltLogger(logger),
+  });
   const verified = receiver.requestListener;
   receiver.requestListener = (req, res) => {
     const timestamp = Number(req.headers['x-slack-request-timestamp']);
     if (Number.isFinite(timestamp) && timestamp - Date.now() / 1000 > SIGNATURE_WINDOW_SECONDS) {
-      logger.warn('refused a Slack request signed in the future', { timestamp, aheadSeconds: Math.round(timestamp - Date.now() / 1000) });
+      logger.warn('refused a Slack request signed in the future', {
+        timestamp,
+        aheadSeconds: Math.round(timestamp - Date.now() / 1000),
+      });
       res.writeHead(401);
       res.end();
       return;
@@ -292,7 +329,8 @@ function healthRoute(health: () => Promise<{ status: number; body: unknown }>) {
 /** Bolt logs through our structured logger. */
 function boltLogger(logger: Logger): BoltLogger {
   let level = LogLevel.INFO;
-  const text = (msgs: unknown[]) => msgs.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  const text = (msgs: unknown[]) =>
+    msgs.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
   return {
     debug: (...msgs) => logger.debug(text(msgs), { source: 'bolt' }),
     info: (...msgs) => logger.info(text(msgs), { source: 'bolt' }),

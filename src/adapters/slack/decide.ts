@@ -9,7 +9,13 @@ export type DecideOutcome = { ok: true; result: ReviewResult } | { ok: false; er
 export async function decide(
   ctx: SlackContext,
   client: WebClient,
-  input: { slackUserId: string; ref: StepRef; decision: 'approve' | 'deny'; reason?: string; shortenToSeconds?: number },
+  input: {
+    slackUserId: string;
+    ref: StepRef;
+    decision: 'approve' | 'deny';
+    reason?: string;
+    shortenToSeconds?: number;
+  },
 ): Promise<DecideOutcome> {
   try {
     const actor = await identify(ctx, client, input.slackUserId);

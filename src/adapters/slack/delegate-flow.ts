@@ -52,16 +52,28 @@ export async function delegateForm(ctx: SlackContext, client: WebClient, userId:
 }
 
 /** Delegates to a Slack user until the end of `day` (the person's zone). Returns what to tell them. */
-export async function delegateTo(ctx: SlackContext, client: WebClient, input: { userId: string; delegate: DelegateRef; day: string }): Promise<string> {
+export async function delegateTo(
+  ctx: SlackContext,
+  client: WebClient,
+  input: { userId: string; delegate: DelegateRef; day: string },
+): Promise<string> {
   const actor = await identify(ctx, client, input.userId);
   const zone = ctx.display.knownZone(input.userId);
   const until = endOfDay(input.day, zone);
-  if (!until) throw new AccessError('invalid_delegation', `${input.day} is not a date: write it as 2026-12-24.`, { field: 'until' });
-  const found = 'slackUserId' in input.delegate
-    ? await lookUpSlackUser(ctx, client, input.delegate.slackUserId)
-    : { person: await ctx.deps.directory.findPerson(input.delegate.email), email: input.delegate.email };
+  if (!until)
+    throw new AccessError('invalid_delegation', `${input.day} is not a date: write it as 2026-12-24.`, {
+      field: 'until',
+    });
+  const found =
+    'slackUserId' in input.delegate
+      ? await lookUpSlackUser(ctx, client, input.delegate.slackUserId)
+      : { person: await ctx.deps.directory.findPerson(input.delegate.email), email: input.delegate.email };
   if (!found.person) {
-    throw new AccessError('invalid_delegation', `${found.email ?? 'That Slack user'} is not in the directory, so they cannot decide for you.`, { field: 'delegate' });
+    throw new AccessError(
+      'invalid_delegation',
+      `${found.email ?? 'That Slack user'} is not in the directory, so they cannot decide for you.`,
+      { field: 'delegate' },
+    );
   }
   const delegation = await delegateApprovals(ctx.deps, { actor, delegateId: found.person.id, until });
   ctx.jobs.kick();
@@ -75,7 +87,11 @@ export async function delegationOff(ctx: SlackContext, client: WebClient, userId
 }
 
 /** The form's submission: the delegation, or the problem on the field it is about. */
-export async function submitDelegate(ctx: SlackContext, client: WebClient, input: { userId: string; view: ViewPayload }): Promise<SubmissionReply> {
+export async function submitDelegate(
+  ctx: SlackContext,
+  client: WebClient,
+  input: { userId: string; view: ViewPayload },
+): Promise<SubmissionReply> {
   const { state } = input.view;
   const person = pickedUser(state, BLOCK.delegatePerson, ACTION.delegatePerson);
   const day = pickedDate(state, BLOCK.delegateUntil, ACTION.delegateUntil);
@@ -84,7 +100,15 @@ export async function submitDelegate(ctx: SlackContext, client: WebClient, input
   try {
     const text = await delegateTo(ctx, client, { userId: input.userId, delegate: { slackUserId: person }, day });
     ctx.deps.logger.info('delegation created', { by: input.userId, to: person, day });
-    return { response_action: 'update', view: { type: 'modal', title: { type: 'plain_text', text: 'Delegated' }, close: { type: 'plain_text', text: 'Close' }, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(text) } }] } };
+    return {
+      response_action: 'update',
+      view: {
+        type: 'modal',
+        title: { type: 'plain_text', text: 'Delegated' },
+        close: { type: 'plain_text', text: 'Close' },
+        blocks: [{ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(text) } }],
+      },
+    };
   } catch (error) {
     const message = explain(ctx, error, 'delegate');
     if (error instanceof AccessError && error.code === 'invalid_delegation' && error.details.field === 'until') {

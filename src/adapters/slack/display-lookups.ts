@@ -46,7 +46,10 @@ export class DisplayLookups {
       this.rememberZone(slackUserId, info.user?.tz);
     } catch (error) {
       // Only the fallback text of dates depends on it: the bot's zone will do.
-      this.deps.logger.debug('users.info for a time zone failed', { slackUserId, error: error instanceof Error ? error.message : String(error) });
+      this.deps.logger.debug('users.info for a time zone failed', {
+        slackUserId,
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
     return fresh(this.zones, slackUserId) ?? this.botZone;
   }
@@ -56,7 +59,9 @@ export class DisplayLookups {
     return (slackUserId && fresh(this.zones, slackUserId)) || this.botZone;
   }
 
-  /** "Grace Hopper (CISO)" for an email the directory knows (`withTitle: false`: "Grace Hopper"); null when it does not. */
+  /**
+   * "Grace Hopper (CISO)" for an email the directory knows (`withTitle: false`: "Grace Hopper"); null when it does not.
+   */
   async personName(email: string, options: { withTitle?: boolean } = {}): Promise<string | null> {
     const key = email.toLowerCase();
     let known = fresh(this.names, key);
@@ -65,7 +70,10 @@ export class DisplayLookups {
         const person = await this.deps.directory.findPerson(email);
         known = person ? { name: person.name, ...(person.title ? { title: person.title } : {}) } : null;
       } catch (error) {
-        this.deps.logger.debug('a display name look-up failed', { email, error: error instanceof Error ? error.message : String(error) });
+        this.deps.logger.debug('a display name look-up failed', {
+          email,
+          error: error instanceof Error ? error.message : String(error),
+        });
         return null;
       }
       remember(this.names, key, known);
@@ -77,10 +85,12 @@ export class DisplayLookups {
   /** Names for several emails, by lower-cased email; unknown ones are left out. */
   async personNames(emails: readonly string[]): Promise<Record<string, string>> {
     const found: Record<string, string> = {};
-    await Promise.all([...new Set(emails.map((e) => e.toLowerCase()))].map(async (email) => {
-      const name = await this.personName(email);
-      if (name) found[email] = name;
-    }));
+    await Promise.all(
+      [...new Set(emails.map((e) => e.toLowerCase()))].map(async (email) => {
+        const name = await this.personName(email);
+        if (name) found[email] = name;
+      }),
+    );
     return found;
   }
 }

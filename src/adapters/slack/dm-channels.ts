@@ -12,14 +12,22 @@ import { classifySlackError } from './slack-errors.js';
 export const DM_CHANNEL_META_PREFIX = 'slack:dm:';
 
 export async function dmChannelOf(
-  store: Store, now: () => string, client: WebClient, gate: SlackCallGate, slackUserId: string,
+  store: Store,
+  now: () => string,
+  client: WebClient,
+  gate: SlackCallGate,
+  slackUserId: string,
 ): Promise<string> {
   return (await openDm(store, now, client, gate, slackUserId)).channel;
 }
 
 /** The DM channel, and whether it came from memory (it may then be stale: see `forgetDmChannel`). */
 export async function openDm(
-  store: Store, now: () => string, client: WebClient, gate: SlackCallGate, slackUserId: string,
+  store: Store,
+  now: () => string,
+  client: WebClient,
+  gate: SlackCallGate,
+  slackUserId: string,
 ): Promise<{ channel: string; remembered: boolean }> {
   const remembered = await store.getMeta(`${DM_CHANNEL_META_PREFIX}${slackUserId}`);
   if (remembered) return { channel: remembered, remembered: true };

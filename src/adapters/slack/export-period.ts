@@ -13,7 +13,10 @@ export interface ExportPeriod {
 }
 
 export class ExportPeriodError extends Error {
-  constructor(readonly field: 'from' | 'to', message: string) {
+  constructor(
+    readonly field: 'from' | 'to',
+    message: string,
+  ) {
     super(message);
     this.name = 'ExportPeriodError';
   }
@@ -22,10 +25,22 @@ export class ExportPeriodError extends Error {
 const DAY_MS = 86_400_000;
 
 export function isPeriodPreset(value: string | undefined): value is ExportPeriodPreset {
-  return value === 'last_7_days' || value === 'last_30_days' || value === 'this_quarter' || value === 'last_quarter' || value === 'this_year' || value === 'custom';
+  return (
+    value === 'last_7_days' ||
+    value === 'last_30_days' ||
+    value === 'this_quarter' ||
+    value === 'last_quarter' ||
+    value === 'this_year' ||
+    value === 'custom'
+  );
 }
 
-export function exportPeriod(preset: ExportPeriodPreset, now: Date, timeZone: string, custom: { from?: string | undefined; to?: string | undefined } = {}): ExportPeriod {
+export function exportPeriod(
+  preset: ExportPeriodPreset,
+  now: Date,
+  timeZone: string,
+  custom: { from?: string | undefined; to?: string | undefined } = {},
+): ExportPeriod {
   const end = null;
   const { year, month } = localDate(now, timeZone);
   const quarterStartMonth = Math.floor((month - 1) / 3) * 3 + 1;
@@ -35,11 +50,19 @@ export function exportPeriod(preset: ExportPeriodPreset, now: Date, timeZone: st
     case 'last_30_days':
       return { from: new Date(now.getTime() - 30 * DAY_MS).toISOString(), to: end, label: 'last 30 days' };
     case 'this_quarter':
-      return { from: zonedMidnight(year, quarterStartMonth, 1, timeZone), to: end, label: `this quarter (Q${(quarterStartMonth + 2) / 3} ${year})` };
+      return {
+        from: zonedMidnight(year, quarterStartMonth, 1, timeZone),
+        to: end,
+        label: `this quarter (Q${(quarterStartMonth + 2) / 3} ${year})`,
+      };
     case 'last_quarter': {
       const prevYear = quarterStartMonth === 1 ? year - 1 : year;
       const prevMonth = quarterStartMonth === 1 ? 10 : quarterStartMonth - 3;
-      return { from: zonedMidnight(prevYear, prevMonth, 1, timeZone), to: zonedMidnight(year, quarterStartMonth, 1, timeZone), label: `last quarter (Q${(prevMonth + 2) / 3} ${prevYear})` };
+      return {
+        from: zonedMidnight(prevYear, prevMonth, 1, timeZone),
+        to: zonedMidnight(year, quarterStartMonth, 1, timeZone),
+        label: `last quarter (Q${(prevMonth + 2) / 3} ${prevYear})`,
+      };
     }
     case 'this_year':
       return { from: zonedMidnight(year, 1, 1, timeZone), to: end, label: `this year (${year})` };
@@ -47,7 +70,8 @@ export function exportPeriod(preset: ExportPeriodPreset, now: Date, timeZone: st
       const from = custom.from ? dayStart(custom.from, timeZone, 'from') : null;
       // The last day is included: the period ends at the next midnight.
       const to: string | null = custom.to ? nextDayStart(custom.to, timeZone) : end;
-      if (!from && !custom.to) throw new ExportPeriodError('from', 'A custom period needs a first day (and optionally a last day).');
+      if (!from && !custom.to)
+        throw new ExportPeriodError('from', 'A custom period needs a first day (and optionally a last day).');
       if (from && to && from >= to) throw new ExportPeriodError('to', 'The last day must not be before the first day.');
       return { from, to, label: 'custom period' };
     }
@@ -72,18 +96,38 @@ function nextDayStart(text: string, timeZone: string): string {
 }
 
 function localDate(at: Date, timeZone: string): { year: number; month: number; day: number } {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' }).formatToParts(at).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
   return { year: Number(parts.year), month: Number(parts.month), day: Number(parts.day) };
 }
 
 /** How far the zone's wall clock is ahead of UTC at an instant (ms). */
 function offsetMs(utcMs: number, timeZone: string): number {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    })
       .formatToParts(new Date(utcMs))
       .map((p) => [p.type, p.value]),
   );
-  const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  const wall = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
   return wall - (utcMs - (utcMs % 1000));
 }
 

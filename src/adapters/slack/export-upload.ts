@@ -35,11 +35,18 @@ export async function exportToDm(
   const tell = (text: string) => tellEphemeral(ctx, client, { user: input.slackUserId }, text);
   let result;
   try {
-    const exportInput = { kind: input.kind, filters: input.filters, requestedBy: { kind: 'admin' as const, admin: input.admin }, destination: 'slack' };
+    const exportInput = {
+      kind: input.kind,
+      filters: input.filters,
+      requestedBy: { kind: 'admin' as const, admin: input.admin },
+      destination: 'slack',
+    };
     result = await exportToMemory(ctx.deps, exportInput, { limitBytes });
   } catch (error) {
     if (error instanceof ExportTooLargeError) {
-      await tell(`Your ${input.kind} export is larger than ${Math.round(limitBytes / 1024 / 1024)} MB, more than the bot uploads to Slack. Nothing was exported. Run it on the bot's host instead: ${cliCommandFor(input.kind, input.filters)}`);
+      await tell(
+        `Your ${input.kind} export is larger than ${Math.round(limitBytes / 1024 / 1024)} MB, more than the bot uploads to Slack. Nothing was exported. Run it on the bot's host instead: ${cliCommandFor(input.kind, input.filters)}`,
+      );
       return;
     }
     await tell(`Your ${input.kind} export failed: ${explain(ctx, error, 'export')}`);
@@ -71,9 +78,21 @@ export async function exportToDm(
       title: `Access ${summary.kind} export ${day}`,
       initial_comment: comment,
     });
-    ctx.deps.logger.info('export uploaded to Slack', { kind: summary.kind, rows: summary.rows, bytes: summary.bytes, sha256: summary.sha256, by: input.admin.person.email });
+    ctx.deps.logger.info('export uploaded to Slack', {
+      kind: summary.kind,
+      rows: summary.rows,
+      bytes: summary.bytes,
+      sha256: summary.sha256,
+      by: input.admin.person.email,
+    });
   } catch (error) {
-    ctx.deps.logger.error('export upload failed', { kind: summary.kind, sha256: summary.sha256, error: error instanceof Error ? error.message : String(error) });
-    await tell(`Your ${summary.kind} export was built (SHA-256 ${summary.sha256}) but could not be uploaded to Slack. Run it on the bot's host instead: ${cliCommandFor(summary.kind, summary.filters)}`);
+    ctx.deps.logger.error('export upload failed', {
+      kind: summary.kind,
+      sha256: summary.sha256,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    await tell(
+      `Your ${summary.kind} export was built (SHA-256 ${summary.sha256}) but could not be uploaded to Slack. Run it on the bot's host instead: ${cliCommandFor(summary.kind, summary.filters)}`,
+    );
   }
 }

@@ -37,7 +37,9 @@ export class JobPump {
       try {
         await runDueJobs(this.deps, this.options);
       } catch (error) {
-        this.deps.logger.error('running jobs after an interaction failed; the sweep will retry', { error: error instanceof Error ? error.message : String(error) });
+        this.deps.logger.error('running jobs after an interaction failed; the sweep will retry', {
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
     } while (this.again);
   }

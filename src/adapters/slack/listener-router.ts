@@ -26,21 +26,36 @@ export class ListenerRouter {
 
   /** The object listener modules register on; it accepts string ids only. */
   registry(): ListenerRegistry {
-    const add = (kind: Kind) => (id: unknown, ...listeners: Listener[]) => {
-      if (typeof id !== 'string') throw new Error(`the listener router takes exact ids; got ${String(id)} for a ${kind} listener`);
-      if (listeners.length !== 1) throw new Error(`register one function per ${kind} id (${id})`);
-      if (this.routes[kind].has(id)) throw new Error(`two ${kind} listeners for ${id}`);
-      this.routes[kind].set(id, listeners[0]!);
-    };
-    return { action: add('action'), view: add('view'), options: add('options'), command: add('command'), event: add('event') } as unknown as ListenerRegistry;
+    const add =
+      (kind: Kind) =>
+      (id: unknown, ...listeners: Listener[]) => {
+        if (typeof id !== 'string')
+          throw new Error(`the listener router takes exact ids; got ${String(id)} for a ${kind} listener`);
+        if (listeners.length !== 1) throw new Error(`register one function per ${kind} id (${id})`);
+        if (this.routes[kind].has(id)) throw new Error(`two ${kind} listeners for ${id}`);
+        this.routes[kind].set(id, listeners[0]!);
+      };
+    return {
+      action: add('action'),
+      view: add('view'),
+      options: add('options'),
+      command: add('command'),
+      event: add('event'),
+    } as unknown as ListenerRegistry;
   }
 
   /** Registers one Bolt listener per kind (one per command and event name, which Bolt matches cheaply). */
   mount(app: App): void {
     const { action, view, options, command, event } = this.routes;
-    if (action.size) app.action(exactly(action), (args) => dispatch(action, args.payload && (args.payload as { action_id?: string }).action_id, args));
+    if (action.size)
+      app.action(exactly(action), (args) =>
+        dispatch(action, args.payload && (args.payload as { action_id?: string }).action_id, args),
+      );
     if (view.size) app.view(exactly(view), (args) => dispatch(view, args.view.callback_id, args));
-    if (options.size) app.options(exactly(options), (args) => dispatch(options, (args.payload as { action_id?: string }).action_id, args));
+    if (options.size)
+      app.options(exactly(options), (args) =>
+        dispatch(options, (args.payload as { action_id?: string }).action_id, args),
+      );
     // Each request is one operation: its directory reads are shared (read-scope.ts).
     for (const [name, listener] of command) app.command(name, (args) => withReadScope(() => listener(args)));
     for (const [name, listener] of event) app.event(name, (args) => withReadScope(() => listener(args)));

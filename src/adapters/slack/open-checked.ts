@@ -34,21 +34,36 @@ export async function openChecked(
   const where = { user: input.userId, ...(input.channel ? { channel: input.channel } : {}) };
   const answer = check();
   let timer: NodeJS.Timeout | undefined;
-  const early = await Promise.race([answer, new Promise<'slow'>((resolve) => { timer = setTimeout(() => resolve('slow'), OPEN_BUDGET_MS); })]);
+  const early = await Promise.race([
+    answer,
+    new Promise<'slow'>((resolve) => {
+      timer = setTimeout(() => resolve('slow'), OPEN_BUDGET_MS);
+    }),
+  ]);
   clearTimeout(timer);
-  const viewOf = (checked: Checked) => ('view' in checked ? checked.view : infoModal('Not allowed', escapeMrkdwn(checked.refusal)));
+  const viewOf = (checked: Checked) =>
+    'view' in checked ? checked.view : infoModal('Not allowed', escapeMrkdwn(checked.refusal));
   if (early !== 'slow') {
     if ('refusal' in early && input.refuse) return input.refuse(early.refusal);
     await openModal(ctx, client, { triggerId: input.triggerId, view: viewOf(early), where });
     return;
   }
-  const opened = await openModal(ctx, client, { triggerId: input.triggerId, view: infoModal(input.title, input.checking), where });
+  const opened = await openModal(ctx, client, {
+    triggerId: input.triggerId,
+    view: infoModal(input.title, input.checking),
+    where,
+  });
   const view = viewOf(await answer);
   if (opened) await updateView(client, opened.id, opened.hash, view);
 }
 
 /** views.update, where a newer update winning the race (`hash_conflict`) is fine: that one is right. */
-export async function updateView(client: WebClient, viewId: string, hash: string | undefined, view: ModalView): Promise<void> {
+export async function updateView(
+  client: WebClient,
+  viewId: string,
+  hash: string | undefined,
+  view: ModalView,
+): Promise<void> {
   try {
     await client.views.update({ view_id: viewId, ...(hash ? { hash } : {}), view });
   } catch (error) {

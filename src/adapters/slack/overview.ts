@@ -7,8 +7,18 @@
 import { stepTitle } from '../../../blocks/format.js';
 import { roleSummary, userSteps } from '../../../blocks/role-summary.js';
 import type {
-  ApprovalLine, BreakGlassLine, CatalogRoleLine, DelegationLine, GrantLine, HoldingLine, HomeModel, PersonLabel, RequestCard, RequestLine,
-  TaskLine, TaskView,
+  ApprovalLine,
+  BreakGlassLine,
+  CatalogRoleLine,
+  DelegationLine,
+  GrantLine,
+  HoldingLine,
+  HomeModel,
+  PersonLabel,
+  RequestCard,
+  RequestLine,
+  TaskLine,
+  TaskView,
 } from '../../../blocks/view-models.js';
 import { checkEligibility } from '../../domain/evaluate.js';
 import type { Person } from '../../domain/person.js';
@@ -50,10 +60,12 @@ export function grantLine(deps: Pick<Deps, 'catalog'>, grant: Grant): GrantLine 
 }
 
 export async function myGrants(deps: Reads, holderId: string): Promise<GrantLine[]> {
-  return (await deps.store.listGrants({ holderId, status: [...MY_GRANT_STATUSES] }))
-    // Soonest expiry first: that is the one to act on.
-    .sort((a, b) => (a.expiresAt ?? '9999').localeCompare(b.expiresAt ?? '9999'))
-    .map((g) => grantLine(deps, g));
+  return (
+    (await deps.store.listGrants({ holderId, status: [...MY_GRANT_STATUSES] }))
+      // Soonest expiry first: that is the one to act on.
+      .sort((a, b) => (a.expiresAt ?? '9999').localeCompare(b.expiresAt ?? '9999'))
+      .map((g) => grantLine(deps, g))
+  );
 }
 
 export async function myRequests(deps: Reads, requesterId: string): Promise<RequestLine[]> {
@@ -81,8 +93,13 @@ export async function myRequests(deps: Reads, requesterId: string): Promise<Requ
  * Who a pending request waits on now: the open step's approvers who have not decided (each with
  * their delegate in force, "Kim Nguyen for Marcus Chen"), and since when the step is open.
  */
-async function waitingOn(deps: Reads, request: AccessRequest): Promise<{ waitingOn: string[]; waitingSince: string | null }> {
-  const step = (await deps.store.getSteps(request.id)).find((s) => s.index === request.currentStep && s.status === 'open');
+async function waitingOn(
+  deps: Reads,
+  request: AccessRequest,
+): Promise<{ waitingOn: string[]; waitingSince: string | null }> {
+  const step = (await deps.store.getSteps(request.id)).find(
+    (s) => s.index === request.currentStep && s.status === 'open',
+  );
   if (!step) return { waitingOn: [], waitingSince: null };
   const used = usedPeople(await deps.store.getDecisions(request.id));
   const now = deps.clock.now().toISOString();
@@ -90,7 +107,10 @@ async function waitingOn(deps: Reads, request: AccessRequest): Promise<{ waiting
   for (const approver of stepApprovers(step)) {
     if (used.has(approver.directoryId)) continue;
     const delegation = await deps.store.activeDelegationBy(approver.directoryId);
-    const delegate = delegation && delegation.endsAt > now && delegation.delegate.directoryId !== request.requester.directoryId ? delegation.delegate : null;
+    const delegate =
+      delegation && delegation.endsAt > now && delegation.delegate.directoryId !== request.requester.directoryId
+        ? delegation.delegate
+        : null;
     names.push(delegate ? `${approver.name} (or ${delegate.name} for them)` : approver.name);
   }
   return { waitingOn: names, waitingSince: step.startedAt };
@@ -101,7 +121,11 @@ async function waitingOn(deps: Reads, request: AccessRequest): Promise<{ waiting
  * an approver, and as the delegate of one (`forPerson`), never their own request nor one where
  * they or the person they stand in for already decided a step.
  */
-export async function approvalsAwaiting(deps: Reads, approverId: string, timezone?: string): Promise<{ card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[]> {
+export async function approvalsAwaiting(
+  deps: Reads,
+  approverId: string,
+  timezone?: string,
+): Promise<{ card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[]> {
   const own = await deps.store.requestsAwaiting(approverId);
   const asks: { request: AccessRequest; forPerson?: PersonLabel }[] = own.map((request) => ({ request }));
   const seen = new Set(own.map((r) => r.id));
@@ -123,31 +147,44 @@ export async function approvalsAwaiting(deps: Reads, approverId: string, timezon
   });
 }
 
-export function approvalLines(asks: { card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[]): ApprovalLine[] {
+export function approvalLines(
+  asks: { card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[],
+): ApprovalLine[] {
   return asks.flatMap(({ card, stepIndex, forPerson }) => {
     const step = card.steps.find((s) => s.index === stepIndex);
     if (!step) return [];
-    return [{
-      requestId: card.id,
-      stepIndex,
-      kind: card.kind,
-      requester: card.requester,
-      appName: card.appName,
-      roleName: card.roleName,
-      seconds: card.grantedSeconds ?? card.requestedSeconds,
-      requestedSeconds: card.requestedSeconds,
-      stepTitle: stepTitle(step, card.steps.length),
-      createdAt: card.createdAt,
-      justification: card.justification,
-      where: step.notifyChannel && !forPerson ? { kind: 'channel' as const, channel: step.notifyChannel } : { kind: 'dm' as const },
-      ...(forPerson ? { forPerson } : {}),
-    }];
+    return [
+      {
+        requestId: card.id,
+        stepIndex,
+        kind: card.kind,
+        requester: card.requester,
+        appName: card.appName,
+        roleName: card.roleName,
+        seconds: card.grantedSeconds ?? card.requestedSeconds,
+        requestedSeconds: card.requestedSeconds,
+        stepTitle: stepTitle(step, card.steps.length),
+        createdAt: card.createdAt,
+        justification: card.justification,
+        where:
+          step.notifyChannel && !forPerson
+            ? { kind: 'channel' as const, channel: step.notifyChannel }
+            : { kind: 'dm' as const },
+        ...(forPerson ? { forPerson } : {}),
+      },
+    ];
   });
 }
 
 /** Every role the person is eligible for now (their live groups), marked held or pending, summarised for them. */
-export function requestableRoles(deps: Reads, person: Person, groups: string[], grants: GrantLine[], requests: { app: string; role: string }[],
-  approverNames: Record<string, string> = {}): CatalogRoleLine[] {
+export function requestableRoles(
+  deps: Reads,
+  person: Person,
+  groups: string[],
+  grants: GrantLine[],
+  requests: { app: string; role: string }[],
+  approverNames: Record<string, string> = {},
+): CatalogRoleLine[] {
   const held = new Set(grants.filter((g) => g.status !== 'provisioning_failed').map((g) => `${g.app}/${g.role}`));
   const pending = new Set(requests.map((r) => `${r.app}/${r.role}`));
   return deps.catalog
@@ -174,14 +211,16 @@ export async function myTasks(deps: Reads, personId: string, groups: string[]): 
     const grant = grants.get(task.grantId);
     if (!grant || grant.holder.directoryId === personId) return [];
     const entry = deps.catalog.find(grant.app, grant.role);
-    return [{
-      taskId: task.id,
-      action: task.action,
-      holder: personLabel(grant.holder),
-      appName: entry?.app.name ?? grant.app,
-      roleName: entry?.role.name ?? grant.role,
-      createdAt: task.createdAt,
-    }];
+    return [
+      {
+        taskId: task.id,
+        action: task.action,
+        holder: personLabel(grant.holder),
+        appName: entry?.app.name ?? grant.app,
+        roleName: entry?.role.name ?? grant.role,
+        createdAt: task.createdAt,
+      },
+    ];
   });
 }
 
@@ -189,10 +228,19 @@ export async function myTasks(deps: Reads, personId: string, groups: string[]): 
 export async function holdings(deps: Reads): Promise<{ lines: HoldingLine[]; total: number }> {
   const grants = await deps.store.listGrants({ status: ['active'], limit: HOLDINGS_READ });
   const lines = grants
-    .sort((a, b) => Number(b.sensitive) - Number(a.sensitive) || (a.expiresAt ?? '9999').localeCompare(b.expiresAt ?? '9999'))
+    .sort(
+      (a, b) =>
+        Number(b.sensitive) - Number(a.sensitive) || (a.expiresAt ?? '9999').localeCompare(b.expiresAt ?? '9999'),
+    )
     .map((g) => {
       const entry = deps.catalog.find(g.app, g.role);
-      return { holder: personLabel(g.holder), appName: entry?.app.name ?? g.app, roleName: entry?.role.name ?? g.role, sensitive: g.sensitive, expiresAt: g.expiresAt };
+      return {
+        holder: personLabel(g.holder),
+        appName: entry?.app.name ?? g.app,
+        roleName: entry?.role.name ?? g.role,
+        sensitive: g.sensitive,
+        expiresAt: g.expiresAt,
+      };
     });
   return { lines, total: lines.length };
 }
@@ -210,7 +258,8 @@ export async function reviewsToDo(deps: Deps, person: Person, admin: boolean): P
     const grant = grants.get(review.grantId);
     if (!grant || grant.holder.directoryId === person.id) continue;
     const key = JSON.stringify(review.reviewers);
-    if (!mayReview.has(key)) mayReview.set(key, admin ? Promise.resolve(true) : inPeopleRule(deps.directory, review.reviewers, person.id));
+    if (!mayReview.has(key))
+      mayReview.set(key, admin ? Promise.resolve(true) : inPeopleRule(deps.directory, review.reviewers, person.id));
     if (!(await mayReview.get(key))) continue;
     const entry = deps.catalog.find(grant.app, grant.role);
     lines.push({
@@ -236,19 +285,43 @@ export async function myDelegations(deps: Reads, personId: string): Promise<Dele
     .sort((a, b) => a.endsAt.localeCompare(b.endsAt))
     .map((d) => {
       const mine = d.delegator.directoryId === personId;
-      return { delegationId: d.id, direction: mine ? 'mine' as const : 'to_me' as const, other: personLabel(mine ? d.delegate : d.delegator), endsAt: d.endsAt };
+      return {
+        delegationId: d.id,
+        direction: mine ? ('mine' as const) : ('to_me' as const),
+        other: personLabel(mine ? d.delegate : d.delegator),
+        endsAt: d.endsAt,
+      };
     });
 }
 
 /** The App Home's model. Directory reads (groups, admin membership) are live. */
-export async function homeModel(deps: Deps, person: Person, slackId: string | null, display: DisplayLookups, timezone: string): Promise<HomeModel> {
+export async function homeModel(
+  deps: Deps,
+  person: Person,
+  slackId: string | null,
+  display: DisplayLookups,
+  timezone: string,
+): Promise<HomeModel> {
   const base = { person: { name: person.name, email: person.email, slackId, directoryId: person.id }, timezone };
   if (!person.active) {
-    return { ...base, grants: [], requests: [], approvals: [], catalog: [], tasks: [], admin: false, holdings: null, inactive: true };
+    return {
+      ...base,
+      grants: [],
+      requests: [],
+      approvals: [],
+      catalog: [],
+      tasks: [],
+      admin: false,
+      holdings: null,
+      inactive: true,
+    };
   }
   const grants = await myGrants(deps, person.id);
   const pendingRequests = await deps.store.listRequests({ requesterId: person.id, status: ['pending_approval'] });
-  const [groups, admin] = await Promise.all([deps.directory.groupsOf(person.id), deps.directory.isMember(person.id, deps.settings.adminGroup)]);
+  const [groups, admin] = await Promise.all([
+    deps.directory.groupsOf(person.id),
+    deps.directory.isMember(person.id, deps.settings.adminGroup),
+  ]);
   const names = await display.personNames(deps.catalog.entries().flatMap((e) => userSteps(e.role)));
   return {
     ...base,
@@ -270,7 +343,14 @@ async function reviewsFor(deps: Reads, personId: string, timezone: string): Prom
   const mine = await myReviewItems(deps, personId, HOME_SHARES.reviews);
   return {
     viewerId: personId,
-    campaigns: mine.campaigns.map((c) => ({ campaignId: c.campaign.id, reviewName: c.campaign.reviewName, dueAt: c.campaign.dueAt, pending: c.pending, total: c.total, items: c.items })),
+    campaigns: mine.campaigns.map((c) => ({
+      campaignId: c.campaign.id,
+      reviewName: c.campaign.reviewName,
+      dueAt: c.campaign.dueAt,
+      pending: c.pending,
+      total: c.total,
+      items: c.items,
+    })),
     accessNames: mine.accessNames,
     timezone,
   };

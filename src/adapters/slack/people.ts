@@ -17,7 +17,17 @@ export interface LookedUp {
 
 export async function lookUpSlackUser(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<LookedUp> {
   const binding = await ctx.deps.store.bindingForSlackUser(slackUserId);
-  if (binding) return { person: await ctx.deps.directory.getPerson(binding.directoryId), email: binding.email, boundTo: binding.directoryId };
-  const email = await slackEmailOf(ctx, client, slackUserId, 'Slack did not say who that is just now; please try again in a moment.');
+  if (binding)
+    return {
+      person: await ctx.deps.directory.getPerson(binding.directoryId),
+      email: binding.email,
+      boundTo: binding.directoryId,
+    };
+  const email = await slackEmailOf(
+    ctx,
+    client,
+    slackUserId,
+    'Slack did not say who that is just now; please try again in a moment.',
+  );
   return { person: email ? await ctx.deps.directory.findPerson(email) : null, email, boundTo: null };
 }

@@ -10,12 +10,18 @@ import { describeProvision } from '../../domain/provisioning/methods.js';
  * The request as a card for the builders. `timezone` is the reader's (the fallback text of every
  * date is in it); the bot's zone when the reader is a channel or unknown.
  */
-export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settings'>, requestOrId: AccessRequest | string, timezone?: string): Promise<RequestCard | undefined> {
+export async function requestCard(
+  deps: Pick<Deps, 'store' | 'catalog' | 'settings'>,
+  requestOrId: AccessRequest | string,
+  timezone?: string,
+): Promise<RequestCard | undefined> {
   const request = typeof requestOrId === 'string' ? await deps.store.getRequest(requestOrId) : requestOrId;
   if (!request) return undefined;
   const entry = deps.catalog.find(request.app, request.role);
   const decisions = await deps.store.getDecisions(request.id);
-  const grant = request.grantId ? await deps.store.getGrant(request.grantId) : await deps.store.grantForRequest(request.id);
+  const grant = request.grantId
+    ? await deps.store.getGrant(request.grantId)
+    : await deps.store.grantForRequest(request.id);
   const review = grant?.breakGlass ? await deps.store.getBreakGlassReview(grant.id) : undefined;
   return {
     id: request.id,
@@ -62,18 +68,18 @@ export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settin
     approvalDeadline: request.approvalDeadline,
     grant: grant
       ? {
-        id: grant.id,
-        status: grant.status,
-        activatedAt: grant.activatedAt,
-        expiresAt: grant.expiresAt,
-        revocationReason: grant.revocationReason,
-        revocationNote: grant.revocationNote,
-        revokedBy: grant.revokedBy,
-        lastError: grant.lastError,
-        revokedAt: grant.revokedAt,
-        extendable: (deps.catalog.find(grant.app, grant.role)?.role.extension ?? null) !== null,
-        durationSeconds: grant.durationSeconds,
-      }
+          id: grant.id,
+          status: grant.status,
+          activatedAt: grant.activatedAt,
+          expiresAt: grant.expiresAt,
+          revocationReason: grant.revocationReason,
+          revocationNote: grant.revocationNote,
+          revokedBy: grant.revokedBy,
+          lastError: grant.lastError,
+          revokedAt: grant.revokedAt,
+          extendable: (deps.catalog.find(grant.app, grant.role)?.role.extension ?? null) !== null,
+          durationSeconds: grant.durationSeconds,
+        }
       : null,
     // A grant is removed the way it was set up (its snapshot); before it exists, as the policy says now.
     provisioning: provisioningView(grant?.snapshot.provision ?? entry?.role.provision),
@@ -81,14 +87,14 @@ export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settin
     timezone: timezone ?? deps.settings.timezone,
     breakGlass: review
       ? {
-        reviewers: review.reviewers,
-        incident: review.incident,
-        dueAt: review.dueAt,
-        status: review.status,
-        reviewer: review.reviewer ? personLabel(review.reviewer) : null,
-        reason: review.reason,
-        reviewedAt: review.reviewedAt,
-      }
+          reviewers: review.reviewers,
+          incident: review.incident,
+          dueAt: review.dueAt,
+          status: review.status,
+          reviewer: review.reviewer ? personLabel(review.reviewer) : null,
+          reason: review.reason,
+          reviewedAt: review.reviewedAt,
+        }
       : null,
   };
 }
@@ -96,7 +102,9 @@ export async function requestCard(deps: Pick<Deps, 'store' | 'catalog' | 'settin
 export function provisioningView(provision: Provision | undefined): ProvisioningView {
   const described = provision && describeProvision(provision);
   // A method a person carries out names the group they are in (its target).
-  return described && !described.automatic ? { kind: 'manual', assigneeGroup: described.target } : { kind: 'automatic' };
+  return described && !described.automatic
+    ? { kind: 'manual', assigneeGroup: described.target }
+    : { kind: 'automatic' };
 }
 
 /** A person as recorded on a request, grant or task, as the block builders label them. */

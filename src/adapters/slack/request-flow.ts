@@ -51,7 +51,10 @@ export interface OpenInput extends FormState {
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }
 
 function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
@@ -96,7 +99,8 @@ async function outcome(ctx: SlackContext, asked: Settled<Asking>, input: OpenInp
 /** One sentence instead of a form nobody could submit. */
 function refusalFor(ctx: SlackContext, asking: Asking, state: FormState): string | null {
   const person = asking.acting.person;
-  if (!person.active) return `Your directory account (${person.email}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`;
+  if (!person.active)
+    return `Your directory account (${person.email}) is not active, so the bot cannot act for you. If that is a mistake, ask IT to reactivate it.`;
   const app = state.app ? ctx.deps.catalog.app(state.app) : undefined;
   if (app && eligibleRoles(app, person, asking.groups).length === 0) {
     const groups = [...new Set(app.roles.flatMap((r) => r.eligibleGroups))].map(groupName);
@@ -106,7 +110,11 @@ function refusalFor(ctx: SlackContext, asking: Asking, state: FormState): string
 }
 
 /** Re-renders the modal for the person and the current app/role choice. */
-export async function refreshRequestModal(ctx: SlackContext, client: WebClient, input: { viewId: string; hash?: string; userId: string; state: FormState }): Promise<void> {
+export async function refreshRequestModal(
+  ctx: SlackContext,
+  client: WebClient,
+  input: { viewId: string; hash?: string; userId: string; state: FormState },
+): Promise<void> {
   let view: ModalView;
   try {
     view = await formView(ctx, await whoIsAsking(ctx, client, input.userId), input.state);
@@ -127,22 +135,32 @@ async function updateView(client: WebClient, viewId: string, hash: string | unde
 }
 
 /** The form for this person and choice; the extension offer for a role they hold. */
-async function formView(ctx: SlackContext, asking: Asking, state: FormState, previousRequestId?: string): Promise<ModalView> {
+async function formView(
+  ctx: SlackContext,
+  asking: Asking,
+  state: FormState,
+  previousRequestId?: string,
+): Promise<ModalView> {
   const { person } = asking.acting;
   const zone = ctx.display.knownZone(asking.acting.slackId);
   if (state.app && state.role) {
     const held = await heldGrant(ctx.deps.store, person.id, state.app, state.role);
     if (held) return offerView(ctx, held, zone);
   }
-  const pendingRequest = state.app && state.role ? await ctx.deps.store.findPendingRequest(person.id, state.app, state.role) : undefined;
+  const pendingRequest =
+    state.app && state.role ? await ctx.deps.store.findPendingRequest(person.id, state.app, state.role) : undefined;
   const pending = pendingRequest ? await requestCard(ctx.deps, pendingRequest, zone) : undefined;
   const previous = previousRequestId ? await ctx.deps.store.getRequest(previousRequestId) : undefined;
   // Someone else's justification is never shown: a forwarded Request again… starts empty.
   const justification = previous && previous.requester.directoryId === person.id ? previous.justification : undefined;
   const approverNames = state.app ? await ctx.display.personNames(namedApprovers(ctx.deps, state.app)) : {};
-  return requestModal(requestFormModel(ctx.deps, person, asking.groups, state, {
-    approverNames, ...(pending ? { pending } : {}), ...(justification ? { justification } : {}),
-  }));
+  return requestModal(
+    requestFormModel(ctx.deps, person, asking.groups, state, {
+      approverNames,
+      ...(pending ? { pending } : {}),
+      ...(justification ? { justification } : {}),
+    }),
+  );
 }
 
 export function offerView(ctx: SlackContext, grant: Grant, timezone = ctx.deps.settings.timezone): ModalView {
@@ -168,7 +186,12 @@ export function offerView(ctx: SlackContext, grant: Grant, timezone = ctx.deps.s
 export type { SubmissionReply } from './context.js';
 
 /** Maps the core's refusal of a submission to the input it is about. */
-export function submissionError(ctx: SlackContext, error: unknown, blocks: { duration: string; role?: string }, where: string): SubmissionReply {
+export function submissionError(
+  ctx: SlackContext,
+  error: unknown,
+  blocks: { duration: string; role?: string },
+  where: string,
+): SubmissionReply {
   if (error instanceof AccessError) {
     switch (error.code) {
       case 'justification_required':
@@ -189,7 +212,11 @@ export function submissionError(ctx: SlackContext, error: unknown, blocks: { dur
 }
 
 /** A submitted request closes the form: the DM that follows says what happens next. */
-export async function submittedReply(ctx: SlackContext, result: SubmitResult, timezone?: string): Promise<SubmissionReply> {
+export async function submittedReply(
+  ctx: SlackContext,
+  result: SubmitResult,
+  timezone?: string,
+): Promise<SubmissionReply> {
   switch (result.kind) {
     case 'already_pending': {
       const card = await requestCard(ctx.deps, result.request, timezone);

@@ -20,7 +20,10 @@ export function eligibleRoles(app: LoadedPolicy, person: Person, groups: readonl
 }
 
 /** Applications with at least one role the person may request; every application when nobody is known yet. */
-export function appChoices(deps: Pick<Deps, 'catalog'>, who?: { person: Person; groups: readonly string[] }): AppChoice[] {
+export function appChoices(
+  deps: Pick<Deps, 'catalog'>,
+  who?: { person: Person; groups: readonly string[] },
+): AppChoice[] {
   return deps.catalog.policies
     .filter((p) => !who || eligibleRoles(p, who.person, who.groups).length > 0)
     .map((p) => ({ app: p.app, name: p.name }))
@@ -28,9 +31,15 @@ export function appChoices(deps: Pick<Deps, 'catalog'>, who?: { person: Person; 
 }
 
 /** Applications whose name or slug contains the query, at most a select's worth. */
-export function searchApps(deps: Pick<Deps, 'catalog'>, query: string, who?: { person: Person; groups: readonly string[] }): AppChoice[] {
+export function searchApps(
+  deps: Pick<Deps, 'catalog'>,
+  query: string,
+  who?: { person: Person; groups: readonly string[] },
+): AppChoice[] {
   const q = query.trim().toLowerCase();
-  return appChoices(deps, who).filter((a) => !q || a.name.toLowerCase().includes(q) || a.app.includes(q)).slice(0, LIMITS.selectOptions);
+  return appChoices(deps, who)
+    .filter((a) => !q || a.name.toLowerCase().includes(q) || a.app.includes(q))
+    .slice(0, LIMITS.selectOptions);
 }
 
 export interface FormState {
@@ -47,7 +56,13 @@ export interface FormExtras {
 }
 
 /** The form for a person whose groups are known (read live just before). */
-export function requestFormModel(deps: Pick<Deps, 'catalog'>, person: Person, groups: readonly string[], state: FormState, extras: FormExtras = {}): RequestModalModel {
+export function requestFormModel(
+  deps: Pick<Deps, 'catalog'>,
+  person: Person,
+  groups: readonly string[],
+  state: FormState,
+  extras: FormExtras = {},
+): RequestModalModel {
   const apps = appChoices(deps, { person, groups });
   const app = state.app ? deps.catalog.app(state.app) : undefined;
   const model: RequestModalModel = {
@@ -61,7 +76,12 @@ export function requestFormModel(deps: Pick<Deps, 'catalog'>, person: Person, gr
   };
   if (!app) return model;
 
-  const roles: RoleChoice[] = eligibleRoles(app, person, groups).map((r) => ({ app: app.app, role: r.id, name: r.name, summary: roleSummaryShort(r, groups) }));
+  const roles: RoleChoice[] = eligibleRoles(app, person, groups).map((r) => ({
+    app: app.app,
+    role: r.id,
+    name: r.name,
+    summary: roleSummaryShort(r, groups),
+  }));
   model.roles = roles;
   if (roles.length === 0) {
     model.noRolesReason = person.active
@@ -90,15 +110,24 @@ export function requestFormModel(deps: Pick<Deps, 'catalog'>, person: Person, gr
 }
 
 /** The emergency access a person may use for a role, for the form's "Emergency access…" (display only). */
-export function breakGlassOffer(role: Role, person: Person, groups: readonly string[]): { breakGlassMaxSeconds?: number } {
+export function breakGlassOffer(
+  role: Role,
+  person: Person,
+  groups: readonly string[],
+): { breakGlassMaxSeconds?: number } {
   if (!role.breakGlass) return {};
   const check = checkBreakGlass(role, person, groups, {});
-  return check.outcome === 'not_allowed' || check.outcome === 'not_eligible' ? {} : { breakGlassMaxSeconds: check.maxSeconds };
+  return check.outcome === 'not_allowed' || check.outcome === 'not_eligible'
+    ? {}
+    : { breakGlassMaxSeconds: check.maxSeconds };
 }
 
 /** The emails of the people the catalog's `user:` steps name (for their display names). */
 export function namedApprovers(deps: Pick<Deps, 'catalog'>, app?: string): string[] {
-  return deps.catalog.entries().filter((e) => !app || e.app.app === app).flatMap((e) => userSteps(e.role));
+  return deps.catalog
+    .entries()
+    .filter((e) => !app || e.app.app === app)
+    .flatMap((e) => userSteps(e.role));
 }
 
 /**
@@ -109,7 +138,10 @@ export function unknownAppOrRole(deps: Pick<Deps, 'catalog'>, app: string, role?
   const policy = deps.catalog.app(app);
   const slug = (s: string) => `\`${escapeMrkdwn(s)}\``;
   if (!policy) {
-    const known = [...deps.catalog.policies].sort((a, b) => a.name.localeCompare(b.name)).map((p) => `${slug(p.app)} (${escapeMrkdwn(p.name)})`).join(', ');
+    const known = [...deps.catalog.policies]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((p) => `${slug(p.app)} (${escapeMrkdwn(p.name)})`)
+      .join(', ');
     return `There is no application ${slug(app)}. Applications: ${known}.`;
   }
   if (role && !deps.catalog.find(policy.app, role)) {

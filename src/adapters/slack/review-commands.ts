@@ -18,15 +18,29 @@ export async function reviewSubcommand(call: SubcommandCall): Promise<SlackMessa
   // Review ids are lower-case slugs: `review START Quarterly-X` finds quarterly-x.
   const [action, id] = call.words.map((w) => w.toLowerCase());
   if (action === 'start') return startFromSlack(call, id);
-  if (action !== undefined) return textMessage(`Usage: \`/access review\` lists the review items waiting for you; admins start a review with \`/access review start <id>\`.`);
+  if (action !== undefined)
+    return textMessage(
+      `Usage: \`/access review\` lists the review items waiting for you; admins start a review with \`/access review start <id>\`.`,
+    );
   const { ctx, client, userId } = call;
   const me = await identify(ctx, client, userId);
   const mine = await myReviewItems(ctx.deps, me.person.id, MY_REVIEW_ITEMS_SHOWN);
   // Shown to them now: their first look at these items.
-  await markSeen(ctx.deps, me.person.id, mine.campaigns.flatMap((c) => c.items.map((i) => i.id)));
+  await markSeen(
+    ctx.deps,
+    me.person.id,
+    mine.campaigns.flatMap((c) => c.items.map((i) => i.id)),
+  );
   return myReviewsMessage({
     viewerId: me.person.id,
-    campaigns: mine.campaigns.map((c) => ({ campaignId: c.campaign.id, reviewName: c.campaign.reviewName, dueAt: c.campaign.dueAt, pending: c.pending, total: c.total, items: c.items })),
+    campaigns: mine.campaigns.map((c) => ({
+      campaignId: c.campaign.id,
+      reviewName: c.campaign.reviewName,
+      dueAt: c.campaign.dueAt,
+      pending: c.pending,
+      total: c.total,
+      items: c.items,
+    })),
     accessNames: mine.accessNames,
     timezone: ctx.display.knownZone(userId),
   });
@@ -47,6 +61,10 @@ async function startFromSlack(call: SubcommandCall, reviewId: string | undefined
           `due ${campaign.dueAt}. Population hash ${campaign.populationHash}. Each reviewer gets their list by DM now.`,
       );
     })
-    .catch(async (error: unknown) => call.refuse(`${review.name} did not start: ${explain(ctx, error, `review start ${review.id}`)}`));
-  return textMessage(`Starting *${escapeMrkdwn(review.name)}*: reading who holds the access in scope now. You get a message here when every reviewer has their list.`);
+    .catch(async (error: unknown) =>
+      call.refuse(`${review.name} did not start: ${explain(ctx, error, `review start ${review.id}`)}`),
+    );
+  return textMessage(
+    `Starting *${escapeMrkdwn(review.name)}*: reading who holds the access in scope now. You get a message here when every reviewer has their list.`,
+  );
 }

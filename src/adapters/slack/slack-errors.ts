@@ -16,10 +16,25 @@ import { PermanentError, TransientError } from '../../domain/errors.js';
  * treats it as an operator's problem (retried, and alerted) for the channels it is configured with.
  */
 const PERMANENT_CODES = new Set([
-  'channel_not_found', 'user_not_found', 'users_not_found', 'is_archived', 'invalid_blocks', 'invalid_blocks_format',
-  'invalid_arguments', 'msg_too_long', 'msg_blocks_too_long', 'no_text', 'cant_update_message', 'user_is_bot',
+  'channel_not_found',
+  'user_not_found',
+  'users_not_found',
+  'is_archived',
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'invalid_arguments',
+  'msg_too_long',
+  'msg_blocks_too_long',
+  'no_text',
+  'cant_update_message',
+  'user_is_bot',
   'cannot_dm_bot',
-  'invalid_channel', 'restricted_action', 'too_many_attachments', 'view_too_large', 'user_disabled', 'is_inactive',
+  'invalid_channel',
+  'restricted_action',
+  'too_many_attachments',
+  'view_too_large',
+  'user_disabled',
+  'is_inactive',
 ]);
 
 export interface SlackCallError {
@@ -56,7 +71,9 @@ export function classifySlackError(error: unknown, what: string): Error {
     case ErrorCode.PlatformError: {
       const code = e.slackError ?? 'unknown_error';
       if (PERMANENT_CODES.has(code)) return new PermanentError(`${what}: Slack answered ${code}`, { cause: error });
-      return new TransientError(`${what}: Slack answered ${code}`, code === 'ratelimited' ? 30_000 : undefined, { cause: error });
+      return new TransientError(`${what}: Slack answered ${code}`, code === 'ratelimited' ? 30_000 : undefined, {
+        cause: error,
+      });
     }
     case ErrorCode.HTTPError:
       if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500 && e.statusCode !== 408) {
@@ -66,6 +83,8 @@ export function classifySlackError(error: unknown, what: string): Error {
     case ErrorCode.RequestError:
       return new TransientError(`${what}: Slack could not be reached`, undefined, { cause: error });
     default:
-      return new TransientError(`${what}: ${error instanceof Error ? error.message : String(error)}`, undefined, { cause: error });
+      return new TransientError(`${what}: ${error instanceof Error ? error.message : String(error)}`, undefined, {
+        cause: error,
+      });
   }
 }

@@ -15,7 +15,12 @@
 import type { WebClient } from '@slack/web-api';
 import { alertMessage } from '../../../blocks/alert-message.js';
 import { checkpointMessage } from '../../../blocks/checkpoint-message.js';
-import { approvalMessage, channelReminder, escalationNotice, type SlackMessage } from '../../../blocks/approval-message.js';
+import {
+  approvalMessage,
+  channelReminder,
+  escalationNotice,
+  type SlackMessage,
+} from '../../../blocks/approval-message.js';
 import { breakGlassAlert, breakGlassNotJustified, breakGlassOverdue } from '../../../blocks/break-glass.js';
 import { delegationMessage } from '../../../blocks/delegation.js';
 import { taskMessage } from '../../../blocks/task-message.js';
@@ -29,7 +34,14 @@ import { assertNever, type Notification, type NotificationOf, type Recipient } f
 import type { Deps } from '../../operations/context.js';
 import { delegationInForce, isStepApprover } from '../../operations/approver-rules.js';
 import { alert } from '../../operations/lifecycle.js';
-import type { DeliveredNotification, Notifier, PostedMessage, PostedMessages, PublishDigest, PublishReviewSummary } from '../../operations/ports.js';
+import type {
+  DeliveredNotification,
+  Notifier,
+  PostedMessage,
+  PostedMessages,
+  PublishDigest,
+  PublishReviewSummary,
+} from '../../operations/ports.js';
 import { reviewerList } from '../../operations/reviews/review-views.js';
 import { REVIEW_PAGE_SIZE, reviewerListMessage, reviewReminderMessage } from '../../../blocks/review-message.js';
 import { reviewSummaryMessage } from '../../../blocks/review-summary.js';
@@ -59,7 +71,13 @@ interface Meta {
  * carry buttons or times. Each is re-rendered when the request moves on.
  */
 const KEPT_TRUE = new Set<Notification['type']>([
-  'request.submitted', 'step.approved', 'step.escalated', 'request.approved', 'grant.active', 'grant.reminder', 'grant.provisioningDelayed',
+  'request.submitted',
+  'step.approved',
+  'step.escalated',
+  'request.approved',
+  'grant.active',
+  'grant.reminder',
+  'grant.provisioningDelayed',
 ]);
 /** Rendered messages remembered per slot, so an update that would change nothing is not sent. */
 const RENDERED_KEPT = 5000;
@@ -170,14 +188,18 @@ export class SlackNotifier implements Notifier {
         if (n.type === 'approval.outcome') continue;
         if (step.status !== 'open' || card.status !== 'pending_approval') continue;
       }
-      const audience = target.kind === 'person' ? await this.approverAudience(card.id, step.index, target.directoryId) : { kind: 'channel' as const };
+      const audience =
+        target.kind === 'person'
+          ? await this.approverAudience(card.id, step.index, target.directoryId)
+          : { kind: 'channel' as const };
       card = { ...stored, timezone: await this.zoneFor(target) };
       const meta = { requestId: card.id, stepIndex: step.index, recipient, type: n.type };
       try {
         await this.postOrUpdate(slot, target, approvalMessage(card, step.index, audience), meta);
         // The reminders sent to this person carry the same buttons: they show the outcome too.
         if (n.type === 'approval.outcome' && target.kind === 'person') {
-          for (const copy of await this.messages.withSlotPrefix(`${slot}:`)) await this.updateIfChanged(copy, approvalMessage(card, step.index, audience));
+          for (const copy of await this.messages.withSlotPrefix(`${slot}:`))
+            await this.updateIfChanged(copy, approvalMessage(card, step.index, audience));
         }
       } catch (error) {
         if (!(error instanceof UnreachableChannelError) || n.type !== 'approval.requested') throw error;
@@ -186,7 +208,10 @@ export class SlackNotifier implements Notifier {
         const steps = await this.deps.store.getSteps(card.id);
         const approvers = steps.find((s) => s.index === step.index)?.approvers ?? [];
         this.deps.logger.warn('approval channel unreachable; asking the approvers by DM', {
-          requestId: card.id, step: step.index + 1, channel: error.channel, approvers: approvers.length,
+          requestId: card.id,
+          step: step.index + 1,
+          channel: error.channel,
+          approvers: approvers.length,
         });
         for (const approver of approvers) {
           const dm: Target = { kind: 'person', directoryId: approver.directoryId };
@@ -207,9 +232,12 @@ export class SlackNotifier implements Notifier {
     const step = (await this.deps.store.getSteps(requestId)).find((s) => s.index === stepIndex);
     if (!step || isStepApprover(step, directoryId)) return { kind: 'person', directoryId };
     const now = this.now();
-    const through = (await this.deps.store.activeDelegationsTo(directoryId))
-      .find((d) => delegationInForce(d, now) && isStepApprover(step, d.delegator.directoryId));
-    return through ? { kind: 'person', directoryId, forPerson: personLabel(through.delegator) } : { kind: 'person', directoryId };
+    const through = (await this.deps.store.activeDelegationsTo(directoryId)).find(
+      (d) => delegationInForce(d, now) && isStepApprover(step, d.delegator.directoryId),
+    );
+    return through
+      ? { kind: 'person', directoryId, forPerson: personLabel(through.delegator) }
+      : { kind: 'person', directoryId };
   }
 
   /**
@@ -232,7 +260,12 @@ export class SlackNotifier implements Notifier {
     const audience = await this.approverAudience(card.id, step.index, target.directoryId);
     const slot = `approval:${card.id}:${step.index}:${targetKey(target)}:reminder-${n.leadSeconds}`;
     const message = approvalMessage(card, step.index, audience, { reminderAfterSeconds: n.leadSeconds });
-    await this.postOrUpdate(slot, target, message, { requestId: card.id, stepIndex: step.index, recipient: targetKey(target), type: n.type });
+    await this.postOrUpdate(slot, target, message, {
+      requestId: card.id,
+      stepIndex: step.index,
+      recipient: targetKey(target),
+      type: n.type,
+    });
   }
 
   /** The step escalated: its earlier approvers hear it (a DM each, or a reply under the channel message). */
@@ -241,7 +274,10 @@ export class SlackNotifier implements Notifier {
     if (!stored) throw new PermanentError(`request ${n.requestId} does not exist`);
     const target = toTarget(n.recipient);
     const card = { ...stored, timezone: await this.zoneFor(target) };
-    const main = target.kind === 'channel' ? await this.messages.get(`approval:${card.id}:${n.stepIndex}:${targetKey(target)}`) : undefined;
+    const main =
+      target.kind === 'channel'
+        ? await this.messages.get(`approval:${card.id}:${n.stepIndex}:${targetKey(target)}`)
+        : undefined;
     const meta = { requestId: card.id, stepIndex: n.stepIndex, recipient: targetKey(target), type: n.type };
     await this.postOrUpdate(`job:${key}`, target, escalationNotice(card, n.stepIndex), meta, main?.ts);
   }
@@ -254,23 +290,41 @@ export class SlackNotifier implements Notifier {
     if (!view) throw new PermanentError(`break-glass grant ${n.grantId} does not exist`);
     const target = toTarget(n.recipient);
     const slot = `break-glass:${n.grantId}:${targetKey(target)}`;
-    await this.postOrUpdate(slot, target, breakGlassAlert(view), { requestId: view.requestId, stepIndex: null, recipient: targetKey(target), type: n.type });
+    await this.postOrUpdate(slot, target, breakGlassAlert(view), {
+      requestId: view.requestId,
+      stepIndex: null,
+      recipient: targetKey(target),
+      type: n.type,
+    });
     for (const copy of await this.messages.withSlotPrefix(`break-glass-overdue:${n.grantId}:`)) {
       const day = Number(/:day-(\d+):/.exec(copy.slot)?.[1] ?? 0);
-      const reader = copy.recipient.startsWith('person:') ? await this.zoneFor({ kind: 'person', directoryId: copy.recipient.slice('person:'.length) }) : this.display.botZone;
+      const reader = copy.recipient.startsWith('person:')
+        ? await this.zoneFor({ kind: 'person', directoryId: copy.recipient.slice('person:'.length) })
+        : this.display.botZone;
       try {
         await this.updateIfChanged(copy, breakGlassOverdue({ ...view, timezone: reader }, day));
       } catch (error) {
-        this.deps.logger.warn('could not bring an overdue break-glass message up to date', { slot: copy.slot, error: error instanceof Error ? error.message : String(error) });
+        this.deps.logger.warn('could not bring an overdue break-glass message up to date', {
+          slot: copy.slot,
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
     }
   }
 
-  private async deliverBreakGlassNotJustified(n: NotificationOf<'breakGlass.notJustified'>, key: string): Promise<void> {
+  private async deliverBreakGlassNotJustified(
+    n: NotificationOf<'breakGlass.notJustified'>,
+    key: string,
+  ): Promise<void> {
     const view = await breakGlassView(this.deps, n.grantId, this.display.botZone);
     if (!view) throw new PermanentError(`break-glass grant ${n.grantId} does not exist`);
     const target = toTarget(n.recipient);
-    await this.postOrUpdate(`job:${key}`, target, breakGlassNotJustified(view), { requestId: view.requestId, stepIndex: null, recipient: targetKey(target), type: n.type });
+    await this.postOrUpdate(`job:${key}`, target, breakGlassNotJustified(view), {
+      requestId: view.requestId,
+      stepIndex: null,
+      recipient: targetKey(target),
+      type: n.type,
+    });
   }
 
   /** Every active admin but the holder gets a DM, once per overdue day; it loses its buttons once reviewed. */
@@ -284,13 +338,21 @@ export class SlackNotifier implements Notifier {
       const recipient = targetKey(target);
       const slot = `break-glass-overdue:${n.grantId}:day-${n.day}:${recipient}`;
       const message = breakGlassOverdue({ ...view, timezone: await this.zoneFor(target) }, n.day);
-      await this.postOrUpdate(slot, target, message, { requestId: view.requestId, stepIndex: null, recipient, type: n.type });
+      await this.postOrUpdate(slot, target, message, {
+        requestId: view.requestId,
+        stepIndex: null,
+        recipient,
+        type: n.type,
+      });
     }
   }
 
   // ---- delegations: the delegate hears it started; both hear it ended ------------------------------
 
-  private async deliverDelegation(n: NotificationOf<'delegation.started' | 'delegation.ended'>, key: string): Promise<void> {
+  private async deliverDelegation(
+    n: NotificationOf<'delegation.started' | 'delegation.ended'>,
+    key: string,
+  ): Promise<void> {
     const delegation = await this.deps.store.getDelegation(n.delegationId);
     if (!delegation) throw new PermanentError(`delegation ${n.delegationId} does not exist`);
     const target = toTarget(n.recipient);
@@ -307,7 +369,12 @@ export class SlackNotifier implements Notifier {
       reader,
       timezone: await this.zoneFor(target),
     });
-    await this.postOrUpdate(`job:${key}`, target, message, { requestId: null, stepIndex: null, recipient: targetKey(target), type: n.type });
+    await this.postOrUpdate(`job:${key}`, target, message, {
+      requestId: null,
+      stepIndex: null,
+      recipient: targetKey(target),
+      type: n.type,
+    });
   }
 
   // ---- the requester's DM: a status message per request, and the notices they must hear at once -----
@@ -316,7 +383,8 @@ export class SlackNotifier implements Notifier {
     const grantId = 'grantId' in n ? n.grantId : undefined;
     const grantRequestId = grantId ? (await this.deps.store.getGrant(grantId))?.requestId : undefined;
     const requestId = 'requestId' in n ? n.requestId : grantRequestId;
-    if (!requestId || !(await this.deps.store.getRequest(requestId))) throw new PermanentError(`${n.type}: no request for ${requestId ?? grantId ?? 'nothing'}`);
+    if (!requestId || !(await this.deps.store.getRequest(requestId)))
+      throw new PermanentError(`${n.type}: no request for ${requestId ?? grantId ?? 'nothing'}`);
     const target = toTarget(n.recipient);
     const card = await this.readerCard(requestId, await this.zoneFor(target));
     const slot = `job:${key}`;
@@ -324,13 +392,21 @@ export class SlackNotifier implements Notifier {
     const event: RequesterEvent =
       n.type === 'step.approved' || n.type === 'step.escalated'
         ? { type: n.type, stepIndex: n.stepIndex }
-        : n.type === 'grant.reminder' ? { type: n.type, leadSeconds: n.leadSeconds } : { type: n.type };
+        : n.type === 'grant.reminder'
+          ? { type: n.type, leadSeconds: n.leadSeconds }
+          : { type: n.type };
     if (this.postsNew(event, card)) {
-      await this.postOrUpdate(slot, target, requesterMessage(card, event), { requestId: card.id, stepIndex, recipient: targetKey(target), type: n.type });
+      await this.postOrUpdate(slot, target, requesterMessage(card, event), {
+        requestId: card.id,
+        stepIndex,
+        recipient: targetKey(target),
+        type: n.type,
+      });
     }
     await this.keepRequesterMessagesTrue(card, slot);
     // An extension is a request of its own: the grant's first request holds the active message and the reminders.
-    if (grantRequestId && grantRequestId !== card.id) await this.keepRequesterMessagesTrue(await this.readerCard(grantRequestId, card.timezone), slot);
+    if (grantRequestId && grantRequestId !== card.id)
+      await this.keepRequesterMessagesTrue(await this.readerCard(grantRequestId, card.timezone), slot);
   }
 
   /**
@@ -357,13 +433,18 @@ export class SlackNotifier implements Notifier {
   /** The request as its requester reads it: their zone, the names of people not yet asked, who revoked. */
   private async readerCard(requestId: string, timezone: string): Promise<RequestCard> {
     const card = (await requestCard(this.deps, requestId, timezone))!;
-    const steps = await Promise.all(card.steps.map(async (step) => {
-      if (step.approver.kind !== 'user' || step.approverNames.length > 0) return step;
-      const name = await this.display.personName(step.approver.user);
-      return name ? { ...step, approverNames: [name] } : step;
-    }));
+    const steps = await Promise.all(
+      card.steps.map(async (step) => {
+        if (step.approver.kind !== 'user' || step.approverNames.length > 0) return step;
+        const name = await this.display.personName(step.approver.user);
+        return name ? { ...step, approverNames: [name] } : step;
+      }),
+    );
     const revokedBy = card.grant?.revokedBy;
-    const revokedByName = revokedBy && !revokedBy.startsWith('system:') ? await this.display.personName(revokedBy, { withTitle: false }) : null;
+    const revokedByName =
+      revokedBy && !revokedBy.startsWith('system:')
+        ? await this.display.personName(revokedBy, { withTitle: false })
+        : null;
     return { ...card, steps, grant: card.grant && { ...card.grant, revokedByName } };
   }
 
@@ -373,14 +454,20 @@ export class SlackNotifier implements Notifier {
    * the deadline once nobody needs to decide, the old end time once it was extended.
    */
   private async keepRequesterMessagesTrue(card: RequestCard, except: string): Promise<void> {
-    const earlier = (await this.messages.forRequest(card.id)).filter((m) => m.slot !== except && m.slot.startsWith('job:') && KEPT_TRUE.has(m.notificationType as Notification['type']));
+    const earlier = (await this.messages.forRequest(card.id)).filter(
+      (m) =>
+        m.slot !== except && m.slot.startsWith('job:') && KEPT_TRUE.has(m.notificationType as Notification['type']),
+    );
     for (const posted of earlier) {
       const event = this.eventOf(posted);
       try {
         await this.updateIfChanged(posted, requesterMessage(card, event));
       } catch (error) {
         // Only a stale line or button is left behind; its click is refused and explained.
-        this.deps.logger.warn('could not bring an earlier message up to date', { slot: posted.slot, error: error instanceof Error ? error.message : String(error) });
+        this.deps.logger.warn('could not bring an earlier message up to date', {
+          slot: posted.slot,
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
     }
   }
@@ -412,7 +499,12 @@ export class SlackNotifier implements Notifier {
       // A task done before its message went out needs nobody asked (a retried job that lost the race).
       if (view.status === 'done' && !(await this.messages.get(slot))) continue;
       const message = taskMessage({ ...view, timezone: await this.zoneFor(target) });
-      await this.postOrUpdate(slot, target, message, { requestId: view.requestId, stepIndex: null, recipient, type: 'task.assigned' });
+      await this.postOrUpdate(slot, target, message, {
+        requestId: view.requestId,
+        stepIndex: null,
+        recipient,
+        type: 'task.assigned',
+      });
     }
   }
 
@@ -421,7 +513,9 @@ export class SlackNotifier implements Notifier {
     const view = await taskView(this.deps, n.taskId);
     if (!view) throw new PermanentError(`task ${n.taskId} does not exist`);
     for (const posted of await this.messages.withSlotPrefix(`task:${view.taskId}:`)) {
-      const reader = posted.recipient.startsWith('person:') ? await this.zoneFor({ kind: 'person', directoryId: posted.recipient.slice('person:'.length) }) : this.display.botZone;
+      const reader = posted.recipient.startsWith('person:')
+        ? await this.zoneFor({ kind: 'person', directoryId: posted.recipient.slice('person:'.length) })
+        : this.display.botZone;
       const message = taskMessage({ ...view, timezone: reader });
       try {
         await this.update(posted.channel, posted.ts, message);
@@ -442,11 +536,24 @@ export class SlackNotifier implements Notifier {
       text: n.text,
       at: this.now(),
       timezone: this.deps.settings.timezone,
-      grant: grant && { id: grant.id, appName: entry?.app.name ?? grant.app, roleName: entry?.role.name ?? grant.role, holderName: grant.holder.name, holderEmail: grant.holder.email, status: grant.status, durationSeconds: grant.durationSeconds },
+      grant: grant && {
+        id: grant.id,
+        appName: entry?.app.name ?? grant.app,
+        roleName: entry?.role.name ?? grant.role,
+        holderName: grant.holder.name,
+        holderEmail: grant.holder.email,
+        status: grant.status,
+        durationSeconds: grant.durationSeconds,
+      },
       requestId: n.requestId ?? grant?.requestId,
     });
     const target = toTarget(n.recipient);
-    await this.postOrUpdate(`job:${key}`, target, message, { requestId: n.requestId ?? grant?.requestId ?? null, stepIndex: null, recipient: targetKey(target), type: n.type });
+    await this.postOrUpdate(`job:${key}`, target, message, {
+      requestId: n.requestId ?? grant?.requestId ?? null,
+      stepIndex: null,
+      recipient: targetKey(target),
+      type: n.type,
+    });
   }
 
   // ---- audit checkpoints: the checkpoint channel, one message per checkpoint ---------------------
@@ -462,7 +569,12 @@ export class SlackNotifier implements Notifier {
       timezone: this.deps.settings.timezone,
     });
     const target = toTarget(n.recipient);
-    await this.postOrUpdate(`job:${key}`, target, message, { requestId: null, stepIndex: null, recipient: targetKey(target), type: n.type });
+    await this.postOrUpdate(`job:${key}`, target, message, {
+      requestId: null,
+      stepIndex: null,
+      recipient: targetKey(target),
+      type: n.type,
+    });
   }
 
   // ---- access reviews: one list per reviewer and campaign, updated in place; reminders; the summary ----
@@ -474,7 +586,12 @@ export class SlackNotifier implements Notifier {
     if (n.type === 'review.updated' && !(await this.messages.get(slot))) return;
     const target = toTarget(n.recipient);
     const page = await reviewPage(this.deps.store, n.campaignId, reviewerId);
-    const list = await reviewerList(this.deps, { campaignId: n.campaignId, reviewerId, page, pageSize: REVIEW_PAGE_SIZE });
+    const list = await reviewerList(this.deps, {
+      campaignId: n.campaignId,
+      reviewerId,
+      page,
+      pageSize: REVIEW_PAGE_SIZE,
+    });
     if (!list) throw new PermanentError(`review campaign ${n.campaignId} does not exist`);
     const reviewer = (await this.deps.store.getReviewer(n.campaignId, reviewerId))?.reviewer;
     const definition = list.campaign.definition as { undecided?: string; remediate?: string };
@@ -496,7 +613,12 @@ export class SlackNotifier implements Notifier {
       accessNames: list.accessNames,
       timezone: await this.zoneFor(target),
     });
-    await this.postOrUpdate(slot, target, message, { requestId: null, stepIndex: null, recipient: targetKey(target), type: n.type });
+    await this.postOrUpdate(slot, target, message, {
+      requestId: null,
+      stepIndex: null,
+      recipient: targetKey(target),
+      type: n.type,
+    });
   }
 
   private async deliverReviewReminder(n: NotificationOf<'review.reminder'>, key: string): Promise<void> {
@@ -506,10 +628,19 @@ export class SlackNotifier implements Notifier {
     if (!campaign || campaign.status !== 'open' || !progress || progress.pending === 0) return;
     const target = toTarget(n.recipient);
     const message = reviewReminderMessage({
-      reviewName: campaign.reviewName, pending: progress.pending, total: progress.assigned, dueAt: campaign.dueAt,
-      leadSeconds: n.leadSeconds, timezone: await this.zoneFor(target),
+      reviewName: campaign.reviewName,
+      pending: progress.pending,
+      total: progress.assigned,
+      dueAt: campaign.dueAt,
+      leadSeconds: n.leadSeconds,
+      timezone: await this.zoneFor(target),
     });
-    await this.postOrUpdate(`job:${key}`, target, message, { requestId: null, stepIndex: null, recipient: targetKey(target), type: n.type });
+    await this.postOrUpdate(`job:${key}`, target, message, {
+      requestId: null,
+      stepIndex: null,
+      recipient: targetKey(target),
+      type: n.type,
+    });
   }
 
   async publishReviewSummary(input: PublishReviewSummary): Promise<{ attached: boolean }> {
@@ -517,27 +648,50 @@ export class SlackNotifier implements Notifier {
     const slot = `review-summary:${campaign.id}`;
     const target = { kind: 'channel' as const, channel: input.channel };
     const message = reviewSummaryMessage(input.summary, this.display.botZone);
-    await this.postOrUpdate(slot, target, message, { requestId: null, stepIndex: null, recipient: input.channel, type: 'review.summary' });
+    await this.postOrUpdate(slot, target, message, {
+      requestId: null,
+      stepIndex: null,
+      recipient: input.channel,
+      type: 'review.summary',
+    });
     const posted = (await this.messages.get(slot))!;
     const fileSlot = `${slot}:csv`;
     if (await this.messages.get(fileSlot)) return { attached: false };
     const file = await input.attachment();
     const name = `access-review-${campaign.reviewId}-${campaign.id}.${file.extension}`;
     try {
-      await this.gate.call('files.completeUploadExternal', () => this.client.filesUploadV2({
-        channel_id: posted.channel,
-        thread_ts: posted.ts,
-        file_uploads: [{ file: file.bytes, filename: name, title: `Access review evidence: ${campaign.reviewName} (${campaign.id})` }],
-        initial_comment:
-          `Every item of the review: ${file.summary.rows} rows (the population was ${campaign.populationCount}), ` +
-          `SHA-256 \`${file.summary.sha256}\`, audit log head \`${file.summary.auditHead}\`.`,
-      }));
+      await this.gate.call('files.completeUploadExternal', () =>
+        this.client.filesUploadV2({
+          channel_id: posted.channel,
+          thread_ts: posted.ts,
+          file_uploads: [
+            {
+              file: file.bytes,
+              filename: name,
+              title: `Access review evidence: ${campaign.reviewName} (${campaign.id})`,
+            },
+          ],
+          initial_comment:
+            `Every item of the review: ${file.summary.rows} rows (the population was ${campaign.populationCount}), ` +
+            `SHA-256 \`${file.summary.sha256}\`, audit log head \`${file.summary.auditHead}\`.`,
+        }),
+      );
     } catch (error) {
       if (error instanceof TransientError) throw error;
       throw classifySlackError(error, `files upload ${fileSlot}`);
     }
     const now = this.now();
-    await this.messages.save({ slot: fileSlot, channel: posted.channel, ts: posted.ts, requestId: null, stepIndex: null, recipient: input.channel, notificationType: 'review.summary', postedAt: now, updatedAt: now });
+    await this.messages.save({
+      slot: fileSlot,
+      channel: posted.channel,
+      ts: posted.ts,
+      requestId: null,
+      stepIndex: null,
+      recipient: input.channel,
+      notificationType: 'review.summary',
+      postedAt: now,
+      updatedAt: now,
+    });
     return { attached: true };
   }
 
@@ -546,7 +700,12 @@ export class SlackNotifier implements Notifier {
   async publishDigest(input: PublishDigest): Promise<{ attached: boolean }> {
     const { digest, channel } = input;
     const slot = `job:${input.key}`;
-    await this.postOrUpdate(slot, { kind: 'channel', channel }, digestBlocks(digest), { requestId: null, stepIndex: null, recipient: channel, type: 'digest' });
+    await this.postOrUpdate(slot, { kind: 'channel', channel }, digestBlocks(digest), {
+      requestId: null,
+      stepIndex: null,
+      recipient: channel,
+      type: 'digest',
+    });
     const posted = (await this.messages.get(slot))!;
     // The full detail: every list of the digest (the message shows counts and the top lines) and
     // the week's requests export, once per digest (a retry after a failed upload uploads them; one
@@ -556,39 +715,57 @@ export class SlackNotifier implements Notifier {
     const file = await input.attachment();
     const day = digest.periodEnd.slice(0, 10);
     try {
-      await this.gate.call('files.completeUploadExternal', () => this.client.filesUploadV2({
-        channel_id: posted.channel,
-        thread_ts: posted.ts,
-        file_uploads: [
-          {
-            file: file.lists.bytes,
-            filename: `access-digest-week-${day}.${file.extension}`,
-            title: `Access digest, every list in full, week ending ${day}`,
-          },
-          {
-            file: file.requests.bytes,
-            filename: `access-requests-week-${day}.${file.extension}`,
-            title: `Access requests, week ending ${day}`,
-          },
-        ],
-        initial_comment:
-          `Every list of the digest in full: ${file.lists.rows} rows, SHA-256 \`${file.lists.sha256}\`. ` +
-          `The week's requests: ${file.requests.summary.rows} rows, SHA-256 \`${file.requests.summary.sha256}\`, ` +
-          `audit log head \`${file.requests.summary.auditHead}\`.`,
-      }));
+      await this.gate.call('files.completeUploadExternal', () =>
+        this.client.filesUploadV2({
+          channel_id: posted.channel,
+          thread_ts: posted.ts,
+          file_uploads: [
+            {
+              file: file.lists.bytes,
+              filename: `access-digest-week-${day}.${file.extension}`,
+              title: `Access digest, every list in full, week ending ${day}`,
+            },
+            {
+              file: file.requests.bytes,
+              filename: `access-requests-week-${day}.${file.extension}`,
+              title: `Access requests, week ending ${day}`,
+            },
+          ],
+          initial_comment:
+            `Every list of the digest in full: ${file.lists.rows} rows, SHA-256 \`${file.lists.sha256}\`. ` +
+            `The week's requests: ${file.requests.summary.rows} rows, SHA-256 \`${file.requests.summary.sha256}\`, ` +
+            `audit log head \`${file.requests.summary.auditHead}\`.`,
+        }),
+      );
     } catch (error) {
       if (error instanceof TransientError) throw error;
       throw classifySlackError(error, `files upload ${fileSlot}`);
     }
     const now = this.now();
-    await this.messages.save({ slot: fileSlot, channel: posted.channel, ts: posted.ts, requestId: null, stepIndex: null, recipient: channel, notificationType: 'digest', postedAt: now, updatedAt: now });
+    await this.messages.save({
+      slot: fileSlot,
+      channel: posted.channel,
+      ts: posted.ts,
+      requestId: null,
+      stepIndex: null,
+      recipient: channel,
+      notificationType: 'digest',
+      postedAt: now,
+      updatedAt: now,
+    });
     return { attached: true };
   }
 
   // ---- posting ---------------------------------------------------------------------------------------
 
   /** Posts the slot's message, or updates it if it was posted; `threadTs`: posted as a reply in that thread. */
-  private async postOrUpdate(slot: string, target: Target, message: SlackMessage, meta: Meta, threadTs?: string): Promise<void> {
+  private async postOrUpdate(
+    slot: string,
+    target: Target,
+    message: SlackMessage,
+    meta: Meta,
+    threadTs?: string,
+  ): Promise<void> {
     const posted = await this.messages.get(slot);
     if (posted) {
       try {
@@ -601,19 +778,36 @@ export class SlackNotifier implements Notifier {
       }
     }
     const answer = await this.post(slot, target, message, threadTs);
-    if (!answer.channel || !answer.ts) throw new PermanentError(`chat.postMessage ${slot}: Slack answered without channel and ts`);
+    if (!answer.channel || !answer.ts)
+      throw new PermanentError(`chat.postMessage ${slot}: Slack answered without channel and ts`);
     // A crash between the post and this write would post once more on retry: the only window left.
     const now = this.now();
-    await this.messages.save({ slot, channel: answer.channel, ts: answer.ts, requestId: meta.requestId, stepIndex: meta.stepIndex, recipient: meta.recipient, notificationType: meta.type, postedAt: now, updatedAt: now });
+    await this.messages.save({
+      slot,
+      channel: answer.channel,
+      ts: answer.ts,
+      requestId: meta.requestId,
+      stepIndex: meta.stepIndex,
+      recipient: meta.recipient,
+      notificationType: meta.type,
+      postedAt: now,
+      updatedAt: now,
+    });
     this.remember(slot, message, now);
   }
 
-  private async post(slot: string, target: Target, message: SlackMessage, threadTs?: string): Promise<{ channel?: string; ts?: string }> {
+  private async post(
+    slot: string,
+    target: Target,
+    message: SlackMessage,
+    threadTs?: string,
+  ): Promise<{ channel?: string; ts?: string }> {
     for (;;) {
       const { channel, remembered } = await this.channelFor(target);
       try {
         const thread = threadTs ? { thread_ts: threadTs } : {};
-        const send = () => this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, ...thread });
+        const send = () =>
+          this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, ...thread });
         return await this.gate.call('chat.postMessage', send, channel);
       } catch (error) {
         // A remembered DM channel Slack no longer knows: forget it and open the DM again.
@@ -639,8 +833,9 @@ export class SlackNotifier implements Notifier {
     if (error instanceof TransientError || error instanceof PermanentError) return error;
     if (target.kind === 'channel' && platformError(error) === 'channel_not_found') {
       await this.reportUnreachableChannel(target.channel);
-      const why = `${what}: Slack answered channel_not_found for ${target.channel}: `
-        + 'the bot is not in that private channel (invite it with /invite @access), or the id is wrong';
+      const why =
+        `${what}: Slack answered channel_not_found for ${target.channel}: ` +
+        'the bot is not in that private channel (invite it with /invite @access), or the id is wrong';
       return new UnreachableChannelError(target.channel, why, { cause: error });
     }
     return classifySlackError(error, what);
@@ -650,8 +845,8 @@ export class SlackNotifier implements Notifier {
     const alerts = this.deps.settings.alertsChannel;
     if (channel === alerts) {
       this.deps.logger.error(
-        'THE ALERTS CHANNEL IS UNREACHABLE: Slack answers channel_not_found; '
-          + 'alerts cannot be delivered until the bot is invited',
+        'THE ALERTS CHANNEL IS UNREACHABLE: Slack answers channel_not_found; ' +
+          'alerts cannot be delivered until the bot is invited',
         { channel, fix: `invite the bot to ${channel} (/invite @access), or correct alerts_channel in settings.yml` },
       );
       return;
@@ -663,10 +858,16 @@ export class SlackNotifier implements Notifier {
     const key = `channel-unreachable:${channel}:${now.slice(0, 10)}`;
     if (await this.deps.store.getJobByKey(`notify:alert:${key}`)) return;
     await this.deps.store.transaction((tx) =>
-      alert(tx, now, alerts, key, `The bot cannot post in <#${channel}>: Slack answers channel_not_found, `
-        + 'so it is a private channel the bot was not invited to, or the id in the settings or a policy is wrong. '
-        + 'Messages for it are retried; approvals meant for it are sent to the approvers by DM. '
-        + 'Invite the bot there with /invite @access.'),
+      alert(
+        tx,
+        now,
+        alerts,
+        key,
+        `The bot cannot post in <#${channel}>: Slack answers channel_not_found, ` +
+          'so it is a private channel the bot was not invited to, or the id in the settings or a policy is wrong. ' +
+          'Messages for it are retried; approvals meant for it are sent to the approvers by DM. ' +
+          'Invite the bot there with /invite @access.',
+      ),
     );
   }
 
@@ -737,16 +938,21 @@ export class SlackNotifier implements Notifier {
 
 /** A configured channel the bot cannot see: retried, and an approval step is asked by DM meanwhile. */
 class UnreachableChannelError extends TransientError {
-  constructor(readonly channel: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly channel: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, undefined, options);
   }
 }
 
 function toTarget(recipient: Exclude<Recipient, { kind: 'group' }>): Target {
-  return recipient.kind === 'channel' ? { kind: 'channel', channel: recipient.channel } : { kind: 'person', directoryId: recipient.directoryId };
+  return recipient.kind === 'channel'
+    ? { kind: 'channel', channel: recipient.channel }
+    : { kind: 'person', directoryId: recipient.directoryId };
 }
 
 function targetKey(target: Target): string {
   return target.kind === 'channel' ? `channel:${target.channel}` : `person:${target.directoryId}`;
 }
-

@@ -30,7 +30,7 @@ Exit codes: 0 printed (none is not an error); 2 usage or configuration error.`,
     const after = values['after-seq'];
     if (after !== undefined && !/^\d{1,15}$/.test(after)) throw new UsageError('--after-seq must be a whole number');
     return withRuntime(io, async ({ store }) => {
-      for (let afterSeq = after === undefined ? -1 : Number(after); ; ) {
+      for (let afterSeq = after === undefined ? -1 : Number(after); ;) {
         const page = await store.auditCheckpoints({ afterSeq, limit: 1000 });
         for (const checkpoint of page) println(io.stdout, checkpointLine(checkpoint));
         if (page.length < 1000) break;

@@ -55,9 +55,14 @@ Exit codes: 0 the chain is intact (and holds every checkpoint); 1 it is broken, 
       return EXIT.ok;
     }
     const expect = values['expect-head'];
-    if (expect !== undefined && !/^[0-9a-f]{64}$/.test(expect)) throw new UsageError('--expect-head must be a 64-character hex SHA-256');
-    if (values['public-key'] && values.checkpoints === undefined) throw new UsageError('--public-key goes with --checkpoints FILE');
-    const checks = values.checkpoints === undefined ? undefined : await readCheckpointCheck(values.checkpoints, values['public-key'] ?? [], io);
+    if (expect !== undefined && !/^[0-9a-f]{64}$/.test(expect))
+      throw new UsageError('--expect-head must be a 64-character hex SHA-256');
+    if (values['public-key'] && values.checkpoints === undefined)
+      throw new UsageError('--public-key goes with --checkpoints FILE');
+    const checks =
+      values.checkpoints === undefined
+        ? undefined
+        : await readCheckpointCheck(values.checkpoints, values['public-key'] ?? [], io);
 
     return withRuntime(io, async ({ store }) => {
       const checkpoints = checks && new CheckpointVerifier(checks.parsed.checkpoints, checks.keys);
@@ -68,7 +73,10 @@ Exit codes: 0 the chain is intact (and holds every checkpoint); 1 it is broken, 
         println(io.stdout, `head ${result.head}`);
       } else {
         println(io.stdout, `audit chain BROKEN: ${result.problem!.message}`);
-        println(io.stdout, `first bad event: ${result.problem!.seq} (${result.problem!.kind}); ${result.count} event(s) read`);
+        println(
+          io.stdout,
+          `first bad event: ${result.problem!.seq} (${result.problem!.kind}); ${result.count} event(s) read`,
+        );
         code = EXIT.problem;
       }
       if (checkpoints && checks) {
@@ -94,27 +102,42 @@ async function readCheckpointCheck(file: string, keyFiles: string[], io: Command
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new CommandFailure(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, EXIT.usage);
+    throw new CommandFailure(
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      EXIT.usage,
+    );
   }
   const parsed = parseCheckpoints(text);
   if (parsed.invalid.length) {
     const lines = parsed.invalid.slice(0, 10).map((p) => `${file}:${p.line}: not a valid checkpoint: ${p.message}`);
-    throw new CommandFailure(`${lines.join('\n')}\n${parsed.invalid.length} line(s) of ${file} look like checkpoints but are not valid ones`, EXIT.usage);
+    throw new CommandFailure(
+      `${lines.join('\n')}\n${parsed.invalid.length} line(s) of ${file} look like checkpoints but are not valid ones`,
+      EXIT.usage,
+    );
   }
   if (parsed.checkpoints.length === 0) {
-    throw new CommandFailure(`${file} holds no checkpoint (${parsed.skipped} line(s) read); see "access-bot audit verify --help" for what it may hold`, EXIT.usage);
+    throw new CommandFailure(
+      `${file} holds no checkpoint (${parsed.skipped} line(s) read); see "access-bot audit verify --help" for what it may hold`,
+      EXIT.usage,
+    );
   }
   const pems: { from: string; pem: string }[] = [];
   for (const keyFile of keyFiles) {
     try {
       pems.push({ from: keyFile, pem: await readFile(keyFile, 'utf8') });
     } catch (error) {
-      throw new CommandFailure(`cannot read the public key ${keyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, EXIT.usage);
+      throw new CommandFailure(
+        `cannot read the public key ${keyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        EXIT.usage,
+      );
     }
   }
   if (pems.length === 0) {
     const source = checkpointSigner(readConfig(io), { createSandboxKey: false });
-    if (!source) throw new UsageError('give the public key the checkpoints were signed with: --public-key FILE ("access-bot audit public-key" prints it where AUDIT_SIGNING_KEY is set)');
+    if (!source)
+      throw new UsageError(
+        'give the public key the checkpoints were signed with: --public-key FILE ("access-bot audit public-key" prints it where AUDIT_SIGNING_KEY is set)',
+      );
     pems.push({ from: source.origin === 'env' ? 'AUDIT_SIGNING_KEY' : source.path, pem: source.signer.publicKeyPem });
   }
   const keys = pems.map(({ from, pem }) => {
@@ -150,7 +173,7 @@ export async function verifyStoredChain(
   onEvent?: (event: AuditEvent) => void,
 ): Promise<ChainVerification> {
   const verifier = new ChainVerifier(expectHead);
-  for (let afterId = 0; ; ) {
+  for (let afterId = 0; ;) {
     const events = await store.auditEvents({ afterId, limit: batch });
     if (events.length === 0) break;
     for (const event of events) {

@@ -6,7 +6,7 @@ import { parseCommandArgs } from '../parse-args.js';
 
 export const dbBackup: Command = {
   name: 'db backup',
-  summary: 'Copy the database to a file while the bot runs, then verify the copy\'s audit chain and print its head',
+  summary: "Copy the database to a file while the bot runs, then verify the copy's audit chain and print its head",
   usage: `Usage: access-bot db backup FILE [--force]
 
 Writes a consistent copy of the SQLite database (DATABASE_PATH) to FILE through SQLite's online
@@ -28,11 +28,19 @@ Exit codes: 0 the copy is written and its audit chain verifies; 1 nothing was wr
       println(io.stdout, this.usage);
       return EXIT.ok;
     }
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the backup FILE' : `expected one FILE, got ${positionals.length}`);
+    if (positionals.length !== 1)
+      throw new UsageError(
+        positionals.length === 0 ? 'name the backup FILE' : `expected one FILE, got ${positionals.length}`,
+      );
     const config = readConfig(io);
-    if (config.postgres) throw new CommandFailure('DATABASE_URL is set: the data is in PostgreSQL, which is backed up with pg_dump and pg_restore (README, "Backups and restore"); db backup is for the SQLite file', EXIT.usage);
+    if (config.postgres)
+      throw new CommandFailure(
+        'DATABASE_URL is set: the data is in PostgreSQL, which is backed up with pg_dump and pg_restore (README, "Backups and restore"); db backup is for the SQLite file',
+        EXIT.usage,
+      );
     const source = config.databasePath;
-    if (source === ':memory:') throw new CommandFailure('DATABASE_PATH is :memory:, which cannot be backed up', EXIT.usage);
+    if (source === ':memory:')
+      throw new CommandFailure('DATABASE_PATH is :memory:, which cannot be backed up', EXIT.usage);
     const target = resolve(positionals[0]!);
     let result: CopyResult;
     try {
@@ -41,7 +49,10 @@ Exit codes: 0 the copy is written and its audit chain verifies; 1 nothing was wr
       if (error instanceof BackupError) throw new CommandFailure(`db backup: ${error.message}`);
       throw error;
     }
-    println(io.stdout, `backup written: ${result.path} (${describeSize(result.bytes)}, ${result.pages} pages) from ${source}`);
+    println(
+      io.stdout,
+      `backup written: ${result.path} (${describeSize(result.bytes)}, ${result.pages} pages) from ${source}`,
+    );
     return printChain(io.stdout, 'the copy', result);
   },
 };

@@ -29,7 +29,8 @@ Exit codes: 0 copied, both chains intact and their heads equal; 1 nothing copied
     }
     const target = values.to;
     if (!target) throw new UsageError('name the target with --to DATABASE_URL');
-    if (!/^postgres(ql)?:\/\//.test(target)) throw new UsageError('--to must be a PostgreSQL URL (postgres://user:password@host:5432/db)');
+    if (!/^postgres(ql)?:\/\//.test(target))
+      throw new UsageError('--to must be a PostgreSQL URL (postgres://user:password@host:5432/db)');
     const source = readConfig(io).databasePath;
     let report;
     try {
@@ -39,14 +40,19 @@ Exit codes: 0 copied, both chains intact and their heads equal; 1 nothing copied
       throw error;
     }
     println(io.stdout, `copied ${source} to ${report.target}:`);
-    for (const { table, rows } of report.tables) println(io.stdout, `  ${table.padEnd(20)} ${rows} row${rows === 1 ? '' : 's'}`);
+    for (const { table, rows } of report.tables)
+      println(io.stdout, `  ${table.padEnd(20)} ${rows} row${rows === 1 ? '' : 's'}`);
     const line = (what: string, chain: typeof report.source) =>
       chain.ok
         ? `audit chain in ${what}: intact, ${chain.count} event${chain.count === 1 ? '' : 's'}, head ${chain.head}`
         : `audit chain in ${what}: BROKEN at event ${chain.problem!.seq} (${chain.problem!.message})`;
     println(io.stdout, line('SQLite', report.source));
     println(io.stdout, line('PostgreSQL', report.copied));
-    const same = report.source.ok && report.copied.ok && report.source.head === report.copied.head && report.source.count === report.copied.count;
+    const same =
+      report.source.ok &&
+      report.copied.ok &&
+      report.source.head === report.copied.head &&
+      report.source.count === report.copied.count;
     println(io.stdout, same ? 'the heads match' : 'THE HEADS DIFFER: do not switch to the copy; keep the SQLite file');
     return same ? EXIT.ok : EXIT.problem;
   },

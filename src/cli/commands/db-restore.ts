@@ -32,11 +32,19 @@ Exit codes: 0 restored and verified; 1 nothing was restored (the reason is print
       println(io.stdout, this.usage);
       return EXIT.ok;
     }
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the backup FILE to restore' : `expected one FILE, got ${positionals.length}`);
+    if (positionals.length !== 1)
+      throw new UsageError(
+        positionals.length === 0 ? 'name the backup FILE to restore' : `expected one FILE, got ${positionals.length}`,
+      );
     const config = readConfig(io);
-    if (config.postgres) throw new CommandFailure('DATABASE_URL is set: the data is in PostgreSQL, which is backed up with pg_dump and restored with pg_restore (README, "Backups and restore"); db restore is for the SQLite file', EXIT.usage);
+    if (config.postgres)
+      throw new CommandFailure(
+        'DATABASE_URL is set: the data is in PostgreSQL, which is backed up with pg_dump and restored with pg_restore (README, "Backups and restore"); db restore is for the SQLite file',
+        EXIT.usage,
+      );
     const target = config.databasePath;
-    if (target === ':memory:') throw new CommandFailure('DATABASE_PATH is :memory:; name the file to restore into', EXIT.usage);
+    if (target === ':memory:')
+      throw new CommandFailure('DATABASE_PATH is :memory:; name the file to restore into', EXIT.usage);
     let result: RestoreResult;
     try {
       result = await restoreDatabase(resolve(positionals[0]!), target, { replace: values.force === true });
@@ -45,7 +53,10 @@ Exit codes: 0 restored and verified; 1 nothing was restored (the reason is print
       throw error;
     }
     if (result.movedAside) println(io.stdout, `the database that was at ${target} is now ${result.movedAside}`);
-    println(io.stdout, `restored ${positionals[0]} to ${target} (${describeSize(result.bytes)}, ${result.pages} pages)`);
+    println(
+      io.stdout,
+      `restored ${positionals[0]} to ${target} (${describeSize(result.bytes)}, ${result.pages} pages)`,
+    );
     return printChain(io.stdout, 'the restored database', result);
   },
 };

@@ -1,12 +1,32 @@
 import { Writable } from 'node:stream';
 import { exportCsvToFile, exportCsvToStream } from '../../adapters/csv/export-csv.js';
 import { isAccessError } from '../../domain/errors.js';
-import type { ExportDeps, ExportInput, ExportRequester, ExportSummary } from '../../operations/exports/export-evidence.js';
-import { ExportFilterError, parseExportFilters, parseExportKind, type ExportFilters, type ExportKind } from '../../operations/exports/export-filters.js';
+import type {
+  ExportDeps,
+  ExportInput,
+  ExportRequester,
+  ExportSummary,
+} from '../../operations/exports/export-evidence.js';
+import {
+  ExportFilterError,
+  parseExportFilters,
+  parseExportKind,
+  type ExportFilters,
+  type ExportKind,
+} from '../../operations/exports/export-filters.js';
 import { identifyOnCommandLine } from '../../operations/identify-person.js';
 import { systemClock } from '../../operations/ports.js';
 import { openStore } from '../../runtime.js';
-import { CommandFailure, commandLineUser, EXIT, UsageError, println, type CommandIo, type Command, type Output } from '../command.js';
+import {
+  CommandFailure,
+  commandLineUser,
+  EXIT,
+  UsageError,
+  println,
+  type CommandIo,
+  type Command,
+  type Output,
+} from '../command.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { readConfig } from '../context.js';
 
@@ -97,29 +117,54 @@ Exit codes: 0 exported; 1 refused (not an admin) or failed; 2 usage error (a bad
           if (isAccessError(error)) throw new CommandFailure(`export refused: ${error.message}`);
           throw error;
         }
-        return runExport(io, deps, { kind, filters, requestedBy: { kind: 'admin', admin }, destination }, values.out, options);
+        return runExport(
+          io,
+          deps,
+          { kind, filters, requestedBy: { kind: 'admin', admin }, destination },
+          values.out,
+          options,
+        );
       });
     }
     // Without --admin the database is all an export needs: not the policies, not the directory.
     const config = readConfig(io);
     const store = await openStore(config);
     try {
-      const requestedBy: ExportRequester = { kind: 'system', component: 'cli', details: { osUser: commandLineUser().osUser } };
-      return await runExport(io, { store, clock: systemClock }, { kind, filters, requestedBy, destination }, values.out, options);
+      const requestedBy: ExportRequester = {
+        kind: 'system',
+        component: 'cli',
+        details: { osUser: commandLineUser().osUser },
+      };
+      return await runExport(
+        io,
+        { store, clock: systemClock },
+        { kind, filters, requestedBy, destination },
+        values.out,
+        options,
+      );
     } finally {
       await store.close();
     }
   },
 };
 
-async function runExport(io: CommandIo, deps: ExportDeps, input: ExportInput, out: string | undefined, options: { bom: boolean }): Promise<number> {
+async function runExport(
+  io: CommandIo,
+  deps: ExportDeps,
+  input: ExportInput,
+  out: string | undefined,
+  options: { bom: boolean },
+): Promise<number> {
   let summary: ExportSummary;
   try {
-    summary = out ? await exportCsvToFile(deps, input, out, options) : await exportCsvToStream(deps, input, stdoutStream(io.stdout), { ...options, end: false });
+    summary = out
+      ? await exportCsvToFile(deps, input, out, options)
+      : await exportCsvToStream(deps, input, stdoutStream(io.stdout), { ...options, end: false });
   } catch (error) {
     if (isAccessError(error)) throw new CommandFailure(`export refused: ${error.message}`);
     const code = (error as { code?: string }).code;
-    if (out && typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new CommandFailure(`cannot write ${out}: ${(error as Error).message}`);
+    if (out && typeof code === 'string' && /^E[A-Z]+$/.test(code))
+      throw new CommandFailure(`cannot write ${out}: ${(error as Error).message}`);
     throw error;
   }
   printSummary(io, summary, out);
@@ -127,12 +172,27 @@ async function runExport(io: CommandIo, deps: ExportDeps, input: ExportInput, ou
 }
 
 function printSummary(io: CommandIo, s: ExportSummary, out: string | undefined): void {
-  const period = s.period.from || s.period.to ? `${s.period.from ?? 'the beginning'} (inclusive) to ${s.period.to ?? 'now'} (exclusive)` : 'everything';
-  const filters = [s.filters.app && `app ${s.filters.app}`, s.filters.role && `role ${s.filters.role}`, s.filters.person && `user ${s.filters.person}`].filter(Boolean).join(', ');
-  println(io.stderr, `export ${s.kind}: ${s.rows} row${s.rows === 1 ? '' : 's'}, ${s.bytes} bytes${out ? ` written to ${out}` : ''}`);
+  const period =
+    s.period.from || s.period.to
+      ? `${s.period.from ?? 'the beginning'} (inclusive) to ${s.period.to ?? 'now'} (exclusive)`
+      : 'everything';
+  const filters = [
+    s.filters.app && `app ${s.filters.app}`,
+    s.filters.role && `role ${s.filters.role}`,
+    s.filters.person && `user ${s.filters.person}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  println(
+    io.stderr,
+    `export ${s.kind}: ${s.rows} row${s.rows === 1 ? '' : 's'}, ${s.bytes} bytes${out ? ` written to ${out}` : ''}`,
+  );
   println(io.stderr, `period      ${period}${filters ? `; ${filters}` : ''}`);
   println(io.stderr, `sha256      ${s.sha256}`);
-  println(io.stderr, `audit head  ${s.auditHead} (event ${s.auditHeadSeq}; this export is logged as event ${s.exportEventSeq})`);
+  println(
+    io.stderr,
+    `audit head  ${s.auditHead} (event ${s.auditHeadSeq}; this export is logged as event ${s.exportEventSeq})`,
+  );
 }
 
 /** The process's stdout as it is; an `Output` that is not a stream (a test's) wrapped in one. */

@@ -17,7 +17,12 @@ Options:
 Exit codes: 0 listed; 1 unknown user; 2 usage or configuration error.`,
 
   async run(args, io) {
-    const { values } = parseCommandArgs(args, { active: { type: 'boolean' }, user: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } });
+    const { values } = parseCommandArgs(args, {
+      active: { type: 'boolean' },
+      user: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+    });
     if (values.help) {
       println(io.stdout, this.usage);
       return EXIT.ok;
@@ -25,7 +30,11 @@ Exit codes: 0 listed; 1 unknown user; 2 usage or configuration error.`,
     const limit = Number(values.limit ?? 100);
     return withRuntime(io, async ({ deps }) => {
       const holderId = await personIdFor(deps.directory, values.user);
-      const grants = await deps.store.listGrants({ status: values.active ? [...OPEN_GRANT_STATUSES] : undefined, holderId, limit });
+      const grants = await deps.store.listGrants({
+        status: values.active ? [...OPEN_GRANT_STATUSES] : undefined,
+        holderId,
+        limit,
+      });
       if (values.json) {
         for (const g of grants) println(io.stdout, JSON.stringify(g));
         return EXIT.ok;

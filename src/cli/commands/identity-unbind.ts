@@ -6,7 +6,7 @@ import { withRuntime } from '../runtime-context.js';
 
 export const identityUnbind: Command = {
   name: 'identity unbind',
-  summary: 'Remove a Slack user\'s match to a directory person (admins; audited)',
+  summary: "Remove a Slack user's match to a directory person (admins; audited)",
   usage: `Usage: access-bot identity unbind --slack-user ID --admin EMAIL --reason TEXT
 
 The bot matches a Slack user to a directory person by email the first time they act and keeps
@@ -21,7 +21,11 @@ Options:
 Exit codes: 0 unbound; 1 refused (not an admin, no such binding); 2 usage or configuration error.`,
 
   async run(args, io) {
-    const { values } = parseCommandArgs(args, { 'slack-user': { type: 'string' }, admin: { type: 'string' }, reason: { type: 'string' } });
+    const { values } = parseCommandArgs(args, {
+      'slack-user': { type: 'string' },
+      admin: { type: 'string' },
+      reason: { type: 'string' },
+    });
     if (values.help) {
       println(io.stdout, this.usage);
       return EXIT.ok;

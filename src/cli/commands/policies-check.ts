@@ -31,7 +31,11 @@ Exit codes: 0 no problems; 1 problems found (policies or directory file invalid)
             2 usage or configuration error.`,
 
   async run(args, io) {
-    const { values, positionals } = parseCommandArgs(args, { directory: { type: 'string' }, strict: { type: 'boolean' } }, true);
+    const { values, positionals } = parseCommandArgs(
+      args,
+      { directory: { type: 'string' }, strict: { type: 'boolean' } },
+      true,
+    );
     if (values.help) {
       println(io.stdout, this.usage);
       return EXIT.ok;
@@ -43,33 +47,59 @@ Exit codes: 0 no problems; 1 problems found (policies or directory file invalid)
     const config = readConfig(io);
     const dir = positionals[0] ?? config.policiesDir;
     const loaded = await readPolicies(dir, io, { strict: values.strict === true });
-    const directory = await openDirectory(config, loaded.settings, values.directory === undefined ? {} : { file: values.directory });
+    const directory = await openDirectory(
+      config,
+      loaded.settings,
+      values.directory === undefined ? {} : { file: values.directory },
+    );
     const { problems, unreachable } = await checkPoliciesAgainstDirectory(loaded, directory);
 
     for (const p of problems) println(io.stderr, `${p.file}:${p.line}:${p.column} ${p.path}: ${p.message}`);
-    if (unreachable) println(io.stderr, `the directory could not be reached, so groups and people were not checked: ${unreachable}`);
+    if (unreachable)
+      println(io.stderr, `the directory could not be reached, so groups and people were not checked: ${unreachable}`);
     if (problems.length > 0 || unreachable) {
-      if (problems.length > 0) println(io.stderr, `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${dir}`);
+      if (problems.length > 0)
+        println(io.stderr, `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${dir}`);
       return EXIT.problem;
     }
 
     const entries = loaded.catalog.entries();
-    println(io.stdout, `OK: ${loaded.policies.length} app${loaded.policies.length === 1 ? '' : 's'}, ${entries.length} role${entries.length === 1 ? '' : 's'} in ${dir} (settings: ${loaded.settingsFile}; directory: ${directory.kind})`);
-    const rows = entries.map((e) => [`${e.app.app}/${e.role.id}`, e.role.policy, e.version.slice(0, 12), describeRole(e.role)]);
+    println(
+      io.stdout,
+      `OK: ${loaded.policies.length} app${loaded.policies.length === 1 ? '' : 's'}, ${entries.length} role${entries.length === 1 ? '' : 's'} in ${dir} (settings: ${loaded.settingsFile}; directory: ${directory.kind})`,
+    );
+    const rows = entries.map((e) => [
+      `${e.app.app}/${e.role.id}`,
+      e.role.policy,
+      e.version.slice(0, 12),
+      describeRole(e.role),
+    ]);
     const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
-    for (const row of rows) println(io.stdout, `  ${row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}`.trimEnd());
+    for (const row of rows)
+      println(
+        io.stdout,
+        `  ${row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}`.trimEnd(),
+      );
     const reviews = loaded.reviews.all();
     if (reviews.length > 0) println(io.stdout, `${reviews.length} access review${reviews.length === 1 ? '' : 's'}:`);
     for (const review of reviews) {
       const scope = [...review.scope.roles.map(roleRef), ...review.scope.groups.map((g) => `group ${g}`)].join(', ');
       const when = review.schedule ? `schedule "${review.schedule}"` : 'started by hand';
-      println(io.stdout, `  ${review.id}  ${reviewVersion(review).slice(0, 12)}  ${scope}; due ${formatDuration(review.dueSeconds)}, ${when}`);
+      println(
+        io.stdout,
+        `  ${review.id}  ${reviewVersion(review).slice(0, 12)}  ${scope}; due ${formatDuration(review.dueSeconds)}, ${when}`,
+      );
     }
     return EXIT.ok;
   },
 };
 
 function describeRole(role: Role): string {
-  const approval = role.approval === 'auto' ? 'auto-approved' : `${role.approval.length}-step chain${role.autoApprove ? ' (auto_approve.when)' : ''}`;
-  return [role.sensitive ? 'sensitive' : '', approval, `provision: ${role.provision.method}`].filter(Boolean).join(', ');
+  const approval =
+    role.approval === 'auto'
+      ? 'auto-approved'
+      : `${role.approval.length}-step chain${role.autoApprove ? ' (auto_approve.when)' : ''}`;
+  return [role.sensitive ? 'sensitive' : '', approval, `provision: ${role.provision.method}`]
+    .filter(Boolean)
+    .join(', ');
 }

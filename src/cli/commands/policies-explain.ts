@@ -54,7 +54,10 @@ Exit codes: 0 the explanation was printed, whatever the outcome (not eligible an
     let durationSeconds: number | undefined;
     if (values.duration !== undefined) {
       const parsed = parseDuration(values.duration);
-      if (parsed === null) throw new UsageError(`--duration ${values.duration} is not a duration (an integer and a unit s, m, h, d or w: 30m, 4h, 7d)`);
+      if (parsed === null)
+        throw new UsageError(
+          `--duration ${values.duration} is not a duration (an integer and a unit s, m, h, d or w: 30m, 4h, 7d)`,
+        );
       durationSeconds = parsed;
     }
     const now = values.at === undefined ? new Date() : new Date(values.at);
@@ -66,7 +69,11 @@ Exit codes: 0 the explanation was printed, whatever the outcome (not eligible an
     try {
       // The directory is opened only for a known app and role: a typo costs no Okta call.
       findEntry(loaded, values.app!, values.role!);
-      const directory = await openDirectory(config, loaded.settings, values.directory === undefined ? {} : { file: values.directory });
+      const directory = await openDirectory(
+        config,
+        loaded.settings,
+        values.directory === undefined ? {} : { file: values.directory },
+      );
       const requester = async () => {
         const person = await directory.findPerson(values.user!);
         if (!person) throw new CommandFailure(`${values.user} is not in the directory (${directory.kind})`);
@@ -74,10 +81,18 @@ Exit codes: 0 the explanation was printed, whatever the outcome (not eligible an
       };
       ({ evaluation } = await explainAccess(
         { catalog: loaded.catalog, settings: loaded.settings, directory, clock: { now: () => now } },
-        { app: values.app!, role: values.role!, requester, durationSeconds, justification: values.justification, at: now },
+        {
+          app: values.app!,
+          role: values.role!,
+          requester,
+          durationSeconds,
+          justification: values.justification,
+          at: now,
+        },
       ));
     } catch (error) {
-      if (isAccessError(error, 'unknown_role') || isAccessError(error, 'identity_ambiguous')) throw new CommandFailure(error.message);
+      if (isAccessError(error, 'unknown_role') || isAccessError(error, 'identity_ambiguous'))
+        throw new CommandFailure(error.message);
       throw error;
     }
     println(io.stdout, values.json ? JSON.stringify(evaluation, null, 2) : explainText(evaluation));

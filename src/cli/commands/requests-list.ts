@@ -20,17 +20,27 @@ Options:
 Exit codes: 0 listed; 1 unknown user; 2 usage or configuration error.`,
 
   async run(args, io) {
-    const { values } = parseCommandArgs(args, { status: { type: 'string' }, user: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } });
+    const { values } = parseCommandArgs(args, {
+      status: { type: 'string' },
+      user: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+    });
     if (values.help) {
       println(io.stdout, this.usage);
       return EXIT.ok;
     }
-    if (values.status && !STATUSES.includes(values.status as RequestStatus)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+    if (values.status && !STATUSES.includes(values.status as RequestStatus))
+      throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
     const limit = Number(values.limit ?? 100);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
     return withRuntime(io, async ({ deps }) => {
       const requesterId = await personIdFor(deps.directory, values.user);
-      const requests = await deps.store.listRequests({ status: values.status ? [values.status as RequestStatus] : undefined, requesterId, limit });
+      const requests = await deps.store.listRequests({
+        status: values.status ? [values.status as RequestStatus] : undefined,
+        requesterId,
+        limit,
+      });
       if (values.json) {
         for (const r of requests) println(io.stdout, JSON.stringify(r));
         return EXIT.ok;

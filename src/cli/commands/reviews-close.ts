@@ -38,8 +38,14 @@ Exit codes: 0 closed; 1 refused (no such campaign, already closed, not an admin)
         const { campaign, counts } = await closeReview(deps, { campaignId: positionals[0]!, by });
         const jobs = await runDueJobs(deps, { worker: `cli-${process.pid}`, kinds: ['revoke', 'reviewRemoval'] });
         println(io.stdout, `closed ${campaign.id} (${campaign.reviewId}) at ${campaign.closedAt}`);
-        println(io.stdout, `items       ${counts.items}: ${counts.decidedOnTime} decided on time, ${counts.kept} kept, ${counts.revoked} revoked, ${counts.undecided} undecided`);
-        println(io.stdout, `removals    ${counts.remediated} verified, ${counts.remediationPending} pending, ${counts.remediationFailed} failed (${jobs.done} run now)`);
+        println(
+          io.stdout,
+          `items       ${counts.items}: ${counts.decidedOnTime} decided on time, ${counts.kept} kept, ${counts.revoked} revoked, ${counts.undecided} undecided`,
+        );
+        println(
+          io.stdout,
+          `removals    ${counts.remediated} verified, ${counts.remediationPending} pending, ${counts.remediationFailed} failed (${jobs.done} run now)`,
+        );
         println(io.stdout, `summary     posted to the security channel by the running bot, with the evidence CSV`);
         return EXIT.ok;
       } catch (error) {

@@ -36,9 +36,16 @@ Exit codes: 0 started; 1 refused (unknown review, one already open, not an admin
     return withRuntime(io, async ({ deps }) => {
       try {
         const by = await commandLineReviewActor(deps, values.admin);
-        const { campaign, reviewers } = await startReview(deps, { reviewId: positionals[0]!, by, trigger: 'command_line' });
+        const { campaign, reviewers } = await startReview(deps, {
+          reviewId: positionals[0]!,
+          by,
+          trigger: 'command_line',
+        });
         println(io.stdout, `started ${campaign.reviewId}: campaign ${campaign.id}`);
-        println(io.stdout, `population  ${campaign.populationCount} item${campaign.populationCount === 1 ? '' : 's'}, hash ${campaign.populationHash}`);
+        println(
+          io.stdout,
+          `population  ${campaign.populationCount} item${campaign.populationCount === 1 ? '' : 's'}, hash ${campaign.populationHash}`,
+        );
         println(io.stdout, `reviewers   ${reviewers} (each gets their list in Slack from the running bot)`);
         println(io.stdout, `due         ${campaign.dueAt}`);
         return EXIT.ok;

@@ -35,17 +35,43 @@ Exit codes: 0 shown; 1 no such campaign; 2 usage or configuration error.`,
         const rows = [];
         for (const c of campaigns) rows.push({ campaign: c, counts: await countAll(deps.store, c) });
         if (values.json) {
-          println(io.stdout, JSON.stringify(rows.map(({ campaign: c, counts }) => ({ id: c.id, review: c.reviewId, status: c.status, startedAt: c.startedAt, dueAt: c.dueAt, closedAt: c.closedAt, counts }))));
+          println(
+            io.stdout,
+            JSON.stringify(
+              rows.map(({ campaign: c, counts }) => ({
+                id: c.id,
+                review: c.reviewId,
+                status: c.status,
+                startedAt: c.startedAt,
+                dueAt: c.dueAt,
+                closedAt: c.closedAt,
+                counts,
+              })),
+            ),
+          );
           return EXIT.ok;
         }
         if (rows.length === 0) {
           println(io.stdout, 'no access review campaign yet (start one with: access-bot reviews start ID)');
           return EXIT.ok;
         }
-        println(io.stdout, table(
-          ['campaign', 'review', 'status', 'started', 'due', 'items', 'decided', 'pending', 'undecided'],
-          rows.map(({ campaign: c, counts: n }) => [c.id, c.reviewId, c.status, c.startedAt, c.dueAt, String(n.items), String(n.kept + n.revoked), String(n.pending), String(n.undecided)]),
-        ));
+        println(
+          io.stdout,
+          table(
+            ['campaign', 'review', 'status', 'started', 'due', 'items', 'decided', 'pending', 'undecided'],
+            rows.map(({ campaign: c, counts: n }) => [
+              c.id,
+              c.reviewId,
+              c.status,
+              c.startedAt,
+              c.dueAt,
+              String(n.items),
+              String(n.kept + n.revoked),
+              String(n.pending),
+              String(n.undecided),
+            ]),
+          ),
+        );
         return EXIT.ok;
       }
       let summary;
@@ -57,28 +83,65 @@ Exit codes: 0 shown; 1 no such campaign; 2 usage or configuration error.`,
       }
       const { campaign: c, counts: n } = summary;
       if (values.json) {
-        println(io.stdout, JSON.stringify({ campaign: c, counts: n, reviewers: summary.reviewers, deciders: summary.deciders, removals: summary.removals }));
+        println(
+          io.stdout,
+          JSON.stringify({
+            campaign: c,
+            counts: n,
+            reviewers: summary.reviewers,
+            deciders: summary.deciders,
+            removals: summary.removals,
+          }),
+        );
         return EXIT.ok;
       }
       println(io.stdout, `${c.id}: ${c.reviewName} (${c.reviewId} version ${c.version.slice(0, 12)}), ${c.status}`);
-      println(io.stdout, `started     ${c.startedAt} by ${c.startedBy}; due ${c.dueAt}${c.closedAt ? `; closed ${c.closedAt} by ${c.closedBy}` : ''}`);
+      println(
+        io.stdout,
+        `started     ${c.startedAt} by ${c.startedBy}; due ${c.dueAt}${c.closedAt ? `; closed ${c.closedAt} by ${c.closedBy}` : ''}`,
+      );
       println(io.stdout, `population  ${c.populationCount} items, hash ${c.populationHash}`);
-      println(io.stdout, `decisions   ${n.decidedOnTime} decided on time: ${n.kept} kept, ${n.revoked} revoked; ${n.pending} pending; ${n.undecided} undecided`);
-      println(io.stdout, `removals    ${n.remediated} verified, ${n.remediationPending} pending, ${n.remediationFailed} failed`);
-      println(io.stdout, `quick keeps ${n.keptQuickly} kept within ${RUBBER_STAMP_SECONDS} s of the reviewer's first look`);
+      println(
+        io.stdout,
+        `decisions   ${n.decidedOnTime} decided on time: ${n.kept} kept, ${n.revoked} revoked; ${n.pending} pending; ${n.undecided} undecided`,
+      );
+      println(
+        io.stdout,
+        `removals    ${n.remediated} verified, ${n.remediationPending} pending, ${n.remediationFailed} failed`,
+      );
+      println(
+        io.stdout,
+        `quick keeps ${n.keptQuickly} kept within ${RUBBER_STAMP_SECONDS} s of the reviewer's first look`,
+      );
       println(io.stdout);
-      println(io.stdout, table(
-        ['reviewer', 'email', 'items', 'decided', 'left'],
-        summary.reviewers.map((r) => [r.name, r.email, String(r.assigned), String(r.decided), String(r.pending)]),
-      ));
+      println(
+        io.stdout,
+        table(
+          ['reviewer', 'email', 'items', 'decided', 'left'],
+          summary.reviewers.map((r) => [r.name, r.email, String(r.assigned), String(r.decided), String(r.pending)]),
+        ),
+      );
       if (summary.deciders.some((d) => d.keptQuickly > 0)) {
         println(io.stdout);
-        println(io.stdout, table(['decided by', 'decided', 'kept', `kept < ${RUBBER_STAMP_SECONDS} s`], summary.deciders.map((d) => [d.email, String(d.decided), String(d.kept), String(d.keptQuickly)])));
+        println(
+          io.stdout,
+          table(
+            ['decided by', 'decided', 'kept', `kept < ${RUBBER_STAMP_SECONDS} s`],
+            summary.deciders.map((d) => [d.email, String(d.decided), String(d.kept), String(d.keptQuickly)]),
+          ),
+        );
       }
       if (summary.removals.length) {
         println(io.stdout);
-        println(io.stdout, table(['holder', 'access', 'removal', 'detail'], summary.removals.map((r) => [r.holderEmail, r.access, r.status, r.detail ?? ''])));
-        if (summary.removalsNotShown) println(io.stdout, `…and ${summary.removalsNotShown} more (export reviews --campaign ${c.id})`);
+        println(
+          io.stdout,
+          table(
+            ['holder', 'access', 'removal', 'detail'],
+            summary.removals.map((r) => [r.holderEmail, r.access, r.status, r.detail ?? '']),
+          ),
+        );
+        if (summary.removalsNotShown)
+          println(io.stdout, `…and ${summary.removalsNotShown} more (export reviews --campaign ${c.id})`);
       }
       return EXIT.ok;
     });

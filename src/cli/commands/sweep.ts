@@ -25,15 +25,30 @@ Exit codes: 0 the pass ran (failed jobs are retried later and reported); 2 confi
     }
     return withRuntime(io, async ({ deps }) => {
       await recordPolicyVersions(deps);
-      const summary = await sweep(deps, { worker: `cli-${process.pid}`, kinds: ['provision', 'revoke', 'reviewRemoval'] });
+      const summary = await sweep(deps, {
+        worker: `cli-${process.pid}`,
+        kinds: ['provision', 'revoke', 'reviewRemoval'],
+      });
       const pendingMessages = await deps.store.countJobs(['pending'], ['notify']);
       println(io.stdout, `expired requests: ${summary.expiredRequests}`);
       println(io.stdout, `expired grants (revocation started): ${summary.expiredGrants}`);
       println(io.stdout, `reminders queued: ${summary.reminders}`);
-      println(io.stdout, `steps escalated: ${summary.escalatedSteps}; approver reminders queued: ${summary.approverReminders}`);
-      println(io.stdout, `delegations ended: ${summary.endedDelegations}; unreviewed break-glass alerts queued: ${summary.breakGlassAlerts}`);
-      println(io.stdout, `access reviews closed at their due time: ${summary.reviewsClosed}; review reminders queued: ${summary.reviewReminders}`);
-      println(io.stdout, `jobs: ${summary.jobs.done} done, ${summary.jobs.retried} to retry, ${summary.jobs.dead} given up`);
+      println(
+        io.stdout,
+        `steps escalated: ${summary.escalatedSteps}; approver reminders queued: ${summary.approverReminders}`,
+      );
+      println(
+        io.stdout,
+        `delegations ended: ${summary.endedDelegations}; unreviewed break-glass alerts queued: ${summary.breakGlassAlerts}`,
+      );
+      println(
+        io.stdout,
+        `access reviews closed at their due time: ${summary.reviewsClosed}; review reminders queued: ${summary.reviewReminders}`,
+      );
+      println(
+        io.stdout,
+        `jobs: ${summary.jobs.done} done, ${summary.jobs.retried} to retry, ${summary.jobs.dead} given up`,
+      );
       println(io.stdout, `messages waiting for the bot to send: ${pendingMessages}`);
       return EXIT.ok;
     });

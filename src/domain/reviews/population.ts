@@ -34,26 +34,49 @@ export function buildPopulation(review: ReviewDefinition, facts: PopulationFacts
   const items: PopulationItem[] = [];
   const grantSource = (g: Grant): ItemSource => {
     const approvals = (facts.decisions.get(g.requestId) ?? []).filter((d) => d.decision === 'approve');
-    const approvedBy = approvals.length ? approvals.map((d) => `${d.approver.name} <${d.approver.email}>`) : ['auto-approved by its policy'];
-    return { kind: 'grant', grantId: g.id, requestId: g.requestId, approvedBy, grantedAt: g.activatedAt, expiresAt: g.expiresAt };
+    const approvedBy = approvals.length
+      ? approvals.map((d) => `${d.approver.name} <${d.approver.email}>`)
+      : ['auto-approved by its policy'];
+    return {
+      kind: 'grant',
+      grantId: g.id,
+      requestId: g.requestId,
+      approvedBy,
+      grantedAt: g.activatedAt,
+      expiresAt: g.expiresAt,
+    };
   };
   const inScope = new Set(review.scope.roles.map((r) => `${r.app}/${r.role}`));
   const listed = new Set<string>();
   for (const grant of facts.roleGrants) {
     if (grant.status !== 'active' || !inScope.has(`${grant.app}/${grant.role}`)) continue;
     listed.add(grant.id);
-    items.push({ holder: grant.holder, access: { kind: 'role', app: grant.app, role: grant.role }, source: grantSource(grant) });
+    items.push({
+      holder: grant.holder,
+      access: { kind: 'role', app: grant.app, role: grant.role },
+      source: grantSource(grant),
+    });
   }
   for (const group of review.scope.groups) {
     // A membership the bot added for an open grant is that grant, not standing access; a grant
     // already listed through its role is not listed twice.
     const ours = new Map<string, Grant>();
-    for (const g of facts.groupGrants.get(group) ?? []) if (g.alreadyMember === false) ours.set(g.holder.directoryId, g);
+    for (const g of facts.groupGrants.get(group) ?? [])
+      if (g.alreadyMember === false) ours.set(g.holder.directoryId, g);
     for (const person of facts.groupMembers.get(group) ?? []) {
       const grant = ours.get(person.id);
       if (grant && listed.has(grant.id)) continue;
-      const holder: PersonRef = grant?.holder ?? { directoryId: person.id, email: person.email, name: person.name, slackId: null };
-      items.push({ holder, access: { kind: 'group', group }, source: grant ? grantSource(grant) : { kind: 'standing' } });
+      const holder: PersonRef = grant?.holder ?? {
+        directoryId: person.id,
+        email: person.email,
+        name: person.name,
+        slackId: null,
+      };
+      items.push({
+        holder,
+        access: { kind: 'group', group },
+        source: grant ? grantSource(grant) : { kind: 'standing' },
+      });
     }
   }
   return sortPopulation(items);
@@ -61,7 +84,12 @@ export function buildPopulation(review: ReviewDefinition, facts: PopulationFacts
 
 /** By access, then holder name and email, then source: the order of the reviewer's list and the export. */
 export function sortPopulation<T extends PopulationItem>(items: T[]): T[] {
-  const key = (i: PopulationItem) => [accessLabel(i.access), i.holder.name.toLowerCase(), i.holder.email.toLowerCase(), sourceLabel(i.source)];
+  const key = (i: PopulationItem) => [
+    accessLabel(i.access),
+    i.holder.name.toLowerCase(),
+    i.holder.email.toLowerCase(),
+    sourceLabel(i.source),
+  ];
   return [...items].sort((a, b) => {
     const ka = key(a);
     const kb = key(b);
@@ -71,7 +99,11 @@ export function sortPopulation<T extends PopulationItem>(items: T[]): T[] {
 }
 
 /** The line an item contributes to the population hash: three columns of the export. */
-export function populationLine(item: { holder: { directoryId: string }; access: ReviewAccess; source: ItemSource }): string {
+export function populationLine(item: {
+  holder: { directoryId: string };
+  access: ReviewAccess;
+  source: ItemSource;
+}): string {
   return `${item.holder.directoryId}\t${accessLabel(item.access)}\t${sourceLabel(item.source)}`;
 }
 

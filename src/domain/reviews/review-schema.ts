@@ -7,7 +7,16 @@
  */
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
-import { delegate, DurationSchema, expected, GroupName, isRecord, nonEmptyText, showValue, Slug } from '../schema-primitives.js';
+import {
+  delegate,
+  DurationSchema,
+  expected,
+  GroupName,
+  isRecord,
+  nonEmptyText,
+  showValue,
+  Slug,
+} from '../schema-primitives.js';
 import type { FallbackReviewer, ReviewDefinition, ReviewerRule } from './review-definition.js';
 
 const RULE_FORMS = "'manager', {user: email} or {group: name}";
@@ -15,7 +24,9 @@ const RULE_FORMS = "'manager', {user: email} or {group: name}";
 const UserRule = z
   .strictObject({ user: z.email({ error: expected("must be the reviewer's email address") }) })
   .transform((r): ReviewerRule => ({ kind: 'user', user: r.user }));
-const GroupRule = z.strictObject({ group: GroupName }).transform((r): ReviewerRule => ({ kind: 'group', group: r.group }));
+const GroupRule = z
+  .strictObject({ group: GroupName })
+  .transform((r): ReviewerRule => ({ kind: 'group', group: r.group }));
 
 function ruleSchema(allowManager: boolean) {
   return z.unknown().transform((value, ctx): ReviewerRule => {
@@ -29,7 +40,8 @@ function ruleSchema(allowManager: boolean) {
       if ('group' in value) return delegate(GroupRule, value, ctx);
     }
     const forms = allowManager ? RULE_FORMS : '{user: email} or {group: name} (the manager cannot be the fallback)';
-    const message = value === undefined ? `required key is missing (${forms})` : `must be ${forms}; got ${showValue(value)}`;
+    const message =
+      value === undefined ? `required key is missing (${forms})` : `must be ${forms}; got ${showValue(value)}`;
     ctx.addIssue({ code: 'custom', message });
     return z.NEVER;
   });
@@ -47,11 +59,18 @@ const ScopeSchema = z
   })
   .superRefine((s, ctx) => {
     if (s.roles.length === 0 && s.groups.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'must name at least one role (roles: [app/role]) or group (groups: [name])' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must name at least one role (roles: [app/role]) or group (groups: [name])',
+      });
     }
-    for (const [key, list] of [['roles', s.roles], ['groups', s.groups]] as const) {
+    for (const [key, list] of [
+      ['roles', s.roles],
+      ['groups', s.groups],
+    ] as const) {
       list.forEach((item, i) => {
-        if (list.indexOf(item) !== i) ctx.addIssue({ code: 'custom', path: [key, i], message: `'${item}' is listed twice` });
+        if (list.indexOf(item) !== i)
+          ctx.addIssue({ code: 'custom', path: [key, i], message: `'${item}' is listed twice` });
       });
     }
   });

@@ -28,10 +28,21 @@ export interface ReviewCounts {
   keptQuickly: number;
 }
 
-export function countItems(campaign: Pick<ReviewCampaign, 'dueAt' | 'closedAt'>, items: readonly ReviewItem[]): ReviewCounts {
+export function countItems(
+  campaign: Pick<ReviewCampaign, 'dueAt' | 'closedAt'>,
+  items: readonly ReviewItem[],
+): ReviewCounts {
   const counts: ReviewCounts = {
-    items: items.length, decidedOnTime: 0, kept: 0, revoked: 0, undecided: 0, pending: 0,
-    remediated: 0, remediationPending: 0, remediationFailed: 0, keptQuickly: 0,
+    items: items.length,
+    decidedOnTime: 0,
+    kept: 0,
+    revoked: 0,
+    undecided: 0,
+    pending: 0,
+    remediated: 0,
+    remediationPending: 0,
+    remediationFailed: 0,
+    keptQuickly: 0,
   };
   const end = campaign.closedAt !== null && campaign.closedAt < campaign.dueAt ? campaign.closedAt : campaign.dueAt;
   for (const item of items) {
@@ -41,7 +52,8 @@ export function countItems(campaign: Pick<ReviewCampaign, 'dueAt' | 'closedAt'>,
       if (item.decision === 'keep') counts.kept++;
       else counts.revoked++;
       if (item.decidedAt !== null && item.decidedAt <= end) counts.decidedOnTime++;
-      if (item.decision === 'keep' && item.secondsToDecision !== null && item.secondsToDecision < RUBBER_STAMP_SECONDS) counts.keptQuickly++;
+      if (item.decision === 'keep' && item.secondsToDecision !== null && item.secondsToDecision < RUBBER_STAMP_SECONDS)
+        counts.keptQuickly++;
     }
     if (item.remediation === 'removed') counts.remediated++;
     else if (item.remediation === 'pending') counts.remediationPending++;

@@ -29,20 +29,32 @@ export interface Assigned {
 
 export function assignReviewer(review: ReviewDefinition, holderId: string, facts: ReviewerFacts): Assigned {
   const first = resolve(review.reviewer, holderId, facts);
-  if (first.people.length > 0) return { reviewer: { rule: review.reviewer, fallbackReason: null, label: first.label }, people: first.people };
+  if (first.people.length > 0)
+    return { reviewer: { rule: review.reviewer, fallbackReason: null, label: first.label }, people: first.people };
   const fallback = resolve(review.fallbackReviewer, holderId, facts);
   if (fallback.people.length > 0) {
-    return { reviewer: { rule: review.fallbackReviewer, fallbackReason: first.why, label: fallback.label }, people: fallback.people };
+    return {
+      reviewer: { rule: review.fallbackReviewer, fallbackReason: first.why, label: fallback.label },
+      people: fallback.people,
+    };
   }
   const admins: FallbackReviewer = { kind: 'group', group: facts.adminGroup };
   const last = resolve(admins, holderId, facts);
   return {
-    reviewer: { rule: admins, fallbackReason: `${first.why}; and the fallback reviewer: ${fallback.why}`, label: last.label },
+    reviewer: {
+      rule: admins,
+      fallbackReason: `${first.why}; and the fallback reviewer: ${fallback.why}`,
+      label: last.label,
+    },
     people: last.people,
   };
 }
 
-function resolve(rule: ReviewerRule, holderId: string, facts: ReviewerFacts): { people: Person[]; label: string; why: string } {
+function resolve(
+  rule: ReviewerRule,
+  holderId: string,
+  facts: ReviewerFacts,
+): { people: Person[]; label: string; why: string } {
   switch (rule.kind) {
     case 'manager': {
       const m = facts.manager;
@@ -85,7 +97,11 @@ export interface DeciderFacts {
  * Null when `deciderId` may decide the item now, else why not, in words the person reads. The
  * self-review rule comes first: no rule can make a holder the reviewer of their own access.
  */
-export function whyNotReviewer(item: { holder: { directoryId: string }; reviewer: ItemReviewer }, deciderId: string, facts: DeciderFacts): string | null {
+export function whyNotReviewer(
+  item: { holder: { directoryId: string }; reviewer: ItemReviewer },
+  deciderId: string,
+  facts: DeciderFacts,
+): string | null {
   if (deciderId === item.holder.directoryId) return 'nobody reviews their own access';
   if (!facts.decider?.active) return 'your directory account is not active';
   const rule = item.reviewer.rule;

@@ -93,7 +93,8 @@ export async function deliverNextBatch(
     return ok;
   });
   if (!moved) return { kind: 'overtaken', from };
-  if (state?.failingSince) deps.logger.info('audit sink recovered', { sink: sink.name, failingSince: state.failingSince });
+  if (state?.failingSince)
+    deps.logger.info('audit sink recovered', { sink: sink.name, failingSince: state.failingSince });
   return { kind: 'delivered', from, to: last.seq, count: events.length, more: events.length === settings.batchSize };
 }
 
@@ -112,7 +113,9 @@ async function recordFailure(
   const failures = (state?.failures ?? 0) + 1;
   const failingFor = (Date.parse(now) - Date.parse(failingSince)) / 1000;
   const lastAlert = state?.alertedAt ?? null;
-  const due = failingFor >= settings.alertAfterSeconds && (lastAlert === null || Date.parse(now) - Date.parse(lastAlert) >= REALERT_SECONDS * 1000);
+  const due =
+    failingFor >= settings.alertAfterSeconds &&
+    (lastAlert === null || Date.parse(now) - Date.parse(lastAlert) >= REALERT_SECONDS * 1000);
   const waiting = due ? (await deps.store.auditHead()).seq - from : 0;
 
   const recorded = await deps.store.transaction(async (tx) => {
@@ -141,12 +144,21 @@ async function recordFailure(
   if (!recorded) return { kind: 'overtaken', from };
   const retryAfter = error instanceof TransientError ? error.retryAfterMs : undefined;
   const retryInMs = Math.min(Math.max(retryAfter ?? 0, backoffMs(failures)), options.maxRetryMs ?? Infinity);
-  deps.logger.warn('audit sink delivery failed; retrying', { sink: sink.name, fromSeq: from, failures, retryInMs, error: message });
+  deps.logger.warn('audit sink delivery failed; retrying', {
+    sink: sink.name,
+    fromSeq: from,
+    failures,
+    retryInMs,
+    error: message,
+  });
   return { kind: 'failed', from, error: message, failures, retryInMs };
 }
 
 /** The requests and grants a batch names, read in two queries. */
-async function subjectsOf(deps: StreamDeps, events: readonly { requestId: string | null; grantId: string | null }[]): Promise<AuditSubjects> {
+async function subjectsOf(
+  deps: StreamDeps,
+  events: readonly { requestId: string | null; grantId: string | null }[],
+): Promise<AuditSubjects> {
   const grantIds = [...new Set(events.map((e) => e.grantId).filter((id): id is string => id !== null))];
   const grants = new Map((await deps.store.getGrants(grantIds)).map((g) => [g.id, g]));
   const requestIds = new Set(events.map((e) => e.requestId).filter((id): id is string => id !== null));

@@ -23,8 +23,16 @@ export const OCSF_VERSION = '1.3.0';
 const CATEGORY = { uid: 3, name: 'Identity & Access Management' } as const;
 
 const CLASSES = {
-  entity: { uid: 3004, name: 'Entity Management', activities: { 1: 'Create', 2: 'Read', 3: 'Update', 4: 'Delete', 99: 'Other' } },
-  userAccess: { uid: 3005, name: 'User Access Management', activities: { 1: 'Assign Privileges', 2: 'Revoke Privileges', 99: 'Other' } },
+  entity: {
+    uid: 3004,
+    name: 'Entity Management',
+    activities: { 1: 'Create', 2: 'Read', 3: 'Update', 4: 'Delete', 99: 'Other' },
+  },
+  userAccess: {
+    uid: 3005,
+    name: 'User Access Management',
+    activities: { 1: 'Assign Privileges', 2: 'Revoke Privileges', 99: 'Other' },
+  },
   group: {
     uid: 3006,
     name: 'Group Management',
@@ -59,9 +67,17 @@ type Mapper = (ctx: Context) => Mapped;
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
-function user(person: { directoryId: string; email: string; name?: string } | undefined): Record<string, unknown> | undefined {
+function user(
+  person: { directoryId: string; email: string; name?: string } | undefined,
+): Record<string, unknown> | undefined {
   if (!person) return undefined;
-  return { uid: person.directoryId, email_addr: person.email, ...(person.name ? { name: person.name } : {}), type_id: 1, type: 'User' };
+  return {
+    uid: person.directoryId,
+    email_addr: person.email,
+    ...(person.name ? { name: person.name } : {}),
+    type_id: 1,
+    type: 'User',
+  };
 }
 
 /** The privilege a grant or request is about: `app/role`, on the application as the resource. */
@@ -70,7 +86,10 @@ function access(ctx: Context): { privileges?: string[]; resource?: Record<string
   const app = subject?.app ?? str(ctx.details.app);
   const role = subject?.role ?? str(ctx.details.role);
   if (!app) return {};
-  return { ...(role ? { privileges: [`${app}/${role}`] } : {}), resource: { uid: app, name: app, type: 'application' } };
+  return {
+    ...(role ? { privileges: [`${app}/${role}`] } : {}),
+    resource: { uid: app, name: app, type: 'application' },
+  };
 }
 
 function holder(ctx: Context): Record<string, unknown> | undefined {
@@ -101,7 +120,13 @@ function membership(activity: 3 | 4, verb: string, otherwise: Mapper, changed: (
   };
 }
 
-function entity(type: string, activity: ActivityOf<'entity'>, verb: string, extra: Partial<Mapped> = {}, uidOf?: (ctx: Context) => string | undefined): Mapper {
+function entity(
+  type: string,
+  activity: ActivityOf<'entity'>,
+  verb: string,
+  extra: Partial<Mapped> = {},
+  uidOf?: (ctx: Context) => string | undefined,
+): Mapper {
   return (ctx) => {
     const uid = uidOf ? uidOf(ctx) : type === 'access_request' ? (ctx.event.requestId ?? undefined) : undefined;
     const status = type === 'access_request' ? ctx.request?.status : undefined;
@@ -138,7 +163,11 @@ function groupDrift(verb: string, severity: keyof typeof SEVERITY): Mapper {
     const person = ctx.details.person as { directoryId?: unknown; email?: unknown; name?: unknown } | undefined;
     const who =
       typeof person?.directoryId === 'string' && typeof person.email === 'string'
-        ? user({ directoryId: person.directoryId, email: person.email, ...(typeof person.name === 'string' ? { name: person.name } : {}) })
+        ? user({
+            directoryId: person.directoryId,
+            email: person.email,
+            ...(typeof person.name === 'string' ? { name: person.name } : {}),
+          })
         : undefined;
     return {
       class: 'group',
@@ -175,15 +204,30 @@ const MAPPING: Record<AuditAction, Mapper> = {
   'grant.extended': grantAccess(1, 'Access extended'),
   'grant.revocationStarted': grantAccess(99, 'Revocation started'),
   'grant.membershipKept': grantAccess(99, 'Access ended; group membership kept'),
-  'grant.revoked': membership(4, 'Removed from', grantAccess(2, 'Access revoked'), (ctx) => ctx.details.removed === true),
+  'grant.revoked': membership(
+    4,
+    'Removed from',
+    grantAccess(2, 'Access revoked'),
+    (ctx) => ctx.details.removed === true,
+  ),
   'grant.revocationFailed': grantAccess(2, 'Revocation failed', failure),
-  'grant.provisioningUndone': membership(4, 'Removed from', grantAccess(2, 'Late provisioning undone'), (ctx) => ctx.details.removed === true),
+  'grant.provisioningUndone': membership(
+    4,
+    'Removed from',
+    grantAccess(2, 'Late provisioning undone'),
+    (ctx) => ctx.details.removed === true,
+  ),
   'grant.reminded': grantAccess(99, 'Expiry reminder sent'),
   // Emergency access: the grant's own grant.activated assigns the privilege; these say it was
   // taken without approval, and how its review went (High when taken, not justified, or overdue).
   'breakGlass.invoked': grantAccess(99, 'Emergency access taken without approval (break-glass)', { severity: 4 }),
   'breakGlass.reviewed': (ctx) => ({
-    ...grantAccess(99, ctx.details.outcome === 'not_justified' ? 'Emergency access reviewed: not justified' : 'Emergency access reviewed: justified')(ctx),
+    ...grantAccess(
+      99,
+      ctx.details.outcome === 'not_justified'
+        ? 'Emergency access reviewed: not justified'
+        : 'Emergency access reviewed: justified',
+    )(ctx),
     severity: ctx.details.outcome === 'not_justified' ? 4 : 1,
   }),
   'breakGlass.reviewOverdue': grantAccess(99, 'Emergency access review overdue', { severity: 4 }),
@@ -192,7 +236,13 @@ const MAPPING: Record<AuditAction, Mapper> = {
   'task.created': entity('provisioning_task', 1, 'Manual task created', {}, detail('taskId')),
   'task.completed': entity('provisioning_task', 3, 'Manual task completed', {}, detail('taskId')),
   'task.cancelled': entity('provisioning_task', 4, 'Manual task cancelled', {}, detail('taskId')),
-  'identity.bound': entity('identity_binding', 1, 'Slack user matched to a directory person', {}, detail('slackUserId')),
+  'identity.bound': entity(
+    'identity_binding',
+    1,
+    'Slack user matched to a directory person',
+    {},
+    detail('slackUserId'),
+  ),
   'identity.unbound': entity('identity_binding', 4, 'Slack user unmatched', {}, detail('slackUserId')),
   'identity.conflicted': entity('identity_binding', 1, 'Slack user match refused', failure, detail('slackUserId')),
   'policy.added': entity('policy', 1, 'Policy version recorded', {}, detail('policy')),
@@ -205,9 +255,27 @@ const MAPPING: Record<AuditAction, Mapper> = {
   'job.failed': entity('job', 99, 'Job failed', failure, detail('job')),
   'job.abandoned': entity('job', 99, 'Job given up', failure, detail('job')),
   'audit.checkpointed': entity('audit_checkpoint', 1, 'Audit checkpoint signed', {}, (ctx) => String(ctx.details.seq)),
-  'reviewDefinition.added': entity('access_review_definition', 1, 'Access review definition recorded', {}, detail('review')),
-  'reviewDefinition.changed': entity('access_review_definition', 3, 'Access review definition changed', {}, detail('review')),
-  'reviewDefinition.retired': entity('access_review_definition', 4, 'Access review definition retired', {}, detail('review')),
+  'reviewDefinition.added': entity(
+    'access_review_definition',
+    1,
+    'Access review definition recorded',
+    {},
+    detail('review'),
+  ),
+  'reviewDefinition.changed': entity(
+    'access_review_definition',
+    3,
+    'Access review definition changed',
+    {},
+    detail('review'),
+  ),
+  'reviewDefinition.retired': entity(
+    'access_review_definition',
+    4,
+    'Access review definition retired',
+    {},
+    detail('review'),
+  ),
   'review.started': entity('access_review', 1, 'Access review started', {}, detail('campaign')),
   'review.reminded': entity('access_review', 99, 'Access review reminder sent', {}, detail('campaign')),
   'review.closed': entity('access_review', 3, 'Access review closed', {}, detail('campaign')),
@@ -215,23 +283,46 @@ const MAPPING: Record<AuditAction, Mapper> = {
   'reviewItem.kept': entity('access_review_item', 3, 'Access review: access kept', {}, detail('item')),
   'reviewItem.revoked': entity('access_review_item', 3, 'Access review: access to be revoked', {}, detail('item')),
   'reviewItem.leftUndecided': entity('access_review_item', 3, 'Access review: left undecided', {}, detail('item')),
-  'reviewItem.reportedForRemoval': entity('access_review_item', 3, 'Access review: reported for removal', {}, detail('item')),
+  'reviewItem.reportedForRemoval': entity(
+    'access_review_item',
+    3,
+    'Access review: reported for removal',
+    {},
+    detail('item'),
+  ),
   'reviewItem.remediated': entity('access_review_item', 3, 'Access review: removal verified', {}, detail('item')),
-  'reviewItem.remediationFailed': entity('access_review_item', 3, 'Access review: removal failed', failure, detail('item')),
+  'reviewItem.remediationFailed': entity(
+    'access_review_item',
+    3,
+    'Access review: removal failed',
+    failure,
+    detail('item'),
+  ),
 };
 
 function actorOf(actor: Actor): Record<string, unknown> {
-  if (actor.kind === 'system') return { app_name: 'access-bot', user: { name: `system:${actor.component}`, type_id: 3, type: 'System' } };
+  if (actor.kind === 'system')
+    return { app_name: 'access-bot', user: { name: `system:${actor.component}`, type_id: 3, type: 'System' } };
   return {
     app_name: 'access-bot',
-    user: { uid: actor.directoryId, email_addr: actor.email, ...(actor.slackId ? { uid_alt: actor.slackId } : {}), type_id: 1, type: 'User' },
+    user: {
+      uid: actor.directoryId,
+      email_addr: actor.email,
+      ...(actor.slackId ? { uid_alt: actor.slackId } : {}),
+      type_id: 1,
+      type: 'User',
+    },
   };
 }
 
 /** The OCSF record of one event. */
 export function ocsfRecord(event: AuditEvent, subjects: AuditSubjects): Record<string, unknown> {
   const grant = event.grantId ? subjects.grants.get(event.grantId) : undefined;
-  const request = event.requestId ? subjects.requests.get(event.requestId) : grant ? subjects.requests.get(grant.requestId) : undefined;
+  const request = event.requestId
+    ? subjects.requests.get(event.requestId)
+    : grant
+      ? subjects.requests.get(grant.requestId)
+      : undefined;
   const mapped = MAPPING[event.action]({ event, details: event.details, request, grant });
   const cls = CLASSES[mapped.class];
   const activityName = (cls.activities as Record<number, string>)[mapped.activity]!;
@@ -263,7 +354,7 @@ export function ocsfRecord(event: AuditEvent, subjects: AuditSubjects): Record<s
       sequence: event.seq,
       original_time: event.at,
       event_code: event.action,
-      ...(event.requestId ?? grant?.requestId ? { correlation_uid: event.requestId ?? grant?.requestId } : {}),
+      ...((event.requestId ?? grant?.requestId) ? { correlation_uid: event.requestId ?? grant?.requestId } : {}),
     },
     unmapped: { access_bot: auditRecord(event) },
   };

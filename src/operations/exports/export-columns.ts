@@ -9,7 +9,13 @@ import type { Actor } from '../../domain/audit.js';
 import { canonicalJson } from '../../domain/canonical.js';
 import { describeProvision } from '../../domain/provisioning/methods.js';
 import type { BreakGlassReview, DecisionRecord, PersonRef, StepRecord } from '../../domain/records.js';
-import type { Cell, EventExportRecord, GrantExportRecord, PolicyExportRecord, RequestExportRecord } from './export-ports.js';
+import type {
+  Cell,
+  EventExportRecord,
+  GrantExportRecord,
+  PolicyExportRecord,
+  RequestExportRecord,
+} from './export-ports.js';
 
 // ---- requests ------------------------------------------------------------------------------------
 
@@ -36,7 +42,16 @@ const REQUEST_HEAD = [
   'decision_reason',
 ] as const;
 
-const STEP_FIELDS = ['label', 'asked', 'decided_by', 'decision', 'decided_at', 'fallback', 'escalated_at', 'escalation_asked'] as const;
+const STEP_FIELDS = [
+  'label',
+  'asked',
+  'decided_by',
+  'decision',
+  'decided_at',
+  'fallback',
+  'escalated_at',
+  'escalation_asked',
+] as const;
 
 const REQUEST_TAIL = [
   'approval_summary',
@@ -140,7 +155,11 @@ export function requestRow(record: RequestExportRecord, steps: number): Cell[] {
  * only), the review outcome (`pending`, `justified`, `not_justified`), reviewer, review time and
  * reason (requests only).
  */
-function breakGlassCells(breakGlass: boolean, review: BreakGlassReview | null, with_: { incident: boolean; reason: boolean }): Cell[] {
+function breakGlassCells(
+  breakGlass: boolean,
+  review: BreakGlassReview | null,
+  with_: { incident: boolean; reason: boolean },
+): Cell[] {
   const cells: Cell[] = [breakGlass];
   if (with_.incident) cells.push(review?.incident ?? null);
   cells.push(review?.status ?? null, review?.reviewer ? person(review.reviewer) : null, review?.reviewedAt ?? null);
@@ -159,15 +178,22 @@ function decider(d: DecisionRecord): string {
  */
 export function approvalSummary(record: RequestExportRecord): string {
   const r = record.request;
-  if (r.autoApproveRule) return `auto-approved: ${r.autoApproveRule}${r.decisionReason ? ` (${r.decisionReason})` : ''}`;
-  if (r.kind === 'break_glass') return `break-glass: emergency access without approval, reviewed afterwards (${record.breakGlassReview?.status ?? 'no review'})`;
-  if (record.steps.length === 0) return r.status === 'pending_approval' ? 'no approval step recorded' : `${r.status}${r.decisionReason ? `: ${r.decisionReason}` : ''}`;
+  if (r.autoApproveRule)
+    return `auto-approved: ${r.autoApproveRule}${r.decisionReason ? ` (${r.decisionReason})` : ''}`;
+  if (r.kind === 'break_glass')
+    return `break-glass: emergency access without approval, reviewed afterwards (${record.breakGlassReview?.status ?? 'no review'})`;
+  if (record.steps.length === 0)
+    return r.status === 'pending_approval'
+      ? 'no approval step recorded'
+      : `${r.status}${r.decisionReason ? `: ${r.decisionReason}` : ''}`;
   return record.steps
     .map((step) => {
       const decisions = record.decisions.filter((d) => d.stepIndex === step.index);
       const head = `${step.index + 1}. ${step.label}${step.required > 1 ? ` (${step.required} approvals)` : ''}`;
       const fallback = step.fallbackReason ? ` [fallback to admins: ${step.fallbackReason}]` : '';
-      const escalated = step.escalatedAt ? ` [escalated at ${step.escalatedAt} to ${people(step.escalationApprovers) || 'nobody'}]` : '';
+      const escalated = step.escalatedAt
+        ? ` [escalated at ${step.escalatedAt} to ${people(step.escalationApprovers) || 'nobody'}]`
+        : '';
       const decided = decisions.map((d) => {
         const verb = d.decision === 'approve' ? 'approved' : 'denied';
         const shortened = d.shortenedToSeconds !== null ? `, shortened to ${d.shortenedToSeconds} s` : '';
@@ -188,7 +214,9 @@ function describeStep(step: StepRecord, decided: string[]): string {
     case 'open':
       return decided.length ? `${decided.join('; ')}; open, ${asked}` : `open, ${asked}`;
     case 'closed':
-      return decided.length ? `${decided.join('; ')}; closed undecided at ${step.decidedAt ?? '?'}` : `closed undecided at ${step.decidedAt ?? '?'}, ${asked}`;
+      return decided.length
+        ? `${decided.join('; ')}; closed undecided at ${step.decidedAt ?? '?'}`
+        : `closed undecided at ${step.decidedAt ?? '?'}, ${asked}`;
     default:
       return decided.join('; ') || step.status;
   }
@@ -307,8 +335,28 @@ export function eventRow(e: EventExportRecord): Cell[] {
 
 // ---- policies --------------------------------------------------------------------------------------
 
-export const POLICY_COLUMNS = ['policy_name', 'version', 'app', 'role', 'first_seen_at', 'last_seen_at', 'in_force_until', 'current', 'definition'] as const;
+export const POLICY_COLUMNS = [
+  'policy_name',
+  'version',
+  'app',
+  'role',
+  'first_seen_at',
+  'last_seen_at',
+  'in_force_until',
+  'current',
+  'definition',
+] as const;
 
 export function policyRow({ version: v, current, inForceUntil }: PolicyExportRecord): Cell[] {
-  return [v.policyName, v.version, v.app, v.role, v.firstSeenAt, v.lastSeenAt, inForceUntil, current, canonicalJson(v.definition)];
+  return [
+    v.policyName,
+    v.version,
+    v.app,
+    v.role,
+    v.firstSeenAt,
+    v.lastSeenAt,
+    inForceUntil,
+    current,
+    canonicalJson(v.definition),
+  ];
 }

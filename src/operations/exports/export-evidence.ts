@@ -3,7 +3,8 @@
  * access reviews.
  *
  * The export reads one consistent snapshot (`Store.openSnapshot`, on any store) in batches and
- * writes it to a sink with backpressure, so memory stays flat however long the period. The audit head is read from the same snapshot before
+ * writes it to a sink with backpressure, so memory stays flat however long the period. The audit head is read from the
+ * same snapshot before
  * the first row: it is the head of the log the exported rows come from, and `audit verify
  * --expect-head` proves later that the log still contains it. Once the file is complete, the
  * export itself is logged (`export.created`, with the filters, row count and the file's SHA-256);
@@ -15,13 +16,23 @@ import type { ActingPerson } from '../acting-person.js';
 import { actorOf } from '../acting-person.js';
 import type { Deps } from '../context.js';
 import { assertAdmin } from '../revoke-grant.js';
-import { accessRow, ACCESS_COLUMNS, eventRow, EVENT_COLUMNS, policyRow, POLICY_COLUMNS, requestColumns, requestRow } from './export-columns.js';
+import {
+  accessRow,
+  ACCESS_COLUMNS,
+  eventRow,
+  EVENT_COLUMNS,
+  policyRow,
+  POLICY_COLUMNS,
+  requestColumns,
+  requestRow,
+} from './export-columns.js';
 import { reviewRow, REVIEW_COLUMNS } from './review-columns.js';
 import { describeFilters, type ExportFilters, type ExportKind } from './export-filters.js';
 import type { Batch, BatchKey, Cell, ExportFiles, ExportSnapshot, TableSink } from './export-ports.js';
 
 /** Who asked: an admin (from Slack, or the command line with --admin), or the command line itself. */
-export type ExportRequester = { kind: 'admin'; admin: ActingPerson } | { kind: 'system'; component: string; details?: Record<string, unknown> };
+export type ExportRequester =
+  { kind: 'admin'; admin: ActingPerson } | { kind: 'system'; component: string; details?: Record<string, unknown> };
 
 export interface ExportInput {
   kind: ExportKind;
@@ -54,7 +65,13 @@ export interface ExportOptions {
 
 // Small enough that a batch's rows and text stay in the young generation; large enough that a
 // batch costs a few statements, not a few thousand.
-const DEFAULT_BATCH = { requests: 500, access: 1000, events: 250, policies: 500, reviews: 1000 } as const satisfies Record<ExportKind, number>;
+const DEFAULT_BATCH = {
+  requests: 500,
+  access: 1000,
+  events: 250,
+  policies: 500,
+  reviews: 1000,
+} as const satisfies Record<ExportKind, number>;
 
 /**
  * What an export uses. The directory and settings are needed only to check an admin; the command
@@ -68,11 +85,17 @@ export async function authorizeExport(deps: Pick<Deps, 'directory' | 'settings'>
   await assertAdmin(deps, admin);
 }
 
-export async function exportEvidence(deps: ExportDeps, input: ExportInput, sink: TableSink, options: ExportOptions = {}): Promise<ExportSummary> {
+export async function exportEvidence(
+  deps: ExportDeps,
+  input: ExportInput,
+  sink: TableSink,
+  options: ExportOptions = {},
+): Promise<ExportSummary> {
   // Checked when the export runs (the Slack form's submission), not only when the form opened.
   if (input.requestedBy.kind === 'admin') {
     const { directory, settings } = deps;
-    if (!directory || !settings) throw new Error('an export by an admin needs the directory and the settings to check the admin group');
+    if (!directory || !settings)
+      throw new Error('an export by an admin needs the directory and the settings to check the admin group');
     await authorizeExport({ directory, settings }, input.requestedBy.admin);
   }
   const batchSize = options.batchSize ?? DEFAULT_BATCH[input.kind];
@@ -92,7 +115,8 @@ export async function exportEvidence(deps: ExportDeps, input: ExportInput, sink:
     throw error;
   }
 
-  const actor: Actor = input.requestedBy.kind === 'admin' ? actorOf(input.requestedBy.admin) : systemActor(input.requestedBy.component);
+  const actor: Actor =
+    input.requestedBy.kind === 'admin' ? actorOf(input.requestedBy.admin) : systemActor(input.requestedBy.component);
   const event = await deps.store.transaction((tx) =>
     tx.appendAudit({
       at: deps.clock.now().toISOString(),
@@ -138,13 +162,23 @@ export async function exportToMemory(
   return { bytes: file.contents(), summary };
 }
 
-async function copyRows(snapshot: ExportSnapshot, input: ExportInput, sink: TableSink, batchSize: number): Promise<number> {
+async function copyRows(
+  snapshot: ExportSnapshot,
+  input: ExportInput,
+  sink: TableSink,
+  batchSize: number,
+): Promise<number> {
   const { filters } = input;
   switch (input.kind) {
     case 'requests': {
       const steps = await snapshot.maxStepCount(filters);
       await sink.start(requestColumns(steps));
-      return pump((after) => snapshot.requests(filters, after, batchSize), (r) => requestRow(r, steps), sink, batchSize);
+      return pump(
+        (after) => snapshot.requests(filters, after, batchSize),
+        (r) => requestRow(r, steps),
+        sink,
+        batchSize,
+      );
     }
     case 'access':
       await sink.start(ACCESS_COLUMNS);
@@ -162,7 +196,12 @@ async function copyRows(snapshot: ExportSnapshot, input: ExportInput, sink: Tabl
 }
 
 /** Reads batch after batch and writes each before reading the next: one batch in memory at a time. */
-async function pump<T>(read: (after: BatchKey) => Promise<Batch<T>>, toRow: (record: T) => Cell[], sink: TableSink, batchSize: number): Promise<number> {
+async function pump<T>(
+  read: (after: BatchKey) => Promise<Batch<T>>,
+  toRow: (record: T) => Cell[],
+  sink: TableSink,
+  batchSize: number,
+): Promise<number> {
   let after: BatchKey = 0;
   let total = 0;
   for (;;) {

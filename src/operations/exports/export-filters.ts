@@ -52,7 +52,10 @@ export function isExportKind(value: string): value is ExportKind {
 
 export function parseExportKind(value: string | undefined): ExportKind {
   if (value === undefined || !isExportKind(value)) {
-    throw new ExportFilterError('kind', `${value === undefined ? 'no export named' : `unknown export "${value}"`}: choose one of ${EXPORT_KINDS.join(', ')}`);
+    throw new ExportFilterError(
+      'kind',
+      `${value === undefined ? 'no export named' : `unknown export "${value}"`}: choose one of ${EXPORT_KINDS.join(', ')}`,
+    );
   }
   return value;
 }
@@ -61,19 +64,29 @@ export function parseExportFilters(kind: ExportKind, raw: RawExportFilters): Exp
   const from = parseInstant('from', raw.from);
   const to = parseInstant('to', raw.to);
   if (from !== null && to !== null && from >= to) {
-    throw new ExportFilterError('to', `the period is empty: --to (${to}) must be after --from (${from}); --from is inclusive, --to exclusive`);
+    throw new ExportFilterError(
+      'to',
+      `the period is empty: --to (${to}) must be after --from (${from}); --from is inclusive, --to exclusive`,
+    );
   }
   const app = parseName('app', raw.app);
   const role = parseName('role', raw.role);
   let person = parseName('user', raw.user);
   if (person !== null && person.includes('@')) person = person.toLowerCase();
   if (kind === 'policies' && person !== null) {
-    throw new ExportFilterError('user', 'the policies export has no people in it: --user applies to requests, access, events and reviews');
+    throw new ExportFilterError(
+      'user',
+      'the policies export has no people in it: --user applies to requests, access, events and reviews',
+    );
   }
   const campaign = raw.campaign === undefined || raw.campaign === null ? null : raw.campaign.trim();
   if (campaign !== null) {
     if (kind !== 'reviews') throw new ExportFilterError('campaign', '--campaign applies to the reviews export only');
-    if (!/^rvc_[A-Za-z0-9]{1,60}$/.test(campaign)) throw new ExportFilterError('campaign', `--campaign "${campaign}" is not a review campaign id (rvc_…; see reviews status)`);
+    if (!/^rvc_[A-Za-z0-9]{1,60}$/.test(campaign))
+      throw new ExportFilterError(
+        'campaign',
+        `--campaign "${campaign}" is not a review campaign id (rvc_…; see reviews status)`,
+      );
     return { from, to, app, role, person, campaign };
   }
   return { from, to, app, role, person };
@@ -94,13 +107,18 @@ function parseInstant(field: 'from' | 'to', value: string | null | undefined): s
   const date = DATE.exec(text);
   const dateTime = date ? null : DATE_TIME.exec(text);
   if (!date && !dateTime) {
-    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text)) throw new ExportFilterError(field, `--${field} "${text}" has no time zone: add Z (UTC) or an offset such as +01:00`);
+    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text))
+      throw new ExportFilterError(
+        field,
+        `--${field} "${text}" has no time zone: add Z (UTC) or an offset such as +01:00`,
+      );
     throw new ExportFilterError(field, hint);
   }
   const [, y, mo, d, h = '00', mi = '00', s = '00'] = (date ?? dateTime)!;
   // Date.parse would roll 2026-02-30 over to March; check each part against a real calendar.
   const probe = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-  const realDate = probe.getUTCFullYear() === Number(y) && probe.getUTCMonth() === Number(mo) - 1 && probe.getUTCDate() === Number(d);
+  const realDate =
+    probe.getUTCFullYear() === Number(y) && probe.getUTCMonth() === Number(mo) - 1 && probe.getUTCDate() === Number(d);
   if (!realDate || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) throw new ExportFilterError(field, hint);
   const ms = Date.parse(date ? `${text}T00:00:00Z` : text.toUpperCase());
   if (Number.isNaN(ms)) throw new ExportFilterError(field, hint);
@@ -112,7 +130,11 @@ function parseName(field: 'app' | 'role' | 'user', value: string | null | undefi
   const text = value.trim();
   if (text === '') throw new ExportFilterError(field, `--${field} is empty`);
   // eslint-disable-next-line no-control-regex
-  if (text.length > 320 || /[\u0000-\u001f\u007f]/.test(text)) throw new ExportFilterError(field, `--${field} is not a valid ${field === 'user' ? 'email or directory id' : `${field} id`}`);
+  if (text.length > 320 || /[\u0000-\u001f\u007f]/.test(text))
+    throw new ExportFilterError(
+      field,
+      `--${field} is not a valid ${field === 'user' ? 'email or directory id' : `${field} id`}`,
+    );
   return text;
 }
 

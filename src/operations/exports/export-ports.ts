@@ -6,7 +6,13 @@
  */
 import type { Actor } from '../../domain/audit.js';
 import type {
-  AccessRequest, BreakGlassReview, DecisionRecord, Grant, PersonRef, PolicyVersionRecord, StepRecord,
+  AccessRequest,
+  BreakGlassReview,
+  DecisionRecord,
+  Grant,
+  PersonRef,
+  PolicyVersionRecord,
+  StepRecord,
 } from '../../domain/records.js';
 import type { ReviewCampaign, ReviewItem } from '../../domain/reviews/review-records.js';
 import type { ExportFilters } from './export-filters.js';

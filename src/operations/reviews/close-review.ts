@@ -18,17 +18,31 @@ import { actorText, auditActor, type ReviewActor } from './review-actor.js';
 
 const BATCH = 500;
 
-export async function closeReview(deps: Deps, input: { campaignId: string; by: ReviewActor }): Promise<{ campaign: ReviewCampaign; counts: ReviewCounts }> {
+export async function closeReview(
+  deps: Deps,
+  input: { campaignId: string; by: ReviewActor },
+): Promise<{ campaign: ReviewCampaign; counts: ReviewCounts }> {
   if (input.by.kind === 'admin') await assertAdmin(deps, input.by.admin);
   const campaign = await deps.store.getReviewCampaign(input.campaignId);
   if (!campaign) throw new AccessError('not_found', `There is no review campaign ${input.campaignId}.`);
-  if (campaign.status === 'closed') throw new AccessError('review_closed', `Campaign ${campaign.id} of ${campaign.reviewName} already closed at ${campaign.closedAt}.`);
+  if (campaign.status === 'closed')
+    throw new AccessError(
+      'review_closed',
+      `Campaign ${campaign.id} of ${campaign.reviewName} already closed at ${campaign.closedAt}.`,
+    );
   const rules = await rulesReviewed(deps, campaign);
   const now = nowIso(deps);
   const actor = auditActor(input.by);
   const undecided = (campaign.definition as { undecided?: string }).undecided === 'revoke' ? 'revoke' : 'keep';
   const counts = await deps.store.transaction(async (tx) => {
-    if (!(await tx.updateReviewCampaign(campaign.id, ['open'], { status: 'closed', closedAt: now, closedBy: actorText(input.by), rules }))) {
+    if (
+      !(await tx.updateReviewCampaign(campaign.id, ['open'], {
+        status: 'closed',
+        closedAt: now,
+        closedBy: actorText(input.by),
+        rules,
+      }))
+    ) {
       throw new AccessError('review_closed', `Campaign ${campaign.id} of ${campaign.reviewName} closed a moment ago.`);
     }
     const closed = (await tx.getReviewCampaign(campaign.id))!;
@@ -41,7 +55,13 @@ export async function closeReview(deps: Deps, input: { campaignId: string; by: R
           actor: systemActor('review'),
           action: 'reviewItem.leftUndecided',
           grantId: item.source.kind === 'grant' ? item.source.grantId : null,
-          details: { campaign: campaign.id, item: item.id, holder: item.holder.email, access: accessLabel(item.access), outcome: undecided === 'revoke' ? 'revoked' : 'kept' },
+          details: {
+            campaign: campaign.id,
+            item: item.id,
+            holder: item.holder.email,
+            access: accessLabel(item.access),
+            outcome: undecided === 'revoke' ? 'revoked' : 'kept',
+          },
         });
         if (undecided === 'revoke') {
           const reason = `nobody decided it by the due time, and the review revokes undecided items`;
@@ -67,10 +87,18 @@ export async function closeReview(deps: Deps, input: { campaignId: string; by: R
       },
     });
     const channel = deps.settings.securityChannel;
-    await notify(tx, now, summaryKey(campaign.id, 'closed'), { type: 'review.summary', recipient: { kind: 'channel', channel }, campaignId: campaign.id });
+    await notify(tx, now, summaryKey(campaign.id, 'closed'), {
+      type: 'review.summary',
+      recipient: { kind: 'channel', channel },
+      campaignId: campaign.id,
+    });
     for (const r of await tx.reviewersOf(campaign.id)) {
       const recipient = { kind: 'person' as const, directoryId: r.reviewer.directoryId };
-      await notify(tx, now, `review-updated:${campaign.id}:${r.reviewer.directoryId}:closed`, { type: 'review.updated', recipient, campaignId: campaign.id });
+      await notify(tx, now, `review-updated:${campaign.id}:${r.reviewer.directoryId}:closed`, {
+        type: 'review.updated',
+        recipient,
+        campaignId: campaign.id,
+      });
     }
     return totals;
   });
@@ -129,9 +157,12 @@ async function rulesReviewed(deps: Deps, campaign: ReviewCampaign): Promise<Rule
     const entry = deps.catalog.find(app, role);
     if (!entry || !entry.role.sensitive) continue;
     const groups: RuleReviewed['groups'] = [];
-    for (const group of entry.role.eligibleGroups) groups.push({ group, use: 'eligibility', ...(await membersOf(group)) });
+    for (const group of entry.role.eligibleGroups)
+      groups.push({ group, use: 'eligibility', ...(await membersOf(group)) });
     if (entry.role.approval !== 'auto') {
-      for (const step of entry.role.approval) if (step.kind === 'group') groups.push({ group: step.group, use: 'approval', ...(await membersOf(step.group)) });
+      for (const step of entry.role.approval)
+        if (step.kind === 'group')
+          groups.push({ group: step.group, use: 'approval', ...(await membersOf(step.group)) });
     }
     rules.push({ app, role, roleName: entry.role.name, policy: entry.role.policy, version: entry.version, groups });
   }

@@ -52,7 +52,10 @@ export async function decideReviewItem(deps: Deps, input: DecideInput): Promise<
   assertTextWithin(input.reason, TEXT_LIMITS.reason, 'The reason');
   const reason = (input.reason ?? '').trim();
   if (input.decision === 'revoke' && !reason) {
-    throw new AccessError('reason_required', 'Please say why the access should go; the holder and the evidence keep your reason.');
+    throw new AccessError(
+      'reason_required',
+      'Please say why the access should go; the holder and the evidence keep your reason.',
+    );
   }
   const now = nowIso(deps);
   assertOpen(campaign, now);
@@ -77,13 +80,18 @@ export interface KeepRestResult {
 }
 
 /** "Keep the rest": every undecided item of the person's list in this campaign is kept, each checked live. */
-export async function keepRest(deps: Deps, input: { actor: ActingPerson; campaignId: string; seen?: SeenPage }): Promise<KeepRestResult> {
+export async function keepRest(
+  deps: Deps,
+  input: { actor: ActingPerson; campaignId: string; seen?: SeenPage },
+): Promise<KeepRestResult> {
   const campaign = await deps.store.getReviewCampaign(input.campaignId);
   if (!campaign) throw new AccessError('not_found', 'This review no longer exists.');
   const now = nowIso(deps);
   assertOpen(campaign, now);
   const me = input.actor.person.id;
-  const rest = (await deps.store.reviewerItems(campaign.id, me, { decision: ['pending'], limit: 100_000 })).map((r) => r.item);
+  const rest = (await deps.store.reviewerItems(campaign.id, me, { decision: ['pending'], limit: 100_000 })).map(
+    (r) => r.item,
+  );
   const allowed: ReviewItem[] = [];
   const skipped: KeepRestResult['skipped'] = [];
   await forEachLimited(rest, 5, undefined, async (item) => {
@@ -110,15 +118,27 @@ export async function keepRest(deps: Deps, input: { actor: ActingPerson; campaig
  * The person saw these items now (a list shown to them, a page they turned to): each one's first
  * look is recorded, once. Nothing is recorded for a closed campaign.
  */
-export async function markSeen(deps: Pick<Deps, 'store' | 'clock'>, reviewerId: string, itemIds: readonly string[]): Promise<void> {
+export async function markSeen(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  reviewerId: string,
+  itemIds: readonly string[],
+): Promise<void> {
   if (itemIds.length === 0) return;
   const now = deps.clock.now().toISOString();
   await deps.store.transaction((tx) => tx.markReviewItemsSeen(reviewerId, itemIds, now));
 }
 
 /** The item ids on one page of a reviewer's list. */
-export async function pageItemIds(deps: Pick<Deps, 'store'>, campaignId: string, reviewerId: string, page: SeenPage): Promise<string[]> {
-  const rows = await deps.store.reviewerItems(campaignId, reviewerId, { offset: page.page * page.size, limit: page.size });
+export async function pageItemIds(
+  deps: Pick<Deps, 'store'>,
+  campaignId: string,
+  reviewerId: string,
+  page: SeenPage,
+): Promise<string[]> {
+  const rows = await deps.store.reviewerItems(campaignId, reviewerId, {
+    offset: page.page * page.size,
+    limit: page.size,
+  });
   return rows.map((r) => r.item.id);
 }
 
@@ -140,10 +160,13 @@ async function recordDecision(
   const firstSeen = (await tx.assignmentsOf(item.id)).find((a) => a.reviewerId === me)?.firstSeenAt ?? null;
   // The click is a look at the page it came from, and at the item itself.
   const onPage = seen
-    ? (await tx.reviewerItems(campaign.id, me, { offset: seen.page * seen.size, limit: seen.size })).map((r) => r.item.id)
+    ? (await tx.reviewerItems(campaign.id, me, { offset: seen.page * seen.size, limit: seen.size })).map(
+        (r) => r.item.id,
+      )
     : [];
   await tx.markReviewItemsSeen(me, [...new Set([item.id, ...onPage])], now);
-  const secondsToDecision = firstSeen === null ? null : Math.max(0, Math.floor((Date.parse(now) - Date.parse(firstSeen)) / 1000));
+  const secondsToDecision =
+    firstSeen === null ? null : Math.max(0, Math.floor((Date.parse(now) - Date.parse(firstSeen)) / 1000));
   const patch = { decision, reason, decidedBy: personRef(acting), decidedAt: now, secondsToDecision };
   if (!(await tx.updateReviewItem(item.id, { decision: ['pending'] }, patch))) {
     throw new AccessError('stale_decision', 'Someone decided this item a moment ago; your click changed nothing.');
@@ -165,16 +188,27 @@ async function recordDecision(
       firstSeenAt: firstSeen,
     },
   });
-  if (decision === 'revoke') await applyRevoke(tx, deps, now, campaign, item, { actor: actorOf(acting), by: acting.person.email, reason: reason ?? '' });
+  if (decision === 'revoke')
+    await applyRevoke(tx, deps, now, campaign, item, {
+      actor: actorOf(acting),
+      by: acting.person.email,
+      reason: reason ?? '',
+    });
   await notifyReviewChange(tx, now, campaign.id, item.id, decision);
 }
 
 function assertOpen(campaign: ReviewCampaign, now: string): void {
   if (campaign.status === 'closed') {
-    throw new AccessError('review_closed', `This review (${campaign.reviewName}) closed at ${campaign.closedAt}; your click changed nothing. Undecided items were handled as the review says.`);
+    throw new AccessError(
+      'review_closed',
+      `This review (${campaign.reviewName}) closed at ${campaign.closedAt}; your click changed nothing. Undecided items were handled as the review says.`,
+    );
   }
   if (campaign.dueAt <= now) {
-    throw new AccessError('review_closed', `This review (${campaign.reviewName}) was due at ${campaign.dueAt} and is closing; your click changed nothing.`);
+    throw new AccessError(
+      'review_closed',
+      `This review (${campaign.reviewName}) was due at ${campaign.dueAt} and is closing; your click changed nothing.`,
+    );
   }
 }
 
@@ -182,12 +216,19 @@ function assertPending(item: ReviewItem): void {
   if (item.decision === 'pending') return;
   const by = item.decidedBy ? ` by ${item.decidedBy.name}` : '';
   const what = item.decision === 'keep' ? 'kept' : item.decision === 'revoke' ? 'revoked' : 'left undecided';
-  throw new AccessError('stale_decision', `This item was already ${what}${by}${item.decidedAt ? ` at ${item.decidedAt}` : ''}; your click changed nothing.`);
+  throw new AccessError(
+    'stale_decision',
+    `This item was already ${what}${by}${item.decidedAt ? ` at ${item.decidedAt}` : ''}; your click changed nothing.`,
+  );
 }
 
 function refusal(item: ReviewItem, why: string): AccessError {
-  if (why === 'nobody reviews their own access') return new AccessError('self_review', 'You cannot review your own access; another reviewer decides it.');
-  return new AccessError('not_a_reviewer', `You cannot decide ${item.holder.name}'s ${accessLabel(item.access)}: ${why}.`);
+  if (why === 'nobody reviews their own access')
+    return new AccessError('self_review', 'You cannot review your own access; another reviewer decides it.');
+  return new AccessError(
+    'not_a_reviewer',
+    `You cannot decide ${item.holder.name}'s ${accessLabel(item.access)}: ${why}.`,
+  );
 }
 
 /** The live facts the item's reviewer rule needs about this person. */
@@ -221,12 +262,27 @@ export async function turnReviewPage(
   const now = deps.clock.now().toISOString();
   await deps.store.transaction(async (tx) => {
     const rows = [
-      ...(await tx.reviewerItems(input.campaignId, input.reviewerId, { offset: input.from.page * input.from.size, limit: input.from.size })),
-      ...(await tx.reviewerItems(input.campaignId, input.reviewerId, { offset: input.to * input.from.size, limit: input.from.size })),
+      ...(await tx.reviewerItems(input.campaignId, input.reviewerId, {
+        offset: input.from.page * input.from.size,
+        limit: input.from.size,
+      })),
+      ...(await tx.reviewerItems(input.campaignId, input.reviewerId, {
+        offset: input.to * input.from.size,
+        limit: input.from.size,
+      })),
     ];
     const campaign = await tx.getReviewCampaign(input.campaignId);
-    if (campaign?.status === 'open') await tx.markReviewItemsSeen(input.reviewerId, rows.map((r) => r.item.id), now);
+    if (campaign?.status === 'open')
+      await tx.markReviewItemsSeen(
+        input.reviewerId,
+        rows.map((r) => r.item.id),
+        now,
+      );
     const recipient = { kind: 'person' as const, directoryId: input.reviewerId };
-    await notify(tx, now, `review-updated:${input.campaignId}:${input.reviewerId}:page:${input.to}:${now}`, { type: 'review.updated', recipient, campaignId: input.campaignId });
+    await notify(tx, now, `review-updated:${input.campaignId}:${input.reviewerId}:page:${input.to}:${now}`, {
+      type: 'review.updated',
+      recipient,
+      campaignId: input.campaignId,
+    });
   });
 }

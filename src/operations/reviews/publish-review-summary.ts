@@ -11,7 +11,11 @@ import { parseExportFilters } from '../exports/export-filters.js';
 import type { ReviewSummaryAttachment } from '../ports.js';
 import { buildReviewSummary } from './review-summary.js';
 
-export async function publishReviewSummary(deps: Deps, notification: NotificationOf<'review.summary'>, key: string): Promise<void> {
+export async function publishReviewSummary(
+  deps: Deps,
+  notification: NotificationOf<'review.summary'>,
+  key: string,
+): Promise<void> {
   const summary = await buildReviewSummary(deps, notification.campaignId);
   const channel = notification.recipient.channel;
   let file: ReviewSummaryAttachment | undefined;

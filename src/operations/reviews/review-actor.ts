@@ -4,8 +4,7 @@ import type { ActingPerson } from '../acting-person.js';
 import { actorOf } from '../acting-person.js';
 
 export type ReviewActor =
-  | { kind: 'admin'; admin: ActingPerson }
-  | { kind: 'system'; component: string; details?: Record<string, unknown> };
+  { kind: 'admin'; admin: ActingPerson } | { kind: 'system'; component: string; details?: Record<string, unknown> };
 
 export function auditActor(by: ReviewActor): Actor {
   return by.kind === 'admin' ? actorOf(by.admin) : systemActor(by.component);

@@ -25,34 +25,64 @@ export interface Revoker {
 }
 
 /** Starts the removal an item's Revoke (or an undecided item revoked at the due time) asks for. */
-export async function applyRevoke(tx: StoreTx, deps: Pick<Deps, 'settings'>, now: string, campaign: ReviewCampaign, item: ReviewItem, revoker: Revoker): Promise<void> {
+export async function applyRevoke(
+  tx: StoreTx,
+  deps: Pick<Deps, 'settings'>,
+  now: string,
+  campaign: ReviewCampaign,
+  item: ReviewItem,
+  revoker: Revoker,
+): Promise<void> {
   const note = `access review ${campaign.reviewName} (${campaign.id}): ${revoker.reason}`.slice(0, 1000);
   if (item.source.kind === 'grant') {
     const grant = await tx.getGrant(item.source.grantId);
     if (grant && grant.status !== 'revoked') {
       // Already being revoked (expiry, an admin): that revocation's confirmation settles the item too.
       if (grant.status !== 'revoking') await startRevocation(tx, now, grant, 'review', revoker.actor, note);
-      await tx.updateReviewItem(item.id, {}, { remediation: 'pending', remediationDetail: `revocation of grant ${grant.id} started` });
+      await tx.updateReviewItem(
+        item.id,
+        {},
+        { remediation: 'pending', remediationDetail: `revocation of grant ${grant.id} started` },
+      );
       return;
     }
     const ended = grant ? await endedEvent(tx, grant.id) : undefined;
-    await tx.updateReviewItem(item.id, {}, {
-      remediation: 'removed',
-      remediatedAt: grant?.revokedAt ?? now,
-      remediationEventSeq: ended ?? null,
-      remediationDetail: grant ? `grant ${grant.id} had already ended (${grant.revocationReason ?? 'revoked'})` : 'the grant no longer exists',
-    });
+    await tx.updateReviewItem(
+      item.id,
+      {},
+      {
+        remediation: 'removed',
+        remediatedAt: grant?.revokedAt ?? now,
+        remediationEventSeq: ended ?? null,
+        remediationDetail: grant
+          ? `grant ${grant.id} had already ended (${grant.revocationReason ?? 'revoked'})`
+          : 'the grant no longer exists',
+      },
+    );
     return;
   }
   if (item.access.kind !== 'group') return;
   const group = item.access.group;
   const definition = campaign.definition as { remediate?: string };
   if (definition.remediate === 'remove') {
-    await tx.enqueueJob(`review-remove:${item.id}`, { kind: 'reviewRemoval', itemId: item.id }, now, membershipSubject(group, item.holder.directoryId));
-    await tx.updateReviewItem(item.id, {}, { remediation: 'pending', remediationDetail: `removal from ${group} queued` });
+    await tx.enqueueJob(
+      `review-remove:${item.id}`,
+      { kind: 'reviewRemoval', itemId: item.id },
+      now,
+      membershipSubject(group, item.holder.directoryId),
+    );
+    await tx.updateReviewItem(
+      item.id,
+      {},
+      { remediation: 'pending', remediationDetail: `removal from ${group} queued` },
+    );
     return;
   }
-  await tx.updateReviewItem(item.id, {}, { remediation: 'pending', remediationDetail: `reported for removal from ${group} by hand` });
+  await tx.updateReviewItem(
+    item.id,
+    {},
+    { remediation: 'pending', remediationDetail: `reported for removal from ${group} by hand` },
+  );
   await tx.appendAudit({
     at: now,
     actor: revoker.actor,
@@ -83,10 +113,16 @@ export async function executeReviewRemoval(deps: Deps, itemId: string): Promise<
   if (!item || item.remediation !== 'pending' || item.access.kind !== 'group') return;
   const group = item.access.group;
   const holder = item.holder.directoryId;
-  const ours = (await deps.store.grantsThroughGroup(group, { holderId: holder, status: [...OPEN_GRANT_STATUSES] })).filter((g) => g.alreadyMember === false);
+  const ours = (
+    await deps.store.grantsThroughGroup(group, { holderId: holder, status: [...OPEN_GRANT_STATUSES] })
+  ).filter((g) => g.alreadyMember === false);
   if (ours.length > 0) {
     const grants = ours.map((g) => `${g.app}/${g.role} ${g.id}`).join(', ');
-    await recordFailure(deps, item, `${item.holder.email} now holds ${group} through ${grants}, granted after the review started; revoke that grant, or remove the membership by hand`);
+    await recordFailure(
+      deps,
+      item,
+      `${item.holder.email} now holds ${group} through ${grants}, granted after the review started; revoke that grant, or remove the membership by hand`,
+    );
     return;
   }
   await deps.directory.removeFromGroup(holder, group);
@@ -95,7 +131,12 @@ export async function executeReviewRemoval(deps: Deps, itemId: string): Promise<
     const fresh = (await tx.getReviewItem(item.id))!;
     const detail = `removed from ${group} through the directory (${deps.directory.kind}); the membership read back gone`;
     const actor: Actor = fresh.decidedBy
-      ? { kind: 'person', directoryId: fresh.decidedBy.directoryId, email: fresh.decidedBy.email, ...(fresh.decidedBy.slackId ? { slackId: fresh.decidedBy.slackId } : {}) }
+      ? {
+          kind: 'person',
+          directoryId: fresh.decidedBy.directoryId,
+          email: fresh.decidedBy.email,
+          ...(fresh.decidedBy.slackId ? { slackId: fresh.decidedBy.slackId } : {}),
+        }
       : systemActor('review');
     const settled = { remediation: 'removed' as const, remediatedAt: now, remediationDetail: detail };
     if (!(await tx.updateReviewItem(item.id, { remediation: ['pending', 'failed'] }, settled))) return;
@@ -104,8 +145,13 @@ export async function executeReviewRemoval(deps: Deps, itemId: string): Promise<
       actor,
       action: 'reviewItem.remediated',
       details: {
-        campaign: item.campaignId, item: item.id, holder: item.holder.email, access: accessLabel(item.access),
-        effect: 'removed by the bot on the review decision', decision: fresh.decision, verifiedAt: now,
+        campaign: item.campaignId,
+        item: item.id,
+        holder: item.holder.email,
+        access: accessLabel(item.access),
+        effect: 'removed by the bot on the review decision',
+        decision: fresh.decision,
+        verifiedAt: now,
       },
     });
     await tx.updateReviewItem(item.id, {}, { remediationEventSeq: event.seq });
@@ -114,7 +160,13 @@ export async function executeReviewRemoval(deps: Deps, itemId: string): Promise<
 }
 
 /** The job runner's failure hook: retry while worth it; then the item needs a person, and the alerts channel hears. */
-export async function recordRemovalFailure(deps: Deps, itemId: string, error: unknown, attempts: number, maxAttempts: number): Promise<boolean> {
+export async function recordRemovalFailure(
+  deps: Deps,
+  itemId: string,
+  error: unknown,
+  attempts: number,
+  maxAttempts: number,
+): Promise<boolean> {
   const message = error instanceof Error ? error.message : String(error);
   if (!(error instanceof PermanentError) && attempts < maxAttempts) return true;
   const item = await deps.store.getReviewItem(itemId);
@@ -125,8 +177,26 @@ export async function recordRemovalFailure(deps: Deps, itemId: string, error: un
 async function recordFailure(deps: Deps, item: ReviewItem, why: string): Promise<void> {
   const now = nowIso(deps);
   await deps.store.transaction(async (tx) => {
-    if (!(await tx.updateReviewItem(item.id, { remediation: ['pending'] }, { remediation: 'failed', remediationDetail: why.slice(0, 1000) }))) return;
-    await tx.appendAudit({ at: now, actor: systemActor('review'), action: 'reviewItem.remediationFailed', details: { campaign: item.campaignId, item: item.id, holder: item.holder.email, access: accessLabel(item.access), error: why } });
+    if (
+      !(await tx.updateReviewItem(
+        item.id,
+        { remediation: ['pending'] },
+        { remediation: 'failed', remediationDetail: why.slice(0, 1000) },
+      ))
+    )
+      return;
+    await tx.appendAudit({
+      at: now,
+      actor: systemActor('review'),
+      action: 'reviewItem.remediationFailed',
+      details: {
+        campaign: item.campaignId,
+        item: item.id,
+        holder: item.holder.email,
+        access: accessLabel(item.access),
+        error: why,
+      },
+    });
     await alert(
       tx,
       now,
@@ -152,7 +222,10 @@ export async function verifyReviewRemovals(deps: Deps, limit = 1000): Promise<{ 
     try {
       member = await deps.directory.isMember(item.holder.directoryId, item.access.group);
     } catch (error) {
-      deps.logger.warn('reconcile: could not check a membership an access review removed; checked again next run', { item: item.id, error });
+      deps.logger.warn('reconcile: could not check a membership an access review removed; checked again next run', {
+        item: item.id,
+        error,
+      });
       continue;
     }
     if (member) continue;
@@ -166,7 +239,13 @@ export async function verifyReviewRemovals(deps: Deps, limit = 1000): Promise<{ 
         at: now,
         actor: systemActor('reconcile'),
         action: 'reviewItem.remediated',
-        details: { campaign: item.campaignId, item: item.id, holder: item.holder.email, access: accessLabel(item.access), verifiedBy: 'reconcile: not a member' },
+        details: {
+          campaign: item.campaignId,
+          item: item.id,
+          holder: item.holder.email,
+          access: accessLabel(item.access),
+          verifiedBy: 'reconcile: not a member',
+        },
       });
       await tx.updateReviewItem(item.id, {}, { remediationEventSeq: event.seq });
       await notifyReviewChange(tx, now, item.campaignId, item.id, 'remediated');

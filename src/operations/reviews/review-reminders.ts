@@ -13,7 +13,10 @@ import { notify } from '../lifecycle.js';
 export function reminderLeads(campaign: ReviewCampaign): number[] {
   const leads = (campaign.definition as { reminders?: unknown }).reminders;
   if (!Array.isArray(leads)) return [];
-  return leads.map((l) => (typeof l === 'string' ? parseDuration(l) : null)).filter((l): l is number => l !== null).sort((a, b) => b - a);
+  return leads
+    .map((l) => (typeof l === 'string' ? parseDuration(l) : null))
+    .filter((l): l is number => l !== null)
+    .sort((a, b) => b - a);
 }
 
 export async function sendReviewReminders(deps: Deps): Promise<number> {
@@ -36,15 +39,28 @@ export async function sendReviewReminders(deps: Deps): Promise<number> {
         if (due.length === 0) continue;
         // The shortest lead reached is the one to send; longer ones passed unsent are skipped.
         const lead = Math.min(...due);
-        await tx.updateReviewer(campaign.id, progress.reviewerId, { remindersSent: [...new Set([...reviewer.remindersSent, ...due])] });
+        await tx.updateReviewer(campaign.id, progress.reviewerId, {
+          remindersSent: [...new Set([...reviewer.remindersSent, ...due])],
+        });
         await tx.appendAudit({
           at: now,
           actor: { kind: 'system', component: 'sweep' },
           action: 'review.reminded',
-          details: { campaign: campaign.id, review: campaign.reviewId, reviewer: reviewer.reviewer.email, leadSeconds: lead, pending: progress.pending },
+          details: {
+            campaign: campaign.id,
+            review: campaign.reviewId,
+            reviewer: reviewer.reviewer.email,
+            leadSeconds: lead,
+            pending: progress.pending,
+          },
         });
         const recipient = { kind: 'person' as const, directoryId: progress.reviewerId };
-        await notify(tx, now, `review-reminder:${campaign.id}:${progress.reviewerId}:${lead}`, { type: 'review.reminder', recipient, campaignId: campaign.id, leadSeconds: lead });
+        await notify(tx, now, `review-reminder:${campaign.id}:${progress.reviewerId}:${lead}`, {
+          type: 'review.reminder',
+          recipient,
+          campaignId: campaign.id,
+          leadSeconds: lead,
+        });
         n++;
       }
       return n;

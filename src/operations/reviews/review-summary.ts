@@ -5,7 +5,15 @@
  */
 import { AccessError } from '../../domain/errors.js';
 import { accessLabel } from '../../domain/reviews/review-records.js';
-import { addCounts, countItems, NO_COUNTS, RUBBER_STAMP_SECONDS, type DeciderLine, type RemovalLine, type ReviewSummary } from '../../domain/reviews/review-summary.js';
+import {
+  addCounts,
+  countItems,
+  NO_COUNTS,
+  RUBBER_STAMP_SECONDS,
+  type DeciderLine,
+  type RemovalLine,
+  type ReviewSummary,
+} from '../../domain/reviews/review-summary.js';
 import type { Deps } from '../context.js';
 
 const BATCH = 1000;
@@ -24,7 +32,13 @@ export async function buildReviewSummary(deps: Pick<Deps, 'store'>, campaignId: 
     counts = addCounts(counts, countItems(campaign, batch));
     for (const item of batch) {
       if (item.decidedBy && (item.decision === 'keep' || item.decision === 'revoke')) {
-        const line = deciders.get(item.decidedBy.directoryId) ?? { name: item.decidedBy.name, email: item.decidedBy.email, decided: 0, kept: 0, keptQuickly: 0 };
+        const line = deciders.get(item.decidedBy.directoryId) ?? {
+          name: item.decidedBy.name,
+          email: item.decidedBy.email,
+          decided: 0,
+          kept: 0,
+          keptQuickly: 0,
+        };
         line.decided++;
         if (item.decision === 'keep') {
           line.kept++;
@@ -34,7 +48,13 @@ export async function buildReviewSummary(deps: Pick<Deps, 'store'>, campaignId: 
       }
       if (item.remediation === 'pending' || item.remediation === 'failed') {
         if (removals.length < REMOVALS_SHOWN) {
-          removals.push({ holderName: item.holder.name, holderEmail: item.holder.email, access: accessLabel(item.access), status: item.remediation, detail: item.remediationDetail });
+          removals.push({
+            holderName: item.holder.name,
+            holderEmail: item.holder.email,
+            access: accessLabel(item.access),
+            status: item.remediation,
+            detail: item.remediationDetail,
+          });
         } else removalsNotShown++;
       }
     }
@@ -44,7 +64,13 @@ export async function buildReviewSummary(deps: Pick<Deps, 'store'>, campaignId: 
   const progress = new Map((await deps.store.reviewerProgress(campaign.id)).map((p) => [p.reviewerId, p]));
   const reviewers = (await deps.store.reviewersOf(campaign.id)).map((r) => {
     const p = progress.get(r.reviewer.directoryId);
-    return { name: r.reviewer.name, email: r.reviewer.email, assigned: p?.assigned ?? r.items, pending: p?.pending ?? 0, decided: p?.decided ?? 0 };
+    return {
+      name: r.reviewer.name,
+      email: r.reviewer.email,
+      assigned: p?.assigned ?? r.items,
+      pending: p?.pending ?? 0,
+      decided: p?.decided ?? 0,
+    };
   });
   return {
     campaign,

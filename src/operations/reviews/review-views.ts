@@ -24,12 +24,28 @@ export async function reviewerList(
 ): Promise<ReviewerList | undefined> {
   const campaign = await deps.store.getReviewCampaign(input.campaignId);
   if (!campaign) return undefined;
-  const progress = (await deps.store.reviewerProgress(campaign.id, input.reviewerId))[0] ?? { assigned: 0, pending: 0, decided: 0 };
+  const progress = (await deps.store.reviewerProgress(campaign.id, input.reviewerId))[0] ?? {
+    assigned: 0,
+    pending: 0,
+    decided: 0,
+  };
   const pageCount = Math.max(1, Math.ceil(progress.assigned / input.pageSize));
   const page = Math.min(Math.max(0, input.page), pageCount - 1);
-  const rows = await deps.store.reviewerItems(campaign.id, input.reviewerId, { offset: page * input.pageSize, limit: input.pageSize });
+  const rows = await deps.store.reviewerItems(campaign.id, input.reviewerId, {
+    offset: page * input.pageSize,
+    limit: input.pageSize,
+  });
   const items = rows.map((r) => r.item);
-  return { campaign, total: progress.assigned, pending: progress.pending, decided: progress.decided, page, pageCount, items, accessNames: accessNames(deps.catalog, items) };
+  return {
+    campaign,
+    total: progress.assigned,
+    pending: progress.pending,
+    decided: progress.decided,
+    page,
+    pageCount,
+    items,
+    accessNames: accessNames(deps.catalog, items),
+  };
 }
 
 export interface MyReviews {
@@ -38,7 +54,11 @@ export interface MyReviews {
 }
 
 /** The person's undecided items in open campaigns, up to `perCampaign` of each, in their list's order. */
-export async function myReviewItems(deps: Pick<Deps, 'store' | 'catalog'>, personId: string, perCampaign: number): Promise<MyReviews> {
+export async function myReviewItems(
+  deps: Pick<Deps, 'store' | 'catalog'>,
+  personId: string,
+  perCampaign: number,
+): Promise<MyReviews> {
   const items = await deps.store.openReviewItemsFor(personId, 1000);
   const byCampaign = new Map<string, ReviewItem[]>();
   for (const item of items) {
@@ -50,10 +70,20 @@ export async function myReviewItems(deps: Pick<Deps, 'store' | 'catalog'>, perso
   for (const [campaignId, shown] of byCampaign) {
     const campaign = await deps.store.getReviewCampaign(campaignId);
     if (!campaign) continue;
-    const progress = (await deps.store.reviewerProgress(campaignId, personId))[0] ?? { assigned: 0, pending: 0, decided: 0 };
+    const progress = (await deps.store.reviewerProgress(campaignId, personId))[0] ?? {
+      assigned: 0,
+      pending: 0,
+      decided: 0,
+    };
     campaigns.push({ campaign, pending: progress.pending, total: progress.assigned, items: shown });
   }
-  return { campaigns, accessNames: accessNames(deps.catalog, campaigns.flatMap((c) => c.items)) };
+  return {
+    campaigns,
+    accessNames: accessNames(
+      deps.catalog,
+      campaigns.flatMap((c) => c.items),
+    ),
+  };
 }
 
 /** "GitHub · Organization owner" for `github/owner`; "Group aws-prod-readonly" for a group. */

@@ -15,7 +15,13 @@ import type { DecisionRecord, Grant, PersonRef } from '../../domain/records.js';
 import type { LoadedReview, ReviewerRule } from '../../domain/reviews/review-definition.js';
 import { canonicalReviewDefinition, reviewVersion } from '../../domain/reviews/review-version.js';
 import { buildPopulation, populationHash, populationLine } from '../../domain/reviews/population.js';
-import type { ReviewAssignment, ReviewCampaign, ReviewerRecord, ReviewItem, ReviewTrigger } from '../../domain/reviews/review-records.js';
+import type {
+  ReviewAssignment,
+  ReviewCampaign,
+  ReviewerRecord,
+  ReviewItem,
+  ReviewTrigger,
+} from '../../domain/reviews/review-records.js';
 import { assignReviewer, type ReviewerFacts } from '../../domain/reviews/reviewers.js';
 import { refOf } from '../acting-person.js';
 import { addSeconds, newId, nowIso, type Deps } from '../context.js';
@@ -56,7 +62,9 @@ export async function startReview(deps: Deps, input: StartReviewInput): Promise<
   const open = await deps.store.listReviewCampaigns({ reviewId: review.id, status: ['open'], limit: 1 });
   if (open[0]) throw openAlready(open[0]);
 
-  const { items, reviewers, assignments } = await withReadScope(() => readPopulation(deps, review, input.concurrency ?? 5));
+  const { items, reviewers, assignments } = await withReadScope(() =>
+    readPopulation(deps, review, input.concurrency ?? 5),
+  );
   const now = nowIso(deps);
   const campaignId = newId(deps, 'rvc');
   const hash = populationHash(items.map(populationLine));
@@ -97,7 +105,11 @@ export async function startReview(deps: Deps, input: StartReviewInput): Promise<
         definition: campaign.definition,
         trigger: input.trigger,
         slot: campaign.slot,
-        population: { count: items.length, hash, hashOf: 'sha256 of sorted lines holder_okta_id TAB access TAB source, LF-joined' },
+        population: {
+          count: items.length,
+          hash,
+          hashOf: 'sha256 of sorted lines holder_okta_id TAB access TAB source, LF-joined',
+        },
         reviewers: people.length,
         fallbacks: ready.filter((i) => i.reviewer.fallbackReason !== null).length,
         dueAt: campaign.dueAt,
@@ -106,7 +118,11 @@ export async function startReview(deps: Deps, input: StartReviewInput): Promise<
     });
     for (const r of people) {
       const recipient = { kind: 'person' as const, directoryId: r.reviewer.directoryId };
-      await notify(tx, now, `review-assigned:${campaignId}:${r.reviewer.directoryId}`, { type: 'review.assigned', recipient, campaignId });
+      await notify(tx, now, `review-assigned:${campaignId}:${r.reviewer.directoryId}`, {
+        type: 'review.assigned',
+        recipient,
+        campaignId,
+      });
     }
   });
   return { campaign, reviewers: people.length };
@@ -123,14 +139,20 @@ function openAlready(c: ReviewCampaign): AccessError {
 type Draft = Omit<ReviewItem, 'campaignId'>;
 
 /** The live reads: who holds what, how they got it, and who reviews each item. */
-async function readPopulation(deps: Deps, review: LoadedReview, concurrency: number): Promise<{
+async function readPopulation(
+  deps: Deps,
+  review: LoadedReview,
+  concurrency: number,
+): Promise<{
   items: Draft[];
   reviewers: Omit<ReviewerRecord, 'campaignId'>[];
   assignments: Omit<ReviewAssignment, 'campaignId'>[];
 }> {
   const roleGrants: Grant[] = [];
   for (const r of review.scope.roles) {
-    roleGrants.push(...(await deps.store.listGrants({ status: ['active'], app: r.app, role: r.role, limit: 10_000_000 })));
+    roleGrants.push(
+      ...(await deps.store.listGrants({ status: ['active'], app: r.app, role: r.role, limit: 10_000_000 })),
+    );
   }
   const groupMembers = new Map<string, Person[]>();
   const groupGrants = new Map<string, Grant[]>();
@@ -140,15 +162,25 @@ async function readPopulation(deps: Deps, review: LoadedReview, concurrency: num
     groupGrants.set(group, await deps.store.grantsThroughGroup(group, { status: [...OPEN_GRANT_STATUSES] }));
   }
   const requestIds = [...new Set([...roleGrants, ...[...groupGrants.values()].flat()].map((g) => g.requestId))];
-  const decisions: Map<string, DecisionRecord[]> = requestIds.length ? await deps.store.decisionsFor(requestIds) : new Map();
+  const decisions: Map<string, DecisionRecord[]> = requestIds.length
+    ? await deps.store.decisionsFor(requestIds)
+    : new Map();
   const population = buildPopulation(review, { roleGrants, groupMembers, groupGrants, decisions });
 
-  const facts = await reviewerFacts(deps, review, population.map((p) => p.holder.directoryId), concurrency);
+  const facts = await reviewerFacts(
+    deps,
+    review,
+    population.map((p) => p.holder.directoryId),
+    concurrency,
+  );
   const items: Draft[] = [];
   const assignments: Omit<ReviewAssignment, 'campaignId'>[] = [];
   const reviewers = new Map<string, { ref: PersonRef; items: number }>();
   population.forEach((entry, position) => {
-    const assigned = assignReviewer(review, entry.holder.directoryId, { ...facts.shared, manager: facts.managers.get(entry.holder.directoryId) ?? null });
+    const assigned = assignReviewer(review, entry.holder.directoryId, {
+      ...facts.shared,
+      manager: facts.managers.get(entry.holder.directoryId) ?? null,
+    });
     const id = newId(deps, 'rvi');
     items.push({
       id,
@@ -187,11 +219,16 @@ async function reviewerFacts(
   holderIds: string[],
   concurrency: number,
 ): Promise<{ shared: Omit<ReviewerFacts, 'manager'>; managers: Map<string, Person | null> }> {
-  const rules: ReviewerRule[] = [review.reviewer, review.fallbackReviewer, { kind: 'group', group: deps.settings.adminGroup }];
+  const rules: ReviewerRule[] = [
+    review.reviewer,
+    review.fallbackReviewer,
+    { kind: 'group', group: deps.settings.adminGroup },
+  ];
   const users = new Map<string, Person | null>();
   const groupMembers = new Map<string, Person[]>();
   for (const rule of rules) {
-    if (rule.kind === 'user' && !users.has(rule.user.toLowerCase())) users.set(rule.user.toLowerCase(), await deps.directory.findPerson(rule.user));
+    if (rule.kind === 'user' && !users.has(rule.user.toLowerCase()))
+      users.set(rule.user.toLowerCase(), await deps.directory.findPerson(rule.user));
     if (rule.kind === 'group' && !groupMembers.has(rule.group)) {
       try {
         groupMembers.set(rule.group, await deps.directory.membersOf(rule.group));
@@ -218,13 +255,24 @@ async function reviewerFacts(
  */
 export async function startScheduledReview(deps: Deps, reviewId: string, slot: string): Promise<StartedReview | null> {
   try {
-    return await startReview(deps, { reviewId, by: { kind: 'system', component: 'schedule' }, trigger: 'schedule', slot });
+    return await startReview(deps, {
+      reviewId,
+      by: { kind: 'system', component: 'schedule' },
+      trigger: 'schedule',
+      slot,
+    });
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     deps.logger.warn('scheduled access review did not start', { review: reviewId, slot, error: why });
     const now = nowIso(deps);
     await deps.store.transaction((tx) =>
-      alert(tx, now, deps.settings.alertsChannel, `review-start:${reviewId}:${slot}`, `The scheduled access review ${reviewId} (slot ${slot}) did not start: ${why} Start it by hand once that is resolved: \`access-bot reviews start ${reviewId}\` or \`/access review start ${reviewId}\`.`),
+      alert(
+        tx,
+        now,
+        deps.settings.alertsChannel,
+        `review-start:${reviewId}:${slot}`,
+        `The scheduled access review ${reviewId} (slot ${slot}) did not start: ${why} Start it by hand once that is resolved: \`access-bot reviews start ${reviewId}\` or \`/access review start ${reviewId}\`.`,
+      ),
     );
     if (error instanceof AccessError) return null;
     throw error;

@@ -46,9 +46,16 @@ function saveSeen() {
 // ---- talking to the server -----------------------------------------------------------------
 
 async function api(path, body) {
-  const response = await fetch(path, body === undefined ? {} : {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
+  const response = await fetch(
+    path,
+    body === undefined
+      ? {}
+      : {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        },
+  );
   const json = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(json.error ?? `HTTP ${response.status}`);
   return json;
@@ -59,7 +66,9 @@ function toast(text) {
   node.textContent = text;
   node.hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { node.hidden = true; }, 5000);
+  toast.timer = setTimeout(() => {
+    node.hidden = true;
+  }, 5000);
 }
 
 /** Runs an action; a failure is shown, never thrown into an event handler. */
@@ -120,15 +129,18 @@ function renderActivity(activity) {
   box.hidden = waiting.length === 0;
   // On a phone the picker is in the menu: its button carries the news.
   $('menu-toggle').classList.toggle('has-news', waiting.length > 0);
-  box.replaceChildren(h('span', 'persona-new-title', 'New messages for'), ...waiting.map(({ person, fresh }) => {
-    const button = h('button', 'persona-new-item', `${person.name} (${fresh})`);
-    button.type = 'button';
-    button.addEventListener('click', () => {
-      $('persona').value = person.slackId;
-      void choosePersona(person.slackId);
-    });
-    return button;
-  }));
+  box.replaceChildren(
+    h('span', 'persona-new-title', 'New messages for'),
+    ...waiting.map(({ person, fresh }) => {
+      const button = h('button', 'persona-new-item', `${person.name} (${fresh})`);
+      button.type = 'button';
+      button.addEventListener('click', () => {
+        $('persona').value = person.slackId;
+        void choosePersona(person.slackId);
+      });
+      return button;
+    }),
+  );
 }
 
 // ---- start ----------------------------------------------------------------------------------
@@ -168,7 +180,9 @@ async function choosePersona(slackId) {
   closeModalNode();
   closeMenu();
   const person = page.workspace.people.find((p) => p.slackId === slackId);
-  $('persona-detail').textContent = person ? [person.title, `times in ${person.timezone}`].filter(Boolean).join(' · ') : '';
+  $('persona-detail').textContent = person
+    ? [person.title, `times in ${person.timezone}`].filter(Boolean).join(' · ')
+    : '';
   // A modal left open by an earlier session of this person belongs to that session's client.
   await api('/api/view/clear', { user: slackId }).catch(() => undefined);
   await refresh();
@@ -195,7 +209,9 @@ function names() {
 
 /** The chosen person's zone: the page draws every time in it, as their Slack client would. */
 function zone() {
-  return page.snapshot?.user?.timezone ?? page.workspace.people.find((p) => p.slackId === page.me)?.timezone ?? undefined;
+  return (
+    page.snapshot?.user?.timezone ?? page.workspace.people.find((p) => p.slackId === page.me)?.timezone ?? undefined
+  );
 }
 
 /** The bot's clock now (the time control moves it). */
@@ -210,13 +226,25 @@ function render() {
   renderNav(snap);
   const conversation = snap.conversations.find((c) => c.id === page.current);
   const isHome = page.current === 'home';
-  $('title').textContent = isHome ? `${page.workspace.bot.name} · Home` : conversation?.kind === 'channel' ? `# ${conversation.name}` : page.workspace.bot.name;
-  $('subtitle').textContent = isHome ? 'The app’s Home tab, as you see it'
-    : conversation?.kind === 'channel' ? `Channel ${conversation.id}: everyone sees it` : 'Your direct messages with the app';
+  $('title').textContent = isHome
+    ? `${page.workspace.bot.name} · Home`
+    : conversation?.kind === 'channel'
+      ? `# ${conversation.name}`
+      : page.workspace.bot.name;
+  $('subtitle').textContent = isHome
+    ? 'The app’s Home tab, as you see it'
+    : conversation?.kind === 'channel'
+      ? `Channel ${conversation.id}: everyone sees it`
+      : 'Your direct messages with the app';
   $('composer').hidden = isHome;
-  $('message-box').placeholder = conversation?.kind === 'channel' ? `Message #${conversation.name}: /access commands only` : 'Type /access request';
+  $('message-box').placeholder =
+    conversation?.kind === 'channel' ? `Message #${conversation.name}: /access commands only` : 'Type /access request';
   if (isHome) renderHome(snap.home);
-  else if (conversation) renderConversation(conversation, snap.problems.filter((p) => p.channel === conversation.id));
+  else if (conversation)
+    renderConversation(
+      conversation,
+      snap.problems.filter((p) => p.channel === conversation.id),
+    );
   renderBanner(snap.problems.filter((p) => !p.channel));
   renderModal(snap.modals);
   if (conversation) page.seen.set(conversation.id, conversation.messages.length);
@@ -249,9 +277,15 @@ function renderConversation(conversation, problems) {
   const wanted = new Set();
   let previous = null;
   if (!conversation.messages.length && !problems.length) {
-    timeline.replaceChildren(h('div', 'empty', conversation.kind === 'dm'
-      ? 'No messages yet. Type /access request below to ask for access.'
-      : 'The app has not posted here yet.'));
+    timeline.replaceChildren(
+      h(
+        'div',
+        'empty',
+        conversation.kind === 'dm'
+          ? 'No messages yet. Type /access request below to ask for access.'
+          : 'The app has not posted here yet.',
+      ),
+    );
     page.drawn.clear();
     return;
   }
@@ -296,10 +330,16 @@ function flash(node) {
 function messageContent(message) {
   // Stamped with the bot's clock when the message arrived (the time control moves it), in the reader's zone.
   const time = message.botTime ? new Date(message.botTime) : new Date(Number(message.ts.split('.')[0]) * 1000);
-  const stamp = h('time', 'message-time', time.toLocaleTimeString('en-US', { timeZone: zone(), hour: 'numeric', minute: '2-digit' }));
+  const stamp = h(
+    'time',
+    'message-time',
+    time.toLocaleTimeString('en-US', { timeZone: zone(), hour: 'numeric', minute: '2-digit' }),
+  );
   stamp.dateTime = time.toISOString();
   stamp.title = time.toLocaleString('en-GB', { timeZone: zone(), dateStyle: 'full', timeStyle: 'short' });
-  const header = h('div', 'message-header',
+  const header = h(
+    'div',
+    'message-header',
     h('span', 'message-author', page.workspace.bot.name),
     h('span', 'app-badge', 'APP'),
     stamp,
@@ -307,13 +347,19 @@ function messageContent(message) {
     message.threadTs && message.threadTs !== message.ts ? h('span', 'edited', 'in a thread') : null,
   );
   const ctx = blockContext({ type: 'message', channel: message.channel, ts: message.ts }, new FormState());
-  const body = message.blocks?.length ? renderBlocks(message.blocks, ctx) : h('div', 'bk-section-text', renderMrkdwn(message.text ?? '', ctx));
+  const body = message.blocks?.length
+    ? renderBlocks(message.blocks, ctx)
+    : h('div', 'bk-section-text', renderMrkdwn(message.text ?? '', ctx));
   const files = message.files.map((f) => {
     const a = h('a', 'file-link', `⬇ ${f.title}`);
     a.href = f.url;
     a.download = f.name;
-    return h('div', 'file', h('span', 'file-icon', f.name.split('.').pop()?.toUpperCase() ?? 'FILE'),
-      h('div', 'file-meta', a, h('div', 'file-size', `${f.name} · ${f.size} bytes`)));
+    return h(
+      'div',
+      'file',
+      h('span', 'file-icon', f.name.split('.').pop()?.toUpperCase() ?? 'FILE'),
+      h('div', 'file-meta', a, h('div', 'file-size', `${f.name} · ${f.size} bytes`)),
+    );
   });
   const parts = [h('div', 'avatar', 'AB'), h('div', 'message-main', header, body, ...files)];
   if (message.ephemeral) parts.push(h('div', 'ephemeral-note', '👁 Only visible to you'));
@@ -321,9 +367,12 @@ function messageContent(message) {
 }
 
 function problemNode(problem) {
-  return h('div', 'problem',
+  return h(
+    'div',
+    'problem',
     h('div', 'problem-summary', `⚠️ ${problem.summary}`),
-    ...problem.details.map((d) => h('div', 'problem-detail', d)));
+    ...problem.details.map((d) => h('div', 'problem-detail', d)),
+  );
 }
 
 function renderBanner(problems) {
@@ -361,14 +410,28 @@ function blockContext(container, form, errors) {
     now: botNow(),
     form,
     errors,
-    onAction: (blockId, element, input) => attempt(() => api('/api/action', {
-      user: page.me, container, blockId, actionId: element.action_id, input,
-      ...(container.type === 'view' ? { form: form.collect() } : {}),
-    })),
-    onSuggest: async (blockId, element, value) => (await attempt(() => api('/api/suggest', {
-      user: page.me, container, blockId, actionId: element.action_id, value,
-      ...(container.type === 'view' ? { form: form.collect() } : {}),
-    }))) ?? { options: [] },
+    onAction: (blockId, element, input) =>
+      attempt(() =>
+        api('/api/action', {
+          user: page.me,
+          container,
+          blockId,
+          actionId: element.action_id,
+          input,
+          ...(container.type === 'view' ? { form: form.collect() } : {}),
+        }),
+      ),
+    onSuggest: async (blockId, element, value) =>
+      (await attempt(() =>
+        api('/api/suggest', {
+          user: page.me,
+          container,
+          blockId,
+          actionId: element.action_id,
+          value,
+          ...(container.type === 'view' ? { form: form.collect() } : {}),
+        }),
+      )) ?? { options: [] },
   };
 }
 
@@ -388,7 +451,9 @@ function closeModalNode() {
   else if (!$('composer').hidden) $('message-box').focus();
 }
 
-/** Esc closes the top modal; Tab stays inside it. (A confirm dialog is a native <dialog>, which handles both itself.) */
+/**
+ * Esc closes the top modal; Tab stays inside it. (A confirm dialog is a native <dialog>, which handles both itself.)
+ */
 function setUpModalKeys() {
   $('modal-layer').addEventListener('keydown', (event) => {
     const dialog = $('modal-layer').querySelector('.modal');
@@ -431,10 +496,13 @@ function renderModal(stack) {
   const body = h('div', 'modal-body', errorsNode, renderBlocks(top.blocks, ctx));
   const title = h('h2', 'modal-title', top.title?.text ?? '');
   title.id = `modal-title-${top.id}`;
-  const formNode = h('form', 'modal-form',
+  const formNode = h(
+    'form',
+    'modal-form',
     h('div', 'modal-header', title, closeX),
     body,
-    h('div', 'modal-footer', close, submit));
+    h('div', 'modal-footer', close, submit),
+  );
   formNode.noValidate = true;
   const dialog = h('div', 'modal', formNode);
   dialog.setAttribute('role', 'dialog');
@@ -457,10 +525,16 @@ function renderModal(stack) {
     event.preventDefault();
     if (!submit) return;
     const missing = form.missingRequired();
-    showErrors(dialog, errorsNode, Object.fromEntries(missing.map((id) => [id, 'Please fill out this required field.'])));
+    showErrors(
+      dialog,
+      errorsNode,
+      Object.fromEntries(missing.map((id) => [id, 'Please fill out this required field.'])),
+    );
     if (missing.length) return focusFirstError(dialog);
     submit.disabled = true;
-    const answer = await attempt(() => api('/api/view/submit', { user: page.me, viewId: top.id, form: form.collect() }));
+    const answer = await attempt(() =>
+      api('/api/view/submit', { user: page.me, viewId: top.id, form: form.collect() }),
+    );
     submit.disabled = false;
     if (answer?.errors) {
       showErrors(dialog, errorsNode, answer.errors);
@@ -519,7 +593,15 @@ async function sendCommand() {
 
 /** The bot's clock, in the chosen person's zone: "Sat 5 Dec 2026, 12:35". */
 function clockText(iso) {
-  return new Date(iso).toLocaleString('en-GB', { timeZone: zone(), weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return new Date(iso).toLocaleString('en-GB', {
+    timeZone: zone(),
+    weekday: 'short',
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
 }
 
 function showClock(iso) {

@@ -56,14 +56,57 @@ function image(url, alt, className) {
 
 /** The emoji the bot's messages use, and a few more; anything else stays :as_typed:. */
 const EMOJI = {
-  white_check_mark: '✅', heavy_check_mark: '✔️', x: '❌', no_entry: '⛔', no_entry_sign: '🚫', warning: '⚠️',
-  lock: '🔒', unlock: '🔓', key: '🔑', hourglass: '⌛', hourglass_flowing_sand: '⏳', alarm_clock: '⏰', stopwatch: '⏱️',
-  bell: '🔔', wave: '👋', tada: '🎉', rotating_light: '🚨', shield: '🛡️', memo: '📝', page_facing_up: '📄',
-  bar_chart: '📊', calendar: '📅', date: '📅', eyes: '👀', information_source: 'ℹ️', question: '❓', exclamation: '❗',
-  arrow_right: '➡️', hammer_and_wrench: '🛠️', thumbsup: '👍', '+1': '👍', thumbsdown: '👎', raised_hand: '✋',
-  inbox_tray: '📥', outbox_tray: '📤', package: '📦', gear: '⚙️', zap: '⚡', fire: '🔥', repeat: '🔁', link: '🔗',
-  clipboard: '📋', mag: '🔍', bust_in_silhouette: '👤', busts_in_silhouette: '👥', heavy_plus_sign: '➕',
-  hourglass_done: '⌛', red_circle: '🔴', large_green_circle: '🟢', large_yellow_circle: '🟡', arrows_counterclockwise: '🔄',
+  white_check_mark: '✅',
+  heavy_check_mark: '✔️',
+  x: '❌',
+  no_entry: '⛔',
+  no_entry_sign: '🚫',
+  warning: '⚠️',
+  lock: '🔒',
+  unlock: '🔓',
+  key: '🔑',
+  hourglass: '⌛',
+  hourglass_flowing_sand: '⏳',
+  alarm_clock: '⏰',
+  stopwatch: '⏱️',
+  bell: '🔔',
+  wave: '👋',
+  tada: '🎉',
+  rotating_light: '🚨',
+  shield: '🛡️',
+  memo: '📝',
+  page_facing_up: '📄',
+  bar_chart: '📊',
+  calendar: '📅',
+  date: '📅',
+  eyes: '👀',
+  information_source: 'ℹ️',
+  question: '❓',
+  exclamation: '❗',
+  arrow_right: '➡️',
+  hammer_and_wrench: '🛠️',
+  thumbsup: '👍',
+  '+1': '👍',
+  thumbsdown: '👎',
+  raised_hand: '✋',
+  inbox_tray: '📥',
+  outbox_tray: '📤',
+  package: '📦',
+  gear: '⚙️',
+  zap: '⚡',
+  fire: '🔥',
+  repeat: '🔁',
+  link: '🔗',
+  clipboard: '📋',
+  mag: '🔍',
+  bust_in_silhouette: '👤',
+  busts_in_silhouette: '👥',
+  heavy_plus_sign: '➕',
+  hourglass_done: '⌛',
+  red_circle: '🔴',
+  large_green_circle: '🟢',
+  large_yellow_circle: '🟡',
+  arrows_counterclockwise: '🔄',
 };
 
 function emojify(text) {
@@ -210,7 +253,10 @@ export function formatDateToken(unix, format, ctx) {
   const date = new Date(Number(unix) * 1000);
   if (Number.isNaN(date.getTime()) || typeof format !== 'string') return null;
   const timeZone = zoneOf(ctx);
-  const parts = (options) => Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone, ...options }).formatToParts(date).map((p) => [p.type, p.value]));
+  const parts = (options) =>
+    Object.fromEntries(
+      new Intl.DateTimeFormat('en-US', { timeZone, ...options }).formatToParts(date).map((p) => [p.type, p.value]),
+    );
   const d = parts({ year: 'numeric', month: 'long', day: 'numeric', weekday: 'long' });
   const short = parts({ year: 'numeric', month: 'short', day: 'numeric' });
   const now = ctx.now instanceof Date ? ctx.now : new Date();
@@ -225,20 +271,38 @@ export function formatDateToken(unix, format, ctx) {
   const shortDate = `${short.month} ${short.day}, ${short.year}`;
   const fullDate = `${d.weekday}, ${longDate}`;
   const time = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', minute: '2-digit' }).format(date);
-  const timeSecs = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', minute: '2-digit', second: '2-digit' }).format(date);
+  const timeSecs = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hour: 'numeric',
+    minute: '2-digit',
+    second: '2-digit',
+  }).format(date);
   const ago = () => {
     const seconds = Math.round((now.getTime() - date.getTime()) / 1000);
     const abs = Math.abs(seconds);
-    const [n, unit] = abs < 60 ? [abs, 'second'] : abs < 3600 ? [Math.round(abs / 60), 'minute'] : abs < 86_400 ? [Math.round(abs / 3600), 'hour'] : [Math.round(abs / 86_400), 'day'];
+    const [n, unit] =
+      abs < 60
+        ? [abs, 'second']
+        : abs < 3600
+          ? [Math.round(abs / 60), 'minute']
+          : abs < 86_400
+            ? [Math.round(abs / 3600), 'hour']
+            : [Math.round(abs / 86_400), 'day'];
     const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
     return seconds >= 0 ? `${text} ago` : `in ${text}`;
   };
   const values = {
-    date_num: dayIn(date, timeZone), date: longDate, date_short: shortDate, date_long: fullDate,
-    date_pretty: pretty(longDate), date_short_pretty: pretty(shortDate), date_long_pretty: pretty(fullDate),
-    time, time_secs: timeSecs,
+    date_num: dayIn(date, timeZone),
+    date: longDate,
+    date_short: shortDate,
+    date_long: fullDate,
+    date_pretty: pretty(longDate),
+    date_short_pretty: pretty(shortDate),
+    date_long_pretty: pretty(fullDate),
+    time,
+    time_secs: timeSecs,
   };
-  return format.replace(/\{(\w+)\}/g, (whole, name) => (name === 'ago' ? ago() : values[name] ?? whole));
+  return format.replace(/\{(\w+)\}/g, (whole, name) => (name === 'ago' ? ago() : (values[name] ?? whole)));
 }
 
 // ---- forms ----------------------------------------------------------------------------------
@@ -283,8 +347,10 @@ export function formFromSlackState(values) {
     for (const [actionId, state] of Object.entries(actions ?? {})) {
       let input;
       if ('value' in state) input = { value: state.value ?? '' };
-      else if ('selected_option' in state) input = { selected: state.selected_option?.value ?? null, label: state.selected_option?.text?.text };
-      else if ('selected_options' in state) input = { selectedValues: (state.selected_options ?? []).map((o) => o.value) };
+      else if ('selected_option' in state)
+        input = { selected: state.selected_option?.value ?? null, label: state.selected_option?.text?.text };
+      else if ('selected_options' in state)
+        input = { selectedValues: (state.selected_options ?? []).map((o) => o.value) };
       else if ('selected_date' in state) input = { date: state.selected_date };
       else if ('selected_user' in state) input = { id: state.selected_user };
       if (input) form[blockId] = { ...form[blockId], [actionId]: input };
@@ -301,7 +367,13 @@ export function renderBlocks(blocks, ctx) {
     try {
       root.append(renderBlock(block, ctx));
     } catch (error) {
-      root.append(h('div', 'bk-unsupported', `This block could not be drawn: ${error instanceof Error ? error.message : String(error)}`));
+      root.append(
+        h(
+          'div',
+          'bk-unsupported',
+          `This block could not be drawn: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
     }
   }
   return root;
@@ -322,21 +394,35 @@ function renderBlock(block, ctx) {
         body.append(h('div', 'bk-fields', ...block.fields.map((f) => h('div', 'bk-field', renderText(f, ctx)))));
       }
       section.append(body);
-      if (block.accessory) section.append(h('div', 'bk-accessory', renderElement(block.accessory, blockId, ctx, { dispatch: true })));
+      if (block.accessory)
+        section.append(h('div', 'bk-accessory', renderElement(block.accessory, blockId, ctx, { dispatch: true })));
       return section;
     }
     case 'context':
-      return h('div', 'bk-context', ...(block.elements ?? []).map((e) => (e.type === 'image'
-        ? image(e.image_url, e.alt_text, 'bk-context-image')
-        : h('span', 'bk-context-text', renderText(e, ctx)))));
+      return h(
+        'div',
+        'bk-context',
+        ...(block.elements ?? []).map((e) =>
+          e.type === 'image'
+            ? image(e.image_url, e.alt_text, 'bk-context-image')
+            : h('span', 'bk-context-text', renderText(e, ctx)),
+        ),
+      );
     case 'actions':
-      return h('div', 'bk-actions', ...(block.elements ?? []).map((e) => renderElement(e, blockId, ctx, { dispatch: true })));
+      return h(
+        'div',
+        'bk-actions',
+        ...(block.elements ?? []).map((e) => renderElement(e, blockId, ctx, { dispatch: true })),
+      );
     case 'input':
       return renderInput(block, blockId, ctx);
     case 'image':
-      return h('figure', 'bk-image-block',
+      return h(
+        'figure',
+        'bk-image-block',
         block.title ? h('figcaption', 'bk-image-title', renderText(block.title, ctx)) : null,
-        image(block.image_url, block.alt_text, 'bk-image'));
+        image(block.image_url, block.alt_text, 'bk-image'),
+      );
     case 'markdown':
       return h('div', 'bk-section-text', renderMrkdwn(String(block.text ?? ''), ctx));
     case 'rich_text':
@@ -356,10 +442,16 @@ function renderInput(block, blockId, ctx) {
   if (block.optional) label.append(h('span', 'bk-optional', ' (optional)'));
   wrap.append(label);
   const element = block.element ?? {};
-  const control = renderElement(element, blockId, ctx, { dispatch: block.dispatch_action === true, input: true, required: !block.optional });
+  const control = renderElement(element, blockId, ctx, {
+    dispatch: block.dispatch_action === true,
+    input: true,
+    required: !block.optional,
+  });
   wrap.append(control);
   // The label names its control for screen readers and click-to-focus; a group of choices is labelled as a group.
-  const field = control.matches('input, select, textarea') ? control : control.querySelector('input:not([type=radio]):not([type=checkbox]), select, textarea');
+  const field = control.matches('input, select, textarea')
+    ? control
+    : control.querySelector('input:not([type=radio]):not([type=checkbox]), select, textarea');
   if (field) {
     field.id = field.id || `bk-control-${controlSeq}`;
     field.removeAttribute('aria-label');
@@ -381,28 +473,36 @@ function renderInput(block, blockId, ctx) {
 }
 
 function renderRichText(element, ctx) {
-  const inline = (items) => (items ?? []).map((e) => {
-    if (e.type === 'text') {
-      const node = h('span', null, e.text ?? '');
-      if (e.style?.bold) node.classList.add('bk-bold');
-      if (e.style?.italic) node.classList.add('bk-italic');
-      if (e.style?.strike) node.classList.add('bk-strike');
-      if (e.style?.code) node.classList.add('bk-code');
-      return node;
-    }
-    if (e.type === 'link') return link(e.url, e.text ?? e.url);
-    if (e.type === 'user') return h('span', 'bk-mention', `@${ctx.names.users[e.user_id] ?? e.user_id}`);
-    if (e.type === 'channel') return h('span', 'bk-mention', `#${ctx.names.channels[e.channel_id] ?? e.channel_id}`);
-    if (e.type === 'emoji') return EMOJI[e.name] ?? `:${e.name}:`;
-    if (e.type === 'broadcast') return h('span', 'bk-mention', `@${e.range}`);
-    return '';
-  });
+  const inline = (items) =>
+    (items ?? []).map((e) => {
+      if (e.type === 'text') {
+        const node = h('span', null, e.text ?? '');
+        if (e.style?.bold) node.classList.add('bk-bold');
+        if (e.style?.italic) node.classList.add('bk-italic');
+        if (e.style?.strike) node.classList.add('bk-strike');
+        if (e.style?.code) node.classList.add('bk-code');
+        return node;
+      }
+      if (e.type === 'link') return link(e.url, e.text ?? e.url);
+      if (e.type === 'user') return h('span', 'bk-mention', `@${ctx.names.users[e.user_id] ?? e.user_id}`);
+      if (e.type === 'channel') return h('span', 'bk-mention', `#${ctx.names.channels[e.channel_id] ?? e.channel_id}`);
+      if (e.type === 'emoji') return EMOJI[e.name] ?? `:${e.name}:`;
+      if (e.type === 'broadcast') return h('span', 'bk-mention', `@${e.range}`);
+      return '';
+    });
   switch (element.type) {
-    case 'rich_text_quote': return h('blockquote', 'bk-quote', ...inline(element.elements));
-    case 'rich_text_preformatted': return h('pre', 'bk-pre', ...inline(element.elements));
-    case 'rich_text_list': return h(element.style === 'ordered' ? 'ol' : 'ul', 'bk-list',
-      ...(element.elements ?? []).map((item) => h('li', null, ...inline(item.elements))));
-    default: return h('div', 'bk-mrkdwn', ...inline(element.elements));
+    case 'rich_text_quote':
+      return h('blockquote', 'bk-quote', ...inline(element.elements));
+    case 'rich_text_preformatted':
+      return h('pre', 'bk-pre', ...inline(element.elements));
+    case 'rich_text_list':
+      return h(
+        element.style === 'ordered' ? 'ol' : 'ul',
+        'bk-list',
+        ...(element.elements ?? []).map((item) => h('li', null, ...inline(item.elements))),
+      );
+    default:
+      return h('div', 'bk-mrkdwn', ...inline(element.elements));
   }
 }
 
@@ -426,7 +526,11 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
 
   switch (element.type) {
     case 'button': {
-      const button = h('button', `bk-button${element.style ? ` bk-${element.style}` : ''}`, renderText(element.text, ctx));
+      const button = h(
+        'button',
+        `bk-button${element.style ? ` bk-${element.style}` : ''}`,
+        renderText(element.text, ctx),
+      );
       button.type = 'button';
       button.dataset.actionId = actionId ?? '';
       button.dataset.blockId = blockId;
@@ -449,7 +553,8 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
       const select = h('select', 'bk-select');
       select.dataset.actionId = actionId ?? '';
       select.dataset.blockId = blockId;
-      // In an actions block there is no label: the placeholder names it ("Approve for less…"); an input's label replaces it.
+      // In an actions block there is no label: the placeholder names it ("Approve for less…"); an input's label
+      // replaces it.
       select.setAttribute('aria-label', element.placeholder?.text ?? 'Select an item');
       const placeholder = h('option', null, element.placeholder?.text ?? 'Select an item');
       placeholder.value = '';
@@ -460,7 +565,8 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
         parent.append(option);
       };
       // A native select cannot draw an option's second line: its description follows the name.
-      const optionLabel = (o) => emojify(o.text?.text ?? o.value) + (o.description?.text ? ` — ${o.description.text}` : '');
+      const optionLabel = (o) =>
+        emojify(o.text?.text ?? o.value) + (o.description?.text ? ` — ${o.description.text}` : '');
       if (element.type === 'static_select') {
         for (const o of element.options ?? []) addOption(select, o.value, optionLabel(o));
         for (const group of element.option_groups ?? []) {
@@ -474,20 +580,32 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
         for (const [id, name] of Object.entries(names)) addOption(select, id, name);
       }
       const key = element.type === 'static_select' ? 'selected' : 'id';
-      const initial = element.initial_option?.value ?? element.initial_user ?? element.initial_conversation ?? element.initial_channel ?? '';
+      const initial =
+        element.initial_option?.value ??
+        element.initial_user ??
+        element.initial_conversation ??
+        element.initial_channel ??
+        '';
       select.value = prefill ? (prefill[key] ?? '') : initial;
       let previous = select.value;
-      register(() => ({ [key]: select.value || null }), () => !select.value);
+      register(
+        () => ({ [key]: select.value || null }),
+        () => !select.value,
+      );
       if (dispatch) {
         // Arrow keys change a closed select at once, one option per key press: a pick made with the
         // keyboard is sent when the person pauses, so walking through the list does not pick each option.
         let lastKey = 0;
         let timer;
-        select.addEventListener('keydown', () => { lastKey = Date.now(); });
+        select.addEventListener('keydown', () => {
+          lastKey = Date.now();
+        });
         const send = async () => {
           if (!select.value || select.value === previous) return;
           const picked = select.value;
-          await act({ [key]: picked }, () => { select.value = previous; });
+          await act({ [key]: picked }, () => {
+            select.value = previous;
+          });
           previous = picked;
         };
         select.addEventListener('change', () => {
@@ -527,13 +645,20 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
         if (o.description) label.append(h('span', 'bk-choice-description', renderText(o.description, ctx)));
         group.append(label);
         if (dispatch) {
-          box.addEventListener('change', () => act(multiple
-            ? { selectedValues: boxes.filter((b) => b.checked).map((b) => b.value) }
-            : { selected: box.value }));
+          box.addEventListener('change', () =>
+            act(
+              multiple
+                ? { selectedValues: boxes.filter((b) => b.checked).map((b) => b.value) }
+                : { selected: box.value },
+            ),
+          );
         }
       }
       const checked = () => boxes.filter((b) => b.checked).map((b) => b.value);
-      register(() => (multiple ? { selectedValues: checked() } : { selected: checked()[0] ?? null }), () => checked().length === 0);
+      register(
+        () => (multiple ? { selectedValues: checked() } : { selected: checked()[0] ?? null }),
+        () => checked().length === 0,
+      );
       return group;
     }
     case 'overflow':
@@ -546,7 +671,10 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
       input.dataset.actionId = actionId ?? '';
       input.dataset.blockId = blockId;
       input.value = prefill ? (prefill.date ?? '') : (element.initial_date ?? '');
-      register(() => ({ date: input.value || null }), () => !input.value);
+      register(
+        () => ({ date: input.value || null }),
+        () => !input.value,
+      );
       if (dispatch) input.addEventListener('change', () => input.value && act({ date: input.value }));
       return input;
     }
@@ -555,13 +683,17 @@ function renderElement(element, blockId, ctx, { dispatch = false, required = fal
     case 'url_text_input':
     case 'number_input': {
       const field = element.multiline ? h('textarea', 'bk-text-input bk-multiline') : h('input', 'bk-text-input');
-      if (!element.multiline) field.type = { email_text_input: 'email', url_text_input: 'url', number_input: 'text' }[element.type] ?? 'text';
+      if (!element.multiline)
+        field.type = { email_text_input: 'email', url_text_input: 'url', number_input: 'text' }[element.type] ?? 'text';
       field.dataset.actionId = actionId ?? '';
       field.dataset.blockId = blockId;
       if (element.placeholder?.text) field.placeholder = element.placeholder.text;
       if (Number.isInteger(element.max_length)) field.maxLength = element.max_length;
       field.value = prefill ? (prefill.value ?? '') : (element.initial_value ?? '');
-      register(() => ({ value: field.value }), () => field.value.trim() === '');
+      register(
+        () => ({ value: field.value }),
+        () => field.value.trim() === '',
+      );
       return field;
     }
     case 'image':
@@ -591,7 +723,9 @@ function renderOverflow(element, act, ctx, blockId) {
     });
     menu.append(item);
   }
-  toggle.addEventListener('click', () => { menu.hidden = !menu.hidden; });
+  toggle.addEventListener('click', () => {
+    menu.hidden = !menu.hidden;
+  });
   wrap.append(toggle, menu);
   return wrap;
 }
@@ -609,7 +743,9 @@ function renderExternalSelect(element, blockId, ctx, { act, dispatch, prefill, r
   const list = h('div', 'bk-menu bk-suggestions');
   list.hidden = true;
   let selected = prefill ? (prefill.selected ?? null) : (element.initial_option?.value ?? null);
-  input.value = prefill?.label ?? (selected && element.initial_option?.value === selected ? element.initial_option.text?.text ?? '' : '');
+  input.value =
+    prefill?.label ??
+    (selected && element.initial_option?.value === selected ? (element.initial_option.text?.text ?? '') : '');
   const minLength = Number.isInteger(element.min_query_length) ? element.min_query_length : 3;
   let timer;
   const ask = () => {
@@ -646,8 +782,15 @@ function renderExternalSelect(element, blockId, ctx, { act, dispatch, prefill, r
     ask();
   });
   input.addEventListener('focus', ask);
-  input.addEventListener('blur', () => setTimeout(() => { list.hidden = true; }, 150));
-  register(() => ({ selected, label: input.value }), () => !selected);
+  input.addEventListener('blur', () =>
+    setTimeout(() => {
+      list.hidden = true;
+    }, 150),
+  );
+  register(
+    () => ({ selected, label: input.value }),
+    () => !selected,
+  );
   wrap.append(input, list);
   return wrap;
 }
@@ -658,7 +801,11 @@ function renderExternalSelect(element, blockId, ctx, { act, dispatch, prefill, r
 export function confirmDialog(confirm, ctx) {
   return new Promise((resolve) => {
     const dialog = h('dialog', 'bk-confirm');
-    const yes = h('button', `bk-button ${confirm.style === 'danger' ? 'bk-danger' : 'bk-primary'}`, renderText(confirm.confirm ?? { type: 'plain_text', text: 'Yes' }, ctx));
+    const yes = h(
+      'button',
+      `bk-button ${confirm.style === 'danger' ? 'bk-danger' : 'bk-primary'}`,
+      renderText(confirm.confirm ?? { type: 'plain_text', text: 'Yes' }, ctx),
+    );
     const no = h('button', 'bk-button', renderText(confirm.deny ?? { type: 'plain_text', text: 'Cancel' }, ctx));
     yes.type = 'button';
     no.type = 'button';

@@ -5,11 +5,14 @@
  * redrawn modal (the bot updated it) keeps focus on the control that had it.
  */
 
-const FOCUSABLE = 'input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), button:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
+const FOCUSABLE =
+  'input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), button:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
 
 /** The controls a person can Tab to inside `root`, in order. */
 export function focusables(root) {
-  return [...root.querySelectorAll(FOCUSABLE)].filter((node) => !node.closest('[hidden]') && node.getClientRects().length > 0);
+  return [...root.querySelectorAll(FOCUSABLE)].filter(
+    (node) => !node.closest('[hidden]') && node.getClientRects().length > 0,
+  );
 }
 
 /** Focuses the first control of `preferred` (the modal's body), else of `root`. */
@@ -45,14 +48,21 @@ export function focusKey(root) {
   if (!active || !root.contains(active)) return null;
   const blockId = active.dataset?.blockId;
   const actionId = active.dataset?.actionId;
-  return blockId !== undefined || actionId !== undefined ? { blockId: blockId ?? '', actionId: actionId ?? '', value: active.value } : null;
+  return blockId !== undefined || actionId !== undefined
+    ? { blockId: blockId ?? '', actionId: actionId ?? '', value: active.value }
+    : null;
 }
 
 /** Focuses the control with the same block and action ids (for radio buttons, the same value), if there is one. */
 export function restoreFocus(root, key) {
   if (!key) return false;
-  const candidates = [...root.querySelectorAll('[data-action-id]')].filter((n) => (n.dataset.blockId ?? '') === key.blockId && n.dataset.actionId === key.actionId);
-  const target = candidates.find((n) => n.type !== 'radio' && n.type !== 'checkbox') ?? candidates.find((n) => n.value === key.value) ?? candidates[0];
+  const candidates = [...root.querySelectorAll('[data-action-id]')].filter(
+    (n) => (n.dataset.blockId ?? '') === key.blockId && n.dataset.actionId === key.actionId,
+  );
+  const target =
+    candidates.find((n) => n.type !== 'radio' && n.type !== 'checkbox') ??
+    candidates.find((n) => n.value === key.value) ??
+    candidates[0];
   if (!target) return false;
   target.focus();
   return true;

@@ -24,12 +24,14 @@ async function refresh() {
   const response = await fetch('/api/webhooks');
   if (!response.ok) return;
   const { calls } = await response.json();
-  list.replaceChildren(...calls.slice(0, SHOWN).map((call) => {
-    const item = document.createElement('li');
-    item.textContent = `${call.action} ${call.app}/${call.role} for ${call.email}: ${call.status}`;
-    item.title = `${call.at} · not sent to ${call.policyUrl} · Idempotency-Key ${call.idempotencyKey}${call.signatureValid ? '' : ' · bad signature'}`;
-    return item;
-  }));
+  list.replaceChildren(
+    ...calls.slice(0, SHOWN).map((call) => {
+      const item = document.createElement('li');
+      item.textContent = `${call.action} ${call.app}/${call.role} for ${call.email}: ${call.status}`;
+      item.title = `${call.at} · not sent to ${call.policyUrl} · Idempotency-Key ${call.idempotencyKey}${call.signatureValid ? '' : ' · bad signature'}`;
+      return item;
+    }),
+  );
   panel.hidden = calls.length === 0;
 }
 

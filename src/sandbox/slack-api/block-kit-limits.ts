@@ -76,7 +76,17 @@ export function describeProblem(problem: BlockKitProblem): string {
 }
 
 const BLOCK_TYPES = new Set([
-  'section', 'divider', 'image', 'actions', 'context', 'input', 'header', 'rich_text', 'file', 'video', 'markdown',
+  'section',
+  'divider',
+  'image',
+  'actions',
+  'context',
+  'input',
+  'header',
+  'rich_text',
+  'file',
+  'video',
+  'markdown',
 ]);
 
 /**
@@ -91,19 +101,42 @@ const MESSAGE_ONLY_BLOCKS = new Set(['file', 'markdown']);
  * images never in an input block.
  */
 const INPUT_ONLY_ELEMENTS = new Set([
-  'plain_text_input', 'email_text_input', 'number_input', 'url_text_input', 'file_input',
+  'plain_text_input',
+  'email_text_input',
+  'number_input',
+  'url_text_input',
+  'file_input',
 ]);
 const NOT_IN_INPUT = new Set(['button', 'overflow', 'image', 'workflow_button']);
 
 const SELECT_TYPES = new Set([
-  'static_select', 'multi_static_select', 'external_select', 'multi_external_select', 'users_select',
-  'multi_users_select', 'conversations_select', 'multi_conversations_select', 'channels_select',
+  'static_select',
+  'multi_static_select',
+  'external_select',
+  'multi_external_select',
+  'users_select',
+  'multi_users_select',
+  'conversations_select',
+  'multi_conversations_select',
+  'channels_select',
   'multi_channels_select',
 ]);
 
 const OTHER_ELEMENT_TYPES = new Set([
-  'button', 'overflow', 'datepicker', 'timepicker', 'datetimepicker', 'plain_text_input', 'checkboxes',
-  'radio_buttons', 'image', 'email_text_input', 'number_input', 'url_text_input', 'rich_text_input', 'file_input',
+  'button',
+  'overflow',
+  'datepicker',
+  'timepicker',
+  'datetimepicker',
+  'plain_text_input',
+  'checkboxes',
+  'radio_buttons',
+  'image',
+  'email_text_input',
+  'number_input',
+  'url_text_input',
+  'rich_text_input',
+  'file_input',
   'workflow_button',
 ]);
 
@@ -131,8 +164,11 @@ class Walker {
 
   /** A text object: `{type: plain_text|mrkdwn, text}` of 1..max characters. */
   text(value: unknown, max: number, pointer: string, plainOnly = false): void {
-    if (!isObject(value) || typeof value.text !== 'string'
-      || (value.type !== 'plain_text' && (plainOnly || value.type !== 'mrkdwn'))) {
+    if (
+      !isObject(value) ||
+      typeof value.text !== 'string' ||
+      (value.type !== 'plain_text' && (plainOnly || value.type !== 'mrkdwn'))
+    ) {
       this.add(pointer, 'failed to match all allowed schemas');
       return;
     }
@@ -153,7 +189,11 @@ class Walker {
       this.add(pointer, 'must be an array');
       return;
     }
-    this.maxItems(blocks, surface === 'message' ? BLOCK_KIT_LIMITS.messageBlocks : BLOCK_KIT_LIMITS.viewBlocks, pointer);
+    this.maxItems(
+      blocks,
+      surface === 'message' ? BLOCK_KIT_LIMITS.messageBlocks : BLOCK_KIT_LIMITS.viewBlocks,
+      pointer,
+    );
     const seenBlockIds = new Set<string>();
     blocks.forEach((block, index) => {
       const at = `${pointer}/${index}`;
@@ -185,7 +225,9 @@ class Walker {
         if (block.fields !== undefined) {
           this.maxItems(block.fields, BLOCK_KIT_LIMITS.sectionFields, `${at}/fields`);
           if (Array.isArray(block.fields)) {
-            block.fields.forEach((field, i) => this.text(field, BLOCK_KIT_LIMITS.sectionFieldText, `${at}/fields/${i}`));
+            block.fields.forEach((field, i) =>
+              this.text(field, BLOCK_KIT_LIMITS.sectionFieldText, `${at}/fields/${i}`),
+            );
           }
         }
         if (block.accessory !== undefined) this.element(block.accessory, `${at}/accessory`, 'accessory');
@@ -237,8 +279,11 @@ class Walker {
   }
 
   element(element: unknown, at: string, container: 'actions' | 'accessory' | 'input'): void {
-    if (!isObject(element) || typeof element.type !== 'string'
-      || !(SELECT_TYPES.has(element.type) || OTHER_ELEMENT_TYPES.has(element.type))) {
+    if (
+      !isObject(element) ||
+      typeof element.type !== 'string' ||
+      !(SELECT_TYPES.has(element.type) || OTHER_ELEMENT_TYPES.has(element.type))
+    ) {
       this.add(at, 'failed to match all allowed schemas');
       return;
     }
@@ -269,7 +314,8 @@ class Walker {
         this.maxItems(element.option_groups, BLOCK_KIT_LIMITS.optionGroups, `${at}/option_groups`);
         if (Array.isArray(element.option_groups)) {
           element.option_groups.forEach((group, i) => {
-            if (isObject(group)) this.options(group.options, BLOCK_KIT_LIMITS.selectOptions, `${at}/option_groups/${i}/options`);
+            if (isObject(group))
+              this.options(group.options, BLOCK_KIT_LIMITS.selectOptions, `${at}/option_groups/${i}/options`);
           });
         }
       }
@@ -390,7 +436,8 @@ export function checkView(view: unknown, surface: 'modal' | 'home'): BlockKitPro
     walker.optionalText(view.close, BLOCK_KIT_LIMITS.viewButton, '/view/close', true);
     // Documented rule: a modal with an input block needs a submit button.
     const hasInput = Array.isArray(view.blocks) && view.blocks.some((b) => isObject(b) && b.type === 'input');
-    if (hasInput && view.submit === undefined) walker.add('/view', 'must provide `submit` when an `input` block is present');
+    if (hasInput && view.submit === undefined)
+      walker.add('/view', 'must provide `submit` when an `input` block is present');
   }
   walker.maxChars(view.private_metadata, BLOCK_KIT_LIMITS.privateMetadata, '/view/private_metadata');
   walker.maxChars(view.callback_id, BLOCK_KIT_LIMITS.callbackId, '/view/callback_id');

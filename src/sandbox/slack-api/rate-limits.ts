@@ -73,7 +73,10 @@ export class SlackRateLimiter {
   private readonly windows = new Map<string, Window>();
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(private readonly now: () => number, options: RateLimitOptions = {}) {
+  constructor(
+    private readonly now: () => number,
+    options: RateLimitOptions = {},
+  ) {
     const scale = options.windowScale ?? 1;
     if (!(scale > 0)) throw new Error(`windowScale must be positive, got ${scale}`);
     this.scale = scale;
@@ -93,7 +96,7 @@ export class SlackRateLimiter {
   private takePost(channel: string): RateDecision {
     const key = `chat.postMessage:${channel}`;
     const now = this.now();
-    const periodMs = 1000 * this.scale / POST_MESSAGE_PER_CHANNEL.perSecond;
+    const periodMs = (1000 * this.scale) / POST_MESSAGE_PER_CHANNEL.perSecond;
     const bucket = this.buckets.get(key) ?? { tokens: POST_MESSAGE_PER_CHANNEL.burst, at: now };
     const refilled = Math.min(POST_MESSAGE_PER_CHANNEL.burst, bucket.tokens + (now - bucket.at) / periodMs);
     if (refilled < 1) {

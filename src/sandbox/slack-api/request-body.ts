@@ -44,7 +44,8 @@ export async function parseBody(raw: Buffer, contentType: string | undefined): P
   if (type === 'application/json') {
     try {
       const parsed: unknown = JSON.parse(raw.toString('utf8'));
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { fields: {}, error: 'invalid_json' };
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        return { fields: {}, error: 'invalid_json' };
       return { fields: { ...parsed } };
     } catch {
       return { fields: {}, error: 'invalid_json' };
@@ -52,7 +53,9 @@ export async function parseBody(raw: Buffer, contentType: string | undefined): P
   }
   if (type === 'multipart/form-data') {
     try {
-      const form = await new Response(new Uint8Array(raw), { headers: { 'content-type': contentType ?? '' } }).formData();
+      const form = await new Response(new Uint8Array(raw), {
+        headers: { 'content-type': contentType ?? '' },
+      }).formData();
       const fields: Record<string, FormValue> = {};
       for (const [key, value] of form.entries()) {
         fields[key] = typeof value === 'string' ? value : Buffer.from(await value.arrayBuffer());

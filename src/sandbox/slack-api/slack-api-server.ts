@@ -4,7 +4,12 @@ import { checkMessageBlocks, describeProblem } from './block-kit-limits.js';
 import { SlackRateLimiter, type RateLimitOptions } from './rate-limits.js';
 import { BodyTooLargeError, parseBody, readRawBody } from './request-body.js';
 import {
-  SlackWorkspace, type NewChannel, type SlackChannel, type SlackUser, type StandInEventName, type StandInEvents,
+  SlackWorkspace,
+  type NewChannel,
+  type SlackChannel,
+  type SlackUser,
+  type StandInEventName,
+  type StandInEvents,
   type StoredMessage,
   type WorkspaceOptions,
 } from './slack-workspace.js';
@@ -181,7 +186,8 @@ export class SlackApiStandIn {
     try {
       raw = await readRawBody(req);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return send(res, { status: 413, body: { ok: false, error: 'request_too_large' } });
+      if (error instanceof BodyTooLargeError)
+        return send(res, { status: 413, body: { ok: false, error: 'request_too_large' } });
       throw error;
     }
     if (rest.length > 0 || !name) return send(res, { status: 404, body: { ok: false, error: 'not_found' } });
@@ -196,18 +202,32 @@ export class SlackApiStandIn {
   private async webApi(method: string, req: IncomingMessage, raw: Buffer, query: URLSearchParams): Promise<Reply> {
     const parsed = await parseBody(raw, req.headers['content-type']);
     const fields = { ...Object.fromEntries(query), ...parsed.fields };
-    const reply = this.answer(method, fields, parsed.error, bearerToken(req) ?? (typeof fields.token === 'string' ? fields.token : undefined));
+    const reply = this.answer(
+      method,
+      fields,
+      parsed.error,
+      bearerToken(req) ?? (typeof fields.token === 'string' ? fields.token : undefined),
+    );
     const { token: _token, ...loggedArgs } = fields;
     const retryAfter = reply.status === 429 ? Number(reply.headers?.['retry-after']) : NaN;
     this.workspace.recordCall({
-      method, args: loggedArgs, status: reply.status, answer: reply.body, at: this.workspace.now(),
+      method,
+      args: loggedArgs,
+      status: reply.status,
+      answer: reply.body,
+      at: this.workspace.now(),
       ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
       ...(reply.rateKey ? { rateKey: reply.rateKey } : {}),
     });
     return reply;
   }
 
-  private answer(method: string, fields: Record<string, unknown>, parseError: string | undefined, token: string | undefined): Reply {
+  private answer(
+    method: string,
+    fields: Record<string, unknown>,
+    parseError: string | undefined,
+    token: string | undefined,
+  ): Reply {
     const failure = this.failures.get(method)?.shift();
     if (failure) return injected(failure);
     const handler = WEB_API_METHODS[method];
@@ -291,7 +311,15 @@ export class SlackApiStandIn {
       if (problems.length > 0) {
         // HTTP 400 so Bolt's respond() throws: a bot bug must not pass silently.
         const errors = problems.map(describeProblem);
-        return { status: 400, body: { ok: false, error: 'invalid_blocks', errors, response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) } } };
+        return {
+          status: 400,
+          body: {
+            ok: false,
+            error: 'invalid_blocks',
+            errors,
+            response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) },
+          },
+        };
       }
     }
     const text = typeof body.text === 'string' ? body.text : undefined;
@@ -313,7 +341,11 @@ export class SlackApiStandIn {
     }
     const threadTs = typeof body.thread_ts === 'string' ? body.thread_ts : undefined;
     ws.addMessage({
-      channel, user: ws.botUserId, text: text ?? '', blocks: (blocks as unknown[] | undefined) ?? [], via: 'response_url',
+      channel,
+      user: ws.botUserId,
+      text: text ?? '',
+      blocks: (blocks as unknown[] | undefined) ?? [],
+      via: 'response_url',
       ...(body.response_type === 'in_channel' ? {} : { ephemeralFor: ticket.userId }),
       ...(threadTs ? { threadTs } : {}),
     });

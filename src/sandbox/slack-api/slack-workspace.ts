@@ -35,8 +35,8 @@ export interface SlackChannel {
 }
 
 /** A channel as set up: the bot is a member of a public, unarchived channel unless said otherwise. */
-export type NewChannel = Pick<SlackChannel, 'id' | 'name'>
-  & Partial<Pick<SlackChannel, 'botIsMember' | 'isPrivate' | 'archived'>>;
+export type NewChannel = Pick<SlackChannel, 'id' | 'name'> &
+  Partial<Pick<SlackChannel, 'botIsMember' | 'isPrivate' | 'archived'>>;
 
 export interface MessageVersion {
   text: string;
@@ -276,7 +276,9 @@ export class SlackWorkspace {
     return `${Math.floor(this.now() / 1000)}.${String(this.tsCounter).padStart(6, '0')}`;
   }
 
-  addMessage(message: Omit<StoredMessage, 'ts' | 'versions' | 'deleted' | 'files'> & { files?: string[] }): StoredMessage {
+  addMessage(
+    message: Omit<StoredMessage, 'ts' | 'versions' | 'deleted' | 'files'> & { files?: string[] },
+  ): StoredMessage {
     const stored: StoredMessage = {
       ...message,
       ts: this.nextTs(),
@@ -306,8 +308,9 @@ export class SlackWorkspace {
 
   /** Messages in a channel or DM, oldest first; deleted and ephemeral ones only when asked. */
   messages(channelId: string, options: { includeDeleted?: boolean; includeEphemeral?: boolean } = {}): StoredMessage[] {
-    return (this.messagesByChannel.get(channelId) ?? []).filter((m) =>
-      (options.includeDeleted || !m.deleted) && (options.includeEphemeral || !m.ephemeralFor));
+    return (this.messagesByChannel.get(channelId) ?? []).filter(
+      (m) => (options.includeDeleted || !m.deleted) && (options.includeEphemeral || !m.ephemeralFor),
+    );
   }
 
   /** The DM between the bot and a user, oldest first. */
@@ -321,7 +324,8 @@ export class SlackWorkspace {
   }
 
   allMessages(options: { includeDeleted?: boolean; includeEphemeral?: boolean } = {}): StoredMessage[] {
-    return [...this.messagesByChannel.keys()].flatMap((c) => this.messages(c, options))
+    return [...this.messagesByChannel.keys()]
+      .flatMap((c) => this.messages(c, options))
       .sort((a, b) => compareTs(a.ts, b.ts));
   }
 
@@ -497,13 +501,18 @@ export class SlackWorkspace {
     options: { timeoutMs?: number; after?: number } = {},
   ): Promise<StandInEvents[E]> {
     const { timeoutMs = 5000, after = 0 } = options;
-    const past = this.eventLog.find((e) => e.seq > after && e.name === event
-      && predicate(e.payload as StandInEvents[E]));
+    const past = this.eventLog.find(
+      (e) => e.seq > after && e.name === event && predicate(e.payload as StandInEvents[E]),
+    );
     if (past) return Promise.resolve(past.payload as StandInEvents[E]);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         unsubscribe();
-        const seen = this.eventLog.filter((e) => e.seq > after).map((e) => e.name).join(', ') || 'none';
+        const seen =
+          this.eventLog
+            .filter((e) => e.seq > after)
+            .map((e) => e.name)
+            .join(', ') || 'none';
         reject(new Error(`waitFor('${event}') timed out after ${timeoutMs} ms; events seen: ${seen}`));
       }, timeoutMs);
       const unsubscribe = this.on(event, (payload) => {

@@ -1,5 +1,10 @@
 import {
-  BLOCK_KIT_LIMITS, blockTextLength, checkMessageBlocks, checkView, describeProblem, viewByteLength,
+  BLOCK_KIT_LIMITS,
+  blockTextLength,
+  checkMessageBlocks,
+  checkView,
+  describeProblem,
+  viewByteLength,
   type BlockKitProblem,
 } from './block-kit-limits.js';
 import type { SlackUser, SlackWorkspace, StoredMessage, StoredView, ViewType } from './slack-workspace.js';
@@ -12,7 +17,10 @@ import type { SlackUser, SlackWorkspace, StoredMessage, StoredView, ViewType } f
 
 /** A platform error: HTTP 200 with `{ok:false, error: code, ...extra}`. */
 export class SlackPlatformError extends Error {
-  constructor(readonly code: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly code: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
     super(code);
     this.name = 'SlackPlatformError';
   }
@@ -45,13 +53,17 @@ export class Args {
     try {
       return JSON.parse(value);
     } catch {
-      throw new SlackPlatformError(badFormatError, { response_metadata: { messages: [`[ERROR] invalid JSON in \`${name}\``] } });
+      throw new SlackPlatformError(badFormatError, {
+        response_metadata: { messages: [`[ERROR] invalid JSON in \`${name}\``] },
+      });
     }
   }
 }
 
 function missing(name: string): SlackPlatformError {
-  return new SlackPlatformError('invalid_arguments', { response_metadata: { messages: [`[ERROR] missing required field: ${name}`] } });
+  return new SlackPlatformError('invalid_arguments', {
+    response_metadata: { messages: [`[ERROR] missing required field: ${name}`] },
+  });
 }
 
 // ---- answers: the JSON shapes Slack returns -----------------------------------------------------
@@ -225,9 +237,17 @@ function exchangeTrigger(ws: SlackWorkspace, args: Args): string {
   return trigger.userId;
 }
 
-export function newView(ws: SlackWorkspace, definition: Record<string, unknown>, init: {
-  userId: string; type: ViewType; rootViewId?: string; previousViewId?: string | null; id?: string;
-}): StoredView {
+export function newView(
+  ws: SlackWorkspace,
+  definition: Record<string, unknown>,
+  init: {
+    userId: string;
+    type: ViewType;
+    rootViewId?: string;
+    previousViewId?: string | null;
+    id?: string;
+  },
+): StoredView {
   const id = init.id ?? ws.newViewId();
   return {
     id,
@@ -258,16 +278,20 @@ function assertExternalIdFree(ws: SlackWorkspace, definition: Record<string, unk
 
 /** A new definition replaces the old; typed state is kept for inputs whose block still exists. */
 export function redefine(ws: SlackWorkspace, view: StoredView, definition: Record<string, unknown>): void {
-  const blockIds = new Set((Array.isArray(definition.blocks) ? definition.blocks : [])
-    .map((b: unknown) => (typeof b === 'object' && b !== null ? (b as Record<string, unknown>).block_id : undefined))
-    .filter((id): id is string => typeof id === 'string'));
+  const blockIds = new Set(
+    (Array.isArray(definition.blocks) ? definition.blocks : [])
+      .map((b: unknown) => (typeof b === 'object' && b !== null ? (b as Record<string, unknown>).block_id : undefined))
+      .filter((id): id is string => typeof id === 'string'),
+  );
   view.definition = definition;
   view.versions.push(definition);
   view.externalId = stringField(definition.external_id);
   view.callbackId = stringField(definition.callback_id);
   view.privateMetadata = stringField(definition.private_metadata);
   view.hash = ws.newHash();
-  view.state.values = Object.fromEntries(Object.entries(view.state.values).filter(([blockId]) => blockIds.has(blockId)));
+  view.state.values = Object.fromEntries(
+    Object.entries(view.state.values).filter(([blockId]) => blockIds.has(blockId)),
+  );
 }
 
 // ---- the methods ------------------------------------------------------------------------------------
@@ -298,7 +322,10 @@ export const WEB_API_METHODS: Readonly<Record<string, MethodHandler>> = {
   },
 
   'conversations.open': (args, { ws }) => {
-    const users = (args.string('users') ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+    const users = (args.string('users') ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean);
     if (users.length === 0) throw new SlackPlatformError('users_list_not_supplied');
     // The stand-in has no group DMs (the bot never opens one); it refuses rather than pretends.
     if (users.length > 1) throw new SlackPlatformError('not_supported');
@@ -323,9 +350,15 @@ export const WEB_API_METHODS: Readonly<Record<string, MethodHandler>> = {
     if (!channel) throw new SlackPlatformError('channel_not_found');
     return {
       channel: {
-        id: channel.id, name: channel.name, is_channel: !channel.isPrivate,
-        is_group: false, is_im: false, is_mpim: false,
-        is_private: channel.isPrivate, is_archived: channel.archived, is_member: channel.botIsMember,
+        id: channel.id,
+        name: channel.name,
+        is_channel: !channel.isPrivate,
+        is_group: false,
+        is_im: false,
+        is_mpim: false,
+        is_private: channel.isPrivate,
+        is_archived: channel.archived,
+        is_member: channel.botIsMember,
       },
     };
   },
@@ -337,7 +370,11 @@ export const WEB_API_METHODS: Readonly<Record<string, MethodHandler>> = {
     if (text === undefined && blocks === undefined) throw new SlackPlatformError('no_text');
     const threadTs = args.string('thread_ts');
     const message = ws.addMessage({
-      channel, user: ws.botUserId, text: text ?? '', blocks: blocks ?? [], via: 'api',
+      channel,
+      user: ws.botUserId,
+      text: text ?? '',
+      blocks: blocks ?? [],
+      via: 'api',
       ...(threadTs ? { threadTs } : {}),
     });
     return withWarning({ channel, ts: message.ts, message: apiMessage(message, ws) }, warning);
@@ -363,7 +400,12 @@ export const WEB_API_METHODS: Readonly<Record<string, MethodHandler>> = {
     if (text === undefined && blocks === undefined) throw new SlackPlatformError('no_text');
     const threadTs = args.string('thread_ts');
     const message = ws.addMessage({
-      channel, user: ws.botUserId, ephemeralFor: userId, text: text ?? '', blocks: blocks ?? [], via: 'api',
+      channel,
+      user: ws.botUserId,
+      ephemeralFor: userId,
+      text: text ?? '',
+      blocks: blocks ?? [],
+      via: 'api',
       ...(threadTs ? { threadTs } : {}),
     });
     return { message_ts: message.ts };
@@ -466,9 +508,14 @@ export const WEB_API_METHODS: Readonly<Record<string, MethodHandler>> = {
     const threadTs = args.string('thread_ts');
     const message = channel
       ? ws.addMessage({
-        channel, user: ws.botUserId, text: initialComment ?? '', blocks: [], via: 'api',
-        files: files.map(({ file }) => file.id), ...(threadTs ? { threadTs } : {}),
-      })
+          channel,
+          user: ws.botUserId,
+          text: initialComment ?? '',
+          blocks: [],
+          via: 'api',
+          files: files.map(({ file }) => file.id),
+          ...(threadTs ? { threadTs } : {}),
+        })
       : undefined;
     for (const { file, title } of files) {
       file.title = title;
@@ -480,7 +527,10 @@ export const WEB_API_METHODS: Readonly<Record<string, MethodHandler>> = {
     }
     return {
       files: files.map(({ file }) => ({
-        id: file.id, name: file.filename, title: file.title, size: file.bytes?.length ?? 0,
+        id: file.id,
+        name: file.filename,
+        title: file.title,
+        size: file.bytes?.length ?? 0,
         channels: channel ? [channel] : [],
       })),
     };

@@ -77,12 +77,23 @@ export async function seedGrantTx(tx: StoreTx, s: SeedGrant, options: { audit?: 
   await tx.insertGrant(grant);
   await tx.updateRequest(request.id, ['approved'], { grantId: grant.id });
   if (options.audit !== false) {
-    await tx.appendAudit({ at: s.activatedAt, actor: { kind: 'system', component: 'seed' }, action: 'grant.activated', requestId: request.id, grantId: grant.id, details: { expiresAt: s.expiresAt } });
+    await tx.appendAudit({
+      at: s.activatedAt,
+      actor: { kind: 'system', component: 'seed' },
+      action: 'grant.activated',
+      requestId: request.id,
+      grantId: grant.id,
+      details: { expiresAt: s.expiresAt },
+    });
   }
   return grant;
 }
 
-export async function seedGrants(store: Store, grants: SeedGrant[], options: { audit?: boolean } = {}): Promise<Grant[]> {
+export async function seedGrants(
+  store: Store,
+  grants: SeedGrant[],
+  options: { audit?: boolean } = {},
+): Promise<Grant[]> {
   return await store.transaction(async (tx) => {
     const seeded: Grant[] = [];
     for (const g of grants) seeded.push(await seedGrantTx(tx, g, options));

@@ -12,9 +12,11 @@ import { callbackNotifier } from '../../support/fakes.js';
 import { createHarness } from '../../support/lifecycle-harness.js';
 
 const [mode, dbPath, logPath, at, worker] = process.argv.slice(2);
-if (!mode || !dbPath || !logPath || !at || !worker) throw new Error('usage: sweep-child <mode> <db> <log> <iso-time> <worker>');
+if (!mode || !dbPath || !logPath || !at || !worker)
+  throw new Error('usage: sweep-child <mode> <db> <log> <iso-time> <worker>');
 
-const notify = (notification: { type: string }, key: string) => appendFileSync(logPath, JSON.stringify({ worker, event: 'notify', type: notification.type, key }) + '\n');
+const notify = (notification: { type: string }, key: string) =>
+  appendFileSync(logPath, JSON.stringify({ worker, event: 'notify', type: notification.type, key }) + '\n');
 const h = createHarness({ dbPath, notifier: () => callbackNotifier(notify) });
 h.clock.set(at);
 const realRemove = h.directory.removeFromGroup.bind(h.directory);

@@ -27,7 +27,8 @@ import { LOCKS, MAIN_CHAIN } from './connection.js';
 import * as t from './schema.js';
 import type { PgSession } from './session.js';
 
-type Methods = 'auditHead' | 'appendAudit' | 'auditEvents' | 'auditEventsFor' | 'auditEventsBetween' | 'auditEventsAfterSeq';
+type Methods =
+  'auditHead' | 'appendAudit' | 'auditEvents' | 'auditEventsFor' | 'auditEventsBetween' | 'auditEventsAfterSeq';
 
 export class PgAuditLog implements Pick<StoreTx, Methods> {
   constructor(private readonly s: PgSession) {}

@@ -6,7 +6,8 @@ import type { StoreTx } from '../../../operations/ports.js';
 import * as t from './schema.js';
 import type { PgSession } from './session.js';
 
-type Methods = 'auditSinkStates' | 'updateAuditSink' | 'auditCheckpoints' | 'latestAuditCheckpoint' | 'recordAuditCheckpoint';
+type Methods =
+  'auditSinkStates' | 'updateAuditSink' | 'auditCheckpoints' | 'latestAuditCheckpoint' | 'recordAuditCheckpoint';
 
 export class PgAuditStreamRepo implements Pick<StoreTx, Methods> {
   constructor(private readonly s: PgSession) {}
@@ -15,7 +16,11 @@ export class PgAuditStreamRepo implements Pick<StoreTx, Methods> {
     return this.s.db.select().from(t.auditSinks).orderBy(asc(t.auditSinks.name));
   }
 
-  async updateAuditSink(name: string, fromSeq: number, patch: Partial<Omit<AuditSinkState, 'name'>> & { updatedAt: string }): Promise<boolean> {
+  async updateAuditSink(
+    name: string,
+    fromSeq: number,
+    patch: Partial<Omit<AuditSinkState, 'name'>> & { updatedAt: string },
+  ): Promise<boolean> {
     if (patch.deliveredSeq !== undefined && patch.deliveredSeq < fromSeq) {
       throw new Error(`audit sink ${name}: the cursor cannot move back from ${fromSeq} to ${patch.deliveredSeq}`);
     }

@@ -35,7 +35,10 @@ export class PgBreakGlassRepo implements Pick<StoreTx, Methods> {
     return out;
   }
 
-  async listBreakGlassReviews(filter: { status?: BreakGlassReviewStatus[]; limit?: number }): Promise<BreakGlassReview[]> {
+  async listBreakGlassReviews(filter: {
+    status?: BreakGlassReviewStatus[];
+    limit?: number;
+  }): Promise<BreakGlassReview[]> {
     const where: SQL[] = [];
     if (filter.status?.length) where.push(inArray(t.breakGlassReviews.status, filter.status));
     const rows = await this.s.db
@@ -58,10 +61,16 @@ export class PgBreakGlassRepo implements Pick<StoreTx, Methods> {
   }
 
   async insertBreakGlassReview(review: BreakGlassReview): Promise<void> {
-    await this.s.db.insert(t.breakGlassReviews).values(fromBreakGlassReview(review) as typeof t.breakGlassReviews.$inferInsert);
+    await this.s.db
+      .insert(t.breakGlassReviews)
+      .values(fromBreakGlassReview(review) as typeof t.breakGlassReviews.$inferInsert);
   }
 
-  async updateBreakGlassReview(grantId: string, from: BreakGlassReviewStatus[], patch: Partial<BreakGlassReview>): Promise<boolean> {
+  async updateBreakGlassReview(
+    grantId: string,
+    from: BreakGlassReviewStatus[],
+    patch: Partial<BreakGlassReview>,
+  ): Promise<boolean> {
     const { grantId: _id, requestId: _request, ...rest } = patch;
     const values = fromBreakGlassReview(rest);
     if (Object.keys(values).length === 0) return false;

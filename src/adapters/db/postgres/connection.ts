@@ -86,7 +86,11 @@ export async function migrateDatabase(pool: pg.Pool): Promise<void> {
 
 /** PostgreSQL's SQLSTATE of an error from the driver (drizzle wraps it in `cause`). */
 export function sqlState(error: unknown): string | undefined {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
   }
   return undefined;
@@ -94,7 +98,11 @@ export function sqlState(error: unknown): string | undefined {
 
 /** The constraint a unique violation is about, or undefined for any other error. */
 export function uniqueViolation(error: unknown): string | undefined {
-  for (let e = error as { code?: unknown; constraint?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as { code?: unknown; constraint?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth++
+  ) {
     if (e.code === '23505') return typeof e.constraint === 'string' ? e.constraint : '';
   }
   return undefined;
@@ -107,14 +115,31 @@ export function uniqueViolation(error: unknown): string | undefined {
  */
 export function isTransient(error: unknown): boolean {
   const state = sqlState(error);
-  if (state) return state === '40001' || state === '40P01' || state === '55P03' || state === '57014' || state.startsWith('08') || state === '57P01';
+  if (state)
+    return (
+      state === '40001' ||
+      state === '40P01' ||
+      state === '55P03' ||
+      state === '57014' ||
+      state.startsWith('08') ||
+      state === '57P01'
+    );
   return isConnectionError(error);
 }
 
 function isConnectionError(error: unknown): boolean {
-  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(e.code)) return true;
-    if (typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect/.test(e.message)) return true;
+  for (
+    let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth++
+  ) {
+    if (typeof e.code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(e.code))
+      return true;
+    if (
+      typeof e.message === 'string' &&
+      /Connection terminated|timeout exceeded when trying to connect/.test(e.message)
+    )
+      return true;
   }
   return false;
 }

@@ -62,7 +62,12 @@ export class PgDelegationsRepo implements Pick<StoreTx, Methods> {
     const rows = await this.s.db
       .select()
       .from(t.delegations)
-      .where(and(sql`${t.delegations.status} = 'active'`, or(eq(t.delegations.delegatorId, personId), eq(t.delegations.delegateId, personId))))
+      .where(
+        and(
+          sql`${t.delegations.status} = 'active'`,
+          or(eq(t.delegations.delegatorId, personId), eq(t.delegations.delegateId, personId)),
+        ),
+      )
       .orderBy(asc(t.delegations.createdAt), asc(t.delegations.id));
     return rows.map(toDelegation);
   }
@@ -82,7 +87,10 @@ export class PgDelegationsRepo implements Pick<StoreTx, Methods> {
       await this.s.db.insert(t.delegations).values(fromDelegation(delegation));
     } catch (error) {
       if (uniqueViolation(error) === 'delegations_one_active') {
-        throw new AccessError('invalid_delegation', `${delegation.delegator.email} already has an active delegation; end it first.`);
+        throw new AccessError(
+          'invalid_delegation',
+          `${delegation.delegator.email} already has an active delegation; end it first.`,
+        );
       }
       throw error;
     }

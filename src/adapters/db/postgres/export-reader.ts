@@ -65,7 +65,9 @@ export class PgExportSnapshot implements ExportSnapshot {
   }
 
   async auditHead(): Promise<{ seq: number; hash: string }> {
-    const { rows } = await this.client.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_events ORDER BY id DESC LIMIT 1');
+    const { rows } = await this.client.query<{ seq: number; hash: string }>(
+      'SELECT seq, hash FROM audit_events ORDER BY id DESC LIMIT 1',
+    );
     return rows[0] ?? { seq: 0, hash: GENESIS_HASH };
   }
 
@@ -78,7 +80,11 @@ export class PgExportSnapshot implements ExportSnapshot {
     if (filters.app) where.push(sql`${t.requests.app} = ${filters.app}`);
     if (filters.role) where.push(sql`${t.requests.role} = ${filters.role}`);
     if (filters.person) {
-      where.push(filters.person.includes('@') ? sql`lower(${t.requests.requesterEmail}) = ${filters.person}` : sql`${t.requests.requesterId} = ${filters.person}`);
+      where.push(
+        filters.person.includes('@')
+          ? sql`lower(${t.requests.requesterEmail}) = ${filters.person}`
+          : sql`${t.requests.requesterId} = ${filters.person}`,
+      );
     }
     return where;
   }
@@ -102,14 +108,27 @@ export class PgExportSnapshot implements ExportSnapshot {
     const ids = rows.map((r) => r.id);
 
     const steps = groupBy(
-      (await this.db.select().from(t.approvalSteps).where(inArray(t.approvalSteps.requestId, ids)).orderBy(asc(t.approvalSteps.requestId), asc(t.approvalSteps.index))).map(toStep),
+      (
+        await this.db
+          .select()
+          .from(t.approvalSteps)
+          .where(inArray(t.approvalSteps.requestId, ids))
+          .orderBy(asc(t.approvalSteps.requestId), asc(t.approvalSteps.index))
+      ).map(toStep),
       (s) => s.requestId,
     );
     const decisions = groupBy(
-      (await this.db.select().from(t.decisions).where(inArray(t.decisions.requestId, ids)).orderBy(asc(t.decisions.id))).map(toDecision),
+      (
+        await this.db.select().from(t.decisions).where(inArray(t.decisions.requestId, ids)).orderBy(asc(t.decisions.id))
+      ).map(toDecision),
       (d) => d.requestId,
     );
-    const grants = new Map((await this.db.select().from(t.grants).where(inArray(t.grants.requestId, ids))).map((g) => [g.requestId, toGrant(g)]));
+    const grants = new Map(
+      (await this.db.select().from(t.grants).where(inArray(t.grants.requestId, ids))).map((g) => [
+        g.requestId,
+        toGrant(g),
+      ]),
+    );
     const grantIds = [...grants.values()].map((g) => g.id);
     const extensions = await this.extensionTotals(grantIds);
     const reviews = await this.breakGlassReviews(grantIds);
@@ -118,8 +137,19 @@ export class PgExportSnapshot implements ExportSnapshot {
       const tasks = await this.db
         .select()
         .from(t.tasks)
-        .where(and(inArray(t.tasks.grantId, grantIds), sql`${t.tasks.action} = 'grant'`, sql`${t.tasks.completedById} is not null`));
-      for (const task of tasks) provisionedBy.set(task.grantId, { directoryId: task.completedById!, email: task.completedByEmail ?? '', name: task.completedByName ?? '' });
+        .where(
+          and(
+            inArray(t.tasks.grantId, grantIds),
+            sql`${t.tasks.action} = 'grant'`,
+            sql`${t.tasks.completedById} is not null`,
+          ),
+        );
+      for (const task of tasks)
+        provisionedBy.set(task.grantId, {
+          directoryId: task.completedById!,
+          email: task.completedByEmail ?? '',
+          name: task.completedByName ?? '',
+        });
     }
 
     return {
@@ -142,7 +172,11 @@ export class PgExportSnapshot implements ExportSnapshot {
   private async extensionTotals(grantIds: string[]): Promise<Map<string, ExtensionTotals>> {
     if (grantIds.length === 0) return new Map();
     const rows = await this.db
-      .select({ grantId: t.extensions.grantId, count: sql<string>`count(*)`, total: sql<string>`coalesce(sum(${t.extensions.addedSeconds}), 0)` })
+      .select({
+        grantId: t.extensions.grantId,
+        count: sql<string>`count(*)`,
+        total: sql<string>`coalesce(sum(${t.extensions.addedSeconds}), 0)`,
+      })
       .from(t.extensions)
       .where(inArray(t.extensions.grantId, grantIds))
       .groupBy(t.extensions.grantId);
@@ -166,7 +200,12 @@ export class PgExportSnapshot implements ExportSnapshot {
     if (filters.from) where.push(sql`(${t.grants.revokedAt} is null or ${t.grants.revokedAt} > ${filters.from})`);
     if (filters.app) where.push(sql`${t.grants.app} = ${filters.app}`);
     if (filters.role) where.push(sql`${t.grants.role} = ${filters.role}`);
-    if (filters.person) where.push(filters.person.includes('@') ? sql`lower(${t.grants.holderEmail}) = ${filters.person}` : sql`${t.grants.holderId} = ${filters.person}`);
+    if (filters.person)
+      where.push(
+        filters.person.includes('@')
+          ? sql`lower(${t.grants.holderEmail}) = ${filters.person}`
+          : sql`${t.grants.holderId} = ${filters.person}`,
+      );
     const rows = await this.db
       .select()
       .from(t.grants)
@@ -194,8 +233,13 @@ export class PgExportSnapshot implements ExportSnapshot {
     if (filters.to) where.push(sql`at < ${filters.to}`);
     // Events belong to an app or role through the request or grant they are about.
     if (filters.app || filters.role) {
-      const match = and(filters.app ? sql`app = ${filters.app}` : undefined, filters.role ? sql`role = ${filters.role}` : undefined);
-      where.push(sql`(request_id in (select id from requests where ${match}) or grant_id in (select id from grants where ${match}))`);
+      const match = and(
+        filters.app ? sql`app = ${filters.app}` : undefined,
+        filters.role ? sql`role = ${filters.role}` : undefined,
+      );
+      where.push(
+        sql`(request_id in (select id from requests where ${match}) or grant_id in (select id from grants where ${match}))`,
+      );
     }
     // A person's events: what they did, and everything about their requests and grants.
     if (filters.person) {
@@ -207,11 +251,32 @@ export class PgExportSnapshot implements ExportSnapshot {
       );
     }
     // The stored text of actor and details, as written (the chain hashes it): no JSON parsing here.
-    const { rows } = await this.db.execute<{ id: string; seq: number; at: string; actor: string; action: string; request_id: string | null; grant_id: string | null; details: string; prev_hash: string; hash: string }>(
+    const { rows } = await this.db.execute<{
+      id: string;
+      seq: number;
+      at: string;
+      actor: string;
+      action: string;
+      request_id: string | null;
+      grant_id: string | null;
+      details: string;
+      prev_hash: string;
+      hash: string;
+    }>(
       sql`select id, seq, at, actor, action, request_id, grant_id, details, prev_hash, hash from audit_events where ${and(...where)} order by id limit ${limit}`,
     );
     return {
-      rows: rows.map((r) => ({ seq: r.seq, at: r.at, actor: JSON.parse(r.actor) as Actor, action: r.action, requestId: r.request_id, grantId: r.grant_id, detailsJson: r.details, prevHash: r.prev_hash, hash: r.hash })),
+      rows: rows.map((r) => ({
+        seq: r.seq,
+        at: r.at,
+        actor: JSON.parse(r.actor) as Actor,
+        action: r.action,
+        requestId: r.request_id,
+        grantId: r.grant_id,
+        detailsJson: r.details,
+        prevHash: r.prev_hash,
+        hash: r.hash,
+      })),
       next: rows.length ? Number(rows[rows.length - 1]!.id) : after,
     };
   }
@@ -227,7 +292,17 @@ export class PgExportSnapshot implements ExportSnapshot {
     if (filters.from) where.push(sql`(until is null or until > ${filters.from})`);
     if (filters.app) where.push(sql`app = ${filters.app}`);
     if (filters.role) where.push(sql`role = ${filters.role}`);
-    const { rows } = await this.db.execute<{ pos: string; policy_name: string; version: string; app: string; role: string; definition: Record<string, unknown>; first_seen_at: string; last_seen_at: string; until: string | null }>(
+    const { rows } = await this.db.execute<{
+      pos: string;
+      policy_name: string;
+      version: string;
+      app: string;
+      role: string;
+      definition: Record<string, unknown>;
+      first_seen_at: string;
+      last_seen_at: string;
+      until: string | null;
+    }>(
       sql`with latest as (select max(last_seen_at) as at from policy_versions),
          v as (
            select p.pos, p.policy_name, p.version, p.app, p.role, p.definition, p.first_seen_at, p.last_seen_at,
@@ -265,20 +340,37 @@ export class PgExportSnapshot implements ExportSnapshot {
       const period: SQL[] = [];
       if (filters.from) period.push(sql`${t.reviewCampaigns.startedAt} >= ${filters.from}`);
       if (filters.to) period.push(sql`${t.reviewCampaigns.startedAt} < ${filters.to}`);
-      where.push(sql`${t.reviewItems.campaignId} in (select ${t.reviewCampaigns.id} from ${t.reviewCampaigns} where ${and(...period)})`);
+      where.push(
+        sql`${t.reviewItems.campaignId} in (select ${t.reviewCampaigns.id} from ${t.reviewCampaigns} where ${and(...period)})`,
+      );
     }
     if (filters.app) where.push(sql`${t.reviewItems.app} = ${filters.app}`);
     if (filters.role) where.push(sql`${t.reviewItems.role} = ${filters.role}`);
     if (filters.person) {
-      where.push(filters.person.includes('@') ? sql`lower(${t.reviewItems.holderEmail}) = ${filters.person}` : sql`${t.reviewItems.holderId} = ${filters.person}`);
+      where.push(
+        filters.person.includes('@')
+          ? sql`lower(${t.reviewItems.holderEmail}) = ${filters.person}`
+          : sql`${t.reviewItems.holderId} = ${filters.person}`,
+      );
     }
-    const rows = await this.db.select().from(t.reviewItems).where(and(...where)).orderBy(asc(t.reviewItems.pos)).limit(limit);
+    const rows = await this.db
+      .select()
+      .from(t.reviewItems)
+      .where(and(...where))
+      .orderBy(asc(t.reviewItems.pos))
+      .limit(limit);
     if (rows.length === 0) return { rows: [], next: after };
     const ids = [...new Set(rows.map((r) => r.campaignId))];
     const campaigns = new Map<string, ReviewCampaign>(
-      (await this.db.select().from(t.reviewCampaigns).where(inArray(t.reviewCampaigns.id, ids))).map((c) => [c.id, toCampaign(c)]),
+      (await this.db.select().from(t.reviewCampaigns).where(inArray(t.reviewCampaigns.id, ids))).map((c) => [
+        c.id,
+        toCampaign(c),
+      ]),
     );
-    return { rows: rows.map((row) => ({ campaign: campaigns.get(row.campaignId)!, item: toReviewItem(row) })), next: rows[rows.length - 1]!.pos };
+    return {
+      rows: rows.map((row) => ({ campaign: campaigns.get(row.campaignId)!, item: toReviewItem(row) })),
+      next: rows[rows.length - 1]!.pos,
+    };
   }
 }
 

@@ -164,7 +164,10 @@ export class PgGrantsRepo implements Pick<StoreTx, Methods> {
     return rows.map(toGrant);
   }
 
-  async grantsThroughGroup(group: string, filter: { holderId?: string; status?: GrantStatus[] } = {}): Promise<Grant[]> {
+  async grantsThroughGroup(
+    group: string,
+    filter: { holderId?: string; status?: GrantStatus[] } = {},
+  ): Promise<Grant[]> {
     const rows = await this.s.db
       .select()
       .from(t.grants)

@@ -22,13 +22,19 @@ export class PgIdentityRepo implements Pick<StoreTx, Methods> {
   async bindingForSlackUser(slackUserId: string): Promise<IdentityBinding | undefined> {
     // In a transaction: the Slack user's binding (present or not) stays as read until commit.
     await this.s.lockNamed(`identity:slack:${slackUserId}`);
-    const [row] = await this.s.db.select().from(t.identityBindings).where(eq(t.identityBindings.slackUserId, slackUserId));
+    const [row] = await this.s.db
+      .select()
+      .from(t.identityBindings)
+      .where(eq(t.identityBindings.slackUserId, slackUserId));
     return row;
   }
 
   async bindingForPerson(directoryId: string): Promise<IdentityBinding | undefined> {
     await this.s.lockNamed(`identity:person:${directoryId}`);
-    const [row] = await this.s.db.select().from(t.identityBindings).where(eq(t.identityBindings.directoryId, directoryId));
+    const [row] = await this.s.db
+      .select()
+      .from(t.identityBindings)
+      .where(eq(t.identityBindings.directoryId, directoryId));
     return row;
   }
 

@@ -65,7 +65,17 @@ export class PgJobsQueue implements Pick<StoreTx, Methods> {
   async enqueueJob(key: string, payload: JobPayload, runAt: string, subject: string | null = null): Promise<void> {
     await this.s.db
       .insert(t.jobs)
-      .values({ key, kind: payload.kind, payload, status: 'pending', attempts: 0, runAt, createdAt: runAt, updatedAt: runAt, subject })
+      .values({
+        key,
+        kind: payload.kind,
+        payload,
+        status: 'pending',
+        attempts: 0,
+        runAt,
+        createdAt: runAt,
+        updatedAt: runAt,
+        subject,
+      })
       .onConflictDoNothing({ target: t.jobs.key });
   }
 
@@ -97,7 +107,14 @@ export class PgJobsQueue implements Pick<StoreTx, Methods> {
     const plain = await this.s.db
       .update(t.jobs)
       .set(claim)
-      .where(and(eq(t.jobs.id, sql`(select id from jobs where id = ${id} and subject is null and ${due(now)} for update skip locked)`)));
+      .where(
+        and(
+          eq(
+            t.jobs.id,
+            sql`(select id from jobs where id = ${id} and subject is null and ${due(now)} for update skip locked)`,
+          ),
+        ),
+      );
     if (plain.rowCount === 1) return true;
     // A job with a subject: the row first (skipped when another replica is claiming it now), then
     // the subject's lock, then the check against the other jobs of the subject, on a fresh snapshot.

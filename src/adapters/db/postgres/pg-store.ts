@@ -124,7 +124,9 @@ interface TxHandle {
 /** What happened when a transaction failed: whether COMMIT had been sent (then its outcome is unknown). */
 class CommitUnknownError extends Error {
   constructor(cause: unknown) {
-    super(`the connection failed while committing; the transaction may or may not have committed: ${String(cause)}`, { cause });
+    super(`the connection failed while committing; the transaction may or may not have committed: ${String(cause)}`, {
+      cause,
+    });
     this.name = 'CommitUnknownError';
   }
 }
@@ -146,7 +148,8 @@ class PgStoreImpl {
     const prototype: Record<string, unknown> = {};
     for (const [name, repo] of [...Object.entries(READS), ...Object.entries(WRITES)]) {
       prototype[name] = function (this: TxHandle, ...args: unknown[]) {
-        if (!this.open) return Promise.reject(new StoreMisuseError(`tx.${name} was called after its transaction ended`));
+        if (!this.open)
+          return Promise.reject(new StoreMisuseError(`tx.${name} was called after its transaction ended`));
         return method(this.repos, repo, name)(...args);
       };
     }

@@ -4,7 +4,14 @@ import { AccessError } from '../../../domain/errors.js';
 import type { AccessRequest, DecisionRecord, RequestStatus, StepRecord, StepStatus } from '../../../domain/records.js';
 import type { RequestFilter, StoreTx } from '../../../operations/ports.js';
 import {
-  fromDecision, fromRequest, fromRequestPatch, fromStep, fromStepPatch, toDecision, toRequest, toStep,
+  fromDecision,
+  fromRequest,
+  fromRequestPatch,
+  fromStep,
+  fromStepPatch,
+  toDecision,
+  toRequest,
+  toStep,
 } from '../row-mappers.js';
 import { uniqueViolation } from './connection.js';
 import * as t from './schema.js';
@@ -116,7 +123,13 @@ export class PgRequestsRepo implements Pick<StoreTx, Methods> {
     const rows = await this.s.db
       .select()
       .from(t.approvalSteps)
-      .where(and(sql`${t.approvalSteps.status} = 'open'`, lte(t.approvalSteps.escalateAt, now), isNull(t.approvalSteps.escalatedAt)))
+      .where(
+        and(
+          sql`${t.approvalSteps.status} = 'open'`,
+          lte(t.approvalSteps.escalateAt, now),
+          isNull(t.approvalSteps.escalatedAt),
+        ),
+      )
       .orderBy(asc(t.approvalSteps.escalateAt))
       .limit(limit);
     return rows.map(toStep);

@@ -17,7 +17,15 @@ import type {
   ReviewItem,
 } from '../../../domain/reviews/review-records.js';
 import type { ReviewCampaignFilter, ReviewItemFilter, StoreTx } from '../../../operations/ports.js';
-import { fromCampaign, fromReviewer, fromReviewItem, fromReviewItemPatch, toCampaign, toReviewer, toReviewItem } from '../review-row-mappers.js';
+import {
+  fromCampaign,
+  fromReviewer,
+  fromReviewItem,
+  fromReviewItemPatch,
+  toCampaign,
+  toReviewer,
+  toReviewItem,
+} from '../review-row-mappers.js';
 import { uniqueViolation } from './connection.js';
 import * as t from './schema.js';
 import { textArray, type PgSession } from './session.js';
@@ -163,7 +171,12 @@ export class PgReviewsRepo implements Pick<StoreTx, Methods> {
       .groupBy(a.reviewerId)
       .orderBy(asc(a.reviewerId));
     // PostgreSQL's sum() of integers is numeric, which node-postgres reads as text.
-    return rows.map((r) => ({ reviewerId: r.reviewerId, assigned: Number(r.assigned), pending: Number(r.pending ?? 0), decided: Number(r.decided ?? 0) }));
+    return rows.map((r) => ({
+      reviewerId: r.reviewerId,
+      assigned: Number(r.assigned),
+      pending: Number(r.pending ?? 0),
+      decided: Number(r.decided ?? 0),
+    }));
   }
 
   async openReviewItemsFor(reviewerId: string, limit: number): Promise<ReviewItem[]> {
@@ -173,7 +186,9 @@ export class PgReviewsRepo implements Pick<StoreTx, Methods> {
       .from(a)
       .innerJoin(t.reviewItems, eq(t.reviewItems.id, a.itemId))
       .innerJoin(t.reviewCampaigns, eq(t.reviewCampaigns.id, a.campaignId))
-      .where(and(eq(a.reviewerId, reviewerId), eq(t.reviewCampaigns.status, 'open'), eq(t.reviewItems.decision, 'pending')))
+      .where(
+        and(eq(a.reviewerId, reviewerId), eq(t.reviewCampaigns.status, 'open'), eq(t.reviewItems.decision, 'pending')),
+      )
       .orderBy(asc(t.reviewCampaigns.startedAt), asc(a.campaignId), asc(a.position))
       .limit(limit);
     return rows.map((r) => toReviewItem(r.item));
@@ -204,15 +219,23 @@ export class PgReviewsRepo implements Pick<StoreTx, Methods> {
     } catch (error) {
       const constraint = uniqueViolation(error);
       if (constraint === 'review_campaigns_one_open' || constraint === 'review_campaigns_slot') {
-        throw new AccessError('review_open', `Review ${campaign.reviewId} already has an open campaign (or one for this schedule slot).`, {
-          reviewId: campaign.reviewId,
-        });
+        throw new AccessError(
+          'review_open',
+          `Review ${campaign.reviewId} already has an open campaign (or one for this schedule slot).`,
+          {
+            reviewId: campaign.reviewId,
+          },
+        );
       }
       throw error;
     }
   }
 
-  async updateReviewCampaign(id: string, from: ReviewCampaignStatus[], patch: Partial<ReviewCampaign>): Promise<boolean> {
+  async updateReviewCampaign(
+    id: string,
+    from: ReviewCampaignStatus[],
+    patch: Partial<ReviewCampaign>,
+  ): Promise<boolean> {
     const values: Partial<typeof t.reviewCampaigns.$inferInsert> = {};
     for (const key of ['status', 'closedAt', 'closedBy', 'rules'] as const) {
       if (patch[key] !== undefined) (values as Record<string, unknown>)[key] = patch[key];
@@ -254,7 +277,11 @@ export class PgReviewsRepo implements Pick<StoreTx, Methods> {
     const where: SQL[] = [eq(t.reviewItems.id, id)];
     if (from.decision) where.push(inArray(t.reviewItems.decision, from.decision));
     if (from.remediation) where.push(inArray(t.reviewItems.remediation, from.remediation));
-    const updated = await this.s.db.update(t.reviewItems).set(values).where(and(...where)).returning({ id: t.reviewItems.id });
+    const updated = await this.s.db
+      .update(t.reviewItems)
+      .set(values)
+      .where(and(...where))
+      .returning({ id: t.reviewItems.id });
     return updated.length === 1;
   }
 
@@ -274,7 +301,11 @@ export class PgReviewsRepo implements Pick<StoreTx, Methods> {
     return updated.length;
   }
 
-  async updateReviewer(campaignId: string, reviewerId: string, patch: Pick<ReviewerRecord, 'remindersSent'>): Promise<boolean> {
+  async updateReviewer(
+    campaignId: string,
+    reviewerId: string,
+    patch: Pick<ReviewerRecord, 'remindersSent'>,
+  ): Promise<boolean> {
     const updated = await this.s.db
       .update(t.reviewReviewers)
       .set({ remindersSent: patch.remindersSent })

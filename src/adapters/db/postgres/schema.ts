@@ -17,7 +17,18 @@
  *   audit event id is the cursor of anything that follows the log).
  */
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import type { Actor } from '../../../domain/audit.js';
 import type { ApprovalStep, PeopleRule } from '../../../domain/policy.js';
 import type { JobPayload, PersonRef, ProvisionSnapshot } from '../../../domain/records.js';
@@ -52,7 +63,9 @@ export const requests = pgTable(
     justification: text('justification').notNull(),
     requestedSeconds: integer('requested_seconds').notNull(),
     grantedSeconds: integer('granted_seconds'),
-    status: text('status', { enum: ['pending_approval', 'approved', 'denied', 'cancelled', 'approval_expired'] }).notNull(),
+    status: text('status', {
+      enum: ['pending_approval', 'approved', 'denied', 'cancelled', 'approval_expired'],
+    }).notNull(),
     autoApproveRule: text('auto_approve_rule'),
     currentStep: integer('current_step').notNull(),
     stepCount: integer('step_count').notNull(),
@@ -67,14 +80,18 @@ export const requests = pgTable(
     index('requests_status_deadline').on(t.status, t.approvalDeadline),
     index('requests_created').on(t.createdAt),
     // One pending request per person and role: a second one points to the first.
-    uniqueIndex('requests_one_pending').on(t.requesterId, t.app, t.role).where(sql`status = 'pending_approval'`),
+    uniqueIndex('requests_one_pending')
+      .on(t.requesterId, t.app, t.role)
+      .where(sql`status = 'pending_approval'`),
   ],
 );
 
 export const approvalSteps = pgTable(
   'approval_steps',
   {
-    requestId: text('request_id').notNull().references(() => requests.id),
+    requestId: text('request_id')
+      .notNull()
+      .references(() => requests.id),
     index: integer('idx').notNull(),
     step: jsonb('step').$type<ApprovalStep>().notNull(),
     label: text('label').notNull(),
@@ -103,7 +120,9 @@ export const decisions = pgTable(
   'decisions',
   {
     id: identity('id').primaryKey(),
-    requestId: text('request_id').notNull().references(() => requests.id),
+    requestId: text('request_id')
+      .notNull()
+      .references(() => requests.id),
     stepIndex: integer('step_index').notNull(),
     approverId: text('approver_id').notNull(),
     approverEmail: text('approver_email').notNull(),
@@ -123,7 +142,9 @@ export const decisions = pgTable(
   // database enforces it too.
   (t) => [
     uniqueIndex('decisions_one_per_person').on(t.requestId, t.approverId),
-    uniqueIndex('decisions_one_per_delegator').on(t.requestId, t.onBehalfOfId).where(sql`on_behalf_of_id is not null`),
+    uniqueIndex('decisions_one_per_delegator')
+      .on(t.requestId, t.onBehalfOfId)
+      .where(sql`on_behalf_of_id is not null`),
   ],
 );
 
@@ -132,7 +153,9 @@ export const grants = pgTable(
   {
     id: text('id').primaryKey(),
     pos: identity('pos').notNull(),
-    requestId: text('request_id').notNull().references(() => requests.id),
+    requestId: text('request_id')
+      .notNull()
+      .references(() => requests.id),
     holderId: text('holder_id').notNull(),
     holderEmail: text('holder_email').notNull(),
     holderName: text('holder_name').notNull(),
@@ -147,14 +170,18 @@ export const grants = pgTable(
     /** The target Okta group, denormalised from the snapshot for the "another grant through this group" check. */
     provisionGroup: text('provision_group'),
     alreadyMember: boolean('already_member'),
-    status: text('status', { enum: ['provisioning', 'active', 'revoking', 'revoked', 'provisioning_failed'] }).notNull(),
+    status: text('status', {
+      enum: ['provisioning', 'active', 'revoking', 'revoked', 'provisioning_failed'],
+    }).notNull(),
     durationSeconds: integer('duration_seconds').notNull(),
     maxTotalSeconds: integer('max_total_seconds'),
     extensionApproval: text('extension_approval', { enum: ['same', 'auto'] }),
     createdAt: text('created_at').notNull(),
     activatedAt: text('activated_at'),
     expiresAt: text('expires_at'),
-    revocationReason: text('revocation_reason', { enum: ['expired', 'relinquished', 'revoked', 'offboarded', 'removed_externally', 'review'] }),
+    revocationReason: text('revocation_reason', {
+      enum: ['expired', 'relinquished', 'revoked', 'offboarded', 'removed_externally', 'review'],
+    }),
     revocationNote: text('revocation_note'),
     revokedBy: text('revoked_by'),
     revocationStartedAt: text('revocation_started_at'),
@@ -176,8 +203,12 @@ export const extensions = pgTable(
   'extensions',
   {
     id: text('id').primaryKey(),
-    grantId: text('grant_id').notNull().references(() => grants.id),
-    requestId: text('request_id').notNull().references(() => requests.id),
+    grantId: text('grant_id')
+      .notNull()
+      .references(() => grants.id),
+    requestId: text('request_id')
+      .notNull()
+      .references(() => requests.id),
     addedSeconds: integer('added_seconds').notNull(),
     previousExpiresAt: text('previous_expires_at').notNull(),
     newExpiresAt: text('new_expires_at').notNull(),
@@ -190,8 +221,12 @@ export const extensions = pgTable(
 export const breakGlassReviews = pgTable(
   'break_glass_reviews',
   {
-    grantId: text('grant_id').primaryKey().references(() => grants.id),
-    requestId: text('request_id').notNull().references(() => requests.id),
+    grantId: text('grant_id')
+      .primaryKey()
+      .references(() => grants.id),
+    requestId: text('request_id')
+      .notNull()
+      .references(() => requests.id),
     reviewers: jsonb('reviewers').$type<PeopleRule>().notNull(),
     incident: text('incident'),
     createdAt: text('created_at').notNull(),
@@ -225,11 +260,15 @@ export const delegations = pgTable(
     status: text('status', { enum: ['active', 'ended'] }).notNull(),
     createdAt: text('created_at').notNull(),
     endedAt: text('ended_at'),
-    endedReason: text('ended_reason', { enum: ['off', 'expired', 'replaced', 'delegator_inactive', 'delegate_inactive'] }),
+    endedReason: text('ended_reason', {
+      enum: ['off', 'expired', 'replaced', 'delegator_inactive', 'delegate_inactive'],
+    }),
   },
   (t) => [
     // One active delegation per person: a new one replaces the old (ended in the same transaction).
-    uniqueIndex('delegations_one_active').on(t.delegatorId).where(sql`status = 'active'`),
+    uniqueIndex('delegations_one_active')
+      .on(t.delegatorId)
+      .where(sql`status = 'active'`),
     index('delegations_delegate').on(t.delegateId, t.status),
     index('delegations_status_ends').on(t.status, t.endsAt),
   ],
@@ -239,7 +278,9 @@ export const tasks = pgTable(
   'tasks',
   {
     id: text('id').primaryKey(),
-    grantId: text('grant_id').notNull().references(() => grants.id),
+    grantId: text('grant_id')
+      .notNull()
+      .references(() => grants.id),
     action: text('action', { enum: ['grant', 'revoke'] }).notNull(),
     assigneeGroup: text('assignee_group').notNull(),
     status: text('status', { enum: ['open', 'done', 'cancelled'] }).notNull(),
@@ -249,7 +290,10 @@ export const tasks = pgTable(
     completedByName: text('completed_by_name'),
     completedAt: text('completed_at'),
   },
-  (t) => [uniqueIndex('tasks_one_per_action').on(t.grantId, t.action), index('tasks_open').on(t.status, t.assigneeGroup)],
+  (t) => [
+    uniqueIndex('tasks_one_per_action').on(t.grantId, t.action),
+    index('tasks_open').on(t.status, t.assigneeGroup),
+  ],
 );
 
 export const policyVersions = pgTable(
@@ -299,7 +343,11 @@ export const jobs = pgTable(
      */
     subject: text('subject'),
   },
-  (t) => [uniqueIndex('jobs_key').on(t.key), index('jobs_due').on(t.status, t.runAt), index('jobs_subject').on(t.subject, t.status)],
+  (t) => [
+    uniqueIndex('jobs_key').on(t.key),
+    index('jobs_due').on(t.status, t.runAt),
+    index('jobs_subject').on(t.subject, t.status),
+  ],
 );
 
 export const auditEvents = pgTable(
@@ -318,7 +366,12 @@ export const auditEvents = pgTable(
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
   },
-  (t) => [uniqueIndex('audit_seq').on(t.seq), index('audit_at').on(t.at), index('audit_request').on(t.requestId), index('audit_grant').on(t.grantId)],
+  (t) => [
+    uniqueIndex('audit_seq').on(t.seq),
+    index('audit_at').on(t.at),
+    index('audit_request').on(t.requestId),
+    index('audit_grant').on(t.grantId),
+  ],
 );
 
 /** The audit stream: one row per sink, its cursor and the state of its failures (see ../schema.ts). */
@@ -407,7 +460,9 @@ export const reviewCampaigns = pgTable(
     rules: jsonb('rules').$type<RuleReviewed[]>(),
   },
   (t) => [
-    uniqueIndex('review_campaigns_one_open').on(t.reviewId).where(sql`status = 'open'`),
+    uniqueIndex('review_campaigns_one_open')
+      .on(t.reviewId)
+      .where(sql`status = 'open'`),
     uniqueIndex('review_campaigns_slot').on(t.reviewId, t.slot),
     index('review_campaigns_status_due').on(t.status, t.dueAt),
     index('review_campaigns_started').on(t.startedAt),
@@ -420,7 +475,9 @@ export const reviewItems = pgTable(
   {
     id: text('id').primaryKey(),
     pos: identity('pos').notNull(),
-    campaignId: text('campaign_id').notNull().references(() => reviewCampaigns.id),
+    campaignId: text('campaign_id')
+      .notNull()
+      .references(() => reviewCampaigns.id),
     position: integer('position').notNull(),
     holderId: text('holder_id').notNull(),
     holderEmail: text('holder_email').notNull(),
@@ -459,20 +516,27 @@ export const reviewItems = pgTable(
 export const reviewAssignments = pgTable(
   'review_assignments',
   {
-    itemId: text('item_id').notNull().references(() => reviewItems.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => reviewItems.id),
     reviewerId: text('reviewer_id').notNull(),
     campaignId: text('campaign_id').notNull(),
     position: integer('position').notNull(),
     firstSeenAt: text('first_seen_at'),
   },
-  (t) => [primaryKey({ columns: [t.itemId, t.reviewerId] }), index('review_assignments_reviewer').on(t.reviewerId, t.campaignId, t.position)],
+  (t) => [
+    primaryKey({ columns: [t.itemId, t.reviewerId] }),
+    index('review_assignments_reviewer').on(t.reviewerId, t.campaignId, t.position),
+  ],
 );
 
 /** The reviewers of a campaign, and the reminders they were sent. */
 export const reviewReviewers = pgTable(
   'review_reviewers',
   {
-    campaignId: text('campaign_id').notNull().references(() => reviewCampaigns.id),
+    campaignId: text('campaign_id')
+      .notNull()
+      .references(() => reviewCampaigns.id),
     reviewerId: text('reviewer_id').notNull(),
     email: text('email').notNull(),
     name: text('name').notNull(),

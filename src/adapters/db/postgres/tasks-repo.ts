@@ -6,7 +6,10 @@ import { toTask, type TaskRow } from '../row-mappers.js';
 import * as t from './schema.js';
 import { textArray, type PgSession } from './session.js';
 
-export class PgTasksRepo implements Pick<StoreTx, 'getTask' | 'getTaskFor' | 'openTasks' | 'insertTask' | 'updateTask'> {
+export class PgTasksRepo implements Pick<
+  StoreTx,
+  'getTask' | 'getTaskFor' | 'openTasks' | 'insertTask' | 'updateTask'
+> {
   constructor(private readonly s: PgSession) {}
 
   async getTask(id: string): Promise<TaskRecord | undefined> {

@@ -23,7 +23,10 @@ export function register(app: App, ctx: SlackContext): void {
       await acker.ack();
       return;
     }
-    const where = { channel: payload.data.container?.channel_id ?? payload.data.channel?.id, user: payload.data.user.id };
+    const where = {
+      channel: payload.data.container?.channel_id ?? payload.data.channel?.id,
+      user: payload.data.user.id,
+    };
     const outcome = await decide(ctx, client, { slackUserId: where.user, ref, decision: 'approve' });
     // Acked only now: the decision (or the refusal) is already committed.
     await acker.ack();
@@ -31,7 +34,9 @@ export function register(app: App, ctx: SlackContext): void {
     else if (acker.late) await tellEphemeral(ctx, client, where, 'Your approval is recorded.');
     ctx.jobs.kick();
     const card = outcome.ok ? await requestCard(ctx.deps, ref.requestId) : undefined;
-    const notice = card ? `✅ You approved ${card.requester.name}'s request for ${card.appName} ${card.roleName} (${duration(card.grantedSeconds ?? card.requestedSeconds)}).` : undefined;
+    const notice = card
+      ? `✅ You approved ${card.requester.name}'s request for ${card.appName} ${card.roleName} (${duration(card.grantedSeconds ?? card.requestedSeconds)}).`
+      : undefined;
     await refreshHomeAfter(ctx, client, payload.data, notice);
   });
 
@@ -42,11 +47,19 @@ export function register(app: App, ctx: SlackContext): void {
     if (!payload.success || !picked || !payload.data.trigger_id) return;
     const card = await requestCard(ctx.deps, picked.requestId, ctx.display.knownZone(payload.data.user.id));
     if (!card) {
-      await tellEphemeral(ctx, client, { channel: payload.data.container?.channel_id, user: payload.data.user.id }, 'This request no longer exists.');
+      await tellEphemeral(
+        ctx,
+        client,
+        { channel: payload.data.container?.channel_id, user: payload.data.user.id },
+        'This request no longer exists.',
+      );
       return;
     }
     // The form shows the request as stored now; who may approve is decided when it is submitted.
     const metadata = JSON.stringify({ r: picked.requestId, s: picked.stepIndex, sec: picked.seconds });
-    await client.views.open({ trigger_id: payload.data.trigger_id, view: approveShorterModal(card, picked.stepIndex, picked.seconds, metadata) });
+    await client.views.open({
+      trigger_id: payload.data.trigger_id,
+      view: approveShorterModal(card, picked.stepIndex, picked.seconds, metadata),
+    });
   });
 }

@@ -19,11 +19,14 @@ export function register(app: App, ctx: SlackContext): void {
     await updateView(client, payload.data.view.id, payload.data.view.hash, view);
   });
 
-  for (const [actionId, which] of [[ACTION.reviewBreakGlass, 'review'], [ACTION.revokeBreakGlass, 'revoke']] as const) {
+  for (const [actionId, which] of [
+    [ACTION.reviewBreakGlass, 'review'],
+    [ACTION.revokeBreakGlass, 'revoke'],
+  ] as const) {
     app.action(actionId, async ({ ack, body, client }) => {
       await ack();
       const payload = BlockActionSchema.safeParse(body);
-      const grantId = payload.success ? payload.data.actions[0]?.value ?? '' : '';
+      const grantId = payload.success ? (payload.data.actions[0]?.value ?? '') : '';
       if (!payload.success || !isGrantId(grantId) || !payload.data.trigger_id) return;
       const channel = payload.data.container?.channel_id;
       const where = { user: payload.data.user.id, ...(channel ? { channel } : {}) };

@@ -11,12 +11,15 @@ export function register(app: App, ctx: SlackContext): void {
   app.action(ACTION.cancel, async ({ ack, body, client }) => {
     const acker = Acker.of(ack, ctx.ackBudgetMs);
     const payload = BlockActionSchema.safeParse(body);
-    const requestId = payload.success ? payload.data.actions[0]?.value ?? '' : '';
+    const requestId = payload.success ? (payload.data.actions[0]?.value ?? '') : '';
     if (!payload.success || !isRequestId(requestId)) {
       await acker.ack();
       return;
     }
-    const where = { channel: payload.data.container?.channel_id ?? payload.data.channel?.id, user: payload.data.user.id };
+    const where = {
+      channel: payload.data.container?.channel_id ?? payload.data.channel?.id,
+      user: payload.data.user.id,
+    };
     let refusal: string | undefined;
     try {
       await cancelRequest(ctx.deps, { actor: await identify(ctx, client, where.user), requestId });
@@ -30,7 +33,12 @@ export function register(app: App, ctx: SlackContext): void {
     if (!refusal && view?.type === 'modal' && view.id) {
       // Cancelled from the request form: the form now offers that role again.
       const request = await ctx.deps.store.getRequest(requestId);
-      await refreshRequestModal(ctx, client, { viewId: view.id, ...(view.hash ? { hash: view.hash } : {}), userId: where.user, state: { ...(request ? { app: request.app, role: request.role } : {}) } });
+      await refreshRequestModal(ctx, client, {
+        viewId: view.id,
+        ...(view.hash ? { hash: view.hash } : {}),
+        userId: where.user,
+        state: { ...(request ? { app: request.app, role: request.role } : {}) },
+      });
     }
     await refreshHomeAfter(ctx, client, payload.data, refusal ? undefined : '🚫 Request cancelled.');
   });

@@ -15,7 +15,12 @@ export function register(app: App, ctx: SlackContext): void {
     if (!payload.success || !ref || !payload.data.trigger_id) return;
     const card = await requestCard(ctx.deps, ref.requestId, ctx.display.knownZone(payload.data.user.id));
     if (!card) {
-      await tellEphemeral(ctx, client, { channel: payload.data.container?.channel_id, user: payload.data.user.id }, 'This request no longer exists.');
+      await tellEphemeral(
+        ctx,
+        client,
+        { channel: payload.data.container?.channel_id, user: payload.data.user.id },
+        'This request no longer exists.',
+      );
       return;
     }
     // The modal shows the request as stored now; who may deny is decided when it is submitted.

@@ -20,9 +20,11 @@ import { BlockActionSchema, type BlockAction } from '../../payloads.js';
 import { grantLine } from '../../overview.js';
 import { offerView, openRequestModal } from '../../request-flow.js';
 
-function grantClick(body: unknown): { payload: BlockAction; grantId: string; where: { channel?: string; user: string } } | null {
+function grantClick(
+  body: unknown,
+): { payload: BlockAction; grantId: string; where: { channel?: string; user: string } } | null {
   const parsed = BlockActionSchema.safeParse(body);
-  const grantId = parsed.success ? parsed.data.actions[0]?.value ?? '' : '';
+  const grantId = parsed.success ? (parsed.data.actions[0]?.value ?? '') : '';
   if (!parsed.success || !isGrantId(grantId)) return null;
   const channel = parsed.data.container?.channel_id ?? parsed.data.channel?.id;
   return { payload: parsed.data, grantId, where: { ...(channel ? { channel } : {}), user: parsed.data.user.id } };
@@ -61,12 +63,16 @@ export function register(app: App, ctx: SlackContext): void {
     if (!click) return void (await acker.ack());
     let reply: string;
     try {
-      const grant = await relinquishGrant(ctx.deps, { actor: await identify(ctx, client, click.where.user), grantId: click.grantId });
+      const grant = await relinquishGrant(ctx.deps, {
+        actor: await identify(ctx, client, click.where.user),
+        grantId: click.grantId,
+      });
       const line = grantLine(ctx.deps, grant);
       const what = `${line.appName} ${line.roleName}`;
-      reply = line.removal.kind === 'manual'
-        ? `Giving back ${what}: someone from ${groupName(line.removal.assigneeGroup)} is asked to remove it now; you will get a message when it is done.`
-        : `Giving back ${what} now; you will get a message when it is removed.`;
+      reply =
+        line.removal.kind === 'manual'
+          ? `Giving back ${what}: someone from ${groupName(line.removal.assigneeGroup)} is asked to remove it now; you will get a message when it is done.`
+          : `Giving back ${what} now; you will get a message when it is removed.`;
     } catch (error) {
       reply = explain(ctx, error, `relinquish ${click.grantId}`);
     }
@@ -80,14 +86,16 @@ export function register(app: App, ctx: SlackContext): void {
   app.action(ACTION.rerequest, async ({ ack, body, client }) => {
     await ack();
     const parsed = BlockActionSchema.safeParse(body);
-    const value = parsed.success ? parsed.data.actions[0]?.value ?? '' : '';
+    const value = parsed.success ? (parsed.data.actions[0]?.value ?? '') : '';
     if (!parsed.success || !parsed.data.trigger_id || !(isGrantId(value) || isRequestId(value))) return;
     // The form is what `/access request <app> <role>` opens; submitting it is an ordinary request by whoever submits.
     const requestId = isGrantId(value) ? (await ctx.deps.store.getGrant(value))?.requestId : value;
     const request = requestId ? await ctx.deps.store.getRequest(requestId) : undefined;
     const channel = parsed.data.container?.channel_id ?? parsed.data.channel?.id;
     await openRequestModal(ctx, client, {
-      triggerId: parsed.data.trigger_id, userId: parsed.data.user.id, ...(channel ? { channel } : {}),
+      triggerId: parsed.data.trigger_id,
+      userId: parsed.data.user.id,
+      ...(channel ? { channel } : {}),
       ...(request ? { app: request.app, role: request.role, previousRequestId: request.id } : {}),
     });
   });

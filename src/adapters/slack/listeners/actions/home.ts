@@ -14,10 +14,17 @@ export function register(app: App, ctx: SlackContext): void {
     if (!payload.success || !payload.data.trigger_id) return;
     // An unknown app in a forged value opens the empty form; the catalog decides what is offered.
     const known = ref && ctx.deps.catalog.find(ref.app, ref.role) ? ref : null;
-    await openRequestModal(ctx, client, { triggerId: payload.data.trigger_id, userId: payload.data.user.id, ...(known ? { app: known.app, role: known.role } : {}) });
+    await openRequestModal(ctx, client, {
+      triggerId: payload.data.trigger_id,
+      userId: payload.data.user.id,
+      ...(known ? { app: known.app, role: known.role } : {}),
+    });
   });
 
-  for (const [actionId, open] of [[ACTION.openExport, openExportForm], [ACTION.openRevoke, openRevokeForm]] as const) {
+  for (const [actionId, open] of [
+    [ACTION.openExport, openExportForm],
+    [ACTION.openRevoke, openRevokeForm],
+  ] as const) {
     app.action(actionId, async ({ ack, body, client }) => {
       await ack();
       const payload = BlockActionSchema.safeParse(body);

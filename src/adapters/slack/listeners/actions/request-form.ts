@@ -15,7 +15,12 @@ export function register(app: App, ctx: SlackContext): void {
       const picked = payload.data.actions[0]?.selected_option?.value;
       const appSlug = actionId === ACTION.app ? picked : selectedOrInitial(view, BLOCK.app, ACTION.app);
       const role = actionId === ACTION.role ? picked : undefined;
-      await refreshRequestModal(ctx, client, { viewId: view.id, hash: view.hash, userId: user.id, state: { app: appSlug, role } });
+      await refreshRequestModal(ctx, client, {
+        viewId: view.id,
+        hash: view.hash,
+        userId: user.id,
+        state: { app: appSlug, role },
+      });
     });
   }
 }

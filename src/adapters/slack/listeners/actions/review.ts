@@ -18,12 +18,20 @@ import { Acker, explain, identify, openModal, tellEphemeral, type SlackContext }
 import { BlockActionSchema, type BlockAction } from '../../payloads.js';
 import { setReviewPage } from '../../review-pages.js';
 
-function click(body: unknown, prefix: 'rvi' | 'rvc'): { payload: BlockAction; id: string; page: number; where: { channel?: string; user: string } } | null {
+function click(
+  body: unknown,
+  prefix: 'rvi' | 'rvc',
+): { payload: BlockAction; id: string; page: number; where: { channel?: string; user: string } } | null {
   const parsed = BlockActionSchema.safeParse(body);
   const ref = parsed.success ? decodeReviewRef(parsed.data.actions[0]?.value ?? '', prefix) : null;
   if (!parsed.success || !ref) return null;
   const channel = parsed.data.container?.channel_id ?? parsed.data.channel?.id;
-  return { payload: parsed.data, id: ref.id, page: ref.page, where: { ...(channel ? { channel } : {}), user: parsed.data.user.id } };
+  return {
+    payload: parsed.data,
+    id: ref.id,
+    page: ref.page,
+    where: { ...(channel ? { channel } : {}), user: parsed.data.user.id },
+  };
 }
 
 /** The page the click came from, when it came from a page of the list. */
@@ -80,7 +88,12 @@ export function register(app: App, ctx: SlackContext): void {
         const me = await identify(ctx, client, c.where.user);
         const from = direction === 'next' ? c.page - 1 : c.page + 1;
         await setReviewPage(ctx.deps.store, c.id, me.person.id, c.page, ctx.deps.clock.now().toISOString());
-        await turnReviewPage(ctx.deps, { reviewerId: me.person.id, campaignId: c.id, from: { page: Math.max(0, from), size: REVIEW_PAGE_SIZE }, to: c.page });
+        await turnReviewPage(ctx.deps, {
+          reviewerId: me.person.id,
+          campaignId: c.id,
+          from: { page: Math.max(0, from), size: REVIEW_PAGE_SIZE },
+          to: c.page,
+        });
         ctx.jobs.kick();
       } catch (error) {
         await tellEphemeral(ctx, client, c.where, explain(ctx, error, `review page ${c.id}`));
@@ -97,8 +110,11 @@ export function register(app: App, ctx: SlackContext): void {
       const actor = await identify(ctx, client, c.where.user);
       const result = await keepRest(ctx.deps, { actor, campaignId: c.id, ...seenPage(c.page) });
       const skipped = result.skipped.map((s) => `${s.item.holder.name} (${accessLabel(s.item.access)}): ${s.why}`);
-      reply = `Kept ${result.kept} item${result.kept === 1 ? '' : 's'}.` +
-        (skipped.length ? ` ${skipped.length} ${skipped.length === 1 ? 'is' : 'are'} no longer yours to decide: ${skipped.slice(0, 5).join('; ')}${skipped.length > 5 ? '; …' : ''}.` : '');
+      reply =
+        `Kept ${result.kept} item${result.kept === 1 ? '' : 's'}.` +
+        (skipped.length
+          ? ` ${skipped.length} ${skipped.length === 1 ? 'is' : 'are'} no longer yours to decide: ${skipped.slice(0, 5).join('; ')}${skipped.length > 5 ? '; …' : ''}.`
+          : '');
     } catch (error) {
       reply = explain(ctx, error, `review keep the rest ${c.id}`);
     }

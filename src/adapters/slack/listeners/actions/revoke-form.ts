@@ -11,6 +11,10 @@ export function register(app: App, ctx: SlackContext): void {
     const payload = BlockActionSchema.safeParse(body);
     if (!payload.success || !payload.data.view) return;
     const picked = (payload.data.actions[0] as { selected_user?: unknown }).selected_user;
-    await refreshRevokeForm(ctx, client, { adminSlackId: payload.data.user.id, view: payload.data.view, personSlackId: typeof picked === 'string' && picked ? picked : undefined });
+    await refreshRevokeForm(ctx, client, {
+      adminSlackId: payload.data.user.id,
+      view: payload.data.view,
+      personSlackId: typeof picked === 'string' && picked ? picked : undefined,
+    });
   });
 }

@@ -13,7 +13,7 @@ export function register(app: App, ctx: SlackContext): void {
   app.action(ACTION.taskDone, async ({ ack, body, client }) => {
     const acker = Acker.of(ack, ctx.ackBudgetMs);
     const payload = BlockActionSchema.safeParse(body);
-    const taskId = payload.success ? payload.data.actions[0]?.value ?? '' : '';
+    const taskId = payload.success ? (payload.data.actions[0]?.value ?? '') : '';
     if (!payload.success || !isTaskId(taskId)) return void (await acker.ack());
     const channel = payload.data.container?.channel_id ?? payload.data.channel?.id;
     const where = { ...(channel ? { channel } : {}), user: payload.data.user.id };

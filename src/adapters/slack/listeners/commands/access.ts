@@ -10,19 +10,33 @@ import type { App, RespondFn } from '@slack/bolt';
 import type { SlackMessage } from '../../../../../blocks/approval-message.js';
 import { helpMessage } from '../../../../../blocks/command-replies.js';
 import { escapeMrkdwn } from '../../../../../blocks/escape.js';
-import { answer, HELP, parseAccessCommand, subcommandNamed, textMessage, type SubcommandCall } from '../../access-commands.js';
+import {
+  answer,
+  HELP,
+  parseAccessCommand,
+  subcommandNamed,
+  textMessage,
+  type SubcommandCall,
+} from '../../access-commands.js';
 import { Acker, tellEphemeral, type SlackContext } from '../../context.js';
 
 export function register(app: App, ctx: SlackContext): void {
   app.command('/access', async ({ ack, command, client, respond }) => {
     const parsed = parseAccessCommand(command.text ?? '');
     const subcommand = 'word' in parsed ? undefined : subcommandNamed(parsed.kind);
-    if (!subcommand) return ack(ephemeral(helpMessage(HELP, `Unknown command \`${escapeMrkdwn('word' in parsed ? parsed.word : parsed.kind)}\`.`)));
+    if (!subcommand)
+      return ack(
+        ephemeral(
+          helpMessage(HELP, `Unknown command \`${escapeMrkdwn('word' in parsed ? parsed.word : parsed.kind)}\`.`),
+        ),
+      );
     const refuse = async (text: string) => {
       try {
         await respond(ephemeral(textMessage(escapeMrkdwn(text))));
       } catch (error) {
-        ctx.deps.logger.warn('response_url failed; answering by DM', { error: error instanceof Error ? error.message : String(error) });
+        ctx.deps.logger.warn('response_url failed; answering by DM', {
+          error: error instanceof Error ? error.message : String(error),
+        });
         await tellEphemeral(ctx, client, { channel: command.channel_id, user: command.user_id }, text);
       }
     };
@@ -53,16 +67,28 @@ export function register(app: App, ctx: SlackContext): void {
   });
 }
 
-function ephemeral(message: SlackMessage): { response_type: 'ephemeral'; text: string; blocks: SlackMessage['blocks'] } {
+function ephemeral(message: SlackMessage): {
+  response_type: 'ephemeral';
+  text: string;
+  blocks: SlackMessage['blocks'];
+} {
   return { response_type: 'ephemeral', text: message.text, blocks: message.blocks };
 }
 
 /** The answer came after the ack budget: the response URL takes it (it works in any channel). */
-async function lateReply(ctx: SlackContext, respond: RespondFn, where: { channel: string; user: string }, message: SlackMessage, client: Parameters<typeof tellEphemeral>[1]): Promise<void> {
+async function lateReply(
+  ctx: SlackContext,
+  respond: RespondFn,
+  where: { channel: string; user: string },
+  message: SlackMessage,
+  client: Parameters<typeof tellEphemeral>[1],
+): Promise<void> {
   try {
     await respond(ephemeral(message));
   } catch (error) {
-    ctx.deps.logger.warn('response_url failed; answering by DM', { error: error instanceof Error ? error.message : String(error) });
+    ctx.deps.logger.warn('response_url failed; answering by DM', {
+      error: error instanceof Error ? error.message : String(error),
+    });
     // The builders' text is already escaped mrkdwn.
     await tellEphemeral(ctx, client, where, message.text, { mrkdwn: true });
   }

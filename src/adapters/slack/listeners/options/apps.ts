@@ -35,7 +35,9 @@ export function register(app: App, ctx: SlackContext): void {
       const q = (payload.value ?? '').trim().toLowerCase();
       const matching = (model.roles ?? []).filter((r) => !q || r.name.toLowerCase().includes(q) || r.role.includes(q));
       const options = matching.slice(0, LIMITS.selectOptions).map((r) => ({
-        text: text(r.name, LIMITS.optionText), value: r.role, description: text(r.summary, LIMITS.optionDescription),
+        text: text(r.name, LIMITS.optionText),
+        value: r.role,
+        description: text(r.summary, LIMITS.optionDescription),
       }));
       await ack({ options });
     } catch {

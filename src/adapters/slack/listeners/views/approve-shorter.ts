@@ -20,8 +20,11 @@ export function register(app: App, ctx: SlackContext): void {
       shortenToSeconds: meta.sec,
     });
     // Decided: the form closes, and every copy of the approval message shows the outcome.
-    const reply = outcome.ok ? undefined : { response_action: 'update' as const, view: infoModal('Not recorded', escapeMrkdwn(outcome.message)) };
-    if (!(await acker.ack(reply)) && !outcome.ok) await tellEphemeral(ctx, client, { user: payload.data.user.id }, outcome.message);
+    const reply = outcome.ok
+      ? undefined
+      : { response_action: 'update' as const, view: infoModal('Not recorded', escapeMrkdwn(outcome.message)) };
+    if (!(await acker.ack(reply)) && !outcome.ok)
+      await tellEphemeral(ctx, client, { user: payload.data.user.id }, outcome.message);
     ctx.jobs.kick();
   });
 }

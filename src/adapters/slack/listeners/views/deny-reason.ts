@@ -27,8 +27,17 @@ export function register(app: App, ctx: SlackContext): void {
         ? { response_action: 'errors' as const, errors: { [BLOCK.reason]: outcome.message } }
         : { response_action: 'update' as const, view: infoModal('Not recorded', escapeMrkdwn(outcome.message)) };
     ctx.jobs.kick();
-    await acker.finish(reply, { title: 'Denied', text: 'Your denial is recorded; the requester is told, with your reason.' });
+    await acker.finish(reply, {
+      title: 'Denied',
+      text: 'Your denial is recorded; the requester is told, with your reason.',
+    });
     // Denied from the App Home: the tab drops the request and says so.
-    if (outcome.ok && meta.h) await publishHome(ctx, client, payload.data.user.id, '⛔ You denied the request; the requester reads your reason.');
+    if (outcome.ok && meta.h)
+      await publishHome(
+        ctx,
+        client,
+        payload.data.user.id,
+        '⛔ You denied the request; the requester reads your reason.',
+      );
   });
 }

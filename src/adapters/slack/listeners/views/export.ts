@@ -13,7 +13,10 @@ export function register(app: App, ctx: SlackContext): void {
     const payload = ViewSubmissionSchema.safeParse(body);
     if (!payload.success) return void (await ack());
     const acker = new SubmissionAcker(ack, ctx, client, { viewId: payload.data.view.id, userId: payload.data.user.id });
-    const { reply, afterAck } = await submitExport(ctx, client, { adminSlackId: payload.data.user.id, view: payload.data.view });
+    const { reply, afterAck } = await submitExport(ctx, client, {
+      adminSlackId: payload.data.user.id,
+      view: payload.data.view,
+    });
     await acker.finish(reply, { title: 'Export started', text: 'The CSV arrives in your DM with the bot.' });
     await afterAck?.();
   });

@@ -23,7 +23,8 @@ export function register(app: App, ctx: SlackContext): void {
         addSeconds: Number(selected(state, BLOCK.extendBy, ACTION.extendBy)),
         justification: typed(state, BLOCK.justification, ACTION.justification),
       });
-      // Extended, or asked for: the form closes, and the DM says which (the extension, or the request and its approvers).
+      // Extended, or asked for: the form closes, and the DM says which (the extension, or the request and its
+      // approvers).
       if (result.kind === 'already_pending') {
         const card = await requestCard(ctx.deps, result.request, ctx.display.knownZone(payload.data.user.id));
         reply = card ? { response_action: 'update', view: pendingPointerModal(card) } : undefined;
@@ -34,6 +35,9 @@ export function register(app: App, ctx: SlackContext): void {
       reply = submissionError(ctx, error, { duration: BLOCK.extendBy }, 'extend grant');
     }
     ctx.jobs.kick();
-    await acker.finish(reply, { title: 'Extension asked', text: 'Your extension is recorded; your DM with the bot shows what happens next.' });
+    await acker.finish(reply, {
+      title: 'Extension asked',
+      text: 'Your extension is recorded; your DM with the bot shows what happens next.',
+    });
   });
 }

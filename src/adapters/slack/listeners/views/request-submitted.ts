@@ -16,9 +16,12 @@ export function register(app: App, ctx: SlackContext): void {
     const role = selected(state, BLOCK.role, ACTION.role);
     const seconds = Number(selected(state, BLOCK.duration, ACTION.duration));
     const blocks = { duration: durationBlock(state), role: BLOCK.role };
-    if (!appSlug) return void (await acker.ack({ response_action: 'errors', errors: { [BLOCK.app]: 'Choose an application.' } }));
+    if (!appSlug)
+      return void (await acker.ack({ response_action: 'errors', errors: { [BLOCK.app]: 'Choose an application.' } }));
     if (!role) {
-      const errors: Record<string, string> = hasInputBlock(payload.data.view, BLOCK.role) ? { [BLOCK.role]: 'Choose a role.' } : { [BLOCK.app]: 'Choose an application with a role you may request.' };
+      const errors: Record<string, string> = hasInputBlock(payload.data.view, BLOCK.role)
+        ? { [BLOCK.role]: 'Choose a role.' }
+        : { [BLOCK.app]: 'Choose an application with a role you may request.' };
       return void (await acker.ack({ response_action: 'errors', errors }));
     }
     let reply: SubmissionReply;
@@ -36,6 +39,9 @@ export function register(app: App, ctx: SlackContext): void {
       reply = submissionError(ctx, error, blocks, 'submit request');
     }
     ctx.jobs.kick();
-    await acker.finish(reply, { title: 'Request sent', text: 'Your request was submitted; your DM with the bot shows each step.' });
+    await acker.finish(reply, {
+      title: 'Request sent',
+      text: 'Your request was submitted; your DM with the bot shows each step.',
+    });
   });
 }

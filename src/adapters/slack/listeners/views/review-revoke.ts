@@ -11,7 +11,11 @@ import { parseMetadata, typed, ViewSubmissionSchema } from '../../payloads.js';
 import { notRecorded } from '../actions/review.js';
 
 /** Which item the modal is for, and the page of the list it was opened from (-1: not the list). */
-const RevokeMetadataSchema = z.object({ i: z.string().regex(/^rvi_[A-Za-z0-9]{1,60}$/), p: z.number().int().min(-1).max(99_999), h: z.literal(1).optional() });
+const RevokeMetadataSchema = z.object({
+  i: z.string().regex(/^rvi_[A-Za-z0-9]{1,60}$/),
+  p: z.number().int().min(-1).max(99_999),
+  h: z.literal(1).optional(),
+});
 
 export function register(app: App, ctx: SlackContext): void {
   app.view(CALLBACK.reviewRevoke, async ({ ack, body, client }) => {
@@ -33,12 +37,17 @@ export function register(app: App, ctx: SlackContext): void {
       reply = undefined;
     } catch (error) {
       const message = explain(ctx, error, `review revoke ${meta.i}`);
-      reply = isAccessError(error, 'reason_required') || isAccessError(error, 'too_long')
-        ? { response_action: 'errors', errors: { [BLOCK.reviewReason]: message } }
-        : { response_action: 'update', view: notRecorded(message) };
+      reply =
+        isAccessError(error, 'reason_required') || isAccessError(error, 'too_long')
+          ? { response_action: 'errors', errors: { [BLOCK.reviewReason]: message } }
+          : { response_action: 'update', view: notRecorded(message) };
     }
     ctx.jobs.kick();
-    await acker.finish(reply, { title: 'Revoked', text: 'Your decision is recorded; the removal is verified and shown in your list.' });
-    if (reply === undefined && meta.h) await publishHome(ctx, client, userId, '🗑️ Revoked; the removal is verified and shown in your list.');
+    await acker.finish(reply, {
+      title: 'Revoked',
+      text: 'Your decision is recorded; the removal is verified and shown in your list.',
+    });
+    if (reply === undefined && meta.h)
+      await publishHome(ctx, client, userId, '🗑️ Revoked; the removal is verified and shown in your list.');
   });
 }

@@ -10,7 +10,11 @@ export function register(app: App, ctx: SlackContext): void {
     const payload = ViewSubmissionSchema.safeParse(body);
     if (!payload.success) return void (await ack());
     const acker = new SubmissionAcker(ack, ctx, client, { viewId: payload.data.view.id, userId: payload.data.user.id });
-    const reply = await submitRevoke(ctx, client, { adminSlackId: payload.data.user.id, view: payload.data.view, hasGrantInput: hasInputBlock(payload.data.view, BLOCK.revokeGrant) });
+    const reply = await submitRevoke(ctx, client, {
+      adminSlackId: payload.data.user.id,
+      view: payload.data.view,
+      hasGrantInput: hasInputBlock(payload.data.view, BLOCK.revokeGrant),
+    });
     ctx.jobs.kick();
     await acker.finish(reply, { title: 'Revoked', text: 'The revocation is recorded.' });
   });
