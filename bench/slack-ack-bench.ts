@@ -52,6 +52,7 @@ import { systemClock } from '../src/operations/ports.js';
 import { SlackApiStandIn } from '../src/sandbox/slack-api/slack-api-server.js';
 import type { ApiCall } from '../src/sandbox/slack-api/slack-workspace.js';
 import { LoopbackBalancer } from '../test/replicas/loopback-balancer.js';
+import { TEST_SIGNING_KEY_PEM } from '../test/support/signing-key.js';
 import { startPgServer } from '../test/support/pg-server.js';
 import { sendSlashCommand } from '../test/support/slack-signing.js';
 
@@ -297,6 +298,8 @@ async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unk
     SLACK_API_URL: slackUrl,
     // The example billing policy names this webhook secret; a production start needs it set.
     BILLING_HOOK_SECRET: 'bench',
+    // The example settings sign audit checkpoints; a production start needs the key.
+    AUDIT_SIGNING_KEY: TEST_SIGNING_KEY_PEM,
   };
   const urls: (string | undefined)[] = [];
   const children: ChildProcess[] = [];
