@@ -163,7 +163,7 @@ export async function delegatesOf(
   const asked = new Set(approverIds);
   for (const id of approverIds) {
     const delegation = await reads.activeDelegationBy(id);
-    if (!delegation || delegation.endsAt <= now) continue;
+    if (!delegation || !delegationInForce(delegation, now)) continue;
     const delegate = delegation.delegate;
     if (delegate.directoryId === requesterId || asked.has(delegate.directoryId)) continue;
     asked.add(delegate.directoryId);

@@ -92,7 +92,6 @@ export async function escalateStep(deps: Deps, due: StepRecord): Promise<boolean
       },
     });
     if (added.length === 0) return true;
-    const escalatedStep: StepRecord = { ...step, escalatedAt: now, escalationApprovers };
     // The people added are asked by DM, even for a channel step: they may not be in that channel.
     await askApprovers(
       tx,
@@ -113,7 +112,7 @@ export async function escalateStep(deps: Deps, due: StepRecord): Promise<boolean
         type: 'approval.escalated',
         recipient,
         requestId: fresh.id,
-        stepIndex: escalatedStep.index,
+        stepIndex: step.index,
       });
     }
     await notify(tx, now, `step-escalated:${fresh.id}:${step.index}`, {
