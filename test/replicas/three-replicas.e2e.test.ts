@@ -40,13 +40,14 @@ describe('three replicas behind a load balancer', () => {
     ]);
     expect([a.status, b.status]).toEqual([200, 200]);
     await waitUntil(async () => (await cluster.store.getRequest(requestId))!.status === 'approved');
+    // Both clicks handled (the acks come before the work): the loser was told, then count.
+    await cluster.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.marcus.id && /already/.test(m.text), {
+      timeoutMs: 20_000,
+    });
     expect(await cluster.store.getDecisions(requestId)).toHaveLength(1);
     const events = await cluster.store.auditEventsFor({ requestId });
     expect(events.filter((e) => e.action === 'step.approved')).toHaveLength(1);
     expect(events.filter((e) => e.action === 'request.approved')).toHaveLength(1);
-    await cluster.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.marcus.id && /already/.test(m.text), {
-      timeoutMs: 20_000,
-    });
   }, 60_000);
 
   it('count both approvals of a quorum step decided at once on two replicas, and start the next step once', async () => {
