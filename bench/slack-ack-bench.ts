@@ -316,8 +316,8 @@ async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unk
   // One after the other: the first migrates the database.
   for (let index = 0; index < REPLICAS; index++) {
     const child = fork(join(ROOT, 'test', 'replicas', 'replica-process.ts'), [], {
-      execArgv: ['--import', 'tsx'],
-      env: { ...env, REPLICA_NAME: `replica${index}` },
+      execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
+      env: { ...env, REPLICA_NAME: `replica${index}`, ...(process.env.TRACE_OPEN ? { TRACE_OPEN: '1' } : {}) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.push(child);
