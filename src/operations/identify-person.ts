@@ -21,7 +21,9 @@ export async function identifySlackUser(
   },
 ): Promise<ActingPerson> {
   const binding =
-    input.binding === undefined ? await deps.store.bindingForSlackUser(input.slackUserId) : (input.binding ?? undefined);
+    input.binding === undefined
+      ? await deps.store.bindingForSlackUser(input.slackUserId)
+      : (input.binding ?? undefined);
   if (binding) {
     const person = await deps.directory.getPerson(binding.directoryId);
     if (!person) throw new AccessError('identity_unknown', 'Your directory account no longer exists. Ask an admin.');

@@ -54,7 +54,11 @@ export async function identify(
     'Slack did not tell us who you are just now; please try again in a moment.',
   );
   assertOurPerson(ctx, user);
-  return identifySlackUser(ctx.deps, { slackUserId, email: user?.profile?.email ?? null, binding: (await binding) ?? null });
+  return identifySlackUser(ctx.deps, {
+    slackUserId,
+    email: user?.profile?.email ?? null,
+    binding: (await binding) ?? null,
+  });
 }
 
 /** The parts of users.info the workspace check reads. */
