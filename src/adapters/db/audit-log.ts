@@ -37,7 +37,6 @@ export class AuditLog implements SyncPort<Methods> {
           .from(t.auditEvents)
           .orderBy(desc(t.auditEvents.id))
           .limit(1)
-          .prepare(),
       )
       .get();
     return row ?? { seq: 0, hash: GENESIS_HASH };
@@ -86,7 +85,6 @@ export class AuditLog implements SyncPort<Methods> {
         db
           .insert(t.auditEvents)
           .values(placeholdersFor(t.auditEvents, Object.keys(row)))
-          .prepare(),
       )
       .run(row);
     this.appended = { seq: row.seq, hash: row.hash };
@@ -103,7 +101,6 @@ export class AuditLog implements SyncPort<Methods> {
           .where(gt(t.auditEvents.id, sql.placeholder('afterId')))
           .orderBy(asc(t.auditEvents.id))
           .limit(sql.placeholder('limit'))
-          .prepare(),
       )
       .all({ afterId: options.afterId ?? 0, limit: options.limit ?? 1000 })
       .map((row) => ({ ...toAudit(row), id: row.id }));
@@ -148,7 +145,6 @@ export class AuditLog implements SyncPort<Methods> {
           .where(gt(t.auditEvents.seq, sql.placeholder('afterSeq')))
           .orderBy(asc(t.auditEvents.seq))
           .limit(sql.placeholder('limit'))
-          .prepare(),
       )
       .all({ afterSeq, limit })
       .map(toAudit);

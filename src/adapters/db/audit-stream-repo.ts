@@ -48,7 +48,6 @@ export class AuditStreamRepo implements SyncPort<Methods> {
           .where(gt(t.auditCheckpoints.seq, sql.placeholder('afterSeq')))
           .orderBy(asc(t.auditCheckpoints.seq))
           .limit(sql.placeholder('limit'))
-          .prepare(),
       )
       .all({ afterSeq: options.afterSeq ?? -1, limit: options.limit ?? -1 });
   }
@@ -56,7 +55,7 @@ export class AuditStreamRepo implements SyncPort<Methods> {
   latestAuditCheckpoint(): CheckpointRecord | undefined {
     return this.c
       .prepared('latestAuditCheckpoint', (db) =>
-        db.select().from(t.auditCheckpoints).orderBy(desc(t.auditCheckpoints.seq)).limit(1).prepare(),
+        db.select().from(t.auditCheckpoints).orderBy(desc(t.auditCheckpoints.seq)).limit(1),
       )
       .get();
   }

@@ -24,7 +24,6 @@ export class BreakGlassRepo implements SyncPort<Methods> {
           .select()
           .from(t.breakGlassReviews)
           .where(eq(t.breakGlassReviews.grantId, sql.placeholder('grantId')))
-          .prepare(),
       )
       .get({ grantId });
     return row && toBreakGlassReview(row);
@@ -67,7 +66,6 @@ export class BreakGlassRepo implements SyncPort<Methods> {
           )
           .orderBy(asc(t.breakGlassReviews.dueAt))
           .limit(sql.placeholder('limit'))
-          .prepare(),
       )
       .all({ now, limit })
       .map(toBreakGlassReview);
@@ -90,7 +88,6 @@ export class BreakGlassRepo implements SyncPort<Methods> {
         .update(t.breakGlassReviews)
         .set(placeholdersFor(t.breakGlassReviews, keys))
         .where(and(eq(t.breakGlassReviews.grantId, sql.placeholder('__id')), inArray(t.breakGlassReviews.status, from)))
-        .prepare(),
     );
     return statement.run({ ...toDriver(t.breakGlassReviews, values), __id: grantId }).changes === 1;
   }

@@ -27,7 +27,6 @@ export class DelegationsRepo implements SyncPort<Methods> {
           .select()
           .from(t.delegations)
           .where(eq(t.delegations.id, sql.placeholder('id')))
-          .prepare(),
       )
       .get({ id });
     return row && toDelegation(row);
@@ -43,7 +42,6 @@ export class DelegationsRepo implements SyncPort<Methods> {
           .where(
             and(eq(t.delegations.delegatorId, sql.placeholder('delegatorId')), sql`${t.delegations.status} = 'active'`),
           )
-          .prepare(),
       )
       .get({ delegatorId });
     return row && toDelegation(row);
@@ -59,7 +57,6 @@ export class DelegationsRepo implements SyncPort<Methods> {
             and(eq(t.delegations.delegateId, sql.placeholder('delegateId')), sql`${t.delegations.status} = 'active'`),
           )
           .orderBy(asc(t.delegations.createdAt), asc(t.delegations.id))
-          .prepare(),
       )
       .all({ delegateId })
       .map(toDelegation);
@@ -74,7 +71,6 @@ export class DelegationsRepo implements SyncPort<Methods> {
           .where(and(sql`${t.delegations.status} = 'active'`, lte(t.delegations.endsAt, sql.placeholder('now'))))
           .orderBy(asc(t.delegations.endsAt))
           .limit(sql.placeholder('limit'))
-          .prepare(),
       )
       .all({ now, limit })
       .map(toDelegation);
@@ -129,7 +125,6 @@ export class DelegationsRepo implements SyncPort<Methods> {
         .update(t.delegations)
         .set(placeholdersFor(t.delegations, keys))
         .where(and(eq(t.delegations.id, sql.placeholder('__id')), inArray(t.delegations.status, from)))
-        .prepare(),
     );
     return statement.run({ ...toDriver(t.delegations, values), __id: id }).changes === 1;
   }

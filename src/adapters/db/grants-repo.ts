@@ -35,7 +35,6 @@ export class GrantsRepo implements SyncPort<Methods> {
           .select()
           .from(t.grants)
           .where(eq(t.grants.id, sql.placeholder('id')))
-          .prepare(),
       )
       .get({ id });
     return row && toGrant(row);
@@ -48,7 +47,6 @@ export class GrantsRepo implements SyncPort<Methods> {
           .select()
           .from(t.grants)
           .where(eq(t.grants.requestId, sql.placeholder('requestId')))
-          .prepare(),
       )
       .get({ requestId });
     return row && toGrant(row);
@@ -69,7 +67,6 @@ export class GrantsRepo implements SyncPort<Methods> {
             ),
           )
           .orderBy(desc(t.grants.createdAt))
-          .prepare(),
       )
       .get({ holderId, app, role });
     return row && toGrant(row);
@@ -115,7 +112,6 @@ export class GrantsRepo implements SyncPort<Methods> {
           )
           .orderBy(asc(t.grants.expiresAt))
           .limit(sql.placeholder('limit'))
-          .prepare(),
       )
       .all({ until, limit })
       .map(toGrant);
@@ -167,7 +163,6 @@ export class GrantsRepo implements SyncPort<Methods> {
               ),
             ),
           )
-          .prepare(),
       )
       .all({ holderId, group, exceptGrantId })
       .map(toGrant);
@@ -175,7 +170,7 @@ export class GrantsRepo implements SyncPort<Methods> {
 
   insertGrant(grant: Grant): void {
     this.c
-      .prepared('insertGrant', (db) => db.insert(t.grants).values(placeholdersFor(t.grants)).prepare())
+      .prepared('insertGrant', (db) => db.insert(t.grants).values(placeholdersFor(t.grants)))
       .run(toDriver(t.grants, fromGrant(grant)));
   }
 
@@ -189,7 +184,6 @@ export class GrantsRepo implements SyncPort<Methods> {
         .update(t.grants)
         .set(placeholdersFor(t.grants, keys))
         .where(and(eq(t.grants.id, sql.placeholder('__id')), inArray(t.grants.status, from)))
-        .prepare(),
     );
     return statement.run({ ...toDriver(t.grants, values), __id: id }).changes === 1;
   }
@@ -254,7 +248,6 @@ export class GrantsRepo implements SyncPort<Methods> {
           .from(t.extensions)
           .where(eq(t.extensions.grantId, sql.placeholder('grantId')))
           .orderBy(asc(t.extensions.at))
-          .prepare(),
       )
       .all({ grantId });
   }

@@ -26,7 +26,6 @@ export class IdentityRepo implements SyncPort<Methods> {
           .select()
           .from(t.identityBindings)
           .where(eq(t.identityBindings.slackUserId, sql.placeholder('slackUserId')))
-          .prepare(),
       )
       .get({ slackUserId });
   }
@@ -38,7 +37,6 @@ export class IdentityRepo implements SyncPort<Methods> {
           .select()
           .from(t.identityBindings)
           .where(eq(t.identityBindings.directoryId, sql.placeholder('directoryId')))
-          .prepare(),
       )
       .get({ directoryId });
   }

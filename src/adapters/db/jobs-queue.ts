@@ -29,7 +29,6 @@ export class JobsQueue implements SyncPort<Methods> {
           .select()
           .from(t.jobs)
           .where(eq(t.jobs.id, sql.placeholder('id')))
-          .prepare(),
       )
       .get({ id });
     return row && toJob(row);
@@ -42,7 +41,6 @@ export class JobsQueue implements SyncPort<Methods> {
           .select()
           .from(t.jobs)
           .where(eq(t.jobs.key, sql.placeholder('key')))
-          .prepare(),
       )
       .get({ key });
     return row && toJob(row);
@@ -88,7 +86,6 @@ export class JobsQueue implements SyncPort<Methods> {
             subject: sql.placeholder('subject'),
           })
           .onConflictDoNothing({ target: t.jobs.key })
-          .prepare(),
       )
       .run({ key, kind: payload.kind, payload, runAt, subject });
   }
@@ -113,8 +110,7 @@ export class JobsQueue implements SyncPort<Methods> {
           ),
         )
         .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
-        .limit(sql.placeholder('limit'))
-        .prepare();
+        .limit(sql.placeholder('limit'));
     });
     return statement.all({ now, limit, subject }).map(toJob);
   }
@@ -146,7 +142,6 @@ export class JobsQueue implements SyncPort<Methods> {
                   and other.id <> jobs.id and other.status = 'running' and other.locked_until > ${now_}))`,
               ),
             )
-            .prepare(),
         )
         .run({ id, worker, now, lockedUntil }).changes === 1
     );
@@ -182,7 +177,6 @@ export class JobsQueue implements SyncPort<Methods> {
                 eq(t.jobs.lockedBy, sql.placeholder('worker')),
               ),
             )
-            .prepare(),
         )
         .run({ id, worker, now }).changes === 1
     );
@@ -231,7 +225,7 @@ export class JobsQueue implements SyncPort<Methods> {
           )
           .orderBy(asc(t.jobs.runAt))
           .limit(sql.placeholder('limit'));
-        return db.delete(t.jobs).where(inArray(t.jobs.id, old)).prepare();
+        return db.delete(t.jobs).where(inArray(t.jobs.id, old));
       })
       .run({ before, limit }).changes;
   }

@@ -46,7 +46,6 @@ export class RequestsRepo implements SyncPort<Methods> {
           .select()
           .from(t.requests)
           .where(eq(t.requests.id, sql.placeholder('id')))
-          .prepare(),
       )
       .get({ id });
     return row && toRequest(row);
@@ -83,7 +82,6 @@ export class RequestsRepo implements SyncPort<Methods> {
               sql`${t.requests.status} = 'pending_approval'`,
             ),
           )
-          .prepare(),
       )
       .get({ requesterId, app, role });
     return row && toRequest(row);
@@ -116,7 +114,6 @@ export class RequestsRepo implements SyncPort<Methods> {
           )
           .orderBy(asc(t.requests.approvalDeadline))
           .limit(sql.placeholder('limit'))
-          .prepare(),
       )
       .all({ now, limit })
       .map(toRequest);
@@ -143,7 +140,6 @@ export class RequestsRepo implements SyncPort<Methods> {
             ),
           )
           .orderBy(asc(t.requests.createdAt))
-          .prepare(),
       )
       .all({ approverId });
     return rows.map((r) => toRequest(r.request));
@@ -164,7 +160,6 @@ export class RequestsRepo implements SyncPort<Methods> {
           )
           .orderBy(asc(t.approvalSteps.escalateAt))
           .limit(sql.placeholder('limit'))
-          .prepare(),
       )
       .all({ now, limit })
       .map(toStep);
@@ -181,7 +176,6 @@ export class RequestsRepo implements SyncPort<Methods> {
           )
           .orderBy(asc(t.approvalSteps.nextReminderAt))
           .limit(sql.placeholder('limit'))
-          .prepare(),
       )
       .all({ now, limit })
       .map(toStep);
@@ -211,7 +205,6 @@ export class RequestsRepo implements SyncPort<Methods> {
         .update(t.requests)
         .set(placeholdersFor(t.requests, keys))
         .where(and(eq(t.requests.id, sql.placeholder('__id')), inArray(t.requests.status, from)))
-        .prepare(),
     );
     return statement.run({ ...toDriver(t.requests, values), __id: id }).changes === 1;
   }
@@ -226,7 +219,6 @@ export class RequestsRepo implements SyncPort<Methods> {
           .from(t.approvalSteps)
           .where(eq(t.approvalSteps.requestId, sql.placeholder('requestId')))
           .orderBy(asc(t.approvalSteps.index))
-          .prepare(),
       )
       .all({ requestId })
       .map(toStep);
@@ -251,7 +243,6 @@ export class RequestsRepo implements SyncPort<Methods> {
             inArray(t.approvalSteps.status, from),
           ),
         )
-        .prepare(),
     );
     return statement.run({ ...toDriver(t.approvalSteps, values), __id: requestId, __index: index }).changes === 1;
   }
@@ -264,7 +255,6 @@ export class RequestsRepo implements SyncPort<Methods> {
           .from(t.decisions)
           .where(eq(t.decisions.requestId, sql.placeholder('requestId')))
           .orderBy(asc(t.decisions.id))
-          .prepare(),
       )
       .all({ requestId })
       .map(toDecision);
