@@ -61,6 +61,6 @@ export class AuditStreamRepo implements SyncPort<Methods> {
   }
 
   recordAuditCheckpoint(checkpoint: CheckpointRecord): void {
-    this.c.db.insert(t.auditCheckpoints).values(checkpoint).run();
+    this.c.insert(t.auditCheckpoints, checkpoint);
   }
 }

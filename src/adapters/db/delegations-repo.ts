@@ -104,7 +104,7 @@ export class DelegationsRepo implements SyncPort<Methods> {
 
   insertDelegation(delegation: Delegation): void {
     try {
-      this.c.db.insert(t.delegations).values(fromDelegation(delegation)).run();
+      this.c.insert(t.delegations, fromDelegation(delegation));
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new AccessError(

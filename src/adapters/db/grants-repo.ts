@@ -1,5 +1,5 @@
 /** Grants and their extensions, on SQLite. */
-import { and, asc, desc, eq, gt, inArray, isNotNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, lte, ne, or, sql } from 'drizzle-orm';
 import { OPEN_GRANT_STATUSES, type ExtensionRecord, type Grant, type GrantStatus } from '../../domain/records.js';
 import type { GrantFilter } from '../../operations/ports.js';
 import type { Connection } from './open-database.js';
@@ -73,19 +73,28 @@ export class GrantsRepo implements SyncPort<Methods> {
   }
 
   listGrants(filter: GrantFilter): Grant[] {
-    const where: SQL[] = [];
-    if (filter.status?.length) where.push(inArray(t.grants.status, filter.status));
-    if (filter.sensitive !== undefined) where.push(eq(t.grants.sensitive, filter.sensitive));
-    if (filter.holderId) where.push(eq(t.grants.holderId, filter.holderId));
-    if (filter.app) where.push(eq(t.grants.app, filter.app));
-    if (filter.role) where.push(eq(t.grants.role, filter.role));
-    return this.c.db
-      .select()
-      .from(t.grants)
-      .where(and(...where))
-      .orderBy(desc(t.grants.createdAt), desc(t.grants.id))
-      .limit(filter.limit ?? 1000)
-      .all()
+    const { status = [], sensitive, holderId, app, role } = filter;
+    // One statement per filter shape (which filters, how many statuses), built once.
+    const shape = [status.length, sensitive !== undefined, !!holderId, !!app, !!role].join();
+    const statement = this.c.prepared(`listGrants:${shape}`, (db) =>
+      db
+        .select()
+        .from(t.grants)
+        .where(
+          and(
+            status.length ? inArray(t.grants.status, status.map((_, i) => sql.placeholder(`status${i}`))) : undefined,
+            sensitive !== undefined ? eq(t.grants.sensitive, sql.placeholder('sensitive')) : undefined,
+            holderId ? eq(t.grants.holderId, sql.placeholder('holderId')) : undefined,
+            app ? eq(t.grants.app, sql.placeholder('app')) : undefined,
+            role ? eq(t.grants.role, sql.placeholder('role')) : undefined,
+          ),
+        )
+        .orderBy(desc(t.grants.createdAt), desc(t.grants.id))
+        .limit(sql.placeholder('limit')),
+    );
+    const statuses = Object.fromEntries(status.map((s, i) => [`status${i}`, s]));
+    return statement
+      .all({ ...statuses, sensitive: sensitive ? 1 : 0, holderId, app, role, limit: filter.limit ?? 1000 })
       .map(toGrant);
   }
 
@@ -169,9 +178,7 @@ export class GrantsRepo implements SyncPort<Methods> {
   }
 
   insertGrant(grant: Grant): void {
-    this.c
-      .prepared('insertGrant', (db) => db.insert(t.grants).values(placeholdersFor(t.grants)))
-      .run(toDriver(t.grants, fromGrant(grant)));
+    this.c.insert(t.grants, fromGrant(grant));
   }
 
   updateGrant(id: string, from: GrantStatus[], patch: Partial<Grant>): boolean {
@@ -253,6 +260,6 @@ export class GrantsRepo implements SyncPort<Methods> {
   }
 
   insertExtension(extension: ExtensionRecord): void {
-    this.c.db.insert(t.extensions).values(extension).run();
+    this.c.insert(t.extensions, extension);
   }
 }

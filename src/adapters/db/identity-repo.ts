@@ -43,7 +43,7 @@ export class IdentityRepo implements SyncPort<Methods> {
 
   bindIdentity(binding: IdentityBinding): void {
     try {
-      this.c.db.insert(t.identityBindings).values(binding).run();
+      this.c.insert(t.identityBindings, binding);
     } catch (error) {
       if (isUniqueViolation(error))
         throw new AccessError(

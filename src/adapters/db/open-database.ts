@@ -2,10 +2,13 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { getTableName } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { builtQuery, PreparedQuery, type QueryBuilder, type RowOf } from './prepared-query.js';
 import * as schema from './schema.js';
+import { placeholdersFor, toDriver } from './sync-port.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;
 
@@ -40,6 +43,19 @@ export class Connection {
       const { query, selected } = builtQuery(build(this.db));
       return new PreparedQuery<RowOf<B>>(this.prepareOwn(query.sql), query, selected);
     });
+  }
+
+  /**
+   * Inserts a row (as drizzle takes it: JSON as values, booleans as booleans) with a statement built
+   * once per table and set of columns given; a column left out takes its default, as with drizzle.
+   */
+  insert<T extends SQLiteTable>(table: T, row: T['$inferInsert']): Database.RunResult {
+    const values = toDriver(table, row);
+    const columns = Object.keys(values);
+    const statement = this.prepared(`insert:${getTableName(table)}:${columns.join()}`, (db) =>
+      db.insert(table).values(placeholdersFor(table, columns)),
+    );
+    return statement.run(values);
   }
 
   /** Anything built once per connection under `key` (a statement of plain SQL, say). */

@@ -1,5 +1,5 @@
 /** Requests, their approval steps and the decisions on them, on SQLite. */
-import { and, asc, desc, eq, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
 import { AccessError } from '../../domain/errors.js';
 import type { AccessRequest, DecisionRecord, RequestStatus, StepRecord, StepStatus } from '../../domain/records.js';
 import type { RequestFilter } from '../../operations/ports.js';
@@ -88,19 +88,26 @@ export class RequestsRepo implements SyncPort<Methods> {
   }
 
   listRequests(filter: RequestFilter): AccessRequest[] {
-    const where: SQL[] = [];
-    if (filter.status?.length) where.push(inArray(t.requests.status, filter.status));
-    if (filter.requesterId) where.push(eq(t.requests.requesterId, filter.requesterId));
-    if (filter.app) where.push(eq(t.requests.app, filter.app));
-    if (filter.role) where.push(eq(t.requests.role, filter.role));
-    return this.c.db
-      .select()
-      .from(t.requests)
-      .where(and(...where))
-      .orderBy(desc(t.requests.createdAt), desc(t.requests.id))
-      .limit(filter.limit ?? 1000)
-      .all()
-      .map(toRequest);
+    const { status = [], requesterId, app, role } = filter;
+    // One statement per filter shape (which filters, how many statuses), built once.
+    const shape = [status.length, !!requesterId, !!app, !!role].join();
+    const statement = this.c.prepared(`listRequests:${shape}`, (db) =>
+      db
+        .select()
+        .from(t.requests)
+        .where(
+          and(
+            status.length ? inArray(t.requests.status, status.map((_, i) => sql.placeholder(`status${i}`))) : undefined,
+            requesterId ? eq(t.requests.requesterId, sql.placeholder('requesterId')) : undefined,
+            app ? eq(t.requests.app, sql.placeholder('app')) : undefined,
+            role ? eq(t.requests.role, sql.placeholder('role')) : undefined,
+          ),
+        )
+        .orderBy(desc(t.requests.createdAt), desc(t.requests.id))
+        .limit(sql.placeholder('limit')),
+    );
+    const statuses = Object.fromEntries(status.map((s, i) => [`status${i}`, s]));
+    return statement.all({ ...statuses, requesterId, app, role, limit: filter.limit ?? 1000 }).map(toRequest);
   }
 
   overdueRequests(now: string, limit: number): AccessRequest[] {
@@ -183,7 +190,7 @@ export class RequestsRepo implements SyncPort<Methods> {
 
   insertRequest(request: AccessRequest): void {
     try {
-      this.c.db.insert(t.requests).values(fromRequest(request)).run();
+      this.c.insert(t.requests, fromRequest(request));
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new AccessError(
@@ -225,7 +232,7 @@ export class RequestsRepo implements SyncPort<Methods> {
   }
 
   insertSteps(steps: StepRecord[]): void {
-    if (steps.length) this.c.db.insert(t.approvalSteps).values(steps.map(fromStep)).run();
+    for (const step of steps) this.c.insert(t.approvalSteps, fromStep(step));
   }
 
   updateStep(requestId: string, index: number, from: StepStatus[], patch: Partial<StepRecord>): boolean {
@@ -280,7 +287,7 @@ export class RequestsRepo implements SyncPort<Methods> {
 
   insertDecision(decision: DecisionRecord): void {
     try {
-      this.c.db.insert(t.decisions).values(fromDecision(decision)).run();
+      this.c.insert(t.decisions, fromDecision(decision));
     } catch (error) {
       if (isUniqueViolation(error))
         throw new AccessError(

@@ -234,7 +234,7 @@ export class ReviewsRepo implements SyncPort<Methods> {
 
   insertReviewCampaign(campaign: ReviewCampaign): void {
     try {
-      this.c.db.insert(t.reviewCampaigns).values(fromCampaign(campaign)).run();
+      this.c.insert(t.reviewCampaigns, fromCampaign(campaign));
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new AccessError(
