@@ -3,6 +3,7 @@ import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { AuditSinkState } from '../../domain/audit-sinks.js';
 import type { CheckpointRecord } from '../../domain/checkpoint.js';
 import type { Connection } from './open-database.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
@@ -55,7 +56,7 @@ export class AuditStreamRepo implements SyncPort<Methods> {
   latestAuditCheckpoint(): CheckpointRecord | undefined {
     return this.c
       .prepared('latestAuditCheckpoint', (db) =>
-        db.select().from(t.auditCheckpoints).orderBy(desc(t.auditCheckpoints.seq)).limit(1),
+        db.select().from(t.auditCheckpoints).orderBy(desc(t.auditCheckpoints.seq)).limit(limitInText(1)),
       )
       .get();
   }

@@ -3,6 +3,7 @@ import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { BreakGlassReview, BreakGlassReviewStatus } from '../../domain/records.js';
 import type { Connection } from './open-database.js';
 import { fromBreakGlassReview, toBreakGlassReview } from './row-mappers.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -57,7 +58,7 @@ export class BreakGlassRepo implements SyncPort<Methods> {
 
   overdueBreakGlassReviews(now: string, limit: number): BreakGlassReview[] {
     return this.c
-      .prepared('overdueBreakGlassReviews', (db) =>
+      .prepared(`overdueBreakGlassReviews:${limit}`, (db) =>
         db
           .select()
           .from(t.breakGlassReviews)
@@ -65,9 +66,9 @@ export class BreakGlassRepo implements SyncPort<Methods> {
             and(sql`${t.breakGlassReviews.status} = 'pending'`, lte(t.breakGlassReviews.dueAt, sql.placeholder('now'))),
           )
           .orderBy(asc(t.breakGlassReviews.dueAt))
-          .limit(sql.placeholder('limit'))
+          .limit(limitInText(limit))
       )
-      .all({ now, limit })
+      .all({ now })
       .map(toBreakGlassReview);
   }
 

@@ -4,6 +4,7 @@ import { AccessError } from '../../domain/errors.js';
 import type { Delegation } from '../../domain/records.js';
 import { isUniqueViolation, type Connection } from './open-database.js';
 import { fromDelegation, fromDelegationPatch, toDelegation } from './row-mappers.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import { placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -64,15 +65,15 @@ export class DelegationsRepo implements SyncPort<Methods> {
 
   expiredDelegations(now: string, limit: number): Delegation[] {
     return this.c
-      .prepared('expiredDelegations', (db) =>
+      .prepared(`expiredDelegations:${limit}`, (db) =>
         db
           .select()
           .from(t.delegations)
           .where(and(sql`${t.delegations.status} = 'active'`, lte(t.delegations.endsAt, sql.placeholder('now'))))
           .orderBy(asc(t.delegations.endsAt))
-          .limit(sql.placeholder('limit'))
+          .limit(limitInText(limit))
       )
-      .all({ now, limit })
+      .all({ now })
       .map(toDelegation);
   }
 

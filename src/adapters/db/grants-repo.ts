@@ -4,6 +4,7 @@ import { OPEN_GRANT_STATUSES, type ExtensionRecord, type Grant, type GrantStatus
 import type { GrantFilter } from '../../operations/ports.js';
 import type { Connection } from './open-database.js';
 import { fromGrant, fromGrantPatch, toGrant, type GrantRow } from './row-mappers.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -74,8 +75,9 @@ export class GrantsRepo implements SyncPort<Methods> {
 
   listGrants(filter: GrantFilter): Grant[] {
     const { status = [], sensitive, holderId, app, role } = filter;
-    // One statement per filter shape (which filters, how many statuses), built once.
-    const shape = [status.length, sensitive !== undefined, !!holderId, !!app, !!role].join();
+    // One statement per filter shape (which filters, how many statuses, the limit), built once.
+    const limit = filter.limit ?? 1000;
+    const shape = [status.length, sensitive !== undefined, !!holderId, !!app, !!role, limit].join();
     const statement = this.c.prepared(`listGrants:${shape}`, (db) =>
       db
         .select()
@@ -90,11 +92,11 @@ export class GrantsRepo implements SyncPort<Methods> {
           ),
         )
         .orderBy(desc(t.grants.createdAt), desc(t.grants.id))
-        .limit(sql.placeholder('limit')),
+        .limit(limitInText(limit)),
     );
     const statuses = Object.fromEntries(status.map((s, i) => [`status${i}`, s]));
     return statement
-      .all({ ...statuses, sensitive: sensitive ? 1 : 0, holderId, app, role, limit: filter.limit ?? 1000 })
+      .all({ ...statuses, sensitive: sensitive ? 1 : 0, holderId, app, role })
       .map(toGrant);
   }
 
@@ -108,7 +110,7 @@ export class GrantsRepo implements SyncPort<Methods> {
 
   private activeExpiringBy(key: string, until: string, limit: number): Grant[] {
     return this.c
-      .prepared(key, (db) =>
+      .prepared(`${key}:${limit}`, (db) =>
         db
           .select()
           .from(t.grants)
@@ -120,9 +122,9 @@ export class GrantsRepo implements SyncPort<Methods> {
             ),
           )
           .orderBy(asc(t.grants.expiresAt))
-          .limit(sql.placeholder('limit'))
+          .limit(limitInText(limit))
       )
-      .all({ until, limit })
+      .all({ until })
       .map(toGrant);
   }
 

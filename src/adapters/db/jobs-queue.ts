@@ -3,6 +3,7 @@ import { and, asc, count, eq, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import type { JobPayload, JobRecord, JobStatus } from '../../domain/records.js';
 import type { Connection } from './open-database.js';
 import { toJob } from './row-mappers.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
@@ -91,9 +92,9 @@ export class JobsQueue implements SyncPort<Methods> {
   }
 
   dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): JobRecord[] {
-    // One prepared statement per shape: the kinds (few, baked in) and whether a subject is given.
+    // One prepared statement per shape: the kinds (few, baked in), whether a subject is given, the limit.
     const kindList = kinds?.length ? [...kinds].sort() : undefined;
-    const key = `dueJobs:${kindList?.join(',') ?? '*'}:${subject === undefined ? '*' : 'subject'}`;
+    const key = `dueJobs:${kindList?.join(',') ?? '*'}:${subject === undefined ? '*' : 'subject'}:${limit}`;
     const statement = this.c.prepared(key, (db) => {
       const now_ = sql.placeholder('now');
       return db
@@ -110,9 +111,9 @@ export class JobsQueue implements SyncPort<Methods> {
           ),
         )
         .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
-        .limit(sql.placeholder('limit'));
+        .limit(limitInText(limit));
     });
-    return statement.all({ now, limit, subject }).map(toJob);
+    return statement.all({ now, subject }).map(toJob);
   }
 
   claimJob(id: number, worker: string, now: string, lockedUntil: string): boolean {

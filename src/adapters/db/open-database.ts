@@ -14,6 +14,9 @@ export type Db = BetterSQLite3Database<typeof schema>;
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
 
+/** Statements a connection keeps (Connection.cached): far more than the code's queries have shapes. */
+const MAX_STATEMENTS = 1000;
+
 /** How long a connection waits for a lock another process holds before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
 
@@ -58,12 +61,15 @@ export class Connection {
     return statement.run(values);
   }
 
-  /** Anything built once per connection under `key` (a statement of plain SQL, say). */
+  /**
+   * Anything built once per connection under `key` (a statement of plain SQL, say). Keys carry a
+   * query's shape and limit; past MAX_STATEMENTS of them, an unusual one is built for its call only.
+   */
   cached<T>(key: string, build: () => T): T {
     let statement = this.statements.get(key) as T | undefined;
     if (statement === undefined) {
       statement = build();
-      this.statements.set(key, statement);
+      if (this.statements.size < MAX_STATEMENTS) this.statements.set(key, statement);
     }
     return statement;
   }

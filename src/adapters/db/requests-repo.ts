@@ -15,6 +15,7 @@ import {
   toStep,
   type StepRow,
 } from './row-mappers.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -89,8 +90,9 @@ export class RequestsRepo implements SyncPort<Methods> {
 
   listRequests(filter: RequestFilter): AccessRequest[] {
     const { status = [], requesterId, app, role } = filter;
-    // One statement per filter shape (which filters, how many statuses), built once.
-    const shape = [status.length, !!requesterId, !!app, !!role].join();
+    // One statement per filter shape (which filters, how many statuses, the limit), built once.
+    const limit = filter.limit ?? 1000;
+    const shape = [status.length, !!requesterId, !!app, !!role, limit].join();
     const statement = this.c.prepared(`listRequests:${shape}`, (db) =>
       db
         .select()
@@ -104,15 +106,15 @@ export class RequestsRepo implements SyncPort<Methods> {
           ),
         )
         .orderBy(desc(t.requests.createdAt), desc(t.requests.id))
-        .limit(sql.placeholder('limit')),
+        .limit(limitInText(limit)),
     );
     const statuses = Object.fromEntries(status.map((s, i) => [`status${i}`, s]));
-    return statement.all({ ...statuses, requesterId, app, role, limit: filter.limit ?? 1000 }).map(toRequest);
+    return statement.all({ ...statuses, requesterId, app, role }).map(toRequest);
   }
 
   overdueRequests(now: string, limit: number): AccessRequest[] {
     return this.c
-      .prepared('overdueRequests', (db) =>
+      .prepared(`overdueRequests:${limit}`, (db) =>
         db
           .select()
           .from(t.requests)
@@ -120,9 +122,9 @@ export class RequestsRepo implements SyncPort<Methods> {
             and(eq(t.requests.status, 'pending_approval'), lte(t.requests.approvalDeadline, sql.placeholder('now'))),
           )
           .orderBy(asc(t.requests.approvalDeadline))
-          .limit(sql.placeholder('limit'))
+          .limit(limitInText(limit))
       )
-      .all({ now, limit })
+      .all({ now })
       .map(toRequest);
   }
 
@@ -154,7 +156,7 @@ export class RequestsRepo implements SyncPort<Methods> {
 
   stepsDueToEscalate(now: string, limit: number): StepRecord[] {
     return this.c
-      .prepared('stepsDueToEscalate', (db) =>
+      .prepared(`stepsDueToEscalate:${limit}`, (db) =>
         db
           .select()
           .from(t.approvalSteps)
@@ -166,15 +168,15 @@ export class RequestsRepo implements SyncPort<Methods> {
             ),
           )
           .orderBy(asc(t.approvalSteps.escalateAt))
-          .limit(sql.placeholder('limit'))
+          .limit(limitInText(limit))
       )
-      .all({ now, limit })
+      .all({ now })
       .map(toStep);
   }
 
   stepsDueForApproverReminder(now: string, limit: number): StepRecord[] {
     return this.c
-      .prepared('stepsDueForApproverReminder', (db) =>
+      .prepared(`stepsDueForApproverReminder:${limit}`, (db) =>
         db
           .select()
           .from(t.approvalSteps)
@@ -182,9 +184,9 @@ export class RequestsRepo implements SyncPort<Methods> {
             and(sql`${t.approvalSteps.status} = 'open'`, lte(t.approvalSteps.nextReminderAt, sql.placeholder('now'))),
           )
           .orderBy(asc(t.approvalSteps.nextReminderAt))
-          .limit(sql.placeholder('limit'))
+          .limit(limitInText(limit))
       )
-      .all({ now, limit })
+      .all({ now })
       .map(toStep);
   }
 
