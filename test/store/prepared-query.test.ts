@@ -50,7 +50,10 @@ describe('a prepared query', () => {
 
   it('names a placeholder left without a value', () => {
     const statement = c.prepared('getJobByKey', (db) =>
-      db.select().from(t.jobs).where(eq(t.jobs.key, sql.placeholder('key'))),
+      db
+        .select()
+        .from(t.jobs)
+        .where(eq(t.jobs.key, sql.placeholder('key'))),
     );
     expect(() => statement.get({})).toThrow('No value for placeholder "key" was provided');
   });
