@@ -19,7 +19,7 @@ import { PermanentError, TransientError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/records.js';
 import { addSeconds, nowIso, type Deps } from './context.js';
 import type { StoreTx } from './ports.js';
-import { executeRevocation, provisionGrant, recordEffectFailure } from './provision-grant.js';
+import { executeRevocation, provisionGrant, recordEffectFailure, type EffectRecord } from './provision-grant.js';
 import { publishDigest } from './publish-digest.js';
 import { withReadScope } from './read-scope.js';
 import { executeReviewRemoval, recordRemovalFailure } from './reviews/review-remediation.js';
@@ -65,7 +65,8 @@ export const RECORD_WITHIN_MS = 1000;
 
 /** What running a job came to, waiting to be recorded. */
 type Outcome =
-  | { kind: 'done'; job: JobRecord }
+  /** Done; `effect`: what it changed, still to record (provisioning and revocation). */
+  | { kind: 'done'; job: JobRecord; effect?: EffectRecord }
   /** Rate-limited (429): pending again at `retryAt`, the attempt refunded. */
   | { kind: 'deferred'; job: JobRecord; error: string; retryAt: string }
   /** Failed: pending again at `retryAt`, or dead (given up) when null. */
@@ -219,8 +220,8 @@ class BatchRunner {
     let outcome: Outcome;
     try {
       // One job is one operation: its directory reads are shared, and only within it.
-      await withReadScope(() => perform(deps, job));
-      outcome = { kind: 'done', job };
+      const effect = await withReadScope(() => perform(deps, job));
+      outcome = effect ? { kind: 'done', job, effect } : { kind: 'done', job };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (error instanceof TransientError && error.rateLimited) {
@@ -268,13 +269,18 @@ class BatchRunner {
         candidates = [];
         const finished: boolean[] = [];
         for (const outcome of outcomes) finished.push(await this.recordOutcome(tx, outcome, at));
+        // Lock order (ports.ts, Store): every grant the effects' records change, before the first audit event.
+        const grantIds = outcomes.flatMap((o) => (o.kind === 'done' && o.effect ? [o.effect.grantId] : []));
+        if (grantIds.length > 0) await tx.getGrants(grantIds);
+        for (const outcome of outcomes) await this.recordEffect(tx, outcome, at);
+        // The claims last: a transaction holding a subject's lock waits for nothing but other
+        // subjects' (in order), never for the audit head. And after the effects' records: a
+        // provisioning recorded late tells whether the revocation behind it still has to run.
         let claimed: JobRecord[] = [];
         if (!this.aborted) {
           candidates = await this.nextCandidates(tx, outcomes, at);
           claimed = await this.claim(tx, candidates, at);
         }
-        // Audit events last: the records the transaction changes are locked before the audit head (ports.ts, Store).
-        for (const outcome of outcomes) await this.auditOutcome(tx, outcome, at);
         return { finished, claimed };
       });
       outcomes.forEach((outcome, i) => this.recorded(outcome, finished[i]!));
@@ -292,7 +298,7 @@ class BatchRunner {
         try {
           const finished = await this.deps.store.transaction(async (tx) => {
             const finished = await this.recordOutcome(tx, outcome, at);
-            await this.auditOutcome(tx, outcome, at);
+            await this.recordEffect(tx, outcome, at);
             return finished;
           });
           this.recorded(outcome, finished);
@@ -339,7 +345,13 @@ class BatchRunner {
     return tx.failJob(job.id, worker, at, outcome.error, outcome.retryAt);
   }
 
-  private async auditOutcome(tx: StoreTx, outcome: Outcome, at: string): Promise<void> {
+  /**
+   * What the effect changed (a grant activated, a revocation completed: recorded against the grant
+   * as it is now, even when the job's lock was lost meanwhile, see provision-grant.ts), or the
+   * audit event of a job given up.
+   */
+  private async recordEffect(tx: StoreTx, outcome: Outcome, at: string): Promise<void> {
+    if (outcome.kind === 'done') return outcome.effect?.write(tx, at);
     if (outcome.kind !== 'failed' || outcome.retryAt) return;
     await tx.appendAudit({
       at,
@@ -418,7 +430,7 @@ class BatchRunner {
     }
   }
 }
-async function perform(deps: Deps, job: JobRecord): Promise<void> {
+async function perform(deps: Deps, job: JobRecord): Promise<EffectRecord | void> {
   const payload = job.payload;
   switch (payload.kind) {
     case 'provision':
