@@ -84,4 +84,48 @@ describe('a process killed between job intent and completion', () => {
     expect(notes.map((e) => e.type).sort()).toEqual(['grant.active', 'request.approved']);
     expect(new Set(notes.map((e) => e.key)).size).toBe(notes.length);
   });
+
+  it('killed after the effects of a batch and before its record: the batch runs again, recorded once', async () => {
+    const first = child('intent', '2026-03-02T09:00:00.000Z');
+    await new Promise<void>((resolve, reject) => {
+      first.proc.stdout.on('data', (d: Buffer) => d.toString().includes('committed') && resolve());
+      void first.exited.then((e) => reject(new Error(`child exited early: ${e.stderr}`)));
+    });
+    first.proc.kill('SIGKILL');
+    await first.exited;
+
+    // One batch: the add, then the approval message; killed before either outcome was recorded.
+    const second = await child('batch-crash', '2026-03-02T09:01:00.000Z').exited;
+    expect(second.signal, second.stderr).toBe('SIGKILL');
+    let store = SqliteStore.open(join(dir, 'access.db'));
+    const grant = (await store.listGrants({}))[0]!;
+    expect(grant.status).toBe('provisioning');
+    const batch = await store.listJobs({ status: ['running'] });
+    expect(batch.map((j) => j.key).sort()).toEqual(
+      [`notify:approved:${grant.requestId}`, `provision:${grant.id}`].sort(),
+    );
+    expect(await store.listJobs({ status: ['done'] })).toEqual([]);
+    await store.close();
+
+    // After the locks expired: the whole batch again, each effect repeated once, each outcome recorded once.
+    const third = await child('resume', '2026-03-02T09:10:00.000Z').exited;
+    expect(third.code, third.stderr).toBe(0);
+    store = SqliteStore.open(join(dir, 'access.db'));
+    expect((await store.getGrant(grant.id))!.status).toBe('active');
+    const events = await store.auditEvents({ limit: 1000 });
+    expect(events.filter((e) => e.action === 'grant.provisioned')).toHaveLength(1);
+    expect(events.filter((e) => e.action === 'grant.activated')).toHaveLength(1);
+    expect(verifyChain(events).ok).toBe(true);
+    expect(await store.listJobs({ status: ['pending', 'running', 'dead'] })).toEqual([]);
+    await store.close();
+
+    const entries = logEntries();
+    expect(entries.filter((e) => e.event === 'add').map((e) => e.phase)).toEqual(['batch-crash', 'resume']);
+    // The approval message went out again under the same key (the Slack notifier updates the message it posted
+    // under a job's key rather than posting a second one); the activation message, recorded once, went out once.
+    const approved = entries.filter((e) => e.event === 'notify' && e.type === 'request.approved');
+    expect(approved.map((e) => e.phase)).toEqual(['batch-crash', 'resume']);
+    expect(new Set(approved.map((e) => e.key)).size).toBe(1);
+    expect(entries.filter((e) => e.event === 'notify' && e.type === 'grant.active')).toHaveLength(1);
+  });
 });
