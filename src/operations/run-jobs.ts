@@ -204,7 +204,8 @@ class BatchRunner {
    */
   private async claim(tx: StoreTx, candidates: JobRecord[], now: string): Promise<JobRecord[]> {
     const lockedUntil = addSeconds(now, this.lockSeconds);
-    const order = [...candidates].sort((a, b) => (a.subject ?? '').localeCompare(b.subject ?? ''));
+    // Code-unit order, the same in every process whatever its locale.
+    const order = [...candidates].sort((a, b) => compare(a.subject ?? '', b.subject ?? ''));
     const claimed = new Set<number>();
     for (const job of order) {
       if (await tx.claimJob(job.id, this.options.worker, now, lockedUntil)) claimed.add(job.id);
@@ -447,6 +448,10 @@ async function perform(deps: Deps, job: JobRecord): Promise<EffectRecord | void>
     case 'reviewRemoval':
       return executeReviewRemoval(deps, payload.itemId);
   }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** base * 2^(attempt-1), capped, with full jitter on the upper half; a server's Retry-After wins when longer. */

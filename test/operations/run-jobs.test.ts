@@ -142,6 +142,15 @@ describe('the job runner runs jobs in batches', () => {
     expect(await h.runJobs()).toMatchObject({ ran: 3, done: 3 });
   });
 
+  it('records the outcomes waiting once the first has waited `recordWithinMs`', async () => {
+    await queueTwoRequests();
+    const counted = storeFailingToFinish(() => undefined);
+    const summary = await runDueJobs({ ...h.deps, store: counted.store }, { worker: 'test', recordWithinMs: 0 });
+    expect(summary).toMatchObject({ ran: 4, done: 4 });
+    // The claim, then each outcome as soon as its effect ends; the due list read again: empty.
+    expect(counted.transactions()).toBe(5);
+  });
+
   it('records a batch after at most `claimBatch` jobs: a larger backlog takes more batches, none run twice', async () => {
     const keys = await queueTwoRequests();
     const counted = storeFailingToFinish(() => undefined);
