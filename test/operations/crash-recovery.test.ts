@@ -41,16 +41,21 @@ function logEntries(): Record<string, unknown>[] {
     : [];
 }
 
+/** A request auto-approved: the grant and its jobs commit, and the process is killed before running any. */
+async function commitIntentThenKill(): Promise<void> {
+  const first = child('intent', '2026-03-02T09:00:00.000Z');
+  await new Promise<void>((resolve, reject) => {
+    first.proc.stdout.on('data', (d: Buffer) => d.toString().includes('committed') && resolve());
+    void first.exited.then((e) => reject(new Error(`child exited early: ${e.stderr}`)));
+  });
+  first.proc.kill('SIGKILL');
+  expect((await first.exited).signal).toBe('SIGKILL');
+}
+
 describe('a process killed between job intent and completion', () => {
   it('resumes at the next start: the grant is provisioned exactly once, with one notification', async () => {
     // 1. The request and its grant commit with their jobs; the process is killed before running any.
-    const first = child('intent', '2026-03-02T09:00:00.000Z');
-    await new Promise<void>((resolve, reject) => {
-      first.proc.stdout.on('data', (d: Buffer) => d.toString().includes('committed') && resolve());
-      void first.exited.then((e) => reject(new Error(`child exited early: ${e.stderr}`)));
-    });
-    first.proc.kill('SIGKILL');
-    expect((await first.exited).signal).toBe('SIGKILL');
+    await commitIntentThenKill();
 
     // 2. Restarted, it claims the provisioning job, adds the person to the group, and dies before recording it.
     const second = await child('effect-crash', '2026-03-02T09:01:00.000Z').exited;
@@ -86,13 +91,7 @@ describe('a process killed between job intent and completion', () => {
   });
 
   it('killed after the effects of a batch and before its record: the batch runs again, recorded once', async () => {
-    const first = child('intent', '2026-03-02T09:00:00.000Z');
-    await new Promise<void>((resolve, reject) => {
-      first.proc.stdout.on('data', (d: Buffer) => d.toString().includes('committed') && resolve());
-      void first.exited.then((e) => reject(new Error(`child exited early: ${e.stderr}`)));
-    });
-    first.proc.kill('SIGKILL');
-    await first.exited;
+    await commitIntentThenKill();
 
     // One batch: the add, then the approval message; killed before either outcome was recorded.
     const second = await child('batch-crash', '2026-03-02T09:01:00.000Z').exited;
