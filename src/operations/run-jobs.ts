@@ -119,6 +119,12 @@ class BatchRunner {
           await this.stop();
           return this.summary;
         }
+        if (this.held[0] && this.held[0].subject === null && this.recordsWaiting()) {
+          // A message (or a digest) reads the state it reports: what the effects before it changed
+          // is committed first, so the holder is never told of a grant the store has not activated.
+          await this.record();
+          continue;
+        }
         const job = this.held.shift();
         if (job) {
           await this.runJob(job);
@@ -134,6 +140,11 @@ class BatchRunner {
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /** Whether an outcome waiting carries a change of state (a grant activated or revoked). */
+  private recordsWaiting(): boolean {
+    return this.outcomes.some((o) => o.kind === 'done' && o.effect);
   }
 
   private waitedTooLong(): boolean {
