@@ -9,12 +9,14 @@
  * different subjects; their effects run one after the other; one transaction records the outcomes
  * of those that ran and claims the next batch. Outcomes are recorded after `claimBatch` effects,
  * when no claimed job is left, or at the end of the first effect that ends `recordWithinMs` or more
- * after the first outcome waiting (an effect is never interrupted). A crash between the effects and
- * that transaction leaves the jobs claimed: they run again once their locks expire, the whole batch
- * (at most `claimBatch` effects) rather than one job. That is safe because every effect is
- * idempotent: an add finds the person in the group, a removal finds them gone, a message is keyed
- * (the notifier updates the message it posted under the job's key instead of posting twice), a
- * provisioning outcome is recorded against the grant as it is then (provision-grant.ts).
+ * after the first outcome waiting (an effect is never interrupted), and before a message (a job
+ * without a subject) runs while a grant's change of state waits: a message reports committed state.
+ * A crash between the effects and that transaction leaves the jobs claimed: they run again once
+ * their locks expire, the whole batch (at most `claimBatch` effects) rather than one job. That is
+ * safe because every effect is idempotent: an add finds the person in the group, a removal finds
+ * them gone, a message is keyed (the notifier updates the message it posted under the job's key
+ * instead of posting twice), a provisioning outcome is recorded against the grant as it is then
+ * (provision-grant.ts).
  */
 import { PermanentError, TransientError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/records.js';
