@@ -1399,6 +1399,25 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.dueJobs(at(9999), 10)).toEqual([]);
       });
 
+      it('gives back a job claimed and not run: due at once, the attempt refunded, the last error kept', async () => {
+        await store.transaction((tx) => tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0)));
+        const { id } = (await store.getJobByKey('provision:grt_1'))!;
+        await store.transaction((tx) => tx.claimJob(id, 'w1', at(0), at(300)));
+        await store.transaction((tx) => tx.failJob(id, 'w1', at(1), 'Okta 503', at(10)));
+        await store.transaction((tx) => tx.claimJob(id, 'w1', at(10), at(310)));
+        expect(await store.transaction((tx) => tx.releaseJob(id, 'w2', at(11)))).toBe(false);
+        expect(await store.transaction((tx) => tx.releaseJob(id, 'w1', at(11)))).toBe(true);
+        expect(await store.getJob(id)).toMatchObject({
+          status: 'pending',
+          runAt: at(10),
+          attempts: 1,
+          lastError: 'Okta 503',
+          updatedAt: at(11),
+        });
+        expect(await store.transaction((tx) => tx.releaseJob(id, 'w1', at(12)))).toBe(false); // not running
+        expect(await store.transaction((tx) => tx.claimJob(id, 'w2', at(12), at(312)))).toBe(true);
+      });
+
       it('runs the jobs of one subject one at a time, whichever connection claims them', async () => {
         const other = await db.connect();
         try {
