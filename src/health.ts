@@ -48,6 +48,7 @@ export function createHealthCheck(
   let directory: Health['directory'] | undefined;
   let checking: Promise<Health['directory']> | undefined;
   let tables: { counts: Record<string, number>; at: string } | undefined;
+  let counting: Promise<{ counts: Record<string, number>; at: string }> | undefined;
 
   const checkDirectory = async (): Promise<Health['directory']> => {
     const checkedAt = deps.clock.now().toISOString();
@@ -84,7 +85,12 @@ export function createHealthCheck(
       stream = await auditStream(deps, head.seq);
       const now = deps.clock.now();
       if (!tables || now.getTime() - Date.parse(tables.at) > (options.tablesTtlMs ?? 60_000)) {
-        tables = { counts: await deps.store.tableSizes(), at: now.toISOString() };
+        // Probes arriving while the count runs share it (as the directory check below).
+        counting ??= deps.store
+          .tableSizes()
+          .then((counts) => ({ counts, at: now.toISOString() }))
+          .finally(() => (counting = undefined));
+        tables = await counting;
       }
     } catch (error) {
       database.ok = false;

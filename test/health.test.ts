@@ -92,4 +92,30 @@ describe('GET /healthz', () => {
     expect((await check()).body.tables?.jobs).toBe(1);
     expect(counted).toHaveLength(2);
   });
+
+  it('shares one table count among probes that arrive while it runs', async () => {
+    let counts = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const store = new Proxy(h.store, {
+      get(target, key, receiver) {
+        if (key === 'tableSizes') {
+          return async () => {
+            counts++;
+            await released;
+            return target.tableSizes();
+          };
+        }
+        const value = Reflect.get(target, key, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const check = createHealthCheck({ ...h.deps, store }, { tablesTtlMs: 60_000 });
+    const probes = [check(), check(), check()];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    const bodies = (await Promise.all(probes)).map((p) => p.body);
+    expect(counts).toBe(1);
+    expect(bodies.map((b) => b.tables?.requests)).toEqual([0, 0, 0]);
+  });
 });

@@ -78,6 +78,15 @@ roles:
       okta_group: aws-admins
 `;
 
+/** A schedule pass a replica reported: it ran the slot, or skipped it (and why). */
+export interface ReportedPass {
+  replica: number;
+  name: string;
+  status: 'ran' | 'failed' | 'skipped';
+  reason?: string;
+  slot?: string;
+}
+
 export interface Replica {
   index: number;
   child: ChildProcess;
@@ -88,6 +97,8 @@ export interface Replica {
 
 export class Cluster {
   readonly replicas: Replica[] = [];
+  /** Every schedule pass every replica reported, in arrival order. */
+  readonly passes: ReportedPass[] = [];
   slack!: SlackApiStandIn;
   okta!: OktaStandIn;
   /** The test's own view of the database (a fourth connection, never a replica). */
@@ -165,7 +176,10 @@ export class Cluster {
     const replica: Replica = { index, child, url: undefined, pid: child.pid!, output: () => output };
     this.replicas[index] = replica;
     const ready = new Promise<{ port: number }>((resolve, reject) => {
-      child.on('message', (m: { ready?: boolean; port?: number }) => m.ready && resolve({ port: m.port! }));
+      child.on('message', (m: { ready?: boolean; port?: number; pass?: Omit<ReportedPass, 'replica'> }) => {
+        if (m.pass) this.passes.push({ replica: index, ...m.pass });
+        if (m.ready) resolve({ port: m.port! });
+      });
       child.once('exit', (code, signal) =>
         reject(new Error(`replica${index} exited (${code ?? signal}) before it was ready:\n${output}`)),
       );

@@ -32,6 +32,11 @@ const jobs = { worker: name, lockSeconds, baseDelaySeconds: 1 };
 const bot = await createSlackBot(slack!.connection, { deps: runtime.deps, display: slack!.display, jobs });
 const port = await bot.start();
 const scheduler = createBotScheduler(runtime.deps, { jobs }, { holder: name, leaseSeconds: Math.max(2, lockSeconds) });
+// The test reads which replica ran or skipped each schedule slot (the race is the point).
+scheduler.onPass((outcome) => {
+  const reason = outcome.status === 'skipped' ? outcome.reason : undefined;
+  process.send?.({ pass: { name: outcome.name, status: outcome.status, reason, slot: outcome.slot?.toISOString() } });
+});
 scheduler.start();
 process.send?.({ ready: true, port, pid: process.pid });
 

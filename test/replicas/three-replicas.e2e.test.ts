@@ -133,7 +133,21 @@ describe('three replicas behind a load balancer', () => {
       .calls('chat.postMessage')
       .filter((c) => (c.args as { channel?: string }).channel === 'C0SECURITY');
     expect(posts).toHaveLength(done.length);
-    // Every replica fired for the slots; the slot claim and the keyed job made one of them post.
+    // Several replicas fired for the same slots (else nothing raced): for each slot that ran, the
+    // others skipped it because the slot was done or its lease held, and none ran it twice.
+    const digestPasses = cluster.passes.filter((p) => p.name === 'digest' && p.slot);
+    const ran = digestPasses.filter((p) => p.status === 'ran');
+    expect(new Set(ran.map((p) => p.slot)).size).toBe(ran.length);
+    const contested = ran.filter((r) =>
+      digestPasses.some(
+        (p) =>
+          p.slot === r.slot &&
+          p.replica !== r.replica &&
+          p.status === 'skipped' &&
+          (p.reason === 'slot_done' || p.reason === 'lease_held'),
+      ),
+    );
+    expect(contested.length).toBeGreaterThanOrEqual(2);
     expect(verifyChain(await cluster.store.auditEvents({ limit: 100_000 })).ok).toBe(true);
     // Locks are taken in one order (records, then the audit chain): no race above ever deadlocked.
     expect(

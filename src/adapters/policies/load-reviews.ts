@@ -11,7 +11,7 @@ import { validateDetailed } from 'node-cron';
 import type { LoadedPolicy } from '../../domain/policy.js';
 import type { LoadedReview } from '../../domain/reviews/review-definition.js';
 import { ReviewFileSchema } from '../../domain/reviews/review-schema.js';
-import { issuesToProblems, problemAt, readSource } from './policy-files.js';
+import { describeFsError, issuesToProblems, problemAt, readSource } from './policy-files.js';
 import type { PolicyProblem } from './policy-problem.js';
 import type { YamlSource } from './yaml-source.js';
 
@@ -36,14 +36,14 @@ export async function loadReviews(
       .map((entry) => entry.name)
       .sort();
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ENOENT') return [];
+    // No reviews folder: no campaigns (it is optional).
+    if ((error as { code?: unknown }).code === 'ENOENT') return [];
     problems.push({
       file: folder,
       line: 1,
       column: 1,
       path: '(file)',
-      message: `cannot read the reviews folder: ${String(code ?? error)}`,
+      message: `cannot read the reviews folder: ${describeFsError(error)}`,
     });
     return [];
   }

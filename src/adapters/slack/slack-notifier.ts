@@ -53,6 +53,7 @@ import { personLabel, requestCard } from './request-card.js';
 import { forgetDmChannel, openDm } from './dm-channels.js';
 import { SlackCallGate } from './slack-call-gate.js';
 import { classifySlackError, platformError } from './slack-errors.js';
+import { campaignTerms } from '../../domain/reviews/review-version.js';
 
 type NotifierDeps = Pick<Deps, 'store' | 'catalog' | 'settings' | 'directory' | 'clock' | 'logger'>;
 
@@ -594,15 +595,15 @@ export class SlackNotifier implements Notifier {
     });
     if (!list) throw new PermanentError(`review campaign ${n.campaignId} does not exist`);
     const reviewer = (await this.deps.store.getReviewer(n.campaignId, reviewerId))?.reviewer;
-    const definition = list.campaign.definition as { undecided?: string; remediate?: string };
+    const { undecided, remediate } = campaignTerms(list.campaign);
     const message = reviewerListMessage({
       campaignId: list.campaign.id,
       reviewName: list.campaign.reviewName,
       status: list.campaign.status,
       dueAt: list.campaign.dueAt,
       closedAt: list.campaign.closedAt,
-      undecided: definition.undecided === 'revoke' ? 'revoke' : 'keep',
-      remediate: definition.remediate === 'remove' ? 'remove' : 'report',
+      undecided,
+      remediate,
       reviewer: { directoryId: reviewerId, name: reviewer?.name ?? '' },
       total: list.total,
       pending: list.pending,

@@ -4,7 +4,7 @@
  * durations do not change it; any rule change does.
  */
 import { canonicalJson, sha256Hex } from '../canonical.js';
-import { formatDuration } from '../duration.js';
+import { formatDuration, parseDuration } from '../duration.js';
 import { roleRef, type ReviewDefinition, type ReviewerRule } from './review-definition.js';
 
 export function canonicalReviewDefinition(review: ReviewDefinition): Record<string, unknown> {
@@ -22,6 +22,40 @@ export function canonicalReviewDefinition(review: ReviewDefinition): Record<stri
     reminders: review.remindersSeconds.map(formatDuration),
     undecided: review.undecided,
     remediate: review.remediate,
+  };
+}
+
+/** What a running campaign follows of its definition as it was when it started. */
+export interface CampaignTerms {
+  undecided: ReviewDefinition['undecided'];
+  remediate: ReviewDefinition['remediate'];
+  /** Reminder lead times before the due time, in seconds, longest first. */
+  remindersSeconds: number[];
+  /** The roles in scope, as `app/role`. */
+  scopeRoles: string[];
+}
+
+/**
+ * Reads back the snapshot `canonicalReviewDefinition` wrote into the campaign (stored as JSON, so
+ * untyped): the one place that knows its keys, with the defaults of a definition that lacks one.
+ */
+export function campaignTerms(campaign: { definition: Record<string, unknown> }): CampaignTerms {
+  const d = campaign.definition as {
+    undecided?: unknown;
+    remediate?: unknown;
+    reminders?: unknown;
+    scope?: { roles?: unknown };
+  };
+  const reminders = Array.isArray(d.reminders) ? d.reminders : [];
+  const roles = Array.isArray(d.scope?.roles) ? d.scope.roles : [];
+  return {
+    undecided: d.undecided === 'revoke' ? 'revoke' : 'keep',
+    remediate: d.remediate === 'remove' ? 'remove' : 'report',
+    remindersSeconds: reminders
+      .map((l) => (typeof l === 'string' ? parseDuration(l) : null))
+      .filter((l): l is number => l !== null)
+      .sort((a, b) => b - a),
+    scopeRoles: roles.filter((r): r is string => typeof r === 'string'),
   };
 }
 

@@ -15,6 +15,7 @@ import type { StoreTx } from '../ports.js';
 import { assertAdmin } from '../revoke-grant.js';
 import { applyRevoke } from './review-remediation.js';
 import { actorText, auditActor, type ReviewActor } from './review-actor.js';
+import { campaignTerms } from '../../domain/reviews/review-version.js';
 
 const BATCH = 500;
 
@@ -33,7 +34,7 @@ export async function closeReview(
   const rules = await rulesReviewed(deps, campaign);
   const now = nowIso(deps);
   const actor = auditActor(input.by);
-  const undecided = (campaign.definition as { undecided?: string }).undecided === 'revoke' ? 'revoke' : 'keep';
+  const { undecided } = campaignTerms(campaign);
   const counts = await deps.store.transaction(async (tx) => {
     if (
       !(await tx.updateReviewCampaign(campaign.id, ['open'], {
@@ -137,7 +138,7 @@ export async function countAll(reads: Pick<StoreTx, 'reviewItems'>, campaign: Re
  * the directory cannot list is recorded with the error: the close does not wait for the directory.
  */
 async function rulesReviewed(deps: Deps, campaign: ReviewCampaign): Promise<RuleReviewed[]> {
-  const scope = (campaign.definition as { scope?: { roles?: string[] } }).scope?.roles ?? [];
+  const scope = campaignTerms(campaign).scopeRoles;
   const rules: RuleReviewed[] = [];
   const members = new Map<string, Promise<{ members: string[] | null; error?: string }>>();
   const membersOf = (group: string) => {

@@ -16,6 +16,7 @@ import { OPEN_GRANT_STATUSES } from '../../domain/records.js';
 import { nowIso, type Deps } from '../context.js';
 import { alert, membershipSubject, notifyReviewChange, startRevocation } from '../lifecycle.js';
 import type { StoreTx } from '../ports.js';
+import { campaignTerms } from '../../domain/reviews/review-version.js';
 
 export interface Revoker {
   actor: Actor;
@@ -63,8 +64,7 @@ export async function applyRevoke(
   }
   if (item.access.kind !== 'group') return;
   const group = item.access.group;
-  const definition = campaign.definition as { remediate?: string };
-  if (definition.remediate === 'remove') {
+  if (campaignTerms(campaign).remediate === 'remove') {
     await tx.enqueueJob(
       `review-remove:${item.id}`,
       { kind: 'reviewRemoval', itemId: item.id },

@@ -4,20 +4,9 @@
  * time (like the grants' reminders), and the message itself is skipped if the reviewer finished
  * before it went out.
  */
-import { parseDuration } from '../../domain/duration.js';
-import type { ReviewCampaign } from '../../domain/reviews/review-records.js';
+import { campaignTerms } from '../../domain/reviews/review-version.js';
 import { nowIso, type Deps } from '../context.js';
 import { notify } from '../lifecycle.js';
-
-/** The campaign's lead times (from its definition as it was when it started), longest first. */
-export function reminderLeads(campaign: ReviewCampaign): number[] {
-  const leads = (campaign.definition as { reminders?: unknown }).reminders;
-  if (!Array.isArray(leads)) return [];
-  return leads
-    .map((l) => (typeof l === 'string' ? parseDuration(l) : null))
-    .filter((l): l is number => l !== null)
-    .sort((a, b) => b - a);
-}
 
 export async function sendReviewReminders(deps: Deps): Promise<number> {
   const now = nowIso(deps);
@@ -26,7 +15,7 @@ export async function sendReviewReminders(deps: Deps): Promise<number> {
   for (const campaign of await deps.store.listReviewCampaigns({ status: ['open'], limit: 1000 })) {
     const left = (Date.parse(campaign.dueAt) - nowMs) / 1000;
     if (left <= 0) continue;
-    const reached = reminderLeads(campaign).filter((lead) => left <= lead);
+    const reached = campaignTerms(campaign).remindersSeconds.filter((lead) => left <= lead);
     if (reached.length === 0) continue;
     const owed = (await deps.store.reviewerProgress(campaign.id)).filter((p) => p.pending > 0);
     if (owed.length === 0) continue;

@@ -17,6 +17,7 @@ import { refreshHomeAfter } from '../../app-home.js';
 import { Acker, explain, identify, openModal, tellEphemeral, type SlackContext } from '../../context.js';
 import { BlockActionSchema, type BlockAction } from '../../payloads.js';
 import { setReviewPage } from '../../review-pages.js';
+import { campaignTerms } from '../../../../domain/reviews/review-version.js';
 
 function click(
   body: unknown,
@@ -74,7 +75,7 @@ export function register(app: App, ctx: SlackContext): void {
       item,
       accessName: accessNames(ctx.deps.catalog, [item])[accessLabel(item.access)] ?? accessLabel(item.access),
       privateMetadata: JSON.stringify({ i: item.id, p: c.page, ...home }),
-      remediate: (campaign.definition as { remediate?: string }).remediate === 'remove' ? 'remove' : 'report',
+      remediate: campaignTerms(campaign).remediate,
     });
     await openModal(ctx, client, { triggerId: c.payload.trigger_id, view, where: c.where });
   });
