@@ -6,21 +6,12 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { invokeBreakGlass } from '../../src/operations/break-glass.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
-import { createHarness, examplePolicies, type Harness } from '../support/lifecycle-harness.js';
+import { createHarness, examplePolicies, ONCALL_BREAK_GLASS, type Harness } from '../support/lifecycle-harness.js';
 
 let h: Harness;
 beforeEach(() => {
   h = createHarness({
-    policies: examplePolicies({
-      owner: {
-        breakGlass: {
-          maxSeconds: 3600,
-          eligibleGroups: ['sre-oncall'],
-          reviewWithinSeconds: 86_400,
-          reviewers: { kind: 'group', group: 'security-team' },
-        },
-      },
-    }),
+    policies: examplePolicies({ owner: { breakGlass: ONCALL_BREAK_GLASS } }),
   });
 });
 afterEach(async () => await h.close());
