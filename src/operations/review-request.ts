@@ -202,9 +202,8 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
     const granted = Math.min(fresh.grantedSeconds ?? fresh.requestedSeconds, input.shortenToSeconds ?? Infinity);
     if (granted !== (fresh.grantedSeconds ?? fresh.requestedSeconds))
       await tx.updateRequest(fresh.id, ['pending_approval'], { grantedSeconds: granted });
-    const approvals = (await tx.getDecisions(fresh.id)).filter(
-      (d) => d.stepIndex === freshStep.index && d.decision === 'approve',
-    ).length;
+    const decisions = await tx.getDecisions(fresh.id);
+    const approvals = decisions.filter((d) => d.stepIndex === freshStep.index && d.decision === 'approve').length;
     await tx.appendAudit({
       at: now,
       actor,
@@ -244,7 +243,7 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
       });
       return { kind: 'step_approved', request: advanced, step: freshStep, approvals, required: freshStep.required };
     }
-    return approveRequest(deps, tx, now, fresh.id, granted);
+    return approveRequest(deps, tx, now, fresh.id, granted, decisions);
   });
 }
 
@@ -254,6 +253,8 @@ async function approveRequest(
   now: string,
   requestId: string,
   seconds: number,
+  /** The request's decisions, as read after this one was recorded: the approvers the audit event names. */
+  decisions: readonly DecisionRecord[],
 ): Promise<ReviewResult> {
   await tx.updateRequest(requestId, ['pending_approval'], {
     status: 'approved',
@@ -269,7 +270,7 @@ async function approveRequest(
     requestId,
     details: {
       grantedSeconds: seconds,
-      approvers: (await tx.getDecisions(requestId)).map(
+      approvers: decisions.map(
         (d) => `${d.approver.email}${d.onBehalfOf ? ` for ${d.onBehalfOf.email}` : ''} (step ${d.stepIndex + 1})`,
       ),
     },

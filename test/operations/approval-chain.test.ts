@@ -101,6 +101,16 @@ describe('the approval chain', () => {
       'grant.provisioned',
       'grant.activated',
     ]);
+    // The approval names everyone who approved, step by step, the last decision included.
+    const approval = (await h.store.auditEventsFor({ requestId: request.id })).find(
+      (e) => e.action === 'request.approved',
+    );
+    expect(approval?.details['approvers']).toEqual([
+      'marcus@example.com (step 1)',
+      'sam@example.com (step 2)',
+      'jordan@example.com (step 2)',
+      'ciso@example.com (step 3)',
+    ]);
     // The requester heard about every step, in order.
     expect(
       h.notifier.delivered

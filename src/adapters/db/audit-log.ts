@@ -20,6 +20,7 @@ import {
 } from '../../domain/audit.js';
 import type { Connection } from './open-database.js';
 import { toAudit } from './row-mappers.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import { placeholdersFor, type SyncPort } from './sync-port.js';
 
@@ -36,8 +37,7 @@ export class AuditLog implements SyncPort<Methods> {
           .select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash })
           .from(t.auditEvents)
           .orderBy(desc(t.auditEvents.id))
-          .limit(1)
-          .prepare(),
+          .limit(limitInText(1))
       )
       .get();
     return row ?? { seq: 0, hash: GENESIS_HASH };
@@ -86,7 +86,6 @@ export class AuditLog implements SyncPort<Methods> {
         db
           .insert(t.auditEvents)
           .values(placeholdersFor(t.auditEvents, Object.keys(row)))
-          .prepare(),
       )
       .run(row);
     this.appended = { seq: row.seq, hash: row.hash };
@@ -95,17 +94,17 @@ export class AuditLog implements SyncPort<Methods> {
   }
 
   auditEvents(options: { afterId?: number; limit?: number } = {}): (AuditEvent & { id: number })[] {
+    const limit = options.limit ?? 1000;
     return this.c
-      .prepared('auditEvents', (db) =>
+      .prepared(`auditEvents:${limit}`, (db) =>
         db
           .select()
           .from(t.auditEvents)
           .where(gt(t.auditEvents.id, sql.placeholder('afterId')))
           .orderBy(asc(t.auditEvents.id))
-          .limit(sql.placeholder('limit'))
-          .prepare(),
+          .limit(limitInText(limit))
       )
-      .all({ afterId: options.afterId ?? 0, limit: options.limit ?? 1000 })
+      .all({ afterId: options.afterId ?? 0 })
       .map((row) => ({ ...toAudit(row), id: row.id }));
   }
 
@@ -141,16 +140,15 @@ export class AuditLog implements SyncPort<Methods> {
   auditEventsAfterSeq(afterSeq: number, limit: number): AuditEvent[] {
     // On the unique seq index: a sink's next batch costs the same however long the log is.
     return this.c
-      .prepared('auditEventsAfterSeq', (db) =>
+      .prepared(`auditEventsAfterSeq:${limit}`, (db) =>
         db
           .select()
           .from(t.auditEvents)
           .where(gt(t.auditEvents.seq, sql.placeholder('afterSeq')))
           .orderBy(asc(t.auditEvents.seq))
-          .limit(sql.placeholder('limit'))
-          .prepare(),
+          .limit(limitInText(limit))
       )
-      .all({ afterSeq, limit })
+      .all({ afterSeq })
       .map(toAudit);
   }
 }

@@ -3,6 +3,7 @@ import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { AuditSinkState } from '../../domain/audit-sinks.js';
 import type { CheckpointRecord } from '../../domain/checkpoint.js';
 import type { Connection } from './open-database.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
@@ -48,7 +49,6 @@ export class AuditStreamRepo implements SyncPort<Methods> {
           .where(gt(t.auditCheckpoints.seq, sql.placeholder('afterSeq')))
           .orderBy(asc(t.auditCheckpoints.seq))
           .limit(sql.placeholder('limit'))
-          .prepare(),
       )
       .all({ afterSeq: options.afterSeq ?? -1, limit: options.limit ?? -1 });
   }
@@ -56,12 +56,12 @@ export class AuditStreamRepo implements SyncPort<Methods> {
   latestAuditCheckpoint(): CheckpointRecord | undefined {
     return this.c
       .prepared('latestAuditCheckpoint', (db) =>
-        db.select().from(t.auditCheckpoints).orderBy(desc(t.auditCheckpoints.seq)).limit(1).prepare(),
+        db.select().from(t.auditCheckpoints).orderBy(desc(t.auditCheckpoints.seq)).limit(limitInText(1)),
       )
       .get();
   }
 
   recordAuditCheckpoint(checkpoint: CheckpointRecord): void {
-    this.c.db.insert(t.auditCheckpoints).values(checkpoint).run();
+    this.c.insert(t.auditCheckpoints, checkpoint);
   }
 }

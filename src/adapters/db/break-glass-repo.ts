@@ -3,6 +3,7 @@ import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { BreakGlassReview, BreakGlassReviewStatus } from '../../domain/records.js';
 import type { Connection } from './open-database.js';
 import { fromBreakGlassReview, toBreakGlassReview } from './row-mappers.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -24,7 +25,6 @@ export class BreakGlassRepo implements SyncPort<Methods> {
           .select()
           .from(t.breakGlassReviews)
           .where(eq(t.breakGlassReviews.grantId, sql.placeholder('grantId')))
-          .prepare(),
       )
       .get({ grantId });
     return row && toBreakGlassReview(row);
@@ -58,7 +58,7 @@ export class BreakGlassRepo implements SyncPort<Methods> {
 
   overdueBreakGlassReviews(now: string, limit: number): BreakGlassReview[] {
     return this.c
-      .prepared('overdueBreakGlassReviews', (db) =>
+      .prepared(`overdueBreakGlassReviews:${limit}`, (db) =>
         db
           .select()
           .from(t.breakGlassReviews)
@@ -66,10 +66,9 @@ export class BreakGlassRepo implements SyncPort<Methods> {
             and(sql`${t.breakGlassReviews.status} = 'pending'`, lte(t.breakGlassReviews.dueAt, sql.placeholder('now'))),
           )
           .orderBy(asc(t.breakGlassReviews.dueAt))
-          .limit(sql.placeholder('limit'))
-          .prepare(),
+          .limit(limitInText(limit))
       )
-      .all({ now, limit })
+      .all({ now })
       .map(toBreakGlassReview);
   }
 
@@ -90,7 +89,6 @@ export class BreakGlassRepo implements SyncPort<Methods> {
         .update(t.breakGlassReviews)
         .set(placeholdersFor(t.breakGlassReviews, keys))
         .where(and(eq(t.breakGlassReviews.grantId, sql.placeholder('__id')), inArray(t.breakGlassReviews.status, from)))
-        .prepare(),
     );
     return statement.run({ ...toDriver(t.breakGlassReviews, values), __id: grantId }).changes === 1;
   }

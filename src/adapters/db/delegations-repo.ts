@@ -4,6 +4,7 @@ import { AccessError } from '../../domain/errors.js';
 import type { Delegation } from '../../domain/records.js';
 import { isUniqueViolation, type Connection } from './open-database.js';
 import { fromDelegation, fromDelegationPatch, toDelegation } from './row-mappers.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import { placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -27,7 +28,6 @@ export class DelegationsRepo implements SyncPort<Methods> {
           .select()
           .from(t.delegations)
           .where(eq(t.delegations.id, sql.placeholder('id')))
-          .prepare(),
       )
       .get({ id });
     return row && toDelegation(row);
@@ -43,7 +43,6 @@ export class DelegationsRepo implements SyncPort<Methods> {
           .where(
             and(eq(t.delegations.delegatorId, sql.placeholder('delegatorId')), sql`${t.delegations.status} = 'active'`),
           )
-          .prepare(),
       )
       .get({ delegatorId });
     return row && toDelegation(row);
@@ -59,7 +58,6 @@ export class DelegationsRepo implements SyncPort<Methods> {
             and(eq(t.delegations.delegateId, sql.placeholder('delegateId')), sql`${t.delegations.status} = 'active'`),
           )
           .orderBy(asc(t.delegations.createdAt), asc(t.delegations.id))
-          .prepare(),
       )
       .all({ delegateId })
       .map(toDelegation);
@@ -67,16 +65,15 @@ export class DelegationsRepo implements SyncPort<Methods> {
 
   expiredDelegations(now: string, limit: number): Delegation[] {
     return this.c
-      .prepared('expiredDelegations', (db) =>
+      .prepared(`expiredDelegations:${limit}`, (db) =>
         db
           .select()
           .from(t.delegations)
           .where(and(sql`${t.delegations.status} = 'active'`, lte(t.delegations.endsAt, sql.placeholder('now'))))
           .orderBy(asc(t.delegations.endsAt))
-          .limit(sql.placeholder('limit'))
-          .prepare(),
+          .limit(limitInText(limit))
       )
-      .all({ now, limit })
+      .all({ now })
       .map(toDelegation);
   }
 
@@ -108,7 +105,7 @@ export class DelegationsRepo implements SyncPort<Methods> {
 
   insertDelegation(delegation: Delegation): void {
     try {
-      this.c.db.insert(t.delegations).values(fromDelegation(delegation)).run();
+      this.c.insert(t.delegations, fromDelegation(delegation));
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new AccessError(
@@ -129,7 +126,6 @@ export class DelegationsRepo implements SyncPort<Methods> {
         .update(t.delegations)
         .set(placeholdersFor(t.delegations, keys))
         .where(and(eq(t.delegations.id, sql.placeholder('__id')), inArray(t.delegations.status, from)))
-        .prepare(),
     );
     return statement.run({ ...toDriver(t.delegations, values), __id: id }).changes === 1;
   }

@@ -1,9 +1,10 @@
 /** Grants and their extensions, on SQLite. */
-import { and, asc, desc, eq, gt, inArray, isNotNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, lte, ne, or, sql } from 'drizzle-orm';
 import { OPEN_GRANT_STATUSES, type ExtensionRecord, type Grant, type GrantStatus } from '../../domain/records.js';
 import type { GrantFilter } from '../../operations/ports.js';
 import type { Connection } from './open-database.js';
 import { fromGrant, fromGrantPatch, toGrant, type GrantRow } from './row-mappers.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -35,7 +36,6 @@ export class GrantsRepo implements SyncPort<Methods> {
           .select()
           .from(t.grants)
           .where(eq(t.grants.id, sql.placeholder('id')))
-          .prepare(),
       )
       .get({ id });
     return row && toGrant(row);
@@ -48,7 +48,6 @@ export class GrantsRepo implements SyncPort<Methods> {
           .select()
           .from(t.grants)
           .where(eq(t.grants.requestId, sql.placeholder('requestId')))
-          .prepare(),
       )
       .get({ requestId });
     return row && toGrant(row);
@@ -69,26 +68,35 @@ export class GrantsRepo implements SyncPort<Methods> {
             ),
           )
           .orderBy(desc(t.grants.createdAt))
-          .prepare(),
       )
       .get({ holderId, app, role });
     return row && toGrant(row);
   }
 
   listGrants(filter: GrantFilter): Grant[] {
-    const where: SQL[] = [];
-    if (filter.status?.length) where.push(inArray(t.grants.status, filter.status));
-    if (filter.sensitive !== undefined) where.push(eq(t.grants.sensitive, filter.sensitive));
-    if (filter.holderId) where.push(eq(t.grants.holderId, filter.holderId));
-    if (filter.app) where.push(eq(t.grants.app, filter.app));
-    if (filter.role) where.push(eq(t.grants.role, filter.role));
-    return this.c.db
-      .select()
-      .from(t.grants)
-      .where(and(...where))
-      .orderBy(desc(t.grants.createdAt), desc(t.grants.id))
-      .limit(filter.limit ?? 1000)
-      .all()
+    const { status = [], sensitive, holderId, app, role } = filter;
+    // One statement per filter shape (which filters, how many statuses, the limit), built once.
+    const limit = filter.limit ?? 1000;
+    const shape = [status.length, sensitive !== undefined, !!holderId, !!app, !!role, limit].join();
+    const statement = this.c.prepared(`listGrants:${shape}`, (db) =>
+      db
+        .select()
+        .from(t.grants)
+        .where(
+          and(
+            status.length ? inArray(t.grants.status, status.map((_, i) => sql.placeholder(`status${i}`))) : undefined,
+            sensitive !== undefined ? eq(t.grants.sensitive, sql.placeholder('sensitive')) : undefined,
+            holderId ? eq(t.grants.holderId, sql.placeholder('holderId')) : undefined,
+            app ? eq(t.grants.app, sql.placeholder('app')) : undefined,
+            role ? eq(t.grants.role, sql.placeholder('role')) : undefined,
+          ),
+        )
+        .orderBy(desc(t.grants.createdAt), desc(t.grants.id))
+        .limit(limitInText(limit)),
+    );
+    const statuses = Object.fromEntries(status.map((s, i) => [`status${i}`, s]));
+    return statement
+      .all({ ...statuses, sensitive: sensitive ? 1 : 0, holderId, app, role })
       .map(toGrant);
   }
 
@@ -102,7 +110,7 @@ export class GrantsRepo implements SyncPort<Methods> {
 
   private activeExpiringBy(key: string, until: string, limit: number): Grant[] {
     return this.c
-      .prepared(key, (db) =>
+      .prepared(`${key}:${limit}`, (db) =>
         db
           .select()
           .from(t.grants)
@@ -114,10 +122,9 @@ export class GrantsRepo implements SyncPort<Methods> {
             ),
           )
           .orderBy(asc(t.grants.expiresAt))
-          .limit(sql.placeholder('limit'))
-          .prepare(),
+          .limit(limitInText(limit))
       )
-      .all({ until, limit })
+      .all({ until })
       .map(toGrant);
   }
 
@@ -167,16 +174,13 @@ export class GrantsRepo implements SyncPort<Methods> {
               ),
             ),
           )
-          .prepare(),
       )
       .all({ holderId, group, exceptGrantId })
       .map(toGrant);
   }
 
   insertGrant(grant: Grant): void {
-    this.c
-      .prepared('insertGrant', (db) => db.insert(t.grants).values(placeholdersFor(t.grants)).prepare())
-      .run(toDriver(t.grants, fromGrant(grant)));
+    this.c.insert(t.grants, fromGrant(grant));
   }
 
   updateGrant(id: string, from: GrantStatus[], patch: Partial<Grant>): boolean {
@@ -189,7 +193,6 @@ export class GrantsRepo implements SyncPort<Methods> {
         .update(t.grants)
         .set(placeholdersFor(t.grants, keys))
         .where(and(eq(t.grants.id, sql.placeholder('__id')), inArray(t.grants.status, from)))
-        .prepare(),
     );
     return statement.run({ ...toDriver(t.grants, values), __id: id }).changes === 1;
   }
@@ -254,12 +257,11 @@ export class GrantsRepo implements SyncPort<Methods> {
           .from(t.extensions)
           .where(eq(t.extensions.grantId, sql.placeholder('grantId')))
           .orderBy(asc(t.extensions.at))
-          .prepare(),
       )
       .all({ grantId });
   }
 
   insertExtension(extension: ExtensionRecord): void {
-    this.c.db.insert(t.extensions).values(extension).run();
+    this.c.insert(t.extensions, extension);
   }
 }

@@ -26,7 +26,6 @@ export class IdentityRepo implements SyncPort<Methods> {
           .select()
           .from(t.identityBindings)
           .where(eq(t.identityBindings.slackUserId, sql.placeholder('slackUserId')))
-          .prepare(),
       )
       .get({ slackUserId });
   }
@@ -38,14 +37,13 @@ export class IdentityRepo implements SyncPort<Methods> {
           .select()
           .from(t.identityBindings)
           .where(eq(t.identityBindings.directoryId, sql.placeholder('directoryId')))
-          .prepare(),
       )
       .get({ directoryId });
   }
 
   bindIdentity(binding: IdentityBinding): void {
     try {
-      this.c.db.insert(t.identityBindings).values(binding).run();
+      this.c.insert(t.identityBindings, binding);
     } catch (error) {
       if (isUniqueViolation(error))
         throw new AccessError(

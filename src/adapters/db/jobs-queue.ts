@@ -3,6 +3,7 @@ import { and, asc, count, eq, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import type { JobPayload, JobRecord, JobStatus } from '../../domain/records.js';
 import type { Connection } from './open-database.js';
 import { toJob } from './row-mappers.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
@@ -29,7 +30,6 @@ export class JobsQueue implements SyncPort<Methods> {
           .select()
           .from(t.jobs)
           .where(eq(t.jobs.id, sql.placeholder('id')))
-          .prepare(),
       )
       .get({ id });
     return row && toJob(row);
@@ -42,7 +42,6 @@ export class JobsQueue implements SyncPort<Methods> {
           .select()
           .from(t.jobs)
           .where(eq(t.jobs.key, sql.placeholder('key')))
-          .prepare(),
       )
       .get({ key });
     return row && toJob(row);
@@ -88,15 +87,14 @@ export class JobsQueue implements SyncPort<Methods> {
             subject: sql.placeholder('subject'),
           })
           .onConflictDoNothing({ target: t.jobs.key })
-          .prepare(),
       )
       .run({ key, kind: payload.kind, payload, runAt, subject });
   }
 
   dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): JobRecord[] {
-    // One prepared statement per shape: the kinds (few, baked in) and whether a subject is given.
+    // One prepared statement per shape: the kinds (few, baked in), whether a subject is given, the limit.
     const kindList = kinds?.length ? [...kinds].sort() : undefined;
-    const key = `dueJobs:${kindList?.join(',') ?? '*'}:${subject === undefined ? '*' : 'subject'}`;
+    const key = `dueJobs:${kindList?.join(',') ?? '*'}:${subject === undefined ? '*' : 'subject'}:${limit}`;
     const statement = this.c.prepared(key, (db) => {
       const now_ = sql.placeholder('now');
       return db
@@ -113,10 +111,9 @@ export class JobsQueue implements SyncPort<Methods> {
           ),
         )
         .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
-        .limit(sql.placeholder('limit'))
-        .prepare();
+        .limit(limitInText(limit));
     });
-    return statement.all({ now, limit, subject }).map(toJob);
+    return statement.all({ now, subject }).map(toJob);
   }
 
   claimJob(id: number, worker: string, now: string, lockedUntil: string): boolean {
@@ -146,7 +143,6 @@ export class JobsQueue implements SyncPort<Methods> {
                   and other.id <> jobs.id and other.status = 'running' and other.locked_until > ${now_}))`,
               ),
             )
-            .prepare(),
         )
         .run({ id, worker, now, lockedUntil }).changes === 1
     );
@@ -182,7 +178,6 @@ export class JobsQueue implements SyncPort<Methods> {
                 eq(t.jobs.lockedBy, sql.placeholder('worker')),
               ),
             )
-            .prepare(),
         )
         .run({ id, worker, now }).changes === 1
     );
@@ -231,7 +226,7 @@ export class JobsQueue implements SyncPort<Methods> {
           )
           .orderBy(asc(t.jobs.runAt))
           .limit(sql.placeholder('limit'));
-        return db.delete(t.jobs).where(inArray(t.jobs.id, old)).prepare();
+        return db.delete(t.jobs).where(inArray(t.jobs.id, old));
       })
       .run({ before, limit }).changes;
   }

@@ -18,7 +18,6 @@ export class MetaRepo implements SyncPort<Methods> {
           .select({ value: t.meta.value })
           .from(t.meta)
           .where(eq(t.meta.key, sql.placeholder('key')))
-          .prepare(),
       )
       .get({ key })?.value;
   }
@@ -54,7 +53,6 @@ export class MetaRepo implements SyncPort<Methods> {
           .select()
           .from(t.leases)
           .where(eq(t.leases.name, sql.placeholder('name')))
-          .prepare(),
       )
       .get({ name });
   }

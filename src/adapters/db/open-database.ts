@@ -2,13 +2,20 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { getTableName } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { builtQuery, PreparedQuery, type QueryBuilder, type RowOf } from './prepared-query.js';
 import * as schema from './schema.js';
+import { placeholdersFor, toDriver } from './sync-port.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
+
+/** Statements a connection keeps (Connection.cached): far more than the code's queries have shapes. */
+const MAX_STATEMENTS = 1000;
 
 /** How long a connection waits for a lock another process holds before giving up. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
@@ -19,22 +26,50 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
  */
 export class Connection {
   private readonly statements = new Map<string, unknown>();
+  /** SQLite's own prepare, below the statement cache (`cacheStatements`): a statement of our own. */
+  private readonly prepareOwn: (source: string) => Database.Statement;
 
   constructor(
     readonly sqlite: Database.Database,
     readonly db: Db,
-  ) {}
+  ) {
+    this.prepareOwn = uncachedPrepare.get(sqlite) ?? sqlite.prepare.bind(sqlite);
+  }
 
   /**
-   * A drizzle prepared statement built once per connection under `key`. Building a drizzle query
-   * costs far more than SQLite running it (bench/sweep-bench.ts), so every query whose shape is
-   * fixed is built once, with placeholders, and reused.
+   * A query drizzle builds once per connection under `key`, with placeholders, and better-sqlite3
+   * runs directly (see PreparedQuery). Building a drizzle query costs far more than SQLite running
+   * it (bench/sweep-bench.ts), so every query whose shape is fixed is built once and reused.
    */
-  prepared<T>(key: string, build: (db: Db) => T): T {
+  prepared<B extends QueryBuilder>(key: string, build: (db: Db) => B): PreparedQuery<RowOf<B>> {
+    return this.cached(key, () => {
+      const { query, selected } = builtQuery(build(this.db));
+      return new PreparedQuery<RowOf<B>>(this.prepareOwn(query.sql), query, selected);
+    });
+  }
+
+  /**
+   * Inserts a row (as drizzle takes it: JSON as values, booleans as booleans) with a statement built
+   * once per table and set of columns given; a column left out takes its default, as with drizzle.
+   */
+  insert<T extends SQLiteTable>(table: T, row: T['$inferInsert']): Database.RunResult {
+    const values = toDriver(table, row);
+    const columns = Object.keys(values);
+    const statement = this.prepared(`insert:${getTableName(table)}:${columns.join()}`, (db) =>
+      db.insert(table).values(placeholdersFor(table, columns)),
+    );
+    return statement.run(values);
+  }
+
+  /**
+   * Anything built once per connection under `key` (a statement of plain SQL, say). Keys carry a
+   * query's shape and limit; past MAX_STATEMENTS of them, an unusual one is built for its call only.
+   */
+  cached<T>(key: string, build: () => T): T {
     let statement = this.statements.get(key) as T | undefined;
     if (statement === undefined) {
-      statement = build(this.db);
-      this.statements.set(key, statement);
+      statement = build();
+      if (this.statements.size < MAX_STATEMENTS) this.statements.set(key, statement);
     }
     return statement;
   }
@@ -138,6 +173,9 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/** Each connection's prepare from before `cacheStatements` replaced it. */
+const uncachedPrepare = new WeakMap<Database.Database, (source: string) => Database.Statement>();
+
 /**
  * The second statement cache, below drizzle. Queries whose shape varies (optional filters, IN
  * lists of any length) are built by drizzle on each call, and drizzle prepares a SQLite statement
@@ -147,6 +185,7 @@ export function isUniqueViolation(error: unknown): boolean {
  */
 function cacheStatements(sqlite: Database.Database): void {
   const prepare = sqlite.prepare.bind(sqlite);
+  uncachedPrepare.set(sqlite, prepare);
   const cache = new Map<string, Database.Statement>();
   sqlite.prepare = ((source: string) => {
     const cached = cache.get(source);

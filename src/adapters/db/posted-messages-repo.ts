@@ -15,7 +15,6 @@ export class PostedMessagesRepo implements SyncMessages {
           .select()
           .from(slackMessages)
           .where(eq(slackMessages.slot, sql.placeholder('slot')))
-          .prepare(),
       )
       .get({ slot });
   }
@@ -88,7 +87,7 @@ export class PostedMessagesRepo implements SyncMessages {
           )
           .orderBy(asc(slackMessages.postedAt))
           .limit(sql.placeholder('limit'));
-        return db.delete(slackMessages).where(inArray(slackMessages.slot, old)).prepare();
+        return db.delete(slackMessages).where(inArray(slackMessages.slot, old));
       })
       .run({ before, limit }).changes;
   }

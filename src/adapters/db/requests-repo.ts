@@ -1,5 +1,5 @@
 /** Requests, their approval steps and the decisions on them, on SQLite. */
-import { and, asc, desc, eq, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
 import { AccessError } from '../../domain/errors.js';
 import type { AccessRequest, DecisionRecord, RequestStatus, StepRecord, StepStatus } from '../../domain/records.js';
 import type { RequestFilter } from '../../operations/ports.js';
@@ -15,6 +15,7 @@ import {
   toStep,
   type StepRow,
 } from './row-mappers.js';
+import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -46,7 +47,6 @@ export class RequestsRepo implements SyncPort<Methods> {
           .select()
           .from(t.requests)
           .where(eq(t.requests.id, sql.placeholder('id')))
-          .prepare(),
       )
       .get({ id });
     return row && toRequest(row);
@@ -83,31 +83,38 @@ export class RequestsRepo implements SyncPort<Methods> {
               sql`${t.requests.status} = 'pending_approval'`,
             ),
           )
-          .prepare(),
       )
       .get({ requesterId, app, role });
     return row && toRequest(row);
   }
 
   listRequests(filter: RequestFilter): AccessRequest[] {
-    const where: SQL[] = [];
-    if (filter.status?.length) where.push(inArray(t.requests.status, filter.status));
-    if (filter.requesterId) where.push(eq(t.requests.requesterId, filter.requesterId));
-    if (filter.app) where.push(eq(t.requests.app, filter.app));
-    if (filter.role) where.push(eq(t.requests.role, filter.role));
-    return this.c.db
-      .select()
-      .from(t.requests)
-      .where(and(...where))
-      .orderBy(desc(t.requests.createdAt), desc(t.requests.id))
-      .limit(filter.limit ?? 1000)
-      .all()
-      .map(toRequest);
+    const { status = [], requesterId, app, role } = filter;
+    // One statement per filter shape (which filters, how many statuses, the limit), built once.
+    const limit = filter.limit ?? 1000;
+    const shape = [status.length, !!requesterId, !!app, !!role, limit].join();
+    const statement = this.c.prepared(`listRequests:${shape}`, (db) =>
+      db
+        .select()
+        .from(t.requests)
+        .where(
+          and(
+            status.length ? inArray(t.requests.status, status.map((_, i) => sql.placeholder(`status${i}`))) : undefined,
+            requesterId ? eq(t.requests.requesterId, sql.placeholder('requesterId')) : undefined,
+            app ? eq(t.requests.app, sql.placeholder('app')) : undefined,
+            role ? eq(t.requests.role, sql.placeholder('role')) : undefined,
+          ),
+        )
+        .orderBy(desc(t.requests.createdAt), desc(t.requests.id))
+        .limit(limitInText(limit)),
+    );
+    const statuses = Object.fromEntries(status.map((s, i) => [`status${i}`, s]));
+    return statement.all({ ...statuses, requesterId, app, role }).map(toRequest);
   }
 
   overdueRequests(now: string, limit: number): AccessRequest[] {
     return this.c
-      .prepared('overdueRequests', (db) =>
+      .prepared(`overdueRequests:${limit}`, (db) =>
         db
           .select()
           .from(t.requests)
@@ -115,10 +122,9 @@ export class RequestsRepo implements SyncPort<Methods> {
             and(eq(t.requests.status, 'pending_approval'), lte(t.requests.approvalDeadline, sql.placeholder('now'))),
           )
           .orderBy(asc(t.requests.approvalDeadline))
-          .limit(sql.placeholder('limit'))
-          .prepare(),
+          .limit(limitInText(limit))
       )
-      .all({ now, limit })
+      .all({ now })
       .map(toRequest);
   }
 
@@ -143,7 +149,6 @@ export class RequestsRepo implements SyncPort<Methods> {
             ),
           )
           .orderBy(asc(t.requests.createdAt))
-          .prepare(),
       )
       .all({ approverId });
     return rows.map((r) => toRequest(r.request));
@@ -151,7 +156,7 @@ export class RequestsRepo implements SyncPort<Methods> {
 
   stepsDueToEscalate(now: string, limit: number): StepRecord[] {
     return this.c
-      .prepared('stepsDueToEscalate', (db) =>
+      .prepared(`stepsDueToEscalate:${limit}`, (db) =>
         db
           .select()
           .from(t.approvalSteps)
@@ -163,16 +168,15 @@ export class RequestsRepo implements SyncPort<Methods> {
             ),
           )
           .orderBy(asc(t.approvalSteps.escalateAt))
-          .limit(sql.placeholder('limit'))
-          .prepare(),
+          .limit(limitInText(limit))
       )
-      .all({ now, limit })
+      .all({ now })
       .map(toStep);
   }
 
   stepsDueForApproverReminder(now: string, limit: number): StepRecord[] {
     return this.c
-      .prepared('stepsDueForApproverReminder', (db) =>
+      .prepared(`stepsDueForApproverReminder:${limit}`, (db) =>
         db
           .select()
           .from(t.approvalSteps)
@@ -180,16 +184,15 @@ export class RequestsRepo implements SyncPort<Methods> {
             and(sql`${t.approvalSteps.status} = 'open'`, lte(t.approvalSteps.nextReminderAt, sql.placeholder('now'))),
           )
           .orderBy(asc(t.approvalSteps.nextReminderAt))
-          .limit(sql.placeholder('limit'))
-          .prepare(),
+          .limit(limitInText(limit))
       )
-      .all({ now, limit })
+      .all({ now })
       .map(toStep);
   }
 
   insertRequest(request: AccessRequest): void {
     try {
-      this.c.db.insert(t.requests).values(fromRequest(request)).run();
+      this.c.insert(t.requests, fromRequest(request));
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new AccessError(
@@ -211,7 +214,6 @@ export class RequestsRepo implements SyncPort<Methods> {
         .update(t.requests)
         .set(placeholdersFor(t.requests, keys))
         .where(and(eq(t.requests.id, sql.placeholder('__id')), inArray(t.requests.status, from)))
-        .prepare(),
     );
     return statement.run({ ...toDriver(t.requests, values), __id: id }).changes === 1;
   }
@@ -226,14 +228,13 @@ export class RequestsRepo implements SyncPort<Methods> {
           .from(t.approvalSteps)
           .where(eq(t.approvalSteps.requestId, sql.placeholder('requestId')))
           .orderBy(asc(t.approvalSteps.index))
-          .prepare(),
       )
       .all({ requestId })
       .map(toStep);
   }
 
   insertSteps(steps: StepRecord[]): void {
-    if (steps.length) this.c.db.insert(t.approvalSteps).values(steps.map(fromStep)).run();
+    for (const step of steps) this.c.insert(t.approvalSteps, fromStep(step));
   }
 
   updateStep(requestId: string, index: number, from: StepStatus[], patch: Partial<StepRecord>): boolean {
@@ -251,7 +252,6 @@ export class RequestsRepo implements SyncPort<Methods> {
             inArray(t.approvalSteps.status, from),
           ),
         )
-        .prepare(),
     );
     return statement.run({ ...toDriver(t.approvalSteps, values), __id: requestId, __index: index }).changes === 1;
   }
@@ -264,7 +264,6 @@ export class RequestsRepo implements SyncPort<Methods> {
           .from(t.decisions)
           .where(eq(t.decisions.requestId, sql.placeholder('requestId')))
           .orderBy(asc(t.decisions.id))
-          .prepare(),
       )
       .all({ requestId })
       .map(toDecision);
@@ -290,7 +289,7 @@ export class RequestsRepo implements SyncPort<Methods> {
 
   insertDecision(decision: DecisionRecord): void {
     try {
-      this.c.db.insert(t.decisions).values(fromDecision(decision)).run();
+      this.c.insert(t.decisions, fromDecision(decision));
     } catch (error) {
       if (isUniqueViolation(error))
         throw new AccessError(

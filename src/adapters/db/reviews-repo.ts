@@ -63,7 +63,6 @@ export class ReviewsRepo implements SyncPort<Methods> {
           .select()
           .from(t.reviewCampaigns)
           .where(eq(t.reviewCampaigns.id, sql.placeholder('id')))
-          .prepare(),
       )
       .get({ id });
     return row && toCampaign(row);
@@ -101,7 +100,6 @@ export class ReviewsRepo implements SyncPort<Methods> {
           .select()
           .from(t.reviewItems)
           .where(eq(t.reviewItems.id, sql.placeholder('id')))
-          .prepare(),
       )
       .get({ id });
     return row && toReviewItem(row);
@@ -218,7 +216,6 @@ export class ReviewsRepo implements SyncPort<Methods> {
           .from(t.reviewItems)
           .where(eq(t.reviewItems.grantId, sql.placeholder('grantId')))
           .orderBy(asc(t.reviewItems.campaignId), asc(t.reviewItems.position))
-          .prepare(),
       )
       .all({ grantId })
       .map(toReviewItem);
@@ -237,7 +234,7 @@ export class ReviewsRepo implements SyncPort<Methods> {
 
   insertReviewCampaign(campaign: ReviewCampaign): void {
     try {
-      this.c.db.insert(t.reviewCampaigns).values(fromCampaign(campaign)).run();
+      this.c.insert(t.reviewCampaigns, fromCampaign(campaign));
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new AccessError(

@@ -19,6 +19,6 @@ export function tableSizesQuery(tables: Record<string, unknown>, cast = ''): str
 const SQLITE_TABLE_SIZES = tableSizesQuery(schema);
 
 export function tableSizes(c: Connection): Record<string, number> {
-  const statement = c.prepared('tableSizes', () => c.sqlite.prepare<[], Record<string, number>>(SQLITE_TABLE_SIZES));
+  const statement = c.cached('tableSizes', () => c.sqlite.prepare<[], Record<string, number>>(SQLITE_TABLE_SIZES));
   return { ...statement.get()! };
 }

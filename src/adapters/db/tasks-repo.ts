@@ -16,7 +16,6 @@ export class TasksRepo implements SyncPort<'getTask' | 'getTaskFor' | 'openTasks
           .select()
           .from(t.tasks)
           .where(eq(t.tasks.id, sql.placeholder('id')))
-          .prepare(),
       )
       .get({ id });
     return row && toTask(row);
@@ -29,7 +28,6 @@ export class TasksRepo implements SyncPort<'getTask' | 'getTaskFor' | 'openTasks
           .select()
           .from(t.tasks)
           .where(and(eq(t.tasks.grantId, sql.placeholder('grantId')), eq(t.tasks.action, sql.placeholder('action'))))
-          .prepare(),
       )
       .get({ grantId, action });
     return row && toTask(row);
