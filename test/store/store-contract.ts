@@ -1308,7 +1308,14 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await store.auditCheckpoints()).map((c) => c.seq)).toEqual([2, 4, 9]);
         expect(await store.auditCheckpoints({ afterSeq: 2, limit: 1 })).toEqual([checkpoint(4)]);
         expect(await store.latestAuditCheckpoint()).toEqual(checkpoint(9));
-        await expect(store.transaction((tx) => tx.recordAuditCheckpoint(checkpoint(9)))).rejects.toThrow();
+        // A second checkpoint of the same head is refused by the database's key on seq, whatever the store.
+        const refused: unknown = await store
+          .transaction((tx) => tx.recordAuditCheckpoint(checkpoint(9)))
+          .then(
+            () => 'recorded',
+            (error: unknown) => error,
+          );
+        expect(uniqueViolationCode(refused)).toMatch(/^(SQLITE_CONSTRAINT_PRIMARYKEY|SQLITE_CONSTRAINT_UNIQUE|23505)$/);
         expect(await store.auditCheckpoints()).toHaveLength(3);
       });
 
@@ -2044,4 +2051,13 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       });
     });
   });
+}
+
+/** The driver's unique-key code of an error (SQLite's, or PostgreSQL's SQLSTATE 23505), through drizzle's wrapping. */
+function uniqueViolationCode(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === 'string' && /^(SQLITE_CONSTRAINT_|23505$)/.test(e.code)) return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
 }
