@@ -86,6 +86,17 @@ function depsFor(
 
 const jobs = { worker: `bench-${process.pid}`, batch: 500 };
 
+/** Write transactions committed or rolled back through the store, counted by `countTransactions`. */
+let transactionsSoFar = 0;
+function countTransactions(store: Store): Store {
+  const transaction = store.transaction.bind(store);
+  const counted: Store['transaction'] = (fn) => {
+    transactionsSoFar++;
+    return transaction(fn);
+  };
+  return Object.assign(store, { transaction: counted });
+}
+
 /** The audit stream as the bot runs it: a webhook sink to `url` and a file sink in `dir`. */
 function benchStreamer(deps: Deps, url: string, dir: string): AuditStreamer {
   const common = {
@@ -138,7 +149,7 @@ try {
   const dbPath = join(dir, 'one.db');
   const clock = new FakeClock('2026-03-02T09:00:00.000Z');
   const pgServer = values.postgres ? await startPgServer({ fsync: true }) : undefined;
-  const store = pgServer ? await PgStore.open(pgServer.adminUrl) : SqliteStore.open(dbPath);
+  const store = countTransactions(pgServer ? await PgStore.open(pgServer.adminUrl) : SqliteStore.open(dbPath));
   const deps = depsFor(dbPath, benchCompany(N, false), clock, store);
   const manager = { person: (await deps.directory.getPerson('m0'))! };
   const streamer = values['stream-to'] ? benchStreamer(deps, values['stream-to'], dir) : undefined;
@@ -149,6 +160,7 @@ try {
   streamer?.start();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const transactions0 = transactionsSoFar;
   const BATCH = 1000;
   for (let start = 0; start < N; start += BATCH) {
     for (let i = start; i < Math.min(N, start + BATCH); i++) {
@@ -167,6 +179,7 @@ try {
   await sweep(deps, jobs); // expire -> revoke
   const t1 = performance.now();
   const cpu = process.cpuUsage(cpu0);
+  const transactions = transactionsSoFar - transactions0;
   let catchUpSeconds: number | undefined;
   const streamedAtEnd = streamedTo;
   if (streamer) {
@@ -188,6 +201,7 @@ try {
   console.log(
     `  CPU time: ${cpuSeconds.toFixed(1)} s (${((cpuSeconds * 1000) / N).toFixed(2)} ms per request, ${(N / cpuSeconds).toFixed(0)} requests per CPU second; user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`,
   );
+  console.log(`  write transactions: ${transactions} (${(transactions / N).toFixed(2)} per request)`);
   console.log(
     `  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`,
   );
@@ -204,6 +218,7 @@ try {
         seconds,
         cpuSeconds,
         provisioningSeconds: (tProvisioned - t0) / 1000,
+        transactions,
         events: events.length,
         chainOk: chain.ok,
         stream: Boolean(streamer),

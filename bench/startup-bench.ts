@@ -16,6 +16,7 @@
  * then `--base /tmp/base`. Results also go to bench/out/startup-bench.json.
  */
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -104,8 +105,8 @@ async function runBot(root: string, env: Env): Promise<Sample> {
     const ms = await new Promise<number>((ready, fail) => {
       child.stdout.on('data', (d: Buffer) => {
         stdout += d.toString();
-        // The summary's last line names the schedules; the bot serves from then on.
-        if (/schedules \(/.test(stdout)) ready(performance.now() - started);
+        // The summary (one write) names the schedules; the bot serves from then on.
+        if (/^ {2}schedules: /m.test(stdout)) ready(performance.now() - started);
       });
       void exited.then((code) => fail(new Error(`the bot exited (${code}) before its summary:\n${stdout}\n${stderr}`)));
     });
@@ -158,8 +159,11 @@ const envFor = (root: string): Env => ({
 });
 const slack = new SlackApiStandIn({ botTokens: ['xoxb-bench'] });
 const { url } = await slack.start();
+// The example settings sign audit checkpoints: a production start needs the key.
+const signingKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const production = (root: string): Env => ({
   ...envFor(root),
+  AUDIT_SIGNING_KEY: signingKey,
   SLACK_BOT_TOKEN: 'xoxb-bench',
   SLACK_SIGNING_SECRET: 'bench-secret',
   SLACK_API_URL: url,

@@ -15,7 +15,7 @@ import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
 import { inPeopleRule } from './approver-rules.js';
 import { addSeconds, newId, nowIso, type Deps } from './context.js';
-import { createGrant, notify, requesterRecipient, settleApprovalMessages, startRevocation } from './lifecycle.js';
+import { closePendingRequest, createGrant, notify, requesterRecipient, startRevocation } from './lifecycle.js';
 import { findEntry } from './policy-lookup.js';
 import type { StoreTx } from './ports.js';
 
@@ -192,31 +192,11 @@ export async function invokeBreakGlass(deps: Deps, input: BreakGlassInput): Prom
 /** The pending request for the same role ends: emergency access replaced it. */
 async function supersede(tx: StoreTx, now: string, pending: AccessRequest, byRequestId: string): Promise<void> {
   const reason = 'superseded by emergency access (break-glass)';
-  if (
-    !(await tx.updateRequest(pending.id, ['pending_approval'], {
-      status: 'cancelled',
-      decidedAt: now,
-      decisionReason: reason,
-      currentStep: -1,
-    }))
-  )
-    return;
-  const open = (await tx.getSteps(pending.id)).find((s) => s.status === 'open');
-  if (open) {
-    await tx.updateStep(pending.id, open.index, ['open'], { status: 'closed', decidedAt: now });
-    await settleApprovalMessages(tx, now, pending, open, 'cancelled');
-  }
-  await tx.appendAudit({
-    at: now,
+  await closePendingRequest(tx, now, pending, {
+    status: 'cancelled',
+    reason,
     actor: systemActor('break-glass'),
-    action: 'request.cancelled',
-    requestId: pending.id,
-    details: { reason, by: byRequestId },
-  });
-  await notify(tx, now, `cancelled:${pending.id}`, {
-    type: 'request.cancelled',
-    recipient: requesterRecipient(pending),
-    requestId: pending.id,
+    details: () => ({ reason, by: byRequestId }),
   });
 }
 

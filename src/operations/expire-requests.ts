@@ -1,7 +1,7 @@
 /** Pending requests nobody decided within `approval_timeout` expire; their approval messages say so. */
 import type { AccessRequest } from '../domain/records.js';
 import { nowIso, type Deps } from './context.js';
-import { notify, requesterRecipient, settleApprovalMessages } from './lifecycle.js';
+import { closePendingRequest } from './lifecycle.js';
 import type { StoreTx } from './ports.js';
 
 export async function expireUnapprovedRequests(deps: Deps, batch = 200): Promise<number> {
@@ -23,31 +23,10 @@ export async function expireUnapprovedRequests(deps: Deps, batch = 200): Promise
  */
 export async function expireRequest(tx: StoreTx, now: string, request: AccessRequest): Promise<boolean> {
   if (request.approvalDeadline > now) return false;
-  if (
-    !(await tx.updateRequest(request.id, ['pending_approval'], {
-      status: 'approval_expired',
-      decidedAt: now,
-      decisionReason: 'no decision within the approval timeout',
-      currentStep: -1,
-    }))
-  )
-    return false;
-  const open = (await tx.getSteps(request.id)).find((s) => s.status === 'open');
-  if (open) {
-    await tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
-    await settleApprovalMessages(tx, now, request, open, 'expired');
-  }
-  await tx.appendAudit({
-    at: now,
+  return closePendingRequest(tx, now, request, {
+    status: 'approval_expired',
+    reason: 'no decision within the approval timeout',
     actor: { kind: 'system', component: 'sweep' },
-    action: 'request.expired',
-    requestId: request.id,
-    details: { deadline: request.approvalDeadline, step: open ? open.index + 1 : null },
+    details: (open) => ({ deadline: request.approvalDeadline, step: open ? open.index + 1 : null }),
   });
-  await notify(tx, now, `expired:${request.id}`, {
-    type: 'request.expired',
-    recipient: requesterRecipient(request),
-    requestId: request.id,
-  });
-  return true;
 }

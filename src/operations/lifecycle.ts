@@ -207,6 +207,57 @@ export async function settleApprovalMessages(
   }
 }
 
+/** How a request still waiting for approvers ends: withdrawn or superseded, or timed out. */
+export interface PendingRequestEnd {
+  status: 'cancelled' | 'approval_expired';
+  /** The request's decision reason. */
+  reason: string;
+  actor: Actor;
+  /** The audit event's details, given the step that was open (if any). */
+  details: (open: StepRecord | undefined) => Record<string, unknown>;
+}
+
+/**
+ * Ends a request still waiting for approvers (cancelled by its requester or by emergency access, or
+ * expired): its status, the open step closed and its approval messages showing the outcome, the
+ * audit event, and the requester told. False, with nothing written, when it is no longer pending.
+ */
+export async function closePendingRequest(
+  tx: StoreTx,
+  now: string,
+  request: AccessRequest,
+  end: PendingRequestEnd,
+): Promise<boolean> {
+  if (
+    !(await tx.updateRequest(request.id, ['pending_approval'], {
+      status: end.status,
+      decidedAt: now,
+      decisionReason: end.reason,
+      currentStep: -1,
+    }))
+  )
+    return false;
+  const outcome = end.status === 'cancelled' ? 'cancelled' : 'expired';
+  const open = (await tx.getSteps(request.id)).find((s) => s.status === 'open');
+  if (open) {
+    await tx.updateStep(request.id, open.index, ['open'], { status: 'closed', decidedAt: now });
+    await settleApprovalMessages(tx, now, request, open, outcome);
+  }
+  await tx.appendAudit({
+    at: now,
+    actor: end.actor,
+    action: `request.${outcome}`,
+    requestId: request.id,
+    details: end.details(open),
+  });
+  await notify(tx, now, `${outcome}:${request.id}`, {
+    type: `request.${outcome}`,
+    recipient: requesterRecipient(request),
+    requestId: request.id,
+  });
+  return true;
+}
+
 /** Creates the grant of an approved request and asks for it to be provisioned. */
 export async function createGrant(
   deps: Deps,

@@ -551,12 +551,19 @@ export interface StoreTx extends StoreReads {
    * another job of the same subject is running under a lock that has not expired. The check and
    * the claim must be atomic against other claims of that subject, whatever the database: SQLite's
    * write lock (BEGIN IMMEDIATE) does it; on PostgreSQL, lock the subject first (an advisory
-   * transaction lock on its hash, or `SELECT ... FOR UPDATE` of a per-subject row).
+   * transaction lock on its hash, or `SELECT ... FOR UPDATE` of a per-subject row). A transaction
+   * that claims several jobs claims those with a subject in the order of their subjects, so two
+   * such transactions never wait for each other's subject locks in a cycle.
    */
   claimJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean>;
   /** Extends the lock of a job this worker still holds (a long effect's heartbeat); false when it was lost. */
   renewJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean>;
   finishJob(id: number, worker: string, now: string): Promise<boolean>;
+  /**
+   * Gives back a job this worker claimed but did not run (a batch cut short by a shutdown): due
+   * again at once for any worker, the attempt the claim counted refunded, its last error kept.
+   */
+  releaseJob(id: number, worker: string, now: string): Promise<boolean>;
   /**
    * Records a failed run: pending again at `retryAt`, or dead when null. `refundAttempt` gives
    * back the attempt the claim counted (a rate-limited run that only has to wait).

@@ -37,60 +37,76 @@ const provisioner = systemActor('provisioner');
  * The membership Okta ends with is the one the last effect left, and the last effect is always the
  * revocation's.
  */
-export async function provisionGrant(deps: Deps, grantId: string): Promise<void> {
+/**
+ * What an effect that landed leaves to record: the job runner writes it in the transaction that
+ * records the job's outcome (with the other jobs of its batch), after it has locked every grant
+ * the batch's records change (`grantId`), before the first audit event.
+ */
+export interface EffectRecord {
+  grantId: string;
+  write(tx: StoreTx, now: string): Promise<void>;
+}
+
+export async function provisionGrant(deps: Deps, grantId: string): Promise<EffectRecord | undefined> {
   const grant = await deps.store.getGrant(grantId);
   if (!grant || grant.status !== 'provisioning') return; // revoked (or decided) before the effect: nothing to do or undo
   const provision = grant.snapshot.provision; // the snapshot, never the current policy
   const outcome = await provisionerFor(deps.provisioners, provision).grant(grant, provision, deps);
   if (outcome.kind === 'overtaken') return; // the revocation overtook it before anything was done
-  if (outcome.kind === 'task') return createTask(deps, grant, 'grant', outcome.assigneeGroup);
-  await recordProvisioned(deps, grant, { method: provision.method, ...outcome.details });
+  if (outcome.kind === 'task') {
+    await createTask(deps, grant, 'grant', outcome.assigneeGroup);
+    return;
+  }
+  const details = { method: provision.method, ...outcome.details };
+  return { grantId, write: (tx, now) => recordProvisioned(tx, now, grant, details) };
 }
 
 /**
  * The effect landed: activate the grant, or, if it left `provisioning` meanwhile, log the late effect (rule 2 and 3
- * above).
+ * above). Until this commits, the job holds its subject's lock: the revocation waits behind it.
  */
-async function recordProvisioned(deps: Deps, grant: Grant, details: Record<string, unknown>): Promise<void> {
-  const now = nowIso(deps);
-  await deps.store.transaction(async (tx) => {
-    const fresh = (await tx.getGrant(grant.id))!;
-    if (fresh.status === 'provisioning') {
-      await tx.appendAudit({
-        at: now,
-        actor: provisioner,
-        action: 'grant.provisioned',
-        requestId: grant.requestId,
-        grantId: grant.id,
-        details,
-      });
-      await activateGrant(tx, now, fresh, provisioner, { method: details.method });
-      return;
-    }
-    // Pending: the revocation's job waits behind this one (same subject) and runs next. Anything
-    // else means its effect already ran before ours landed, so it must be repeated after it.
-    const revocation = await tx.getJobByKey(`revoke:${grant.id}`);
-    const undo = fresh.status !== 'revoking' || revocation?.status !== 'pending';
+async function recordProvisioned(
+  tx: StoreTx,
+  now: string,
+  grant: Grant,
+  details: Record<string, unknown>,
+): Promise<void> {
+  const fresh = (await tx.getGrant(grant.id))!;
+  if (fresh.status === 'provisioning') {
     await tx.appendAudit({
       at: now,
       actor: provisioner,
       action: 'grant.provisioned',
       requestId: grant.requestId,
       grantId: grant.id,
-      details: { ...details, late: true, grantStatus: fresh.status, undo: undo ? 'queued' : 'by the revocation' },
+      details,
     });
-    if (undo) {
-      const payload = { kind: 'revoke', grantId: grant.id, undoLateProvision: true } as const;
-      await tx.enqueueJob(`revoke:${grant.id}:after-provision`, payload, now, effectSubject(grant));
-    }
+    await activateGrant(tx, now, fresh, provisioner, { method: details.method });
+    return;
+  }
+  // Pending: the revocation's job waits behind this one (same subject) and runs next. Anything
+  // else means its effect already ran before ours landed, so it must be repeated after it.
+  const revocation = await tx.getJobByKey(`revoke:${grant.id}`);
+  const undo = fresh.status !== 'revoking' || revocation?.status !== 'pending';
+  await tx.appendAudit({
+    at: now,
+    actor: provisioner,
+    action: 'grant.provisioned',
+    requestId: grant.requestId,
+    grantId: grant.id,
+    details: { ...details, late: true, grantStatus: fresh.status, undo: undo ? 'queued' : 'by the revocation' },
   });
+  if (undo) {
+    const payload = { kind: 'revoke', grantId: grant.id, undoLateProvision: true } as const;
+    await tx.enqueueJob(`revoke:${grant.id}:after-provision`, payload, now, effectSubject(grant));
+  }
 }
 
 export async function executeRevocation(
   deps: Deps,
   grantId: string,
   options: { undoLateProvision?: boolean } = {},
-): Promise<void> {
+): Promise<EffectRecord | undefined> {
   const grant = await deps.store.getGrant(grantId);
   const undo = options.undoLateProvision === true;
   if (!grant) return;
@@ -100,9 +116,15 @@ export async function executeRevocation(
   if (outcome.kind === 'overtaken') return;
   if (outcome.kind === 'task') {
     if (undo) return; // a manual task is not an effect that can land late
-    return revokeByTask(deps, grant, outcome.assigneeGroup);
+    await revokeByTask(deps, grant, outcome.assigneeGroup);
+    return;
   }
-  await recordRevoked(deps, grant, outcome, undo);
+  // The common case joins the job's outcome; a provisioner's bookkeeping changes other grants:
+  // in a transaction of its own, which locks them first.
+  if (!undo && !outcome.bookkeeping)
+    return { grantId, write: (tx, now) => recordRevoked(tx, now, grant, outcome, false) };
+  const now = nowIso(deps);
+  await deps.store.transaction((tx) => recordRevoked(tx, now, grant, outcome, undo));
 }
 
 /**
@@ -110,14 +132,14 @@ export async function executeRevocation(
  * undone.
  */
 async function recordRevoked(
-  deps: Deps,
+  tx: StoreTx,
+  now: string,
   grant: Grant,
   outcome: Extract<EffectOutcome, { kind: 'done' }>,
   undo: boolean,
 ): Promise<void> {
-  const now = nowIso(deps);
   const { details, kept } = outcome;
-  await deps.store.transaction(async (tx) => {
+  {
     await outcome.bookkeeping?.(tx);
     if (undo) {
       await tx.appendAudit({
@@ -141,7 +163,7 @@ async function recordRevoked(
         details: kept,
       });
     await completeRevocation(tx, now, fresh, provisioner, details);
-  });
+  }
 }
 
 /**

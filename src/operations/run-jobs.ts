@@ -3,12 +3,26 @@
  * job in the transaction that caused it; this runs the due ones, marks them done, or schedules a
  * retry with exponential backoff and jitter. A job claimed by a process that died is picked up
  * again when its lock expires, so a crash between intent and effect loses nothing.
+ *
+ * Jobs run in batches, to spend one transaction on many jobs rather than one or two on each (a
+ * commit is most of a message job's cost): one transaction claims up to `claimBatch` due jobs, of
+ * different subjects; their effects run one after the other; one transaction records the outcomes
+ * of those that ran and claims the next batch. Outcomes are recorded after `claimBatch` effects,
+ * when no claimed job is left, or at the end of the first effect that ends `recordWithinMs` or more
+ * after the first outcome waiting (an effect is never interrupted), and before a message (a job
+ * without a subject) runs while a grant's change of state waits: a message reports committed state.
+ * A crash between the effects and that transaction leaves the jobs claimed: they run again once
+ * their locks expire, the whole batch (at most `claimBatch` effects) rather than one job. That is
+ * safe because every effect is idempotent: an add finds the person in the group, a removal finds
+ * them gone, a message is keyed (the notifier updates the message it posted under the job's key
+ * instead of posting twice), a provisioning outcome is recorded against the grant as it is then
+ * (provision-grant.ts).
  */
 import { PermanentError, TransientError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/records.js';
 import { addSeconds, nowIso, type Deps } from './context.js';
 import type { StoreTx } from './ports.js';
-import { executeRevocation, provisionGrant, recordEffectFailure } from './provision-grant.js';
+import { executeRevocation, provisionGrant, recordEffectFailure, type EffectRecord } from './provision-grant.js';
 import { publishDigest } from './publish-digest.js';
 import { withReadScope } from './read-scope.js';
 import { executeReviewRemoval, recordRemovalFailure } from './reviews/review-remediation.js';
@@ -23,11 +37,19 @@ export interface JobRunnerOptions {
   maxAttempts?: number;
   baseDelaySeconds?: number;
   maxDelaySeconds?: number;
+  /** How many due jobs are read at once. */
   batch?: number;
+  /** How many jobs are claimed together, and their outcomes recorded together (one transaction). */
+  claimBatch?: number;
+  /** How long a finished effect may wait for its outcome to be recorded with others, in ms. */
+  recordWithinMs?: number;
   random?: () => number;
   /** Run only these kinds of job (the CLI leaves messages to the running bot). */
   kinds?: JobRecord['payload']['kind'][];
-  /** Stops the run between jobs (a shutdown): the job in flight finishes, the rest wait for the next pass. */
+  /**
+   * Stops the run between jobs (a shutdown): the job in flight finishes, the outcomes are
+   * recorded, the jobs claimed but not started are given back, the rest wait for the next pass.
+   */
   signal?: AbortSignal;
 }
 
@@ -41,156 +63,389 @@ export interface JobRunSummary {
   deferred: number;
 }
 
+export const CLAIM_BATCH = 32;
+export const RECORD_WITHIN_MS = 1000;
+
+/** What running a job came to, waiting to be recorded. */
+type Outcome =
+  /** Done; `effect`: what it changed, still to record (provisioning and revocation). */
+  | { kind: 'done'; job: JobRecord; effect?: EffectRecord }
+  /** Rate-limited (429): pending again at `retryAt`, the attempt refunded. */
+  | { kind: 'deferred'; job: JobRecord; error: string; retryAt: string }
+  /** Failed: pending again at `retryAt`, or dead (given up) when null. */
+  | { kind: 'failed'; job: JobRecord; error: string; retryAt: string | null; attempts: number };
+
 export async function runDueJobs(deps: Deps, options: JobRunnerOptions): Promise<JobRunSummary> {
-  const summary: JobRunSummary = { ran: 0, done: 0, retried: 0, dead: 0, skipped: 0, deferred: 0 };
-  const batch = options.batch ?? 100;
-  const lockSeconds = options.lockSeconds ?? 300;
-  const seen = new Set<number>();
-  let queue: JobRecord[] = [];
-  const nextInQueue = (): JobRecord | undefined => {
-    let job = queue.shift();
-    while (job && seen.has(job.id)) job = queue.shift();
-    return job;
-  };
-  /**
-   * In the transaction that records a job's outcome, the next job is claimed too (one transaction
-   * per job instead of two): first a due job of the same subject that waited for this one (a
-   * revocation that overtook an add, refused its claim meanwhile), which runs at once instead of
-   * at the next sweep; else the next due job read earlier.
-   */
-  const claimNext = async (tx: StoreTx, at: string, waiting: JobRecord[]): Promise<JobRecord | null> => {
-    if (options.signal?.aborted) return null;
-    const next = waiting.find((j) => !seen.has(j.id)) ?? nextInQueue();
-    if (!next) return null;
-    seen.add(next.id);
-    if (await tx.claimJob(next.id, options.worker, at, addSeconds(at, lockSeconds))) return next;
-    summary.skipped++;
-    return null;
-  };
-  let claimed: JobRecord | null = null;
-  for (;;) {
-    // A job already claimed runs (it is the job in flight); nothing more is claimed once aborted.
-    if (options.signal?.aborted && !claimed) return summary;
-    if (!claimed) {
-      let job = nextInQueue();
-      if (!job) {
-        queue = (await deps.store.dueJobs(nowIso(deps), batch, options.kinds)).filter((j) => !seen.has(j.id));
-        job = nextInQueue();
-        if (!job) return summary;
+  return new BatchRunner(deps, options).run();
+}
+
+/** One run of the job runner: the jobs it has claimed, the outcomes it has still to record. */
+class BatchRunner {
+  readonly summary: JobRunSummary = { ran: 0, done: 0, retried: 0, dead: 0, skipped: 0, deferred: 0 };
+  private readonly lockSeconds: number;
+  private readonly claimBatch: number;
+  private readonly recordWithinMs: number;
+  /** Jobs this run tried to claim (or ran): never claimed twice in one run. */
+  private readonly seen = new Set<number>();
+  /** Due jobs read and not claimed yet, oldest first. */
+  private queue: JobRecord[] = [];
+  /** Claimed, not started, in the order they run. */
+  private held: JobRecord[] = [];
+  private inFlight: JobRecord | null = null;
+  /** Ran, not recorded yet; and since when the first of them waits. */
+  private outcomes: Outcome[] = [];
+  private firstOutcomeAt = 0;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly options: JobRunnerOptions,
+  ) {
+    this.lockSeconds = options.lockSeconds ?? 300;
+    this.claimBatch = Math.max(1, options.claimBatch ?? CLAIM_BATCH);
+    this.recordWithinMs = options.recordWithinMs ?? RECORD_WITHIN_MS;
+  }
+
+  private get aborted(): boolean {
+    return this.options.signal?.aborted === true;
+  }
+
+  async run(): Promise<JobRunSummary> {
+    // The locks of every job the run holds are renewed while it lasts (Okta's retries and 429
+    // waits can outlast them), so no other worker takes a job over, nor runs another effect of
+    // its subject, meanwhile: the one in flight, those waiting their turn, those to record.
+    const heartbeat = setInterval(() => void this.renewLocks(), (this.lockSeconds * 1000) / 3);
+    heartbeat.unref();
+    try {
+      for (;;) {
+        if (this.aborted) {
+          await this.stop();
+          return this.summary;
+        }
+        if (this.held[0] && this.held[0].subject === null && this.recordsWaiting()) {
+          // A message (or a digest) reads the state it reports: what the effects before it changed
+          // is committed first, so the holder is never told of a grant the store has not activated.
+          await this.record();
+          continue;
+        }
+        const job = this.held.shift();
+        if (job) {
+          await this.runJob(job);
+          if (this.held.length === 0 || this.outcomes.length >= this.claimBatch || this.waitedTooLong()) {
+            await this.record();
+          }
+        } else if (this.outcomes.length > 0) {
+          await this.record();
+        } else if (!(await this.claimFromQueue())) {
+          return this.summary;
+        }
       }
-      seen.add(job.id);
-      const now = nowIso(deps);
-      if (
-        !(await deps.store.transaction((tx) => tx.claimJob(job.id, options.worker, now, addSeconds(now, lockSeconds))))
-      ) {
-        summary.skipped++;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** Whether an outcome waiting carries a change of state (a grant activated or revoked). */
+  private recordsWaiting(): boolean {
+    return this.outcomes.some((o) => o.kind === 'done' && o.effect);
+  }
+
+  private waitedTooLong(): boolean {
+    return this.outcomes.length > 0 && performance.now() - this.firstOutcomeAt >= this.recordWithinMs;
+  }
+
+  /** A shutdown: the outcomes are recorded, the jobs claimed and not started are given back. */
+  private async stop(): Promise<void> {
+    if (this.outcomes.length > 0) await this.record();
+    await this.releaseHeld();
+  }
+
+  /**
+   * Nothing held: claims a batch of the due jobs (read when none are left); false when none is due.
+   * Claims refused (another worker has the job, or another job of its subject runs) are counted
+   * as skipped.
+   */
+  private async claimFromQueue(): Promise<boolean> {
+    if (!this.queue.some((j) => !this.seen.has(j.id))) {
+      const due = await this.deps.store.dueJobs(nowIso(this.deps), this.options.batch ?? 100, this.options.kinds);
+      this.queue = due.filter((j) => !this.seen.has(j.id));
+      if (this.queue.length === 0) return false;
+    }
+    const candidates = this.pick(this.claimBatch, new Set());
+    const now = nowIso(this.deps);
+    try {
+      this.held = await this.deps.store.transaction((tx) => this.claim(tx, candidates, now));
+      this.summary.skipped += candidates.length - this.held.length;
+    } catch (error) {
+      this.unsee(candidates);
+      throw error;
+    }
+    return true;
+  }
+
+  /**
+   * Takes up to `n` unseen jobs out of the queue, oldest first, at most one per subject and none
+   * of a subject in `busy` (this run holds a job of it: the claim would be refused; they stay
+   * queued for a later batch). Marks them seen.
+   */
+  private pick(n: number, busy: Set<string>): JobRecord[] {
+    const picked: JobRecord[] = [];
+    const rest: JobRecord[] = [];
+    for (const job of this.queue) {
+      if (this.seen.has(job.id)) continue;
+      if (picked.length >= n || (job.subject && busy.has(job.subject))) {
+        rest.push(job);
         continue;
       }
-      claimed = job;
+      picked.push(job);
+      if (job.subject) busy.add(job.subject);
     }
-    claimed = await runJob(deps, claimed, options, summary, claimNext);
+    this.queue = rest;
+    for (const job of picked) this.seen.add(job.id);
+    return picked;
   }
-}
 
-/**
- * Runs a job this worker has claimed, records its outcome and, in the same transaction, claims the
- * next one (`claimNext`, given the due jobs of the same subject): returns that one, or null.
- */
-async function runJob(
-  deps: Deps,
-  job: JobRecord,
-  options: JobRunnerOptions,
-  summary: JobRunSummary,
-  claimNext: (tx: StoreTx, at: string, waiting: JobRecord[]) => Promise<JobRecord | null>,
-): Promise<JobRecord | null> {
-  const lockSeconds = options.lockSeconds ?? 300;
-  summary.ran++;
-  const attempts = job.attempts + 1;
-  const thenClaimNext = async (tx: StoreTx, at: string) =>
-    claimNext(tx, at, job.subject ? await tx.dueJobs(at, 10, options.kinds, job.subject) : []);
-  // The lock is renewed while the effect lasts (Okta's retries and 429 waits can outlast it), so
-  // no other worker takes the job over, nor runs another effect of its subject, meanwhile.
-  const renew = async () => {
+  /** The claim of a batch was rolled back: its jobs may be claimed again. */
+  private unsee(jobs: JobRecord[]): void {
+    for (const job of jobs) this.seen.delete(job.id);
+    this.queue.unshift(...jobs);
+  }
+
+  /**
+   * Claims `candidates` in `tx`, those with a subject in the order of their subjects (see
+   * `StoreTx.claimJob`: two transactions claiming overlapping subjects take their locks in the
+   * same order); returns those claimed in the candidates' order.
+   */
+  private async claim(tx: StoreTx, candidates: JobRecord[], now: string): Promise<JobRecord[]> {
+    const lockedUntil = addSeconds(now, this.lockSeconds);
+    // Code-unit order, the same in every process whatever its locale.
+    const order = [...candidates].sort((a, b) => compare(a.subject ?? '', b.subject ?? ''));
+    const claimed = new Set<number>();
+    for (const job of order) {
+      if (await tx.claimJob(job.id, this.options.worker, now, lockedUntil)) claimed.add(job.id);
+    }
+    return candidates.filter((j) => claimed.has(j.id));
+  }
+
+  /** Runs a claimed job's effect; its outcome waits to be recorded with the batch's. */
+  private async runJob(job: JobRecord): Promise<void> {
+    const { deps, options } = this;
+    this.summary.ran++;
+    this.inFlight = job;
+    const attempts = job.attempts + 1;
+    let outcome: Outcome;
     try {
-      const at = nowIso(deps);
-      if (
-        !(await deps.store.transaction((tx) => tx.renewJob(job.id, options.worker, at, addSeconds(at, lockSeconds))))
-      ) {
-        deps.logger.warn('job lock lost: another worker took the job over', { job: job.key, worker: options.worker });
-      }
+      // One job is one operation: its directory reads are shared, and only within it.
+      const effect = await withReadScope(() => perform(deps, job));
+      outcome = effect ? { kind: 'done', job, effect } : { kind: 'done', job };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      deps.logger.warn('could not renew a job lock', { job: job.key, error: message });
+      if (error instanceof TransientError && error.rateLimited) {
+        // Slowed down by the service (429): the job waits its Retry-After and keeps its attempts.
+        const retryAt = addSeconds(nowIso(deps), Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
+        outcome = { kind: 'deferred', job, error: message, retryAt };
+      } else {
+        const maxAttempts = options.maxAttempts ?? 8;
+        let retry: boolean;
+        // The grant's (or review item's) side of the failure is recorded now, in a transaction of its own.
+        if (job.payload.kind === 'provision' || job.payload.kind === 'revoke') {
+          retry = await recordEffectFailure(deps, job.payload.kind, job.payload.grantId, error, attempts, maxAttempts);
+        } else if (job.payload.kind === 'reviewRemoval') {
+          retry = await recordRemovalFailure(deps, job.payload.itemId, error, attempts, maxAttempts);
+        } else {
+          retry = attempts < maxAttempts && !(error instanceof PermanentError);
+        }
+        const retryAt = retry ? addSeconds(nowIso(deps), backoffSeconds(attempts, error, options)) : null;
+        outcome = { kind: 'failed', job, error: message, retryAt, attempts };
+      }
+    } finally {
+      this.inFlight = null;
     }
-  };
-  const heartbeat = setInterval(() => void renew(), (lockSeconds * 1000) / 3);
-  heartbeat.unref();
-  try {
-    // One job is one operation: its directory reads are shared, and only within it.
-    await withReadScope(() => perform(deps, job));
-    clearInterval(heartbeat);
-    const at = nowIso(deps);
-    const { finished, next } = await deps.store.transaction(async (tx) => ({
-      finished: await tx.finishJob(job.id, options.worker, at),
-      next: await thenClaimNext(tx, at),
-    }));
+    if (this.outcomes.length === 0) this.firstOutcomeAt = performance.now();
+    this.outcomes.push(outcome);
+  }
+
+  /**
+   * Records the outcomes waiting, in one transaction that also claims the next batch (unless the
+   * run is stopping): first a due job of the same subject as a job just recorded, which waited for
+   * it (a revocation that overtook an add, refused its claim meanwhile): it runs at once instead of
+   * at the next sweep; then due jobs read earlier. If that transaction fails, each outcome is
+   * recorded in a transaction of its own, so one that cannot be recorded does not lose the others:
+   * that one's job stays claimed until its lock expires and then runs again (idempotent), and the
+   * run stops with its error.
+   */
+  private async record(): Promise<void> {
+    const outcomes = this.outcomes.splice(0);
+    const at = nowIso(this.deps);
+    let candidates: JobRecord[] = [];
+    try {
+      const { finished, claimed } = await this.deps.store.transaction(async (tx) => {
+        // PostgreSQL runs the callback again after a deadlock: what an attempt picked goes back first.
+        this.unsee(candidates);
+        candidates = [];
+        const finished: boolean[] = [];
+        for (const outcome of outcomes) finished.push(await this.recordOutcome(tx, outcome, at));
+        // Lock order (ports.ts, Store): every grant the effects' records change, before the first audit event.
+        const grantIds = outcomes.flatMap((o) => (o.kind === 'done' && o.effect ? [o.effect.grantId] : []));
+        if (grantIds.length > 0) await tx.getGrants(grantIds);
+        for (const outcome of outcomes) await this.recordEffect(tx, outcome, at);
+        // The claims last: a transaction holding a subject's lock waits for nothing but other
+        // subjects' (in order), never for the audit head. And after the effects' records: a
+        // provisioning recorded late tells whether the revocation behind it still has to run.
+        let claimed: JobRecord[] = [];
+        if (!this.aborted) {
+          candidates = await this.nextCandidates(tx, outcomes, at);
+          claimed = await this.claim(tx, candidates, at);
+        }
+        return { finished, claimed };
+      });
+      outcomes.forEach((outcome, i) => this.recorded(outcome, finished[i]!));
+      this.held.unshift(...claimed);
+      this.summary.skipped += candidates.length - claimed.length;
+    } catch (error) {
+      this.unsee(candidates);
+      const message = error instanceof Error ? error.message : String(error);
+      this.deps.logger.warn('recording a batch of job outcomes failed; recording them one by one', {
+        jobs: outcomes.length,
+        error: message,
+      });
+      let first: unknown;
+      for (const outcome of outcomes) {
+        try {
+          const finished = await this.deps.store.transaction(async (tx) => {
+            const finished = await this.recordOutcome(tx, outcome, at);
+            await this.recordEffect(tx, outcome, at);
+            return finished;
+          });
+          this.recorded(outcome, finished);
+        } catch (error) {
+          first ??= error;
+          this.deps.logger.error('could not record a job outcome; the job runs again when its lock expires', {
+            job: outcome.job.key,
+            outcome: outcome.kind,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
+      }
+      if (first !== undefined) {
+        await this.releaseHeld();
+        throw first;
+      }
+    }
+  }
+
+  /** Due jobs to claim after `recorded`: each one's waiting same-subject job first, then the queue's. */
+  private async nextCandidates(tx: StoreTx, recorded: Outcome[], at: string): Promise<JobRecord[]> {
+    const room = this.claimBatch - this.held.length;
+    if (room <= 0) return [];
+    const busy = new Set(this.held.flatMap((j) => (j.subject ? [j.subject] : [])));
+    const waiting: JobRecord[] = [];
+    for (const { job } of recorded) {
+      if (!job.subject || busy.has(job.subject) || waiting.length >= room) continue;
+      const next = (await tx.dueJobs(at, 10, this.options.kinds, job.subject)).find((j) => !this.seen.has(j.id));
+      if (!next) continue;
+      this.seen.add(next.id);
+      busy.add(job.subject);
+      waiting.push(next);
+    }
+    return [...waiting, ...this.pick(room - waiting.length, busy)];
+  }
+
+  /** The job's row; false when this worker no longer held its lock. */
+  private async recordOutcome(tx: StoreTx, outcome: Outcome, at: string): Promise<boolean> {
+    const { job } = outcome;
+    const worker = this.options.worker;
+    if (outcome.kind === 'done') return tx.finishJob(job.id, worker, at);
+    if (outcome.kind === 'deferred')
+      return tx.failJob(job.id, worker, at, outcome.error, outcome.retryAt, { refundAttempt: true });
+    return tx.failJob(job.id, worker, at, outcome.error, outcome.retryAt);
+  }
+
+  /**
+   * What the effect changed (a grant activated, a revocation completed: recorded against the grant
+   * as it is now, even when the job's lock was lost meanwhile, see provision-grant.ts), or the
+   * audit event of a job given up.
+   */
+  private async recordEffect(tx: StoreTx, outcome: Outcome, at: string): Promise<void> {
+    if (outcome.kind === 'done') return outcome.effect?.write(tx, at);
+    if (outcome.kind !== 'failed' || outcome.retryAt) return;
+    await tx.appendAudit({
+      at,
+      actor: { kind: 'system', component: 'jobs' },
+      action: 'job.abandoned',
+      details: { job: outcome.job.key, attempts: outcome.attempts, error: outcome.error },
+    });
+  }
+
+  /** An outcome committed: counted and logged. */
+  private recorded(outcome: Outcome, finished: boolean): void {
+    const { logger } = this.deps;
+    const job = outcome.job.key;
     if (!finished)
-      deps.logger.warn('job finished after its lock was lost; the worker that took it over records its own outcome', {
-        job: job.key,
-        worker: options.worker,
+      logger.warn('job finished after its lock was lost; the worker that took it over records its own outcome', {
+        job,
+        worker: this.options.worker,
       });
-    summary.done++;
-    return next;
-  } catch (error) {
-    clearInterval(heartbeat);
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof TransientError && error.rateLimited) {
-      // Slowed down by the service (429): the job waits its Retry-After and keeps its attempts.
-      const at = nowIso(deps);
-      const retryAt = addSeconds(at, Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
-      const next = await deps.store.transaction(async (tx) => {
-        await tx.failJob(job.id, options.worker, at, message, retryAt, { refundAttempt: true });
-        return thenClaimNext(tx, at);
-      });
-      deps.logger.info('job rate-limited; waiting', { job: job.key, retryAt });
-      summary.deferred++;
-      return next;
-    }
-    const maxAttempts = options.maxAttempts ?? 8;
-    let retry: boolean;
-    if (job.payload.kind === 'provision' || job.payload.kind === 'revoke') {
-      retry = await recordEffectFailure(deps, job.payload.kind, job.payload.grantId, error, attempts, maxAttempts);
-    } else if (job.payload.kind === 'reviewRemoval') {
-      retry = await recordRemovalFailure(deps, job.payload.itemId, error, attempts, maxAttempts);
+    if (outcome.kind === 'done') {
+      this.summary.done++;
+    } else if (outcome.kind === 'deferred') {
+      logger.info('job rate-limited; waiting', { job, retryAt: outcome.retryAt });
+      this.summary.deferred++;
     } else {
-      retry = attempts < maxAttempts && !(error instanceof PermanentError);
+      const { attempts, error, retryAt } = outcome;
+      logger[retryAt ? 'warn' : 'error'](retryAt ? 'job failed; will retry' : 'job failed; given up', {
+        job,
+        attempts,
+        error,
+        retryAt,
+      });
+      if (retryAt) this.summary.retried++;
+      else this.summary.dead++;
     }
-    const at = nowIso(deps);
-    const retryAt = retry ? addSeconds(at, backoffSeconds(attempts, error, options)) : null;
-    const next = await deps.store.transaction(async (tx) => {
-      await tx.failJob(job.id, options.worker, at, message, retryAt);
-      if (!retryAt)
-        await tx.appendAudit({
-          at,
-          actor: { kind: 'system', component: 'jobs' },
-          action: 'job.abandoned',
-          details: { job: job.key, attempts, error: message },
+  }
+
+  /** Gives back the jobs claimed and not started (best effort: otherwise they wait for their locks to expire). */
+  private async releaseHeld(): Promise<void> {
+    const held = this.held.splice(0);
+    if (held.length === 0) return;
+    try {
+      const at = nowIso(this.deps);
+      await this.deps.store.transaction(async (tx) => {
+        for (const job of held) await tx.releaseJob(job.id, this.options.worker, at);
+      });
+    } catch (error) {
+      this.deps.logger.warn('could not give back claimed jobs; they run when their locks expire', {
+        jobs: held.map((j) => j.key),
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  private async renewLocks(): Promise<void> {
+    const jobs = () => [...(this.inFlight ? [this.inFlight] : []), ...this.held, ...this.outcomes.map((o) => o.job)];
+    if (jobs().length === 0) return;
+    try {
+      const at = nowIso(this.deps);
+      const lockedUntil = addSeconds(at, this.lockSeconds);
+      const lost = await this.deps.store.transaction(async (tx) => {
+        const lost: JobRecord[] = [];
+        for (const job of jobs())
+          if (!(await tx.renewJob(job.id, this.options.worker, at, lockedUntil))) lost.push(job);
+        return lost;
+      });
+      // A job recorded meanwhile is no longer running: only one still held was taken over.
+      const still = new Set(jobs().map((j) => j.id));
+      for (const job of lost.filter((j) => still.has(j.id)))
+        this.deps.logger.warn('job lock lost: another worker took the job over', {
+          job: job.key,
+          worker: this.options.worker,
         });
-      return thenClaimNext(tx, at);
-    });
-    deps.logger[retry ? 'warn' : 'error'](retry ? 'job failed; will retry' : 'job failed; given up', {
-      job: job.key,
-      attempts,
-      error: message,
-      retryAt,
-    });
-    if (retry) summary.retried++;
-    else summary.dead++;
-    return next;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.deps.logger.warn('could not renew job locks', { jobs: jobs().map((j) => j.key), error: message });
+    }
   }
 }
-
-async function perform(deps: Deps, job: JobRecord): Promise<void> {
+async function perform(deps: Deps, job: JobRecord): Promise<EffectRecord | void> {
   const payload = job.payload;
   switch (payload.kind) {
     case 'provision':
@@ -206,6 +461,10 @@ async function perform(deps: Deps, job: JobRecord): Promise<void> {
     case 'reviewRemoval':
       return executeReviewRemoval(deps, payload.itemId);
   }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** base * 2^(attempt-1), capped, with full jitter on the upper half; a server's Retry-After wins when longer. */

@@ -41,16 +41,21 @@ function logEntries(): Record<string, unknown>[] {
     : [];
 }
 
+/** A request auto-approved: the grant and its jobs commit, and the process is killed before running any. */
+async function commitIntentThenKill(): Promise<void> {
+  const first = child('intent', '2026-03-02T09:00:00.000Z');
+  await new Promise<void>((resolve, reject) => {
+    first.proc.stdout.on('data', (d: Buffer) => d.toString().includes('committed') && resolve());
+    void first.exited.then((e) => reject(new Error(`child exited early: ${e.stderr}`)));
+  });
+  first.proc.kill('SIGKILL');
+  expect((await first.exited).signal).toBe('SIGKILL');
+}
+
 describe('a process killed between job intent and completion', () => {
   it('resumes at the next start: the grant is provisioned exactly once, with one notification', async () => {
     // 1. The request and its grant commit with their jobs; the process is killed before running any.
-    const first = child('intent', '2026-03-02T09:00:00.000Z');
-    await new Promise<void>((resolve, reject) => {
-      first.proc.stdout.on('data', (d: Buffer) => d.toString().includes('committed') && resolve());
-      void first.exited.then((e) => reject(new Error(`child exited early: ${e.stderr}`)));
-    });
-    first.proc.kill('SIGKILL');
-    expect((await first.exited).signal).toBe('SIGKILL');
+    await commitIntentThenKill();
 
     // 2. Restarted, it claims the provisioning job, adds the person to the group, and dies before recording it.
     const second = await child('effect-crash', '2026-03-02T09:01:00.000Z').exited;
@@ -83,5 +88,43 @@ describe('a process killed between job intent and completion', () => {
     const notes = entries.filter((e) => e.event === 'notify');
     expect(notes.map((e) => e.type).sort()).toEqual(['grant.active', 'request.approved']);
     expect(new Set(notes.map((e) => e.key)).size).toBe(notes.length);
+  });
+
+  it('killed after an effect and before its record: that job runs again, the state it reports recorded first', async () => {
+    await commitIntentThenKill();
+
+    // One batch: the add, then the approval message. The add's record (the grant activated) is
+    // committed before the message runs, since a message reports the state; the message's is not.
+    const second = await child('batch-crash', '2026-03-02T09:01:00.000Z').exited;
+    expect(second.signal, second.stderr).toBe('SIGKILL');
+    let store = SqliteStore.open(join(dir, 'access.db'));
+    const grant = (await store.listGrants({}))[0]!;
+    expect(grant.status).toBe('active');
+    expect((await store.listJobs({ status: ['running'] })).map((j) => j.key)).toEqual([
+      `notify:approved:${grant.requestId}`,
+    ]);
+    expect((await store.getJobByKey(`provision:${grant.id}`))!.status).toBe('done');
+    await store.close();
+
+    // After the lock expired: the message again, under the same key; nothing recorded twice.
+    const third = await child('resume', '2026-03-02T09:10:00.000Z').exited;
+    expect(third.code, third.stderr).toBe(0);
+    store = SqliteStore.open(join(dir, 'access.db'));
+    expect((await store.getGrant(grant.id))!.status).toBe('active');
+    const events = await store.auditEvents({ limit: 1000 });
+    expect(events.filter((e) => e.action === 'grant.provisioned')).toHaveLength(1);
+    expect(events.filter((e) => e.action === 'grant.activated')).toHaveLength(1);
+    expect(verifyChain(events).ok).toBe(true);
+    expect(await store.listJobs({ status: ['pending', 'running', 'dead'] })).toEqual([]);
+    await store.close();
+
+    const entries = logEntries();
+    expect(entries.filter((e) => e.event === 'add').map((e) => e.phase)).toEqual(['batch-crash']);
+    // The approval message went out again under the same key (the Slack notifier updates the message it posted
+    // under a job's key rather than posting a second one); the activation message, recorded once, went out once.
+    const approved = entries.filter((e) => e.event === 'notify' && e.type === 'request.approved');
+    expect(approved.map((e) => e.phase)).toEqual(['batch-crash', 'resume']);
+    expect(new Set(approved.map((e) => e.key)).size).toBe(1);
+    expect(entries.filter((e) => e.event === 'notify' && e.type === 'grant.active')).toHaveLength(1);
   });
 });

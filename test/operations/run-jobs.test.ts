@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../src/domain/errors.js';
+import type { Store } from '../../src/operations/ports.js';
+import { runDueJobs } from '../../src/operations/run-jobs.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
 
@@ -52,5 +54,110 @@ describe('the job runner and rate limits', () => {
       h.clock.advance(3600);
     }
     expect(await h.store.getJobByKey(key!)).toMatchObject({ status: 'dead', attempts: 8 });
+  });
+});
+
+/** Requests from Ada and Alan, each with its messages queued: four jobs. */
+async function queueTwoRequests(): Promise<string[]> {
+  for (const email of ['ada@example.com', 'alan@example.com'])
+    await submitRequest(h.deps, {
+      requester: await h.as(email),
+      app: 'aws',
+      role: 'admin',
+      durationSeconds: 3600,
+      justification: 'deploy',
+    });
+  return (await h.store.listJobs({ status: ['pending'] })).map((j) => j.key);
+}
+
+/** The harness's store, counting write transactions, with `finishJob` of one job failing (a write the disk refuses). */
+function storeFailingToFinish(jobId: () => number | undefined): { store: Store; transactions: () => number } {
+  let transactions = 0;
+  const store: Store = Object.create(h.store) as Store;
+  store.transaction = (fn) => {
+    transactions++;
+    return h.store.transaction((tx) =>
+      fn(
+        new Proxy(tx, {
+          get(target, name) {
+            const value = Reflect.get(target, name, target) as unknown;
+            if (name !== 'finishJob' || typeof value !== 'function') return value;
+            return (id: number, ...rest: unknown[]) => {
+              if (id === jobId()) throw new Error('disk I/O error');
+              return (value as (...args: unknown[]) => unknown).call(target, id, ...rest);
+            };
+          },
+        }),
+      ),
+    );
+  };
+  return { store, transactions: () => transactions };
+}
+
+describe('the job runner runs jobs in batches', () => {
+  it('claims the due jobs in one transaction and records all their outcomes in one more', async () => {
+    const keys = await queueTwoRequests();
+    expect(keys).toHaveLength(4);
+    const counted = storeFailingToFinish(() => undefined);
+    const summary = await runDueJobs({ ...h.deps, store: counted.store }, { worker: 'test' });
+    expect(summary).toMatchObject({ ran: 4, done: 4 });
+    expect(counted.transactions()).toBe(2);
+    for (const key of keys) expect(await h.store.getJobByKey(key)).toMatchObject({ status: 'done', attempts: 1 });
+    expect(h.notifier.of('approval.requested', 'u-marcus')).toHaveLength(2);
+  });
+
+  it('records the others when one outcome cannot be recorded; that job runs again once its lock expires', async () => {
+    const keys = await queueTwoRequests();
+    const failing = (await h.store.getJobByKey(keys[1]!))!;
+    let broken = true;
+    const { store } = storeFailingToFinish(() => (broken ? failing.id : undefined));
+    await expect(runDueJobs({ ...h.deps, store }, { worker: 'test' })).rejects.toThrow('disk I/O error');
+    for (const key of keys.filter((k) => k !== failing.key))
+      expect(await h.store.getJobByKey(key)).toMatchObject({ status: 'done' });
+    // Its message went out; the job is still claimed, so nobody sends it again before the lock runs out.
+    expect(await h.store.getJobByKey(failing.key)).toMatchObject({ status: 'running', attempts: 1 });
+    expect((await h.runJobs()).ran).toBe(0);
+    broken = false;
+    h.clock.advance(301);
+    expect(await h.runJobs()).toMatchObject({ ran: 1, done: 1 });
+    expect(await h.store.getJobByKey(failing.key)).toMatchObject({ status: 'done', attempts: 2 });
+    // Delivered twice under the same key: the notifier updates the message it posted under that key.
+    expect(h.notifier.delivered.filter((d) => d.key === failing.key)).toHaveLength(2);
+  });
+
+  it('on shutdown, finishes the job in flight and gives back the jobs claimed but not started', async () => {
+    const keys = await queueTwoRequests();
+    const shutdown = new AbortController();
+    const deliver = h.notifier.deliver.bind(h.notifier);
+    h.notifier.deliver = async (notification, key) => {
+      shutdown.abort();
+      return deliver(notification, key);
+    };
+    const summary = await runDueJobs(h.deps, { worker: 'test', signal: shutdown.signal });
+    expect(summary).toMatchObject({ ran: 1, done: 1 });
+    expect(await h.store.getJobByKey(keys[0]!)).toMatchObject({ status: 'done', attempts: 1 });
+    for (const key of keys.slice(1))
+      expect(await h.store.getJobByKey(key)).toMatchObject({ status: 'pending', attempts: 0 });
+    // Due at once for the next run, this process's or another's.
+    expect(await h.runJobs()).toMatchObject({ ran: 3, done: 3 });
+  });
+
+  it('records the outcomes waiting once the first has waited `recordWithinMs`', async () => {
+    await queueTwoRequests();
+    const counted = storeFailingToFinish(() => undefined);
+    const summary = await runDueJobs({ ...h.deps, store: counted.store }, { worker: 'test', recordWithinMs: 0 });
+    expect(summary).toMatchObject({ ran: 4, done: 4 });
+    // The claim, then each outcome as soon as its effect ends; the due list read again: empty.
+    expect(counted.transactions()).toBe(5);
+  });
+
+  it('records a batch after at most `claimBatch` jobs: a larger backlog takes more batches, none run twice', async () => {
+    const keys = await queueTwoRequests();
+    const counted = storeFailingToFinish(() => undefined);
+    const summary = await runDueJobs({ ...h.deps, store: counted.store }, { worker: 'test', claimBatch: 3 });
+    expect(summary).toMatchObject({ ran: 4, done: 4 });
+    // Claim 3; record 3 and claim 1; record 1 and find nothing more to claim; the due list read again: empty.
+    expect(counted.transactions()).toBe(3);
+    expect(h.notifier.delivered.map((d) => d.key).sort()).toEqual([...keys].sort());
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
 import { verifyChain } from '../../src/domain/audit.js';
+import { CLAIM_BATCH } from '../../src/operations/run-jobs.js';
 import { person, seedGrants } from './support/seed.js';
 
 const CHILD = join(import.meta.dirname, 'support', 'sweep-child.ts');
@@ -70,6 +71,16 @@ async function outcome() {
   }
 }
 
+/** Jobs claimed and not finished (a dead worker's). */
+async function claimedJobs(): Promise<number> {
+  const store = SqliteStore.open(db);
+  try {
+    return (await store.listJobs({ status: ['running'] })).length;
+  } finally {
+    await store.close();
+  }
+}
+
 describe('two processes sweeping one database', () => {
   it('revoke each expired grant exactly once', async () => {
     const [a, b] = await Promise.all([child('sweep', at(3601), 'proc-a'), child('sweep', at(3601), 'proc-b')]);
@@ -94,11 +105,14 @@ describe('two processes sweeping one database', () => {
     expect(dead.signal).toBe('SIGKILL');
     let result = await outcome();
     expect(result.revoked).toHaveLength(0); // the removal happened, its record did not
-    // Within the dead worker's lock, a new process revokes the rest but leaves the claimed one.
+    // It had claimed a batch: the job it died in, and the ones it had not started.
+    const claimed = await claimedJobs();
+    expect(claimed).toBe(Math.min(N, CLAIM_BATCH));
+    // Within the dead worker's locks, a new process revokes the rest but leaves the claimed ones.
     const early = await child('sweep', at(3601 + 60), 'proc-b');
     expect(early.code, early.stderr).toBe(0);
-    expect((await outcome()).revoked).toHaveLength(N - 1);
-    // After the lock expires the claimed job is taken over; the repeated removal is harmless.
+    expect((await outcome()).revoked).toHaveLength(N - claimed);
+    // After the locks expire the claimed jobs are taken over; the one repeated removal is harmless.
     const late = await child('sweep', at(3601 + 301), 'proc-c');
     expect(late.code, late.stderr).toBe(0);
     result = await outcome();
@@ -108,6 +122,8 @@ describe('two processes sweeping one database', () => {
     expect(result.chain.ok).toBe(true);
     const removes = log().filter((e) => e.event === 'remove');
     expect(removes).toHaveLength(N + 1);
-    expect(removes[0]!.personId).toBe(removes.at(-1)!.personId);
+    // Only the removal the dead process did was repeated.
+    expect(removes.filter((e) => e.personId === removes[0]!.personId)).toHaveLength(2);
+    expect(new Set(removes.map((e) => e.personId)).size).toBe(N);
   });
 });

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION, BLOCK } from '../../blocks/ids.js';
 import { exportCsvToBuffer } from '../../src/adapters/csv/export-csv.js';
-import { verifyStoredChain } from '../../src/cli/commands/audit-verify.js';
+import { verifyStoredChain } from '../../src/operations/verify-audit-chain.js';
 import type { ExportFilters } from '../../src/operations/exports/export-filters.js';
 import type { SlackContext } from '../../src/adapters/slack/context.js';
 import { DisplayLookups } from '../../src/adapters/slack/display-lookups.js';

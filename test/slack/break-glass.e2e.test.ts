@@ -11,7 +11,7 @@ import { digestTable } from '../../src/operations/digest-table.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { exportOf } from '../exports/helpers.js';
 import type { StoredMessage } from '../../src/sandbox/slack-api/slack-workspace.js';
-import { examplePolicies } from '../support/lifecycle-harness.js';
+import { examplePolicies, ONCALL_BREAK_GLASS } from '../support/lifecycle-harness.js';
 import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
 import { clickInView, openHome, waitEphemeral } from './slack2-helpers.js';
 
@@ -20,16 +20,7 @@ beforeEach(async () => {
   // GitHub owner allows emergency access to the SRE on call (Alan), for at most 1 hour, reviewed
   // by the security team within a day.
   fx = await startSlackFixture({
-    policies: examplePolicies({
-      owner: {
-        breakGlass: {
-          maxSeconds: 3600,
-          eligibleGroups: ['sre-oncall'],
-          reviewWithinSeconds: 86_400,
-          reviewers: { kind: 'group', group: 'security-team' },
-        },
-      },
-    }),
+    policies: examplePolicies({ owner: { breakGlass: ONCALL_BREAK_GLASS } }),
   });
 });
 afterEach(async () => {

@@ -1308,7 +1308,14 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await store.auditCheckpoints()).map((c) => c.seq)).toEqual([2, 4, 9]);
         expect(await store.auditCheckpoints({ afterSeq: 2, limit: 1 })).toEqual([checkpoint(4)]);
         expect(await store.latestAuditCheckpoint()).toEqual(checkpoint(9));
-        await expect(store.transaction((tx) => tx.recordAuditCheckpoint(checkpoint(9)))).rejects.toThrow();
+        // A second checkpoint of the same head is refused by the database's key on seq, whatever the store.
+        const refused: unknown = await store
+          .transaction((tx) => tx.recordAuditCheckpoint(checkpoint(9)))
+          .then(
+            () => 'recorded',
+            (error: unknown) => error,
+          );
+        expect(uniqueViolationCode(refused)).toMatch(/^(SQLITE_CONSTRAINT_PRIMARYKEY|SQLITE_CONSTRAINT_UNIQUE|23505)$/);
         expect(await store.auditCheckpoints()).toHaveLength(3);
       });
 
@@ -1397,6 +1404,25 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(dead).toMatchObject({ status: 'dead', attempts: 2 });
         expect(dead.lastError!.length).toBeLessThan(5000);
         expect(await store.dueJobs(at(9999), 10)).toEqual([]);
+      });
+
+      it('gives back a job claimed and not run: due at once, the attempt refunded, the last error kept', async () => {
+        await store.transaction((tx) => tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0)));
+        const { id } = (await store.getJobByKey('provision:grt_1'))!;
+        await store.transaction((tx) => tx.claimJob(id, 'w1', at(0), at(300)));
+        await store.transaction((tx) => tx.failJob(id, 'w1', at(1), 'Okta 503', at(10)));
+        await store.transaction((tx) => tx.claimJob(id, 'w1', at(10), at(310)));
+        expect(await store.transaction((tx) => tx.releaseJob(id, 'w2', at(11)))).toBe(false);
+        expect(await store.transaction((tx) => tx.releaseJob(id, 'w1', at(11)))).toBe(true);
+        expect(await store.getJob(id)).toMatchObject({
+          status: 'pending',
+          runAt: at(10),
+          attempts: 1,
+          lastError: 'Okta 503',
+          updatedAt: at(11),
+        });
+        expect(await store.transaction((tx) => tx.releaseJob(id, 'w1', at(12)))).toBe(false); // not running
+        expect(await store.transaction((tx) => tx.claimJob(id, 'w2', at(12), at(312)))).toBe(true);
       });
 
       it('runs the jobs of one subject one at a time, whichever connection claims them', async () => {
@@ -2025,4 +2051,13 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       });
     });
   });
+}
+
+/** The driver's unique-key code of an error (SQLite's, or PostgreSQL's SQLSTATE 23505), through drizzle's wrapping. */
+function uniqueViolationCode(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === 'string' && /^(SQLITE_CONSTRAINT_|23505$)/.test(e.code)) return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
 }

@@ -5,6 +5,8 @@
  *   node --import tsx test/support/crash-child.ts <phase> <db> <log> <iso-time>
  *   intent        submit an auto-approved request (grant + jobs committed), print "committed", hang
  *   effect-crash  run the jobs, SIGKILL itself right after the directory add succeeds
+ *   batch-crash   run the jobs, SIGKILL itself right after delivering "request.approved", the
+ *                 job after the add in the same batch (nothing of the batch recorded yet)
  *   resume        run the jobs to completion and exit
  */
 import { appendFileSync } from 'node:fs';
@@ -19,7 +21,11 @@ const log = (entry: Record<string, unknown>) =>
 
 const h = createHarness({
   dbPath,
-  notifier: () => callbackNotifier((notification, key) => log({ event: 'notify', type: notification.type, key })),
+  notifier: () =>
+    callbackNotifier((notification, key) => {
+      log({ event: 'notify', type: notification.type, key });
+      if (phase === 'batch-crash' && notification.type === 'request.approved') process.kill(process.pid, 'SIGKILL');
+    }),
 });
 h.clock.set(at);
 const realAdd = h.directory.addToGroup.bind(h.directory);

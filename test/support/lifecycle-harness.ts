@@ -167,6 +167,14 @@ const laptop: Role = {
 /** The example roles, for tests that need one without a whole catalog. */
 export const EXAMPLE_ROLES = { owner, member, triage, awsAdmin, billing, laptop };
 
+/** Emergency access for the SRE on call (Alan): at most 1 hour, reviewed by the security team within a day. */
+export const ONCALL_BREAK_GLASS: Role['breakGlass'] = {
+  maxSeconds: 3600,
+  eligibleGroups: ['sre-oncall'],
+  reviewWithinSeconds: 86_400,
+  reviewers: { kind: 'group', group: 'security-team' },
+};
+
 export function examplePolicies(overrides: { owner?: Partial<Role> } = {}): LoadedPolicy[] {
   return [
     {

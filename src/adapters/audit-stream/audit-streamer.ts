@@ -15,7 +15,7 @@ import type { AuditCheckpointSettings, AuditSinkSettings } from '../../domain/au
 import { deliverNextBatch, type StreamDeps, type StreamStep } from '../../operations/audit-stream/deliver-batch.js';
 import { writeCheckpointIfDue } from '../../operations/audit-stream/write-checkpoint.js';
 import type { AuditSink, CheckpointSigner } from '../../operations/ports.js';
-import { defaultHolder } from '../cron/scheduler.js';
+import { defaultHolder, renewOrRetakeLease } from '../cron/scheduler.js';
 
 export const SINK_LEASE_PREFIX = 'audit-sink:';
 export const CHECKPOINT_LEASE = 'audit-checkpoint';
@@ -212,11 +212,7 @@ export class AuditStreamer {
 
   private async renew(name: string): Promise<boolean> {
     try {
-      const kept = await this.deps.store.transaction(
-        async (tx) =>
-          (await tx.renewLease(name, this.holder, this.nowIso(), this.expiry())) ||
-          (await tx.acquireLease(name, this.holder, this.nowIso(), this.expiry())),
-      );
+      const kept = await renewOrRetakeLease(this.deps.store, name, this.holder, this.nowIso(), this.expiry());
       if (!kept) this.deps.logger.warn('audit stream lease lost to another process', { lease: name });
       return kept;
     } catch (error) {

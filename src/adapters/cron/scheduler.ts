@@ -70,6 +70,23 @@ export function defaultHolder(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * The heartbeat of a held lease (the schedules' and the audit stream's): renews it, or takes it
+ * again if it lapsed while nobody else took it (a long event-loop stall). False when another
+ * process holds it now.
+ */
+export function renewOrRetakeLease(
+  store: Store,
+  name: string,
+  holder: string,
+  now: string,
+  until: string,
+): Promise<boolean> {
+  return store.transaction(
+    async (tx) => (await tx.renewLease(name, holder, now, until)) || (await tx.acquireLease(name, holder, now, until)),
+  );
+}
+
 export class CronScheduler {
   readonly holder: string;
   private readonly leaseSeconds: number;
@@ -233,14 +250,7 @@ export class CronScheduler {
 
   private async renew(lease: string, name: string): Promise<void> {
     try {
-      const kept = await this.options.store.transaction(async (tx) => {
-        const now = this.nowIso();
-        // Renew, or re-take a lease that lapsed while nobody else took it (a long event-loop stall).
-        return (
-          (await tx.renewLease(lease, this.holder, now, this.expiry())) ||
-          (await tx.acquireLease(lease, this.holder, now, this.expiry()))
-        );
-      });
+      const kept = await renewOrRetakeLease(this.options.store, lease, this.holder, this.nowIso(), this.expiry());
       if (!kept)
         this.options.logger.warn(
           'schedule lease lost to another process while a pass was running; both passes are safe, but the lease is too short',

@@ -18,9 +18,14 @@ import { getTableConfig as sqliteTableConfig, type SQLiteTable } from 'drizzle-o
 import { drizzle as sqliteDrizzle } from 'drizzle-orm/better-sqlite3';
 import { getTableColumns, is, sql, Table } from 'drizzle-orm';
 import type pg from 'pg';
-import { ChainVerifier, type ChainVerification } from '../../domain/audit.js';
+import type { ChainVerification } from '../../domain/audit.js';
+import { verifyStoredChain } from '../../operations/verify-audit-chain.js';
+import { AuditLog } from './audit-log.js';
+import { Connection } from './open-database.js';
+import { PgAuditLog } from './postgres/audit-log.js';
 import { createPool, drizzleOn, migrateDatabase, redactUrl } from './postgres/connection.js';
 import * as pgSchema from './postgres/schema.js';
+import { PgSession } from './postgres/session.js';
 import * as sqliteSchema from './schema.js';
 
 export class CopyError extends Error {
@@ -61,7 +66,7 @@ export async function copySqliteToPostgres(sqlitePath: string, targetUrl: string
 
     // One snapshot of the source for the whole copy.
     sqlite.exec('BEGIN');
-    const source = verifySqlite(sqlite);
+    const source = await verifySqlite(sqlite);
     const client = await pool.connect();
     const tables: CopyReport['tables'] = [];
     try {
@@ -75,7 +80,8 @@ export async function copySqliteToPostgres(sqlitePath: string, targetUrl: string
       client.release();
       sqlite.exec('COMMIT');
     }
-    const copied = await verifyPostgres(pool);
+    // Read back as the bot's replicas will read it.
+    const copied = await verifyStoredChain(new PgAuditLog(new PgSession(pool, false)));
     return { target: redactUrl(targetUrl), tables, source, copied };
   } finally {
     sqlite.close();
@@ -162,36 +168,43 @@ async function requireEmpty(pool: pg.Pool, tables: string[]): Promise<void> {
 async function copyTable(sqlite: Database.Database, client: pg.PoolClient, pair: TablePair): Promise<number> {
   const db = drizzleOn(client);
   const insertionOrder = hasRowid(sqlite, pair.name) ? 'rowid' : primaryKeyOrder(pair.source);
-  // Through drizzle on both sides (the SQLite schema reads JSON and booleans back as values, the
-  // PostgreSQL one writes them), except the audit log's JSON, which is copied as the exact text.
-  const reader = sqliteDrizzle({ client: sqlite });
+  // The source's rows as SQLite stores them, in one pass over the snapshot; the target written
+  // through drizzle (the SQLite schema reads JSON and booleans back as values, the PostgreSQL one
+  // writes them), except the audit log's JSON, which is copied as the exact text.
+  const rows = sqlite
+    .prepare(
+      `SELECT ${pair.columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(pair.name)} ORDER BY ${insertionOrder}`,
+    )
+    .iterate() as IterableIterator<Record<string, unknown>>;
   const rawText = pair.name === 'audit_events' ? new Set(['actor', 'details']) : new Set<string>();
   const sourceColumns = getTableColumns(pair.source);
   const keyOf = new Map(Object.entries(sourceColumns).map(([key, column]) => [column.name, key]));
   const targetKeys = new Map(Object.entries(getTableColumns(pair.target)).map(([key, column]) => [column.name, key]));
+  const toTarget = (raw: Record<string, unknown>) => {
+    const out: Record<string, unknown> = {};
+    for (const name of pair.columns) {
+      const column = sourceColumns[keyOf.get(name)!]!;
+      const value = raw[name];
+      // The audit log's JSON goes in as the stored text itself (a bound parameter, not re-encoded).
+      out[targetKeys.get(name)!] =
+        value === null ? null : rawText.has(name) ? sql`${String(value)}` : column.mapFromDriverValue(value);
+    }
+    return out;
+  };
   let copied = 0;
-  for (let offset = 0; ; offset += BATCH) {
-    const rows = reader.all<Record<string, unknown>>(
-      sql.raw(
-        `SELECT ${pair.columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(pair.name)} ORDER BY ${insertionOrder} LIMIT ${BATCH} OFFSET ${offset}`,
-      ),
-    );
-    if (rows.length === 0) break;
-    const values = rows.map((raw) => {
-      const out: Record<string, unknown> = {};
-      for (const name of pair.columns) {
-        const column = sourceColumns[keyOf.get(name)!]!;
-        const value = raw[name];
-        // The audit log's JSON goes in as the stored text itself (a bound parameter, not re-encoded).
-        out[targetKeys.get(name)!] =
-          value === null ? null : rawText.has(name) ? sql`${String(value)}` : column.mapFromDriverValue(value);
-      }
-      return out;
-    });
-    await db.insert(pair.target).values(values as never);
-    copied += rows.length;
-    if (rows.length < BATCH) break;
+  let batch: Record<string, unknown>[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    await db.insert(pair.target).values(batch as never);
+    copied += batch.length;
+    batch = [];
+  };
+  // An insert that throws ends the loop, which closes the statement (for...of calls `return`).
+  for (const raw of rows) {
+    batch.push(toTarget(raw));
+    if (batch.length === BATCH) await flush();
   }
+  await flush();
   for (const column of pair.identities) {
     await client.query(
       `SELECT setval(pg_get_serial_sequence($1, $2), GREATEST((SELECT max(${quoteIdent(column)}) FROM ${quoteIdent(pair.name)}), 1), (SELECT count(*) > 0 FROM ${quoteIdent(pair.name)}))`,
@@ -221,57 +234,8 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-function verifySqlite(sqlite: Database.Database): ChainVerification {
-  const verifier = new ChainVerifier();
-  const statement = sqlite.prepare(
-    'SELECT id, seq, at, actor, action, request_id, grant_id, details, prev_hash, hash FROM audit_events WHERE id > ? ORDER BY id LIMIT 5000',
-  );
-  for (let after = 0; ;) {
-    const rows = statement.all(after) as AuditRow[];
-    if (rows.length === 0) break;
-    for (const row of rows) if (!verifier.push(toEvent(row))) return verifier.finish();
-    after = rows[rows.length - 1]!.id;
-  }
-  return verifier.finish();
-}
-
-async function verifyPostgres(pool: pg.Pool): Promise<ChainVerification> {
-  const verifier = new ChainVerifier();
-  for (let after = 0; ;) {
-    const { rows } = await pool.query<AuditRow & { id: string }>(
-      'SELECT id, seq, at, actor, action, request_id, grant_id, details, prev_hash, hash FROM audit_events WHERE id > $1 ORDER BY id LIMIT 5000',
-      [after],
-    );
-    if (rows.length === 0) break;
-    for (const row of rows) if (!verifier.push(toEvent(row))) return verifier.finish();
-    after = Number(rows[rows.length - 1]!.id);
-  }
-  return verifier.finish();
-}
-
-interface AuditRow {
-  id: number;
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  request_id: string | null;
-  grant_id: string | null;
-  details: string;
-  prev_hash: string;
-  hash: string;
-}
-
-function toEvent(row: AuditRow) {
-  return {
-    seq: row.seq,
-    at: row.at,
-    actor: JSON.parse(row.actor) as never,
-    action: row.action as never,
-    requestId: row.request_id,
-    grantId: row.grant_id,
-    details: JSON.parse(row.details) as Record<string, unknown>,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
+/** The source's chain, read in the copy's snapshot the way the SQLite store reads it. */
+function verifySqlite(sqlite: Database.Database): Promise<ChainVerification> {
+  const log = new AuditLog(new Connection(sqlite, sqliteDrizzle({ client: sqlite, schema: sqliteSchema })));
+  return verifyStoredChain({ auditEvents: async (options) => log.auditEvents(options) });
 }

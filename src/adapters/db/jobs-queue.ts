@@ -17,6 +17,7 @@ type Methods =
   | 'claimJob'
   | 'renewJob'
   | 'finishJob'
+  | 'releaseJob'
   | 'failJob'
   | 'pruneJobs';
 
@@ -180,6 +181,22 @@ export class JobsQueue implements SyncPort<Methods> {
             )
         )
         .run({ id, worker, now }).changes === 1
+    );
+  }
+
+  releaseJob(id: number, worker: string, now: string): boolean {
+    return (
+      this.c.db
+        .update(t.jobs)
+        .set({
+          status: 'pending',
+          lockedBy: null,
+          lockedUntil: null,
+          updatedAt: now,
+          attempts: sql`max(0, ${t.jobs.attempts} - 1)`,
+        })
+        .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
+        .run().changes === 1
     );
   }
 

@@ -131,6 +131,7 @@ export const WRITES = {
   claimJob: 'jobs',
   renewJob: 'jobs',
   finishJob: 'jobs',
+  releaseJob: 'jobs',
   failJob: 'jobs',
   pruneJobs: 'jobs',
   setMeta: 'meta',

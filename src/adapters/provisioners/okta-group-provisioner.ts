@@ -38,6 +38,7 @@ export function oktaGroupProvisioner(directory: Directory): Provisioner<OktaGrou
       const others = (await store.otherGrantsThroughGroup(grant.holder.directoryId, group, grant.id)).filter(
         (g) => g.status === 'active' || g.status === 'provisioning',
       );
+      const unrecorded = others.filter((g) => g.alreadyMember === null);
       const who = grant.holder.email;
       const otherNames = others.map((g) => `${g.app}/${g.role} ${g.id}`).join(', ');
       const keep =
@@ -56,11 +57,12 @@ export function oktaGroupProvisioner(directory: Directory): Provisioner<OktaGrou
         details: { group, removed: !keep, confirmed: !keep },
         ...(keep ? { kept: { group, why: keep } } : {}),
         // The membership stays for the other grants and is theirs now: one still provisioning must
-        // not mistake it for one the person had before the bot.
-        ...(keep && grant.alreadyMember === false
+        // not mistake it for one the person had before the bot. (Only then is there bookkeeping:
+        // without it, the revocation's record joins its job's batch, see run-jobs.ts.)
+        ...(keep && grant.alreadyMember === false && unrecorded.length > 0
           ? {
               bookkeeping: async (tx: StoreTx) => {
-                for (const other of others.filter((g) => g.alreadyMember === null)) {
+                for (const other of unrecorded) {
                   await tx.updateGrant(other.id, ['provisioning'], { alreadyMember: false });
                 }
               },

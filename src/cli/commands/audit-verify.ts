@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import type { KeyObject } from 'node:crypto';
-import { ChainVerifier, type AuditEvent, type ChainVerification } from '../../domain/audit.js';
 import {
   CheckpointVerifier,
   ed25519PublicKey,
@@ -8,7 +7,7 @@ import {
   parseCheckpoints,
   type CheckpointVerification,
 } from '../../domain/checkpoint.js';
-import type { StoreReads } from '../../operations/ports.js';
+import { verifyStoredChain } from '../../operations/verify-audit-chain.js';
 import { checkpointSigner } from '../../runtime.js';
 import { CommandFailure, EXIT, UsageError, println, type Command, type CommandIo } from '../command.js';
 import { readConfig } from '../context.js';
@@ -160,27 +159,4 @@ function printCheckpoints(io: CommandIo, outcome: CheckpointVerification, checks
   }
   println(io.stdout, `checkpoint FAILED: ${outcome.problem!.message}`);
   println(io.stdout, `${outcome.failed} of ${checkpoints.length} checkpoints fail (${read}); the first is named above`);
-}
-
-/**
- * The stored log's chain, read in written order in batches so memory stays flat on a long log.
- * `onEvent` sees each event the chain check accepted (the checkpoint check rides along).
- */
-export async function verifyStoredChain(
-  store: StoreReads,
-  expectHead?: string,
-  batch = 5000,
-  onEvent?: (event: AuditEvent) => void,
-): Promise<ChainVerification> {
-  const verifier = new ChainVerifier(expectHead);
-  for (let afterId = 0; ;) {
-    const events = await store.auditEvents({ afterId, limit: batch });
-    if (events.length === 0) break;
-    for (const event of events) {
-      if (!verifier.push(event)) return verifier.finish();
-      onEvent?.(event);
-    }
-    afterId = events[events.length - 1]!.id;
-  }
-  return verifier.finish();
 }

@@ -27,6 +27,7 @@ type Methods =
   | 'claimJob'
   | 'renewJob'
   | 'finishJob'
+  | 'releaseJob'
   | 'failJob'
   | 'pruneJobs';
 
@@ -151,6 +152,20 @@ export class PgJobsQueue implements Pick<StoreTx, Methods> {
     const result = await this.s.db
       .update(t.jobs)
       .set({ status: 'done', lockedBy: null, lockedUntil: null, updatedAt: now, lastError: null })
+      .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)));
+    return result.rowCount === 1;
+  }
+
+  async releaseJob(id: number, worker: string, now: string): Promise<boolean> {
+    const result = await this.s.db
+      .update(t.jobs)
+      .set({
+        status: 'pending',
+        lockedBy: null,
+        lockedUntil: null,
+        updatedAt: now,
+        attempts: sql`greatest(0, ${t.jobs.attempts} - 1)`,
+      })
       .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)));
     return result.rowCount === 1;
   }
