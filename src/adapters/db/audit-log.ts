@@ -37,7 +37,7 @@ export class AuditLog implements SyncPort<Methods> {
           .select({ seq: t.auditEvents.seq, hash: t.auditEvents.hash })
           .from(t.auditEvents)
           .orderBy(desc(t.auditEvents.id))
-          .limit(limitInText(1))
+          .limit(limitInText(1)),
       )
       .get();
     return row ?? { seq: 0, hash: GENESIS_HASH };
@@ -83,9 +83,7 @@ export class AuditLog implements SyncPort<Methods> {
     row.hash = hashEventJson(head.hash, row);
     this.c
       .prepared('appendAudit', (db) =>
-        db
-          .insert(t.auditEvents)
-          .values(placeholdersFor(t.auditEvents, Object.keys(row)))
+        db.insert(t.auditEvents).values(placeholdersFor(t.auditEvents, Object.keys(row))),
       )
       .run(row);
     this.appended = { seq: row.seq, hash: row.hash };
@@ -102,7 +100,7 @@ export class AuditLog implements SyncPort<Methods> {
           .from(t.auditEvents)
           .where(gt(t.auditEvents.id, sql.placeholder('afterId')))
           .orderBy(asc(t.auditEvents.id))
-          .limit(limitInText(limit))
+          .limit(limitInText(limit)),
       )
       .all({ afterId: options.afterId ?? 0 })
       .map((row) => ({ ...toAudit(row), id: row.id }));
@@ -146,7 +144,7 @@ export class AuditLog implements SyncPort<Methods> {
           .from(t.auditEvents)
           .where(gt(t.auditEvents.seq, sql.placeholder('afterSeq')))
           .orderBy(asc(t.auditEvents.seq))
-          .limit(limitInText(limit))
+          .limit(limitInText(limit)),
       )
       .all({ afterSeq })
       .map(toAudit);

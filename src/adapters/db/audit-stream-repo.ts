@@ -48,7 +48,7 @@ export class AuditStreamRepo implements SyncPort<Methods> {
           .from(t.auditCheckpoints)
           .where(gt(t.auditCheckpoints.seq, sql.placeholder('afterSeq')))
           .orderBy(asc(t.auditCheckpoints.seq))
-          .limit(sql.placeholder('limit'))
+          .limit(sql.placeholder('limit')),
       )
       .all({ afterSeq: options.afterSeq ?? -1, limit: options.limit ?? -1 });
   }

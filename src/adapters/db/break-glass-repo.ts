@@ -24,7 +24,7 @@ export class BreakGlassRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.breakGlassReviews)
-          .where(eq(t.breakGlassReviews.grantId, sql.placeholder('grantId')))
+          .where(eq(t.breakGlassReviews.grantId, sql.placeholder('grantId'))),
       )
       .get({ grantId });
     return row && toBreakGlassReview(row);
@@ -66,7 +66,7 @@ export class BreakGlassRepo implements SyncPort<Methods> {
             and(sql`${t.breakGlassReviews.status} = 'pending'`, lte(t.breakGlassReviews.dueAt, sql.placeholder('now'))),
           )
           .orderBy(asc(t.breakGlassReviews.dueAt))
-          .limit(limitInText(limit))
+          .limit(limitInText(limit)),
       )
       .all({ now })
       .map(toBreakGlassReview);
@@ -88,7 +88,9 @@ export class BreakGlassRepo implements SyncPort<Methods> {
       db
         .update(t.breakGlassReviews)
         .set(placeholdersFor(t.breakGlassReviews, keys))
-        .where(and(eq(t.breakGlassReviews.grantId, sql.placeholder('__id')), inArray(t.breakGlassReviews.status, from)))
+        .where(
+          and(eq(t.breakGlassReviews.grantId, sql.placeholder('__id')), inArray(t.breakGlassReviews.status, from)),
+        ),
     );
     return statement.run({ ...toDriver(t.breakGlassReviews, values), __id: grantId }).changes === 1;
   }

@@ -27,7 +27,7 @@ export class DelegationsRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.delegations)
-          .where(eq(t.delegations.id, sql.placeholder('id')))
+          .where(eq(t.delegations.id, sql.placeholder('id'))),
       )
       .get({ id });
     return row && toDelegation(row);
@@ -42,7 +42,7 @@ export class DelegationsRepo implements SyncPort<Methods> {
           .from(t.delegations)
           .where(
             and(eq(t.delegations.delegatorId, sql.placeholder('delegatorId')), sql`${t.delegations.status} = 'active'`),
-          )
+          ),
       )
       .get({ delegatorId });
     return row && toDelegation(row);
@@ -57,7 +57,7 @@ export class DelegationsRepo implements SyncPort<Methods> {
           .where(
             and(eq(t.delegations.delegateId, sql.placeholder('delegateId')), sql`${t.delegations.status} = 'active'`),
           )
-          .orderBy(asc(t.delegations.createdAt), asc(t.delegations.id))
+          .orderBy(asc(t.delegations.createdAt), asc(t.delegations.id)),
       )
       .all({ delegateId })
       .map(toDelegation);
@@ -71,7 +71,7 @@ export class DelegationsRepo implements SyncPort<Methods> {
           .from(t.delegations)
           .where(and(sql`${t.delegations.status} = 'active'`, lte(t.delegations.endsAt, sql.placeholder('now'))))
           .orderBy(asc(t.delegations.endsAt))
-          .limit(limitInText(limit))
+          .limit(limitInText(limit)),
       )
       .all({ now })
       .map(toDelegation);
@@ -125,7 +125,7 @@ export class DelegationsRepo implements SyncPort<Methods> {
       db
         .update(t.delegations)
         .set(placeholdersFor(t.delegations, keys))
-        .where(and(eq(t.delegations.id, sql.placeholder('__id')), inArray(t.delegations.status, from)))
+        .where(and(eq(t.delegations.id, sql.placeholder('__id')), inArray(t.delegations.status, from))),
     );
     return statement.run({ ...toDriver(t.delegations, values), __id: id }).changes === 1;
   }

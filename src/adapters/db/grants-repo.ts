@@ -35,7 +35,7 @@ export class GrantsRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.grants)
-          .where(eq(t.grants.id, sql.placeholder('id')))
+          .where(eq(t.grants.id, sql.placeholder('id'))),
       )
       .get({ id });
     return row && toGrant(row);
@@ -47,7 +47,7 @@ export class GrantsRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.grants)
-          .where(eq(t.grants.requestId, sql.placeholder('requestId')))
+          .where(eq(t.grants.requestId, sql.placeholder('requestId'))),
       )
       .get({ requestId });
     return row && toGrant(row);
@@ -67,7 +67,7 @@ export class GrantsRepo implements SyncPort<Methods> {
               inArray(t.grants.status, [...OPEN_GRANT_STATUSES]),
             ),
           )
-          .orderBy(desc(t.grants.createdAt))
+          .orderBy(desc(t.grants.createdAt)),
       )
       .get({ holderId, app, role });
     return row && toGrant(row);
@@ -84,7 +84,12 @@ export class GrantsRepo implements SyncPort<Methods> {
         .from(t.grants)
         .where(
           and(
-            status.length ? inArray(t.grants.status, status.map((_, i) => sql.placeholder(`status${i}`))) : undefined,
+            status.length
+              ? inArray(
+                  t.grants.status,
+                  status.map((_, i) => sql.placeholder(`status${i}`)),
+                )
+              : undefined,
             sensitive !== undefined ? eq(t.grants.sensitive, sql.placeholder('sensitive')) : undefined,
             holderId ? eq(t.grants.holderId, sql.placeholder('holderId')) : undefined,
             app ? eq(t.grants.app, sql.placeholder('app')) : undefined,
@@ -95,9 +100,7 @@ export class GrantsRepo implements SyncPort<Methods> {
         .limit(limitInText(limit)),
     );
     const statuses = Object.fromEntries(status.map((s, i) => [`status${i}`, s]));
-    return statement
-      .all({ ...statuses, sensitive: sensitive ? 1 : 0, holderId, app, role })
-      .map(toGrant);
+    return statement.all({ ...statuses, sensitive: sensitive ? 1 : 0, holderId, app, role }).map(toGrant);
   }
 
   expiredGrants(now: string, limit: number): Grant[] {
@@ -122,7 +125,7 @@ export class GrantsRepo implements SyncPort<Methods> {
             ),
           )
           .orderBy(asc(t.grants.expiresAt))
-          .limit(limitInText(limit))
+          .limit(limitInText(limit)),
       )
       .all({ until })
       .map(toGrant);
@@ -173,7 +176,7 @@ export class GrantsRepo implements SyncPort<Methods> {
                 and(eq(t.grants.status, 'revoking'), eq(t.grants.alreadyMember, true)),
               ),
             ),
-          )
+          ),
       )
       .all({ holderId, group, exceptGrantId })
       .map(toGrant);
@@ -192,7 +195,7 @@ export class GrantsRepo implements SyncPort<Methods> {
       db
         .update(t.grants)
         .set(placeholdersFor(t.grants, keys))
-        .where(and(eq(t.grants.id, sql.placeholder('__id')), inArray(t.grants.status, from)))
+        .where(and(eq(t.grants.id, sql.placeholder('__id')), inArray(t.grants.status, from))),
     );
     return statement.run({ ...toDriver(t.grants, values), __id: id }).changes === 1;
   }
@@ -256,7 +259,7 @@ export class GrantsRepo implements SyncPort<Methods> {
           .select()
           .from(t.extensions)
           .where(eq(t.extensions.grantId, sql.placeholder('grantId')))
-          .orderBy(asc(t.extensions.at))
+          .orderBy(asc(t.extensions.at)),
       )
       .all({ grantId });
   }

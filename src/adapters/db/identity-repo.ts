@@ -25,7 +25,7 @@ export class IdentityRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.identityBindings)
-          .where(eq(t.identityBindings.slackUserId, sql.placeholder('slackUserId')))
+          .where(eq(t.identityBindings.slackUserId, sql.placeholder('slackUserId'))),
       )
       .get({ slackUserId });
   }
@@ -36,7 +36,7 @@ export class IdentityRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.identityBindings)
-          .where(eq(t.identityBindings.directoryId, sql.placeholder('directoryId')))
+          .where(eq(t.identityBindings.directoryId, sql.placeholder('directoryId'))),
       )
       .get({ directoryId });
   }

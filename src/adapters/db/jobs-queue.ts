@@ -30,7 +30,7 @@ export class JobsQueue implements SyncPort<Methods> {
         db
           .select()
           .from(t.jobs)
-          .where(eq(t.jobs.id, sql.placeholder('id')))
+          .where(eq(t.jobs.id, sql.placeholder('id'))),
       )
       .get({ id });
     return row && toJob(row);
@@ -42,7 +42,7 @@ export class JobsQueue implements SyncPort<Methods> {
         db
           .select()
           .from(t.jobs)
-          .where(eq(t.jobs.key, sql.placeholder('key')))
+          .where(eq(t.jobs.key, sql.placeholder('key'))),
       )
       .get({ key });
     return row && toJob(row);
@@ -87,7 +87,7 @@ export class JobsQueue implements SyncPort<Methods> {
             updatedAt: sql.placeholder('runAt'),
             subject: sql.placeholder('subject'),
           })
-          .onConflictDoNothing({ target: t.jobs.key })
+          .onConflictDoNothing({ target: t.jobs.key }),
       )
       .run({ key, kind: payload.kind, payload, runAt, subject });
   }
@@ -143,7 +143,7 @@ export class JobsQueue implements SyncPort<Methods> {
                 sql`(jobs.subject is null or not exists (select 1 from jobs other where other.subject = jobs.subject
                   and other.id <> jobs.id and other.status = 'running' and other.locked_until > ${now_}))`,
               ),
-            )
+            ),
         )
         .run({ id, worker, now, lockedUntil }).changes === 1
     );
@@ -178,7 +178,7 @@ export class JobsQueue implements SyncPort<Methods> {
                 eq(t.jobs.status, 'running'),
                 eq(t.jobs.lockedBy, sql.placeholder('worker')),
               ),
-            )
+            ),
         )
         .run({ id, worker, now }).changes === 1
     );

@@ -17,7 +17,7 @@ export class MetaRepo implements SyncPort<Methods> {
         db
           .select({ value: t.meta.value })
           .from(t.meta)
-          .where(eq(t.meta.key, sql.placeholder('key')))
+          .where(eq(t.meta.key, sql.placeholder('key'))),
       )
       .get({ key })?.value;
   }
@@ -52,7 +52,7 @@ export class MetaRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.leases)
-          .where(eq(t.leases.name, sql.placeholder('name')))
+          .where(eq(t.leases.name, sql.placeholder('name'))),
       )
       .get({ name });
   }

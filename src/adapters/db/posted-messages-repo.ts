@@ -14,7 +14,7 @@ export class PostedMessagesRepo implements SyncMessages {
         db
           .select()
           .from(slackMessages)
-          .where(eq(slackMessages.slot, sql.placeholder('slot')))
+          .where(eq(slackMessages.slot, sql.placeholder('slot'))),
       )
       .get({ slot });
   }

@@ -46,7 +46,7 @@ export class RequestsRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.requests)
-          .where(eq(t.requests.id, sql.placeholder('id')))
+          .where(eq(t.requests.id, sql.placeholder('id'))),
       )
       .get({ id });
     return row && toRequest(row);
@@ -82,7 +82,7 @@ export class RequestsRepo implements SyncPort<Methods> {
               eq(t.requests.role, sql.placeholder('role')),
               sql`${t.requests.status} = 'pending_approval'`,
             ),
-          )
+          ),
       )
       .get({ requesterId, app, role });
     return row && toRequest(row);
@@ -99,7 +99,12 @@ export class RequestsRepo implements SyncPort<Methods> {
         .from(t.requests)
         .where(
           and(
-            status.length ? inArray(t.requests.status, status.map((_, i) => sql.placeholder(`status${i}`))) : undefined,
+            status.length
+              ? inArray(
+                  t.requests.status,
+                  status.map((_, i) => sql.placeholder(`status${i}`)),
+                )
+              : undefined,
             requesterId ? eq(t.requests.requesterId, sql.placeholder('requesterId')) : undefined,
             app ? eq(t.requests.app, sql.placeholder('app')) : undefined,
             role ? eq(t.requests.role, sql.placeholder('role')) : undefined,
@@ -122,7 +127,7 @@ export class RequestsRepo implements SyncPort<Methods> {
             and(eq(t.requests.status, 'pending_approval'), lte(t.requests.approvalDeadline, sql.placeholder('now'))),
           )
           .orderBy(asc(t.requests.approvalDeadline))
-          .limit(limitInText(limit))
+          .limit(limitInText(limit)),
       )
       .all({ now })
       .map(toRequest);
@@ -148,7 +153,7 @@ export class RequestsRepo implements SyncPort<Methods> {
               sql`not exists (select 1 from decisions d where d.request_id = ${t.requests.id} and (d.approver_id = ${approver} or d.on_behalf_of_id = ${approver}))`,
             ),
           )
-          .orderBy(asc(t.requests.createdAt))
+          .orderBy(asc(t.requests.createdAt)),
       )
       .all({ approverId });
     return rows.map((r) => toRequest(r.request));
@@ -168,7 +173,7 @@ export class RequestsRepo implements SyncPort<Methods> {
             ),
           )
           .orderBy(asc(t.approvalSteps.escalateAt))
-          .limit(limitInText(limit))
+          .limit(limitInText(limit)),
       )
       .all({ now })
       .map(toStep);
@@ -184,7 +189,7 @@ export class RequestsRepo implements SyncPort<Methods> {
             and(sql`${t.approvalSteps.status} = 'open'`, lte(t.approvalSteps.nextReminderAt, sql.placeholder('now'))),
           )
           .orderBy(asc(t.approvalSteps.nextReminderAt))
-          .limit(limitInText(limit))
+          .limit(limitInText(limit)),
       )
       .all({ now })
       .map(toStep);
@@ -213,7 +218,7 @@ export class RequestsRepo implements SyncPort<Methods> {
       db
         .update(t.requests)
         .set(placeholdersFor(t.requests, keys))
-        .where(and(eq(t.requests.id, sql.placeholder('__id')), inArray(t.requests.status, from)))
+        .where(and(eq(t.requests.id, sql.placeholder('__id')), inArray(t.requests.status, from))),
     );
     return statement.run({ ...toDriver(t.requests, values), __id: id }).changes === 1;
   }
@@ -227,7 +232,7 @@ export class RequestsRepo implements SyncPort<Methods> {
           .select()
           .from(t.approvalSteps)
           .where(eq(t.approvalSteps.requestId, sql.placeholder('requestId')))
-          .orderBy(asc(t.approvalSteps.index))
+          .orderBy(asc(t.approvalSteps.index)),
       )
       .all({ requestId })
       .map(toStep);
@@ -251,7 +256,7 @@ export class RequestsRepo implements SyncPort<Methods> {
             eq(t.approvalSteps.index, sql.placeholder('__index')),
             inArray(t.approvalSteps.status, from),
           ),
-        )
+        ),
     );
     return statement.run({ ...toDriver(t.approvalSteps, values), __id: requestId, __index: index }).changes === 1;
   }
@@ -263,7 +268,7 @@ export class RequestsRepo implements SyncPort<Methods> {
           .select()
           .from(t.decisions)
           .where(eq(t.decisions.requestId, sql.placeholder('requestId')))
-          .orderBy(asc(t.decisions.id))
+          .orderBy(asc(t.decisions.id)),
       )
       .all({ requestId })
       .map(toDecision);

@@ -62,7 +62,7 @@ export class ReviewsRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.reviewCampaigns)
-          .where(eq(t.reviewCampaigns.id, sql.placeholder('id')))
+          .where(eq(t.reviewCampaigns.id, sql.placeholder('id'))),
       )
       .get({ id });
     return row && toCampaign(row);
@@ -99,7 +99,7 @@ export class ReviewsRepo implements SyncPort<Methods> {
         db
           .select()
           .from(t.reviewItems)
-          .where(eq(t.reviewItems.id, sql.placeholder('id')))
+          .where(eq(t.reviewItems.id, sql.placeholder('id'))),
       )
       .get({ id });
     return row && toReviewItem(row);
@@ -215,7 +215,7 @@ export class ReviewsRepo implements SyncPort<Methods> {
           .select()
           .from(t.reviewItems)
           .where(eq(t.reviewItems.grantId, sql.placeholder('grantId')))
-          .orderBy(asc(t.reviewItems.campaignId), asc(t.reviewItems.position))
+          .orderBy(asc(t.reviewItems.campaignId), asc(t.reviewItems.position)),
       )
       .all({ grantId })
       .map(toReviewItem);

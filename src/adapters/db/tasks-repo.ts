@@ -15,7 +15,7 @@ export class TasksRepo implements SyncPort<'getTask' | 'getTaskFor' | 'openTasks
         db
           .select()
           .from(t.tasks)
-          .where(eq(t.tasks.id, sql.placeholder('id')))
+          .where(eq(t.tasks.id, sql.placeholder('id'))),
       )
       .get({ id });
     return row && toTask(row);
@@ -27,7 +27,7 @@ export class TasksRepo implements SyncPort<'getTask' | 'getTaskFor' | 'openTasks
         db
           .select()
           .from(t.tasks)
-          .where(and(eq(t.tasks.grantId, sql.placeholder('grantId')), eq(t.tasks.action, sql.placeholder('action'))))
+          .where(and(eq(t.tasks.grantId, sql.placeholder('grantId')), eq(t.tasks.action, sql.placeholder('action')))),
       )
       .get({ grantId, action });
     return row && toTask(row);
