@@ -12,13 +12,15 @@
  * counted; then the apps alternate which goes first in each round.
  *
  *   node --import tsx bench/slack-ack-bench.ts [--concurrency 50] [--rounds 10] [--warmup 3] [--text "request github
- * member"] [--slack-process] [--replicas 3 [--bare-behind-balancer]]
+ * member"] [--slack-process] [--replicas 3 [--bare-behind-balancer] [--replica-cpu-prof dir]]
  *
  * `--replicas N`: the bot is N replica processes (test/replicas/replica-process.ts, composed as
  * `npm start` composes the bot) on one PostgreSQL database (an embedded server, fsync on), behind
  * the loopback load balancer (test/replicas/loopback-balancer.ts); the ack is timed where the
  * balancer sends it. The bare Bolt app is the same single app as always, reached directly, or
  * through a loopback balancer of its own with `--bare-behind-balancer` (the same hop as the bot's).
+ * The replicas' CPU time per bot request is reported; `--replica-cpu-prof <dir>` has each replica
+ * write a V8 CPU profile there (open it in Chrome DevTools) to see where that time goes.
  *
  * `--text request` measures the bare `/access request` (the app picker only, no identity look-up);
  * the default also names an app and role, so the bot then identifies the person (users.info, the
@@ -68,6 +70,8 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '0' },
     // With --replicas: the bare app behind a loopback balancer of its own too, so both pay the same hop.
     'bare-behind-balancer': { type: 'boolean', default: false },
+    // With --replicas: each replica writes a V8 CPU profile (--cpu-prof) into this folder when it stops.
+    'replica-cpu-prof': { type: 'string' },
   },
 });
 const CONCURRENCY = Number(values.concurrency);
@@ -76,6 +80,7 @@ const TEXT = values.text!;
 const WARMUP = Number(values.warmup);
 const ROUND_TIMEOUT_MS = Number(values['timeout-ms']);
 const REPLICAS = Number(values.replicas);
+const PROFILE_DIR = values['replica-cpu-prof'];
 if (!(CONCURRENCY > 0) || !(ROUNDS > 0)) throw new Error('--concurrency and --rounds must be positive numbers');
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -231,6 +236,7 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
     slack,
     idle: () => bot.jobs.idle(),
     botUrl: `http://127.0.0.1:${botPort}`,
+    replicaCpuMs: undefined,
     bareUrl: bare.url,
     close: closeAll,
   };
@@ -316,7 +322,7 @@ async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unk
   // One after the other: the first migrates the database.
   for (let index = 0; index < REPLICAS; index++) {
     const child = fork(join(ROOT, 'test', 'replicas', 'replica-process.ts'), [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])],
       env: { ...env, REPLICA_NAME: `replica${index}` },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -330,9 +336,27 @@ async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unk
   const botUrl = await balancer.start();
   cleanups.push(() => balancer.stop());
   watchAcks('bot', balancer.server!);
+  /** The replicas' CPU time so far, user + system, in ms (summed over all of them). */
+  const cpuMs = async () => {
+    const each = await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<number>((resolve) => {
+            const listener = (m: { cpuUsage?: NodeJS.CpuUsage }) => {
+              if (!m.cpuUsage) return;
+              child.off('message', listener);
+              resolve((m.cpuUsage.user + m.cpuUsage.system) / 1000);
+            };
+            child.on('message', listener);
+            child.send({ cpuUsage: true });
+          }),
+      ),
+    );
+    return each.reduce((a, b) => a + b, 0);
+  };
   // Opening the form starts no job; the identity bindings of the first contact commit before the
   // ack of the next round's command could need them. A pause keeps the rounds apart.
-  return { idle: () => new Promise<void>((resolve) => setTimeout(resolve, 300)), botUrl };
+  return { idle: () => new Promise<void>((resolve) => setTimeout(resolve, 300)), botUrl, replicaCpuMs: cpuMs };
 }
 
 // ---- the Slack stand-in, here or in its own process ---------------------------------------------
@@ -611,6 +635,8 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const samples: Sample[] = [];
   const perRound: { round: number; app: AppName; order: number; ack: Dist; viewsOpen: Dist; errors: number }[] = [];
+  let replicaCpuBefore: number | undefined;
+  let replicaCpuUsed: number | undefined;
   try {
     const botIs =
       REPLICAS > 0
@@ -629,6 +655,7 @@ async function main(): Promise<void> {
         );
       }
     }
+    replicaCpuBefore = await world.replicaCpuMs?.();
     for (let round = 1; round <= ROUNDS; round++) {
       const order: AppName[] = round % 2 === 1 ? ['bot', 'bare'] : ['bare', 'bot'];
       for (const [i, app] of order.entries()) {
@@ -649,6 +676,7 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (replicaCpuBefore !== undefined) replicaCpuUsed = (await world.replicaCpuMs!()) - replicaCpuBefore;
   } finally {
     unsubscribe();
     await world.close();
@@ -721,6 +749,11 @@ async function main(): Promise<void> {
   console.log(
     `  goal ack p99 ≤ ${GOAL_RATIO}x bare: ${yes(goals.ackP99WithinRatio)}; views.open p99 ≤ ${GOAL_RATIO}x bare: ${yes(goals.viewsOpenP99WithinRatio)}; views.open p99 < ${GOAL_VIEWS_OPEN_P99_MS} ms: ${yes(goals.viewsOpenP99Under300ms)}; no errors: ${yes(goals.noErrors)}`,
   );
+  // The replicas' CPU over the measured rounds (their background work included), per bot request.
+  const replicaCpuPerRequestMs =
+    replicaCpuUsed === undefined ? null : Math.round((replicaCpuUsed / bot.requests) * 100) / 100;
+  if (replicaCpuPerRequestMs !== null)
+    console.log(`  the replicas' CPU (user + system) per bot request: ${replicaCpuPerRequestMs} ms`);
   console.log(`  load average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')} (${cpus().length} CPUs)`);
 
   mkdirSync(dirname(OUT), { recursive: true });
@@ -749,6 +782,7 @@ async function main(): Promise<void> {
         bot,
         bare,
         ratios,
+        replicaCpuPerRequestMs,
         perRound,
       },
       null,

@@ -8,13 +8,22 @@ import { AccessError } from '../domain/errors.js';
 import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import { actorOf, type ActingPerson } from './acting-person.js';
 import { nowIso, type Deps } from './context.js';
+import type { IdentityBinding } from '../domain/records.js';
 import { assertAdmin } from './revoke-grant.js';
 
 export async function identifySlackUser(
   deps: Deps,
-  input: { slackUserId: string; email: string | null },
+  input: {
+    slackUserId: string;
+    email: string | null;
+    /** The stored binding, when the caller has read it already (null: there is none); else it is read here. */
+    binding?: IdentityBinding | null;
+  },
 ): Promise<ActingPerson> {
-  const binding = await deps.store.bindingForSlackUser(input.slackUserId);
+  const binding =
+    input.binding === undefined
+      ? await deps.store.bindingForSlackUser(input.slackUserId)
+      : (input.binding ?? undefined);
   if (binding) {
     const person = await deps.directory.getPerson(binding.directoryId);
     if (!person) throw new AccessError('identity_unknown', 'Your directory account no longer exists. Ask an admin.');

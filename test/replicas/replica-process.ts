@@ -39,6 +39,10 @@ scheduler.onPass((outcome) => {
 });
 scheduler.start();
 process.send?.({ ready: true, port, pid: process.pid });
+// A bench asks how much CPU the replica has used (process.cpuUsage, microseconds).
+process.on('message', (m: { cpuUsage?: boolean }) => {
+  if (m?.cpuUsage) process.send?.({ cpuUsage: process.cpuUsage() });
+});
 
 process.once('SIGTERM', () => {
   void scheduler

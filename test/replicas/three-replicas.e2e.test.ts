@@ -110,6 +110,8 @@ describe('three replicas behind a load balancer', () => {
     expect(cluster.okta.memberIds('00g-aws-admins')).toContain('u-ada');
     const events = await cluster.store.auditEventsFor({ grantId: grant.id });
     expect(events.filter((e) => e.action === 'grant.activated')).toHaveLength(1);
+    // The runner records the job's outcome after the effect committed: wait for it rather than race it.
+    await waitUntil(async () => (await cluster.store.getJob(job.id))!.status !== 'running', 10_000, 'the job outcome');
     expect(await cluster.store.getJob(job.id)).toMatchObject({ status: 'done', attempts: 2 });
     expect((await cluster.store.getGrant(grant.id))!.alreadyMember).toBe(false);
   }, 90_000);

@@ -89,6 +89,19 @@ describe('the request modal', () => {
     expect(textOfAnswer(await fx.command('dave', 'list'))).not.toContain('/access request');
   });
 
+  it('serves no form to a bound person whose Slack account was deactivated since, though their records are read early', async () => {
+    await fx.command('kim', 'request github');
+    await fx.slack.waitFor('view', (e) => e.action === 'opened' && e.view.userId === USERS.kim.id);
+    expect(await fx.h.store.bindingForSlackUser(USERS.kim.id)).toBeDefined();
+    // Her binding, groups and requests are read while users.info answers; users.info still decides.
+    fx.slack.workspace.user(USERS.kim.id)!.deleted = true;
+    const opened = fx.slack.workspace.calls('views.open').length;
+    await fx.command('kim', 'request github member');
+    const told = await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.kim.id);
+    expect(told.text).toContain('This Slack account is deactivated or a bot, so it cannot act here.');
+    expect(fx.slack.workspace.calls('views.open')).toHaveLength(opened);
+  });
+
   it('answers an application the person may not request anything of with an ephemeral, and no form', async () => {
     await fx.command('kim', 'request aws');
     const told = await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.kim.id);

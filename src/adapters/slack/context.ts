@@ -32,8 +32,21 @@ export interface SlackContext {
 /**
  * The Slack user as a directory person. The email comes from `users.info` every time (nothing that
  * decides access is cached); the core matches it to the stored binding or binds on first contact.
+ *
+ * The stored binding is read while Slack answers `users.info`, so the two round trips overlap;
+ * nothing is decided on it before `users.info` has said the person is one of ours. `bound` hears
+ * the bound directory id as soon as it is read, for a caller that reads more about that person
+ * in the meantime (reads only: what it shows waits for this function's answer).
  */
-export async function identify(ctx: SlackContext, client: WebClient, slackUserId: string): Promise<ActingPerson> {
+export async function identify(
+  ctx: SlackContext,
+  client: WebClient,
+  slackUserId: string,
+  options: { bound?: (directoryId: string) => void } = {},
+): Promise<ActingPerson> {
+  const binding = ctx.deps.store.bindingForSlackUser(slackUserId);
+  // Also marks a failed read as handled when users.info fails first (it is awaited below otherwise).
+  binding.then((found) => found && options.bound?.(found.directoryId)).catch(() => undefined);
   const user = await slackUserOf(
     ctx,
     client,
@@ -41,7 +54,11 @@ export async function identify(ctx: SlackContext, client: WebClient, slackUserId
     'Slack did not tell us who you are just now; please try again in a moment.',
   );
   assertOurPerson(ctx, user);
-  return identifySlackUser(ctx.deps, { slackUserId, email: user?.profile?.email ?? null });
+  return identifySlackUser(ctx.deps, {
+    slackUserId,
+    email: user?.profile?.email ?? null,
+    binding: (await binding) ?? null,
+  });
 }
 
 /** The parts of users.info the workspace check reads. */

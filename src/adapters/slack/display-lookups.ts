@@ -106,11 +106,17 @@ function remember<T>(cache: Map<string, Cached<T>>, key: string, value: T): void
   if (cache.size > KEPT) cache.delete(cache.keys().next().value!);
 }
 
+/** Zone names found valid: building a formatter to check one costs far more than users.info's other work. */
+const validZones = new Set<string>();
+
 function isZone(tz: string): boolean {
+  if (validZones.has(tz)) return true;
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
   } catch {
     return false;
   }
+  // IANA has a few hundred zones; a bound keeps odd input from growing the set for ever.
+  if (validZones.size < 1000) validZones.add(tz);
+  return true;
 }

@@ -18,10 +18,10 @@ export async function requestCard(
   const request = typeof requestOrId === 'string' ? await deps.store.getRequest(requestOrId) : requestOrId;
   if (!request) return undefined;
   const entry = deps.catalog.find(request.app, request.role);
-  const decisions = await deps.store.getDecisions(request.id);
-  const grant = request.grantId
-    ? await deps.store.getGrant(request.grantId)
-    : await deps.store.grantForRequest(request.id);
+  const [decisions, grant] = await Promise.all([
+    deps.store.getDecisions(request.id),
+    request.grantId ? deps.store.getGrant(request.grantId) : deps.store.grantForRequest(request.id),
+  ]);
   const review = grant?.breakGlass ? await deps.store.getBreakGlassReview(grant.id) : undefined;
   return {
     id: request.id,

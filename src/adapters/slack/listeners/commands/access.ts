@@ -51,6 +51,7 @@ export function register(app: App, ctx: SlackContext): void {
     };
     if (subcommand.answer === 'modal_or_reply' && subcommand.wantsModal(call)) {
       await ack();
+      await othersAnswered();
       return subcommand.open(call);
     }
     if (subcommand.answer === 'modal') {
@@ -58,6 +59,7 @@ export function register(app: App, ctx: SlackContext): void {
       if (refusal) return ack(ephemeral(refusal));
       // Ack first, then open: nothing slow stands between the command and the modal.
       await ack();
+      await othersAnswered();
       return subcommand.open(call);
     }
     const acker = Acker.of(ack, ctx.ackBudgetMs);
@@ -65,6 +67,15 @@ export function register(app: App, ctx: SlackContext): void {
     if (await acker.ack(ephemeral(message))) return;
     await lateReply(ctx, respond, { channel: command.channel_id, user: command.user_id }, message, client);
   });
+}
+
+/**
+ * Yields until the requests that arrived with this one have been read and acked: without it, each
+ * command's modal work (users.info, the database reads) starts before the next command's ack is
+ * sent, and under a burst the last ack waits for all of them. The modal work follows at once.
+ */
+function othersAnswered(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function ephemeral(message: SlackMessage): {
