@@ -445,6 +445,7 @@ class BatchRunner {
     }
   }
 }
+
 async function perform(deps: Deps, job: JobRecord): Promise<EffectRecord | void> {
   const payload = job.payload;
   switch (payload.kind) {

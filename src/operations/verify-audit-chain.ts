@@ -1,4 +1,4 @@
-/** The stored audit log checked end to end: `audit verify`, `db copy` (both sides), the export's head. */
+/** The stored audit log checked end to end: `audit verify`, and `db copy` on both sides. */
 import { ChainVerifier, type AuditEvent, type ChainVerification } from '../domain/audit.js';
 import type { StoreReads } from './ports.js';
 
