@@ -202,11 +202,13 @@ export async function endDelegationsOf(
  */
 async function askDelegateForWaiting(tx: StoreTx, now: string, delegation: Delegation): Promise<void> {
   const delegateId = delegation.delegate.directoryId;
-  for (const request of await tx.requestsAwaiting(delegation.delegator.directoryId)) {
+  const waiting = await tx.requestsAwaiting(delegation.delegator.directoryId);
+  const decisionsOf = await tx.decisionsFor(waiting.map((r) => r.id));
+  for (const request of waiting) {
     if (request.requester.directoryId === delegateId) continue;
     const step = (await tx.getSteps(request.id)).find((s) => s.index === request.currentStep);
     if (!step || step.status !== 'open' || isStepApprover(step, delegateId)) continue;
-    const decisions = await tx.getDecisions(request.id);
+    const decisions = decisionsOf.get(request.id) ?? [];
     if (decisionUsing(decisions, delegateId) || decisionUsing(decisions, delegation.delegator.directoryId)) continue;
     await notify(tx, now, `approval:${request.id}:${step.index}:${delegateId}`, {
       type: 'approval.requested',

@@ -8,6 +8,7 @@
  * requester, nobody inactive, nobody who decided (or was stood in for on) another step.
  */
 import { systemActor } from '../domain/audit.js';
+import { peopleRuleLabel } from '../domain/break-glass.js';
 import { describeDuration } from '../domain/duration.js';
 import type { Person } from '../domain/person.js';
 import type { StepRecord } from '../domain/records.js';
@@ -36,8 +37,6 @@ export async function escalateSteps(deps: Deps, batch = 100): Promise<number> {
 /** Escalates one due step; false when it was decided (or escalated) meanwhile. */
 export async function escalateStep(deps: Deps, due: StepRecord): Promise<boolean> {
   const escalation = due.step.escalation;
-  const request = await deps.store.getRequest(due.requestId);
-  if (!request) return false;
   // Read live before the transaction: who the target names now.
   const target: Person[] = escalation ? await peopleOf(deps.directory, escalation.to) : [];
   const now = nowIso(deps);
@@ -76,7 +75,7 @@ export async function escalateStep(deps: Deps, due: StepRecord): Promise<boolean
     const escalationApprovers = added.map((p) => refOf(p));
     if (!(await tx.updateStep(step.requestId, step.index, ['open'], { escalatedAt: now, escalationApprovers })))
       return false;
-    const to = escalation.to.kind === 'group' ? `group ${escalation.to.group}` : `user ${escalation.to.user}`;
+    const to = peopleRuleLabel(escalation.to);
     await tx.appendAudit({
       at: now,
       actor,

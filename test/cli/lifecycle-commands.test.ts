@@ -142,7 +142,6 @@ describe('lifecycle commands', () => {
 describe("sweep on the sandbox's configuration (M2)", () => {
   it('sends webhook calls to the embedded receiver, never to the URL in the policy', async () => {
     const { createServer } = await import('node:net');
-    const { cpSync, readFileSync, writeFileSync } = await import('node:fs');
     let connections = 0;
     const endpoint = createServer((socket) => {
       connections++;

@@ -1,10 +1,10 @@
 /**
  * The export reader (`SqliteStore.openSnapshot`): a read-only SQLite connection per export,
- * holding one read transaction for the whole export. In WAL mode that transaction is a snapshot: the bot keeps writing
- * while the
- * export reads, and the export sees none of it, so the audit head read first describes exactly the
- * rows that follow. A separate connection also keeps the export's long-lived transaction away from
- * the store's connection, whose write transactions must not nest inside it.
+ * holding one read transaction for the whole export. In WAL mode that transaction is a snapshot:
+ * the bot keeps writing while the export reads, and the export sees none of it, so the audit head
+ * read first describes exactly the rows that follow. A separate connection also keeps the
+ * export's long-lived transaction away from the store's connection, whose write transactions must
+ * not nest inside it.
  *
  * Rows are read in insertion order with keyset pagination on rowid (`rowid > last LIMIT n`): each
  * batch starts where the previous one ended, so a batch costs the same at the end of a long table
@@ -170,7 +170,8 @@ export class SqliteExportSnapshot implements ExportSnapshot {
     );
     const grantIds = [...grants.values()].map((g) => g.id);
     const extensions = this.extensionTotals(grantIds);
-    const reviews = this.breakGlassReviews(grantIds);
+    // Only emergency access has a review.
+    const reviews = this.breakGlassReviews([...grants.values()].filter((g) => g.breakGlass).map((g) => g.id));
     const provisionedBy = new Map<string, PersonRef>();
     if (grantIds.length) {
       const tasks = this.db

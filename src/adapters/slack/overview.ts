@@ -252,6 +252,9 @@ export async function holdings(deps: Reads): Promise<{ lines: HoldingLine[]; tot
 export async function reviewsToDo(deps: Deps, person: Person, admin: boolean): Promise<BreakGlassLine[]> {
   const pending = await deps.store.listBreakGlassReviews({ status: ['pending'], limit: HOME_REVIEWS_READ });
   const grants = new Map((await deps.store.getGrants(pending.map((r) => r.grantId))).map((g) => [g.id, g]));
+  const requests = new Map(
+    (await deps.store.getRequests([...grants.values()].map((g) => g.requestId))).map((r) => [r.id, r]),
+  );
   const mayReview = new Map<string, Promise<boolean>>();
   const lines: BreakGlassLine[] = [];
   for (const review of pending.sort((a, b) => a.dueAt.localeCompare(b.dueAt))) {
@@ -268,7 +271,7 @@ export async function reviewsToDo(deps: Deps, person: Person, admin: boolean): P
       appName: entry?.app.name ?? grant.app,
       roleName: entry?.role.name ?? grant.role,
       durationSeconds: grant.durationSeconds,
-      justification: (await deps.store.getRequest(grant.requestId))?.justification ?? '',
+      justification: requests.get(grant.requestId)?.justification ?? '',
       incident: review.incident,
       grantStatus: grant.status,
       takenAt: grant.createdAt,

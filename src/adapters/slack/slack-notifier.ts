@@ -333,9 +333,8 @@ export class SlackNotifier implements Notifier {
     const view = await breakGlassView(this.deps, n.grantId);
     if (!view) throw new PermanentError(`break-glass grant ${n.grantId} does not exist`);
     if (view.review.status !== 'pending') return;
-    const grant = await this.deps.store.getGrant(n.grantId);
     for (const target of await this.groupTargets(n.recipient.group)) {
-      if (target.kind === 'person' && target.directoryId === grant?.holder.directoryId) continue;
+      if (target.kind === 'person' && target.directoryId === view.holder.directoryId) continue;
       const recipient = targetKey(target);
       const slot = `break-glass-overdue:${n.grantId}:day-${n.day}:${recipient}`;
       const message = breakGlassOverdue({ ...view, timezone: await this.zoneFor(target) }, n.day);

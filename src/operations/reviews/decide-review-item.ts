@@ -128,20 +128,6 @@ export async function markSeen(
   await deps.store.transaction((tx) => tx.markReviewItemsSeen(reviewerId, itemIds, now));
 }
 
-/** The item ids on one page of a reviewer's list. */
-export async function pageItemIds(
-  deps: Pick<Deps, 'store'>,
-  campaignId: string,
-  reviewerId: string,
-  page: SeenPage,
-): Promise<string[]> {
-  const rows = await deps.store.reviewerItems(campaignId, reviewerId, {
-    offset: page.page * page.size,
-    limit: page.size,
-  });
-  return rows.map((r) => r.item.id);
-}
-
 async function recordDecision(
   tx: StoreTx,
   deps: Deps,

@@ -21,8 +21,9 @@ export async function sendReviewReminders(deps: Deps): Promise<number> {
     if (owed.length === 0) continue;
     sent += await deps.store.transaction(async (tx) => {
       let n = 0;
+      const reviewers = new Map((await tx.reviewersOf(campaign.id)).map((r) => [r.reviewer.directoryId, r]));
       for (const progress of owed) {
-        const reviewer = await tx.getReviewer(campaign.id, progress.reviewerId);
+        const reviewer = reviewers.get(progress.reviewerId);
         if (!reviewer) continue;
         const due = reached.filter((lead) => !reviewer.remindersSent.includes(lead));
         if (due.length === 0) continue;

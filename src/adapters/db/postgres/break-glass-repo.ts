@@ -46,7 +46,7 @@ export class PgBreakGlassRepo implements Pick<StoreTx, Methods> {
       .from(t.breakGlassReviews)
       .where(and(...where))
       .orderBy(desc(t.breakGlassReviews.createdAt), desc(t.breakGlassReviews.grantId))
-      .limit(Math.min(filter.limit ?? 1000, Number.MAX_SAFE_INTEGER));
+      .limit(filter.limit ?? 1000);
     return rows.map(toBreakGlassReview);
   }
 

@@ -131,7 +131,8 @@ export class PgExportSnapshot implements ExportSnapshot {
     );
     const grantIds = [...grants.values()].map((g) => g.id);
     const extensions = await this.extensionTotals(grantIds);
-    const reviews = await this.breakGlassReviews(grantIds);
+    // Only emergency access has a review.
+    const reviews = await this.breakGlassReviews([...grants.values()].filter((g) => g.breakGlass).map((g) => g.id));
     const provisionedBy = new Map<string, PersonRef>();
     if (grantIds.length) {
       const tasks = await this.db

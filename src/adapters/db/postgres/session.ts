@@ -1,7 +1,8 @@
 /**
  * What a PostgreSQL repository runs its statements on: the pool (reads outside a transaction) or
  * the one connection of a transaction. Inside a transaction, reads of one record by its key lock
- * it (see `lockRow`, `lockNamed`), so what a transaction read stays as read until it commits.
+ * it (`.for('update')` while `inTransaction`; `lockNamed` for a name), so what a transaction read
+ * stays as read until it commits.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type pg from 'pg';
@@ -40,11 +41,6 @@ export class PgSession {
     if (!this.inTransaction || this.held.has(name)) return;
     await this.db.execute(sql`select pg_advisory_xact_lock(${LOCKS.named}, hashtext(${name}))`);
     this.held.add(name);
-  }
-
-  /** `FOR UPDATE` on a single-record read inside a transaction, nothing outside one. */
-  forUpdate(): SQL {
-    return this.inTransaction ? sql` for update` : sql``;
   }
 }
 
