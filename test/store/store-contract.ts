@@ -8,7 +8,7 @@
  * the database, not by the event loop of one process.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyChain, type AuditEventInput } from '../../src/domain/audit.js';
+import { verifyChain, type Actor, type AuditEventInput } from '../../src/domain/audit.js';
 import { AccessError } from '../../src/domain/errors.js';
 import type {
   AccessRequest,
@@ -2038,7 +2038,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
                 createdAt: at(i),
               }),
             );
-            await tx.appendAudit(event(i, { requestId: `req_${i}` }));
+            // Events by two people and a component, some again: each row keeps its own actor.
+            const actor: Actor =
+              i % 3 === 2
+                ? { kind: 'system', component: 'test' }
+                : { kind: 'person', directoryId: `u-${i % 3}`, email: `p${i % 3}@example.com` };
+            await tx.appendAudit(event(i, { requestId: `req_${i}`, actor }));
           }
           await insertGrant(tx, grant('grt_1', { requestId: 'req_0' }));
           await tx.upsertPolicyVersion({
@@ -2079,6 +2084,13 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           expect(rows[0]!.grant?.id).toBe('grt_1');
           const events = await snapshot.events(NO_FILTERS, 0, 100);
           expect(events.rows.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+          expect(events.rows.map((e) => e.actor)).toEqual([
+            { kind: 'person', directoryId: 'u-0', email: 'p0@example.com' },
+            { kind: 'person', directoryId: 'u-1', email: 'p1@example.com' },
+            { kind: 'system', component: 'test' },
+            { kind: 'person', directoryId: 'u-0', email: 'p0@example.com' },
+            { kind: 'person', directoryId: 'u-1', email: 'p1@example.com' },
+          ]);
           expect((await snapshot.grants(NO_FILTERS, 0, 100)).rows.map((g) => g.grant.id)).toEqual(['grt_1']);
           expect((await snapshot.policyVersions(NO_FILTERS, 0, 100)).rows.map((p) => p.version.version)).toEqual([
             'v1',
