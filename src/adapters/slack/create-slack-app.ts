@@ -49,6 +49,7 @@ import * as reviewRevokeView from './listeners/views/review-revoke.js';
 import { checkConfiguredChannels } from './channel-check.js';
 import { foreignTeam } from './payloads.js';
 import { SlackCallGate } from './slack-call-gate.js';
+import { slackFetch } from './slack-fetch.js';
 import { SlackNotifier } from './slack-notifier.js';
 
 export class SlackStartupError extends Error {
@@ -137,6 +138,7 @@ export async function connectSlack(options: SlackConnectionOptions): Promise<Sla
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
       timeout: options.timeoutMs ?? 10_000,
+      fetch: slackFetch,
     },
   });
   let teamId: string;
