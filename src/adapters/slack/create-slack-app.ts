@@ -132,6 +132,9 @@ export async function connectSlack(options: SlackConnectionOptions): Promise<Sla
     ...receiving,
     deferInitialization: true,
     processBeforeResponse: false,
+    // Bolt's conversation store is process memory, which another replica would not see (and the
+    // bot keeps no state in it): off, which also spares every request its failed look-up.
+    convoStore: false,
     logger: boltLogger(logger),
     clientOptions: {
       slackApiUrl: options.apiUrl,
