@@ -7,20 +7,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App } from '@slack/bolt';
+import { silentLogger } from '../test/slack-stand-in/stand-in-fixture.js';
 
 export const BENCH_TOKEN = 'xoxb-bench-token';
 export const BENCH_SECRET = 'bench-signing-secret';
-
-const boltSilent: BoltLogger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
 
 /** Starts the bare app on a free loopback port. */
 export async function startBareApp(slackUrl: string): Promise<{ app: App; server: Server; port: number }> {
@@ -30,7 +21,7 @@ export async function startBareApp(slackUrl: string): Promise<{ app: App; server
     tokenVerificationEnabled: false,
     botId: 'B0ACCESSBOT',
     botUserId: 'U0ACCESSBOT',
-    logger: boltSilent,
+    logger: silentLogger,
     clientOptions: { slackApiUrl: slackUrl, retryConfig: { retries: 0 } },
   });
   app.command('/access', async ({ ack, body, client }) => {
