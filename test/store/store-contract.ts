@@ -870,6 +870,20 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           'grt_b',
           'grt_a',
         ]);
+        // A filter of the same shape with other values, and another limit: each run reads its own rows.
+        const ids = async (filter: Parameters<typeof store.listGrants>[0]) =>
+          (await store.listGrants(filter)).map((g) => g.id);
+        expect(await ids({ holderId: 'u-alan', status: ['active'] })).toEqual([]);
+        expect(await ids({ holderId: 'u-alan', status: ['active', 'provisioning'] })).toEqual(['grt_d']);
+        expect(await ids({ holderId: 'u-ada', app: 'github', role: 'owner', status: ['active', 'provisioning'] })).toEqual(
+          ['grt_a'],
+        );
+        expect(await ids({ holderId: 'u-ada', app: 'github', role: 'member', status: ['active', 'provisioning'] })).toEqual(
+          ['grt_b'],
+        );
+        expect(await ids({ sensitive: true, status: ['active', 'revoked'] })).toEqual(['grt_c', 'grt_a']);
+        expect(await ids({ limit: 2 })).toEqual(['grt_d', 'grt_c']);
+        expect(await ids({ limit: 3 })).toEqual(['grt_d', 'grt_c', 'grt_b']);
         expect((await store.expiredGrants(at(100), 10)).map((g) => g.id)).toEqual(['grt_b', 'grt_a']);
         expect((await store.expiredGrants(at(100), 1)).map((g) => g.id)).toEqual(['grt_b']);
         expect((await store.grantsExpiringBefore(at(60), 10)).map((g) => g.id)).toEqual(['grt_b']);
