@@ -172,7 +172,7 @@ export async function expireDelegations(deps: Deps, batch = 200): Promise<number
 
 /** Locks these delegations in id order (PostgreSQL: `FOR UPDATE`), as a transaction's first step. */
 export async function lockDelegations(tx: StoreTx, delegations: readonly Delegation[]): Promise<void> {
-  for (const id of delegations.map((d) => d.id).sort()) await tx.getDelegation(id);
+  if (delegations.length > 0) await tx.getDelegations(delegations.map((d) => d.id));
 }
 
 /**

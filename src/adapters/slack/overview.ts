@@ -103,12 +103,15 @@ async function waitingOn(
   if (!step) return { waitingOn: [], waitingSince: null };
   const used = usedPeople(await deps.store.getDecisions(request.id));
   const now = deps.clock.now().toISOString();
+  const waiting = stepApprovers(step).filter((approver) => !used.has(approver.directoryId));
+  const delegations = await deps.store.activeDelegationsBy(waiting.map((a) => a.directoryId));
   const names: string[] = [];
-  for (const approver of stepApprovers(step)) {
-    if (used.has(approver.directoryId)) continue;
-    const delegation = await deps.store.activeDelegationBy(approver.directoryId);
+  for (const approver of waiting) {
+    const delegation = delegations.find((d) => d.delegator.directoryId === approver.directoryId);
     const delegate =
-      delegation && delegation.endsAt > now && delegation.delegate.directoryId !== request.requester.directoryId
+      delegation &&
+      delegationInForce(delegation, now) &&
+      delegation.delegate.directoryId !== request.requester.directoryId
         ? delegation.delegate
         : null;
     names.push(delegate ? `${approver.name} (or ${delegate.name} for them)` : approver.name);
