@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
+import type { LoadedReview } from '../../src/domain/reviews/review-definition.js';
+import { closeReview } from '../../src/operations/reviews/close-review.js';
+import { startReview } from '../../src/operations/reviews/start-review.js';
 import { delegateApprovals, expireDelegations } from '../../src/operations/delegations.js';
 import { reviewRequest } from '../../src/operations/review-request.js';
 import { offboardPerson } from '../../src/operations/revoke-grant.js';
@@ -21,7 +24,7 @@ let counting: CountingStore;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'batched-reads-'));
   counting = countingStore(SqliteStore.open(join(dir, 'access.db')));
-  h = createHarness({ store: counting.store });
+  h = createHarness({ store: counting.store, reviews: [HELPDESK] });
 });
 afterEach(async () => {
   await h.close();
@@ -29,6 +32,20 @@ afterEach(async () => {
 });
 
 const DAY = 86_400_000;
+
+const HELPDESK: LoadedReview = {
+  id: 'helpdesk',
+  name: 'Help desk membership',
+  schedule: null,
+  scope: { roles: [], groups: ['it-helpdesk'] },
+  reviewer: { kind: 'manager' },
+  fallbackReviewer: { kind: 'group', group: 'access-admins' },
+  dueSeconds: 7 * 86_400,
+  remindersSeconds: [],
+  undecided: 'keep',
+  remediate: 'report',
+  source: { file: 'policies/reviews/helpdesk.yml' },
+};
 
 async function delegate(from: string, to: string): Promise<void> {
   const delegateId = (await h.as(to)).person.id;
@@ -101,5 +118,18 @@ describe('ending many delegations', () => {
     expect(await expireDelegations(h.deps)).toBe(3);
     expect(delegationIdReads()).toBe(1);
     expect(await h.store.listDelegations({ status: ['active'] })).toEqual([]);
+  });
+});
+
+describe('closing a review campaign', () => {
+  it('reads the campaign once, and returns it as stored: closed, by whom, with its counts', async () => {
+    const by = { kind: 'system', component: 'test' } as const;
+    const { campaign } = await startReview(h.deps, { reviewId: 'helpdesk', by, trigger: 'command_line' });
+    counting.reset();
+    const result = await closeReview(h.deps, { campaignId: campaign.id, by });
+    expect(counting.calls('getReviewCampaign')).toBe(1);
+    expect(result.campaign).toEqual(await h.store.getReviewCampaign(campaign.id));
+    expect(result.campaign).toMatchObject({ status: 'closed', closedAt: h.clock.now().toISOString() });
+    expect(result.counts).toMatchObject({ items: 3, undecided: 3 });
   });
 });
