@@ -7,12 +7,9 @@ import type { InputBlock, KnownBlock, ModalView, PlainTextOption } from '@slack/
 import { escapeMrkdwn } from './escape.js';
 import { plainDate } from './format.js';
 import { ACTION, BLOCK, CALLBACK } from './ids.js';
-import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
+import { LIMITS } from './limits.js';
 import type { ExportFormModel, ExportPeriodPreset, ExportSummaryView, RevokeFormModel } from './view-models.js';
-
-function plain(text: string, max: number): { type: 'plain_text'; text: string } {
-  return { type: 'plain_text', text: truncate(text, max) };
-}
+import { plain, section } from './block-parts.js';
 
 function option(text: string, value: string, description?: string): PlainTextOption {
   return {
@@ -20,10 +17,6 @@ function option(text: string, value: string, description?: string): PlainTextOpt
     value: value.slice(0, LIMITS.optionValue),
     ...(description ? { description: plain(description, LIMITS.optionDescription) } : {}),
   };
-}
-
-function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
 }
 
 const STATUS_WORDS: Record<string, string> = {
