@@ -109,7 +109,7 @@ export function revokeModal(model: RevokeFormModel): ModalView {
   };
 }
 
-export const EXPORT_KIND_CHOICES: { kind: string; name: string; description: string }[] = [
+const EXPORT_KIND_CHOICES: { kind: string; name: string; description: string }[] = [
   { kind: 'requests', name: 'Requests', description: 'one row per request, with every approval step' },
   { kind: 'access', name: 'Access', description: 'who held which role, current and historical' },
   { kind: 'events', name: 'Events', description: 'every audit event of the period, with its hash' },
@@ -117,7 +117,7 @@ export const EXPORT_KIND_CHOICES: { kind: string; name: string; description: str
   { kind: 'reviews', name: 'Access reviews', description: 'every review item: who decided what, removals verified' },
 ];
 
-export const PERIOD_CHOICES: { preset: ExportPeriodPreset; name: string }[] = [
+const PERIOD_CHOICES: { preset: ExportPeriodPreset; name: string }[] = [
   { preset: 'last_7_days', name: 'Last 7 days' },
   { preset: 'last_30_days', name: 'Last 30 days' },
   { preset: 'this_quarter', name: 'This quarter' },

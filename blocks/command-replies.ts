@@ -61,7 +61,7 @@ export function appendCapped(
   if (shown < groups.length) blocks.push(context(more(groups.length - shown)));
 }
 
-export function grantStatusLine(grant: GrantLine, timezone: string): string {
+function grantStatusLine(grant: GrantLine, timezone: string): string {
   const what = `*${escapeMrkdwn(grant.appName)} ${escapeMrkdwn(grant.roleName)}*`;
   switch (grant.status) {
     case 'active':
@@ -90,7 +90,7 @@ export function grantBlocks(grant: GrantLine, timezone: string): KnownBlock[] {
   return blocks;
 }
 
-export function requestLineText(request: RequestLine, timezone: string): string {
+function requestLineText(request: RequestLine, timezone: string): string {
   const ext = request.kind === 'extension' ? 'extension of ' : '';
   const shortened =
     request.grantedSeconds !== null && request.grantedSeconds < request.requestedSeconds

@@ -26,7 +26,7 @@ export interface DigestMessage {
 }
 
 /** Lines per list in the message; the rest is "and N more" (and in the CSV). */
-export const DIGEST_LIST_LINES = 10;
+const DIGEST_LIST_LINES = 10;
 /** One list line at most this long, so a long error cannot crowd out the others. */
 const LINE_CHARS = 240;
 

@@ -20,7 +20,7 @@ import { section } from './block-parts.js';
 const NAMES_SHOWN = 8;
 
 /** People a step's start would notify: one channel message, or one DM per approver. */
-export function stepNotifies(step: ResolvedStep): string {
+function stepNotifies(step: ResolvedStep): string {
   const n = step.approvers.length;
   if (step.notifyChannel)
     return `posts one message in ${channelLink(step.notifyChannel)} (${n} ${n === 1 ? 'person' : 'people'} may decide there)`;

@@ -328,7 +328,7 @@ export function myReviewsGroups(v: MyReviewsView, itemsPerCampaign = MY_REVIEW_I
   return groups;
 }
 
-export function myReviewsBlocks(v: MyReviewsView, itemsPerCampaign = MY_REVIEW_ITEMS_SHOWN): KnownBlock[] {
+function myReviewsBlocks(v: MyReviewsView, itemsPerCampaign = MY_REVIEW_ITEMS_SHOWN): KnownBlock[] {
   return myReviewsGroups(v, itemsPerCampaign).flat();
 }
 

@@ -17,7 +17,7 @@ import { notify } from './lifecycle.js';
 import type { StoreTx } from './ports.js';
 
 /** The longest a delegation may run: a holiday, a parental leave's first months; never for good. */
-export const MAX_DELEGATION_DAYS = 90;
+const MAX_DELEGATION_DAYS = 90;
 const DAY_MS = 86_400_000;
 
 export interface DelegateInput {
@@ -117,7 +117,7 @@ export async function endDelegation(
 }
 
 /** Ends a delegation: conditional on it being active, audited, and both people told. */
-export async function endDelegationTx(
+async function endDelegationTx(
   tx: StoreTx,
   now: string,
   delegation: Delegation,

@@ -21,7 +21,7 @@ import type { KeyPath, YamlSource } from './yaml-source.js';
 import type { LoadedPolicies } from './loaded-policies.js';
 import { fileProblem, PolicyLoadError, type PolicyProblem } from './policy-problem.js';
 
-export const SETTINGS_FILE = 'settings.yml';
+const SETTINGS_FILE = 'settings.yml';
 
 export interface LoadOptions {
   env?: Record<string, string | undefined>;

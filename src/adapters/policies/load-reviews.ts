@@ -15,7 +15,7 @@ import { describeFsError, issuesToProblems, problemAt, readSource } from './poli
 import { fileProblem, type PolicyProblem } from './policy-problem.js';
 import type { YamlSource } from './yaml-source.js';
 
-export const REVIEWS_FOLDER = 'reviews';
+const REVIEWS_FOLDER = 'reviews';
 
 /**
  * The reviews of `dir/reviews/`, or none when the folder does not exist. `adminGroup` is the
