@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
-import type { LoadedReview } from '../../src/domain/reviews/review-definition.js';
 import { closeReview } from '../../src/operations/reviews/close-review.js';
 import { startReview } from '../../src/operations/reviews/start-review.js';
 import { delegateApprovals, expireDelegations } from '../../src/operations/delegations.js';
@@ -16,7 +15,7 @@ import { reviewRequest } from '../../src/operations/review-request.js';
 import { offboardPerson } from '../../src/operations/revoke-grant.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { countingStore, type CountingStore } from '../support/counting-store.js';
-import { createHarness, type Harness } from '../support/lifecycle-harness.js';
+import { createHarness, HELPDESK_REVIEW, type Harness } from '../support/lifecycle-harness.js';
 
 let dir: string;
 let h: Harness;
@@ -24,7 +23,7 @@ let counting: CountingStore;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'batched-reads-'));
   counting = countingStore(SqliteStore.open(join(dir, 'access.db')));
-  h = createHarness({ store: counting.store, reviews: [HELPDESK] });
+  h = createHarness({ store: counting.store, reviews: [HELPDESK_REVIEW] });
 });
 afterEach(async () => {
   await h.close();
@@ -32,20 +31,6 @@ afterEach(async () => {
 });
 
 const DAY = 86_400_000;
-
-const HELPDESK: LoadedReview = {
-  id: 'helpdesk',
-  name: 'Help desk membership',
-  schedule: null,
-  scope: { roles: [], groups: ['it-helpdesk'] },
-  reviewer: { kind: 'manager' },
-  fallbackReviewer: { kind: 'group', group: 'access-admins' },
-  dueSeconds: 7 * 86_400,
-  remindersSeconds: [],
-  undecided: 'keep',
-  remediate: 'report',
-  source: { file: 'policies/reviews/helpdesk.yml' },
-};
 
 async function delegate(from: string, to: string): Promise<void> {
   const delegateId = (await h.as(to)).person.id;

@@ -12,7 +12,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgStore } from '../../src/adapters/db/postgres/pg-store.js';
 import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
-import type { LoadedReview } from '../../src/domain/reviews/review-definition.js';
 import { invokeBreakGlass, reviewBreakGlass } from '../../src/operations/break-glass.js';
 import { completeTask } from '../../src/operations/complete-task.js';
 import { delegateApprovals } from '../../src/operations/delegations.js';
@@ -26,23 +25,8 @@ import { relinquishGrant } from '../../src/operations/revoke-grant.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { cli, EXAMPLE_ENV } from '../cli/helpers.js';
-import { createHarness, examplePolicies, ONCALL_BREAK_GLASS } from '../support/lifecycle-harness.js';
+import { createHarness, examplePolicies, HELPDESK_REVIEW, ONCALL_BREAK_GLASS } from '../support/lifecycle-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg-test-db.js';
-
-/** The help desk's members, reviewed by their managers. */
-const HELPDESK_REVIEW: LoadedReview = {
-  id: 'helpdesk',
-  name: 'Help desk membership',
-  schedule: null,
-  scope: { roles: [], groups: ['it-helpdesk'] },
-  reviewer: { kind: 'manager' },
-  fallbackReviewer: { kind: 'group', group: 'access-admins' },
-  dueSeconds: 7 * 86_400,
-  remindersSeconds: [],
-  undecided: 'keep',
-  remediate: 'report',
-  source: { file: 'policies/reviews/helpdesk.yml' },
-};
 
 let dir: string;
 let env: Record<string, string>;
@@ -214,8 +198,7 @@ describe('access-bot db copy', () => {
       expect(await postgres.bindingForPerson('u-ada')).toMatchObject({ slackUserId: 'U0ADA' });
       expect(await postgres.bindingForPerson('u-ada')).toEqual(await sqlite.bindingForPerson('u-ada'));
       // Ada's owner request (Alan's emergency access is the other).
-      const ownerRequest = (await sqlite.listRequests({ app: 'github', role: 'owner', requesterId: 'u-ada' }))[0]!
-        .id;
+      const ownerRequest = (await sqlite.listRequests({ app: 'github', role: 'owner', requesterId: 'u-ada' }))[0]!.id;
       expect(await postgres.messages.forRequest(ownerRequest)).toHaveLength(1);
       expect(await postgres.messages.forRequest(ownerRequest)).toEqual(await sqlite.messages.forRequest(ownerRequest));
       expect(await postgres.metaWithPrefix('okta:')).toEqual(await sqlite.metaWithPrefix('okta:'));
