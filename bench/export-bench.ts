@@ -11,8 +11,9 @@
  * 4. For comparison, the same export from the TypeScript sources through tsx (`npm run cli`),
  *    which pays for compiling every module it loads.
  *
- * `--base DIR`: a second checkout (e.g. a worktree at main) builds and runs its command on the same
- * database too, right after this one, for a before/after in one run.
+ * `--base DIR`: a second checkout (e.g. a worktree at main, built) runs its command on the same
+ * database too, right after this one, for a before/after in one run. Its `dist/` is used as it is,
+ * never rebuilt: the checkout may be shared, and read-only.
  *
  * Goals: the export takes at most 2x the sqlite3 time, and its peak RSS stays under 150 MB.
  * Results are printed and written to bench/out/export-bench.json.
@@ -67,9 +68,9 @@ try {
   const exportArgs = (out: string) => ['export', 'events', '--out', out, '--no-bom'];
   const compiled = (checkout: string, out: string) =>
     timed(process.execPath, [join(checkout, 'bin/access-bot.js'), ...exportArgs(out)], env, null);
-  for (const checkout of [root, ...(values.base ? [values.base] : [])]) {
-    execFileSync(process.execPath, [join(checkout, 'scripts/build.js')], { stdio: 'inherit' });
-  }
+  execFileSync(process.execPath, [join(root, 'scripts/build.js')], { stdio: 'inherit' });
+  if (values.base && !existsSync(join(values.base, 'dist/src/cli/main.js')))
+    throw new Error(`${values.base} is not built: run "npm run build" there first`);
 
   const csvOut = join(dir, 'events.csv');
   const ours = await compiled(root, csvOut);

@@ -110,10 +110,21 @@ export interface Provisioner<P extends Provision = Provision> {
    * `undo`: the grant's revocation already ran, and a late grant effect landed after it; do the
    * revocation's effect again (as a new call where the provider dedupes: a webhook's own key).
    */
-  revoke(grant: Grant, provision: P, ctx: ProvisionerContext, options: { undo: boolean }): Promise<EffectOutcome>;
+  revoke(grant: Grant, provision: P, ctx: ProvisionerContext, options: RevokeOptions): Promise<EffectOutcome>;
   /** Whether the access is in place now, as the provider says; `unknown` when it cannot tell. */
   verify(grant: Grant, provision: P): Promise<'present' | 'absent' | 'unknown'>;
   describe(provision: P): ProvisionDescription;
+}
+
+export interface RevokeOptions {
+  /** The grant's revocation already ran; a late grant effect landed after it (see `Provisioner.revoke`). */
+  undo: boolean;
+  /**
+   * For a method that manages a group membership: the grants keeping the holder's membership of
+   * it (`Store.grantsKeepingMemberships`), when the caller read them for a batch of revocations
+   * shortly before; without them the provisioner reads them itself.
+   */
+  keeping?: readonly Grant[];
 }
 
 /** Every provisioning method's provisioner, by the method's name. */
@@ -282,6 +293,12 @@ export interface LeaseRecord {
   expiresAt: string;
 }
 
+/** A person's membership of a directory group (a managed group: `okta_group`). */
+export interface GroupMembership {
+  holderId: string;
+  group: string;
+}
+
 export interface GrantFilter {
   status?: GrantStatus[];
   /** Only grants of sensitive roles (true) or of the others (false). */
@@ -336,8 +353,11 @@ export interface StoreReads {
    * so grants already reminded never crowd out the ones still owed one.
    */
   grantsDueForReminder(now: string, leadSeconds: readonly number[], limit: number): Promise<Grant[]>;
-  /** Other grants that keep the person in the same group (provisioning, active, or revoking but not yet removed). */
-  otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Promise<Grant[]>;
+  /**
+   * The grants that keep these people in these groups (provisioning, active, or being revoked from
+   * someone who was a member before), for any number of memberships in one read.
+   */
+  grantsKeepingMemberships(memberships: readonly GroupMembership[]): Promise<Grant[]>;
   /** Grants by id, in one read (missing ids are left out). Inside a transaction, locked as `tx.getGrant` locks one. */
   getGrants(ids: readonly string[]): Promise<Grant[]>;
   /**
@@ -418,10 +438,15 @@ export interface StoreReads {
   countJobs(status: JobStatus[], kinds?: JobPayload['kind'][]): Promise<number>;
   /**
    * Jobs due now, oldest first: pending and due, or running with an expired lock (a dead
-   * worker's); optionally of some kinds or of one subject. Reading them claims nothing:
-   * `claimJob` decides who runs each.
+   * worker's); optionally of some kinds, or only those of some subjects (in one read, however
+   * many). Reading them claims nothing: `claimJob` decides who runs each.
    */
-  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): Promise<JobRecord[]>;
+  dueJobs(
+    now: string,
+    limit: number,
+    kinds?: JobPayload['kind'][],
+    subjects?: readonly string[],
+  ): Promise<JobRecord[]>;
 
   getMeta(key: string): Promise<string | undefined>;
   /** Every meta entry whose key starts with `prefix`, by key. */

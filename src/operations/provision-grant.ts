@@ -9,10 +9,11 @@
  */
 import { systemActor } from '../domain/audit.js';
 import { PermanentError } from '../domain/errors.js';
+import { managedGroup } from '../domain/provisioning/methods.js';
 import type { Grant, TaskRecord } from '../domain/records.js';
 import { newId, nowIso, type Deps } from './context.js';
-import { activateGrant, alert, completeRevocation, effectSubject, notify } from './lifecycle.js';
-import { provisionerFor, type EffectOutcome, type StoreTx } from './ports.js';
+import { activateGrant, alert, completeRevocation, effectSubject, membershipSubject, notify } from './lifecycle.js';
+import { provisionerFor, type EffectOutcome, type GroupMembership, type StoreTx } from './ports.js';
 
 const provisioner = systemActor('provisioner');
 
@@ -105,14 +106,18 @@ async function recordProvisioned(
 export async function executeRevocation(
   deps: Deps,
   grantId: string,
-  options: { undoLateProvision?: boolean } = {},
+  options: { undoLateProvision?: boolean; readAhead?: RevocationRead } = {},
 ): Promise<EffectRecord | undefined> {
-  const grant = await deps.store.getGrant(grantId);
   const undo = options.undoLateProvision === true;
+  const read = undo ? undefined : options.readAhead;
+  const grant = read ? read.grant : await deps.store.getGrant(grantId);
   if (!grant) return;
   if (undo ? grant.status === 'provisioning' || grant.status === 'active' : grant.status !== 'revoking') return;
   const provision = grant.snapshot.provision; // the snapshot, never the current policy
-  const outcome = await provisionerFor(deps.provisioners, provision).revoke(grant, provision, deps, { undo });
+  const outcome = await provisionerFor(deps.provisioners, provision).revoke(grant, provision, deps, {
+    undo,
+    ...(read?.keeping ? { keeping: read.keeping } : {}),
+  });
   if (outcome.kind === 'overtaken') return;
   if (outcome.kind === 'task') {
     if (undo) return; // a manual task is not an effect that can land late
@@ -125,6 +130,67 @@ export async function executeRevocation(
     return { grantId, write: (tx, now) => recordRevoked(tx, now, grant, outcome, false) };
   const now = nowIso(deps);
   await deps.store.transaction((tx) => recordRevoked(tx, now, grant, outcome, undo));
+}
+
+/** A revocation's reads, done ahead with the rest of its batch (`RevocationReads`). */
+export interface RevocationRead {
+  grant: Grant | undefined;
+  /** The grants keeping the holder's membership of the group the grant's method manages (none: no such group). */
+  keeping?: Grant[];
+}
+
+/**
+ * What the revocations of a batch of jobs read before their effects (the grant, and for a method
+ * that manages a group membership the grants keeping it), read for the whole batch at once: one
+ * read of each kind instead of one per job (see run-jobs.ts, which reads them as the batch starts).
+ *
+ * Reading ahead is as safe as reading at the effect: the jobs of a batch have different subjects
+ * (a subject is the membership, lifecycle.ts `effectSubject`), so no effect of the batch changes
+ * what another one read; a revoking grant changes only through its own revocation; and whatever
+ * changes a membership's grants meanwhile (a new grant, another revocation starting) queues a job
+ * of the same subject, which runs after this one and reads them again. Only the first revocation
+ * of a grant is read ahead: an undo runs on what the grant is when it runs.
+ */
+export class RevocationReads {
+  private readonly reads = new Map<string, RevocationRead>();
+
+  constructor(private readonly deps: Pick<Deps, 'store'>) {}
+
+  /** Reads ahead for these grants, those not read yet. */
+  async prepare(grantIds: readonly string[]): Promise<void> {
+    const ids = [...new Set(grantIds)].filter((id) => !this.reads.has(id));
+    if (ids.length === 0) return;
+    const grants = await this.deps.store.getGrants(ids);
+    const memberships = new Map<string, GroupMembership>();
+    for (const grant of grants) {
+      const membership = membershipOf(grant);
+      if (membership) memberships.set(membershipSubject(membership.group, membership.holderId), membership);
+    }
+    const keeping = new Map<string, Grant[]>([...memberships.keys()].map((subject) => [subject, []]));
+    for (const other of await this.deps.store.grantsKeepingMemberships([...memberships.values()])) {
+      const membership = membershipOf(other);
+      if (membership) keeping.get(membershipSubject(membership.group, membership.holderId))?.push(other);
+    }
+    for (const id of ids) this.reads.set(id, { grant: undefined });
+    for (const grant of grants) {
+      const membership = membershipOf(grant);
+      const subject = membership && membershipSubject(membership.group, membership.holderId);
+      this.reads.set(grant.id, { grant, ...(subject ? { keeping: keeping.get(subject) ?? [] } : {}) });
+    }
+  }
+
+  /** What was read ahead for the grant, once; undefined when nothing was. */
+  take(grantId: string): RevocationRead | undefined {
+    const read = this.reads.get(grantId);
+    this.reads.delete(grantId);
+    return read;
+  }
+}
+
+/** The group membership a grant gives, when its method manages one. */
+function membershipOf(grant: Grant): GroupMembership | null {
+  const group = managedGroup(grant.snapshot.provision);
+  return group === null ? null : { holderId: grant.holder.directoryId, group };
 }
 
 /**

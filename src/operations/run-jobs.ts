@@ -22,7 +22,13 @@ import { PermanentError, TransientError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/records.js';
 import { addSeconds, nowIso, type Deps } from './context.js';
 import type { StoreTx } from './ports.js';
-import { executeRevocation, provisionGrant, recordEffectFailure, type EffectRecord } from './provision-grant.js';
+import {
+  executeRevocation,
+  provisionGrant,
+  recordEffectFailure,
+  RevocationReads,
+  type EffectRecord,
+} from './provision-grant.js';
 import { publishDigest } from './publish-digest.js';
 import { withReadScope } from './read-scope.js';
 import { executeReviewRemoval, recordRemovalFailure } from './reviews/review-remediation.js';
@@ -95,6 +101,8 @@ class BatchRunner {
   /** Ran, not recorded yet; and since when the first of them waits. */
   private outcomes: Outcome[] = [];
   private firstOutcomeAt = 0;
+  /** What the revocations held read, read for all of them at once. */
+  private readonly revocations: RevocationReads;
 
   constructor(
     private readonly deps: Deps,
@@ -103,6 +111,7 @@ class BatchRunner {
     this.lockSeconds = options.lockSeconds ?? 300;
     this.claimBatch = Math.max(1, options.claimBatch ?? CLAIM_BATCH);
     this.recordWithinMs = options.recordWithinMs ?? RECORD_WITHIN_MS;
+    this.revocations = new RevocationReads(deps);
   }
 
   private get aborted(): boolean {
@@ -234,8 +243,9 @@ class BatchRunner {
     const attempts = job.attempts + 1;
     let outcome: Outcome;
     try {
+      if (revokedGrant(job)) await this.readAhead(job);
       // One job is one operation: its directory reads are shared, and only within it.
-      const effect = await withReadScope(() => perform(deps, job));
+      const effect = await withReadScope(() => perform(deps, job, this.revocations));
       outcome = effect ? { kind: 'done', job, effect } : { kind: 'done', job };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -339,15 +349,39 @@ class BatchRunner {
     if (room <= 0) return [];
     const busy = new Set(this.held.flatMap((j) => (j.subject ? [j.subject] : [])));
     const waiting: JobRecord[] = [];
-    for (const { job } of recorded) {
-      if (!job.subject || busy.has(job.subject) || waiting.length >= room) continue;
-      const next = (await tx.dueJobs(at, 10, this.options.kinds, job.subject)).find((j) => !this.seen.has(j.id));
-      if (!next) continue;
-      this.seen.add(next.id);
-      busy.add(job.subject);
-      waiting.push(next);
+    // The subjects' due jobs in one read (oldest first; a few each, to look past jobs this run saw).
+    const subjects = [...new Set(recorded.flatMap(({ job }) => (job.subject ? [job.subject] : [])))].filter(
+      (subject) => !busy.has(subject),
+    );
+    const next = new Map<string, JobRecord>();
+    if (subjects.length > 0) {
+      for (const job of await tx.dueJobs(at, 10 * subjects.length, this.options.kinds, subjects))
+        if (!this.seen.has(job.id) && !next.has(job.subject!)) next.set(job.subject!, job);
+    }
+    for (const subject of subjects) {
+      const job = next.get(subject);
+      if (!job || waiting.length >= room) continue;
+      this.seen.add(job.id);
+      busy.add(subject);
+      waiting.push(job);
     }
     return [...waiting, ...this.pick(room - waiting.length, busy)];
+  }
+
+  /**
+   * Before the first revocation of those held runs: the reads of all of them, at once (see
+   * `RevocationReads`). Best effort: when it fails, each reads its own.
+   */
+  private async readAhead(job: JobRecord): Promise<void> {
+    const grantIds = [job, ...this.held].flatMap((j) => revokedGrant(j) ?? []);
+    try {
+      await this.revocations.prepare(grantIds);
+    } catch (error) {
+      this.deps.logger.warn('could not read a batch of revocations ahead; each reads its own', {
+        jobs: grantIds.length,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   /** The job's row; false when this worker no longer held its lock. */
@@ -446,13 +480,21 @@ class BatchRunner {
   }
 }
 
-async function perform(deps: Deps, job: JobRecord): Promise<EffectRecord | void> {
+/** The grant a job starts revoking: a revocation's first run, not an undo. */
+function revokedGrant(job: JobRecord): string | undefined {
+  return job.payload.kind === 'revoke' && job.payload.undoLateProvision !== true ? job.payload.grantId : undefined;
+}
+
+async function perform(deps: Deps, job: JobRecord, revocations: RevocationReads): Promise<EffectRecord | void> {
   const payload = job.payload;
   switch (payload.kind) {
     case 'provision':
       return provisionGrant(deps, payload.grantId);
     case 'revoke':
-      return executeRevocation(deps, payload.grantId, { undoLateProvision: payload.undoLateProvision === true });
+      return executeRevocation(deps, payload.grantId, {
+        undoLateProvision: payload.undoLateProvision === true,
+        readAhead: revocations.take(payload.grantId),
+      });
     case 'notify':
       // The digest and a review's summary are more than messages: each carries an export and its own audit event.
       if (payload.notification.type === 'digest') return publishDigest(deps, payload.notification, job.key);

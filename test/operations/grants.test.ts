@@ -111,6 +111,34 @@ describe('provisioning and revocation', () => {
     expect(await h.directory.isMember('u-ada', 'github-members')).toBe(false);
   });
 
+  it('ends many grants in one batch, keeping exactly the memberships another grant still gives', async () => {
+    // Ada holds two roles through github-members, Sam and Kim one each, Alan was a member before;
+    // their member grants run out together and one sweep revokes them in one batch of jobs.
+    const expiring = { durationSeconds: 3600 };
+    const grants = [
+      await grantOf('ada@example.com', 'github', 'member', expiring),
+      await grantOf('sam@example.com', 'github', 'member', expiring),
+      await grantOf('alan@example.com', 'github', 'member', expiring),
+      await grantOf('kim@example.com', 'github', 'member', expiring),
+    ];
+    const adaTriage = await grantOf('ada@example.com', 'github', 'triage');
+    h.clock.advance(3601);
+    await sweepNow();
+    for (const grant of grants) expect((await h.store.getGrant(grant.id))!.status).toBe('revoked');
+    const members = await h.directory.membersOf('github-members');
+    expect(members.map((p) => p.email).sort()).toEqual(['ada@example.com', 'alan@example.com']);
+    const kept = async (grantId: string) =>
+      (await h.store.auditEventsFor({ grantId })).find((e) => e.action === 'grant.membershipKept')?.details.why;
+    expect(await kept(grants[0]!.id)).toContain(`holds another grant through github-members (github/triage ${adaTriage.id})`);
+    expect(await kept(grants[1]!.id)).toBeUndefined();
+    expect(await kept(grants[2]!.id)).toContain('was already a member of github-members before this grant');
+    expect(await kept(grants[3]!.id)).toBeUndefined();
+    expect(h.directory.calls.filter((c) => c.method === 'removeFromGroup').map((c) => c.args)).toEqual([
+      ['u-sam', 'github-members'],
+      ['u-kim', 'github-members'],
+    ]);
+  });
+
   it('removes nothing for a grant whose add never happened, so a membership the person had stays (M3)', async () => {
     await h.yaml.addToGroup('u-ada', 'aws-admins'); // Ada was in the group before the bot
     const result = await submitRequest(h.deps, {

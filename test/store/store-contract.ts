@@ -8,7 +8,7 @@
  * the database, not by the event loop of one process.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyChain, type AuditEventInput } from '../../src/domain/audit.js';
+import { verifyChain, type Actor, type AuditEventInput } from '../../src/domain/audit.js';
 import { AccessError } from '../../src/domain/errors.js';
 import type {
   AccessRequest,
@@ -974,16 +974,37 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           await insertGrant(tx, viaGroup('grt_5', 'readers', { role: 'reader', status: 'revoked' }));
           await insertGrant(
             tx,
+            viaGroup('grt_7', 'readers', {
+              role: 'reader',
+              status: 'provisioning',
+              holder: { directoryId: 'u-bo', email: 'bo@example.com', name: 'Bo', slackId: 'U0BO' },
+            }),
+          );
+          await insertGrant(
+            tx,
             grant('grt_6', {
               role: 'laptop',
               snapshot: { provision: { method: 'manual', assigneeGroup: 'it' }, policyName: 'p', policyVersion: 'v1' },
             }),
           );
         });
-        expect((await store.otherGrantsThroughGroup('u-ada', 'admins', 'grt_1')).map((g) => g.id).sort()).toEqual([
+        const keeping = async (...memberships: [string, string][]) =>
+          (await store.grantsKeepingMemberships(memberships.map(([holderId, group]) => ({ holderId, group }))))
+            .map((g) => g.id)
+            .sort();
+        // grt_4 is being revoked and takes the membership away; grt_3's holder was a member before.
+        expect(await keeping(['u-ada', 'admins'])).toEqual(['grt_1', 'grt_2', 'grt_3']);
+        expect(await keeping(['u-ada', 'readers'])).toEqual([]); // grt_5 is revoked
+        expect(await keeping(['u-alan', 'admins'])).toEqual([]);
+        // Several memberships in one read: each holder with each of their groups, never crossed.
+        expect(await keeping(['u-alan', 'admins'], ['u-ada', 'admins'], ['u-bo', 'readers'])).toEqual([
+          'grt_1',
           'grt_2',
           'grt_3',
+          'grt_7',
         ]);
+        expect(await keeping(['u-ada', 'readers'], ['u-bo', 'admins'])).toEqual([]);
+        expect(await keeping()).toEqual([]);
         expect((await store.grantsThroughGroup('admins')).map((g) => g.id)).toEqual([
           'grt_1',
           'grt_2',
@@ -1474,7 +1495,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           const removal = (await store.getJobByKey('revoke:grt_1'))!;
           const unrelated = (await store.getJobByKey('provision:grt_2'))!;
           expect([add.subject, unrelated.subject]).toEqual([subject, null]);
-          expect((await store.dueJobs(at(1), 10, undefined, subject)).map((j) => j.key)).toEqual([
+          expect((await store.dueJobs(at(1), 10, undefined, [subject])).map((j) => j.key)).toEqual([
             'provision:grt_1',
             'revoke:grt_1',
           ]);
@@ -1491,6 +1512,32 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         } finally {
           await other.close();
         }
+      });
+
+      it('reads the due jobs of several subjects at once, oldest first, and none for no subjects', async () => {
+        const ada = 'okta_group:aws-admins:u-ada';
+        const bob = 'okta_group:aws-admins:u-bob';
+        await store.transaction(async (tx) => {
+          await tx.enqueueJob('revoke:grt_2', { kind: 'revoke', grantId: 'grt_2' }, at(5), bob);
+          await tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0), ada);
+          await tx.enqueueJob('provision:grt_3', provision('grt_3'), at(1), 'okta_group:aws-admins:u-cy');
+          await tx.enqueueJob('revoke:grt_1', { kind: 'revoke', grantId: 'grt_1' }, at(9), ada);
+          const alert = { type: 'alert', recipient: { kind: 'channel', channel: 'C0' }, text: 'no subject' } as const;
+          await tx.enqueueJob('notify:x', { kind: 'notify', notification: alert }, at(0));
+          await tx.enqueueJob('revoke:grt_4', { kind: 'revoke', grantId: 'grt_4' }, at(50), bob); // not due yet
+        });
+        const keys = async (subjects: string[], kinds?: JobPayload['kind'][], limit = 10) =>
+          (await store.dueJobs(at(10), limit, kinds, subjects)).map((j) => j.key);
+        expect(await keys([bob, ada])).toEqual(['provision:grt_1', 'revoke:grt_2', 'revoke:grt_1']);
+        expect(await keys([bob, ada], ['revoke'])).toEqual(['revoke:grt_2', 'revoke:grt_1']);
+        expect(await keys([bob, ada], undefined, 2)).toEqual(['provision:grt_1', 'revoke:grt_2']);
+        expect(await keys(['okta_group:aws-admins:u-nobody'])).toEqual([]);
+        expect(await keys([])).toEqual([]);
+        // Inside a transaction too (the job runner reads them while it records a batch).
+        expect((await store.transaction((tx) => tx.dueJobs(at(10), 10, undefined, [ada]))).map((j) => j.key)).toEqual([
+          'provision:grt_1',
+          'revoke:grt_1',
+        ]);
       });
 
       it("extends a running job's lock for its worker only, and can give a rate-limited run its attempt back", async () => {
@@ -2027,7 +2074,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
                 createdAt: at(i),
               }),
             );
-            await tx.appendAudit(event(i, { requestId: `req_${i}` }));
+            // Events by two people and a component, some again: each row keeps its own actor.
+            const actor: Actor =
+              i % 3 === 2
+                ? { kind: 'system', component: 'test' }
+                : { kind: 'person', directoryId: `u-${i % 3}`, email: `p${i % 3}@example.com` };
+            await tx.appendAudit(event(i, { requestId: `req_${i}`, actor }));
           }
           await insertGrant(tx, grant('grt_1', { requestId: 'req_0' }));
           await tx.upsertPolicyVersion({
@@ -2068,6 +2120,13 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           expect(rows[0]!.grant?.id).toBe('grt_1');
           const events = await snapshot.events(NO_FILTERS, 0, 100);
           expect(events.rows.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+          expect(events.rows.map((e) => e.actor)).toEqual([
+            { kind: 'person', directoryId: 'u-0', email: 'p0@example.com' },
+            { kind: 'person', directoryId: 'u-1', email: 'p1@example.com' },
+            { kind: 'system', component: 'test' },
+            { kind: 'person', directoryId: 'u-0', email: 'p0@example.com' },
+            { kind: 'person', directoryId: 'u-1', email: 'p1@example.com' },
+          ]);
           expect((await snapshot.grants(NO_FILTERS, 0, 100)).rows.map((g) => g.grant.id)).toEqual(['grt_1']);
           expect((await snapshot.policyVersions(NO_FILTERS, 0, 100)).rows.map((p) => p.version.version)).toEqual([
             'v1',

@@ -20,6 +20,12 @@ import {
 import { ExportTooLargeError, type ExportFiles, type TableSink } from '../../operations/exports/export-ports.js';
 import { CsvTableSink } from './csv-table-sink.js';
 
+/**
+ * How much written text a file export buffers before it waits for the disk: a few batches. 1 MiB
+ * was no faster and raised the events export's peak RSS by 20 MB (bench/export-bench.ts).
+ */
+const WRITE_BUFFER_BYTES = 256 * 1024;
+
 export interface CsvExportOptions extends ExportOptions {
   /** UTF-8 byte order mark at the start (default true). */
   bom?: boolean;
@@ -52,7 +58,9 @@ export async function exportCsvToFile(
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
   let renamed = false;
   // 0600: an export holds the audit trail's emails and justifications (renamed, it keeps the mode).
-  const out = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
+  // A buffer of a few batches: the next batch is read while the last one is written, instead of
+  // waiting for the disk after every batch (the default 16 KiB is less than one batch).
+  const out = createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: WRITE_BUFFER_BYTES });
   // Fail before reading anything when the folder is missing or not writable.
   await once(out, 'open');
   const sink = new CsvTableSink(out, {

@@ -15,7 +15,7 @@
 import Database from 'better-sqlite3';
 import { and, asc, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { GENESIS_HASH, type Actor } from '../../domain/audit.js';
+import { GENESIS_HASH } from '../../domain/audit.js';
 import type { ExportFilters } from '../../operations/exports/export-filters.js';
 import type {
   Batch,
@@ -32,7 +32,7 @@ import type { ReviewCampaign } from '../../domain/reviews/review-records.js';
 import { toCampaign, toReviewItem } from './review-row-mappers.js';
 import type { BreakGlassReview, PersonRef } from '../../domain/records.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type Db } from './open-database.js';
-import { toBreakGlassReview, toDecision, toGrant, toRequest, toStep } from './row-mappers.js';
+import { ActorTexts, toBreakGlassReview, toDecision, toGrant, toRequest, toStep } from './row-mappers.js';
 import * as t from './schema.js';
 
 type Param = string | number;
@@ -46,6 +46,7 @@ export class SqliteExportSnapshot implements ExportSnapshot {
   private readonly eventStatements = new Map<string, Database.Statement>();
   /** Ranges by table and period: computed once per export, not once per batch. */
   private readonly ranges = new Map<string, { lo: number; hi: number }>();
+  private readonly actors = new ActorTexts();
 
   private constructor(private readonly sqlite: Database.Database) {
     this.db = drizzle({ client: sqlite, schema: t });
@@ -324,7 +325,7 @@ export class SqliteExportSnapshot implements ExportSnapshot {
       rows[i] = {
         seq: r[1],
         at: r[2],
-        actor: parseActor(r[3]),
+        actor: this.actors.parse(r[3]),
         action: r[4],
         requestId: r[5],
         grantId: r[6],
@@ -481,11 +482,6 @@ export class SqliteExportSnapshot implements ExportSnapshot {
     this.ranges.set(cacheKey, range);
     return range;
   }
-}
-
-/** The actor column is written by the store from the typed `Actor` (as drizzle's json mode reads it back). */
-function parseActor(json: string): Actor {
-  return JSON.parse(json) as Actor;
 }
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {

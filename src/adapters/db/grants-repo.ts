@@ -1,7 +1,7 @@
 /** Grants and their extensions, on SQLite. */
-import { and, asc, desc, eq, gt, inArray, isNotNull, lte, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, lte, or, sql } from 'drizzle-orm';
 import { OPEN_GRANT_STATUSES, type ExtensionRecord, type Grant, type GrantStatus } from '../../domain/records.js';
-import type { GrantFilter } from '../../operations/ports.js';
+import type { GrantFilter, GroupMembership } from '../../operations/ports.js';
 import type { Connection } from './open-database.js';
 import { fromGrant, fromGrantPatch, toGrant, type GrantRow } from './row-mappers.js';
 import { limitInText } from './prepared-query.js';
@@ -16,7 +16,7 @@ type Methods =
   | 'expiredGrants'
   | 'grantsExpiringBefore'
   | 'grantsDueForReminder'
-  | 'otherGrantsThroughGroup'
+  | 'grantsKeepingMemberships'
   | 'getGrants'
   | 'grantsThroughGroup'
   | 'provisionGroupsOf'
@@ -159,26 +159,28 @@ export class GrantsRepo implements SyncPort<Methods> {
       .map(toGrant);
   }
 
-  otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Grant[] {
+  grantsKeepingMemberships(memberships: readonly GroupMembership[]): Grant[] {
+    if (memberships.length === 0) return [];
     return this.c
-      .prepared('otherGrantsThroughGroup', (db) =>
+      .prepared('grantsKeepingMemberships', (db) =>
         db
           .select()
           .from(t.grants)
           .where(
             and(
-              eq(t.grants.holderId, sql.placeholder('holderId')),
-              // Unary plus: look the holder's few grants up by grants_holder, not the group's many.
-              eq(sql`+${t.grants.provisionGroup}`, sql.placeholder('group')),
-              ne(t.grants.id, sql.placeholder('exceptGrantId')),
+              // The memberships are one parameter (a JSON array of [holder, group]), whatever their
+              // number. Each holder's few grants through grants_holder (named, and the unary plus),
+              // never a group's or a status's many.
+              sql`(${t.grants.holderId}, +${t.grants.provisionGroup}) in (select value ->> 0, value ->> 1 from json_each(${sql.placeholder('memberships')}))`,
               or(
-                inArray(t.grants.status, ['provisioning', 'active']),
-                and(eq(t.grants.status, 'revoking'), eq(t.grants.alreadyMember, true)),
+                sql`+${t.grants.status} in ('provisioning', 'active')`,
+                and(sql`+${t.grants.status} = 'revoking'`, eq(t.grants.alreadyMember, true)),
               ),
             ),
           ),
+        { indexedBy: 'grants_holder' },
       )
-      .all({ holderId, group, exceptGrantId })
+      .all({ memberships: JSON.stringify(memberships.map((m) => [m.holderId, m.group])) })
       .map(toGrant);
   }
 

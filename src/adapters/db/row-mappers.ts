@@ -2,7 +2,7 @@
  * Rows to records and back: the tables' shapes (schema.ts) stay in the SQLite adapter, the
  * operations see the domain records only.
  */
-import type { AuditAction, AuditEvent } from '../../domain/audit.js';
+import type { Actor, AuditAction, AuditEvent } from '../../domain/audit.js';
 import { managedGroup } from '../../domain/provisioning/methods.js';
 import type {
   AccessRequest,
@@ -423,4 +423,25 @@ export function toAudit(row: AuditRow): AuditEvent {
     prevHash: row.prevHash,
     hash: row.hash,
   };
+}
+
+/**
+ * The stored actor texts of one export, each parsed once: the same people and components act again
+ * and again, so nearly every row finds its actor already read (no JSON parsing, no new object per
+ * row). Bounded: past `max` distinct texts it starts over. The actors are frozen: rows share them.
+ */
+export class ActorTexts {
+  private readonly known = new Map<string, Actor>();
+
+  constructor(private readonly max = 10_000) {}
+
+  parse(json: string): Actor {
+    let actor = this.known.get(json);
+    if (actor === undefined) {
+      if (this.known.size >= this.max) this.known.clear();
+      actor = Object.freeze(JSON.parse(json) as Actor);
+      this.known.set(json, actor);
+    }
+    return actor;
+  }
 }

@@ -51,7 +51,7 @@ export const READS = {
   expiredGrants: 'grants',
   grantsExpiringBefore: 'grants',
   grantsDueForReminder: 'grants',
-  otherGrantsThroughGroup: 'grants',
+  grantsKeepingMemberships: 'grants',
   getGrants: 'grants',
   grantsThroughGroup: 'grants',
   provisionGroupsOf: 'grants',

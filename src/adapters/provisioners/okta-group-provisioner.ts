@@ -33,10 +33,13 @@ export function oktaGroupProvisioner(directory: Directory): Provisioner<OktaGrou
       return { kind: 'done', details: { group: provision.group, alreadyMember, confirmed: true } };
     },
 
-    async revoke(grant, provision, { store }) {
+    async revoke(grant, provision, { store }, options) {
       const group = provision.group;
-      const others = (await store.otherGrantsThroughGroup(grant.holder.directoryId, group, grant.id)).filter(
-        (g) => g.status === 'active' || g.status === 'provisioning',
+      // Read with the other revocations of the job runner's batch (see provision-grant.ts), or now.
+      const keeping =
+        options.keeping ?? (await store.grantsKeepingMemberships([{ holderId: grant.holder.directoryId, group }]));
+      const others = keeping.filter(
+        (g) => g.id !== grant.id && (g.status === 'active' || g.status === 'provisioning'),
       );
       const unrecorded = others.filter((g) => g.alreadyMember === null);
       const who = grant.holder.email;

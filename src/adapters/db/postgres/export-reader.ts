@@ -10,7 +10,7 @@
  */
 import { and, asc, inArray, sql, type SQL } from 'drizzle-orm';
 import type pg from 'pg';
-import { GENESIS_HASH, type Actor } from '../../../domain/audit.js';
+import { GENESIS_HASH } from '../../../domain/audit.js';
 import type { BreakGlassReview, PersonRef } from '../../../domain/records.js';
 import type { ExportFilters } from '../../../operations/exports/export-filters.js';
 import type {
@@ -26,13 +26,14 @@ import type {
 } from '../../../operations/exports/export-ports.js';
 import type { ReviewCampaign } from '../../../domain/reviews/review-records.js';
 import { toCampaign, toReviewItem } from '../review-row-mappers.js';
-import { toBreakGlassReview, toDecision, toGrant, toRequest, toStep } from '../row-mappers.js';
+import { ActorTexts, toBreakGlassReview, toDecision, toGrant, toRequest, toStep } from '../row-mappers.js';
 import { drizzleOn, type PgDb } from './connection.js';
 import * as t from './schema.js';
 
 export class PgExportSnapshot implements ExportSnapshot {
   private readonly db: PgDb;
   private closed = false;
+  private readonly actors = new ActorTexts();
 
   private constructor(private readonly client: pg.PoolClient) {
     this.db = drizzleOn(client);
@@ -270,7 +271,7 @@ export class PgExportSnapshot implements ExportSnapshot {
       rows: rows.map((r) => ({
         seq: r.seq,
         at: r.at,
-        actor: JSON.parse(r.actor) as Actor,
+        actor: this.actors.parse(r.actor),
         action: r.action,
         requestId: r.request_id,
         grantId: r.grant_id,

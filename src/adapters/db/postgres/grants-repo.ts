@@ -1,7 +1,7 @@
 /** Grants and their extensions, on PostgreSQL. */
-import { and, asc, desc, eq, gt, inArray, isNotNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import { OPEN_GRANT_STATUSES, type ExtensionRecord, type Grant, type GrantStatus } from '../../../domain/records.js';
-import type { GrantFilter, StoreTx } from '../../../operations/ports.js';
+import type { GrantFilter, GroupMembership, StoreTx } from '../../../operations/ports.js';
 import { fromGrant, fromGrantPatch, toGrant } from '../row-mappers.js';
 import { personRoleLock } from './requests-repo.js';
 import * as t from './schema.js';
@@ -15,7 +15,7 @@ type Methods =
   | 'expiredGrants'
   | 'grantsExpiringBefore'
   | 'grantsDueForReminder'
-  | 'otherGrantsThroughGroup'
+  | 'grantsKeepingMemberships'
   | 'getGrants'
   | 'grantsThroughGroup'
   | 'provisionGroupsOf'
@@ -138,15 +138,16 @@ export class PgGrantsRepo implements Pick<StoreTx, Methods> {
     return rows.map(toGrant);
   }
 
-  async otherGrantsThroughGroup(holderId: string, group: string, exceptGrantId: string): Promise<Grant[]> {
+  async grantsKeepingMemberships(memberships: readonly GroupMembership[]): Promise<Grant[]> {
+    if (memberships.length === 0) return [];
+    const holders = textArray(memberships.map((m) => m.holderId));
+    const groups = textArray(memberships.map((m) => m.group));
     const rows = await this.s.db
       .select()
       .from(t.grants)
       .where(
         and(
-          eq(t.grants.holderId, holderId),
-          eq(t.grants.provisionGroup, group),
-          ne(t.grants.id, exceptGrantId),
+          sql`(${t.grants.holderId}, ${t.grants.provisionGroup}) in (select * from unnest(${holders}, ${groups}))`,
           or(
             inArray(t.grants.status, ['provisioning', 'active']),
             and(eq(t.grants.status, 'revoking'), eq(t.grants.alreadyMember, true)),

@@ -15,7 +15,7 @@ import type { StoreTx } from '../../../operations/ports.js';
 import { toJob } from '../row-mappers.js';
 import { LOCKS } from './connection.js';
 import * as t from './schema.js';
-import type { PgSession } from './session.js';
+import { textArray, type PgSession } from './session.js';
 
 type Methods =
   | 'getJob'
@@ -80,7 +80,13 @@ export class PgJobsQueue implements Pick<StoreTx, Methods> {
       .onConflictDoNothing({ target: t.jobs.key });
   }
 
-  async dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subject?: string): Promise<JobRecord[]> {
+  async dueJobs(
+    now: string,
+    limit: number,
+    kinds?: JobPayload['kind'][],
+    subjects?: readonly string[],
+  ): Promise<JobRecord[]> {
+    if (subjects?.length === 0) return [];
     const rows = await this.s.db
       .select()
       .from(t.jobs)
@@ -88,7 +94,7 @@ export class PgJobsQueue implements Pick<StoreTx, Methods> {
         and(
           due(now),
           kinds?.length ? inArray(t.jobs.kind, kinds) : undefined,
-          subject !== undefined ? eq(t.jobs.subject, subject) : undefined,
+          subjects !== undefined ? sql`${t.jobs.subject} = any(${textArray(subjects)})` : undefined,
         ),
       )
       .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
