@@ -95,6 +95,13 @@ export type EffectOutcome =
 export interface ProvisionerContext {
   store: Store;
   clock: Clock;
+  /**
+   * Commits `write` before the effect goes on: what a repeated effect must find recorded (the
+   * membership found before an add). `write` changes grant `grantId` only and appends no audit
+   * event. The job runner commits it with the outcomes it has waiting (one transaction instead of
+   * two); without it, a transaction of its own.
+   */
+  commitBeforeEffect?<T>(grantId: string, write: (tx: StoreTx) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -107,6 +114,13 @@ export interface ProvisionerContext {
 export interface Provisioner<P extends Provision = Provision> {
   grant(grant: Grant, provision: P, ctx: ProvisionerContext): Promise<EffectOutcome>;
   /**
+   * Optional: reads what `grant` records before its effect (the membership found before an add)
+   * and returns that write, or nothing when there is none left to do. The job runner prepares the
+   * grants of a claimed batch at once and commits their writes in one transaction; `grant` then
+   * finds them recorded. The write resolves false when the grant left `provisioning` meanwhile.
+   */
+  prepareGrant?(grant: Grant, provision: P, ctx: ProvisionerContext): Promise<GrantPreparation | undefined>;
+  /**
    * `undo`: the grant's revocation already ran, and a late grant effect landed after it; do the
    * revocation's effect again (as a new call where the provider dedupes: a webhook's own key).
    */
@@ -115,6 +129,9 @@ export interface Provisioner<P extends Provision = Provision> {
   verify(grant: Grant, provision: P): Promise<'present' | 'absent' | 'unknown'>;
   describe(provision: P): ProvisionDescription;
 }
+
+/** A write a grant's effect needs committed before it runs (`Provisioner.prepareGrant`). */
+export type GrantPreparation = (tx: StoreTx) => Promise<boolean>;
 
 /** Every provisioning method's provisioner, by the method's name. */
 export type Provisioners = { [M in ProvisionMethodName]: Provisioner<Extract<Provision, { method: M }>> };
