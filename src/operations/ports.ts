@@ -573,9 +573,17 @@ export interface StoreTx extends StoreReads {
    * such transactions never wait for each other's subject locks in a cycle.
    */
   claimJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean>;
+  /**
+   * `claimJob` for several jobs (in one statement where the database allows): returns the ids
+   * claimed. Of two jobs of one subject given together, at most the first listed is claimed. Jobs
+   * with a subject are given in the order of their subjects (the lock order of `claimJob`).
+   */
+  claimJobs(ids: number[], worker: string, now: string, lockedUntil: string): Promise<number[]>;
   /** Extends the lock of a job this worker still holds (a long effect's heartbeat); false when it was lost. */
   renewJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean>;
   finishJob(id: number, worker: string, now: string): Promise<boolean>;
+  /** `finishJob` for several jobs: returns the ids finished (those this worker still held). */
+  finishJobs(ids: number[], worker: string, now: string): Promise<number[]>;
   /**
    * Gives back a job this worker claimed but did not run (a batch cut short by a shutdown): due
    * again at once for any worker, the attempt the claim counted refunded, its last error kept.

@@ -254,10 +254,7 @@ class BatchRunner {
     const lockedUntil = addSeconds(now, this.lockSeconds);
     // Code-unit order, the same in every process whatever its locale.
     const order = [...candidates].sort((a, b) => compare(a.subject ?? '', b.subject ?? ''));
-    const claimed = new Set<number>();
-    for (const job of order) {
-      if (await tx.claimJob(job.id, this.options.worker, now, lockedUntil)) claimed.add(job.id);
-    }
+    const claimed = new Set(await tx.claimJobs(order.map((j) => j.id), this.options.worker, now, lockedUntil));
     return candidates.filter((j) => claimed.has(j.id));
   }
 
@@ -371,8 +368,12 @@ class BatchRunner {
    * grant the caller changes after them. Returns, for each outcome, whether its job's row changed.
    */
   private async recordOutcomes(tx: StoreTx, outcomes: Outcome[], at: string, lockFirst: string[] = []) {
+    // The jobs done, in one statement; the others one by one.
+    const done = outcomes.flatMap((o) => (o.kind === 'done' ? [o.job.id] : []));
+    const doneNow = new Set(done.length > 0 ? await tx.finishJobs(done, this.options.worker, at) : []);
     const finished: boolean[] = [];
-    for (const outcome of outcomes) finished.push(await this.recordOutcome(tx, outcome, at));
+    for (const outcome of outcomes)
+      finished.push(outcome.kind === 'done' ? doneNow.has(outcome.job.id) : await this.recordOutcome(tx, outcome, at));
     // Lock order (ports.ts, Store): every grant the effects' records change, before the first audit event.
     const grantIds = outcomes.flatMap((o) => (o.kind === 'done' && o.effect ? [o.effect.grantId] : []));
     grantIds.push(...lockFirst);

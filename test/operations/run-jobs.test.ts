@@ -71,7 +71,7 @@ async function queueTwoRequests(): Promise<string[]> {
   return (await h.store.listJobs({ status: ['pending'] })).map((j) => j.key);
 }
 
-/** The harness's store, counting write transactions, with `finishJob` of one job failing (a write the disk refuses). */
+/** The harness's store, counting write transactions, with finishing one job failing (a write the disk refuses). */
 function storeFailingToFinish(jobId: () => number | undefined): { store: Store; transactions: () => number } {
   let transactions = 0;
   const store: Store = Object.create(h.store) as Store;
@@ -82,9 +82,9 @@ function storeFailingToFinish(jobId: () => number | undefined): { store: Store; 
         new Proxy(tx, {
           get(target, name) {
             const value = Reflect.get(target, name, target) as unknown;
-            if (name !== 'finishJob' || typeof value !== 'function') return value;
-            return (id: number, ...rest: unknown[]) => {
-              if (id === jobId()) throw new Error('disk I/O error');
+            if ((name !== 'finishJob' && name !== 'finishJobs') || typeof value !== 'function') return value;
+            return (id: number | number[], ...rest: unknown[]) => {
+              if ([id].flat().includes(jobId()!)) throw new Error('disk I/O error');
               return (value as (...args: unknown[]) => unknown).call(target, id, ...rest);
             };
           },
