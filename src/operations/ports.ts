@@ -575,8 +575,8 @@ export interface StoreTx extends StoreReads {
   claimJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean>;
   /**
    * `claimJob` for several jobs (in one statement where the database allows): returns the ids
-   * claimed. Of two jobs of one subject given together, at most the first listed is claimed. Jobs
-   * with a subject are given in the order of their subjects (the lock order of `claimJob`).
+   * claimed. Of two jobs of one subject given together, at most one is claimed. Jobs with a
+   * subject are given in the order of their subjects (the lock order of `claimJob`).
    */
   claimJobs(ids: number[], worker: string, now: string, lockedUntil: string): Promise<number[]>;
   /** Extends the lock of a job this worker still holds (a long effect's heartbeat); false when it was lost. */

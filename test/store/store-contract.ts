@@ -1476,26 +1476,29 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           ).then(async (ids) => [...ids, await id('provision:grt_5')]);
           // Another worker runs grt_5's subject.
           expect(await other.transaction((tx) => tx.claimJob(hook!, 'w2', at(1), at(301)))).toBe(true);
-          // Of Ada's two jobs only the first listed; nothing not due; nothing of a subject running elsewhere.
+          // One of Ada's two jobs; nothing not due; nothing of a subject running elsewhere.
           const claimed = await store.transaction((tx) =>
             tx.claimJobs([hook!, alanAdd!, add!, removal!, plain!, later!], 'w1', at(1), at(301)),
           );
-          expect([...claimed].sort((a, b) => a - b)).toEqual([add!, alanAdd!, plain!]);
-          for (const job of [add!, alanAdd!, plain!])
+          const adas = claimed.filter((job) => job === add || job === removal);
+          expect(adas).toHaveLength(1);
+          expect([...claimed].sort((a, b) => a - b)).toEqual([...adas, alanAdd!, plain!].sort((a, b) => a - b));
+          for (const job of [adas[0]!, alanAdd!, plain!])
             expect(await store.getJob(job)).toMatchObject({ status: 'running', attempts: 1, updatedAt: at(1) });
-          expect(await store.getJob(removal!)).toMatchObject({ status: 'pending', attempts: 0 });
+          const waiting = adas[0] === add ? removal! : add!;
+          expect(await store.getJob(waiting)).toMatchObject({ status: 'pending', attempts: 0 });
           // A job already claimed is not claimed again, by this worker or another.
           expect(await other.transaction((tx) => tx.claimJobs([add!, plain!], 'w2', at(2), at(302)))).toEqual([]);
           expect(await store.transaction((tx) => tx.claimJobs([], 'w1', at(2), at(302)))).toEqual([]);
 
           // Finished only where this worker still holds the job.
           const finished = await store.transaction((tx) => tx.finishJobs([add!, plain!, hook!, removal!], 'w1', at(3)));
-          expect([...finished].sort((a, b) => a - b)).toEqual([add!, plain!]);
-          for (const job of [add!, plain!])
+          expect([...finished].sort((a, b) => a - b)).toEqual([adas[0]!, plain!].sort((a, b) => a - b));
+          for (const job of [adas[0]!, plain!])
             expect(await store.getJob(job)).toMatchObject({ status: 'done', updatedAt: at(3) });
           expect(await store.getJob(hook!)).toMatchObject({ status: 'running', updatedAt: at(1) });
-          // Ada's subject is free again: the removal now.
-          expect(await store.transaction((tx) => tx.claimJobs([removal!], 'w1', at(4), at(304)))).toEqual([removal!]);
+          // Ada's subject is free again: her other job now.
+          expect(await store.transaction((tx) => tx.claimJobs([waiting], 'w1', at(4), at(304)))).toEqual([waiting]);
         } finally {
           await other.close();
         }
