@@ -9,7 +9,7 @@ import type { LoadedReview } from '../../src/domain/reviews/review-definition.js
 import type { ReviewItem } from '../../src/domain/reviews/review-records.js';
 import { reconcile } from '../../src/operations/reconcile.js';
 import { closeReview } from '../../src/operations/reviews/close-review.js';
-import { decideReviewItem } from '../../src/operations/reviews/decide-review-item.js';
+import { decideReviewItem, keepRest, markSeen } from '../../src/operations/reviews/decide-review-item.js';
 import { startReview, startScheduledReview } from '../../src/operations/reviews/start-review.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
@@ -31,7 +31,13 @@ const REVIEW: LoadedReview = {
 
 let h: Harness;
 beforeEach(() => {
-  h = createHarness({ reviews: [REVIEW, { ...REVIEW, id: 'helpdesk-remove', remediate: 'remove' }] });
+  h = createHarness({
+    reviews: [
+      REVIEW,
+      { ...REVIEW, id: 'helpdesk-remove', remediate: 'remove' },
+      { ...REVIEW, id: 'helpdesk-admins', reviewer: { kind: 'group', group: 'access-admins' } },
+    ],
+  });
 });
 afterEach(async () => {
   await h.close();
@@ -156,5 +162,38 @@ describe('access reviews: remediation, the close, schedules', () => {
       ),
     ).toHaveLength(1);
     expect(await h.store.listReviewCampaigns({ reviewId: 'helpdesk' })).toHaveLength(2);
+  });
+
+  it('Keep the rest records for each item the time since that item was first seen, whatever its place in the list', async () => {
+    // Grace (an access admin) reviews all three memberships. She saw Ada's and Priya's items in a
+    // list shown to her; Ian's she never saw before her click.
+    const items = await started('helpdesk-admins');
+    const ada = itemOf(items, 'ada@example.com');
+    const ian = itemOf(items, 'ian@example.com');
+    const priya = itemOf(items, 'priya@example.com');
+    const seenAt = h.clock.now().toISOString();
+    await markSeen(h.deps, 'u-grace', [ada.id, priya.id]);
+    h.clock.advance(30);
+
+    const result = await keepRest(h.deps, {
+      actor: await h.as('ciso@example.com'),
+      campaignId: ada.campaignId,
+      seen: { page: 0, size: 10 },
+    });
+
+    expect(result).toEqual({ kept: 3, skipped: [] });
+    const decided = async (item: ReviewItem) => (await h.store.getReviewItem(item.id))!.secondsToDecision;
+    // Ian's item comes between the two seen ones: his time is unknown, not zero, and Priya's is
+    // not shortened by the click having marked the page seen.
+    expect([await decided(ada), await decided(ian), await decided(priya)]).toEqual([30, null, 30]);
+    const kept = (await allEvents()).filter((e) => e.action === 'reviewItem.kept');
+    expect(kept.map((e) => [e.details.item, e.details.secondsToDecision, e.details.firstSeenAt])).toEqual([
+      [ada.id, 30, seenAt],
+      [ian.id, null, null],
+      [priya.id, 30, seenAt],
+    ]);
+    // The click is Grace's first look at Ian's item: it is now recorded as seen.
+    const ianSeen = (await h.store.assignmentsOf(ian.id)).find((a) => a.reviewerId === 'u-grace');
+    expect(ianSeen?.firstSeenAt).toBe(h.clock.now().toISOString());
   });
 });

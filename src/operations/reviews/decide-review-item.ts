@@ -68,7 +68,14 @@ export async function decideReviewItem(deps: Deps, input: DecideInput): Promise<
     assertOpen(freshCampaign, now);
     const fresh = (await tx.getReviewItem(item.id))!;
     assertPending(fresh);
-    await recordDecision(tx, deps, now, freshCampaign, fresh, input.actor, input.decision, reason || null, input.seen);
+    const me = input.actor.person.id;
+    // When the person was first seen looking at the item, before this click.
+    const firstSeen = (await tx.assignmentsOf(item.id)).find((a) => a.reviewerId === me)?.firstSeenAt ?? null;
+    await markClickSeen(tx, freshCampaign.id, me, [item.id], input.seen, now);
+    const decision = { decision: input.decision, reason: reason || null, firstSeen };
+    if (!(await recordDecision(tx, deps, now, freshCampaign, fresh, input.actor, decision))) {
+      throw new AccessError('stale_decision', 'Someone decided this item a moment ago; your click changed nothing.');
+    }
     return { item: (await tx.getReviewItem(item.id))!, campaign: freshCampaign };
   });
 }
@@ -102,12 +109,25 @@ export async function keepRest(
   const kept = await deps.store.transaction(async (tx) => {
     const fresh = (await tx.getReviewCampaign(campaign.id))!;
     assertOpen(fresh, now);
+    // The list as it stands now, with when each item was first seen before this click: every item
+    // keeps its own time, whatever its place in the list (marking the page seen comes after).
+    const pending = new Map(
+      (await tx.reviewerItems(campaign.id, me, { decision: ['pending'], limit: 100_000 })).map((r) => [r.item.id, r]),
+    );
+    const toKeep = allowed.filter((item) => pending.has(item.id)); // others were decided meanwhile
+    await markClickSeen(
+      tx,
+      campaign.id,
+      me,
+      toKeep.map((item) => item.id),
+      input.seen,
+      now,
+    );
     let n = 0;
-    for (const item of allowed.sort((a, b) => a.position - b.position)) {
-      const current = (await tx.getReviewItem(item.id))!;
-      if (current.decision !== 'pending') continue; // someone else decided it meanwhile
-      await recordDecision(tx, deps, now, fresh, current, input.actor, 'keep', null, input.seen);
-      n++;
+    for (const item of toKeep.sort((a, b) => a.position - b.position)) {
+      const { item: current, firstSeenAt } = pending.get(item.id)!;
+      const decision = { decision: 'keep', reason: null, firstSeen: firstSeenAt } as const;
+      if (await recordDecision(tx, deps, now, fresh, current, input.actor, decision)) n++;
     }
     return n;
   });
@@ -128,6 +148,32 @@ export async function markSeen(
   await deps.store.transaction((tx) => tx.markReviewItemsSeen(reviewerId, itemIds, now));
 }
 
+/**
+ * The click is a look at the page it came from and at the items it decides: each one's first look
+ * is recorded (once), after the decisions' times were read. Slack tells a bot nothing about reading
+ * a DM, so the first click on a list is the first look the bot observes.
+ */
+async function markClickSeen(
+  tx: StoreTx,
+  campaignId: string,
+  me: string,
+  itemIds: readonly string[],
+  seen: SeenPage | undefined,
+  now: string,
+): Promise<void> {
+  const onPage = seen
+    ? (await tx.reviewerItems(campaignId, me, { offset: seen.page * seen.size, limit: seen.size })).map(
+        (r) => r.item.id,
+      )
+    : [];
+  await tx.markReviewItemsSeen(me, [...new Set([...itemIds, ...onPage])], now);
+}
+
+/**
+ * Records one decision, if the item is still undecided (false when someone else decided it first).
+ * `firstSeen` is when the person was first seen looking at the item before this click: with none,
+ * the decision's time is unknown (null), not zero, or every first click would count as a rubber stamp.
+ */
 async function recordDecision(
   tx: StoreTx,
   deps: Deps,
@@ -135,28 +181,12 @@ async function recordDecision(
   campaign: ReviewCampaign,
   item: ReviewItem,
   acting: ActingPerson,
-  decision: 'keep' | 'revoke',
-  reason: string | null,
-  seen: SeenPage | undefined,
-): Promise<void> {
-  const me = acting.person.id;
-  // When the person was first seen looking at the item, before this click. Slack tells a bot
-  // nothing about reading a DM, so the first click on a list is the first look the bot observes:
-  // that decision's time is unknown (null), not zero, or every first click would count as a rubber stamp.
-  const firstSeen = (await tx.assignmentsOf(item.id)).find((a) => a.reviewerId === me)?.firstSeenAt ?? null;
-  // The click is a look at the page it came from, and at the item itself.
-  const onPage = seen
-    ? (await tx.reviewerItems(campaign.id, me, { offset: seen.page * seen.size, limit: seen.size })).map(
-        (r) => r.item.id,
-      )
-    : [];
-  await tx.markReviewItemsSeen(me, [...new Set([item.id, ...onPage])], now);
+  { decision, reason, firstSeen }: { decision: 'keep' | 'revoke'; reason: string | null; firstSeen: string | null },
+): Promise<boolean> {
   const secondsToDecision =
     firstSeen === null ? null : Math.max(0, Math.floor((Date.parse(now) - Date.parse(firstSeen)) / 1000));
   const patch = { decision, reason, decidedBy: personRef(acting), decidedAt: now, secondsToDecision };
-  if (!(await tx.updateReviewItem(item.id, { decision: ['pending'] }, patch))) {
-    throw new AccessError('stale_decision', 'Someone decided this item a moment ago; your click changed nothing.');
-  }
+  if (!(await tx.updateReviewItem(item.id, { decision: ['pending'] }, patch))) return false;
   await tx.appendAudit({
     at: now,
     actor: actorOf(acting),
@@ -181,6 +211,7 @@ async function recordDecision(
       reason: reason ?? '',
     });
   await notifyReviewChange(tx, now, campaign.id, item.id, decision);
+  return true;
 }
 
 function assertOpen(campaign: ReviewCampaign, now: string): void {
