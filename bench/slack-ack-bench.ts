@@ -12,7 +12,7 @@
  * counted; then the apps alternate which goes first in each round.
  *
  *   node --import tsx bench/slack-ack-bench.ts [--concurrency 50] [--rounds 10] [--warmup 3] [--text "request github
- * member"] [--slack-process] [--replicas 3 [--bare-behind-balancer] [--replica-cpu-prof dir]]
+ * member"] [--slack-process] [--bare-process] [--replicas 3 [--bare-behind-balancer] [--replica-cpu-prof dir]]
  *
  * `--replicas N`: the bot is N replica processes (test/replicas/replica-process.ts, composed as
  * `npm start` composes the bot) on one PostgreSQL database (an embedded server, fsync on), behind
@@ -21,6 +21,9 @@
  * through a loopback balancer of its own with `--bare-behind-balancer` (the same hop as the bot's).
  * The replicas' CPU time per bot request is reported; `--replica-cpu-prof <dir>` has each replica
  * write a V8 CPU profile there (open it in Chrome DevTools) to see where that time goes.
+ * `--bare-process` runs the bare app in a process of its own (bench/bare-app-process.ts) and
+ * reports its CPU per request too: the bot's CPU per request against a bare app's, the ratio
+ * the latency ratio tends to on a machine whose cores are all busy.
  *
  * `--text request` measures the bare `/access request` (the app picker only, no identity look-up);
  * the default also names an app and role, so the bot then identifies the person (users.info, the
@@ -29,14 +32,12 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loadavg, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fork, type ChildProcess } from 'node:child_process';
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ACTION } from '../blocks/ids.js';
 import { csvExportFiles } from '../src/adapters/csv/export-csv.js';
@@ -54,6 +55,7 @@ import { systemClock } from '../src/operations/ports.js';
 import { SlackApiStandIn } from '../src/sandbox/slack-api/slack-api-server.js';
 import type { ApiCall } from '../src/sandbox/slack-api/slack-workspace.js';
 import { LoopbackBalancer } from '../test/replicas/loopback-balancer.js';
+import { BENCH_SECRET, BENCH_TOKEN, startBareApp } from './bare-app-process.js';
 import { TEST_SIGNING_KEY_PEM } from '../test/support/signing-key.js';
 import { startPgServer } from '../test/support/pg-server.js';
 import { sendSlashCommand } from '../test/support/slack-signing.js';
@@ -72,6 +74,8 @@ const { values } = parseArgs({
     'bare-behind-balancer': { type: 'boolean', default: false },
     // With --replicas: each replica writes a V8 CPU profile (--cpu-prof) into this folder when it stops.
     'replica-cpu-prof': { type: 'string' },
+    // The bare app in a process of its own, so its CPU per request is measured like the replicas'.
+    'bare-process': { type: 'boolean', default: false },
   },
 });
 const CONCURRENCY = Number(values.concurrency);
@@ -90,8 +94,8 @@ const OUT = join(
   'out',
   Number(values.replicas) > 0 ? 'slack-ack-bench-replicas.json' : 'slack-ack-bench.json',
 );
-const SECRET = 'bench-signing-secret';
-const TOKEN = 'xoxb-bench-token';
+const SECRET = BENCH_SECRET;
+const TOKEN = BENCH_TOKEN;
 const GOAL_RATIO = 1.3;
 const GOAL_VIEWS_OPEN_P99_MS = 300;
 
@@ -150,16 +154,6 @@ function benchDirectoryYaml(): string {
   return stringifyYaml(data);
 }
 
-const boltSilent: BoltLogger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
-
 /** Started pieces are stopped in reverse order, also when a later one fails to start. */
 async function startWorld() {
   const cleanups: (() => unknown)[] = [];
@@ -198,9 +192,16 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
     if (values['bare-behind-balancer']) {
       const balancer = new LoopbackBalancer(() => [bare.url]);
       bareUrl = await balancer.start();
+      if (values['bare-process']) watchAcks('bare', balancer.server!);
       cleanups.push(() => balancer.stop());
     }
-    return { slack, ...(await startReplicas(slack.url, tmp, cleanups)), bareUrl, close: closeAll };
+    return {
+      slack,
+      ...(await startReplicas(slack.url, tmp, cleanups)),
+      bareUrl,
+      bareCpuMs: bare.cpuMs,
+      close: closeAll,
+    };
   }
   const store = SqliteStore.open(join(tmp, 'access.db'));
   cleanups.push(async () => await store.close());
@@ -238,6 +239,7 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
     botUrl: `http://127.0.0.1:${botPort}`,
     replicaCpuMs: undefined,
     bareUrl: bare.url,
+    bareCpuMs: bare.cpuMs,
     close: closeAll,
   };
 }
@@ -252,36 +254,50 @@ function watchAcks(app: AppName, server: Server): void {
   });
 }
 
-/** The bare Bolt app: acks, then views.open with a trivial modal. */
-async function startBare(slackUrl: string, cleanups: (() => unknown)[]): Promise<{ url: string }> {
-  const bare = new App({
-    token: TOKEN,
-    signingSecret: SECRET,
-    tokenVerificationEnabled: false,
-    botId: 'B0ACCESSBOT',
-    botUserId: 'U0ACCESSBOT',
-    logger: boltSilent,
-    clientOptions: { slackApiUrl: slackUrl, retryConfig: { retries: 0 } },
-  });
-  bare.command('/access', async ({ ack, body, client }) => {
-    await ack();
-    await client.views.open({
-      trigger_id: body.trigger_id,
-      view: {
-        type: 'modal',
-        callback_id: 'bench_trivial',
-        title: { type: 'plain_text', text: 'Bench' },
-        blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Hello.' } }],
-      },
+/**
+ * The bare Bolt app (bench/bare-app-process.ts): here, or in a process of its own with
+ * `--bare-process`, whose CPU per request is then reported next to the replicas'.
+ */
+async function startBare(
+  slackUrl: string,
+  cleanups: (() => unknown)[],
+): Promise<{ url: string; cpuMs?: () => Promise<number> }> {
+  if (values['bare-process']) {
+    const child = fork(join(ROOT, 'bench', 'bare-app-process.ts'), [slackUrl], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    cleanups.push(() => stopChild(child));
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`the bare app exited (${code}) before it was ready`)));
+      child.on('message', (m: { ready?: boolean; port?: number }) => m.ready && resolve(m.port!));
+    });
+    return { url: `http://127.0.0.1:${port}`, cpuMs: () => cpuOf(child) };
+  }
+  const bare = await startBareApp(slackUrl);
+  cleanups.push(() => bare.app.stop());
+  watchAcks('bare', bare.server);
+  return { url: `http://127.0.0.1:${bare.port}` };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** A child's CPU time so far (user + system, ms), as it reports it over IPC. */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const listener = (m: { cpuUsage?: NodeJS.CpuUsage }) => {
+      if (!m.cpuUsage) return;
+      child.off('message', listener);
+      resolve((m.cpuUsage.user + m.cpuUsage.system) / 1000);
+    };
+    child.on('message', listener);
+    child.send({ cpuUsage: true });
   });
-  // The bare app's listener errors (a views.open refused) would otherwise be unhandled.
-  bare.error(async () => {});
-  const bareServer = (await bare.start({ port: 0, host: '127.0.0.1' })) as Server;
-  cleanups.push(() => bare.stop());
-  const barePort = (bareServer.address() as AddressInfo).port;
-  watchAcks('bare', bareServer);
-  return { url: `http://127.0.0.1:${barePort}` };
 }
 
 /** N replicas of the bot on one PostgreSQL database, behind the loopback balancer. */
@@ -309,16 +325,7 @@ async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unk
   };
   const urls: (string | undefined)[] = [];
   const children: ChildProcess[] = [];
-  cleanups.push(async () => {
-    await Promise.all(
-      children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }),
-    );
-  });
+  cleanups.push(async () => await Promise.all(children.map(stopChild)));
   // One after the other: the first migrates the database.
   for (let index = 0; index < REPLICAS; index++) {
     const child = fork(join(ROOT, 'test', 'replicas', 'replica-process.ts'), [], {
@@ -337,23 +344,7 @@ async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unk
   cleanups.push(() => balancer.stop());
   watchAcks('bot', balancer.server!);
   /** The replicas' CPU time so far, user + system, in ms (summed over all of them). */
-  const cpuMs = async () => {
-    const each = await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<number>((resolve) => {
-            const listener = (m: { cpuUsage?: NodeJS.CpuUsage }) => {
-              if (!m.cpuUsage) return;
-              child.off('message', listener);
-              resolve((m.cpuUsage.user + m.cpuUsage.system) / 1000);
-            };
-            child.on('message', listener);
-            child.send({ cpuUsage: true });
-          }),
-      ),
-    );
-    return each.reduce((a, b) => a + b, 0);
-  };
+  const cpuMs = async () => (await Promise.all(children.map(cpuOf))).reduce((a, b) => a + b, 0);
   // Opening the form starts no job; the identity bindings of the first contact commit before the
   // ack of the next round's command could need them. A pause keeps the rounds apart.
   return { idle: () => new Promise<void>((resolve) => setTimeout(resolve, 300)), botUrl, replicaCpuMs: cpuMs };
@@ -637,6 +628,8 @@ async function main(): Promise<void> {
   const perRound: { round: number; app: AppName; order: number; ack: Dist; viewsOpen: Dist; errors: number }[] = [];
   let replicaCpuBefore: number | undefined;
   let replicaCpuUsed: number | undefined;
+  let bareCpuBefore: number | undefined;
+  let bareCpuUsed: number | undefined;
   try {
     const botIs =
       REPLICAS > 0
@@ -656,6 +649,7 @@ async function main(): Promise<void> {
       }
     }
     replicaCpuBefore = await world.replicaCpuMs?.();
+    bareCpuBefore = await world.bareCpuMs?.();
     for (let round = 1; round <= ROUNDS; round++) {
       const order: AppName[] = round % 2 === 1 ? ['bot', 'bare'] : ['bare', 'bot'];
       for (const [i, app] of order.entries()) {
@@ -677,6 +671,7 @@ async function main(): Promise<void> {
       }
     }
     if (replicaCpuBefore !== undefined) replicaCpuUsed = (await world.replicaCpuMs!()) - replicaCpuBefore;
+    if (bareCpuBefore !== undefined) bareCpuUsed = (await world.bareCpuMs!()) - bareCpuBefore;
   } finally {
     unsubscribe();
     await world.close();
@@ -754,6 +749,12 @@ async function main(): Promise<void> {
     replicaCpuUsed === undefined ? null : Math.round((replicaCpuUsed / bot.requests) * 100) / 100;
   if (replicaCpuPerRequestMs !== null)
     console.log(`  the replicas' CPU (user + system) per bot request: ${replicaCpuPerRequestMs} ms`);
+  const bareCpuPerRequestMs =
+    bareCpuUsed === undefined ? null : Math.round((bareCpuUsed / bare.requests) * 100) / 100;
+  if (bareCpuPerRequestMs !== null)
+    console.log(
+      `  the bare app's CPU (user + system) per request, in its own process: ${bareCpuPerRequestMs} ms${replicaCpuPerRequestMs !== null ? ` (the bot's: ${ratio(replicaCpuPerRequestMs, bareCpuPerRequestMs) ?? '—'}x)` : ''}`,
+    );
   console.log(`  load average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')} (${cpus().length} CPUs)`);
 
   mkdirSync(dirname(OUT), { recursive: true });
@@ -770,6 +771,7 @@ async function main(): Promise<void> {
         config: {
           replicas: REPLICAS,
           bareBehindBalancer: values['bare-behind-balancer'],
+          bareInOwnProcess: values['bare-process'],
           concurrency: CONCURRENCY,
           rounds: ROUNDS,
           text: `/access ${TEXT}`,
@@ -783,6 +785,7 @@ async function main(): Promise<void> {
         bare,
         ratios,
         replicaCpuPerRequestMs,
+        bareCpuPerRequestMs,
         perRound,
       },
       null,

@@ -7,12 +7,9 @@ import type { InputBlock, KnownBlock, ModalView, PlainTextOption } from '@slack/
 import { escapeMrkdwn } from './escape.js';
 import { plainDate } from './format.js';
 import { ACTION, BLOCK, CALLBACK } from './ids.js';
-import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
+import { LIMITS } from './limits.js';
 import type { ExportFormModel, ExportPeriodPreset, ExportSummaryView, RevokeFormModel } from './view-models.js';
-
-function plain(text: string, max: number): { type: 'plain_text'; text: string } {
-  return { type: 'plain_text', text: truncate(text, max) };
-}
+import { plain, section } from './block-parts.js';
 
 function option(text: string, value: string, description?: string): PlainTextOption {
   return {
@@ -20,10 +17,6 @@ function option(text: string, value: string, description?: string): PlainTextOpt
     value: value.slice(0, LIMITS.optionValue),
     ...(description ? { description: plain(description, LIMITS.optionDescription) } : {}),
   };
-}
-
-function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
 }
 
 const STATUS_WORDS: Record<string, string> = {
@@ -116,7 +109,7 @@ export function revokeModal(model: RevokeFormModel): ModalView {
   };
 }
 
-export const EXPORT_KIND_CHOICES: { kind: string; name: string; description: string }[] = [
+const EXPORT_KIND_CHOICES: { kind: string; name: string; description: string }[] = [
   { kind: 'requests', name: 'Requests', description: 'one row per request, with every approval step' },
   { kind: 'access', name: 'Access', description: 'who held which role, current and historical' },
   { kind: 'events', name: 'Events', description: 'every audit event of the period, with its hash' },
@@ -124,7 +117,7 @@ export const EXPORT_KIND_CHOICES: { kind: string; name: string; description: str
   { kind: 'reviews', name: 'Access reviews', description: 'every review item: who decided what, removals verified' },
 ];
 
-export const PERIOD_CHOICES: { preset: ExportPeriodPreset; name: string }[] = [
+const PERIOD_CHOICES: { preset: ExportPeriodPreset; name: string }[] = [
   { preset: 'last_7_days', name: 'Last 7 days' },
   { preset: 'last_30_days', name: 'Last 30 days' },
   { preset: 'this_quarter', name: 'This quarter' },

@@ -25,6 +25,7 @@ import {
 import { ACTION, BLOCK, encodeShorterOption, encodeStepRef } from './ids.js';
 import { LIMITS, capList, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
 import type { ApprovalAudience, DecisionView, RequestCard, StepView } from './view-models.js';
+import { quoteInline } from './block-parts.js';
 
 export interface SlackMessage {
   text: string;
@@ -274,10 +275,6 @@ export function outcomeLine(card: RequestCard, step: StepView): string {
     default:
       return step.status === 'waiting' ? 'Waiting for earlier steps.' : 'This step is closed.';
   }
-}
-
-function quoteInline(text: string): string {
-  return `“${truncateMrkdwn(escapeMrkdwn(text.replaceAll('\n', ' ')), 1500)}”`;
 }
 
 function plainOutcome(card: RequestCard, step: StepView): string {

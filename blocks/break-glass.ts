@@ -12,20 +12,10 @@ import { duration, groupName, plainDate, shortVersion, slackDate, who } from './
 import { ACTION, BLOCK, CALLBACK } from './ids.js';
 import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
 import type { BreakGlassAlertView, BreakGlassView } from './view-models.js';
+import { context, quoteInline, section, title } from './block-parts.js';
+import { infoModal } from './modals.js';
 
 const OPEN_STATUSES = new Set(['provisioning', 'active']);
-
-function section(text: string, blockId?: string): KnownBlock {
-  return {
-    type: 'section',
-    ...(blockId ? { block_id: blockId } : {}),
-    text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) },
-  };
-}
-
-function context(text: string): KnownBlock {
-  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.contextText) }] };
-}
 
 function reviewersWords(review: BreakGlassView): string {
   return review.reviewers.kind === 'group' ? groupName(review.reviewers.group) : review.reviewers.user;
@@ -46,10 +36,6 @@ function reviewState(review: BreakGlassView, tz: string): string {
     case 'not_justified':
       return `⛔ *Not justified*, reviewed by ${review.reviewer ? who(review.reviewer) : 'a reviewer'}${review.reviewedAt ? ` ${slackDate(review.reviewedAt, tz)}` : ''}: ${quoteInline(review.reason ?? '')}`;
   }
-}
-
-function quoteInline(text: string): string {
-  return `“${truncateMrkdwn(escapeMrkdwn(text.replaceAll('\n', ' ')), 1500)}”`;
 }
 
 function grantState(view: BreakGlassAlertView): string {
@@ -212,10 +198,6 @@ function option(text: string, value: string): PlainTextOption {
   return { text: { type: 'plain_text', text: truncate(text, LIMITS.optionText) }, value };
 }
 
-function title(text: string): { type: 'plain_text'; text: string } {
-  return { type: 'plain_text', text: truncate(text, LIMITS.modalTitle) };
-}
-
 export function breakGlassModal(model: BreakGlassFormModel): ModalView {
   const ordered = [...model.choices].sort((a, b) => a - b);
   const options = ordered.map((s) =>
@@ -282,7 +264,7 @@ export function breakGlassModal(model: BreakGlassFormModel): ModalView {
 /** The review form: Justified or Not justified, and why (required for Not justified). */
 export function breakGlassReviewModal(view: BreakGlassAlertView, privateMetadata: string): ModalView {
   if (view.review.status !== 'pending') {
-    return infoView('Already reviewed', reviewState(view.review, view.timezone));
+    return infoModal('Already reviewed', reviewState(view.review, view.timezone));
   }
   return {
     type: 'modal',
@@ -323,7 +305,7 @@ export function breakGlassReviewModal(view: BreakGlassAlertView, privateMetadata
 
 /** Revoke now: the reason the holder reads. */
 export function breakGlassRevokeModal(view: BreakGlassAlertView, privateMetadata: string): ModalView {
-  if (!OPEN_STATUSES.has(view.grantStatus)) return infoView('Nothing to revoke', grantState(view));
+  if (!OPEN_STATUSES.has(view.grantStatus)) return infoModal('Nothing to revoke', grantState(view));
   return {
     type: 'modal',
     callback_id: CALLBACK.breakGlassRevoke,
@@ -346,12 +328,3 @@ export function breakGlassRevokeModal(view: BreakGlassAlertView, privateMetadata
   };
 }
 
-function infoView(heading: string, mrkdwn: string): ModalView {
-  return {
-    type: 'modal',
-    callback_id: CALLBACK.info,
-    title: title(heading),
-    close: { type: 'plain_text', text: 'Close' },
-    blocks: [section(mrkdwn)],
-  };
-}

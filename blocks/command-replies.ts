@@ -10,6 +10,7 @@ import { duration, groupName, list, slackDate } from './format.js';
 import { activeGrantButtons, cancelButton } from './grant-buttons.js';
 import { LIMITS, blockText, capList, fitTextBudget, truncateMrkdwn } from './limits.js';
 import type { GrantLine, PersonLabel, RequestCard, RequestLine } from './view-models.js';
+import { context, section } from './block-parts.js';
 
 /** One line of the help: the command, its arguments, what it does (mrkdwn). */
 export interface HelpLine {
@@ -28,14 +29,6 @@ export function helpMessage(lines: readonly HelpLine[], prefix?: string): SlackM
 /** One section of (already escaped) mrkdwn: a short answer. */
 export function textMessage(text: string): SlackMessage {
   return { text: truncateMrkdwn(text, LIMITS.messageText), blocks: [section(text)] };
-}
-
-function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
-}
-
-function context(text: string): KnownBlock {
-  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.contextText) }] };
 }
 
 /** Text kept free for what follows a capped list (a header, a closing line, the "and N more"). */
@@ -68,7 +61,7 @@ export function appendCapped(
   if (shown < groups.length) blocks.push(context(more(groups.length - shown)));
 }
 
-export function grantStatusLine(grant: GrantLine, timezone: string): string {
+function grantStatusLine(grant: GrantLine, timezone: string): string {
   const what = `*${escapeMrkdwn(grant.appName)} ${escapeMrkdwn(grant.roleName)}*`;
   switch (grant.status) {
     case 'active':
@@ -97,7 +90,7 @@ export function grantBlocks(grant: GrantLine, timezone: string): KnownBlock[] {
   return blocks;
 }
 
-export function requestLineText(request: RequestLine, timezone: string): string {
+function requestLineText(request: RequestLine, timezone: string): string {
   const ext = request.kind === 'extension' ? 'extension of ' : '';
   const shortened =
     request.grantedSeconds !== null && request.grantedSeconds < request.requestedSeconds

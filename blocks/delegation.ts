@@ -10,6 +10,7 @@ import { plainDate, slackDate, who } from './format.js';
 import { ACTION, BLOCK, CALLBACK } from './ids.js';
 import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
 import type { DelegationView } from './view-models.js';
+import { section } from './block-parts.js';
 
 const ENDED_WHY: Record<NonNullable<DelegationView['endedReason']>, string> = {
   off: 'it was switched off',
@@ -18,10 +19,6 @@ const ENDED_WHY: Record<NonNullable<DelegationView['endedReason']>, string> = {
   delegator_inactive: 'the directory account of the person who delegated is no longer active',
   delegate_inactive: "the delegate's directory account is no longer active",
 };
-
-function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
-}
 
 /** The delegate hears that a delegation started; either person hears that it ended. */
 export function delegationMessage(view: DelegationView): SlackMessage {

@@ -18,6 +18,7 @@ import {
 } from '../src/domain/digest.js';
 import { escapeMrkdwn } from './escape.js';
 import { LIMITS, blockText, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
+import { section } from './block-parts.js';
 
 export interface DigestMessage {
   text: string;
@@ -25,7 +26,7 @@ export interface DigestMessage {
 }
 
 /** Lines per list in the message; the rest is "and N more" (and in the CSV). */
-export const DIGEST_LIST_LINES = 10;
+const DIGEST_LIST_LINES = 10;
 /** One list line at most this long, so a long error cannot crowd out the others. */
 const LINE_CHARS = 240;
 
@@ -276,10 +277,6 @@ function listSection(spec: ListSpec, budget: number): SectionBlock {
   const more = spec.lines.length - shown;
   if (more > 0) text += `\n_and ${more.toLocaleString('en-US')} more in the CSV_`;
   return section(text);
-}
-
-function section(text: string): SectionBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
 }
 
 function field(label: string, value: string) {

@@ -14,16 +14,13 @@ import { appendCapped } from './command-replies.js';
 import { channelLink, escapeMrkdwn } from './escape.js';
 import { duration, fromGroup, groupName, list, shortVersion } from './format.js';
 import { LIMITS, capList, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
+import { section } from './block-parts.js';
 
 /** Approvers named per step; a group of hundreds is summarised. */
 const NAMES_SHOWN = 8;
 
-function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
-}
-
 /** People a step's start would notify: one channel message, or one DM per approver. */
-export function stepNotifies(step: ResolvedStep): string {
+function stepNotifies(step: ResolvedStep): string {
   const n = step.approvers.length;
   if (step.notifyChannel)
     return `posts one message in ${channelLink(step.notifyChannel)} (${n} ${n === 1 ? 'person' : 'people'} may decide there)`;

@@ -9,7 +9,7 @@ import { groupName } from './format.js';
 import { ACTION } from './ids.js';
 import { LIMITS, truncate } from './limits.js';
 
-export function extendButton(grantId: string): Button {
+function extendButton(grantId: string): Button {
   return {
     type: 'button',
     action_id: ACTION.extendGrant,
@@ -21,7 +21,7 @@ export function extendButton(grantId: string): Button {
 /** Who removes the access when it is given back: the bot at once, or a person by hand. */
 export type Removal = { kind: 'automatic' } | { kind: 'manual'; assigneeGroup: string };
 
-export function relinquishButton(grantId: string, what: string, removal: Removal = { kind: 'automatic' }): Button {
+function relinquishButton(grantId: string, what: string, removal: Removal = { kind: 'automatic' }): Button {
   const how =
     removal.kind === 'manual'
       ? `Someone from ${groupName(removal.assigneeGroup)} is asked to remove your ${what} access now.`

@@ -25,6 +25,7 @@ import type {
   HomeModel,
   TaskLine,
 } from './view-models.js';
+import { context, header, section } from './block-parts.js';
 
 /** Most items each list shows before "and N more", so one long list cannot crowd out the others. */
 export const HOME_SHARES = {
@@ -39,18 +40,6 @@ export const HOME_SHARES = {
 } as const;
 /** Enough of a justification to decide on; the message has all of it. */
 const JUSTIFICATION_SHOWN = 300;
-
-function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
-}
-
-function header(text: string): KnownBlock {
-  return { type: 'header', text: { type: 'plain_text', text: truncate(text, LIMITS.headerText) } };
-}
-
-function context(text: string): KnownBlock {
-  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.contextText) }] };
-}
 
 function approvalBlocks(a: ApprovalLine, tz: string): KnownBlock[] {
   const ref = encodeStepRef({ requestId: a.requestId, stepIndex: a.stepIndex });

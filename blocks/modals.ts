@@ -16,16 +16,9 @@ import {
 } from './format.js';
 import { cancelButton } from './grant-buttons.js';
 import { ACTION, BLOCK, CALLBACK, durationBlockId, encodeRoleRef } from './ids.js';
-import { LIMITS, truncate, truncateMrkdwn } from './limits.js';
+import { LIMITS, truncateMrkdwn } from './limits.js';
 import type { ExtensionOfferModel, RequestCard, RequestModalModel } from './view-models.js';
-
-function title(text: string): { type: 'plain_text'; text: string } {
-  return { type: 'plain_text', text: truncate(text, LIMITS.modalTitle) };
-}
-
-function plain(text: string, max: number): { type: 'plain_text'; text: string } {
-  return { type: 'plain_text', text: truncate(text, max) };
-}
+import { plain, section, title } from './block-parts.js';
 
 function option(text: string, value: string, description?: string): PlainTextOption {
   const o: PlainTextOption = { text: plain(text, LIMITS.optionText), value: value.slice(0, LIMITS.optionValue) };
@@ -37,14 +30,6 @@ function metadata(text: string): string {
   // Ids only; a metadata that would not fit is a bug, not something to cut silently.
   if (text.length > LIMITS.privateMetadata) throw new Error('private_metadata over 3000 characters');
   return text;
-}
-
-function section(text: string, blockId?: string): KnownBlock {
-  return {
-    type: 'section',
-    ...(blockId ? { block_id: blockId } : {}),
-    text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) },
-  };
 }
 
 /**

@@ -12,6 +12,7 @@ import { escapeMrkdwn } from './escape.js';
 import { duration, list, slackDate } from './format.js';
 import { ACTION, BLOCK, CALLBACK, encodeReviewRef } from './ids.js';
 import { LIMITS, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
+import { context, header, section } from './block-parts.js';
 
 /** Items per page of a reviewer's list: with a line per access, at most 2 + 10 × 3 + 2 blocks. */
 export const REVIEW_PAGE_SIZE = 10;
@@ -327,7 +328,7 @@ export function myReviewsGroups(v: MyReviewsView, itemsPerCampaign = MY_REVIEW_I
   return groups;
 }
 
-export function myReviewsBlocks(v: MyReviewsView, itemsPerCampaign = MY_REVIEW_ITEMS_SHOWN): KnownBlock[] {
+function myReviewsBlocks(v: MyReviewsView, itemsPerCampaign = MY_REVIEW_ITEMS_SHOWN): KnownBlock[] {
   return myReviewsGroups(v, itemsPerCampaign).flat();
 }
 
@@ -346,14 +347,3 @@ function accessKey(item: ReviewItem): string {
   return item.access.kind === 'role' ? `${item.access.app}/${item.access.role}` : `group:${item.access.group}`;
 }
 
-function header(text: string): KnownBlock {
-  return { type: 'header', text: { type: 'plain_text', text: truncate(text, LIMITS.headerText) } };
-}
-
-function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
-}
-
-function context(text: string): KnownBlock {
-  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.contextText) }] };
-}

@@ -12,6 +12,7 @@ import type { SlackMessage } from './approval-message.js';
 import { escapeMrkdwn } from './escape.js';
 import { list, slackDate } from './format.js';
 import { LIMITS, fitTextBudget, truncate, truncateMrkdwn } from './limits.js';
+import { context, header, section } from './block-parts.js';
 
 /** Lines per list in the message. */
 const LINES = 10;
@@ -103,18 +104,7 @@ function capped(lines: string[]): string[] {
   return lines.length > LINES ? [...lines.slice(0, LINES - 1), `and ${lines.length - LINES + 1} more`] : lines;
 }
 
-function header(text: string): KnownBlock {
-  return { type: 'header', text: { type: 'plain_text', text: truncate(text, LIMITS.headerText) } };
-}
-
-function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.sectionText) } };
-}
-
 function field(text: string): { type: 'mrkdwn'; text: string } {
   return { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.fieldText) };
 }
 
-function context(text: string): KnownBlock {
-  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.contextText) }] };
-}

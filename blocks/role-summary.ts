@@ -22,7 +22,7 @@ function stepWords(step: ApprovalStep, approverNames: ApproverNames): string {
 }
 
 /** "your manager, then 2 people from Security team, then Grace Hopper (CISO)". */
-export function chainWords(steps: readonly ApprovalStep[], approverNames: ApproverNames = {}): string {
+function chainWords(steps: readonly ApprovalStep[], approverNames: ApproverNames = {}): string {
   return steps.map((s) => stepWords(s, approverNames)).join(', then ');
 }
 

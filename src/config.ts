@@ -54,7 +54,7 @@ export class ConfigError extends Error {
   }
 }
 
-export const DEFAULTS = {
+const DEFAULTS = {
   slackApiUrl: 'https://slack.com/api/',
   port: 3000,
   directoryFile: 'directory.example.yml',

@@ -15,7 +15,7 @@ type Listed = Command | CommandEntry;
 
 const loaded = (listed: Listed): Promise<Command> => ('load' in listed ? listed.load() : Promise.resolve(listed));
 
-export function helpText(commands: readonly Listed[]): string {
+function helpText(commands: readonly Listed[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'Usage: access-bot <command> [options]',

@@ -99,7 +99,7 @@ export const SINK_DEFAULTS = {
 } as const;
 
 export const CHECKPOINT_DEFAULT_EVERY_SECONDS = 3600;
-export const BATCH_SIZE_BOUNDS = { min: 1, max: 5000 } as const;
+const BATCH_SIZE_BOUNDS = { min: 1, max: 5000 } as const;
 
 /** A duration between `min` and `max` seconds, with why in the message. */
 function boundedDuration(min: number, max: number, why: string) {
@@ -286,7 +286,7 @@ export function sinkSecrets(sink: AuditSinkSettings): { key: string; variable: s
 }
 
 /** `https://host:8088` from any spelling of a HEC address (the base, or the event endpoint). */
-export function hecBase(raw: string): string | null {
+function hecBase(raw: string): string | null {
   let url: URL;
   try {
     url = new URL(raw);

@@ -30,16 +30,16 @@ export function breakGlassMaxSeconds(role: Role, rule: BreakGlassRule): number {
 }
 
 /** Who may use it: the rule's own groups, else the role's. */
-export function breakGlassGroups(role: Role, rule: BreakGlassRule): string[] {
+function breakGlassGroups(role: Role, rule: BreakGlassRule): string[] {
   return rule.eligibleGroups ?? role.eligibleGroups;
 }
 
 /** The duration offered first: the role's default, when it is within the cap, else the cap. */
-export function breakGlassDefaultSeconds(role: Role, rule: BreakGlassRule): number {
+function breakGlassDefaultSeconds(role: Role, rule: BreakGlassRule): number {
   return Math.min(role.duration.defaultSeconds, breakGlassMaxSeconds(role, rule));
 }
 
-export function breakGlassChoices(role: Role, rule: BreakGlassRule): number[] {
+function breakGlassChoices(role: Role, rule: BreakGlassRule): number[] {
   const max = breakGlassMaxSeconds(role, rule);
   const defaultSeconds = breakGlassDefaultSeconds(role, rule);
   const rest = [...new Set([...DURATION_PRESETS_SECONDS.filter((s) => s < max), max])]

@@ -82,7 +82,7 @@ export function ed25519PublicKey(pem: string): KeyObject {
 }
 
 /** Whether `key` signed this checkpoint. A malformed signature is simply not a valid one. */
-export function checkpointSignedBy(checkpoint: Checkpoint, key: KeyObject): boolean {
+function checkpointSignedBy(checkpoint: Checkpoint, key: KeyObject): boolean {
   const signature = Buffer.from(checkpoint.signature, 'base64');
   if (signature.length !== 64) return false;
   try {
@@ -305,6 +305,6 @@ function rank(kind: CheckpointFailure): number {
   return kind === 'bad_signature' ? 0 : 1;
 }
 
-export function describeCheckpoint(checkpoint: Checkpoint & { line?: number }): string {
+function describeCheckpoint(checkpoint: Checkpoint & { line?: number }): string {
   return `the checkpoint of seq ${checkpoint.seq} signed at ${checkpoint.at}${checkpoint.line ? ` (line ${checkpoint.line})` : ''}`;
 }

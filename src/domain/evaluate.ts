@@ -117,7 +117,7 @@ export function checkEligibility(role: Role, requester: Person, requesterGroups:
   };
 }
 
-export function checkDuration(role: Role, requestedSeconds: number | undefined): DurationEvaluation {
+function checkDuration(role: Role, requestedSeconds: number | undefined): DurationEvaluation {
   const { defaultSeconds, maxSeconds } = role.duration;
   const seconds = requestedSeconds ?? defaultSeconds;
   let requested: DurationEvaluation['requested'];
@@ -142,7 +142,7 @@ export function checkDuration(role: Role, requestedSeconds: number | undefined):
   return { defaultSeconds, maxSeconds, choices: durationChoices(role), requested };
 }
 
-export function checkJustification(role: Role, justification: string | undefined): Evaluation['justification'] {
+function checkJustification(role: Role, justification: string | undefined): Evaluation['justification'] {
   const required = role.justification === 'required';
   const given = (justification ?? '').trim().length > 0;
   if (required && !given) return { required, ok: false, reason: 'this role requires a justification' };

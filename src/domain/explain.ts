@@ -2,7 +2,7 @@
 import { describeDuration } from './duration.js';
 import type { Evaluation, ResolvedStep } from './evaluate.js';
 
-export function explainLines(e: Evaluation): string[] {
+function explainLines(e: Evaluation): string[] {
   const lines: string[] = [];
   const mark = (ok: boolean) => (ok ? '✓' : '✗');
   lines.push(`${e.appName} / ${e.roleName} for ${e.requester.name} <${e.requester.email}>`);

@@ -35,7 +35,7 @@ import {
   Slug,
 } from './schema-primitives.js';
 
-export const DEFAULT_SETTINGS = {
+const DEFAULT_SETTINGS = {
   timezone: 'UTC',
   sweepSchedule: '* * * * *',
   digestSchedule: '0 9 * * 1',
@@ -51,7 +51,7 @@ export const DEFAULT_SETTINGS = {
  * twice (`revoke-failing:<grant>:day-N`, `channel-unreachable:<channel>:<date>`), so finished jobs
  * must outlive the day they are about by a margin.
  */
-export const MIN_RETENTION_SECONDS = 7 * 86_400;
+const MIN_RETENTION_SECONDS = 7 * 86_400;
 
 /** `{group: name}` or `{user: email}`: the people an escalation adds, or who reviews break-glass access. */
 export const PeopleRuleSchema = z.unknown().transform((value, ctx): PeopleRule => {
@@ -156,7 +156,7 @@ const STEP_FORMS = "'manager', {user: email} or {group: name}";
  * One approval step: `manager`, `{manager: null, escalate_…}`, `{user: email, …}` or `{group: name, min_approvals?,
  * notify?, …}`.
  */
-export const ApprovalStepSchema = z.unknown().transform((value, ctx): ApprovalStep => {
+const ApprovalStepSchema = z.unknown().transform((value, ctx): ApprovalStep => {
   if (value === 'manager') return { kind: 'manager' };
   if (isRecord(value)) {
     const kinds = (['manager', 'user', 'group'] as const).filter((k) => k in value);
@@ -176,7 +176,7 @@ export const ApprovalStepSchema = z.unknown().transform((value, ctx): ApprovalSt
 });
 
 /** `auto`, or a non-empty list of sequential steps. */
-export const ApprovalSchema = z.unknown().transform((value, ctx): 'auto' | ApprovalStep[] => {
+const ApprovalSchema = z.unknown().transform((value, ctx): 'auto' | ApprovalStep[] => {
   if (value === 'auto') return 'auto';
   if (Array.isArray(value)) {
     if (value.length === 0) {
@@ -195,7 +195,7 @@ export const ApprovalSchema = z.unknown().transform((value, ctx): 'auto' | Appro
   return z.NEVER;
 });
 
-export const AutoApproveSchema = z
+const AutoApproveSchema = z
   .strictObject({
     when: z
       .strictObject({
@@ -221,7 +221,7 @@ const ExtensionObjectSchema = z
   .transform((e): ExtensionRule => ({ maxTotalSeconds: e.max_total, approval: e.approval }));
 
 /** `none`, or `{max_total, approval: same|auto}`. */
-export const ExtensionSchema = z.unknown().transform((value, ctx): ExtensionRule | null => {
+const ExtensionSchema = z.unknown().transform((value, ctx): ExtensionRule | null => {
   if (value === 'none') return null;
   if (isRecord(value)) return delegate(ExtensionObjectSchema, value, ctx);
   ctx.addIssue({
@@ -232,7 +232,7 @@ export const ExtensionSchema = z.unknown().transform((value, ctx): ExtensionRule
 });
 
 /** `break_glass`: emergency access, capped and reviewed afterwards. */
-export const BreakGlassSchema = z
+const BreakGlassSchema = z
   .strictObject({
     max: DurationSchema,
     eligible_groups: z
@@ -249,7 +249,7 @@ export const BreakGlassSchema = z
     reviewers: b.reviewers,
   }));
 
-export const RoleSchema = z
+const RoleSchema = z
   .strictObject({
     id: Slug,
     name: nonEmptyText,
@@ -326,7 +326,7 @@ export const PolicyFileSchema = z
     return policy;
   });
 
-export function isValidTimeZone(timeZone: string): boolean {
+function isValidTimeZone(timeZone: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone });
     return true;
@@ -393,7 +393,7 @@ const KIND_NAMES: Record<string, string> = {
 };
 
 /** Reads the raw value at a path, to word a message ("got 'abc'") or tell a missing key from a bad one. */
-export function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean; value: unknown } {
+function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean; value: unknown } {
   let node: unknown = root;
   for (const segment of path) {
     if (Array.isArray(node) && typeof segment === 'number' && segment < node.length) node = node[segment];

@@ -15,7 +15,7 @@ import type { Grant } from './records.js';
 /** Same threshold as the job runner's first alert (REVOCATION_ALERT_AFTER): both mean "keeps failing". */
 export const REVOCATION_OVERDUE_AFTER_FAILURES = 3;
 
-export const REVOCATION_OVERDUE_AFTER_SECONDS = { automatic: 15 * 60, manual: 24 * 3600 } as const;
+const REVOCATION_OVERDUE_AFTER_SECONDS = { automatic: 15 * 60, manual: 24 * 3600 } as const;
 
 export interface RevocationOverdue {
   overdue: boolean;

@@ -5,14 +5,14 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
-export const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 /** Policy names are recorded on every request and exported to CSV: keep them to one plain token. */
 export const POLICY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Slack channel ids: public (C...) or legacy private (G...). Names change; ids do not. */
-export const CHANNEL_ID_PATTERN = /^[CG][A-Z0-9]{2,}$/;
+const CHANNEL_ID_PATTERN = /^[CG][A-Z0-9]{2,}$/;
 export const ENV_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
 
-export const DURATION_FORM = 'an integer and a unit s, m, h, d or w (for example 30m, 4h, 7d)';
+const DURATION_FORM = 'an integer and a unit s, m, h, d or w (for example 30m, 4h, 7d)';
 
 /** How a value reads in a message: strings quoted, the rest by kind. */
 export function showValue(value: unknown): string {

@@ -154,15 +154,17 @@ export async function delegationFor(
 
 /** The people an approval ask also goes to: the delegates in force of these approvers (not the requester). */
 export async function delegatesOf(
-  reads: Pick<StoreReads, 'activeDelegationBy'>,
+  reads: Pick<StoreReads, 'activeDelegationsBy'>,
   now: string,
   approverIds: readonly string[],
   requesterId: string,
 ): Promise<PersonRef[]> {
   const out: PersonRef[] = [];
   const asked = new Set(approverIds);
+  const byDelegator = new Map((await reads.activeDelegationsBy(approverIds)).map((d) => [d.delegator.directoryId, d]));
+  // In the approvers' order, so the asks (and their keys) come out as they did one read at a time.
   for (const id of approverIds) {
-    const delegation = await reads.activeDelegationBy(id);
+    const delegation = byDelegator.get(id);
     if (!delegation || !delegationInForce(delegation, now)) continue;
     const delegate = delegation.delegate;
     if (delegate.directoryId === requesterId || asked.has(delegate.directoryId)) continue;

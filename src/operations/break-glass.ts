@@ -7,9 +7,17 @@
  * never reviews their own. Every step is audited in the transaction that makes it.
  */
 import { systemActor } from '../domain/audit.js';
-import { checkBreakGlass, peopleRuleLabel } from '../domain/break-glass.js';
+import {
+  checkBreakGlass,
+  peopleRuleLabel,
+  type BreakGlassCheck,
+  type BreakGlassOutcome,
+} from '../domain/break-glass.js';
+import type { CatalogEntry } from '../domain/catalog.js';
 import { describeDuration } from '../domain/duration.js';
 import { AccessError } from '../domain/errors.js';
+import type { Person } from '../domain/person.js';
+import type { BreakGlassRule } from '../domain/policy.js';
 import type { AccessRequest, BreakGlassReview, Grant } from '../domain/records.js';
 import { assertTextWithin, TEXT_LIMITS } from '../domain/text-limits.js';
 import { actorOf, personRef, type ActingPerson } from './acting-person.js';
@@ -35,13 +43,69 @@ export interface BreakGlassResult {
   review: BreakGlassReview;
 }
 
+/** Who may take emergency access to a role now, from live directory data: the form's offer, or why not. */
+export type BreakGlassOffer =
+  | {
+      kind: 'offered';
+      entry: CatalogEntry;
+      rule: BreakGlassRule;
+      /** The person and their groups as the directory says now (an unknown person is inactive). */
+      person: Person;
+      groups: string[];
+      /** The cap, the choices and the default this person is offered. */
+      check: BreakGlassCheck;
+    }
+  | {
+      kind: 'refused';
+      code: 'break_glass_not_allowed' | 'already_held' | 'not_eligible';
+      /** One sentence for the person, naming the role. */
+      message: string;
+      /** Refusals on the policy's grounds are audited when submitted (`request.refused`); a held grant is not. */
+      audit?: { outcome: BreakGlassOutcome; reason: string };
+    };
+
+/**
+ * The break-glass rules the form and the submission share: the role has a `break_glass` rule,
+ * the person does not hold it already, and they are active and in one of its groups now.
+ */
+export async function breakGlassOfferFor(deps: Deps, person: Person, entry: CatalogEntry): Promise<BreakGlassOffer> {
+  const what = `${entry.app.name} ${entry.role.name}`;
+  const rule = entry.role.breakGlass;
+  if (!rule) {
+    return {
+      kind: 'refused',
+      code: 'break_glass_not_allowed',
+      message: `${what} has no emergency access: ask for it with \`/access request ${entry.app.app} ${entry.role.id}\`.`,
+      audit: { outcome: 'not_allowed', reason: 'the role has no break_glass rule' },
+    };
+  }
+  if (await deps.store.findOpenGrant(person.id, entry.app.app, entry.role.id))
+    return { kind: 'refused', code: 'already_held', message: alreadyHeld(what) };
+  const [personNow, groups] = await Promise.all([
+    deps.directory.getPerson(person.id),
+    deps.directory.groupsOf(person.id),
+  ]);
+  const live = personNow ?? { ...person, active: false, status: 'gone' };
+  const check = checkBreakGlass(entry.role, live, groups, {});
+  if (check.outcome === 'not_allowed' || check.outcome === 'not_eligible') {
+    return {
+      kind: 'refused',
+      code: 'not_eligible',
+      message: `You may not use emergency access to ${what}: ${check.reason}.`,
+      audit: { outcome: check.outcome, reason: check.reason },
+    };
+  }
+  return { kind: 'offered', entry, rule, person: live, groups, check };
+}
+
+const alreadyHeld = (what: string) => `You already hold ${what}; emergency access would add nothing.`;
+
 /** Takes emergency access: refused with the reason, or granted now and alerted. */
 export async function invokeBreakGlass(deps: Deps, input: BreakGlassInput): Promise<BreakGlassResult> {
   assertTextWithin(input.justification, TEXT_LIMITS.justification, 'The justification');
   assertTextWithin(input.incident, TEXT_LIMITS.incident, 'The incident');
   const entry = findEntry(deps, input.app, input.role);
   const what = `${entry.app.name} ${entry.role.name}`;
-  const rule = entry.role.breakGlass;
   const requester = input.requester.person;
   const actor = actorOf(input.requester);
   const now = nowIso(deps);
@@ -63,22 +127,14 @@ export async function invokeBreakGlass(deps: Deps, input: BreakGlassInput): Prom
           },
         }),
     );
-  if (!rule) {
-    await refused('not_allowed', 'the role has no break_glass rule');
-    throw new AccessError(
-      'break_glass_not_allowed',
-      `${what} has no emergency access: ask for it with \`/access request ${entry.app.app} ${entry.role.id}\`.`,
-    );
+  // Who may use it is decided now, from live directory data; then what they asked for.
+  const offer = await breakGlassOfferFor(deps, requester, entry);
+  if (offer.kind === 'refused') {
+    if (offer.audit) await refused(offer.audit.outcome, offer.audit.reason);
+    throw new AccessError(offer.code, offer.message);
   }
-  const held = await deps.store.findOpenGrant(requester.id, entry.app.app, entry.role.id);
-  if (held) throw new AccessError('already_held', `You already hold ${what}; emergency access would add nothing.`);
-
-  // Who may use it is decided now, from live directory data.
-  const [personNow, groups] = await Promise.all([
-    deps.directory.getPerson(requester.id),
-    deps.directory.groupsOf(requester.id),
-  ]);
-  const check = checkBreakGlass(entry.role, personNow ?? { ...requester, active: false, status: 'gone' }, groups, {
+  const { rule } = offer;
+  const check = checkBreakGlass(entry.role, offer.person, offer.groups, {
     durationSeconds: input.durationSeconds,
     justification: input.justification,
   });
@@ -87,8 +143,8 @@ export async function invokeBreakGlass(deps: Deps, input: BreakGlassInput): Prom
       break;
     case 'not_allowed':
     case 'not_eligible':
-      await refused(check.outcome, check.reason);
-      throw new AccessError('not_eligible', `You may not use emergency access to ${what}: ${check.reason}.`);
+      // Decided by the offer above; the duration and justification do not change it.
+      throw new Error(`break-glass eligibility changed within one check: ${check.reason}`);
     case 'invalid_duration':
       await refused(check.outcome, check.reason);
       throw new AccessError('invalid_duration', `Duration: ${check.reason}.`);
@@ -127,7 +183,7 @@ export async function invokeBreakGlass(deps: Deps, input: BreakGlassInput): Prom
   const dueAt = addSeconds(now, rule.reviewWithinSeconds);
   return await deps.store.transaction(async (tx) => {
     if (await tx.findOpenGrant(requester.id, request.app, request.role))
-      throw new AccessError('already_held', `You already hold ${what}; emergency access would add nothing.`);
+      throw new AccessError('already_held', alreadyHeld(what));
     // A request for the same role still waiting for approvers is superseded: it would only grant again.
     const pending = await tx.findPendingRequest(requester.id, request.app, request.role);
     if (pending) await supersede(tx, now, pending, request.id);

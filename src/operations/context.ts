@@ -28,7 +28,7 @@ export interface IdSource {
 }
 
 /** Sortable, unguessable ids: `req_` + time + random. */
-export const randomIds: IdSource = {
+const randomIds: IdSource = {
   next(prefix: string): string {
     return `${prefix}_${Date.now().toString(36).padStart(9, '0')}${randomBytes(6).toString('hex')}`;
   },

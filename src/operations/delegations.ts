@@ -17,7 +17,7 @@ import { notify } from './lifecycle.js';
 import type { StoreTx } from './ports.js';
 
 /** The longest a delegation may run: a holiday, a parental leave's first months; never for good. */
-export const MAX_DELEGATION_DAYS = 90;
+const MAX_DELEGATION_DAYS = 90;
 const DAY_MS = 86_400_000;
 
 export interface DelegateInput {
@@ -117,7 +117,7 @@ export async function endDelegation(
 }
 
 /** Ends a delegation: conditional on it being active, audited, and both people told. */
-export async function endDelegationTx(
+async function endDelegationTx(
   tx: StoreTx,
   now: string,
   delegation: Delegation,
@@ -172,7 +172,7 @@ export async function expireDelegations(deps: Deps, batch = 200): Promise<number
 
 /** Locks these delegations in id order (PostgreSQL: `FOR UPDATE`), as a transaction's first step. */
 export async function lockDelegations(tx: StoreTx, delegations: readonly Delegation[]): Promise<void> {
-  for (const id of delegations.map((d) => d.id).sort()) await tx.getDelegation(id);
+  if (delegations.length > 0) await tx.getDelegations(delegations.map((d) => d.id));
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { Digest, DigestGrantLine } from '../domain/digest.js';
 import type { Cell } from './exports/export-ports.js';
 
-export const DIGEST_TABLE_COLUMNS = [
+const DIGEST_TABLE_COLUMNS = [
   'list',
   'person_name',
   'person_email',

@@ -36,7 +36,7 @@ export const RECENT_GROUPS_MS = 60_000;
  * auto` and `auto_approve` do (the grant follows at once). With an approval chain the submission
  * only asks, and each step checks eligibility again, live, when it is decided.
  */
-export function groupsDecide(role: Role): boolean {
+function groupsDecide(role: Role): boolean {
   return role.approval === 'auto' || role.autoApprove !== undefined;
 }
 

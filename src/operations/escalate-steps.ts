@@ -35,7 +35,7 @@ export async function escalateSteps(deps: Deps, batch = 100): Promise<number> {
 }
 
 /** Escalates one due step; false when it was decided (or escalated) meanwhile. */
-export async function escalateStep(deps: Deps, due: StepRecord): Promise<boolean> {
+async function escalateStep(deps: Deps, due: StepRecord): Promise<boolean> {
   const escalation = due.step.escalation;
   // Read live before the transaction: who the target names now.
   const target: Person[] = escalation ? await peopleOf(deps.directory, escalation.to) : [];

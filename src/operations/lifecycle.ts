@@ -454,7 +454,7 @@ export async function completeRevocation(
  * revocation is confirmed now, so the review item's removal is verified, tied to the
  * `grant.revoked` event, and the reviewers' lists and a closed review's summary say so.
  */
-export async function settleReviewItemsOfGrant(
+async function settleReviewItemsOfGrant(
   tx: StoreTx,
   now: string,
   grant: Grant,
@@ -518,7 +518,7 @@ export function summaryKey(campaignId: string, change: string): string {
   return `review-summary:${campaignId}:${change}`;
 }
 
-export function summaryJobKey(campaignId: string, change: string): string {
+function summaryJobKey(campaignId: string, change: string): string {
   return `notify:${summaryKey(campaignId, change)}`;
 }
 

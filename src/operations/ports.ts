@@ -378,12 +378,19 @@ export interface StoreReads {
   /** Inside a transaction, locked as `tx.getGrant` locks a grant. */
   getDelegation(id: string): Promise<Delegation | undefined>;
   /**
+   * Delegations by id, in one read (missing ids are left out). Inside a transaction, locked as
+   * `tx.getDelegation` locks one, in id order.
+   */
+  getDelegations(ids: readonly string[]): Promise<Delegation[]>;
+  /**
    * The person's active delegation of their own approvals, if any (at most one). With `lock`,
    * inside a transaction: the person's delegation is locked, present or not (PostgreSQL: an
    * advisory lock), so two changes of one person's delegation run one after the other. Without
    * it a plain read: asking approvers (after the audit chain) must not wait for that lock.
    */
   activeDelegationBy(delegatorId: string, options?: { lock?: boolean }): Promise<Delegation | undefined>;
+  /** The active delegations these people give (at most one each), in one read and unlocked; any order. */
+  activeDelegationsBy(delegatorIds: readonly string[]): Promise<Delegation[]>;
   /** Active delegations to this person (whose approvals they may decide), oldest first. */
   activeDelegationsTo(delegateId: string): Promise<Delegation[]>;
   /** Active delegations whose end has passed, earliest end first. */

@@ -221,7 +221,7 @@ async function revokeByTask(deps: Deps, grant: Grant, assigneeGroup: string): Pr
 }
 
 /** Closes an open task that is no longer needed, audited, and updates every copy of its message. */
-export async function cancelTask(tx: StoreTx, now: string, task: TaskRecord, grant: Grant): Promise<boolean> {
+async function cancelTask(tx: StoreTx, now: string, task: TaskRecord, grant: Grant): Promise<boolean> {
   if (!(await tx.updateTask(task.id, ['open'], { status: 'cancelled', completedAt: now }))) return false;
   const status =
     grant.status === 'revoking' || grant.status === 'revoked'

@@ -137,7 +137,7 @@ export async function provisionedGroups(deps: Deps): Promise<string[]> {
 // ---- offboarding ------------------------------------------------------------------------------
 
 /** The built-in source: every holder's live directory status. Complete, so it catches what a log missed. */
-export function directoryStatusCheck(options: { concurrency?: number } = {}): OffboardingSource {
+function directoryStatusCheck(options: { concurrency?: number } = {}): OffboardingSource {
   return {
     name: 'status check',
     live: true,

@@ -34,7 +34,7 @@ export async function remindApprovers(deps: Deps, batch = 100): Promise<number> 
 }
 
 /** What is due for a step now: the lead to send (the latest reached), the ones it marks sent, and the next. */
-export function reminderPlan(
+function reminderPlan(
   step: Pick<StepRecord, 'startedAt' | 'remindersSent'>,
   leads: readonly number[],
   now: string,

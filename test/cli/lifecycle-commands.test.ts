@@ -224,6 +224,28 @@ describe('access review commands (issue 17)', () => {
     ]);
     const lines = rows.map((r) => `${r.holder_okta_id}\t${r.access}\t${r.source}`);
     expect(populationHash(lines)).toBe(rows[0]!.population_hash);
+
+    // Closed, it is still the review's latest: the overview counts it.
+    const latest = await cli(['reviews', 'status'], env);
+    expect(latest.stdout).toMatch(
+      new RegExp(`${campaign}\\s+quarterly-sensitive\\s+closed\\s+\\S+\\s+\\S+\\s+2\\s+0\\s+0\\s+2`),
+    );
+    // A second campaign: the overview shows it alone (the first is history), --all lists both.
+    const again = await cli(['reviews', 'start', 'quarterly-sensitive', '--admin', 'jordan@example.com'], env);
+    expect(again.code, again.stderr).toBe(0);
+    const second = /campaign (rvc_\w+)/.exec(again.stdout)![1]!;
+    const overview = await cli(['reviews', 'status', '--json'], env);
+    expect(
+      (JSON.parse(overview.stdout) as { id: string; status: string; counts: { items: number } }[]).map((c) => [
+        c.id,
+        c.status,
+        c.counts.items,
+      ]),
+    ).toEqual([[second, 'open', 2]]);
+    const all = await cli(['reviews', 'status', '--all'], env);
+    expect(all.stdout).toContain(second);
+    expect(all.stdout).toContain(campaign);
+    expect(all.stdout).not.toMatch(/pending|undecided/);
   });
 });
 

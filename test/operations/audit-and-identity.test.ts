@@ -8,7 +8,7 @@ import { identifySlackUser, unbindIdentity } from '../../src/operations/identify
 import { recordPolicyVersions } from '../../src/operations/record-policy-versions.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { reviewRequest } from '../../src/operations/review-request.js';
-import { createHarness, examplePolicies, type Harness } from '../support/lifecycle-harness.js';
+import { createHarness, examplePolicies, HELPDESK_REVIEW, type Harness } from '../support/lifecycle-harness.js';
 import { withRawSqlite } from '../support/raw-sqlite.js';
 
 let h: Harness;
@@ -135,17 +135,8 @@ describe('policy versions', () => {
 
 describe('review definition versions', () => {
   const REVIEW: LoadedReview = {
-    id: 'helpdesk',
-    name: 'Help desk membership',
-    schedule: null,
+    ...HELPDESK_REVIEW,
     scope: { roles: [{ app: 'github', role: 'owner' }], groups: ['it-helpdesk'] },
-    reviewer: { kind: 'manager' },
-    fallbackReviewer: { kind: 'group', group: 'access-admins' },
-    dueSeconds: 7 * 86_400,
-    remindersSeconds: [],
-    undecided: 'keep',
-    remediate: 'report',
-    source: { file: 'policies/reviews/helpdesk.yml' },
   };
   const reviewEvents = async () =>
     (await h.store.auditEvents({ limit: 1000 })).filter((e) => e.action.startsWith('reviewDefinition.'));

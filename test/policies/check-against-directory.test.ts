@@ -1,3 +1,5 @@
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -191,5 +193,53 @@ describe('checkPoliciesAgainstDirectory on the groups and people of escalations 
       ),
     ).toBe(true);
     for (const p of aws) expect(p.line).toBeGreaterThan(0);
+  });
+});
+
+describe('checkPoliciesAgainstDirectory on access reviews', () => {
+  it('checks review groups and reviewers with the same lookups and words as the policies, at their keys', async () => {
+    const copy = await mkdtemp(join(tmpdir(), 'check-reviews-'));
+    try {
+      await cp(dir, copy, { recursive: true });
+      await mkdir(join(copy, 'reviews'));
+      const review = (id: string, lines: string[]) =>
+        writeFile(
+          join(copy, 'reviews', `${id}.yml`),
+          [`review: ${id}`, `name: ${id}`, ...lines, 'due: 2w', ''].join('\n'),
+        );
+      await review('finance', [
+        'scope:',
+        '  groups: [finance, nowhere]',
+        'remediate: remove',
+        'reviewer: { user: gone@example.com }',
+        'fallback_reviewer: { group: it-helpdesk }',
+      ]);
+      await review('leads', ['scope:', '  groups: [finance-leads]', 'reviewer: { user: quiet@example.com }']);
+      const withReviews = await loadPolicies(copy, { env: { BILLING_HOOK_SECRET: 'k' } });
+      const d = fullDirectory({ appSourced: ['finance'] });
+      d.addPerson(person('quiet', { active: false, status: 'SUSPENDED' }));
+      const { problems } = await checkPoliciesAgainstDirectory(withReviews, d);
+      const finance = join(copy, 'reviews', 'finance.yml');
+      const leads = join(copy, 'reviews', 'leads.yml');
+      expect(problems.map((p) => [p.file, p.line, p.path, p.message])).toEqual([
+        [
+          finance,
+          4,
+          'scope.groups[0]',
+          "group 'finance' is an APP_GROUP group: the directory's API cannot remove its members, so 'remediate: remove' cannot work; use 'remediate: report'",
+        ],
+        [finance, 4, 'scope.groups[1]', "group 'nowhere' does not exist in the directory (fake)"],
+        [finance, 6, 'reviewer.user', 'reviewer gone@example.com is not in the directory (fake)'],
+        [
+          finance,
+          7,
+          'fallback_reviewer.group',
+          "group 'it-helpdesk' has no active member, so nobody could review these items",
+        ],
+        [leads, 5, 'reviewer.user', 'reviewer quiet@example.com is not active in the directory (SUSPENDED)'],
+      ]);
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
   });
 });

@@ -2,12 +2,18 @@
  * Approvers who do not answer, end to end: reminders at `approver_reminders`, escalation after
  * `escalate_after`, and delegation (`/access delegate @person until DATE`, `off`, expiry).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { ACTION, BLOCK } from '../../blocks/ids.js';
+import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
+import type { Store } from '../../src/operations/ports.js';
 import { offboardPerson } from '../../src/operations/revoke-grant.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { EXAMPLE_ROLES, examplePolicies } from '../support/lifecycle-harness.js';
 import { exportOf } from '../exports/helpers.js';
+import { countingStore } from '../support/counting-store.js';
 import { hasAction, startSlackFixture, textOf, USERS, type SlackFixture, type UserName } from './slack-fixture.js';
 import { clickInView, openHome } from './slack2-helpers.js';
 
@@ -21,7 +27,7 @@ const JOBS = { worker: 'approvers-away-e2e', baseDelaySeconds: 1, random: () => 
 const HOUR = 3600;
 
 /** AWS admin (one manager step) escalates to the platform team after 8 hours. */
-async function start(options: { approverReminders?: number[] } = {}) {
+async function start(options: { approverReminders?: number[]; store?: Store } = {}) {
   const policies = examplePolicies();
   const aws = policies.find((p) => p.app === 'aws')!;
   aws.roles = [
@@ -32,7 +38,11 @@ async function start(options: { approverReminders?: number[] } = {}) {
       ],
     },
   ];
-  fx = await startSlackFixture({ policies, settings: { approverRemindersSeconds: options.approverReminders ?? [] } });
+  fx = await startSlackFixture({
+    policies,
+    settings: { approverRemindersSeconds: options.approverReminders ?? [] },
+    ...(options.store ? { store: options.store } : {}),
+  });
 }
 
 /** `who` asks for AWS admin for an hour; returns the request id. */
@@ -215,6 +225,35 @@ describe('delegation', () => {
     expect((await clickInView(fx, 'marcus', marcusHome, ACTION.endDelegation)).status).toBe(200);
     await fx.slack.waitFor('home', (v) => v.userId === USERS.marcus.id, { after });
     expect(await fx.h.store.activeDelegationBy(USERS.marcus.directoryId)).toBeUndefined();
+  });
+
+  it("rebuilds the delegate's ask reading the request's steps once, and still says in whose place", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'approvers-away-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const counting = countingStore(SqliteStore.open(join(dir, 'access.db')));
+    await start({ store: counting.store });
+    await delegate('marcus', 'kim', dayAfter(3));
+    await fx.settle();
+    const requestId = await requestAws('ada');
+    const kimAsk = askOf('kim')!;
+    expect(textOf(kimAsk)).toContain('in place of Marcus Chen');
+    const kimsDms = fx.dms('kim').length;
+    counting.reset();
+    // The ask delivered again (a retried job): the message rebuilt is the one posted (in place of
+    // Marcus), so Kim's DM is neither posted again nor changed.
+    const updates = fx.slack.workspace.calls('chat.update').length;
+    await fx.h.deps.notifier.deliver(
+      {
+        type: 'approval.requested',
+        recipient: { kind: 'person', directoryId: USERS.kim.directoryId },
+        requestId,
+        stepIndex: 0,
+      },
+      `approval:${requestId}:0:${USERS.kim.directoryId}`,
+    );
+    expect(fx.dms('kim')).toHaveLength(kimsDms);
+    expect(fx.slack.workspace.calls('chat.update')).toHaveLength(updates);
+    expect(counting.calls('getSteps')).toBe(1);
   });
 
   it('never lets a delegate decide a second step of the same request', async () => {

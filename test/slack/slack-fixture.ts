@@ -17,7 +17,7 @@ import type { StoredMessage, StoredView } from '../../src/sandbox/slack-api/slac
 import { apiView } from '../../src/sandbox/slack-api/web-api-methods.js';
 import type { LoadedPolicy, Settings } from '../../src/domain/policy.js';
 import type { LoadedReview } from '../../src/domain/reviews/review-definition.js';
-import type { Directory, Logger } from '../../src/operations/ports.js';
+import type { Directory, Logger, Store } from '../../src/operations/ports.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
 import { FakeClock } from '../support/fakes.js';
 import {
@@ -120,6 +120,8 @@ export async function startSlackFixture(
     ackBudgetMs?: number;
     /** Settings that differ from the harness's. */
     settings?: Partial<Settings>;
+    /** Another store than a new SQLite file (one that counts its reads); the fixture closes it. */
+    store?: Store;
   } = {},
 ): Promise<SlackFixture> {
   // The stand-in, the bot and the operations share one clock: the harness's, made first.
@@ -167,6 +169,7 @@ export async function startSlackFixture(
     ...(options.reviews ? { reviews: options.reviews } : {}),
     ...(options.directory ? { directory: options.directory } : {}),
     ...(options.settings ? { settings: options.settings } : {}),
+    ...(options.store ? { store: options.store } : {}),
     clock,
     logger: botLogger,
     notifier: (parts) => {

@@ -1,8 +1,9 @@
 /**
  * `access-bot db copy --to <DATABASE_URL>`: a SQLite deployment with a real history (requests
  * approved through a whole chain, denied, auto-approved, a manual task, extensions, expiry and
- * revocation) moves into an empty PostgreSQL database with the same audit head, the same evidence,
- * and nothing lost; a database that already holds data is refused.
+ * revocation, emergency access and its review, delegations, an access review) moves into an empty
+ * PostgreSQL database with the same audit head, the same evidence, and nothing lost; a database
+ * that already holds data is refused.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgStore } from '../../src/adapters/db/postgres/pg-store.js';
 import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
+import { invokeBreakGlass, reviewBreakGlass } from '../../src/operations/break-glass.js';
 import { completeTask } from '../../src/operations/complete-task.js';
+import { delegateApprovals } from '../../src/operations/delegations.js';
+import { decideReviewItem } from '../../src/operations/reviews/decide-review-item.js';
+import { startReview } from '../../src/operations/reviews/start-review.js';
 import { extendGrant } from '../../src/operations/extend-grant.js';
 import { identifySlackUser } from '../../src/operations/identify-person.js';
 import { recordPolicyVersions } from '../../src/operations/record-policy-versions.js';
@@ -20,7 +25,7 @@ import { relinquishGrant } from '../../src/operations/revoke-grant.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { sweep } from '../../src/operations/sweep.js';
 import { cli, EXAMPLE_ENV } from '../cli/helpers.js';
-import { createHarness } from '../support/lifecycle-harness.js';
+import { createHarness, examplePolicies, HELPDESK_REVIEW, ONCALL_BREAK_GLASS } from '../support/lifecycle-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg-test-db.js';
 
 let dir: string;
@@ -31,7 +36,11 @@ const headOf = (stdout: string): string => /head ([0-9a-f]{64})/.exec(stdout)?.[
 
 /** A week of the bot's life on a SQLite file, through the operations. */
 async function writeHistory(dbPath: string): Promise<void> {
-  const h = createHarness({ dbPath });
+  const h = createHarness({
+    dbPath,
+    policies: examplePolicies({ owner: { breakGlass: ONCALL_BREAK_GLASS } }),
+    reviews: [HELPDESK_REVIEW],
+  });
   try {
     const { deps } = h;
     await recordPolicyVersions(deps);
@@ -84,6 +93,32 @@ async function writeHistory(dbPath: string): Promise<void> {
     h.clock.advance(2 * 3600);
     await sweep(deps, { worker: 'history' });
     await relinquishGrant(deps, { actor: ada, grantId: memberGrant.id });
+    await h.runJobs();
+    // Emergency access, reviewed; a delegation replaced by another; an access review, decided in part.
+    const { grant: emergency } = await invokeBreakGlass(deps, {
+      requester: alan,
+      app: 'github',
+      role: 'owner',
+      justification: 'Deploys are stuck',
+      incident: 'INC-9',
+    });
+    await reviewBreakGlass(deps, {
+      actor: await h.as('sam@example.com'),
+      grantId: emergency.id,
+      outcome: 'justified',
+    });
+    const marcus = await h.as('marcus@example.com');
+    const until = (days: number) => new Date(h.clock.now().getTime() + days * 86_400_000).toISOString();
+    await delegateApprovals(deps, { actor: marcus, delegateId: 'u-kim', until: until(3) });
+    await delegateApprovals(deps, { actor: marcus, delegateId: 'u-sam', until: until(5) });
+    const { campaign } = await startReview(deps, {
+      reviewId: HELPDESK_REVIEW.id,
+      by: { kind: 'system', component: 'history' },
+      trigger: 'command_line',
+    });
+    const items = await h.store.reviewItems(campaign.id, { after: -1, limit: 100 });
+    const ians = items.find((i) => i.holder.email === 'ian@example.com')!;
+    await decideReviewItem(deps, { actor: await h.as('priya@example.com'), itemId: ians.id, decision: 'keep' });
     await h.runJobs();
     // What the Slack adapter and the schedules keep: a binding, a posted message, a cursor, a lease.
     await identifySlackUser(deps, { slackUserId: 'U0ADA', email: 'ada@example.com' });
@@ -162,11 +197,33 @@ describe('access-bot db copy', () => {
       expect(await postgres.latestPolicyVersions()).toEqual(await sqlite.latestPolicyVersions());
       expect(await postgres.bindingForPerson('u-ada')).toMatchObject({ slackUserId: 'U0ADA' });
       expect(await postgres.bindingForPerson('u-ada')).toEqual(await sqlite.bindingForPerson('u-ada'));
-      const ownerRequest = (await sqlite.listRequests({ app: 'github', role: 'owner' }))[0]!.id;
+      // Ada's owner request (Alan's emergency access is the other).
+      const ownerRequest = (await sqlite.listRequests({ app: 'github', role: 'owner', requesterId: 'u-ada' }))[0]!.id;
       expect(await postgres.messages.forRequest(ownerRequest)).toHaveLength(1);
       expect(await postgres.messages.forRequest(ownerRequest)).toEqual(await sqlite.messages.forRequest(ownerRequest));
       expect(await postgres.metaWithPrefix('okta:')).toEqual(await sqlite.metaWithPrefix('okta:'));
       expect(await postgres.getLease('schedule:reconcile')).toEqual(await sqlite.getLease('schedule:reconcile'));
+      // Emergency access and its review, delegations, and an access review with its items and reviewers.
+      const reviews = await sqlite.listBreakGlassReviews({});
+      expect(reviews.map((r) => r.status)).toEqual(['justified']);
+      expect(await postgres.listBreakGlassReviews({})).toEqual(reviews);
+      const delegations = await sqlite.listDelegations({});
+      expect(delegations.map((d) => [d.delegate.email, d.status, d.endedReason])).toEqual([
+        ['sam@example.com', 'active', null],
+        ['kim@example.com', 'ended', 'replaced'],
+      ]);
+      expect(await postgres.listDelegations({})).toEqual(delegations);
+      const campaigns = await sqlite.listReviewCampaigns({});
+      expect(campaigns).toHaveLength(1);
+      expect(await postgres.listReviewCampaigns({})).toEqual(campaigns);
+      const items = await sqlite.reviewItems(campaigns[0]!.id, { after: -1, limit: 100 });
+      expect(items.map((i) => [i.holder.email, i.decision])).toEqual([
+        ['ada@example.com', 'pending'],
+        ['ian@example.com', 'keep'],
+        ['priya@example.com', 'pending'],
+      ]);
+      expect(await postgres.reviewItems(campaigns[0]!.id, { after: -1, limit: 100 })).toEqual(items);
+      expect(await postgres.reviewersOf(campaigns[0]!.id)).toEqual(await sqlite.reviewersOf(campaigns[0]!.id));
       expect(await postgres.auditEvents({ limit: 10_000 })).toEqual(await sqlite.auditEvents({ limit: 10_000 }));
     } finally {
       await sqlite.close();

@@ -809,6 +809,28 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await store.listDelegations({})).map((d) => d.id)).toEqual(['dlg_2', 'dlg_1']);
         expect((await store.listDelegations({ status: ['ended'] })).map((d) => d.id)).toEqual(['dlg_1']);
       });
+
+      it('reads many delegations in one call: by id (inside a transaction too), and the active ones of many delegators', async () => {
+        const person = (id: string) => ({ directoryId: id, email: `${id}@example.com`, name: id, slackId: null });
+        await store.transaction(async (tx) => {
+          await tx.insertDelegation(delegation('dlg_a', { delegator: person('u-a') }));
+          await tx.insertDelegation(delegation('dlg_b', { delegator: person('u-b'), status: 'ended' }));
+          await tx.insertDelegation(delegation('dlg_c', { delegator: person('u-c') }));
+        });
+        const ids = (list: { id: string }[]) => list.map((d) => d.id).sort();
+        expect(ids(await store.getDelegations(['dlg_c', 'missing', 'dlg_a', 'dlg_b']))).toEqual([
+          'dlg_a',
+          'dlg_b',
+          'dlg_c',
+        ]);
+        expect(await store.getDelegations([])).toEqual([]);
+        expect(ids(await store.transaction((tx) => tx.getDelegations(['dlg_c', 'dlg_a'])))).toEqual(['dlg_a', 'dlg_c']);
+        // The ended one and a person who gives none are left out.
+        expect(ids(await store.activeDelegationsBy(['u-a', 'u-b', 'u-c', 'u-nobody']))).toEqual(['dlg_a', 'dlg_c']);
+        expect(await store.activeDelegationsBy([])).toEqual([]);
+        const many = Array.from({ length: 1200 }, (_, i) => `u-${i}`);
+        expect(ids(await store.activeDelegationsBy([...many, 'u-c']))).toEqual(['dlg_c']);
+      });
     });
 
     describe('grants, extensions and tasks', () => {
@@ -870,6 +892,20 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           'grt_b',
           'grt_a',
         ]);
+        // A filter of the same shape with other values, and another limit: each run reads its own rows.
+        const ids = async (filter: Parameters<typeof store.listGrants>[0]) =>
+          (await store.listGrants(filter)).map((g) => g.id);
+        expect(await ids({ holderId: 'u-alan', status: ['active'] })).toEqual([]);
+        expect(await ids({ holderId: 'u-alan', status: ['active', 'provisioning'] })).toEqual(['grt_d']);
+        expect(await ids({ holderId: 'u-ada', app: 'github', role: 'owner', status: ['active', 'provisioning'] })).toEqual(
+          ['grt_a'],
+        );
+        expect(await ids({ holderId: 'u-ada', app: 'github', role: 'member', status: ['active', 'provisioning'] })).toEqual(
+          ['grt_b'],
+        );
+        expect(await ids({ sensitive: true, status: ['active', 'revoked'] })).toEqual(['grt_c', 'grt_a']);
+        expect(await ids({ limit: 2 })).toEqual(['grt_d', 'grt_c']);
+        expect(await ids({ limit: 3 })).toEqual(['grt_d', 'grt_c', 'grt_b']);
         expect((await store.expiredGrants(at(100), 10)).map((g) => g.id)).toEqual(['grt_b', 'grt_a']);
         expect((await store.expiredGrants(at(100), 1)).map((g) => g.id)).toEqual(['grt_b']);
         expect((await store.grantsExpiringBefore(at(60), 10)).map((g) => g.id)).toEqual(['grt_b']);

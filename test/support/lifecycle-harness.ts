@@ -175,6 +175,21 @@ export const ONCALL_BREAK_GLASS: Role['breakGlass'] = {
   reviewers: { kind: 'group', group: 'security-team' },
 };
 
+/** An access review of the help desk's members (Ada, Ian, Priya), by their managers, the admins as fallback. */
+export const HELPDESK_REVIEW: LoadedReview = {
+  id: 'helpdesk',
+  name: 'Help desk membership',
+  schedule: null,
+  scope: { roles: [], groups: ['it-helpdesk'] },
+  reviewer: { kind: 'manager' },
+  fallbackReviewer: { kind: 'group', group: 'access-admins' },
+  dueSeconds: 7 * 86_400,
+  remindersSeconds: [],
+  undecided: 'keep',
+  remediate: 'report',
+  source: { file: 'policies/reviews/helpdesk.yml' },
+};
+
 export function examplePolicies(overrides: { owner?: Partial<Role> } = {}): LoadedPolicy[] {
   return [
     {

@@ -17,8 +17,8 @@ import { writeCheckpointIfDue } from '../../operations/audit-stream/write-checkp
 import type { AuditSink, CheckpointSigner } from '../../operations/ports.js';
 import { defaultHolder, renewOrRetakeLease } from '../cron/scheduler.js';
 
-export const SINK_LEASE_PREFIX = 'audit-sink:';
-export const CHECKPOINT_LEASE = 'audit-checkpoint';
+const SINK_LEASE_PREFIX = 'audit-sink:';
+const CHECKPOINT_LEASE = 'audit-checkpoint';
 
 export interface AuditStreamerOptions {
   sinks: readonly { sink: AuditSink; settings: AuditSinkSettings }[];

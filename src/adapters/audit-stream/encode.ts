@@ -4,7 +4,7 @@ import type { AuditFormat } from '../../domain/audit-sinks.js';
 import { formatRecord, type AuditBatch } from '../../operations/audit-stream/records.js';
 
 /** The most a webhook or HEC request carries: HEC's and most gateways' default body limit is about 1 MB. */
-export const MAX_REQUEST_BYTES = 1024 * 1024;
+const MAX_REQUEST_BYTES = 1024 * 1024;
 
 export interface EncodedPart {
   /** Each record's JSON text, in seq order. */

@@ -25,7 +25,7 @@ export interface BotScheduleHooks {
   statusCheck?: OffboardingSource;
 }
 
-export function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule[] {
+function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule[] {
   return [
     {
       name: 'sweep',

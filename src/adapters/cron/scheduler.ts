@@ -64,7 +64,7 @@ export interface SchedulerOptions {
   renewEverySeconds?: number;
 }
 
-export const LEASE_PREFIX = 'schedule:';
+const LEASE_PREFIX = 'schedule:';
 
 export function defaultHolder(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;

@@ -22,7 +22,7 @@ import type { Cell, TableDigest, TableSink } from '../../operations/exports/expo
 export const FORMULA_START = /^[=+\-@\t\r\n\uFF1D\uFF0B\uFF0D\uFF20]/;
 
 /** The UTF-8 byte order mark: without it, Excel reads a UTF-8 file as the local code page. */
-export const UTF8_BOM = '\ufeff';
+const UTF8_BOM = '\ufeff';
 
 const NEWLINE = '\r\n';
 

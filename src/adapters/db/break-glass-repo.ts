@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { BreakGlassReview, BreakGlassReviewStatus } from '../../domain/records.js';
 import type { Connection } from './open-database.js';
-import { fromBreakGlassReview, toBreakGlassReview } from './row-mappers.js';
+import { fromBreakGlassReview, fromBreakGlassReviewPatch, toBreakGlassReview } from './row-mappers.js';
 import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
@@ -75,13 +75,12 @@ export class BreakGlassRepo implements SyncPort<Methods> {
   insertBreakGlassReview(review: BreakGlassReview): void {
     this.c.db
       .insert(t.breakGlassReviews)
-      .values(fromBreakGlassReview(review) as typeof t.breakGlassReviews.$inferInsert)
+      .values(fromBreakGlassReview(review))
       .run();
   }
 
   updateBreakGlassReview(grantId: string, from: BreakGlassReviewStatus[], patch: Partial<BreakGlassReview>): boolean {
-    const { grantId: _id, requestId: _request, ...rest } = patch;
-    const values = fromBreakGlassReview(rest);
+    const values = fromBreakGlassReviewPatch(patch);
     const keys = Object.keys(values);
     if (keys.length === 0) return false;
     const statement = this.c.prepared(`updateBreakGlassReview:${keys.join(',')}:${from.join(',')}`, (db) =>

@@ -1,16 +1,18 @@
 /** Delegations of approvals, on SQLite. */
-import { and, asc, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
 import { AccessError } from '../../domain/errors.js';
 import type { Delegation } from '../../domain/records.js';
 import { isUniqueViolation, type Connection } from './open-database.js';
 import { fromDelegation, fromDelegationPatch, toDelegation } from './row-mappers.js';
 import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
-import { placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
+import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
 type Methods =
   | 'getDelegation'
+  | 'getDelegations'
   | 'activeDelegationBy'
+  | 'activeDelegationsBy'
   | 'activeDelegationsTo'
   | 'expiredDelegations'
   | 'activeDelegationsInvolving'
@@ -31,6 +33,26 @@ export class DelegationsRepo implements SyncPort<Methods> {
       )
       .get({ id });
     return row && toDelegation(row);
+  }
+
+  getDelegations(ids: readonly string[]): Delegation[] {
+    return this.inChunks(ids, (chunk) => inArray(t.delegations.id, chunk));
+  }
+
+  activeDelegationsBy(delegatorIds: readonly string[]): Delegation[] {
+    return this.inChunks(delegatorIds, (chunk) =>
+      and(inArray(t.delegations.delegatorId, chunk), sql`${t.delegations.status} = 'active'`),
+    );
+  }
+
+  /** The delegations a condition on a chunk of these values selects (SQLite limits a statement's parameters). */
+  private inChunks(values: readonly string[], where: (chunk: string[]) => SQL | undefined): Delegation[] {
+    const out: Delegation[] = [];
+    for (let i = 0; i < values.length; i += CHUNK) {
+      const chunk = values.slice(i, i + CHUNK);
+      out.push(...this.c.db.select().from(t.delegations).where(where(chunk)).all().map(toDelegation));
+    }
+    return out;
   }
 
   activeDelegationBy(delegatorId: string): Delegation | undefined {

@@ -12,7 +12,7 @@ import { placeholdersFor, toDriver } from './sync-port.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
 
 /** Statements a connection keeps (Connection.cached): far more than the code's queries have shapes. */
 const MAX_STATEMENTS = 1000;

@@ -319,14 +319,27 @@ export function toBreakGlassReview(row: BreakGlassReviewRow): BreakGlassReview {
   };
 }
 
-export function fromBreakGlassReview(r: Partial<BreakGlassReview>): Partial<BreakGlassReviewRow> {
+export function fromBreakGlassReview(r: BreakGlassReview): BreakGlassReviewRow {
+  return {
+    grantId: r.grantId,
+    requestId: r.requestId,
+    reviewers: r.reviewers,
+    incident: r.incident,
+    createdAt: r.createdAt,
+    dueAt: r.dueAt,
+    status: r.status,
+    reviewerId: r.reviewer?.directoryId ?? null,
+    reviewerEmail: r.reviewer?.email ?? null,
+    reviewerName: r.reviewer?.name ?? null,
+    reviewerSlackId: r.reviewer?.slackId ?? null,
+    reason: r.reason,
+    reviewedAt: r.reviewedAt,
+  };
+}
+
+/** The columns a review's outcome changes (what it is about, and when it is due, never change). */
+export function fromBreakGlassReviewPatch(r: Partial<BreakGlassReview>): Partial<BreakGlassReviewRow> {
   const out: Partial<BreakGlassReviewRow> = {};
-  if (r.grantId !== undefined) out.grantId = r.grantId;
-  if (r.requestId !== undefined) out.requestId = r.requestId;
-  if (r.reviewers !== undefined) out.reviewers = r.reviewers;
-  if (r.incident !== undefined) out.incident = r.incident;
-  if (r.createdAt !== undefined) out.createdAt = r.createdAt;
-  if (r.dueAt !== undefined) out.dueAt = r.dueAt;
   if (r.status !== undefined) out.status = r.status;
   if (r.reviewer !== undefined) {
     out.reviewerId = r.reviewer?.directoryId ?? null;

@@ -26,7 +26,7 @@ import { AccessError, PermanentError } from '../../domain/errors.js';
 import { isActiveStatus, type Person } from '../../domain/person.js';
 import type { Directory, DirectoryGroup } from '../../operations/ports.js';
 
-export const DirectoryPersonSchema = z.strictObject({
+const DirectoryPersonSchema = z.strictObject({
   id: z.string().trim().min(1).optional(),
   email: z.email(),
   login: z.string().trim().min(1).optional(),
@@ -46,12 +46,12 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-export const DirectoryGroupSchema = z.strictObject({
+const DirectoryGroupSchema = z.strictObject({
   type: z.enum(['OKTA_GROUP', 'APP_GROUP']).default('OKTA_GROUP'),
   members: z.array(z.string().trim().min(1)).default([]),
 });
 
-export const DirectoryFileSchema = z.strictObject({
+const DirectoryFileSchema = z.strictObject({
   people: z.array(DirectoryPersonSchema),
   groups: z.record(z.string().min(1), DirectoryGroupSchema).default({}),
 });
@@ -75,7 +75,7 @@ export class DirectoryFileError extends PermanentError {
   }
 }
 
-export function formatDirectoryProblem(p: DirectoryProblem): string {
+function formatDirectoryProblem(p: DirectoryProblem): string {
   const where = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
   return `${where} ${p.path || '(root)'}: ${p.message}`;
 }

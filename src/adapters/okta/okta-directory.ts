@@ -371,7 +371,7 @@ export class OktaDirectory implements Directory {
 }
 
 /** Reads every page of an SDK collection. The iterator yields null for empty pages; skip them. */
-export async function drainCollection<T>(collection: AsyncIterable<T | null>): Promise<T[]> {
+async function drainCollection<T>(collection: AsyncIterable<T | null>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of collection) {
     if (item !== null && item !== undefined) items.push(item);

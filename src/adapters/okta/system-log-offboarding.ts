@@ -17,7 +17,7 @@ import { isOffboardedStatus } from '../../domain/person.js';
 import type { Logger } from '../../operations/ports.js';
 import { mapError, statusOf, type OktaDirectory } from './okta-directory.js';
 
-export const OFFBOARDING_EVENT_TYPES = ['user.lifecycle.deactivate', 'user.lifecycle.suspend'] as const;
+const OFFBOARDING_EVENT_TYPES = ['user.lifecycle.deactivate', 'user.lifecycle.suspend'] as const;
 export type OffboardingEventType = (typeof OFFBOARDING_EVENT_TYPES)[number];
 
 export interface Deactivation {

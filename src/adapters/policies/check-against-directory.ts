@@ -9,19 +9,39 @@
 import { AccessError, TransientError } from '../../domain/errors.js';
 import { resolveChain, type DirectoryFacts } from '../../domain/evaluate.js';
 import type { Person } from '../../domain/person.js';
+import type { LoadedReview, ReviewerRule } from '../../domain/reviews/review-definition.js';
 import { provisionMethod } from '../../domain/provisioning/methods.js';
 import type { Directory, DirectoryGroup } from '../../operations/ports.js';
 import type { LoadedPolicies } from './loaded-policies.js';
 import { sortProblems, type PolicyProblem } from './policy-problem.js';
 import { formatKeyPath, type KeyPath } from './yaml-source.js';
 
-type GroupUse = 'eligibility' | 'approval' | 'auto_approve' | 'provision' | 'assignee' | 'admin';
+type GroupUse =
+  | 'eligibility'
+  | 'approval'
+  | 'auto_approve'
+  | 'provision'
+  | 'assignee'
+  | 'admin'
+  | 'review_scope'
+  | 'review_remove'
+  | 'reviewer';
 
 interface GroupReference {
   file: string;
   path: KeyPath;
   group: string;
   use: GroupUse;
+}
+
+/** A person named by email: an approver, an escalation target, a reviewer. */
+interface PersonReference {
+  file: string;
+  path: KeyPath;
+  user: string;
+  what: string;
+  /** Must be active now (a reviewer: an inactive approver is the chain check's business). */
+  active: boolean;
 }
 
 class DirectoryUnreachable extends Error {}
@@ -54,67 +74,41 @@ export async function checkPoliciesAgainstDirectory(
     cached(people, email.toLowerCase(), () => guard(() => directory.findPerson(email)));
 
   try {
-    // 1. Groups.
+    // 1. Groups, of the policies and the reviews.
     for (const ref of groupReferences(loaded)) {
       const group = await findGroup(ref.group);
       if (!group) {
         problem(ref.file, ref.path, `group '${ref.group}' does not exist in the directory (${directory.kind})`);
-      } else if (ref.use === 'provision' && !group.manageable) {
+      } else if ((ref.use === 'provision' || ref.use === 'review_remove') && !group.manageable) {
         problem(
           ref.file,
           ref.path,
-          `group '${ref.group}' is an ${group.type} group, not OKTA_GROUP: Okta's API cannot change an app-sourced group; only OKTA_GROUP groups can be provisioned`,
+          ref.use === 'provision'
+            ? `group '${ref.group}' is an ${group.type} group, not OKTA_GROUP: Okta's API cannot change an app-sourced group; only OKTA_GROUP groups can be provisioned`
+            : `group '${ref.group}' is an ${group.type} group: the directory's API cannot remove its members, so 'remediate: remove' cannot work; use 'remediate: report'`,
         );
+      } else if (ref.use === 'reviewer' && !(await membersOf(ref.group)).some((p) => p.active)) {
+        problem(ref.file, ref.path, `group '${ref.group}' has no active member, so nobody could review these items`);
       }
     }
 
-    // 2. Named approvers.
+    // 2. People named by email, of the policies and the reviews.
     const users = new Map<string, Person | null>();
-    for (const policy of loaded.policies) {
-      for (const [roleIndex, role] of policy.roles.entries()) {
-        // Approvers by email: a step's own, an escalation's, and break-glass reviewers.
-        const named: { user: string; path: KeyPath; what: string }[] = [];
-        for (const [stepIndex, step] of (role.approval === 'auto' ? [] : role.approval).entries()) {
-          if (step.kind === 'user')
-            named.push({
-              user: step.user,
-              path: ['roles', roleIndex, 'approval', stepIndex, 'user'],
-              what: 'approver',
-            });
-          if (step.escalation?.to.kind === 'user') {
-            named.push({
-              user: step.escalation.to.user,
-              path: ['roles', roleIndex, 'approval', stepIndex, 'escalate_to', 'user'],
-              what: 'escalation target',
-            });
-          }
-        }
-        if (role.breakGlass?.reviewers.kind === 'user') {
-          named.push({
-            user: role.breakGlass.reviewers.user,
-            path: ['roles', roleIndex, 'break_glass', 'reviewers', 'user'],
-            what: 'break-glass reviewer',
-          });
-        }
-        for (const { user, path, what } of named) {
-          try {
-            const person = await findPerson(user);
-            users.set(user.toLowerCase(), person);
-            if (!person)
-              problem(policy.source.file, path, `${what} ${user} is not in the directory (${directory.kind})`);
-          } catch (error) {
-            if (!(error instanceof AccessError)) throw error;
-            users.set(user.toLowerCase(), null);
-            problem(policy.source.file, path, `${what} ${user}: ${error.message}`);
-          }
-        }
+    for (const { file, path, user, what, active } of personReferences(loaded)) {
+      try {
+        const person = await findPerson(user);
+        users.set(user.toLowerCase(), person);
+        if (!person) problem(file, path, `${what} ${user} is not in the directory (${directory.kind})`);
+        else if (active && !person.active)
+          problem(file, path, `${what} ${user} is not active in the directory (${person.status})`);
+      } catch (error) {
+        if (!(error instanceof AccessError)) throw error;
+        users.set(user.toLowerCase(), null);
+        problem(file, path, `${what} ${user}: ${error.message}`);
       }
     }
 
-    // 3. Access reviews: the groups in scope, and reviewers that can be found.
-    await checkReviews(loaded, { findGroup, membersOf, findPerson }, problem);
-
-    // 4. Chains, for a requester who is nobody's approver and has no manager (manager steps fall back to admins).
+    // 3. Chains, for a requester who is nobody's approver and has no manager (manager steps fall back to admins).
     const adminGroup = loaded.settings.adminGroup;
     // Without the admin group every fallback is empty, and each chain would repeat that one
     // problem (already reported at admin_group); check the chains once it exists.
@@ -160,69 +154,6 @@ export async function checkPoliciesAgainstDirectory(
   return { problems: sortProblems(problems) };
 }
 
-interface Lookups {
-  findGroup(name: string): Promise<DirectoryGroup | null>;
-  membersOf(name: string): Promise<Person[]>;
-  findPerson(email: string): Promise<Person | null>;
-}
-
-/**
- * Each review's groups must exist, and be manageable when Revoke removes standing membership
- * (`remediate: remove`); each reviewer rule must resolve to an active person: a named user who is
- * in the directory, a group with active members.
- */
-async function checkReviews(
-  loaded: LoadedPolicies,
-  look: Lookups,
-  problem: (file: string, path: KeyPath, message: string) => void,
-): Promise<void> {
-  for (const review of loaded.reviews.all()) {
-    const file = review.source.file;
-    for (const [i, name] of review.scope.groups.entries()) {
-      const group = await look.findGroup(name);
-      if (!group) problem(file, ['scope', 'groups', i], `group '${name}' does not exist in the directory`);
-      else if (review.remediate === 'remove' && !group.manageable) {
-        problem(
-          file,
-          ['scope', 'groups', i],
-          `group '${name}' is an ${group.type} group: the directory's API cannot remove its members, so 'remediate: remove' cannot work; use 'remediate: report'`,
-        );
-      }
-    }
-    const rules = [
-      ['reviewer', review.reviewer],
-      ['fallback_reviewer', review.fallbackReviewer],
-    ] as const;
-    for (const [key, rule] of rules) {
-      // The admin group (the default fallback) is checked with the settings, where it is named.
-      if (rule.kind === 'group' && rule.group === loaded.settings.adminGroup) continue;
-      if (rule.kind === 'user') {
-        let person: Person | null;
-        try {
-          person = await look.findPerson(rule.user);
-        } catch (error) {
-          if (!(error instanceof AccessError)) throw error;
-          problem(file, [key, 'user'], `reviewer ${rule.user}: ${error.message}`);
-          continue;
-        }
-        if (!person) problem(file, [key, 'user'], `reviewer ${rule.user} is not in the directory`);
-        else if (!person.active)
-          problem(file, [key, 'user'], `reviewer ${rule.user} is not active in the directory (${person.status})`);
-      } else if (rule.kind === 'group') {
-        if (!(await look.findGroup(rule.group))) {
-          problem(file, [key, 'group'], `group '${rule.group}' does not exist in the directory`);
-        } else if (!(await look.membersOf(rule.group)).some((p) => p.active)) {
-          problem(
-            file,
-            [key, 'group'],
-            `group '${rule.group}' has no active member, so nobody could review these items`,
-          );
-        }
-      }
-    }
-  }
-}
-
 /** Every group the policies and settings name, in file order, with the key that names it. */
 function groupReferences(loaded: LoadedPolicies): GroupReference[] {
   const refs: GroupReference[] = [
@@ -252,7 +183,50 @@ function groupReferences(loaded: LoadedPolicies): GroupReference[] {
         at(named.managed ? 'provision' : 'assignee', named.group, 'provision', provision.method, ...named.key);
     }
   }
+  for (const review of loaded.reviews.all()) {
+    const file = review.source.file;
+    const scopeUse = review.remediate === 'remove' ? 'review_remove' : 'review_scope';
+    review.scope.groups.forEach((group, i) => refs.push({ file, path: ['scope', 'groups', i], group, use: scopeUse }));
+    for (const [key, rule] of reviewerRules(review)) {
+      // The admin group (the default fallback) is checked with the settings, where it is named.
+      if (rule.kind === 'group' && rule.group !== loaded.settings.adminGroup)
+        refs.push({ file, path: [key, 'group'], group: rule.group, use: 'reviewer' });
+    }
+  }
   return refs;
+}
+
+/** Every person the policies and reviews name by email, in file order, with the key that names them. */
+function personReferences(loaded: LoadedPolicies): PersonReference[] {
+  const refs: PersonReference[] = [];
+  for (const policy of loaded.policies) {
+    const file = policy.source.file;
+    for (const [r, role] of policy.roles.entries()) {
+      const at = (what: string, user: string, ...rest: (string | number)[]) =>
+        refs.push({ file, path: ['roles', r, ...rest], user, what, active: false });
+      for (const [i, step] of (role.approval === 'auto' ? [] : role.approval).entries()) {
+        if (step.kind === 'user') at('approver', step.user, 'approval', i, 'user');
+        if (step.escalation?.to.kind === 'user')
+          at('escalation target', step.escalation.to.user, 'approval', i, 'escalate_to', 'user');
+      }
+      if (role.breakGlass?.reviewers.kind === 'user')
+        at('break-glass reviewer', role.breakGlass.reviewers.user, 'break_glass', 'reviewers', 'user');
+    }
+  }
+  for (const review of loaded.reviews.all()) {
+    for (const [key, rule] of reviewerRules(review)) {
+      if (rule.kind === 'user')
+        refs.push({ file: review.source.file, path: [key, 'user'], user: rule.user, what: 'reviewer', active: true });
+    }
+  }
+  return refs;
+}
+
+function reviewerRules(review: LoadedReview): [string, ReviewerRule][] {
+  return [
+    ['reviewer', review.reviewer],
+    ['fallback_reviewer', review.fallbackReviewer],
+  ];
 }
 
 function cached<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {

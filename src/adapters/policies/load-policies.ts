@@ -19,11 +19,9 @@ import { loadReviews } from './load-reviews.js';
 import type { KeyPath, YamlSource } from './yaml-source.js';
 
 import type { LoadedPolicies } from './loaded-policies.js';
-import { PolicyLoadError, type PolicyProblem } from './policy-problem.js';
+import { fileProblem, PolicyLoadError, type PolicyProblem } from './policy-problem.js';
 
-export const SETTINGS_FILE = 'settings.yml';
-
-const FILE_LEVEL = '(file)';
+const SETTINGS_FILE = 'settings.yml';
 
 export interface LoadOptions {
   env?: Record<string, string | undefined>;
@@ -49,28 +47,19 @@ export async function loadPolicies(dir: string, options: LoadOptions = {}): Prom
       .map((entry) => entry.name)
       .sort();
   } catch (error) {
-    throw new PolicyLoadError([
-      {
-        file: dir,
-        line: 1,
-        column: 1,
-        path: FILE_LEVEL,
-        message: `cannot read the policy folder: ${describeFsError(error)}`,
-      },
-    ]);
+    throw new PolicyLoadError([fileProblem(dir, `cannot read the policy folder: ${describeFsError(error)}`)]);
   }
 
   // Settings.
   let settings: Settings | null = null;
   if (!names.includes(SETTINGS_FILE)) {
     const hint = names.includes('settings.yaml') ? ' (found settings.yaml: rename it to settings.yml)' : '';
-    problems.push({
-      file: settingsFile,
-      line: 1,
-      column: 1,
-      path: FILE_LEVEL,
-      message: `the settings file ${settingsFile} is missing${hint}; it needs at least admin_group and security_channel`,
-    });
+    problems.push(
+      fileProblem(
+        settingsFile,
+        `the settings file ${settingsFile} is missing${hint}; it needs at least admin_group and security_channel`,
+      ),
+    );
   } else {
     const source = await readSource(settingsFile, problems);
     if (source) {
@@ -83,13 +72,7 @@ export async function loadPolicies(dir: string, options: LoadOptions = {}): Prom
   // Policies.
   const policyNames = names.filter((name) => name !== SETTINGS_FILE && name !== 'settings.yaml');
   if (policyNames.length === 0) {
-    problems.push({
-      file: dir,
-      line: 1,
-      column: 1,
-      path: FILE_LEVEL,
-      message: 'no policy files (*.yml) in the policy folder',
-    });
+    problems.push(fileProblem(dir, 'no policy files (*.yml) in the policy folder'));
   }
   const policies: LoadedPolicy[] = [];
   const raw: { source: YamlSource; value: unknown }[] = [];
@@ -101,13 +84,7 @@ export async function loadPolicies(dir: string, options: LoadOptions = {}): Prom
     if (source.syntaxErrors.length > 0) continue;
     raw.push({ source, value: source.value });
     if (source.value === null || source.value === undefined) {
-      problems.push({
-        file,
-        line: 1,
-        column: 1,
-        path: FILE_LEVEL,
-        message: 'the file is empty; a policy needs app, name and roles',
-      });
+      problems.push(fileProblem(file, 'the file is empty; a policy needs app, name and roles'));
       continue;
     }
     const parsed = PolicyFileSchema.safeParse(source.value);
@@ -140,13 +117,7 @@ function validateSettings(source: YamlSource, problems: PolicyProblem[]): Settin
   if (source.syntaxErrors.length > 0) return null;
   const { file, value } = source;
   if (value === null || value === undefined) {
-    problems.push({
-      file,
-      line: 1,
-      column: 1,
-      path: FILE_LEVEL,
-      message: 'the settings file is empty; it needs at least admin_group and security_channel',
-    });
+    problems.push(fileProblem(file, 'the settings file is empty; it needs at least admin_group and security_channel'));
     return null;
   }
   const before = problems.length;

@@ -12,10 +12,10 @@ import type { LoadedPolicy } from '../../domain/policy.js';
 import type { LoadedReview } from '../../domain/reviews/review-definition.js';
 import { ReviewFileSchema } from '../../domain/reviews/review-schema.js';
 import { describeFsError, issuesToProblems, problemAt, readSource } from './policy-files.js';
-import type { PolicyProblem } from './policy-problem.js';
+import { fileProblem, type PolicyProblem } from './policy-problem.js';
 import type { YamlSource } from './yaml-source.js';
 
-export const REVIEWS_FOLDER = 'reviews';
+const REVIEWS_FOLDER = 'reviews';
 
 /**
  * The reviews of `dir/reviews/`, or none when the folder does not exist. `adminGroup` is the
@@ -38,13 +38,7 @@ export async function loadReviews(
   } catch (error) {
     // No reviews folder: no campaigns (it is optional).
     if ((error as { code?: unknown }).code === 'ENOENT') return [];
-    problems.push({
-      file: folder,
-      line: 1,
-      column: 1,
-      path: '(file)',
-      message: `cannot read the reviews folder: ${describeFsError(error)}`,
-    });
+    problems.push(fileProblem(folder, `cannot read the reviews folder: ${describeFsError(error)}`));
     return [];
   }
   const roles = new Set(policies.flatMap((p) => p.roles.map((r) => `${p.app}/${r.id}`)));
@@ -58,13 +52,7 @@ export async function loadReviews(
     sources.set(file, source);
     if (source.syntaxErrors.length > 0) continue;
     if (source.value === null || source.value === undefined) {
-      problems.push({
-        file,
-        line: 1,
-        column: 1,
-        path: '(file)',
-        message: 'the file is empty; a review needs review, name, scope, reviewer and due',
-      });
+      problems.push(fileProblem(file, 'the file is empty; a review needs review, name, scope, reviewer and due'));
       continue;
     }
     const before = problems.length;

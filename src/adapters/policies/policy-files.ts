@@ -2,23 +2,15 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { describeIssue } from '../../domain/policy-schema.js';
-import type { PolicyProblem } from './policy-problem.js';
+import { FILE_LEVEL, fileProblem, type PolicyProblem } from './policy-problem.js';
 import { formatKeyPath, parseYamlSource, type KeyPath, type YamlSource } from './yaml-source.js';
-
-const FILE_LEVEL = '(file)';
 
 export async function readSource(file: string, problems: PolicyProblem[]): Promise<YamlSource | null> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    problems.push({
-      file,
-      line: 1,
-      column: 1,
-      path: FILE_LEVEL,
-      message: `cannot read the file: ${describeFsError(error)}`,
-    });
+    problems.push(fileProblem(file, `cannot read the file: ${describeFsError(error)}`));
     return null;
   }
   const source = parseYamlSource(file, text);

@@ -8,6 +8,14 @@ export interface PolicyProblem {
   message: string;
 }
 
+/** The key path of a problem with the file (or folder) itself, not with one of its keys. */
+export const FILE_LEVEL = '(file)';
+
+/** A problem with the file (or folder) itself: located at its start. */
+export function fileProblem(file: string, message: string): PolicyProblem {
+  return { file, line: 1, column: 1, path: FILE_LEVEL, message };
+}
+
 /** `file:line:col path: message`, the form editors and CI logs link to. */
 export function formatProblem(problem: PolicyProblem): string {
   return `${problem.file}:${problem.line}:${problem.column} ${problem.path}: ${problem.message}`;

@@ -25,7 +25,6 @@ import {
   postOnce,
   SIGNATURE_HEADER,
   signBody,
-  USER_AGENT,
   verifySignature,
 } from '../http/signed-post.js';
 
@@ -97,9 +96,8 @@ export interface WebhookProvisionerOptions {
   allowInsecureLoopback?: boolean;
 }
 
-export const WEBHOOK_SIGNATURE_HEADER = SIGNATURE_HEADER;
-export const WEBHOOK_IDEMPOTENCY_HEADER = 'Idempotency-Key';
-export const WEBHOOK_USER_AGENT = USER_AGENT;
+const WEBHOOK_SIGNATURE_HEADER = SIGNATURE_HEADER;
+const WEBHOOK_IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export { DEFAULT_SIGNATURE_TOLERANCE_SECONDS, ERROR_BODY_EXCERPT_CHARS, ERROR_BODY_READ_BYTES, parseRetryAfter };
 
 /** `t=<unix>,v1=<hex hmac-sha256 of "<unix>.<body>">` */
@@ -109,7 +107,7 @@ export const signWebhookBody = signBody;
 export const verifyWebhookSignature = verifySignature;
 
 /** The snake_case body the receiver sees. */
-export function webhookWireBody(call: WebhookCall): string {
+function webhookWireBody(call: WebhookCall): string {
   return JSON.stringify({
     action: call.action,
     request_id: call.requestId,

@@ -10,9 +10,13 @@ import { escapeMrkdwn } from '../../../blocks/escape.js';
 import { duration, groupName } from '../../../blocks/format.js';
 import { ACTION, BLOCK } from '../../../blocks/ids.js';
 import { infoModal } from '../../../blocks/modals.js';
-import { breakGlassChoices, breakGlassDefaultSeconds, checkBreakGlass } from '../../domain/break-glass.js';
 import { AccessError } from '../../domain/errors.js';
-import { invokeBreakGlass, reviewBreakGlass, revokeBreakGlass } from '../../operations/break-glass.js';
+import {
+  breakGlassOfferFor,
+  invokeBreakGlass,
+  reviewBreakGlass,
+  revokeBreakGlass,
+} from '../../operations/break-glass.js';
 import { findEntry } from '../../operations/policy-lookup.js';
 import { breakGlassView } from './break-glass-view.js';
 import { explain, identify, tellEphemeral, type SlackContext, type SubmissionReply } from './context.js';
@@ -28,28 +32,18 @@ async function breakGlassForm(
   role: string,
 ): Promise<Checked> {
   try {
-    const entry = findEntry(ctx.deps, app, role);
-    const rule = entry.role.breakGlass;
-    const what = `${entry.app.name} ${entry.role.name}`;
-    if (!rule)
-      return {
-        refusal: `${what} has no emergency access. Ask for it with /access request ${entry.app.app} ${entry.role.id}.`,
-      };
     const me = await identify(ctx, client, userId);
-    const check = checkBreakGlass(entry.role, me.person, await ctx.deps.directory.groupsOf(me.person.id), {});
-    if (check.outcome === 'not_eligible' || check.outcome === 'not_allowed')
-      return { refusal: `You may not use emergency access to ${what}: ${check.reason}.` };
-    if (await ctx.deps.store.findOpenGrant(me.person.id, entry.app.app, entry.role.id)) {
-      return { refusal: `You already hold ${what}; emergency access would add nothing.` };
-    }
+    const offer = await breakGlassOfferFor(ctx.deps, me.person, findEntry(ctx.deps, app, role));
+    if (offer.kind === 'refused') return { refusal: offer.message };
+    const { entry, rule, check } = offer;
     return {
       view: breakGlassModal({
         app: entry.app.app,
         role: entry.role.id,
         appName: entry.app.name,
         roleName: entry.role.name,
-        choices: breakGlassChoices(entry.role, rule),
-        defaultSeconds: breakGlassDefaultSeconds(entry.role, rule),
+        choices: check.choices,
+        defaultSeconds: check.defaultSeconds,
         maxSeconds: check.maxSeconds,
         reviewers: rule.reviewers.kind === 'group' ? groupName(rule.reviewers.group) : rule.reviewers.user,
         reviewWithinSeconds: rule.reviewWithinSeconds,

@@ -19,7 +19,7 @@ export interface ChannelProblem {
 }
 
 /** The configured channels and what each is used for. */
-export function configuredChannels(settings: Settings, catalog: Catalog): Map<string, string[]> {
+function configuredChannels(settings: Settings, catalog: Catalog): Map<string, string[]> {
   const uses = new Map<string, string[]>();
   const add = (channel: string, use: string) => uses.set(channel, [...(uses.get(channel) ?? []), use]);
   add(settings.securityChannel, 'security_channel');

@@ -49,6 +49,7 @@ import * as reviewRevokeView from './listeners/views/review-revoke.js';
 import { checkConfiguredChannels } from './channel-check.js';
 import { foreignTeam } from './payloads.js';
 import { SlackCallGate } from './slack-call-gate.js';
+import { slackFetch } from './slack-fetch.js';
 import { SlackNotifier } from './slack-notifier.js';
 
 export class SlackStartupError extends Error {
@@ -131,12 +132,16 @@ export async function connectSlack(options: SlackConnectionOptions): Promise<Sla
     ...receiving,
     deferInitialization: true,
     processBeforeResponse: false,
+    // Bolt's conversation store is process memory, which another replica would not see (and the
+    // bot keeps no state in it): off, which also spares every request its failed look-up.
+    convoStore: false,
     logger: boltLogger(logger),
     clientOptions: {
       slackApiUrl: options.apiUrl,
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
       timeout: options.timeoutMs ?? 10_000,
+      fetch: slackFetch,
     },
   });
   let teamId: string;

@@ -9,7 +9,7 @@ import type { Store } from '../../operations/ports.js';
 import type { SlackCallGate } from './slack-call-gate.js';
 import { classifySlackError } from './slack-errors.js';
 
-export const DM_CHANNEL_META_PREFIX = 'slack:dm:';
+const DM_CHANNEL_META_PREFIX = 'slack:dm:';
 
 export async function dmChannelOf(
   store: Store,

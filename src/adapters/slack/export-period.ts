@@ -132,7 +132,7 @@ function offsetMs(utcMs: number, timeZone: string): number {
 }
 
 /** The instant of midnight starting a calendar day in a zone (twice corrected, for DST edges). */
-export function zonedMidnight(year: number, month: number, day: number, timeZone: string): string {
+function zonedMidnight(year: number, month: number, day: number, timeZone: string): string {
   const wall = Date.UTC(year, month - 1, day);
   let t = wall - offsetMs(wall, timeZone);
   t = wall - offsetMs(t, timeZone);

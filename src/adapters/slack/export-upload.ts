@@ -16,7 +16,7 @@ import { explain, tellEphemeral, type SlackContext } from './context.js';
 import { dmChannelOf } from './dm-channels.js';
 
 /** Slack's own cap on an uploaded file is far higher; 50 MB is what we promise to upload. */
-export const SLACK_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
+const SLACK_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
 
 /** The command line that makes the same export, for a file too large for Slack. */
 export function cliCommandFor(kind: ExportKind, filters: ExportFilters): string {

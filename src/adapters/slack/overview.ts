@@ -103,12 +103,15 @@ async function waitingOn(
   if (!step) return { waitingOn: [], waitingSince: null };
   const used = usedPeople(await deps.store.getDecisions(request.id));
   const now = deps.clock.now().toISOString();
+  const waiting = stepApprovers(step).filter((approver) => !used.has(approver.directoryId));
+  const delegations = await deps.store.activeDelegationsBy(waiting.map((a) => a.directoryId));
   const names: string[] = [];
-  for (const approver of stepApprovers(step)) {
-    if (used.has(approver.directoryId)) continue;
-    const delegation = await deps.store.activeDelegationBy(approver.directoryId);
+  for (const approver of waiting) {
+    const delegation = delegations.find((d) => d.delegator.directoryId === approver.directoryId);
     const delegate =
-      delegation && delegation.endsAt > now && delegation.delegate.directoryId !== request.requester.directoryId
+      delegation &&
+      delegationInForce(delegation, now) &&
+      delegation.delegate.directoryId !== request.requester.directoryId
         ? delegation.delegate
         : null;
     names.push(delegate ? `${approver.name} (or ${delegate.name} for them)` : approver.name);
@@ -147,7 +150,7 @@ export async function approvalsAwaiting(
   });
 }
 
-export function approvalLines(
+function approvalLines(
   asks: { card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[],
 ): ApprovalLine[] {
   return asks.flatMap(({ card, stepIndex, forPerson }) => {
@@ -177,7 +180,7 @@ export function approvalLines(
 }
 
 /** Every role the person is eligible for now (their live groups), marked held or pending, summarised for them. */
-export function requestableRoles(
+function requestableRoles(
   deps: Reads,
   person: Person,
   groups: string[],
@@ -203,7 +206,7 @@ export function requestableRoles(
 }
 
 /** Open manual tasks for the groups this person is in, except their own access (they may not do it). */
-export async function myTasks(deps: Reads, personId: string, groups: string[]): Promise<TaskLine[]> {
+async function myTasks(deps: Reads, personId: string, groups: string[]): Promise<TaskLine[]> {
   // Tasks are assigned to groups; the person's groups are where theirs would be.
   const tasks = await deps.store.openTasks(groups, HOME_TASKS);
   const grants = new Map((await deps.store.getGrants(tasks.map((t) => t.grantId))).map((g) => [g.id, g]));
@@ -249,7 +252,7 @@ export async function holdings(deps: Reads): Promise<{ lines: HoldingLine[]; tot
  * Emergency access waiting for a review this person may give (a reviewer by the policy, read live,
  * or an admin), never their own; oldest due first.
  */
-export async function reviewsToDo(deps: Deps, person: Person, admin: boolean): Promise<BreakGlassLine[]> {
+async function reviewsToDo(deps: Deps, person: Person, admin: boolean): Promise<BreakGlassLine[]> {
   const pending = await deps.store.listBreakGlassReviews({ status: ['pending'], limit: HOME_REVIEWS_READ });
   const grants = new Map((await deps.store.getGrants(pending.map((r) => r.grantId))).map((g) => [g.id, g]));
   const requests = new Map(
@@ -283,7 +286,7 @@ export async function reviewsToDo(deps: Deps, person: Person, admin: boolean): P
 }
 
 /** The delegations this person gives or receives, soonest end first. */
-export async function myDelegations(deps: Reads, personId: string): Promise<DelegationLine[]> {
+async function myDelegations(deps: Reads, personId: string): Promise<DelegationLine[]> {
   return (await deps.store.activeDelegationsInvolving(personId))
     .sort((a, b) => a.endsAt.localeCompare(b.endsAt))
     .map((d) => {

@@ -13,7 +13,7 @@ const StateValueSchema = z
   })
   .loose();
 
-export const ViewStateSchema = z.object({
+const ViewStateSchema = z.object({
   values: z.record(z.string(), z.record(z.string(), StateValueSchema)),
 });
 export type ViewState = z.infer<typeof ViewStateSchema>;
@@ -147,7 +147,7 @@ export function durationBlock(state: ViewState): string {
  * The teams a request names: the one it was sent from (`team_id` or `team.id`, which in a Slack
  * Connect channel can be the host's), and the acting user's own (`user.team_id`).
  */
-export function teamsOf(body: unknown): { container?: string; user?: string } {
+function teamsOf(body: unknown): { container?: string; user?: string } {
   if (!body || typeof body !== 'object') return {};
   const b = body as { team_id?: unknown; team?: { id?: unknown } | null; user?: { team_id?: unknown } | string };
   const container =

@@ -2,18 +2,20 @@
 import { autoApproveWords } from '../../../blocks/role-summary.js';
 import type { PersonLabel, ProvisioningView, RequestCard } from '../../../blocks/view-models.js';
 import type { Provision } from '../../domain/policy.js';
-import type { AccessRequest, PersonRef } from '../../domain/records.js';
+import type { AccessRequest, PersonRef, StepRecord } from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
 import { describeProvision } from '../../domain/provisioning/methods.js';
 
 /**
  * The request as a card for the builders. `timezone` is the reader's (the fallback text of every
- * date is in it); the bot's zone when the reader is a channel or unknown.
+ * date is in it); the bot's zone when the reader is a channel or unknown. `steps`: the request's
+ * stored steps, when the caller read them already (for their approvers).
  */
 export async function requestCard(
   deps: Pick<Deps, 'store' | 'catalog' | 'settings'>,
   requestOrId: AccessRequest | string,
   timezone?: string,
+  steps?: readonly StepRecord[],
 ): Promise<RequestCard | undefined> {
   const request = typeof requestOrId === 'string' ? await deps.store.getRequest(requestOrId) : requestOrId;
   if (!request) return undefined;
@@ -40,7 +42,7 @@ export async function requestCard(
     autoApproveRule: request.autoApproveRule,
     autoApproveWhy: request.autoApproveRule && entry ? autoApproveWords(entry.role) : null,
     currentStep: request.currentStep,
-    steps: (await deps.store.getSteps(request.id)).map((s) => ({
+    steps: (steps ?? (await deps.store.getSteps(request.id))).map((s) => ({
       index: s.index,
       label: s.label,
       approver: s.step,

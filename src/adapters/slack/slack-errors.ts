@@ -45,7 +45,7 @@ export interface SlackCallError {
 }
 
 /** The code of a WebClient error, or undefined when it is not one. */
-export function slackErrorOf(error: unknown): SlackCallError | undefined {
+function slackErrorOf(error: unknown): SlackCallError | undefined {
   if (!error || typeof error !== 'object' || !('code' in error)) return undefined;
   const e = error as { code: string; data?: { error?: string }; retryAfter?: number; statusCode?: number };
   if (!Object.values(ErrorCode).includes(e.code as ErrorCode)) return undefined;

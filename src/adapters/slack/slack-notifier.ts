@@ -30,7 +30,13 @@ import { LIMITS, truncateMrkdwn } from '../../../blocks/limits.js';
 import type { ApprovalAudience, RequestCard } from '../../../blocks/view-models.js';
 import { canonicalJson } from '../../domain/canonical.js';
 import { PermanentError, TransientError } from '../../domain/errors.js';
-import { assertNever, type Notification, type NotificationOf, type Recipient } from '../../domain/records.js';
+import {
+  assertNever,
+  type Notification,
+  type NotificationOf,
+  type Recipient,
+  type StepRecord,
+} from '../../domain/records.js';
 import type { Deps } from '../../operations/context.js';
 import { delegationInForce, isStepApprover } from '../../operations/approver-rules.js';
 import { alert } from '../../operations/lifecycle.js';
@@ -167,11 +173,15 @@ export class SlackNotifier implements Notifier {
   // ---- approval messages: one slot per request, step and recipient ----------------------------
 
   private async deliverApproval(n: NotificationOf<'approval.requested' | 'approval.outcome'>): Promise<void> {
-    const stored = await requestCard(this.deps, n.requestId);
+    // The stored steps are read once: for the card, for who reads each DM, and for the DMs that
+    // replace a channel nobody can see.
+    const steps = await this.deps.store.getSteps(n.requestId);
+    const stored = await requestCard(this.deps, n.requestId, undefined, steps);
     if (!stored) throw new PermanentError(`request ${n.requestId} does not exist`);
     let card = stored;
     const step = card.steps.find((s) => s.index === n.stepIndex);
-    if (!step) throw new PermanentError(`request ${n.requestId} has no step ${n.stepIndex}`);
+    const stepRecord = steps.find((s) => s.index === n.stepIndex);
+    if (!step || !stepRecord) throw new PermanentError(`request ${n.requestId} has no step ${n.stepIndex}`);
     const targets = [toTarget(n.recipient)];
     // A `notify:` step whose channel the bot could not see was asked by DM: those copies follow too.
     if (n.type === 'approval.outcome' && n.recipient.kind === 'channel') {
@@ -191,7 +201,7 @@ export class SlackNotifier implements Notifier {
       }
       const audience =
         target.kind === 'person'
-          ? await this.approverAudience(card.id, step.index, target.directoryId)
+          ? await this.approverAudience(stepRecord, target.directoryId)
           : { kind: 'channel' as const };
       card = { ...stored, timezone: await this.zoneFor(target) };
       const meta = { requestId: card.id, stepIndex: step.index, recipient, type: n.type };
@@ -206,8 +216,7 @@ export class SlackNotifier implements Notifier {
         if (!(error instanceof UnreachableChannelError) || n.type !== 'approval.requested') throw error;
         // Nobody can see the channel: the step's approvers are asked by DM, so no step waits on a
         // message nobody reads. Any of them decides as they would in the channel.
-        const steps = await this.deps.store.getSteps(card.id);
-        const approvers = steps.find((s) => s.index === step.index)?.approvers ?? [];
+        const approvers = stepRecord.approvers;
         this.deps.logger.warn('approval channel unreachable; asking the approvers by DM', {
           requestId: card.id,
           step: step.index + 1,
@@ -229,9 +238,8 @@ export class SlackNotifier implements Notifier {
    * Who reads an approval DM: an approver, or the delegate of one (then the message says in whose
    * place). Read from the stored step and the delegations in force.
    */
-  private async approverAudience(requestId: string, stepIndex: number, directoryId: string): Promise<ApprovalAudience> {
-    const step = (await this.deps.store.getSteps(requestId)).find((s) => s.index === stepIndex);
-    if (!step || isStepApprover(step, directoryId)) return { kind: 'person', directoryId };
+  private async approverAudience(step: StepRecord, directoryId: string): Promise<ApprovalAudience> {
+    if (isStepApprover(step, directoryId)) return { kind: 'person', directoryId };
     const now = this.now();
     const through = (await this.deps.store.activeDelegationsTo(directoryId)).find(
       (d) => delegationInForce(d, now) && isStepApprover(step, d.delegator.directoryId),
@@ -246,9 +254,10 @@ export class SlackNotifier implements Notifier {
    * or a reply under the step's channel message. Nothing is sent once the step is decided.
    */
   private async deliverApprovalReminder(n: NotificationOf<'approval.reminder'>, key: string): Promise<void> {
-    const stored = await requestCard(this.deps, n.requestId);
+    const steps = await this.deps.store.getSteps(n.requestId);
+    const stored = await requestCard(this.deps, n.requestId, undefined, steps);
     if (!stored) throw new PermanentError(`request ${n.requestId} does not exist`);
-    const step = stored.steps.find((s) => s.index === n.stepIndex);
+    const step = steps.find((s) => s.index === n.stepIndex);
     if (!step || step.status !== 'open' || stored.status !== 'pending_approval') return;
     const target = toTarget(n.recipient);
     const card = { ...stored, timezone: await this.zoneFor(target) };
@@ -258,7 +267,7 @@ export class SlackNotifier implements Notifier {
       await this.postOrUpdate(`job:${key}`, target, channelReminder(card, step.index, n.leadSeconds), meta, main?.ts);
       return;
     }
-    const audience = await this.approverAudience(card.id, step.index, target.directoryId);
+    const audience = await this.approverAudience(step, target.directoryId);
     const slot = `approval:${card.id}:${step.index}:${targetKey(target)}:reminder-${n.leadSeconds}`;
     const message = approvalMessage(card, step.index, audience, { reminderAfterSeconds: n.leadSeconds });
     await this.postOrUpdate(slot, target, message, {

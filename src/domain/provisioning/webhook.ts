@@ -10,13 +10,13 @@ import { defineProvisionMethod } from './method.js';
 
 export type WebhookProvision = { method: 'webhook'; url: string; secretEnv: string; timeoutSeconds: number };
 
-export const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
+const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
 
 /**
  * A webhook call must end well inside the job lock (run-jobs: 300 s, renewed while it runs), and
  * Node clamps timers of 2^31 ms or more to 1 ms, so `4w` would abort every call at once.
  */
-export const WEBHOOK_TIMEOUT_BOUNDS_SECONDS = { min: 1, max: 60 } as const;
+const WEBHOOK_TIMEOUT_BOUNDS_SECONDS = { min: 1, max: 60 } as const;
 
 const inTimeoutBounds = (seconds: number | undefined) =>
   seconds === undefined ||

@@ -83,7 +83,7 @@ export function buildPopulation(review: ReviewDefinition, facts: PopulationFacts
 }
 
 /** By access, then holder name and email, then source: the order of the reviewer's list and the export. */
-export function sortPopulation<T extends PopulationItem>(items: T[]): T[] {
+function sortPopulation<T extends PopulationItem>(items: T[]): T[] {
   const key = (i: PopulationItem) => [
     accessLabel(i.access),
     i.holder.name.toLowerCase(),

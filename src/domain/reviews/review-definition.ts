@@ -3,9 +3,10 @@
  * seconds, camelCase keys). The YAML shape lives in `review-schema.ts`; reading the files of
  * `policies/reviews/` is an adapter's job (`adapters/policies/load-reviews.ts`).
  */
+import type { PeopleRule } from '../policy.js';
 
 /** Who reviews an item: the holder's manager, one named person, or any member of a group. */
-export type ReviewerRule = { kind: 'manager' } | { kind: 'user'; user: string } | { kind: 'group'; group: string };
+export type ReviewerRule = { kind: 'manager' } | PeopleRule;
 
 /** The fallback names people directly: a manager fallback would be the manager missing again. */
 export type FallbackReviewer = Exclude<ReviewerRule, { kind: 'manager' }>;

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
+import { PeopleRuleSchema } from '../policy-schema.js';
 import {
   delegate,
   DurationSchema,
@@ -21,13 +22,7 @@ import type { FallbackReviewer, ReviewDefinition, ReviewerRule } from './review-
 
 const RULE_FORMS = "'manager', {user: email} or {group: name}";
 
-const UserRule = z
-  .strictObject({ user: z.email({ error: expected("must be the reviewer's email address") }) })
-  .transform((r): ReviewerRule => ({ kind: 'user', user: r.user }));
-const GroupRule = z
-  .strictObject({ group: GroupName })
-  .transform((r): ReviewerRule => ({ kind: 'group', group: r.group }));
-
+/** 'manager' (not as the fallback), or the people rule policies use: `{user: email}` or `{group: name}`. */
 function ruleSchema(allowManager: boolean) {
   return z.unknown().transform((value, ctx): ReviewerRule => {
     if (value === 'manager' && allowManager) return { kind: 'manager' };
@@ -36,8 +31,7 @@ function ruleSchema(allowManager: boolean) {
         ctx.addIssue({ code: 'custom', message: 'a reviewer names either a user or a group, not both' });
         return z.NEVER;
       }
-      if ('user' in value) return delegate(UserRule, value, ctx);
-      if ('group' in value) return delegate(GroupRule, value, ctx);
+      if ('user' in value || 'group' in value) return delegate(PeopleRuleSchema, value, ctx);
     }
     const forms = allowManager ? RULE_FORMS : '{user: email} or {group: name} (the manager cannot be the fallback)';
     const message =

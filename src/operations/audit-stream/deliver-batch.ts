@@ -42,7 +42,7 @@ export function backoffMs(failures: number, random: () => number = Math.random):
 }
 
 /** How often a sink that keeps failing is mentioned again in the alerts channel. */
-export const REALERT_SECONDS = 3600;
+const REALERT_SECONDS = 3600;
 
 export interface StreamOptions {
   /** The longest wait between two attempts after failures (default 5 min). */

@@ -18,7 +18,7 @@ import type { Actor, AuditAction, AuditEvent } from '../../domain/audit.js';
 import type { AccessRequest, Grant } from '../../domain/records.js';
 import { auditRecord, type AuditSubjects } from './records.js';
 
-export const OCSF_VERSION = '1.3.0';
+const OCSF_VERSION = '1.3.0';
 
 const CATEGORY = { uid: 3, name: 'Identity & Access Management' } as const;
 

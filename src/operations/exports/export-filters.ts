@@ -4,7 +4,7 @@
  * database stores, so `created_at >= from` is a correct comparison.
  */
 
-export const EXPORT_KINDS = ['requests', 'access', 'events', 'policies', 'reviews'] as const;
+const EXPORT_KINDS = ['requests', 'access', 'events', 'policies', 'reviews'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 export interface ExportFilters {
@@ -46,7 +46,7 @@ export class ExportFilterError extends Error {
 
 export const NO_FILTERS: ExportFilters = { from: null, to: null, app: null, role: null, person: null };
 
-export function isExportKind(value: string): value is ExportKind {
+function isExportKind(value: string): value is ExportKind {
   return (EXPORT_KINDS as readonly string[]).includes(value);
 }
 

@@ -35,18 +35,13 @@ export async function closeReview(
   const now = nowIso(deps);
   const actor = auditActor(input.by);
   const { undecided } = campaignTerms(campaign);
+  // The campaign as this close leaves it: the conditional update below is the only change.
+  const closing = { status: 'closed', closedAt: now, closedBy: actorText(input.by), rules } as const;
+  const closed: ReviewCampaign = { ...campaign, ...closing };
   const counts = await deps.store.transaction(async (tx) => {
-    if (
-      !(await tx.updateReviewCampaign(campaign.id, ['open'], {
-        status: 'closed',
-        closedAt: now,
-        closedBy: actorText(input.by),
-        rules,
-      }))
-    ) {
+    if (!(await tx.updateReviewCampaign(campaign.id, ['open'], closing))) {
       throw new AccessError('review_closed', `Campaign ${campaign.id} of ${campaign.reviewName} closed a moment ago.`);
     }
-    const closed = (await tx.getReviewCampaign(campaign.id))!;
     for (let after = -1; ;) {
       const batch = await tx.reviewItems(campaign.id, { after, limit: BATCH, decision: ['pending'] });
       for (const item of batch) {
@@ -103,7 +98,7 @@ export async function closeReview(
     }
     return totals;
   });
-  return { campaign: (await deps.store.getReviewCampaign(campaign.id))!, counts };
+  return { campaign: closed, counts };
 }
 
 /** For the sweep: every campaign past its due time closes. */

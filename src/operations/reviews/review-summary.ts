@@ -18,7 +18,7 @@ import type { Deps } from '../context.js';
 
 const BATCH = 1000;
 /** Removals listed in the summary before "and N more" (the CSV has all of them). */
-export const REMOVALS_SHOWN = 15;
+const REMOVALS_SHOWN = 15;
 
 export async function buildReviewSummary(deps: Pick<Deps, 'store'>, campaignId: string): Promise<ReviewSummary> {
   const campaign = await deps.store.getReviewCampaign(campaignId);

@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { BreakGlassReview, BreakGlassReviewStatus } from '../../../domain/records.js';
 import type { StoreTx } from '../../../operations/ports.js';
-import { fromBreakGlassReview, toBreakGlassReview } from '../row-mappers.js';
+import { fromBreakGlassReview, fromBreakGlassReviewPatch, toBreakGlassReview } from '../row-mappers.js';
 import * as t from './schema.js';
 import { textArray, type PgSession } from './session.js';
 
@@ -63,7 +63,7 @@ export class PgBreakGlassRepo implements Pick<StoreTx, Methods> {
   async insertBreakGlassReview(review: BreakGlassReview): Promise<void> {
     await this.s.db
       .insert(t.breakGlassReviews)
-      .values(fromBreakGlassReview(review) as typeof t.breakGlassReviews.$inferInsert);
+      .values(fromBreakGlassReview(review));
   }
 
   async updateBreakGlassReview(
@@ -71,8 +71,7 @@ export class PgBreakGlassRepo implements Pick<StoreTx, Methods> {
     from: BreakGlassReviewStatus[],
     patch: Partial<BreakGlassReview>,
   ): Promise<boolean> {
-    const { grantId: _id, requestId: _request, ...rest } = patch;
-    const values = fromBreakGlassReview(rest);
+    const values = fromBreakGlassReviewPatch(patch);
     if (Object.keys(values).length === 0) return false;
     const result = await this.s.db
       .update(t.breakGlassReviews)

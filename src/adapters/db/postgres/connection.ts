@@ -10,7 +10,7 @@ import * as schema from './schema.js';
 
 export type PgDb = NodePgDatabase<typeof schema>;
 
-export const PG_MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../../drizzle/postgres', import.meta.url));
+const PG_MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../../drizzle/postgres', import.meta.url));
 
 export interface PgOptions {
   /** Connections per process (reads run in parallel; transactions use one at a time). Default 10. */
@@ -85,7 +85,7 @@ export async function migrateDatabase(pool: pg.Pool): Promise<void> {
 }
 
 /** PostgreSQL's SQLSTATE of an error from the driver (drizzle wraps it in `cause`). */
-export function sqlState(error: unknown): string | undefined {
+function sqlState(error: unknown): string | undefined {
   for (
     let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0;
     e && depth < 4;

@@ -6,11 +6,13 @@ import type { StoreTx } from '../../../operations/ports.js';
 import { fromDelegation, fromDelegationPatch, toDelegation } from '../row-mappers.js';
 import { uniqueViolation } from './connection.js';
 import * as t from './schema.js';
-import type { PgSession } from './session.js';
+import { textArray, type PgSession } from './session.js';
 
 type Methods =
   | 'getDelegation'
+  | 'getDelegations'
   | 'activeDelegationBy'
+  | 'activeDelegationsBy'
   | 'activeDelegationsTo'
   | 'expiredDelegations'
   | 'activeDelegationsInvolving'
@@ -25,6 +27,29 @@ export class PgDelegationsRepo implements Pick<StoreTx, Methods> {
     const query = this.s.db.select().from(t.delegations).where(eq(t.delegations.id, id));
     const [row] = this.s.inTransaction ? await query.for('update') : await query;
     return row && toDelegation(row);
+  }
+
+  async getDelegations(ids: readonly string[]): Promise<Delegation[]> {
+    if (ids.length === 0) return [];
+    const query = this.s.db
+      .select()
+      .from(t.delegations)
+      .where(sql`${t.delegations.id} = any(${textArray(ids)})`);
+    // In a transaction they are locked like getDelegation's, in id order, so two batches that lock
+    // overlapping delegations take them in the same order and never wait for each other in a cycle.
+    const rows = this.s.inTransaction ? await query.orderBy(t.delegations.id).for('update') : await query;
+    return rows.map(toDelegation);
+  }
+
+  async activeDelegationsBy(delegatorIds: readonly string[]): Promise<Delegation[]> {
+    if (delegatorIds.length === 0) return [];
+    const rows = await this.s.db
+      .select()
+      .from(t.delegations)
+      .where(
+        and(sql`${t.delegations.delegatorId} = any(${textArray(delegatorIds)})`, sql`${t.delegations.status} = 'active'`),
+      );
+    return rows.map(toDelegation);
   }
 
   async activeDelegationBy(delegatorId: string, options: { lock?: boolean } = {}): Promise<Delegation | undefined> {

@@ -59,19 +59,37 @@ export class PgGrantsRepo implements Pick<StoreTx, Methods> {
     return row && toGrant(row);
   }
 
+  /**
+   * Prepared per filter shape (which criteria are set, and the limit): a handful of shapes, and
+   * the request form reads one of them (the person's open grants of a role) at every open.
+   */
   async listGrants(filter: GrantFilter): Promise<Grant[]> {
-    const where: SQL[] = [];
-    if (filter.status?.length) where.push(inArray(t.grants.status, filter.status));
-    if (filter.sensitive !== undefined) where.push(eq(t.grants.sensitive, filter.sensitive));
-    if (filter.holderId) where.push(eq(t.grants.holderId, filter.holderId));
-    if (filter.app) where.push(eq(t.grants.app, filter.app));
-    if (filter.role) where.push(eq(t.grants.role, filter.role));
-    const rows = await this.s.db
-      .select()
-      .from(t.grants)
-      .where(and(...where))
-      .orderBy(desc(t.grants.createdAt), desc(t.grants.id))
-      .limit(filter.limit ?? 1000);
+    const status = filter.status?.length ? filter.status : undefined;
+    const limit = filter.limit ?? 1000;
+    const values = {
+      ...(status ? { status } : {}),
+      ...(filter.sensitive !== undefined ? { sensitive: filter.sensitive } : {}),
+      ...(filter.holderId ? { holderId: filter.holderId } : {}),
+      ...(filter.app ? { app: filter.app } : {}),
+      ...(filter.role ? { role: filter.role } : {}),
+    };
+    const shape = Object.keys(values);
+    const rows = await this.s
+      .prepared(`list_grants:${shape.join(',')}:${limit}`, (db, name) => {
+        const where: SQL[] = shape.map((key) =>
+          key === 'status'
+            ? sql`${t.grants.status} = any(${sql.placeholder(key)}::text[])`
+            : eq(t.grants[key as 'sensitive' | 'holderId' | 'app' | 'role'], sql.placeholder(key)),
+        );
+        return db
+          .select()
+          .from(t.grants)
+          .where(and(...where))
+          .orderBy(desc(t.grants.createdAt), desc(t.grants.id))
+          .limit(limit)
+          .prepare(name);
+      })
+      .execute(values);
     return rows.map(toGrant);
   }
 

@@ -22,10 +22,16 @@ export class PgIdentityRepo implements Pick<StoreTx, Methods> {
   async bindingForSlackUser(slackUserId: string): Promise<IdentityBinding | undefined> {
     // In a transaction: the Slack user's binding (present or not) stays as read until commit.
     await this.s.lockNamed(`identity:slack:${slackUserId}`);
-    const [row] = await this.s.db
-      .select()
-      .from(t.identityBindings)
-      .where(eq(t.identityBindings.slackUserId, slackUserId));
+    // Every Slack request someone makes starts with it: prepared.
+    const [row] = await this.s
+      .prepared('binding_for_slack_user', (db, name) =>
+        db
+          .select()
+          .from(t.identityBindings)
+          .where(eq(t.identityBindings.slackUserId, sql.placeholder('slackUserId')))
+          .prepare(name),
+      )
+      .execute({ slackUserId });
     return row;
   }
 

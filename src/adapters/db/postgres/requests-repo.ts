@@ -58,17 +58,23 @@ export class PgRequestsRepo implements Pick<StoreTx, Methods> {
     // Locks the (person, role) pair: two submissions for it run one after the other, so the
     // second sees the first's pending request or grant (findOpenGrant takes the same lock).
     await this.s.lockNamed(personRoleLock(requesterId, app, role));
-    const [row] = await this.s.db
-      .select()
-      .from(t.requests)
-      .where(
-        and(
-          eq(t.requests.requesterId, requesterId),
-          eq(t.requests.app, app),
-          eq(t.requests.role, role),
-          sql`${t.requests.status} = 'pending_approval'`,
-        ),
-      );
+    // The request form reads it at every open: prepared.
+    const [row] = await this.s
+      .prepared('pending_request_for_role', (db, name) =>
+        db
+          .select()
+          .from(t.requests)
+          .where(
+            and(
+              eq(t.requests.requesterId, sql.placeholder('requesterId')),
+              eq(t.requests.app, sql.placeholder('app')),
+              eq(t.requests.role, sql.placeholder('role')),
+              sql`${t.requests.status} = 'pending_approval'`,
+            ),
+          )
+          .prepare(name),
+      )
+      .execute({ requesterId, app, role });
     return row && toRequest(row);
   }
 

@@ -14,6 +14,8 @@ export class PgSession {
   private readonly held = new Set<string>();
   /** The audit head after this transaction's last append (the chain lock is held from then on). */
   auditHead: { seq: number; hash: string } | undefined;
+  /** Statements built once (see `prepared`), by name. */
+  private readonly statements = new Map<string, unknown>();
 
   constructor(
     readonly client: pg.Pool | pg.PoolClient,
@@ -21,6 +23,19 @@ export class PgSession {
     readonly inTransaction: boolean,
   ) {
     this.db = drizzleOn(client);
+  }
+
+  /**
+   * A hot read built once, its values as placeholders: `build` names it (drizzle's `.prepare(name)`),
+   * so drizzle writes its SQL once instead of at every call, and node-postgres sends it as a named
+   * statement, which PostgreSQL parses and plans once per connection. Opening the request form on
+   * three replicas spent a tenth of its CPU building queries (bench/slack-ack-bench.ts, replica
+   * profiles). One `name`, one statement text: the name says which query it is.
+   */
+  prepared<P>(name: string, build: (db: PgDb, name: string) => P): P {
+    let statement = this.statements.get(name) as P | undefined;
+    if (statement === undefined) this.statements.set(name, (statement = build(this.db, name)));
+    return statement;
   }
 
   /** Forgets the locks of the transaction that ended (the connection is reused by the next one). */

@@ -1,0 +1,52 @@
+/**
+ * The ack bench's bare Bolt app: acks `/access`, then opens a trivial modal. In the bench's own
+ * process, or (`--bare-process`) in a process of its own, started with the Slack API URL as its
+ * argument: it tells its parent its port over IPC, and its CPU time when asked, so the bench can
+ * set the bot's CPU per request against a bare app's.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { App } from '@slack/bolt';
+import { silentLogger } from '../test/slack-stand-in/stand-in-fixture.js';
+
+export const BENCH_TOKEN = 'xoxb-bench-token';
+export const BENCH_SECRET = 'bench-signing-secret';
+
+/** Starts the bare app on a free loopback port. */
+export async function startBareApp(slackUrl: string): Promise<{ app: App; server: Server; port: number }> {
+  const app = new App({
+    token: BENCH_TOKEN,
+    signingSecret: BENCH_SECRET,
+    tokenVerificationEnabled: false,
+    botId: 'B0ACCESSBOT',
+    botUserId: 'U0ACCESSBOT',
+    logger: silentLogger,
+    clientOptions: { slackApiUrl: slackUrl, retryConfig: { retries: 0 } },
+  });
+  app.command('/access', async ({ ack, body, client }) => {
+    await ack();
+    await client.views.open({
+      trigger_id: body.trigger_id,
+      view: {
+        type: 'modal',
+        callback_id: 'bench_trivial',
+        title: { type: 'plain_text', text: 'Bench' },
+        blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Hello.' } }],
+      },
+    });
+  });
+  // The bare app's listener errors (a views.open refused) would otherwise be unhandled.
+  app.error(async () => {});
+  const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
+  return { app, server, port: (server.address() as AddressInfo).port };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { app, port } = await startBareApp(process.argv[2] ?? '');
+  process.send?.({ ready: true, port });
+  process.on('message', (m: { cpuUsage?: boolean }) => {
+    if (m?.cpuUsage) process.send?.({ cpuUsage: process.cpuUsage() });
+  });
+  process.once('SIGTERM', () => void app.stop().finally(() => process.exit(0)));
+}
