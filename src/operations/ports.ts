@@ -95,6 +95,13 @@ export type EffectOutcome =
 export interface ProvisionerContext {
   store: Store;
   clock: Clock;
+  /**
+   * Commits `write` before the effect goes on: what a repeated effect must find recorded (the
+   * membership found before an add). `write` changes grant `grantId` only and appends no audit
+   * event. The job runner commits it with the outcomes it has waiting (one transaction instead of
+   * two); without it, a transaction of its own.
+   */
+  commitBeforeEffect?<T>(grantId: string, write: (tx: StoreTx) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -106,6 +113,13 @@ export interface ProvisionerContext {
  */
 export interface Provisioner<P extends Provision = Provision> {
   grant(grant: Grant, provision: P, ctx: ProvisionerContext): Promise<EffectOutcome>;
+  /**
+   * Optional: reads what `grant` records before its effect (the membership found before an add)
+   * and returns that write, or nothing when there is none left to do. The job runner prepares the
+   * grants of a claimed batch at once and commits their writes in one transaction; `grant` then
+   * finds them recorded. The write resolves false when the grant left `provisioning` meanwhile.
+   */
+  prepareGrant?(grant: Grant, provision: P, ctx: ProvisionerContext): Promise<GrantPreparation | undefined>;
   /**
    * `undo`: the grant's revocation already ran, and a late grant effect landed after it; do the
    * revocation's effect again (as a new call where the provider dedupes: a webhook's own key).
@@ -126,6 +140,9 @@ export interface RevokeOptions {
    */
   keeping?: readonly Grant[];
 }
+
+/** A write a grant's effect needs committed before it runs (`Provisioner.prepareGrant`). */
+export type GrantPreparation = (tx: StoreTx) => Promise<boolean>;
 
 /** Every provisioning method's provisioner, by the method's name. */
 export type Provisioners = { [M in ProvisionMethodName]: Provisioner<Extract<Provision, { method: M }>> };
@@ -588,9 +605,17 @@ export interface StoreTx extends StoreReads {
    * such transactions never wait for each other's subject locks in a cycle.
    */
   claimJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean>;
+  /**
+   * `claimJob` for several jobs (in one statement where the database allows): returns the ids
+   * claimed. Of two jobs of one subject given together, at most one is claimed. Jobs with a
+   * subject are given in the order of their subjects (the lock order of `claimJob`).
+   */
+  claimJobs(ids: number[], worker: string, now: string, lockedUntil: string): Promise<number[]>;
   /** Extends the lock of a job this worker still holds (a long effect's heartbeat); false when it was lost. */
   renewJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean>;
   finishJob(id: number, worker: string, now: string): Promise<boolean>;
+  /** `finishJob` for several jobs: returns the ids finished (those this worker still held). */
+  finishJobs(ids: number[], worker: string, now: string): Promise<number[]>;
   /**
    * Gives back a job this worker claimed but did not run (a batch cut short by a shutdown): due
    * again at once for any worker, the attempt the claim counted refunded, its last error kept.

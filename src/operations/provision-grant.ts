@@ -13,7 +13,14 @@ import { managedGroup } from '../domain/provisioning/methods.js';
 import type { Grant, TaskRecord } from '../domain/records.js';
 import { newId, nowIso, type Deps } from './context.js';
 import { activateGrant, alert, completeRevocation, effectSubject, membershipSubject, notify } from './lifecycle.js';
-import { provisionerFor, type EffectOutcome, type GroupMembership, type StoreTx } from './ports.js';
+import {
+  provisionerFor,
+  type EffectOutcome,
+  type GrantPreparation,
+  type GroupMembership,
+  type ProvisionerContext,
+  type StoreTx,
+} from './ports.js';
 
 const provisioner = systemActor('provisioner');
 
@@ -45,21 +52,47 @@ const provisioner = systemActor('provisioner');
  */
 export interface EffectRecord {
   grantId: string;
+  /** The grant's request: messages about it report the state this writes (run-jobs.ts waits for it). */
+  requestId: string;
   write(tx: StoreTx, now: string): Promise<void>;
 }
 
-export async function provisionGrant(deps: Deps, grantId: string): Promise<EffectRecord | undefined> {
+export async function provisionGrant(
+  deps: Deps,
+  grantId: string,
+  commitBeforeEffect?: ProvisionerContext['commitBeforeEffect'],
+): Promise<EffectRecord | undefined> {
   const grant = await deps.store.getGrant(grantId);
   if (!grant || grant.status !== 'provisioning') return; // revoked (or decided) before the effect: nothing to do or undo
   const provision = grant.snapshot.provision; // the snapshot, never the current policy
-  const outcome = await provisionerFor(deps.provisioners, provision).grant(grant, provision, deps);
+  const outcome = await provisionerFor(deps.provisioners, provision).grant(grant, provision, {
+    store: deps.store,
+    clock: deps.clock,
+    ...(commitBeforeEffect ? { commitBeforeEffect } : {}),
+  });
   if (outcome.kind === 'overtaken') return; // the revocation overtook it before anything was done
   if (outcome.kind === 'task') {
     await createTask(deps, grant, 'grant', outcome.assigneeGroup);
     return;
   }
   const details = { method: provision.method, ...outcome.details };
-  return { grantId, write: (tx, now) => recordProvisioned(tx, now, grant, details) };
+  return { grantId, requestId: grant.requestId, write: (tx, now) => recordProvisioned(tx, now, grant, details) };
+}
+
+/**
+ * What the provisioning job of `grantId` records before its effect, read ahead (see
+ * `Provisioner.prepareGrant`); nothing when its grant is no longer provisioning or has nothing to
+ * record first.
+ */
+export async function prepareProvision(
+  deps: Deps,
+  grantId: string,
+): Promise<{ grantId: string; write: GrantPreparation } | undefined> {
+  const grant = await deps.store.getGrant(grantId);
+  if (!grant || grant.status !== 'provisioning') return;
+  const provision = grant.snapshot.provision;
+  const write = await provisionerFor(deps.provisioners, provision).prepareGrant?.(grant, provision, deps);
+  return write && { grantId, write };
 }
 
 /**
@@ -127,7 +160,7 @@ export async function executeRevocation(
   // The common case joins the job's outcome; a provisioner's bookkeeping changes other grants:
   // in a transaction of its own, which locks them first.
   if (!undo && !outcome.bookkeeping)
-    return { grantId, write: (tx, now) => recordRevoked(tx, now, grant, outcome, false) };
+    return { grantId, requestId: grant.requestId, write: (tx, now) => recordRevoked(tx, now, grant, outcome, false) };
   const now = nowIso(deps);
   await deps.store.transaction((tx) => recordRevoked(tx, now, grant, outcome, undo));
 }

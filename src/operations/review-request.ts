@@ -243,7 +243,7 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
       });
       return { kind: 'step_approved', request: advanced, step: freshStep, approvals, required: freshStep.required };
     }
-    return approveRequest(deps, tx, now, fresh.id, granted, decisions);
+    return approveRequest(deps, tx, now, fresh, granted, decisions);
   });
 }
 
@@ -251,18 +251,17 @@ async function approveRequest(
   deps: Deps,
   tx: StoreTx,
   now: string,
-  requestId: string,
+  /** The request as read under the write lock, still pending. */
+  request: AccessRequest,
   seconds: number,
   /** The request's decisions, as read after this one was recorded: the approvers the audit event names. */
   decisions: readonly DecisionRecord[],
 ): Promise<ReviewResult> {
-  await tx.updateRequest(requestId, ['pending_approval'], {
-    status: 'approved',
-    grantedSeconds: seconds,
-    decidedAt: now,
-    currentStep: -1,
-  });
-  const approved = (await tx.getRequest(requestId))!;
+  const requestId = request.id;
+  const decided = { status: 'approved', grantedSeconds: seconds, decidedAt: now, currentStep: -1 } as const;
+  await tx.updateRequest(requestId, ['pending_approval'], decided);
+  // What this transaction wrote, without reading it back.
+  const approved: AccessRequest = { ...request, ...decided };
   await tx.appendAudit({
     at: now,
     actor: { kind: 'system', component: 'chain' },
@@ -288,7 +287,7 @@ async function approveRequest(
     kind: 'system',
     component: 'chain',
   });
-  return { kind: 'request_approved', request: (await tx.getRequest(requestId))!, grantId: grant.id };
+  return { kind: 'request_approved', request: { ...approved, grantId: grant.id }, grantId: grant.id };
 }
 
 interface DecisionRight {

@@ -21,9 +21,10 @@
 import { PermanentError, TransientError } from '../domain/errors.js';
 import type { JobRecord } from '../domain/records.js';
 import { addSeconds, nowIso, type Deps } from './context.js';
-import type { StoreTx } from './ports.js';
+import type { GrantPreparation, ProvisionerContext, StoreTx } from './ports.js';
 import {
   executeRevocation,
+  prepareProvision,
   provisionGrant,
   recordEffectFailure,
   RevocationReads,
@@ -97,6 +98,8 @@ class BatchRunner {
   private queue: JobRecord[] = [];
   /** Claimed, not started, in the order they run. */
   private held: JobRecord[] = [];
+  /** Claimed since the last `prepareHeld`. */
+  private unprepared: JobRecord[] = [];
   private inFlight: JobRecord | null = null;
   /** Ran, not recorded yet; and since when the first of them waits. */
   private outcomes: Outcome[] = [];
@@ -130,13 +133,14 @@ class BatchRunner {
           await this.stop();
           return this.summary;
         }
-        if (this.held[0] && this.held[0].subject === null && this.recordsWaiting()) {
+        if (this.unprepared.length > 0) await this.prepareHeld();
+        const job = this.takeNext();
+        if (job === 'record') {
           // A message (or a digest) reads the state it reports: what the effects before it changed
           // is committed first, so the holder is never told of a grant the store has not activated.
           await this.record();
           continue;
         }
-        const job = this.held.shift();
         if (job) {
           await this.runJob(job);
           if (this.held.length === 0 || this.outcomes.length >= this.claimBatch || this.waitedTooLong()) {
@@ -153,9 +157,34 @@ class BatchRunner {
     }
   }
 
-  /** Whether an outcome waiting carries a change of state (a grant activated or revoked). */
-  private recordsWaiting(): boolean {
-    return this.outcomes.some((o) => o.kind === 'done' && o.effect);
+  /**
+   * The held job to run next, taken out of `held`: the first one, unless it is a message about a
+   * grant (or its request) whose change of state waits to be recorded. Such a message waits for
+   * that record (it reports the state), and so do the later messages about the same grant or
+   * request (they keep their order); the jobs behind them run meanwhile, effects included (an
+   * effect held never shares its subject, so its grant, with an outcome waiting). `record` when
+   * nothing held may run before the outcomes waiting are recorded, or a message about anything
+   * (a digest, an alert without ids) waits for one.
+   */
+  private takeNext(): JobRecord | 'record' | undefined {
+    const waiting = new Set(
+      this.outcomes.flatMap((o) =>
+        o.kind === 'done' && o.effect ? [`grant:${o.effect.grantId}`, `request:${o.effect.requestId}`] : [],
+      ),
+    );
+    if (waiting.size === 0) return this.held.shift();
+    for (let i = 0; i < this.held.length; i++) {
+      const job = this.held[i]!;
+      const about = job.subject === null ? messageAbout(job) : [];
+      if (about === null) return 'record';
+      if (about.some((key) => waiting.has(key))) {
+        for (const key of about) waiting.add(key);
+        continue;
+      }
+      this.held.splice(i, 1);
+      return job;
+    }
+    return 'record';
   }
 
   private waitedTooLong(): boolean {
@@ -183,6 +212,7 @@ class BatchRunner {
     const now = nowIso(this.deps);
     try {
       this.held = await this.deps.store.transaction((tx) => this.claim(tx, candidates, now));
+      this.unprepared.push(...this.held);
       this.summary.skipped += candidates.length - this.held.length;
     } catch (error) {
       this.unsee(candidates);
@@ -228,10 +258,7 @@ class BatchRunner {
     const lockedUntil = addSeconds(now, this.lockSeconds);
     // Code-unit order, the same in every process whatever its locale.
     const order = [...candidates].sort((a, b) => compare(a.subject ?? '', b.subject ?? ''));
-    const claimed = new Set<number>();
-    for (const job of order) {
-      if (await tx.claimJob(job.id, this.options.worker, now, lockedUntil)) claimed.add(job.id);
-    }
+    const claimed = new Set(await tx.claimJobs(order.map((j) => j.id), this.options.worker, now, lockedUntil));
     return candidates.filter((j) => claimed.has(j.id));
   }
 
@@ -245,7 +272,9 @@ class BatchRunner {
     try {
       if (revokedGrant(job)) await this.readAhead(job);
       // One job is one operation: its directory reads are shared, and only within it.
-      const effect = await withReadScope(() => perform(deps, job, this.revocations));
+      const effect = await withReadScope(() =>
+        perform(deps, job, this.revocations, (grantId, write) => this.commitBeforeEffect([grantId], write)),
+      );
       outcome = effect ? { kind: 'done', job, effect } : { kind: 'done', job };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -292,12 +321,7 @@ class BatchRunner {
         // PostgreSQL runs the callback again after a deadlock: what an attempt picked goes back first.
         this.unsee(candidates);
         candidates = [];
-        const finished: boolean[] = [];
-        for (const outcome of outcomes) finished.push(await this.recordOutcome(tx, outcome, at));
-        // Lock order (ports.ts, Store): every grant the effects' records change, before the first audit event.
-        const grantIds = outcomes.flatMap((o) => (o.kind === 'done' && o.effect ? [o.effect.grantId] : []));
-        if (grantIds.length > 0) await tx.getGrants(grantIds);
-        for (const outcome of outcomes) await this.recordEffect(tx, outcome, at);
+        const finished = await this.recordOutcomes(tx, outcomes, at);
         // The claims last: a transaction holding a subject's lock waits for nothing but other
         // subjects' (in order), never for the audit head. And after the effects' records: a
         // provisioning recorded late tells whether the revocation behind it still has to run.
@@ -310,6 +334,7 @@ class BatchRunner {
       });
       outcomes.forEach((outcome, i) => this.recorded(outcome, finished[i]!));
       this.held.unshift(...claimed);
+      this.unprepared.push(...claimed);
       this.summary.skipped += candidates.length - claimed.length;
     } catch (error) {
       this.unsee(candidates);
@@ -340,6 +365,79 @@ class BatchRunner {
         await this.releaseHeld();
         throw first;
       }
+    }
+  }
+
+  /**
+   * The outcomes' records in `tx`: each job's row, then what the effects changed. `lockFirst`: a
+   * grant the caller changes after them. Returns, for each outcome, whether its job's row changed.
+   */
+  private async recordOutcomes(tx: StoreTx, outcomes: Outcome[], at: string, lockFirst: string[] = []) {
+    // The jobs done, in one statement; the others one by one.
+    const done = outcomes.flatMap((o) => (o.kind === 'done' ? [o.job.id] : []));
+    const doneNow = new Set(done.length > 0 ? await tx.finishJobs(done, this.options.worker, at) : []);
+    const finished: boolean[] = [];
+    for (const outcome of outcomes)
+      finished.push(outcome.kind === 'done' ? doneNow.has(outcome.job.id) : await this.recordOutcome(tx, outcome, at));
+    // Lock order (ports.ts, Store): every grant the effects' records change, before the first audit event.
+    const grantIds = outcomes.flatMap((o) => (o.kind === 'done' && o.effect ? [o.effect.grantId] : []));
+    grantIds.push(...lockFirst);
+    if (grantIds.length > 0) await tx.getGrants(grantIds);
+    for (const outcome of outcomes) await this.recordEffect(tx, outcome, at);
+    return finished;
+  }
+
+  /**
+   * A write the effect in flight needs committed before it goes on (`ProvisionerContext`): in one
+   * transaction with the outcomes waiting, which a message held may be waiting for. If that
+   * transaction fails, the outcomes wait again (`record` has the fallback for them) and the write
+   * gets a transaction of its own.
+   */
+  private async commitBeforeEffect<T>(grantIds: string[], write: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const outcomes = this.outcomes.splice(0);
+    if (outcomes.length === 0) return this.deps.store.transaction(write);
+    const at = nowIso(this.deps);
+    let committed: { finished: boolean[]; result: T };
+    try {
+      committed = await this.deps.store.transaction(async (tx) => {
+        const finished = await this.recordOutcomes(tx, outcomes, at, grantIds);
+        return { finished, result: await write(tx) };
+      });
+    } catch {
+      this.outcomes.unshift(...outcomes);
+      return this.deps.store.transaction(write);
+    }
+    outcomes.forEach((outcome, i) => this.recorded(outcome, committed.finished[i]!));
+    return committed.result;
+  }
+
+  /**
+   * Before the effects of jobs just claimed: what their provisioning jobs record before the effect
+   * (`Provisioner.prepareGrant`: the membership found before an add), read for all of them and
+   * committed in one transaction (with the outcomes waiting) instead of one each. A job whose
+   * preparation fails prepares itself when it runs (and fails there, retried as any effect).
+   * A single job prepares itself: the same one transaction.
+   */
+  private async prepareHeld(): Promise<void> {
+    const jobs = this.unprepared.splice(0).flatMap((j) => (j.payload.kind === 'provision' ? [j.payload] : []));
+    if (jobs.length < 2) return;
+    const preparations: GrantPreparation[] = [];
+    const grantIds: string[] = [];
+    for (const { grantId } of jobs) {
+      const prepared = await prepareProvision(this.deps, grantId).catch(() => undefined);
+      if (!prepared) continue;
+      preparations.push(prepared.write);
+      grantIds.push(grantId);
+    }
+    if (preparations.length === 0) return;
+    try {
+      await this.commitBeforeEffect(grantIds, async (tx) => {
+        for (const write of preparations) await write(tx);
+      });
+    } catch (error) {
+      this.deps.logger.warn('preparing a batch of provisioning jobs failed; each prepares itself', {
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 
@@ -485,11 +583,16 @@ function revokedGrant(job: JobRecord): string | undefined {
   return job.payload.kind === 'revoke' && job.payload.undoLateProvision !== true ? job.payload.grantId : undefined;
 }
 
-async function perform(deps: Deps, job: JobRecord, revocations: RevocationReads): Promise<EffectRecord | void> {
+async function perform(
+  deps: Deps,
+  job: JobRecord,
+  revocations: RevocationReads,
+  commitBeforeEffect: NonNullable<ProvisionerContext['commitBeforeEffect']>,
+): Promise<EffectRecord | void> {
   const payload = job.payload;
   switch (payload.kind) {
     case 'provision':
-      return provisionGrant(deps, payload.grantId);
+      return provisionGrant(deps, payload.grantId, commitBeforeEffect);
     case 'revoke':
       return executeRevocation(deps, payload.grantId, {
         undoLateProvision: payload.undoLateProvision === true,
@@ -504,6 +607,20 @@ async function perform(deps: Deps, job: JobRecord, revocations: RevocationReads)
     case 'reviewRemoval':
       return executeReviewRemoval(deps, payload.itemId);
   }
+}
+
+/**
+ * What a message reports on, as keys (`grant:…`, `request:…`), or null when it reads more than
+ * one grant or request (a digest, a review, an alert without ids).
+ */
+function messageAbout(job: JobRecord): string[] | null {
+  if (job.payload.kind !== 'notify') return null;
+  const n = job.payload.notification as { grantId?: string; requestId?: string };
+  const about = [
+    ...(n.grantId !== undefined ? [`grant:${n.grantId}`] : []),
+    ...(n.requestId !== undefined ? [`request:${n.requestId}`] : []),
+  ];
+  return about.length > 0 ? about : null;
 }
 
 function compare(a: string, b: string): number {

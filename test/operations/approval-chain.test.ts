@@ -74,6 +74,9 @@ describe('the approval chain', () => {
     const approved = (await h.store.getRequest(request.id))!;
     expect(approved.status).toBe('approved');
     expect(approved.grantedSeconds).toBe(3600);
+    // The decision answers with the request as stored (what the approver's message shows).
+    expect(last).toMatchObject({ request: approved });
+    expect(approved.grantId).not.toBeNull();
 
     const grant = (await h.store.grantForRequest(request.id))!;
     expect(grant.status).toBe('provisioning');

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../src/domain/errors.js';
 import type { Store } from '../../src/operations/ports.js';
 import { runDueJobs } from '../../src/operations/run-jobs.js';
+import { reviewRequest } from '../../src/operations/review-request.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
 
@@ -70,7 +71,7 @@ async function queueTwoRequests(): Promise<string[]> {
   return (await h.store.listJobs({ status: ['pending'] })).map((j) => j.key);
 }
 
-/** The harness's store, counting write transactions, with `finishJob` of one job failing (a write the disk refuses). */
+/** The harness's store, counting write transactions, with finishing one job failing (a write the disk refuses). */
 function storeFailingToFinish(jobId: () => number | undefined): { store: Store; transactions: () => number } {
   let transactions = 0;
   const store: Store = Object.create(h.store) as Store;
@@ -81,9 +82,9 @@ function storeFailingToFinish(jobId: () => number | undefined): { store: Store; 
         new Proxy(tx, {
           get(target, name) {
             const value = Reflect.get(target, name, target) as unknown;
-            if (name !== 'finishJob' || typeof value !== 'function') return value;
-            return (id: number, ...rest: unknown[]) => {
-              if (id === jobId()) throw new Error('disk I/O error');
+            if ((name !== 'finishJob' && name !== 'finishJobs') || typeof value !== 'function') return value;
+            return (id: number | number[], ...rest: unknown[]) => {
+              if ([id].flat().includes(jobId()!)) throw new Error('disk I/O error');
               return (value as (...args: unknown[]) => unknown).call(target, id, ...rest);
             };
           },
@@ -159,5 +160,80 @@ describe('the job runner runs jobs in batches', () => {
     // Claim 3; record 3 and claim 1; record 1 and find nothing more to claim; the due list read again: empty.
     expect(counted.transactions()).toBe(3);
     expect(h.notifier.delivered.map((d) => d.key).sort()).toEqual([...keys].sort());
+  });
+});
+
+/** Ada's and Alan's AWS admin requests, approved by Marcus: two adds and the messages of both queued. */
+async function approveTwoRequests(): Promise<string[]> {
+  const grantIds: string[] = [];
+  for (const email of ['ada@example.com', 'alan@example.com']) {
+    const submitted = await submitRequest(h.deps, {
+      requester: await h.as(email),
+      app: 'aws',
+      role: 'admin',
+      durationSeconds: 3600,
+      justification: 'deploy',
+    });
+    if (submitted.kind !== 'submitted') throw new Error(submitted.kind);
+    const manager = await h.as('marcus@example.com');
+    const decided = await reviewRequest(h.deps, { actor: manager, requestId: submitted.request.id, decision: 'approve' });
+    if (decided.kind !== 'request_approved') throw new Error(decided.kind);
+    grantIds.push(decided.grantId!);
+  }
+  return grantIds;
+}
+
+describe('the job runner prepares and records a batch together', () => {
+  it('records every membership of a batch before its first add, in one transaction', async () => {
+    const grantIds = await approveTwoRequests();
+    const recordedAtAdds: (boolean | null)[][] = [];
+    h.directory.beforeCall = async (method) => {
+      if (method !== 'addToGroup') return;
+      recordedAtAdds.push(await Promise.all(grantIds.map(async (id) => (await h.store.getGrant(id))!.alreadyMember)));
+    };
+    const counted = storeFailingToFinish(() => undefined);
+    const summary = await runDueJobs({ ...h.deps, store: counted.store }, { worker: 'test' });
+    expect(summary).toMatchObject({ dead: 0, retried: 0 });
+    // Both grants' records (neither person was in aws-admins) were committed before the first add.
+    expect(recordedAtAdds).toEqual([
+      [false, false],
+      [false, false],
+    ]);
+    for (const id of grantIds) expect(await h.store.getGrant(id)).toMatchObject({ status: 'active' });
+    // The claim; both memberships; the outcomes; the "access granted" messages, due since, claimed;
+    // their outcomes. (One membership per add, each with the outcomes before it, would take six.)
+    expect(counted.transactions()).toBe(5);
+  });
+
+  it('a message about a grant runs once its activation is committed; the adds and other messages meanwhile', async () => {
+    // Ada and Marcus take GitHub member (approved by policy): each add is queued before its "approved" message.
+    const requestIds: string[] = [];
+    for (const email of ['ada@example.com', 'marcus@example.com']) {
+      const submitted = await submitRequest(h.deps, { requester: await h.as(email), app: 'github', role: 'member' });
+      if (submitted.kind !== 'submitted') throw new Error(submitted.kind);
+      requestIds.push(submitted.request.id);
+    }
+    const queued = (await h.store.listJobs({ status: ['pending'] })).map((j) => j.key);
+    const ran: { key: string; grantStatus?: string }[] = [];
+    const deliver = h.notifier.deliver.bind(h.notifier);
+    h.notifier.deliver = async (notification, key) => {
+      const requestId = 'requestId' in notification ? notification.requestId : undefined;
+      ran.push({ key, grantStatus: (await h.store.listGrants({})).find((g) => g.requestId === requestId)?.status });
+      return deliver(notification, key);
+    };
+    h.directory.beforeCall = (method) => void (method === 'addToGroup' && ran.push({ key: 'add' }));
+    const counted = storeFailingToFinish(() => undefined);
+    await runDueJobs({ ...h.deps, store: counted.store }, { worker: 'test' });
+    // Both adds ran before the first "approved" message, which reports its grant active...
+    expect(ran.map((r) => r.key).slice(0, 2)).toEqual(['add', 'add']);
+    const approvals = ran.filter((r) => r.key.startsWith('notify:approved:'));
+    expect(approvals.map((r) => r.grantStatus)).toEqual(['active', 'active']);
+    // ...each request's messages kept the order they were queued in...
+    const ofRequest = (keys: string[], requestId: string) => keys.filter((k) => k.includes(requestId));
+    for (const requestId of requestIds)
+      expect(ofRequest(ran.map((r) => r.key), requestId)).toEqual(ofRequest(queued, requestId));
+    // ...and both activations were committed together: the claim, both memberships, the adds'
+    // outcomes, the approvals' outcomes, the claim of the "access granted" messages, their outcomes.
+    expect(counted.transactions()).toBe(6);
   });
 });

@@ -1540,6 +1540,53 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         ]);
       });
 
+      it('claims and finishes a batch of jobs at once, with the same rules as one at a time', async () => {
+        const other = await db.connect();
+        try {
+          const ada = 'okta_group:aws-admins:u-ada';
+          const alan = 'okta_group:aws-admins:u-alan';
+          await store.transaction(async (tx) => {
+            await tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0), ada);
+            await tx.enqueueJob('revoke:grt_1', { kind: 'revoke', grantId: 'grt_1' }, at(0), ada);
+            await tx.enqueueJob('provision:grt_2', provision('grt_2'), at(0), alan);
+            await tx.enqueueJob('provision:grt_3', provision('grt_3'), at(0)); // no subject
+            await tx.enqueueJob('provision:grt_4', provision('grt_4'), at(50)); // not due yet
+            await tx.enqueueJob('provision:grt_5', provision('grt_5'), at(0), 'webhook:grt_5');
+          });
+          const id = async (key: string) => (await store.getJobByKey(key))!.id;
+          const [add, removal, alanAdd, plain, later, hook] = await Promise.all(
+            ['provision:grt_1', 'revoke:grt_1', 'provision:grt_2', 'provision:grt_3', 'provision:grt_4'].map(id),
+          ).then(async (ids) => [...ids, await id('provision:grt_5')]);
+          // Another worker runs grt_5's subject.
+          expect(await other.transaction((tx) => tx.claimJob(hook!, 'w2', at(1), at(301)))).toBe(true);
+          // One of Ada's two jobs; nothing not due; nothing of a subject running elsewhere.
+          const claimed = await store.transaction((tx) =>
+            tx.claimJobs([hook!, alanAdd!, add!, removal!, plain!, later!], 'w1', at(1), at(301)),
+          );
+          const adas = claimed.filter((job) => job === add || job === removal);
+          expect(adas).toHaveLength(1);
+          expect([...claimed].sort((a, b) => a - b)).toEqual([...adas, alanAdd!, plain!].sort((a, b) => a - b));
+          for (const job of [adas[0]!, alanAdd!, plain!])
+            expect(await store.getJob(job)).toMatchObject({ status: 'running', attempts: 1, updatedAt: at(1) });
+          const waiting = adas[0] === add ? removal! : add!;
+          expect(await store.getJob(waiting)).toMatchObject({ status: 'pending', attempts: 0 });
+          // A job already claimed is not claimed again, by this worker or another.
+          expect(await other.transaction((tx) => tx.claimJobs([add!, plain!], 'w2', at(2), at(302)))).toEqual([]);
+          expect(await store.transaction((tx) => tx.claimJobs([], 'w1', at(2), at(302)))).toEqual([]);
+
+          // Finished only where this worker still holds the job.
+          const finished = await store.transaction((tx) => tx.finishJobs([add!, plain!, hook!, removal!], 'w1', at(3)));
+          expect([...finished].sort((a, b) => a - b)).toEqual([adas[0]!, plain!].sort((a, b) => a - b));
+          for (const job of [adas[0]!, plain!])
+            expect(await store.getJob(job)).toMatchObject({ status: 'done', updatedAt: at(3) });
+          expect(await store.getJob(hook!)).toMatchObject({ status: 'running', updatedAt: at(1) });
+          // Ada's subject is free again: her other job now.
+          expect(await store.transaction((tx) => tx.claimJobs([waiting], 'w1', at(4), at(304)))).toEqual([waiting]);
+        } finally {
+          await other.close();
+        }
+      });
+
       it("extends a running job's lock for its worker only, and can give a rate-limited run its attempt back", async () => {
         await store.transaction((tx) => tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0)));
         const { id } = (await store.getJobByKey('provision:grt_1'))!;

@@ -6,7 +6,7 @@ import type { Connection } from './open-database.js';
 import { fromGrant, fromGrantPatch, toGrant, type GrantRow } from './row-mappers.js';
 import { limitInText } from './prepared-query.js';
 import * as t from './schema.js';
-import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
+import { placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
 type Methods =
   | 'getGrant'
@@ -203,18 +203,17 @@ export class GrantsRepo implements SyncPort<Methods> {
   }
 
   getGrants(ids: readonly string[]): Grant[] {
-    const out: Grant[] = [];
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      out.push(
-        ...this.c.db
+    if (ids.length === 0) return [];
+    // Built once: the ids go in as one JSON array (a batch's grants, the sweep's pages).
+    return this.c
+      .prepared('getGrants', (db) =>
+        db
           .select()
           .from(t.grants)
-          .where(inArray(t.grants.id, ids.slice(i, i + CHUNK)))
-          .all()
-          .map(toGrant),
-      );
-    }
-    return out;
+          .where(sql`${t.grants.id} in (select value from json_each(${sql.placeholder('ids')}))`),
+      )
+      .all({ ids: JSON.stringify(ids) })
+      .map(toGrant);
   }
 
   grantsThroughGroup(group: string, filter: { holderId?: string; status?: GrantStatus[] } = {}): Grant[] {

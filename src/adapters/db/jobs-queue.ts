@@ -15,8 +15,10 @@ type Methods =
   | 'dueJobs'
   | 'enqueueJob'
   | 'claimJob'
+  | 'claimJobs'
   | 'renewJob'
   | 'finishJob'
+  | 'finishJobs'
   | 'releaseJob'
   | 'failJob'
   | 'pruneJobs';
@@ -156,6 +158,26 @@ export class JobsQueue implements SyncPort<Methods> {
     );
   }
 
+  claimJobs(ids: number[], worker: string, now: string, lockedUntil: string): number[] {
+    if (ids.length === 0) return [];
+    // One statement for the batch, the ids as a JSON array, each found by its id (the unary plus keeps
+    // SQLite from scanning jobs_due for every due job instead). Its WHERE sees the table as before
+    // the statement: of two jobs of one subject in the list, the older is claimed (if due), never both.
+    const statement = this.c.cached('claimJobs', () =>
+      this.c.sqlite.prepare<{ ids: string; worker: string; now: string; lockedUntil: string }, number>(
+        `update jobs set status = 'running', locked_by = :worker, locked_until = :lockedUntil,
+          updated_at = :now, attempts = attempts + 1
+        where id in (select value from json_each(:ids))
+          and ((+status = 'pending' and run_at <= :now) or (+status = 'running' and locked_until <= :now))
+          and (subject is null or not exists (select 1 from jobs other where other.subject = jobs.subject
+            and other.id <> jobs.id and ((other.status = 'running' and other.locked_until > :now)
+              or (other.id < jobs.id and other.id in (select value from json_each(:ids))))))
+        returning id`,
+      ).pluck(),
+    );
+    return statement.all({ ids: JSON.stringify(ids), worker, now, lockedUntil });
+  }
+
   renewJob(id: number, worker: string, now: string, lockedUntil: string): boolean {
     return (
       this.c.db
@@ -189,6 +211,18 @@ export class JobsQueue implements SyncPort<Methods> {
         )
         .run({ id, worker, now }).changes === 1
     );
+  }
+
+  finishJobs(ids: number[], worker: string, now: string): number[] {
+    if (ids.length === 0) return [];
+    const statement = this.c.cached('finishJobs', () =>
+      this.c.sqlite.prepare<{ ids: string; worker: string; now: string }, number>(
+        `update jobs set status = 'done', locked_by = null, locked_until = null, updated_at = :now, last_error = null
+        where id in (select value from json_each(:ids)) and +status = 'running' and locked_by = :worker
+        returning id`,
+      ).pluck(),
+    );
+    return statement.all({ ids: JSON.stringify(ids), worker, now });
   }
 
   releaseJob(id: number, worker: string, now: string): boolean {

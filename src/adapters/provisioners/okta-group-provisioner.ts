@@ -11,21 +11,23 @@
  */
 import { oktaGroupMethod, type OktaGroupProvision } from '../../domain/provisioning/okta-group.js';
 import type { Grant } from '../../domain/records.js';
-import type { Directory, Provisioner, Store, StoreTx } from '../../operations/ports.js';
+import type { Directory, GrantPreparation, Provisioner, Store, StoreTx } from '../../operations/ports.js';
 
 export function oktaGroupProvisioner(directory: Directory): Provisioner<OktaGroupProvision> {
   return {
-    async grant(grant, provision, { store }) {
+    async prepareGrant(grant, provision, { store }) {
+      if (grant.alreadyMember !== null) return undefined;
+      return (await alreadyMemberRecord(grant, provision.group, store, directory)).write;
+    },
+
+    async grant(grant, provision, { store, commitBeforeEffect }) {
       let alreadyMember = grant.alreadyMember;
       if (alreadyMember === null) {
         // Recorded before the add, so a retry after a successful add cannot mistake our own
         // membership for one the person had before, and `null` always means "never added".
-        const member = await directory.isMember(grant.holder.directoryId, provision.group);
-        const known = member && !(await heldThroughOurGrant(store, grant, provision.group));
+        const { known, write } = await alreadyMemberRecord(grant, provision.group, store, directory);
         alreadyMember = known;
-        const recorded = await store.transaction((tx) =>
-          tx.updateGrant(grant.id, ['provisioning'], { alreadyMember: known }),
-        );
+        const recorded = await (commitBeforeEffect ? commitBeforeEffect(grant.id, write) : store.transaction(write));
         if (!recorded) return { kind: 'overtaken' }; // the revocation overtook us before the add: nothing was added
       }
       // Resolves once the directory confirms the membership (read back): see the Directory port.
@@ -80,6 +82,18 @@ export function oktaGroupProvisioner(directory: Directory): Provisioner<OktaGrou
 
     describe: (provision) => oktaGroupMethod.describe(provision),
   };
+}
+
+/** Whether the person is a member of the group on their own, as read now, and its record on the grant. */
+async function alreadyMemberRecord(
+  grant: Grant,
+  group: string,
+  store: Store,
+  directory: Directory,
+): Promise<{ known: boolean; write: GrantPreparation }> {
+  const member = await directory.isMember(grant.holder.directoryId, group);
+  const known = member && !(await heldThroughOurGrant(store, grant, group));
+  return { known, write: (tx: StoreTx) => tx.updateGrant(grant.id, ['provisioning'], { alreadyMember: known }) };
 }
 
 /**

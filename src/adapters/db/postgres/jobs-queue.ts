@@ -25,8 +25,10 @@ type Methods =
   | 'dueJobs'
   | 'enqueueJob'
   | 'claimJob'
+  | 'claimJobs'
   | 'renewJob'
   | 'finishJob'
+  | 'finishJobs'
   | 'releaseJob'
   | 'failJob'
   | 'pruneJobs';
@@ -146,6 +148,13 @@ export class PgJobsQueue implements Pick<StoreTx, Methods> {
     return result.rowCount === 1;
   }
 
+  async claimJobs(ids: number[], worker: string, now: string, lockedUntil: string): Promise<number[]> {
+    // One job at a time, in the order given: each takes its subject's lock as `claimJob` does.
+    const claimed: number[] = [];
+    for (const id of ids) if (await this.claimJob(id, worker, now, lockedUntil)) claimed.push(id);
+    return claimed;
+  }
+
   async renewJob(id: number, worker: string, now: string, lockedUntil: string): Promise<boolean> {
     const result = await this.s.db
       .update(t.jobs)
@@ -160,6 +169,16 @@ export class PgJobsQueue implements Pick<StoreTx, Methods> {
       .set({ status: 'done', lockedBy: null, lockedUntil: null, updatedAt: now, lastError: null })
       .where(and(eq(t.jobs.id, id), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)));
     return result.rowCount === 1;
+  }
+
+  async finishJobs(ids: number[], worker: string, now: string): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.s.db
+      .update(t.jobs)
+      .set({ status: 'done', lockedBy: null, lockedUntil: null, updatedAt: now, lastError: null })
+      .where(and(inArray(t.jobs.id, ids), eq(t.jobs.status, 'running'), eq(t.jobs.lockedBy, worker)))
+      .returning({ id: t.jobs.id });
+    return rows.map((r) => r.id);
   }
 
   async releaseJob(id: number, worker: string, now: string): Promise<boolean> {
