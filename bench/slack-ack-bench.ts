@@ -749,8 +749,7 @@ async function main(): Promise<void> {
     replicaCpuUsed === undefined ? null : Math.round((replicaCpuUsed / bot.requests) * 100) / 100;
   if (replicaCpuPerRequestMs !== null)
     console.log(`  the replicas' CPU (user + system) per bot request: ${replicaCpuPerRequestMs} ms`);
-  const bareCpuPerRequestMs =
-    bareCpuUsed === undefined ? null : Math.round((bareCpuUsed / bare.requests) * 100) / 100;
+  const bareCpuPerRequestMs = bareCpuUsed === undefined ? null : Math.round((bareCpuUsed / bare.requests) * 100) / 100;
   if (bareCpuPerRequestMs !== null)
     console.log(
       `  the bare app's CPU (user + system) per request, in its own process: ${bareCpuPerRequestMs} ms${replicaCpuPerRequestMs !== null ? ` (the bot's: ${ratio(replicaCpuPerRequestMs, bareCpuPerRequestMs) ?? '—'}x)` : ''}`,

@@ -346,4 +346,3 @@ export function myReviewsMessage(v: MyReviewsView): SlackMessage {
 function accessKey(item: ReviewItem): string {
   return item.access.kind === 'role' ? `${item.access.app}/${item.access.role}` : `group:${item.access.group}`;
 }
-

@@ -107,4 +107,3 @@ function capped(lines: string[]): string[] {
 function field(text: string): { type: 'mrkdwn'; text: string } {
   return { type: 'mrkdwn', text: truncateMrkdwn(text, LIMITS.fieldText) };
 }
-

@@ -458,12 +458,7 @@ export interface StoreReads {
    * worker's); optionally of some kinds, or only those of some subjects (in one read, however
    * many). Reading them claims nothing: `claimJob` decides who runs each.
    */
-  dueJobs(
-    now: string,
-    limit: number,
-    kinds?: JobPayload['kind'][],
-    subjects?: readonly string[],
-  ): Promise<JobRecord[]>;
+  dueJobs(now: string, limit: number, kinds?: JobPayload['kind'][], subjects?: readonly string[]): Promise<JobRecord[]>;
 
   getMeta(key: string): Promise<string | undefined>;
   /** Every meta entry whose key starts with `prefix`, by key. */

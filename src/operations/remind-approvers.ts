@@ -34,11 +34,7 @@ export async function remindApprovers(deps: Deps, batch = 100): Promise<number> 
 }
 
 /** What is due for a step now: the lead to send (the latest reached), the ones it marks sent, and the next. */
-function reminderPlan(
-  step: Pick<StepRecord, 'startedAt' | 'remindersSent'>,
-  leads: readonly number[],
-  now: string,
-) {
+function reminderPlan(step: Pick<StepRecord, 'startedAt' | 'remindersSent'>, leads: readonly number[], now: string) {
   const elapsed = (Date.parse(now) - Date.parse(step.startedAt ?? now)) / 1000;
   const unsent = leads.filter((l) => !step.remindersSent.includes(l));
   const reached = unsent.filter((l) => l <= elapsed);

@@ -258,7 +258,14 @@ class BatchRunner {
     const lockedUntil = addSeconds(now, this.lockSeconds);
     // Code-unit order, the same in every process whatever its locale.
     const order = [...candidates].sort((a, b) => compare(a.subject ?? '', b.subject ?? ''));
-    const claimed = new Set(await tx.claimJobs(order.map((j) => j.id), this.options.worker, now, lockedUntil));
+    const claimed = new Set(
+      await tx.claimJobs(
+        order.map((j) => j.id),
+        this.options.worker,
+        now,
+        lockedUntil,
+      ),
+    );
     return candidates.filter((j) => claimed.has(j.id));
   }
 

@@ -327,7 +327,7 @@ const userReads = (id: string) => okta.count(new RegExp(`^/api/v1/users/${id}$`)
 const memberListings = () => okta.count('/api/v1/groups/00gplatform/users', 'GET');
 
 describe('the member listing answers the reads of its members, within one operation', () => {
-  it("saves a read of each member: their record and their manager attribute come from the listing", async () => {
+  it('saves a read of each member: their record and their manager attribute come from the listing', async () => {
     const directory = directoryFor(url);
     await withReadScope(async () => {
       const members = await directory.membersOf('platform-team');

@@ -129,7 +129,9 @@ describe('provisioning and revocation', () => {
     expect(members.map((p) => p.email).sort()).toEqual(['ada@example.com', 'alan@example.com']);
     const kept = async (grantId: string) =>
       (await h.store.auditEventsFor({ grantId })).find((e) => e.action === 'grant.membershipKept')?.details.why;
-    expect(await kept(grants[0]!.id)).toContain(`holds another grant through github-members (github/triage ${adaTriage.id})`);
+    expect(await kept(grants[0]!.id)).toContain(
+      `holds another grant through github-members (github/triage ${adaTriage.id})`,
+    );
     expect(await kept(grants[1]!.id)).toBeUndefined();
     expect(await kept(grants[2]!.id)).toContain('was already a member of github-members before this grant');
     expect(await kept(grants[3]!.id)).toBeUndefined();

@@ -176,7 +176,11 @@ async function approveTwoRequests(): Promise<string[]> {
     });
     if (submitted.kind !== 'submitted') throw new Error(submitted.kind);
     const manager = await h.as('marcus@example.com');
-    const decided = await reviewRequest(h.deps, { actor: manager, requestId: submitted.request.id, decision: 'approve' });
+    const decided = await reviewRequest(h.deps, {
+      actor: manager,
+      requestId: submitted.request.id,
+      decision: 'approve',
+    });
     if (decided.kind !== 'request_approved') throw new Error(decided.kind);
     grantIds.push(decided.grantId!);
   }
@@ -231,7 +235,12 @@ describe('the job runner prepares and records a batch together', () => {
     // ...each request's messages kept the order they were queued in...
     const ofRequest = (keys: string[], requestId: string) => keys.filter((k) => k.includes(requestId));
     for (const requestId of requestIds)
-      expect(ofRequest(ran.map((r) => r.key), requestId)).toEqual(ofRequest(queued, requestId));
+      expect(
+        ofRequest(
+          ran.map((r) => r.key),
+          requestId,
+        ),
+      ).toEqual(ofRequest(queued, requestId));
     // ...and both activations were committed together: the claim, both memberships, the adds'
     // outcomes, the approvals' outcomes, the claim of the "access granted" messages, their outcomes.
     expect(counted.transactions()).toBe(6);

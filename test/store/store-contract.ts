@@ -897,12 +897,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           (await store.listGrants(filter)).map((g) => g.id);
         expect(await ids({ holderId: 'u-alan', status: ['active'] })).toEqual([]);
         expect(await ids({ holderId: 'u-alan', status: ['active', 'provisioning'] })).toEqual(['grt_d']);
-        expect(await ids({ holderId: 'u-ada', app: 'github', role: 'owner', status: ['active', 'provisioning'] })).toEqual(
-          ['grt_a'],
-        );
-        expect(await ids({ holderId: 'u-ada', app: 'github', role: 'member', status: ['active', 'provisioning'] })).toEqual(
-          ['grt_b'],
-        );
+        expect(
+          await ids({ holderId: 'u-ada', app: 'github', role: 'owner', status: ['active', 'provisioning'] }),
+        ).toEqual(['grt_a']);
+        expect(
+          await ids({ holderId: 'u-ada', app: 'github', role: 'member', status: ['active', 'provisioning'] }),
+        ).toEqual(['grt_b']);
         expect(await ids({ sensitive: true, status: ['active', 'revoked'] })).toEqual(['grt_c', 'grt_a']);
         expect(await ids({ limit: 2 })).toEqual(['grt_d', 'grt_c']);
         expect(await ids({ limit: 3 })).toEqual(['grt_d', 'grt_c', 'grt_b']);

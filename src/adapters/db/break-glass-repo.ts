@@ -73,10 +73,7 @@ export class BreakGlassRepo implements SyncPort<Methods> {
   }
 
   insertBreakGlassReview(review: BreakGlassReview): void {
-    this.c.db
-      .insert(t.breakGlassReviews)
-      .values(fromBreakGlassReview(review))
-      .run();
+    this.c.db.insert(t.breakGlassReviews).values(fromBreakGlassReview(review)).run();
   }
 
   updateBreakGlassReview(grantId: string, from: BreakGlassReviewStatus[], patch: Partial<BreakGlassReview>): boolean {

@@ -162,22 +162,24 @@ export class GrantsRepo implements SyncPort<Methods> {
   grantsKeepingMemberships(memberships: readonly GroupMembership[]): Grant[] {
     if (memberships.length === 0) return [];
     return this.c
-      .prepared('grantsKeepingMemberships', (db) =>
-        db
-          .select()
-          .from(t.grants)
-          .where(
-            and(
-              // The memberships are one parameter (a JSON array of [holder, group]), whatever their
-              // number. Each holder's few grants through grants_holder (named, and the unary plus),
-              // never a group's or a status's many.
-              sql`(${t.grants.holderId}, +${t.grants.provisionGroup}) in (select value ->> 0, value ->> 1 from json_each(${sql.placeholder('memberships')}))`,
-              or(
-                sql`+${t.grants.status} in ('provisioning', 'active')`,
-                and(sql`+${t.grants.status} = 'revoking'`, eq(t.grants.alreadyMember, true)),
+      .prepared(
+        'grantsKeepingMemberships',
+        (db) =>
+          db
+            .select()
+            .from(t.grants)
+            .where(
+              and(
+                // The memberships are one parameter (a JSON array of [holder, group]), whatever their
+                // number. Each holder's few grants through grants_holder (named, and the unary plus),
+                // never a group's or a status's many.
+                sql`(${t.grants.holderId}, +${t.grants.provisionGroup}) in (select value ->> 0, value ->> 1 from json_each(${sql.placeholder('memberships')}))`,
+                or(
+                  sql`+${t.grants.status} in ('provisioning', 'active')`,
+                  and(sql`+${t.grants.status} = 'revoking'`, eq(t.grants.alreadyMember, true)),
+                ),
               ),
             ),
-          ),
         { indexedBy: 'grants_holder' },
       )
       .all({ memberships: JSON.stringify(memberships.map((m) => [m.holderId, m.group])) })

@@ -100,29 +100,33 @@ export class JobsQueue implements SyncPort<Methods> {
     // limit. The subjects are one parameter (a JSON array), so any number of them is one statement.
     const kindList = kinds?.length ? [...kinds].sort() : undefined;
     const key = `dueJobs:${kindList?.join(',') ?? '*'}:${subjects === undefined ? '*' : 'subjects'}:${limit}`;
-    const statement = this.c.prepared(key, (db) => {
-      const now_ = sql.placeholder('now');
-      return db
-        .select()
-        .from(t.jobs)
-        .where(
-          and(
-            or(
-              and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now_)),
-              and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_)),
+    const statement = this.c.prepared(
+      key,
+      (db) => {
+        const now_ = sql.placeholder('now');
+        return db
+          .select()
+          .from(t.jobs)
+          .where(
+            and(
+              or(
+                and(eq(t.jobs.status, 'pending'), lte(t.jobs.runAt, now_)),
+                and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_)),
+              ),
+              kindList ? inArray(t.jobs.kind, kindList) : undefined,
+              subjects !== undefined
+                ? sql`${t.jobs.subject} in (select value from json_each(${sql.placeholder('subjects')}))`
+                : undefined,
             ),
-            kindList ? inArray(t.jobs.kind, kindList) : undefined,
-            subjects !== undefined
-              ? sql`${t.jobs.subject} in (select value from json_each(${sql.placeholder('subjects')}))`
-              : undefined,
-          ),
-        )
-        .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
-        .limit(limitInText(limit));
-      // Of some subjects: their few jobs through jobs_subject, named because SQLite's statistics
-      // (ANALYZE) count the jobs without a subject (messages) as one subject's: with many of them
-      // it would read every job instead of each subject's few.
-    }, subjects === undefined ? {} : { indexedBy: 'jobs_subject' });
+          )
+          .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
+          .limit(limitInText(limit));
+        // Of some subjects: their few jobs through jobs_subject, named because SQLite's statistics
+        // (ANALYZE) count the jobs without a subject (messages) as one subject's: with many of them
+        // it would read every job instead of each subject's few.
+      },
+      subjects === undefined ? {} : { indexedBy: 'jobs_subject' },
+    );
     return statement.all({ now, subjects: subjects && JSON.stringify(subjects) }).map(toJob);
   }
 
@@ -164,8 +168,9 @@ export class JobsQueue implements SyncPort<Methods> {
     // SQLite from scanning jobs_due for every due job instead). Its WHERE sees the table as before
     // the statement: of two jobs of one subject in the list, the older is claimed (if due), never both.
     const statement = this.c.cached('claimJobs', () =>
-      this.c.sqlite.prepare<{ ids: string; worker: string; now: string; lockedUntil: string }, number>(
-        `update jobs set status = 'running', locked_by = :worker, locked_until = :lockedUntil,
+      this.c.sqlite
+        .prepare<{ ids: string; worker: string; now: string; lockedUntil: string }, number>(
+          `update jobs set status = 'running', locked_by = :worker, locked_until = :lockedUntil,
           updated_at = :now, attempts = attempts + 1
         where id in (select value from json_each(:ids))
           and ((+status = 'pending' and run_at <= :now) or (+status = 'running' and locked_until <= :now))
@@ -173,7 +178,8 @@ export class JobsQueue implements SyncPort<Methods> {
             and other.id <> jobs.id and ((other.status = 'running' and other.locked_until > :now)
               or (other.id < jobs.id and other.id in (select value from json_each(:ids))))))
         returning id`,
-      ).pluck(),
+        )
+        .pluck(),
     );
     return statement.all({ ids: JSON.stringify(ids), worker, now, lockedUntil });
   }
@@ -216,11 +222,13 @@ export class JobsQueue implements SyncPort<Methods> {
   finishJobs(ids: number[], worker: string, now: string): number[] {
     if (ids.length === 0) return [];
     const statement = this.c.cached('finishJobs', () =>
-      this.c.sqlite.prepare<{ ids: string; worker: string; now: string }, number>(
-        `update jobs set status = 'done', locked_by = null, locked_until = null, updated_at = :now, last_error = null
+      this.c.sqlite
+        .prepare<{ ids: string; worker: string; now: string }, number>(
+          `update jobs set status = 'done', locked_by = null, locked_until = null, updated_at = :now, last_error = null
         where id in (select value from json_each(:ids)) and +status = 'running' and locked_by = :worker
         returning id`,
-      ).pluck(),
+        )
+        .pluck(),
     );
     return statement.all({ ids: JSON.stringify(ids), worker, now });
   }

@@ -40,9 +40,7 @@ export function oktaGroupProvisioner(directory: Directory): Provisioner<OktaGrou
       // Read with the other revocations of the job runner's batch (see provision-grant.ts), or now.
       const keeping =
         options.keeping ?? (await store.grantsKeepingMemberships([{ holderId: grant.holder.directoryId, group }]));
-      const others = keeping.filter(
-        (g) => g.id !== grant.id && (g.status === 'active' || g.status === 'provisioning'),
-      );
+      const others = keeping.filter((g) => g.id !== grant.id && (g.status === 'active' || g.status === 'provisioning'));
       const unrecorded = others.filter((g) => g.alreadyMember === null);
       const who = grant.holder.email;
       const otherNames = others.map((g) => `${g.app}/${g.role} ${g.id}`).join(', ');

@@ -150,9 +150,7 @@ export async function approvalsAwaiting(
   });
 }
 
-function approvalLines(
-  asks: { card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[],
-): ApprovalLine[] {
+function approvalLines(asks: { card: RequestCard; stepIndex: number; forPerson?: PersonLabel }[]): ApprovalLine[] {
   return asks.flatMap(({ card, stepIndex, forPerson }) => {
     const step = card.steps.find((s) => s.index === stepIndex);
     if (!step) return [];

@@ -61,9 +61,7 @@ export class PgBreakGlassRepo implements Pick<StoreTx, Methods> {
   }
 
   async insertBreakGlassReview(review: BreakGlassReview): Promise<void> {
-    await this.s.db
-      .insert(t.breakGlassReviews)
-      .values(fromBreakGlassReview(review));
+    await this.s.db.insert(t.breakGlassReviews).values(fromBreakGlassReview(review));
   }
 
   async updateBreakGlassReview(

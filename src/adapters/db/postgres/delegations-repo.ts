@@ -47,7 +47,10 @@ export class PgDelegationsRepo implements Pick<StoreTx, Methods> {
       .select()
       .from(t.delegations)
       .where(
-        and(sql`${t.delegations.delegatorId} = any(${textArray(delegatorIds)})`, sql`${t.delegations.status} = 'active'`),
+        and(
+          sql`${t.delegations.delegatorId} = any(${textArray(delegatorIds)})`,
+          sql`${t.delegations.status} = 'active'`,
+        ),
       );
     return rows.map(toDelegation);
   }
