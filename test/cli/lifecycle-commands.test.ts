@@ -246,6 +246,15 @@ describe('access review commands (issue 17)', () => {
     expect(all.stdout).toContain(second);
     expect(all.stdout).toContain(campaign);
     expect(all.stdout).not.toMatch(/pending|undecided/);
+
+    // Its review file removed, both closed campaigns are history: the overview says where they are.
+    expect((await cli(['reviews', 'close', second, '--admin', 'jordan@example.com'], env)).code).toBe(0);
+    const policies = join(dir, 'policies-without-review');
+    cpSync('policies', policies, { recursive: true });
+    rmSync(join(policies, 'reviews', 'quarterly-sensitive.yml'));
+    const history = await cli(['reviews', 'status'], { ...env, POLICIES_DIR: policies });
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toContain('no open campaign, and no current review has had one (reviews status --all');
   });
 });
 

@@ -1,7 +1,9 @@
 /**
  * The start-up check of the policies against the directory: every group they name exists, groups the
  * bot provisions can be changed through the API, named approvers exist, and every chain can be
- * satisfied for a requester who approves nothing themselves, counting the admin fallback.
+ * satisfied for a requester who approves nothing themselves, counting the admin fallback. The
+ * access reviews' scope groups and reviewers are checked the same way (reviewers must be active; a
+ * group a review removes members from, `remediate: remove`, must be manageable).
  *
  * Only a definite answer is a problem. When the directory is unreachable (TransientError), the
  * check stops and says so, and the caller starts anyway and retries later.
@@ -154,7 +156,7 @@ export async function checkPoliciesAgainstDirectory(
   return { problems: sortProblems(problems) };
 }
 
-/** Every group the policies and settings name, in file order, with the key that names it. */
+/** Every group the policies, the settings and the reviews name, in file order, with the key that names it. */
 function groupReferences(loaded: LoadedPolicies): GroupReference[] {
   const refs: GroupReference[] = [
     { file: loaded.settingsFile, path: ['admin_group'], group: loaded.settings.adminGroup, use: 'admin' },

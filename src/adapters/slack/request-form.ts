@@ -102,19 +102,18 @@ export function requestFormModel(
       policyName: role.policy,
       policyVersion: entry.version,
       approvalSummary: roleSummary(role, groups, extras.approverNames),
-      ...breakGlassOffer(role, person, groups),
+      ...breakGlassButtonFor(role, person, groups),
     };
     if (extras.pending) model.pending = extras.pending;
   }
   return model;
 }
 
-/** The emergency access a person may use for a role, for the form's "Emergency access…" (display only). */
-export function breakGlassOffer(
-  role: Role,
-  person: Person,
-  groups: readonly string[],
-): { breakGlassMaxSeconds?: number } {
+/**
+ * Whether the form shows "Emergency access…" (display only, from what the form already read): the
+ * break-glass form and its submission decide through the core's `breakGlassOfferFor`.
+ */
+function breakGlassButtonFor(role: Role, person: Person, groups: readonly string[]): { breakGlassMaxSeconds?: number } {
   if (!role.breakGlass) return {};
   const check = checkBreakGlass(role, person, groups, {});
   return check.outcome === 'not_allowed' || check.outcome === 'not_eligible'

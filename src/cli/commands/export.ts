@@ -62,7 +62,7 @@ Options:
   --user WHO     only this person, by email (any case) or directory id: requests they made,
                  grants they held, events they caused or about their requests and grants,
                  review items of their access
-  --campaign ID  reviews only: one campaign (rvc_…, see reviews status)
+  --campaign ID  reviews only: one campaign (rvc_…, see reviews status --all)
   --out FILE     write to FILE (replaced if it exists; written to a temporary file first)
   --admin EMAIL  export as this admin (checked against the admin group and logged as the actor);
                  without it the actor is logged as system:cli with the operating-system user

@@ -66,7 +66,15 @@ Exit codes: 0 shown; 1 no such campaign; 2 usage or configuration error.`,
           );
           return EXIT.ok;
         }
-        if (rows.length === 0) return noCampaignYet(io);
+        if (rows.length === 0) {
+          // Campaigns of reviews no longer in the reviews folder are history too: --all lists them.
+          if ((await deps.store.listReviewCampaigns({ limit: 1 })).length === 0) return noCampaignYet(io);
+          println(
+            io.stdout,
+            'no open campaign, and no current review has had one (reviews status --all lists every one)',
+          );
+          return EXIT.ok;
+        }
         println(
           io.stdout,
           table(

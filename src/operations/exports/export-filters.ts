@@ -85,7 +85,7 @@ export function parseExportFilters(kind: ExportKind, raw: RawExportFilters): Exp
     if (!/^rvc_[A-Za-z0-9]{1,60}$/.test(campaign))
       throw new ExportFilterError(
         'campaign',
-        `--campaign "${campaign}" is not a review campaign id (rvc_…; see reviews status)`,
+        `--campaign "${campaign}" is not a review campaign id (rvc_…; see reviews status --all)`,
       );
     return { from, to, app, role, person, campaign };
   }
