@@ -175,7 +175,8 @@ export interface RevocationRead {
 /**
  * What the revocations of a batch of jobs read before their effects (the grant, and for a method
  * that manages a group membership the grants keeping it), read for the whole batch at once: one
- * read of each kind instead of one per job (see run-jobs.ts, which reads them as the batch starts).
+ * read of each kind instead of one per job (see run-jobs.ts, which reads them when the first held
+ * revocation runs).
  *
  * Reading ahead is as safe as reading at the effect: the jobs of a batch have different subjects
  * (a subject is the membership, lifecycle.ts `effectSubject`), so no effect of the batch changes

@@ -9,8 +9,9 @@
  * different subjects; their effects run one after the other; one transaction records the outcomes
  * of those that ran and claims the next batch. Outcomes are recorded after `claimBatch` effects,
  * when no claimed job is left, or at the end of the first effect that ends `recordWithinMs` or more
- * after the first outcome waiting (an effect is never interrupted), and before a message (a job
- * without a subject) runs while a grant's change of state waits: a message reports committed state.
+ * after the first outcome waiting (an effect is never interrupted), and before a message runs about
+ * a grant or request whose change of state waits (or a message naming neither, such as the digest):
+ * a message reports committed state, while the jobs behind it go ahead.
  * A crash between the effects and that transaction leaves the jobs claimed: they run again once
  * their locks expire, the whole batch (at most `claimBatch` effects) rather than one job. That is
  * safe because every effect is idempotent: an add finds the person in the group, a removal finds
@@ -103,6 +104,8 @@ class BatchRunner {
   private inFlight: JobRecord | null = null;
   /** Ran, not recorded yet; and since when the first of them waits. */
   private outcomes: Outcome[] = [];
+  /** Outcomes committed with a write an effect needed first (`commitBeforeEffect`), for `nextCandidates`. */
+  private recordedEarly: Outcome[] = [];
   private firstOutcomeAt = 0;
   /** What the revocations held read, read for all of them at once. */
   private readonly revocations: RevocationReads;
@@ -321,6 +324,7 @@ class BatchRunner {
    */
   private async record(): Promise<void> {
     const outcomes = this.outcomes.splice(0);
+    const early = this.recordedEarly.splice(0);
     const at = nowIso(this.deps);
     let candidates: JobRecord[] = [];
     try {
@@ -334,7 +338,7 @@ class BatchRunner {
         // provisioning recorded late tells whether the revocation behind it still has to run.
         let claimed: JobRecord[] = [];
         if (!this.aborted) {
-          candidates = await this.nextCandidates(tx, outcomes, at);
+          candidates = await this.nextCandidates(tx, [...early, ...outcomes], at);
           claimed = await this.claim(tx, candidates, at);
         }
         return { finished, claimed };
@@ -401,8 +405,14 @@ class BatchRunner {
    * gets a transaction of its own.
    */
   private async commitBeforeEffect<T>(grantIds: string[], write: (tx: StoreTx) => Promise<T>): Promise<T> {
+    // Lock order (ports.ts, Store): the grants the write changes, in id order, before it changes them.
+    const alone = () =>
+      this.deps.store.transaction(async (tx) => {
+        await tx.getGrants(grantIds);
+        return write(tx);
+      });
     const outcomes = this.outcomes.splice(0);
-    if (outcomes.length === 0) return this.deps.store.transaction(write);
+    if (outcomes.length === 0) return alone();
     const at = nowIso(this.deps);
     let committed: { finished: boolean[]; result: T };
     try {
@@ -410,11 +420,16 @@ class BatchRunner {
         const finished = await this.recordOutcomes(tx, outcomes, at, grantIds);
         return { finished, result: await write(tx) };
       });
-    } catch {
+    } catch (error) {
+      this.deps.logger.warn('recording job outcomes with a write an effect needs failed; the write goes alone', {
+        jobs: outcomes.length,
+        error: error instanceof Error ? error.message : String(error),
+      });
       this.outcomes.unshift(...outcomes);
-      return this.deps.store.transaction(write);
+      return alone();
     }
     outcomes.forEach((outcome, i) => this.recorded(outcome, committed.finished[i]!));
+    this.recordedEarly.push(...outcomes);
     return committed.result;
   }
 
@@ -560,7 +575,13 @@ class BatchRunner {
   }
 
   private async renewLocks(): Promise<void> {
-    const jobs = () => [...(this.inFlight ? [this.inFlight] : []), ...this.held, ...this.outcomes.map((o) => o.job)];
+    // In the order a record transaction touches job rows (the jobs done by id, then the others), so the
+    // heartbeat and a record running at once on PostgreSQL never wait on each other in a cycle.
+    const jobs = () => {
+      const done = this.outcomes.flatMap((o) => (o.kind === 'done' ? [o.job] : [])).sort((a, b) => a.id - b.id);
+      const others = this.outcomes.flatMap((o) => (o.kind === 'done' ? [] : [o.job]));
+      return [...done, ...others, ...(this.inFlight ? [this.inFlight] : []), ...this.held];
+    };
     if (jobs().length === 0) return;
     try {
       const at = nowIso(this.deps);

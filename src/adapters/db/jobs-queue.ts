@@ -121,10 +121,10 @@ export class JobsQueue implements SyncPort<Methods> {
           )
           .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))
           .limit(limitInText(limit));
-        // Of some subjects: their few jobs through jobs_subject, named because SQLite's statistics
-        // (ANALYZE) count the jobs without a subject (messages) as one subject's: with many of them
-        // it would read every job instead of each subject's few.
       },
+      // Of some subjects: their few jobs through jobs_subject, named because SQLite's statistics
+      // (ANALYZE) count the jobs without a subject (messages) as one subject's: with many of them
+      // it would read every job instead of each subject's few.
       subjects === undefined ? {} : { indexedBy: 'jobs_subject' },
     );
     return statement.all({ now, subjects: subjects && JSON.stringify(subjects) }).map(toJob);
