@@ -4,7 +4,7 @@ import { OPEN_GRANT_STATUSES, type ExtensionRecord, type Grant, type GrantStatus
 import type { GrantFilter, GroupMembership } from '../../operations/ports.js';
 import type { Connection } from './open-database.js';
 import { fromGrant, fromGrantPatch, toGrant, type GrantRow } from './row-mappers.js';
-import { limitInText } from './prepared-query.js';
+import { inJsonList, inPlaceholders, limitInText, listParams } from './prepared-query.js';
 import * as t from './schema.js';
 import { placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -84,12 +84,7 @@ export class GrantsRepo implements SyncPort<Methods> {
         .from(t.grants)
         .where(
           and(
-            status.length
-              ? inArray(
-                  t.grants.status,
-                  status.map((_, i) => sql.placeholder(`status${i}`)),
-                )
-              : undefined,
+            status.length ? inPlaceholders(t.grants.status, 'status', status.length) : undefined,
             sensitive !== undefined ? eq(t.grants.sensitive, sql.placeholder('sensitive')) : undefined,
             holderId ? eq(t.grants.holderId, sql.placeholder('holderId')) : undefined,
             app ? eq(t.grants.app, sql.placeholder('app')) : undefined,
@@ -99,8 +94,9 @@ export class GrantsRepo implements SyncPort<Methods> {
         .orderBy(desc(t.grants.createdAt), desc(t.grants.id))
         .limit(limitInText(limit)),
     );
-    const statuses = Object.fromEntries(status.map((s, i) => [`status${i}`, s]));
-    return statement.all({ ...statuses, sensitive: sensitive ? 1 : 0, holderId, app, role }).map(toGrant);
+    return statement
+      .all({ ...listParams('status', status), sensitive: sensitive ? 1 : 0, holderId, app, role })
+      .map(toGrant);
   }
 
   expiredGrants(now: string, limit: number): Grant[] {
@@ -208,12 +204,7 @@ export class GrantsRepo implements SyncPort<Methods> {
     if (ids.length === 0) return [];
     // Built once: the ids go in as one JSON array (a batch's grants, the sweep's pages).
     return this.c
-      .prepared('getGrants', (db) =>
-        db
-          .select()
-          .from(t.grants)
-          .where(sql`${t.grants.id} in (select value from json_each(${sql.placeholder('ids')}))`),
-      )
+      .prepared('getGrants', (db) => db.select().from(t.grants).where(inJsonList(t.grants.id, 'ids')))
       .all({ ids: JSON.stringify(ids) })
       .map(toGrant);
   }

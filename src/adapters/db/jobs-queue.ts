@@ -3,7 +3,7 @@ import { and, asc, count, eq, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import type { JobPayload, JobRecord, JobStatus } from '../../domain/records.js';
 import type { Connection } from './open-database.js';
 import { toJob } from './row-mappers.js';
-import { limitInText } from './prepared-query.js';
+import { inJsonList, limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
@@ -114,9 +114,7 @@ export class JobsQueue implements SyncPort<Methods> {
                 and(eq(t.jobs.status, 'running'), lte(t.jobs.lockedUntil, now_)),
               ),
               kindList ? inArray(t.jobs.kind, kindList) : undefined,
-              subjects !== undefined
-                ? sql`${t.jobs.subject} in (select value from json_each(${sql.placeholder('subjects')}))`
-                : undefined,
+              subjects !== undefined ? inJsonList(t.jobs.subject, 'subjects') : undefined,
             ),
           )
           .orderBy(asc(t.jobs.runAt), asc(t.jobs.id))

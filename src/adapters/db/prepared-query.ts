@@ -24,6 +24,28 @@ export function limitInText(limit: number): Placeholder {
   return sql.raw(String(limit)) as unknown as Placeholder;
 }
 
+/**
+ * `column IN (?, ?, …)` with one placeholder per value (`name0`, `name1`, …), for a statement built
+ * once per list length (part of its key): SQLite plans it as index look-ups. Bind with `listParams`.
+ */
+export function inPlaceholders(column: Column, name: string, count: number): SQL {
+  const placeholders = Array.from({ length: count }, (_, i) => sql.placeholder(`${name}${i}`));
+  return sql`${column} in (${sql.join(placeholders, sql`, `)})`;
+}
+
+/** The values for `inPlaceholders(column, name, values.length)`. */
+export function listParams(name: string, values: readonly unknown[]): Record<string, unknown> {
+  return Object.fromEntries(values.map((value, i) => [`${name}${i}`, value]));
+}
+
+/**
+ * `column IN` a list of any length bound as one JSON array (placeholder `name`, bound to
+ * `JSON.stringify(values)`): one statement for a batch of ids or subjects, whatever its size.
+ */
+export function inJsonList(column: Column, name: string): SQL {
+  return sql`${column} in (select value from json_each(${sql.placeholder(name)}))`;
+}
+
 /** A drizzle query builder (select, insert, update, delete), before `.prepare()`. */
 export interface QueryBuilder {
   toSQL(): Query;

@@ -15,7 +15,7 @@ import {
   toStep,
   type StepRow,
 } from './row-mappers.js';
-import { limitInText } from './prepared-query.js';
+import { inPlaceholders, limitInText, listParams } from './prepared-query.js';
 import * as t from './schema.js';
 import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
@@ -99,12 +99,7 @@ export class RequestsRepo implements SyncPort<Methods> {
         .from(t.requests)
         .where(
           and(
-            status.length
-              ? inArray(
-                  t.requests.status,
-                  status.map((_, i) => sql.placeholder(`status${i}`)),
-                )
-              : undefined,
+            status.length ? inPlaceholders(t.requests.status, 'status', status.length) : undefined,
             requesterId ? eq(t.requests.requesterId, sql.placeholder('requesterId')) : undefined,
             app ? eq(t.requests.app, sql.placeholder('app')) : undefined,
             role ? eq(t.requests.role, sql.placeholder('role')) : undefined,
@@ -113,8 +108,7 @@ export class RequestsRepo implements SyncPort<Methods> {
         .orderBy(desc(t.requests.createdAt), desc(t.requests.id))
         .limit(limitInText(limit)),
     );
-    const statuses = Object.fromEntries(status.map((s, i) => [`status${i}`, s]));
-    return statement.all({ ...statuses, requesterId, app, role }).map(toRequest);
+    return statement.all({ ...listParams('status', status), requesterId, app, role }).map(toRequest);
   }
 
   overdueRequests(now: string, limit: number): AccessRequest[] {
