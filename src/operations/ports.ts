@@ -742,6 +742,12 @@ export interface PostedMessages {
 export interface Store extends StoreReads {
   /** The kind of database, for logs and /healthz ("sqlite", "postgres"). */
   readonly kind: string;
+  /**
+   * Whether a read waits on a database server (true) or is synchronous work in this process (false):
+   * only the first are worth starting early, to overlap other waits (a Slack call); the second would
+   * only run ahead of whatever else the process has to do.
+   */
+  readonly readsWait: boolean;
   /** Where the data is, for people (a file path; never a password). */
   readonly location: string;
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;

@@ -198,6 +198,7 @@ class SqliteStoreImpl {
     }
     const store: Omit<Store, keyof StoreReads> = {
       kind: 'sqlite',
+      readsWait: false,
       location: this.writer.sqlite.name,
       transaction: (fn) => this.transaction(fn),
       openSnapshot: () => this.openSnapshot(),

@@ -64,10 +64,10 @@ function handled<T>(promise: Promise<T>): Promise<T> {
 
 async function whoIsAsking(ctx: SlackContext, client: WebClient, userId: string, state: FormState): Promise<Asking> {
   let early: PersonReads | undefined;
-  // Worth it where reads wait on a server; SQLite's are synchronous work, which would only move
-  // ahead of the other commands' acks (measured: the one-process ack bench got slower).
-  const bound =
-    ctx.deps.store.kind === 'postgres' ? (id: string) => (early = startReads(ctx, id, state, true)) : undefined;
+  // The person's reads start while Slack answers users.info where they wait too (`Store.readsWait`):
+  // synchronous reads would only move ahead of the other commands' acks (measured: the one-process
+  // ack bench got slower).
+  const bound = ctx.deps.store.readsWait ? (id: string) => (early = startReads(ctx, id, state, true)) : undefined;
   const acting = await identify(ctx, client, userId, bound ? { bound } : {});
   const { person } = acting;
   const reads = early?.personId === person.id ? early : startReads(ctx, person.id, state, person.active);

@@ -171,6 +171,7 @@ class PgStoreImpl {
     }
     const store: Omit<Store, keyof StoreReads> = {
       kind: 'postgres',
+      readsWait: true,
       location: this.url,
       transaction: (fn) => this.transaction(fn),
       openSnapshot: () => this.openSnapshot(),
