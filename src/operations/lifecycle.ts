@@ -208,7 +208,7 @@ export async function settleApprovalMessages(
 }
 
 /** How a request still waiting for approvers ends: withdrawn or superseded, or timed out. */
-export interface PendingRequestEnd {
+interface PendingRequestEnd {
   status: 'cancelled' | 'approval_expired';
   /** The request's decision reason. */
   reason: string;

@@ -166,7 +166,7 @@ export async function executeRevocation(
 }
 
 /** A revocation's reads, done ahead with the rest of its batch (`RevocationReads`). */
-export interface RevocationRead {
+interface RevocationRead {
   grant: Grant | undefined;
   /** The grants keeping the holder's membership of the group the grant's method manages (none: no such group). */
   keeping?: Grant[];
