@@ -14,12 +14,13 @@
  */
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, LogLevel, type CustomRoute, type Logger as BoltLogger } from '@slack/bolt';
+import type { CustomRoute, Logger as BoltLogger } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Deps } from '../../operations/context.js';
 import type { Clock, Logger } from '../../operations/ports.js';
 import type { JobRunnerOptions } from '../../operations/run-jobs.js';
 import { FOREIGN_WORKSPACE_TEXT, type SlackContext } from './context.js';
+import { App, HTTPReceiver, LogLevel } from './bolt.js';
 import type { DisplayLookups } from './display-lookups.js';
 import { JobPump } from './job-pump.js';
 import { ListenerRouter } from './listener-router.js';

@@ -1,50 +1,115 @@
 /**
- * The Web API client's transport: the WebClient takes any WHATWG `fetch`, and sends every method
- * call as one POST with a form-encoded string body. Node's `fetch` wraps such a call in two web
- * streams, a Request, abort signals and the fetch algorithm's bookkeeping, which cost about three
- * times the CPU of undici's `request` for the same exchange (measured here: 0.5-0.8 ms against
- * 0.2-0.3 ms per call). Opening the request form makes two calls (users.info, views.open) on every
- * replica, so this is where the bot's Slack calls go: `request` for a string body, the answer
- * handed back as a `Response`. Anything else (a file upload's multipart body) goes to `fetch`.
+ * The Web API client's transport: the WebClient takes any function that answers its
+ * `FetchResponse` (status, headers, the body as text or bytes), and sends every method call as one
+ * POST with a form-encoded string body. This sends such a call with `node:http`/`node:https` over
+ * kept-alive connections and hands the answer back as that small response.
+ *
+ * Why not Node's `fetch`: it wraps a call in two web streams, a Request, abort signals and the
+ * fetch algorithm's bookkeeping, about three times the CPU of a plain request (measured here:
+ * 0.5-0.8 ms against 0.2-0.3 ms per call; opening the request form makes two calls). Why not
+ * undici's `request`, which this used before: loading undici and compiling its WebAssembly HTTP
+ * parser, plus the `Response` that then wrapped its answer (which loads Node's own fetch), cost the
+ * idle bot about 17 MB of its resident memory, where `node:http` is already loaded (issue 20).
+ * Anything but a string POST (a file upload's multipart body) goes to `fetch`.
  */
-import { STATUS_CODES } from 'node:http';
-import { request } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, STATUS_CODES, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { FetchFunction } from '@slack/web-api';
 
-/** Statuses whose response has no body (a `Response` refuses one). */
+// The WebClient's own contract for its transport (its package exports only the function's type).
+type FetchRequestInit = NonNullable<Parameters<FetchFunction>[1]>;
+type FetchResponse = Awaited<ReturnType<FetchFunction>>;
+type FetchHeaders = FetchResponse['headers'];
+
+/** Statuses whose response has no body. */
 const NO_BODY = new Set([101, 103, 204, 205, 304]);
 
-export const slackFetch: typeof fetch = async (input, init) => {
-  const body = init?.body;
-  if (typeof body !== 'string' || (init?.method ?? 'GET') !== 'POST' || !isPlainHeaders(init?.headers)) {
-    return fetch(input, init);
+// One pool per scheme, connections kept between calls (the WebClient calls one host).
+const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+export const slackFetch: FetchFunction = async (input, init) => {
+  if (typeof init?.body !== 'string' || (init.method ?? 'GET') !== 'POST') {
+    return fetch(input, init as RequestInit | undefined);
   }
-  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-  const answer = await request(url, {
-    method: 'POST',
-    headers: init.headers,
-    body,
-    ...(init.signal ? { signal: init.signal } : {}),
-  });
-  const bytes = NO_BODY.has(answer.statusCode) ? null : await answer.body.arrayBuffer();
-  if (bytes === null) await answer.body.dump();
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(answer.headers)) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else if (value !== undefined) headers.set(name, value);
-  }
-  return new Response(bytes, {
-    status: answer.statusCode,
-    statusText: STATUS_CODES[answer.statusCode] ?? '',
-    headers,
-  });
+  const url = typeof input === 'string' ? new URL(input) : input;
+  const answer = await post(url, init.body, init);
+  const bytes = NO_BODY.has(answer.statusCode ?? 0) ? (answer.resume(), Buffer.alloc(0)) : await readAll(answer);
+  return new SlackFetchResponse(url.href, answer, bytes);
 };
 
-/** The WebClient passes its headers as a plain record of strings. */
-function isPlainHeaders(headers: RequestInit['headers']): headers is Record<string, string> {
-  return (
-    headers !== undefined &&
-    !(headers instanceof Headers) &&
-    !Array.isArray(headers) &&
-    Object.values(headers).every((v) => typeof v === 'string')
-  );
+function post(url: URL, body: string, init: FetchRequestInit): Promise<IncomingMessage> {
+  const https = url.protocol === 'https:';
+  if (!https && url.protocol !== 'http:') return Promise.reject(new TypeError(`unsupported URL: ${url.href}`));
+  return new Promise((resolve, reject) => {
+    const req = (https ? httpsRequest : httpRequest)(url, {
+      method: 'POST',
+      headers: { ...init.headers, 'content-length': Buffer.byteLength(body) },
+      agent: https ? agents.https : agents.http,
+      ...(init.signal ? { signal: init.signal } : {}),
+    });
+    req.once('response', resolve);
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+function readAll(answer: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+    answer.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    answer.once('error', reject);
+    answer.once('aborted', () => reject(new Error('the connection closed before the answer was complete')));
+  });
+}
+
+/** An answer as the WebClient reads it: status, headers and the body already read whole. */
+class SlackFetchResponse implements FetchResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: FetchHeaders;
+
+  constructor(
+    readonly url: string,
+    answer: IncomingMessage,
+    private readonly bytes: Buffer,
+  ) {
+    this.status = answer.statusCode ?? 0;
+    this.statusText = answer.statusMessage ?? STATUS_CODES[this.status] ?? '';
+    this.headers = new AnswerHeaders(answer.headers);
+  }
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  async text(): Promise<string> {
+    return this.bytes.toString('utf8');
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const { buffer, byteOffset, byteLength } = this.bytes;
+    return buffer.slice(byteOffset, byteOffset + byteLength) as ArrayBuffer;
+  }
+}
+
+/** Node's parsed headers (lower-case names) read the way `Headers` reads them. */
+class AnswerHeaders implements FetchHeaders {
+  constructor(private readonly raw: IncomingMessage['headers']) {}
+
+  get(name: string): string | null {
+    const value = this.raw[name.toLowerCase()];
+    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  *entries(): IterableIterator<[string, string]> {
+    for (const name of Object.keys(this.raw).sort()) {
+      const value = this.get(name);
+      if (value !== null) yield [name, value];
+    }
+  }
 }

@@ -1,0 +1,63 @@
+/**
+ * What Bolt loads for each mode (src/adapters/slack/bolt.ts, issue 20): an HTTP app (production
+ * HTTP mode, the sandbox) loads neither Socket Mode (nor undici with it), nor OAuth, nor Express;
+ * a Socket Mode app loads Socket Mode when it builds its receiver, and gets the real client.
+ * Each case runs in a fresh Node process: this one's module cache has seen other tests' imports.
+ * test/slack/socket-mode.test.ts runs the bot over Socket Mode end to end.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BOLT = pathToFileURL(join(ROOT, 'src', 'adapters', 'slack', 'bolt.ts')).href;
+
+interface Loaded {
+  packages: Record<string, number>;
+  receiver: string;
+  client?: string;
+}
+
+/** Builds an App as `options` says in a new process; answers which packages' files it loaded. */
+async function buildApp(options: string): Promise<Loaded> {
+  const script = `
+    import { createRequire } from 'node:module';
+    const { App, HTTPReceiver } = await import(${JSON.stringify(BOLT)});
+    const app = new App({ token: 'xoxb-loading', deferInitialization: true, ${options} });
+    const packages = {};
+    for (const file of Object.keys(createRequire(import.meta.url).cache)) {
+      const name = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\/(.*)$/.exec(file);
+      // The stand-in entries bolt.ts puts in the cache are the packages' main files: count the rest.
+      if (name && !/^dist\\/(src\\/)?index\\.js$/.test(name[2])) packages[name[1]] = (packages[name[1]] ?? 0) + 1;
+    }
+    const receiver = app.receiver;
+    console.log(JSON.stringify({ packages, receiver: receiver.constructor.name, client: receiver.client?.constructor.name }));
+    process.exit(0);
+  `;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    { cwd: ROOT },
+  );
+  return JSON.parse(stdout) as Loaded;
+}
+
+describe('Bolt, loaded for the mode in use', () => {
+  it('an HTTP app loads neither Socket Mode and undici, nor OAuth, nor Express', async () => {
+    const loaded = await buildApp(`receiver: new HTTPReceiver({ signingSecret: 'secret' })`);
+    expect(loaded.receiver).toBe('HTTPReceiver');
+    expect(loaded.packages['@slack/bolt']).toBeGreaterThan(10);
+    for (const unused of ['@slack/socket-mode', 'undici', '@slack/oauth', 'jsonwebtoken', 'express'])
+      expect(loaded.packages[unused], unused).toBeUndefined();
+  });
+
+  it('a Socket Mode app loads Socket Mode as it builds its receiver, and gets the real client', async () => {
+    const loaded = await buildApp(`socketMode: true, appToken: 'xapp-loading'`);
+    expect(loaded.receiver).toBe('SocketModeReceiver');
+    expect(loaded.client).toBe('SocketModeClient');
+    expect(loaded.packages['@slack/socket-mode']).toBeGreaterThan(0);
+    expect(loaded.packages['undici']).toBeGreaterThan(0);
+  });
+});
