@@ -8,8 +8,15 @@
  * One process holds the stand-in, the real bot (createSlackBot over its HTTP receiver, a SQLite
  * file in a temp dir, the example policies from policies/, the example directory plus generated
  * people who are also Slack users of the stand-in, so identity binding works) and the bare app
- * (acks, then views.open with a trivial modal). Warm-up rounds (3 per app by default) are not
- * counted; then the apps alternate which goes first in each round.
+ * (acks, then views.open). Warm-up rounds (3 per app by default) are not counted; then the apps
+ * alternate which goes first in each round.
+ *
+ * The bare app opens the same form as the bot (`--bare-form same`, the default): the first form
+ * the bot opens in the warm-up is handed to it, and it opens that view object as it is (it builds
+ * nothing). A form's size costs both sides (the WebClient serialises it, the stand-in checks it,
+ * Slack's answer echoes it back), so with a one-block modal the bare app would be spared work that
+ * showing this form needs whoever shows it. `--bare-form trivial` keeps the one-block modal (the
+ * comparison of earlier rounds).
  *
  *   node --import tsx bench/slack-ack-bench.ts [--concurrency 50] [--rounds 10] [--warmup 3] [--text "request github
  * member"] [--slack-process] [--bare-process] [--replicas 3 [--bare-behind-balancer] [--replica-cpu-prof dir]]
@@ -23,7 +30,9 @@
  * write a V8 CPU profile there (open it in Chrome DevTools) to see where that time goes.
  * `--bare-process` runs the bare app in a process of its own (bench/bare-app-process.ts) and
  * reports its CPU per request too: the bot's CPU per request against a bare app's, the ratio
- * the latency ratio tends to on a machine whose cores are all busy.
+ * the latency ratio tends to on a machine whose cores are all busy. Both are also measured over
+ * an idle window after the warm-up (`--idle-ms`, default 3000): what each spends with no request
+ * (the replicas' schedules and leases), so the CPU per request can be read with and without it.
  *
  * `--text request` measures the bare `/access request` (the app picker only, no identity look-up);
  * the default also names an app and role, so the bot then identifies the person (users.info, the
@@ -76,6 +85,9 @@ const { values } = parseArgs({
     'replica-cpu-prof': { type: 'string' },
     // The bare app in a process of its own, so its CPU per request is measured like the replicas'.
     'bare-process': { type: 'boolean', default: false },
+    // same: the bare app opens the form the bot opened; trivial: a one-block modal.
+    'bare-form': { type: 'string', default: 'same' },
+    'idle-ms': { type: 'string', default: '3000' },
   },
 });
 const CONCURRENCY = Number(values.concurrency);
@@ -85,7 +97,11 @@ const WARMUP = Number(values.warmup);
 const ROUND_TIMEOUT_MS = Number(values['timeout-ms']);
 const REPLICAS = Number(values.replicas);
 const PROFILE_DIR = values['replica-cpu-prof'];
+const BARE_FORM = values['bare-form'];
+const IDLE_MS = Number(values['idle-ms']);
 if (!(CONCURRENCY > 0) || !(ROUNDS > 0)) throw new Error('--concurrency and --rounds must be positive numbers');
+if (BARE_FORM !== 'same' && BARE_FORM !== 'trivial') throw new Error('--bare-form is same or trivial');
+if (!(IDLE_MS >= 0)) throw new Error('--idle-ms must be a number of milliseconds');
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(
@@ -200,6 +216,7 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
       ...(await startReplicas(slack.url, tmp, cleanups)),
       bareUrl,
       bareCpuMs: bare.cpuMs,
+      showBareForm: bare.showForm,
       close: closeAll,
     };
   }
@@ -240,6 +257,7 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
     replicaCpuMs: undefined,
     bareUrl: bare.url,
     bareCpuMs: bare.cpuMs,
+    showBareForm: bare.showForm,
     close: closeAll,
   };
 }
@@ -261,7 +279,7 @@ function watchAcks(app: AppName, server: Server): void {
 async function startBare(
   slackUrl: string,
   cleanups: (() => unknown)[],
-): Promise<{ url: string; cpuMs?: () => Promise<number> }> {
+): Promise<{ url: string; cpuMs?: () => Promise<number>; showForm: (view: object) => Promise<void> }> {
   if (values['bare-process']) {
     const child = fork(join(ROOT, 'bench', 'bare-app-process.ts'), [slackUrl], {
       execArgv: ['--import', 'tsx'],
@@ -272,12 +290,22 @@ async function startBare(
       child.once('exit', (code) => reject(new Error(`the bare app exited (${code}) before it was ready`)));
       child.on('message', (m: { ready?: boolean; port?: number }) => m.ready && resolve(m.port!));
     });
-    return { url: `http://127.0.0.1:${port}`, cpuMs: () => cpuOf(child) };
+    const showForm = (form: object) =>
+      new Promise<void>((resolve) => {
+        const listener = (m: { formShown?: boolean }) => {
+          if (!m.formShown) return;
+          child.off('message', listener);
+          resolve();
+        };
+        child.on('message', listener);
+        child.send({ form });
+      });
+    return { url: `http://127.0.0.1:${port}`, cpuMs: () => cpuOf(child), showForm };
   }
   const bare = await startBareApp(slackUrl);
   cleanups.push(() => bare.app.stop());
   watchAcks('bare', bare.server);
-  return { url: `http://127.0.0.1:${bare.port}` };
+  return { url: `http://127.0.0.1:${bare.port}`, showForm: async (form) => bare.showForm(form) };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -462,8 +490,16 @@ const byViewId = new Map<string, Pending>();
  */
 const byTimestamp = new Map<string, Pending>();
 
+/** The first complete form the bot opened: with `--bare-form same`, the bare app opens it too. */
+let botForm: object | undefined;
+let bareFormShown = false;
+
 function settle(p: Pending): void {
   if (p.openSeen && (!p.expectUpdate || p.updateSeen || p.sample.viewsOpenError)) p.done();
+}
+
+function viewObject(view: unknown): object {
+  return typeof view === 'string' ? (JSON.parse(view) as object) : (view as object);
 }
 
 function viewText(view: unknown): string {
@@ -487,6 +523,8 @@ function onCall(call: ApiCall, now: number): void {
         p.updateSeen = true;
         p.sample.viewsUpdateMs = p.sample.viewsOpenMs;
       }
+      // The bot's first view in full (the form with the role's durations when the command names one).
+      if (p.sample.app === 'bot' && (!p.expectUpdate || p.updateSeen)) botForm ??= viewObject(call.args.view);
     }
     settle(p);
   } else if (call.method === 'views.update') {
@@ -506,6 +544,11 @@ function onCall(call: ApiCall, now: number): void {
 
 async function runRound(world: World, app: AppName, round: number): Promise<Sample[]> {
   const url = app === 'bot' ? world.botUrl : world.bareUrl;
+  if (app === 'bare' && BARE_FORM === 'same' && !bareFormShown) {
+    if (!botForm) throw new Error('the bot has not opened a complete form yet: nothing for the bare app to open');
+    await world.showBareForm(botForm);
+    bareFormShown = true;
+  }
   const expectUpdate = app === 'bot' && TEXT.trim().split(/\s+/).length > 1;
   const users = benchUsers.slice(0, CONCURRENCY);
   const nowSec = Math.floor(Date.now() / 1000);
@@ -630,13 +673,19 @@ async function main(): Promise<void> {
   let replicaCpuUsed: number | undefined;
   let bareCpuBefore: number | undefined;
   let bareCpuUsed: number | undefined;
+  /** CPU ms per second with no request, over the idle window (background work). */
+  let botIdleCpuMsPerS: number | undefined;
+  let bareIdleCpuMsPerS: number | undefined;
+  let measuredFrom: number | undefined;
+  let measuredSeconds = 0;
   try {
     const botIs =
       REPLICAS > 0
         ? `${REPLICAS} replicas on PostgreSQL behind a loopback balancer (the bare app ${values['bare-behind-balancer'] ? 'behind one too' : 'reached directly'})`
         : 'one process on SQLite';
+    const bareShows = BARE_FORM === 'same' ? 'the form the bot opens' : 'a one-block modal';
     console.log(
-      `slack-ack-bench: ${CONCURRENCY} concurrent signed "/access ${TEXT}", ${ROUNDS} rounds per app after a warm-up; the bot: ${botIs}; Slack stand-in ${values['slack-process'] ? 'in its own process' : 'in this process'}; ${cpus().length} CPUs, load ${loadBefore.join(' ')}`,
+      `slack-ack-bench: ${CONCURRENCY} concurrent signed "/access ${TEXT}", ${ROUNDS} rounds per app after a warm-up; the bot: ${botIs}; the bare app opens ${bareShows}; Slack stand-in ${values['slack-process'] ? 'in its own process' : 'in this process'}; ${cpus().length} CPUs, load ${loadBefore.join(' ')}`,
     );
     // Warm-up: connections, JIT, the identity bindings (first contact binds; later rounds find them).
     for (let w = 1; w <= WARMUP; w++) {
@@ -648,6 +697,14 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (IDLE_MS > 0 && (world.replicaCpuMs || world.bareCpuMs)) {
+      const [botAt, bareAt, t0] = [await world.replicaCpuMs?.(), await world.bareCpuMs?.(), performance.now()];
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+      const seconds = (performance.now() - t0) / 1000;
+      if (botAt !== undefined) botIdleCpuMsPerS = ((await world.replicaCpuMs!()) - botAt) / seconds;
+      if (bareAt !== undefined) bareIdleCpuMsPerS = ((await world.bareCpuMs!()) - bareAt) / seconds;
+    }
+    measuredFrom = performance.now();
     replicaCpuBefore = await world.replicaCpuMs?.();
     bareCpuBefore = await world.bareCpuMs?.();
     for (let round = 1; round <= ROUNDS; round++) {
@@ -670,6 +727,7 @@ async function main(): Promise<void> {
         );
       }
     }
+    measuredSeconds = (performance.now() - measuredFrom!) / 1000;
     if (replicaCpuBefore !== undefined) replicaCpuUsed = (await world.replicaCpuMs!()) - replicaCpuBefore;
     if (bareCpuBefore !== undefined) bareCpuUsed = (await world.bareCpuMs!()) - bareCpuBefore;
   } finally {
@@ -754,6 +812,18 @@ async function main(): Promise<void> {
     console.log(
       `  the bare app's CPU (user + system) per request, in its own process: ${bareCpuPerRequestMs} ms${replicaCpuPerRequestMs !== null ? ` (the bot's: ${ratio(replicaCpuPerRequestMs, bareCpuPerRequestMs) ?? '—'}x)` : ''}`,
     );
+  // The same, less what each spends with no request at all over the measured time (its idle rate).
+  const netOf = (used: number | undefined, idlePerS: number | undefined, requests: number) =>
+    used === undefined || idlePerS === undefined
+      ? null
+      : Math.round(((used - idlePerS * measuredSeconds) / requests) * 100) / 100;
+  const replicaNetCpuPerRequestMs = netOf(replicaCpuUsed, botIdleCpuMsPerS, bot.requests);
+  const bareNetCpuPerRequestMs = netOf(bareCpuUsed, bareIdleCpuMsPerS, bare.requests);
+  const perS = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(1)} ms/s`);
+  if (replicaNetCpuPerRequestMs !== null && bareNetCpuPerRequestMs !== null)
+    console.log(
+      `  with no request: the replicas ${perS(botIdleCpuMsPerS)}, the bare app ${perS(bareIdleCpuMsPerS)}; less that over the ${measuredSeconds.toFixed(1)} s measured, per request: bot ${replicaNetCpuPerRequestMs} ms, bare ${bareNetCpuPerRequestMs} ms (${ratio(replicaNetCpuPerRequestMs, bareNetCpuPerRequestMs) ?? '—'}x)`,
+    );
   console.log(`  load average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')} (${cpus().length} CPUs)`);
 
   mkdirSync(dirname(OUT), { recursive: true });
@@ -771,6 +841,7 @@ async function main(): Promise<void> {
           replicas: REPLICAS,
           bareBehindBalancer: values['bare-behind-balancer'],
           bareInOwnProcess: values['bare-process'],
+          bareForm: BARE_FORM,
           concurrency: CONCURRENCY,
           rounds: ROUNDS,
           text: `/access ${TEXT}`,
@@ -785,6 +856,8 @@ async function main(): Promise<void> {
         ratios,
         replicaCpuPerRequestMs,
         bareCpuPerRequestMs,
+        idleCpuMsPerSecond: { bot: botIdleCpuMsPerS ?? null, bare: bareIdleCpuMsPerS ?? null },
+        netCpuPerRequestMs: { bot: replicaNetCpuPerRequestMs, bare: bareNetCpuPerRequestMs },
         perRound,
       },
       null,
