@@ -39,7 +39,7 @@
  * binding) and shows the form with the person's roles: at once in views.open when the directory
  * answers within the form's open budget, otherwise in a views.update; its timing is reported as well.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { loadavg, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -334,6 +334,7 @@ async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unk
   cleanups.push(() => server.stop());
   const databaseUrl = new URL(server.adminUrl);
   databaseUrl.pathname = '/postgres';
+  const pgCpu = postgresCpu(Number(databaseUrl.port));
   const directoryFile = join(tmp, 'bench-directory.yml');
   writeFileSync(directoryFile, benchDirectoryYaml());
   const env = {
@@ -375,7 +376,51 @@ async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unk
   const cpuMs = async () => (await Promise.all(children.map(cpuOf))).reduce((a, b) => a + b, 0);
   // Opening the form starts no job; the identity bindings of the first contact commit before the
   // ack of the next round's command could need them. A pause keeps the rounds apart.
-  return { idle: () => new Promise<void>((resolve) => setTimeout(resolve, 300)), botUrl, replicaCpuMs: cpuMs };
+  return {
+    idle: () => new Promise<void>((resolve) => setTimeout(resolve, 300)),
+    botUrl,
+    replicaCpuMs: cpuMs,
+    ...(pgCpu ? { pgCpuMs: async () => pgCpu() } : {}),
+  };
+}
+
+/**
+ * The database server's CPU so far (ms), read from /proc (Linux): the postmaster listening on
+ * `port`, its children that ended (cutime, cstime) and those alive (the connections' backends).
+ * The replicas' CPU leaves it out, and it runs on the same cores. Undefined where /proc is not.
+ */
+function postgresCpu(port: number): (() => number) | undefined {
+  if (!existsSync('/proc/self/stat')) return undefined;
+  const stat = (pid: string) => {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  };
+  const pids = () => readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  const postmaster = pids().find((pid) => {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return /postgres$/.test(args[0] ?? '') && args[args.indexOf('-p') + 1] === String(port);
+    } catch {
+      return false;
+    }
+  });
+  if (!postmaster) return undefined;
+  const TICK_MS = 10; // USER_HZ is 100 on Linux
+  return () => {
+    let ticks = 0;
+    for (const pid of pids()) {
+      try {
+        const f = stat(pid);
+        // f[1] is the parent pid; f[11..14] utime, stime, cutime, cstime (stat fields 14-17).
+        if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+        else if (f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+      } catch {
+        // The process ended between the listing and the read.
+      }
+    }
+    return ticks * TICK_MS;
+  };
 }
 
 // ---- the Slack stand-in, here or in its own process ---------------------------------------------
@@ -677,6 +722,8 @@ async function main(): Promise<void> {
   let botIdleCpuMsPerS: number | undefined;
   let bareIdleCpuMsPerS: number | undefined;
   let measuredFrom: number | undefined;
+  let pgCpuBefore: number | undefined;
+  let pgCpuUsed: number | undefined;
   let measuredSeconds = 0;
   try {
     const botIs =
@@ -705,6 +752,7 @@ async function main(): Promise<void> {
       if (bareAt !== undefined) bareIdleCpuMsPerS = ((await world.bareCpuMs!()) - bareAt) / seconds;
     }
     measuredFrom = performance.now();
+    pgCpuBefore = 'pgCpuMs' in world ? await world.pgCpuMs?.() : undefined;
     replicaCpuBefore = await world.replicaCpuMs?.();
     bareCpuBefore = await world.bareCpuMs?.();
     for (let round = 1; round <= ROUNDS; round++) {
@@ -729,6 +777,7 @@ async function main(): Promise<void> {
     }
     measuredSeconds = (performance.now() - measuredFrom!) / 1000;
     if (replicaCpuBefore !== undefined) replicaCpuUsed = (await world.replicaCpuMs!()) - replicaCpuBefore;
+    if (pgCpuBefore !== undefined && 'pgCpuMs' in world) pgCpuUsed = (await world.pgCpuMs!()) - pgCpuBefore;
     if (bareCpuBefore !== undefined) bareCpuUsed = (await world.bareCpuMs!()) - bareCpuBefore;
   } finally {
     unsubscribe();
@@ -819,6 +868,11 @@ async function main(): Promise<void> {
       : Math.round(((used - idlePerS * measuredSeconds) / requests) * 100) / 100;
   const replicaNetCpuPerRequestMs = netOf(replicaCpuUsed, botIdleCpuMsPerS, bot.requests);
   const bareNetCpuPerRequestMs = netOf(bareCpuUsed, bareIdleCpuMsPerS, bare.requests);
+  const pgCpuPerRequestMs = pgCpuUsed === undefined ? null : Math.round((pgCpuUsed / bot.requests) * 100) / 100;
+  if (pgCpuPerRequestMs !== null)
+    console.log(
+      `  PostgreSQL's CPU (its processes, user + system) per bot request: ${pgCpuPerRequestMs} ms (10 ms ticks)`,
+    );
   const perS = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(1)} ms/s`);
   if (replicaNetCpuPerRequestMs !== null && bareNetCpuPerRequestMs !== null)
     console.log(
@@ -858,6 +912,7 @@ async function main(): Promise<void> {
         bareCpuPerRequestMs,
         idleCpuMsPerSecond: { bot: botIdleCpuMsPerS ?? null, bare: bareIdleCpuMsPerS ?? null },
         netCpuPerRequestMs: { bot: replicaNetCpuPerRequestMs, bare: bareNetCpuPerRequestMs },
+        pgCpuPerRequestMs,
         perRound,
       },
       null,
