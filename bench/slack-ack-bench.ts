@@ -723,6 +723,7 @@ async function main(): Promise<void> {
   let bareIdleCpuMsPerS: number | undefined;
   let measuredFrom: number | undefined;
   let pgCpuBefore: number | undefined;
+  let pgIdleCpuMsPerS: number | undefined;
   let pgCpuUsed: number | undefined;
   let measuredSeconds = 0;
   try {
@@ -745,9 +746,12 @@ async function main(): Promise<void> {
       }
     }
     if (IDLE_MS > 0 && (world.replicaCpuMs || world.bareCpuMs)) {
-      const [botAt, bareAt, t0] = [await world.replicaCpuMs?.(), await world.bareCpuMs?.(), performance.now()];
+      const pgCpuMs = 'pgCpuMs' in world ? world.pgCpuMs : undefined;
+      const [botAt, bareAt, pgAt] = [await world.replicaCpuMs?.(), await world.bareCpuMs?.(), await pgCpuMs?.()];
+      const t0 = performance.now();
       await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
       const seconds = (performance.now() - t0) / 1000;
+      if (pgAt !== undefined) pgIdleCpuMsPerS = ((await pgCpuMs!()) - pgAt) / seconds;
       if (botAt !== undefined) botIdleCpuMsPerS = ((await world.replicaCpuMs!()) - botAt) / seconds;
       if (bareAt !== undefined) bareIdleCpuMsPerS = ((await world.bareCpuMs!()) - bareAt) / seconds;
     }
@@ -869,9 +873,10 @@ async function main(): Promise<void> {
   const replicaNetCpuPerRequestMs = netOf(replicaCpuUsed, botIdleCpuMsPerS, bot.requests);
   const bareNetCpuPerRequestMs = netOf(bareCpuUsed, bareIdleCpuMsPerS, bare.requests);
   const pgCpuPerRequestMs = pgCpuUsed === undefined ? null : Math.round((pgCpuUsed / bot.requests) * 100) / 100;
+  const pgNetCpuPerRequestMs = netOf(pgCpuUsed, pgIdleCpuMsPerS, bot.requests);
   if (pgCpuPerRequestMs !== null)
     console.log(
-      `  PostgreSQL's CPU (its processes, user + system) per bot request: ${pgCpuPerRequestMs} ms (10 ms ticks)`,
+      `  PostgreSQL's CPU (its processes, user + system) per bot request: ${pgCpuPerRequestMs} ms (10 ms ticks); with no request ${pgIdleCpuMsPerS?.toFixed(1) ?? '—'} ms/s, less that: ${pgNetCpuPerRequestMs ?? '—'} ms`,
     );
   const perS = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(1)} ms/s`);
   if (replicaNetCpuPerRequestMs !== null && bareNetCpuPerRequestMs !== null)
@@ -913,6 +918,8 @@ async function main(): Promise<void> {
         idleCpuMsPerSecond: { bot: botIdleCpuMsPerS ?? null, bare: bareIdleCpuMsPerS ?? null },
         netCpuPerRequestMs: { bot: replicaNetCpuPerRequestMs, bare: bareNetCpuPerRequestMs },
         pgCpuPerRequestMs,
+        pgIdleCpuMsPerSecond: pgIdleCpuMsPerS ?? null,
+        pgNetCpuPerRequestMs,
         perRound,
       },
       null,
