@@ -557,6 +557,10 @@ function onCall(call: ApiCall, now: number): void {
     if (!p || p.openSeen) return;
     p.openSeen = true;
     p.sample.viewsOpenMs = now - p.t0;
+    // The bot's first form in full (with the role's durations when the command names one), even if
+    // Slack refused it (a click that expired under load): the view is what counts.
+    if (p.sample.app === 'bot' && (!p.expectUpdate || viewText(call.args.view).includes(ACTION.duration)))
+      botForm ??= viewObject(call.args.view);
     const answer = call.answer as { ok?: boolean; error?: string; view?: { id?: string } };
     if (call.status !== 200 || !answer.ok) p.sample.viewsOpenError = answer.error ?? `HTTP ${call.status}`;
     else if (answer.view?.id) {
@@ -568,8 +572,6 @@ function onCall(call: ApiCall, now: number): void {
         p.updateSeen = true;
         p.sample.viewsUpdateMs = p.sample.viewsOpenMs;
       }
-      // The bot's first view in full (the form with the role's durations when the command names one).
-      if (p.sample.app === 'bot' && (!p.expectUpdate || p.updateSeen)) botForm ??= viewObject(call.args.view);
     }
     settle(p);
   } else if (call.method === 'views.update') {
