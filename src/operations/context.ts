@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Catalog } from '../domain/catalog.js';
 import type { ReviewCatalog } from '../domain/reviews/review-definition.js';
 import type { Settings } from '../domain/policy.js';
@@ -27,10 +27,19 @@ export interface IdSource {
   next(prefix: string): string;
 }
 
+/** Random bytes drawn from the operating system a pool at a time: one call per 512 ids, not one per id. */
+const RANDOM_POOL = Buffer.alloc(6 * 512);
+let randomAt = RANDOM_POOL.length;
+
 /** Sortable, unguessable ids: `req_` + time + random. */
 const randomIds: IdSource = {
   next(prefix: string): string {
-    return `${prefix}_${Date.now().toString(36).padStart(9, '0')}${randomBytes(6).toString('hex')}`;
+    if (randomAt + 6 > RANDOM_POOL.length) {
+      randomFillSync(RANDOM_POOL);
+      randomAt = 0;
+    }
+    const random = RANDOM_POOL.toString('hex', randomAt, (randomAt += 6));
+    return `${prefix}_${Date.now().toString(36).padStart(9, '0')}${random}`;
   },
 };
 

@@ -71,7 +71,11 @@ export interface JobRunSummary {
   deferred: number;
 }
 
-export const CLAIM_BATCH = 32;
+// 64 rather than 32: each transaction that records a batch rewrites the pages the batch shares (the
+// tails of the jobs and audit tables and their indexes) once, so larger batches write fewer pages
+// per job (bench/lifecycle-bench.ts: 2.43 -> 2.23 write transactions and about 3 WAL pages fewer
+// per request); a crash runs at most 64 idempotent effects again instead of 32.
+export const CLAIM_BATCH = 64;
 export const RECORD_WITHIN_MS = 1000;
 
 /** What running a job came to, waiting to be recorded. */

@@ -613,6 +613,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
             ['req_1', 'owner'],
             ['req_2', 'member'],
             ['req_3', 'triage'],
+            ['req_4', 'viewer'],
           ] as const) {
             await tx.insertRequest(request(id, { role }));
           }
@@ -626,6 +627,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           await tx.insertSteps([
             step('req_3', 0, { status: 'approved', approvers: [marcus], escalateAt: at(10), nextReminderAt: at(10) }),
           ]);
+          // Open, with neither escalation nor reminders (the look-ups' partial indexes leave it out): never due.
+          await tx.insertSteps([step('req_4', 0, { status: 'open', approvers: [marcus] })]);
         });
         expect((await store.stepsDueToEscalate(at(99), 10)).map((s) => s.requestId)).toEqual([]);
         expect((await store.stepsDueToEscalate(at(500), 10)).map((s) => s.requestId)).toEqual(['req_2', 'req_1']);

@@ -1,12 +1,12 @@
 /** Delegations of approvals, on SQLite. */
-import { and, asc, desc, eq, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import { AccessError } from '../../domain/errors.js';
 import type { Delegation } from '../../domain/records.js';
 import { isUniqueViolation, type Connection } from './open-database.js';
 import { fromDelegation, fromDelegationPatch, toDelegation } from './row-mappers.js';
-import { limitInText } from './prepared-query.js';
+import { inJsonList, limitInText } from './prepared-query.js';
 import * as t from './schema.js';
-import { CHUNK, placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
+import { placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
 
 type Methods =
   | 'getDelegation'
@@ -36,23 +36,29 @@ export class DelegationsRepo implements SyncPort<Methods> {
   }
 
   getDelegations(ids: readonly string[]): Delegation[] {
-    return this.inChunks(ids, (chunk) => inArray(t.delegations.id, chunk));
+    if (ids.length === 0) return [];
+    return this.c
+      .prepared('getDelegations', (db) => db.select().from(t.delegations).where(inJsonList(t.delegations.id, 'ids')))
+      .all({ ids: JSON.stringify(ids) })
+      .map(toDelegation);
   }
 
   activeDelegationsBy(delegatorIds: readonly string[]): Delegation[] {
-    return this.inChunks(delegatorIds, (chunk) =>
-      and(inArray(t.delegations.delegatorId, chunk), sql`${t.delegations.status} = 'active'`),
-    );
-  }
-
-  /** The delegations a condition on a chunk of these values selects (SQLite limits a statement's parameters). */
-  private inChunks(values: readonly string[], where: (chunk: string[]) => SQL | undefined): Delegation[] {
-    const out: Delegation[] = [];
-    for (let i = 0; i < values.length; i += CHUNK) {
-      const chunk = values.slice(i, i + CHUNK);
-      out.push(...this.c.db.select().from(t.delegations).where(where(chunk)).all().map(toDelegation));
-    }
-    return out;
+    if (delegatorIds.length === 0) return [];
+    // Built once, the ids one JSON parameter: a request's approvers are looked up on every
+    // submission and decision. The status is a literal, as in the partial index delegations_one_active.
+    return this.c
+      .prepared('activeDelegationsBy', (db) =>
+        db
+          .select()
+          .from(t.delegations)
+          .where(and(inJsonList(t.delegations.delegatorId, 'ids'), sql`${t.delegations.status} = 'active'`)),
+        // Named: a JSON list hides its length from the planner, which would read every active
+        // delegation through delegations_status_ends instead of each delegator's one.
+        { indexedBy: 'delegations_one_active' },
+      )
+      .all({ ids: JSON.stringify(delegatorIds) })
+      .map(toDelegation);
   }
 
   activeDelegationBy(delegatorId: string): Delegation | undefined {
