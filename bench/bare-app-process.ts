@@ -1,8 +1,10 @@
 /**
- * The ack bench's bare Bolt app: acks `/access`, then opens a trivial modal. In the bench's own
- * process, or (`--bare-process`) in a process of its own, started with the Slack API URL as its
- * argument: it tells its parent its port over IPC, and its CPU time when asked, so the bench can
- * set the bot's CPU per request against a bare app's.
+ * The ack bench's bare Bolt app: acks `/access`, then opens a modal: a trivial one until it is
+ * given the view to open (`showForm`: the bench hands it the form the bot opened, so both apps
+ * send Slack, and parse back, a form of the same size). In the bench's own process, or
+ * (`--bare-process`) in a process of its own, started with the Slack API URL as its argument: it
+ * tells its parent its port over IPC, its CPU time when asked, and takes the form over IPC, so the
+ * bench can set the bot's CPU per request against a bare app's.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,8 +15,19 @@ import { silentLogger } from '../test/slack-stand-in/stand-in-fixture.js';
 export const BENCH_TOKEN = 'xoxb-bench-token';
 export const BENCH_SECRET = 'bench-signing-secret';
 
+const TRIVIAL_VIEW = {
+  type: 'modal',
+  callback_id: 'bench_trivial',
+  title: { type: 'plain_text', text: 'Bench' },
+  blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Hello.' } }],
+};
+
 /** Starts the bare app on a free loopback port. */
-export async function startBareApp(slackUrl: string): Promise<{ app: App; server: Server; port: number }> {
+export async function startBareApp(
+  slackUrl: string,
+): Promise<{ app: App; server: Server; port: number; showForm: (view: object) => void }> {
+  // The same object every time (no building, which favours the bare app); the WebClient serialises it on each call.
+  let view: object = TRIVIAL_VIEW;
   const app = new App({
     token: BENCH_TOKEN,
     signingSecret: BENCH_SECRET,
@@ -26,27 +39,23 @@ export async function startBareApp(slackUrl: string): Promise<{ app: App; server
   });
   app.command('/access', async ({ ack, body, client }) => {
     await ack();
-    await client.views.open({
-      trigger_id: body.trigger_id,
-      view: {
-        type: 'modal',
-        callback_id: 'bench_trivial',
-        title: { type: 'plain_text', text: 'Bench' },
-        blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Hello.' } }],
-      },
-    });
+    await client.views.open({ trigger_id: body.trigger_id, view: view as never });
   });
   // The bare app's listener errors (a views.open refused) would otherwise be unhandled.
   app.error(async () => {});
   const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
-  return { app, server, port: (server.address() as AddressInfo).port };
+  return { app, server, port: (server.address() as AddressInfo).port, showForm: (form) => (view = form) };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { app, port } = await startBareApp(process.argv[2] ?? '');
+  const { app, port, showForm } = await startBareApp(process.argv[2] ?? '');
   process.send?.({ ready: true, port });
-  process.on('message', (m: { cpuUsage?: boolean }) => {
+  process.on('message', (m: { cpuUsage?: boolean; form?: object }) => {
     if (m?.cpuUsage) process.send?.({ cpuUsage: process.cpuUsage() });
+    if (m?.form) {
+      showForm(m.form);
+      process.send?.({ formShown: true });
+    }
   });
   process.once('SIGTERM', () => void app.stop().finally(() => process.exit(0)));
 }

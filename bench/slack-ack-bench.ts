@@ -8,8 +8,15 @@
  * One process holds the stand-in, the real bot (createSlackBot over its HTTP receiver, a SQLite
  * file in a temp dir, the example policies from policies/, the example directory plus generated
  * people who are also Slack users of the stand-in, so identity binding works) and the bare app
- * (acks, then views.open with a trivial modal). Warm-up rounds (3 per app by default) are not
- * counted; then the apps alternate which goes first in each round.
+ * (acks, then views.open). Warm-up rounds (3 per app by default) are not counted; then the apps
+ * alternate which goes first in each round.
+ *
+ * The bare app opens the same form as the bot (`--bare-form same`, the default): the first form
+ * the bot opens in the warm-up is handed to it, and it opens that view object as it is (it builds
+ * nothing). A form's size costs both sides (the WebClient serialises it, the stand-in checks it,
+ * Slack's answer echoes it back), so with a one-block modal the bare app would be spared work that
+ * showing this form needs whoever shows it. `--bare-form trivial` keeps the one-block modal (the
+ * comparison of earlier rounds).
  *
  *   node --import tsx bench/slack-ack-bench.ts [--concurrency 50] [--rounds 10] [--warmup 3] [--text "request github
  * member"] [--slack-process] [--bare-process] [--replicas 3 [--bare-behind-balancer] [--replica-cpu-prof dir]]
@@ -23,14 +30,16 @@
  * write a V8 CPU profile there (open it in Chrome DevTools) to see where that time goes.
  * `--bare-process` runs the bare app in a process of its own (bench/bare-app-process.ts) and
  * reports its CPU per request too: the bot's CPU per request against a bare app's, the ratio
- * the latency ratio tends to on a machine whose cores are all busy.
+ * the latency ratio tends to on a machine whose cores are all busy. Both are also measured over
+ * an idle window after the warm-up (`--idle-ms`, default 3000): what each spends with no request
+ * (the replicas' schedules and leases), so the CPU per request can be read with and without it.
  *
  * `--text request` measures the bare `/access request` (the app picker only, no identity look-up);
  * the default also names an app and role, so the bot then identifies the person (users.info, the
  * binding) and shows the form with the person's roles: at once in views.open when the directory
  * answers within the form's open budget, otherwise in a views.update; its timing is reported as well.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { loadavg, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -76,6 +85,9 @@ const { values } = parseArgs({
     'replica-cpu-prof': { type: 'string' },
     // The bare app in a process of its own, so its CPU per request is measured like the replicas'.
     'bare-process': { type: 'boolean', default: false },
+    // same: the bare app opens the form the bot opened; trivial: a one-block modal.
+    'bare-form': { type: 'string', default: 'same' },
+    'idle-ms': { type: 'string', default: '3000' },
   },
 });
 const CONCURRENCY = Number(values.concurrency);
@@ -85,7 +97,11 @@ const WARMUP = Number(values.warmup);
 const ROUND_TIMEOUT_MS = Number(values['timeout-ms']);
 const REPLICAS = Number(values.replicas);
 const PROFILE_DIR = values['replica-cpu-prof'];
+const BARE_FORM = values['bare-form'];
+const IDLE_MS = Number(values['idle-ms']);
 if (!(CONCURRENCY > 0) || !(ROUNDS > 0)) throw new Error('--concurrency and --rounds must be positive numbers');
+if (BARE_FORM !== 'same' && BARE_FORM !== 'trivial') throw new Error('--bare-form is same or trivial');
+if (!(IDLE_MS >= 0)) throw new Error('--idle-ms must be a number of milliseconds');
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(
@@ -200,6 +216,7 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
       ...(await startReplicas(slack.url, tmp, cleanups)),
       bareUrl,
       bareCpuMs: bare.cpuMs,
+      showBareForm: bare.showForm,
       close: closeAll,
     };
   }
@@ -240,6 +257,7 @@ async function startPieces(cleanups: (() => unknown)[], closeAll: () => Promise<
     replicaCpuMs: undefined,
     bareUrl: bare.url,
     bareCpuMs: bare.cpuMs,
+    showBareForm: bare.showForm,
     close: closeAll,
   };
 }
@@ -261,7 +279,7 @@ function watchAcks(app: AppName, server: Server): void {
 async function startBare(
   slackUrl: string,
   cleanups: (() => unknown)[],
-): Promise<{ url: string; cpuMs?: () => Promise<number> }> {
+): Promise<{ url: string; cpuMs?: () => Promise<number>; showForm: (view: object) => Promise<void> }> {
   if (values['bare-process']) {
     const child = fork(join(ROOT, 'bench', 'bare-app-process.ts'), [slackUrl], {
       execArgv: ['--import', 'tsx'],
@@ -272,12 +290,22 @@ async function startBare(
       child.once('exit', (code) => reject(new Error(`the bare app exited (${code}) before it was ready`)));
       child.on('message', (m: { ready?: boolean; port?: number }) => m.ready && resolve(m.port!));
     });
-    return { url: `http://127.0.0.1:${port}`, cpuMs: () => cpuOf(child) };
+    const showForm = (form: object) =>
+      new Promise<void>((resolve) => {
+        const listener = (m: { formShown?: boolean }) => {
+          if (!m.formShown) return;
+          child.off('message', listener);
+          resolve();
+        };
+        child.on('message', listener);
+        child.send({ form });
+      });
+    return { url: `http://127.0.0.1:${port}`, cpuMs: () => cpuOf(child), showForm };
   }
   const bare = await startBareApp(slackUrl);
   cleanups.push(() => bare.app.stop());
   watchAcks('bare', bare.server);
-  return { url: `http://127.0.0.1:${bare.port}` };
+  return { url: `http://127.0.0.1:${bare.port}`, showForm: async (form) => bare.showForm(form) };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -306,6 +334,7 @@ async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unk
   cleanups.push(() => server.stop());
   const databaseUrl = new URL(server.adminUrl);
   databaseUrl.pathname = '/postgres';
+  const pgCpu = postgresCpu(Number(databaseUrl.port));
   const directoryFile = join(tmp, 'bench-directory.yml');
   writeFileSync(directoryFile, benchDirectoryYaml());
   const env = {
@@ -347,7 +376,51 @@ async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unk
   const cpuMs = async () => (await Promise.all(children.map(cpuOf))).reduce((a, b) => a + b, 0);
   // Opening the form starts no job; the identity bindings of the first contact commit before the
   // ack of the next round's command could need them. A pause keeps the rounds apart.
-  return { idle: () => new Promise<void>((resolve) => setTimeout(resolve, 300)), botUrl, replicaCpuMs: cpuMs };
+  return {
+    idle: () => new Promise<void>((resolve) => setTimeout(resolve, 300)),
+    botUrl,
+    replicaCpuMs: cpuMs,
+    ...(pgCpu ? { pgCpuMs: async () => pgCpu() } : {}),
+  };
+}
+
+/**
+ * The database server's CPU so far (ms), read from /proc (Linux): the postmaster listening on
+ * `port`, its children that ended (cutime, cstime) and those alive (the connections' backends).
+ * The replicas' CPU leaves it out, and it runs on the same cores. Undefined where /proc is not.
+ */
+function postgresCpu(port: number): (() => number) | undefined {
+  if (!existsSync('/proc/self/stat')) return undefined;
+  const stat = (pid: string) => {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  };
+  const pids = () => readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  const postmaster = pids().find((pid) => {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return /postgres$/.test(args[0] ?? '') && args[args.indexOf('-p') + 1] === String(port);
+    } catch {
+      return false;
+    }
+  });
+  if (!postmaster) return undefined;
+  const TICK_MS = 10; // USER_HZ is 100 on Linux
+  return () => {
+    let ticks = 0;
+    for (const pid of pids()) {
+      try {
+        const f = stat(pid);
+        // f[1] is the parent pid; f[11..14] utime, stime, cutime, cstime (stat fields 14-17).
+        if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+        else if (f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+      } catch {
+        // The process ended between the listing and the read.
+      }
+    }
+    return ticks * TICK_MS;
+  };
 }
 
 // ---- the Slack stand-in, here or in its own process ---------------------------------------------
@@ -462,8 +535,16 @@ const byViewId = new Map<string, Pending>();
  */
 const byTimestamp = new Map<string, Pending>();
 
+/** The first complete form the bot opened: with `--bare-form same`, the bare app opens it too. */
+let botForm: object | undefined;
+let bareFormShown = false;
+
 function settle(p: Pending): void {
   if (p.openSeen && (!p.expectUpdate || p.updateSeen || p.sample.viewsOpenError)) p.done();
+}
+
+function viewObject(view: unknown): object {
+  return typeof view === 'string' ? (JSON.parse(view) as object) : (view as object);
 }
 
 function viewText(view: unknown): string {
@@ -476,6 +557,10 @@ function onCall(call: ApiCall, now: number): void {
     if (!p || p.openSeen) return;
     p.openSeen = true;
     p.sample.viewsOpenMs = now - p.t0;
+    // The bot's first form in full (with the role's durations when the command names one), even if
+    // Slack refused it (a click that expired under load): the view is what counts.
+    if (p.sample.app === 'bot' && (!p.expectUpdate || viewText(call.args.view).includes(ACTION.duration)))
+      botForm ??= viewObject(call.args.view);
     const answer = call.answer as { ok?: boolean; error?: string; view?: { id?: string } };
     if (call.status !== 200 || !answer.ok) p.sample.viewsOpenError = answer.error ?? `HTTP ${call.status}`;
     else if (answer.view?.id) {
@@ -506,6 +591,11 @@ function onCall(call: ApiCall, now: number): void {
 
 async function runRound(world: World, app: AppName, round: number): Promise<Sample[]> {
   const url = app === 'bot' ? world.botUrl : world.bareUrl;
+  if (app === 'bare' && BARE_FORM === 'same' && !bareFormShown) {
+    if (!botForm) throw new Error('the bot has not opened a complete form yet: nothing for the bare app to open');
+    await world.showBareForm(botForm);
+    bareFormShown = true;
+  }
   const expectUpdate = app === 'bot' && TEXT.trim().split(/\s+/).length > 1;
   const users = benchUsers.slice(0, CONCURRENCY);
   const nowSec = Math.floor(Date.now() / 1000);
@@ -630,13 +720,22 @@ async function main(): Promise<void> {
   let replicaCpuUsed: number | undefined;
   let bareCpuBefore: number | undefined;
   let bareCpuUsed: number | undefined;
+  /** CPU ms per second with no request, over the idle window (background work). */
+  let botIdleCpuMsPerS: number | undefined;
+  let bareIdleCpuMsPerS: number | undefined;
+  let measuredFrom: number | undefined;
+  let pgCpuBefore: number | undefined;
+  let pgIdleCpuMsPerS: number | undefined;
+  let pgCpuUsed: number | undefined;
+  let measuredSeconds = 0;
   try {
     const botIs =
       REPLICAS > 0
         ? `${REPLICAS} replicas on PostgreSQL behind a loopback balancer (the bare app ${values['bare-behind-balancer'] ? 'behind one too' : 'reached directly'})`
         : 'one process on SQLite';
+    const bareShows = BARE_FORM === 'same' ? 'the form the bot opens' : 'a one-block modal';
     console.log(
-      `slack-ack-bench: ${CONCURRENCY} concurrent signed "/access ${TEXT}", ${ROUNDS} rounds per app after a warm-up; the bot: ${botIs}; Slack stand-in ${values['slack-process'] ? 'in its own process' : 'in this process'}; ${cpus().length} CPUs, load ${loadBefore.join(' ')}`,
+      `slack-ack-bench: ${CONCURRENCY} concurrent signed "/access ${TEXT}", ${ROUNDS} rounds per app after a warm-up; the bot: ${botIs}; the bare app opens ${bareShows}; Slack stand-in ${values['slack-process'] ? 'in its own process' : 'in this process'}; ${cpus().length} CPUs, load ${loadBefore.join(' ')}`,
     );
     // Warm-up: connections, JIT, the identity bindings (first contact binds; later rounds find them).
     for (let w = 1; w <= WARMUP; w++) {
@@ -648,6 +747,18 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (IDLE_MS > 0 && (world.replicaCpuMs || world.bareCpuMs)) {
+      const pgCpuMs = 'pgCpuMs' in world ? world.pgCpuMs : undefined;
+      const [botAt, bareAt, pgAt] = [await world.replicaCpuMs?.(), await world.bareCpuMs?.(), await pgCpuMs?.()];
+      const t0 = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+      const seconds = (performance.now() - t0) / 1000;
+      if (pgAt !== undefined) pgIdleCpuMsPerS = ((await pgCpuMs!()) - pgAt) / seconds;
+      if (botAt !== undefined) botIdleCpuMsPerS = ((await world.replicaCpuMs!()) - botAt) / seconds;
+      if (bareAt !== undefined) bareIdleCpuMsPerS = ((await world.bareCpuMs!()) - bareAt) / seconds;
+    }
+    measuredFrom = performance.now();
+    pgCpuBefore = 'pgCpuMs' in world ? await world.pgCpuMs?.() : undefined;
     replicaCpuBefore = await world.replicaCpuMs?.();
     bareCpuBefore = await world.bareCpuMs?.();
     for (let round = 1; round <= ROUNDS; round++) {
@@ -670,7 +781,9 @@ async function main(): Promise<void> {
         );
       }
     }
+    measuredSeconds = (performance.now() - measuredFrom!) / 1000;
     if (replicaCpuBefore !== undefined) replicaCpuUsed = (await world.replicaCpuMs!()) - replicaCpuBefore;
+    if (pgCpuBefore !== undefined && 'pgCpuMs' in world) pgCpuUsed = (await world.pgCpuMs!()) - pgCpuBefore;
     if (bareCpuBefore !== undefined) bareCpuUsed = (await world.bareCpuMs!()) - bareCpuBefore;
   } finally {
     unsubscribe();
@@ -754,6 +867,24 @@ async function main(): Promise<void> {
     console.log(
       `  the bare app's CPU (user + system) per request, in its own process: ${bareCpuPerRequestMs} ms${replicaCpuPerRequestMs !== null ? ` (the bot's: ${ratio(replicaCpuPerRequestMs, bareCpuPerRequestMs) ?? '—'}x)` : ''}`,
     );
+  // The same, less what each spends with no request at all over the measured time (its idle rate).
+  const netOf = (used: number | undefined, idlePerS: number | undefined, requests: number) =>
+    used === undefined || idlePerS === undefined
+      ? null
+      : Math.round(((used - idlePerS * measuredSeconds) / requests) * 100) / 100;
+  const replicaNetCpuPerRequestMs = netOf(replicaCpuUsed, botIdleCpuMsPerS, bot.requests);
+  const bareNetCpuPerRequestMs = netOf(bareCpuUsed, bareIdleCpuMsPerS, bare.requests);
+  const pgCpuPerRequestMs = pgCpuUsed === undefined ? null : Math.round((pgCpuUsed / bot.requests) * 100) / 100;
+  const pgNetCpuPerRequestMs = netOf(pgCpuUsed, pgIdleCpuMsPerS, bot.requests);
+  if (pgCpuPerRequestMs !== null)
+    console.log(
+      `  PostgreSQL's CPU (its processes, user + system) per bot request: ${pgCpuPerRequestMs} ms (10 ms ticks); with no request ${pgIdleCpuMsPerS?.toFixed(1) ?? '—'} ms/s, less that: ${pgNetCpuPerRequestMs ?? '—'} ms`,
+    );
+  const perS = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(1)} ms/s`);
+  if (replicaNetCpuPerRequestMs !== null && bareNetCpuPerRequestMs !== null)
+    console.log(
+      `  with no request: the replicas ${perS(botIdleCpuMsPerS)}, the bare app ${perS(bareIdleCpuMsPerS)}; less that over the ${measuredSeconds.toFixed(1)} s measured, per request: bot ${replicaNetCpuPerRequestMs} ms, bare ${bareNetCpuPerRequestMs} ms (${ratio(replicaNetCpuPerRequestMs, bareNetCpuPerRequestMs) ?? '—'}x)`,
+    );
   console.log(`  load average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')} (${cpus().length} CPUs)`);
 
   mkdirSync(dirname(OUT), { recursive: true });
@@ -771,6 +902,7 @@ async function main(): Promise<void> {
           replicas: REPLICAS,
           bareBehindBalancer: values['bare-behind-balancer'],
           bareInOwnProcess: values['bare-process'],
+          bareForm: BARE_FORM,
           concurrency: CONCURRENCY,
           rounds: ROUNDS,
           text: `/access ${TEXT}`,
@@ -785,6 +917,11 @@ async function main(): Promise<void> {
         ratios,
         replicaCpuPerRequestMs,
         bareCpuPerRequestMs,
+        idleCpuMsPerSecond: { bot: botIdleCpuMsPerS ?? null, bare: bareIdleCpuMsPerS ?? null },
+        netCpuPerRequestMs: { bot: replicaNetCpuPerRequestMs, bare: bareNetCpuPerRequestMs },
+        pgCpuPerRequestMs,
+        pgIdleCpuMsPerSecond: pgIdleCpuMsPerS ?? null,
+        pgNetCpuPerRequestMs,
         perRound,
       },
       null,

@@ -326,6 +326,13 @@ export interface GrantFilter {
   limit?: number;
 }
 
+/** See `StoreReads.roleStateForSlackUser`; `held` and `pending` are about the bound person. */
+export interface SlackUserRoleState {
+  binding?: IdentityBinding;
+  held?: Grant;
+  pending?: AccessRequest;
+}
+
 /**
  * Reads, usable inside and outside a transaction. Outside one, a read sees what is committed (never
  * another operation's transaction in progress); inside one (`tx.getX`), it also sees the
@@ -426,6 +433,13 @@ export interface StoreReads {
   openTasks(assigneeGroups: readonly string[], limit: number): Promise<TaskRecord[]>;
 
   bindingForSlackUser(slackUserId: string): Promise<IdentityBinding | undefined>;
+  /**
+   * What the request form reads first about a Slack user and one role, in one read where the store
+   * waits on a server: the user's binding, and for the person it binds, their open grant of the
+   * role that is not break-glass (the newest) and their request for it that waits. The same answers
+   * as `bindingForSlackUser`, then `listGrants` (open, that role) and `findPendingRequest`.
+   */
+  roleStateForSlackUser(slackUserId: string, app: string, role: string): Promise<SlackUserRoleState>;
   bindingForPerson(directoryId: string): Promise<IdentityBinding | undefined>;
 
   latestPolicyVersions(): Promise<PolicyVersionRecord[]>;

@@ -1,18 +1,68 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTION, BLOCK, durationBlockId } from '../../blocks/ids.js';
+import { PgStore } from '../../src/adapters/db/postgres/pg-store.js';
+import { createTestDatabase, truncateAll, type TestDatabase } from '../support/pg-test-db.js';
 import { startSlackFixture, USERS, type SlackFixture } from './slack-fixture.js';
-
-let fx: SlackFixture;
-beforeEach(async () => {
-  fx = await startSlackFixture();
-});
-afterEach(async () => {
-  await fx.close();
-});
 
 const blocksOf = (view: Record<string, unknown>) => JSON.stringify(view.blocks);
 
+const DEACTIVATED_SINCE =
+  'serves no form to a bound person whose Slack account was deactivated since, though their records are read early';
+async function deactivatedSince(fx: SlackFixture): Promise<void> {
+  await fx.command('kim', 'request github');
+  await fx.slack.waitFor('view', (e) => e.action === 'opened' && e.view.userId === USERS.kim.id);
+  expect(await fx.h.store.bindingForSlackUser(USERS.kim.id)).toBeDefined();
+  // Her binding, groups and requests are read while users.info answers; users.info still decides.
+  fx.slack.workspace.user(USERS.kim.id)!.deleted = true;
+  const opened = fx.slack.workspace.calls('views.open').length;
+  await fx.command('kim', 'request github member');
+  const told = await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.kim.id);
+  expect(told.text).toContain('This Slack account is deactivated or a bot, so it cannot act here.');
+  expect(fx.slack.workspace.calls('views.open')).toHaveLength(opened);
+}
+
+const PENDING_AND_HELD =
+  'shows the pending request in the form, with Cancel, and offers an extension for a role already held';
+async function pendingAndHeld(fx: SlackFixture): Promise<void> {
+  const first = await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'first' });
+  // A submitted request closes the form: the DM says what happens next.
+  expect(first.body).toBe('');
+  await fx.command('ada', 'request aws admin');
+  const pending = await fx.waitModal('ada', (v) =>
+    JSON.stringify(v.definition.blocks).includes('You already asked for'),
+  );
+  expect(blocksOf(pending)).toContain('AWS Administrator');
+  // The application and role stay in the form: another role can be picked.
+  expect(blocksOf(pending)).toContain(ACTION.role);
+  expect(blocksOf(pending)).not.toContain(ACTION.duration);
+  expect(await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toHaveLength(1);
+
+  // Cancel in the form withdraws it, and the form offers the role again.
+  const view = fx.slack.workspace.currentModal(USERS.ada.id)!;
+  const { clickInView } = await import('./slack2-helpers.js');
+  await clickInView(fx, 'ada', view, ACTION.cancel);
+  await fx.waitModal('ada', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
+  expect(
+    await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, status: ['pending_approval'] }),
+  ).toHaveLength(0);
+
+  const member = await fx.requestViaModal('alan', 'github', 'member', {});
+  expect(member.body).toBe('');
+  await fx.slack.waitFor('message', (m) => m.channel === fx.dm('alan') && m.text.includes('You now have'));
+  await fx.command('alan', 'request github member');
+  const offer = await fx.waitModal('alan', (v) => v.callbackId === 'access_extend');
+  expect(blocksOf(offer)).toContain('You can extend it until');
+}
+
 describe('the request modal', () => {
+  let fx: SlackFixture;
+  beforeEach(async () => {
+    fx = await startSlackFixture();
+  });
+  afterEach(async () => {
+    await fx.close();
+  });
+
   it('tells the person to click again when Slack says the click expired before the form opened', async () => {
     fx.slack.failNext('views.open', { error: 'expired_trigger_id' });
     const res = await fx.command('kim', 'request github');
@@ -89,17 +139,8 @@ describe('the request modal', () => {
     expect(textOfAnswer(await fx.command('dave', 'list'))).not.toContain('/access request');
   });
 
-  it('serves no form to a bound person whose Slack account was deactivated since, though their records are read early', async () => {
-    await fx.command('kim', 'request github');
-    await fx.slack.waitFor('view', (e) => e.action === 'opened' && e.view.userId === USERS.kim.id);
-    expect(await fx.h.store.bindingForSlackUser(USERS.kim.id)).toBeDefined();
-    // Her binding, groups and requests are read while users.info answers; users.info still decides.
-    fx.slack.workspace.user(USERS.kim.id)!.deleted = true;
-    const opened = fx.slack.workspace.calls('views.open').length;
-    await fx.command('kim', 'request github member');
-    const told = await fx.slack.waitFor('ephemeral', (m) => m.ephemeralFor === USERS.kim.id);
-    expect(told.text).toContain('This Slack account is deactivated or a bot, so it cannot act here.');
-    expect(fx.slack.workspace.calls('views.open')).toHaveLength(opened);
+  it(DEACTIVATED_SINCE, async () => {
+    await deactivatedSince(fx);
   });
 
   it('answers an application the person may not request anything of with an ephemeral, and no form', async () => {
@@ -152,35 +193,8 @@ describe('the request modal', () => {
     expect(await fx.h.store.listRequests({})).toHaveLength(0);
   });
 
-  it('shows the pending request in the form, with Cancel, and offers an extension for a role already held', async () => {
-    const first = await fx.requestViaModal('ada', 'aws', 'admin', { justification: 'first' });
-    // A submitted request closes the form: the DM says what happens next.
-    expect(first.body).toBe('');
-    await fx.command('ada', 'request aws admin');
-    const pending = await fx.waitModal('ada', (v) =>
-      JSON.stringify(v.definition.blocks).includes('You already asked for'),
-    );
-    expect(blocksOf(pending)).toContain('AWS Administrator');
-    // The application and role stay in the form: another role can be picked.
-    expect(blocksOf(pending)).toContain(ACTION.role);
-    expect(blocksOf(pending)).not.toContain(ACTION.duration);
-    expect(await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId })).toHaveLength(1);
-
-    // Cancel in the form withdraws it, and the form offers the role again.
-    const view = fx.slack.workspace.currentModal(USERS.ada.id)!;
-    const { clickInView } = await import('./slack2-helpers.js');
-    await clickInView(fx, 'ada', view, ACTION.cancel);
-    await fx.waitModal('ada', (v) => JSON.stringify(v.definition.blocks).includes(ACTION.duration));
-    expect(
-      await fx.h.store.listRequests({ requesterId: USERS.ada.directoryId, status: ['pending_approval'] }),
-    ).toHaveLength(0);
-
-    const member = await fx.requestViaModal('alan', 'github', 'member', {});
-    expect(member.body).toBe('');
-    await fx.slack.waitFor('message', (m) => m.channel === fx.dm('alan') && m.text.includes('You now have'));
-    await fx.command('alan', 'request github member');
-    const offer = await fx.waitModal('alan', (v) => v.callbackId === 'access_extend');
-    expect(blocksOf(offer)).toContain('You can extend it until');
+  it(PENDING_AND_HELD, async () => {
+    await pendingAndHeld(fx);
   });
 
   it('answers /access help and unknown words with usage, and unknown apps with the known ones', async () => {
@@ -200,5 +214,31 @@ describe('the request modal', () => {
       text: expect.stringContaining('GitHub has no role `admin`. Its roles: `owner` (Organization owner)'),
     });
     expect(fx.slack.workspace.calls('views.open')).toHaveLength(0);
+  });
+});
+
+// On PostgreSQL the form reads the person's binding, and their grant and request of the role named,
+// in one statement while users.info answers (StoreReads.roleStateForSlackUser); users.info still decides.
+describe('the request modal on PostgreSQL', () => {
+  let database: TestDatabase | undefined;
+  let pg: SlackFixture;
+  beforeEach(async () => {
+    database ??= await createTestDatabase();
+    await truncateAll(database.url);
+    pg = await startSlackFixture({ store: await PgStore.open(database.url, { poolSize: 4 }) });
+  });
+  afterEach(async () => {
+    await pg.close();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it(DEACTIVATED_SINCE, async () => {
+    await deactivatedSince(pg);
+  });
+
+  it(PENDING_AND_HELD, async () => {
+    await pendingAndHeld(pg);
   });
 });

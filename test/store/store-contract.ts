@@ -1132,6 +1132,55 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.bindingForPerson('u-ada')).toBeUndefined();
       });
 
+      it("reads a Slack user's binding with the bound person's open grant and waiting request of a role, as the reads one by one do", async () => {
+        expect(await store.roleStateForSlackUser('U0ADA', 'github', 'owner')).toEqual({});
+        const binding = { slackUserId: 'U0ADA', directoryId: 'u-ada', email: 'ada@example.com', boundAt: T0 };
+        await store.transaction((tx) => tx.bindIdentity(binding));
+        expect(await store.roleStateForSlackUser('U0ADA', 'github', 'owner')).toEqual({ binding });
+        const held = grant('grt_new', { createdAt: at(2) });
+        const pending = request('req_wait', { kind: 'extension', grantId: 'grt_new' });
+        await store.transaction(async (tx) => {
+          // Not the held grant: revoked, break-glass, another role, another person, or older.
+          await insertGrant(tx, grant('grt_revoked', { createdAt: at(3), status: 'revoked' }));
+          await insertGrant(tx, grant('grt_glass', { createdAt: at(4), breakGlass: true }));
+          await insertGrant(tx, grant('grt_member', { createdAt: at(5), role: 'member' }));
+          await insertGrant(
+            tx,
+            grant('grt_alan', {
+              createdAt: at(6),
+              holder: { directoryId: 'u-alan', email: 'alan@example.com', name: 'Alan' },
+            }),
+          );
+          await insertGrant(tx, grant('grt_old', { createdAt: at(1), status: 'provisioning' }));
+          await insertGrant(tx, held);
+          await tx.insertRequest(request('req_done', { status: 'approved', createdAt: at(1) }));
+          await tx.insertRequest(request('req_member', { role: 'member' }));
+          await tx.insertRequest(pending);
+        });
+        const state = await store.roleStateForSlackUser('U0ADA', 'github', 'owner');
+        expect(state).toEqual({ binding, held, pending });
+        // The same answers as the reads one by one, inside a transaction too.
+        expect(state.held).toEqual(
+          (
+            await store.listGrants({
+              holderId: 'u-ada',
+              app: 'github',
+              role: 'owner',
+              status: ['provisioning', 'active', 'revoking'],
+            })
+          ).find((g) => !g.breakGlass),
+        );
+        expect(state.pending).toEqual(await store.findPendingRequest('u-ada', 'github', 'owner'));
+        expect(await store.transaction((tx) => tx.roleStateForSlackUser('U0ADA', 'github', 'owner'))).toEqual(state);
+        expect(await store.roleStateForSlackUser('U0ADA', 'github', 'member')).toMatchObject({
+          binding,
+          held: { id: 'grt_member' },
+          pending: { id: 'req_member' },
+        });
+        expect(await store.roleStateForSlackUser('U0ADA', 'okta', 'admin')).toEqual({ binding });
+        expect(await store.roleStateForSlackUser('U0NOBODY', 'github', 'owner')).toEqual({});
+      });
+
       it('records each policy version once, with when it was first and last seen, and the latest of each policy', async () => {
         const v1 = {
           policyName: 'github-owner',

@@ -1,13 +1,17 @@
 /** Identity bindings (Slack user <-> directory person) and recorded policy versions, on SQLite. */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { AccessError } from '../../domain/errors.js';
-import type { IdentityBinding, PolicyVersionRecord } from '../../domain/records.js';
+import { OPEN_GRANT_STATUSES, type IdentityBinding, type PolicyVersionRecord } from '../../domain/records.js';
+import type { SlackUserRoleState } from '../../operations/ports.js';
+import { GrantsRepo } from './grants-repo.js';
 import { isUniqueViolation, type Connection } from './open-database.js';
+import { RequestsRepo } from './requests-repo.js';
 import * as t from './schema.js';
 import type { SyncPort } from './sync-port.js';
 
 type Methods =
   | 'bindingForSlackUser'
+  | 'roleStateForSlackUser'
   | 'bindingForPerson'
   | 'bindIdentity'
   | 'unbindIdentity'
@@ -28,6 +32,17 @@ export class IdentityRepo implements SyncPort<Methods> {
           .where(eq(t.identityBindings.slackUserId, sql.placeholder('slackUserId'))),
       )
       .get({ slackUserId });
+  }
+
+  /** Read by read: a SQLite read costs no round trip, so one statement would save nothing. */
+  roleStateForSlackUser(slackUserId: string, app: string, role: string): SlackUserRoleState {
+    const binding = this.bindingForSlackUser(slackUserId);
+    if (!binding) return {};
+    const holderId = binding.directoryId;
+    const open = new GrantsRepo(this.c).listGrants({ holderId, app, role, status: [...OPEN_GRANT_STATUSES] });
+    const held = open.find((g) => !g.breakGlass);
+    const pending = new RequestsRepo(this.c).findPendingRequest(holderId, app, role);
+    return { binding, ...(held ? { held } : {}), ...(pending ? { pending } : {}) };
   }
 
   bindingForPerson(directoryId: string): IdentityBinding | undefined {

@@ -73,6 +73,7 @@ export const READS = {
   getTaskFor: 'tasks',
   openTasks: 'tasks',
   bindingForSlackUser: 'identity',
+  roleStateForSlackUser: 'identity',
   bindingForPerson: 'identity',
   latestPolicyVersions: 'identity',
   getPolicyVersion: 'identity',

@@ -2,10 +2,11 @@
  * What every listener shares: the operations' dependencies, the workspace the bot belongs to,
  * the job pump, and small helpers to identify the person, ack in time and explain refusals.
  */
-import type { ModalView, WebClient } from '@slack/web-api';
+import type { ModalView, ViewsOpenResponse, WebClient } from '@slack/web-api';
 import { escapeMrkdwn } from '../../../blocks/escape.js';
 import { infoModal } from '../../../blocks/modals.js';
 import { AccessError, TransientError } from '../../domain/errors.js';
+import type { IdentityBinding } from '../../domain/records.js';
 import type { ActingPerson } from '../../operations/acting-person.js';
 import type { Deps } from '../../operations/context.js';
 import { identifySlackUser } from '../../operations/identify-person.js';
@@ -42,9 +43,13 @@ export async function identify(
   ctx: SlackContext,
   client: WebClient,
   slackUserId: string,
-  options: { bound?: (directoryId: string) => void } = {},
+  options: {
+    bound?: (directoryId: string) => void;
+    /** The stored binding, when the caller reads it itself (with more, in one read); else it is read here. */
+    binding?: Promise<IdentityBinding | undefined>;
+  } = {},
 ): Promise<ActingPerson> {
-  const binding = ctx.deps.store.bindingForSlackUser(slackUserId);
+  const binding = options.binding ?? ctx.deps.store.bindingForSlackUser(slackUserId);
   // Also marks a failed read as handled when users.info fails first (it is awaited below otherwise).
   binding.then((found) => found && options.bound?.(found.directoryId)).catch(() => undefined);
   const user = await slackUserOf(
@@ -322,7 +327,13 @@ export async function openModal(
   input: { triggerId: string; view: ModalView; where: { channel?: string; user: string } },
 ): Promise<{ id: string; hash?: string } | undefined> {
   try {
-    const opened = await client.views.open({ trigger_id: input.triggerId, view: input.view });
+    // The view goes as the JSON text a form body carries anyway (the same bytes on the wire): given an
+    // object, the WebClient first copies it whole for a debug line it builds at every log level, then
+    // serialises it. The request form is the largest view opened under a burst of clicks.
+    const opened = (await client.apiCall('views.open', {
+      trigger_id: input.triggerId,
+      view: JSON.stringify(input.view),
+    })) as ViewsOpenResponse;
     const view = opened.view;
     return view?.id ? { id: view.id, ...(view.hash ? { hash: view.hash } : {}) } : undefined;
   } catch (error) {
