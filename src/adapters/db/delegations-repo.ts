@@ -48,11 +48,13 @@ export class DelegationsRepo implements SyncPort<Methods> {
     // Built once, the ids one JSON parameter: a request's approvers are looked up on every
     // submission and decision. The status is a literal, as in the partial index delegations_one_active.
     return this.c
-      .prepared('activeDelegationsBy', (db) =>
-        db
-          .select()
-          .from(t.delegations)
-          .where(and(inJsonList(t.delegations.delegatorId, 'ids'), sql`${t.delegations.status} = 'active'`)),
+      .prepared(
+        'activeDelegationsBy',
+        (db) =>
+          db
+            .select()
+            .from(t.delegations)
+            .where(and(inJsonList(t.delegations.delegatorId, 'ids'), sql`${t.delegations.status} = 'active'`)),
         // Named: a JSON list hides its length from the planner, which would read every active
         // delegation through delegations_status_ends instead of each delegator's one.
         { indexedBy: 'delegations_one_active' },

@@ -113,8 +113,12 @@ export const approvalSteps = pgTable(
     // The sweep's look-ups: open steps due to escalate, open steps whose approvers are owed a reminder.
     // Only the steps with a time set are in them (the look-ups compare it, so they need no others):
     // a policy without escalation or reminders writes neither index when a step opens or closes.
-    index('approval_steps_escalate').on(t.status, t.escalateAt).where(sql`escalate_at is not null`),
-    index('approval_steps_remind').on(t.status, t.nextReminderAt).where(sql`next_reminder_at is not null`),
+    index('approval_steps_escalate')
+      .on(t.status, t.escalateAt)
+      .where(sql`escalate_at is not null`),
+    index('approval_steps_remind')
+      .on(t.status, t.nextReminderAt)
+      .where(sql`next_reminder_at is not null`),
   ],
 );
 
