@@ -28,6 +28,8 @@
  * through a loopback balancer of its own with `--bare-behind-balancer` (the same hop as the bot's).
  * The replicas' CPU time per bot request is reported; `--replica-cpu-prof <dir>` has each replica
  * write a V8 CPU profile there (open it in Chrome DevTools) to see where that time goes.
+ * The replicas log at `error` (their stderr is this process's); `BENCH_LOG_LEVEL=warn` shows what
+ * they tell people instead of a form (an expired click, Slack not answering), to explain errors.
  * `--bare-process` runs the bare app in a process of its own (bench/bare-app-process.ts) and
  * reports its CPU per request too: the bot's CPU per request against a bare app's, the ratio
  * the latency ratio tends to on a machine whose cores are all busy. Both are also measured over
@@ -340,7 +342,7 @@ async function startReplicas(slackUrl: string, tmp: string, cleanups: (() => unk
   const env = {
     PATH: process.env.PATH ?? '',
     PORT: '0',
-    LOG_LEVEL: 'error',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
     DATABASE_URL: databaseUrl.toString(),
     POLICIES_DIR: join(ROOT, 'policies'),
     DIRECTORY_FILE: directoryFile,
