@@ -133,6 +133,8 @@ interface Sample {
   ackBody?: string;
   viewsOpenMs?: number;
   viewsOpenError?: string;
+  /** For a request that got no views.open: the Slack calls the stand-in saw about its user, timed from the command. */
+  slackCalls?: string[];
   /** The bot only, when the command names an app: the modal updated with the person's roles. */
   viewsUpdateMs?: number;
   viewsUpdateError?: string;
@@ -525,11 +527,17 @@ interface Pending {
   expectUpdate: boolean;
   openSeen: boolean;
   updateSeen: boolean;
+  /** The stand-in's calls naming this request's user (users.info, chat.postEphemeral, ...), timed from t0. */
+  calls: string[];
 }
 
 /** Per trigger id and per view id: what the stand-in's `call` listener resolves. */
 const byTrigger = new Map<string, Pending>();
 const byViewId = new Map<string, Pending>();
+/** Per Slack user, this round's request (one per user per round). */
+const byUser = new Map<string, Pending>();
+/** Requests that got no views.open in their round: a later call about their user is printed as it comes. */
+const lostByUser = new Map<string, Pending>();
 /**
  * Per app and request timestamp: each request of a round is signed with its own timestamp (now
  * minus its index in seconds, well inside Bolt's 5 minutes), so the app's HTTP server can tell
@@ -554,6 +562,23 @@ function viewText(view: unknown): string {
 }
 
 function onCall(call: ApiCall, now: number): void {
+  const who = call.args.user ?? call.args.user_id;
+  const mine = typeof who === 'string' ? byUser.get(who) : undefined;
+  const trigger = call.args.trigger_id;
+  const lost =
+    typeof who === 'string' && !mine
+      ? lostByUser.get(who)
+      : typeof trigger === 'string' && !byTrigger.has(trigger)
+        ? [...lostByUser.values()].find((p) => p.sample.triggerId === trigger)
+        : undefined;
+  if (lost)
+    console.log(`  late, ${lost.sample.app} ${lost.sample.user}: ${call.method} +${(now - lost.t0).toFixed(0)} ms`);
+  if (mine) {
+    const answer = call.answer as { ok?: boolean; error?: string };
+    mine.calls.push(
+      `${call.method} +${(now - mine.t0).toFixed(0)} ms ${answer?.ok ? 'ok' : (answer?.error ?? call.status)}`,
+    );
+  }
   if (call.method === 'views.open') {
     const p = byTrigger.get(String(call.args.trigger_id));
     if (!p || p.openSeen) return;
@@ -608,8 +633,9 @@ async function runRound(world: World, app: AppName, round: number): Promise<Samp
     const sample: Sample = { app, round, user: u.slackId, triggerId };
     let done!: () => void;
     const finished = new Promise<void>((resolve) => (done = resolve));
-    const p: Pending = { sample, t0: 0, done, expectUpdate, openSeen: false, updateSeen: false };
+    const p: Pending = { sample, t0: 0, done, expectUpdate, openSeen: false, updateSeen: false, calls: [] };
     byTrigger.set(triggerId, p);
+    byUser.set(u.slackId, p);
     return { u, p, finished };
   });
   const sends = work.map(({ u, p }, i) => {
@@ -642,8 +668,12 @@ async function runRound(world: World, app: AppName, round: number): Promise<Samp
   await Promise.race([Promise.all(work.map((w) => w.finished)), timedOut]);
   clearTimeout(timer);
   for (const { p } of work) {
-    if (!p.openSeen && !p.sample.error && p.sample.ackStatus === 200 && !p.sample.ackBody)
+    if (!p.openSeen && !p.sample.error && p.sample.ackStatus === 200 && !p.sample.ackBody) {
       p.sample.viewsOpenError = `no views.open within ${ROUND_TIMEOUT_MS} ms`;
+      p.sample.slackCalls = p.calls;
+      console.log(`  ${app} ${p.sample.user}: no views.open; its Slack calls: ${p.calls.join(', ') || 'none'}`);
+      lostByUser.set(p.sample.user, p);
+    }
     if (p.expectUpdate && p.openSeen && !p.updateSeen && !p.sample.viewsOpenError)
       p.sample.viewsUpdateError = `no views.update within ${ROUND_TIMEOUT_MS} ms`;
     byTrigger.delete(p.sample.triggerId);
@@ -652,6 +682,7 @@ async function runRound(world: World, app: AppName, round: number): Promise<Samp
     if (p.viewId) byViewId.delete(p.viewId);
   }
   byTimestamp.clear();
+  byUser.clear();
   // The bot's follow-up work (and anything it kicked) is finished before the next round starts.
   if (app === 'bot') await world.idle();
   return work.map((w) => w.p.sample);
