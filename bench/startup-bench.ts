@@ -173,7 +173,15 @@ const envFor = (root: string): Env => ({
  */
 function oktaLike(directoryFile: string): OktaStandIn {
   const yaml = parseYaml(readFileSync(directoryFile, 'utf8')) as {
-    people: { id?: string; email: string; login?: string; name: string; title?: string; status?: string; manager?: string }[];
+    people: {
+      id?: string;
+      email: string;
+      login?: string;
+      name: string;
+      title?: string;
+      status?: string;
+      manager?: string;
+    }[];
     groups: Record<string, { type?: 'OKTA_GROUP' | 'APP_GROUP'; members?: string[] }>;
   };
   const idOf = (ref: string) => {
