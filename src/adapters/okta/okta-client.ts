@@ -25,21 +25,33 @@ import type * as ExecutorModule from '@okta/okta-sdk-nodejs/src/types/default-re
 import type * as RequestContextModule from '@okta/okta-sdk-nodejs/src/types/generated/http/http.js';
 import type * as HttpModule from '@okta/okta-sdk-nodejs/src/types/http.js';
 import { PermanentError } from '../../domain/errors.js';
+import { loadOnFirstUse } from '../load-on-first-use.js';
 import type { GateResponse } from './okta-call-gate.js';
 import type { OktaCallGate } from './okta-call-gate.js';
 
-const requireSdk = createRequire(import.meta.url);
 const SDK = '@okta/okta-sdk-nodejs';
-const { Http } = requireSdk(`${SDK}/src/http.js`) as typeof HttpModule;
-const { DefaultRequestExecutor } = requireSdk(`${SDK}/src/default-request-executor.js`) as typeof ExecutorModule;
-const { Collection } = requireSdk(`${SDK}/src/collection.js`) as typeof CollectionModule;
-const { OAuth } = requireSdk(`${SDK}/src/oauth.js`) as { OAuth: new (client: object) => HttpModule.Http['oauth'] };
-const { ServerConfiguration } = requireSdk(`${SDK}/src/generated/servers.js`) as {
+// Resolved from the SDK's own src folder, where its modules resolve what they require.
+const requireSdk = createRequire(createRequire(import.meta.url).resolve(`${SDK}/src/http.js`));
+// The SDK's Http requires at its top what it uses only on some paths, and each costs memory
+// (together about 15 MB of the bot's resident memory): its DPoP proofs (node-jose, node-forge, uuid,
+// njwt: a service app's OAuth only, `generateDpopJwt`), multipart uploads (form-data: never called
+// here), its response cache (lodash: off here, `cacheMiddleware: null`) and a proxy agent (only
+// with HTTPS_PROXY set). Each loads when first used instead; see load-on-first-use.ts.
+loadOnFirstUse(requireSdk, './dpop', { functions: ['generateDpopJwt'] });
+loadOnFirstUse(requireSdk, 'form-data', { callable: true });
+loadOnFirstUse(requireSdk, './default-cache-middleware', { callable: true });
+loadOnFirstUse(requireSdk, 'https-proxy-agent', { callable: true });
+const { Http } = requireSdk('./http.js') as typeof HttpModule;
+const { DefaultRequestExecutor } = requireSdk('./default-request-executor.js') as typeof ExecutorModule;
+const { Collection } = requireSdk('./collection.js') as typeof CollectionModule;
+const { ServerConfiguration } = requireSdk('./generated/servers.js') as {
   ServerConfiguration: new (url: string) => {
     makeRequestContext(path: string, method: string, vars?: Record<string, string>): RequestContext;
   };
 };
-const sdkPackage = requireSdk(`${SDK}/package.json`) as { name: string; version: string };
+/** The SDK's OAuth (src/oauth.js), for a service app only: it loads the JWT signing libraries. */
+const loadOAuth = () => (requireSdk('./oauth.js') as { OAuth: new (client: object) => HttpModule.Http['oauth'] }).OAuth;
+const sdkPackage = requireSdk('../package.json') as { name: string; version: string };
 /** What `new Client()` sends (src/client.js DEFAULT_USER_AGENT). */
 const USER_AGENT = `${sdkPackage.name}/${sdkPackage.version} node/${process.versions.node} ${platform()}/${release()}`;
 
@@ -207,7 +219,7 @@ export class OktaClient {
       // The SDK's config loader turns a JWK object into its JSON text before `Client` keeps it.
       this.privateKey = typeof auth.privateKey === 'string' ? auth.privateKey : JSON.stringify(auth.privateKey);
       this.keyId = auth.keyId;
-      oauth = new OAuth(this);
+      oauth = new (loadOAuth())(this);
     }
     this.http = new Http({ cacheMiddleware: null, requestExecutor, oauth: oauth! });
     if (auth.mode === 'token') this.http.defaultHeaders.Authorization = `SSWS ${auth.token}`;
