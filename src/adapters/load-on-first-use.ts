@@ -9,7 +9,10 @@
  */
 
 export interface FirstUseShape {
-  /** The module's exports are called or constructed (`module.exports = function ...`). */
+  /**
+   * The module's exports are called or constructed (`module.exports = function ...`), or must not
+   * be looked into as an object as the library loads (`typeof` sees a function).
+   */
   callable?: boolean;
   /**
    * Functions the library takes out of the exports as it loads (`const { f } = require(...)`):

@@ -36,11 +36,15 @@ const requireSdk = createRequire(createRequire(import.meta.url).resolve(`${SDK}/
 // (together about 15 MB of the bot's resident memory): its DPoP proofs (node-jose, node-forge, uuid,
 // njwt: a service app's OAuth only, `generateDpopJwt`), multipart uploads (form-data: never called
 // here), its response cache (lodash: off here, `cacheMiddleware: null`) and a proxy agent (only
-// with HTTPS_PROXY set). Each loads when first used instead; see load-on-first-use.ts.
+// with HTTPS_PROXY set). Each loads when first used instead (load-on-first-use.ts).
 loadOnFirstUse(requireSdk, './dpop', { functions: ['generateDpopJwt'] });
 loadOnFirstUse(requireSdk, 'form-data', { callable: true });
 loadOnFirstUse(requireSdk, './default-cache-middleware', { callable: true });
 loadOnFirstUse(requireSdk, 'https-proxy-agent', { callable: true });
+// node-fetch (the SDK's request executor) requires whatwg-url, its fallback for a Node without a
+// global URL class (`Url.URL || whatwgUrl.URL`), which Node 20 never takes: 1.6 MB of Unicode tables.
+// A function stands in for it, so node-fetch's `_interopDefault` does not look inside it.
+loadOnFirstUse(createRequire(requireSdk.resolve('node-fetch')), 'whatwg-url', { callable: true });
 const { Http } = requireSdk('./http.js') as typeof HttpModule;
 const { DefaultRequestExecutor } = requireSdk('./default-request-executor.js') as typeof ExecutorModule;
 const { Collection } = requireSdk('./collection.js') as typeof CollectionModule;
