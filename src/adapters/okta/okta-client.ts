@@ -1,13 +1,13 @@
 /**
- * Builds the Okta SDK client the way this bot needs it: every option passed explicitly (the SDK
- * also reads okta.yaml files and OKTA_CLIENT_* variables, which must not change what we talk to),
- * no response cache (the SDK's default cache never expires), and no SDK retries: every HTTP
- * request goes through our `OktaCallGate` instead.
+ * Builds the Okta SDK client the way this bot needs it: every option passed explicitly (the SDK's
+ * `Client` also reads okta.yaml files and OKTA_CLIENT_* variables, which must not change what we
+ * talk to; nothing here reads them), no response cache (the SDK's default cache never expires), and
+ * no SDK retries: every HTTP request goes through our `OktaCallGate` instead.
  *
  * Loaded lighter than `new Client()` (issue 20: the idle bot's memory). The SDK's entry, and every
  * generated API class (`GroupApi`, `UserApi`, ...), requires its `ObjectSerializer`, which requires
  * all of its ~1,800 generated models: some 2,000 modules and about 50 MB of the bot's resident
- * memory, for the whole Okta management API, where the bot makes eight calls and reads their JSON
+ * memory, for the whole Okta management API, where the bot makes nine calls and reads their JSON
  * with its own schemas. So the client here is built from the SDK's own transport, required by path
  * (the package has no `exports` map; its .d.ts files type these modules): the SDK's `Http` (auth
  * header, User-Agent, OAuth with DPoP, errors as `OktaApiError`), its `DefaultRequestExecutor`
