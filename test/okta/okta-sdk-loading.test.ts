@@ -8,18 +8,16 @@
  *   loads the JWT and DPoP libraries when it signs;
  * - on the wire, that each call the bot makes sends what the SDK's own `Client` sends for it.
  */
-import { execFile } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { Client, DefaultRequestExecutor } from '@okta/okta-sdk-nodejs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OktaCallGate } from '../../src/adapters/okta/okta-call-gate.js';
 import { createOktaClient, type OktaClient } from '../../src/adapters/okta/okta-client.js';
+import { LOADED_FILES, ROOT, runFresh } from '../support/fresh-process.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const url = (...path: string[]) => JSON.stringify(pathToFileURL(join(ROOT, ...path)).href);
 
 interface Loaded {
@@ -32,8 +30,8 @@ interface Loaded {
 
 /** In a new process: an OktaDirectory with `auth` reads people and groups from the stand-in. */
 async function loadAndCall(auth: 'token' | 'private_key'): Promise<Loaded> {
-  const script = `
-    import { createRequire } from 'node:module';
+  return runFresh<Loaded>(`
+    ${LOADED_FILES}
     import { generateKeyPairSync } from 'node:crypto';
     const { OktaStandIn } = await import(${url('test', 'okta', 'okta-stand-in.ts')});
     const { seedOrg, directoryFor } = await import(${url('test', 'okta', 'fixtures.ts')});
@@ -50,25 +48,10 @@ async function loadAndCall(auth: 'token' | 'private_key'): Promise<Loaded> {
     const people = [(await directory.getPerson('00ualice'))?.id, (await directory.findPerson('bob@example.com'))?.id];
     people.push(...(await directory.membersOf('platform-team')).map((p) => p.id));
     await okta.stop();
-    const cache = createRequire(import.meta.url).cache;
-    const packages = {};
-    const sdkFiles = [];
-    for (const [file, entry] of Object.entries(cache)) {
-      const name = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\/(.*)$/.exec(file);
-      if (!name) continue;
-      if (Object.getPrototypeOf(entry) === null) continue; // a deferred module's stand-in entry
-      packages[name[1]] = (packages[name[1]] ?? 0) + 1;
-      if (name[1] === '@okta/okta-sdk-nodejs') sdkFiles.push(name[2]);
-    }
-    console.log(JSON.stringify({ packages, sdkFiles, people }));
-    process.exit(0);
-  `;
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', script],
-    { cwd: ROOT },
-  );
-  return JSON.parse(stdout) as Loaded;
+    const files = loadedFiles();
+    const packages = Object.fromEntries(Object.entries(files).map(([name, list]) => [name, list.length]));
+    console.log(JSON.stringify({ packages, sdkFiles: files['@okta/okta-sdk-nodejs'] ?? [], people }));
+  `);
 }
 
 describe('the Okta SDK, loaded for what the bot uses', () => {
