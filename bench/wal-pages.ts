@@ -29,14 +29,17 @@ let holder: Database.Database | undefined;
 
 prototype.pragma = function (...args) {
   const result = pragma.apply(this, args);
-  if (!writer && String(args[0]).replace(/\s/g, '') === 'journal_mode=WAL') {
-    writer = this;
-    holder = new Database(this.name, { readonly: true });
-    holder.exec('BEGIN');
-    holder.prepare('SELECT count(*) FROM sqlite_schema').get();
-  }
+  if (!writer && String(args[0]).replace(/\s/g, '') === 'journal_mode=WAL') hold(this);
   return result;
 };
+
+/** Keeps every frame `db` writes in its WAL: a reader whose snapshot no checkpoint may pass. */
+function hold(db: Database.Database): void {
+  writer = db;
+  holder = new Database(db.name, { readonly: true });
+  holder.exec('BEGIN');
+  holder.prepare('SELECT count(*) FROM sqlite_schema').get();
+}
 
 prototype.close = function (...args) {
   if (this === writer && this.open) report(this);
