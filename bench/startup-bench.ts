@@ -5,24 +5,33 @@
  * - `access-bot --help` and `access-bot policies check` (`node ROOT/bin/access-bot.js ...`): wall
  *   time from spawn to exit, and the process's peak RSS;
  * - the idle bot, started as `npm start` starts it (ROOT/package.json's `start` script, run without
- *   npm in between), once in the sandbox (nothing configured) and once as a production start in
- *   Slack HTTP mode against the Slack Web API stand-in served by this process (YAML directory):
- *   the time until it prints its summary, its RSS one second later (idle) and its peak RSS.
+ *   npm in between): in the sandbox (nothing configured), and as production starts against the
+ *   Slack Web API stand-in served by this process: Slack HTTP mode with the YAML directory; Slack
+ *   HTTP mode with Okta (OKTA_ORG_URL and an API token, the configuration customers run) against
+ *   the Okta stand-in (test/okta/okta-stand-in.ts) served by this process with the people and
+ *   groups of ROOT/directory.example.yml, so the bot checks its policies against Okta at start as it
+ *   does in production; and Socket Mode (YAML directory), whose WebSocket this process serves. For
+ *   each: the time until it prints its summary, its RSS one second later (idle) and its peak RSS.
  *
  * `--root` is the checkout measured (default: this one; it needs node_modules and, for a compiled
  * start, `npm run build`). `--base` measures a second checkout in the same run, alternating one
  * start of each, so a noisy machine weighs on both alike, and prints after/before ratios. For the
  * before/after pair: `git archive main | tar -x -C /tmp/base`, `ln -s $PWD/node_modules /tmp/base/`,
- * then `--base /tmp/base`. Results also go to bench/out/startup-bench.json.
+ * then `--base /tmp/base`. `--only WORD` measures only the commands whose name contains WORD
+ * (e.g. `--only Okta`). Results also go to bench/out/startup-bench.json.
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { WebSocketServer } from 'ws';
+import { parse as parseYaml } from 'yaml';
 import { SlackApiStandIn } from '../src/sandbox/slack-api/slack-api-server.js';
+import { OktaStandIn } from '../test/okta/okta-stand-in.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +39,7 @@ const { values } = parseArgs({
     base: { type: 'string' },
     runs: { type: 'string', default: '20' },
     'idle-ms': { type: 'string', default: '1000' },
+    only: { type: 'string' },
   },
 });
 const HERE = join(import.meta.dirname, '..');
@@ -157,8 +167,66 @@ const envFor = (root: string): Env => ({
   // The example policies' webhook role names this secret; `policies check` and a production start need it.
   BILLING_HOOK_SECRET: 'bench-hook-secret',
 });
-const slack = new SlackApiStandIn({ botTokens: ['xoxb-bench'] });
+/**
+ * Okta with the people and groups of the YAML directory (managers by id, as `managerId` holds
+ * them in Okta), for a production start that checks its policies against Okta.
+ */
+function oktaLike(directoryFile: string): OktaStandIn {
+  const yaml = parseYaml(readFileSync(directoryFile, 'utf8')) as {
+    people: {
+      id?: string;
+      email: string;
+      login?: string;
+      name: string;
+      title?: string;
+      status?: string;
+      manager?: string;
+    }[];
+    groups: Record<string, { type?: 'OKTA_GROUP' | 'APP_GROUP'; members?: string[] }>;
+  };
+  const idOf = (ref: string) => {
+    const p = yaml.people.find((x) => x.id === ref || x.email === ref || x.login === ref);
+    if (!p) throw new Error(`${directoryFile}: no person ${ref}`);
+    return p.id ?? p.email;
+  };
+  const okta = new OktaStandIn({ token: 'bench-okta-token' });
+  for (const p of yaml.people) {
+    const [firstName, ...rest] = p.name.split(' ');
+    okta.addUser({
+      id: idOf(p.email),
+      email: p.email,
+      login: p.login,
+      firstName,
+      lastName: rest.join(' '),
+      title: p.title,
+      status: (p.status ?? 'active').toUpperCase(),
+      profile: { managerId: p.manager ? idOf(p.manager) : null },
+    });
+  }
+  for (const [name, g] of Object.entries(yaml.groups)) {
+    const id = `00g-${name}`;
+    okta.addGroup({ id, name, type: g.type });
+    for (const member of g.members ?? []) okta.addMember(id, idOf(member));
+  }
+  return okta;
+}
+
+const slack = new SlackApiStandIn({ botTokens: ['xoxb-bench'], appTokens: ['xapp-bench'] });
 const { url } = await slack.start();
+// Socket Mode: apps.connections.open hands out this WebSocket, which says hello as Slack does.
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+await new Promise((listening) => wss.once('listening', listening));
+wss.on('connection', (ws) =>
+  ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0BENCH' } })),
+);
+slack.setSocketModeUrl(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`);
+// One Okta per checkout: each has its own directory.example.yml.
+const oktas = new Map<string, OktaStandIn>();
+for (const { dir } of roots) {
+  const okta = oktaLike(join(dir, 'directory.example.yml'));
+  await okta.start();
+  oktas.set(dir, okta);
+}
 // The example settings sign audit checkpoints: a production start needs the key.
 const signingKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const production = (root: string): Env => ({
@@ -168,19 +236,35 @@ const production = (root: string): Env => ({
   SLACK_SIGNING_SECRET: 'bench-secret',
   SLACK_API_URL: url,
 });
+const withOkta = (root: string): Env => ({
+  ...production(root),
+  OKTA_ORG_URL: oktas.get(root)!.url,
+  OKTA_API_TOKEN: 'bench-okta-token',
+});
+const socketMode = (root: string): Env => {
+  const { SLACK_SIGNING_SECRET: _, ...env } = production(root);
+  return { ...env, SLACK_APP_TOKEN: 'xapp-bench' };
+};
 
 console.log(
   `startup bench (node ${process.version}): ${roots.map((r) => `${r.label} ${r.dir}`).join(', ')}; ${runs} runs each, idle RSS ${idleMs} ms after the summary`,
 );
+const commands: [string, (root: string) => Promise<Sample>][] = [
+  ['access-bot --help', (root) => runCli(root, ['--help'], envFor(root))],
+  ['access-bot policies check', (root) => runCli(root, ['policies', 'check'], envFor(root))],
+  ['npm start (sandbox)', (root) => runBot(root, envFor(root))],
+  ['npm start (Slack HTTP mode)', (root) => runBot(root, production(root))],
+  ['npm start (Slack HTTP mode, Okta)', (root) => runBot(root, withOkta(root))],
+  ['npm start (Socket Mode)', (root) => runBot(root, socketMode(root))],
+];
 const rows: Row[] = [];
 try {
-  rows.push(...(await measure('access-bot --help', (root) => runCli(root, ['--help'], envFor(root)))));
-  rows.push(
-    ...(await measure('access-bot policies check', (root) => runCli(root, ['policies', 'check'], envFor(root)))),
-  );
-  rows.push(...(await measure('npm start (sandbox)', (root) => runBot(root, envFor(root)))));
-  rows.push(...(await measure('npm start (Slack HTTP mode)', (root) => runBot(root, production(root)))));
+  for (const [name, once] of commands)
+    if (!values.only || name.includes(values.only)) rows.push(...(await measure(name, once)));
 } finally {
+  for (const client of wss.clients) client.terminate();
+  wss.close();
+  for (const okta of oktas.values()) await okta.stop();
   await slack.stop();
 }
 mkdirSync(join(HERE, 'bench', 'out'), { recursive: true });

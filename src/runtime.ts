@@ -145,8 +145,8 @@ export async function openDirectoryFor(
   store?: Store,
 ): Promise<Directory> {
   if (config.okta) {
-    // Loaded only when used: the Okta SDK costs about a second and 90 MB to import, which every
-    // CLI command would otherwise pay.
+    // Loaded only when used: even the parts of the Okta SDK the bot loads (adapters/okta/okta-client.ts)
+    // take a few megabytes and a few hundred milliseconds, which every CLI command would otherwise pay.
     const { OktaDirectory } = await import('./adapters/okta/okta-directory.js');
     const { SharedRateWindows } = await import('./adapters/okta/shared-rate-windows.js');
     const sharedRateLimits = store && config.postgres ? new SharedRateWindows(store) : undefined;

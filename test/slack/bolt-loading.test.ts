@@ -5,13 +5,11 @@
  * Each case runs in a fresh Node process: this one's module cache has seen other tests' imports.
  * test/slack/socket-mode.test.ts runs the bot over Socket Mode end to end.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { LOADED_FILES, ROOT, runFresh } from '../support/fresh-process.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const BOLT = pathToFileURL(join(ROOT, 'src', 'adapters', 'slack', 'bolt.ts')).href;
 
 interface Loaded {
@@ -22,26 +20,14 @@ interface Loaded {
 
 /** Builds an App as `options` says in a new process; answers which packages' files it loaded. */
 async function buildApp(options: string): Promise<Loaded> {
-  const script = `
-    import { createRequire } from 'node:module';
+  return runFresh<Loaded>(`
+    ${LOADED_FILES}
     const { App, HTTPReceiver } = await import(${JSON.stringify(BOLT)});
     const app = new App({ token: 'xoxb-loading', deferInitialization: true, ${options} });
-    const packages = {};
-    for (const file of Object.keys(createRequire(import.meta.url).cache)) {
-      const name = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\/(.*)$/.exec(file);
-      // The stand-in entries bolt.ts puts in the cache are the packages' main files: count the rest.
-      if (name && !/^dist\\/(src\\/)?index\\.js$/.test(name[2])) packages[name[1]] = (packages[name[1]] ?? 0) + 1;
-    }
+    const packages = Object.fromEntries(Object.entries(loadedFiles()).map(([name, files]) => [name, files.length]));
     const receiver = app.receiver;
     console.log(JSON.stringify({ packages, receiver: receiver.constructor.name, client: receiver.client?.constructor.name }));
-    process.exit(0);
-  `;
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', script],
-    { cwd: ROOT },
-  );
-  return JSON.parse(stdout) as Loaded;
+  `);
 }
 
 describe('Bolt, loaded for the mode in use', () => {

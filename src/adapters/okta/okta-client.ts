@@ -1,13 +1,66 @@
 /**
- * Builds the Okta SDK client the way this bot needs it: every option passed explicitly (the SDK
- * also reads okta.yaml files and OKTA_CLIENT_* variables, which must not change what we talk to),
- * no response cache (the SDK's default cache never expires), and no SDK retries: every HTTP
- * request goes through our `OktaCallGate` instead.
+ * Builds the Okta SDK client the way this bot needs it: every option passed explicitly (the SDK's
+ * `Client` also reads okta.yaml files and OKTA_CLIENT_* variables, which must not change what we
+ * talk to; nothing here reads them), no response cache (the SDK's default cache never expires), and
+ * no SDK retries: every HTTP request goes through our `OktaCallGate` instead.
+ *
+ * Loaded lighter than `new Client()` (issue 20: the idle bot's memory). The SDK's entry, and every
+ * generated API class (`GroupApi`, `UserApi`, ...), requires its `ObjectSerializer`, which requires
+ * all of its ~1,800 generated models: some 2,000 modules and about 50 MB of the bot's resident
+ * memory, for the whole Okta management API, where the bot makes nine calls and reads their JSON
+ * with its own schemas. So the client here is built from the SDK's own transport, required by path
+ * (the package has no `exports` map; its .d.ts files type these modules): the SDK's `Http` (auth
+ * header, User-Agent, OAuth with DPoP, errors as `OktaApiError`), its `DefaultRequestExecutor`
+ * (under our gate), its generated `ServerConfiguration` and `RequestContext` (URL, path and query
+ * encoding as the generated API classes do it) and its `Collection` (pagination by `Link`
+ * headers); only the response models are left out: each call answers the JSON Okta sent. `userApi`,
+ * `groupApi` and `systemLogApi` keep the SDK's method names and parameters, and send the requests
+ * the SDK's own classes send: test/okta/okta-sdk-loading.test.ts compares them on the wire and
+ * checks, in a fresh process, what loading this module loads.
  */
-import { Client, DefaultRequestExecutor } from '@okta/okta-sdk-nodejs';
+import { createRequire } from 'node:module';
+import { platform, release } from 'node:os';
+import type * as CollectionModule from '@okta/okta-sdk-nodejs/src/types/collection.js';
+import type * as ExecutorModule from '@okta/okta-sdk-nodejs/src/types/default-request-executor.js';
+import type * as RequestContextModule from '@okta/okta-sdk-nodejs/src/types/generated/http/http.js';
+import type * as HttpModule from '@okta/okta-sdk-nodejs/src/types/http.js';
 import { PermanentError } from '../../domain/errors.js';
+import { loadOnFirstUse } from '../load-on-first-use.js';
 import type { GateResponse } from './okta-call-gate.js';
 import type { OktaCallGate } from './okta-call-gate.js';
+
+const SDK = '@okta/okta-sdk-nodejs';
+// Resolved from the SDK's own src folder, where its modules resolve what they require.
+const requireSdk = createRequire(createRequire(import.meta.url).resolve(`${SDK}/src/http.js`));
+// The SDK's Http requires at its top what it uses only on some paths, and each costs memory
+// (together about 15 MB of the bot's resident memory): its DPoP proofs (node-jose, node-forge, uuid,
+// njwt: a service app's OAuth only, `generateDpopJwt`), multipart uploads (form-data: never called
+// here), its response cache (lodash: off here, `cacheMiddleware: null`) and a proxy agent (only
+// with HTTPS_PROXY set). Each loads when first used instead (load-on-first-use.ts).
+loadOnFirstUse(requireSdk, './dpop', { functions: ['generateDpopJwt'] });
+loadOnFirstUse(requireSdk, 'form-data', { callable: true });
+loadOnFirstUse(requireSdk, './default-cache-middleware', { callable: true });
+loadOnFirstUse(requireSdk, 'https-proxy-agent', { callable: true });
+// node-fetch (the SDK's request executor) requires whatwg-url, its fallback for a Node without a
+// global URL class (`Url.URL || whatwgUrl.URL`), which Node 20 never takes: 1.6 MB of Unicode tables.
+// A function stands in for it, so node-fetch's `_interopDefault` does not look inside it.
+loadOnFirstUse(createRequire(requireSdk.resolve('node-fetch')), 'whatwg-url', { callable: true });
+const { Http } = requireSdk('./http.js') as typeof HttpModule;
+const { DefaultRequestExecutor } = requireSdk('./default-request-executor.js') as typeof ExecutorModule;
+const { Collection } = requireSdk('./collection.js') as typeof CollectionModule;
+const { ServerConfiguration } = requireSdk('./generated/servers.js') as {
+  ServerConfiguration: new (url: string) => {
+    makeRequestContext(path: string, method: string, vars?: Record<string, string>): RequestContext;
+  };
+};
+/** The SDK's OAuth (src/oauth.js), for a service app only: it loads the JWT signing libraries. */
+const loadOAuth = () => (requireSdk('./oauth.js') as { OAuth: new (client: object) => HttpModule.Http['oauth'] }).OAuth;
+const sdkPackage = requireSdk('../package.json') as { name: string; version: string };
+/** What `new Client()` sends (src/client.js DEFAULT_USER_AGENT). */
+const USER_AGENT = `${sdkPackage.name}/${sdkPackage.version} node/${process.versions.node} ${platform()}/${release()}`;
+
+type RequestContext = RequestContextModule.RequestContext;
+export type OktaCollection<T = Record<string, unknown>> = CollectionModule.Collection<T>;
 
 export type OktaAuth =
   | { mode: 'token'; token: string }
@@ -85,9 +138,128 @@ class GatedRequestExecutor extends DefaultRequestExecutor {
 }
 
 /** Why Okta last refused to issue an OAuth token to this client, or null. */
-export function tokenErrorOf(client: Client): string | null {
-  const executor = (client as unknown as { requestExecutor?: unknown }).requestExecutor;
-  return executor instanceof GatedRequestExecutor ? executor.lastTokenError : null;
+export function tokenErrorOf(client: OktaClient): string | null {
+  return client.requestExecutor.lastTokenError;
+}
+
+type Query = Record<string, string | number | undefined>;
+/** As the generated API classes send it (src/generated/apis/*.js). */
+const ACCEPT = 'application/json, */*;q=0.8';
+
+/**
+ * The calls the bot makes, as the SDK's `Client` names them, over the SDK's transport. Query
+ * parameters are listed in the order the generated classes set them, so the URLs are the same.
+ */
+export class OktaClient {
+  readonly baseUrl: string;
+  readonly http: HttpModule.Http;
+  readonly authorizationMode: 'SSWS' | 'PrivateKey';
+  // Read by the SDK's OAuth (src/oauth.js, src/jwt.js, src/dpop.js) as they read them from `Client`.
+  readonly clientId?: string;
+  readonly scopes?: string[];
+  readonly privateKey?: string;
+  readonly keyId?: string;
+  private readonly server: InstanceType<typeof ServerConfiguration>;
+
+  readonly userApi = {
+    getUser: (p: { userId: string }) => this.one('GET', '/api/v1/users/{userId}', { userId: p.userId }),
+    listUsers: (p: { search?: string; filter?: string; q?: string; after?: string; limit?: number } = {}) =>
+      this.list('/api/v1/users', {}, { search: p.search, filter: p.filter, q: p.q, after: p.after, limit: p.limit }),
+    listUserGroups: (p: { userId: string }) => this.list('/api/v1/users/{userId}/groups', { userId: p.userId }),
+  };
+
+  readonly groupApi = {
+    getGroup: (p: { groupId: string }) => this.one('GET', '/api/v1/groups/{groupId}', { groupId: p.groupId }),
+    listGroups: (p: { search?: string; filter?: string; q?: string; after?: string; limit?: number } = {}) =>
+      this.list('/api/v1/groups', {}, { search: p.search, filter: p.filter, q: p.q, after: p.after, limit: p.limit }),
+    listGroupUsers: (p: { groupId: string; after?: string; limit?: number }) =>
+      this.list('/api/v1/groups/{groupId}/users', { groupId: p.groupId }, { after: p.after, limit: p.limit }),
+    assignUserToGroup: async (p: { groupId: string; userId: string }): Promise<void> => {
+      await this.one('PUT', '/api/v1/groups/{groupId}/users/{userId}', { groupId: p.groupId, userId: p.userId });
+    },
+    unassignUserFromGroup: async (p: { groupId: string; userId: string }): Promise<void> => {
+      await this.one('DELETE', '/api/v1/groups/{groupId}/users/{userId}', { groupId: p.groupId, userId: p.userId });
+    },
+  };
+
+  readonly systemLogApi = {
+    listLogEvents: (
+      p: {
+        since?: string;
+        until?: string;
+        after?: string;
+        filter?: string;
+        q?: string;
+        limit?: number;
+        sortOrder?: 'ASCENDING' | 'DESCENDING';
+      } = {},
+    ) =>
+      this.list(
+        '/api/v1/logs',
+        {},
+        {
+          since: p.since,
+          until: p.until,
+          after: p.after,
+          filter: p.filter,
+          q: p.q,
+          limit: p.limit,
+          sortOrder: p.sortOrder,
+        },
+      ),
+  };
+
+  constructor(
+    orgUrl: string,
+    auth: OktaAuth,
+    readonly requestExecutor: GatedRequestExecutor,
+  ) {
+    this.baseUrl = orgUrl.replace(/\/$/, '');
+    this.authorizationMode = auth.mode === 'token' ? 'SSWS' : 'PrivateKey';
+    let oauth: HttpModule.Http['oauth'] | undefined;
+    if (auth.mode === 'private_key') {
+      this.clientId = auth.clientId;
+      this.scopes = auth.scopes ?? [...OKTA_SCOPES];
+      // The SDK's config loader turns a JWK object into its JSON text before `Client` keeps it.
+      this.privateKey = typeof auth.privateKey === 'string' ? auth.privateKey : JSON.stringify(auth.privateKey);
+      this.keyId = auth.keyId;
+      oauth = new (loadOAuth())(this);
+    }
+    this.http = new Http({ cacheMiddleware: null, requestExecutor, oauth: oauth! });
+    if (auth.mode === 'token') this.http.defaultHeaders.Authorization = `SSWS ${auth.token}`;
+    this.http.defaultHeaders['User-Agent'] = USER_AGENT;
+    this.server = new ServerConfiguration(orgUrl);
+  }
+
+  private request(method: string, path: string, vars: Record<string, string>, query: Query = {}): RequestContext {
+    const context = this.server.makeRequestContext(path, method, vars);
+    context.setHeaderParam('Accept', ACCEPT);
+    for (const [name, value] of Object.entries(query))
+      if (value !== undefined) context.setQueryParam(name, value as string);
+    return context;
+  }
+
+  /** One request; the JSON Okta answered (undefined for 204). Non-2xx throws the SDK's OktaApiError. */
+  private async one(method: string, path: string, vars: Record<string, string>): Promise<unknown> {
+    const response = await this.http.send(this.request(method, path, vars)).toPromise();
+    const text = await response.body.text();
+    return text === '' ? undefined : (JSON.parse(text) as unknown);
+  }
+
+  /** A collection the SDK pages through by its `Link` headers, as its list methods return it. */
+  private async list(path: string, vars: Record<string, string>, query: Query = {}): Promise<OktaCollection> {
+    const context = this.request('GET', path, vars, query);
+    const json = {
+      parseResponse: async (response: RequestContextModule.ResponseContext) =>
+        JSON.parse(await response.body.text()) as unknown,
+    };
+    return new Collection(this.http, context.getUrl(), json, context);
+  }
+
+  /** A collection starting at an absolute link Okta returned (a stored System Log `next` link). */
+  follow(url: string): OktaCollection {
+    return new Collection(this.http, url, {} as never);
+  }
 }
 
 export interface OktaClientOptions {
@@ -97,34 +269,13 @@ export interface OktaClientOptions {
   attemptTimeoutMs?: number;
 }
 
-export function createOktaClient(options: OktaClientOptions): Client {
+export function createOktaClient(options: OktaClientOptions): OktaClient {
   const orgUrl = checkOrgUrl(options.orgUrl);
   const requestExecutor = new GatedRequestExecutor(
     options.gate,
     options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
   );
-  const auth = checkAuth(options.auth);
-  // Empty strings override whatever okta.yaml or OKTA_CLIENT_* would have supplied.
-  const common = { orgUrl, cacheMiddleware: null, requestExecutor };
-  if (auth.mode === 'token') {
-    return new Client({
-      ...common,
-      authorizationMode: 'SSWS',
-      token: auth.token,
-      clientId: '',
-      privateKey: '',
-      keyId: '',
-    });
-  }
-  return new Client({
-    ...common,
-    authorizationMode: 'PrivateKey',
-    token: '',
-    clientId: auth.clientId,
-    scopes: auth.scopes ?? [...OKTA_SCOPES],
-    privateKey: auth.privateKey,
-    keyId: auth.keyId,
-  });
+  return new OktaClient(orgUrl, checkAuth(options.auth), requestExecutor);
 }
 
 function checkOrgUrl(raw: string | undefined): string {

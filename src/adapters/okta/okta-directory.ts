@@ -8,13 +8,12 @@
  * reading the membership back, because nothing is reported done that Okta did not confirm.
  * Waiting, pacing and retrying happen in `OktaCallGate`, not here.
  */
-import type { Client } from '@okta/okta-sdk-nodejs';
 import { z } from 'zod';
 import { AccessError, PermanentError, TransientError } from '../../domain/errors.js';
 import { isActiveStatus, type Person } from '../../domain/person.js';
 import { forgetSharedReads, primeSharedRead, sharedRead } from '../../operations/read-scope.js';
 import type { Clock, Directory, DirectoryGroup, Logger } from '../../operations/ports.js';
-import { createOktaClient, tokenErrorOf, type OktaAuth } from './okta-client.js';
+import { createOktaClient, tokenErrorOf, type OktaAuth, type OktaClient } from './okta-client.js';
 import { OktaCallGate, type GateStats } from './okta-call-gate.js';
 import type { SharedRateWindows } from './shared-rate-windows.js';
 
@@ -72,7 +71,7 @@ const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 export class OktaDirectory implements Directory {
   readonly kind = 'okta';
   /** The gated SDK client, for the System Log reader; every request it makes goes through the gate. */
-  readonly client: Client;
+  readonly client: OktaClient;
   private readonly gate: OktaCallGate;
   private readonly managerAttribute: string;
   private readonly groupTtlMs: number;
@@ -434,7 +433,7 @@ function errorCodeOf(error: unknown): string | undefined {
  * Sorts an SDK failure into "retry later" or "this will not work": the gate already turned 429,
  * 5xx and network trouble into TransientError; a 4xx here is a definite answer.
  */
-export function mapError(error: unknown, what: string, client?: Client): Error {
+export function mapError(error: unknown, what: string, client?: OktaClient): Error {
   if (error instanceof TransientError || error instanceof PermanentError || error instanceof AccessError) return error;
   const status = statusOf(error);
   if (status === undefined) {

@@ -11,10 +11,10 @@
  * ("Rely on the system-generated links"). The SDK's iterator never ends on a polling request, so
  * each call fetches exactly one page; the caller persists the returned cursor after each page.
  */
-import { Collection, type Client } from '@okta/okta-sdk-nodejs';
 import { z } from 'zod';
 import { isOffboardedStatus } from '../../domain/person.js';
 import type { Logger } from '../../operations/ports.js';
+import type { OktaClient } from './okta-client.js';
 import { mapError, statusOf, type OktaDirectory } from './okta-directory.js';
 
 const OFFBOARDING_EVENT_TYPES = ['user.lifecycle.deactivate', 'user.lifecycle.suspend'] as const;
@@ -69,7 +69,7 @@ const MAX_LOOKBACK_MS = 90 * DAY;
 const FILTER = OFFBOARDING_EVENT_TYPES.map((t) => `eventType eq "${t}"`).join(' or ');
 
 export async function readDeactivations(
-  client: Client,
+  client: OktaClient,
   cursor: string | null,
   now: Date,
   options: ReadDeactivationsOptions = {},
@@ -124,11 +124,9 @@ export async function readDeactivations(
 }
 
 /** One page of a stored next link, requested verbatim (through the same gated client). */
-async function fetchLink(client: Client, next: string): Promise<{ page: unknown[]; nextUri: string | undefined }> {
-  const url = `${client.baseUrl.replace(/\/$/, '')}${next}`;
-  type OnePage = { getNextPage(): Promise<unknown[]>; nextUri?: string };
-  const collection = new Collection(client.http, url, {} as never) as unknown as OnePage;
-  const page = await collection.getNextPage();
+async function fetchLink(client: OktaClient, next: string): Promise<{ page: unknown[]; nextUri: string | undefined }> {
+  const collection = client.follow(`${client.baseUrl}${next}`);
+  const page: unknown = await collection.getNextPage();
   return { page: Array.isArray(page) ? page : [], nextUri: collection.nextUri };
 }
 

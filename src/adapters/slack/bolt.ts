@@ -10,52 +10,23 @@
  *   map, so these paths are public to Node and typed by Bolt's own .d.ts files): no Express.
  * - Bolt's App module still requires both receivers at its top, and they require Socket Mode and
  *   OAuth at theirs, though each uses them only in its constructor (`new SocketModeClient`, and
- *   `new InstallProvider` when OAuth options are given). Before App loads, each of the two gets an
- *   entry in Node's CJS module cache (`require.cache`, where Node's documentation allows adding
- *   entries) whose exports load the real package on first use and hand on what it exports. A
+ *   `new InstallProvider` when OAuth options are given). Before App loads, each of the two is
+ *   deferred to its first use (adapters/load-on-first-use.ts: an entry in Node's CJS module cache
+ *   whose exports load the real package on first use and hand on what it exports). A
  *   Socket Mode start therefore loads Socket Mode when it builds its receiver, exactly as before;
  *   an HTTP start (and the sandbox) never loads it. test/slack/bolt-loading.test.ts checks both.
  * Nothing in node_modules is changed, and a process that loaded the real packages first keeps them.
  */
 import { createRequire } from 'node:module';
 import type * as Bolt from '@slack/bolt';
+import { loadOnFirstUse } from '../load-on-first-use.js';
 
 // Resolved from Bolt's own dist folder, where its receivers resolve them.
 const requireInBolt = createRequire(createRequire(import.meta.url).resolve('@slack/bolt/dist/App.js'));
 
-/** Loads `specifier` (as Bolt's receivers name it) on first use instead of when it is required. */
-function onFirstUse(specifier: string): void {
-  const path = requireInBolt.resolve(specifier);
-  const cache = requireInBolt.cache;
-  if (cache[path]) return;
-  let real: object | undefined;
-  const load = (): object => {
-    if (!real) {
-      delete cache[path];
-      real = requireInBolt(specifier) as object;
-    }
-    return real;
-  };
-  // The receivers only read properties of what they required (`socket_mode_1.SocketModeClient`).
-  const exports = new Proxy(
-    {},
-    { get: (_target, key) => Reflect.get(load(), key), has: (_target, key) => Reflect.has(load(), key) },
-  );
-  cache[path] = Object.assign(Object.create(null) as NodeJS.Module, {
-    id: path,
-    path,
-    filename: path,
-    exports,
-    loaded: true,
-    children: [],
-    paths: [],
-    isPreloading: false,
-    require: requireInBolt,
-  });
-}
-
-onFirstUse('@slack/socket-mode');
-onFirstUse('@slack/oauth');
+// The receivers only read properties of what they required (`socket_mode_1.SocketModeClient`).
+loadOnFirstUse(requireInBolt, '@slack/socket-mode');
+loadOnFirstUse(requireInBolt, '@slack/oauth');
 
 const appModule = requireInBolt('./App.js') as { default: typeof Bolt.App; LogLevel: typeof Bolt.LogLevel };
 const httpReceiverModule = requireInBolt('./receivers/HTTPReceiver.js') as { default: typeof Bolt.HTTPReceiver };
