@@ -669,7 +669,9 @@ async function runRound(world: World, app: AppName, round: number): Promise<Samp
   clearTimeout(timer);
   for (const { p } of work) {
     if (!p.openSeen && !p.sample.error && p.sample.ackStatus === 200 && !p.sample.ackBody) {
-      p.sample.viewsOpenError = `no views.open within ${ROUND_TIMEOUT_MS} ms`;
+      // Told instead (an ephemeral message or a DM saying why), or left with nothing at all.
+      const told = p.calls.find((c) => /^chat\.post(Ephemeral|Message) .* ok$/.test(c))?.split(' ')[0];
+      p.sample.viewsOpenError = `no views.open within ${ROUND_TIMEOUT_MS} ms, ${told ? `told by ${told}` : 'nothing told'}`;
       p.sample.slackCalls = p.calls;
       console.log(`  ${app} ${p.sample.user}: no views.open; its Slack calls: ${p.calls.join(', ') || 'none'}`);
       lostByUser.set(p.sample.user, p);
