@@ -612,6 +612,8 @@ function onCall(call: ApiCall, now: number): void {
     else if (!viewText(call.args.view).includes(ACTION.duration)) {
       p.sample.viewsUpdateError = 'the updated modal has no duration choice (identity or eligibility failed?)';
     }
+    // A loaded machine can leave every warm-up form to the slow path (a "looking up" modal, then this).
+    else if (p.sample.app === 'bot') botForm ??= viewObject(call.args.view);
     settle(p);
   }
 }
