@@ -42,7 +42,8 @@ export const slackFetch: FetchFunction = async (input, init) => {
  * went out (it closes one it kept alive once idle, and a busy process can reuse it a moment after
  * that), the call fails before any answer with ECONNRESET/EPIPE on a reused socket: the server never
  * read it, so it is sent again once, on a new connection (Node's documented pattern,
- * `request.reusedSocket`). Without this a person's command failed with "Slack did not answer".
+ * `request.reusedSocket`). Without this, a busy replica's users.info failed with "socket hang up" and
+ * the person got "Slack did not tell us who you are just now" instead of the form (the ack bench).
  */
 async function post(url: URL, body: string, init: FetchRequestInit): Promise<IncomingMessage> {
   try {
