@@ -72,6 +72,27 @@ describe('the request modal', () => {
     expect(fx.slack.workspace.currentModal(USERS.kim.id)).toBeUndefined();
   });
 
+  it('opens the form when Slack closed the kept-alive connection users.info went out on', async () => {
+    // A server closes a connection it kept alive once idle; a call sent on it just then was never
+    // read, and is sent again on a new connection instead of failing the person's command.
+    fx.slack.closeKeptAliveConnectionOnNext('users.info');
+    const res = await fx.command('kim', 'request github member');
+    expect(res.status).toBe(200);
+    const first = await Promise.race([
+      fx.slack.waitFor('view', (e) => e.action === 'opened' && e.view.userId === USERS.kim.id).then(
+        () => 'the form',
+        () => 'nothing',
+      ),
+      fx.slack
+        .waitFor('ephemeral', (m) => m.ephemeralFor === USERS.kim.id)
+        .then((m) => `a message: ${m.text}`, () => 'nothing'),
+    ]);
+    expect(first).toBe('the form');
+    expect(fx.slack.keptAliveConnectionsClosed).toBe(1);
+    expect(blocksOf(fx.modal('kim'))).toContain(ACTION.duration);
+    expect(fx.ephemerals('kim')).toEqual([]);
+  });
+
   it('opens with only the roles the person may request, each summarised for them, durations in order', async () => {
     const res = await fx.command('kim', 'request github');
     expect(res.status).toBe(200);

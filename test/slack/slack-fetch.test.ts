@@ -69,6 +69,34 @@ describe("the bot's Slack transport", () => {
     }
   });
 
+  it('sends a call again, once, on a new connection when the kept-alive one was closed as it went out', async () => {
+    const client = clientFor(slack, { fetch: slackFetch });
+    await client.auth.test(); // a connection, kept alive
+    slack.closeKeptAliveConnectionOnNext('users.info', 2);
+    const info = await client.users.info({ user: 'U0ALICE' });
+    expect(info.user?.profile?.email).toBe('alice@example.com');
+    expect(slack.keptAliveConnectionsClosed).toBe(1);
+    // The closed connection never carried the call: Slack saw it once.
+    expect(slack.workspace.calls('users.info')).toHaveLength(1);
+  });
+
+  it('does not send again a call whose new connection the server closed', async () => {
+    const closing: Server = createServer((req) => req.socket.destroy());
+    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    let calls = 0;
+    closing.on('request', () => (calls += 1));
+    try {
+      const { port } = closing.address() as AddressInfo;
+      const client = clientFor(slack, { fetch: slackFetch });
+      (client as unknown as { slackApiUrl: string }).slackApiUrl = `http://127.0.0.1:${port}/api/`;
+      await expect(client.users.info({ user: 'U0ALICE' })).rejects.toMatchObject({ code: ErrorCode.RequestError });
+      expect(calls).toBe(1);
+    } finally {
+      closing.closeAllConnections();
+      await new Promise((resolve) => closing.close(resolve));
+    }
+  });
+
   it('uploads a file (a multipart body, which goes through fetch)', async () => {
     const bytes = Buffer.from('request_id,app\nreq_1,github\n');
     await clientFor(slack, { fetch: slackFetch }).filesUploadV2({

@@ -37,18 +37,43 @@ export const slackFetch: FetchFunction = async (input, init) => {
   return new SlackFetchResponse(url.href, answer, bytes);
 };
 
-function post(url: URL, body: string, init: FetchRequestInit): Promise<IncomingMessage> {
+/**
+ * Sends the call over a kept-alive connection. If the server closed that connection as the call
+ * went out (it closes one it kept alive once idle, and a busy process can reuse it a moment after
+ * that), the call fails before any answer with ECONNRESET/EPIPE on a reused socket: the server never
+ * read it, so it is sent again once, on a new connection (Node's documented pattern,
+ * `request.reusedSocket`). Without this, a busy replica's users.info failed with "socket hang up" and
+ * the person got "Slack did not tell us who you are just now" instead of the form (the ack bench).
+ */
+async function post(url: URL, body: string, init: FetchRequestInit): Promise<IncomingMessage> {
+  try {
+    return await send(url, body, init, true);
+  } catch (error) {
+    if (!(error instanceof StaleConnectionError)) throw error;
+    return await send(url, body, init, false);
+  }
+}
+
+class StaleConnectionError extends Error {}
+
+const STALE_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+function send(url: URL, body: string, init: FetchRequestInit, pooled: boolean): Promise<IncomingMessage> {
   const https = url.protocol === 'https:';
   if (!https && url.protocol !== 'http:') return Promise.reject(new TypeError(`unsupported URL: ${url.href}`));
   return new Promise((resolve, reject) => {
     const req = (https ? httpsRequest : httpRequest)(url, {
       method: 'POST',
       headers: { ...init.headers, 'content-length': Buffer.byteLength(body) },
-      agent: https ? agents.https : agents.http,
+      // A new connection of its own (closed after the answer) for a call sent again.
+      agent: pooled ? (https ? agents.https : agents.http) : false,
       ...(init.signal ? { signal: init.signal } : {}),
     });
     req.once('response', resolve);
-    req.once('error', reject);
+    req.once('error', (error: NodeJS.ErrnoException) => {
+      const stale = pooled && req.reusedSocket && STALE_CODES.has(error.code ?? '') && !init.signal?.aborted;
+      reject(stale ? new StaleConnectionError(error.message, { cause: error }) : error);
+    });
     req.end(body);
   });
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { checkMessageBlocks, describeProblem } from './block-kit-limits.js';
 import { SlackRateLimiter, type RateLimitOptions } from './rate-limits.js';
 import { BodyTooLargeError, parseBody, readRawBody } from './request-body.js';
@@ -69,6 +69,12 @@ export class SlackApiStandIn {
   private readonly appTokens: Set<string>;
   private socketModeUrl: string | undefined;
   private readonly failures = new Map<string, InjectedFailure[]>();
+  /** Per method: how many of its next calls on a kept-alive connection find it closed. */
+  private readonly closings = new Map<string, number>();
+  /** Connections that carried a request already: kept alive, a client reuses them. */
+  private readonly usedConnections = new WeakSet<Socket>();
+  /** Kept-alive connections closed as a call arrived on them (`closeKeptAliveConnectionOnNext`). */
+  keptAliveConnectionsClosed = 0;
   private readonly limiter: SlackRateLimiter | null;
   private server: Server | undefined;
   private origin: string | undefined;
@@ -86,6 +92,7 @@ export class SlackApiStandIn {
   async start(port = 0, host = '127.0.0.1'): Promise<{ url: string }> {
     if (this.server) throw new Error('the Slack stand-in is already started');
     const server = createServer((req, res) => {
+      if (this.closesUnder(req)) return;
       this.route(req, res).catch((error: unknown) => {
         if (!res.headersSent) send(res, { status: 500, body: { ok: false, error: 'internal_error' } });
         else res.end();
@@ -152,6 +159,16 @@ export class SlackApiStandIn {
     this.failures.set(method, queue);
   }
 
+  /**
+   * The next `times` calls of `method` that arrive on a connection kept alive from an earlier call
+   * find it closed: no answer, the connection ends (the client reads "socket hang up"). A server
+   * closes a connection it kept alive once it has been idle a while, and a client that reuses it at
+   * that moment sees just this; the call was never read. A call on a new connection is answered.
+   */
+  closeKeptAliveConnectionOnNext(method: string, times = 1): void {
+    this.closings.set(method, (this.closings.get(method) ?? 0) + times);
+  }
+
   setSocketModeUrl(url: string | undefined): void {
     this.socketModeUrl = url;
   }
@@ -173,6 +190,19 @@ export class SlackApiStandIn {
   }
 
   // ---- HTTP -------------------------------------------------------------------------------------
+
+  /** True when `req` came on a kept-alive connection that a `closeKeptAliveConnectionOnNext` closes. */
+  private closesUnder(req: IncomingMessage): boolean {
+    const reused = this.usedConnections.has(req.socket);
+    this.usedConnections.add(req.socket);
+    const method = /^\/api\/([\w.]+)/.exec(req.url ?? '')?.[1];
+    const left = method ? (this.closings.get(method) ?? 0) : 0;
+    if (!reused || !method || left === 0) return false;
+    this.closings.set(method, left - 1);
+    this.keptAliveConnectionsClosed += 1;
+    req.socket.destroy();
+    return true;
+  }
 
   private requireOrigin(): string {
     if (!this.origin) throw new Error('the Slack stand-in is not started');
