@@ -38,11 +38,21 @@ export interface CsvSinkOptions {
   afterClose?: () => Promise<void>;
   /** Runs when the export fails (remove a temp file). */
   onAbort?: () => Promise<void>;
+  /**
+   * The destination is done with a chunk when its `write` returns (SyncFileWritable): the sink then
+   * encodes every batch into the same buffer instead of a new one per batch, which a garbage
+   * collection would have to free. Checked at each write: a chunk the stream kept instead
+   * (`writableLength` > 0) is left to it, and the next batch gets a new buffer.
+   */
+  reuseBuffers?: boolean;
 }
 
 export class CsvTableSink implements TableSink {
   private readonly hash: Hash = createHash('sha256');
   private bytes = 0;
+  /** With `reuseBuffers`: the buffer the next batch is encoded into (grown as needed). */
+  private buffer: Uint8Array | undefined;
+  private readonly utf8 = new TextEncoder();
   private columns = 0;
   private started = false;
   private failure: Error | undefined;
@@ -65,7 +75,7 @@ export class CsvTableSink implements TableSink {
     this.columns = columns.length;
     // As a row of its own: with `fields` and no data papaparse adds a line break of its own.
     const header = Papa.unparse([[...columns]], { header: false, newline: NEWLINE, escapeFormulae: FORMULA_START });
-    await this.push((this.options.bom === false ? '' : UTF8_BOM) + header + NEWLINE);
+    await this.push(Buffer.from((this.options.bom === false ? '' : UTF8_BOM) + header + NEWLINE, 'utf8'));
   }
 
   async write(rows: readonly (readonly Cell[])[]): Promise<void> {
@@ -79,7 +89,19 @@ export class CsvTableSink implements TableSink {
       escapeFormulae: FORMULA_START,
       skipEmptyLines: false,
     });
-    await this.push(text + NEWLINE);
+    await this.push(this.options.reuseBuffers ? this.encode(text + NEWLINE) : Buffer.from(text + NEWLINE, 'utf8'));
+  }
+
+  /** The text's UTF-8 bytes in the reused buffer, grown to a quarter more than needed when too small. */
+  private encode(text: string): Uint8Array {
+    if (this.buffer) {
+      const { read, written } = this.utf8.encodeInto(text, this.buffer);
+      if (read === text.length) return this.buffer.subarray(0, written);
+    }
+    const size = Buffer.byteLength(text, 'utf8');
+    this.buffer = new Uint8Array(size + (size >> 2));
+    const { written } = this.utf8.encodeInto(text, this.buffer);
+    return this.buffer.subarray(0, written);
   }
 
   async finish(): Promise<TableDigest> {
@@ -109,12 +131,14 @@ export class CsvTableSink implements TableSink {
     await this.options.onAbort?.();
   }
 
-  private async push(text: string): Promise<void> {
+  private async push(chunk: Uint8Array): Promise<void> {
     this.throwIfFailed();
-    const chunk = Buffer.from(text, 'utf8');
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    if (!this.out.write(chunk)) await waitForDrain(this.out);
+    const ready = this.out.write(chunk);
+    // Kept by the stream to be written later: that buffer is the stream's now.
+    if (this.out.writableLength > 0 && chunk.buffer === this.buffer?.buffer) this.buffer = undefined;
+    if (!ready) await waitForDrain(this.out);
     this.throwIfFailed();
   }
 

@@ -4,8 +4,6 @@
  * snapshot, audit event) live in the operation.
  */
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -19,12 +17,7 @@ import {
 } from '../../operations/exports/export-evidence.js';
 import { ExportTooLargeError, type ExportFiles, type TableSink } from '../../operations/exports/export-ports.js';
 import { CsvTableSink } from './csv-table-sink.js';
-
-/**
- * How much written text a file export buffers before it waits for the disk: a few batches. 1 MiB
- * was no faster and raised the events export's peak RSS by 20 MB (bench/export-bench.ts).
- */
-const WRITE_BUFFER_BYTES = 256 * 1024;
+import { SyncFileWritable } from './sync-file.js';
 
 export interface CsvExportOptions extends ExportOptions {
   /** UTF-8 byte order mark at the start (default true). */
@@ -58,13 +51,12 @@ export async function exportCsvToFile(
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
   let renamed = false;
   // 0600: an export holds the audit trail's emails and justifications (renamed, it keeps the mode).
-  // A buffer of a few batches: the next batch is read while the last one is written, instead of
-  // waiting for the disk after every batch (the default 16 KiB is less than one batch).
-  const out = createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: WRITE_BUFFER_BYTES });
-  // Fail before reading anything when the folder is missing or not writable.
-  await once(out, 'open');
+  // Throws before anything is read when the folder is missing or not writable. Synchronous writes,
+  // each batch's bytes in one reused buffer: see SyncFileWritable.
+  const out = SyncFileWritable.create(temp, 0o600);
   const sink = new CsvTableSink(out, {
     bom: options.bom,
+    reuseBuffers: true,
     afterClose: async () => {
       await rename(temp, path);
       renamed = true;
