@@ -26,6 +26,9 @@ const UTF8_BOM = '\ufeff';
 
 const NEWLINE = '\r\n';
 
+/** A reused buffer's least size: a batch of the events export fits (about 100 kB). */
+const MIN_BUFFER_BYTES = 128 * 1024;
+
 export interface CsvSinkOptions {
   /** Start the file with a UTF-8 byte order mark (default true: Excel needs it for non-ASCII names). */
   bom?: boolean;
@@ -39,10 +42,9 @@ export interface CsvSinkOptions {
   /** Runs when the export fails (remove a temp file). */
   onAbort?: () => Promise<void>;
   /**
-   * The destination is done with a chunk when its `write` returns (SyncFileWritable): the sink then
-   * encodes every batch into the same buffer instead of a new one per batch, which a garbage
-   * collection would have to free. Checked at each write: a chunk the stream kept instead
-   * (`writableLength` > 0) is left to it, and the next batch gets a new buffer.
+   * The destination is done with a chunk once that write's callback has run (a file, a pipe): the
+   * sink then encodes batches into a few buffers it reuses, instead of a new one per batch that a
+   * garbage collection would have to free. Not for a stream that keeps the chunks it is given.
    */
   reuseBuffers?: boolean;
 }
@@ -50,8 +52,8 @@ export interface CsvSinkOptions {
 export class CsvTableSink implements TableSink {
   private readonly hash: Hash = createHash('sha256');
   private bytes = 0;
-  /** With `reuseBuffers`: the buffer the next batch is encoded into (grown as needed). */
-  private buffer: Uint8Array | undefined;
+  /** With `reuseBuffers`: buffers whose bytes are written, for the next batches. */
+  private readonly spare: Uint8Array[] = [];
   private readonly utf8 = new TextEncoder();
   private columns = 0;
   private started = false;
@@ -89,19 +91,25 @@ export class CsvTableSink implements TableSink {
       escapeFormulae: FORMULA_START,
       skipEmptyLines: false,
     });
-    await this.push(this.options.reuseBuffers ? this.encode(text + NEWLINE) : Buffer.from(text + NEWLINE, 'utf8'));
+    if (!this.options.reuseBuffers) return this.push(Buffer.from(text + NEWLINE, 'utf8'));
+    const bytes = this.encode(text + NEWLINE);
+    await this.push(bytes, () => this.spare.push(new Uint8Array(bytes.buffer)));
+    // Lets the destination's completed writes come back (and their buffers with them) before the
+    // next batch: a file's writes run on another thread meanwhile.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
-  /** The text's UTF-8 bytes in the reused buffer, grown to a quarter more than needed when too small. */
+  /** The text's UTF-8 bytes in a spare buffer, or a new one a quarter larger than needed. */
   private encode(text: string): Uint8Array {
-    if (this.buffer) {
-      const { read, written } = this.utf8.encodeInto(text, this.buffer);
-      if (read === text.length) return this.buffer.subarray(0, written);
+    const buffer = this.spare.pop();
+    if (buffer) {
+      const { read, written } = this.utf8.encodeInto(text, buffer);
+      if (read === text.length) return buffer.subarray(0, written);
     }
     const size = Buffer.byteLength(text, 'utf8');
-    this.buffer = new Uint8Array(size + (size >> 2));
-    const { written } = this.utf8.encodeInto(text, this.buffer);
-    return this.buffer.subarray(0, written);
+    const fresh = new Uint8Array(Math.max(size + (size >> 2), MIN_BUFFER_BYTES));
+    const { written } = this.utf8.encodeInto(text, fresh);
+    return fresh.subarray(0, written);
   }
 
   async finish(): Promise<TableDigest> {
@@ -131,14 +139,11 @@ export class CsvTableSink implements TableSink {
     await this.options.onAbort?.();
   }
 
-  private async push(chunk: Uint8Array): Promise<void> {
+  private async push(chunk: Uint8Array, written?: () => void): Promise<void> {
     this.throwIfFailed();
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    const ready = this.out.write(chunk);
-    // Kept by the stream to be written later: that buffer is the stream's now.
-    if (this.out.writableLength > 0 && chunk.buffer === this.buffer?.buffer) this.buffer = undefined;
-    if (!ready) await waitForDrain(this.out);
+    if (!this.out.write(chunk, written && (() => written()))) await waitForDrain(this.out);
     this.throwIfFailed();
   }
 

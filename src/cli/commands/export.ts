@@ -159,7 +159,8 @@ async function runExport(
   try {
     summary = out
       ? await exportCsvToFile(deps, input, out, options)
-      : await exportCsvToStream(deps, input, stdoutStream(io.stdout), { ...options, end: false });
+      : // stdout is done with a chunk once its write's callback has run: its buffers can be reused.
+        await exportCsvToStream(deps, input, stdoutStream(io.stdout), { ...options, end: false, reuseBuffers: true });
   } catch (error) {
     if (isAccessError(error)) throw new CommandFailure(`export refused: ${error.message}`);
     const code = (error as { code?: string }).code;
