@@ -142,7 +142,7 @@ describe('the CSV sink', () => {
     const late = () => {
       const chunks: Buffer[] = [];
       const out = new Writable({
-        highWaterMark: 64 * 1024,
+        highWaterMark: 8 * 1024 * 1024,
         write(chunk: Buffer, _encoding, callback) {
           setTimeout(() => {
             chunks.push(Buffer.from(chunk));
@@ -152,8 +152,9 @@ describe('the CSV sink', () => {
       });
       return { out, bytes: () => Buffer.concat(chunks) };
     };
+    // Batches of 50 to 90 kB: several to a written chunk, one not fitting what is left of it.
     const batches = Array.from({ length: 30 }, (_, b) =>
-      Array.from({ length: 40 }, (_, i) => [b * 40 + i, `=row ${b}-${i}, "quoted"`, 'é'.repeat(b % 7)]),
+      Array.from({ length: 1500 + 100 * (b % 9) }, (_, i) => [i, `=row ${b}-${i}, "quoted"`, 'é'.repeat(b % 7)]),
     );
     const run = async (reuseBuffers: boolean) => {
       const c = late();

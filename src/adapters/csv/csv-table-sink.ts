@@ -26,8 +26,11 @@ const UTF8_BOM = '\ufeff';
 
 const NEWLINE = '\r\n';
 
-/** A reused buffer's least size: a batch of the events export fits (about 100 kB). */
-const MIN_BUFFER_BYTES = 128 * 1024;
+/**
+ * With `reuseBuffers`, batches are gathered into buffers of this size (a batch of the events export
+ * is about 100 kB) and each written as one chunk.
+ */
+const FILL_BYTES = 512 * 1024;
 
 export interface CsvSinkOptions {
   /** Start the file with a UTF-8 byte order mark (default true: Excel needs it for non-ASCII names). */
@@ -54,6 +57,9 @@ export class CsvTableSink implements TableSink {
   private bytes = 0;
   /** With `reuseBuffers`: buffers whose bytes are written, for the next batches. */
   private readonly spare: Uint8Array[] = [];
+  /** With `reuseBuffers`: the buffer batches are being added to, and how much of it they fill. */
+  private filling: Uint8Array | undefined;
+  private filled = 0;
   private readonly utf8 = new TextEncoder();
   private columns = 0;
   private started = false;
@@ -92,28 +98,45 @@ export class CsvTableSink implements TableSink {
       skipEmptyLines: false,
     });
     if (!this.options.reuseBuffers) return this.push(Buffer.from(text + NEWLINE, 'utf8'));
-    const bytes = this.encode(text + NEWLINE);
-    await this.push(bytes, () => this.spare.push(new Uint8Array(bytes.buffer)));
-    // Lets the destination's completed writes come back (and their buffers with them) before the
-    // next batch: a file's writes run on another thread meanwhile.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.append(text + NEWLINE);
   }
 
-  /** The text's UTF-8 bytes in a spare buffer, or a new one a quarter larger than needed. */
-  private encode(text: string): Uint8Array {
-    const buffer = this.spare.pop();
-    if (buffer) {
-      const { read, written } = this.utf8.encodeInto(text, buffer);
-      if (read === text.length) return buffer.subarray(0, written);
+  /**
+   * Adds the text's UTF-8 bytes to the buffer being filled; a full buffer (or one the text does not
+   * fit in) is hashed and written as one chunk: a write per few batches, not per batch.
+   */
+  private async append(text: string): Promise<void> {
+    if (this.filling) {
+      const { read, written } = this.utf8.encodeInto(text, this.filling.subarray(this.filled));
+      if (read === text.length) {
+        this.filled += written;
+        if (this.filled >= this.filling.length - (this.filling.length >> 2)) await this.flush();
+        return;
+      }
+      await this.flush(); // what did not fit is overwritten: `filled` did not move
     }
     const size = Buffer.byteLength(text, 'utf8');
-    const fresh = new Uint8Array(Math.max(size + (size >> 2), MIN_BUFFER_BYTES));
-    const { written } = this.utf8.encodeInto(text, fresh);
-    return fresh.subarray(0, written);
+    const spare = this.spare.pop();
+    this.filling = spare && spare.length >= size ? spare : new Uint8Array(Math.max(size + (size >> 2), FILL_BYTES));
+    this.filled = this.utf8.encodeInto(text, this.filling).written;
+  }
+
+  /** Writes the buffer being filled; it comes back to `spare` once the destination is done with it. */
+  private async flush(): Promise<void> {
+    const buffer = this.filling;
+    if (!buffer) return;
+    const bytes = buffer.subarray(0, this.filled);
+    this.filling = undefined;
+    this.filled = 0;
+    await this.push(bytes, () => this.spare.push(buffer));
+    // Lets the destination's completed writes come back (and their buffers with them) before the
+    // next batches: a file's writes run on another thread meanwhile.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   async finish(): Promise<TableDigest> {
     this.throwIfFailed();
+    await this.flush();
     if (this.options.end === false) {
       // Resolves once everything written so far has been handed to the destination.
       await new Promise<void>((resolve, reject) => this.out.write('', (error) => (error ? reject(error) : resolve())));

@@ -21,10 +21,11 @@ import { ExportTooLargeError, type ExportFiles, type TableSink } from '../../ope
 import { CsvTableSink, type CsvSinkOptions } from './csv-table-sink.js';
 
 /**
- * How much written text a file export buffers before it waits for the disk: a few batches. 1 MiB
- * was no faster and raised the events export's peak RSS by 20 MB (bench/export-bench.ts).
+ * How much written text a file export has in flight before it waits for the disk: a few of the
+ * sink's 512 kB chunks, so the next ones are encoded while the last is written. The buffers are
+ * reused (`reuseBuffers`), so this is the most the writes add to memory.
  */
-const WRITE_BUFFER_BYTES = 256 * 1024;
+const WRITE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 export interface CsvExportOptions extends ExportOptions {
   /** UTF-8 byte order mark at the start (default true). */
