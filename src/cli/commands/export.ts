@@ -159,8 +159,13 @@ async function runExport(
   try {
     summary = out
       ? await exportCsvToFile(deps, input, out, options)
-      : // stdout is done with a chunk once its write's callback has run: its buffers can be reused.
-        await exportCsvToStream(deps, input, stdoutStream(io.stdout), { ...options, end: false, reuseBuffers: true });
+      : await exportCsvToStream(deps, input, stdoutStream(io.stdout), {
+          ...options,
+          end: false,
+          // The process's stdout is done with a chunk once its write's callback has run, so its
+          // buffers can be reused; a stream handed in by a caller might keep the chunks (a PassThrough).
+          reuseBuffers: io.stdout === process.stdout,
+        });
   } catch (error) {
     if (isAccessError(error)) throw new CommandFailure(`export refused: ${error.message}`);
     const code = (error as { code?: string }).code;
