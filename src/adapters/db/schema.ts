@@ -309,7 +309,11 @@ export const jobs = sqliteTable(
   (t) => [
     uniqueIndex('jobs_key').on(t.key),
     index('jobs_due').on(t.status, t.runAt),
-    index('jobs_subject').on(t.subject, t.status),
+    // Only the jobs with a subject (a message has none): its look-ups compare the subject, so they
+    // need no others, and a message's job writes nothing here as it is claimed and finished.
+    index('jobs_subject')
+      .on(t.subject, t.status)
+      .where(sql`subject is not null`),
   ],
 );
 
@@ -333,7 +337,10 @@ export const auditEvents = sqliteTable(
     uniqueIndex('audit_seq').on(t.seq),
     index('audit_at').on(t.at),
     index('audit_request').on(t.requestId),
-    index('audit_grant').on(t.grantId),
+    // Only the events about a grant: its look-ups compare grant_id, so they need no others.
+    index('audit_grant')
+      .on(t.grantId)
+      .where(sql`grant_id is not null`),
   ],
 );
 
