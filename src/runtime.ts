@@ -9,7 +9,7 @@ import { AuditStreamer, type AuditStreamerOptions } from './adapters/audit-strea
 import { createAuditSinks, type SinkRedirect } from './adapters/audit-stream/create-sinks.js';
 import { ed25519Signer, sandboxKeyPath, sandboxSigningKey } from './adapters/audit-stream/ed25519-signer.js';
 import { csvExportFiles } from './adapters/csv/export-csv.js';
-import { SqliteStore } from './adapters/db/sqlite-store.js';
+import { openStore } from './adapters/db/open-store.js';
 import { YamlDirectory } from './adapters/directory/yaml-directory.js';
 import { LogNotifier } from './adapters/notify/log-notifier.js';
 import { checkPoliciesAgainstDirectory } from './adapters/policies/check-against-directory.js';
@@ -121,17 +121,8 @@ export function checkpointSettings(settings: Settings): AuditCheckpointSettings 
   );
 }
 
-/**
- * The database the configuration names (migrated): the one place a store is chosen. PostgreSQL
- * when DATABASE_URL is set (loaded only then), else the SQLite file.
- */
-export async function openStore(config: Pick<Config, 'databasePath' | 'postgres'>): Promise<Store> {
-  if (config.postgres) {
-    const { PgStore } = await import('./adapters/db/postgres/pg-store.js');
-    return PgStore.open(config.postgres.url, { poolSize: config.postgres.poolSize });
-  }
-  return SqliteStore.open(config.databasePath);
-}
+/** The database the configuration names (migrated): adapters/db/open-store.ts. */
+export { openStore };
 
 /**
  * Okta when OKTA_ORG_URL is set, else the YAML directory file. With several replicas (a PostgreSQL

@@ -5,21 +5,14 @@ import { loadPolicies } from '../adapters/policies/load-policies.js';
 import type { LoadedPolicies } from '../adapters/policies/loaded-policies.js';
 import { PolicyLoadError, type PolicyProblem } from '../adapters/policies/policy-problem.js';
 import { DirectoryFileError, YamlDirectory } from '../adapters/directory/yaml-directory.js';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import type { Directory } from '../operations/ports.js';
 import type { Settings } from '../domain/policy.js';
 import { silentLogger } from '../adapters/log/json-logger.js';
 import { openDirectoryFor } from '../runtime.js';
 import { CommandFailure, EXIT, println, type CommandIo } from './command.js';
 
-export function readConfig(io: CommandIo): Config {
-  try {
-    return loadConfig(io.env);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CommandFailure(`configuration error: ${error.message}`, EXIT.usage);
-    throw error;
-  }
-}
+export { readConfig } from './read-config.js';
 
 /**
  * Loads and validates the policy folder; every problem is printed as `file:line:col path: message`.

@@ -6,7 +6,7 @@ import { createRuntime, type Runtime } from '../runtime.js';
 import type { WebhookTransport } from '../adapters/provisioners/webhook-provisioner.js';
 import type { Directory } from '../operations/ports.js';
 import { CommandFailure, EXIT, type CommandIo } from './command.js';
-import { readConfig } from './context.js';
+import { readConfig } from './read-config.js';
 
 export async function openRuntime(
   io: CommandIo,

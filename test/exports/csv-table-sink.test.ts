@@ -135,6 +135,42 @@ describe('the CSV sink', () => {
     expect(parse(c.bytes())).toHaveLength(1 + 40 * 50);
   });
 
+  it('with reused buffers, writes the same bytes as without: a buffer is refilled only once its write is done', async () => {
+    // A destination that takes its copy of a chunk only when the write completes, a few ms later
+    // and several writes in flight (as a file on the thread pool): a buffer refilled before its
+    // write's callback would show up here as another batch's bytes.
+    const late = () => {
+      const chunks: Buffer[] = [];
+      const out = new Writable({
+        highWaterMark: 8 * 1024 * 1024,
+        write(chunk: Buffer, _encoding, callback) {
+          setTimeout(() => {
+            chunks.push(Buffer.from(chunk));
+            callback();
+          }, 2);
+        },
+      });
+      return { out, bytes: () => Buffer.concat(chunks) };
+    };
+    // Batches of 50 to 90 kB: several to a written chunk, one not fitting what is left of it.
+    const batches = Array.from({ length: 30 }, (_, b) =>
+      Array.from({ length: 1500 + 100 * (b % 9) }, (_, i) => [i, `=row ${b}-${i}, "quoted"`, 'é'.repeat(b % 7)]),
+    );
+    const run = async (reuseBuffers: boolean) => {
+      const c = late();
+      const sink = new CsvTableSink(c.out, { reuseBuffers });
+      await sink.start(['n', 'text', 'accents']);
+      for (const batch of batches) await sink.write(batch);
+      return { digest: await sink.finish(), bytes: c.bytes() };
+    };
+    const reused = await run(true);
+    const fresh = await run(false);
+    expect(reused.bytes.equals(fresh.bytes)).toBe(true);
+    expect(reused.digest).toEqual(fresh.digest);
+    expect(reused.digest.sha256).toBe(createHash('sha256').update(reused.bytes).digest('hex'));
+    expect(parse(reused.bytes)[1]).toEqual(['0', '\'=row 0-0, "quoted"', '']);
+  });
+
   it('fails the export when the destination fails', async () => {
     const out = new Writable({
       write(_chunk, _encoding, callback) {

@@ -26,6 +26,12 @@ const UTF8_BOM = '\ufeff';
 
 const NEWLINE = '\r\n';
 
+/**
+ * With `reuseBuffers`, batches are gathered into buffers of this size (a batch of the events export
+ * is about 100 kB) and each written as one chunk.
+ */
+const FILL_BYTES = 512 * 1024;
+
 export interface CsvSinkOptions {
   /** Start the file with a UTF-8 byte order mark (default true: Excel needs it for non-ASCII names). */
   bom?: boolean;
@@ -38,11 +44,23 @@ export interface CsvSinkOptions {
   afterClose?: () => Promise<void>;
   /** Runs when the export fails (remove a temp file). */
   onAbort?: () => Promise<void>;
+  /**
+   * The destination is done with a chunk once that write's callback has run (a file, a pipe): the
+   * sink then encodes batches into a few buffers it reuses, instead of a new one per batch that a
+   * garbage collection would have to free. Not for a stream that keeps the chunks it is given.
+   */
+  reuseBuffers?: boolean;
 }
 
 export class CsvTableSink implements TableSink {
   private readonly hash: Hash = createHash('sha256');
   private bytes = 0;
+  /** With `reuseBuffers`: buffers whose bytes are written, for the next batches. */
+  private readonly spare: Uint8Array[] = [];
+  /** With `reuseBuffers`: the buffer batches are being added to, and how much of it they fill. */
+  private filling: Uint8Array | undefined;
+  private filled = 0;
+  private readonly utf8 = new TextEncoder();
   private columns = 0;
   private started = false;
   private failure: Error | undefined;
@@ -65,7 +83,7 @@ export class CsvTableSink implements TableSink {
     this.columns = columns.length;
     // As a row of its own: with `fields` and no data papaparse adds a line break of its own.
     const header = Papa.unparse([[...columns]], { header: false, newline: NEWLINE, escapeFormulae: FORMULA_START });
-    await this.push((this.options.bom === false ? '' : UTF8_BOM) + header + NEWLINE);
+    await this.push(Buffer.from((this.options.bom === false ? '' : UTF8_BOM) + header + NEWLINE, 'utf8'));
   }
 
   async write(rows: readonly (readonly Cell[])[]): Promise<void> {
@@ -79,11 +97,46 @@ export class CsvTableSink implements TableSink {
       escapeFormulae: FORMULA_START,
       skipEmptyLines: false,
     });
-    await this.push(text + NEWLINE);
+    if (!this.options.reuseBuffers) return this.push(Buffer.from(text + NEWLINE, 'utf8'));
+    await this.append(text + NEWLINE);
+  }
+
+  /**
+   * Adds the text's UTF-8 bytes to the buffer being filled; a full buffer (or one the text does not
+   * fit in) is hashed and written as one chunk: a write per few batches, not per batch.
+   */
+  private async append(text: string): Promise<void> {
+    if (this.filling) {
+      const { read, written } = this.utf8.encodeInto(text, this.filling.subarray(this.filled));
+      if (read === text.length) {
+        this.filled += written;
+        if (this.filled >= this.filling.length - (this.filling.length >> 2)) await this.flush();
+        return;
+      }
+      await this.flush(); // what did not fit is overwritten: `filled` did not move
+    }
+    const size = Buffer.byteLength(text, 'utf8');
+    const spare = this.spare.pop();
+    this.filling = spare && spare.length >= size ? spare : new Uint8Array(Math.max(size + (size >> 2), FILL_BYTES));
+    this.filled = this.utf8.encodeInto(text, this.filling).written;
+  }
+
+  /** Writes the buffer being filled; it comes back to `spare` once the destination is done with it. */
+  private async flush(): Promise<void> {
+    const buffer = this.filling;
+    if (!buffer) return;
+    const bytes = buffer.subarray(0, this.filled);
+    this.filling = undefined;
+    this.filled = 0;
+    await this.push(bytes, () => this.spare.push(buffer));
+    // Lets the destination's completed writes come back (and their buffers with them) before the
+    // next batches: a file's writes run on another thread meanwhile.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   async finish(): Promise<TableDigest> {
     this.throwIfFailed();
+    await this.flush();
     if (this.options.end === false) {
       // Resolves once everything written so far has been handed to the destination.
       await new Promise<void>((resolve, reject) => this.out.write('', (error) => (error ? reject(error) : resolve())));
@@ -109,12 +162,11 @@ export class CsvTableSink implements TableSink {
     await this.options.onAbort?.();
   }
 
-  private async push(text: string): Promise<void> {
+  private async push(chunk: Uint8Array, written?: () => void): Promise<void> {
     this.throwIfFailed();
-    const chunk = Buffer.from(text, 'utf8');
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    if (!this.out.write(chunk)) await waitForDrain(this.out);
+    if (!this.out.write(chunk, written && (() => written()))) await waitForDrain(this.out);
     this.throwIfFailed();
   }
 

@@ -18,13 +18,14 @@ import {
   type ExportSummary,
 } from '../../operations/exports/export-evidence.js';
 import { ExportTooLargeError, type ExportFiles, type TableSink } from '../../operations/exports/export-ports.js';
-import { CsvTableSink } from './csv-table-sink.js';
+import { CsvTableSink, type CsvSinkOptions } from './csv-table-sink.js';
 
 /**
- * How much written text a file export buffers before it waits for the disk: a few batches. 1 MiB
- * was no faster and raised the events export's peak RSS by 20 MB (bench/export-bench.ts).
+ * How much written text a file export has in flight before it waits for the disk: a few of the
+ * sink's 512 kB chunks, so the next ones are encoded while the last is written. The buffers are
+ * reused (`reuseBuffers`), so this is the most the writes add to memory.
  */
-const WRITE_BUFFER_BYTES = 256 * 1024;
+const WRITE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 export interface CsvExportOptions extends ExportOptions {
   /** UTF-8 byte order mark at the start (default true). */
@@ -39,9 +40,10 @@ export function exportCsvToStream(
   deps: ExportDeps,
   input: ExportInput,
   out: Writable,
-  options: CsvExportOptions & { end?: boolean } = {},
+  options: CsvExportOptions & Pick<CsvSinkOptions, 'end' | 'reuseBuffers'> = {},
 ): Promise<ExportSummary> {
-  return exportEvidence(deps, input, new CsvTableSink(out, { bom: options.bom, end: options.end }), options);
+  const { bom, end, reuseBuffers } = options;
+  return exportEvidence(deps, input, new CsvTableSink(out, { bom, end, reuseBuffers }), options);
 }
 
 /**
@@ -58,13 +60,14 @@ export async function exportCsvToFile(
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
   let renamed = false;
   // 0600: an export holds the audit trail's emails and justifications (renamed, it keeps the mode).
-  // A buffer of a few batches: the next batch is read while the last one is written, instead of
-  // waiting for the disk after every batch (the default 16 KiB is less than one batch).
+  // Fails before anything is read when the folder is missing or not writable. The file is written
+  // on libuv's thread pool while the next batch is read and encoded, from a few buffers the sink
+  // reuses once their bytes are written (`reuseBuffers`).
   const out = createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: WRITE_BUFFER_BYTES });
-  // Fail before reading anything when the folder is missing or not writable.
   await once(out, 'open');
   const sink = new CsvTableSink(out, {
     bom: options.bom,
+    reuseBuffers: true,
     afterClose: async () => {
       await rename(temp, path);
       renamed = true;

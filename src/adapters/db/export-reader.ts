@@ -475,7 +475,9 @@ export class SqliteExportSnapshot implements ExportSnapshot {
     }
     const sqlText = where.length
       ? `SELECT min(rowid) AS lo, max(rowid) AS hi FROM ${table} INDEXED BY ${table === 'requests' ? 'requests_created' : 'audit_at'} WHERE ${where.join(' AND ')}`
-      : `SELECT min(rowid) AS lo, max(rowid) AS hi FROM ${table}`;
+      : // Two subqueries: each is one step down the table's b-tree, where min() and max() in one
+        // select scan the whole table (a fifth of a second for a million events).
+        `SELECT (SELECT min(rowid) FROM ${table}) AS lo, (SELECT max(rowid) FROM ${table}) AS hi`;
     const row = this.sqlite.prepare(sqlText).get(params) as { lo: number | null; hi: number | null };
     // An empty period gives an empty range.
     const range = row.lo === null || row.hi === null ? { lo: 1, hi: 0 } : { lo: row.lo, hi: row.hi };

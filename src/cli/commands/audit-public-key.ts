@@ -1,6 +1,6 @@
 import { checkpointSigner } from '../../runtime.js';
 import { CommandFailure, EXIT, println, type Command } from '../command.js';
-import { readConfig } from '../context.js';
+import { readConfig } from '../read-config.js';
 import { parseCommandArgs } from '../parse-args.js';
 
 export const auditPublicKey: Command = {

@@ -10,7 +10,7 @@ import {
 import { verifyStoredChain } from '../../operations/verify-audit-chain.js';
 import { checkpointSigner } from '../../runtime.js';
 import { CommandFailure, EXIT, UsageError, println, type Command, type CommandIo } from '../command.js';
-import { readConfig } from '../context.js';
+import { readConfig } from '../read-config.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { withRuntime } from '../runtime-context.js';
 

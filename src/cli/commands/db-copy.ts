@@ -1,6 +1,6 @@
 import { CopyError, copySqliteToPostgres } from '../../adapters/db/copy-to-postgres.js';
 import { CommandFailure, EXIT, UsageError, println, type Command } from '../command.js';
-import { readConfig } from '../context.js';
+import { readConfig } from '../read-config.js';
 import { parseCommandArgs } from '../parse-args.js';
 
 export const dbCopy: Command = {

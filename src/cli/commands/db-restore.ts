@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { BackupError, restoreDatabase, type RestoreResult } from '../../adapters/db/backup-database.js';
 import { CommandFailure, EXIT, UsageError, println, type Command } from '../command.js';
-import { readConfig } from '../context.js';
+import { readConfig } from '../read-config.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { describeSize, printChain } from './db-backup.js';
 

@@ -14,9 +14,8 @@ import {
   type ExportFilters,
   type ExportKind,
 } from '../../operations/exports/export-filters.js';
-import { identifyOnCommandLine } from '../../operations/identify-person.js';
 import { systemClock } from '../../operations/ports.js';
-import { openStore } from '../../runtime.js';
+import { openStore } from '../../adapters/db/open-store.js';
 import {
   CommandFailure,
   commandLineUser,
@@ -28,7 +27,7 @@ import {
   type Output,
 } from '../command.js';
 import { parseCommandArgs } from '../parse-args.js';
-import { readConfig } from '../context.js';
+import { readConfig } from '../read-config.js';
 
 export const exportCommand: Command = {
   name: 'export',
@@ -109,6 +108,7 @@ Exit codes: 0 exported; 1 refused (not an admin) or failed; 2 usage error (a bad
     if (values.admin) {
       // The admin check needs the directory and the admin group: the whole runtime, loaded only then.
       const { withRuntime } = await import('../runtime-context.js');
+      const { identifyOnCommandLine } = await import('../../operations/identify-person.js');
       return withRuntime(io, async ({ deps }) => {
         let admin;
         try {
@@ -159,7 +159,13 @@ async function runExport(
   try {
     summary = out
       ? await exportCsvToFile(deps, input, out, options)
-      : await exportCsvToStream(deps, input, stdoutStream(io.stdout), { ...options, end: false });
+      : await exportCsvToStream(deps, input, stdoutStream(io.stdout), {
+          ...options,
+          end: false,
+          // The process's stdout is done with a chunk once its write's callback has run, so its
+          // buffers can be reused; a stream handed in by a caller might keep the chunks (a PassThrough).
+          reuseBuffers: io.stdout === process.stdout,
+        });
   } catch (error) {
     if (isAccessError(error)) throw new CommandFailure(`export refused: ${error.message}`);
     const code = (error as { code?: string }).code;
