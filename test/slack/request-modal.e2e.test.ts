@@ -79,13 +79,18 @@ describe('the request modal', () => {
     const res = await fx.command('kim', 'request github member');
     expect(res.status).toBe(200);
     const first = await Promise.race([
-      fx.slack.waitFor('view', (e) => e.action === 'opened' && e.view.userId === USERS.kim.id).then(
-        () => 'the form',
-        () => 'nothing',
-      ),
+      fx.slack
+        .waitFor('view', (e) => e.action === 'opened' && e.view.userId === USERS.kim.id)
+        .then(
+          () => 'the form',
+          () => 'nothing',
+        ),
       fx.slack
         .waitFor('ephemeral', (m) => m.ephemeralFor === USERS.kim.id)
-        .then((m) => `a message: ${m.text}`, () => 'nothing'),
+        .then(
+          (m) => `a message: ${m.text}`,
+          () => 'nothing',
+        ),
     ]);
     expect(first).toBe('the form');
     expect(fx.slack.keptAliveConnectionsClosed).toBe(1);
