@@ -121,9 +121,6 @@ export function checkpointSettings(settings: Settings): AuditCheckpointSettings 
   );
 }
 
-/** The database the configuration names (migrated): adapters/db/open-store.ts. */
-export { openStore };
-
 /**
  * Okta when OKTA_ORG_URL is set, else the YAML directory file. With several replicas (a PostgreSQL
  * `store`), Okta's rate-limit windows are kept in the database, so all replicas pace against one

@@ -12,8 +12,6 @@ import { silentLogger } from '../adapters/log/json-logger.js';
 import { openDirectoryFor } from '../runtime.js';
 import { CommandFailure, EXIT, println, type CommandIo } from './command.js';
 
-export { readConfig } from './read-config.js';
-
 /**
  * Loads and validates the policy folder; every problem is printed as `file:line:col path: message`.
  * A webhook `secret_env` that is not set is only a warning here (a policy repository's CI has no

@@ -4,7 +4,8 @@ import type { Role } from '../../domain/policy.js';
 import { roleRef } from '../../domain/reviews/review-definition.js';
 import { reviewVersion } from '../../domain/reviews/review-version.js';
 import { EXIT, println, type Command } from '../command.js';
-import { openDirectory, readConfig, readPolicies } from '../context.js';
+import { openDirectory, readPolicies } from '../context.js';
+import { readConfig } from '../read-config.js';
 import { parseCommandArgs } from '../parse-args.js';
 
 export const policiesCheck: Command = {

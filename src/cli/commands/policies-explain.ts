@@ -4,7 +4,8 @@ import { explainText } from '../../domain/explain.js';
 import { explainAccess } from '../../operations/explain-access.js';
 import { findEntry } from '../../operations/policy-lookup.js';
 import { CommandFailure, EXIT, UsageError, println, type Command } from '../command.js';
-import { openDirectory, readConfig, readPolicies } from '../context.js';
+import { openDirectory, readPolicies } from '../context.js';
+import { readConfig } from '../read-config.js';
 import { parseCommandArgs } from '../parse-args.js';
 
 export const policiesExplain: Command = {
