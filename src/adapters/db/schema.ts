@@ -305,9 +305,20 @@ export const jobs = sqliteTable(
      * jobs with the same subject never run at the same time (see `claimJob`). Null for messages.
      */
     subject: text('subject'),
+    /**
+     * Where the key sorts in `jobs_key`: the time part of the first id the key names (9 characters
+     * after its first `_`: ids are `<prefix>_<time in base 36><random>`), any text for a key without
+     * one. Computed, never stored (a virtual column). Look-ups by key give it too (`jobKeyOrder`).
+     */
+    keyOrder: text('key_order').generatedAlwaysAs(sql`substr(key, instr(key, '_') + 1, 9)`, { mode: 'virtual' }),
   },
   (t) => [
-    uniqueIndex('jobs_key').on(t.key),
+    // Unique keys, ordered by the time in the id they name (`notify:approval:req_<time><random>:…`,
+    // `provision:grt_<time><random>`): a request's jobs, whatever their kind, are inserted next to
+    // each other at the end of the index (one page per commit), where ordered by the key itself each
+    // kind prefix is an insert point (a page) of its own. The key alone stays unique: the index is
+    // on the key, sorted first by a function of it.
+    uniqueIndex('jobs_key').on(t.keyOrder, t.key),
     index('jobs_due').on(t.status, t.runAt),
     // Only the jobs with a subject (a message has none): its look-ups compare the subject, so they
     // need no others, and a message's job writes nothing here as it is claimed and finished.
