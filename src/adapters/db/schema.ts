@@ -39,7 +39,8 @@ export const requests = sqliteTable(
     decisionReason: text('decision_reason'),
   },
   (t) => [
-    index('requests_requester').on(t.requesterId, t.status),
+    // A person's requests, newest last; not by status, so deciding a request leaves it in place.
+    index('requests_requester').on(t.requesterId, t.createdAt),
     index('requests_status_deadline').on(t.status, t.approvalDeadline),
     index('requests_created').on(t.createdAt),
     // One pending request per person and role: a second one points to the first.
