@@ -39,14 +39,7 @@ export class JobsQueue implements SyncPort<Methods> {
   }
 
   getJobByKey(key: string): JobRecord | undefined {
-    const row = this.c
-      .prepared('getJobByKey', (db) =>
-        db
-          .select()
-          .from(t.jobs)
-          .where(byKey()),
-      )
-      .get({ key });
+    const row = this.c.prepared('getJobByKey', (db) => db.select().from(t.jobs).where(byKey())).get({ key });
     return row && toJob(row);
   }
 

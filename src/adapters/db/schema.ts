@@ -89,7 +89,7 @@ export const approvalSteps = sqliteTable(
 export const decisions = sqliteTable(
   'decisions',
   {
-    id: integer('id').primaryKey({ autoIncrement: true }),
+    id: integer('id').primaryKey(),
     requestId: text('request_id')
       .notNull()
       .references(() => requests.id),
@@ -289,7 +289,7 @@ export const identityBindings = sqliteTable(
 export const jobs = sqliteTable(
   'jobs',
   {
-    id: integer('id').primaryKey({ autoIncrement: true }),
+    id: integer('id').primaryKey(),
     key: text('key').notNull(),
     kind: text('kind').notNull(),
     payload: text('payload', { mode: 'json' }).$type<JobPayload>().notNull(),
@@ -333,7 +333,7 @@ export const auditEvents = sqliteTable(
   'audit_events',
   {
     // Insertion order (rowid) is kept apart from seq so that a reordered log can be told apart.
-    id: integer('id').primaryKey({ autoIncrement: true }),
+    id: integer('id').primaryKey(),
     seq: integer('seq').notNull(),
     at: text('at').notNull(),
     actor: text('actor', { mode: 'json' }).$type<Actor>().notNull(),
