@@ -76,8 +76,7 @@ export const requests = pgTable(
   },
   (t) => [
     uniqueIndex('requests_pos').on(t.pos),
-    // A person's requests, newest last; not by status, so deciding a request leaves it in place.
-    index('requests_requester').on(t.requesterId, t.createdAt),
+    index('requests_requester').on(t.requesterId, t.status),
     index('requests_status_deadline').on(t.status, t.approvalDeadline),
     index('requests_created').on(t.createdAt),
     // One pending request per person and role: a second one points to the first.
