@@ -32,7 +32,7 @@ import {
   type EffectRecord,
 } from './provision-grant.js';
 import { publishDigest } from './publish-digest.js';
-import { withReadScope } from './read-scope.js';
+import { forOperation } from './operation-scope.js';
 import { executeReviewRemoval, recordRemovalFailure } from './reviews/review-remediation.js';
 import { publishReviewSummary } from './reviews/publish-review-summary.js';
 
@@ -286,8 +286,8 @@ class BatchRunner {
     try {
       if (revokedGrant(job)) await this.readAhead(job);
       // One job is one operation: its directory reads are shared, and only within it.
-      const effect = await withReadScope(() =>
-        perform(deps, job, this.revocations, (grantId, write) => this.commitBeforeEffect([grantId], write)),
+      const effect = await perform(forOperation(deps), job, this.revocations, (grantId, write) =>
+        this.commitBeforeEffect([grantId], write),
       );
       outcome = effect ? { kind: 'done', job, effect } : { kind: 'done', job };
     } catch (error) {
