@@ -5,7 +5,8 @@
  * people, statuses and memberships are read from Okta in every operation, once: within one
  * operation (a click, a form, a job) a person, their groups and a group's members are shared
  * (`forOperation`: a view with reads of its own), and a change drops what it changed. Each
- * membership change is followed by reading the membership back, because nothing is reported done that Okta did not confirm.
+ * membership change is followed by reading the membership back, because nothing is reported done
+ * that Okta did not confirm.
  * Waiting, pacing and retrying happen in `OktaCallGate`, not here.
  */
 import { z } from 'zod';
