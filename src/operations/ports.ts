@@ -28,6 +28,12 @@ export interface DirectoryGroup {
 export interface Directory {
   /** Which implementation this is, for logs and /healthz ("yaml", "okta"). */
   readonly kind: string;
+  /**
+   * This directory as one operation sees it: within the operation the same person, groups or
+   * members are read once (read-scope.ts); the next operation reads live again. A directory whose
+   * reads cost nothing returns itself.
+   */
+  forOperation(): Directory;
   /** By email (case-insensitive) or login. Null when nobody matches; throws when several do. */
   findPerson(emailOrLogin: string): Promise<Person | null>;
   /** By the directory's immutable id. Null when the person no longer exists. */

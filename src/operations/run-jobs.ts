@@ -32,7 +32,7 @@ import {
   type EffectRecord,
 } from './provision-grant.js';
 import { publishDigest } from './publish-digest.js';
-import { withReadScope } from './read-scope.js';
+import { forOperation } from './operation-scope.js';
 import { executeReviewRemoval, recordRemovalFailure } from './reviews/review-remediation.js';
 import { publishReviewSummary } from './reviews/publish-review-summary.js';
 
@@ -108,6 +108,11 @@ class BatchRunner {
   private inFlight: JobRecord | null = null;
   /** Ran, not recorded yet; and since when the first of them waits. */
   private outcomes: Outcome[] = [];
+  /**
+   * The grants and requests (`grant:<id>`, `request:<id>`) whose change of state, an effect in
+   * `outcomes`, waits to be recorded: kept with `outcomes` rather than gathered for every job.
+   */
+  private readonly waiting = new Set<string>();
   /** Outcomes committed with a write an effect needed first (`commitBeforeEffect`), for `nextCandidates`. */
   private recordedEarly: Outcome[] = [];
   private firstOutcomeAt = 0;
@@ -174,18 +179,17 @@ class BatchRunner {
    * (a digest, an alert without ids) waits for one.
    */
   private takeNext(): JobRecord | 'record' | undefined {
-    const waiting = new Set(
-      this.outcomes.flatMap((o) =>
-        o.kind === 'done' && o.effect ? [`grant:${o.effect.grantId}`, `request:${o.effect.requestId}`] : [],
-      ),
-    );
+    const waiting = this.waiting;
     if (waiting.size === 0) return this.held.shift();
+    /** What the messages held back are about: the later messages about the same keep their order. */
+    let behind: Set<string> | undefined;
     for (let i = 0; i < this.held.length; i++) {
       const job = this.held[i]!;
       const about = job.subject === null ? messageAbout(job) : [];
       if (about === null) return 'record';
-      if (about.some((key) => waiting.has(key))) {
-        for (const key of about) waiting.add(key);
+      if (about.some((key) => waiting.has(key) || behind?.has(key))) {
+        behind ??= new Set();
+        for (const key of about) behind.add(key);
         continue;
       }
       this.held.splice(i, 1);
@@ -286,8 +290,8 @@ class BatchRunner {
     try {
       if (revokedGrant(job)) await this.readAhead(job);
       // One job is one operation: its directory reads are shared, and only within it.
-      const effect = await withReadScope(() =>
-        perform(deps, job, this.revocations, (grantId, write) => this.commitBeforeEffect([grantId], write)),
+      const effect = await perform(forOperation(deps), job, this.revocations, (grantId, write) =>
+        this.commitBeforeEffect([grantId], write),
       );
       outcome = effect ? { kind: 'done', job, effect } : { kind: 'done', job };
     } catch (error) {
@@ -314,7 +318,22 @@ class BatchRunner {
       this.inFlight = null;
     }
     if (this.outcomes.length === 0) this.firstOutcomeAt = performance.now();
-    this.outcomes.push(outcome);
+    this.keep([outcome], 'last');
+  }
+
+  /** Adds outcomes to record: a new one last, those a failed transaction did not record first. */
+  private keep(outcomes: Outcome[], where: 'first' | 'last'): void {
+    if (where === 'last') this.outcomes.push(...outcomes);
+    else this.outcomes.unshift(...outcomes);
+    for (const o of outcomes) {
+      if (o.kind === 'done' && o.effect) this.waiting.add(`grant:${o.effect.grantId}`).add(`request:${o.effect.requestId}`);
+    }
+  }
+
+  /** Takes every outcome waiting, to record them. */
+  private takeOutcomes(): Outcome[] {
+    this.waiting.clear();
+    return this.outcomes.splice(0);
   }
 
   /**
@@ -327,7 +346,7 @@ class BatchRunner {
    * run stops with its error.
    */
   private async record(): Promise<void> {
-    const outcomes = this.outcomes.splice(0);
+    const outcomes = this.takeOutcomes();
     const early = this.recordedEarly.splice(0);
     const at = nowIso(this.deps);
     let candidates: JobRecord[] = [];
@@ -415,7 +434,7 @@ class BatchRunner {
         await tx.getGrants(grantIds);
         return write(tx);
       });
-    const outcomes = this.outcomes.splice(0);
+    const outcomes = this.takeOutcomes();
     if (outcomes.length === 0) return alone();
     const at = nowIso(this.deps);
     let committed: { finished: boolean[]; result: T };
@@ -429,7 +448,7 @@ class BatchRunner {
         jobs: outcomes.length,
         error: error instanceof Error ? error.message : String(error),
       });
-      this.outcomes.unshift(...outcomes);
+      this.keep(outcomes, 'first');
       return alone();
     }
     outcomes.forEach((outcome, i) => this.recorded(outcome, committed.finished[i]!));
