@@ -397,7 +397,7 @@ class BatchRunner {
     // Lock order (ports.ts, Store): every grant the effects' records change, before the first audit event.
     const grantIds = outcomes.flatMap((o) => (o.kind === 'done' && o.effect ? [o.effect.grantId] : []));
     grantIds.push(...lockFirst);
-    if (grantIds.length > 0) await tx.getGrants(grantIds);
+    if (grantIds.length > 0) await tx.lockGrants(grantIds);
     for (const outcome of outcomes) await this.recordEffect(tx, outcome, at);
     return finished;
   }
@@ -412,7 +412,7 @@ class BatchRunner {
     // Lock order (ports.ts, Store): the grants the write changes, in id order, before it changes them.
     const alone = () =>
       this.deps.store.transaction(async (tx) => {
-        await tx.getGrants(grantIds);
+        await tx.lockGrants(grantIds);
         return write(tx);
       });
     const outcomes = this.outcomes.splice(0);

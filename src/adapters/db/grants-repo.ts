@@ -26,6 +26,7 @@ type Methods =
   | 'holdersOf'
   | 'insertGrant'
   | 'updateGrant'
+  | 'lockGrants'
   | 'getExtensions'
   | 'insertExtension';
 
@@ -252,6 +253,10 @@ export class GrantsRepo implements SyncPort<Methods> {
       .all()
       .map((r) => r.holderId)
       .sort();
+  }
+
+  lockGrants(): void {
+    // The transaction holds the database's write lock (BEGIN IMMEDIATE): every row is locked already.
   }
 
   getExtensions(grantId: string): ExtensionRecord[] {
