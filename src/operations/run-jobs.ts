@@ -294,7 +294,10 @@ class BatchRunner {
     const attempts = job.attempts + 1;
     let outcome: Outcome;
     try {
-      if (revokedGrant(job)) await this.readAhead(job);
+      // Once per batch: the first of its revocations reads for all of them (it was for each, each
+      // time listing every job held, quadratic in the batch).
+      const revoked = revokedGrant(job);
+      if (revoked && !this.revocations.has(revoked)) await this.readAhead(job);
       // One job is one operation: its directory reads are shared, and only within it.
       const effect = await withReadScope(() =>
         perform(deps, job, this.revocations, (grantId, write) => this.commitBeforeEffect([grantId], write)),
