@@ -1519,6 +1519,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.countJobs(['running'])).toBe(1);
         // The lock expired (a dead worker): another worker takes the job over.
         expect((await store.dueJobs(at(301), 10)).map((j) => j.key)).toEqual(['provision:grt_1', 'notify:later']);
+        // Oldest first across both kinds of due job, within the limit.
+        expect((await store.dueJobs(at(301), 1)).map((j) => j.key)).toEqual(['provision:grt_1']);
         expect(await store.transaction((tx) => tx.claimJob(job.id, 'w2', at(301), at(601)))).toBe(true);
         expect((await store.getJob(job.id))!.attempts).toBe(2);
         expect(await store.transaction((tx) => tx.finishJob(job.id, 'w1', at(302)))).toBe(false);
