@@ -1531,6 +1531,39 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await store.listJobs({})).map((j) => j.key)).toEqual(['provision:grt_1', 'notify:later']);
       });
 
+      it('keeps every key unique, finished or not, whatever ids it names, and finds each by its key', async () => {
+        const note = (text: string): JobPayload => ({
+          kind: 'notify',
+          notification: { type: 'alert', recipient: { kind: 'channel', channel: 'C0' }, text },
+        });
+        // Keys naming the same id (one request's jobs), ids of the same time, no id at all, and
+        // keys that differ from another only after the id's time.
+        const keys = [
+          'notify:approval:req_0mxbbr6gmcef3226402a3:0:m0',
+          'notify:submitted:req_0mxbbr6gmcef3226402a3',
+          'notify:submitted:req_0mxbbr6gmffffffffffff',
+          'provision:grt_0mxbbr6gm0000000000000',
+          'notify:digest',
+          'notify:digest:2026-03-02',
+          'notify_alert',
+        ];
+        await store.transaction(async (tx) => {
+          for (const key of keys) await tx.enqueueJob(key, note(key), at(0));
+        });
+        for (const key of keys) expect((await store.getJobByKey(key))?.payload).toEqual(note(key));
+        expect(await store.getJobByKey('notify:submitted:req_0mxbbr6gm')).toBeUndefined();
+        const first = (await store.getJobByKey(keys[0]!))!;
+        await store.transaction((tx) => tx.claimJob(first.id, 'w1', at(0), at(300)));
+        await store.transaction((tx) => tx.finishJob(first.id, 'w1', at(1)));
+        // Enqueued again, pending or finished: ignored, nothing runs twice.
+        await store.transaction(async (tx) => {
+          for (const key of keys) await tx.enqueueJob(key, note('again'), at(2));
+        });
+        expect(await store.countJobs(['pending', 'running', 'done'])).toBe(keys.length);
+        expect(await store.getJobByKey(keys[0]!)).toMatchObject({ status: 'done', payload: note(keys[0]!) });
+        expect((await store.listJobs({})).map((j) => j.key).sort()).toEqual([...keys].sort());
+      });
+
       it('schedules a failed job again, or gives it up, only for the worker holding it', async () => {
         await store.transaction((tx) => tx.enqueueJob('provision:grt_1', provision('grt_1'), at(0)));
         const { id } = (await store.getJobByKey('provision:grt_1'))!;

@@ -115,7 +115,10 @@ function tablePairs(): TablePair[] {
       problems.push(`table ${name} has no PostgreSQL twin in src/adapters/db/postgres/schema.ts`);
       continue;
     }
-    const sourceColumns = Object.values(getTableColumns(source)).map((c) => c.name);
+    // A generated column (SQLite's jobs.key_order) is computed from the others, never copied.
+    const sourceColumns = Object.values(getTableColumns(source))
+      .filter((c) => !c.generated)
+      .map((c) => c.name);
     const targetColumns = new Map(Object.values(getTableColumns(target)).map((c) => [c.name, c]));
     const missing = sourceColumns.filter((c) => !targetColumns.has(c));
     if (missing.length)

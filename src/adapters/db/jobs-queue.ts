@@ -1,5 +1,5 @@
 /** The job outbox: effects recorded in the transaction that causes them, claimed and run after commit. */
-import { and, asc, count, eq, inArray, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import type { JobPayload, JobRecord, JobStatus } from '../../domain/records.js';
 import type { Connection } from './open-database.js';
 import { toJob } from './row-mappers.js';
@@ -39,14 +39,7 @@ export class JobsQueue implements SyncPort<Methods> {
   }
 
   getJobByKey(key: string): JobRecord | undefined {
-    const row = this.c
-      .prepared('getJobByKey', (db) =>
-        db
-          .select()
-          .from(t.jobs)
-          .where(eq(t.jobs.key, sql.placeholder('key'))),
-      )
-      .get({ key });
+    const row = this.c.prepared('getJobByKey', (db) => db.select().from(t.jobs).where(byKey())).get({ key });
     return row && toJob(row);
   }
 
@@ -89,7 +82,7 @@ export class JobsQueue implements SyncPort<Methods> {
             updatedAt: sql.placeholder('runAt'),
             subject: sql.placeholder('subject'),
           })
-          .onConflictDoNothing({ target: t.jobs.key }),
+          .onConflictDoNothing({ target: [t.jobs.keyOrder, t.jobs.key] }),
       )
       .run({ key, kind: payload.kind, payload, runAt, subject });
   }
@@ -328,6 +321,15 @@ export class JobsQueue implements SyncPort<Methods> {
       })
       .run({ before, limit }).changes;
   }
+}
+
+/**
+ * The job whose key is the `key` parameter, through `jobs_key`: the index sorts keys by `key_order`
+ * first, so the look-up gives it too, computed from the parameter as the column is from the key.
+ */
+function byKey(): SQL {
+  const key = sql.placeholder('key');
+  return sql`${t.jobs.keyOrder} = substr(${key}, instr(${key}, '_') + 1, 9) and ${t.jobs.key} = ${key}`;
 }
 
 function byRunAtThenId(a: { runAt: string; id: number }, b: { runAt: string; id: number }): number {

@@ -23,7 +23,8 @@ export type GrantRow = typeof t.grants.$inferSelect;
 export type TaskRow = typeof t.tasks.$inferSelect;
 export type BreakGlassReviewRow = typeof t.breakGlassReviews.$inferSelect;
 export type DelegationRow = typeof t.delegations.$inferSelect;
-export type JobRow = typeof t.jobs.$inferSelect;
+// Without SQLite's computed key_order (PostgreSQL's jobs have none): no record needs it.
+export type JobRow = Omit<typeof t.jobs.$inferSelect, 'keyOrder'>;
 export type AuditRow = typeof t.auditEvents.$inferSelect;
 
 export function toRequest(row: RequestRow): AccessRequest {

@@ -39,7 +39,8 @@ export const requests = sqliteTable(
     decisionReason: text('decision_reason'),
   },
   (t) => [
-    index('requests_requester').on(t.requesterId, t.status),
+    // A person's requests, newest last; not by status, so deciding a request leaves it in place.
+    index('requests_requester').on(t.requesterId, t.createdAt),
     index('requests_status_deadline').on(t.status, t.approvalDeadline),
     index('requests_created').on(t.createdAt),
     // One pending request per person and role: a second one points to the first.
@@ -88,7 +89,7 @@ export const approvalSteps = sqliteTable(
 export const decisions = sqliteTable(
   'decisions',
   {
-    id: integer('id').primaryKey({ autoIncrement: true }),
+    id: integer('id').primaryKey(),
     requestId: text('request_id')
       .notNull()
       .references(() => requests.id),
@@ -288,7 +289,7 @@ export const identityBindings = sqliteTable(
 export const jobs = sqliteTable(
   'jobs',
   {
-    id: integer('id').primaryKey({ autoIncrement: true }),
+    id: integer('id').primaryKey(),
     key: text('key').notNull(),
     kind: text('kind').notNull(),
     payload: text('payload', { mode: 'json' }).$type<JobPayload>().notNull(),
@@ -305,9 +306,20 @@ export const jobs = sqliteTable(
      * jobs with the same subject never run at the same time (see `claimJob`). Null for messages.
      */
     subject: text('subject'),
+    /**
+     * Where the key sorts in `jobs_key`: the time part of the first id the key names (9 characters
+     * after its first `_`: ids are `<prefix>_<time in base 36><random>`), any text for a key without
+     * one. Computed, never stored (a virtual column). Look-ups by key give it too (`jobKeyOrder`).
+     */
+    keyOrder: text('key_order').generatedAlwaysAs(sql`substr(key, instr(key, '_') + 1, 9)`, { mode: 'virtual' }),
   },
   (t) => [
-    uniqueIndex('jobs_key').on(t.key),
+    // Unique keys, ordered by the time in the id they name (`notify:approval:req_<time><random>:…`,
+    // `provision:grt_<time><random>`): a request's jobs, whatever their kind, are inserted next to
+    // each other at the end of the index (one page per commit), where ordered by the key itself each
+    // kind prefix is an insert point (a page) of its own. The key alone stays unique: the index is
+    // on the key, sorted first by a function of it.
+    uniqueIndex('jobs_key').on(t.keyOrder, t.key),
     index('jobs_due').on(t.status, t.runAt),
     // Only the jobs with a subject (a message has none): its look-ups compare the subject, so they
     // need no others, and a message's job writes nothing here as it is claimed and finished.
@@ -321,7 +333,7 @@ export const auditEvents = sqliteTable(
   'audit_events',
   {
     // Insertion order (rowid) is kept apart from seq so that a reordered log can be told apart.
-    id: integer('id').primaryKey({ autoIncrement: true }),
+    id: integer('id').primaryKey(),
     seq: integer('seq').notNull(),
     at: text('at').notNull(),
     actor: text('actor', { mode: 'json' }).$type<Actor>().notNull(),
