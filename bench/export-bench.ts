@@ -76,7 +76,8 @@ try {
   const compiled = (checkout: string, out: string) =>
     timed(process.execPath, [join(checkout, 'bin/access-bot.js'), ...exportArgs(out)], env, null);
   execFileSync(process.execPath, [join(root, 'scripts/build.js')], { stdio: 'inherit' });
-  if (values.base && !existsSync(join(values.base, 'dist/src/cli/main.js')))
+  // dist/cli.js since the build bundles; dist/src/cli/main.js in a checkout from before.
+  if (values.base && !['dist/cli.js', 'dist/src/cli/main.js'].some((built) => existsSync(join(values.base!, built))))
     throw new Error(`${values.base} is not built: run "npm run build" there first`);
 
   const csvOut = join(dir, 'events.csv');
