@@ -15,6 +15,10 @@
  * (load-on-first-use.ts), which only works on the packages' own files. A new dependency is
  * therefore external until it is added to BUNDLED, deliberately.
  *
+ * zod is imported as `import * as z from 'zod'` (lint holds it): `import { z }` makes its whole `z`
+ * namespace one object that the bundle must keep whole, every locale included (about 560 kB more
+ * for each command to load).
+ *
  * `import.meta.url`: every output file is written directly in dist/ (checked below), and in each
  * of our modules `import.meta.url` is replaced by the URL that module would have in the layout of
  * the sources (dist/src/<path>.js), so a path resolved from it (`../../../drizzle/sqlite`) lands
@@ -23,7 +27,7 @@
  * The source maps (dist/*.js.map) point at src/ and at the bundled packages' files. `npm run
  * typecheck` checks the types; esbuild only strips them (tsconfig has isolatedModules).
  */
-import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { build } from 'esbuild';
 
@@ -69,7 +73,7 @@ const moduleUrls = {
 };
 
 rmSync(out, { recursive: true, force: true });
-await build({
+const result = await build({
   entryPoints: { main: join(root, 'src/main.ts'), cli: join(root, 'src/cli/main.ts') },
   outdir: out,
   bundle: true,
@@ -86,7 +90,10 @@ await build({
   },
   plugins: [externals, moduleUrls],
   logLevel: 'warning',
+  metafile: !!process.env.BUILD_METAFILE,
 });
 const nested = readdirSync(out, { withFileTypes: true }).filter((entry) => entry.isDirectory());
 if (nested.length > 0) throw new Error(`build: output outside dist/ itself: ${nested.map((e) => e.name).join(', ')}`);
 for (const asset of ASSETS) cpSync(join(root, asset), join(out, asset), { recursive: true });
+// BUILD_METAFILE=FILE writes esbuild's account of which module went into which output file, and its bytes.
+if (result.metafile) writeFileSync(process.env.BUILD_METAFILE, JSON.stringify(result.metafile));

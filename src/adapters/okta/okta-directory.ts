@@ -8,7 +8,7 @@
  * reading the membership back, because nothing is reported done that Okta did not confirm.
  * Waiting, pacing and retrying happen in `OktaCallGate`, not here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AccessError, PermanentError, TransientError } from '../../domain/errors.js';
 import { isActiveStatus, type Person } from '../../domain/person.js';
 import { forgetSharedReads, primeSharedRead, sharedRead } from '../../operations/read-scope.js';

@@ -1,6 +1,6 @@
 /** The break-glass forms' submissions: take emergency access, review it, revoke it now. */
 import type { App } from '@slack/bolt';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CALLBACK } from '../../../../../blocks/ids.js';
 import { submitBreakGlass, submitBreakGlassReview, submitBreakGlassRevoke } from '../../break-glass-flow.js';
 import { SubmissionAcker, type SlackContext } from '../../context.js';
