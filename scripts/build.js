@@ -6,8 +6,9 @@
  * Why a bundle (issue 20): a command spent much of its start-up loading and compiling some 280 ES
  * modules one by one, most of them drizzle-orm's and zod's, before reading a row. Bundled, they are
  * a few files: `access-bot export` of an empty database takes about 0.3 s of CPU, where it took 0.6
- * to 0.7 s (bench/export-bench.ts measures the million-event export). `splitting` keeps every `import()` in the sources lazy: each becomes its own
- * chunk, loaded only when that path runs (a CLI command, the sandbox, Okta, PostgreSQL).
+ * to 0.7 s (bench/export-bench.ts measures the million-event export). `splitting` keeps every
+ * `import()` in the sources lazy: each becomes its own chunk, loaded only when that path runs (a CLI
+ * command, the sandbox, Okta, PostgreSQL).
  *
  * What is bundled: our sources, and the pure-JavaScript packages listed in BUNDLED. Everything else
  * stays a plain import of node_modules, as before: better-sqlite3 (a native addon), pg (its optional
