@@ -19,6 +19,7 @@
  * bench/audit-stream-bench.ts compares the two. `--json` prints the one-process figures as one
  * JSON line.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
@@ -37,6 +38,7 @@ import { ReviewCatalog } from '../src/domain/reviews/review-definition.js';
 import { verifyChain } from '../src/domain/audit.js';
 import { SINK_DEFAULTS, type AuditSinkSettings } from '../src/domain/audit-sinks.js';
 import type { Deps } from '../src/operations/context.js';
+import { forOperation } from '../src/operations/operation-scope.js';
 import type { Store } from '../src/operations/ports.js';
 import { reviewRequest } from '../src/operations/review-request.js';
 import { runDueJobs } from '../src/operations/run-jobs.js';
@@ -85,6 +87,21 @@ function depsFor(
 }
 
 const jobs = { worker: `bench-${process.pid}`, batch: 500 };
+
+/**
+ * Async contexts started (AsyncLocalStorage.run / enterWith): on Node 20 the first one keeps promise
+ * hooks on for the rest of the process, which every promise pays for. The lifecycle starts none.
+ */
+let asyncContextsStarted = 0;
+for (const name of ['run', 'enterWith'] as const) {
+  const original = AsyncLocalStorage.prototype[name] as (...args: unknown[]) => unknown;
+  Object.defineProperty(AsyncLocalStorage.prototype, name, {
+    value(this: AsyncLocalStorage<unknown>, ...args: unknown[]) {
+      asyncContextsStarted++;
+      return original.apply(this, args);
+    },
+  });
+}
 
 /** Write transactions committed or rolled back through the store, counted by `countTransactions`. */
 let transactionsSoFar = 0;
@@ -165,9 +182,10 @@ try {
   for (let start = 0; start < N; start += BATCH) {
     for (let i = start; i < Math.min(N, start + BATCH); i++) {
       const requester = { person: (await deps.directory.getPerson(`u${i}`))! };
-      const result = await submitRequest(deps, { requester, app: 'aws', role: 'admin' });
+      // Each one an operation of its own, as the listener router runs it.
+      const result = await submitRequest(forOperation(deps), { requester, app: 'aws', role: 'admin' });
       if (result.kind !== 'submitted') throw new Error(result.kind);
-      await reviewRequest(deps, { actor: manager, requestId: result.request.id, decision: 'approve' });
+      await reviewRequest(forOperation(deps), { actor: manager, requestId: result.request.id, decision: 'approve' });
       // Each request and decision arrives in a turn of the event loop of its own, as Slack's HTTP
       // requests do: whatever else the process runs (the audit stream) gets its turns between them.
       await new Promise((resolve) => setImmediate(resolve));
@@ -202,6 +220,8 @@ try {
     `  CPU time: ${cpuSeconds.toFixed(1)} s (${((cpuSeconds * 1000) / N).toFixed(2)} ms per request, ${(N / cpuSeconds).toFixed(0)} requests per CPU second; user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s)`,
   );
   console.log(`  write transactions: ${transactions} (${(transactions / N).toFixed(2)} per request)`);
+  console.log(`  async contexts started (AsyncLocalStorage): ${asyncContextsStarted}`);
+  if (asyncContextsStarted > 0) throw new Error('the lifecycle started an AsyncLocalStorage context: promise hooks stay on');
   console.log(
     `  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`,
   );

@@ -28,6 +28,12 @@ export interface DirectoryGroup {
 export interface Directory {
   /** Which implementation this is, for logs and /healthz ("yaml", "okta"). */
   readonly kind: string;
+  /**
+   * This directory as one operation sees it: within the operation the same person, groups or
+   * members are read once (read-scope.ts); the next operation reads live again. A directory whose
+   * reads cost nothing returns itself.
+   */
+  forOperation(): Directory;
   /** By email (case-insensitive) or login. Null when nobody matches; throws when several do. */
   findPerson(emailOrLogin: string): Promise<Person | null>;
   /** By the directory's immutable id. Null when the person no longer exists. */
@@ -548,6 +554,12 @@ export interface StoreTx extends StoreReads {
 
   insertGrant(grant: Grant): Promise<void>;
   updateGrant(id: string, from: GrantStatus[], patch: Partial<Grant>): Promise<boolean>;
+  /**
+   * Locks these grants until commit, as `getGrants` in a transaction does, without reading them:
+   * for the lock order (see `Store`) when the caller already has what it needs of them. On SQLite,
+   * whose transaction holds the database's write lock, there is nothing more to lock.
+   */
+  lockGrants(ids: readonly string[]): Promise<void>;
   insertExtension(extension: ExtensionRecord): Promise<void>;
   insertBreakGlassReview(review: BreakGlassReview): Promise<void>;
   /** Conditional update: applies only while the review is in one of `from`. Returns whether it did. */

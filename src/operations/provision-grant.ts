@@ -213,6 +213,11 @@ export class RevocationReads {
     }
   }
 
+  /** Whether the grant was read ahead (and not taken yet). */
+  has(grantId: string): boolean {
+    return this.reads.has(grantId);
+  }
+
   /** What was read ahead for the grant, once; undefined when nothing was. */
   take(grantId: string): RevocationRead | undefined {
     const read = this.reads.get(grantId);

@@ -5,47 +5,38 @@
  * once per function that needs them. Nothing is kept past the operation: the next one reads live
  * again, so no decision rests on data read for another.
  *
- * The Slack listener router and the job runner open a scope around each operation
- * (`withReadScope`); a directory adapter wraps its reads in `sharedRead` and drops what a write
- * may have changed (`forgetSharedReads`), so a membership read back after a change is read anew.
- * Outside a scope every read goes to the directory.
+ * The scope is an object handed down, not an ambient context: the Slack listener router and the job
+ * runner give each operation its own view of the directory (`Directory.forOperation`, through
+ * operation-scope.ts), which holds a `SharedReads` of its own. A directory adapter wraps its reads
+ * in `read` and drops what a write may have changed (`forget`), so a membership read back after a
+ * change is read anew. The directory itself, outside any operation, shares nothing.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+export class SharedReads {
+  private readonly reads = new Map<string, Promise<unknown>>();
 
-const scope = new AsyncLocalStorage<Map<string, Promise<unknown>>>();
+  /** The value of `key`, read once within this operation. */
+  read<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const known = this.reads.get(key);
+    if (known) return known as Promise<T>;
+    const pending = read();
+    this.reads.set(key, pending);
+    // A failed read is not shared: whoever asks next tries again.
+    pending.catch(() => {
+      if (this.reads.get(key) === pending) this.reads.delete(key);
+    });
+    return pending;
+  }
 
-/** Runs `operation` with a fresh set of shared reads. */
-export function withReadScope<T>(operation: () => Promise<T>): Promise<T> {
-  return scope.run(new Map(), operation);
-}
+  /** Drops the shared reads whose key starts with one of `prefixes` (after a write that changes them). */
+  forget(...prefixes: string[]): void {
+    for (const key of [...this.reads.keys()]) if (prefixes.some((p) => key.startsWith(p))) this.reads.delete(key);
+  }
 
-/** The value of `key`, read once within the current operation (every time outside one). */
-export function sharedRead<T>(key: string, read: () => Promise<T>): Promise<T> {
-  const reads = scope.getStore();
-  if (!reads) return read();
-  const known = reads.get(key);
-  if (known) return known as Promise<T>;
-  const pending = read();
-  reads.set(key, pending);
-  // A failed read is not shared: whoever asks next tries again.
-  pending.catch(() => {
-    if (reads.get(key) === pending) reads.delete(key);
-  });
-  return pending;
-}
-
-/** Drops the shared reads whose key starts with one of `prefixes` (after a write that changes them). */
-export function forgetSharedReads(...prefixes: string[]): void {
-  const reads = scope.getStore();
-  if (!reads) return;
-  for (const key of [...reads.keys()]) if (prefixes.some((p) => key.startsWith(p))) reads.delete(key);
-}
-
-/**
- * Records `value` as the read of `key` in the current operation, unless it was read already: a
- * listing that returned whole records (a group's members) answers the reads of each of them.
- */
-export function primeSharedRead<T>(key: string, value: T): void {
-  const reads = scope.getStore();
-  if (reads && !reads.has(key)) reads.set(key, Promise.resolve(value));
+  /**
+   * Records `value` as the read of `key`, unless it was read already: a listing that returned whole
+   * records (a group's members) answers the reads of each of them.
+   */
+  prime<T>(key: string, value: T): void {
+    if (!this.reads.has(key)) this.reads.set(key, Promise.resolve(value));
+  }
 }

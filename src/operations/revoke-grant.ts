@@ -78,7 +78,7 @@ export async function expireGrants(deps: Deps, batch = 500): Promise<number> {
     const n = await deps.store.transaction(async (tx) => {
       let started = 0;
       // Lock order (ports.ts, Store): the whole batch of grants before the first audit event.
-      await tx.getGrants(due.map((grant) => grant.id));
+      await tx.lockGrants(due.map((grant) => grant.id));
       for (const grant of due) if (await startRevocation(tx, now, grant, 'expired', actor, null)) started++;
       return started;
     });
@@ -116,7 +116,7 @@ export async function offboardPerson(
     const pending = await tx.listRequests({ requesterId: input.directoryId, status: ['pending_approval'] });
     const involved = await tx.activeDelegationsInvolving(input.directoryId);
     // Lock order (ports.ts, Store): every grant, request and delegation this changes, before the first audit event.
-    await tx.getGrants(grants.map((grant) => grant.id));
+    await tx.lockGrants(grants.map((grant) => grant.id));
     for (const request of pending) await tx.getRequest(request.id);
     await lockDelegations(tx, involved);
     let ended = 0;

@@ -133,7 +133,7 @@ export async function sendReminders(deps: Deps, batch = 1000): Promise<number> {
       let handled = 0;
       let reminded = 0;
       // Lock order (ports.ts, Store): the page's grants before the first audit event.
-      await tx.getGrants(candidates.map((grant) => grant.id));
+      await tx.lockGrants(candidates.map((grant) => grant.id));
       for (const grant of candidates) {
         const left = (Date.parse(grant.expiresAt!) - nowMs) / 1000;
         if (left <= 0) continue;

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessError, PermanentError, TransientError } from '../../src/domain/errors.js';
 import { OktaDirectory } from '../../src/adapters/okta/okta-directory.js';
-import { withReadScope } from '../../src/operations/read-scope.js';
 import { OktaStandIn } from './okta-stand-in.js';
 import { directoryFor, seedOrg } from './fixtures.js';
 
@@ -329,14 +328,13 @@ const memberListings = () => okta.count('/api/v1/groups/00gplatform/users', 'GET
 describe('the member listing answers the reads of its members, within one operation', () => {
   it('saves a read of each member: their record and their manager attribute come from the listing', async () => {
     const directory = directoryFor(url);
-    await withReadScope(async () => {
-      const members = await directory.membersOf('platform-team');
-      expect(members.map((m) => m.id)).toEqual(['00ualice', '00ubob']);
-      expect((await directory.getPerson('00ualice'))?.email).toBe('alice@example.com');
-      expect((await directory.getPerson('00ubob'))?.name).toBe('Bob Baker');
-      // Alice's manager attribute names Barbara, who is not a member: she is read; Alice is not.
-      expect((await directory.managerOf('00ualice'))?.id).toBe('00uboss');
-    });
+    const operation = directory.forOperation();
+    const members = await operation.membersOf('platform-team');
+    expect(members.map((m) => m.id)).toEqual(['00ualice', '00ubob']);
+    expect((await operation.getPerson('00ualice'))?.email).toBe('alice@example.com');
+    expect((await operation.getPerson('00ubob'))?.name).toBe('Bob Baker');
+    // Alice's manager attribute names Barbara, who is not a member: she is read; Alice is not.
+    expect((await operation.managerOf('00ualice'))?.id).toBe('00uboss');
     expect(memberListings()).toBe(1);
     expect(userReads('00ualice')).toBe(0);
     expect(userReads('00ubob')).toBe(0);
@@ -344,21 +342,19 @@ describe('the member listing answers the reads of its members, within one operat
 
     // Without the listing, the same reads cost one request each.
     okta.clearRequests();
-    await withReadScope(async () => {
-      await directory.getPerson('00ualice');
-      await directory.getPerson('00ubob');
-    });
+    const next = directory.forOperation();
+    await next.getPerson('00ualice');
+    await next.getPerson('00ubob');
     expect([userReads('00ualice'), userReads('00ubob')]).toEqual([1, 1]);
   });
 
   it('never answers the next operation from it: a member suspended since is seen at once', async () => {
     const directory = directoryFor(url);
-    await withReadScope(async () => {
-      await directory.membersOf('platform-team');
-      expect((await directory.getPerson('00ubob'))?.active).toBe(true);
-    });
+    const operation = directory.forOperation();
+    await operation.membersOf('platform-team');
+    expect((await operation.getPerson('00ubob'))?.active).toBe(true);
     okta.setStatus('00ubob', 'SUSPENDED');
-    const bob = await withReadScope(() => directory.getPerson('00ubob'));
+    const bob = await directory.forOperation().getPerson('00ubob');
     expect(bob).toMatchObject({ status: 'suspended', active: false });
     expect(userReads('00ubob')).toBe(1);
     // Outside any operation nothing is shared at all.
@@ -369,12 +365,11 @@ describe('the member listing answers the reads of its members, within one operat
 
   it('reads the members anew after the operation changes the membership', async () => {
     const directory = directoryFor(url);
-    await withReadScope(async () => {
-      expect((await directory.membersOf('platform-team')).map((m) => m.id)).toEqual(['00ualice', '00ubob']);
-      await directory.removeFromGroup('00ubob', 'platform-team');
-      expect((await directory.membersOf('platform-team')).map((m) => m.id)).toEqual(['00ualice']);
-      expect(await directory.isMember('00ubob', 'platform-team')).toBe(false);
-    });
+    const operation = directory.forOperation();
+    expect((await operation.membersOf('platform-team')).map((m) => m.id)).toEqual(['00ualice', '00ubob']);
+    await operation.removeFromGroup('00ubob', 'platform-team');
+    expect((await operation.membersOf('platform-team')).map((m) => m.id)).toEqual(['00ualice']);
+    expect(await operation.isMember('00ubob', 'platform-team')).toBe(false);
     expect(memberListings()).toBe(2);
   });
 });

@@ -16,7 +16,7 @@ import {
   SYSTEM_LOG_CURSOR_KEY,
 } from '../../src/adapters/okta/okta-offboarding.js';
 import { identifySlackUser } from '../../src/operations/identify-person.js';
-import { withReadScope } from '../../src/operations/read-scope.js';
+import { forOperation } from '../../src/operations/operation-scope.js';
 import { COMPANY, createHarness, type Harness } from '../support/lifecycle-harness.js';
 import { directoryFor } from './fixtures.js';
 import { OktaStandIn } from './okta-stand-in.js';
@@ -232,17 +232,14 @@ describe('Okta calls: live for every decision, never twice within one', () => {
     await identifySlackUser(h.deps, { slackUserId: 'U0MARCUS', email: 'marcus@example.com' }); // he used the bot before
     okta.clearRequests();
     // One click: identifying Marcus, then the decision that checks he is active.
-    await withReadScope(async () => {
-      const marcus = await identifySlackUser(h.deps, { slackUserId: 'U0MARCUS', email: 'marcus@example.com' });
-      await reviewRequest(h.deps, { actor: marcus, requestId: submitted.request.id, decision: 'approve' });
-    });
+    const click = forOperation(h.deps);
+    const marcus = await identifySlackUser(click, { slackUserId: 'U0MARCUS', email: 'marcus@example.com' });
+    await reviewRequest(click, { actor: marcus, requestId: submitted.request.id, decision: 'approve' });
     expect(reads(/^\/api\/v1\/users\/u-marcus$/)).toBe(1);
     expect(reads(/^\/api\/v1\/users\/u-ada$/)).toBe(1);
     expect(reads(/^\/api\/v1\/users\/u-ada\/groups$/)).toBe(1);
     // The next operation reads live again.
-    await withReadScope(async () => {
-      await h.deps.directory.getPerson('u-marcus');
-    });
+    await forOperation(h.deps).directory.getPerson('u-marcus');
     expect(reads(/^\/api\/v1\/users\/u-marcus$/)).toBe(2);
   });
 

@@ -3,9 +3,13 @@
  * on one PostgreSQL database, share the rate-limit windows, so together they stay inside the org's
  * limit, and a window that answered 429 gets no further call from any of them until its reset.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
 import { PgStore } from '../../src/adapters/db/postgres/pg-store.js';
-import { observe, reserve, SharedRateWindows } from '../../src/adapters/okta/shared-rate-windows.js';
+import { IN_FLIGHT_MAX_MS, observe, reserve, SharedRateWindows } from '../../src/adapters/okta/shared-rate-windows.js';
 import type { OktaDirectory } from '../../src/adapters/okta/okta-directory.js';
 import type { Store } from '../../src/operations/ports.js';
 import { createTestDatabase, truncateAll, type TestDatabase } from '../support/pg-test-db.js';
@@ -13,7 +17,16 @@ import { directoryFor } from './fixtures.js';
 import { OktaStandIn } from './okta-stand-in.js';
 
 describe('a shared rate-limit window', () => {
-  const window = { limit: 600, remaining: 500, resetAt: 60_000, nextAt: 0, probeAt: 0, rate: 0, rateAt: 0 };
+  const window = {
+    limit: 600,
+    remaining: 500,
+    resetAt: 60_000,
+    nextAt: 0,
+    probeAt: 0,
+    rate: 0,
+    rateAt: 0,
+    inFlight: [],
+  };
 
   it('lets one probe into a window nobody knows, and makes the others wait for its answer', () => {
     const first = reserve(undefined, 1_000, 50);
@@ -24,7 +37,7 @@ describe('a shared rate-limit window', () => {
   });
 
   it('sends a burst at once while the budget outlasts the window, and spreads sustained work over what is left', () => {
-    let w = observe(undefined, { limit: 600, remaining: 599, resetAt: 60_000, rateLimited: false });
+    let w = observe(undefined, { limit: 600, remaining: 599, resetAt: 60_000, rateLimited: false }, 0);
     const at: number[] = [];
     for (let i = 0; i < 3; i++) {
       const next = reserve(w, 59_000, 50);
@@ -54,15 +67,128 @@ describe('a shared rate-limit window', () => {
   });
 
   it('never raises the budget an answer reported, and keeps none after a 429 until the reset', () => {
-    let w = observe(undefined, { limit: 600, remaining: 100, resetAt: 60_000, rateLimited: false });
-    w = observe(w, { limit: 600, remaining: 150, resetAt: 60_000, rateLimited: false });
+    let w = observe(undefined, { limit: 600, remaining: 100, resetAt: 60_000, rateLimited: false }, 0);
+    w = observe(w, { limit: 600, remaining: 150, resetAt: 60_000, rateLimited: false }, 0);
     expect(w.remaining).toBe(100);
-    w = observe(w, { limit: 600, remaining: 40, resetAt: 60_000, rateLimited: true });
+    w = observe(w, { limit: 600, remaining: 40, resetAt: 60_000, rateLimited: true }, 0);
     expect(w.remaining).toBe(0);
     expect(reserve(w, 30_000, 50).reservation).toEqual({ go: false, retryInMs: 30_050 });
     // The next window's first answer opens it again.
-    w = observe(w, { limit: 600, remaining: 599, resetAt: 120_000, rateLimited: false });
+    w = observe(w, { limit: 600, remaining: 599, resetAt: 120_000, rateLimited: false }, 60_100);
     expect(reserve(w, 60_100, 50).reservation.go).toBe(true);
+  });
+});
+
+/**
+ * Okta's fixed windows as the stand-in keeps them (aligned to multiples of the window's length), on
+ * a clock the test moves: a request counts in the window it arrives in.
+ */
+class OktaWindows {
+  private readonly used = new Map<number, number>();
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+  ) {}
+  arrive(at: number) {
+    const index = Math.floor(at / this.windowMs);
+    const used = this.used.get(index) ?? 0;
+    const rateLimited = used >= this.limit;
+    if (!rateLimited) this.used.set(index, used + 1);
+    return {
+      limit: this.limit,
+      remaining: rateLimited ? 0 : this.limit - used - 1,
+      resetAt: (index + 1) * this.windowMs,
+      rateLimited,
+    };
+  }
+  arrivedIn(windowIndex: number): number {
+    return this.used.get(windowIndex) ?? 0;
+  }
+}
+
+describe('requests in flight across a window edge', () => {
+  const clock = { ms: 0 };
+  let dir: string;
+  let store: Store;
+  let shared: SharedRateWindows;
+  let okta: OktaWindows;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'shared-budget-'));
+    store = SqliteStore.open(join(dir, 'access.db'));
+    shared = new SharedRateWindows(store, () => clock.ms);
+    okta = new OktaWindows(20, 2_000);
+    clock.ms = 1_000;
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Reserves one place now; the time it may go, or null when it has to wait for another window. */
+  async function reserve(): Promise<number | null> {
+    const reservation = await shared.reserve('membership', 50);
+    return reservation.go ? reservation.at : null;
+  }
+
+  /** Opens the first window: a probe goes and its answer tells the budget (19 left of 20). */
+  async function openFirstWindow(): Promise<void> {
+    const at = await reserve();
+    await shared.observe('membership', okta.arrive(at!));
+  }
+
+  /**
+   * Three requests reserved 10 ms before the reset are still on their way when the next window's
+   * probe answers: `early` of them arrived before the reset (their answers come back next), the
+   * others arrive after the reset, once the window's further requests have been reserved. Returns
+   * how many requests arrived in the second window, and how many of them Okta refused.
+   */
+  async function acrossTheEdge(early: number): Promise<{ arrived: number; refused: number }> {
+    await openFirstWindow();
+    clock.ms = 1_990;
+    for (let i = 0; i < 3; i++) expect(await reserve()).toBe(1_990);
+    const before = Array.from({ length: early }, () => okta.arrive(1_995));
+    // The reset passed: the next window's probe goes, arrives at once, and its answer comes back first.
+    clock.ms = 2_060;
+    const probe = await reserve();
+    expect(probe).toBe(2_060);
+    const answers = [okta.arrive(probe!)];
+    await shared.observe('membership', answers[0]!);
+    clock.ms = 2_070;
+    for (const answer of before) await shared.observe('membership', answer);
+    // Everything the window lets go now, each at its slot.
+    const slots: number[] = [];
+    for (let at = await reserve(); at !== null; at = await reserve()) slots.push(at);
+    for (let i = early; i < 3; i++) answers.push(okta.arrive(2_075));
+    for (const at of slots) answers.push(okta.arrive(at));
+    expect(Math.max(...slots)).toBeLessThan(4_000);
+    return { arrived: answers.length, refused: answers.filter((a) => a.rateLimited).length };
+  }
+
+  it('charges the next window with the requests still in flight when its first answer comes back', async () => {
+    // The three arrive after the reset: they count in the second window, with the probe.
+    expect(await acrossTheEdge(0)).toEqual({ arrived: 20, refused: 0 });
+  });
+
+  it('gives a place back when a request in flight across the edge landed in the window before', async () => {
+    // One of the three made it before the reset: the second window has room for one more.
+    expect(await acrossTheEdge(1)).toEqual({ arrived: 20, refused: 0 });
+  });
+
+  it('stops counting a request that never came back once a request could not still be running', async () => {
+    await openFirstWindow();
+    clock.ms = 1_990;
+    await reserve(); // its replica dies: no answer ever comes back
+    clock.ms = 2_060;
+    const probe = await reserve();
+    await shared.observe('membership', okta.arrive(probe!));
+    // The probe's answer came back; one request is still counted in flight.
+    expect((await shared.all()).membership).toMatchObject({ remaining: 18, inFlight: [expect.any(Number)] });
+    // A minute later the lost request is no longer charged to the window the next probe opens.
+    clock.ms = 2_060 + IN_FLIGHT_MAX_MS;
+    const later = await reserve();
+    await shared.observe('membership', okta.arrive(later!));
+    expect((await shared.all()).membership).toMatchObject({ remaining: 19, inFlight: [] });
   });
 });
 

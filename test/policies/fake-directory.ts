@@ -17,6 +17,10 @@ export function person(id: string, overrides: Partial<Person> = {}): Person {
 
 export class FakeDirectory implements Directory {
   readonly kind = 'fake';
+
+  forOperation(): Directory {
+    return this;
+  }
   readonly calls: string[] = [];
   private readonly groups = new Map<string, { group: DirectoryGroup; members: Person[] }>();
   private readonly people: Person[] = [];

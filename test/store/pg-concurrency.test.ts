@@ -11,7 +11,7 @@ import { expireDelegations } from '../../src/operations/delegations.js';
 import type { Store } from '../../src/operations/ports.js';
 import { createHarness, type Harness } from '../support/lifecycle-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg-test-db.js';
-import { request } from './store-contract.js';
+import { grant, request } from './store-contract.js';
 
 let database: TestDatabase | undefined;
 const opened: Store[] = [];
@@ -145,6 +145,41 @@ describe('PostgreSQL with several replicas', () => {
       await other.end();
     }
     expect((await h.store.listDelegations({ status: ['ended'] })).map((d) => d.id).sort()).toEqual(['dlg_1', 'dlg_2']);
+  }, 60_000);
+  it('locks the grants lockGrants names until the transaction ends, and no others', async () => {
+    database = await createTestDatabase();
+    const store = await PgStore.open(database.url, { poolSize: 2 });
+    opened.push(store);
+    await store.transaction(async (tx) => {
+      await tx.insertRequest(request('req_1'));
+      await tx.insertRequest(request('req_2', { role: 'member' }));
+      await tx.insertGrant(grant('grt_1', { requestId: 'req_1' }));
+      await tx.insertGrant(grant('grt_2', { requestId: 'req_2' }));
+    });
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      const locked = async (id: string) => {
+        await other.query('BEGIN');
+        try {
+          await other.query(`SELECT id FROM grants WHERE id = '${id}' FOR UPDATE NOWAIT`);
+          return false;
+        } catch (error) {
+          if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available
+          return true;
+        } finally {
+          await other.query('ROLLBACK');
+        }
+      };
+      await store.transaction(async (tx) => {
+        await tx.lockGrants(['grt_1', 'missing']);
+        expect(await locked('grt_1')).toBe(true);
+        expect(await locked('grt_2')).toBe(false);
+      });
+      expect(await locked('grt_1')).toBe(false);
+    } finally {
+      await other.end();
+    }
   }, 60_000);
 });
 

@@ -20,6 +20,7 @@ import type {
 } from '../../src/domain/records.js';
 import type { ReviewCampaign, ReviewItem } from '../../src/domain/reviews/review-records.js';
 import { NO_FILTERS } from '../../src/operations/exports/export-filters.js';
+import { operationStore, StoreMisuseError } from '../../src/operations/operation-scope.js';
 import type { Store, StoreTx } from '../../src/operations/ports.js';
 
 export interface StoreDatabase {
@@ -299,31 +300,65 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.getMeta('counter')).toBe('20');
       });
 
+      // An operation's own handle on the store (operation-scope.ts: the listener router and the job
+      // runner give one to each operation) refuses what would go wrong inside its transaction.
       it('refuses a transaction started inside a transaction at once, instead of waiting for itself', async () => {
+        const operation = operationStore(store);
         const error = await within(
-          store.transaction(async (tx) => {
+          operation.transaction(async (tx) => {
             await tx.setMeta('outer', '1', T0);
-            await store.transaction((inner) => inner.setMeta('inner', '1', T0));
+            await operation.transaction((inner) => inner.setMeta('inner', '1', T0));
           }),
         ).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(Error);
+        expect(error).toBeInstanceOf(StoreMisuseError);
         expect(String(error)).toMatch(/inside another one/);
         expect(await store.getMeta('outer')).toBeUndefined();
         expect(await store.getMeta('inner')).toBeUndefined();
-        // The store is still usable.
-        await store.transaction((tx) => tx.setMeta('after', '1', T0));
-        expect(await store.getMeta('after')).toBe('1');
+        // The store, and the operation's handle, are still usable.
+        await operation.transaction((tx) => tx.setMeta('after', '1', T0));
+        expect(await operation.getMeta('after')).toBe('1');
       });
 
       it("refuses the store's own reads inside a transaction (they would not see its writes)", async () => {
+        const operation = operationStore(store);
         const error = await within(
-          store.transaction(async (tx) => {
+          operation.transaction(async (tx) => {
             await tx.insertRequest(request('req_1'));
-            return store.getRequest('req_1');
+            return operation.getRequest('req_1');
           }),
         ).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StoreMisuseError);
         expect(String(error)).toMatch(/store\.getRequest was called inside/);
-        expect(await store.getRequest('req_1')).toBeUndefined();
+        const posted = await operation
+          .transaction(() => operation.messages.get('slot'))
+          .catch((e: unknown) => e);
+        expect(String(posted)).toMatch(/store\.messages\.get was called inside/);
+        expect(await operation.getRequest('req_1')).toBeUndefined();
+      });
+
+      it('refuses only the operation inside the transaction: another one, interleaved with it, reads and queues', async () => {
+        const inside = operationStore(store);
+        const other = operationStore(store);
+        await other.transaction((tx) => tx.setMeta('before', '1', T0));
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        let entered!: () => void;
+        const running = new Promise<void>((r) => (entered = r));
+        const first = inside.transaction(async (tx) => {
+          await tx.setMeta('first', '1', T0);
+          entered();
+          await held;
+        });
+        await running;
+        // While `inside`'s transaction runs, the other operation reads the last commit and queues.
+        expect(await other.getMeta('before')).toBe('1');
+        expect(await other.getMeta('first')).toBeUndefined();
+        expect(await inside.getMeta('before').catch((e: unknown) => e)).toBeInstanceOf(StoreMisuseError);
+        const second = other.transaction((tx) => tx.setMeta('second', '1', T0));
+        release();
+        await within(Promise.all([first, second]));
+        expect(await inside.getMeta('first')).toBe('1');
+        expect(await inside.getMeta('second')).toBe('1');
       });
 
       it('refuses a transaction handle used after its transaction ended', async () => {
@@ -1484,6 +1519,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.countJobs(['running'])).toBe(1);
         // The lock expired (a dead worker): another worker takes the job over.
         expect((await store.dueJobs(at(301), 10)).map((j) => j.key)).toEqual(['provision:grt_1', 'notify:later']);
+        // Oldest first across both kinds of due job, within the limit.
+        expect((await store.dueJobs(at(301), 1)).map((j) => j.key)).toEqual(['provision:grt_1']);
         expect(await store.transaction((tx) => tx.claimJob(job.id, 'w2', at(301), at(601)))).toBe(true);
         expect((await store.getJob(job.id))!.attempts).toBe(2);
         expect(await store.transaction((tx) => tx.finishJob(job.id, 'w1', at(302)))).toBe(false);

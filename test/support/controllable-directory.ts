@@ -14,6 +14,11 @@ export class ControllableDirectory implements Directory {
     this.kind = inner.kind;
   }
 
+  /** The inner directory's view for one operation, with this wrapper's statuses, failures and call log. */
+  forOperation(): Directory {
+    return Object.create(this, { inner: { value: this.inner.forOperation() } }) as ControllableDirectory;
+  }
+
   setStatus(personId: string, status: string): void {
     this.statuses.set(personId, status);
   }

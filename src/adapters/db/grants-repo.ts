@@ -4,9 +4,12 @@ import { OPEN_GRANT_STATUSES, type ExtensionRecord, type Grant, type GrantStatus
 import type { GrantFilter, GroupMembership } from '../../operations/ports.js';
 import type { Connection } from './open-database.js';
 import { fromGrant, fromGrantPatch, toGrant, type GrantRow } from './row-mappers.js';
-import { inJsonList, inPlaceholders, limitInText, listParams } from './prepared-query.js';
+import { inJsonList, limitInText } from './prepared-query.js';
 import * as t from './schema.js';
 import { placeholdersFor, toDriver, type SyncPort } from './sync-port.js';
+
+/** Every grant status: the only text `listGrants` writes into its SQL. */
+const GRANT_STATUSES: ReadonlySet<string> = new Set(t.grants.status.enumValues);
 
 type Methods =
   | 'getGrant'
@@ -23,6 +26,7 @@ type Methods =
   | 'holdersOf'
   | 'insertGrant'
   | 'updateGrant'
+  | 'lockGrants'
   | 'getExtensions'
   | 'insertExtension';
 
@@ -75,16 +79,23 @@ export class GrantsRepo implements SyncPort<Methods> {
 
   listGrants(filter: GrantFilter): Grant[] {
     const { status = [], sensitive, holderId, app, role } = filter;
-    // One statement per filter shape (which filters, how many statuses, the limit), built once.
+    // One statement per filter shape (which filters, which statuses, the limit), built once. The
+    // statuses are written into the statement, not bound: SQLite's statistics then tell a rare one
+    // (`revoking`, read by every sweep) from the common `active`, and read it through
+    // grants_status_expires; bound, the plan was a scan of every grant (80 ms at 100,000 grants).
+    const statuses = [...new Set(status)].sort();
+    for (const s of statuses) if (!GRANT_STATUSES.has(s)) throw new RangeError(`not a grant status: ${s}`);
     const limit = filter.limit ?? 1000;
-    const shape = [status.length, sensitive !== undefined, !!holderId, !!app, !!role, limit].join();
+    const shape = [statuses.join('|'), sensitive !== undefined, !!holderId, !!app, !!role, limit].join();
     const statement = this.c.prepared(`listGrants:${shape}`, (db) =>
       db
         .select()
         .from(t.grants)
         .where(
           and(
-            status.length ? inPlaceholders(t.grants.status, 'status', status.length) : undefined,
+            statuses.length
+              ? sql`${t.grants.status} in (${sql.raw(statuses.map((s) => `'${s}'`).join(', '))})`
+              : undefined,
             sensitive !== undefined ? eq(t.grants.sensitive, sql.placeholder('sensitive')) : undefined,
             holderId ? eq(t.grants.holderId, sql.placeholder('holderId')) : undefined,
             app ? eq(t.grants.app, sql.placeholder('app')) : undefined,
@@ -94,9 +105,7 @@ export class GrantsRepo implements SyncPort<Methods> {
         .orderBy(desc(t.grants.createdAt), desc(t.grants.id))
         .limit(limitInText(limit)),
     );
-    return statement
-      .all({ ...listParams('status', status), sensitive: sensitive ? 1 : 0, holderId, app, role })
-      .map(toGrant);
+    return statement.all({ sensitive: sensitive ? 1 : 0, holderId, app, role }).map(toGrant);
   }
 
   expiredGrants(now: string, limit: number): Grant[] {
@@ -244,6 +253,10 @@ export class GrantsRepo implements SyncPort<Methods> {
       .all()
       .map((r) => r.holderId)
       .sort();
+  }
+
+  lockGrants(): void {
+    // The transaction holds the database's write lock (BEGIN IMMEDIATE): every row is locked already.
   }
 
   getExtensions(grantId: string): ExtensionRecord[] {

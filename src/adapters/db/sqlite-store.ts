@@ -40,7 +40,8 @@ import type { SyncMessages } from './sync-port.js';
 import { READS, WRITES, type RepoName as RoutedRepo, type Unrouted } from './store-routes.js';
 import { TasksRepo } from './tasks-repo.js';
 import { tableSizes } from './table-sizes.js';
-import { StoreMisuseError, TransactionGate } from './transaction-gate.js';
+import { StoreMisuseError } from '../../operations/operation-scope.js';
+import { TransactionGate } from './transaction-gate.js';
 
 /** The repositories over one connection. */
 class Repos {
@@ -161,9 +162,8 @@ class SqliteStoreImpl {
    * A read outside a transaction: on the writing connection while no transaction is open on it,
    * else on the read-only one, which sees the last commit.
    */
-  private read<T>(what: string, onWriter: () => T, onReader: () => T): Promise<T> {
+  private read<T>(onWriter: () => T, onReader: () => T): Promise<T> {
     return settle(() => {
-      this.gate.assertOutside(what);
       if (this.writer.sqlite.inTransaction) return onReader();
       return this.onWriter(onWriter, onReader);
     });
@@ -191,7 +191,6 @@ class SqliteStoreImpl {
       const onWriter = method(this.writes, repo, name);
       reads[name] = (...args: unknown[]) =>
         this.read(
-          `store.${name}`,
           () => onWriter(...args),
           () => onReader(...args),
         );
@@ -205,7 +204,6 @@ class SqliteStoreImpl {
       messages: this.postedMessages(),
       tableSizes: () =>
         this.read(
-          'store.tableSizes',
           () => tableSizes(this.writer),
           () => tableSizes(this.reader),
         ),
@@ -236,7 +234,6 @@ class SqliteStoreImpl {
   }
 
   private async openSnapshot(): Promise<ExportSnapshot> {
-    this.gate.assertOutside('store.openSnapshot');
     return SqliteExportSnapshot.open(this.writer.sqlite.name, { busyTimeoutMs: this.busyTimeoutMs });
   }
 
@@ -265,16 +262,15 @@ class SqliteStoreImpl {
   /** Reads like the port's; each write is a transaction of its own, through the same gate. */
   private postedMessages(): PostedMessages {
     const writes: SyncMessages = this.writes.messages;
-    const read = <T>(name: string, run: (messages: SyncMessages) => T): Promise<T> =>
+    const read = <T>(run: (messages: SyncMessages) => T): Promise<T> =>
       this.read(
-        `store.messages.${name}`,
         () => run(this.writes.messages),
         () => run(this.reads.messages),
       );
     return {
-      get: (slot) => read('get', (m) => m.get(slot)),
-      forRequest: (requestId) => read('forRequest', (m) => m.forRequest(requestId)),
-      withSlotPrefix: (prefix) => read('withSlotPrefix', (m) => m.withSlotPrefix(prefix)),
+      get: (slot) => read((m) => m.get(slot)),
+      forRequest: (requestId) => read((m) => m.forRequest(requestId)),
+      withSlotPrefix: (prefix) => read((m) => m.withSlotPrefix(prefix)),
       save: (message) => this.transaction(async () => writes.save(message)),
       touch: (slot, at) => this.transaction(async () => writes.touch(slot, at)),
       prune: (before, limit) => this.transaction(async () => writes.prune(before, limit)),

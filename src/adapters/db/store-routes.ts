@@ -117,6 +117,7 @@ export const WRITES = {
   insertDecision: 'requests',
   insertGrant: 'grants',
   updateGrant: 'grants',
+  lockGrants: 'grants',
   insertExtension: 'grants',
   insertBreakGlassReview: 'breakGlass',
   updateBreakGlassReview: 'breakGlass',

@@ -91,6 +91,11 @@ type Locate = (path: readonly PropertyKey[], target?: 'key' | 'value') => { line
 
 export class YamlDirectory implements Directory {
   readonly kind = 'yaml';
+
+  /** Reads from memory cost nothing: there is nothing to share within an operation. */
+  forOperation(): Directory {
+    return this;
+  }
   private readonly people: Person[];
   private readonly byId = new Map<string, Person>();
   /** Lower-cased email and login -> the people they name (more than one: ambiguous). */

@@ -17,7 +17,7 @@
  */
 import { TransientError } from '../../domain/errors.js';
 import type { Logger } from '../../operations/ports.js';
-import type { SharedRateWindows } from './shared-rate-windows.js';
+import type { SharedRateWindows, WindowAnswer } from './shared-rate-windows.js';
 
 /** The part of a fetch response the gate reads. */
 export interface GateResponse {
@@ -160,7 +160,8 @@ export class OktaCallGate {
     let attempt = 0;
     let rateLimitWaits = 0;
     for (;;) {
-      await (this.shared ? this.reserveShared(bucket, this.shared) : this.pace(bucket));
+      // Whether the request holds a place in the shared window (else it paced on this process's view).
+      const reserved = this.shared ? await this.reserveShared(bucket, this.shared) : (await this.pace(bucket), false);
       await this.acquireSlot();
       let response: R | undefined;
       let failure: unknown;
@@ -176,8 +177,11 @@ export class OktaCallGate {
 
       if (response !== undefined) {
         const concurrency = response.status === 429 && isConcurrencyLimit(response);
-        if (!concurrency) await this.record(bucket, response);
-        else this.notify(bucket);
+        if (!concurrency) await this.record(bucket, response, reserved);
+        else {
+          await this.observeShared(bucket, null, reserved);
+          this.notify(bucket);
+        }
         if (response.status === 429) {
           this.counters.rateLimited++;
           rateLimitWaits++;
@@ -220,6 +224,7 @@ export class OktaCallGate {
         return response;
       }
 
+      await this.observeShared(bucket, null, reserved);
       this.notify(bucket);
       if (!isRetryableNetworkError(failure)) throw failure;
       attempt++;
@@ -332,7 +337,7 @@ export class OktaCallGate {
    * the database cannot be reached, this process paces on its own view instead: slower to agree
    * with the others, never stopped.
    */
-  private async reserveShared(bucket: string, shared: SharedRateWindows): Promise<void> {
+  private async reserveShared(bucket: string, shared: SharedRateWindows): Promise<boolean> {
     for (;;) {
       let reservation;
       try {
@@ -342,7 +347,8 @@ export class OktaCallGate {
           bucket,
           error: error instanceof Error ? error.message : String(error),
         });
-        return this.pace(bucket);
+        await this.pace(bucket);
+        return false;
       }
       if (reservation.go) {
         await this.wait(reservation.at - this.now());
@@ -352,13 +358,15 @@ export class OktaCallGate {
     }
     this.lastSentAt.set(bucket, this.now());
     this.inFlight.set(bucket, (this.inFlight.get(bucket) ?? 0) + 1);
+    return true;
   }
 
   /** Keeps the freshest view of the bucket; remaining only goes down within one window. */
-  private async record(bucket: string, response: GateResponse): Promise<void> {
+  private async record(bucket: string, response: GateResponse, reserved: boolean): Promise<void> {
     const limit = intHeader(response, 'x-rate-limit-limit');
     const remaining = intHeader(response, 'x-rate-limit-remaining');
     const reset = intHeader(response, 'x-rate-limit-reset');
+    let answer: WindowAnswer | null = null;
     if (limit !== undefined && remaining !== undefined && reset !== undefined) {
       const resetAt = reset * 1000 - this.clockSkew(response);
       const current = this.buckets.get(bucket);
@@ -369,18 +377,27 @@ export class OktaCallGate {
         current.remaining = Math.min(current.remaining, effectiveRemaining);
         current.limit = limit;
       }
-      if (this.shared) {
-        try {
-          await this.shared.observe(bucket, { limit, remaining, resetAt, rateLimited: response.status === 429 });
-        } catch (error) {
-          this.logger.warn('okta.shared_budget_unavailable', {
-            bucket,
-            error: error instanceof Error ? error.message : String(error),
-          });
-        }
-      }
+      answer = { limit, remaining, resetAt, rateLimited: response.status === 429 };
     }
+    await this.observeShared(bucket, answer, reserved);
     this.notify(bucket);
+  }
+
+  /**
+   * Tells the shared window that a request came back (with what its headers said of the window,
+   * or null): it is no longer in flight there. A request that did not reserve its place there (the
+   * database was out of reach) still reports its headers.
+   */
+  private async observeShared(bucket: string, answer: WindowAnswer | null, reserved: boolean): Promise<void> {
+    if (!this.shared || (!reserved && answer === null)) return;
+    try {
+      await this.shared.observe(bucket, answer, { reserved });
+    } catch (error) {
+      this.logger.warn('okta.shared_budget_unavailable', {
+        bucket,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   private notify(bucket: string): void {

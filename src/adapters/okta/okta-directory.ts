@@ -4,14 +4,15 @@
  * Only group ids and types are cached (they decide nothing about access and rarely change);
  * people, statuses and memberships are read from Okta in every operation, once: within one
  * operation (a click, a form, a job) a person, their groups and a group's members are shared
- * (`sharedRead`), and a change drops what it changed. Each membership change is followed by
- * reading the membership back, because nothing is reported done that Okta did not confirm.
+ * (`forOperation`: a view with reads of its own), and a change drops what it changed. Each
+ * membership change is followed by reading the membership back, because nothing is reported done
+ * that Okta did not confirm.
  * Waiting, pacing and retrying happen in `OktaCallGate`, not here.
  */
 import * as z from 'zod';
 import { AccessError, PermanentError, TransientError } from '../../domain/errors.js';
 import { isActiveStatus, type Person } from '../../domain/person.js';
-import { forgetSharedReads, primeSharedRead, sharedRead } from '../../operations/read-scope.js';
+import { SharedReads } from '../../operations/read-scope.js';
 import type { Clock, Directory, DirectoryGroup, Logger } from '../../operations/ports.js';
 import { createOktaClient, tokenErrorOf, type OktaAuth, type OktaClient } from './okta-client.js';
 import { OktaCallGate, type GateStats } from './okta-call-gate.js';
@@ -81,6 +82,8 @@ export class OktaDirectory implements Directory {
   private readonly groupCache = new Map<string, { group: DirectoryGroup; expiresAt: number }>();
   /** Each person's groups as last read, for `groupsOf(…, { maxAgeMs })` only (never a decision). */
   private readonly recentGroups = new Map<string, { names: string[]; at: number }>();
+  /** This operation's shared reads (`forOperation`); none on the directory itself, which reads live. */
+  private readonly reads: SharedReads | null = null;
 
   constructor(options: OktaDirectoryOptions) {
     if (!options.managerAttribute || options.managerAttribute.trim() === '') {
@@ -107,6 +110,19 @@ export class OktaDirectory implements Directory {
       gate: this.gate,
       attemptTimeoutMs: options.attemptTimeoutMs,
     });
+  }
+
+  /**
+   * A view for one operation: the same client, gate and group cache, and reads shared within the
+   * operation. It inherits everything else from this directory, so it costs one object.
+   */
+  forOperation(): Directory {
+    return Object.create(this, { reads: { value: new SharedReads() } }) as OktaDirectory;
+  }
+
+  /** `read()`, once within this operation (every time outside one). */
+  private shared<T>(key: string, read: () => Promise<T>): Promise<T> {
+    return this.reads ? this.reads.read(key, read) : read();
   }
 
   /** Requests sent, 429s, retries: for logs, /healthz and the benchmark. */
@@ -171,12 +187,12 @@ export class OktaDirectory implements Directory {
   async membersOf(groupName: string): Promise<Person[]> {
     const group = await this.requireGroup(groupName);
     try {
-      return await sharedRead(`okta:members:${group.id}`, async () => {
+      return await this.shared(`okta:members:${group.id}`, async () => {
         const collection = await this.client.groupApi.listGroupUsers({ groupId: group.id, limit: this.pageSize });
         const users = (await drainCollection(collection)).map(parseUser);
         // The listing returns each member whole: within this operation it answers their reads too
         // (an access review's manager lookups for 5,000 members cost no read of each member).
-        for (const user of users) primeSharedRead(`okta:user:${user.id}`, user);
+        for (const user of users) this.reads?.prime(`okta:user:${user.id}`, user);
         return users.map(toPerson);
       });
     } catch (error) {
@@ -249,7 +265,7 @@ export class OktaDirectory implements Directory {
     }
     const what = `${change === 'add' ? 'adding' : 'removing'} ${personId} ${change === 'add' ? 'to' : 'from'} Okta group "${groupName}"`;
     // Whatever this operation read about the person's groups or the group's members is now stale.
-    forgetSharedReads(`okta:groups:${personId}`, `okta:members:${group.id}`);
+    this.reads?.forget(`okta:groups:${personId}`, `okta:members:${group.id}`);
     this.recentGroups.delete(personId);
     try {
       if (change === 'add') await this.client.groupApi.assignUserToGroup({ groupId: group.id, userId: personId });
@@ -279,7 +295,7 @@ export class OktaDirectory implements Directory {
       throw this.fail(error, what);
     }
     // Nothing is reported done that Okta did not confirm: read back, fresh.
-    forgetSharedReads(`okta:groups:${personId}`, `okta:members:${group.id}`);
+    this.reads?.forget(`okta:groups:${personId}`, `okta:members:${group.id}`);
     const member = await this.isMember(personId, groupName);
     if (member !== (change === 'add')) {
       throw new TransientError(
@@ -329,7 +345,7 @@ export class OktaDirectory implements Directory {
   }
 
   private readUser(idOrLogin: string): Promise<OktaUser | null> {
-    return sharedRead(`okta:user:${idOrLogin}`, async () => {
+    return this.shared(`okta:user:${idOrLogin}`, async () => {
       try {
         return parseUser(await this.client.userApi.getUser({ userId: idOrLogin }));
       } catch (error) {
@@ -340,7 +356,7 @@ export class OktaDirectory implements Directory {
   }
 
   private searchUsers(search: string): Promise<OktaUser[]> {
-    return sharedRead(`okta:search:${search}`, async () => {
+    return this.shared(`okta:search:${search}`, async () => {
       try {
         const collection = await this.client.userApi.listUsers({ search, limit: this.pageSize });
         return (await drainCollection(collection)).map(parseUser);
@@ -352,7 +368,7 @@ export class OktaDirectory implements Directory {
 
   /** The person's groups, or null when the person does not exist. */
   private userGroups(personId: string): Promise<{ id: string; profile: { name: string } }[] | null> {
-    return sharedRead(`okta:groups:${personId}`, () => this.readUserGroups(personId));
+    return this.shared(`okta:groups:${personId}`, () => this.readUserGroups(personId));
   }
 
   private async readUserGroups(personId: string): Promise<{ id: string; profile: { name: string } }[] | null> {

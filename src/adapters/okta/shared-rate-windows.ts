@@ -13,7 +13,13 @@
  *   request goes at once: interactive bursts stay fast; sustained work is spread evenly over what
  *   is left of the window (`nextAt`: the time slot of the next request), so the replicas together
  *   use the whole minute's budget without a 429;
- * - a 429 sets the window's budget to 0 until its reset: no replica sends into it again.
+ * - a 429 sets the window's budget to 0 until its reset: no replica sends into it again;
+ * - Okta counts a request in the window it arrives in, not the one it was reserved in: a request
+ *   still in flight when the next window's first answer comes back (reserved near the end of a
+ *   window, or waiting for a connection) may land in that window, after the answer whose
+ *   `Remaining` opened it. Each reservation is in flight until its answer (or failure) is observed;
+ *   a new window's budget is Okta's `Remaining` less the requests still in flight, and one of them
+ *   that turns out to have landed in the window before gives its place back.
  *
  * Times are epoch milliseconds of the replicas' clocks, which must agree to well under a second
  * (NTP); Okta's reset header is corrected for Okta's own clock skew by each replica.
@@ -35,15 +41,31 @@ export interface SharedWindow {
   /** Requests per second over all replicas, decayed over about a second. */
   rate: number;
   rateAt: number;
+  /** When each request reserved and not answered yet went (any replica); see `IN_FLIGHT_MAX_MS`. */
+  inFlight: number[];
 }
 
 export type Reservation = { go: true; at: number } | { go: false; retryInMs: number };
 
-const EMPTY: SharedWindow = { limit: 0, remaining: 0, resetAt: 0, nextAt: 0, probeAt: 0, rate: 0, rateAt: 0 };
+const EMPTY: SharedWindow = {
+  limit: 0,
+  remaining: 0,
+  resetAt: 0,
+  nextAt: 0,
+  probeAt: 0,
+  rate: 0,
+  rateAt: 0,
+  inFlight: [],
+};
 /** How long the other requests wait for a probe's answer before another probe may go. */
 const PROBE_WAIT_MS = 1_000;
 /** How often a request waiting for a probe looks again. */
 const PROBE_POLL_MS = 50;
+/**
+ * A request not answered after this long is no longer counted in flight: its replica died, or it
+ * failed without saying so. Longer than any request the gate lets run (the SDK's timeouts).
+ */
+export const IN_FLIGHT_MAX_MS = 60_000;
 
 /**
  * Decides one request's place in its bucket's window (a pure function: the store runs it under the
@@ -82,24 +104,64 @@ export function reserve(
   };
 }
 
-/** What an answer's rate-limit headers say about the window (a 429: nothing left until the reset). */
+/** The rate-limit headers of an answer. */
+export interface WindowAnswer {
+  limit: number;
+  remaining: number;
+  resetAt: number;
+  rateLimited: boolean;
+}
+
+/**
+ * A reserved request came back: what its answer's rate-limit headers say about the window (a 429:
+ * nothing left until the reset), or null when it told nothing (a network failure, a concurrency
+ * 429, no headers). Either way it is no longer in flight.
+ */
 export function observe(
   current: SharedWindow | undefined,
-  answer: { limit: number; remaining: number; resetAt: number; rateLimited: boolean },
+  answer: WindowAnswer | null,
+  now: number,
+  options: { reserved?: boolean } = {},
 ): SharedWindow {
   const w = current ?? EMPTY;
+  // Which of them came back does not matter: the oldest place is freed. A request that reserved no
+  // place (its replica could not reach the database then) frees none.
+  const inFlight = live(w.inFlight, now).slice(options.reserved === false ? 0 : 1);
+  if (answer === null) return { ...w, inFlight };
   const remaining = answer.rateLimited ? 0 : answer.remaining;
-  if (answer.resetAt > w.resetAt) return { ...w, limit: answer.limit, remaining, resetAt: answer.resetAt, nextAt: 0 };
-  if (answer.resetAt === w.resetAt) return { ...w, limit: answer.limit, remaining: Math.min(w.remaining, remaining) };
-  return w; // an answer about a window that already ended
+  if (answer.resetAt > w.resetAt) {
+    // A new window: Okta's Remaining counts what arrived before this answer; the requests still in
+    // flight may arrive in this window too, so they are charged to it.
+    return {
+      ...w,
+      limit: answer.limit,
+      remaining: Math.max(0, remaining - inFlight.length),
+      resetAt: answer.resetAt,
+      nextAt: 0,
+      inFlight,
+    };
+  }
+  if (answer.resetAt === w.resetAt)
+    return { ...w, limit: answer.limit, remaining: Math.min(w.remaining, remaining), inFlight };
+  // About a window that already ended: this request was in flight when the current window opened,
+  // charged to it, and landed in the one before, so its place is given back (not into a window a
+  // 429 closed, nor above the limit).
+  const back = w.remaining > 0 ? Math.min(w.limit, w.remaining + 1) : w.remaining;
+  return { ...w, remaining: back, inFlight };
+}
+
+/** The in-flight requests not given up on yet. */
+function live(inFlight: readonly number[], now: number): number[] {
+  return inFlight.filter((at) => now - at < IN_FLIGHT_MAX_MS);
 }
 
 function decayed(w: SharedWindow, now: number): number {
   return w.rate * Math.exp(-Math.max(0, now - w.rateAt) / 1000);
 }
 
-function sent(w: SharedWindow, at: number): Pick<SharedWindow, 'rate' | 'rateAt'> {
-  return { rate: decayed(w, at) + 1, rateAt: Math.max(at, w.rateAt) };
+/** A request reserved to go at `at`: counted in the pace, and in flight from now on. */
+function sent(w: SharedWindow, at: number): Pick<SharedWindow, 'rate' | 'rateAt' | 'inFlight'> {
+  return { rate: decayed(w, at) + 1, rateAt: Math.max(at, w.rateAt), inFlight: [...live(w.inFlight, at), at] };
 }
 
 /** The windows of every bucket, shared through the store's meta rows. */
@@ -117,11 +179,9 @@ export class SharedRateWindows {
     });
   }
 
-  async observe(
-    bucket: string,
-    answer: { limit: number; remaining: number; resetAt: number; rateLimited: boolean },
-  ): Promise<void> {
-    await this.update(bucket, (w) => ({ window: observe(w, answer), result: undefined }));
+  /** A request this replica reserved came back (see `observe`); null: its answer told nothing of the window. */
+  async observe(bucket: string, answer: WindowAnswer | null, options: { reserved?: boolean } = {}): Promise<void> {
+    await this.update(bucket, (w) => ({ window: observe(w, answer, this.now(), options), result: undefined }));
   }
 
   /** The windows as last stored, for /healthz and the benchmark. */
@@ -162,6 +222,7 @@ const StoredWindow = z
     probeAt: z.number(),
     rate: z.number(),
     rateAt: z.number(),
+    inFlight: z.array(z.number()),
   })
   .partial();
 

@@ -252,9 +252,9 @@ export async function createSlackBot(connection: SlackConnection, options: Slack
     reviewActions,
     reviewRevokeView,
   ]) {
-    listener.register(router.registry() as App, ctx);
+    listener.register(router.registry());
   }
-  router.mount(app);
+  router.mount(app, ctx);
 
   return {
     app,

@@ -27,7 +27,7 @@ import { refOf } from '../acting-person.js';
 import { addSeconds, newId, nowIso, type Deps } from '../context.js';
 import { forEachLimited } from '../for-each-limited.js';
 import { alert, notify } from '../lifecycle.js';
-import { withReadScope } from '../read-scope.js';
+import { forOperation } from '../operation-scope.js';
 import { assertAdmin } from '../revoke-grant.js';
 import { OPEN_GRANT_STATUSES } from '../../domain/records.js';
 import { auditActor, actorText, type ReviewActor } from './review-actor.js';
@@ -62,9 +62,8 @@ export async function startReview(deps: Deps, input: StartReviewInput): Promise<
   const open = await deps.store.listReviewCampaigns({ reviewId: review.id, status: ['open'], limit: 1 });
   if (open[0]) throw openAlready(open[0]);
 
-  const { items, reviewers, assignments } = await withReadScope(() =>
-    readPopulation(deps, review, input.concurrency ?? 5),
-  );
+  // Reading the population is one operation: a member's record and manager are read once in it.
+  const { items, reviewers, assignments } = await readPopulation(forOperation(deps), review, input.concurrency ?? 5);
   const now = nowIso(deps);
   const campaignId = newId(deps, 'rvc');
   const hash = populationHash(items.map(populationLine));

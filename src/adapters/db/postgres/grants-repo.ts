@@ -17,6 +17,7 @@ type Methods =
   | 'grantsDueForReminder'
   | 'grantsKeepingMemberships'
   | 'getGrants'
+  | 'lockGrants'
   | 'grantsThroughGroup'
   | 'provisionGroupsOf'
   | 'holdersOf'
@@ -181,6 +182,17 @@ export class PgGrantsRepo implements Pick<StoreTx, Methods> {
     // overlapping grants take them in the same order and never wait for each other in a cycle.
     const rows = this.s.inTransaction ? await query.orderBy(t.grants.id).for('update') : await query;
     return rows.map(toGrant);
+  }
+
+  async lockGrants(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    // The rows getGrants would lock, in the same (id) order, without carrying them back.
+    await this.s.db
+      .select({ id: t.grants.id })
+      .from(t.grants)
+      .where(sql`${t.grants.id} = any(${textArray(ids)})`)
+      .orderBy(t.grants.id)
+      .for('update');
   }
 
   async grantsThroughGroup(

@@ -31,7 +31,8 @@ import type { ExportSnapshot } from '../../../operations/exports/export-ports.js
 import type { PostedMessages, Store, StoreReads, StoreTx } from '../../../operations/ports.js';
 import { READS, WRITES, type RepoName, type Unrouted } from '../store-routes.js';
 import { tableSizesQuery } from '../table-sizes.js';
-import { StoreMisuseError, TransactionGate } from '../transaction-gate.js';
+import { StoreMisuseError } from '../../../operations/operation-scope.js';
+import { TransactionGate } from '../transaction-gate.js';
 import { PgAuditLog } from './audit-log.js';
 import { PgBreakGlassRepo } from './break-glass-repo.js';
 import { PgAuditStreamRepo } from './audit-stream-repo.js';
@@ -159,15 +160,7 @@ class PgStoreImpl {
   port(): Store {
     const reads: Record<string, unknown> = {};
     for (const [name, repo] of Object.entries(READS)) {
-      const read = method(this.reads, repo, name);
-      reads[name] = (...args: unknown[]) => {
-        try {
-          this.gate.assertOutside(`store.${name}`);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-        return read(...args);
-      };
+      reads[name] = method(this.reads, repo, name);
     }
     const store: Omit<Store, keyof StoreReads> = {
       kind: 'postgres',
@@ -177,7 +170,6 @@ class PgStoreImpl {
       openSnapshot: () => this.openSnapshot(),
       messages: this.postedMessages(),
       tableSizes: async () => {
-        this.gate.assertOutside('store.tableSizes');
         const { rows } = await this.pool.query<Record<string, number>>(TABLE_SIZES);
         return { ...rows[0]! };
       },
@@ -254,7 +246,6 @@ class PgStoreImpl {
   }
 
   private async openSnapshot(): Promise<ExportSnapshot> {
-    this.gate.assertOutside('store.openSnapshot');
     return PgExportSnapshot.open(this.pool);
   }
 
@@ -268,23 +259,15 @@ class PgStoreImpl {
   /** Reads like the port's; each write commits on its own. */
   private postedMessages(): PostedMessages {
     const reads = this.reads.messages;
-    const guard = <T>(name: string, run: () => Promise<T>): Promise<T> => {
-      try {
-        this.gate.assertOutside(`store.messages.${name}`);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return run();
-    };
     return {
-      get: (slot) => guard('get', () => reads.get(slot)),
-      forRequest: (requestId) => guard('forRequest', () => reads.forRequest(requestId)),
-      withSlotPrefix: (prefix) => guard('withSlotPrefix', () => reads.withSlotPrefix(prefix)),
+      get: (slot) => reads.get(slot),
+      forRequest: (requestId) => reads.forRequest(requestId),
+      withSlotPrefix: (prefix) => reads.withSlotPrefix(prefix),
       // An upsert or an update of one row: atomic on its own, no transaction needed.
-      save: (message) => guard('save', () => reads.save(message)),
-      touch: (slot, at) => guard('touch', () => reads.touch(slot, at)),
+      save: (message) => reads.save(message),
+      touch: (slot, at) => reads.touch(slot, at),
       // One DELETE of a batch: atomic on its own too.
-      prune: (before, limit) => guard('prune', () => reads.prune(before, limit)),
+      prune: (before, limit) => reads.prune(before, limit),
     };
   }
 }

@@ -4,18 +4,18 @@
  * submission is the decision. A refusal (not an approver, own request, already decided) is
  * explained in an ephemeral message and changes nothing.
  */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { duration } from '../../../../../blocks/format.js';
 import { ACTION, decodeShorterOption, decodeStepRef } from '../../../../../blocks/ids.js';
 import { approveShorterModal } from '../../../../../blocks/modals.js';
 import { refreshHomeAfter } from '../../app-home.js';
-import { Acker, tellEphemeral, type SlackContext } from '../../context.js';
+import { Acker, tellEphemeral } from '../../context.js';
 import { decide } from '../../decide.js';
 import { BlockActionSchema } from '../../payloads.js';
 import { requestCard } from '../../request-card.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.action(ACTION.approve, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.action(ACTION.approve, async ({ ack, body, client }, ctx) => {
     const acker = Acker.of(ack, ctx.ackBudgetMs);
     const payload = BlockActionSchema.safeParse(body);
     const ref = payload.success ? decodeStepRef(payload.data.actions[0]?.value ?? '') : null;
@@ -40,7 +40,7 @@ export function register(app: App, ctx: SlackContext): void {
     await refreshHomeAfter(ctx, client, payload.data, notice);
   });
 
-  app.action(ACTION.approveShorter, async ({ ack, body, client }) => {
+  app.action(ACTION.approveShorter, async ({ ack, body, client }, ctx) => {
     await ack();
     const payload = BlockActionSchema.safeParse(body);
     const picked = payload.success ? decodeShorterOption(payload.data.actions[0]?.selected_option?.value ?? '') : null;

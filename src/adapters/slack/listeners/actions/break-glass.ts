@@ -2,15 +2,15 @@
  * Break-glass buttons: Emergency access… in the request form (the form becomes the break-glass
  * form), and Review… / Revoke now… on an alert (each opens its form; who may is decided on submit).
  */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION, decodeRoleRef, isGrantId } from '../../../../../blocks/ids.js';
 import { breakGlassActionView, breakGlassFormView } from '../../break-glass-flow.js';
-import { openModal, type SlackContext } from '../../context.js';
+import { openModal } from '../../context.js';
 import { updateView } from '../../open-checked.js';
 import { BlockActionSchema } from '../../payloads.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.action(ACTION.openBreakGlass, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.action(ACTION.openBreakGlass, async ({ ack, body, client }, ctx) => {
     await ack();
     const payload = BlockActionSchema.safeParse(body);
     const ref = payload.success ? decodeRoleRef(payload.data.actions[0]?.value ?? '') : null;
@@ -23,7 +23,7 @@ export function register(app: App, ctx: SlackContext): void {
     [ACTION.reviewBreakGlass, 'review'],
     [ACTION.revokeBreakGlass, 'revoke'],
   ] as const) {
-    app.action(actionId, async ({ ack, body, client }) => {
+    app.action(actionId, async ({ ack, body, client }, ctx) => {
       await ack();
       const payload = BlockActionSchema.safeParse(body);
       const grantId = payload.success ? (payload.data.actions[0]?.value ?? '') : '';

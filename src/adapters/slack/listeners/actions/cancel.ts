@@ -1,14 +1,14 @@
 /** The requester's Cancel button: committed before the ack; anyone else is told why not. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION, isRequestId } from '../../../../../blocks/ids.js';
 import { cancelRequest } from '../../../../operations/cancel-request.js';
 import { refreshHomeAfter } from '../../app-home.js';
 import { refreshRequestModal } from '../../request-flow.js';
-import { Acker, explain, identify, tellEphemeral, type SlackContext } from '../../context.js';
+import { Acker, explain, identify, tellEphemeral } from '../../context.js';
 import { BlockActionSchema } from '../../payloads.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.action(ACTION.cancel, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.action(ACTION.cancel, async ({ ack, body, client }, ctx) => {
     const acker = Acker.of(ack, ctx.ackBudgetMs);
     const payload = BlockActionSchema.safeParse(body);
     const requestId = payload.success ? (payload.data.actions[0]?.value ?? '') : '';

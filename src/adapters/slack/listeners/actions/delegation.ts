@@ -1,13 +1,13 @@
 /** End delegation, on the App Home: the same as `/access delegate off`. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION } from '../../../../../blocks/ids.js';
 import { publishHome } from '../../app-home.js';
-import { explain, type SlackContext } from '../../context.js';
+import { explain } from '../../context.js';
 import { delegationOff } from '../../delegate-flow.js';
 import { BlockActionSchema } from '../../payloads.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.action(ACTION.endDelegation, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.action(ACTION.endDelegation, async ({ ack, body, client }, ctx) => {
     await ack();
     const payload = BlockActionSchema.safeParse(body);
     if (!payload.success) return;

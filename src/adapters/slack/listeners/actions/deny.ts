@@ -1,14 +1,14 @@
 /** Deny opens the reason modal; the decision itself is the modal's submission. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION, decodeStepRef } from '../../../../../blocks/ids.js';
 import { denyReasonModal } from '../../../../../blocks/modals.js';
-import { openModal, tellEphemeral, type SlackContext } from '../../context.js';
+import { openModal, tellEphemeral } from '../../context.js';
 import { fromHome } from '../../app-home.js';
 import { BlockActionSchema } from '../../payloads.js';
 import { requestCard } from '../../request-card.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.action(ACTION.deny, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.action(ACTION.deny, async ({ ack, body, client }, ctx) => {
     await ack();
     const payload = BlockActionSchema.safeParse(body);
     const ref = payload.success ? decodeStepRef(payload.data.actions[0]?.value ?? '') : null;

@@ -6,7 +6,7 @@
  * - Request again… opens the request form prefilled with the ended grant's app and role.
  * Refusals (`not_holder`, already ended) are ephemeral and change nothing.
  */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION, isGrantId, isRequestId } from '../../../../../blocks/ids.js';
 import { extensionOfferFor } from '../../../../operations/extend-grant.js';
 import { relinquishGrant } from '../../../../operations/revoke-grant.js';
@@ -14,7 +14,7 @@ import { groupName } from '../../../../../blocks/format.js';
 import { refreshHomeAfter } from '../../app-home.js';
 import { escapeMrkdwn } from '../../../../../blocks/escape.js';
 import { infoModal } from '../../../../../blocks/modals.js';
-import { Acker, explain, identify, openModal, tellEphemeral, type SlackContext } from '../../context.js';
+import { Acker, explain, identify, openModal, tellEphemeral } from '../../context.js';
 import { platformError } from '../../slack-errors.js';
 import { BlockActionSchema, type BlockAction } from '../../payloads.js';
 import { grantLine } from '../../overview.js';
@@ -30,8 +30,8 @@ function grantClick(
   return { payload: parsed.data, grantId, where: { ...(channel ? { channel } : {}), user: parsed.data.user.id } };
 }
 
-export function register(app: App, ctx: SlackContext): void {
-  app.action(ACTION.extendGrant, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.action(ACTION.extendGrant, async ({ ack, body, client }, ctx) => {
     await ack();
     const click = grantClick(body);
     if (!click?.payload.trigger_id) return;
@@ -57,7 +57,7 @@ export function register(app: App, ctx: SlackContext): void {
     }
   });
 
-  app.action(ACTION.relinquish, async ({ ack, body, client }) => {
+  app.action(ACTION.relinquish, async ({ ack, body, client }, ctx) => {
     const acker = Acker.of(ack, ctx.ackBudgetMs);
     const click = grantClick(body);
     if (!click) return void (await acker.ack());
@@ -83,7 +83,7 @@ export function register(app: App, ctx: SlackContext): void {
     await refreshHomeAfter(ctx, client, click.payload);
   });
 
-  app.action(ACTION.rerequest, async ({ ack, body, client }) => {
+  app.action(ACTION.rerequest, async ({ ack, body, client }, ctx) => {
     await ack();
     const parsed = BlockActionSchema.safeParse(body);
     const value = parsed.success ? (parsed.data.actions[0]?.value ?? '') : '';

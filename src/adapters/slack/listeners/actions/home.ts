@@ -1,13 +1,12 @@
 /** The App Home's buttons that open forms: Request… on a catalog role, and the admins' Export and Revoke. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION, decodeRoleRef } from '../../../../../blocks/ids.js';
 import { openExportForm, openRevokeForm } from '../../admin-forms.js';
-import type { SlackContext } from '../../context.js';
 import { BlockActionSchema } from '../../payloads.js';
 import { openRequestModal } from '../../request-flow.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.action(ACTION.requestRole, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.action(ACTION.requestRole, async ({ ack, body, client }, ctx) => {
     await ack();
     const payload = BlockActionSchema.safeParse(body);
     const ref = payload.success ? decodeRoleRef(payload.data.actions[0]?.value ?? '') : null;
@@ -25,7 +24,7 @@ export function register(app: App, ctx: SlackContext): void {
     [ACTION.openExport, openExportForm],
     [ACTION.openRevoke, openRevokeForm],
   ] as const) {
-    app.action(actionId, async ({ ack, body, client }) => {
+    app.action(actionId, async ({ ack, body, client }, ctx) => {
       await ack();
       const payload = BlockActionSchema.safeParse(body);
       if (!payload.success || !payload.data.trigger_id) return;

@@ -1,13 +1,12 @@
 /** Picking an application or a role in the request modal refreshes it (roles, durations, justification). */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION, BLOCK } from '../../../../../blocks/ids.js';
-import type { SlackContext } from '../../context.js';
 import { BlockActionSchema, selectedOrInitial } from '../../payloads.js';
 import { refreshRequestModal } from '../../request-flow.js';
 
-export function register(app: App, ctx: SlackContext): void {
+export function register(app: ListenerRegistry): void {
   for (const actionId of [ACTION.app, ACTION.role]) {
-    app.action(actionId, async ({ ack, body, client }) => {
+    app.action(actionId, async ({ ack, body, client }, ctx) => {
       await ack();
       const payload = BlockActionSchema.safeParse(body);
       if (!payload.success || !payload.data.view) return;

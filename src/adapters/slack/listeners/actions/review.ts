@@ -5,7 +5,7 @@
  * a refusal is said to the person and changes nothing. Each click counts as a look at the page it
  * came from (the rubber-stamp signal), and the lists holding the item are updated by the job pump.
  */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION, decodeReviewRef } from '../../../../../blocks/ids.js';
 import { REVIEW_PAGE_SIZE, reviewRevokeModal } from '../../../../../blocks/review-message.js';
 import { infoModal } from '../../../../../blocks/modals.js';
@@ -14,7 +14,7 @@ import { decideReviewItem, keepRest, turnReviewPage } from '../../../../operatio
 import { accessNames } from '../../../../operations/reviews/review-views.js';
 import { accessLabel } from '../../../../domain/reviews/review-records.js';
 import { refreshHomeAfter } from '../../app-home.js';
-import { Acker, explain, identify, openModal, tellEphemeral, type SlackContext } from '../../context.js';
+import { Acker, explain, identify, openModal, tellEphemeral } from '../../context.js';
 import { BlockActionSchema, type BlockAction } from '../../payloads.js';
 import { setReviewPage } from '../../review-pages.js';
 import { campaignTerms } from '../../../../domain/reviews/review-version.js';
@@ -40,8 +40,8 @@ function seenPage(page: number) {
   return page >= 0 ? { seen: { page, size: REVIEW_PAGE_SIZE } } : {};
 }
 
-export function register(app: App, ctx: SlackContext): void {
-  app.action(ACTION.reviewKeep, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.action(ACTION.reviewKeep, async ({ ack, body, client }, ctx) => {
     const acker = Acker.of(ack, ctx.ackBudgetMs);
     const c = click(body, 'rvi');
     if (!c) return void (await acker.ack());
@@ -59,7 +59,7 @@ export function register(app: App, ctx: SlackContext): void {
     await refreshHomeAfter(ctx, client, c.payload, refusal ? undefined : '✅ Kept.');
   });
 
-  app.action(ACTION.reviewRevoke, async ({ ack, body, client }) => {
+  app.action(ACTION.reviewRevoke, async ({ ack, body, client }, ctx) => {
     await ack();
     const c = click(body, 'rvi');
     if (!c?.payload.trigger_id) return;
@@ -81,7 +81,7 @@ export function register(app: App, ctx: SlackContext): void {
   });
 
   for (const direction of ['prev', 'next'] as const) {
-    app.action(`${ACTION.reviewPage}:${direction}`, async ({ ack, body, client }) => {
+    app.action(`${ACTION.reviewPage}:${direction}`, async ({ ack, body, client }, ctx) => {
       await ack();
       const c = click(body, 'rvc');
       if (!c) return;
@@ -102,7 +102,7 @@ export function register(app: App, ctx: SlackContext): void {
     });
   }
 
-  app.action(ACTION.reviewKeepRest, async ({ ack, body, client }) => {
+  app.action(ACTION.reviewKeepRest, async ({ ack, body, client }, ctx) => {
     const acker = Acker.of(ack, ctx.ackBudgetMs);
     const c = click(body, 'rvc');
     if (!c) return void (await acker.ack());

@@ -1,12 +1,11 @@
 /** Picking a person in the revoke form lists their grants to choose from. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION } from '../../../../../blocks/ids.js';
 import { refreshRevokeForm } from '../../admin-forms.js';
-import type { SlackContext } from '../../context.js';
 import { BlockActionSchema } from '../../payloads.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.action(ACTION.revokePerson, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.action(ACTION.revokePerson, async ({ ack, body, client }, ctx) => {
     await ack();
     const payload = BlockActionSchema.safeParse(body);
     if (!payload.success || !payload.data.view) return;

@@ -2,15 +2,15 @@
  * Done on a manual task: one `completeTask` call, committed before the ack. The grantee, and anyone
  * outside the assignee group, is refused (`not_assignee`) in a message only they see.
  */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION, isTaskId } from '../../../../../blocks/ids.js';
 import { completeTask } from '../../../../operations/complete-task.js';
 import { refreshHomeAfter } from '../../app-home.js';
-import { Acker, explain, identify, tellEphemeral, type SlackContext } from '../../context.js';
+import { Acker, explain, identify, tellEphemeral } from '../../context.js';
 import { BlockActionSchema } from '../../payloads.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.action(ACTION.taskDone, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.action(ACTION.taskDone, async ({ ack, body, client }, ctx) => {
     const acker = Acker.of(ack, ctx.ackBudgetMs);
     const payload = BlockActionSchema.safeParse(body);
     const taskId = payload.success ? (payload.data.actions[0]?.value ?? '') : '';

@@ -6,7 +6,8 @@
  * ack when it is ready within the budget, else through the response URL. Unknown subcommands get
  * the help.
  */
-import type { App, RespondFn } from '@slack/bolt';
+import type { RespondFn } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import type { SlackMessage } from '../../../../../blocks/approval-message.js';
 import { helpMessage } from '../../../../../blocks/command-replies.js';
 import { escapeMrkdwn } from '../../../../../blocks/escape.js';
@@ -20,8 +21,8 @@ import {
 } from '../../access-commands.js';
 import { Acker, tellEphemeral, type SlackContext } from '../../context.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.command('/access', async ({ ack, command, client, respond }) => {
+export function register(app: ListenerRegistry): void {
+  app.command('/access', async ({ ack, command, client, respond }, ctx) => {
     const parsed = parseAccessCommand(command.text ?? '');
     const subcommand = 'word' in parsed ? undefined : subcommandNamed(parsed.kind);
     if (!subcommand)

@@ -2,19 +2,19 @@
  * Options for the pickers that switch to an `external_select` when their list outgrows a static
  * select's 100 options: applications (request form, export filter) and a large application's roles.
  */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION, BLOCK } from '../../../../../blocks/ids.js';
 import { LIMITS, truncate } from '../../../../../blocks/limits.js';
-import { identify, type SlackContext } from '../../context.js';
+import { identify } from '../../context.js';
 import { selectedOrInitial, ViewSchema } from '../../payloads.js';
 import { RECENT_GROUPS_MS } from '../../../../operations/directory-facts.js';
 import { requestFormModel, searchApps } from '../../request-form.js';
 
 const text = (value: string, max: number) => ({ type: 'plain_text' as const, text: truncate(value, max) });
 
-export function register(app: App, ctx: SlackContext): void {
+export function register(app: ListenerRegistry): void {
   for (const actionId of [ACTION.app, ACTION.exportApp]) {
-    app.options(actionId, async ({ ack, payload }) => {
+    app.options(actionId, async ({ ack, payload }, ctx) => {
       // The catalog is in memory (policies are read at start): no look-up to cache.
       const apps = searchApps(ctx.deps, payload.value ?? '');
       const options = apps.map((a) => ({ text: text(a.name, LIMITS.optionText), value: a.app }));
@@ -23,7 +23,7 @@ export function register(app: App, ctx: SlackContext): void {
   }
 
   // The roles of the chosen application the person may request, matching what they typed.
-  app.options(ACTION.role, async ({ ack, payload, body, client }) => {
+  app.options(ACTION.role, async ({ ack, payload, body, client }, ctx) => {
     const view = ViewSchema.safeParse((body as { view?: unknown }).view);
     const appSlug = view.success ? selectedOrInitial(view.data, BLOCK.app, ACTION.app) : undefined;
     if (!appSlug) return void (await ack({ options: [] }));

@@ -1,14 +1,14 @@
 /** "Approve for less": the confirmation that names the duration picked; its submission is the decision. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { escapeMrkdwn } from '../../../../../blocks/escape.js';
 import { CALLBACK } from '../../../../../blocks/ids.js';
 import { infoModal } from '../../../../../blocks/modals.js';
-import { Acker, tellEphemeral, type SlackContext } from '../../context.js';
+import { Acker, tellEphemeral } from '../../context.js';
 import { decide } from '../../decide.js';
 import { parseMetadata, ShorterMetadataSchema, ViewSubmissionSchema } from '../../payloads.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.view(CALLBACK.approveShorter, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.view(CALLBACK.approveShorter, async ({ ack, body, client }, ctx) => {
     const acker = Acker.of(ack, ctx.ackBudgetMs);
     const payload = ViewSubmissionSchema.safeParse(body);
     const meta = payload.success ? parseMetadata(ShorterMetadataSchema, payload.data.view.private_metadata) : null;

@@ -1,9 +1,9 @@
 /** The break-glass forms' submissions: take emergency access, review it, revoke it now. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import * as z from 'zod';
 import { CALLBACK } from '../../../../../blocks/ids.js';
 import { submitBreakGlass, submitBreakGlassReview, submitBreakGlassRevoke } from '../../break-glass-flow.js';
-import { SubmissionAcker, type SlackContext } from '../../context.js';
+import { SubmissionAcker } from '../../context.js';
 import { ExtendMetadataSchema, parseMetadata, ViewSubmissionSchema } from '../../payloads.js';
 
 /** The break-glass form remembers the role (slugs only; looked up again in the catalog). */
@@ -12,8 +12,8 @@ const RoleMetadataSchema = z.object({
   r: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/),
 });
 
-export function register(app: App, ctx: SlackContext): void {
-  app.view(CALLBACK.breakGlass, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.view(CALLBACK.breakGlass, async ({ ack, body, client }, ctx) => {
     const payload = ViewSubmissionSchema.safeParse(body);
     const meta = payload.success ? parseMetadata(RoleMetadataSchema, payload.data.view.private_metadata) : null;
     if (!payload.success || !meta) return void (await ack());
@@ -31,7 +31,7 @@ export function register(app: App, ctx: SlackContext): void {
     });
   });
 
-  app.view(CALLBACK.breakGlassReview, async ({ ack, body, client }) => {
+  app.view(CALLBACK.breakGlassReview, async ({ ack, body, client }, ctx) => {
     const payload = ViewSubmissionSchema.safeParse(body);
     const meta = payload.success ? parseMetadata(ExtendMetadataSchema, payload.data.view.private_metadata) : null;
     if (!payload.success || !meta) return void (await ack());
@@ -48,7 +48,7 @@ export function register(app: App, ctx: SlackContext): void {
     });
   });
 
-  app.view(CALLBACK.breakGlassRevoke, async ({ ack, body, client }) => {
+  app.view(CALLBACK.breakGlassRevoke, async ({ ack, body, client }, ctx) => {
     const payload = ViewSubmissionSchema.safeParse(body);
     const meta = payload.success ? parseMetadata(ExtendMetadataSchema, payload.data.view.private_metadata) : null;
     if (!payload.success || !meta) return void (await ack());

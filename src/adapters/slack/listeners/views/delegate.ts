@@ -1,12 +1,12 @@
 /** The delegate form's submission: one `delegateApprovals` call; problems inline. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { CALLBACK } from '../../../../../blocks/ids.js';
-import { SubmissionAcker, type SlackContext } from '../../context.js';
+import { SubmissionAcker } from '../../context.js';
 import { submitDelegate } from '../../delegate-flow.js';
 import { ViewSubmissionSchema } from '../../payloads.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.view(CALLBACK.delegate, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.view(CALLBACK.delegate, async ({ ack, body, client }, ctx) => {
     const payload = ViewSubmissionSchema.safeParse(body);
     if (!payload.success) return void (await ack());
     const acker = new SubmissionAcker(ack, ctx, client, { viewId: payload.data.view.id, userId: payload.data.user.id });

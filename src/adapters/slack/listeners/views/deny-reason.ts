@@ -1,16 +1,16 @@
 /** The Deny reason modal's submission: the decision, committed before the ack. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { infoModal } from '../../../../../blocks/modals.js';
 import { escapeMrkdwn } from '../../../../../blocks/escape.js';
 import { ACTION, BLOCK, CALLBACK } from '../../../../../blocks/ids.js';
 import { isAccessError } from '../../../../domain/errors.js';
 import { publishHome } from '../../app-home.js';
-import { SubmissionAcker, type SlackContext } from '../../context.js';
+import { SubmissionAcker } from '../../context.js';
 import { decide } from '../../decide.js';
 import { DenyMetadataSchema, parseMetadata, typed, ViewSubmissionSchema } from '../../payloads.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.view(CALLBACK.denyReason, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.view(CALLBACK.denyReason, async ({ ack, body, client }, ctx) => {
     const payload = ViewSubmissionSchema.safeParse(body);
     const meta = payload.success ? parseMetadata(DenyMetadataSchema, payload.data.view.private_metadata) : null;
     if (!payload.success || !meta) return void (await ack());

@@ -2,14 +2,14 @@
  * The export form's submission: filters and admin membership are checked before the ack (inline
  * errors); the CSV is built and uploaded to the admin's DM after it.
  */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { CALLBACK } from '../../../../../blocks/ids.js';
 import { submitExport } from '../../admin-forms.js';
-import { SubmissionAcker, type SlackContext } from '../../context.js';
+import { SubmissionAcker } from '../../context.js';
 import { ViewSubmissionSchema } from '../../payloads.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.view(CALLBACK.export, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.view(CALLBACK.export, async ({ ack, body, client }, ctx) => {
     const payload = ViewSubmissionSchema.safeParse(body);
     if (!payload.success) return void (await ack());
     const acker = new SubmissionAcker(ack, ctx, client, { viewId: payload.data.view.id, userId: payload.data.user.id });

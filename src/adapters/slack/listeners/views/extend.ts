@@ -1,15 +1,15 @@
 /** The extension offer's submission: one `extendGrant` call; the form closes and the DM confirms. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION, BLOCK, CALLBACK } from '../../../../../blocks/ids.js';
 import { pendingPointerModal } from '../../../../../blocks/modals.js';
 import { extendGrant } from '../../../../operations/extend-grant.js';
-import { identify, SubmissionAcker, type SlackContext } from '../../context.js';
+import { identify, SubmissionAcker } from '../../context.js';
 import { ExtendMetadataSchema, parseMetadata, selected, typed, ViewSubmissionSchema } from '../../payloads.js';
 import { requestCard } from '../../request-card.js';
 import { submissionError, type SubmissionReply } from '../../request-flow.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.view(CALLBACK.extend, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.view(CALLBACK.extend, async ({ ack, body, client }, ctx) => {
     const payload = ViewSubmissionSchema.safeParse(body);
     const meta = payload.success ? parseMetadata(ExtendMetadataSchema, payload.data.view.private_metadata) : null;
     if (!payload.success || !meta) return void (await ack());

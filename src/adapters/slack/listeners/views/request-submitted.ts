@@ -1,13 +1,13 @@
 /** The request modal's submission: one `submitRequest` call; refusals become inline errors. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import { ACTION, BLOCK, CALLBACK } from '../../../../../blocks/ids.js';
 import { submitRequest } from '../../../../operations/submit-request.js';
-import { identify, SubmissionAcker, type SlackContext } from '../../context.js';
+import { identify, SubmissionAcker } from '../../context.js';
 import { durationBlock, hasInputBlock, selected, typed, ViewSubmissionSchema } from '../../payloads.js';
 import { submissionError, submittedReply, type SubmissionReply } from '../../request-flow.js';
 
-export function register(app: App, ctx: SlackContext): void {
-  app.view(CALLBACK.request, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.view(CALLBACK.request, async ({ ack, body, client }, ctx) => {
     const payload = ViewSubmissionSchema.safeParse(body);
     if (!payload.success) return void (await ack());
     const acker = new SubmissionAcker(ack, ctx, client, { viewId: payload.data.view.id, userId: payload.data.user.id });

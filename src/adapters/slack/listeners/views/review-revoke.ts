@@ -1,12 +1,12 @@
 /** The Revoke reason modal's submission: the reviewer's decision, committed before the ack. */
-import type { App } from '@slack/bolt';
+import type { ListenerRegistry } from '../../listener-router.js';
 import * as z from 'zod';
 import { ACTION, BLOCK, CALLBACK } from '../../../../../blocks/ids.js';
 import { REVIEW_PAGE_SIZE } from '../../../../../blocks/review-message.js';
 import { isAccessError } from '../../../../domain/errors.js';
 import { decideReviewItem } from '../../../../operations/reviews/decide-review-item.js';
 import { publishHome } from '../../app-home.js';
-import { explain, identify, SubmissionAcker, type SlackContext } from '../../context.js';
+import { explain, identify, SubmissionAcker } from '../../context.js';
 import { parseMetadata, typed, ViewSubmissionSchema } from '../../payloads.js';
 import { notRecorded } from '../actions/review.js';
 
@@ -17,8 +17,8 @@ const RevokeMetadataSchema = z.object({
   h: z.literal(1).optional(),
 });
 
-export function register(app: App, ctx: SlackContext): void {
-  app.view(CALLBACK.reviewRevoke, async ({ ack, body, client }) => {
+export function register(app: ListenerRegistry): void {
+  app.view(CALLBACK.reviewRevoke, async ({ ack, body, client }, ctx) => {
     const payload = ViewSubmissionSchema.safeParse(body);
     const meta = payload.success ? parseMetadata(RevokeMetadataSchema, payload.data.view.private_metadata) : null;
     if (!payload.success || !meta) return void (await ack());
