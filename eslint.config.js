@@ -15,6 +15,15 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // `import { z }` makes zod's whole `z` namespace one object, which the build's bundler must keep
+      // whole (every locale: about 560 kB that each command would load); zod documents this form.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'][importKind='value'] ImportSpecifier[imported.name='z']",
+          message: "Import zod as `import * as z from 'zod'` (see scripts/build.js).",
+        },
+      ],
       // Prettier (npm run format) wraps code at 120; it never splits a string, so long strings and
       // template literals (messages people read, SQL) stay whole and greppable.
       'max-len': [

@@ -20,6 +20,9 @@
  * none pays for writing back the pages the generator or an earlier run left dirty (the first export
  * after generating the database used to, which made whichever checkout ran first look slower).
  *
+ * Each run's CPU time (user + system, from /usr/bin/time) is printed per round beside the wall time:
+ * on a machine shared with other work it moves less than the wall time does.
+ *
  * Goals: the export takes at most 2x the sqlite3 time, and its peak RSS stays under 150 MB.
  * Results are printed and written to bench/out/export-bench.json.
  */
@@ -76,7 +79,8 @@ try {
   const compiled = (checkout: string, out: string) =>
     timed(process.execPath, [join(checkout, 'bin/access-bot.js'), ...exportArgs(out)], env, null);
   execFileSync(process.execPath, [join(root, 'scripts/build.js')], { stdio: 'inherit' });
-  if (values.base && !existsSync(join(values.base, 'dist/src/cli/main.js')))
+  // dist/cli.js since the build bundles; dist/src/cli/main.js in a checkout from before.
+  if (values.base && !['dist/cli.js', 'dist/src/cli/main.js'].some((built) => existsSync(join(values.base!, built))))
     throw new Error(`${values.base} is not built: run "npm run build" there first`);
 
   const csvOut = join(dir, 'events.csv');
@@ -95,6 +99,8 @@ try {
   const base = values.base ? median(baseRuns) : undefined;
   const ratios = ourRuns.map((r, i) => r.seconds / sqliteRuns[i]!.seconds).sort((a, b) => a - b);
   const ratio = ratios[Math.floor(ratios.length / 2)]!;
+  const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const cpu = (runs: Timed[]) => medianOf(runs.map((r) => r.cpuSeconds));
   const tsxOut = join(dir, 'events-tsx.csv');
   const fromSources = await timed(
     process.execPath,
@@ -105,10 +111,28 @@ try {
 
   const result = {
     events: total,
-    export: { seconds: ours.seconds, peakRssMb: ours.peakRssMb, bytes: statSync(csvOut).size },
-    sqlite3: { seconds: theirs.seconds, peakRssMb: theirs.peakRssMb, bytes: statSync(sqliteOut).size },
+    export: {
+      seconds: ours.seconds,
+      cpuSeconds: cpu(ourRuns),
+      peakRssMb: ours.peakRssMb,
+      bytes: statSync(csvOut).size,
+    },
+    sqlite3: {
+      seconds: theirs.seconds,
+      cpuSeconds: cpu(sqliteRuns),
+      peakRssMb: theirs.peakRssMb,
+      bytes: statSync(sqliteOut).size,
+    },
     ...(base
-      ? { base: { dir: values.base, seconds: base.seconds, peakRssMb: base.peakRssMb, bytes: statSync(baseOut).size } }
+      ? {
+          base: {
+            dir: values.base,
+            seconds: base.seconds,
+            cpuSeconds: cpu(baseRuns),
+            peakRssMb: base.peakRssMb,
+            bytes: statSync(baseOut).size,
+          },
+        }
       : {}),
     fromSources: { seconds: fromSources.seconds, peakRssMb: fromSources.peakRssMb, bytes: statSync(tsxOut).size },
     rounds,
@@ -131,6 +155,11 @@ try {
       console.log(
         `base / sqlite3 per round: ${baseRuns.map((r, i) => (r.seconds / sqliteRuns[i]!.seconds).toFixed(2)).join(', ')}`,
       );
+    const cpuRounds = (runs: Timed[]) => runs.map((r) => r.cpuSeconds.toFixed(2)).join(', ');
+    console.log(
+      `CPU seconds (user + system) per round: export ${cpuRounds(ourRuns)}; sqlite3 ${cpuRounds(sqliteRuns)}`,
+    );
+    if (base) console.log(`  base ${cpuRounds(baseRuns)}`);
   }
   console.log(`                       wall time   peak RSS   output  vs sqlite3`);
   row('access-bot export', ours, result.export.bytes);
@@ -150,6 +179,8 @@ try {
 
 interface Timed {
   seconds: number;
+  /** User plus system CPU time: less swayed than the wall time by other processes on a shared machine. */
+  cpuSeconds: number;
   peakRssMb: number;
   stderr: string;
 }
@@ -175,11 +206,12 @@ async function timed(cmd: string, args: string[], env: Record<string, string>, o
   if (typeof fd === 'number') closeSync(fd);
   if (code !== 0) throw new Error(`${cmd} exited ${code}:\n${stderr}`);
   const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? NaN);
+  const cpu = (label: string) => Number(new RegExp(`${label} time \\(seconds\\): ([\\d.]+)`).exec(stderr)?.[1] ?? NaN);
   const own = stderr
     .split('\n')
     .filter((l) => !/^\t/.test(l) && !l.startsWith('Command being timed'))
     .join('\n');
-  return { seconds, peakRssMb: rssKb / 1024, stderr: own };
+  return { seconds, cpuSeconds: cpu('User') + cpu('System'), peakRssMb: rssKb / 1024, stderr: own };
 }
 
 function ensureSqlite3(): void {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const main = new URL('../dist/src/cli/main.js', import.meta.url);
+const main = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(main)) {
   process.stderr.write(
     `access-bot: not built yet; run "npm run build" in ${fileURLToPath(new URL('..', import.meta.url))}\n`,

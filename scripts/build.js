@@ -1,39 +1,101 @@
 /**
- * `npm run build`, and `prepare` after every `npm install`/`npm ci`: compiles src/ and blocks/ to
- * dist/, one .js file per .ts file in the same layout (dist/src/..., dist/blocks/...), then copies
- * what the runtime reads at run time beside the code the way it sits beside the sources
- * (dist/drizzle for the migrations, dist/src/sandbox/page for the sandbox page). Every path the
- * code resolves from `import.meta.url` therefore holds from src/ (tsx: tests, `npm run dev`) and
- * from dist/ (`npm start`, the `access-bot` command).
+ * `npm run build`, and `prepare` after every `npm install`/`npm ci`: bundles the bot (src/main.ts)
+ * and the CLI (src/cli/main.ts) into dist/ with esbuild, then copies what the runtime reads at run
+ * time (dist/drizzle for the migrations, dist/src/sandbox/page for the sandbox page).
  *
- * esbuild only strips the types, file by file (tsconfig has isolatedModules, so that is exact);
- * `npm run typecheck` checks them. It takes well under a second, where `tsc` takes 15 s of CPU on
- * every install for a check CI already runs.
+ * Why a bundle (issue 20): a command spent much of its start-up loading and compiling some 280 ES
+ * modules one by one, most of them drizzle-orm's and zod's, before reading a row. Bundled, they are
+ * a few files: `access-bot export` of an empty database takes about 0.3 s of CPU, where it took 0.6
+ * to 0.7 s (bench/export-bench.ts measures the million-event export). `splitting` keeps every
+ * `import()` in the sources lazy: each becomes its own chunk, loaded only when that path runs (a CLI
+ * command, the sandbox, Okta, PostgreSQL).
+ *
+ * What is bundled: our sources, and the pure-JavaScript packages listed in BUNDLED. Everything else
+ * stays a plain import of node_modules, as before: better-sqlite3 (a native addon), pg (its optional
+ * native binding), and the Slack and Okta SDKs, whose modules src/adapters/slack/bolt.ts and
+ * src/adapters/okta/okta-client.ts require by path and defer through Node's module cache
+ * (load-on-first-use.ts), which only works on the packages' own files. A new dependency is
+ * therefore external until it is added to BUNDLED, deliberately.
+ *
+ * zod is imported as `import * as z from 'zod'` (lint holds it): `import { z }` makes its whole `z`
+ * namespace one object that the bundle must keep whole, every locale included (about 560 kB more
+ * for each command to load).
+ *
+ * `import.meta.url`: every output file is written directly in dist/ (checked below), and in each
+ * of our modules `import.meta.url` is replaced by the URL that module would have in the layout of
+ * the sources (dist/src/<path>.js), so a path resolved from it (`../../../drizzle/sqlite`) lands
+ * where it did before bundling and where it does from src/ under tsx (tests, `npm run dev`).
+ *
+ * The source maps (dist/*.js.map) point at src/ and at the bundled packages' files. `npm run
+ * typecheck` checks the types; esbuild only strips them (tsconfig has isolatedModules).
  */
-import { cpSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { build } from 'esbuild';
 
 const root = join(import.meta.dirname, '..');
 const out = join(root, 'dist');
-const SOURCES = ['src', 'blocks'];
 const ASSETS = ['drizzle', 'src/sandbox/page'];
+/** Pure-JavaScript dependencies compiled into the bundle (the rest stay in node_modules). */
+const BUNDLED = ['drizzle-orm', 'zod', 'yaml', 'papaparse', 'node-cron'];
 
-const entryPoints = SOURCES.flatMap((dir) =>
-  readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
-    .map((file) => join(root, dir, file)),
-);
+const packageName = (specifier) => {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+};
+
+/** Bare imports of anything but BUNDLED stay imports of node_modules. */
+const externals = {
+  name: 'externals',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith('node:') || !BUNDLED.includes(packageName(args.path))
+        ? { path: args.path, external: true }
+        : undefined,
+    );
+  },
+};
+
+/** In our modules, `import.meta.url` is the module's URL in the layout of the sources (see above). */
+const moduleUrls = {
+  name: 'module-urls',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, (args) => {
+      const path = relative(root, args.path);
+      if (path.startsWith('..') || path.split(sep)[0] === 'node_modules') return undefined;
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes('import.meta.url')) return undefined;
+      const asInSources = './' + path.split(sep).join('/').replace(/\.ts$/, '.js');
+      return {
+        contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(asInSources)}, import.meta.url).href`),
+        loader: 'ts',
+      };
+    });
+  },
+};
 
 rmSync(out, { recursive: true, force: true });
-await build({
-  entryPoints,
+const result = await build({
+  entryPoints: { main: join(root, 'src/main.ts'), cli: join(root, 'src/cli/main.ts') },
   outdir: out,
-  outbase: root,
+  bundle: true,
+  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
+  // CommonJS packages in the bundle (papaparse, yaml, node-cron) require Node's built-ins.
+  banner: {
+    js:
+      "import { createRequire as __createRequire } from 'node:module';\n" +
+      'const require = __createRequire(import.meta.url);',
+  },
+  plugins: [externals, moduleUrls],
   logLevel: 'warning',
+  metafile: !!process.env.BUILD_METAFILE,
 });
+const nested = readdirSync(out, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+if (nested.length > 0) throw new Error(`build: output outside dist/ itself: ${nested.map((e) => e.name).join(', ')}`);
 for (const asset of ASSETS) cpSync(join(root, asset), join(out, asset), { recursive: true });
+// BUILD_METAFILE=FILE writes esbuild's account of which module went into which output file, and its bytes.
+if (result.metafile) writeFileSync(process.env.BUILD_METAFILE, JSON.stringify(result.metafile));

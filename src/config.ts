@@ -6,7 +6,7 @@
  * An empty variable (`OKTA_API_TOKEN=` in a .env file) counts as unset.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

@@ -3,7 +3,7 @@
  * delivery state the store keeps per sink. Pure: zod schemas that validate the parsed YAML and
  * transform it into the types below, like the policy schemas.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatDuration } from './duration.js';
 import {
   ChannelId,

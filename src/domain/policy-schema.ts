@@ -7,7 +7,7 @@
  * Pure: cron expressions are only checked to be non-empty here; the adapter that loads the files
  * checks them with node-cron (the domain must not import it).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuditCheckpointsSchema, AuditSinksSchema } from './audit-sinks.js';
 import { formatDuration } from './duration.js';
 import type {

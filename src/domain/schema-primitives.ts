@@ -2,7 +2,7 @@
  * The building blocks of the policy schemas (policy-schema.ts and each provisioning method's own
  * schema in provisioning/): patterns, the wording of a problem, and the small value schemas.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDuration } from './duration.js';
 
 const SLUG_PATTERN = /^[a-z0-9][a-z0-9-]*$/;

@@ -18,7 +18,7 @@
  * of events: a grant activated after the member list was read, or revoked after it, is left for
  * the next run; a removal is confirmed with a live membership read before a grant is ended.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { systemActor } from '../domain/audit.js';
 import { isOffboardedStatus, type Person } from '../domain/person.js';
 import { managedGroup } from '../domain/provisioning/methods.js';

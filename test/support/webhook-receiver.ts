@@ -12,7 +12,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { verifyWebhookSignature } from '../../src/adapters/provisioners/webhook-provisioner.js';
 
 export const WireCall = z

@@ -18,7 +18,7 @@
  * write, code 7) are retried too (the stream cannot skip events) and alert after `alert_after`.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SplunkHecSinkSettings } from '../../domain/audit-sinks.js';
 import { sinkTarget } from '../../domain/audit-sinks.js';
 import { PermanentError, TransientError } from '../../domain/errors.js';

@@ -21,7 +21,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AccessError, PermanentError } from '../../domain/errors.js';
 import { isActiveStatus, type Person } from '../../domain/person.js';
 import type { Directory, DirectoryGroup } from '../../operations/ports.js';

@@ -9,7 +9,7 @@
  * that Okta did not confirm.
  * Waiting, pacing and retrying happen in `OktaCallGate`, not here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AccessError, PermanentError, TransientError } from '../../domain/errors.js';
 import { isActiveStatus, type Person } from '../../domain/person.js';
 import { SharedReads } from '../../operations/read-scope.js';

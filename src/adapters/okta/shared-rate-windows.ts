@@ -24,7 +24,7 @@
  * Times are epoch milliseconds of the replicas' clocks, which must agree to well under a second
  * (NTP); Okta's reset header is corrected for Okta's own clock skew by each replica.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Store } from '../../operations/ports.js';
 
 /** A bucket's window, as all replicas know it. */

@@ -11,7 +11,7 @@
  * ("Rely on the system-generated links"). The SDK's iterator never ends on a polling request, so
  * each call fetches exactly one page; the caller persists the returned cursor after each page.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isOffboardedStatus } from '../../domain/person.js';
 import type { Logger } from '../../operations/ports.js';
 import type { OktaClient } from './okta-client.js';

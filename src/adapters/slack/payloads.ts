@@ -2,7 +2,7 @@
  * zod schemas for the parts of Slack payloads the listeners use. Button values and
  * private_metadata carry ids only; everything else is looked up again from stored state.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { BLOCK } from '../../../blocks/ids.js';
 
 const StateValueSchema = z

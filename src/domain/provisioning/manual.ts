@@ -1,5 +1,5 @@
 /** `provision: { manual: { assignee_group } }`: a person does it and marks the task Done in Slack. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { GroupName } from '../schema-primitives.js';
 import { defineProvisionMethod } from './method.js';
 

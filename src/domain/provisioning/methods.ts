@@ -2,7 +2,7 @@
  * Every provisioning method, by the key a policy file names it with. The `Provision` type, the
  * `provision:` schema and everything the core asks of a provisioning come from this list.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { manualMethod } from './manual.js';
 import { isRecord, MISSING, showValue } from '../schema-primitives.js';
 import type { ProvisionDescription, ProvisionMethod } from './method.js';

@@ -2,7 +2,7 @@
  * `provision: { webhook: { url, secret_env, timeout } }`: the application's own API does the grant
  * and the revoke, called with a signed JSON POST (PRODUCT.md, "Other provisioning methods").
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatDuration } from '../duration.js';
 import { redactUrl } from '../redact-url.js';
 import { DurationSchema, ENV_NAME_PATTERN, expected, httpsUrl, showValue } from '../schema-primitives.js';

@@ -5,7 +5,7 @@
  * checks it with node-cron); roles and groups are checked against the policies and the directory
  * by the adapter, which knows them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatDuration } from '../duration.js';
 import { PeopleRuleSchema } from '../policy-schema.js';
 import {

@@ -1,6 +1,6 @@
 /** The break-glass forms' submissions: take emergency access, review it, revoke it now. */
 import type { ListenerRegistry } from '../../listener-router.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CALLBACK } from '../../../../../blocks/ids.js';
 import { submitBreakGlass, submitBreakGlassReview, submitBreakGlassRevoke } from '../../break-glass-flow.js';
 import { SubmissionAcker } from '../../context.js';

@@ -1,6 +1,6 @@
 /** The Revoke reason modal's submission: the reviewer's decision, committed before the ack. */
 import type { ListenerRegistry } from '../../listener-router.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACTION, BLOCK, CALLBACK } from '../../../../../blocks/ids.js';
 import { REVIEW_PAGE_SIZE } from '../../../../../blocks/review-message.js';
 import { isAccessError } from '../../../../domain/errors.js';
