@@ -221,7 +221,8 @@ try {
   );
   console.log(`  write transactions: ${transactions} (${(transactions / N).toFixed(2)} per request)`);
   console.log(`  async contexts started (AsyncLocalStorage): ${asyncContextsStarted}`);
-  if (asyncContextsStarted > 0) throw new Error('the lifecycle started an AsyncLocalStorage context: promise hooks stay on');
+  if (asyncContextsStarted > 0)
+    throw new Error('the lifecycle started an AsyncLocalStorage context: promise hooks stay on');
   console.log(
     `  audit events: ${events.length} (${(events.length / seconds).toFixed(0)}/s), revoked: ${revoked}, chain ok: ${chain.ok}`,
   );

@@ -338,7 +338,8 @@ class BatchRunner {
     if (where === 'last') this.outcomes.push(...outcomes);
     else this.outcomes.unshift(...outcomes);
     for (const o of outcomes) {
-      if (o.kind === 'done' && o.effect) this.waiting.add(`grant:${o.effect.grantId}`).add(`request:${o.effect.requestId}`);
+      if (o.kind === 'done' && o.effect)
+        this.waiting.add(`grant:${o.effect.grantId}`).add(`request:${o.effect.requestId}`);
     }
   }
 

@@ -329,9 +329,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         ).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(StoreMisuseError);
         expect(String(error)).toMatch(/store\.getRequest was called inside/);
-        const posted = await operation
-          .transaction(() => operation.messages.get('slot'))
-          .catch((e: unknown) => e);
+        const posted = await operation.transaction(() => operation.messages.get('slot')).catch((e: unknown) => e);
         expect(String(posted)).toMatch(/store\.messages\.get was called inside/);
         expect(await operation.getRequest('req_1')).toBeUndefined();
       });
