@@ -318,7 +318,7 @@ describe('OktaDirectory configuration', () => {
 
 /**
  * A group's member listing answers, within one operation, the reads of each member it returned
- * (`primeSharedRead`): an access review's manager lookups cost no read per member. Nothing is kept
+ * (`SharedReads.prime`): an access review's manager lookups cost no read per member. Nothing is kept
  * past the operation, and a membership change within it is read anew.
  */
 /** GETs of one user's record (not their groups). */
