@@ -309,7 +309,7 @@ export const jobs = sqliteTable(
     /**
      * Where the key sorts in `jobs_key`: the time part of the first id the key names (9 characters
      * after its first `_`: ids are `<prefix>_<time in base 36><random>`), any text for a key without
-     * one. Computed, never stored (a virtual column). Look-ups by key give it too (`jobKeyOrder`).
+     * one. Computed, never stored (a virtual column). Look-ups by key give it too (`byKey` in jobs-queue.ts).
      */
     keyOrder: text('key_order').generatedAlwaysAs(sql`substr(key, instr(key, '_') + 1, 9)`, { mode: 'virtual' }),
   },
