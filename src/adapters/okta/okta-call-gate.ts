@@ -161,7 +161,9 @@ export class OktaCallGate {
     let rateLimitWaits = 0;
     for (;;) {
       // Whether the request holds a place in the shared window (else it paced on this process's view).
-      const reserved = this.shared ? await this.reserveShared(bucket, this.shared) : (await this.pace(bucket), false);
+      let reserved = false;
+      if (this.shared) reserved = await this.reserveShared(bucket, this.shared);
+      else await this.pace(bucket);
       await this.acquireSlot();
       let response: R | undefined;
       let failure: unknown;
