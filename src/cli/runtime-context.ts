@@ -29,8 +29,8 @@ export async function openRuntime(
 
 /**
  * Runs `fn` with an open runtime and always closes the database. The command has its own handle on
- * the store (operation-scope.ts): a store read or a transaction inside one of its own transactions
- * fails with StoreMisuseError instead of waiting for itself. Without any production variable
+ * the store (operation-scope.ts): a second transaction, or a store read, inside one of its own
+ * transactions fails at once with StoreMisuseError. Without any production variable
  * (the sandbox's configuration) webhook calls go to an embedded receiver, as they do from the
  * sandbox page: a command run on the sandbox's database sends nothing off the machine.
  */

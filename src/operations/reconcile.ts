@@ -93,7 +93,8 @@ const DRIFT_PREFIX = 'drift:';
 
 export async function reconcile(deps: Deps, options: ReconcileOptions = {}): Promise<ReconcileSummary> {
   // Each part has its own handle on the store, and each removal confirmed concurrently one more
-  // (operation-scope.ts): a read or a transaction inside the part's own transaction fails fast.
+  // (operation-scope.ts): a store read or a second transaction inside the part's own transaction
+  // fails at once.
   const part = () => withOwnStore(deps);
   const offboarding = await reconcileOffboarding(part(), options);
   const groups: GroupReconcile[] = [];

@@ -47,9 +47,9 @@ export interface SweepSummary {
 }
 
 export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSummary> {
-  // Each phase has its own handle on the store (operation-scope.ts): a store read or a transaction
-  // inside the phase's own transaction fails fast rather than waiting for itself. The job runner
-  // makes its own, one for its loop and one for its heartbeat, which run at once.
+  // Each phase has its own handle on the store (operation-scope.ts): a second transaction (which
+  // would wait for itself) or a store read inside the phase's own transaction fails at once. The
+  // job runner makes its own, one for its loop and one for its heartbeat, which run at once.
   const phase = () => withOwnStore(deps);
   const expiredRequests = await expireUnapprovedRequests(phase());
   // Before escalations and reminders: a delegate whose delegation ended is not asked.

@@ -70,7 +70,10 @@ function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule[] {
       expression: deps.settings.digestSchedule,
       async run(pass) {
         const at = deps.clock.now().toISOString();
-        const job = await queueDigest(ownStore(deps, pass), { at, key: pass.slot ? pass.slot.toISOString() : `run:${at}` });
+        const job = await queueDigest(ownStore(deps, pass), {
+          at,
+          key: pass.slot ? pass.slot.toISOString() : `run:${at}`,
+        });
         return { queued: job };
       },
     },

@@ -31,8 +31,8 @@ export interface PassContext {
   /** This process's lease holder id, also a good job-runner worker id. */
   holder: string;
   /**
-   * The pass's own handle on the store (operation-scope.ts): a store read or a transaction inside
-   * one of its own transactions fails with StoreMisuseError instead of waiting for itself.
+   * The pass's own handle on the store (operation-scope.ts): a second transaction (which would wait
+   * for itself) or a store read inside one of its own transactions fails with StoreMisuseError.
    */
   store: Store;
 }
