@@ -15,6 +15,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { describeDuration } from './domain/duration.js';
 import type { AuditCheckpointSettings, AuditSinkSettings } from './domain/audit-sinks.js';
 import { recordPolicyVersions } from './operations/record-policy-versions.js';
+import { withOwnStore } from './operations/operation-scope.js';
 import {
   checkpointSettings,
   checkpointSigner,
@@ -82,7 +83,8 @@ async function main(): Promise<number> {
     throw error;
   }
   const { deps } = runtime;
-  const versions = await recordPolicyVersions(deps);
+  // A start-up task of its own: its own handle on the store (operation-scope.ts).
+  const versions = await recordPolicyVersions(withOwnStore(deps));
 
   // The audit stream: every event to the sinks settings.yml names, and signed checkpoints. In the
   // sandbox, network sinks go to an embedded receiver and a throwaway key signs.

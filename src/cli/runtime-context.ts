@@ -4,6 +4,7 @@ import { PolicyLoadError } from '../adapters/policies/policy-problem.js';
 import { DirectoryFileError } from '../adapters/directory/yaml-directory.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import type { WebhookTransport } from '../adapters/provisioners/webhook-provisioner.js';
+import { withOwnStore } from '../operations/operation-scope.js';
 import type { Directory } from '../operations/ports.js';
 import { CommandFailure, EXIT, type CommandIo } from './command.js';
 import { readConfig } from './read-config.js';
@@ -27,7 +28,9 @@ export async function openRuntime(
 }
 
 /**
- * Runs `fn` with an open runtime and always closes the database. Without any production variable
+ * Runs `fn` with an open runtime and always closes the database. The command has its own handle on
+ * the store (operation-scope.ts): a second transaction, or a store read, inside one of its own
+ * transactions fails at once with StoreMisuseError. Without any production variable
  * (the sandbox's configuration) webhook calls go to an embedded receiver, as they do from the
  * sandbox page: a command run on the sandbox's database sends nothing off the machine.
  */
@@ -37,7 +40,8 @@ export async function withRuntime<T>(io: CommandIo, fn: (runtime: Runtime) => Pr
   try {
     const runtime = await openRuntime(io, webhooks ? { webhook: webhooks, sandbox: true } : {});
     try {
-      return await fn(runtime);
+      const deps = withOwnStore(runtime.deps);
+      return await fn({ ...runtime, deps, store: deps.store });
     } finally {
       await runtime.close();
     }

@@ -14,6 +14,12 @@
  * every request pays for. Each operation has its own handle, so while one operation's transaction
  * runs, another operation interleaved with it on the event loop reads and queues its own
  * transaction as usual: only the operation inside the transaction is refused.
+ *
+ * Work that is no one person's operation gets handles the same way (`withOwnStore`), one for each
+ * strand of it that runs one step after another: each sweep phase, the job runner's own loop and
+ * its lock heartbeat, each CLI command, each cron pass, each of reconcile's concurrent removals.
+ * One handle shared by strands that run at once would refuse one strand's reads while another's
+ * transaction runs, so work that fans out gives each branch a handle of its own.
  */
 import type { Deps } from './context.js';
 import type { PostedMessages, Store, StoreTx } from './ports.js';
@@ -31,6 +37,15 @@ export function forOperation(deps: Deps): Deps {
   return { ...deps, store: operationStore(deps.store), directory: deps.directory.forOperation() };
 }
 
+/**
+ * The dependencies for work that is not one person's operation (see above): its own handle on the
+ * store, and the directory as it is, reading live. A sweep phase or a command reads for many
+ * people, and no decision should rest on data read for another.
+ */
+export function withOwnStore(deps: Deps): Deps {
+  return { ...deps, store: operationStore(deps.store) };
+}
+
 /** One operation's handle on a store; its methods are on a prototype made once per store. */
 interface OperationStore {
   /** The operation's own transaction callback is running. */
@@ -40,9 +55,17 @@ interface OperationStore {
 }
 
 const prototypes = new WeakMap<Store, object>();
+/** The store a handle is on, kept on its prototype. */
+const ROOT = Symbol('root store');
 
-/** `store` for one operation: refuses its own reads and a second transaction inside its transaction. */
-export function operationStore(store: Store): Store {
+/**
+ * `store` for one operation: refuses its own reads and a second transaction inside its transaction.
+ * Given a handle, a sibling on the same store, not a handle on the handle: the parent would refuse
+ * one child's reads while another child's transaction runs (a sweep's phases and its job runner,
+ * under a command's handle).
+ */
+export function operationStore(storeOrHandle: Store): Store {
+  const store = (storeOrHandle as { [ROOT]?: Store })[ROOT] ?? storeOrHandle;
   let prototype = prototypes.get(store);
   if (!prototype) prototypes.set(store, (prototype = operationPrototype(store)));
   const handle = Object.create(prototype) as OperationStore;
@@ -55,7 +78,8 @@ function operationPrototype(store: Store): object {
     new StoreMisuseError(
       `${what} was called inside a ${store.kind} transaction: use the transaction's own methods (tx.…) there`,
     );
-  const prototype: Record<string, unknown> = Object.create(store) as Record<string, unknown>;
+  const prototype: Record<string | symbol, unknown> = Object.create(store) as Record<string, unknown>;
+  prototype[ROOT] = store;
   // Every method of the store, inherited ones included (a test's Object.create wrapper).
   for (const name in store) {
     const value = (store as unknown as Record<string, unknown>)[name];

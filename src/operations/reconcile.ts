@@ -26,6 +26,7 @@ import { OPEN_GRANT_STATUSES, type Grant, type GrantStatus } from '../domain/rec
 import { nowIso, type Deps } from './context.js';
 import { forEachLimited } from './for-each-limited.js';
 import { alert } from './lifecycle.js';
+import { withOwnStore } from './operation-scope.js';
 import { provisionerFor } from './ports.js';
 import { offboardPerson, recordExternalRemoval } from './revoke-grant.js';
 import { verifyReviewRemovals } from './reviews/review-remediation.js';
@@ -91,16 +92,20 @@ const ENDABLE: GrantStatus[] = ['provisioning', 'active', 'provisioning_failed']
 const DRIFT_PREFIX = 'drift:';
 
 export async function reconcile(deps: Deps, options: ReconcileOptions = {}): Promise<ReconcileSummary> {
-  const offboarding = await reconcileOffboarding(deps, options);
+  // Each part has its own handle on the store, and each removal confirmed concurrently one more
+  // (operation-scope.ts): a store read or a second transaction inside the part's own transaction
+  // fails at once.
+  const part = () => withOwnStore(deps);
+  const offboarding = await reconcileOffboarding(part(), options);
   const groups: GroupReconcile[] = [];
   for (const group of await provisionedGroups(deps)) {
     if (options.signal?.aborted) break;
-    groups.push(await reconcileGroup(deps, group, options));
+    groups.push(await reconcileGroup(part(), group, options));
   }
   const total = (key: 'driftDetected' | 'driftResolved' | 'removedExternally') =>
     groups.reduce((n, g) => n + g[key], 0);
   // Standing memberships access reviews asked a person to remove: verified gone, or still there.
-  const reviewRemovals = options.signal?.aborted ? { checked: 0, verified: 0 } : await verifyReviewRemovals(deps);
+  const reviewRemovals = options.signal?.aborted ? { checked: 0, verified: 0 } : await verifyReviewRemovals(part());
   const summary = {
     offboarding,
     groups,
@@ -399,7 +404,9 @@ async function reconcileGroup(deps: Deps, group: string, options: ReconcileOptio
       return;
     }
     if (state !== 'absent') return; // the list was stale (added back, or a paging race): nothing to do
-    if (await recordExternalRemoval(deps, { grantId: grant.id, detail: `not in ${group} at reconcile (${readAt})` }))
+    // A handle of its own: the removals confirmed at the same time each run a transaction.
+    const removal = withOwnStore(deps);
+    if (await recordExternalRemoval(removal, { grantId: grant.id, detail: `not in ${group} at reconcile (${readAt})` }))
       out.removedExternally++;
   });
   return out;

@@ -32,7 +32,7 @@ import {
   type EffectRecord,
 } from './provision-grant.js';
 import { publishDigest } from './publish-digest.js';
-import { forOperation } from './operation-scope.js';
+import { forOperation, operationStore, withOwnStore } from './operation-scope.js';
 import { executeReviewRemoval, recordRemovalFailure } from './reviews/review-remediation.js';
 import { publishReviewSummary } from './reviews/publish-review-summary.js';
 
@@ -124,14 +124,19 @@ class BatchRunner {
   /** What the revocations held read, read for all of them at once. */
   private readonly revocations: RevocationReads;
 
+  private readonly deps: Deps;
+
   constructor(
-    private readonly deps: Deps,
+    deps: Deps,
     private readonly options: JobRunnerOptions,
   ) {
+    // The run's own handle on the store (operation-scope.ts): its transactions follow one another.
+    // The heartbeat's, which runs beside them, and each job's are handles of their own.
+    this.deps = withOwnStore(deps);
     this.lockSeconds = options.lockSeconds ?? 300;
     this.claimBatch = Math.max(1, options.claimBatch ?? CLAIM_BATCH);
     this.recordWithinMs = options.recordWithinMs ?? RECORD_WITHIN_MS;
-    this.revocations = new RevocationReads(deps);
+    this.revocations = new RevocationReads(this.deps);
   }
 
   private get aborted(): boolean {
@@ -622,7 +627,7 @@ class BatchRunner {
     try {
       const at = nowIso(this.deps);
       const lockedUntil = addSeconds(at, this.lockSeconds);
-      const lost = await this.deps.store.transaction(async (tx) => {
+      const lost = await operationStore(this.deps.store).transaction(async (tx) => {
         const lost: JobRecord[] = [];
         for (const job of jobs())
           if (!(await tx.renewJob(job.id, this.options.worker, at, lockedUntil))) lost.push(job);

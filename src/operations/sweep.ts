@@ -13,6 +13,7 @@ import { nowIso, type Deps } from './context.js';
 import { expireDelegations } from './delegations.js';
 import { escalateSteps } from './escalate-steps.js';
 import { expireUnapprovedRequests } from './expire-requests.js';
+import { withOwnStore } from './operation-scope.js';
 import { alert, notify } from './lifecycle.js';
 import { pruneOldRecords, type PruneSummary } from './prune-records.js';
 import { remindApprovers } from './remind-approvers.js';
@@ -46,21 +47,25 @@ export interface SweepSummary {
 }
 
 export async function sweep(deps: Deps, jobs: JobRunnerOptions): Promise<SweepSummary> {
-  const expiredRequests = await expireUnapprovedRequests(deps);
+  // Each phase has its own handle on the store (operation-scope.ts): a second transaction (which
+  // would wait for itself) or a store read inside the phase's own transaction fails at once. The
+  // job runner makes its own, one for its loop and one for its heartbeat, which run at once.
+  const phase = () => withOwnStore(deps);
+  const expiredRequests = await expireUnapprovedRequests(phase());
   // Before escalations and reminders: a delegate whose delegation ended is not asked.
-  const endedDelegations = await expireDelegations(deps);
-  const escalatedSteps = await escalateSteps(deps);
-  const approverReminders = await remindApprovers(deps);
-  const expiredGrants = await expireGrants(deps);
-  const reminders = await sendReminders(deps);
-  const breakGlassAlerts = await alertUnreviewedBreakGlass(deps);
+  const endedDelegations = await expireDelegations(phase());
+  const escalatedSteps = await escalateSteps(phase());
+  const approverReminders = await remindApprovers(phase());
+  const expiredGrants = await expireGrants(phase());
+  const reminders = await sendReminders(phase());
+  const breakGlassAlerts = await alertUnreviewedBreakGlass(phase());
   // Before the jobs: an undecided item the review revokes is revoked in this same pass.
-  const reviewsClosed = await closeDueReviews(deps);
-  const reviewReminders = await sendReviewReminders(deps);
+  const reviewsClosed = await closeDueReviews(phase());
+  const reviewReminders = await sendReviewReminders(phase());
   const jobSummary = await runDueJobs(deps, jobs);
   // After the jobs: a revocation that succeeded in this pass is not reported as overdue.
-  const overdue = await alertOverdueRevocations(deps);
-  const pruned = await pruneOldRecords(deps, { signal: jobs.signal });
+  const overdue = await alertOverdueRevocations(phase());
+  const pruned = await pruneOldRecords(phase(), { signal: jobs.signal });
   return {
     expiredRequests,
     endedDelegations,

@@ -143,6 +143,49 @@ describe('the job runner runs jobs in batches', () => {
     expect(await h.runJobs()).toMatchObject({ ran: 3, done: 3 });
   });
 
+  it('renews its locks beside its own transactions: the heartbeat has a transaction of its own', async () => {
+    const keys = await queueTwoRequests();
+    // The store as the runner sees it: the first lock renewal waits, inside its transaction, until
+    // the run's next transaction reaches the store (which then waits its turn), as a renewal on
+    // PostgreSQL may still be under way when the run records its batch.
+    let transactions = 0;
+    let heartbeat!: () => void;
+    const renewing = new Promise<void>((resolve) => (heartbeat = resolve));
+    let first = true;
+    const store: Store = Object.create(h.store) as Store;
+    store.transaction = (fn) => {
+      transactions++;
+      return h.store.transaction((tx) =>
+        fn(
+          new Proxy(tx, {
+            get(target, name) {
+              const value = Reflect.get(target, name, target) as unknown;
+              if (name !== 'renewJob' || typeof value !== 'function') return value;
+              return async (...args: unknown[]) => {
+                if (first) {
+                  first = false;
+                  const before = transactions;
+                  heartbeat();
+                  await waitFor(() => transactions > before);
+                }
+                return (value as (...a: unknown[]) => unknown).apply(target, args);
+              };
+            },
+          }),
+        ),
+      );
+    };
+    // The first message goes out once the heartbeat is renewing the locks.
+    const deliver = h.notifier.deliver.bind(h.notifier);
+    h.notifier.deliver = async (notification, key) => {
+      await renewing;
+      return deliver(notification, key);
+    };
+    const summary = await runDueJobs({ ...h.deps, store }, { worker: 'test', lockSeconds: 0.03 });
+    expect(summary).toMatchObject({ ran: 4, done: 4 });
+    for (const key of keys) expect(await h.store.getJobByKey(key)).toMatchObject({ status: 'done', attempts: 1 });
+  });
+
   it('records the outcomes waiting once the first has waited `recordWithinMs`', async () => {
     await queueTwoRequests();
     const counted = storeFailingToFinish(() => undefined);
@@ -246,3 +289,11 @@ describe('the job runner prepares and records a batch together', () => {
     expect(counted.transactions()).toBe(6);
   });
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

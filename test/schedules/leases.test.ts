@@ -11,7 +11,8 @@ import {
 } from '../../src/adapters/cron/scheduler.js';
 import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
-import type { Logger } from '../../src/operations/ports.js';
+import { StoreMisuseError } from '../../src/operations/operation-scope.js';
+import type { Logger, StoreTx } from '../../src/operations/ports.js';
 import { FakeClock } from '../support/fakes.js';
 
 let dir: string;
@@ -210,6 +211,65 @@ describe('the scheduler', () => {
     ).toBe(false);
     s.open();
     await pass;
+  });
+
+  it('fails a pass that reads its store inside its own transaction at once, and lets the lease go', async () => {
+    const clock = new FakeClock(T0);
+    const schedule: Schedule = {
+      name: 'sweep',
+      expression: '0 0 1 1 *',
+      run: (pass) =>
+        pass.store.transaction(async (tx) => {
+          await tx.setMeta('marked', 'yes', T0);
+          // Should be tx.getMeta: the store's own read does not see this transaction's write.
+          return pass.store.getMeta('marked');
+        }),
+    };
+    const logger = recordingLogger();
+    const scheduler = new CronScheduler([schedule], { store: a, clock, logger, timezone: 'UTC', holder: 'proc-a' });
+    const outcome = await scheduler.runNow('sweep');
+    expect(outcome).toMatchObject({ status: 'failed' });
+    expect(outcome.status === 'failed' && outcome.error).toBeInstanceOf(StoreMisuseError);
+    expect(logger.lines).toContainEqual({ level: 'error', msg: 'schedule pass failed' });
+    expect(await a.getMeta('marked')).toBeUndefined();
+    expect(await a.getLease('schedule:sweep')).toBeUndefined();
+  });
+
+  it('renews the lease while the pass is inside a transaction of its own', async () => {
+    const clock = new FakeClock(T0);
+    // The store as the scheduler sees it, counting the transactions that reach it.
+    let transactions = 0;
+    const counted = Object.create(a, {
+      transaction: {
+        value: (fn: (tx: StoreTx) => Promise<unknown>) => (transactions++, a.transaction(fn)),
+        writable: true,
+      },
+    }) as SqliteStore;
+    const schedule: Schedule = {
+      name: 'sweep',
+      expression: '0 0 1 1 *',
+      run: (pass) =>
+        pass.store.transaction(async (tx) => {
+          await tx.setMeta('pass', 'running', T0);
+          // The heartbeat's renewal reaches the store (and waits its turn) while this one runs.
+          const before = transactions;
+          clock.advance(100);
+          await waitFor(() => transactions > before);
+        }),
+    };
+    const logger = recordingLogger();
+    const scheduler = new CronScheduler([schedule], {
+      store: counted,
+      clock,
+      logger,
+      timezone: 'UTC',
+      holder: 'proc-a',
+      leaseSeconds: 120,
+      renewEverySeconds: 0.02,
+    });
+    expect(await scheduler.runNow('sweep')).toMatchObject({ status: 'ran' });
+    expect(logger.lines.filter((l) => l.level !== 'debug')).toEqual([]);
+    expect(await a.getMeta('pass')).toBe('running');
   });
 
   it('stop() waits for the running pass, aborts its signal and lets the lease go', async () => {

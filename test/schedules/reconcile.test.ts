@@ -1,4 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
 import { TransientError } from '../../src/domain/errors.js';
 import {
   openDriftFindings,
@@ -6,6 +10,7 @@ import {
   reconcile,
   type OffboardingSource,
 } from '../../src/operations/reconcile.js';
+import type { StoreTx } from '../../src/operations/ports.js';
 import { relinquishGrant } from '../../src/operations/revoke-grant.js';
 import { reviewRequest } from '../../src/operations/review-request.js';
 import { submitRequest } from '../../src/operations/submit-request.js';
@@ -107,6 +112,45 @@ describe('reconcile: drift', () => {
     expect(alertTexts().some((t) => t.includes('outside the bot') && t.includes('ada@example.com'))).toBe(true);
     // A second run finds nothing more to do.
     expect((await reconcile(h.deps)).removedExternally).toBe(0);
+  });
+
+  it('ends every grant removed outside the bot from one group, the removals confirmed side by side', async () => {
+    // A store whose transactions span I/O, as PostgreSQL's do: each read in one waits a turn of
+    // the event loop. It tells when a transaction is running.
+    const dir = mkdtempSync(join(tmpdir(), 'access-bot-reconcile-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const sqlite = SqliteStore.open(join(dir, 'access.db'));
+    let inTransaction = () => {};
+    const slow = Object.create(sqlite, {
+      transaction: {
+        writable: true,
+        value: <T>(fn: (tx: StoreTx) => Promise<T>) =>
+          sqlite.transaction((tx) => {
+            inTransaction();
+            const getGrant = async (id: string) => (await new Promise((r) => setImmediate(r)), tx.getGrant(id));
+            return fn(Object.create(tx, { getGrant: { value: getGrant } }) as StoreTx);
+          }),
+      },
+    }) as SqliteStore;
+    await h.close();
+    h = createHarness({ store: slow });
+    const grants = [
+      await grantOf('ada@example.com', 'aws', 'admin'),
+      await grantOf('alan@example.com', 'aws', 'admin'),
+    ];
+    h.clock.advance(60);
+    for (const id of ['u-ada', 'u-alan']) await h.yaml.removeFromGroup(id, 'aws-admins');
+    // The second removal is confirmed while the first one's transaction runs: it starts its own
+    // transaction then, which is not a transaction inside the first one, and is not refused as one.
+    const transactionRunning = new Promise<void>((resolve) => (inTransaction = resolve));
+    let confirmations = 0;
+    h.directory.beforeCall = async (method) => {
+      if (method === 'isMember' && ++confirmations === 2) await transactionRunning;
+    };
+    const summary = await reconcile(h.deps, { concurrency: 2 });
+    expect(summary.removedExternally).toBe(2);
+    for (const grant of grants)
+      expect(await h.store.getGrant(grant.id)).toMatchObject({ revocationReason: 'removed_externally' });
   });
 
   it('skips a group it cannot read this run and still checks the others', async () => {

@@ -359,6 +359,33 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await inside.getMeta('second')).toBe('1');
       });
 
+      // A command's handle hands its sweep phases, job runner and heartbeat handles made from it.
+      it('makes a handle from a handle a sibling on the same store: one inside its transaction refuses only itself', async () => {
+        const command = operationStore(store);
+        const phase = operationStore(command);
+        const heartbeat = operationStore(command);
+        await command.transaction((tx) => tx.setMeta('before', '1', T0));
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        let entered!: () => void;
+        const running = new Promise<void>((r) => (entered = r));
+        const first = phase.transaction(async (tx) => {
+          await tx.setMeta('phase', '1', T0);
+          entered();
+          await held;
+        });
+        await running;
+        // The phase's own read is refused; the command and the heartbeat read and queue as usual.
+        expect(await phase.getMeta('before').catch((e: unknown) => e)).toBeInstanceOf(StoreMisuseError);
+        expect(await command.getMeta('before')).toBe('1');
+        expect(await heartbeat.getMeta('before')).toBe('1');
+        const renewed = heartbeat.transaction((tx) => tx.setMeta('heartbeat', '1', T0));
+        release();
+        await within(Promise.all([first, renewed]));
+        expect(await command.getMeta('phase')).toBe('1');
+        expect(await command.getMeta('heartbeat')).toBe('1');
+      });
+
       it('refuses a transaction handle used after its transaction ended', async () => {
         let kept: StoreTx | undefined;
         await store.transaction(async (tx) => {

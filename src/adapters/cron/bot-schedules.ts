@@ -14,7 +14,7 @@ import { reconcile, type OffboardingSource } from '../../operations/reconcile.js
 import type { JobRunnerOptions } from '../../operations/run-jobs.js';
 import { sweep } from '../../operations/sweep.js';
 import { startScheduledReview } from '../../operations/reviews/start-review.js';
-import { CronScheduler, type Schedule, type SchedulerOptions } from './scheduler.js';
+import { CronScheduler, type PassContext, type Schedule, type SchedulerOptions } from './scheduler.js';
 
 export interface BotScheduleHooks {
   /** Job runner settings for the sweep; the worker id defaults to the scheduler's lease holder. */
@@ -25,13 +25,18 @@ export interface BotScheduleHooks {
   statusCheck?: OffboardingSource;
 }
 
+/** The dependencies with the pass's own handle on the store (`PassContext.store`). */
+function ownStore(deps: Deps, pass: PassContext): Deps {
+  return { ...deps, store: pass.store };
+}
+
 function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule[] {
   return [
     {
       name: 'sweep',
       expression: deps.settings.sweepSchedule,
       async run(pass) {
-        const summary = await sweep(deps, { worker: pass.holder, ...hooks.jobs, signal: pass.signal });
+        const summary = await sweep(ownStore(deps, pass), { worker: pass.holder, ...hooks.jobs, signal: pass.signal });
         const pruned = summary.pruned.jobs + summary.pruned.messages;
         const busy =
           summary.expiredGrants ||
@@ -54,7 +59,7 @@ function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule[] {
       name: 'reconcile',
       expression: deps.settings.reconcileSchedule,
       run: (pass) =>
-        reconcile(deps, {
+        reconcile(ownStore(deps, pass), {
           offboardingSources: hooks.offboardingSources,
           statusCheck: hooks.statusCheck,
           signal: pass.signal,
@@ -65,7 +70,10 @@ function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule[] {
       expression: deps.settings.digestSchedule,
       async run(pass) {
         const at = deps.clock.now().toISOString();
-        const job = await queueDigest(deps, { at, key: pass.slot ? pass.slot.toISOString() : `run:${at}` });
+        const job = await queueDigest(ownStore(deps, pass), {
+          at,
+          key: pass.slot ? pass.slot.toISOString() : `run:${at}`,
+        });
         return { queued: job };
       },
     },
@@ -81,7 +89,7 @@ function botSchedules(deps: Deps, hooks: BotScheduleHooks = {}): Schedule[] {
               async run(pass) {
                 const at = deps.clock.now().toISOString();
                 const started = await startScheduledReview(
-                  deps,
+                  ownStore(deps, pass),
                   review.id,
                   pass.slot ? pass.slot.toISOString() : `run:${at}`,
                 );

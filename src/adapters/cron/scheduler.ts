@@ -20,6 +20,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import cron, { type ScheduledTask, type Logger as CronLogger, type TaskContext } from 'node-cron';
+import { operationStore } from '../../operations/operation-scope.js';
 import type { Clock, Logger, Store } from '../../operations/ports.js';
 
 export interface PassContext {
@@ -29,6 +30,11 @@ export interface PassContext {
   slot: Date | null;
   /** This process's lease holder id, also a good job-runner worker id. */
   holder: string;
+  /**
+   * The pass's own handle on the store (operation-scope.ts): a second transaction (which would wait
+   * for itself) or a store read inside one of its own transactions fails with StoreMisuseError.
+   */
+  store: Store;
 }
 
 export interface Schedule {
@@ -189,7 +195,10 @@ export class CronScheduler {
   }
 
   private async leasedPass(schedule: Schedule, slot: Date | null): Promise<PassOutcome> {
-    const { store, logger } = this.options;
+    const { logger } = this.options;
+    // The lease's transactions come before and after the pass: they share its handle. The heartbeat,
+    // which runs beside it, has handles of its own.
+    const store = operationStore(this.options.store);
     const lease = `${LEASE_PREFIX}${schedule.name}`;
     const acquired = await store.transaction(async (tx) => {
       const now = this.nowIso();
@@ -231,7 +240,7 @@ export class CronScheduler {
     const startedAt = this.nowIso();
     let outcome: PassOutcome;
     try {
-      const result = await schedule.run({ signal: this.abort.signal, slot, holder: this.holder });
+      const result = await schedule.run({ signal: this.abort.signal, slot, holder: this.holder, store });
       outcome = { name: schedule.name, status: 'ran', slot, startedAt, finishedAt: this.nowIso(), result };
     } catch (error) {
       logger.error('schedule pass failed', { schedule: schedule.name, error });
@@ -250,7 +259,13 @@ export class CronScheduler {
 
   private async renew(lease: string, name: string): Promise<void> {
     try {
-      const kept = await renewOrRetakeLease(this.options.store, lease, this.holder, this.nowIso(), this.expiry());
+      const kept = await renewOrRetakeLease(
+        operationStore(this.options.store),
+        lease,
+        this.holder,
+        this.nowIso(),
+        this.expiry(),
+      );
       if (!kept)
         this.options.logger.warn(
           'schedule lease lost to another process while a pass was running; both passes are safe, but the lease is too short',
