@@ -262,7 +262,9 @@ async function approveRequest(
   // An extension changes the grant it extends; any other request creates one, linked to it by the
   // same statement that approves it.
   const extended = request.kind === 'extension' ? request.grantId : null;
-  const grant = extended ? undefined : newGrant(deps, now, request, findEntry(deps, request.app, request.role), seconds);
+  const grant = extended
+    ? undefined
+    : newGrant(deps, now, request, findEntry(deps, request.app, request.role), seconds);
   const decided = {
     status: 'approved',
     grantedSeconds: seconds,
