@@ -12,6 +12,7 @@ import type {
   Grant,
   Notification,
   PersonRecipient,
+  PersonRef,
   RevocationReason,
   StepRecord,
 } from '../domain/records.js';
@@ -32,7 +33,8 @@ export function requesterRecipient(request: AccessRequest): PersonRecipient {
 
 /**
  * Writes a new request's chain: every step waiting, the first opened with its approvers resolved
- * now, and the requester told what lies ahead.
+ * now, and the requester told what lies ahead. The first step is inserted open (one statement, not
+ * an insert and an update of the same row): nothing else can have opened it, the request is new.
  */
 export async function startChain(
   tx: StoreTx,
@@ -41,6 +43,8 @@ export async function startChain(
   chain: ResolvedStep[],
   settings: StepSettings,
 ): Promise<void> {
+  const first = chain[0]!;
+  const opened = openedStep(now, first, settings);
   await tx.insertSteps(
     chain.map((s) => ({
       requestId: request.id,
@@ -59,9 +63,10 @@ export async function startChain(
       escalationApprovers: [],
       nextReminderAt: null,
       remindersSent: [],
+      ...(s === first ? opened : {}),
     })),
   );
-  await openStep(tx, now, request, chain[0]!, { kind: 'system', component: 'chain' }, settings);
+  await announceStep(tx, now, request, first, opened.approvers, { kind: 'system', component: 'chain' });
   await notify(tx, now, `submitted:${request.id}`, {
     type: 'request.submitted',
     recipient: requesterRecipient(request),
@@ -85,20 +90,36 @@ export async function openStep(
   actor: Actor,
   settings: StepSettings,
 ): Promise<void> {
-  const approvers = resolved.approvers.map((p) => refOf(p));
+  const opened = openedStep(now, resolved, settings);
+  if (!(await tx.updateStep(request.id, resolved.index, ['waiting'], opened))) return;
+  await announceStep(tx, now, request, resolved, opened.approvers, actor);
+}
+
+/** A step's fields once open: its approvers as resolved now, its escalation and first reminder from now. */
+function openedStep(now: string, resolved: ResolvedStep, settings: StepSettings) {
   const escalation = resolved.step.escalation;
   const firstReminder = settings.approverRemindersSeconds[0];
-  const opened = await tx.updateStep(request.id, resolved.index, ['waiting'], {
-    status: 'open',
-    approvers,
+  return {
+    status: 'open' as const,
+    approvers: resolved.approvers.map((p) => refOf(p)),
     label: resolved.label,
     fallbackReason: resolved.fallback?.reason ?? null,
     notifyChannel: resolved.notifyChannel ?? null,
     startedAt: now,
     escalateAt: escalation ? addSeconds(now, escalation.afterSeconds) : null,
     nextReminderAt: firstReminder !== undefined ? addSeconds(now, firstReminder) : null,
-  });
-  if (!opened) return;
+  };
+}
+
+/** A step just opened: its audit events (started, the fallback if used) and its approvers asked. */
+async function announceStep(
+  tx: StoreTx,
+  now: string,
+  request: AccessRequest,
+  resolved: ResolvedStep,
+  approvers: PersonRef[],
+  actor: Actor,
+): Promise<void> {
   await tx.appendAudit({
     at: now,
     actor,
@@ -258,7 +279,7 @@ export async function closePendingRequest(
   return true;
 }
 
-/** Creates the grant of an approved request and asks for it to be provisioned. */
+/** Creates the grant of an approved request, links the request to it and asks for it to be provisioned. */
 export async function createGrant(
   deps: Deps,
   tx: StoreTx,
@@ -268,10 +289,21 @@ export async function createGrant(
   seconds: number,
   actor: Actor,
 ): Promise<Grant> {
+  const grant = newGrant(deps, now, request, entry, seconds);
+  await tx.updateRequest(request.id, ['approved'], { grantId: grant.id });
+  await recordGrant(tx, now, grant, actor);
+  return grant;
+}
+
+/**
+ * The grant an approved request creates, not written yet: a caller that updates the request anyway
+ * links it in the same statement, then writes it with `recordGrant`.
+ */
+export function newGrant(deps: Deps, now: string, request: AccessRequest, entry: CatalogEntry, seconds: number): Grant {
   // Emergency access is never extended: a longer need goes through the approvers.
   const breakGlass = request.kind === 'break_glass';
   const extension = breakGlass ? null : entry.role.extension;
-  const grant: Grant = {
+  return {
     id: newId(deps, 'grt'),
     requestId: request.id,
     holder: request.requester,
@@ -299,23 +331,25 @@ export async function createGrant(
     failures: 0,
     lastError: null,
   };
+}
+
+/** Writes a new grant (its request already linked to it), its audit event and its provisioning job. */
+export async function recordGrant(tx: StoreTx, now: string, grant: Grant, actor: Actor): Promise<void> {
   await tx.insertGrant(grant);
-  await tx.updateRequest(request.id, ['approved'], { grantId: grant.id });
   await tx.appendAudit({
     at: now,
     actor,
     action: 'grant.provisioningStarted',
-    requestId: request.id,
+    requestId: grant.requestId,
     grantId: grant.id,
     details: {
       method: grant.snapshot.provision.method,
       provision: redactProvision(grant.snapshot.provision),
-      durationSeconds: seconds,
-      ...(breakGlass ? { breakGlass: true } : {}),
+      durationSeconds: grant.durationSeconds,
+      ...(grant.breakGlass ? { breakGlass: true } : {}),
     },
   });
   await tx.enqueueJob(`provision:${grant.id}`, { kind: 'provision', grantId: grant.id }, now, effectSubject(grant));
-  return grant;
 }
 
 /**

@@ -20,7 +20,7 @@ import { approverLeft, decisionUsing, delegationFor, isStepApprover, usedPeople 
 import { endDelegation } from './delegations.js';
 import { resolveStepLive } from './directory-facts.js';
 import { applyExtension } from './extend-grant.js';
-import { createGrant, notify, openStep, requesterRecipient, settleApprovalMessages } from './lifecycle.js';
+import { newGrant, notify, openStep, recordGrant, requesterRecipient, settleApprovalMessages } from './lifecycle.js';
 import { findEntry } from './policy-lookup.js';
 import type { StoreReads, StoreTx } from './ports.js';
 
@@ -202,7 +202,8 @@ export async function reviewRequest(deps: Deps, input: ReviewInput): Promise<Rev
     const granted = Math.min(fresh.grantedSeconds ?? fresh.requestedSeconds, input.shortenToSeconds ?? Infinity);
     if (granted !== (fresh.grantedSeconds ?? fresh.requestedSeconds))
       await tx.updateRequest(fresh.id, ['pending_approval'], { grantedSeconds: granted });
-    const decisions = await tx.getDecisions(fresh.id);
+    // The decisions read under the lock for the check, and this one: what a read back would give.
+    const decisions = [...checked.decisions, decision];
     const approvals = decisions.filter((d) => d.stepIndex === freshStep.index && d.decision === 'approve').length;
     await tx.appendAudit({
       at: now,
@@ -258,7 +259,19 @@ async function approveRequest(
   decisions: readonly DecisionRecord[],
 ): Promise<ReviewResult> {
   const requestId = request.id;
-  const decided = { status: 'approved', grantedSeconds: seconds, decidedAt: now, currentStep: -1 } as const;
+  // An extension changes the grant it extends; any other request creates one, linked to it by the
+  // same statement that approves it.
+  const extended = request.kind === 'extension' ? request.grantId : null;
+  const grant = extended
+    ? undefined
+    : newGrant(deps, now, request, findEntry(deps, request.app, request.role), seconds);
+  const decided = {
+    status: 'approved',
+    grantedSeconds: seconds,
+    decidedAt: now,
+    currentStep: -1,
+    ...(grant ? { grantId: grant.id } : {}),
+  } as const;
   await tx.updateRequest(requestId, ['pending_approval'], decided);
   // What this transaction wrote, without reading it back.
   const approved: AccessRequest = { ...request, ...decided };
@@ -279,15 +292,12 @@ async function approveRequest(
     recipient: requesterRecipient(approved),
     requestId,
   });
-  if (approved.kind === 'extension' && approved.grantId) {
-    await applyExtension(tx, now, approved.grantId, approved, seconds);
-    return { kind: 'request_approved', request: approved, grantId: approved.grantId };
+  if (!grant) {
+    await applyExtension(tx, now, extended!, approved, seconds);
+    return { kind: 'request_approved', request: approved, grantId: extended };
   }
-  const grant = await createGrant(deps, tx, now, approved, findEntry(deps, approved.app, approved.role), seconds, {
-    kind: 'system',
-    component: 'chain',
-  });
-  return { kind: 'request_approved', request: { ...approved, grantId: grant.id }, grantId: grant.id };
+  await recordGrant(tx, now, grant, { kind: 'system', component: 'chain' });
+  return { kind: 'request_approved', request: approved, grantId: grant.id };
 }
 
 interface DecisionRight {
@@ -295,6 +305,8 @@ interface DecisionRight {
   /** The approver the person decides for, as their delegate; null when they decide for themselves. */
   onBehalfOf: PersonRef | null;
   delegation: Delegation | null;
+  /** The request's decisions so far, as read for the check (in the order they were recorded). */
+  decisions: DecisionRecord[];
 }
 
 /**
@@ -329,11 +341,12 @@ async function assertCanDecide(
   const decisions = await reads.getDecisions(request.id);
   const mine = decisionUsing(decisions, me);
   if (mine) throw alreadyUsed(mine, me, step, decisions);
-  if (isStepApprover(step, me)) return { step, onBehalfOf: null, delegation: null };
+  if (isStepApprover(step, me)) return { step, onBehalfOf: null, delegation: null, decisions };
 
   // Not an approver: perhaps the delegate of one.
   const through = await delegationFor(reads, { delegateId: me, step, request, decisions, now });
-  if (through?.usable) return { step, onBehalfOf: through.delegation.delegator, delegation: through.delegation };
+  if (through?.usable)
+    return { step, onBehalfOf: through.delegation.delegator, delegation: through.delegation, decisions };
   if (through) {
     const delegator = through.delegation.delegator;
     const used = decisionUsing(decisions, delegator.directoryId);
