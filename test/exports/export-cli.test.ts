@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,18 @@ describe('access-bot export', () => {
       actor: { kind: 'person', email: 'ian@example.com' },
       details: { export: 'access', destination: 'file' },
     });
+  });
+
+  it('replaces a file already at --out with the new export, readable by its owner only', async () => {
+    const out = join(dir, 'replaced.csv');
+    writeFileSync(out, 'an older export\n', { mode: 0o644 });
+    const { code, stderr } = await cli(['export', 'policies', '--out', out], env);
+    expect(code).toBe(EXIT.ok);
+    const file = readFileSync(out);
+    expect(summaryLine(stderr, 'sha256')).toBe(sha256(file));
+    expect(parseCsv(file.toString('utf8')).rows).toHaveLength(7);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
   });
 
   it('fails cleanly when the file cannot be written', async () => {
