@@ -101,8 +101,9 @@ try {
   const ours = median(ourRuns);
   const theirs = median(sqliteRuns);
   const base = values.base ? median(baseRuns) : undefined;
-  const ratios = ourRuns.map((r, i) => r.seconds / sqliteRuns[i]!.seconds).sort((a, b) => a - b);
-  const ratio = ratios[Math.floor(ratios.length / 2)]!;
+  // In round order, as printed beside the base's; the median from a sorted copy.
+  const ratios = ourRuns.map((r, i) => r.seconds / sqliteRuns[i]!.seconds);
+  const ratio = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
   const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const cpu = (runs: Timed[]) => medianOf(runs.map((r) => r.cpuSeconds));
   const tsxOut = join(dir, 'events-tsx.csv');
