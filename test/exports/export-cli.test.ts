@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,18 @@ describe('access-bot export', () => {
     expect(code).toBe(EXIT.problem);
     expect(stderr).toContain(`cannot write ${out}`);
     expect(existsSync(out)).toBe(false);
+    expect(await allEvents(s.h)).toHaveLength(before);
+  });
+
+  it('refuses a folder as --out, leaving it as it was and logging nothing', async () => {
+    const before = (await allEvents(s.h)).length;
+    const out = join(dir, 'a-folder');
+    mkdirSync(out);
+    const { code, stderr } = await cli(['export', 'policies', '--out', out], env);
+    expect(code).toBe(EXIT.problem);
+    expect(stderr).toContain(`cannot write ${out}`);
+    expect(statSync(out).isDirectory()).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
     expect(await allEvents(s.h)).toHaveLength(before);
   });
 
