@@ -18,7 +18,11 @@
  * `--rounds N` (default 1): runs the export, sqlite3 and the base N times, in that order, and reports
  * each one's median and the median of the per-round ratios. Every timed run starts with `sync`, so
  * none pays for writing back the pages the generator or an earlier run left dirty (the first export
- * after generating the database used to, which made whichever checkout ran first look slower).
+ * after generating the database used to, which made whichever checkout ran first look slower). Each
+ * run's output file from the round before is removed before that `sync`, so no run pays for
+ * replacing it: sqlite3's was truncated before its clock started, while the export replaced its own
+ * file inside its run, and freeing a 375 MB file (ext4 here is mounted with `discard`) took about
+ * 0.22 s, besides what replacing by rename then cost the export's commit (export-csv.ts).
  *
  * Each run's CPU time (user + system, from /usr/bin/time) is printed per round beside the wall time:
  * on a machine shared with other work it moves less than the wall time does.
@@ -77,7 +81,7 @@ try {
   const sqliteOut = join(dir, 'sqlite3.csv');
   const exportArgs = (out: string) => ['export', 'events', '--out', out, '--no-bom'];
   const compiled = (checkout: string, out: string) =>
-    timed(process.execPath, [join(checkout, 'bin/access-bot.js'), ...exportArgs(out)], env, null);
+    timed(process.execPath, [join(checkout, 'bin/access-bot.js'), ...exportArgs(out)], env, null, out);
   execFileSync(process.execPath, [join(root, 'scripts/build.js')], { stdio: 'inherit' });
   // dist/cli.js since the build bundles; dist/src/cli/main.js in a checkout from before.
   if (values.base && !['dist/cli.js', 'dist/src/cli/main.js'].some((built) => existsSync(join(values.base!, built))))
@@ -91,14 +95,15 @@ try {
   for (let round = 0; round < rounds; round++) {
     ourRuns.push(await compiled(root, csvOut));
     if (round === 0) console.log(ourRuns[0]!.stderr.trim());
-    sqliteRuns.push(await timed('sqlite3', ['-csv', '-header', dbPath, query], env, sqliteOut));
+    sqliteRuns.push(await timed('sqlite3', ['-csv', '-header', dbPath, query], env, sqliteOut, sqliteOut));
     if (values.base) baseRuns.push(await compiled(values.base, baseOut));
   }
   const ours = median(ourRuns);
   const theirs = median(sqliteRuns);
   const base = values.base ? median(baseRuns) : undefined;
-  const ratios = ourRuns.map((r, i) => r.seconds / sqliteRuns[i]!.seconds).sort((a, b) => a - b);
-  const ratio = ratios[Math.floor(ratios.length / 2)]!;
+  // In round order, as printed beside the base's; the median from a sorted copy.
+  const ratios = ourRuns.map((r, i) => r.seconds / sqliteRuns[i]!.seconds);
+  const ratio = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
   const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const cpu = (runs: Timed[]) => medianOf(runs.map((r) => r.cpuSeconds));
   const tsxOut = join(dir, 'events-tsx.csv');
@@ -191,10 +196,18 @@ function median(runs: Timed[]): Timed {
 }
 
 /**
- * Runs a command under /usr/bin/time -v; stdout to `outFile` when given. Dirty pages are written
- * back first (`sync`), so the run does not pay for what was written before it.
+ * Runs a command under /usr/bin/time -v; stdout to `outFile` when given. The file the run writes
+ * (`writes`) is removed and dirty pages are written back first (`sync`), so the run does not pay for
+ * what was written before it.
  */
-async function timed(cmd: string, args: string[], env: Record<string, string>, outFile: string | null): Promise<Timed> {
+async function timed(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  outFile: string | null,
+  writes?: string,
+): Promise<Timed> {
+  if (writes) rmSync(writes, { force: true });
   execFileSync('sync');
   const fd = outFile ? openSync(outFile, 'w') : 'ignore';
   const start = performance.now();

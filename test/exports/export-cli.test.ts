@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,18 @@ describe('access-bot export', () => {
     });
   });
 
+  it('replaces a file already at --out with the new export, readable by its owner only', async () => {
+    const out = join(dir, 'replaced.csv');
+    writeFileSync(out, 'an older export\n', { mode: 0o644 });
+    const { code, stderr } = await cli(['export', 'policies', '--out', out], env);
+    expect(code).toBe(EXIT.ok);
+    const file = readFileSync(out);
+    expect(summaryLine(stderr, 'sha256')).toBe(sha256(file));
+    expect(parseCsv(file.toString('utf8')).rows).toHaveLength(7);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  });
+
   it('fails cleanly when the file cannot be written', async () => {
     const before = (await allEvents(s.h)).length;
     const out = join(dir, 'missing', 'x.csv');
@@ -113,6 +125,18 @@ describe('access-bot export', () => {
     expect(code).toBe(EXIT.problem);
     expect(stderr).toContain(`cannot write ${out}`);
     expect(existsSync(out)).toBe(false);
+    expect(await allEvents(s.h)).toHaveLength(before);
+  });
+
+  it('refuses a folder as --out, leaving it as it was and logging nothing', async () => {
+    const before = (await allEvents(s.h)).length;
+    const out = join(dir, 'a-folder');
+    mkdirSync(out);
+    const { code, stderr } = await cli(['export', 'policies', '--out', out], env);
+    expect(code).toBe(EXIT.problem);
+    expect(stderr).toContain(`cannot write ${out}`);
+    expect(statSync(out).isDirectory()).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
     expect(await allEvents(s.h)).toHaveLength(before);
   });
 

@@ -115,9 +115,13 @@ export class CsvTableSink implements TableSink {
       }
       await this.flush(); // what did not fit is overwritten: `filled` did not move
     }
-    const size = Buffer.byteLength(text, 'utf8');
     const spare = this.spare.pop();
-    this.filling = spare && spare.length >= size ? spare : new Uint8Array(Math.max(size + (size >> 2), FILL_BYTES));
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: a spare buffer that large is not counted against.
+    if (spare && spare.length >= text.length * 3) this.filling = spare;
+    else {
+      const size = Buffer.byteLength(text, 'utf8');
+      this.filling = spare && spare.length >= size ? spare : new Uint8Array(Math.max(size + (size >> 2), FILL_BYTES));
+    }
     this.filled = this.utf8.encodeInto(text, this.filling).written;
   }
 
