@@ -22,7 +22,9 @@ const MAX_STATEMENTS = 1000;
  * syncs both): SQLite's default is 1,000. A request writes about 60 pages, so at the default the
  * writing connection checkpointed every 16 requests or so, two fsyncs each, on the event loop; at
  * 10,000 (a WAL of up to 40 MB with 4 KiB pages) it does so a tenth as often, and a page that
- * several commits wrote in between is copied once (bench/lifecycle-bench.ts).
+ * several commits wrote in between is copied once (bench/lifecycle-bench.ts). Under load a
+ * worker thread checkpoints long before this (WalCheckpointer): then this is the bound at which the
+ * writer copies the little the worker has not, so that SQLite starts the WAL again from its start.
  */
 export const WAL_CHECKPOINT_PAGES = 10_000;
 

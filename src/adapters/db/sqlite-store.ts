@@ -42,6 +42,7 @@ import { TasksRepo } from './tasks-repo.js';
 import { tableSizes } from './table-sizes.js';
 import { StoreMisuseError } from '../../operations/operation-scope.js';
 import { TransactionGate } from './transaction-gate.js';
+import { WalCheckpointer, type CheckpointerOptions } from './wal-checkpointer.js';
 
 /** The repositories over one connection. */
 class Repos {
@@ -107,17 +108,24 @@ const LOCK_RETRY_MS = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
 export type SqliteStore = Store;
 
 export const SqliteStore = {
-  open(path: string, options: { busyTimeoutMs?: number } = {}): Store {
+  open(path: string, options: SqliteStoreOptions = {}): Store {
     const writer = openWriter(path, options);
     try {
       const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-      return new SqliteStoreImpl(writer, openReader(path, options), busyTimeoutMs).port();
+      const checkpointer = new WalCheckpointer(path, options.checkpoints);
+      return new SqliteStoreImpl(writer, openReader(path, options), busyTimeoutMs, checkpointer).port();
     } catch (error) {
       writer.close();
       throw error;
     }
   },
 };
+
+export interface SqliteStoreOptions {
+  busyTimeoutMs?: number;
+  /** When the WAL checkpoint thread starts and stops (tests and benches). */
+  checkpoints?: Partial<CheckpointerOptions>;
+}
 
 /** A transaction's handle: the port's methods over the writing connection, valid until it ends. */
 interface TxHandle {
@@ -139,6 +147,7 @@ class SqliteStoreImpl {
     private readonly writer: Connection,
     private readonly reader: Connection,
     private readonly busyTimeoutMs: number,
+    private readonly checkpointer: WalCheckpointer,
   ) {
     this.begin = writer.sqlite.prepare('BEGIN IMMEDIATE');
     this.commit = writer.sqlite.prepare('COMMIT');
@@ -222,6 +231,7 @@ class SqliteStoreImpl {
       try {
         const result = await fn(handle as unknown as StoreTx);
         this.commit.run();
+        this.checkpointer.afterCommit();
         return result;
       } catch (error) {
         // SQLite rolls some failures back itself (a full disk); then there is nothing left to undo.
@@ -241,6 +251,7 @@ class SqliteStoreImpl {
     if (this.closed) return;
     await this.gate.close();
     this.closed = true;
+    await this.checkpointer.close();
     this.reader.close();
     this.writer.close();
   }
