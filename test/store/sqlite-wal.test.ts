@@ -64,7 +64,9 @@ describe('the SQLite write-ahead log', () => {
     // 100 commits of a fresh four-page value each: about 500 frames, a twentieth of the writer's bound.
     const commits = 100;
     for (let i = 0; i < commits; i++) {
-      await store.transaction((tx) => tx.setMeta(`probe-${i}`, String(i % 10).repeat(4 * PAGE - 200), '2026-03-02T09:00:00.000Z'));
+      await store.transaction((tx) =>
+        tx.setMeta(`probe-${i}`, String(i % 10).repeat(4 * PAGE - 200), '2026-03-02T09:00:00.000Z'),
+      );
     }
     expect(commits * 5).toBeLessThan(WAL_CHECKPOINT_PAGES / 10);
     // The database file grows only when a checkpoint copies pages into it; wait for the thread's
@@ -93,7 +95,8 @@ describe('the SQLite write-ahead log', () => {
     });
     let starts = 0;
     events.on('start', () => starts++);
-    const commit = (i: number) => store.transaction((tx) => tx.setMeta('probe', `value ${i}`, '2026-03-02T09:00:00.000Z'));
+    const commit = (i: number) =>
+      store.transaction((tx) => tx.setMeta('probe', `value ${i}`, '2026-03-02T09:00:00.000Z'));
     for (let i = 0; i < 19; i++) await commit(i);
     expect(starts).toBe(0);
     const passed = once(events, 'pass');
