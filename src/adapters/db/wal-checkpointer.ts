@@ -82,6 +82,8 @@ export class WalCheckpointer {
         gatherMs: this.options.gatherMs ?? GATHER_MS,
         reportPasses: this.options.onPass !== undefined,
       },
+      // Not the process's flags: a loader registered with --import (tsx) would run in the thread too.
+      execArgv: [],
       stdout: false,
       stderr: false,
     });
