@@ -6,7 +6,7 @@
  * the pages reach the database file without the writer copying them.
  */
 import { EventEmitter, once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -113,6 +113,43 @@ describe('the SQLite write-ahead log', () => {
     await commit(39);
     expect(starts).toBe(2);
     await passedAgain;
+    await store.close();
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare("select value from meta where key = 'probe'").pluck().get()).toBe('value 39');
+    db.close();
+  });
+
+  it('is left to the writer when the checkpoint thread fails, which is not started again', async () => {
+    const before = join(dir, 'before');
+    const path = join(before, 'access.db');
+    const events = new EventEmitter();
+    const store = SqliteStore.open(path, {
+      checkpoints: {
+        startAfterCommits: 8,
+        gatherMs: 0,
+        onStart: () => events.emit('start'),
+        onStop: () => events.emit('stop'),
+        onError: (error) => events.emit('failed', error),
+      },
+    });
+    let starts = 0;
+    events.on('start', () => starts++);
+    // The open connections keep working on their files; a new one (the thread's) finds no file.
+    const moved = join(dir, 'moved');
+    renameSync(before, moved);
+    const commit = (i: number) =>
+      store.transaction((tx) => tx.setMeta('probe', `value ${i}`, '2026-03-02T09:00:00.000Z'));
+    const failed = once(events, 'failed');
+    const stopped = once(events, 'stop');
+    for (let i = 0; i < 8; i++) await commit(i);
+    expect(starts).toBe(1);
+    const [error] = (await failed) as [Error];
+    expect(error.message).toMatch(/unable to open database file|does not exist/);
+    await stopped;
+    for (let i = 8; i < 40; i++) await commit(i);
+    expect(starts).toBe(1);
+    renameSync(moved, before);
     await store.close();
     expect(existsSync(`${path}-wal`)).toBe(false);
     const db = new Database(path, { readonly: true });

@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -96,7 +95,8 @@ export class WalCheckpointer {
       this.failed = true;
       (this.options.onError ?? warn)(error);
     });
-    this.exited = once(worker, 'exit').then(() => {
+    // Not events.once: it rejects on the 'error' a failed thread emits before its 'exit'.
+    this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve())).then(() => {
       if (this.worker === worker) this.worker = undefined;
       this.recentCommits = 0;
       this.options.onStop?.();
