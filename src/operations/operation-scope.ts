@@ -17,7 +17,8 @@
  *
  * Work that is no one person's operation gets handles the same way (`withOwnStore`), one for each
  * strand of it that runs one step after another: each sweep phase, the job runner's own loop and
- * its lock heartbeat, each CLI command, each cron pass, each of reconcile's concurrent removals.
+ * its lock heartbeat, each CLI command, each cron pass, each of reconcile's concurrent removals,
+ * each audit stream loop and each of its lease renewals.
  * One handle shared by strands that run at once would refuse one strand's reads while another's
  * transaction runs, so work that fans out gives each branch a handle of its own.
  */

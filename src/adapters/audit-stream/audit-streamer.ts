@@ -10,11 +10,17 @@
  *
  * Nothing here runs inside a transaction of the operations: the loops read committed events and
  * write only their own state, so a decision never waits for a sink.
+ *
+ * Each loop has its own handle on the store, and each heartbeat renewal another
+ * (operations/operation-scope.ts): a store read or a second transaction inside a loop's own
+ * transaction fails with StoreMisuseError instead of waiting for itself, while the heartbeat, which
+ * runs beside the loop, is never refused for the loop's transaction.
  */
 import type { AuditCheckpointSettings, AuditSinkSettings } from '../../domain/audit-sinks.js';
 import { deliverNextBatch, type StreamDeps, type StreamStep } from '../../operations/audit-stream/deliver-batch.js';
 import { writeCheckpointIfDue } from '../../operations/audit-stream/write-checkpoint.js';
-import type { AuditSink, CheckpointSigner } from '../../operations/ports.js';
+import { operationStore } from '../../operations/operation-scope.js';
+import type { AuditSink, CheckpointSigner, Store } from '../../operations/ports.js';
 import { defaultHolder, renewOrRetakeLease } from '../cron/scheduler.js';
 
 const SINK_LEASE_PREFIX = 'audit-sink:';
@@ -67,11 +73,11 @@ export class AuditStreamer {
     if (this.started) throw new Error('the audit streamer was already started');
     this.started = true;
     for (const entry of this.options.sinks)
-      this.loops.push(this.leased(`${SINK_LEASE_PREFIX}${entry.sink.name}`, () => this.sinkTurn(entry)));
+      this.loops.push(this.leased(`${SINK_LEASE_PREFIX}${entry.sink.name}`, (deps) => this.sinkTurn(deps, entry)));
     const checkpoints = this.options.checkpoints;
     if (checkpoints)
       this.loops.push(
-        this.leased(CHECKPOINT_LEASE, () => this.checkpointTurn(checkpoints.signer, checkpoints.settings)),
+        this.leased(CHECKPOINT_LEASE, (deps) => this.checkpointTurn(deps, checkpoints.signer, checkpoints.settings)),
       );
   }
 
@@ -88,7 +94,7 @@ export class AuditStreamer {
    */
   async checkpointIfDue(): Promise<void> {
     const checkpoints = this.options.checkpoints;
-    if (checkpoints) await this.checkpointTurn(checkpoints.signer, checkpoints.settings);
+    if (checkpoints) await this.checkpointTurn(this.ownStore(), checkpoints.signer, checkpoints.settings);
   }
 
   onEvent(listener: (event: StreamerEvent) => void): () => void {
@@ -105,10 +111,10 @@ export class AuditStreamer {
   }
 
   /** One sink's turn: the next batch; resolves with how long to wait before the next turn. */
-  private async sinkTurn(entry: { sink: AuditSink; settings: AuditSinkSettings }): Promise<Wait> {
+  private async sinkTurn(deps: StreamDeps, entry: { sink: AuditSink; settings: AuditSinkSettings }): Promise<Wait> {
     let step: StreamStep;
     try {
-      step = await deliverNextBatch(this.deps, entry.sink, entry.settings, {
+      step = await deliverNextBatch(deps, entry.sink, entry.settings, {
         maxRetryMs: this.options.maxRetryMs ?? 5 * 60_000,
       });
     } catch (error) {
@@ -135,9 +141,13 @@ export class AuditStreamer {
     }
   }
 
-  private async checkpointTurn(signer: CheckpointSigner, settings: AuditCheckpointSettings): Promise<Wait> {
+  private async checkpointTurn(
+    deps: StreamDeps,
+    signer: CheckpointSigner,
+    settings: AuditCheckpointSettings,
+  ): Promise<Wait> {
     try {
-      const outcome = await writeCheckpointIfDue(this.deps, signer, settings);
+      const outcome = await writeCheckpointIfDue(deps, signer, settings);
       if (outcome.kind === 'written') {
         this.deps.logger.info('audit checkpoint signed', {
           seq: outcome.checkpoint.seq,
@@ -158,9 +168,13 @@ export class AuditStreamer {
    * Runs `turn` over and over while this process holds the lease `name`; waits for the lease
    * otherwise. A heartbeat renews the lease while held, so a slow turn (a sink's timeout, an
    * acknowledgement wait) does not lose it.
+   *
+   * The loop's lease transactions and its turns follow one another: they share the loop's handle
+   * on the store. Each renewal, which runs beside them, has one of its own.
    */
-  private async leased(name: string, turn: () => Promise<Wait>): Promise<void> {
+  private async leased(name: string, turn: (deps: StreamDeps) => Promise<Wait>): Promise<void> {
     const signal = this.abort.signal;
+    const deps = this.ownStore();
     let held = false;
     const heartbeat = setInterval(
       () => {
@@ -172,7 +186,7 @@ export class AuditStreamer {
     try {
       while (!signal.aborted) {
         if (!held) {
-          held = await this.acquire(name);
+          held = await this.acquire(deps.store, name);
           this.emit({ kind: 'lease', name, held });
           if (!held) {
             // Another live process has it: look again when it would have expired.
@@ -180,10 +194,10 @@ export class AuditStreamer {
             continue;
           }
         }
-        const wait = await turn();
+        const wait = await turn(deps);
         if (wait.release) {
           held = false;
-          await this.release(name);
+          await this.release(deps.store, name);
           await this.sleep(Math.max(this.pollMs, (this.leaseSeconds * 1000) / 2));
           continue;
         }
@@ -192,15 +206,13 @@ export class AuditStreamer {
       }
     } finally {
       clearInterval(heartbeat);
-      if (held) await this.release(name);
+      if (held) await this.release(deps.store, name);
     }
   }
 
-  private async acquire(name: string): Promise<boolean> {
+  private async acquire(store: Store, name: string): Promise<boolean> {
     try {
-      return await this.deps.store.transaction((tx) =>
-        tx.acquireLease(name, this.holder, this.nowIso(), this.expiry()),
-      );
+      return await store.transaction((tx) => tx.acquireLease(name, this.holder, this.nowIso(), this.expiry()));
     } catch (error) {
       this.deps.logger.warn('could not take an audit stream lease', {
         lease: name,
@@ -212,7 +224,13 @@ export class AuditStreamer {
 
   private async renew(name: string): Promise<boolean> {
     try {
-      const kept = await renewOrRetakeLease(this.deps.store, name, this.holder, this.nowIso(), this.expiry());
+      const kept = await renewOrRetakeLease(
+        operationStore(this.deps.store),
+        name,
+        this.holder,
+        this.nowIso(),
+        this.expiry(),
+      );
       if (!kept) this.deps.logger.warn('audit stream lease lost to another process', { lease: name });
       return kept;
     } catch (error) {
@@ -224,12 +242,17 @@ export class AuditStreamer {
     }
   }
 
-  private async release(name: string): Promise<void> {
+  private async release(store: Store, name: string): Promise<void> {
     try {
-      await this.deps.store.transaction((tx) => tx.releaseLease(name, this.holder));
+      await store.transaction((tx) => tx.releaseLease(name, this.holder));
     } catch {
       // It expires on its own.
     }
+  }
+
+  /** The dependencies with a handle on the store of their own, for one strand of work. */
+  private ownStore(): StreamDeps {
+    return { ...this.deps, store: operationStore(this.deps.store) };
   }
 
   /** Waits `ms`, or less when stopped (or woken, if `wakeable`). */
