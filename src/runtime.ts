@@ -168,7 +168,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     });
   // The store before the directory: with several replicas the directory shares Okta's budget
   // through it.
-  const store = await openStore(config);
+  const store = await openStore(config, options.logger);
   try {
     const directory = options.directory ?? (await openDirectoryFor(config, loaded.settings, options.logger, store));
     const check = await checkPoliciesAgainstDirectory(loaded, directory);

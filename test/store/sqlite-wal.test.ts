@@ -12,7 +12,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WAL_CHECKPOINT_PAGES } from '../../src/adapters/db/open-database.js';
+import { openStore } from '../../src/adapters/db/open-store.js';
 import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
+import { silentLogger } from '../../src/adapters/log/json-logger.js';
+import type { Logger } from '../../src/operations/ports.js';
 
 let dir: string;
 beforeEach(() => {
@@ -155,5 +158,28 @@ describe('the SQLite write-ahead log', () => {
     const db = new Database(path, { readonly: true });
     expect(db.prepare("select value from meta where key = 'probe'").pluck().get()).toBe('value 39');
     db.close();
+  });
+
+  it("logs a failed checkpoint thread to the bot's logger", async () => {
+    const before = join(dir, 'before');
+    const path = join(before, 'access.db');
+    const warnings = new EventEmitter();
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (msg, fields) => warnings.emit('warn', msg, fields),
+    };
+    const store = await openStore({ databasePath: path, postgres: undefined }, logger);
+    const moved = join(dir, 'moved');
+    renameSync(before, moved);
+    const warned = once(warnings, 'warn');
+    // Commits in quick succession, as many as start the thread by default.
+    for (let i = 0; i < 64; i++)
+      await store.transaction((tx) => tx.setMeta('probe', `value ${i}`, '2026-03-02T09:00:00.000Z'));
+    const [msg, fields] = (await warned) as [string, { error: string }];
+    expect(msg).toBe('the WAL checkpoint thread failed; the writing connection checkpoints alone from now on');
+    expect(fields.error).toMatch(/does not exist/);
+    renameSync(moved, before);
+    await store.close();
+    expect(existsSync(`${path}-wal`)).toBe(false);
   });
 });
