@@ -15,7 +15,8 @@ import { WAL_CHECKPOINT_PAGES } from '../../src/adapters/db/open-database.js';
 import { openStore } from '../../src/adapters/db/open-store.js';
 import { SqliteStore } from '../../src/adapters/db/sqlite-store.js';
 import { silentLogger } from '../../src/adapters/log/json-logger.js';
-import type { Logger } from '../../src/operations/ports.js';
+import type { CheckpointerOptions } from '../../src/adapters/db/wal-checkpointer.js';
+import type { Logger, Store } from '../../src/operations/ports.js';
 
 let dir: string;
 beforeEach(() => {
@@ -27,6 +28,36 @@ const PAGE = 4096;
 /** A WAL frame: its 24-byte header and the page. */
 const FRAME = 24 + PAGE;
 
+const AT = '2026-03-02T09:00:00.000Z';
+
+/** A small commit: the meta value `probe` set to `value i`. */
+const setProbe = (store: Store, i: number) => store.transaction((tx) => tx.setMeta('probe', `value ${i}`, AT));
+
+/**
+ * The checkpoint thread's hooks as events on `events`: start, pass, stop, and its failure as
+ * `failure` ('error' by default, which rejects a test's wait for any of the others).
+ */
+function threadEvents(events: EventEmitter, failure = 'error'): Partial<CheckpointerOptions> {
+  return {
+    onStart: () => events.emit('start'),
+    onPass: () => events.emit('pass'),
+    onStop: () => events.emit('stop'),
+    onError: (error) => events.emit(failure, error),
+  };
+}
+
+/** Closes the store, checks that its WAL went with it, and reads `sql` from the database file. */
+async function closeAndRead(store: Store, path: string, sql: string): Promise<unknown> {
+  await store.close();
+  expect(existsSync(`${path}-wal`)).toBe(false);
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare(sql).pluck().get();
+  } finally {
+    db.close();
+  }
+}
+
 describe('the SQLite write-ahead log', () => {
   it('stays within the checkpoint threshold through twice as many pages of commits, and is gone after close', async () => {
     const path = join(dir, 'access.db');
@@ -37,69 +68,44 @@ describe('the SQLite write-ahead log', () => {
     let largest = 0;
     for (let i = 0; i < commits; i++) {
       const value = String(i % 10).repeat(4 * PAGE - 200);
-      await store.transaction((tx) => tx.setMeta('probe', value, '2026-03-02T09:00:00.000Z'));
+      await store.transaction((tx) => tx.setMeta('probe', value, AT));
       if (i % 100 === 0) largest = Math.max(largest, statSync(`${path}-wal`).size);
     }
     largest = Math.max(largest, statSync(`${path}-wal`).size);
     // One commit's frames may land past the threshold before the checkpoint that follows it.
     expect(largest).toBeGreaterThan((WAL_CHECKPOINT_PAGES / 2) * FRAME);
     expect(largest).toBeLessThanOrEqual(32 + (WAL_CHECKPOINT_PAGES + 16) * FRAME);
-    await store.close();
-    expect(existsSync(`${path}-wal`)).toBe(false);
-    const db = new Database(path, { readonly: true });
-    expect(db.prepare("select value from meta where key = 'probe'").pluck().get()).toMatch(/^9+$/);
-    db.close();
+    expect(await closeAndRead(store, path, "select value from meta where key = 'probe'")).toMatch(/^9+$/);
   });
 
   it('is copied into the database file by the checkpoint thread, well before the writer would checkpoint', async () => {
     const path = join(dir, 'access.db');
     const events = new EventEmitter();
     const store = SqliteStore.open(path, {
-      checkpoints: {
-        startAfterCommits: 8,
-        gatherMs: 0,
-        onPass: () => events.emit('pass'),
-        // Rejects the test's wait for a pass.
-        onError: (error) => events.emit('error', error),
-      },
+      checkpoints: { startAfterCommits: 8, gatherMs: 0, ...threadEvents(events) },
     });
     const before = statSync(path).size;
     // 100 commits of a fresh four-page value each: about 500 frames, a twentieth of the writer's bound.
     const commits = 100;
     for (let i = 0; i < commits; i++) {
-      await store.transaction((tx) =>
-        tx.setMeta(`probe-${i}`, String(i % 10).repeat(4 * PAGE - 200), '2026-03-02T09:00:00.000Z'),
-      );
+      await store.transaction((tx) => tx.setMeta(`probe-${i}`, String(i % 10).repeat(4 * PAGE - 200), AT));
     }
     expect(commits * 5).toBeLessThan(WAL_CHECKPOINT_PAGES / 10);
     // The database file grows only when a checkpoint copies pages into it; wait for the thread's
     // passes until it holds every value (each pass copies what was committed when it began).
     while (statSync(path).size < before + commits * 4 * PAGE) await once(events, 'pass');
-    await store.close();
-    expect(existsSync(`${path}-wal`)).toBe(false);
-    const db = new Database(path, { readonly: true });
-    expect(db.prepare("select count(*) from meta where key like 'probe-%'").pluck().get()).toBe(commits);
-    db.close();
+    expect(await closeAndRead(store, path, "select count(*) from meta where key like 'probe-%'")).toBe(commits);
   });
 
   it('has no checkpoint thread while commits are few, and stops it when they stop', async () => {
     const path = join(dir, 'access.db');
     const events = new EventEmitter();
     const store = SqliteStore.open(path, {
-      checkpoints: {
-        startAfterCommits: 20,
-        idleMs: 200,
-        gatherMs: 0,
-        onStart: () => events.emit('start'),
-        onPass: () => events.emit('pass'),
-        onStop: () => events.emit('stop'),
-        onError: (error) => events.emit('error', error),
-      },
+      checkpoints: { startAfterCommits: 20, idleMs: 200, gatherMs: 0, ...threadEvents(events) },
     });
     let starts = 0;
     events.on('start', () => starts++);
-    const commit = (i: number) =>
-      store.transaction((tx) => tx.setMeta('probe', `value ${i}`, '2026-03-02T09:00:00.000Z'));
+    const commit = (i: number) => setProbe(store, i);
     for (let i = 0; i < 19; i++) await commit(i);
     expect(starts).toBe(0);
     const passed = once(events, 'pass');
@@ -116,11 +122,7 @@ describe('the SQLite write-ahead log', () => {
     await commit(39);
     expect(starts).toBe(2);
     await passedAgain;
-    await store.close();
-    expect(existsSync(`${path}-wal`)).toBe(false);
-    const db = new Database(path, { readonly: true });
-    expect(db.prepare("select value from meta where key = 'probe'").pluck().get()).toBe('value 39');
-    db.close();
+    expect(await closeAndRead(store, path, "select value from meta where key = 'probe'")).toBe('value 39');
   });
 
   it('is left to the writer when the checkpoint thread fails, which is not started again', async () => {
@@ -128,21 +130,15 @@ describe('the SQLite write-ahead log', () => {
     const path = join(before, 'access.db');
     const events = new EventEmitter();
     const store = SqliteStore.open(path, {
-      checkpoints: {
-        startAfterCommits: 8,
-        gatherMs: 0,
-        onStart: () => events.emit('start'),
-        onStop: () => events.emit('stop'),
-        onError: (error) => events.emit('failed', error),
-      },
+      // Its failure as 'failed', awaited below: an 'error' would reject the wait for its stop.
+      checkpoints: { startAfterCommits: 8, gatherMs: 0, ...threadEvents(events, 'failed') },
     });
     let starts = 0;
     events.on('start', () => starts++);
     // The open connections keep working on their files; a new one (the thread's) finds no file.
     const moved = join(dir, 'moved');
     renameSync(before, moved);
-    const commit = (i: number) =>
-      store.transaction((tx) => tx.setMeta('probe', `value ${i}`, '2026-03-02T09:00:00.000Z'));
+    const commit = (i: number) => setProbe(store, i);
     const failed = once(events, 'failed');
     const stopped = once(events, 'stop');
     for (let i = 0; i < 8; i++) await commit(i);
@@ -153,11 +149,7 @@ describe('the SQLite write-ahead log', () => {
     for (let i = 8; i < 40; i++) await commit(i);
     expect(starts).toBe(1);
     renameSync(moved, before);
-    await store.close();
-    expect(existsSync(`${path}-wal`)).toBe(false);
-    const db = new Database(path, { readonly: true });
-    expect(db.prepare("select value from meta where key = 'probe'").pluck().get()).toBe('value 39');
-    db.close();
+    expect(await closeAndRead(store, path, "select value from meta where key = 'probe'")).toBe('value 39');
   });
 
   it("logs a failed checkpoint thread to the bot's logger", async () => {
@@ -173,13 +165,11 @@ describe('the SQLite write-ahead log', () => {
     renameSync(before, moved);
     const warned = once(warnings, 'warn');
     // Commits in quick succession, as many as start the thread by default.
-    for (let i = 0; i < 64; i++)
-      await store.transaction((tx) => tx.setMeta('probe', `value ${i}`, '2026-03-02T09:00:00.000Z'));
+    for (let i = 0; i < 64; i++) await setProbe(store, i);
     const [msg, fields] = (await warned) as [string, { error: string }];
     expect(msg).toBe('the WAL checkpoint thread failed; the writing connection checkpoints alone from now on');
     expect(fields.error).toMatch(/does not exist/);
     renameSync(moved, before);
-    await store.close();
-    expect(existsSync(`${path}-wal`)).toBe(false);
+    expect(await closeAndRead(store, path, "select value from meta where key = 'probe'")).toBe('value 63');
   });
 });
