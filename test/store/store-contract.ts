@@ -232,6 +232,24 @@ function within<T>(promise: Promise<T>, ms = 3000): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * A transaction on `handle` that writes meta `key` and is then held open until `release()`:
+ * resolves once it is inside (its write made), with its promise as `done`.
+ */
+async function holdOpen(handle: Store, key: string): Promise<{ done: Promise<void>; release: () => void }> {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let entered!: () => void;
+  const running = new Promise<void>((r) => (entered = r));
+  const done = handle.transaction(async (tx) => {
+    await tx.setMeta(key, '1', T0);
+    entered();
+    await held;
+  });
+  await running;
+  return { done, release };
+}
+
 export function describeStoreContract(name: string, factory: StoreFactory): void {
   describe(`the store contract: ${name}`, () => {
     let db: StoreDatabase;
@@ -338,16 +356,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const inside = operationStore(store);
         const other = operationStore(store);
         await other.transaction((tx) => tx.setMeta('before', '1', T0));
-        let release!: () => void;
-        const held = new Promise<void>((r) => (release = r));
-        let entered!: () => void;
-        const running = new Promise<void>((r) => (entered = r));
-        const first = inside.transaction(async (tx) => {
-          await tx.setMeta('first', '1', T0);
-          entered();
-          await held;
-        });
-        await running;
+        const { done: first, release } = await holdOpen(inside, 'first');
         // While `inside`'s transaction runs, the other operation reads the last commit and queues.
         expect(await other.getMeta('before')).toBe('1');
         expect(await other.getMeta('first')).toBeUndefined();
@@ -365,16 +374,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const phase = operationStore(command);
         const heartbeat = operationStore(command);
         await command.transaction((tx) => tx.setMeta('before', '1', T0));
-        let release!: () => void;
-        const held = new Promise<void>((r) => (release = r));
-        let entered!: () => void;
-        const running = new Promise<void>((r) => (entered = r));
-        const first = phase.transaction(async (tx) => {
-          await tx.setMeta('phase', '1', T0);
-          entered();
-          await held;
-        });
-        await running;
+        const { done: first, release } = await holdOpen(phase, 'phase');
         // The phase's own read is refused; the command and the heartbeat read and queue as usual.
         expect(await phase.getMeta('before').catch((e: unknown) => e)).toBeInstanceOf(StoreMisuseError);
         expect(await command.getMeta('before')).toBe('1');
