@@ -43,7 +43,7 @@ export function forOperation(deps: Deps): Deps {
  * store, and the directory as it is, reading live. A sweep phase or a command reads for many
  * people, and no decision should rest on data read for another.
  */
-export function withOwnStore(deps: Deps): Deps {
+export function withOwnStore<D extends { store: Store }>(deps: D): D {
   return { ...deps, store: operationStore(deps.store) };
 }
 

@@ -19,7 +19,7 @@
 import type { AuditCheckpointSettings, AuditSinkSettings } from '../../domain/audit-sinks.js';
 import { deliverNextBatch, type StreamDeps, type StreamStep } from '../../operations/audit-stream/deliver-batch.js';
 import { writeCheckpointIfDue } from '../../operations/audit-stream/write-checkpoint.js';
-import { operationStore } from '../../operations/operation-scope.js';
+import { withOwnStore } from '../../operations/operation-scope.js';
 import type { AuditSink, CheckpointSigner, Store } from '../../operations/ports.js';
 import { defaultHolder, renewOrRetakeLease } from '../cron/scheduler.js';
 
@@ -94,7 +94,7 @@ export class AuditStreamer {
    */
   async checkpointIfDue(): Promise<void> {
     const checkpoints = this.options.checkpoints;
-    if (checkpoints) await this.checkpointTurn(this.ownStore(), checkpoints.signer, checkpoints.settings);
+    if (checkpoints) await this.checkpointTurn(withOwnStore(this.deps), checkpoints.signer, checkpoints.settings);
   }
 
   onEvent(listener: (event: StreamerEvent) => void): () => void {
@@ -174,7 +174,7 @@ export class AuditStreamer {
    */
   private async leased(name: string, turn: (deps: StreamDeps) => Promise<Wait>): Promise<void> {
     const signal = this.abort.signal;
-    const deps = this.ownStore();
+    const deps = withOwnStore(this.deps);
     let held = false;
     const heartbeat = setInterval(
       () => {
@@ -224,13 +224,7 @@ export class AuditStreamer {
 
   private async renew(name: string): Promise<boolean> {
     try {
-      const kept = await renewOrRetakeLease(
-        operationStore(this.deps.store),
-        name,
-        this.holder,
-        this.nowIso(),
-        this.expiry(),
-      );
+      const kept = await renewOrRetakeLease(this.deps.store, name, this.holder, this.nowIso(), this.expiry());
       if (!kept) this.deps.logger.warn('audit stream lease lost to another process', { lease: name });
       return kept;
     } catch (error) {
@@ -248,11 +242,6 @@ export class AuditStreamer {
     } catch {
       // It expires on its own.
     }
-  }
-
-  /** The dependencies with a handle on the store of their own, for one strand of work. */
-  private ownStore(): StreamDeps {
-    return { ...this.deps, store: operationStore(this.deps.store) };
   }
 
   /** Waits `ms`, or less when stopped (or woken, if `wakeable`). */

@@ -79,7 +79,8 @@ export function defaultHolder(): string {
 /**
  * The heartbeat of a held lease (the schedules' and the audit stream's): renews it, or takes it
  * again if it lapsed while nobody else took it (a long event-loop stall). False when another
- * process holds it now.
+ * process holds it now. Each renewal runs beside the work the lease covers, so it has a handle on
+ * the store of its own (operation-scope.ts): the work's transaction never refuses it.
  */
 export function renewOrRetakeLease(
   store: Store,
@@ -88,7 +89,7 @@ export function renewOrRetakeLease(
   now: string,
   until: string,
 ): Promise<boolean> {
-  return store.transaction(
+  return operationStore(store).transaction(
     async (tx) => (await tx.renewLease(name, holder, now, until)) || (await tx.acquireLease(name, holder, now, until)),
   );
 }
@@ -259,13 +260,7 @@ export class CronScheduler {
 
   private async renew(lease: string, name: string): Promise<void> {
     try {
-      const kept = await renewOrRetakeLease(
-        operationStore(this.options.store),
-        lease,
-        this.holder,
-        this.nowIso(),
-        this.expiry(),
-      );
+      const kept = await renewOrRetakeLease(this.options.store, lease, this.holder, this.nowIso(), this.expiry());
       if (!kept)
         this.options.logger.warn(
           'schedule lease lost to another process while a pass was running; both passes are safe, but the lease is too short',
