@@ -28,7 +28,7 @@ export class WalCheckpointer {
   /** [PENDING]: commits since the worker's last pass; [STATE]: RUNNING or STOPPING. */
   private readonly signal = new Int32Array(new SharedArrayBuffer(8));
   private worker: Worker | undefined;
-  private exited: Promise<unknown> | undefined;
+  private exited: Promise<void> | undefined;
   private recentCommits = 0;
   private lastCommitAt = 0;
   private failed = false;
