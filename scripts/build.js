@@ -79,7 +79,12 @@ const moduleUrls = {
 
 rmSync(out, { recursive: true, force: true });
 const result = await build({
-  entryPoints: { main: join(root, 'src/main.ts'), cli: join(root, 'src/cli/main.ts') },
+  entryPoints: {
+    main: join(root, 'src/main.ts'),
+    cli: join(root, 'src/cli/main.ts'),
+    // A worker's module, loaded by file (src/adapters/csv/threaded-csv-sink.ts).
+    'csv-writer-thread': join(root, 'src/adapters/csv/csv-writer-thread.ts'),
+  },
   outdir: out,
   bundle: true,
   splitting: true,

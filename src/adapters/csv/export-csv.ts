@@ -4,8 +4,6 @@
  * snapshot, audit event) live in the operation.
  */
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -19,6 +17,7 @@ import {
 } from '../../operations/exports/export-evidence.js';
 import { ExportTooLargeError, type ExportFiles, type TableSink } from '../../operations/exports/export-ports.js';
 import { CsvTableSink, type CsvSinkOptions } from './csv-table-sink.js';
+import { ThreadedCsvSink } from './threaded-csv-sink.js';
 
 /**
  * How much written text a file export has in flight before it waits for the disk: a few of the
@@ -60,14 +59,13 @@ export async function exportCsvToFile(
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
   let renamed = false;
   // 0600: an export holds the audit trail's emails and justifications (renamed, it keeps the mode).
-  // Fails before anything is read when the folder is missing or not writable. The file is written
-  // on libuv's thread pool while the next batch is read and encoded, from a few buffers the sink
-  // reuses once their bytes are written (`reuseBuffers`).
-  const out = createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: WRITE_BUFFER_BYTES });
-  await once(out, 'open');
-  const sink = new CsvTableSink(out, {
+  // A writer thread of its own turns the rows into CSV and writes them while the next batches are
+  // read (threaded-csv-sink.ts). It creates the file before anything is read, so a missing or
+  // read-only folder fails the export first.
+  const sink = await ThreadedCsvSink.open(temp, {
+    mode: 0o600,
     bom: options.bom,
-    reuseBuffers: true,
+    highWaterMark: WRITE_BUFFER_BYTES,
     afterClose: async () => {
       await rename(temp, path);
       renamed = true;
