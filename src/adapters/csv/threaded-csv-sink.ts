@@ -12,8 +12,9 @@
  * memory stays flat and a slow disk slows the export down. The bytes, their count and the digest
  * are those of `CsvTableSink`, which the worker runs: the file is the same byte for byte.
  *
- * The thread costs about 10 MB and a few tens of milliseconds to start, so only a file export
- * (`exportCsvToFile`) uses it; stdout and the in-memory files for Slack stay on `CsvTableSink`.
+ * The thread costs about 10 MB, and its start makes a small export about 70 ms slower (0.31 s
+ * against 0.24 s for the whole command on 40 events), so only a file export (`exportCsvToFile`, the
+ * command line's `--out`) uses it; stdout and the in-memory files for Slack stay on `CsvTableSink`.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
