@@ -1,7 +1,8 @@
 /**
- * `npm run build`, and `prepare` after every `npm install`/`npm ci`: bundles the bot (src/main.ts)
- * and the CLI (src/cli/main.ts) into dist/ with esbuild, then copies what the runtime reads at run
- * time (dist/drizzle for the migrations, dist/src/sandbox/page for the sandbox page).
+ * `npm run build`, and `prepare` after every `npm install`/`npm ci`: bundles the bot (src/main.ts),
+ * the CLI (src/cli/main.ts) and the export's CSV writer thread (a worker's module, loaded by file)
+ * into dist/ with esbuild, then copies what the runtime reads at run time (dist/drizzle for the
+ * migrations, dist/src/sandbox/page for the sandbox page).
  *
  * Why a bundle (issue 20): a command spent much of its start-up loading and compiling some 280 ES
  * modules one by one, most of them drizzle-orm's and zod's, before reading a row. Bundled, they are

@@ -71,8 +71,16 @@ async function queueTwoRequests(): Promise<string[]> {
   return (await h.store.listJobs({ status: ['pending'] })).map((j) => j.key);
 }
 
-/** The harness's store, counting write transactions, with finishing one job failing (a write the disk refuses). */
-function storeFailingToFinish(jobId: () => number | undefined): { store: Store; transactions: () => number } {
+type Method = (...args: unknown[]) => unknown;
+
+/**
+ * The harness's store, counting write transactions, with the transaction methods `replace` returns
+ * a replacement for (given the method, bound) replaced inside every transaction.
+ */
+function storeReplacing(replace: (name: string, method: Method) => Method | undefined): {
+  store: Store;
+  transactions: () => number;
+} {
   let transactions = 0;
   const store: Store = Object.create(h.store) as Store;
   store.transaction = (fn) => {
@@ -82,17 +90,26 @@ function storeFailingToFinish(jobId: () => number | undefined): { store: Store; 
         new Proxy(tx, {
           get(target, name) {
             const value = Reflect.get(target, name, target) as unknown;
-            if ((name !== 'finishJob' && name !== 'finishJobs') || typeof value !== 'function') return value;
-            return (id: number | number[], ...rest: unknown[]) => {
-              if ([id].flat().includes(jobId()!)) throw new Error('disk I/O error');
-              return (value as (...args: unknown[]) => unknown).call(target, id, ...rest);
-            };
+            if (typeof name !== 'string' || typeof value !== 'function') return value;
+            return replace(name, (...args) => (value as Method).apply(target, args)) ?? value;
           },
         }),
       ),
     );
   };
   return { store, transactions: () => transactions };
+}
+
+/** The harness's store, counting write transactions, with finishing one job failing (a write the disk refuses). */
+function storeFailingToFinish(jobId: () => number | undefined): { store: Store; transactions: () => number } {
+  return storeReplacing((name, finish) =>
+    name === 'finishJob' || name === 'finishJobs'
+      ? (id, ...rest) => {
+          if ([id].flat().includes(jobId()!)) throw new Error('disk I/O error');
+          return finish(id, ...rest);
+        }
+      : undefined,
+  );
 }
 
 describe('the job runner runs jobs in batches', () => {
@@ -148,33 +165,23 @@ describe('the job runner runs jobs in batches', () => {
     // The store as the runner sees it: the first lock renewal waits, inside its transaction, until
     // the run's next transaction reaches the store (which then waits its turn), as a renewal on
     // PostgreSQL may still be under way when the run records its batch.
-    let transactions = 0;
     let heartbeat!: () => void;
     const renewing = new Promise<void>((resolve) => (heartbeat = resolve));
     let first = true;
-    const store: Store = Object.create(h.store) as Store;
-    store.transaction = (fn) => {
-      transactions++;
-      return h.store.transaction((tx) =>
-        fn(
-          new Proxy(tx, {
-            get(target, name) {
-              const value = Reflect.get(target, name, target) as unknown;
-              if (name !== 'renewJob' || typeof value !== 'function') return value;
-              return async (...args: unknown[]) => {
-                if (first) {
-                  first = false;
-                  const before = transactions;
-                  heartbeat();
-                  await waitFor(() => transactions > before);
-                }
-                return (value as (...a: unknown[]) => unknown).apply(target, args);
-              };
-            },
-          }),
-        ),
-      );
-    };
+    const counted = storeReplacing((name, renew) =>
+      name === 'renewJob'
+        ? async (...args) => {
+            if (first) {
+              first = false;
+              const before = counted.transactions();
+              heartbeat();
+              await waitFor(() => counted.transactions() > before);
+            }
+            return renew(...args);
+          }
+        : undefined,
+    );
+    const { store } = counted;
     // The first message goes out once the heartbeat is renewing the locks.
     const deliver = h.notifier.deliver.bind(h.notifier);
     h.notifier.deliver = async (notification, key) => {

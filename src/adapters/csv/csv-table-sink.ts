@@ -52,6 +52,12 @@ export interface CsvSinkOptions {
   reuseBuffers?: boolean;
 }
 
+/** Every row has one cell per column, or the table would be misaligned from that row on. */
+export function assertRowWidths(rows: readonly (readonly Cell[])[], columns: number): void {
+  for (const row of rows)
+    if (row.length !== columns) throw new Error(`a row has ${row.length} cells for ${columns} columns`);
+}
+
 export class CsvTableSink implements TableSink {
   private readonly hash: Hash = createHash('sha256');
   private bytes = 0;
@@ -89,8 +95,7 @@ export class CsvTableSink implements TableSink {
   async write(rows: readonly (readonly Cell[])[]): Promise<void> {
     if (!this.started) throw new Error('start() must write the header before any row');
     if (rows.length === 0) return;
-    for (const row of rows)
-      if (row.length !== this.columns) throw new Error(`a row has ${row.length} cells for ${this.columns} columns`);
+    assertRowWidths(rows, this.columns);
     const text = Papa.unparse(rows as Cell[][], {
       header: false,
       newline: NEWLINE,

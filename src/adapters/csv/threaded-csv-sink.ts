@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Cell, TableDigest, TableSink } from '../../operations/exports/export-ports.js';
+import { assertRowWidths } from './csv-table-sink.js';
 import type { FromWriter, ToWriter, WriterFailure, WriterThreadData } from './csv-writer-thread.js';
 
 /**
@@ -83,7 +84,7 @@ export class ThreadedCsvSink implements TableSink {
       mode: options.mode,
       bom: options.bom !== false,
       highWaterMark: options.highWaterMark,
-      ...WRITER_MODULE,
+      ...writerModule(),
     };
     this.worker = new Worker(BOOTSTRAP, {
       eval: true,
@@ -112,8 +113,8 @@ export class ThreadedCsvSink implements TableSink {
     if (!this.started) throw new Error('start() must write the header before any row');
     this.throwIfFailed();
     if (rows.length === 0) return;
-    for (const row of rows)
-      if (row.length !== this.columns) throw new Error(`a row has ${row.length} cells for ${this.columns} columns`);
+    // Here too, not only in the thread: the caller learns of it at this write, not a later one.
+    assertRowWidths(rows, this.columns);
     this.post({ type: 'rows', rows: rows as Cell[][] });
     this.inFlight++;
     while (this.inFlight >= MAX_IN_FLIGHT && !this.failure) await this.nextMessage();
@@ -199,12 +200,11 @@ function asError(failure: WriterFailure): Error {
  * tsx's loader, which the thread registers first (a worker's `execArgv` cannot: its entry would
  * load before the loader).
  */
-const WRITER_MODULE = import.meta.url.endsWith('.ts')
-  ? {
-      module: new URL('./csv-writer-thread.ts', import.meta.url).href,
-      tsx: tsxApi(),
-    }
-  : { module: new URL('../../../csv-writer-thread.js', import.meta.url).href, tsx: null };
+function writerModule(): { module: string; tsx: string | null } {
+  return import.meta.url.endsWith('.ts')
+    ? { module: new URL('./csv-writer-thread.ts', import.meta.url).href, tsx: tsxApi() }
+    : { module: new URL('../../../csv-writer-thread.js', import.meta.url).href, tsx: null };
+}
 
 /**
  * tsx's ESM API (`tsx/esm/api`, whose `register()` adds its loader to a thread that is running),
